@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { allMethods } from './methods.js';
+import { ErrorCodes } from './errors.js';
+import { PROTOCOL_VERSION } from './types.js';
+
+/** The machine-readable model of the protocol, generated from the declarations (cf. LSP's metaModel.json). */
+export function describeProtocol() {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    framing: 'JSON-RPC 2.0 with LSP base framing (Content-Length headers)',
+    errors: ErrorCodes,
+    methods: allMethods.map((m) => ({
+      method: m.method,
+      kind: m.kind,
+      direction: m.direction,
+      doc: m.doc,
+      params: z.toJSONSchema(m.params, { io: 'input', unrepresentable: 'any' }),
+      ...(m.kind === 'request' ? { result: z.toJSONSchema(m.result, { io: 'output', unrepresentable: 'any' }) } : {}),
+    })),
+  };
+}

@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './errors.js';
+export * from './define.js';
+export * from './methods.js';
+export * from './describe.js';

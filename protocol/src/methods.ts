@@ -1,0 +1,293 @@
+/**
+ * Every method of the Chorus editor protocol, declared once. The daemon, the tests and the VS
+ * Code client import these; the Lua and Elisp method tables are generated from them
+ * (`npm run generate -w @chorus/protocol`). Renaming a method here breaks every user at build time.
+ */
+import { z } from 'zod';
+import { notification, request } from './define.js';
+import { PeerInfo, Position, PositionEncoding, ProjectPath, Range, Selection, TextChange } from './types.js';
+
+const uint = z.number().int().nonnegative();
+const Empty = z.object({}).strict().optional();
+const Null = z.null();
+
+// ---- lifecycle ------------------------------------------------------------------------------
+
+export const Initialize = request(
+  'initialize',
+  'editorToDaemon',
+  'First request on a connection. Negotiates the protocol version and the position encoding, and tells the editor who it is in the session.',
+  z.object({
+    /** The protocol version the client speaks; must equal the daemon's. */
+    protocolVersion: z.number().int(),
+    /** The editor or script, for logs and for other people's views. */
+    clientInfo: z.object({ name: z.string().max(200), version: z.string().max(100).optional() }).optional(),
+    /** Encodings the client can use, most preferred first. Default: `["utf-16"]`. */
+    positionEncodings: z.array(z.string()).optional(),
+  }),
+  z.object({
+    /** The protocol version in use. */
+    protocolVersion: z.number().int(),
+    /** The position encoding every position on this connection uses, both ways. */
+    positionEncoding: PositionEncoding,
+    serverInfo: z.object({ name: z.string(), version: z.string() }),
+    /** Absolute path of the project root; paths from the daemon are relative to it. */
+    root: z.string(),
+    /** This daemon's peer, which is how others see this editor's person. */
+    peer: PeerInfo,
+    /** Id of this editor connection, unique within the daemon. */
+    editorId: z.string(),
+  }),
+);
+
+export const Shutdown = request(
+  'shutdown',
+  'editorToDaemon',
+  'The editor is going away; the daemon closes its buffers. The daemon itself keeps running for other editors and peers.',
+  Empty,
+  Null,
+);
+
+// ---- buffers --------------------------------------------------------------------------------
+
+export const BufferOpen = request(
+  'buffer/open',
+  'editorToDaemon',
+  'Start editing a file. The daemon answers with its content; both revision counters start at 0. If `content` is given and differs, it is merged into the shared text as an edit by this editor (what an editor does on reconnect) and the answer carries the merged result, which the editor adopts.',
+  z.object({
+    path: ProjectPath,
+    /** The editor\'s current text of the buffer, if it has one (reconnect, or a file it created). */
+    content: z.string().optional(),
+  }),
+  z.object({
+    /** Path relative to the project root. */
+    path: z.string(),
+    /** The text the editor must show now. */
+    content: z.string(),
+  }),
+);
+
+export const BufferEdit = request(
+  'buffer/edit',
+  'editorToDaemon',
+  'The editor changed an open buffer. `revision` is the number of buffer/didChange the editor has applied to this buffer since it opened it. The daemon transforms the edit against changes the editor had not seen yet.',
+  z.object({
+    path: ProjectPath,
+    /** The editor\'s daemonRevision: buffer/didChange notifications applied for this buffer. */
+    revision: uint,
+    /** The changes, applied in order, each to the result of the previous. */
+    changes: z.array(TextChange).max(100000),
+    /** Marks this edit as the start of a new undo step for `buffer/undo`. Without it the daemon groups by a pause in typing. */
+    undoStop: z.boolean().optional(),
+  }),
+  Null,
+);
+
+export const BufferClose = request(
+  'buffer/close',
+  'editorToDaemon',
+  'The editor stopped editing the buffer; no more buffer/didChange for it.',
+  z.object({ path: ProjectPath }),
+  Null,
+);
+
+export const BufferDidChange = notification(
+  'buffer/didChange',
+  'daemonToEditor',
+  'The buffer changed elsewhere (another editor, a peer, the disk). Apply it only when `revision` equals the number of buffer/edit you have sent for this buffer; otherwise drop it: a transformed replacement follows.',
+  z.object({
+    path: z.string(),
+    /** How many of this editor\'s buffer/edit the daemon had processed when it made this change. */
+    revision: uint,
+    changes: z.array(TextChange),
+  }),
+);
+
+export const BufferUndo = request(
+  'buffer/undo',
+  'editorToDaemon',
+  'Undo this editor\'s last undo step in the buffer, never anyone else\'s edits. The result reaches every editor (this one too) as buffer/didChange.',
+  z.object({ path: ProjectPath }),
+  z.object({ /** False when there was nothing to undo. */ applied: z.boolean() }),
+);
+
+export const BufferRedo = request(
+  'buffer/redo',
+  'editorToDaemon',
+  'Redo the step the last buffer/undo of this editor undid.',
+  z.object({ path: ProjectPath }),
+  z.object({ /** False when there was nothing to redo. */ applied: z.boolean() }),
+);
+
+// ---- session --------------------------------------------------------------------------------
+
+const PeerStatus = PeerInfo.extend({
+  /** How this daemon reaches the peer. */
+  path: z.enum(['webrtc', 'websocket', 'relay', 'self']).optional(),
+  state: z.string().optional(),
+  /** Round-trip time in milliseconds, when measured. */
+  rttMs: z.number().optional(),
+});
+
+export const SessionStatus = request(
+  'session/status',
+  'editorToDaemon',
+  'What the daemon is doing: its project, version, buffers, editors and peers.',
+  Empty,
+  z.object({
+    root: z.string(),
+    version: z.string(),
+    pid: z.number().int(),
+    protocolVersion: z.number().int(),
+    peer: PeerInfo,
+    buffers: z.array(z.object({ path: z.string(), length: uint, editors: uint })),
+    editors: z.array(z.object({ id: z.string(), name: z.string(), positionEncoding: PositionEncoding })),
+    peers: z.array(PeerStatus),
+    /** The session this project belongs to, if it is shared or joined. */
+    session: z.object({ code: z.string().optional(), role: z.enum(['host', 'guest']), readOnly: z.boolean() }).nullable(),
+  }),
+);
+
+export const SessionShare = request(
+  'session/share',
+  'editorToDaemon',
+  'Share this project: the daemon starts listening for peers and answers with a join code.',
+  z.object({
+    host: z.string().optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    relay: z.string().url().optional(),
+    /** Guests joining with the code can read but not write. */
+    readOnly: z.boolean().optional(),
+  }).optional(),
+  z.object({ code: z.string() }),
+);
+
+export const SessionJoin = request(
+  'session/join',
+  'editorToDaemon',
+  'Join a shared session with a join code; answers once the first sync has finished.',
+  z.object({ code: z.string().min(1), disk: z.boolean().optional() }),
+  z.object({ files: uint, bytes: uint }),
+);
+
+// ---- workspace ------------------------------------------------------------------------------
+
+export const WorkspaceFiles = request(
+  'workspace/files',
+  'editorToDaemon',
+  'The files of the project.',
+  Empty,
+  z.object({ files: z.array(z.object({ path: z.string(), size: uint, binary: z.boolean() })) }),
+);
+
+export const WorkspaceDidChange = notification(
+  'workspace/didChange',
+  'daemonToEditor',
+  'Files were created, deleted or renamed.',
+  z.object({
+    created: z.array(z.string()).optional(),
+    deleted: z.array(z.string()).optional(),
+    renamed: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
+  }),
+);
+
+// ---- presence -------------------------------------------------------------------------------
+
+export const CursorSet = notification(
+  'cursor/set',
+  'editorToDaemon',
+  'The editor\'s selections in a buffer changed.',
+  z.object({ path: ProjectPath, selections: z.array(Selection).max(1000) }),
+);
+
+export const ViewportSet = notification(
+  'viewport/set',
+  'editorToDaemon',
+  'The visible part of a buffer changed.',
+  z.object({ path: ProjectPath, range: Range }),
+);
+
+export const CursorDidChange = notification(
+  'cursor/didChange',
+  'daemonToEditor',
+  'Someone\'s selections (and viewport) moved; positions are in this editor\'s encoding. An empty selection list means they left the file.',
+  z.object({ peer: PeerInfo, path: z.string(), selections: z.array(Selection), viewport: Range.optional() }),
+);
+
+export const PeerDidJoin = notification('peer/didJoin', 'daemonToEditor', 'Someone joined the session.', z.object({ peer: PeerInfo }));
+export const PeerDidLeave = notification('peer/didLeave', 'daemonToEditor', 'Someone left the session (or timed out).', z.object({ peer: PeerInfo }));
+
+// ---- follow ---------------------------------------------------------------------------------
+
+export const FollowStart = request(
+  'follow/start',
+  'editorToDaemon',
+  'Follow a peer (by id or name): the daemon sends follow/reveal whenever they move.',
+  z.object({ peer: z.string().min(1) }),
+  z.object({ peer: PeerInfo }),
+);
+export const FollowStop = request('follow/stop', 'editorToDaemon', 'Stop following.', Empty, Null);
+export const FollowReveal = notification(
+  'follow/reveal',
+  'daemonToEditor',
+  'The followed peer moved: open `path` and show `range`.',
+  z.object({ peer: PeerInfo, path: z.string(), range: Range }),
+);
+export const FollowDidStop = notification(
+  'follow/didStop',
+  'daemonToEditor',
+  'Following ended (the editor typed, asked to stop, or the peer left).',
+  z.object({ reason: z.enum(['requested', 'typed', 'peerLeft']) }),
+);
+
+// ---- extension data -------------------------------------------------------------------------
+
+const Namespace = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'namespace must be 1-64 letters, digits, dots, dashes or underscores');
+const Key = z.string().min(1).max(256);
+
+export const DataSet = request(
+  'data/set',
+  'editorToDaemon',
+  'Store a JSON value under namespace/key, replicated to every peer and kept across restarts. `null` deletes it.',
+  z.object({ namespace: Namespace, key: Key, value: z.json() }),
+  Null,
+);
+export const DataGet = request(
+  'data/get',
+  'editorToDaemon',
+  'Read one value, or every key of a namespace when `key` is omitted.',
+  z.object({ namespace: Namespace, key: Key.optional() }),
+  z.object({ value: z.json().optional(), entries: z.record(z.string(), z.json()).optional() }),
+);
+export const DataDidChange = notification(
+  'data/didChange',
+  'daemonToEditor',
+  'A replicated value changed (here or on a peer).',
+  z.object({ namespace: z.string(), key: z.string(), value: z.json() }),
+);
+export const MessageBroadcast = request(
+  'message/broadcast',
+  'editorToDaemon',
+  'Send an ephemeral message to every other editor of every peer. Not stored.',
+  z.object({ namespace: Namespace, payload: z.json() }),
+  Null,
+);
+export const MessageDidReceive = notification(
+  'message/didReceive',
+  'daemonToEditor',
+  'An ephemeral message from another editor.',
+  z.object({ namespace: z.string(), payload: z.json(), peer: PeerInfo }),
+);
+
+/** Every method, in the order the spec lists them. */
+export const allMethods = [
+  Initialize, Shutdown,
+  BufferOpen, BufferEdit, BufferClose, BufferDidChange, BufferUndo, BufferRedo,
+  SessionStatus, SessionShare, SessionJoin,
+  WorkspaceFiles, WorkspaceDidChange,
+  CursorSet, ViewportSet, CursorDidChange, PeerDidJoin, PeerDidLeave,
+  FollowStart, FollowStop, FollowReveal, FollowDidStop,
+  DataSet, DataGet, DataDidChange, MessageBroadcast, MessageDidReceive,
+] as const;
+
+export { Position };
