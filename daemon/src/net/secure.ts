@@ -1,0 +1,273 @@
+/**
+ * The secure wrapper: turns any Link into an authenticated, encrypted Link.
+ *
+ * Handshake (plaintext frames, first byte is the frame type):
+ *   both → HELLO  {p:'chorus-net', v:1, id, n}   n = 32 fresh random bytes (base64)
+ *   both → PROOF  HMAC-SHA256(secret, "prove" | own id | own nonce | peer id | peer nonce)
+ *   on a bad proof → REFUSE <reason for a person>, then close.
+ * Each proof binds both nonces and both ids in a fixed prover-first order, so a proof can be
+ * neither replayed on another connection nor reflected back at its sender. Proofs are compared in
+ * constant time. Nothing but these three frames is accepted until the peer's proof checks out.
+ *
+ * After the handshake every frame is XChaCha20-Poly1305 ciphertext under a per-direction key
+ * (HKDF-SHA256 of the secret, salted with both nonces). The AEAD nonce is an implicit per-direction
+ * counter: links are reliable and ordered, so a dropped, replayed or reordered frame fails to
+ * decrypt and closes the link rather than being accepted.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { randomBytes } from '@noble/ciphers/utils.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { BaseLink, type Link, type LinkKind } from './link.js';
+
+/** Largest plaintext message one secure frame may carry. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const SECRET_BYTES = 32;
+const TAG_BYTES = 16;
+const HELLO_MAX_BYTES = 4096;
+const PROTOCOL = 'chorus-net';
+const VERSION = 1;
+
+const enum Frame {
+  Hello = 1,
+  Proof = 2,
+  Refuse = 3,
+}
+
+/** Why a handshake failed, worded for a person. `byPeer` is true when the far end refused us. */
+export class HandshakeError extends Error {
+  constructor(
+    message: string,
+    readonly byPeer: boolean,
+    readonly remote: string,
+  ) {
+    super(message);
+    this.name = 'HandshakeError';
+  }
+}
+
+export class MessageTooLargeError extends RangeError {
+  constructor(size: number) {
+    super(`message of ${size} bytes exceeds the ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB frame limit; split it`);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+export interface SecureOptions {
+  secret: Uint8Array;
+  selfId: string;
+  timeoutMs?: number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+/** Length-prefixed concatenation, so ("ab","c") and ("a","bc") never hash alike. */
+function transcript(...parts: Array<string | Uint8Array>): Uint8Array {
+  const bytes = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
+  const out = new Uint8Array(bytes.reduce((n, b) => n + 4 + b.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const b of bytes) {
+    view.setUint32(at, b.length);
+    out.set(b, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function proof(secret: Uint8Array, proverId: string, proverNonce: Uint8Array, otherId: string, otherNonce: Uint8Array): Uint8Array {
+  return hmac(sha256, secret, transcript('chorus-net v1 prove', proverId, proverNonce, otherId, otherNonce));
+}
+
+interface PeerHello {
+  id: string;
+  nonce: Uint8Array;
+}
+
+function parseHello(body: Uint8Array): PeerHello | string {
+  if (body.length > HELLO_MAX_BYTES) return 'handshake hello too large';
+  let msg: unknown;
+  try {
+    msg = JSON.parse(dec.decode(body));
+  } catch {
+    return 'handshake hello is not valid JSON (garbage or truncated frame)';
+  }
+  if (typeof msg !== 'object' || msg === null) return 'handshake hello is not an object';
+  const m = msg as Record<string, unknown>;
+  if (m.p !== PROTOCOL) return 'not a Chorus peer (unknown protocol in hello)';
+  if (m.v !== VERSION) return `peer speaks Chorus network protocol v${String(m.v)}, this daemon speaks v${VERSION}; upgrade the older one`;
+  if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return 'handshake hello has no valid peer id';
+  if (typeof m.n !== 'string') return 'handshake hello has no nonce';
+  const nonce = Buffer.from(m.n, 'base64');
+  if (nonce.length !== 32) return 'handshake hello nonce has the wrong length';
+  return { id: m.id, nonce: new Uint8Array(nonce) };
+}
+
+/**
+ * Run the handshake over `inner`. Resolves with the secure link once the peer has proved it holds
+ * the secret; rejects with a HandshakeError (and closes `inner`) otherwise. Never throws past that.
+ */
+export function secureHandshake(inner: Link, opts: SecureOptions): Promise<SecureLink> {
+  if (opts.secret.length !== SECRET_BYTES) {
+    return Promise.reject(new Error(`session secret must be ${SECRET_BYTES} bytes, got ${opts.secret.length}`));
+  }
+  return new Promise((resolve, reject) => {
+    const myNonce = randomBytes(32);
+    let peer: PeerHello | undefined;
+    let done = false;
+
+    const finish = (err: HandshakeError | undefined, link?: SecureLink): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      inner.off('message', onFrame);
+      inner.off('close', onClose);
+      if (err) reject(err);
+      else resolve(link!);
+    };
+    const refuse = (reason: string): void => {
+      inner.send(frame(Frame.Refuse, enc.encode(reason)));
+      inner.close(reason);
+      finish(new HandshakeError(reason, false, inner.remote));
+    };
+    const onClose = (reason: string): void => {
+      finish(new HandshakeError(`connection closed during handshake (${reason})`, false, inner.remote));
+    };
+    const onFrame = (data: Uint8Array): void => {
+      if (done) return;
+      const type = data[0];
+      const body = data.subarray(1);
+      if (type === Frame.Refuse) {
+        let reason: string;
+        try {
+          reason = dec.decode(body.subarray(0, 1000));
+        } catch {
+          reason = '(unreadable reason)';
+        }
+        inner.close('refused by peer');
+        finish(new HandshakeError(`refused by peer: ${reason}`, true, inner.remote));
+      } else if (type === Frame.Hello && peer === undefined) {
+        const parsed = parseHello(body);
+        if (typeof parsed === 'string') return refuse(parsed);
+        if (parsed.id === opts.selfId) return refuse('connected to itself (same peer id on both ends)');
+        peer = parsed;
+        inner.send(frame(Frame.Proof, proof(opts.secret, opts.selfId, myNonce, peer.id, peer.nonce)));
+      } else if (type === Frame.Proof && peer !== undefined) {
+        const expected = proof(opts.secret, peer.id, peer.nonce, opts.selfId, myNonce);
+        if (body.length !== expected.length || !timingSafeEqual(body, expected)) {
+          return refuse('session secret does not match: the join code is wrong, outdated, or from another session');
+        }
+        finish(undefined, new SecureLink(inner, opts.secret, opts.selfId, myNonce, peer));
+      } else {
+        refuse('unexpected frame during handshake (garbage, truncated, or not a Chorus peer)');
+      }
+    };
+    const timer = setTimeout(() => {
+      inner.close('handshake timed out');
+      finish(new HandshakeError('handshake timed out (peer silent or not a Chorus peer)', false, inner.remote));
+    }, opts.timeoutMs ?? 10_000);
+    timer.unref();
+
+    inner.on('message', onFrame);
+    inner.on('close', onClose);
+    if (inner.closeReason !== undefined) return onClose(inner.closeReason);
+    const hello = { p: PROTOCOL, v: VERSION, id: opts.selfId, n: Buffer.from(myNonce).toString('base64') };
+    inner.send(frame(Frame.Hello, enc.encode(JSON.stringify(hello))));
+  });
+}
+
+function frame(type: Frame, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + body.length);
+  out[0] = type;
+  out.set(body, 1);
+  return out;
+}
+
+/** One direction's AEAD state: a key and a frame counter used as the nonce. */
+class Direction {
+  #counter = 0;
+  constructor(readonly key: Uint8Array) {}
+  nextNonce(): Uint8Array {
+    const nonce = new Uint8Array(24);
+    const view = new DataView(nonce.buffer);
+    view.setUint32(16, Math.floor(this.#counter / 2 ** 32));
+    view.setUint32(20, this.#counter >>> 0);
+    this.#counter++;
+    return nonce;
+  }
+}
+
+export class SecureLink extends BaseLink {
+  readonly kind: LinkKind;
+  readonly remote: string;
+  /** The authenticated peer id (proved by the handshake, bound into the keys). */
+  readonly peerId: string;
+  /** An id both ends compute identically for this connection (hash of both nonces). */
+  readonly linkId: string;
+  readonly #inner: Link;
+  readonly #tx: Direction;
+  readonly #rx: Direction;
+
+  constructor(inner: Link, secret: Uint8Array, selfId: string, myNonce: Uint8Array, peer: PeerHello) {
+    super();
+    this.#inner = inner;
+    this.kind = inner.kind;
+    this.remote = inner.remote;
+    this.peerId = peer.id;
+    const iAmLow = compareBytes(myNonce, peer.nonce) < 0;
+    const me = { id: selfId, n: myNonce };
+    const them = { id: peer.id, n: peer.nonce };
+    const [lo, hi] = iAmLow ? [me, them] : [them, me];
+    const salt = new Uint8Array([...lo.n, ...hi.n]);
+    const key = (dir: string): Uint8Array => hkdf(sha256, secret, salt, transcript('chorus-net v1 key', lo.id, hi.id, dir), 32);
+    const loToHi = key('lo->hi');
+    const hiToLo = key('hi->lo');
+    this.#tx = new Direction(iAmLow ? loToHi : hiToLo);
+    this.#rx = new Direction(iAmLow ? hiToLo : loToHi);
+    this.linkId = Buffer.from(sha256(salt)).toString('hex').slice(0, 16);
+    inner.on('message', (data) => this.#receive(data));
+    inner.on('close', (reason) => this.closed(reason));
+    if (inner.closeReason !== undefined) this.closed(inner.closeReason);
+  }
+
+  override send(data: Uint8Array): void {
+    if (data.length > MAX_MESSAGE_BYTES) throw new MessageTooLargeError(data.length);
+    super.send(data);
+  }
+
+  protected transmit(data: Uint8Array): void {
+    const sealed = xchacha20poly1305(this.#tx.key, this.#tx.nextNonce()).encrypt(data);
+    this.#inner.send(sealed);
+  }
+
+  protected shutdown(reason: string): void {
+    this.#inner.close(reason);
+  }
+
+  #receive(data: Uint8Array): void {
+    if (data.length > MAX_MESSAGE_BYTES + TAG_BYTES) {
+      this.close(`frame of ${data.length} bytes exceeds the ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB limit`);
+      return;
+    }
+    if (data.length < TAG_BYTES) {
+      this.close(`truncated frame (${data.length} bytes, shorter than an authentication tag)`);
+      return;
+    }
+    let plain: Uint8Array;
+    try {
+      plain = xchacha20poly1305(this.#rx.key, this.#rx.nextNonce()).decrypt(data);
+    } catch {
+      this.close('frame failed to decrypt (corrupt, truncated, replayed or forged)');
+      return;
+    }
+    this.deliver(plain);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Direct WebSocket transport (`ws`): a listener that turns each accepted connection into a Link,
+ * and a dialer. One binary WebSocket message is one Link message, so ws does the framing.
+ */
+import { networkInterfaces } from 'node:os';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { BaseLink, asBytes, type LinkKind } from './link.js';
+
+/** Largest single WebSocket message accepted: the 64 MiB frame limit plus header room. */
+export const WS_MAX_PAYLOAD = 64 * 1024 * 1024 + 4096;
+
+export class WebSocketLink extends BaseLink {
+  readonly kind: LinkKind;
+  readonly remote: string;
+  readonly #ws: WebSocket;
+
+  constructor(ws: WebSocket, remote: string, kind: LinkKind = 'websocket') {
+    super();
+    this.#ws = ws;
+    this.remote = remote;
+    this.kind = kind;
+    let lastError: string | undefined;
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) {
+        this.close('protocol error: text frame on a binary link');
+        return;
+      }
+      this.deliver(asBytes(data));
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      lastError = err.code ?? err.message;
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      const text = reason.toString('utf8');
+      if (text) this.closed(`closed by peer: ${text}`);
+      else if (lastError) this.closed(`connection lost (${lastError})`);
+      else this.closed(`connection closed (code ${code})`);
+    });
+  }
+
+  protected transmit(data: Uint8Array): void {
+    this.#ws.send(data, { binary: true }, (err) => {
+      if (err) this.closed(`send failed (${err.message})`);
+    });
+  }
+
+  protected shutdown(reason: string): void {
+    // WebSocket close reasons are limited to 123 bytes.
+    const short = Buffer.from(reason, 'utf8').subarray(0, 120).toString('utf8');
+    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
+    else this.#ws.close(1000, short);
+    // A peer that never answers the close handshake must not keep the socket alive.
+    setTimeout(() => this.#ws.terminate(), 2000).unref();
+  }
+
+  /** Tear down the TCP connection without a close handshake, as a network failure would. */
+  terminate(): void {
+    this.#ws.terminate();
+  }
+}
+
+export interface WebSocketListener {
+  /** The actual bound port (useful when asked for port 0). */
+  readonly port: number;
+  /** `ws://host:port` addresses peers can dial; every interface's address for a wildcard bind. */
+  readonly addrs: string[];
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  onLink: (link: WebSocketLink) => void;
+}
+
+export async function listenWebSocket(opts: ListenOptions): Promise<WebSocketListener> {
+  const server = new WebSocketServer({
+    host: opts.host,
+    port: opts.port,
+    maxPayload: WS_MAX_PAYLOAD,
+    perMessageDeflate: false, // everything is encrypted: incompressible
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.on('error', () => {
+    /* after listening, errors surface per connection */
+  });
+  server.on('connection', (ws, req) => {
+    const remote = `ws-in:${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    opts.onLink(new WebSocketLink(ws, remote));
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('websocket listener has no address');
+  const port = address.port;
+  return {
+    port,
+    addrs: advertisedAddrs(opts.host, port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function wsUrl(host: string, port: number): string {
+  return host.includes(':') ? `ws://[${host}]:${port}` : `ws://${host}:${port}`;
+}
+
+function advertisedAddrs(host: string, port: number): string[] {
+  if (host !== '0.0.0.0' && host !== '::' && host !== '') return [wsUrl(host, port)];
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const ni of list ?? []) {
+      if (ni.family === 'IPv4' || host === '::') {
+        if (ni.family === 'IPv6' && ni.scopeid) continue; // link-local needs a zone id
+        out.push(wsUrl(ni.address, port));
+      }
+    }
+  }
+  // Loopback first: on one machine it always works.
+  return out.sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
+}
+
+export interface DialOptions {
+  timeoutMs?: number;
+  kind?: LinkKind;
+}
+
+/** Dial a `ws://` address. Rejects with a readable Error if the peer cannot be reached. */
+export function dialWebSocket(url: string, opts: DialOptions = {}): Promise<WebSocketLink> {
+  return new Promise((resolve, reject) => {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false, handshakeTimeout: opts.timeoutMs ?? 5000 });
+    } catch (err) {
+      reject(new Error(`cannot dial ${url}: ${(err as Error).message}`));
+      return;
+    }
+    const fail = (err: Error & { code?: string }): void => {
+      ws.terminate();
+      reject(new Error(`cannot reach ${url} (${err.code ?? err.message})`));
+    };
+    ws.once('error', fail);
+    ws.once('open', () => {
+      ws.off('error', fail);
+      resolve(new WebSocketLink(ws, url, opts.kind ?? 'websocket'));
+    });
+  });
+}

@@ -1,0 +1,36 @@
+/** Factories of connected Link pairs over real transports, shared by the transport tests. */
+import type { Link } from '../../daemon/src/net/link.js';
+import { dialWebSocket, listenWebSocket, type WebSocketListener } from '../../daemon/src/net/websocket.js';
+
+/** A loopback websocket listener that hands out (dialer, accepted) pairs. */
+export class WebSocketPairs {
+  #listener: WebSocketListener | undefined;
+  #accepted: Link[] = [];
+  #waiting: Array<(link: Link) => void> = [];
+
+  async start(): Promise<void> {
+    this.#listener = await listenWebSocket({
+      host: '127.0.0.1',
+      port: 0,
+      onLink: (link) => {
+        const w = this.#waiting.shift();
+        if (w) w(link);
+        else this.#accepted.push(link);
+      },
+    });
+  }
+
+  pair = async (): Promise<[Link, Link]> => {
+    const inbound = new Promise<Link>((resolve) => {
+      const early = this.#accepted.shift();
+      if (early) resolve(early);
+      else this.#waiting.push(resolve);
+    });
+    const dialer = await dialWebSocket(this.#listener!.addrs[0]!);
+    return [dialer, await inbound];
+  };
+
+  async stop(): Promise<void> {
+    await this.#listener?.close();
+  }
+}
