@@ -1,0 +1,98 @@
+/** What each CLI command does. Exit codes: 0 done, 1 failed, 3 a daemon already runs, 4 none runs. */
+import * as P from '@chorus/protocol';
+import { AlreadyRunning, Daemon } from './daemon.js';
+import { cliConnection } from './lifecycle/rpc-client.js';
+import { connectSocket, ensureDaemon, findProject, runningPid } from './lifecycle/daemon-process.js';
+
+export const EXIT_ALREADY_RUNNING = 3;
+export const EXIT_NOT_RUNNING = 4;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`chorus: ${message}\n`);
+  process.exit(code);
+}
+
+export async function daemon(dir: string | undefined, opts: { name?: string }): Promise<void> {
+  const project = findProject(dir);
+  let d: Daemon;
+  try {
+    d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}) });
+  } catch (e) {
+    if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
+    throw e;
+  }
+  let signalled = false;
+  const stop = (sig: string) => {
+    if (signalled) return;
+    signalled = true;
+    d.log(`received ${sig}`);
+    void d.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => stop('SIGHUP'));
+}
+
+export async function connect(dir: string | undefined): Promise<void> {
+  const project = findProject(dir);
+  const socket = await ensureDaemon(project);
+  process.stdin.pipe(socket);
+  socket.pipe(process.stdout);
+  process.stdin.on('end', () => socket.end());
+  socket.on('close', () => {
+    if (!process.stdin.readableEnded) process.stderr.write(`chorus: the daemon for ${project.root} went away\n`);
+    process.exit(process.stdin.readableEnded ? 0 : 1);
+  });
+  socket.on('error', (e) => fail(`lost the daemon for ${project.root}: ${e.message}`));
+}
+
+async function connectExisting(dir: string | undefined) {
+  const project = findProject(dir);
+  try {
+    return { project, socket: await connectSocket(project.socketPath) };
+  } catch {
+    fail(`no daemon running for ${project.root}; start one with \`chorus daemon ${project.root}\``, EXIT_NOT_RUNNING);
+  }
+}
+
+export async function status(dir: string | undefined, opts: { json?: boolean }): Promise<void> {
+  const { socket } = await connectExisting(dir);
+  const conn = await cliConnection(socket);
+  const st = await conn.sendRequest(P.SessionStatus.type, undefined);
+  conn.dispose();
+  socket.destroy();
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(st) + '\n');
+    return;
+  }
+  const lines = [
+    `project   ${st.root}`,
+    `daemon    chorus ${st.version}, pid ${st.pid}, protocol ${st.protocolVersion}`,
+    `you       ${st.peer.name} (${st.peer.color})`,
+    `session   ${st.session ? `${st.session.role}${st.session.readOnly ? ', read-only' : ''}` : 'not shared (chorus share to invite others)'}`,
+    `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
+    `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
+    `peers     ${st.peers.length ? '' : 'none'}`,
+    ...st.peers.map((p) => `  ${p.name} ${p.id.slice(0, 8)} via ${p.path ?? '?'} ${p.state ?? ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function stop(dir: string | undefined): Promise<void> {
+  const project = findProject(dir);
+  const pid = runningPid(project);
+  if (pid === undefined) {
+    process.stderr.write(`chorus: no daemon running for ${project.root}\n`);
+    return;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10000;
+  while (runningPid(project) === pid) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      fail(`the daemon (pid ${pid}) did not stop within 10 s and was killed`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stderr.write(`chorus: stopped the daemon for ${project.root} (pid ${pid})\n`);
+}

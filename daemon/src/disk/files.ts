@@ -1,0 +1,47 @@
+/** Reading and writing project files: text detection, and atomic writes that keep the mode. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file's text, `undefined` if it does not exist, `null` if it is not UTF-8 text. */
+export async function readText(file: string): Promise<string | undefined | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+    throw e;
+  }
+  return decodeText(bytes);
+}
+
+export function decodeText(bytes: Uint8Array): string | null {
+  if (bytes.includes(0)) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Write via a temporary file and a rename, so readers never see half a file; keeps the mode. */
+export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  let mode = 0o644;
+  try {
+    mode = (await fs.promises.stat(file)).mode & 0o7777;
+  } catch {
+    // new file
+  }
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.chorus-${randomBytes(4).toString('hex')}`);
+  try {
+    await fs.promises.writeFile(tmp, data, { mode });
+    await fs.promises.chmod(tmp, mode);
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+}

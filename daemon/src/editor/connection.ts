@@ -1,0 +1,77 @@
+/**
+ * One editor connection: JSON-RPC over a socket, each protocol method bound to a service in one
+ * line. Wire types stop here: handlers get validated params, sessions get internal values.
+ */
+import type { Socket } from 'node:net';
+import * as P from '@chorus/protocol';
+import { createMessageConnection, ResponseError, SocketMessageWriter, StreamMessageReader } from 'vscode-jsonrpc/node';
+import { answerBadFrame, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
+import type { EditorSession } from './editor-session.js';
+import type { Encoding } from '../text/positions.js';
+
+/** What a connection needs from the daemon. */
+export interface EditorServices {
+  version: string;
+  root: string;
+  peer: P.PeerInfo;
+  log(msg: string): void;
+  newSession(client: { bufferDidChange: (path: string, revision: number, changes: P.TextChange[]) => void }): EditorSession;
+  endSession(session: EditorSession): void;
+  status(): P.ResultOf<typeof P.SessionStatus>;
+  files(): P.ResultOf<typeof P.WorkspaceFiles>;
+}
+
+const SUPPORTED: Encoding[] = ['utf-16', 'utf-8', 'utf-32'];
+
+function negotiate(offered: string[] | undefined): Encoding {
+  for (const enc of offered ?? []) if ((SUPPORTED as string[]).includes(enc)) return enc as Encoding;
+  return 'utf-16';
+}
+
+export function serveEditor(socket: Socket, services: EditorServices): void {
+  const reader = new StreamMessageReader(socket, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
+  const writer = new SocketMessageWriter(socket);
+  const conn = createMessageConnection(reader, writer, {
+    error: (m) => services.log(m),
+    warn: () => undefined,
+    info: () => undefined,
+    log: () => undefined,
+  });
+  conn.onError(([error]) => answerBadFrame(writer, error));
+
+  const session = services.newSession({
+    bufferDidChange: (path, revision, changes) => void conn.sendNotification(P.BufferDidChange.type, { path, revision, changes }),
+  });
+  const gate = (method: string) => {
+    if (!session.initialized && method !== P.Initialize.method) {
+      throw new ResponseError(P.ErrorCodes.NotInitialized, `send initialize before ${method}`);
+    }
+  };
+  const log = (msg: string) => services.log(`editor ${session.id} (${session.name}): ${msg}`);
+
+  onRequest(conn, P.Initialize, () => undefined, (p) => {
+    if (p.protocolVersion !== P.PROTOCOL_VERSION) {
+      throw new ResponseError(
+        P.ErrorCodes.UnsupportedProtocolVersion,
+        `this daemon (chorus ${services.version}) speaks protocol version ${P.PROTOCOL_VERSION}, the editor plugin speaks ${p.protocolVersion}; update ${p.protocolVersion < P.PROTOCOL_VERSION ? 'the plugin' : 'chorus'}`,
+      );
+    }
+    session.encoding = negotiate(p.positionEncodings);
+    session.name = p.clientInfo?.name ?? 'editor';
+    session.initialized = true;
+    return { protocolVersion: P.PROTOCOL_VERSION, positionEncoding: session.encoding, serverInfo: { name: 'chorus', version: services.version }, root: services.root, peer: services.peer, editorId: session.id };
+  });
+  onRequest(conn, P.Shutdown, gate, () => (session.dispose(), null));
+  onRequest(conn, P.BufferOpen, gate, (p) => session.open(p.path, p.content));
+  onRequest(conn, P.BufferEdit, gate, (p) => (session.edit(p.path, p.revision, p.changes, p.undoStop ?? false), null));
+  onRequest(conn, P.BufferClose, gate, (p) => (session.close(p.path), null));
+  onRequest(conn, P.SessionStatus, gate, () => services.status());
+  onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
+  void onNotification;
+  void log;
+
+  conn.onClose(() => {
+    services.endSession(session);
+  });
+  conn.listen();
+}

@@ -1,0 +1,147 @@
+/**
+ * One connected editor: its negotiated encoding, its open buffers and their revision state.
+ * Handlers take internal values and return internal values; the connection file does the wire.
+ */
+import { Failure } from '../errors.js';
+import type { Encoding } from '../text/positions.js';
+import { diffToOp } from '../text/diff-op.js';
+import { applyOp, isNoop, type TextOp } from '../text/text-op.js';
+import type { TextEvent, Workspace } from '../workspace/workspace.js';
+import type { Project } from '../project.js';
+import { BufferRevisions, RevisionError } from './revisions.js';
+import { changesToOp, opToChanges, type WireChange } from './wire.js';
+
+/** How a session reaches its editor; the connection implements it, tests can record it. */
+export interface EditorClient {
+  bufferDidChange(path: string, revision: number, changes: WireChange[]): void;
+}
+
+interface OpenBuffer {
+  fileId: string;
+  revisions: BufferRevisions;
+}
+
+export interface EditInfo {
+  fileId: string;
+  path: string;
+  op: TextOp;
+  before: string;
+  undoStop: boolean;
+}
+
+export interface SessionHooks {
+  /** Called after an edit of this editor landed (for undo grouping, follow mode). */
+  afterEdit?(session: EditorSession, edit: EditInfo): void;
+}
+
+export class EditorSession {
+  encoding: Encoding = 'utf-16';
+  name = 'editor';
+  initialized = false;
+  private buffers = new Map<string, OpenBuffer>();
+  private readonly onText = (e: TextEvent) => this.relay(e);
+
+  constructor(
+    readonly id: string,
+    private readonly project: Project,
+    private readonly workspace: Workspace,
+    private readonly client: EditorClient,
+    private readonly hooks: SessionHooks = {},
+  ) {
+    workspace.on('text', this.onText);
+  }
+
+  /** A path from this editor as a project path; refused if outside. */
+  resolve(path: string): string {
+    try {
+      return this.project.relative(path);
+    } catch (e) {
+      throw new Failure('outsideProject', (e as Error).message);
+    }
+  }
+
+  openPaths(): string[] {
+    return [...this.buffers.keys()];
+  }
+
+  isOpen(path: string): boolean {
+    return this.buffers.has(path);
+  }
+
+  async open(pathIn: string, content: string | undefined): Promise<{ path: string; content: string }> {
+    const path = this.resolve(pathIn);
+    const { fileId } = await this.workspace.open(path, content !== undefined);
+    // Re-read after the await: another change may have landed meanwhile.
+    this.buffers.set(path, { fileId, revisions: new BufferRevisions() });
+    const current = this.workspace.text(fileId);
+    if (content !== undefined && content !== current) {
+      // The editor's text wins where it differs (its unsent typing after a reconnect).
+      this.workspace.edit(fileId, diffToOp(current, content), { kind: 'editor', editorId: this.id });
+    }
+    return { path, content: this.workspace.text(fileId) };
+  }
+
+  close(pathIn: string): void {
+    const path = this.resolve(pathIn);
+    if (!this.buffers.delete(path)) throw new Failure('notOpen', `${path} is not open in this editor`);
+  }
+
+  private buffer(path: string): OpenBuffer {
+    const b = this.buffers.get(path);
+    if (!b) throw new Failure('notOpen', `${path} is not open in this editor; call buffer/open first`);
+    return b;
+  }
+
+  /** Used by follow/undo: the live file id of an open buffer. */
+  fileIdOf(pathIn: string): string {
+    return this.buffer(this.resolve(pathIn)).fileId;
+  }
+
+  edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean): void {
+    const path = this.resolve(pathIn);
+    const buf = this.buffer(path);
+    const current = this.workspace.text(buf.fileId);
+    let received;
+    try {
+      received = buf.revisions.receive(revision, current);
+    } catch (e) {
+      if (e instanceof RevisionError) throw new Failure('invalid', e.message);
+      throw e;
+    }
+    const op = changesToOp(received.base, changes, this.encoding);
+    const { edit, missing } = received.rebase(op);
+    const before = current;
+    if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id });
+    if (missing) {
+      const editorText = applyOp(received.base, op);
+      this.send(path, buf, missing, editorText);
+    }
+    if (!isNoop(edit)) this.hooks.afterEdit?.(this, { fileId: buf.fileId, path, op: edit, before, undoStop });
+  }
+
+  private send(path: string, buf: OpenBuffer, op: TextOp, before: string): void {
+    const revision = buf.revisions.sent(op, before);
+    this.client.bufferDidChange(path, revision, opToChanges(before, op, this.encoding));
+  }
+
+  /** A change to the shared text: forward it unless it is this editor's own edit. */
+  private relay(e: TextEvent): void {
+    if (e.origin.kind === 'editor' && e.origin.editorId === this.id) return;
+    for (const [path, buf] of this.buffers) {
+      if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before);
+    }
+  }
+
+  /** A buffer's file was renamed: keep it open under its new path. */
+  renamed(from: string, to: string): void {
+    const b = this.buffers.get(from);
+    if (!b) return;
+    this.buffers.delete(from);
+    this.buffers.set(to, b);
+  }
+
+  dispose(): void {
+    this.workspace.off('text', this.onText);
+    this.buffers.clear();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The daemon's half of the revision rule for one editor's open buffer (a Jupiter variant, as in
+ * ethersync/teamtype): the editor applies a buffer/didChange only if it has sent no edit the
+ * daemon had not processed when it made the change; otherwise it drops it. So when an edit
+ * arrives, its `revision` tells exactly which sent changes the editor applied and which it
+ * dropped. The edit is rebased over the dropped ones, and the dropped ones over the edit are sent
+ * again. All transformation happens here; the editor never transforms.
+ */
+import { composeOps, isNoop, transformOp, type TextOp } from '../text/text-op.js';
+
+interface Sent {
+  op: TextOp;
+  /** The buffer text the op applies to, which is the editor's text if it applies the op. */
+  before: string;
+}
+
+export class RevisionError extends Error {}
+
+export class BufferRevisions {
+  /** buffer/edit messages from the editor processed so far (valid or not). */
+  private processed = 0;
+  /** buffer/didChange messages the editor is known to have applied. */
+  private applied = 0;
+  /** Changes sent since the last edit, tagged with `processed`; their fate is not known yet. */
+  private inFlight: Sent[] = [];
+
+  /** Record a change from elsewhere that is being sent to the editor; returns its revision tag. */
+  sent(op: TextOp, before: string): number {
+    this.inFlight.push({ op, before });
+    return this.processed;
+  }
+
+  /**
+   * An edit arrived with the editor's `revision`. Returns the text the editor made it against,
+   * and a function that, given the edit as an op on that text, yields the edit rebased onto the
+   * daemon's current text plus the change the editor still lacks (to send back), if any.
+   */
+  receive(revision: number, current: string): { base: string; rebase(edit: TextOp): { edit: TextOp; missing?: TextOp } } {
+    this.processed++;
+    const seen = revision - this.applied;
+    if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) {
+      const expected = this.inFlight.length ? `${this.applied}..${this.applied + this.inFlight.length}` : `${this.applied}`;
+      this.inFlight = [];
+      throw new RevisionError(
+        `revision ${revision} does not match this buffer's history (expected ${expected}); the editor is out of step: re-open the buffer with buffer/open`,
+      );
+    }
+    const dropped = this.inFlight.slice(seen);
+    const base = dropped[0]?.before ?? current;
+    this.applied = revision;
+    this.inFlight = [];
+    return {
+      base,
+      rebase: (edit) => {
+        if (dropped.length === 0) return { edit };
+        const theirs = dropped.map((d) => d.op).reduce(composeOps);
+        // The daemon's changes happened first, so at equal positions they stay left of the edit.
+        const rebased = transformOp(edit, theirs, 'right');
+        const missing = transformOp(theirs, edit, 'left');
+        return isNoop(missing) ? { edit: rebased } : { edit: rebased, missing };
+      },
+    };
+  }
+
+  /** The editor's counters as the daemon knows them (for status and tests). */
+  get counters() {
+    return { processed: this.processed, applied: this.applied, inFlight: this.inFlight.length };
+  }
+}

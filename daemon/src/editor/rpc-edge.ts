@@ -1,0 +1,113 @@
+/**
+ * JSON-RPC plumbing shared by every editor connection: a strict message decoder (so malformed
+ * frames get an error answer instead of silence), params validation against the protocol's
+ * schemas, and the mapping from daemon failures to protocol error codes.
+ */
+import { z } from 'zod';
+import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
+import { ResponseError, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
+import { Failure, type FailureKind } from '../errors.js';
+
+const codeOf: Record<FailureKind, number> = {
+  outsideProject: ErrorCodes.PathOutsideProject,
+  notFound: ErrorCodes.FileNotFound,
+  notOpen: ErrorCodes.BufferNotOpen,
+  badPosition: ErrorCodes.PositionOutOfRange,
+  notEditable: ErrorCodes.FileNotEditable,
+  readOnly: ErrorCodes.ReadOnly,
+  tooLarge: ErrorCodes.TooLarge,
+  session: ErrorCodes.SessionError,
+  unknownPeer: ErrorCodes.PeerNotFound,
+  invalid: ErrorCodes.InvalidParams,
+};
+
+/** A frame whose body is not a JSON-RPC message; carries the id when one could be read. */
+export class BadFrame extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly id: string | number | null,
+  ) {
+    super(message);
+  }
+}
+
+export const strictDecoder = {
+  name: 'application/json',
+  async decode(buffer: Uint8Array): Promise<never> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(new TextDecoder('utf-8').decode(buffer));
+    } catch (e) {
+      throw new BadFrame(`could not parse the message as JSON (${(e as Error).message}); send Content-Length headers followed by one JSON-RPC object`, ErrorCodes.ParseError, null);
+    }
+    const m = msg as Record<string, unknown>;
+    const id = m && typeof m === 'object' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : null;
+    if (!m || typeof m !== 'object' || Array.isArray(m) || m.jsonrpc !== '2.0') {
+      throw new BadFrame('the message is not a JSON-RPC 2.0 object (it needs "jsonrpc": "2.0"); batches are not supported', ErrorCodes.InvalidRequest, id);
+    }
+    if (m.method !== undefined && typeof m.method !== 'string') {
+      throw new BadFrame('"method" must be a string', ErrorCodes.InvalidRequest, id);
+    }
+    if (m.method === undefined && !('result' in m) && !('error' in m)) {
+      throw new BadFrame('the message has neither a method nor a result', ErrorCodes.InvalidRequest, id);
+    }
+    return msg as never;
+  },
+};
+
+function describeIssues(method: string, error: z.ZodError): string {
+  const parts = error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : 'params'}: ${i.message}`);
+  return `invalid params for ${method}: ${parts.join('; ')}`;
+}
+
+export function toResponseError(e: unknown): ResponseError<void> {
+  if (e instanceof ResponseError) return e;
+  if (e instanceof Failure) return new ResponseError(codeOf[e.kind], e.message);
+  const err = e as Error;
+  return new ResponseError(ErrorCodes.InternalError, `internal error in the daemon: ${err?.message ?? String(e)} (the daemon keeps running; see .chorus/daemon.log)`);
+}
+
+/** Bind a request: validate params, run, map failures. `gate` may refuse (e.g. before initialize). */
+export function onRequest<P extends z.ZodType, R extends z.ZodType>(
+  conn: MessageConnection,
+  def: RequestDef<P, R>,
+  gate: (method: string) => void,
+  handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
+): void {
+  conn.onRequest(def.method, async (raw: unknown) => {
+    try {
+      gate(def.method);
+      const parsed = def.params.safeParse(raw);
+      if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
+      return await handler(parsed.data);
+    } catch (e) {
+      throw toResponseError(e);
+    }
+  });
+}
+
+/** Bind a notification: invalid ones cannot be answered, so they are logged and dropped. */
+export function onNotification<P extends z.ZodType>(
+  conn: MessageConnection,
+  def: NotificationDef<P>,
+  log: (msg: string) => void,
+  handler: (params: z.output<P>) => void,
+): void {
+  conn.onNotification(def.method, (raw: unknown) => {
+    const parsed = def.params.safeParse(raw);
+    if (!parsed.success) return log(describeIssues(def.method, parsed.error));
+    try {
+      handler(parsed.data);
+    } catch (e) {
+      log(`${def.method} failed: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** Answer a frame the reader could not turn into a message (through the writer, so frames never interleave). */
+export function answerBadFrame(writer: MessageWriter, e: BadFrame | Error): void {
+  const code = e instanceof BadFrame ? e.code : ErrorCodes.ParseError;
+  const id = e instanceof BadFrame ? e.id : null;
+  void writer.write({ jsonrpc: '2.0', id, error: { code, message: e.message } } as never).catch(() => undefined);
+}

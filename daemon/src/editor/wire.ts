@@ -1,0 +1,54 @@
+/**
+ * The protocol edge for text: editor changes (ranges in the editor's encoding) become one op on
+ * UTF-16 offsets, and ops become editor changes. Nothing past this file sees a line/character.
+ */
+import { Failure } from '../errors.js';
+import { PositionError, toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
+import { applyOp, composeOps, opToSplices, spliceOp, type TextOp } from '../text/text-op.js';
+
+export interface WireChange {
+  range: { start: LineChar; end: LineChar };
+  text: string;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The op for `changes` (each applying to the result of the previous) made on `base`. */
+export function changesToOp(base: string, changes: WireChange[], enc: Encoding): TextOp {
+  let text = base;
+  let op: TextOp = [];
+  changes.forEach((c, i) => {
+    const where = changes.length > 1 ? `change ${i}: ` : '';
+    let from: number;
+    let to: number;
+    try {
+      from = toOffset(text, c.range.start, enc);
+      to = toOffset(text, c.range.end, enc);
+    } catch (e) {
+      if (e instanceof PositionError) throw new Failure('badPosition', `${where}${e.message}`);
+      throw e;
+    }
+    if (to < from) throw new Failure('badPosition', `${where}the range ends before it starts`);
+    if (LONE_SURROGATE.test(c.text)) throw new Failure('invalid', `${where}the inserted text contains a lone UTF-16 surrogate`);
+    const step = spliceOp({ at: from, del: to - from, ins: c.text });
+    text = applyOp(text, step);
+    op = composeOps(op, step);
+  });
+  return op;
+}
+
+/** `op`, made on `before`, as editor changes (each applying to the result of the previous). */
+export function opToChanges(before: string, op: TextOp, enc: Encoding): WireChange[] {
+  const splices = opToSplices(op);
+  const out: WireChange[] = [];
+  let text = before;
+  for (const s of splices) {
+    const start = toPosition(text, s.at, enc);
+    const end = s.del === 0 ? start : toPosition(text, s.at + s.del, enc);
+    out.push({ range: { start, end }, text: s.ins });
+    if (splices.length > 1) text = text.slice(0, s.at) + s.ins + text.slice(s.at + s.del);
+  }
+  return out;
+}
+
+export { toOffset, toPosition };

@@ -1,0 +1,72 @@
+/**
+ * Finding and starting a project's daemon from the CLI: connect to its socket, or start one in
+ * the background (output to `.chorus/daemon.log`) and wait until it serves.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Project } from '../project.js';
+import { lockOwner } from './lock.js';
+
+/** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
+export function findProject(dir: string | undefined): Project {
+  if (dir !== undefined) {
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+    return new Project(dir);
+  }
+  let cur = process.cwd();
+  for (;;) {
+    if (fs.existsSync(path.join(cur, '.chorus'))) return new Project(cur);
+    const up = path.dirname(cur);
+    if (up === cur) return new Project(process.cwd());
+    cur = up;
+  }
+}
+
+export function connectSocket(socketPath: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+export function runningPid(project: Project): number | undefined {
+  return lockOwner(project.lockPath);
+}
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+
+/** A socket to the project's daemon, starting the daemon in the background if none runs. */
+export async function ensureDaemon(project: Project, extraArgs: string[] = [], timeoutMs = 30000): Promise<net.Socket> {
+  try {
+    return await connectSocket(project.socketPath);
+  } catch {
+    // not running (or a stale socket): start one
+  }
+  project.ensureDotDir();
+  const out = fs.openSync(project.logPath, 'a', 0o600);
+  const child = spawn(process.execPath, [CLI, 'daemon', project.root, ...extraArgs], { detached: true, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code));
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await connectSocket(project.socketPath);
+    } catch {
+      // Exit code 3 means another daemon won the race to start: keep waiting for its socket.
+      if (exited !== null && exited !== 3) {
+        throw new Error(`the chorus daemon for ${project.root} exited (code ${exited}) while starting; see ${project.logPath}`);
+      }
+      if (Date.now() > deadline) throw new Error(`the chorus daemon for ${project.root} did not start within ${timeoutMs / 1000} s; see ${project.logPath}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The relay (`chorus relay`): introduces the peers of a room to each other and forwards opaque
+ * frames between them. It holds nothing but live connections (so several can run behind a load
+ * balancer that keeps a room on one instance), never learns the session secret (rooms are a hash
+ * of it), and cannot read what it forwards (peers run the secure handshake end to end through it).
+ */
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  decodeRouted,
+  encodeRouted,
+  isRouted,
+  MAX_PEER_ID_BYTES,
+  RelayFrame,
+  ROOM_ID_PATTERN,
+  tagged,
+} from './relay-protocol.js';
+import { WS_MAX_PAYLOAD, wsUrl } from './websocket.js';
+
+export interface RelayOptions {
+  host: string;
+  port: number;
+  log?: (msg: string) => void;
+  /** Observes every routed frame exactly as forwarded (tests use it to prove no plaintext passes). */
+  onForward?: (frame: Uint8Array) => void;
+}
+
+export interface RelayHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const JOIN_TIMEOUT_MS = 10_000;
+
+export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
+  const log = opts.log ?? (() => {});
+  const rooms = new Map<string, Map<string, WebSocket>>();
+  const server = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: WS_MAX_PAYLOAD + 512, perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.on('error', (err) => log(`relay: server error ${err.message}`));
+
+  const drop = (ws: WebSocket, reason: string): void => {
+    log(`relay: closing a connection: ${reason}`);
+    ws.close(1008, reason.slice(0, 120));
+    setTimeout(() => ws.terminate(), 1000).unref();
+  };
+
+  server.on('connection', (ws) => {
+    let room: Map<string, WebSocket> | undefined;
+    let roomId = '';
+    let self = '';
+    const joinTimer = setTimeout(() => drop(ws, 'no join within 10 s'), JOIN_TIMEOUT_MS);
+    joinTimer.unref();
+
+    ws.on('error', () => {
+      /* reported through 'close' */
+    });
+    ws.on('message', (raw: RawData, isBinary: boolean) => {
+      const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
+      if (!isBinary || data.length === 0) return drop(ws, 'protocol error: expected binary frames');
+      const type = data[0];
+      if (room === undefined) {
+        if (type !== RelayFrame.Join) return drop(ws, 'protocol error: first frame must be a join');
+        let join: { room?: unknown; peer?: unknown };
+        try {
+          join = JSON.parse(data.subarray(1).toString('utf8')) as typeof join;
+        } catch {
+          return drop(ws, 'protocol error: join is not JSON');
+        }
+        if (typeof join.room !== 'string' || !ROOM_ID_PATTERN.test(join.room)) return drop(ws, 'protocol error: bad room id');
+        if (typeof join.peer !== 'string' || join.peer.length === 0 || Buffer.byteLength(join.peer) > MAX_PEER_ID_BYTES) {
+          return drop(ws, 'protocol error: bad peer id');
+        }
+        clearTimeout(joinTimer);
+        roomId = join.room;
+        self = join.peer;
+        room = rooms.get(roomId) ?? new Map();
+        rooms.set(roomId, room);
+        const previous = room.get(self);
+        room.set(self, ws);
+        if (previous) drop(previous, 'replaced by a newer connection with the same peer id');
+        ws.send(tagged(RelayFrame.Peers, JSON.stringify({ peers: [...room.keys()].filter((p) => p !== self) })));
+        for (const [peer, other] of room) if (peer !== self) other.send(tagged(RelayFrame.Joined, self));
+        return;
+      }
+      if (!isRouted(type)) return drop(ws, `protocol error: unexpected frame type ${type}`);
+      const routed = decodeRouted(data);
+      if (!routed) return drop(ws, 'protocol error: truncated routed frame');
+      const target = room.get(routed.peer);
+      if (!target || routed.peer === self) {
+        const id = Buffer.from(routed.peer, 'utf8');
+        ws.send(new Uint8Array([RelayFrame.NoRoute, id.length, ...id, ...routed.linkId]));
+        return;
+      }
+      const forwarded = encodeRouted(routed.type, self, routed.linkId, routed.payload);
+      opts.onForward?.(forwarded);
+      target.send(forwarded);
+    });
+    ws.on('close', () => {
+      clearTimeout(joinTimer);
+      if (room === undefined || room.get(self) !== ws) return;
+      room.delete(self);
+      if (room.size === 0) rooms.delete(roomId);
+      for (const other of room.values()) other.send(tagged(RelayFrame.Left, self));
+    });
+  });
+
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('relay has no address');
+  const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  return {
+    url: wsUrl(host, address.port),
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,71 @@
+/** Where a project's things live, and how an outside path becomes a project path (or is refused). */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class PathError extends Error {}
+
+/** Folders that belong to tools, never to the shared project. */
+export const RESERVED_DIRS = ['.chorus', '.git'];
+
+export class Project {
+  readonly root: string;
+  readonly dotDir: string;
+
+  constructor(dir: string) {
+    this.root = fs.realpathSync(path.resolve(dir));
+    this.dotDir = path.join(this.root, '.chorus');
+  }
+
+  get socketPath(): string {
+    return path.join(this.dotDir, 'daemon.sock');
+  }
+  get lockPath(): string {
+    return path.join(this.dotDir, 'daemon.lock');
+  }
+  get logPath(): string {
+    return path.join(this.dotDir, 'daemon.log');
+  }
+  get stateDir(): string {
+    return path.join(this.dotDir, 'state');
+  }
+
+  ensureDotDir(): void {
+    fs.mkdirSync(this.dotDir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * A path from outside (an editor, a peer) as a project-relative path with `/` separators.
+   * Refuses anything that leaves the root or names a reserved folder.
+   */
+  relative(input: string): string {
+    if (input.includes('\0')) throw new PathError('path contains a NUL character');
+    const abs = path.isAbsolute(input) ? path.normalize(input) : path.resolve(this.root, input);
+    const rel = path.relative(this.root, abs);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new PathError(`${input} is outside the project folder ${this.root}; open files inside it`);
+    }
+    const parts = rel.split(path.sep);
+    if (RESERVED_DIRS.includes(parts[0]!)) {
+      throw new PathError(`${input} is inside ${parts[0]}/, which Chorus never shares or edits`);
+    }
+    // A symlinked folder on the way must not lead outside the root.
+    let dir = this.root;
+    for (const part of parts.slice(0, -1)) {
+      dir = path.join(dir, part);
+      let real: string;
+      try {
+        real = fs.realpathSync(dir);
+      } catch {
+        break; // does not exist yet: nothing to escape through
+      }
+      if (real !== this.root && !real.startsWith(this.root + path.sep)) {
+        throw new PathError(`${input} leads outside the project folder through a symbolic link`);
+      }
+    }
+    return parts.join('/');
+  }
+
+  absolute(rel: string): string {
+    return path.join(this.root, ...rel.split('/'));
+  }
+}

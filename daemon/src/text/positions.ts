@@ -1,0 +1,92 @@
+/**
+ * Conversion between editor positions ({line, character} in the negotiated encoding) and the
+ * daemon's UTF-16 offsets. Done once, at the protocol edge; everything inside uses offsets.
+ */
+export type Encoding = 'utf-8' | 'utf-16' | 'utf-32';
+
+export interface LineChar {
+  line: number;
+  character: number;
+}
+
+/** Why a position could not be converted, in words a person can act on. */
+export class PositionError extends Error {}
+
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+function lineStart(text: string, line: number): number {
+  let off = 0;
+  for (let l = 0; l < line; l++) {
+    const nl = text.indexOf('\n', off);
+    if (nl === -1) return -1;
+    off = nl + 1;
+  }
+  return off;
+}
+
+function lineEnd(text: string, start: number): number {
+  const nl = text.indexOf('\n', start);
+  return nl === -1 ? text.length : nl;
+}
+
+/** Units of `enc` in text[from, to). */
+export function unitLength(text: string, from: number, to: number, enc: Encoding): number {
+  if (enc === 'utf-16') return to - from;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (enc === 'utf-32') {
+      n++;
+      if (isHigh(c) && i + 1 < to && isLow(text.charCodeAt(i + 1))) i++;
+    } else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (isHigh(c) && i + 1 < to && isLow(text.charCodeAt(i + 1))) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** The UTF-16 offset of `pos`, or a PositionError saying what is wrong with it. */
+export function toOffset(text: string, pos: LineChar, enc: Encoding): number {
+  const start = lineStart(text, pos.line);
+  if (start === -1) {
+    const lines = text.split('\n').length;
+    throw new PositionError(`line ${pos.line} is past the end of the document, which has ${lines} line${lines === 1 ? '' : 's'}`);
+  }
+  const end = lineEnd(text, start);
+  if (enc === 'utf-16') {
+    const off = start + pos.character;
+    if (off > end) throw new PositionError(`character ${pos.character} is past the end of line ${pos.line}, which has ${end - start} UTF-16 code units`);
+    if (off > start && off < end && isHigh(text.charCodeAt(off - 1)) && isLow(text.charCodeAt(off))) {
+      throw new PositionError(`character ${pos.character} on line ${pos.line} splits a UTF-16 surrogate pair`);
+    }
+    return off;
+  }
+  let units = 0;
+  let i = start;
+  while (units < pos.character) {
+    if (i >= end) {
+      throw new PositionError(`character ${pos.character} is past the end of line ${pos.line}, which has ${units} ${enc === 'utf-8' ? 'bytes' : 'code points'}`);
+    }
+    const c = text.charCodeAt(i);
+    const pair = isHigh(c) && i + 1 < end && isLow(text.charCodeAt(i + 1));
+    units += enc === 'utf-32' ? 1 : c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    i += pair ? 2 : 1;
+  }
+  if (units !== pos.character) throw new PositionError(`character ${pos.character} on line ${pos.line} falls inside a multi-byte character`);
+  return i;
+}
+
+/** The position of UTF-16 offset `off` (which must be within the text). */
+export function toPosition(text: string, off: number, enc: Encoding): LineChar {
+  let line = 0;
+  let start = 0;
+  for (let nl = text.indexOf('\n'); nl !== -1 && nl < off; nl = text.indexOf('\n', nl + 1)) {
+    line++;
+    start = nl + 1;
+  }
+  return { line, character: unitLength(text, start, off, enc) };
+}

@@ -1,0 +1,62 @@
+/**
+ * A change to a text as an operation over UTF-16 code units (the daemon's internal unit, and
+ * Automerge's). Composition and transformation come from ot-text (ShareJS's text type), so the
+ * daemon's Jupiter-style rebasing of crossing edits rests on a well-tested implementation.
+ */
+import { type as otText } from 'ot-text';
+import type { Op } from 'ot-text';
+
+export type TextOp = Op;
+
+/** One contiguous replacement: delete `del` code units at `at`, then insert `ins` there. */
+export interface Splice {
+  at: number;
+  del: number;
+  ins: string;
+}
+
+export function spliceOp(s: Splice): TextOp {
+  return otText.normalize([s.at, s.ins, { d: s.del }].filter((c) => c !== 0 && c !== '' && !(typeof c === 'object' && c.d === 0)));
+}
+
+export function isNoop(op: TextOp): boolean {
+  return otText.normalize(op).length === 0;
+}
+
+export const applyOp = (text: string, op: TextOp): string => otText.apply(text, op);
+export const composeOps = (a: TextOp, b: TextOp): TextOp => otText.compose(a, b);
+
+/**
+ * Rebase `op` over `other`, both made against the same text. `side` breaks ties between inserts
+ * at the same place: 'right' puts `op`'s insert after `other`'s.
+ */
+export const transformOp = (op: TextOp, other: TextOp, side: 'left' | 'right'): TextOp => otText.transform(op, other, side);
+
+/** Transform a caret offset through an op (an insert at the caret pushes it right). */
+export const transformOffset = (offset: number, op: TextOp): number => otText.transformSelection(offset, op);
+
+/** The op as splices, each to be applied to the result of the previous ones. */
+export function opToSplices(op: TextOp): Splice[] {
+  const out: Splice[] = [];
+  let pos = 0;
+  for (const c of op) {
+    if (typeof c === 'number') pos += c;
+    else if (typeof c === 'string') {
+      out.push({ at: pos, del: 0, ins: c });
+      pos += c.length;
+    } else {
+      out.push({ at: pos, del: c.d, ins: '' });
+    }
+  }
+  return out;
+}
+
+/** Splices applied in order, as one op. `docLength` is not needed: ops may end early. */
+export function splicesToOp(splices: Iterable<Splice>): TextOp {
+  let op: TextOp | undefined;
+  for (const s of splices) {
+    const next = spliceOp(s);
+    op = op === undefined ? next : composeOps(op, next);
+  }
+  return op ?? [];
+}

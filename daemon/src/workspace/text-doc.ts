@@ -1,0 +1,140 @@
+/**
+ * One file's text as an Automerge document, with a plain-string mirror of its content so reads
+ * and position conversion never go through WebAssembly. Every change goes through here, which
+ * keeps the mirror and the CRDT equal.
+ */
+import * as A from '@automerge/automerge/next';
+import { createHash } from 'node:crypto';
+import { applyOp, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
+
+interface TextShape {
+  text: string;
+}
+
+export type RawChange = Uint8Array;
+
+const TEXT: A.Prop[] = ['text'];
+
+export function contentHash(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('hex');
+}
+
+/**
+ * The actor of a file's initial change: derived from the file id and the content hash, so that
+ * peers initialising the same file independently produce the very same change.
+ */
+function initialActor(fileId: string, hash: string): string {
+  return createHash('sha256').update(`${fileId}:${hash}`).digest('hex').slice(0, 32);
+}
+
+export class TextDoc {
+  private constructor(
+    private doc: A.Doc<TextShape>,
+    private mirror: string,
+  ) {}
+
+  /** A document whose only change is the deterministic initial one for `content`. */
+  static create(fileId: string, content: string, actor: string): TextDoc {
+    const base = A.change(A.init<TextShape>({ actor: initialActor(fileId, contentHash(content)) }), { time: 0 }, (d) => {
+      d.text = content;
+    });
+    return new TextDoc(A.clone(base, { actor }), content);
+  }
+
+  /** A document from saved bytes plus any raw changes appended since. */
+  static load(saved: Uint8Array | undefined, changes: RawChange[], actor: string): TextDoc {
+    let doc = saved ? A.load<TextShape>(saved, { actor }) : A.init<TextShape>({ actor });
+    if (changes.length) [doc] = A.applyChanges(doc, changes);
+    return new TextDoc(doc, typeof doc.text === 'string' ? doc.text : '');
+  }
+
+  /** An empty document, to receive a file's history from a peer. */
+  static empty(actor: string): TextDoc {
+    return new TextDoc(A.init<TextShape>({ actor }), '');
+  }
+
+  get text(): string {
+    return this.mirror;
+  }
+
+  get heads(): A.Heads {
+    return A.getHeads(this.doc);
+  }
+
+  /** Apply a local edit; returns the raw change to store and send to peers. */
+  applyLocal(op: TextOp): RawChange | undefined {
+    const splices = opToSplices(op);
+    if (splices.length === 0) return undefined;
+    this.doc = A.change(this.doc, (d) => {
+      for (const s of splices) A.splice(d, TEXT, s.at, s.del, s.ins);
+    });
+    this.mirror = applyOp(this.mirror, op);
+    return A.getLastLocalChange(this.doc);
+  }
+
+  /**
+   * Apply changes from elsewhere (a peer, storage). Returns what they did to the text as an op
+   * on the text as it was before, or undefined when the text did not change (duplicates, or
+   * changes still waiting for their dependencies).
+   */
+  applyRemote(changes: RawChange[]): TextOp | undefined {
+    return this.integrate((opts) => A.applyChanges(this.doc, changes, opts)[0]);
+  }
+
+  /** Receive one Automerge sync-protocol message; returns the text op and the new sync state. */
+  receiveSync(state: A.SyncState, message: Uint8Array): { op: TextOp | undefined; state: A.SyncState } {
+    let next = state;
+    const op = this.integrate((opts) => {
+      const [doc, s] = A.receiveSyncMessage(this.doc, state, message, opts);
+      next = s;
+      return doc;
+    });
+    return { op, state: next };
+  }
+
+  generateSync(state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
+    const [next, message] = A.generateSyncMessage(this.doc, state);
+    return { state: next, message };
+  }
+
+  /** Run an Automerge update and turn its patches into one op on the mirror. */
+  private integrate(update: (opts: A.ApplyOptions<TextShape>) => A.Doc<TextShape>): TextOp | undefined {
+    const splices: Splice[] = [];
+    let recreated = false;
+    this.doc = update({
+      patchCallback: (patches) => {
+        for (const p of patches) {
+          if (p.path[0] !== 'text') continue;
+          if (p.path.length === 1) {
+            // The text object itself was (re)created: its content replaces the mirror.
+            recreated = true;
+          } else if (p.action === 'splice') {
+            splices.push({ at: p.path[1] as number, del: 0, ins: p.value });
+          } else if (p.action === 'del') {
+            splices.push({ at: p.path[1] as number, del: p.length ?? 1, ins: '' });
+          }
+        }
+      },
+    });
+    const before = this.mirror;
+    const op = recreated
+      ? splicesToOp([{ at: 0, del: before.length, ins: typeof this.doc.text === 'string' ? this.doc.text : '' }])
+      : splicesToOp(splices);
+    if (isNoop(op)) return undefined;
+    this.mirror = applyOp(before, op);
+    return op;
+  }
+
+  /** Everything needed to recreate the document. */
+  save(): Uint8Array {
+    return A.save(this.doc);
+  }
+
+  changesSince(heads: A.Heads): RawChange[] {
+    return A.getChanges(A.view(this.doc, heads), this.doc);
+  }
+
+  automerge(): A.Doc<TextShape> {
+    return this.doc;
+  }
+}
