@@ -1,0 +1,349 @@
+// The measurement side of the benchmark: what every system under test implements (`Subject`),
+// and the code that drives one through a trace and turns timestamps into figures. Subjects know
+// nothing about timing; the harness knows nothing about CRDTs or sockets.
+
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { applyKeystroke, type Keystroke, type SequentialTrace } from './traces.js';
+
+/** The document a session starts from: the state after the first `history.length` keystrokes of `trace`. */
+export interface StartState {
+  /** A short name for reports: `young` (the trace's startContent) or `old` (a long history). */
+  label: string;
+  trace: SequentialTrace;
+  /**
+   * The keystrokes already made, each one its own change (so an `old` document carries the
+   * whole history, as a real long-lived document does). Empty for a young document.
+   */
+  history: Keystroke[];
+  /** The text after `history`, applied to `trace.startContent`. */
+  text: string;
+}
+
+export interface SetupOptions {
+  /**
+   * Replicas in the session, the typist's included: 2 = one sender and one receiver; 8 = one
+   * sender and seven receivers. A relay or sync server is not a peer.
+   */
+  peers: number;
+  start: StartState;
+}
+
+/** One running session of a subject: a sender that types and `peers - 1` receivers that watch. */
+export interface Session {
+  /**
+   * Types one keystroke on the sender (offsets in UTF-16 against the sender's current text). A
+   * subject whose transport pushes back may return a promise; the harness awaits it.
+   */
+  type(k: Keystroke): void | Promise<void>;
+  /**
+   * Registers the one function to call whenever keystrokes arrive at a receiver, with the
+   * receiver's index (0-based) and how many of the keystrokes typed in this session it has now
+   * applied. Call it as soon as the receiver (for Chorus: the receiving editor) has them; a
+   * subject that sees only text can count with `ArrivalCounter`.
+   */
+  onArrival(cb: (receiver: number, count: number) => void): void;
+  /** The receiver's current text (for checking; never timed). */
+  text(receiver: number): string | Promise<string>;
+  /** Peak resident set size of each process this session started, bytes; empty when all in-process. */
+  peakRss(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** A system under test. */
+export interface Subject {
+  /** Stable id used in results JSON, e.g. `automerge-2.2.9`. */
+  id: string;
+  /** Name for the table. */
+  name: string;
+  /** One sentence: what path a keystroke takes. */
+  description: string;
+  /** The largest `peers` it supports. */
+  maxPeers: number;
+  /**
+   * Seconds after which a throughput run stops typing and reports the rate so far (for subjects
+   * too slow to finish a long trace, like Automerge 3.x). Undefined: run the whole trace.
+   */
+  throughputBudgetSeconds?: number;
+  /** Starts a session: the sender and `peers - 1` receivers, all holding `start`. */
+  setup(opts: SetupOptions): Promise<Session>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counting arrivals for subjects that only see text
+
+/**
+ * For a subject whose receiver sees text but not which keystrokes it holds (an editor receiving
+ * `buffer/didChange`): tells how many of the typed keystrokes a receiver's text reflects, by
+ * comparing it with the sender's text after each keystroke still in flight.
+ */
+export class ArrivalCounter {
+  private expected: string[] = [];
+  private base = 0;
+  private arrived: number[];
+
+  constructor(receivers: number, private text: string) {
+    this.arrived = new Array<number>(receivers).fill(0);
+  }
+
+  /** Call when the sender types `k`. */
+  typed(k: Keystroke): void {
+    this.text = applyKeystroke(this.text, k);
+    this.expected.push(this.text);
+  }
+
+  /** Call with a receiver's new text; returns its arrival count (unchanged when nothing matches). */
+  seen(receiver: number, text: string): number {
+    for (let j = this.expected.length - 1; j >= this.arrived[receiver]! - this.base; j--) {
+      if (j >= 0 && this.expected[j] === text) {
+        this.arrived[receiver] = this.base + j + 1;
+        this.trim();
+        break;
+      }
+    }
+    return this.arrived[receiver]!;
+  }
+
+  private trim(): void {
+    const min = Math.min(...this.arrived);
+    if (min - this.base > 64) {
+      this.expected.splice(0, min - this.base - 1);
+      this.base = min - 1;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+export interface ProfilePoint {
+  /** Keystrokes applied at the receiver when this window ended. */
+  keystrokes: number;
+  /** Length of the text then, UTF-16 units. */
+  chars: number;
+  /** Mean cost of one keystroke over the window, from typing to arrival, ms. */
+  msPerKeystroke: number;
+}
+
+export interface ThroughputResult {
+  subject: string;
+  trace: string;
+  peers: number;
+  /** Keystrokes typed and arrived (the whole trace unless `truncated`). */
+  keystrokes: number;
+  /** Keystrokes in the whole trace. */
+  traceKeystrokes: number;
+  seconds: number;
+  keystrokesPerSecond: number;
+  /** True when every receiver's text equalled the expected text (endContent for a whole trace). */
+  verified: boolean;
+  /** Set when the run stopped at the subject's time budget. */
+  truncated?: { budgetSeconds: number };
+  /** How per-keystroke cost grows with the document (about 20 windows). */
+  profile: ProfilePoint[];
+  /** Peak RSS of processes the subject started, bytes. */
+  peakRss?: Record<string, number>;
+  /** Throughput divided by the raw floor's on the same trace in this run. */
+  ratioToFloor?: number;
+}
+
+export interface LatencyResult {
+  subject: string;
+  /** `young` or `old` (see StartState). */
+  document: string;
+  /** Keystrokes of history before the measured ones. */
+  historyKeystrokes: number;
+  peers: number;
+  /** Keystrokes per second the typist keeps to. */
+  rate: number;
+  /** Keystrokes typed. */
+  typed: number;
+  /** Arrival samples (typed × receivers). */
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  verified: boolean;
+  peakRss?: Record<string, number>;
+  /** Each percentile divided by the raw floor's for the same document and peers. */
+  ratioToFloor?: { p50: number; p99: number; max: number };
+  /** Why figures are missing or partial. */
+  note?: string;
+}
+
+/** Error thrown when receivers do not converge in time. */
+export class Timeout extends Error {}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > end) throw new Timeout(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function verify(session: Session, receivers: number, expected: string): Promise<boolean> {
+  for (let r = 0; r < receivers; r++) {
+    if ((await session.text(r)) !== expected) return false;
+  }
+  return true;
+}
+
+/** Drops patches that change nothing: no one can observe them arrive. */
+export function observable(keys: Keystroke[]): Keystroke[] {
+  return keys.filter((k) => k.del > 0 || k.insert.length > 0);
+}
+
+/**
+ * Throughput: types `keys` as fast as the subject takes them (yielding to the event loop every
+ * few keystrokes so sockets flow) and stops the clock when every receiver has all of them; then
+ * checks each receiver's text against `expected(typed)`.
+ */
+export async function measureThroughput(
+  subject: Subject,
+  start: StartState,
+  keys: Keystroke[],
+  expected: (typed: number) => string,
+  peers = 2,
+): Promise<ThroughputResult> {
+  keys = observable(keys);
+  const receivers = peers - 1;
+  const session = await subject.setup({ peers, start });
+  try {
+    const arrived = new Array<number>(receivers).fill(0);
+    const window = Math.max(1, Math.ceil(keys.length / 20));
+    const marks: { n: number; t: number; chars: number }[] = [];
+    const chars: number[] = [];
+    let len = start.text.length;
+    for (const k of keys) { len += k.insert.length - k.del; chars.push(len); }
+    let nextMark = window;
+    session.onArrival((r, count) => {
+      arrived[r] = count;
+      if (r === 0) {
+        while (count >= nextMark) { marks.push({ n: nextMark, t: performance.now(), chars: chars[nextMark - 1]! }); nextMark += window; }
+      }
+    });
+    const budget = subject.throughputBudgetSeconds;
+    const t0 = performance.now();
+    let typed = 0;
+    for (const k of keys) {
+      const p = session.type(k);
+      if (p) await p;
+      typed++;
+      if ((typed & 127) === 0) {
+        await yieldToLoop();
+        if (budget !== undefined && performance.now() - t0 > budget * 1000) break;
+      }
+    }
+    const total = typed;
+    await waitFor(() => arrived.every((a) => a >= total), 600_000, `${subject.id}: all receivers to have ${total} keystrokes`);
+    const t1 = performance.now();
+    if (marks.length === 0 || marks[marks.length - 1]!.n !== total) marks.push({ n: total, t: t1, chars: chars[total - 1] ?? len });
+    const profile: ProfilePoint[] = [];
+    let prev = { n: 0, t: t0 };
+    for (const m of marks) {
+      if (m.n > prev.n) profile.push({ keystrokes: m.n, chars: m.chars, msPerKeystroke: (m.t - prev.t) / (m.n - prev.n) });
+      prev = m;
+    }
+    const seconds = (t1 - t0) / 1000;
+    const result: ThroughputResult = {
+      subject: subject.id,
+      trace: start.trace.name,
+      peers,
+      keystrokes: total,
+      traceKeystrokes: keys.length,
+      seconds,
+      keystrokesPerSecond: total / seconds,
+      verified: await verify(session, receivers, expected(total)),
+      profile,
+    };
+    if (total < keys.length && budget !== undefined) result.truncated = { budgetSeconds: budget };
+    const rss = await session.peakRss();
+    if (Object.keys(rss).length > 0) result.peakRss = rss;
+    return result;
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Latency: types `keys` at a steady `rate` per second for at most `seconds`, and records for each
+ * keystroke and receiver the time from when it was typed to when it arrived.
+ *
+ * "When it was typed" is the keystroke's scheduled time if the session was still busy with earlier
+ * keystrokes then (the person does not wait for the system: no coordinated omission), otherwise
+ * the moment the harness actually typed it (so timer jitter is not counted against the subject).
+ */
+export async function measureLatency(
+  subject: Subject,
+  start: StartState,
+  keys: Keystroke[],
+  opts: { peers: number; rate: number; seconds: number },
+): Promise<LatencyResult> {
+  keys = observable(keys);
+  const receivers = opts.peers - 1;
+  const session = await subject.setup({ peers: opts.peers, start });
+  try {
+    const arrived = new Array<number>(receivers).fill(0);
+    const origin: number[] = [];
+    const samples: number[] = [];
+    session.onArrival((r, count) => {
+      const now = performance.now();
+      for (let j = arrived[r]!; j < count; j++) samples.push(now - origin[j]!);
+      if (count > arrived[r]!) arrived[r] = count;
+    });
+    const interval = 1000 / opts.rate;
+    const n = Math.min(keys.length, Math.floor(opts.seconds * opts.rate));
+    let text = start.text;
+    const t0 = performance.now() + 20;
+    let typed = 0;
+    for (; typed < n; typed++) {
+      const scheduled = t0 + typed * interval;
+      const wait = scheduled - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const now = performance.now();
+      if (now - t0 > opts.seconds * 1000 + interval) break; // a subject slower than the rate: stop on time
+      const busy = typed > 0 && arrived.some((a) => a < typed);
+      origin.push(busy ? scheduled : now);
+      const k = keys[typed]!;
+      const p = session.type(k);
+      if (p) await p;
+      text = applyKeystroke(text, k);
+    }
+    const total = typed;
+    let note: string | undefined;
+    try {
+      await waitFor(() => arrived.every((a) => a >= total), 120_000, `${subject.id}: all receivers to have ${total} keystrokes`);
+    } catch (e) {
+      if (!(e instanceof Timeout)) throw e;
+      note = e.message;
+    }
+    samples.sort((a, b) => a - b);
+    const result: LatencyResult = {
+      subject: subject.id,
+      document: start.label,
+      historyKeystrokes: start.history.length,
+      peers: opts.peers,
+      rate: opts.rate,
+      typed: total,
+      samples: samples.length,
+      p50Ms: percentile(samples, 50),
+      p99Ms: percentile(samples, 99),
+      maxMs: samples[samples.length - 1] ?? NaN,
+      verified: note === undefined && (await verify(session, receivers, text)),
+    };
+    if (total < n) note = `${note ? note + '; ' : ''}typed ${total} of ${n}: the subject could not keep up with ${opts.rate}/s`;
+    if (note) result.note = note;
+    const rss = await session.peakRss();
+    if (Object.keys(rss).length > 0) result.peakRss = rss;
+    return result;
+  } finally {
+    await session.close();
+  }
+}

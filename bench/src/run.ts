@@ -1,0 +1,188 @@
+// `npm run bench` (full) and `npm run bench -- --quick` (about two minutes): every ready subject
+// of the registry through the same keystrokes; prints a table and writes bench/results/latest.json
+// and latest.svg.
+//
+// Options: --quick; --trace FILE (repeatable: throughput on other sequential traces in the same
+// format instead of the default three); --subjects id,id (a subset; the floor always runs);
+// --out DIR (default bench/results).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measureLatency, measureThroughput, type LatencyResult, type StartState, type Subject, type ThroughputResult } from './harness.js';
+import { registry, type Mode } from './registry.js';
+import { svgReport, textReport, type Results } from './report.js';
+import { keystrokeArray, loadTrace, textAfter, type Keystroke, type SequentialTrace } from './traces.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const traceDir = join(here, '../../test/fixtures/traces');
+
+interface Plan {
+  /** Throughput runs: a trace file and how many of its keystrokes. */
+  throughput: { file: string; limit: number }[];
+  latencySeconds: number;
+  rate: number;
+  /** Keystrokes of automerge-paper history before the `old` document's measured keystrokes. */
+  oldHistory: number;
+  peers: number[];
+}
+
+function parseArgs(argv: string[]): { mode: Mode; traces: string[]; only?: Set<string>; out: string } {
+  let mode: Mode = 'full';
+  const traces: string[] = [];
+  let only: Set<string> | undefined;
+  let out = join(here, '../results');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') mode = 'quick';
+    else if (a === '--full') mode = 'full';
+    else if (a === '--trace') traces.push(argv[++i] ?? '');
+    else if (a === '--subjects') only = new Set((argv[++i] ?? '').split(','));
+    else if (a === '--out') out = argv[++i] ?? out;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/dist/run.js [--quick] [--trace FILE.json.gz]... [--subjects id,id] [--out DIR]');
+      process.exit(0);
+    } else {
+      console.error(`unknown option ${a} (try --help)`);
+      process.exit(2);
+    }
+  }
+  return { mode, traces, only, out };
+}
+
+function plan(mode: Mode, traces: string[]): Plan {
+  const t = (n: string): string => join(traceDir, `${n}.json.gz`);
+  const custom = traces.map((file) => ({ file, limit: mode === 'quick' ? 20_000 : Infinity }));
+  if (mode === 'quick') {
+    return {
+      throughput: custom.length ? custom : [
+        { file: t('automerge-paper'), limit: 20_000 },
+        { file: t('sveltecomponent'), limit: Infinity },
+        { file: t('rustcode'), limit: 15_000 },
+      ],
+      latencySeconds: 4, rate: 30, oldHistory: 250_000, peers: [2, 8],
+    };
+  }
+  return {
+    throughput: custom.length ? custom : ['automerge-paper', 'sveltecomponent', 'rustcode'].map((n) => ({ file: t(n), limit: Infinity })),
+    latencySeconds: 20, rate: 30, oldHistory: 250_000, peers: [2, 8],
+  };
+}
+
+function machine(): Results['machine'] {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const p = plan(args.mode, args.traces);
+  const startedAt = new Date().toISOString();
+  const ready = registry.filter((e) => e.status === 'ready' && (e.floor || !args.only || args.only.has(e.id)));
+  const floorEntry = registry.find((e) => e.status === 'ready' && e.floor)!;
+  const subjects: Subject[] = ready.map((e) => (e.status === 'ready' ? e.subject(args.mode) : undefined)).filter((s): s is Subject => !!s);
+  const errors: Results['errors'] = [];
+  const throughput: ThroughputResult[] = [];
+  const latency: LatencyResult[] = [];
+  const tracesOut: Results['traces'] = [];
+
+  // Throughput: each trace from its start content, 2 peers.
+  for (const { file, limit } of p.throughput) {
+    const trace = loadTrace(file);
+    const keys = keystrokeArray(trace);
+    tracesOut.push({ name: trace.name, file, keystrokes: keys.length, endChars: trace.endContent.length });
+    const use = keys.slice(0, limit);
+    const expected = (n: number): string => textAfter(trace, n);
+    const start: StartState = { label: 'young', trace, history: [], text: trace.startContent };
+    for (const s of subjects) {
+      log(`throughput: ${s.name} on ${trace.name} (${use.length} keystrokes)…`);
+      try {
+        const r = await measureThroughput(s, start, use, expected, 2);
+        log(`  ${Math.round(r.keystrokesPerSecond)} keystrokes/s over ${r.keystrokes} in ${r.seconds.toFixed(1)} s${r.verified ? '' : ' — WRONG TEXT'}`);
+        throughput.push(r);
+      } catch (e) {
+        log(`  failed: ${String(e)}`);
+        errors.push({ subject: s.id, figure: `throughput ${trace.name}`, message: String(e) });
+      }
+    }
+  }
+
+  // Latency: automerge-paper, young (from empty) and old (after oldHistory keystrokes).
+  const paper = loadTrace(join(traceDir, 'automerge-paper.json.gz'));
+  const paperKeys = keystrokeArray(paper);
+  const measured = Math.ceil(p.latencySeconds * p.rate) + 10;
+  const starts: { start: StartState; keys: Keystroke[] }[] = [
+    { start: { label: 'young', trace: paper, history: [], text: paper.startContent }, keys: paperKeys.slice(0, measured) },
+    {
+      start: { label: 'old', trace: paper, history: paperKeys.slice(0, p.oldHistory), text: textAfter(paper, p.oldHistory) },
+      keys: paperKeys.slice(p.oldHistory, p.oldHistory + measured),
+    },
+  ];
+  for (const { start, keys } of starts) {
+    for (const peers of p.peers) {
+      for (const s of subjects) {
+        if (peers > s.maxPeers) continue;
+        log(`latency: ${s.name}, ${start.label} document (${start.history.length} keystrokes of history), ${peers} peers…`);
+        try {
+          const r = await measureLatency(s, start, keys, { peers, rate: p.rate, seconds: p.latencySeconds });
+          log(`  p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms over ${r.samples} samples${r.note ? ` (${r.note})` : ''}`);
+          latency.push(r);
+        } catch (e) {
+          log(`  failed: ${String(e)}`);
+          errors.push({ subject: s.id, figure: `latency ${start.label}/${peers}`, message: String(e) });
+        }
+      }
+    }
+  }
+
+  // Ratios to the floor of this run.
+  for (const r of throughput) {
+    const f = throughput.find((x) => x.subject === floorEntry.id && x.trace === r.trace);
+    if (f) r.ratioToFloor = r.keystrokesPerSecond / f.keystrokesPerSecond;
+  }
+  for (const r of latency) {
+    const f = latency.find((x) => x.subject === floorEntry.id && x.document === r.document && x.peers === r.peers);
+    if (f) r.ratioToFloor = { p50: r.p50Ms / f.p50Ms, p99: r.p99Ms / f.p99Ms, max: r.maxMs / f.maxMs };
+  }
+
+  const results: Results = {
+    schema: 'chorus-bench/1',
+    mode: args.mode,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    floor: floorEntry.id,
+    subjects: registry.map((e) => {
+      if (e.status === 'pending') return { id: e.id, name: e.name, status: e.status, reason: e.reason };
+      const s = subjects.find((x) => x.id === e.id);
+      return { id: e.id, name: s?.name ?? e.name, description: s?.description, status: e.status };
+    }),
+    traces: tracesOut,
+    throughput,
+    latency,
+    join: [],
+    restart: [],
+    memory: [],
+    idleCpu: [],
+    errors,
+  };
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(args.out, 'latest.svg'), svgReport(results));
+  console.log(textReport(results));
+  console.log(`\nwrote ${join(args.out, 'latest.json')} and latest.svg`);
+  const wrong = throughput.some((r) => !r.verified) || latency.some((r) => !r.verified && !r.note);
+  process.exitCode = errors.length || wrong ? 1 : 0;
+}
+
+await main();
+process.exit();
