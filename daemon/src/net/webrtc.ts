@@ -1,0 +1,248 @@
+/**
+ * WebRTC transport (node-datachannel): one PeerConnection with one reliable, ordered DataChannel,
+ * signalled over a Link the peers already share (websocket or relay, secured). The data channel
+ * carries at most 256 KiB per message, so every Link message is cut into 64 KiB chunks, each
+ * prefixed by one byte: MORE (another chunk of this message follows), LAST (final chunk), or
+ * CLOSE (the sender is closing; the rest is a utf8 reason) — the data channel itself cannot carry
+ * a close reason.
+ *
+ * No STUN server is configured: host candidates are enough on one machine or a LAN, and there is
+ * no network to reach one in tests. `bindAddress: '127.0.0.1'` keeps ICE on loopback.
+ * Call `shutdownWebRtc()` once at process exit, or node-datachannel's threads keep it alive.
+ */
+import { cleanup, PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel';
+import { BaseLink, type LinkKind } from './link.js';
+
+const CHUNK_BYTES = 64 * 1024;
+const enum Chunk {
+  More = 0,
+  Last = 1,
+  Close = 2,
+}
+
+export type Signal =
+  | { t: 'description'; type: string; sdp: string }
+  | { t: 'candidate'; candidate: string; mid: string };
+
+/** Carries signalling messages to the other side (in order) and delivers theirs. */
+export interface SignalChannel {
+  send(signal: Signal): void;
+  /** Subscribe to the other side's signals; returns an unsubscribe function. */
+  onSignal(handler: (signal: Signal) => void): () => void;
+}
+
+export interface WebRtcOptions {
+  /** Exactly one side offers; the overlay picks the lower peer id. */
+  role: 'offerer' | 'answerer';
+  signals: SignalChannel;
+  /** Bind ICE to one address (e.g. 127.0.0.1 in tests); all interfaces when absent. */
+  bindAddress?: string;
+  timeoutMs?: number;
+  /** For logs. */
+  remote?: string;
+}
+
+export function isSignal(value: unknown): value is Signal {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (v.t === 'description') return typeof v.type === 'string' && typeof v.sdp === 'string';
+  if (v.t === 'candidate') return typeof v.candidate === 'string' && typeof v.mid === 'string';
+  return false;
+}
+
+const live = new Set<PeerConnection>();
+
+/** Close every peer connection and stop node-datachannel's threads. Call once at shutdown. */
+export function shutdownWebRtc(): void {
+  for (const pc of live) pc.close();
+  live.clear();
+  cleanup();
+}
+
+export class WebRtcLink extends BaseLink {
+  readonly kind: LinkKind = 'webrtc';
+  readonly remote: string;
+  readonly #pc: PeerConnection;
+  readonly #dc: DataChannel;
+  #partial: Uint8Array[] = [];
+
+  constructor(pc: PeerConnection, dc: DataChannel, remote: string) {
+    super();
+    this.#pc = pc;
+    this.#dc = dc;
+    this.remote = remote;
+    dc.onMessage((msg) => this.#receive(msg));
+    dc.onClosed(() => this.#ended('data channel closed'));
+    dc.onError((err) => this.#ended(`data channel error: ${err}`));
+    pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed' || state === 'disconnected') this.#ended(`peer connection ${state}`);
+    });
+  }
+
+  /** The round-trip time ICE measured, in ms, when known. */
+  rttMs(): number | undefined {
+    try {
+      const rtt = this.#pc.rtt();
+      return rtt >= 0 ? rtt : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  protected transmit(data: Uint8Array): void {
+    try {
+      if (data.length === 0) {
+        this.#dc.sendMessageBinary(new Uint8Array([Chunk.Last]));
+        return;
+      }
+      for (let at = 0; at < data.length; at += CHUNK_BYTES) {
+        const end = Math.min(at + CHUNK_BYTES, data.length);
+        const chunk = new Uint8Array(1 + end - at);
+        chunk[0] = end === data.length ? Chunk.Last : Chunk.More;
+        chunk.set(data.subarray(at, end), 1);
+        // Returns false when queued rather than sent at once; libdatachannel still delivers it.
+        this.#dc.sendMessageBinary(chunk);
+      }
+    } catch (err) {
+      this.#ended(`send failed (${(err as Error).message})`);
+    }
+  }
+
+  protected shutdown(reason: string): void {
+    try {
+      if (this.#dc.isOpen()) this.#dc.sendMessageBinary(new Uint8Array([Chunk.Close, ...Buffer.from(reason, 'utf8').subarray(0, 500)]));
+    } catch {
+      /* already gone */
+    }
+    this.#teardownWhenFlushed();
+  }
+
+  #receive(msg: string | Buffer | ArrayBuffer): void {
+    if (typeof msg === 'string') {
+      this.close('protocol error: text message on the data channel');
+      return;
+    }
+    const bytes = msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    const kind = bytes[0];
+    const body = bytes.subarray(1);
+    if (kind === Chunk.More) {
+      this.#partial.push(body.slice());
+    } else if (kind === Chunk.Last) {
+      if (this.#partial.length === 0) {
+        this.deliver(body.slice());
+      } else {
+        this.#partial.push(body);
+        const whole = Buffer.concat(this.#partial);
+        this.#partial = [];
+        this.deliver(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
+      }
+    } else if (kind === Chunk.Close) {
+      this.#ended(`closed by peer: ${Buffer.from(body).toString('utf8')}`);
+    } else {
+      this.close('protocol error: unknown chunk type on the data channel');
+    }
+  }
+
+  #ended(reason: string): void {
+    if (this.closeReason !== undefined) return;
+    this.closed(reason);
+    this.#teardownWhenFlushed();
+  }
+
+  /** Close the channel once queued chunks (including a close notice) have left, or after 2 s. */
+  #teardownWhenFlushed(): void {
+    const started = Date.now();
+    const attempt = (): void => {
+      let pending = 0;
+      try {
+        pending = this.#dc.isOpen() ? this.#dc.bufferedAmount() : 0;
+      } catch {
+        pending = 0;
+      }
+      if (pending > 0 && Date.now() - started < 2000) {
+        setTimeout(attempt, 20).unref();
+        return;
+      }
+      // Never close from inside a node-datachannel callback.
+      setImmediate(() => {
+        try {
+          this.#dc.close();
+        } catch {
+          /* already closed */
+        }
+        this.#pc.close();
+        live.delete(this.#pc);
+      });
+    };
+    attempt();
+  }
+}
+
+/** Negotiate a data channel with the peer on the other end of `opts.signals`. */
+export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
+  const remote = opts.remote ?? 'webrtc';
+  return new Promise((resolve, reject) => {
+    const config: ConstructorParameters<typeof PeerConnection>[1] = { iceServers: [] };
+    if (opts.bindAddress) config.bindAddress = opts.bindAddress;
+    const pc = new PeerConnection(`chorus-${opts.role}`, config);
+    live.add(pc);
+    let settled = false;
+    let remoteDescriptionSet = false;
+    const earlyCandidates: Array<{ candidate: string; mid: string }> = [];
+
+    const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unsubscribe();
+      setImmediate(() => {
+        pc.close();
+        live.delete(pc);
+      });
+      reject(new Error(`webrtc to ${remote} failed: ${why}`));
+    };
+    const succeed = (dc: DataChannel): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Candidates may still trickle in after open; keep applying them until the link closes.
+      const link = new WebRtcLink(pc, dc, remote);
+      link.once('close', () => unsubscribe());
+      resolve(link);
+    };
+    const timer = setTimeout(() => fail('timed out'), opts.timeoutMs ?? 10_000);
+    timer.unref();
+
+    pc.onLocalDescription((sdp, type) => opts.signals.send({ t: 'description', type, sdp }));
+    pc.onLocalCandidate((candidate, mid) => opts.signals.send({ t: 'candidate', candidate, mid }));
+    pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed') fail(`peer connection ${state}`);
+    });
+
+    const unsubscribe = opts.signals.onSignal((signal) => {
+      try {
+        if (signal.t === 'description') {
+          pc.setRemoteDescription(signal.sdp, signal.type as DescriptionType);
+          remoteDescriptionSet = true;
+          for (const c of earlyCandidates.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+        } else if (remoteDescriptionSet) {
+          pc.addRemoteCandidate(signal.candidate, signal.mid);
+        } else {
+          earlyCandidates.push(signal);
+        }
+      } catch (err) {
+        fail(`bad signal (${(err as Error).message})`);
+      }
+    });
+
+    if (opts.role === 'offerer') {
+      const dc = pc.createDataChannel('chorus');
+      dc.onOpen(() => succeed(dc));
+    } else {
+      pc.onDataChannel((dc) => {
+        if (dc.isOpen()) succeed(dc);
+        else dc.onOpen(() => succeed(dc));
+      });
+    }
+  });
+}
