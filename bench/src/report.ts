@@ -57,7 +57,8 @@ export function textReport(res: Results): string {
   const m = res.machine;
   out.push(`Chorus bench (${res.mode}), ${res.startedAt}`);
   out.push(`machine: ${m.cpu}, ${m.cores} cores, ${mb(m.memoryBytes)}, node ${m.node}, ${m.platform}`);
-  out.push(`ratios: to ${name(res.floor)} in this run (throughput: >1 is faster; latency: >1 is slower)\n`);
+  out.push(`ratios: to ${name(res.floor)} in this run (throughput: >1 is faster; latency: >1 is slower;`);
+  out.push(`a run cut short [first N] is compared with the floor's rate over about the same first keystrokes)\n`);
 
   const traces = [...new Set(res.throughput.map((t) => t.trace))];
   const tSubjects = [...new Set(res.throughput.map((t) => t.subject))];
@@ -92,7 +93,7 @@ export function textReport(res: Results): string {
 
   const growth = res.throughput.filter((t) => t.truncated);
   for (const g of growth) {
-    const pts = g.profile.map((p) => `${fmt(p.msPerKeystroke)} ms @${(p.chars / 1000).toFixed(1)}k chars`);
+    const pts = g.profile.map((p) => `${fmt(p.msPerKeystroke)} ms at ${p.keystrokes} (${(p.chars / 1000).toFixed(1)}k chars)`);
     out.push(`${name(g.subject)} on ${g.trace}: per-keystroke cost ${pts.filter((_, i) => i % Math.ceil(pts.length / 6) === 0 || i === pts.length - 1).join(', ')}`);
   }
   const rss = [...res.throughput, ...res.latency].filter((r) => r.peakRss);

@@ -81,6 +81,17 @@ function machine(): Results['machine'] {
   };
 }
 
+/** A run's rate over its first profile window boundary at or past `n` keystrokes. */
+function rateOverPrefix(r: ThroughputResult, n: number): number {
+  let ms = 0, prev = 0;
+  for (const p of r.profile) {
+    ms += p.msPerKeystroke * (p.keystrokes - prev);
+    prev = p.keystrokes;
+    if (p.keystrokes >= n) break;
+  }
+  return ms > 0 ? prev / (ms / 1000) : r.keystrokesPerSecond;
+}
+
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 async function main(): Promise<void> {
@@ -147,7 +158,7 @@ async function main(): Promise<void> {
   // Ratios to the floor of this run.
   for (const r of throughput) {
     const f = throughput.find((x) => x.subject === floorEntry.id && x.trace === r.trace);
-    if (f) r.ratioToFloor = r.keystrokesPerSecond / f.keystrokesPerSecond;
+    if (f) r.ratioToFloor = r.keystrokesPerSecond / (r.truncated ? rateOverPrefix(f, r.keystrokes) : f.keystrokesPerSecond);
   }
   for (const r of latency) {
     const f = latency.find((x) => x.subject === floorEntry.id && x.document === r.document && x.peers === r.peers);
