@@ -1,0 +1,96 @@
+/**
+ * Messages the overlay exchanges inside a secure link. First byte is the type; bodies are JSON
+ * except DATA (opaque bytes for the layer above), PING/PONG (8-byte timestamp) and BEGIN/END.
+ * Every inbound message is validated here, once; anything malformed is a ProtocolError and closes
+ * only the link it came on.
+ */
+
+export const enum Wire {
+  /** First message on every link: who I am, where I listen. JSON Hello. */
+  Hello = 0x01,
+  /** Payload for the layer above. */
+  Data = 0x02,
+  /** Membership gossip. JSON {members: Member[]}. */
+  Members = 0x03,
+  Ping = 0x04,
+  Pong = 0x05,
+  /** WebRTC signalling. JSON {a: attempt id, s: Signal}. */
+  Signal = 0x06,
+  /** My stream of DATA to you starts on this link. */
+  Begin = 0x07,
+  /** I send no more DATA on this link; it continues on the link whose id follows (utf8). */
+  End = 0x08,
+  /** I am leaving the session for good; body is a utf8 reason. */
+  Bye = 0x09,
+}
+
+export interface Member {
+  id: string;
+  addrs: string[];
+  /** Incarnation: when this run of the peer started (ms). A higher one supersedes older addrs. */
+  inc: number;
+}
+
+export interface Hello {
+  session: string;
+  meta: Record<string, unknown>;
+  addrs: string[];
+  inc: number;
+  /** Whether this peer will negotiate WebRTC. */
+  rtc: boolean;
+}
+
+export class ProtocolError extends Error {}
+
+const MAX_ADDRS = 32;
+const MAX_MEMBERS = 256;
+
+export function frame(type: Wire, body?: Uint8Array | string): Uint8Array {
+  const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const out = new Uint8Array(1 + bytes.length);
+  out[0] = type;
+  out.set(bytes, 1);
+  return out;
+}
+
+export function jsonFrame(type: Wire, value: unknown): Uint8Array {
+  return frame(type, JSON.stringify(value));
+}
+
+export function parseJson(body: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw new ProtocolError(`malformed ${what} (not JSON)`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`malformed ${what} (not an object)`);
+  return value as Record<string, unknown>;
+}
+
+function addrList(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.length > MAX_ADDRS || !value.every((a) => typeof a === 'string' && /^wss?:\/\/[^\s]{1,300}$/.test(a))) {
+    throw new ProtocolError(`malformed ${what} (bad address list)`);
+  }
+  return value as string[];
+}
+
+export function parseHello(body: Uint8Array): Hello {
+  const h = parseJson(body, 'hello');
+  if (typeof h.session !== 'string') throw new ProtocolError('malformed hello (no session id)');
+  if (typeof h.meta !== 'object' || h.meta === null || Array.isArray(h.meta)) throw new ProtocolError('malformed hello (bad meta)');
+  if (typeof h.inc !== 'number' || !Number.isFinite(h.inc)) throw new ProtocolError('malformed hello (bad incarnation)');
+  return { session: h.session, meta: h.meta as Record<string, unknown>, addrs: addrList(h.addrs, 'hello'), inc: h.inc, rtc: h.rtc === true };
+}
+
+export function parseMembers(body: Uint8Array): Member[] {
+  const m = parseJson(body, 'member list');
+  if (!Array.isArray(m.members) || m.members.length > MAX_MEMBERS) throw new ProtocolError('malformed member list');
+  return m.members.map((x: unknown) => {
+    if (typeof x !== 'object' || x === null) throw new ProtocolError('malformed member');
+    const r = x as Record<string, unknown>;
+    if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 200) throw new ProtocolError('malformed member (bad id)');
+    if (typeof r.inc !== 'number' || !Number.isFinite(r.inc)) throw new ProtocolError('malformed member (bad incarnation)');
+    return { id: r.id, addrs: addrList(r.addrs, 'member'), inc: r.inc };
+  });
+}

@@ -1,0 +1,580 @@
+/**
+ * The overlay: the only part of net/ the daemon uses. It keeps this daemon connected to every
+ * other member of the session over the best path available, and hides links, handshakes,
+ * encryption, gossip and reconnects behind a per-peer reliable ordered message stream.
+ *
+ *   const overlay = new Overlay({ selfId, selfMeta, secret, sessionId, listen, relayUrl, seeds, log });
+ *   const { addrs } = await overlay.start();         // listening addresses, for the join code
+ *   overlay.on('peer-up', (id, meta) => ...);         // run a full sync with `id` now
+ *   overlay.on('message', (id, data) => ...);         // in order, per peer, while up
+ *   overlay.on('peer-down', (id, reason) => ...);
+ *   overlay.on('refused', (where, reason) => ...);    // a handshake failed (e.g. wrong secret)
+ *   overlay.send(id, bytes) / overlay.broadcast(bytes); overlay.peers(); overlay.knownAddrs();
+ *   await overlay.stop();                             // then, at process exit: shutdownWebRtc()
+ *
+ * Guarantees: between a 'peer-up' and the next 'peer-down' for a peer, messages sent to it are
+ * delivered once and in order, even across path switches (see peer-session.ts). Nothing is
+ * buffered across a 'peer-down': `send` returns false while a peer is down, and the layer above
+ * re-syncs after each 'peer-up'. Every link is authenticated and encrypted (secure.ts).
+ *
+ * Membership: every daemon announces its listening addresses in its hello; each overlay gossips
+ * the members it is connected to, and dials every member it is not connected to (full mesh). That
+ * suits sessions up to about 8 peers; larger sessions would want a bounded-degree mesh with
+ * flooding, which this does not do yet. Dials back off 200 ms → 5 s with jitter, forever.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { Backoff } from './backoff.js';
+import type { Link } from './link.js';
+import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
+import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
+import { RelayClient } from './relay-client.js';
+import { relayRoomId } from './relay-protocol.js';
+import { HandshakeError, secureHandshake, type SecureLink } from './secure.js';
+import { connectWebRtc, isSignal, type Signal, type SignalChannel } from './webrtc.js';
+import { dialWebSocket, listenWebSocket, type WebSocketListener } from './websocket.js';
+
+export type { PeerPath } from './peer-session.js';
+
+export interface OverlayOptions {
+  selfId: string;
+  /** Delivered to peers at handshake, e.g. {name, color, readOnly}. */
+  selfMeta?: Record<string, unknown>;
+  /** The 32-byte session secret from the join code. */
+  secret: Uint8Array;
+  sessionId: string;
+  /** Accept direct websocket connections here (port 0 = ephemeral). */
+  listen?: { host: string; port: number };
+  relayUrl?: string;
+  /** `ws://` addresses to dial at start (from the join code or a previous run's knownAddrs()). */
+  seeds: string[];
+  /** Upgrade peers to WebRTC data channels (default true). `bindAddress` pins ICE to one address. */
+  webrtc?: boolean | { bindAddress?: string };
+  /** Use direct paths (default true). false = relay only: no listener, no dialing, no WebRTC. */
+  direct?: boolean;
+  log: (msg: string) => void;
+  /** Tuning knobs; the defaults suit real use. */
+  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number };
+}
+
+export interface PeerInfo {
+  id: string;
+  meta: Record<string, unknown>;
+  state: 'connected' | 'reconnecting';
+  /** The path carrying our messages to this peer, while connected. */
+  path?: PeerPath;
+  rttMs?: number;
+  addrs: string[];
+}
+
+export interface OverlayEvents {
+  'peer-up': [id: string, meta: Record<string, unknown>];
+  'peer-down': [id: string, reason: string];
+  message: [id: string, data: Uint8Array];
+  refused: [where: string, reason: string];
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+const TICK_MS = 200;
+
+/** How a raw link came to be, for ranking and bookkeeping. */
+interface Origin {
+  dialedBy: 'me' | 'them';
+  /** For direct dials: the address dialed. */
+  addr?: string;
+  /** The peer we expected to reach, when known. */
+  expect?: string;
+}
+
+/** Dial bookkeeping for one target: a member id, a seed address, or the relay itself. */
+interface DialState {
+  backoff: Backoff;
+  inFlight: boolean;
+  addrIndex: number;
+}
+
+interface RtcAttempt {
+  id: string;
+  handlers: Set<(signal: Signal) => void>;
+}
+
+export class Overlay extends EventEmitter<OverlayEvents> {
+  readonly #opts: OverlayOptions;
+  readonly #inc = Date.now();
+  readonly #sessions = new Map<string, PeerSession>();
+  /** Address book: everyone we have heard of, with where they listen. */
+  readonly #members = new Map<string, Member>();
+  readonly #dials = new Map<string, DialState>();
+  readonly #pending = new Set<Link>();
+  readonly #rtc = new Map<string, RtcAttempt>();
+  readonly #rtcBackoff = new Map<string, Backoff>();
+  readonly #selfAddrs = new Set<string>();
+  #seeds: string[];
+  #listener: WebSocketListener | undefined;
+  #relay: RelayClient | undefined;
+  #relayConnecting = false;
+  #addrs: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #gossipQueued = false;
+  #running = false;
+
+  constructor(opts: OverlayOptions) {
+    super();
+    this.#opts = opts;
+    this.#seeds = [...new Set(opts.seeds)];
+  }
+
+  get #direct(): boolean {
+    return this.#opts.direct !== false;
+  }
+
+  get #webrtc(): boolean {
+    return this.#direct && this.#opts.webrtc !== false;
+  }
+
+  #log(msg: string): void {
+    try {
+      this.#opts.log(msg);
+    } catch {
+      /* a broken logger must not break networking */
+    }
+  }
+
+  async start(): Promise<{ addrs: string[] }> {
+    this.#running = true;
+    if (this.#opts.listen && this.#direct) {
+      this.#listener = await listenWebSocket({
+        host: this.#opts.listen.host,
+        port: this.#opts.listen.port,
+        onLink: (link) => this.#adopt(link, { dialedBy: 'them' }),
+      });
+      this.#addrs = this.#listener.addrs;
+      for (const a of this.#addrs) this.#selfAddrs.add(a);
+      this.#log(`listening on ${this.#addrs.join(', ')}`);
+    }
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#pingTimer = setInterval(() => this.#pingAll(), this.#opts.timing?.pingIntervalMs ?? 2000);
+    this.#tick();
+    return { addrs: [...this.#addrs] };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#timer);
+    clearInterval(this.#pingTimer);
+    for (const session of [...this.#sessions.values()]) {
+      for (const c of session.conns.values()) c.link.send(frame(Wire.Bye, 'peer left the session'));
+      session.reset('overlay stopped');
+    }
+    for (const link of this.#pending) link.close('overlay stopped');
+    this.#pending.clear();
+    this.#relay?.close('overlay stopped');
+    await this.#listener?.close();
+  }
+
+  peers(): PeerInfo[] {
+    const out: PeerInfo[] = [];
+    for (const s of this.#sessions.values()) {
+      if (!s.up) continue;
+      const info: PeerInfo = { id: s.id, meta: s.meta, state: 'connected', addrs: s.addrs };
+      if (s.path) info.path = s.path;
+      if (s.rttMs !== undefined) info.rttMs = s.rttMs;
+      out.push(info);
+    }
+    for (const m of this.#members.values()) {
+      if (this.#sessions.get(m.id)?.up) continue;
+      out.push({ id: m.id, meta: this.#sessions.get(m.id)?.meta ?? {}, state: 'reconnecting', addrs: m.addrs });
+    }
+    return out;
+  }
+
+  /** Send to one peer, reliably and in order. False (and nothing sent) when it is not connected. */
+  send(peerId: string, data: Uint8Array): boolean {
+    const s = this.#sessions.get(peerId);
+    return s?.up === true && s.send(data);
+  }
+
+  /** Send to every connected peer; returns how many it went to. */
+  broadcast(data: Uint8Array): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) if (s.up && s.send(data)) n++;
+    return n;
+  }
+
+  /** Every address we know for the session (seeds and members), to persist for a later rejoin. */
+  knownAddrs(): string[] {
+    const all = new Set<string>();
+    for (const m of this.#members.values()) for (const a of m.addrs) all.add(a);
+    for (const a of this.#seeds) all.add(a);
+    for (const a of this.#selfAddrs) all.delete(a);
+    return [...all];
+  }
+
+  /** Fault injection and diagnostics: close every link to a peer as a network failure would. */
+  dropLinks(peerId: string, reason = 'dropped on request'): void {
+    this.#sessions.get(peerId)?.reset(reason);
+  }
+
+  // ---- links: handshake, hello, dispatch ----
+
+  #adopt(raw: Link, origin: Origin): void {
+    if (!this.#running) {
+      raw.close('overlay stopped');
+      return;
+    }
+    this.#pending.add(raw);
+    secureHandshake(raw, { secret: this.#opts.secret, selfId: this.#opts.selfId }).then(
+      (link) => {
+        this.#pending.delete(raw);
+        this.#afterHandshake(link, origin);
+      },
+      (err: unknown) => {
+        this.#pending.delete(raw);
+        const reason = err instanceof Error ? err.message : String(err);
+        this.#log(`handshake with ${raw.remote} failed: ${reason}`);
+        // An address that leads back to us (e.g. "localhost" in a seed list) is not worth redialing.
+        if (/connected to itself/.test(reason) && origin.addr) this.#selfAddrs.add(origin.addr);
+        if (err instanceof HandshakeError && /secret|refused|version|not a Chorus/.test(reason)) this.emit('refused', raw.remote, reason);
+      },
+    );
+  }
+
+  #afterHandshake(link: SecureLink, origin: Origin): void {
+    if (!this.#running) {
+      link.close('overlay stopped');
+      return;
+    }
+    if (origin.expect !== undefined && origin.expect !== link.peerId) {
+      this.#log(`${link.remote} turned out to be ${link.peerId}, not ${origin.expect}`);
+    }
+    const hello: Hello = {
+      session: this.#opts.sessionId,
+      meta: this.#opts.selfMeta ?? {},
+      addrs: this.#addrs,
+      inc: this.#inc,
+      rtc: this.#webrtc,
+    };
+    link.send(jsonFrame(Wire.Hello, hello));
+    let conn: PeerConn | undefined;
+    const timer = setTimeout(() => link.close('no hello within 10 s'), HELLO_TIMEOUT_MS);
+    timer.unref();
+    link.on('message', (data) => {
+      try {
+        if (conn === undefined) {
+          if (data[0] !== Wire.Hello) throw new ProtocolError('expected a hello first');
+          clearTimeout(timer);
+          conn = this.#onHello(link, parseHello(data.subarray(1)), origin);
+        } else {
+          conn.lastHeard = Date.now();
+          this.#dispatch(conn, link.peerId, data);
+        }
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.#log(`closing link to ${link.peerId} (${link.remote}): ${err.message}`);
+        link.close(`protocol error: ${err.message}`);
+      }
+    });
+    link.on('close', (reason) => {
+      clearTimeout(timer);
+      if (conn === undefined) return;
+      this.#log(`link to ${link.peerId} via ${conn.path} closed: ${reason}`);
+      this.#sessions.get(link.peerId)?.detach(conn, reason);
+    });
+  }
+
+  #onHello(link: SecureLink, hello: Hello, origin: Origin): PeerConn | undefined {
+    const peerId = link.peerId;
+    if (hello.session !== this.#opts.sessionId) {
+      throw new ProtocolError(`peer ${peerId} is in session ${hello.session}, not ${this.#opts.sessionId}`);
+    }
+    // Learn where it listens; an address we reached it at counts too (it may be behind a proxy).
+    const addrs = [...new Set([...(origin.addr ? [origin.addr] : []), ...hello.addrs])];
+    this.#learn({ id: peerId, addrs, inc: hello.inc });
+    if (origin.addr) this.#seeds = this.#seeds.filter((a) => a !== origin.addr);
+    this.#dialState(`peer:${peerId}`).backoff.reset();
+
+    let session = this.#sessions.get(peerId);
+    if (session && session.up && hello.inc > session.inc) session.reset(`peer ${peerId} restarted`);
+    if (!session) {
+      session = new PeerSession(this.#opts.selfId, peerId, {
+        up: (s) => {
+          this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
+          this.emit('peer-up', s.id, s.meta);
+          this.#queueGossip();
+        },
+        down: (s, reason) => {
+          this.#log(`peer ${s.id} down: ${reason}`);
+          this.emit('peer-down', s.id, reason);
+          this.#queueGossip();
+        },
+        message: (s, data) => this.emit('message', s.id, data),
+        log: (m) => this.#log(m),
+      });
+      this.#sessions.set(peerId, session);
+    }
+    session.meta = hello.meta;
+    session.inc = hello.inc;
+    session.rtc = hello.rtc;
+    session.addrs = addrs;
+    const dialer = origin.dialedBy === 'me' ? this.#opts.selfId : peerId;
+    const conn: PeerConn = { link, id: link.linkId, path: pathOf(link), dialer, sentEnd: false, gotEnd: false, held: [], lastHeard: Date.now() };
+    session.attach(conn);
+    // Tell the newcomer about everyone we know.
+    link.send(jsonFrame(Wire.Members, { members: this.#memberList() }));
+    return conn;
+  }
+
+  #dispatch(conn: PeerConn, peerId: string, data: Uint8Array): void {
+    const type = data[0] as Wire;
+    const body = data.subarray(1);
+    const session = this.#sessions.get(peerId);
+    if (!session) return;
+    switch (type) {
+      case Wire.Data:
+      case Wire.Begin:
+      case Wire.End:
+        session.receive(conn, type, body);
+        break;
+      case Wire.Ping:
+        if (body.length !== 8) throw new ProtocolError('malformed ping');
+        conn.link.send(frame(Wire.Pong, body));
+        break;
+      case Wire.Pong: {
+        if (body.length !== 8) throw new ProtocolError('malformed pong');
+        const sent = Buffer.from(body).readDoubleBE(0);
+        if (session.path === conn.path) session.rttMs = Math.max(0, performance.now() - sent);
+        break;
+      }
+      case Wire.Members:
+        for (const m of parseMembers(body)) this.#learn(m);
+        break;
+      case Wire.Signal: {
+        const msg = parseJson(body, 'signal');
+        if (typeof msg.a !== 'string' || !isSignal(msg.s)) throw new ProtocolError('malformed signal');
+        this.#onSignal(session, msg.a, msg.s);
+        break;
+      }
+      case Wire.Bye:
+        this.#log(`peer ${peerId} is leaving: ${Buffer.from(body).toString('utf8')}`);
+        break;
+      case Wire.Hello:
+        throw new ProtocolError('second hello on one link');
+      default:
+        // Unknown types from a newer peer are ignored, so the protocol can grow.
+        break;
+    }
+  }
+
+  // ---- membership gossip ----
+
+  #learn(m: Member): void {
+    if (m.id === this.#opts.selfId) return;
+    const known = this.#members.get(m.id);
+    if (!known || m.inc > known.inc) {
+      this.#members.set(m.id, { id: m.id, addrs: m.addrs, inc: m.inc });
+      if (known) this.#dialState(`peer:${m.id}`).backoff.reset(); // it moved: try the new address now
+    } else if (m.inc === known.inc) {
+      known.addrs = [...new Set([...known.addrs, ...m.addrs])];
+    }
+  }
+
+  #memberList(): Member[] {
+    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc }];
+    for (const s of this.#sessions.values()) {
+      const m = this.#members.get(s.id);
+      if (s.up && m) list.push(m);
+    }
+    return list;
+  }
+
+  #queueGossip(): void {
+    if (this.#gossipQueued) return;
+    this.#gossipQueued = true;
+    setImmediate(() => {
+      this.#gossipQueued = false;
+      if (!this.#running) return;
+      const msg = jsonFrame(Wire.Members, { members: this.#memberList() });
+      for (const s of this.#sessions.values()) if (s.up) s.sendControl(msg);
+    });
+  }
+
+  // ---- dialing: direct, relay, WebRTC ----
+
+  #dialState(key: string): DialState {
+    let d = this.#dials.get(key);
+    if (!d) {
+      d = { backoff: new Backoff(200, this.#opts.timing?.backoffMaxMs ?? 5000), inFlight: false, addrIndex: 0 };
+      this.#dials.set(key, d);
+    }
+    return d;
+  }
+
+  #tick(): void {
+    if (!this.#running) return;
+    const now = Date.now();
+    this.#reapSilentLinks(now);
+    if (this.#direct) {
+      for (const addr of this.#seeds) {
+        if (this.#selfAddrs.has(addr)) continue;
+        this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
+      }
+      for (const m of this.#members.values()) {
+        const s = this.#sessions.get(m.id);
+        if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
+        const addrs = m.addrs.filter((a) => !this.#selfAddrs.has(a));
+        if (addrs.length > 0) this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
+      }
+    }
+    if (this.#opts.relayUrl) this.#tickRelay(now);
+    if (this.#webrtc) {
+      for (const s of this.#sessions.values()) {
+        if (s.up && s.rtc && this.#opts.selfId < s.id && !s.hasPath('webrtc') && !this.#rtcInFlight(s.id)) this.#startRtc(s, now);
+      }
+    }
+  }
+
+  #dialDirect(key: string, addrs: string[], expect: string | undefined, now: number): void {
+    const d = this.#dialState(key);
+    if (d.inFlight || !d.backoff.ready(now)) return;
+    const addr = addrs[d.addrIndex % addrs.length]!;
+    d.inFlight = true;
+    dialWebSocket(addr, { timeoutMs: 5000 }).then(
+      (link) => {
+        d.inFlight = false;
+        // Success of the handshake resets the backoff (in #onHello); until then count it a try.
+        d.backoff.fail(Date.now());
+        const origin: Origin = { dialedBy: 'me', addr };
+        if (expect !== undefined) origin.expect = expect;
+        this.#adopt(link, origin);
+      },
+      (err: Error) => {
+        d.inFlight = false;
+        d.addrIndex++;
+        const delay = d.backoff.fail(Date.now());
+        if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) {
+          this.#log(`${err.message}; retrying (attempt ${d.backoff.attempts}, next in ${Math.round(delay)} ms)`);
+        }
+      },
+    );
+  }
+
+  #tickRelay(now: number): void {
+    const relay = this.#relay;
+    if (!relay || relay.closeReason !== undefined) {
+      const d = this.#dialState('relay');
+      if (this.#relayConnecting || !d.backoff.ready(now)) return;
+      this.#relayConnecting = true;
+      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#opts.secret), peerId: this.#opts.selfId }).then(
+        (client) => {
+          this.#relayConnecting = false;
+          if (!this.#running) {
+            client.close('overlay stopped');
+            return;
+          }
+          d.backoff.reset();
+          this.#relay = client;
+          this.#log(`connected to relay ${client.url}`);
+          client.on('link', (link) => this.#adopt(link, { dialedBy: 'them' }));
+          client.on('close', (reason) => this.#log(`relay connection closed: ${reason}`));
+        },
+        (err: Error) => {
+          this.#relayConnecting = false;
+          const delay = d.backoff.fail(Date.now());
+          if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) this.#log(`${err.message}; retrying in ${Math.round(delay)} ms`);
+        },
+      );
+      return;
+    }
+    for (const peerId of relay.peers()) {
+      const s = this.#sessions.get(peerId);
+      if (s && s.conns.size > 0) continue;
+      const d = this.#dialState(`relay:${peerId}`);
+      if (d.inFlight || !d.backoff.ready(now)) continue;
+      d.backoff.fail(now); // reset by a successful hello
+      const link = relay.dial(peerId);
+      d.inFlight = true;
+      link.once('close', () => (d.inFlight = false));
+      this.#adopt(link, { dialedBy: 'me', expect: peerId });
+      // In flight only until the handshake settles; a live link is tracked by its session.
+      setTimeout(() => (d.inFlight = false), 2000).unref();
+    }
+  }
+
+  #rtcInFlight(peerId: string): boolean {
+    for (const key of this.#rtc.keys()) if (key.startsWith(`${peerId}\n`)) return true;
+    return false;
+  }
+
+  #signalsFor(session: PeerSession, attempt: RtcAttempt): SignalChannel {
+    return {
+      send: (signal) => session.sendControl(jsonFrame(Wire.Signal, { a: attempt.id, s: signal })),
+      onSignal: (handler) => {
+        attempt.handlers.add(handler);
+        return () => attempt.handlers.delete(handler);
+      },
+    };
+  }
+
+  #startRtc(session: PeerSession, now: number): void {
+    let backoff = this.#rtcBackoff.get(session.id);
+    if (!backoff) this.#rtcBackoff.set(session.id, (backoff = new Backoff(500, 30_000)));
+    if (!backoff.ready(now)) return;
+    backoff.fail(now); // reset once the data channel carries a hello
+    this.#runRtc(session, randomBytes(8).toString('hex'), 'offerer');
+  }
+
+  #onSignal(session: PeerSession, attemptId: string, signal: Signal): void {
+    const key = `${session.id}\n${attemptId}`;
+    let attempt = this.#rtc.get(key);
+    if (!attempt) {
+      // Only an offer can start an attempt, and only the lower id offers.
+      if (!this.#webrtc || signal.t !== 'description' || signal.type !== 'offer' || session.id > this.#opts.selfId) return;
+      attempt = this.#runRtc(session, attemptId, 'answerer');
+    }
+    for (const handler of attempt.handlers) handler(signal);
+  }
+
+  #runRtc(session: PeerSession, attemptId: string, role: 'offerer' | 'answerer'): RtcAttempt {
+    const attempt: RtcAttempt = { id: attemptId, handlers: new Set() };
+    const key = `${session.id}\n${attemptId}`;
+    this.#rtc.set(key, attempt);
+    const rtcOpt = this.#opts.webrtc;
+    const bindAddress = typeof rtcOpt === 'object' ? rtcOpt.bindAddress : undefined;
+    const opts: Parameters<typeof connectWebRtc>[0] = { role, signals: this.#signalsFor(session, attempt), remote: `webrtc:${session.id}` };
+    if (bindAddress) opts.bindAddress = bindAddress;
+    connectWebRtc(opts).then(
+      (link) => {
+        this.#rtc.delete(key);
+        this.#rtcBackoff.get(session.id)?.reset();
+        const origin: Origin = { dialedBy: role === 'offerer' ? 'me' : 'them', expect: session.id };
+        this.#adopt(link, origin);
+      },
+      (err: Error) => {
+        this.#rtc.delete(key);
+        this.#log(`${err.message}; staying on ${session.path ?? 'the current path'}`);
+      },
+    );
+    return attempt;
+  }
+
+  // ---- liveness ----
+
+  #pingAll(): void {
+    const stamp = Buffer.alloc(8);
+    stamp.writeDoubleBE(performance.now(), 0);
+    const ping = frame(Wire.Ping, stamp);
+    for (const s of this.#sessions.values()) for (const c of s.conns.values()) c.link.send(ping);
+  }
+
+  #reapSilentLinks(now: number): void {
+    const deadAfter = this.#opts.timing?.deadAfterMs ?? 10_000;
+    for (const s of this.#sessions.values()) {
+      for (const c of [...s.conns.values()]) {
+        if (now - c.lastHeard > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
+      }
+    }
+  }
+}
