@@ -279,7 +279,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     });
     link.on('close', (reason) => {
       clearTimeout(timer);
-      if (conn === undefined) return;
+      if (conn === undefined) {
+        this.#log(`link to ${link.peerId} (${link.remote}) closed before its hello: ${reason}`);
+        return;
+      }
       this.#log(`link to ${link.peerId} via ${conn.path} closed: ${reason}`);
       this.#sessions.get(link.peerId)?.detach(conn, reason);
     });

@@ -1,0 +1,179 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startRelay } from '../../daemon/src/net/relay-server.js';
+import { secureHandshake } from '../../daemon/src/net/secure.js';
+import { shutdownWebRtc } from '../../daemon/src/net/webrtc.js';
+import { dialWebSocket } from '../../daemon/src/net/websocket.js';
+import { Cluster, connectedTo, newSecret, sleep, waitFor, type Node } from './overlay-harness.js';
+
+let cluster = new Cluster();
+afterEach(async () => {
+  await cluster.stopAll();
+  cluster = new Cluster();
+});
+afterAll(() => shutdownWebRtc());
+
+const others = (all: Node[], me: Node): string[] => all.filter((n) => n !== me).map((n) => n.id).sort();
+
+/** Every node broadcasts `count` numbered messages; every node must get all of them, in order. */
+async function broadcastAndCheck(nodes: Node[], count: number, tag: string): Promise<void> {
+  for (const n of nodes) n.received.clear();
+  for (let i = 0; i < count; i++) for (const n of nodes) expect(n.overlay.broadcast(Buffer.from(`${tag}:${n.id}:${i}`))).toBe(nodes.length - 1);
+  await waitFor(`all ${tag} messages delivered`, () => nodes.every((n) => others(nodes, n).every((o) => (n.received.get(o)?.length ?? 0) === count)), 20_000, nodes);
+  for (const n of nodes) {
+    for (const o of others(nodes, n)) {
+      expect(n.received.get(o)).toEqual(Array.from({ length: count }, (_, i) => `${tag}:${o}:${i}`));
+    }
+  }
+}
+
+describe('overlay on loopback', () => {
+  it('two peers connect, exchange meta, and deliver messages both ways in order', async () => {
+    const a = await cluster.start('alice');
+    const b = await cluster.start('bob', { seeds: a.addrs });
+    const metaSeen = new Promise<Record<string, unknown>>((resolve) => a.overlay.once('peer-up', (_id, meta) => resolve(meta)));
+    await waitFor('mesh of 2', () => connectedTo(a).join() === 'bob' && connectedTo(b).join() === 'alice', 10_000, [a, b]);
+    expect(await metaSeen).toEqual({ name: 'name-of-bob' });
+    await broadcastAndCheck([a, b], 1000, 'm');
+    const info = a.overlay.peers().find((p) => p.id === 'bob')!;
+    expect(info.path).toBe('websocket');
+    await waitFor('an rtt measurement', () => a.overlay.peers().find((p) => p.id === 'bob')?.rttMs !== undefined);
+    expect(a.overlay.knownAddrs()).toEqual(b.addrs);
+    expect(b.overlay.knownAddrs()).toEqual(a.addrs);
+    expect(a.overlay.send('nobody', Buffer.from('x'))).toBe(false);
+  });
+
+  it('five peers that only know the sharer form a full mesh; it survives the sharer leaving; a newcomer joins through anyone', async () => {
+    const sharer = await cluster.start('p0');
+    const rest = [];
+    for (let i = 1; i < 5; i++) rest.push(await cluster.start(`p${i}`, { seeds: sharer.addrs }));
+    const all = [sharer, ...rest];
+    await waitFor('full mesh of 5', () => all.every((n) => connectedTo(n).join() === others(all, n).join()), 20_000, all);
+    await broadcastAndCheck(all, 50, 'five');
+
+    await sharer.overlay.stop();
+    await waitFor('sharer gone everywhere', () => rest.every((n) => connectedTo(n).join() === others(rest, n).join()), 20_000, rest);
+    await broadcastAndCheck(rest, 50, 'after-sharer');
+    expect(rest.every((n) => n.overlay.peers().some((p) => p.id === 'p0' && p.state === 'reconnecting'))).toBe(true);
+
+    // A newcomer that can reach any one member (here p3, from a persisted address list) gets everyone.
+    const late = await cluster.start('p5', { seeds: rest[2]!.addrs });
+    const now = [...rest, late];
+    await waitFor('newcomer meshed', () => now.every((n) => connectedTo(n).join() === others(now, n).join()), 20_000, now);
+    await broadcastAndCheck(now, 20, 'late');
+  });
+
+  it('reconnects a dropped link by itself, and finds a restarted peer on its new port through gossip', async () => {
+    const a = await cluster.start('a');
+    const b = await cluster.start('b', { seeds: a.addrs });
+    const c = await cluster.start('c', { seeds: a.addrs });
+    await waitFor('mesh of 3', () => [a, b, c].every((n) => connectedTo(n).length === 2), 20_000, [a, b, c]);
+
+    a.overlay.dropLinks('b', 'test drop');
+    await waitFor('b seen down and up again by a', () => a.events.filter((e) => e === 'up:b').length === 2, 20_000, [a, b]);
+    expect(a.events.some((e) => e.startsWith('down:b:'))).toBe(true);
+    await waitFor('b connected again', () => connectedTo(a).includes('b') && connectedTo(b).includes('a'));
+    await broadcastAndCheck([a, b, c], 20, 'after-drop');
+
+    // b goes away and comes back on a different port, knowing only c: a learns b's new address from gossip.
+    const oldAddrs = b.addrs;
+    await b.overlay.stop();
+    cluster.nodes.splice(cluster.nodes.indexOf(b), 1);
+    await waitFor('b down at a', () => !connectedTo(a).includes('b'));
+    const b2 = await cluster.start('b', { seeds: c.addrs });
+    expect(b2.addrs).not.toEqual(oldAddrs);
+    await waitFor('restarted b reconnected with a', () => connectedTo(a).includes('b') && connectedTo(b2).includes('a'), 20_000, [a, b2, c]);
+    await broadcastAndCheck([a, b2, c], 20, 'restarted');
+  });
+
+  it('refuses a wrong secret with a clear reason and delivers nothing either way', async () => {
+    const a = await cluster.start('a');
+    const intruderCluster = new Cluster(newSecret(), cluster.sessionId);
+    const x = await intruderCluster.start('x', { seeds: a.addrs });
+    try {
+      await waitFor('intruder refused', () => x.refusals.length > 0, 10_000, [a, x]);
+      expect(x.refusals[0]).toMatch(/session secret does not match|refused by peer/);
+      expect(a.logs.join('\n')).toMatch(/session secret does not match/);
+      x.overlay.broadcast(Buffer.from('intruder data'));
+      await sleep(500);
+      expect(a.events).toEqual([]);
+      expect(x.events).toEqual([]);
+      expect(a.received.size).toBe(0);
+      expect(connectedTo(a)).toEqual([]);
+    } finally {
+      await intruderCluster.stopAll();
+    }
+  });
+
+  it('logs garbage, truncated and undecryptable frames and keeps serving', async () => {
+    const a = await cluster.start('a');
+    const url = a.addrs[0]!;
+
+    const garbage = await dialWebSocket(url);
+    garbage.send(new Uint8Array([0xff, 0x00, 0x13, 0x37]));
+    const truncated = await dialWebSocket(url);
+    truncated.send(new Uint8Array([0x01, ...Buffer.from('{"p":"chorus-net","v":1,"id":"tr')]));
+    // A peer with the right secret that then sends bytes the AEAD rejects.
+    const forger = await dialWebSocket(url);
+    await secureHandshake(forger, { secret: cluster.secret, selfId: 'forger' });
+    forger.send(new Uint8Array(64).fill(7));
+    // And one that sends a malformed overlay hello inside valid encryption.
+    const rude = await secureHandshake(await dialWebSocket(url), { secret: cluster.secret, selfId: 'rude' });
+    rude.send(new Uint8Array([0x01, ...Buffer.from('{not json')]));
+
+    await waitFor('all four logged', () => {
+      const log = a.logs.join('\n');
+      return /unexpected frame during handshake/.test(log) && /not valid JSON/.test(log) && /failed to decrypt/.test(log) && /malformed hello/.test(log);
+    }, 10_000, [a]);
+    expect(a.events).toEqual([]);
+
+    const b = await cluster.start('b', { seeds: a.addrs });
+    await waitFor('a still serves', () => connectedTo(a).join() === 'b', 10_000, [a, b]);
+    await broadcastAndCheck([a, b], 10, 'still-serving');
+  });
+
+  it('works relay-only, and the relay never sees plaintext, the secret or peer meta', async () => {
+    const forwarded: Buffer[] = [];
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, onForward: (f) => forwarded.push(Buffer.from(f)) });
+    try {
+      const a = await cluster.start('a', { direct: false, relayUrl: relay.url, listen: undefined });
+      const b = await cluster.start('b', { direct: false, relayUrl: relay.url, listen: undefined });
+      await waitFor('connected through the relay', () => connectedTo(a).join() === 'b' && connectedTo(b).join() === 'a', 15_000, [a, b]);
+      expect(a.overlay.peers()[0]!.path).toBe('relay');
+      expect(a.addrs).toEqual([]);
+      expect(a.overlay.send('b', Buffer.from('PLAINTEXT-MARKER-overlay'))).toBe(true);
+      await waitFor('marker delivered', () => b.received.get('a')?.includes('PLAINTEXT-MARKER-overlay') === true);
+      await broadcastAndCheck([a, b], 100, 'relayed');
+      expect(forwarded.length).toBeGreaterThan(100);
+      const everything = Buffer.concat(forwarded);
+      expect(everything.includes('PLAINTEXT-MARKER')).toBe(false);
+      expect(everything.includes('relayed:a:')).toBe(false);
+      expect(everything.includes('name-of-a')).toBe(false);
+      expect(everything.includes(Buffer.from(cluster.secret))).toBe(false);
+    } finally {
+      await cluster.stopAll();
+      await relay.close();
+    }
+  });
+
+  it('upgrades to WebRTC when both sides can, without reordering, losing or dropping the peer', async () => {
+    const rtc = { bindAddress: '127.0.0.1' };
+    const a = await cluster.start('a', { webrtc: rtc });
+    const b = await cluster.start('b', { webrtc: rtc, seeds: a.addrs });
+    await new Promise<void>((resolve) => a.overlay.once('peer-up', () => resolve()));
+    // Stream messages from the first moment on, across the websocket → webrtc switch.
+    let sent = 0;
+    const path = (): string | undefined => a.overlay.peers().find((p) => p.id === 'b')?.path;
+    while (path() !== 'webrtc' || b.overlay.peers().find((p) => p.id === 'a')?.path !== 'webrtc' || sent < 200) {
+      a.overlay.send('b', Buffer.from(`s:${sent++}`));
+      b.overlay.send('a', Buffer.from(`r:${sent}`));
+      await sleep(2);
+      if (sent > 20_000) throw new Error(`no webrtc path:\n${a.logs.join('\n')}`);
+    }
+    for (let i = 0; i < 100; i++) a.overlay.send('b', Buffer.from(`s:${sent++}`));
+    await waitFor('all streamed messages delivered', () => (b.received.get('a')?.length ?? 0) >= sent, 20_000, [a, b]);
+    expect(b.received.get('a')).toEqual(Array.from({ length: sent }, (_, i) => `s:${i}`));
+    expect(a.events.filter((e) => e.startsWith('down'))).toEqual([]);
+    expect(b.events.filter((e) => e.startsWith('down'))).toEqual([]);
+    expect(a.logs.join('\n')).toMatch(/switching to webrtc/);
+  });
+});
