@@ -1,0 +1,205 @@
+-- One connection to the daemon of one project (private). Spawns `chorus connect <root>` and
+-- speaks JSON-RPC over its stdio through Neovim's own LSP framing (vim.lsp.rpc). When the process
+-- goes away it says so once, then reconnects with backoff; `on_ready` runs after every successful
+-- initialize so that buffers can be re-opened.
+local protocol = require('chorus.protocol')
+local util = require('chorus.util')
+
+local M = {}
+
+local Connection = {}
+Connection.__index = Connection
+
+--- Start vim.lsp.rpc with the signature of this Neovim (0.10 changed it).
+local function rpc_start(cmd, dispatchers, cwd)
+  local rpc = vim.lsp.rpc
+  if vim.fn.has('nvim-0.10') == 1 then
+    return rpc.start(cmd, dispatchers, { cwd = cwd })
+  end
+  return rpc.start(cmd[1], vim.list_slice(cmd, 2), dispatchers, { cwd = cwd })
+end
+
+---@param root string absolute project root
+---@param config table validated setup() options
+---@param handlers table { notification = fun(conn, method, params), ready = fun(conn), lost = fun(conn) }
+function M.new(root, config, handlers)
+  local self = setmetatable({
+    root = root,
+    config = config,
+    handlers = handlers,
+    state = 'idle', -- idle | connecting | ready | lost | closed | failed
+    generation = 0,
+    attempts = 0,
+    said_lost = false,
+    info = nil, -- the initialize result
+    unsupported = {}, -- methods the daemon answered MethodNotFound to
+  }, Connection)
+  return self
+end
+
+function Connection:is_ready()
+  return self.state == 'ready'
+end
+
+function Connection:start()
+  if self.state == 'connecting' or self.state == 'ready' or self.state == 'closed' then
+    return
+  end
+  self.state = 'connecting'
+  self.generation = self.generation + 1
+  local gen = self.generation
+  local cmd = vim.list_extend(vim.deepcopy(self.config.cmd), { 'connect', self.root })
+  local dispatchers = {
+    notification = function(method, params)
+      util.main(function()
+        if gen == self.generation then
+          self.handlers.notification(self, method, params)
+        end
+      end)
+    end,
+    on_exit = function(code, signal)
+      vim.schedule(function()
+        if gen == self.generation then
+          self:_lost(('the connection process exited (code %s, signal %s)'):format(code, signal))
+        end
+      end)
+    end,
+    on_error = function() end,
+  }
+  local ok, rpc = pcall(rpc_start, cmd, dispatchers, self.root)
+  if not ok or rpc == nil then
+    self:_lost(('could not start %s: %s'):format(table.concat(cmd, ' '), tostring(rpc)))
+    return
+  end
+  self.rpc = rpc
+  local params = {
+    protocolVersion = protocol.protocol_version,
+    clientInfo = { name = self.config.name or 'neovim', version = tostring(vim.version and vim.version().minor or '') },
+    positionEncodings = { 'utf-8' },
+  }
+  self:_raw_request(protocol.methods.initialize, params, function(err, result)
+    if gen ~= self.generation then
+      return
+    end
+    if err then
+      if err.code == protocol.errors.UnsupportedProtocolVersion then
+        -- A stale plugin or daemon: fail loudly, do not retry.
+        self.state = 'failed'
+        self:_kill()
+        util.notify(util.error_text(err), vim.log.levels.ERROR)
+        return
+      end
+      self:_kill()
+      self:_lost('initialize failed: ' .. util.error_text(err))
+      return
+    end
+    if result.positionEncoding ~= 'utf-8' then
+      self.state = 'failed'
+      self:_kill()
+      util.notify('the daemon cannot use utf-8 positions; update chorus', vim.log.levels.ERROR)
+      return
+    end
+    self.info = result
+    self.state = 'ready'
+    self.attempts = 0
+    if self.said_lost then
+      self.said_lost = false
+      util.notify('reconnected to the daemon for ' .. self.root)
+    end
+    self.handlers.ready(self)
+  end)
+end
+
+function Connection:_kill()
+  local rpc = self.rpc
+  self.rpc = nil
+  if not rpc then
+    return
+  end
+  if rpc.terminate then
+    pcall(rpc.terminate)
+  elseif rpc.handle and not rpc.handle:is_closing() then
+    pcall(rpc.handle.kill, rpc.handle, 15)
+  end
+end
+
+function Connection:_lost(why)
+  if self.state == 'closed' or self.state == 'failed' then
+    return
+  end
+  local was_ready = self.state == 'ready'
+  self.generation = self.generation + 1
+  self.state = 'lost'
+  self:_kill()
+  if not self.said_lost then
+    self.said_lost = true
+    util.notify(
+      ('lost the daemon for %s (%s); your buffers stay editable, reconnecting…'):format(self.root, why),
+      vim.log.levels.WARN
+    )
+  end
+  if was_ready then
+    self.handlers.lost(self)
+  end
+  local delay = math.min(self.config.reconnect_max_ms, self.config.reconnect_min_ms * 2 ^ self.attempts)
+  self.attempts = self.attempts + 1
+  local timer = util.uv.new_timer()
+  timer:start(delay, 0, function()
+    timer:close()
+    vim.schedule(function()
+      if self.state == 'lost' then
+        self:start()
+      end
+    end)
+  end)
+end
+
+function Connection:_raw_request(method, params, cb)
+  local rpc = self.rpc
+  if not rpc then
+    cb({ code = -1, message = 'not connected to the daemon' }, nil)
+    return false
+  end
+  local ok = rpc.request(method, params, function(err, result)
+    util.main(function()
+      cb(err, result)
+    end)
+  end)
+  if not ok then
+    cb({ code = -1, message = 'not connected to the daemon' }, nil)
+  end
+  return ok
+end
+
+--- Send a request; `cb(err, result)` runs on the main loop. A MethodNotFound answer is recorded
+--- so that features the daemon lacks can be reported once and skipped.
+function Connection:request(method, params, cb)
+  cb = cb or function() end
+  if self.state ~= 'ready' then
+    cb({ code = -1, message = 'not connected to the daemon for ' .. self.root }, nil)
+    return false
+  end
+  return self:_raw_request(method, params, function(err, result)
+    if err and err.code == protocol.errors.MethodNotFound then
+      self.unsupported[method] = true
+    end
+    cb(err, result)
+  end)
+end
+
+function Connection:notify(method, params)
+  if self.state ~= 'ready' or not self.rpc or self.unsupported[method] then
+    return false
+  end
+  return self.rpc.notify(method, params)
+end
+
+--- Stop for good (Neovim is exiting, or the person asked).
+function Connection:close()
+  self.state = 'closed'
+  self.generation = self.generation + 1
+  self:_kill()
+end
+
+M.Connection = Connection
+return M

@@ -1,0 +1,387 @@
+-- Chorus for Neovim: edit one project together, live. Public module.
+--
+--   require('chorus').setup({ cmd = { 'chorus' } })
+--
+-- Every file opened inside a project that has a `.chorus/` folder is shared through that
+-- project's daemon (`chorus connect <root>`). See :help chorus.
+local config_mod = require('chorus.config')
+local connection = require('chorus.connection')
+local cursors = require('chorus.cursors')
+local protocol = require('chorus.protocol')
+local sync = require('chorus.sync')
+local util = require('chorus.util')
+
+local api = vim.api
+local methods = protocol.methods
+
+local M = {}
+
+---@type table|nil the validated options, once setup() ran
+M.config = nil
+
+---@type table<string, table> project root -> Connection
+M.connections = {}
+
+M.following = nil
+
+local notification_handlers = {
+  [methods.buffer_didChange] = function(conn, params)
+    sync.did_change(conn, params)
+  end,
+  [methods.cursor_didChange] = function(conn, params)
+    cursors.did_change(conn, params)
+  end,
+  [methods.peer_didJoin] = function(_, params)
+    util.notify(params.peer.name .. ' joined')
+  end,
+  [methods.peer_didLeave] = function(conn, params)
+    cursors.peer_left(conn, params.peer)
+    util.notify(params.peer.name .. ' left')
+  end,
+  [methods.follow_reveal] = function(conn, params)
+    M._reveal(conn, params)
+  end,
+  [methods.follow_didStop] = function(_, params)
+    M.following = nil
+    util.notify('stopped following (' .. tostring(params.reason) .. ')')
+  end,
+}
+
+local function on_notification(conn, method, params)
+  local handler = notification_handlers[method]
+  if handler then
+    local ok, err = pcall(handler, conn, params)
+    if not ok then
+      util.notify(('error handling %s: %s'):format(method, tostring(err)), vim.log.levels.ERROR)
+    end
+  end
+end
+
+local function require_setup()
+  if not M.config then
+    error('chorus: call require("chorus").setup() first', 0)
+  end
+end
+
+--- The connection for a project root, started if needed.
+function M.connection(root)
+  require_setup()
+  local conn = M.connections[root]
+  if not conn then
+    conn = connection.new(root, M.config, {
+      notification = on_notification,
+      ready = function(c)
+        sync.connection_ready(c)
+      end,
+      lost = function(c)
+        sync.connection_lost(c)
+        cursors.clear_connection(c)
+      end,
+    })
+    M.connections[root] = conn
+    conn:start()
+  end
+  return conn
+end
+
+local function shareable(bufnr)
+  if not api.nvim_buf_is_valid(bufnr) or vim.bo[bufnr].buftype ~= '' then
+    return nil
+  end
+  local name = api.nvim_buf_get_name(bufnr)
+  if name == '' or name:match('^%a[%w+.-]*://') then
+    return nil
+  end
+  local root = util.find_root(name)
+  if not root then
+    return nil
+  end
+  local rel = name:sub(#root + 2)
+  if rel:match('^%.chorus/') or rel:match('^%.git/') then
+    return nil
+  end
+  return root
+end
+
+--- Share a buffer (default: the current one) if its file is inside a Chorus project.
+---@return boolean shared
+function M.attach(bufnr)
+  require_setup()
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  if sync.buffers[bufnr] then
+    return true
+  end
+  local root = shareable(bufnr)
+  if not root then
+    return false
+  end
+  return sync.attach(bufnr, M.connection(root), M.config) ~= nil
+end
+
+--- Stop sharing a buffer (default: the current one).
+function M.detach(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  sync.close(bufnr)
+  cursors.forget_local(bufnr)
+end
+
+--- The text Chorus holds for a shared buffer (what the daemon has once in step), or nil.
+function M.buffer_text(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  local state = sync.buffers[bufnr]
+  return state and sync.model_text(state) or nil
+end
+
+--- A table describing a shared buffer's sync state, or nil (for statuslines and tests).
+function M.buffer_status(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  local state = sync.buffers[bufnr]
+  if not state then
+    return nil
+  end
+  return {
+    path = state.path,
+    status = state.status,
+    connection = state.conn.state,
+    editor_revision = state.editor_rev,
+    daemon_revision = state.daemon_rev,
+    dropped = state.dropped,
+    pending = #state.pending + state.in_flight,
+  }
+end
+
+--- The connection for the current buffer's project, or the current folder's.
+local function current_connection()
+  local state = sync.buffers[api.nvim_get_current_buf()]
+  if state then
+    return state.conn
+  end
+  local root = util.find_root(api.nvim_buf_get_name(0)) or util.find_root(vim.fn.getcwd()) or vim.fn.getcwd()
+  return M.connection(root)
+end
+
+--- Run a request once the connection is up (it may still be starting).
+local function when_ready(conn, fn, tries)
+  tries = tries or 0
+  if conn:is_ready() then
+    fn()
+  elseif conn.state == 'failed' or tries > 100 then
+    util.notify('not connected to the daemon for ' .. conn.root, vim.log.levels.ERROR)
+  else
+    vim.defer_fn(function()
+      when_ready(conn, fn, tries + 1)
+    end, 100)
+  end
+end
+
+local function report(method, err)
+  if err.code == protocol.errors.MethodNotFound then
+    util.notify(('this daemon does not support %s yet; update chorus'):format(method), vim.log.levels.WARN)
+  else
+    util.notify(util.error_text(err), vim.log.levels.ERROR)
+  end
+end
+
+--- Send a request on the current project's connection; `on_result(result)` on success.
+local function call(method, params, on_result)
+  require_setup()
+  local conn = current_connection()
+  when_ready(conn, function()
+    conn:request(method, params, function(err, result)
+      if err then
+        report(method, err)
+      elseif on_result then
+        on_result(result, conn)
+      end
+    end)
+  end)
+end
+
+function M.share(opts)
+  call(methods.session_share, opts, function(result)
+    pcall(vim.fn.setreg, '"', result.code)
+    pcall(vim.fn.setreg, '+', result.code)
+    util.notify('sharing; join code (copied): ' .. result.code)
+  end)
+end
+
+function M.join(code)
+  if type(code) ~= 'string' or code == '' then
+    util.notify('usage: :ChorusJoin {code}', vim.log.levels.ERROR)
+    return
+  end
+  call(methods.session_join, { code = code }, function(result)
+    util.notify(('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0))
+  end)
+end
+
+local function describe_status(st, conn)
+  local lines = {
+    'project  ' .. st.root,
+    ('daemon   chorus %s, pid %s'):format(st.version, st.pid),
+    ('you      %s (%s)'):format(st.peer.name, st.peer.color),
+    'session  ' .. (st.session and (st.session.role .. (st.session.readOnly and ', read-only' or '')) or 'not shared (:ChorusShare)'),
+  }
+  local shared = {}
+  for _, state in pairs(sync.buffers) do
+    if state.conn == conn then
+      shared[#shared + 1] = ('%s [%s, rev %d/%d]'):format(state.path, state.status, state.editor_rev, state.daemon_rev)
+    end
+  end
+  table.sort(shared)
+  lines[#lines + 1] = 'buffers  ' .. (#shared > 0 and table.concat(shared, ', ') or 'none shared from this Neovim')
+  lines[#lines + 1] = 'peers    ' .. (#(st.peers or {}) > 0 and '' or 'none')
+  for _, p in ipairs(st.peers or {}) do
+    lines[#lines + 1] = ('  %s (%s) %s %s'):format(p.name, p.color, p.path or '', p.state or '')
+  end
+  return table.concat(lines, '\n')
+end
+
+function M.status()
+  call(methods.session_status, nil, function(st, conn)
+    util.notify('\n' .. describe_status(st, conn))
+  end)
+end
+
+function M.peers()
+  call(methods.session_status, nil, function(st)
+    local lines = {}
+    for _, p in ipairs(st.peers or {}) do
+      lines[#lines + 1] = ('%s (%s)%s'):format(p.name, p.color, p.path and (' via ' .. p.path) or '')
+    end
+    util.notify(#lines > 0 and ('peers:\n' .. table.concat(lines, '\n')) or 'nobody else is here')
+  end)
+end
+
+function M.follow(name)
+  if type(name) ~= 'string' or name == '' then
+    util.notify('usage: :ChorusFollow {name}', vim.log.levels.ERROR)
+    return
+  end
+  call(methods.follow_start, { peer = name }, function(result)
+    M.following = result.peer
+    util.notify('following ' .. result.peer.name)
+  end)
+end
+
+function M.unfollow()
+  call(methods.follow_stop, nil, function()
+    M.following = nil
+    util.notify('stopped following')
+  end)
+end
+
+local function undo_redo(method, word)
+  local state = sync.buffers[api.nvim_get_current_buf()]
+  if not state or state.status ~= 'open' then
+    util.notify('this buffer is not shared', vim.log.levels.WARN)
+    return
+  end
+  sync.flush(state)
+  state.conn:request(method, { path = state.path }, function(err, result)
+    if err then
+      report(method, err)
+    elseif not result.applied then
+      util.notify('nothing of yours to ' .. word)
+    end
+  end)
+end
+
+function M.undo()
+  undo_redo(methods.buffer_undo, 'undo')
+end
+
+function M.redo()
+  undo_redo(methods.buffer_redo, 'redo')
+end
+
+--- follow/reveal: show `path` at `range` in the current window.
+function M._reveal(conn, params)
+  local file = conn.info and conn.info.root .. '/' .. params.path or conn.root .. '/' .. params.path
+  local state = sync.find(conn, params.path)
+  if not state or api.nvim_get_current_buf() ~= state.bufnr then
+    local ok, err = pcall(vim.cmd, 'hide edit ' .. vim.fn.fnameescape(file))
+    if not ok then
+      util.notify('cannot follow into ' .. params.path .. ': ' .. tostring(err), vim.log.levels.WARN)
+      return
+    end
+  end
+  local bufnr = api.nvim_get_current_buf()
+  local pos = params.range and params.range.start or { line = 0, character = 0 }
+  local count = api.nvim_buf_line_count(bufnr)
+  local line = math.min(pos.line, count - 1)
+  local text = api.nvim_buf_get_lines(bufnr, line, line + 1, false)[1] or ''
+  pcall(api.nvim_win_set_cursor, 0, { line + 1, math.min(pos.character, #text) })
+end
+
+--- Before :w — send what is queued, and take the daemon's own writes of the file as read, so
+--- Neovim does not warn that the file changed since reading.
+local function before_write(bufnr)
+  local state = sync.buffers[bufnr]
+  if not state then
+    return
+  end
+  sync.flush(state)
+  pcall(vim.cmd, 'checktime ' .. bufnr)
+end
+
+function M.setup(opts)
+  M.config = config_mod.validate(opts)
+  local group = api.nvim_create_augroup('chorus', { clear = true })
+  if M.config.autostart then
+    api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile', 'BufFilePost' }, {
+      group = group,
+      callback = function(args)
+        M.attach(args.buf)
+      end,
+    })
+    for _, bufnr in ipairs(api.nvim_list_bufs()) do
+      if api.nvim_buf_is_loaded(bufnr) then
+        M.attach(bufnr)
+      end
+    end
+  end
+  api.nvim_create_autocmd({ 'BufUnload', 'BufWipeout' }, {
+    group = group,
+    callback = function(args)
+      M.detach(args.buf)
+    end,
+  })
+  api.nvim_create_autocmd('BufWritePre', {
+    group = group,
+    callback = function(args)
+      before_write(args.buf)
+    end,
+  })
+  api.nvim_create_autocmd('FileChangedShell', {
+    group = group,
+    callback = function(args)
+      -- The daemon writes shared files itself; its writes are not a conflict. Other buffers get
+      -- Neovim's usual question.
+      vim.v.fcs_choice = sync.buffers[args.buf] and '' or 'ask'
+    end,
+  })
+  api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI', 'ModeChanged', 'BufEnter' }, {
+    group = group,
+    callback = function()
+      cursors.send_local()
+    end,
+  })
+  api.nvim_create_autocmd('VimLeavePre', {
+    group = group,
+    callback = function()
+      for _, conn in pairs(M.connections) do
+        conn:close()
+      end
+    end,
+  })
+  sync.hooks.on_open = function(state)
+    cursors.redraw(state)
+    if api.nvim_get_current_buf() == state.bufnr then
+      cursors.send_local()
+    end
+  end
+  return M
+end
+
+return M

@@ -1,0 +1,477 @@
+-- Buffer sync (private). Each shared buffer keeps a shadow copy of its lines, so that every
+-- change Neovim reports (on_lines) becomes an exact protocol change against the text the daemon
+-- knows, whatever produced it (typing, :s, undo, paste, :e!). The daemon's text is the file as
+-- written: the lines joined by the file format's line break, plus a final one when 'eol' is set.
+-- Remote changes are applied with nvim_buf_set_text while `applying` is set, so they are not sent
+-- back. The revision rule: buffer/edit carries the count of buffer/didChange applied; a
+-- buffer/didChange is applied only when its revision equals the count of buffer/edit sent,
+-- otherwise dropped (the daemon sends a transformed replacement). This side never transforms.
+local protocol = require('chorus.protocol')
+local text = require('chorus.text')
+local util = require('chorus.util')
+
+local api = vim.api
+local methods = protocol.methods
+
+local M = {}
+
+---@type table<integer, table> bufnr -> shared buffer state
+M.buffers = {}
+
+local cursor_ns = api.nvim_create_namespace('chorus_cursor_keep')
+
+-- Hooks set by init.lua: on_open(state), on_edit(state) (after a local edit is queued).
+M.hooks = {}
+
+local function sep_of(state)
+  return state.crlf and '\r\n' or '\n'
+end
+
+--- The daemon's view of the buffer: its text as written to a file.
+function M.model_text(state)
+  local sep = sep_of(state)
+  local s = table.concat(state.lines, sep)
+  if state.eol then
+    s = s .. sep
+  end
+  return s
+end
+
+local function buffer_model(bufnr, state)
+  local lines = api.nvim_buf_get_lines(bufnr, 0, -1, true)
+  local sep = sep_of(state)
+  return table.concat(lines, sep) .. (vim.bo[bufnr].eol and sep or ''), lines
+end
+
+--- Find the shared buffer for a daemon path on a connection.
+function M.find(conn, path)
+  for _, st in pairs(M.buffers) do
+    if st.conn == conn and st.path == path then
+      return st
+    end
+  end
+  return nil
+end
+
+-- ---- sending ------------------------------------------------------------------------------
+
+--- Send every queued local change as one buffer/edit.
+function M.flush(state)
+  if #state.pending == 0 then
+    return
+  end
+  local changes = state.pending
+  state.pending = {}
+  if state.status ~= 'open' then
+    return
+  end
+  local revision = state.daemon_rev
+  state.editor_rev = state.editor_rev + 1
+  state.in_flight = state.in_flight + 1
+  local ok = state.conn:request(methods.buffer_edit, {
+    path = state.path,
+    revision = revision,
+    changes = changes,
+  }, function(err)
+    state.in_flight = state.in_flight - 1
+    if err then
+      if state.status == 'open' and state.conn:is_ready() then
+        -- Out of step with the daemon: re-open with our text; the daemon merges.
+        M.reopen(state, 'buffer/edit failed: ' .. util.error_text(err))
+      end
+      return
+    end
+    M.settle(state)
+  end)
+  if not ok then
+    state.in_flight = state.in_flight - 1
+  end
+end
+
+local function schedule_flush(state)
+  if state.flush_scheduled then
+    return
+  end
+  state.flush_scheduled = true
+  vim.schedule(function()
+    state.flush_scheduled = false
+    if M.buffers[state.bufnr] == state then
+      M.flush(state)
+    end
+  end)
+end
+
+--- With nothing in flight, the daemon has the buffer's text and writes it to the file itself:
+--- the buffer has nothing unsaved.
+function M.settle(state)
+  if
+    state.config.manage_modified
+    and state.status == 'open'
+    and #state.pending == 0
+    and state.in_flight == 0
+    and api.nvim_buf_is_valid(state.bufnr)
+  then
+    vim.bo[state.bufnr].modified = false
+  end
+end
+
+-- ---- receiving local changes ----------------------------------------------------------------
+
+local function queue(state, change)
+  if state.status ~= 'open' or state.applying then
+    return
+  end
+  state.pending[#state.pending + 1] = change
+  schedule_flush(state)
+  if M.hooks.on_edit then
+    M.hooks.on_edit(state)
+  end
+end
+
+local function on_lines(_, bufnr, _, first, last, new_last)
+  local state = M.buffers[bufnr]
+  if not state or state.detached then
+    return true
+  end
+  local lines = state.lines
+  local n_old = #lines
+  local n_now = api.nvim_buf_line_count(bufnr)
+  if n_old - (last - first) + (new_last - first) ~= n_now or last > n_old then
+    -- Not the shape we expect: treat it as a change of the whole buffer.
+    first, last, new_last = 0, n_old, n_now
+  end
+  local new = api.nvim_buf_get_lines(bufnr, first, new_last, true)
+  -- The region reaches the end and adds or removes whole lines: include the line before, so
+  -- that the change never has to name a position after the last line break (there is none
+  -- without 'eol').
+  local r_first = first
+  if (last - first == 0 or new_last - first == 0) and last == n_old and first > 0 then
+    r_first = first - 1
+  end
+  if not state.applying and state.status == 'open' then
+    local sep = sep_of(state)
+    local old_region = text.slice(lines, r_first + 1, last)
+    local new_region = text.slice(lines, r_first + 1, first)
+    vim.list_extend(new_region, new)
+    local a = table.concat(old_region, sep) .. sep
+    local b = table.concat(new_region, sep) .. sep
+    local change = text.diff(a, b, r_first)
+    if change then
+      queue(state, change)
+    end
+  end
+  text.splice(lines, first, last, new)
+end
+
+--- The whole buffer may have changed (reload): send the difference from the shadow.
+local function resync_whole(state)
+  local bufnr = state.bufnr
+  if not api.nvim_buf_is_loaded(bufnr) then
+    return
+  end
+  local old = M.model_text(state)
+  state.crlf = vim.bo[bufnr].fileformat == 'dos'
+  state.eol = vim.bo[bufnr].eol
+  local new, lines = buffer_model(bufnr, state)
+  state.lines = lines
+  if state.status == 'open' then
+    local change = text.diff(old, new, 0)
+    if change then
+      queue(state, change)
+    end
+  end
+end
+
+local attach -- forward
+
+local function on_detach(_, bufnr)
+  local state = M.buffers[bufnr]
+  if not state or state.detached then
+    return
+  end
+  -- Neovim 0.7 detaches on :e! (reload); newer ones call on_reload. Re-attach if the buffer is
+  -- still there.
+  vim.schedule(function()
+    if M.buffers[bufnr] ~= state then
+      return
+    end
+    if api.nvim_buf_is_loaded(bufnr) then
+      attach(state)
+      resync_whole(state)
+    else
+      M.close(bufnr)
+    end
+  end)
+end
+
+local function on_reload(_, bufnr)
+  vim.schedule(function()
+    local state = M.buffers[bufnr]
+    if state then
+      resync_whole(state)
+    end
+  end)
+end
+
+attach = function(state)
+  api.nvim_buf_attach(state.bufnr, false, {
+    on_lines = on_lines,
+    on_reload = on_reload,
+    on_detach = on_detach,
+  })
+end
+
+-- ---- applying remote changes ------------------------------------------------------------------
+
+local function apply_change(state, change)
+  local bufnr = state.bufnr
+  local lines = state.lines
+  local n = #lines
+  local s, e = change.range.start, change.range['end']
+  local t = change.text
+  local pieces = text.split(t, state.crlf)
+  local function clamp(pos)
+    local line = lines[pos.line + 1]
+    if line == nil then
+      error(('position %d:%d is past the end of the buffer'):format(pos.line, pos.character))
+    end
+    return math.min(pos.character, #line)
+  end
+  if state.eol and e.line == n then
+    -- The change reaches past the final line break, which the buffer keeps as 'eol'.
+    local ends_with_break = t:sub(-1) == '\n'
+    if ends_with_break then
+      table.remove(pieces)
+    end
+    if s.line == n then
+      if t ~= '' then
+        api.nvim_buf_set_lines(bufnr, n, n, true, pieces)
+      end
+    else
+      local sc = clamp(s)
+      api.nvim_buf_set_text(bufnr, s.line, sc, n - 1, #lines[n], pieces)
+    end
+    if state.eol ~= ends_with_break then
+      M.set_eol(state, ends_with_break)
+    end
+    return
+  end
+  local sc, ec = clamp(s), clamp(e)
+  api.nvim_buf_set_text(bufnr, s.line, sc, e.line, ec, pieces)
+end
+
+function M.set_eol(state, eol)
+  state.eol = eol
+  local bo = vim.bo[state.bufnr]
+  if not eol then
+    bo.fixeol = false
+  end
+  bo.eol = eol
+end
+
+--- Apply remote changes, keeping every window's cursor where it was in the text.
+local function apply_changes(state, changes)
+  local bufnr = state.bufnr
+  local keep = {}
+  for _, win in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_get_buf(win) == bufnr then
+      local pos = api.nvim_win_get_cursor(win)
+      local ok, id = pcall(api.nvim_buf_set_extmark, bufnr, cursor_ns, pos[1] - 1, pos[2], { right_gravity = false })
+      if ok then
+        keep[win] = id
+      end
+    end
+  end
+  state.applying = true
+  local ok, err = pcall(function()
+    for _, change in ipairs(changes) do
+      apply_change(state, change)
+    end
+  end)
+  state.applying = false
+  for win, id in pairs(keep) do
+    local pos = api.nvim_buf_get_extmark_by_id(bufnr, cursor_ns, id, {})
+    if pos[1] and api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == bufnr then
+      pcall(api.nvim_win_set_cursor, win, { pos[1] + 1, pos[2] })
+    end
+  end
+  api.nvim_buf_clear_namespace(bufnr, cursor_ns, 0, -1)
+  return ok, err
+end
+
+--- Make the buffer show `content` (the daemon's text), as one minimal change.
+local function adopt(state, content)
+  local current = M.model_text(state)
+  local change = text.diff(current, content, 0)
+  if not change then
+    return true
+  end
+  return apply_changes(state, { change })
+end
+
+--- buffer/didChange from the daemon.
+function M.did_change(conn, params)
+  local state = M.find(conn, params.path)
+  if not state or state.status ~= 'open' then
+    return
+  end
+  -- Our queued typing happened before this arrived: it goes first.
+  M.flush(state)
+  if params.revision ~= state.editor_rev then
+    state.dropped = state.dropped + 1
+    return
+  end
+  state.daemon_rev = state.daemon_rev + 1
+  local ok, err = apply_changes(state, params.changes)
+  if not ok then
+    M.reopen(state, 'could not apply a change: ' .. tostring(err))
+    return
+  end
+  if state.crlf then
+    for _, change in ipairs(params.changes) do
+      if change.text:find('[^\r]\n') or change.text:find('^\n') then
+        -- A 'fileformat=dos' buffer cannot hold a lone "\n": re-open, which makes it "\r\n".
+        M.reopen(state, 'a lone line feed in a fileformat=dos buffer')
+        return
+      end
+    end
+  end
+  M.settle(state)
+end
+
+-- ---- opening ----------------------------------------------------------------------------------
+
+--- buffer/open with the buffer's current text; adopt the daemon's merged answer. If the buffer
+--- changed while the request was out, open again with the newer text.
+function M.open(state)
+  if not state.conn:is_ready() then
+    state.status = 'offline'
+    return
+  end
+  state.status = 'opening'
+  state.pending = {}
+  local sent = M.model_text(state)
+  local name = api.nvim_buf_get_name(state.bufnr)
+  state.conn:request(methods.buffer_open, { path = name, content = sent }, function(err, result)
+    if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' then
+      return
+    end
+    if err then
+      state.status = 'failed'
+      util.notify(('cannot share %s: %s'):format(name, util.error_text(err)), vim.log.levels.WARN)
+      return
+    end
+    if M.model_text(state) ~= sent then
+      M.open(state)
+      return
+    end
+    state.path = result.path
+    state.editor_rev, state.daemon_rev, state.dropped = 0, 0, 0
+    local ok, apply_err = adopt(state, result.content)
+    if not ok then
+      -- Could not apply as a change: replace everything.
+      state.applying = true
+      local lines = text.split(result.content, state.crlf)
+      local eol = result.content:sub(-1) == '\n'
+      if eol then
+        table.remove(lines)
+      end
+      pcall(api.nvim_buf_set_lines, state.bufnr, 0, -1, false, lines)
+      state.applying = false
+      M.set_eol(state, eol)
+      util.notify('replaced the buffer with the shared text: ' .. tostring(apply_err), vim.log.levels.DEBUG)
+    end
+    state.status = 'open'
+    M.settle(state)
+    if M.hooks.on_open then
+      M.hooks.on_open(state)
+    end
+  end)
+end
+
+function M.reopen(state, why)
+  if why and state.config.debug then
+    util.notify('re-opening ' .. (state.path or '?') .. ': ' .. why, vim.log.levels.DEBUG)
+  end
+  M.open(state)
+end
+
+--- Share a buffer through `conn`. Returns the state, or nil when the buffer cannot be shared.
+function M.attach(bufnr, conn, config)
+  if M.buffers[bufnr] then
+    return M.buffers[bufnr]
+  end
+  local bo = vim.bo[bufnr]
+  if bo.fileformat == 'mac' then
+    util.notify('fileformat=mac buffers are not shared', vim.log.levels.WARN)
+    return nil
+  end
+  local lines = api.nvim_buf_get_lines(bufnr, 0, -1, true)
+  local name = api.nvim_buf_get_name(bufnr)
+  local eol = bo.eol
+  if #lines == 1 and lines[1] == '' and vim.fn.getfsize(name) <= 0 then
+    -- An empty or new file is the empty text, not a single line break.
+    eol = false
+  end
+  local state = {
+    bufnr = bufnr,
+    conn = conn,
+    config = config,
+    path = name,
+    lines = lines,
+    eol = eol,
+    crlf = bo.fileformat == 'dos',
+    status = 'new',
+    editor_rev = 0,
+    daemon_rev = 0,
+    dropped = 0,
+    pending = {},
+    in_flight = 0,
+    applying = false,
+  }
+  if not eol then
+    M.set_eol(state, false)
+  end
+  -- The daemon keeps the file on disk in step; a change it wrote is not a conflict.
+  bo.autoread = false
+  M.buffers[bufnr] = state
+  attach(state)
+  M.open(state)
+  return state
+end
+
+--- Stop sharing a buffer.
+function M.close(bufnr)
+  local state = M.buffers[bufnr]
+  if not state then
+    return
+  end
+  M.buffers[bufnr] = nil
+  state.detached = true
+  if state.status == 'open' and state.conn:is_ready() then
+    M.flush(state)
+    state.conn:request(methods.buffer_close, { path = state.path })
+  end
+  state.status = 'closed'
+end
+
+--- The connection is back: re-open every buffer it carries with its current text.
+function M.connection_ready(conn)
+  for _, state in pairs(M.buffers) do
+    if state.conn == conn then
+      M.open(state)
+    end
+  end
+end
+
+function M.connection_lost(conn)
+  for _, state in pairs(M.buffers) do
+    if state.conn == conn then
+      state.status = 'offline'
+      state.pending = {}
+      state.in_flight = 0
+    end
+  end
+end
+
+return M

@@ -1,0 +1,110 @@
+-- Pure text helpers for buffer sync (private): the smallest change between two texts, positions
+-- from byte offsets, and splitting inserted text into buffer lines. Positions are the protocol's
+-- utf-8 positions: zero-based line, byte offset within the line.
+local M = {}
+
+local function is_continuation(byte)
+  return byte ~= nil and byte >= 0x80 and byte < 0xC0
+end
+
+--- The position of byte offset `off` (0-based, 0..#s) in `s`, where `s` starts at (line0, 0).
+---@return table {line, character}
+function M.offset_position(s, off, line0)
+  local line, last = line0, 0
+  local from = 1
+  while true do
+    local i = s:find('\n', from, true)
+    if not i or i > off then
+      break
+    end
+    line = line + 1
+    last = i
+    from = i + 1
+  end
+  return { line = line, character = off - last }
+end
+
+--- The smallest change turning `a` into `b`, as a protocol TextChange whose range is in `a`
+--- (which starts at line `line0`, column 0), or nil when they are equal. The common suffix is
+--- trimmed before the common prefix, so when both end with the same line break the change never
+--- touches it. Never splits a UTF-8 sequence.
+---@param a string
+---@param b string
+---@param line0? integer
+function M.diff(a, b, line0)
+  if a == b then
+    return nil
+  end
+  local la, lb = #a, #b
+  local max = math.min(la, lb)
+  local s = 0
+  while s < max and a:byte(la - s) == b:byte(lb - s) do
+    s = s + 1
+  end
+  -- the suffix must start on a character boundary
+  while s > 0 and is_continuation(a:byte(la - s + 1)) do
+    s = s - 1
+  end
+  local p = 0
+  local maxp = max - s
+  while p < maxp and a:byte(p + 1) == b:byte(p + 1) do
+    p = p + 1
+  end
+  while p > 0 and (is_continuation(a:byte(p + 1)) or is_continuation(b:byte(p + 1))) do
+    p = p - 1
+  end
+  line0 = line0 or 0
+  local start = M.offset_position(a, p, line0)
+  local finish = M.offset_position(a, la - s, line0)
+  return { range = { start = start, ['end'] = finish }, text = b:sub(p + 1, lb - s) }
+end
+
+--- Split inserted text into buffer lines; with `crlf`, a "\r" before each "\n" is dropped.
+---@return string[]
+function M.split(text, crlf)
+  local lines = vim.split(text, '\n', { plain = true })
+  if crlf then
+    for i = 1, #lines - 1 do
+      if lines[i]:sub(-1) == '\r' then
+        lines[i] = lines[i]:sub(1, -2)
+      end
+    end
+  end
+  return lines
+end
+
+--- A list's items first..last (1-based, inclusive); empty when last < first.
+function M.slice(list, first, last)
+  local out = {}
+  for i = first, last do
+    out[#out + 1] = list[i]
+  end
+  return out
+end
+
+--- Replace list items [first+1 .. last] (0-based exclusive range first..last) with `items`.
+function M.splice(list, first, last, items)
+  local removed = last - first
+  local added = #items
+  local n = #list
+  if added ~= removed then
+    local delta = added - removed
+    if delta > 0 then
+      for i = n, last + 1, -1 do
+        list[i + delta] = list[i]
+      end
+    else
+      for i = last + 1, n do
+        list[i + delta] = list[i]
+      end
+      for i = n + delta + 1, n do
+        list[i] = nil
+      end
+    end
+  end
+  for i = 1, added do
+    list[first + i] = items[i]
+  end
+end
+
+return M
