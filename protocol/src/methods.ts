@@ -8,7 +8,7 @@ import { notification, request } from './define.js';
 import { PeerInfo, Position, PositionEncoding, ProjectPath, Range, Selection, TextChange } from './types.js';
 
 const uint = z.number().int().nonnegative();
-const Empty = z.object({}).strict().optional();
+const Empty = z.object({}).strict().nullish();
 const Null = z.null();
 
 // ---- lifecycle ------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ export const SessionShare = request(
     relay: z.string().url().optional(),
     /** Guests joining with the code can read but not write. */
     readOnly: z.boolean().optional(),
-  }).optional(),
+  }).nullish(),
   z.object({ code: z.string() }),
 );
 

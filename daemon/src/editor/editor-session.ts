@@ -108,7 +108,7 @@ export class EditorSession {
       if (e instanceof RevisionError) throw new Failure('invalid', e.message);
       throw e;
     }
-    const op = changesToOp(received.base, changes, this.encoding);
+    const op = changesToOp(received.base, changes, this.encoding, received.base === current ? this.workspace.lines(buf.fileId) : undefined);
     const { edit, missing } = received.rebase(op);
     const before = current;
     if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id });
@@ -119,16 +119,17 @@ export class EditorSession {
     if (!isNoop(edit)) this.hooks.afterEdit?.(this, { fileId: buf.fileId, path, op: edit, before, undoStop });
   }
 
-  private send(path: string, buf: OpenBuffer, op: TextOp, before: string): void {
+  private send(path: string, buf: OpenBuffer, op: TextOp, before: string, after?: string): void {
     const revision = buf.revisions.sent(op, before);
-    this.client.bufferDidChange(path, revision, opToChanges(before, op, this.encoding));
+    const index = after === undefined ? undefined : { text: after, lines: this.workspace.lines(buf.fileId) };
+    this.client.bufferDidChange(path, revision, opToChanges(before, op, this.encoding, index));
   }
 
   /** A change to the shared text: forward it unless it is this editor's own edit. */
   private relay(e: TextEvent): void {
     if (e.origin.kind === 'editor' && e.origin.editorId === this.id) return;
     for (const [path, buf] of this.buffers) {
-      if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before);
+      if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before, e.after);
     }
   }
 

@@ -2,6 +2,8 @@
  * Conversion between editor positions ({line, character} in the negotiated encoding) and the
  * daemon's UTF-16 offsets. Done once, at the protocol edge; everything inside uses offsets.
  */
+import type { LineIndex } from './line-index.js';
+
 export type Encoding = 'utf-8' | 'utf-16' | 'utf-32';
 
 export interface LineChar {
@@ -49,14 +51,18 @@ export function unitLength(text: string, from: number, to: number, enc: Encoding
   return n;
 }
 
-/** The UTF-16 offset of `pos`, or a PositionError saying what is wrong with it. */
-export function toOffset(text: string, pos: LineChar, enc: Encoding): number {
-  const start = lineStart(text, pos.line);
+/**
+ * The UTF-16 offset of `pos`, or a PositionError saying what is wrong with it. `lines`, when
+ * given, must index exactly `text`.
+ */
+export function toOffset(text: string, pos: LineChar, enc: Encoding, lines?: LineIndex): number {
+  const start = lines ? (lines.start(pos.line) ?? -1) : lineStart(text, pos.line);
   if (start === -1) {
-    const lines = text.split('\n').length;
-    throw new PositionError(`line ${pos.line} is past the end of the document, which has ${lines} line${lines === 1 ? '' : 's'}`);
+    const count = lines ? lines.lineCount : text.split('\n').length;
+    throw new PositionError(`line ${pos.line} is past the end of the document, which has ${count} line${count === 1 ? '' : 's'}`);
   }
-  const end = lineEnd(text, start);
+  const next = lines?.start(pos.line + 1);
+  const end = lines ? (next === undefined ? text.length : next - 1) : lineEnd(text, start);
   if (enc === 'utf-16') {
     const off = start + pos.character;
     if (off > end) throw new PositionError(`character ${pos.character} is past the end of line ${pos.line}, which has ${end - start} UTF-16 code units`);
@@ -81,7 +87,11 @@ export function toOffset(text: string, pos: LineChar, enc: Encoding): number {
 }
 
 /** The position of UTF-16 offset `off` (which must be within the text). */
-export function toPosition(text: string, off: number, enc: Encoding): LineChar {
+export function toPosition(text: string, off: number, enc: Encoding, lines?: LineIndex): LineChar {
+  if (lines) {
+    const line = lines.lineAt(off);
+    return { line, character: unitLength(text, lines.start(line)!, off, enc) };
+  }
   let line = 0;
   let start = 0;
   for (let nl = text.indexOf('\n'); nl !== -1 && nl < off; nl = text.indexOf('\n', nl + 1)) {
@@ -89,4 +99,13 @@ export function toPosition(text: string, off: number, enc: Encoding): LineChar {
     start = nl + 1;
   }
   return { line, character: unitLength(text, start, off, enc) };
+}
+
+/** The position reached after `text`, starting at `from`. */
+export function advance(from: LineChar, text: string, enc: Encoding): LineChar {
+  const nl = text.lastIndexOf('\n');
+  if (nl === -1) return { line: from.line, character: from.character + unitLength(text, 0, text.length, enc) };
+  let count = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
+  return { line: from.line + count, character: unitLength(text, nl + 1, text.length, enc) };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const COMPACT_AFTER = 2000;
+const COMPACT_AFTER = 20000;
 
 export class Storage {
   private logs = new Map<string, { fd: number; count: number }>();

@@ -5,6 +5,7 @@
  */
 import * as A from '@automerge/automerge/next';
 import { createHash } from 'node:crypto';
+import { LineIndex } from '../text/line-index.js';
 import { applyOp, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
 
 interface TextShape {
@@ -28,10 +29,15 @@ function initialActor(fileId: string, hash: string): string {
 }
 
 export class TextDoc {
+  /** Line starts of the mirror, kept in step with it. */
+  readonly lines: LineIndex;
+
   private constructor(
     private doc: A.Doc<TextShape>,
     private mirror: string,
-  ) {}
+  ) {
+    this.lines = LineIndex.of(mirror);
+  }
 
   /** A document whose only change is the deterministic initial one for `content`. */
   static create(fileId: string, content: string, actor: string): TextDoc {
@@ -69,6 +75,7 @@ export class TextDoc {
       for (const s of splices) A.splice(d, TEXT, s.at, s.del, s.ins);
     });
     this.mirror = applyOp(this.mirror, op);
+    for (const s of splices) this.lines.splice(s.at, s.del, s.ins);
     return A.getLastLocalChange(this.doc);
   }
 
@@ -122,6 +129,7 @@ export class TextDoc {
       : splicesToOp(splices);
     if (isNoop(op)) return undefined;
     this.mirror = applyOp(before, op);
+    for (const s of opToSplices(op)) this.lines.splice(s.at, s.del, s.ins);
     return op;
   }
 

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Failure } from '../errors.js';
+import type { LineIndex } from '../text/line-index.js';
 import { applyOp, type TextOp } from '../text/text-op.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import type { Storage } from './storage.js';
@@ -113,6 +114,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const doc = this.doc(fileId);
     if (!doc) throw new Failure('notOpen', `file ${this.pathOf(fileId) ?? fileId} is not live`);
     return doc.text;
+  }
+
+  /** The line index of a live file's current text (for fast position conversion). */
+  lines(fileId: string): LineIndex {
+    const doc = this.doc(fileId);
+    if (!doc) throw new Failure('notOpen', `file ${this.pathOf(fileId) ?? fileId} is not live`);
+    return doc.lines;
   }
 
   /** Apply a local change to a live file's text. */

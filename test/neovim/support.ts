@@ -1,0 +1,242 @@
+/**
+ * Helpers for the Neovim conformance tests: real `nvim --embed --headless` processes with the
+ * plugin from clients/neovim, real daemons started through `chorus connect`, and a small scripted
+ * protocol client that reads the daemon's text. Every process started here is killed by `cleanup`.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach, type NeovimClient } from 'neovim';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '..', '..');
+export const cli = path.join(repo, 'daemon', 'dist', 'cli.js');
+const pluginDir = path.join(repo, 'clients', 'neovim');
+const initLua = path.join(here, 'init.lua');
+
+function nvimVersion(): string | undefined {
+  const r = spawnSync('nvim', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n')[0] : undefined;
+}
+
+/**
+ * Whether these tests can run here. Without `nvim` (or without a built daemon) they skip with a
+ * printed reason, unless CHORUS_REQUIRE_ALL=1, which turns the skip into a failure.
+ */
+export function neovimSkipReason(): string | undefined {
+  let reason: string | undefined;
+  if (!nvimVersion()) reason = 'nvim is not installed (apt-get install -y neovim)';
+  else if (!fs.existsSync(cli)) reason = `the daemon is not built (${cli} missing; run npm run build)`;
+  if (reason && process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`Neovim tests required (CHORUS_REQUIRE_ALL=1) but ${reason}`);
+  if (reason) console.warn(`skipping Neovim tests: ${reason}`);
+  return reason;
+}
+
+/** Whether the built daemon binds a protocol method (by its constant name in protocol/). */
+export function daemonHas(constName: string): boolean {
+  const dir = path.join(repo, 'daemon', 'dist');
+  const walk = (d: string): boolean =>
+    fs.readdirSync(d, { withFileTypes: true }).some((e) => {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) return walk(p);
+      return e.name.endsWith('.js') && new RegExp(`\\bP\\.${constName}\\b|\\b${constName}\\.type\\b`).test(fs.readFileSync(p, 'utf8'));
+    });
+  return walk(dir);
+}
+
+/** Skip (or, with CHORUS_REQUIRE_ALL=1, fail) when the daemon lacks a feature. */
+export function featureSkipReason(constName: string, what: string): string | undefined {
+  if (daemonHas(constName)) return undefined;
+  const reason = `the daemon does not implement ${what} (${constName}) yet`;
+  if (process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`required but ${reason}`);
+  console.warn(`skipping: ${reason}`);
+  return reason;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Everything a test started, stopped at the end. */
+export class Scene {
+  readonly dirs: string[] = [];
+  readonly nvims: Nvim[] = [];
+  readonly clients: ProtocolClient[] = [];
+
+  /** A fresh project folder (with `.chorus/`) holding `files`. */
+  project(files: Record<string, string> = {}): string {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nvim-')));
+    fs.mkdirSync(path.join(dir, '.chorus'));
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), text);
+    }
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  async nvim(): Promise<Nvim> {
+    const n = await Nvim.start();
+    this.nvims.push(n);
+    return n;
+  }
+
+  async client(dir: string): Promise<ProtocolClient> {
+    const c = await ProtocolClient.start(dir);
+    this.clients.push(c);
+    return c;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const n of this.nvims) await n.quit();
+    for (const c of this.clients) c.close();
+    for (const dir of this.dirs) {
+      try {
+        execFileSync(process.execPath, [cli, 'stop', dir], { stdio: 'ignore', timeout: 20000 });
+      } catch {
+        // already stopped
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A headless Neovim with the plugin loaded, driven over msgpack-RPC. */
+export class Nvim {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly api: NeovimClient,
+  ) {}
+
+  static async start(): Promise<Nvim> {
+    const proc = spawn('nvim', ['--embed', '--headless', '-n', '-i', 'NONE', '-u', initLua], {
+      env: {
+        ...process.env,
+        CHORUS_NVIM_PLUGIN: pluginDir,
+        CHORUS_NVIM_CMD: JSON.stringify([process.execPath, cli]),
+        XDG_STATE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nvim-state-')),
+      },
+    });
+    const api = attach({ proc, options: { logger: silentLogger() } });
+    const n = new Nvim(proc, api);
+    await api.eval('1');
+    return n;
+  }
+
+  lua<T = unknown>(code: string, args: unknown[] = []): Promise<T> {
+    return this.api.lua(code, args as never) as Promise<T>;
+  }
+
+  command(cmd: string): Promise<void> {
+    return this.api.command(cmd) as Promise<void>;
+  }
+
+  /** Type keys as a person would (nvim_input, with <Esc>, <CR> and friends). */
+  async input(keys: string): Promise<void> {
+    await this.api.input(keys);
+    await this.api.eval('1'); // keys processed before the next request
+  }
+
+  /** The text Chorus holds for the current buffer (what the daemon must have). */
+  text(): Promise<string | null> {
+    return this.lua<string | null>('return require("chorus").buffer_text(0)');
+  }
+
+  status(): Promise<{ status: string; pending: number; connection: string; path: string } | null> {
+    return this.lua('return require("chorus").buffer_status(0)');
+  }
+
+  /** Open a file and wait until it is shared and in step. */
+  async edit(file: string): Promise<void> {
+    await this.command(`edit ${file}`);
+    await waitFor(`${file} shared`, async () => (await this.status())?.status === 'open');
+  }
+
+  /** Wait until nothing of ours is queued or in flight. */
+  async settled(): Promise<void> {
+    await waitFor('edits acknowledged', async () => {
+      const st = await this.status();
+      return st?.status === 'open' && st.pending === 0;
+    });
+  }
+
+  messages(): Promise<{ msg: string; level: number }[]> {
+    return this.lua('return _G.chorus_messages');
+  }
+
+  async quit(): Promise<void> {
+    try {
+      await Promise.race([this.api.command('qa!'), new Promise((r) => setTimeout(r, 2000))]);
+    } catch {
+      // exiting closes the channel
+    }
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+function silentLogger() {
+  const noop = () => undefined;
+  return { info: noop, warn: noop, error: noop, debug: noop, log: noop } as never;
+}
+
+/** A scripted editor on the daemon: reads the daemon's text (it never edits unless asked). */
+export class ProtocolClient {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly conn: MessageConnection,
+  ) {}
+  readonly notes: { method: string; params: any }[] = [];
+
+  static async start(dir: string, name = 'script'): Promise<ProtocolClient> {
+    const proc = spawn(process.execPath, [cli, 'connect', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    const c = new ProtocolClient(proc, conn);
+    conn.onNotification((method, params) => c.notes.push({ method, params }));
+    conn.listen();
+    await conn.sendRequest('initialize', { protocolVersion: 1, clientInfo: { name }, positionEncodings: ['utf-8'] });
+    return c;
+  }
+
+  /** The daemon's current text of `file`. */
+  async text(file: string): Promise<string> {
+    const r = (await this.conn.sendRequest('buffer/open', { path: file })) as { content: string };
+    return r.content;
+  }
+
+  request(method: string, params: unknown): Promise<any> {
+    return this.conn.sendRequest(method, params);
+  }
+
+  notify(method: string, params: unknown): Promise<void> {
+    return this.conn.sendNotification(method, params);
+  }
+
+  close(): void {
+    this.conn.dispose();
+    this.proc.kill('SIGTERM');
+  }
+}
+
+/** Wait until the Neovim buffer, the daemon and the file on disk all hold the same text. */
+export async function converged(nvims: Nvim[], client: ProtocolClient, dir: string, file: string): Promise<string> {
+  return waitFor(`${file} to converge`, async () => {
+    const texts = await Promise.all(nvims.map((n) => n.text()));
+    const daemon = await client.text(file);
+    const disk = fs.readFileSync(path.join(dir, file), 'utf8');
+    return texts.every((t) => t === daemon) && disk === daemon ? daemon : undefined;
+  });
+}
