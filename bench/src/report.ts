@@ -8,6 +8,11 @@ export interface Machine {
   memoryBytes: number;
   node: string;
   platform: string;
+  /**
+   * 1-minute load average when the run started and ended (`os.loadavg()`): above the core count,
+   * other work shared the CPUs and the absolute figures (in-process ones most) are pessimistic.
+   */
+  loadAverage?: { start: number; end: number };
 }
 
 export interface Results {
@@ -56,7 +61,8 @@ export function textReport(res: Results): string {
   const out: string[] = [];
   const m = res.machine;
   out.push(`Chorus bench (${res.mode}), ${res.startedAt}`);
-  out.push(`machine: ${m.cpu}, ${m.cores} cores, ${mb(m.memoryBytes)}, node ${m.node}, ${m.platform}`);
+  out.push(`machine: ${m.cpu}, ${m.cores} cores, ${mb(m.memoryBytes)}, node ${m.node}, ${m.platform}` +
+    (m.loadAverage ? `, load average ${m.loadAverage.start.toFixed(1)} at start / ${m.loadAverage.end.toFixed(1)} at end` : ''));
   out.push(`ratios: to ${name(res.floor)} in this run (throughput: >1 is faster; latency: >1 is slower;`);
   out.push(`a run cut short [first N] is compared with the floor's rate over about the same first keystrokes)\n`);
 

@@ -70,7 +70,7 @@ function plan(mode: Mode, traces: string[]): Plan {
   };
 }
 
-function machine(): Results['machine'] {
+function machine(loadAtStart: number): Results['machine'] {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
@@ -78,6 +78,7 @@ function machine(): Results['machine'] {
     memoryBytes: os.totalmem(),
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
   };
 }
 
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const p = plan(args.mode, args.traces);
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0]!;
   const ready = registry.filter((e) => e.status === 'ready' && (e.floor || !args.only || args.only.has(e.id)));
   const floorEntry = registry.find((e) => e.status === 'ready' && e.floor)!;
   const subjects: Subject[] = ready.map((e) => (e.status === 'ready' ? e.subject(args.mode) : undefined)).filter((s): s is Subject => !!s);
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
     mode: args.mode,
     startedAt,
     finishedAt: new Date().toISOString(),
-    machine: machine(),
+    machine: machine(loadAtStart),
     floor: floorEntry.id,
     subjects: registry.map((e) => {
       if (e.status === 'pending') return { id: e.id, name: e.name, status: e.status, reason: e.reason };
