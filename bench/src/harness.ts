@@ -94,8 +94,11 @@ export class ArrivalCounter {
 
   /** Call with a receiver's new text; returns its arrival count (unchanged when nothing matches). */
   seen(receiver: number, text: string): number {
-    for (let j = this.expected.length - 1; j >= this.arrived[receiver]! - this.base; j--) {
-      if (j >= 0 && this.expected[j] === text) {
+    // The latest match among keystrokes it does not have yet. A text can repeat (a typo and its
+    // backspace) but only texts after its last arrival are candidates, so that rarely misleads;
+    // taking the earliest instead could leave a receiver that jumped ahead counted short forever.
+    for (let j = this.expected.length - 1; j >= Math.max(0, this.arrived[receiver]! - this.base); j--) {
+      if (this.expected[j] === text) {
         this.arrived[receiver] = this.base + j + 1;
         this.trim();
         break;
