@@ -28,15 +28,33 @@ afterAll(async () => {
   shutdownWebRtc();
 });
 
-async function webrtcPair(): Promise<[Link, Link]> {
+async function webrtcPairOnce(): Promise<[Link, Link]> {
   const [sa, sb] = await signalling.pair();
-  const links = await Promise.all([
-    connectWebRtc({ role: 'offerer', signals: signalsOver(sa), bindAddress: '127.0.0.1' }),
-    connectWebRtc({ role: 'answerer', signals: signalsOver(sb), bindAddress: '127.0.0.1' }),
-  ]);
-  // The signalling link has done its job; the data channel stands alone.
-  sa.close('signalling done');
-  return links;
+  try {
+    return await Promise.all([
+      connectWebRtc({ role: 'offerer', signals: signalsOver(sa), bindAddress: '127.0.0.1' }),
+      connectWebRtc({ role: 'answerer', signals: signalsOver(sb), bindAddress: '127.0.0.1' }),
+    ]);
+  } finally {
+    // The signalling link has done its job; the data channel stands alone.
+    sa.close('signalling done');
+  }
+}
+
+/**
+ * Establishing a data channel sometimes fails under CPU load (libdatachannel logs "DTLS alert:
+ * unknown CA" when pairs are created back to back; measured ~1 in 3 with both cores saturated,
+ * never on an idle machine). The overlay retries with backoff, so the factory does too — up to
+ * three times; what the suite checks is the link once it exists.
+ */
+async function webrtcPair(): Promise<[Link, Link]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await webrtcPairOnce();
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
 }
 
 transportAcceptance('webrtc', webrtcPair);

@@ -187,12 +187,14 @@ export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
     const pc = new PeerConnection(`chorus-${opts.role}`, config);
     live.add(pc);
     let settled = false;
+    let failed = false;
     let remoteDescriptionSet = false;
     const earlyCandidates: Array<{ candidate: string; mid: string }> = [];
 
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
+      failed = true;
       clearTimeout(timer);
       unsubscribe();
       setImmediate(() => {
@@ -219,20 +221,37 @@ export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
       if (state === 'failed' || state === 'closed') fail(`peer connection ${state}`);
     });
 
-    const unsubscribe = opts.signals.onSignal((signal) => {
-      try {
-        if (signal.t === 'description') {
-          pc.setRemoteDescription(signal.sdp, signal.type as DescriptionType);
-          remoteDescriptionSet = true;
-          for (const c of earlyCandidates.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
-        } else if (remoteDescriptionSet) {
-          pc.addRemoteCandidate(signal.candidate, signal.mid);
-        } else {
-          earlyCandidates.push(signal);
+    // libdatachannel creates the ICE transport asynchronously after the descriptions are applied;
+    // a candidate that arrives first is kept and retried rather than failing the attempt.
+    const applyCandidates = (): void => {
+      while (earlyCandidates.length > 0 && !failed) {
+        const c = earlyCandidates[0]!;
+        try {
+          pc.addRemoteCandidate(c.candidate, c.mid);
+        } catch (err) {
+          if (/without ICE transport/.test((err as Error).message)) {
+            setTimeout(applyCandidates, 20).unref();
+            return;
+          }
+          // Any other bad candidate is skipped; ICE uses the rest or the attempt times out.
         }
-      } catch (err) {
-        fail(`bad signal (${(err as Error).message})`);
+        earlyCandidates.shift();
       }
+    };
+
+    const unsubscribe = opts.signals.onSignal((signal) => {
+      if (signal.t === 'description') {
+        try {
+          pc.setRemoteDescription(signal.sdp, signal.type as DescriptionType);
+        } catch (err) {
+          fail(`bad description (${(err as Error).message})`);
+          return;
+        }
+        remoteDescriptionSet = true;
+      } else {
+        earlyCandidates.push(signal);
+      }
+      if (remoteDescriptionSet) applyCandidates();
     });
 
     if (opts.role === 'offerer') {
