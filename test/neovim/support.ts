@@ -233,10 +233,17 @@ export class ProtocolClient {
 
 /** Wait until the Neovim buffer, the daemon and the file on disk all hold the same text. */
 export async function converged(nvims: Nvim[], client: ProtocolClient, dir: string, file: string): Promise<string> {
-  return waitFor(`${file} to converge`, async () => {
-    const texts = await Promise.all(nvims.map((n) => n.text()));
-    const daemon = await client.text(file);
-    const disk = fs.readFileSync(path.join(dir, file), 'utf8');
-    return texts.every((t) => t === daemon) && disk === daemon ? daemon : undefined;
-  });
+  let last = '';
+  try {
+    return await waitFor(`${file} to converge`, async () => {
+      const texts = await Promise.all(nvims.map((n) => n.text()));
+      const daemon = await client.text(file);
+      const disk = fs.readFileSync(path.join(dir, file), 'utf8');
+      const short = (t: string | null) => JSON.stringify(t && t.length > 300 ? `${t.slice(0, 150)}…${t.slice(-150)} (${t.length})` : t);
+      last = `neovim ${texts.map(short).join(', ')}; daemon ${short(daemon)}; disk ${short(disk)}`;
+      return texts.every((t) => t === daemon) && disk === daemon ? daemon : undefined;
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last seen: ${last}`);
+  }
 }

@@ -47,7 +47,7 @@ const cases: EdgeCase[] = [
     initial: 'a\nb',
     act: async (n) => {
       await n.input('GAc<Esc>');
-      await n.input('ond<Esc>');
+      await n.input('od<Esc>');
     },
     expected: 'a\nbc\nd',
   },

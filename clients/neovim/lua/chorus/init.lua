@@ -115,7 +115,22 @@ function M.attach(bufnr)
   if not root then
     return false
   end
-  return sync.attach(bufnr, M.connection(root), M.config) ~= nil
+  local state = sync.attach(bufnr, M.connection(root), M.config)
+  if not state then
+    return false
+  end
+  api.nvim_create_autocmd('BufWriteCmd', {
+    group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    callback = function(args)
+      local st = sync.buffers[bufnr]
+      if st then
+        sync.write(st, args.match)
+        pcall(api.nvim_exec_autocmds, 'BufWritePost', { buffer = bufnr, modeline = false })
+      end
+    end,
+  })
+  return true
 end
 
 --- Stop sharing a buffer (default: the current one).
@@ -123,6 +138,7 @@ function M.detach(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   sync.close(bufnr)
   cursors.forget_local(bufnr)
+  pcall(api.nvim_del_augroup_by_name, 'chorus_buffer_' .. bufnr)
 end
 
 --- The text Chorus holds for a shared buffer (what the daemon has once in step), or nil.
@@ -314,17 +330,6 @@ function M._reveal(conn, params)
   pcall(api.nvim_win_set_cursor, 0, { line + 1, math.min(pos.character, #text) })
 end
 
---- Before :w — send what is queued, and take the daemon's own writes of the file as read, so
---- Neovim does not warn that the file changed since reading.
-local function before_write(bufnr)
-  local state = sync.buffers[bufnr]
-  if not state then
-    return
-  end
-  sync.flush(state)
-  pcall(vim.cmd, 'checktime ' .. bufnr)
-end
-
 function M.setup(opts)
   M.config = config_mod.validate(opts)
   local group = api.nvim_create_augroup('chorus', { clear = true })
@@ -345,12 +350,6 @@ function M.setup(opts)
     group = group,
     callback = function(args)
       M.detach(args.buf)
-    end,
-  })
-  api.nvim_create_autocmd('BufWritePre', {
-    group = group,
-    callback = function(args)
-      before_write(args.buf)
     end,
   })
   api.nvim_create_autocmd('FileChangedShell', {

@@ -153,8 +153,9 @@ local function on_lines(_, bufnr, _, first, last, new_last)
     local old_region = text.slice(lines, r_first + 1, last)
     local new_region = text.slice(lines, r_first + 1, first)
     vim.list_extend(new_region, new)
-    local a = table.concat(old_region, sep) .. sep
-    local b = table.concat(new_region, sep) .. sep
+    -- Each line with its line break (the last one's may be virtual: see above).
+    local a = #old_region > 0 and table.concat(old_region, sep) .. sep or ''
+    local b = #new_region > 0 and table.concat(new_region, sep) .. sep or ''
     local change = text.diff(a, b, r_first)
     if change then
       queue(state, change)
@@ -438,6 +439,27 @@ function M.attach(bufnr, conn, config)
   attach(state)
   M.open(state)
   return state
+end
+
+--- :w of a shared buffer (BufWriteCmd). The daemon writes shared files itself, atomically, a few
+--- milliseconds after each change, which Neovim would take for a conflicting outside change and
+--- ask about. So the write is done here: queued edits go to the daemon first, then the file gets
+--- exactly the shared text (the daemon's later writes hold the same or newer text).
+---@return boolean ok
+function M.write(state, target)
+  M.flush(state)
+  local content = M.model_text(state)
+  local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
+  local file = own and api.nvim_buf_get_name(state.bufnr) or vim.fn.fnamemodify(target, ':p')
+  local ok = vim.fn.writefile(vim.split(content, '\n', { plain = true }), file, 'b') == 0
+  if not ok then
+    util.notify('could not write ' .. file, vim.log.levels.ERROR)
+    return false
+  end
+  if own then
+    vim.bo[state.bufnr].modified = false
+  end
+  return true
 end
 
 --- Stop sharing a buffer.
