@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MAX_PAYLOAD_BYTES } from '../../daemon/src/net/overlay.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';
 import { secureHandshake } from '../../daemon/src/net/secure.js';
 import { shutdownWebRtc } from '../../daemon/src/net/webrtc.js';
@@ -40,6 +41,8 @@ describe('overlay on loopback', () => {
     expect(a.overlay.knownAddrs()).toEqual(b.addrs);
     expect(b.overlay.knownAddrs()).toEqual(a.addrs);
     expect(a.overlay.send('nobody', Buffer.from('x'))).toBe(false);
+    expect(() => a.overlay.send('bob', new Uint8Array(MAX_PAYLOAD_BYTES + 1))).toThrow(/exceeds the 64 MiB frame limit/);
+    expect(connectedTo(a)).toEqual(['bob']);
   });
 
   it('five peers that only know the sharer form a full mesh; it survives the sharer leaving; a newcomer joins through anyone', async () => {
@@ -175,5 +178,34 @@ describe('overlay on loopback', () => {
     expect(a.events.filter((e) => e.startsWith('down'))).toEqual([]);
     expect(b.events.filter((e) => e.startsWith('down'))).toEqual([]);
     expect(a.logs.join('\n')).toMatch(/switching to webrtc/);
+  });
+
+  it('meets through the relay, then upgrades relay → websocket → webrtc, keeping order and the peer up', async () => {
+    const relay = await startRelay({ host: '127.0.0.1', port: 0 });
+    try {
+      const rtc = { bindAddress: '127.0.0.1' };
+      // No seeds: the only way to find each other is the relay; direct addresses come from the hello.
+      const a = await cluster.start('a', { relayUrl: relay.url, webrtc: rtc });
+      const b = await cluster.start('b', { relayUrl: relay.url, webrtc: rtc });
+      const paths = new Set<string>();
+      let sent = 0;
+      await waitFor('connected', () => connectedTo(a).includes('b'), 15_000, [a, b]);
+      const path = (): string | undefined => a.overlay.peers().find((p) => p.id === 'b')?.path;
+      while (path() !== 'webrtc' || sent < 200) {
+        paths.add(path() ?? 'none');
+        a.overlay.send('b', Buffer.from(`s:${sent++}`));
+        await sleep(2);
+        if (sent > 20_000) throw new Error(`no webrtc path:\n${a.logs.join('\n')}`);
+      }
+      await waitFor('all delivered', () => (b.received.get('a')?.length ?? 0) >= sent, 20_000, [a, b]);
+      expect(b.received.get('a')).toEqual(Array.from({ length: sent }, (_, i) => `s:${i}`));
+      expect(a.logs.join('\n')).toMatch(/peer b up via relay/);
+      expect(a.logs.join('\n')).toMatch(/switching to websocket/);
+      expect(a.logs.join('\n')).toMatch(/switching to webrtc/);
+      expect([...a.events, ...b.events].filter((e) => e.startsWith('down'))).toEqual([]);
+    } finally {
+      await cluster.stopAll();
+      await relay.close();
+    }
   });
 });

@@ -17,6 +17,10 @@
  * buffered across a 'peer-down': `send` returns false while a peer is down, and the layer above
  * re-syncs after each 'peer-up'. Every link is authenticated and encrypted (secure.ts).
  *
+ * Access: a peer without the secret never gets past the handshake; it sees a refusal and the
+ * overlay emits 'refused' (it keeps redialing with backoff — stop it if the code is wrong).
+ * `selfMeta.readOnly` is carried to peers but enforced by the sync layer, not here.
+ *
  * Membership: every daemon announces its listening addresses in its hello; each overlay gossips
  * the members it is connected to, and dials every member it is not connected to (full mesh). That
  * suits sessions up to about 8 peers; larger sessions would want a bounded-degree mesh with
@@ -31,7 +35,7 @@ import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, W
 import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
-import { HandshakeError, secureHandshake, type SecureLink } from './secure.js';
+import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from './secure.js';
 import { connectWebRtc, isSignal, type Signal, type SignalChannel } from './webrtc.js';
 import { dialWebSocket, listenWebSocket, type WebSocketListener } from './websocket.js';
 
@@ -74,6 +78,10 @@ export interface OverlayEvents {
   message: [id: string, data: Uint8Array];
   refused: [where: string, reason: string];
 }
+
+/** Largest message `send`/`broadcast` accept: the secure frame limit less the DATA type byte. */
+export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 1;
+export { MessageTooLargeError } from './secure.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const TICK_MS = 200;
@@ -134,6 +142,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return this.#direct && this.#opts.webrtc !== false;
   }
 
+  /** A bug of ours inside a callback: log it and drop the link involved; never crash the daemon. */
+  #internalError(doing: string, err: unknown, link?: Link): void {
+    this.#log(`internal error while ${doing}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    link?.close('internal error');
+  }
+
   #log(msg: string): void {
     try {
       this.#opts.log(msg);
@@ -191,14 +205,19 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return out;
   }
 
-  /** Send to one peer, reliably and in order. False (and nothing sent) when it is not connected. */
+  /**
+   * Send to one peer, reliably and in order. False (and nothing sent) when it is not connected.
+   * Throws MessageTooLargeError above MAX_PAYLOAD_BYTES (64 MiB less one framing byte).
+   */
   send(peerId: string, data: Uint8Array): boolean {
+    if (data.length > MAX_PAYLOAD_BYTES) throw new MessageTooLargeError(data.length);
     const s = this.#sessions.get(peerId);
     return s?.up === true && s.send(data);
   }
 
   /** Send to every connected peer; returns how many it went to. */
   broadcast(data: Uint8Array): number {
+    if (data.length > MAX_PAYLOAD_BYTES) throw new MessageTooLargeError(data.length);
     let n = 0;
     for (const s of this.#sessions.values()) if (s.up && s.send(data)) n++;
     return n;
@@ -239,7 +258,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         if (/connected to itself/.test(reason) && origin.addr) this.#selfAddrs.add(origin.addr);
         if (err instanceof HandshakeError && /secret|refused|version|not a Chorus/.test(reason)) this.emit('refused', raw.remote, reason);
       },
-    );
+    ).catch((err: unknown) => this.#internalError('adopting a link', err, raw));
   }
 
   #afterHandshake(link: SecureLink, origin: Origin): void {
@@ -461,7 +480,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#log(`${err.message}; retrying (attempt ${d.backoff.attempts}, next in ${Math.round(delay)} ms)`);
         }
       },
-    );
+    ).catch((err: unknown) => this.#internalError(`dialing ${addr}`, err));
   }
 
   #tickRelay(now: number): void {
@@ -488,7 +507,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           const delay = d.backoff.fail(Date.now());
           if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) this.#log(`${err.message}; retrying in ${Math.round(delay)} ms`);
         },
-      );
+      ).catch((err: unknown) => this.#internalError('connecting to the relay', err));
       return;
     }
     for (const peerId of relay.peers()) {
@@ -559,7 +578,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#rtc.delete(key);
         this.#log(`${err.message}; staying on ${session.path ?? 'the current path'}`);
       },
-    );
+    ).catch((err: unknown) => this.#internalError('setting up webrtc', err));
     return attempt;
   }
 
