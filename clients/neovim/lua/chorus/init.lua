@@ -214,7 +214,7 @@ local function call(method, params, on_result)
 end
 
 function M.share(opts)
-  call(methods.session_share, opts, function(result)
+  call(methods.session_share, opts or vim.empty_dict(), function(result)
     pcall(vim.fn.setreg, '"', result.code)
     pcall(vim.fn.setreg, '+', result.code)
     util.notify('sharing; join code (copied): ' .. result.code)
@@ -254,13 +254,13 @@ local function describe_status(st, conn)
 end
 
 function M.status()
-  call(methods.session_status, nil, function(st, conn)
+  call(methods.session_status, vim.empty_dict(), function(st, conn)
     util.notify('\n' .. describe_status(st, conn))
   end)
 end
 
 function M.peers()
-  call(methods.session_status, nil, function(st)
+  call(methods.session_status, vim.empty_dict(), function(st)
     local lines = {}
     for _, p in ipairs(st.peers or {}) do
       lines[#lines + 1] = ('%s (%s)%s'):format(p.name, p.color, p.path and (' via ' .. p.path) or '')
@@ -281,7 +281,7 @@ function M.follow(name)
 end
 
 function M.unfollow()
-  call(methods.follow_stop, nil, function()
+  call(methods.follow_stop, vim.empty_dict(), function()
     M.following = nil
     util.notify('stopped following')
   end)

@@ -13,6 +13,7 @@ return {
     session_status = "session/status",
     session_share = "session/share",
     session_join = "session/join",
+    session_progress = "session/progress",
     workspace_files = "workspace/files",
     workspace_didChange = "workspace/didChange",
     cursor_set = "cursor/set",
