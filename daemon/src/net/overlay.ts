@@ -93,6 +93,8 @@ interface Origin {
   addr?: string;
   /** The peer we expected to reach, when known. */
   expect?: string;
+  /** Called when the handshake fails, so the dialer tries the next address next time. */
+  onHandshakeFail?: () => void;
 }
 
 /** Dial bookkeeping for one target: a member id, a seed address, or the relay itself. */
@@ -252,6 +254,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       },
       (err: unknown) => {
         this.#pending.delete(raw);
+        origin.onHandshakeFail?.();
         const reason = err instanceof Error ? err.message : String(err);
         this.#log(`handshake with ${raw.remote} failed: ${reason}`);
         // An address that leads back to us (e.g. "localhost" in a seed list) is not worth redialing.
@@ -317,9 +320,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#learn({ id: peerId, addrs, inc: hello.inc });
     if (origin.addr) this.#seeds = this.#seeds.filter((a) => a !== origin.addr);
     this.#dialState(`peer:${peerId}`).backoff.reset();
+    this.#dialState(`relay:${peerId}`).backoff.reset();
 
     let session = this.#sessions.get(peerId);
-    if (session && session.up && hello.inc > session.inc) session.reset(`peer ${peerId} restarted`);
+    if (session?.up && hello.inc < session.inc) throw new ProtocolError(`link from an earlier run of ${peerId}`);
+    if (session?.up && hello.inc > session.inc) session.reset(`peer ${peerId} restarted`);
     if (!session) {
       session = new PeerSession(this.#opts.selfId, peerId, {
         up: (s) => {
@@ -468,7 +473,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         d.inFlight = false;
         // Success of the handshake resets the backoff (in #onHello); until then count it a try.
         d.backoff.fail(Date.now());
-        const origin: Origin = { dialedBy: 'me', addr };
+        // An address can answer yet not be the session (e.g. another machine's 127.0.0.1 from a
+        // wildcard bind's address list): then try the next address.
+        const origin: Origin = { dialedBy: 'me', addr, onHandshakeFail: () => d.addrIndex++ };
         if (expect !== undefined) origin.expect = expect;
         this.#adopt(link, origin);
       },
