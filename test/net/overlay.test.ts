@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES } from '../../daemon/src/net/overlay.js';
+import { frame, jsonFrame, Wire } from '../../daemon/src/net/overlay-wire.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';
 import { secureHandshake } from '../../daemon/src/net/secure.js';
 import { shutdownWebRtc } from '../../daemon/src/net/webrtc.js';
@@ -207,5 +208,17 @@ describe('overlay on loopback', () => {
       await cluster.stopAll();
       await relay.close();
     }
+  });
+
+  it('drops a peer that goes silent (half-open connection) and reports it down', async () => {
+    const a = await cluster.start('a', { timing: { pingIntervalMs: 100, deadAfterMs: 1000 } });
+    // A peer that completes the handshake and hello, then never sends another byte (not even pongs).
+    const silent = await secureHandshake(await dialWebSocket(a.addrs[0]!), { secret: cluster.secret, selfId: 'silent' });
+    silent.send(jsonFrame(Wire.Hello, { session: cluster.sessionId, meta: {}, addrs: [], inc: 1, rtc: false }));
+    silent.send(frame(Wire.Begin));
+    await waitFor('silent peer up', () => a.events.includes('up:silent'), 10_000, [a]);
+    await waitFor('silent peer down', () => a.events.some((e) => e.startsWith('down:silent:')), 10_000, [a]);
+    expect(a.events.find((e) => e.startsWith('down:silent:'))).toMatch(/no traffic for 1 s/);
+    silent.close();
   });
 });
