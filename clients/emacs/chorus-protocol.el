@@ -14,6 +14,7 @@
     (session-status . "session/status")
     (session-share . "session/share")
     (session-join . "session/join")
+    (session-progress . "session/progress")
     (workspace-files . "workspace/files")
     (workspace-did-change . "workspace/didChange")
     (cursor-set . "cursor/set")

@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 /** The `chorus` command: parses options and hands over; no logic lives here. */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import * as commands from './commands.js';
 import { VERSION } from './version.js';
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return n;
+}
 
 const program = new Command('chorus')
   .description('Edit one project together, live, each in your own editor.')
@@ -14,6 +20,32 @@ program
   .description('run the daemon for a project folder in the foreground (logs to stderr; stops on Ctrl-C)')
   .option('--name <name>', 'your name as others see it (default: git user.name, else your login)')
   .action((dir: string | undefined, opts: { name?: string }) => commands.daemon(dir, opts));
+
+program
+  .command('share [dir]')
+  .description('share a project folder: prints a join code for others (starts the daemon if needed)')
+  .option('--json', 'print one JSON line with a `code` field')
+  .option('--host <host>', 'address to listen on for peers (default: all interfaces)')
+  .option('--port <port>', 'port to listen on for peers (default: any free port)', parsePort)
+  .option('--relay <url>', 'a relay (ws://host:port from `chorus relay`) for peers that cannot reach you directly')
+  .option('--read-only', 'guests joining with this code can read but not edit')
+  .action((dir: string | undefined, opts: commands.ShareFlags) => commands.share(dir, opts));
+
+program
+  .command('join <code> [dir]')
+  .description('join a shared project into a folder (default: the current one); returns when the first sync is done')
+  .option('--json', 'print one JSON line with the result')
+  .option('--no-disk', 'view mode: nothing is written to the folder; files live in your editors only')
+  .option('--host <host>', 'address to listen on for other peers (default: all interfaces)')
+  .option('--port <port>', 'port to listen on for other peers (default: any free port)', parsePort)
+  .action((code: string, dir: string | undefined, opts: commands.JoinFlags) => commands.join(code, dir, opts));
+
+program
+  .command('relay')
+  .description('run a relay that introduces peers and forwards their (end-to-end encrypted) traffic')
+  .option('--host <host>', 'address to listen on', '0.0.0.0')
+  .option('--port <port>', 'port to listen on', parsePort, 7420)
+  .action((opts: { host: string; port: number }) => commands.relay(opts));
 
 program
   .command('connect [dir]')

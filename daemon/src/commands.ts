@@ -1,5 +1,7 @@
 /** What each CLI command does. Exit codes: 0 done, 1 failed, 3 a daemon already runs, 4 none runs. */
+import fs from 'node:fs';
 import * as P from '@chorus/protocol';
+import { startRelay } from './net/relay-server.js';
 import { AlreadyRunning, Daemon } from './daemon.js';
 import { cliConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, ensureDaemon, findProject, runningPid } from './lifecycle/daemon-process.js';
@@ -31,6 +33,70 @@ export async function daemon(dir: string | undefined, opts: { name?: string }): 
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => stop('SIGHUP'));
+}
+
+export interface ShareFlags {
+  json?: boolean;
+  host?: string;
+  port?: number;
+  relay?: string;
+  readOnly?: boolean;
+}
+
+export async function share(dir: string | undefined, flags: ShareFlags): Promise<void> {
+  const project = findProject(dir);
+  const socket = await ensureDaemon(project);
+  const conn = await cliConnection(socket);
+  const params: P.ParamsOf<typeof P.SessionShare> = {};
+  if (flags.host !== undefined) params.host = flags.host;
+  if (flags.port !== undefined) params.port = flags.port;
+  if (flags.relay !== undefined) params.relay = flags.relay;
+  if (flags.readOnly) params.readOnly = true;
+  const { code } = await conn.sendRequest(P.SessionShare.type, params).catch((e: Error) => fail(e.message));
+  conn.dispose();
+  socket.destroy();
+  if (flags.json) process.stdout.write(JSON.stringify({ code, root: project.root }) + '\n');
+  else process.stdout.write(`Sharing ${project.root}${flags.readOnly ? ' (read-only for guests)' : ''}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\n`);
+}
+
+export interface JoinFlags {
+  json?: boolean;
+  disk: boolean;
+  host?: string;
+  port?: number;
+}
+
+export async function join(code: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
+  const target = dir ?? process.cwd();
+  fs.mkdirSync(target, { recursive: true });
+  const project = findProject(target);
+  const socket = await ensureDaemon(project);
+  const conn = await cliConnection(socket);
+  let last = 0;
+  conn.onNotification(P.SessionProgress.type, (p) => {
+    if (flags.json || Date.now() - last < 250) return;
+    last = Date.now();
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    process.stderr.write(p.phase === 'connecting' ? 'connecting to the session…\n' : `${p.phase}: ${p.files}/${p.filesTotal} files, ${mb(p.bytes)}/${mb(p.bytesTotal)} MB\n`);
+  });
+  const params: P.ParamsOf<typeof P.SessionJoin> = { code, disk: flags.disk };
+  if (flags.host !== undefined) params.host = flags.host;
+  if (flags.port !== undefined) params.port = flags.port;
+  const started = Date.now();
+  const r = await conn.sendRequest(P.SessionJoin.type, params).catch((e: Error) => fail(e.message));
+  conn.dispose();
+  socket.destroy();
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (flags.json) process.stdout.write(JSON.stringify({ ...r, root: project.root, seconds: Number(secs) }) + '\n');
+  else process.stdout.write(`Joined: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+}
+
+export async function relay(opts: { host: string; port: number }): Promise<void> {
+  const handle = await startRelay({ host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
+  process.stderr.write(`chorus relay listening on ${handle.url}; share with --relay ${handle.url}\n`);
+  const stop = () => void handle.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 export async function connect(dir: string | undefined): Promise<void> {
@@ -69,7 +135,7 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     `project   ${st.root}`,
     `daemon    chorus ${st.version}, pid ${st.pid}, protocol ${st.protocolVersion}`,
     `you       ${st.peer.name} (${st.peer.color})`,
-    `session   ${st.session ? `${st.session.role}${st.session.readOnly ? ', read-only' : ''}` : 'not shared (chorus share to invite others)'}`,
+    `session   ${st.session ? `${st.session.role === 'host' ? 'sharing' : 'joined'}${st.session.readOnly ? ', read-only' : ''}` : 'not shared (chorus share to invite others)'}`,
     `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
     `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
     `peers     ${st.peers.length ? '' : 'none'}`,

@@ -25,6 +25,9 @@ export class Project {
   get logPath(): string {
     return path.join(this.dotDir, 'daemon.log');
   }
+  get blobDir(): string {
+    return path.join(this.dotDir, 'blobs');
+  }
   get stateDir(): string {
     return path.join(this.dotDir, 'state');
   }

@@ -41,7 +41,37 @@ const el = [
   '',
 ].join('\n');
 
+function schemaSummary(schema) {
+  if (!schema || schema.type !== 'object' || !schema.properties) return schema?.type === 'null' ? 'null' : '—';
+  const req = new Set(schema.required ?? []);
+  return Object.keys(schema.properties).map((k) => (req.has(k) ? `\`${k}\`` : `\`${k}?\``)).join(', ');
+}
+const md = [
+  '# Chorus protocol methods',
+  '',
+  `<!-- ${header} -->`,
+  '',
+  `Protocol version ${model.protocolVersion}. Full schemas: [protocol.json](protocol.json). Rules and examples: [README.md](README.md).`,
+  '',
+  '| method | kind | direction | params | result | what it does |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...model.methods.map((m) => {
+    const params = schemaSummary(m.params.anyOf ? m.params.anyOf.find((x) => x.type === 'object') : m.params);
+    const result = m.kind === 'request' ? schemaSummary(m.result) : '';
+    const dir = m.direction === 'editorToDaemon' ? 'editor → daemon' : 'daemon → editor';
+    return `| \`${m.method}\` | ${m.kind} | ${dir} | ${params} | ${result} | ${m.doc.replace(/\|/g, '\\|')} |`;
+  }),
+  '',
+  '## Error codes',
+  '',
+  '| name | code |',
+  '| --- | --- |',
+  ...Object.entries(model.errors).map(([k, v]) => `| ${k} | ${v} |`),
+  '',
+].join('\n');
+
 const outputs = {
+  'protocol/methods.md': md,
   'protocol/protocol.json': JSON.stringify(model, null, 2) + '\n',
   'clients/neovim/lua/chorus/protocol.lua': lua,
   'clients/emacs/chorus-protocol.el': el,

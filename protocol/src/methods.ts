@@ -166,8 +166,28 @@ export const SessionJoin = request(
   'session/join',
   'editorToDaemon',
   'Join a shared session with a join code; answers once the first sync has finished.',
-  z.object({ code: z.string().min(1), disk: z.boolean().optional() }),
+  z.object({
+    code: z.string().min(1),
+    /** false: view mode, nothing is written to this folder; files are fetched when opened. */
+    disk: z.boolean().optional(),
+    /** Where this daemon listens for other peers (default all interfaces, any port). */
+    host: z.string().optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+  }),
   z.object({ files: uint, bytes: uint }),
+);
+
+export const SessionProgress = notification(
+  'session/progress',
+  'daemonToEditor',
+  'Progress of a long operation (the first sync after joining), sent to the editor that asked for it.',
+  z.object({
+    phase: z.enum(['connecting', 'syncing', 'writing', 'done']),
+    files: uint,
+    filesTotal: uint,
+    bytes: uint,
+    bytesTotal: uint,
+  }),
 );
 
 // ---- workspace ------------------------------------------------------------------------------
@@ -283,7 +303,7 @@ export const MessageDidReceive = notification(
 export const allMethods = [
   Initialize, Shutdown,
   BufferOpen, BufferEdit, BufferClose, BufferDidChange, BufferUndo, BufferRedo,
-  SessionStatus, SessionShare, SessionJoin,
+  SessionStatus, SessionShare, SessionJoin, SessionProgress,
   WorkspaceFiles, WorkspaceDidChange,
   CursorSet, ViewportSet, CursorDidChange, PeerDidJoin, PeerDidLeave,
   FollowStart, FollowStop, FollowReveal, FollowDidStop,

@@ -21,7 +21,7 @@ async function replay(name: string, typist: Encoding, listener: Encoding, window
   const dir = tempProject({ 'doc.txt': trace.startContent });
   daemon = await startDaemon(dir);
   const a = await ScriptedEditor.socket(daemon.project.socketPath, { encoding: typist });
-  const b = await ScriptedEditor.socket(daemon.project.socketPath, { encoding: listener });
+  const b = await ScriptedEditor.socket(daemon.project.socketPath, { encoding: listener, keepNotes: false });
   editors.push(a, b);
   await a.init();
   await b.init();

@@ -221,4 +221,22 @@ describe('overlay on loopback', () => {
     expect(a.events.find((e) => e.startsWith('down:silent:'))).toMatch(/no traffic for 1 s/);
     silent.close();
   });
+
+  it('relay-only peers find each other again after the relay restarts', async () => {
+    let relay = await startRelay({ host: '127.0.0.1', port: 0 });
+    const port = relay.port;
+    try {
+      const a = await cluster.start('a', { direct: false, relayUrl: relay.url, listen: undefined });
+      const b = await cluster.start('b', { direct: false, relayUrl: relay.url, listen: undefined });
+      await waitFor('connected through the relay', () => connectedTo(a).join() === 'b' && connectedTo(b).join() === 'a', 15_000, [a, b]);
+      await relay.close();
+      await waitFor('both see the peer down', () => a.events.some((e) => e.startsWith('down:b')) && b.events.some((e) => e.startsWith('down:a')), 15_000, [a, b]);
+      relay = await startRelay({ host: '127.0.0.1', port });
+      await waitFor('reconnected through the new relay', () => a.events.filter((e) => e === 'up:b').length === 2 && connectedTo(b).join() === 'a', 20_000, [a, b]);
+      await broadcastAndCheck([a, b], 20, 'after-relay-restart');
+    } finally {
+      await cluster.stopAll();
+      await relay.close();
+    }
+  });
 });

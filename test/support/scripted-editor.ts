@@ -63,6 +63,8 @@ export interface ScriptedEditorOptions {
   maxDelayMs?: number;
   /** Deterministic randomness for the delays. */
   random?: () => number;
+  /** Keep every notification in `notes` (default true; long trace replays turn it off). */
+  keepNotes?: boolean;
 }
 
 export class ScriptedEditor {
@@ -111,7 +113,7 @@ export class ScriptedEditor {
   }
 
   private receive(method: string, params: any): void {
-    this.notes.push({ method, params });
+    if (this.opts.keepNotes !== false) this.notes.push({ method, params });
     if (method !== P.BufferDidChange.method) return;
     const b = this.buffers.get(params.path);
     if (!b) return;

@@ -5,16 +5,15 @@ import { randomBytes } from 'node:crypto';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The file's text, `undefined` if it does not exist, `null` if it is not UTF-8 text. */
-export async function readText(file: string): Promise<string | undefined | null> {
-  let bytes: Buffer;
+/** The file's bytes, or `undefined` if it does not exist (or is a folder). */
+export async function readBytes(file: string): Promise<Uint8Array | undefined> {
   try {
-    bytes = await fs.promises.readFile(file);
+    return new Uint8Array(await fs.promises.readFile(file));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
     throw e;
   }
-  return decodeText(bytes);
 }
 
 export function decodeText(bytes: Uint8Array): string | null {

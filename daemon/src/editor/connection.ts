@@ -19,6 +19,13 @@ export interface EditorServices {
   endSession(session: EditorSession): void;
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
+  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean }): Promise<string>;
+  join(code: string, opts: { disk: boolean; host?: string; port?: number }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<{ files: number; bytes: number }>;
+}
+
+/** Params with optional fields left out rather than `undefined` (exactOptionalPropertyTypes-safe). */
+function dropUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
 }
 
 const SUPPORTED: Encoding[] = ['utf-16', 'utf-8', 'utf-32'];
@@ -67,6 +74,10 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(conn, P.BufferClose, gate, (p) => (session.close(p.path), null));
   onRequest(conn, P.SessionStatus, gate, () => services.status());
   onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
+  onRequest(conn, P.SessionShare, gate, async (p) => ({ code: await services.share(dropUndefined(p ?? {})) }));
+  onRequest(conn, P.SessionJoin, gate, (p) =>
+    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port }), (progress) => void conn.sendNotification(P.SessionProgress.type, progress)),
+  );
   void onNotification;
   void log;
 

@@ -6,13 +6,20 @@
  * dropped. The edit is rebased over the dropped ones, and the dropped ones over the edit are sent
  * again. All transformation happens here; the editor never transforms.
  */
-import { composeOps, isNoop, transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, composeOps, invertOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
 
 interface Sent {
   op: TextOp;
-  /** The buffer text the op applies to, which is the editor's text if it applies the op. */
-  before: string;
+  /** Undoes `op`: the text the editor had before it is recovered from the current text. */
+  inverse: TextOp;
+  at: number;
 }
+
+/**
+ * A change sent this long ago without an edit since is taken as applied: no editor keeps an
+ * edit in flight for a minute. This bounds memory for editors that only watch.
+ */
+const SETTLED_AFTER_MS = 60_000;
 
 export class RevisionError extends Error {}
 
@@ -25,8 +32,14 @@ export class BufferRevisions {
   private inFlight: Sent[] = [];
 
   /** Record a change from elsewhere that is being sent to the editor; returns its revision tag. */
-  sent(op: TextOp, before: string): number {
-    this.inFlight.push({ op, before });
+  sent(op: TextOp, before: string, now = Date.now()): number {
+    let settled = 0;
+    while (settled < this.inFlight.length && now - this.inFlight[settled]!.at > SETTLED_AFTER_MS) settled++;
+    if (settled) {
+      this.inFlight.splice(0, settled);
+      this.applied += settled;
+    }
+    this.inFlight.push({ op, inverse: invertOp(op, before), at: now });
     return this.processed;
   }
 
@@ -46,7 +59,8 @@ export class BufferRevisions {
       );
     }
     const dropped = this.inFlight.slice(seen);
-    const base = dropped[0]?.before ?? current;
+    let base = current;
+    for (let i = dropped.length - 1; i >= 0; i--) base = applyOp(base, dropped[i]!.inverse);
     this.applied = revision;
     this.inFlight = [];
     return {

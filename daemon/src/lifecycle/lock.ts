@@ -5,13 +5,23 @@
  */
 import fs from 'node:fs';
 
+/** A killed daemon whose parent never reaps it stays a zombie: it exists but is not running. */
+function zombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false; // no /proc (not Linux): trust kill(0)
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !zombie(pid);
 }
 
 export function lockOwner(lockPath: string): number | undefined {

@@ -60,3 +60,29 @@ export function splicesToOp(splices: Iterable<Splice>): TextOp {
   }
   return op ?? [];
 }
+
+/**
+ * The op that undoes `op` (made on `before`), to apply to the text after it. Deleted text is
+ * copied out so the inverse does not keep the whole `before` string alive.
+ */
+export function invertOp(op: TextOp, before: string): TextOp {
+  const inv: TextOp = [];
+  let pos = 0;
+  for (const c of op) {
+    if (typeof c === 'number') {
+      inv.push(c);
+      pos += c;
+    } else if (typeof c === 'string') {
+      inv.push({ d: c.length });
+    } else {
+      inv.push(detach(before.slice(pos, pos + c.d)));
+      pos += c.d;
+    }
+  }
+  return otText.normalize(inv);
+}
+
+/** A copy of `s` that does not share memory with the string it was sliced from. */
+function detach(s: string): string {
+  return s.length < 16 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+}

@@ -1,0 +1,57 @@
+/**
+ * What is not shared: `.git/`, `.chorus/`, `node_modules/`, the daemon's own temporary files,
+ * and whatever `.gitignore` files (at any depth) and `.chorus/ignore` exclude. Rules are read
+ * with the `ignore` package, which implements gitignore's matching.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+
+const BUILT_IN = ['.git/', '.chorus/', 'node_modules/', '.*.chorus-*'];
+
+export class IgnoreRules {
+  /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
+  private byDir = new Map<string, Ignore | null>();
+  private root: Ignore;
+
+  constructor(private readonly rootDir: string) {
+    this.root = ignore().add(BUILT_IN);
+    for (const file of [path.join(rootDir, '.chorus', 'ignore')]) {
+      try {
+        this.root.add(fs.readFileSync(file, 'utf8'));
+      } catch {
+        // no such file
+      }
+    }
+  }
+
+  private rulesOf(dir: string): Ignore | null {
+    let rules = this.byDir.get(dir);
+    if (rules === undefined) {
+      try {
+        rules = ignore().add(fs.readFileSync(path.join(this.rootDir, dir, '.gitignore'), 'utf8'));
+      } catch {
+        rules = null;
+      }
+      this.byDir.set(dir, rules);
+    }
+    return rules;
+  }
+
+  /** Forget cached rules (a .gitignore changed). */
+  reset(): void {
+    this.byDir.clear();
+  }
+
+  /** Is this project-relative path (with a trailing `/` for folders) excluded? */
+  ignores(rel: string): boolean {
+    if (this.root.ignores(rel)) return true;
+    const parts = rel.replace(/\/$/, '').split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      const rules = this.rulesOf(dir);
+      if (rules?.ignores(rel.slice(dir ? dir.length + 1 : 0))) return true;
+    }
+    return false;
+  }
+}

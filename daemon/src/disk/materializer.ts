@@ -1,0 +1,113 @@
+/**
+ * Makes the folder follow file-list changes that came from peers: new files appear, deleted ones
+ * go, renames move, and whole-file content (not live text; WriteBack does that) is written as
+ * soon as its blob is here. Every path is checked again here: a peer can never make the daemon
+ * write outside the project or into `.chorus/` or `.git/`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Project } from '../project.js';
+import type { FilesEvent, Workspace } from '../workspace/workspace.js';
+import type { WriteBack } from './write-back.js';
+
+export class Materializer {
+  /** Paths whose content is waiting for a blob, by hash. */
+  private waiting = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly project: Project,
+    private readonly workspace: Workspace,
+    private readonly writeBack: WriteBack,
+    private readonly log: (msg: string) => void,
+  ) {
+    workspace.on('files', (e) => {
+      if (e.origin.kind === 'peer') void this.apply(e);
+    });
+  }
+
+  /** A safe absolute path for a project path from a peer, or undefined (refused and logged). */
+  private safe(rel: string): string | undefined {
+    try {
+      if (this.project.relative(rel) !== rel) throw new Error('not a normalised project path');
+      return this.project.absolute(rel);
+    } catch (e) {
+      this.log(`refused a path from a peer: ${JSON.stringify(rel).slice(0, 200)} (${(e as Error).message})`);
+      return undefined;
+    }
+  }
+
+  private async apply(e: FilesEvent): Promise<void> {
+    for (const { from, to } of e.renamed) {
+      const a = this.safe(from);
+      const b = this.safe(to);
+      if (!a || !b) continue;
+      try {
+        await fs.promises.mkdir(path.dirname(b), { recursive: true });
+        await fs.promises.rename(a, b);
+        this.writeBack.moved(from, to);
+        await this.pruneEmptyDirs(path.dirname(a));
+      } catch {
+        await this.write(to); // not on disk yet: write it at its new place
+      }
+    }
+    for (const p of e.deleted) {
+      const abs = this.safe(p);
+      if (!abs) continue;
+      await fs.promises.rm(abs, { force: true });
+      this.writeBack.forget(p);
+      await this.pruneEmptyDirs(path.dirname(abs));
+    }
+    for (const p of [...e.created, ...e.changed]) await this.write(p);
+  }
+
+  /** Write a file's current content, or wait for its blob. */
+  async write(rel: string): Promise<void> {
+    const abs = this.safe(rel);
+    if (!abs) return;
+    const fileId = this.workspace.index.idOf(rel);
+    if (!fileId) return;
+    const data = this.workspace.content(fileId);
+    if (!data) {
+      const hash = this.workspace.index.entry(fileId)!.hash;
+      this.waiting.set(hash, (this.waiting.get(hash) ?? new Set()).add(rel));
+      return;
+    }
+    await this.writeBack.writeNow(rel, data);
+  }
+
+  /** A blob arrived: write the files that were waiting for it. */
+  async blobArrived(hash: string): Promise<void> {
+    const paths = this.waiting.get(hash);
+    if (!paths) return;
+    this.waiting.delete(hash);
+    for (const p of paths) await this.write(p);
+  }
+
+  /** Write every file of the index that is missing or different on disk (after joining). */
+  async materializeAll(progress?: (done: number, total: number, bytes: number) => void): Promise<void> {
+    const entries = this.workspace.index.entries();
+    let done = 0;
+    let bytes = 0;
+    for (const [, e] of entries) {
+      await this.write(e.path);
+      done++;
+      bytes += e.size;
+      progress?.(done, entries.length, bytes);
+    }
+  }
+
+  pendingBlobs(): number {
+    return this.waiting.size;
+  }
+
+  private async pruneEmptyDirs(dir: string): Promise<void> {
+    while (dir.startsWith(this.project.root + path.sep)) {
+      try {
+        await fs.promises.rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * What daemons say to each other over the overlay, and its binary form: a kind byte, a JSON
+ * header and raw payload parts (Automerge changes and sync messages travel as they are).
+ * Everything from a peer is checked here; a bad message is an error, never a crash.
+ */
+
+export type PeerMessage =
+  /** Live raw changes to one document, in the order they were made. */
+  | { kind: 'changes'; doc: string; changes: Uint8Array[] }
+  /** One Automerge sync-protocol message for one document. */
+  | { kind: 'sync'; doc: string; data: Uint8Array }
+  /** The documents the sender holds, sent on connect so both sides sync all of them. */
+  | { kind: 'docs'; docs: string[] }
+  /** Please send these blobs. */
+  | { kind: 'want'; hashes: string[] }
+  /** A blob's content. */
+  | { kind: 'blob'; hash: string; data: Uint8Array }
+  /** Ephemeral: presence, broadcasts; never stored. */
+  | { kind: 'ephemeral'; topic: string; body: unknown };
+
+const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral'] as const;
+
+/** Largest message a daemon accepts from a peer (a blob of a big binary file fits). */
+export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
+
+export class PeerMessageError extends Error {}
+
+export function encodePeerMessage(m: PeerMessage): Uint8Array {
+  let header: unknown;
+  let parts: Uint8Array[] = [];
+  switch (m.kind) {
+    case 'changes':
+      header = { doc: m.doc };
+      parts = m.changes;
+      break;
+    case 'sync':
+      header = { doc: m.doc };
+      parts = [m.data];
+      break;
+    case 'blob':
+      header = { hash: m.hash };
+      parts = [m.data];
+      break;
+    case 'docs':
+      header = { docs: m.docs };
+      break;
+    case 'want':
+      header = { hashes: m.hashes };
+      break;
+    case 'ephemeral':
+      header = { topic: m.topic, body: m.body };
+      break;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const size = 1 + 4 + json.length + 4 + parts.reduce((n, p) => n + 4 + p.length, 0);
+  const out = Buffer.allocUnsafe(size);
+  let off = 0;
+  out.writeUInt8(KINDS.indexOf(m.kind), off++);
+  out.writeUInt32BE(json.length, off);
+  off += 4;
+  json.copy(out, off);
+  off += json.length;
+  out.writeUInt32BE(parts.length, off);
+  off += 4;
+  for (const p of parts) {
+    out.writeUInt32BE(p.length, off);
+    off += 4;
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const DOC_ID = /^(index|f[0-9a-f]{24})$/;
+const HASH = /^[0-9a-f]{64}$/;
+
+export function decodePeerMessage(data: Uint8Array): PeerMessage {
+  if (data.length > MAX_PEER_MESSAGE) throw new PeerMessageError(`message of ${data.length} bytes is over the ${MAX_PEER_MESSAGE}-byte limit`);
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const need = (off: number, n: number) => {
+    if (off + n > buf.length) throw new PeerMessageError('truncated message');
+  };
+  need(0, 5);
+  const kind = KINDS[buf.readUInt8(0)];
+  if (!kind) throw new PeerMessageError(`unknown message kind ${buf.readUInt8(0)}`);
+  const jsonLen = buf.readUInt32BE(1);
+  need(5, jsonLen + 4);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(buf.subarray(5, 5 + jsonLen).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new PeerMessageError('message header is not JSON');
+  }
+  if (!header || typeof header !== 'object') throw new PeerMessageError('message header is not an object');
+  let off = 5 + jsonLen;
+  const count = buf.readUInt32BE(off);
+  off += 4;
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    need(off, 4);
+    const len = buf.readUInt32BE(off);
+    off += 4;
+    need(off, len);
+    parts.push(new Uint8Array(buf.subarray(off, off + len)));
+    off += len;
+  }
+  if (off !== buf.length) throw new PeerMessageError('trailing bytes after message');
+  const doc = () => {
+    if (typeof header.doc !== 'string' || !DOC_ID.test(header.doc)) throw new PeerMessageError('bad document id');
+    return header.doc;
+  };
+  const one = () => {
+    if (parts.length !== 1) throw new PeerMessageError(`${kind} carries exactly one payload`);
+    return parts[0]!;
+  };
+  switch (kind) {
+    case 'changes':
+      return { kind, doc: doc(), changes: parts };
+    case 'sync':
+      return { kind, doc: doc(), data: one() };
+    case 'blob':
+      if (typeof header.hash !== 'string' || !HASH.test(header.hash)) throw new PeerMessageError('bad blob hash');
+      return { kind, hash: header.hash, data: one() };
+    case 'docs':
+      if (!Array.isArray(header.docs) || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');
+      return { kind, docs: header.docs as string[] };
+    case 'want':
+      if (!Array.isArray(header.hashes) || !header.hashes.every((h) => typeof h === 'string' && HASH.test(h))) throw new PeerMessageError('bad blob list');
+      return { kind, hashes: header.hashes as string[] };
+    case 'ephemeral':
+      if (typeof header.topic !== 'string' || header.topic.length > 64) throw new PeerMessageError('bad topic');
+      return { kind, topic: header.topic, body: header.body };
+  }
+}

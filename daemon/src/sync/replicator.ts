@@ -1,0 +1,187 @@
+/**
+ * Keeps this daemon's documents and every connected peer's level. Live edits travel as raw
+ * Automerge changes the moment they are made (cheap to apply, causal on ordered links); after
+ * every (re)connect the Automerge sync protocol brings each document level, which is the only
+ * time it runs. Blobs of files nobody made live are fetched on demand.
+ */
+import { EventEmitter } from 'node:events';
+import * as A from '@automerge/automerge/next';
+import { INDEX_DOC_ID } from '../workspace/file-index.js';
+import type { FilesEvent, Workspace } from '../workspace/workspace.js';
+import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
+
+/** The part of the overlay the replicator uses (an in-memory network in unit tests). */
+export interface PeerNetwork {
+  on(event: 'peer-up', fn: (id: string, meta: Record<string, unknown>) => void): unknown;
+  on(event: 'peer-down', fn: (id: string, reason: string) => void): unknown;
+  on(event: 'message', fn: (id: string, data: Uint8Array) => void): unknown;
+  send(peerId: string, data: Uint8Array): boolean;
+  broadcast(data: Uint8Array): number;
+}
+
+interface PeerState {
+  meta: Record<string, unknown>;
+  states: Map<string, A.SyncState>;
+  /** Documents not yet level with this peer since it came up. */
+  unsynced: Set<string>;
+}
+
+export interface ReplicatorEvents {
+  /** Every document is level with this peer and every blob we lacked has arrived. */
+  synced: [peerId: string];
+  /** A blob arrived (the disk writes the files that have it). */
+  blob: [hash: string];
+  ephemeral: [peerId: string, topic: string, body: unknown];
+  peerUp: [peerId: string, meta: Record<string, unknown>];
+  peerDown: [peerId: string];
+}
+
+export class Replicator extends EventEmitter<ReplicatorEvents> {
+  private peers = new Map<string, PeerState>();
+  /** Blob hashes asked for and not yet received, with whom we asked. */
+  private wanted = new Map<string, string>();
+
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly net: PeerNetwork,
+    private readonly log: (msg: string) => void,
+  ) {
+    super();
+    net.on('peer-up', (id, meta) => this.peerUp(id, meta));
+    net.on('peer-down', (id) => this.peerDown(id));
+    net.on('message', (id, data) => this.receive(id, data));
+    workspace.on('localChange', (doc, change) => this.net.broadcast(encodePeerMessage({ kind: 'changes', doc, changes: [change] })));
+    workspace.on('files', (e) => this.fetchMissing(e));
+  }
+
+  connectedPeers(): Array<{ id: string; meta: Record<string, unknown> }> {
+    return [...this.peers].map(([id, p]) => ({ id, meta: p.meta }));
+  }
+
+  isSynced(peerId: string): boolean {
+    const p = this.peers.get(peerId);
+    return !!p && p.unsynced.size === 0 && this.wanted.size === 0;
+  }
+
+  /** Send an ephemeral message to one peer, or to all. */
+  sendEphemeral(topic: string, body: unknown, to?: string): void {
+    const data = encodePeerMessage({ kind: 'ephemeral', topic, body });
+    if (to) this.net.send(to, data);
+    else this.net.broadcast(data);
+  }
+
+  private send(peerId: string, m: PeerMessage): void {
+    this.net.send(peerId, encodePeerMessage(m));
+  }
+
+  private peerUp(id: string, meta: Record<string, unknown>): void {
+    const docs = this.workspace.docIds();
+    const state: PeerState = { meta, states: new Map(), unsynced: new Set(docs) };
+    this.peers.set(id, state);
+    this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
+    this.send(id, { kind: 'docs', docs });
+    for (const doc of docs) this.syncStep(id, doc);
+    this.emit('peerUp', id, meta);
+  }
+
+  private peerDown(id: string): void {
+    if (!this.peers.delete(id)) return;
+    for (const [hash, from] of this.wanted) if (from === id) this.wanted.delete(hash);
+    this.emit('peerDown', id);
+  }
+
+  /** Generate and send this side's next sync message for `doc`, if it has one. */
+  private syncStep(peerId: string, doc: string): boolean {
+    const p = this.peers.get(peerId);
+    if (!p) return false;
+    const { state, message } = this.workspace.generateSync(doc, p.states.get(doc) ?? A.initSyncState());
+    p.states.set(doc, state);
+    if (message) this.send(peerId, { kind: 'sync', doc, data: message });
+    return message !== null;
+  }
+
+  private receive(peerId: string, data: Uint8Array): void {
+    let m: PeerMessage;
+    try {
+      m = decodePeerMessage(data);
+    } catch (e) {
+      this.log(`refused a message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+      return;
+    }
+    const p = this.peers.get(peerId);
+    if (!p) return;
+    try {
+      this.handle(peerId, p, m);
+    } catch (e) {
+      const why = e instanceof PeerMessageError ? e.message : (e as Error).message;
+      this.log(`refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${why}`);
+    }
+  }
+
+  private handle(peerId: string, p: PeerState, m: PeerMessage): void {
+    const origin = { kind: 'peer' as const, peerId };
+    switch (m.kind) {
+      case 'changes':
+        this.workspace.applyRemote(m.doc, m.changes, origin);
+        return;
+      case 'docs':
+        for (const doc of m.docs) {
+          if (p.states.has(doc)) continue;
+          p.unsynced.add(doc);
+          this.syncStep(peerId, doc);
+        }
+        return;
+      case 'sync': {
+        const state = this.workspace.receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), m.data, origin);
+        p.states.set(m.doc, state);
+        if (!this.syncStep(peerId, m.doc)) this.settle(peerId, p, m.doc);
+        if (m.doc === INDEX_DOC_ID) this.fetchMissing();
+        return;
+      }
+      case 'want':
+        for (const hash of m.hashes) {
+          const data = this.workspace.blobs.get(hash);
+          if (data) this.send(peerId, { kind: 'blob', hash, data });
+        }
+        return;
+      case 'blob':
+        this.workspace.blobs.put(m.data, m.hash);
+        this.wanted.delete(m.hash);
+        this.emit('blob', m.hash);
+        this.checkSynced();
+        return;
+      case 'ephemeral':
+        this.emit('ephemeral', peerId, m.topic, m.body);
+        return;
+    }
+  }
+
+  private settle(peerId: string, p: PeerState, doc: string): void {
+    if (!p.unsynced.delete(doc)) return;
+    this.checkSynced(peerId);
+  }
+
+  private checkSynced(only?: string): void {
+    for (const [id, p] of this.peers) {
+      if (only && id !== only) continue;
+      if (p.unsynced.size === 0 && this.wanted.size === 0) this.emit('synced', id);
+    }
+  }
+
+  /** Ask for the blobs of files we know of but whose content we lack. */
+  private fetchMissing(e?: FilesEvent): void {
+    if (e && e.origin.kind !== 'peer') return;
+    const from = e?.origin.kind === 'peer' ? e.origin.peerId : undefined;
+    const byPeer = new Map<string, string[]>();
+    for (const [id, entry] of this.workspace.index.entries()) {
+      if (this.wanted.has(entry.hash) || this.workspace.isLive(id) || this.workspace.blobs.has(entry.hash)) continue;
+      const peer = from && this.peers.has(from) ? from : this.peers.keys().next().value;
+      if (!peer) return;
+      this.wanted.set(entry.hash, peer);
+      byPeer.set(peer, [...(byPeer.get(peer) ?? []), entry.hash]);
+    }
+    for (const [peer, hashes] of byPeer) {
+      for (let i = 0; i < hashes.length; i += 256) this.send(peer, { kind: 'want', hashes: hashes.slice(i, i + 256) });
+    }
+  }
+}
