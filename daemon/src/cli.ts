@@ -29,6 +29,7 @@ program
   .option('--port <port>', 'port to listen on for peers (default: any free port)', parsePort)
   .option('--relay <url>', 'a relay (ws://host:port from `chorus relay`) for peers that cannot reach you directly')
   .option('--read-only', 'guests joining with this code can read but not edit')
+  .option('--no-webrtc', 'keep links on WebSocket (or the relay); never upgrade to WebRTC')
   .action((dir: string | undefined, opts: commands.ShareFlags) => commands.share(dir, opts));
 
 program
@@ -38,6 +39,7 @@ program
   .option('--no-disk', 'view mode: nothing is written to the folder; files live in your editors only')
   .option('--host <host>', 'address to listen on for other peers (default: all interfaces)')
   .option('--port <port>', 'port to listen on for other peers (default: any free port)', parsePort)
+  .option('--no-webrtc', 'keep links on WebSocket (or the relay); never upgrade to WebRTC')
   .action((code: string, dir: string | undefined, opts: commands.JoinFlags) => commands.join(code, dir, opts));
 
 program

@@ -41,6 +41,7 @@ export interface ShareFlags {
   port?: number;
   relay?: string;
   readOnly?: boolean;
+  webrtc: boolean;
 }
 
 export async function share(dir: string | undefined, flags: ShareFlags): Promise<void> {
@@ -52,6 +53,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   if (flags.port !== undefined) params.port = flags.port;
   if (flags.relay !== undefined) params.relay = flags.relay;
   if (flags.readOnly) params.readOnly = true;
+  if (!flags.webrtc) params.webrtc = false;
   const { code } = await conn.sendRequest(P.SessionShare.type, params).catch((e: Error) => fail(e.message));
   conn.dispose();
   socket.destroy();
@@ -64,6 +66,7 @@ export interface JoinFlags {
   disk: boolean;
   host?: string;
   port?: number;
+  webrtc: boolean;
 }
 
 export async function join(code: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
@@ -80,6 +83,7 @@ export async function join(code: string, dir: string | undefined, flags: JoinFla
     process.stderr.write(p.phase === 'connecting' ? 'connecting to the session…\n' : `${p.phase}: ${p.files}/${p.filesTotal} files, ${mb(p.bytes)}/${mb(p.bytesTotal)} MB\n`);
   });
   const params: P.ParamsOf<typeof P.SessionJoin> = { code, disk: flags.disk };
+  if (!flags.webrtc) params.webrtc = false;
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
   const started = Date.now();

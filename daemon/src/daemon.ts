@@ -17,7 +17,7 @@ import { loadIdentity, type Identity } from './identity.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { Project } from './project.js';
 import { loadSession } from './session/session-file.js';
-import { SessionManager, type JoinProgress, type ShareOptions } from './session/session-manager.js';
+import { SessionManager, type JoinOptions, type JoinProgress, type ShareOptions } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { BlobStore } from './workspace/blob-store.js';
 import { Storage } from './workspace/storage.js';
@@ -104,7 +104,7 @@ export class Daemon {
       status: () => this.status(),
       files: () => this.files(),
       share: (opts: ShareOptions) => this.share(opts),
-      join: (code: string, opts: { disk: boolean; host?: string; port?: number }, progress: (p: JoinProgress) => void) => this.join(code, opts, progress),
+      join: (code: string, opts: JoinOptions, progress: (p: JoinProgress) => void) => this.join(code, opts, progress),
     };
   }
 
@@ -112,7 +112,7 @@ export class Daemon {
     return this.session.share(opts);
   }
 
-  async join(code: string, opts: { disk: boolean; host?: string; port?: number }, progress: (p: JoinProgress) => void): Promise<{ files: number; bytes: number }> {
+  async join(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<{ files: number; bytes: number }> {
     this.session.on('progress', progress);
     try {
       return await this.session.join(code, opts);

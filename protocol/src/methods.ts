@@ -158,6 +158,8 @@ export const SessionShare = request(
     relay: z.string().url().optional(),
     /** Guests joining with the code can read but not write. */
     readOnly: z.boolean().optional(),
+    /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */
+    webrtc: z.boolean().optional(),
   }).nullish(),
   z.object({ code: z.string() }),
 );
@@ -173,6 +175,8 @@ export const SessionJoin = request(
     /** Where this daemon listens for other peers (default all interfaces, any port). */
     host: z.string().optional(),
     port: z.number().int().min(0).max(65535).optional(),
+    /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */
+    webrtc: z.boolean().optional(),
   }),
   z.object({ files: uint, bytes: uint }),
 );

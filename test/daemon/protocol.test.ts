@@ -297,6 +297,9 @@ describe('malformed input on the wire', () => {
     expect((await c.next()).result.positionEncoding).toBe('utf-16');
     c.send(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'no/such', params: {} }));
     expect(await c.next()).toMatchObject({ id: 9, error: { code: P.ErrorCodes.MethodNotFound } });
+    // Regression: a request without params used to be refused (the token was taken for params).
+    c.send(JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'session/status' }));
+    expect((await c.next()).result.pid).toBe(process.pid);
     c.socket.destroy();
   });
 

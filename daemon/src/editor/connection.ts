@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, ResponseError, SocketMessageWriter, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { answerBadFrame, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
-import type { EditorSession } from './editor-session.js';
+import type { EditorClient, EditorSession } from './editor-session.js';
 import type { Encoding } from '../text/positions.js';
 
 /** What a connection needs from the daemon. */
@@ -15,12 +15,12 @@ export interface EditorServices {
   root: string;
   peer: P.PeerInfo;
   log(msg: string): void;
-  newSession(client: { bufferDidChange: (path: string, revision: number, changes: P.TextChange[]) => void }): EditorSession;
+  newSession(client: EditorClient): EditorSession;
   endSession(session: EditorSession): void;
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
-  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean }): Promise<string>;
-  join(code: string, opts: { disk: boolean; host?: string; port?: number }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<{ files: number; bytes: number }>;
+  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean }): Promise<string>;
+  join(code: string, opts: { disk: boolean; host?: string; port?: number; webrtc?: boolean }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<{ files: number; bytes: number }>;
 }
 
 /** Params with optional fields left out rather than `undefined` (exactOptionalPropertyTypes-safe). */
@@ -48,6 +48,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
 
   const session = services.newSession({
     bufferDidChange: (path, revision, changes) => void conn.sendNotification(P.BufferDidChange.type, { path, revision, changes }),
+    workspaceDidChange: (change) => void conn.sendNotification(P.WorkspaceDidChange.type, change),
   });
   const gate = (method: string) => {
     if (!session.initialized && method !== P.Initialize.method) {
@@ -76,7 +77,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
   onRequest(conn, P.SessionShare, gate, async (p) => ({ code: await services.share(dropUndefined(p ?? {})) }));
   onRequest(conn, P.SessionJoin, gate, (p) =>
-    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port }), (progress) => void conn.sendNotification(P.SessionProgress.type, progress)),
+    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc }), (progress) => void conn.sendNotification(P.SessionProgress.type, progress)),
   );
   void onNotification;
   void log;

@@ -6,7 +6,7 @@ import { Failure } from '../errors.js';
 import type { Encoding } from '../text/positions.js';
 import { diffToOp } from '../text/diff-op.js';
 import { applyOp, isNoop, type TextOp } from '../text/text-op.js';
-import type { TextEvent, Workspace } from '../workspace/workspace.js';
+import type { FilesEvent, TextEvent, Workspace } from '../workspace/workspace.js';
 import type { Project } from '../project.js';
 import { BufferRevisions, RevisionError } from './revisions.js';
 import { changesToOp, opToChanges, type WireChange } from './wire.js';
@@ -14,6 +14,7 @@ import { changesToOp, opToChanges, type WireChange } from './wire.js';
 /** How a session reaches its editor; the connection implements it, tests can record it. */
 export interface EditorClient {
   bufferDidChange(path: string, revision: number, changes: WireChange[]): void;
+  workspaceDidChange(change: { created: string[]; deleted: string[]; renamed: Array<{ from: string; to: string }> }): void;
 }
 
 interface OpenBuffer {
@@ -40,6 +41,13 @@ export class EditorSession {
   initialized = false;
   private buffers = new Map<string, OpenBuffer>();
   private readonly onText = (e: TextEvent) => this.relay(e);
+  private readonly onFiles = (e: FilesEvent) => {
+    for (const r of e.renamed) this.renamed(r.from, r.to);
+    if (!this.initialized) return;
+    if (e.created.length || e.deleted.length || e.renamed.length) {
+      this.client.workspaceDidChange({ created: e.created, deleted: e.deleted, renamed: e.renamed.map(({ from, to }) => ({ from, to })) });
+    }
+  };
 
   constructor(
     readonly id: string,
@@ -49,6 +57,7 @@ export class EditorSession {
     private readonly hooks: SessionHooks = {},
   ) {
     workspace.on('text', this.onText);
+    workspace.on('files', this.onFiles);
   }
 
   /** A path from this editor as a project path; refused if outside. */
@@ -143,6 +152,7 @@ export class EditorSession {
 
   dispose(): void {
     this.workspace.off('text', this.onText);
+    this.workspace.off('files', this.onFiles);
     this.buffers.clear();
   }
 }

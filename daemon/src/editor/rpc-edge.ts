@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
-import { ResponseError, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationToken, ResponseError, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
 
 const codeOf: Record<FailureKind, number> = {
@@ -68,6 +68,16 @@ export function toResponseError(e: unknown): ResponseError<void> {
   return new ResponseError(ErrorCodes.InternalError, `internal error in the daemon: ${err?.message ?? String(e)} (the daemon keeps running; see .chorus/daemon.log)`);
 }
 
+/**
+ * The params of a message as the editor sent them. vscode-jsonrpc calls a handler with only the
+ * cancellation token when a message has no params, so a lone token means "no params".
+ */
+function paramsOf(args: unknown[]): unknown {
+  if (args.length === 0) return undefined;
+  if (args.length === 1 && CancellationToken.is(args[0])) return undefined;
+  return args[0];
+}
+
 /** Bind a request: validate params, run, map failures. `gate` may refuse (e.g. before initialize). */
 export function onRequest<P extends z.ZodType, R extends z.ZodType>(
   conn: MessageConnection,
@@ -75,8 +85,9 @@ export function onRequest<P extends z.ZodType, R extends z.ZodType>(
   gate: (method: string) => void,
   handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
 ): void {
-  conn.onRequest(def.method, async (raw: unknown) => {
+  conn.onRequest(def.method, async (...args: unknown[]) => {
     try {
+      const raw = paramsOf(args);
       gate(def.method);
       const parsed = def.params.safeParse(raw);
       if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
@@ -94,7 +105,8 @@ export function onNotification<P extends z.ZodType>(
   log: (msg: string) => void,
   handler: (params: z.output<P>) => void,
 ): void {
-  conn.onNotification(def.method, (raw: unknown) => {
+  conn.onNotification(def.method, (...args: unknown[]) => {
+    const raw = paramsOf(args);
     const parsed = def.params.safeParse(raw);
     if (!parsed.success) return log(describeIssues(def.method, parsed.error));
     try {

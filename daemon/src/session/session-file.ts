@@ -17,6 +17,8 @@ export interface SessionConfig {
   listen: { host: string; port: number };
   /** false: view mode, nothing is written to this folder. */
   disk: boolean;
+  /** false: links stay WebSocket/relay, never WebRTC. */
+  webrtc?: boolean;
 }
 
 export function sessionFile(dotDir: string): string {

@@ -21,6 +21,14 @@ export interface ShareOptions {
   port?: number;
   relay?: string;
   readOnly?: boolean;
+  webrtc?: boolean;
+}
+
+export interface JoinOptions {
+  disk: boolean;
+  host?: string;
+  port?: number;
+  webrtc?: boolean;
 }
 
 export interface JoinProgress {
@@ -88,6 +96,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       addrs: [],
       listen: { host: opts.host ?? '0.0.0.0', port: opts.port ?? 0 },
       disk: true,
+      ...(opts.webrtc === false ? { webrtc: false } : {}),
       ...(opts.relay ? { relayUrl: opts.relay } : {}),
     };
     await this.start(config);
@@ -95,7 +104,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   }
 
   /** Join a session by its code; resolves once the first sync has finished. */
-  async join(codeText: string, opts: { disk: boolean; host?: string; port?: number }): Promise<{ files: number; bytes: number }> {
+  async join(codeText: string, opts: JoinOptions): Promise<{ files: number; bytes: number }> {
     let code;
     try {
       code = decodeJoinCode(codeText);
@@ -114,6 +123,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       addrs: code.addrs,
       listen: { host: opts.host ?? '0.0.0.0', port: opts.port ?? 0 },
       disk: opts.disk,
+      ...(opts.webrtc === false ? { webrtc: false } : {}),
       ...(code.relayUrl ? { relayUrl: code.relayUrl } : {}),
     };
     if (!this.config) await this.start(config);
@@ -131,6 +141,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       listen: config.listen,
       ...(config.relayUrl ? { relayUrl: config.relayUrl } : {}),
       seeds: config.addrs,
+      webrtc: config.webrtc !== false,
       log: (m) => this.log(`net: ${m}`),
     });
     overlay.on('refused', (where, reason) => this.log(`refused a connection (${where}): ${reason}`));
