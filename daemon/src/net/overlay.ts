@@ -10,7 +10,7 @@
  *   overlay.on('peer-down', (id, reason) => ...);
  *   overlay.on('refused', (where, reason) => ...);    // a handshake failed (e.g. wrong secret)
  *   overlay.send(id, bytes) / overlay.broadcast(bytes); overlay.peers(); overlay.knownAddrs();
- *   await overlay.stop();                             // then, at process exit: shutdownWebRtc()
+ *   await overlay.stop();                             // the last one to stop releases WebRTC threads
  *
  * Guarantees: between a 'peer-up' and the next 'peer-down' for a peer, messages sent to it are
  * delivered once and in order, even across path switches (see peer-session.ts). Nothing is
@@ -36,7 +36,7 @@ import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-sessio
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from './secure.js';
-import { connectWebRtc, isSignal, type Signal, type SignalChannel } from './webrtc.js';
+import { connectWebRtc, isSignal, releaseWebRtcWhenIdle, type Signal, type SignalChannel } from './webrtc.js';
 import { dialWebSocket, listenWebSocket, type WebSocketListener } from './websocket.js';
 
 export type { PeerPath } from './peer-session.js';
@@ -84,6 +84,7 @@ export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 1;
 export { MessageTooLargeError } from './secure.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
+let runningOverlays = 0;
 const TICK_MS = 200;
 
 /** How a raw link came to be, for ranking and bookkeeping. */
@@ -159,7 +160,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   }
 
   async start(): Promise<{ addrs: string[] }> {
-    this.#running = true;
+    if (this.#running) throw new Error('overlay already started');
     if (this.#opts.listen && this.#direct) {
       this.#listener = await listenWebSocket({
         host: this.#opts.listen.host,
@@ -170,6 +171,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       for (const a of this.#addrs) this.#selfAddrs.add(a);
       this.#log(`listening on ${this.#addrs.join(', ')}`);
     }
+    this.#running = true;
+    runningOverlays++;
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#pingTimer = setInterval(() => this.#pingAll(), this.#opts.timing?.pingIntervalMs ?? 2000);
     this.#tick();
@@ -189,6 +192,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#pending.clear();
     this.#relay?.close('overlay stopped');
     await this.#listener?.close();
+    // node-datachannel's threads would keep the process alive: release them with the last overlay.
+    if (--runningOverlays === 0) await releaseWebRtcWhenIdle();
   }
 
   peers(): PeerInfo[] {

@@ -8,7 +8,8 @@
  *
  * No STUN server is configured: host candidates are enough on one machine or a LAN, and there is
  * no network to reach one in tests. `bindAddress: '127.0.0.1'` keeps ICE on loopback.
- * Call `shutdownWebRtc()` once at process exit, or node-datachannel's threads keep it alive.
+ * node-datachannel's threads keep the process alive until its `cleanup()`: the overlay releases them
+ * when the last overlay stops (`releaseWebRtcWhenIdle`); `shutdownWebRtc()` does it unconditionally.
  */
 import { cleanup, PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel';
 import { BaseLink, type LinkKind } from './link.js';
@@ -51,12 +52,28 @@ export function isSignal(value: unknown): value is Signal {
 }
 
 const live = new Set<PeerConnection>();
+let used = false;
 
 /** Close every peer connection and stop node-datachannel's threads. Call once at shutdown. */
 export function shutdownWebRtc(): void {
   for (const pc of live) pc.close();
   live.clear();
-  cleanup();
+  if (used) cleanup();
+  used = false;
+}
+
+/**
+ * Once every peer connection has closed (waiting up to `maxWaitMs` for teardowns in progress),
+ * stop node-datachannel's threads so the process can exit. New connections work again afterwards.
+ * The overlay calls this when the last overlay in the process stops.
+ */
+export async function releaseWebRtcWhenIdle(maxWaitMs = 3000): Promise<void> {
+  const until = Date.now() + maxWaitMs;
+  while (live.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  if (live.size === 0 && used) {
+    cleanup();
+    used = false;
+  }
 }
 
 export class WebRtcLink extends BaseLink {
@@ -185,6 +202,7 @@ export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
     const config: ConstructorParameters<typeof PeerConnection>[1] = { iceServers: [] };
     if (opts.bindAddress) config.bindAddress = opts.bindAddress;
     const pc = new PeerConnection(`chorus-${opts.role}`, config);
+    used = true;
     live.add(pc);
     let settled = false;
     let failed = false;
