@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { localHostId } from '../../daemon/src/net/host-addrs.js';
 import { MAX_PAYLOAD_BYTES } from '../../daemon/src/net/overlay.js';
 import { frame, jsonFrame, Wire } from '../../daemon/src/net/overlay-wire.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';
@@ -34,7 +35,8 @@ describe('overlay on loopback', () => {
     const b = await cluster.start('bob', { seeds: a.addrs });
     const metaSeen = new Promise<Record<string, unknown>>((resolve) => a.overlay.once('peer-up', (_id, meta) => resolve(meta)));
     await waitFor('mesh of 2', () => connectedTo(a).join() === 'bob' && connectedTo(b).join() === 'alice', 10_000, [a, b]);
-    expect(await metaSeen).toEqual({ name: 'name-of-bob' });
+    // The overlay adds its host id, so same-machine peers keep WebRTC on loopback.
+    expect(await metaSeen).toEqual({ name: 'name-of-bob', host: localHostId() });
     await broadcastAndCheck([a, b], 1000, 'm');
     const info = a.overlay.peers().find((p) => p.id === 'bob')!;
     expect(info.path).toBe('websocket');

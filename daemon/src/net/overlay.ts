@@ -30,6 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Backoff } from './backoff.js';
+import { dialable, localHostId } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
@@ -279,7 +280,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     const hello: Hello = {
       session: this.#opts.sessionId,
-      meta: this.#opts.selfMeta ?? {},
+      // The host id lets a peer on the same machine keep WebRTC on loopback (see host-addrs.ts).
+      meta: { ...(this.#opts.selfMeta ?? {}), host: localHostId() },
       addrs: this.#addrs,
       inc: this.#inc,
       rtc: this.#webrtc,
@@ -449,14 +451,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const now = Date.now();
     this.#reapSilentLinks(now);
     if (this.#direct) {
-      for (const addr of this.#seeds) {
+      for (const addr of dialable(this.#seeds)) {
         if (this.#selfAddrs.has(addr)) continue;
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
       }
       for (const m of this.#members.values()) {
         const s = this.#sessions.get(m.id);
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
-        const addrs = m.addrs.filter((a) => !this.#selfAddrs.has(a));
+        const addrs = dialable(m.addrs).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
       }
     }
@@ -576,7 +578,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const key = `${session.id}\n${attemptId}`;
     this.#rtc.set(key, attempt);
     const rtcOpt = this.#opts.webrtc;
-    const bindAddress = typeof rtcOpt === 'object' ? rtcOpt.bindAddress : undefined;
+    const sameHost = session.meta.host === localHostId();
+    const bindAddress = (typeof rtcOpt === 'object' ? rtcOpt.bindAddress : undefined) ?? (sameHost ? '127.0.0.1' : undefined);
     const opts: Parameters<typeof connectWebRtc>[0] = { role, signals: this.#signalsFor(session, attempt), remote: `webrtc:${session.id}` };
     if (bindAddress) opts.bindAddress = bindAddress;
     connectWebRtc(opts).then(

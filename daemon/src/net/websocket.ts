@@ -3,6 +3,7 @@
  * and a dialer. One binary WebSocket message is one Link message, so ws does the framing.
  */
 import { networkInterfaces } from 'node:os';
+import { tagAddr } from './host-addrs.js';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { BaseLink, asBytes, type LinkKind } from './link.js';
 
@@ -121,8 +122,8 @@ function advertisedAddrs(host: string, port: number): string[] {
       }
     }
   }
-  // Loopback first: on one machine it always works.
-  return out.sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
+  // Loopback first: on one machine it always works. Tagged with this host, see host-addrs.ts.
+  return out.map((a) => tagAddr(a)).sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
 }
 
 export interface DialOptions {
