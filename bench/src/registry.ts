@@ -15,7 +15,7 @@ export type Mode = 'quick' | 'full';
 
 export const registry: RegistryEntry[] = [
   { status: 'ready', id: automerge2.id, name: automerge2.name, subject: () => automerge2, floor: true },
-  // Chorus subjects (see ./subjects/chorus.ts): pending until the daemon's peers land.
+  // Chorus over WebSocket and over WebRTC (./subjects/chorus.ts): real daemons via the CLI.
   ...chorusEntries,
   { status: 'ready', id: yjs.id, name: yjs.name, subject: () => yjs },
   {
