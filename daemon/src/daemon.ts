@@ -2,7 +2,9 @@
  * The composition root: one daemon for one project folder. Builds the workspace, the disk side,
  * the editor server and the session (peers), and answers what editors ask of the daemon as a whole.
  */
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import { z } from 'zod';
 import path from 'node:path';
 import type * as P from '@chorus/protocol';
 import { PROTOCOL_VERSION } from '@chorus/protocol';
@@ -10,7 +12,12 @@ import { DiskLedger } from './disk/disk-ledger.js';
 import { readBytes } from './disk/files.js';
 import { FolderSync } from './disk/folder-sync.js';
 import { WriteBack } from './disk/write-back.js';
+import type { Collaboration } from './editor/collab-session.js';
 import { EditorSession, type EditorClient } from './editor/editor-session.js';
+import { UndoManager } from './editor/undo-manager.js';
+import { Presence, type PeerView } from './presence/presence.js';
+import type { Replicator } from './sync/replicator.js';
+import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
 import { Failure } from './errors.js';
 import { loadIdentity, type Identity } from './identity.js';
@@ -22,6 +29,16 @@ import { VERSION } from './version.js';
 import { BlobStore } from './workspace/blob-store.js';
 import { Storage } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
+
+const MESSAGE_TOPIC = 'message';
+const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });
+
+interface LocalMessage {
+  namespace: string;
+  payload: unknown;
+  peer: PeerView;
+  fromEditor?: string;
+}
 
 export interface DaemonOptions {
   dir: string;
@@ -45,16 +62,55 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   readonly session: SessionManager;
   readonly folder: FolderSync;
+  readonly presence: Presence;
+  readonly data: ExtensionData;
+  private readonly messages = new EventEmitter<{ message: [LocalMessage] }>();
+  private readonly collaboration: Collaboration;
 
   private constructor(
     readonly project: Project,
     readonly identity: Identity,
     readonly workspace: Workspace,
     private readonly writeBack: WriteBack,
+    storage: Storage,
     readonly log: (msg: string) => void,
   ) {
-    this.session = new SessionManager(project, identity, workspace, writeBack, log);
+    this.messages.setMaxListeners(0);
+    this.presence = new Presence(identity, workspace, log);
+    this.data = new ExtensionData(storage, identity.id);
+    this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]));
     this.folder = new FolderSync(project, workspace, writeBack, log);
+    // View mode (join --no-disk): the folder is neither read nor watched.
+    this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
+    this.collaboration = {
+      workspace,
+      presence: this.presence,
+      undo: new UndoManager(workspace),
+      data: this.data,
+      broadcast: (namespace, payload, fromEditor) => {
+        this.messages.emit('message', { namespace, payload, peer: this.presence.self, fromEditor });
+        this.session.replicator?.sendEphemeral(MESSAGE_TOPIC, { namespace, payload });
+      },
+      onMessage: (fn) => {
+        this.messages.on('message', fn);
+        return () => this.messages.off('message', fn);
+      },
+    };
+    this.session.on('replicator', (rep) => this.connectPeers(rep));
+  }
+
+  /** Presence and messages ride on the session's replicator once there is one. */
+  private connectPeers(rep: Replicator): void {
+    this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to));
+    rep.on('peerUp', (id) => this.presence.peerUp(id));
+    rep.on('peerDown', (id) => this.presence.drop(id));
+    rep.on('ephemeral', (peerId, topic, body) => {
+      if (topic !== MESSAGE_TOPIC) return this.presence.receive(peerId, topic, body);
+      const m = MessageBody.safeParse(body);
+      const peer = this.presence.peers().find((p) => p.id === peerId) ?? { id: peerId, name: peerId.slice(0, 8), color: '#888888' };
+      if (m.success) this.messages.emit('message', { namespace: m.data.namespace, payload: m.data.payload, peer });
+      else this.log(`refused a message from peer ${peerId.slice(0, 8)}: not a {namespace, payload} object`);
+    });
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -67,15 +123,15 @@ export class Daemon {
     try {
       const identity = loadIdentity(project.dotDir, opts.name);
       const storage = new Storage(project.stateDir);
-      const source = { read: (rel: string) => readBytes(project.absolute(rel)) };
+      const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readBytes(project.absolute(rel))) };
       const workspace = new Workspace(storage, new BlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);
-      const daemon = new Daemon(project, identity, workspace, writeBack, log);
+      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log);
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
       log(`chorus ${VERSION} serving ${project.root} (pid ${process.pid}) on ${project.socketPath}`);
       const session = loadSession(project.dotDir);
       if (session?.disk !== false) {
-        const n = await daemon.folder.scanAll();
+        const n = await daemon.folder.start();
         log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
       }
       await daemon.session.resume();
@@ -93,7 +149,9 @@ export class Daemon {
       peer: this.identity,
       log: this.log,
       newSession: (client: EditorClient) => {
-        const s = new EditorSession(`e${this.nextEditor++}`, this.project, this.workspace, client);
+        const s = new EditorSession(`e${this.nextEditor++}`, this.project, this.workspace, client, {
+          readOnly: () => this.session.session?.role === 'guest' && this.session.session.readOnly,
+        });
         this.sessions.set(s.id, s);
         return s;
       },
@@ -103,6 +161,7 @@ export class Daemon {
       },
       status: () => this.status(),
       files: () => this.files(),
+      collaboration: this.collaboration,
       share: (opts: ShareOptions) => this.share(opts),
       join: (code: string, opts: JoinOptions, progress: (p: JoinProgress) => void) => this.join(code, opts, progress),
     };
@@ -157,7 +216,10 @@ export class Daemon {
       this.server.close();
       for (const socket of this.server.sockets) socket.destroy();
       for (const s of this.sessions.values()) s.dispose();
+      this.presence.leave();
+      await this.folder.stop();
       await this.session.stop();
+      this.data.close();
       await this.writeBack.flush();
       this.workspace.close();
       fs.rmSync(this.project.socketPath, { force: true });

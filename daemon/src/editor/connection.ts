@@ -7,6 +7,7 @@ import * as P from '@chorus/protocol';
 import { createMessageConnection, ResponseError, SocketMessageWriter, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { answerBadFrame, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
 import type { EditorClient, EditorSession } from './editor-session.js';
+import { CollabSession, type Collaboration, type Notify } from './collab-session.js';
 import type { Encoding } from '../text/positions.js';
 
 /** What a connection needs from the daemon. */
@@ -17,6 +18,7 @@ export interface EditorServices {
   log(msg: string): void;
   newSession(client: EditorClient): EditorSession;
   endSession(session: EditorSession): void;
+  collaboration: Collaboration;
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
   share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean }): Promise<string>;
@@ -50,6 +52,8 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     bufferDidChange: (path, revision, changes) => void conn.sendNotification(P.BufferDidChange.type, { path, revision, changes }),
     workspaceDidChange: (change) => void conn.sendNotification(P.WorkspaceDidChange.type, change),
   });
+  const notify: Notify = (def, params) => void conn.sendNotification(def.method, params);
+  const collab = new CollabSession(session, services.collaboration, notify);
   const gate = (method: string) => {
     if (!session.initialized && method !== P.Initialize.method) {
       throw new ResponseError(P.ErrorCodes.NotInitialized, `send initialize before ${method}`);
@@ -79,10 +83,18 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(conn, P.SessionJoin, gate, (p) =>
     services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc }), (progress) => void conn.sendNotification(P.SessionProgress.type, progress)),
   );
-  void onNotification;
-  void log;
+  onNotification(conn, P.CursorSet, log, (p) => collab.setCursor(p.path, p.selections));
+  onNotification(conn, P.ViewportSet, log, (p) => collab.setViewport(p.path, p.range));
+  onRequest(conn, P.BufferUndo, gate, (p) => ({ applied: collab.undo(p.path, true) }));
+  onRequest(conn, P.BufferRedo, gate, (p) => ({ applied: collab.undo(p.path, false) }));
+  onRequest(conn, P.FollowStart, gate, (p) => ({ peer: collab.follow(p.peer) }));
+  onRequest(conn, P.FollowStop, gate, () => (collab.unfollow(), null));
+  onRequest(conn, P.DataSet, gate, (p) => (collab.dataSet(p.namespace, p.key, p.value), null));
+  onRequest(conn, P.DataGet, gate, (p) => collab.dataGet(p.namespace, p.key) as never);
+  onRequest(conn, P.MessageBroadcast, gate, (p) => (collab.broadcast(p.namespace, p.payload), null));
 
   conn.onClose(() => {
+    collab.dispose();
     services.endSession(session);
   });
   conn.listen();

@@ -22,17 +22,11 @@ interface OpenBuffer {
   revisions: BufferRevisions;
 }
 
-export interface EditInfo {
-  fileId: string;
-  path: string;
-  op: TextOp;
-  before: string;
-  undoStop: boolean;
-}
-
 export interface SessionHooks {
-  /** Called after an edit of this editor landed (for undo grouping, follow mode). */
-  afterEdit?(session: EditorSession, edit: EditInfo): void;
+  /** Called after an edit of this editor landed (follow mode stops when the follower types). */
+  afterEdit?(): void;
+  /** True while this daemon is a read-only guest: edits are refused. */
+  readOnly?(): boolean;
 }
 
 export class EditorSession {
@@ -54,7 +48,7 @@ export class EditorSession {
     private readonly project: Project,
     private readonly workspace: Workspace,
     private readonly client: EditorClient,
-    private readonly hooks: SessionHooks = {},
+    readonly hooks: SessionHooks = {},
   ) {
     workspace.on('text', this.onText);
     workspace.on('files', this.onFiles);
@@ -101,14 +95,18 @@ export class EditorSession {
     return b;
   }
 
-  /** Used by follow/undo: the live file id of an open buffer. */
-  fileIdOf(pathIn: string): string {
-    return this.buffer(this.resolve(pathIn)).fileId;
+  /** The live file id and project path of an open buffer. */
+  openBuffer(pathIn: string): { fileId: string; path: string } {
+    const path = this.resolve(pathIn);
+    return { fileId: this.buffer(path).fileId, path };
   }
 
   edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean): void {
     const path = this.resolve(pathIn);
     const buf = this.buffer(path);
+    if (this.hooks.readOnly?.()) {
+      throw new Failure('readOnly', 'you joined this session read-only: your edits are not shared; re-open the buffer to drop them');
+    }
     const current = this.workspace.text(buf.fileId);
     let received;
     try {
@@ -119,13 +117,12 @@ export class EditorSession {
     }
     const op = changesToOp(received.base, changes, this.encoding, received.base === current ? this.workspace.lines(buf.fileId) : undefined);
     const { edit, missing } = received.rebase(op);
-    const before = current;
-    if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id });
+    if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop });
     if (missing) {
       const editorText = applyOp(received.base, op);
       this.send(path, buf, missing, editorText);
     }
-    if (!isNoop(edit)) this.hooks.afterEdit?.(this, { fileId: buf.fileId, path, op: edit, before, undoStop });
+    if (!isNoop(edit)) this.hooks.afterEdit?.();
   }
 
   private send(path: string, buf: OpenBuffer, op: TextOp, before: string, after?: string): void {

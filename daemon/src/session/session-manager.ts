@@ -12,7 +12,7 @@ import type { Identity } from '../identity.js';
 import { decodeJoinCode, encodeJoinCode, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
-import { Replicator } from '../sync/replicator.js';
+import { Replicator, type DocStore } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { loadSession, saveSession, type SessionConfig } from './session-file.js';
 
@@ -63,6 +63,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     private readonly workspace: Workspace,
     private readonly writeBack: WriteBack,
     private readonly log: (msg: string) => void,
+    private readonly extraStores: Map<string, DocStore> = new Map(),
   ) {
     super();
   }
@@ -146,7 +147,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     });
     overlay.on('refused', (where, reason) => this.log(`refused a connection (${where}): ${reason}`));
     this.overlay = overlay;
-    this.replicator = new Replicator(this.workspace, overlay, this.log);
+    this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores);
     if (config.disk) {
       const materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
       this.replicator.on('blob', (hash) => void materializer.blobArrived(hash));

@@ -71,7 +71,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
   return out;
 }
 
-const DOC_ID = /^(index|f[0-9a-f]{24})$/;
+const DOC_ID = /^(index|data|f[0-9a-f]{24})$/;
 const HASH = /^[0-9a-f]{64}$/;
 
 export function decodePeerMessage(data: Uint8Array): PeerMessage {

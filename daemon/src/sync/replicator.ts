@@ -19,6 +19,15 @@ export interface PeerNetwork {
   broadcast(data: Uint8Array): number;
 }
 
+/** A set of documents the replicator keeps level (the workspace; the extension data). */
+export interface DocStore {
+  docIds(): string[];
+  applyRemote(docId: string, changes: Uint8Array[], origin: { kind: 'peer'; peerId: string }): void;
+  receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: { kind: 'peer'; peerId: string }): A.SyncState;
+  generateSync(docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null };
+  on(event: 'localChange', fn: (docId: string, change: Uint8Array) => void): unknown;
+}
+
 interface PeerState {
   meta: Record<string, unknown>;
   states: Map<string, A.SyncState>;
@@ -45,8 +54,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     private readonly workspace: Workspace,
     private readonly net: PeerNetwork,
     private readonly log: (msg: string) => void,
+    private readonly extra: Map<string, DocStore> = new Map(),
   ) {
     super();
+    for (const store of extra.values()) store.on('localChange', (doc, change) => this.net.broadcast(encodePeerMessage({ kind: 'changes', doc, changes: [change] })));
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data) => this.receive(id, data));
@@ -74,8 +85,13 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.net.send(peerId, encodePeerMessage(m));
   }
 
+  /** The store that holds `docId`: an extra one by id, else the workspace. */
+  private store(docId: string): DocStore {
+    return this.extra.get(docId) ?? this.workspace;
+  }
+
   private peerUp(id: string, meta: Record<string, unknown>): void {
-    const docs = this.workspace.docIds();
+    const docs = [...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())];
     const state: PeerState = { meta, states: new Map(), unsynced: new Set(docs) };
     this.peers.set(id, state);
     this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
@@ -94,7 +110,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private syncStep(peerId: string, doc: string): boolean {
     const p = this.peers.get(peerId);
     if (!p) return false;
-    const { state, message } = this.workspace.generateSync(doc, p.states.get(doc) ?? A.initSyncState());
+    const { state, message } = this.store(doc).generateSync(doc, p.states.get(doc) ?? A.initSyncState());
     p.states.set(doc, state);
     if (message) this.send(peerId, { kind: 'sync', doc, data: message });
     return message !== null;
@@ -122,7 +138,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const origin = { kind: 'peer' as const, peerId };
     switch (m.kind) {
       case 'changes':
-        this.workspace.applyRemote(m.doc, m.changes, origin);
+        if (p.meta.readOnly === true) throw new PeerMessageError('a read-only guest sent changes');
+        this.store(m.doc).applyRemote(m.doc, m.changes, origin);
         return;
       case 'docs':
         for (const doc of m.docs) {
@@ -132,7 +149,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         }
         return;
       case 'sync': {
-        const state = this.workspace.receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), m.data, origin);
+        const state = this.store(m.doc).receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), m.data, origin);
         p.states.set(m.doc, state);
         if (!this.syncStep(peerId, m.doc)) this.settle(peerId, p, m.doc);
         if (m.doc === INDEX_DOC_ID) this.fetchMissing();

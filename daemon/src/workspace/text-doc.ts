@@ -142,6 +142,20 @@ export class TextDoc {
     return A.getChanges(A.view(this.doc, heads), this.doc);
   }
 
+  /** A stable reference to the character at `offset` (or to the end), surviving others' edits. */
+  cursorAt(offset: number): string {
+    return A.getCursor(this.doc, TEXT, offset >= this.mirror.length ? 'end' : offset);
+  }
+
+  /** Where a cursor from `cursorAt` (here or on a peer) is now; undefined if it is unknown here. */
+  offsetOf(cursor: string): number | undefined {
+    try {
+      return A.getCursorPosition(this.doc, TEXT, cursor);
+    } catch {
+      return undefined;
+    }
+  }
+
   automerge(): A.Doc<TextShape> {
     return this.doc;
   }

@@ -1,0 +1,46 @@
+/**
+ * Keeps an UndoHistory per editor and file, fed by the workspace's stream of text changes: an
+ * editor's own edits become undo steps, everyone else's changes rebase them.
+ */
+import type { TextEvent, Workspace } from '../workspace/workspace.js';
+import { UndoHistory } from './undo-history.js';
+
+export class UndoManager {
+  private histories = new Map<string, Map<string, UndoHistory>>();
+
+  constructor(private readonly workspace: Workspace) {
+    workspace.on('text', (e) => this.observe(e));
+  }
+
+  private forFile(fileId: string): Map<string, UndoHistory> {
+    let m = this.histories.get(fileId);
+    if (!m) this.histories.set(fileId, (m = new Map()));
+    return m;
+  }
+
+  private observe(e: TextEvent): void {
+    const own = e.origin.kind === 'editor' ? e.origin.editorId : undefined;
+    const histories = this.forFile(e.fileId);
+    if (own !== undefined && !histories.has(own)) histories.set(own, new UndoHistory());
+    for (const [editorId, h] of histories) {
+      if (editorId === own) h.recordOwn(e.op, e.before, e.origin.kind === 'editor' && e.origin.undoStop === true);
+      else h.rebase(e.op);
+    }
+  }
+
+  /** Undo (or redo) the editor's last step in a file; false when there is none. */
+  step(editorId: string, fileId: string, undo: boolean): boolean {
+    const h = this.histories.get(fileId)?.get(editorId);
+    const op = undo ? h?.takeUndo() : h?.takeRedo();
+    if (!h || !op) return false;
+    const before = this.workspace.text(fileId);
+    this.workspace.edit(fileId, op, { kind: 'undo', editorId });
+    h.applied(op, before, undo);
+    return true;
+  }
+
+  /** The editor went away: its history goes with it. */
+  forget(editorId: string): void {
+    for (const m of this.histories.values()) m.delete(editorId);
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Who is here and where: every editor's selections and viewport, shared with every other editor
+ * here and on every peer. Ephemeral, never stored (as in y-protocols' awareness): each daemon
+ * broadcasts its state with a rising clock on change and as a heartbeat; a peer whose heartbeat
+ * stops, or whose link drops, leaves everyone's view. Positions travel as Automerge cursors (with
+ * the offset as a fallback), so a remote cursor stays on its character while others type.
+ */
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import type { Identity } from '../identity.js';
+import type { Workspace } from '../workspace/workspace.js';
+
+/** Offsets (UTF-16) in the current text of a file. */
+export interface Span {
+  anchor: number;
+  head: number;
+}
+
+export interface PeerView {
+  id: string;
+  name: string;
+  color: string;
+}
+
+/** One editor's place, resolved to offsets in this daemon's current text of the file. */
+export interface CursorView {
+  peer: PeerView;
+  /** The editor whose cursor this is (`peerId/editorId`), so an editor can skip its own. */
+  source: string;
+  path: string;
+  selections: Span[];
+  viewport?: { start: number; end: number };
+}
+
+const Anchor = z.object({ c: z.string().max(200).optional(), o: z.number().int().nonnegative() });
+const WireEditor = z.object({
+  id: z.string().max(64),
+  path: z.string().max(4096),
+  fileId: z.string().max(64).optional(),
+  selections: z.array(z.object({ anchor: Anchor, head: Anchor })).max(1000),
+  viewport: z.object({ start: Anchor, end: Anchor }).optional(),
+});
+const WirePresence = z.object({
+  clock: z.number().int().nonnegative(),
+  name: z.string().max(200),
+  color: z.string().regex(/^#[0-9a-fA-F]{6}$/),
+  editors: z.array(WireEditor).max(64),
+});
+type WireEditor = z.infer<typeof WireEditor>;
+type WirePresence = z.infer<typeof WirePresence>;
+
+export const PRESENCE_TOPIC = 'presence';
+export const LEAVE_TOPIC = 'leave';
+const HEARTBEAT_MS = 1500;
+const TIMEOUT_MS = 5000;
+
+interface RemotePeer {
+  view: PeerView;
+  clock: number;
+  seen: number;
+  editors: WireEditor[];
+}
+
+export interface PresenceEvents {
+  cursor: [CursorView];
+  joined: [PeerView];
+  left: [PeerView];
+}
+
+export class Presence extends EventEmitter<PresenceEvents> {
+  private clock = 0;
+  private local = new Map<string, WireEditor>();
+  private remote = new Map<string, RemotePeer>();
+  private send: ((topic: string, body: unknown, to?: string) => void) | undefined;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly identity: Identity,
+    private readonly workspace: Workspace,
+    private readonly log: (msg: string) => void,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  get self(): PeerView {
+    return { id: this.identity.id, name: this.identity.name, color: this.identity.color };
+  }
+
+  /** Start talking to peers through `send` (when the session starts). */
+  connect(send: (topic: string, body: unknown, to?: string) => void): void {
+    this.send = send;
+  }
+
+  peers(): PeerView[] {
+    return [...this.remote.values()].map((p) => p.view);
+  }
+
+  find(nameOrId: string): PeerView | undefined {
+    const all = [...this.remote.values()].map((p) => p.view);
+    return all.find((p) => p.id === nameOrId) ?? all.find((p) => p.id.startsWith(nameOrId)) ?? all.find((p) => p.name.toLowerCase() === nameOrId.toLowerCase());
+  }
+
+  private anchor(fileId: string, offset: number) {
+    const c = this.workspace.cursorAt(fileId, offset);
+    return c ? { c, o: offset } : { o: offset };
+  }
+
+  /** An editor here moved (offsets in the current text of `fileId`). */
+  setLocal(editorId: string, path: string, fileId: string, selections: Span[], viewport?: { start: number; end: number }): void {
+    const e: WireEditor = {
+      id: editorId,
+      path,
+      fileId,
+      selections: selections.map((s) => ({ anchor: this.anchor(fileId, s.anchor), head: this.anchor(fileId, s.head) })),
+      ...(viewport ? { viewport: { start: this.anchor(fileId, viewport.start), end: this.anchor(fileId, viewport.end) } } : {}),
+    };
+    this.local.set(editorId, e);
+    this.emitEditor(this.self, e);
+    this.broadcast();
+  }
+
+  /** Keep selections, change only the viewport. */
+  setViewport(editorId: string, path: string, fileId: string, viewport: { start: number; end: number }): void {
+    const cur = this.local.get(editorId);
+    const selections = cur && cur.path === path ? cur.selections.map((s) => ({ anchor: this.resolve(fileId, s.anchor), head: this.resolve(fileId, s.head) })) : [];
+    this.setLocal(editorId, path, fileId, selections, viewport);
+  }
+
+  /** An editor here went away: others see its cursor go. */
+  clearLocal(editorId: string): void {
+    const e = this.local.get(editorId);
+    if (!e) return;
+    this.local.delete(editorId);
+    this.emit('cursor', { peer: this.self, source: `${this.identity.id}/${editorId}`, path: e.path, selections: [] });
+    this.broadcast();
+  }
+
+  private resolve(fileId: string | undefined, a: { c?: string | undefined; o: number }): number {
+    if (fileId && a.c) {
+      const off = this.workspace.offsetOf(fileId, a.c);
+      if (off !== undefined) return off;
+    }
+    return a.o;
+  }
+
+  private emitEditor(peer: PeerView, e: WireEditor): void {
+    const fileId = this.workspace.index.idOf(e.path) ?? e.fileId;
+    const view: CursorView = {
+      peer,
+      source: `${peer.id}/${e.id}`,
+      path: e.path,
+      selections: e.selections.map((s) => ({ anchor: this.resolve(fileId, s.anchor), head: this.resolve(fileId, s.head) })),
+    };
+    if (e.viewport) view.viewport = { start: this.resolve(fileId, e.viewport.start), end: this.resolve(fileId, e.viewport.end) };
+    this.emit('cursor', view);
+  }
+
+  private broadcast(to?: string): void {
+    if (!this.send) return;
+    const body: WirePresence = { clock: ++this.clock, name: this.identity.name, color: this.identity.color, editors: [...this.local.values()] };
+    this.send(PRESENCE_TOPIC, body, to);
+  }
+
+  /** A presence message from a peer. */
+  receive(peerId: string, topic: string, body: unknown): void {
+    if (topic === LEAVE_TOPIC) return this.drop(peerId);
+    if (topic !== PRESENCE_TOPIC) return;
+    const parsed = WirePresence.safeParse(body);
+    if (!parsed.success) {
+      this.log(`refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+      return;
+    }
+    const p = parsed.data;
+    let peer = this.remote.get(peerId);
+    if (peer && p.clock <= peer.clock) return; // old news
+    const view = { id: peerId, name: p.name, color: p.color };
+    const isNew = !peer;
+    const before = peer?.editors ?? [];
+    peer = { view, clock: p.clock, seen: Date.now(), editors: p.editors };
+    this.remote.set(peerId, peer);
+    if (isNew) this.emit('joined', view);
+    for (const e of p.editors) this.emitEditor(view, e);
+    for (const gone of before.filter((b) => !p.editors.some((e) => e.id === b.id))) {
+      this.emit('cursor', { peer: view, source: `${peerId}/${gone.id}`, path: gone.path, selections: [] });
+    }
+  }
+
+  /** A peer connected: tell it where everyone here is right away. */
+  peerUp(peerId: string): void {
+    this.broadcast(peerId);
+  }
+
+  /** A peer's link dropped or it said goodbye: it leaves everyone's view. */
+  drop(peerId: string): void {
+    const peer = this.remote.get(peerId);
+    if (!peer) return;
+    this.remote.delete(peerId);
+    for (const e of peer.editors) this.emit('cursor', { peer: peer.view, source: `${peerId}/${e.id}`, path: e.path, selections: [] });
+    this.emit('left', peer.view);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const [id, p] of this.remote) if (now - p.seen > TIMEOUT_MS) this.drop(id);
+    this.broadcast();
+  }
+
+  /** Current cursors of everyone else, re-resolved (for an editor that just connected). */
+  snapshot(): CursorView[] {
+    const out: CursorView[] = [];
+    const collect = (peer: PeerView, e: WireEditor) => {
+      const once = (v: CursorView) => out.push(v);
+      this.once('cursor', once);
+      this.emitEditor(peer, e);
+      this.off('cursor', once);
+    };
+    void collect;
+    return out;
+  }
+
+  /** Say goodbye to peers (on shutdown). */
+  leave(): void {
+    clearInterval(this.timer);
+    this.send?.(LEAVE_TOPIC, {});
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Replicated data for editor plugins (the seed's "arbitrary data replicated"): a JSON value per
+ * namespace and key, in its own Automerge document, merged like everything else and kept across
+ * restarts. Values are stored as JSON strings, so a key's value is replaced whole (last writer
+ * wins between concurrent sets) rather than merged field by field.
+ */
+import { EventEmitter } from 'node:events';
+import * as A from '@automerge/automerge/next';
+import { Failure } from '../errors.js';
+import type { Storage } from './storage.js';
+import type { RawChange } from './text-doc.js';
+
+export const DATA_DOC_ID = 'data';
+/** Largest JSON value, in bytes. */
+export const MAX_VALUE_BYTES = 64 * 1024;
+
+type Shape = Record<string, Record<string, A.RawString>>;
+
+export interface DataChange {
+  namespace: string;
+  key: string;
+  /** null when the key was deleted. */
+  value: unknown;
+}
+
+export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localChange: [docId: string, change: RawChange] }> {
+  private doc: A.Doc<Shape>;
+
+  constructor(
+    private readonly storage: Storage,
+    actor: string,
+  ) {
+    super();
+    const saved = storage.load(DATA_DOC_ID);
+    let doc = saved.snapshot ? A.load<Shape>(saved.snapshot, { actor }) : A.init<Shape>({ actor });
+    if (saved.changes.length) [doc] = A.applyChanges(doc, saved.changes);
+    this.doc = doc;
+  }
+
+  docIds(): string[] {
+    return [DATA_DOC_ID];
+  }
+
+  set(namespace: string, key: string, value: unknown): void {
+    const json = JSON.stringify(value);
+    if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
+      throw new Failure('tooLarge', `the value for ${namespace}/${key} is ${Buffer.byteLength(json)} bytes of JSON; the limit is ${MAX_VALUE_BYTES}`);
+    }
+    const before = this.doc;
+    this.doc = A.change(this.doc, (d) => {
+      if (value === null) {
+        if (d[namespace]) delete d[namespace][key];
+        return;
+      }
+      if (!d[namespace]) d[namespace] = {};
+      d[namespace][key] = new A.RawString(json);
+    });
+    if (this.doc === before) return;
+    const change = A.getLastLocalChange(this.doc)!;
+    this.storage.append(DATA_DOC_ID, [change]);
+    this.emit('localChange', DATA_DOC_ID, change);
+    this.emit('changed', { namespace, key, value });
+  }
+
+  get(namespace: string, key: string): unknown {
+    const raw = this.doc[namespace]?.[key];
+    return raw === undefined ? undefined : (JSON.parse(String(raw)) as unknown);
+  }
+
+  entries(namespace: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.doc[namespace] ?? {})) out[k] = JSON.parse(String(v)) as unknown;
+    return out;
+  }
+
+  private snapshotValues(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const [ns, keys] of Object.entries(this.doc)) for (const [k, v] of Object.entries(keys ?? {})) m.set(`${ns}\u0000${k}`, String(v));
+    return m;
+  }
+
+  private announce(before: Map<string, string>): void {
+    const after = this.snapshotValues();
+    for (const [id, v] of after) {
+      if (before.get(id) === v) continue;
+      const [namespace, key] = id.split('\u0000') as [string, string];
+      this.emit('changed', { namespace, key, value: JSON.parse(v) as unknown });
+    }
+    for (const id of before.keys()) {
+      if (after.has(id)) continue;
+      const [namespace, key] = id.split('\u0000') as [string, string];
+      this.emit('changed', { namespace, key, value: null });
+    }
+  }
+
+  applyRemote(_docId: string, changes: RawChange[]): void {
+    const before = this.snapshotValues();
+    [this.doc] = A.applyChanges(this.doc, changes);
+    this.storage.append(DATA_DOC_ID, changes);
+    this.announce(before);
+  }
+
+  receiveSync(_docId: string, state: A.SyncState, message: Uint8Array): A.SyncState {
+    const before = this.snapshotValues();
+    const [doc, next] = A.receiveSyncMessage(this.doc, state, message);
+    this.doc = doc;
+    this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
+    this.announce(before);
+    return next;
+  }
+
+  generateSync(_docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
+    const [next, message] = A.generateSyncMessage(this.doc, state);
+    return { state: next, message };
+  }
+
+  close(): void {
+    this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
+  }
+}
