@@ -1,13 +1,21 @@
 /**
- * Brings the shared state in step with what is on disk: on start (catching edits made while the
- * daemon was down) and, with the watcher, whenever another tool changes a file. Content goes in
- * as a diff against the last known content, so concurrent remote edits survive.
+ * Brings the shared state in step with what is in the folder: on start (catching edits, creates,
+ * renames and deletes made while the daemon was down) and, with a chokidar watcher, whenever
+ * another tool changes the folder. Events are gathered until the folder has been quiet for a
+ * moment, then taken in as one batch: one index change for the whole burst (a `git checkout`),
+ * unlink + add of the same content as a rename (so the file keeps its id and history), and text
+ * as a diff from what the folder last held, so concurrent remote edits survive. What the daemon
+ * wrote itself is recognised by the ledger and never echoes back.
  */
 import fs from 'node:fs';
-import { hashBytes } from '../workspace/blob-store.js';
-import type { Workspace } from '../workspace/workspace.js';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
 import type { Project } from '../project.js';
-import { readBytes } from './files.js';
+import { hashBytes } from '../workspace/blob-store.js';
+import { isValidPath } from '../workspace/file-index.js';
+import { contentHash } from '../workspace/text-doc.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { decodeText, readBytes } from './files.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { scanFolder } from './scan.js';
 import type { WriteBack } from './write-back.js';
@@ -15,8 +23,31 @@ import type { WriteBack } from './write-back.js';
 /** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
 export const MAX_SHARED_FILE = 48 * 1024 * 1024;
 
+/** Quiet time after the last folder event before a batch is taken in. */
+const SETTLE_MS = 120;
+/** A steady stream of events is still taken in at least this often. */
+const MAX_WAIT_MS = 1500;
+
+const DISK = { kind: 'disk' } as const;
+
+interface Seen {
+  bytes: Uint8Array;
+  hash: string;
+}
+
 export class FolderSync {
   readonly rules: IgnoreRules;
+  private watcher: FSWatcher | undefined;
+  private files = new Set<string>();
+  private dirs = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private firstEvent = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private running = false;
+  /** Files of the index not in the folder yet, waiting for their blob (hash → paths). */
+  private missing = new Map<string, Set<string>>();
+  /** Paths already logged as skipped (oversized, unusable names), to log each once. */
+  private skipped = new Set<string>();
 
   constructor(
     private readonly project: Project,
@@ -25,37 +56,302 @@ export class FolderSync {
     private readonly log: (msg: string) => void,
   ) {
     this.rules = new IgnoreRules(project.root);
+    workspace.on('notice', (m) => log(m));
+    workspace.blobs.on('put', (hash) => void this.blobArrived(hash));
+    writeBack.takeForeign = (rel) => (this.running ? this.take(rel) : Promise.resolve());
   }
 
-  /** Take in one file's current bytes from disk (new, changed, or unchanged). */
+  get watching(): boolean {
+    return this.running;
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  /** Take in the whole folder (what changed while the daemon was down), then watch it. */
+  async start(): Promise<number> {
+    this.running = true;
+    const n = await this.scanAll();
+    await this.watch();
+    return n;
+  }
+
+  /** Stop watching; a batch being taken in finishes first. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.files.clear();
+    this.dirs.clear();
+    const w = this.watcher;
+    this.watcher = undefined;
+    await w?.close();
+    await this.chain;
+  }
+
+  /** Resolves once every folder event seen so far has been taken in. */
+  async settled(): Promise<void> {
+    while (this.timer || this.files.size || this.dirs.size) {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    }
+    await this.chain;
+  }
+
+  private async watch(): Promise<void> {
+    const root = this.project.root;
+    const w = watch(root, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      ignored: (p, st) => this.ignoredAbs(p, st),
+    });
+    this.watcher = w;
+    const file = (p: string) => this.event(p, false);
+    const dir = (p: string) => this.event(p, true);
+    w.on('add', file).on('change', file).on('unlink', file).on('addDir', dir).on('unlinkDir', dir);
+    // chokidar loses a file's own watch when a tool (or the daemon) replaces it by a rename, and
+    // misses later edits of it: the folder's raw events are the safety net. Every path in a batch
+    // is read again, so an extra one costs a read and changes nothing.
+    w.on('raw', (_event, name, details) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (typeof name !== 'string' || !name || !watched) return;
+      if (path.basename(watched) === name) this.rawEvent(watched);
+      this.rawEvent(path.join(watched, name));
+    });
+    w.on('error', (e) => this.log(`watching ${root}: ${(e as Error).message}`));
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  }
+
+  private relOf(abs: string): string | undefined {
+    const rel = path.relative(this.project.root, abs);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    return rel.split(path.sep).join('/');
+  }
+
+  private ignoredAbs(abs: string, st?: fs.Stats): boolean {
+    const rel = this.relOf(abs);
+    if (rel === undefined) return abs !== this.project.root;
+    let isDir = st?.isDirectory();
+    if (isDir === undefined) {
+      try {
+        isDir = fs.lstatSync(abs).isDirectory();
+      } catch {
+        isDir = false;
+      }
+    }
+    return this.rules.ignores(isDir ? rel + '/' : rel);
+  }
+
+  private rawEvent(abs: string): void {
+    if (this.relOf(abs) === undefined || this.ignoredAbs(abs)) return;
+    let isDir = false;
+    try {
+      isDir = fs.lstatSync(abs).isDirectory();
+    } catch {
+      // gone: a file or a folder; as a file it is read again (a folder's files come by name)
+    }
+    this.event(abs, isDir);
+  }
+
+  private event(abs: string, isDir: boolean): void {
+    const rel = this.relOf(abs);
+    if (rel === undefined || !this.running) return;
+    if (path.basename(rel) === '.gitignore') this.rules.reset();
+    (isDir ? this.dirs : this.files).add(rel);
+    const now = Date.now();
+    if (!this.timer) this.firstEvent = now;
+    clearTimeout(this.timer);
+    const wait = now - this.firstEvent >= MAX_WAIT_MS ? 0 : SETTLE_MS;
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const files = [...this.files];
+    const dirs = [...this.dirs];
+    this.files.clear();
+    this.dirs.clear();
+    this.chain = this.chain
+      .then(() => (this.running ? this.sync(files, dirs, false) : undefined))
+      .catch((e: unknown) => this.log(`taking in folder changes failed: ${(e as Error).stack ?? String(e)}`));
+  }
+
+  // ---- taking the folder in ----------------------------------------------------------------
+
+  /** Take in one file's current state from the folder (new, changed, unchanged or gone). */
   async take(rel: string): Promise<void> {
-    const bytes = await readBytes(this.project.absolute(rel));
-    if (bytes === undefined) return;
-    if (bytes.length > MAX_SHARED_FILE) {
-      this.log(`not sharing ${rel}: ${bytes.length} bytes is over the ${MAX_SHARED_FILE}-byte limit`);
-      return;
-    }
-    const hash = hashBytes(bytes);
-    const fileId = this.workspace.index.idOf(rel);
-    if (fileId && this.writeBack.isOwn(rel, hash)) {
-      // Our own write (maybe an older one, if we crashed): make sure the newest content is there.
-      await this.refresh(rel, fileId, hash);
-      return;
-    }
-    this.writeBack.remember(rel, hash);
-    this.workspace.contentChanged(rel, bytes, { kind: 'disk' });
+    await this.sync([rel], [], false);
   }
 
-  private async refresh(rel: string, fileId: string, onDisk: string): Promise<void> {
-    const data = this.workspace.content(fileId);
-    if (data && hashBytes(data) !== onDisk) await this.writeBack.writeNow(rel, data, true);
-  }
-
-  /** Scan the whole folder and take in every file. */
+  /** Take in the whole folder and settle what happened while the daemon was down. */
   async scanAll(): Promise<number> {
     const files = await scanFolder(this.project.root, this.rules);
-    for (const f of files) await this.take(f.rel);
+    const paths = new Set(files.map((f) => f.rel));
+    for (const [, e] of this.workspace.index.entries()) paths.add(e.path);
+    for (const p of this.writeBack.ledger.paths()) paths.add(p);
+    await this.sync([...paths], [], true);
     return files.length;
+  }
+
+  private async read(rel: string): Promise<Seen | undefined> {
+    const abs = this.project.absolute(rel);
+    const st = await fs.promises.lstat(abs).catch(() => undefined);
+    if (!st?.isFile()) return undefined; // gone, a folder, or a symbolic link (never followed)
+    if (st.size > MAX_SHARED_FILE) {
+      this.once(rel, `not sharing ${rel}: ${st.size} bytes is over the ${MAX_SHARED_FILE}-byte limit for shared files`);
+      return undefined;
+    }
+    const bytes = await readBytes(abs);
+    return bytes && { bytes, hash: hashBytes(bytes) };
+  }
+
+  private once(key: string, msg: string): void {
+    if (this.skipped.has(key)) return;
+    this.skipped.add(key);
+    this.log(msg);
+  }
+
+  /** The hash of what the shared state holds for a file now. */
+  private currentHash(id: string): string | undefined {
+    if (this.workspace.isLive(id)) return contentHash(this.workspace.text(id));
+    return this.workspace.index.entry(id)?.hash;
+  }
+
+  /**
+   * Take in `paths` and everything under `dirs`. `full` (on start) also rewrites files whose
+   * newest content a crash kept from the folder and writes files the folder never had.
+   */
+  private async sync(paths: string[], dirs: string[], full: boolean): Promise<void> {
+    const index = this.workspace.index;
+    const touched = new Set(paths);
+    for (const d of dirs) {
+      for (const [, e] of index.entries()) if (e.path.startsWith(d + '/')) touched.add(e.path);
+      for (const f of await scanFolder(this.project.root, this.rules, d)) touched.add(f.rel);
+    }
+    const present = new Map<string, Seen>();
+    const absent: string[] = [];
+    for (const rel of [...touched].sort()) {
+      if (!isValidPath(rel)) {
+        this.once(rel, `not sharing ${rel}: Chorus cannot share a path with a backslash or an empty part`);
+        continue;
+      }
+      const seen = this.rules.ignores(rel) ? undefined : await this.read(rel);
+      if (seen) present.set(rel, seen);
+      else if (!this.rules.ignores(rel)) absent.push(rel);
+    }
+
+    // Decide synchronously, against the index as it is now.
+    const ledger = this.writeBack.ledger;
+    const gone: string[] = [];
+    const toWrite: string[] = [];
+    for (const rel of absent) {
+      const id = index.idOf(rel);
+      if (!id) continue;
+      // Only a file this folder had can have been deleted from it; others were never written here.
+      if (ledger.latest(rel) !== undefined && !fs.existsSync(this.project.absolute(rel))) gone.push(rel);
+      else if (full) toWrite.push(rel);
+    }
+    const added: string[] = [];
+    const changed: string[] = [];
+    const refresh: string[] = [];
+    for (const [rel, seen] of present) {
+      const id = index.idOf(rel);
+      if (!id) {
+        // The daemon's own content at a path the index no longer has: a peer removed or moved
+        // it and the folder is catching up. Not a new file.
+        if (ledger.knows(rel, seen.hash)) {
+          if (full) await fs.promises.rm(this.project.absolute(rel), { force: true });
+          continue;
+        }
+        added.push(rel);
+      } else if (this.writeBack.isOwn(rel, seen.hash)) {
+        if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
+      } else if (this.currentHash(id) !== seen.hash) changed.push(rel);
+      else this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+    }
+
+    // unlink + add of the same content is a rename (a folder rename is one per file).
+    const renames: Array<[string, string]> = [];
+    if (gone.length && added.length) {
+      const byHash = new Map<string, string[]>();
+      for (const rel of gone) {
+        const id = index.idOf(rel)!;
+        for (const h of new Set([this.currentHash(id), ledger.latest(rel)])) if (h) byHash.set(h, [...(byHash.get(h) ?? []), rel]);
+      }
+      for (const to of [...added]) {
+        const cands = (byHash.get(present.get(to)!.hash) ?? []).filter((c) => gone.includes(c));
+        if (!cands.length) continue;
+        const from = cands.find((c) => path.posix.basename(c) === path.posix.basename(to)) ?? cands[0]!;
+        renames.push([from, to]);
+        gone.splice(gone.indexOf(from), 1);
+        added.splice(added.indexOf(to), 1);
+      }
+    }
+
+    if (renames.length || gone.length || added.length || changed.length) {
+      this.workspace.batch(() => {
+        for (const [from, to] of renames) {
+          this.workspace.rename(from, to, DISK);
+          this.writeBack.moved(from, to);
+          this.writeBack.remember(to, present.get(to)!.hash, this.textOf(present.get(to)!.bytes));
+        }
+        for (const rel of gone) {
+          this.workspace.remove(rel, DISK);
+          this.writeBack.forget(rel);
+        }
+        for (const rel of [...added, ...changed]) {
+          const seen = present.get(rel)!;
+          const base = this.writeBack.baseText(rel);
+          this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+          this.workspace.contentChanged(rel, seen.bytes, DISK, base);
+        }
+      }, DISK);
+      const parts = [
+        [added.length, 'new'],
+        [changed.length, 'changed'],
+        [renames.length, 'renamed'],
+        [gone.length, 'deleted'],
+      ].filter(([n]) => n);
+      this.log(`took in from the folder: ${parts.map(([n, w]) => `${n} ${w}`).join(', ')}${paths.length + dirs.length === 1 ? ` (${paths[0] ?? dirs[0]})` : ''}`);
+    }
+
+    // After a crash the folder may hold an older content the daemon wrote: bring it up to date.
+    for (const rel of refresh) {
+      const data = this.workspace.content(index.idOf(rel)!);
+      if (data) await this.writeBack.writeNow(rel, data, true);
+    }
+    for (const rel of toWrite) await this.materialize(rel);
+  }
+
+  private textOf(bytes: Uint8Array): string | undefined {
+    if (bytes.length > this.workspace.liveLimit) return undefined;
+    return decodeText(bytes) ?? undefined;
+  }
+
+  // ---- files the folder does not have yet --------------------------------------------------
+
+  /** Write a file of the index that is not in the folder (or wait for its content). */
+  private async materialize(rel: string): Promise<void> {
+    try {
+      if (this.project.relative(rel) !== rel) throw new Error('not a normalised project path');
+    } catch (e) {
+      this.once(rel, `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${(e as Error).message}`);
+      return;
+    }
+    const id = this.workspace.index.idOf(rel);
+    if (!id) return;
+    const data = this.workspace.content(id);
+    if (data) {
+      await this.writeBack.writeNow(rel, data);
+      return;
+    }
+    const hash = this.workspace.index.entry(id)!.hash;
+    this.missing.set(hash, (this.missing.get(hash) ?? new Set()).add(rel));
+  }
+
+  private async blobArrived(hash: string): Promise<void> {
+    const paths = this.missing.get(hash);
+    if (!paths || !this.running) return;
+    this.missing.delete(hash);
+    for (const p of paths) if (!fs.existsSync(this.project.absolute(p))) await this.materialize(p);
   }
 
   exists(rel: string): boolean {

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.js';
+import { hashBytes } from '../workspace/blob-store.js';
 import type { FilesEvent, Workspace } from '../workspace/workspace.js';
 import type { WriteBack } from './write-back.js';
 
@@ -37,27 +38,46 @@ export class Materializer {
   }
 
   private async apply(e: FilesEvent): Promise<void> {
-    for (const { from, to } of e.renamed) {
+    for (const { from, to, id } of e.renamed) {
       const a = this.safe(from);
       const b = this.safe(to);
       if (!a || !b) continue;
-      try {
-        await fs.promises.mkdir(path.dirname(b), { recursive: true });
-        await fs.promises.rename(a, b);
-        this.writeBack.moved(from, to);
-        await this.pruneEmptyDirs(path.dirname(a));
-      } catch {
-        await this.write(to); // not on disk yet: write it at its new place
+      // Move the file only if it holds this file's content: after a conflict the old path may
+      // hold another file's (the winner's). Otherwise write the new path from the shared state.
+      const want = this.expectedHash(id);
+      const onDisk = await fs.promises.lstat(a).then(
+        async (st) => (st.isFile() ? hashBytes(await fs.promises.readFile(a)) : undefined),
+        () => undefined,
+      );
+      if (onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk)) && !this.workspace.index.idOf(from)) {
+        try {
+          await fs.promises.mkdir(path.dirname(b), { recursive: true });
+          await fs.promises.rename(a, b);
+          this.writeBack.moved(from, to);
+          await this.pruneEmptyDirs(path.dirname(a));
+          if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
+          continue;
+        } catch {
+          // fall through: write it at its new place
+        }
       }
+      await this.write(to);
     }
     for (const p of e.deleted) {
       const abs = this.safe(p);
       if (!abs) continue;
+      if (this.workspace.index.idOf(p)) continue; // another file holds this path now
       await fs.promises.rm(abs, { force: true });
       this.writeBack.forget(p);
       await this.pruneEmptyDirs(path.dirname(abs));
     }
     for (const p of [...e.created, ...e.changed]) await this.write(p);
+  }
+
+  /** The hash of a file's current content (live text or blob), if known. */
+  private expectedHash(id: string): string | undefined {
+    const data = this.workspace.content(id);
+    return data ? hashBytes(data) : this.workspace.index.entry(id)?.hash;
   }
 
   /** Write a file's current content, or wait for its blob. */

@@ -8,7 +8,8 @@ export interface ScannedFile {
   size: number;
 }
 
-export async function scanFolder(root: string, rules: IgnoreRules): Promise<ScannedFile[]> {
+/** Every shared regular file under `under` (a project-relative folder, '' for the whole project). */
+export async function scanFolder(root: string, rules: IgnoreRules, under = ''): Promise<ScannedFile[]> {
   const out: ScannedFile[] = [];
   const walk = async (dir: string) => {
     let entries: fs.Dirent[];
@@ -22,12 +23,13 @@ export async function scanFolder(root: string, rules: IgnoreRules): Promise<Scan
       if (e.isDirectory()) {
         if (!rules.ignores(rel + '/')) await walk(rel);
       } else if (e.isFile() && !rules.ignores(rel)) {
-        const st = await fs.promises.stat(path.join(root, rel)).catch(() => undefined);
-        if (st) out.push({ rel, size: st.size });
+        const st = await fs.promises.lstat(path.join(root, rel)).catch(() => undefined);
+        if (st?.isFile()) out.push({ rel, size: st.size });
       }
       // symbolic links and special files are never shared
     }
   };
-  await walk('');
-  return out.sort((a, b) => a.rel.localeCompare(b.rel));
+  if (under && rules.ignores(under + '/')) return out;
+  await walk(under);
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }

@@ -4,19 +4,30 @@
  * path are serialised, so an older content never lands after a newer one. It remembers the hash
  * of what it wrote, so the watcher can tell the daemon's own writes from other tools'.
  */
+import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
-import { writeAtomic } from './files.js';
+import { decodeText, writeAtomic } from './files.js';
 
 const DELAY_MS = 40;
 
 export class WriteBack {
   private pending = new Map<string, NodeJS.Timeout>();
   private running = new Map<string, Promise<void>>();
+  /**
+   * The text each live file last had in the folder (written or read by the daemon): the base an
+   * outside edit is diffed from, so edits that arrived after it are not undone.
+   */
+  private onDisk = new Map<string, string>();
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
+  /**
+   * Takes in a file that another tool changed and the daemon has not read yet. Called before
+   * overwriting such a file, so the tool's edit becomes a change instead of being lost.
+   */
+  takeForeign: ((path: string) => Promise<void>) | undefined;
 
   constructor(
     private readonly project: Project,
@@ -33,18 +44,33 @@ export class WriteBack {
   }
 
   /** Remember that `path` now holds content with this hash (taken in from disk). */
-  remember(path: string, hash: string): void {
+  remember(path: string, hash: string, text?: string): void {
     this.ledger.record(path, hash);
+    if (text !== undefined) this.onDisk.set(path, text);
+    else this.onDisk.delete(path);
+  }
+
+  /** The text the folder last held for `path`, as far as the daemon knows. */
+  baseText(path: string): string | undefined {
+    return this.onDisk.get(path);
   }
 
   moved(from: string, to: string): void {
     const h = this.ledger.latest(from);
-    this.ledger.forget(from);
+    const text = this.onDisk.get(from);
+    this.forget(from);
     if (h) this.ledger.record(to, h);
+    if (text !== undefined) this.onDisk.set(to, text);
   }
 
   forget(path: string): void {
     this.ledger.forget(path);
+    this.onDisk.delete(path);
+  }
+
+  /** Wait for every write in progress. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.running.values()]);
   }
 
   private schedule(fileId: string): void {
@@ -66,9 +92,21 @@ export class WriteBack {
       if (this.disabled) return;
       const hash = hashBytes(data);
       if (!force && this.ledger.latest(path) === hash) return;
+      const abs = this.project.absolute(path);
+      if (this.takeForeign) {
+        const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
+        if (now !== undefined && now !== hash && !this.ledger.knows(path, now)) {
+          // Another tool wrote it since: take that in first; its change schedules the next write.
+          await this.takeForeign(path);
+          if (this.workspace.index.idOf(path) && this.workspace.isLive(this.workspace.index.idOf(path)!)) return;
+        }
+      }
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
-        await writeAtomic(this.project.absolute(path), data);
+        const text = data.length <= this.workspace.liveLimit ? decodeText(data) : null;
+        if (text !== null) this.onDisk.set(path, text);
+        else this.onDisk.delete(path);
+        await writeAtomic(abs, data);
       } catch (e) {
         this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
       }

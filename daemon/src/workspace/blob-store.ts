@@ -3,6 +3,7 @@
  * stored once, sent to peers as it is, and the base a file becomes live from.
  */
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,8 +11,10 @@ export function hashBytes(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export class BlobStore {
+export class BlobStore extends EventEmitter<{ put: [hash: string] }> {
   constructor(private readonly dir: string) {
+    super();
+    this.setMaxListeners(0);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
@@ -32,6 +35,23 @@ export class BlobStore {
     }
   }
 
+  /** Resolves true once the blob is here, false after `ms`. */
+  async waitFor(hash: string, ms: number): Promise<boolean> {
+    if (this.has(hash)) return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.off('put', onPut);
+        resolve(ok);
+      };
+      const onPut = (h: string) => {
+        if (h === hash) done(true);
+      };
+      const timer = setTimeout(() => done(this.has(hash)), ms);
+      this.on('put', onPut);
+    });
+  }
+
   /** Store `data`; refuses data whose hash is not `hash` (a peer sending garbage). */
   put(data: Uint8Array, hash = hashBytes(data)): string {
     if (hashBytes(data) !== hash) throw new Error(`blob content does not match its hash ${hash.slice(0, 12)}…`);
@@ -40,6 +60,7 @@ export class BlobStore {
     const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, target);
+    this.emit('put', hash);
     return hash;
   }
 }

@@ -29,15 +29,44 @@ export interface IndexDiff {
 
 export const INDEX_DOC_ID = 'index';
 
+/** Folders no path in the index may enter: tools' own, never shared. */
+const RESERVED_FIRST = new Set(['.chorus', '.git']);
+
+/**
+ * Is this a path the index may hold: relative, `/`-separated, no empty, `.` or `..` segment, no
+ * NUL or backslash, not inside a reserved folder? Entries with any other path (only a hostile or
+ * broken peer makes them) are invisible: no editor, disk or event ever sees them.
+ */
+export function isValidPath(p: unknown): p is string {
+  if (typeof p !== 'string' || p.length === 0 || p.length > 4096) return false;
+  if (p.includes('\0') || p.includes('\\')) return false;
+  const parts = p.split('/');
+  if (parts.some((s) => s === '' || s === '.' || s === '..')) return false;
+  return !RESERVED_FIRST.has(parts[0]!);
+}
+
 export function newFileId(): string {
   return 'f' + randomBytes(12).toString('hex');
+}
+
+/** Local updates being gathered into one change (see `FileIndex.batch`). */
+interface Batch {
+  base: A.Doc<IndexShape>;
+  ops: Array<(d: IndexShape) => void>;
 }
 
 export class FileIndex {
   private doc: A.Doc<IndexShape>;
   private byPath = new Map<string, string>();
+  private pending: Batch | undefined;
+  /** The last entry of each file removed while this daemon ran (to bring an edited one back). */
+  private graveyard = new Map<string, FileEntry>();
 
-  constructor(saved: Uint8Array | undefined, changes: RawChange[], actor: string) {
+  constructor(
+    saved: Uint8Array | undefined,
+    changes: RawChange[],
+    private readonly actor: string,
+  ) {
     let doc = saved ? A.load<IndexShape>(saved, { actor }) : A.init<IndexShape>({ actor });
     if (changes.length) [doc] = A.applyChanges(doc, changes);
     this.doc = doc;
@@ -47,6 +76,7 @@ export class FileIndex {
   private reindex(): void {
     this.byPath.clear();
     for (const [id, e] of Object.entries(this.doc.files ?? {})) {
+      if (!isValidPath(e.path)) continue;
       // Two ids can claim one path after concurrent creates; the smallest id wins everywhere.
       const other = this.byPath.get(e.path);
       if (!other || id < other) this.byPath.set(e.path, id);
@@ -59,25 +89,93 @@ export class FileIndex {
 
   entry(id: string): FileEntry | undefined {
     const e = this.doc.files?.[id];
-    return e ? { ...e } : undefined;
+    return e && isValidPath(e.path) ? { ...e } : undefined;
   }
 
   entries(): Array<[string, FileEntry]> {
-    return Object.entries(this.doc.files ?? {}).map(([id, e]) => [id, { ...e }]);
+    return Object.entries(this.doc.files ?? {})
+      .filter(([, e]) => isValidPath(e.path))
+      .map(([id, e]) => [id, { ...e }]);
+  }
+
+  /** Entries whose path is not valid (see `isValidPath`): refused, never used. */
+  refused(): Array<[string, unknown]> {
+    return Object.entries(this.doc.files ?? {})
+      .filter(([, e]) => !isValidPath((e as { path?: unknown }).path))
+      .map(([id, e]) => [id, (e as { path?: unknown }).path]);
   }
 
   private update(fn: (d: IndexShape) => void): RawChange | undefined {
     const before = this.doc;
-    this.doc = A.change(this.doc, (d) => {
+    const run = (d: IndexShape) => {
       if (!d.files) d.files = {};
       fn(d);
-    });
+    };
+    this.doc = A.change(this.doc, run);
     if (this.doc === before) return undefined;
+    this.reindex();
+    if (this.pending) {
+      this.pending.ops.push(run);
+      return undefined;
+    }
+    return A.getLastLocalChange(this.doc);
+  }
+
+  /**
+   * Run `fn`, gathering every update it makes into one change (returned), so peers see a burst
+   * (a `git checkout`) as one coherent step. Reads inside `fn` see each update at once.
+   */
+  batch(fn: () => void): RawChange | undefined {
+    if (this.pending) {
+      fn();
+      return undefined;
+    }
+    const batch: Batch = { base: A.clone(this.doc, { actor: this.actor }), ops: [] };
+    this.pending = batch;
+    try {
+      fn();
+    } finally {
+      this.pending = undefined;
+    }
+    if (!batch.ops.length) return undefined;
+    // Replay the updates on the state before the batch as a single change.
+    this.doc = A.change(batch.base, (d) => {
+      for (const op of batch.ops) op(d);
+    });
     this.reindex();
     return A.getLastLocalChange(this.doc);
   }
 
+  /** Ids that claim a path another (smaller) id also claims, after concurrent creates. */
+  losers(): Array<[string, FileEntry]> {
+    return this.entries().filter(([id, e]) => this.byPath.get(e.path) !== id);
+  }
+
+  /** The different values peers put concurrently for one entry (whole-file content races). */
+  conflicts(id: string): FileEntry[] {
+    const c = this.doc.files ? A.getConflicts(this.doc.files, id) : undefined;
+    if (!c) return [];
+    return (Object.values(c) as unknown[])
+      .filter((v): v is FileEntry => typeof v === 'object' && v !== null && typeof (v as FileEntry).path === 'string')
+      .map((v) => ({ ...v }));
+  }
+
+  /** The last entry a removed file had, if this daemon saw it go. */
+  removedEntry(id: string): FileEntry | undefined {
+    return this.graveyard.get(id);
+  }
+
   add(id: string, entry: FileEntry): RawChange | undefined {
+    return this.update((d) => {
+      d.files[id] = { ...entry };
+    });
+  }
+
+  /**
+   * Put a whole new value for the entry (not a field update): a concurrent removal then loses
+   * to it, so content someone changed is never dropped by someone else's delete.
+   */
+  replace(id: string, entry: FileEntry): RawChange | undefined {
     return this.update((d) => {
       d.files[id] = { ...entry };
     });
@@ -92,6 +190,8 @@ export class FileIndex {
   }
 
   remove(id: string): RawChange | undefined {
+    const e = this.entry(id);
+    if (e) this.graveyard.set(id, e);
     return this.update((d) => {
       delete d.files[id];
     });
@@ -99,14 +199,14 @@ export class FileIndex {
 
   /** Apply changes from a peer or storage; reports what happened to paths. */
   applyRemote(changes: RawChange[]): IndexDiff {
-    const before = new Map(this.entries().map(([id, e]) => [id, e.path]));
+    const before = this.snapshotPaths();
     [this.doc] = A.applyChanges(this.doc, changes);
     this.reindex();
     return this.diffFrom(before);
   }
 
   receiveSync(state: A.SyncState, message: Uint8Array): { diff: IndexDiff; state: A.SyncState } {
-    const before = new Map(this.entries().map(([id, e]) => [id, e.path]));
+    const before = this.snapshotPaths();
     const [doc, next] = A.receiveSyncMessage(this.doc, state, message);
     this.doc = doc;
     this.reindex();
@@ -118,7 +218,16 @@ export class FileIndex {
     return { state: next, message };
   }
 
-  private diffFrom(before: Map<string, string>): IndexDiff {
+  private lastSeen = new Map<string, FileEntry>();
+
+  private snapshotPaths(): Map<string, string> {
+    const entries = this.entries();
+    this.lastSeen = new Map(entries);
+    return new Map(entries.map(([id, e]) => [id, e.path]));
+  }
+
+  /** What happened to paths since `before` (id → path). */
+  diffFrom(before: Map<string, string>): IndexDiff {
     const diff: IndexDiff = { created: [], deleted: [], renamed: [] };
     const now = new Map(this.entries().map(([id, e]) => [id, e.path]));
     for (const [id, path] of now) {
@@ -126,7 +235,12 @@ export class FileIndex {
       if (old === undefined) diff.created.push(path);
       else if (old !== path) diff.renamed.push({ from: old, to: path, id });
     }
-    for (const [id, path] of before) if (!now.has(id)) diff.deleted.push(path);
+    for (const [id, path] of before) {
+      if (now.has(id)) continue;
+      diff.deleted.push(path);
+      const e = this.lastSeen.get(id);
+      if (e) this.graveyard.set(id, e);
+    }
     return diff;
   }
 

@@ -63,6 +63,11 @@ export class TextDoc {
     return this.mirror;
   }
 
+  /** False while the document's history has not arrived (adopted from a peer, changes pending). */
+  get ready(): boolean {
+    return typeof this.doc.text === 'string';
+  }
+
   get heads(): A.Heads {
     return A.getHeads(this.doc);
   }

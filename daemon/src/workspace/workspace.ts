@@ -5,21 +5,22 @@
  * remote entry points, which emit one `text` event each, so editors, disk and peers all see the
  * same stream; every change to the file list emits one `files` event.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as A from '@automerge/automerge/next';
 import { decodeText } from '../disk/files.js';
 import { Failure } from '../errors.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
-import { applyOp, type TextOp } from '../text/text-op.js';
+import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import type { Storage } from './storage.js';
-import { TextDoc, type RawChange } from './text-doc.js';
+import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
 export type Origin =
-  | { kind: 'editor'; editorId: string }
+  | { kind: 'editor'; editorId: string; undoStop?: boolean }
   | { kind: 'undo'; editorId: string }
   | { kind: 'peer'; peerId: string }
   | { kind: 'disk' };
@@ -49,6 +50,21 @@ export interface WorkspaceEvents {
   files: [FilesEvent];
   /** A local change to a document, to send to peers. */
   localChange: [docId: string, change: RawChange];
+  /** Something a person should find in the log (a conflict resolved, a deleted file kept). */
+  notice: [message: string];
+}
+
+/** How long opening a file waits for its content to arrive from a peer (view mode fetches on open). */
+const OPEN_WAIT_MS = 20_000;
+
+/** `dir/name.ext` → `dir/name (conflict tag).ext`: where the losing side of a conflict is kept. */
+export function conflictPath(path: string, tag: string): string {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const name = path.slice(slash + 1);
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  return `${dir}${stem} (conflict ${tag})${ext}`;
 }
 
 /** A live text file is limited to this size: Automerge 2.2.9 holds ~400 bytes per character. */
@@ -57,6 +73,8 @@ export const DEFAULT_LIVE_LIMIT = 1024 * 1024;
 export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly index: FileIndex;
   private live = new Map<string, TextDoc>();
+  /** While `batch` runs: the index as it was before, for one combined `files` event. */
+  private batching: Map<string, FileEntry> | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -113,10 +131,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return this.liveDoc(fileId).lines;
   }
 
+  /** A stable CRDT reference for an offset in a live file (see TextDoc.cursorAt). */
+  cursorAt(fileId: string, offset: number): string | undefined {
+    return this.doc(fileId)?.cursorAt(offset);
+  }
+
+  offsetOf(fileId: string, cursor: string): number | undefined {
+    return this.doc(fileId)?.offsetOf(cursor);
+  }
+
   /** A file's current bytes: its live text, or its blob; undefined while its blob is missing. */
   content(fileId: string): Uint8Array | undefined {
     const doc = this.doc(fileId);
-    if (doc) return Buffer.from(doc.text, 'utf8');
+    if (doc?.ready) return Buffer.from(doc.text, 'utf8');
     const e = this.index.entry(fileId);
     return e ? this.blobs.get(e.hash) : undefined;
   }
@@ -157,6 +184,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (entry.opaque) {
       throw new Failure('notEditable', `${path} is binary or larger than the live-editing limit (${this.liveLimit} characters); it is synced as a whole file, edit it outside Chorus`);
     }
+    // View mode and fresh joins fetch content when it is opened: wait for it to arrive.
+    if (!this.blobs.has(entry.hash)) await this.blobs.waitFor(entry.hash, OPEN_WAIT_MS);
+    const again = this.doc(fileId);
+    if (again) return { fileId, text: again.text };
     return { fileId, text: this.makeLive(fileId, this.baseText(entry)).text };
   }
 
@@ -173,6 +204,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private record(docId: string, change: RawChange): void {
     if (this.storage.append(docId, [change])) this.compact(docId);
     this.emit('localChange', docId, change);
+    if (docId !== INDEX_DOC_ID) this.keepEdited(docId, { kind: 'disk' });
   }
 
   // ---- files -------------------------------------------------------------------------------
@@ -198,7 +230,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * (so others' concurrent edits survive); a text file not yet live becomes live from its last
    * known content first; a binary file's new content replaces the old (last writer wins).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: Origin): void {
+  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string): void {
     const fileId = this.index.idOf(path);
     if (!fileId) {
       this.addFile(path, bytes, origin);
@@ -206,9 +238,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     const entry = this.index.entry(fileId)!;
     const text = decodeText(bytes);
-    const live = this.doc(fileId);
-    if (live && text !== null) {
-      this.edit(fileId, diffToOp(live.text, text), origin);
+    const doc = this.doc(fileId);
+    if (doc && !doc.ready) {
+      this.emit('notice', `${path} changed in the folder while its history is still arriving from a peer; taken in once it has arrived`);
+      return;
+    }
+    const live = doc;
+    if (live && text !== null && text.length <= this.liveLimit) {
+      // Three-way: the tool changed `base` (what the folder last held) into `text`; apply that
+      // change on top of the current text, so edits that arrived meanwhile survive.
+      const op = base === undefined || base === live.text ? diffToOp(live.text, text) : transformOp(diffToOp(base, text), diffToOp(base, live.text), 'left');
+      this.edit(fileId, op, origin);
       return;
     }
     const hash = hashBytes(bytes);
@@ -219,9 +259,32 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       return;
     }
     this.blobs.put(bytes, hash);
-    const patch: Partial<FileEntry> = { hash, size: bytes.length };
-    if (!this.isText(bytes)) patch.opaque = true;
-    this.recordIndex(this.index.set(fileId, patch), origin, { created: [], deleted: [], renamed: [], changed: [path] });
+    // A whole new value, not a field update: it survives a concurrent delete (see FileIndex.replace).
+    const next: FileEntry = { path, hash, size: bytes.length };
+    if (!this.isText(bytes)) next.opaque = true;
+    this.recordIndex(this.index.replace(fileId, next), origin, { created: [], deleted: [], renamed: [], changed: [path] });
+  }
+
+  /**
+   * Run `fn` (synchronous updates of the file list) as one index change and one `files` event,
+   * so a burst of file operations reaches peers as one coherent step.
+   */
+  batch(fn: () => void, origin: Origin): void {
+    if (this.batching) {
+      fn();
+      return;
+    }
+    const before = new Map(this.index.entries());
+    this.batching = before;
+    let change: RawChange | undefined;
+    try {
+      change = this.index.batch(fn);
+    } finally {
+      this.batching = undefined;
+    }
+    if (!change) return;
+    this.record(INDEX_DOC_ID, change);
+    this.announce(this.index.diffFrom(new Map([...before].map(([id, e]) => [id, e.path]))), new Map([...before].map(([id, e]) => [id, e.hash])), origin);
   }
 
   rename(from: string, to: string, origin: Origin): void {
@@ -237,7 +300,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   private recordIndex(change: RawChange | undefined, origin: Origin, diff: Omit<FilesEvent, 'origin'>): void {
-    if (!change) return;
+    if (!change || this.batching) return;
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { ...diff, origin });
   }
@@ -248,15 +311,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   applyRemote(docId: string, changes: RawChange[], origin: Origin): void {
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
-      const diff = this.index.applyRemote(changes);
+      const paths = this.paths();
+      this.index.applyRemote(changes);
       this.appendRemote(docId, changes);
-      this.announce(diff, before, origin);
+      this.resolve();
+      this.announce(this.index.diffFrom(paths), before, origin);
       return;
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
     const before = doc.text;
     const op = doc.applyRemote(changes);
     this.appendRemote(docId, changes);
+    if (op) this.keepEdited(docId, origin);
     if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: applyOp(before, op), origin });
   }
 
@@ -264,9 +330,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: Origin): A.SyncState {
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
+      const paths = this.paths();
       const r = this.index.receiveSync(state, message);
       this.storage.snapshot(docId, this.index.save());
-      this.announce(r.diff, before, origin);
+      this.resolve();
+      this.announce(this.index.diffFrom(paths), before, origin);
       return r.state;
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
@@ -274,6 +342,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const r = doc.receiveSync(state, message);
     if (r.op) {
       this.storage.snapshot(docId, doc.save());
+      this.keepEdited(docId, origin);
       this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op: r.op, before, after: doc.text, origin });
     }
     return r.state;
@@ -284,9 +353,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return (this.doc(docId) ?? this.adopt(docId)).generateSync(state);
   }
 
-  /** A document first heard of from a peer: empty until its history arrives. */
+  /**
+   * A document first heard of from a peer. A file whose content is here starts from the same
+   * deterministic initial change the peer made it live from (so the peer's edits apply at once);
+   * any other is empty until its history arrives.
+   */
   private adopt(docId: string): TextDoc {
     if (!/^f[0-9a-f]{24}$/.test(docId)) throw new Failure('invalid', `a peer named a document that cannot exist: ${JSON.stringify(docId).slice(0, 40)}`);
+    const entry = this.index.entry(docId);
+    if (entry && !entry.opaque && this.blobs.has(entry.hash)) {
+      try {
+        return this.makeLive(docId, this.baseText(entry));
+      } catch {
+        // not text after all: fall through to an empty document
+      }
+    }
     const doc = TextDoc.empty(this.actor);
     this.live.set(docId, doc);
     return doc;
@@ -296,11 +377,86 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (this.storage.append(docId, changes)) this.compact(docId);
   }
 
+  private paths(): Map<string, string> {
+    return new Map(this.index.entries().map(([id, e]) => [id, e.path]));
+  }
+
+  /** The hash of a file's current content: its live text's, or its entry's. */
+  private currentHash(id: string, e: FileEntry): string {
+    const doc = this.live.get(id) ?? (this.storage.has(id) ? this.doc(id) : undefined);
+    return doc ? contentHash(doc.text) : e.hash;
+  }
+
+  /**
+   * Settle what concurrent file-list changes left behind, the same way on every peer: two files
+   * created at one path (same content: one goes; different: the larger id moves to
+   * `name (conflict <id>).ext`), and whole-file contents put concurrently (the one Automerge
+   * picks stays, each other is kept beside it as `name (conflict <hash>).ext`, under an id
+   * derived from the file and the hash so every peer makes the very same entry).
+   */
+  private resolve(): void {
+    const losers = this.index.losers();
+    const raced = this.index.entries().filter(([id]) => this.index.conflicts(id).length > 1);
+    if (!losers.length && !raced.length) return;
+    const change = this.index.batch(() => {
+      for (const [id, e] of losers) {
+        const winner = this.index.idOf(e.path)!;
+        if (this.currentHash(id, e) === this.currentHash(winner, this.index.entry(winner)!)) {
+          this.index.remove(id);
+          this.emit('notice', `${e.path} was created on two peers with the same content; kept one`);
+        } else {
+          const to = conflictPath(e.path, id.slice(1, 7));
+          this.index.set(id, { path: to });
+          this.emit('notice', `${e.path} was created on two peers at once; the other version is kept as ${to}`);
+        }
+      }
+      for (const [id] of raced) {
+        const winner = this.index.entry(id)!;
+        for (const c of this.index.conflicts(id)) {
+          if (c.hash === winner.hash) continue;
+          const copyId = 'f' + createHash('sha256').update(`${id}:${c.hash}`).digest('hex').slice(0, 24);
+          if (this.index.entry(copyId)) continue;
+          const to = conflictPath(c.path, c.hash.slice(0, 8));
+          this.index.add(copyId, { ...c, path: to });
+          this.emit('notice', `${winner.path} was changed on two peers at once; the other version is kept as ${to}`);
+        }
+        this.index.replace(id, winner); // settles the race, so it is not resolved again
+      }
+    });
+    if (change) this.record(INDEX_DOC_ID, change);
+  }
+
+  /**
+   * A file someone removed while someone else edited it is kept: when a text change lands on a
+   * file whose index entry was removed, the entry comes back (at its last path) with that text.
+   */
+  private keepEdited(docId: string, origin: Origin): void {
+    if (this.index.entry(docId) || this.batching) return;
+    const last = this.index.removedEntry(docId);
+    const doc = this.live.get(docId);
+    if (!last || !doc) return;
+    const bytes = Buffer.from(doc.text, 'utf8');
+    const path = this.index.idOf(last.path) ? conflictPath(last.path, docId.slice(1, 7)) : last.path;
+    const entry: FileEntry = { path, hash: this.blobs.put(bytes), size: bytes.length };
+    const change = this.index.replace(docId, entry);
+    if (!change) return;
+    this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another`);
+    this.record(INDEX_DOC_ID, change);
+    this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : { kind: 'peer', peerId: 'self' } });
+  }
+
   private hashes(): Map<string, string> {
     return new Map(this.index.entries().map(([id, e]) => [id, e.hash]));
   }
 
+  private reported = new Set<string>();
+
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
+    for (const [id, p] of this.index.refused()) {
+      if (this.reported.has(id)) continue;
+      this.reported.add(id);
+      this.emit('notice', `refused a path from a peer: ${JSON.stringify(p).slice(0, 200)} (absolute, with .. or empty parts, or inside .git/ or .chorus/); it is never written`);
+    }
     const changed: string[] = [];
     for (const [id, e] of this.index.entries()) {
       const old = before.get(id);

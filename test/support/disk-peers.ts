@@ -1,0 +1,84 @@
+/**
+ * Two (or more) real daemons in this process sharing a session over loopback, for the disk
+ * tests: real folders, real watchers, real overlay links (WebSocket, never WebRTC: faster, and
+ * the disk tests are not about transports).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Daemon } from '../../daemon/src/daemon.js';
+import { tempProject } from './project-dir.js';
+
+export interface Peer {
+  dir: string;
+  daemon: Daemon;
+  lines: string[];
+}
+
+const running: Peer[] = [];
+
+export async function startPeer(dir: string, name: string): Promise<Peer> {
+  const lines: string[] = [];
+  const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m) });
+  const peer = { dir, daemon, lines };
+  running.push(peer);
+  return peer;
+}
+
+/** Share `files` from a new folder A and join it from a new empty folder B. */
+export async function sharedPair(files: Record<string, string>, opts: { disk?: boolean } = {}): Promise<{ a: Peer; b: Peer; code: string }> {
+  const a = await startPeer(tempProject(files, 'chorus-disk-a-'), 'alice');
+  const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
+  const b = await startPeer(tempProject({}, 'chorus-disk-b-'), 'bob');
+  await b.daemon.join(code, { disk: opts.disk ?? true, host: '127.0.0.1', webrtc: false }, () => {});
+  return { a, b, code };
+}
+
+/** Stop a peer's daemon (keeping its folder), e.g. to work offline and start it again. */
+export async function stopPeer(p: Peer): Promise<void> {
+  const i = running.indexOf(p);
+  if (i >= 0) running.splice(i, 1);
+  await p.daemon.stop();
+}
+
+export async function stopAllPeers(): Promise<void> {
+  for (const p of running.splice(0)) await p.daemon.stop().catch(() => undefined);
+}
+
+/** Every shared file of a folder (not .chorus/, not .git/), path → content. */
+export function folderFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (e.name !== '.chorus' && e.name !== '.git') walk(r);
+      } else if (e.isFile()) out[r] = fs.readFileSync(path.join(dir, r), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Poll until `pred` holds (no timing assertions: only a generous upper bound). */
+export async function until(pred: () => boolean, what: string, ms = 30000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+}
+
+/** Wait until both folders hold the same shared files, and return them. */
+export async function converged(a: Peer, b: Peer, what = 'both folders to hold the same files', ms = 30000): Promise<Record<string, string>> {
+  let last = '';
+  await until(() => {
+    const fa = JSON.stringify(sortKeys(folderFiles(a.dir)));
+    last = fa;
+    return fa === JSON.stringify(sortKeys(folderFiles(b.dir)));
+  }, what, ms);
+  return JSON.parse(last) as Record<string, string>;
+}
+
+function sortKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1)));
+}
