@@ -56,6 +56,9 @@ export class FolderSync {
     private readonly log: (msg: string) => void,
   ) {
     this.rules = new IgnoreRules(project.root);
+    // git (and tools that read .gitignore) leave the daemon's own folder alone.
+    const own = path.join(project.dotDir, '.gitignore');
+    if (!fs.existsSync(own)) fs.writeFileSync(own, '# the Chorus daemon\'s state: never commit it\n*\n');
     workspace.on('notice', (m) => log(m));
     workspace.blobs.on('put', (hash) => void this.blobArrived(hash));
     writeBack.takeForeign = (rel) => (this.running ? this.take(rel) : Promise.resolve());
@@ -257,12 +260,12 @@ export class FolderSync {
       if (!id) {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
-        if (ledger.knows(rel, seen.hash)) {
+        if (this.writeBack.isOwn(rel, seen.hash, full)) {
           if (full) await fs.promises.rm(this.project.absolute(rel), { force: true });
           continue;
         }
         added.push(rel);
-      } else if (this.writeBack.isOwn(rel, seen.hash)) {
+      } else if (this.writeBack.isOwn(rel, seen.hash, full)) {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) !== seen.hash) changed.push(rel);
       else this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));

@@ -38,9 +38,15 @@ export class WriteBack {
     workspace.on('text', (e) => this.schedule(e.fileId));
   }
 
-  /** Is this content of `path` the daemon's own (written or taken in by it)? */
-  isOwn(path: string, hash: string): boolean {
-    return this.ledger.knows(path, hash);
+  /**
+   * Is this content of `path` the daemon's own (written or taken in by it)? The newest is; the
+   * one before only while a write is in flight or `afterCrash` (on start: a crash between the
+   * ledger and the write leaves it) — else a tool that puts the previous content back (`git
+   * checkout`, undo in another editor) would go unnoticed.
+   */
+  isOwn(path: string, hash: string, afterCrash = false): boolean {
+    if (this.ledger.latest(path) === hash) return true;
+    return (afterCrash || this.running.has(path)) && this.ledger.knows(path, hash);
   }
 
   /** Remember that `path` now holds content with this hash (taken in from disk). */
@@ -95,7 +101,7 @@ export class WriteBack {
       const abs = this.project.absolute(path);
       if (this.takeForeign) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
-        if (now !== undefined && now !== hash && !this.ledger.knows(path, now)) {
+        if (now !== undefined && now !== hash && now !== this.ledger.latest(path)) {
           // Another tool wrote it since: take that in first; its change schedules the next write.
           await this.takeForeign(path);
           if (this.workspace.index.idOf(path) && this.workspace.isLive(this.workspace.index.idOf(path)!)) return;
