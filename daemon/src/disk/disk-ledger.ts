@@ -1,12 +1,19 @@
 /**
  * What the daemon last saw or wrote in each file, kept across restarts (`.chorus/disk/`). A write
- * is recorded before it happens, and the previous hash is kept too, so after a crash at any moment
+ * is recorded before it happens, and the recent hashes before it are kept too, so after a crash at any moment
  * a file holding either is known to be the daemon's own content, not another tool's edit — a
  * stale file is rewritten, never diffed in (which would undo the newest typing).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+
+/**
+ * How many recent hashes to remember per file. A watcher event is handled a little after the
+ * write it reports, by which time the daemon may have written again several times while typing
+ * goes on: every one of those contents must still count as the daemon's own.
+ */
+const KEEP = 32;
 
 interface Entry {
   path: string;
@@ -52,7 +59,7 @@ export class DiskLedger {
   record(rel: string, hash: string): void {
     const old = this.entry(rel);
     if (old?.hashes[old.hashes.length - 1] === hash) return;
-    const e = { path: rel, hashes: [...(old?.hashes.slice(-1) ?? []), hash] };
+    const e = { path: rel, hashes: [...(old?.hashes.slice(-(KEEP - 1)) ?? []), hash] };
     this.cache.set(rel, e);
     const target = this.file(rel);
     fs.writeFileSync(`${target}.tmp`, JSON.stringify(e), { mode: 0o600 });

@@ -249,11 +249,20 @@ export class FolderSync {
       const id = index.idOf(rel);
       if (!id) continue;
       // Only a file this folder had can have been deleted from it; others were never written here.
-      if (ledger.latest(rel) !== undefined && !fs.existsSync(this.project.absolute(rel))) gone.push(rel);
-      else if (full) toWrite.push(rel);
+      const had = ledger.latest(rel);
+      if (had === undefined || fs.existsSync(this.project.absolute(rel))) {
+        if (full) toWrite.push(rel);
+      } else if (this.currentHash(id) !== had && this.workspace.isLive(id)) {
+        // Edits reached the file after the folder last had it: whoever deleted it never saw
+        // them. Keep it (write it back) rather than lose them.
+        this.log(`kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile`);
+        this.writeBack.forget(rel); // so writing it back is not taken for someone else's deletion
+        toWrite.push(rel);
+      } else gone.push(rel);
     }
     const added: string[] = [];
     const changed: string[] = [];
+    const collided: string[] = [];
     const refresh: string[] = [];
     for (const [rel, seen] of present) {
       const id = index.idOf(rel);
@@ -267,8 +276,13 @@ export class FolderSync {
         added.push(rel);
       } else if (this.writeBack.isOwn(rel, seen.hash, full)) {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
-      } else if (this.currentHash(id) !== seen.hash) changed.push(rel);
-      else this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+      } else if (this.currentHash(id) === seen.hash) {
+        this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+      } else if (ledger.latest(rel) === undefined) {
+        // A peer's file this folder never had, and a different one here at the same path: made
+        // on both sides before either knew. Not an edit of the peer's: a concurrent create.
+        collided.push(rel);
+      } else changed.push(rel);
     }
 
     // unlink + add of the same content is a rename (a folder rename is one per file).
@@ -289,7 +303,7 @@ export class FolderSync {
       }
     }
 
-    if (renames.length || gone.length || added.length || changed.length) {
+    if (renames.length || gone.length || added.length || changed.length || collided.length) {
       this.workspace.batch(() => {
         for (const [from, to] of renames) {
           this.workspace.rename(from, to, DISK);
@@ -299,6 +313,12 @@ export class FolderSync {
         for (const rel of gone) {
           this.workspace.remove(rel, DISK);
           this.writeBack.forget(rel);
+        }
+        for (const rel of collided) {
+          // The folder's version moves aside once the conflict is settled: the peer's may then
+          // overwrite this path, so its current content counts as known.
+          this.writeBack.remember(rel, present.get(rel)!.hash);
+          this.workspace.addConcurrent(rel, present.get(rel)!.bytes, DISK);
         }
         for (const rel of [...added, ...changed]) {
           const seen = present.get(rel)!;
@@ -312,16 +332,20 @@ export class FolderSync {
         [changed.length, 'changed'],
         [renames.length, 'renamed'],
         [gone.length, 'deleted'],
+        [collided.length, 'created here and by a peer at once'],
       ].filter(([n]) => n);
       this.log(`took in from the folder: ${parts.map(([n, w]) => `${n} ${w}`).join(', ')}${paths.length + dirs.length === 1 ? ` (${paths[0] ?? dirs[0]})` : ''}`);
     }
 
     // After a crash the folder may hold an older content the daemon wrote: bring it up to date.
+    // Not awaited: this may run inside a write of the same path (WriteBack.takeForeign).
+    const writes: Promise<void>[] = [];
     for (const rel of refresh) {
       const data = this.workspace.content(index.idOf(rel)!);
-      if (data) await this.writeBack.writeNow(rel, data, true);
+      if (data) writes.push(this.writeBack.writeNow(rel, data, true));
     }
-    for (const rel of toWrite) await this.materialize(rel);
+    for (const rel of toWrite) writes.push(this.materialize(rel));
+    void Promise.all(writes).catch((e: unknown) => this.log(`writing files into the folder failed: ${(e as Error).message}`));
   }
 
   private textOf(bytes: Uint8Array): string | undefined {

@@ -101,8 +101,10 @@ export class WriteBack {
       const abs = this.project.absolute(path);
       if (this.takeForeign) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
-        if (now !== undefined && now !== hash && now !== this.ledger.latest(path)) {
-          // Another tool wrote it since: take that in first; its change schedules the next write.
+        const known = this.ledger.latest(path);
+        if (now !== hash && now !== known && (now !== undefined || known !== undefined)) {
+          // Another tool wrote (or deleted) it since: take that in first; its change schedules
+          // the next write.
           await this.takeForeign(path);
           if (this.workspace.index.idOf(path) && this.workspace.isLive(this.workspace.index.idOf(path)!)) return;
         }

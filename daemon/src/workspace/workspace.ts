@@ -217,6 +217,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   addFile(path: string, bytes: Uint8Array, origin: Origin): string {
     const existing = this.index.idOf(path);
     if (existing) return existing;
+    return this.addEntry(path, bytes, origin);
+  }
+
+  /**
+   * A file this folder created at a path a peer created too, before either knew of the other's:
+   * a second entry at that path, which `resolve` settles like any concurrent create.
+   */
+  addConcurrent(path: string, bytes: Uint8Array, origin: Origin): string {
+    return this.addEntry(path, bytes, origin);
+  }
+
+  private addEntry(path: string, bytes: Uint8Array, origin: Origin): string {
     const id = newFileId();
     const hash = this.blobs.put(bytes);
     const entry: FileEntry = { path, hash, size: bytes.length };
@@ -285,6 +297,22 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!change) return;
     this.record(INDEX_DOC_ID, change);
     this.announce(this.index.diffFrom(new Map([...before].map(([id, e]) => [id, e.path]))), new Map([...before].map(([id, e]) => [id, e.hash])), origin);
+    this.resolveHere();
+  }
+
+  /**
+   * Settle conflicts a local batch made (a file created here at a path a peer just created):
+   * announced as a peer's change, so the folder follows like it does for any peer's.
+   */
+  private resolveHere(): void {
+    const before = this.hashes();
+    const paths = this.paths();
+    const winners = this.resolve();
+    if (!winners) return;
+    const diff = this.index.diffFrom(paths);
+    const changed = [...new Set(winners)].filter((p) => !diff.created.includes(p));
+    this.emit('files', { ...diff, changed, origin: { kind: 'peer', peerId: 'self' } });
+    void before;
   }
 
   rename(from: string, to: string, origin: Origin): void {
@@ -394,12 +422,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * picks stays, each other is kept beside it as `name (conflict <hash>).ext`, under an id
    * derived from the file and the hash so every peer makes the very same entry).
    */
-  private resolve(): void {
+  private resolve(): string[] | undefined {
     const losers = this.index.losers();
     const raced = this.index.entries().filter(([id]) => this.index.conflicts(id).length > 1);
-    if (!losers.length && !raced.length) return;
+    if (!losers.length && !raced.length) return undefined;
+    const winners: string[] = [];
     const change = this.index.batch(() => {
       for (const [id, e] of losers) {
+        winners.push(e.path);
         const winner = this.index.idOf(e.path)!;
         if (this.currentHash(id, e) === this.currentHash(winner, this.index.entry(winner)!)) {
           this.index.remove(id);
@@ -423,7 +453,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         this.index.replace(id, winner); // settles the race, so it is not resolved again
       }
     });
-    if (change) this.record(INDEX_DOC_ID, change);
+    if (!change) return undefined;
+    this.record(INDEX_DOC_ID, change);
+    return winners;
   }
 
   /**

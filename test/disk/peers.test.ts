@@ -1,0 +1,173 @@
+// Two real daemons sharing a session over loopback, each with its own folder and watcher: outside
+// edits merge with a peer's typing, file operations on each side reach the other, concurrent
+// conflicting ones resolve the same way on both, a git checkout reaches the other folder and its
+// open editor, and paths from a hostile peer are refused.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { FileIndex, newFileId } from '../../daemon/src/workspace/file-index.js';
+import { converged, folderFiles, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { waitForFile } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+
+const editors: ScriptedEditor[] = [];
+afterEach(async () => {
+  for (const e of editors.splice(0)) e.close();
+  await stopAllPeers();
+});
+
+async function editor(socketPath: string): Promise<ScriptedEditor> {
+  const e = await ScriptedEditor.socket(socketPath);
+  editors.push(e);
+  await e.init();
+  return e;
+}
+
+const LINES = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') + '\n';
+
+it('an outside edit on one side merges with typing on the other', async () => {
+  const { a, b } = await sharedPair({ 'notes.txt': LINES });
+  await waitForFile(path.join(b.dir, 'notes.txt'), (t) => t === LINES, 'notes.txt on B');
+  const eb = await editor(b.daemon.project.socketPath);
+  await eb.open('notes.txt');
+  const typing = (async () => {
+    for (const ch of 'typed on B') {
+      const t = eb.text('notes.txt');
+      await eb.edit('notes.txt', t.length, t.length, ch);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  // a tool on A rewrites line 10 from whatever A's file holds at that moment
+  const fa = path.join(a.dir, 'notes.txt');
+  fs.writeFileSync(fa, fs.readFileSync(fa, 'utf8').replace('line 10\n', 'line ten, by a tool on A\n'));
+  await typing;
+  const want = LINES.replace('line 10\n', 'line ten, by a tool on A\n') + 'typed on B';
+  await waitForFile(fa, (t) => t === want, 'A to have the tool edit and all of B typing');
+  await waitForFile(path.join(b.dir, 'notes.txt'), (t) => t === want, 'B to have both');
+  await eb.waitFor(() => eb.text('notes.txt') === want, "B's editor to have both");
+});
+
+it('creates, renames and deletes of files and folders on each side reach the other', async () => {
+  const { a, b } = await sharedPair({ 'src/old.ts': 'export const x = 1;\n', 'docs/a.md': '# a\n', 'docs/b.md': '# b\n', 'gone.txt': 'bye\n' });
+  await converged(a, b, 'the first sync');
+  const ea = await editor(a.daemon.project.socketPath);
+  await ea.open('src/old.ts');
+  const id = b.daemon.workspace.index.idOf('src/old.ts');
+
+  fs.renameSync(path.join(b.dir, 'src', 'old.ts'), path.join(b.dir, 'src', 'new.ts')); // rename on B
+  fs.renameSync(path.join(a.dir, 'docs'), path.join(a.dir, 'guide')); // folder rename on A
+  fs.writeFileSync(path.join(b.dir, 'made-on-b.md'), '# from B\n');
+  fs.mkdirSync(path.join(a.dir, 'lib', 'deep'), { recursive: true });
+  fs.writeFileSync(path.join(a.dir, 'lib', 'deep', 'made-on-a.ts'), 'export {};\n');
+  fs.rmSync(path.join(b.dir, 'gone.txt'));
+  const files = await converged(a, b, 'every operation on both sides', 30000).then(async () => {
+    await until(() => folderFiles(a.dir)['made-on-b.md'] !== undefined && folderFiles(b.dir)['lib/deep/made-on-a.ts'] !== undefined && folderFiles(a.dir)['src/new.ts'] !== undefined && !folderFiles(b.dir)['docs/a.md'] && !folderFiles(a.dir)['gone.txt'], 'all five operations');
+    return converged(a, b);
+  });
+  expect(Object.keys(files).sort()).toEqual(['guide/a.md', 'guide/b.md', 'lib/deep/made-on-a.ts', 'made-on-b.md', 'src/new.ts']);
+  // the rename kept the file's id on both peers, and the editor on A heard of it
+  expect(a.daemon.workspace.index.idOf('src/new.ts')).toBe(id);
+  expect(b.daemon.workspace.index.idOf('src/new.ts')).toBe(id);
+  expect(fs.existsSync(path.join(b.dir, 'docs'))).toBe(false); // emptied folders go too
+  await ea.waitFor(() => ea.notes.some((n) => n.method === 'workspace/didChange' && n.params.renamed.some((r: { to: string }) => r.to === 'src/new.ts')), 'the rename to reach the editor on A');
+});
+
+it('concurrent conflicting operations resolve the same way on both peers, losing no text', async () => {
+  const { a, b } = await sharedPair({ 'shared.txt': LINES, 'both-edit.txt': 'base\n' });
+  await converged(a, b, 'the first sync');
+  // Cut the link by stopping nothing: make the conflicting operations at once on both sides.
+  fs.writeFileSync(path.join(a.dir, 'same.txt'), 'created on A\n');
+  fs.writeFileSync(path.join(b.dir, 'same.txt'), 'created on B\n');
+  fs.writeFileSync(path.join(a.dir, 'twin.txt'), 'identical\n');
+  fs.writeFileSync(path.join(b.dir, 'twin.txt'), 'identical\n');
+  // one deletes a file while the other edits it
+  const eb = await editor(b.daemon.project.socketPath);
+  await eb.open('shared.txt');
+  fs.rmSync(path.join(a.dir, 'shared.txt'));
+  for (const ch of 'kept!') {
+    const t = eb.text('shared.txt');
+    await eb.edit('shared.txt', t.length, t.length, ch);
+  }
+  await until(() => {
+    const fa = folderFiles(a.dir);
+    return Object.keys(fa).some((p) => p.startsWith('same (conflict')) && fa['shared.txt']?.endsWith('kept!') === true;
+  }, 'the conflicts to resolve on A').catch((e: Error) => {
+    console.log(JSON.stringify(folderFiles(a.dir)).slice(0, 500), JSON.stringify(folderFiles(b.dir)).slice(0, 500), a.lines.filter((l) => !l.startsWith('net')), b.lines.filter((l) => !l.startsWith('net')));
+    throw e;
+  });
+  const files = await converged(a, b, 'both folders to settle identically');
+  const same = Object.entries(files).filter(([p]) => p.startsWith('same'));
+  expect(same.map(([, t]) => t).sort()).toEqual(['created on A\n', 'created on B\n']);
+  expect(Object.keys(files).filter((p) => p.startsWith('twin'))).toEqual(['twin.txt']); // same content: one file
+  expect(files['shared.txt']).toBe(LINES + 'kept!'); // the edited file someone deleted is kept
+  expect(a.lines.concat(b.lines).some((l) => /kept shared\.txt/.test(l))).toBe(true);
+  // both indexes agree
+  const paths = (x: typeof a) => x.daemon.workspace.index.entries().map(([id, e]) => `${id}:${e.path}`).sort();
+  await until(() => JSON.stringify(paths(a)) === JSON.stringify(paths(b)), 'both indexes to agree');
+});
+
+it('a git checkout of 200 files on one peer reaches the other folder and its open editor', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 200; i++) files[`m${i % 8}/f${i}.ts`] = `export const v${i} = 'main';\n`;
+  const { a, b } = await sharedPair(files);
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: a.dir, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A', '--', '.', ':!.chorus');
+  git('commit', '-q', '-m', 'main');
+  git('checkout', '-q', '-b', 'feature');
+  for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(a.dir, `m${i % 8}`, `f${i}.ts`), `export const v${i} = 'feature';\n`);
+  git('commit', '-q', '-am', 'feature');
+  git('checkout', '-q', 'main');
+  await converged(a, b, 'the first sync', 60000);
+  const eb = await editor(b.daemon.project.socketPath);
+  await eb.open('m3/f3.ts');
+  let indexChanges = 0;
+  b.daemon.workspace.on('files', (e) => {
+    if (e.origin.kind === 'peer') indexChanges++;
+  });
+  git('checkout', '-q', 'feature');
+  await eb.waitFor(() => eb.text('m3/f3.ts') === "export const v3 = 'feature';\n", "B's editor to follow the checkout");
+  const after = await converged(a, b, 'B to follow the checkout', 60000);
+  expect(Object.values(after).every((t) => t.includes("'feature'"))).toBe(true);
+  expect(indexChanges).toBeLessThan(10); // a few coherent steps, not a storm of 200
+});
+
+it('refuses hostile paths from a peer and never writes outside the root', async () => {
+  const { a, b } = await sharedPair({ 'ok.txt': 'fine\n' });
+  await converged(a, b, 'the first sync');
+  const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-victim-')));
+  fs.symlinkSync(outside, path.join(b.dir, 'escape')); // a symlink on B that leads out
+  const bad = [
+    '/tmp/chorus-absolute-evil.txt',
+    '../evil.txt',
+    'a/../../evil.txt',
+    '.git/hooks/post-checkout',
+    '.chorus/session.json',
+    'x//y.txt',
+    './dot.txt',
+    'escape/evil.txt',
+  ];
+  // A hostile peer: A's daemon sends index changes it made with its own FileIndex, through the
+  // real link, as if they were its own edits.
+  const evil = new FileIndex(a.daemon.workspace.index.save(), [], 'ee'.repeat(16));
+  const hash = a.daemon.workspace.blobs.put(new TextEncoder().encode('#!/bin/sh\necho pwned\n'));
+  for (const p of bad) a.daemon.workspace.emit('localChange', 'index', evil.add(newFileId(), { path: p, hash, size: 21 })!);
+  a.daemon.workspace.emit('localChange', 'index', evil.add(newFileId(), { path: 'legit.txt', hash, size: 21 })!);
+  await waitForFile(path.join(b.dir, 'legit.txt'), (t) => t.includes('pwned'), 'the legitimate file after the hostile ones');
+  expect(fs.existsSync('/tmp/chorus-absolute-evil.txt')).toBe(false);
+  expect(fs.existsSync(path.join(b.dir, '..', 'evil.txt'))).toBe(false);
+  expect(fs.readdirSync(outside)).toEqual([]);
+  expect(fs.existsSync(path.join(b.dir, '.git'))).toBe(false);
+  expect(JSON.parse(fs.readFileSync(path.join(b.dir, '.chorus', 'session.json'), 'utf8')).sessionId).toBeTypeOf('string');
+  expect(fs.existsSync(path.join(b.dir, 'dot.txt'))).toBe(false);
+  // invisible to editors, logged
+  const listed = b.daemon.files().files.map((f) => f.path);
+  // a path that escapes only through B's own symlink is a fine name elsewhere: listed, never written here
+  expect(listed.sort()).toEqual(['escape/evil.txt', 'legit.txt', 'ok.txt']);
+  await until(() => b.lines.filter((l) => l.startsWith('refused')).length >= 7, 'the refusals in the log');
+  await until(() => b.lines.some((l) => l.includes('escape/evil.txt') && /refused/.test(l)), 'the symlink escape refused');
+  expect(fs.readdirSync(outside)).toEqual([]);
+});
