@@ -1,0 +1,76 @@
+// A real daemon process is SIGKILLed in the middle of a burst of typing; started again, it has
+// every edit it acknowledged (and the folder is brought up to date with them).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { CLI } from '../support/paths.js';
+import { tempProject, waitForFile } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+
+const procs: ChildProcess[] = [];
+const editors: ScriptedEditor[] = [];
+afterEach(async () => {
+  for (const e of editors.splice(0)) e.close();
+  for (const p of procs.splice(0)) {
+    if (p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+  }
+});
+
+async function daemonProcess(dir: string): Promise<{ proc: ChildProcess; editor: ScriptedEditor }> {
+  const proc = spawn(process.execPath, [CLI, 'daemon', dir, '--name', 'crash'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(proc);
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += String(d)));
+  const end = Date.now() + 30000;
+  for (;;) {
+    try {
+      const editor = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'));
+      editors.push(editor);
+      await editor.init();
+      return { proc, editor };
+    } catch {
+      if (Date.now() > end || proc.exitCode !== null) throw new Error(`the daemon did not start: ${err.slice(-500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+it('SIGKILL during a burst of typing loses no acknowledged edit', async () => {
+  const base = 'fn main() {\n}\n';
+  const dir = tempProject({ 'main.rs': base });
+  const first = await daemonProcess(dir);
+  await first.editor.open('main.rs');
+  const typed = Array.from({ length: 2000 }, (_, i) => 'abcdefghij\n'[i % 11]!).join('');
+  let acked = 0;
+  let killed = false;
+  const sent: Promise<unknown>[] = [];
+  for (let i = 0; i < typed.length; i++) {
+    const t = first.editor.text('main.rs');
+    // pipelined like a fast typist: each acknowledgement is counted in order
+    sent.push(first.editor.edit('main.rs', t.length, t.length, typed[i]!).then(() => acked++, () => undefined));
+    if (i % 20 === 19) await new Promise((r) => setImmediate(r));
+    if (!killed && acked >= 700) {
+      killed = true;
+      first.proc.kill('SIGKILL');
+      break;
+    }
+  }
+  if (!killed) {
+    await Promise.race([Promise.all(sent), new Promise((r) => setTimeout(r, 100))]);
+    first.proc.kill('SIGKILL');
+  }
+  await new Promise((r) => first.proc.once('exit', r));
+  const ackedText = base + typed.slice(0, acked);
+  first.editor.close();
+
+  const second = await daemonProcess(dir);
+  const text = await second.editor.open('main.rs');
+  expect(text.startsWith(ackedText)).toBe(true); // every acknowledged edit is there
+  expect((base + typed).startsWith(text)).toBe(true); // and nothing but what was typed
+  await waitForFile(path.join(dir, 'main.rs'), (t) => t === text, 'the folder to be brought up to date');
+  expect(fs.readFileSync(path.join(dir, 'main.rs'), 'utf8')).toBe(text);
+});
