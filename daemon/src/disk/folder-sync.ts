@@ -33,6 +33,8 @@ const DISK = { kind: 'disk' } as const;
 interface Seen {
   bytes: Uint8Array;
   hash: string;
+  /** The daemon's write generation when the read began (see WriteBack.isOwn). */
+  since: number;
 }
 
 export class FolderSync {
@@ -196,6 +198,7 @@ export class FolderSync {
 
   private async read(rel: string): Promise<Seen | undefined> {
     const abs = this.project.absolute(rel);
+    const since = this.writeBack.since(rel);
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     if (!st?.isFile()) return undefined; // gone, a folder, or a symbolic link (never followed)
     if (st.size > MAX_SHARED_FILE) {
@@ -203,7 +206,7 @@ export class FolderSync {
       return undefined;
     }
     const bytes = await readBytes(abs);
-    return bytes && { bytes, hash: hashBytes(bytes) };
+    return bytes && { bytes, hash: hashBytes(bytes), since };
   }
 
   private once(key: string, msg: string): void {
@@ -269,12 +272,12 @@ export class FolderSync {
       if (!id) {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
-        if (this.writeBack.isOwn(rel, seen.hash, full)) {
+        if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
           if (full) await fs.promises.rm(this.project.absolute(rel), { force: true });
           continue;
         }
         added.push(rel);
-      } else if (this.writeBack.isOwn(rel, seen.hash, full)) {
+      } else if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
         this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));

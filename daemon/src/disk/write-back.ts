@@ -21,6 +21,9 @@ export class WriteBack {
    * outside edit is diffed from, so edits that arrived after it are not undone.
    */
   private onDisk = new Map<string, string>();
+  /** What the daemon recorded per path lately, in order (see `isOwn`). */
+  private recent = new Map<string, Array<{ hash: string; gen: number }>>();
+  private generation = 0;
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
   /**
@@ -44,14 +47,30 @@ export class WriteBack {
    * ledger and the write leaves it) — else a tool that puts the previous content back (`git
    * checkout`, undo in another editor) would go unnoticed.
    */
-  isOwn(path: string, hash: string, afterCrash = false): boolean {
+  isOwn(path: string, hash: string, afterCrash = false, since?: number): boolean {
     if (this.ledger.latest(path) === hash) return true;
+    // Read while the daemon went on writing: what was newest when the read began, or anything
+    // written since, is the daemon's own (an older content is a tool putting it back).
+    if (since !== undefined && this.recent.get(path)?.some((r) => r.gen >= since && r.hash === hash)) return true;
     return (afterCrash || this.running.has(path)) && this.ledger.knows(path, hash);
+  }
+
+  /** Take before reading a file; pass to `isOwn` with what was read. */
+  since(path: string): number {
+    return this.recent.get(path)?.at(-1)?.gen ?? 0;
+  }
+
+  private note(path: string, hash: string): void {
+    const list = this.recent.get(path) ?? [];
+    list.push({ hash, gen: ++this.generation });
+    if (list.length > 32) list.shift();
+    this.recent.set(path, list);
   }
 
   /** Remember that `path` now holds content with this hash (taken in from disk). */
   remember(path: string, hash: string, text?: string): void {
     this.ledger.record(path, hash);
+    this.note(path, hash);
     if (text !== undefined) this.onDisk.set(path, text);
     else this.onDisk.delete(path);
   }
@@ -99,18 +118,21 @@ export class WriteBack {
       const hash = hashBytes(data);
       if (!force && this.ledger.latest(path) === hash) return;
       const abs = this.project.absolute(path);
-      if (this.takeForeign) {
+      if (this.takeForeign && !force) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         const known = this.ledger.latest(path);
         if (now !== hash && now !== known && (now !== undefined || known !== undefined)) {
           // Another tool wrote (or deleted) it since: take that in first; its change schedules
           // the next write.
           await this.takeForeign(path);
-          if (this.workspace.index.idOf(path) && this.workspace.isLive(this.workspace.index.idOf(path)!)) return;
+          const id = this.workspace.index.idOf(path);
+          if (!id) return; // it was deleted, and that is now the shared state
+          if (this.ledger.latest(path) === now && this.workspace.isLive(id)) return;
         }
       }
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
+        this.note(path, hash);
         const text = data.length <= this.workspace.liveLimit ? decodeText(data) : null;
         if (text !== null) this.onDisk.set(path, text);
         else this.onDisk.delete(path);
