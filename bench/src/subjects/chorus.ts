@@ -152,7 +152,7 @@ export function oldBuildTimes(): { keystrokes: number; seconds: number }[] {
   return [...builtOld.entries()].map(([k, v]) => ({ keystrokes: Number(k.split(':')[1]), seconds: v.seconds }));
 }
 
-async function oldFolder(start: StartState): Promise<string> {
+export async function oldFolder(start: StartState): Promise<string> {
   const key = `${start.trace.name}:${start.history.length}`;
   const hit = builtOld.get(key);
   if (hit) return hit.dir;
