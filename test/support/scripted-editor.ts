@@ -177,7 +177,7 @@ export class ScriptedEditor {
     while (!pred()) {
       if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
       if (this.closed) throw new Error(`connection closed while waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 

@@ -131,6 +131,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #pingTimer: NodeJS.Timeout | undefined;
   #gossipQueued = false;
   #running = false;
+  readonly #blocked = new Set<string>();
 
   constructor(opts: OverlayOptions) {
     super();
@@ -245,6 +246,18 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#sessions.get(peerId)?.reset(reason);
   }
 
+  /** Fault injection: cut this overlay off from these peers (a partition) until `heal()`. */
+  partition(peerIds: string[]): void {
+    for (const id of peerIds) {
+      this.#blocked.add(id);
+      this.#sessions.get(id)?.reset('partitioned');
+    }
+  }
+
+  heal(): void {
+    this.#blocked.clear();
+  }
+
   // ---- links: handshake, hello, dispatch ----
 
   #adopt(raw: Link, origin: Origin): void {
@@ -319,6 +332,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   #onHello(link: SecureLink, hello: Hello, origin: Origin): PeerConn | undefined {
     const peerId = link.peerId;
+    if (this.#blocked.has(peerId)) throw new ProtocolError(`peer ${peerId} is on the other side of a test partition`);
     if (hello.session !== this.#opts.sessionId) {
       throw new ProtocolError(`peer ${peerId} is in session ${hello.session}, not ${this.#opts.sessionId}`);
     }

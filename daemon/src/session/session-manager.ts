@@ -72,6 +72,11 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     return this.config;
   }
 
+  /** The overlay while in a session (status, and fault injection in tests). */
+  get network(): Overlay | undefined {
+    return this.overlay;
+  }
+
   /** Rejoin the session this folder belongs to, if any (on daemon start). */
   async resume(): Promise<void> {
     const config = loadSession(this.project.dotDir);

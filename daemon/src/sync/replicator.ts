@@ -47,6 +47,8 @@ export interface ReplicatorEvents {
 
 export class Replicator extends EventEmitter<ReplicatorEvents> {
   private peers = new Map<string, PeerState>();
+  /** Fault injection: live changes for these peers wait here until released. */
+  private held = new Map<string, Uint8Array[]>();
   /** Blob hashes asked for and not yet received, with whom we asked. */
   private wanted = new Map<string, string>();
 
@@ -57,12 +59,38 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     private readonly extra: Map<string, DocStore> = new Map(),
   ) {
     super();
-    for (const store of extra.values()) store.on('localChange', (doc, change) => this.net.broadcast(encodePeerMessage({ kind: 'changes', doc, changes: [change] })));
+    for (const store of extra.values()) store.on('localChange', (doc, change) => this.sendLive(doc, change));
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data) => this.receive(id, data));
-    workspace.on('localChange', (doc, change) => this.net.broadcast(encodePeerMessage({ kind: 'changes', doc, changes: [change] })));
+    workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
+  }
+
+  /** A local change goes to every peer at once (to a held peer's queue). */
+  private sendLive(doc: string, change: Uint8Array): void {
+    const data = encodePeerMessage({ kind: 'changes', doc, changes: [change] });
+    if (this.held.size === 0) {
+      this.net.broadcast(data);
+      return;
+    }
+    for (const q of this.held.values()) q.push(data);
+    for (const id of this.peers.keys()) if (!this.held.has(id)) this.net.send(id, data);
+  }
+
+  /** Fault injection (tests): hold live changes to `peerId` back from now on. */
+  hold(peerId: string): void {
+    if (!this.held.has(peerId)) this.held.set(peerId, []);
+  }
+
+  /** Send `count` held changes (all by default); with no count, stop holding too. */
+  release(peerId: string, count?: number): number {
+    const q = this.held.get(peerId);
+    if (!q) return 0;
+    const out = q.splice(0, count ?? q.length);
+    for (const data of out) this.net.send(peerId, data);
+    if (count === undefined) this.held.delete(peerId);
+    return out.length;
   }
 
   connectedPeers(): Array<{ id: string; meta: Record<string, unknown> }> {
