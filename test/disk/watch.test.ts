@@ -157,7 +157,10 @@ it('a git checkout of 200 files lands as a few coherent changes; an open editor 
 
   git('checkout', '-q', 'main');
   await e.waitFor(() => e.text('pkg7/f7.ts') === "export const v7 = 'main';\n", 'the open editor to follow back');
-  await until(() => ws.index.idOf('only-on-main.txt') !== undefined && ws.index.idOf('only-on-feature.txt') === undefined, 'the checkout back');
+  await until(() => ws.index.idOf('only-on-main.txt') !== undefined && ws.index.idOf('only-on-feature.txt') === undefined, 'the checkout back').catch((err: Error) => {
+    console.log(p.lines.join('\n'), fs.readdirSync(dir));
+    throw err;
+  });
   await p.daemon.folder.settled();
   // the daemon wrote nothing back over git's files: the working tree is clean
   expect(execFileSync('git', ['status', '--porcelain'], { cwd: dir }).toString()).toBe('');

@@ -23,6 +23,8 @@ export class WriteBack {
   private onDisk = new Map<string, string>();
   /** What the daemon recorded per path lately, in order (see `isOwn`). */
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
+  /** Per path, the generation of the newest content that is in the folder for sure. */
+  private landed = new Map<string, number>();
   private generation = 0;
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
@@ -55,22 +57,28 @@ export class WriteBack {
     return (afterCrash || this.running.has(path)) && this.ledger.knows(path, hash);
   }
 
-  /** Take before reading a file; pass to `isOwn` with what was read. */
+  /**
+   * Take before reading a file; pass to `isOwn` with what was read. It is the generation of the
+   * newest content known to be in the folder (not one still being written), so a read that
+   * raced a write still recognises what was there before.
+   */
   since(path: string): number {
-    return this.recent.get(path)?.at(-1)?.gen ?? 0;
+    return this.landed.get(path) ?? 0;
   }
 
-  private note(path: string, hash: string): void {
+  private note(path: string, hash: string): number {
     const list = this.recent.get(path) ?? [];
-    list.push({ hash, gen: ++this.generation });
+    const gen = ++this.generation;
+    list.push({ hash, gen });
     if (list.length > 32) list.shift();
     this.recent.set(path, list);
+    return gen;
   }
 
   /** Remember that `path` now holds content with this hash (taken in from disk). */
   remember(path: string, hash: string, text?: string): void {
     this.ledger.record(path, hash);
-    this.note(path, hash);
+    this.landed.set(path, this.note(path, hash));
     if (text !== undefined) this.onDisk.set(path, text);
     else this.onDisk.delete(path);
   }
@@ -91,6 +99,9 @@ export class WriteBack {
   forget(path: string): void {
     this.ledger.forget(path);
     this.onDisk.delete(path);
+    // What it held before it went no longer says anything about a file that appears there later.
+    this.recent.delete(path);
+    this.landed.delete(path);
   }
 
   /** Wait for every write in progress. */
@@ -127,16 +138,19 @@ export class WriteBack {
           await this.takeForeign(path);
           const id = this.workspace.index.idOf(path);
           if (!id) return; // it was deleted, and that is now the shared state
-          if (this.ledger.latest(path) === now && this.workspace.isLive(id)) return;
+          // Taken in: the path's content may now be another (merged, or a conflict's winner);
+          // whatever changed it schedules the next write.
+          if (this.ledger.latest(path) === now) return;
         }
       }
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
-        this.note(path, hash);
+        const gen = this.note(path, hash);
         const text = data.length <= this.workspace.liveLimit ? decodeText(data) : null;
         if (text !== null) this.onDisk.set(path, text);
         else this.onDisk.delete(path);
         await writeAtomic(abs, data);
+        this.landed.set(path, gen);
       } catch (e) {
         this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
       }
