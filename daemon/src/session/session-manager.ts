@@ -4,6 +4,7 @@
  * brings them back up on its own when the daemon restarts.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { Materializer } from '../disk/materializer.js';
 import type { WriteBack } from '../disk/write-back.js';
@@ -14,7 +15,7 @@ import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
 import { Replicator, type DocStore } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { loadSession, saveSession, type SessionConfig } from './session-file.js';
+import { loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 
 export interface ShareOptions {
   host?: string;
@@ -50,7 +51,7 @@ export interface PeerStatus {
 
 const JOIN_TIMEOUT_MS = 60_000;
 
-export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; replicator: [Replicator] }> {
+export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; replicator: [Replicator]; refused: [reason: string] }> {
   private config: SessionConfig | undefined;
   private overlay: Overlay | undefined;
   replicator: Replicator | undefined;
@@ -132,8 +133,23 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       ...(opts.webrtc === false ? { webrtc: false } : {}),
       ...(code.relayUrl ? { relayUrl: code.relayUrl } : {}),
     };
-    if (!this.config) await this.start(config);
-    return this.firstSync();
+    const fresh = !this.config;
+    if (fresh) await this.start(config);
+    try {
+      return await this.firstSync();
+    } catch (e) {
+      // A join that never got in leaves the folder as it was: no session to rejoin later.
+      if (fresh) await this.abandon();
+      throw e;
+    }
+  }
+
+  private async abandon(): Promise<void> {
+    await this.overlay?.stop();
+    this.overlay = undefined;
+    this.replicator = undefined;
+    this.config = undefined;
+    fs.rmSync(sessionFile(this.project.dotDir), { force: true });
   }
 
   private async start(config: SessionConfig): Promise<void> {
@@ -150,7 +166,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       webrtc: config.webrtc !== false,
       log: (m) => this.log(`net: ${m}`),
     });
-    overlay.on('refused', (where, reason) => this.log(`refused a connection (${where}): ${reason}`));
+    overlay.on('refused', (where, reason) => {
+      this.log(`refused a connection (${where}): ${reason}`);
+      this.emit('refused', reason);
+    });
     this.overlay = overlay;
     this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores);
     if (config.disk) {
@@ -187,13 +206,23 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const progress = (p: JoinProgress) => this.emit('progress', p);
     progress({ phase: 'connecting', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
     await new Promise<void>((resolve, reject) => {
+      const refused = (reason: string) => {
+        if (rep.connectedPeers().length > 0) return; // someone let us in: a stale address refused
+        clearTimeout(timer);
+        rep.off('synced', done);
+        this.off('refused', refused);
+        reject(new Failure('session', `the session refused to let this folder in: ${reason}`));
+      };
+      this.on('refused', refused);
       const timer = setTimeout(() => {
         rep.off('synced', done);
+        this.off('refused', refused);
         reject(new Failure('session', `could not sync with any peer of the session within ${JOIN_TIMEOUT_MS / 1000} s (tried ${this.config?.addrs.join(', ') || 'the relay'}); is the sharing daemon running and reachable?`));
       }, JOIN_TIMEOUT_MS);
       const done = () => {
         clearTimeout(timer);
         rep.off('synced', done);
+        this.off('refused', refused);
         resolve();
       };
       rep.on('synced', done);
