@@ -67,6 +67,11 @@ export interface Subject {
   throughputBudgetSeconds?: number;
   /** Starts a session: the sender and `peers - 1` receivers, all holding `start`. */
   setup(opts: SetupOptions): Promise<Session>;
+  /**
+   * Why this subject sits out a latency case (its setup would take too long for the run, say),
+   * or undefined to measure it. The case is reported as skipped, with the reason.
+   */
+  skipLatency?(opts: SetupOptions): string | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +180,8 @@ export interface LatencyResult {
   ratioToFloor?: { p50: number; p99: number; max: number };
   /** Why figures are missing or partial. */
   note?: string;
+  /** Not measured (see `note`): the subject sat this case out. */
+  skipped?: boolean;
 }
 
 /** Error thrown when receivers do not converge in time. */

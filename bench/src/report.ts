@@ -1,6 +1,7 @@
 // Turning results into the printed table and the SVG chart (no charting dependency).
 
 import type { LatencyResult, ThroughputResult } from './harness.js';
+import type { IdleCpuResult, JoinResult, MemoryResult, RestartResult } from './subjects/chorus-project.js';
 
 export interface Machine {
   cpu: string;
@@ -29,16 +30,22 @@ export interface Results {
   throughput: ThroughputResult[];
   latency: LatencyResult[];
   /**
-   * Figures that come with the Chorus daemon (issue 7), empty until then:
-   * join: `{ subject, files, bytes, seconds, peakRss }` — a peer joining a 1,000-file / 20 MB project
-   *   until every file is on its disk; restart: `{ subject, seconds }` — a daemon restarting and
-   *   loading that project's saved state; memory: `{ subject, process, peakRss }`;
-   *   idleCpu: `{ subject, seconds, cpuPercent }` — a daemon in a session with no activity.
+   * Chorus only, on a generated 1,000-file / 20 MB project (see subjects/chorus-project.ts):
+   * join: a peer joining until every file is on its disk (checked file by file), with both
+   *   daemons' peak RSS; restart: a daemon stopped and started again until `session/status`
+   *   answers (and until it lists the files, and until its peer is back); memory: daemons' peak
+   *   RSS (project session, restarts, and the peak over the trace runs); idleCpu: each daemon of
+   *   the project session with no activity, utime+stime over a few seconds.
    */
-  join: unknown[];
-  restart: unknown[];
-  memory: unknown[];
-  idleCpu: unknown[];
+  join: JoinResult[];
+  restart: RestartResult[];
+  memory: MemoryResult[];
+  idleCpu: IdleCpuResult[];
+  /**
+   * How long the Chorus old-document setup took (not a measured figure; explains run time):
+   * typing the history through the protocol into a lone daemon, and the guests joining it.
+   */
+  chorusSetup?: { oldDocument: { keystrokes: number; seconds: number }[]; oldDocumentJoinSeconds: Record<string, number> };
   /** Runs that failed, so a missing figure is explained rather than silent. */
   errors: { subject: string; figure: string; message: string }[];
 }
@@ -89,6 +96,7 @@ export function textReport(res: Results): string {
     lrow.push([name(s), ...scen.map((sc) => {
       const r = res.latency.find((x) => x.subject === s && `${x.document}/${x.peers}` === sc);
       if (!r) return '—';
+      if (r.skipped) return 'skipped *';
       return `${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)}${ratio(r.ratioToFloor?.p50)}${r.verified ? '' : ' UNVERIFIED'}${r.note ? ' *' : ''}`;
     })]);
   }
@@ -110,6 +118,29 @@ export function textReport(res: Results): string {
       peak.set(k, Math.max(peak.get(k) ?? 0, b));
     }
     out.push(`peak RSS of processes started: ${[...peak].map(([k, b]) => `${k} ${mb(b)}`).join('; ')}`);
+  }
+  if (res.join.length || res.idleCpu.length) {
+    out.push('', 'Chorus on a 1,000-file / 20 MB project (2 peers)');
+    const prow = [['subject', 'join (all files on disk)', 'peak RSS sharer / joiner', 'restart: status / files / peer back', 'CPU at idle sharer / joiner']];
+    for (const id of [...new Set([...res.join, ...res.idleCpu].map((x) => x.subject))]) {
+      const j = res.join.find((x) => x.subject === id);
+      const rs = res.restart.filter((x) => x.subject === id);
+      const idle = res.idleCpu.filter((x) => x.subject === id);
+      const pct = (d: string): string => { const c = idle.find((x) => x.daemon === d); return c ? `${c.cpuPercent.toFixed(2)}%` : '—'; };
+      prow.push([
+        name(id),
+        j ? `${fmt(j.seconds)} s (${j.filesOnDisk}/${j.files} files, ${(j.bytesOnDisk / 1e6).toFixed(1)} MB)${j.verified ? '' : ' WRONG FILES'}` : '—',
+        j ? `${mb(j.peakRss['sharer'] ?? NaN)} / ${mb(j.peakRss['joiner'] ?? NaN)}` : '—',
+        rs.map((r) => `${r.daemon} ${fmt(r.seconds)} / ${fmt(r.filesSeconds)} / ${r.reconnectSeconds !== undefined ? fmt(r.reconnectSeconds) : 'no'} s`).join('; ') || '—',
+        idle.length ? `${pct('sharer')} / ${pct('joiner')} over ${idle[0]!.seconds.toFixed(0)} s` : '—',
+      ]);
+    }
+    out.push(table(prow));
+  }
+  const setup = res.chorusSetup;
+  if (setup?.oldDocument.length) {
+    out.push(`Chorus old document: typing ${setup.oldDocument.map((o) => `${o.keystrokes.toLocaleString('en-US')} keystrokes into a lone daemon took ${o.seconds.toFixed(0)} s`).join(', ')}` +
+      (Object.keys(setup.oldDocumentJoinSeconds).length ? `; a guest joining it: ${Object.entries(setup.oldDocumentJoinSeconds).map(([t, s]) => `${t} ${s.toFixed(0)} s`).join(', ')}` : ''));
   }
   for (const s of res.subjects.filter((x) => x.status === 'pending')) out.push(`not measured: ${s.name} — ${s.reason}`);
   for (const e of res.errors) out.push(`FAILED: ${name(e.subject)} ${e.figure}: ${e.message}`);

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { measureLatency, measureThroughput, type LatencyResult, type StartState, type Subject, type ThroughputResult } from './harness.js';
 import { registry, type Mode } from './registry.js';
 import { svgReport, textReport, type Results } from './report.js';
+import { oldBuildTimes, oldJoinSeconds, type Transport } from './subjects/chorus.js';
+import { measureProject, type ProjectResults } from './subjects/chorus-project.js';
 import { keystrokeArray, loadTrace, textAfter, type Keystroke, type SequentialTrace } from './traces.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -26,6 +28,8 @@ interface Plan {
   /** Keystrokes of automerge-paper history before the `old` document's measured keystrokes. */
   oldHistory: number;
   peers: number[];
+  /** Seconds over which a daemon's CPU at idle is measured. */
+  idleSeconds: number;
 }
 
 function parseArgs(argv: string[]): { mode: Mode; traces: string[]; only?: Set<string>; out: string } {
@@ -61,12 +65,12 @@ function plan(mode: Mode, traces: string[]): Plan {
         { file: t('sveltecomponent'), limit: Infinity },
         { file: t('rustcode'), limit: 15_000 },
       ],
-      latencySeconds: 4, rate: 30, oldHistory: 250_000, peers: [2, 8],
+      latencySeconds: 4, rate: 30, oldHistory: 250_000, peers: [2, 8], idleSeconds: 5,
     };
   }
   return {
     throughput: custom.length ? custom : ['automerge-paper', 'sveltecomponent', 'rustcode'].map((n) => ({ file: t(n), limit: Infinity })),
-    latencySeconds: 20, rate: 30, oldHistory: 250_000, peers: [2, 8],
+    latencySeconds: 20, rate: 30, oldHistory: 250_000, peers: [2, 8], idleSeconds: 10,
   };
 }
 
@@ -145,6 +149,15 @@ async function main(): Promise<void> {
       for (const s of subjects) {
         if (peers > s.maxPeers) continue;
         log(`latency: ${s.name}, ${start.label} document (${start.history.length} keystrokes of history), ${peers} peers…`);
+        const skip = s.skipLatency?.({ peers, start });
+        if (skip) {
+          log(`  skipped: ${skip}`);
+          latency.push({
+            subject: s.id, document: start.label, historyKeystrokes: start.history.length, peers, rate: p.rate,
+            typed: 0, samples: 0, p50Ms: NaN, p99Ms: NaN, maxMs: NaN, verified: false, skipped: true, note: `skipped: ${skip}`,
+          });
+          continue;
+        }
         try {
           const r = await measureLatency(s, start, keys, { peers, rate: p.rate, seconds: p.latencySeconds });
           log(`  p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms over ${r.samples} samples${r.note ? ` (${r.note})` : ''}`);
@@ -153,6 +166,37 @@ async function main(): Promise<void> {
           log(`  failed: ${String(e)}`);
           errors.push({ subject: s.id, figure: `latency ${start.label}/${peers}`, message: String(e) });
         }
+      }
+    }
+  }
+
+  // Chorus only: join, restart, memory and CPU at idle on a generated 1,000-file / 20 MB project.
+  const project: ProjectResults = { join: [], restart: [], memory: [], idleCpu: [] };
+  for (const s of subjects) {
+    const m = /^chorus-(websocket|webrtc)$/.exec(s.id);
+    if (!m) continue;
+    const t = m[1] as Transport;
+    if (args.mode === 'quick' && t === 'webrtc') {
+      log(`project: ${s.name} — left out of --quick (the full run measures it)`);
+      continue;
+    }
+    log(`project: ${s.name}, 1,000 files / 20 MB: join, idle CPU (${p.idleSeconds} s), restarts…`);
+    try {
+      const r = await measureProject(t, { idleSeconds: p.idleSeconds, log });
+      for (const k of ['join', 'restart', 'memory', 'idleCpu'] as const) (project[k] as unknown[]).push(...r[k]);
+    } catch (e) {
+      log(`  failed: ${String(e)}`);
+      errors.push({ subject: s.id, figure: 'project join/restart/idle', message: String(e) });
+    }
+  }
+  // Peak RSS of the daemons over the throughput and latency runs, too.
+  for (const s of subjects.filter((x) => x.id.startsWith('chorus-'))) {
+    for (const r of [...throughput, ...latency].filter((x) => x.subject === s.id && x.peakRss)) {
+      for (const [proc, b] of Object.entries(r.peakRss!)) {
+        const when = 'trace' in r ? `throughput, ${r.trace}` : `latency, ${r.document} doc, ${r.peers} peers`;
+        const prev = project.memory.find((x) => x.subject === s.id && x.process === proc && x.when.startsWith('peak over'));
+        if (!prev) project.memory.push({ subject: s.id, process: proc, peakRss: b, when: `peak over the trace runs (${when})` });
+        else if (b > prev.peakRss) { prev.peakRss = b; prev.when = `peak over the trace runs (${when})`; }
       }
     }
   }
@@ -182,10 +226,14 @@ async function main(): Promise<void> {
     traces: tracesOut,
     throughput,
     latency,
-    join: [],
-    restart: [],
-    memory: [],
-    idleCpu: [],
+    join: project.join,
+    restart: project.restart,
+    memory: project.memory,
+    idleCpu: project.idleCpu,
+    chorusSetup: {
+      oldDocument: oldBuildTimes(),
+      oldDocumentJoinSeconds: Object.fromEntries(oldJoinSeconds),
+    },
     errors,
   };
   mkdirSync(args.out, { recursive: true });
@@ -193,7 +241,7 @@ async function main(): Promise<void> {
   writeFileSync(join(args.out, 'latest.svg'), svgReport(results));
   console.log(textReport(results));
   console.log(`\nwrote ${join(args.out, 'latest.json')} and latest.svg`);
-  const wrong = throughput.some((r) => !r.verified) || latency.some((r) => !r.verified && !r.note);
+  const wrong = throughput.some((r) => !r.verified) || latency.some((r) => !r.verified && !r.note) || project.join.some((j) => !j.verified);
   process.exitCode = errors.length || wrong ? 1 : 0;
 }
 

@@ -62,6 +62,8 @@ export class BenchEditor {
   onText: (text: string) => void = () => {};
   /** Called when `inflight` goes down. */
   onAnswer: () => void = () => {};
+  /** When set, every message from the daemon is kept here (debugging). */
+  trace?: any[];
   private nextId = 1;
   private pending = new Map<number, { method: string; resolve: (v: any) => void; reject: (e: Error) => void }>();
   private buf: Buffer = Buffer.alloc(0);
@@ -114,6 +116,7 @@ export class BenchEditor {
       else p.resolve(msg.result);
       return;
     }
+    if (this.trace) this.trace.push(msg);
     if (msg.method === 'buffer/didChange' && msg.params.path === this.path) {
       if (msg.params.revision === this.editorRevision) {
         this.text = applyChanges(this.text, msg.params.changes);

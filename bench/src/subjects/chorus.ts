@@ -17,13 +17,13 @@
 // removed everywhere (lazy indexes, as for the floor) before the clock starts.
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ArrivalCounter, type Session, type SetupOptions, type StartState, type Subject } from '../harness.js';
-import type { RegistryEntry } from '../registry.js';
+import type { Mode, RegistryEntry } from '../registry.js';
 import type { Keystroke } from '../traces.js';
 import { BenchEditor } from './chorus-editor.js';
 import { peakRssOf } from './yjs.js';
@@ -54,7 +54,10 @@ export function tempRoot(tag: string): string {
   tempRoots.add(d);
   return d;
 }
+/** CHORUS_BENCH_KEEP=1 keeps the temporary folders (daemon logs in each .chorus/daemon.log) for a post-mortem. */
+const keep = process.env.CHORUS_BENCH_KEEP === '1';
 export function removeRoot(d: string): void {
+  if (keep) { process.stderr.write(`  kept ${d}\n`); tempRoots.delete(d); return; }
   rmSync(d, { recursive: true, force: true });
   tempRoots.delete(d);
 }
@@ -72,7 +75,7 @@ const lastJson = (out: string): any => JSON.parse(out.trim().split('\n').filter(
 const webrtcFlag = (t: Transport): string[] => (t === 'websocket' ? ['--no-webrtc'] : []);
 
 export async function share(dir: string, t: Transport): Promise<string> {
-  live.add(dir);
+  await startDaemonReady(dir);
   const r = lastJson(await chorus(['share', dir, '--json', '--host', '127.0.0.1', ...webrtcFlag(t)]));
   if (typeof r.code !== 'string') throw new Error(`chorus share ${dir} printed no code`);
   return r.code;
@@ -80,7 +83,7 @@ export async function share(dir: string, t: Transport): Promise<string> {
 
 export async function joinCli(code: string, dir: string, t: Transport, timeoutMs = 300_000): Promise<{ files: number; bytes: number; seconds: number }> {
   mkdirSync(dir, { recursive: true });
-  live.add(dir);
+  await startDaemonReady(dir);
   return lastJson(await chorus(['join', code, dir, '--host', '127.0.0.1', '--json', ...webrtcFlag(t)], timeoutMs));
 }
 
@@ -97,6 +100,32 @@ export function startDaemon(dir: string): void {
   closeSync(out);
   child.unref();
   live.add(dir);
+}
+
+const logSize = (dir: string): number => { try { return statSync(join(dir, '.chorus', 'daemon.log')).size; } catch { return 0; } };
+
+/**
+ * Starts the daemon of `dir` and waits until it has finished starting: taken in its folder and
+ * resumed its saved session, if any (its log says `took in N files`). The daemon serves its socket
+ * before that, and a `session/share` or `session/join` that arrives while it is still scanning the
+ * folder makes it start a second session overlay when it then resumes the session just saved
+ * (seen here: the sharer then shows no peers while guests are linked to the other overlay). So
+ * the bench starts each daemon first and shares or joins once it is ready. Returns seconds.
+ */
+export async function startDaemonReady(dir: string, timeoutMs = 120_000): Promise<number> {
+  const from = logSize(dir);
+  const t0 = performance.now();
+  startDaemon(dir);
+  const log = join(dir, '.chorus', 'daemon.log');
+  await until(() => {
+    try {
+      const text = readFileSync(log, 'utf8').slice(from);
+      return /took in \d+ files?|view mode/.test(text) ? true : undefined;
+    } catch { return undefined; }
+  }, timeoutMs, `the daemon of ${dir} to take in its folder`, 10);
+  await sleep(20); // resume() follows the scan
+  (await connectWhenUp(dir, timeoutMs)).close();
+  return (performance.now() - t0) / 1000;
 }
 
 /** Connects an editor to the daemon of `dir`, retrying until its socket answers. */
@@ -191,7 +220,7 @@ export async function oldFolder(start: StartState): Promise<string> {
 // The subject
 
 /** Daemons and editors of one session: [0] is the sharer (and typist), the rest joined. */
-interface Mesh { root: string; dirs: string[]; editors: BenchEditor[]; pids: number[] }
+interface Mesh { root: string; dirs: string[]; editors: BenchEditor[]; pids: number[]; joinSeconds?: number }
 
 async function startMesh(peers: number, t: Transport, prepare: (dir: string) => Promise<void>, tag: string): Promise<Mesh> {
   const root = tempRoot(tag);
@@ -200,7 +229,10 @@ async function startMesh(peers: number, t: Transport, prepare: (dir: string) => 
   try {
     await prepare(dirs[0]!);
     const code = await share(dirs[0]!, t);
-    for (let i = 1; i < peers; i++) await joinCli(code, dirs[i]!, t);
+    // the guests join at once, as people would; each `chorus join` returns after its first sync
+    const t0 = performance.now();
+    await Promise.all(dirs.slice(1).map((d) => joinCli(code, d, t)));
+    mesh.joinSeconds = (performance.now() - t0) / 1000;
     for (const d of dirs) mesh.editors.push(await connectWhenUp(d));
     await waitForMesh(mesh.editors, t);
     mesh.pids = (await Promise.all(mesh.editors.map((e) => e.status()))).map((s) => s.pid as number);
@@ -217,13 +249,28 @@ async function closeMesh(m: Mesh): Promise<void> {
   removeRoot(m.root);
 }
 
-function chorusSubject(t: Transport): Subject {
+/** How long the guests took to join the old document, per transport (seconds, all guests at once). */
+export const oldJoinSeconds = new Map<Transport, number>();
+/** Most a run may spend joining guests to the old document for one 8-peer case. */
+const OLD_JOIN_BUDGET_SECONDS = 180;
+
+export function chorusSubject(t: Transport, mode: Mode): Subject {
   const label = t === 'websocket' ? 'WebSocket' : 'WebRTC';
   return {
     id: `chorus-${t}`,
     name: `Chorus over ${label}`,
     description: `buffer/edit from an editor into daemon A, a loopback ${label} link to each other daemon, buffer/didChange to an editor there`,
     maxPeers: 8,
+    skipLatency({ peers, start }: SetupOptions): string | undefined {
+      if (start.history.length === 0) return undefined;
+      const n = start.history.length.toLocaleString('en-US');
+      if (mode === 'quick') return `--quick leaves out the old document for Chorus (typing its ${n} keystrokes into a daemon takes ~50 s and each join of it over a minute); the full run measures it`;
+      const j = oldJoinSeconds.get(t);
+      if (peers > 2 && (j === undefined || j * (peers - 1) > OLD_JOIN_BUDGET_SECONDS)) {
+        return `${peers - 1} guests joining the ${n}-change document would take ${j === undefined ? 'an unknown time' : `about ${Math.round(j * (peers - 1))} s (one took ${j.toFixed(0)} s)`}, over the run's ${OLD_JOIN_BUDGET_SECONDS} s budget`;
+      }
+      return undefined;
+    },
     async setup({ peers, start }: SetupOptions): Promise<Session> {
       const old = start.history.length > 0;
       const mesh = await startMesh(peers, t, async (dir) => {
@@ -237,6 +284,7 @@ function chorusSubject(t: Transport): Subject {
           writeFileSync(join(dir, DOC), start.text);
         }
       }, t);
+      if (old && peers === 2 && mesh.joinSeconds !== undefined) oldJoinSeconds.set(t, mesh.joinSeconds);
       try {
         const [sender, ...receivers] = mesh.editors as [BenchEditor, ...BenchEditor[]];
         for (const e of mesh.editors) {
@@ -300,12 +348,9 @@ function chorusSubject(t: Transport): Subject {
   };
 }
 
-export const chorusWebsocket = chorusSubject('websocket');
-export const chorusWebrtc = chorusSubject('webrtc');
-
 export const chorusEntries: RegistryEntry[] = [
-  { status: 'ready', id: chorusWebsocket.id, name: chorusWebsocket.name, subject: () => chorusWebsocket },
-  { status: 'ready', id: chorusWebrtc.id, name: chorusWebrtc.name, subject: () => chorusWebrtc },
+  { status: 'ready', id: 'chorus-websocket', name: 'Chorus over WebSocket', subject: (mode) => chorusSubject('websocket', mode) },
+  { status: 'ready', id: 'chorus-webrtc', name: 'Chorus over WebRTC', subject: (mode) => chorusSubject('webrtc', mode) },
 ];
 
 /** True when the daemon has been built (`npm run build` at the root). */
