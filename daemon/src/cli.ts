@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /** The `chorus` command: parses options and hands over; no logic lives here. */
 import { Command, InvalidArgumentError } from 'commander';
-import * as commands from './commands.js';
+import type * as Commands from './commands.js';
+
+/** Commands load on use: `chorus --help` and `chorus connect` stay quick (no CRDT, no WebRTC). */
+const commands = () => import('./commands.js');
 import { VERSION } from './version.js';
 
 function parsePort(value: string): number {
@@ -19,7 +22,7 @@ program
   .command('daemon [dir]')
   .description('run the daemon for a project folder in the foreground (logs to stderr; stops on Ctrl-C)')
   .option('--name <name>', 'your name as others see it (default: git user.name, else your login)')
-  .action((dir: string | undefined, opts: { name?: string }) => commands.daemon(dir, opts));
+  .action(async (dir: string | undefined, opts: { name?: string }) => (await commands()).daemon(dir, opts));
 
 program
   .command('share [dir]')
@@ -30,7 +33,7 @@ program
   .option('--relay <url>', 'a relay (ws://host:port from `chorus relay`) for peers that cannot reach you directly')
   .option('--read-only', 'guests joining with this code can read but not edit')
   .option('--no-webrtc', 'keep links on WebSocket (or the relay); never upgrade to WebRTC')
-  .action((dir: string | undefined, opts: commands.ShareFlags) => commands.share(dir, opts));
+  .action(async (dir: string | undefined, opts: Commands.ShareFlags) => (await commands()).share(dir, opts));
 
 program
   .command('join <code> [dir]')
@@ -40,30 +43,30 @@ program
   .option('--host <host>', 'address to listen on for other peers (default: all interfaces)')
   .option('--port <port>', 'port to listen on for other peers (default: any free port)', parsePort)
   .option('--no-webrtc', 'keep links on WebSocket (or the relay); never upgrade to WebRTC')
-  .action((code: string, dir: string | undefined, opts: commands.JoinFlags) => commands.join(code, dir, opts));
+  .action(async (code: string, dir: string | undefined, opts: Commands.JoinFlags) => (await commands()).join(code, dir, opts));
 
 program
   .command('relay')
   .description('run a relay that introduces peers and forwards their (end-to-end encrypted) traffic')
   .option('--host <host>', 'address to listen on', '0.0.0.0')
   .option('--port <port>', 'port to listen on', parsePort, 7420)
-  .action((opts: { host: string; port: number }) => commands.relay(opts));
+  .action(async (opts: { host: string; port: number }) => (await commands()).relay(opts));
 
 program
   .command('connect [dir]')
   .description('bridge stdin/stdout to the daemon of a project (starting it if needed), for editors that spawn a process')
-  .action((dir: string | undefined) => commands.connect(dir));
+  .action(async (dir: string | undefined) => (await commands()).connect(dir));
 
 program
   .command('status [dir]')
   .description("show the daemon's project, buffers, editors and peers")
   .option('--json', 'print one JSON object')
-  .action((dir: string | undefined, opts: { json?: boolean }) => commands.status(dir, opts));
+  .action(async (dir: string | undefined, opts: { json?: boolean }) => (await commands()).status(dir, opts));
 
 program
   .command('stop [dir]')
   .description('stop the daemon of a project (its files are written first)')
-  .action((dir: string | undefined) => commands.stop(dir));
+  .action(async (dir: string | undefined) => (await commands()).stop(dir));
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`chorus: ${(e as Error).message}\n`);

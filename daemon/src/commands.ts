@@ -1,8 +1,6 @@
 /** What each CLI command does. Exit codes: 0 done, 1 failed, 3 a daemon already runs, 4 none runs. */
 import fs from 'node:fs';
 import * as P from '@chorus/protocol';
-import { startRelay } from './net/relay-server.js';
-import { AlreadyRunning, Daemon } from './daemon.js';
 import { cliConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, ensureDaemon, findProject, runningPid } from './lifecycle/daemon-process.js';
 
@@ -16,7 +14,8 @@ function fail(message: string, code = 1): never {
 
 export async function daemon(dir: string | undefined, opts: { name?: string }): Promise<void> {
   const project = findProject(dir);
-  let d: Daemon;
+  const { AlreadyRunning, Daemon } = await import('./daemon.js');
+  let d: import('./daemon.js').Daemon;
   try {
     d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}) });
   } catch (e) {
@@ -96,6 +95,7 @@ export async function join(code: string, dir: string | undefined, flags: JoinFla
 }
 
 export async function relay(opts: { host: string; port: number }): Promise<void> {
+  const { startRelay } = await import('./net/relay-server.js');
   const handle = await startRelay({ host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
   process.stderr.write(`chorus relay listening on ${handle.url}; share with --relay ${handle.url}\n`);
   const stop = () => void handle.close().then(() => process.exit(0));

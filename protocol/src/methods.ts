@@ -58,6 +58,12 @@ export const BufferOpen = request(
     path: ProjectPath,
     /** The editor\'s current text of the buffer, if it has one (reconnect, or a file it created). */
     content: z.string().optional(),
+    /**
+     * With `content`: the text the editor last had in step with the daemon (before its unsent
+     * typing). Then only the editor's own changes since `base` are merged, and changes others
+     * made meanwhile are kept; without it, the editor's text wins wherever it differs.
+     */
+    base: z.string().optional(),
   }),
   z.object({
     /** Path relative to the project root. */

@@ -133,8 +133,8 @@ export class ScriptedEditor {
     return this.initResult;
   }
 
-  async open(path: string, content?: string): Promise<string> {
-    const r = await this.conn.sendRequest(P.BufferOpen.type, content === undefined ? { path } : { path, content });
+  async open(path: string, content?: string, base?: string): Promise<string> {
+    const r = await this.conn.sendRequest(P.BufferOpen.type, { path, ...(content === undefined ? {} : { content }), ...(base === undefined ? {} : { base }) });
     this.buffers.set(r.path, { text: r.content, editorRevision: 0, daemonRevision: 0 });
     return r.content;
   }

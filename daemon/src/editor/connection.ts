@@ -48,11 +48,12 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   });
   conn.onError(([error]) => answerBadFrame(writer, error));
 
+  // A notification to an editor that has just gone away is simply lost, never an error.
+  const notify: Notify = (def, params) => void conn.sendNotification(def.method, params).catch(() => undefined);
   const session = services.newSession({
-    bufferDidChange: (path, revision, changes) => void conn.sendNotification(P.BufferDidChange.type, { path, revision, changes }),
-    workspaceDidChange: (change) => void conn.sendNotification(P.WorkspaceDidChange.type, change),
+    bufferDidChange: (path, revision, changes) => notify(P.BufferDidChange, { path, revision, changes }),
+    workspaceDidChange: (change) => notify(P.WorkspaceDidChange, change),
   });
-  const notify: Notify = (def, params) => void conn.sendNotification(def.method, params);
   const collab = new CollabSession(session, services.collaboration, notify);
   const gate = (method: string) => {
     if (!session.initialized && method !== P.Initialize.method) {
@@ -74,14 +75,14 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     return { protocolVersion: P.PROTOCOL_VERSION, positionEncoding: session.encoding, serverInfo: { name: 'chorus', version: services.version }, root: services.root, peer: services.peer, editorId: session.id };
   });
   onRequest(conn, P.Shutdown, gate, () => (session.dispose(), null));
-  onRequest(conn, P.BufferOpen, gate, (p) => session.open(p.path, p.content));
+  onRequest(conn, P.BufferOpen, gate, (p) => session.open(p.path, p.content, p.base));
   onRequest(conn, P.BufferEdit, gate, (p) => (session.edit(p.path, p.revision, p.changes, p.undoStop ?? false), null));
   onRequest(conn, P.BufferClose, gate, (p) => (session.close(p.path), null));
   onRequest(conn, P.SessionStatus, gate, () => services.status());
   onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
   onRequest(conn, P.SessionShare, gate, async (p) => ({ code: await services.share(dropUndefined(p ?? {})) }));
   onRequest(conn, P.SessionJoin, gate, (p) =>
-    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc }), (progress) => void conn.sendNotification(P.SessionProgress.type, progress)),
+    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc }), (progress) => notify(P.SessionProgress, progress)),
   );
   onNotification(conn, P.CursorSet, log, (p) => collab.setCursor(p.path, p.selections));
   onNotification(conn, P.ViewportSet, log, (p) => collab.setViewport(p.path, p.range));

@@ -5,7 +5,7 @@
 import { Failure } from '../errors.js';
 import type { Encoding } from '../text/positions.js';
 import { diffToOp } from '../text/diff-op.js';
-import { applyOp, isNoop, type TextOp } from '../text/text-op.js';
+import { applyOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
 import type { FilesEvent, TextEvent, Workspace } from '../workspace/workspace.js';
 import type { Project } from '../project.js';
 import { BufferRevisions, RevisionError } from './revisions.js';
@@ -71,15 +71,17 @@ export class EditorSession {
     return this.buffers.has(path);
   }
 
-  async open(pathIn: string, content: string | undefined): Promise<{ path: string; content: string }> {
+  async open(pathIn: string, content: string | undefined, base?: string): Promise<{ path: string; content: string }> {
     const path = this.resolve(pathIn);
     const { fileId } = await this.workspace.open(path, content !== undefined);
     // Re-read after the await: another change may have landed meanwhile.
     this.buffers.set(path, { fileId, revisions: new BufferRevisions() });
     const current = this.workspace.text(fileId);
     if (content !== undefined && content !== current) {
-      // The editor's text wins where it differs (its unsent typing after a reconnect).
-      this.workspace.edit(fileId, diffToOp(current, content), { kind: 'editor', editorId: this.id });
+      // The editor's unsent typing after a reconnect: with a base, only what it changed since
+      // (a three-way merge, others' changes kept); without, its text wins where it differs.
+      const op = base === undefined ? diffToOp(current, content) : transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
+      this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
     }
     return { path, content: this.workspace.text(fileId) };
   }

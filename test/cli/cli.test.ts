@@ -1,0 +1,127 @@
+// The `chorus` command as scripts and editors use it: help, exit codes, one daemon per folder
+// even when many editors start it at once, stale locks and sockets, clean stops.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { CLI, REPO } from '../support/paths.js';
+import { tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+
+const chorus = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60000 });
+const dirs: string[] = [];
+const editors: ScriptedEditor[] = [];
+afterEach(() => {
+  for (const e of editors.splice(0)) e.close();
+  for (const d of dirs.splice(0)) chorus('stop', d);
+});
+function project(files: Record<string, string> = {}): string {
+  const d = tempProject(files);
+  dirs.push(d);
+  return d;
+}
+
+it('has help for every command', () => {
+  const top = chorus('--help');
+  expect(top.status).toBe(0);
+  for (const cmd of ['share', 'join', 'daemon', 'status', 'connect', 'relay', 'stop']) {
+    expect(top.stdout).toContain(cmd);
+    const r = chorus(cmd, '--help');
+    expect(r.status, cmd).toBe(0);
+    expect(r.stdout).toMatch(/Usage: chorus/);
+  }
+});
+
+it('says clearly when no daemon runs, with exit code 4', () => {
+  const d = project();
+  const r = chorus('status', d);
+  expect(r.status).toBe(4);
+  expect(r.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
+  expect(chorus('stop', d).stderr).toContain('no daemon running');
+});
+
+it('starts exactly one daemon when several editors connect at the same moment', async () => {
+  const d = project({ 'a.txt': 'hi\n' });
+  const started = Array.from({ length: 4 }, (_, i) => ScriptedEditor.connect(d, { name: `ed${i}` }).editor);
+  editors.push(...started);
+  await Promise.all(started.map((e) => e.init()));
+  await Promise.all(started.map((e) => e.open('a.txt')));
+  const st = JSON.parse(chorus('status', d, '--json').stdout);
+  expect(st.editors.filter((e: { name: string }) => e.name.startsWith('ed'))).toHaveLength(4);
+  expect(st.buffers).toEqual([{ path: 'a.txt', length: 3, editors: 4 }]);
+  const lock = JSON.parse(fs.readFileSync(path.join(d, '.chorus', 'daemon.lock'), 'utf8'));
+  expect(lock.pid).toBe(st.pid);
+  const serving = fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes(' serving '));
+  expect(serving).toHaveLength(1);
+  await started[0]!.edit('a.txt', 0, 0, '>');
+  await started[3]!.waitFor(() => started[3]!.text('a.txt') === '>hi\n', 'the edit on the last editor');
+});
+
+it('refuses a second daemon for the same folder with exit code 3', async () => {
+  const d = project();
+  const first = spawn(process.execPath, [CLI, 'daemon', d], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  first.stderr.on('data', (c) => (err += c));
+  for (let i = 0; i < 200 && !err.includes('serving'); i++) await new Promise((r) => setTimeout(r, 50));
+  const second = chorus('daemon', d);
+  expect(second.status).toBe(3);
+  expect(second.stderr).toMatch(/already running for .*; stop it with `chorus stop/);
+  // SIGTERM: a clean stop releases the lock and removes the socket.
+  first.kill('SIGTERM');
+  expect(await new Promise((r) => first.on('exit', r))).toBe(0);
+  expect(fs.existsSync(path.join(d, '.chorus', 'daemon.lock'))).toBe(false);
+  expect(fs.existsSync(path.join(d, '.chorus', 'daemon.sock'))).toBe(false);
+});
+
+it('replaces a stale lock and socket left by a killed daemon', async () => {
+  const d = project({ 'a.txt': 'x' });
+  fs.mkdirSync(path.join(d, '.chorus'), { recursive: true });
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  fs.writeFileSync(path.join(d, '.chorus', 'daemon.lock'), JSON.stringify({ pid: Number(dead.stdout) }));
+  fs.writeFileSync(path.join(d, '.chorus', 'daemon.sock'), 'stale');
+  const { editor } = ScriptedEditor.connect(d);
+  editors.push(editor);
+  await editor.init();
+  expect(await editor.open('a.txt')).toBe('x');
+  const st = JSON.parse(chorus('status', d, '--json').stdout);
+  expect(st.pid).not.toBe(Number(dead.stdout));
+});
+
+it('stops a daemon, writing its files first', async () => {
+  const d = project({ 'a.txt': 'x' });
+  const { editor } = ScriptedEditor.connect(d);
+  editors.push(editor);
+  await editor.init();
+  await editor.open('a.txt');
+  await editor.edit('a.txt', 1, 1, 'yz');
+  const r = chorus('stop', d);
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(/stopped the daemon/);
+  expect(fs.readFileSync(path.join(d, 'a.txt'), 'utf8')).toBe('xyz');
+  expect(chorus('status', d).status).toBe(4);
+});
+
+it('share prints a join code as JSON, and join fills another folder', () => {
+  const a = project({ 'src/main.rs': 'fn main() {}\n', 'README': 'hello\n' });
+  const b = project();
+  const share = chorus('share', a, '--json', '--host', '127.0.0.1');
+  expect(share.status).toBe(0);
+  const { code } = JSON.parse(share.stdout);
+  expect(code).toMatch(/^chorus1\./);
+  const join = chorus('join', code, b, '--host', '127.0.0.1', '--json');
+  expect(join.status).toBe(0);
+  expect(JSON.parse(join.stdout)).toMatchObject({ files: 2, root: b });
+  expect(fs.readFileSync(path.join(b, 'src', 'main.rs'), 'utf8')).toBe('fn main() {}\n');
+  const st = JSON.parse(chorus('status', b, '--json').stdout);
+  expect(st.session).toEqual({ role: 'guest', readOnly: false });
+  expect(st.peers[0]).toMatchObject({ state: 'connected' });
+  const bad = chorus('join', 'not-a-code', project());
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toMatch(/not a Chorus join code/);
+});
+
+it('keeps the generated protocol files in step with protocol/src', () => {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'protocol/scripts/generate.mjs'), '--check'], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+});
