@@ -1,0 +1,145 @@
+/**
+ * The two-peer demo (`npm run demo`): two daemons in two temporary folders, joined with a join
+ * code over loopback, no outside server. A scripted editor types a real editing trace into peer
+ * A at a human pace; peer B's file follows live. At the end the two files are compared and the
+ * keystroke-to-peer latency (A's editor → B's editor) is printed.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import * as P from '@chorus/protocol';
+import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(here, 'cli.js');
+const TRACE = path.join(here, '../../test/fixtures/traces/sveltecomponent.json.gz');
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const KEYSTROKES = arg('keystrokes', 900);
+const RATE = arg('rate', 30); // keystrokes per second: a fast typist
+
+const chorus = (...args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+async function editor(dir: string): Promise<MessageConnection> {
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(path.join(dir, '.chorus', 'daemon.sock'), () => resolve(s));
+    s.once('error', reject);
+  });
+  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  conn.listen();
+  await conn.sendRequest(P.Initialize.type, { protocolVersion: P.PROTOCOL_VERSION, clientInfo: { name: 'demo' }, positionEncodings: ['utf-16'] });
+  return conn;
+}
+
+function position(text: string, offset: number): P.Position {
+  let line = 0;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, character: offset - start };
+}
+
+function applyChanges(text: string, changes: P.TextChange[]): string {
+  for (const c of changes) {
+    const off = (p: P.Position) => {
+      let o = 0;
+      for (let l = 0; l < p.line; l++) o = text.indexOf('\n', o) + 1;
+      return o + p.character;
+    };
+    text = text.slice(0, off(c.range.start)) + c.text + text.slice(off(c.range.end));
+  }
+  return text;
+}
+
+const tty = process.stdout.isTTY === true;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function main() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-demo-'));
+  const A = path.join(root, 'alice');
+  const B = path.join(root, 'bob');
+  fs.mkdirSync(A);
+  fs.mkdirSync(B);
+  fs.writeFileSync(path.join(A, 'App.svelte'), '');
+  const file = 'App.svelte';
+  try {
+    console.log(`Two peers on this machine, no server:\n  A: ${A}\n  B: ${B}\n`);
+    const { code } = JSON.parse(chorus('share', A, '--json', '--host', '127.0.0.1')) as { code: string };
+    console.log(`A shares:  chorus share ${A}\n           → join code ${code.slice(0, 28)}…`);
+    chorus('join', code, B, '--host', '127.0.0.1');
+    console.log(`B joins:   chorus join <code> ${B}\n`);
+    const ea = await editor(A);
+    const eb = await editor(B);
+    await ea.sendRequest(P.BufferOpen.type, { path: file });
+    let textB = (await eb.sendRequest(P.BufferOpen.type, { path: file })).content;
+    const arrived: number[] = [];
+    eb.onNotification(P.BufferDidChange.type, (p) => {
+      textB = applyChanges(textB, p.changes);
+      arrived.push(performance.now());
+    });
+
+    // Let the link settle on its best path (WebRTC) before typing, as it would long before anyone types.
+    const route = () => (JSON.parse(chorus('status', A, '--json')) as { peers: Array<{ path?: string; state: string }> }).peers.find((p) => p.state === 'connected')?.path ?? 'no link';
+    for (const until = Date.now() + 5000; route() !== 'webrtc' && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
+    const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(TRACE)).toString()) as { txns: Array<{ patches: Array<[number, number, string]> }> };
+    const keys = trace.txns.flatMap((t) => t.patches).slice(0, KEYSTROKES);
+    console.log(`A's editor types the first ${keys.length} keystrokes of a real trace (a Svelte component written in VS Code) at ${RATE}/s; B's file follows:\n`);
+    let textA = '';
+    const sent: number[] = [];
+    const start = performance.now();
+    let shown = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const [pos, del, ins] = keys[i]!;
+      const due = start + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const range = { start: position(textA, pos), end: position(textA, pos + del) };
+      textA = textA.slice(0, pos) + ins + textA.slice(pos + del);
+      sent.push(performance.now());
+      void ea.sendRequest(P.BufferEdit.type, { path: file, revision: 0, changes: [{ range, text: ins }] });
+      if (performance.now() - shown > (tty ? 200 : 5000)) {
+        shown = performance.now();
+        const onDisk = fs.readFileSync(path.join(B, file), 'utf8');
+        // The line being typed, as B's file has it now.
+        const lineNo = position(textA, pos).line;
+        const line = (onDisk.split('\n')[lineNo] ?? '').trim().slice(0, 40);
+        const status = `  typed ${String(i + 1).padStart(4)}/${keys.length}  B's file ${String(onDisk.length).padStart(5)} chars  │ line ${String(lineNo + 1).padStart(3)}: ${line.padEnd(40)}`;
+        process.stdout.write(tty ? `\r${status}` : `${status}\n`);
+      }
+    }
+    const deadline = Date.now() + 30000;
+    while ((arrived.length < keys.length || fs.readFileSync(path.join(B, file), 'utf8') !== textA) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const onDiskA = fs.readFileSync(path.join(A, file), 'utf8');
+    const onDiskB = fs.readFileSync(path.join(B, file), 'utf8');
+    process.stdout.write(`${tty ? '\r' : ''}  typed ${keys.length}/${keys.length}  B's file ${String(onDiskB.length).padStart(5)} chars${' '.repeat(60)}\n\n`);
+    const same = onDiskA === textA && onDiskB === textA && textB === textA;
+    console.log(same ? `✔ A's file, B's file and B's editor are identical (${textA.length} characters, ${textA.split('\n').length} lines).` : '✘ the peers differ!');
+    const lat = sent.map((t, i) => (arrived[i] ?? NaN) - t).filter(Number.isFinite).sort((a, b) => a - b);
+    console.log(`Keystroke → other peer's editor latency over ${route()}, ${lat.length} keystrokes: p50 ${pct(lat, 50).toFixed(1)} ms · p95 ${pct(lat, 95).toFixed(1)} ms · p99 ${pct(lat, 99).toFixed(1)} ms · max ${lat.at(-1)!.toFixed(1)} ms`);
+    ea.dispose();
+    eb.dispose();
+    process.exitCode = same ? 0 : 1;
+  } finally {
+    for (const d of [A, B]) {
+      try {
+        chorus('stop', d);
+      } catch {
+        // already stopped
+      }
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`demo failed: ${(e as Error).message}`);
+  process.exit(1);
+});
