@@ -61,11 +61,11 @@ function plan(mode: Mode, traces: string[]): Plan {
   if (mode === 'quick') {
     return {
       throughput: custom.length ? custom : [
-        { file: t('automerge-paper'), limit: 20_000 },
-        { file: t('sveltecomponent'), limit: Infinity },
-        { file: t('rustcode'), limit: 15_000 },
+        { file: t('automerge-paper'), limit: 6_000 },
+        { file: t('sveltecomponent'), limit: 6_000 },
+        { file: t('rustcode'), limit: 5_000 },
       ],
-      latencySeconds: 4, rate: 30, oldHistory: 250_000, peers: [2, 8], idleSeconds: 5,
+      latencySeconds: 3, rate: 30, oldHistory: 250_000, peers: [2, 8], idleSeconds: 5,
     };
   }
   return {
