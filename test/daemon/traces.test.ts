@@ -6,7 +6,7 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { startDaemon } from '../support/in-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor, type Encoding } from '../support/scripted-editor.js';
-import { keystrokes, loadTrace } from '../support/traces.js';
+import { keystrokes, loadSequentialTrace } from '../support/traces.js';
 
 let daemon: Daemon | undefined;
 const editors: ScriptedEditor[] = [];
@@ -17,7 +17,7 @@ afterEach(async () => {
 
 /** Type the whole trace, keeping up to `window` edits in flight (as a fast typist's editor would). */
 async function replay(name: string, typist: Encoding, listener: Encoding, window = 64) {
-  const trace = loadTrace(name);
+  const trace = loadSequentialTrace(name);
   const dir = tempProject({ 'doc.txt': trace.startContent });
   daemon = await startDaemon(dir);
   const a = await ScriptedEditor.socket(daemon.project.socketPath, { encoding: typist });
@@ -29,7 +29,7 @@ async function replay(name: string, typist: Encoding, listener: Encoding, window
   await b.open('doc.txt');
   let inFlight: Promise<unknown>[] = [];
   for (const k of keystrokes(trace)) {
-    inFlight.push(a.edit('doc.txt', k.from, k.to, k.text));
+    inFlight.push(a.edit('doc.txt', k.pos, k.pos + k.del, k.insert));
     if (inFlight.length >= window) {
       await Promise.all(inFlight);
       inFlight = [];

@@ -50,7 +50,7 @@ describe('overlay on loopback', () => {
 
   it('five peers that only know the sharer form a full mesh; it survives the sharer leaving; a newcomer joins through anyone', async () => {
     const sharer = await cluster.start('p0');
-    const rest = [];
+    const rest: typeof sharer[] = [];
     for (let i = 1; i < 5; i++) rest.push(await cluster.start(`p${i}`, { seeds: sharer.addrs }));
     const all = [sharer, ...rest];
     await waitFor('full mesh of 5', () => all.every((n) => connectedTo(n).join() === others(all, n).join()), 20_000, all);

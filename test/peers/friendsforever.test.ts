@@ -7,7 +7,7 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { joinAll, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
-import { loadTrace, type ConcurrentTrace } from '../support/traces.js';
+import { loadConcurrentTrace } from '../support/traces.js';
 import { converged, editorsOn } from './peer-helpers.js';
 
 const F = 'doc.txt';
@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 it('friendsforever ends at endContent on both peers', async () => {
-  const trace = loadTrace<ConcurrentTrace>('friendsforever');
+  const trace = loadConcurrentTrace('friendsforever');
   expect(trace.numAgents).toBe(2);
   daemons = [await startDaemon(tempProject({ [F]: '' }), 'agent0'), await startDaemon(tempProject(), 'agent1')];
   await joinAll(daemons[0]!, [daemons[1]!], { webrtc: false });
