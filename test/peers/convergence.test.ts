@@ -5,17 +5,12 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { joinAll, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
-import { converged, editorsOn, typeRandomly } from './peer-helpers.js';
+import { converged, editorsOn, stopAll, typeRandomly } from './peer-helpers.js';
 
 const F = 'notes.md';
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
-afterEach(async () => {
-  for (const e of editors) e.close();
-  await Promise.all(daemons.map((d) => d.stop()));
-  daemons = [];
-  editors = [];
-});
+afterEach(async () => ([daemons, editors] = await stopAll(daemons, editors)));
 
 async function session(n: number, webrtc: boolean): Promise<void> {
   daemons = [await startDaemon(tempProject({ [F]: '# shared\n', 'src/a.ts': 'export const a = 1;\n' }), 'p0')];

@@ -10,17 +10,12 @@ import { joinAll, startDaemon } from '../support/in-process.js';
 import { CLI } from '../support/paths.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
-import { converged, editorsOn, typeRandomly } from './peer-helpers.js';
+import { converged, editorsOn, stopAll, typeRandomly } from './peer-helpers.js';
 
 const F = 'notes.md';
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
-afterEach(async () => {
-  for (const e of editors) e.close();
-  await Promise.all(daemons.map((d) => d.stop()));
-  daemons = [];
-  editors = [];
-});
+afterEach(async () => ([daemons, editors] = await stopAll(daemons, editors)));
 
 async function mesh(n: number): Promise<void> {
   daemons = [await startDaemon(tempProject({ [F]: 'start\n' }), 'p0')];

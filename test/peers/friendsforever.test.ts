@@ -8,15 +8,12 @@ import { joinAll, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
 import { loadConcurrentTrace } from '../support/traces.js';
-import { converged, editorsOn } from './peer-helpers.js';
+import { converged, editorsOn, stopAll } from './peer-helpers.js';
 
 const F = 'doc.txt';
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
-afterAll(async () => {
-  for (const e of editors) e.close();
-  await Promise.all(daemons.map((d) => d.stop()));
-});
+afterAll(async () => ([daemons, editors] = await stopAll(daemons, editors)));
 
 it('friendsforever ends at endContent on both peers', async () => {
   const trace = loadConcurrentTrace('friendsforever');

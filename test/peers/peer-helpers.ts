@@ -59,3 +59,10 @@ export async function converged(daemons: Daemon[], editors: ScriptedEditor[], fi
 export function readFile(d: Daemon, file: string): string {
   return fs.readFileSync(path.join(d.project.root, file), 'utf8');
 }
+
+/** Close the editors and stop the daemons a test started; returns empty lists to start over. */
+export async function stopAll(daemons: Daemon[], editors: ScriptedEditor[]): Promise<[Daemon[], ScriptedEditor[]]> {
+  for (const e of editors) e.close();
+  await Promise.all(daemons.map((d) => d.stop()));
+  return [[], []];
+}

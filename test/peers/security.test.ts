@@ -11,17 +11,12 @@ import { encodePeerMessage } from '../../daemon/src/sync/peer-messages.js';
 import { joinAll, logsOf, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
-import { converged, editorsOn } from './peer-helpers.js';
+import { converged, editorsOn, stopAll } from './peer-helpers.js';
 
 const F = 'notes.md';
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
-afterEach(async () => {
-  for (const e of editors) e.close();
-  await Promise.all(daemons.map((d) => d.stop()));
-  daemons = [];
-  editors = [];
-});
+afterEach(async () => ([daemons, editors] = await stopAll(daemons, editors)));
 
 const until = async (pred: () => boolean, what: string) => {
   const end = Date.now() + 20000;
