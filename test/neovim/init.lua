@@ -12,8 +12,10 @@ vim.notify = function(msg, level, opts)
   end
 end
 vim.cmd('runtime plugin/chorus.lua')
-require('chorus').setup({
+-- A test may override options (CHORUS_NVIM_SETUP, JSON).
+local extra = vim.env.CHORUS_NVIM_SETUP and vim.env.CHORUS_NVIM_SETUP ~= '' and vim.json.decode(vim.env.CHORUS_NVIM_SETUP) or {}
+require('chorus').setup(vim.tbl_extend('force', {
   cmd = vim.json.decode(vim.env.CHORUS_NVIM_CMD),
   reconnect_min_ms = 100,
   reconnect_max_ms = 1000,
-})
+}, extra))

@@ -77,10 +77,11 @@ export class Scene {
   readonly nvims: Nvim[] = [];
   readonly clients: ProtocolClient[] = [];
 
-  /** A fresh project folder (with `.chorus/`) holding `files`. */
-  project(files: Record<string, string> = {}): string {
+  /** A fresh project folder (with `.chorus/`) holding `files`; its daemon calls itself `name`. */
+  project(files: Record<string, string> = {}, name?: string): string {
     const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nvim-')));
     fs.mkdirSync(path.join(dir, '.chorus'));
+    if (name) fs.writeFileSync(path.join(dir, '.chorus', 'identity.json'), JSON.stringify({ name }));
     for (const [name, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       fs.writeFileSync(path.join(dir, name), text);
@@ -89,8 +90,21 @@ export class Scene {
     return dir;
   }
 
-  async nvim(): Promise<Nvim> {
-    const n = await Nvim.start();
+  /**
+   * Two peered daemons on loopback: `chorus share <a> --host 127.0.0.1`, then `chorus join` into
+   * an empty folder b (also --host 127.0.0.1: nothing here listens on or dials another address).
+   */
+  pair(files: Record<string, string>): { a: string; b: string } {
+    const a = this.project(files, 'Ada');
+    const b = this.project({}, 'Bob');
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    return { a, b };
+  }
+
+  async nvim(setup: Record<string, unknown> = {}): Promise<Nvim> {
+    const n = await Nvim.start(setup);
     this.nvims.push(n);
     return n;
   }
@@ -122,12 +136,13 @@ export class Nvim {
     readonly api: NeovimClient,
   ) {}
 
-  static async start(): Promise<Nvim> {
+  static async start(setup: Record<string, unknown> = {}): Promise<Nvim> {
     const proc = spawn('nvim', ['--embed', '--headless', '-n', '-i', 'NONE', '-u', initLua], {
       env: {
         ...process.env,
         CHORUS_NVIM_PLUGIN: pluginDir,
         CHORUS_NVIM_CMD: JSON.stringify([process.execPath, cli]),
+        CHORUS_NVIM_SETUP: JSON.stringify(setup),
         XDG_STATE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nvim-state-')),
       },
     });
@@ -179,12 +194,12 @@ export class Nvim {
   }
 
   async quit(): Promise<void> {
-    try {
-      await Promise.race([this.api.command('qa!'), new Promise((r) => setTimeout(r, 2000))]);
-    } catch {
-      // exiting closes the channel
-    }
-    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    // The answer to qa! never comes (Neovim exits first): wait for the process instead.
+    this.api.command('qa!').catch(() => undefined);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
 }
 

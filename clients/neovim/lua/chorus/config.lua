@@ -13,6 +13,11 @@ M.defaults = {
   -- Reconnect backoff, in milliseconds.
   reconnect_min_ms = 250,
   reconnect_max_ms = 8000,
+  -- Send the cursor and viewport at most this often, in milliseconds (the last one always goes).
+  cursor_throttle_ms = 50,
+  -- The address the daemon listens on for peers after :ChorusShare / :ChorusJoin (nil: the
+  -- daemon's default, every interface; '127.0.0.1' keeps a session on this machine).
+  host = nil,
   -- Show re-open reasons and other internals.
   debug = false,
 }
@@ -49,6 +54,12 @@ local checks = {
   end,
   debug = function(v)
     return type(v) == 'boolean', 'debug must be true or false'
+  end,
+  cursor_throttle_ms = function(v)
+    return type(v) == 'number' and v >= 0, 'cursor_throttle_ms must be a number of milliseconds >= 0'
+  end,
+  host = function(v)
+    return v == nil or (type(v) == 'string' and v ~= ''), 'host must be an address like "127.0.0.1", or nil'
   end,
 }
 

@@ -143,15 +143,39 @@ function Connection:_lost(why)
   end
   local delay = math.min(self.config.reconnect_max_ms, self.config.reconnect_min_ms * 2 ^ self.attempts)
   self.attempts = self.attempts + 1
+  self:_cancel_retry()
   local timer = util.uv.new_timer()
+  self.retry = timer
   timer:start(delay, 0, function()
-    timer:close()
     vim.schedule(function()
+      if self.retry == timer then
+        self:_cancel_retry()
+      end
       if self.state == 'lost' then
         self:start()
       end
     end)
   end)
+end
+
+function Connection:_cancel_retry()
+  local timer = self.retry
+  self.retry = nil
+  if timer and not timer:is_closing() then
+    timer:stop()
+    timer:close()
+  end
+end
+
+--- Try again now instead of at the next backoff step (:ChorusReconnect).
+function Connection:reconnect_now()
+  if self.state == 'ready' or self.state == 'connecting' then
+    return
+  end
+  self:_cancel_retry()
+  self.attempts = 0
+  self.state = 'lost'
+  self:start()
 end
 
 function Connection:_raw_request(method, params, cb)
@@ -196,6 +220,7 @@ end
 
 --- Stop for good (Neovim is exiting, or the person asked).
 function Connection:close()
+  self:_cancel_retry()
   self.state = 'closed'
   self.generation = self.generation + 1
   self:_kill()

@@ -2,6 +2,7 @@
 -- selections as extmarks (one highlight group per colour, the person's name as virtual text).
 local protocol = require('chorus.protocol')
 local sync = require('chorus.sync')
+local util = require('chorus.util')
 
 local api = vim.api
 local methods = protocol.methods
@@ -149,6 +150,7 @@ end
 -- ---- our own cursor ---------------------------------------------------------------------------
 
 local last_sent = {}
+local last_viewport = {}
 
 --- This window's selections in protocol positions (0-based line, byte column).
 local function selections_of(bufnr)
@@ -187,6 +189,7 @@ function M.send_local()
   if not state or state.status ~= 'open' then
     return
   end
+  -- Our typing first, so that the daemon knows the text the positions refer to.
   sync.flush(state)
   local sels = selections_of(bufnr)
   local key = state.path .. vim.inspect(sels)
@@ -197,8 +200,91 @@ function M.send_local()
   state.conn:notify(methods.cursor_set, { path = state.path, selections = sels })
 end
 
+--- The lines the current window shows, as a protocol range.
+local function viewport_of(bufnr)
+  local top, bot = vim.fn.line('w0'), vim.fn.line('w$')
+  if top < 1 or bot < top then
+    return nil
+  end
+  local last = api.nvim_buf_get_lines(bufnr, bot - 1, bot, false)[1] or ''
+  return { start = { line = top - 1, character = 0 }, ['end'] = { line = bot - 1, character = #last } }
+end
+
+--- Send the current window's viewport if its buffer is shared and it changed.
+function M.send_viewport()
+  local bufnr = api.nvim_get_current_buf()
+  local state = sync.buffers[bufnr]
+  if not state or state.status ~= 'open' then
+    return
+  end
+  local range = viewport_of(bufnr)
+  if not range then
+    return
+  end
+  sync.flush(state)
+  local key = state.path .. ':' .. range.start.line .. '-' .. range['end'].line
+  if last_viewport[bufnr] == key then
+    return
+  end
+  last_viewport[bufnr] = key
+  state.conn:notify(methods.viewport_set, { path = state.path, range = range })
+end
+
+--- A throttle: `fn` runs at once, then at most once per `ms` (a call in between runs once more
+--- when the time is up, so the last position always goes out).
+local function throttled(fn)
+  local timer, again = nil, false
+  local function run(ms)
+    if timer then
+      again = true
+      return
+    end
+    fn()
+    if ms <= 0 then
+      return
+    end
+    timer = util.uv.new_timer()
+    timer:start(ms, 0, function()
+      timer:close()
+      timer = nil
+      if again then
+        again = false
+        vim.schedule(function()
+          run(ms)
+        end)
+      end
+    end)
+  end
+  return run
+end
+
+local cursor_throttle = throttled(function()
+  M.send_local()
+end)
+local viewport_throttle = throttled(function()
+  M.send_viewport()
+end)
+
+--- CursorMoved and friends: send our cursor, at most once per `ms`.
+function M.cursor_moved(ms)
+  cursor_throttle(ms or 0)
+end
+
+--- WinScrolled: send our viewport, at most once per `ms`.
+function M.scrolled(ms)
+  viewport_throttle(ms or 0)
+end
+
+--- We stopped editing a buffer: others see our cursor leave it.
+function M.leave(state)
+  if state.status == 'open' then
+    state.conn:notify(methods.cursor_set, { path = state.path, selections = {} })
+  end
+end
+
 function M.forget_local(bufnr)
   last_sent[bufnr] = nil
+  last_viewport[bufnr] = nil
 end
 
 return M

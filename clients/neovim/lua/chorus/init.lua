@@ -42,8 +42,11 @@ local notification_handlers = {
     M._reveal(conn, params)
   end,
   [methods.follow_didStop] = function(_, params)
+    local who = M.following and M.following.name or 'them'
     M.following = nil
-    util.notify('stopped following (' .. tostring(params.reason) .. ')')
+    M._last_reveal = nil
+    local why = ({ typed = 'you typed', requested = 'you asked', peerLeft = who .. ' left' })[params.reason]
+    util.notify(('stopped following %s (%s)'):format(who, why or tostring(params.reason)))
   end,
 }
 
@@ -136,6 +139,10 @@ end
 --- Stop sharing a buffer (default: the current one).
 function M.detach(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  local state = sync.buffers[bufnr]
+  if state then
+    cursors.leave(state)
+  end
   sync.close(bufnr)
   cursors.forget_local(bufnr)
   pcall(api.nvim_del_augroup_by_name, 'chorus_buffer_' .. bufnr)
@@ -213,8 +220,16 @@ local function call(method, params, on_result)
   end)
 end
 
+--- The `host` option, when set, for session/share and session/join.
+local function with_host(params)
+  if M.config and M.config.host and params.host == nil then
+    params.host = M.config.host
+  end
+  return next(params) and params or vim.empty_dict()
+end
+
 function M.share(opts)
-  call(methods.session_share, opts or vim.empty_dict(), function(result)
+  call(methods.session_share, with_host(vim.deepcopy(opts or {})), function(result)
     pcall(vim.fn.setreg, '"', result.code)
     pcall(vim.fn.setreg, '+', result.code)
     util.notify('sharing; join code (copied): ' .. result.code)
@@ -226,7 +241,7 @@ function M.join(code)
     util.notify('usage: :ChorusJoin {code}', vim.log.levels.ERROR)
     return
   end
-  call(methods.session_join, { code = code }, function(result)
+  call(methods.session_join, with_host({ code = code }), function(result)
     util.notify(('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0))
   end)
 end
@@ -276,13 +291,22 @@ function M.follow(name)
   end
   call(methods.follow_start, { peer = name }, function(result)
     M.following = result.peer
-    util.notify('following ' .. result.peer.name)
+    M._last_reveal = nil
+    util.notify('following ' .. result.peer.name .. ' (:ChorusUnfollow or type to stop)')
   end)
+end
+
+--- Reconnect now to the current project's daemon (instead of waiting for the next try).
+function M.reconnect()
+  require_setup()
+  local conn = current_connection()
+  conn:reconnect_now()
 end
 
 function M.unfollow()
   call(methods.follow_stop, vim.empty_dict(), function()
     M.following = nil
+    M._last_reveal = nil
     util.notify('stopped following')
   end)
 end
@@ -311,11 +335,19 @@ function M.redo()
   undo_redo(methods.buffer_redo, 'redo')
 end
 
---- follow/reveal: show `path` at `range` in the current window.
+--- follow/reveal: show `path` at `range` in the current window. A point is their cursor: ours
+--- goes there. A span is what their window shows: it becomes the top of ours, and our cursor
+--- moves only if it would be outside. The daemon repeats the last reveal with every heartbeat;
+--- a repeat changes nothing, so you can look around until they move.
 function M._reveal(conn, params)
-  local file = conn.info and conn.info.root .. '/' .. params.path or conn.root .. '/' .. params.path
-  local state = sync.find(conn, params.path)
-  if not state or api.nvim_get_current_buf() ~= state.bufnr then
+  local key = params.path .. vim.inspect(params.range)
+  if M._last_reveal == key then
+    return
+  end
+  M._last_reveal = key
+  local root = conn.info and conn.info.root or conn.root
+  local file = root .. '/' .. params.path
+  if api.nvim_buf_get_name(0) ~= file then
     local ok, err = pcall(vim.cmd, 'hide edit ' .. vim.fn.fnameescape(file))
     if not ok then
       util.notify('cannot follow into ' .. params.path .. ': ' .. tostring(err), vim.log.levels.WARN)
@@ -323,11 +355,26 @@ function M._reveal(conn, params)
     end
   end
   local bufnr = api.nvim_get_current_buf()
-  local pos = params.range and params.range.start or { line = 0, character = 0 }
   local count = api.nvim_buf_line_count(bufnr)
-  local line = math.min(pos.line, count - 1)
-  local text = api.nvim_buf_get_lines(bufnr, line, line + 1, false)[1] or ''
-  pcall(api.nvim_win_set_cursor, 0, { line + 1, math.min(pos.character, #text) })
+  local function clamp(pos)
+    local line = math.max(0, math.min(pos.line, count - 1))
+    local text = api.nvim_buf_get_lines(bufnr, line, line + 1, false)[1] or ''
+    return line, math.min(pos.character, #text)
+  end
+  local s = params.range and params.range.start or { line = 0, character = 0 }
+  local e = params.range and params.range['end'] or s
+  if s.line == e.line and s.character == e.character then
+    local line, col = clamp(s)
+    pcall(api.nvim_win_set_cursor, 0, { line + 1, col })
+    return
+  end
+  local top = clamp(s)
+  local bottom = clamp(e)
+  local cur = api.nvim_win_get_cursor(0)
+  if cur[1] - 1 < top or cur[1] - 1 > bottom then
+    pcall(api.nvim_win_set_cursor, 0, { top + 1, 0 })
+  end
+  pcall(vim.fn.winrestview, { topline = top + 1 })
 end
 
 function M.setup(opts)
@@ -360,10 +407,25 @@ function M.setup(opts)
       vim.v.fcs_choice = sync.buffers[args.buf] and '' or 'ask'
     end,
   })
-  api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI', 'ModeChanged', 'BufEnter' }, {
+  local throttle = M.config.cursor_throttle_ms
+  local moved = { 'CursorMoved', 'CursorMovedI', 'BufEnter' }
+  if vim.fn.exists('##ModeChanged') == 1 then
+    moved[#moved + 1] = 'ModeChanged'
+  end
+  api.nvim_create_autocmd(moved, {
     group = group,
     callback = function()
-      cursors.send_local()
+      cursors.cursor_moved(throttle)
+    end,
+  })
+  local scrolled = { 'BufEnter' }
+  if vim.fn.exists('##WinScrolled') == 1 then
+    scrolled[#scrolled + 1] = 'WinScrolled'
+  end
+  api.nvim_create_autocmd(scrolled, {
+    group = group,
+    callback = function()
+      cursors.scrolled(throttle)
     end,
   })
   api.nvim_create_autocmd('VimLeavePre', {
@@ -378,6 +440,7 @@ function M.setup(opts)
     cursors.redraw(state)
     if api.nvim_get_current_buf() == state.bufnr then
       cursors.send_local()
+      cursors.send_viewport()
     end
   end
   return M

@@ -6,6 +6,8 @@
 -- back. The revision rule: buffer/edit carries the count of buffer/didChange applied; a
 -- buffer/didChange is applied only when its revision equals the count of buffer/edit sent,
 -- otherwise dropped (the daemon sends a transformed replacement). This side never transforms.
+-- For reconnects it also keeps the inverse of every local change the daemon has not confirmed,
+-- so that it can tell the daemon the text it last had in step with it (`base` of buffer/open).
 local protocol = require('chorus.protocol')
 local text = require('chorus.text')
 local util = require('chorus.util')
@@ -55,6 +57,15 @@ end
 
 -- ---- sending ------------------------------------------------------------------------------
 
+--- Neovim's undo sequence number for the buffer (a new one for each of its undo blocks).
+local function changenr(bufnr)
+  if api.nvim_get_current_buf() == bufnr then
+    return vim.fn.changenr()
+  end
+  local ok, nr = pcall(api.nvim_buf_call, bufnr, vim.fn.changenr)
+  return ok and nr or nil
+end
+
 --- Send every queued local change as one buffer/edit.
 function M.flush(state)
   if #state.pending == 0 then
@@ -68,24 +79,39 @@ function M.flush(state)
   local revision = state.daemon_rev
   state.editor_rev = state.editor_rev + 1
   state.in_flight = state.in_flight + 1
-  local ok = state.conn:request(methods.buffer_edit, {
+  local seq = state.editor_rev
+  local group = state.unconfirmed[#state.unconfirmed]
+  if group and group.seq == nil then
+    group.seq = seq
+  end
+  local epoch = state.epoch
+  -- A new Neovim undo block starts a new step for :ChorusUndo (the daemon also splits at pauses).
+  local nr = changenr(state.bufnr)
+  local undo_stop = nr ~= nil and nr ~= state.changenr
+  state.changenr = nr
+  state.conn:request(methods.buffer_edit, {
     path = state.path,
     revision = revision,
     changes = changes,
+    undoStop = undo_stop or nil,
   }, function(err)
+    if state.epoch ~= epoch then
+      return -- an answer from before a re-open
+    end
     state.in_flight = state.in_flight - 1
     if err then
       if state.status == 'open' and state.conn:is_ready() then
-        -- Out of step with the daemon: re-open with our text; the daemon merges.
+        -- Out of step with the daemon: re-open with our text; the daemon merges our changes
+        -- since the last text we had in step.
+        state.base = M.base_text(state)
         M.reopen(state, 'buffer/edit failed: ' .. util.error_text(err))
       end
       return
     end
+    M.confirm(state, seq)
     M.settle(state)
   end)
-  if not ok then
-    state.in_flight = state.in_flight - 1
-  end
+  -- (when the request could not be sent, the callback above has already run with an error)
 end
 
 local function schedule_flush(state)
@@ -115,13 +141,56 @@ function M.settle(state)
   end
 end
 
+-- ---- what the daemon has confirmed ----------------------------------------------------------
+
+--- The daemon has processed our edits up to `seq` (every edit when nil): forget their inverses.
+function M.confirm(state, seq)
+  local groups = state.unconfirmed
+  if seq == nil then
+    state.unconfirmed = {}
+    return
+  end
+  local keep = {}
+  for _, g in ipairs(groups) do
+    if g.seq == nil or g.seq > seq then
+      keep[#keep + 1] = g
+    end
+  end
+  state.unconfirmed = keep
+end
+
+--- The text the buffer last had in step with the daemon: the current text with every local
+--- change the daemon has not confirmed undone. (Remote changes are applied only once the daemon
+--- has processed every edit we sent, so none sits between unconfirmed local changes.)
+function M.base_text(state)
+  local s = M.model_text(state)
+  local groups = state.unconfirmed
+  for gi = #groups, 1, -1 do
+    local inv = groups[gi].inv
+    for i = #inv, 1, -1 do
+      local ok, undone = pcall(text.apply, s, inv[i])
+      if not ok then
+        return nil -- cannot tell: the editor's text wins
+      end
+      s = undone
+    end
+  end
+  return s
+end
+
 -- ---- receiving local changes ----------------------------------------------------------------
 
-local function queue(state, change)
+local function queue(state, change, removed)
   if state.status ~= 'open' or state.applying then
     return
   end
   state.pending[#state.pending + 1] = change
+  local group = state.unconfirmed[#state.unconfirmed]
+  if not group or group.seq ~= nil then
+    group = { inv = {} }
+    state.unconfirmed[#state.unconfirmed + 1] = group
+  end
+  group.inv[#group.inv + 1] = text.inverse(change, removed)
   schedule_flush(state)
   if M.hooks.on_edit then
     M.hooks.on_edit(state)
@@ -156,9 +225,9 @@ local function on_lines(_, bufnr, _, first, last, new_last)
     -- Each line with its line break (the last one's may be virtual: see above).
     local a = #old_region > 0 and table.concat(old_region, sep) .. sep or ''
     local b = #new_region > 0 and table.concat(new_region, sep) .. sep or ''
-    local change = text.diff(a, b, r_first)
+    local change, removed = text.diff(a, b, r_first)
     if change then
-      queue(state, change)
+      queue(state, change, removed)
     end
   end
   text.splice(lines, first, last, new)
@@ -176,9 +245,9 @@ local function resync_whole(state)
   local new, lines = buffer_model(bufnr, state)
   state.lines = lines
   if state.status == 'open' then
-    local change = text.diff(old, new, 0)
+    local change, removed = text.diff(old, new, 0)
     if change then
-      queue(state, change)
+      queue(state, change, removed)
     end
   end
 end
@@ -323,6 +392,8 @@ function M.did_change(conn, params)
     return
   end
   state.daemon_rev = state.daemon_rev + 1
+  -- Applied only when the daemon had processed every edit we sent: all of them are in step.
+  M.confirm(state, nil)
   local ok, err = apply_changes(state, params.changes)
   if not ok then
     M.reopen(state, 'could not apply a change: ' .. tostring(err))
@@ -350,10 +421,16 @@ function M.open(state)
     return
   end
   state.status = 'opening'
+  state.epoch = state.epoch + 1
   state.pending = {}
+  state.in_flight = 0
+  state.unconfirmed = {}
   local sent = M.model_text(state)
   local name = api.nvim_buf_get_name(state.bufnr)
-  state.conn:request(methods.buffer_open, { path = name, content = sent }, function(err, result)
+  -- With `base` (set when the connection or an edit was lost) the daemon merges only what
+  -- changed here since then, keeping what others did meanwhile; without it our text wins.
+  local params = { path = name, content = sent, base = state.base }
+  state.conn:request(methods.buffer_open, params, function(err, result)
     if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' then
       return
     end
@@ -367,6 +444,7 @@ function M.open(state)
       return
     end
     state.path = result.path
+    state.base = nil
     state.editor_rev, state.daemon_rev, state.dropped = 0, 0, 0
     local ok, apply_err = adopt(state, result.content)
     if not ok then
@@ -383,6 +461,7 @@ function M.open(state)
       util.notify('replaced the buffer with the shared text: ' .. tostring(apply_err), vim.log.levels.DEBUG)
     end
     state.status = 'open'
+    state.changenr = changenr(state.bufnr)
     M.settle(state)
     if M.hooks.on_open then
       M.hooks.on_open(state)
@@ -429,6 +508,11 @@ function M.attach(bufnr, conn, config)
     pending = {},
     in_flight = 0,
     applying = false,
+    -- inverses of local changes the daemon has not confirmed: { {seq = edit number|nil, inv = {…}} }
+    unconfirmed = {},
+    epoch = 0, -- bumped by every (re-)open: answers to older edits are ignored
+    -- the text last in step with the daemon, for the next buffer/open (nil: our text wins)
+    base = nil,
   }
   if not eol then
     M.set_eol(state, false)
@@ -489,6 +573,11 @@ end
 function M.connection_lost(conn)
   for _, state in pairs(M.buffers) do
     if state.conn == conn then
+      if state.status == 'open' then
+        state.base = M.base_text(state)
+      end
+      state.unconfirmed = {}
+      state.epoch = state.epoch + 1
       state.status = 'offline'
       state.pending = {}
       state.in_flight = 0

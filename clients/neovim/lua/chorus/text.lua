@@ -56,7 +56,50 @@ function M.diff(a, b, line0)
   line0 = line0 or 0
   local start = M.offset_position(a, p, line0)
   local finish = M.offset_position(a, la - s, line0)
-  return { range = { start = start, ['end'] = finish }, text = b:sub(p + 1, lb - s) }
+  return { range = { start = start, ['end'] = finish }, text = b:sub(p + 1, lb - s) }, a:sub(p + 1, la - s)
+end
+
+--- The position just after `inserted` when it is inserted at `start`.
+function M.end_of(start, inserted)
+  local breaks, last = 0, nil
+  local from = 1
+  while true do
+    local i = inserted:find('\n', from, true)
+    if not i then
+      break
+    end
+    breaks, last, from = breaks + 1, i, i + 1
+  end
+  if breaks == 0 then
+    return { line = start.line, character = start.character + #inserted }
+  end
+  return { line = start.line + breaks, character = #inserted - last }
+end
+
+--- The change that undoes `change`, given the text it replaced.
+function M.inverse(change, removed)
+  local start = change.range.start
+  return { range = { start = start, ['end'] = M.end_of(start, change.text) }, text = removed }
+end
+
+--- The byte offset (0-based) of a protocol position in `s`.
+function M.position_offset(s, pos)
+  local off = 0
+  for _ = 1, pos.line do
+    local i = s:find('\n', off + 1, true)
+    if not i then
+      error(('line %d is past the end of the text'):format(pos.line))
+    end
+    off = i
+  end
+  return off + pos.character
+end
+
+--- `s` with `change` applied.
+function M.apply(s, change)
+  local a = M.position_offset(s, change.range.start)
+  local b = M.position_offset(s, change.range['end'])
+  return s:sub(1, a) .. change.text .. s:sub(b + 1)
 end
 
 --- Split inserted text into buffer lines; with `crlf`, a "\r" before each "\n" is dropped.
