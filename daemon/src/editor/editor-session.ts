@@ -75,6 +75,9 @@ export class EditorSession {
     const path = this.resolve(pathIn);
     const { fileId } = await this.workspace.open(path, content !== undefined);
     // Re-read after the await: another change may have landed meanwhile.
+    const previous = this.buffers.get(path);
+    if (previous) this.workspace.unpin(previous.fileId);
+    this.workspace.pin(fileId);
     this.buffers.set(path, { fileId, revisions: new BufferRevisions() });
     const current = this.workspace.text(fileId);
     if (content !== undefined && content !== current) {
@@ -88,7 +91,10 @@ export class EditorSession {
 
   close(pathIn: string): void {
     const path = this.resolve(pathIn);
-    if (!this.buffers.delete(path)) throw new Failure('notOpen', `${path} is not open in this editor`);
+    const b = this.buffers.get(path);
+    if (!b) throw new Failure('notOpen', `${path} is not open in this editor`);
+    this.buffers.delete(path);
+    this.workspace.unpin(b.fileId);
   }
 
   private buffer(path: string): OpenBuffer {
@@ -152,6 +158,7 @@ export class EditorSession {
   dispose(): void {
     this.workspace.off('text', this.onText);
     this.workspace.off('files', this.onFiles);
+    for (const b of this.buffers.values()) this.workspace.unpin(b.fileId);
     this.buffers.clear();
   }
 }

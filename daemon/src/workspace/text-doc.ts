@@ -161,6 +161,11 @@ export class TextDoc {
     }
   }
 
+  /** Release the WebAssembly memory now rather than at garbage collection. */
+  free(): void {
+    A.free(this.doc);
+  }
+
   automerge(): A.Doc<TextShape> {
     return this.doc;
   }

@@ -67,12 +67,19 @@ export function conflictPath(path: string, tag: string): string {
   return `${dir}${stem} (conflict ${tag})${ext}`;
 }
 
+/** A live document nobody holds open is dropped from memory after this long unused. */
+const IDLE_UNLOAD_MS = 120_000;
+
 /** A live text file is limited to this size: Automerge 2.2.9 holds ~400 bytes per character. */
 export const DEFAULT_LIVE_LIMIT = 1024 * 1024;
 
 export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly index: FileIndex;
   private live = new Map<string, TextDoc>();
+  /** When each loaded document was last used, and how many editors hold it open. */
+  private used = new Map<string, number>();
+  private pins = new Map<string, number>();
+  private unloader: NodeJS.Timeout;
   /** While `batch` runs: the index as it was before, for one combined `files` event. */
   private batching: Map<string, FileEntry> | undefined;
 
@@ -87,6 +94,42 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.setMaxListeners(0);
     const saved = storage.load(INDEX_DOC_ID);
     this.index = new FileIndex(saved.snapshot, saved.changes, actor);
+    this.unloader = setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2);
+    this.unloader.unref();
+  }
+
+  /** An editor holds the file open: keep its document in memory. */
+  pin(fileId: string): void {
+    this.pins.set(fileId, (this.pins.get(fileId) ?? 0) + 1);
+  }
+
+  unpin(fileId: string): void {
+    const n = (this.pins.get(fileId) ?? 0) - 1;
+    if (n > 0) this.pins.set(fileId, n);
+    else this.pins.delete(fileId);
+  }
+
+  /**
+   * Memory follows the working set (Automerge 2.2.9 holds ~400 bytes per character): documents
+   * no editor holds open and nobody touched for `idleMs` are saved and dropped from memory; the
+   * next use loads them again from `.chorus/state`.
+   */
+  unloadIdle(idleMs: number, now = Date.now()): number {
+    let n = 0;
+    for (const [id, doc] of this.live) {
+      if (this.pins.has(id) || now - (this.used.get(id) ?? 0) < idleMs) continue;
+      this.storage.snapshot(id, doc.save());
+      this.live.delete(id);
+      this.used.delete(id);
+      doc.free();
+      n++;
+    }
+    return n;
+  }
+
+  /** How many file documents are in memory now. */
+  get loaded(): number {
+    return this.live.size;
   }
 
   // ---- documents ---------------------------------------------------------------------------
@@ -94,6 +137,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   /** The live document of a file, loading it from storage if it was saved. */
   private doc(fileId: string): TextDoc | undefined {
     let doc = this.live.get(fileId);
+    this.used.set(fileId, Date.now());
     if (!doc && fileId !== INDEX_DOC_ID && this.storage.has(fileId)) {
       const saved = this.storage.load(fileId);
       doc = TextDoc.load(saved.snapshot, saved.changes, this.actor);
@@ -509,6 +553,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** Save every live document as a snapshot (on shutdown). */
   close(): void {
+    clearInterval(this.unloader);
     this.compact(INDEX_DOC_ID);
     for (const id of this.live.keys()) this.compact(id);
     this.storage.close();
