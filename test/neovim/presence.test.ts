@@ -3,16 +3,21 @@
  * with the person's name; follow moves the window across files; own-edit undo. Each skips with a
  * printed reason while the daemon lacks the method (and fails under CHORUS_REQUIRE_ALL=1).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { featureSkipReason, neovimSkipReason, Scene, waitFor } from './support.js';
+import { converged, featureSkipReason, neovimSkipReason, Scene, waitFor, type Nvim } from './support.js';
 
 const skip = neovimSkipReason();
 
 interface Mark {
   row: number;
   col: number;
+  endRow?: number;
+  endCol?: number;
+  hl?: string;
   label?: string;
+  labelHl?: string;
 }
 
 const readMarks = `
@@ -20,10 +25,37 @@ const readMarks = `
   local out = {}
   for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
     local d = m[4]
-    local label = d.virt_text and d.virt_text_pos == 'eol' and d.virt_text[1][1] or nil
-    table.insert(out, { row = m[2], col = m[3], label = label })
+    local mark = { row = m[2], col = m[3], endRow = d.end_row, endCol = d.end_col, hl = d.hl_group }
+    if d.virt_text and d.virt_text_pos == 'eol' then
+      mark.label, mark.labelHl = d.virt_text[1][1], d.virt_text[1][2]
+    elseif d.virt_text then
+      mark.hl = d.virt_text[1][2]
+    end
+    table.insert(out, mark)
   end
   return out`;
+
+/** Who a Neovim is in the session (its daemon's peer). */
+function whoAmI(n: Nvim, dir: string): Promise<{ id: string; name: string; color: string }> {
+  return n.lua(`return require('chorus').connections[${JSON.stringify(dir)}].info.peer`);
+}
+
+/** :ChorusFollow, again until the daemon has heard of that person (presence takes a heartbeat). */
+async function follow(n: Nvim, name: string): Promise<void> {
+  await waitFor(`to follow ${name}`, async () => {
+    await n.command(`ChorusFollow ${name}`);
+    return waitFor('an answer', async () => {
+      const msgs = await n.messages();
+      if (msgs.some((m) => m.msg.includes(`following ${name}`))) return true;
+      return msgs.some((m) => m.msg.includes('nobody called')) ? 'no' : undefined;
+    }, 5000).then(async (r) => {
+      if (r === true) return true;
+      await n.lua('_G.chorus_messages = {}');
+      await new Promise((res) => setTimeout(res, 200));
+      return undefined;
+    });
+  });
+}
 
 describe.skipIf(skip)('Neovim plugin: presence', () => {
   let scene: Scene;
@@ -31,47 +63,86 @@ describe.skipIf(skip)('Neovim plugin: presence', () => {
     await scene?.cleanup();
   });
 
-  it.skipIf(!skip && featureSkipReason('CursorSet', 'cursor/set'))('shows a remote cursor as an extmark with a name, and clears it', async () => {
+  it.skipIf(!skip && featureSkipReason('CursorSet', 'cursor/set'))('shows a remote cursor as an extmark with a name and colour; it moves, selects and clears', async () => {
     scene = new Scene();
-    const dir = scene.project({ 'f.txt': 'alpha\nbeta\ngamma\n' });
+    const dir = scene.project({ 'f.txt': 'alpha\nbeta\ngamma\ndelta\n', 'g.txt': 'other\n' });
     const a = await scene.nvim();
     const b = await scene.nvim();
     await a.edit(path.join(dir, 'f.txt'));
     await b.edit(path.join(dir, 'f.txt'));
+    const me = await whoAmI(a, dir);
+    const hl = `ChorusPeer${me.color.slice(1).toLowerCase()}`;
     await a.lua('vim.api.nvim_win_set_cursor(0, {2, 2})');
-    await a.input('l'); // a real cursor move
+    await a.input('l'); // a real cursor move: beta, on the "a"
     const marks = await waitFor('a cursor from the other Neovim', async () => {
       const m = await b.lua<Mark[]>(readMarks);
-      return m.some((x) => x.row === 1) ? m : undefined;
+      return m.some((x) => x.row === 1 && x.col === 3 && !x.label) ? m : undefined;
     });
-    expect(marks.some((m) => typeof m.label === 'string' && m.label.trim().length > 0)).toBe(true);
-    // Selecting in visual mode draws a selection.
-    await a.input('vj');
-    await waitFor('the selection', async () => (await b.lua<Mark[]>(readMarks)).some((m) => m.row === 1));
+    // The caret in the person's colour, and their name at the end of the line.
+    expect(marks.find((m) => m.row === 1 && !m.label)).toMatchObject({ col: 3, endRow: 1, endCol: 4, hl });
+    expect(marks.find((m) => m.label)).toMatchObject({ row: 1, label: ` ${me.name} `, labelHl: `${hl}Label` });
+    expect(await b.lua(`return vim.api.nvim_get_hl_by_name('${hl}', true).background`)).toBe(parseInt(me.color.slice(1), 16));
+    // It moves with the cursor (the last of a quick burst of moves arrives).
+    await a.input('jjj');
+    await a.input('k');
+    await waitFor('the cursor on gamma', async () => {
+      const m = await b.lua<Mark[]>(readMarks);
+      return m.length === 2 && m.every((x) => x.row === 2);
+    });
+    // Visual mode: a selection from gamma to delta.
+    await a.input('0vj');
+    await waitFor('the selection', async () => (await b.lua<Mark[]>(readMarks)).some((m) => m.row === 2 && m.col === 0 && m.endRow === 3 && m.hl === hl));
     await a.input('<Esc>');
-    // The other Neovim leaves: its cursor goes away.
+    // Text typed before it by someone else keeps it on its character.
+    await b.lua(`vim.api.nvim_buf_set_lines(0, 0, 0, true, { 'new first line' })`);
+    await waitFor('the cursor to shift down', async () => (await b.lua<Mark[]>(readMarks)).every((m) => m.row >= 3));
+    // The other file: gone from this one.
+    await a.command(`edit ${path.join(dir, 'g.txt')}`);
+    await waitFor('the cursor to leave f.txt', async () => (await b.lua<Mark[]>(readMarks)).length === 0);
+    await a.command(`buffer ${path.join(dir, 'f.txt')}`);
+    await waitFor('back in f.txt', async () => (await b.lua<Mark[]>(readMarks)).length > 0);
+    // The other Neovim quits: its cursor goes away.
     await a.quit();
-    await waitFor('the cursor to be cleared', async () => (await b.lua<Mark[]>(readMarks)).length === 0, 60000);
+    await waitFor('the cursor to be cleared', async () => (await b.lua<Mark[]>(readMarks)).length === 0);
   });
 
-  it.skipIf(!skip && featureSkipReason('FollowStart', 'follow/start'))('follow moves the window across files', async () => {
+  it.skipIf(!skip && featureSkipReason('FollowStart', 'follow/start'))('follow moves the window across files and to the viewport, on two peered daemons', async () => {
     scene = new Scene();
-    const dir = scene.project({ 'one.txt': 'one\n', 'two.txt': 'two\nsecond line\n' });
+    const long = Array.from({ length: 300 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+    const { a: dirA, b: dirB } = scene.pair({ 'one.txt': 'one\n', 'two.txt': long });
     const a = await scene.nvim();
     const b = await scene.nvim();
-    await a.edit(path.join(dir, 'one.txt'));
-    await b.edit(path.join(dir, 'one.txt'));
-    const name = await a.lua<string>(`return require('chorus').connections[${JSON.stringify(dir)}].info.peer.name`);
-    await b.command(`ChorusFollow ${name}`);
-    await a.edit(path.join(dir, 'two.txt'));
-    await a.lua('vim.api.nvim_win_set_cursor(0, {2, 3})');
-    await a.input('l');
-    await waitFor('b to follow into two.txt', async () => String(await b.api.eval('expand("%:t")')) === 'two.txt');
-    await waitFor('b at the cursor line', async () => (await b.lua<number[]>('return vim.api.nvim_win_get_cursor(0)'))[0] === 2);
-    await b.command('ChorusUnfollow');
+    await a.edit(path.join(dirA, 'one.txt'));
+    await b.edit(path.join(dirB, 'one.txt'));
+    expect((await whoAmI(a, dirA)).name).toBe('Ada');
+    await follow(b, 'Ada');
+    // Ada opens another file and moves: Bob's window opens it, his cursor on hers.
+    await a.edit(path.join(dirA, 'two.txt'));
+    await a.input('120G');
+    await waitFor('b to follow into two.txt', async () => String(await b.api.eval('expand("%:p")')) === path.join(dirB, 'two.txt'));
+    await waitFor('b at her line', async () => (await b.lua<number[]>('return vim.api.nvim_win_get_cursor(0)'))[0] === 120);
+    await waitFor('two.txt shared in b', async () => (await b.status())?.path === 'two.txt');
+    // She scrolls without moving the cursor: Bob's window shows what hers shows.
+    await a.input('zt');
+    expect(await a.api.eval('line("w0")')).toBe(120);
+    await waitFor('b to show the same lines', async () => (await b.api.eval('line("w0")')) === 120);
+    await a.input('<C-e><C-e>');
+    await waitFor('b to scroll along', async () => (await b.api.eval('line("w0")')) === 122);
+    // Back to the first file.
+    await a.command(`buffer ${path.join(dirA, 'one.txt')}`);
+    await waitFor('b back in one.txt', async () => String(await b.api.eval('expand("%:t")')) === 'one.txt');
+    // Bob types: following stops, and says why.
+    await b.input('Ahi<Esc>');
+    await waitFor('following to stop', async () => (await b.messages()).some((m) => /stopped following Ada \(you typed\)/.test(m.msg)));
+    expect(await b.lua('return require("chorus").following')).toBeNull();
+    await a.command(`buffer ${path.join(dirA, 'two.txt')}`);
+    await waitFor('a to settle', async () => (await a.status())?.path === 'two.txt');
+    expect(String(await b.api.eval('expand("%:t")'))).toBe('one.txt');
+    // Both folders hold Bob's typing.
+    await waitFor('one.txt everywhere', () => [dirA, dirB].every((d) => fs.readFileSync(path.join(d, 'one.txt'), 'utf8') === 'onehi\n') || undefined);
   });
 
-  it.skipIf(!skip && featureSkipReason('BufferUndo', 'buffer/undo'))(':ChorusUndo undoes only my edits', async () => {
+  it.skipIf(!skip && featureSkipReason('BufferUndo', 'buffer/undo'))(':ChorusUndo undoes only my edits, also with others typing inside them', async () => {
     scene = new Scene();
     const dir = scene.project({ 'f.txt': 'x\n' });
     const a = await scene.nvim();
@@ -88,6 +159,30 @@ describe.skipIf(skip)('Neovim plugin: presence', () => {
     await waitFor('undo everywhere', async () => (await a.text()) === 'x\ntheirs\n' && (await b.text()) === 'x\ntheirs\n');
     await a.command('ChorusRedo');
     await waitFor('redo everywhere', async () => (await a.text()) === 'xmine\ntheirs\n' && (await b.text()) === 'xmine\ntheirs\n');
+    // A types a word; B types inside it; A's undo takes out A's letters only.
+    await a.input('ggOhello world<Esc>');
+    await a.settled();
+    await waitFor('b sees the word', async () => (await b.text()) === 'hello world\nxmine\ntheirs\n');
+    await b.lua('vim.api.nvim_win_set_cursor(0, {1, 3})');
+    await b.input('iXX<Esc>');
+    await b.settled();
+    await waitFor('a sees XX', async () => (await a.text()) === 'helXXlo world\nxmine\ntheirs\n');
+    await a.command('ChorusUndo');
+    // A's letters and A's line break go; B's XX stays.
+    await waitFor("only A's word undone", async () => (await a.text()) === 'XXxmine\ntheirs\n' && (await b.text()) === 'XXxmine\ntheirs\n');
+    await a.command('ChorusRedo');
+    await waitFor('redone around XX', async () => {
+      const [ta, tb] = [await a.text(), await b.text()];
+      return ta === tb && ta !== null && /^hel.*XX.*lo world\nxmine\ntheirs\n$/.test(ta) ? ta : undefined;
+    });
+    // Neovim's own undo blocks are steps: two separate changes undo one at a time.
+    await a.input('Gofirst<Esc>');
+    await a.input('osecond<Esc>');
+    await a.settled();
+    await a.command('ChorusUndo');
+    await waitFor('the second change undone', async () => (await b.text())?.endsWith('theirs\nfirst\n'));
+    const client = await scene.client(dir);
+    await converged([a, b], client, dir, 'f.txt');
   });
 });
 

@@ -149,8 +149,9 @@ end
 
 -- ---- our own cursor ---------------------------------------------------------------------------
 
-local last_sent = {}
-local last_viewport = {}
+-- What the daemon last got from us. It keeps one cursor per editor (in one file), and a cursor/set
+-- drops the viewport: so one key each for the whole editor, not per buffer.
+local last_sent, last_viewport = nil, nil
 
 --- This window's selections in protocol positions (0-based line, byte column).
 local function selections_of(bufnr)
@@ -192,11 +193,11 @@ function M.send_local()
   -- Our typing first, so that the daemon knows the text the positions refer to.
   sync.flush(state)
   local sels = selections_of(bufnr)
-  local key = state.path .. vim.inspect(sels)
-  if last_sent[bufnr] == key then
+  local key = state.conn.root .. '\0' .. state.path .. vim.inspect(sels)
+  if last_sent == key then
     return
   end
-  last_sent[bufnr] = key
+  last_sent, last_viewport = key, nil
   state.conn:notify(methods.cursor_set, { path = state.path, selections = sels })
 end
 
@@ -222,11 +223,11 @@ function M.send_viewport()
     return
   end
   sync.flush(state)
-  local key = state.path .. ':' .. range.start.line .. '-' .. range['end'].line
-  if last_viewport[bufnr] == key then
+  local key = state.conn.root .. '\0' .. state.path .. ':' .. range.start.line .. '-' .. range['end'].line
+  if last_viewport == key then
     return
   end
-  last_viewport[bufnr] = key
+  last_viewport = key
   state.conn:notify(methods.viewport_set, { path = state.path, range = range })
 end
 
@@ -279,12 +280,13 @@ end
 function M.leave(state)
   if state.status == 'open' then
     state.conn:notify(methods.cursor_set, { path = state.path, selections = {} })
+    last_sent, last_viewport = nil, nil
   end
 end
 
-function M.forget_local(bufnr)
-  last_sent[bufnr] = nil
-  last_viewport[bufnr] = nil
+--- The connection came back: the daemon knows nothing of us yet.
+function M.forget_local()
+  last_sent, last_viewport = nil, nil
 end
 
 return M

@@ -74,6 +74,7 @@ function M.connection(root)
     conn = connection.new(root, M.config, {
       notification = on_notification,
       ready = function(c)
+        cursors.forget_local()
         sync.connection_ready(c)
       end,
       lost = function(c)

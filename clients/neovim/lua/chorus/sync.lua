@@ -57,38 +57,46 @@ end
 
 -- ---- sending ------------------------------------------------------------------------------
 
---- Neovim's undo sequence number for the buffer (a new one for each of its undo blocks).
-local function changenr(bufnr)
-  if api.nvim_get_current_buf() == bufnr then
-    return vim.fn.changenr()
-  end
-  local ok, nr = pcall(api.nvim_buf_call, bufnr, vim.fn.changenr)
-  return ok and nr or nil
-end
-
---- Send every queued local change as one buffer/edit.
+--- Send queued local changes: one buffer/edit per Neovim undo block they came from, the first of
+--- each new block marked as a new step for :ChorusUndo (the daemon also splits at pauses).
 function M.flush(state)
-  if #state.pending == 0 then
+  local pending = state.pending
+  if #pending == 0 then
     return
   end
-  local changes = state.pending
   state.pending = {}
   if state.status ~= 'open' then
     return
   end
+  local i = 1
+  while i <= #pending do
+    local j = i
+    while j < #pending and pending[j + 1].nr == pending[i].nr do
+      j = j + 1
+    end
+    local changes, inv = {}, {}
+    for k = i, j do
+      changes[#changes + 1] = pending[k].change
+      inv[#inv + 1] = pending[k].inv
+    end
+    local nr = pending[i].nr
+    local undo_stop = nr ~= nil and state.changenr ~= nil and nr ~= state.changenr
+    if nr ~= nil then
+      state.changenr = nr
+    end
+    M.send_edit(state, changes, inv, undo_stop)
+    i = j + 1
+  end
+end
+
+--- One buffer/edit; `inv` undoes `changes` (kept until the daemon has processed them).
+function M.send_edit(state, changes, inv, undo_stop)
   local revision = state.daemon_rev
   state.editor_rev = state.editor_rev + 1
   state.in_flight = state.in_flight + 1
   local seq = state.editor_rev
-  local group = state.unconfirmed[#state.unconfirmed]
-  if group and group.seq == nil then
-    group.seq = seq
-  end
+  state.unconfirmed[#state.unconfirmed + 1] = { seq = seq, inv = inv }
   local epoch = state.epoch
-  -- A new Neovim undo block starts a new step for :ChorusUndo (the daemon also splits at pauses).
-  local nr = changenr(state.bufnr)
-  local undo_stop = nr ~= nil and nr ~= state.changenr
-  state.changenr = nr
   state.conn:request(methods.buffer_edit, {
     path = state.path,
     revision = revision,
@@ -152,7 +160,7 @@ function M.confirm(state, seq)
   end
   local keep = {}
   for _, g in ipairs(groups) do
-    if g.seq == nil or g.seq > seq then
+    if g.seq > seq then
       keep[#keep + 1] = g
     end
   end
@@ -164,15 +172,23 @@ end
 --- has processed every edit we sent, so none sits between unconfirmed local changes.)
 function M.base_text(state)
   local s = M.model_text(state)
+  local function revert(inv)
+    local ok, undone = pcall(text.apply, s, inv)
+    s = ok and undone or nil
+    return ok
+  end
+  for i = #state.pending, 1, -1 do
+    if not revert(state.pending[i].inv) then
+      return nil -- cannot tell: the editor's text wins
+    end
+  end
   local groups = state.unconfirmed
   for gi = #groups, 1, -1 do
     local inv = groups[gi].inv
     for i = #inv, 1, -1 do
-      local ok, undone = pcall(text.apply, s, inv[i])
-      if not ok then
-        return nil -- cannot tell: the editor's text wins
+      if not revert(inv[i]) then
+        return nil
       end
-      s = undone
     end
   end
   return s
@@ -184,13 +200,9 @@ local function queue(state, change, removed)
   if state.status ~= 'open' or state.applying then
     return
   end
-  state.pending[#state.pending + 1] = change
-  local group = state.unconfirmed[#state.unconfirmed]
-  if not group or group.seq ~= nil then
-    group = { inv = {} }
-    state.unconfirmed[#state.unconfirmed + 1] = group
-  end
-  group.inv[#group.inv + 1] = text.inverse(change, removed)
+  -- Which Neovim undo block this change belongs to (known for the current buffer only).
+  local nr = api.nvim_get_current_buf() == state.bufnr and vim.fn.changenr() or nil
+  state.pending[#state.pending + 1] = { change = change, inv = text.inverse(change, removed), nr = nr }
   schedule_flush(state)
   if M.hooks.on_edit then
     M.hooks.on_edit(state)
@@ -293,6 +305,16 @@ end
 
 -- ---- applying remote changes ------------------------------------------------------------------
 
+--- nvim_buf_set_text, working around Neovim 0.7: a range over several lines whose first line was
+--- just changed (and is still held unsaved in the memline) reads freed memory and writes garbage.
+--- Reading another line first stores the changed one.
+local function set_text(bufnr, sr, sc, er, ec, lines)
+  if sr ~= er then
+    api.nvim_buf_get_lines(bufnr, er, er + 1, false)
+  end
+  api.nvim_buf_set_text(bufnr, sr, sc, er, ec, lines)
+end
+
 local function apply_change(state, change)
   local bufnr = state.bufnr
   local lines = state.lines
@@ -319,7 +341,7 @@ local function apply_change(state, change)
       end
     else
       local sc = clamp(s)
-      api.nvim_buf_set_text(bufnr, s.line, sc, n - 1, #lines[n], pieces)
+      set_text(bufnr, s.line, sc, n - 1, #lines[n], pieces)
     end
     if state.eol ~= ends_with_break then
       M.set_eol(state, ends_with_break)
@@ -327,7 +349,7 @@ local function apply_change(state, change)
     return
   end
   local sc, ec = clamp(s), clamp(e)
-  api.nvim_buf_set_text(bufnr, s.line, sc, e.line, ec, pieces)
+  set_text(bufnr, s.line, sc, e.line, ec, pieces)
 end
 
 function M.set_eol(state, eol)
@@ -461,7 +483,7 @@ function M.open(state)
       util.notify('replaced the buffer with the shared text: ' .. tostring(apply_err), vim.log.levels.DEBUG)
     end
     state.status = 'open'
-    state.changenr = changenr(state.bufnr)
+    state.changenr = api.nvim_get_current_buf() == state.bufnr and vim.fn.changenr() or nil
     M.settle(state)
     if M.hooks.on_open then
       M.hooks.on_open(state)
