@@ -60,6 +60,8 @@ export class Daemon {
   private nextEditor = 1;
   private server!: EditorServer;
   private stopping: Promise<void> | undefined;
+  /** Settles once the folder is taken in and any saved session resumed. */
+  private ready: Promise<void> = Promise.resolve();
   readonly session: SessionManager;
   readonly folder: FolderSync;
   readonly presence: Presence;
@@ -129,12 +131,16 @@ export class Daemon {
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log);
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
       log(`chorus ${VERSION} serving ${project.root} (pid ${process.pid}) on ${project.socketPath}`);
-      const session = loadSession(project.dotDir);
-      if (session?.disk !== false) {
-        const n = await daemon.folder.start();
-        log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
-      }
-      await daemon.session.resume();
+      // Editors may connect while the folder is taken in; sharing and joining wait for it.
+      daemon.ready = (async () => {
+        const session = loadSession(project.dotDir);
+        if (session?.disk !== false) {
+          const n = await daemon.folder.start();
+          log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
+        }
+        await daemon.session.resume();
+      })();
+      await daemon.ready;
       return daemon;
     } catch (e) {
       releaseLock(project.lockPath);
@@ -168,10 +174,12 @@ export class Daemon {
   }
 
   async share(opts: ShareOptions): Promise<string> {
+    await this.ready;
     return this.session.share(opts);
   }
 
   async join(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<{ files: number; bytes: number }> {
+    await this.ready;
     this.session.on('progress', progress);
     try {
       return await this.session.join(code, opts);

@@ -5,7 +5,7 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { joinAll, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
-import { converged, editorsOn, stopAll, typeRandomly } from './peer-helpers.js';
+import { converged, editorsOn, readFile, stopAll, typeRandomly } from './peer-helpers.js';
 
 const F = 'notes.md';
 let daemons: Daemon[] = [];
@@ -38,3 +38,23 @@ it('five daemons over WebSocket: a full mesh, and everyone converges', async () 
 function readFileCount(d: Daemon): number {
   return d.workspace.index.entries().length;
 }
+
+// Regression: a file edited (so live) before sharing made the joiner wait its full timeout for
+// the blob of the file's original content, which the host no longer had.
+it('a file edited before sharing reaches a joiner at once', async () => {
+  const dir = tempProject({ 'a.txt': 'original\n', 'b.txt': 'plain\n' });
+  let host = await startDaemon(dir, 'host');
+  const e = (await editorsOn([host], 'a.txt', 0))[0]!;
+  await e.edit('a.txt', 0, 0, 'edited ');
+  e.close();
+  await host.stop();
+  host = await startDaemon(dir, 'host');
+  const guest = await startDaemon(tempProject(), 'guest');
+  daemons = [host, guest];
+  const started = Date.now();
+  const r = await guest.join(await host.share({ host: '127.0.0.1', webrtc: false }), { disk: true, host: '127.0.0.1' }, () => undefined);
+  expect(Date.now() - started).toBeLessThan(30_000); // the join timeout is 60 s: this is about not hitting it
+  expect(r.files).toBe(2);
+  expect(readFile(guest, 'a.txt')).toBe('edited original\n');
+  expect(readFile(guest, 'b.txt')).toBe('plain\n');
+});

@@ -116,7 +116,18 @@ export class Materializer {
     }
   }
 
+  /**
+   * Paths still waiting for content. A path whose file has since become a live document (its
+   * text came by sync) is no longer waiting: write-back writes it.
+   */
   pendingBlobs(): number {
+    for (const [hash, paths] of this.waiting) {
+      for (const p of paths) {
+        const id = this.workspace.index.idOf(p);
+        if (!id || this.workspace.isLive(id) || this.workspace.index.entry(id)?.hash !== hash) paths.delete(p);
+      }
+      if (paths.size === 0) this.waiting.delete(hash);
+    }
     return this.waiting.size;
   }
 

@@ -81,7 +81,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   /** Rejoin the session this folder belongs to, if any (on daemon start). */
   async resume(): Promise<void> {
     const config = loadSession(this.project.dotDir);
-    if (!config) return;
+    if (!config || this.config) return; // nothing saved, or a share/join already started one
     this.log(`rejoining session ${config.sessionId.slice(0, 8)} as ${config.role}`);
     await this.start(config);
   }

@@ -15,10 +15,12 @@ export type PeerMessage =
   | { kind: 'want'; hashes: string[] }
   /** A blob's content. */
   | { kind: 'blob'; hash: string; data: Uint8Array }
+  /** The sender has none of these blobs (ask someone else, or stop waiting). */
+  | { kind: 'lack'; hashes: string[] }
   /** Ephemeral: presence, broadcasts; never stored. */
   | { kind: 'ephemeral'; topic: string; body: unknown };
 
-const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral'] as const;
+const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack'] as const;
 
 /** Largest message a daemon accepts from a peer (a blob of a big binary file fits). */
 export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
@@ -45,6 +47,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       header = { docs: m.docs };
       break;
     case 'want':
+    case 'lack':
       header = { hashes: m.hashes };
       break;
     case 'ephemeral':
@@ -125,6 +128,7 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
       if (!Array.isArray(header.docs) || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');
       return { kind, docs: header.docs as string[] };
     case 'want':
+    case 'lack':
       if (!Array.isArray(header.hashes) || !header.hashes.every((h) => typeof h === 'string' && HASH.test(h))) throw new PeerMessageError('bad blob list');
       return { kind, hashes: header.hashes as string[] };
     case 'ephemeral':

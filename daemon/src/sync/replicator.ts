@@ -30,6 +30,10 @@ export interface DocStore {
 
 interface PeerState {
   meta: Record<string, unknown>;
+  /** Documents the peer holds (its `docs` message): their text comes by sync, not as blobs. */
+  docs: Set<string>;
+  /** Blobs the peer said it does not have. */
+  lacks: Set<string>;
   states: Map<string, A.SyncState>;
   /** Documents not yet level with this peer since it came up. */
   unsynced: Set<string>;
@@ -120,7 +124,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private peerUp(id: string, meta: Record<string, unknown>): void {
     const docs = [...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())];
-    const state: PeerState = { meta, states: new Map(), unsynced: new Set(docs) };
+    const state: PeerState = { meta, docs: new Set(), lacks: new Set(), states: new Map(), unsynced: new Set(docs) };
     this.peers.set(id, state);
     this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
     this.send(id, { kind: 'docs', docs });
@@ -170,6 +174,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.store(m.doc).applyRemote(m.doc, m.changes, origin);
         return;
       case 'docs':
+        for (const doc of m.docs) p.docs.add(doc);
         for (const doc of m.docs) {
           if (p.states.has(doc)) continue;
           p.unsynced.add(doc);
@@ -183,11 +188,23 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         if (m.doc === INDEX_DOC_ID) this.fetchMissing();
         return;
       }
-      case 'want':
+      case 'want': {
+        const lack: string[] = [];
         for (const hash of m.hashes) {
           const data = this.workspace.blobs.get(hash);
           if (data) this.send(peerId, { kind: 'blob', hash, data });
+          else lack.push(hash);
         }
+        if (lack.length) this.send(peerId, { kind: 'lack', hashes: lack });
+        return;
+      }
+      case 'lack':
+        for (const hash of m.hashes) {
+          p.lacks.add(hash);
+          if (this.wanted.get(hash) === peerId) this.wanted.delete(hash);
+        }
+        this.fetchMissing();
+        this.checkSynced();
         return;
       case 'blob':
         this.workspace.blobs.put(m.data, m.hash);
@@ -220,8 +237,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const byPeer = new Map<string, string[]>();
     for (const [id, entry] of this.workspace.index.entries()) {
       if (this.wanted.has(entry.hash) || this.workspace.isLive(id) || this.workspace.blobs.has(entry.hash)) continue;
-      const peer = from && this.peers.has(from) ? from : this.peers.keys().next().value;
-      if (!peer) return;
+      // A peer holds it as a live document: its text arrives by sync.
+      if ([...this.peers.values()].some((p) => p.docs.has(id))) continue;
+      const able = [...this.peers.keys()].filter((id2) => !this.peers.get(id2)!.lacks.has(entry.hash));
+      const peer = from && able.includes(from) ? from : able[0];
+      if (!peer) continue; // nobody here has it (yet): the file appears when someone who has it connects
       this.wanted.set(entry.hash, peer);
       byPeer.set(peer, [...(byPeer.get(peer) ?? []), entry.hash]);
     }
