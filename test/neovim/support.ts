@@ -118,14 +118,21 @@ export class Scene {
   async cleanup(): Promise<void> {
     for (const n of this.nvims) await n.quit();
     for (const c of this.clients) c.close();
-    for (const dir of this.dirs) {
-      try {
-        execFileSync(process.execPath, [cli, 'stop', dir], { stdio: 'ignore', timeout: 20000 });
-      } catch {
-        // already stopped
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    await Promise.all(
+      this.dirs.map(
+        (dir) =>
+          new Promise<void>((resolve) => {
+            // (exits non-zero when no daemon runs: already stopped)
+            const p = spawn(process.execPath, [cli, 'stop', dir], { stdio: 'ignore' });
+            const t = setTimeout(() => p.kill('SIGKILL'), 20000);
+            p.on('exit', () => {
+              clearTimeout(t);
+              fs.rmSync(dir, { recursive: true, force: true });
+              resolve();
+            });
+          }),
+      ),
+    );
   }
 }
 
@@ -246,17 +253,23 @@ export class ProtocolClient {
   }
 }
 
-/** Wait until the Neovim buffer, the daemon and the file on disk all hold the same text. */
-export async function converged(nvims: Nvim[], client: ProtocolClient, dir: string, file: string): Promise<string> {
+/**
+ * Wait until the Neovim buffers, the daemons (through `clients`) and the files on disk (in `dirs`)
+ * all hold the same text.
+ */
+export async function converged(nvims: Nvim[], clients: ProtocolClient | ProtocolClient[], dirs: string | string[], file: string): Promise<string> {
+  const cs = Array.isArray(clients) ? clients : [clients];
+  const ds = Array.isArray(dirs) ? dirs : [dirs];
   let last = '';
   try {
     return await waitFor(`${file} to converge`, async () => {
       const texts = await Promise.all(nvims.map((n) => n.text()));
-      const daemon = await client.text(file);
-      const disk = fs.readFileSync(path.join(dir, file), 'utf8');
+      const daemons = await Promise.all(cs.map((c) => c.text(file)));
+      const disks = ds.map((d) => fs.readFileSync(path.join(d, file), 'utf8'));
       const short = (t: string | null) => JSON.stringify(t && t.length > 300 ? `${t.slice(0, 150)}…${t.slice(-150)} (${t.length})` : t);
-      last = `neovim ${texts.map(short).join(', ')}; daemon ${short(daemon)}; disk ${short(disk)}`;
-      return texts.every((t) => t === daemon) && disk === daemon ? daemon : undefined;
+      last = `neovim ${texts.map(short).join(', ')}; daemon ${daemons.map(short).join(', ')}; disk ${disks.map(short).join(', ')}`;
+      const want = daemons[0];
+      return [...texts, ...daemons, ...disks].every((t) => t === want) ? want : undefined;
     });
   } catch (e) {
     throw new Error(`${(e as Error).message}; last seen: ${last}`);
