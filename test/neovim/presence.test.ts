@@ -3,10 +3,11 @@
  * with the person's name; follow moves the window across files; own-edit undo. Each skips with a
  * printed reason while the daemon lacks the method (and fails under CHORUS_REQUIRE_ALL=1).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { converged, featureSkipReason, neovimSkipReason, Scene, waitFor, type Nvim } from './support.js';
+import { cli, converged, featureSkipReason, neovimSkipReason, Scene, waitFor, type Nvim } from './support.js';
 
 const skip = neovimSkipReason();
 
@@ -183,6 +184,40 @@ describe.skipIf(skip)('Neovim plugin: presence', () => {
     await waitFor('the second change undone', async () => (await b.text())?.endsWith('theirs\nfirst\n'));
     const client = await scene.client(dir);
     await converged([a, b], client, dir, 'f.txt');
+  });
+});
+
+describe.skipIf(skip)('Neovim plugin: sharing from Neovim', () => {
+  let scene: Scene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  it.skipIf(!skip && featureSkipReason('SessionShare', 'session/share'))(':ChorusShare and :ChorusJoin (host from setup) connect two daemons', async () => {
+    scene = new Scene();
+    const dirA = scene.project({ 'f.txt': 'shared\n' }, 'Ada');
+    const dirB = scene.project({}, 'Bob');
+    // host: the daemons listen on loopback only (and so only loopback is ever dialled).
+    const a = await scene.nvim({ host: '127.0.0.1' });
+    const b = await scene.nvim({ host: '127.0.0.1' });
+    await a.edit(path.join(dirA, 'f.txt'));
+    await a.command('ChorusShare');
+    const code = await waitFor('a join code', async () => {
+      const m = (await a.messages()).find((x) => x.msg.includes('join code'));
+      return m ? String(await a.api.eval('@"')) : undefined;
+    });
+    expect(code).toMatch(/^chorus1\./);
+    await b.command(`cd ${dirB}`);
+    await b.command(`ChorusJoin ${code}`);
+    await waitFor('joined', async () => (await b.messages()).some((m) => /joined: 1 files/.test(m.msg)), 60000);
+    await b.edit(path.join(dirB, 'f.txt'));
+    expect(await b.text()).toBe('shared\n');
+    await b.input('Ofrom Bob<Esc>');
+    await waitFor('a sees it', async () => (await a.text()) === 'from Bob\nshared\n');
+    await b.command('ChorusPeers');
+    await waitFor('Ada among the peers', async () => (await b.messages()).some((m) => m.msg.includes('peers:') && m.msg.includes('Ada')));
+    const status = JSON.parse(execFileSync(process.execPath, [cli, 'status', dirA, '--json'], { encoding: 'utf8' }));
+    expect(status.session).toMatchObject({ role: 'host' });
   });
 });
 

@@ -94,12 +94,12 @@ export class Scene {
    * Two peered daemons on loopback: `chorus share <a> --host 127.0.0.1`, then `chorus join` into
    * an empty folder b (also --host 127.0.0.1: nothing here listens on or dials another address).
    */
-  pair(files: Record<string, string>): { a: string; b: string } {
+  pair(files: Record<string, string>, joinFlags: string[] = []): { a: string; b: string } {
     const a = this.project(files, 'Ada');
     const b = this.project({}, 'Bob');
     const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
     const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1')) as { code: string };
-    run('join', code, b, '--json', '--host', '127.0.0.1');
+    run('join', code, b, '--json', '--host', '127.0.0.1', ...joinFlags);
     return { a, b };
   }
 

@@ -243,6 +243,18 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     expect(await converged([n], client, dir, 'f.txt')).toBe('XXxé\nz\n');
   });
 
+  it('opening a file the daemon has but this folder does not (view mode) shows the shared text, never empties it', async () => {
+    scene = new Scene();
+    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': 'keep me\n' }, ['--no-disk']);
+    expect(fs.existsSync(path.join(dirB, 'f.txt'))).toBe(false);
+    const b = await scene.nvim();
+    await b.edit(path.join(dirB, 'f.txt'));
+    expect(await b.text()).toBe('keep me\n');
+    await b.input('Atoo<Esc>');
+    await b.settled();
+    await waitFor('the typing on the other side', () => fs.readFileSync(path.join(dirA, 'f.txt'), 'utf8') === 'keep metoo\n' || undefined);
+  });
+
   it('two Neovims on two peered daemons typing at once end identical, files too', async () => {
     scene = new Scene();
     const initial = 'top\nmiddle\nbottom\n';

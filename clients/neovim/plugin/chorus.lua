@@ -11,9 +11,21 @@ local function cmd(name, fn, opts)
   end, opts or {})
 end
 
-cmd('ChorusShare', function(c)
-  c.share()
-end, { desc = 'Share this project and copy its join code' })
+cmd('ChorusShare', function(c, a)
+  if a.args == 'readonly' then
+    c.share({ readOnly = true })
+  elseif a.args == '' then
+    c.share()
+  else
+    vim.notify('Chorus: usage: :ChorusShare [readonly]', vim.log.levels.ERROR)
+  end
+end, {
+  nargs = '?',
+  complete = function()
+    return { 'readonly' }
+  end,
+  desc = 'Share this project and copy its join code',
+})
 cmd('ChorusJoin', function(c, a)
   c.join(a.args)
 end, { nargs = 1, desc = 'Join a shared session with a join code' })

@@ -536,6 +536,19 @@ function M.attach(bufnr, conn, config)
     -- the text last in step with the daemon, for the next buffer/open (nil: our text wins)
     base = nil,
   }
+  -- A buffer just read from its file holds nothing of this person's yet: the daemon's text wins
+  -- wherever it differs (it may be newer than the file, or the file may not be on disk here at
+  -- all: view mode, a file a peer just made). A buffer changed before it was shared sends its
+  -- changes since the file as its own.
+  if not bo.modified then
+    state.base = M.model_text(state)
+  elseif vim.fn.filereadable(name) == 1 then
+    local f = io.open(name, 'rb')
+    if f then
+      state.base = f:read('*a')
+      f:close()
+    end
+  end
   if not eol then
     M.set_eol(state, false)
   end
