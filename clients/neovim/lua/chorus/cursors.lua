@@ -199,6 +199,9 @@ function M.send_local()
   end
   last_sent, last_viewport = key, nil
   state.conn:notify(methods.cursor_set, { path = state.path, selections = sels })
+  -- The daemon forgets the viewport with every cursor/set: send it again, so that a follower
+  -- sees the lines this window shows (their cursor goes to ours first).
+  M.send_viewport()
 end
 
 --- The lines the current window shows, as a protocol range.
