@@ -229,6 +229,7 @@ export class Daemon {
       await this.session.stop();
       this.data.close();
       await this.writeBack.flush();
+      this.writeBack.ledger.close();
       this.workspace.close();
       fs.rmSync(this.project.socketPath, { force: true });
       releaseLock(this.project.lockPath);

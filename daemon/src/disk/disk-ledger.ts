@@ -1,10 +1,10 @@
 /**
- * What the daemon last saw or wrote in each file, kept across restarts (`.chorus/disk/`). A write
- * is recorded before it happens, and the recent hashes before it are kept too, so after a crash at any moment
- * a file holding either is known to be the daemon's own content, not another tool's edit — a
- * stale file is rewritten, never diffed in (which would undo the newest typing).
+ * What the daemon last saw or wrote in each file, kept across restarts in an append-only log
+ * (`.chorus/disk/ledger.jsonl`, one line per record, one `write` system call each). A write is
+ * recorded before it happens, and the recent hashes before it are kept too, so after a crash at
+ * any moment a file holding one of them is known to be the daemon's own content, not another
+ * tool's edit — a stale file is rewritten, never diffed in (which would undo the newest typing).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,74 +14,95 @@ import path from 'node:path';
  * goes on: every one of those contents must still count as the daemon's own.
  */
 const KEEP = 32;
+/** The log is rewritten from memory when it grows past this. */
+const COMPACT_AT_BYTES = 4 * 1024 * 1024;
 
-interface Entry {
-  path: string;
-  hashes: string[];
-}
+type Line = { p: string; h: string } | { p: string; forget: true };
 
 export class DiskLedger {
-  private cache = new Map<string, Entry>();
+  private entries = new Map<string, string[]>();
+  private fd: number;
+  private size = 0;
+  private readonly file: string;
 
-  constructor(private readonly dir: string) {
+  constructor(dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  }
-
-  private file(rel: string): string {
-    return path.join(this.dir, createHash('sha1').update(rel).digest('hex'));
-  }
-
-  private entry(rel: string): Entry | undefined {
-    let e = this.cache.get(rel);
-    if (!e) {
-      try {
-        e = JSON.parse(fs.readFileSync(this.file(rel), 'utf8')) as Entry;
-        if (e.path !== rel) return undefined;
-        this.cache.set(rel, e);
-      } catch {
-        return undefined;
-      }
+    this.file = path.join(dir, 'ledger.jsonl');
+    let text = '';
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      // first start
     }
-    return e;
+    for (const raw of text.split('\n')) {
+      if (!raw) continue;
+      let line: Line;
+      try {
+        line = JSON.parse(raw) as Line;
+      } catch {
+        continue; // a record torn by a crash: the write it announced never happened either
+      }
+      if ('forget' in line) this.entries.delete(line.p);
+      else this.push(line.p, line.h);
+    }
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.size = Buffer.byteLength(text);
+    if (this.size > COMPACT_AT_BYTES) this.compact();
   }
 
-  /** Is this content one the daemon itself wrote or took in for `rel`? */
+  private push(rel: string, hash: string): void {
+    const list = this.entries.get(rel) ?? [];
+    if (list[list.length - 1] === hash) return;
+    list.push(hash);
+    if (list.length > KEEP) list.shift();
+    this.entries.set(rel, list);
+  }
+
+  private append(line: Line): void {
+    const bytes = Buffer.from(JSON.stringify(line) + '\n');
+    fs.writeSync(this.fd, bytes);
+    this.size += bytes.length;
+    if (this.size > COMPACT_AT_BYTES) this.compact();
+  }
+
+  private compact(): void {
+    const tmp = `${this.file}.tmp`;
+    const lines = [...this.entries].flatMap(([p, hashes]) => hashes.map((h) => JSON.stringify({ p, h })));
+    const text = lines.length ? lines.join('\n') + '\n' : '';
+    fs.writeFileSync(tmp, text, { mode: 0o600 });
+    fs.renameSync(tmp, this.file);
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.size = Buffer.byteLength(text);
+  }
+
+  /** Is this content one the daemon itself wrote or took in for `rel` lately? */
   knows(rel: string, hash: string): boolean {
-    return this.entry(rel)?.hashes.includes(hash) ?? false;
+    return this.entries.get(rel)?.includes(hash) ?? false;
   }
 
   /** The newest hash known for `rel`. */
   latest(rel: string): string | undefined {
-    const h = this.entry(rel)?.hashes;
-    return h?.[h.length - 1];
+    return this.entries.get(rel)?.at(-1);
   }
 
   record(rel: string, hash: string): void {
-    const old = this.entry(rel);
-    if (old?.hashes[old.hashes.length - 1] === hash) return;
-    const e = { path: rel, hashes: [...(old?.hashes.slice(-(KEEP - 1)) ?? []), hash] };
-    this.cache.set(rel, e);
-    const target = this.file(rel);
-    fs.writeFileSync(`${target}.tmp`, JSON.stringify(e), { mode: 0o600 });
-    fs.renameSync(`${target}.tmp`, target);
+    if (this.latest(rel) === hash) return;
+    this.push(rel, hash);
+    this.append({ p: rel, h: hash });
   }
 
   forget(rel: string): void {
-    this.cache.delete(rel);
-    fs.rmSync(this.file(rel), { force: true });
+    if (!this.entries.delete(rel)) return;
+    this.append({ p: rel, forget: true });
   }
 
   /** Every path the daemon has recorded (for finding files deleted while it was down). */
   paths(): string[] {
-    const out: string[] = [];
-    for (const f of fs.readdirSync(this.dir)) {
-      if (f.endsWith('.tmp')) continue;
-      try {
-        out.push((JSON.parse(fs.readFileSync(path.join(this.dir, f), 'utf8')) as Entry).path);
-      } catch {
-        // torn file from a crash: ignore
-      }
-    }
-    return out;
+    return [...this.entries.keys()];
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
   }
 }

@@ -196,11 +196,13 @@ export class FolderSync {
     return files.length;
   }
 
-  private async read(rel: string): Promise<Seen | undefined> {
+  private async read(rel: string, full: boolean): Promise<Seen | 'own' | undefined> {
     const abs = this.project.absolute(rel);
     const since = this.writeBack.since(rel);
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     if (!st?.isFile()) return undefined; // gone, a folder, or a symbolic link (never followed)
+    // The file the daemon itself just wrote (its watcher event coming back): nothing to take in.
+    if (!full && this.writeBack.untouchedSinceOwnWrite(rel, st)) return 'own';
     if (st.size > MAX_SHARED_FILE) {
       this.once(rel, `not sharing ${rel}: ${st.size} bytes is over the ${MAX_SHARED_FILE}-byte limit for shared files`);
       return undefined;
@@ -239,7 +241,8 @@ export class FolderSync {
         this.once(rel, `not sharing ${rel}: Chorus cannot share a path with a backslash or an empty part`);
         continue;
       }
-      const seen = this.rules.ignores(rel) ? undefined : await this.read(rel);
+      const seen = this.rules.ignores(rel) ? undefined : await this.read(rel, full);
+      if (seen === 'own') continue;
       if (seen) present.set(rel, seen);
       else if (!this.rules.ignores(rel)) absent.push(rel);
     }

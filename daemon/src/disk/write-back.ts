@@ -11,7 +11,16 @@ import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText, writeAtomic } from './files.js';
 
-const DELAY_MS = 40;
+/**
+ * How long live text waits before it is written: long enough that a burst of typing becomes one
+ * write (each costs a handful of system calls here and a watcher event), short enough that tools
+ * see what editors see at once.
+ */
+const DELAY_MS = 100;
+
+function stampOf(st: fs.Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
 
 export class WriteBack {
   private pending = new Map<string, NodeJS.Timeout>();
@@ -25,6 +34,11 @@ export class WriteBack {
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
   /** Per path, the generation of the newest content that is in the folder for sure. */
   private landed = new Map<string, number>();
+  /**
+   * Per path, the file's identity (inode, size, mtime) right after the daemon's last write. A
+   * file that still has it is exactly what the daemon wrote: no need to read and hash it again.
+   */
+  private stamps = new Map<string, string>();
   private generation = 0;
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
@@ -96,7 +110,13 @@ export class WriteBack {
     if (text !== undefined) this.onDisk.set(to, text);
   }
 
+  /** Does the file still carry the identity it had right after the daemon's own last write? */
+  untouchedSinceOwnWrite(path: string, st: fs.Stats): boolean {
+    return this.stamps.get(path) === stampOf(st);
+  }
+
   forget(path: string): void {
+    this.stamps.delete(path);
     this.ledger.forget(path);
     this.onDisk.delete(path);
     // What it held before it went no longer says anything about a file that appears there later.
@@ -129,7 +149,8 @@ export class WriteBack {
       const hash = hashBytes(data);
       if (!force && this.ledger.latest(path) === hash) return;
       const abs = this.project.absolute(path);
-      if (this.takeForeign && !force) {
+      const st = await fs.promises.lstat(abs).catch(() => undefined);
+      if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         const known = this.ledger.latest(path);
         if (now !== hash && now !== known && (now !== undefined || known !== undefined)) {
@@ -151,6 +172,9 @@ export class WriteBack {
         else this.onDisk.delete(path);
         await writeAtomic(abs, data);
         this.landed.set(path, gen);
+        const after = await fs.promises.lstat(abs).catch(() => undefined);
+        if (after) this.stamps.set(path, stampOf(after));
+        else this.stamps.delete(path);
       } catch (e) {
         this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
       }
