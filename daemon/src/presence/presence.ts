@@ -110,12 +110,15 @@ export class Presence extends EventEmitter<PresenceEvents> {
 
   /** An editor here moved (offsets in the current text of `fileId`). */
   setLocal(editorId: string, path: string, fileId: string, selections: Span[], viewport?: { start: number; end: number }): void {
+    // A cursor move in the same file keeps the viewport the editor last reported.
+    const previous = this.local.get(editorId);
+    const keep = !viewport && previous?.path === path ? previous.viewport : undefined;
     const e: WireEditor = {
       id: editorId,
       path,
       fileId,
       selections: selections.map((s) => ({ anchor: this.anchor(fileId, s.anchor), head: this.anchor(fileId, s.head) })),
-      ...(viewport ? { viewport: { start: this.anchor(fileId, viewport.start), end: this.anchor(fileId, viewport.end) } } : {}),
+      ...(viewport ? { viewport: { start: this.anchor(fileId, viewport.start), end: this.anchor(fileId, viewport.end) } } : keep ? { viewport: keep } : {}),
     };
     this.local.set(editorId, e);
     this.emitEditor(this.self, e);
@@ -206,19 +209,6 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const now = Date.now();
     for (const [id, p] of this.remote) if (now - p.seen > TIMEOUT_MS) this.drop(id);
     this.broadcast();
-  }
-
-  /** Current cursors of everyone else, re-resolved (for an editor that just connected). */
-  snapshot(): CursorView[] {
-    const out: CursorView[] = [];
-    const collect = (peer: PeerView, e: WireEditor) => {
-      const once = (v: CursorView) => out.push(v);
-      this.once('cursor', once);
-      this.emitEditor(peer, e);
-      this.off('cursor', once);
-    };
-    void collect;
-    return out;
   }
 
   /** Say goodbye to peers (on shutdown). */
