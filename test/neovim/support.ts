@@ -227,7 +227,9 @@ export class ProtocolClient {
     const proc = spawn(process.execPath, [cli, 'connect', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     const c = new ProtocolClient(proc, conn);
-    conn.onNotification((method, params) => c.notes.push({ method, params }));
+    conn.onNotification((method, params) => {
+      c.notes.push({ method, params });
+    });
     conn.listen();
     await conn.sendRequest('initialize', { protocolVersion: 1, clientInfo: { name }, positionEncodings: ['utf-8'] });
     return c;
