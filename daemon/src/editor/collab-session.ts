@@ -108,16 +108,16 @@ export class CollabSession {
   private cursorArrived(v: CursorView): void {
     if (!this.editor.initialized || v.source === `${this.c.presence.self.id}/${this.editor.id}`) return;
     const t = this.textOf(v.path);
-    const range = (a: number, b: number) => ({ start: this.position(t!.text, t!.lines, a), end: this.position(t!.text, t!.lines, b) });
     if (!t) {
       this.notify(P.CursorDidChange, { peer: v.peer, path: v.path, selections: [] });
       return;
     }
-    const selections = v.selections.map((s) => ({ anchor: this.position(t.text, t.lines, s.anchor), head: this.position(t.text, t.lines, s.head) }));
-    const viewport = v.viewport ? range(v.viewport.start, v.viewport.end) : undefined;
+    const at = (off: number) => this.position(t.text, t.lines, off);
+    const selections = v.selections.map((s) => ({ anchor: at(s.anchor), head: at(s.head) }));
+    const viewport = v.viewport ? { start: at(v.viewport.start), end: at(v.viewport.end) } : undefined;
     this.notify(P.CursorDidChange, { peer: v.peer, path: v.path, selections, ...(viewport ? { viewport } : {}) });
-    if (this.following?.id === v.peer.id && (viewport || selections.length)) {
-      const head = selections[0]?.head;
+    const head = selections[0]?.head;
+    if (this.following?.id === v.peer.id && (viewport || head)) {
       this.notify(P.FollowReveal, { peer: v.peer, path: v.path, range: viewport ?? { start: head!, end: head! } });
     }
   }
