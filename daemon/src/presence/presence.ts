@@ -110,15 +110,12 @@ export class Presence extends EventEmitter<PresenceEvents> {
 
   /** An editor here moved (offsets in the current text of `fileId`). */
   setLocal(editorId: string, path: string, fileId: string, selections: Span[], viewport?: { start: number; end: number }): void {
-    // A cursor move in the same file keeps the viewport the editor last reported.
-    const previous = this.local.get(editorId);
-    const keep = !viewport && previous?.path === path ? previous.viewport : undefined;
     const e: WireEditor = {
       id: editorId,
       path,
       fileId,
       selections: selections.map((s) => ({ anchor: this.anchor(fileId, s.anchor), head: this.anchor(fileId, s.head) })),
-      ...(viewport ? { viewport: { start: this.anchor(fileId, viewport.start), end: this.anchor(fileId, viewport.end) } } : keep ? { viewport: keep } : {}),
+      ...(viewport ? { viewport: { start: this.anchor(fileId, viewport.start), end: this.anchor(fileId, viewport.end) } } : {}),
     };
     this.local.set(editorId, e);
     this.emitEditor(this.self, e);
