@@ -62,6 +62,9 @@ it('view mode: nothing is written to the guest folder; files come over the proto
   const eb = await editor(b.daemon.project.socketPath);
   const list = await eb.conn.sendRequest(P.WorkspaceFiles.type, undefined);
   expect(list.files.map((f) => f.path)).toEqual(['README.md', 'src/main.ts']);
+  // Content is fetched when a file is opened, not before.
+  const readme = b.daemon.workspace.index.entry(b.daemon.workspace.index.idOf('README.md')!)!;
+  expect(b.daemon.workspace.blobs.has(readme.hash)).toBe(false);
   expect(await eb.open('src/main.ts')).toBe('console.log("hi");\n');
 
   // typing on both sides reaches both editors; a file created on A is announced to B
@@ -89,5 +92,6 @@ it('view mode: nothing is written to the guest folder; files come over the proto
   const eb2 = await editor(b2.daemon.project.socketPath);
   await until(() => b2.daemon.workspace.index.idOf('added.txt') !== undefined, 'the index after restart');
   expect(await eb2.open('README.md')).toBe('# project\n');
+  expect(b2.daemon.workspace.blobs.has(readme.hash)).toBe(true);
   expect(Object.keys(folderFiles(b.dir))).toEqual(['local-only.txt']);
 });

@@ -171,7 +171,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.emit('refused', reason);
     });
     this.overlay = overlay;
-    this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores);
+    this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores, !config.disk);
     if (config.disk) {
       const materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
       this.replicator.on('blob', (hash) => void materializer.blobArrived(hash));

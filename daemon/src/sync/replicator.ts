@@ -61,8 +61,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     private readonly net: PeerNetwork,
     private readonly log: (msg: string) => void,
     private readonly extra: Map<string, DocStore> = new Map(),
+    /** View mode: fetch a blob only when a file is opened, not every file's up front. */
+    private readonly lazyBlobs = false,
   ) {
     super();
+    if (lazyBlobs) workspace.blobs.on('wanted', (hash) => this.fetchMissing(undefined, new Set([hash])));
     for (const store of extra.values()) store.on('localChange', (doc, change) => this.sendLive(doc, change));
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
@@ -231,11 +234,13 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   /** Ask for the blobs of files we know of but whose content we lack. */
-  private fetchMissing(e?: FilesEvent): void {
+  private fetchMissing(e?: FilesEvent, only?: Set<string>): void {
     if (e && e.origin.kind !== 'peer') return;
+    if (this.lazyBlobs && !only) return;
     const from = e?.origin.kind === 'peer' ? e.origin.peerId : undefined;
     const byPeer = new Map<string, string[]>();
     for (const [id, entry] of this.workspace.index.entries()) {
+      if (only && !only.has(entry.hash)) continue;
       if (this.wanted.has(entry.hash) || this.workspace.isLive(id) || this.workspace.blobs.has(entry.hash)) continue;
       // A peer holds it as a live document: its text arrives by sync.
       if ([...this.peers.values()].some((p) => p.docs.has(id))) continue;

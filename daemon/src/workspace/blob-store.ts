@@ -11,7 +11,7 @@ export function hashBytes(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export class BlobStore extends EventEmitter<{ put: [hash: string] }> {
+export class BlobStore extends EventEmitter<{ put: [hash: string]; wanted: [hash: string] }> {
   constructor(private readonly dir: string) {
     super();
     this.setMaxListeners(0);
@@ -38,6 +38,7 @@ export class BlobStore extends EventEmitter<{ put: [hash: string] }> {
   /** Resolves true once the blob is here, false after `ms`. */
   async waitFor(hash: string, ms: number): Promise<boolean> {
     if (this.has(hash)) return true;
+    this.emit('wanted', hash); // someone who fetches on demand (view mode) asks the peers now
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
