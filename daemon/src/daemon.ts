@@ -105,7 +105,10 @@ export class Daemon {
   private connectPeers(rep: Replicator): void {
     this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to));
     rep.on('peerUp', (id) => this.presence.peerUp(id));
-    rep.on('peerDown', (id) => this.presence.drop(id));
+    // In a partial mesh a closed link says nothing about the person: their heartbeat does.
+    rep.on('peerDown', (id) => {
+      if (!this.session.network?.isPartialMesh()) this.presence.drop(id);
+    });
     rep.on('ephemeral', (peerId, topic, body) => {
       if (topic !== MESSAGE_TOPIC) return this.presence.receive(peerId, topic, body);
       const m = MessageBody.safeParse(body);

@@ -5,22 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
-import { converged, folderFiles, sharedPair, startPeer, stopAllPeers, stopPeer, until } from '../support/disk-peers.js';
+import { converged, editor, folderFiles, sharedPair, startPeer, stopAllPeers, stopPeer, until } from '../support/disk-peers.js';
 import { waitForFile } from '../support/project-dir.js';
-import { ScriptedEditor } from '../support/scripted-editor.js';
 
-const editors: ScriptedEditor[] = [];
-afterEach(async () => {
-  for (const e of editors.splice(0)) e.close();
-  await stopAllPeers();
-});
-
-async function editor(socketPath: string): Promise<ScriptedEditor> {
-  const e = await ScriptedEditor.socket(socketPath);
-  editors.push(e);
-  await e.init();
-  return e;
-}
+afterEach(stopAllPeers);
 
 const LINES = Array.from({ length: 40 }, (_, i) => `line ${i}`).join('\n') + '\n';
 

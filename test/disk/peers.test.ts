@@ -8,22 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { FileIndex, newFileId } from '../../daemon/src/workspace/file-index.js';
-import { converged, folderFiles, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, editor, folderFiles, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
 import { waitForFile } from '../support/project-dir.js';
-import { ScriptedEditor } from '../support/scripted-editor.js';
 
-const editors: ScriptedEditor[] = [];
-afterEach(async () => {
-  for (const e of editors.splice(0)) e.close();
-  await stopAllPeers();
-});
-
-async function editor(socketPath: string): Promise<ScriptedEditor> {
-  const e = await ScriptedEditor.socket(socketPath);
-  editors.push(e);
-  await e.init();
-  return e;
-}
+afterEach(stopAllPeers);
 
 const LINES = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') + '\n';
 

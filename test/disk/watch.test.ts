@@ -10,22 +10,10 @@ import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
 import type { Origin } from '../../daemon/src/workspace/workspace.js';
-import { startPeer, stopAllPeers, until } from '../support/disk-peers.js';
+import { editor, startPeer, stopAllPeers, until } from '../support/disk-peers.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
-import { ScriptedEditor } from '../support/scripted-editor.js';
 
-const editors: ScriptedEditor[] = [];
-afterEach(async () => {
-  for (const e of editors.splice(0)) e.close();
-  await stopAllPeers();
-});
-
-async function editor(socketPath: string): Promise<ScriptedEditor> {
-  const e = await ScriptedEditor.socket(socketPath);
-  editors.push(e);
-  await e.init();
-  return e;
-}
+afterEach(stopAllPeers);
 
 it('takes in outside edits as changes, and never echoes its own writes', async () => {
   const dir = tempProject({ 'a.txt': 'one\ntwo\nthree\n' });

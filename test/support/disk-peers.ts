@@ -4,6 +4,7 @@
  * the disk tests are not about transports).
  */
 import fs from 'node:fs';
+import { ScriptedEditor } from './scripted-editor.js';
 import path from 'node:path';
 import { Daemon } from '../../daemon/src/daemon.js';
 import { tempProject } from './project-dir.js';
@@ -40,7 +41,19 @@ export async function stopPeer(p: Peer): Promise<void> {
   await p.daemon.stop();
 }
 
+const openEditors: ScriptedEditor[] = [];
+
+/** A scripted editor on a peer's socket, initialised; closed by `stopAllPeers`. */
+export async function editor(socketPath: string): Promise<ScriptedEditor> {
+  const e = await ScriptedEditor.socket(socketPath);
+  openEditors.push(e);
+  await e.init();
+  return e;
+}
+
+/** Close every editor and stop every peer a test started. */
 export async function stopAllPeers(): Promise<void> {
+  for (const e of openEditors.splice(0)) e.close();
   for (const p of running.splice(0)) await p.daemon.stop().catch(() => undefined);
 }
 

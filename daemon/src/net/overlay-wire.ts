@@ -29,6 +29,8 @@ export interface Member {
   addrs: string[];
   /** Incarnation: when this run of the peer started (ms). A higher one supersedes older addrs. */
   inc: number;
+  /** In gossip: ms since the sender last had news of this member (0: connected to it now). */
+  age?: number;
 }
 
 export interface Hello {
@@ -91,6 +93,7 @@ export function parseMembers(body: Uint8Array): Member[] {
     const r = x as Record<string, unknown>;
     if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 200) throw new ProtocolError('malformed member (bad id)');
     if (typeof r.inc !== 'number' || !Number.isFinite(r.inc)) throw new ProtocolError('malformed member (bad incarnation)');
-    return { id: r.id, addrs: addrList(r.addrs, 'member'), inc: r.inc };
+    const age = typeof r.age === 'number' && Number.isFinite(r.age) && r.age >= 0 ? r.age : 0;
+    return { id: r.id, addrs: addrList(r.addrs, 'member'), inc: r.inc, age };
   });
 }

@@ -22,9 +22,10 @@
  * `selfMeta.readOnly` is carried to peers but enforced by the sync layer, not here.
  *
  * Membership: every daemon announces its listening addresses in its hello; each overlay gossips
- * the members it is connected to, and dials every member it is not connected to (full mesh). That
- * suits sessions up to about 8 peers; larger sessions would want a bounded-degree mesh with
- * flooding, which this does not do yet. Dials back off 200 ms → 5 s with jitter, forever.
+ * the members it has heard of recently (with the age of that news), on every change and every
+ * ping. Up to FULL_MESH_UP_TO members everyone links to everyone; beyond, each member links only
+ * to its `meshNeighbours` and the layer above floods messages across (decision 011). Dials back
+ * off 200 ms → 5 s with jitter, forever.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -66,7 +67,7 @@ export interface OverlayOptions {
 export interface PeerInfo {
   id: string;
   meta: Record<string, unknown>;
-  state: 'connected' | 'reconnecting';
+  state: 'connected' | 'reconnecting' | 'relayed';
   /** The path carrying our messages to this peer, while connected. */
   path?: PeerPath;
   rttMs?: number;
@@ -85,6 +86,32 @@ export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 1;
 export { MessageTooLargeError } from './secure.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** Up to this many members (this one included) every member links to every other. */
+export const FULL_MESH_UP_TO = 8;
+/** A member nobody has had news of for this long is taken as gone (for choosing links). */
+const ALIVE_MS = 20_000;
+/** A link that is not needed any more in a larger session is closed after it has been up this long. */
+const PRUNE_AFTER_MS = 5_000;
+
+/**
+ * The members this one links to in a session larger than FULL_MESH_UP_TO: on the ring of sorted
+ * ids, those at distance 1, 2, 4, 8, … either way. Every member computes the same relation, it is
+ * symmetric, and it keeps the graph connected with about 2·log2(n) links per member and short
+ * paths; changes and presence are flooded over it (sync/replicator.ts).
+ */
+export function meshNeighbours(self: string, alive: Iterable<string>): Set<string> {
+  const ids = [...new Set([self, ...alive])].sort();
+  if (ids.length <= FULL_MESH_UP_TO) return new Set(ids.filter((id) => id !== self));
+  const n = ids.length;
+  const i = ids.indexOf(self);
+  const out = new Set<string>();
+  for (let d = 1; d < n; d *= 2) {
+    out.add(ids[(i + d) % n]!);
+    out.add(ids[(i - d + n * 2) % n]!);
+  }
+  out.delete(self);
+  return out;
+}
 let runningOverlays = 0;
 const TICK_MS = 200;
 
@@ -117,6 +144,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #sessions = new Map<string, PeerSession>();
   /** Address book: everyone we have heard of, with where they listen. */
   readonly #members = new Map<string, Member>();
+  /** When this overlay last had news of each member (directly, or by gossip with its age). */
+  readonly #seen = new Map<string, number>();
+  readonly #upSince = new Map<string, number>();
   readonly #dials = new Map<string, DialState>();
   readonly #pending = new Set<Link>();
   readonly #rtc = new Map<string, RtcAttempt>();
@@ -207,9 +237,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       if (s.rttMs !== undefined) info.rttMs = s.rttMs;
       out.push(info);
     }
+    const now = Date.now();
+    const alive = this.#alive(now);
+    const neighbours = meshNeighbours(this.#opts.selfId, alive);
     for (const m of this.#members.values()) {
       if (this.#sessions.get(m.id)?.up) continue;
-      out.push({ id: m.id, meta: this.#sessions.get(m.id)?.meta ?? {}, state: 'reconnecting', addrs: m.addrs });
+      // In a larger session most members are reached through others, not linked directly.
+      const state = !neighbours.has(m.id) && alive.includes(m.id) ? 'relayed' : 'reconnecting';
+      out.push({ id: m.id, meta: this.#sessions.get(m.id)?.meta ?? {}, state, addrs: m.addrs });
     }
     return out;
   }
@@ -349,6 +384,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (!session) {
       session = new PeerSession(this.#opts.selfId, peerId, {
         up: (s) => {
+          this.#upSince.set(s.id, Date.now());
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
           this.emit('peer-up', s.id, s.meta);
           this.#queueGossip();
@@ -420,6 +456,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   #learn(m: Member): void {
     if (m.id === this.#opts.selfId) return;
+    const heard = Date.now() - (m.age ?? 0);
+    if (heard > (this.#seen.get(m.id) ?? 0)) this.#seen.set(m.id, heard);
     const known = this.#members.get(m.id);
     if (!known || m.inc > known.inc) {
       this.#members.set(m.id, { id: m.id, addrs: m.addrs, inc: m.inc });
@@ -429,11 +467,27 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
   }
 
+  /** Members with recent news (linked now, or heard of within ALIVE_MS). */
+  #alive(now: number): string[] {
+    const out: string[] = [];
+    for (const id of this.#members.keys()) {
+      if (this.#sessions.get(id)?.up || now - (this.#seen.get(id) ?? 0) < ALIVE_MS) out.push(id);
+    }
+    return out;
+  }
+
+  /** Is this a session too large for a full mesh, so that messages must be relayed? */
+  isPartialMesh(): boolean {
+    return this.#alive(Date.now()).length + 1 > FULL_MESH_UP_TO;
+  }
+
   #memberList(): Member[] {
-    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc }];
-    for (const s of this.#sessions.values()) {
-      const m = this.#members.get(s.id);
-      if (s.up && m) list.push(m);
+    const now = Date.now();
+    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0 }];
+    for (const id of this.#alive(now)) {
+      const m = this.#members.get(id)!;
+      const age = this.#sessions.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now);
+      list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age });
     }
     return list;
   }
@@ -447,6 +501,18 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const msg = jsonFrame(Wire.Members, { members: this.#memberList() });
       for (const s of this.#sessions.values()) if (s.up) s.sendControl(msg);
     });
+  }
+
+  /** In a larger session, close links the mesh does not need (after they settled a while). */
+  #prune(now: number): void {
+    const alive = this.#alive(now);
+    if (alive.length + 1 <= FULL_MESH_UP_TO) return;
+    const neighbours = meshNeighbours(this.#opts.selfId, alive);
+    for (const s of this.#sessions.values()) {
+      if (!s.up || neighbours.has(s.id) || now - (this.#upSince.get(s.id) ?? now) < PRUNE_AFTER_MS) continue;
+      this.#log(`closing the link to ${s.id}: the session has ${alive.length + 1} members, each keeps a bounded number of links`);
+      s.reset('pruned: not a mesh neighbour');
+    }
   }
 
   // ---- dialing: direct, relay, WebRTC ----
@@ -469,13 +535,16 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         if (this.#selfAddrs.has(addr)) continue;
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
       }
+      const neighbours = meshNeighbours(this.#opts.selfId, this.#alive(now));
       for (const m of this.#members.values()) {
+        if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#sessions.get(m.id);
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
         const addrs = dialable(m.addrs).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
       }
     }
+    this.#prune(now);
     if (this.#opts.relayUrl) this.#tickRelay(now);
     if (this.#webrtc) {
       for (const s of this.#sessions.values()) {
@@ -614,6 +683,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   // ---- liveness ----
 
   #pingAll(): void {
+    // Gossip on a clock too, so news of members spreads beyond direct links and ages out.
+    this.#queueGossip();
     const stamp = Buffer.alloc(8);
     stamp.writeDoubleBE(performance.now(), 0);
     const ping = frame(Wire.Ping, stamp);

@@ -171,7 +171,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.emit('refused', reason);
     });
     this.overlay = overlay;
-    this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores, !config.disk);
+    this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores, !config.disk, this.identity.id);
     if (config.disk) {
       const materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
       this.replicator.on('blob', (hash) => void materializer.blobArrived(hash));
@@ -214,14 +214,24 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         reject(new Failure('session', `the session refused to let this folder in: ${reason}`));
       };
       this.on('refused', refused);
-      const timer = setTimeout(() => {
+      // The limit is on silence, not on the whole sync: a big history takes as long as it takes
+      // while messages keep coming.
+      const giveUp = () => {
         rep.off('synced', done);
+        rep.off('activity', stillGoing);
         this.off('refused', refused);
-        reject(new Failure('session', `could not sync with any peer of the session within ${JOIN_TIMEOUT_MS / 1000} s (tried ${this.config?.addrs.join(', ') || 'the relay'}); is the sharing daemon running and reachable?`));
-      }, JOIN_TIMEOUT_MS);
+        reject(new Failure('session', `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s (tried ${this.config?.addrs.join(', ') || 'the relay'}); is the sharing daemon running and reachable?`));
+      };
+      let timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
+      const stillGoing = () => {
+        clearTimeout(timer);
+        timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
+      };
+      rep.on('activity', stillGoing);
       const done = () => {
         clearTimeout(timer);
         rep.off('synced', done);
+        rep.off('activity', stillGoing);
         this.off('refused', refused);
         resolve();
       };

@@ -17,8 +17,11 @@ export type PeerMessage =
   | { kind: 'blob'; hash: string; data: Uint8Array }
   /** The sender has none of these blobs (ask someone else, or stop waiting). */
   | { kind: 'lack'; hashes: string[] }
-  /** Ephemeral: presence, broadcasts; never stored. */
-  | { kind: 'ephemeral'; topic: string; body: unknown };
+  /**
+   * Ephemeral: presence, broadcasts; never stored. `from` is the daemon it comes from and `id`
+   * names it, so it can be relayed across a partial mesh and seen once.
+   */
+  | { kind: 'ephemeral'; topic: string; body: unknown; from?: string; id?: string };
 
 const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack'] as const;
 
@@ -51,7 +54,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       header = { hashes: m.hashes };
       break;
     case 'ephemeral':
-      header = { topic: m.topic, body: m.body };
+      header = { topic: m.topic, body: m.body, ...(m.from ? { from: m.from } : {}), ...(m.id ? { id: m.id } : {}) };
       break;
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -131,8 +134,11 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
     case 'lack':
       if (!Array.isArray(header.hashes) || !header.hashes.every((h) => typeof h === 'string' && HASH.test(h))) throw new PeerMessageError('bad blob list');
       return { kind, hashes: header.hashes as string[] };
-    case 'ephemeral':
+    case 'ephemeral': {
       if (typeof header.topic !== 'string' || header.topic.length > 64) throw new PeerMessageError('bad topic');
-      return { kind, topic: header.topic, body: header.body };
+      const from = typeof header.from === 'string' && header.from.length <= 200 ? header.from : undefined;
+      const id = typeof header.id === 'string' && header.id.length <= 64 ? header.id : undefined;
+      return { kind, topic: header.topic, body: header.body, ...(from ? { from } : {}), ...(id ? { id } : {}) };
+    }
   }
 }

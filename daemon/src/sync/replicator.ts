@@ -5,6 +5,7 @@
  * time it runs. Blobs of files nobody made live are fetched on demand.
  */
 import { EventEmitter } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
 import * as A from '@automerge/automerge/next';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { FilesEvent, Workspace } from '../workspace/workspace.js';
@@ -17,7 +18,12 @@ export interface PeerNetwork {
   on(event: 'message', fn: (id: string, data: Uint8Array) => void): unknown;
   send(peerId: string, data: Uint8Array): boolean;
   broadcast(data: Uint8Array): number;
+  /** True when not every member links to every other: then messages are relayed (flooded). */
+  isPartialMesh?(): boolean;
 }
+
+/** How many message digests to remember for flooding (older ones are forgotten in halves). */
+const SEEN_LIMIT = 50_000;
 
 /** A set of documents the replicator keeps level (the workspace; the extension data). */
 export interface DocStore {
@@ -47,10 +53,14 @@ export interface ReplicatorEvents {
   ephemeral: [peerId: string, topic: string, body: unknown];
   peerUp: [peerId: string, meta: Record<string, unknown>];
   peerDown: [peerId: string];
+  /** A message from a peer was taken in (joins time out on silence, not on length). */
+  activity: [];
 }
 
 export class Replicator extends EventEmitter<ReplicatorEvents> {
   private peers = new Map<string, PeerState>();
+  /** Digests of live messages already taken in or sent, so a relayed copy is dropped. */
+  private seen = new Set<string>();
   /** Fault injection: live changes for these peers wait here until released. */
   private held = new Map<string, Uint8Array[]>();
   /** Blob hashes asked for and not yet received, with whom we asked. */
@@ -63,6 +73,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     private readonly extra: Map<string, DocStore> = new Map(),
     /** View mode: fetch a blob only when a file is opened, not every file's up front. */
     private readonly lazyBlobs = false,
+    private readonly selfId = '',
   ) {
     super();
     if (lazyBlobs) workspace.blobs.on('wanted', (hash) => this.fetchMissing(undefined, new Set([hash])));
@@ -74,9 +85,26 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     workspace.on('files', (e) => this.fetchMissing(e));
   }
 
+  /** Remember a live message; false if it was seen before (a relayed copy). */
+  private firstSight(data: Uint8Array): boolean {
+    if (!this.net.isPartialMesh?.()) return true;
+    const digest = createHash('sha1').update(data).digest('base64');
+    if (this.seen.has(digest)) return false;
+    if (this.seen.size >= SEEN_LIMIT) this.seen = new Set([...this.seen].slice(SEEN_LIMIT / 2));
+    this.seen.add(digest);
+    return true;
+  }
+
+  /** In a partial mesh, pass a live message on to every linked peer but the one it came from. */
+  private relay(data: Uint8Array, from: string): void {
+    if (!this.net.isPartialMesh?.()) return;
+    for (const id of this.peers.keys()) if (id !== from) this.net.send(id, data);
+  }
+
   /** A local change goes to every peer at once (to a held peer's queue). */
   private sendLive(doc: string, change: Uint8Array): void {
     const data = encodePeerMessage({ kind: 'changes', doc, changes: [change] });
+    this.firstSight(data);
     if (this.held.size === 0) {
       this.net.broadcast(data);
       return;
@@ -111,7 +139,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   /** Send an ephemeral message to one peer, or to all. */
   sendEphemeral(topic: string, body: unknown, to?: string): void {
-    const data = encodePeerMessage({ kind: 'ephemeral', topic, body });
+    const data = encodePeerMessage({ kind: 'ephemeral', topic, body, from: this.selfId, id: randomBytes(9).toString('base64') });
+    this.firstSight(data);
     if (to) this.net.send(to, data);
     else this.net.broadcast(data);
   }
@@ -161,8 +190,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
     const p = this.peers.get(peerId);
     if (!p) return;
+    this.emit('activity');
+    if ((m.kind === 'changes' || m.kind === 'ephemeral') && !this.firstSight(data)) return;
     try {
       this.handle(peerId, p, m);
+      if (m.kind === 'changes' || m.kind === 'ephemeral') this.relay(data, peerId);
     } catch (e) {
       const why = e instanceof PeerMessageError ? e.message : (e as Error).message;
       this.log(`refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${why}`);
@@ -216,7 +248,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.checkSynced();
         return;
       case 'ephemeral':
-        this.emit('ephemeral', peerId, m.topic, m.body);
+        this.emit('ephemeral', m.from ?? peerId, m.topic, m.body);
         return;
     }
   }
