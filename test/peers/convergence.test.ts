@@ -2,7 +2,7 @@
 // edits from editors on each converge on all editors, CRDTs and files.
 import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/src/daemon.js';
-import { joinAll, startDaemon } from '../support/in-process.js';
+import { joinAll, logsOf, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
 import { converged, editorsOn, readFile, stopAll, typeRandomly } from './peer-helpers.js';
@@ -57,4 +57,27 @@ it('a file edited before sharing reaches a joiner at once', async () => {
   expect(r.files).toBe(2);
   expect(readFile(guest, 'a.txt')).toBe('edited original\n');
   expect(readFile(guest, 'b.txt')).toBe('plain\n');
+});
+
+it('a long history reaches a new peer as one saved document, then stays live', async () => {
+  const host = await startDaemon(tempProject({ 'long.txt': '' }), 'host');
+  daemons = [host];
+  const e = (await editorsOn([host], 'long.txt', 0))[0]!;
+  editors = [e];
+  let inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const t = e.text('long.txt');
+    inFlight.push(e.edit('long.txt', t.length, t.length, i % 60 === 59 ? '\n' : 'x'));
+    if (inFlight.length >= 64) await Promise.all(inFlight.splice(0));
+  }
+  await Promise.all(inFlight);
+  const guest = await startDaemon(tempProject(), 'guest');
+  daemons.push(guest);
+  await guest.join(await host.share({ host: '127.0.0.1', webrtc: false }), { disk: true, host: '127.0.0.1' }, () => undefined);
+  expect(logsOf(host).some((l) => /as one saved document/.test(l))).toBe(true);
+  expect(readFile(guest, 'long.txt')).toBe(e.text('long.txt'));
+  const g = (await editorsOn([guest], 'long.txt', 0))[0]!;
+  editors.push(g);
+  await g.edit('long.txt', 0, 0, 'guest: ');
+  await converged(daemons, editors, 'long.txt');
 });

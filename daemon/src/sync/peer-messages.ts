@@ -15,6 +15,10 @@ export type PeerMessage =
   | { kind: 'want'; hashes: string[] }
   /** A blob's content. */
   | { kind: 'blob'; hash: string; data: Uint8Array }
+  /** After the sender's side of a sync went quiet: the receiver has all the sender has of `doc`. */
+  | { kind: 'level'; doc: string }
+  /** A whole saved document, for a peer that has none of a long history (then the sync protocol). */
+  | { kind: 'snapshot'; doc: string; data: Uint8Array }
   /** The sender has none of these blobs (ask someone else, or stop waiting). */
   | { kind: 'lack'; hashes: string[] }
   /**
@@ -23,7 +27,7 @@ export type PeerMessage =
    */
   | { kind: 'ephemeral'; topic: string; body: unknown; from?: string; id?: string };
 
-const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack'] as const;
+const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack', 'snapshot', 'level'] as const;
 
 /** Largest message a daemon accepts from a peer (a blob of a big binary file fits). */
 export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
@@ -39,6 +43,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       parts = m.changes;
       break;
     case 'sync':
+    case 'snapshot':
       header = { doc: m.doc };
       parts = [m.data];
       break;
@@ -48,6 +53,9 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       break;
     case 'docs':
       header = { docs: m.docs };
+      break;
+    case 'level':
+      header = { doc: m.doc };
       break;
     case 'want':
     case 'lack':
@@ -123,10 +131,13 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
     case 'changes':
       return { kind, doc: doc(), changes: parts };
     case 'sync':
+    case 'snapshot':
       return { kind, doc: doc(), data: one() };
     case 'blob':
       if (typeof header.hash !== 'string' || !HASH.test(header.hash)) throw new PeerMessageError('bad blob hash');
       return { kind, hash: header.hash, data: one() };
+    case 'level':
+      return { kind, doc: doc() };
     case 'docs':
       if (!Array.isArray(header.docs) || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');
       return { kind, docs: header.docs as string[] };

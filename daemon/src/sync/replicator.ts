@@ -24,6 +24,12 @@ export interface PeerNetwork {
 
 /** How many message digests to remember for flooding (older ones are forgotten in halves). */
 const SEEN_LIMIT = 50_000;
+/**
+ * A document with at least this many changes goes to a peer that has none of it as one saved
+ * document (compressed, loaded in one go) instead of change by change through the sync protocol,
+ * which for a long history costs seconds of CPU per peer on both sides.
+ */
+const SNAPSHOT_MIN_CHANGES = 5000;
 
 /** A set of documents the replicator keeps level (the workspace; the extension data). */
 export interface DocStore {
@@ -83,6 +89,17 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('message', (id, data) => this.receive(id, data));
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
+  }
+
+  /** A document's saved form, reused for every peer that joins while its heads stay the same. */
+  private snapshots = new Map<string, { heads: string; data: Uint8Array }>();
+  private snapshotOf(doc: string): Uint8Array {
+    const heads = this.workspace.savedHeads(doc);
+    const cached = this.snapshots.get(doc);
+    if (cached && cached.heads === heads) return cached.data;
+    const saved = this.workspace.savedForm(doc)!;
+    this.snapshots.set(doc, saved);
+    return saved.data;
   }
 
   /** Remember a live message; false if it was seen before (a relayed copy). */
@@ -160,7 +177,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.peers.set(id, state);
     this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
     this.send(id, { kind: 'docs', docs });
-    for (const doc of docs) this.syncStep(id, doc);
+    // Long histories wait for the peer's list: a peer without one gets a snapshot first.
+    for (const doc of docs) if (!this.workspace.hasLongHistory(doc, SNAPSHOT_MIN_CHANGES)) this.syncStep(id, doc);
     this.emit('peerUp', id, meta);
   }
 
@@ -208,18 +226,42 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         if (p.meta.readOnly === true) throw new PeerMessageError('a read-only guest sent changes');
         this.store(m.doc).applyRemote(m.doc, m.changes, origin);
         return;
-      case 'docs':
+      case 'docs': {
         for (const doc of m.docs) p.docs.add(doc);
+        const ours = new Set([...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())]);
         for (const doc of m.docs) {
           if (p.states.has(doc)) continue;
           p.unsynced.add(doc);
+          // A document only the peer holds comes from it (a snapshot or sync): asking for it
+          // with empty heads would make it send a long history change by change.
+          if (ours.has(doc)) this.syncStep(peerId, doc);
+        }
+        for (const doc of ours) {
+          if (p.states.has(doc)) continue;
+          if (!this.workspace.hasLongHistory(doc, SNAPSHOT_MIN_CHANGES)) continue;
+          if (!p.docs.has(doc)) {
+            const data = this.snapshotOf(doc);
+            this.log(`sending ${doc} to peer ${peerId.slice(0, 8)} as one saved document (${data.length} bytes): its history is long`);
+            this.send(peerId, { kind: 'snapshot', doc, data });
+          }
           this.syncStep(peerId, doc);
         }
+        return;
+      }
+      case 'snapshot':
+        this.workspace.applySnapshot(m.doc, m.data, origin);
+        return;
+      case 'level':
+        this.settle(peerId, p, m.doc);
         return;
       case 'sync': {
         const state = this.store(m.doc).receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), m.data, origin);
         p.states.set(m.doc, state);
-        if (!this.syncStep(peerId, m.doc)) this.settle(peerId, p, m.doc);
+        if (!this.syncStep(peerId, m.doc)) {
+          this.settle(peerId, p, m.doc);
+          // Tell the peer too: its own last message may have been the one that made us level.
+          this.send(peerId, { kind: 'level', doc: m.doc });
+        }
         if (m.doc === INDEX_DOC_ID) this.fetchMissing();
         return;
       }

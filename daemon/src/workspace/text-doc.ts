@@ -93,6 +93,16 @@ export class TextDoc {
     return this.integrate((opts) => A.applyChanges(this.doc, changes, opts)[0]);
   }
 
+  /** Merge a whole saved document (a peer's, for a first sync of a long history). */
+  loadSnapshot(bytes: Uint8Array): TextOp | undefined {
+    return this.integrate((opts) => A.loadIncremental(this.doc, bytes, opts));
+  }
+
+  /** How many changes the history holds. */
+  get changeCount(): number {
+    return A.stats(this.doc).numChanges;
+  }
+
   /** Receive one Automerge sync-protocol message; returns the text op and the new sync state. */
   receiveSync(state: A.SyncState, message: Uint8Array): { op: TextOp | undefined; state: A.SyncState } {
     let next = state;

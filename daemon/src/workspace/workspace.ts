@@ -420,6 +420,39 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return r.state;
   }
 
+  /**
+   * A text document's whole saved form, when its history is long enough that sending it to a
+   * peer who has none is cheaper than the sync protocol's change-by-change transfer.
+   */
+  hasLongHistory(docId: string, minChanges: number): boolean {
+    if (!/^f[0-9a-f]{24}$/.test(docId)) return false;
+    const doc = this.doc(docId);
+    return !!doc && doc.changeCount >= minChanges;
+  }
+
+  /** A live text document's heads, joined (to tell whether a saved form is still current). */
+  savedHeads(docId: string): string {
+    return this.doc(docId)?.heads.join(',') ?? '';
+  }
+
+  /** The saved form of a live text document, with its heads (to reuse it while they hold). */
+  savedForm(docId: string): { heads: string; data: Uint8Array } | undefined {
+    const doc = this.doc(docId);
+    return doc ? { heads: doc.heads.join(','), data: doc.save() } : undefined;
+  }
+
+  /** A peer's saved document, merged into ours (or becoming ours). */
+  applySnapshot(docId: string, bytes: Uint8Array, origin: Origin): void {
+    const doc = this.doc(docId) ?? this.adopt(docId);
+    const before = doc.text;
+    const op = doc.loadSnapshot(bytes);
+    this.storage.snapshot(docId, doc.save());
+    if (op) {
+      this.keepEdited(docId, origin);
+      this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
+    }
+  }
+
   generateSync(docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
     if (docId === INDEX_DOC_ID) return this.index.generateSync(state);
     return (this.doc(docId) ?? this.adopt(docId)).generateSync(state);
