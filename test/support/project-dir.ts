@@ -26,14 +26,5 @@ export async function waitForFile(file: string, pred: (text: string) => boolean,
   }
 }
 
-/** A small seeded PRNG (mulberry32), so randomised tests replay exactly. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, shared with the benchmark, so randomised tests replay exactly. */
+export { seeded } from '../../bench/src/random.js';

@@ -18,8 +18,6 @@ export interface ConcurrentTrace {
   txns: Array<{ parents: number[]; agent: number; patches: Array<[number, number, string]> }>;
 }
 
-export const SEQUENTIAL_TRACES = ['sveltecomponent', 'rustcode', 'automerge-paper'];
-
 export function loadSequentialTrace(name: string): SequentialTrace {
   return loadTrace(path.join(TRACES, `${name}.json.gz`));
 }

@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chorus, connectWhenUp, joinCli, removeRoot, share, sleep, startDaemon, stop, tempRoot, waitForMesh, type Transport } from './chorus.js';
 import { peakRssOf } from './yjs.js';
+import { seeded } from '../random.js';
 
 export interface JoinResult {
   subject: string;
@@ -63,17 +64,6 @@ export interface ProjectResults { join: JoinResult[]; restart: RestartResult[]; 
 // ---------------------------------------------------------------------------------------------
 // The generated project
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = ('the of and to in is that for it as with was on be by this are at from or an have not which but all ' +
   'function return const let value index buffer peer daemon editor change text line file folder merge session link ' +
   'insert delete position revision undo cursor sync state join share restart memory count node async await export').split(' ');
@@ -83,7 +73,7 @@ const WORDS = ('the of and to in is that for it as with was on be by this are at
  * `dir`, in folders up to three deep; the same seed gives the same tree. Returns path → content.
  */
 export function generateProject(dir: string, files = 1000, bytes = 20 * 1000 * 1000, seed = 7): Map<string, string> {
-  const rnd = mulberry32(seed);
+  const rnd = seeded(seed);
   const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)]!;
   const out = new Map<string, string>();
   const sizes = Array.from({ length: files }, () => 0.25 + 1.5 * rnd());

@@ -386,8 +386,4 @@ export class FolderSync {
     this.missing.delete(hash);
     for (const p of paths) if (!fs.existsSync(this.project.absolute(p))) await this.materialize(p);
   }
-
-  exists(rel: string): boolean {
-    return fs.existsSync(this.project.absolute(rel));
-  }
 }

@@ -32,9 +32,6 @@ export const composeOps = (a: TextOp, b: TextOp): TextOp => otText.compose(a, b)
  */
 export const transformOp = (op: TextOp, other: TextOp, side: 'left' | 'right'): TextOp => otText.transform(op, other, side);
 
-/** Transform a caret offset through an op (an insert at the caret pushes it right). */
-export const transformOffset = (offset: number, op: TextOp): number => otText.transformSelection(offset, op);
-
 /** The op as splices, each to be applied to the result of the previous ones. */
 export function opToSplices(op: TextOp): Splice[] {
   const out: Splice[] = [];

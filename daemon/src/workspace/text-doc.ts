@@ -153,10 +153,6 @@ export class TextDoc {
     return A.save(this.doc);
   }
 
-  changesSince(heads: A.Heads): RawChange[] {
-    return A.getChanges(A.view(this.doc, heads), this.doc);
-  }
-
   /** A stable reference to the character at `offset` (or to the end), surviving others' edits. */
   cursorAt(offset: number): string {
     return A.getCursor(this.doc, TEXT, offset >= this.mirror.length ? 'end' : offset);
@@ -174,9 +170,5 @@ export class TextDoc {
   /** Release the WebAssembly memory now rather than at garbage collection. */
   free(): void {
     A.free(this.doc);
-  }
-
-  automerge(): A.Doc<TextShape> {
-    return this.doc;
   }
 }
