@@ -1,11 +1,10 @@
 /** Where a project's things live, and how an outside path becomes a project path (or is refused). */
 import fs from 'node:fs';
 import path from 'node:path';
+import { CHORUS_DIR, reservedIn } from './workspace/path-rules.js';
 
 export class PathError extends Error {}
 
-/** Folders that belong to tools, never to the shared project. */
-export const RESERVED_DIRS = ['.chorus', '.git'];
 
 export class Project {
   readonly root: string;
@@ -13,7 +12,7 @@ export class Project {
 
   constructor(dir: string) {
     this.root = fs.realpathSync(path.resolve(dir));
-    this.dotDir = path.join(this.root, '.chorus');
+    this.dotDir = path.join(this.root, CHORUS_DIR);
   }
 
   get socketPath(): string {
@@ -38,7 +37,8 @@ export class Project {
 
   /**
    * A path from outside (an editor, a peer) as a project-relative path with `/` separators.
-   * Refuses anything that leaves the root or names a reserved folder.
+   * Refuses anything that leaves the root or names, at any depth, a reserved folder (see
+   * `workspace/path-rules.ts`).
    */
   relative(input: string): string {
     if (input.includes('\0')) throw new PathError('path contains a NUL character');
@@ -48,8 +48,9 @@ export class Project {
       throw new PathError(`${input} is outside the project folder ${this.root}; open files inside it`);
     }
     const parts = rel.split(path.sep);
-    if (RESERVED_DIRS.includes(parts[0]!)) {
-      throw new PathError(`${input} is inside ${parts[0]}/, which Chorus never shares or edits`);
+    const reserved = reservedIn(parts.join('/'));
+    if (reserved) {
+      throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
     }
     // A symlinked folder on the way must not lead outside the root.
     let dir = this.root;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
-import { isValidPath } from '../workspace/file-index.js';
+import { pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { decodeText, readBytes } from './files.js';
@@ -237,8 +237,9 @@ export class FolderSync {
     const present = new Map<string, Seen>();
     const absent: string[] = [];
     for (const rel of [...touched].sort()) {
-      if (!isValidPath(rel)) {
-        this.once(rel, `not sharing ${rel}: Chorus cannot share a path with a backslash or an empty part`);
+      const problem = pathProblem(rel);
+      if (problem) {
+        this.once(rel, `not sharing ${rel}: ${problem}`);
         continue;
       }
       const seen = this.rules.ignores(rel) ? undefined : await this.read(rel, full);

@@ -1,13 +1,14 @@
 /**
- * What is not shared: `.git/`, `.chorus/`, `node_modules/`, the daemon's own temporary files,
+ * What is not shared: VCS metadata and `.chorus/` at any depth and in any spelling (path-rules.ts), `node_modules/`, the daemon's own temporary files,
  * and whatever `.gitignore` files (at any depth) and `.chorus/ignore` exclude. Rules are read
  * with the `ignore` package, which implements gitignore's matching.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { reservedIn } from '../workspace/path-rules.js';
 
-const BUILT_IN = ['.git/', '.chorus/', 'node_modules/', '.*.chorus-*'];
+const BUILT_IN = ['node_modules/', '.*.chorus-*'];
 
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
@@ -45,6 +46,7 @@ export class IgnoreRules {
 
   /** Is this project-relative path (with a trailing `/` for folders) excluded? */
   ignores(rel: string): boolean {
+    if (reservedIn(rel.replace(/\/$/, ''))) return true;
     if (this.root.ignores(rel)) return true;
     const parts = rel.replace(/\/$/, '').split('/');
     for (let i = 0; i < parts.length; i++) {

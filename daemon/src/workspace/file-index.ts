@@ -6,6 +6,7 @@
 import * as A from '@automerge/automerge/next';
 import { randomBytes } from 'node:crypto';
 import type { RawChange } from './text-doc.js';
+import { isProjectPath } from './path-rules.js';
 
 export interface FileEntry {
   /** Project-relative path with `/` separators. */
@@ -28,22 +29,6 @@ export interface IndexDiff {
 }
 
 export const INDEX_DOC_ID = 'index';
-
-/** Folders no path in the index may enter: tools' own, never shared. */
-const RESERVED_FIRST = new Set(['.chorus', '.git']);
-
-/**
- * Is this a path the index may hold: relative, `/`-separated, no empty, `.` or `..` segment, no
- * NUL or backslash, not inside a reserved folder? Entries with any other path (only a hostile or
- * broken peer makes them) are invisible: no editor, disk or event ever sees them.
- */
-export function isValidPath(p: unknown): p is string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 4096) return false;
-  if (p.includes('\0') || p.includes('\\')) return false;
-  const parts = p.split('/');
-  if (parts.some((s) => s === '' || s === '.' || s === '..')) return false;
-  return !RESERVED_FIRST.has(parts[0]!);
-}
 
 export function newFileId(): string {
   return 'f' + randomBytes(12).toString('hex');
@@ -76,7 +61,7 @@ export class FileIndex {
   private reindex(): void {
     this.byPath.clear();
     for (const [id, e] of Object.entries(this.doc.files ?? {})) {
-      if (!isValidPath(e.path)) continue;
+      if (!isProjectPath(e.path)) continue;
       // Two ids can claim one path after concurrent creates; the smallest id wins everywhere.
       const other = this.byPath.get(e.path);
       if (!other || id < other) this.byPath.set(e.path, id);
@@ -89,19 +74,19 @@ export class FileIndex {
 
   entry(id: string): FileEntry | undefined {
     const e = this.doc.files?.[id];
-    return e && isValidPath(e.path) ? { ...e } : undefined;
+    return e && isProjectPath(e.path) ? { ...e } : undefined;
   }
 
   entries(): Array<[string, FileEntry]> {
     return Object.entries(this.doc.files ?? {})
-      .filter(([, e]) => isValidPath(e.path))
+      .filter(([, e]) => isProjectPath(e.path))
       .map(([id, e]) => [id, { ...e }]);
   }
 
-  /** Entries whose path is not valid (see `isValidPath`): refused, never used. */
+  /** Entries whose path is not valid (see `isProjectPath`): refused, never used. */
   refused(): Array<[string, unknown]> {
     return Object.entries(this.doc.files ?? {})
-      .filter(([, e]) => !isValidPath((e as { path?: unknown }).path))
+      .filter(([, e]) => !isProjectPath((e as { path?: unknown }).path))
       .map(([id, e]) => [id, (e as { path?: unknown }).path]);
   }
 
