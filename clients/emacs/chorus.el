@@ -1,0 +1,1496 @@
+;;; chorus.el --- Edit one project together, live, with Chorus  -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "28.1") (jsonrpc "1.0.14"))
+;; Keywords: convenience, tools, comm
+;; URL: https://github.com/chorus/chorus
+
+;;; Commentary:
+
+;; A thin Emacs client for Chorus, a peer-to-peer live collaborative editing daemon.  Every file
+;; of a shared project (a folder with `.chorus/' above it) is synchronised through that
+;; project's daemon: your edits go to it, others' edits come back and are applied without moving
+;; your point or disturbing your undo, and everyone's cursors and selections show as overlays
+;; with their name and colour.
+;;
+;; The daemon does all the work (CRDT, peers, disk); this package only forwards and renders.  It
+;; speaks the Chorus editor protocol (protocol/README.md in the Chorus repository) with the
+;; built-in `jsonrpc' library over the stdio of `chorus connect ROOT'.
+;;
+;; Start with `global-chorus-mode', or `chorus-mode' in one buffer.  Commands: `chorus-share',
+;; `chorus-join', `chorus-status', `chorus-peers', `chorus-follow', `chorus-unfollow',
+;; `chorus-undo', `chorus-redo', `chorus-reconnect'.  See README.md next to this file.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'jsonrpc)
+(require 'subr-x)
+(require 'seq)
+(require 'chorus-protocol)
+
+;;;; Customization
+
+(defgroup chorus nil
+  "Edit one project together, live, through a Chorus daemon."
+  :group 'tools
+  :prefix "chorus-"
+  :link '(url-link :tag "Protocol" "https://github.com/chorus/chorus/blob/main/protocol/README.md"))
+
+(defcustom chorus-program "chorus"
+  "The `chorus' command: a name looked up on `exec-path', or an absolute file
+name. `chorus-program-args', then \"connect\" and the project root are passed
+to it."
+  :type 'string)
+
+(defcustom chorus-program-args nil
+  "Arguments put before \"connect ROOT\", e.g.
+(\"/path/to/chorus/daemon/dist/cli.js\") when `chorus-program' is \"node\"."
+  :type '(repeat string))
+
+(defcustom chorus-client-name "emacs"
+  "How the daemon names this editor in its log and in `chorus-status'."
+  :type 'string)
+
+(defcustom chorus-reconnect-min-delay 0.25
+  "Seconds before the first reconnection attempt after the daemon went away.
+Each further attempt waits twice as long, up to `chorus-reconnect-max-delay'."
+  :type 'number)
+
+(defcustom chorus-reconnect-max-delay 8.0
+  "Longest wait, in seconds, between two reconnection attempts."
+  :type 'number)
+
+(defcustom chorus-cursor-delay 0.05
+  "Send your cursor and viewport at most this often, in seconds.
+The last position always goes out."
+  :type 'number)
+
+(defcustom chorus-host nil
+  "Where the daemon listens for peers after `chorus-share' and `chorus-join'.
+nil means the daemon's default (every interface); \"127.0.0.1\" keeps a
+session on this machine."
+  :type '(choice (const :tag "Daemon default" nil) string))
+
+(defcustom chorus-manage-modified t
+  "Non-nil means a shared buffer counts as unmodified once the daemon has every
+edit. The daemon writes shared files itself, so there is nothing left to save."
+  :type 'boolean)
+
+(defcustom chorus-auto-save-directory
+  (expand-file-name "chorus-auto-save/" user-emacs-directory)
+  "Where auto-save files of shared buffers go. Not next to the file: a `#file#'
+in the project would be shared with every peer."
+  :type 'directory)
+
+(defcustom chorus-events-buffer-size 0
+  "Characters of protocol traffic kept in the `*chorus … events*' buffer; 0
+keeps none. Raise it (or set it to nil, unlimited) to debug."
+  :type '(choice (const :tag "Unlimited" nil) integer))
+
+(defcustom chorus-debug nil
+  "Non-nil means report internal re-synchronisations of buffers."
+  :type 'boolean)
+
+(defface chorus-peer-label '((t :weight bold))
+  "Base face of the name label shown after a remote cursor.
+Each colour's label face inherits from it.")
+
+;;;; Protocol
+
+(eval-and-compile
+  (defun chorus--method-name (key)
+    "The protocol method name for KEY in `chorus-protocol-methods', or an
+error."
+    (or (alist-get key chorus-protocol-methods)
+        (error "Chorus: no protocol method `%s' in chorus-protocol.el" key))))
+
+(defmacro chorus--method (key)
+  "The method name for KEY (a symbol such as buffer-edit), resolved at compile
+time. A method missing from the generated protocol table breaks the build."
+  (chorus--method-name key))
+
+(defun chorus--error-code (key)
+  "The protocol error code for KEY in `chorus-protocol-errors'."
+  (alist-get key chorus-protocol-errors))
+
+(defclass chorus-connection (jsonrpc-process-connection)
+  ((project :initarg :project :accessor chorus--connection-project
+            :documentation "The `chorus--project' this connection serves."))
+  :documentation "A JSON-RPC connection to a Chorus daemon, over `chorus
+connect'.")
+
+(cl-defgeneric chorus-handle-notification (connection method &rest params)
+  "Handle notification METHOD (a symbol such as buffer/didChange) from
+CONNECTION. PARAMS is the notification's params as a plist.  Unknown
+notifications are
+ignored."
+  (:method (_connection _method &rest _params) nil))
+
+(defmacro chorus--defnotification (key args docstring &rest body)
+  "Handle the daemon's notification KEY (from `chorus-protocol-methods').
+ARGS are the params' keys; BODY runs with them and with `conn', the connection.
+DOCSTRING documents the handler."
+  (declare (indent 2) (doc-string 3))
+  `(cl-defmethod chorus-handle-notification
+     ((conn chorus-connection) (_method (eql ,(intern (chorus--method-name key))))
+      &key ,@args &allow-other-keys)
+     ,docstring
+     (ignore conn)
+     ,@body))
+
+(defun chorus--dispatch-notification (conn method params)
+  "Dispatch METHOD with PARAMS from CONN; a failing handler says so and changes
+nothing else."
+  (condition-case err
+      (apply #'chorus-handle-notification conn method params)
+    (error (chorus--message "error handling %s: %s" method (error-message-string err)))))
+
+(defun chorus--message (format-string &rest args)
+  "Show a Chorus message: FORMAT-STRING with ARGS, prefixed by \"chorus: \"."
+  (message "chorus: %s" (apply #'format-message format-string args)))
+
+(defun chorus--debug (format-string &rest args)
+  "Show FORMAT-STRING with ARGS when `chorus-debug' is set."
+  (when chorus-debug (apply #'chorus--message format-string args)))
+
+(defun chorus--error-text (err)
+  "A person-readable text for ERR, a JSON-RPC error plist."
+  (or (plist-get err :message) (format "%S" err)))
+
+;;;; Projects and their connections
+
+(cl-defstruct (chorus--project (:constructor chorus--project-make))
+  "One project root and its connection to the daemon."
+  root          ; absolute, with a trailing slash
+  conn          ; the current `chorus-connection', or nil
+  (state 'idle) ; idle connecting ready lost failed closed
+  info          ; the initialize result
+  (attempts 0)
+  said-lost
+  retry-timer
+  following     ; the peer plist being followed
+  last-reveal)
+
+(defvar chorus--projects (make-hash-table :test #'equal)
+  "Project root -> `chorus--project'.")
+
+(defun chorus--find-root (file)
+  "The root of the Chorus project holding FILE (a folder with `.chorus/'), or
+nil."
+  (when-let ((dir (locate-dominating-file
+                   file (lambda (d) (file-directory-p (expand-file-name ".chorus" d))))))
+    (file-name-as-directory (file-truename dir))))
+
+(defun chorus--program ()
+  "The full file name of `chorus-program', or nil when it cannot be found."
+  (if (file-name-absolute-p chorus-program)
+      (and (file-executable-p chorus-program) chorus-program)
+    (executable-find chorus-program)))
+
+(defun chorus--project (root)
+  "The project for ROOT, connecting to its daemon if needed."
+  (let ((project (gethash root chorus--projects)))
+    (unless project
+      (setq project (chorus--project-make :root root))
+      (puthash root project chorus--projects)
+      (chorus--connect project))
+    project))
+
+(defun chorus--ready-p (project)
+  "Non-nil when PROJECT's connection is initialized."
+  (eq (chorus--project-state project) 'ready))
+
+(defun chorus--connect (project)
+  "Start `chorus connect' for PROJECT and initialize it (asynchronously)."
+  (unless (memq (chorus--project-state project) '(connecting ready closed failed))
+    (let ((program (chorus--program))
+          (root (chorus--project-root project)))
+      (if (not program)
+          (progn
+            (setf (chorus--project-state project) 'failed)
+            (chorus--message "cannot find `%s' on `exec-path'; install Chorus or set `chorus-program'"
+                             chorus-program))
+        (setf (chorus--project-state project) 'connecting)
+        (let* ((name (format "chorus %s" (directory-file-name root)))
+               (default-directory root)
+               (conn
+                (make-instance
+                 'chorus-connection
+                 :name name
+                 :project project
+                 :events-buffer-scrollback-size chorus-events-buffer-size
+                 :notification-dispatcher #'chorus--dispatch-notification
+                 :on-shutdown #'chorus--on-shutdown
+                 :process
+                 (lambda ()
+                   (make-process
+                    :name name
+                    :command (append (list program) chorus-program-args
+                                     (list "connect" (directory-file-name root)))
+                    :connection-type 'pipe
+                    :coding 'utf-8-emacs-unix
+                    :noquery t
+                    :stderr (get-buffer-create (format "*%s stderr*" name)))))))
+          (setf (chorus--project-conn project) conn)
+          ;; jsonrpc reports every exit with a message of its own; the person hears of it once,
+          ;; from `chorus--lost'.
+          (let ((proc (jsonrpc--process conn)))
+            (set-process-query-on-exit-flag proc nil)
+            (set-process-sentinel
+             proc (lambda (p change)
+                    (let ((inhibit-message t) (message-log-max nil))
+                      (jsonrpc--process-sentinel p change)))))
+          (chorus--initialize project conn))))))
+
+(defun chorus--initialize (project conn)
+  "Send initialize on CONN for PROJECT; on success re-open PROJECT's buffers."
+  (jsonrpc-async-request
+   conn (chorus--method initialize)
+   (list :protocolVersion chorus-protocol-version
+         :clientInfo (list :name chorus-client-name :version emacs-version)
+         ;; Code points are Emacs's own positions: see docs/decisions/045.
+         :positionEncodings ["utf-32"])
+   :timeout 30
+   :success-fn
+   (lambda (result)
+     (when (eq conn (chorus--project-conn project))
+       (if (not (equal (plist-get result :positionEncoding) "utf-32"))
+           (chorus--fail project "the daemon cannot use utf-32 positions; update chorus")
+         (setf (chorus--project-info project) result
+               (chorus--project-state project) 'ready
+               (chorus--project-attempts project) 0)
+         (when (chorus--project-said-lost project)
+           (setf (chorus--project-said-lost project) nil)
+           (chorus--message "reconnected to the daemon for %s" (chorus--project-root project)))
+         (chorus--connection-ready project))))
+   :error-fn
+   (lambda (err)
+     (when (eq conn (chorus--project-conn project))
+       (if (eql (plist-get err :code) (chorus--error-code 'unsupported-protocol-version))
+           (chorus--fail project (chorus--error-text err))
+         (chorus--lost project (format "initialize failed: %s" (chorus--error-text err))))))
+   :timeout-fn
+   (lambda ()
+     (when (eq conn (chorus--project-conn project))
+       (chorus--lost project "the daemon did not answer initialize")))))
+
+(defun chorus--kill-connection (project)
+  "Stop PROJECT's connection process, if any, without reporting it as lost."
+  (when-let ((conn (chorus--project-conn project)))
+    (setf (chorus--project-conn project) nil)
+    (let ((proc (jsonrpc--process conn)))
+      (when (process-live-p proc) (delete-process proc)))))
+
+(defun chorus--fail (project why)
+  "Give up on PROJECT for good: a stale plugin or daemon (WHY) must fail
+loudly."
+  (chorus--kill-connection project)
+  (setf (chorus--project-state project) 'failed)
+  (chorus--message "%s" why))
+
+(defun chorus--on-shutdown (conn)
+  "The process of CONN exited."
+  (let ((project (chorus--connection-project conn)))
+    (when (eq conn (chorus--project-conn project))
+      (chorus--lost project (format "the connection process exited with status %s"
+                                    (process-exit-status (jsonrpc--process conn)))))))
+
+(defun chorus--lost (project why)
+  "PROJECT's daemon went away (WHY): say so once, keep buffers editable, retry
+with backoff."
+  (unless (memq (chorus--project-state project) '(closed failed lost))
+    (let ((was-ready (chorus--ready-p project)))
+      (chorus--kill-connection project)
+      (setf (chorus--project-state project) 'lost)
+      (unless (chorus--project-said-lost project)
+        (setf (chorus--project-said-lost project) t)
+        (chorus--message "lost the daemon for %s (%s); your buffers stay editable, reconnecting…"
+                         (chorus--project-root project) why))
+      (when was-ready
+        (chorus--connection-lost project))
+      (let ((delay (min chorus-reconnect-max-delay
+                        (* chorus-reconnect-min-delay (expt 2 (chorus--project-attempts project))))))
+        (cl-incf (chorus--project-attempts project))
+        (chorus--cancel-retry project)
+        (setf (chorus--project-retry-timer project)
+              (run-at-time delay nil #'chorus--retry project))))))
+
+(defun chorus--retry (project)
+  "Try to reconnect PROJECT after a backoff."
+  (setf (chorus--project-retry-timer project) nil)
+  (when (eq (chorus--project-state project) 'lost)
+    (chorus--connect project)))
+
+(defun chorus--cancel-retry (project)
+  "Cancel PROJECT's pending reconnection timer."
+  (when-let ((timer (chorus--project-retry-timer project)))
+    (cancel-timer timer)
+    (setf (chorus--project-retry-timer project) nil)))
+
+(defun chorus--close-project (project)
+  "Stop PROJECT's connection for good (Emacs is exiting)."
+  (chorus--cancel-retry project)
+  (setf (chorus--project-state project) 'closed)
+  (chorus--kill-connection project))
+
+(defun chorus--kill-emacs ()
+  "Close every connection: others see this editor's cursors go."
+  (maphash (lambda (_ project) (chorus--close-project project)) chorus--projects))
+
+(add-hook 'kill-emacs-hook #'chorus--kill-emacs)
+
+(cl-defun chorus--request (project method params &key success error)
+  "Send request METHOD with PARAMS to PROJECT's daemon, asynchronously. SUCCESS
+is called with the result; ERROR (default: show the message) with the error
+plist."
+  (let ((conn (chorus--project-conn project))
+        (error (or error (lambda (err) (chorus--report method err)))))
+    (if (not (and conn (chorus--ready-p project)))
+        (funcall error (list :code -1 :message (format "not connected to the daemon for %s"
+                                                       (chorus--project-root project))))
+      (jsonrpc-async-request conn method params
+                             :timeout nil
+                             :success-fn (or success #'ignore)
+                             :error-fn error))))
+
+(defun chorus--notify (project method params)
+  "Send notification METHOD with PARAMS to PROJECT's daemon when connected."
+  (when-let ((conn (and (chorus--ready-p project) (chorus--project-conn project))))
+    (jsonrpc-notify conn method params)))
+
+(defun chorus--report (method err)
+  "Show ERR, the error answer to METHOD."
+  (if (eql (plist-get err :code) (chorus--error-code 'method-not-found))
+      (chorus--message "this daemon does not support %s yet; update chorus" method)
+    (chorus--message "%s" (chorus--error-text err))))
+
+;;;; Positions and texts
+;;
+;; A position is (:line L :character C): L counts "\n", C counts code points (utf-32), which
+;; are exactly Emacs's characters.  The daemon's text is the file as written: in a buffer whose
+;; file has DOS line ends, Emacs holds "\n" where the daemon holds "\r\n".  The "\r" is always
+;; at the end of its line, so lines and columns are the same on both sides: only text crosses
+;; the boundary converted (`chorus--to-model', `chorus--from-model').
+
+(defun chorus--pos-of (point)
+  "The protocol position of POINT in the current (widened) buffer."
+  (save-excursion
+    (goto-char point)
+    (let ((bol (progn (forward-line 0) (point))))
+      (list :line (1- (line-number-at-pos point t)) :character (- point bol)))))
+
+(defun chorus--point-of (pos &optional clamp)
+  "The buffer position of protocol position POS in the current (widened) buffer.
+A position past its line's end is an error, or with CLAMP the line's end."
+  (save-excursion
+    (goto-char (point-min))
+    (let ((line (plist-get pos :line)) (char (plist-get pos :character)))
+      (when (or (> (forward-line line) 0) (not (bolp)))
+        (if clamp (goto-char (point-max))
+          (error "Line %d is past the end of the buffer" line)))
+      (let ((eol (line-end-position)))
+        (cond ((<= (+ (point) char) eol) (+ (point) char))
+              (clamp eol)
+              (t (error "Character %d is past the end of line %d" char line)))))))
+
+(defun chorus--advance (line char text)
+  "The position (LINE . CHAR) moved past TEXT, as a protocol position plist."
+  (let ((newlines (cl-count ?\n text)))
+    (if (zerop newlines)
+        (list :line line :character (+ char (length text)))
+      (list :line (+ line newlines)
+            :character (- (length text) 1 (cl-position ?\n text :from-end t))))))
+
+(defun chorus--range (start end)
+  "A protocol range from START to END (positions)."
+  (list :start start :end end))
+
+;;;; Shared buffers
+
+(cl-defstruct (chorus--state (:constructor chorus--state-make))
+  "What Chorus keeps for one shared buffer."
+  buffer project
+  path             ; as the daemon names it (relative to the root), once opened
+  (status 'new)    ; new opening open offline failed closed
+  (editor-rev 0)   ; buffer/edit sent since the last open
+  (daemon-rev 0)   ; buffer/didChange applied since the last open
+  (dropped 0)      ; buffer/didChange dropped (stale)
+  pending          ; local changes not yet sent, newest first: (change inverse new-step)
+  flush-timer
+  (in-flight 0)
+  unconfirmed      ; ((seq . inverses-in-order) …), newest first
+  (epoch 0)        ; bumped by every open: answers from before are ignored
+  base             ; the text last in step with the daemon, for the next open (nil: ours wins)
+  before           ; the pending before-change record
+  undo-mark        ; the head of `buffer-undo-list' after the last local change
+  crlf)            ; the file has DOS line ends
+
+(defvar-local chorus--state nil
+  "The `chorus--state' of a shared buffer.")
+(put 'chorus--state 'permanent-local t)
+
+(defvar chorus--applying nil
+  "Non-nil while remote changes are being applied: they are not sent back.")
+
+(defun chorus--crlf-p ()
+  "Non-nil when the current buffer's file has DOS line ends."
+  (eq (coding-system-eol-type buffer-file-coding-system) 1))
+
+(defun chorus--to-model (state text)
+  "TEXT from STATE's buffer as the daemon holds it (DOS line ends where the file
+has them)."
+  (if (chorus--state-crlf state) (string-replace "\n" "\r\n" text) text))
+
+(defun chorus--from-model (state text)
+  "The daemon's TEXT as STATE's buffer holds it."
+  (if (chorus--state-crlf state) (string-replace "\r\n" "\n" text) text))
+
+(defun chorus--model-text (state)
+  "The text of STATE's buffer as the daemon holds it: the file as written."
+  (with-current-buffer (chorus--state-buffer state)
+    (save-restriction
+      (widen)
+      (chorus--to-model state (buffer-substring-no-properties (point-min) (point-max))))))
+
+(defun chorus--find-state (project path)
+  "The shared buffer state for daemon PATH in PROJECT, or nil."
+  (cl-loop for buf in (buffer-list)
+           for st = (buffer-local-value 'chorus--state buf)
+           when (and st (eq (chorus--state-project st) project)
+                     (equal (chorus--state-path st) path)
+                     (memq (chorus--state-status st) '(open opening offline)))
+           return st))
+
+(defun chorus--project-states (project)
+  "Every shared buffer state of PROJECT."
+  (cl-loop for buf in (buffer-list)
+           for st = (buffer-local-value 'chorus--state buf)
+           when (and st (eq (chorus--state-project st) project)) collect st))
+
+;;;;; Local changes -> buffer/edit
+
+(defun chorus--before-change (beg end)
+  "Record the region BEG..END about to change, in protocol positions, with its
+text."
+  (when-let ((state chorus--state))
+    (unless chorus--applying
+      (save-restriction
+        (widen)
+        (setf (chorus--state-before state)
+              (list beg end (chorus--pos-of beg) (buffer-substring-no-properties beg end)))))))
+
+(defun chorus--common-prefix (a b)
+  "The length of the common prefix of strings A and B."
+  (let ((cmp (compare-strings a nil nil b nil nil)))
+    (if (eq cmp t) (length a) (1- (abs cmp)))))
+
+(defun chorus--common-suffix (a b limit)
+  "The length of the common suffix of A and B, at most LIMIT."
+  (let ((i 0) (la (length a)) (lb (length b)))
+    (while (and (< i limit) (eq (aref a (- la i 1)) (aref b (- lb i 1))))
+      (cl-incf i))
+    i))
+
+(defun chorus--after-change (beg end old-len)
+  "Turn the change BEG..END (OLD-LEN characters before) into a queued protocol
+change."
+  (when-let ((state chorus--state))
+    (unless chorus--applying
+      (let ((before (chorus--state-before state)))
+        (setf (chorus--state-before state) nil)
+        (when (eq (chorus--state-status state) 'open)
+          (save-restriction
+            (widen)
+            (pcase before
+              (`(,b-beg ,b-end ,b-pos ,old-text)
+               (if (not (and (<= b-beg beg) (<= (+ beg old-len) b-end)))
+                   (chorus--out-of-step state "a change Emacs reported out of order")
+                 ;; The region Emacs announced holds the change: compare its old and new text
+                 ;; and send only what differs.
+                 (let* ((new-end (+ b-end (- end beg old-len)))
+                        (new-text (buffer-substring-no-properties b-beg new-end))
+                        (prefix (chorus--common-prefix old-text new-text))
+                        (suffix (chorus--common-suffix
+                                 old-text new-text
+                                 (- (min (length old-text) (length new-text)) prefix)))
+                        (removed (substring old-text prefix (- (length old-text) suffix)))
+                        (inserted (substring new-text prefix (- (length new-text) suffix))))
+                   (unless (and (string-empty-p removed) (string-empty-p inserted))
+                     (let* ((start (chorus--advance (plist-get b-pos :line)
+                                                    (plist-get b-pos :character)
+                                                    (substring old-text 0 prefix)))
+                            (l (plist-get start :line)) (c (plist-get start :character))
+                            (change (list :range (chorus--range start (chorus--advance l c removed))
+                                          :text (chorus--to-model state inserted)))
+                            (inverse (list :range (chorus--range start (chorus--advance l c inserted))
+                                           :text (chorus--to-model state removed))))
+                       (chorus--queue state change inverse))))))
+              (_ (chorus--out-of-step state "a change without its announcement")))))))))
+
+(defun chorus--new-undo-step-p (state)
+  "Non-nil when Emacs started a new undo step since STATE's last local change."
+  (let ((mark (chorus--state-undo-mark state))
+        (list buffer-undo-list)
+        (seen 0) found boundary)
+    (when (listp list)
+      (while (and list (not found) (< seen 200))
+        (if (eq list mark) (setq found t)
+          (unless (car list) (setq boundary t))
+          (setq list (cdr list) seen (1+ seen))))
+      (setf (chorus--state-undo-mark state) buffer-undo-list)
+      (or boundary (not found)))))
+
+(defun chorus--queue (state change inverse)
+  "Queue CHANGE (with its INVERSE) of STATE's buffer for the next buffer/edit."
+  (push (list change inverse (chorus--new-undo-step-p state)) (chorus--state-pending state))
+  (unless (chorus--state-flush-timer state)
+    ;; After the command: one buffer/edit for all of a command's changes.
+    (setf (chorus--state-flush-timer state) (run-at-time 0 nil #'chorus--flush state))))
+
+(defun chorus--flush (state)
+  "Send STATE's queued changes: one buffer/edit per Emacs undo step."
+  (when-let ((timer (chorus--state-flush-timer state)))
+    (cancel-timer timer)
+    (setf (chorus--state-flush-timer state) nil))
+  (let ((pending (reverse (chorus--state-pending state))))
+    (setf (chorus--state-pending state) nil)
+    (when (and pending (eq (chorus--state-status state) 'open))
+      (let (changes inverses step)
+        (dolist (p pending)
+          (when (and (nth 2 p) changes)
+            (chorus--send-edit state (nreverse changes) (nreverse inverses) step)
+            (setq changes nil inverses nil))
+          (when (null changes) (setq step (nth 2 p)))
+          (push (nth 0 p) changes)
+          (push (nth 1 p) inverses))
+        (chorus--send-edit state (nreverse changes) (nreverse inverses) step)))))
+
+(defun chorus--send-edit (state changes inverses undo-stop)
+  "Send CHANGES (INVERSES undo them) as one buffer/edit; UNDO-STOP starts an
+undo step."
+  (let ((revision (chorus--state-daemon-rev state))
+        (seq (cl-incf (chorus--state-editor-rev state)))
+        (epoch (chorus--state-epoch state)))
+    (cl-incf (chorus--state-in-flight state))
+    (push (cons seq inverses) (chorus--state-unconfirmed state))
+    (chorus--request
+     (chorus--state-project state) (chorus--method buffer-edit)
+     (append (list :path (chorus--state-path state) :revision revision
+                   :changes (vconcat changes))
+             (and undo-stop '(:undoStop t)))
+     :success
+     (lambda (_)
+       (when (= epoch (chorus--state-epoch state))
+         (cl-decf (chorus--state-in-flight state))
+         (setf (chorus--state-unconfirmed state)
+               (cl-remove-if (lambda (g) (<= (car g) seq)) (chorus--state-unconfirmed state)))
+         (chorus--settle state)))
+     :error
+     (lambda (err)
+       (when (= epoch (chorus--state-epoch state))
+         (cl-decf (chorus--state-in-flight state))
+         (when (and (eq (chorus--state-status state) 'open)
+                    (chorus--ready-p (chorus--state-project state)))
+           ;; Out of step: re-open with our text; the daemon merges our changes since the
+           ;; text we last had in step.
+           (setf (chorus--state-base state) (chorus--base-text state))
+           (chorus--open state (format "buffer/edit failed: %s" (chorus--error-text err)))))))))
+
+(defun chorus--settle (state)
+  "With nothing unsent, STATE's buffer has nothing unsaved: the daemon writes
+the file."
+  (when (and chorus-manage-modified
+             (eq (chorus--state-status state) 'open)
+             (null (chorus--state-pending state))
+             (zerop (chorus--state-in-flight state))
+             (buffer-live-p (chorus--state-buffer state)))
+    (with-current-buffer (chorus--state-buffer state)
+      (set-buffer-modified-p nil))))
+
+(defun chorus--out-of-step (state why)
+  "STATE's buffer changed in a way that cannot be sent as a change (WHY):
+re-open it. Our text wins where it differs."
+  (setf (chorus--state-base state) nil)
+  (run-at-time 0 nil #'chorus--open state why))
+
+(defun chorus--apply-to-string (text changes)
+  "TEXT with protocol CHANGES applied in order, or nil when one does not fit."
+  (with-temp-buffer
+    (insert text)
+    (condition-case nil
+        (progn
+          (dolist (ch changes)
+            (let* ((range (plist-get ch :range))
+                   (s (chorus--point-of (plist-get range :start)))
+                   (e (chorus--point-of (plist-get range :end))))
+              (delete-region s e)
+              (goto-char s)
+              (insert (plist-get ch :text))))
+          (buffer-string))
+      (error nil))))
+
+(defun chorus--base-text (state)
+  "The text STATE's buffer last had in step with the daemon, or nil when
+unknown. The current text with every change the daemon has not confirmed
+undone.  (A
+remote change is applied only once the daemon has every edit we sent, so none
+sits between unconfirmed ones.)"
+  (let ((text (chorus--model-text state)))
+    (cl-loop for p in (chorus--state-pending state) ; newest first
+             while text do (setq text (chorus--apply-to-string text (list (nth 1 p)))))
+    (cl-loop for group in (chorus--state-unconfirmed state) ; newest first
+             while text do (setq text (chorus--apply-to-string text (reverse (cdr group)))))
+    text))
+
+;;;;; buffer/didChange -> the buffer
+
+(defun chorus--shift (x a b n &optional right)
+  "Position X after [A,B) was replaced by N characters. At A itself, X stays
+unless RIGHT; inside the replaced text X goes to its start."
+  (cond ((or (< x a) (and (= x a) (not right))) x)
+        ((>= x b) (+ x n (- a b)))
+        ((= x a) (+ a n))
+        (t a)))
+
+(defun chorus--unshift-through (x beg end kind)
+  "Position X before an undo entry of KIND at BEG..END was recorded. KIND
+insert: the entry inserted BEG..END; delete: it deleted END-BEG characters at
+BEG."
+  (pcase kind
+    ('insert (cond ((<= x beg) x) ((>= x end) (- x (- end beg))) (t beg)))
+    ('delete (if (< x beg) x (+ x (- end beg))))
+    (_ x)))
+
+(defun chorus--transform-undo-list (a b n)
+  "Keep `buffer-undo-list' valid after a remote change replaced [A,B) by N
+characters. Remote changes are not recorded (undo undoes only this person's
+edits); every recorded position is moved past the change, walking from the
+newest entry to the oldest and carrying the change back through each entry.
+Entries whose text others deleted become no-ops."
+  (let ((l buffer-undo-list))
+    (when (listp l)
+      (while l
+        (let ((e (car l)))
+          (pcase e
+            (`(,(and beg (pred integerp)) . ,(and end (pred integerp)))
+             (let ((nb (chorus--shift beg a b n t)) (ne (chorus--shift end a b n)))
+               (cond ((>= nb ne) (setcar e 'apply) (setcdr e (list #'ignore)))
+                     ((and (= a b) (< beg a end))
+                      ;; Typed into the middle of this insertion: keep their text out of it.
+                      (setcar e (+ a n)) (setcdr e ne)
+                      (setcdr l (cons (cons nb a) (cdr l)))
+                      (setq l (cdr l)))
+                     (t (setcar e nb) (setcdr e ne)))
+               (unless (eq (car e) 'apply)
+                 (setq a (chorus--unshift-through a nb ne 'insert)
+                       b (chorus--unshift-through b nb ne 'insert)))))
+            (`(,(and text (pred stringp)) . ,(and pos (pred integerp)))
+             (let ((np (chorus--shift (abs pos) a b n)))
+               (setcdr e (if (< pos 0) (- np) np))
+               (setq a (chorus--unshift-through a np (+ np (length text)) 'delete)
+                     b (chorus--unshift-through b np (+ np (length text)) 'delete))))
+            (`(nil ,_prop ,_val ,(and beg (pred integerp)) . ,(and end (pred integerp)))
+             (setcar (nthcdr 3 e) (chorus--shift beg a b n t))
+             (setcdr (nthcdr 3 e) (chorus--shift end a b n)))
+            ((pred integerp) (setcar l (chorus--shift e a b n)))))
+        (setq l (cdr l))))))
+
+;; Remote changes are applied with `inhibit-modification-hooks' (nothing echoes back) and
+;; without recording them in `buffer-undo-list': Emacs's undo undoes this person's edits only.
+;; What the skipped hooks would have done for other modes (syntax cache, fontification) is done
+;; here explicitly.
+
+(defun chorus--check-line (pos)
+  "Error unless the line of protocol position POS exists in the current buffer."
+  (save-excursion
+    (goto-char (point-min))
+    (when (or (> (forward-line (plist-get pos :line)) 0) (not (bolp)))
+      (error "Line %d is past the end of the buffer" (plist-get pos :line)))))
+
+(defun chorus--column (point)
+  "The column (in characters) of POINT in the current buffer."
+  (save-excursion (goto-char point) (- point (progn (forward-line 0) (point)))))
+
+(defun chorus--apply-change (state change)
+  "Apply one protocol CHANGE to STATE's (current, widened) buffer, unrecorded.
+Returns (INEXACT START END LENGTH): the replaced region, the inserted length,
+and whether the buffer could not hold the change exactly (a line end split or a
+lone line end in a file with DOS line ends)."
+  (let* ((range (plist-get change :range))
+         (spos (plist-get range :start))
+         (epos (plist-get range :end))
+         (_ (progn (chorus--check-line spos) (chorus--check-line epos)))
+         (s (chorus--point-of spos t))
+         (e (chorus--point-of epos t))
+         (model (plist-get change :text))
+         (text (chorus--from-model state model))
+         (inexact (or (/= (chorus--column s) (plist-get spos :character))
+                      (/= (chorus--column e) (plist-get epos :character))
+                      (and (chorus--state-crlf state)
+                           (string-match-p "[^\r]\n\\|\\`\n\\|\r\\'\\|\r[^\n]" model))))
+         (undo buffer-undo-list))
+    (setq buffer-undo-list t)
+    (unwind-protect
+        (progn
+          (goto-char s)
+          (unless (= s e) (delete-region s e))
+          (insert text))
+      (setq buffer-undo-list undo))
+    (syntax-ppss-flush-cache s)
+    (when (bound-and-true-p font-lock-mode)
+      (font-lock-flush s (+ s (length text))))
+    (list inexact s e (length text))))
+
+(defun chorus--apply-changes (state changes)
+  "Apply protocol CHANGES to STATE's buffer; point and markers stay on their
+text. Returns nil, `inexact' (applied, but the buffer cannot hold the text
+exactly)
+or an error message (applied up to the one that failed)."
+  (with-current-buffer (chorus--state-buffer state)
+    (save-restriction
+      (widen)
+      (let ((chorus--applying t)
+            (inhibit-modification-hooks t)
+            (inhibit-read-only t)
+            (inexact nil))
+        (condition-case err
+            (save-excursion
+              (dolist (change changes)
+                (pcase-let ((`(,bad ,s ,e ,n) (chorus--apply-change state change)))
+                  (when bad (setq inexact t))
+                  (chorus--transform-undo-list s e n)))
+              (and inexact 'inexact))
+          (error (error-message-string err)))))))
+
+(chorus--defnotification buffer-did-change (path revision changes)
+  "Apply a remote change when its REVISION matches; drop it otherwise (a
+replacement follows)."
+  (let ((state (chorus--find-state (chorus--connection-project conn) path)))
+    (when (and state (eq (chorus--state-status state) 'open))
+      ;; Our queued typing happened before this arrived: it goes first.
+      (chorus--flush state)
+      (if (/= revision (chorus--state-editor-rev state))
+          (cl-incf (chorus--state-dropped state))
+        (cl-incf (chorus--state-daemon-rev state))
+        ;; Applied only when the daemon has every edit we sent: all are confirmed.
+        (setf (chorus--state-unconfirmed state) nil)
+        (let ((problem (chorus--apply-changes state (append changes nil))))
+          (cond ((stringp problem)
+                 (chorus--out-of-step state (format "could not apply a change: %s" problem)))
+                (problem
+                 ;; A DOS buffer cannot hold a lone line feed or carriage return: re-open, so
+                 ;; that the shared text gets this buffer's line ends.
+                 (chorus--out-of-step state "a lone line end in a DOS-format buffer"))
+                (t (chorus--settle state))))))))
+
+;;;;; Opening
+
+(defun chorus--adopt (state content)
+  "Make STATE's buffer hold CONTENT (the daemon's text) by one minimal change."
+  (let* ((current (chorus--model-text state))
+         (prefix (chorus--common-prefix current content))
+         (suffix (chorus--common-suffix current content
+                                        (- (min (length current) (length content)) prefix)))
+         (start (with-temp-buffer (insert (substring current 0 prefix))
+                                  (chorus--pos-of (point-max))))
+         (removed (substring current prefix (- (length current) suffix))))
+    (if (and (string-empty-p removed) (= (length current) (length content)))
+        nil
+      (chorus--apply-changes
+       state
+       (list (list :range (chorus--range start (chorus--advance (plist-get start :line)
+                                                                (plist-get start :character)
+                                                                removed))
+                   :text (substring content prefix (- (length content) suffix))))))))
+
+(defun chorus--open (state &optional why)
+  "Send buffer/open for STATE with its text (and `base'); adopt the daemon's
+merged answer. WHY, when given, is reported with `chorus-debug'."
+  (when why (chorus--debug "re-opening %s: %s" (chorus--state-path state) why))
+  (let ((project (chorus--state-project state))
+        (buffer (chorus--state-buffer state)))
+    (cond
+     ((not (buffer-live-p buffer)) nil)
+     ((memq (chorus--state-status state) '(closed failed)) nil)
+     ((not (chorus--ready-p project)) (setf (chorus--state-status state) 'offline))
+     (t
+      (setf (chorus--state-status state) 'opening
+            (chorus--state-pending state) nil
+            (chorus--state-in-flight state) 0
+            (chorus--state-unconfirmed state) nil)
+      (let ((epoch (cl-incf (chorus--state-epoch state)))
+            (sent (chorus--model-text state))
+            (file (buffer-file-name buffer)))
+        (chorus--request
+         project (chorus--method buffer-open)
+         (append (list :path file :content sent)
+                 (and (chorus--state-base state) (list :base (chorus--state-base state))))
+         :success
+         (lambda (result)
+           (when (and (= epoch (chorus--state-epoch state))
+                      (eq (chorus--state-status state) 'opening)
+                      (buffer-live-p buffer))
+             (if (not (equal (chorus--model-text state) sent))
+                 (chorus--open state "the buffer changed while opening")
+               (setf (chorus--state-path state) (plist-get result :path)
+                     (chorus--state-base state) nil
+                     (chorus--state-editor-rev state) 0
+                     (chorus--state-daemon-rev state) 0
+                     (chorus--state-dropped state) 0)
+               (let ((problem (chorus--adopt state (plist-get result :content))))
+                 (when (stringp problem)
+                   (chorus--replace-all state (plist-get result :content))))
+               (setf (chorus--state-status state) 'open)
+               (with-current-buffer buffer
+                 (setf (chorus--state-undo-mark state) buffer-undo-list))
+               (chorus--settle state)
+               (chorus--redraw-cursors state)
+               (when (eq buffer (window-buffer (selected-window)))
+                 (chorus--send-cursor-now)))))
+         :error
+         (lambda (err)
+           (when (= epoch (chorus--state-epoch state))
+             (if (chorus--ready-p project)
+                 (progn
+                   (setf (chorus--state-status state) 'failed)
+                   (chorus--message "cannot share %s: %s" file (chorus--error-text err)))
+               (setf (chorus--state-status state) 'offline))))))))))
+
+(defun chorus--replace-all (state content)
+  "Replace STATE's buffer text with CONTENT, the daemon's text, unrecorded."
+  (with-current-buffer (chorus--state-buffer state)
+    (save-restriction
+      (widen)
+      (let ((chorus--applying t) (inhibit-modification-hooks t) (inhibit-read-only t)
+            (buffer-undo-list t))
+        (erase-buffer)
+        (insert (chorus--from-model state content))))
+    (buffer-disable-undo)
+    (buffer-enable-undo)))
+
+(defun chorus--connection-ready (project)
+  "PROJECT's connection is (again) initialized: re-open its buffers, with their
+`base'."
+  (chorus--forget-sent-cursor)
+  (dolist (state (chorus--project-states project))
+    (when (memq (chorus--state-status state) '(new offline opening open))
+      (chorus--open state))))
+
+(defun chorus--connection-lost (project)
+  "PROJECT's connection went away: remember each buffer's last in-step text."
+  (dolist (state (chorus--project-states project))
+    (when (eq (chorus--state-status state) 'open)
+      (setf (chorus--state-base state) (chorus--base-text state)))
+    (when (memq (chorus--state-status state) '(open opening))
+      (setf (chorus--state-status state) 'offline))
+    (cl-incf (chorus--state-epoch state))
+    (setf (chorus--state-pending state) nil
+          (chorus--state-unconfirmed state) nil
+          (chorus--state-in-flight state) 0))
+  (chorus--clear-project-cursors project)
+  (setf (chorus--project-following project) nil))
+
+;;;;; Saving, reverting, killing
+
+(defun chorus--write-contents ()
+  "Save a shared buffer: the daemon writes shared files itself. Sends what is
+queued and waits (briefly) for the daemon to have it; the buffer is then saved.
+When the daemon is away, Emacs writes the file as usual, and that text becomes
+the `base' that a reconnect merges from."
+  (when-let ((state chorus--state))
+    (if (not (eq (chorus--state-status state) 'open))
+        (progn
+          (setf (chorus--state-base state) (chorus--model-text state))
+          nil)
+      (chorus--flush state)
+      (with-timeout (5 nil)
+        (while (and (> (chorus--state-in-flight state) 0)
+                    (eq (chorus--state-status state) 'open))
+          (accept-process-output nil 0.02)))
+      (if (and (eq (chorus--state-status state) 'open)
+               (zerop (chorus--state-in-flight state)))
+          (progn
+            (set-buffer-modified-p nil)
+            (set-visited-file-modtime 0)
+            t)
+        nil))))
+
+(defun chorus--after-save ()
+  "After Emacs wrote a shared file itself: the daemon's later writes are not a
+conflict."
+  (when chorus--state (set-visited-file-modtime 0)))
+
+(defun chorus--buffer-locals ()
+  "Buffer settings of a shared buffer: no lock files and no auto-save files in
+the project. The daemon writes the file, so its modification time is never a
+conflict."
+  (setq-local create-lockfiles nil)
+  (when buffer-file-name
+    (set-visited-file-modtime 0)
+    (when (and auto-save-default chorus-auto-save-directory)
+      (make-directory chorus-auto-save-directory t)
+      (setq buffer-auto-save-file-name
+            (expand-file-name
+             (concat "#" (replace-regexp-in-string "[/\\:]" "!" buffer-file-name) "#")
+             chorus-auto-save-directory)))))
+
+(defun chorus--after-revert ()
+  "Re-apply a shared buffer's settings after `revert-buffer' read the file
+again."
+  (when chorus--state
+    (setf (chorus--state-crlf chorus--state) (chorus--crlf-p))
+    (chorus--buffer-locals)))
+
+(defun chorus--kill-buffer ()
+  "A shared buffer is being killed: stop sharing it."
+  (when chorus--state (chorus--detach)))
+
+(dolist (fn '(chorus--before-change chorus--after-change chorus--write-contents
+              chorus--after-save chorus--after-revert chorus--kill-buffer))
+  (put fn 'permanent-local-hook t))
+
+;;;;; Attaching and detaching
+
+(defun chorus--attach ()
+  "Share the current buffer through its project's daemon; nil when it cannot be
+shared."
+  (let* ((file buffer-file-name)
+         (root (and file (chorus--find-root file))))
+    (cond
+     (chorus--state t)
+     ((not root) nil)
+     ((eq (coding-system-eol-type buffer-file-coding-system) 2)
+      (chorus--message "files with old Mac line ends (CR) are not shared") nil)
+     (t
+      (let* ((project (chorus--project root))
+             (state (chorus--state-make :buffer (current-buffer) :project project
+                                        :path (file-relative-name (file-truename file) root)
+                                        :crlf (chorus--crlf-p))))
+        ;; A buffer just read from its file holds nothing of this person's yet: the daemon's
+        ;; text wins wherever it differs (it may be newer than the file, or the file may be
+        ;; missing here: view mode, a file a peer just made).  A buffer changed before it was
+        ;; shared sends its changes since the file as its own.
+        (setf (chorus--state-base state)
+              (if (not (buffer-modified-p))
+                  (chorus--model-text state)
+                (when (file-readable-p file)
+                  (with-temp-buffer
+                    (let ((coding-system-for-read 'utf-8-unix))
+                      (insert-file-contents file))
+                    (buffer-string)))))
+        (setq chorus--state state)
+        (add-hook 'before-change-functions #'chorus--before-change nil t)
+        (add-hook 'after-change-functions #'chorus--after-change nil t)
+        (add-hook 'write-contents-functions #'chorus--write-contents nil t)
+        (add-hook 'after-save-hook #'chorus--after-save nil t)
+        (add-hook 'after-revert-hook #'chorus--after-revert nil t)
+        (add-hook 'kill-buffer-hook #'chorus--kill-buffer nil t)
+        (chorus--buffer-locals)
+        (if (chorus--ready-p project) (chorus--open state)
+          (setf (chorus--state-status state) 'offline))
+        t)))))
+
+(defun chorus--detach ()
+  "Stop sharing the current buffer."
+  (when-let ((state chorus--state))
+    (let ((project (chorus--state-project state)))
+      (when (eq (chorus--state-status state) 'open)
+        (chorus--flush state)
+        (chorus--notify project (chorus--method cursor-set)
+                        (list :path (chorus--state-path state) :selections []))
+        (chorus--request project (chorus--method buffer-close)
+                         (list :path (chorus--state-path state)) :error #'ignore))
+      (when-let ((timer (chorus--state-flush-timer state))) (cancel-timer timer))
+      (setf (chorus--state-status state) 'closed)
+      (chorus--clear-buffer-cursors (current-buffer))
+      (setq chorus--state nil)
+      (remove-hook 'before-change-functions #'chorus--before-change t)
+      (remove-hook 'after-change-functions #'chorus--after-change t)
+      (remove-hook 'write-contents-functions #'chorus--write-contents t)
+      (remove-hook 'after-save-hook #'chorus--after-save t)
+      (remove-hook 'after-revert-hook #'chorus--after-revert t)
+      (remove-hook 'kill-buffer-hook #'chorus--kill-buffer t)
+      (kill-local-variable 'create-lockfiles)
+      (when buffer-file-name (ignore-errors (set-visited-file-modtime))))))
+
+;;;; Presence: remote cursors
+
+(defvar chorus--peers (make-hash-table :test #'equal)
+  "Key (root, peer id, editor) -> plist (:peer :path :selections :project
+:overlays).")
+
+(defun chorus--faces (color)
+  "The faces (SELECTION . LABEL) for COLOR \"#rrggbb\", defined on first use."
+  (let* ((hex (if (and (stringp color) (string-match "\\`#\\([[:xdigit:]]\\{6\\}\\)\\'" color))
+                  (downcase (match-string 1 color))
+                "888888"))
+         (face (intern (concat "chorus-peer-" hex)))
+         (label (intern (concat "chorus-peer-" hex "-label"))))
+    (unless (facep face)
+      (let* ((r (string-to-number (substring hex 0 2) 16))
+             (g (string-to-number (substring hex 2 4) 16))
+             (b (string-to-number (substring hex 4 6) 16))
+             (fg (if (> (+ (* 0.299 r) (* 0.587 g) (* 0.114 b)) 150) "#000000" "#ffffff")))
+        (custom-declare-face face `((t :background ,(concat "#" hex) :foreground ,fg))
+                             (format "A Chorus peer's cursor and selection, colour #%s." hex)
+                             :group 'chorus)
+        (custom-declare-face label `((t :inherit (chorus-peer-label ,face)))
+                             (format "A Chorus peer's name label, colour #%s." hex)
+                             :group 'chorus)))
+    (cons face label)))
+
+(defun chorus--delete-overlays (entry)
+  "Delete ENTRY's overlays."
+  (mapc #'delete-overlay (plist-get entry :overlays)))
+
+(defun chorus--draw (entry state)
+  "Draw ENTRY's selections in STATE's buffer; returns ENTRY with its overlays."
+  (let* ((faces (chorus--faces (plist-get (plist-get entry :peer) :color)))
+         (name (plist-get (plist-get entry :peer) :name))
+         (overlays nil) (first t))
+    (with-current-buffer (chorus--state-buffer state)
+      (save-restriction
+        (widen)
+        (seq-doseq (sel (plist-get entry :selections))
+          (let* ((a (chorus--point-of (plist-get sel :anchor) t))
+                 (h (chorus--point-of (plist-get sel :head) t))
+                 (caret-end (save-excursion (goto-char h) (if (eolp) h (1+ h)))))
+            (unless (= a h)
+              (let ((ov (make-overlay (min a h) (max a h) nil nil nil)))
+                (overlay-put ov 'face (car faces))
+                (overlay-put ov 'priority 150)
+                (push ov overlays)))
+            (let ((ov (make-overlay h caret-end nil t nil)))
+              (if (= h caret-end)
+                  (overlay-put ov 'after-string (propertize " " 'face (car faces)))
+                (overlay-put ov 'face (car faces)))
+              (overlay-put ov 'priority 160)
+              (push ov overlays))
+            (when first
+              (setq first nil)
+              (let* ((eol (save-excursion (goto-char h) (line-end-position)))
+                     (ov (make-overlay eol eol nil t nil)))
+                (overlay-put ov 'after-string (propertize (concat " " name " ") 'face (cdr faces)))
+                (overlay-put ov 'chorus-label name)
+                (overlay-put ov 'priority 160)
+                (push ov overlays)))))
+        (dolist (ov overlays)
+          (overlay-put ov 'chorus-peer (plist-get (plist-get entry :peer) :id))
+          (overlay-put ov 'evaporate nil))))
+    (plist-put entry :overlays overlays)))
+
+(chorus--defnotification cursor-did-change (peer path selections editor)
+  "Show PEER's SELECTIONS in PATH (none: they left it)."
+  (let* ((project (chorus--connection-project conn))
+         (key (list (chorus--project-root project) (plist-get peer :id) editor))
+         (entry (gethash key chorus--peers)))
+    (when entry (chorus--delete-overlays entry))
+    (setq entry (list :peer peer :path path :selections selections :project project))
+    (puthash key entry chorus--peers)
+    (let ((state (chorus--find-state project path)))
+      (when (and state (eq (chorus--state-status state) 'open) (> (length selections) 0))
+        (puthash key (chorus--draw entry state) chorus--peers)))))
+
+(defun chorus--redraw-cursors (state)
+  "Draw the remote cursors already known for STATE's (re-opened) buffer."
+  (maphash (lambda (key entry)
+             (when (and (eq (plist-get entry :project) (chorus--state-project state))
+                        (equal (plist-get entry :path) (chorus--state-path state))
+                        (> (length (plist-get entry :selections)) 0))
+               (chorus--delete-overlays entry)
+               (puthash key (chorus--draw entry state) chorus--peers)))
+           chorus--peers))
+
+(defun chorus--forget-peers-if (pred)
+  "Delete the overlays of every remote cursor entry for which PRED is non-nil,
+and forget it."
+  (let (gone)
+    (maphash (lambda (key entry)
+               (when (funcall pred entry)
+                 (chorus--delete-overlays entry)
+                 (push key gone)))
+             chorus--peers)
+    (dolist (key gone) (remhash key chorus--peers))))
+
+(defun chorus--clear-project-cursors (project)
+  "Remove every remote cursor of PROJECT."
+  (chorus--forget-peers-if (lambda (e) (eq (plist-get e :project) project))))
+
+(defun chorus--clear-buffer-cursors (buffer)
+  "Remove the remote cursors drawn in BUFFER (kept for a later re-open)."
+  (maphash (lambda (_ entry)
+             (dolist (ov (plist-get entry :overlays))
+               (when (eq (overlay-buffer ov) buffer) (delete-overlay ov))))
+           chorus--peers))
+
+(chorus--defnotification peer-did-join (peer)
+  "Say that PEER joined."
+  (chorus--message "%s joined" (plist-get peer :name)))
+
+(chorus--defnotification peer-did-leave (peer)
+  "Clear PEER's cursors and say that they left."
+  (let ((project (chorus--connection-project conn)))
+    (chorus--forget-peers-if (lambda (e) (and (eq (plist-get e :project) project)
+                                              (equal (plist-get (plist-get e :peer) :id)
+                                                     (plist-get peer :id)))))
+    (chorus--message "%s left" (plist-get peer :name))))
+
+(chorus--defnotification session-progress (phase files filesTotal)
+  "Report the progress of a first sync: PHASE, FILES of FILESTOTAL."
+  (chorus--message "%s: %s/%s files" phase files filesTotal))
+
+;;;;; Our own cursor
+
+(defvar chorus--sent-cursor nil "The last cursor/set sent, to send only changes.")
+(defvar chorus--sent-viewport nil "The last viewport/set sent.")
+(defvar chorus--cursor-timer nil "Pending throttled cursor send.")
+(defvar chorus--cursor-last-time 0 "When the cursor was last sent (float seconds).")
+
+(defun chorus--forget-sent-cursor ()
+  "The daemon knows nothing of our cursor (a new connection)."
+  (setq chorus--sent-cursor nil chorus--sent-viewport nil))
+
+(defun chorus--selections ()
+  "The current buffer's selection as a protocol vector."
+  (let ((head (chorus--pos-of (point))))
+    (vector (list :anchor (if (region-active-p) (chorus--pos-of (mark)) head) :head head))))
+
+(defun chorus--send-cursor-now ()
+  "Send the selected window's cursor and viewport if its buffer is shared and
+they moved."
+  (let ((buffer (window-buffer (selected-window))))
+    (with-current-buffer buffer
+      (when-let ((state chorus--state))
+        (when (eq (chorus--state-status state) 'open)
+          (chorus--flush state) ; the positions refer to our latest text
+          (save-restriction
+            (widen)
+            (let* ((project (chorus--state-project state))
+                   (sels (chorus--selections))
+                   (key (list project (chorus--state-path state) sels)))
+              (setq chorus--cursor-last-time (float-time))
+              (unless (equal key chorus--sent-cursor)
+                (setq chorus--sent-cursor key chorus--sent-viewport nil)
+                (chorus--notify project (chorus--method cursor-set)
+                                (list :path (chorus--state-path state) :selections sels)))
+              (let* ((win (selected-window))
+                     (top (chorus--pos-of (window-start win)))
+                     (bottom (chorus--pos-of (or (ignore-errors (window-end win t)) (point-max))))
+                     (vkey (list project (chorus--state-path state) top bottom)))
+                (unless (equal vkey chorus--sent-viewport)
+                  (setq chorus--sent-viewport vkey)
+                  (chorus--notify project (chorus--method viewport-set)
+                                  (list :path (chorus--state-path state)
+                                        :range (chorus--range top bottom))))))))))))
+
+(defun chorus--post-command ()
+  "After each command: send our cursor, at most once per `chorus-cursor-delay'."
+  (when (buffer-local-value 'chorus--state (window-buffer (selected-window)))
+    (let ((wait (- (+ chorus--cursor-last-time chorus-cursor-delay) (float-time))))
+      (cond ((<= wait 0) (chorus--send-cursor-now))
+            ((not chorus--cursor-timer)
+             (setq chorus--cursor-timer
+                   (run-at-time wait nil (lambda ()
+                                           (setq chorus--cursor-timer nil)
+                                           (chorus--send-cursor-now)))))))))
+
+;;;; Follow
+
+(chorus--defnotification follow-reveal (peer path range)
+  "The followed PEER moved: show PATH at RANGE in the selected window."
+  (let* ((project (chorus--connection-project conn))
+         (key (list path range)))
+    (unless (equal key (chorus--project-last-reveal project))
+      (setf (chorus--project-last-reveal project) key)
+      (let ((file (expand-file-name path (chorus--project-root project))))
+        (condition-case err
+            (progn
+              (unless (equal (buffer-file-name (window-buffer (selected-window))) file)
+                (let ((buffer (find-file-noselect file)))
+                  (set-window-buffer (selected-window) buffer)
+                  (set-buffer buffer)))
+              (with-current-buffer (window-buffer (selected-window))
+                (let* ((win (selected-window))
+                       (s (chorus--point-of (plist-get range :start) t))
+                       (e (chorus--point-of (plist-get range :end) t)))
+                  (if (= s e)
+                      (progn (goto-char s) (set-window-point win s))
+                    ;; A span is what their window shows: it becomes the top of ours; our
+                    ;; point moves only when it would be outside.
+                    (unless (<= s (window-point win) e)
+                      (goto-char s) (set-window-point win s))
+                    (set-window-start win (save-excursion (goto-char s) (line-beginning-position)))))))
+          (error (chorus--message "cannot follow %s into %s: %s"
+                                  (plist-get peer :name) path (error-message-string err))))))))
+
+(chorus--defnotification follow-did-stop (reason)
+  "Following ended, for REASON."
+  (let* ((project (chorus--connection-project conn))
+         (who (or (plist-get (chorus--project-following project) :name) "them")))
+    (setf (chorus--project-following project) nil
+          (chorus--project-last-reveal project) nil)
+    (chorus--message "stopped following %s (%s)" who
+                     (pcase reason
+                       ("typed" "you typed") ("requested" "you asked")
+                       ("peerLeft" (format "%s left" who)) (_ reason)))))
+
+;;;; Commands
+
+(defun chorus--current-project ()
+  "The project of the current buffer, else of `default-directory'."
+  (if chorus--state (chorus--state-project chorus--state)
+    (chorus--project (or (and buffer-file-name (chorus--find-root buffer-file-name))
+                         (chorus--find-root default-directory)
+                         (file-name-as-directory (file-truename default-directory))))))
+
+(defun chorus--when-ready (project fn)
+  "Call FN once PROJECT is connected (waiting up to 10 s), else say it is not."
+  (with-timeout (10 nil)
+    (while (memq (chorus--project-state project) '(connecting idle))
+      (accept-process-output nil 0.05)))
+  (if (chorus--ready-p project) (funcall fn)
+    (chorus--message "not connected to the daemon for %s" (chorus--project-root project))))
+
+(defun chorus--call (method params on-result)
+  "Send METHOD with PARAMS on the current project's connection; call ON-RESULT
+with the answer."
+  (let ((project (chorus--current-project)))
+    (chorus--when-ready project
+                        (lambda () (chorus--request project method params :success on-result)))))
+
+(defun chorus--with-host (params)
+  "PARAMS with `chorus-host' as :host when set."
+  (if chorus-host (append params (list :host chorus-host)) params))
+
+;;;###autoload
+(defun chorus-share (&optional read-only)
+  "Share the current project; the join code is shown and put on the kill ring.
+With a prefix argument READ-ONLY, guests can read but not edit."
+  (interactive "P")
+  (chorus--call (chorus--method session-share)
+                (chorus--with-host (and read-only (list :readOnly t)))
+                (lambda (result)
+                  (kill-new (plist-get result :code))
+                  (chorus--message "sharing; join code (copied): %s" (plist-get result :code)))))
+
+;;;###autoload
+(defun chorus-join (code)
+  "Join a shared session with its join CODE, into the current project or
+folder."
+  (interactive "sChorus join code: ")
+  (when (string-empty-p (string-trim code)) (user-error "Chorus: give a join code"))
+  (chorus--call (chorus--method session-join)
+                (chorus--with-host (list :code (string-trim code)))
+                (lambda (result)
+                  (chorus--message "joined: %s files, %s bytes"
+                                   (plist-get result :files) (plist-get result :bytes)))))
+
+(defun chorus--describe-status (st project)
+  "A text describing ST, a session/status result, and PROJECT's shared buffers."
+  (let ((peer (plist-get st :peer)) (session (plist-get st :session)))
+    (concat
+     (format "project  %s\n" (plist-get st :root))
+     (format "daemon   chorus %s, pid %s\n" (plist-get st :version) (plist-get st :pid))
+     (format "you      %s (%s)\n" (plist-get peer :name) (plist-get peer :color))
+     (format "session  %s\n" (if session
+                                 (concat (plist-get session :role)
+                                         (if (eq (plist-get session :readOnly) t) ", read-only" ""))
+                               "not shared (M-x chorus-share)"))
+     (format "buffers  %s\n"
+             (or (mapconcat (lambda (s) (format "%s [%s, rev %d/%d]" (chorus--state-path s)
+                                                (chorus--state-status s) (chorus--state-editor-rev s)
+                                                (chorus--state-daemon-rev s)))
+                            (chorus--project-states project) ", ")
+                 "none"))
+     (format "peers    %s\n" (if (> (length (plist-get st :peers)) 0) "" "none"))
+     (mapconcat (lambda (p) (format "  %s (%s) %s\n" (plist-get p :name) (plist-get p :color)
+                                    (or (plist-get p :path) "")))
+                (plist-get st :peers) ""))))
+
+(defun chorus-status ()
+  "Show what the daemon of the current project is doing, in the buffer
+`*chorus-status*'."
+  (interactive)
+  (let ((project (chorus--current-project)))
+    (chorus--call (chorus--method session-status) nil
+                  (lambda (st)
+                    (with-current-buffer (get-buffer-create "*chorus-status*")
+                      (let ((inhibit-read-only t))
+                        (erase-buffer)
+                        (insert (chorus--describe-status st project)))
+                      (special-mode)
+                      (display-buffer (current-buffer)))))))
+
+(defun chorus-peers ()
+  "Say who else is in the current project's session."
+  (interactive)
+  (chorus--call (chorus--method session-status) nil
+                (lambda (st)
+                  (let ((peers (append (plist-get st :peers) nil)))
+                    (if (null peers) (chorus--message "nobody else is here")
+                      (chorus--message "peers: %s"
+                                       (mapconcat (lambda (p) (format "%s (%s)" (plist-get p :name)
+                                                                      (plist-get p :color)))
+                                                  peers ", ")))))))
+
+(defun chorus--peer-names (project)
+  "The names of PROJECT's peers, asked synchronously (for completion)."
+  (ignore-errors
+    (mapcar (lambda (p) (plist-get p :name))
+            (plist-get (jsonrpc-request (chorus--project-conn project)
+                                        (chorus--method session-status) nil :timeout 5)
+                       :peers))))
+
+(defun chorus-follow (name)
+  "Follow the person called NAME (or with that id): your window goes where they
+go, across files, until you type or `chorus-unfollow'."
+  (interactive
+   (list (completing-read "Follow: " (chorus--peer-names (chorus--current-project)))))
+  (let ((project (chorus--current-project)))
+    (chorus--call (chorus--method follow-start) (list :peer name)
+                  (lambda (result)
+                    (setf (chorus--project-following project) (plist-get result :peer)
+                          (chorus--project-last-reveal project) nil)
+                    (chorus--message "following %s (M-x chorus-unfollow or type to stop)"
+                                     (plist-get (plist-get result :peer) :name))))))
+
+(defun chorus-unfollow ()
+  "Stop following."
+  (interactive)
+  (let ((project (chorus--current-project)))
+    (chorus--call (chorus--method follow-stop) nil
+                  (lambda (_)
+                    (setf (chorus--project-following project) nil
+                          (chorus--project-last-reveal project) nil)
+                    (chorus--message "stopped following")))))
+
+(defun chorus--undo-redo (method word)
+  "Send METHOD (own-edit undo or redo) for the current buffer; WORD names it."
+  (let ((state chorus--state))
+    (if (not (and state (eq (chorus--state-status state) 'open)))
+        (chorus--message "this buffer is not shared")
+      (chorus--flush state)
+      (chorus--request (chorus--state-project state) method
+                       (list :path (chorus--state-path state))
+                       :success (lambda (result)
+                                  (unless (eq (plist-get result :applied) t)
+                                    (chorus--message "nothing of yours to %s" word)))))))
+
+(defun chorus-undo ()
+  "Undo your own last change in this shared buffer, never anyone else's.
+Text others typed inside it stays.  To use it for \\[undo] in shared buffers:
+  (define-key chorus-mode-map [remap undo] #\\='chorus-undo)"
+  (interactive)
+  (chorus--undo-redo (chorus--method buffer-undo) "undo"))
+
+(defun chorus-redo ()
+  "Redo the change the last `chorus-undo' undid.
+To use it for `undo-redo' in shared buffers:
+  (define-key chorus-mode-map [remap undo-redo] #\\='chorus-redo)"
+  (interactive)
+  (chorus--undo-redo (chorus--method buffer-redo) "redo"))
+
+(defun chorus-reconnect ()
+  "Reconnect to the current project's daemon now instead of at the next retry."
+  (interactive)
+  (let ((project (chorus--current-project)))
+    (unless (memq (chorus--project-state project) '(ready connecting))
+      (chorus--cancel-retry project)
+      (setf (chorus--project-attempts project) 0
+            (chorus--project-state project) 'lost)
+      (chorus--connect project))))
+
+;;;; Modes
+
+(defvar chorus-mode-map (make-sparse-keymap)
+  "Keymap of `chorus-mode', active in shared buffers. Bind `chorus-undo' over
+`undo' here: (define-key chorus-mode-map [remap undo] #\\='chorus-undo).")
+
+;;;###autoload
+(define-minor-mode chorus-mode
+  "Share this buffer's file through its project's Chorus daemon. Your edits
+reach everyone; others' edits and cursors appear here.  The file must be inside
+a
+folder with `.chorus/' above it (made by `chorus share', `chorus join' or
+`chorus daemon')."
+  :lighter (:eval (chorus--lighter))
+  :keymap chorus-mode-map
+  (if chorus-mode
+      (cond (chorus--state (chorus--buffer-locals))
+            ((not (chorus--attach))
+             (setq chorus-mode nil)
+             (when (called-interactively-p 'any)
+               (user-error "Chorus: %s is not inside a shared project (no .chorus/ above it)"
+                           (or buffer-file-name (buffer-name))))))
+    (chorus--detach)))
+(put 'chorus-mode 'permanent-local t)
+
+(defun chorus--lighter ()
+  "The mode line lighter: the buffer's sync status."
+  (let ((st (and chorus--state (chorus--state-status chorus--state))))
+    (if (eq st 'open) " Chorus" (format " Chorus[%s]" (or st "off")))))
+
+(defun chorus--turn-on ()
+  "Turn on `chorus-mode' in a file buffer inside a shared project."
+  (when (and buffer-file-name (not chorus-mode) (not (minibufferp))
+             (chorus--find-root buffer-file-name))
+    (chorus-mode 1)))
+
+;;;###autoload
+(define-globalized-minor-mode global-chorus-mode chorus-mode chorus--turn-on
+  :group 'chorus
+  (if global-chorus-mode
+      (add-hook 'post-command-hook #'chorus--post-command)
+    (remove-hook 'post-command-hook #'chorus--post-command)))
+
+(add-hook 'chorus-mode-hook
+          (lambda () (when chorus-mode (add-hook 'post-command-hook #'chorus--post-command))))
+
+;;;; For scripts and tests
+
+(defun chorus-buffer-text (&optional buffer)
+  "The text Chorus holds for shared BUFFER (default: current): the file as
+written, or nil."
+  (with-current-buffer (or buffer (current-buffer))
+    (and chorus--state (chorus--model-text chorus--state))))
+
+(defun chorus-buffer-status (&optional buffer)
+  "A plist describing shared BUFFER's sync state (default: current), or nil.
+Keys: :path :status (open when in step) :connection :editor-revision
+:daemon-revision
+:dropped :pending (changes not yet acknowledged)."
+  (with-current-buffer (or buffer (current-buffer))
+    (when-let ((s chorus--state))
+      (list :path (chorus--state-path s)
+            :status (symbol-name (chorus--state-status s))
+            :connection (symbol-name (chorus--project-state (chorus--state-project s)))
+            :editor-revision (chorus--state-editor-rev s)
+            :daemon-revision (chorus--state-daemon-rev s)
+            :dropped (chorus--state-dropped s)
+            :pending (+ (length (chorus--state-pending s)) (chorus--state-in-flight s))))))
+
+(defun chorus-peer-overlays (&optional buffer)
+  "The remote cursor overlays in BUFFER (default: current), as plists for
+inspection. Each: (:peer ID :start POS :end POS :face FACE :label
+NAME-OR-NIL)."
+  (with-current-buffer (or buffer (current-buffer))
+    (save-restriction
+      (widen)
+      (cl-loop for ov in (overlays-in (point-min) (point-max))
+               when (overlay-get ov 'chorus-peer)
+               collect (list :peer (overlay-get ov 'chorus-peer)
+                             :start (overlay-start ov) :end (overlay-end ov)
+                             :face (or (overlay-get ov 'face)
+                                       (let ((s (overlay-get ov 'after-string)))
+                                         (and s (get-text-property 0 'face s))))
+                             :label (overlay-get ov 'chorus-label))))))
+
+(defun chorus-project-info (&optional buffer)
+  "The daemon's initialize answer for BUFFER's project (who we are), or nil."
+  (with-current-buffer (or buffer (current-buffer))
+    (let ((project (and chorus--state (chorus--state-project chorus--state))))
+      (and project (chorus--project-info project)))))
+
+(provide 'chorus)
+;;; chorus.el ends here
