@@ -106,9 +106,10 @@ error."
         (error "Chorus: no protocol method `%s' in chorus-protocol.el" key))))
 
 (defmacro chorus--method (key)
-  "The method name for KEY (a symbol such as buffer-edit), resolved at compile
-time. A method missing from the generated protocol table breaks the build."
-  (chorus--method-name key))
+  "The method for KEY (a symbol such as buffer-edit), resolved at compile time.
+The value is the method name as a symbol (buffer/edit), which is what `jsonrpc'
+sends.  A method missing from the generated protocol table breaks the build."
+  `(quote ,(intern (chorus--method-name key))))
 
 (defun chorus--error-code (key)
   "The protocol error code for KEY in `chorus-protocol-errors'."
@@ -424,6 +425,7 @@ A position past its line's end is an error, or with CLAMP the line's end."
   base             ; the text last in step with the daemon, for the next open (nil: ours wins)
   before           ; the pending before-change record
   undo-mark        ; the head of `buffer-undo-list' after the last local change
+  reverting        ; the text before a `revert-buffer' in progress
   crlf)            ; the file has DOS line ends
 
 (defvar-local chorus--state nil
@@ -471,14 +473,20 @@ has them)."
 ;;;;; Local changes -> buffer/edit
 
 (defun chorus--before-change (beg end)
-  "Record the region BEG..END about to change, in protocol positions, with its
-text."
+  "Record the region BEG..END about to change, in protocol positions, with its text.
+A failure here must never reach Emacs, which would drop the hook for good: the
+buffer is re-opened instead."
   (when-let ((state chorus--state))
-    (unless chorus--applying
-      (save-restriction
-        (widen)
-        (setf (chorus--state-before state)
-              (list beg end (chorus--pos-of beg) (buffer-substring-no-properties beg end)))))))
+    (unless (or chorus--applying (chorus--state-reverting state))
+      (condition-case err
+          (save-restriction
+            (widen)
+            (setf (chorus--state-before state)
+                  (list beg end (chorus--pos-of beg)
+                        (buffer-substring-no-properties beg end))))
+        (error
+         (setf (chorus--state-before state) nil)
+         (chorus--debug "before-change %s %s: %s" beg end (error-message-string err)))))))
 
 (defun chorus--common-prefix (a b)
   "The length of the common prefix of strings A and B."
@@ -493,40 +501,46 @@ text."
     i))
 
 (defun chorus--after-change (beg end old-len)
-  "Turn the change BEG..END (OLD-LEN characters before) into a queued protocol
-change."
+  "Queue the change BEG..END (OLD-LEN characters before) as a protocol change.
+A failure here must never reach Emacs, which would drop the hook for good: the
+buffer is re-opened instead."
   (when-let ((state chorus--state))
-    (unless chorus--applying
+    (unless (or chorus--applying (chorus--state-reverting state))
       (let ((before (chorus--state-before state)))
         (setf (chorus--state-before state) nil)
         (when (eq (chorus--state-status state) 'open)
-          (save-restriction
-            (widen)
-            (pcase before
-              (`(,b-beg ,b-end ,b-pos ,old-text)
-               (if (not (and (<= b-beg beg) (<= (+ beg old-len) b-end)))
-                   (chorus--out-of-step state "a change Emacs reported out of order")
-                 ;; The region Emacs announced holds the change: compare its old and new text
-                 ;; and send only what differs.
-                 (let* ((new-end (+ b-end (- end beg old-len)))
-                        (new-text (buffer-substring-no-properties b-beg new-end))
-                        (prefix (chorus--common-prefix old-text new-text))
-                        (suffix (chorus--common-suffix
-                                 old-text new-text
-                                 (- (min (length old-text) (length new-text)) prefix)))
-                        (removed (substring old-text prefix (- (length old-text) suffix)))
-                        (inserted (substring new-text prefix (- (length new-text) suffix))))
-                   (unless (and (string-empty-p removed) (string-empty-p inserted))
-                     (let* ((start (chorus--advance (plist-get b-pos :line)
-                                                    (plist-get b-pos :character)
-                                                    (substring old-text 0 prefix)))
-                            (l (plist-get start :line)) (c (plist-get start :character))
-                            (change (list :range (chorus--range start (chorus--advance l c removed))
-                                          :text (chorus--to-model state inserted)))
-                            (inverse (list :range (chorus--range start (chorus--advance l c inserted))
-                                           :text (chorus--to-model state removed))))
-                       (chorus--queue state change inverse))))))
-              (_ (chorus--out-of-step state "a change without its announcement")))))))))
+          (condition-case err
+              (save-restriction
+                (widen)
+                (if (and before (<= (nth 0 before) beg) (<= (+ beg old-len) (nth 1 before)))
+                    (chorus--queue-change state before (+ (nth 1 before) (- end beg old-len)))
+                  (chorus--out-of-step state "a change Emacs did not announce")))
+            (error (chorus--out-of-step
+                    state (format "after-change: %s" (error-message-string err))))))))))
+
+(defun chorus--queue-change (state before new-end)
+  "Queue the change of STATE's buffer announced by BEFORE, now ending at NEW-END.
+BEFORE is (BEG END POSITION OLD-TEXT) from `chorus--before-change'.  The old and
+new text of the region are compared and only what differs is sent."
+  (pcase-let* ((`(,b-beg ,_ ,b-pos ,old-text) before)
+               (new-text (buffer-substring-no-properties b-beg new-end))
+               (prefix (chorus--common-prefix old-text new-text))
+               (suffix (chorus--common-suffix
+                        old-text new-text
+                        (- (min (length old-text) (length new-text)) prefix)))
+               (removed (substring old-text prefix (- (length old-text) suffix)))
+               (inserted (substring new-text prefix (- (length new-text) suffix))))
+    (unless (and (string-empty-p removed) (string-empty-p inserted))
+      (let* ((start (chorus--advance (plist-get b-pos :line) (plist-get b-pos :character)
+                                     (substring old-text 0 prefix)))
+             (l (plist-get start :line))
+             (c (plist-get start :character)))
+        (chorus--queue
+         state
+         (list :range (chorus--range start (chorus--advance l c removed))
+               :text (chorus--to-model state inserted))
+         (list :range (chorus--range start (chorus--advance l c inserted))
+               :text (chorus--to-model state removed)))))))
 
 (defun chorus--new-undo-step-p (state)
   "Non-nil when Emacs started a new undo step since STATE's last local change."
@@ -786,23 +800,25 @@ replacement follows)."
 
 ;;;;; Opening
 
+(defun chorus--diff (old new)
+  "One protocol change turning text OLD into NEW, and its inverse, or nil if equal.
+Returns (CHANGE . INVERSE); both texts are as the daemon holds them."
+  (let* ((prefix (chorus--common-prefix old new))
+         (suffix (chorus--common-suffix old new (- (min (length old) (length new)) prefix)))
+         (removed (substring old prefix (- (length old) suffix)))
+         (inserted (substring new prefix (- (length new) suffix))))
+    (unless (and (string-empty-p removed) (string-empty-p inserted))
+      (let* ((start (chorus--advance 0 0 (substring old 0 prefix)))
+             (l (plist-get start :line))
+             (c (plist-get start :character)))
+        (cons (list :range (chorus--range start (chorus--advance l c removed)) :text inserted)
+              (list :range (chorus--range start (chorus--advance l c inserted)) :text removed))))))
+
 (defun chorus--adopt (state content)
-  "Make STATE's buffer hold CONTENT (the daemon's text) by one minimal change."
-  (let* ((current (chorus--model-text state))
-         (prefix (chorus--common-prefix current content))
-         (suffix (chorus--common-suffix current content
-                                        (- (min (length current) (length content)) prefix)))
-         (start (with-temp-buffer (insert (substring current 0 prefix))
-                                  (chorus--pos-of (point-max))))
-         (removed (substring current prefix (- (length current) suffix))))
-    (if (and (string-empty-p removed) (= (length current) (length content)))
-        nil
-      (chorus--apply-changes
-       state
-       (list (list :range (chorus--range start (chorus--advance (plist-get start :line)
-                                                                (plist-get start :character)
-                                                                removed))
-                   :text (substring content prefix (- (length content) suffix))))))))
+  "Make STATE's buffer hold CONTENT (the daemon's text) by one minimal change.
+Returns what `chorus--apply-changes' returns."
+  (when-let ((diff (chorus--diff (chorus--model-text state) content)))
+    (chorus--apply-changes state (list (car diff)))))
 
 (defun chorus--open (state &optional why)
   "Send buffer/open for STATE with its text (and `base'); adopt the daemon's
@@ -935,19 +951,56 @@ conflict."
              (concat "#" (replace-regexp-in-string "[/\\:]" "!" buffer-file-name) "#")
              chorus-auto-save-directory)))))
 
+(defun chorus--before-revert ()
+  "Remember the text before `revert-buffer' replaces it."
+  (when-let ((state chorus--state))
+    (setf (chorus--state-reverting state) (chorus--model-text state))))
+
 (defun chorus--after-revert ()
-  "Re-apply a shared buffer's settings after `revert-buffer' read the file
-again."
-  (when chorus--state
-    (setf (chorus--state-crlf chorus--state) (chorus--crlf-p))
-    (chorus--buffer-locals)))
+  "After `revert-buffer': send what the file changed as one edit, keep sharing.
+Emacs reports a revert's changes in ways that do not always pair up (and
+re-initializing the major mode can leave the change hooks inactive), so the
+change is computed from the texts before and after, and the hooks are
+installed again."
+  (when-let ((state chorus--state))
+    (let ((before (chorus--state-reverting state)))
+      (setf (chorus--state-reverting state) nil
+            (chorus--state-before state) nil
+            (chorus--state-crlf state) (chorus--crlf-p))
+      (chorus--install-hooks)
+      (chorus--buffer-locals)
+      (when (and before (eq (chorus--state-status state) 'open))
+        (when-let ((diff (chorus--diff before (chorus--model-text state))))
+          (chorus--queue state (car diff) (cdr diff)))))))
 
 (defun chorus--kill-buffer ()
   "A shared buffer is being killed: stop sharing it."
   (when chorus--state (chorus--detach)))
 
+(defconst chorus--buffer-hooks
+  '((before-change-functions . chorus--before-change)
+    (after-change-functions . chorus--after-change)
+    (write-contents-functions . chorus--write-contents)
+    (after-save-hook . chorus--after-save)
+    (before-revert-hook . chorus--before-revert)
+    (after-revert-hook . chorus--after-revert)
+    (kill-buffer-hook . chorus--kill-buffer))
+  "The buffer-local hooks of a shared buffer.")
+
+(defun chorus--install-hooks ()
+  "Install the buffer-local hooks of a shared buffer (again)."
+  (pcase-dolist (`(,hook . ,fn) chorus--buffer-hooks)
+    (remove-hook hook fn t)
+    (add-hook hook fn nil t)))
+
+(defun chorus--remove-hooks ()
+  "Remove the buffer-local hooks of a shared buffer."
+  (pcase-dolist (`(,hook . ,fn) chorus--buffer-hooks)
+    (remove-hook hook fn t)))
+
 (dolist (fn '(chorus--before-change chorus--after-change chorus--write-contents
-              chorus--after-save chorus--after-revert chorus--kill-buffer))
+              chorus--after-save chorus--before-revert chorus--after-revert
+              chorus--kill-buffer))
   (put fn 'permanent-local-hook t))
 
 ;;;;; Attaching and detaching
@@ -980,12 +1033,7 @@ shared."
                       (insert-file-contents file))
                     (buffer-string)))))
         (setq chorus--state state)
-        (add-hook 'before-change-functions #'chorus--before-change nil t)
-        (add-hook 'after-change-functions #'chorus--after-change nil t)
-        (add-hook 'write-contents-functions #'chorus--write-contents nil t)
-        (add-hook 'after-save-hook #'chorus--after-save nil t)
-        (add-hook 'after-revert-hook #'chorus--after-revert nil t)
-        (add-hook 'kill-buffer-hook #'chorus--kill-buffer nil t)
+        (chorus--install-hooks)
         (chorus--buffer-locals)
         (if (chorus--ready-p project) (chorus--open state)
           (setf (chorus--state-status state) 'offline))
@@ -1005,12 +1053,7 @@ shared."
       (setf (chorus--state-status state) 'closed)
       (chorus--clear-buffer-cursors (current-buffer))
       (setq chorus--state nil)
-      (remove-hook 'before-change-functions #'chorus--before-change t)
-      (remove-hook 'after-change-functions #'chorus--after-change t)
-      (remove-hook 'write-contents-functions #'chorus--write-contents t)
-      (remove-hook 'after-save-hook #'chorus--after-save t)
-      (remove-hook 'after-revert-hook #'chorus--after-revert t)
-      (remove-hook 'kill-buffer-hook #'chorus--kill-buffer t)
+      (chorus--remove-hooks)
       (kill-local-variable 'create-lockfiles)
       (when buffer-file-name (ignore-errors (set-visited-file-modtime))))))
 
@@ -1057,7 +1100,8 @@ shared."
                  (h (chorus--point-of (plist-get sel :head) t))
                  (caret-end (save-excursion (goto-char h) (if (eolp) h (1+ h)))))
             (unless (= a h)
-              (let ((ov (make-overlay (min a h) (max a h) nil nil nil)))
+              ;; Text typed at either end is not part of their selection.
+              (let ((ov (make-overlay (min a h) (max a h) nil t nil)))
                 (overlay-put ov 'face (car faces))
                 (overlay-put ov 'priority 150)
                 (push ov overlays)))

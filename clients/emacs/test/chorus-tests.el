@@ -1,0 +1,518 @@
+;;; chorus-tests.el --- ERT tests of chorus.el against a real daemon  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; Each test makes a project folder with `.chorus/', starts its daemon through `chorus connect'
+;; (the way the package does), edits a real buffer in `chorus-mode', and ends with the buffer,
+;; the daemon's text (read by a second protocol connection, a "probe") and the file on disk
+;; identical.  Run by test/emacs/ert.test.ts:
+;;
+;;   CHORUS_TEST_NODE=node CHORUS_TEST_CLI=daemon/dist/cli.js \
+;;   emacs --batch -Q -L clients/emacs -l clients/emacs/test/chorus-tests.el \
+;;         -f ert-run-tests-batch-and-exit
+;;
+;; Batch Emacs has no redisplay and runs timers and process output only while it waits, so
+;; every wait is an `accept-process-output' loop with a timeout (`chorus-tests-wait').
+
+;;; Code:
+
+(require 'ert)
+(require 'chorus)
+
+(defvar chorus-tests-node (getenv "CHORUS_TEST_NODE") "Node, to run the daemon's CLI.")
+(defvar chorus-tests-cli (getenv "CHORUS_TEST_CLI") "The daemon's built cli.js.")
+
+(defun chorus-tests-wait (what pred &optional timeout detail)
+  "Wait until PRED returns non-nil (its value is returned), or fail naming WHAT.
+TIMEOUT is in seconds (default 30); DETAIL, a function, says what was last seen."
+  (let ((end (+ (float-time) (or timeout 30))) value)
+    (while (not (setq value (funcall pred)))
+      (when (> (float-time) end)
+        (ert-fail (format "timed out waiting for %s%s" what
+                          (if detail (format "; last seen %S" (funcall detail)) ""))))
+      (accept-process-output nil 0.02))
+    value))
+
+(defun chorus-tests-cli (&rest args)
+  "Run the chorus CLI with ARGS; its output as a string."
+  (with-temp-buffer
+    (apply #'call-process chorus-tests-node nil t nil chorus-tests-cli args)
+    (buffer-string)))
+
+(defun chorus-tests-write (file text)
+  "Write TEXT to FILE as UTF-8, byte for byte (no line end conversion)."
+  (let ((coding-system-for-write 'utf-8-unix))
+    (write-region text nil file nil 'silent)))
+
+(defun chorus-tests-read (file)
+  "FILE's text, decoded as UTF-8 without line end conversion."
+  (with-temp-buffer
+    (let ((coding-system-for-read 'utf-8-unix)) (insert-file-contents file))
+    (buffer-string)))
+
+;;;; A probe: a second editor on the daemon, speaking the protocol directly
+
+(defun chorus-tests-probe (dir)
+  "A protocol connection to DIR's daemon (started if needed), initialized."
+  (let* ((name (format "probe %s" (make-temp-name "")))
+         (conn (make-instance
+                'jsonrpc-process-connection
+                :name name
+                :events-buffer-scrollback-size 0
+                :notification-dispatcher #'ignore
+                :process (lambda ()
+                           (make-process :name name :connection-type 'pipe :noquery t
+                                         :coding 'utf-8-emacs-unix
+                                         :command (list chorus-tests-node chorus-tests-cli
+                                                        "connect" dir)
+                                         :stderr (get-buffer-create (format "*%s stderr*" name)))))))
+    (jsonrpc-request conn (chorus--method initialize)
+                     (list :protocolVersion chorus-protocol-version
+                           :clientInfo (list :name "probe") :positionEncodings ["utf-32"])
+                     :timeout 30)
+    conn))
+
+(defun chorus-tests-probe-text (probe path)
+  "The daemon's text of PATH, read through PROBE."
+  (plist-get (jsonrpc-request probe (chorus--method buffer-open) (list :path path) :timeout 30)
+             :content))
+
+(defun chorus-tests-close-probe (probe)
+  "Close PROBE's connection (quietly: jsonrpc would report the exit)."
+  (let ((proc (jsonrpc--process probe)))
+    (set-process-sentinel proc #'ignore)
+    (when (process-live-p proc) (delete-process proc))))
+
+;;;; The fixture
+
+(defvar chorus-tests--dirs nil "Project folders made by the running test.")
+
+(defun chorus-tests-project (files &optional name)
+  "A fresh project folder (with `.chorus/') holding FILES, an alist (NAME . TEXT).
+Its daemon calls itself NAME (default Ada)."
+  (let ((dir (file-name-as-directory (file-truename (make-temp-file "chorus-ert-" t)))))
+    (push dir chorus-tests--dirs)
+    (make-directory (expand-file-name ".chorus" dir))
+    (chorus-tests-write (expand-file-name ".chorus/identity.json" dir)
+                        (format "{\"name\":%S}" (or name "Ada")))
+    (dolist (f files) (chorus-tests-write (expand-file-name (car f) dir) (cdr f)))
+    dir))
+
+(defun chorus-tests-open (file)
+  "Visit FILE with `chorus-mode' on and wait until it is shared and in step."
+  (let ((buffer (find-file-noselect file)))
+    (with-current-buffer buffer (chorus-mode 1))
+    (set-window-buffer (selected-window) buffer)
+    (set-buffer buffer)
+    (chorus-tests-wait (format "%s shared" file) (lambda () (chorus-tests-status-p buffer "open")))
+    buffer))
+
+(defun chorus-tests-status-p (buffer status)
+  "Non-nil when BUFFER's Chorus status is STATUS."
+  (equal (plist-get (chorus-buffer-status buffer) :status) status))
+
+(defun chorus-tests-settled (buffer)
+  "Wait until BUFFER is open with nothing of ours queued or in flight."
+  (chorus-tests-wait "edits acknowledged"
+                     (lambda () (let ((st (chorus-buffer-status buffer)))
+                                  (and (equal (plist-get st :status) "open")
+                                       (eql (plist-get st :pending) 0))))))
+
+(defun chorus-tests-converged (buffer probe dir path)
+  "Wait until BUFFER, the daemon (through PROBE) and DIR/PATH on disk hold one text; return it."
+  (let (last)
+    (chorus-tests-wait
+     (format "%s to converge" path)
+     (lambda ()
+       (let ((mine (chorus-buffer-text buffer))
+             (daemon (chorus-tests-probe-text probe path))
+             (disk (chorus-tests-read (expand-file-name path dir))))
+         (setq last (list :emacs mine :daemon daemon :disk disk
+                          :status (chorus-buffer-status buffer)))
+         (and (equal mine daemon) (equal daemon disk) daemon)))
+     30 (lambda () last))))
+
+(defun chorus-tests-cleanup ()
+  "Stop every daemon and connection of the running test and delete its folders."
+  (dolist (buffer (buffer-list))
+    (when (buffer-local-value 'chorus--state buffer)
+      (with-current-buffer buffer
+        (set-buffer-modified-p nil)
+        (kill-buffer buffer))))
+  (chorus--kill-emacs)
+  (clrhash chorus--projects)
+  (clrhash chorus--peers)
+  (dolist (dir chorus-tests--dirs)
+    (chorus-tests-cli "stop" dir)
+    (delete-directory dir t))
+  (setq chorus-tests--dirs nil))
+
+(defmacro chorus-tests-with-file (spec &rest body)
+  "Run BODY with a shared buffer.  SPEC is (DIR BUFFER PROBE INITIAL &optional FILE).
+DIR is bound to a new project folder holding FILE (default f.txt) with text INITIAL, BUFFER
+to the file's buffer in `chorus-mode' (current while BODY runs), PROBE to a second protocol
+connection.  Everything is stopped and deleted afterwards, also when BODY fails."
+  (declare (indent 1))
+  (let ((file (or (nth 4 spec) "f.txt")))
+    `(progn
+       (unless (and chorus-tests-node chorus-tests-cli)
+         (ert-skip "set CHORUS_TEST_NODE and CHORUS_TEST_CLI (test/emacs/ert.test.ts does)"))
+       (let* ((chorus-program chorus-tests-node)
+              (chorus-program-args (list chorus-tests-cli))
+              (chorus-reconnect-min-delay 0.1)
+              (chorus-reconnect-max-delay 1.0)
+              (,(nth 0 spec) (chorus-tests-project (list (cons ,file ,(nth 3 spec)))))
+              (,(nth 2 spec) nil))
+         (unwind-protect
+             (let ((,(nth 1 spec) (chorus-tests-open (expand-file-name ,file ,(nth 0 spec)))))
+               (setq ,(nth 2 spec) (chorus-tests-probe ,(nth 0 spec)))
+               ;; Opening changes nothing.
+               (should (equal (chorus-tests-probe-text ,(nth 2 spec) ,file) ,(nth 3 spec)))
+               (with-current-buffer ,(nth 1 spec) ,@body))
+           (when ,(nth 2 spec) (chorus-tests-close-probe ,(nth 2 spec)))
+           (chorus-tests-cleanup))))))
+
+(defun chorus-tests-type (keys)
+  "Type KEYS (a `kbd' string) as a person would, through the command loop."
+  (execute-kbd-macro (kbd keys)))
+
+(defun chorus-tests-remote-edit (probe path changes)
+  "Make PROBE edit PATH with CHANGES, a list of (START-LINE START-CHAR END-LINE END-CHAR TEXT).
+The positions refer to the daemon's current text: PROBE (re-)opens PATH first."
+  (chorus-tests-probe-text probe path)
+  (jsonrpc-request
+   probe (chorus--method buffer-edit)
+   (list :path path :revision 0
+         :changes (vconcat (mapcar (lambda (c)
+                                     (list :range (list :start (list :line (nth 0 c) :character (nth 1 c))
+                                                        :end (list :line (nth 2 c) :character (nth 3 c)))
+                                           :text (nth 4 c)))
+                                   changes)))
+   :timeout 30))
+
+(defvar chorus-tests--messages nil "Every message shown, newest first.")
+
+(defun chorus-tests--record-message (format-string &rest args)
+  "Record the message FORMAT-STRING with ARGS (batch mode keeps no *Messages*).
+Messages shown to nobody (`inhibit-message') are not recorded."
+  (when (and format-string (not inhibit-message)) (push (apply #'format-message format-string args) chorus-tests--messages)))
+
+(advice-add 'message :before #'chorus-tests--record-message)
+
+(defun chorus-tests-messages ()
+  "Every message shown so far, oldest first, one per line."
+  (mapconcat #'identity (reverse chorus-tests--messages) "\n"))
+
+(defun chorus-tests-count (regexp string)
+  "How often REGEXP matches in STRING."
+  (let ((n 0) (start 0))
+    (while (string-match regexp string start) (setq n (1+ n) start (match-end 0)))
+    n))
+
+;;;; The edge-case table: each ends with buffer, daemon and disk identical
+
+(defmacro chorus-tests-defcase (name doc initial expected &rest body)
+  "An edge case NAME (DOC): f.txt holds INITIAL, BODY edits it, all must end with EXPECTED.
+In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
+  (declare (indent 4) (doc-string 2))
+  `(ert-deftest ,name ()
+     ,doc
+     (chorus-tests-with-file (dir buffer probe ,initial ,(plist-get (car-safe body) :file))
+       (ignore dir)
+       ,@(if (keywordp (car-safe (car-safe body))) (cdr body) body)
+       (chorus-tests-settled buffer)
+       (should (equal (chorus-tests-converged buffer probe dir ,(or (plist-get (car-safe body) :file) "f.txt"))
+                      ,expected)))))
+
+(chorus-tests-defcase chorus-edge-multibyte
+    "Multibyte and wide characters: code points are Emacs positions."
+    "héllo wörld\n" "h漢字🎉éllo wörl\n"
+  (goto-char 2)
+  (chorus-tests-type "漢字🎉")
+  (end-of-line)
+  (chorus-tests-type "DEL"))
+
+(chorus-tests-defcase chorus-edge-crlf
+    "A file with DOS line ends: Emacs holds \\n, the daemon \\r\\n, never \\r twice or lost."
+    "one\r\ntwo\r\n" "oneé\r\ntwo\r\nthree\r\n"
+  (should (eq (coding-system-eol-type buffer-file-coding-system) 1))
+  (should-not (string-match-p "\r" (buffer-string)))
+  (goto-char (point-max))
+  (chorus-tests-type "three RET")
+  (goto-char (point-min))
+  (end-of-line)
+  (chorus-tests-type "é"))
+
+(chorus-tests-defcase chorus-edge-crlf-remote
+    "Remote text with \\r\\n lands in a DOS buffer as plain line ends."
+    "a\r\nb\r\n" "a\r\nx\r\ny\r\nbz\r\n"
+  (chorus-tests-remote-edit probe "f.txt" '((1 0 1 0 "x\r\ny\r\n")))
+  (chorus-tests-wait "the remote lines" (lambda () (equal (buffer-string) "a\nx\ny\nb\n")))
+  (goto-char (point-max))
+  (backward-char)
+  (chorus-tests-type "z"))
+
+(chorus-tests-defcase chorus-edge-no-final-newline
+    "No line break at the end of the file: none is added."
+    "a\nb" "a\nbc\nd"
+  (goto-char (point-max))
+  (chorus-tests-type "c RET d"))
+
+(chorus-tests-defcase chorus-edge-final-newline
+    "A line break at the end of the file stays where it is."
+    "a\nb\n" "b\nc\n"
+  (goto-char (point-max))
+  (chorus-tests-type "c RET")
+  (goto-char (point-min))
+  (kill-whole-line))
+
+(chorus-tests-defcase chorus-edge-delete-everything
+    "Deleting every line leaves the empty text."
+    "a\nb\nc\n" ""
+  (erase-buffer))
+
+(chorus-tests-defcase chorus-edge-empty-file
+    "Typing into an empty file."
+    "" "hello\nworld"
+  (chorus-tests-type "hello RET world"))
+
+(defconst chorus-tests-pasted
+  (mapconcat (lambda (i) (format "line %d %s\n" i (make-string (% i 7) ?é))) (number-sequence 0 4999) "")
+  "Five thousand lines to yank.")
+
+(chorus-tests-defcase chorus-edge-large-yank
+    "A yank of thousands of lines is one change."
+    "first\nlast\n" (concat "first\n" chorus-tests-pasted "last\n")
+  (kill-new chorus-tests-pasted)
+  (goto-char (point-min))
+  (forward-line 1)
+  (yank))
+
+(defconst chorus-tests-long-line (make-string 200000 ?x) "A very long line.")
+
+(chorus-tests-defcase chorus-edge-long-line
+    "Typing in the middle and at the end of a 200,000 character line."
+    (concat chorus-tests-long-line "\n")
+    (concat (substring chorus-tests-long-line 0 100000) "MIDDLE"
+            (substring chorus-tests-long-line 100000) "END\n")
+  (goto-char 100001)
+  (chorus-tests-type "MIDDLE")
+  (end-of-line)
+  (chorus-tests-type "END"))
+
+(defconst chorus-tests-lisp
+  (concat "(progn\n" (mapconcat (lambda (i) (format "(setq v%d %d)\n" i i)) (number-sequence 1 300) "") ")\n")
+  "An Emacs Lisp file of 300 unindented lines.")
+
+(chorus-tests-defcase chorus-edge-indent-region
+    "`indent-region' over hundreds of lines (many changes in one command)."
+    chorus-tests-lisp
+    (replace-regexp-in-string "^\\((setq\\|)\\)" "  \\1" chorus-tests-lisp)
+  (:file "f.el")
+  (should (eq major-mode 'emacs-lisp-mode))
+  (indent-region (point-min) (point-max)))
+
+(chorus-tests-defcase chorus-edge-emacs-undo
+    "Emacs's own undo of ordinary edits is an ordinary edit everyone gets."
+    "abc\n" "abc one\n"
+  (end-of-line)
+  (chorus-tests-type "SPC o n e")
+  (undo-boundary)
+  (chorus-tests-type "SPC t w o")
+  (undo-boundary)
+  (undo))
+
+(chorus-tests-defcase chorus-edge-replace-many-lines
+    "A replacement over many lines (`replace-regexp-in-region' / query-replace style)."
+    (mapconcat (lambda (i) (format "row %d\n" i)) (number-sequence 0 299) "")
+    (mapconcat (lambda (i) (format "Zeile %d\n" i)) (number-sequence 0 299) "")
+  (goto-char (point-min))
+  (while (re-search-forward "^row" nil t) (replace-match "Zeile")))
+
+(chorus-tests-defcase chorus-edge-revert
+    "`revert-buffer' keeps the buffer shared; the file holds what the daemon wrote."
+    "one\n" "onetwothree\n"
+  (end-of-line)
+  (chorus-tests-type "t w o")
+  (chorus-tests-settled buffer)
+  (chorus-tests-wait "write-back" (lambda () (equal (chorus-tests-read (expand-file-name "f.txt" dir)) "onetwo\n")))
+  (revert-buffer t t)
+  (should chorus-mode)
+  (should (equal (buffer-string) "onetwo\n"))
+  (chorus-tests-wait "open after revert" (lambda () (chorus-tests-status-p buffer "open")))
+  (goto-char (point-min))
+  (end-of-line)
+  (chorus-tests-type "t h r e e"))
+
+(chorus-tests-defcase chorus-edge-save
+    "`save-buffer' after the daemon wrote the file: no question, no stray files."
+    "one\n" "onetwothree\n"
+  (end-of-line)
+  (chorus-tests-type "t w o")
+  (chorus-tests-settled buffer)
+  (chorus-tests-wait "write-back" (lambda () (equal (chorus-tests-read (expand-file-name "f.txt" dir)) "onetwo\n")))
+  (chorus-tests-type "t h r e e")
+  ;; In batch mode any question would read stdin and fail.
+  (save-buffer)
+  (should-not (buffer-modified-p))
+  (should (equal (sort (directory-files dir nil "\\`[^.]\\|\\`\\.[^.]") #'string<)
+                 '(".chorus" "f.txt"))))
+
+;;;; Remote changes
+
+(ert-deftest chorus-remote-edits-keep-point-and-undo ()
+  "Remote edits do not move point in the text, and Emacs's undo undoes only my typing."
+  (chorus-tests-with-file (dir buffer probe "hello world\nsecond\n")
+    (goto-char (point-max))
+    (chorus-tests-type "m i n e")
+    (undo-boundary)
+    (chorus-tests-settled buffer)
+    (goto-char 7) ; on "w"
+    (chorus-tests-remote-edit probe "f.txt" '((0 0 0 0 "ÄÖ ") (2 2 2 2 "XY")))
+    (chorus-tests-wait "the remote edit" (lambda () (equal (buffer-string) "ÄÖ hello world\nsecond\nmiXYne")))
+    (should (eq (char-after) ?w))
+    (should (= (point) 10))
+    ;; Undo: my "mine" goes, their "ÄÖ " and "XY" (typed inside it) stay.
+    (goto-char (point-max))
+    (undo)
+    (should (equal (buffer-string) "ÄÖ hello world\nsecond\nXY"))
+    (chorus-tests-settled buffer)
+    (should (equal (chorus-tests-converged buffer probe dir "f.txt") "ÄÖ hello world\nsecond\nXY"))))
+
+(ert-deftest chorus-change-list-applies-in-order ()
+  "A change list applies each change to the result of the ones before (as own-edit undo sends)."
+  (chorus-tests-with-file (dir buffer probe "helXXlo world\nx\ny\n")
+    (chorus-tests-remote-edit probe "f.txt" '((0 0 0 3 "") (0 2 1 0 "") (0 3 1 1 "é\nz")))
+    (should (equal (chorus-tests-converged buffer probe dir "f.txt") "XXxé\nz\n"))))
+
+(ert-deftest chorus-cursor-overlays-show-names ()
+  "Another editor's cursor and selection show as overlays in their colour with their name."
+  (chorus-tests-with-file (dir buffer probe "alpha\nbeta\ngamma\n")
+    (let* ((me (plist-get (chorus-project-info buffer) :peer))
+           (face (intern (format "chorus-peer-%s" (downcase (substring (plist-get me :color) 1)))))
+           (pos (lambda (l c) (list :line l :character c))))
+      (should (equal (plist-get me :name) "Ada"))
+      (jsonrpc-notify probe (chorus--method cursor-set)
+                      (list :path "f.txt" :selections (vector (list :anchor (funcall pos 1 2) :head (funcall pos 1 2)))))
+      (let ((ovs (chorus-tests-wait "a remote cursor" (lambda () (chorus-peer-overlays buffer)))))
+        ;; The caret on "t" of beta, and the name at the end of its line.
+        (should (cl-find-if (lambda (o) (and (= (plist-get o :start) 9) (= (plist-get o :end) 10)
+                                             (eq (plist-get o :face) face)))
+                            ovs))
+        (should (cl-find-if (lambda (o) (and (equal (plist-get o :label) "Ada") (= (plist-get o :start) 11))) ovs))
+        (should (equal (face-attribute face :background) (downcase (plist-get me :color)))))
+      ;; A selection from alpha to gamma.
+      (jsonrpc-notify probe (chorus--method cursor-set)
+                      (list :path "f.txt" :selections (vector (list :anchor (funcall pos 0 0) :head (funcall pos 2 3)))))
+      (chorus-tests-wait "the selection" (lambda () (cl-find-if (lambda (o) (and (= (plist-get o :start) 1)
+                                                                                  (= (plist-get o :end) 15)))
+                                                                 (chorus-peer-overlays buffer))))
+      ;; It stays on its text while I type before it.
+      (goto-char (point-min))
+      (chorus-tests-type "N E W RET")
+      (chorus-tests-wait "the selection to move" (lambda () (cl-find-if (lambda (o) (= (plist-get o :start) 5))
+                                                                         (chorus-peer-overlays buffer))))
+      ;; The other editor goes away: its cursor is cleared.
+      (chorus-tests-close-probe probe)
+      (chorus-tests-wait "the cursor to be cleared" (lambda () (null (chorus-peer-overlays buffer))))
+      (setq probe (chorus-tests-probe dir)))))
+
+(ert-deftest chorus-sends-own-cursor ()
+  "Our cursor reaches other editors as cursor/didChange."
+  (chorus-tests-with-file (dir buffer probe "alpha\nbeta\n")
+    (let ((seen nil))
+      (chorus-tests-close-probe probe)
+      (setq probe (chorus-tests-probe dir))
+      (setf (jsonrpc--notification-dispatcher probe)
+            (lambda (_c method params) (when (eq method 'cursor/didChange) (push params seen))))
+      (chorus-tests-probe-text probe "f.txt")
+      (goto-char 9)
+      (chorus--post-command)
+      (chorus-tests-wait "our cursor" (lambda () (cl-find-if (lambda (p) (equal (aref (plist-get p :selections) 0)
+                                                                               '(:anchor (:line 1 :character 2) :head (:line 1 :character 2))))
+                                                              seen))))))
+
+;;;; The daemon goes away
+
+(ert-deftest chorus-reconnects-after-the-daemon-is-killed ()
+  "One message, the buffer stays editable, reconnect, nothing lost."
+  (chorus-tests-with-file (dir buffer probe "start\n")
+    (chorus-tests-close-probe probe)
+    (end-of-line)
+    (chorus-tests-type "o n e")
+    (chorus-tests-settled buffer)
+    (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid))
+          (before (chorus-tests-messages)))
+      (signal-process pid 'SIGKILL)
+      (chorus-tests-wait "the client to notice" (lambda () (chorus-tests-status-p buffer "offline")))
+      (chorus-tests-type "t w o") ; still editable
+      (should (equal (buffer-string) "startonetwo\n"))
+      (chorus-tests-wait "reconnect" (lambda () (chorus-tests-status-p buffer "open")) 60)
+      (chorus-tests-type "t h r e e")
+      (chorus-tests-settled buffer)
+      (setq probe (chorus-tests-probe dir))
+      (should (equal (chorus-tests-converged buffer probe dir "f.txt") "startonetwothree\n"))
+      (let ((said (substring (chorus-tests-messages) (length before))))
+        (should (= (chorus-tests-count "lost the daemon" said) 1))
+        (should (= (chorus-tests-count "reconnected" said) 1))
+        (should (= (chorus-tests-count "jsonrpc" said) 0))))))
+
+(ert-deftest chorus-reconnect-merges-with-base ()
+  "Typing done offline is merged with what others did meanwhile (buffer/open with base)."
+  (chorus-tests-with-file (dir buffer probe "one\ntwo\n")
+    (chorus-tests-close-probe probe)
+    (let ((chorus-reconnect-min-delay 600) (chorus-reconnect-max-delay 600))
+      (end-of-line)
+      (chorus-tests-type "!")
+      (chorus-tests-settled buffer)
+      (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid)))
+        (signal-process pid 'SIGKILL))
+      (chorus-tests-wait "the client to notice" (lambda () (chorus-tests-status-p buffer "offline")))
+      (goto-char (point-max))
+      (chorus-tests-type "t h r e e RET")
+      ;; Someone else edits while this Emacs is away (a new daemon starts for them).
+      (setq probe (chorus-tests-probe dir))
+      (should (equal (chorus-tests-probe-text probe "f.txt") "one!\ntwo\n"))
+      (chorus-tests-remote-edit probe "f.txt" '((0 0 0 0 "B: ")))
+      (chorus-reconnect)
+      (chorus-tests-wait "reconnect" (lambda () (chorus-tests-status-p buffer "open")))
+      (should (equal (chorus-tests-converged buffer probe dir "f.txt") "B: one!\ntwo\nthree\n")))))
+
+(ert-deftest chorus-base-text-while-unanswered ()
+  "The text last in step with the daemon is known while edits are unanswered."
+  (chorus-tests-with-file (dir buffer probe "héllo\nwörld\n")
+    ;; From here on nothing is sent: every edit stays unconfirmed.
+    (cl-letf (((symbol-function 'jsonrpc-async-request) #'ignore))
+      (end-of-line)
+      (chorus-tests-type "SPC 1")
+      (goto-char (point-max))
+      (chorus-tests-type "n e w SPC l i n e RET")
+      (goto-char (point-min))
+      (kill-whole-line)
+      (undo-boundary)
+      (goto-char (point-min))
+      (while (search-forward "ö" nil t) (replace-match "o"))
+      (undo-boundary)
+      (undo)
+      (chorus--flush chorus--state)
+      (should (equal (chorus-buffer-text) "wörld\nnew line\n"))
+      (should (equal (chorus--base-text chorus--state) "héllo\nwörld\n")))
+    (chorus--open chorus--state)))
+
+(ert-deftest chorus-own-edit-undo ()
+  "`chorus-undo' undoes only my edits, also with others typing inside them; `chorus-redo' redoes."
+  (chorus-tests-with-file (dir buffer probe "x\n")
+    (goto-char (point-min))
+    (chorus-tests-type "h e l l o SPC w o r l d SPC")
+    (chorus-tests-settled buffer)
+    (chorus-tests-remote-edit probe "f.txt" '((0 3 0 3 "XX")))
+    (chorus-tests-wait "their typing" (lambda () (equal (buffer-string) "helXXlo world x\n")))
+    (chorus-undo)
+    (chorus-tests-wait "the undo" (lambda () (equal (buffer-string) "XXx\n")))
+    (should (equal (chorus-tests-converged buffer probe dir "f.txt") "XXx\n"))
+    (chorus-redo)
+    (chorus-tests-wait "the redo" (lambda () (equal (buffer-string) "helXXlo world x\n")))
+    (should (equal (chorus-tests-converged buffer probe dir "f.txt") "helXXlo world x\n"))))
+
+(provide 'chorus-tests)
+;;; chorus-tests.el ends here
