@@ -306,8 +306,10 @@ with backoff."
       (setf (chorus--project-state project) 'lost)
       (unless (chorus--project-said-lost project)
         (setf (chorus--project-said-lost project) t)
-        (chorus--message "lost the daemon for %s (%s); your buffers stay editable, reconnecting…"
-                         (chorus--project-root project) why))
+        ;; From a timer: this runs inside the process sentinel, whose own report is silenced.
+        (run-at-time 0 nil #'chorus--message
+                     "lost the daemon for %s (%s); your buffers stay editable, reconnecting…"
+                     (chorus--project-root project) why))
       (when was-ready
         (chorus--connection-lost project))
       (let ((delay (min chorus-reconnect-max-delay
