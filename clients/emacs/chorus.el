@@ -475,9 +475,9 @@ has them)."
 ;;;;; Local changes -> buffer/edit
 
 (defun chorus--before-change (beg end)
-  "Record the region BEG..END about to change, in protocol positions, with its text.
-A failure here must never reach Emacs, which would drop the hook for good: the
-buffer is re-opened instead."
+  "Record the region BEG..END about to change, in protocol positions, with its
+text. A failure here must never reach Emacs, which would drop the hook for
+good: the buffer is re-opened instead."
   (when-let ((state chorus--state))
     (unless (or chorus--applying (chorus--state-reverting state))
       (condition-case err
@@ -521,9 +521,10 @@ buffer is re-opened instead."
                     state (format "after-change: %s" (error-message-string err))))))))))
 
 (defun chorus--queue-change (state before new-end)
-  "Queue the change of STATE's buffer announced by BEFORE, now ending at NEW-END.
-BEFORE is (BEG END POSITION OLD-TEXT) from `chorus--before-change'.  The old and
-new text of the region are compared and only what differs is sent."
+  "Queue the change of STATE's buffer announced by BEFORE, now ending at
+NEW-END. BEFORE is (BEG END POSITION OLD-TEXT) from `chorus--before-change'.
+The old
+and new text of the region are compared and only what differs is sent."
   (pcase-let* ((`(,b-beg ,_ ,b-pos ,old-text) before)
                (new-text (buffer-substring-no-properties b-beg new-end))
                (prefix (chorus--common-prefix old-text new-text))
@@ -803,8 +804,8 @@ replacement follows)."
 ;;;;; Opening
 
 (defun chorus--diff (old new)
-  "One protocol change turning text OLD into NEW, and its inverse, or nil if equal.
-Returns (CHANGE . INVERSE); both texts are as the daemon holds them."
+  "One protocol change turning text OLD into NEW, and its inverse, or nil if
+equal. Returns (CHANGE . INVERSE); both texts are as the daemon holds them."
   (let* ((prefix (chorus--common-prefix old new))
          (suffix (chorus--common-suffix old new (- (min (length old) (length new)) prefix)))
          (removed (substring old prefix (- (length old) suffix)))

@@ -1,0 +1,178 @@
+/**
+ * Several real editors at once: batch Emacs processes (and a headless Neovim) typing
+ * concurrently on one daemon and on two peered daemons end identical, buffers, daemons and files;
+ * an Emacs follows another across files; remote cursors show with the person's name.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { neovimSkipReason, waitFor } from '../neovim/support.js';
+import { converged, elisp, emacsSkipReason, EmacsScene, type Emacs } from './support.js';
+
+const skip = emacsSkipReason();
+
+/** Keys for a burst of typing: `n` letters, a line break every `every`. */
+function burst(letters: string, n: number, every: number): string[] {
+  const chars = [...letters];
+  return Array.from({ length: n }, (_, i) => (i % every === every - 1 ? 'RET' : chars[i % chars.length]!));
+}
+
+/** How many of `keys` are `key`. */
+function count(keys: string[], key: string): number {
+  return keys.filter((k) => k === key).length;
+}
+
+/** Type bursts in several Emacs buffers at once (each from a timer in its own Emacs). */
+async function typeTogether(typists: { e: Emacs; keys: string[] }[], interval = 0.01): Promise<void> {
+  await Promise.all(typists.map(({ e, keys }) => e.eval(`(chorus-driver-burst '(${keys.map(elisp).join(' ')}) ${interval})`)));
+  await waitFor('the typing to finish', async () => {
+    const left = await Promise.all(typists.map(({ e }) => e.eval<number>('chorus-driver-burst-left')));
+    return left.every((n) => n === 0);
+  }, 60000);
+}
+
+describe.skipIf(skip)('Emacs client: several editors', () => {
+  let scene: EmacsScene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  it('two Emacs typing at once on one daemon end identical', async () => {
+    scene = new EmacsScene();
+    const dir = scene.project({ 'f.txt': 'top\nmiddle\nbottom\n' });
+    const a = await scene.emacs();
+    const b = await scene.emacs();
+    await a.edit(path.join(dir, 'f.txt'));
+    await b.edit(path.join(dir, 'f.txt'));
+    await a.command('(progn (goto-char (point-min)) (end-of-line))');
+    await b.command('(goto-char (point-max))');
+    await typeTogether([
+      { e: a, keys: burst('ABCDEFGH', 50, 10) },
+      { e: b, keys: burst('жзий', 50, 7) },
+    ]);
+    await a.settled();
+    await b.settled();
+    const client = await scene.client(dir);
+    const text = await converged([a, b], [client], [dir], 'f.txt');
+    // Both people's typing is there, in full.
+    expect(text.replace(/[^A-H]/g, '').length).toBe(45);
+    expect(text.replace(/[^жзий]/g, '').length).toBe(43);
+    expect(text).toContain('middle');
+  });
+
+  it('two Emacs on two peered daemons typing at once end identical, files too', async () => {
+    scene = new EmacsScene();
+    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': 'top\nmiddle\nbottom\n' });
+    const a = await scene.emacs();
+    const b = await scene.emacs();
+    await a.edit(path.join(dirA, 'f.txt'));
+    await b.edit(path.join(dirB, 'f.txt'));
+    expect(await b.text()).toBe('top\nmiddle\nbottom\n');
+    await a.command('(progn (goto-char (point-min)) (end-of-line))');
+    await b.command('(progn (goto-char (point-min)) (forward-line 1) (end-of-line))');
+    await typeTogether([
+      { e: a, keys: burst('ABCDEFGH', 60, 9) },
+      { e: b, keys: burst('жзий', 60, 11) },
+    ]);
+    await a.settled();
+    await b.settled();
+    const clients = [await scene.client(dirA), await scene.client(dirB)];
+    const text = await converged([a, b], clients, [dirA, dirB], 'f.txt');
+    expect(text.replace(/[^A-H]/g, '').length).toBe(54);
+    expect(text.replace(/[^жзий]/g, '').length).toBe(55);
+  });
+
+  it('shows the other Emacs’s cursor with their name, moving, and clears it when they quit', async () => {
+    scene = new EmacsScene();
+    const dir = scene.project({ 'f.txt': 'alpha\nbeta\ngamma\n' }, 'Ada');
+    const a = await scene.emacs();
+    const b = await scene.emacs();
+    await a.edit(path.join(dir, 'f.txt'));
+    await b.edit(path.join(dir, 'f.txt'));
+    await a.command('(goto-char 9)'); // beta, on the "t"
+    type Ov = { peer: string; start: number; end: number; face: string; label: string | null };
+    const overlays = () => b.eval<Ov[] | null>('(chorus-peer-overlays)');
+    const ovs = await waitFor('a cursor from the other Emacs', async () => {
+      const o = await overlays();
+      return o?.some((x) => x.start === 9 && x.end === 10) ? o : undefined;
+    });
+    expect(ovs.find((o) => o.label)).toMatchObject({ label: 'Ada', start: 11 });
+    expect(ovs.find((o) => o.start === 9)!.face).toMatch(/^chorus-peer-[0-9a-f]{6}$/);
+    await a.command('(goto-char (point-max))');
+    await waitFor('the cursor to move', async () => (await overlays())?.some((x) => x.start === 18 && x.label === null));
+    await a.quit();
+    await waitFor('the cursor to be cleared', async () => (await overlays()) === null);
+  });
+
+  it('follows another Emacs across files, on two peered daemons, until typing', async () => {
+    scene = new EmacsScene();
+    const long = Array.from({ length: 300 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+    const { a: dirA, b: dirB } = scene.pair({ 'one.txt': 'one\n', 'two.txt': long });
+    const a = await scene.emacs();
+    const b = await scene.emacs();
+    await a.edit(path.join(dirA, 'one.txt'));
+    await b.edit(path.join(dirB, 'one.txt'));
+    // Presence takes a heartbeat to reach the other daemon: ask until it knows Ada.
+    await waitFor('to follow Ada', async () => {
+      const before = (await b.messages()).length;
+      await b.eval('(chorus-follow "Ada")');
+      const said = await waitFor('an answer', async () => {
+        const m = (await b.messages()).slice(before);
+        return m.find((x) => /following Ada|nobody|no peer|not found/i.test(x));
+      }, 10000);
+      if (/following Ada/.test(said)) return true;
+      await new Promise((r) => setTimeout(r, 300));
+      return undefined;
+    });
+    await a.edit(path.join(dirA, 'two.txt'));
+    await a.command('(progn (goto-char (point-min)) (forward-line 119))');
+    const bFile = () => b.eval<string>('(buffer-file-name (window-buffer (selected-window)))');
+    await waitFor('b to follow into two.txt', async () => (await bFile()) === path.join(dirB, 'two.txt'));
+    await waitFor('b at her line', async () => (await b.eval<number>('(with-current-buffer (window-buffer (selected-window)) (line-number-at-pos (window-point)))')) === 120);
+    await waitFor('two.txt shared in b', async () => (await b.eval<{ path: string } | null>('(chorus-buffer-status (window-buffer (selected-window)))'))?.path === 'two.txt');
+    await a.command(`(switch-to-buffer (get-file-buffer ${elisp(path.join(dirA, 'one.txt'))}))`);
+    await waitFor('b back in one.txt', async () => (await bFile()) === path.join(dirB, 'one.txt'));
+    // Bob types: following stops, and says why.
+    await b.eval('(set-buffer (window-buffer (selected-window)))');
+    await b.type('h i');
+    await waitFor('following to stop', async () => (await b.messages()).some((m) => /stopped following Ada \(you typed\)/.test(m)));
+    await a.command(`(switch-to-buffer (get-file-buffer ${elisp(path.join(dirA, 'two.txt'))}))`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await bFile()).toBe(path.join(dirB, 'one.txt'));
+  });
+});
+
+const noNvim = skip ? 'emacs missing' : neovimSkipReason();
+
+describe.skipIf(skip || noNvim)('Emacs and Neovim together', () => {
+  let scene: EmacsScene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  it('an Emacs and a Neovim typing at once through two peered daemons end identical', async () => {
+    scene = new EmacsScene();
+    const initial = 'héllo\nwörld\n';
+    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': initial });
+    const e = await scene.emacs();
+    const n = await scene.nvim();
+    await e.edit(path.join(dirA, 'f.txt'));
+    await n.edit(path.join(dirB, 'f.txt'));
+    expect(await n.text()).toBe(initial);
+    await e.command('(progn (goto-char (point-min)) (end-of-line))');
+    await n.input('GA');
+    const keys = burst('abc🎉', 40, 8);
+    const emacsTyping = e.eval(`(chorus-driver-burst '(${keys.map(elisp).join(' ')}) 0.01)`);
+    const nvimTyping: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) nvimTyping.push(n.input(i % 9 === 8 ? '<CR>' : 'ж'));
+    await Promise.all([emacsTyping, ...nvimTyping]);
+    await n.input('<Esc>');
+    await waitFor('the Emacs typing to finish', async () => (await e.eval<number>('chorus-driver-burst-left')) === 0);
+    await e.settled();
+    await n.settled();
+    const clients = [await scene.client(dirA), await scene.client(dirB)];
+    const text = await converged([e, n], clients, [dirA, dirB], 'f.txt');
+    expect([...text].filter((c) => c === '🎉').length).toBe(count(keys, '🎉'));
+    expect([...text].filter((c) => c === 'ж').length).toBe(36);
+    expect(text).toContain('é');
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The ERT tests of clients/emacs (clients/emacs/test/chorus-tests.el), each in its own real
+ * `emacs --batch` against real daemons it starts itself, and the byte-compile check: chorus.el
+ * compiles with warnings as errors.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { clientDir, emacsEnv, emacsSkipReason, ertFile } from './support.js';
+
+const skip = emacsSkipReason();
+
+/** The names of the ERT tests, in file order (chorus-tests-defcase defines tests too). */
+const names = [...fs.readFileSync(ertFile, 'utf8').matchAll(/^\((?:ert-deftest|chorus-tests-defcase) (\S+)/gm)].map((m) => m[1]!);
+
+/** Run one ERT test in a fresh batch Emacs; its exit code and output. */
+function runErt(name: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('emacs', ['--batch', '-Q', '-L', clientDir, '-l', ertFile, '--eval', `(ert-run-tests-batch-and-exit "^${name}$")`], {
+      env: { ...emacsEnv(), HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-ert-home-')) },
+    });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 150_000);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe.skipIf(skip)('Emacs client: ERT against the daemon', () => {
+  it('finds the ERT tests', () => {
+    expect(names.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(names)('%s', async (name) => {
+    const { code, out } = await runErt(name);
+    if (code !== 0) console.log(out.slice(-6000));
+    expect(out).toMatch(new RegExp(`passed\\s+1/1\\s+${name}\\b`));
+    expect(code).toBe(0);
+  }, 160_000);
+});
+
+describe.skipIf(skip)('Emacs client: byte-compile', () => {
+  it('byte-compiles chorus.el and chorus-protocol.el with warnings as errors', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-elc-'));
+    try {
+      for (const f of ['chorus.el', 'chorus-protocol.el']) fs.copyFileSync(path.join(clientDir, f), path.join(dir, f));
+      const r = spawnSync('emacs', ['--batch', '-Q', '-L', dir, '--eval', '(setq byte-compile-error-on-warn t)', '-f', 'batch-byte-compile', 'chorus-protocol.el', 'chorus.el'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(r.stderr).not.toMatch(/Warning|Error/);
+      expect(r.status).toBe(0);
+      expect(fs.existsSync(path.join(dir, 'chorus.elc'))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
