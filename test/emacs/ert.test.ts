@@ -45,7 +45,21 @@ describe.skipIf(skip)('Emacs client: ERT against the daemon', () => {
   }, 160_000);
 });
 
-describe.skipIf(skip)('Emacs client: byte-compile', () => {
+describe.skipIf(skip)('Emacs client: byte-compile and manual', () => {
+  it('formats chorus.texi into an Info manual', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-info-'));
+    try {
+      fs.copyFileSync(path.join(clientDir, 'chorus.texi'), path.join(dir, 'chorus.texi'));
+      const r = spawnSync('emacs', ['--batch', '-Q', '--eval', '(progn (find-file "chorus.texi") (texinfo-format-buffer t) (save-buffer))'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      const info = fs.readFileSync(path.join(dir, 'chorus.info'), 'utf8');
+      for (const node of ['Installation', 'Commands', 'Options', 'Behaviour']) expect(info).toContain(`Node: ${node}`);
+      expect(info).toContain('chorus-undo');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('byte-compiles chorus.el and chorus-protocol.el with warnings as errors', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-elc-'));
     try {
