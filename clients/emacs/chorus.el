@@ -870,11 +870,17 @@ merged answer. WHY, when given, is reported with `chorus-debug'."
          :error
          (lambda (err)
            (when (= epoch (chorus--state-epoch state))
-             (if (chorus--ready-p project)
-                 (progn
-                   (setf (chorus--state-status state) 'failed)
-                   (chorus--message "cannot share %s: %s" file (chorus--error-text err)))
-               (setf (chorus--state-status state) 'offline))))))))))
+             (cond
+              ((not (chorus--ready-p project))
+               (setf (chorus--state-status state) 'offline))
+              ((eql (plist-get err :code) (chorus--error-code 'path-outside-project))
+               ;; Not a project file (.git/, .chorus/, a link out of the folder): the daemon's
+               ;; path rules decide; this buffer is simply not shared.
+               (chorus--debug "not sharing %s: %s" file (chorus--error-text err))
+               (with-current-buffer buffer (chorus-mode -1)))
+              (t
+               (setf (chorus--state-status state) 'failed)
+               (chorus--message "cannot share %s: %s" file (chorus--error-text err))))))))))))
 
 (defun chorus--replace-all (state content)
   "Replace STATE's buffer text with CONTENT, the daemon's text, unrecorded."

@@ -95,7 +95,9 @@ Its daemon calls itself NAME (default Ada)."
     (make-directory (expand-file-name ".chorus" dir))
     (chorus-tests-write (expand-file-name ".chorus/identity.json" dir)
                         (format "{\"name\":%S}" (or name "Ada")))
-    (dolist (f files) (chorus-tests-write (expand-file-name (car f) dir) (cdr f)))
+    (dolist (f files)
+      (make-directory (file-name-directory (expand-file-name (car f) dir)) t)
+      (chorus-tests-write (expand-file-name (car f) dir) (cdr f)))
     dir))
 
 (defun chorus-tests-open (file)
@@ -431,6 +433,27 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
       (chorus-tests-wait "our cursor" (lambda () (cl-find-if (lambda (p) (equal (aref (plist-get p :selections) 0)
                                                                                '(:anchor (:line 1 :character 2) :head (:line 1 :character 2))))
                                                               seen))))))
+
+;;;; What is not shared
+
+(ert-deftest chorus-reserved-paths-are-not-shared ()
+  "A file under .git/ of a shared project is left alone, quietly: the daemon's path rules decide."
+  (unless (and chorus-tests-node chorus-tests-cli) (ert-skip "set CHORUS_TEST_NODE and CHORUS_TEST_CLI"))
+  (let* ((chorus-program chorus-tests-node)
+         (chorus-program-args (list chorus-tests-cli))
+         (dir (chorus-tests-project '((".git/COMMIT_EDITMSG" . "message\n") ("f.txt" . "x\n"))))
+         (before (length chorus-tests--messages)))
+    (unwind-protect
+        (let ((buffer (find-file-noselect (expand-file-name ".git/COMMIT_EDITMSG" dir))))
+          (with-current-buffer buffer (chorus-mode 1))
+          (chorus-tests-wait "chorus-mode to turn itself off"
+                             (lambda () (not (buffer-local-value 'chorus-mode buffer))))
+          (should-not (buffer-local-value 'chorus--state buffer))
+          (should-not (cl-find-if (lambda (m) (string-match-p "cannot share" m))
+                                  (butlast chorus-tests--messages before)))
+          ;; The project's files are still shared.
+          (chorus-tests-open (expand-file-name "f.txt" dir)))
+      (chorus-tests-cleanup))))
 
 ;;;; The daemon goes away
 
