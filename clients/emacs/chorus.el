@@ -38,14 +38,15 @@
   :link '(url-link :tag "Protocol" "https://github.com/chorus/chorus/blob/main/protocol/README.md"))
 
 (defcustom chorus-program "chorus"
-  "The `chorus' command: a name looked up on `exec-path', or an absolute file
-name. `chorus-program-args', then \"connect\" and the project root are passed
-to it."
+  "The `chorus' command to run.
+A name looked up on variable `exec-path', or an absolute file name.
+`chorus-program-args', then \"connect\" and the project root follow it."
   :type 'string)
 
 (defcustom chorus-program-args nil
-  "Arguments put before \"connect ROOT\", e.g.
-(\"/path/to/chorus/daemon/dist/cli.js\") when `chorus-program' is \"node\"."
+  "Arguments put before \"connect ROOT\" on the `chorus-program' command line.
+For example the daemon's cli.js, when `chorus-program' is \"node\":
+  \(\"/path/to/chorus/daemon/dist/cli.js\")"
   :type '(repeat string))
 
 (defcustom chorus-client-name "emacs"
@@ -73,19 +74,21 @@ session on this machine."
   :type '(choice (const :tag "Daemon default" nil) string))
 
 (defcustom chorus-manage-modified t
-  "Non-nil means a shared buffer counts as unmodified once the daemon has every
-edit. The daemon writes shared files itself, so there is nothing left to save."
+  "Non-nil means a shared buffer is unmodified once the daemon has every edit.
+The daemon writes shared files itself, so there is nothing left to save."
   :type 'boolean)
 
 (defcustom chorus-auto-save-directory
   (expand-file-name "chorus-auto-save/" user-emacs-directory)
-  "Where auto-save files of shared buffers go. Not next to the file: a `#file#'
-in the project would be shared with every peer."
+  "Directory for the auto-save files of shared buffers.
+Not next to the file: a `#file#' in the project would be shared with every
+peer."
   :type 'directory)
 
 (defcustom chorus-events-buffer-size 0
-  "Characters of protocol traffic kept in the `*chorus … events*' buffer; 0
-keeps none. Raise it (or set it to nil, unlimited) to debug."
+  "Characters of protocol traffic kept in the events buffer; 0 keeps none.
+Raise it (or set it to nil, unlimited) to debug: the buffer is
+`*chorus ROOT events*'."
   :type '(choice (const :tag "Unlimited" nil) integer))
 
 (defcustom chorus-debug nil
@@ -122,10 +125,9 @@ sends.  A method missing from the generated protocol table breaks the build."
 connect'.")
 
 (cl-defgeneric chorus-handle-notification (connection method &rest params)
-  "Handle notification METHOD (a symbol such as buffer/didChange) from
-CONNECTION. PARAMS is the notification's params as a plist.  Unknown
-notifications are
-ignored."
+  "Handle the notification METHOD from CONNECTION.
+METHOD is a symbol such as buffer/didChange; PARAMS is the notification's
+params as a plist.  Unknown notifications are ignored."
   (:method (_connection _method &rest _params) nil))
 
 (defmacro chorus--defnotification (key args docstring &rest body)
@@ -141,8 +143,8 @@ DOCSTRING documents the handler."
      ,@body))
 
 (defun chorus--dispatch-notification (conn method params)
-  "Dispatch METHOD with PARAMS from CONN; a failing handler says so and changes
-nothing else."
+  "Dispatch METHOD with PARAMS from CONN to `chorus-handle-notification'.
+A failing handler is reported and changes nothing else."
   (condition-case err
       (apply #'chorus-handle-notification conn method params)
     (error (chorus--message "error handling %s: %s" method (error-message-string err)))))
@@ -177,8 +179,8 @@ nothing else."
   "Project root -> `chorus--project'.")
 
 (defun chorus--find-root (file)
-  "The root of the Chorus project holding FILE (a folder with `.chorus/'), or
-nil."
+  "The root of the Chorus project holding FILE, or nil.
+The root is the nearest folder above FILE with a `.chorus/' folder."
   (when-let ((dir (locate-dominating-file
                    file (lambda (d) (file-directory-p (expand-file-name ".chorus" d))))))
     (file-name-as-directory (file-truename dir))))
@@ -284,8 +286,8 @@ nil."
       (when (process-live-p proc) (delete-process proc)))))
 
 (defun chorus--fail (project why)
-  "Give up on PROJECT for good: a stale plugin or daemon (WHY) must fail
-loudly."
+  "Give up on PROJECT for good, saying WHY.
+A stale plugin or daemon must fail loudly instead of retrying."
   (chorus--kill-connection project)
   (setf (chorus--project-state project) 'failed)
   (chorus--message "%s" why))
@@ -298,8 +300,8 @@ loudly."
                                     (process-exit-status (jsonrpc--process conn)))))))
 
 (defun chorus--lost (project why)
-  "PROJECT's daemon went away (WHY): say so once, keep buffers editable, retry
-with backoff."
+  "Handle the loss of PROJECT's daemon (WHY).
+Say so once, keep buffers editable and retry with backoff."
   (unless (memq (chorus--project-state project) '(closed failed lost))
     (let ((was-ready (chorus--ready-p project)))
       (chorus--kill-connection project)
@@ -344,9 +346,9 @@ with backoff."
 (add-hook 'kill-emacs-hook #'chorus--kill-emacs)
 
 (cl-defun chorus--request (project method params &key success error)
-  "Send request METHOD with PARAMS to PROJECT's daemon, asynchronously. SUCCESS
-is called with the result; ERROR (default: show the message) with the error
-plist."
+  "Send request METHOD with PARAMS to PROJECT's daemon, asynchronously.
+SUCCESS is called with the result; ERROR (default: show the message) with
+the error plist."
   (let ((conn (chorus--project-conn project))
         (error (or error (lambda (err) (chorus--report method err)))))
     (if (not (and conn (chorus--ready-p project)))
@@ -442,8 +444,8 @@ A position past its line's end is an error, or with CLAMP the line's end."
   (eq (coding-system-eol-type buffer-file-coding-system) 1))
 
 (defun chorus--to-model (state text)
-  "TEXT from STATE's buffer as the daemon holds it (DOS line ends where the file
-has them)."
+  "Convert TEXT from STATE's buffer to the daemon's text.
+Line feeds become CR LF where the file has DOS line ends."
   (if (chorus--state-crlf state) (string-replace "\n" "\r\n" text) text))
 
 (defun chorus--from-model (state text)
@@ -475,8 +477,8 @@ has them)."
 ;;;;; Local changes -> buffer/edit
 
 (defun chorus--before-change (beg end)
-  "Record the region BEG..END about to change, in protocol positions, with its
-text. A failure here must never reach Emacs, which would drop the hook for
+  "Record the region BEG..END about to change, with its position and text.
+A failure here must never reach Emacs, which would drop the hook for
 good: the buffer is re-opened instead."
   (when-let ((state chorus--state))
     (unless (or chorus--applying (chorus--state-reverting state))
@@ -521,10 +523,9 @@ buffer is re-opened instead."
                     state (format "after-change: %s" (error-message-string err))))))))))
 
 (defun chorus--queue-change (state before new-end)
-  "Queue the change of STATE's buffer announced by BEFORE, now ending at
-NEW-END. BEFORE is (BEG END POSITION OLD-TEXT) from `chorus--before-change'.
-The old
-and new text of the region are compared and only what differs is sent."
+  "Queue the change of STATE's buffer announced by BEFORE, now ending at NEW-END.
+BEFORE is (BEG END POSITION OLD-TEXT) from `chorus--before-change'.  The
+old and new text of the region are compared and only what differs is sent."
   (pcase-let* ((`(,b-beg ,_ ,b-pos ,old-text) before)
                (new-text (buffer-substring-no-properties b-beg new-end))
                (prefix (chorus--common-prefix old-text new-text))
@@ -584,8 +585,8 @@ and new text of the region are compared and only what differs is sent."
         (chorus--send-edit state (nreverse changes) (nreverse inverses) step)))))
 
 (defun chorus--send-edit (state changes inverses undo-stop)
-  "Send CHANGES (INVERSES undo them) as one buffer/edit; UNDO-STOP starts an
-undo step."
+  "Send CHANGES of STATE's buffer as one buffer/edit.
+INVERSES undo them; UNDO-STOP non-nil starts a new undo step."
   (let ((revision (chorus--state-daemon-rev state))
         (seq (cl-incf (chorus--state-editor-rev state)))
         (epoch (chorus--state-epoch state)))
@@ -615,8 +616,8 @@ undo step."
            (chorus--open state (format "buffer/edit failed: %s" (chorus--error-text err)))))))))
 
 (defun chorus--settle (state)
-  "With nothing unsent, STATE's buffer has nothing unsaved: the daemon writes
-the file."
+  "Mark STATE's buffer unmodified when the daemon has every edit.
+With nothing unsent there is nothing unsaved: the daemon writes the file."
   (when (and chorus-manage-modified
              (eq (chorus--state-status state) 'open)
              (null (chorus--state-pending state))
@@ -626,8 +627,8 @@ the file."
       (set-buffer-modified-p nil))))
 
 (defun chorus--out-of-step (state why)
-  "STATE's buffer changed in a way that cannot be sent as a change (WHY):
-re-open it. Our text wins where it differs."
+  "Re-open STATE's buffer, which changed in a way no change can describe (WHY).
+Our text wins where it differs."
   (setf (chorus--state-base state) nil)
   (run-at-time 0 nil #'chorus--open state why))
 
@@ -648,11 +649,10 @@ re-open it. Our text wins where it differs."
       (error nil))))
 
 (defun chorus--base-text (state)
-  "The text STATE's buffer last had in step with the daemon, or nil when
-unknown. The current text with every change the daemon has not confirmed
-undone.  (A
-remote change is applied only once the daemon has every edit we sent, so none
-sits between unconfirmed ones.)"
+  "The text STATE's buffer last had in step with the daemon, or nil.
+That is the current text with every change the daemon has not confirmed
+undone.  (A remote change is applied only once the daemon has every edit we
+sent, so none sits between unconfirmed ones.)"
   (let ((text (chorus--model-text state)))
     (cl-loop for p in (chorus--state-pending state) ; newest first
              while text do (setq text (chorus--apply-to-string text (list (nth 1 p)))))
@@ -663,28 +663,30 @@ sits between unconfirmed ones.)"
 ;;;;; buffer/didChange -> the buffer
 
 (defun chorus--shift (x a b n &optional right)
-  "Position X after [A,B) was replaced by N characters. At A itself, X stays
-unless RIGHT; inside the replaced text X goes to its start."
+  "Return position X after [A,B) was replaced by N characters.
+At A itself, X stays unless RIGHT; inside the replaced text X goes to its
+start."
   (cond ((or (< x a) (and (= x a) (not right))) x)
         ((>= x b) (+ x n (- a b)))
         ((= x a) (+ a n))
         (t a)))
 
 (defun chorus--unshift-through (x beg end kind)
-  "Position X before an undo entry of KIND at BEG..END was recorded. KIND
-insert: the entry inserted BEG..END; delete: it deleted END-BEG characters at
-BEG."
+  "Return position X as it was before an undo entry of KIND at BEG..END.
+KIND insert: the entry inserted BEG..END; delete: it deleted END-BEG
+characters at BEG."
   (pcase kind
     ('insert (cond ((<= x beg) x) ((>= x end) (- x (- end beg))) (t beg)))
     ('delete (if (< x beg) x (+ x (- end beg))))
     (_ x)))
 
 (defun chorus--transform-undo-list (a b n)
-  "Keep `buffer-undo-list' valid after a remote change replaced [A,B) by N
-characters. Remote changes are not recorded (undo undoes only this person's
-edits); every recorded position is moved past the change, walking from the
-newest entry to the oldest and carrying the change back through each entry.
-Entries whose text others deleted become no-ops."
+  "Keep `buffer-undo-list' valid after a remote change.
+The change replaced [A,B) by N characters.  Remote changes are not
+recorded (undo undoes only this person's edits); every recorded position
+is moved past the change, walking from the newest entry to the oldest and
+carrying the change back through each entry.  Entries whose text others
+deleted become no-ops."
   (let ((l buffer-undo-list))
     (when (listp l)
       (while l
@@ -760,10 +762,10 @@ lone line end in a file with DOS line ends)."
     (list inexact s e (length text))))
 
 (defun chorus--apply-changes (state changes)
-  "Apply protocol CHANGES to STATE's buffer; point and markers stay on their
-text. Returns nil, `inexact' (applied, but the buffer cannot hold the text
-exactly)
-or an error message (applied up to the one that failed)."
+  "Apply protocol CHANGES to STATE's buffer; point and markers stay put.
+They stay on their text.  Returns nil, `inexact' (applied, but the buffer
+cannot hold the text exactly) or an error message (applied up to the one
+that failed)."
   (with-current-buffer (chorus--state-buffer state)
     (save-restriction
       (widen)
@@ -804,8 +806,8 @@ replacement follows)."
 ;;;;; Opening
 
 (defun chorus--diff (old new)
-  "One protocol change turning text OLD into NEW, and its inverse, or nil if
-equal. Returns (CHANGE . INVERSE); both texts are as the daemon holds them."
+  "Return one protocol change turning text OLD into NEW, or nil if equal.
+The value is (CHANGE . INVERSE); both texts are as the daemon holds them."
   (let* ((prefix (chorus--common-prefix old new))
          (suffix (chorus--common-suffix old new (- (min (length old) (length new)) prefix)))
          (removed (substring old prefix (- (length old) suffix)))
@@ -824,8 +826,9 @@ Returns what `chorus--apply-changes' returns."
     (chorus--apply-changes state (list (car diff)))))
 
 (defun chorus--open (state &optional why)
-  "Send buffer/open for STATE with its text (and `base'); adopt the daemon's
-merged answer. WHY, when given, is reported with `chorus-debug'."
+  "Send buffer/open for STATE with its text and adopt the merged answer.
+The open carries `base' when known.  WHY, when given, is reported with
+`chorus-debug'."
   (when why (chorus--debug "re-opening %s: %s" (chorus--state-path state) why))
   (let ((project (chorus--state-project state))
         (buffer (chorus--state-buffer state)))
@@ -895,8 +898,7 @@ merged answer. WHY, when given, is reported with `chorus-debug'."
     (buffer-enable-undo)))
 
 (defun chorus--connection-ready (project)
-  "PROJECT's connection is (again) initialized: re-open its buffers, with their
-`base'."
+  "Re-open PROJECT's buffers, with their `base': it is (again) initialized."
   (chorus--forget-sent-cursor)
   (dolist (state (chorus--project-states project))
     (when (memq (chorus--state-status state) '(new offline opening open))
@@ -919,10 +921,10 @@ merged answer. WHY, when given, is reported with `chorus-debug'."
 ;;;;; Saving, reverting, killing
 
 (defun chorus--write-contents ()
-  "Save a shared buffer: the daemon writes shared files itself. Sends what is
-queued and waits (briefly) for the daemon to have it; the buffer is then saved.
-When the daemon is away, Emacs writes the file as usual, and that text becomes
-the `base' that a reconnect merges from."
+  "Save a shared buffer by handing it to the daemon, which writes the file.
+Sends what is queued and waits (briefly) for the daemon to have it; the
+buffer is then saved.  When the daemon is away, Emacs writes the file as
+usual, and that text becomes the `base' that a reconnect merges from."
   (when-let ((state chorus--state))
     (if (not (eq (chorus--state-status state) 'open))
         (progn
@@ -942,14 +944,13 @@ the `base' that a reconnect merges from."
         nil))))
 
 (defun chorus--after-save ()
-  "After Emacs wrote a shared file itself: the daemon's later writes are not a
-conflict."
+  "Forget the file's modification time after Emacs wrote a shared file.
+The daemon's later writes are then no conflict."
   (when chorus--state (set-visited-file-modtime 0)))
 
 (defun chorus--buffer-locals ()
-  "Buffer settings of a shared buffer: no lock files and no auto-save files in
-the project. The daemon writes the file, so its modification time is never a
-conflict."
+  "Set up a shared buffer: no lock files, no auto-save files in the project.
+The daemon writes the file, so its modification time is never a conflict."
   (setq-local create-lockfiles nil)
   (when buffer-file-name
     (set-visited-file-modtime 0)
@@ -1015,8 +1016,8 @@ installed again."
 ;;;;; Attaching and detaching
 
 (defun chorus--attach ()
-  "Share the current buffer through its project's daemon; nil when it cannot be
-shared."
+  "Share the current buffer through its project's daemon.
+Returns nil when it cannot be shared."
   (let* ((file buffer-file-name)
          (root (and file (chorus--find-root file))))
     (cond
@@ -1069,8 +1070,8 @@ shared."
 ;;;; Presence: remote cursors
 
 (defvar chorus--peers (make-hash-table :test #'equal)
-  "Key (root, peer id, editor) -> plist (:peer :path :selections :project
-:overlays).")
+  "Remote cursors: (ROOT PEER-ID EDITOR) -> plist.
+The plist has :peer :path :selections :project :overlays.")
 
 (defun chorus--faces (color)
   "The faces (SELECTION . LABEL) for COLOR \"#rrggbb\", defined on first use."
@@ -1156,8 +1157,8 @@ shared."
            chorus--peers))
 
 (defun chorus--forget-peers-if (pred)
-  "Delete the overlays of every remote cursor entry for which PRED is non-nil,
-and forget it."
+  "Forget every remote cursor entry for which PRED is non-nil.
+Their overlays are deleted."
   (let (gone)
     (maphash (lambda (key entry)
                (when (funcall pred entry)
@@ -1210,8 +1211,8 @@ and forget it."
     (vector (list :anchor (if (region-active-p) (chorus--pos-of (mark)) head) :head head))))
 
 (defun chorus--send-cursor-now ()
-  "Send the selected window's cursor and viewport if its buffer is shared and
-they moved."
+  "Send the selected window's cursor and viewport if they moved.
+Only for a shared buffer."
   (let ((buffer (window-buffer (selected-window))))
     (with-current-buffer buffer
       (when-let ((state chorus--state))
@@ -1306,8 +1307,8 @@ they moved."
     (chorus--message "not connected to the daemon for %s" (chorus--project-root project))))
 
 (defun chorus--call (method params on-result)
-  "Send METHOD with PARAMS on the current project's connection; call ON-RESULT
-with the answer."
+  "Send METHOD with PARAMS on the current project's connection.
+ON-RESULT is called with the answer."
   (let ((project (chorus--current-project)))
     (chorus--when-ready project
                         (lambda () (chorus--request project method params :success on-result)))))
@@ -1329,8 +1330,8 @@ With a prefix argument READ-ONLY, guests can read but not edit."
 
 ;;;###autoload
 (defun chorus-join (code)
-  "Join a shared session with its join CODE, into the current project or
-folder."
+  "Join a shared session with its join CODE.
+The session is joined into the current project or folder."
   (interactive "sChorus join code: ")
   (when (string-empty-p (string-trim code)) (user-error "Chorus: give a join code"))
   (chorus--call (chorus--method session-join)
@@ -1362,8 +1363,8 @@ folder."
                 (plist-get st :peers) ""))))
 
 (defun chorus-status ()
-  "Show what the daemon of the current project is doing, in the buffer
-`*chorus-status*'."
+  "Show what the daemon of the current project is doing.
+The report goes to the buffer `*chorus-status*'."
   (interactive)
   (let ((project (chorus--current-project)))
     (chorus--call (chorus--method session-status) nil
@@ -1396,8 +1397,9 @@ folder."
                        :peers))))
 
 (defun chorus-follow (name)
-  "Follow the person called NAME (or with that id): your window goes where they
-go, across files, until you type or `chorus-unfollow'."
+  "Follow the person called NAME (or with that id).
+Your window goes where they go, across files, until you type or
+`chorus-unfollow'."
   (interactive
    (list (completing-read "Follow: " (chorus--peer-names (chorus--current-project)))))
   (let ((project (chorus--current-project)))
@@ -1457,16 +1459,16 @@ To use it for `undo-redo' in shared buffers:
 ;;;; Modes
 
 (defvar chorus-mode-map (make-sparse-keymap)
-  "Keymap of `chorus-mode', active in shared buffers. Bind `chorus-undo' over
-`undo' here: (define-key chorus-mode-map [remap undo] #\\='chorus-undo).")
+  "Keymap of `chorus-mode', active in shared buffers.
+Bind `chorus-undo' over `undo' here:
+  (define-key chorus-mode-map [remap undo] #\='chorus-undo)")
 
 ;;;###autoload
 (define-minor-mode chorus-mode
-  "Share this buffer's file through its project's Chorus daemon. Your edits
-reach everyone; others' edits and cursors appear here.  The file must be inside
-a
-folder with `.chorus/' above it (made by `chorus share', `chorus join' or
-`chorus daemon')."
+  "Share this buffer's file through its project's Chorus daemon.
+Your edits reach everyone; others' edits and cursors appear here.  The file
+must be inside a folder with `.chorus/' above it (made by `chorus share',
+`chorus join' or `chorus daemon')."
   :lighter (:eval (chorus--lighter))
   :keymap chorus-mode-map
   (if chorus-mode
@@ -1503,8 +1505,8 @@ folder with `.chorus/' above it (made by `chorus share', `chorus join' or
 ;;;; For scripts and tests
 
 (defun chorus-buffer-text (&optional buffer)
-  "The text Chorus holds for shared BUFFER (default: current): the file as
-written, or nil."
+  "The text Chorus holds for shared BUFFER (default: current), or nil.
+That is the file as written."
   (with-current-buffer (or buffer (current-buffer))
     (and chorus--state (chorus--model-text chorus--state))))
 
@@ -1524,9 +1526,8 @@ Keys: :path :status (open when in step) :connection :editor-revision
             :pending (+ (length (chorus--state-pending s)) (chorus--state-in-flight s))))))
 
 (defun chorus-peer-overlays (&optional buffer)
-  "The remote cursor overlays in BUFFER (default: current), as plists for
-inspection. Each: (:peer ID :start POS :end POS :face FACE :label
-NAME-OR-NIL)."
+  "The remote cursor overlays in BUFFER (default: current), for inspection.
+Each is (:peer ID :start POS :end POS :face FACE :label NAME-OR-NIL)."
   (with-current-buffer (or buffer (current-buffer))
     (save-restriction
       (widen)
