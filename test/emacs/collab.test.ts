@@ -36,49 +36,50 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
     await scene?.cleanup();
   });
 
-  it('two Emacs typing at once on one daemon end identical', async () => {
-    scene = new EmacsScene();
-    const dir = scene.project({ 'f.txt': 'top\nmiddle\nbottom\n' });
-    const a = await scene.emacs();
-    const b = await scene.emacs();
-    await a.edit(path.join(dir, 'f.txt'));
-    await b.edit(path.join(dir, 'f.txt'));
-    await a.command('(progn (goto-char (point-min)) (end-of-line))');
-    await b.command('(goto-char (point-max))');
-    await typeTogether([
-      { e: a, keys: burst('ABCDEFGH', 50, 10) },
-      { e: b, keys: burst('жзий', 50, 7) },
-    ]);
-    await a.settled();
-    await b.settled();
-    const client = await scene.client(dir);
-    const text = await converged([a, b], [client], [dir], 'f.txt');
-    // Both people's typing is there, in full.
-    expect(text.replace(/[^A-H]/g, '').length).toBe(45);
-    expect(text.replace(/[^жзий]/g, '').length).toBe(43);
-    expect(text).toContain('middle');
-  });
-
-  it('two Emacs on two peered daemons typing at once end identical, files too', async () => {
-    scene = new EmacsScene();
-    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': 'top\nmiddle\nbottom\n' });
+  /**
+   * Two Emacs, in folder `dirA` and `dirB` (the same folder: one daemon), type bursts at once —
+   * Latin capitals at the end of the first line, Cyrillic where `bStart` puts the other's point —
+   * and must end identical everywhere with every keystroke of both.
+   */
+  async function typeInTwoEmacs(dirA: string, dirB: string, bStart: string, n: number, everyA: number, everyB: number): Promise<string> {
     const a = await scene.emacs();
     const b = await scene.emacs();
     await a.edit(path.join(dirA, 'f.txt'));
     await b.edit(path.join(dirB, 'f.txt'));
     expect(await b.text()).toBe('top\nmiddle\nbottom\n');
     await a.command('(progn (goto-char (point-min)) (end-of-line))');
-    await b.command('(progn (goto-char (point-min)) (forward-line 1) (end-of-line))');
+    await b.command(bStart);
+    const keysA = burst('ABCDEFGH', n, everyA);
+    const keysB = burst('жзий', n, everyB);
     await typeTogether([
-      { e: a, keys: burst('ABCDEFGH', 60, 9) },
-      { e: b, keys: burst('жзий', 60, 11) },
+      { e: a, keys: keysA },
+      { e: b, keys: keysB },
     ]);
     await a.settled();
     await b.settled();
-    const clients = [await scene.client(dirA), await scene.client(dirB)];
-    const text = await converged([a, b], clients, [dirA, dirB], 'f.txt');
-    expect(text.replace(/[^A-H]/g, '').length).toBe(54);
-    expect(text.replace(/[^жзий]/g, '').length).toBe(55);
+    // How often an edit and a remote change crossed (a stale buffer/didChange was dropped).
+    const dropped = await Promise.all([a, b].map((e) => e.eval<number>('(plist-get (chorus-buffer-status) :dropped)')));
+    console.log(`stale changes dropped by the revision rule: ${dropped.join(' and ')}`);
+    const dirs = [...new Set([dirA, dirB])];
+    const clients = await Promise.all(dirs.map((d) => scene.client(d)));
+    const text = await converged([a, b], clients, dirs, 'f.txt');
+    // Both people's typing is there, in full.
+    expect(text.replace(/[^A-H]/g, '').length).toBe(n - count(keysA, 'RET'));
+    expect(text.replace(/[^жзий]/g, '').length).toBe(n - count(keysB, 'RET'));
+    expect(text.split('\n').length).toBe(4 + count(keysA, 'RET') + count(keysB, 'RET'));
+    return text;
+  }
+
+  it('two Emacs typing at once on one daemon end identical', async () => {
+    scene = new EmacsScene();
+    const dir = scene.project({ 'f.txt': 'top\nmiddle\nbottom\n' });
+    expect(await typeInTwoEmacs(dir, dir, '(goto-char (point-max))', 50, 10, 7)).toContain('middle');
+  });
+
+  it('two Emacs on two peered daemons typing at once end identical, files too', async () => {
+    scene = new EmacsScene();
+    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': 'top\nmiddle\nbottom\n' });
+    await typeInTwoEmacs(dirA, dirB, '(progn (goto-char (point-min)) (forward-line 1) (end-of-line))', 60, 9, 11);
   });
 
   it('shows the other Emacs’s cursor with their name, moving, and clears it when they quit', async () => {

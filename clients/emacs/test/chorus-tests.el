@@ -211,6 +211,16 @@ Messages shown to nobody (`inhibit-message') are not recorded."
     (while (string-match regexp string start) (setq n (1+ n) start (match-end 0)))
     n))
 
+(defun chorus-tests-type-until-written (buffer dir keys expected)
+  "Type KEYS at the end of BUFFER's first line; wait until DIR/f.txt holds EXPECTED.
+That is: until the daemon has the typing and has written the file."
+  (goto-char (point-min))
+  (end-of-line)
+  (chorus-tests-type keys)
+  (chorus-tests-settled buffer)
+  (chorus-tests-wait "the daemon's write-back"
+                     (lambda () (equal (chorus-tests-read (expand-file-name "f.txt" dir)) expected))))
+
 ;;;; The edge-case table: each ends with buffer, daemon and disk identical
 
 (defmacro chorus-tests-defcase (name doc initial expected &rest body)
@@ -334,10 +344,7 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
 (chorus-tests-defcase chorus-edge-revert
     "`revert-buffer' keeps the buffer shared; the file holds what the daemon wrote."
     "one\n" "onetwothree\n"
-  (end-of-line)
-  (chorus-tests-type "t w o")
-  (chorus-tests-settled buffer)
-  (chorus-tests-wait "write-back" (lambda () (equal (chorus-tests-read (expand-file-name "f.txt" dir)) "onetwo\n")))
+  (chorus-tests-type-until-written buffer dir "t w o" "onetwo\n")
   (revert-buffer t t)
   (should chorus-mode)
   (should (equal (buffer-string) "onetwo\n"))
@@ -349,10 +356,7 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
 (chorus-tests-defcase chorus-edge-save
     "`save-buffer' after the daemon wrote the file: no question, no stray files."
     "one\n" "onetwothree\n"
-  (end-of-line)
-  (chorus-tests-type "t w o")
-  (chorus-tests-settled buffer)
-  (chorus-tests-wait "write-back" (lambda () (equal (chorus-tests-read (expand-file-name "f.txt" dir)) "onetwo\n")))
+  (chorus-tests-type-until-written buffer dir "t w o" "onetwo\n")
   (chorus-tests-type "t h r e e")
   ;; In batch mode any question would read stdin and fail.
   (save-buffer)
