@@ -101,6 +101,8 @@ Each colour's label face inherits from it.")
 
 ;;;; Protocol
 
+(defvar chorus-mode) ; defined with the minor mode below
+
 (eval-and-compile
   (defun chorus--method-name (key)
     "The protocol method name for KEY in `chorus-protocol-methods', or an
@@ -983,6 +985,42 @@ installed again."
         (when-let ((diff (chorus--diff before (chorus--model-text state))))
           (chorus--queue state (car diff) (cdr diff)))))))
 
+(defun chorus--after-set-visited-file-name ()
+  "Share the file the buffer now visits (`write-file'), if it is in a project.
+The old file stays as the daemon has it.  The new one is shared once Emacs has
+written it and the daemon has taken it in from the folder: opening it while
+the daemon is still taking it in would look like two peers creating one
+file at once."
+  (when chorus--state
+    (chorus--detach)
+    (setq chorus-mode nil)
+    (run-at-time 0 nil #'chorus--share-when-taken-in (current-buffer) 15)))
+
+(defun chorus--share-when-taken-in (buffer tries)
+  "Turn on `chorus-mode' in BUFFER once its daemon lists the file.
+Asks `workspace/files' up to TRIES more times, 0.2 s apart, then turns it on
+anyway."
+  (when (buffer-live-p buffer)
+    (with-current-buffer buffer
+      (when-let ((root (and buffer-file-name (not chorus-mode)
+                            (chorus--find-root buffer-file-name))))
+        (let ((project (chorus--project root))
+              (path (file-relative-name (file-truename buffer-file-name) root))
+              (turn-on (lambda (&rest _)
+                         (when (buffer-live-p buffer)
+                           (with-current-buffer buffer (chorus--turn-on))))))
+          (if (or (<= tries 0) (not (chorus--ready-p project)))
+              (funcall turn-on)
+            (chorus--request
+             project (chorus--method workspace-files) nil
+             :success (lambda (result)
+                        (if (seq-find (lambda (f) (equal (plist-get f :path) path))
+                                      (plist-get result :files))
+                            (funcall turn-on)
+                          (run-at-time 0.2 nil #'chorus--share-when-taken-in
+                                       buffer (1- tries))))
+             :error turn-on)))))))
+
 (defun chorus--kill-buffer ()
   "A shared buffer is being killed: stop sharing it."
   (when chorus--state (chorus--detach)))
@@ -994,6 +1032,7 @@ installed again."
     (after-save-hook . chorus--after-save)
     (before-revert-hook . chorus--before-revert)
     (after-revert-hook . chorus--after-revert)
+    (after-set-visited-file-name-hook . chorus--after-set-visited-file-name)
     (kill-buffer-hook . chorus--kill-buffer))
   "The buffer-local hooks of a shared buffer.")
 
@@ -1010,7 +1049,7 @@ installed again."
 
 (dolist (fn '(chorus--before-change chorus--after-change chorus--write-contents
               chorus--after-save chorus--before-revert chorus--after-revert
-              chorus--kill-buffer))
+              chorus--after-set-visited-file-name chorus--kill-buffer))
   (put fn 'permanent-local-hook t))
 
 ;;;;; Attaching and detaching

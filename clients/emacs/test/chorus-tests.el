@@ -364,6 +364,21 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
   (should (equal (sort (directory-files dir nil "\\`[^.]\\|\\`\\.[^.]") #'string<)
                  '(".chorus" "f.txt"))))
 
+(ert-deftest chorus-write-file-shares-the-new-file ()
+  "`write-file' to another name writes that file and shares it; the old one keeps its text."
+  (chorus-tests-with-file (dir buffer probe "one\n")
+    (chorus-tests-type-until-written buffer dir "t w o" "onetwo\n")
+    (chorus-tests-type "!")
+    (write-file (expand-file-name "g.txt" dir))
+    (should (equal (chorus-tests-read (expand-file-name "g.txt" dir)) "onetwo!\n"))
+    (chorus-tests-wait "g.txt shared" (lambda () (and chorus-mode (chorus-tests-status-p buffer "open")
+                                                      (equal (plist-get (chorus-buffer-status) :path) "g.txt"))))
+    (chorus-tests-type "?")
+    (chorus-tests-settled buffer)
+    (should (equal (chorus-tests-converged buffer probe dir "g.txt") "onetwo!?\n"))
+    ;; f.txt has what the daemon had when the buffer left it.
+    (chorus-tests-wait "f.txt" (lambda () (equal (chorus-tests-probe-text probe "f.txt") "onetwo!\n")))))
+
 ;;;; Remote changes
 
 (ert-deftest chorus-remote-edits-keep-point-and-undo ()
