@@ -3,9 +3,10 @@
  * concurrently on one daemon and on two peered daemons end identical, buffers, daemons and files;
  * an Emacs follows another across files; remote cursors show with the person's name.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { neovimSkipReason, waitFor } from '../neovim/support.js';
+import { cli, neovimSkipReason, waitFor } from '../neovim/support.js';
 import { converged, elisp, emacsSkipReason, EmacsScene, type Emacs } from './support.js';
 
 const skip = emacsSkipReason();
@@ -102,6 +103,26 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
     await waitFor('the cursor to move', async () => (await overlays())?.some((x) => x.start === 18 && x.label === null));
     await a.quit();
     await waitFor('the cursor to be cleared', async () => (await overlays()) === null);
+  });
+
+  it('clears a peer’s cursor when that peer leaves the session (two peered daemons)', async () => {
+    scene = new EmacsScene();
+    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': 'alpha\nbeta\n' });
+    const b = await scene.emacs();
+    await b.edit(path.join(dirB, 'f.txt'));
+    // An editor on Ada's daemon puts its cursor on "beta".
+    const ada = await scene.client(dirA);
+    await ada.text('f.txt');
+    const at = { line: 1, character: 1 };
+    const overlays = () => b.eval<{ label: string | null }[] | null>('(chorus-peer-overlays)');
+    await waitFor('Ada’s cursor', async () => {
+      await ada.notify('cursor/set', { path: 'f.txt', selections: [{ anchor: at, head: at }] });
+      return (await overlays())?.some((o) => o.label === 'Ada');
+    });
+    // Ada's daemon stops: she leaves the session, and her cursor goes.
+    execFileSync(process.execPath, [cli, 'stop', dirA], { timeout: 30000 });
+    await waitFor('the cursor to be cleared', async () => (await overlays()) === null);
+    await waitFor('the leave to be told', async () => (await b.messages()).some((m) => /Ada left/.test(m)));
   });
 
   it('follows another Emacs across files, on two peered daemons, until typing', async () => {
