@@ -14,8 +14,8 @@ import type { WriteBack } from './write-back.js';
 export class Materializer {
   /** Paths whose content is waiting for a blob, by hash. */
   private waiting = new Map<string, Set<string>>();
-  /** Peers' changes are applied in order: a folder goes only after the files in it went. */
-  private chain: Promise<void> = Promise.resolve();
+  /** The peers' file changes being applied: a folder goes only after the files in it went. */
+  private applying = new Set<Promise<void>>();
 
   constructor(
     private readonly project: Project,
@@ -24,15 +24,17 @@ export class Materializer {
     private readonly log: (msg: string) => void,
   ) {
     workspace.on('files', (e) => {
-      if (e.origin.kind === 'peer') this.then(() => this.apply(e));
+      if (e.origin.kind !== 'peer') return;
+      const step = this.apply(e).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${(err as Error).stack ?? String(err)}`));
+      this.applying.add(step);
+      void step.then(() => this.applying.delete(step));
     });
     workspace.on('dirs', (e) => {
-      if (e.origin.kind === 'peer') this.then(() => this.applyDirs(e));
+      if (e.origin.kind !== 'peer') return;
+      void Promise.all([...this.applying])
+        .then(() => this.applyDirs(e))
+        .catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${(err as Error).stack ?? String(err)}`));
     });
-  }
-
-  private then(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${(err as Error).stack ?? String(err)}`));
   }
 
   /** A safe absolute path for a project path from a peer, or undefined (refused and logged). */
