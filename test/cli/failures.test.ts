@@ -1,10 +1,12 @@
 // Issue #12, "failing honestly and fast": every failed `chorus join`/`share` says the real reason
 // within seconds, leaves the folder as it was and no daemon behind; exit codes match the README.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { chorus, daemonsFor, editedCode, shareCode } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
 const used: string[] = [];
@@ -150,4 +152,33 @@ it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already run
   expect(chorus(['status', d]).status).toBe(0);
   expect(chorus(['stop', d]).status).toBe(0);
   expect(daemonsFor(d)).toEqual([]);
+});
+
+it('waits for a silent peer (only then), with progress on stderr, and names what it tried', async () => {
+  // Accepts connections and never answers: the one case where the long wait is right.
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((s) => {
+    sockets.add(s);
+    s.resume(); // read and drop what comes, answer nothing
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    const code = 'chorus1.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
+    const b = project();
+    // Async: the silent server lives in this process and must keep accepting meanwhile.
+    const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const status = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(status).toBe(1);
+    expect(err).toMatch(/still waiting for a peer of the session to answer \(\d+ s\)/);
+    expect(err).toContain(`nothing came for 60 s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
+    expect(err).not.toContain('relay');
+    expect(listing(b)).toEqual([]);
+    expect(daemonsFor(b)).toEqual([]);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
 });
