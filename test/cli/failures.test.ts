@@ -107,6 +107,9 @@ it('a port the person asked for is used, or the share fails naming it', async ()
     expect(r.stderr).toMatch(/stopped the daemon it started/);
     expect(listing(a)).toEqual(['a.txt']);
     expect(daemonsFor(a)).toEqual([]);
+    const relay = chorus(['relay', '--port', String(port)], QUICK);
+    expect(relay.status).toBe(1);
+    expect(relay.stderr).toBe(`chorus: port ${port} is already in use on 0.0.0.0; choose another with --port\n`);
   } finally {
     await new Promise((r) => busy.close(r));
   }

@@ -33,6 +33,10 @@ const SYSTEM: Record<string, (where: string) => string> = {
 export function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const err = e as NodeJS.ErrnoException;
+  // Listening (`chorus relay`, a daemon's socket): the error names an address and port, not a path.
+  const at = err as { address?: string; port?: number };
+  if (err.code === 'EADDRINUSE') return `port ${at.port ?? '?'} is already in use${at.address ? ` on ${at.address}` : ''}; choose another with --port`;
+  if (err.code === 'EADDRNOTAVAIL') return `${at.address ?? 'that address'} is not an address of this machine; check --host`;
   const words = err.code ? SYSTEM[err.code] : undefined;
   if (words) return words(err.path ?? (err as { dest?: string }).dest ?? 'a file');
   if (err.code && /^E[A-Z]+$/.test(err.code)) {
