@@ -4,15 +4,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { chorus, daemonsFor, editedCode, shareCode } from '../support/cli.js';
+import { expect, it } from 'vitest';
+import { chorus, daemonsFor, editedCode, shareCode, stopAfterEach } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
-const used: string[] = [];
-afterEach(() => {
-  for (const d of used.splice(0)) if (fs.existsSync(d)) chorus(['stop', d]);
-});
+const used = stopAfterEach();
+/** Everything in a folder, `.chorus/` included: a failed command must leave none of it. */
+const listing = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).sort();
 function project(files: Record<string, string> = {}): string {
   const d = tempProject(files);
   used.push(d);
@@ -23,9 +22,6 @@ const QUICK = { timeoutMs: 30_000 };
 /** Nothing a person reads is a raw Node error or a stack. */
 const RAW_NODE_ERROR = /\bE[A-Z]{3,}\b:|\bat .*\.js:\d+|Cannot read properties|TypeError/;
 
-function listing(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true }).map(String).sort();
-}
 
 /** `chorus join` failed with `reason`, and `dir` is exactly as it was, with no daemon for it. */
 function expectJoinUndone(r: ReturnType<typeof chorus>, reason: RegExp, dir: string, before: string[]): void {

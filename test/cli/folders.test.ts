@@ -2,33 +2,15 @@
 // reached A, and when the last file of a folder was deleted on A, B removed the folder but A kept it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as A from '@automerge/automerge/next';
 import { FileIndex } from '../../daemon/src/workspace/file-index.js';
-import { chorus, shareCode } from '../support/cli.js';
+import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
-const used: string[] = [];
-afterEach(() => {
-  for (const d of used.splice(0)) chorus(['stop', d]);
-});
-
-/** Folders (not files) under `dir`, without .chorus/. */
-function folders(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-    .filter((p) => p !== '.chorus' && !p.startsWith('.chorus/'))
-    .sort();
-}
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  for (const end = Date.now() + ms; !cond(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const used = stopAfterEach();
+const folders = (dir: string) => listTree(dir, 'folder');
+const until = (what: string, cond: () => boolean) => waitUntil(what, cond);
 
 function pair(files: Record<string, string>): { a: string; b: string } {
   const a = tempProject(files);

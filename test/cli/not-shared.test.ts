@@ -2,30 +2,12 @@
 // the README says.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { chorus, shareCode } from '../support/cli.js';
+import { expect, it } from 'vitest';
+import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
-const used: string[] = [];
-afterEach(() => {
-  for (const d of used.splice(0)) chorus(['stop', d]);
-});
-
-function files(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-    .filter((p) => !p.startsWith('.chorus/'))
-    .sort();
-}
-
-async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  for (const end = Date.now() + ms; !cond(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const used = stopAfterEach();
+const files = (dir: string) => listTree(dir);
 
 it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the sharer; .chorus/ignore changes it', async () => {
   const a = tempProject({
@@ -53,6 +35,6 @@ it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the
   fs.writeFileSync(path.join(a, '.chorus', 'ignore'), 'private/\n!node_modules/\n');
   expect(chorus(['stop', a]).status).toBe(0);
   expect(chorus(['share', a, '--host', '127.0.0.1']).status).toBe(0); // rejoins its session, same port
-  await until('node_modules on B', () => fs.existsSync(path.join(b, 'app', 'node_modules', 'dep', 'index.js')));
+  await waitUntil('node_modules on B', () => fs.existsSync(path.join(b, 'app', 'node_modules', 'dep', 'index.js')));
   expect(files(b)).toEqual(['.gitignore', 'app/node_modules/dep/index.js', 'node_modules/dep/index.js', 'ok.txt', 'vendor/lib/code.c']);
 });

@@ -4,6 +4,8 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach } from 'vitest';
 import { CLI } from './paths.js';
 
 export interface RunOptions {
@@ -54,4 +56,31 @@ export function editedCode(code: string, edit: (body: Record<string, unknown>) =
   const body = JSON.parse(Buffer.from(code.slice('chorus1.'.length), 'base64url').toString('utf8')) as Record<string, unknown>;
   edit(body);
   return 'chorus1.' + Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+/** Folders registered here have their daemon stopped after each test (`chorus stop`). */
+export function stopAfterEach(): string[] {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) if (fs.existsSync(d)) chorus(['stop', d]);
+  });
+  return dirs;
+}
+
+/** Project-relative paths of the files (`kind` 'file') or folders under `dir`, sorted, without `.chorus/`. */
+export function listTree(dir: string, kind: 'file' | 'folder' = 'file'): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => (kind === 'file' ? e.isFile() : e.isDirectory()))
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .filter((p) => p !== '.chorus' && !p.startsWith('.chorus/'))
+    .sort();
+}
+
+/** Poll until `cond` holds (a generous bound, never a timing assertion). */
+export async function waitUntil(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
