@@ -68,7 +68,9 @@ program
   .description('stop the daemon of a project (its files are written first)')
   .action(async (dir: string | undefined) => (await commands()).stop(dir));
 
-program.parseAsync().catch((e: unknown) => {
-  process.stderr.write(`chorus: ${(e as Error).message}\n`);
-  process.exit(1);
+// Every failure a person sees is worded for them (see lifecycle/human-error.ts), never a raw Node error.
+program.parseAsync().catch(async (e: unknown) => {
+  const { CliError, describeError } = await import('./lifecycle/human-error.js');
+  process.stderr.write(`chorus: ${describeError(e)}\n`);
+  process.exit(e instanceof CliError ? e.exitCode : 1);
 });

@@ -1,15 +1,85 @@
-/** What each CLI command does. Exit codes: 0 done, 1 failed, 3 a daemon already runs, 4 none runs. */
+/**
+ * What each CLI command does. Exit codes (the README's table): 0 done, 1 failed (the message says
+ * why), 3 a daemon already runs for that folder, 4 no daemon runs for it. A command that fails
+ * puts back what it set up: the daemon it started, the `.chorus/` and folders it created.
+ */
 import fs from 'node:fs';
+import path from 'node:path';
 import * as P from '@chorus/protocol';
+import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
+import type { Project } from './project.js';
+import { CliError, describeError } from './lifecycle/human-error.js';
 import { cliConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, ensureDaemon, findProject, runningPid } from './lifecycle/daemon-process.js';
+import { connectSocket, ensureDaemon, findProject, runningPid, stopDaemon } from './lifecycle/daemon-process.js';
 
+export const EXIT_FAILED = 1;
 export const EXIT_ALREADY_RUNNING = 3;
 export const EXIT_NOT_RUNNING = 4;
 
-function fail(message: string, code = 1): never {
-  process.stderr.write(`chorus: ${message}\n`);
-  process.exit(code);
+function fail(message: string, code = EXIT_FAILED): never {
+  throw new CliError(message, code);
+}
+
+/** What was there before a command set things up, so a failure can leave the folder as it was. */
+interface Footprint {
+  project: Project;
+  daemonWasRunning: boolean;
+  dotDirExisted: boolean;
+  /** Folders this command created, deepest first. */
+  createdDirs: string[];
+}
+
+function footprint(project: Project, createdDirs: string[] = []): Footprint {
+  return { project, daemonWasRunning: runningPid(project) !== undefined, dotDirExisted: fs.existsSync(project.dotDir), createdDirs };
+}
+
+/** Undo what a failed command set up; returns what was done, for the message. */
+async function putBack(fp: Footprint): Promise<string[]> {
+  const done: string[] = [];
+  if (!fp.daemonWasRunning) {
+    const pid = runningPid(fp.project);
+    if (pid !== undefined) {
+      await stopDaemon(fp.project, pid).catch(() => undefined);
+      done.push(`stopped the daemon it started (pid ${pid})`);
+    }
+    if (!fp.dotDirExisted && fs.existsSync(fp.project.dotDir)) {
+      fs.rmSync(fp.project.dotDir, { recursive: true, force: true });
+      done.push(`removed ${fp.project.dotDir}`);
+    }
+  }
+  const removed: string[] = [];
+  for (const dir of fp.createdDirs) {
+    try {
+      fs.rmdirSync(dir); // only if still empty: never remove anything someone put there since
+      removed.push(dir);
+    } catch {
+      break;
+    }
+  }
+  if (removed.length) done.push(`removed the folder${removed.length > 1 ? 's' : ''} it created (${removed.join(', ')})`);
+  return done;
+}
+
+/** Run `body`; if it fails (or is interrupted), put back what it set up and say so. */
+async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promise<T>): Promise<T> {
+  const interrupted = (signal: NodeJS.Signals) => {
+    void putBack(fp).then((done) => {
+      process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : ''}\n`);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await body();
+  } catch (e) {
+    const done = await putBack(fp);
+    const after = done.length ? `\nchorus: the ${what} left things as they were: ${done.join(', ')}` : '';
+    throw new CliError(`${describeError(e)}${after}`, e instanceof CliError ? e.exitCode : EXIT_FAILED);
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
 }
 
 export async function daemon(dir: string | undefined, opts: { name?: string }): Promise<void> {
@@ -45,17 +115,22 @@ export interface ShareFlags {
 
 export async function share(dir: string | undefined, flags: ShareFlags): Promise<void> {
   const project = findProject(dir);
-  const socket = await ensureDaemon(project);
-  const conn = await cliConnection(socket);
   const params: P.ParamsOf<typeof P.SessionShare> = {};
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
   if (flags.relay !== undefined) params.relay = flags.relay;
   if (flags.readOnly) params.readOnly = true;
   if (!flags.webrtc) params.webrtc = false;
-  const { code } = await conn.sendRequest(P.SessionShare.type, params).catch((e: Error) => fail(e.message));
-  conn.dispose();
-  socket.destroy();
+  const { code } = await undoneOnFailure('share', footprint(project), async () => {
+    const socket = await ensureDaemon(project);
+    const conn = await cliConnection(socket);
+    try {
+      return await conn.sendRequest(P.SessionShare.type, params);
+    } finally {
+      conn.dispose();
+      socket.destroy();
+    }
+  });
   if (flags.json) process.stdout.write(JSON.stringify({ code, root: project.root }) + '\n');
   else process.stdout.write(`Sharing ${project.root}${flags.readOnly ? ' (read-only for guests)' : ''}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\n`);
 }
@@ -68,27 +143,66 @@ export interface JoinFlags {
   webrtc: boolean;
 }
 
+/** Make `target` a folder; returns the folders created, deepest first. */
+function makeFolder(target: string): string[] {
+  if (fs.existsSync(target)) {
+    if (!fs.statSync(target).isDirectory()) fail(`${target} is a file, not a folder; give \`chorus join\` a folder to join into (it is created if missing)`);
+    return [];
+  }
+  let first: string | undefined;
+  try {
+    first = fs.mkdirSync(target, { recursive: true });
+  } catch (e) {
+    fail(`cannot create the folder ${target}: ${describeError(e)}`);
+  }
+  const created: string[] = [];
+  for (let d = target; first !== undefined; d = path.dirname(d)) {
+    created.push(d);
+    if (d === first || d === path.dirname(d)) break;
+  }
+  return created;
+}
+
 export async function join(code: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
-  const target = dir ?? process.cwd();
-  fs.mkdirSync(target, { recursive: true });
+  // The code is checked before anything starts or any folder is made.
+  try {
+    decodeJoinCode(code);
+  } catch (e) {
+    if (e instanceof JoinCodeError) fail(`${e.message}; nothing was changed`);
+    throw e;
+  }
+  const target = path.resolve(dir ?? process.cwd());
+  const createdDirs = makeFolder(target);
   const project = findProject(target);
-  const socket = await ensureDaemon(project);
-  const conn = await cliConnection(socket);
-  let last = 0;
-  conn.onNotification(P.SessionProgress.type, (p) => {
-    if (flags.json || Date.now() - last < 250) return;
-    last = Date.now();
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    process.stderr.write(p.phase === 'connecting' ? 'connecting to the session…\n' : `${p.phase}: ${p.files}/${p.filesTotal} files, ${mb(p.bytes)}/${mb(p.bytesTotal)} MB\n`);
-  });
   const params: P.ParamsOf<typeof P.SessionJoin> = { code, disk: flags.disk };
   if (!flags.webrtc) params.webrtc = false;
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
   const started = Date.now();
-  const r = await conn.sendRequest(P.SessionJoin.type, params).catch((e: Error) => fail(e.message));
-  conn.dispose();
-  socket.destroy();
+  const r = await undoneOnFailure('join', footprint(project, createdDirs), async () => {
+    const socket = await ensureDaemon(project);
+    const conn = await cliConnection(socket);
+    let last = 0;
+    let connecting = true;
+    conn.onNotification(P.SessionProgress.type, (p) => {
+      connecting = p.phase === 'connecting';
+      if (flags.json || Date.now() - last < 250) return;
+      last = Date.now();
+      const mb = (n: number) => (n / 1e6).toFixed(1);
+      process.stderr.write(p.phase === 'connecting' ? 'connecting to the session…\n' : `${p.phase}: ${p.files}/${p.filesTotal} files, ${mb(p.bytes)}/${mb(p.bytesTotal)} MB\n`);
+    });
+    // A peer that stays silent is waited for (up to a minute of silence); say so as time passes.
+    const waiting = setInterval(() => {
+      if (connecting && !flags.json) process.stderr.write(`still waiting for a peer of the session to answer (${Math.round((Date.now() - started) / 1000)} s)…\n`);
+    }, 10_000);
+    try {
+      return await conn.sendRequest(P.SessionJoin.type, params);
+    } finally {
+      clearInterval(waiting);
+      conn.dispose();
+      socket.destroy();
+    }
+  });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (flags.json) process.stdout.write(JSON.stringify({ ...r, root: project.root, seconds: Number(secs) }) + '\n');
   else process.stdout.write(`Joined: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
@@ -113,7 +227,11 @@ export async function connect(dir: string | undefined): Promise<void> {
     if (!process.stdin.readableEnded) process.stderr.write(`chorus: the daemon for ${project.root} went away\n`);
     process.exit(process.stdin.readableEnded ? 0 : 1);
   });
-  socket.on('error', (e) => fail(`lost the daemon for ${project.root}: ${e.message}`));
+  socket.on('error', (e) => {
+    // An event handler: print and exit here (a throw would not reach the CLI's handler).
+    process.stderr.write(`chorus: lost the daemon for ${project.root}: ${describeError(e)}\n`);
+    process.exit(EXIT_FAILED);
+  });
 }
 
 async function connectExisting(dir: string | undefined) {
@@ -151,18 +269,7 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
 export async function stop(dir: string | undefined): Promise<void> {
   const project = findProject(dir);
   const pid = runningPid(project);
-  if (pid === undefined) {
-    process.stderr.write(`chorus: no daemon running for ${project.root}\n`);
-    return;
-  }
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 10000;
-  while (runningPid(project) === pid) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      fail(`the daemon (pid ${pid}) did not stop within 10 s and was killed`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (pid === undefined) fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);
+  if (!(await stopDaemon(project, pid))) fail(`the daemon (pid ${pid}) did not stop within 10 s and was killed`);
   process.stderr.write(`chorus: stopped the daemon for ${project.root} (pid ${pid})\n`);
 }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
@@ -17,12 +18,54 @@ import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, 'cli.js');
 const TRACE = path.join(here, '../../test/fixtures/traces/sveltecomponent.json.gz');
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const KEYSTROKES = arg('keystrokes', 900);
-const RATE = arg('rate', 30); // keystrokes per second: a fast typist
+const USAGE = `Usage: npm run demo -- [--keystrokes N] [--rate R]
+
+Two peers on this machine share a temporary folder; a real editing trace is typed into peer A's
+editor and peer B's file follows live. Ctrl-C stops both daemons and removes the folder.
+
+Options:
+  --keystrokes N  how many keystrokes of the trace to type (1 to 10000, default 900)
+  --rate R        keystrokes per second (0.1 to 1000, default 30: a fast typist)
+  -h, --help      show this help
+`;
+
+/** A whole number or decimal in [min, max], or a message saying what is wrong with `text`. */
+function numberOption(name: string, text: string | undefined, dflt: number, min: number, max: number, integer: boolean): number {
+  if (text === undefined) return dflt;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    usageError(`--${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, not "${text}"`);
+  }
+  return n;
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`demo: ${message}\n\n${USAGE}`);
+  process.exit(1);
+}
+
+function options(): { keystrokes: number; rate: number } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { keystrokes: { type: 'string' }, rate: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  return {
+    keystrokes: numberOption('keystrokes', values.keystrokes, 900, 1, 10_000, true),
+    rate: numberOption('rate', values.rate, 30, 0.1, 1000, false),
+  };
+}
+
+const { keystrokes: KEYSTROKES, rate: RATE } = options();
 
 const chorus = (...args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -62,10 +105,39 @@ function applyChanges(text: string, changes: P.TextChange[]): string {
 const tty = process.stdout.isTTY === true;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
+/**
+ * Stop both daemons and remove the demo's folder. The daemons run in their own process group
+ * (they outlive the command that starts them), so a Ctrl-C in the terminal does not reach them:
+ * the demo stops them itself, at the end, on failure and on SIGINT/SIGTERM/SIGHUP.
+ */
+function cleaner(root: string, peers: string[]): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    for (const d of peers) {
+      try {
+        chorus('stop', d);
+      } catch {
+        // not running (exit code 4), or never started
+      }
+    }
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  };
+}
+
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-demo-'));
   const A = path.join(root, 'alice');
   const B = path.join(root, 'bob');
+  const cleanup = cleaner(root, [A, B]);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      cleanup();
+      process.stderr.write(`\ndemo interrupted: stopped both daemons and removed ${root}\n`);
+      process.exit(128 + os.constants.signals[signal]);
+    });
+  }
   fs.mkdirSync(A);
   fs.mkdirSync(B);
   fs.writeFileSync(path.join(A, 'App.svelte'), '');
@@ -123,23 +195,24 @@ async function main() {
     const same = onDiskA === textA && onDiskB === textA && textB === textA;
     console.log(same ? `✔ A's file, B's file and B's editor are identical (${textA.length} characters, ${textA.split('\n').length} lines).` : '✘ the peers differ!');
     const lat = sent.map((t, i) => (arrived[i] ?? NaN) - t).filter(Number.isFinite).sort((a, b) => a - b);
-    console.log(`Keystroke → other peer's editor latency over ${route()}, ${lat.length} keystrokes: p50 ${pct(lat, 50).toFixed(1)} ms · p95 ${pct(lat, 95).toFixed(1)} ms · p99 ${pct(lat, 99).toFixed(1)} ms · max ${lat.at(-1)!.toFixed(1)} ms`);
+    if (lat.length === 0) console.log('No keystroke reached the other peer, so there is no latency to show.');
+    else console.log(`Keystroke → other peer's editor latency over ${route()}, ${lat.length} keystrokes: p50 ${pct(lat, 50).toFixed(1)} ms · p95 ${pct(lat, 95).toFixed(1)} ms · p99 ${pct(lat, 99).toFixed(1)} ms · max ${lat.at(-1)!.toFixed(1)} ms`);
     ea.dispose();
     eb.dispose();
     process.exitCode = same ? 0 : 1;
   } finally {
-    for (const d of [A, B]) {
-      try {
-        chorus('stop', d);
-      } catch {
-        // already stopped
-      }
-    }
-    fs.rmSync(root, { recursive: true, force: true });
+    cleanup();
   }
 }
 
 main().catch((e: unknown) => {
+  // A Ctrl-C reaches the `chorus` command the demo is running too; that command dying of the
+  // signal is the interrupt, not a failure (main's finally has cleaned up already).
+  const signal = (e as { signal?: NodeJS.Signals | null }).signal;
+  if (signal) {
+    process.stderr.write(`\ndemo interrupted: stopped both daemons and removed its temporary folder\n`);
+    process.exit(128 + os.constants.signals[signal]);
+  }
   console.error(`demo failed: ${(e as Error).message}`);
   process.exit(1);
 });

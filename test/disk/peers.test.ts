@@ -4,12 +4,11 @@
 // open editor, and paths from a hostile peer are refused.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { FileIndex, newFileId } from '../../daemon/src/workspace/file-index.js';
 import { converged, editor, folderFiles, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
-import { waitForFile } from '../support/project-dir.js';
+import { tempDir, waitForFile } from '../support/project-dir.js';
 
 afterEach(stopAllPeers);
 
@@ -126,7 +125,7 @@ it('a git checkout of 200 files on one peer reaches the other folder and its ope
 it('refuses hostile paths from a peer and never writes outside the root', async () => {
   const { a, b } = await sharedPair({ 'ok.txt': 'fine\n' });
   await converged(a, b, 'the first sync');
-  const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-victim-')));
+  const outside = tempDir('chorus-victim-');
   fs.symlinkSync(outside, path.join(b.dir, 'escape')); // a symlink on B that leads out
   const bad = [
     '/tmp/chorus-absolute-evil.txt',

@@ -5,13 +5,12 @@
 // and an editor open on a changed file sees it change in place.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
 import type { Origin } from '../../daemon/src/workspace/workspace.js';
 import { editor, startPeer, stopAllPeers, until } from '../support/disk-peers.js';
-import { tempProject, waitForFile } from '../support/project-dir.js';
+import { tempDir, tempProject, waitForFile } from '../support/project-dir.js';
 
 afterEach(stopAllPeers);
 
@@ -62,7 +61,7 @@ it('creates, renames, moves and deletes files and folders; a rename keeps the fi
 });
 
 it('skips ignored files, keeps binary and oversized files whole, never follows symlinks', async () => {
-  const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-outside-')));
+  const outside = tempDir('chorus-outside-');
   fs.writeFileSync(path.join(outside, 'secret.txt'), 'secret\n');
   const dir = tempProject({
     '.gitignore': 'build/\n*.log\n',

@@ -5,10 +5,10 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attach, type NeovimClient } from 'neovim';
+import { tempDir } from '../support/project-dir.js';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -79,7 +79,7 @@ export class Scene {
 
   /** A fresh project folder (with `.chorus/`) holding `files`; its daemon calls itself `name`. */
   project(files: Record<string, string> = {}, name?: string): string {
-    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nvim-')));
+    const dir = tempDir('chorus-nvim-');
     fs.mkdirSync(path.join(dir, '.chorus'));
     if (name) fs.writeFileSync(path.join(dir, '.chorus', 'identity.json'), JSON.stringify({ name }));
     for (const [name, text] of Object.entries(files)) {
@@ -150,7 +150,7 @@ export class Nvim {
         CHORUS_NVIM_PLUGIN: pluginDir,
         CHORUS_NVIM_CMD: JSON.stringify([process.execPath, cli]),
         CHORUS_NVIM_SETUP: JSON.stringify(setup),
-        XDG_STATE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nvim-state-')),
+        XDG_STATE_HOME: tempDir('chorus-nvim-state-'),
       },
     });
     const api = attach({ proc, options: { logger: silentLogger() } });

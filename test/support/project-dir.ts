@@ -1,10 +1,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
-/** A fresh temporary project folder with the given files. */
-export function tempProject(files: Record<string, string> = {}, prefix = 'chorus-test-'): string {
+/**
+ * Every temporary folder a test file makes through these helpers; removed when the file's tests
+ * are done, passed or failed (test/support/global-setup.ts reports any that escape).
+ */
+const made = new Set<string>();
+afterAll(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  made.clear();
+});
+
+/** A fresh empty temporary folder (its real path), removed after the test file. */
+export function tempDir(prefix = 'chorus-test-'): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  made.add(dir);
+  return dir;
+}
+
+/** A fresh temporary project folder with the given files, removed after the test file. */
+export function tempProject(files: Record<string, string> = {}, prefix = 'chorus-test-'): string {
+  const dir = tempDir(prefix);
   for (const [rel, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), content);

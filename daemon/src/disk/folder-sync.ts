@@ -17,7 +17,7 @@ import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { decodeText, readBytes } from './files.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { scanFolder } from './scan.js';
+import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
 
 /** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
@@ -188,12 +188,34 @@ export class FolderSync {
 
   /** Take in the whole folder and settle what happened while the daemon was down. */
   async scanAll(): Promise<number> {
-    const files = await scanFolder(this.project.root, this.rules);
+    const { files, dirs } = await scanTree(this.project.root, this.rules);
     const paths = new Set(files.map((f) => f.rel));
     for (const [, e] of this.workspace.index.entries()) paths.add(e.path);
     for (const p of this.writeBack.ledger.paths()) paths.add(p);
-    await this.sync([...paths], [], true);
+    await this.sync([...paths], [], true, dirs);
     return files.length;
+  }
+
+  /**
+   * What happened to folders (empty ones included): `seen` are folders the folder has now,
+   * `maybeGone` folders events said changed. A shared folder missing on start is made (it may
+   * never have been written here); one that went while watching is no longer shared.
+   */
+  private async folderChanges(seen: string[], maybeGone: string[], full: boolean): Promise<{ added: string[]; gone: string[]; toMake: string[] }> {
+    const index = this.workspace.index;
+    const out = { added: [] as string[], gone: [] as string[], toMake: [] as string[] };
+    for (const rel of seen) {
+      const problem = pathProblem(rel);
+      if (problem) this.once(rel, `not sharing the folder ${rel}: ${problem}`);
+      else if (!index.hasDir(rel)) out.added.push(rel);
+    }
+    const isDir = async (rel: string) => (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
+    const candidates = full ? index.dirs() : index.dirs().filter((d) => maybeGone.some((g) => d === g || d.startsWith(g + '/')));
+    for (const rel of candidates) {
+      if (this.rules.ignores(rel + '/') || (await isDir(rel))) continue;
+      (full ? out.toMake : out.gone).push(rel);
+    }
+    return out;
   }
 
   private async read(rel: string, full: boolean): Promise<Seen | 'own' | undefined> {
@@ -227,13 +249,24 @@ export class FolderSync {
    * Take in `paths` and everything under `dirs`. `full` (on start) also rewrites files whose
    * newest content a crash kept from the folder and writes files the folder never had.
    */
-  private async sync(paths: string[], dirs: string[], full: boolean): Promise<void> {
+  private async sync(paths: string[], dirs: string[], full: boolean, allDirs: string[] = []): Promise<void> {
     const index = this.workspace.index;
     const touched = new Set(paths);
+    const seenDirs = new Set(allDirs);
+    const goneDirs: string[] = [];
     for (const d of dirs) {
       for (const [, e] of index.entries()) if (e.path.startsWith(d + '/')) touched.add(e.path);
-      for (const f of await scanFolder(this.project.root, this.rules, d)) touched.add(f.rel);
+      const st = await fs.promises.lstat(this.project.absolute(d)).catch(() => undefined);
+      if (!st?.isDirectory() || this.rules.ignores(d + '/')) {
+        goneDirs.push(d);
+        continue;
+      }
+      seenDirs.add(d);
+      const tree = await scanTree(this.project.root, this.rules, d);
+      for (const f of tree.files) touched.add(f.rel);
+      for (const sub of tree.dirs) seenDirs.add(sub);
     }
+    const folders = await this.folderChanges([...seenDirs].sort(), goneDirs, full);
     const present = new Map<string, Seen>();
     const absent: string[] = [];
     for (const rel of [...touched].sort()) {
@@ -310,8 +343,10 @@ export class FolderSync {
       }
     }
 
-    if (renames.length || gone.length || added.length || changed.length || collided.length) {
+    if (renames.length || gone.length || added.length || changed.length || collided.length || folders.added.length || folders.gone.length) {
       this.workspace.batch(() => {
+        for (const rel of folders.added) this.workspace.addDir(rel, DISK);
+        for (const rel of folders.gone) this.workspace.removeDir(rel, DISK);
         for (const [from, to] of renames) {
           this.workspace.rename(from, to, DISK);
           this.writeBack.moved(from, to);
@@ -340,6 +375,8 @@ export class FolderSync {
         [renames.length, 'renamed'],
         [gone.length, 'deleted'],
         [collided.length, 'created here and by a peer at once'],
+        [folders.added.length, 'new folder(s)'],
+        [folders.gone.length, 'removed folder(s)'],
       ].filter(([n]) => n);
       this.log(`took in from the folder: ${parts.map(([n, w]) => `${n} ${w}`).join(', ')}${paths.length + dirs.length === 1 ? ` (${paths[0] ?? dirs[0]})` : ''}`);
     }
@@ -352,6 +389,7 @@ export class FolderSync {
       if (data) writes.push(this.writeBack.writeNow(rel, data, true));
     }
     for (const rel of toWrite) writes.push(this.materialize(rel));
+    for (const rel of folders.toMake) writes.push(this.makeFolder(rel));
     void Promise.all(writes).catch((e: unknown) => this.log(`writing files into the folder failed: ${(e as Error).message}`));
   }
 
@@ -361,6 +399,17 @@ export class FolderSync {
   }
 
   // ---- files the folder does not have yet --------------------------------------------------
+
+  /** Make a shared folder the folder does not have (an empty one a peer made while we were away). */
+  private async makeFolder(rel: string): Promise<void> {
+    try {
+      if (this.project.relative(rel) !== rel) throw new Error('not a normalised project path');
+    } catch (e) {
+      this.once(rel, `refused to make the folder ${JSON.stringify(rel).slice(0, 200)}: ${(e as Error).message}`);
+      return;
+    }
+    await fs.promises.mkdir(this.project.absolute(rel), { recursive: true });
+  }
 
   /** Write a file of the index that is not in the folder (or wait for its content). */
   private async materialize(rel: string): Promise<void> {

@@ -8,12 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
-import type { FilesEvent, Workspace } from '../workspace/workspace.js';
+import type { DirsEvent, FilesEvent, Workspace } from '../workspace/workspace.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
   /** Paths whose content is waiting for a blob, by hash. */
   private waiting = new Map<string, Set<string>>();
+  /** The peers' file changes being applied: a folder goes only after the files in it went. */
+  private applying = new Set<Promise<void>>();
 
   constructor(
     private readonly project: Project,
@@ -22,7 +24,16 @@ export class Materializer {
     private readonly log: (msg: string) => void,
   ) {
     workspace.on('files', (e) => {
-      if (e.origin.kind === 'peer') void this.apply(e);
+      if (e.origin.kind !== 'peer') return;
+      const step = this.apply(e).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${(err as Error).stack ?? String(err)}`));
+      this.applying.add(step);
+      void step.then(() => this.applying.delete(step));
+    });
+    workspace.on('dirs', (e) => {
+      if (e.origin.kind !== 'peer') return;
+      void Promise.all([...this.applying])
+        .then(() => this.applyDirs(e))
+        .catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${(err as Error).stack ?? String(err)}`));
     });
   }
 
@@ -72,6 +83,34 @@ export class Materializer {
       await this.pruneEmptyDirs(path.dirname(abs));
     }
     for (const p of [...e.created, ...e.changed]) await this.write(p);
+  }
+
+  /**
+   * Peers' folders: made when shared, removed when no longer shared, deepest first. A folder that
+   * still holds something (a file this folder does not share, e.g. an ignored one, or a file that
+   * arrived meanwhile) is kept and stays shared, so it never disappears from under its content.
+   */
+  private async applyDirs(e: DirsEvent): Promise<void> {
+    for (const p of e.created) {
+      const abs = this.safe(p);
+      if (!abs || !this.workspace.index.hasDir(p)) continue;
+      await fs.promises.mkdir(abs, { recursive: true }).catch((err: NodeJS.ErrnoException) => this.log(`could not make the folder ${p} a peer shared (${err.code ?? err.message})`));
+    }
+    for (const p of [...e.deleted].sort((a, b) => b.length - a.length)) {
+      const abs = this.safe(p);
+      if (!abs || this.workspace.index.hasDir(p)) continue; // shared again meanwhile
+      try {
+        await fs.promises.rmdir(abs);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+          this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
+          this.workspace.addDir(p, { kind: 'disk' });
+        }
+        continue; // gone already (ENOENT), or a file there now (ENOTDIR): nothing to remove
+      }
+      await this.pruneEmptyDirs(path.dirname(abs));
+    }
   }
 
   /** The hash of a file's current content (live text or blob), if known. */
@@ -131,8 +170,11 @@ export class Materializer {
     return this.waiting.size;
   }
 
+  /** Remove the empty folders a file's move or removal left, up to the first shared folder. */
   private async pruneEmptyDirs(dir: string): Promise<void> {
     while (dir.startsWith(this.project.root + path.sep)) {
+      // A shared folder stays, empty or not: a peer that still has it shares it.
+      if (this.workspace.index.hasDir(path.relative(this.project.root, dir).split(path.sep).join('/'))) return;
       try {
         await fs.promises.rmdir(dir);
       } catch {

@@ -1,4 +1,4 @@
-/** Walks the project folder: every shared regular file, never following symbolic links. */
+/** Walks the project folder: every shared regular file and folder, never following symbolic links. */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IgnoreRules } from './ignore-rules.js';
@@ -10,7 +10,16 @@ export interface ScannedFile {
 
 /** Every shared regular file under `under` (a project-relative folder, '' for the whole project). */
 export async function scanFolder(root: string, rules: IgnoreRules, under = ''): Promise<ScannedFile[]> {
+  return (await scanTree(root, rules, under)).files;
+}
+
+/**
+ * Every shared regular file and every shared folder (empty ones too, `under` itself not
+ * included) under `under`, each sorted by path.
+ */
+export async function scanTree(root: string, rules: IgnoreRules, under = ''): Promise<{ files: ScannedFile[]; dirs: string[] }> {
   const out: ScannedFile[] = [];
+  const dirs: string[] = [];
   const walk = async (dir: string) => {
     let entries: fs.Dirent[];
     try {
@@ -21,7 +30,9 @@ export async function scanFolder(root: string, rules: IgnoreRules, under = ''): 
     for (const e of entries) {
       const rel = dir ? `${dir}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (!rules.ignores(rel + '/')) await walk(rel);
+        if (rules.ignores(rel + '/')) continue;
+        dirs.push(rel);
+        await walk(rel);
       } else if (e.isFile() && !rules.ignores(rel)) {
         const st = await fs.promises.lstat(path.join(root, rel)).catch(() => undefined);
         if (st?.isFile()) out.push({ rel, size: st.size });
@@ -29,7 +40,7 @@ export async function scanFolder(root: string, rules: IgnoreRules, under = ''): 
       // symbolic links and special files are never shared
     }
   };
-  if (under && rules.ignores(under + '/')) return out;
+  if (under && rules.ignores(under + '/')) return { files: out, dirs };
   await walk(under);
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files: out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)), dirs: dirs.sort() };
 }

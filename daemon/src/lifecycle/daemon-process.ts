@@ -8,12 +8,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Project } from '../project.js';
+import { CliError } from './human-error.js';
 import { lockOwner } from './lock.js';
 
 /** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
 export function findProject(dir: string | undefined): Project {
   if (dir !== undefined) {
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+    if (!fs.existsSync(dir)) throw new CliError(`${dir} does not exist; give a folder that does`);
+    if (!fs.statSync(dir).isDirectory()) throw new CliError(`${dir} is a file, not a folder; give the project's folder`);
     return new Project(dir);
   }
   let cur = process.cwd();
@@ -38,6 +40,27 @@ export function connectSocket(socketPath: string): Promise<net.Socket> {
 
 export function runningPid(project: Project): number | undefined {
   return lockOwner(project.lockPath);
+}
+
+/**
+ * Stop the daemon `pid` of `project` (SIGTERM: it writes its files first) and wait until it is
+ * gone; after 10 s it is killed. Resolves false when it had to be killed.
+ */
+export async function stopDaemon(project: Project, pid: number, timeoutMs = 10_000): Promise<boolean> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return true; // gone already
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (runningPid(project) === pid) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');

@@ -79,6 +79,10 @@ export interface OverlayEvents {
   'peer-down': [id: string, reason: string];
   message: [id: string, data: Uint8Array];
   refused: [where: string, reason: string];
+  /** A peer let us in but serves another session (`theirs`): the join code is mixed up. */
+  'wrong-session': [where: string, theirs: string];
+  /** A direct dial failed before any handshake; `code` is the system error (e.g. ECONNREFUSED). */
+  unreachable: [addr: string, code: string];
 }
 
 /** Largest message `send`/`broadcast` accept: the secure frame limit less the DATA type byte. */
@@ -369,6 +373,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const peerId = link.peerId;
     if (this.#blocked.has(peerId)) throw new ProtocolError(`peer ${peerId} is on the other side of a test partition`);
     if (hello.session !== this.#opts.sessionId) {
+      this.emit('wrong-session', origin.addr ?? link.remote, hello.session);
       throw new ProtocolError(`peer ${peerId} is in session ${hello.session}, not ${this.#opts.sessionId}`);
     }
     // Learn where it listens; an address we reached it at counts too (it may be behind a proxy).
@@ -569,9 +574,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         if (expect !== undefined) origin.expect = expect;
         this.#adopt(link, origin);
       },
-      (err: Error) => {
+      (err: Error & { code?: string }) => {
         d.inFlight = false;
         d.addrIndex++;
+        this.emit('unreachable', addr, err.code ?? 'unknown');
         const delay = d.backoff.fail(Date.now());
         if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) {
           this.#log(`${err.message}; retrying (attempt ${d.backoff.attempts}, next in ${Math.round(delay)} ms)`);

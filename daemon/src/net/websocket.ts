@@ -143,7 +143,9 @@ export function dialWebSocket(url: string, opts: DialOptions = {}): Promise<WebS
     }
     const fail = (err: Error & { code?: string }): void => {
       ws.terminate();
-      reject(new Error(`cannot reach ${url} (${err.code ?? err.message})`));
+      // The system error code travels with the message: a refused port is worth telling apart
+      // from a silent one (see SessionManager's first sync).
+      reject(Object.assign(new Error(`cannot reach ${url} (${err.code ?? err.message})`), { code: err.code }));
     };
     ws.once('error', fail);
     ws.once('open', () => {

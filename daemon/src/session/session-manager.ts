@@ -10,6 +10,7 @@ import { Materializer } from '../disk/materializer.js';
 import type { WriteBack } from '../disk/write-back.js';
 import { Failure } from '../errors.js';
 import type { Identity } from '../identity.js';
+import { dialable } from '../net/host-addrs.js';
 import { decodeJoinCode, encodeJoinCode, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
@@ -50,6 +51,20 @@ export interface PeerStatus {
 }
 
 const JOIN_TIMEOUT_MS = 60_000;
+/** Dial failures that mean "nothing listens there" rather than "no answer yet". */
+const DEFINITE_DIAL_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+/** How often every address must fail that way before a join gives up (a daemon may be restarting). */
+const DEFINITE_FAILURES_TO_GIVE_UP = 3;
+
+/** `host:port` of a `ws://` address as a person would type it (without the host tag). */
+export function displayAddr(addr: string): string {
+  try {
+    const u = new URL(addr);
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return addr;
+  }
+}
 
 export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; replicator: [Replicator]; refused: [reason: string] }> {
   private config: SessionConfig | undefined;
@@ -83,7 +98,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const config = loadSession(this.project.dotDir);
     if (!config || this.config) return; // nothing saved, or a share/join already started one
     this.log(`rejoining session ${config.sessionId.slice(0, 8)} as ${config.role}`);
-    await this.start(config);
+    await this.start(config, true);
   }
 
   private code(): string {
@@ -119,6 +134,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       if (e instanceof JoinCodeError) throw new Failure('session', e.message);
       throw e;
     }
+    if (this.config?.sessionId === code.sessionId && this.config.role === 'host') {
+      throw new Failure('session', `that folder is the one sharing this session (${this.project.root}); join into another folder`);
+    }
     if (this.config && this.config.sessionId !== code.sessionId) {
       throw new Failure('session', `this folder already belongs to another session (${this.config.sessionId.slice(0, 8)}); join from an empty folder`);
     }
@@ -148,11 +166,17 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     await this.overlay?.stop();
     this.overlay = undefined;
     this.replicator = undefined;
+    this.materializer = undefined;
     this.config = undefined;
+    this.writeBack.disabled = false;
     fs.rmSync(sessionFile(this.project.dotDir), { force: true });
   }
 
-  private async start(config: SessionConfig): Promise<void> {
+  /**
+   * Start the overlay, replicator and materializer for `config`. A port the person asked for is
+   * used or this fails naming it; only a port saved by an earlier run (`resuming`) may change.
+   */
+  private async start(config: SessionConfig, resuming = false): Promise<void> {
     this.config = config;
     this.writeBack.disabled = !config.disk;
     const overlay = new Overlay({
@@ -184,7 +208,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       started = await overlay.start();
     } catch (e) {
       // The saved port may be taken now: any port will do, peers learn it by gossip.
-      if (config.listen.port === 0) throw e;
+      if (!resuming || config.listen.port === 0) {
+        await this.abandon();
+        throw listenFailure(e, config.listen);
+      }
       config.listen.port = 0;
       started = await overlay.start();
     }
@@ -205,39 +232,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const rep = this.replicator!;
     const progress = (p: JoinProgress) => this.emit('progress', p);
     progress({ phase: 'connecting', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
-    await new Promise<void>((resolve, reject) => {
-      const refused = (reason: string) => {
-        if (rep.connectedPeers().length > 0) return; // someone let us in: a stale address refused
-        clearTimeout(timer);
-        rep.off('synced', done);
-        this.off('refused', refused);
-        reject(new Failure('session', `the session refused to let this folder in: ${reason}`));
-      };
-      this.on('refused', refused);
-      // The limit is on silence, not on the whole sync: a big history takes as long as it takes
-      // while messages keep coming.
-      const giveUp = () => {
-        rep.off('synced', done);
-        rep.off('activity', stillGoing);
-        this.off('refused', refused);
-        reject(new Failure('session', `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s (tried ${this.config?.addrs.join(', ') || 'the relay'}); is the sharing daemon running and reachable?`));
-      };
-      let timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
-      const stillGoing = () => {
-        clearTimeout(timer);
-        timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
-      };
-      rep.on('activity', stillGoing);
-      const done = () => {
-        clearTimeout(timer);
-        rep.off('synced', done);
-        rep.off('activity', stillGoing);
-        this.off('refused', refused);
-        resolve();
-      };
-      rep.on('synced', done);
-      if (rep.connectedPeers().some((p) => rep.isSynced(p.id))) done();
-    });
+    await this.waitForFirstSync(rep);
     const entries = this.workspace.index.entries();
     const bytesTotal = entries.reduce((n, [, e]) => n + e.size, 0);
     if (this.materializer) {
@@ -247,6 +242,73 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
     progress({ phase: 'done', files: entries.length, filesTotal: entries.length, bytes: bytesTotal, bytesTotal });
     return { files: entries.length, bytes: bytesTotal };
+  }
+
+  /**
+   * Resolves when a peer has synced with us. Fails fast with the real reason when the session
+   * refuses us, a peer serves another session, or every address of the code refuses connections;
+   * fails after JOIN_TIMEOUT_MS of silence otherwise (a peer that is just slow keeps it going).
+   */
+  private waitForFirstSync(rep: Replicator): Promise<void> {
+    const overlay = this.overlay!;
+    const config = this.config!;
+    const targets = dialable(config.addrs);
+    const definiteFailures = new Map<string, { count: number; code: string }>();
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout;
+      const settle = (err?: Failure) => {
+        clearTimeout(timer);
+        rep.off('synced', done);
+        rep.off('activity', stillGoing);
+        this.off('refused', refused);
+        overlay.off('wrong-session', wrongSession);
+        overlay.off('unreachable', unreachable);
+        if (err) reject(err);
+        else resolve();
+      };
+      const done = () => settle();
+      const someoneLetUsIn = () => rep.connectedPeers().length > 0;
+      const refused = (reason: string) => {
+        if (someoneLetUsIn()) return; // a stale address refused; a peer already let us in
+        settle(new Failure('session', `the session refused to let this folder in: ${reason}`));
+      };
+      const wrongSession = (where: string, theirs: string) => {
+        if (someoneLetUsIn()) return;
+        settle(
+          new Failure(
+            'session',
+            `this code is for session ${config.sessionId.slice(0, 8)}, the peer at ${displayAddr(where)} serves session ${theirs.slice(0, 8)}: the code was changed or mixed up with another one; copy it again`,
+          ),
+        );
+      };
+      const unreachable = (addr: string, code: string) => {
+        if (!DEFINITE_DIAL_FAILURES.has(code)) return;
+        const seen = definiteFailures.get(addr);
+        definiteFailures.set(addr, { count: (seen?.count ?? 0) + 1, code });
+        // With a relay, peers may still come that way; a direct address that refuses says nothing.
+        if (config.relayUrl || someoneLetUsIn() || targets.length === 0) return;
+        if (!targets.every((a) => (definiteFailures.get(a)?.count ?? 0) >= DEFINITE_FAILURES_TO_GIVE_UP)) return;
+        const where = targets.map((a) => `${describeDialFailure(definiteFailures.get(a)!.code)} at ${displayAddr(a)}`).join('; ');
+        settle(new Failure('session', `could not reach the session: ${where}. Is the sharing daemon running (\`chorus status\` in the shared folder)?`));
+      };
+      // The limit is on silence, not on the whole sync: a big history takes as long as it takes
+      // while messages keep coming.
+      const giveUp = () => {
+        const tried = [...targets.map(displayAddr), ...(config.relayUrl ? [`the relay ${config.relayUrl}`] : [])];
+        settle(new Failure('session', `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s (tried ${tried.join(', ') || 'no address'}); is the sharing daemon running and reachable?`));
+      };
+      timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
+      const stillGoing = () => {
+        clearTimeout(timer);
+        timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
+      };
+      this.on('refused', refused);
+      overlay.on('wrong-session', wrongSession);
+      overlay.on('unreachable', unreachable);
+      rep.on('activity', stillGoing);
+      rep.on('synced', done);
+      if (rep.connectedPeers().some((p) => rep.isSynced(p.id))) done();
+    });
   }
 
   peers(): PeerStatus[] {
@@ -265,4 +327,25 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.persist();
     await this.overlay?.stop();
   }
+}
+
+function describeDialFailure(code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'no such host';
+    default:
+      return 'no route to the host';
+  }
+}
+
+/** Why listening for peers failed, worded for the person who chose the address. */
+function listenFailure(e: unknown, listen: { host: string; port: number }): Failure {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${listen.host}:${listen.port}`;
+  if (code === 'EADDRINUSE') return new Failure('session', `port ${listen.port} is already in use (on ${listen.host}); choose another with --port, or leave --port out to take any free port`);
+  if (code === 'EACCES') return new Failure('session', `not allowed to listen on port ${listen.port} (ports below 1024 need privileges); choose another with --port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new Failure('session', `cannot listen on ${listen.host}: no such address on this machine; check --host`);
+  return new Failure('session', `cannot listen for peers on ${where} (${code ?? (e as Error).message})`);
 }

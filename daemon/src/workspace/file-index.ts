@@ -18,8 +18,16 @@ export interface FileEntry {
   opaque?: boolean;
 }
 
+/** A folder as the person sees it (empty ones too): shared so it exists, or goes, everywhere. */
+export interface DirEntry {
+  /** Project-relative path with `/` separators. */
+  path: string;
+}
+
 interface IndexShape {
   files: Record<string, FileEntry>;
+  /** Folders, by id; absent in documents made before folders were shared. */
+  dirs?: Record<string, DirEntry>;
 }
 
 export interface IndexDiff {
@@ -34,6 +42,10 @@ export function newFileId(): string {
   return 'f' + randomBytes(12).toString('hex');
 }
 
+function newDirId(): string {
+  return 'd' + randomBytes(12).toString('hex');
+}
+
 /** Local updates being gathered into one change (see `FileIndex.batch`). */
 interface Batch {
   base: A.Doc<IndexShape>;
@@ -43,6 +55,8 @@ interface Batch {
 export class FileIndex {
   private doc: A.Doc<IndexShape>;
   private byPath = new Map<string, string>();
+  /** Folder path → every id that claims it (two peers may make one folder at once). */
+  private dirsByPath = new Map<string, string[]>();
   private pending: Batch | undefined;
   /** The last entry of each file removed while this daemon ran (to bring an edited one back). */
   private graveyard = new Map<string, FileEntry>();
@@ -59,6 +73,12 @@ export class FileIndex {
   }
 
   private reindex(): void {
+    this.dirsByPath.clear();
+    for (const [id, d] of Object.entries(this.doc.dirs ?? {})) {
+      // A peer's folder is a path like any other: refused unless path-rules allow it.
+      if (!isProjectPath((d as { path?: unknown }).path)) continue;
+      this.dirsByPath.set(d.path, [...(this.dirsByPath.get(d.path) ?? []), id]);
+    }
     this.byPath.clear();
     for (const [id, e] of Object.entries(this.doc.files ?? {})) {
       if (!isProjectPath(e.path)) continue;
@@ -83,9 +103,43 @@ export class FileIndex {
       .map(([id, e]) => [id, { ...e }]);
   }
 
+  /** Is `path` a shared folder? */
+  hasDir(path: string): boolean {
+    return this.dirsByPath.has(path);
+  }
+
+  /** Every shared folder's path (valid paths only), sorted. */
+  dirs(): string[] {
+    return [...this.dirsByPath.keys()].sort();
+  }
+
+  /** Share the folder at `path` (no change if it is shared already). */
+  addDir(path: string): RawChange | undefined {
+    if (this.dirsByPath.has(path) || !isProjectPath(path)) return undefined;
+    return this.update((d) => {
+      if (!d.dirs) d.dirs = {};
+      d.dirs[newDirId()] = { path };
+    });
+  }
+
+  /** Stop sharing the folder at `path` (every id that claims it). */
+  removeDir(path: string): RawChange | undefined {
+    const ids = this.dirsByPath.get(path);
+    if (!ids) return undefined;
+    return this.update((d) => {
+      for (const id of ids) if (d.dirs) delete d.dirs[id];
+    });
+  }
+
+  /** Folders shared now that were not in `before`, and those in `before` that are not any more. */
+  dirsDiff(before: ReadonlySet<string>): { created: string[]; deleted: string[] } {
+    const now = this.dirs();
+    return { created: now.filter((p) => !before.has(p)), deleted: [...before].filter((p) => !this.dirsByPath.has(p)).sort() };
+  }
+
   /** Entries whose path is not valid (see `isProjectPath`): refused, never used. */
   refused(): Array<[string, unknown]> {
-    return Object.entries(this.doc.files ?? {})
+    return [...Object.entries(this.doc.files ?? {}), ...Object.entries(this.doc.dirs ?? {})]
       .filter(([, e]) => !isProjectPath((e as { path?: unknown }).path))
       .map(([id, e]) => [id, (e as { path?: unknown }).path]);
   }

@@ -45,9 +45,17 @@ export interface ContentSource {
   read(path: string): Promise<Uint8Array | undefined>;
 }
 
+/** Folders peers shared or stopped sharing (empty ones included; files come as FilesEvent). */
+export interface DirsEvent {
+  created: string[];
+  deleted: string[];
+  origin: Origin;
+}
+
 export interface WorkspaceEvents {
   text: [TextEvent];
   files: [FilesEvent];
+  dirs: [DirsEvent];
   /** A local change to a document, to send to peers. */
   localChange: [docId: string, change: RawChange];
   /** Something a person should find in the log (a conflict resolved, a deleted file kept). */
@@ -359,6 +367,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     void before;
   }
 
+  /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
+  addDir(path: string, origin: Origin): void {
+    this.recordIndex(this.index.addDir(path), origin, undefined);
+  }
+
+  /** A folder went (from disk): it goes on every peer that has nothing unshared in it. */
+  removeDir(path: string, origin: Origin): void {
+    this.recordIndex(this.index.removeDir(path), origin, undefined);
+  }
+
   rename(from: string, to: string, origin: Origin): void {
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
@@ -371,10 +389,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.recordIndex(this.index.remove(fileId), origin, { created: [], deleted: [path], renamed: [], changed: [] });
   }
 
-  private recordIndex(change: RawChange | undefined, origin: Origin, diff: Omit<FilesEvent, 'origin'>): void {
+  private recordIndex(change: RawChange | undefined, origin: Origin, diff: Omit<FilesEvent, 'origin'> | undefined): void {
     if (!change || this.batching) return;
     this.record(INDEX_DOC_ID, change);
-    this.emit('files', { ...diff, origin });
+    if (diff) this.emit('files', { ...diff, origin });
+  }
+
+  /** Tell what peers did to folders since `before` (after the files, so their content is handled first). */
+  private announceDirs(before: ReadonlySet<string>, origin: Origin): void {
+    const diff = this.index.dirsDiff(before);
+    if (diff.created.length || diff.deleted.length) this.emit('dirs', { ...diff, origin });
   }
 
   // ---- peers -------------------------------------------------------------------------------
@@ -384,10 +408,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
       const paths = this.paths();
+      const dirs = new Set(this.index.dirs());
       this.index.applyRemote(changes);
       this.appendRemote(docId, changes);
       this.resolve();
       this.announce(this.index.diffFrom(paths), before, origin);
+      this.announceDirs(dirs, origin);
       return;
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
@@ -403,10 +429,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
       const paths = this.paths();
+      const dirs = new Set(this.index.dirs());
       const r = this.index.receiveSync(state, message);
       this.storage.snapshot(docId, this.index.save());
       this.resolve();
       this.announce(this.index.diffFrom(paths), before, origin);
+      this.announceDirs(dirs, origin);
       return r.state;
     }
     const doc = this.doc(docId) ?? this.adopt(docId);

@@ -35,7 +35,7 @@ function M.check()
     r.ok(config.cmd[1] .. ' is executable')
   else
     r.error(config.cmd[1] .. ' is not executable', {
-      'install chorus (npm install -g chorus) or set cmd = { "node", "/path/to/daemon/dist/cli.js" }',
+      'install the chorus command (Chorus README, "Install": npm install -g ./daemon from a clone, or npm install -g chorus-<version>.tgz) or set cmd = { "node", "/path/to/chorus/daemon/dist/cli.js" }',
     })
   end
   local ok_proto, protocol = pcall(require, 'chorus.protocol')

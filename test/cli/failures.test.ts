@@ -1,0 +1,183 @@
+// Issue #12, "failing honestly and fast": every failed `chorus join`/`share` says the real reason
+// within seconds, leaves the folder as it was and no daemon behind; exit codes match the README.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chorus, daemonsFor, editedCode, shareCode, stopAfterEach } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+/** Everything in a folder, `.chorus/` included: a failed command must leave none of it. */
+const listing = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).sort();
+function project(files: Record<string, string> = {}): string {
+  const d = tempProject(files);
+  used.push(d);
+  return d;
+}
+/** The joins below must fail long before the 60 s a silent peer is given: this bound catches a wait. */
+const QUICK = { timeoutMs: 30_000 };
+/** Nothing a person reads is a raw Node error or a stack. */
+const RAW_NODE_ERROR = /\bE[A-Z]{3,}\b:|\bat .*\.js:\d+|Cannot read properties|TypeError/;
+
+
+/** `chorus join` failed with `reason`, and `dir` is exactly as it was, with no daemon for it. */
+function expectJoinUndone(r: ReturnType<typeof chorus>, reason: RegExp, dir: string, before: string[]): void {
+  expect(r.status, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(reason);
+  expect(r.stderr).not.toMatch(RAW_NODE_ERROR);
+  expect(r.stdout).toBe('');
+  expect(listing(dir)).toEqual(before);
+  expect(daemonsFor(dir)).toEqual([]);
+}
+
+it('checks a join code before anything starts: garbage and damaged codes change nothing, not even the current folder', () => {
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const here = tempDir();
+  // No folder given: the current one. Before #12 this left a daemon and .chorus/ in it.
+  let r = chorus(['join', 'not-a-code'], { cwd: here, ...QUICK });
+  expectJoinUndone(r, /not a Chorus join code .*; nothing was changed/, here, []);
+  r = chorus(['join', code.slice(0, -12)], { cwd: here, ...QUICK });
+  expectJoinUndone(r, /join code is damaged or incomplete; copy the whole code again/, here, []);
+  // A folder to be created is not created for a bad code.
+  r = chorus(['join', 'chorus1.%%%', path.join(here, 'new', 'deeper')], QUICK);
+  expectJoinUndone(r, /damaged/, here, []);
+});
+
+it('a wrong secret fails at once, stops the daemon it started and leaves the folder as it was', () => {
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const b = project({ 'notes.txt': 'mine\n' });
+  const r = chorus(['join', editedCode(code, (c) => (c.k = Buffer.alloc(32, 7).toString('base64url'))), b, '--host', '127.0.0.1'], QUICK);
+  expectJoinUndone(r, /refused to let this folder in: .*secret does not match/, b, ['notes.txt']);
+  expect(r.stderr).toMatch(/stopped the daemon it started \(pid \d+\), removed .*\.chorus/);
+  expect(fs.readFileSync(path.join(b, 'notes.txt'), 'utf8')).toBe('mine\n');
+});
+
+it('a code for another session names both sessions within seconds, and removes the folders it made', () => {
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const parent = tempDir();
+  const target = path.join(parent, 'x', 'y');
+  // Same secret and address, another session id: a code mixed up with another one.
+  const wrong = editedCode(code, (c) => (c.s = 'f'.repeat(32)));
+  const r = chorus(['join', wrong, target, '--host', '127.0.0.1'], QUICK);
+  expectJoinUndone(r, /this code is for session ffffffff, the peer at 127\.0\.0\.1:\d+ serves session [0-9a-f]{8}/, parent, []);
+  expect(r.stderr).toMatch(/removed the folders it created \(.*x\/y, .*x\)/);
+  expect(r.stderr).not.toMatch(/tried the relay|reachable\?/);
+});
+
+it('joining the sharing folder with its own code says so at once and leaves its daemon serving', () => {
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const [pid] = daemonsFor(a);
+  const r = chorus(['join', code, a], QUICK);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(`that folder is the one sharing this session (${a}); join into another folder`);
+  expect(daemonsFor(a)).toEqual([pid]);
+  expect(chorus(['status', a, '--json']).status).toBe(0);
+});
+
+it('a refused connection fails within seconds naming the address, not after a minute of retries', () => {
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const port = /127\.0\.0\.1:(\d+)/.exec(Buffer.from(code.slice(8), 'base64url').toString())![1];
+  expect(chorus(['stop', a]).status).toBe(0);
+  const b = project();
+  const r = chorus(['join', code, b, '--host', '127.0.0.1'], QUICK);
+  expectJoinUndone(r, new RegExp(`could not reach the session: connection refused at 127\\.0\\.0\\.1:${port}\\. Is the sharing daemon running`), b, []);
+});
+
+it('a port the person asked for is used, or the share fails naming it', async () => {
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '0.0.0.0', r));
+  const port = (busy.address() as net.AddressInfo).port;
+  try {
+    const a = project({ 'a.txt': 'a\n' });
+    const r = chorus(['share', a, '--port', String(port)], QUICK);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`port ${port} is already in use`);
+    expect(r.stderr).toMatch(/stopped the daemon it started/);
+    expect(listing(a)).toEqual(['a.txt']);
+    expect(daemonsFor(a)).toEqual([]);
+    const relay = chorus(['relay', '--port', String(port)], QUICK);
+    expect(relay.status).toBe(1);
+    expect(relay.stderr).toBe(`chorus: port ${port} is already in use on 0.0.0.0; choose another with --port\n`);
+  } finally {
+    await new Promise((r) => busy.close(r));
+  }
+  // The same port, free now: used as asked.
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a, ['--port', String(port)]);
+  expect(Buffer.from(code.slice(8), 'base64url').toString()).toContain(`127.0.0.1:${port}`);
+});
+
+it('says what is wrong with a path in words, never a raw Node error', () => {
+  const a = project({ 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const file = path.join(tempDir(), 'plain.txt');
+  fs.writeFileSync(file, 'x');
+  const cases: Array<[string[], RegExp]> = [
+    [['join', code, file], /plain\.txt is a file, not a folder; give `chorus join` a folder/],
+    [['join', code, path.join(file, 'sub')], /cannot create the folder .*plain\.txt\/sub: .*plain\.txt\/sub is \(or is inside\) a file where a folder is needed/],
+    [['share', file], /plain\.txt is a file, not a folder/],
+    [['status', path.join(file, 'nope')], /nope does not exist/],
+  ];
+  for (const [args, message] of cases) {
+    const r = chorus(args, QUICK);
+    expect(r.status, args.join(' ')).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(RAW_NODE_ERROR);
+  }
+  expect(fs.readFileSync(file, 'utf8')).toBe('x');
+});
+
+it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already runs, 4 none runs', () => {
+  const readme = fs.readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8');
+  const table = [...readme.matchAll(/^\| (\d) \| /gm)].map((m) => Number(m[1]));
+  expect(table).toEqual([0, 1, 3, 4]);
+  const d = project({ 'a.txt': 'a\n' });
+  expect(chorus(['status', d]).status).toBe(4);
+  const stop = chorus(['stop', d]);
+  expect(stop.status).toBe(4);
+  expect(stop.stderr).toContain(`no daemon running for ${d}; nothing to stop`);
+  expect(chorus(['share', d, '--host', '127.0.0.1']).status).toBe(0);
+  const second = chorus(['daemon', d]);
+  expect(second.status).toBe(3);
+  expect(chorus(['join', 'nonsense', d]).status).toBe(1);
+  expect(chorus(['status', d]).status).toBe(0);
+  expect(chorus(['stop', d]).status).toBe(0);
+  expect(daemonsFor(d)).toEqual([]);
+});
+
+it('waits for a silent peer (only then), with progress on stderr, and names what it tried', async () => {
+  // Accepts connections and never answers: the one case where the long wait is right.
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((s) => {
+    sockets.add(s);
+    s.resume(); // read and drop what comes, answer nothing
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    const code = 'chorus1.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
+    const b = project();
+    // Async: the silent server lives in this process and must keep accepting meanwhile.
+    const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const status = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(status).toBe(1);
+    expect(err).toMatch(/still waiting for a peer of the session to answer \(\d+ s\)/);
+    expect(err).toContain(`nothing came for 60 s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
+    expect(err).not.toContain('relay');
+    expect(listing(b)).toEqual([]);
+    expect(daemonsFor(b)).toEqual([]);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});

@@ -1,0 +1,40 @@
+// Issue #12 item 3: what the README says is not shared is not, and `.chorus/ignore` changes it as
+// the README says.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+const files = (dir: string) => listTree(dir);
+
+it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the sharer; .chorus/ignore changes it', async () => {
+  const a = tempProject({
+    'ok.txt': 'shared\n',
+    '.gitignore': 'secret.env\n',
+    'secret.env': 'TOKEN=1\n',
+    '.git/HEAD': 'ref: refs/heads/main\n',
+    'vendor/lib/.hg/hgrc': '[hooks]\n',
+    'vendor/lib/code.c': 'int x;\n',
+    'node_modules/dep/index.js': 'module.exports = 1;\n',
+    'app/node_modules/dep/index.js': 'module.exports = 2;\n',
+    '.chorus/ignore': 'private/\n',
+    'private/notes.md': 'mine\n',
+  });
+  fs.writeFileSync(path.join(a, 'big.bin'), Buffer.alloc(48 * 1024 * 1024 + 1, 1));
+  used.push(a);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  expect(files(b)).toEqual(['.gitignore', 'ok.txt', 'vendor/lib/code.c']);
+  expect(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')).toMatch(/not sharing big\.bin: 50331649 bytes is over the 50331648-byte limit/);
+
+  // "To share it anyway, put `!node_modules/` in `.chorus/ignore`" (applies when the daemon next starts).
+  fs.writeFileSync(path.join(a, '.chorus', 'ignore'), 'private/\n!node_modules/\n');
+  expect(chorus(['stop', a]).status).toBe(0);
+  expect(chorus(['share', a, '--host', '127.0.0.1']).status).toBe(0); // rejoins its session, same port
+  await waitUntil('node_modules on B', () => fs.existsSync(path.join(b, 'app', 'node_modules', 'dep', 'index.js')));
+  expect(files(b)).toEqual(['.gitignore', 'app/node_modules/dep/index.js', 'node_modules/dep/index.js', 'ok.txt', 'vendor/lib/code.c']);
+});

@@ -1,0 +1,86 @@
+/**
+ * Running the `chorus` command as a person or script does (a child process, its exit code,
+ * stdout and stderr), and looking at what it leaves in the process table.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+import { CLI } from './paths.js';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Kill it after this long: a bound that tells a quick failure from a minute-long wait. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Run the built `chorus` with `args`. */
+export function chorus(args: string[], opts: RunOptions = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
+}
+
+/** Pids of running `chorus daemon` processes whose command line names `dir` (Linux /proc). */
+export function daemonsFor(dir: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // exited, not yet reaped
+    } catch {
+      continue; // gone meanwhile
+    }
+    const i = argv.indexOf('daemon');
+    if (i > 0 && argv.slice(i + 1).includes(dir)) out.push(Number(entry));
+  }
+  return out;
+}
+
+/** The join code `chorus share --json` prints for `dir` (on loopback). */
+export function shareCode(dir: string, extra: string[] = []): string {
+  const r = chorus(['share', dir, '--json', '--host', '127.0.0.1', ...extra]);
+  if (r.status !== 0) throw new Error(`chorus share failed (${r.status}): ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { code: string }).code;
+}
+
+/** A copy of join code `code` with its JSON body changed by `edit`. */
+export function editedCode(code: string, edit: (body: Record<string, unknown>) => void): string {
+  const body = JSON.parse(Buffer.from(code.slice('chorus1.'.length), 'base64url').toString('utf8')) as Record<string, unknown>;
+  edit(body);
+  return 'chorus1.' + Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+/** Folders registered here have their daemon stopped after each test (`chorus stop`). */
+export function stopAfterEach(): string[] {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) if (fs.existsSync(d)) chorus(['stop', d]);
+  });
+  return dirs;
+}
+
+/** Project-relative paths of the files (`kind` 'file') or folders under `dir`, sorted, without `.chorus/`. */
+export function listTree(dir: string, kind: 'file' | 'folder' = 'file'): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => (kind === 'file' ? e.isFile() : e.isDirectory()))
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .filter((p) => p !== '.chorus' && !p.startsWith('.chorus/'))
+    .sort();
+}
+
+/** Poll until `cond` holds (a generous bound, never a timing assertion). */
+export async function waitUntil(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
