@@ -1,0 +1,291 @@
+/**
+ * One document shared between an LSP client and the daemon: the revision rule of
+ * protocol/README.md carried across a second hop (docs/decisions/050-lsp-two-hop-sync.md).
+ *
+ * Toward the daemon the bridge is an ordinary editor: `daemonText` is its buffer, with the two
+ * counters of the revision rule. Toward the LSP client it keeps
+ * - `shadow`: the client's text at `version`, exactly (every content change is applied to it);
+ * - at most one `inflight` workspace/applyEdit, with the text it was made for and the text the
+ *   client will have once it applies it (`target`);
+ * - `queue`: daemon changes not yet sent to the client, on top of `target` (or `shadow`).
+ * Invariant: daemonText = queue applied to (inflight ? target : shadow) once the user's changes
+ * held back while an edit is in flight are resolved.
+ *
+ * A client change while an edit is in flight is held back until it is clear whether it is the
+ * edit coming back (the shadow reaches `target`), the user typing before the edit arrived (the
+ * client answers applied:false, or its text is nearer the old text than the target), or both.
+ * Then the user's part goes to the daemon and the edit, transformed past it, is sent again. No
+ * I/O happens here: the caller supplies a {@link SyncPort}.
+ */
+import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } from '../text/text-op.js';
+import { diffToOp } from '../text/diff-op.js';
+import { toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
+import { changesToOp, opToChanges, type WireChange } from '../editor/wire.js';
+import { contentChangeToOp, editDistance, opToTextEdits } from './text-edits.js';
+import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languageserver';
+
+/** What a document needs from the outside world. */
+export interface SyncPort {
+  /** Send `buffer/edit` to the daemon. Failures are the port's to report. */
+  edit(revision: number, changes: WireChange[]): void;
+  /** Send the caret (after the person's own edit) to the daemon as `cursor/set`. */
+  caret(position: LineChar): void;
+  /** Push `workspace/applyEdit` with one versioned TextDocumentEdit; resolves to `applied`. */
+  applyEdit(version: number, edits: TextEdit[]): Promise<boolean>;
+  /** The document can no longer be kept in step: tell the person. */
+  outOfStep(message: string): void;
+}
+
+interface Inflight {
+  op: TextOp;
+  /** The client text the edit was made for (at `version`). */
+  base: string;
+  /** The client text once the edit is applied. */
+  target: string;
+  version: number;
+  /** The client's changes since the edit was sent, composed, on `base`. */
+  held: TextOp;
+  /** The client answered; `applied` is what it said. */
+  answered: boolean;
+  applied: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * How long to wait after an `applied: true` answer for the edit's echo, or for a change that
+ * shows the client skipped it (Neovim 0.7 answers true even when its version check skipped the
+ * edit). Also bounds a client that never answers.
+ */
+const ECHO_GRACE_MS = 750;
+const ANSWER_TIMEOUT_MS = 10_000;
+/** Consecutive refusals of the same edit at an unchanged version before giving up. */
+const MAX_REFUSALS = 5;
+
+export class DocumentSync {
+  shadow: string;
+  version: number;
+  daemonText: string;
+  private editorRevision = 0;
+  private daemonRevision = 0;
+  private inflight: Inflight | undefined;
+  private queue: TextOp = [];
+  private refusals = 0;
+  private broken = false;
+  private closed = false;
+
+  /**
+   * @param clientText what the client showed at `version` (its didOpen text)
+   * @param daemonText the daemon's answer to buffer/open; the difference goes to the client
+   */
+  constructor(
+    public path: string,
+    readonly uri: string,
+    readonly encoding: Encoding,
+    clientText: string,
+    version: number,
+    daemonText: string,
+    private readonly port: SyncPort,
+  ) {
+    this.shadow = clientText;
+    this.version = version;
+    this.daemonText = daemonText;
+    this.queue = diffToOp(clientText, daemonText);
+  }
+
+  /** Begin pushing the daemon's text to the client (after replaying changes made while opening). */
+  start(): void {
+    this.flush();
+  }
+
+  /** Whether the client still has edits of ours to apply (for tests and status). */
+  get pending(): boolean {
+    return this.inflight !== undefined || !isNoop(this.queue);
+  }
+
+  get outOfStep(): boolean {
+    return this.broken;
+  }
+
+  // ---- from the client -----------------------------------------------------------------------
+
+  /**
+   * A `textDocument/didChange`: its content changes in order, then the new version. Throws the
+   * daemon's Failure for a change that does not fit the text (the document is then out of step).
+   */
+  clientChanged(changes: TextDocumentContentChangeEvent[], version: number): void {
+    if (this.broken || this.closed) return;
+    for (const change of changes) {
+      let op: TextOp;
+      try {
+        op = contentChangeToOp(this.shadow, change, this.encoding);
+      } catch (e) {
+        this.markOutOfStep(`a change from the editor does not fit its own text (${(e as Error).message})`);
+        throw e;
+      }
+      this.shadow = applyOp(this.shadow, op);
+      const f = this.inflight;
+      if (!f) {
+        this.userEdit(op);
+        continue;
+      }
+      f.held = composeOps(f.held, op);
+      // The edit came back whole: whatever follows in this notification is the person's.
+      if (this.shadow === f.target) this.settle(f);
+    }
+    this.version = version;
+    const f = this.inflight;
+    if (f?.answered) this.resolve(f);
+    this.flush();
+  }
+
+  /** The client saved; the daemon writes files itself, so nothing to do but keep the version. */
+  clientSaved(): void {}
+
+  // ---- from the daemon -----------------------------------------------------------------------
+
+  /** A `buffer/didChange` for this buffer (the revision rule decides whether it applies). */
+  daemonChanged(revision: number, changes: WireChange[]): void {
+    if (revision !== this.editorRevision) return; // made before our latest edit: a replacement follows
+    const op = changesToOp(this.daemonText, changes, this.encoding);
+    this.daemonText = applyOp(this.daemonText, op);
+    this.daemonRevision++;
+    this.queue = composeOps(this.queue, op);
+    this.flush();
+  }
+
+  /** Where a daemon-side position is in the client's text (for presence), clamped to it. */
+  toClientPosition(pos: LineChar): LineChar | undefined {
+    try {
+      const off = Math.min(toOffset(this.daemonText, pos, this.encoding), this.shadow.length);
+      return toPosition(this.shadow, off, this.encoding);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Where a client position is in the daemon's text, clamped to it; throws for a bad position. */
+  toDaemonPosition(pos: LineChar): LineChar {
+    const off = Math.min(toOffset(this.shadow, pos, this.encoding), this.daemonText.length);
+    return toPosition(this.daemonText, off, this.encoding);
+  }
+
+  /**
+   * The client closed the document: whatever it typed that is still held back is resolved and
+   * sent (nothing the person typed is lost); our unsent changes are dropped, the daemon has them.
+   */
+  close(): void {
+    const f = this.inflight;
+    if (f) this.resolve(f);
+    this.closed = true;
+    this.queue = [];
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  /** The person's change `op`, made on the client text that the queue applies to. */
+  private userEdit(op: TextOp): void {
+    if (isNoop(op)) return;
+    // Daemon changes not yet sent happened first: they stay left of the person's at a tie.
+    const rebased = transformOp(op, this.queue, 'right');
+    this.queue = transformOp(this.queue, op, 'left');
+    this.toDaemon(rebased);
+  }
+
+  private toDaemon(op: TextOp): void {
+    if (isNoop(op)) return;
+    const before = this.daemonText;
+    this.daemonText = applyOp(before, op);
+    const revision = this.daemonRevision;
+    this.editorRevision++;
+    this.port.edit(revision, opToChanges(before, op, this.encoding));
+    // The caret ends where the last change ended (splices are in the evolving text): LSP tells
+    // a server nothing else about the cursor.
+    const last = opToSplices(op).pop();
+    if (last) this.port.caret(toPosition(this.daemonText, Math.min(last.at + last.ins.length, this.daemonText.length), this.encoding));
+  }
+
+  /** The client applied our edit (its text reached the target). */
+  private settle(f: Inflight): void {
+    clearTimeout(f.timer);
+    this.inflight = undefined;
+    this.refusals = 0;
+  }
+
+  /**
+   * Decide what the client did with an edit it answered (or never will): applied, or not, and
+   * what the person typed meanwhile. Their typing goes to the daemon; an edit not applied is
+   * transformed past it and queued to be sent again.
+   */
+  private resolve(f: Inflight): void {
+    if (this.inflight !== f) return;
+    clearTimeout(f.timer);
+    this.inflight = undefined;
+    const current = this.shadow;
+    // An explicit refusal is trusted. Otherwise the text tells: a client whose version check
+    // skipped the edit still says applied:true, and one that applied it may have normalised it.
+    const applied = f.answered && !f.applied ? false : current === f.target || editDistance(f.target, current) < editDistance(f.base, current);
+    if (applied) {
+      this.refusals = 0;
+      // What differs from the target is the person's (or the client's normalisation).
+      this.userEdit(diffToOp(f.target, current));
+      return;
+    }
+    if (isNoop(f.held)) this.refusals++;
+    else this.refusals = 0;
+    // The person's changes were made on `base`, before our edit: the daemon's edit happened
+    // first and stays left of theirs at a tie, as in the daemon's own revision rule.
+    const theirs = transformOp(f.held, f.op, 'right'); // on target
+    const ours = transformOp(f.op, f.held, 'left'); // on current
+    const rebased = transformOp(theirs, this.queue, 'right');
+    const queueAfter = transformOp(this.queue, theirs, 'left');
+    this.queue = composeOps(ours, queueAfter);
+    this.toDaemon(rebased);
+  }
+
+  private answered(f: Inflight, applied: boolean): void {
+    if (this.inflight !== f) return; // settled already, or superseded
+    f.answered = true;
+    f.applied = applied;
+    clearTimeout(f.timer);
+    if (!applied) {
+      this.resolve(f);
+      if (this.refusals >= MAX_REFUSALS) {
+        this.markOutOfStep(`the editor refused Chorus's changes ${MAX_REFUSALS} times in a row`);
+        return;
+      }
+      // A refusal with no change from the client in between: give it a moment before retrying.
+      if (this.refusals > 0) setTimeout(() => this.flush(), 50 * 2 ** this.refusals).unref();
+      else this.flush();
+      return;
+    }
+    f.timer = setTimeout(() => {
+      this.resolve(f);
+      this.flush();
+    }, ECHO_GRACE_MS);
+    f.timer.unref();
+  }
+
+  /** Send the queued daemon changes to the client, unless an edit is still in flight. */
+  private flush(): void {
+    if (this.inflight || this.broken || this.closed || isNoop(this.queue)) return;
+    const op = this.queue;
+    this.queue = [];
+    const f: Inflight = { op, base: this.shadow, target: applyOp(this.shadow, op), version: this.version, held: [], answered: false, applied: false };
+    this.inflight = f;
+    f.timer = setTimeout(() => this.answered(f, true), ANSWER_TIMEOUT_MS);
+    f.timer.unref();
+    this.port.applyEdit(this.version, opToTextEdits(this.shadow, op, this.encoding)).then(
+      (applied) => this.answered(f, applied),
+      () => this.answered(f, false),
+    );
+  }
+
+  /** Stop syncing this document and tell the person why (reopening it starts afresh). */
+  markOutOfStep(reason: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    if (this.inflight) clearTimeout(this.inflight.timer);
+    this.inflight = undefined;
+    this.port.outOfStep(`${this.path}: ${reason}. Chorus stopped syncing this file; close it and open it again to get back in step.`);
+  }
+}

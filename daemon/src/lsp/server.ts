@@ -1,0 +1,328 @@
+/**
+ * `chorus lsp`: a language server on stdio that is one more editor connection to the project's
+ * daemon (started if none runs, as `chorus connect` does). LSP on one side, the Chorus editor
+ * protocol on the other; this file wires the two, the jobs live in document-sync.ts (text),
+ * presence.ts (cursors, join/leave) and commands.ts (executeCommand).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as P from '@chorus/protocol';
+import {
+  createConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  TextDocumentSyncKind,
+  type ClientCapabilities,
+  type Connection,
+  type InitializeResult,
+  type TextDocumentItem,
+} from 'vscode-languageserver/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { answerBadFrame, strictDecoder } from '../editor/rpc-edge.js';
+import { ensureDaemon, findProject } from '../lifecycle/daemon-process.js';
+import { editorConnection } from '../lifecycle/rpc-client.js';
+import { toOffset, unitLength, type Encoding, type LineChar } from '../text/positions.js';
+import { VERSION } from '../version.js';
+import { COMMANDS, runCommand, type CommandContext } from './commands.js';
+import { DocumentSync } from './document-sync.js';
+import { PresenceView } from './presence.js';
+
+export interface LspOptions {
+  /** The project folder; default: the nearest folder up from the working directory with `.chorus/`, else it. */
+  dir?: string | undefined;
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+}
+
+const ENCODINGS: Encoding[] = ['utf-8', 'utf-16', 'utf-32'];
+
+/**
+ * The position encoding: the first the client lists in LSP 3.17's general.positionEncodings
+ * that Chorus supports, else the first of the older `offsetEncoding` extension (clangd's, which
+ * some clients send), else UTF-16 as LSP requires.
+ */
+export function negotiateEncoding(caps: ClientCapabilities): { encoding: Encoding; viaExtension: boolean } {
+  for (const e of caps.general?.positionEncodings ?? []) if ((ENCODINGS as string[]).includes(e)) return { encoding: e as Encoding, viaExtension: false };
+  const ext = (caps as { offsetEncoding?: unknown }).offsetEncoding;
+  if (Array.isArray(ext)) for (const e of ext) if ((ENCODINGS as string[]).includes(e)) return { encoding: e as Encoding, viaExtension: true };
+  return { encoding: 'utf-16', viaExtension: false };
+}
+
+/** Run the server until the client goes away. */
+export function runLspServer(opts: LspOptions = {}): Connection {
+  const reader = new StreamMessageReader(opts.input ?? process.stdin, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
+  const writer = new StreamMessageWriter(opts.output ?? process.stdout);
+  const lsp = createConnection(reader, writer);
+  // A frame that is not JSON-RPC gets an error answer; the server keeps reading.
+  reader.onError((e) => answerBadFrame(writer, e));
+
+  let daemon: MessageConnection | undefined;
+  let encoding: Encoding = 'utf-16';
+  let caps: ClientCapabilities = {};
+  let root = '';
+  const docs = new Map<string, DocumentSync>(); // by URI
+  const uriByPath = new Map<string, string>();
+  /** Documents whose buffer/open is under way: the client's changes meanwhile, replayed after. */
+  const opening = new Map<string, { changes: Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>; closed: boolean }>();
+  const openings = new Set<Promise<void>>();
+  let lastUri: string | undefined;
+  const log = (m: string) => lsp.console.log(`chorus: ${m}`);
+  const link = () => {
+    if (!daemon) throw new ResponseError(P.ErrorCodes.NotInitialized, 'the Chorus language server is not initialized yet');
+    return daemon;
+  };
+
+  const presence = new PresenceView(lsp, {
+    lookup(p) {
+      const uri = uriByPath.get(p);
+      const doc = uri && docs.get(uri);
+      if (!doc) return undefined;
+      return {
+        uri: doc.uri,
+        toClient: (pos: LineChar) => doc.toClientPosition(pos),
+        lineLength: (line: number) => {
+          const lines = doc.shadow.split('\n');
+          const text = lines[line] ?? '';
+          return unitLength(text, 0, text.length, encoding);
+        },
+      };
+    },
+  });
+  const commandContext: CommandContext = {
+    lsp,
+    get daemon() {
+      return link();
+    },
+    pathOf: (uri) => {
+      const u = uri ?? lastUri;
+      return u ? docs.get(u)?.path : undefined;
+    },
+    following: undefined,
+  };
+
+  lsp.onInitialize(async (params): Promise<InitializeResult> => {
+    caps = params.capabilities;
+    const negotiated = negotiateEncoding(caps);
+    encoding = negotiated.encoding;
+    let project;
+    try {
+      project = findProject(opts.dir);
+    } catch (e) {
+      throw new ResponseError(P.ErrorCodes.InvalidParams, `chorus lsp: ${(e as Error).message}`);
+    }
+    try {
+      const socket = await ensureDaemon(project);
+      const r = await editorConnection(socket, {
+        clientInfo: { name: `${params.clientInfo?.name ?? 'LSP client'} (chorus lsp)`.slice(0, 200), version: VERSION },
+        positionEncodings: [encoding],
+      });
+      daemon = r.conn;
+      root = r.init.root;
+      if (r.init.positionEncoding !== encoding) throw new Error(`the daemon chose ${r.init.positionEncoding}, not ${encoding}`);
+    } catch (e) {
+      throw new ResponseError(P.ErrorCodes.SessionError, `chorus lsp could not reach the daemon for ${project.root}: ${(e as Error).message}`);
+    }
+    bindDaemon(link());
+    if (!caps.workspace?.applyEdit) log("this editor does not accept workspace/applyEdit: others' changes cannot reach it");
+    return {
+      capabilities: {
+        positionEncoding: encoding,
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        executeCommandProvider: { commands: [...COMMANDS] },
+        // Clients that highlight the symbol under the cursor tell us where the cursor is.
+        documentHighlightProvider: true,
+      },
+      serverInfo: { name: 'chorus', version: VERSION },
+      ...(negotiated.viaExtension ? { offsetEncoding: encoding } : {}),
+    } as InitializeResult;
+  });
+
+  lsp.onInitialized(() => void firstSync());
+
+  /** The first sync, shown as work-done progress where the client supports it. */
+  async function firstSync(): Promise<void> {
+    const progress = caps.window?.workDoneProgress ? await lsp.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+    progress?.begin('Chorus', 0, 'syncing with the session', false);
+    try {
+      const st = await link().sendRequest(P.SessionStatus.type, undefined);
+      const files = await link().sendRequest(P.WorkspaceFiles.type, undefined);
+      const others = st.peers.filter((p) => p.id !== st.peer.id);
+      progress?.report(50, `${files.files.length} files, ${others.length} other${others.length === 1 ? '' : 's'} in the session`);
+      await Promise.all([...openings]);
+      log(`connected to the daemon for ${st.root} as ${st.peer.name}`);
+    } catch (e) {
+      void lsp.window.showErrorMessage(`Chorus: the first sync failed: ${(e as Error).message}`);
+    } finally {
+      progress?.done();
+    }
+  }
+
+  function bindDaemon(d: MessageConnection): void {
+    d.onNotification(P.BufferDidChange.type, (p) => {
+      const uri = uriByPath.get(p.path);
+      const doc = uri && docs.get(uri);
+      if (!doc) return;
+      try {
+        doc.daemonChanged(p.revision, p.changes);
+      } catch (e) {
+        log(`a change from the daemon for ${p.path} did not apply: ${(e as Error).message}`);
+      }
+    });
+    d.onNotification(P.CursorDidChange.type, (p) => presence.cursor(p));
+    d.onNotification(P.PeerDidJoin.type, (p) => presence.joined(p.peer));
+    d.onNotification(P.PeerDidLeave.type, (p) => presence.left(p.peer));
+    d.onNotification(P.FollowReveal.type, (p) => void reveal(p));
+    d.onNotification(P.FollowDidStop.type, (p) => {
+      const who = commandContext.following?.name ?? 'them';
+      commandContext.following = undefined;
+      void lsp.window.showInformationMessage(`Chorus: stopped following ${who} (${p.reason === 'typed' ? 'you typed' : p.reason === 'peerLeft' ? 'they left' : 'asked'})`);
+    });
+    d.onNotification(P.WorkspaceDidChange.type, (p) => {
+      for (const { from, to } of p.renamed ?? []) {
+        const uri = uriByPath.get(from);
+        if (uri === undefined) continue;
+        uriByPath.delete(from);
+        uriByPath.set(to, uri);
+        const doc = docs.get(uri);
+        if (doc) doc.path = to;
+      }
+    });
+    d.onClose(() => {
+      void lsp.window.showErrorMessage(`Chorus: the daemon for ${root} went away; your edits from now on are not shared. Restart this language server to reconnect.`);
+      daemon = undefined;
+    });
+  }
+
+  /** Follow mode: show where the followed person is (window/showDocument, LSP 3.16). */
+  async function reveal(p: P.ParamsOf<typeof P.FollowReveal>): Promise<void> {
+    const uri = uriByPath.get(p.path) ?? pathToFileURL(path.join(root, p.path)).href;
+    const doc = docs.get(uri);
+    const map = (pos: LineChar) => (doc ? (doc.toClientPosition(pos) ?? pos) : pos);
+    const selection = { start: map(p.range.start), end: map(p.range.end) };
+    if (caps.window?.showDocument?.support) await lsp.window.showDocument({ uri, selection, takeFocus: true }).catch(() => undefined);
+    else void lsp.window.showInformationMessage(`Chorus: ${p.peer.name} is at ${p.path}:${selection.start.line + 1}`);
+  }
+
+  function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
+    return {
+      edit: (revision: number, changes: P.TextChange[]) => {
+        link()
+          .sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes })
+          .catch((e: Error) => fail(`the daemon refused an edit: ${e.message}`));
+      },
+      caret: (position: LineChar) => {
+        void link().sendNotification(P.CursorSet.type, { path: docPath(), selections: [{ anchor: position, head: position }] }).catch(() => undefined);
+      },
+      applyEdit: async (version: number, edits: import('vscode-languageserver').TextEdit[]) => {
+        const r = await lsp.workspace.applyEdit({ label: 'Chorus', edit: { documentChanges: [{ textDocument: { uri, version }, edits }] } });
+        return r.applied;
+      },
+      outOfStep: (message: string) => {
+        log(message);
+        void lsp.window.showErrorMessage(`Chorus: ${message}`);
+      },
+    };
+  }
+
+  async function open(item: TextDocumentItem): Promise<void> {
+    if (!item.uri.startsWith('file:')) return;
+    const abs = fileURLToPath(item.uri);
+    // The text on disk is the base: only what the editor changed since reading it is merged, so
+    // a buffer freshly read from a stale disk never overrides the session (a new file: base '').
+    let base = '';
+    try {
+      base = fs.readFileSync(abs, 'utf8');
+    } catch {
+      // not on disk (yet): everything in the buffer is the person's
+    }
+    const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
+    opening.set(item.uri, pending);
+    let answer: P.ResultOf<typeof P.BufferOpen>;
+    try {
+      answer = await link().sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
+    } catch (e) {
+      opening.delete(item.uri);
+      // Files outside the project, binary or too large ones are simply not shared.
+      log(`not sharing ${abs}: ${(e as Error).message}`);
+      return;
+    }
+    opening.delete(item.uri);
+    if (pending.closed) {
+      void link().sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
+      return;
+    }
+    let doc: DocumentSync | undefined;
+    const fail = (m: string) => doc?.markOutOfStep(m);
+    doc = new DocumentSync(answer.path, item.uri, encoding, item.text, item.version, answer.content, portFor(() => doc!.path, item.uri, fail));
+    docs.set(item.uri, doc);
+    uriByPath.set(answer.path, item.uri);
+    for (const c of pending.changes) changed(doc, c.changes, c.version);
+    doc.start();
+    presence.render(answer.path);
+  }
+
+  function changed(doc: DocumentSync, changes: Parameters<DocumentSync['clientChanged']>[0], version: number): void {
+    try {
+      doc.clientChanged(changes, version);
+    } catch {
+      // reported to the person by the document (it is out of step now)
+    }
+  }
+
+  lsp.onDidOpenTextDocument(({ textDocument }) => {
+    lastUri = textDocument.uri;
+    const p = open(textDocument).catch((e: Error) => log(`opening ${textDocument.uri} failed: ${e.message}`));
+    openings.add(p);
+    void p.finally(() => openings.delete(p));
+  });
+
+  lsp.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
+    lastUri = textDocument.uri;
+    const pending = opening.get(textDocument.uri);
+    if (pending) return void pending.changes.push({ changes: contentChanges, version: textDocument.version });
+    const doc = docs.get(textDocument.uri);
+    if (doc) changed(doc, contentChanges, textDocument.version);
+  });
+
+  lsp.onDidSaveTextDocument(() => {
+    // The daemon writes the shared text to disk itself; the client's own write is the same text.
+  });
+
+  lsp.onDidCloseTextDocument(({ textDocument }) => {
+    const pending = opening.get(textDocument.uri);
+    if (pending) return void (pending.closed = true);
+    const doc = docs.get(textDocument.uri);
+    if (!doc) return;
+    doc.close();
+    docs.delete(textDocument.uri);
+    uriByPath.delete(doc.path);
+    presence.clear(textDocument.uri);
+    void link().sendRequest(P.BufferClose.type, { path: doc.path }).catch(() => undefined);
+  });
+
+  lsp.onDocumentHighlight(({ textDocument, position }) => {
+    const doc = docs.get(textDocument.uri);
+    if (!doc) return [];
+    lastUri = textDocument.uri;
+    let at: LineChar;
+    try {
+      toOffset(doc.shadow, position, encoding);
+      at = doc.toDaemonPosition(position);
+    } catch (e) {
+      throw new ResponseError(P.ErrorCodes.InvalidParams, `position out of range in ${textDocument.uri}: ${(e as Error).message}`);
+    }
+    void link().sendNotification(P.CursorSet.type, { path: doc.path, selections: [{ anchor: at, head: at }] }).catch(() => undefined);
+    return [];
+  });
+
+  lsp.onExecuteCommand(({ command, arguments: args }) => runCommand(commandContext, command, args ?? []));
+
+  lsp.onShutdown(async () => {
+    await daemon?.sendRequest(P.Shutdown.type, undefined).catch(() => undefined);
+  });
+
+  lsp.listen();
+  return lsp;
+}
