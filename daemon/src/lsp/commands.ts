@@ -6,6 +6,7 @@
 import * as P from '@chorus/protocol';
 import { ResponseError, type Connection } from 'vscode-languageserver/node';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { tell } from './messages.js';
 
 export const COMMANDS = ['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo'] as const;
 
@@ -27,7 +28,7 @@ function describe(st: P.ResultOf<typeof P.SessionStatus>): string {
 
 async function status(ctx: CommandContext): Promise<unknown> {
   const st = await ctx.daemon.sendRequest(P.SessionStatus.type, undefined);
-  void ctx.lsp.window.showInformationMessage(describe(st));
+  tell(ctx.lsp, 'info', describe(st));
   return st;
 }
 
@@ -39,7 +40,7 @@ async function follow(ctx: CommandContext, peer: unknown): Promise<unknown> {
   if (peer !== undefined && typeof peer !== 'string') throw new ResponseError(P.ErrorCodes.InvalidParams, 'chorus.follow takes a peer name or id (a string), or nothing');
   if (peer === undefined && ctx.following) {
     await ctx.daemon.sendRequest(P.FollowStop.type, undefined);
-    void ctx.lsp.window.showInformationMessage(`Chorus: stopped following ${ctx.following.name}`);
+    tell(ctx.lsp, 'info', `Chorus: stopped following ${ctx.following.name}`);
     ctx.following = undefined;
     return { following: null };
   }
@@ -54,7 +55,7 @@ async function follow(ctx: CommandContext, peer: unknown): Promise<unknown> {
   }
   const r = await ctx.daemon.sendRequest(P.FollowStart.type, { peer: who as string });
   ctx.following = r.peer;
-  void ctx.lsp.window.showInformationMessage(`Chorus: following ${r.peer.name}; type to stop`);
+  tell(ctx.lsp, 'info', `Chorus: following ${r.peer.name}; type to stop`);
   return { following: r.peer };
 }
 
@@ -63,7 +64,7 @@ async function undo(ctx: CommandContext, uri: unknown, redo: boolean): Promise<u
   const path = ctx.pathOf(uri);
   if (!path) throw new ResponseError(P.ErrorCodes.BufferNotOpen, uri ? `${uri} is not open with Chorus` : 'open a file with Chorus first');
   const r = await ctx.daemon.sendRequest(redo ? P.BufferRedo.type : P.BufferUndo.type, { path });
-  if (!r.applied) void ctx.lsp.window.showInformationMessage(`Chorus: nothing of yours to ${redo ? 'redo' : 'undo'} in ${path}`);
+  if (!r.applied) tell(ctx.lsp, 'info', `Chorus: nothing of yours to ${redo ? 'redo' : 'undo'} in ${path}`);
   return r;
 }
 

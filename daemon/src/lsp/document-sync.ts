@@ -102,8 +102,9 @@ export class DocumentSync {
     return this.inflight !== undefined || !isNoop(this.queue);
   }
 
-  get outOfStep(): boolean {
-    return this.broken;
+  /** The client's text equals the daemon's: nothing in flight either way. */
+  get inStep(): boolean {
+    return !this.broken && this.inflight === undefined && isNoop(this.queue) && this.shadow === this.daemonText;
   }
 
   // ---- from the client -----------------------------------------------------------------------

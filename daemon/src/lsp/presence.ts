@@ -7,6 +7,7 @@
 import * as P from '@chorus/protocol';
 import { DiagnosticSeverity, type Connection, type Diagnostic, type Range } from 'vscode-languageserver/node';
 import type { LineChar } from '../text/positions.js';
+import { tell } from './messages.js';
 
 /** What presence needs to know about an open document. */
 export interface PresenceDocs {
@@ -41,12 +42,12 @@ export class PresenceView {
   }
 
   joined(peer: P.PeerInfo): void {
-    void this.conn.window.showInformationMessage(`Chorus: ${peer.name} joined the session`);
+    tell(this.conn, 'info', `Chorus: ${peer.name} joined the session`);
   }
 
   left(peer: P.PeerInfo): void {
     for (const [path, byPeer] of this.marks) if (byPeer.delete(peer.id)) this.render(path);
-    void this.conn.window.showInformationMessage(`Chorus: ${peer.name} left the session`);
+    tell(this.conn, 'info', `Chorus: ${peer.name} left the session`);
   }
 
   /** Draw every peer in `path` again (after it opened, or its text moved under them). */

@@ -28,6 +28,7 @@ import { VERSION } from '../version.js';
 import { COMMANDS, runCommand, type CommandContext } from './commands.js';
 import { DocumentSync } from './document-sync.js';
 import { PresenceView } from './presence.js';
+import { tell } from './messages.js';
 
 export interface LspOptions {
   /** The project folder; default: the nearest folder up from the working directory with `.chorus/`, else it. */
@@ -66,8 +67,11 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   const uriByPath = new Map<string, string>();
   /** Documents whose buffer/open is under way: the client's changes meanwhile, replayed after. */
   const opening = new Map<string, { changes: Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>; closed: boolean }>();
-  const openings = new Set<Promise<void>>();
+  /** URI → its buffer/open under way (requests about it wait for it). */
+  const openings = new Map<string, Promise<void>>();
   let lastUri: string | undefined;
+  /** Absolute path → the client's text when it closed the file (the base if it reopens it). */
+  const closedTexts = new Map<string, string>();
   const log = (m: string) => lsp.console.log(`chorus: ${m}`);
   const link = () => {
     if (!daemon) throw new ResponseError(P.ErrorCodes.NotInitialized, 'the Chorus language server is not initialized yet');
@@ -150,10 +154,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       const files = await link().sendRequest(P.WorkspaceFiles.type, undefined);
       const others = st.peers.filter((p) => p.id !== st.peer.id);
       progress?.report(50, `${files.files.length} files, ${others.length} other${others.length === 1 ? '' : 's'} in the session`);
-      await Promise.all([...openings]);
+      await Promise.all([...openings.values()]);
       log(`connected to the daemon for ${st.root} as ${st.peer.name}`);
     } catch (e) {
-      void lsp.window.showErrorMessage(`Chorus: the first sync failed: ${(e as Error).message}`);
+      tell(lsp, 'error', `Chorus: the first sync failed: ${(e as Error).message}`);
     } finally {
       progress?.done();
     }
@@ -177,7 +181,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     d.onNotification(P.FollowDidStop.type, (p) => {
       const who = commandContext.following?.name ?? 'them';
       commandContext.following = undefined;
-      void lsp.window.showInformationMessage(`Chorus: stopped following ${who} (${p.reason === 'typed' ? 'you typed' : p.reason === 'peerLeft' ? 'they left' : 'asked'})`);
+      tell(lsp, 'info', `Chorus: stopped following ${who} (${p.reason === 'typed' ? 'you typed' : p.reason === 'peerLeft' ? 'they left' : 'asked'})`);
     });
     d.onNotification(P.WorkspaceDidChange.type, (p) => {
       for (const { from, to } of p.renamed ?? []) {
@@ -190,7 +194,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       }
     });
     d.onClose(() => {
-      void lsp.window.showErrorMessage(`Chorus: the daemon for ${root} went away; your edits from now on are not shared. Restart this language server to reconnect.`);
+      tell(lsp, 'error', `Chorus: the daemon for ${root} went away; your edits from now on are not shared. Restart this language server to reconnect.`);
       daemon = undefined;
     });
   }
@@ -202,7 +206,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const map = (pos: LineChar) => (doc ? (doc.toClientPosition(pos) ?? pos) : pos);
     const selection = { start: map(p.range.start), end: map(p.range.end) };
     if (caps.window?.showDocument?.support) await lsp.window.showDocument({ uri, selection, takeFocus: true }).catch(() => undefined);
-    else void lsp.window.showInformationMessage(`Chorus: ${p.peer.name} is at ${p.path}:${selection.start.line + 1}`);
+    else tell(lsp, 'info', `Chorus: ${p.peer.name} is at ${p.path}:${selection.start.line + 1}`);
   }
 
   function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
@@ -221,7 +225,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       },
       outOfStep: (message: string) => {
         log(message);
-        void lsp.window.showErrorMessage(`Chorus: ${message}`);
+        tell(lsp, 'error', `Chorus: ${message}`);
       },
     };
   }
@@ -229,13 +233,17 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   async function open(item: TextDocumentItem): Promise<void> {
     if (!item.uri.startsWith('file:')) return;
     const abs = fileURLToPath(item.uri);
-    // The text on disk is the base: only what the editor changed since reading it is merged, so
-    // a buffer freshly read from a stale disk never overrides the session (a new file: base '').
-    let base = '';
-    try {
-      base = fs.readFileSync(abs, 'utf8');
-    } catch {
-      // not on disk (yet): everything in the buffer is the person's
+    // Only what the editor changed since `base` is merged, so a buffer whose text is older than
+    // the session never reverts others' changes: the base is the text this server last had in
+    // step for the file (a reopen), else the file on disk (what a fresh buffer was read from),
+    // else nothing (a new file: everything in the buffer is the person's).
+    let base = closedTexts.get(abs) ?? '';
+    if (!closedTexts.has(abs)) {
+      try {
+        base = fs.readFileSync(abs, 'utf8');
+      } catch {
+        // not on disk (yet)
+      }
     }
     const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
     opening.set(item.uri, pending);
@@ -274,8 +282,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   lsp.onDidOpenTextDocument(({ textDocument }) => {
     lastUri = textDocument.uri;
     const p = open(textDocument).catch((e: Error) => log(`opening ${textDocument.uri} failed: ${e.message}`));
-    openings.add(p);
-    void p.finally(() => openings.delete(p));
+    openings.set(textDocument.uri, p);
+    void p.finally(() => openings.get(textDocument.uri) === p && openings.delete(textDocument.uri));
   });
 
   lsp.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
@@ -296,13 +304,15 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const doc = docs.get(textDocument.uri);
     if (!doc) return;
     doc.close();
+    if (doc.inStep) closedTexts.set(fileURLToPath(textDocument.uri), doc.shadow);
     docs.delete(textDocument.uri);
     uriByPath.delete(doc.path);
     presence.clear(textDocument.uri);
     void link().sendRequest(P.BufferClose.type, { path: doc.path }).catch(() => undefined);
   });
 
-  lsp.onDocumentHighlight(({ textDocument, position }) => {
+  lsp.onDocumentHighlight(async ({ textDocument, position }) => {
+    await openings.get(textDocument.uri);
     const doc = docs.get(textDocument.uri);
     if (!doc) return [];
     lastUri = textDocument.uri;
@@ -323,6 +333,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     await daemon?.sendRequest(P.Shutdown.type, undefined).catch(() => undefined);
   });
 
+  // A failure in one handler is logged; the server keeps serving.
+  process.on('unhandledRejection', (e) => log(`internal error (the server keeps running): ${(e as Error)?.stack ?? String(e)}`));
   lsp.listen();
   return lsp;
 }
