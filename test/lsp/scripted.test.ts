@@ -149,11 +149,19 @@ describe('chorus lsp with a scripted client', () => {
     await other.waitFor(() => other.text('d.txt') === 'xy\n', 'the edit');
     await main.close('d.txt');
     await other.edit('d.txt', 0, 0, 'w');
-    // The editor reopens the file with what it had (say, read before the write-back reached disk).
+    // The editor reopens the file with what it read, which may be older than the session (the
+    // write-back had not reached disk yet): the shared text wins, the change made meanwhile
+    // arrives and is not reverted.
     await main.open('d.txt', 'xy\n', 3);
     await until(() => main.doc('d.txt').text === 'wxy\n', 'the change made while closed');
     await main.edit('d.txt', 4, 4, 'z');
     expect(await converged(main, other, 'd.txt')).toBe('wxy\nz');
+    // Reopened with what disk has now: nothing is applied twice.
+    await main.close('d.txt');
+    await until(() => fs.readFileSync(`${dir}/d.txt`, 'utf8') === 'wxy\nz', 'the write-back');
+    await main.open('d.txt', 'wxy\nz', 9);
+    await other.edit('d.txt', 0, 0, 'v');
+    expect(await converged(main, other, 'd.txt')).toBe('vwxy\nz');
   });
 
   it('commands: status, undo and redo of the LSP editor’s own edits, follow without peers', async () => {

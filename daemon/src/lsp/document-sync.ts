@@ -102,9 +102,8 @@ export class DocumentSync {
     return this.inflight !== undefined || !isNoop(this.queue);
   }
 
-  /** The client's text equals the daemon's: nothing in flight either way. */
-  get inStep(): boolean {
-    return !this.broken && this.inflight === undefined && isNoop(this.queue) && this.shadow === this.daemonText;
+  get outOfStep(): boolean {
+    return this.broken;
   }
 
   // ---- from the client -----------------------------------------------------------------------

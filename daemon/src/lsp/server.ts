@@ -70,8 +70,6 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   /** URI → its buffer/open under way (requests about it wait for it). */
   const openings = new Map<string, Promise<void>>();
   let lastUri: string | undefined;
-  /** Absolute path → the client's text when it closed the file (the base if it reopens it). */
-  const closedTexts = new Map<string, string>();
   const log = (m: string) => lsp.console.log(`chorus: ${m}`);
   const link = () => {
     if (!daemon) throw new ResponseError(P.ErrorCodes.NotInitialized, 'the Chorus language server is not initialized yet');
@@ -233,18 +231,13 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   async function open(item: TextDocumentItem): Promise<void> {
     if (!item.uri.startsWith('file:')) return;
     const abs = fileURLToPath(item.uri);
-    // Only what the editor changed since `base` is merged, so a buffer whose text is older than
-    // the session never reverts others' changes: the base is the text this server last had in
-    // step for the file (a reopen), else the file on disk (what a fresh buffer was read from),
-    // else nothing (a new file: everything in the buffer is the person's).
-    let base = closedTexts.get(abs) ?? '';
-    if (!closedTexts.has(abs)) {
-      try {
-        base = fs.readFileSync(abs, 'utf8');
-      } catch {
-        // not on disk (yet)
-      }
-    }
+    // A buffer the editor just read never overrides the shared text: the file on disk may be
+    // older than the session (the daemon writes it a moment after each change, and a peer may
+    // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
+    // text wins and the difference comes back as an edit, which the editor can undo. Only a
+    // file not on disk yet is taken as the person's (base '': nothing the daemon has is lost).
+    const onDisk = fs.existsSync(abs);
+    const base = onDisk ? item.text : '';
     const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
     opening.set(item.uri, pending);
     let answer: P.ResultOf<typeof P.BufferOpen>;
@@ -304,7 +297,6 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const doc = docs.get(textDocument.uri);
     if (!doc) return;
     doc.close();
-    if (doc.inStep) closedTexts.set(fileURLToPath(textDocument.uri), doc.shadow);
     docs.delete(textDocument.uri);
     uriByPath.delete(doc.path);
     presence.clear(textDocument.uri);

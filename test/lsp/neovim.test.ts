@@ -1,0 +1,126 @@
+/**
+ * A real LSP client against real daemons: Neovim 0.7's built-in vim.lsp (no Chorus plugin) with
+ * `chorus lsp` as its server on one peer, a scripted protocol editor on the other, typing at
+ * the same time. Skips with a reason when Neovim is missing (CHORUS_REQUIRE_ALL=1 fails instead).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { converged, neovimSkipReason, Nvim, Scene, waitFor, cli } from '../neovim/support.js';
+import { ScriptedEditor, type ScriptedEditorOptions } from '../support/scripted-editor.js';
+import { seeded } from '../support/project-dir.js';
+
+const skip = neovimSkipReason();
+const init = path.join(path.dirname(fileURLToPath(import.meta.url)), 'init.lua');
+
+let scene: Scene;
+const editors: ScriptedEditor[] = [];
+
+afterEach(async () => {
+  for (const e of editors.splice(0)) e.close();
+  await scene?.cleanup();
+}, 60000);
+
+/** Neovim with `chorus lsp --dir dir` as the language server for every buffer. */
+async function lspNvim(dir: string, debounceMs = 150): Promise<Nvim> {
+  const n = await Nvim.start({}, init, {
+    CHORUS_LSP_CMD: JSON.stringify([process.execPath, cli, 'lsp', '--dir', dir]),
+    CHORUS_LSP_ROOT: dir,
+    CHORUS_LSP_DEBOUNCE: String(debounceMs),
+  });
+  scene.nvims.push(n);
+  return n;
+}
+
+async function peerEditor(dir: string, opts: ScriptedEditorOptions = {}): Promise<ScriptedEditor> {
+  const e = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'), { name: 'Bob', ...opts });
+  editors.push(e);
+  await e.init();
+  return e;
+}
+
+const bufText = (n: Nvim) => n.lua<string>('return _G.lsp_text(0)');
+
+/** Wait until Neovim, the scripted editor, both daemons and both folders agree. */
+async function allAgree(n: Nvim, e: ScriptedEditor, a: string, b: string, file: string): Promise<string> {
+  const clients = [await scene.client(a), await scene.client(b)];
+  const daemonText = await converged([], clients, [a, b], file);
+  await waitFor(`Neovim and the scripted editor to hold the daemons' text`, async () => {
+    const t = await bufText(n);
+    return t === e.text(file) && (await clients[0]!.text(file)) === t;
+  }).catch(async (err) => {
+    throw new Error(`${(err as Error).message}: neovim ${JSON.stringify(await bufText(n))}, editor ${JSON.stringify(e.text(file))}, daemon ${JSON.stringify(await clients[0]!.text(file))}`);
+  });
+  void daemonText;
+  return bufText(n);
+}
+
+describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
+  it('types concurrently with a peer: crossing edits, multibyte text, a buffer open while the peer rewrites the file', async () => {
+    scene = new Scene();
+    const { a, b } = scene.pair({ 'a.txt': 'first line\nsecond line\n' });
+    const n = await lspNvim(a);
+    await n.command(`edit ${path.join(a, 'a.txt')}`);
+    const e = await peerEditor(b, { maxDelayMs: 40, random: seeded(16) });
+    await e.open('a.txt');
+    // Neovim attached and the server opened the file: the peer's first edit shows up there.
+    await e.edit('a.txt', 0, 0, '# ');
+    await waitFor('the peer edit in Neovim', async () => (await bufText(n)) === '# first line\nsecond line\n').catch(async (err) => {
+      throw new Error(`${(err as Error).message}: Neovim has ${JSON.stringify(await bufText(n))}, the peer ${JSON.stringify(e.text('a.txt'))}`);
+    });
+
+    // Crossing: Neovim types at the end of line 1 while the peer types at the start of line 2,
+    // neither waiting for the other (the peer also holds incoming changes back a little).
+    const rnd = seeded(7);
+    for (let i = 0; i < 12; i++) {
+      const pending = e.edit('a.txt', e.text('a.txt').indexOf('\n') + 1, e.text('a.txt').indexOf('\n') + 1, 'ab'[i % 2]!);
+      await n.input(`ggA${'xyz'[i % 3]}<Esc>`);
+      if (rnd() < 0.5) await pending;
+    }
+    let text = await allAgree(n, e, a, b, 'a.txt');
+    expect(text.split('\n')[0]).toBe('# first linexyzxyzxyzxyz');
+    expect(text.split('\n')[1]).toBe('babababababasecond line');
+
+    // Multibyte text both ways (UTF-16 positions: Neovim 0.7 has no encoding negotiation).
+    await n.input('GOé😀ü 日本<Esc>');
+    await e.edit('a.txt', 0, 0, '😀→');
+    text = await allAgree(n, e, a, b, 'a.txt');
+    expect(text.startsWith('😀→# first line')).toBe(true);
+    expect(text).toContain('é😀ü 日本');
+
+    // The file changes on the peer while the buffer is only open in Neovim: a multi-line rewrite.
+    const t = e.text('a.txt');
+    await e.edit('a.txt', 0, t.length, 'rewritten\nby the peer\n\twith a tab\n');
+    await e.edit('a.txt', 10, 10, 'entirely ');
+    text = await allAgree(n, e, a, b, 'a.txt');
+    expect(text).toBe('rewritten\nentirely by the peer\n\twith a tab\n');
+
+    // Presence: the peer's caret is a hint diagnostic with their name.
+    await e.conn.sendNotification('cursor/set', { path: 'a.txt', selections: [{ anchor: { line: 1, character: 3 }, head: { line: 1, character: 3 } }] });
+    const diag = await waitFor('the peer cursor as a diagnostic', async () => {
+      const d = await n.lua<Array<{ message: string; lnum: number; col: number; severity: number }>>('return vim.diagnostic.get(0)');
+      return d.find((x) => x.message.includes('Bob')) ?? false;
+    });
+    expect(diag).toMatchObject({ lnum: 1, col: 3, severity: 4 });
+  }, 180000);
+
+  it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');
+    const n = await lspNvim(a, 0);
+    await n.command(`edit ${path.join(a, 'm.txt')}`);
+    await waitFor('the daemon to run', async () => (await scene.client(a).catch(() => undefined)) !== undefined);
+    const e = await peerEditor(a);
+    await e.open('m.txt');
+    for (let i = 0; i < 8; i++) {
+      void e.edit('m.txt', 0, 0, String(i));
+      await n.input(`GA${i}<Esc>`);
+    }
+    const clients = [await scene.client(a)];
+    await waitFor('the same text everywhere', async () => {
+      const t = await bufText(n);
+      return t === e.text('m.txt') && t === (await clients[0]!.text('m.txt'));
+    });
+    expect(await bufText(n)).toBe('76543210mixed01234567\n');
+  }, 120000);
+});
