@@ -14,8 +14,8 @@ export const COMMANDS = ['chorus.status', 'chorus.follow', 'chorus.undo', 'choru
 export interface CommandContext {
   lsp: Connection;
   daemon: MessageConnection;
-  /** The daemon path of an open document by its URI, or of the one the person used last. */
-  pathOf(uri: string | undefined): string | undefined;
+  /** The daemon path of an open document by its URI, or of the one the person used last (once it is open). */
+  pathOf(uri: string | undefined): Promise<string | undefined>;
   /** The peer being followed, if any (kept by the server, which sees follow/didStop). */
   following: P.PeerInfo | undefined;
 }
@@ -61,7 +61,7 @@ async function follow(ctx: CommandContext, peer: unknown): Promise<unknown> {
 
 async function undo(ctx: CommandContext, uri: unknown, redo: boolean): Promise<unknown> {
   if (uri !== undefined && typeof uri !== 'string') throw new ResponseError(P.ErrorCodes.InvalidParams, `chorus.${redo ? 'redo' : 'undo'} takes a document URI (a string), or nothing for the last one you edited`);
-  const path = ctx.pathOf(uri);
+  const path = await ctx.pathOf(uri);
   if (!path) throw new ResponseError(P.ErrorCodes.BufferNotOpen, uri ? `${uri} is not open with Chorus` : 'open a file with Chorus first');
   const r = await ctx.daemon.sendRequest(redo ? P.BufferRedo.type : P.BufferUndo.type, { path });
   if (!r.applied) tell(ctx.lsp, 'info', `Chorus: nothing of yours to ${redo ? 'redo' : 'undo'} in ${path}`);

@@ -21,7 +21,7 @@ import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } fr
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
 import { changesToOp, opToChanges, type WireChange } from '../editor/wire.js';
-import { contentChangeToOp, editDistance, opToTextEdits } from './text-edits.js';
+import { contentChangeToOp, onlyLineBreaksDiffer, opToTextEdits } from './text-edits.js';
 import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languageserver';
 
 /** What a document needs from the outside world. */
@@ -52,11 +52,13 @@ interface Inflight {
 }
 
 /**
- * How long to wait after an `applied: true` answer for the edit's echo, or for a change that
- * shows the client skipped it (Neovim 0.7 answers true even when its version check skipped the
- * edit). Also bounds a client that never answers.
+ * How long to wait after an `applied: true` answer for the edit's echo (a debouncing client
+ * sends it later, possibly in pieces) before concluding the client skipped it (Neovim 0.7
+ * answers true even when its version check skipped the edit). The person's typing in that
+ * window waits with it; this happens only when their typing crossed our edit.
  */
 const ECHO_GRACE_MS = 750;
+/** A client that never answers is taken to have answered `applied: true`. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /** Consecutive refusals of the same edit at an unchanged version before giving up. */
 const MAX_REFUSALS = 5;
@@ -133,8 +135,6 @@ export class DocumentSync {
       if (this.shadow === f.target) this.settle(f);
     }
     this.version = version;
-    const f = this.inflight;
-    if (f?.answered) this.resolve(f);
     this.flush();
   }
 
@@ -221,12 +221,14 @@ export class DocumentSync {
     clearTimeout(f.timer);
     this.inflight = undefined;
     const current = this.shadow;
-    // An explicit refusal is trusted. Otherwise the text tells: a client whose version check
-    // skipped the edit still says applied:true, and one that applied it may have normalised it.
-    const applied = f.answered && !f.applied ? false : current === f.target || editDistance(f.target, current) < editDistance(f.base, current);
+    // The client's text never passed through the target (that would have settled the edit), so
+    // it did not apply it, whatever it answered (Neovim 0.7 answers applied:true when its
+    // version check skipped the edit) — unless it applied it and normalised the result: a
+    // client that cannot drop a buffer's final line break adds one back.
+    const applied = f.answered && f.applied && onlyLineBreaksDiffer(f.target, current) && !onlyLineBreaksDiffer(f.base, current);
     if (applied) {
       this.refusals = 0;
-      // What differs from the target is the person's (or the client's normalisation).
+      // The client's normalisation becomes its edit, so the daemon's text matches what it shows.
       this.userEdit(diffToOp(f.target, current));
       return;
     }

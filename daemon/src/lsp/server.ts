@@ -97,9 +97,11 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     get daemon() {
       return link();
     },
-    pathOf: (uri) => {
+    pathOf: async (uri) => {
       const u = uri ?? lastUri;
-      return u ? docs.get(u)?.path : undefined;
+      if (u === undefined) return undefined;
+      await openings.get(u);
+      return docs.get(u)?.path;
     },
     following: undefined,
   };

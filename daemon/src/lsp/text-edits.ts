@@ -47,12 +47,10 @@ export function opToTextEdits(text: string, op: TextOp, enc: Encoding): TextEdit
   return edits.map((e) => ({ range: { start: toPosition(text, e.from, enc), end: toPosition(text, e.to, enc) }, newText: e.text }));
 }
 
-/** How many UTF-16 code units a character diff from `a` to `b` inserts and deletes. */
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  let n = 0;
-  for (const [kind, s] of diff(a, b)) if (kind !== diff.EQUAL) n += s.length;
-  return n;
+/** Whether `a` and `b` differ only in inserted or deleted line breaks (a client's normalisation). */
+export function onlyLineBreaksDiffer(a: string, b: string): boolean {
+  if (a === b) return false;
+  return diff(a, b).every(([kind, s]) => kind === diff.EQUAL || /^[\r\n]+$/.test(s));
 }
 
 /** An LSP position in `text` as a UTF-16 offset, or a thrown PositionError naming the problem. */
