@@ -3,6 +3,8 @@
  * `chorus lsp` as its server on one peer, a scripted protocol editor on the other, typing at
  * the same time. Skips with a reason when Neovim is missing (CHORUS_REQUIRE_ALL=1 fails instead).
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +29,7 @@ async function lspNvim(dir: string, debounceMs = 150): Promise<Nvim> {
     CHORUS_LSP_CMD: JSON.stringify([process.execPath, cli, 'lsp', '--dir', dir]),
     CHORUS_LSP_ROOT: dir,
     CHORUS_LSP_DEBOUNCE: String(debounceMs),
+    ...(process.env.CHORUS_LSP_TRACE ? { CHORUS_LSP_TRACE: process.env.CHORUS_LSP_TRACE } : {}),
   });
   scene.nvims.push(n);
   return n;
@@ -39,7 +42,17 @@ async function peerEditor(dir: string, opts: ScriptedEditorOptions = {}): Promis
   return e;
 }
 
+/** Wait until `editors` editors have `file` open on the daemon of `dir` (chorus lsp opened it). */
+async function sharedBy(dir: string, file: string, editors: number): Promise<void> {
+  const c = await scene.client(dir);
+  await waitFor(`${file} open in ${editors} editors`, async () => {
+    const st = await c.request('session/status', null);
+    return (st.buffers.find((x: { path: string; editors: number }) => x.path === file)?.editors ?? 0) >= editors;
+  });
+}
+
 const bufText = (n: Nvim) => n.lua<string>('return _G.lsp_text(0)');
+const messages = async (n: Nvim) => (await n.lua<Array<{ message: string }>>('return _G.lsp_messages')).map((m) => m.message);
 
 /** Wait until Neovim, the scripted editor, both daemons and both folders agree. */
 async function allAgree(n: Nvim, e: ScriptedEditor, a: string, b: string, file: string): Promise<string> {
@@ -58,9 +71,16 @@ async function allAgree(n: Nvim, e: ScriptedEditor, a: string, b: string, file: 
 describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
   it('types concurrently with a peer: crossing edits, multibyte text, a buffer open while the peer rewrites the file', async () => {
     scene = new Scene();
-    const { a, b } = scene.pair({ 'a.txt': 'first line\nsecond line\n' });
+    // Neovim first (its server starts the daemon), then share and join: it sees Bob arrive.
+    const a = scene.project({ 'a.txt': 'first line\nsecond line\n' }, 'Ada');
+    const b = scene.project({}, 'Bob');
     const n = await lspNvim(a);
     await n.command(`edit ${path.join(a, 'a.txt')}`);
+    await waitFor('the daemon started by chorus lsp', () => fs.existsSync(path.join(a, '.chorus', 'daemon.sock')));
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    await waitFor('"Bob joined" in Neovim', async () => (await messages(n)).some((m) => m.includes('Bob joined')));
     const e = await peerEditor(b, { maxDelayMs: 40, random: seeded(16) });
     await e.open('a.txt');
     // Neovim attached and the server opened the file: the peer's first edit shows up there.
@@ -102,14 +122,36 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
       return d.find((x) => x.message.includes('Bob')) ?? false;
     });
     expect(diag).toMatchObject({ lnum: 1, col: 3, severity: 4 });
+
+    // Bob's daemon stops: Neovim is told, and his cursor goes away.
+    run('stop', b);
+    await waitFor('"Bob left" in Neovim', async () => (await messages(n)).some((m) => m.includes('Bob left')));
+    await waitFor('the cursor hint removed', async () => (await n.lua<unknown[]>('return vim.diagnostic.get(0)')).length === 0);
   }, 180000);
+
+  it('mixed on one peer: the Chorus Neovim plugin and Neovim vim.lsp type into the same file', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'p.txt': 'plugin\nlsp\n' }, 'Ada');
+    const plugin = await scene.nvim();
+    await plugin.edit(path.join(a, 'p.txt'));
+    const lsp = await lspNvim(a);
+    await lsp.command(`edit ${path.join(a, 'p.txt')}`);
+    await sharedBy(a, 'p.txt', 2);
+    for (let i = 0; i < 6; i++) {
+      await plugin.input(`ggA${i}<Esc>`);
+      await lsp.input(`GA${'éü'[i % 2]}<Esc>`);
+    }
+    const text = await converged([plugin], await scene.client(a), a, 'p.txt');
+    await waitFor('the LSP Neovim to hold the same text', async () => (await bufText(lsp)) === text);
+    expect(text).toBe('plugin012345\nlspéüéüéü\n');
+  }, 120000);
 
   it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
     scene = new Scene();
     const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');
     const n = await lspNvim(a, 0);
     await n.command(`edit ${path.join(a, 'm.txt')}`);
-    await waitFor('the daemon to run', async () => (await scene.client(a).catch(() => undefined)) !== undefined);
+    await sharedBy(a, 'm.txt', 1);
     const e = await peerEditor(a);
     await e.open('m.txt');
     for (let i = 0; i < 8; i++) {

@@ -21,7 +21,7 @@ import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } fr
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
 import { changesToOp, opToChanges, type WireChange } from '../editor/wire.js';
-import { contentChangeToOp, onlyLineBreaksDiffer, opToTextEdits } from './text-edits.js';
+import { contentChangeToOp, onlyLineBreaksDiffer, opToTextEdits, textEditsToOp } from './text-edits.js';
 import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languageserver';
 
 /** What a document needs from the outside world. */
@@ -34,6 +34,8 @@ export interface SyncPort {
   applyEdit(version: number, edits: TextEdit[]): Promise<boolean>;
   /** The document can no longer be kept in step: tell the person. */
   outOfStep(message: string): void;
+  /** Each decision, for diagnosing a client (`CHORUS_LSP_TRACE=file`). */
+  trace?(event: string): void;
 }
 
 interface Inflight {
@@ -43,8 +45,12 @@ interface Inflight {
   /** The client text once the edit is applied. */
   target: string;
   version: number;
+  /** The TextEdits as sent (positions in `base`). */
+  edits: TextEdit[];
   /** The client's changes since the edit was sent, composed, on `base`. */
   held: TextOp;
+  /** For each point in the held changes: what the client would show had it applied the edit there, at stale positions. */
+  late: Array<{ held: TextOp; result: string | undefined }>;
   /** The client answered; `applied` is what it said. */
   answered: boolean;
   applied: boolean;
@@ -124,15 +130,33 @@ export class DocumentSync {
         this.markOutOfStep(`a change from the editor does not fit its own text (${(e as Error).message})`);
         throw e;
       }
-      this.shadow = applyOp(this.shadow, op);
+      const before = this.shadow;
+      this.shadow = applyOp(before, op);
+      this.port.trace?.(`didChange version ${version}: ${JSON.stringify(op)}`);
       const f = this.inflight;
       if (!f) {
         this.userEdit(op);
         continue;
       }
-      f.held = composeOps(f.held, op);
       // The edit came back whole: whatever follows in this notification is the person's.
-      if (this.shadow === f.target) this.settle(f);
+      if (this.shadow === f.target) {
+        this.port.trace?.(`echo of the edit for version ${f.version} complete`);
+        this.settle(f);
+        continue;
+      }
+      // The edit came back after the person's typing: a client that does not check the version
+      // (Neovim 0.7 skips the check for version 0) applied it, at the positions as sent, to
+      // the text it had by then — possibly in pieces.
+      if (!isNoop(f.held)) f.late.push({ held: f.held, result: this.staleResult(f, before) });
+      const late = f.late.find((l) => l.result === this.shadow);
+      if (late) {
+        this.port.trace?.(`the edit for version ${f.version} came back after the person's typing`);
+        f.held = late.held;
+        this.crossed(f, true);
+        continue;
+      }
+      f.held = composeOps(f.held, op);
+      this.port.trace?.(`held ${JSON.stringify(op)} while the edit for version ${f.version} is in flight`);
     }
     this.version = version;
     this.flush();
@@ -147,6 +171,7 @@ export class DocumentSync {
   daemonChanged(revision: number, changes: WireChange[]): void {
     if (revision !== this.editorRevision) return; // made before our latest edit: a replacement follows
     const op = changesToOp(this.daemonText, changes, this.encoding);
+    this.port.trace?.(`buffer/didChange ${JSON.stringify(op)}`);
     this.daemonText = applyOp(this.daemonText, op);
     this.daemonRevision++;
     this.queue = composeOps(this.queue, op);
@@ -193,6 +218,7 @@ export class DocumentSync {
 
   private toDaemon(op: TextOp): void {
     if (isNoop(op)) return;
+    this.port.trace?.(`buffer/edit ${JSON.stringify(op)}`);
     const before = this.daemonText;
     this.daemonText = applyOp(before, op);
     const revision = this.daemonRevision;
@@ -226,6 +252,7 @@ export class DocumentSync {
     // version check skipped the edit) — unless it applied it and normalised the result: a
     // client that cannot drop a buffer's final line break adds one back.
     const applied = f.answered && f.applied && onlyLineBreaksDiffer(f.target, current) && !onlyLineBreaksDiffer(f.base, current);
+    this.port.trace?.(`resolved the edit for version ${f.version} (answered ${f.answered ? f.applied : 'no'}): ${applied ? 'applied, normalised' : 'not applied'}; held ${JSON.stringify(f.held)}`);
     if (applied) {
       this.refusals = 0;
       // The client's normalisation becomes its edit, so the daemon's text matches what it shows.
@@ -234,17 +261,38 @@ export class DocumentSync {
     }
     if (isNoop(f.held)) this.refusals++;
     else this.refusals = 0;
-    // The person's changes were made on `base`, before our edit: the daemon's edit happened
-    // first and stays left of theirs at a tie, as in the daemon's own revision rule.
+    this.crossed(f);
+  }
+
+  /**
+   * The person's held changes were made on `base`, before our edit: send them to the daemon
+   * transformed past it (the daemon's edit happened first and stays left at a tie, as in the
+   * daemon's own revision rule), and queue what takes the client to the same text: our edit
+   * transformed past them or, when the client applied ours late at stale positions
+   * (`lateEcho`), the difference between what it shows and that.
+   */
+  private crossed(f: Inflight, lateEcho = false): void {
     const theirs = transformOp(f.held, f.op, 'right'); // on target
-    const ours = transformOp(f.op, f.held, 'left'); // on current
     const rebased = transformOp(theirs, this.queue, 'right');
     const queueAfter = transformOp(this.queue, theirs, 'left');
-    this.queue = composeOps(ours, queueAfter);
+    const toClient = lateEcho ? diffToOp(this.shadow, applyOp(f.target, theirs)) : transformOp(f.op, f.held, 'left');
+    this.inflight = undefined;
+    clearTimeout(f.timer);
+    this.queue = composeOps(toClient, queueAfter);
     this.toDaemon(rebased);
   }
 
+  /** What the client shows if it applied the edit's TextEdits, as sent, to `text`; undefined if they do not fit. */
+  private staleResult(f: Inflight, text: string): string | undefined {
+    try {
+      return applyOp(text, textEditsToOp(text, f.edits, this.encoding));
+    } catch {
+      return undefined;
+    }
+  }
+
   private answered(f: Inflight, applied: boolean): void {
+    this.port.trace?.(`answer for version ${f.version}: applied ${applied}${this.inflight !== f ? ' (already settled)' : ''}`);
     if (this.inflight !== f) return; // settled already, or superseded
     f.answered = true;
     f.applied = applied;
@@ -260,6 +308,8 @@ export class DocumentSync {
       else this.flush();
       return;
     }
+    // Version 0 is never checked by Neovim 0.7: `true` is the truth there, the echo will come.
+    if (f.version === 0) return;
     f.timer = setTimeout(() => {
       this.resolve(f);
       this.flush();
@@ -272,11 +322,13 @@ export class DocumentSync {
     if (this.inflight || this.broken || this.closed || isNoop(this.queue)) return;
     const op = this.queue;
     this.queue = [];
-    const f: Inflight = { op, base: this.shadow, target: applyOp(this.shadow, op), version: this.version, held: [], answered: false, applied: false };
+    const edits = opToTextEdits(this.shadow, op, this.encoding);
+    const f: Inflight = { op, edits, base: this.shadow, target: applyOp(this.shadow, op), version: this.version, held: [], late: [], answered: false, applied: false };
     this.inflight = f;
+    this.port.trace?.(`applyEdit for version ${this.version}: ${JSON.stringify(op)}`);
     f.timer = setTimeout(() => this.answered(f, true), ANSWER_TIMEOUT_MS);
     f.timer.unref();
-    this.port.applyEdit(this.version, opToTextEdits(this.shadow, op, this.encoding)).then(
+    this.port.applyEdit(this.version, edits).then(
       (applied) => this.answered(f, applied),
       () => this.answered(f, false),
     );

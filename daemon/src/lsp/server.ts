@@ -38,6 +38,8 @@ export interface LspOptions {
 }
 
 const ENCODINGS: Encoding[] = ['utf-8', 'utf-16', 'utf-32'];
+/** `CHORUS_LSP_TRACE=file`: append every sync decision to that file (for diagnosing a client). */
+const traceFile = process.env.CHORUS_LSP_TRACE;
 
 /**
  * The position encoding: the first the client lists in LSP 3.17's general.positionEncodings
@@ -223,6 +225,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
         const r = await lsp.workspace.applyEdit({ label: 'Chorus', edit: { documentChanges: [{ textDocument: { uri, version }, edits }] } });
         return r.applied;
       },
+      ...(traceFile ? { trace: (event: string) => fs.appendFileSync(traceFile, `${new Date().toISOString()} ${docPath()}: ${event}\n`) } : {}),
       outOfStep: (message: string) => {
         log(message);
         tell(lsp, 'error', `Chorus: ${message}`);
@@ -238,8 +241,13 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
     // text wins and the difference comes back as an edit, which the editor can undo. Only a
     // file not on disk yet is taken as the person's (base '': nothing the daemon has is lost).
-    const onDisk = fs.existsSync(abs);
-    const base = onDisk ? item.text : '';
+    let disk: string | undefined;
+    try {
+      disk = fs.readFileSync(abs, 'utf8');
+    } catch {
+      // not on disk (yet)
+    }
+    const base = disk === undefined ? '' : item.text;
     const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
     opening.set(item.uri, pending);
     let answer: P.ResultOf<typeof P.BufferOpen>;
@@ -255,6 +263,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     if (pending.closed) {
       void link().sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
       return;
+    }
+    if (disk !== undefined && item.text !== disk && item.text !== answer.content) {
+      tell(lsp, 'warning', `Chorus: ${answer.path} in your editor differed from the file and from the shared text (typed before Chorus was ready?); it now shows the shared text. Undo in your editor to get yours back; that change is then shared.`);
     }
     let doc: DocumentSync | undefined;
     const fail = (m: string) => doc?.markOutOfStep(m);

@@ -9,7 +9,7 @@ import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languagese
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding } from '../text/positions.js';
 import { changesToOp } from '../editor/wire.js';
-import type { TextOp } from '../text/text-op.js';
+import { composeOps, spliceOp, type TextOp } from '../text/text-op.js';
 
 /**
  * The op for one LSP content change made on `text`: a ranged change is converted at the edge
@@ -45,6 +45,24 @@ export function opToTextEdits(text: string, op: TextOp, enc: Encoding): TextEdit
     }
   }
   return edits.map((e) => ({ range: { start: toPosition(text, e.from, enc), end: toPosition(text, e.to, enc) }, newText: e.text }));
+}
+
+/**
+ * The op that LSP `edits` (ranges in `text`, as one TextDocumentEdit) make on `text`: applied
+ * from the last to the first, so each range is still valid. Throws for a range that does not fit.
+ */
+export function textEditsToOp(text: string, edits: TextEdit[], enc: Encoding): TextOp {
+  const spans = edits
+    .map((e, i) => ({ from: toOffset(text, e.range.start, enc), to: toOffset(text, e.range.end, enc), text: e.newText, i }))
+    .sort((a, b) => a.from - b.from || a.i - b.i);
+  let op: TextOp = [];
+  let shift = 0;
+  for (const s of spans) {
+    if (s.to < s.from) throw new Error('a range ends before it starts');
+    op = composeOps(op, spliceOp({ at: s.from + shift, del: s.to - s.from, ins: s.text }));
+    shift += s.text.length - (s.to - s.from);
+  }
+  return op;
 }
 
 /** Whether `a` and `b` differ only in inserted or deleted line breaks (a client's normalisation). */
