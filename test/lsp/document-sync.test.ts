@@ -75,14 +75,18 @@ async function simulate(seed: number, mode: Mode, steps = 200): Promise<{ client
 
   sync = new DocumentSync('f.txt', 'file:///f.txt', enc, client.text, client.version, daemonText, {
     edit: (revision: number, changes: WireChange[]) =>
-      toDaemon.push(() => {
-        const current = daemonText;
-        const r = revs.receive(revision, current);
-        const op = changesToOp(r.base, changes, enc);
-        const { edit, missing } = r.rebase(op);
-        daemonText = applyOp(current, edit);
-        if (missing) daemonSends(missing, applyOp(r.base, op));
-      }),
+      new Promise<boolean>((resolve) =>
+        toDaemon.push(() => {
+          const current = daemonText;
+          const r = revs.receive(revision, current);
+          const op = changesToOp(r.base, changes, enc);
+          const { edit, missing } = r.rebase(op);
+          daemonText = applyOp(current, edit);
+          if (missing) daemonSends(missing, applyOp(r.base, op));
+          // The answer travels back behind the changes sent before it.
+          fromDaemon.push(() => resolve(true));
+        }),
+      ),
     caret: () => undefined,
     applyEdit: (version, edits) =>
       new Promise<boolean>((resolve) =>

@@ -26,8 +26,11 @@ import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languagese
 
 /** What a document needs from the outside world. */
 export interface SyncPort {
-  /** Send `buffer/edit` to the daemon. Failures are the port's to report. */
-  edit(revision: number, changes: WireChange[]): void;
+  /**
+   * Send `buffer/edit` to the daemon; resolves true once the daemon has it, false when it was
+   * not sent or failed (failures are the port's to report). Never throws.
+   */
+  edit(revision: number, changes: WireChange[]): Promise<boolean>;
   /** Send the caret (after the person's own edit) to the daemon as `cursor/set`. */
   caret(position: LineChar): void;
   /** Push `workspace/applyEdit` with one versioned TextDocumentEdit; resolves to `applied`. */
@@ -75,6 +78,13 @@ export class DocumentSync {
   daemonText: string;
   private editorRevision = 0;
   private daemonRevision = 0;
+  /** The daemon-side text when nothing of ours was unprocessed: the base for a re-open. */
+  private inStep: string;
+  /** buffer/edit requests not answered yet; `lost`: one was not sent (no daemon) or failed. */
+  private unacked = 0;
+  private lost = false;
+  /** Bumped by a re-open: answers from the old connection no longer count. */
+  private session = 0;
   private inflight: Inflight | undefined;
   private queue: TextOp = [];
   private refusals = 0;
@@ -97,6 +107,7 @@ export class DocumentSync {
     this.shadow = clientText;
     this.version = version;
     this.daemonText = daemonText;
+    this.inStep = daemonText;
     this.queue = diffToOp(clientText, daemonText);
   }
 
@@ -174,8 +185,32 @@ export class DocumentSync {
     this.port.trace?.(`buffer/didChange ${JSON.stringify(op)}`);
     this.daemonText = applyOp(this.daemonText, op);
     this.daemonRevision++;
+    this.noteInStep();
     this.queue = composeOps(this.queue, op);
     this.flush();
+  }
+
+  /** What to send with buffer/open after reconnecting: our text, and the text last in step. */
+  reopenParams(): { text: string; base: string } {
+    return { text: this.daemonText, base: this.inStep };
+  }
+
+  /** Re-opened on a new connection with `daemonText` the shared text now: start over there. */
+  reopened(daemonText: string): void {
+    this.session++;
+    this.queue = composeOps(this.queue, diffToOp(this.daemonText, daemonText));
+    this.daemonText = daemonText;
+    this.inStep = daemonText;
+    this.editorRevision = 0;
+    this.daemonRevision = 0;
+    this.unacked = 0;
+    this.lost = false;
+    this.flush();
+  }
+
+  /** Everything sent has been processed: the daemon's text is ours (the base of a re-open). */
+  private noteInStep(): void {
+    if (this.unacked === 0 && !this.lost) this.inStep = this.daemonText;
   }
 
   /** Where a daemon-side position is in the client's text (for presence), clamped to it. */
@@ -223,7 +258,14 @@ export class DocumentSync {
     this.daemonText = applyOp(before, op);
     const revision = this.daemonRevision;
     this.editorRevision++;
-    this.port.edit(revision, opToChanges(before, op, this.encoding));
+    this.unacked++;
+    const session = this.session;
+    void this.port.edit(revision, opToChanges(before, op, this.encoding)).then((ok) => {
+      if (session !== this.session) return; // from before a re-open
+      this.unacked--;
+      if (!ok) this.lost = true;
+      else this.noteInStep();
+    });
     // The caret ends where the last change ended (splices are in the evolving text): LSP tells
     // a server nothing else about the cursor.
     const last = opToSplices(op).pop();

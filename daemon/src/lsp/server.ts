@@ -25,6 +25,7 @@ import { ensureDaemon, findProject } from '../lifecycle/daemon-process.js';
 import { editorConnection } from '../lifecycle/rpc-client.js';
 import { toOffset, unitLength, type Encoding, type LineChar } from '../text/positions.js';
 import { VERSION } from '../version.js';
+import type { Project } from '../project.js';
 import { COMMANDS, runCommand, type CommandContext } from './commands.js';
 import { DocumentSync } from './document-sync.js';
 import { PresenceView } from './presence.js';
@@ -53,6 +54,11 @@ export function negotiateEncoding(caps: ClientCapabilities): { encoding: Encodin
   return { encoding: 'utf-16', viaExtension: false };
 }
 
+/** Whether a failed request failed because the connection went away (JSON-RPC's reserved -32099..-32000), not because the daemon refused it. */
+function connectionLost(e: unknown): boolean {
+  return !(e instanceof ResponseError) || (e.code >= -32099 && e.code <= -32000);
+}
+
 /** Run the server until the client goes away. */
 export function runLspServer(opts: LspOptions = {}): Connection {
   const reader = new StreamMessageReader(opts.input ?? process.stdin, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
@@ -65,6 +71,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   let encoding: Encoding = 'utf-16';
   let caps: ClientCapabilities = {};
   let root = '';
+  let project: Project | undefined;
+  let clientName = 'LSP client (chorus lsp)';
+  let shuttingDown = false;
   const docs = new Map<string, DocumentSync>(); // by URI
   const uriByPath = new Map<string, string>();
   /** Documents whose buffer/open is under way: the client's changes meanwhile, replayed after. */
@@ -112,25 +121,17 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     caps = params.capabilities;
     const negotiated = negotiateEncoding(caps);
     encoding = negotiated.encoding;
-    let project;
     try {
       project = findProject(opts.dir);
     } catch (e) {
       throw new ResponseError(P.ErrorCodes.InvalidParams, `chorus lsp: ${(e as Error).message}`);
     }
+    clientName = `${params.clientInfo?.name ?? 'LSP client'} (chorus lsp)`.slice(0, 200);
     try {
-      const socket = await ensureDaemon(project);
-      const r = await editorConnection(socket, {
-        clientInfo: { name: `${params.clientInfo?.name ?? 'LSP client'} (chorus lsp)`.slice(0, 200), version: VERSION },
-        positionEncodings: [encoding],
-      });
-      daemon = r.conn;
-      root = r.init.root;
-      if (r.init.positionEncoding !== encoding) throw new Error(`the daemon chose ${r.init.positionEncoding}, not ${encoding}`);
+      await connectDaemon(project);
     } catch (e) {
       throw new ResponseError(P.ErrorCodes.SessionError, `chorus lsp could not reach the daemon for ${project.root}: ${(e as Error).message}`);
     }
-    bindDaemon(link());
     if (!caps.workspace?.applyEdit) log("this editor does not accept workspace/applyEdit: others' changes cannot reach it");
     return {
       capabilities: {
@@ -196,9 +197,54 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       }
     });
     d.onClose(() => {
-      tell(lsp, 'error', `Chorus: the daemon for ${root} went away; your edits from now on are not shared. Restart this language server to reconnect.`);
+      if (daemon !== d) return;
       daemon = undefined;
+      if (!shuttingDown) void reconnect();
     });
+  }
+
+  /** Connect (starting the daemon if none runs) and initialize as this editor. */
+  async function connectDaemon(p: Project): Promise<void> {
+    const socket = await ensureDaemon(p);
+    const r = await editorConnection(socket, { clientInfo: { name: clientName, version: VERSION }, positionEncodings: [encoding] });
+    if (r.init.positionEncoding !== encoding) {
+      r.conn.dispose();
+      socket.destroy();
+      throw new Error(`the daemon chose ${r.init.positionEncoding}, not ${encoding}`);
+    }
+    root = r.init.root;
+    daemon = r.conn;
+    bindDaemon(r.conn);
+  }
+
+  /**
+   * The daemon went away (stopped, crashed, upgraded): connect again, starting one if needed,
+   * and re-open every document with its text and the text last in step (`base`), so what the
+   * person typed meanwhile is merged and others' changes are kept, as the plugins do.
+   */
+  async function reconnect(): Promise<void> {
+    tell(lsp, 'warning', `Chorus: lost the daemon for ${root}; reconnecting (keep typing, nothing is lost)`);
+    for (let delay = 100; !shuttingDown; delay = Math.min(delay * 2, 5000)) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        await connectDaemon(project!);
+        break;
+      } catch (e) {
+        log(`reconnecting: ${(e as Error).message}`);
+      }
+    }
+    const d = daemon;
+    if (!d) return;
+    for (const doc of docs.values()) {
+      const { text, base } = doc.reopenParams();
+      try {
+        const r = await d.sendRequest(P.BufferOpen.type, { path: doc.path, content: text, base });
+        doc.reopened(r.content);
+      } catch (e) {
+        doc.markOutOfStep(`could not open it again after reconnecting: ${(e as Error).message}`);
+      }
+    }
+    tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}`);
   }
 
   /** Follow mode: show where the followed person is (window/showDocument, LSP 3.16). */
@@ -213,13 +259,22 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
     return {
-      edit: (revision: number, changes: P.TextChange[]) => {
-        link()
-          .sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes })
-          .catch((e: Error) => fail(`the daemon refused an edit: ${e.message}`));
+      edit: async (revision: number, changes: P.TextChange[]): Promise<boolean> => {
+        const d = daemon;
+        // Without a daemon the edit waits in the text re-opened after reconnecting.
+        if (!d) return false;
+        try {
+          await d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes });
+          return true;
+        } catch (e) {
+          // A refusal (read-only, bad position) puts the document out of step; a connection
+          // that went away does not: the re-open after reconnecting carries the edit.
+          if (daemon === d && !connectionLost(e)) fail(`the daemon refused an edit: ${(e as Error).message}`);
+          return false;
+        }
       },
       caret: (position: LineChar) => {
-        void link().sendNotification(P.CursorSet.type, { path: docPath(), selections: [{ anchor: position, head: position }] }).catch(() => undefined);
+        void daemon?.sendNotification(P.CursorSet.type, { path: docPath(), selections: [{ anchor: position, head: position }] }).catch(() => undefined);
       },
       applyEdit: async (version: number, edits: import('vscode-languageserver').TextEdit[]) => {
         const r = await lsp.workspace.applyEdit({ label: 'Chorus', edit: { documentChanges: [{ textDocument: { uri, version }, edits }] } });
@@ -335,6 +390,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   lsp.onExecuteCommand(({ command, arguments: args }) => runCommand(commandContext, command, args ?? []));
 
   lsp.onShutdown(async () => {
+    shuttingDown = true;
     await daemon?.sendRequest(P.Shutdown.type, undefined).catch(() => undefined);
   });
 

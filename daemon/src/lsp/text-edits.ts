@@ -70,6 +70,3 @@ export function onlyLineBreaksDiffer(a: string, b: string): boolean {
   if (a === b) return false;
   return diff(a, b).every(([kind, s]) => kind === diff.EQUAL || /^[\r\n]+$/.test(s));
 }
-
-/** An LSP position in `text` as a UTF-16 offset, or a thrown PositionError naming the problem. */
-export { toOffset, toPosition };
