@@ -12,7 +12,7 @@ import { ScriptedEditor } from '../support/scripted-editor.js';
 import { LspClient } from './lsp-client.js';
 import { rawFrames } from '../support/raw-frames.js';
 
-const dir = tempProject({ 'a.txt': 'hello\n', 'b.txt': 'one\ntwo\n', 'c.txt': 'abc\n', 'd.txt': 'x\n', 'e.txt': 'héllo wörld\n', 'f.txt': 'cross\n', 'g.txt': 'jump\n' }, 'chorus-lsp-');
+const dir = tempProject({ 'a.txt': 'hello\n', 'b.txt': 'one\ntwo\n', 'c.txt': 'abc\n', 'd.txt': 'x\n', 'e.txt': 'héllo wörld\n', 'f.txt': 'cross\n', 'g.txt': 'jump\n', '.gitignore': '.env\n', '.env': 'SECRET=1\n' }, 'chorus-lsp-');
 const clients: LspClient[] = [];
 const editors: ScriptedEditor[] = [];
 
@@ -198,6 +198,24 @@ describe('chorus lsp with a scripted client', () => {
     await other.open('a.txt');
     await main.edit('a.txt', 0, 0, '#');
     expect(await converged(main, other, 'a.txt')).toBe('#> hello world\n');
+  });
+
+  it('never shares a file the project ignores (the server is attached to every file type)', async () => {
+    await main.open('.env', 'SECRET=1\n');
+    await main.open('i.txt', 'shared\n'); // decided after .env: once it is open, so is the decision on .env
+    const buffers = async () => ((await other.raw('session/status', null)) as { buffers: Array<{ path: string }> }).buffers.map((b) => b.path);
+    let seen: string[] = [];
+    for (let i = 0; i < 200 && !seen.includes('i.txt'); i++) {
+      seen = await buffers();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toContain('i.txt');
+    expect(seen).not.toContain('.env');
+  });
+
+  it('chorus lsp --help describes --dir', () => {
+    expect(execFileSync(process.execPath, [CLI, 'lsp', '--help'], { encoding: 'utf8' })).toMatch(/--dir <dir>/);
+    expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/\blsp\b.*language server/);
   });
 
   it('malformed frames get a JSON-RPC error and the server keeps reading', async () => {

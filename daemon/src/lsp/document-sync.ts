@@ -116,15 +116,6 @@ export class DocumentSync {
     this.flush();
   }
 
-  /** Whether the client still has edits of ours to apply (for tests and status). */
-  get pending(): boolean {
-    return this.inflight !== undefined || !isNoop(this.queue);
-  }
-
-  get outOfStep(): boolean {
-    return this.broken;
-  }
-
   // ---- from the client -----------------------------------------------------------------------
 
   /**
@@ -172,9 +163,6 @@ export class DocumentSync {
     this.version = version;
     this.flush();
   }
-
-  /** The client saved; the daemon writes files itself, so nothing to do but keep the version. */
-  clientSaved(): void {}
 
   // ---- from the daemon -----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import {
   type TextDocumentItem,
 } from 'vscode-languageserver/node';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { IgnoreRules } from '../disk/ignore-rules.js';
 import { answerBadFrame, strictDecoder } from '../editor/rpc-edge.js';
 import { ensureDaemon, findProject } from '../lifecycle/daemon-process.js';
 import { editorConnection } from '../lifecycle/rpc-client.js';
@@ -296,6 +297,13 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
     // text wins and the difference comes back as an edit, which the editor can undo. Only a
     // file not on disk yet is taken as the person's (base '': nothing the daemon has is lost).
+    // An editor starts this server for every file it opens: what the project ignores (.env,
+    // build output, .gitignore'd secrets) is never shared. Paths outside are the daemon's call.
+    const rel = path.relative(root, abs);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel) && new IgnoreRules(root).ignores(rel.split(path.sep).join('/'))) {
+      log(`not sharing ${rel}: the project ignores it (.gitignore, .chorus/ignore or built-in rules)`);
+      return;
+    }
     let disk: string | undefined;
     try {
       disk = fs.readFileSync(abs, 'utf8');
