@@ -218,7 +218,7 @@ describe('chorus lsp with a scripted client', () => {
     expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/\blsp\b.*language server/);
   });
 
-  it('malformed frames get a JSON-RPC error and the server keeps reading', async () => {
+  it('malformed frames get a JSON-RPC error and the server keeps reading; it ends with its editor', async () => {
     const proc = spawn(process.execPath, [CLI, 'lsp', '--dir', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       const { send, next } = rawFrames(proc.stdout!, proc.stdin!);
@@ -232,6 +232,10 @@ describe('chorus lsp with a scripted client', () => {
       }
       expect(answers.map((a) => a.error?.code ?? 'ok')).toEqual([-32700, -32600, 'ok']);
       expect(answers[2].result.capabilities.textDocumentSync.change).toBe(2);
+      // Regression: the server outlived an editor that closed its stdin without `exit`.
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.stdin!.end();
+      expect(await exited).toBe(0);
     } finally {
       proc.kill();
     }

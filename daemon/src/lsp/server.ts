@@ -37,6 +37,8 @@ export interface LspOptions {
   dir?: string | undefined;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+  /** Exit the process when the input closes (default true: the CLI). */
+  exitOnClose?: boolean;
 }
 
 const ENCODINGS: Encoding[] = ['utf-8', 'utf-16', 'utf-32'];
@@ -67,6 +69,13 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   const lsp = createConnection(reader, writer);
   // A frame that is not JSON-RPC gets an error answer; the server keeps reading.
   reader.onError((e) => answerBadFrame(writer, e));
+  // The editor went away without `exit` (killed, crashed): so does the server; the daemon
+  // closes this editor's buffers when the connection drops.
+  reader.onClose(() => {
+    shuttingDown = true;
+    daemon?.dispose();
+    if (opts.exitOnClose !== false) process.exit(0);
+  });
 
   let daemon: MessageConnection | undefined;
   let encoding: Encoding = 'utf-16';
