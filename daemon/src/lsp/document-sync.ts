@@ -12,10 +12,12 @@
  * held back while an edit is in flight are resolved.
  *
  * A client change while an edit is in flight is held back until it is clear whether it is the
- * edit coming back (the shadow reaches `target`), the user typing before the edit arrived (the
- * client answers applied:false, or its text is nearer the old text than the target), or both.
- * Then the user's part goes to the daemon and the edit, transformed past it, is sent again. No
- * I/O happens here: the caller supplies a {@link SyncPort}.
+ * edit coming back (the shadow reaches `target`, possibly after several pieces), the edit coming
+ * back late at stale positions after the person's typing (a client that skips the version check),
+ * or the person typing before the edit arrived (the client answers applied:false, or answered
+ * true but its text never reached `target` within a grace period). Then the person's part goes
+ * to the daemon, and the client gets the edit transformed past it (or a correction). No I/O
+ * happens here: the caller supplies a {@link SyncPort}.
  */
 import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } from '../text/text-op.js';
 import { diffToOp } from '../text/diff-op.js';
