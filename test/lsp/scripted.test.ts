@@ -244,31 +244,33 @@ describe('chorus lsp with a scripted client', () => {
 
 describe('chorus lsp when the daemon goes away', () => {
   const dir2 = tempProject({ 'r.txt': 'keep\n' }, 'chorus-lsp-reconnect-');
-  afterAll(() => {
+  let c: LspClient | undefined;
+  afterAll(async () => {
+    // The server first (shut down, it does not reconnect), then the daemon it may have started.
+    await c?.stop();
     execFileSync(process.execPath, [CLI, 'stop', dir2], { stdio: 'ignore', timeout: 20000 });
     fs.rmSync(dir2, { recursive: true, force: true });
   }, 60000);
 
   it('reconnects (starting a daemon), keeps what was typed meanwhile, and syncs again', async () => {
-    const c = LspClient.start(dir2);
-    clients.push(c);
-    await c.initialize();
-    await c.open('r.txt', 'keep\n');
+    const lsp = (c = LspClient.start(dir2));
+    await lsp.initialize();
+    await lsp.open('r.txt', 'keep\n');
     const e1 = await ScriptedEditor.socket(`${dir2}/.chorus/daemon.sock`);
     editors.push(e1);
     await e1.init();
     await e1.open('r.txt');
-    await c.edit('r.txt', 4, 4, ' this');
+    await lsp.edit('r.txt', 4, 4, ' this');
     await e1.waitFor(() => e1.text('r.txt') === 'keep this\n', 'the first edit');
     execFileSync(process.execPath, [CLI, 'stop', dir2], { stdio: 'ignore', timeout: 20000 });
-    await c.edit('r.txt', 9, 9, ' too'); // typed while no daemon runs
-    await until(() => c.messages.some((m) => m.message.includes('reconnected')), 'the reconnect');
+    await lsp.edit('r.txt', 9, 9, ' too'); // typed while no daemon runs
+    await until(() => lsp.messages.some((m) => m.message.includes('reconnected')), 'the reconnect');
     const e2 = await ScriptedEditor.socket(`${dir2}/.chorus/daemon.sock`);
     editors.push(e2);
     await e2.init();
     await e2.open('r.txt');
     await e2.waitFor(() => e2.text('r.txt') === 'keep this too\n', 'the edit typed while the daemon was away');
     await e2.edit('r.txt', 0, 0, '> ');
-    await until(() => c.doc('r.txt').text === '> keep this too\n', 'a new edit after reconnecting');
+    await until(() => lsp.doc('r.txt').text === '> keep this too\n', 'a new edit after reconnecting');
   }, 60000);
 });
