@@ -58,6 +58,12 @@ program
   .action(async (dir: string | undefined) => (await commands()).connect(dir));
 
 program
+  .command('lsp')
+  .description('run a language server on stdio for any editor with an LSP client (joins the daemon of the project, starting it if needed)')
+  .option('--dir <dir>', 'the project folder (default: the nearest folder up with .chorus/, else the current one)')
+  .action(async (opts: { dir?: string }) => void (await import('./lsp/server.js')).runLspServer({ dir: opts.dir }));
+
+program
   .command('status [dir]')
   .description("show the daemon's project, buffers, editors and peers")
   .option('--json', 'print one JSON object')

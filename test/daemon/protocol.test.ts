@@ -9,6 +9,7 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { startDaemon } from '../support/in-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
+import { rawFrames } from '../support/raw-frames.js';
 
 let dir: string;
 let daemon: Daemon;
@@ -257,30 +258,7 @@ describe('buffer/close, session/status, workspace/files, shutdown', () => {
 describe('malformed input on the wire', () => {
   function rawSocket(): Promise<{ send(body: string, header?: string): void; next(): Promise<any>; socket: net.Socket }> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(daemon.project.socketPath, () => {
-        let buf = Buffer.alloc(0);
-        const waiting: Array<(m: any) => void> = [];
-        const ready: any[] = [];
-        socket.on('data', (d) => {
-          buf = Buffer.concat([buf, d]);
-          for (;;) {
-            const h = buf.indexOf('\r\n\r\n');
-            if (h === -1) return;
-            const len = Number(/Content-Length: (\d+)/i.exec(buf.subarray(0, h).toString())![1]);
-            if (buf.length < h + 4 + len) return;
-            const msg = JSON.parse(buf.subarray(h + 4, h + 4 + len).toString());
-            buf = buf.subarray(h + 4 + len);
-            const w = waiting.shift();
-            if (w) w(msg);
-            else ready.push(msg);
-          }
-        });
-        resolve({
-          socket,
-          send: (body, header) => socket.write(`${header ?? `Content-Length: ${Buffer.byteLength(body)}`}\r\n\r\n${body}`),
-          next: () => (ready.length ? Promise.resolve(ready.shift()) : new Promise((r) => waiting.push(r))),
-        });
-      });
+      const socket = net.connect(daemon.project.socketPath, () => resolve({ socket, ...rawFrames(socket, socket) }));
       socket.once('error', reject);
     });
   }

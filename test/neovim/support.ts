@@ -143,10 +143,12 @@ export class Nvim {
     readonly api: NeovimClient,
   ) {}
 
-  static async start(setup: Record<string, unknown> = {}): Promise<Nvim> {
-    const proc = spawn('nvim', ['--embed', '--headless', '-n', '-i', 'NONE', '-u', initLua], {
+  /** `init`: another init file (the LSP tests start Neovim's own LSP client instead of the plugin); `env`: extra variables for it. */
+  static async start(setup: Record<string, unknown> = {}, init = initLua, env: Record<string, string> = {}): Promise<Nvim> {
+    const proc = spawn('nvim', ['--embed', '--headless', '-n', '-i', 'NONE', '-u', init], {
       env: {
         ...process.env,
+        ...env,
         CHORUS_NVIM_PLUGIN: pluginDir,
         CHORUS_NVIM_CMD: JSON.stringify([process.execPath, cli]),
         CHORUS_NVIM_SETUP: JSON.stringify(setup),

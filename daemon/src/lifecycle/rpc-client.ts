@@ -1,12 +1,20 @@
-/** A JSON-RPC client over a daemon socket, for the CLI's own requests (status, share, join). */
+/** A JSON-RPC client over a daemon socket: the CLI's own requests, and `chorus lsp`'s editor link. */
 import type net from 'node:net';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { VERSION } from '../version.js';
 
-export async function cliConnection(socket: net.Socket): Promise<MessageConnection> {
+/** Connect and `initialize` as the named client; answers the connection and the daemon's reply. */
+export async function editorConnection(
+  socket: net.Socket,
+  init: Omit<P.ParamsOf<typeof P.Initialize>, 'protocolVersion'>,
+): Promise<{ conn: MessageConnection; init: P.ResultOf<typeof P.Initialize> }> {
   const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
   conn.listen();
-  await conn.sendRequest(P.Initialize.type, { protocolVersion: P.PROTOCOL_VERSION, clientInfo: { name: 'chorus-cli', version: VERSION } });
-  return conn;
+  const result = await conn.sendRequest(P.Initialize.type, { protocolVersion: P.PROTOCOL_VERSION, ...init });
+  return { conn, init: result };
+}
+
+export async function cliConnection(socket: net.Socket): Promise<MessageConnection> {
+  return (await editorConnection(socket, { clientInfo: { name: 'chorus-cli', version: VERSION } })).conn;
 }

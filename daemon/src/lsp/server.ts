@@ -1,0 +1,418 @@
+/**
+ * `chorus lsp`: a language server on stdio that is one more editor connection to the project's
+ * daemon (started if none runs, as `chorus connect` does). LSP on one side, the Chorus editor
+ * protocol on the other; this file wires the two, the jobs live in document-sync.ts (text),
+ * presence.ts (cursors, join/leave) and commands.ts (executeCommand).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as P from '@chorus/protocol';
+import {
+  createConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  TextDocumentSyncKind,
+  type ClientCapabilities,
+  type Connection,
+  type InitializeResult,
+  type TextDocumentItem,
+} from 'vscode-languageserver/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { IgnoreRules } from '../disk/ignore-rules.js';
+import { answerBadFrame, strictDecoder } from '../editor/rpc-edge.js';
+import { ensureDaemon, findProject } from '../lifecycle/daemon-process.js';
+import { editorConnection } from '../lifecycle/rpc-client.js';
+import { toOffset, unitLength, type Encoding, type LineChar } from '../text/positions.js';
+import { VERSION } from '../version.js';
+import type { Project } from '../project.js';
+import { COMMANDS, runCommand, type CommandContext } from './commands.js';
+import { DocumentSync } from './document-sync.js';
+import { PresenceView } from './presence.js';
+import { tell } from './messages.js';
+
+export interface LspOptions {
+  /** The project folder; default: the nearest folder up from the working directory with `.chorus/`, else it. */
+  dir?: string | undefined;
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** Exit the process when the input closes (default true: the CLI). */
+  exitOnClose?: boolean;
+}
+
+const ENCODINGS: Encoding[] = ['utf-8', 'utf-16', 'utf-32'];
+/** `CHORUS_LSP_TRACE=file`: append every sync decision to that file (for diagnosing a client). */
+const traceFile = process.env.CHORUS_LSP_TRACE;
+
+/**
+ * The position encoding: the first the client lists in LSP 3.17's general.positionEncodings
+ * that Chorus supports, else the first of the older `offsetEncoding` extension (clangd's, which
+ * some clients send), else UTF-16 as LSP requires.
+ */
+export function negotiateEncoding(caps: ClientCapabilities): { encoding: Encoding; viaExtension: boolean } {
+  for (const e of caps.general?.positionEncodings ?? []) if ((ENCODINGS as string[]).includes(e)) return { encoding: e as Encoding, viaExtension: false };
+  const ext = (caps as { offsetEncoding?: unknown }).offsetEncoding;
+  if (Array.isArray(ext)) for (const e of ext) if ((ENCODINGS as string[]).includes(e)) return { encoding: e as Encoding, viaExtension: true };
+  return { encoding: 'utf-16', viaExtension: false };
+}
+
+/** Whether a failed request failed because the connection went away (JSON-RPC's reserved -32099..-32000), not because the daemon refused it. */
+function connectionLost(e: unknown): boolean {
+  return !(e instanceof ResponseError) || (e.code >= -32099 && e.code <= -32000);
+}
+
+/** Run the server until the client goes away. */
+export function runLspServer(opts: LspOptions = {}): Connection {
+  const reader = new StreamMessageReader(opts.input ?? process.stdin, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
+  const writer = new StreamMessageWriter(opts.output ?? process.stdout);
+  const lsp = createConnection(reader, writer);
+  // A frame that is not JSON-RPC gets an error answer; the server keeps reading.
+  reader.onError((e) => answerBadFrame(writer, e));
+  // The editor went away without `exit` (killed, crashed): so does the server; the daemon
+  // closes this editor's buffers when the connection drops.
+  reader.onClose(() => {
+    shuttingDown = true;
+    daemon?.dispose();
+    if (opts.exitOnClose !== false) process.exit(0);
+  });
+
+  let daemon: MessageConnection | undefined;
+  let encoding: Encoding = 'utf-16';
+  let caps: ClientCapabilities = {};
+  let root = '';
+  let project: Project | undefined;
+  let clientName = 'LSP client (chorus lsp)';
+  let shuttingDown = false;
+  const docs = new Map<string, DocumentSync>(); // by URI
+  const uriByPath = new Map<string, string>();
+  /** Documents whose buffer/open is under way: the client's changes meanwhile, replayed after. */
+  const opening = new Map<string, { changes: Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>; closed: boolean }>();
+  /** URI → its buffer/open under way (requests about it wait for it). */
+  const openings = new Map<string, Promise<void>>();
+  let lastUri: string | undefined;
+  const log = (m: string) => lsp.console.log(`chorus: ${m}`);
+  const link = () => {
+    if (!daemon) throw new ResponseError(P.ErrorCodes.NotInitialized, 'the Chorus language server is not initialized yet');
+    return daemon;
+  };
+
+  const presence = new PresenceView(lsp, {
+    lookup(p) {
+      const uri = uriByPath.get(p);
+      const doc = uri && docs.get(uri);
+      if (!doc) return undefined;
+      return {
+        uri: doc.uri,
+        toClient: (pos: LineChar) => doc.toClientPosition(pos),
+        lineLength: (line: number) => {
+          const lines = doc.shadow.split('\n');
+          const text = lines[line] ?? '';
+          return unitLength(text, 0, text.length, encoding);
+        },
+      };
+    },
+  });
+  const commandContext: CommandContext = {
+    lsp,
+    get daemon() {
+      return link();
+    },
+    pathOf: async (uri) => {
+      const u = uri ?? lastUri;
+      if (u === undefined) return undefined;
+      await openings.get(u);
+      return docs.get(u)?.path;
+    },
+    following: undefined,
+  };
+
+  lsp.onInitialize(async (params): Promise<InitializeResult> => {
+    caps = params.capabilities;
+    const negotiated = negotiateEncoding(caps);
+    encoding = negotiated.encoding;
+    try {
+      project = findProject(opts.dir);
+    } catch (e) {
+      throw new ResponseError(P.ErrorCodes.InvalidParams, `chorus lsp: ${(e as Error).message}`);
+    }
+    clientName = `${params.clientInfo?.name ?? 'LSP client'} (chorus lsp)`.slice(0, 200);
+    try {
+      await connectDaemon(project);
+    } catch (e) {
+      throw new ResponseError(P.ErrorCodes.SessionError, `chorus lsp could not reach the daemon for ${project.root}: ${(e as Error).message}`);
+    }
+    if (!caps.workspace?.applyEdit) log("this editor does not accept workspace/applyEdit: others' changes cannot reach it");
+    return {
+      capabilities: {
+        positionEncoding: encoding,
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        executeCommandProvider: { commands: [...COMMANDS] },
+        // Clients that highlight the symbol under the cursor tell us where the cursor is.
+        documentHighlightProvider: true,
+      },
+      serverInfo: { name: 'chorus', version: VERSION },
+      ...(negotiated.viaExtension ? { offsetEncoding: encoding } : {}),
+    } as InitializeResult;
+  });
+
+  lsp.onInitialized(() => void firstSync());
+
+  /** The first sync, shown as work-done progress where the client supports it. */
+  async function firstSync(): Promise<void> {
+    const progress = caps.window?.workDoneProgress ? await lsp.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+    progress?.begin('Chorus', 0, 'syncing with the session', false);
+    try {
+      const st = await link().sendRequest(P.SessionStatus.type, undefined);
+      const files = await link().sendRequest(P.WorkspaceFiles.type, undefined);
+      const others = st.peers.filter((p) => p.id !== st.peer.id);
+      progress?.report(50, `${files.files.length} files, ${others.length} other${others.length === 1 ? '' : 's'} in the session`);
+      await Promise.all([...openings.values()]);
+      log(`connected to the daemon for ${st.root} as ${st.peer.name}`);
+    } catch (e) {
+      tell(lsp, 'error', `Chorus: the first sync failed: ${(e as Error).message}`);
+    } finally {
+      progress?.done();
+    }
+  }
+
+  function bindDaemon(d: MessageConnection): void {
+    d.onNotification(P.BufferDidChange.type, (p) => {
+      const uri = uriByPath.get(p.path);
+      const doc = uri && docs.get(uri);
+      if (!doc) return;
+      try {
+        doc.daemonChanged(p.revision, p.changes);
+      } catch (e) {
+        log(`a change from the daemon for ${p.path} did not apply: ${(e as Error).message}`);
+      }
+    });
+    d.onNotification(P.CursorDidChange.type, (p) => presence.cursor(p));
+    d.onNotification(P.PeerDidJoin.type, (p) => presence.joined(p.peer));
+    d.onNotification(P.PeerDidLeave.type, (p) => presence.left(p.peer));
+    d.onNotification(P.FollowReveal.type, (p) => void reveal(p));
+    d.onNotification(P.FollowDidStop.type, (p) => {
+      const who = commandContext.following?.name ?? 'them';
+      commandContext.following = undefined;
+      tell(lsp, 'info', `Chorus: stopped following ${who} (${p.reason === 'typed' ? 'you typed' : p.reason === 'peerLeft' ? 'they left' : 'asked'})`);
+    });
+    d.onNotification(P.WorkspaceDidChange.type, (p) => {
+      for (const { from, to } of p.renamed ?? []) {
+        const uri = uriByPath.get(from);
+        if (uri === undefined) continue;
+        uriByPath.delete(from);
+        uriByPath.set(to, uri);
+        const doc = docs.get(uri);
+        if (doc) doc.path = to;
+      }
+    });
+    d.onClose(() => {
+      if (daemon !== d) return;
+      daemon = undefined;
+      if (!shuttingDown) void reconnect();
+    });
+  }
+
+  /** Connect (starting the daemon if none runs) and initialize as this editor. */
+  async function connectDaemon(p: Project): Promise<void> {
+    const socket = await ensureDaemon(p);
+    const r = await editorConnection(socket, { clientInfo: { name: clientName, version: VERSION }, positionEncodings: [encoding] });
+    if (r.init.positionEncoding !== encoding) {
+      r.conn.dispose();
+      socket.destroy();
+      throw new Error(`the daemon chose ${r.init.positionEncoding}, not ${encoding}`);
+    }
+    root = r.init.root;
+    daemon = r.conn;
+    bindDaemon(r.conn);
+  }
+
+  /**
+   * The daemon went away (stopped, crashed, upgraded): connect again, starting one if needed,
+   * and re-open every document with its text and the text last in step (`base`), so what the
+   * person typed meanwhile is merged and others' changes are kept, as the plugins do.
+   */
+  async function reconnect(): Promise<void> {
+    tell(lsp, 'warning', `Chorus: lost the daemon for ${root}; reconnecting (keep typing, nothing is lost)`);
+    for (let delay = 100; !shuttingDown; delay = Math.min(delay * 2, 5000)) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        await connectDaemon(project!);
+        break;
+      } catch (e) {
+        log(`reconnecting: ${(e as Error).message}`);
+      }
+    }
+    const d = daemon;
+    if (!d) return;
+    for (const doc of docs.values()) {
+      const { text, base } = doc.reopenParams();
+      try {
+        const r = await d.sendRequest(P.BufferOpen.type, { path: doc.path, content: text, base });
+        doc.reopened(r.content);
+      } catch (e) {
+        doc.markOutOfStep(`could not open it again after reconnecting: ${(e as Error).message}`);
+      }
+    }
+    tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}`);
+  }
+
+  /** Follow mode: show where the followed person is (window/showDocument, LSP 3.16). */
+  async function reveal(p: P.ParamsOf<typeof P.FollowReveal>): Promise<void> {
+    const uri = uriByPath.get(p.path) ?? pathToFileURL(path.join(root, p.path)).href;
+    const doc = docs.get(uri);
+    const map = (pos: LineChar) => (doc ? (doc.toClientPosition(pos) ?? pos) : pos);
+    const selection = { start: map(p.range.start), end: map(p.range.end) };
+    if (caps.window?.showDocument?.support) await lsp.window.showDocument({ uri, selection, takeFocus: true }).catch(() => undefined);
+    else tell(lsp, 'info', `Chorus: ${p.peer.name} is at ${p.path}:${selection.start.line + 1}`);
+  }
+
+  function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
+    return {
+      edit: async (revision: number, changes: P.TextChange[]): Promise<boolean> => {
+        const d = daemon;
+        // Without a daemon the edit waits in the text re-opened after reconnecting.
+        if (!d) return false;
+        try {
+          await d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes });
+          return true;
+        } catch (e) {
+          // A refusal (read-only, bad position) puts the document out of step; a connection
+          // that went away does not: the re-open after reconnecting carries the edit.
+          if (daemon === d && !connectionLost(e)) fail(`the daemon refused an edit: ${(e as Error).message}`);
+          return false;
+        }
+      },
+      caret: (position: LineChar) => {
+        void daemon?.sendNotification(P.CursorSet.type, { path: docPath(), selections: [{ anchor: position, head: position }] }).catch(() => undefined);
+      },
+      applyEdit: async (version: number, edits: import('vscode-languageserver').TextEdit[]) => {
+        const r = await lsp.workspace.applyEdit({ label: 'Chorus', edit: { documentChanges: [{ textDocument: { uri, version }, edits }] } });
+        return r.applied;
+      },
+      ...(traceFile ? { trace: (event: string) => fs.appendFileSync(traceFile, `${new Date().toISOString()} ${docPath()}: ${event}\n`) } : {}),
+      outOfStep: (message: string) => {
+        log(message);
+        tell(lsp, 'error', `Chorus: ${message}`);
+      },
+    };
+  }
+
+  async function open(item: TextDocumentItem): Promise<void> {
+    if (!item.uri.startsWith('file:')) return;
+    const abs = fileURLToPath(item.uri);
+    // A buffer the editor just read never overrides the shared text: the file on disk may be
+    // older than the session (the daemon writes it a moment after each change, and a peer may
+    // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
+    // text wins and the difference comes back as an edit, which the editor can undo. Only a
+    // file not on disk yet is taken as the person's (base '': nothing the daemon has is lost).
+    // An editor starts this server for every file it opens: what the project ignores (.env,
+    // build output, .gitignore'd secrets) is never shared. Paths outside are the daemon's call.
+    const rel = path.relative(root, abs);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel) && new IgnoreRules(root).ignores(rel.split(path.sep).join('/'))) {
+      log(`not sharing ${rel}: the project ignores it (.gitignore, .chorus/ignore or built-in rules)`);
+      return;
+    }
+    let disk: string | undefined;
+    try {
+      disk = fs.readFileSync(abs, 'utf8');
+    } catch {
+      // not on disk (yet)
+    }
+    const base = disk === undefined ? '' : item.text;
+    const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
+    opening.set(item.uri, pending);
+    let answer: P.ResultOf<typeof P.BufferOpen>;
+    try {
+      answer = await link().sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
+    } catch (e) {
+      opening.delete(item.uri);
+      // Files outside the project, binary or too large ones are simply not shared.
+      log(`not sharing ${abs}: ${(e as Error).message}`);
+      return;
+    }
+    opening.delete(item.uri);
+    if (pending.closed) {
+      void link().sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
+      return;
+    }
+    if (disk !== undefined && item.text !== disk && item.text !== answer.content) {
+      tell(lsp, 'warning', `Chorus: ${answer.path} in your editor differed from the file and from the shared text (typed before Chorus was ready?); it now shows the shared text. Undo in your editor to get yours back; that change is then shared.`);
+    }
+    let doc: DocumentSync | undefined;
+    const fail = (m: string) => doc?.markOutOfStep(m);
+    doc = new DocumentSync(answer.path, item.uri, encoding, item.text, item.version, answer.content, portFor(() => doc!.path, item.uri, fail));
+    docs.set(item.uri, doc);
+    uriByPath.set(answer.path, item.uri);
+    for (const c of pending.changes) changed(doc, c.changes, c.version);
+    doc.start();
+    presence.render(answer.path);
+  }
+
+  function changed(doc: DocumentSync, changes: Parameters<DocumentSync['clientChanged']>[0], version: number): void {
+    try {
+      doc.clientChanged(changes, version);
+    } catch {
+      // reported to the person by the document (it is out of step now)
+    }
+  }
+
+  lsp.onDidOpenTextDocument(({ textDocument }) => {
+    lastUri = textDocument.uri;
+    const p = open(textDocument).catch((e: Error) => log(`opening ${textDocument.uri} failed: ${e.message}`));
+    openings.set(textDocument.uri, p);
+    void p.finally(() => openings.get(textDocument.uri) === p && openings.delete(textDocument.uri));
+  });
+
+  lsp.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
+    lastUri = textDocument.uri;
+    const pending = opening.get(textDocument.uri);
+    if (pending) return void pending.changes.push({ changes: contentChanges, version: textDocument.version });
+    const doc = docs.get(textDocument.uri);
+    if (doc) changed(doc, contentChanges, textDocument.version);
+  });
+
+  lsp.onDidSaveTextDocument(() => {
+    // The daemon writes the shared text to disk itself; the client's own write is the same text.
+  });
+
+  lsp.onDidCloseTextDocument(({ textDocument }) => {
+    const pending = opening.get(textDocument.uri);
+    if (pending) return void (pending.closed = true);
+    const doc = docs.get(textDocument.uri);
+    if (!doc) return;
+    doc.close();
+    docs.delete(textDocument.uri);
+    uriByPath.delete(doc.path);
+    presence.clear(textDocument.uri);
+    void link().sendRequest(P.BufferClose.type, { path: doc.path }).catch(() => undefined);
+  });
+
+  lsp.onDocumentHighlight(async ({ textDocument, position }) => {
+    await openings.get(textDocument.uri);
+    const doc = docs.get(textDocument.uri);
+    if (!doc) return [];
+    lastUri = textDocument.uri;
+    let at: LineChar;
+    try {
+      toOffset(doc.shadow, position, encoding);
+      at = doc.toDaemonPosition(position);
+    } catch (e) {
+      throw new ResponseError(P.ErrorCodes.InvalidParams, `position out of range in ${textDocument.uri}: ${(e as Error).message}`);
+    }
+    void link().sendNotification(P.CursorSet.type, { path: doc.path, selections: [{ anchor: at, head: at }] }).catch(() => undefined);
+    return [];
+  });
+
+  lsp.onExecuteCommand(({ command, arguments: args }) => runCommand(commandContext, command, args ?? []));
+
+  lsp.onShutdown(async () => {
+    shuttingDown = true;
+    await daemon?.sendRequest(P.Shutdown.type, undefined).catch(() => undefined);
+  });
+
+  // A failure in one handler is logged; the server keeps serving.
+  process.on('unhandledRejection', (e) => log(`internal error (the server keeps running): ${(e as Error)?.stack ?? String(e)}`));
+  lsp.listen();
+  return lsp;
+}

@@ -1,0 +1,168 @@
+/**
+ * A real LSP client against real daemons: Neovim 0.7's built-in vim.lsp (no Chorus plugin) with
+ * `chorus lsp` as its server on one peer, a scripted protocol editor on the other, typing at
+ * the same time. Skips with a reason when Neovim is missing (CHORUS_REQUIRE_ALL=1 fails instead).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { converged, neovimSkipReason, Nvim, Scene, waitFor, cli } from '../neovim/support.js';
+import { ScriptedEditor, type ScriptedEditorOptions } from '../support/scripted-editor.js';
+import { seeded } from '../support/project-dir.js';
+
+const skip = neovimSkipReason();
+const init = path.join(path.dirname(fileURLToPath(import.meta.url)), 'init.lua');
+
+let scene: Scene;
+const editors: ScriptedEditor[] = [];
+
+afterEach(async () => {
+  for (const e of editors.splice(0)) e.close();
+  await scene?.cleanup();
+}, 60000);
+
+/** Neovim with `chorus lsp --dir dir` as the language server for every buffer. */
+async function lspNvim(dir: string, debounceMs = 150): Promise<Nvim> {
+  const n = await Nvim.start({}, init, {
+    CHORUS_LSP_CMD: JSON.stringify([process.execPath, cli, 'lsp', '--dir', dir]),
+    CHORUS_LSP_ROOT: dir,
+    CHORUS_LSP_DEBOUNCE: String(debounceMs),
+    ...(process.env.CHORUS_LSP_TRACE ? { CHORUS_LSP_TRACE: process.env.CHORUS_LSP_TRACE } : {}),
+  });
+  scene.nvims.push(n);
+  return n;
+}
+
+async function peerEditor(dir: string, opts: ScriptedEditorOptions = {}): Promise<ScriptedEditor> {
+  const e = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'), { name: 'Bob', ...opts });
+  editors.push(e);
+  await e.init();
+  return e;
+}
+
+/** Wait until `editors` editors have `file` open on the daemon of `dir` (chorus lsp opened it). */
+async function sharedBy(dir: string, file: string, editors: number): Promise<void> {
+  const c = await scene.client(dir);
+  await waitFor(`${file} open in ${editors} editors`, async () => {
+    const st = await c.request('session/status', null);
+    return (st.buffers.find((x: { path: string; editors: number }) => x.path === file)?.editors ?? 0) >= editors;
+  });
+}
+
+const bufText = (n: Nvim) => n.lua<string>('return _G.lsp_text(0)');
+const messages = async (n: Nvim) => (await n.lua<Array<{ message: string }>>('return _G.lsp_messages')).map((m) => m.message);
+
+/** Wait until Neovim, the scripted editor, both daemons and both folders agree. */
+async function allAgree(n: Nvim, e: ScriptedEditor, a: string, b: string, file: string): Promise<string> {
+  const clients = [await scene.client(a), await scene.client(b)];
+  const daemonText = await converged([], clients, [a, b], file);
+  await waitFor(`Neovim and the scripted editor to hold the daemons' text`, async () => {
+    const t = await bufText(n);
+    return t === e.text(file) && (await clients[0]!.text(file)) === t;
+  }).catch(async (err) => {
+    throw new Error(`${(err as Error).message}: neovim ${JSON.stringify(await bufText(n))}, editor ${JSON.stringify(e.text(file))}, daemon ${JSON.stringify(await clients[0]!.text(file))}`);
+  });
+  void daemonText;
+  return bufText(n);
+}
+
+describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
+  it('types concurrently with a peer: crossing edits, multibyte text, a buffer open while the peer rewrites the file', async () => {
+    scene = new Scene();
+    // Neovim first (its server starts the daemon), then share and join: it sees Bob arrive.
+    const a = scene.project({ 'a.txt': 'first line\nsecond line\n' }, 'Ada');
+    const b = scene.project({}, 'Bob');
+    const n = await lspNvim(a);
+    await n.command(`edit ${path.join(a, 'a.txt')}`);
+    await waitFor('the daemon started by chorus lsp', () => fs.existsSync(path.join(a, '.chorus', 'daemon.sock')));
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    await waitFor('"Bob joined" in Neovim', async () => (await messages(n)).some((m) => m.includes('Bob joined')));
+    const e = await peerEditor(b, { maxDelayMs: 40, random: seeded(16) });
+    await e.open('a.txt');
+    // Neovim attached and the server opened the file: the peer's first edit shows up there.
+    await e.edit('a.txt', 0, 0, '# ');
+    await waitFor('the peer edit in Neovim', async () => (await bufText(n)) === '# first line\nsecond line\n').catch(async (err) => {
+      throw new Error(`${(err as Error).message}: Neovim has ${JSON.stringify(await bufText(n))}, the peer ${JSON.stringify(e.text('a.txt'))}`);
+    });
+
+    // Crossing: Neovim types at the end of line 1 while the peer types at the start of line 2,
+    // neither waiting for the other (the peer also holds incoming changes back a little).
+    const rnd = seeded(7);
+    for (let i = 0; i < 12; i++) {
+      const pending = e.edit('a.txt', e.text('a.txt').indexOf('\n') + 1, e.text('a.txt').indexOf('\n') + 1, 'ab'[i % 2]!);
+      await n.input(`ggA${'xyz'[i % 3]}<Esc>`);
+      if (rnd() < 0.5) await pending;
+    }
+    let text = await allAgree(n, e, a, b, 'a.txt');
+    expect(text.split('\n')[0]).toBe('# first linexyzxyzxyzxyz');
+    expect(text.split('\n')[1]).toBe('babababababasecond line');
+
+    // Multibyte text both ways (UTF-16 positions: Neovim 0.7 has no encoding negotiation).
+    await n.input('GOé😀ü 日本<Esc>');
+    await e.edit('a.txt', 0, 0, '😀→');
+    text = await allAgree(n, e, a, b, 'a.txt');
+    expect(text.startsWith('😀→# first line')).toBe(true);
+    expect(text).toContain('é😀ü 日本');
+
+    // The file changes on the peer while the buffer is only open in Neovim: a multi-line rewrite.
+    const t = e.text('a.txt');
+    await e.edit('a.txt', 0, t.length, 'rewritten\nby the peer\n\twith a tab\n');
+    await e.edit('a.txt', 10, 10, 'entirely ');
+    text = await allAgree(n, e, a, b, 'a.txt');
+    expect(text).toBe('rewritten\nentirely by the peer\n\twith a tab\n');
+
+    // Presence: the peer's caret is a hint diagnostic with their name.
+    await e.conn.sendNotification('cursor/set', { path: 'a.txt', selections: [{ anchor: { line: 1, character: 3 }, head: { line: 1, character: 3 } }] });
+    const diag = await waitFor('the peer cursor as a diagnostic', async () => {
+      const d = await n.lua<Array<{ message: string; lnum: number; col: number; severity: number }>>('return vim.diagnostic.get(0)');
+      return d.find((x) => x.message.includes('Bob')) ?? false;
+    });
+    expect(diag).toMatchObject({ lnum: 1, col: 3, severity: 4 });
+
+    // Bob's daemon stops: Neovim is told, and his cursor goes away.
+    run('stop', b);
+    await waitFor('"Bob left" in Neovim', async () => (await messages(n)).some((m) => m.includes('Bob left')));
+    await waitFor('the cursor hint removed', async () => (await n.lua<unknown[]>('return vim.diagnostic.get(0)')).length === 0);
+  }, 180000);
+
+  it('mixed on one peer: the Chorus Neovim plugin and Neovim vim.lsp type into the same file', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'p.txt': 'plugin\nlsp\n' }, 'Ada');
+    const plugin = await scene.nvim();
+    await plugin.edit(path.join(a, 'p.txt'));
+    const lsp = await lspNvim(a);
+    await lsp.command(`edit ${path.join(a, 'p.txt')}`);
+    await sharedBy(a, 'p.txt', 2);
+    for (let i = 0; i < 6; i++) {
+      await plugin.input(`ggA${i}<Esc>`);
+      await lsp.input(`GA${'éü'[i % 2]}<Esc>`);
+    }
+    const text = await converged([plugin], await scene.client(a), a, 'p.txt');
+    await waitFor('the LSP Neovim to hold the same text', async () => (await bufText(lsp)) === text);
+    expect(text).toBe('plugin012345\nlspéüéüéü\n');
+  }, 120000);
+
+  it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');
+    const n = await lspNvim(a, 0);
+    await n.command(`edit ${path.join(a, 'm.txt')}`);
+    await sharedBy(a, 'm.txt', 1);
+    const e = await peerEditor(a);
+    await e.open('m.txt');
+    for (let i = 0; i < 8; i++) {
+      void e.edit('m.txt', 0, 0, String(i));
+      await n.input(`GA${i}<Esc>`);
+    }
+    const clients = [await scene.client(a)];
+    await waitFor('the same text everywhere', async () => {
+      const t = await bufText(n);
+      return t === e.text('m.txt') && t === (await clients[0]!.text('m.txt'));
+    });
+    expect(await bufText(n)).toBe('76543210mixed01234567\n');
+  }, 120000);
+});

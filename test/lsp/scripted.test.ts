@@ -1,0 +1,276 @@
+/**
+ * `chorus lsp` against a scripted LSP client, for what no real editor does on demand: refused
+ * edits, version jumps, full-text changes, close and reopen, crossing edits, and bad input. A
+ * scripted protocol editor on the same (real, background) daemon plays the other person.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../support/paths.js';
+import { tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+import { LspClient } from './lsp-client.js';
+import { rawFrames } from '../support/raw-frames.js';
+
+const dir = tempProject({ 'a.txt': 'hello\n', 'b.txt': 'one\ntwo\n', 'c.txt': 'abc\n', 'd.txt': 'x\n', 'e.txt': 'héllo wörld\n', 'f.txt': 'cross\n', 'g.txt': 'jump\n', '.gitignore': '.env\n', '.env': 'SECRET=1\n' }, 'chorus-lsp-');
+const clients: LspClient[] = [];
+const editors: ScriptedEditor[] = [];
+
+async function until(pred: () => boolean, what: string, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; server stderr: ${clients.map((c) => c.stderr).join("\n")}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function lsp(caps: Record<string, unknown> = {}): Promise<LspClient> {
+  const c = LspClient.start(dir);
+  clients.push(c);
+  await c.initialize(caps);
+  return c;
+}
+
+async function peer(): Promise<ScriptedEditor> {
+  const e = await ScriptedEditor.socket(`${dir}/.chorus/daemon.sock`, { name: 'other' });
+  editors.push(e);
+  await e.init();
+  return e;
+}
+
+/** Wait until the LSP client's text, the other editor's text and the daemon's all agree. */
+async function converged(c: LspClient, e: ScriptedEditor, file: string): Promise<string> {
+  let daemon = '';
+  await until(() => c.doc(file).text === e.text(file), `${file}: lsp ${JSON.stringify(c.doc(file).text)} vs editor ${JSON.stringify(e.text(file))}`);
+  const probe = await peer();
+  daemon = await probe.open(file);
+  expect(daemon).toBe(c.doc(file).text);
+  return daemon;
+}
+
+let main: LspClient;
+let other: ScriptedEditor;
+
+beforeAll(async () => {
+  main = await lsp({ general: { positionEncodings: ['utf-8', 'utf-16'] } });
+  other = await peer();
+}, 60000);
+
+afterAll(async () => {
+  for (const c of clients) await c.stop();
+  for (const e of editors) e.close();
+  execFileSync(process.execPath, [CLI, 'stop', dir], { stdio: 'ignore', timeout: 20000 });
+  fs.rmSync(dir, { recursive: true, force: true });
+}, 60000);
+
+describe('chorus lsp with a scripted client', () => {
+  it('negotiates the position encoding the client prefers and shows progress for the first sync', async () => {
+    expect(main.initResult.capabilities.positionEncoding).toBe('utf-8');
+    expect(main.initResult.capabilities.executeCommandProvider.commands).toEqual(['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo']);
+    await until(() => main.progress.some((p) => p.kind === 'end'), 'progress to end');
+    expect(main.progress[0].kind).toBe('begin');
+    const fallback = await lsp();
+    expect(fallback.initResult.capabilities.positionEncoding).toBe('utf-16');
+    await fallback.stop();
+  });
+
+  it('syncs typing both ways and never applies its own edits twice', async () => {
+    await main.open('a.txt', 'hello\n');
+    await other.open('a.txt');
+    await main.edit('a.txt', 5, 5, ' world');
+    await other.waitFor(() => other.text('a.txt') === 'hello world\n', 'the LSP edit at the other editor');
+    await other.edit('a.txt', 0, 0, '> ');
+    await until(() => main.doc('a.txt').text === '> hello world\n', 'the remote edit in the LSP client');
+    // The echo of the applied edit must not come back as a second insert.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await converged(main, other, 'a.txt')).toBe('> hello world\n');
+  });
+
+  it('multibyte text in UTF-8 positions', async () => {
+    await main.open('e.txt', 'héllo wörld\n');
+    await other.open('e.txt');
+    await other.edit('e.txt', 1, 1, '😀');
+    await until(() => main.doc('e.txt').text === 'h😀éllo wörld\n', 'the emoji in the LSP client');
+    await main.edit('e.txt', 10, 10, 'ö');
+    expect(await converged(main, other, 'e.txt')).toBe('h😀éllo wöörld\n');
+    expect(main.applyEdits.some((a) => a.uri.endsWith('e.txt') && a.edits[0]!.range.start.character === 1)).toBe(true);
+  });
+
+  it('applied:false: transforms past what the person typed and sends the edit again', async () => {
+    await main.open('b.txt', 'one\ntwo\n');
+    await other.open('b.txt');
+    main.policy = 'refuse';
+    const before = main.applyEdits.length;
+    await other.edit('b.txt', 0, 0, 'zero\n');
+    await until(() => main.applyEdits.length > before, 'an applyEdit');
+    await main.edit('b.txt', 8, 8, 'three\n'); // typed while the server's edit was refused
+    await until(() => main.applyEdits.length > before + 1, 'the edit sent again');
+    main.policy = 'apply';
+    expect(await converged(main, other, 'b.txt')).toBe('zero\none\ntwo\nthree\n');
+  });
+
+  it('edits crossing in flight: the client typed before answering (its version moved, so it refuses)', async () => {
+    await main.open('f.txt', 'cross\n');
+    await other.open('f.txt');
+    main.policy = 'hold';
+    await other.edit('f.txt', 0, 0, 'A');
+    await until(() => main.heldCount === 1, 'the held applyEdit');
+    await main.edit('f.txt', 5, 5, 'Z');
+    await main.edit('f.txt', 6, 6, 'Y');
+    main.policy = 'apply';
+    main.release(); // version moved: refused, then sent again transformed
+    expect(await converged(main, other, 'f.txt')).toBe('AcrossZY\n');
+  });
+
+  it('a version jump: the next edit is sent for the version the client last reported', async () => {
+    await main.open('g.txt', 'jump\n', 7);
+    await other.open('g.txt');
+    await main.edit('g.txt', 4, 4, '!', 40); // Neovim's versions are its changedtick: they jump
+    await other.waitFor(() => other.text('g.txt') === 'jump!\n', 'the edit after the jump');
+    await other.edit('g.txt', 0, 0, '>');
+    await until(() => main.doc('g.txt').text === '>jump!\n', 'the remote edit');
+    const last = main.applyEdits.filter((a) => a.uri.endsWith('g.txt')).pop()!;
+    expect(last.version).toBe(47);
+    expect(await converged(main, other, 'g.txt')).toBe('>jump!\n');
+  });
+
+  it('a full-text didChange is diffed into a minimal edit', async () => {
+    await main.open('c.txt', 'abc\n');
+    await other.open('c.txt');
+    await other.edit('c.txt', 0, 0, '1');
+    await until(() => main.doc('c.txt').text === '1abc\n', 'remote edit');
+    await main.replaceAll('c.txt', '1abXc\n');
+    expect(await converged(main, other, 'c.txt')).toBe('1abXc\n');
+  });
+
+  it('didClose then reopen: changes made meanwhile elsewhere arrive, nothing typed is lost', async () => {
+    await main.open('d.txt', 'x\n');
+    await other.open('d.txt');
+    await main.edit('d.txt', 1, 1, 'y');
+    await other.waitFor(() => other.text('d.txt') === 'xy\n', 'the edit');
+    await main.close('d.txt');
+    await other.edit('d.txt', 0, 0, 'w');
+    // The editor reopens the file with what it read, which may be older than the session (the
+    // write-back had not reached disk yet): the shared text wins, the change made meanwhile
+    // arrives and is not reverted.
+    await main.open('d.txt', 'xy\n', 3);
+    await until(() => main.doc('d.txt').text === 'wxy\n', 'the change made while closed');
+    await main.edit('d.txt', 4, 4, 'z');
+    expect(await converged(main, other, 'd.txt')).toBe('wxy\nz');
+    // Reopened with what disk has now: nothing is applied twice.
+    await main.close('d.txt');
+    await until(() => fs.readFileSync(`${dir}/d.txt`, 'utf8') === 'wxy\nz', 'the write-back');
+    await main.open('d.txt', 'wxy\nz', 9);
+    await other.edit('d.txt', 0, 0, 'v');
+    expect(await converged(main, other, 'd.txt')).toBe('vwxy\nz');
+  });
+
+  it('commands: status, undo and redo of the LSP editor’s own edits, follow without peers', async () => {
+    const st = await main.request('workspace/executeCommand', { command: 'chorus.status', arguments: [] });
+    expect(st.root).toBe(dir);
+    await until(() => main.messages.some((m) => m.message.startsWith('Chorus: ')), 'a status message');
+    await main.open('u.txt', '');
+    await main.edit('u.txt', 0, 0, 'mine');
+    await new Promise((r) => setTimeout(r, 100));
+    const u = await main.request('workspace/executeCommand', { command: 'chorus.undo', arguments: [main.uri('u.txt')] });
+    expect(u.applied).toBe(true);
+    await until(() => main.doc('u.txt').text === '', 'the undo in the LSP client');
+    const r = await main.request('workspace/executeCommand', { command: 'chorus.redo', arguments: [] });
+    expect(r.applied).toBe(true);
+    await until(() => main.doc('u.txt').text === 'mine', 'the redo');
+    await expect(main.request('workspace/executeCommand', { command: 'chorus.follow', arguments: [] })).rejects.toThrow(/nobody else/);
+    await expect(main.request('workspace/executeCommand', { command: 'chorus.nope', arguments: [] })).rejects.toThrow(/unknown command/);
+  });
+
+  it('bad input gets an LSP error and the server keeps serving', async () => {
+    // Unknown request method.
+    await expect(main.request('chorus/unknown', {})).rejects.toMatchObject({ code: -32601 });
+    // A position out of range in a request.
+    await main.open('h.txt', 'short\n');
+    await expect(main.request('textDocument/documentHighlight', { textDocument: { uri: main.uri('h.txt') }, position: { line: 9, character: 0 } })).rejects.toMatchObject({ code: -32602 });
+    // A change whose range does not fit: the document stops syncing and the person is told.
+    await main.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: main.uri('h.txt'), version: 9 },
+      contentChanges: [{ range: { start: { line: 0, character: 99 }, end: { line: 0, character: 99 } }, text: 'x' }],
+    });
+    await until(() => main.messages.some((m) => m.type === 1 && m.message.includes('h.txt')), 'an error message about h.txt');
+    // Still serving: other documents sync.
+    await other.open('a.txt');
+    await main.edit('a.txt', 0, 0, '#');
+    expect(await converged(main, other, 'a.txt')).toBe('#> hello world\n');
+  });
+
+  it('never shares a file the project ignores (the server is attached to every file type)', async () => {
+    await main.open('.env', 'SECRET=1\n');
+    await main.open('i.txt', 'shared\n'); // decided after .env: once it is open, so is the decision on .env
+    const buffers = async () => ((await other.raw('session/status', null)) as { buffers: Array<{ path: string }> }).buffers.map((b) => b.path);
+    let seen: string[] = [];
+    for (let i = 0; i < 200 && !seen.includes('i.txt'); i++) {
+      seen = await buffers();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toContain('i.txt');
+    expect(seen).not.toContain('.env');
+  });
+
+  it('chorus lsp --help describes --dir', () => {
+    expect(execFileSync(process.execPath, [CLI, 'lsp', '--help'], { encoding: 'utf8' })).toMatch(/--dir <dir>/);
+    expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/\blsp\b.*language server/);
+  });
+
+  it('malformed frames get a JSON-RPC error and the server keeps reading; it ends with its editor', async () => {
+    const proc = spawn(process.execPath, [CLI, 'lsp', '--dir', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      const { send, next } = rawFrames(proc.stdout!, proc.stdin!);
+      send('{"jsonrpc":"2.0","id":1,"method":"initialize",'); // not JSON
+      send('[1,2]'); // not a JSON-RPC object
+      send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } }));
+      const answers: any[] = [];
+      while (answers[answers.length - 1]?.id !== 2) {
+        const m = await next();
+        if (m.method === undefined) answers.push(m); // the server's own notifications aside
+      }
+      expect(answers.map((a) => a.error?.code ?? 'ok')).toEqual([-32700, -32600, 'ok']);
+      expect(answers[2].result.capabilities.textDocumentSync.change).toBe(2);
+      // Regression: the server outlived an editor that closed its stdin without `exit`.
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.stdin!.end();
+      expect(await exited).toBe(0);
+    } finally {
+      proc.kill();
+    }
+  });
+});
+
+describe('chorus lsp when the daemon goes away', () => {
+  const dir2 = tempProject({ 'r.txt': 'keep\n' }, 'chorus-lsp-reconnect-');
+  let c: LspClient | undefined;
+  afterAll(async () => {
+    // The server first (shut down, it does not reconnect), then the daemon it may have started.
+    await c?.stop();
+    execFileSync(process.execPath, [CLI, 'stop', dir2], { stdio: 'ignore', timeout: 20000 });
+    fs.rmSync(dir2, { recursive: true, force: true });
+  }, 60000);
+
+  it('reconnects (starting a daemon), keeps what was typed meanwhile, and syncs again', async () => {
+    const lsp = (c = LspClient.start(dir2));
+    await lsp.initialize();
+    await lsp.open('r.txt', 'keep\n');
+    const e1 = await ScriptedEditor.socket(`${dir2}/.chorus/daemon.sock`);
+    editors.push(e1);
+    await e1.init();
+    await e1.open('r.txt');
+    await lsp.edit('r.txt', 4, 4, ' this');
+    await e1.waitFor(() => e1.text('r.txt') === 'keep this\n', 'the first edit');
+    execFileSync(process.execPath, [CLI, 'stop', dir2], { stdio: 'ignore', timeout: 20000 });
+    await lsp.edit('r.txt', 9, 9, ' too'); // typed while no daemon runs
+    await until(() => lsp.messages.some((m) => m.message.includes('reconnected')), 'the reconnect');
+    const e2 = await ScriptedEditor.socket(`${dir2}/.chorus/daemon.sock`);
+    editors.push(e2);
+    await e2.init();
+    await e2.open('r.txt');
+    await e2.waitFor(() => e2.text('r.txt') === 'keep this too\n', 'the edit typed while the daemon was away');
+    await e2.edit('r.txt', 0, 0, '> ');
+    await until(() => lsp.doc('r.txt').text === '> keep this too\n', 'a new edit after reconnecting');
+  }, 60000);
+});
