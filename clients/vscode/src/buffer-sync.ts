@@ -111,6 +111,8 @@ export class BufferSync {
   private rpc: Rpc | undefined;
   /** An undo stop goes with the next edit (the cursor moved or time passed since the last). */
   private undoStop = true;
+  /** Where the caret is after our last local edit, and when it was made. */
+  private lastEdit: { buffer: SharedBuffer; end: P.Position; at: number } | undefined;
 
   constructor(
     private readonly vs: Vscode,
@@ -244,11 +246,19 @@ export class BufferSync {
       b.shadow = e.document.getText();
       this.send(b, changesBetween(before, b.shadow));
     } else this.send(b, changes);
+    const c = changes.length === 1 ? changes[0] : undefined;
+    this.lastEdit = c ? { buffer: b, end: endOf(c), at: Date.now() } : undefined;
     this.opts.onLocalEdit?.(b);
   }
 
-  /** The next edit starts a new undo step (the cursor moved away, a pause). */
-  markUndoStop(): void {
+  /**
+   * The selection moved. Typing moves it too, to where the edit ended; anywhere else (a click,
+   * an arrow key, a second cursor) means the next edit starts a new undo step, as in VS Code.
+   */
+  selectionMoved(doc: vscode.TextDocument, selections: readonly { active: P.Position; isEmpty: boolean }[]): void {
+    const last = this.lastEdit;
+    const only = selections.length === 1 ? selections[0] : undefined;
+    if (last && last.buffer === this.get(doc) && only?.isEmpty && only.active.line === last.end.line && only.active.character === last.end.character) return;
     this.undoStop = true;
   }
 
@@ -257,7 +267,8 @@ export class BufferSync {
     const rpc = this.rpc;
     if (!rpc || changes.length === 0) return;
     const params: P.ParamsOf<typeof M.BufferEdit> = { path: b.path, revision: b.daemonRevision, changes };
-    if (this.undoStop) params.undoStop = true;
+    // A pause of a second also ends a step (the daemon's own rule for editors without marks).
+    if (this.undoStop || !this.lastEdit || Date.now() - this.lastEdit.at > 1000) params.undoStop = true;
     this.undoStop = false;
     const seq = b.sent();
     const epoch = b.epoch;
@@ -367,6 +378,13 @@ export class BufferSync {
     const r = await this.rpc.sendRequest<{ applied: boolean }>(def.type, { path: b.path });
     return r.applied;
   }
+}
+
+/** Where the caret ends after a change: past its inserted text. */
+function endOf(c: P.TextChange): P.Position {
+  const lines = c.text.split('\n');
+  const last = lines[lines.length - 1]!;
+  return lines.length === 1 ? { line: c.range.start.line, character: c.range.start.character + last.length } : { line: c.range.start.line + lines.length - 1, character: last.replace(/\r$/, '').length };
 }
 
 function readFile(file: string): string | undefined {

@@ -12,6 +12,7 @@ export interface CommandHost {
   /** The client for the workspace, connecting (and creating the project) if needed. */
   client(create: boolean): Promise<ChorusClient | undefined>;
   config<T>(key: string, fallback: T): T;
+  log(message: string): void;
 }
 
 type Item = { label: string; description?: string; detail?: string; peerId?: string; action?: 'follow' | 'jump' | 'unfollow' | 'share' | 'reconnect' };
@@ -41,6 +42,7 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
   };
   const undo = (redo: boolean) =>
     guard(async () => {
+      host.log(`${redo ? 'redo' : 'undo'} requested`);
       const editor = vs.window.activeTextEditor;
       const c = await host.client(false);
       if (!editor || !c || !c.sync.get(editor.document)) {
@@ -49,6 +51,7 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
         return;
       }
       const applied = await c.sync.undo(editor.document, redo);
+      host.log(`${redo ? 'redo' : 'undo'}: ${applied ? 'applied' : 'nothing to do'}`);
       if (!applied) vs.window.setStatusBarMessage(`Chorus: nothing of yours to ${redo ? 'redo' : 'undo'} here`, 3000);
     });
 

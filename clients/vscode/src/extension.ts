@@ -3,21 +3,26 @@
  * them (connection, buffer sync, decorations, positions, status bar, commands).
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import * as vscode from 'vscode';
 import { ChorusClient } from './client.js';
 import { registerCommands } from './commands.js';
 import { CliNotFound, resolveCli } from './connection.js';
 import { findProjectRoot } from './project.js';
 import { StatusBar } from './status-bar.js';
+import { startStateDump } from './test-state.js';
 
 let client: ChorusClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Chorus');
   const config = <T>(key: string, fallback: T): T => vscode.workspace.getConfiguration('chorus').get<T>(key, fallback);
+  const recent: string[] = [];
   const log = (m: string) => {
-    if (config('debug', false)) output.appendLine(`${new Date().toISOString()} ${m}`);
+    if (!config('debug', false)) return;
+    const line = `${new Date().toISOString()} ${m}`;
+    output.appendLine(line);
+    recent.push(line);
+    if (recent.length > 100) recent.shift();
   };
   const status = new StatusBar(vscode);
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0');
@@ -72,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     output,
     status,
-    ...registerCommands(vscode, { client: getClient, config }),
+    ...registerCommands(vscode, { client: getClient, config, log }),
     vscode.workspace.onDidOpenTextDocument((doc) => {
       client?.sync.track(doc);
       sharedContext();
@@ -80,7 +85,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidCloseTextDocument((doc) => void client?.sync.untrack(doc)),
     vscode.workspace.onDidChangeTextDocument((e) => client?.onDidChangeText(e)),
     vscode.window.onDidChangeTextEditorSelection((e) => {
-      if (e.kind !== vscode.TextEditorSelectionChangeKind.Command) client?.sync.markUndoStop();
+      client?.sync.selectionMoved(e.textEditor.document, e.selections);
       client?.onCursorMoved();
     }),
     vscode.window.onDidChangeTextEditorVisibleRanges(() => client?.onCursorMoved()),
@@ -103,7 +108,8 @@ export function activate(context: vscode.ExtensionContext): void {
   // Editors opened before the connection was up get their context key once it is.
   const tick = setInterval(sharedContext, 1000);
   context.subscriptions.push({ dispose: () => clearInterval(tick) });
-  void path;
+  const stateFile = process.env.CHORUS_VSCODE_STATE_FILE;
+  if (stateFile) context.subscriptions.push(startStateDump(stateFile, () => client, () => recent));
 }
 
 export function deactivate(): void {

@@ -87,7 +87,8 @@ export interface ReportedChange {
 export function fromReported(text: string, reported: readonly ReportedChange[]): { text: string; changes: P.TextChange[] } {
   const changes: P.TextChange[] = [];
   for (const c of reported) {
-    changes.push({ range: { start: { ...c.range.start }, end: { ...c.range.end } }, text: c.text });
+    // Field by field: VS Code's Position keeps line/character in getters, which a spread drops.
+    changes.push({ range: { start: { line: c.range.start.line, character: c.range.start.character }, end: { line: c.range.end.line, character: c.range.end.character } }, text: c.text });
     text = text.slice(0, c.rangeOffset) + c.text + text.slice(c.rangeOffset + c.rangeLength);
   }
   return { text, changes };
