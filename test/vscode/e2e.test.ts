@@ -124,6 +124,9 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     await vs.type(' end');
     await waitFor('the extension back on a new daemon', () => vs.state()?.connected && vs.state()?.buffers['crash.txt']?.status === 'open', 60000);
     await vs.screenshot('after-reconnect');
+    // One notification for the outage, however many attempts it took to come back.
+    const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+    expect(toasts.filter((t) => t.includes('lost the connection to the daemon'))).toHaveLength(1);
     const want = 'start\nbefore during the outage and after end';
     await waitFor('VS Code and A agree', () => vs.text('crash.txt') === want && fs.readFileSync(path.join(a, 'crash.txt'), 'utf8') === want, 60000).catch((e: Error) => {
       throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text('crash.txt'))}, disk A ${JSON.stringify(fs.readFileSync(path.join(a, 'crash.txt'), 'utf8'))}`);

@@ -31,6 +31,8 @@ interface Applying {
   shadow: string;
   /** Whether it applies a buffer/didChange (counts towards daemonRevision). */
   remote: boolean;
+  /** What it replaces, to tell its echo from the person's typing that got the same version. */
+  replacements: Replacement[];
 }
 
 /** One shared document. */
@@ -217,7 +219,7 @@ export class BufferSync {
     const b = this.get(e.document);
     if (!b || e.contentChanges.length === 0) return;
     const a = b.applying;
-    if (a && e.document.version === a.version) {
+    if (a && e.document.version === a.version && isEcho(e.contentChanges, a.replacements)) {
       // Our own WorkspaceEdit coming back: already counted, never sent.
       b.applying = undefined;
       b.shadow = a.shadow;
@@ -332,7 +334,7 @@ export class BufferSync {
     const edit = new this.vs.WorkspaceEdit();
     for (const r of replacements) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
     const version = doc.version;
-    b.applying = { version: version + 1, shadow: shadowAfter, remote };
+    b.applying = { version: version + 1, shadow: shadowAfter, remote, replacements };
     const ok = await this.vs.workspace.applyEdit(edit);
     if (b.applying?.version === version + 1) {
       // No echo arrived (refused, or nothing changed in VS Code's eyes).
@@ -378,6 +380,17 @@ export class BufferSync {
     const r = await this.rpc.sendRequest<{ applied: boolean }>(def.type, { path: b.path });
     return r.applied;
   }
+}
+
+/**
+ * Whether VS Code's change list is our WorkspaceEdit coming back: the same replacements (VS Code
+ * lists them end first, and may have turned line breaks into the document's).
+ */
+function isEcho(changes: readonly { rangeOffset: number; rangeLength: number; text: string }[], ours: readonly Replacement[]): boolean {
+  if (changes.length !== ours.length) return false;
+  const sorted = [...changes].sort((x, y) => x.rangeOffset - y.rangeOffset);
+  const lf = (t: string) => t.replace(/\r\n?/g, '\n');
+  return sorted.every((c, i) => c.rangeOffset === ours[i]!.from && c.rangeLength === ours[i]!.to - ours[i]!.from && lf(c.text) === lf(ours[i]!.text));
 }
 
 /** Where the caret ends after a change: past its inserted text. */

@@ -88,7 +88,8 @@ export class ChorusClient {
     this.presence.reset(this.presence.self, []);
     this.following = undefined;
     this.opts.onState();
-    void this.vs.window.showWarningMessage(`Chorus: the daemon for ${path.basename(this.root)} went away (${why}). Keep editing: nothing is lost, and Chorus reconnects on its own.`);
+    this.opts.log(`lost the daemon: ${why}`);
+    void this.vs.window.showWarningMessage(`Chorus: lost the connection to the daemon for ${path.basename(this.root)}. Keep editing: nothing you type is lost, and Chorus reconnects on its own.`);
   }
 
   /** Ask the daemon for the session state and the peers. */
