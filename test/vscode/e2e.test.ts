@@ -46,11 +46,15 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
 
   beforeAll(async () => {
     buildVsix();
-    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n' }));
+    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
     vs = await VsCode.start(a);
   }, 240_000);
 
-  afterEach(() => {
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      const shot = await vs.screenshot(`failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`);
+      console.error(`screenshot: ${shot}\nextension state: ${JSON.stringify(vs.state(), null, 1).slice(0, 4000)}`);
+    }
     // Every edit VS Code sent must have been accepted: a refused one means the extension sent
     // something the protocol does not allow (and only the re-open fallback saved the text).
     expect((vs.state()?.log ?? []).filter((l) => l.includes('refused'))).toEqual([]);
@@ -94,6 +98,35 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     const text = await everywhere('crlf.txt', ed);
     for (const piece of ['one', 'two', 'three', 'four', 'five', 'lf-a', 'lf-b']) expect(text.split(piece).length, `${piece} exactly once in ${JSON.stringify(text)}`).toBe(2);
     expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/); // every line break is CRLF, as the document's
+  });
+
+  it('multi-cursor typing and a command that edits every line reach everyone', async () => {
+    const ed = await peerEditor('multi.txt');
+    await vs.open('multi.txt');
+    await vs.page.keyboard.press('Control+a');
+    await vs.page.keyboard.press('Shift+Alt+i'); // a cursor at the end of each selected line
+    await vs.type(';');
+    await vs.page.keyboard.press('Escape');
+    await vs.page.keyboard.press('Control+a');
+    await vs.command('Transform to Uppercase'); // an edit made by a command, not by typing
+    await waitFor('every line changed at the peer', () => ed.text('multi.txt') === 'ALPHA;\nBETA;\nGAMMA;');
+    expect(await everywhere('multi.txt', ed)).toBe('ALPHA;\nBETA;\nGAMMA;');
+  });
+
+  it('follows a peer across files to what they see; typing stops following', async () => {
+    const ed = await peerEditor('long.txt');
+    await vs.open('notes.txt');
+    await vs.command('Chorus: Follow', 'Bob');
+    await waitFor('following Bob', () => vs.state()?.following === 'Bob');
+    await ed.conn.sendNotification('cursor/set', { path: 'long.txt', selections: [{ anchor: { line: 60, character: 0 }, head: { line: 60, character: 0 } }] });
+    await ed.conn.sendNotification('viewport/set', { path: 'long.txt', range: { start: { line: 50, character: 0 }, end: { line: 80, character: 0 } } });
+    await waitFor('VS Code showing long.txt from line 50 to the cursor', () => {
+      const v = vs.state()?.active;
+      return v?.path === 'long.txt' && v.top <= 50 && v.top >= 40 && v.bottom >= 60;
+    });
+    await vs.screenshot('following');
+    await vs.type('x');
+    await waitFor('following stopped by typing', () => vs.state()?.following === null);
   });
 
   it('own-edit undo (Ctrl+Z) removes only the VS Code user’s text', async () => {

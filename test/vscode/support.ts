@@ -56,6 +56,7 @@ export interface ExtensionState {
   state?: string;
   peers: string[];
   following: string | null;
+  active: { path: string; top: number; bottom: number } | null;
   log: string[];
   buffers: Record<string, { text: string; status: string; dirty: boolean; editorRevision: number; daemonRevision: number; dropped: number }>;
 }
@@ -168,6 +169,18 @@ export class VsCode {
 
   async type(text: string, delay = 15): Promise<void> {
     await this.page.keyboard.type(text, { delay });
+  }
+
+  /** Run a command from the palette (F1), picking `pick` in a quick pick that follows, if given. */
+  async command(title: string, pick?: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    await this.page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+    await this.page.keyboard.type(title);
+    await this.page.locator(`.quick-input-list .monaco-list-row:has-text("${title}")`).first().waitFor({ state: 'visible' });
+    await this.page.keyboard.press('Enter');
+    if (pick === undefined) return;
+    await this.page.locator(`.quick-input-list .monaco-list-row:has-text("${pick}")`).first().waitFor({ state: 'visible' });
+    await this.page.keyboard.press('Enter');
   }
 
   async screenshot(name: string): Promise<string> {

@@ -172,7 +172,10 @@ export class ChorusClient {
       const editor = await this.vs.window.showTextDocument(doc, { preserveFocus: false, preview: false });
       const r = doc.validateRange(new this.vs.Range(range.start.line, range.start.character, range.end.line, range.end.character));
       if (!viewport) editor.selection = new this.vs.Selection(r.start, r.start);
-      editor.revealRange(r, viewport ? this.vs.TextEditorRevealType.AtTop : this.vs.TextEditorRevealType.InCenterIfOutsideViewport);
+      // A viewport taller than ours would be revealed by its middle: put its first line on top
+      // (VS Code keeps a few lines of context above it).
+      if (viewport) editor.revealRange(new this.vs.Range(r.start, r.start), this.vs.TextEditorRevealType.AtTop);
+      else editor.revealRange(r, this.vs.TextEditorRevealType.InCenterIfOutsideViewport);
     } finally {
       setTimeout(() => this.revealing--, 100);
     }
@@ -184,6 +187,14 @@ export class ChorusClient {
     if (!c || !c.selections[0]) return false;
     await this.show(c.path, { start: c.selections[0].head, end: c.selections[0].head }, false);
     return true;
+  }
+
+  /** The shared file in the active editor and the first line it shows (for tests and status). */
+  activeView(): { path: string; top: number; bottom: number } | undefined {
+    const editor = this.vs.window.activeTextEditor;
+    const b = editor && this.sync.get(editor.document);
+    const v = editor?.visibleRanges;
+    return b ? { path: b.path, top: v?.[0]?.start.line ?? 0, bottom: v?.[v.length - 1]?.end.line ?? 0 } : undefined;
   }
 
   requireRpc(): MessageConnection {

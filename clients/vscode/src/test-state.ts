@@ -13,7 +13,7 @@ export function startStateDump(file: string, client: () => ChorusClient | undefi
     const buffers = Object.fromEntries(
       (c?.sync.all() ?? []).map((b) => [b.path, { text: b.doc.getText(), status: b.status, dirty: b.doc.isDirty, editorRevision: b.editorRevision, daemonRevision: b.daemonRevision, dropped: b.dropped }]),
     );
-    const state = JSON.stringify({ connected: !!c?.rpc, state: c?.state, peers: c ? [...c.presence.peers.values()].map((p) => p.name) : [], following: c?.following?.name ?? null, buffers, log: log() });
+    const state = JSON.stringify({ connected: !!c?.rpc, state: c?.state, peers: c ? [...c.presence.peers.values()].map((p) => p.name) : [], following: c?.following?.name ?? null, active: c?.activeView() ?? null, buffers, log: log() });
     if (state === last) return;
     last = state;
     fs.writeFileSync(file + '.tmp', state);
