@@ -46,7 +46,7 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
 
   beforeAll(async () => {
     buildVsix();
-    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
+    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
     vs = await VsCode.start(a);
   }, 240_000);
 
@@ -127,6 +127,24 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     await vs.screenshot('following');
     await vs.type('x');
     await waitFor('following stopped by typing', () => vs.state()?.following === null);
+  });
+
+  it('a file changed on disk (as by git checkout) while open ends with that content once, everywhere', async () => {
+    const ed = await peerEditor('disk.txt');
+    await vs.open('disk.txt');
+    const want = 'checked out\nfrom another branch\n';
+    fs.writeFileSync(path.join(a, 'disk.txt'), want);
+    await waitFor('the new content in VS Code', () => vs.text('disk.txt') === want);
+    expect(await everywhere('disk.txt', ed)).toBe(want);
+  });
+
+  it('saving after remote edits writes the shared text without a conflict', async () => {
+    await vs.open('notes.txt');
+    await vs.page.keyboard.press('Control+s');
+    await waitFor('notes.txt saved', () => vs.state()?.buffers['notes.txt']?.dirty === false);
+    const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+    expect(toasts.filter((t) => /newer|conflict|Failed to save/i.test(t))).toEqual([]);
+    expect(fs.readFileSync(path.join(a, 'notes.txt'), 'utf8')).toBe(vs.text('notes.txt'));
   });
 
   it('own-edit undo (Ctrl+Z) removes only the VS Code user’s text', async () => {
