@@ -154,6 +154,33 @@ describe('buffer sync', () => {
     expect(sync.get(doc as never)?.status).toBe('open');
   });
 
+  it('typing while the open answer is applied is merged by a second open, never sent against the answer', async () => {
+    // Regression: the answer's replacements were in flight with the buffer already 'open', so a
+    // keystroke that beat them was diffed against the answer and reverted others' text.
+    rpc.handlers['buffer/open'] = (p) => ({ path: p.path, content: p.base === 'abc' && p.content === 'abc' ? 'peer abc' : `peer ${p.content}` });
+    const doc = vs.document(path.join(root, 'a.txt'), 'abc');
+    vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: '!' }]);
+    sync.track(doc as never);
+    await flush();
+    expect(rpc.of('buffer/edit')).toHaveLength(0);
+    expect(rpc.of('buffer/open')).toEqual([
+      { path: 'a.txt', content: 'abc', base: 'abc' },
+      { path: 'a.txt', content: 'abc!', base: 'abc' },
+    ]);
+    expect(doc.text).toBe('peer abc!');
+    expect(sync.get(doc as never)?.status).toBe('open');
+  });
+
+  it('a remote change that arrives while the open answer is applied is applied after it', async () => {
+    rpc.handlers['buffer/open'] = (p) => ({ path: p.path, content: 'shared' });
+    const doc = vs.document(path.join(root, 'a.txt'), 'local');
+    // It arrives while VS Code applies the answer (the answer itself arrived first, as on the wire).
+    vs.typeBeforeNextApply = () => sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 6 }, end: { line: 0, character: 6 } }, text: '!' }] });
+    sync.track(doc as never);
+    await flush();
+    expect(doc.text).toBe('shared!');
+  });
+
   it('a document closed and reopened is closed at the daemon, then opened again', async () => {
     const doc = await opened('abc');
     await sync.untrack(doc as never);

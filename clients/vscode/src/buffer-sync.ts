@@ -191,19 +191,9 @@ export class BufferSync {
     const params: P.ParamsOf<typeof M.BufferOpen> = { path: b.path, content: sent };
     if (b.base !== undefined) params.base = b.base;
     rpc.sendRequest<P.ResultOf<typeof M.BufferOpen>>(M.BufferOpen.type, params).then(
-      async (r) => {
-        if (b.epoch !== epoch || this.get(b.doc) !== b) return;
-        if (b.doc.getText() !== sent) {
-          // Typed while the open was out: open again; `sent` is what the daemon merged.
-          b.base = sent;
-          this.open(b);
-          return;
-        }
-        b.path = r.path;
-        b.reset(r.content);
-        b.status = 'open';
-        if (r.content !== sent) await this.applyToDocument(b, replacementsBetween(sent, r.content), r.content, false);
-        else this.reconcile(b);
+      (r) => {
+        // In the remote-change queue: changes that arrive meanwhile apply after the answer.
+        b.queue = b.queue.then(() => this.adopt(b, epoch, sent, r)).catch((e: unknown) => this.opts.log(`opening ${b.path}: ${messageOf(e)}`));
       },
       (e: unknown) => {
         if (b.epoch !== epoch) return;
@@ -212,6 +202,30 @@ export class BufferSync {
         this.opts.warn(`Chorus cannot share ${b.path}: ${messageOf(e)}`);
       },
     );
+  }
+
+  /** Take the daemon's answer to buffer/open: the document becomes the shared text. */
+  private async adopt(b: SharedBuffer, epoch: number, sent: string, r: P.ResultOf<typeof M.BufferOpen>): Promise<void> {
+    if (b.epoch !== epoch || this.get(b.doc) !== b) return;
+    if (b.doc.getText() !== sent) {
+      // Typed while the open was out: open again; `sent` is what the daemon merged.
+      b.base = sent;
+      this.open(b);
+      return;
+    }
+    b.path = r.path;
+    b.reset(r.content);
+    // Still 'opening' while the answer is applied: typing meanwhile is not sent against a
+    // shadow the document does not hold yet.
+    if (r.content !== sent && !(await this.applyToDocument(b, replacementsBetween(sent, r.content), r.content, false))) {
+      if (b.epoch !== epoch) return;
+      b.base = sent; // the person typed first: merge that typing into the answer
+      this.open(b);
+      return;
+    }
+    if (b.epoch !== epoch) return;
+    b.status = 'open';
+    this.reconcile(b);
   }
 
   /** A `workspace.onDidChangeTextDocument` event. */
