@@ -38,7 +38,7 @@ export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): C
     if (fs.existsSync(candidate)) return { command: candidate, args: [] };
   }
   throw new CliNotFound(
-    'the `chorus` command was not found on PATH. Install it (in a Chorus checkout: `npm ci && npm run build && npm link -w chorus`), or set the chorus.path setting to the `chorus` executable or to `daemon/dist/cli.js` of a built checkout.',
+    'the `chorus` command was not found on PATH. Install it (in a Chorus checkout: `npm ci && npm run build`, then `npm link` in its daemon folder), or set the chorus.path setting to the `chorus` executable or to `daemon/dist/cli.js` of a built checkout.',
   );
 }
 
