@@ -17,7 +17,7 @@ VERSION="${CHORUS_CODE_SERVER_VERSION:-4.100.3}"
 DIR="${CHORUS_CODE_SERVER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chorus/code-server-$VERSION}"
 STAMP="$DIR/.chorus-installed"
 
-if [ -f "$STAMP" ] && [ -x "$DIR/node_modules/code-server/out/node/entry.js" -o -f "$DIR/node_modules/code-server/out/node/entry.js" ]; then
+if [ -f "$STAMP" ] && [ -f "$DIR/node_modules/code-server/out/node/entry.js" ]; then
   echo "code-server $VERSION already installed"
   echo "$DIR"
   exit 0
@@ -34,6 +34,9 @@ if [ -z "$RG" ]; then
   exit 1
 fi
 
+# Build native modules against this Node's own headers (no download from nodejs.org).
+NODE_PREFIX="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+if [ -f "$NODE_PREFIX/include/node/common.gypi" ]; then export npm_config_nodedir="$NODE_PREFIX"; fi
 export npm_config_yes=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 rm -rf "$DIR"
 mkdir -p "$DIR"

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as P from '@chorus/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BufferSync } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
@@ -33,11 +34,11 @@ describe('buffer sync', () => {
     logs.length = 0;
     sync = new BufferSync(vs.api, root, { warn: (m) => logs.push(`warn ${m}`), log: (m) => logs.push(m) });
     vs.onDidChangeTextDocument((e) => sync.onDidChange(e));
-    rpc.handlers['buffer/open'] = (p) => {
+    rpc.handlers[P.BufferOpen.method] = (p) => {
       daemonText = p.content;
       return { path: p.path, content: p.content };
     };
-    rpc.handlers['buffer/edit'] = (p) => {
+    rpc.handlers[P.BufferEdit.method] = (p) => {
       daemonText = applyWire(daemonText, p.changes, 'utf-16');
       return null;
     };
@@ -58,7 +59,7 @@ describe('buffer sync', () => {
     const doc = await opened('hello\nworld\n');
     vs.type(doc, [{ from: 6, to: 6, text: 'big ' }]);
     await flush();
-    const [edit] = rpc.of('buffer/edit');
+    const [edit] = rpc.of(P.BufferEdit.method);
     expect(edit).toEqual({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'big ' }], undoStop: true });
     expect(daemonText).toBe(doc.text);
   });
@@ -71,7 +72,7 @@ describe('buffer sync', () => {
       { from: 8, to: 8, text: '// ' },
     ]);
     await flush();
-    expect(rpc.of('buffer/edit')).toHaveLength(1);
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
     expect(daemonText).toBe('// one\n// two\n// three\n');
     expect(doc.text).toBe(daemonText);
   });
@@ -81,10 +82,10 @@ describe('buffer sync', () => {
     sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] });
     await flush();
     expect(doc.text).toBe('Xabc');
-    expect(rpc.of('buffer/edit')).toHaveLength(0);
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(0);
     expect(sync.get(doc as never)?.daemonRevision).toBe(1);
     vs.type(doc, [{ from: 4, to: 4, text: 'Z' }]);
-    expect(rpc.of('buffer/edit')[0].revision).toBe(1);
+    expect(rpc.of(P.BufferEdit.method)[0].revision).toBe(1);
   });
 
   it('drops a remote change made before its latest edit (the revision rule)', async () => {
@@ -104,8 +105,8 @@ describe('buffer sync', () => {
     sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] });
     await flush();
     expect(doc.text).toBe('abcZ');
-    expect(rpc.of('buffer/edit')).toHaveLength(1);
-    expect(rpc.of('buffer/open')).toHaveLength(1); // no re-open: the daemon sends a replacement
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(1); // no re-open: the daemon sends a replacement
     expect(daemonText).toBe('abcZ');
   });
 
@@ -116,7 +117,7 @@ describe('buffer sync', () => {
     expect(doc.text).toBe('one\r\nx\r\ny\r\ntwo\r\n');
     // The daemon had 'one\r\nx\ny\ntwo\r\n': the extension sends the two missing \r, nothing else.
     daemonText = 'one\r\nx\ny\ntwo\r\n';
-    const [edit] = rpc.of('buffer/edit');
+    const [edit] = rpc.of(P.BufferEdit.method);
     daemonText = applyWire(daemonText, edit.changes, 'utf-16');
     expect(edit.changes.every((c: { text: string }) => c.text === '\r')).toBe(true);
     expect(daemonText).toBe(doc.text);
@@ -125,7 +126,7 @@ describe('buffer sync', () => {
   it('typing Enter in a CRLF document sends \\r\\n at VS Code positions', async () => {
     const doc = await opened('ab\r\ncd');
     vs.type(doc, [{ from: 2, to: 2, text: '\n' }]);
-    expect(rpc.of('buffer/edit')[0].changes).toEqual([{ range: { start: { line: 0, character: 2 }, end: { line: 0, character: 2 } }, text: '\r\n' }]);
+    expect(rpc.of(P.BufferEdit.method)[0].changes).toEqual([{ range: { start: { line: 0, character: 2 }, end: { line: 0, character: 2 } }, text: '\r\n' }]);
     expect(daemonText).toBe('ab\r\n\r\ncd');
   });
 
@@ -146,10 +147,10 @@ describe('buffer sync', () => {
     vs.type(doc, [{ from: 0, to: 0, text: 'offline ' }]);
     expect(sync.get(doc as never)?.status).toBe('offline');
     const rpc2 = new FakeRpc();
-    rpc2.handlers['buffer/open'] = (p) => ({ path: p.path, content: 'others ' + p.content });
+    rpc2.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: 'others ' + p.content });
     sync.setConnection(rpc2);
     await flush();
-    expect(rpc2.of('buffer/open')).toEqual([{ path: 'a.txt', content: 'offline hello!', base: 'hello!' }]);
+    expect(rpc2.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'offline hello!', base: 'hello!' }]);
     expect(doc.text).toBe('others offline hello!');
     expect(sync.get(doc as never)?.status).toBe('open');
   });
@@ -157,13 +158,13 @@ describe('buffer sync', () => {
   it('typing while the open answer is applied is merged by a second open, never sent against the answer', async () => {
     // Regression: the answer's replacements were in flight with the buffer already 'open', so a
     // keystroke that beat them was diffed against the answer and reverted others' text.
-    rpc.handlers['buffer/open'] = (p) => ({ path: p.path, content: p.base === 'abc' && p.content === 'abc' ? 'peer abc' : `peer ${p.content}` });
+    rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === 'abc' && p.content === 'abc' ? 'peer abc' : `peer ${p.content}` });
     const doc = vs.document(path.join(root, 'a.txt'), 'abc');
     vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: '!' }]);
     sync.track(doc as never);
     await flush();
-    expect(rpc.of('buffer/edit')).toHaveLength(0);
-    expect(rpc.of('buffer/open')).toEqual([
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(0);
+    expect(rpc.of(P.BufferOpen.method)).toEqual([
       { path: 'a.txt', content: 'abc', base: 'abc' },
       { path: 'a.txt', content: 'abc!', base: 'abc' },
     ]);
@@ -172,7 +173,7 @@ describe('buffer sync', () => {
   });
 
   it('a remote change that arrives while the open answer is applied is applied after it', async () => {
-    rpc.handlers['buffer/open'] = (p) => ({ path: p.path, content: 'shared' });
+    rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: 'shared' });
     const doc = vs.document(path.join(root, 'a.txt'), 'local');
     // It arrives while VS Code applies the answer (the answer itself arrived first, as on the wire).
     vs.typeBeforeNextApply = () => sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 6 }, end: { line: 0, character: 6 } }, text: '!' }] });
@@ -184,23 +185,23 @@ describe('buffer sync', () => {
   it('a document closed and reopened is closed at the daemon, then opened again', async () => {
     const doc = await opened('abc');
     await sync.untrack(doc as never);
-    expect(rpc.of('buffer/close')).toEqual([{ path: 'a.txt' }]);
+    expect(rpc.of(P.BufferClose.method)).toEqual([{ path: 'a.txt' }]);
     expect(sync.get(doc as never)).toBeUndefined();
     const again = vs.document(path.join(root, 'a.txt'), 'abc');
     sync.track(again as never);
     await flush();
-    expect(rpc.of('buffer/open')).toHaveLength(2);
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(2);
     expect(sync.get(again as never)?.status).toBe('open');
   });
 
   it('an edit the daemon refuses re-opens the buffer with the document as content', async () => {
     const doc = await opened('abc');
-    rpc.handlers['buffer/edit'] = () => {
+    rpc.handlers[P.BufferEdit.method] = () => {
       throw new Error('character 9 is past the end of line 0');
     };
     vs.type(doc, [{ from: 3, to: 3, text: 'd' }]);
     await flush();
-    expect(rpc.of('buffer/open').at(-1)).toEqual({ path: 'a.txt', content: 'abcd', base: 'abc' });
+    expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'a.txt', content: 'abcd', base: 'abc' });
   });
 
   it('typing goes in one undo step until the caret jumps elsewhere', async () => {
@@ -211,7 +212,7 @@ describe('buffer sync', () => {
     vs.type(doc, [{ from: 4, to: 4, text: 'e' }]);
     sync.selectionMoved(doc as never, [{ active: new Pos(0, 0), isEmpty: true }]);
     vs.type(doc, [{ from: 0, to: 0, text: 'X' }]);
-    expect(rpc.of('buffer/edit').map((e) => e.undoStop ?? false)).toEqual([true, false, true]);
+    expect(rpc.of(P.BufferEdit.method).map((e) => e.undoStop ?? false)).toEqual([true, false, true]);
   });
 });
 

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as P from '@chorus/protocol';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { cli, Scene } from '../neovim/support.js';
 import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
@@ -79,7 +80,7 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
   });
 
   it('shows the peer’s cursor and selection in their colour, with their name', async () => {
-    await peer.conn.sendNotification('cursor/set', { path: 'notes.txt', selections: [{ anchor: { line: 0, character: 0 }, head: { line: 0, character: 12 } }] });
+    await peer.conn.sendNotification(P.CursorSet.type, { path: 'notes.txt', selections: [{ anchor: { line: 0, character: 0 }, head: { line: 0, character: 12 } }] });
     await waitFor('a name badge for Bob', async () => (await vs.badges()).some((t) => t.includes('Bob')), 30000);
     await vs.screenshot('remote-cursor');
   });
@@ -118,8 +119,8 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     await vs.open('notes.txt');
     await vs.command('Chorus: Follow', 'Bob');
     await waitFor('following Bob', () => vs.state()?.following === 'Bob');
-    await ed.conn.sendNotification('cursor/set', { path: 'long.txt', selections: [{ anchor: { line: 60, character: 0 }, head: { line: 60, character: 0 } }] });
-    await ed.conn.sendNotification('viewport/set', { path: 'long.txt', range: { start: { line: 50, character: 0 }, end: { line: 80, character: 0 } } });
+    await ed.conn.sendNotification(P.CursorSet.type, { path: 'long.txt', selections: [{ anchor: { line: 60, character: 0 }, head: { line: 60, character: 0 } }] });
+    await ed.conn.sendNotification(P.ViewportSet.type, { path: 'long.txt', range: { start: { line: 50, character: 0 }, end: { line: 80, character: 0 } } });
     await waitFor('VS Code showing long.txt from line 50 to the cursor', () => {
       const v = vs.state()?.active;
       return v?.path === 'long.txt' && v.top <= 50 && v.top >= 40 && v.bottom >= 60;
