@@ -15,7 +15,7 @@ export interface CommandHost {
   log(message: string): void;
 }
 
-type Item = { label: string; description?: string; detail?: string; peerId?: string; action?: 'follow' | 'jump' | 'unfollow' | 'share' | 'reconnect' };
+type Item = { label: string; description?: string; detail?: string; peerId?: string; action?: 'follow' | 'jump' | 'unfollow' | 'share' | 'join' | 'reconnect' };
 
 /** Register every command; returns their disposables. */
 export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t: string): Thenable<void> } } }, host: CommandHost): { dispose(): void }[] {
@@ -83,7 +83,11 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
       guard(async () => {
         const c = await host.client(false);
         if (!c) {
-          const pick = await vs.window.showQuickPick([{ label: 'Share this folder', action: 'share' as const }, { label: 'Join a session…', action: 'reconnect' as const }], { title: 'Chorus' });
+          const items: Item[] = [
+            { label: '$(live-share) Share this folder', action: 'share' },
+            { label: '$(sign-in) Join a session…', action: 'join' },
+          ];
+          const pick = await vs.window.showQuickPick(items, { title: 'Chorus: not in a shared project' });
           if (pick) await vs.commands.executeCommand(pick.action === 'share' ? 'chorus.share' : 'chorus.join');
           return;
         }
