@@ -1,0 +1,428 @@
+/**
+ * Buffer sync: keeps each shared VS Code document and the daemon's text in step, following the
+ * protocol's revision rule (protocol/README.md). Nothing here transforms or merges text: local
+ * changes go out as they happen, remote changes are applied when their revision says they are
+ * current and dropped otherwise (the daemon sends a transformed replacement).
+ *
+ * Per document the module keeps a *shadow*: the text the daemon would have if it had applied
+ * exactly what this editor applied. While a buffer is open the document's text equals the
+ * shadow; when VS Code makes them differ on its own (a CRLF document turns an inserted `\n` into
+ * `\r\n`), the difference goes out as this editor's edit, so every peer ends with the same text.
+ */
+import type * as P from '@chorus/protocol';
+import * as M from '@chorus/protocol';
+import fs from 'node:fs';
+import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
+import { projectPathOf } from './project.js';
+import type { Vscode, vscode } from './vscode-api.js';
+
+/** The requests buffer sync sends (a `MessageConnection` fits). */
+export interface Rpc {
+  sendRequest<R>(type: { method: string }, params: unknown): Promise<R>;
+}
+
+/** Where a shared buffer stands. */
+export type BufferStatus = 'opening' | 'open' | 'offline' | 'failed';
+
+interface Applying {
+  /** The document version our WorkspaceEdit produces; the change event with it is our echo. */
+  version: number;
+  /** The shadow once it is applied. */
+  shadow: string;
+  /** Whether it applies a buffer/didChange (counts towards daemonRevision). */
+  remote: boolean;
+  /** What it replaces, to tell its echo from the person's typing that got the same version. */
+  replacements: Replacement[];
+}
+
+/** One shared document. */
+export class SharedBuffer {
+  status: BufferStatus = 'opening';
+  /** Project path as the daemon spells it. */
+  path: string;
+  shadow: string;
+  editorRevision = 0;
+  daemonRevision = 0;
+  /** The text last in step with the daemon: what `base` carries on a re-open. */
+  base: string | undefined;
+  private baseSeq = 0;
+  /** Shadow after each unacknowledged edit, by its sequence number (= editorRevision after it). */
+  readonly inflight = new Map<number, string>();
+  applying: Applying | undefined;
+  /** Remote changes are applied one at a time, in arrival order. */
+  queue: Promise<void> = Promise.resolve();
+  /** Bumped on every (re-)open: answers to older requests are ignored. */
+  epoch = 0;
+  dropped = 0;
+
+  constructor(
+    readonly doc: vscode.TextDocument,
+    path: string,
+  ) {
+    this.path = path;
+    this.shadow = doc.getText();
+  }
+
+  /** An edit went out: remember the text after it, for `base`. */
+  sent(): number {
+    this.editorRevision++;
+    this.inflight.set(this.editorRevision, this.shadow);
+    return this.editorRevision;
+  }
+
+  /** The daemon acknowledged edit `seq`: the text after it is in step. */
+  acknowledged(seq: number): void {
+    const after = this.inflight.get(seq);
+    this.inflight.delete(seq);
+    if (after !== undefined && seq > this.baseSeq) {
+      this.base = after;
+      this.baseSeq = seq;
+    }
+  }
+
+  /** Everything sent has been processed and the daemon's change applied: in step now. */
+  inStep(): void {
+    this.base = this.shadow;
+    this.baseSeq = this.editorRevision;
+    this.inflight.clear();
+  }
+
+  /** Counters back to 0 after an open answered with `content`. */
+  reset(content: string): void {
+    this.editorRevision = 0;
+    this.daemonRevision = 0;
+    this.baseSeq = 0;
+    this.inflight.clear();
+    this.shadow = content;
+    this.base = content;
+  }
+}
+
+export interface BufferSyncOptions {
+  /** A message for the person (errors they can act on). */
+  warn(message: string): void;
+  /** Debug log. */
+  log(message: string): void;
+  /** The person typed in a shared buffer (follow mode stops). */
+  onLocalEdit?(buffer: SharedBuffer): void;
+}
+
+/** All shared documents of one project, and the traffic that keeps them in step. */
+export class BufferSync {
+  private readonly buffers = new Map<string, SharedBuffer>();
+  private rpc: Rpc | undefined;
+  /** An undo stop goes with the next edit (the cursor moved or time passed since the last). */
+  private undoStop = true;
+  /** Where the caret is after our last local edit, and when it was made. */
+  private lastEdit: { buffer: SharedBuffer; end: P.Position; at: number } | undefined;
+
+  constructor(
+    private readonly vs: Vscode,
+    readonly root: string,
+    private readonly opts: BufferSyncOptions,
+  ) {}
+
+  /** The shared buffer of a document, if it is shared. */
+  get(doc: vscode.TextDocument): SharedBuffer | undefined {
+    return this.buffers.get(doc.uri.toString());
+  }
+
+  /** The shared buffer for a project path. */
+  byPath(path: string): SharedBuffer | undefined {
+    for (const b of this.buffers.values()) if (b.path === path) return b;
+    return undefined;
+  }
+
+  all(): SharedBuffer[] {
+    return [...this.buffers.values()];
+  }
+
+  /** The project path of a document, or undefined when it is not part of the project. */
+  pathOf(doc: vscode.TextDocument): string | undefined {
+    return doc.isUntitled ? undefined : projectPathOf(this.root, doc.uri);
+  }
+
+  /** A connection is up (re-open everything) or gone (buffers stay editable, marked offline). */
+  setConnection(rpc: Rpc | undefined): void {
+    this.rpc = rpc;
+    for (const b of this.buffers.values()) {
+      if (rpc) this.open(b);
+      else {
+        b.status = 'offline';
+        b.applying = undefined;
+      }
+    }
+  }
+
+  /** Start sharing a document (when it opens, or when the connection comes up). */
+  track(doc: vscode.TextDocument): SharedBuffer | undefined {
+    const existing = this.get(doc);
+    if (existing) return existing;
+    const path = this.pathOf(doc);
+    if (path === undefined) return undefined;
+    const b = new SharedBuffer(doc, path);
+    // A document just read from its file sends base = content: the shared text wins wherever it
+    // differs (the file may be older than the shared text). One changed before it was shared
+    // sends the file's bytes, so only those unsaved changes are merged.
+    b.base = doc.isDirty ? readFile(doc.uri.fsPath) : doc.getText();
+    this.buffers.set(doc.uri.toString(), b);
+    if (this.rpc) this.open(b);
+    else b.status = 'offline';
+    return b;
+  }
+
+  /** The document was closed: stop sharing it. */
+  async untrack(doc: vscode.TextDocument): Promise<void> {
+    const b = this.get(doc);
+    if (!b) return;
+    this.buffers.delete(doc.uri.toString());
+    b.epoch++;
+    if (this.rpc && b.status === 'open') await this.rpc.sendRequest(M.BufferClose.type, { path: b.path }).catch(() => undefined);
+  }
+
+  /** `buffer/open` with the document's text (and `base`); adopt the daemon's merged answer. */
+  open(b: SharedBuffer): void {
+    const rpc = this.rpc;
+    if (!rpc) return;
+    b.status = 'opening';
+    b.applying = undefined;
+    const epoch = ++b.epoch;
+    const sent = b.doc.getText();
+    const params: P.ParamsOf<typeof M.BufferOpen> = { path: b.path, content: sent };
+    if (b.base !== undefined) params.base = b.base;
+    rpc.sendRequest<P.ResultOf<typeof M.BufferOpen>>(M.BufferOpen.type, params).then(
+      (r) => {
+        // In the remote-change queue: changes that arrive meanwhile apply after the answer.
+        b.queue = b.queue.then(() => this.adopt(b, epoch, sent, r)).catch((e: unknown) => this.opts.log(`opening ${b.path}: ${messageOf(e)}`));
+      },
+      (e: unknown) => {
+        if (b.epoch !== epoch) return;
+        if (this.rpc !== rpc) return; // the connection went: re-opened when it is back
+        b.status = 'failed';
+        this.opts.warn(`Chorus cannot share ${b.path}: ${messageOf(e)}`);
+      },
+    );
+  }
+
+  /** Take the daemon's answer to buffer/open: the document becomes the shared text. */
+  private async adopt(b: SharedBuffer, epoch: number, sent: string, r: P.ResultOf<typeof M.BufferOpen>): Promise<void> {
+    if (b.epoch !== epoch || this.get(b.doc) !== b) return;
+    if (b.doc.getText() !== sent) {
+      // Typed while the open was out: open again; `sent` is what the daemon merged.
+      b.base = sent;
+      this.open(b);
+      return;
+    }
+    b.path = r.path;
+    b.reset(r.content);
+    // Still 'opening' while the answer is applied: typing meanwhile is not sent against a
+    // shadow the document does not hold yet.
+    if (r.content !== sent && !(await this.applyToDocument(b, replacementsBetween(sent, r.content), r.content, false))) {
+      if (b.epoch !== epoch) return;
+      b.base = sent; // the person typed first: merge that typing into the answer
+      this.open(b);
+      return;
+    }
+    if (b.epoch !== epoch) return;
+    b.status = 'open';
+    this.reconcile(b);
+  }
+
+  /** A `workspace.onDidChangeTextDocument` event. */
+  onDidChange(e: vscode.TextDocumentChangeEvent): void {
+    const b = this.get(e.document);
+    if (!b || e.contentChanges.length === 0) return;
+    const a = b.applying;
+    if (a && e.document.version === a.version && isEcho(e.contentChanges, a.replacements)) {
+      // Our own WorkspaceEdit coming back: already counted, never sent.
+      b.applying = undefined;
+      b.shadow = a.shadow;
+      if (a.remote) {
+        b.daemonRevision++;
+        b.inStep();
+      }
+      this.reconcile(b);
+      return;
+    }
+    if (b.status !== 'open') return; // sent with the next (re-)open, merged against `base`
+    if (e.reason === undefined && !e.document.isDirty && readFile(e.document.uri.fsPath) === e.document.getText()) {
+      // VS Code reloaded the document from its file (git checkout, another tool): the daemon
+      // watches the folder and brings that change in itself. Sending it too would apply it
+      // twice, so take the shared text instead; what the file changed arrives as buffer/didChange.
+      this.opts.log(`${b.path} was reloaded from disk; taking the shared text`);
+      b.base = e.document.getText();
+      this.open(b);
+      return;
+    }
+    const before = b.shadow;
+    const { text, changes } = fromReported(before, e.contentChanges);
+    b.shadow = text;
+    if (this.lengthDrifted(b)) {
+      // VS Code reported the changes in an order we did not expect: send what really changed.
+      b.shadow = e.document.getText();
+      this.send(b, changesBetween(before, b.shadow));
+    } else this.send(b, changes);
+    const c = changes.length === 1 ? changes[0] : undefined;
+    this.lastEdit = c ? { buffer: b, end: endOf(c), at: Date.now() } : undefined;
+    this.opts.onLocalEdit?.(b);
+  }
+
+  /**
+   * The selection moved. Typing moves it too, to where the edit ended; anywhere else (a click,
+   * an arrow key, a second cursor) means the next edit starts a new undo step, as in VS Code.
+   */
+  selectionMoved(doc: vscode.TextDocument, selections: readonly { active: P.Position; isEmpty: boolean }[]): void {
+    const last = this.lastEdit;
+    const only = selections.length === 1 ? selections[0] : undefined;
+    if (last && last.buffer === this.get(doc) && only?.isEmpty && only.active.line === last.end.line && only.active.character === last.end.character) return;
+    this.undoStop = true;
+  }
+
+  /** Send changes made on the shadow (already applied to it). */
+  private send(b: SharedBuffer, changes: P.TextChange[]): void {
+    const rpc = this.rpc;
+    if (!rpc || changes.length === 0) return;
+    const params: P.ParamsOf<typeof M.BufferEdit> = { path: b.path, revision: b.daemonRevision, changes };
+    // A pause of a second also ends a step (the daemon's own rule for editors without marks).
+    if (this.undoStop || !this.lastEdit || Date.now() - this.lastEdit.at > 1000) params.undoStop = true;
+    this.undoStop = false;
+    const seq = b.sent();
+    const epoch = b.epoch;
+    rpc.sendRequest(M.BufferEdit.type, params).then(
+      () => {
+        if (b.epoch === epoch) b.acknowledged(seq);
+      },
+      (e: unknown) => {
+        if (b.epoch !== epoch || this.rpc !== rpc) return;
+        // Nothing changed in the shared text, but the document has the edit: re-open, merging
+        // what this editor did since the last text in step.
+        this.opts.log(`edit to ${b.path} refused (${messageOf(e)}); re-opening`);
+        this.open(b);
+      },
+    );
+  }
+
+  /** A `buffer/didChange` notification. */
+  onRemoteChange(params: P.ParamsOf<typeof M.BufferDidChange>): void {
+    const b = this.byPath(params.path);
+    if (!b) return;
+    b.queue = b.queue.then(() => this.applyRemote(b, params)).catch((e: unknown) => this.opts.log(`applying a change to ${b.path}: ${messageOf(e)}`));
+  }
+
+  private async applyRemote(b: SharedBuffer, params: P.ParamsOf<typeof M.BufferDidChange>): Promise<void> {
+    if (b.status !== 'open') return;
+    if (params.revision !== b.editorRevision) {
+      b.dropped++;
+      return;
+    }
+    let result: { text: string; replacements: Replacement[] };
+    try {
+      result = applyChanges(b.shadow, params.changes);
+    } catch (e) {
+      this.opts.log(`a change to ${b.path} does not fit (${messageOf(e)}); re-opening`);
+      this.open(b);
+      return;
+    }
+    const applied = await this.applyToDocument(b, result.replacements, result.text, true);
+    if (!applied && b.status === 'open' && b.editorRevision === params.revision) {
+      // Not stale, yet VS Code refused the edit (the document is read-only or being closed).
+      this.open(b);
+    }
+  }
+
+  /**
+   * Apply replacements (made on the shadow, which equals the document) as one WorkspaceEdit.
+   * Resolves false when VS Code refused it: it does when the document changed since (the person
+   * typed first); that typing has gone out, so a remote change is stale and dropped.
+   */
+  private async applyToDocument(b: SharedBuffer, replacements: Replacement[], shadowAfter: string, remote: boolean): Promise<boolean> {
+    const doc = b.doc;
+    if (replacements.length === 0) {
+      b.shadow = shadowAfter;
+      if (remote) {
+        b.daemonRevision++;
+        b.inStep();
+      }
+      return true;
+    }
+    const edit = new this.vs.WorkspaceEdit();
+    for (const r of replacements) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
+    const version = doc.version;
+    b.applying = { version: version + 1, shadow: shadowAfter, remote, replacements };
+    const ok = await this.vs.workspace.applyEdit(edit);
+    if (b.applying?.version === version + 1) {
+      // No echo arrived (refused, or nothing changed in VS Code's eyes).
+      b.applying = undefined;
+      if (ok && doc.version === version) {
+        b.shadow = shadowAfter;
+        if (remote) {
+          b.daemonRevision++;
+          b.inStep();
+        }
+        this.reconcile(b);
+      }
+    }
+    return ok;
+  }
+
+  /**
+   * When the document's text is not the shadow (VS Code normalised line breaks, or an edit was
+   * refused), send the difference as this editor's edit: every peer gets the document's text.
+   */
+  private reconcile(b: SharedBuffer): void {
+    if (b.status !== 'open') return;
+    const text = b.doc.getText();
+    if (text === b.shadow) return;
+    const changes = changesBetween(b.shadow, text);
+    this.opts.log(`${b.path}: the document differs from the shared text (${changes.length} change(s), e.g. line breaks); sending it`);
+    b.shadow = text;
+    this.send(b, changes);
+  }
+
+  private lengthDrifted(b: SharedBuffer): boolean {
+    const doc = b.doc;
+    const end = doc.lineAt(doc.lineCount - 1).range.end;
+    return doc.offsetAt(end) !== b.shadow.length;
+  }
+
+  /** Own-edit undo (`buffer/undo`) or redo; resolves whether anything was undone. */
+  async undo(doc: vscode.TextDocument, redo = false): Promise<boolean> {
+    const b = this.get(doc);
+    if (!b || !this.rpc || b.status !== 'open') return false;
+    this.undoStop = true;
+    const def = redo ? M.BufferRedo : M.BufferUndo;
+    const r = await this.rpc.sendRequest<{ applied: boolean }>(def.type, { path: b.path });
+    return r.applied;
+  }
+}
+
+/**
+ * Whether VS Code's change list is our WorkspaceEdit coming back: the same replacements (VS Code
+ * lists them end first, and may have turned line breaks into the document's).
+ */
+function isEcho(changes: readonly { rangeOffset: number; rangeLength: number; text: string }[], ours: readonly Replacement[]): boolean {
+  if (changes.length !== ours.length) return false;
+  const sorted = [...changes].sort((x, y) => x.rangeOffset - y.rangeOffset);
+  const lf = (t: string) => t.replace(/\r\n?/g, '\n');
+  return sorted.every((c, i) => c.rangeOffset === ours[i]!.from && c.rangeLength === ours[i]!.to - ours[i]!.from && lf(c.text) === lf(ours[i]!.text));
+}
+
+/** Where the caret ends after a change: past its inserted text. */
+function endOf(c: P.TextChange): P.Position {
+  const lines = c.text.split('\n');
+  const last = lines[lines.length - 1]!;
+  return lines.length === 1 ? { line: c.range.start.line, character: c.range.start.character + last.length } : { line: c.range.start.line + lines.length - 1, character: last.replace(/\r$/, '').length };
+}
+
+function readFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The message of an error (a JSON-RPC error's message is written for the person). */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

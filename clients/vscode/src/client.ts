@@ -1,0 +1,211 @@
+/**
+ * One project's Chorus client: the daemon connection, buffer sync, presence and follow mode,
+ * and the routing of every daemon notification to the module that handles it (this file is that
+ * route, on one screen).
+ */
+import * as M from '@chorus/protocol';
+import type * as P from '@chorus/protocol';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { BufferSync, messageOf } from './buffer-sync.js';
+import { DaemonConnection, type CliCommand } from './connection.js';
+import { CursorDecorations } from './decorations.js';
+import { Presence } from './presence.js';
+import type { Vscode, vscode } from './vscode-api.js';
+import path from 'node:path';
+
+export type SessionState = 'connecting' | 'offline' | 'local' | 'sharing' | 'joined';
+
+export interface ClientOptions {
+  cli: () => CliCommand;
+  delays: () => number[];
+  showNames: () => boolean;
+  log: (m: string) => void;
+  version: string;
+  /** Session state or peers changed (the status bar redraws). */
+  onState: () => void;
+}
+
+export class ChorusClient {
+  readonly sync: BufferSync;
+  readonly presence = new Presence();
+  readonly decorations: CursorDecorations;
+  readonly daemon: DaemonConnection;
+  state: SessionState = 'connecting';
+  /** Whom we follow (peer info), if anyone. */
+  following: P.PeerInfo | undefined;
+  private cursorTimer: NodeJS.Timeout | undefined;
+  /** Where our cursor was last reported (to say "left the file" when it moves elsewhere). */
+  private lastCursorPath: string | undefined;
+  /** A follow/reveal is being shown: the selection change it causes is not the person's. */
+  private revealing = 0;
+
+  constructor(
+    private readonly vs: Vscode,
+    readonly root: string,
+    private readonly opts: ClientOptions,
+  ) {
+    this.sync = new BufferSync(vs, root, {
+      warn: (m) => void vs.window.showWarningMessage(m),
+      log: opts.log,
+    });
+    this.decorations = new CursorDecorations(vs, this.presence, (d) => this.sync.pathOf(d), opts.showNames);
+    this.presence.onChange(() => {
+      this.decorations.render();
+      opts.onState();
+    });
+    this.daemon = new DaemonConnection(root, opts.cli, opts.delays, { up: (c, i) => this.up(c, i), down: (why) => this.down(why), log: opts.log }, opts.version);
+  }
+
+  get rpc(): MessageConnection | undefined {
+    return this.daemon.connection;
+  }
+
+  /** Connect (and keep reconnecting). */
+  start(): Promise<MessageConnection> {
+    return this.daemon.connect();
+  }
+
+  private up(conn: MessageConnection, init: P.ResultOf<typeof M.Initialize>): void {
+    conn.onNotification(M.BufferDidChange.type, (p) => this.sync.onRemoteChange(p));
+    conn.onNotification(M.CursorDidChange.type, (p) => this.presence.cursor(p));
+    conn.onNotification(M.PeerDidJoin.type, (p) => this.presence.joined(p.peer));
+    conn.onNotification(M.PeerDidLeave.type, (p) => this.presence.left(p.peer));
+    conn.onNotification(M.FollowReveal.type, (p) => void this.reveal(p));
+    conn.onNotification(M.FollowDidStop.type, (p) => this.followStopped(p.reason));
+    conn.onNotification(M.SessionProgress.type, (p) => this.opts.log(`${p.phase}: ${p.files}/${p.filesTotal} files`));
+    this.opts.log(`connected to the daemon for ${init.root} as ${init.peer.name}`);
+    this.presence.reset(init.peer, []);
+    this.following = undefined;
+    void this.refreshStatus();
+    this.sync.setConnection(conn);
+    for (const doc of this.vs.workspace.textDocuments) this.sync.track(doc);
+    this.sendCursor();
+  }
+
+  private down(why: string): void {
+    this.state = 'offline';
+    this.sync.setConnection(undefined);
+    this.presence.reset(this.presence.self, []);
+    this.following = undefined;
+    this.opts.onState();
+    this.opts.log(`lost the daemon: ${why}`);
+    void this.vs.window.showWarningMessage(`Chorus: lost the connection to the daemon for ${path.basename(this.root)}. Keep editing: nothing you type is lost, and Chorus reconnects on its own.`);
+  }
+
+  /** Ask the daemon for the session state and the peers. */
+  async refreshStatus(): Promise<P.ResultOf<typeof M.SessionStatus> | undefined> {
+    const rpc = this.rpc;
+    if (!rpc) return undefined;
+    try {
+      const st = await rpc.sendRequest(M.SessionStatus.type, {});
+      this.state = st.session ? (st.session.role === 'host' ? 'sharing' : 'joined') : 'local';
+      this.presence.reset(st.peer, st.peers);
+      return st;
+    } catch (e) {
+      this.opts.log(`session/status: ${messageOf(e)}`);
+      return undefined;
+    }
+  }
+
+  // ---- editor events ---------------------------------------------------------------------------
+
+  onDidChangeText(e: vscode.TextDocumentChangeEvent): void {
+    this.sync.onDidChange(e);
+  }
+
+  /** Selections or the visible range moved: tell the daemon (at most every 50 ms). */
+  onCursorMoved(): void {
+    if (this.revealing > 0) return;
+    clearTimeout(this.cursorTimer);
+    this.cursorTimer = setTimeout(() => this.sendCursor(), 50);
+  }
+
+  private sendCursor(): void {
+    const rpc = this.rpc;
+    if (!rpc) return;
+    const editor = this.vs.window.activeTextEditor;
+    const path = editor && this.sync.get(editor.document)?.status === 'open' ? this.sync.get(editor.document)!.path : undefined;
+    if (this.lastCursorPath && this.lastCursorPath !== path) void rpc.sendNotification(M.CursorSet.type, { path: this.lastCursorPath, selections: [] });
+    this.lastCursorPath = path;
+    if (!editor || !path) return;
+    const pos = (p: vscode.Position) => ({ line: p.line, character: p.character });
+    void rpc.sendNotification(M.CursorSet.type, { path, selections: editor.selections.map((s) => ({ anchor: pos(s.anchor), head: pos(s.active) })) });
+    const visible = editor.visibleRanges[0];
+    if (visible) void rpc.sendNotification(M.ViewportSet.type, { path, range: { start: pos(visible.start), end: pos(visible.end) } });
+  }
+
+  // ---- follow ------------------------------------------------------------------------------------
+
+  async follow(peer: string): Promise<P.PeerInfo> {
+    const rpc = this.requireRpc();
+    const r = await rpc.sendRequest(M.FollowStart.type, { peer });
+    this.following = r.peer;
+    this.opts.onState();
+    const where = this.presence.cursors.get(r.peer.id);
+    if (where) await this.show(where.path, where.viewport ?? { start: where.selections[0]!.head, end: where.selections[0]!.head }, !!where.viewport);
+    return r.peer;
+  }
+
+  async unfollow(): Promise<void> {
+    const rpc = this.requireRpc();
+    await rpc.sendRequest(M.FollowStop.type, {});
+  }
+
+  private followStopped(reason: string): void {
+    const who = this.following?.name ?? 'them';
+    this.following = undefined;
+    this.opts.onState();
+    const why = reason === 'typed' ? 'you typed' : reason === 'peerLeft' ? `${who} left` : 'you asked';
+    void this.vs.window.setStatusBarMessage(`Chorus: stopped following ${who} (${why})`, 4000);
+  }
+
+  private async reveal(p: P.ParamsOf<typeof M.FollowReveal>): Promise<void> {
+    await this.show(p.path, p.range, true);
+  }
+
+  /** Open `file` (project path) and show `range`: as the top of the view for a viewport. */
+  async show(file: string, range: P.Range, viewport: boolean): Promise<void> {
+    this.revealing++;
+    try {
+      const uri = this.vs.Uri.file(path.join(this.root, ...file.split('/')));
+      const doc = await this.vs.workspace.openTextDocument(uri);
+      const editor = await this.vs.window.showTextDocument(doc, { preserveFocus: false, preview: false });
+      const r = doc.validateRange(new this.vs.Range(range.start.line, range.start.character, range.end.line, range.end.character));
+      if (!viewport) editor.selection = new this.vs.Selection(r.start, r.start);
+      // A viewport taller than ours would be revealed by its middle: put its first line on top
+      // (VS Code keeps a few lines of context above it).
+      if (viewport) editor.revealRange(new this.vs.Range(r.start, r.start), this.vs.TextEditorRevealType.AtTop);
+      else editor.revealRange(r, this.vs.TextEditorRevealType.InCenterIfOutsideViewport);
+    } finally {
+      setTimeout(() => this.revealing--, 100);
+    }
+  }
+
+  /** Jump to a person's cursor (once; not following). */
+  async jumpTo(peerId: string): Promise<boolean> {
+    const c = this.presence.cursors.get(peerId);
+    if (!c || !c.selections[0]) return false;
+    await this.show(c.path, { start: c.selections[0].head, end: c.selections[0].head }, false);
+    return true;
+  }
+
+  /** The shared file in the active editor and the first line it shows (for tests and status). */
+  activeView(): { path: string; top: number; bottom: number } | undefined {
+    const editor = this.vs.window.activeTextEditor;
+    const b = editor && this.sync.get(editor.document);
+    const v = editor?.visibleRanges;
+    return b ? { path: b.path, top: v?.[0]?.start.line ?? 0, bottom: v?.[v.length - 1]?.end.line ?? 0 } : undefined;
+  }
+
+  requireRpc(): MessageConnection {
+    const rpc = this.rpc;
+    if (!rpc) throw new Error('not connected to the Chorus daemon (Chorus: Reconnect tries again)');
+    return rpc;
+  }
+
+  dispose(): void {
+    clearTimeout(this.cursorTimer);
+    this.daemon.dispose();
+    this.decorations.dispose();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The connection to this project's daemon: `chorus connect <root>` spawned as a child process,
+ * JSON-RPC (vscode-jsonrpc, LSP framing) over its stdio, `initialize` with `utf-16`. When the
+ * daemon goes away the person is told once, buffers stay editable, and the connection comes back
+ * on its own (with the delays of `chorus.reconnectDelays`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as M from '@chorus/protocol';
+import type * as P from '@chorus/protocol';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+
+/** How to start the CLI: the program and the arguments before `connect`. */
+export interface CliCommand {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+/** Why the CLI could not be found, in words a person can act on. */
+export class CliNotFound extends Error {}
+
+/**
+ * The `chorus` CLI to run: `setting` (the `chorus.path` setting: an executable, or a `.js` file
+ * run with this Node/Electron) or `chorus` found on `PATH`. Throws CliNotFound with what to do.
+ */
+export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): CliCommand {
+  if (setting) {
+    if (!fs.existsSync(setting)) throw new CliNotFound(`the chorus.path setting points at ${setting}, which does not exist. Fix the setting, or clear it to use \`chorus\` from PATH.`);
+    // Inside VS Code process.execPath is Electron, which runs as plain Node with this variable.
+    if (/\.[cm]?js$/.test(setting)) return { command: process.execPath, args: [setting], env: { ELECTRON_RUN_AS_NODE: '1' } };
+    return { command: setting, args: [] };
+  }
+  for (const dir of envPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'chorus');
+    if (fs.existsSync(candidate)) return { command: candidate, args: [] };
+  }
+  throw new CliNotFound(
+    'the `chorus` command was not found on PATH. Install it (in a Chorus checkout: `npm ci && npm run build`, then `npm link` in its daemon folder), or set the chorus.path setting to the `chorus` executable or to `daemon/dist/cli.js` of a built checkout.',
+  );
+}
+
+export interface DaemonEvents {
+  /** Connected and initialized. */
+  up(conn: MessageConnection, init: P.ResultOf<typeof M.Initialize>): void;
+  /** The connection dropped (or could not be made); `why` is for the person. */
+  down(why: string): void;
+  log(message: string): void;
+}
+
+/** One project's daemon connection, reconnecting on its own. */
+export class DaemonConnection {
+  private proc: ChildProcess | undefined;
+  private conn: MessageConnection | undefined;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private disposed = false;
+  private generation = 0;
+  /** Whether the person has been told the daemon went away (told once per outage). */
+  private toldDown = false;
+  init: P.ResultOf<typeof M.Initialize> | undefined;
+
+  constructor(
+    readonly root: string,
+    private readonly cli: () => CliCommand,
+    private readonly delays: () => number[],
+    private readonly events: DaemonEvents,
+    private readonly clientVersion: string,
+  ) {}
+
+  get connection(): MessageConnection | undefined {
+    return this.init ? this.conn : undefined;
+  }
+
+  /** Connect now (cancelling a scheduled retry). Resolves once initialized, rejects on failure. */
+  async connect(): Promise<MessageConnection> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    // A new generation first: closing the old connection must not count as losing this one.
+    const gen = ++this.generation;
+    this.teardown();
+    const cli = this.cli();
+    const proc = spawn(cli.command, [...cli.args, 'connect', this.root], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...cli.env },
+    });
+    this.proc = proc;
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
+    const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    this.conn = conn;
+    const lost = (why: string) => {
+      if (gen !== this.generation) return;
+      this.generation++;
+      this.init = undefined;
+      this.teardown();
+      this.lost(why);
+    };
+    proc.on('error', (e) => lost(`could not start ${cli.command}: ${e.message}`));
+    proc.on('exit', () => lost(stderr.trim().split('\n').pop() || 'the daemon went away'));
+    conn.onClose(() => lost(stderr.trim().split('\n').pop() || 'the daemon went away'));
+    conn.onError(([e]) => this.events.log(`connection error: ${e.message}`));
+    conn.listen();
+    const init = await conn.sendRequest(M.Initialize.type, {
+      protocolVersion: M.PROTOCOL_VERSION,
+      clientInfo: { name: 'vscode', version: this.clientVersion },
+      positionEncodings: ['utf-16'],
+    });
+    if (gen !== this.generation) throw new Error('the connection was replaced');
+    this.init = init;
+    this.attempt = 0;
+    this.toldDown = false;
+    this.events.up(conn, init);
+    return conn;
+  }
+
+  /** Try to connect; on failure schedule the next attempt. */
+  private tryConnect(): void {
+    this.connect().catch((e: unknown) => {
+      this.events.log(`connecting: ${e instanceof Error ? e.message : String(e)}`);
+      if (!this.timer && !this.disposed && !this.conn) this.schedule();
+    });
+  }
+
+  private lost(why: string): void {
+    if (this.disposed) return;
+    const first = !this.toldDown;
+    this.toldDown = true;
+    if (first) this.events.down(why);
+    else this.events.log(`still no daemon: ${why}`);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.disposed) return;
+    clearTimeout(this.timer);
+    const ds = this.delays();
+    const delay = ds[Math.min(this.attempt, ds.length - 1)] ?? 1000;
+    this.attempt++;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tryConnect();
+    }, delay);
+  }
+
+  private teardown(): void {
+    const conn = this.conn;
+    const proc = this.proc;
+    this.conn = undefined;
+    this.proc = undefined;
+    conn?.dispose();
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      proc.stdin?.end();
+      proc.kill('SIGTERM');
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.generation++;
+    clearTimeout(this.timer);
+    this.teardown();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Entry point: `activate` only wires VS Code events and commands to the modules that handle
+ * them (connection, buffer sync, decorations, positions, status bar, commands).
+ */
+import * as vscode from 'vscode';
+import { registerCommands } from './commands.js';
+import { StatusBar } from './status-bar.js';
+import { startStateDump } from './test-state.js';
+import { WorkspaceClient } from './workspace-client.js';
+
+let workspaceClient: WorkspaceClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('Chorus');
+  const config = <T>(key: string, fallback: T): T => vscode.workspace.getConfiguration('chorus').get<T>(key, fallback);
+  const recent: string[] = [];
+  const log = (m: string) => {
+    if (!config('debug', false)) return;
+    const line = `${new Date().toISOString()} ${m}`;
+    output.appendLine(line);
+    recent.push(line);
+    if (recent.length > 100) recent.shift();
+  };
+  const status = new StatusBar(vscode);
+  const version = String((context.extension.packageJSON as { version?: string }).version ?? '0');
+  const clients = new WorkspaceClient(vscode, { config, log, version, onState: (c) => status.update(c) });
+  workspaceClient = clients;
+  const getClient = (create: boolean) => clients.get(create);
+
+  const sharedContext = () => {
+    const editor = vscode.window.activeTextEditor;
+    void vscode.commands.executeCommand('setContext', 'chorus.sharedEditor', !!(editor && clients.current?.sync.get(editor.document)));
+  };
+
+  context.subscriptions.push(
+    output,
+    status,
+    ...registerCommands(vscode, { client: getClient, config, log }),
+    vscode.workspace.onDidOpenTextDocument((doc) => {
+      clients.current?.sync.track(doc);
+      sharedContext();
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => void clients.current?.sync.untrack(doc)),
+    vscode.workspace.onDidChangeTextDocument((e) => clients.current?.onDidChangeText(e)),
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      clients.current?.sync.selectionMoved(e.textEditor.document, e.selections);
+      clients.current?.onCursorMoved();
+    }),
+    vscode.window.onDidChangeTextEditorVisibleRanges(() => clients.current?.onCursorMoved()),
+    vscode.window.onDidChangeActiveTextEditor(() => {
+      sharedContext();
+      clients.current?.onCursorMoved();
+    }),
+    vscode.window.onDidChangeVisibleTextEditors(() => clients.current?.decorations.render()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('chorus.showNames')) clients.current?.decorations.render();
+    }),
+    clients,
+  );
+  status.update(undefined);
+  // A folder inside a shared project connects at once.
+  void getClient(false).then(() => {
+    status.update(clients.current);
+    sharedContext();
+  });
+  // Editors opened before the connection was up get their context key once it is.
+  const tick = setInterval(sharedContext, 1000);
+  context.subscriptions.push({ dispose: () => clearInterval(tick) });
+  const stateFile = process.env.CHORUS_VSCODE_STATE_FILE;
+  if (stateFile) context.subscriptions.push(startStateDump(stateFile, () => clients.current, () => recent));
+}
+
+export function deactivate(): void {
+  workspaceClient?.dispose();
+  workspaceClient = undefined;
+}

@@ -1,0 +1,95 @@
+/**
+ * Position handling between VS Code and the daemon. The extension negotiates `utf-16`, VS Code's
+ * own unit, and a document's lines split on its line break (`\r\n` or `\n`) while the daemon's
+ * split on `\n` only: a `\r` is the last character of its line. So a VS Code position and a
+ * protocol position are the same numbers as long as the document holds the daemon's text; the
+ * helpers here turn the protocol's sequential change lists into the non-overlapping edits a
+ * `WorkspaceEdit` wants, and texts that drifted apart into the changes that bring them level.
+ * Pure (no `vscode`), so the unit tests exercise them directly.
+ */
+import type * as P from '@chorus/protocol';
+import { changesToOp, opToChanges } from '../../../daemon/src/editor/wire.js';
+import { diffToOp } from '../../../daemon/src/text/diff-op.js';
+import { applyOp, type TextOp } from '../../../daemon/src/text/text-op.js';
+
+/** One replacement in the coordinates of the text before any of them: `[from, to)` → `text`. */
+export interface Replacement {
+  /** UTF-16 offset where the replaced range starts, in the text before the edit. */
+  from: number;
+  /** UTF-16 offset where it ends (exclusive). */
+  to: number;
+  text: string;
+}
+
+/**
+ * `changes` (protocol changes, each applying to the result of the ones before it) made on `text`:
+ * the text after them, and the same edit as ascending, non-overlapping replacements on `text`.
+ * Throws (with a message a person can read) when a position is not in `text`.
+ */
+export function applyChanges(text: string, changes: P.TextChange[]): { text: string; replacements: Replacement[] } {
+  const op = changesToOp(text, changes, 'utf-16');
+  return { text: applyOp(text, op), replacements: opToReplacements(op) };
+}
+
+/** An op as replacements in the coordinates of the text it applies to (ascending, disjoint). */
+export function opToReplacements(op: TextOp): Replacement[] {
+  const out: Replacement[] = [];
+  let pos = 0;
+  for (const c of op) {
+    if (typeof c === 'number') {
+      pos += c;
+      continue;
+    }
+    const last = out[out.length - 1];
+    const joined = last && last.to === pos ? last : undefined;
+    if (typeof c === 'string') {
+      if (joined) joined.text += c;
+      else out.push({ from: pos, to: pos, text: c });
+    } else {
+      if (joined) joined.to += c.d;
+      else out.push({ from: pos, to: pos + c.d, text: '' });
+      pos += c.d;
+    }
+  }
+  return out;
+}
+
+/**
+ * The protocol changes that turn `from` into `to` (a character diff, so only what differs is
+ * touched: a line-break conversion becomes one `\r` inserted or deleted per line).
+ */
+export function changesBetween(from: string, to: string): P.TextChange[] {
+  return opToChanges(from, diffToOp(from, to), 'utf-16');
+}
+
+/** The replacements that turn `from` into `to` (for bringing a document to a text). */
+export function replacementsBetween(from: string, to: string): Replacement[] {
+  return opToReplacements(diffToOp(from, to));
+}
+
+/**
+ * One document change as VS Code reports it (`TextDocumentContentChangeEvent`): a range in
+ * line/character, its offset and length in the text before the change, and the new text.
+ */
+export interface ReportedChange {
+  range: { start: P.Position; end: P.Position };
+  rangeOffset: number;
+  rangeLength: number;
+  text: string;
+}
+
+/**
+ * VS Code's content changes of one event applied to `text` (the document before the event), as
+ * protocol changes and the text after them. VS Code lists a multi-cursor edit's changes from the
+ * end of the document backwards, so each applies to the result of the ones before, as the
+ * protocol's list does.
+ */
+export function fromReported(text: string, reported: readonly ReportedChange[]): { text: string; changes: P.TextChange[] } {
+  const changes: P.TextChange[] = [];
+  for (const c of reported) {
+    // Field by field: VS Code's Position keeps line/character in getters, which a spread drops.
+    changes.push({ range: { start: { line: c.range.start.line, character: c.range.start.character }, end: { line: c.range.end.line, character: c.range.end.character } }, text: c.text });
+    text = text.slice(0, c.rangeOffset) + c.text + text.slice(c.rangeOffset + c.rangeLength);
+  }
+  return { text, changes };
+}

@@ -1,0 +1,72 @@
+/**
+ * Who is here and where their cursors are: peers from `session/status`, `peer/didJoin` and
+ * `peer/didLeave`, cursors from `cursor/didChange`. Pure state with a change callback; the
+ * decorations module draws it, the status bar counts it.
+ */
+import type * as P from '@chorus/protocol';
+
+/** One remote person's cursors in one file. */
+export interface RemoteCursor {
+  peer: P.PeerInfo;
+  path: string;
+  selections: P.Selection[];
+  viewport?: P.Range;
+}
+
+export class Presence {
+  /** Everyone in the session but us, by peer id. */
+  readonly peers = new Map<string, P.PeerInfo>();
+  /** Where each person's cursor is (one file per person: the last one they were in). */
+  readonly cursors = new Map<string, RemoteCursor>();
+  /** Our own peer id (cursor/didChange never reports it, but be sure). */
+  self: P.PeerInfo | undefined;
+  private listeners: Array<() => void> = [];
+
+  onChange(f: () => void): void {
+    this.listeners.push(f);
+  }
+
+  private changed(): void {
+    for (const f of this.listeners) f();
+  }
+
+  /** A fresh view after (re)connecting. */
+  reset(self: P.PeerInfo | undefined, peers: readonly P.PeerInfo[]): void {
+    this.self = self;
+    this.peers.clear();
+    this.cursors.clear();
+    for (const p of peers) if (p.id !== self?.id) this.peers.set(p.id, { id: p.id, name: p.name, color: p.color });
+    this.changed();
+  }
+
+  joined(peer: P.PeerInfo): void {
+    if (peer.id === this.self?.id) return;
+    this.peers.set(peer.id, peer);
+    this.changed();
+  }
+
+  left(peer: P.PeerInfo): void {
+    this.peers.delete(peer.id);
+    this.cursors.delete(peer.id);
+    this.changed();
+  }
+
+  cursor(c: P.ParamsOf<typeof import('@chorus/protocol').CursorDidChange>): void {
+    if (c.peer.id === this.self?.id) return;
+    if (!this.peers.has(c.peer.id)) this.peers.set(c.peer.id, c.peer);
+    if (c.selections.length === 0) {
+      if (this.cursors.get(c.peer.id)?.path === c.path) this.cursors.delete(c.peer.id);
+    } else this.cursors.set(c.peer.id, { peer: c.peer, path: c.path, selections: c.selections, ...(c.viewport ? { viewport: c.viewport } : {}) });
+    this.changed();
+  }
+
+  /** The cursors in `path`. */
+  in(path: string): RemoteCursor[] {
+    return [...this.cursors.values()].filter((c) => c.path === path);
+  }
+
+  /** Find a peer by id, id prefix or name (as follow/start accepts). */
+  find(key: string): P.PeerInfo | undefined {
+    return this.peers.get(key) ?? [...this.peers.values()].find((p) => p.id.startsWith(key) || p.name === key);
+  }
+}

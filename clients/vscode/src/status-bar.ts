@@ -1,0 +1,44 @@
+/**
+ * The status-bar item: session state and how many people are here; a click opens the peer list
+ * (Chorus: Status).
+ */
+import type { ChorusClient } from './client.js';
+import type { Vscode, vscode } from './vscode-api.js';
+
+/** The item's text and tooltip for a client state (pure, for the unit tests). */
+export function statusText(client: Pick<ChorusClient, 'state' | 'following'> & { presence: { peers: Map<string, unknown> } } | undefined): { text: string; tooltip: string } {
+  if (!client) return { text: '$(live-share) Chorus', tooltip: 'Chorus: not in a shared project (Chorus: Share or Join)' };
+  const n = client.presence.peers.size;
+  const people = `${n} ${n === 1 ? 'peer' : 'peers'}`;
+  const follow = client.following ? ` · following ${client.following.name}` : '';
+  switch (client.state) {
+    case 'connecting':
+      return { text: '$(sync~spin) Chorus', tooltip: 'Chorus: connecting to the daemon' };
+    case 'offline':
+      return { text: '$(debug-disconnect) Chorus: offline', tooltip: 'Chorus: the daemon went away; reconnecting. Your edits are kept.' };
+    case 'local':
+      return { text: '$(live-share) Chorus: not shared', tooltip: 'Chorus: connected, not shared yet (Chorus: Share)' };
+    default:
+      return { text: `$(live-share) Chorus: ${client.state} · ${people}${follow}`, tooltip: `Chorus: ${client.state === 'sharing' ? 'sharing this project' : 'joined a session'} with ${people}. Click for the list.` };
+  }
+}
+
+export class StatusBar {
+  readonly item: vscode.StatusBarItem;
+  constructor(vs: Vscode) {
+    this.item = vs.window.createStatusBarItem('chorus.status', vs.StatusBarAlignment.Left, 100);
+    this.item.name = 'Chorus';
+    this.item.command = 'chorus.status';
+    this.item.show();
+  }
+
+  update(client: ChorusClient | undefined): void {
+    const { text, tooltip } = statusText(client);
+    this.item.text = text;
+    this.item.tooltip = tooltip;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Which project this window works in, and its one ChorusClient: found from the first workspace
+ * folder (the nearest folder up with `.chorus/`), made on demand by Share and Join, and told to
+ * the person when the CLI is missing or the daemon refuses us (a stale extension, say).
+ */
+import fs from 'node:fs';
+import { messageOf } from './buffer-sync.js';
+import { ChorusClient } from './client.js';
+import { CliNotFound, resolveCli } from './connection.js';
+import { findProjectRoot } from './project.js';
+import type { Vscode } from './vscode-api.js';
+
+export interface WorkspaceClientOptions {
+  config<T>(key: string, fallback: T): T;
+  log(message: string): void;
+  version: string;
+  /** The client, its state or its peers changed. */
+  onState(client: ChorusClient | undefined): void;
+}
+
+export class WorkspaceClient {
+  current: ChorusClient | undefined;
+  private cliWarned = false;
+
+  constructor(
+    private readonly vs: Vscode,
+    private readonly opts: WorkspaceClientOptions,
+  ) {}
+
+  /** The workspace's project client; `create` makes the first folder a project (Share, Join). */
+  async get(create: boolean): Promise<ChorusClient | undefined> {
+    const existing = this.current;
+    if (existing) {
+      if (!existing.rpc) await existing.daemon.connect().catch(() => undefined);
+      return existing;
+    }
+    const folder = this.vs.workspace.workspaceFolders?.[0]?.uri;
+    if (!folder || folder.scheme !== 'file') {
+      if (create) throw new Error('open a folder first: Chorus shares a folder');
+      return undefined;
+    }
+    const found = findProjectRoot(folder.fsPath);
+    if (!found && !create) return undefined;
+    const { config, log, version } = this.opts;
+    const c = new ChorusClient(this.vs, fs.realpathSync(found ?? folder.fsPath), {
+      cli: () => resolveCli(config('path', '')),
+      delays: () => config('reconnectDelays', [250, 500, 1000, 2000, 5000]),
+      showNames: () => config<string>('showNames', 'always') !== 'never',
+      log,
+      version,
+      onState: () => this.opts.onState(this.current),
+    });
+    this.current = c;
+    this.opts.onState(c);
+    try {
+      await c.start();
+    } catch (e) {
+      if (e instanceof CliNotFound) {
+        c.dispose();
+        this.current = undefined;
+        this.opts.onState(undefined);
+        if (!this.cliWarned || create) {
+          void this.vs.window.showErrorMessage(`Chorus: ${e.message}`, 'Open Settings').then((a) => a && this.vs.commands.executeCommand('workbench.action.openSettings', 'chorus.path'));
+        }
+        this.cliWarned = true;
+        return undefined;
+      }
+      // The daemon answered with an error (a protocol version it does not speak): say so. A
+      // daemon that went away instead is retried by the connection on its own.
+      if (typeof (e as { code?: unknown }).code === 'number') void this.vs.window.showErrorMessage(`Chorus: ${messageOf(e)}`);
+      log(`first connect: ${messageOf(e)}`);
+    }
+    return c;
+  }
+
+  dispose(): void {
+    this.current?.dispose();
+    this.current = undefined;
+  }
+}

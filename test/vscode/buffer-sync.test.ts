@@ -1,0 +1,305 @@
+/**
+ * Unit tests of the VS Code extension's buffer sync, positions, CLI lookup and status text,
+ * against a small fake of the vscode API (fake-vscode.ts) and a fake connection. The real
+ * VS Code runs in e2e.test.ts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as P from '@chorus/protocol';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BufferSync } from '../../clients/vscode/src/buffer-sync.js';
+import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
+import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
+import { projectPathOf } from '../../clients/vscode/src/project.js';
+import { statusText } from '../../clients/vscode/src/status-bar.js';
+import { textOn, withAlpha } from '../../clients/vscode/src/decorations.js';
+import { Presence } from '../../clients/vscode/src/presence.js';
+import { applyWire } from '../support/scripted-editor.js';
+import { FakeRpc, FakeVscode, flush, type FakeDocument } from './fake-vscode.js';
+
+const root = '/work/project';
+
+describe('buffer sync', () => {
+  let vs: FakeVscode;
+  let rpc: FakeRpc;
+  let sync: BufferSync;
+  /** What the daemon would hold: the open answer plus every edit sent. */
+  let daemonText: string;
+  const logs: string[] = [];
+
+  beforeEach(() => {
+    vs = new FakeVscode();
+    rpc = new FakeRpc();
+    logs.length = 0;
+    sync = new BufferSync(vs.api, root, { warn: (m) => logs.push(`warn ${m}`), log: (m) => logs.push(m) });
+    vs.onDidChangeTextDocument((e) => sync.onDidChange(e));
+    rpc.handlers[P.BufferOpen.method] = (p) => {
+      daemonText = p.content;
+      return { path: p.path, content: p.content };
+    };
+    rpc.handlers[P.BufferEdit.method] = (p) => {
+      daemonText = applyWire(daemonText, p.changes, 'utf-16');
+      return null;
+    };
+    sync.setConnection(rpc);
+  });
+
+  async function opened(text: string, file = 'a.txt'): Promise<FakeDocument> {
+    const doc = vs.document(path.join(root, file), text);
+    sync.track(doc as never);
+    await flush();
+    expect(sync.get(doc as never)?.status).toBe('open');
+    return doc;
+  }
+
+  it('sends typing with plain-number positions and the daemon revision', async () => {
+    // Regression: VS Code's Position keeps line/character in getters, so a spread sent {} and
+    // the daemon refused every edit.
+    const doc = await opened('hello\nworld\n');
+    vs.type(doc, [{ from: 6, to: 6, text: 'big ' }]);
+    await flush();
+    const [edit] = rpc.of(P.BufferEdit.method);
+    expect(edit).toEqual({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'big ' }], undoStop: true });
+    expect(daemonText).toBe(doc.text);
+  });
+
+  it('sends a multi-cursor edit (changes listed end first) as one list that rebuilds the same text', async () => {
+    const doc = await opened('one\ntwo\nthree\n');
+    vs.type(doc, [
+      { from: 0, to: 0, text: '// ' },
+      { from: 4, to: 4, text: '// ' },
+      { from: 8, to: 8, text: '// ' },
+    ]);
+    await flush();
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
+    expect(daemonText).toBe('// one\n// two\n// three\n');
+    expect(doc.text).toBe(daemonText);
+  });
+
+  it('applies a current remote change without echoing it, and counts it', async () => {
+    const doc = await opened('abc');
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] });
+    await flush();
+    expect(doc.text).toBe('Xabc');
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(0);
+    expect(sync.get(doc as never)?.daemonRevision).toBe(1);
+    vs.type(doc, [{ from: 4, to: 4, text: 'Z' }]);
+    expect(rpc.of(P.BufferEdit.method)[0].revision).toBe(1);
+  });
+
+  it('drops a remote change made before its latest edit (the revision rule)', async () => {
+    const doc = await opened('abc');
+    vs.type(doc, [{ from: 3, to: 3, text: 'Z' }]);
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] });
+    await flush();
+    expect(doc.text).toBe('abcZ');
+    expect(sync.get(doc as never)?.dropped).toBe(1);
+  });
+
+  it('drops a remote change when the person typed before VS Code applied it', async () => {
+    // Regression: the typing got the version our edit expected and was taken for its echo, so
+    // it was never sent and the next reconcile deleted the peer's text.
+    const doc = await opened('abc');
+    vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: 'Z' }]);
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] });
+    await flush();
+    expect(doc.text).toBe('abcZ');
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(1); // no re-open: the daemon sends a replacement
+    expect(daemonText).toBe('abcZ');
+  });
+
+  it('an LF line break from a peer in a CRLF document becomes CRLF for everyone, nothing duplicated', async () => {
+    const doc = await opened('one\r\ntwo\r\n');
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'x\ny\n' }] });
+    await flush();
+    expect(doc.text).toBe('one\r\nx\r\ny\r\ntwo\r\n');
+    // The daemon had 'one\r\nx\ny\ntwo\r\n': the extension sends the two missing \r, nothing else.
+    daemonText = 'one\r\nx\ny\ntwo\r\n';
+    const [edit] = rpc.of(P.BufferEdit.method);
+    daemonText = applyWire(daemonText, edit.changes, 'utf-16');
+    expect(edit.changes.every((c: { text: string }) => c.text === '\r')).toBe(true);
+    expect(daemonText).toBe(doc.text);
+  });
+
+  it('typing Enter in a CRLF document sends \\r\\n at VS Code positions', async () => {
+    const doc = await opened('ab\r\ncd');
+    vs.type(doc, [{ from: 2, to: 2, text: '\n' }]);
+    expect(rpc.of(P.BufferEdit.method)[0].changes).toEqual([{ range: { start: { line: 0, character: 2 }, end: { line: 0, character: 2 } }, text: '\r\n' }]);
+    expect(daemonText).toBe('ab\r\n\r\ncd');
+  });
+
+  it('ignores untitled, non-file, outside-the-project and VCS-metadata documents', () => {
+    expect(sync.track(vs.document('Untitled-1', 'x', { scheme: 'untitled', untitled: true }) as never)).toBeUndefined();
+    expect(sync.track(vs.document(path.join(root, 'a.txt'), 'x', { scheme: 'git' }) as never)).toBeUndefined();
+    expect(sync.track(vs.document('/elsewhere/a.txt', 'x') as never)).toBeUndefined();
+    expect(sync.track(vs.document(path.join(root, '.git', 'config'), 'x') as never)).toBeUndefined();
+    expect(sync.track(vs.document(path.join(root, '.chorus', 'identity.json'), 'x') as never)).toBeUndefined();
+    expect(rpc.requests).toHaveLength(0);
+  });
+
+  it('keeps typing while the daemon is away and re-opens with content and base', async () => {
+    const doc = await opened('hello');
+    vs.type(doc, [{ from: 5, to: 5, text: '!' }]);
+    await flush();
+    sync.setConnection(undefined);
+    vs.type(doc, [{ from: 0, to: 0, text: 'offline ' }]);
+    expect(sync.get(doc as never)?.status).toBe('offline');
+    const rpc2 = new FakeRpc();
+    rpc2.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: 'others ' + p.content });
+    sync.setConnection(rpc2);
+    await flush();
+    expect(rpc2.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'offline hello!', base: 'hello!' }]);
+    expect(doc.text).toBe('others offline hello!');
+    expect(sync.get(doc as never)?.status).toBe('open');
+  });
+
+  it('typing while the open answer is applied is merged by a second open, never sent against the answer', async () => {
+    // Regression: the answer's replacements were in flight with the buffer already 'open', so a
+    // keystroke that beat them was diffed against the answer and reverted others' text.
+    rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === 'abc' && p.content === 'abc' ? 'peer abc' : `peer ${p.content}` });
+    const doc = vs.document(path.join(root, 'a.txt'), 'abc');
+    vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: '!' }]);
+    sync.track(doc as never);
+    await flush();
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(0);
+    expect(rpc.of(P.BufferOpen.method)).toEqual([
+      { path: 'a.txt', content: 'abc', base: 'abc' },
+      { path: 'a.txt', content: 'abc!', base: 'abc' },
+    ]);
+    expect(doc.text).toBe('peer abc!');
+    expect(sync.get(doc as never)?.status).toBe('open');
+  });
+
+  it('a remote change that arrives while the open answer is applied is applied after it', async () => {
+    rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: 'shared' });
+    const doc = vs.document(path.join(root, 'a.txt'), 'local');
+    // It arrives while VS Code applies the answer (the answer itself arrived first, as on the wire).
+    vs.typeBeforeNextApply = () => sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 6 }, end: { line: 0, character: 6 } }, text: '!' }] });
+    sync.track(doc as never);
+    await flush();
+    expect(doc.text).toBe('shared!');
+  });
+
+  it('a document closed and reopened is closed at the daemon, then opened again', async () => {
+    const doc = await opened('abc');
+    await sync.untrack(doc as never);
+    expect(rpc.of(P.BufferClose.method)).toEqual([{ path: 'a.txt' }]);
+    expect(sync.get(doc as never)).toBeUndefined();
+    const again = vs.document(path.join(root, 'a.txt'), 'abc');
+    sync.track(again as never);
+    await flush();
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(2);
+    expect(sync.get(again as never)?.status).toBe('open');
+  });
+
+  it('an edit the daemon refuses re-opens the buffer with the document as content', async () => {
+    const doc = await opened('abc');
+    rpc.handlers[P.BufferEdit.method] = () => {
+      throw new Error('character 9 is past the end of line 0');
+    };
+    vs.type(doc, [{ from: 3, to: 3, text: 'd' }]);
+    await flush();
+    expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'a.txt', content: 'abcd', base: 'abc' });
+  });
+
+  it('typing goes in one undo step until the caret jumps elsewhere', async () => {
+    const doc = await opened('abc');
+    const Pos = vs.api.Position;
+    vs.type(doc, [{ from: 3, to: 3, text: 'd' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 4), isEmpty: true }]);
+    vs.type(doc, [{ from: 4, to: 4, text: 'e' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 0), isEmpty: true }]);
+    vs.type(doc, [{ from: 0, to: 0, text: 'X' }]);
+    expect(rpc.of(P.BufferEdit.method).map((e) => e.undoStop ?? false)).toEqual([true, false, true]);
+  });
+});
+
+describe('positions', () => {
+  it('turns a sequential change list into disjoint replacements on the original text', () => {
+    const { text, replacements } = applyChanges('abcdef', [
+      { range: { start: { line: 0, character: 1 }, end: { line: 0, character: 2 } }, text: 'XY' },
+      { range: { start: { line: 0, character: 5 }, end: { line: 0, character: 6 } }, text: '' },
+    ]);
+    expect(text).toBe('aXYcdf');
+    expect(replacements).toEqual([
+      { from: 1, to: 2, text: 'XY' },
+      { from: 4, to: 5, text: '' },
+    ]);
+  });
+
+  it('refuses a position past the end of a line', () => {
+    expect(() => applyChanges('ab', [{ range: { start: { line: 0, character: 5 }, end: { line: 0, character: 5 } }, text: 'x' }])).toThrow(/past the end/);
+  });
+
+  it('line-break conversion is one \\r per line, never a rewrite', () => {
+    const changes = changesBetween('a\nb\nc', 'a\r\nb\r\nc');
+    expect(changes.map((c) => c.text)).toEqual(['\r', '\r']);
+    expect(applyWire('a\nb\nc', changes, 'utf-16')).toBe('a\r\nb\r\nc');
+  });
+
+  it('reads VS Code changes (offsets on the text before) in their listed order', () => {
+    const r = fromReported('one\ntwo', [
+      { range: { start: { line: 1, character: 3 }, end: { line: 1, character: 3 } }, rangeOffset: 7, rangeLength: 0, text: '!' },
+      { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 3 } }, rangeOffset: 0, rangeLength: 3, text: '1' },
+    ]);
+    expect(r.text).toBe('1\ntwo!');
+    expect(applyWire('one\ntwo', r.changes, 'utf-16')).toBe(r.text);
+  });
+
+  it('project paths: inside the root only, `/`-separated', () => {
+    expect(projectPathOf(root, { scheme: 'file', fsPath: path.join(root, 'src', 'a.ts') })).toBe('src/a.ts');
+    expect(projectPathOf(root, { scheme: 'file', fsPath: '/work/project-other/a.ts' })).toBeUndefined();
+    expect(projectPathOf(root, { scheme: 'vscode-userdata', fsPath: path.join(root, 'a.ts') })).toBeUndefined();
+    expect(projectPathOf(root, { scheme: 'file', fsPath: path.join(root, 'sub', '.Git', 'HEAD') })).toBeUndefined();
+  });
+});
+
+describe('CLI lookup, status bar, presence', () => {
+  it('says how to install the CLI or set chorus.path when it is missing', () => {
+    expect(() => resolveCli('', '/nonexistent')).toThrow(CliNotFound);
+    expect(() => resolveCli('', '/nonexistent')).toThrow(/chorus\.path/);
+    expect(() => resolveCli('/no/such/chorus', '')).toThrow(/does not exist/);
+  });
+
+  it('finds chorus on PATH, and runs a cli.js with Node', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-vscode-cli-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'chorus'), '#!/bin/sh\n', { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, 'cli.js'), '');
+      expect(resolveCli('', `/nonexistent${path.delimiter}${dir}`).command).toBe(path.join(dir, 'chorus'));
+      expect(resolveCli(path.join(dir, 'cli.js'))).toMatchObject({ command: process.execPath, args: [path.join(dir, 'cli.js')] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('status text: state, peer count, whom we follow', () => {
+    const presence = new Presence();
+    presence.reset({ id: 'me', name: 'Ada', color: '#000000' }, [
+      { id: 'me', name: 'Ada', color: '#000000' },
+      { id: 'b', name: 'Bob', color: '#3cb44b' },
+    ]);
+    expect(statusText({ state: 'sharing', following: undefined, presence }).text).toBe('$(live-share) Chorus: sharing · 1 peer');
+    expect(statusText({ state: 'joined', following: { id: 'b', name: 'Bob', color: '#3cb44b' }, presence }).text).toContain('following Bob');
+    expect(statusText({ state: 'offline', following: undefined, presence }).text).toContain('offline');
+  });
+
+  it('presence: a cursor with no selections means the person left that file', () => {
+    const p = new Presence();
+    const bob = { id: 'b', name: 'Bob', color: '#3cb44b' };
+    p.cursor({ peer: bob, path: 'a.txt', selections: [{ anchor: { line: 0, character: 0 }, head: { line: 0, character: 1 } }] });
+    expect(p.in('a.txt')).toHaveLength(1);
+    p.cursor({ peer: bob, path: 'a.txt', selections: [] });
+    expect(p.in('a.txt')).toHaveLength(0);
+    expect(p.find('Bob')).toEqual(bob);
+  });
+
+  it('decoration colours: translucent selection, readable badge text', () => {
+    expect(withAlpha('#3cb44b', 0.25)).toBe('#3cb44b40');
+    expect(withAlpha('not a colour', 1)).toBe('#4363d8ff');
+    expect(textOn('#ffe119')).toBe('#000000');
+    expect(textOn('#4363d8')).toBe('#ffffff');
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The VS Code extension end to end: code-server with the extension from a freshly built .vsix,
+ * driven in Chromium, on project A; a scripted editor on a second daemon (project B) peered with
+ * A over loopback. One code-server for the whole file (it takes ~20 s to start).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as P from '@chorus/protocol';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+import { cli, Scene } from '../neovim/support.js';
+import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
+
+const skip = vscodeSkipReason();
+
+describe.skipIf(skip)('VS Code extension in code-server', () => {
+  const scene = new Scene();
+  let vs: VsCode;
+  let a: string;
+  let b: string;
+  let peer: ScriptedEditor;
+  const peers: ScriptedEditor[] = [];
+
+  /** A scripted editor on B's daemon, with `file` open. */
+  async function peerEditor(file: string): Promise<ScriptedEditor> {
+    const { editor } = ScriptedEditor.connect(b, { name: 'Bob' });
+    peers.push(editor);
+    await editor.init();
+    await editor.open(file);
+    return editor;
+  }
+
+  /** Wait until VS Code, both daemons (through B's scripted editor and A's file) and both disks agree. */
+  async function everywhere(file: string, ed: ScriptedEditor): Promise<string> {
+    let last = '';
+    try {
+      return await waitFor(`${file} identical everywhere`, () => {
+        const texts = [vs.text(file), ed.text(file), fs.readFileSync(path.join(a, file), 'utf8'), fs.readFileSync(path.join(b, file), 'utf8')];
+        last = JSON.stringify(texts);
+        return texts.every((t) => t === texts[0]) ? texts[0] : undefined;
+      });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; [vscode, peer, disk A, disk B] = ${last}`);
+    }
+  }
+
+  beforeAll(async () => {
+    buildVsix();
+    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
+    vs = await VsCode.start(a);
+  }, 240_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      const shot = await vs.screenshot(`failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`);
+      console.error(`screenshot: ${shot}\nextension state: ${JSON.stringify(vs.state(), null, 1).slice(0, 4000)}`);
+    }
+    // Every edit VS Code sent must have been accepted: a refused one means the extension sent
+    // something the protocol does not allow (and only the re-open fallback saved the text).
+    expect((vs.state()?.log ?? []).filter((l) => l.includes('refused'))).toEqual([]);
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.close();
+    await vs?.close();
+    await scene.cleanup();
+  }, 60_000);
+
+  it('typing in VS Code reaches the peer and both disks, and the peer’s typing reaches VS Code', async () => {
+    peer = await peerEditor('notes.txt');
+    await vs.open('notes.txt');
+    await vs.end();
+    await vs.type('typed in vscode');
+    await waitFor('VS Code typing at the peer', () => peer.text('notes.txt').includes('typed in vscode'));
+    const from = peer.text('notes.txt').indexOf('first');
+    await peer.edit('notes.txt', from, from, 'Bob says hi. ');
+    const text = await everywhere('notes.txt', peer);
+    expect(text).toBe('Bob says hi. first line\ntyped in vscode');
+  });
+
+  it('shows the peer’s cursor and selection in their colour, with their name', async () => {
+    await peer.conn.sendNotification(P.CursorSet.type, { path: 'notes.txt', selections: [{ anchor: { line: 0, character: 0 }, head: { line: 0, character: 12 } }] });
+    await waitFor('a name badge for Bob', async () => (await vs.badges()).some((t) => t.includes('Bob')), 30000);
+    await vs.screenshot('remote-cursor');
+  });
+
+  it('a CRLF file edited from both sides (LF text from the peer) ends identical everywhere', async () => {
+    const ed = await peerEditor('crlf.txt');
+    await vs.open('crlf.txt');
+    await vs.end();
+    await vs.type('four');
+    await vs.page.keyboard.press('Enter');
+    await vs.type('five');
+    await waitFor('VS Code lines at the peer', () => ed.text('crlf.txt').includes('five'));
+    // The peer inserts LF-only lines into the CRLF text.
+    const at = ed.text('crlf.txt').indexOf('two');
+    await ed.edit('crlf.txt', at, at, 'lf-a\nlf-b\n');
+    const text = await everywhere('crlf.txt', ed);
+    for (const piece of ['one', 'two', 'three', 'four', 'five', 'lf-a', 'lf-b']) expect(text.split(piece).length, `${piece} exactly once in ${JSON.stringify(text)}`).toBe(2);
+    expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/); // every line break is CRLF, as the document's
+  });
+
+  it('multi-cursor typing and a command that edits every line reach everyone', async () => {
+    const ed = await peerEditor('multi.txt');
+    await vs.open('multi.txt');
+    await vs.page.keyboard.press('Control+a');
+    await vs.page.keyboard.press('Shift+Alt+i'); // a cursor at the end of each selected line
+    await vs.type(';');
+    await vs.page.keyboard.press('Escape');
+    await vs.page.keyboard.press('Control+a');
+    await vs.command('Transform to Uppercase'); // an edit made by a command, not by typing
+    await waitFor('every line changed at the peer', () => ed.text('multi.txt') === 'ALPHA;\nBETA;\nGAMMA;');
+    expect(await everywhere('multi.txt', ed)).toBe('ALPHA;\nBETA;\nGAMMA;');
+  });
+
+  it('follows a peer across files to what they see; typing stops following', async () => {
+    const ed = await peerEditor('long.txt');
+    await vs.open('notes.txt');
+    await vs.command('Chorus: Follow', 'Bob');
+    await waitFor('following Bob', () => vs.state()?.following === 'Bob');
+    await ed.conn.sendNotification(P.CursorSet.type, { path: 'long.txt', selections: [{ anchor: { line: 60, character: 0 }, head: { line: 60, character: 0 } }] });
+    await ed.conn.sendNotification(P.ViewportSet.type, { path: 'long.txt', range: { start: { line: 50, character: 0 }, end: { line: 80, character: 0 } } });
+    await waitFor('VS Code showing long.txt from line 50 to the cursor', () => {
+      const v = vs.state()?.active;
+      return v?.path === 'long.txt' && v.top <= 50 && v.top >= 40 && v.bottom >= 60;
+    });
+    await vs.screenshot('following');
+    await vs.type('x');
+    await waitFor('following stopped by typing', () => vs.state()?.following === null);
+  });
+
+  it('a file changed on disk (as by git checkout) while open ends with that content once, everywhere', async () => {
+    const ed = await peerEditor('disk.txt');
+    await vs.open('disk.txt');
+    const want = 'checked out\nfrom another branch\n';
+    fs.writeFileSync(path.join(a, 'disk.txt'), want);
+    await waitFor('the new content in VS Code', () => vs.text('disk.txt') === want);
+    expect(await everywhere('disk.txt', ed)).toBe(want);
+  });
+
+  it('saving after remote edits writes the shared text without a conflict', async () => {
+    await vs.open('notes.txt');
+    await vs.page.keyboard.press('Control+s');
+    await waitFor('notes.txt saved', () => vs.state()?.buffers['notes.txt']?.dirty === false);
+    const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+    expect(toasts.filter((t) => /newer|conflict|Failed to save/i.test(t))).toEqual([]);
+    expect(fs.readFileSync(path.join(a, 'notes.txt'), 'utf8')).toBe(vs.text('notes.txt'));
+  });
+
+  it('own-edit undo (Ctrl+Z) removes only the VS Code user’s text', async () => {
+    const ed = await peerEditor('undo.txt');
+    await vs.open('undo.txt');
+    await vs.end();
+    await vs.type('MINE');
+    await waitFor('VS Code typing at the peer', () => ed.text('undo.txt').includes('MINE'));
+    await ed.edit('undo.txt', 0, 0, 'THEIRS ');
+    await waitFor('the peer typing in VS Code', () => vs.text('undo.txt')?.startsWith('THEIRS '));
+    await vs.page.keyboard.press('Control+z');
+    await waitFor('the undo in VS Code', () => !vs.text('undo.txt')?.includes('M'));
+    const text = await everywhere('undo.txt', ed);
+    expect(text).toBe('THEIRS base\n');
+  });
+
+  it('killing the daemon mid-typing loses nothing once it is back', async () => {
+    const ed = await peerEditor('crash.txt');
+    await vs.open('crash.txt');
+    await vs.end();
+    await vs.type('before ');
+    await waitFor('typing at the peer', () => ed.text('crash.txt').includes('before '));
+    const { pid } = JSON.parse(execFileSync(process.execPath, [cli, 'status', a, '--json'], { encoding: 'utf8' })) as { pid: number };
+    const typing = vs.type('during the outage and after', 40);
+    await new Promise((r) => setTimeout(r, 150));
+    process.kill(pid, 'SIGKILL');
+    await typing;
+    await vs.type(' end');
+    await waitFor('the extension back on a new daemon', () => vs.state()?.connected && vs.state()?.buffers['crash.txt']?.status === 'open', 60000);
+    await vs.screenshot('after-reconnect');
+    // One notification for the outage, however many attempts it took to come back.
+    const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+    expect(toasts.filter((t) => t.includes('lost the connection to the daemon'))).toHaveLength(1);
+    const want = 'start\nbefore during the outage and after end';
+    await waitFor('VS Code and A agree', () => vs.text('crash.txt') === want && fs.readFileSync(path.join(a, 'crash.txt'), 'utf8') === want, 60000).catch((e: Error) => {
+      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text('crash.txt'))}, disk A ${JSON.stringify(fs.readFileSync(path.join(a, 'crash.txt'), 'utf8'))}`);
+    });
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * A small fake of the part of the `vscode` API the extension uses, for unit tests of its logic.
+ * It copies the behaviours that matter for buffer sync: Position keeps line/character behind
+ * getters (a spread drops them), a document normalises inserted line breaks to its EOL, every
+ * applied edit bumps the version and fires onDidChangeTextDocument with the changes listed from
+ * the end of the document backwards, and `applyEdit` refuses an edit when the document changed
+ * since it was made (VS Code's "has changed in the meantime").
+ */
+import type { Vscode, vscode } from '../../clients/vscode/src/vscode-api.js';
+
+export class Position {
+  readonly #line: number;
+  readonly #character: number;
+  constructor(line: number, character: number) {
+    this.#line = line;
+    this.#character = character;
+  }
+  get line(): number {
+    return this.#line;
+  }
+  get character(): number {
+    return this.#character;
+  }
+  isEqual(o: Position): boolean {
+    return o.line === this.line && o.character === this.character;
+  }
+}
+
+export class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(a: Position | number, b: Position | number, c?: number, d?: number) {
+    this.start = typeof a === 'number' ? new Position(a, b as number) : a;
+    this.end = typeof a === 'number' ? new Position(c!, d!) : (b as Position);
+  }
+}
+
+export class Selection extends Range {
+  constructor(
+    readonly anchor: Position,
+    readonly active: Position,
+  ) {
+    super(anchor, active);
+  }
+  get isEmpty(): boolean {
+    return this.anchor.isEqual(this.active);
+  }
+}
+
+interface Replace {
+  uri: string;
+  range: Range;
+  text: string;
+}
+
+export class WorkspaceEdit {
+  readonly edits: Replace[] = [];
+  replace(uri: { toString(): string }, range: Range, text: string): void {
+    this.edits.push({ uri: uri.toString(), range, text });
+  }
+}
+
+export class FakeUri {
+  constructor(
+    readonly scheme: string,
+    readonly fsPath: string,
+  ) {}
+  toString(): string {
+    return `${this.scheme}://${this.fsPath}`;
+  }
+  static file(p: string): FakeUri {
+    return new FakeUri('file', p);
+  }
+}
+
+export class FakeDocument {
+  version = 1;
+  isDirty = false;
+  isClosed = false;
+  constructor(
+    readonly uri: FakeUri,
+    public text: string,
+    readonly eol: '\n' | '\r\n' = text.includes('\r\n') ? '\r\n' : '\n',
+    readonly isUntitled = false,
+  ) {}
+  getText(): string {
+    return this.text;
+  }
+  get lineCount(): number {
+    return this.text.split('\n').length;
+  }
+  offsetAt(p: Position): number {
+    const lines = this.text.split('\n');
+    let off = 0;
+    for (let l = 0; l < p.line && l < lines.length; l++) off += lines[l]!.length + 1;
+    const line = (lines[p.line] ?? '').replace(/\r$/, '');
+    return off + Math.min(p.character, line.length);
+  }
+  positionAt(offset: number): Position {
+    const before = this.text.slice(0, offset);
+    const line = before.split('\n').length - 1;
+    return new Position(line, offset - (before.lastIndexOf('\n') + 1));
+  }
+  lineAt(line: number): { range: Range } {
+    const text = (this.text.split('\n')[line] ?? '').replace(/\r$/, '');
+    return { range: new Range(new Position(line, 0), new Position(line, text.length)) };
+  }
+  validatePosition(p: Position): Position {
+    return this.positionAt(this.offsetAt(p));
+  }
+}
+
+type ChangeListener = (e: vscode.TextDocumentChangeEvent) => void;
+
+/** The fake API plus handles to drive it. */
+export class FakeVscode {
+  readonly listeners: ChangeListener[] = [];
+  readonly documents: FakeDocument[] = [];
+  readonly warnings: string[] = [];
+  /** Edits (as the person types) that land on the main thread before our next applyEdit. */
+  typeBeforeNextApply: (() => void) | undefined;
+
+  readonly api = {
+    Position,
+    Range,
+    Selection,
+    WorkspaceEdit,
+    Uri: FakeUri,
+    workspace: {
+      applyEdit: (edit: WorkspaceEdit) => this.applyEdit(edit),
+      get textDocuments() {
+        return [];
+      },
+    },
+    window: {
+      showWarningMessage: (m: string) => {
+        this.warnings.push(m);
+        return Promise.resolve(undefined);
+      },
+    },
+  } as unknown as Vscode;
+
+  document(path: string, text: string, opts: { scheme?: string; untitled?: boolean } = {}): FakeDocument {
+    const d = new FakeDocument(new FakeUri(opts.scheme ?? 'file', path), text, undefined, opts.untitled);
+    this.documents.push(d);
+    return d;
+  }
+
+  /** The person (or another extension) edits: replacements on the current text, all at once. */
+  type(doc: FakeDocument, edits: Array<{ from: number; to: number; text: string }>, reason?: number): void {
+    // Listed from the end backwards, as VS Code does for multi-cursor edits.
+    const sorted = [...edits].sort((a, b) => b.from - a.from);
+    const changes = sorted.map((e) => {
+      const text = e.text.replace(/\r?\n/g, doc.eol);
+      return { range: new Range(doc.positionAt(e.from), doc.positionAt(e.to)), rangeOffset: e.from, rangeLength: e.to - e.from, text };
+    });
+    for (const c of changes) doc.text = doc.text.slice(0, c.rangeOffset) + c.text + doc.text.slice(c.rangeOffset + c.rangeLength);
+    doc.version++;
+    doc.isDirty = true;
+    for (const l of this.listeners) l({ document: doc, contentChanges: changes, reason } as unknown as vscode.TextDocumentChangeEvent);
+  }
+
+  private async applyEdit(edit: WorkspaceEdit): Promise<boolean> {
+    await Promise.resolve();
+    const doc = this.documents.find((d) => d.uri.toString() === edit.edits[0]?.uri);
+    if (!doc) return false;
+    const version = doc.version;
+    const typing = this.typeBeforeNextApply;
+    this.typeBeforeNextApply = undefined;
+    typing?.();
+    if (doc.version !== version) return false; // "has changed in the meantime"
+    this.type(
+      doc,
+      edit.edits.map((e) => ({ from: doc.offsetAt(e.range.start), to: doc.offsetAt(e.range.end), text: e.text })),
+    );
+    return true;
+  }
+
+  onDidChangeTextDocument(l: ChangeListener): void {
+    this.listeners.push(l);
+  }
+}
+
+/** A fake connection: records requests, answers with `handlers` (by method), else null. */
+export class FakeRpc {
+  readonly requests: Array<{ method: string; params: any }> = [];
+  handlers: Record<string, (params: any) => unknown> = {};
+  sendRequest<R>(type: { method: string }, params: unknown): Promise<R> {
+    this.requests.push({ method: type.method, params });
+    const h = this.handlers[type.method];
+    try {
+      return Promise.resolve((h ? h(params) : null) as R);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  of(method: string): any[] {
+    return this.requests.filter((r) => r.method === method).map((r) => r.params);
+  }
+}
+
+/** Let promise callbacks run. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+}

@@ -1,0 +1,230 @@
+/**
+ * Helpers for the VS Code end-to-end tests: code-server (VS Code in a browser, installed by
+ * scripts/install-code-server.sh outside the repo) served on 127.0.0.1 with a throwaway profile,
+ * the extension installed from a freshly built .vsix, and Debian's Chromium driven by
+ * playwright-core. Every process and folder made here goes in `cleanup`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { cli, repo, waitFor } from '../neovim/support.js';
+
+export const CODE_SERVER_VERSION = '4.100.3';
+export const codeServerDir = process.env.CHORUS_CODE_SERVER_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'chorus', `code-server-${CODE_SERVER_VERSION}`);
+const entry = path.join(codeServerDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+export const chromiumPath = process.env.CHORUS_CHROMIUM ?? '/usr/bin/chromium';
+const extensionDir = path.join(repo, 'clients', 'vscode');
+export const vsix = path.join(extensionDir, 'dist', 'chorus-0.1.0.vsix');
+
+/**
+ * Why the VS Code tests cannot run here, or undefined. Skips are printed; CHORUS_REQUIRE_ALL=1
+ * turns them into a failure.
+ */
+export function vscodeSkipReason(): string | undefined {
+  let reason: string | undefined;
+  if (!fs.existsSync(path.join(codeServerDir, '.chorus-installed'))) reason = `code-server ${CODE_SERVER_VERSION} is not installed in ${codeServerDir} (run scripts/install-code-server.sh)`;
+  else if (!fs.existsSync(chromiumPath)) reason = `Chromium is missing at ${chromiumPath} (apt-get install -y chromium)`;
+  else if (process.versions.node.split('.')[0] !== '20') reason = `code-server ${CODE_SERVER_VERSION} needs Node 20, this is ${process.version}`;
+  else if (!fs.existsSync(cli)) reason = `the daemon is not built (${cli} missing; run npm run build)`;
+  if (reason && process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`VS Code tests required (CHORUS_REQUIRE_ALL=1) but ${reason}`);
+  if (reason) console.warn(`skipping VS Code tests: ${reason}`);
+  return reason;
+}
+
+/** Build the extension and package it as a .vsix (the same npm script a person runs). */
+export function buildVsix(): void {
+  execFileSync('npm', ['run', 'package', '-w', 'chorus-vscode'], { cwd: repo, stdio: 'pipe', timeout: 120000 });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+/** What the extension reports about its buffers (CHORUS_VSCODE_STATE_FILE). */
+export interface ExtensionState {
+  connected: boolean;
+  state?: string;
+  peers: string[];
+  following: string | null;
+  active: { path: string; top: number; bottom: number } | null;
+  log: string[];
+  buffers: Record<string, { text: string; status: string; dirty: boolean; editorRevision: number; daemonRevision: number; dropped: number }>;
+}
+
+/** code-server with the extension, one Chromium page on it. */
+export class VsCode {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly browser: Browser,
+    readonly page: Page,
+    readonly home: string,
+    readonly stateFile: string,
+    private readonly log: () => string,
+  ) {}
+
+  /** Start code-server on `folder` with the freshly built extension, and open it in Chromium. */
+  static async start(folder: string, settings: Record<string, unknown> = {}): Promise<VsCode> {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-vscode-'));
+    const userData = path.join(home, 'user-data');
+    const extensions = path.join(home, 'extensions');
+    fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+    fs.writeFileSync(
+      path.join(userData, 'User', 'settings.json'),
+      JSON.stringify({
+        // Without these, activation waits ~60 s (workspace trust, git scanning).
+        'security.workspace.trust.enabled': false,
+        'git.enabled': false,
+        'git.autoRepositoryDetection': false,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        // Keys arrive as typed: no auto-closing, no suggestions.
+        'editor.autoClosingBrackets': 'never',
+        'editor.autoClosingQuotes': 'never',
+        'editor.autoIndent': 'none',
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.wordBasedSuggestions': 'off',
+        'editor.acceptSuggestionOnEnter': 'off',
+        'files.autoSave': 'off',
+        'files.insertFinalNewline': false,
+        'files.trimTrailingWhitespace': false,
+        'workbench.editor.enablePreview': false,
+        'chorus.path': cli,
+        'chorus.debug': true,
+        'chorus.reconnectDelays': [200, 500, 1000],
+        ...settings,
+      }),
+    );
+    const env = { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data') };
+    execFileSync(process.execPath, [entry, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { env, stdio: 'pipe', timeout: 60000 });
+    const port = await freePort();
+    const stateFile = path.join(home, 'state.json');
+    const proc = spawn(
+      process.execPath,
+      [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensions, folder],
+      { env: { ...env, CHORUS_VSCODE_STATE_FILE: stateFile }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    let log = '';
+    const keep = (d: Buffer) => (log = (log + d.toString()).slice(-20000));
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    let browser: Browser | undefined;
+    try {
+      await waitFor('code-server to listen', () => log.includes('HTTP server listening'), 60000);
+      browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
+      const vs = new VsCode(proc, browser, page, home, stateFile, () => log);
+      await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+      await waitFor('the extension to connect', () => vs.state()?.connected, 90000);
+      return vs;
+    } catch (e) {
+      await browser?.close().catch(() => undefined);
+      killGroup(proc);
+      fs.rmSync(home, { recursive: true, force: true });
+      throw new Error(`${(e as Error).message}; code-server said: ${log.slice(-3000)}`);
+    }
+  }
+
+  /** The extension's view of its buffers, or undefined before it first wrote it. */
+  state(): ExtensionState | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(this.stateFile, 'utf8')) as ExtensionState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** VS Code's text of a shared file (once the extension has it open). */
+  text(file: string): string | undefined {
+    return this.state()?.buffers[file]?.text;
+  }
+
+  /** Open a top-level file from the explorer and wait until it is shared and in step. */
+  async open(file: string): Promise<void> {
+    const item = this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${file}"], .explorer-folders-view .monaco-list-row:has(.label-name:text-is("${file}"))`).first();
+    await waitFor(`${file} in the explorer`, async () => (await item.count()) > 0, 30000);
+    await item.click();
+    await waitFor(`${file} shared`, () => this.state()?.buffers[file]?.status === 'open', 30000);
+    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  }
+
+  /** Put the caret at the end of the document (Ctrl+End). */
+  async end(): Promise<void> {
+    await this.page.keyboard.press('Control+End');
+  }
+
+  async type(text: string, delay = 15): Promise<void> {
+    await this.page.keyboard.type(text, { delay });
+  }
+
+  /** Run a command from the palette (F1), picking `pick` in a quick pick that follows, if given. */
+  async command(title: string, pick?: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    await this.page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+    await this.page.keyboard.type(title);
+    await this.page.locator(`.quick-input-list .monaco-list-row:has-text("${title}")`).first().waitFor({ state: 'visible' });
+    await this.page.keyboard.press('Enter');
+    if (pick === undefined) return;
+    await this.page.locator(`.quick-input-list .monaco-list-row:has-text("${pick}")`).first().waitFor({ state: 'visible' });
+    await this.page.keyboard.press('Enter');
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const dir = path.join(repo, 'test', 'vscode', 'screenshots');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** The names shown in remote-cursor badges in the visible editor (rendered as CSS content). */
+  async badges(): Promise<string[]> {
+    return this.page.evaluate(() => {
+      const out: string[] = [];
+      for (const el of Array.from(document.querySelectorAll('.monaco-editor .view-lines span, .monaco-editor .view-lines span *'))) {
+        for (const pseudo of ['::before', '::after']) {
+          const c = getComputedStyle(el, pseudo).content;
+          if (c && c !== 'none' && c !== 'normal' && c !== '""' && c.replace(/["'\u200b]/g, '').trim()) out.push(c.replace(/^["']|["']$/g, ''));
+        }
+      }
+      return out;
+    });
+  }
+
+  get output(): string {
+    return this.log();
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    killGroup(this.proc);
+    await new Promise((r) => setTimeout(r, 200));
+    fs.rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/** Stop code-server and everything it started (extension host, `chorus connect`). */
+function killGroup(proc: ChildProcess): void {
+  if (proc.pid === undefined || proc.exitCode !== null) return;
+  try {
+    process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    proc.kill('SIGKILL');
+  }
+}
+
+export { waitFor };
