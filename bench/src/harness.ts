@@ -2,6 +2,8 @@
 // and the code that drives one through a trace and turns timestamps into figures. Subjects know
 // nothing about timing; the harness knows nothing about CRDTs or sockets.
 
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { applyKeystroke, type Keystroke, type SequentialTrace } from './traces.js';
@@ -47,6 +49,11 @@ export interface Session {
   text(receiver: number): string | Promise<string>;
   /** Peak resident set size of each process this session started, bytes; empty when all in-process. */
   peakRss(): Promise<Record<string, number>>;
+  /**
+   * Process ids of the sender's and each receiver's process, for subjects that run processes of
+   * their own (Chorus daemons): the latency run then reads their CPU time from /proc.
+   */
+  processes?(): { sender: number; receivers: number[] };
   close(): Promise<void>;
 }
 
@@ -182,6 +189,31 @@ export interface LatencyResult {
   note?: string;
   /** Not measured (see `note`): the subject sat this case out. */
   skipped?: boolean;
+  /**
+   * For subjects with processes of their own (`Session.processes`): CPU time (utime + stime from
+   * /proc) each spent per keystroke, ms, from just before the first keystroke until every receiver
+   * had the last one and 300 ms more (the disk write-back runs every 100 ms). `receiver` is the
+   * mean over receivers, `receiverMax` the busiest.
+   */
+  cpuPerKeystrokeMs?: { sender: number; receiver: number; receiverMax: number };
+  /** The same processes at idle after the run (`opts.idleSeconds`), % of one core. */
+  idleCpuPercent?: { sender: number; receiver: number };
+}
+
+const CLK_TCK = ((): number => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; }
+})();
+
+/** utime + stime of a process, seconds (from /proc/PID/stat; resolution 1/CLK_TCK, 10 ms on Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14th), stime (15th)
+}
+
+/** CPU seconds of the sender's process, then each receiver's. */
+function cpuOf(p: { sender: number; receivers: number[] }): number[] {
+  return [p.sender, ...p.receivers].map(cpuSecondsOf);
 }
 
 /** Error thrown when receivers do not converge in time. */
@@ -298,7 +330,7 @@ export async function measureLatency(
   subject: Subject,
   start: StartState,
   keys: Keystroke[],
-  opts: { peers: number; rate: number; seconds: number },
+  opts: { peers: number; rate: number; seconds: number; idleSeconds?: number },
 ): Promise<LatencyResult> {
   keys = observable(keys);
   const receivers = opts.peers - 1;
@@ -315,6 +347,8 @@ export async function measureLatency(
     const interval = 1000 / opts.rate;
     const n = Math.min(keys.length, Math.floor(opts.seconds * opts.rate));
     let text = start.text;
+    const procs = session.processes?.();
+    const cpu0 = procs && cpuOf(procs);
     const t0 = performance.now() + 20;
     let typed = 0;
     for (; typed < n; typed++) {
@@ -338,6 +372,23 @@ export async function measureLatency(
       if (!(e instanceof Timeout)) throw e;
       note = e.message;
     }
+    let cpuPerKeystrokeMs: LatencyResult['cpuPerKeystrokeMs'];
+    let idleCpuPercent: LatencyResult['idleCpuPercent'];
+    if (procs && cpu0 && total > 0) {
+      await new Promise((r) => setTimeout(r, 300));
+      const cpu1 = cpuOf(procs);
+      const per = (i: number): number => ((cpu1[i]! - cpu0[i]!) * 1000) / total;
+      const recv = cpu1.slice(1).map((_, i) => per(i + 1));
+      cpuPerKeystrokeMs = { sender: per(0), receiver: recv.reduce((a, b) => a + b, 0) / recv.length, receiverMax: Math.max(...recv) };
+      if (opts.idleSeconds) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const i0 = cpuOf(procs), s0 = performance.now();
+        await new Promise((r) => setTimeout(r, opts.idleSeconds! * 1000));
+        const i1 = cpuOf(procs), span = (performance.now() - s0) / 1000;
+        const pct = (i: number): number => ((i1[i]! - i0[i]!) / span) * 100;
+        idleCpuPercent = { sender: pct(0), receiver: i1.slice(1).reduce((a, _, i) => a + pct(i + 1), 0) / (i1.length - 1) };
+      }
+    }
     samples.sort((a, b) => a - b);
     const result: LatencyResult = {
       subject: subject.id,
@@ -352,6 +403,8 @@ export async function measureLatency(
       maxMs: samples[samples.length - 1] ?? NaN,
       verified: note === undefined && (await verify(session, receivers, text)),
     };
+    if (cpuPerKeystrokeMs) result.cpuPerKeystrokeMs = cpuPerKeystrokeMs;
+    if (idleCpuPercent) result.idleCpuPercent = idleCpuPercent;
     if (total < n) note = `${note ? note + '; ' : ''}typed ${total} of ${n}: the subject could not keep up with ${opts.rate}/s`;
     if (note) result.note = note;
     const rss = await session.peakRss();
