@@ -191,7 +191,8 @@ export interface LatencyResult {
   skipped?: boolean;
   /**
    * For subjects with processes of their own (`Session.processes`): CPU time (utime + stime from
-   * /proc) each spent per keystroke, ms, from just before the first keystroke until every receiver
+   * /proc) each spent per keystroke, ms, from just before the first measured keystroke (after any
+   * warm-up) until every receiver
    * had the last one and 300 ms more (the disk write-back runs every 100 ms). `receiver` is the
    * mean over receivers, `receiverMax` the busiest.
    */
@@ -330,44 +331,60 @@ export async function measureLatency(
   subject: Subject,
   start: StartState,
   keys: Keystroke[],
-  opts: { peers: number; rate: number; seconds: number; idleSeconds?: number },
+  opts: { peers: number; rate: number; seconds: number; idleSeconds?: number; warmup?: number },
 ): Promise<LatencyResult> {
   keys = observable(keys);
   const receivers = opts.peers - 1;
   const session = await subject.setup({ peers: opts.peers, start });
   try {
     const arrived = new Array<number>(receivers).fill(0);
+    /** When each keystroke was typed (NaN for warm-up keystrokes: no samples). */
     const origin: number[] = [];
     const samples: number[] = [];
     session.onArrival((r, count) => {
       const now = performance.now();
-      for (let j = arrived[r]!; j < count; j++) samples.push(now - origin[j]!);
+      for (let j = arrived[r]!; j < count; j++) if (!Number.isNaN(origin[j])) samples.push(now - origin[j]!);
       if (count > arrived[r]!) arrived[r] = count;
     });
-    const interval = 1000 / opts.rate;
-    const n = Math.min(keys.length, Math.floor(opts.seconds * opts.rate));
     let text = start.text;
+    // Warm-up (opts.warmup keystrokes, as fast as the subject takes them, not measured): the
+    // code of the keystroke path gets compiled first (V8 tiers hot JavaScript and WebAssembly up
+    // in background threads, seconds of CPU once per process), as in a daemon that has run a while.
+    const warm = Math.min(opts.warmup ?? 0, keys.length);
+    for (let i = 0; i < warm; i++) {
+      origin.push(NaN);
+      const p = session.type(keys[i]!);
+      if (p) await p;
+      text = applyKeystroke(text, keys[i]!);
+    }
+    if (warm > 0) {
+      await waitFor(() => arrived.every((a) => a >= warm), 120_000, `${subject.id}: the warm-up keystrokes at every receiver`);
+      await new Promise((r) => setTimeout(r, 1500)); // what the warm-up left to do (disk write-back)
+    }
+    const interval = 1000 / opts.rate;
+    const n = Math.min(keys.length - warm, Math.floor(opts.seconds * opts.rate));
     const procs = session.processes?.();
     const cpu0 = procs && cpuOf(procs);
     const t0 = performance.now() + 20;
-    let typed = 0;
-    for (; typed < n; typed++) {
-      const scheduled = t0 + typed * interval;
+    let typed = warm;
+    for (; typed < warm + n; typed++) {
+      const scheduled = t0 + (typed - warm) * interval;
       const wait = scheduled - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const now = performance.now();
       if (now - t0 > opts.seconds * 1000 + interval) break; // a subject slower than the rate: stop on time
-      const busy = typed > 0 && arrived.some((a) => a < typed);
+      const busy = typed > warm && arrived.some((a) => a < typed);
       origin.push(busy ? scheduled : now);
       const k = keys[typed]!;
       const p = session.type(k);
       if (p) await p;
       text = applyKeystroke(text, k);
     }
-    const total = typed;
+    const all = typed;
+    const total = typed - warm;
     let note: string | undefined;
     try {
-      await waitFor(() => arrived.every((a) => a >= total), 120_000, `${subject.id}: all receivers to have ${total} keystrokes`);
+      await waitFor(() => arrived.every((a) => a >= all), 120_000, `${subject.id}: all receivers to have ${all} keystrokes`);
     } catch (e) {
       if (!(e instanceof Timeout)) throw e;
       note = e.message;

@@ -13,7 +13,7 @@
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
 // Options: --quick (2 peers 600 keystrokes, 8 peers 300, 5 s idle; default: 600 each, 10 s idle),
-// --peers 2,8, --keys N, --out DIR. Writes DIR/keystroke-latest.json (default bench/results).
+// --peers 2,8, --keys N, --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
 import * as A2 from '@automerge/automerge';
@@ -26,6 +26,12 @@ import { chorusSubject } from './subjects/chorus.js';
 import { keystrokeArray, loadTrace, type Keystroke } from './traces.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+/**
+ * Keystrokes typed (as fast as the daemons take them) before the measured ones: V8 compiles the
+ * hot JavaScript and WebAssembly in background threads during a process's first seconds of work,
+ * a cost paid once per process that would otherwise be charged to the first measured keystrokes.
+ */
+const WARMUP = 300;
 const am = A2.next;
 
 /** Raw Automerge 2.2.9 CPU per keystroke, ms: the typing side, the receiving side, and their sum. */
@@ -39,7 +45,7 @@ export interface FloorCpu { typing: number; receiving: number; total: number; ke
  * gets several times cheaper the longer it runs (0.5 → 0.03 ms on the 2-core machine), which no
  * keystroke arriving every 33 ms enjoys. Without `rate`: the tight loop, for the record.
  */
-export async function floorCpu(keys: Keystroke[], rate?: number): Promise<FloorCpu> {
+export async function floorCpu(keys: Keystroke[], rate?: number, warmup = true): Promise<FloorCpu> {
   let a = am.from({ text: '' });
   let b = am.clone(a);
   // warm-up: one keystroke each side (JIT of the JS wrapper, the wasm instance), as the daemons get
@@ -48,6 +54,18 @@ export async function floorCpu(keys: Keystroke[], rate?: number): Promise<FloorC
   a = am.change(a, (d) => am.splice(d, ['text'], 0, 1, ''));
   b = am.applyChanges(b, [am.getLastLocalChange(a)!])[0];
   let typing = 0, receiving = 0;
+  // warm-up as for the daemons (see measureLatency): the same keystrokes once, unmeasured, on a
+  // separate pair of documents, so the hot code is compiled before the clock runs
+  if (warmup) {
+    let wa = am.clone(a);
+    let wb = am.clone(b);
+    for (const k of keys) {
+      wa = am.change(wa, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
+      wb = am.applyChanges(wb, [am.getLastLocalChange(wa)!])[0];
+    }
+    am.free(wa);
+    am.free(wb);
+  }
   for (const k of keys) {
     const t0 = process.cpuUsage();
     a = am.change(a, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
@@ -92,7 +110,7 @@ async function main(): Promise<void> {
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
   const paper = loadTrace(join(here, '../../test/fixtures/traces/automerge-paper.json.gz'));
-  const keys = observable(keystrokeArray(paper).slice(0, 2000));
+  const keys = observable(keystrokeArray(paper).slice(0, 3000));
   const load0 = os.loadavg()[0]!;
   const busy0 = cpuTimes();
 
@@ -106,7 +124,7 @@ async function main(): Promise<void> {
     const n = keysOpt ? Number(keysOpt) : quick && peers > 2 ? 300 : 600;
     log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    const lat = await measureLatency(subject, start, keys.slice(0, n + 10), { peers, rate, seconds: n / rate, idleSeconds });
+    const lat = await measureLatency(subject, start, keys.slice(0, WARMUP + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup: WARMUP });
     const c = lat.cpuPerKeystrokeMs!;
     runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax } });
     log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms (max ${c.receiverMax.toFixed(2)}); p50 ${lat.p50Ms.toFixed(2)} / p99 ${lat.p99Ms.toFixed(2)} ms; idle ${lat.idleCpuPercent?.sender.toFixed(2)}% / ${lat.idleCpuPercent?.receiver.toFixed(2)}%`);

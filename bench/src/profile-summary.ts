@@ -1,8 +1,13 @@
-// `node bench/dist/profile-summary.js FILE.cpuprofile [--keystrokes N] [--top N]`: where a
-// daemon's CPU time went, from a `node --cpu-prof` profile (see `CHORUS_BENCH_NODE_ARGS` in
+// `node bench/dist/profile-summary.js FILE.cpuprofile [--keystrokes N] [--top N] [--from FN --span S]`:
+// where a daemon's time went, from a `node --cpu-prof` profile (see `CHORUS_BENCH_NODE_ARGS` in
 // keystroke.ts). Prints self time per source file (daemon modules by path, dependencies by
 // package, Node internals as `node:`), and the heaviest functions by self time and by total
-// (inclusive) time — per keystroke when `--keystrokes` is given.
+// (inclusive) time — per keystroke when `--keystrokes` is given. `--from FN --span S` keeps only
+// the S seconds from the first sample with FN on the stack (e.g. `applyLocal` on the typing
+// daemon, `applyRemote` on a receiving one), so start-up and joining are left out.
+// V8 samples on wall time while the thread is not idle: a thread descheduled inside a system
+// call (a loopback write that wakes the other daemon on a 2-core machine) is charged for the
+// wait, so the native entries overstate CPU; /proc (keystroke.ts) is the CPU figure.
 
 import { readFileSync } from 'node:fs';
 
@@ -22,12 +27,25 @@ function place(url: string): string {
   return d !== -1 ? url.slice(d + 6) : url;
 }
 
-export function summarise(p: Profile, keystrokes?: number, top = 20): string {
+export function summarise(p: Profile, keystrokes?: number, top = 20, window?: { from: string; spanSeconds: number }): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const onStack = (id: number, fn: string): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur)!.callFrame.functionName === fn) return true;
+    return false;
+  };
   const self = new Map<number, number>();
-  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  let t = 0;
+  let start: number | undefined;
+  p.samples.forEach((id, i) => {
+    t += p.timeDeltas[i] ?? 0;
+    if (window) {
+      if (start === undefined && onStack(id, window.from)) start = t;
+      if (start === undefined || t - start > window.spanSeconds * 1e6) return;
+    }
+    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = [...self].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName)).reduce((a, [, t]) => a + t, 0);
   const unit = (us: number): string => (keystrokes ? `${(us / 1000 / keystrokes).toFixed(3)} ms/key` : `${(us / 1000).toFixed(0)} ms`);
@@ -64,8 +82,11 @@ export function summarise(p: Profile, keystrokes?: number, top = 20): string {
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
 const files = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
+if (files.length === 0) console.error('usage: node bench/dist/profile-summary.js FILE.cpuprofile... [--keystrokes N] [--top N] [--from FN --span S]');
 for (const f of files) {
   console.log(`== ${f}`);
   const k = opt('--keystrokes');
-  console.log(summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, k ? Number(k) : undefined, Number(opt('--top') ?? 20)));
+  const from = opt('--from');
+  const window = from ? { from, spanSeconds: Number(opt('--span') ?? 20) } : undefined;
+  console.log(summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, k ? Number(k) : undefined, Number(opt('--top') ?? 20), window));
 }

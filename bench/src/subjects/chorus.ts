@@ -28,7 +28,8 @@ import type { Keystroke } from '../traces.js';
 import { BenchEditor } from './chorus-editor.js';
 import { peakRssOf } from './yjs.js';
 
-export const CLI = fileURLToPath(new URL('../../../daemon/dist/cli.js', import.meta.url));
+/** The CLI the daemons run: this checkout's build, or CHORUS_BENCH_CLI (to compare with another build in one run). */
+export const CLI = process.env.CHORUS_BENCH_CLI ?? fileURLToPath(new URL('../../../daemon/dist/cli.js', import.meta.url));
 const DOC = 'doc.txt';
 /** Pipelining limits: unanswered buffer/edit requests, and keystrokes typed but not yet at every receiver. */
 const MAX_UNANSWERED = 512;
