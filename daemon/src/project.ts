@@ -52,15 +52,25 @@ export class Project {
     if (reserved) {
       throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
     }
-    // A symlinked folder on the way must not lead outside the root.
+    // A symlinked folder on the way must not lead outside the root. One lstat per folder on
+    // the way (none for a file at the root): only a symbolic link is resolved, and a folder that
+    // is not one lies inside the root by construction. (This ran a realpath per parent, itself a
+    // walk from the root: O(depth²) system calls on every edit and cursor move.)
     let dir = this.root;
     for (const part of parts.slice(0, -1)) {
       dir = path.join(dir, part);
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(dir);
+      } catch {
+        break; // does not exist yet: nothing to escape through
+      }
+      if (!st.isSymbolicLink()) continue;
       let real: string;
       try {
         real = fs.realpathSync(dir);
       } catch {
-        break; // does not exist yet: nothing to escape through
+        break; // a dangling link: nothing there to escape to (yet); writers check again
       }
       if (real !== this.root && !real.startsWith(this.root + path.sep)) {
         throw new PathError(`${input} leads outside the project folder through a symbolic link`);

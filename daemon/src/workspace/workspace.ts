@@ -12,7 +12,7 @@ import { decodeText } from '../disk/files.js';
 import { Failure } from '../errors.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
-import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
+import { transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import type { Storage } from './storage.js';
@@ -395,7 +395,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const op = doc.applyRemote(changes);
     this.appendRemote(docId, changes);
     if (op) this.keepEdited(docId, origin);
-    if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: applyOp(before, op), origin });
+    if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
   }
 
   /** Receive one sync-protocol message for a document; returns the new sync state. */
