@@ -60,9 +60,7 @@ export class WriteBack {
     private readonly workspace: Workspace,
     readonly ledger: DiskLedger,
     private readonly log: (msg: string) => void,
-  ) {
-    workspace.on('text', (e) => this.schedule(e.fileId));
-  }
+  ) {}
 
   /**
    * Is this content of `path` the daemon's own (written or taken in by it)? The newest is; the
@@ -136,7 +134,8 @@ export class WriteBack {
     await Promise.all([...this.running.values()]);
   }
 
-  private schedule(fileId: string): void {
+  /** A live file's text changed (the change route's disk step): write it once typing pauses. */
+  schedule(fileId: string): void {
     const now = Date.now();
     const p = this.pending.get(fileId);
     if (p) clearTimeout(p.timer);
