@@ -56,7 +56,8 @@ export function summarise(p: Profile, keystrokes?: number, top = 20, window?: { 
     const n = byId.get(id)!;
     const name = n.callFrame.functionName;
     if (name === '(idle)' || name === '(program)') continue;
-    bySelfPlace.set(place(n.callFrame.url) + (name === '(garbage collector)' ? ' (GC)' : ''), (bySelfPlace.get(place(n.callFrame.url)) ?? 0) + t);
+    const where = name === '(garbage collector)' ? '(garbage collector)' : place(n.callFrame.url);
+    bySelfPlace.set(where, (bySelfPlace.get(where) ?? 0) + t);
     const key = `${name || '(anonymous)'} ${place(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
     bySelfFn.set(key, (bySelfFn.get(key) ?? 0) + t);
     // inclusive: every distinct frame on the stack gets the sample once

@@ -41,17 +41,7 @@ export class Project {
    * `workspace/path-rules.ts`).
    */
   relative(input: string): string {
-    if (input.includes('\0')) throw new PathError('path contains a NUL character');
-    const abs = path.isAbsolute(input) ? path.normalize(input) : path.resolve(this.root, input);
-    const rel = path.relative(this.root, abs);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new PathError(`${input} is outside the project folder ${this.root}; open files inside it`);
-    }
-    const parts = rel.split(path.sep);
-    const reserved = reservedIn(parts.join('/'));
-    if (reserved) {
-      throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
-    }
+    const parts = this.lexicalParts(input);
     // A symlinked folder on the way must not lead outside the root. One lstat per folder on
     // the way (none for a file at the root): only a symbolic link is resolved, and a folder that
     // is not one lies inside the root by construction. (This ran a realpath per parent, itself a
@@ -77,6 +67,32 @@ export class Project {
       }
     }
     return parts.join('/');
+  }
+
+  /**
+   * The checks that depend on the path's spelling alone (inside the root, no reserved folder),
+   * remembered for the last inputs: an editor names the same few paths on every edit and cursor
+   * move. The folders on the way are looked at on every call (see `relative`).
+   */
+  private lexical = new Map<string, string[]>();
+
+  private lexicalParts(input: string): string[] {
+    const hit = this.lexical.get(input);
+    if (hit) return hit;
+    if (input.includes('\0')) throw new PathError('path contains a NUL character');
+    const abs = path.isAbsolute(input) ? path.normalize(input) : path.resolve(this.root, input);
+    const rel = path.relative(this.root, abs);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new PathError(`${input} is outside the project folder ${this.root}; open files inside it`);
+    }
+    const parts = rel.split(path.sep);
+    const reserved = reservedIn(parts.join('/'));
+    if (reserved) {
+      throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
+    }
+    if (this.lexical.size >= 256) this.lexical.clear();
+    this.lexical.set(input, parts);
+    return parts;
   }
 
   absolute(rel: string): string {
