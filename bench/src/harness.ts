@@ -2,6 +2,8 @@
 // and the code that drives one through a trace and turns timestamps into figures. Subjects know
 // nothing about timing; the harness knows nothing about CRDTs or sockets.
 
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { applyKeystroke, type Keystroke, type SequentialTrace } from './traces.js';
@@ -47,6 +49,11 @@ export interface Session {
   text(receiver: number): string | Promise<string>;
   /** Peak resident set size of each process this session started, bytes; empty when all in-process. */
   peakRss(): Promise<Record<string, number>>;
+  /**
+   * Process ids of the sender's and each receiver's process, for subjects that run processes of
+   * their own (Chorus daemons): the latency run then reads their CPU time from /proc.
+   */
+  processes?(): { sender: number; receivers: number[] };
   close(): Promise<void>;
 }
 
@@ -182,6 +189,32 @@ export interface LatencyResult {
   note?: string;
   /** Not measured (see `note`): the subject sat this case out. */
   skipped?: boolean;
+  /**
+   * For subjects with processes of their own (`Session.processes`): CPU time (utime + stime from
+   * /proc) each spent per keystroke, ms, from just before the first measured keystroke (after any
+   * warm-up) until every receiver
+   * had the last one and 300 ms more (the disk write-back runs every 100 ms). `receiver` is the
+   * mean over receivers, `receiverMax` the busiest.
+   */
+  cpuPerKeystrokeMs?: { sender: number; receiver: number; receiverMax: number };
+  /** The same processes at idle after the run (`opts.idleSeconds`), % of one core. */
+  idleCpuPercent?: { sender: number; receiver: number };
+}
+
+const CLK_TCK = ((): number => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; }
+})();
+
+/** utime + stime of a process, seconds (from /proc/PID/stat; resolution 1/CLK_TCK, 10 ms on Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14th), stime (15th)
+}
+
+/** CPU seconds of the sender's process, then each receiver's. */
+function cpuOf(p: { sender: number; receivers: number[] }): number[] {
+  return [p.sender, ...p.receivers].map(cpuSecondsOf);
 }
 
 /** Error thrown when receivers do not converge in time. */
@@ -298,45 +331,80 @@ export async function measureLatency(
   subject: Subject,
   start: StartState,
   keys: Keystroke[],
-  opts: { peers: number; rate: number; seconds: number },
+  opts: { peers: number; rate: number; seconds: number; idleSeconds?: number; warmup?: number },
 ): Promise<LatencyResult> {
   keys = observable(keys);
   const receivers = opts.peers - 1;
   const session = await subject.setup({ peers: opts.peers, start });
   try {
     const arrived = new Array<number>(receivers).fill(0);
+    /** When each keystroke was typed (NaN for warm-up keystrokes: no samples). */
     const origin: number[] = [];
     const samples: number[] = [];
     session.onArrival((r, count) => {
       const now = performance.now();
-      for (let j = arrived[r]!; j < count; j++) samples.push(now - origin[j]!);
+      for (let j = arrived[r]!; j < count; j++) if (!Number.isNaN(origin[j])) samples.push(now - origin[j]!);
       if (count > arrived[r]!) arrived[r] = count;
     });
-    const interval = 1000 / opts.rate;
-    const n = Math.min(keys.length, Math.floor(opts.seconds * opts.rate));
     let text = start.text;
+    // Warm-up (opts.warmup keystrokes, as fast as the subject takes them, not measured): the
+    // code of the keystroke path gets compiled first (V8 tiers hot JavaScript and WebAssembly up
+    // in background threads, seconds of CPU once per process), as in a daemon that has run a while.
+    const warm = Math.min(opts.warmup ?? 0, keys.length);
+    for (let i = 0; i < warm; i++) {
+      origin.push(NaN);
+      const p = session.type(keys[i]!);
+      if (p) await p;
+      text = applyKeystroke(text, keys[i]!);
+    }
+    if (warm > 0) {
+      await waitFor(() => arrived.every((a) => a >= warm), 120_000, `${subject.id}: the warm-up keystrokes at every receiver`);
+      await new Promise((r) => setTimeout(r, 1500)); // what the warm-up left to do (disk write-back)
+    }
+    const interval = 1000 / opts.rate;
+    const n = Math.min(keys.length - warm, Math.floor(opts.seconds * opts.rate));
+    const procs = session.processes?.();
+    const cpu0 = procs && cpuOf(procs);
     const t0 = performance.now() + 20;
-    let typed = 0;
-    for (; typed < n; typed++) {
-      const scheduled = t0 + typed * interval;
+    let typed = warm;
+    for (; typed < warm + n; typed++) {
+      const scheduled = t0 + (typed - warm) * interval;
       const wait = scheduled - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const now = performance.now();
       if (now - t0 > opts.seconds * 1000 + interval) break; // a subject slower than the rate: stop on time
-      const busy = typed > 0 && arrived.some((a) => a < typed);
+      const busy = typed > warm && arrived.some((a) => a < typed);
       origin.push(busy ? scheduled : now);
       const k = keys[typed]!;
       const p = session.type(k);
       if (p) await p;
       text = applyKeystroke(text, k);
     }
-    const total = typed;
+    const all = typed;
+    const total = typed - warm;
     let note: string | undefined;
     try {
-      await waitFor(() => arrived.every((a) => a >= total), 120_000, `${subject.id}: all receivers to have ${total} keystrokes`);
+      await waitFor(() => arrived.every((a) => a >= all), 120_000, `${subject.id}: all receivers to have ${all} keystrokes`);
     } catch (e) {
       if (!(e instanceof Timeout)) throw e;
       note = e.message;
+    }
+    let cpuPerKeystrokeMs: LatencyResult['cpuPerKeystrokeMs'];
+    let idleCpuPercent: LatencyResult['idleCpuPercent'];
+    if (procs && cpu0 && total > 0) {
+      await new Promise((r) => setTimeout(r, 300));
+      const cpu1 = cpuOf(procs);
+      const per = (i: number): number => ((cpu1[i]! - cpu0[i]!) * 1000) / total;
+      const recv = cpu1.slice(1).map((_, i) => per(i + 1));
+      cpuPerKeystrokeMs = { sender: per(0), receiver: recv.reduce((a, b) => a + b, 0) / recv.length, receiverMax: Math.max(...recv) };
+      if (opts.idleSeconds) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const i0 = cpuOf(procs), s0 = performance.now();
+        await new Promise((r) => setTimeout(r, opts.idleSeconds! * 1000));
+        const i1 = cpuOf(procs), span = (performance.now() - s0) / 1000;
+        const pct = (i: number): number => ((i1[i]! - i0[i]!) / span) * 100;
+        idleCpuPercent = { sender: pct(0), receiver: i1.slice(1).reduce((a, _, i) => a + pct(i + 1), 0) / (i1.length - 1) };
+      }
     }
     samples.sort((a, b) => a - b);
     const result: LatencyResult = {
@@ -352,6 +420,8 @@ export async function measureLatency(
       maxMs: samples[samples.length - 1] ?? NaN,
       verified: note === undefined && (await verify(session, receivers, text)),
     };
+    if (cpuPerKeystrokeMs) result.cpuPerKeystrokeMs = cpuPerKeystrokeMs;
+    if (idleCpuPercent) result.idleCpuPercent = idleCpuPercent;
     if (total < n) note = `${note ? note + '; ' : ''}typed ${total} of ${n}: the subject could not keep up with ${opts.rate}/s`;
     if (note) result.note = note;
     const rss = await session.peakRss();

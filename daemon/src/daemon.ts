@@ -8,6 +8,7 @@ import { z } from 'zod';
 import path from 'node:path';
 import type * as P from '@chorus/protocol';
 import { PROTOCOL_VERSION } from '@chorus/protocol';
+import { ChangeRoute } from './change-route.js';
 import { DiskLedger } from './disk/disk-ledger.js';
 import { readBytes } from './disk/files.js';
 import { FolderSync } from './disk/folder-sync.js';
@@ -68,6 +69,8 @@ export class Daemon {
   readonly data: ExtensionData;
   private readonly messages = new EventEmitter<{ message: [LocalMessage] }>();
   private readonly collaboration: Collaboration;
+  /** Where every change to a file's text goes, in order (change-route.ts). */
+  private readonly route: ChangeRoute;
 
   private constructor(
     readonly project: Project,
@@ -84,10 +87,16 @@ export class Daemon {
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
+    const undo = new UndoManager(workspace);
+    this.route = new ChangeRoute(workspace, {
+      peers: (fileId, raw) => this.session.replicator?.sendLive(fileId, raw),
+      undo,
+      disk: writeBack,
+    });
     this.collaboration = {
       workspace,
       presence: this.presence,
-      undo: new UndoManager(workspace),
+      undo,
       data: this.data,
       broadcast: (namespace, payload, fromEditor) => {
         this.messages.emit('message', { namespace, payload, peer: this.presence.self, fromEditor });
@@ -162,9 +171,11 @@ export class Daemon {
           readOnly: () => this.session.session?.role === 'guest' && this.session.session.readOnly,
         });
         this.sessions.set(s.id, s);
+        this.route.addEditor(s);
         return s;
       },
       endSession: (s: EditorSession) => {
+        this.route.removeEditor(s);
         s.dispose();
         this.sessions.delete(s.id);
       },

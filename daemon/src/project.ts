@@ -41,6 +41,44 @@ export class Project {
    * `workspace/path-rules.ts`).
    */
   relative(input: string): string {
+    const parts = this.lexicalParts(input);
+    // A symlinked folder on the way must not lead outside the root. One lstat per folder on
+    // the way (none for a file at the root): only a symbolic link is resolved, and a folder that
+    // is not one lies inside the root by construction. (This ran a realpath per parent, itself a
+    // walk from the root: O(depth²) system calls on every edit and cursor move.)
+    let dir = this.root;
+    for (const part of parts.slice(0, -1)) {
+      dir = path.join(dir, part);
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(dir);
+      } catch {
+        break; // does not exist yet: nothing to escape through
+      }
+      if (!st.isSymbolicLink()) continue;
+      let real: string;
+      try {
+        real = fs.realpathSync(dir);
+      } catch {
+        break; // a dangling link: nothing there to escape to (yet); writers check again
+      }
+      if (real !== this.root && !real.startsWith(this.root + path.sep)) {
+        throw new PathError(`${input} leads outside the project folder through a symbolic link`);
+      }
+    }
+    return parts.join('/');
+  }
+
+  /**
+   * The checks that depend on the path's spelling alone (inside the root, no reserved folder),
+   * remembered for the last inputs: an editor names the same few paths on every edit and cursor
+   * move. The folders on the way are looked at on every call (see `relative`).
+   */
+  private lexical = new Map<string, string[]>();
+
+  private lexicalParts(input: string): string[] {
+    const hit = this.lexical.get(input);
+    if (hit) return hit;
     if (input.includes('\0')) throw new PathError('path contains a NUL character');
     const abs = path.isAbsolute(input) ? path.normalize(input) : path.resolve(this.root, input);
     const rel = path.relative(this.root, abs);
@@ -52,21 +90,9 @@ export class Project {
     if (reserved) {
       throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
     }
-    // A symlinked folder on the way must not lead outside the root.
-    let dir = this.root;
-    for (const part of parts.slice(0, -1)) {
-      dir = path.join(dir, part);
-      let real: string;
-      try {
-        real = fs.realpathSync(dir);
-      } catch {
-        break; // does not exist yet: nothing to escape through
-      }
-      if (real !== this.root && !real.startsWith(this.root + path.sep)) {
-        throw new PathError(`${input} leads outside the project folder through a symbolic link`);
-      }
-    }
-    return parts.join('/');
+    if (this.lexical.size >= 256) this.lexical.clear();
+    this.lexical.set(input, parts);
+    return parts;
   }
 
   absolute(rel: string): string {

@@ -5,12 +5,12 @@
 // 127.0.0.1`); a second peer joins it (`chorus join --host 127.0.0.1`, which returns when the
 // first sync is done); then every file on the joiner's disk is compared with the original.
 
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chorus, connectWhenUp, joinCli, removeRoot, share, sleep, startDaemon, stop, tempRoot, waitForMesh, type Transport } from './chorus.js';
 import { peakRssOf } from './yjs.js';
+import { cpuSecondsOf } from '../harness.js';
 import { seeded } from '../random.js';
 
 export interface JoinResult {
@@ -122,16 +122,6 @@ function filesOnDisk(dir: string): Map<string, Buffer> {
 // ---------------------------------------------------------------------------------------------
 // CPU time from /proc
 
-const CLK_TCK = ((): number => {
-  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; }
-})();
-
-/** utime + stime of a process, seconds. */
-export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14th), stime (15th)
-}
 
 async function statusPid(dir: string): Promise<number> {
   const st = JSON.parse(await chorus(['status', dir, '--json'], 30_000)) as { pid: number };

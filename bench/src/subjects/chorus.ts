@@ -28,7 +28,8 @@ import type { Keystroke } from '../traces.js';
 import { BenchEditor } from './chorus-editor.js';
 import { peakRssOf } from './yjs.js';
 
-export const CLI = fileURLToPath(new URL('../../../daemon/dist/cli.js', import.meta.url));
+/** The CLI the daemons run: this checkout's build, or CHORUS_BENCH_CLI (to compare with another build in one run). */
+export const CLI = process.env.CHORUS_BENCH_CLI ?? fileURLToPath(new URL('../../../daemon/dist/cli.js', import.meta.url));
 const DOC = 'doc.txt';
 /** Pipelining limits: unanswered buffer/edit requests, and keystrokes typed but not yet at every receiver. */
 const MAX_UNANSWERED = 512;
@@ -96,10 +97,18 @@ export async function stop(dir: string): Promise<void> {
 export function startDaemon(dir: string): void {
   mkdirSync(join(dir, '.chorus'), { recursive: true });
   const out = openSync(join(dir, '.chorus', 'daemon.log'), 'a');
-  const child = spawn(process.execPath, [CLI, 'daemon', dir], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...daemonNodeArgs(), CLI, 'daemon', dir], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   child.unref();
   live.add(dir);
+}
+
+/**
+ * Extra Node options for the daemons the bench starts, from CHORUS_BENCH_NODE_ARGS (split on
+ * spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them (written when they stop).
+ */
+function daemonNodeArgs(): string[] {
+  return (process.env.CHORUS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
 const logSize = (dir: string): number => { try { return statSync(join(dir, '.chorus', 'daemon.log')).size; } catch { return 0; } };
@@ -327,6 +336,7 @@ export function chorusSubject(t: Transport, mode: Mode): Subject {
           },
           onArrival(f) { cb = f; },
           text: (r) => receivers[r]!.text,
+          processes: () => ({ sender: mesh.pids[0]!, receivers: mesh.pids.slice(1) }),
           async peakRss(): Promise<Record<string, number>> {
             const out: Record<string, number> = {};
             const a = await peakRssOf(mesh.pids[0]!);

@@ -25,6 +25,19 @@ export function decodeText(bytes: Uint8Array): string | null {
   }
 }
 
+/** The temporary file `writeAtomic` writes `file` to before renaming it into place. */
+function tempFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.chorus-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Is this file name one of `writeAtomic`'s temporary files? (Never shared; the watcher drops
+ * them by name, without a system call. `.*.chorus-*` in ignore-rules.ts says the same for scans.)
+ */
+export function isWriteTemp(name: string): boolean {
+  return /^\..+\.chorus-[0-9a-f]{8}$/.test(name);
+}
+
 /** Write via a temporary file and a rename, so readers never see half a file; keeps the mode. */
 export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
@@ -34,7 +47,7 @@ export async function writeAtomic(file: string, data: string | Uint8Array): Prom
   } catch {
     // new file
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.chorus-${randomBytes(4).toString('hex')}`);
+  const tmp = tempFor(file);
   try {
     await fs.promises.writeFile(tmp, data, { mode });
     await fs.promises.chmod(tmp, mode);

@@ -15,7 +15,7 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { decodeText, readBytes } from './files.js';
+import { decodeText, isWriteTemp, readBytes } from './files.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
@@ -134,6 +134,7 @@ export class FolderSync {
   private ignoredAbs(abs: string, st?: fs.Stats): boolean {
     const rel = this.relOf(abs);
     if (rel === undefined) return abs !== this.project.root;
+    if (isWriteTemp(path.basename(abs))) return true; // the daemon's own write in progress
     let isDir = st?.isDirectory();
     if (isDir === undefined) {
       try {

@@ -12,18 +12,25 @@ import type { DiskLedger } from './disk-ledger.js';
 import { decodeText, writeAtomic } from './files.js';
 
 /**
- * How long live text waits before it is written: long enough that a burst of typing becomes one
- * write (each costs a handful of system calls here and a watcher event), short enough that tools
- * see what editors see at once.
+ * When live text is written: once it has been quiet this long, so a burst of typing becomes one
+ * write (each costs a dozen system calls here and a round of watcher events), soon enough that
+ * tools see what editors see at once...
  */
-const DELAY_MS = 100;
+const QUIET_MS = 100;
+/**
+ * ...and, while typing goes on without such a pause, at least this often. (It was a write every
+ * 100 ms however fast the typing: at 30 keystrokes/s that was a third of a write per keystroke,
+ * the largest share of a daemon's CPU per keystroke; see decision 033.)
+ */
+const MAX_WAIT_MS = 1000;
 
 function stampOf(st: fs.Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
 export class WriteBack {
-  private pending = new Map<string, NodeJS.Timeout>();
+  /** Live files waiting to be written: the timer, and when the first unwritten change came. */
+  private pending = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private running = new Map<string, Promise<void>>();
   /**
    * The text each live file last had in the folder (written or read by the daemon): the base an
@@ -53,9 +60,7 @@ export class WriteBack {
     private readonly workspace: Workspace,
     readonly ledger: DiskLedger,
     private readonly log: (msg: string) => void,
-  ) {
-    workspace.on('text', (e) => this.schedule(e.fileId));
-  }
+  ) {}
 
   /**
    * Is this content of `path` the daemon's own (written or taken in by it)? The newest is; the
@@ -129,20 +134,32 @@ export class WriteBack {
     await Promise.all([...this.running.values()]);
   }
 
-  private schedule(fileId: string): void {
-    if (this.pending.has(fileId)) return;
-    this.pending.set(
-      fileId,
-      setTimeout(() => {
-        this.pending.delete(fileId);
-        const path = this.workspace.pathOf(fileId);
-        if (path && this.workspace.isLive(fileId)) void this.writeNow(path, Buffer.from(this.workspace.text(fileId), 'utf8'));
-      }, DELAY_MS),
-    );
+  /** A live file's text changed (the change route's disk step): write it once typing pauses. */
+  schedule(fileId: string): void {
+    const now = Date.now();
+    const p = this.pending.get(fileId);
+    if (p) clearTimeout(p.timer);
+    const since = p?.since ?? now;
+    const wait = Math.max(0, Math.min(QUIET_MS, since + MAX_WAIT_MS - now));
+    this.pending.set(fileId, { since, timer: setTimeout(() => this.writeLive(fileId), wait) });
   }
 
-  /** Write `data` to `path` now (after any write of it in progress); `force` even if it was the last written. */
-  writeNow(path: string, data: Uint8Array, force = false): Promise<void> {
+  /** Write a live file's current text (its turn came, or on shutdown). */
+  private writeLive(fileId: string): Promise<void> | undefined {
+    const p = this.pending.get(fileId);
+    if (p) clearTimeout(p.timer);
+    this.pending.delete(fileId);
+    const path = this.workspace.pathOf(fileId);
+    if (!path || !this.workspace.isLive(fileId)) return undefined;
+    const text = this.workspace.text(fileId);
+    return this.writeNow(path, Buffer.from(text, 'utf8'), false, text);
+  }
+
+  /**
+   * Write `data` to `path` now (after any write of it in progress); `force` even if it was the
+   * last written. `text`: `data` decoded, when the caller has it (saves decoding it again).
+   */
+  writeNow(path: string, data: Uint8Array, force = false, text?: string): Promise<void> {
     const previous = this.running.get(path) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.disabled) return;
@@ -167,8 +184,8 @@ export class WriteBack {
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
         const gen = this.note(path, hash);
-        const text = data.length <= this.workspace.liveLimit ? decodeText(data) : null;
-        if (text !== null) this.onDisk.set(path, text);
+        const decoded = data.length > this.workspace.liveLimit ? null : (text ?? decodeText(data));
+        if (decoded !== null) this.onDisk.set(path, decoded);
         else this.onDisk.delete(path);
         await writeAtomic(abs, data);
         this.landed.set(path, gen);
@@ -188,13 +205,7 @@ export class WriteBack {
 
   /** Write everything that is waiting (on shutdown). */
   async flush(): Promise<void> {
-    const ids = [...this.pending.keys()];
-    for (const t of this.pending.values()) clearTimeout(t);
-    this.pending.clear();
-    for (const id of ids) {
-      const path = this.workspace.pathOf(id);
-      if (path && this.workspace.isLive(id)) void this.writeNow(path, Buffer.from(this.workspace.text(id), 'utf8'));
-    }
+    for (const id of [...this.pending.keys()]) void this.writeLive(id);
     await Promise.all([...this.running.values()]);
   }
 }

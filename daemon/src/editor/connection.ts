@@ -4,7 +4,8 @@
  */
 import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
-import { createMessageConnection, ResponseError, SocketMessageWriter, StreamMessageReader } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError, StreamMessageReader } from 'vscode-jsonrpc/node';
+import { FrameWriter } from './frame-writer.js';
 import { answerBadFrame, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
 import type { EditorClient, EditorSession } from './editor-session.js';
 import { CollabSession, type Collaboration, type Notify } from './collab-session.js';
@@ -39,7 +40,7 @@ function negotiate(offered: string[] | undefined): Encoding {
 
 export function serveEditor(socket: Socket, services: EditorServices): void {
   const reader = new StreamMessageReader(socket, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
-  const writer = new SocketMessageWriter(socket);
+  const writer = new FrameWriter(socket);
   const conn = createMessageConnection(reader, writer, {
     error: (m) => services.log(m),
     warn: () => undefined,

@@ -8,6 +8,7 @@ import { diffToOp } from '../text/diff-op.js';
 import { applyOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
 import type { FilesEvent, TextEvent, Workspace } from '../workspace/workspace.js';
 import type { Project } from '../project.js';
+import type { ChangeSink } from '../change-route.js';
 import { BufferRevisions, RevisionError } from './revisions.js';
 import { changesToOp, opToChanges, type WireChange } from './wire.js';
 
@@ -29,12 +30,11 @@ export interface SessionHooks {
   readOnly?(): boolean;
 }
 
-export class EditorSession {
+export class EditorSession implements ChangeSink {
   encoding: Encoding = 'utf-16';
   name = 'editor';
   initialized = false;
   private buffers = new Map<string, OpenBuffer>();
-  private readonly onText = (e: TextEvent) => this.relay(e);
   private readonly onFiles = (e: FilesEvent) => {
     for (const r of e.renamed) this.renamed(r.from, r.to);
     if (!this.initialized) return;
@@ -50,7 +50,6 @@ export class EditorSession {
     private readonly client: EditorClient,
     readonly hooks: SessionHooks = {},
   ) {
-    workspace.on('text', this.onText);
     workspace.on('files', this.onFiles);
   }
 
@@ -139,8 +138,8 @@ export class EditorSession {
     this.client.bufferDidChange(path, revision, opToChanges(before, op, this.encoding, index));
   }
 
-  /** A change to the shared text: forward it unless it is this editor's own edit. */
-  private relay(e: TextEvent): void {
+  /** A change to the shared text (the change route's editors step): forward it unless it is this editor's own edit. */
+  take(e: TextEvent): void {
     if (e.origin.kind === 'editor' && e.origin.editorId === this.id) return;
     for (const [path, buf] of this.buffers) {
       if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before, e.after);
@@ -156,7 +155,6 @@ export class EditorSession {
   }
 
   dispose(): void {
-    this.workspace.off('text', this.onText);
     this.workspace.off('files', this.onFiles);
     for (const b of this.buffers.values()) this.workspace.unpin(b.fileId);
     this.buffers.clear();

@@ -1,6 +1,6 @@
 /**
- * Keeps an UndoHistory per editor and file, fed by the workspace's stream of text changes: an
- * editor's own edits become undo steps, everyone else's changes rebase them.
+ * Keeps an UndoHistory per editor and file, fed every text change by the change route
+ * (change-route.ts): an editor's own edits become undo steps, everyone else's changes rebase them.
  */
 import type { TextEvent, Workspace } from '../workspace/workspace.js';
 import { UndoHistory } from './undo-history.js';
@@ -8,9 +8,7 @@ import { UndoHistory } from './undo-history.js';
 export class UndoManager {
   private histories = new Map<string, Map<string, UndoHistory>>();
 
-  constructor(private readonly workspace: Workspace) {
-    workspace.on('text', (e) => this.observe(e));
-  }
+  constructor(private readonly workspace: Workspace) {}
 
   private forFile(fileId: string): Map<string, UndoHistory> {
     let m = this.histories.get(fileId);
@@ -18,7 +16,8 @@ export class UndoManager {
     return m;
   }
 
-  private observe(e: TextEvent): void {
+  /** A change to a file's text (the route's undo step). */
+  observe(e: TextEvent): void {
     const own = e.origin.kind === 'editor' ? e.origin.editorId : undefined;
     const histories = this.forFile(e.fileId);
     if (own !== undefined && !histories.has(own)) histories.set(own, new UndoHistory());

@@ -73,6 +73,8 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private remote = new Map<string, RemotePeer>();
   private send: ((topic: string, body: unknown, to?: string) => void) | undefined;
   private timer: NodeJS.Timeout;
+  /** A broadcast waiting for the end of this turn of the event loop (see `broadcastSoon`). */
+  private soon: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly identity: Identity,
@@ -119,7 +121,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     };
     this.local.set(editorId, e);
     this.emitEditor(this.self, e);
-    this.broadcast();
+    this.broadcastSoon();
   }
 
   /** Keep selections, change only the viewport. */
@@ -135,7 +137,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (!e) return;
     this.local.delete(editorId);
     this.emit('cursor', { peer: this.self, source: `${this.identity.id}/${editorId}`, path: e.path, selections: [] });
-    this.broadcast();
+    this.broadcastSoon();
   }
 
   private resolve(fileId: string | undefined, a: { c?: string | undefined; o: number }): number {
@@ -156,6 +158,18 @@ export class Presence extends EventEmitter<PresenceEvents> {
     };
     if (e.viewport) view.viewport = { start: this.resolve(fileId, e.viewport.start), end: this.resolve(fileId, e.viewport.end) };
     this.emit('cursor', view);
+  }
+
+  /**
+   * One presence message for everything that changed in this turn of the event loop: an editor
+   * sends `cursor/set` and `viewport/set` together after a move (the Neovim client does), which
+   * made two messages to every peer per cursor move.
+   */
+  private broadcastSoon(): void {
+    this.soon ??= setImmediate(() => {
+      this.soon = undefined;
+      this.broadcast();
+    });
   }
 
   private broadcast(to?: string): void {
@@ -211,6 +225,8 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** Say goodbye to peers (on shutdown). */
   leave(): void {
     clearInterval(this.timer);
+    if (this.soon) clearImmediate(this.soon);
+    this.soon = undefined;
     this.send?.(LEAVE_TOPIC, {});
   }
 }

@@ -118,8 +118,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     for (const id of this.peers.keys()) if (id !== from) this.net.send(id, data);
   }
 
-  /** A local change goes to every peer at once (to a held peer's queue). */
-  private sendLive(doc: string, change: Uint8Array): void {
+  /**
+   * A change made here goes to every peer at once (to a held peer's queue): index and extension
+   * changes from their stores' `localChange`, text changes from the change route's peers step.
+   */
+  sendLive(doc: string, change: Uint8Array): void {
     const data = encodePeerMessage({ kind: 'changes', doc, changes: [change] });
     this.firstSight(data);
     if (this.held.size === 0) {

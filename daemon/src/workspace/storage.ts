@@ -2,7 +2,8 @@
  * Durable state in `<project>/.chorus/state/`: per document a snapshot (`<id>.snap`, written
  * atomically) and an append-only log of raw changes made since (`<id>.log`, length-prefixed).
  * A change is appended with a synchronous write before the edit is acknowledged, so a SIGKILL
- * never loses an acknowledged edit; fsync runs in batches for power loss.
+ * never loses an acknowledged edit; fsync runs in batches for power loss, in the thread pool so
+ * the main thread goes on serving keystrokes meanwhile.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -71,7 +72,7 @@ export class Storage {
     fs.writeSync(log.fd, Buffer.concat(parts));
     log.count += changes.length;
     this.dirty.add(log.fd);
-    this.syncTimer ??= setTimeout(() => this.flush(), 200);
+    this.syncTimer ??= setTimeout(() => this.syncBatch(), 200);
     return log.count >= COMPACT_AFTER;
   }
 
@@ -101,6 +102,19 @@ export class Storage {
     fs.rmSync(this.file(id, 'log'), { force: true });
   }
 
+  /**
+   * fsync the logs written since the last batch without blocking (the thread pool does it). A log
+   * closed meanwhile had its snapshot fsynced; an fsync that fails here is retried by nothing,
+   * like a failed batch before: the bytes are with the OS, which a SIGKILL does not lose.
+   */
+  private syncBatch(): void {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    for (const fd of this.dirty) fs.fsync(fd, () => undefined);
+    this.dirty.clear();
+  }
+
+  /** fsync every log written since the last batch, now (on close). */
   flush(): void {
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;

@@ -139,12 +139,12 @@ export class TextDoc {
       },
     });
     const before = this.mirror;
-    const op = recreated
-      ? splicesToOp([{ at: 0, del: before.length, ins: typeof this.doc.text === 'string' ? this.doc.text : '' }])
-      : splicesToOp(splices);
+    if (recreated) splices.splice(0, splices.length, { at: 0, del: before.length, ins: typeof this.doc.text === 'string' ? this.doc.text : '' });
+    const op = splicesToOp(splices);
     if (isNoop(op)) return undefined;
     this.mirror = applyOp(before, op);
-    for (const s of opToSplices(op)) this.lines.splice(s.at, s.del, s.ins);
+    // The patches are in order, each on the text the previous left: the line index takes them as they are.
+    for (const s of splices) this.lines.splice(s.at, s.del, s.ins);
     return op;
   }
 

@@ -12,7 +12,7 @@ import { decodeText } from '../disk/files.js';
 import { Failure } from '../errors.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
-import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
+import { transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import type { Storage } from './storage.js';
@@ -25,13 +25,20 @@ export type Origin =
   | { kind: 'peer'; peerId: string }
   | { kind: 'disk' };
 
+/**
+ * One change to a file's text, however it came in (an editor's edit, an undo, a peer's change,
+ * an edit found in the folder): the change record `ChangeRoute` (change-route.ts) hands on.
+ */
 export interface TextEvent {
   fileId: string;
   path: string;
+  /** What the change did, on `before` (UTF-16 code units). */
   op: TextOp;
   before: string;
   after: string;
   origin: Origin;
+  /** The raw Automerge change when it was made here (to send to peers); absent for a peer's. */
+  raw?: RawChange;
 }
 
 export interface FilesEvent extends IndexDiff {
@@ -53,10 +60,11 @@ export interface DirsEvent {
 }
 
 export interface WorkspaceEvents {
+  /** A change to a file's text, already in storage: see `ChangeRoute` for where it goes. */
   text: [TextEvent];
   files: [FilesEvent];
   dirs: [DirsEvent];
-  /** A local change to a document, to send to peers. */
+  /** A local change to the file index, to send to peers (text changes travel in `text`). */
   localChange: [docId: string, change: RawChange];
   /** Something a person should find in the log (a conflict resolved, a deleted file kept). */
   notice: [message: string];
@@ -250,13 +258,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const change = doc.applyLocal(op);
     if (!change) return;
     this.record(fileId, change);
-    this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.text, origin });
+    this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.text, origin, raw: change });
   }
 
+  /**
+   * A change made here: in storage before anything else (before the edit is acknowledged,
+   * decision 004). An index change goes to peers from here; a text change in its `text` event.
+   */
   private record(docId: string, change: RawChange): void {
     if (this.storage.append(docId, [change])) this.compact(docId);
-    this.emit('localChange', docId, change);
-    if (docId !== INDEX_DOC_ID) this.keepEdited(docId, { kind: 'disk' });
+    if (docId === INDEX_DOC_ID) this.emit('localChange', docId, change);
+    else this.keepEdited(docId, { kind: 'disk' });
   }
 
   // ---- files -------------------------------------------------------------------------------
@@ -421,7 +433,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const op = doc.applyRemote(changes);
     this.appendRemote(docId, changes);
     if (op) this.keepEdited(docId, origin);
-    if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: applyOp(before, op), origin });
+    if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
   }
 
   /** Receive one sync-protocol message for a document; returns the new sync state. */

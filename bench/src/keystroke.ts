@@ -1,0 +1,172 @@
+// `npm run bench:keystroke` (about 1–2 minutes): what one keystroke costs each Chorus daemon in
+// CPU time, next to what it costs raw Automerge 2.2.9 in the same run, with keystroke-to-editor
+// latency at 30 keystrokes/s and the daemons' CPU at idle afterwards.
+//
+// - The floor: in this process, paced at 30/s like the daemons, one character per change — `change` with `splice` and
+//   `getLastLocalChange` on one document (the typing side), `applyChanges` on another (the
+//   receiving side) — over the first keystrokes of automerge-paper, after a warm-up pass; CPU time
+//   from `process.cpuUsage()`. Its per-keystroke cost is typing side + receiving side.
+// - Chorus over WebSocket: real daemons (`chorus share` / `chorus join`, loopback, --no-webrtc), a
+//   scripted editor on each; keystrokes typed at 30/s into an empty file; each daemon's utime +
+//   stime from /proc/PID/stat over the run divided by the keystrokes (see `measureLatency`).
+// - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
+//   because the machine may be shared; the ratios within one run are what to compare.
+//
+// Options: --quick (2 peers 600 keystrokes, 8 peers 300, 5 s idle; default: 600 each, 10 s idle),
+// --peers 2,8, --keys N, --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
+// CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
+
+import * as A2 from '@automerge/automerge';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measureLatency, observable, type LatencyResult } from './harness.js';
+import { chorusSubject } from './subjects/chorus.js';
+import { keystrokeArray, loadTrace, type Keystroke } from './traces.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+/**
+ * Keystrokes typed (as fast as the daemons take them) before the measured ones: V8 compiles the
+ * hot JavaScript and WebAssembly in background threads during a process's first seconds of work,
+ * a cost paid once per process that would otherwise be charged to the first measured keystrokes.
+ */
+const WARMUP = 300;
+const am = A2.next;
+
+/** Raw Automerge 2.2.9 CPU per keystroke, ms: the typing side, the receiving side, and their sum. */
+export interface FloorCpu { typing: number; receiving: number; total: number; keystrokes: number; rate?: number }
+
+/**
+ * Raw Automerge 2.2.9, one character per change: `change` + `splice` + `getLastLocalChange` on one
+ * document, `applyChanges` on another, CPU time from `process.cpuUsage()` around each side. With
+ * `rate`, keystrokes are paced like the daemons' (a timer between them): that is the floor the
+ * daemons are compared with, because a tight loop keeps caches and branch predictors hot and
+ * gets several times cheaper the longer it runs (0.5 → 0.03 ms on the 2-core machine), which no
+ * keystroke arriving every 33 ms enjoys. Without `rate`: the tight loop, for the record.
+ */
+export async function floorCpu(keys: Keystroke[], rate?: number, warmup = true): Promise<FloorCpu> {
+  let a = am.from({ text: '' });
+  let b = am.clone(a);
+  // warm-up: one keystroke each side (JIT of the JS wrapper, the wasm instance), as the daemons get
+  a = am.change(a, (d) => am.splice(d, ['text'], 0, 0, 'x'));
+  b = am.applyChanges(b, [am.getLastLocalChange(a)!])[0];
+  a = am.change(a, (d) => am.splice(d, ['text'], 0, 1, ''));
+  b = am.applyChanges(b, [am.getLastLocalChange(a)!])[0];
+  let typing = 0, receiving = 0;
+  // warm-up as for the daemons (see measureLatency): the same keystrokes once, unmeasured, on a
+  // separate pair of documents, so the hot code is compiled before the clock runs
+  if (warmup) {
+    let wa = am.clone(a);
+    let wb = am.clone(b);
+    for (const k of keys) {
+      wa = am.change(wa, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
+      wb = am.applyChanges(wb, [am.getLastLocalChange(wa)!])[0];
+    }
+    am.free(wa);
+    am.free(wb);
+  }
+  for (const k of keys) {
+    const t0 = process.cpuUsage();
+    a = am.change(a, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
+    const change = am.getLastLocalChange(a)!;
+    const t1 = process.cpuUsage(t0);
+    const r0 = process.cpuUsage();
+    b = am.applyChanges(b, [change])[0];
+    const r1 = process.cpuUsage(r0);
+    typing += t1.user + t1.system;
+    receiving += r1.user + r1.system;
+    if (rate) await new Promise((r) => setTimeout(r, 1000 / rate));
+  }
+  if (b.text !== a.text) throw new Error('floor: the receiving document differs from the typing one');
+  const ms = (us: number): number => us / 1000 / keys.length;
+  return { typing: ms(typing), receiving: ms(receiving), total: ms(typing + receiving), keystrokes: keys.length, ...(rate ? { rate } : {}) };
+}
+
+/** Busy and total jiffies of all cores (/proc/stat), to say how loaded the machine was. */
+function cpuTimes(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+interface KeystrokeRun {
+  peers: number;
+  latency: LatencyResult;
+  /** Daemon CPU per keystroke divided by the floor (mean of the paced passes before and after). */
+  ratio: { sender: number; receiver: number; receiverMax: number };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
+  const peersList = (opt('--peers') ?? '2,8').split(',').map(Number);
+  const keysOpt = opt('--keys');
+  const out = opt('--out') ?? join(here, '../results');
+  const rate = 30;
+  const idleSeconds = quick ? 5 : 10;
+  const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+  const paper = loadTrace(join(here, '../../test/fixtures/traces/automerge-paper.json.gz'));
+  const keys = observable(keystrokeArray(paper).slice(0, 3000));
+  const load0 = os.loadavg()[0]!;
+  const busy0 = cpuTimes();
+
+  log(`floor: raw Automerge 2.2.9, one character per change, 300 keystrokes at ${rate}/s…`);
+  const floorBefore = await floorCpu(keys.slice(0, 300), rate);
+  const floorTight = await floorCpu(keys.slice(0, 600));
+
+  const runs: KeystrokeRun[] = [];
+  const subject = chorusSubject('websocket', quick ? 'quick' : 'full');
+  for (const peers of peersList) {
+    const n = keysOpt ? Number(keysOpt) : quick && peers > 2 ? 300 : 600;
+    log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
+    const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
+    const lat = await measureLatency(subject, start, keys.slice(0, WARMUP + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup: WARMUP });
+    const c = lat.cpuPerKeystrokeMs!;
+    runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax } });
+    log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms (max ${c.receiverMax.toFixed(2)}); p50 ${lat.p50Ms.toFixed(2)} / p99 ${lat.p99Ms.toFixed(2)} ms; idle ${lat.idleCpuPercent?.sender.toFixed(2)}% / ${lat.idleCpuPercent?.receiver.toFixed(2)}%`);
+  }
+  log(`floor again (the machine may have changed meanwhile)…`);
+  const floorAfter = await floorCpu(keys.slice(0, 300), rate);
+  const busy1 = cpuTimes();
+  // the floor for the ratios: the mean of the passes before and after the daemons ran
+  const floor = (floorBefore.total + floorAfter.total) / 2;
+  for (const r of runs) for (const k of ['sender', 'receiver', 'receiverMax'] as const) r.ratio[k] /= floor;
+  const machineBusy = (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total);
+
+  const result = {
+    schema: 'chorus-bench-keystroke/1',
+    quick,
+    at: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+      cores: os.cpus().length,
+      node: process.version,
+      loadAverage: { start: load0, end: os.loadavg()[0]! },
+      /** Share of all cores busy over the whole run (this bench, its daemons and anything else). */
+      busyShare: machineBusy,
+    },
+    floor: { msPerKeystroke: floor, before: floorBefore, after: floorAfter, tightLoop: floorTight },
+    runs,
+  };
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'keystroke-latest.json'), JSON.stringify(result, null, 2) + '\n');
+
+  const f2 = (x: number): string => x.toFixed(2);
+  console.log(`Chorus keystroke cost, ${result.at} (${quick ? 'quick' : 'full'})`);
+  console.log(`machine: ${result.machine.cpu}, ${result.machine.cores} cores, node ${process.version}; load average ${f2(load0)} → ${f2(result.machine.loadAverage.end)}; all cores ${(machineBusy * 100).toFixed(0)}% busy over the run`);
+  console.log(`floor (raw Automerge 2.2.9, one char per change at ${rate}/s): ${f2(floor)} ms/keystroke = mean of ${f2(floorBefore.total)} before the daemons ran (typing ${f2(floorBefore.typing)} + receiving ${f2(floorBefore.receiving)}) and ${f2(floorAfter.total)} after; in a tight loop: ${f2(floorTight.total)}`);
+  console.log('peers  keystrokes  CPU/keystroke typing daemon  receiving daemon (mean / max)  latency p50 / p99 / max ms  idle CPU typing / receiving');
+  for (const r of runs) {
+    const c = r.latency.cpuPerKeystrokeMs!;
+    const i = r.latency.idleCpuPercent;
+    console.log(`${String(r.peers).padStart(5)}  ${String(r.latency.typed).padStart(10)}  ${`${f2(c.sender)} ms (${f2(r.ratio.sender)}×)`.padStart(27)}  ${`${f2(c.receiver)} / ${f2(c.receiverMax)} ms (${f2(r.ratio.receiver)}×)`.padStart(29)}  ${`${f2(r.latency.p50Ms)} / ${f2(r.latency.p99Ms)} / ${f2(r.latency.maxMs)}`.padStart(26)}  ${i ? `${f2(i.sender)}% / ${f2(i.receiver)}%` : '—'}${r.latency.verified ? '' : '  WRONG TEXT'}${r.latency.note ? `  (${r.latency.note})` : ''}`);
+  }
+  process.exitCode = runs.every((r) => r.latency.verified) ? 0 : 1;
+}
+
+await main();
+process.exit();

@@ -1,0 +1,93 @@
+// `node bench/dist/profile-summary.js FILE.cpuprofile [--keystrokes N] [--top N] [--from FN --span S]`:
+// where a daemon's time went, from a `node --cpu-prof` profile (see `CHORUS_BENCH_NODE_ARGS` in
+// keystroke.ts). Prints self time per source file (daemon modules by path, dependencies by
+// package, Node internals as `node:`), and the heaviest functions by self time and by total
+// (inclusive) time — per keystroke when `--keystrokes` is given. `--from FN --span S` keeps only
+// the S seconds from the first sample with FN on the stack (e.g. `applyLocal` on the typing
+// daemon, `applyRemote` on a receiving one), so start-up and joining are left out.
+// V8 samples on wall time while the thread is not idle: a thread descheduled inside a system
+// call (a loopback write that wakes the other daemon on a 2-core machine) is charged for the
+// wait, so the native entries overstate CPU; /proc (keystroke.ts) is the CPU figure.
+
+import { readFileSync } from 'node:fs';
+
+interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+
+/** A short name for where a function lives. */
+function place(url: string): string {
+  if (!url) return '(native)';
+  if (url.startsWith('node:')) return url;
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm !== -1) {
+    const rest = url.slice(nm + 14).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  const d = url.indexOf('/dist/');
+  return d !== -1 ? url.slice(d + 6) : url;
+}
+
+export function summarise(p: Profile, keystrokes?: number, top = 20, window?: { from: string; spanSeconds: number }): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const onStack = (id: number, fn: string): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur)!.callFrame.functionName === fn) return true;
+    return false;
+  };
+  const self = new Map<number, number>();
+  let t = 0;
+  let start: number | undefined;
+  p.samples.forEach((id, i) => {
+    t += p.timeDeltas[i] ?? 0;
+    if (window) {
+      if (start === undefined && onStack(id, window.from)) start = t;
+      if (start === undefined || t - start > window.spanSeconds * 1e6) return;
+    }
+    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const idle = [...self].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName)).reduce((a, [, t]) => a + t, 0);
+  const unit = (us: number): string => (keystrokes ? `${(us / 1000 / keystrokes).toFixed(3)} ms/key` : `${(us / 1000).toFixed(0)} ms`);
+  const bySelfPlace = new Map<string, number>();
+  const bySelfFn = new Map<string, number>();
+  const byTotalFn = new Map<string, number>();
+  for (const [id, t] of self) {
+    const n = byId.get(id)!;
+    const name = n.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') continue;
+    const where = name === '(garbage collector)' ? '(garbage collector)' : place(n.callFrame.url);
+    bySelfPlace.set(where, (bySelfPlace.get(where) ?? 0) + t);
+    const key = `${name || '(anonymous)'} ${place(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+    bySelfFn.set(key, (bySelfFn.get(key) ?? 0) + t);
+    // inclusive: every distinct frame on the stack gets the sample once
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame;
+      const k = `${f.functionName || '(anonymous)'} ${place(f.url)}:${f.lineNumber + 1}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      byTotalFn.set(k, (byTotalFn.get(k) ?? 0) + t);
+    }
+  }
+  const list = (m: Map<string, number>): string =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, t]) => `  ${unit(t).padStart(16)}  ${((t / (total - idle)) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+  return [
+    `busy ${unit(total - idle)} (of ${(total / 1e6).toFixed(1)} s profiled)`,
+    'self time by place:', list(bySelfPlace),
+    'self time by function:', list(bySelfFn),
+    'total time by function:', list(byTotalFn),
+  ].join('\n');
+}
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
+const files = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
+if (files.length === 0) console.error('usage: node bench/dist/profile-summary.js FILE.cpuprofile... [--keystrokes N] [--top N] [--from FN --span S]');
+for (const f of files) {
+  console.log(`== ${f}`);
+  const k = opt('--keystrokes');
+  const from = opt('--from');
+  const window = from ? { from, spanSeconds: Number(opt('--span') ?? 20) } : undefined;
+  console.log(summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, k ? Number(k) : undefined, Number(opt('--top') ?? 20), window));
+}

@@ -1,0 +1,30 @@
+/**
+ * Writes JSON-RPC messages to an editor's socket with LSP base framing, each message as ONE
+ * socket write (header and body together). vscode-jsonrpc's own writer sends the header and the
+ * body as two writes, one promise apart: two system calls and two wake-ups of the editor per
+ * `buffer/didChange` and per answer, on the keystroke path (decision 033).
+ */
+import type { Socket } from 'node:net';
+import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
+
+export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
+  constructor(private readonly socket: Socket) {
+    super();
+    socket.on('error', (e) => this.fireError(e));
+    socket.on('close', () => this.fireClose());
+  }
+
+  write(msg: Message): Promise<void> {
+    const body = Buffer.from(JSON.stringify(msg), 'utf8');
+    const frame = Buffer.allocUnsafe(body.length + 40);
+    const head = frame.write(`Content-Length: ${body.length}\r\n\r\n`, 'ascii');
+    body.copy(frame, head);
+    if (this.socket.destroyed || !this.socket.writable) return Promise.reject(new Error('the editor connection is closed'));
+    this.socket.write(frame.subarray(0, head + body.length));
+    return Promise.resolve();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+}
