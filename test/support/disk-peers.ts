@@ -16,20 +16,33 @@ export interface Peer {
 }
 
 const running: Peer[] = [];
+/** Every folder a peer ran in, removed by `stopAllPeers`. */
+const folders = new Set<string>();
 
 export async function startPeer(dir: string, name: string): Promise<Peer> {
   const lines: string[] = [];
   const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m) });
   const peer = { dir, daemon, lines };
   running.push(peer);
+  folders.add(dir);
   return peer;
 }
 
-/** Share `files` from a new folder A and join it from a new empty folder B. */
-export async function sharedPair(files: Record<string, string>, opts: { disk?: boolean } = {}): Promise<{ a: Peer; b: Peer; code: string }> {
-  const a = await startPeer(tempProject(files, 'chorus-disk-a-'), 'alice');
+/**
+ * Share `files` from a new folder A and join it from a new folder B (empty, or holding
+ * `opts.joinerFiles`, or prepared by `opts.prepareJoiner` before B's daemon starts).
+ */
+export async function sharedPair(
+  files: Record<string, string>,
+  opts: { disk?: boolean; joinerFiles?: Record<string, string>; prepareSharer?: (dir: string) => void; prepareJoiner?: (dir: string) => void } = {},
+): Promise<{ a: Peer; b: Peer; code: string }> {
+  const aDir = tempProject(files, 'chorus-disk-a-');
+  opts.prepareSharer?.(aDir);
+  const a = await startPeer(aDir, 'alice');
   const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
-  const b = await startPeer(tempProject({}, 'chorus-disk-b-'), 'bob');
+  const bDir = tempProject(opts.joinerFiles ?? {}, 'chorus-disk-b-');
+  opts.prepareJoiner?.(bDir);
+  const b = await startPeer(bDir, 'bob');
   await b.daemon.join(code, { disk: opts.disk ?? true, host: '127.0.0.1', webrtc: false }, () => {});
   return { a, b, code };
 }
@@ -55,6 +68,8 @@ export async function editor(socketPath: string): Promise<ScriptedEditor> {
 export async function stopAllPeers(): Promise<void> {
   for (const e of openEditors.splice(0)) e.close();
   for (const p of running.splice(0)) await p.daemon.stop().catch(() => undefined);
+  for (const dir of folders) fs.rmSync(dir, { recursive: true, force: true });
+  folders.clear();
 }
 
 /** Every shared file of a folder (not .chorus/, not .git/), path → content. */
