@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, ResponseError, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { FrameWriter } from './frame-writer.js';
-import { answerBadFrame, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
+import { answerBadFrame, logInternalErrors, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
 import type { EditorClient, EditorSession } from './editor-session.js';
 import { CollabSession, type Collaboration, type Notify } from './collab-session.js';
 import type { Encoding } from '../text/positions.js';
@@ -62,6 +62,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     }
   };
   const log = (msg: string) => services.log(`editor ${session.id} (${session.name}): ${msg}`);
+  logInternalErrors(conn, log);
 
   onRequest(conn, P.Initialize, () => undefined, (p) => {
     if (p.protocolVersion !== P.PROTOCOL_VERSION) {

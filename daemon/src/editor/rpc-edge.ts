@@ -61,10 +61,24 @@ function describeIssues(method: string, error: z.ZodError): string {
   return `invalid params for ${method}: ${parts.join('; ')}`;
 }
 
-export function toResponseError(e: unknown): ResponseError<void> {
+/** Where each connection logs internal errors (see `logInternalErrors`). */
+const internalLogs = new WeakMap<MessageConnection, (msg: string) => void>();
+
+/** Log every internal error a request of `conn` answers with, with its stack. */
+export function logInternalErrors(conn: MessageConnection, log: (msg: string) => void): void {
+  internalLogs.set(conn, log);
+}
+
+/**
+ * The error answer for a failure. Anything that is not a Failure or a ResponseError is a bug:
+ * the editor is told so, and the log (when given) gets the stack, since "see the log" must lead
+ * somewhere.
+ */
+export function toResponseError(e: unknown, method?: string, log?: (msg: string) => void): ResponseError<void> {
   if (e instanceof ResponseError) return e;
   if (e instanceof Failure) return new ResponseError(codeOf[e.kind], e.message);
   const err = e as Error;
+  log?.(`internal error in ${method ?? 'a request'}: ${err?.stack ?? String(e)}`);
   return new ResponseError(ErrorCodes.InternalError, `internal error in the daemon: ${err?.message ?? String(e)} (the daemon keeps running; see .chorus/daemon.log)`);
 }
 
@@ -93,7 +107,7 @@ export function onRequest<P extends z.ZodType, R extends z.ZodType>(
       if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
       return await handler(parsed.data);
     } catch (e) {
-      throw toResponseError(e);
+      throw toResponseError(e, def.method, internalLogs.get(conn));
     }
   });
 }
@@ -112,7 +126,8 @@ export function onNotification<P extends z.ZodType>(
     try {
       handler(parsed.data);
     } catch (e) {
-      log(`${def.method} failed: ${(e as Error).message}`);
+      if (e instanceof Failure) log(`${def.method} refused: ${e.message}`);
+      else log(`${def.method} failed (internal error): ${(e as Error)?.stack ?? String(e)}`);
     }
   });
 }

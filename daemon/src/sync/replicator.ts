@@ -89,6 +89,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('message', (id, data) => this.receive(id, data));
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
+    workspace.on('historyWanted', (doc) => {
+      for (const id of this.peers.keys()) this.resync(id, doc);
+    });
   }
 
   /** A document's saved form, reused for every peer that joins while its heads stay the same. */
@@ -191,6 +194,23 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.emit('peerDown', id);
   }
 
+  /**
+   * Start the sync protocol for `doc` with a peer afresh (from an empty sync state, so the peer
+   * sends whatever we lack even if an earlier round ended level), at most once per second.
+   */
+  private resync(peerId: string, doc: string): void {
+    const p = this.peers.get(peerId);
+    const key = `${peerId}:${doc}`;
+    const now = Date.now();
+    if (!p || (this.resynced.get(key) ?? 0) > now - 1000) return;
+    this.resynced.set(key, now);
+    if (this.resynced.size > 1000) this.resynced.clear();
+    p.states.set(doc, A.initSyncState());
+    this.syncStep(peerId, doc);
+  }
+
+  private resynced = new Map<string, number>();
+
   /** Generate and send this side's next sync message for `doc`, if it has one. */
   private syncStep(peerId: string, doc: string): boolean {
     const p = this.peers.get(peerId);
@@ -228,6 +248,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       case 'changes':
         if (p.meta.readOnly === true) throw new PeerMessageError('a read-only guest sent changes');
         this.store(m.doc).applyRemote(m.doc, m.changes, origin);
+        // Changes that wait for history we never got (the peer made the file live from a
+        // content we did not have): a fresh sync with that peer brings it.
+        if (this.workspace.lacksHistory(m.doc)) this.resync(peerId, m.doc);
         return;
       case 'docs': {
         for (const doc of m.docs) p.docs.add(doc);

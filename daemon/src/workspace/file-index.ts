@@ -38,6 +38,19 @@ export interface IndexDiff {
 
 export const INDEX_DOC_ID = 'index';
 
+/**
+ * The index every peer starts from: one change, made by a fixed actor at time 0, that creates the
+ * `files` map. Every peer's index therefore holds the very same map object, so indexes that grew
+ * apart before they met (a folder with files joining a session) merge entry by entry; two maps
+ * created independently would conflict at the root and one side's files would vanish.
+ */
+function initialIndex(actor: string): A.Doc<IndexShape> {
+  const base = A.change(A.init<IndexShape>({ actor: '00'.repeat(16) }), { time: 0 }, (d) => {
+    d.files = {};
+  });
+  return A.clone(base, { actor });
+}
+
 export function newFileId(): string {
   return 'f' + randomBytes(12).toString('hex');
 }
@@ -66,7 +79,7 @@ export class FileIndex {
     changes: RawChange[],
     private readonly actor: string,
   ) {
-    let doc = saved ? A.load<IndexShape>(saved, { actor }) : A.init<IndexShape>({ actor });
+    let doc = saved ? A.load<IndexShape>(saved, { actor }) : initialIndex(actor);
     if (changes.length) [doc] = A.applyChanges(doc, changes);
     this.doc = doc;
     this.reindex();

@@ -68,6 +68,15 @@ export class TextDoc {
     return typeof this.doc.text === 'string';
   }
 
+  /**
+   * True while changes are waiting for changes this document never got (a peer's live edits of
+   * a file whose initial change was made independently and never sent): only a sync with the
+   * peer brings those.
+   */
+  get lacksHistory(): boolean {
+    return !this.ready || A.getMissingDeps(this.doc, []).length > 0;
+  }
+
   get heads(): A.Heads {
     return A.getHeads(this.doc);
   }

@@ -68,7 +68,12 @@ export interface WorkspaceEvents {
   localChange: [docId: string, change: RawChange];
   /** Something a person should find in the log (a conflict resolved, a deleted file kept). */
   notice: [message: string];
+  /** An editor waits for a document whose history has not arrived: ask the peers for it. */
+  historyWanted: [docId: string];
 }
+
+/** The hash of empty content: a file created empty needs no blob to become live anywhere. */
+const EMPTY_HASH = hashBytes(new Uint8Array());
 
 /** How long opening a file waits for its content to arrive from a peer (view mode fetches on open). */
 const OPEN_WAIT_MS = 20_000;
@@ -217,6 +222,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** The text a non-live file becomes live from: its blob, which all peers agree on. */
   private baseText(entry: FileEntry): string {
+    if (entry.size === 0 && entry.hash === EMPTY_HASH) return ''; // needs no blob: every peer knows ""
     const bytes = this.blobs.get(entry.hash);
     if (!bytes) throw new Failure('notFound', `${entry.path} has not arrived from the other peers yet; try again in a moment`);
     const text = decodeText(bytes);
@@ -239,6 +245,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       }
     }
     const existing = this.doc(fileId);
+    if (existing && !existing.ready) await this.historyOf(fileId, existing);
     if (existing) return { fileId, text: existing.text };
     const entry = this.index.entry(fileId)!;
     if (entry.opaque) {
@@ -251,9 +258,37 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return { fileId, text: this.makeLive(fileId, this.baseText(entry)).text };
   }
 
+  /**
+   * Wait (up to OPEN_WAIT_MS) for the history of a document first heard of from a peer: an
+   * editor must never see, or type into, a file whose text has not arrived.
+   */
+  private async historyOf(fileId: string, doc: TextDoc): Promise<void> {
+    if (doc.ready) return;
+    this.emit('historyWanted', fileId);
+    await new Promise<void>((resolve) => {
+      const check = (e: TextEvent) => {
+        if (e.fileId === fileId && doc.ready) done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.off('text', check);
+        resolve();
+      };
+      const timer = setTimeout(done, OPEN_WAIT_MS);
+      this.on('text', check);
+    });
+    if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; try again in a moment`);
+  }
+
+  /** Does a document hold changes waiting for history it lacks (see TextDoc.lacksHistory)? */
+  lacksHistory(docId: string): boolean {
+    return docId !== INDEX_DOC_ID && !!this.live.get(docId)?.lacksHistory;
+  }
+
   /** Apply a local change to a live file's text. */
   edit(fileId: string, op: TextOp, origin: Origin): void {
     const doc = this.liveDoc(fileId);
+    if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
     const before = doc.text;
     const change = doc.applyLocal(op);
     if (!change) return;
@@ -506,7 +541,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private adopt(docId: string): TextDoc {
     if (!/^f[0-9a-f]{24}$/.test(docId)) throw new Failure('invalid', `a peer named a document that cannot exist: ${JSON.stringify(docId).slice(0, 40)}`);
     const entry = this.index.entry(docId);
-    if (entry && !entry.opaque && this.blobs.has(entry.hash)) {
+    if (entry && !entry.opaque && (this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) {
       try {
         return this.makeLive(docId, this.baseText(entry));
       } catch {
