@@ -38,8 +38,21 @@ export function isWriteTemp(name: string): boolean {
   return /^\..+\.chorus-[0-9a-f]{8}$/.test(name);
 }
 
-/** Write via a temporary file and a rename, so readers never see half a file; keeps the mode. */
-export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/** Is a file with this mode executable (the owner's execute bit, as git decides)? */
+export function isExecutable(mode: number): boolean {
+  return (mode & 0o100) !== 0;
+}
+
+/** `mode` with execute bits wherever it has read bits (`exec`), or with none. */
+export function withExec(mode: number, exec: boolean): number {
+  return exec ? mode | ((mode & 0o444) >> 2) : mode & ~0o111;
+}
+
+/**
+ * Write via a temporary file and a rename, so readers never see half a file; keeps the mode, with
+ * the execute bits set or cleared when `exec` says.
+ */
+export async function writeAtomic(file: string, data: string | Uint8Array, exec?: boolean): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   let mode = 0o644;
   try {
@@ -47,6 +60,7 @@ export async function writeAtomic(file: string, data: string | Uint8Array): Prom
   } catch {
     // new file
   }
+  if (exec !== undefined) mode = withExec(mode, exec);
   const tmp = tempFor(file);
   try {
     await fs.promises.writeFile(tmp, data, { mode });

@@ -15,7 +15,7 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { decodeText, isWriteTemp, readBytes } from './files.js';
+import { decodeText, isExecutable, isWriteTemp, readBytes } from './files.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
@@ -33,6 +33,8 @@ const DISK = { kind: 'disk' } as const;
 interface Seen {
   bytes: Uint8Array;
   hash: string;
+  /** The file is executable (see isExecutable). */
+  exec: boolean;
   /** The daemon's write generation when the read began (see WriteBack.isOwn). */
   since: number;
 }
@@ -231,7 +233,7 @@ export class FolderSync {
       return undefined;
     }
     const bytes = await readBytes(abs);
-    return bytes && { bytes, hash: hashBytes(bytes), since };
+    return bytes && { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since };
   }
 
   private once(key: string, msg: string): void {
@@ -305,8 +307,11 @@ export class FolderSync {
     const changed: string[] = [];
     const collided: string[] = [];
     const refresh: string[] = [];
+    const modes: string[] = [];
     for (const [rel, seen] of present) {
       const id = index.idOf(rel);
+      // A chmod is a change like an edit: the executable bit travels with the file.
+      if (id && ledger.latest(rel) !== undefined && !!index.entry(id)?.exec !== seen.exec) modes.push(rel);
       if (!id) {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
@@ -344,7 +349,7 @@ export class FolderSync {
       }
     }
 
-    if (renames.length || gone.length || added.length || changed.length || collided.length || folders.added.length || folders.gone.length) {
+    if (renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length) {
       this.workspace.batch(() => {
         for (const rel of folders.added) this.workspace.addDir(rel, DISK);
         for (const rel of folders.gone) this.workspace.removeDir(rel, DISK);
@@ -361,14 +366,15 @@ export class FolderSync {
           // The folder's version moves aside once the conflict is settled: the peer's may then
           // overwrite this path, so its current content counts as known.
           this.writeBack.remember(rel, present.get(rel)!.hash);
-          this.workspace.addConcurrent(rel, present.get(rel)!.bytes, DISK);
+          this.workspace.addConcurrent(rel, present.get(rel)!.bytes, DISK, present.get(rel)!.exec);
         }
         for (const rel of [...added, ...changed]) {
           const seen = present.get(rel)!;
           const base = this.writeBack.baseText(rel);
           this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
-          this.workspace.contentChanged(rel, seen.bytes, DISK, base);
+          this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec);
         }
+        for (const rel of modes) this.workspace.setExec(rel, present.get(rel)!.exec, DISK);
       }, DISK);
       const parts = [
         [added.length, 'new'],
@@ -376,6 +382,7 @@ export class FolderSync {
         [renames.length, 'renamed'],
         [gone.length, 'deleted'],
         [collided.length, 'created here and by a peer at once'],
+        [modes.length, 'with a new mode'],
         [folders.added.length, 'new folder(s)'],
         [folders.gone.length, 'removed folder(s)'],
       ].filter(([n]) => n);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { DirsEvent, FilesEvent, Workspace } from '../workspace/workspace.js';
+import { withExec } from './files.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
@@ -83,6 +84,17 @@ export class Materializer {
       await this.pruneEmptyDirs(path.dirname(abs));
     }
     for (const p of [...e.created, ...e.changed]) await this.write(p);
+    for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.chmod(p);
+  }
+
+  /** Give a file in the folder the executable bit its entry has (a peer's chmod). */
+  private async chmod(rel: string): Promise<void> {
+    const abs = this.safe(rel);
+    const id = this.workspace.index.idOf(rel);
+    if (!abs || !id) return;
+    const st = await fs.promises.lstat(abs).catch(() => undefined);
+    if (!st?.isFile()) return; // not written yet: the write gives it its mode
+    await fs.promises.chmod(abs, withExec(st.mode & 0o7777, !!this.workspace.index.entry(id)?.exec)).catch((err: Error) => this.log(`could not change the mode of ${rel}: ${err.message}`));
   }
 
   /**

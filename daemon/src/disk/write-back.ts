@@ -25,7 +25,7 @@ const QUIET_MS = 100;
 const MAX_WAIT_MS = 1000;
 
 function stampOf(st: fs.Stats): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.mode}`; // the mode: a chmod is a change too
 }
 
 export class WriteBack {
@@ -187,7 +187,8 @@ export class WriteBack {
         const decoded = data.length > this.workspace.liveLimit ? null : (text ?? decodeText(data));
         if (decoded !== null) this.onDisk.set(path, decoded);
         else this.onDisk.delete(path);
-        await writeAtomic(abs, data);
+        const id = this.workspace.index.idOf(path);
+        await writeAtomic(abs, data, id ? !!this.workspace.index.entry(id)?.exec : undefined);
         this.landed.set(path, gen);
         const after = await fs.promises.lstat(abs).catch(() => undefined);
         if (after) this.stamps.set(path, stampOf(after));

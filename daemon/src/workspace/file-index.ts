@@ -16,6 +16,8 @@ export interface FileEntry {
   size: number;
   /** Binary or oversized: synced as a whole value, never live text. */
   opaque?: boolean;
+  /** Executable (the owner's execute bit is set): written with execute bits where it is readable. Absent means not. */
+  exec?: boolean;
 }
 
 /** A folder as the person sees it (empty ones too): shared so it exists, or goes, everywhere. */
@@ -238,6 +240,16 @@ export class FileIndex {
       const e = d.files[id];
       if (!e) return;
       for (const [k, v] of Object.entries(patch)) (e as unknown as Record<string, unknown>)[k] = v;
+    });
+  }
+
+  /** Mark a file executable or not (absent when not, so entries stay as they were before modes). */
+  setExec(id: string, exec: boolean): RawChange | undefined {
+    return this.update((d) => {
+      const e = d.files[id];
+      if (!e || !!e.exec === exec) return;
+      if (exec) e.exec = true;
+      else delete e.exec;
     });
   }
 

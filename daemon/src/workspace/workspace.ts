@@ -45,6 +45,8 @@ export interface FilesEvent extends IndexDiff {
   origin: Origin;
   /** Non-live files whose content (hash) changed. */
   changed: string[];
+  /** Files whose executable bit changed (see FileEntry.exec). */
+  modes?: string[];
 }
 
 /** Where the bytes of a file that is not yet in the index come from (the folder). */
@@ -86,6 +88,11 @@ export function conflictPath(path: string, tag: string): string {
   const dot = name.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
   return `${dir}${stem} (conflict ${tag})${ext}`;
+}
+
+/** A file's content hash and executable bit in one string (`x` or `-` last). */
+function stateKey(e: FileEntry): string {
+  return e.hash + (e.exec ? 'x' : '-');
 }
 
 /** A live document nobody holds open is dropped from memory after this long unused. */
@@ -313,25 +320,26 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** A new file (from disk or an editor); returns its id. */
-  addFile(path: string, bytes: Uint8Array, origin: Origin): string {
+  addFile(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
     const existing = this.index.idOf(path);
     if (existing) return existing;
-    return this.addEntry(path, bytes, origin);
+    return this.addEntry(path, bytes, origin, exec);
   }
 
   /**
    * A file this folder created at a path a peer created too, before either knew of the other's:
    * a second entry at that path, which `resolve` settles like any concurrent create.
    */
-  addConcurrent(path: string, bytes: Uint8Array, origin: Origin): string {
-    return this.addEntry(path, bytes, origin);
+  addConcurrent(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
+    return this.addEntry(path, bytes, origin, exec);
   }
 
-  private addEntry(path: string, bytes: Uint8Array, origin: Origin): string {
+  private addEntry(path: string, bytes: Uint8Array, origin: Origin, exec: boolean): string {
     const id = newFileId();
     const hash = this.blobs.put(bytes);
     const entry: FileEntry = { path, hash, size: bytes.length };
     if (!this.isText(bytes)) entry.opaque = true;
+    if (exec) entry.exec = true;
     this.recordIndex(this.index.add(id, entry), origin, { created: [path], deleted: [], renamed: [], changed: [] });
     return id;
   }
@@ -341,10 +349,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * (so others' concurrent edits survive); a text file not yet live becomes live from its last
    * known content first; a binary file's new content replaces the old (last writer wins).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string): void {
+  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false): void {
     const fileId = this.index.idOf(path);
     if (!fileId) {
-      this.addFile(path, bytes, origin);
+      this.addFile(path, bytes, origin, exec);
       return;
     }
     const entry = this.index.entry(fileId)!;
@@ -373,6 +381,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     // A whole new value, not a field update: it survives a concurrent delete (see FileIndex.replace).
     const next: FileEntry = { path, hash, size: bytes.length };
     if (!this.isText(bytes)) next.opaque = true;
+    if (entry.exec) next.exec = true;
     this.recordIndex(this.index.replace(fileId, next), origin, { created: [], deleted: [], renamed: [], changed: [path] });
   }
 
@@ -395,7 +404,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     if (!change) return;
     this.record(INDEX_DOC_ID, change);
-    this.announce(this.index.diffFrom(new Map([...before].map(([id, e]) => [id, e.path]))), new Map([...before].map(([id, e]) => [id, e.hash])), origin);
+    this.announce(this.index.diffFrom(new Map([...before].map(([id, e]) => [id, e.path]))), new Map([...before].map(([id, e]) => [id, stateKey(e)])), origin);
     this.resolveHere();
   }
 
@@ -428,6 +437,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
     this.recordIndex(this.index.set(fileId, { path: to }), origin, { created: [], deleted: [], renamed: [{ from, to, id: fileId }], changed: [] });
+  }
+
+  /** A file's executable bit changed (in the folder). */
+  setExec(path: string, exec: boolean, origin: Origin): void {
+    const fileId = this.index.idOf(path);
+    if (!fileId) return;
+    this.recordIndex(this.index.setExec(fileId, exec), origin, { created: [], deleted: [], renamed: [], changed: [], modes: [path] });
   }
 
   remove(path: string, origin: Origin): void {
@@ -622,6 +638,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const bytes = Buffer.from(doc.text, 'utf8');
     const path = this.index.idOf(last.path) ? conflictPath(last.path, docId.slice(1, 7)) : last.path;
     const entry: FileEntry = { path, hash: this.blobs.put(bytes), size: bytes.length };
+    if (last.exec) entry.exec = true;
     const change = this.index.replace(docId, entry);
     if (!change) return;
     this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another`);
@@ -629,8 +646,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : { kind: 'peer', peerId: 'self' } });
   }
 
+  /** Each file's content hash and executable bit, to tell what a change did (see `announce`). */
   private hashes(): Map<string, string> {
-    return new Map(this.index.entries().map(([id, e]) => [id, e.hash]));
+    return new Map(this.index.entries().map(([id, e]) => [id, stateKey(e)]));
   }
 
   private reported = new Set<string>();
@@ -642,11 +660,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       this.emit('notice', `refused a path from a peer: ${JSON.stringify(p).slice(0, 200)} (absolute, with .. or empty parts, or inside .git/ or .chorus/); it is never written`);
     }
     const changed: string[] = [];
+    const modes: string[] = [];
     for (const [id, e] of this.index.entries()) {
       const old = before.get(id);
-      if (old !== undefined && old !== e.hash && !this.isLive(id)) changed.push(e.path);
+      if (old === undefined || old === stateKey(e)) continue;
+      if (old.slice(0, -1) !== e.hash && !this.isLive(id)) changed.push(e.path);
+      if (old.slice(-1) !== stateKey(e).slice(-1)) modes.push(e.path);
     }
-    if (diff.created.length || diff.deleted.length || diff.renamed.length || changed.length) this.emit('files', { ...diff, changed, origin });
+    if (diff.created.length || diff.deleted.length || diff.renamed.length || changed.length || modes.length) this.emit('files', { ...diff, changed, modes, origin });
   }
 
   // ---- persistence -------------------------------------------------------------------------
