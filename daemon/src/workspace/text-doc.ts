@@ -16,6 +16,9 @@ export type RawChange = Uint8Array;
 
 const TEXT: A.Prop[] = ['text'];
 
+/** The message of a change that takes in an outside rewrite, followed by the target's hash. */
+const OUTSIDE = 'outside:';
+
 export function contentHash(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
@@ -81,11 +84,15 @@ export class TextDoc {
     return A.getHeads(this.doc);
   }
 
-  /** Apply a local edit; returns the raw change to store and send to peers. */
-  applyLocal(op: TextOp): RawChange | undefined {
+  /**
+   * Apply a local edit; returns the raw change to store and send to peers. `outsideTarget`: the
+   * edit takes in an outside tool's rewrite that leaves exactly this content (see `twinRewrite`).
+   */
+  applyLocal(op: TextOp, outsideTarget?: string): RawChange | undefined {
     const splices = opToSplices(op);
     if (splices.length === 0) return undefined;
-    this.doc = A.change(this.doc, (d) => {
+    const opts = outsideTarget === undefined ? {} : { message: OUTSIDE + contentHash(outsideTarget) };
+    this.doc = A.change(this.doc, opts, (d) => {
       for (const s of splices) A.splice(d, TEXT, s.at, s.del, s.ins);
     });
     this.mirror = applyOp(this.mirror, op);
@@ -155,6 +162,28 @@ export class TextDoc {
     // The patches are in order, each on the text the previous left: the line index takes them as they are.
     for (const s of splices) this.lines.splice(s.at, s.del, s.ins);
     return op;
+  }
+
+  /**
+   * The content to settle on when two peers took in the same outside rewrite concurrently (both
+   * ran the formatter, both pulled the same commit): the document's heads are exactly this
+   * peer's rewrite and another's, both tagged with the same target content, and the merge of the
+   * two (every insertion twice) is not that content. Exactly one of the two peers, the one with
+   * the larger actor id, answers (it then edits the text to the target, which also removes the
+   * duplicates on every peer); the other returns undefined and receives that edit.
+   */
+  twinRewrite(): string | undefined {
+    const heads = A.getHeads(this.doc);
+    if (heads.length !== 2) return undefined;
+    const [x, y] = heads.map((h) => A.inspectChange(this.doc, h));
+    if (!x || !y || !x.message?.startsWith(OUTSIDE) || x.message !== y.message || x.actor === y.actor) return undefined;
+    const target = x.message.slice(OUTSIDE.length);
+    if (contentHash(this.mirror) === target) return undefined;
+    const me = A.getActorId(this.doc);
+    const mine = x.actor === me ? x : y.actor === me ? y : undefined;
+    if (!mine || mine.actor < (mine === x ? y : x).actor) return undefined;
+    const text = A.view(this.doc, [mine.hash]).text;
+    return typeof text === 'string' && contentHash(text) === target ? text : undefined;
   }
 
   /** Everything needed to recreate the document. */

@@ -292,12 +292,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return docId !== INDEX_DOC_ID && !!this.live.get(docId)?.lacksHistory;
   }
 
-  /** Apply a local change to a live file's text. */
-  edit(fileId: string, op: TextOp, origin: Origin): void {
+  /**
+   * Apply a local change to a live file's text. `outsideTarget`: the change takes in an outside
+   * tool's rewrite and leaves exactly this text (see TextDoc.twinRewrite).
+   */
+  edit(fileId: string, op: TextOp, origin: Origin, outsideTarget?: string): void {
     const doc = this.liveDoc(fileId);
     if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
     const before = doc.text;
-    const change = doc.applyLocal(op);
+    const change = doc.applyLocal(op, outsideTarget);
     if (!change) return;
     this.record(fileId, change);
     this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.text, origin, raw: change });
@@ -364,17 +367,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     const live = doc;
     if (live && text !== null && text.length <= this.liveLimit) {
+      // The folder already holds the shared text (the same change arrived from a peer first):
+      // nothing to take in; a three-way merge would apply it a second time.
+      if (text === live.text) return;
       // Three-way: the tool changed `base` (what the folder last held) into `text`; apply that
       // change on top of the current text, so edits that arrived meanwhile survive.
       const op = base === undefined || base === live.text ? diffToOp(live.text, text) : transformOp(diffToOp(base, text), diffToOp(base, live.text), 'left');
-      this.edit(fileId, op, origin);
+      this.edit(fileId, op, origin, applyOp(live.text, op) === text ? text : undefined);
       return;
     }
     const hash = hashBytes(bytes);
     if (!live && hash === entry.hash) return;
     if (!live && !entry.opaque && text !== null && text.length <= this.liveLimit && this.blobs.has(entry.hash)) {
       const doc = this.makeLive(fileId, this.baseText(entry));
-      this.edit(fileId, diffToOp(doc.text, text), origin);
+      this.edit(fileId, diffToOp(doc.text, text), origin, text);
       return;
     }
     this.blobs.put(bytes, hash);
@@ -483,8 +489,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const before = doc.text;
     const op = doc.applyRemote(changes);
     this.appendRemote(docId, changes);
-    if (op) this.keepEdited(docId, origin);
-    if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
+    if (op) this.remoteText(docId, doc, op, before, origin);
+  }
+
+  /** What a peer's changes did to a file's text: tell editors and disk, then settle twins. */
+  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: string, origin: Origin): void {
+    this.keepEdited(docId, origin);
+    this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
+    const target = doc.twinRewrite();
+    if (target === undefined) return;
+    this.emit('notice', `${this.pathOf(docId) ?? docId} was rewritten the same way here and on a peer at once (a formatter, a pull); kept that content once`);
+    this.edit(docId, diffToOp(doc.text, target), { kind: 'disk' });
   }
 
   /** Receive one sync-protocol message for a document; returns the new sync state. */
@@ -505,8 +520,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const r = doc.receiveSync(state, message);
     if (r.op) {
       this.storage.snapshot(docId, doc.save());
-      this.keepEdited(docId, origin);
-      this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op: r.op, before, after: doc.text, origin });
+      this.remoteText(docId, doc, r.op, before, origin);
     }
     return r.state;
   }
@@ -538,10 +552,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const before = doc.text;
     const op = doc.loadSnapshot(bytes);
     this.storage.snapshot(docId, doc.save());
-    if (op) {
-      this.keepEdited(docId, origin);
-      this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
-    }
+    if (op) this.remoteText(docId, doc, op, before, origin);
   }
 
   generateSync(docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
