@@ -9,6 +9,7 @@
     (buffer-edit . "buffer/edit")
     (buffer-close . "buffer/close")
     (buffer-did-change . "buffer/didChange")
+    (buffer-did-rename . "buffer/didRename")
     (buffer-undo . "buffer/undo")
     (buffer-redo . "buffer/redo")
     (session-status . "session/status")

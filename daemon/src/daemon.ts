@@ -169,6 +169,7 @@ export class Daemon {
       newSession: (client: EditorClient) => {
         const s = new EditorSession(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.session.session?.role === 'guest' && this.session.session.readOnly,
+          ignored: (p) => this.folder.rules.ignores(p),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

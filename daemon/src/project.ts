@@ -47,6 +47,7 @@ export class Project {
     // is not one lies inside the root by construction. (This ran a realpath per parent, itself a
     // walk from the root: O(depth²) system calls on every edit and cursor move.)
     let dir = this.root;
+    let linked = false;
     for (const part of parts.slice(0, -1)) {
       dir = path.join(dir, part);
       let st: fs.Stats | undefined;
@@ -56,6 +57,7 @@ export class Project {
         break; // does not exist yet: nothing to escape through
       }
       if (!st.isSymbolicLink()) continue;
+      linked = true;
       let real: string;
       try {
         real = fs.realpathSync(dir);
@@ -66,7 +68,9 @@ export class Project {
         throw new PathError(`${input} leads outside the project folder through a symbolic link`);
       }
     }
-    return parts.join('/');
+    // A link on the way, or the file itself a link: the path of the file it names (one file).
+    if (!linked) linked = !!fs.lstatSync(path.join(this.root, ...parts), { throwIfNoEntry: false })?.isSymbolicLink();
+    return linked ? this.canonical(parts, input) : parts.join('/');
   }
 
   /**
@@ -93,6 +97,31 @@ export class Project {
     if (this.lexical.size >= 256) this.lexical.clear();
     this.lexical.set(input, parts);
     return parts;
+  }
+
+  /**
+   * The path a file is known by: symbolic links on the way (inside the project) resolved, so
+   * `node_modules/ui/x.ts` through `node_modules/ui -> ../packages/ui` is `packages/ui/x.ts`, the
+   * one shared file, never a second one. The part that does not exist yet is kept as given.
+   */
+  private canonical(parts: string[], input: string): string {
+    for (let n = parts.length; n > 0; n--) {
+      let real: string;
+      try {
+        real = fs.realpathSync(path.join(this.root, ...parts.slice(0, n)));
+      } catch {
+        continue; // not there (yet): look at the folder above
+      }
+      if (real !== this.root && !real.startsWith(this.root + path.sep)) {
+        throw new PathError(`${input} leads outside the project folder through a symbolic link`);
+      }
+      const resolved = [...path.relative(this.root, real).split(path.sep).filter(Boolean), ...parts.slice(n)].join('/');
+      if (!resolved) throw new PathError(`${input} is the project folder itself, not a file in it`);
+      const reserved = reservedIn(resolved);
+      if (reserved) throw new PathError(`${input} leads into ${reserved}/ through a symbolic link, which Chorus never reads, shares or edits`);
+      return resolved;
+    }
+    return parts.join('/');
   }
 
   absolute(rel: string): string {

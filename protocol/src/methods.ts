@@ -66,10 +66,18 @@ export const BufferOpen = request(
     base: z.string().optional(),
   }),
   z.object({
-    /** Path relative to the project root. */
+    /** Path relative to the project root (a path through a symbolic link: the file it names). */
     path: z.string(),
     /** The text the editor must show now. */
     content: z.string(),
+    /**
+     * False when the file is not shared: it is ignored (`.gitignore`, `.chorus/ignore`), so it
+     * stays on this machine. The editor then edits it as a plain local file, shows that it is
+     * not shared, and sends no buffer/edit for it. Absent means shared.
+     */
+    shared: z.boolean().optional(),
+    /** With `shared: false`: why, in words for the person. */
+    notShared: z.string().optional(),
   }),
 );
 
@@ -106,6 +114,16 @@ export const BufferDidChange = notification(
     /** How many of this editor\'s buffer/edit the daemon had processed when it made this change. */
     revision: uint,
     changes: z.array(TextChange),
+  }),
+);
+
+export const BufferDidRename = notification(
+  'buffer/didRename',
+  'daemonToEditor',
+  'A file this editor has open was renamed or moved (by a peer, another tool or a git checkout). Keep the buffer open under `to` (same text, same revision counters); buffer/edit sent with `from` before this arrived still lands in it.',
+  z.object({
+    from: z.string(),
+    to: z.string(),
   }),
 );
 
@@ -312,7 +330,7 @@ export const MessageDidReceive = notification(
 /** Every method, in the order the spec lists them. */
 export const allMethods = [
   Initialize, Shutdown,
-  BufferOpen, BufferEdit, BufferClose, BufferDidChange, BufferUndo, BufferRedo,
+  BufferOpen, BufferEdit, BufferClose, BufferDidChange, BufferDidRename, BufferUndo, BufferRedo,
   SessionStatus, SessionShare, SessionJoin, SessionProgress,
   WorkspaceFiles, WorkspaceDidChange,
   CursorSet, ViewportSet, CursorDidChange, PeerDidJoin, PeerDidLeave,

@@ -54,6 +54,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   const session = services.newSession({
     bufferDidChange: (path, revision, changes) => notify(P.BufferDidChange, { path, revision, changes }),
     workspaceDidChange: (change) => notify(P.WorkspaceDidChange, change),
+    bufferDidRename: (from, to) => notify(P.BufferDidRename, { from, to }),
   });
   const collab = new CollabSession(session, services.collaboration, notify);
   const gate = (method: string) => {

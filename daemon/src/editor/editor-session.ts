@@ -2,6 +2,7 @@
  * One connected editor: its negotiated encoding, its open buffers and their revision state.
  * Handlers take internal values and return internal values; the connection file does the wire.
  */
+import fs from 'node:fs';
 import { Failure } from '../errors.js';
 import type { Encoding } from '../text/positions.js';
 import { diffToOp } from '../text/diff-op.js';
@@ -15,6 +16,8 @@ import { changesToOp, opToChanges, type WireChange } from './wire.js';
 /** How a session reaches its editor; the connection implements it, tests can record it. */
 export interface EditorClient {
   bufferDidChange(path: string, revision: number, changes: WireChange[]): void;
+  /** A file this editor has open was renamed: the buffer is now `to`. */
+  bufferDidRename?(from: string, to: string): void;
   workspaceDidChange(change: { created: string[]; deleted: string[]; renamed: Array<{ from: string; to: string }> }): void;
 }
 
@@ -28,6 +31,17 @@ export interface SessionHooks {
   afterEdit?(): void;
   /** True while this daemon is a read-only guest: edits are refused. */
   readOnly?(): boolean;
+  /** Is this project path ignored (.gitignore, .chorus/ignore)? Such a file is never shared. */
+  ignored?(path: string): boolean;
+}
+
+/** What buffer/open answers. */
+export interface OpenResult {
+  path: string;
+  content: string;
+  /** False: an ignored file, left local (see `open`). */
+  shared?: false;
+  notShared?: string;
 }
 
 export class EditorSession implements ChangeSink {
@@ -35,6 +49,10 @@ export class EditorSession implements ChangeSink {
   name = 'editor';
   initialized = false;
   private buffers = new Map<string, OpenBuffer>();
+  /** Old path → new path of buffers renamed while open: edits still addressed to the old land. */
+  private renamedFrom = new Map<string, string>();
+  /** Ignored files this editor opened: local, never shared (see `open`). */
+  private local = new Set<string>();
   private readonly onFiles = (e: FilesEvent) => {
     for (const r of e.renamed) this.renamed(r.from, r.to);
     if (!this.initialized) return;
@@ -70,8 +88,28 @@ export class EditorSession implements ChangeSink {
     return this.buffers.has(path);
   }
 
-  async open(pathIn: string, content: string | undefined, base?: string): Promise<{ path: string; content: string }> {
+  /**
+   * Start editing a file. A path through a symbolic link opens the file it names. An ignored
+   * file that is not shared already stays local: it is never added to the index (a `.env` must
+   * not reach peers), the answer says `shared: false`, and edits of it are refused.
+   */
+  async open(pathIn: string, content: string | undefined, base?: string): Promise<OpenResult> {
     const path = this.resolve(pathIn);
+    this.renamedFrom.delete(path);
+    if (this.hooks.ignored?.(path) && !this.workspace.index.idOf(path)) {
+      let text = content;
+      if (text === undefined) {
+        try {
+          text = fs.readFileSync(this.project.absolute(path), 'utf8');
+        } catch {
+          throw new Failure('notFound', `${path} does not exist in the project; pass content to create it`);
+        }
+      }
+      this.local.add(path);
+      const notShared = `${path} is ignored (.gitignore or .chorus/ignore), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
+      return { path, content: text, shared: false, notShared };
+    }
+    this.local.delete(path);
     const { fileId } = await this.workspace.open(path, content !== undefined);
     // Re-read after the await: another change may have landed meanwhile.
     const previous = this.buffers.get(path);
@@ -89,27 +127,35 @@ export class EditorSession implements ChangeSink {
   }
 
   close(pathIn: string): void {
-    const path = this.resolve(pathIn);
+    const path = this.current(this.resolve(pathIn));
+    if (this.local.delete(path)) return;
     const b = this.buffers.get(path);
     if (!b) throw new Failure('notOpen', `${path} is not open in this editor`);
     this.buffers.delete(path);
     this.workspace.unpin(b.fileId);
   }
 
+  /** Where a buffer the editor calls `path` is now (it may have been renamed since). */
+  private current(path: string): string {
+    for (let i = 0; i < 100 && !this.buffers.has(path) && this.renamedFrom.has(path); i++) path = this.renamedFrom.get(path)!;
+    return path;
+  }
+
   private buffer(path: string): OpenBuffer {
     const b = this.buffers.get(path);
-    if (!b) throw new Failure('notOpen', `${path} is not open in this editor; call buffer/open first`);
-    return b;
+    if (b) return b;
+    if (this.local.has(path)) throw new Failure('notOpen', `${path} is not shared (it is ignored), so the daemon takes no edits of it: save it as a local file`);
+    throw new Failure('notOpen', `${path} is not open in this editor; call buffer/open first`);
   }
 
   /** The live file id and project path of an open buffer. */
   openBuffer(pathIn: string): { fileId: string; path: string } {
-    const path = this.resolve(pathIn);
+    const path = this.current(this.resolve(pathIn));
     return { fileId: this.buffer(path).fileId, path };
   }
 
   edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean): void {
-    const path = this.resolve(pathIn);
+    const path = this.current(this.resolve(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.readOnly?.()) {
       throw new Failure('readOnly', 'you joined this session read-only: your edits are not shared; re-open the buffer to drop them');
@@ -146,12 +192,15 @@ export class EditorSession implements ChangeSink {
     }
   }
 
-  /** A buffer's file was renamed: keep it open under its new path. */
+  /** A buffer's file was renamed: keep it open under its new path, and tell the editor. */
   renamed(from: string, to: string): void {
     const b = this.buffers.get(from);
     if (!b) return;
     this.buffers.delete(from);
     this.buffers.set(to, b);
+    this.renamedFrom.set(from, to);
+    this.renamedFrom.delete(to);
+    if (this.initialized) this.client.bufferDidRename?.(from, to);
   }
 
   dispose(): void {

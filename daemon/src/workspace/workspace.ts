@@ -12,7 +12,7 @@ import { decodeText } from '../disk/files.js';
 import { Failure } from '../errors.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
-import { transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import type { Storage } from './storage.js';

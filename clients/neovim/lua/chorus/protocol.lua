@@ -8,6 +8,7 @@ return {
     buffer_edit = "buffer/edit",
     buffer_close = "buffer/close",
     buffer_didChange = "buffer/didChange",
+    buffer_didRename = "buffer/didRename",
     buffer_undo = "buffer/undo",
     buffer_redo = "buffer/redo",
     session_status = "session/status",
