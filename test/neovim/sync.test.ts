@@ -69,12 +69,14 @@ const cases: EdgeCase[] = [
     expected: '\n',
   },
   {
+    // An empty file gets the final line break Neovim writes ('fixeol') with its first content;
+    // before issue 11 the shared text lacked it, so :write and the shared file disagreed.
     name: 'empty buffer',
     initial: '',
     act: async (n) => {
       await n.input('ihello<CR>world<Esc>');
     },
-    expected: 'hello\nworld',
+    expected: 'hello\nworld\n',
   },
   {
     name: 'a paste of thousands of lines',

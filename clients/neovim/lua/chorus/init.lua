@@ -28,6 +28,9 @@ local notification_handlers = {
   [methods.buffer_didChange] = function(conn, params)
     sync.did_change(conn, params)
   end,
+  [methods.buffer_didRename] = function(conn, params)
+    sync.did_rename(conn, params)
+  end,
   [methods.cursor_didChange] = function(conn, params)
     cursors.did_change(conn, params)
   end,
@@ -171,6 +174,8 @@ function M.buffer_status(bufnr)
     daemon_revision = state.daemon_rev,
     dropped = state.dropped,
     pending = #state.pending + state.in_flight,
+    -- with status "local": why the file is not shared (it is ignored)
+    not_shared = state.not_shared,
   }
 end
 
@@ -437,6 +442,11 @@ function M.setup(opts)
       end
     end,
   })
+  -- An ignored file stays on this machine: Neovim writes it as usual.
+  sync.hooks.on_local = function(state)
+    pcall(api.nvim_del_augroup_by_name, 'chorus_buffer_' .. state.bufnr)
+    vim.bo[state.bufnr].autoread = true
+  end
   sync.hooks.on_open = function(state)
     cursors.redraw(state)
     if api.nvim_get_current_buf() == state.bufnr then

@@ -231,6 +231,14 @@ local function on_lines(_, bufnr, _, first, last, new_last)
   end
   if not state.applying and state.status == 'open' then
     local sep = sep_of(state)
+    if state.fresh then
+      -- A new (empty) file is the empty text; with its first content it gets the final line
+      -- break Neovim writes ('fixeol'), so :write and the shared file agree.
+      state.fresh = false
+      state.eol = true
+      local origin = { line = 0, character = 0 } -- the end of the empty text
+      queue(state, { range = { start = origin, ['end'] = origin }, text = sep }, '')
+    end
     local old_region = text.slice(lines, r_first + 1, last)
     local new_region = text.slice(lines, r_first + 1, first)
     vim.list_extend(new_region, new)
@@ -414,6 +422,7 @@ function M.did_change(conn, params)
     return
   end
   state.daemon_rev = state.daemon_rev + 1
+  state.fresh = false -- content from elsewhere decides the final line break from now on
   -- Applied only when the daemon had processed every edit we sent: all of them are in step.
   M.confirm(state, nil)
   local ok, err = apply_changes(state, params.changes)
@@ -467,6 +476,18 @@ function M.open(state)
     end
     state.path = result.path
     state.base = nil
+    if result.shared == false then
+      -- An ignored file: the daemon keeps it on this machine. Edit it as a plain local file.
+      state.status = 'local'
+      state.not_shared = result.notShared or 'this file is not shared'
+      util.notify(state.not_shared)
+      if M.hooks.on_local then
+        M.hooks.on_local(state)
+      end
+      return
+    end
+    state.not_shared = nil
+    state.fresh = state.fresh and result.content == ''
     state.editor_rev, state.daemon_rev, state.dropped = 0, 0, 0
     local ok, apply_err = adopt(state, result.content)
     if not ok then
@@ -511,9 +532,12 @@ function M.attach(bufnr, conn, config)
   local lines = api.nvim_buf_get_lines(bufnr, 0, -1, true)
   local name = api.nvim_buf_get_name(bufnr)
   local eol = bo.eol
+  local fresh = false
   if #lines == 1 and lines[1] == '' and vim.fn.getfsize(name) <= 0 then
-    -- An empty or new file is the empty text, not a single line break.
+    -- An empty or new file is the empty text, not a single line break, until it gets content
+    -- (see on_lines): then the line break Neovim would write comes with it.
     eol = false
+    fresh = bo.fixeol
   end
   local state = {
     bufnr = bufnr,
@@ -524,6 +548,7 @@ function M.attach(bufnr, conn, config)
     eol = eol,
     crlf = bo.fileformat == 'dos',
     status = 'new',
+    fresh = fresh,
     editor_rev = 0,
     daemon_rev = 0,
     dropped = 0,
@@ -549,7 +574,7 @@ function M.attach(bufnr, conn, config)
       f:close()
     end
   end
-  if not eol then
+  if not eol and not fresh then
     M.set_eol(state, false)
   end
   -- The daemon keeps the file on disk in step; a change it wrote is not a conflict.
@@ -579,6 +604,32 @@ function M.write(state, target)
     vim.bo[state.bufnr].modified = false
   end
   return true
+end
+
+--- buffer/didRename: a file open here was renamed or moved; the buffer follows it.
+function M.did_rename(conn, params)
+  local state = M.find(conn, params.from)
+  if not state then
+    return
+  end
+  state.path = params.to
+  local root = conn.root
+  if root and api.nvim_buf_is_valid(state.bufnr) then
+    local abs = root .. '/' .. params.to
+    local bufnr = state.bufnr
+    pcall(api.nvim_buf_set_name, bufnr, abs)
+    -- A renamed buffer counts as "not edited" for Neovim (:w would refuse with E13 "file
+    -- exists"). One write through our BufWriteCmd (as 'acwrite', which skips that check) clears
+    -- it; it writes the shared text, which the file holds anyway.
+    local bo = vim.bo[bufnr]
+    local buftype = bo.buftype
+    bo.buftype = 'acwrite'
+    pcall(api.nvim_buf_call, bufnr, function()
+      vim.cmd('silent! write')
+    end)
+    bo.buftype = buftype
+    util.notify(('%s was renamed to %s'):format(params.from, params.to))
+  end
 end
 
 --- Stop sharing a buffer.
