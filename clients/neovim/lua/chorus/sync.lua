@@ -488,6 +488,8 @@ function M.open(state)
     end
     state.not_shared = nil
     state.fresh = state.fresh and result.content == ''
+    local was_new = state.new_file
+    state.new_file = false
     state.editor_rev, state.daemon_rev, state.dropped = 0, 0, 0
     local ok, apply_err = adopt(state, result.content)
     if not ok then
@@ -505,6 +507,9 @@ function M.open(state)
     end
     state.status = 'open'
     state.changenr = api.nvim_get_current_buf() == state.bufnr and vim.fn.changenr() or nil
+    if was_new then
+      M.mark_written(state) -- the daemon holds the file now: it exists
+    end
     M.settle(state)
     if M.hooks.on_open then
       M.hooks.on_open(state)
@@ -549,6 +554,8 @@ function M.attach(bufnr, conn, config)
     crlf = bo.fileformat == 'dos',
     status = 'new',
     fresh = fresh,
+    -- the file did not exist when the buffer was opened (see mark_written)
+    new_file = vim.fn.filereadable(name) == 0,
     editor_rev = 0,
     daemon_rev = 0,
     dropped = 0,
@@ -606,6 +613,24 @@ function M.write(state, target)
   return true
 end
 
+--- A buffer whose name Neovim counts as "new" or "not edited" (a file that did not exist when
+--- opened, a renamed buffer) makes :w refuse with E13 "file exists" once the daemon has written
+--- the file. One write through our BufWriteCmd (as 'acwrite', which skips that check) clears
+--- the mark; it writes the shared text, which is what the file holds (or is about to) anyway.
+function M.mark_written(state)
+  local bufnr = state.bufnr
+  if not api.nvim_buf_is_valid(bufnr) then
+    return
+  end
+  local bo = vim.bo[bufnr]
+  local buftype = bo.buftype
+  bo.buftype = 'acwrite'
+  pcall(api.nvim_buf_call, bufnr, function()
+    vim.cmd('silent! write')
+  end)
+  bo.buftype = buftype
+end
+
 --- buffer/didRename: a file open here was renamed or moved; the buffer follows it.
 function M.did_rename(conn, params)
   local state = M.find(conn, params.from)
@@ -616,18 +641,8 @@ function M.did_rename(conn, params)
   local root = conn.root
   if root and api.nvim_buf_is_valid(state.bufnr) then
     local abs = root .. '/' .. params.to
-    local bufnr = state.bufnr
-    pcall(api.nvim_buf_set_name, bufnr, abs)
-    -- A renamed buffer counts as "not edited" for Neovim (:w would refuse with E13 "file
-    -- exists"). One write through our BufWriteCmd (as 'acwrite', which skips that check) clears
-    -- it; it writes the shared text, which the file holds anyway.
-    local bo = vim.bo[bufnr]
-    local buftype = bo.buftype
-    bo.buftype = 'acwrite'
-    pcall(api.nvim_buf_call, bufnr, function()
-      vim.cmd('silent! write')
-    end)
-    bo.buftype = buftype
+    pcall(api.nvim_buf_set_name, state.bufnr, abs)
+    M.mark_written(state)
     util.notify(('%s was renamed to %s'):format(params.from, params.to))
   end
 end
