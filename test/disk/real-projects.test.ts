@@ -221,6 +221,25 @@ it('the same reformat of a larger file on both peers ends as that content, not d
   noUnreportedErrors(a, b);
 });
 
+it('a file renamed while open: the editor is told, and edits still addressed to the old path land in the renamed file (item 7)', async () => {
+  // Pins: an edit sent with the old path after a peer's rename was refused, and the editor's
+  // re-open re-created old_name.ts from its buffer while new_name.ts never got the line.
+  const initial = 'export const a = 1;\n';
+  const { a, b } = await sharedPair({ 'src/old_name.ts': initial });
+  await sameFolders([a.dir, b.dir], 'the first sync');
+  const eb = await editor(b.daemon.project.socketPath);
+  await eb.open('src/old_name.ts');
+  fs.renameSync(path.join(a.dir, 'src', 'old_name.ts'), path.join(a.dir, 'src', 'new_name.ts'));
+  await until(() => b.daemon.workspace.index.idOf('src/new_name.ts') !== undefined, 'the rename to reach B');
+  // the editor has not acted on the notification yet: it still calls the buffer by its old name
+  await eb.edit('src/old_name.ts', initial.length, initial.length, 'export const b = 2;\n');
+  const want = initial + 'export const b = 2;\n';
+  const state = await sameFolders([a.dir, b.dir], 'the line in new_name.ts on both', (s) => s['src/new_name.ts']?.content === want);
+  expect(Object.keys(state)).toEqual(['src/new_name.ts']);
+  await eb.waitFor(() => eb.notes.some((n) => n.method === 'buffer/didRename' && n.params.from === 'src/old_name.ts' && n.params.to === 'src/new_name.ts'), 'buffer/didRename');
+  noUnreportedErrors(a, b);
+});
+
 it('typing into a file someone deleted brings it back on every peer; the editor keeps its buffer (item 8)', async () => {
   // Pins: B's daemon logged "kept notes.md" but A never got it back, and re-creating it on A left
   // a conflict copy on B only.

@@ -129,6 +129,11 @@ export class WriteBack {
     this.landed.delete(path);
   }
 
+  /** Is a write of `path` in progress (its file may be missing for a moment: not a deletion)? */
+  writing(path: string): boolean {
+    return this.running.has(path);
+  }
+
   /** Wait for every write in progress. */
   async idle(): Promise<void> {
     await Promise.all([...this.running.values()]);
