@@ -50,9 +50,11 @@ export function withExec(mode: number, exec: boolean): number {
 
 /**
  * Write via a temporary file and a rename, so readers never see half a file; keeps the mode, with
- * the execute bits set or cleared when `exec` says.
+ * the execute bits set or cleared when `exec` says. `create`: the file must not exist; if another
+ * tool created it meanwhile, nothing is written and the error has code EEXIST (a hard link, not a
+ * rename, puts the file in place: it never replaces one).
  */
-export async function writeAtomic(file: string, data: string | Uint8Array, exec?: boolean): Promise<void> {
+export async function writeAtomic(file: string, data: string | Uint8Array, exec?: boolean, create = false): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   let mode = 0o644;
   try {
@@ -65,7 +67,18 @@ export async function writeAtomic(file: string, data: string | Uint8Array, exec?
   try {
     await fs.promises.writeFile(tmp, data, { mode });
     await fs.promises.chmod(tmp, mode);
-    await fs.promises.rename(tmp, file);
+    let linked = false;
+    if (create) {
+      linked = await fs.promises.link(tmp, file).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EEXIST') throw e;
+          return false; // a file system without hard links: a plain rename
+        },
+      );
+    }
+    if (linked) await fs.promises.rm(tmp, { force: true });
+    else await fs.promises.rename(tmp, file);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });
     throw e;

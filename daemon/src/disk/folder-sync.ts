@@ -291,8 +291,8 @@ export class FolderSync {
     for (const rel of absent) {
       const id = index.idOf(rel);
       if (!id) continue;
-      // The daemon is writing it right now (a temporary file renamed over it): not a deletion.
-      if (this.writeBack.writing(rel)) continue;
+      // The daemon is creating it right now (its ledger entry precedes the file): not a deletion.
+      if (this.writeBack.creating(rel)) continue;
       // Only a file this folder had can have been deleted from it; others were never written here.
       const had = ledger.latest(rel);
       if (had === undefined || fs.existsSync(this.project.absolute(rel))) {

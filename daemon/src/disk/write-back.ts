@@ -60,7 +60,18 @@ export class WriteBack {
     private readonly workspace: Workspace,
     readonly ledger: DiskLedger,
     private readonly log: (msg: string) => void,
-  ) {}
+  ) {
+    // A file an editor created is in the folder at once (else the editor's own save of the new
+    // file would look like a second file made at that path).
+    workspace.on('files', (e) => {
+      if (e.origin.kind !== 'editor') return;
+      for (const p of e.created) {
+        const id = workspace.index.idOf(p);
+        const data = id ? workspace.content(id) : undefined;
+        if (data) void this.writeNow(p, data);
+      }
+    });
+  }
 
   /**
    * Is this content of `path` the daemon's own (written or taken in by it)? The newest is; the
@@ -129,9 +140,13 @@ export class WriteBack {
     this.landed.delete(path);
   }
 
-  /** Is a write of `path` in progress (its file may be missing for a moment: not a deletion)? */
-  writing(path: string): boolean {
-    return this.running.has(path);
+  /**
+   * Is the daemon creating `path` right now (a write in progress, and no content of it ever
+   * landed)? Its file is missing until the write's rename: not a deletion. (An existing file is
+   * replaced by a rename over it and never goes missing.)
+   */
+  creating(path: string): boolean {
+    return this.running.has(path) && !this.landed.has(path);
   }
 
   /** Wait for every write in progress. */
@@ -186,6 +201,8 @@ export class WriteBack {
           if (this.ledger.latest(path) === now) return;
         }
       }
+      // A file the folder does not have is created, never put over one another tool made since.
+      const create = !force && st === undefined && this.ledger.latest(path) === undefined;
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
         const gen = this.note(path, hash);
@@ -193,7 +210,16 @@ export class WriteBack {
         if (decoded !== null) this.onDisk.set(path, decoded);
         else this.onDisk.delete(path);
         const id = this.workspace.index.idOf(path);
-        await writeAtomic(abs, data, id ? !!this.workspace.index.entry(id)?.exec : undefined);
+        try {
+          await writeAtomic(abs, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !create) throw e;
+          // Another tool created the file while we were about to: take it in (a concurrent
+          // create, settled like any other); whatever it changes schedules the next write.
+          this.forget(path);
+          await this.takeForeign?.(path);
+          return;
+        }
         this.landed.set(path, gen);
         const after = await fs.promises.lstat(abs).catch(() => undefined);
         if (after) this.stamps.set(path, stampOf(after));

@@ -110,7 +110,7 @@ export class EditorSession implements ChangeSink {
       return { path, content: text, shared: false, notShared };
     }
     this.local.delete(path);
-    const { fileId } = await this.workspace.open(path, content !== undefined);
+    const { fileId } = await this.workspace.open(path, content !== undefined, { kind: 'editor', editorId: this.id });
     // Re-read after the await: another change may have landed meanwhile.
     const previous = this.buffers.get(path);
     if (previous) this.workspace.unpin(previous.fileId);

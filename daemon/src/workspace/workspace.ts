@@ -239,16 +239,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /**
    * Make a file live (if it is not) and return its id and text. A path that is not in the index
-   * is read from the content source; `create` makes an empty file when it is not there either.
+   * is read from the content source; `create` makes an empty file when it is not there either
+   * (announced with `origin`, so the folder gets the file at once).
    */
-  async open(path: string, create: boolean): Promise<{ fileId: string; text: string }> {
+  async open(path: string, create: boolean, origin: Origin = { kind: 'disk' }): Promise<{ fileId: string; text: string }> {
     let fileId = this.index.idOf(path);
     if (!fileId) {
       const bytes = await this.source.read(path);
       fileId = this.index.idOf(path); // another open may have raced us while we read
       if (!fileId) {
         if (bytes === undefined && !create) throw new Failure('notFound', `${path} does not exist in the project; pass content to create it`);
-        fileId = this.addFile(path, bytes ?? new Uint8Array(), { kind: 'disk' });
+        fileId = this.addFile(path, bytes ?? new Uint8Array(), bytes === undefined ? origin : { kind: 'disk' });
       }
     }
     const existing = this.doc(fileId);
