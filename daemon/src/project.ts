@@ -108,7 +108,7 @@ export class Project {
     for (let n = parts.length; n > 0; n--) {
       let real: string;
       try {
-        real = fs.realpathSync(path.join(this.root, ...parts.slice(0, n)));
+        real = fs.realpathSync.native(path.join(this.root, ...parts.slice(0, n)));
       } catch {
         continue; // not there (yet): look at the folder above
       }

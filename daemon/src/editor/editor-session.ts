@@ -53,6 +53,11 @@ export class EditorSession implements ChangeSink {
   private renamedFrom = new Map<string, string>();
   /** Ignored files this editor opened: local, never shared (see `open`). */
   private local = new Set<string>();
+  /**
+   * The project path each path this editor named at open resolves to: resolving (symbolic links
+   * included) costs a few system calls, too many for every keystroke's buffer/edit.
+   */
+  private resolved = new Map<string, string>();
   private readonly onFiles = (e: FilesEvent) => {
     for (const r of e.renamed) this.renamed(r.from, r.to);
     if (!this.initialized) return;
@@ -80,6 +85,11 @@ export class EditorSession implements ChangeSink {
     }
   }
 
+  /** `resolve`, from the cache for paths of open buffers. */
+  private resolveOpen(path: string): string {
+    return this.resolved.get(path) ?? this.resolve(path);
+  }
+
   openPaths(): string[] {
     return [...this.buffers.keys()];
   }
@@ -96,6 +106,9 @@ export class EditorSession implements ChangeSink {
   async open(pathIn: string, content: string | undefined, base?: string): Promise<OpenResult> {
     const path = this.resolve(pathIn);
     this.renamedFrom.delete(path);
+    if (this.resolved.size > 10_000) this.resolved.clear();
+    this.resolved.set(pathIn, path);
+    this.resolved.set(path, path);
     if (this.hooks.ignored?.(path) && !this.workspace.index.idOf(path)) {
       let text = content;
       if (text === undefined) {
@@ -127,7 +140,7 @@ export class EditorSession implements ChangeSink {
   }
 
   close(pathIn: string): void {
-    const path = this.current(this.resolve(pathIn));
+    const path = this.current(this.resolveOpen(pathIn));
     if (this.local.delete(path)) return;
     const b = this.buffers.get(path);
     if (!b) throw new Failure('notOpen', `${path} is not open in this editor`);
@@ -150,12 +163,12 @@ export class EditorSession implements ChangeSink {
 
   /** The live file id and project path of an open buffer. */
   openBuffer(pathIn: string): { fileId: string; path: string } {
-    const path = this.current(this.resolve(pathIn));
+    const path = this.current(this.resolveOpen(pathIn));
     return { fileId: this.buffer(path).fileId, path };
   }
 
   edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean): void {
-    const path = this.current(this.resolve(pathIn));
+    const path = this.current(this.resolveOpen(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.readOnly?.()) {
       throw new Failure('readOnly', 'you joined this session read-only: your edits are not shared; re-open the buffer to drop them');
