@@ -52,9 +52,11 @@ export function withExec(mode: number, exec: boolean): number {
  * Write via a temporary file and a rename, so readers never see half a file; keeps the mode, with
  * the execute bits set or cleared when `exec` says. `create`: the file must not exist; if another
  * tool created it meanwhile, nothing is written and the error has code EEXIST (a hard link, not a
- * rename, puts the file in place: it never replaces one).
+ * rename, puts the file in place: it never replaces one). Returns the file's identity as written
+ * (taken from the temporary file before it moved: a rename keeps inode and times), so a tool's
+ * write right after ours is never mistaken for ours.
  */
-export async function writeAtomic(file: string, data: string | Uint8Array, exec?: boolean, create = false): Promise<void> {
+export async function writeAtomic(file: string, data: string | Uint8Array, exec?: boolean, create = false): Promise<fs.Stats> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   let mode = 0o644;
   try {
@@ -67,6 +69,7 @@ export async function writeAtomic(file: string, data: string | Uint8Array, exec?
   try {
     await fs.promises.writeFile(tmp, data, { mode });
     await fs.promises.chmod(tmp, mode);
+    const written = await fs.promises.lstat(tmp);
     let linked = false;
     if (create) {
       linked = await fs.promises.link(tmp, file).then(
@@ -79,6 +82,7 @@ export async function writeAtomic(file: string, data: string | Uint8Array, exec?
     }
     if (linked) await fs.promises.rm(tmp, { force: true });
     else await fs.promises.rename(tmp, file);
+    return written;
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });
     throw e;

@@ -210,20 +210,29 @@ export class WriteBack {
         if (decoded !== null) this.onDisk.set(path, decoded);
         else this.onDisk.delete(path);
         const id = this.workspace.index.idOf(path);
+        let written: fs.Stats;
         try {
-          await writeAtomic(abs, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create);
+          written = await writeAtomic(abs, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !create) throw e;
-          // Another tool created the file while we were about to: take it in (a concurrent
-          // create, settled like any other); whatever it changes schedules the next write.
           this.forget(path);
+          const there = await fs.promises.readFile(abs).catch(() => undefined);
+          const thereHash = there && hashBytes(there);
+          if (there !== undefined && thereHash !== undefined && id && (thereHash === this.workspace.index.entry(id)?.hash || thereHash === hashBytes(this.workspace.content(id) ?? new Uint8Array([0])))) {
+            // Content this file had in the shared state (the editor that created it saved it
+            // too): the base of an ordinary write, not another file.
+            this.remember(path, thereHash, decodeText(there) ?? undefined);
+            const now = this.workspace.content(id);
+            if (now) void this.writeNow(path, now);
+            return;
+          }
+          // Another tool created a different file there while we were about to: take it in (a
+          // concurrent create, settled like any other); whatever it changes schedules the next write.
           await this.takeForeign?.(path);
           return;
         }
         this.landed.set(path, gen);
-        const after = await fs.promises.lstat(abs).catch(() => undefined);
-        if (after) this.stamps.set(path, stampOf(after));
-        else this.stamps.delete(path);
+        this.stamps.set(path, stampOf(written));
       } catch (e) {
         this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
       }
