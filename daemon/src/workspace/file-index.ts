@@ -42,13 +42,14 @@ export const INDEX_DOC_ID = 'index';
 
 /**
  * The index every peer starts from: one change, made by a fixed actor at time 0, that creates the
- * `files` map. Every peer's index therefore holds the very same map object, so indexes that grew
+ * `files` and `dirs` maps. Every peer's index therefore holds the very same map objects, so indexes that grew
  * apart before they met (a folder with files joining a session) merge entry by entry; two maps
  * created independently would conflict at the root and one side's files would vanish.
  */
 function initialIndex(actor: string): A.Doc<IndexShape> {
   const base = A.change(A.init<IndexShape>({ actor: '00'.repeat(16) }), { time: 0 }, (d) => {
     d.files = {};
+    d.dirs = {};
   });
   return A.clone(base, { actor });
 }
