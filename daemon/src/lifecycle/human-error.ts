@@ -27,6 +27,10 @@ const SYSTEM: Record<string, (where: string) => string> = {
   ENAMETOOLONG: (p) => `the path ${p} is too long`,
   ELOOP: (p) => `${p} is a loop of symbolic links`,
   EMFILE: () => 'too many open files; raise the limit (ulimit -n) and try again',
+  // Sockets: the daemon (or a peer) went away mid-conversation; no path involved.
+  ECONNRESET: () => 'the connection was cut (the other side stopped or crashed)',
+  EPIPE: () => 'the connection was cut (the other side stopped or crashed)',
+  ECONNREFUSED: (p) => `nothing is listening at ${p} (it stopped or never started)`,
 };
 
 /** The message for `e` as a person should read it (no errno codes, no stack). */
@@ -38,7 +42,7 @@ export function describeError(e: unknown): string {
   if (err.code === 'EADDRINUSE') return `port ${at.port ?? '?'} is already in use${at.address ? ` on ${at.address}` : ''}; choose another with --port`;
   if (err.code === 'EADDRNOTAVAIL') return `${at.address ?? 'that address'} is not an address of this machine; check --host`;
   const words = err.code ? SYSTEM[err.code] : undefined;
-  if (words) return words(err.path ?? (err as { dest?: string }).dest ?? 'a file');
+  if (words) return words(err.path ?? (err as { dest?: string }).dest ?? (at.address ? `${at.address}${at.port ? `:${at.port}` : ''}` : 'a file'));
   if (err.code && /^E[A-Z]+$/.test(err.code)) {
     // A system error we have no words for: still say it was the system, not Chorus, and where.
     return `the system refused an operation${err.path ? ` on ${err.path}` : ''} (${err.code}); please report this if the cause is unclear`;
