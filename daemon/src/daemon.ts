@@ -168,7 +168,7 @@ export class Daemon {
       log: this.log,
       newSession: (client: EditorClient) => {
         const s = new EditorSession(`e${this.nextEditor++}`, this.project, this.workspace, client, {
-          readOnly: () => this.session.session?.role === 'guest' && this.session.session.readOnly,
+          readOnly: () => this.workspace.readOnly,
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

@@ -38,6 +38,8 @@ export interface DocStore {
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: { kind: 'peer'; peerId: string }): A.SyncState;
   generateSync(docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null };
   on(event: 'localChange', fn: (docId: string, change: Uint8Array) => void): unknown;
+  /** Refuse local changes (this daemon holds a read-only code). */
+  setReadOnly?(readOnly: boolean): void;
 }
 
 interface PeerState {

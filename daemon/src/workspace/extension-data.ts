@@ -41,7 +41,15 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     return [DATA_DOC_ID];
   }
 
+  private readOnly = false;
+
+  /** Refuse local sets (this daemon holds a read-only code; decision 013). */
+  setReadOnly(readOnly: boolean): void {
+    this.readOnly = readOnly;
+  }
+
   set(namespace: string, key: string, value: unknown): void {
+    if (this.readOnly) throw new Failure('readOnly', `you joined this session read-only: ${namespace}/${key} was not set; ask for a writer's join code to change shared data`);
     const json = JSON.stringify(value);
     if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
       throw new Failure('tooLarge', `the value for ${namespace}/${key} is ${Buffer.byteLength(json)} bytes of JSON; the limit is ${MAX_VALUE_BYTES}`);

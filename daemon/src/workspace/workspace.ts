@@ -98,6 +98,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private unloader: NodeJS.Timeout;
   /** While `batch` runs: the index as it was before, for one combined `files` event. */
   private batching: Map<string, FileEntry> | undefined;
+  /**
+   * This daemon holds a read-only code (no writer secret): every local change is refused here,
+   * with a clear error, instead of being kept where no peer will ever accept it (decision 013).
+   */
+  readOnly = false;
 
   constructor(
     private readonly storage: Storage,
@@ -251,8 +256,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return { fileId, text: this.makeLive(fileId, this.baseText(entry)).text };
   }
 
+  /** Refuse a local change while this daemon may only read. */
+  private writable(what: string): void {
+    if (this.readOnly) {
+      throw new Failure('readOnly', `you joined this session read-only: ${what} is not shared and was not made; ask for a writer's join code to edit`);
+    }
+  }
+
   /** Apply a local change to a live file's text. */
   edit(fileId: string, op: TextOp, origin: Origin): void {
+    this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId);
     const before = doc.text;
     const change = doc.applyLocal(op);
@@ -281,6 +294,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   addFile(path: string, bytes: Uint8Array, origin: Origin): string {
     const existing = this.index.idOf(path);
     if (existing) return existing;
+    this.writable(`the new file ${path}`);
     return this.addEntry(path, bytes, origin);
   }
 
@@ -289,6 +303,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * a second entry at that path, which `resolve` settles like any concurrent create.
    */
   addConcurrent(path: string, bytes: Uint8Array, origin: Origin): string {
+    this.writable(`the new file ${path}`);
     return this.addEntry(path, bytes, origin);
   }
 
@@ -307,6 +322,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * known content first; a binary file's new content replaces the old (last writer wins).
    */
   contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string): void {
+    this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
     if (!fileId) {
       this.addFile(path, bytes, origin);
@@ -346,6 +362,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * so a burst of file operations reaches peers as one coherent step.
    */
   batch(fn: () => void, origin: Origin): void {
+    this.writable('the change of the file list');
     if (this.batching) {
       fn();
       return;
@@ -390,12 +407,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   rename(from: string, to: string, origin: Origin): void {
+    this.writable(`renaming ${from}`);
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
     this.recordIndex(this.index.set(fileId, { path: to }), origin, { created: [], deleted: [], renamed: [{ from, to, id: fileId }], changed: [] });
   }
 
   remove(path: string, origin: Origin): void {
+    this.writable(`deleting ${path}`);
     const fileId = this.index.idOf(path);
     if (!fileId) return;
     this.recordIndex(this.index.remove(fileId), origin, { created: [], deleted: [path], renamed: [], changed: [] });
@@ -540,6 +559,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * derived from the file and the hash so every peer makes the very same entry).
    */
   private resolve(): string[] | undefined {
+    if (this.readOnly) return undefined; // the writers settle it; their change arrives here
     const losers = this.index.losers();
     const raced = this.index.entries().filter(([id]) => this.index.conflicts(id).length > 1);
     if (!losers.length && !raced.length) return undefined;
@@ -580,7 +600,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * file whose index entry was removed, the entry comes back (at its last path) with that text.
    */
   private keepEdited(docId: string, origin: Origin): void {
-    if (this.index.entry(docId) || this.batching) return;
+    if (this.index.entry(docId) || this.batching || this.readOnly) return;
     const last = this.index.removedEntry(docId);
     const doc = this.live.get(docId);
     if (!last || !doc) return;

@@ -1,0 +1,106 @@
+/**
+ * What a peer's Automerge change must be before it may enter a document or storage (issue 10,
+ * decision 014). Automerge 2.2.9 accepts some corrupted change bytes and then saves state it can
+ * never load again ("mismatching heads"), so every change is decoded and re-encoded here, and its
+ * hash recomputed from the very bytes that arrived: a flipped byte anywhere fails one of these.
+ * Its operations must also fit the document they are for (text, index, extension data), and one
+ * change may do only so much (a 100,000-file change traps Automerge).
+ */
+import { createHash } from 'node:crypto';
+import * as A from '@automerge/automerge/next';
+
+/** A change that may not enter a document; the message says why, for the log. */
+export class ChangeRefused extends Error {}
+
+/** Largest raw change accepted from a peer. */
+export const MAX_CHANGE_BYTES = 16 * 1024 * 1024;
+/** Most operations one change may carry (a live text change of 1 Mi characters needs ~1 Mi). */
+export const MAX_CHANGE_OPS = 2_500_000;
+/** Most file entries one index change may create or replace (local batches are split below it). */
+export const MAX_INDEX_ENTRIES_PER_CHANGE = 10_000;
+/** Longest value in one text insertion op (Automerge inserts one character per op). */
+const MAX_TEXT_VALUE = 16;
+
+export type DocKind = 'index' | 'text' | 'data';
+
+const FILE_DOC = /^f[0-9a-f]{24}$/;
+const HASH = /^[0-9a-f]{64}$/;
+
+export function docKind(docId: string): DocKind {
+  if (docId === 'index') return 'index';
+  if (docId === 'data') return 'data';
+  if (FILE_DOC.test(docId)) return 'text';
+  throw new ChangeRefused(`no document can have the id ${JSON.stringify(docId).slice(0, 40)}`);
+}
+
+/**
+ * Decode `bytes` as one change and prove it is exactly what its hash says: canonical encoding,
+ * the header checksum and the hash of the bytes as they arrived. Throws ChangeRefused.
+ */
+export function decodeVerified(bytes: Uint8Array): A.DecodedChange {
+  if (bytes.length > MAX_CHANGE_BYTES) throw new ChangeRefused(`a change of ${bytes.length} bytes is over the ${MAX_CHANGE_BYTES}-byte limit`);
+  let decoded: A.DecodedChange;
+  let again: Uint8Array;
+  try {
+    decoded = A.decodeChange(bytes);
+    again = A.encodeChange(decoded);
+  } catch (e) {
+    throw new ChangeRefused(`not an Automerge change (${(e as Error).message.split('\n')[0]})`);
+  }
+  // Magic (4) | checksum (4) | chunk type | length | body; the hash covers type onwards.
+  const hash = createHash('sha256').update(bytes.subarray(8)).digest();
+  if (hash.toString('hex') !== decoded.hash || !hash.subarray(0, 4).equals(Buffer.from(bytes.subarray(4, 8)))) {
+    throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
+  }
+  if (!Buffer.from(again).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+    throw new ChangeRefused('a change that is not in canonical form (corrupted or forged)');
+  }
+  if (!decoded.deps.every((d) => HASH.test(d))) throw new ChangeRefused('a change with a malformed dependency');
+  if (decoded.ops.length > MAX_CHANGE_OPS) throw new ChangeRefused(`a change of ${decoded.ops.length} operations is over the ${MAX_CHANGE_OPS} limit`);
+  return decoded;
+}
+
+/** Do the change's operations fit a document of this kind? Throws ChangeRefused. */
+export function checkOps(kind: DocKind, change: A.DecodedChange): void {
+  const refuse = (why: string) => {
+    throw new ChangeRefused(`a change to the ${kind === 'text' ? 'text of a file' : kind === 'index' ? 'file index' : 'extension data'} ${why}`);
+  };
+  let entries = 0;
+  for (const op of change.ops) {
+    const atRoot = op.obj === '_root';
+    switch (kind) {
+      case 'text':
+        // The root holds one text object; everything else is a character inserted or deleted.
+        if (atRoot) {
+          if (op.action !== 'makeText' || op.key !== 'text') refuse(`writes ${JSON.stringify(op.key)} at the top level`);
+        } else if (op.action === 'set') {
+          if ((op as { insert?: boolean }).insert !== true || typeof op.value !== 'string' || op.value.length > MAX_TEXT_VALUE) refuse('sets something other than a character');
+        } else if (op.action !== 'del') refuse(`makes a ${op.action} inside the text`);
+        break;
+      case 'index':
+        if (atRoot) {
+          if (op.action !== 'makeMap' || (op.key !== 'files' && op.key !== 'dirs')) refuse(`writes ${JSON.stringify(op.key)} at the top level`);
+        } else if (op.action === 'makeMap') entries++;
+        break;
+      case 'data':
+        if (atRoot) {
+          if ((op.action !== 'makeMap' && op.action !== 'del') || op.key === '__proto__') refuse(`writes namespace ${JSON.stringify(op.key)} as something other than a map`);
+        } else if (op.key === '__proto__') refuse('writes the key "__proto__"');
+        else if (op.action === 'set') {
+          if (typeof op.value !== 'string' || op.value.length > 64 * 1024) refuse('sets something other than a JSON value within the 64 KiB limit');
+        } else if (op.action !== 'del') refuse(`makes a ${op.action} inside a namespace`);
+        break;
+    }
+  }
+  if (entries > MAX_INDEX_ENTRIES_PER_CHANGE) refuse(`writes ${entries} file entries at once; the limit is ${MAX_INDEX_ENTRIES_PER_CHANGE}`);
+}
+
+/** Check a batch of raw changes for one document: each decoded, verified and fitting it. */
+export function checkChanges(docId: string, changes: Uint8Array[]): A.DecodedChange[] {
+  const kind = docKind(docId);
+  return changes.map((c) => {
+    const d = decodeVerified(c);
+    checkOps(kind, d);
+    return d;
+  });
+}
