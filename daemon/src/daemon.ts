@@ -136,7 +136,7 @@ export class Daemon {
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
     try {
       const identity = loadIdentity(project.dotDir, opts.name);
-      const storage = new Storage(project.stateDir);
+      const storage = new Storage(project.stateDir, log);
       const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readBytes(project.absolute(rel))) };
       const workspace = new Workspace(storage, new BlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);

@@ -5,6 +5,22 @@ import { CHORUS_DIR, reservedIn } from './workspace/path-rules.js';
 
 export class PathError extends Error {}
 
+/**
+ * Make a folder of Chorus's own private to this user (0700), and the files in it 0600: another
+ * local user must not read the session secret or the saved state (issue 10, Low).
+ */
+export function tightenPrivate(dir: string): void {
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) throw new PathError(`${dir} is not a folder`);
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  if (path.basename(dir) === 'blobs') return; // written 0600 one by one; a large folder to walk
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const f = path.join(dir, e.name);
+    if (e.isDirectory()) tightenPrivate(f);
+    else if (e.isFile() && (fs.lstatSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+  }
+}
+
 
 export class Project {
   readonly root: string;
@@ -31,8 +47,10 @@ export class Project {
     return path.join(this.dotDir, 'state');
   }
 
+  /** Create `.chorus/` private to this user; one left with looser modes is tightened. */
   ensureDotDir(): void {
     fs.mkdirSync(this.dotDir, { recursive: true, mode: 0o700 });
+    tightenPrivate(this.dotDir);
   }
 
   /**

@@ -31,10 +31,11 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     actor: string,
   ) {
     super();
-    const saved = storage.load(DATA_DOC_ID);
-    let doc = saved.snapshot ? A.load<Shape>(saved.snapshot, { actor }) : A.init<Shape>({ actor });
-    if (saved.changes.length) [doc] = A.applyChanges(doc, saved.changes);
-    this.doc = doc;
+    this.doc = storage.open(DATA_DOC_ID, (snapshot, changes) => {
+      let doc = snapshot ? A.load<Shape>(snapshot, { actor }) : A.init<Shape>({ actor });
+      if (changes.length) [doc] = A.applyChanges(doc, changes);
+      return doc;
+    });
   }
 
   docIds(): string[] {
@@ -110,11 +111,16 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
 
   receiveSync(_docId: string, state: A.SyncState, message: Uint8Array): A.SyncState {
     const before = this.snapshotValues();
+    const heads = A.getHeads(this.doc).join(',');
     const [doc, next] = A.receiveSyncMessage(this.doc, state, message);
     this.doc = doc;
-    this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
+    if (A.getHeads(this.doc).join(',') !== heads) this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
     this.announce(before);
     return next;
+  }
+
+  missingDeps(_docId: string, hashes: string[]): string[] {
+    return hashes.length ? A.getMissingDeps(this.doc, hashes) : [];
   }
 
   generateSync(_docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {

@@ -7,16 +7,84 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as A from '@automerge/automerge/next';
+import { decodeVerified } from '../sync/change-check.js';
 
 const COMPACT_AFTER = 20000;
+
+/** Saved state that would not load: it is never written over good state. */
+export class UnloadableState extends Error {}
 
 export class Storage {
   private logs = new Map<string, { fd: number; count: number }>();
   private dirty = new Set<number>();
   private syncTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    /** Where a person learns that damaged saved state was set aside (the daemon log). */
+    private readonly notice: (msg: string) => void = () => undefined,
+  ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Build a document from its saved state, never refusing to start (issue 10, item 3): if the
+   * snapshot does not load, it is set aside (`.damaged-<time>`, kept for a person to inspect)
+   * and the last good snapshot before it plus the log is used, then the log alone, then nothing
+   * — peers bring back the rest at the next sync. Log records that are not valid changes are
+   * skipped.
+   */
+  open<T>(id: string, build: (snapshot: Uint8Array | undefined, changes: Uint8Array[]) => T): T {
+    const saved = this.load(id);
+    try {
+      return build(saved.snapshot, saved.changes);
+    } catch (first) {
+      const valid = saved.changes.filter((c) => {
+        try {
+          decodeVerified(c);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const prevFile = this.file(id, 'snap') + '.prev';
+      const prev = fs.existsSync(prevFile) ? new Uint8Array(fs.readFileSync(prevFile)) : undefined;
+      const tries: Array<[string, Uint8Array | undefined, Uint8Array[]]> = [
+        ['its snapshot and the valid part of its log', saved.snapshot, valid],
+        ['the snapshot before the last and its log', prev, valid],
+        ['its log alone', undefined, valid],
+        ['nothing (peers bring it back)', undefined, []],
+      ];
+      const why = (first as Error).message.split('\n')[0];
+      for (const [how, snap, changes] of tries) {
+        if (how.startsWith('the snapshot before') && !snap) continue;
+        try {
+          const doc = build(snap, changes);
+          this.setAside(id);
+          this.notice(`saved state of ${id} did not load (${why}); started from ${how}; the damaged files are kept in ${this.dir} as ${id}.*.damaged-*`);
+          return doc;
+        } catch {
+          // try the next older state
+        }
+      }
+      throw first;
+    }
+  }
+
+  /** Move a document's current files aside (damaged), so the next save starts clean. */
+  private setAside(id: string): void {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const log = this.logs.get(id);
+    if (log) {
+      fs.closeSync(log.fd);
+      this.dirty.delete(log.fd);
+      this.logs.delete(id);
+    }
+    for (const ext of ['snap', 'log']) {
+      const f = this.file(id, ext);
+      if (fs.existsSync(f)) fs.renameSync(f, `${f}.damaged-${stamp}`);
+    }
   }
 
   private file(id: string, ext: string): string {
@@ -76,14 +144,29 @@ export class Storage {
     return log.count >= COMPACT_AFTER;
   }
 
-  /** Replace the document's state with a snapshot and an empty log. */
+  /**
+   * Replace the document's state with a snapshot and an empty log. The snapshot must load first
+   * (else UnloadableState, and the good state stays); the one it replaces is kept as `.prev`.
+   */
   snapshot(id: string, bytes: Uint8Array): void {
+    try {
+      A.free(A.load(bytes));
+    } catch (e) {
+      throw new UnloadableState(`refused to save ${id}: the new state does not load (${(e as Error).message.split('\n')[0]}); the saved state is kept`);
+    }
     const target = this.file(id, 'snap');
     const tmp = `${target}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', 0o600);
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     fs.closeSync(fd);
+    if (fs.existsSync(target)) fs.renameSync(target, `${target}.prev`);
     fs.renameSync(tmp, target);
     const log = this.logs.get(id);
     if (log) {
@@ -99,6 +182,7 @@ export class Storage {
     if (log) fs.closeSync(log.fd);
     this.logs.delete(id);
     fs.rmSync(this.file(id, 'snap'), { force: true });
+    fs.rmSync(this.file(id, 'snap') + '.prev', { force: true });
     fs.rmSync(this.file(id, 'log'), { force: true });
   }
 

@@ -83,6 +83,10 @@ export function conflictPath(path: string, tag: string): string {
   return `${dir}${stem} (conflict ${tag})${ext}`;
 }
 
+const FILE_DOC = /^f[0-9a-f]{24}$/;
+/** Most text documents kept that no index entry names (their entry may still be arriving). */
+export const MAX_ORPHAN_DOCS = 64;
+
 /** A live document nobody holds open is dropped from memory after this long unused. */
 const IDLE_UNLOAD_MS = 120_000;
 
@@ -113,8 +117,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   ) {
     super();
     this.setMaxListeners(0);
-    const saved = storage.load(INDEX_DOC_ID);
-    this.index = new FileIndex(saved.snapshot, saved.changes, actor);
+    this.index = storage.open(INDEX_DOC_ID, (snapshot, changes) => new FileIndex(snapshot, changes, actor));
     this.unloader = setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2);
     this.unloader.unref();
   }
@@ -157,11 +160,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** The live document of a file, loading it from storage if it was saved. */
   private doc(fileId: string): TextDoc | undefined {
+    // Only file ids name text documents: "data" or "index" from a peer's presence must never load
+    // another namespace's saved state as text (issue 10, item 12).
+    if (!FILE_DOC.test(fileId)) return undefined;
     let doc = this.live.get(fileId);
     this.used.set(fileId, Date.now());
     if (!doc && fileId !== INDEX_DOC_ID && this.storage.has(fileId)) {
-      const saved = this.storage.load(fileId);
-      doc = TextDoc.load(saved.snapshot, saved.changes, this.actor);
+      doc = this.storage.open(fileId, (snapshot, changes) => TextDoc.load(snapshot, changes, this.actor));
       this.live.set(fileId, doc);
     }
     return doc;
@@ -178,12 +183,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   isLive(fileId: string): boolean {
-    return this.live.has(fileId) || this.storage.has(fileId);
+    return FILE_DOC.test(fileId) && (this.live.has(fileId) || this.storage.has(fileId));
   }
 
   /** Ids of every document this daemon holds: the index and each live file. */
   docIds(): string[] {
-    const ids = new Set([INDEX_DOC_ID, ...this.live.keys(), ...this.storage.ids()]);
+    const ids = new Set([INDEX_DOC_ID, ...this.live.keys(), ...this.storage.ids().filter((id) => FILE_DOC.test(id))]);
     return [...ids];
   }
 
@@ -455,14 +460,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (op) this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
   }
 
+  /** Which of these change hashes a document does not hold yet. */
+  missingDeps(docId: string, hashes: string[]): string[] {
+    if (docId === INDEX_DOC_ID) return this.index.missingDeps(hashes);
+    return (this.doc(docId) ?? this.adopt(docId)).missingDeps(hashes);
+  }
+
   /** Receive one sync-protocol message for a document; returns the new sync state. */
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: Origin): A.SyncState {
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
       const paths = this.paths();
       const dirs = new Set(this.index.dirs());
+      const heads = this.index.heads.join(',');
       const r = this.index.receiveSync(state, message);
-      this.storage.snapshot(docId, this.index.save());
+      if (this.index.heads.join(',') !== heads) this.storage.snapshot(docId, this.index.save());
       this.resolve();
       this.announce(this.index.diffFrom(paths), before, origin);
       this.announceDirs(dirs, origin);
@@ -523,8 +535,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * any other is empty until its history arrives.
    */
   private adopt(docId: string): TextDoc {
-    if (!/^f[0-9a-f]{24}$/.test(docId)) throw new Failure('invalid', `a peer named a document that cannot exist: ${JSON.stringify(docId).slice(0, 40)}`);
+    if (!FILE_DOC.test(docId)) throw new Failure('invalid', `a peer named a document that cannot exist: ${JSON.stringify(docId).slice(0, 40)}`);
     const entry = this.index.entry(docId);
+    if (!entry && !this.index.removedEntry(docId)) {
+      // A document the index does not name (yet: its entry may be on the way). Only a few may be
+      // kept, or a peer could make every later peer store and sync thousands (issue 10, Low).
+      const orphans = this.docIds().filter((id) => id !== INDEX_DOC_ID && !this.index.entry(id) && !this.index.removedEntry(id)).length;
+      if (orphans >= MAX_ORPHAN_DOCS) throw new Failure('invalid', `a peer sent text for ${docId}, which no file in the index has, and ${orphans} such documents are kept already; refused`);
+    }
     if (entry && !entry.opaque && this.blobs.has(entry.hash)) {
       try {
         return this.makeLive(docId, this.baseText(entry));
