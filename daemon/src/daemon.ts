@@ -47,6 +47,18 @@ export interface DaemonOptions {
   log?: (msg: string) => void;
 }
 
+/**
+ * A project file's bytes for an editor's open, never through a symbolic link: its target may be
+ * outside the project (issue 10, item 5), and the folder scan never shares links either.
+ */
+async function readProjectFile(project: Project, rel: string): Promise<Uint8Array | undefined> {
+  const abs = project.absolute(rel);
+  const st = await fs.promises.lstat(abs).catch(() => undefined);
+  if (st?.isSymbolicLink()) throw new Failure('notEditable', `${rel} is a symbolic link; Chorus never follows links in the project (their target may be outside it), so it is not shared or edited`);
+  if (st && !st.isFile()) return undefined;
+  return readBytes(abs);
+}
+
 export class AlreadyRunning extends Error {
   constructor(
     readonly pid: number,
@@ -137,7 +149,7 @@ export class Daemon {
     try {
       const identity = loadIdentity(project.dotDir, opts.name);
       const storage = new Storage(project.stateDir, log);
-      const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readBytes(project.absolute(rel))) };
+      const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new BlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log);

@@ -1,7 +1,7 @@
 /** Where a project's things live, and how an outside path becomes a project path (or is refused). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CHORUS_DIR, reservedIn } from './workspace/path-rules.js';
+import { CHORUS_DIR, pathProblem, reservedIn } from './workspace/path-rules.js';
 
 export class PathError extends Error {}
 
@@ -107,6 +107,12 @@ export class Project {
     const reserved = reservedIn(parts.join('/'));
     if (reserved) {
       throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
+    }
+    const problem = pathProblem(parts.join('/'));
+    if (problem) throw new PathError(`${input} cannot be a project path: ${problem}`);
+    // File systems count bytes (NAME_MAX 255, PATH_MAX 4096): a clear error, not ENAMETOOLONG.
+    if (parts.some((s) => Buffer.byteLength(s) > 255) || Buffer.byteLength(abs) >= 4096) {
+      throw new PathError(`${input.slice(0, 80)}… is too long for the file system (a name may have at most 255 bytes, a path 4095)`);
     }
     if (this.lexical.size >= 256) this.lexical.clear();
     this.lexical.set(input, parts);

@@ -167,6 +167,11 @@ export class WriteBack {
       if (!force && this.ledger.latest(path) === hash) return;
       const abs = this.project.absolute(path);
       const st = await fs.promises.lstat(abs).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        // A link is the person's, never replaced by a regular file (issue 10, item 5).
+        this.log(`not writing ${path}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`);
+        return;
+      }
       if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         const known = this.ledger.latest(path);

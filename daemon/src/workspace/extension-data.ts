@@ -50,6 +50,8 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
   }
 
   set(namespace: string, key: string, value: unknown): void {
+    // A JS object key with a meaning of its own: stored, it could never be read back.
+    if (namespace === '__proto__' || key === '__proto__') throw new Failure('invalid', 'the name "__proto__" cannot be used as a namespace or key; pick another');
     if (this.readOnly) throw new Failure('readOnly', `you joined this session read-only: ${namespace}/${key} was not set; ask for a writer's join code to change shared data`);
     const json = JSON.stringify(value);
     if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
