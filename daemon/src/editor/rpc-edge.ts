@@ -23,6 +23,7 @@ const codeOf: Record<FailureKind, number> = {
   session: ErrorCodes.SessionError,
   unknownPeer: ErrorCodes.PeerNotFound,
   invalid: ErrorCodes.InvalidParams,
+  storage: ErrorCodes.StorageFailed,
 };
 
 /** A frame whose body is not a JSON-RPC message; carries the id when one could be read. */

@@ -172,6 +172,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #blocked = new Set<string>();
 
   readonly #keys: SessionKeys;
+  /** Binds this run's relay slot to this overlay (relay-server.ts). */
+  readonly #relaySlotKey = randomBytes(32).toString('hex');
 
   constructor(opts: OverlayOptions) {
     super();
@@ -606,7 +608,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const d = this.#dialState('relay');
       if (this.#relayConnecting || !d.backoff.ready(now)) return;
       this.#relayConnecting = true;
-      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId }).then(
+      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey }).then(
         (client) => {
           this.#relayConnecting = false;
           if (!this.#running) {

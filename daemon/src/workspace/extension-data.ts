@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import * as A from '@automerge/automerge/next';
 import { Failure } from '../errors.js';
-import type { Storage } from './storage.js';
+import { StorageFailed, type Storage } from './storage.js';
 import type { RawChange } from './text-doc.js';
 
 export const DATA_DOC_ID = 'data';
@@ -44,6 +44,16 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
 
   private readOnly = false;
 
+  /** Changes in the shared state: saved now, or (disk full) as soon as the disk takes them. */
+  private save(changes: RawChange[]): void {
+    try {
+      this.storage.append(DATA_DOC_ID, changes);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      this.storage.defer(DATA_DOC_ID, changes);
+    }
+  }
+
   /** Refuse local sets (this daemon holds a read-only code; decision 013). */
   setReadOnly(readOnly: boolean): void {
     this.readOnly = readOnly;
@@ -68,7 +78,7 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     });
     if (this.doc === before) return;
     const change = A.getLastLocalChange(this.doc)!;
-    this.storage.append(DATA_DOC_ID, [change]);
+    this.save([change]);
     this.emit('localChange', DATA_DOC_ID, change);
     this.emit('changed', { namespace, key, value });
   }
@@ -107,7 +117,7 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
   applyRemote(_docId: string, changes: RawChange[]): void {
     const before = this.snapshotValues();
     [this.doc] = A.applyChanges(this.doc, changes);
-    this.storage.append(DATA_DOC_ID, changes);
+    this.save(changes);
     this.announce(before);
   }
 

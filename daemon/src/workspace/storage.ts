@@ -15,10 +15,30 @@ const COMPACT_AFTER = 20000;
 /** Saved state that would not load: it is never written over good state. */
 export class UnloadableState extends Error {}
 
+/** The disk refused a write (full, quota, read-only): nothing of it was kept. */
+export class StorageFailed extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How often changes waiting for disk space are written again. */
+const RETRY_MS = 1000;
+
 export class Storage {
   private logs = new Map<string, { fd: number; count: number }>();
   private dirty = new Set<number>();
   private syncTimer: NodeJS.Timeout | undefined;
+  /**
+   * Changes accepted (in memory, delivered to peers) that the disk refused, per document: they
+   * are written first, before anything newer, so the log never holds a change without what it
+   * depends on (issue 10, item 11).
+   */
+  private backlog = new Map<string, Uint8Array[]>();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly dir: string,
@@ -124,20 +144,73 @@ export class Storage {
     return snapshot ? { snapshot, changes } : { changes };
   }
 
-  /** Append raw changes to the document's log. Returns true when it is time to compact. */
+  /**
+   * Append raw changes to the document's log (after any that wait for space). Returns true when
+   * it is time to compact. Throws StorageFailed, leaving the log as it was.
+   */
   append(id: string, changes: Uint8Array[]): boolean {
+    const waiting = this.backlog.get(id);
+    const all = waiting ? [...waiting, ...changes] : changes;
+    try {
+      const compact = this.write(id, all);
+      this.backlog.delete(id);
+      return compact;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new StorageFailed(code, `the disk refused to save it (${code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'over the disk quota' : code})`);
+    }
+  }
+
+  /** Keep changes the disk refused, to write before anything newer once it takes them again. */
+  defer(id: string, changes: Uint8Array[]): void {
+    this.backlog.set(id, [...(this.backlog.get(id) ?? []), ...changes]);
+    this.retryTimer ??= setInterval(() => {
+      for (const doc of [...this.backlog.keys()]) {
+        try {
+          this.append(doc, []);
+          this.notice(`saved the changes of ${doc} that waited for disk space`);
+        } catch {
+          // still no space: try again later
+        }
+      }
+      if (this.backlog.size === 0) {
+        clearInterval(this.retryTimer);
+        this.retryTimer = undefined;
+      }
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Documents with changes still waiting for disk space. */
+  get waitingForSpace(): number {
+    return this.backlog.size;
+  }
+
+  private write(id: string, changes: Uint8Array[]): boolean {
     let log = this.logs.get(id);
     if (!log) {
       log = { fd: fs.openSync(this.file(id, 'log'), 'a', 0o600), count: 0 };
       this.logs.set(id, log);
     }
+    if (changes.length === 0) return false;
     const parts: Buffer[] = [];
     for (const c of changes) {
       const head = Buffer.alloc(4);
       head.writeUInt32BE(c.length);
       parts.push(head, Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     }
-    fs.writeSync(log.fd, Buffer.concat(parts));
+    const size = fs.fstatSync(log.fd).size;
+    try {
+      fs.writeSync(log.fd, Buffer.concat(parts));
+    } catch (e) {
+      // A partial record would misframe every later one: cut the log back to where it was.
+      try {
+        fs.ftruncateSync(log.fd, size);
+      } catch {
+        // the torn tail is ignored on load (a torn final record)
+      }
+      throw e;
+    }
     log.count += changes.length;
     this.dirty.add(log.fd);
     this.syncTimer ??= setTimeout(() => this.syncBatch(), 200);
@@ -213,6 +286,14 @@ export class Storage {
   }
 
   close(): void {
+    clearInterval(this.retryTimer);
+    for (const doc of [...this.backlog.keys()]) {
+      try {
+        this.append(doc, []);
+      } catch {
+        this.notice(`could not save the latest changes of ${doc}: the disk is still refusing writes; peers hold them and bring them back at the next sync`);
+      }
+    }
     this.flush();
     for (const { fd } of this.logs.values()) fs.closeSync(fd);
     this.logs.clear();

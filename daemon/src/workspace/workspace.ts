@@ -15,7 +15,7 @@ import type { LineIndex } from '../text/line-index.js';
 import { transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
-import type { Storage } from './storage.js';
+import { StorageFailed, type Storage } from './storage.js';
 import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
@@ -275,16 +275,42 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const before = doc.text;
     const change = doc.applyLocal(op);
     if (!change) return;
-    this.record(fileId, change);
+    try {
+      this.save(fileId, [change]);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      // Not saved, so not acknowledged: the edit is taken back by a change that restores the
+      // text, and both go to peers (so their next changes from here still apply), to be saved
+      // here too once the disk takes them. Refused, and absent everywhere (issue 10, item 11).
+      const undo = doc.applyLocal(diffToOp(doc.text, before));
+      const pair = undo ? [change, undo] : [change];
+      this.storage.defer(fileId, pair);
+      for (const c of pair) this.emit('localChange', fileId, c);
+      throw new Failure('storage', `the edit of ${this.pathOf(fileId) ?? fileId} was not made: ${e.message}; free some space, then re-open the buffer and type again`);
+    }
+    this.keepEdited(fileId, { kind: 'disk' });
     this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.text, origin, raw: change });
+  }
+
+  /** Append changes to a document's log (compacting when it is time). Throws StorageFailed. */
+  private save(docId: string, changes: RawChange[]): void {
+    if (this.storage.append(docId, changes)) this.compact(docId);
   }
 
   /**
    * A change made here: in storage before anything else (before the edit is acknowledged,
-   * decision 004). An index change goes to peers from here; a text change in its `text` event.
+   * decision 004). An index change goes to peers from here, even when the disk refuses it (it is
+   * part of the shared state; saved as soon as the disk takes it again); a text change goes in
+   * its `text` event.
    */
   private record(docId: string, change: RawChange): void {
-    if (this.storage.append(docId, [change])) this.compact(docId);
+    try {
+      this.save(docId, [change]);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      this.storage.defer(docId, [change]);
+      this.emit('notice', `could not save a change of ${docId} yet: ${e.message}; it is kept in memory and saved when space returns`);
+    }
     if (docId === INDEX_DOC_ID) this.emit('localChange', docId, change);
     else this.keepEdited(docId, { kind: 'disk' });
   }
@@ -555,8 +581,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return doc;
   }
 
+  /** A peer's changes are in the shared state already: saved now, or once the disk takes them. */
   private appendRemote(docId: string, changes: RawChange[]): void {
-    if (this.storage.append(docId, changes)) this.compact(docId);
+    try {
+      this.save(docId, changes);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      this.storage.defer(docId, changes);
+      this.emit('notice', `could not save changes from a peer to ${docId} yet: ${e.message}; saved when space returns`);
+    }
   }
 
   private paths(): Map<string, string> {
@@ -654,11 +687,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   // ---- persistence -------------------------------------------------------------------------
 
+  /** Replace a document's log by a snapshot; on failure the log stays, which is as good. */
   private compact(docId: string): void {
-    if (docId === INDEX_DOC_ID) this.storage.snapshot(docId, this.index.save());
-    else {
-      const doc = this.live.get(docId);
-      if (doc) this.storage.snapshot(docId, doc.save());
+    try {
+      if (docId === INDEX_DOC_ID) this.storage.snapshot(docId, this.index.save());
+      else {
+        const doc = this.live.get(docId);
+        if (doc) this.storage.snapshot(docId, doc.save());
+      }
+    } catch (e) {
+      this.emit('notice', `could not compact the saved state of ${docId} (${(e as Error).message}); its log is kept instead`);
     }
   }
 
