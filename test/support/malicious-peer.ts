@@ -28,7 +28,7 @@ export class MaliciousPeer {
    * Join with `code` (text) and wait until the peer `victimId` is up. `keys` overrides the code's
    * keys (to forge), `meta` is what the hello claims (e.g. `{readOnly: false}` from a reader).
    */
-  static async join(code: string, victimId: string, opts: { keys?: SessionKeys; meta?: Record<string, unknown>; id?: string } = {}): Promise<MaliciousPeer> {
+  static async join(code: string, victimId: string, opts: { keys?: SessionKeys; meta?: Record<string, unknown>; id?: string; timeoutMs?: number } = {}): Promise<MaliciousPeer> {
     const c = decodeJoinCode(code);
     const id = opts.id ?? randomBytes(16).toString('hex');
     const overlay = new Overlay({
@@ -42,7 +42,11 @@ export class MaliciousPeer {
     });
     const peer = new MaliciousPeer(overlay, victimId, id);
     const up = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the malicious peer did not get in within 20 s')), 20_000);
+      const ms = opts.timeoutMs ?? 20_000;
+      const timer = setTimeout(() => {
+        void overlay.stop();
+        reject(new Error(`the malicious peer did not get in within ${ms} ms`));
+      }, ms);
       overlay.on('peer-up', (pid) => {
         if (pid !== victimId) return;
         clearTimeout(timer);
@@ -50,6 +54,7 @@ export class MaliciousPeer {
       });
       overlay.on('refused', (_where, reason) => {
         clearTimeout(timer);
+        void overlay.stop();
         reject(new Error(`refused: ${reason}`));
       });
     });

@@ -24,7 +24,7 @@ import type { WriteBack } from './write-back.js';
 export const MAX_SHARED_FILE = 48 * 1024 * 1024;
 
 /** Most files taken in as one index change (below what peers accept in one change). */
-const BATCH_FILES = 5000;
+const BATCH_FILES = 2000;
 
 /** Quiet time after the last folder event before a batch is taken in. */
 const SETTLE_MS = 120;

@@ -23,6 +23,8 @@ export interface PeerNetwork {
   isPartialMesh?(): boolean;
 }
 
+/** A blob asked for and not answered (by data or `lack`) within this long is asked of someone else. */
+const WANT_TIMEOUT_MS = 10_000;
 /** How many message digests to remember for flooding (older ones are forgotten in halves). */
 const SEEN_LIMIT = 50_000;
 /**
@@ -94,6 +96,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private held = new Map<string, Uint8Array[]>();
   /** Blob hashes asked for and not yet received, with whom we asked. */
   private wanted = new Map<string, string>();
+  /** When each wanted blob was asked for: a peer that never answers is passed over. */
+  private askedAt = new Map<string, number>();
 
   constructor(
     private readonly workspace: Workspace,
@@ -110,6 +114,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data) => this.receive(id, data));
+    // A member that never answers a `want` (hostile, or stuck) must not stall a join forever.
+    setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2).unref();
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
   }
@@ -407,6 +413,20 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
   }
 
+  private reaskSlow(now = Date.now()): void {
+    let stale = false;
+    for (const [hash, peer] of this.wanted) {
+      if (now - (this.askedAt.get(hash) ?? now) < WANT_TIMEOUT_MS) continue;
+      this.peers.get(peer)?.lacks.add(hash);
+      this.wanted.delete(hash);
+      this.askedAt.delete(hash);
+      stale = true;
+    }
+    if (!stale) return;
+    this.fetchMissing();
+    this.checkSynced();
+  }
+
   /** Ask for the blobs of files we know of but whose content we lack. */
   private fetchMissing(e?: FilesEvent, only?: Set<string>): void {
     if (e && e.origin.kind !== 'peer') return;
@@ -422,6 +442,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       const peer = from && able.includes(from) ? from : able[0];
       if (!peer) continue; // nobody here has it (yet): the file appears when someone who has it connects
       this.wanted.set(entry.hash, peer);
+      this.askedAt.set(entry.hash, Date.now());
       byPeer.set(peer, [...(byPeer.get(peer) ?? []), entry.hash]);
     }
     for (const [peer, hashes] of byPeer) {

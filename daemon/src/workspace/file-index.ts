@@ -7,7 +7,7 @@ import * as A from '@automerge/automerge/next';
 import { randomBytes } from 'node:crypto';
 import type { RawChange } from './text-doc.js';
 import { isProjectPath } from './path-rules.js';
-import { entryProblem, rootProblem } from './index-schema.js';
+import { entryProblem, MAX_INDEX_ENTRIES_PER_CHANGE, rootProblem } from './index-schema.js';
 
 /** A change from a peer that would leave an invalid index: refused whole, nothing applied. */
 export class IndexChangeRefused extends Error {}
@@ -258,6 +258,9 @@ export class FileIndex {
       },
     });
     let problem = rootProblem(candidate as unknown as Record<string, unknown>);
+    if (touched.get('files')!.size + touched.get('dirs')!.size > MAX_INDEX_ENTRIES_PER_CHANGE) {
+      problem ??= `it writes ${touched.get('files')!.size + touched.get('dirs')!.size} entries at once; the limit is ${MAX_INDEX_ENTRIES_PER_CHANGE}`;
+    }
     for (const [map, ids] of touched) {
       const values = (candidate as unknown as Record<string, Record<string, unknown> | undefined>)[map];
       for (const id of ids) {

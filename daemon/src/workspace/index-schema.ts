@@ -26,6 +26,8 @@ export const FileEntrySchema = z
 export const DirEntrySchema = z.object({ path: ProjectPath }).strict();
 
 export const FILE_ID = /^f[0-9a-f]{24}$/;
+/** Most file and folder entries one index change may write (local batches stay well below). */
+export const MAX_INDEX_ENTRIES_PER_CHANGE = 10_000;
 const DIR_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Why an index entry (a file's, or with `dirs` an empty folder's) is invalid, or undefined. */
