@@ -67,7 +67,13 @@ export async function assertVictimHealthy(victim: Daemon, guard: { check(): void
     const code = await again.share({ host: '127.0.0.1', webrtc: false });
     const fresh = await startDaemon(tempProject(), 'fresh');
     spawned.push(fresh);
-    await fresh.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      fresh.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`a fresh peer could not join within 45 s; its log:\n${logsOf(fresh).join('\n')}\nthe victim's:\n${logsOf(again).slice(-15).join('\n')}`)), 45_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     expect(fresh.workspace.index.entries().map(([, f]) => f.path).sort()).toEqual(before);
     // 4. Nothing outside the project or in a VCS folder (checked again after the restart).
     guard.check();

@@ -140,18 +140,36 @@ export function verifyHeader(bytes: Uint8Array, kind: DocKind): ChangeHeader {
 }
 
 /**
+ * Split raw bytes into the change chunks they hold: a sync message may carry several changes
+ * concatenated as one entry. Throws ChangeRefused on framing it cannot follow.
+ */
+export function splitChunks(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (bytes.length - at < 10 || MAGIC.some((m, i) => bytes[at + i] !== m)) throw new ChangeRefused('not an Automerge change');
+    const [length, bodyAt] = leb128(bytes, at + 9);
+    const end = bodyAt + length;
+    if (end > bytes.length) throw new ChangeRefused('a truncated change');
+    out.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return out;
+}
+
+/**
  * Check a batch of raw changes for one document: each verified (verifyHeader), and, when small
  * enough, decoded in full, canonical, and fitting the document (checkOps). Throws ChangeRefused.
  */
-export function checkChanges(docId: string, changes: Uint8Array[]): ChangeHeader[] {
+export function checkChanges(docId: string, changes: Uint8Array[]): Array<ChangeHeader & { bytes: Uint8Array }> {
   const kind = docKind(docId);
-  return changes.map((c) => {
+  return changes.flatMap(splitChunks).map((c) => {
     const header = verifyHeader(c, kind);
     if (c.length <= FULL_CHECK_BYTES) {
       const d = decodeVerified(c);
       if (d.hash !== header.hash) throw new ChangeRefused('a change whose decoded hash differs from its bytes');
       checkOps(kind, d);
     }
-    return header;
+    return { ...header, bytes: c };
   });
 }

@@ -264,10 +264,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.refuseReadOnly(p, 'changes');
     const decoded = checkChanges(doc, changes);
     const queue = p.waiting.get(doc) ?? [];
-    decoded.forEach((d, i) => {
-      queue.push({ bytes: changes[i]!, hash: d.hash, deps: d.deps });
-      p.waitingBytes += changes[i]!.length;
-    });
+    for (const d of decoded) {
+      queue.push({ bytes: d.bytes, hash: d.hash, deps: d.deps });
+      p.waitingBytes += d.bytes.length;
+    }
     p.waiting.set(doc, queue);
     this.drain(doc);
     if (p.waitingBytes > MAX_WAITING_BYTES || [...p.waiting.values()].reduce((n, q) => n + q.length, 0) > MAX_WAITING_CHANGES) {
