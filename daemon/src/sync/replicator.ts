@@ -388,8 +388,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.checkSynced();
         return;
       case 'blob':
-        // Content-addressed, so harmless from anyone; but only what was asked for is stored.
-        if (!this.wanted.has(m.hash)) throw new PeerMessageError('a blob nobody asked for');
+        // Content-addressed, so harmless from anyone; but only content a file here needs is stored.
+        if (!this.wanted.has(m.hash) && !this.workspace.index.entries().some(([, e]) => e.hash === m.hash)) throw new PeerMessageError('a blob no file here needs');
         this.workspace.blobs.put(m.data, m.hash);
         this.wanted.delete(m.hash);
         this.emit('blob', m.hash);
@@ -417,7 +417,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     let stale = false;
     for (const [hash, peer] of this.wanted) {
       if (now - (this.askedAt.get(hash) ?? now) < WANT_TIMEOUT_MS) continue;
-      this.peers.get(peer)?.lacks.add(hash);
+      // Passed over only if someone else may have it; else asked again (it may just be slow).
+      const others = [...this.peers].some(([id, p]) => id !== peer && !p.lacks.has(hash));
+      if (others) this.peers.get(peer)?.lacks.add(hash);
       this.wanted.delete(hash);
       this.askedAt.delete(hash);
       stale = true;
