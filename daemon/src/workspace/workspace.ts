@@ -429,11 +429,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
+    this.writable(`the new folder ${path}`);
     this.recordIndex(this.index.addDir(path), origin, undefined);
   }
 
   /** A folder went (from disk): it goes on every peer that has nothing unshared in it. */
   removeDir(path: string, origin: Origin): void {
+    this.writable(`removing the folder ${path}`);
     this.recordIndex(this.index.removeDir(path), origin, undefined);
   }
 
