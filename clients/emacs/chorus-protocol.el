@@ -50,7 +50,8 @@
     (too-large . -31991)
     (session-error . -31990)
     (peer-not-found . -31989)
-    (shutting-down . -31988))
+    (shutting-down . -31988)
+    (storage-failed . -31987))
   "Alist of Chorus protocol error codes.")
 (provide 'chorus-protocol)
 ;;; chorus-protocol.el ends here

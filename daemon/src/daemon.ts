@@ -47,6 +47,18 @@ export interface DaemonOptions {
   log?: (msg: string) => void;
 }
 
+/**
+ * A project file's bytes for an editor's open, never through a symbolic link: its target may be
+ * outside the project (issue 10, item 5), and the folder scan never shares links either.
+ */
+async function readProjectFile(project: Project, rel: string): Promise<Uint8Array | undefined> {
+  const abs = project.absolute(rel);
+  const st = await fs.promises.lstat(abs).catch(() => undefined);
+  if (st?.isSymbolicLink()) throw new Failure('notEditable', `${rel} is a symbolic link; Chorus never follows links in the project (their target may be outside it), so it is not shared or edited`);
+  if (st && !st.isFile()) return undefined;
+  return readBytes(abs);
+}
+
 export class AlreadyRunning extends Error {
   constructor(
     readonly pid: number,
@@ -136,8 +148,8 @@ export class Daemon {
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
     try {
       const identity = loadIdentity(project.dotDir, opts.name);
-      const storage = new Storage(project.stateDir);
-      const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readBytes(project.absolute(rel))) };
+      const storage = new Storage(project.stateDir, log);
+      const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new BlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log);
@@ -168,7 +180,7 @@ export class Daemon {
       log: this.log,
       newSession: (client: EditorClient) => {
         const s = new EditorSession(`e${this.nextEditor++}`, this.project, this.workspace, client, {
-          readOnly: () => this.session.session?.role === 'guest' && this.session.session.readOnly,
+          readOnly: () => this.workspace.readOnly,
           ignored: (p) => this.folder.rules.ignores(p),
         });
         this.sessions.set(s.id, s);

@@ -12,7 +12,9 @@ export type FailureKind =
   | 'tooLarge'
   | 'session'
   | 'unknownPeer'
-  | 'invalid';
+  | 'invalid'
+  /** The disk refused to save (full, quota): the change was not made. */
+  | 'storage';
 
 export class Failure extends Error {
   constructor(

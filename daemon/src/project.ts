@@ -1,9 +1,25 @@
 /** Where a project's things live, and how an outside path becomes a project path (or is refused). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CHORUS_DIR, reservedIn } from './workspace/path-rules.js';
+import { CHORUS_DIR, pathProblem, reservedIn } from './workspace/path-rules.js';
 
 export class PathError extends Error {}
+
+/**
+ * Make a folder of Chorus's own private to this user (0700), and the files in it 0600: another
+ * local user must not read the session secret or the saved state (issue 10, Low).
+ */
+export function tightenPrivate(dir: string): void {
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) throw new PathError(`${dir} is not a folder`);
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  if (path.basename(dir) === 'blobs') return; // written 0600 one by one; a large folder to walk
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const f = path.join(dir, e.name);
+    if (e.isDirectory()) tightenPrivate(f);
+    else if (e.isFile() && (fs.lstatSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+  }
+}
 
 
 export class Project {
@@ -31,8 +47,10 @@ export class Project {
     return path.join(this.dotDir, 'state');
   }
 
+  /** Create `.chorus/` private to this user; one left with looser modes is tightened. */
   ensureDotDir(): void {
     fs.mkdirSync(this.dotDir, { recursive: true, mode: 0o700 });
+    tightenPrivate(this.dotDir);
   }
 
   /**
@@ -93,6 +111,12 @@ export class Project {
     const reserved = reservedIn(parts.join('/'));
     if (reserved) {
       throw new PathError(`${input} is inside ${reserved}/, which Chorus never reads, shares or edits`);
+    }
+    const problem = pathProblem(parts.join('/'));
+    if (problem) throw new PathError(`${input} cannot be a project path: ${problem}`);
+    // File systems count bytes (NAME_MAX 255, PATH_MAX 4096): a clear error, not ENAMETOOLONG.
+    if (parts.some((s) => Buffer.byteLength(s) > 255) || Buffer.byteLength(abs) >= 4096) {
+      throw new PathError(`${input.slice(0, 80)}… is too long for the file system (a name may have at most 255 bytes, a path 4095)`);
     }
     if (this.lexical.size >= 256) this.lexical.clear();
     this.lexical.set(input, parts);

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   PeerNotFound: -31989,
   /** The daemon is shutting down. */
   ShuttingDown: -31988,
+  /** The disk refused to save (full, over quota): the change was not made; free space and retry. */
+  StorageFailed: -31987,
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -107,7 +107,7 @@ it('share prints a join code as JSON, and join fills another folder', () => {
   const share = chorus('share', a, '--json', '--host', '127.0.0.1');
   expect(share.status).toBe(0);
   const { code } = JSON.parse(share.stdout);
-  expect(code).toMatch(/^chorus1\./);
+  expect(code).toMatch(/^chorus2\./);
   const join = chorus('join', code, b, '--host', '127.0.0.1', '--json');
   expect(join.status).toBe(0);
   expect(JSON.parse(join.stdout)).toMatchObject({ files: 2, root: b });

@@ -43,7 +43,7 @@ it('checks a join code before anything starts: garbage and damaged codes change 
   r = chorus(['join', code.slice(0, -12)], { cwd: here, ...QUICK });
   expectJoinUndone(r, /join code is damaged or incomplete; copy the whole code again/, here, []);
   // A folder to be created is not created for a bad code.
-  r = chorus(['join', 'chorus1.%%%', path.join(here, 'new', 'deeper')], QUICK);
+  r = chorus(['join', 'chorus2.%%%', path.join(here, 'new', 'deeper')], QUICK);
   expectJoinUndone(r, /damaged/, here, []);
 });
 
@@ -163,7 +163,7 @@ it('waits for a silent peer (only then), with progress on stderr, and names what
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   const port = (silent.address() as net.AddressInfo).port;
   try {
-    const code = 'chorus1.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
+    const code = 'chorus2.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
     const b = project();
     // Async: the silent server lives in this process and must keep accepting meanwhile.
     const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -139,10 +139,16 @@ it('refuses hostile paths from a peer and never writes outside the root', async 
   ];
   // A hostile peer: A's daemon sends index changes it made with its own FileIndex, through the
   // real link, as if they were its own edits.
-  const evil = new FileIndex(a.daemon.workspace.index.save(), [], 'ee'.repeat(16));
   const hash = a.daemon.workspace.blobs.put(new TextEncoder().encode('#!/bin/sh\necho pwned\n'));
-  for (const p of bad) a.daemon.workspace.emit('localChange', 'index', evil.add(newFileId(), { path: p, hash, size: 21 })!);
-  a.daemon.workspace.emit('localChange', 'index', evil.add(newFileId(), { path: 'legit.txt', hash, size: 21 })!);
+  // Each on the state B has: a change with an invalid path is refused whole (issue 10, item 4), so
+  // one built on top of it could never apply.
+  const saved = a.daemon.workspace.index.save();
+  bad.forEach((p, i) => {
+    const evil = new FileIndex(saved, [], `e${i}`.repeat(16));
+    a.daemon.workspace.emit('localChange', 'index', evil.add(newFileId(), { path: p, hash, size: 21 })!);
+  });
+  const honest = new FileIndex(saved, [], 'dd'.repeat(16));
+  a.daemon.workspace.emit('localChange', 'index', honest.add(newFileId(), { path: 'legit.txt', hash, size: 21 })!);
   await waitForFile(path.join(b.dir, 'legit.txt'), (t) => t.includes('pwned'), 'the legitimate file after the hostile ones');
   expect(fs.existsSync('/tmp/chorus-absolute-evil.txt')).toBe(false);
   expect(fs.existsSync(path.join(b.dir, '..', 'evil.txt'))).toBe(false);

@@ -206,7 +206,7 @@ describe.skipIf(skip)('Neovim plugin: sharing from Neovim', () => {
       const m = (await a.messages()).find((x) => x.msg.includes('join code'));
       return m ? String(await a.api.eval('@"')) : undefined;
     });
-    expect(code).toMatch(/^chorus1\./);
+    expect(code).toMatch(/^chorus2\./);
     await b.command(`cd ${dirB}`);
     await b.command(`ChorusJoin ${code}`);
     await waitFor('joined', async () => (await b.messages()).some((m) => /joined: 1 files/.test(m.msg)), 60000);

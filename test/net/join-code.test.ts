@@ -1,25 +1,45 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeJoinCode, encodeJoinCode, JoinCodeError, type JoinCode } from '../../daemon/src/net/join-code.js';
+import { writerKeys } from '../../daemon/src/net/credentials.js';
+import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError, type JoinCode } from '../../daemon/src/net/join-code.js';
 
+const keys = writerKeys(new Uint8Array(randomBytes(32)));
 const code: JoinCode = {
   sessionId: 'sess-1',
-  secret: new Uint8Array(randomBytes(32)),
+  keys,
   addrs: ['ws://127.0.0.1:4001', 'ws://[::1]:4001'],
   relayUrl: 'wss://relay.example:443/',
-  readOnly: true,
 };
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+const raw = (body: unknown) => 'chorus2.' + Buffer.from(JSON.stringify(body)).toString('base64url');
 
 describe('join codes', () => {
   it('round-trips every field', () => {
     const text = encodeJoinCode(code);
-    expect(text.startsWith('chorus1.')).toBe(true);
+    expect(text.startsWith('chorus2.')).toBe(true);
     expect(text).toMatch(/^[A-Za-z0-9._-]+$/); // one copy-pasteable token
     expect(decodeJoinCode(text)).toEqual(code);
+    expect(isReadOnly(decodeJoinCode(text))).toBe(false);
+  });
+
+  // Regression (issue 10, item 2): a read-only code carried the writer secret and a self-declared flag.
+  it('a read-only code holds no writer secret, and nothing in it can be edited into a writer code', () => {
+    const text = encodeJoinCode(code, { readOnly: true });
+    const decoded = decodeJoinCode(text);
+    expect(isReadOnly(decoded)).toBe(true);
+    expect(decoded.keys.writer).toBeUndefined();
+    expect(decoded.keys.read).toEqual(keys.read);
+    expect(decoded.keys.writerKey).toEqual(keys.writerKey);
+    const body = Buffer.from(text.slice('chorus2.'.length), 'base64url').toString();
+    expect(body).not.toContain(b64(keys.writer!));
+    expect(body).not.toMatch(/"k"/);
+    // Putting R where S goes gives a code whose secret proves nothing (another session's keys).
+    const forged = decodeJoinCode(raw({ ...JSON.parse(body), k: JSON.parse(body).ro }));
+    expect(forged.keys.read).not.toEqual(keys.read);
   });
 
   it('round-trips a relay-only, read-write code, and survives whitespace from chat apps', () => {
-    const c: JoinCode = { sessionId: 's', secret: code.secret, addrs: [], relayUrl: 'ws://127.0.0.1:9', readOnly: false };
+    const c: JoinCode = { sessionId: 's', keys, addrs: [], relayUrl: 'ws://127.0.0.1:9' };
     const text = encodeJoinCode(c);
     const wrapped = ` ${text.slice(0, 20)}\n${text.slice(20)} `;
     expect(decodeJoinCode(wrapped)).toEqual(c);
@@ -29,12 +49,14 @@ describe('join codes', () => {
     const text = encodeJoinCode(code);
     const cases: Array<[string, RegExp]> = [
       ['hello', /not a Chorus join code/],
-      ['chorus2.abc', /different Chorus version/],
+      ['chorus3.abc', /different Chorus version/],
+      ['chorus1.' + Buffer.from('{"s":"x"}').toString('base64url'), /older Chorus.*ask .* for a new code/],
       [text.slice(0, text.length - 10), /damaged or incomplete; copy the whole code again/],
-      ['chorus1.!!!', /damaged.*characters/],
-      ['chorus1.' + Buffer.from('{"s":"x","k":"AAAA","a":[]}').toString('base64url'), /secret has the wrong length/],
-      ['chorus1.' + Buffer.from(JSON.stringify({ s: 'x', k: Buffer.from(code.secret).toString('base64url'), a: ['http://x'] })).toString('base64url'), /bad address list/],
-      ['chorus1.' + Buffer.from(JSON.stringify({ s: 'x', k: Buffer.from(code.secret).toString('base64url'), a: [] })).toString('base64url'), /no address/],
+      ['chorus2.!!!', /damaged.*characters/],
+      [raw({ s: 'x', k: 'AAAA', a: [] }), /secret has the wrong length/],
+      [raw({ s: 'x', ro: b64(keys.read), a: ['ws://x'] }), /no writer key/],
+      [raw({ s: 'x', k: b64(keys.writer!), a: ['http://x'] }), /bad address list/],
+      [raw({ s: 'x', k: b64(keys.writer!), a: [] }), /no address/],
     ];
     for (const [input, message] of cases) {
       expect(() => decodeJoinCode(input), input).toThrow(JoinCodeError);
@@ -43,7 +65,7 @@ describe('join codes', () => {
   });
 
   it('refuses to encode a code nobody could use', () => {
-    expect(() => encodeJoinCode({ ...code, secret: new Uint8Array(8) })).toThrow(/32 bytes/);
-    expect(() => encodeJoinCode({ ...code, addrs: [], relayUrl: undefined })).toThrow(/at least one address/);
+    expect(() => encodeJoinCode({ ...code, keys: { ...keys, writer: new Uint8Array(8) } })).toThrow(/32 bytes/);
+    expect(() => encodeJoinCode({ sessionId: 'x', keys, addrs: [] })).toThrow(/at least one address/);
   });
 });

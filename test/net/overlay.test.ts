@@ -36,7 +36,8 @@ describe('overlay on loopback', () => {
     const metaSeen = new Promise<Record<string, unknown>>((resolve) => a.overlay.once('peer-up', (_id, meta) => resolve(meta)));
     await waitFor('mesh of 2', () => connectedTo(a).join() === 'bob' && connectedTo(b).join() === 'alice', 10_000, [a, b]);
     // The overlay adds its host id, so same-machine peers keep WebRTC on loopback.
-    expect(await metaSeen).toEqual({ name: 'name-of-bob', host: localHostId() });
+    // readOnly is what bob proved in the handshake (a writer), not anything bob said.
+    expect(await metaSeen).toEqual({ name: 'name-of-bob', host: localHostId(), readOnly: false });
     await broadcastAndCheck([a, b], 1000, 'm');
     const info = a.overlay.peers().find((p) => p.id === 'bob')!;
     expect(info.path).toBe('websocket');

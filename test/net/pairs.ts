@@ -20,14 +20,20 @@ export class WebSocketPairs {
     });
   }
 
-  pair = async (): Promise<[Link, Link]> => {
+  /**
+   * A connected pair. Links start limited to handshake-sized frames (issue 10, item 9); `raw`
+   * keeps that limit, otherwise both ends are lifted as the secure layer does once authenticated.
+   */
+  pair = async (opts: { raw?: boolean } = {}): Promise<[Link, Link]> => {
     const inbound = new Promise<Link>((resolve) => {
       const early = this.#accepted.shift();
       if (early) resolve(early);
       else this.#waiting.push(resolve);
     });
     const dialer = await dialWebSocket(this.#listener!.addrs[0]!);
-    return [dialer, await inbound];
+    const accepted = await inbound;
+    if (!opts.raw) for (const l of [dialer, accepted]) l.raiseFrameLimit?.();
+    return [dialer, accepted];
   };
 
   async stop(): Promise<void> {

@@ -53,9 +53,9 @@ export function shareCode(dir: string, extra: string[] = []): string {
 
 /** A copy of join code `code` with its JSON body changed by `edit`. */
 export function editedCode(code: string, edit: (body: Record<string, unknown>) => void): string {
-  const body = JSON.parse(Buffer.from(code.slice('chorus1.'.length), 'base64url').toString('utf8')) as Record<string, unknown>;
+  const body = JSON.parse(Buffer.from(code.slice('chorus2.'.length), 'base64url').toString('utf8')) as Record<string, unknown>;
   edit(body);
-  return 'chorus1.' + Buffer.from(JSON.stringify(body)).toString('base64url');
+  return 'chorus2.' + Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
 /** Folders registered here have their daemon stopped after each test (`chorus stop`). */

@@ -23,6 +23,9 @@ import type { WriteBack } from './write-back.js';
 /** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
 export const MAX_SHARED_FILE = 48 * 1024 * 1024;
 
+/** Most files taken in as one index change (below what peers accept in one change). */
+const BATCH_FILES = 2000;
+
 /** Quiet time after the last folder event before a batch is taken in. */
 const SETTLE_MS = 120;
 /** A steady stream of events is still taken in at least this often. */
@@ -351,33 +354,53 @@ export class FolderSync {
       }
     }
 
-    if (renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length) {
-      this.workspace.batch(() => {
-        for (const rel of folders.added) this.workspace.addDir(rel, DISK);
-        for (const rel of folders.gone) this.workspace.removeDir(rel, DISK);
-        for (const [from, to] of renames) {
+    const any = renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length;
+    if (any && this.workspace.readOnly) {
+      // A read-only member's folder changes are its own: never shared, never queued for later.
+      for (const rel of [...renames.map(([, to]) => to), ...gone, ...added, ...changed, ...collided, ...modes, ...folders.added, ...folders.gone]) {
+        this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`);
+      }
+    } else if (any) {
+      // One index change per step of at most BATCH_FILES files: a peer refuses a change that
+      // writes more entries than MAX_INDEX_ENTRIES_PER_CHANGE (sync/change-check.ts).
+      const steps: Array<() => void> = [];
+      for (const rel of folders.added) steps.push(() => this.workspace.addDir(rel, DISK));
+      for (const rel of folders.gone) steps.push(() => this.workspace.removeDir(rel, DISK));
+      for (const [from, to] of renames) {
+        steps.push(() => {
           this.workspace.rename(from, to, DISK);
           this.writeBack.moved(from, to);
           this.writeBack.remember(to, present.get(to)!.hash, this.textOf(present.get(to)!.bytes));
-        }
-        for (const rel of gone) {
+        });
+      }
+      for (const rel of gone) {
+        steps.push(() => {
           this.workspace.remove(rel, DISK);
           this.writeBack.forget(rel);
-        }
-        for (const rel of collided) {
+        });
+      }
+      for (const rel of collided) {
+        steps.push(() => {
           // The folder's version moves aside once the conflict is settled: the peer's may then
           // overwrite this path, so its current content counts as known.
           this.writeBack.remember(rel, present.get(rel)!.hash);
           this.workspace.addConcurrent(rel, present.get(rel)!.bytes, DISK, present.get(rel)!.exec);
-        }
-        for (const rel of [...added, ...changed]) {
+        });
+      }
+      for (const rel of [...added, ...changed]) {
+        steps.push(() => {
           const seen = present.get(rel)!;
           const base = this.writeBack.baseText(rel);
           this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
           this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec);
-        }
-        for (const rel of modes) this.workspace.setExec(rel, present.get(rel)!.exec, DISK);
-      }, DISK);
+        });
+      }
+      for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));
+      for (let i = 0; i < steps.length; i += BATCH_FILES) {
+        this.workspace.batch(() => {
+          for (const step of steps.slice(i, i + BATCH_FILES)) step();
+        }, DISK);
+      }
       const parts = [
         [added.length, 'new'],
         [changed.length, 'changed'],

@@ -5,6 +5,7 @@
  * of what it wrote, so the watcher can tell the daemon's own writes from other tools'.
  */
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -187,6 +188,11 @@ export class WriteBack {
       if (!force && this.ledger.latest(path) === hash) return;
       const abs = this.project.absolute(path);
       const st = await fs.promises.lstat(abs).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        // A link is the person's, never replaced by a regular file (issue 10, item 5).
+        this.log(`not writing ${path}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`);
+        return;
+      }
       if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         const known = this.ledger.latest(path);
@@ -194,6 +200,16 @@ export class WriteBack {
           // Another tool wrote (or deleted) it since: take that in first; its change schedules
           // the next write.
           await this.takeForeign(path);
+          if (this.workspace.readOnly && now !== undefined) {
+            // A read-only member's own change is not shared; before the shared content replaces
+            // it, a copy is kept where the person can find it.
+            const kept = nodePath.join(this.project.dotDir, 'kept', `${path}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+            await fs.promises.mkdir(nodePath.dirname(kept), { recursive: true, mode: 0o700 });
+            await fs.promises.copyFile(abs, kept).then(
+              () => this.log(`kept your unshared change of ${path} as ${kept} (you joined read-only); the folder now has the shared version`),
+              () => undefined,
+            );
+          }
           const id = this.workspace.index.idOf(path);
           if (!id) return; // it was deleted, and that is now the shared state
           // Taken in: the path's content may now be another (merged, or a conflict's winner);

@@ -7,6 +7,7 @@ import * as P from '@chorus/protocol';
 import { createMessageConnection, ResponseError, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { FrameWriter } from './frame-writer.js';
 import { answerBadFrame, logInternalErrors, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
+import { FrameGuard } from './frame-guard.js';
 import type { EditorClient, EditorSession } from './editor-session.js';
 import { CollabSession, type Collaboration, type Notify } from './collab-session.js';
 import type { Encoding } from '../text/positions.js';
@@ -39,8 +40,18 @@ function negotiate(offered: string[] | undefined): Encoding {
 }
 
 export function serveEditor(socket: Socket, services: EditorServices): void {
-  const reader = new StreamMessageReader(socket, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
   const writer = new FrameWriter(socket);
+  // Framing is checked before the reader buffers anything: broken or oversized frames end the
+  // connection with a message rather than holding it or leaving it out of step.
+  const guard = new FrameGuard((reason) => {
+    services.log(`closing an editor connection: ${reason}`);
+    void writer
+      .write({ jsonrpc: '2.0', id: null, error: { code: P.ErrorCodes.InvalidRequest, message: reason } } as never)
+      .catch(() => undefined)
+      .finally(() => socket.end());
+  });
+  socket.pipe(guard);
+  const reader = new StreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
   const conn = createMessageConnection(reader, writer, {
     error: (m) => services.log(m),
     warn: () => undefined,

@@ -123,6 +123,13 @@ export class EditorSession implements ChangeSink {
       return { path, content: text, shared: false, notShared };
     }
     this.local.delete(path);
+    // The size rule files on disk have: above the live limit a file is whole-file, never live
+    // text (Automerge 2.2.9 holds ~400 bytes per character; 10 MB stalled and crashed it).
+    for (const [what, text] of [['content', content], ['base', base]] as const) {
+      if (text !== undefined && text.length > this.workspace.liveLimit) {
+        throw new Failure('tooLarge', `${path}: the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing; such a file is synced as a whole file, edit it outside Chorus`);
+      }
+    }
     const { fileId } = await this.workspace.open(path, content !== undefined, { kind: 'editor', editorId: this.id });
     // Re-read after the await: another change may have landed meanwhile.
     const previous = this.buffers.get(path);
@@ -182,6 +189,10 @@ export class EditorSession implements ChangeSink {
       throw e;
     }
     const op = changesToOp(received.base, changes, this.encoding, received.base === current ? this.workspace.lines(buf.fileId) : undefined);
+    const grows = op.reduce<number>((n, c) => n + (typeof c === 'string' ? c.length : typeof c === 'number' ? 0 : -(typeof c.d === 'number' ? c.d : String(c.d).length)), 0);
+    if (current.length + grows > this.workspace.liveLimit) {
+      throw new Failure('tooLarge', `${path}: this edit would make the file ${current.length + grows} characters, over the ${this.workspace.liveLimit}-character limit for live editing; the edit was not made (re-open the buffer to drop it)`);
+    }
     const { edit, missing } = received.rebase(op);
     if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop });
     if (missing) {

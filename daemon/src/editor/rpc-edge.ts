@@ -7,6 +7,10 @@ import { z } from 'zod';
 import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
 import { CancellationToken, ResponseError, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
+import { jsonDepth } from './frame-guard.js';
+
+/** Deepest nesting of arrays and objects an editor message may have (params are shallow). */
+export const MAX_JSON_DEPTH = 64;
 
 const codeOf: Record<FailureKind, number> = {
   outsideProject: ErrorCodes.PathOutsideProject,
@@ -19,6 +23,7 @@ const codeOf: Record<FailureKind, number> = {
   session: ErrorCodes.SessionError,
   unknownPeer: ErrorCodes.PeerNotFound,
   invalid: ErrorCodes.InvalidParams,
+  storage: ErrorCodes.StorageFailed,
 };
 
 /** A frame whose body is not a JSON-RPC message; carries the id when one could be read. */
@@ -36,8 +41,9 @@ export const strictDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
     let msg: unknown;
+    const text = new TextDecoder('utf-8').decode(buffer);
     try {
-      msg = JSON.parse(new TextDecoder('utf-8').decode(buffer));
+      msg = JSON.parse(text);
     } catch (e) {
       throw new BadFrame(`could not parse the message as JSON (${(e as Error).message}); send Content-Length headers followed by one JSON-RPC object`, ErrorCodes.ParseError, null);
     }
@@ -45,6 +51,9 @@ export const strictDecoder = {
     const id = m && typeof m === 'object' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : null;
     if (!m || typeof m !== 'object' || Array.isArray(m) || m.jsonrpc !== '2.0') {
       throw new BadFrame('the message is not a JSON-RPC 2.0 object (it needs "jsonrpc": "2.0"); batches are not supported', ErrorCodes.InvalidRequest, id);
+    }
+    if (jsonDepth(text) > MAX_JSON_DEPTH) {
+      throw new BadFrame(`the message nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; no Chorus method takes such params`, ErrorCodes.InvalidParams, id);
     }
     if (m.method !== undefined && typeof m.method !== 'string') {
       throw new BadFrame('"method" must be a string', ErrorCodes.InvalidRequest, id);

@@ -26,6 +26,11 @@ export interface Link {
   readonly remote: string;
   /** Undefined while open; the close reason once closed. */
   readonly closeReason: string | undefined;
+  /**
+   * Transports that buffer whole frames start with a frame limit of what a handshake needs (so a
+   * stranger cannot make us hold 64 MiB); the secure layer lifts it once the peer proved the secret.
+   */
+  raiseFrameLimit?(): void;
   send(data: Uint8Array): void;
   close(reason?: string): void;
   on<E extends keyof LinkEvents>(event: E, listener: (...args: LinkEvents[E]) => void): this;

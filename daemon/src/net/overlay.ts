@@ -19,7 +19,9 @@
  *
  * Access: a peer without the secret never gets past the handshake; it sees a refusal and the
  * overlay emits 'refused' (it keeps redialing with backoff — stop it if the code is wrong).
- * `selfMeta.readOnly` is carried to peers but enforced by the sync layer, not here.
+ * A peer's `meta.readOnly` is what its handshake proved (secure.ts, decision 013), never what its
+ * hello says; the sync layer refuses every mutation from a read-only peer. A peer id that proved
+ * one role on a live link cannot attach a link with another role (no take-over of a writer's id).
  *
  * Membership: every daemon announces its listening addresses in its hello; each overlay gossips
  * the members it has heard of recently (with the age of that news), on every change and every
@@ -37,6 +39,7 @@ import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, W
 import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
+import { writerKeys, type SessionKeys } from './credentials.js';
 import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from './secure.js';
 import { connectWebRtc, isSignal, releaseWebRtcWhenIdle, type Signal, type SignalChannel } from './webrtc.js';
 import { dialWebSocket, listenWebSocket, type WebSocketListener } from './websocket.js';
@@ -47,8 +50,9 @@ export interface OverlayOptions {
   selfId: string;
   /** Delivered to peers at handshake, e.g. {name, color, readOnly}. */
   selfMeta?: Record<string, unknown>;
-  /** The 32-byte session secret from the join code. */
-  secret: Uint8Array;
+  /** The session's keys from the join code; or `secret`, a writer secret they derive from. */
+  keys?: SessionKeys;
+  secret?: Uint8Array;
   sessionId: string;
   /** Accept direct websocket connections here (port 0 = ephemeral). */
   listen?: { host: string; port: number };
@@ -167,9 +171,16 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #running = false;
   readonly #blocked = new Set<string>();
 
+  readonly #keys: SessionKeys;
+  /** Binds this run's relay slot to this overlay (relay-server.ts). */
+  readonly #relaySlotKey = randomBytes(32).toString('hex');
+
   constructor(opts: OverlayOptions) {
     super();
     this.#opts = opts;
+    if (opts.keys) this.#keys = opts.keys;
+    else if (opts.secret) this.#keys = writerKeys(opts.secret);
+    else throw new Error('an overlay needs the session keys');
     this.#seeds = [...new Set(opts.seeds)];
   }
 
@@ -305,7 +316,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       return;
     }
     this.#pending.add(raw);
-    secureHandshake(raw, { secret: this.#opts.secret, selfId: this.#opts.selfId }).then(
+    secureHandshake(raw, { keys: this.#keys, selfId: this.#opts.selfId }).then(
       (link) => {
         this.#pending.delete(raw);
         this.#afterHandshake(link, origin);
@@ -384,6 +395,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#dialState(`relay:${peerId}`).backoff.reset();
 
     let session = this.#sessions.get(peerId);
+    // What the peer may do is what it proved on this link; its hello cannot claim more.
+    const meta = { ...hello.meta, readOnly: !link.remoteWriter };
+    if (session?.up && session.meta.readOnly !== meta.readOnly) {
+      throw new ProtocolError(`peer id ${peerId} is connected as a ${session.meta.readOnly ? 'read-only member' : 'writer'}; a link proving another role is refused`);
+    }
     if (session?.up && hello.inc < session.inc) throw new ProtocolError(`link from an earlier run of ${peerId}`);
     if (session?.up && hello.inc > session.inc) session.reset(`peer ${peerId} restarted`);
     if (!session) {
@@ -404,7 +420,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       });
       this.#sessions.set(peerId, session);
     }
-    session.meta = hello.meta;
+    session.meta = meta;
     session.inc = hello.inc;
     session.rtc = hello.rtc;
     session.addrs = addrs;
@@ -592,7 +608,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const d = this.#dialState('relay');
       if (this.#relayConnecting || !d.backoff.ready(now)) return;
       this.#relayConnecting = true;
-      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#opts.secret), peerId: this.#opts.selfId }).then(
+      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey }).then(
         (client) => {
           this.#relayConnecting = false;
           if (!this.#running) {

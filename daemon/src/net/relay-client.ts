@@ -49,6 +49,11 @@ export interface RelayConnectOptions {
   url: string;
   roomId: string;
   peerId: string;
+  /**
+   * A secret of this daemon's run: the relay binds the peer id's slot to it, so only this daemon
+   * can take its slot over (after a reconnect) and nobody else who merely knows the id.
+   */
+  slotKey?: string;
   timeoutMs?: number;
 }
 
@@ -62,6 +67,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   /** Connect and join the room; resolves once the relay has listed the room's peers. */
   static async connect(opts: RelayConnectOptions): Promise<RelayClient> {
     const ws = await dialWebSocket(opts.url, { timeoutMs: opts.timeoutMs ?? 5000 });
+    ws.raiseFrameLimit(); // the relay we chose to dial forwards whole authenticated frames
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         ws.close('relay did not answer the join');
@@ -90,7 +96,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       };
       ws.on('message', onFirst);
       ws.on('close', onClose);
-      ws.send(tagged(RelayFrame.Join, JSON.stringify({ room: opts.roomId, peer: opts.peerId })));
+      ws.send(tagged(RelayFrame.Join, JSON.stringify({ room: opts.roomId, peer: opts.peerId, ...(opts.slotKey ? { key: opts.slotKey } : {}) })));
     });
   }
 

@@ -4,6 +4,7 @@
  * balancer that keeps a room on one instance), never learns the session secret (rooms are a hash
  * of it), and cannot read what it forwards (peers run the secure handshake end to end through it).
  */
+import { createHash } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   decodeRouted,
@@ -31,10 +32,35 @@ export interface RelayHandle {
 }
 
 const JOIN_TIMEOUT_MS = 10_000;
+/**
+ * A member whose connection holds this much unsent data is not reading: it is dropped (it
+ * reconnects and resyncs) rather than the relay holding ever more for it (issue 10, item 10).
+ */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Connections are pinged this often; one that missed a pong is gone and frees its slot. */
+const PING_MS = 10_000;
+
+interface Slot {
+  ws: WebSocket;
+  /** sha256 of the joiner's slot key: only the same key may take the slot over. */
+  keyHash: string | undefined;
+}
 
 export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   const log = opts.log ?? (() => {});
-  const rooms = new Map<string, Map<string, WebSocket>>();
+  const rooms = new Map<string, Map<string, Slot>>();
+  const alive = new WeakSet<WebSocket>();
+  const pinger = setInterval(() => {
+    for (const ws of server.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, PING_MS);
+  pinger.unref();
   const server = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: WS_MAX_PAYLOAD + 512, perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -49,7 +75,9 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   };
 
   server.on('connection', (ws) => {
-    let room: Map<string, WebSocket> | undefined;
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    let room: Map<string, Slot> | undefined;
     let roomId = '';
     let self = '';
     const joinTimer = setTimeout(() => drop(ws, 'no join within 10 s'), JOIN_TIMEOUT_MS);
@@ -64,7 +92,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
       const type = data[0];
       if (room === undefined) {
         if (type !== RelayFrame.Join) return drop(ws, 'protocol error: first frame must be a join');
-        let join: { room?: unknown; peer?: unknown };
+        let join: { room?: unknown; peer?: unknown; key?: unknown };
         try {
           join = JSON.parse(data.subarray(1).toString('utf8')) as typeof join;
         } catch {
@@ -74,37 +102,48 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
         if (typeof join.peer !== 'string' || join.peer.length === 0 || Buffer.byteLength(join.peer) > MAX_PEER_ID_BYTES) {
           return drop(ws, 'protocol error: bad peer id');
         }
+        if (join.key !== undefined && (typeof join.key !== 'string' || join.key.length > 128)) return drop(ws, 'protocol error: bad slot key');
+        const keyHash = typeof join.key === 'string' ? createHash('sha256').update(join.key).digest('hex') : undefined;
+        const previous = rooms.get(join.room)?.get(join.peer);
+        // A slot belongs to the connection that took it: only the same daemon (same key) may
+        // take it over, e.g. after its old connection half-died; anyone else is turned away.
+        if (previous && previous.ws.readyState === previous.ws.OPEN && (keyHash === undefined || previous.keyHash !== keyHash)) {
+          return drop(ws, 'this peer id is in use in the room by another connection');
+        }
         clearTimeout(joinTimer);
         roomId = join.room;
         self = join.peer;
         room = rooms.get(roomId) ?? new Map();
         rooms.set(roomId, room);
-        const previous = room.get(self);
-        room.set(self, ws);
-        if (previous) drop(previous, 'replaced by a newer connection with the same peer id');
+        room.set(self, { ws, keyHash });
+        if (previous) drop(previous.ws, 'replaced by a newer connection of the same daemon');
         ws.send(tagged(RelayFrame.Peers, JSON.stringify({ peers: [...room.keys()].filter((p) => p !== self) })));
-        for (const [peer, other] of room) if (peer !== self) other.send(tagged(RelayFrame.Joined, self));
+        for (const [peer, other] of room) if (peer !== self) other.ws.send(tagged(RelayFrame.Joined, self));
         return;
       }
       if (!isRouted(type)) return drop(ws, `protocol error: unexpected frame type ${type}`);
       const routed = decodeRouted(data);
       if (!routed) return drop(ws, 'protocol error: truncated routed frame');
-      const target = room.get(routed.peer);
+      const target = room.get(routed.peer)?.ws;
       if (!target || routed.peer === self) {
         const id = Buffer.from(routed.peer, 'utf8');
         ws.send(new Uint8Array([RelayFrame.NoRoute, id.length, ...id, ...routed.linkId]));
         return;
       }
       const forwarded = encodeRouted(routed.type, self, routed.linkId, routed.payload);
+      if (target.bufferedAmount + forwarded.length > MAX_BUFFERED_BYTES) {
+        drop(target, `not reading: over ${MAX_BUFFERED_BYTES} bytes waiting for it`);
+        return;
+      }
       opts.onForward?.(forwarded);
       target.send(forwarded);
     });
     ws.on('close', () => {
       clearTimeout(joinTimer);
-      if (room === undefined || room.get(self) !== ws) return;
+      if (room === undefined || room.get(self)?.ws !== ws) return;
       room.delete(self);
       if (room.size === 0) rooms.delete(roomId);
-      for (const other of room.values()) other.send(tagged(RelayFrame.Left, self));
+      for (const other of room.values()) other.ws.send(tagged(RelayFrame.Left, self));
     });
   });
 
@@ -116,6 +155,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
     port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(pinger);
         for (const client of server.clients) client.terminate();
         server.close(() => resolve());
       }),

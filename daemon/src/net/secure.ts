@@ -2,17 +2,23 @@
  * The secure wrapper: turns any Link into an authenticated, encrypted Link.
  *
  * Handshake (plaintext frames, first byte is the frame type):
- *   both → HELLO  {p:'chorus-net', v:1, id, n}   n = 32 fresh random bytes (base64)
- *   both → PROOF  HMAC-SHA256(secret, "prove" | own id | own nonce | peer id | peer nonce)
+ *   both → HELLO  {p:'chorus-net', v:2, id, n}   n = 32 fresh random bytes (base64)
+ *   both → PROOF  mac [| sig]
+ *          mac = HMAC-SHA256(R, T), T = "prove" | own id | own nonce | peer id | peer nonce
+ *          sig = Ed25519 signature of T by the writer key (writers only; see credentials.ts)
  *   on a bad proof → REFUSE <reason for a person>, then close.
  * Each proof binds both nonces and both ids in a fixed prover-first order, so a proof can be
  * neither replayed on another connection nor reflected back at its sender. Proofs are compared in
- * constant time. Nothing but these three frames is accepted until the peer's proof checks out.
+ * constant time. Nothing but these three frames is accepted until the peer's proof checks out, and
+ * no handshake frame may exceed HANDSHAKE_MAX_BYTES.
  *
- * After the handshake every frame is XChaCha20-Poly1305 ciphertext under a per-direction key
- * (HKDF-SHA256 of the secret, salted with both nonces). The AEAD nonce is an implicit per-direction
- * counter: links are reliable and ordered, so a dropped, replayed or reordered frame fails to
- * decrypt and closes the link rather than being accepted.
+ * A peer whose proof carries no valid writer signature is read-only on this link, whatever it
+ * says later (decision 013). After the handshake every frame is XChaCha20-Poly1305 ciphertext
+ * under a per-direction key: HKDF-SHA256 of the strongest secret both ends proved (S between two
+ * writers, else R), salted with both nonces — so a read-only member on the path (the relay, the
+ * LAN) can neither read nor forge what two writers send each other. The AEAD nonce is an implicit
+ * per-direction counter: links are reliable and ordered, so a dropped, replayed or reordered frame
+ * fails to decrypt and closes the link rather than being accepted.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -20,15 +26,19 @@ import { randomBytes } from '@noble/ciphers/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { isWriterSignature, SECRET_BYTES, signAsWriter, writerKeys, type SessionKeys } from './credentials.js';
 import { BaseLink, type Link, type LinkKind } from './link.js';
 
 /** Largest plaintext message one secure frame may carry. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-export const SECRET_BYTES = 32;
+export { SECRET_BYTES } from './credentials.js';
 const TAG_BYTES = 16;
 const HELLO_MAX_BYTES = 4096;
+/** Largest frame accepted before the peer has proved the secret: what a handshake needs. */
+export const HANDSHAKE_MAX_BYTES = HELLO_MAX_BYTES + 1;
+const MAC_BYTES = 32;
 const PROTOCOL = 'chorus-net';
-const VERSION = 1;
+const VERSION = 2;
 
 const enum Frame {
   Hello = 1,
@@ -56,7 +66,9 @@ export class MessageTooLargeError extends RangeError {
 }
 
 export interface SecureOptions {
-  secret: Uint8Array;
+  /** The session's keys; or `secret`, a writer secret they are derived from. */
+  keys?: SessionKeys;
+  secret?: Uint8Array;
   selfId: string;
   timeoutMs?: number;
 }
@@ -83,8 +95,24 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function proof(secret: Uint8Array, proverId: string, proverNonce: Uint8Array, otherId: string, otherNonce: Uint8Array): Uint8Array {
-  return hmac(sha256, secret, transcript('chorus-net v1 prove', proverId, proverNonce, otherId, otherNonce));
+function proofTranscript(proverId: string, proverNonce: Uint8Array, otherId: string, otherNonce: Uint8Array): Uint8Array {
+  return transcript('chorus-net v2 prove', proverId, proverNonce, otherId, otherNonce);
+}
+
+/** This side's PROOF body: the membership MAC, and a writer's signature when it holds S. */
+function proofOf(keys: SessionKeys, t: Uint8Array): Uint8Array {
+  const mac = hmac(sha256, keys.read, t);
+  return keys.writer ? new Uint8Array([...mac, ...signAsWriter(keys, t)]) : mac;
+}
+
+/** Check a peer's PROOF: undefined (not a member), or whether it proved the writer secret. */
+function checkProof(keys: SessionKeys, t: Uint8Array, body: Uint8Array): { writer: boolean } | undefined {
+  const expected = hmac(sha256, keys.read, t);
+  const mac = body.subarray(0, MAC_BYTES);
+  if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, expected)) return undefined;
+  const sig = body.subarray(MAC_BYTES);
+  if (sig.length === 0) return { writer: false };
+  return isWriterSignature(keys, t, sig) ? { writer: true } : undefined;
 }
 
 interface PeerHello {
@@ -116,8 +144,13 @@ function parseHello(body: Uint8Array): PeerHello | string {
  * the secret; rejects with a HandshakeError (and closes `inner`) otherwise. Never throws past that.
  */
 export function secureHandshake(inner: Link, opts: SecureOptions): Promise<SecureLink> {
-  if (opts.secret.length !== SECRET_BYTES) {
-    return Promise.reject(new Error(`session secret must be ${SECRET_BYTES} bytes, got ${opts.secret.length}`));
+  let keys: SessionKeys;
+  try {
+    if (opts.keys) keys = opts.keys;
+    else if (opts.secret && opts.secret.length === SECRET_BYTES) keys = writerKeys(opts.secret);
+    else throw new Error(`session secret must be ${SECRET_BYTES} bytes, got ${opts.secret?.length ?? 0}`);
+  } catch (e) {
+    return Promise.reject(e as Error);
   }
   return new Promise((resolve, reject) => {
     const myNonce = randomBytes(32);
@@ -143,6 +176,8 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
     };
     const onFrame = (data: Uint8Array): void => {
       if (done) return;
+      // Nothing big before the peer is known to be a member (a stranger must not make us hold it).
+      if (data.length > HANDSHAKE_MAX_BYTES) return refuse(`handshake frame of ${data.length} bytes is larger than a handshake needs`);
       const type = data[0];
       const body = data.subarray(1);
       if (type === Frame.Refuse) {
@@ -159,13 +194,13 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
         if (typeof parsed === 'string') return refuse(parsed);
         if (parsed.id === opts.selfId) return refuse('connected to itself (same peer id on both ends)');
         peer = parsed;
-        inner.send(frame(Frame.Proof, proof(opts.secret, opts.selfId, myNonce, peer.id, peer.nonce)));
+        inner.send(frame(Frame.Proof, proofOf(keys, proofTranscript(opts.selfId, myNonce, peer.id, peer.nonce))));
       } else if (type === Frame.Proof && peer !== undefined) {
-        const expected = proof(opts.secret, peer.id, peer.nonce, opts.selfId, myNonce);
-        if (body.length !== expected.length || !timingSafeEqual(body, expected)) {
-          return refuse('session secret does not match: the join code is wrong, outdated, or from another session');
-        }
-        finish(undefined, new SecureLink(inner, opts.secret, opts.selfId, myNonce, peer));
+        const proved = checkProof(keys, proofTranscript(peer.id, peer.nonce, opts.selfId, myNonce), body);
+        if (!proved) return refuse('session secret does not match: the join code is wrong, outdated, or from another session');
+        // Two writers key the link with S; any link with a read-only end is keyed with R.
+        const both = proved.writer && keys.writer !== undefined;
+        finish(undefined, new SecureLink(inner, both ? keys.writer! : keys.read, opts.selfId, myNonce, peer, proved.writer));
       } else {
         refuse('unexpected frame during handshake (garbage, truncated, or not a Chorus peer)');
       }
@@ -212,13 +247,16 @@ export class SecureLink extends BaseLink {
   readonly peerId: string;
   /** An id both ends compute identically for this connection (hash of both nonces). */
   readonly linkId: string;
+  /** The peer proved the writer secret in this handshake; false: it may only read. */
+  readonly remoteWriter: boolean;
   readonly #inner: Link;
   readonly #tx: Direction;
   readonly #rx: Direction;
 
-  constructor(inner: Link, secret: Uint8Array, selfId: string, myNonce: Uint8Array, peer: PeerHello) {
+  constructor(inner: Link, secret: Uint8Array, selfId: string, myNonce: Uint8Array, peer: PeerHello, remoteWriter: boolean) {
     super();
     this.#inner = inner;
+    this.remoteWriter = remoteWriter;
     this.kind = inner.kind;
     this.remote = inner.remote;
     this.peerId = peer.id;
@@ -227,12 +265,13 @@ export class SecureLink extends BaseLink {
     const them = { id: peer.id, n: peer.nonce };
     const [lo, hi] = iAmLow ? [me, them] : [them, me];
     const salt = new Uint8Array([...lo.n, ...hi.n]);
-    const key = (dir: string): Uint8Array => hkdf(sha256, secret, salt, transcript('chorus-net v1 key', lo.id, hi.id, dir), 32);
+    const key = (dir: string): Uint8Array => hkdf(sha256, secret, salt, transcript('chorus-net v2 key', lo.id, hi.id, dir), 32);
     const loToHi = key('lo->hi');
     const hiToLo = key('hi->lo');
     this.#tx = new Direction(iAmLow ? loToHi : hiToLo);
     this.#rx = new Direction(iAmLow ? hiToLo : loToHi);
     this.linkId = Buffer.from(sha256(salt)).toString('hex').slice(0, 16);
+    inner.raiseFrameLimit?.();
     inner.on('message', (data) => this.#receive(data));
     inner.on('close', (reason) => this.closed(reason));
     if (inner.closeReason !== undefined) this.closed(inner.closeReason);

@@ -9,6 +9,8 @@ import { BaseLink, asBytes, type LinkKind } from './link.js';
 
 /** Largest single WebSocket message accepted: the 64 MiB frame limit plus header room. */
 export const WS_MAX_PAYLOAD = 64 * 1024 * 1024 + 4096;
+/** Largest message before the secure handshake finished (a hello or a proof is far smaller). */
+export const WS_HANDSHAKE_MAX_PAYLOAD = 8 * 1024;
 
 export class WebSocketLink extends BaseLink {
   readonly kind: LinkKind;
@@ -38,6 +40,12 @@ export class WebSocketLink extends BaseLink {
       else if (lastError) this.closed(`connection lost (${lastError})`);
       else this.closed(`connection closed (code ${code})`);
     });
+  }
+
+  /** After authentication: accept frames up to WS_MAX_PAYLOAD (ws has no public setter for it). */
+  raiseFrameLimit(): void {
+    const receiver = (this.#ws as unknown as { _receiver?: { _maxPayload: number } })._receiver;
+    if (receiver) receiver._maxPayload = WS_MAX_PAYLOAD;
   }
 
   protected transmit(data: Uint8Array): void {
@@ -79,7 +87,7 @@ export async function listenWebSocket(opts: ListenOptions): Promise<WebSocketLis
   const server = new WebSocketServer({
     host: opts.host,
     port: opts.port,
-    maxPayload: WS_MAX_PAYLOAD,
+    maxPayload: WS_HANDSHAKE_MAX_PAYLOAD, // raised per link once it is authenticated
     perMessageDeflate: false, // everything is encrypted: incompressible
   });
   await new Promise<void>((resolve, reject) => {
@@ -136,7 +144,7 @@ export function dialWebSocket(url: string, opts: DialOptions = {}): Promise<WebS
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false, handshakeTimeout: opts.timeoutMs ?? 5000 });
+      ws = new WebSocket(url, { maxPayload: WS_HANDSHAKE_MAX_PAYLOAD, perMessageDeflate: false, handshakeTimeout: opts.timeoutMs ?? 5000 });
     } catch (err) {
       reject(new Error(`cannot dial ${url}: ${(err as Error).message}`));
       return;

@@ -36,7 +36,8 @@ const Anchor = z.object({ c: z.string().max(200).optional(), o: z.number().int()
 const WireEditor = z.object({
   id: z.string().max(64),
   path: z.string().max(4096),
-  fileId: z.string().max(64).optional(),
+  // A file id only: presence never names another namespace's document (issue 10, item 12).
+  fileId: z.string().regex(/^f[0-9a-f]{24}$/).optional(),
   selections: z.array(z.object({ anchor: Anchor, head: Anchor })).max(1000),
   viewport: z.object({ start: Anchor, end: Anchor }).optional(),
 });

@@ -4,12 +4,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readOnlyKeys, withoutWriter, writerKeys, type SessionKeys } from '../net/credentials.js';
 
 export interface SessionConfig {
   sessionId: string;
-  /** base64url of the 32-byte secret. */
-  secret: string;
+  /** base64url of the 32-byte writer secret S; absent for a read-only member (decision 013). */
+  secret?: string;
+  /** A read-only member's keys (base64url of R and of the writers' public key W). */
+  readSecret?: string;
+  writerKey?: string;
   role: 'host' | 'guest';
+  /** Host: the codes it hands out are read-only. Guest: it joined read-only (holds no S). */
   readOnly: boolean;
   /** Members' addresses we know (from the join code, later from gossip). */
   addrs: string[];
@@ -28,7 +33,15 @@ export function sessionFile(dotDir: string): string {
 export function loadSession(dotDir: string): SessionConfig | undefined {
   try {
     const c = JSON.parse(fs.readFileSync(sessionFile(dotDir), 'utf8')) as SessionConfig;
-    if (typeof c.sessionId !== 'string' || typeof c.secret !== 'string') return undefined;
+    if (typeof c.sessionId !== 'string') return undefined;
+    if (typeof c.secret !== 'string' && (typeof c.readSecret !== 'string' || typeof c.writerKey !== 'string')) return undefined;
+    if (c.role === 'guest' && c.readOnly && typeof c.secret === 'string') {
+      // Saved by a Chorus whose read-only guests held the writer secret: keep only what a
+      // read-only member may hold, as a new read-only code would give.
+      Object.assign(c, keysToConfig(withoutWriter(writerKeys(new Uint8Array(Buffer.from(c.secret, 'base64url'))))));
+      delete c.secret;
+      saveSession(dotDir, c);
+    }
     return c;
   } catch {
     return undefined;
@@ -40,4 +53,17 @@ export function saveSession(dotDir: string, config: SessionConfig): void {
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   fs.renameSync(tmp, file);
+}
+
+/** The session keys a saved config holds. */
+export function configKeys(c: SessionConfig): SessionKeys {
+  const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
+  if (c.secret !== undefined) return writerKeys(bytes(c.secret));
+  return readOnlyKeys(bytes(c.readSecret!), bytes(c.writerKey!));
+}
+
+/** The fields of a config that store `keys`. */
+export function keysToConfig(keys: SessionKeys): Pick<SessionConfig, 'secret' | 'readSecret' | 'writerKey'> {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  return keys.writer ? { secret: b64(keys.writer) } : { readSecret: b64(keys.read), writerKey: b64(keys.writerKey) };
 }

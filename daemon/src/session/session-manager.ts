@@ -11,12 +11,13 @@ import type { WriteBack } from '../disk/write-back.js';
 import { Failure } from '../errors.js';
 import type { Identity } from '../identity.js';
 import { dialable } from '../net/host-addrs.js';
-import { decodeJoinCode, encodeJoinCode, JoinCodeError } from '../net/join-code.js';
+import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
 import { Replicator, type DocStore } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
+import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
+import { writerKeys } from '../net/credentials.js';
 
 export interface ShareOptions {
   host?: string;
@@ -104,7 +105,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   private code(): string {
     const c = this.config!;
     const addrs = [...new Set([...this.addrs, ...c.addrs])];
-    return encodeJoinCode({ sessionId: c.sessionId, secret: Buffer.from(c.secret, 'base64url'), addrs, ...(c.relayUrl ? { relayUrl: c.relayUrl } : {}), readOnly: c.readOnly });
+    return encodeJoinCode({ sessionId: c.sessionId, keys: configKeys(c), addrs, ...(c.relayUrl ? { relayUrl: c.relayUrl } : {}) }, { readOnly: c.readOnly });
   }
 
   /** Share this folder (or, if it is already in a session, give a code for that session). */
@@ -112,7 +113,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     if (this.config) return this.code();
     const config: SessionConfig = {
       sessionId: randomBytes(16).toString('hex'),
-      secret: randomBytes(32).toString('base64url'),
+      ...keysToConfig(writerKeys(new Uint8Array(randomBytes(32)))),
       role: 'host',
       readOnly: opts.readOnly ?? false,
       addrs: [],
@@ -142,9 +143,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
     const config: SessionConfig = this.config ?? {
       sessionId: code.sessionId,
-      secret: Buffer.from(code.secret).toString('base64url'),
+      ...keysToConfig(code.keys),
       role: 'guest',
-      readOnly: code.readOnly,
+      readOnly: isReadOnly(code),
       addrs: code.addrs,
       listen: { host: opts.host ?? '0.0.0.0', port: opts.port ?? 0 },
       disk: opts.disk,
@@ -169,6 +170,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.materializer = undefined;
     this.config = undefined;
     this.writeBack.disabled = false;
+    this.workspace.readOnly = false;
+    this.extraStores.forEach((s) => s.setReadOnly?.(false));
     fs.rmSync(sessionFile(this.project.dotDir), { force: true });
   }
 
@@ -179,10 +182,15 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   private async start(config: SessionConfig, resuming = false): Promise<void> {
     this.config = config;
     this.writeBack.disabled = !config.disk;
+    const keys = configKeys(config);
+    // A member without the writer secret refuses its own edits here, with a clear error, rather
+    // than keeping changes no peer will ever accept (decision 013).
+    this.workspace.readOnly = keys.writer === undefined;
+    this.extraStores.forEach((s) => s.setReadOnly?.(keys.writer === undefined));
     const overlay = new Overlay({
       selfId: this.identity.id,
-      selfMeta: { name: this.identity.name, color: this.identity.color, readOnly: config.role === 'guest' && config.readOnly },
-      secret: Buffer.from(config.secret, 'base64url'),
+      selfMeta: { name: this.identity.name, color: this.identity.color },
+      keys,
       sessionId: config.sessionId,
       listen: config.listen,
       ...(config.relayUrl ? { relayUrl: config.relayUrl } : {}),

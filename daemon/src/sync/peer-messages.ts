@@ -31,6 +31,13 @@ const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack', '
 
 /** Largest message a daemon accepts from a peer (a blob of a big binary file fits). */
 export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
+/**
+ * Largest header of an ephemeral message: an editor's broadcast payload is limited to 64 KiB
+ * (collab-session.ts), and a peer's must be too, with room for the envelope.
+ */
+export const MAX_EPHEMERAL_HEADER = 64 * 1024 + 1024;
+/** Most documents one `docs` message may list, blobs one `want`/`lack` may name. */
+const MAX_LIST = 200_000;
 
 export class PeerMessageError extends Error {}
 
@@ -99,6 +106,7 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
   if (!kind) throw new PeerMessageError(`unknown message kind ${buf.readUInt8(0)}`);
   const jsonLen = buf.readUInt32BE(1);
   need(5, jsonLen + 4);
+  if (kind === 'ephemeral' && jsonLen > MAX_EPHEMERAL_HEADER) throw new PeerMessageError(`an ephemeral message of ${jsonLen} bytes is over the ${MAX_EPHEMERAL_HEADER}-byte limit`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(buf.subarray(5, 5 + jsonLen).toString('utf8')) as Record<string, unknown>;
@@ -139,11 +147,11 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
     case 'level':
       return { kind, doc: doc() };
     case 'docs':
-      if (!Array.isArray(header.docs) || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');
+      if (!Array.isArray(header.docs) || header.docs.length > MAX_LIST || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');
       return { kind, docs: header.docs as string[] };
     case 'want':
     case 'lack':
-      if (!Array.isArray(header.hashes) || !header.hashes.every((h) => typeof h === 'string' && HASH.test(h))) throw new PeerMessageError('bad blob list');
+      if (!Array.isArray(header.hashes) || header.hashes.length > MAX_LIST || !header.hashes.every((h) => typeof h === 'string' && HASH.test(h))) throw new PeerMessageError('bad blob list');
       return { kind, hashes: header.hashes as string[] };
     case 'ephemeral': {
       if (typeof header.topic !== 'string' || header.topic.length > 64) throw new PeerMessageError('bad topic');

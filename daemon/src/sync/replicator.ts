@@ -10,6 +10,7 @@ import * as A from '@automerge/automerge/next';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { FilesEvent, Workspace } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
+import { checkChanges } from './change-check.js';
 
 /** The part of the overlay the replicator uses (an in-memory network in unit tests). */
 export interface PeerNetwork {
@@ -22,6 +23,8 @@ export interface PeerNetwork {
   isPartialMesh?(): boolean;
 }
 
+/** A blob asked for and not answered (by data or `lack`) within this long is asked of someone else. */
+const WANT_TIMEOUT_MS = 10_000;
 /** How many message digests to remember for flooding (older ones are forgotten in halves). */
 const SEEN_LIMIT = 50_000;
 /**
@@ -38,10 +41,32 @@ export interface DocStore {
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: { kind: 'peer'; peerId: string }): A.SyncState;
   generateSync(docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null };
   on(event: 'localChange', fn: (docId: string, change: Uint8Array) => void): unknown;
+  /** Which of these change hashes the document does not hold yet. */
+  missingDeps(docId: string, hashes: string[]): string[];
+  /** Refuse local changes (this daemon holds a read-only code). */
+  setReadOnly?(readOnly: boolean): void;
 }
+
+/** A peer's change that waits for its dependencies, already checked (change-check.ts). */
+interface Waiting {
+  bytes: Uint8Array;
+  hash: string;
+  deps: string[];
+}
+
+/**
+ * What may wait for dependencies, per peer: a change whose dependency never arrives must not
+ * grow memory and saved state without bound (issue 10, item 8). Beyond it the peer's waiting
+ * changes are dropped; the sync protocol brings what was really missing on the next connect.
+ */
+export const MAX_WAITING_CHANGES = 2000;
+export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
 
 interface PeerState {
   meta: Record<string, unknown>;
+  /** Changes from this peer waiting for their dependencies, per document. */
+  waiting: Map<string, Waiting[]>;
+  waitingBytes: number;
   /** Documents the peer holds (its `docs` message): their text comes by sync, not as blobs. */
   docs: Set<string>;
   /** Blobs the peer said it does not have. */
@@ -71,6 +96,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private held = new Map<string, Uint8Array[]>();
   /** Blob hashes asked for and not yet received, with whom we asked. */
   private wanted = new Map<string, string>();
+  /** When each wanted blob was asked for: a peer that never answers is passed over. */
+  private askedAt = new Map<string, number>();
 
   constructor(
     private readonly workspace: Workspace,
@@ -87,6 +114,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data) => this.receive(id, data));
+    // A member that never answers a `want` (hostile, or stuck) must not stall a join forever.
+    setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2).unref();
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
     workspace.on('historyWanted', (doc) => {
@@ -179,7 +208,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private peerUp(id: string, meta: Record<string, unknown>): void {
     const docs = [...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())];
-    const state: PeerState = { meta, docs: new Set(), lacks: new Set(), states: new Map(), unsynced: new Set(docs) };
+    const state: PeerState = { meta, waiting: new Map(), waitingBytes: 0, docs: new Set(), lacks: new Set(), states: new Map(), unsynced: new Set(docs) };
     this.peers.set(id, state);
     this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
     this.send(id, { kind: 'docs', docs });
@@ -242,15 +271,69 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
   }
 
+  /** A peer that proved only the read-only secret may not change anything (decision 013). */
+  private refuseReadOnly(p: PeerState, what: string): void {
+    if (p.meta.readOnly === true) throw new PeerMessageError(`a read-only guest sent ${what}; refused (its join code does not allow writing)`);
+  }
+
+  /**
+   * A peer's changes to one document: each checked (change-check.ts) before anything of them is
+   * kept; those whose dependencies are here are applied, the rest wait (bounded) for them.
+   */
+  private admit(peerId: string, p: PeerState, doc: string, changes: Uint8Array[]): void {
+    this.refuseReadOnly(p, 'changes');
+    const decoded = checkChanges(doc, changes);
+    const queue = p.waiting.get(doc) ?? [];
+    for (const d of decoded) {
+      queue.push({ bytes: d.bytes, hash: d.hash, deps: d.deps });
+      p.waitingBytes += d.bytes.length;
+    }
+    p.waiting.set(doc, queue);
+    this.drain(doc);
+    if (p.waitingBytes > MAX_WAITING_BYTES || [...p.waiting.values()].reduce((n, q) => n + q.length, 0) > MAX_WAITING_CHANGES) {
+      const n = [...p.waiting.values()].reduce((k, q) => k + q.length, 0);
+      p.waiting.clear();
+      p.waitingBytes = 0;
+      this.log(`dropped ${n} changes from peer ${peerId.slice(0, 8)} whose dependencies never arrived (over the limit of ${MAX_WAITING_CHANGES} changes or ${MAX_WAITING_BYTES} bytes); the next sync brings what is really missing`);
+    }
+  }
+
+  /** Apply every waiting change of `doc` (from any peer) whose dependencies are all here now. */
+  private drain(doc: string): void {
+    const store = this.store(doc);
+    for (const [peerId, p] of this.peers) {
+      let queue = p.waiting.get(doc);
+      if (!queue?.length) continue;
+      const ready: Waiting[] = [];
+      const readyHashes = new Set<string>();
+      for (let progress = true; progress && queue.length; ) {
+        progress = false;
+        const rest: Waiting[] = [];
+        for (const w of queue) {
+          const missing = w.deps.filter((d) => !readyHashes.has(d));
+          if (missing.length === 0 || store.missingDeps(doc, missing).length === 0) {
+            ready.push(w);
+            readyHashes.add(w.hash);
+            progress = true;
+          } else rest.push(w);
+        }
+        queue = rest;
+      }
+      p.waiting.set(doc, queue);
+      if (!ready.length) continue;
+      for (const w of ready) p.waitingBytes -= w.bytes.length;
+      store.applyRemote(doc, ready.map((w) => w.bytes), { kind: 'peer', peerId });
+    }
+  }
+
   private handle(peerId: string, p: PeerState, m: PeerMessage): void {
     const origin = { kind: 'peer' as const, peerId };
     switch (m.kind) {
       case 'changes':
-        if (p.meta.readOnly === true) throw new PeerMessageError('a read-only guest sent changes');
-        this.store(m.doc).applyRemote(m.doc, m.changes, origin);
+        this.admit(peerId, p, m.doc, m.changes);
         // Changes that wait for history we never got (the peer made the file live from a
         // content we did not have): a fresh sync with that peer brings it.
-        if (this.workspace.lacksHistory(m.doc)) this.resync(peerId, m.doc);
+        if (p.waiting.get(m.doc)?.length || this.workspace.lacksHistory(m.doc)) this.resync(peerId, m.doc);
         return;
       case 'docs': {
         for (const doc of m.docs) p.docs.add(doc);
@@ -275,13 +358,31 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         return;
       }
       case 'snapshot':
+        this.refuseReadOnly(p, 'a whole document');
         this.workspace.applySnapshot(m.doc, m.data, origin);
         return;
       case 'level':
         this.settle(peerId, p, m.doc);
         return;
       case 'sync': {
-        const state = this.store(m.doc).receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), m.data, origin);
+        // The changes a sync message carries take the same way as live ones (checked, refused
+        // from a read-only peer); the rest of it (heads, needs) is what lets a reader catch up.
+        let data = m.data;
+        let decoded: A.DecodedSyncMessage;
+        try {
+          decoded = A.decodeSyncMessage(data);
+        } catch {
+          throw new PeerMessageError('not an Automerge sync message');
+        }
+        if (decoded.changes.length) {
+          try {
+            this.admit(peerId, p, m.doc, decoded.changes);
+          } catch (e) {
+            this.log(`refused the changes in a sync message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+          }
+          data = A.encodeSyncMessage({ ...decoded, changes: [] });
+        }
+        const state = this.store(m.doc).receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), data, origin);
         p.states.set(m.doc, state);
         if (!this.syncStep(peerId, m.doc)) {
           this.settle(peerId, p, m.doc);
@@ -310,6 +411,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.checkSynced();
         return;
       case 'blob':
+        // Content-addressed, so harmless from anyone; but only content a file here needs is stored.
+        if (!this.wanted.has(m.hash) && !this.workspace.index.entries().some(([, e]) => e.hash === m.hash)) throw new PeerMessageError('a blob no file here needs');
         this.workspace.blobs.put(m.data, m.hash);
         this.wanted.delete(m.hash);
         this.emit('blob', m.hash);
@@ -333,6 +436,22 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
   }
 
+  private reaskSlow(now = Date.now()): void {
+    let stale = false;
+    for (const [hash, peer] of this.wanted) {
+      if (now - (this.askedAt.get(hash) ?? now) < WANT_TIMEOUT_MS) continue;
+      // Passed over only if someone else may have it; else asked again (it may just be slow).
+      const others = [...this.peers].some(([id, p]) => id !== peer && !p.lacks.has(hash));
+      if (others) this.peers.get(peer)?.lacks.add(hash);
+      this.wanted.delete(hash);
+      this.askedAt.delete(hash);
+      stale = true;
+    }
+    if (!stale) return;
+    this.fetchMissing();
+    this.checkSynced();
+  }
+
   /** Ask for the blobs of files we know of but whose content we lack. */
   private fetchMissing(e?: FilesEvent, only?: Set<string>): void {
     if (e && e.origin.kind !== 'peer') return;
@@ -348,6 +467,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       const peer = from && able.includes(from) ? from : able[0];
       if (!peer) continue; // nobody here has it (yet): the file appears when someone who has it connects
       this.wanted.set(entry.hash, peer);
+      this.askedAt.set(entry.hash, Date.now());
       byPeer.set(peer, [...(byPeer.get(peer) ?? []), entry.hash]);
     }
     for (const [peer, hashes] of byPeer) {

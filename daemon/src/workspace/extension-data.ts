@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import * as A from '@automerge/automerge/next';
 import { Failure } from '../errors.js';
-import type { Storage } from './storage.js';
+import { StorageFailed, type Storage } from './storage.js';
 import type { RawChange } from './text-doc.js';
 
 export const DATA_DOC_ID = 'data';
@@ -31,17 +31,38 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     actor: string,
   ) {
     super();
-    const saved = storage.load(DATA_DOC_ID);
-    let doc = saved.snapshot ? A.load<Shape>(saved.snapshot, { actor }) : A.init<Shape>({ actor });
-    if (saved.changes.length) [doc] = A.applyChanges(doc, saved.changes);
-    this.doc = doc;
+    this.doc = storage.open(DATA_DOC_ID, (snapshot, changes) => {
+      let doc = snapshot ? A.load<Shape>(snapshot, { actor }) : A.init<Shape>({ actor });
+      if (changes.length) [doc] = A.applyChanges(doc, changes);
+      return doc;
+    });
   }
 
   docIds(): string[] {
     return [DATA_DOC_ID];
   }
 
+  private readOnly = false;
+
+  /** Changes in the shared state: saved now, or (disk full) as soon as the disk takes them. */
+  private save(changes: RawChange[]): void {
+    try {
+      this.storage.append(DATA_DOC_ID, changes);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      this.storage.defer(DATA_DOC_ID, changes);
+    }
+  }
+
+  /** Refuse local sets (this daemon holds a read-only code; decision 013). */
+  setReadOnly(readOnly: boolean): void {
+    this.readOnly = readOnly;
+  }
+
   set(namespace: string, key: string, value: unknown): void {
+    // A JS object key with a meaning of its own: stored, it could never be read back.
+    if (namespace === '__proto__' || key === '__proto__') throw new Failure('invalid', 'the name "__proto__" cannot be used as a namespace or key; pick another');
+    if (this.readOnly) throw new Failure('readOnly', `you joined this session read-only: ${namespace}/${key} was not set; ask for a writer's join code to change shared data`);
     const json = JSON.stringify(value);
     if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
       throw new Failure('tooLarge', `the value for ${namespace}/${key} is ${Buffer.byteLength(json)} bytes of JSON; the limit is ${MAX_VALUE_BYTES}`);
@@ -57,7 +78,7 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     });
     if (this.doc === before) return;
     const change = A.getLastLocalChange(this.doc)!;
-    this.storage.append(DATA_DOC_ID, [change]);
+    this.save([change]);
     this.emit('localChange', DATA_DOC_ID, change);
     this.emit('changed', { namespace, key, value });
   }
@@ -96,17 +117,22 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
   applyRemote(_docId: string, changes: RawChange[]): void {
     const before = this.snapshotValues();
     [this.doc] = A.applyChanges(this.doc, changes);
-    this.storage.append(DATA_DOC_ID, changes);
+    this.save(changes);
     this.announce(before);
   }
 
   receiveSync(_docId: string, state: A.SyncState, message: Uint8Array): A.SyncState {
     const before = this.snapshotValues();
+    const heads = A.getHeads(this.doc).join(',');
     const [doc, next] = A.receiveSyncMessage(this.doc, state, message);
     this.doc = doc;
-    this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
+    if (A.getHeads(this.doc).join(',') !== heads) this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
     this.announce(before);
     return next;
+  }
+
+  missingDeps(_docId: string, hashes: string[]): string[] {
+    return hashes.length ? A.getMissingDeps(this.doc, hashes) : [];
   }
 
   generateSync(_docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {

@@ -7,6 +7,10 @@ import * as A from '@automerge/automerge/next';
 import { randomBytes } from 'node:crypto';
 import type { RawChange } from './text-doc.js';
 import { isProjectPath } from './path-rules.js';
+import { entryProblem, MAX_INDEX_ENTRIES_PER_CHANGE, rootProblem } from './index-schema.js';
+
+/** A change from a peer that would leave an invalid index: refused whole, nothing applied. */
+export class IndexChangeRefused extends Error {}
 
 export interface FileEntry {
   /** Project-relative path with `/` separators. */
@@ -262,20 +266,71 @@ export class FileIndex {
     });
   }
 
-  /** Apply changes from a peer or storage; reports what happened to paths. */
+  /**
+   * Run a peer's update on a copy and keep it only if every entry it touched is still valid
+   * (index-schema.ts): one bad field refuses the whole update and nothing of it is applied.
+   */
+  private guarded(update: (doc: A.Doc<IndexShape>, opts: A.ApplyOptions<IndexShape>) => A.Doc<IndexShape>): void {
+    const touched = new Map<'files' | 'dirs', Set<string>>([
+      ['files', new Set()],
+      ['dirs', new Set()],
+    ]);
+    const candidate = update(A.clone(this.doc, { actor: this.actor }), {
+      patchCallback: (patches) => {
+        for (const p of patches) {
+          const [map, id] = p.path;
+          if ((map === 'files' || map === 'dirs') && typeof id === 'string') touched.get(map)!.add(id);
+        }
+      },
+    });
+    let problem = rootProblem(candidate as unknown as Record<string, unknown>);
+    if (touched.get('files')!.size + touched.get('dirs')!.size > MAX_INDEX_ENTRIES_PER_CHANGE) {
+      problem ??= `it writes ${touched.get('files')!.size + touched.get('dirs')!.size} entries at once; the limit is ${MAX_INDEX_ENTRIES_PER_CHANGE}`;
+    }
+    for (const [map, ids] of touched) {
+      const values = (candidate as unknown as Record<string, Record<string, unknown> | undefined>)[map];
+      for (const id of ids) {
+        if (problem) break;
+        if (!values || values[id] === undefined) continue; // removed
+        problem = entryProblem(map, id, values[id]);
+        // Concurrent values of one entry must each be valid too (they surface as conflicts).
+        for (const v of Object.values(A.getConflicts(values, id) ?? {})) problem ??= entryProblem(map, id, v);
+      }
+    }
+    if (problem) {
+      A.free(candidate);
+      throw new IndexChangeRefused(`refused an index change: ${problem}`);
+    }
+    this.doc = candidate;
+  }
+
+  /** Apply changes from a peer; reports what happened to paths. Throws IndexChangeRefused. */
   applyRemote(changes: RawChange[]): IndexDiff {
     const before = this.snapshotPaths();
-    [this.doc] = A.applyChanges(this.doc, changes);
+    this.guarded((doc, opts) => A.applyChanges(doc, changes, opts)[0]);
     this.reindex();
     return this.diffFrom(before);
   }
 
   receiveSync(state: A.SyncState, message: Uint8Array): { diff: IndexDiff; state: A.SyncState } {
     const before = this.snapshotPaths();
-    const [doc, next] = A.receiveSyncMessage(this.doc, state, message);
-    this.doc = doc;
+    let next = state;
+    this.guarded((doc, opts) => {
+      const [d, s] = A.receiveSyncMessage(doc, state, message, opts);
+      next = s;
+      return d;
+    });
     this.reindex();
     return { diff: this.diffFrom(before), state: next };
+  }
+
+  /** Which of `hashes` this index does not hold (dependencies still to arrive). */
+  missingDeps(hashes: string[]): string[] {
+    return hashes.length ? A.getMissingDeps(this.doc, hashes) : [];
+  }
+
+  get heads(): string[] {
+    return A.getHeads(this.doc);
   }
 
   generateSync(state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {

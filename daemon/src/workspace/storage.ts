@@ -7,16 +7,104 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as A from '@automerge/automerge/next';
+import { decodeVerified } from '../sync/change-check.js';
 
 const COMPACT_AFTER = 20000;
+
+/** Saved state that would not load: it is never written over good state. */
+export class UnloadableState extends Error {}
+
+/** The disk refused a write (full, quota, read-only): nothing of it was kept. */
+export class StorageFailed extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How often changes waiting for disk space are written again. */
+const RETRY_MS = 1000;
 
 export class Storage {
   private logs = new Map<string, { fd: number; count: number }>();
   private dirty = new Set<number>();
   private syncTimer: NodeJS.Timeout | undefined;
+  /**
+   * Changes accepted (in memory, delivered to peers) that the disk refused, per document: they
+   * are written first, before anything newer, so the log never holds a change without what it
+   * depends on (issue 10, item 11).
+   */
+  private backlog = new Map<string, Uint8Array[]>();
+  private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    /** Where a person learns that damaged saved state was set aside (the daemon log). */
+    private readonly notice: (msg: string) => void = () => undefined,
+  ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Build a document from its saved state, never refusing to start (issue 10, item 3): if the
+   * snapshot does not load, it is set aside (`.damaged-<time>`, kept for a person to inspect)
+   * and the last good snapshot before it plus the log is used, then the log alone, then nothing
+   * — peers bring back the rest at the next sync. Log records that are not valid changes are
+   * skipped.
+   */
+  open<T>(id: string, build: (snapshot: Uint8Array | undefined, changes: Uint8Array[]) => T): T {
+    const saved = this.load(id);
+    try {
+      return build(saved.snapshot, saved.changes);
+    } catch (first) {
+      const valid = saved.changes.filter((c) => {
+        try {
+          decodeVerified(c);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const prevFile = this.file(id, 'snap') + '.prev';
+      const prev = fs.existsSync(prevFile) ? new Uint8Array(fs.readFileSync(prevFile)) : undefined;
+      const tries: Array<[string, Uint8Array | undefined, Uint8Array[]]> = [
+        ['its snapshot and the valid part of its log', saved.snapshot, valid],
+        ['the snapshot before the last and its log', prev, valid],
+        ['its log alone', undefined, valid],
+        ['nothing (peers bring it back)', undefined, []],
+      ];
+      const why = (first as Error).message.split('\n')[0];
+      for (const [how, snap, changes] of tries) {
+        if (how.startsWith('the snapshot before') && !snap) continue;
+        try {
+          const doc = build(snap, changes);
+          this.setAside(id);
+          this.notice(`saved state of ${id} did not load (${why}); started from ${how}; the damaged files are kept in ${this.dir} as ${id}.*.damaged-*`);
+          return doc;
+        } catch {
+          // try the next older state
+        }
+      }
+      throw first;
+    }
+  }
+
+  /** Move a document's current files aside (damaged), so the next save starts clean. */
+  private setAside(id: string): void {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const log = this.logs.get(id);
+    if (log) {
+      fs.closeSync(log.fd);
+      this.dirty.delete(log.fd);
+      this.logs.delete(id);
+    }
+    for (const ext of ['snap', 'log']) {
+      const f = this.file(id, ext);
+      if (fs.existsSync(f)) fs.renameSync(f, `${f}.damaged-${stamp}`);
+    }
   }
 
   private file(id: string, ext: string): string {
@@ -56,34 +144,102 @@ export class Storage {
     return snapshot ? { snapshot, changes } : { changes };
   }
 
-  /** Append raw changes to the document's log. Returns true when it is time to compact. */
+  /**
+   * Append raw changes to the document's log (after any that wait for space). Returns true when
+   * it is time to compact. Throws StorageFailed, leaving the log as it was.
+   */
   append(id: string, changes: Uint8Array[]): boolean {
+    const waiting = this.backlog.get(id);
+    const all = waiting ? [...waiting, ...changes] : changes;
+    try {
+      const compact = this.write(id, all);
+      this.backlog.delete(id);
+      return compact;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new StorageFailed(code, `the disk refused to save it (${code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'over the disk quota' : code})`);
+    }
+  }
+
+  /** Keep changes the disk refused, to write before anything newer once it takes them again. */
+  defer(id: string, changes: Uint8Array[]): void {
+    this.backlog.set(id, [...(this.backlog.get(id) ?? []), ...changes]);
+    this.retryTimer ??= setInterval(() => {
+      for (const doc of [...this.backlog.keys()]) {
+        try {
+          this.append(doc, []);
+          this.notice(`saved the changes of ${doc} that waited for disk space`);
+        } catch {
+          // still no space: try again later
+        }
+      }
+      if (this.backlog.size === 0) {
+        clearInterval(this.retryTimer);
+        this.retryTimer = undefined;
+      }
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Documents with changes still waiting for disk space. */
+  get waitingForSpace(): number {
+    return this.backlog.size;
+  }
+
+  private write(id: string, changes: Uint8Array[]): boolean {
     let log = this.logs.get(id);
     if (!log) {
       log = { fd: fs.openSync(this.file(id, 'log'), 'a', 0o600), count: 0 };
       this.logs.set(id, log);
     }
+    if (changes.length === 0) return false;
     const parts: Buffer[] = [];
     for (const c of changes) {
       const head = Buffer.alloc(4);
       head.writeUInt32BE(c.length);
       parts.push(head, Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     }
-    fs.writeSync(log.fd, Buffer.concat(parts));
+    const size = fs.fstatSync(log.fd).size;
+    try {
+      fs.writeSync(log.fd, Buffer.concat(parts));
+    } catch (e) {
+      // A partial record would misframe every later one: cut the log back to where it was.
+      try {
+        fs.ftruncateSync(log.fd, size);
+      } catch {
+        // the torn tail is ignored on load (a torn final record)
+      }
+      throw e;
+    }
     log.count += changes.length;
     this.dirty.add(log.fd);
     this.syncTimer ??= setTimeout(() => this.syncBatch(), 200);
     return log.count >= COMPACT_AFTER;
   }
 
-  /** Replace the document's state with a snapshot and an empty log. */
+  /**
+   * Replace the document's state with a snapshot and an empty log. The snapshot must load first
+   * (else UnloadableState, and the good state stays); the one it replaces is kept as `.prev`.
+   */
   snapshot(id: string, bytes: Uint8Array): void {
+    try {
+      A.free(A.load(bytes));
+    } catch (e) {
+      throw new UnloadableState(`refused to save ${id}: the new state does not load (${(e as Error).message.split('\n')[0]}); the saved state is kept`);
+    }
     const target = this.file(id, 'snap');
     const tmp = `${target}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', 0o600);
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     fs.closeSync(fd);
+    if (fs.existsSync(target)) fs.renameSync(target, `${target}.prev`);
     fs.renameSync(tmp, target);
     const log = this.logs.get(id);
     if (log) {
@@ -99,6 +255,7 @@ export class Storage {
     if (log) fs.closeSync(log.fd);
     this.logs.delete(id);
     fs.rmSync(this.file(id, 'snap'), { force: true });
+    fs.rmSync(this.file(id, 'snap') + '.prev', { force: true });
     fs.rmSync(this.file(id, 'log'), { force: true });
   }
 
@@ -129,6 +286,14 @@ export class Storage {
   }
 
   close(): void {
+    clearInterval(this.retryTimer);
+    for (const doc of [...this.backlog.keys()]) {
+      try {
+        this.append(doc, []);
+      } catch {
+        this.notice(`could not save the latest changes of ${doc}: the disk is still refusing writes; peers hold them and bring them back at the next sync`);
+      }
+    }
     this.flush();
     for (const { fd } of this.logs.values()) fs.closeSync(fd);
     this.logs.clear();

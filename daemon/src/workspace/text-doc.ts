@@ -109,9 +109,27 @@ export class TextDoc {
     return this.integrate((opts) => A.applyChanges(this.doc, changes, opts)[0]);
   }
 
-  /** Merge a whole saved document (a peer's, for a first sync of a long history). */
+  /**
+   * Merge a whole saved document (a peer's, for a first sync of a long history). It must load on
+   * its own and be a text document first: nothing of a damaged or foreign one is taken in.
+   */
   loadSnapshot(bytes: Uint8Array): TextOp | undefined {
+    let probe: A.Doc<TextShape>;
+    try {
+      probe = A.load<TextShape>(bytes);
+    } catch (e) {
+      throw new Error(`a saved document that does not load (${(e as Error).message.split('\n')[0]})`);
+    }
+    const keys = Object.keys(probe);
+    const fits = typeof probe.text === 'string' && keys.length === 1;
+    A.free(probe);
+    if (!fits) throw new Error('a saved document that is not a text document');
     return this.integrate((opts) => A.loadIncremental(this.doc, bytes, opts));
+  }
+
+  /** Which of these change hashes the document does not hold yet. */
+  missingDeps(hashes: string[]): string[] {
+    return hashes.length ? A.getMissingDeps(this.doc, hashes) : [];
   }
 
   /** How many changes the history holds. */

@@ -15,7 +15,7 @@ import type { LineIndex } from '../text/line-index.js';
 import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
-import type { Storage } from './storage.js';
+import { StorageFailed, type Storage } from './storage.js';
 import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
@@ -95,6 +95,10 @@ function stateKey(e: FileEntry): string {
   return e.hash + (e.exec ? 'x' : '-');
 }
 
+const FILE_DOC = /^f[0-9a-f]{24}$/;
+/** Most text documents kept that no index entry names (their entry may still be arriving). */
+export const MAX_ORPHAN_DOCS = 64;
+
 /** A live document nobody holds open is dropped from memory after this long unused. */
 const IDLE_UNLOAD_MS = 120_000;
 
@@ -110,6 +114,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private unloader: NodeJS.Timeout;
   /** While `batch` runs: the index as it was before, for one combined `files` event. */
   private batching: Map<string, FileEntry> | undefined;
+  /**
+   * This daemon holds a read-only code (no writer secret): every local change is refused here,
+   * with a clear error, instead of being kept where no peer will ever accept it (decision 013).
+   */
+  readOnly = false;
 
   constructor(
     private readonly storage: Storage,
@@ -120,8 +129,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   ) {
     super();
     this.setMaxListeners(0);
-    const saved = storage.load(INDEX_DOC_ID);
-    this.index = new FileIndex(saved.snapshot, saved.changes, actor);
+    this.index = storage.open(INDEX_DOC_ID, (snapshot, changes) => new FileIndex(snapshot, changes, actor));
     this.unloader = setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2);
     this.unloader.unref();
   }
@@ -164,11 +172,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** The live document of a file, loading it from storage if it was saved. */
   private doc(fileId: string): TextDoc | undefined {
+    // Only file ids name text documents: "data" or "index" from a peer's presence must never load
+    // another namespace's saved state as text (issue 10, item 12).
+    if (!FILE_DOC.test(fileId)) return undefined;
     let doc = this.live.get(fileId);
     this.used.set(fileId, Date.now());
     if (!doc && fileId !== INDEX_DOC_ID && this.storage.has(fileId)) {
-      const saved = this.storage.load(fileId);
-      doc = TextDoc.load(saved.snapshot, saved.changes, this.actor);
+      doc = this.storage.open(fileId, (snapshot, changes) => TextDoc.load(snapshot, changes, this.actor));
       this.live.set(fileId, doc);
     }
     return doc;
@@ -185,12 +195,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   isLive(fileId: string): boolean {
-    return this.live.has(fileId) || this.storage.has(fileId);
+    return FILE_DOC.test(fileId) && (this.live.has(fileId) || this.storage.has(fileId));
   }
 
   /** Ids of every document this daemon holds: the index and each live file. */
   docIds(): string[] {
-    const ids = new Set([INDEX_DOC_ID, ...this.live.keys(), ...this.storage.ids()]);
+    const ids = new Set([INDEX_DOC_ID, ...this.live.keys(), ...this.storage.ids().filter((id) => FILE_DOC.test(id))]);
     return [...ids];
   }
 
@@ -293,26 +303,60 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return docId !== INDEX_DOC_ID && !!this.live.get(docId)?.lacksHistory;
   }
 
+  /** Refuse a local change while this daemon may only read. */
+  private writable(what: string): void {
+    if (this.readOnly) {
+      throw new Failure('readOnly', `you joined this session read-only: ${what} is not shared and was not made; ask for a writer's join code to edit`);
+    }
+  }
+
   /**
    * Apply a local change to a live file's text. `outsideTarget`: the change takes in an outside
    * tool's rewrite and leaves exactly this text (see TextDoc.twinRewrite).
    */
   edit(fileId: string, op: TextOp, origin: Origin, outsideTarget?: string): void {
+    this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId);
     if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
     const before = doc.text;
     const change = doc.applyLocal(op, outsideTarget);
     if (!change) return;
-    this.record(fileId, change);
+    try {
+      this.save(fileId, [change]);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      // Not saved, so not acknowledged: the edit is taken back by a change that restores the
+      // text, and both go to peers (so their next changes from here still apply), to be saved
+      // here too once the disk takes them. Refused, and absent everywhere (issue 10, item 11).
+      const undo = doc.applyLocal(diffToOp(doc.text, before));
+      const pair = undo ? [change, undo] : [change];
+      this.storage.defer(fileId, pair);
+      for (const c of pair) this.emit('localChange', fileId, c);
+      throw new Failure('storage', `the edit of ${this.pathOf(fileId) ?? fileId} was not made: ${e.message}; free some space, then re-open the buffer and type again`);
+    }
+    this.keepEdited(fileId, { kind: 'disk' });
     this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.text, origin, raw: change });
+  }
+
+  /** Append changes to a document's log (compacting when it is time). Throws StorageFailed. */
+  private save(docId: string, changes: RawChange[]): void {
+    if (this.storage.append(docId, changes)) this.compact(docId);
   }
 
   /**
    * A change made here: in storage before anything else (before the edit is acknowledged,
-   * decision 004). An index change goes to peers from here; a text change in its `text` event.
+   * decision 004). An index change goes to peers from here, even when the disk refuses it (it is
+   * part of the shared state; saved as soon as the disk takes it again); a text change goes in
+   * its `text` event.
    */
   private record(docId: string, change: RawChange): void {
-    if (this.storage.append(docId, [change])) this.compact(docId);
+    try {
+      this.save(docId, [change]);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      this.storage.defer(docId, [change]);
+      this.emit('notice', `could not save a change of ${docId} yet: ${e.message}; it is kept in memory and saved when space returns`);
+    }
     if (docId === INDEX_DOC_ID) this.emit('localChange', docId, change);
     else this.keepEdited(docId, { kind: 'disk' });
   }
@@ -327,6 +371,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   addFile(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
     const existing = this.index.idOf(path);
     if (existing) return existing;
+    this.writable(`the new file ${path}`);
     return this.addEntry(path, bytes, origin, exec);
   }
 
@@ -336,6 +381,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   addConcurrent(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
     return this.addEntry(path, bytes, origin, exec);
+    this.writable(`the new file ${path}`);
   }
 
   private addEntry(path: string, bytes: Uint8Array, origin: Origin, exec: boolean): string {
@@ -354,6 +400,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * known content first; a binary file's new content replaces the old (last writer wins).
    */
   contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false): void {
+    this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
     if (!fileId) {
       this.addFile(path, bytes, origin, exec);
@@ -397,6 +444,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * so a burst of file operations reaches peers as one coherent step.
    */
   batch(fn: () => void, origin: Origin): void {
+    this.writable('the change of the file list');
     if (this.batching) {
       fn();
       return;
@@ -432,15 +480,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
+    this.writable(`the new folder ${path}`);
     this.recordIndex(this.index.addDir(path), origin, undefined);
   }
 
   /** A folder went (from disk): it goes on every peer that has nothing unshared in it. */
   removeDir(path: string, origin: Origin): void {
+    this.writable(`removing the folder ${path}`);
     this.recordIndex(this.index.removeDir(path), origin, undefined);
   }
 
   rename(from: string, to: string, origin: Origin): void {
+    this.writable(`renaming ${from}`);
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
     this.recordIndex(this.index.set(fileId, { path: to }), origin, { created: [], deleted: [], renamed: [{ from, to, id: fileId }], changed: [] });
@@ -450,10 +501,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   setExec(path: string, exec: boolean, origin: Origin): void {
     const fileId = this.index.idOf(path);
     if (!fileId) return;
+    this.writable(`the mode change of ${path}`);
     this.recordIndex(this.index.setExec(fileId, exec), origin, { created: [], deleted: [], renamed: [], changed: [], modes: [path] });
   }
 
   remove(path: string, origin: Origin): void {
+    this.writable(`deleting ${path}`);
     const fileId = this.index.idOf(path);
     if (!fileId) return;
     this.recordIndex(this.index.remove(fileId), origin, { created: [], deleted: [path], renamed: [], changed: [] });
@@ -503,14 +556,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.edit(docId, diffToOp(doc.text, target), { kind: 'disk' });
   }
 
+  /** Which of these change hashes a document does not hold yet. */
+  missingDeps(docId: string, hashes: string[]): string[] {
+    if (docId === INDEX_DOC_ID) return this.index.missingDeps(hashes);
+    return (this.doc(docId) ?? this.adopt(docId)).missingDeps(hashes);
+  }
+
   /** Receive one sync-protocol message for a document; returns the new sync state. */
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: Origin): A.SyncState {
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
       const paths = this.paths();
       const dirs = new Set(this.index.dirs());
+      const heads = this.index.heads.join(',');
       const r = this.index.receiveSync(state, message);
-      this.storage.snapshot(docId, this.index.save());
+      if (this.index.heads.join(',') !== heads) this.storage.snapshot(docId, this.index.save());
       this.resolve();
       this.announce(this.index.diffFrom(paths), before, origin);
       this.announceDirs(dirs, origin);
@@ -567,8 +627,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * any other is empty until its history arrives.
    */
   private adopt(docId: string): TextDoc {
-    if (!/^f[0-9a-f]{24}$/.test(docId)) throw new Failure('invalid', `a peer named a document that cannot exist: ${JSON.stringify(docId).slice(0, 40)}`);
+    if (!FILE_DOC.test(docId)) throw new Failure('invalid', `a peer named a document that cannot exist: ${JSON.stringify(docId).slice(0, 40)}`);
     const entry = this.index.entry(docId);
+    if (!entry && !this.index.removedEntry(docId)) {
+      // A document the index does not name (yet: its entry may be on the way). Only a few may be
+      // kept, or a peer could make every later peer store and sync thousands (issue 10, Low).
+      const orphans = this.docIds().filter((id) => id !== INDEX_DOC_ID && !this.index.entry(id) && !this.index.removedEntry(id)).length;
+      if (orphans >= MAX_ORPHAN_DOCS) throw new Failure('invalid', `a peer sent text for ${docId}, which no file in the index has, and ${orphans} such documents are kept already; refused`);
+    }
     if (entry && !entry.opaque && (this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) {
       try {
         return this.makeLive(docId, this.baseText(entry));
@@ -581,8 +647,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return doc;
   }
 
+  /** A peer's changes are in the shared state already: saved now, or once the disk takes them. */
   private appendRemote(docId: string, changes: RawChange[]): void {
-    if (this.storage.append(docId, changes)) this.compact(docId);
+    try {
+      this.save(docId, changes);
+    } catch (e) {
+      if (!(e instanceof StorageFailed)) throw e;
+      this.storage.defer(docId, changes);
+      this.emit('notice', `could not save changes from a peer to ${docId} yet: ${e.message}; saved when space returns`);
+    }
   }
 
   private paths(): Map<string, string> {
@@ -603,6 +676,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * derived from the file and the hash so every peer makes the very same entry).
    */
   private resolve(): string[] | undefined {
+    if (this.readOnly) return undefined; // the writers settle it; their change arrives here
     const losers = this.index.losers();
     const raced = this.index.entries().filter(([id]) => this.index.conflicts(id).length > 1);
     if (!losers.length && !raced.length) return undefined;
@@ -643,7 +717,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * file whose index entry was removed, the entry comes back (at its last path) with that text.
    */
   private keepEdited(docId: string, origin: Origin): void {
-    if (this.index.entry(docId) || this.batching) return;
+    if (this.index.entry(docId) || this.batching || this.readOnly) return;
     const last = this.index.removedEntry(docId);
     const doc = this.live.get(docId);
     if (!last || !doc) return;
@@ -684,11 +758,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   // ---- persistence -------------------------------------------------------------------------
 
+  /** Replace a document's log by a snapshot; on failure the log stays, which is as good. */
   private compact(docId: string): void {
-    if (docId === INDEX_DOC_ID) this.storage.snapshot(docId, this.index.save());
-    else {
-      const doc = this.live.get(docId);
-      if (doc) this.storage.snapshot(docId, doc.save());
+    try {
+      if (docId === INDEX_DOC_ID) this.storage.snapshot(docId, this.index.save());
+      else {
+        const doc = this.live.get(docId);
+        if (doc) this.storage.snapshot(docId, doc.save());
+      }
+    } catch (e) {
+      this.emit('notice', `could not compact the saved state of ${docId} (${(e as Error).message}); its log is kept instead`);
     }
   }
 

@@ -50,5 +50,6 @@ return {
     SessionError = -31990,
     PeerNotFound = -31989,
     ShuttingDown = -31988,
+    StorageFailed = -31987,
   },
 }

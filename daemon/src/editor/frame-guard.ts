@@ -1,0 +1,82 @@
+/**
+ * Watches the LSP framing (`Content-Length: n\r\n\r\n` + n bytes) of what an editor sends before
+ * the JSON-RPC reader sees it (issue 10, Low): a frame larger than MAX_EDITOR_FRAME is never
+ * buffered (a 2 GiB Content-Length would otherwise hold the connection forever), and a header
+ * that is not LSP framing ends the connection with a message instead of leaving the reader out
+ * of step for every later message. Bytes pass through unchanged.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * Largest editor message: a whole live file (1 Mi characters, up to 6 bytes each as JSON escapes)
+ * with room for the envelope.
+ */
+export const MAX_EDITOR_FRAME = 8 * 1024 * 1024;
+const MAX_HEADER = 1024;
+
+export class FrameGuard extends Transform {
+  #header = '';
+  #body = 0;
+  #failed = false;
+
+  /** `onViolation` gets the reason; the guard passes nothing more through after it. */
+  constructor(private readonly onViolation: (reason: string) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.#failed) return done();
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#body > 0) {
+        const n = Math.min(this.#body, chunk.length - at);
+        this.#body -= n;
+        at += n;
+        continue;
+      }
+      const end = chunk.indexOf('\r\n\r\n', at, 'latin1');
+      const take = end === -1 ? chunk.length : end + 4;
+      this.#header += chunk.subarray(at, take).toString('latin1');
+      if (end === -1) {
+        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB (send Content-Length headers followed by one JSON-RPC object)', done);
+        break;
+      }
+      // The header may also have arrived across chunks: the whole of it ends with \r\n\r\n now.
+      const header = this.#header;
+      this.#header = '';
+      at = take;
+      const m = /(?:^|\r\n)content-length:[ \t]*(\d{1,16})[ \t]*(?:\r\n|$)/i.exec(header.slice(0, -4));
+      if (!m) return this.#fail('a message without a valid Content-Length header; the connection is closed (reconnect and send Content-Length headers followed by one JSON-RPC object)', done);
+      const length = Number(m[1]);
+      if (length > MAX_EDITOR_FRAME) return this.#fail(`a message of ${length} bytes is over the ${MAX_EDITOR_FRAME}-byte limit; the connection is closed`, done);
+      this.#body = length;
+    }
+    done(null, chunk);
+  }
+
+  #fail(reason: string, done: TransformCallback): void {
+    this.#failed = true;
+    done();
+    this.onViolation(reason);
+  }
+}
+
+/**
+ * How deeply `text` (JSON) nests arrays and objects, counting without recursion, so a hostile
+ * depth never reaches a recursive parser or validator.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}

@@ -1,0 +1,175 @@
+/**
+ * What a peer's Automerge change must be before it may enter a document or storage (issue 10,
+ * decision 014). Automerge 2.2.9 accepts some corrupted change bytes and then saves state it can
+ * never load again ("mismatching heads"), so every change is decoded and re-encoded here, and its
+ * hash recomputed from the very bytes that arrived: a flipped byte anywhere fails one of these.
+ * Its operations must also fit the document they are for (text, index, extension data), and one
+ * change may do only so much (a 100,000-file change traps Automerge).
+ */
+import { createHash } from 'node:crypto';
+import * as A from '@automerge/automerge/next';
+
+/** A change that may not enter a document; the message says why, for the log. */
+export class ChangeRefused extends Error {}
+
+/** Largest raw change accepted from a peer, per kind of document. */
+export const MAX_CHANGE_BYTES = 16 * 1024 * 1024;
+const MAX_BYTES: Record<DocKind, number> = { text: MAX_CHANGE_BYTES, index: 1024 * 1024, data: 256 * 1024 };
+/**
+ * Changes up to this size are decoded in full (canonical form, every operation checked). Decoding
+ * costs ~20 µs per operation in Automerge 2.2.9 (a 300,000-character paste: 6 s), so larger ones
+ * get the header checks only and the document-level checks after applying (the index schema,
+ * a text document staying text).
+ */
+export const FULL_CHECK_BYTES = 64 * 1024;
+const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
+/** Most operations one change may carry (a live text change of 1 Mi characters needs ~1 Mi). */
+export const MAX_CHANGE_OPS = 2_500_000;
+import { MAX_INDEX_ENTRIES_PER_CHANGE } from '../workspace/index-schema.js';
+/** Longest value in one text insertion op (Automerge inserts one character per op). */
+const MAX_TEXT_VALUE = 16;
+
+export type DocKind = 'index' | 'text' | 'data';
+
+const FILE_DOC = /^f[0-9a-f]{24}$/;
+const HASH = /^[0-9a-f]{64}$/;
+
+export function docKind(docId: string): DocKind {
+  if (docId === 'index') return 'index';
+  if (docId === 'data') return 'data';
+  if (FILE_DOC.test(docId)) return 'text';
+  throw new ChangeRefused(`no document can have the id ${JSON.stringify(docId).slice(0, 40)}`);
+}
+
+/**
+ * Decode `bytes` as one change and prove it is exactly what its hash says: canonical encoding,
+ * the header checksum and the hash of the bytes as they arrived. Throws ChangeRefused.
+ */
+export function decodeVerified(bytes: Uint8Array): A.DecodedChange {
+  if (bytes.length > MAX_CHANGE_BYTES) throw new ChangeRefused(`a change of ${bytes.length} bytes is over the ${MAX_CHANGE_BYTES}-byte limit`);
+  let decoded: A.DecodedChange;
+  let again: Uint8Array;
+  try {
+    decoded = A.decodeChange(bytes);
+    again = A.encodeChange(decoded);
+  } catch (e) {
+    throw new ChangeRefused(`not an Automerge change (${(e as Error).message.split('\n')[0]})`);
+  }
+  // Magic (4) | checksum (4) | chunk type | length | body; the hash covers type onwards.
+  const hash = createHash('sha256').update(bytes.subarray(8)).digest();
+  if (hash.toString('hex') !== decoded.hash || !hash.subarray(0, 4).equals(Buffer.from(bytes.subarray(4, 8)))) {
+    throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
+  }
+  if (!Buffer.from(again).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+    throw new ChangeRefused('a change that is not in canonical form (corrupted or forged)');
+  }
+  if (!decoded.deps.every((d) => HASH.test(d))) throw new ChangeRefused('a change with a malformed dependency');
+  if (decoded.ops.length > MAX_CHANGE_OPS) throw new ChangeRefused(`a change of ${decoded.ops.length} operations is over the ${MAX_CHANGE_OPS} limit`);
+  return decoded;
+}
+
+/** Do the change's operations fit a document of this kind? Throws ChangeRefused. */
+export function checkOps(kind: DocKind, change: A.DecodedChange): void {
+  const refuse = (why: string) => {
+    throw new ChangeRefused(`a change to the ${kind === 'text' ? 'text of a file' : kind === 'index' ? 'file index' : 'extension data'} ${why}`);
+  };
+  let entries = 0;
+  for (const op of change.ops) {
+    const atRoot = op.obj === '_root';
+    switch (kind) {
+      case 'text':
+        // The root holds one text object; everything else is a character inserted or deleted.
+        if (atRoot) {
+          if (op.action !== 'makeText' || op.key !== 'text') refuse(`writes ${JSON.stringify(op.key)} at the top level`);
+        } else if (op.action === 'set') {
+          if ((op as { insert?: boolean }).insert !== true || typeof op.value !== 'string' || op.value.length > MAX_TEXT_VALUE) refuse('sets something other than a character');
+        } else if (op.action !== 'del') refuse(`makes a ${op.action} inside the text`);
+        break;
+      case 'index':
+        if (atRoot) {
+          if (op.action !== 'makeMap' || (op.key !== 'files' && op.key !== 'dirs')) refuse(`writes ${JSON.stringify(op.key)} at the top level`);
+        } else if (op.action === 'makeMap') entries++;
+        break;
+      case 'data':
+        if (atRoot) {
+          if ((op.action !== 'makeMap' && op.action !== 'del') || op.key === '__proto__') refuse(`writes namespace ${JSON.stringify(op.key)} as something other than a map`);
+        } else if (op.key === '__proto__') refuse('writes the key "__proto__"');
+        else if (op.action === 'set') {
+          if (typeof op.value !== 'string' || op.value.length > 64 * 1024) refuse('sets something other than a JSON value within the 64 KiB limit');
+        } else if (op.action !== 'del') refuse(`makes a ${op.action} inside a namespace`);
+        break;
+    }
+  }
+  if (entries > MAX_INDEX_ENTRIES_PER_CHANGE) refuse(`writes ${entries} file entries at once; the limit is ${MAX_INDEX_ENTRIES_PER_CHANGE}`);
+}
+
+function leb128(b: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  for (let shift = 0; shift < 49; shift += 7) {
+    if (at >= b.length) throw new ChangeRefused('a truncated change');
+    const x = b[at++]!;
+    value += (x & 0x7f) * 2 ** shift;
+    if (!(x & 0x80)) return [value, at];
+  }
+  throw new ChangeRefused('a change with a malformed length');
+}
+
+/** What a change says of itself: its hash and the hashes it depends on. */
+export interface ChangeHeader {
+  hash: string;
+  deps: string[];
+}
+
+/**
+ * The cheap checks every change gets: the chunk framing, its checksum against the sha256 of the
+ * bytes as they arrived (any flipped byte fails it), and its dependencies, read from the header.
+ */
+export function verifyHeader(bytes: Uint8Array, kind: DocKind): ChangeHeader {
+  if (bytes.length > MAX_BYTES[kind]) throw new ChangeRefused(`a change of ${bytes.length} bytes is over the ${MAX_BYTES[kind]}-byte limit for this document`);
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw new ChangeRefused('not an Automerge change');
+  if (bytes[8] !== 1) throw new ChangeRefused('not an uncompressed Automerge change');
+  const [length, bodyAt] = leb128(bytes, 9);
+  if (bodyAt + length !== bytes.length) throw new ChangeRefused('a change whose length does not match its header (truncated or padded)');
+  const hash = createHash('sha256').update(bytes.subarray(8)).digest();
+  if (!hash.subarray(0, 4).equals(Buffer.from(bytes.subarray(4, 8)))) throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
+  let [count, at] = leb128(bytes, bodyAt);
+  if (at + count * 32 > bytes.length) throw new ChangeRefused('a change with a malformed dependency list');
+  const deps: string[] = [];
+  for (let i = 0; i < count; i++, at += 32) deps.push(Buffer.from(bytes.subarray(at, at + 32)).toString('hex'));
+  return { hash: hash.toString('hex'), deps };
+}
+
+/**
+ * Split raw bytes into the change chunks they hold: a sync message may carry several changes
+ * concatenated as one entry. Throws ChangeRefused on framing it cannot follow.
+ */
+export function splitChunks(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (bytes.length - at < 10 || MAGIC.some((m, i) => bytes[at + i] !== m)) throw new ChangeRefused('not an Automerge change');
+    const [length, bodyAt] = leb128(bytes, at + 9);
+    const end = bodyAt + length;
+    if (end > bytes.length) throw new ChangeRefused('a truncated change');
+    out.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return out;
+}
+
+/**
+ * Check a batch of raw changes for one document: each verified (verifyHeader), and, when small
+ * enough, decoded in full, canonical, and fitting the document (checkOps). Throws ChangeRefused.
+ */
+export function checkChanges(docId: string, changes: Uint8Array[]): Array<ChangeHeader & { bytes: Uint8Array }> {
+  const kind = docKind(docId);
+  return changes.flatMap(splitChunks).map((c) => {
+    const header = verifyHeader(c, kind);
+    if (c.length <= FULL_CHECK_BYTES) {
+      const d = decodeVerified(c);
+      if (d.hash !== header.hash) throw new ChangeRefused('a change whose decoded hash differs from its bytes');
+      checkOps(kind, d);
+    }
+    return { ...header, bytes: c };
+  });
+}

@@ -1,0 +1,410 @@
+// Issue 10: a holder of a join code (even read-only) must never run code, brick a daemon, poison
+// a session or read outside the project. One test per kind of attack; each ends with the victim
+// still serving, its saved state loading after a restart, a fresh peer joining, and nothing
+// written outside the project or inside a VCS folder (test/support/victim.ts).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as A from '@automerge/automerge/next';
+import * as P from '@chorus/protocol';
+import { afterEach, expect, it } from 'vitest';
+import type { Daemon } from '../../daemon/src/daemon.js';
+import { writerKeys } from '../../daemon/src/net/credentials.js';
+import { decodeJoinCode, encodeJoinCode } from '../../daemon/src/net/join-code.js';
+import { configKeys } from '../../daemon/src/session/session-file.js';
+import { MAX_WAITING_CHANGES } from '../../daemon/src/sync/replicator.js';
+import { MAX_ORPHAN_DOCS } from '../../daemon/src/workspace/workspace.js';
+import { logsOf, startDaemon } from '../support/in-process.js';
+import { MaliciousEditor } from '../support/malicious-editor.js';
+import { changeOn, MaliciousPeer } from '../support/malicious-peer.js';
+import { tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+import { assertVictimHealthy, guardFolder } from '../support/victim.js';
+import { stopAll } from './peer-helpers.js';
+
+let daemons: Daemon[] = [];
+let editors: ScriptedEditor[] = [];
+let peers: MaliciousPeer[] = [];
+let raw: MaliciousEditor[] = [];
+afterEach(async () => {
+  for (const e of raw) e.close();
+  await Promise.all(peers.map((p) => p.close()));
+  [peers, raw] = [[], []];
+  [daemons, editors] = await stopAll(daemons, editors);
+});
+
+const until = async (pred: () => boolean, what: string | (() => string), ms = 20000) => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+type Index = { files: Record<string, { path: string; hash: string; size: number; opaque?: boolean }> };
+
+/** A sharing host with `files`; returns it, its (possibly read-only) code and a writer code. */
+async function host(files: Record<string, string>, readOnly = false): Promise<{ host: Daemon; code: string; writerCode: string }> {
+  const h = await startDaemon(tempProject(files), 'host');
+  daemons.push(h);
+  const code = await h.share({ host: '127.0.0.1', webrtc: false, readOnly });
+  const c = decodeJoinCode(code);
+  const writerCode = encodeJoinCode({ ...c, keys: configKeys(h.session.session!) });
+  return { host: h, code, writerCode };
+}
+
+async function mallory(code: string, victim: Daemon, opts: Parameters<typeof MaliciousPeer.join>[2] = {}): Promise<MaliciousPeer> {
+  const m = await MaliciousPeer.join(code, victim.identity.id, opts);
+  peers.push(m);
+  return m;
+}
+
+async function healthy(victim: Daemon, guard: { check(): void }): Promise<void> {
+  for (const p of peers.splice(0)) await p.close();
+  daemons.push(...(await assertVictimHealthy(victim, guard)));
+}
+
+const refusals = (d: Daemon, re: RegExp) => logsOf(d).filter((l) => re.test(l)).length;
+
+// ---- 1. nested VCS folders -------------------------------------------------------------------
+
+it('item 1: no peer, writer or reader, can create a file inside a nested .git (any spelling)', async () => {
+  const { host: h, code, writerCode } = await host({ 'README.md': 'hi\n', 'vendor/lib/.git/HEAD': 'ref: refs/heads/main\n', 'vendor/lib/a.c': 'int a;\n' }, true);
+  const guard = guardFolder(h.project.root);
+  const evil = '[core]\n\tfsmonitor = touch /tmp/chorus-owned\n';
+  const paths = ['vendor/lib/.git/config', 'vendor/lib/.GIT/config', 'x/.Git/hooks/pre-commit', 'x/\uFF0E\uFF47\uFF49\uFF54/config', 'y/.hg/hgrc', 'z/.chorus/identity.json'];
+  const entries = (d: Index) => paths.forEach((p, i) => (d.files[`f${'a'.repeat(23)}${i}`] = { path: p, hash: sha(evil), size: evil.length }));
+  for (const c of [code, writerCode]) {
+    const m = await mallory(c, h);
+    m.changes('index', [changeOn<Index>(h.workspace.index.save(), entries)]);
+    m.send({ kind: 'blob', hash: sha(evil), data: new TextEncoder().encode(evil) });
+    await until(() => refusals(h, /refused (changes|an index change|blob)/) >= 1, 'the refusal');
+    await m.close();
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  expect(h.workspace.index.entries().map(([, e]) => e.path).sort()).toEqual(['README.md', 'vendor/lib/a.c']);
+  for (const p of paths) expect(fs.existsSync(path.join(h.project.root, p)), p).toBe(false);
+  await healthy(h, guard);
+});
+
+it('item 1: an editor cannot buffer/open a file inside a nested .git, with or without content', async () => {
+  const { host: h } = await host({ 'sub/.git/HEAD': 'x\n', 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const e = await MaliciousEditor.connect(h.project.socketPath);
+  raw.push(e);
+  await e.init();
+  for (const p of ['sub/.git/hooks/pre-commit', 'sub/.GIT/hooks/pre-commit', 'sub/.git./config', 'deep/er/.svn/x']) {
+    const a = await e.request(P.BufferOpen.method, { path: p, content: '#!/bin/sh\ntouch /tmp/chorus-owned\n' });
+    expect(a.error?.code, p).toBe(P.ErrorCodes.PathOutsideProject);
+    expect(fs.existsSync(path.join(h.project.root, p)), p).toBe(false);
+  }
+  await healthy(h, guard);
+});
+
+// ---- 2. read-only is a proven credential -----------------------------------------------------
+
+it('item 2: a read-only code cannot change anything on any path, whatever its hello claims', async () => {
+  const { host: h, code } = await host({ 'README.md': 'read me\n' }, true);
+  const guard = guardFolder(h.project.root);
+  expect(decodeJoinCode(code).keys.writer).toBeUndefined();
+  h.data.set('ns', 'k', 'host value');
+  const m = await mallory(code, h, { meta: { readOnly: false } });
+  const index = h.workspace.index.save();
+  const add = changeOn<Index>(index, (d) => (d.files[`f${'b'.repeat(24)}`] = { path: 'evil.txt', hash: sha('x'), size: 1 }));
+  m.changes('index', [add]); // live
+  m.syncWith('index', [add]); // catch-up sync
+  m.changes('data', [changeOn<Record<string, Record<string, unknown>>>(A.save(A.init()), (d) => (d.ns = { k: new A.RawString('"evil"') as never }))]);
+  const id = h.workspace.index.idOf('README.md')!;
+  const long = A.change(A.init<{ text: string }>(), (d) => (d.text = 'forged'));
+  m.send({ kind: 'snapshot', doc: id, data: A.save(long) });
+  m.send({ kind: 'blob', hash: sha('x'), data: new TextEncoder().encode('x') });
+  await until(() => refusals(h, /read-only guest sent/) >= 3, 'refusals of the read-only peer');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(h.workspace.index.entries().map(([, e]) => e.path)).toEqual(['README.md']);
+  expect(h.data.get('ns', 'k')).toBe('host value');
+  // What it proved decides, not what it said: the host sees it as read-only.
+  expect(h.session.replicator!.connectedPeers().find((p) => p.id === m.id)?.meta.readOnly).toBe(true);
+  await healthy(h, guard);
+});
+
+it('item 2: a read-only code edited into a writer code, or a forged writer key, does not get in', async () => {
+  const { host: h, code } = await host({ 'README.md': 'x\n' }, true);
+  const c = decodeJoinCode(code);
+  // Its read-only secret used as the writer secret: a different session's keys.
+  const promoted = encodeJoinCode({ ...c, keys: writerKeys(c.keys.read) });
+  await expect(MaliciousPeer.join(promoted, h.identity.id)).rejects.toThrow(/secret does not match/);
+  // The right read-only secret plus a made-up writer secret: its writer signature does not check.
+  // (It accepts the host's proof, the host refuses its: it never gets in.)
+  const forged = { ...writerKeys(new Uint8Array(32).fill(9)), read: c.keys.read, writerKey: c.keys.writerKey };
+  const before = refusals(h, /secret does not match/);
+  await expect(MaliciousPeer.join(code, h.identity.id, { keys: forged, timeoutMs: 5000 })).rejects.toThrow(/did not get in|secret does not match/);
+  expect(refusals(h, /secret does not match/)).toBeGreaterThan(before);
+  expect(h.session.replicator!.connectedPeers()).toEqual([]);
+});
+
+it('item 2: a read-only guest daemon refuses its own edits, data and files, also after a restart', async () => {
+  const { host: h, code } = await host({ 'README.md': 'read me\n' }, true);
+  const g = await startDaemon(tempProject(), 'guest');
+  daemons.push(g);
+  await g.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  const e = await MaliciousEditor.connect(g.project.socketPath);
+  raw.push(e);
+  await e.init();
+  expect((await e.request(P.BufferOpen.method, { path: 'new.txt', content: 'mine' })).error?.code).toBe(P.ErrorCodes.ReadOnly);
+  expect((await e.request(P.BufferOpen.method, { path: 'README.md', content: 'vandal\n' })).error?.code).toBe(P.ErrorCodes.ReadOnly);
+  expect((await e.request(P.DataSet.method, { namespace: 'ns', key: 'k', value: 1 })).error?.code).toBe(P.ErrorCodes.ReadOnly);
+  fs.writeFileSync(path.join(g.project.root, 'disk.txt'), 'from the guest disk\n');
+  await until(() => logsOf(g).some((l) => /not sharing the change of disk.txt: you joined this session read-only/.test(l)), 'the local refusal');
+  e.close();
+  await g.stop();
+  const g2 = await startDaemon(g.project.root, 'guest');
+  daemons.push(g2);
+  await until(() => g2.session.replicator?.connectedPeers().length === 1, 'the guest back in the session');
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(h.workspace.index.entries().map(([, x]) => x.path)).toEqual(['README.md']);
+  expect(h.data.get('ns', 'k')).toBeUndefined();
+});
+
+// ---- 3. corrupt bytes -------------------------------------------------------------------------
+
+it('item 3: flipped bytes in a change are refused before they enter a document or storage', async () => {
+  const { host: h, writerCode } = await host({ 'README.md': 'hello\n' });
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(writerCode, h);
+  const good = changeOn<Index>(h.workspace.index.save(), (d) => (d.files[`f${'c'.repeat(24)}`] = { path: 'b.txt', hash: sha('b'), size: 1 }));
+  let sent = 0;
+  for (let i = 8; i < good.length; i += Math.max(1, Math.floor(good.length / 40))) {
+    for (const bit of [1, 0x40]) {
+      const bad = new Uint8Array(good);
+      bad[i]! ^= bit;
+      m.changes('index', [bad]);
+      m.syncWith('index', [bad]);
+      sent += 2;
+    }
+  }
+  await until(() => refusals(h, /refused (changes|the changes in a sync message)/) >= sent, `${sent} refusals`);
+  expect(h.workspace.index.entries().map(([, e]) => e.path)).toEqual(['README.md']);
+  await healthy(h, guard);
+});
+
+it('item 3: a damaged snapshot on disk does not stop the daemon; it starts from older state and resyncs', async () => {
+  const { host: h, code } = await host({ 'README.md': 'hello\n', 'b.txt': 'b\n' });
+  const g = await startDaemon(tempProject(), 'guest');
+  daemons.push(g);
+  await g.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  await h.stop();
+  const snap = path.join(h.project.stateDir, 'index.snap');
+  const bytes = fs.readFileSync(snap);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  fs.writeFileSync(snap, bytes);
+  const h2 = await startDaemon(h.project.root, 'host');
+  daemons.push(h2);
+  expect(logsOf(h2).some((l) => /saved state of index did not load .* started from/.test(l))).toBe(true);
+  await until(() => h2.workspace.index.entries().length === 2, 'the index back from the guest');
+  expect(fs.readdirSync(h.project.stateDir).some((f) => /^index\.snap\.damaged-/.test(f))).toBe(true);
+});
+
+// ---- 4. one bad field ------------------------------------------------------------------------
+
+it('item 4: an index change with one invalid field is refused whole; later files still arrive', async () => {
+  const { host: h, writerCode, code } = await host({ 'README.md': 'hello\n' });
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(writerCode, h);
+  const bad: Array<Record<string, unknown>> = [
+    { path: 'ok.txt', hash: '', size: 1 },
+    { path: 'ok.txt', hash: sha('a'), size: -1 },
+    { path: 'ok.txt', hash: sha('a'), size: 1, opaque: 'yes' },
+    { path: 'ok.txt', hash: sha('a'), size: 1, extra: 1 },
+    { path: '', hash: sha('a'), size: 1 },
+  ];
+  for (const [i, entry] of bad.entries()) {
+    m.changes('index', [changeOn<Index>(h.workspace.index.save(), (d) => {
+      d.files[`f${'d'.repeat(23)}${i}`] = { path: `good${i}.txt`, hash: sha('g'), size: 1 }; // valid, refused with the rest
+      (d.files as Record<string, unknown>)[`f${'e'.repeat(23)}${i}`] = entry;
+    })]);
+  }
+  await until(() => refusals(h, /refused an index change/) >= bad.length, 'a refusal per change');
+  expect(h.workspace.index.entries().map(([, e]) => e.path)).toEqual(['README.md']);
+  // The session is not poisoned: a real guest's new file reaches the host's disk.
+  const g = await startDaemon(tempProject(), 'guest');
+  daemons.push(g);
+  await g.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  const ge = await ScriptedEditor.socket(g.project.socketPath);
+  editors.push(ge);
+  await ge.init();
+  await ge.open('later.txt', 'arrives\n');
+  await until(() => fs.existsSync(path.join(h.project.root, 'later.txt')), () => `later.txt on the host disk; host log: ${logsOf(h).slice(-8).join(' / ')}`);
+  await healthy(h, guard);
+});
+
+// ---- 5. symbolic links -----------------------------------------------------------------------
+
+it('item 5: a symlink to a file outside the project is never read, shared, or replaced', async () => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-outside-'));
+  fs.writeFileSync(path.join(outside, 'secret.txt'), 'top secret\n');
+  try {
+    const { host: h } = await host({ 'a.txt': 'a\n' });
+    const guard = guardFolder(h.project.root);
+    const link = path.join(h.project.root, 'notes.txt');
+    fs.symlinkSync(path.join(outside, 'secret.txt'), link);
+    const e = await MaliciousEditor.connect(h.project.socketPath);
+    raw.push(e);
+    await e.init();
+    expect((await e.request(P.BufferOpen.method, { path: 'notes.txt' })).error?.code).toBe(P.ErrorCodes.FileNotEditable);
+    expect((await e.request(P.BufferOpen.method, { path: 'notes.txt', content: 'overwrite' })).error?.code).toBe(P.ErrorCodes.FileNotEditable);
+    expect(h.workspace.index.idOf('notes.txt')).toBeUndefined();
+    expect(fs.readdirSync(h.project.blobDir).some((b) => b === sha('top secret\n'))).toBe(false);
+    await healthy(h, guard);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(path.join(outside, 'secret.txt'), 'utf8')).toBe('top secret\n');
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+// ---- 6. oversized editor content --------------------------------------------------------------
+
+it('item 6: oversized content from an editor gets TooLarge at once; the daemon keeps serving', async () => {
+  const { host: h } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const e = await MaliciousEditor.connect(h.project.socketPath);
+  raw.push(e);
+  await e.init();
+  const big = 'x'.repeat(2 * 1024 * 1024);
+  const a = await e.request(P.BufferOpen.method, { path: 'big.txt', content: big });
+  expect(a.error?.code).toBe(P.ErrorCodes.TooLarge);
+  expect(a.error?.message).toMatch(/limit for live editing/);
+  await e.request(P.BufferOpen.method, { path: 'a.txt' });
+  const grow = await e.request(P.BufferEdit.method, { path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'y'.repeat(1024 * 1024 + 1) }] });
+  expect(grow.error?.code).toBe(P.ErrorCodes.TooLarge);
+  expect(h.workspace.index.idOf('big.txt')).toBeUndefined();
+  await healthy(h, guard);
+});
+
+// ---- 7. a change writing too many files -------------------------------------------------------
+
+it('item 7: one index change writing more than 10,000 files is refused', async () => {
+  const { host: h, writerCode } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  // Built before joining: building it blocks this process for seconds.
+  const change = changeOn<Index>(h.workspace.index.save(), (d) => {
+    for (let i = 0; i < 10_001; i++) d.files[`f${i.toString(16).padStart(24, '0')}`] = { path: `f/${i}`, hash: sha(String(i)), size: 1 };
+  });
+  const m = await mallory(writerCode, h);
+  expect(m.changes('index', [change])).toBe(true);
+  await until(() => logsOf(h).some((l) => /refused changes .*(entries at once|over the \d+-byte limit)/.test(l)), () => `the refusal; log: ${logsOf(h).slice(-5).join(' / ')}`, 60_000);
+  expect(h.workspace.index.entries().length).toBe(1);
+  await healthy(h, guard);
+}, 120_000);
+
+// ---- 8. changes whose dependencies never arrive ----------------------------------------------
+
+it('item 8: changes waiting for a dependency that never comes are bounded per peer', async () => {
+  const { host: h, writerCode } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(writerCode, h);
+  let doc = A.change(A.init<Record<string, Record<string, unknown>>>(), (d) => (d.ns = {}));
+  const changes: Uint8Array[] = [];
+  for (let i = 0; i < MAX_WAITING_CHANGES + 500; i++) {
+    doc = A.change(doc, (d) => (d.ns!.k = new A.RawString(String(i)) as never));
+    changes.push(A.getLastLocalChange(doc)!);
+  }
+  for (let i = 0; i < changes.length; i += 100) m.changes('data', changes.slice(i, i + 100)); // never the first one
+  await until(() => logsOf(h).some((l) => /dropped \d+ changes from peer .* dependencies never arrived/.test(l)), 'the drop');
+  expect(fs.existsSync(path.join(h.project.stateDir, 'data.log'))).toBe(false);
+  await healthy(h, guard);
+});
+
+// ---- 9. pre-authentication frames -------------------------------------------------------------
+
+it('item 9: before the handshake, a big frame closes the connection instead of being buffered', async () => {
+  const { host: h, code } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(decodeJoinCode(code).addrs[0]!);
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+  ws.send(Buffer.alloc(4 * 1024 * 1024));
+  expect(await closed).toBe(1009);
+  await healthy(h, guard);
+});
+
+// ---- 12. presence and data namespaces ---------------------------------------------------------
+
+it('item 12: presence naming file id "data" cannot touch extension data', async () => {
+  const { host: h, writerCode } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const e = await ScriptedEditor.socket(h.project.socketPath);
+  editors.push(e);
+  await e.init();
+  await e.raw(P.DataSet.method, { namespace: 'ns', key: 'k', value: { kept: true } });
+  const m = await mallory(writerCode, h);
+  for (const fileId of ['data', 'index']) {
+    m.send({ kind: 'ephemeral', topic: 'presence', body: { clock: 1, name: 'm', color: '#000000', editors: [{ id: 'e', path: 'a.txt', fileId, selections: [{ anchor: { c: 'x', o: 0 }, head: { o: 0 } }] }] }, from: m.id });
+  }
+  await until(() => refusals(h, /refused presence/) >= 2, 'presence refused');
+  e.close();
+  editors = [];
+  const [again] = await assertVictimHealthy(h, guard).then((ds) => (daemons.push(...ds), ds));
+  expect(again!.data.get('ns', 'k')).toEqual({ kept: true });
+});
+
+// ---- Low ------------------------------------------------------------------------------------
+
+it('low: bad framing, a 2 GiB Content-Length and deep JSON get clear answers; the daemon serves', async () => {
+  const { host: h } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const bad = await MaliciousEditor.connect(h.project.socketPath);
+  raw.push(bad);
+  bad.raw('Content-Length: abc\r\n\r\n{}');
+  expect((await bad.waitFor((a) => a.id === null && !!a.error, 'the framing error')).error!.message).toMatch(/Content-Length/);
+  await bad.closed;
+  const huge = await MaliciousEditor.connect(h.project.socketPath);
+  raw.push(huge);
+  huge.raw('Content-Length: 2147483648\r\n\r\n{"jsonrpc":"2.0"');
+  expect((await huge.waitFor((a) => !!a.error, 'the size error')).error!.message).toMatch(/over the \d+-byte limit/);
+  await huge.closed;
+  const e = await MaliciousEditor.connect(h.project.socketPath);
+  raw.push(e);
+  await e.init();
+  const deep = `{"jsonrpc":"2.0","id":7,"method":"data/set","params":{"namespace":"n","key":"k","value":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+  e.frame(deep);
+  expect((await e.waitFor((a) => a.id === 7, 'the deep answer')).error?.code).toBe(P.ErrorCodes.InvalidParams);
+  const long = await e.request(P.BufferOpen.method, { path: `${'é'.repeat(200)}/x.txt`, content: 'x' });
+  expect(long.error?.code).toBe(P.ErrorCodes.PathOutsideProject);
+  expect(long.error?.message).toMatch(/too long/);
+  const proto = await e.request(P.DataSet.method, { namespace: '__proto__', key: 'k', value: 1 });
+  expect(proto.error?.code).toBe(P.ErrorCodes.InvalidParams);
+  await healthy(h, guard);
+});
+
+it('low: peer broadcasts over 64 KiB and text for hundreds of unknown documents are refused', async () => {
+  const { host: h, writerCode } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(writerCode, h);
+  m.send({ kind: 'ephemeral', topic: 'message', body: { namespace: 'n', payload: 'x'.repeat(70 * 1024) }, from: m.id });
+  for (let i = 0; i < 200; i++) {
+    const id = `f${(0xabc000 + i).toString(16).padStart(24, '0')}`;
+    const d = A.change(A.init<{ text: string }>(), (x) => (x.text = 'junk'));
+    m.changes(id, [A.getLastLocalChange(d)!]);
+  }
+  await until(() => refusals(h, /over the \d+-byte limit/) >= 1, 'the broadcast refusal');
+  await until(() => refusals(h, /no file in the index has/) >= 200 - MAX_ORPHAN_DOCS, 'orphan refusals');
+  expect(h.workspace.docIds().length).toBeLessThanOrEqual(1 + 1 + MAX_ORPHAN_DOCS);
+  await healthy(h, guard);
+});
+
+it('low: an existing .chorus/ with loose modes is tightened', async () => {
+  const dir = tempProject({ 'a.txt': 'a\n' });
+  fs.mkdirSync(path.join(dir, '.chorus', 'state'), { recursive: true, mode: 0o777 });
+  fs.chmodSync(path.join(dir, '.chorus'), 0o777);
+  fs.chmodSync(path.join(dir, '.chorus', 'state'), 0o777);
+  fs.writeFileSync(path.join(dir, '.chorus', 'session.json'), '{}', { mode: 0o666 });
+  fs.chmodSync(path.join(dir, '.chorus', 'session.json'), 0o666);
+  const d = await startDaemon(dir, 'x');
+  daemons.push(d);
+  expect(fs.statSync(path.join(dir, '.chorus')).mode & 0o777).toBe(0o700);
+  expect(fs.statSync(path.join(dir, '.chorus', 'state')).mode & 0o777).toBe(0o700);
+  expect(fs.statSync(path.join(dir, '.chorus', 'session.json')).mode & 0o777).toBe(0o600);
+});
