@@ -13,6 +13,7 @@ import { startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { stopAll } from '../peers/peer-helpers.js';
+import { skipReason } from '../support/skip.js';
 
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
@@ -33,9 +34,7 @@ function smallDisk(): string | undefined {
     return dir;
   } catch {
     fs.rmSync(dir, { recursive: true, force: true });
-    const reason = 'cannot mount a tmpfs (needs root)';
-    if (process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`ENOSPC test required (CHORUS_REQUIRE_ALL=1) but ${reason}`);
-    console.warn(`skipping the full-disk test: ${reason}`);
+    skipReason('the full-disk (ENOSPC) test', 'cannot mount a tmpfs (needs root)');
     return undefined;
   }
 }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli, repo, Scene, waitFor, type ProtocolClient } from '../neovim/support.js';
+import { skipReason } from '../support/skip.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const clientDir = path.join(repo, 'clients', 'emacs');
@@ -32,9 +33,7 @@ export function emacsSkipReason(): string | undefined {
   if (!version) reason = 'emacs is not installed (apt-get install -y emacs-nox)';
   else if (!/GNU Emacs (2[89]|[3-9]\d)\./.test(version)) reason = `${version} is older than the 28.1 chorus.el needs`;
   else if (!fs.existsSync(cli)) reason = `the daemon is not built (${cli} missing; run npm run build)`;
-  if (reason && process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`Emacs tests required (CHORUS_REQUIRE_ALL=1) but ${reason}`);
-  if (reason) console.warn(`skipping Emacs tests: ${reason}`);
-  return reason;
+  return skipReason('Emacs tests', reason);
 }
 
 /** The environment the ERT file and the driver read: how to run the daemon's CLI. */

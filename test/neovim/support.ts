@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { attach, type NeovimClient } from 'neovim';
 import { tempDir } from '../support/project-dir.js';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { skipReason } from '../support/skip.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '..', '..');
@@ -30,9 +31,7 @@ export function neovimSkipReason(): string | undefined {
   let reason: string | undefined;
   if (!nvimVersion()) reason = 'nvim is not installed (apt-get install -y neovim)';
   else if (!fs.existsSync(cli)) reason = `the daemon is not built (${cli} missing; run npm run build)`;
-  if (reason && process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`Neovim tests required (CHORUS_REQUIRE_ALL=1) but ${reason}`);
-  if (reason) console.warn(`skipping Neovim tests: ${reason}`);
-  return reason;
+  return skipReason('Neovim tests', reason);
 }
 
 /** Whether the built daemon binds a protocol method (by its constant name in protocol/). */

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { cli, repo, waitFor } from '../neovim/support.js';
+import { skipReason } from '../support/skip.js';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 export const codeServerDir = process.env.CHORUS_CODE_SERVER_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'chorus', `code-server-${CODE_SERVER_VERSION}`);
@@ -29,9 +30,7 @@ export function vscodeSkipReason(): string | undefined {
   else if (!fs.existsSync(chromiumPath)) reason = `Chromium is missing at ${chromiumPath} (apt-get install -y chromium)`;
   else if (process.versions.node.split('.')[0] !== '20') reason = `code-server ${CODE_SERVER_VERSION} needs Node 20, this is ${process.version}`;
   else if (!fs.existsSync(cli)) reason = `the daemon is not built (${cli} missing; run npm run build)`;
-  if (reason && process.env.CHORUS_REQUIRE_ALL === '1') throw new Error(`VS Code tests required (CHORUS_REQUIRE_ALL=1) but ${reason}`);
-  if (reason) console.warn(`skipping VS Code tests: ${reason}`);
-  return reason;
+  return skipReason('VS Code tests', reason);
 }
 
 /** Build the extension and package it as a .vsix (the same npm script a person runs). */
