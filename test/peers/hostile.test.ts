@@ -251,8 +251,13 @@ it('item 5: a symlink to a file outside the project is never read, shared, or re
     const e = await MaliciousEditor.connect(h.project.socketPath);
     raw.push(e);
     await e.init();
-    expect((await e.request(P.BufferOpen.method, { path: 'notes.txt' })).error?.code).toBe(P.ErrorCodes.FileNotEditable);
-    expect((await e.request(P.BufferOpen.method, { path: 'notes.txt', content: 'overwrite' })).error?.code).toBe(P.ErrorCodes.FileNotEditable);
+    // A path through a symbolic link is the file it names (issue 11, item 3): here a file outside
+    // the project, so the editor is told exactly that, with or without content.
+    for (const params of [{ path: 'notes.txt' }, { path: 'notes.txt', content: 'overwrite' }]) {
+      const answer = await e.request(P.BufferOpen.method, params);
+      expect(answer.error?.code).toBe(P.ErrorCodes.PathOutsideProject);
+      expect(answer.error?.message).toMatch(/outside the project folder through a symbolic link/);
+    }
     expect(h.workspace.index.idOf('notes.txt')).toBeUndefined();
     expect(fs.readdirSync(h.project.blobDir).some((b) => b === sha('top secret\n'))).toBe(false);
     await healthy(h, guard);
