@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clientDir, emacsEnv, emacsSkipReason, ertFile } from './support.js';
+import { tempDir } from '../support/project-dir.js';
 
 const skip = emacsSkipReason();
 
@@ -19,7 +20,7 @@ const names = [...fs.readFileSync(ertFile, 'utf8').matchAll(/^\((?:ert-deftest|c
 function runErt(name: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const p = spawn('emacs', ['--batch', '-Q', '-L', clientDir, '-l', ertFile, '--eval', `(ert-run-tests-batch-and-exit "^${name}$")`], {
-      env: { ...emacsEnv(), HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-ert-home-')) },
+      env: { ...emacsEnv(), HOME: tempDir('chorus-ert-home-') },
     });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
