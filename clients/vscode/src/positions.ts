@@ -10,16 +10,10 @@
 import type * as P from '@chorus/protocol';
 import { changesToOp, opToChanges } from '../../../daemon/src/editor/wire.js';
 import { diffToOp } from '../../../daemon/src/text/diff-op.js';
-import { applyOp, type TextOp } from '../../../daemon/src/text/text-op.js';
+import { applyOp, opToReplacements, type Replacement, type TextOp } from '../../../daemon/src/text/text-op.js';
 
-/** One replacement in the coordinates of the text before any of them: `[from, to)` → `text`. */
-export interface Replacement {
-  /** UTF-16 offset where the replaced range starts, in the text before the edit. */
-  from: number;
-  /** UTF-16 offset where it ends (exclusive). */
-  to: number;
-  text: string;
-}
+export { opToReplacements, type Replacement };
+
 
 /**
  * `changes` (protocol changes, each applying to the result of the ones before it) made on `text`:
@@ -31,28 +25,6 @@ export function applyChanges(text: string, changes: P.TextChange[]): { text: str
   return { text: applyOp(text, op), replacements: opToReplacements(op) };
 }
 
-/** An op as replacements in the coordinates of the text it applies to (ascending, disjoint). */
-export function opToReplacements(op: TextOp): Replacement[] {
-  const out: Replacement[] = [];
-  let pos = 0;
-  for (const c of op) {
-    if (typeof c === 'number') {
-      pos += c;
-      continue;
-    }
-    const last = out[out.length - 1];
-    const joined = last && last.to === pos ? last : undefined;
-    if (typeof c === 'string') {
-      if (joined) joined.text += c;
-      else out.push({ from: pos, to: pos, text: c });
-    } else {
-      if (joined) joined.to += c.d;
-      else out.push({ from: pos, to: pos + c.d, text: '' });
-      pos += c.d;
-    }
-  }
-  return out;
-}
 
 /**
  * The protocol changes that turn `from` into `to` (a character diff, so only what differs is

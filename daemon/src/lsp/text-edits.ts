@@ -9,7 +9,7 @@ import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languagese
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding } from '../text/positions.js';
 import { changesToOp } from '../editor/wire.js';
-import { composeOps, spliceOp, type TextOp } from '../text/text-op.js';
+import { composeOps, opToReplacements, spliceOp, type TextOp } from '../text/text-op.js';
 
 /**
  * The op for one LSP content change made on `text`: a ranged change is converted at the edge
@@ -26,24 +26,7 @@ export function contentChangeToOp(text: string, change: TextDocumentContentChang
  * a delete at the same place merged into one replacement.
  */
 export function opToTextEdits(text: string, op: TextOp, enc: Encoding): TextEdit[] {
-  const edits: Array<{ from: number; to: number; text: string }> = [];
-  let at = 0; // offset in `text`
-  for (const c of op) {
-    if (typeof c === 'number') {
-      at += c;
-      continue;
-    }
-    const last = edits[edits.length - 1];
-    const mergeable = last !== undefined && last.to === at;
-    if (typeof c === 'string') {
-      if (mergeable) last.text += c;
-      else edits.push({ from: at, to: at, text: c });
-    } else {
-      if (mergeable) last.to += c.d;
-      else edits.push({ from: at, to: at + c.d, text: '' });
-      at += c.d;
-    }
-  }
+  const edits = opToReplacements(op);
   return edits.map((e) => ({ range: { start: toPosition(text, e.from, enc), end: toPosition(text, e.to, enc) }, newText: e.text }));
 }
 

@@ -83,3 +83,35 @@ export function invertOp(op: TextOp, before: string): TextOp {
 function detach(s: string): string {
   return s.length < 16 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
 }
+
+/** One replacement in the coordinates of the text before any of them: `[from, to)` → `text`. */
+export interface Replacement {
+  /** Offset (UTF-16 units, JavaScript string index) where the replaced range starts, in the text before the edit. */
+  from: number;
+  /** Offset (UTF-16 units, JavaScript string index) where it ends (exclusive). */
+  to: number;
+  text: string;
+}
+
+/** An op as replacements in the coordinates of the text it applies to (ascending, disjoint). */
+export function opToReplacements(op: TextOp): Replacement[] {
+  const out: Replacement[] = [];
+  let pos = 0;
+  for (const c of op) {
+    if (typeof c === 'number') {
+      pos += c;
+      continue;
+    }
+    const last = out[out.length - 1];
+    const joined = last && last.to === pos ? last : undefined;
+    if (typeof c === 'string') {
+      if (joined) joined.text += c;
+      else out.push({ from: pos, to: pos, text: c });
+    } else {
+      if (joined) joined.to += c.d;
+      else out.push({ from: pos, to: pos + c.d, text: '' });
+      pos += c.d;
+    }
+  }
+  return out;
+}
