@@ -50,6 +50,9 @@ export const Shutdown = request(
 
 // ---- buffers --------------------------------------------------------------------------------
 
+/** An editor's name for one of its edits (`buffer/edit` `id`). */
+const EditId = z.string().min(1).max(128);
+
 export const BufferOpen = request(
   'buffer/open',
   'editorToDaemon',
@@ -64,6 +67,14 @@ export const BufferOpen = request(
      * made meanwhile are kept; without it, the editor's text wins wherever it differs.
      */
     base: z.string().optional(),
+    /**
+     * With `base`: the edits sent after `base` that were never answered (the connection went),
+     * oldest first, each with its `id` and the editor's text right after it. The daemon keeps
+     * the ids of edits it applied, across a crash, and merges from the text after the newest of
+     * these it had applied (else from `base`), so an edit applied just before the connection
+     * went is not applied twice.
+     */
+    pending: z.array(z.object({ id: EditId, text: z.string() })).max(64).optional(),
   }),
   z.object({
     /** Path relative to the project root (a path through a symbolic link: the file it names). */
@@ -93,6 +104,12 @@ export const BufferEdit = request(
     changes: z.array(TextChange).max(100000),
     /** Marks this edit as the start of a new undo step for `buffer/undo`. Without it the daemon groups by a pause in typing. */
     undoStop: z.boolean().optional(),
+    /**
+     * The editor's name for this edit, unique among its edits (a random prefix per editor process
+     * and a counter does). Named edits can be asked about after a lost connection: `pending` of
+     * buffer/open.
+     */
+    id: EditId.optional(),
   }),
   Null,
 );

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from '../support/paths.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -73,4 +73,29 @@ it('SIGKILL during a burst of typing loses no acknowledged edit', async () => {
   expect((base + typed).startsWith(text)).toBe(true); // and nothing but what was typed
   await waitForFile(path.join(dir, 'main.rs'), (t) => t === text, 'the folder to be brought up to date');
   expect(fs.readFileSync(path.join(dir, 'main.rs'), 'utf8')).toBe(text);
+});
+
+describe('an edit saved just before the daemon stopped, whose answer the editor never got', () => {
+  // The editor re-opens with its text, the text it last had in step (`base`) and the unanswered
+  // edit (`pending`). Merged from `base` alone, the edit would be applied a second time.
+  for (const stop of ['SIGKILL', 'SIGTERM'] as const) {
+    it(`is not applied twice when the editor opens the buffer again (${stop}${stop === 'SIGTERM' ? ': the saved state is compacted on the way out' : ''})`, async () => {
+      const dir = tempProject({ 'a.txt': 'start\n', 'b.txt': 'start\n' });
+      const first = await daemonProcess(dir);
+      await first.editor.open('a.txt');
+      // Awaited only to know it is saved; the editor below acts as if no answer came.
+      await first.editor.edit('a.txt', 6, 6, 'r', { id: 'ed-1' });
+      first.proc.kill(stop);
+      await new Promise((r) => first.proc.once('exit', r));
+      first.editor.close();
+
+      const second = await daemonProcess(dir);
+      const a = (await second.editor.raw('buffer/open', { path: 'a.txt', content: 'start\nr end', base: 'start\n', pending: [{ id: 'ed-1', text: 'start\nr' }] })) as { content: string };
+      expect(a.content).toBe('start\nr end');
+      // An unanswered edit that never arrived is merged from `base`: nothing typed is lost.
+      const b = (await second.editor.raw('buffer/open', { path: 'b.txt', content: 'start\nx end', base: 'start\n', pending: [{ id: 'ed-2', text: 'start\nx' }] })) as { content: string };
+      expect(b.content).toBe('start\nx end');
+      await waitForFile(path.join(dir, 'a.txt'), (t) => t === 'start\nr end', 'a.txt on disk');
+    });
+  }
 });

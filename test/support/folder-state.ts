@@ -74,8 +74,10 @@ export async function sameFolders(dirs: string[], what: string, pred: (s: Record
 
 /**
  * Log lines that report a failure nobody was told of: an internal error, a stack trace, a failed
- * background task. A test of a scenario expects none.
+ * background task. A test of a scenario expects none. A WebRTC upgrade that did not connect is
+ * not one: the link stays on WebSocket by design ("…; staying on websocket"), and whether ICE
+ * succeeds on a loaded CI machine is not what these scenarios test.
  */
 export function unreportedErrors(lines: string[]): string[] {
-  return lines.filter((l) => /internal error|\n\s+at |failed:|TypeError|RangeError|ReferenceError|Cannot splice/.test(l));
+  return lines.filter((l) => /internal error|\n\s+at |failed:|TypeError|RangeError|ReferenceError|Cannot splice/.test(l) && !/^\S+ net: webrtc to \S+ failed: .*; staying on \S+$/.test(l));
 }

@@ -149,7 +149,7 @@ export class ScriptedEditor {
    * Replace [from, to) (UTF-16 offsets in this editor's text) with `text`, locally at once, and
    * send it. Returns the request's promise (await it or not: unawaited edits pipeline).
    */
-  edit(path: string, from: number, to: number, text: string, extra: { undoStop?: boolean } = {}): Promise<null> {
+  edit(path: string, from: number, to: number, text: string, extra: { undoStop?: boolean; id?: string } = {}): Promise<null> {
     const b = this.buffers.get(path)!;
     const change = { range: { start: positionAt(b.text, from, this.encoding), end: positionAt(b.text, to, this.encoding) }, text };
     b.text = b.text.slice(0, from) + text + b.text.slice(to);

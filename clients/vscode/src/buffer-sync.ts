@@ -11,6 +11,7 @@
  */
 import type * as P from '@chorus/protocol';
 import * as M from '@chorus/protocol';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
 import { projectPathOf } from './project.js';
@@ -46,8 +47,11 @@ export class SharedBuffer {
   /** The text last in step with the daemon: what `base` carries on a re-open. */
   base: string | undefined;
   private baseSeq = 0;
-  /** Shadow after each unacknowledged edit, by its sequence number (= editorRevision after it). */
-  readonly inflight = new Map<number, string>();
+  /**
+   * Each unacknowledged edit by its sequence number (= editorRevision after it): its id and the
+   * shadow after it, sent as `pending` with the next open.
+   */
+  readonly inflight = new Map<number, { id: string; text: string }>();
   applying: Applying | undefined;
   /** Remote changes are applied one at a time, in arrival order. */
   queue: Promise<void> = Promise.resolve();
@@ -63,10 +67,10 @@ export class SharedBuffer {
     this.shadow = doc.getText();
   }
 
-  /** An edit went out: remember the text after it, for `base`. */
-  sent(): number {
+  /** An edit named `id` went out: remember the text after it, for `base` and `pending`. */
+  sent(id: string): number {
     this.editorRevision++;
-    this.inflight.set(this.editorRevision, this.shadow);
+    this.inflight.set(this.editorRevision, { id, text: this.shadow });
     return this.editorRevision;
   }
 
@@ -75,9 +79,21 @@ export class SharedBuffer {
     const after = this.inflight.get(seq);
     this.inflight.delete(seq);
     if (after !== undefined && seq > this.baseSeq) {
-      this.base = after;
+      this.base = after.text;
       this.baseSeq = seq;
     }
+  }
+
+  /** `text` is what the daemon merges from now: nothing sent before it is pending any more. */
+  mergedAt(text: string): void {
+    this.base = text;
+    this.baseSeq = this.editorRevision;
+    this.inflight.clear();
+  }
+
+  /** The edits sent after `base` and never answered, oldest first (`pending` of buffer/open). */
+  pending(): Array<{ id: string; text: string }> {
+    return [...this.inflight].filter(([seq]) => seq > this.baseSeq).sort(([a], [b]) => a - b).map(([, e]) => e);
   }
 
   /** Everything sent has been processed and the daemon's change applied: in step now. */
@@ -113,6 +129,9 @@ export class BufferSync {
   private rpc: Rpc | undefined;
   /** An undo stop goes with the next edit (the cursor moved or time passed since the last). */
   private undoStop = true;
+  /** Edit ids: random per extension host, then a counter (unique across daemon restarts). */
+  private readonly editPrefix = `vscode-${randomBytes(6).toString('hex')}-`;
+  private editCount = 0;
   /** Where the caret is after our last local edit, and when it was made. */
   private lastEdit: { buffer: SharedBuffer; end: P.Position; at: number } | undefined;
 
@@ -189,7 +208,12 @@ export class BufferSync {
     const epoch = ++b.epoch;
     const sent = b.doc.getText();
     const params: P.ParamsOf<typeof M.BufferOpen> = { path: b.path, content: sent };
-    if (b.base !== undefined) params.base = b.base;
+    if (b.base !== undefined) {
+      params.base = b.base;
+      // Unanswered edits may have been applied before the connection went: the daemon knows.
+      const pending = b.pending().slice(-64);
+      if (pending.length) params.pending = pending;
+    }
     rpc.sendRequest<P.ResultOf<typeof M.BufferOpen>>(M.BufferOpen.type, params).then(
       (r) => {
         // In the remote-change queue: changes that arrive meanwhile apply after the answer.
@@ -209,7 +233,7 @@ export class BufferSync {
     if (b.epoch !== epoch || this.get(b.doc) !== b) return;
     if (b.doc.getText() !== sent) {
       // Typed while the open was out: open again; `sent` is what the daemon merged.
-      b.base = sent;
+      b.mergedAt(sent);
       this.open(b);
       return;
     }
@@ -219,7 +243,7 @@ export class BufferSync {
     // shadow the document does not hold yet.
     if (r.content !== sent && !(await this.applyToDocument(b, replacementsBetween(sent, r.content), r.content, false))) {
       if (b.epoch !== epoch) return;
-      b.base = sent; // the person typed first: merge that typing into the answer
+      b.mergedAt(sent); // the person typed first: merge that typing into the answer
       this.open(b);
       return;
     }
@@ -250,7 +274,7 @@ export class BufferSync {
       // watches the folder and brings that change in itself. Sending it too would apply it
       // twice, so take the shared text instead; what the file changed arrives as buffer/didChange.
       this.opts.log(`${b.path} was reloaded from disk; taking the shared text`);
-      b.base = e.document.getText();
+      b.mergedAt(e.document.getText());
       this.open(b);
       return;
     }
@@ -282,11 +306,12 @@ export class BufferSync {
   private send(b: SharedBuffer, changes: P.TextChange[]): void {
     const rpc = this.rpc;
     if (!rpc || changes.length === 0) return;
-    const params: P.ParamsOf<typeof M.BufferEdit> = { path: b.path, revision: b.daemonRevision, changes };
+    const id = `${this.editPrefix}${++this.editCount}`;
+    const params: P.ParamsOf<typeof M.BufferEdit> = { path: b.path, revision: b.daemonRevision, changes, id };
     // A pause of a second also ends a step (the daemon's own rule for editors without marks).
     if (this.undoStop || !this.lastEdit || Date.now() - this.lastEdit.at > 1000) params.undoStop = true;
     this.undoStop = false;
-    const seq = b.sent();
+    const seq = b.sent(id);
     const epoch = b.epoch;
     rpc.sendRequest(M.BufferEdit.type, params).then(
       () => {

@@ -103,7 +103,7 @@ export class EditorSession implements ChangeSink {
    * file that is not shared already stays local: it is never added to the index (a `.env` must
    * not reach peers), the answer says `shared: false`, and edits of it are refused.
    */
-  async open(pathIn: string, content: string | undefined, base?: string): Promise<OpenResult> {
+  async open(pathIn: string, content: string | undefined, base?: string, pending: Array<{ id: string; text: string }> = []): Promise<OpenResult> {
     const path = this.resolve(pathIn);
     this.renamedFrom.delete(path);
     if (this.resolved.size > 10_000) this.resolved.clear();
@@ -125,7 +125,7 @@ export class EditorSession implements ChangeSink {
     this.local.delete(path);
     // The size rule files on disk have: above the live limit a file is whole-file, never live
     // text (Automerge 2.2.9 holds ~400 bytes per character; 10 MB stalled and crashed it).
-    for (const [what, text] of [['content', content], ['base', base]] as const) {
+    for (const [what, text] of [['content', content], ['base', base], ...pending.map((e) => [`text of pending edit ${e.id}`, e.text] as const)] as const) {
       if (text !== undefined && text.length > this.workspace.liveLimit) {
         throw new Failure('tooLarge', `${path}: the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing; such a file is synced as a whole file, edit it outside Chorus`);
       }
@@ -139,7 +139,11 @@ export class EditorSession implements ChangeSink {
     const current = this.workspace.text(fileId);
     if (content !== undefined && content !== current) {
       // The editor's unsent typing after a reconnect: with a base, only what it changed since
-      // (a three-way merge, others' changes kept); without, its text wins where it differs.
+      // (a three-way merge, others' changes kept); without, its text wins where it differs. The
+      // base moves past the unanswered edits that were in fact applied (saved before a crash).
+      if (base !== undefined) {
+        for (const e of pending) if (this.workspace.hasEdit(fileId, e.id)) base = e.text;
+      }
       const op = base === undefined ? diffToOp(current, content) : transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
       this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
     }
@@ -174,7 +178,8 @@ export class EditorSession implements ChangeSink {
     return { fileId: this.buffer(path).fileId, path };
   }
 
-  edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean): void {
+  /** `editId`: the editor's name for the edit, saved with it (see `open`'s `pending`). */
+  edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean, editId?: string): void {
     const path = this.current(this.resolveOpen(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.readOnly?.()) {
@@ -194,7 +199,7 @@ export class EditorSession implements ChangeSink {
       throw new Failure('tooLarge', `${path}: this edit would make the file ${current.length + grows} characters, over the ${this.workspace.liveLimit}-character limit for live editing; the edit was not made (re-open the buffer to drop it)`);
     }
     const { edit, missing } = received.rebase(op);
-    if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop });
+    if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
     if (missing) {
       const editorText = applyOp(received.base, op);
       this.send(path, buf, missing, editorText);

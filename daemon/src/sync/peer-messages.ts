@@ -17,6 +17,12 @@ export type PeerMessage =
   | { kind: 'blob'; hash: string; data: Uint8Array }
   /** After the sender's side of a sync went quiet: the receiver has all the sender has of `doc`. */
   | { kind: 'level'; doc: string }
+  /**
+   * Start the sync of `doc` with the sender afresh, forgetting what was sent to it: it holds
+   * changes it cannot apply yet and needs what they depend on, which a sync state that counts
+   * them as sent would never send again.
+   */
+  | { kind: 'restart'; doc: string }
   /** A whole saved document, for a peer that has none of a long history (then the sync protocol). */
   | { kind: 'snapshot'; doc: string; data: Uint8Array }
   /** The sender has none of these blobs (ask someone else, or stop waiting). */
@@ -27,7 +33,7 @@ export type PeerMessage =
    */
   | { kind: 'ephemeral'; topic: string; body: unknown; from?: string; id?: string };
 
-const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack', 'snapshot', 'level'] as const;
+const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack', 'snapshot', 'level', 'restart'] as const;
 
 /** Largest message a daemon accepts from a peer (a blob of a big binary file fits). */
 export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
@@ -62,6 +68,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       header = { docs: m.docs };
       break;
     case 'level':
+    case 'restart':
       header = { doc: m.doc };
       break;
     case 'want':
@@ -145,6 +152,7 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
       if (typeof header.hash !== 'string' || !HASH.test(header.hash)) throw new PeerMessageError('bad blob hash');
       return { kind, hash: header.hash, data: one() };
     case 'level':
+    case 'restart':
       return { kind, doc: doc() };
     case 'docs':
       if (!Array.isArray(header.docs) || header.docs.length > MAX_LIST || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');

@@ -33,6 +33,8 @@ const SEEN_LIMIT = 50_000;
  * which for a long history costs seconds of CPU per peer on both sides.
  */
 const SNAPSHOT_MIN_CHANGES = 5000;
+/** Least time between two fresh starts of one document's sync with one peer (resync). */
+const RESYNC_MS = 1000;
 
 /** A set of documents the replicator keeps level (the workspace; the extension data). */
 export interface DocStore {
@@ -224,21 +226,42 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   /**
-   * Start the sync protocol for `doc` with a peer afresh (from an empty sync state, so the peer
-   * sends whatever we lack even if an earlier round ended level), at most once per second.
+   * Start the sync protocol for `doc` with a peer afresh, on both sides: our sync state from
+   * empty, and a `restart` so the peer forgets what it counts as sent. Needed when changes wait
+   * here for dependencies: Automerge's sync state never sends a change twice, so what they depend
+   * on would never come. At most once a second per peer and document, but never dropped: a call
+   * inside that second runs when it ends, if this side is still behind.
    */
   private resync(peerId: string, doc: string): void {
     const p = this.peers.get(peerId);
+    if (!p) return;
     const key = `${peerId}:${doc}`;
-    const now = Date.now();
-    if (!p || (this.resynced.get(key) ?? 0) > now - 1000) return;
-    this.resynced.set(key, now);
+    const wait = (this.resynced.get(key) ?? 0) + RESYNC_MS - Date.now();
+    if (wait > 0) {
+      if (!this.resyncLater.has(key)) {
+        const timer = setTimeout(() => {
+          this.resyncLater.delete(key);
+          if (this.behind(peerId, doc)) this.resync(peerId, doc);
+        }, wait);
+        timer.unref();
+        this.resyncLater.set(key, timer);
+      }
+      return;
+    }
+    this.resynced.set(key, Date.now());
     if (this.resynced.size > 1000) this.resynced.clear();
     p.states.set(doc, A.initSyncState());
+    this.send(peerId, { kind: 'restart', doc });
     this.syncStep(peerId, doc);
   }
 
+  /** Does `doc` here hold changes from this peer that wait for history we lack? */
+  private behind(peerId: string, doc: string): boolean {
+    return !!this.peers.get(peerId)?.waiting.get(doc)?.length || this.workspace.lacksHistory(doc);
+  }
+
   private resynced = new Map<string, number>();
+  private resyncLater = new Map<string, NodeJS.Timeout>();
 
   /** Generate and send this side's next sync message for `doc`, if it has one. */
   private syncStep(peerId: string, doc: string): boolean {
@@ -284,7 +307,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.refuseReadOnly(p, 'changes');
     const decoded = checkChanges(doc, changes);
     const queue = p.waiting.get(doc) ?? [];
+    const queued = new Set(queue.map((w) => w.hash));
     for (const d of decoded) {
+      // A change sent again (a fresh sync after a resync) while it still waits: keep it once.
+      if (queued.has(d.hash)) continue;
+      queued.add(d.hash);
       queue.push({ bytes: d.bytes, hash: d.hash, deps: d.deps });
       p.waitingBytes += d.bytes.length;
     }
@@ -331,10 +358,20 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     switch (m.kind) {
       case 'changes':
         this.admit(peerId, p, m.doc, m.changes);
-        // Changes that wait for history we never got (the peer made the file live from a
-        // content we did not have): a fresh sync with that peer brings it.
-        if (p.waiting.get(m.doc)?.length || this.workspace.lacksHistory(m.doc)) this.resync(peerId, m.doc);
+        // Changes that wait for history we never got (a change lost with a dropped link, or the
+        // peer made the file live from a content we did not have): a fresh sync brings it.
+        if (this.behind(peerId, m.doc)) this.resync(peerId, m.doc);
         return;
+      case 'restart': {
+        // The peer lacks what our sync state counts as sent: forget it (at most once a second).
+        const key = `restart:${peerId}:${m.doc}`;
+        if ((this.resynced.get(key) ?? 0) > Date.now() - RESYNC_MS / 2) return;
+        if (!this.store(m.doc).docIds().includes(m.doc)) return;
+        this.resynced.set(key, Date.now());
+        p.states.set(m.doc, A.initSyncState());
+        this.syncStep(peerId, m.doc);
+        return;
+      }
       case 'docs': {
         for (const doc of m.docs) p.docs.add(doc);
         const ours = new Set([...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())]);
@@ -381,6 +418,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
             this.log(`refused the changes in a sync message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
           }
           data = A.encodeSyncMessage({ ...decoded, changes: [] });
+          if (this.behind(peerId, m.doc)) this.resync(peerId, m.doc);
         }
         const state = this.store(m.doc).receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), data, origin);
         p.states.set(m.doc, state);

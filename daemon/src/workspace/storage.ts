@@ -4,6 +4,11 @@
  * A change is appended with a synchronous write before the edit is acknowledged, so a SIGKILL
  * never loses an acknowledged edit; fsync runs in batches for power loss, in the thread pool so
  * the main thread goes on serving keystrokes meanwhile.
+ *
+ * The log also holds edit marks: the id an editor gave an edit (`buffer/edit` `id`), written in
+ * the same write as the change it made, so that after a crash the editor can learn whether an
+ * edit it never got an answer for was applied (`buffer/open` `pending`). A mark record's length
+ * word has its top bit set; a change is never 2 GiB.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +16,10 @@ import * as A from '@automerge/automerge/next';
 import { decodeVerified } from '../sync/change-check.js';
 
 const COMPACT_AFTER = 20000;
+/** Top bit of a log record's length word: the record is an edit mark, not a change. */
+const MARK_BIT = 0x8000_0000;
+/** Edit marks kept per document (the newest): an editor has at most a few edits unanswered. */
+const MARKS_KEPT = 256;
 
 /** Saved state that would not load: it is never written over good state. */
 export class UnloadableState extends Error {}
@@ -39,6 +48,8 @@ export class Storage {
    */
   private backlog = new Map<string, Uint8Array[]>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The newest edit marks per document, oldest first (from the log, and since). */
+  private marks = new Map<string, string[]>();
 
   constructor(
     private readonly dir: string,
@@ -134,26 +145,32 @@ export class Storage {
     if (fs.existsSync(logFile)) {
       const buf = fs.readFileSync(logFile);
       let off = 0;
+      const marks: string[] = [];
       while (off + 4 <= buf.length) {
-        const len = buf.readUInt32BE(off);
+        const word = buf.readUInt32BE(off);
+        const len = word & ~MARK_BIT;
         if (off + 4 + len > buf.length) break;
-        changes.push(new Uint8Array(buf.subarray(off + 4, off + 4 + len)));
+        if (word & MARK_BIT) marks.push(buf.toString('utf8', off + 4, off + 4 + len));
+        else changes.push(new Uint8Array(buf.subarray(off + 4, off + 4 + len)));
         off += 4 + len;
       }
+      if (marks.length) this.marks.set(id, marks.slice(-MARKS_KEPT));
     }
     return snapshot ? { snapshot, changes } : { changes };
   }
 
   /**
-   * Append raw changes to the document's log (after any that wait for space). Returns true when
-   * it is time to compact. Throws StorageFailed, leaving the log as it was.
+   * Append raw changes to the document's log (after any that wait for space), with `mark` (an
+   * editor's id for the edit that made them) in the same write. Returns true when it is time to
+   * compact. Throws StorageFailed, leaving the log as it was.
    */
-  append(id: string, changes: Uint8Array[]): boolean {
+  append(id: string, changes: Uint8Array[], mark?: string): boolean {
     const waiting = this.backlog.get(id);
     const all = waiting ? [...waiting, ...changes] : changes;
     try {
-      const compact = this.write(id, all);
+      const compact = this.write(id, all, mark === undefined ? [] : [mark]);
       this.backlog.delete(id);
+      if (mark !== undefined) this.remember(id, [mark]);
       return compact;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
@@ -181,23 +198,40 @@ export class Storage {
     this.retryTimer.unref();
   }
 
+  /** Was an edit with this mark saved for this document (since its newest MARKS_KEPT marks)? */
+  hasMark(id: string, mark: string): boolean {
+    return this.marks.get(id)?.includes(mark) ?? false;
+  }
+
+  private remember(id: string, marks: string[]): void {
+    const kept = [...(this.marks.get(id) ?? []), ...marks];
+    this.marks.set(id, kept.length > MARKS_KEPT ? kept.slice(-MARKS_KEPT) : kept);
+  }
+
   /** Documents with changes still waiting for disk space. */
   get waitingForSpace(): number {
     return this.backlog.size;
   }
 
-  private write(id: string, changes: Uint8Array[]): boolean {
+  private write(id: string, changes: Uint8Array[], marks: string[] = []): boolean {
     let log = this.logs.get(id);
     if (!log) {
       log = { fd: fs.openSync(this.file(id, 'log'), 'a', 0o600), count: 0 };
       this.logs.set(id, log);
     }
-    if (changes.length === 0) return false;
+    if (changes.length === 0 && marks.length === 0) return false;
     const parts: Buffer[] = [];
     for (const c of changes) {
       const head = Buffer.alloc(4);
       head.writeUInt32BE(c.length);
       parts.push(head, Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    }
+    // After the changes: a mark on disk means its edit is too.
+    for (const m of marks) {
+      const body = Buffer.from(m, 'utf8');
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE((MARK_BIT | body.length) >>> 0);
+      parts.push(head, body);
     }
     const size = fs.fstatSync(log.fd).size;
     try {
@@ -248,9 +282,19 @@ export class Storage {
       this.logs.delete(id);
     }
     fs.rmSync(this.file(id, 'log'), { force: true });
+    // The marks outlive the log they were in: an editor may still ask about them.
+    const marks = this.marks.get(id);
+    if (marks?.length) {
+      try {
+        this.write(id, [], marks);
+      } catch {
+        // lost marks only mean an unanswered edit may be merged twice after a crash
+      }
+    }
   }
 
   remove(id: string): void {
+    this.marks.delete(id);
     const log = this.logs.get(id);
     if (log) fs.closeSync(log.fd);
     this.logs.delete(id);

@@ -20,7 +20,8 @@ import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
 export type Origin =
-  | { kind: 'editor'; editorId: string; undoStop?: boolean }
+  /** `editId`: the editor's name for the edit, kept with it in storage (see Storage.hasMark). */
+  | { kind: 'editor'; editorId: string; undoStop?: boolean; editId?: string }
   | { kind: 'undo'; editorId: string }
   | { kind: 'peer'; peerId: string }
   | { kind: 'disk' };
@@ -322,7 +323,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const change = doc.applyLocal(op, outsideTarget);
     if (!change) return;
     try {
-      this.save(fileId, [change]);
+      this.save(fileId, [change], origin.kind === 'editor' ? origin.editId : undefined);
     } catch (e) {
       if (!(e instanceof StorageFailed)) throw e;
       // Not saved, so not acknowledged: the edit is taken back by a change that restores the
@@ -339,8 +340,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** Append changes to a document's log (compacting when it is time). Throws StorageFailed. */
-  private save(docId: string, changes: RawChange[]): void {
-    if (this.storage.append(docId, changes)) this.compact(docId);
+  private save(docId: string, changes: RawChange[], mark?: string): void {
+    if (this.storage.append(docId, changes, mark)) this.compact(docId);
+  }
+
+  /** Was the editor edit named `editId` applied to this file and saved (even before a restart)? */
+  hasEdit(fileId: string, editId: string): boolean {
+    return this.storage.hasMark(fileId, editId);
   }
 
   /**
