@@ -60,7 +60,7 @@ describe('buffer sync', () => {
     vs.type(doc, [{ from: 6, to: 6, text: 'big ' }]);
     await flush();
     const [edit] = rpc.of(P.BufferEdit.method);
-    expect(edit).toEqual({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'big ' }], undoStop: true });
+    expect(edit).toEqual({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'big ' }], undoStop: true, id: expect.stringMatching(/^vscode-[0-9a-f]{12}-\d+$/) });
     expect(daemonText).toBe(doc.text);
   });
 
@@ -153,6 +153,34 @@ describe('buffer sync', () => {
     expect(rpc2.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'offline hello!', base: 'hello!' }]);
     expect(doc.text).toBe('others offline hello!');
     expect(sync.get(doc as never)?.status).toBe('open');
+  });
+
+  it('edits never answered go as `pending` with the re-open, and are forgotten once it is answered', async () => {
+    // Regression: an edit the daemon saved just before it died, never answered, was merged a
+    // second time from `base` on reconnect ("after end" became "after endr").
+    const doc = await opened('hello');
+    vs.type(doc, [{ from: 5, to: 5, text: '!' }]);
+    await flush();
+    rpc.handlers[P.BufferEdit.method] = () => new Promise(() => undefined); // the daemon dies first
+    vs.type(doc, [{ from: 6, to: 6, text: '?' }]);
+    vs.type(doc, [{ from: 7, to: 7, text: '#' }]);
+    await flush();
+    const ids = rpc.of(P.BufferEdit.method).map((e: { id: string }) => e.id);
+    expect(new Set(ids).size).toBe(3);
+    sync.setConnection(undefined);
+    vs.type(doc, [{ from: 8, to: 8, text: ' end' }]);
+    const rpc2 = new FakeRpc();
+    rpc2.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.content });
+    sync.setConnection(rpc2);
+    await flush();
+    expect(rpc2.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'hello!?# end', base: 'hello!', pending: [{ id: ids[1], text: 'hello!?' }, { id: ids[2], text: 'hello!?#' }] }]);
+    // In step again: the next re-open has nothing pending.
+    sync.setConnection(undefined);
+    const rpc3 = new FakeRpc();
+    rpc3.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.content });
+    sync.setConnection(rpc3);
+    await flush();
+    expect(rpc3.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'hello!?# end', base: 'hello!?# end' }]);
   });
 
   it('typing while the open answer is applied is merged by a second open, never sent against the answer', async () => {

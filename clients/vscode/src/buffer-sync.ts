@@ -320,7 +320,8 @@ export class BufferSync {
       (e: unknown) => {
         if (b.epoch !== epoch || this.rpc !== rpc) return;
         // Nothing changed in the shared text, but the document has the edit: re-open, merging
-        // what this editor did since the last text in step.
+        // what this editor did since the last text in step. An answered edit is not pending.
+        b.inflight.delete(seq);
         this.opts.log(`edit to ${b.path} refused (${messageOf(e)}); re-opening`);
         this.open(b);
       },
