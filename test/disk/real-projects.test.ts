@@ -54,6 +54,28 @@ it('a file created through an editor reaches the peer with its content, and typi
   noUnreportedErrors(a, b);
 });
 
+it('a file an editor saves and then opens and types into before the watcher takes it in is one file, not a conflict (item 1)', async () => {
+  // Pins: Emacs' write-file writes the file, then opens it with its text and goes on typing. The
+  // open made the entry from the folder's bytes; the watcher, seeing those older bytes at a path
+  // the folder "never had", took them for a second file created at once and made a conflict copy.
+  const { a, b } = await sharedPair({ 'README.md': '# x\n' });
+  await sameFolders([a.dir, b.dir], 'the first sync');
+  const ea = await editor(a.daemon.project.socketPath);
+  const want: Record<string, string> = {};
+  for (let i = 0; i < 8; i++) {
+    const file = `saved${i}.txt`;
+    fs.writeFileSync(path.join(a.dir, file), `saved ${i}\n`);
+    // Vary the moment of the open against the watcher's pick-up.
+    await new Promise((r) => setTimeout(r, i * 40));
+    await ea.open(file, `saved ${i}\n`);
+    await ea.edit(file, 0, 0, 'typed ');
+    want[file] = `typed saved ${i}\n`;
+  }
+  const state = await sameFolders([a.dir, b.dir], 'the saved files on both', (s) => Object.entries(want).every(([f, t]) => s[f]?.content === t));
+  expect(Object.keys(state).sort()).toEqual(['README.md', ...Object.keys(want)].sort());
+  noUnreportedErrors(a, b);
+});
+
 it('an internal error reaches the editor and the daemon log with its stack (item 1)', async () => {
   // Pins: an internal error answered to an editor left nothing in the daemon's log.
   const { a } = await sharedPair({ 'f.txt': 'x\n' });

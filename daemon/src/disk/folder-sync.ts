@@ -329,6 +329,11 @@ export class FolderSync {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
         this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+      } else if (ledger.latest(rel) === undefined && this.workspace.createdFrom(id) === seen.hash) {
+        // Made from these very bytes of this folder (an editor opened the new file before the
+        // watcher took it in) and edited since: the folder is behind, not a second create.
+        this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+        refresh.push(rel);
       } else if (ledger.latest(rel) === undefined) {
         // A peer's file this folder never had, and a different one here at the same path: made
         // on both sides before either knew. Not an edit of the peer's: a concurrent create.

@@ -386,13 +386,27 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * a second entry at that path, which `resolve` settles like any concurrent create.
    */
   addConcurrent(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
-    return this.addEntry(path, bytes, origin, exec);
     this.writable(`the new file ${path}`);
+    return this.addEntry(path, bytes, origin, exec);
   }
+
+  /**
+   * The content hash of the folder's bytes a file was created from by this daemon (since it
+   * started), if it was: the folder having those bytes later is not a concurrent create.
+   */
+  createdFrom(fileId: string): string | undefined {
+    return this.fromFolder.get(fileId);
+  }
+
+  private fromFolder = new Map<string, string>();
 
   private addEntry(path: string, bytes: Uint8Array, origin: Origin, exec: boolean): string {
     const id = newFileId();
     const hash = this.blobs.put(bytes);
+    if (origin.kind === 'disk') {
+      if (this.fromFolder.size >= 10_000) this.fromFolder.clear(); // only the newest matter
+      this.fromFolder.set(id, hash);
+    }
     const entry: FileEntry = { path, hash, size: bytes.length };
     if (!this.isText(bytes)) entry.opaque = true;
     if (exec) entry.exec = true;
