@@ -9,7 +9,7 @@ import * as P from '@chorus/protocol';
 import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
-import { cliConnection } from './lifecycle/rpc-client.js';
+import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, ensureDaemon, findProject, runningPid, stopDaemon } from './lifecycle/daemon-process.js';
 
 export const EXIT_FAILED = 1;
@@ -245,10 +245,12 @@ async function connectExisting(dir: string | undefined) {
 
 export async function status(dir: string | undefined, opts: { json?: boolean }): Promise<void> {
   const { socket } = await connectExisting(dir);
-  const conn = await cliConnection(socket);
-  const st = await conn.sendRequest(P.SessionStatus.type, undefined);
+  const { conn, init } = await editorConnection(socket, CLI_CLIENT);
+  const answer = await conn.sendRequest(P.SessionStatus.type, undefined);
   conn.dispose();
   socket.destroy();
+  // The connection asking is this command, not an editor the person has open.
+  const st = { ...answer, editors: answer.editors.filter((e) => e.id !== init.editorId) };
   if (opts.json) {
     process.stdout.write(JSON.stringify(st) + '\n');
     return;

@@ -47,7 +47,8 @@ it('starts exactly one daemon when several editors connect at the same moment', 
   await Promise.all(started.map((e) => e.init()));
   await Promise.all(started.map((e) => e.open('a.txt')));
   const st = JSON.parse(chorus('status', d, '--json').stdout);
-  expect(st.editors.filter((e: { name: string }) => e.name.startsWith('ed'))).toHaveLength(4);
+  // Exactly the four editors: the status command's own connection is not listed as one.
+  expect(st.editors.map((e: { name: string }) => e.name).sort()).toEqual(['ed0', 'ed1', 'ed2', 'ed3']);
   expect(st.buffers).toEqual([{ path: 'a.txt', length: 3, editors: 4 }]);
   const lock = JSON.parse(fs.readFileSync(path.join(d, '.chorus', 'daemon.lock'), 'utf8'));
   expect(lock.pid).toBe(st.pid);

@@ -15,6 +15,9 @@ export async function editorConnection(
   return { conn, init: result };
 }
 
+/** How the CLI's own commands introduce themselves to the daemon. */
+export const CLI_CLIENT = { clientInfo: { name: 'chorus-cli', version: VERSION } };
+
 export async function cliConnection(socket: net.Socket): Promise<MessageConnection> {
-  return (await editorConnection(socket, { clientInfo: { name: 'chorus-cli', version: VERSION } })).conn;
+  return (await editorConnection(socket, CLI_CLIENT)).conn;
 }
