@@ -349,6 +349,39 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     expect(await converged([n], other, dir, 'f.txt')).toBe('B: one!\ntwo\nthree\n');
   });
 
+  it('an edit the daemon saved but never answered is not applied twice on re-open', async () => {
+    // Pins the double-applied edit (a typed "r" came back as "…endr"): the daemon applied and
+    // saved a buffer/edit, then died before its answer reached Neovim; the re-open merged from
+    // `base` (the text before that edit) and applied it again. The answer really arrives here;
+    // the test keeps it from the plugin, as a connection that went at that moment would.
+    scene = new Scene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    // No automatic retry in this test: it reconnects when told (:ChorusReconnect).
+    const n = await scene.nvim({ reconnect_min_ms: 600000, reconnect_max_ms: 600000 });
+    await n.edit(path.join(dir, 'f.txt'));
+    await n.settled();
+    await n.lua(`_G.answers_kept = 0
+      local st = require('chorus.sync').buffers[vim.api.nvim_get_current_buf()]
+      st.conn.request = function(self, method, params, cb)
+        if method ~= 'buffer/edit' then return getmetatable(self).request(self, method, params, cb) end
+        return getmetatable(self).request(self, method, params, function() _G.answers_kept = _G.answers_kept + 1 end)
+      end`);
+    await n.input('Ar<Esc>');
+    // The daemon answers once the edit is in its log on disk (what survives a SIGKILL).
+    await waitFor('the daemon to answer the edit', async () => (await n.lua<number>('return _G.answers_kept')) === 1 || undefined);
+    expect((await n.status())?.pending).toBe(1); // the plugin is still waiting for that answer
+    await n.lua(`require('chorus').connections[${JSON.stringify(dir)}].request = nil`);
+    const pid = JSON.parse(execFileSync(process.execPath, [cli, 'status', dir, '--json'], { encoding: 'utf8' })).pid as number;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the plugin to notice', async () => (await n.status())?.status === 'offline');
+    await n.input('A end<Esc>');
+    await n.command('ChorusReconnect');
+    await waitFor('reconnect', async () => (await n.status())?.status === 'open');
+    await n.settled();
+    const client = await scene.client(dir);
+    expect(await converged([n], client, dir, 'f.txt')).toBe('startr end\n');
+  });
+
   it('knows the text last in step with the daemon while its edits are unanswered', async () => {
     scene = new Scene();
     const dir = scene.project({ 'f.txt': 'héllo\nwörld\n', 'd.txt': 'one\r\ntwo' });

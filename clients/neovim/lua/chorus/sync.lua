@@ -7,7 +7,9 @@
 -- buffer/didChange is applied only when its revision equals the count of buffer/edit sent,
 -- otherwise dropped (the daemon sends a transformed replacement). This side never transforms.
 -- For reconnects it also keeps the inverse of every local change the daemon has not confirmed,
--- so that it can tell the daemon the text it last had in step with it (`base` of buffer/open).
+-- so that it can tell the daemon the text it last had in step with it (`base` of buffer/open),
+-- and the id of every unanswered edit with the text right after it (`pending`): an edit the
+-- daemon applied and saved just before the connection went is then not merged a second time.
 local protocol = require('chorus.protocol')
 local text = require('chorus.text')
 local util = require('chorus.util')
@@ -57,6 +59,23 @@ end
 
 -- ---- sending ------------------------------------------------------------------------------
 
+-- Edit ids (`id` of buffer/edit): random per Neovim process, then a counter, so that they stay
+-- unique across daemon restarts and among the editors of a project.
+local edit_prefix
+local edit_count = 0
+
+local function next_edit_id()
+  if not edit_prefix then
+    local ok, bytes = pcall(util.uv.random, 6)
+    local rand = ok and bytes:gsub('.', function(c)
+      return ('%02x'):format(c:byte())
+    end) or ('%x'):format(util.uv.hrtime() % 0x100000000)
+    edit_prefix = ('nvim-%d-%s-'):format(util.uv.os_getpid(), rand)
+  end
+  edit_count = edit_count + 1
+  return edit_prefix .. edit_count
+end
+
 --- Send queued local changes: one buffer/edit per Neovim undo block they came from, the first of
 --- each new block marked as a new step for :ChorusUndo (the daemon also splits at pauses).
 function M.flush(state)
@@ -95,13 +114,15 @@ function M.send_edit(state, changes, inv, undo_stop)
   state.editor_rev = state.editor_rev + 1
   state.in_flight = state.in_flight + 1
   local seq = state.editor_rev
-  state.unconfirmed[#state.unconfirmed + 1] = { seq = seq, inv = inv }
+  local id = next_edit_id()
+  state.unconfirmed[#state.unconfirmed + 1] = { seq = seq, id = id, inv = inv }
   local epoch = state.epoch
   state.conn:request(methods.buffer_edit, {
     path = state.path,
     revision = revision,
     changes = changes,
     undoStop = undo_stop or nil,
+    id = id,
   }, function(err)
     if state.epoch ~= epoch then
       return -- an answer from before a re-open
@@ -110,8 +131,8 @@ function M.send_edit(state, changes, inv, undo_stop)
     if err then
       if state.status == 'open' and state.conn:is_ready() then
         -- Out of step with the daemon: re-open with our text; the daemon merges our changes
-        -- since the last text we had in step.
-        state.base = M.base_text(state)
+        -- since the last text we had in step (or since the newest later edit it applied).
+        M.remember_base(state)
         M.reopen(state, 'buffer/edit failed: ' .. util.error_text(err))
       end
       return
@@ -170,6 +191,8 @@ end
 --- The text the buffer last had in step with the daemon: the current text with every local
 --- change the daemon has not confirmed undone. (Remote changes are applied only once the daemon
 --- has processed every edit we sent, so none sits between unconfirmed local changes.)
+--- Second value: the unconfirmed edits, oldest first, as `{ id, text }` with the text right
+--- after each (`pending` of buffer/open); nil when the base cannot be told.
 function M.base_text(state)
   local s = M.model_text(state)
   local function revert(inv)
@@ -183,7 +206,9 @@ function M.base_text(state)
     end
   end
   local groups = state.unconfirmed
+  local after = {}
   for gi = #groups, 1, -1 do
+    after[gi] = { id = groups[gi].id, text = s }
     local inv = groups[gi].inv
     for i = #inv, 1, -1 do
       if not revert(inv[i]) then
@@ -191,7 +216,28 @@ function M.base_text(state)
       end
     end
   end
-  return s
+  return s, after
+end
+
+-- The protocol's limit on `pending`; the daemon applies edits in order, so the newest are kept.
+local MAX_PENDING = 64
+
+--- Set `base` (and `base_pending`) for the next buffer/open: the text last in step and the
+--- unanswered edits sent since, which the daemon may have applied before the connection went.
+function M.remember_base(state)
+  local base, after = M.base_text(state)
+  state.base = base
+  state.base_pending = nil
+  if base ~= nil and after and #after > 0 then
+    state.base_pending = vim.list_slice(after, math.max(1, #after - MAX_PENDING + 1))
+  end
+end
+
+--- `base` is `text` from now on, a text the daemon has merged or will take in: no edit sent
+--- before it is pending any more (an older pending text must never replace a newer base).
+function M.set_base(state, text)
+  state.base = text
+  state.base_pending = nil
 end
 
 -- ---- receiving local changes ----------------------------------------------------------------
@@ -461,6 +507,9 @@ function M.open(state)
   -- With `base` (set when the connection or an edit was lost) the daemon merges only what
   -- changed here since then, keeping what others did meanwhile; without it our text wins.
   local params = { path = name, content = sent, base = state.base }
+  if state.base ~= nil and state.base_pending then
+    params.pending = state.base_pending
+  end
   state.conn:request(methods.buffer_open, params, function(err, result)
     if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' then
       return
@@ -471,11 +520,13 @@ function M.open(state)
       return
     end
     if M.model_text(state) ~= sent then
+      -- Typed while the open was out: the daemon has merged `sent`; merge only what followed.
+      M.set_base(state, sent)
       M.open(state)
       return
     end
     state.path = result.path
-    state.base = nil
+    M.set_base(state, nil)
     if result.shared == false then
       -- An ignored file: the daemon keeps it on this machine. Edit it as a plain local file.
       state.status = 'local'
@@ -562,11 +613,13 @@ function M.attach(bufnr, conn, config)
     pending = {},
     in_flight = 0,
     applying = false,
-    -- inverses of local changes the daemon has not confirmed: { {seq = edit number|nil, inv = {…}} }
+    -- local changes the daemon has not confirmed: { {seq = edit number, id = edit id, inv = {…}} }
     unconfirmed = {},
     epoch = 0, -- bumped by every (re-)open: answers to older edits are ignored
     -- the text last in step with the daemon, for the next buffer/open (nil: our text wins)
     base = nil,
+    -- with `base`: the unanswered edits sent after it, { {id, text} } oldest first (`pending`)
+    base_pending = nil,
   }
   -- A buffer just read from its file holds nothing of this person's yet: the daemon's text wins
   -- wherever it differs (it may be newer than the file, or the file may not be on disk here at
@@ -675,7 +728,7 @@ function M.connection_lost(conn)
   for _, state in pairs(M.buffers) do
     if state.conn == conn then
       if state.status == 'open' then
-        state.base = M.base_text(state)
+        M.remember_base(state)
       end
       state.unconfirmed = {}
       state.epoch = state.epoch + 1
