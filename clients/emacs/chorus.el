@@ -426,9 +426,10 @@ A position past its line's end is an error, or with CLAMP the line's end."
   pending          ; local changes not yet sent, newest first: (change inverse new-step)
   flush-timer
   (in-flight 0)
-  unconfirmed      ; ((seq . inverses-in-order) …), newest first
+  unconfirmed      ; ((seq id . inverses-in-order) …), newest first
   (epoch 0)        ; bumped by every open: answers from before are ignored
   base             ; the text last in step with the daemon, for the next open (nil: ours wins)
+  base-pending     ; with base: unanswered edits sent after it, ((:id ID :text TEXT) …) oldest first
   before           ; the pending before-change record
   undo-mark        ; the head of `buffer-undo-list' after the last local change
   reverting        ; the text before a `revert-buffer' in progress
@@ -586,18 +587,34 @@ old and new text of the region are compared and only what differs is sent."
           (push (nth 1 p) inverses))
         (chorus--send-edit state (nreverse changes) (nreverse inverses) step)))))
 
+(defvar chorus--edit-prefix nil
+  "The start of this Emacs's edit ids.
+Random, so that ids stay unique across daemon restarts and editors.")
+(defvar chorus--edit-count 0 "Edits sent by this Emacs, for their ids.")
+
+(defun chorus--next-edit-id ()
+  "A new `id' for buffer/edit: this Emacs's random prefix and a counter."
+  (unless chorus--edit-prefix
+    (setq chorus--edit-prefix
+          (format "emacs-%d-%s-" (emacs-pid)
+                  (substring (secure-hash 'sha256 (format "%s %s %s" (emacs-pid) (float-time)
+                                                          (random)))
+                             0 12))))
+  (format "%s%d" chorus--edit-prefix (cl-incf chorus--edit-count)))
+
 (defun chorus--send-edit (state changes inverses undo-stop)
   "Send CHANGES of STATE's buffer as one buffer/edit.
 INVERSES undo them; UNDO-STOP non-nil starts a new undo step."
   (let ((revision (chorus--state-daemon-rev state))
         (seq (cl-incf (chorus--state-editor-rev state)))
+        (id (chorus--next-edit-id))
         (epoch (chorus--state-epoch state)))
     (cl-incf (chorus--state-in-flight state))
-    (push (cons seq inverses) (chorus--state-unconfirmed state))
+    (push (cl-list* seq id inverses) (chorus--state-unconfirmed state))
     (chorus--request
      (chorus--state-project state) (chorus--method buffer-edit)
      (append (list :path (chorus--state-path state) :revision revision
-                   :changes (vconcat changes))
+                   :changes (vconcat changes) :id id)
              (and undo-stop '(:undoStop t)))
      :success
      (lambda (_)
@@ -613,8 +630,8 @@ INVERSES undo them; UNDO-STOP non-nil starts a new undo step."
          (when (and (eq (chorus--state-status state) 'open)
                     (chorus--ready-p (chorus--state-project state)))
            ;; Out of step: re-open with our text; the daemon merges our changes since the
-           ;; text we last had in step.
-           (setf (chorus--state-base state) (chorus--base-text state))
+           ;; text we last had in step (or since the newest later edit it applied).
+           (chorus--remember-base state)
            (chorus--open state (format "buffer/edit failed: %s" (chorus--error-text err)))))))))
 
 (defun chorus--settle (state)
@@ -631,7 +648,7 @@ With nothing unsent there is nothing unsaved: the daemon writes the file."
 (defun chorus--out-of-step (state why)
   "Re-open STATE's buffer, which changed in a way no change can describe (WHY).
 Our text wins where it differs."
-  (setf (chorus--state-base state) nil)
+  (chorus--set-base state nil)
   (run-at-time 0 nil #'chorus--open state why))
 
 (defun chorus--apply-to-string (text changes)
@@ -650,17 +667,47 @@ Our text wins where it differs."
           (buffer-string))
       (error nil))))
 
-(defun chorus--base-text (state)
-  "The text STATE's buffer last had in step with the daemon, or nil.
+(defun chorus--base-and-pending (state)
+  "The text STATE's buffer last had in step with the daemon, and what came after.
 That is the current text with every change the daemon has not confirmed
 undone.  (A remote change is applied only once the daemon has every edit we
-sent, so none sits between unconfirmed ones.)"
-  (let ((text (chorus--model-text state)))
+sent, so none sits between unconfirmed ones.)  The value is (BASE . PENDING):
+PENDING lists the unconfirmed edits oldest first as (:id ID :text TEXT), TEXT
+being the text right after the edit (`pending' of buffer/open).  BASE is nil
+when it cannot be told."
+  (let ((text (chorus--model-text state)) pending)
     (cl-loop for p in (chorus--state-pending state) ; newest first
              while text do (setq text (chorus--apply-to-string text (list (nth 1 p)))))
     (cl-loop for group in (chorus--state-unconfirmed state) ; newest first
-             while text do (setq text (chorus--apply-to-string text (reverse (cdr group)))))
-    text))
+             while text
+             do (push (list :id (nth 1 group) :text text) pending)
+             (setq text (chorus--apply-to-string text (reverse (cddr group)))))
+    (cons text (and text pending))))
+
+(defun chorus--base-text (state)
+  "The text STATE's buffer last had in step with the daemon, or nil.
+See `chorus--base-and-pending'."
+  (car (chorus--base-and-pending state)))
+
+(defconst chorus--max-pending 64
+  "The protocol's limit on `pending'.
+The daemon applies edits in order, so the newest are the ones sent.")
+
+(defun chorus--remember-base (state)
+  "Set STATE's `base' and `base-pending' for the next open.
+They are the text last in step and the unanswered edits sent since, which the
+daemon may have applied before the connection went."
+  (pcase-let ((`(,base . ,pending) (chorus--base-and-pending state)))
+    (setf (chorus--state-base state) base
+          (chorus--state-base-pending state)
+          (last pending chorus--max-pending))))
+
+(defun chorus--set-base (state text)
+  "STATE's `base' is TEXT from now on: a text the daemon merged or will take in.
+No edit sent before it is pending any more: an older pending text must never
+replace a newer base."
+  (setf (chorus--state-base state) text
+        (chorus--state-base-pending state) nil))
 
 ;;;;; buffer/didChange -> the buffer
 
@@ -849,16 +896,21 @@ The open carries `base' when known.  WHY, when given, is reported with
         (chorus--request
          project (chorus--method buffer-open)
          (append (list :path file :content sent)
-                 (and (chorus--state-base state) (list :base (chorus--state-base state))))
+                 (and (chorus--state-base state) (list :base (chorus--state-base state)))
+                 (and (chorus--state-base state) (chorus--state-base-pending state)
+                      (list :pending (vconcat (chorus--state-base-pending state)))))
          :success
          (lambda (result)
            (when (and (= epoch (chorus--state-epoch state))
                       (eq (chorus--state-status state) 'opening)
                       (buffer-live-p buffer))
              (if (not (equal (chorus--model-text state) sent))
-                 (chorus--open state "the buffer changed while opening")
+                 (progn
+                   ;; The daemon has merged SENT: merge only what was typed since.
+                   (chorus--set-base state sent)
+                   (chorus--open state "the buffer changed while opening"))
+               (chorus--set-base state nil)
                (setf (chorus--state-path state) (plist-get result :path)
-                     (chorus--state-base state) nil
                      (chorus--state-editor-rev state) 0
                      (chorus--state-daemon-rev state) 0
                      (chorus--state-dropped state) 0)
@@ -910,7 +962,7 @@ The open carries `base' when known.  WHY, when given, is reported with
   "PROJECT's connection went away: remember each buffer's last in-step text."
   (dolist (state (chorus--project-states project))
     (when (eq (chorus--state-status state) 'open)
-      (setf (chorus--state-base state) (chorus--base-text state)))
+      (chorus--remember-base state))
     (when (memq (chorus--state-status state) '(open opening))
       (setf (chorus--state-status state) 'offline))
     (cl-incf (chorus--state-epoch state))
@@ -930,7 +982,7 @@ usual, and that text becomes the `base' that a reconnect merges from."
   (when-let ((state chorus--state))
     (if (not (eq (chorus--state-status state) 'open))
         (progn
-          (setf (chorus--state-base state) (chorus--model-text state))
+          (chorus--set-base state (chorus--model-text state))
           nil)
       (chorus--flush state)
       (with-timeout (5 nil)

@@ -520,6 +520,39 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
       (chorus-tests-wait "reconnect" (lambda () (chorus-tests-status-p buffer "open")))
       (should (equal (chorus-tests-converged buffer probe dir "f.txt") "B: one!\ntwo\nthree\n")))))
 
+;; Pins the double-applied edit (a typed "r" came back as "...endr"): the daemon applied and
+;; saved a buffer/edit, then died before its answer reached Emacs; the re-open merged from
+;; `base' (the text before that edit) and applied it again.  The answer really arrives here;
+;; the test keeps it from the client, as a connection that went at that moment would.
+(ert-deftest chorus-reconnect-unanswered-edit-not-applied-twice ()
+  "An edit the daemon saved but never answered is not applied twice on re-open."
+  (chorus-tests-with-file (dir buffer probe "start\n")
+    (chorus-tests-close-probe probe)
+    (let ((chorus-reconnect-min-delay 600) (chorus-reconnect-max-delay 600)
+          (kept 0)
+          (request (symbol-function 'chorus--request)))
+      (cl-letf (((symbol-function 'chorus--request)
+                 (lambda (project method params &rest keys)
+                   (apply request project method params
+                          (if (eq method (chorus--method buffer-edit))
+                              (plist-put (copy-sequence keys) :success (lambda (_) (cl-incf kept)))
+                            keys)))))
+        (end-of-line)
+        (chorus-tests-type "r")
+        ;; The daemon answers once the edit is in its log on disk (what survives a SIGKILL).
+        (chorus-tests-wait "the daemon to answer the edit" (lambda () (= kept 1))))
+      ;; The client is still waiting for that answer.
+      (should (eql (plist-get (chorus-buffer-status buffer) :pending) 1))
+      (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid)))
+        (signal-process pid 'SIGKILL))
+      (chorus-tests-wait "the client to notice" (lambda () (chorus-tests-status-p buffer "offline")))
+      (chorus-tests-type "SPC e n d")
+      (chorus-reconnect)
+      (chorus-tests-wait "reconnect" (lambda () (chorus-tests-status-p buffer "open")))
+      (chorus-tests-settled buffer)
+      (setq probe (chorus-tests-probe dir))
+      (should (equal (chorus-tests-converged buffer probe dir "f.txt") "startr end\n")))))
+
 (ert-deftest chorus-base-text-while-unanswered ()
   "The text last in step with the daemon is known while edits are unanswered."
   (chorus-tests-with-file (dir buffer probe "héllo\nwörld\n")
