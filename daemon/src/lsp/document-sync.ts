@@ -19,6 +19,7 @@
  * to the daemon, and the client gets the edit transformed past it (or a correction). No I/O
  * happens here: the caller supplies a {@link SyncPort}.
  */
+import { randomBytes } from 'node:crypto';
 import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } from '../text/text-op.js';
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
@@ -29,10 +30,11 @@ import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languagese
 /** What a document needs from the outside world. */
 export interface SyncPort {
   /**
-   * Send `buffer/edit` to the daemon; resolves true once the daemon has it, false when it was
-   * not sent or failed (failures are the port's to report). Never throws.
+   * Send `buffer/edit` named `id` to the daemon; resolves true once the daemon has it, false
+   * when it failed (failures are the port's to report). Returns undefined when it was not sent
+   * (no daemon). Never throws.
    */
-  edit(revision: number, changes: WireChange[]): Promise<boolean>;
+  edit(revision: number, changes: WireChange[], id: string): Promise<boolean> | undefined;
   /** Send the caret (after the person's own edit) to the daemon as `cursor/set`. */
   caret(position: LineChar): void;
   /** Push `workspace/applyEdit` with one versioned TextDocumentEdit; resolves to `applied`. */
@@ -73,6 +75,12 @@ const ECHO_GRACE_MS = 750;
 const ANSWER_TIMEOUT_MS = 10_000;
 /** Consecutive refusals of the same edit at an unchanged version before giving up. */
 const MAX_REFUSALS = 5;
+/** The protocol's limit on `pending` of buffer/open. */
+const MAX_PENDING = 64;
+
+/** Edit ids (`id` of buffer/edit): random per `chorus lsp` process, then a counter. */
+const editPrefix = `lsp-${randomBytes(6).toString('hex')}-`;
+let editCount = 0;
 
 export class DocumentSync {
   shadow: string;
@@ -85,6 +93,13 @@ export class DocumentSync {
   /** buffer/edit requests not answered yet; `lost`: one was not sent (no daemon) or failed. */
   private unacked = 0;
   private lost = false;
+  /**
+   * Our edits sent (on this connection) since `inStep`, by editorRevision, each with its id and
+   * `daemonText` right after it: `pending` of a re-open, so that one the daemon applied just
+   * before the connection went is not merged again (the daemon merges from the newest of them it
+   * applied). No daemon change sits between or after them: applying one moves `inStep`.
+   */
+  private sent: Array<{ seq: number; id: string; text: string }> = [];
   /** Bumped by a re-open: answers from the old connection no longer count. */
   private session = 0;
   private inflight: Inflight | undefined;
@@ -175,14 +190,20 @@ export class DocumentSync {
     this.port.trace?.(`buffer/didChange ${JSON.stringify(op)}`);
     this.daemonText = applyOp(this.daemonText, op);
     this.daemonRevision++;
-    this.noteInStep();
+    // The daemon counted every edit we sent before it made this change (the revision says so):
+    // in step, answered or not (an edit it refused puts the document out of step anyway).
+    if (!this.lost) this.setInStep();
     this.queue = composeOps(this.queue, op);
     this.flush();
   }
 
-  /** What to send with buffer/open after reconnecting: our text, and the text last in step. */
-  reopenParams(): { text: string; base: string } {
-    return { text: this.daemonText, base: this.inStep };
+  /**
+   * What to send with buffer/open after reconnecting: our text, the text last in step, and the
+   * edits sent since that the daemon may have applied without our knowing (`pending`).
+   */
+  reopenParams(): { text: string; base: string; pending?: Array<{ id: string; text: string }> } {
+    const pending = this.sent.slice(-MAX_PENDING).map(({ id, text }) => ({ id, text }));
+    return { text: this.daemonText, base: this.inStep, ...(pending.length ? { pending } : {}) };
   }
 
   /** Re-opened on a new connection with `daemonText` the shared text now: start over there. */
@@ -190,7 +211,7 @@ export class DocumentSync {
     this.session++;
     this.queue = composeOps(this.queue, diffToOp(this.daemonText, daemonText));
     this.daemonText = daemonText;
-    this.inStep = daemonText;
+    this.setInStep();
     this.editorRevision = 0;
     this.daemonRevision = 0;
     this.unacked = 0;
@@ -200,7 +221,13 @@ export class DocumentSync {
 
   /** Everything sent has been processed: the daemon's text is ours (the base of a re-open). */
   private noteInStep(): void {
-    if (this.unacked === 0 && !this.lost) this.inStep = this.daemonText;
+    if (this.unacked === 0 && !this.lost) this.setInStep();
+  }
+
+  /** The daemon has `daemonText`: the base of a re-open; nothing sent before it is pending. */
+  private setInStep(): void {
+    this.inStep = this.daemonText;
+    this.sent = [];
   }
 
   /** Where a daemon-side position is in the client's text (for presence), clamped to it. */
@@ -247,15 +274,26 @@ export class DocumentSync {
     const before = this.daemonText;
     this.daemonText = applyOp(before, op);
     const revision = this.daemonRevision;
-    this.editorRevision++;
-    this.unacked++;
-    const session = this.session;
-    void this.port.edit(revision, opToChanges(before, op, this.encoding)).then((ok) => {
-      if (session !== this.session) return; // from before a re-open
-      this.unacked--;
-      if (!ok) this.lost = true;
-      else this.noteInStep();
-    });
+    const seq = ++this.editorRevision;
+    const id = `${editPrefix}${++editCount}`;
+    const sending = this.port.edit(revision, opToChanges(before, op, this.encoding), id);
+    if (!sending) {
+      this.lost = true; // not sent: the re-open's text carries it
+    } else {
+      this.unacked++;
+      this.sent.push({ seq, id, text: this.daemonText });
+      const session = this.session;
+      void sending.then((ok) => {
+        if (session !== this.session) return; // from before a re-open
+        this.unacked--;
+        if (!ok) this.lost = true;
+        else {
+          // Applied: the daemon merges from the newest applied edit, so older ones can go.
+          if (!this.lost) this.sent = this.sent.filter((e) => e.seq >= seq);
+          this.noteInStep();
+        }
+      });
+    }
     // The caret ends where the last change ended (splices are in the evolving text): LSP tells
     // a server nothing else about the cursor.
     const last = opToSplices(op).pop();

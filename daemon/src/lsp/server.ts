@@ -246,9 +246,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const d = daemon;
     if (!d) return;
     for (const doc of docs.values()) {
-      const { text, base } = doc.reopenParams();
+      const { text, base, pending } = doc.reopenParams();
       try {
-        const r = await d.sendRequest(P.BufferOpen.type, { path: doc.path, content: text, base });
+        const r = await d.sendRequest(P.BufferOpen.type, { path: doc.path, content: text, base, ...(pending ? { pending } : {}) });
         doc.reopened(r.content);
       } catch (e) {
         doc.markOutOfStep(`could not open it again after reconnecting: ${(e as Error).message}`);
@@ -269,19 +269,20 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
     return {
-      edit: async (revision: number, changes: P.TextChange[]): Promise<boolean> => {
+      edit: (revision: number, changes: P.TextChange[], id: string): Promise<boolean> | undefined => {
         const d = daemon;
         // Without a daemon the edit waits in the text re-opened after reconnecting.
-        if (!d) return false;
-        try {
-          await d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes });
-          return true;
-        } catch (e) {
-          // A refusal (read-only, bad position) puts the document out of step; a connection
-          // that went away does not: the re-open after reconnecting carries the edit.
-          if (daemon === d && !connectionLost(e)) fail(`the daemon refused an edit: ${(e as Error).message}`);
-          return false;
-        }
+        if (!d) return undefined;
+        return d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes, id }).then(
+          () => true,
+          (e: unknown) => {
+            // A refusal (read-only, bad position) puts the document out of step; a connection
+            // that went away does not: the re-open after reconnecting carries the edit (or,
+            // when the daemon applied it unanswered, its id in `pending`).
+            if (daemon === d && !connectionLost(e)) fail(`the daemon refused an edit: ${(e as Error).message}`);
+            return false;
+          },
+        );
       },
       caret: (position: LineChar) => {
         void daemon?.sendNotification(P.CursorSet.type, { path: docPath(), selections: [{ anchor: position, head: position }] }).catch(() => undefined);
