@@ -35,8 +35,8 @@ async function editor(dir: string): Promise<ScriptedEditor> {
   return e;
 }
 
-/** A port that sends to `e` while `link.e` is set; answers are handed over only when `deliver`. */
-function portTo(link: { e: ScriptedEditor | undefined; deliver: boolean }, answered: string[], lost: Array<() => void>): SyncPort {
+/** A port that sends to `link.e` while set; the answers are noted in `answered`, never handed over. */
+function portTo(link: { e: ScriptedEditor | undefined }, answered: string[], lost: Array<() => void>): SyncPort {
   return {
     edit: (revision, changes, id) => {
       const e = link.e;
@@ -45,7 +45,6 @@ function portTo(link: { e: ScriptedEditor | undefined; deliver: boolean }, answe
         lost.push(() => resolve(false));
         void e.raw('buffer/edit', { path: 'a.txt', revision, changes, id }).then(() => {
           answered.push(id);
-          if (link.deliver) resolve(true);
         });
       });
     },
@@ -59,25 +58,38 @@ function portTo(link: { e: ScriptedEditor | undefined; deliver: boolean }, answe
 
 const at = (line: number, character: number) => ({ line, character });
 
+/**
+ * A project with a.txt "start\n" on a real daemon, a document on it, and `typed` inserted at 0:5
+ * and sent: the daemon has answered (the edit is in its log on disk, what survives a SIGKILL),
+ * the document has not been told. `kill` SIGKILLs the daemon and fails the unanswered requests,
+ * as the bridge's connection going away does.
+ */
+async function typedUnanswered(typed: string) {
+  const dir = project({ 'a.txt': 'start\n' });
+  const first = await editor(dir);
+  const text = await first.open('a.txt');
+  const link = { e: first as ScriptedEditor | undefined };
+  const answered: string[] = [];
+  const lost: Array<() => void> = [];
+  const doc = new DocumentSync('a.txt', 'file:///a.txt', 'utf-16', text, 1, text, portTo(link, answered, lost));
+  doc.start();
+  doc.clientChanged([{ range: { start: at(0, 5), end: at(0, 5) }, text: typed }], 2);
+  await first.waitFor(() => answered.length === 1, 'the answer to the edit');
+  const kill = () => {
+    const pid = JSON.parse(execFileSync(process.execPath, [CLI, 'status', dir, '--json'], { encoding: 'utf8' })).pid as number;
+    process.kill(pid, 'SIGKILL');
+    link.e = undefined;
+    for (const f of lost.splice(0)) f();
+  };
+  return { dir, first, doc, answered, kill };
+}
+
 describe('chorus lsp re-opening after the daemon went away', () => {
   it('does not apply an edit twice that the daemon saved but never answered', async () => {
     // Pins the double-applied edit (a typed "r" came back as "...endr"): merged from `base`
     // alone, the re-open applied the unanswered (but saved) edit a second time.
-    const dir = project({ 'a.txt': 'start\n' });
-    const first = await editor(dir);
-    const text = await first.open('a.txt');
-    const link = { e: first as ScriptedEditor | undefined, deliver: false };
-    const answered: string[] = [];
-    const lost: Array<() => void> = [];
-    const doc = new DocumentSync('a.txt', 'file:///a.txt', 'utf-16', text, 1, text, portTo(link, answered, lost));
-    doc.start();
-    doc.clientChanged([{ range: { start: at(0, 5), end: at(0, 5) }, text: 'r' }], 2);
-    // The daemon answers once the edit is in its log on disk (what survives a SIGKILL).
-    await first.waitFor(() => answered.length === 1, 'the answer to the edit');
-    const pid = JSON.parse(execFileSync(process.execPath, [CLI, 'status', dir, '--json'], { encoding: 'utf8' })).pid as number;
-    process.kill(pid, 'SIGKILL');
-    link.e = undefined;
-    for (const f of lost.splice(0)) f(); // the connection went: unanswered requests fail
+    const { dir, doc, answered, kill } = await typedUnanswered('r');
+    kill();
     doc.clientChanged([{ range: { start: at(0, 6), end: at(0, 6) }, text: ' end' }], 3); // typed meanwhile
     const second = await editor(dir);
     const params = doc.reopenParams();
@@ -94,16 +106,7 @@ describe('chorus lsp re-opening after the daemon went away', () => {
     // our unanswered edit, so merging from the text after that edit took it for ours. The
     // daemon counted every edit sent before its change (the revision rule): the text after the
     // change is in step, and nothing sent before it is pending.
-    const dir = project({ 'a.txt': 'start\n' });
-    const first = await editor(dir);
-    const text = await first.open('a.txt');
-    const link = { e: first as ScriptedEditor | undefined, deliver: false };
-    const answered: string[] = [];
-    const lost: Array<() => void> = [];
-    const doc = new DocumentSync('a.txt', 'file:///a.txt', 'utf-16', text, 1, text, portTo(link, answered, lost));
-    doc.start();
-    doc.clientChanged([{ range: { start: at(0, 5), end: at(0, 5) }, text: '!' }], 2);
-    await first.waitFor(() => answered.length === 1, 'the answer to the edit');
+    const { dir, first, doc, kill } = await typedUnanswered('!');
     const other = await editor(dir);
     await other.open('a.txt');
     await other.edit('a.txt', 0, 0, '> ');
@@ -111,10 +114,7 @@ describe('chorus lsp re-opening after the daemon went away', () => {
     const change = first.notes.find((n) => n.method === 'buffer/didChange')!.params;
     doc.daemonChanged(change.revision, change.changes);
     expect(doc.reopenParams()).toEqual({ text: '> start!\n', base: '> start!\n' });
-    const pid = JSON.parse(execFileSync(process.execPath, [CLI, 'status', dir, '--json'], { encoding: 'utf8' })).pid as number;
-    process.kill(pid, 'SIGKILL');
-    link.e = undefined;
-    for (const f of lost.splice(0)) f();
+    kill();
     const second = await editor(dir);
     const params = doc.reopenParams();
     const r = (await second.raw('buffer/open', { path: 'a.txt', content: params.text, base: params.base, ...(params.pending ? { pending: params.pending } : {}) })) as { content: string };
