@@ -203,9 +203,12 @@ export class Storage {
     return this.marks.get(id)?.includes(mark) ?? false;
   }
 
+  /** On the keystroke path: appends in place, dropping the oldest beyond MARKS_KEPT. */
   private remember(id: string, marks: string[]): void {
-    const kept = [...(this.marks.get(id) ?? []), ...marks];
-    this.marks.set(id, kept.length > MARKS_KEPT ? kept.slice(-MARKS_KEPT) : kept);
+    let kept = this.marks.get(id);
+    if (!kept) this.marks.set(id, (kept = []));
+    kept.push(...marks);
+    if (kept.length > MARKS_KEPT) kept.splice(0, kept.length - MARKS_KEPT);
   }
 
   /** Documents with changes still waiting for disk space. */
