@@ -3,7 +3,7 @@
  * other member of the session over the best path available, and hides links, handshakes,
  * encryption, gossip and reconnects behind a per-peer reliable ordered message stream.
  *
- *   const overlay = new Overlay({ selfId, selfMeta, secret, sessionId, listen, relayUrl, seeds, log });
+ *   const overlay = new Overlay({ selfId, selfMeta, secret, sessionId, listen, relayUrl, seeds, log, transports });
  *   const { addrs } = await overlay.start();         // listening addresses, for the join code
  *   overlay.on('peer-up', (id, meta) => ...);         // run a full sync with `id` now
  *   overlay.on('message', (id, data) => ...);         // in order, per peer, while up
@@ -28,12 +28,16 @@
  * ping. Up to FULL_MESH_UP_TO members everyone links to everyone; beyond, each member links only
  * to its `meshNeighbours` and the layer above floods messages across (decision 011). Dials back
  * off 200 ms → 5 s with jitter, forever.
+ *
+ * Platform: the overlay is platform-neutral (decision 065). How links are made — WebSocket
+ * listen and dial, WebRTC, this machine's host id — comes from `transports` (transports.ts); the
+ * daemon passes nodeTransports() (node-transports.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Backoff } from './backoff.js';
-import { dialable, localHostId } from './host-addrs.js';
+import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
@@ -41,8 +45,8 @@ import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
 import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from './secure.js';
-import { connectWebRtc, isSignal, releaseWebRtcWhenIdle, type Signal, type SignalChannel } from './webrtc.js';
-import { dialWebSocket, listenWebSocket, type WebSocketListener } from './websocket.js';
+import type { Listener, Transports } from './transports.js';
+import { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
 
 export type { PeerPath } from './peer-session.js';
 
@@ -64,6 +68,8 @@ export interface OverlayOptions {
   /** Use direct paths (default true). false = relay only: no listener, no dialing, no WebRTC. */
   direct?: boolean;
   log: (msg: string) => void;
+  /** How this platform makes links (node-transports.ts in the daemon). */
+  transports: Transports;
   /** Tuning knobs; the defaults suit real use. */
   timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number };
 }
@@ -161,7 +167,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #rtcBackoff = new Map<string, Backoff>();
   readonly #selfAddrs = new Set<string>();
   #seeds: string[];
-  #listener: WebSocketListener | undefined;
+  #listener: Listener | undefined;
   #relay: RelayClient | undefined;
   #relayConnecting = false;
   #addrs: string[] = [];
@@ -189,7 +195,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   }
 
   get #webrtc(): boolean {
-    return this.#direct && this.#opts.webrtc !== false;
+    return this.#direct && this.#opts.webrtc !== false && this.#opts.transports.webrtc !== undefined;
   }
 
   /** A bug of ours inside a callback: log it and drop the link involved; never crash the daemon. */
@@ -209,7 +215,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   async start(): Promise<{ addrs: string[] }> {
     if (this.#running) throw new Error('overlay already started');
     if (this.#opts.listen && this.#direct) {
-      this.#listener = await listenWebSocket({
+      const listen = this.#opts.transports.listen;
+      if (!listen) throw new Error('this platform cannot accept connections: start the overlay without `listen`');
+      this.#listener = await listen({
         host: this.#opts.listen.host,
         port: this.#opts.listen.port,
         onLink: (link) => this.#adopt(link, { dialedBy: 'them' }),
@@ -240,7 +248,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#relay?.close('overlay stopped');
     await this.#listener?.close();
     // node-datachannel's threads would keep the process alive: release them with the last overlay.
-    if (--runningOverlays === 0) await releaseWebRtcWhenIdle();
+    if (--runningOverlays === 0) await this.#opts.transports.webrtc?.releaseWhenIdle?.();
   }
 
   peers(): PeerInfo[] {
@@ -344,7 +352,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const hello: Hello = {
       session: this.#opts.sessionId,
       // The host id lets a peer on the same machine keep WebRTC on loopback (see host-addrs.ts).
-      meta: { ...(this.#opts.selfMeta ?? {}), host: localHostId() },
+      meta: { ...(this.#opts.selfMeta ?? {}), host: this.#opts.transports.hostId },
       addrs: this.#addrs,
       inc: this.#inc,
       rtc: this.#webrtc,
@@ -552,7 +560,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const now = Date.now();
     this.#reapSilentLinks(now);
     if (this.#direct) {
-      for (const addr of dialable(this.#seeds)) {
+      for (const addr of dialable(this.#seeds, this.#opts.transports.hostId)) {
         if (this.#selfAddrs.has(addr)) continue;
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
       }
@@ -561,7 +569,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#sessions.get(m.id);
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
-        const addrs = dialable(m.addrs).filter((a) => !this.#selfAddrs.has(a));
+        const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
       }
     }
@@ -579,7 +587,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (d.inFlight || !d.backoff.ready(now)) return;
     const addr = addrs[d.addrIndex % addrs.length]!;
     d.inFlight = true;
-    dialWebSocket(addr, { timeoutMs: 5000 }).then(
+    this.#opts.transports.dial(addr, { timeoutMs: 5000 }).then(
       (link) => {
         d.inFlight = false;
         // Success of the handshake resets the backoff (in #onHello); until then count it a try.
@@ -608,7 +616,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const d = this.#dialState('relay');
       if (this.#relayConnecting || !d.backoff.ready(now)) return;
       this.#relayConnecting = true;
-      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey }).then(
+      const dial = this.#opts.transports.dial;
+      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey, dial }).then(
         (client) => {
           this.#relayConnecting = false;
           if (!this.#running) {
@@ -683,11 +692,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const key = `${session.id}\n${attemptId}`;
     this.#rtc.set(key, attempt);
     const rtcOpt = this.#opts.webrtc;
-    const sameHost = session.meta.host === localHostId();
+    const sameHost = session.meta.host === this.#opts.transports.hostId;
     const bindAddress = (typeof rtcOpt === 'object' ? rtcOpt.bindAddress : undefined) ?? (sameHost ? '127.0.0.1' : undefined);
-    const opts: Parameters<typeof connectWebRtc>[0] = { role, signals: this.#signalsFor(session, attempt), remote: `webrtc:${session.id}` };
+    const opts: WebRtcOptions = { role, signals: this.#signalsFor(session, attempt), remote: `webrtc:${session.id}` };
     if (bindAddress) opts.bindAddress = bindAddress;
-    connectWebRtc(opts).then(
+    this.#opts.transports.webrtc!.connect(opts).then(
       (link) => {
         this.#rtc.delete(key);
         this.#rtcBackoff.get(session.id)?.reset();

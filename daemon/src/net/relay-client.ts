@@ -2,13 +2,14 @@
  * A daemon's one connection to a relay, multiplexing a virtual Link per peer conversation.
  * `dial(peer)` opens a link to a peer in the same room; links the other side opens arrive as
  * 'link' events. Frames are opaque to the relay: the overlay runs the secure handshake over each
- * virtual link, so the relay forwards ciphertext only.
+ * virtual link, so the relay forwards ciphertext only. The connection to the relay is dialed
+ * with the platform's `dial` (transports.ts), so this module is platform-neutral.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { BaseLink, type LinkKind } from './link.js';
+import { BaseLink, type Link, type LinkKind } from './link.js';
 import { decodeRouted, encodeRouted, isRouted, LINK_ID_BYTES, RelayFrame, tagged } from './relay-protocol.js';
-import { dialWebSocket, type WebSocketLink } from './websocket.js';
+import type { Transports } from './transports.js';
 
 export class RelayLink extends BaseLink {
   readonly kind: LinkKind = 'relay';
@@ -55,19 +56,21 @@ export interface RelayConnectOptions {
    */
   slotKey?: string;
   timeoutMs?: number;
+  /** How to dial the relay's `ws://` address: the platform's Transports.dial. */
+  dial: Transports['dial'];
 }
 
 export class RelayClient extends EventEmitter<RelayClientEvents> {
   readonly url: string;
-  readonly #ws: WebSocketLink;
+  readonly #ws: Link;
   readonly #links = new Map<string, RelayLink>();
   readonly #peers = new Set<string>();
   #closeReason: string | undefined;
 
   /** Connect and join the room; resolves once the relay has listed the room's peers. */
   static async connect(opts: RelayConnectOptions): Promise<RelayClient> {
-    const ws = await dialWebSocket(opts.url, { timeoutMs: opts.timeoutMs ?? 5000 });
-    ws.raiseFrameLimit(); // the relay we chose to dial forwards whole authenticated frames
+    const ws = await opts.dial(opts.url, { timeoutMs: opts.timeoutMs ?? 5000 });
+    ws.raiseFrameLimit?.(); // the relay we chose to dial forwards whole authenticated frames
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         ws.close('relay did not answer the join');
@@ -100,7 +103,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     });
   }
 
-  private constructor(url: string, ws: WebSocketLink, peers: string[]) {
+  private constructor(url: string, ws: Link, peers: string[]) {
     super();
     this.url = url;
     this.#ws = ws;

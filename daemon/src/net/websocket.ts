@@ -4,6 +4,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { tagAddr } from './host-addrs.js';
+import { localHostId } from './host-id.js';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { BaseLink, asBytes, type LinkKind } from './link.js';
 
@@ -131,7 +132,7 @@ function advertisedAddrs(host: string, port: number): string[] {
     }
   }
   // Loopback first: on one machine it always works. Tagged with this host, see host-addrs.ts.
-  return out.map((a) => tagAddr(a)).sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
+  return out.map((a) => tagAddr(a, localHostId())).sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
 }
 
 export interface DialOptions {
