@@ -33,9 +33,10 @@
  * listen and dial, WebRTC, this machine's host id — comes from `transports` (transports.ts); the
  * daemon passes nodeTransports() (node-transports.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { soon, unref, type Timer } from '../timers.js';
 import { Backoff } from './backoff.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
@@ -128,6 +129,7 @@ export function meshNeighbours(self: string, alive: Iterable<string>): Set<strin
 }
 let runningOverlays = 0;
 const TICK_MS = 200;
+const utf8 = new TextDecoder();
 
 /** How a raw link came to be, for ranking and bookkeeping. */
 interface Origin {
@@ -171,15 +173,15 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #relay: RelayClient | undefined;
   #relayConnecting = false;
   #addrs: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
+  #pingTimer: Timer | undefined;
   #gossipQueued = false;
   #running = false;
   readonly #blocked = new Set<string>();
 
   readonly #keys: SessionKeys;
   /** Binds this run's relay slot to this overlay (relay-server.ts). */
-  readonly #relaySlotKey = randomBytes(32).toString('hex');
+  readonly #relaySlotKey = bytesToHex(randomBytes(32));
 
   constructor(opts: OverlayOptions) {
     super();
@@ -359,8 +361,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     };
     link.send(jsonFrame(Wire.Hello, hello));
     let conn: PeerConn | undefined;
-    const timer = setTimeout(() => link.close('no hello within 10 s'), HELLO_TIMEOUT_MS);
-    timer.unref();
+    const timer = unref(setTimeout(() => link.close('no hello within 10 s'), HELLO_TIMEOUT_MS));
     link.on('message', (data) => {
       try {
         if (conn === undefined) {
@@ -457,7 +458,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         break;
       case Wire.Pong: {
         if (body.length !== 8) throw new ProtocolError('malformed pong');
-        const sent = Buffer.from(body).readDoubleBE(0);
+        const sent = new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
         if (session.path === conn.path) session.rttMs = Math.max(0, performance.now() - sent);
         break;
       }
@@ -471,7 +472,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         break;
       }
       case Wire.Bye:
-        this.#log(`peer ${peerId} is leaving: ${Buffer.from(body).toString('utf8')}`);
+        this.#log(`peer ${peerId} is leaving: ${utf8.decode(body)}`);
         break;
       case Wire.Hello:
         throw new ProtocolError('second hello on one link');
@@ -524,7 +525,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #queueGossip(): void {
     if (this.#gossipQueued) return;
     this.#gossipQueued = true;
-    setImmediate(() => {
+    soon(() => {
       this.#gossipQueued = false;
       if (!this.#running) return;
       const msg = jsonFrame(Wire.Members, { members: this.#memberList() });
@@ -649,7 +650,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       link.once('close', () => (d.inFlight = false));
       this.#adopt(link, { dialedBy: 'me', expect: peerId });
       // In flight only until the handshake settles; a live link is tracked by its session.
-      setTimeout(() => (d.inFlight = false), 2000).unref();
+      unref(setTimeout(() => (d.inFlight = false), 2000));
     }
   }
 
@@ -673,7 +674,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (!backoff) this.#rtcBackoff.set(session.id, (backoff = new Backoff(500, 30_000)));
     if (!backoff.ready(now)) return;
     backoff.fail(now); // reset once the data channel carries a hello
-    this.#runRtc(session, randomBytes(8).toString('hex'), 'offerer');
+    this.#runRtc(session, bytesToHex(randomBytes(8)), 'offerer');
   }
 
   #onSignal(session: PeerSession, attemptId: string, signal: Signal): void {
@@ -716,8 +717,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #pingAll(): void {
     // Gossip on a clock too, so news of members spreads beyond direct links and ages out.
     this.#queueGossip();
-    const stamp = Buffer.alloc(8);
-    stamp.writeDoubleBE(performance.now(), 0);
+    const stamp = new Uint8Array(8);
+    new DataView(stamp.buffer).setFloat64(0, performance.now());
     const ping = frame(Wire.Ping, stamp);
     for (const s of this.#sessions.values()) for (const c of s.conns.values()) c.link.send(ping);
   }
