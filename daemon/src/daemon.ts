@@ -22,13 +22,14 @@ import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
 import { Failure } from './errors.js';
 import { loadIdentity, type Identity } from './identity.js';
+import { useNodeDigest } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { Project } from './project.js';
 import { loadSession } from './session/session-file.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type ShareOptions } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { BlobStore } from './workspace/blob-store.js';
-import { Storage } from './workspace/storage.js';
+import { Storage, StorageFailed } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
 
 const MESSAGE_TOPIC = 'message';
@@ -94,7 +95,7 @@ export class Daemon {
   ) {
     this.messages.setMaxListeners(0);
     this.presence = new Presence(identity, workspace, log);
-    this.data = new ExtensionData(storage, identity.id);
+    this.data = new ExtensionData(storage, identity.id, (e) => e instanceof StorageFailed);
     this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]));
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // View mode (join --no-disk): the folder is neither read nor watched.
@@ -140,6 +141,7 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
+    useNodeDigest();
     const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
     if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new Failure('notFound', `${opts.dir} is not a folder`);
     const project = new Project(opts.dir);

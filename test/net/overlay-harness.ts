@@ -1,6 +1,7 @@
 /** Helpers for overlay tests: start overlays on loopback, record their events, wait for states. */
 import { randomBytes } from 'node:crypto';
 import { Overlay, type OverlayOptions } from '../../daemon/src/net/overlay.js';
+import { nodeTransports } from '../../daemon/src/net/node-transports.js';
 
 export interface Node {
   id: string;
@@ -34,6 +35,7 @@ export class Cluster {
       webrtc: false,
       log: (m) => logs.push(m),
       timing: { pingIntervalMs: 300 },
+      transports: nodeTransports(),
       ...opts,
     });
     const node: Node = { id, overlay, addrs: [], logs, events: [], received: new Map(), refusals: [] };

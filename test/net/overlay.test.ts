@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { localHostId } from '../../daemon/src/net/host-addrs.js';
+import { localHostId } from '../../daemon/src/net/host-id.js';
 import { MAX_PAYLOAD_BYTES } from '../../daemon/src/net/overlay.js';
 import { frame, jsonFrame, Wire } from '../../daemon/src/net/overlay-wire.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';

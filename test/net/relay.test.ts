@@ -18,8 +18,8 @@ const relayLog: string[] = [];
 
 beforeAll(async () => {
   relay = await startRelay({ host: '127.0.0.1', port: 0, log: (m) => relayLog.push(m), onForward: (f) => forwarded.push(Buffer.from(f)) });
-  alice = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'alice' });
-  bob = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'bob' });
+  alice = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'alice', dial: dialWebSocket });
+  bob = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'bob', dial: dialWebSocket });
 });
 afterAll(async () => {
   alice.close();
@@ -53,8 +53,8 @@ describe('relay', () => {
 
   it('introduces peers of a room, and only of that room', async () => {
     const joined = new Promise<string>((resolve) => alice.once('peer-joined', resolve));
-    const carol = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'carol' });
-    const stranger = await RelayClient.connect({ url: relay.url, roomId: relayRoomId(new Uint8Array(32)), peerId: 'dave' });
+    const carol = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'carol', dial: dialWebSocket });
+    const stranger = await RelayClient.connect({ url: relay.url, roomId: relayRoomId(new Uint8Array(32)), peerId: 'dave', dial: dialWebSocket });
     expect(await joined).toBe('carol');
     expect(carol.peers().sort()).toEqual(['alice', 'bob']);
     expect(stranger.peers()).toEqual([]);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as A from '@automerge/automerge/next';
 import { decodeJoinCode } from '../../daemon/src/net/join-code.js';
 import { Overlay } from '../../daemon/src/net/overlay.js';
+import { nodeTransports } from '../../daemon/src/net/node-transports.js';
 import type { SessionKeys } from '../../daemon/src/net/credentials.js';
 import { decodePeerMessage, encodePeerMessage, type PeerMessage } from '../../daemon/src/sync/peer-messages.js';
 
@@ -39,6 +40,7 @@ export class MaliciousPeer {
       seeds: c.addrs,
       webrtc: false,
       log: () => undefined,
+      transports: nodeTransports(),
     });
     const peer = new MaliciousPeer(overlay, victimId, id);
     const up = new Promise<void>((resolve, reject) => {

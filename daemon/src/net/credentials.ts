@@ -9,8 +9,11 @@
  * means to write. In the handshake every peer proves R (an HMAC over the transcript) and a writer
  * also signs the transcript with w, which every member can check against W. A peer's write
  * access is therefore what it proved, never what it says.
+ *
+ * Ed25519 is @noble/curves (the same signatures as node:crypto gave: Ed25519 is deterministic),
+ * so this runs in a browser too (decision 065).
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
@@ -19,9 +22,6 @@ export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 
 const enc = new TextEncoder();
-// DER wrappers of a raw Ed25519 seed (PKCS#8) and public key (SPKI), so node:crypto takes them.
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
-const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** The keys one daemon holds for a session. `writer` is absent for a read-only member. */
 export interface SessionKeys {
@@ -37,15 +37,15 @@ function derive(secret: Uint8Array, label: string): Uint8Array {
   return hkdf(sha256, secret, undefined, enc.encode(`chorus ${label}`), 32);
 }
 
-function signingKey(writer: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, derive(writer, 'writer signing key')]), format: 'der', type: 'pkcs8' });
+/** The Ed25519 secret key (a 32-byte seed, RFC 8032) a writer signs with. */
+function signingKey(writer: Uint8Array): Uint8Array {
+  return derive(writer, 'writer signing key');
 }
 
 /** Every key of a session, from its writer secret. */
 export function writerKeys(writer: Uint8Array): SessionKeys {
   if (writer.length !== SECRET_BYTES) throw new RangeError(`session secret must be ${SECRET_BYTES} bytes, got ${writer.length}`);
-  const pub = createPublicKey(signingKey(writer)).export({ format: 'der', type: 'spki' });
-  return { writer, read: derive(writer, 'read-only'), writerKey: new Uint8Array(pub.subarray(pub.length - PUBLIC_KEY_BYTES)) };
+  return { writer, read: derive(writer, 'read-only'), writerKey: ed25519.getPublicKey(signingKey(writer)) };
 }
 
 /** The keys a read-only member holds. */
@@ -63,15 +63,15 @@ export function withoutWriter(keys: SessionKeys): SessionKeys {
 /** A writer's signature over `data` (throws without the writer secret). */
 export function signAsWriter(keys: SessionKeys, data: Uint8Array): Uint8Array {
   if (!keys.writer) throw new Error('a read-only member cannot sign as a writer');
-  return new Uint8Array(sign(null, data, signingKey(keys.writer)));
+  return ed25519.sign(data, signingKey(keys.writer));
 }
 
 /** Does `signature` prove that a writer signed `data`? */
 export function isWriterSignature(keys: SessionKeys, data: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
-  const pub = createPublicKey({ key: Buffer.concat([SPKI_ED25519, keys.writerKey]), format: 'der', type: 'spki' });
   try {
-    return verify(null, data, pub, signature);
+    // Strict RFC 8032 verification (no ZIP-215 leniency), as OpenSSL's, which the daemon used before.
+    return ed25519.verify(signature, data, keys.writerKey, { zip215: false });
   } catch {
     return false;
   }

@@ -4,32 +4,12 @@
  * the same machine dials only the loopback ones (they always work there, and nothing leaves the
  * machine); a peer elsewhere never dials another machine's loopback. Untagged addresses (an
  * explicit --host) are dialed as they are.
+ *
+ * Platform-neutral: the host id itself comes from the platform (host-id.ts for the daemon).
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 
-let cached: string | undefined;
-
-export function localHostId(): string {
-  if (!cached) {
-    let machine = '';
-    try {
-      machine = fs.readFileSync('/etc/machine-id', 'utf8').trim();
-    } catch {
-      // not every system has one; the host name and interfaces still tell machines apart
-    }
-    const macs = Object.values(os.networkInterfaces())
-      .flat()
-      .map((n) => n?.mac ?? '')
-      .filter((m) => m && m !== '00:00:00:00:00:00')
-      .sort();
-    cached = createHash('sha256').update(`${os.hostname()}|${machine}|${macs.join(',')}`).digest('hex').slice(0, 16);
-  }
-  return cached;
-}
-
-export function tagAddr(url: string, hostId = localHostId()): string {
+/** `url` tagged with the host id of the machine it belongs to. */
+export function tagAddr(url: string, hostId: string): string {
   return `${url}/?host=${hostId}`;
 }
 
@@ -44,8 +24,8 @@ function hostOf(url: string): { host?: string; loopback: boolean } {
   }
 }
 
-/** The addresses worth dialing from this machine, loopback first. */
-export function dialable(addrs: string[], self = localHostId()): string[] {
+/** The addresses worth dialing from the machine whose host id is `self`, loopback first. */
+export function dialable(addrs: string[], self: string): string[] {
   const out = addrs.filter((a) => {
     const { host, loopback } = hostOf(a);
     if (host === undefined) return true;

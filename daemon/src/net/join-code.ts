@@ -7,6 +7,7 @@
  * refused with a request for a new code. Decoding explains what is wrong in words a person can
  * act on ("copy the whole code again"), because that is who reads the error.
  */
+import { base64urlnopad } from '@scure/base';
 import { PUBLIC_KEY_BYTES, readOnlyKeys, SECRET_BYTES, withoutWriter, writerKeys, type SessionKeys } from './credentials.js';
 
 export const JOIN_CODE_PREFIX = 'chorus2.';
@@ -36,7 +37,7 @@ export function isReadOnly(code: JoinCode): boolean {
 export function encodeJoinCode(code: JoinCode, opts: { readOnly?: boolean } = {}): string {
   if (code.addrs.length === 0 && !code.relayUrl) throw new JoinCodeError('a join code needs at least one address or a relay URL');
   const keys = opts.readOnly ? withoutWriter(code.keys) : code.keys;
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  const b64 = (b: Uint8Array) => base64urlnopad.encode(b);
   const body: Record<string, unknown> = { s: code.sessionId, a: code.addrs };
   if (keys.writer) {
     if (keys.writer.length !== SECRET_BYTES) throw new JoinCodeError(`session secret must be ${SECRET_BYTES} bytes`);
@@ -46,15 +47,20 @@ export function encodeJoinCode(code: JoinCode, opts: { readOnly?: boolean } = {}
     body.w = b64(keys.writerKey);
   }
   if (code.relayUrl) body.r = code.relayUrl;
-  return JOIN_CODE_PREFIX + Buffer.from(JSON.stringify(body)).toString('base64url');
+  return JOIN_CODE_PREFIX + base64urlnopad.encode(new TextEncoder().encode(JSON.stringify(body)));
 }
 
 const DAMAGED = 'the join code is damaged or incomplete; copy the whole code again';
 
 function bytesOf(value: unknown, length: number, what: string): Uint8Array {
   if (typeof value !== 'string') throw new JoinCodeError(`${DAMAGED} (no ${what})`);
-  const bytes = new Uint8Array(Buffer.from(value, 'base64url'));
-  if (bytes.length !== length) throw new JoinCodeError(`${DAMAGED} (the ${what} has the wrong length)`);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = base64urlnopad.decode(value);
+  } catch {
+    bytes = undefined; // not base64url: as damaged as a wrong length
+  }
+  if (bytes?.length !== length) throw new JoinCodeError(`${DAMAGED} (the ${what} has the wrong length)`);
   return bytes;
 }
 
@@ -71,7 +77,7 @@ export function decodeJoinCode(text: string): JoinCode {
   if (!/^[A-Za-z0-9_-]+$/.test(payload)) throw new JoinCodeError(`${DAMAGED} (it contains characters a join code never has)`);
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    body = JSON.parse(new TextDecoder().decode(base64urlnopad.decode(payload)));
   } catch {
     throw new JoinCodeError(DAMAGED);
   }

@@ -11,7 +11,8 @@
  * - messages that arrive before anyone listens for 'message' are held and delivered, in order,
  *   to the first listener — so handing a fresh link from one owner to another loses nothing.
  */
-import { EventEmitter } from 'node:events';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
 
 export type LinkKind = 'websocket' | 'webrtc' | 'relay' | 'memory';
 
@@ -126,11 +127,4 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
       this.#emitMessage(next);
     }
   }
-}
-
-/** Copy-free view of a Node Buffer / ArrayBuffer message as a Uint8Array. */
-export function asBytes(data: ArrayBuffer | Buffer | Buffer[] | Uint8Array): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof Uint8Array) return data;
-  return new Uint8Array(data);
 }

@@ -3,6 +3,7 @@
  * asynchronous (next macrotask batch) like a real socket, so tests do not accidentally depend on
  * re-entrant synchronous delivery.
  */
+import { soon } from '../timers.js';
 import { BaseLink, type LinkKind } from './link.js';
 
 export class MemoryLink extends BaseLink {
@@ -19,13 +20,13 @@ export class MemoryLink extends BaseLink {
     const peer = this.peer;
     // Copy: the sender may reuse its buffer, a real socket would not see later writes.
     const copy = data.slice();
-    setImmediate(() => peer?.receive(copy));
+    soon(() => peer?.receive(copy));
   }
 
   protected shutdown(reason: string): void {
     const peer = this.peer;
     // Queued behind any data already sent, as a socket's FIN would be.
-    setImmediate(() => peer?.remoteClosed(`closed by peer: ${reason}`));
+    soon(() => peer?.remoteClosed(`closed by peer: ${reason}`));
   }
 
   /** Inject raw bytes as if they came from the far end (used to test garbage handling). */

@@ -44,11 +44,14 @@ export interface Hello {
 
 export class ProtocolError extends Error {}
 
+const utf8 = new TextDecoder();
+const toUtf8 = new TextEncoder();
+
 const MAX_ADDRS = 32;
 const MAX_MEMBERS = 256;
 
 export function frame(type: Wire, body?: Uint8Array | string): Uint8Array {
-  const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? toUtf8.encode(body) : body;
   const out = new Uint8Array(1 + bytes.length);
   out[0] = type;
   out.set(bytes, 1);
@@ -62,7 +65,7 @@ export function jsonFrame(type: Wire, value: unknown): Uint8Array {
 export function parseJson(body: Uint8Array, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(body).toString('utf8'));
+    value = JSON.parse(utf8.decode(body));
   } catch {
     throw new ProtocolError(`malformed ${what} (not JSON)`);
   }

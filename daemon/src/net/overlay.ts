@@ -3,7 +3,7 @@
  * other member of the session over the best path available, and hides links, handshakes,
  * encryption, gossip and reconnects behind a per-peer reliable ordered message stream.
  *
- *   const overlay = new Overlay({ selfId, selfMeta, secret, sessionId, listen, relayUrl, seeds, log });
+ *   const overlay = new Overlay({ selfId, selfMeta, secret, sessionId, listen, relayUrl, seeds, log, transports });
  *   const { addrs } = await overlay.start();         // listening addresses, for the join code
  *   overlay.on('peer-up', (id, meta) => ...);         // run a full sync with `id` now
  *   overlay.on('message', (id, data) => ...);         // in order, per peer, while up
@@ -28,12 +28,17 @@
  * ping. Up to FULL_MESH_UP_TO members everyone links to everyone; beyond, each member links only
  * to its `meshNeighbours` and the layer above floods messages across (decision 011). Dials back
  * off 200 ms → 5 s with jitter, forever.
+ *
+ * Platform: the overlay is platform-neutral (decision 065). How links are made — WebSocket
+ * listen and dial, WebRTC, this machine's host id — comes from `transports` (transports.ts); the
+ * daemon passes nodeTransports() (node-transports.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { soon, unref, type Timer } from '../timers.js';
 import { Backoff } from './backoff.js';
-import { dialable, localHostId } from './host-addrs.js';
+import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
@@ -41,8 +46,8 @@ import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
 import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from './secure.js';
-import { connectWebRtc, isSignal, releaseWebRtcWhenIdle, type Signal, type SignalChannel } from './webrtc.js';
-import { dialWebSocket, listenWebSocket, type WebSocketListener } from './websocket.js';
+import type { Listener, Transports } from './transports.js';
+import { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
 
 export type { PeerPath } from './peer-session.js';
 
@@ -64,6 +69,8 @@ export interface OverlayOptions {
   /** Use direct paths (default true). false = relay only: no listener, no dialing, no WebRTC. */
   direct?: boolean;
   log: (msg: string) => void;
+  /** How this platform makes links (node-transports.ts in the daemon). */
+  transports: Transports;
   /** Tuning knobs; the defaults suit real use. */
   timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number };
 }
@@ -122,6 +129,7 @@ export function meshNeighbours(self: string, alive: Iterable<string>): Set<strin
 }
 let runningOverlays = 0;
 const TICK_MS = 200;
+const utf8 = new TextDecoder();
 
 /** How a raw link came to be, for ranking and bookkeeping. */
 interface Origin {
@@ -161,19 +169,19 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #rtcBackoff = new Map<string, Backoff>();
   readonly #selfAddrs = new Set<string>();
   #seeds: string[];
-  #listener: WebSocketListener | undefined;
+  #listener: Listener | undefined;
   #relay: RelayClient | undefined;
   #relayConnecting = false;
   #addrs: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
+  #pingTimer: Timer | undefined;
   #gossipQueued = false;
   #running = false;
   readonly #blocked = new Set<string>();
 
   readonly #keys: SessionKeys;
   /** Binds this run's relay slot to this overlay (relay-server.ts). */
-  readonly #relaySlotKey = randomBytes(32).toString('hex');
+  readonly #relaySlotKey = bytesToHex(randomBytes(32));
 
   constructor(opts: OverlayOptions) {
     super();
@@ -189,7 +197,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   }
 
   get #webrtc(): boolean {
-    return this.#direct && this.#opts.webrtc !== false;
+    return this.#direct && this.#opts.webrtc !== false && this.#opts.transports.webrtc !== undefined;
   }
 
   /** A bug of ours inside a callback: log it and drop the link involved; never crash the daemon. */
@@ -209,7 +217,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   async start(): Promise<{ addrs: string[] }> {
     if (this.#running) throw new Error('overlay already started');
     if (this.#opts.listen && this.#direct) {
-      this.#listener = await listenWebSocket({
+      const listen = this.#opts.transports.listen;
+      if (!listen) throw new Error('this platform cannot accept connections: start the overlay without `listen`');
+      this.#listener = await listen({
         host: this.#opts.listen.host,
         port: this.#opts.listen.port,
         onLink: (link) => this.#adopt(link, { dialedBy: 'them' }),
@@ -240,7 +250,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#relay?.close('overlay stopped');
     await this.#listener?.close();
     // node-datachannel's threads would keep the process alive: release them with the last overlay.
-    if (--runningOverlays === 0) await releaseWebRtcWhenIdle();
+    if (--runningOverlays === 0) await this.#opts.transports.webrtc?.releaseWhenIdle?.();
   }
 
   peers(): PeerInfo[] {
@@ -344,15 +354,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const hello: Hello = {
       session: this.#opts.sessionId,
       // The host id lets a peer on the same machine keep WebRTC on loopback (see host-addrs.ts).
-      meta: { ...(this.#opts.selfMeta ?? {}), host: localHostId() },
+      meta: { ...(this.#opts.selfMeta ?? {}), host: this.#opts.transports.hostId },
       addrs: this.#addrs,
       inc: this.#inc,
       rtc: this.#webrtc,
     };
     link.send(jsonFrame(Wire.Hello, hello));
     let conn: PeerConn | undefined;
-    const timer = setTimeout(() => link.close('no hello within 10 s'), HELLO_TIMEOUT_MS);
-    timer.unref();
+    const timer = unref(setTimeout(() => link.close('no hello within 10 s'), HELLO_TIMEOUT_MS));
     link.on('message', (data) => {
       try {
         if (conn === undefined) {
@@ -449,7 +458,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         break;
       case Wire.Pong: {
         if (body.length !== 8) throw new ProtocolError('malformed pong');
-        const sent = Buffer.from(body).readDoubleBE(0);
+        const sent = new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
         if (session.path === conn.path) session.rttMs = Math.max(0, performance.now() - sent);
         break;
       }
@@ -463,7 +472,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         break;
       }
       case Wire.Bye:
-        this.#log(`peer ${peerId} is leaving: ${Buffer.from(body).toString('utf8')}`);
+        this.#log(`peer ${peerId} is leaving: ${utf8.decode(body)}`);
         break;
       case Wire.Hello:
         throw new ProtocolError('second hello on one link');
@@ -516,7 +525,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #queueGossip(): void {
     if (this.#gossipQueued) return;
     this.#gossipQueued = true;
-    setImmediate(() => {
+    soon(() => {
       this.#gossipQueued = false;
       if (!this.#running) return;
       const msg = jsonFrame(Wire.Members, { members: this.#memberList() });
@@ -552,7 +561,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const now = Date.now();
     this.#reapSilentLinks(now);
     if (this.#direct) {
-      for (const addr of dialable(this.#seeds)) {
+      for (const addr of dialable(this.#seeds, this.#opts.transports.hostId)) {
         if (this.#selfAddrs.has(addr)) continue;
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
       }
@@ -561,7 +570,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#sessions.get(m.id);
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
-        const addrs = dialable(m.addrs).filter((a) => !this.#selfAddrs.has(a));
+        const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
       }
     }
@@ -579,7 +588,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (d.inFlight || !d.backoff.ready(now)) return;
     const addr = addrs[d.addrIndex % addrs.length]!;
     d.inFlight = true;
-    dialWebSocket(addr, { timeoutMs: 5000 }).then(
+    this.#opts.transports.dial(addr, { timeoutMs: 5000 }).then(
       (link) => {
         d.inFlight = false;
         // Success of the handshake resets the backoff (in #onHello); until then count it a try.
@@ -608,7 +617,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const d = this.#dialState('relay');
       if (this.#relayConnecting || !d.backoff.ready(now)) return;
       this.#relayConnecting = true;
-      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey }).then(
+      const dial = this.#opts.transports.dial;
+      RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey, dial }).then(
         (client) => {
           this.#relayConnecting = false;
           if (!this.#running) {
@@ -640,7 +650,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       link.once('close', () => (d.inFlight = false));
       this.#adopt(link, { dialedBy: 'me', expect: peerId });
       // In flight only until the handshake settles; a live link is tracked by its session.
-      setTimeout(() => (d.inFlight = false), 2000).unref();
+      unref(setTimeout(() => (d.inFlight = false), 2000));
     }
   }
 
@@ -664,7 +674,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (!backoff) this.#rtcBackoff.set(session.id, (backoff = new Backoff(500, 30_000)));
     if (!backoff.ready(now)) return;
     backoff.fail(now); // reset once the data channel carries a hello
-    this.#runRtc(session, randomBytes(8).toString('hex'), 'offerer');
+    this.#runRtc(session, bytesToHex(randomBytes(8)), 'offerer');
   }
 
   #onSignal(session: PeerSession, attemptId: string, signal: Signal): void {
@@ -683,11 +693,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const key = `${session.id}\n${attemptId}`;
     this.#rtc.set(key, attempt);
     const rtcOpt = this.#opts.webrtc;
-    const sameHost = session.meta.host === localHostId();
+    const sameHost = session.meta.host === this.#opts.transports.hostId;
     const bindAddress = (typeof rtcOpt === 'object' ? rtcOpt.bindAddress : undefined) ?? (sameHost ? '127.0.0.1' : undefined);
-    const opts: Parameters<typeof connectWebRtc>[0] = { role, signals: this.#signalsFor(session, attempt), remote: `webrtc:${session.id}` };
+    const opts: WebRtcOptions = { role, signals: this.#signalsFor(session, attempt), remote: `webrtc:${session.id}` };
     if (bindAddress) opts.bindAddress = bindAddress;
-    connectWebRtc(opts).then(
+    this.#opts.transports.webrtc!.connect(opts).then(
       (link) => {
         this.#rtc.delete(key);
         this.#rtcBackoff.get(session.id)?.reset();
@@ -707,8 +717,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #pingAll(): void {
     // Gossip on a clock too, so news of members spreads beyond direct links and ages out.
     this.#queueGossip();
-    const stamp = Buffer.alloc(8);
-    stamp.writeDoubleBE(performance.now(), 0);
+    const stamp = new Uint8Array(8);
+    new DataView(stamp.buffer).setFloat64(0, performance.now());
     const ping = frame(Wire.Ping, stamp);
     for (const s of this.#sessions.values()) for (const c of s.conns.values()) c.link.send(ping);
   }

@@ -19,6 +19,8 @@
 import type { SecureLink } from './secure.js';
 import { frame, Wire } from './overlay-wire.js';
 
+const utf8 = new TextDecoder();
+
 export type PeerPath = 'webrtc' | 'websocket' | 'relay';
 const PATH_RANK: Record<PeerPath, number> = { webrtc: 3, websocket: 2, relay: 1 };
 
@@ -115,7 +117,7 @@ export class PeerSession {
       conn.gotEnd = true;
       if (this.#rx === conn) {
         this.#rx = undefined;
-        const next = Buffer.from(body).toString('utf8');
+        const next = utf8.decode(body);
         const nextConn = this.conns.get(next);
         if (nextConn) this.#moveRx(nextConn);
         else this.#rxNext = next;

@@ -2,13 +2,17 @@
  * A daemon's one connection to a relay, multiplexing a virtual Link per peer conversation.
  * `dial(peer)` opens a link to a peer in the same room; links the other side opens arrive as
  * 'link' events. Frames are opaque to the relay: the overlay runs the secure handshake over each
- * virtual link, so the relay forwards ciphertext only.
+ * virtual link, so the relay forwards ciphertext only. The connection to the relay is dialed
+ * with the platform's `dial` (transports.ts), so this module is platform-neutral.
  */
-import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { BaseLink, type LinkKind } from './link.js';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
+import { bytesToHex, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { BaseLink, type Link, type LinkKind } from './link.js';
 import { decodeRouted, encodeRouted, isRouted, LINK_ID_BYTES, RelayFrame, tagged } from './relay-protocol.js';
-import { dialWebSocket, type WebSocketLink } from './websocket.js';
+import type { Transports } from './transports.js';
+
+const utf8 = new TextDecoder();
 
 export class RelayLink extends BaseLink {
   readonly kind: LinkKind = 'relay';
@@ -26,7 +30,7 @@ export class RelayLink extends BaseLink {
     this.client.transmit(RelayFrame.Data, this, data);
   }
   protected shutdown(reason: string): void {
-    this.client.transmit(RelayFrame.Close, this, Buffer.from(reason, 'utf8'));
+    this.client.transmit(RelayFrame.Close, this, utf8ToBytes(reason));
     this.client.forget(this);
   }
   /** Called by the client. */
@@ -55,19 +59,21 @@ export interface RelayConnectOptions {
    */
   slotKey?: string;
   timeoutMs?: number;
+  /** How to dial the relay's `ws://` address: the platform's Transports.dial. */
+  dial: Transports['dial'];
 }
 
 export class RelayClient extends EventEmitter<RelayClientEvents> {
   readonly url: string;
-  readonly #ws: WebSocketLink;
+  readonly #ws: Link;
   readonly #links = new Map<string, RelayLink>();
   readonly #peers = new Set<string>();
   #closeReason: string | undefined;
 
   /** Connect and join the room; resolves once the relay has listed the room's peers. */
   static async connect(opts: RelayConnectOptions): Promise<RelayClient> {
-    const ws = await dialWebSocket(opts.url, { timeoutMs: opts.timeoutMs ?? 5000 });
-    ws.raiseFrameLimit(); // the relay we chose to dial forwards whole authenticated frames
+    const ws = await opts.dial(opts.url, { timeoutMs: opts.timeoutMs ?? 5000 });
+    ws.raiseFrameLimit?.(); // the relay we chose to dial forwards whole authenticated frames
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         ws.close('relay did not answer the join');
@@ -83,7 +89,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
         }
         let peers: string[] = [];
         try {
-          peers = (JSON.parse(Buffer.from(data.subarray(1)).toString('utf8')) as { peers: string[] }).peers;
+          peers = (JSON.parse(utf8.decode(data.subarray(1))) as { peers: string[] }).peers;
         } catch {
           ws.close('bad peer list');
           return reject(new Error(`${opts.url} sent a bad peer list`));
@@ -100,7 +106,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     });
   }
 
-  private constructor(url: string, ws: WebSocketLink, peers: string[]) {
+  private constructor(url: string, ws: Link, peers: string[]) {
     super();
     this.url = url;
     this.#ws = ws;
@@ -120,7 +126,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
 
   /** Open a virtual link to `peerId`. If the peer is not in the room it closes with a reason. */
   dial(peerId: string): RelayLink {
-    const link = this.#register(peerId, new Uint8Array(randomBytes(LINK_ID_BYTES)));
+    const link = this.#register(peerId, randomBytes(LINK_ID_BYTES));
     this.transmit(RelayFrame.Open, link, new Uint8Array(0));
     return link;
   }
@@ -139,7 +145,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   }
 
   #register(peerId: string, linkId: Uint8Array): RelayLink {
-    const key = `${peerId}\n${Buffer.from(linkId).toString('hex')}`;
+    const key = `${peerId}\n${bytesToHex(linkId)}`;
     const link = new RelayLink(peerId, key, linkId, this);
     this.#links.set(key, link);
     if (this.#closeReason !== undefined) link.ended(this.#closeReason);
@@ -149,7 +155,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   #receive(data: Uint8Array): void {
     const type = data[0];
     if (type === RelayFrame.Joined || type === RelayFrame.Left) {
-      const peer = Buffer.from(data.subarray(1)).toString('utf8');
+      const peer = utf8.decode(data.subarray(1));
       if (type === RelayFrame.Joined) {
         this.#peers.add(peer);
         this.emit('peer-joined', peer);
@@ -169,7 +175,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       this.close('protocol error from relay: truncated frame');
       return;
     }
-    const key = `${routed.peer}\n${Buffer.from(routed.linkId).toString('hex')}`;
+    const key = `${routed.peer}\n${bytesToHex(routed.linkId)}`;
     const link = this.#links.get(key);
     switch (routed.type) {
       case RelayFrame.NoRoute:
@@ -183,7 +189,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
         link?.receive(routed.payload.slice());
         break;
       case RelayFrame.Close:
-        if (link) this.#endLink(link, `closed by peer: ${Buffer.from(routed.payload).toString('utf8')}`);
+        if (link) this.#endLink(link, `closed by peer: ${utf8.decode(routed.payload)}`);
         break;
       default:
         break; // a future routed type: ignore, as the relay forwards what it does not know

@@ -14,6 +14,9 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+
+const utf8 = new TextDecoder();
 
 export const enum RelayFrame {
   Join = 0x10,
@@ -33,7 +36,7 @@ export const ROOM_ID_PATTERN = /^[0-9a-f]{16,128}$/;
 /** The room a session meets in: a one-way function of the secret, so the relay never learns it. */
 export function relayRoomId(secret: Uint8Array): string {
   const info = new TextEncoder().encode('chorus-net v1 relay room');
-  return Buffer.from(hkdf(sha256, secret, undefined, info, 32)).toString('hex');
+  return bytesToHex(hkdf(sha256, secret, undefined, info, 32));
 }
 
 export function isRouted(type: number | undefined): boolean {
@@ -48,7 +51,7 @@ export interface Routed {
 }
 
 export function encodeRouted(type: number, peer: string, linkId: Uint8Array, payload: Uint8Array): Uint8Array {
-  const id = Buffer.from(peer, 'utf8');
+  const id = utf8ToBytes(peer);
   const out = new Uint8Array(2 + id.length + LINK_ID_BYTES + payload.length);
   out[0] = type;
   out[1] = id.length;
@@ -65,14 +68,14 @@ export function decodeRouted(frame: Uint8Array): Routed | undefined {
   if (idLen === 0 || frame.length < 2 + idLen + LINK_ID_BYTES) return undefined;
   return {
     type: frame[0]!,
-    peer: Buffer.from(frame.subarray(2, 2 + idLen)).toString('utf8'),
+    peer: utf8.decode(frame.subarray(2, 2 + idLen)),
     linkId: frame.subarray(2 + idLen, 2 + idLen + LINK_ID_BYTES),
     payload: frame.subarray(2 + idLen + LINK_ID_BYTES),
   };
 }
 
 export function tagged(type: RelayFrame, body: Uint8Array | string): Uint8Array {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const bytes = typeof body === 'string' ? utf8ToBytes(body) : body;
   const out = new Uint8Array(1 + bytes.length);
   out[0] = type;
   out.set(bytes, 1);

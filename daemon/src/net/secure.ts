@@ -20,12 +20,14 @@
  * per-direction counter: links are reliable and ordered, so a dropped, replayed or reordered frame
  * fails to decrypt and closes the link rather than being accepted.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { randomBytes } from '@noble/ciphers/utils.js';
+import { equalBytes, randomBytes } from '@noble/ciphers/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { base64 } from '@scure/base';
+import { unref } from '../timers.js';
 import { isWriterSignature, SECRET_BYTES, signAsWriter, writerKeys, type SessionKeys } from './credentials.js';
 import { BaseLink, type Link, type LinkKind } from './link.js';
 
@@ -109,7 +111,7 @@ function proofOf(keys: SessionKeys, t: Uint8Array): Uint8Array {
 function checkProof(keys: SessionKeys, t: Uint8Array, body: Uint8Array): { writer: boolean } | undefined {
   const expected = hmac(sha256, keys.read, t);
   const mac = body.subarray(0, MAC_BYTES);
-  if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, expected)) return undefined;
+  if (mac.length !== MAC_BYTES || !equalBytes(mac, expected)) return undefined;
   const sig = body.subarray(MAC_BYTES);
   if (sig.length === 0) return { writer: false };
   return isWriterSignature(keys, t, sig) ? { writer: true } : undefined;
@@ -118,6 +120,15 @@ function checkProof(keys: SessionKeys, t: Uint8Array, body: Uint8Array): { write
 interface PeerHello {
   id: string;
   nonce: Uint8Array;
+}
+
+/** Strict base64 (a peer's input): undefined when it is not. */
+function decodeBase64(text: string): Uint8Array | undefined {
+  try {
+    return base64.decode(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseHello(body: Uint8Array): PeerHello | string {
@@ -134,9 +145,9 @@ function parseHello(body: Uint8Array): PeerHello | string {
   if (m.v !== VERSION) return `peer speaks Chorus network protocol v${String(m.v)}, this daemon speaks v${VERSION}; upgrade the older one`;
   if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return 'handshake hello has no valid peer id';
   if (typeof m.n !== 'string') return 'handshake hello has no nonce';
-  const nonce = Buffer.from(m.n, 'base64');
-  if (nonce.length !== 32) return 'handshake hello nonce has the wrong length';
-  return { id: m.id, nonce: new Uint8Array(nonce) };
+  const nonce = decodeBase64(m.n);
+  if (nonce?.length !== 32) return 'handshake hello nonce has the wrong length';
+  return { id: m.id, nonce };
 }
 
 /**
@@ -209,12 +220,12 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
       inner.close('handshake timed out');
       finish(new HandshakeError('handshake timed out (peer silent or not a Chorus peer)', false, inner.remote));
     }, opts.timeoutMs ?? 10_000);
-    timer.unref();
+    unref(timer);
 
     inner.on('message', onFrame);
     inner.on('close', onClose);
     if (inner.closeReason !== undefined) return onClose(inner.closeReason);
-    const hello = { p: PROTOCOL, v: VERSION, id: opts.selfId, n: Buffer.from(myNonce).toString('base64') };
+    const hello = { p: PROTOCOL, v: VERSION, id: opts.selfId, n: base64.encode(myNonce) };
     inner.send(frame(Frame.Hello, enc.encode(JSON.stringify(hello))));
   });
 }
@@ -270,7 +281,7 @@ export class SecureLink extends BaseLink {
     const hiToLo = key('hi->lo');
     this.#tx = new Direction(iAmLow ? loToHi : hiToLo);
     this.#rx = new Direction(iAmLow ? hiToLo : loToHi);
-    this.linkId = Buffer.from(sha256(salt)).toString('hex').slice(0, 16);
+    this.linkId = bytesToHex(sha256(salt)).slice(0, 16);
     inner.raiseFrameLimit?.();
     inner.on('message', (data) => this.#receive(data));
     inner.on('close', (reason) => this.closed(reason));

@@ -13,42 +13,15 @@
  */
 import { cleanup, PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel';
 import { BaseLink, type LinkKind } from './link.js';
+import type { WebRtcOptions } from './webrtc-signals.js';
+
+export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const enum Chunk {
   More = 0,
   Last = 1,
   Close = 2,
-}
-
-export type Signal =
-  | { t: 'description'; type: string; sdp: string }
-  | { t: 'candidate'; candidate: string; mid: string };
-
-/** Carries signalling messages to the other side (in order) and delivers theirs. */
-export interface SignalChannel {
-  send(signal: Signal): void;
-  /** Subscribe to the other side's signals; returns an unsubscribe function. */
-  onSignal(handler: (signal: Signal) => void): () => void;
-}
-
-export interface WebRtcOptions {
-  /** Exactly one side offers; the overlay picks the lower peer id. */
-  role: 'offerer' | 'answerer';
-  signals: SignalChannel;
-  /** Bind ICE to one address (e.g. 127.0.0.1 in tests); all interfaces when absent. */
-  bindAddress?: string;
-  timeoutMs?: number;
-  /** For logs. */
-  remote?: string;
-}
-
-export function isSignal(value: unknown): value is Signal {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  if (v.t === 'description') return typeof v.type === 'string' && typeof v.sdp === 'string';
-  if (v.t === 'candidate') return typeof v.candidate === 'string' && typeof v.mid === 'string';
-  return false;
 }
 
 const live = new Set<PeerConnection>();

@@ -4,8 +4,9 @@
  */
 import { networkInterfaces } from 'node:os';
 import { tagAddr } from './host-addrs.js';
+import { localHostId } from './host-id.js';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { BaseLink, asBytes, type LinkKind } from './link.js';
+import { BaseLink, type LinkKind } from './link.js';
 
 /** Largest single WebSocket message accepted: the 64 MiB frame limit plus header room. */
 export const WS_MAX_PAYLOAD = 64 * 1024 * 1024 + 4096;
@@ -67,6 +68,13 @@ export class WebSocketLink extends BaseLink {
   terminate(): void {
     this.#ws.terminate();
   }
+}
+
+/** Copy-free view of a Node Buffer / ArrayBuffer message as a Uint8Array. */
+function asBytes(data: ArrayBuffer | Buffer | Buffer[] | Uint8Array): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof Uint8Array) return data;
+  return new Uint8Array(data);
 }
 
 export interface WebSocketListener {
@@ -131,7 +139,7 @@ function advertisedAddrs(host: string, port: number): string[] {
     }
   }
   // Loopback first: on one machine it always works. Tagged with this host, see host-addrs.ts.
-  return out.map((a) => tagAddr(a)).sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
+  return out.map((a) => tagAddr(a, localHostId())).sort((a, b) => Number(b.includes('127.0.0.1')) - Number(a.includes('127.0.0.1')));
 }
 
 export interface DialOptions {

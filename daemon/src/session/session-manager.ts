@@ -11,6 +11,8 @@ import type { WriteBack } from '../disk/write-back.js';
 import { Failure } from '../errors.js';
 import type { Identity } from '../identity.js';
 import { dialable } from '../net/host-addrs.js';
+import { localHostId } from '../net/host-id.js';
+import { nodeTransports } from '../net/node-transports.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
@@ -197,6 +199,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       seeds: config.addrs,
       webrtc: config.webrtc !== false,
       log: (m) => this.log(`net: ${m}`),
+      transports: nodeTransports(),
     });
     overlay.on('refused', (where, reason) => {
       this.log(`refused a connection (${where}): ${reason}`);
@@ -260,7 +263,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   private waitForFirstSync(rep: Replicator): Promise<void> {
     const overlay = this.overlay!;
     const config = this.config!;
-    const targets = dialable(config.addrs);
+    const targets = dialable(config.addrs, localHostId());
     const definiteFailures = new Map<string, { count: number; code: string }>();
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout;

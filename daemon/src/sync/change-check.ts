@@ -6,8 +6,10 @@
  * Its operations must also fit the document they are for (text, index, extension data), and one
  * change may do only so much (a 100,000-file change traps Automerge).
  */
-import { createHash } from 'node:crypto';
 import * as A from '@automerge/automerge/next';
+import { equalBytes } from '@noble/ciphers/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '../digest.js';
 
 /** A change that may not enter a document; the message says why, for the log. */
 export class ChangeRefused extends Error {}
@@ -56,11 +58,11 @@ export function decodeVerified(bytes: Uint8Array): A.DecodedChange {
     throw new ChangeRefused(`not an Automerge change (${(e as Error).message.split('\n')[0]})`);
   }
   // Magic (4) | checksum (4) | chunk type | length | body; the hash covers type onwards.
-  const hash = createHash('sha256').update(bytes.subarray(8)).digest();
-  if (hash.toString('hex') !== decoded.hash || !hash.subarray(0, 4).equals(Buffer.from(bytes.subarray(4, 8)))) {
+  const hash = sha256(bytes.subarray(8));
+  if (bytesToHex(hash) !== decoded.hash || !equalBytes(hash.subarray(0, 4), bytes.subarray(4, 8))) {
     throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
   }
-  if (!Buffer.from(again).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+  if (!equalBytes(again, bytes)) {
     throw new ChangeRefused('a change that is not in canonical form (corrupted or forged)');
   }
   if (!decoded.deps.every((d) => HASH.test(d))) throw new ChangeRefused('a change with a malformed dependency');
@@ -130,13 +132,13 @@ export function verifyHeader(bytes: Uint8Array, kind: DocKind): ChangeHeader {
   if (bytes[8] !== 1) throw new ChangeRefused('not an uncompressed Automerge change');
   const [length, bodyAt] = leb128(bytes, 9);
   if (bodyAt + length !== bytes.length) throw new ChangeRefused('a change whose length does not match its header (truncated or padded)');
-  const hash = createHash('sha256').update(bytes.subarray(8)).digest();
-  if (!hash.subarray(0, 4).equals(Buffer.from(bytes.subarray(4, 8)))) throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
+  const hash = sha256(bytes.subarray(8));
+  if (!equalBytes(hash.subarray(0, 4), bytes.subarray(4, 8))) throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
   let [count, at] = leb128(bytes, bodyAt);
   if (at + count * 32 > bytes.length) throw new ChangeRefused('a change with a malformed dependency list');
   const deps: string[] = [];
-  for (let i = 0; i < count; i++, at += 32) deps.push(Buffer.from(bytes.subarray(at, at + 32)).toString('hex'));
-  return { hash: hash.toString('hex'), deps };
+  for (let i = 0; i < count; i++, at += 32) deps.push(bytesToHex(bytes.subarray(at, at + 32)));
+  return { hash: bytesToHex(hash), deps };
 }
 
 /**

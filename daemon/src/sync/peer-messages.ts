@@ -47,6 +47,9 @@ const MAX_LIST = 200_000;
 
 export class PeerMessageError extends Error {}
 
+const utf8 = new TextDecoder();
+const toUtf8 = new TextEncoder();
+
 export function encodePeerMessage(m: PeerMessage): Uint8Array {
   let header: unknown;
   let parts: Uint8Array[] = [];
@@ -79,19 +82,20 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       header = { topic: m.topic, body: m.body, ...(m.from ? { from: m.from } : {}), ...(m.id ? { id: m.id } : {}) };
       break;
   }
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = toUtf8.encode(JSON.stringify(header));
   const size = 1 + 4 + json.length + 4 + parts.reduce((n, p) => n + 4 + p.length, 0);
-  const out = Buffer.allocUnsafe(size);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
   let off = 0;
-  out.writeUInt8(KINDS.indexOf(m.kind), off++);
-  out.writeUInt32BE(json.length, off);
+  out[off++] = KINDS.indexOf(m.kind);
+  view.setUint32(off, json.length);
   off += 4;
-  json.copy(out, off);
+  out.set(json, off);
   off += json.length;
-  out.writeUInt32BE(parts.length, off);
+  view.setUint32(off, parts.length);
   off += 4;
   for (const p of parts) {
-    out.writeUInt32BE(p.length, off);
+    view.setUint32(off, p.length);
     off += 4;
     out.set(p, off);
     off += p.length;
@@ -104,36 +108,36 @@ const HASH = /^[0-9a-f]{64}$/;
 
 export function decodePeerMessage(data: Uint8Array): PeerMessage {
   if (data.length > MAX_PEER_MESSAGE) throw new PeerMessageError(`message of ${data.length} bytes is over the ${MAX_PEER_MESSAGE}-byte limit`);
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const need = (off: number, n: number) => {
-    if (off + n > buf.length) throw new PeerMessageError('truncated message');
+    if (off + n > data.length) throw new PeerMessageError('truncated message');
   };
   need(0, 5);
-  const kind = KINDS[buf.readUInt8(0)];
-  if (!kind) throw new PeerMessageError(`unknown message kind ${buf.readUInt8(0)}`);
-  const jsonLen = buf.readUInt32BE(1);
+  const kind = KINDS[data[0]!];
+  if (!kind) throw new PeerMessageError(`unknown message kind ${data[0]!}`);
+  const jsonLen = view.getUint32(1);
   need(5, jsonLen + 4);
   if (kind === 'ephemeral' && jsonLen > MAX_EPHEMERAL_HEADER) throw new PeerMessageError(`an ephemeral message of ${jsonLen} bytes is over the ${MAX_EPHEMERAL_HEADER}-byte limit`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(buf.subarray(5, 5 + jsonLen).toString('utf8')) as Record<string, unknown>;
+    header = JSON.parse(utf8.decode(data.subarray(5, 5 + jsonLen))) as Record<string, unknown>;
   } catch {
     throw new PeerMessageError('message header is not JSON');
   }
   if (!header || typeof header !== 'object') throw new PeerMessageError('message header is not an object');
   let off = 5 + jsonLen;
-  const count = buf.readUInt32BE(off);
+  const count = view.getUint32(off);
   off += 4;
   const parts: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     need(off, 4);
-    const len = buf.readUInt32BE(off);
+    const len = view.getUint32(off);
     off += 4;
     need(off, len);
-    parts.push(new Uint8Array(buf.subarray(off, off + len)));
+    parts.push(data.slice(off, off + len));
     off += len;
   }
-  if (off !== buf.length) throw new PeerMessageError('trailing bytes after message');
+  if (off !== data.length) throw new PeerMessageError('trailing bytes after message');
   const doc = () => {
     if (typeof header.doc !== 'string' || !DOC_ID.test(header.doc)) throw new PeerMessageError('bad document id');
     return header.doc;

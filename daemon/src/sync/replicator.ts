@@ -4,9 +4,13 @@
  * every (re)connect the Automerge sync protocol brings each document level, which is the only
  * time it runs. Blobs of files nobody made live are fetched on demand.
  */
-import { EventEmitter } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
 import * as A from '@automerge/automerge/next';
+import { sha1 } from '@noble/hashes/legacy.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { base64 } from '@scure/base';
+import { unref, type Timer } from '../timers.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { FilesEvent, Workspace } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
@@ -117,7 +121,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data) => this.receive(id, data));
     // A member that never answers a `want` (hostile, or stuck) must not stall a join forever.
-    setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2).unref();
+    unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
     workspace.on('historyWanted', (doc) => {
@@ -139,7 +143,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   /** Remember a live message; false if it was seen before (a relayed copy). */
   private firstSight(data: Uint8Array): boolean {
     if (!this.net.isPartialMesh?.()) return true;
-    const digest = createHash('sha1').update(data).digest('base64');
+    const digest = base64.encode(sha1(data));
     if (this.seen.has(digest)) return false;
     if (this.seen.size >= SEEN_LIMIT) this.seen = new Set([...this.seen].slice(SEEN_LIMIT / 2));
     this.seen.add(digest);
@@ -193,7 +197,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   /** Send an ephemeral message to one peer, or to all. */
   sendEphemeral(topic: string, body: unknown, to?: string): void {
-    const data = encodePeerMessage({ kind: 'ephemeral', topic, body, from: this.selfId, id: randomBytes(9).toString('base64') });
+    const data = encodePeerMessage({ kind: 'ephemeral', topic, body, from: this.selfId, id: base64.encode(randomBytes(9)) });
     this.firstSight(data);
     if (to) this.net.send(to, data);
     else this.net.broadcast(data);
@@ -243,7 +247,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
           this.resyncLater.delete(key);
           if (this.behind(peerId, doc)) this.resync(peerId, doc);
         }, wait);
-        timer.unref();
+        unref(timer);
         this.resyncLater.set(key, timer);
       }
       return;
@@ -261,7 +265,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   private resynced = new Map<string, number>();
-  private resyncLater = new Map<string, NodeJS.Timeout>();
+  private resyncLater = new Map<string, Timer>();
 
   /** Generate and send this side's next sync message for `doc`, if it has one. */
   private syncStep(peerId: string, doc: string): boolean {

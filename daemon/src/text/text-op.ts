@@ -79,9 +79,12 @@ export function invertOp(op: TextOp, before: string): TextOp {
   return otText.normalize(inv);
 }
 
-/** A copy of `s` that does not share memory with the string it was sliced from. */
+/**
+ * A copy of `s` that does not share memory with the string it was sliced from. A JSON round trip
+ * builds a new string on any platform and is exact for every string, lone surrogates included.
+ */
 function detach(s: string): string {
-  return s.length < 16 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+  return s.length < 16 ? s : (JSON.parse(JSON.stringify(s)) as string);
 }
 
 /** One replacement in the coordinates of the text before any of them: `[from, to)` → `text`. */

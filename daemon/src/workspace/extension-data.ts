@@ -4,10 +4,12 @@
  * restarts. Values are stored as JSON strings, so a key's value is replaced whole (last writer
  * wins between concurrent sets) rather than merged field by field.
  */
-import { EventEmitter } from 'node:events';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
 import * as A from '@automerge/automerge/next';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { Failure } from '../errors.js';
-import { StorageFailed, type Storage } from './storage.js';
+import type { Storage } from './storage.js';
 import type { RawChange } from './text-doc.js';
 
 export const DATA_DOC_ID = 'data';
@@ -23,12 +25,23 @@ export interface DataChange {
   value: unknown;
 }
 
+/**
+ * What extension data needs of its storage: the daemon's Storage (storage.ts, on disk) has it;
+ * another platform brings its own (a type only, so this module stays platform-neutral).
+ */
+export type DataStorage = Pick<Storage, 'open' | 'append' | 'defer' | 'snapshot'>;
+
 export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localChange: [docId: string, change: RawChange] }> {
   private doc: A.Doc<Shape>;
 
+  /**
+   * `isStorageFailure` tells a refused write (disk full: the changes are kept with `defer` and
+   * written later) from a bug (rethrown); the daemon's is `e instanceof StorageFailed`.
+   */
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: DataStorage,
     actor: string,
+    private readonly isStorageFailure: (e: unknown) => boolean,
   ) {
     super();
     this.doc = storage.open(DATA_DOC_ID, (snapshot, changes) => {
@@ -49,7 +62,7 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     try {
       this.storage.append(DATA_DOC_ID, changes);
     } catch (e) {
-      if (!(e instanceof StorageFailed)) throw e;
+      if (!this.isStorageFailure(e)) throw e;
       this.storage.defer(DATA_DOC_ID, changes);
     }
   }
@@ -64,8 +77,9 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     if (namespace === '__proto__' || key === '__proto__') throw new Failure('invalid', 'the name "__proto__" cannot be used as a namespace or key; pick another');
     if (this.readOnly) throw new Failure('readOnly', `you joined this session read-only: ${namespace}/${key} was not set; ask for a writer's join code to change shared data`);
     const json = JSON.stringify(value);
-    if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
-      throw new Failure('tooLarge', `the value for ${namespace}/${key} is ${Buffer.byteLength(json)} bytes of JSON; the limit is ${MAX_VALUE_BYTES}`);
+    const bytes = utf8ToBytes(json).length;
+    if (bytes > MAX_VALUE_BYTES) {
+      throw new Failure('tooLarge', `the value for ${namespace}/${key} is ${bytes} bytes of JSON; the limit is ${MAX_VALUE_BYTES}`);
     }
     const before = this.doc;
     this.doc = A.change(this.doc, (d) => {

@@ -4,7 +4,7 @@
  * nobody has opened is not in any CRDT, only addressed by `hash`.
  */
 import * as A from '@automerge/automerge/next';
-import { randomBytes } from 'node:crypto';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import type { RawChange } from './text-doc.js';
 import { isProjectPath } from './path-rules.js';
 import { entryProblem, MAX_INDEX_ENTRIES_PER_CHANGE, rootProblem } from './index-schema.js';
@@ -59,11 +59,11 @@ function initialIndex(actor: string): A.Doc<IndexShape> {
 }
 
 export function newFileId(): string {
-  return 'f' + randomBytes(12).toString('hex');
+  return 'f' + bytesToHex(randomBytes(12));
 }
 
 function newDirId(): string {
-  return 'd' + randomBytes(12).toString('hex');
+  return 'd' + bytesToHex(randomBytes(12));
 }
 
 /** Local updates being gathered into one change (see `FileIndex.batch`). */

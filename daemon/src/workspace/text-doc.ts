@@ -4,7 +4,7 @@
  * keeps the mirror and the CRDT equal.
  */
 import * as A from '@automerge/automerge/next';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../digest.js';
 import { LineIndex } from '../text/line-index.js';
 import { applyOp, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
 
@@ -20,7 +20,7 @@ const TEXT: A.Prop[] = ['text'];
 const OUTSIDE = 'outside:';
 
 export function contentHash(content: string): string {
-  return createHash('sha256').update(content, 'utf8').digest('hex');
+  return sha256Hex(content);
 }
 
 /**
@@ -28,7 +28,7 @@ export function contentHash(content: string): string {
  * peers initialising the same file independently produce the very same change.
  */
 function initialActor(fileId: string, hash: string): string {
-  return createHash('sha256').update(`${fileId}:${hash}`).digest('hex').slice(0, 32);
+  return sha256Hex(`${fileId}:${hash}`).slice(0, 32);
 }
 
 export class TextDoc {

@@ -1,0 +1,43 @@
+/**
+ * The platform-neutral core of Chorus (decision 065): the CRDT model, replication, the peer
+ * protocol, the handshake and its encryption. These modules import no Node module and use no
+ * Node-only global; what differs per platform (disk, watcher, sockets, WebRTC, the host id) is
+ * injected: the overlay takes Transports (net/transports.ts), the daemon's are in
+ * net/node-transports.ts. A browser page bundles this entry with esbuild (issue 17).
+ *
+ * test/daemon/core-imports.test.ts walks everything this file reaches and fails, naming the
+ * import chain, if any of it imports fs, os, net, ws, chokidar, node-datachannel or another Node
+ * built-in, and bundles it for the browser.
+ */
+
+// Peer network: overlay, transports contract, handshake and encryption, credentials, relay.
+export { Overlay, meshNeighbours, FULL_MESH_UP_TO, MAX_PAYLOAD_BYTES, type OverlayOptions, type OverlayEvents, type PeerInfo, type PeerPath } from './net/overlay.js';
+export type { Listener, Transports } from './net/transports.js';
+export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './net/webrtc-signals.js';
+export { BaseLink, type Link, type LinkEvents, type LinkKind } from './net/link.js';
+export { MemoryLink, memoryPair } from './net/memory.js';
+export { secureHandshake, SecureLink, HandshakeError, MessageTooLargeError, MAX_MESSAGE_BYTES, type SecureOptions } from './net/secure.js';
+export { writerKeys, readOnlyKeys, withoutWriter, signAsWriter, isWriterSignature, SECRET_BYTES, type SessionKeys } from './net/credentials.js';
+export { encodeJoinCode, decodeJoinCode, isReadOnly, JoinCodeError, JOIN_CODE_PREFIX, type JoinCode } from './net/join-code.js';
+export { dialable, tagAddr } from './net/host-addrs.js';
+export { RelayClient, RelayLink, type RelayConnectOptions } from './net/relay-client.js';
+export { relayRoomId } from './net/relay-protocol.js';
+export { Backoff } from './net/backoff.js';
+
+// Replication: the sync protocol between peers and the checks on what peers send.
+export { Replicator, type DocStore, type PeerNetwork, type ReplicatorEvents } from './sync/replicator.js';
+export { encodePeerMessage, decodePeerMessage, PeerMessageError, type PeerMessage } from './sync/peer-messages.js';
+export { checkChanges, decodeVerified, verifyHeader, ChangeRefused, docKind, type DocKind } from './sync/change-check.js';
+
+// The CRDT model: text documents, the file index, extension data, path rules.
+export { TextDoc, contentHash, type RawChange } from './workspace/text-doc.js';
+export { FileIndex, INDEX_DOC_ID, newFileId, IndexChangeRefused, type FileEntry, type DirEntry, type IndexDiff } from './workspace/file-index.js';
+export { entryProblem, rootProblem } from './workspace/index-schema.js';
+export { ExtensionData, DATA_DOC_ID, type DataChange } from './workspace/extension-data.js';
+export { pathProblem, isProjectPath, reservedIn, VCS_METADATA, CHORUS_DIR } from './workspace/path-rules.js';
+
+// Text: operations, positions, lines, diffs.
+export { applyOp, composeOps, transformOp, invertOp, isNoop, opToSplices, splicesToOp, opToReplacements, type TextOp, type Splice, type Replacement } from './text/text-op.js';
+export { toOffset, toPosition, advance, unitLength, PositionError, type Encoding, type LineChar } from './text/positions.js';
+export { LineIndex } from './text/line-index.js';
+export { diffToOp } from './text/diff-op.js';
