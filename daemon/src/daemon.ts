@@ -89,7 +89,7 @@ export class Daemon {
     readonly project: Project,
     readonly identity: Identity,
     readonly workspace: Workspace,
-    private readonly writeBack: WriteBack,
+    readonly writeBack: WriteBack,
     storage: Storage,
     readonly log: (msg: string) => void,
   ) {

@@ -141,6 +141,11 @@ export class WriteBack {
     }
   }
 
+  /** How many files' on-disk base texts are held in memory now (loaded documents only). */
+  get basesKept(): number {
+    return this.onDisk.size;
+  }
+
   /**
    * The text the folder last held for `path`, as far as the daemon knows: the text with the
    * ledger's newest hash for it — kept in memory for a loaded document, else the file's live
