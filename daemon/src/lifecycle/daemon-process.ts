@@ -46,6 +46,21 @@ export function runningPid(project: Project): number | undefined {
  * Stop the daemon `pid` of `project` (SIGTERM: it writes its files first) and wait until it is
  * gone; after 10 s it is killed. Resolves false when it had to be killed.
  */
+/** Does process `pid` still exist (and is it not a zombie waiting to be reaped)? */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true; // no /proc (macOS): the signal check above is all there is
+  }
+}
+
 export async function stopDaemon(project: Project, pid: number, timeoutMs = 10_000): Promise<boolean> {
   try {
     process.kill(pid, 'SIGTERM');
@@ -53,7 +68,9 @@ export async function stopDaemon(project: Project, pid: number, timeoutMs = 10_0
     return true; // gone already
   }
   const deadline = Date.now() + timeoutMs;
-  while (runningPid(project) === pid) {
+  // Until the process is gone, not only its lock: it releases the lock a moment before it exits,
+  // and a caller that stops a daemon and then removes its folder must not race its last writes.
+  while (runningPid(project) === pid || alive(pid)) {
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGKILL');
       return false;
