@@ -28,6 +28,7 @@ import { Project } from './project.js';
 import { loadSession } from './session/session-file.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type ShareOptions } from './session/session-manager.js';
 import { VERSION } from './version.js';
+import { processMemory } from './memory-report.js';
 import { BlobStore } from './workspace/blob-store.js';
 import { Storage, StorageFailed } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
@@ -89,7 +90,7 @@ export class Daemon {
     readonly project: Project,
     readonly identity: Identity,
     readonly workspace: Workspace,
-    private readonly writeBack: WriteBack,
+    readonly writeBack: WriteBack,
     storage: Storage,
     readonly log: (msg: string) => void,
   ) {
@@ -234,6 +235,7 @@ export class Daemon {
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
       peers: this.session.peers(),
       session: config ? { role: config.role, readOnly: config.readOnly } : null,
+      memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
   }
 

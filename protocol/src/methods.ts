@@ -186,6 +186,24 @@ export const SessionStatus = request(
     peers: z.array(PeerStatus),
     /** The session this project belongs to, if it is shared or joined. */
     session: z.object({ code: z.string().optional(), role: z.enum(['host', 'guest']), readOnly: z.boolean() }).nullable(),
+    /**
+     * Where the daemon's memory goes, in bytes (for `bench:memory` and bug reports): the process's
+     * resident set, the V8 heap, memory outside it (`external`, which holds `arrayBuffers` and the
+     * CRDT's WebAssembly memory `wasm`), and what the workspace holds.
+     */
+    memory: z.object({
+      rss: uint,
+      heapUsed: uint,
+      heapTotal: uint,
+      external: uint,
+      arrayBuffers: uint,
+      /** Automerge's WebAssembly linear memory; it grows and never shrinks while the process runs. */
+      wasm: uint,
+      /** Files in the index; text documents this daemon holds (in memory or saved), and those in memory now. */
+      files: uint,
+      docsHeld: uint,
+      docsLoaded: uint,
+    }).optional(),
   }),
 );
 

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { ArrivalCounter, type Session, type SetupOptions, type StartState, type Subject } from '../harness.js';
 import type { Mode, RegistryEntry } from '../registry.js';
 import type { Keystroke } from '../traces.js';
+import { DAEMON_NODE_OPTIONS } from '../../../daemon/dist/lifecycle/daemon-process.js';
 import { BenchEditor } from './chorus-editor.js';
 import { peakRssOf } from './yjs.js';
 
@@ -104,11 +105,14 @@ export function startDaemon(dir: string): void {
 }
 
 /**
- * Extra Node options for the daemons the bench starts, from CHORUS_BENCH_NODE_ARGS (split on
- * spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them (written when they stop).
+ * Node options for the daemons the bench starts: those `chorus` starts its daemons with (not for
+ * another build's, CHORUS_BENCH_CLI), then
+ * CHORUS_BENCH_NODE_ARGS (split on spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them (written when they stop).
  */
 function daemonNodeArgs(): string[] {
-  return (process.env.CHORUS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // Another build's daemons (CHORUS_BENCH_CLI) run without this build's options.
+  const own = process.env.CHORUS_BENCH_CLI ? [] : DAEMON_NODE_OPTIONS;
+  return [...own, ...(process.env.CHORUS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 }
 
 const logSize = (dir: string): number => { try { return statSync(join(dir, '.chorus', 'daemon.log')).size; } catch { return 0; } };

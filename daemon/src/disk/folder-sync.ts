@@ -15,7 +15,7 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { decodeText, isExecutable, isWriteTemp, readBytes } from './files.js';
+import { isExecutable, isWriteTemp, readBytes } from './files.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
@@ -328,11 +328,11 @@ export class FolderSync {
       } else if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
-        this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+        this.writeBack.remember(rel, seen.hash, seen.bytes);
       } else if (ledger.latest(rel) === undefined && this.workspace.createdFrom(id) === seen.hash) {
         // Made from these very bytes of this folder (an editor opened the new file before the
         // watcher took it in) and edited since: the folder is behind, not a second create.
-        this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+        this.writeBack.remember(rel, seen.hash, seen.bytes);
         refresh.push(rel);
       } else if (ledger.latest(rel) === undefined) {
         // A peer's file this folder never had, and a different one here at the same path: made
@@ -375,7 +375,7 @@ export class FolderSync {
         steps.push(() => {
           this.workspace.rename(from, to, DISK);
           this.writeBack.moved(from, to);
-          this.writeBack.remember(to, present.get(to)!.hash, this.textOf(present.get(to)!.bytes));
+          this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
         });
       }
       for (const rel of gone) {
@@ -396,7 +396,7 @@ export class FolderSync {
         steps.push(() => {
           const seen = present.get(rel)!;
           const base = this.writeBack.baseText(rel);
-          this.writeBack.remember(rel, seen.hash, this.textOf(seen.bytes));
+          this.writeBack.remember(rel, seen.hash, seen.bytes);
           this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec);
         });
       }
@@ -429,11 +429,6 @@ export class FolderSync {
     for (const rel of toWrite) writes.push(this.materialize(rel));
     for (const rel of folders.toMake) writes.push(this.makeFolder(rel));
     void Promise.all(writes).catch((e: unknown) => this.log(`writing files into the folder failed: ${(e as Error).message}`));
-  }
-
-  private textOf(bytes: Uint8Array): string | undefined {
-    if (bytes.length > this.workspace.liveLimit) return undefined;
-    return decodeText(bytes) ?? undefined;
   }
 
   // ---- files the folder does not have yet --------------------------------------------------

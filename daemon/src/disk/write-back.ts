@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
+import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText, writeAtomic } from './files.js';
@@ -34,10 +35,12 @@ export class WriteBack {
   private pending = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private running = new Map<string, Promise<void>>();
   /**
-   * The text each live file last had in the folder (written or read by the daemon): the base an
-   * outside edit is diffed from, so edits that arrived after it are not undone.
+   * The text a file in memory last had in the folder (written or read by the daemon), with its
+   * hash: the base an outside edit is diffed from, so edits that arrived after it are not undone.
+   * Kept only while the file's document is loaded; any other file's base is found again from the
+   * ledger's hash (see `baseText`), so untouched files' content stays on disk (issue 13).
    */
-  private onDisk = new Map<string, string>();
+  private onDisk = new Map<string, { hash: string; text: string }>();
   /** What the daemon recorded per path lately, in order (see `isOwn`). */
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
   /** Per path, the generation of the newest content that is in the folder for sure. */
@@ -106,25 +109,68 @@ export class WriteBack {
     return gen;
   }
 
-  /** Remember that `path` now holds content with this hash (taken in from disk). */
-  remember(path: string, hash: string, text?: string): void {
+  /**
+   * Remember that `path` now holds content with this hash (taken in from disk); `content`, the
+   * bytes or their text, is kept as the file's base only while its document is in memory.
+   */
+  remember(path: string, hash: string, content?: Uint8Array | string): void {
     this.ledger.record(path, hash);
     this.landed.set(path, this.note(path, hash));
-    if (text !== undefined) this.onDisk.set(path, text);
-    else this.onDisk.delete(path);
+    this.keepBase(path, hash, content);
   }
 
-  /** The text the folder last held for `path`, as far as the daemon knows. */
+  /**
+   * Keep `content` (bytes or text) as the base of `path` if the file's document is in memory now
+   * (the working set, where outside edits race with typing); drop any older base otherwise.
+   */
+  private keepBase(path: string, hash: string, content: Uint8Array | string | undefined): void {
+    const id = this.workspace.index.idOf(path);
+    if (content === undefined || !id || !this.workspace.isLoaded(id) || content.length > this.workspace.liveLimit) {
+      this.onDisk.delete(path);
+      return;
+    }
+    const text = typeof content === 'string' ? content : decodeText(content);
+    if (text === null) this.onDisk.delete(path);
+    else this.onDisk.set(path, { hash, text });
+    // Files whose documents were unloaded since: their base is found again when needed.
+    if (this.onDisk.size > 2 * this.workspace.loaded + 64) {
+      for (const [p] of this.onDisk) {
+        const pid = this.workspace.index.idOf(p);
+        if (!pid || !this.workspace.isLoaded(pid)) this.onDisk.delete(p);
+      }
+    }
+  }
+
+  /** How many files' on-disk base texts are held in memory now (loaded documents only). */
+  get basesKept(): number {
+    return this.onDisk.size;
+  }
+
+  /**
+   * The text the folder last held for `path`, as far as the daemon knows: the text with the
+   * ledger's newest hash for it — kept in memory for a loaded document, else the file's live
+   * text or a blob when either has that hash. Undefined when none does (or it is not text).
+   */
   baseText(path: string): string | undefined {
-    return this.onDisk.get(path);
+    const hash = this.ledger.latest(path);
+    if (hash === undefined) return undefined;
+    const kept = this.onDisk.get(path);
+    if (kept?.hash === hash) return kept.text;
+    const id = this.workspace.index.idOf(path);
+    if (id && this.workspace.isLive(id)) {
+      const text = this.workspace.text(id);
+      if (contentHash(text) === hash) return text;
+    }
+    const bytes = this.workspace.blobs.get(hash);
+    return bytes && bytes.length <= this.workspace.liveLimit ? (decodeText(bytes) ?? undefined) : undefined;
   }
 
   moved(from: string, to: string): void {
     const h = this.ledger.latest(from);
-    const text = this.onDisk.get(from);
+    const kept = this.onDisk.get(from);
     this.forget(from);
     if (h) this.ledger.record(to, h);
-    if (text !== undefined) this.onDisk.set(to, text);
+    if (kept !== undefined) this.onDisk.set(to, kept);
   }
 
   /** Does the file still carry the identity it had right after the daemon's own last write? */
@@ -222,9 +268,7 @@ export class WriteBack {
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
         const gen = this.note(path, hash);
-        const decoded = data.length > this.workspace.liveLimit ? null : (text ?? decodeText(data));
-        if (decoded !== null) this.onDisk.set(path, decoded);
-        else this.onDisk.delete(path);
+        this.keepBase(path, hash, text ?? data);
         const id = this.workspace.index.idOf(path);
         let written: fs.Stats;
         try {
@@ -237,7 +281,7 @@ export class WriteBack {
           if (there !== undefined && thereHash !== undefined && id && (thereHash === this.workspace.index.entry(id)?.hash || thereHash === hashBytes(this.workspace.content(id) ?? new Uint8Array([0])))) {
             // Content this file had in the shared state (the editor that created it saved it
             // too): the base of an ordinary write, not another file.
-            this.remember(path, thereHash, decodeText(there) ?? undefined);
+            this.remember(path, thereHash, there);
             const now = this.workspace.content(id);
             if (now) void this.writeNow(path, now);
             return;

@@ -40,7 +40,12 @@ const HELLO_MAX_BYTES = 4096;
 export const HANDSHAKE_MAX_BYTES = HELLO_MAX_BYTES + 1;
 const MAC_BYTES = 32;
 const PROTOCOL = 'chorus-net';
-const VERSION = 2;
+/**
+ * Network protocol version; peers of different versions refuse each other with a message naming both.
+ * v3: file-index paths and hashes are scalar strings (decision 070) and the `restart` peer message
+ * exists (decision 056) — a v2 daemon would refuse the index entries a v3 daemon writes.
+ */
+const VERSION = 3;
 
 const enum Frame {
   Hello = 1,

@@ -58,6 +58,27 @@ function initialIndex(actor: string): A.Doc<IndexShape> {
   return A.clone(base, { actor });
 }
 
+/**
+ * Paths and hashes are stored as scalar strings (`RawString`): Automerge's `next` API would
+ * otherwise make each a collaborative text object, one operation per character, and Automerge
+ * 2.2.9 holds ~400 bytes of WebAssembly memory per operation — 40–60 MB for a 1,000-file index
+ * (issue 13, decision 070). Indexes written before hold text objects; both read the same here.
+ */
+function plain(v: unknown): unknown {
+  return v instanceof A.RawString ? v.val : v;
+}
+
+/** An index value (a file's or folder's entry) with every scalar string as a plain string. */
+function plainEntry<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) as T;
+}
+
+/** An entry as it is written into the document: its strings as scalars (see `plain`). */
+function stored<T extends object>(entry: T): T {
+  return Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, typeof v === 'string' ? new A.RawString(v) : v])) as T;
+}
+
 export function newFileId(): string {
   return 'f' + bytesToHex(randomBytes(12));
 }
@@ -96,15 +117,17 @@ export class FileIndex {
     this.dirsByPath.clear();
     for (const [id, d] of Object.entries(this.doc.dirs ?? {})) {
       // A peer's folder is a path like any other: refused unless path-rules allow it.
-      if (!isProjectPath((d as { path?: unknown }).path)) continue;
-      this.dirsByPath.set(d.path, [...(this.dirsByPath.get(d.path) ?? []), id]);
+      const path = plain((d as { path?: unknown }).path);
+      if (!isProjectPath(path)) continue;
+      this.dirsByPath.set(path, [...(this.dirsByPath.get(path) ?? []), id]);
     }
     this.byPath.clear();
     for (const [id, e] of Object.entries(this.doc.files ?? {})) {
-      if (!isProjectPath(e.path)) continue;
+      const path = plain(e.path);
+      if (!isProjectPath(path)) continue;
       // Two ids can claim one path after concurrent creates; the smallest id wins everywhere.
-      const other = this.byPath.get(e.path);
-      if (!other || id < other) this.byPath.set(e.path, id);
+      const other = this.byPath.get(path);
+      if (!other || id < other) this.byPath.set(path, id);
     }
   }
 
@@ -113,14 +136,14 @@ export class FileIndex {
   }
 
   entry(id: string): FileEntry | undefined {
-    const e = this.doc.files?.[id];
-    return e && isProjectPath(e.path) ? { ...e } : undefined;
+    const e = plainEntry(this.doc.files?.[id]);
+    return e && isProjectPath(e.path) ? e : undefined;
   }
 
   entries(): Array<[string, FileEntry]> {
     return Object.entries(this.doc.files ?? {})
-      .filter(([, e]) => isProjectPath(e.path))
-      .map(([id, e]) => [id, { ...e }]);
+      .map(([id, e]): [string, FileEntry] => [id, plainEntry(e)])
+      .filter(([, e]) => isProjectPath(e.path));
   }
 
   /** Is `path` a shared folder? */
@@ -138,7 +161,7 @@ export class FileIndex {
     if (this.dirsByPath.has(path) || !isProjectPath(path)) return undefined;
     return this.update((d) => {
       if (!d.dirs) d.dirs = {};
-      d.dirs[newDirId()] = { path };
+      d.dirs[newDirId()] = stored({ path });
     });
   }
 
@@ -160,8 +183,8 @@ export class FileIndex {
   /** Entries whose path is not valid (see `isProjectPath`): refused, never used. */
   refused(): Array<[string, unknown]> {
     return [...Object.entries(this.doc.files ?? {}), ...Object.entries(this.doc.dirs ?? {})]
-      .filter(([, e]) => !isProjectPath((e as { path?: unknown }).path))
-      .map(([id, e]) => [id, (e as { path?: unknown }).path]);
+      .map(([id, e]): [string, unknown] => [id, plain((e as { path?: unknown }).path)])
+      .filter(([, path]) => !isProjectPath(path));
   }
 
   private update(fn: (d: IndexShape) => void): RawChange | undefined {
@@ -215,6 +238,7 @@ export class FileIndex {
     const c = this.doc.files ? A.getConflicts(this.doc.files, id) : undefined;
     if (!c) return [];
     return (Object.values(c) as unknown[])
+      .map(plainEntry)
       .filter((v): v is FileEntry => typeof v === 'object' && v !== null && typeof (v as FileEntry).path === 'string')
       .map((v) => ({ ...v }));
   }
@@ -226,7 +250,7 @@ export class FileIndex {
 
   add(id: string, entry: FileEntry): RawChange | undefined {
     return this.update((d) => {
-      d.files[id] = { ...entry };
+      d.files[id] = stored({ ...entry });
     });
   }
 
@@ -236,7 +260,7 @@ export class FileIndex {
    */
   replace(id: string, entry: FileEntry): RawChange | undefined {
     return this.update((d) => {
-      d.files[id] = { ...entry };
+      d.files[id] = stored({ ...entry });
     });
   }
 
@@ -244,7 +268,7 @@ export class FileIndex {
     return this.update((d) => {
       const e = d.files[id];
       if (!e) return;
-      for (const [k, v] of Object.entries(patch)) (e as unknown as Record<string, unknown>)[k] = v;
+      for (const [k, v] of Object.entries(patch)) (e as unknown as Record<string, unknown>)[k] = typeof v === 'string' ? new A.RawString(v) : v;
     });
   }
 
@@ -292,9 +316,9 @@ export class FileIndex {
       for (const id of ids) {
         if (problem) break;
         if (!values || values[id] === undefined) continue; // removed
-        problem = entryProblem(map, id, values[id]);
+        problem = entryProblem(map, id, plainEntry(values[id]));
         // Concurrent values of one entry must each be valid too (they surface as conflicts).
-        for (const v of Object.values(A.getConflicts(values, id) ?? {})) problem ??= entryProblem(map, id, v);
+        for (const v of Object.values(A.getConflicts(values, id) ?? {})) problem ??= entryProblem(map, id, plainEntry(v));
       }
     }
     if (problem) {

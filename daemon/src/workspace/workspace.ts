@@ -169,6 +169,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return this.live.size;
   }
 
+  /** Is this file's document in memory now (not only saved in `.chorus/state`)? */
+  isLoaded(fileId: string): boolean {
+    return this.live.has(fileId);
+  }
+
   // ---- documents ---------------------------------------------------------------------------
 
   /** The live document of a file, loading it from storage if it was saved. */
