@@ -20,7 +20,6 @@
  * per-direction counter: links are reliable and ordered, so a dropped, replayed or reordered frame
  * fails to decrypt and closes the link rather than being accepted.
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { equalBytes, randomBytes } from '@noble/ciphers/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -28,6 +27,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
 import { unref } from '../timers.js';
+import { FrameCipher } from './aead.js';
 import { isWriterSignature, SECRET_BYTES, signAsWriter, writerKeys, type SessionKeys } from './credentials.js';
 import { BaseLink, type Link, type LinkKind } from './link.js';
 
@@ -242,20 +242,6 @@ function frame(type: Frame, body: Uint8Array): Uint8Array {
   return out;
 }
 
-/** One direction's AEAD state: a key and a frame counter used as the nonce. */
-class Direction {
-  #counter = 0;
-  constructor(readonly key: Uint8Array) {}
-  nextNonce(): Uint8Array {
-    const nonce = new Uint8Array(24);
-    const view = new DataView(nonce.buffer);
-    view.setUint32(16, Math.floor(this.#counter / 2 ** 32));
-    view.setUint32(20, this.#counter >>> 0);
-    this.#counter++;
-    return nonce;
-  }
-}
-
 export class SecureLink extends BaseLink {
   readonly kind: LinkKind;
   readonly remote: string;
@@ -266,8 +252,8 @@ export class SecureLink extends BaseLink {
   /** The peer proved the writer secret in this handshake; false: it may only read. */
   readonly remoteWriter: boolean;
   readonly #inner: Link;
-  readonly #tx: Direction;
-  readonly #rx: Direction;
+  readonly #tx: FrameCipher;
+  readonly #rx: FrameCipher;
 
   constructor(inner: Link, secret: Uint8Array, selfId: string, myNonce: Uint8Array, peer: PeerHello, remoteWriter: boolean) {
     super();
@@ -284,8 +270,8 @@ export class SecureLink extends BaseLink {
     const key = (dir: string): Uint8Array => hkdf(sha256, secret, salt, transcript('chorus-net v2 key', lo.id, hi.id, dir), 32);
     const loToHi = key('lo->hi');
     const hiToLo = key('hi->lo');
-    this.#tx = new Direction(iAmLow ? loToHi : hiToLo);
-    this.#rx = new Direction(iAmLow ? hiToLo : loToHi);
+    this.#tx = new FrameCipher(iAmLow ? loToHi : hiToLo);
+    this.#rx = new FrameCipher(iAmLow ? hiToLo : loToHi);
     this.linkId = bytesToHex(sha256(salt)).slice(0, 16);
     inner.raiseFrameLimit?.();
     inner.on('message', (data) => this.#receive(data));
@@ -299,8 +285,7 @@ export class SecureLink extends BaseLink {
   }
 
   protected transmit(data: Uint8Array): void {
-    const sealed = xchacha20poly1305(this.#tx.key, this.#tx.nextNonce()).encrypt(data);
-    this.#inner.send(sealed);
+    this.#inner.send(this.#tx.seal(data));
   }
 
   protected shutdown(reason: string): void {
@@ -318,7 +303,7 @@ export class SecureLink extends BaseLink {
     }
     let plain: Uint8Array;
     try {
-      plain = xchacha20poly1305(this.#rx.key, this.#rx.nextNonce()).decrypt(data);
+      plain = this.#rx.open(data);
     } catch {
       this.close('frame failed to decrypt (corrupt, truncated, replayed or forged)');
       return;
