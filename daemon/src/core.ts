@@ -30,7 +30,7 @@ export { Backoff } from './net/backoff.js';
 // 090): the page runs the same Workspace, Presence and UndoManager as the daemon, on its own store.
 export { Workspace, conflictPath, DEFAULT_LIVE_LIMIT, MAX_ORPHAN_DOCS, type Origin, type TextEvent, type FilesEvent, type DirsEvent, type ContentSource, type WorkspaceEvents } from './workspace/workspace.js';
 export { BaseDocumentStore, StorageFailed, UnloadableState, COMPACT_AFTER, MARKS_KEPT, checkDocId, describeRefusal, asStorageFailed, type DocumentStore, type SavedState } from './workspace/document-store.js';
-export { MemoryStore } from './workspace/memory-store.js';
+export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from './workspace/memory-store.js';
 export { BlobStore, MemoryBlobStore, hashBytes, type BlobEvents } from './workspace/blob-store.js';
 export { Presence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
 export { UndoManager } from './editor/undo-manager.js';

@@ -266,17 +266,23 @@ export function storeAcceptance(name: string, factory: StoreFactory, { describe,
         expect(notices.length).toBe(1);
         expect(notices[0]).toContain('f1');
         expect(notices[0]).toContain('did not load');
-        // Set aside: the next save starts clean, and the damaged state is not loaded again.
-        expect(s.docs.load('f1').changes.length).toBe(0);
+        // The damage is set aside and what built is saved again: a restart builds it, quietly.
+        expect(s.docs.load('f1').changes.length).toBe(1);
+        await s.docs.flush();
+        const later: string[] = [];
+        expect((await reopen(s, later)).docs.open('f1', build)).toBe('good!');
+        expect(later).toEqual([]);
       }),
     );
 
     it(
       'open falls back to nothing when no saved state builds, and throws only when even that fails',
       withStore(async ({ docs }, notices) => {
-        docs.append('f1', [encoder.encode('garbage')]);
+        docs.append('f1', [encoder.encode('garbage')], 'm1');
         expect(docs.open('f1', build)).toBe('');
         expect(notices.length).toBe(1);
+        expect(docs.load('f1').changes).toEqual([]);
+        expect(docs.hasMark('f1', 'm1')).toBe(true);
         docs.append('f2', [encoder.encode('garbage')]);
         expect(() =>
           docs.open('f2', () => {

@@ -215,6 +215,7 @@ export abstract class BaseDocumentStore implements DocumentStore {
           const doc = build(snap, changes);
           this.setAside(id);
           this.counts.delete(id);
+          this.saveRecovered(id, snap, changes);
           this.notice(`saved state of ${id} did not load (${why}); started from ${how}; the damaged state is kept ${this.where} as ${id}.*.damaged-*`);
           return doc;
         } catch {
@@ -222,6 +223,20 @@ export abstract class BaseDocumentStore implements DocumentStore {
         }
       }
       throw first;
+    }
+  }
+
+  /**
+   * Save again what a recovered document was built from, so a restart before its next snapshot
+   * finds it (the damaged state was set aside whole). Best effort: peers hold it too.
+   */
+  private saveRecovered(id: string, snapshot: Uint8Array | undefined, changes: Uint8Array[]): void {
+    try {
+      if (snapshot) this.writeSnapshot(id, snapshot);
+      const marks = this.marks.get(id) ?? [];
+      if (changes.length || marks.length) this.writeLog(id, changes, marks);
+    } catch {
+      // the document is in memory and saved at its next snapshot; peers bring it back otherwise
     }
   }
 
