@@ -1,9 +1,11 @@
 /**
- * The platform-neutral core of Chorus (decision 065): the CRDT model, replication, the peer
- * protocol, the handshake and its encryption. These modules import no Node module and use no
+ * The platform-neutral core of Chorus (decision 065): the CRDT model, the Workspace with its
+ * presence, undo and change route, replication, the peer protocol, the handshake and its
+ * encryption. These modules import no Node module and use no
  * Node-only global; what differs per platform (disk, watcher, sockets, WebRTC, the host id) is
  * injected: the overlay takes Transports (net/transports.ts), the daemon's are in
- * net/node-transports.ts. A browser page bundles this entry with esbuild (issue 17).
+ * net/node-transports.ts; the Workspace takes a DocumentStore and a BlobStore (decision 090), the
+ * daemon's are workspace/storage.ts and workspace/fs-blob-store.ts. A browser page bundles this entry with esbuild (issue 17).
  *
  * test/daemon/core-imports.test.ts walks everything this file reaches and fails, naming the
  * import chain, if any of it imports fs, os, net, ws, chokidar, node-datachannel or another Node
@@ -24,8 +26,23 @@ export { RelayClient, RelayLink, type RelayConnectOptions } from './net/relay-cl
 export { relayRoomId } from './net/relay-protocol.js';
 export { Backoff } from './net/backoff.js';
 
+// The project as CRDTs with its presence, undo and change route, over the store contract (decision
+// 090): the page runs the same Workspace, Presence and UndoManager as the daemon, on its own store.
+export { Workspace, conflictPath, DEFAULT_LIVE_LIMIT, MAX_ORPHAN_DOCS, type Origin, type TextEvent, type FilesEvent, type DirsEvent, type ContentSource, type WorkspaceEvents } from './workspace/workspace.js';
+export { BaseDocumentStore, StorageFailed, UnloadableState, COMPACT_AFTER, MARKS_KEPT, checkDocId, describeRefusal, asStorageFailed, type DocumentStore, type SavedState } from './workspace/document-store.js';
+export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from './workspace/memory-store.js';
+export { BlobStore, MemoryBlobStore, hashBytes, type BlobEvents } from './workspace/blob-store.js';
+export { Presence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
+export { UndoManager } from './editor/undo-manager.js';
+export { UndoHistory } from './editor/undo-history.js';
+export { ChangeRoute, type ChangeSink, type RouteSteps } from './change-route.js';
+export { decodeText } from './text/decode-text.js';
+export { sha256, sha256Hex, useSha256, type Sha256 } from './digest.js';
+export { soon, unref, type Timer } from './timers.js';
+export { Failure } from './errors.js';
+
 // Replication: the sync protocol between peers and the checks on what peers send.
-export { Replicator, type DocStore, type PeerNetwork, type ReplicatorEvents } from './sync/replicator.js';
+export { Replicator, type ReplicatedDocs, type ReplicatedWorkspace, type PeerNetwork, type ReplicatorEvents } from './sync/replicator.js';
 export { encodePeerMessage, decodePeerMessage, PeerMessageError, type PeerMessage } from './sync/peer-messages.js';
 export { checkChanges, decodeVerified, verifyHeader, ChangeRefused, docKind, type DocKind } from './sync/change-check.js';
 

@@ -29,8 +29,8 @@ import { loadSession } from './session/session-file.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type ShareOptions } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
-import { BlobStore } from './workspace/blob-store.js';
-import { Storage, StorageFailed } from './workspace/storage.js';
+import { FsBlobStore } from './workspace/fs-blob-store.js';
+import { Storage } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
 
 const MESSAGE_TOPIC = 'message';
@@ -96,7 +96,7 @@ export class Daemon {
   ) {
     this.messages.setMaxListeners(0);
     this.presence = new Presence(identity, workspace, log);
-    this.data = new ExtensionData(storage, identity.id, (e) => e instanceof StorageFailed);
+    this.data = new ExtensionData(storage, identity.id);
     this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]));
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // View mode (join --no-disk): the folder is neither read nor watched.
@@ -153,7 +153,7 @@ export class Daemon {
       const identity = loadIdentity(project.dotDir, opts.name);
       const storage = new Storage(project.stateDir, log);
       const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
-      const workspace = new Workspace(storage, new BlobStore(project.blobDir), identity.id, source);
+      const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log);
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());

@@ -34,6 +34,16 @@ const CORE_MODULES = [
   'daemon/src/net/relay-client.ts',
   'daemon/src/net/relay-protocol.ts',
   'daemon/src/net/memory.ts',
+  // Decision 090: the page runs the same Workspace, Presence and UndoManager on its own store.
+  'daemon/src/workspace/workspace.ts',
+  'daemon/src/workspace/document-store.ts',
+  'daemon/src/workspace/memory-store.ts',
+  'daemon/src/workspace/blob-store.ts',
+  'daemon/src/presence/presence.ts',
+  'daemon/src/editor/undo-manager.ts',
+  'daemon/src/editor/undo-history.ts',
+  'daemon/src/change-route.ts',
+  'daemon/src/text/decode-text.ts',
 ];
 
 /** Packages that are platform edges: they belong to the daemon's side (node-transports.ts, disk/). */

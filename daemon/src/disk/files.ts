@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** The file's bytes, or `undefined` if it does not exist (or is a folder). */
 export async function readBytes(file: string): Promise<Uint8Array | undefined> {
   try {
@@ -13,15 +11,6 @@ export async function readBytes(file: string): Promise<Uint8Array | undefined> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
     throw e;
-  }
-}
-
-export function decodeText(bytes: Uint8Array): string | null {
-  if (bytes.includes(0)) return null;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
   }
 }
 

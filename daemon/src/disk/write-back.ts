@@ -11,7 +11,8 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
-import { decodeText, writeAtomic } from './files.js';
+import { decodeText } from '../text/decode-text.js';
+import { writeAtomic } from './files.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one

@@ -4,7 +4,7 @@
  * here, at the edge, between the editor's encoding and offsets in the shared text.
  */
 import * as P from '@chorus/protocol';
-import { decodeText } from '../disk/files.js';
+import { decodeText } from '../text/decode-text.js';
 import { Failure } from '../errors.js';
 import type { LineIndex } from '../text/line-index.js';
 import { PositionError, toOffset, toPosition, type LineChar } from '../text/positions.js';

@@ -5,9 +5,11 @@
  * stops, or whose link drops, leaves everyone's view. Positions travel as Automerge cursors (with
  * the offset as a fallback), so a remote cursor stays on its character while others type.
  */
-import { EventEmitter } from 'node:events';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
 import { z } from 'zod';
 import type { Identity } from '../identity.js';
+import { soon, unref, type Timer } from '../timers.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** Offsets (UTF-16) in the current text of a file. */
@@ -73,9 +75,9 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private local = new Map<string, WireEditor>();
   private remote = new Map<string, RemotePeer>();
   private send: ((topic: string, body: unknown, to?: string) => void) | undefined;
-  private timer: NodeJS.Timeout;
-  /** A broadcast waiting for the end of this turn of the event loop (see `broadcastSoon`). */
-  private soon: NodeJS.Immediate | undefined;
+  private timer: Timer;
+  /** A broadcast waits for the end of this turn of the event loop (see `broadcastSoon`). */
+  private broadcastDue = false;
 
   constructor(
     private readonly identity: Identity,
@@ -84,8 +86,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   ) {
     super();
     this.setMaxListeners(0);
-    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
-    this.timer.unref();
+    this.timer = unref(setInterval(() => this.tick(), HEARTBEAT_MS));
   }
 
   get self(): PeerView {
@@ -167,8 +168,11 @@ export class Presence extends EventEmitter<PresenceEvents> {
    * made two messages to every peer per cursor move.
    */
   private broadcastSoon(): void {
-    this.soon ??= setImmediate(() => {
-      this.soon = undefined;
+    if (this.broadcastDue) return;
+    this.broadcastDue = true;
+    soon(() => {
+      if (!this.broadcastDue) return; // left meanwhile
+      this.broadcastDue = false;
       this.broadcast();
     });
   }
@@ -226,8 +230,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** Say goodbye to peers (on shutdown). */
   leave(): void {
     clearInterval(this.timer);
-    if (this.soon) clearImmediate(this.soon);
-    this.soon = undefined;
+    this.broadcastDue = false;
     this.send?.(LEAVE_TOPIC, {});
   }
 }

@@ -16,7 +16,7 @@ import { nodeTransports } from '../net/node-transports.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
-import { Replicator, type DocStore } from '../sync/replicator.js';
+import { Replicator, type ReplicatedDocs } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 import { writerKeys } from '../net/credentials.js';
@@ -82,7 +82,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     private readonly workspace: Workspace,
     private readonly writeBack: WriteBack,
     private readonly log: (msg: string) => void,
-    private readonly extraStores: Map<string, DocStore> = new Map(),
+    private readonly extraStores: Map<string, ReplicatedDocs> = new Map(),
   ) {
     super();
   }

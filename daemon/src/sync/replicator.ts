@@ -12,7 +12,9 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
 import { unref, type Timer } from '../timers.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
-import type { FilesEvent, Workspace } from '../workspace/workspace.js';
+import type { BlobStore } from '../workspace/blob-store.js';
+import type { FileIndex } from '../workspace/file-index.js';
+import type { FilesEvent } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
 import { checkChanges } from './change-check.js';
 
@@ -41,7 +43,7 @@ const SNAPSHOT_MIN_CHANGES = 5000;
 const RESYNC_MS = 1000;
 
 /** A set of documents the replicator keeps level (the workspace; the extension data). */
-export interface DocStore {
+export interface ReplicatedDocs {
   docIds(): string[];
   applyRemote(docId: string, changes: Uint8Array[], origin: { kind: 'peer'; peerId: string }): void;
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: { kind: 'peer'; peerId: string }): A.SyncState;
@@ -51,6 +53,33 @@ export interface DocStore {
   missingDeps(docId: string, hashes: string[]): string[];
   /** Refuse local changes (this daemon holds a read-only code). */
   setReadOnly?(readOnly: boolean): void;
+}
+
+/**
+ * What the replicator uses of the Workspace (workspace.ts): its documents, plus the file index
+ * and blobs (to fetch the content of files nobody made live) and whole saved documents for long
+ * histories. An interface, so the replicator does not depend on how a platform builds it.
+ */
+export interface ReplicatedWorkspace extends ReplicatedDocs {
+  readonly index: Pick<FileIndex, 'entries'>;
+  readonly blobs: BlobStore;
+  on(event: 'localChange', fn: (docId: string, change: Uint8Array) => void): unknown;
+  /** The file list changed: fetch the blobs of files that arrived. */
+  on(event: 'files', fn: (e: FilesEvent) => void): unknown;
+  /** An editor waits for a document whose history has not arrived. */
+  on(event: 'historyWanted', fn: (docId: string) => void): unknown;
+  /** Is this file's content a live text document (synced as a document, not a blob)? */
+  isLive(fileId: string): boolean;
+  /** Does the document hold changes waiting for history it lacks? */
+  lacksHistory(docId: string): boolean;
+  /** Is the document's history at least this long (then it is sent whole, see SNAPSHOT_MIN_CHANGES)? */
+  hasLongHistory(docId: string, minChanges: number): boolean;
+  /** The document's heads, joined; '' when it is not here. */
+  savedHeads(docId: string): string;
+  /** The document's saved form with its heads; undefined when it is not here. */
+  savedForm(docId: string): { heads: string; data: Uint8Array } | undefined;
+  /** A peer's whole saved document, merged into ours. */
+  applySnapshot(docId: string, bytes: Uint8Array, origin: { kind: 'peer'; peerId: string }): void;
 }
 
 /** A peer's change that waits for its dependencies, already checked (change-check.ts). */
@@ -106,10 +135,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private askedAt = new Map<string, number>();
 
   constructor(
-    private readonly workspace: Workspace,
+    private readonly workspace: ReplicatedWorkspace,
     private readonly net: PeerNetwork,
     private readonly log: (msg: string) => void,
-    private readonly extra: Map<string, DocStore> = new Map(),
+    private readonly extra: Map<string, ReplicatedDocs> = new Map(),
     /** View mode: fetch a blob only when a file is opened, not every file's up front. */
     private readonly lazyBlobs = false,
     private readonly selfId = '',
@@ -208,7 +237,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   /** The store that holds `docId`: an extra one by id, else the workspace. */
-  private store(docId: string): DocStore {
+  private store(docId: string): ReplicatedDocs {
     return this.extra.get(docId) ?? this.workspace;
   }
 

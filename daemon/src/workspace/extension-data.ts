@@ -9,7 +9,7 @@ import { EventEmitter } from 'events';
 import * as A from '@automerge/automerge/next';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { Failure } from '../errors.js';
-import type { Storage } from './storage.js';
+import { StorageFailed, type DocumentStore } from './document-store.js';
 import type { RawChange } from './text-doc.js';
 
 export const DATA_DOC_ID = 'data';
@@ -25,23 +25,13 @@ export interface DataChange {
   value: unknown;
 }
 
-/**
- * What extension data needs of its storage: the daemon's Storage (storage.ts, on disk) has it;
- * another platform brings its own (a type only, so this module stays platform-neutral).
- */
-export type DataStorage = Pick<Storage, 'open' | 'append' | 'defer' | 'snapshot'>;
-
 export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localChange: [docId: string, change: RawChange] }> {
   private doc: A.Doc<Shape>;
 
-  /**
-   * `isStorageFailure` tells a refused write (disk full: the changes are kept with `defer` and
-   * written later) from a bug (rethrown); the daemon's is `e instanceof StorageFailed`.
-   */
+  /** `storage`: the same store the workspace's documents persist in (document-store.ts). */
   constructor(
-    private readonly storage: DataStorage,
+    private readonly storage: DocumentStore,
     actor: string,
-    private readonly isStorageFailure: (e: unknown) => boolean,
   ) {
     super();
     this.doc = storage.open(DATA_DOC_ID, (snapshot, changes) => {
@@ -62,7 +52,8 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
     try {
       this.storage.append(DATA_DOC_ID, changes);
     } catch (e) {
-      if (!this.isStorageFailure(e)) throw e;
+      // A refused write (disk full) is kept and written later; anything else is a bug.
+      if (!(e instanceof StorageFailed)) throw e;
       this.storage.defer(DATA_DOC_ID, changes);
     }
   }

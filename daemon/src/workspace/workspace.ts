@@ -5,22 +5,25 @@
  * remote entry points, which emit one `text` event each, so editors, disk and peers all see the
  * same stream; every change to the file list emits one `files` event.
  */
-import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+// `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
+import { EventEmitter } from 'events';
 import type * as A from '@automerge/automerge/next';
-import { decodeText } from '../disk/files.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../digest.js';
 import { Failure } from '../errors.js';
+import { decodeText } from '../text/decode-text.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
 import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
+import { StorageFailed, type DocumentStore } from './document-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
-import { StorageFailed, type Storage } from './storage.js';
 import { contentHash, TextDoc, type RawChange } from './text-doc.js';
+import { unref, type Timer } from '../timers.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
 export type Origin =
-  /** `editId`: the editor's name for the edit, kept with it in storage (see Storage.hasMark). */
+  /** `editId`: the editor's name for the edit, kept with it in storage (see DocumentStore.hasMark). */
   | { kind: 'editor'; editorId: string; undoStop?: boolean; editId?: string }
   | { kind: 'undo'; editorId: string }
   | { kind: 'peer'; peerId: string }
@@ -112,7 +115,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   /** When each loaded document was last used, and how many editors hold it open. */
   private used = new Map<string, number>();
   private pins = new Map<string, number>();
-  private unloader: NodeJS.Timeout;
+  private unloader: Timer;
   /** While `batch` runs: the index as it was before, for one combined `files` event. */
   private batching: Map<string, FileEntry> | undefined;
   /**
@@ -122,7 +125,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   readOnly = false;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: DocumentStore,
     readonly blobs: BlobStore,
     private readonly actor: string,
     private readonly source: ContentSource,
@@ -131,8 +134,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     super();
     this.setMaxListeners(0);
     this.index = storage.open(INDEX_DOC_ID, (snapshot, changes) => new FileIndex(snapshot, changes, actor));
-    this.unloader = setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2);
-    this.unloader.unref();
+    this.unloader = unref(setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2));
   }
 
   /** An editor holds the file open: keep its document in memory. */
@@ -231,7 +233,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   /** A file's current bytes: its live text, or its blob; undefined while its blob is missing. */
   content(fileId: string): Uint8Array | undefined {
     const doc = this.doc(fileId);
-    if (doc?.ready) return Buffer.from(doc.text, 'utf8');
+    if (doc?.ready) return utf8ToBytes(doc.text);
     const e = this.index.entry(fileId);
     return e ? this.blobs.get(e.hash) : undefined;
   }
@@ -723,7 +725,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const winner = this.index.entry(id)!;
         for (const c of this.index.conflicts(id)) {
           if (c.hash === winner.hash) continue;
-          const copyId = 'f' + createHash('sha256').update(`${id}:${c.hash}`).digest('hex').slice(0, 24);
+          const copyId = 'f' + sha256Hex(`${id}:${c.hash}`).slice(0, 24);
           if (this.index.entry(copyId)) continue;
           const to = conflictPath(c.path, c.hash.slice(0, 8));
           this.index.add(copyId, { ...c, path: to });
@@ -746,7 +748,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const last = this.index.removedEntry(docId);
     const doc = this.live.get(docId);
     if (!last || !doc) return;
-    const bytes = Buffer.from(doc.text, 'utf8');
+    const bytes = utf8ToBytes(doc.text);
     const path = this.index.idOf(last.path) ? conflictPath(last.path, docId.slice(1, 7)) : last.path;
     const entry: FileEntry = { path, hash: this.blobs.put(bytes), size: bytes.length };
     if (last.exec) entry.exec = true;
