@@ -6,10 +6,12 @@
  *   const overlay = new Overlay({ selfId, selfMeta, secret, sessionId, listen, relayUrl, seeds, log, transports });
  *   const { addrs } = await overlay.start();         // listening addresses, for the join code
  *   overlay.on('peer-up', (id, meta) => ...);         // run a full sync with `id` now
- *   overlay.on('message', (id, data) => ...);         // in order, per peer, while up
+ *   overlay.on('message', (id, data, flood) => ...);  // in order, per peer, while up
  *   overlay.on('peer-down', (id, reason) => ...);
  *   overlay.on('refused', (where, reason) => ...);    // a handshake failed (e.g. wrong secret)
- *   overlay.send(id, bytes) / overlay.broadcast(bytes); overlay.peers(); overlay.knownAddrs();
+ *   overlay.send(id, bytes);                          // to one linked peer
+ *   overlay.broadcast(bytes);                         // to every member, each once (flooded)
+ *   overlay.peers(); overlay.knownAddrs();
  *   await overlay.stop();                             // the last one to stop releases WebRTC threads
  *
  * Guarantees: between a 'peer-up' and the next 'peer-down' for a peer, messages sent to it are
@@ -26,8 +28,9 @@
  * Membership: every daemon announces its listening addresses in its hello; each overlay gossips
  * the members it has heard of recently (with the age of that news), on every change and every
  * ping. Up to FULL_MESH_UP_TO members everyone links to everyone; beyond, each member links only
- * to its `meshNeighbours` and the layer above floods messages across (decision 011). Dials back
- * off 200 ms → 5 s with jitter, forever.
+ * to its `meshNeighbours` and broadcasts are flooded across (decision 011, flood.ts): each member
+ * gets each broadcast once, and a listener that refuses one (`flood.refuse()`) stops it from
+ * going further (decision 095). Dials back off 200 ms → 5 s with jitter, forever.
  *
  * Platform: the overlay is platform-neutral (decision 065). How links are made — WebSocket
  * listen and dial, WebRTC, this machine's host id — comes from `transports` (transports.ts); the
@@ -38,6 +41,7 @@ import { EventEmitter } from 'events';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { soon, unref, type Timer } from '../timers.js';
 import { Backoff } from './backoff.js';
+import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
@@ -50,6 +54,7 @@ import type { Listener, Transports } from './transports.js';
 import { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
 
 export type { PeerPath } from './peer-session.js';
+export type { FloodDelivery } from './flood.js';
 
 export interface OverlayOptions {
   selfId: string;
@@ -88,7 +93,8 @@ export interface PeerInfo {
 export interface OverlayEvents {
   'peer-up': [id: string, meta: Record<string, unknown>];
   'peer-down': [id: string, reason: string];
-  message: [id: string, data: Uint8Array];
+  /** From linked peer `id` (a broadcast may have come to it from further away: `flood` set). */
+  message: [id: string, data: Uint8Array, flood: FloodDelivery | undefined];
   refused: [where: string, reason: string];
   /** A peer let us in but serves another session (`theirs`): the join code is mixed up. */
   'wrong-session': [where: string, theirs: string];
@@ -112,7 +118,7 @@ const PRUNE_AFTER_MS = 5_000;
  * The members this one links to in a session larger than FULL_MESH_UP_TO: on the ring of sorted
  * ids, those at distance 1, 2, 4, 8, … either way. Every member computes the same relation, it is
  * symmetric, and it keeps the graph connected with about 2·log2(n) links per member and short
- * paths; changes and presence are flooded over it (sync/replicator.ts).
+ * paths; broadcasts (live changes, presence) are flooded over it (flood.ts).
  */
 export function meshNeighbours(self: string, alive: Iterable<string>): Set<string> {
   const ids = [...new Set([self, ...alive])].sort();
@@ -178,6 +184,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #gossipQueued = false;
   #running = false;
   readonly #blocked = new Set<string>();
+  /** Broadcasts: each delivered once, relayed in a partial mesh. */
+  readonly #flood = new Flood({
+    neighbours: () => this.#linked(),
+    send: (id, data) => this.#sessions.get(id)?.send(data, true) === true,
+    relaying: () => this.isPartialMesh(),
+  });
 
   readonly #keys: SessionKeys;
   /** Binds this run's relay slot to this overlay (relay-server.ts). */
@@ -284,12 +296,25 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return s?.up === true && s.send(data);
   }
 
-  /** Send to every connected peer; returns how many it went to. */
+  /**
+   * Send to every member of the session, each once: to every linked peer, and in a partial mesh
+   * on from them (flooded, flood.ts). Returns how many linked peers it went to.
+   */
   broadcast(data: Uint8Array): number {
     if (data.length > MAX_PAYLOAD_BYTES) throw new MessageTooLargeError(data.length);
-    let n = 0;
-    for (const s of this.#sessions.values()) if (s.up && s.send(data)) n++;
-    return n;
+    return this.#flood.originate(data);
+  }
+
+  /** Ids of the peers linked now. */
+  *#linked(): Iterable<string> {
+    for (const s of this.#sessions.values()) if (s.up) yield s.id;
+  }
+
+  /** Hand a broadcast to the listeners; false if one refused it (then it goes no further). */
+  #deliverFlooded(from: string, data: Uint8Array): boolean {
+    let refused = false;
+    this.emit('message', from, data, { refuse: () => (refused = true) });
+    return !refused;
   }
 
   /** Every address we know for the session (seeds and members), to persist for a later rejoin. */
@@ -424,7 +449,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.emit('peer-down', s.id, reason);
           this.#queueGossip();
         },
-        message: (s, data) => this.emit('message', s.id, data),
+        message: (s, data, flooded) => {
+          if (flooded) this.#flood.receive(s.id, data, (d) => this.#deliverFlooded(s.id, d));
+          else this.emit('message', s.id, data, undefined);
+        },
         log: (m) => this.#log(m),
       });
       this.#sessions.set(peerId, session);
@@ -448,6 +476,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (!session) return;
     switch (type) {
       case Wire.Data:
+      case Wire.Flood:
       case Wire.Begin:
       case Wire.End:
         session.receive(conn, type, body);
@@ -506,7 +535,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return out;
   }
 
-  /** Is this a session too large for a full mesh, so that messages must be relayed? */
+  /** Is this a session too large for a full mesh, so that broadcasts are relayed? */
   isPartialMesh(): boolean {
     return this.#alive(Date.now()).length + 1 > FULL_MESH_UP_TO;
   }
