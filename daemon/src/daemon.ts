@@ -132,7 +132,10 @@ export class Daemon {
 
   /** Presence and messages ride on the session's replicator once there is one. */
   private connectPeers(rep: Replicator): void {
-    this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to));
+    this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
+      linked: (id) => rep.connectedPeers().some((p) => p.id === id),
+      heartbeat: () => this.session.network?.isPartialMesh() ?? false,
+    });
     rep.on('peerUp', (id) => this.presence.peerUp(id));
     // In a partial mesh a closed link says nothing about the person: their heartbeat does.
     rep.on('peerDown', (id) => {

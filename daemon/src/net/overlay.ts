@@ -134,7 +134,10 @@ export function meshNeighbours(self: string, alive: Iterable<string>): Set<strin
   return out;
 }
 let runningOverlays = 0;
+/** How often the overlay looks again while it has dialing or pruning to do. */
 const TICK_MS = 200;
+/** The lower id of a pair pings every interval; the higher one only every this many (for its rtt). */
+const HIGHER_PINGS_EVERY = 5;
 const utf8 = new TextDecoder();
 
 /** How a raw link came to be, for ranking and bookkeeping. */
@@ -179,8 +182,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #relay: RelayClient | undefined;
   #relayConnecting = false;
   #addrs: string[] = [];
+  /** The one timer: the next tick (dialing, pruning, pings, the silent-link check). */
   #timer: Timer | undefined;
-  #pingTimer: Timer | undefined;
+  #timerAt = Infinity;
+  #nextPingAt = 0;
+  #pingRound = 0;
   #gossipQueued = false;
   #running = false;
   readonly #blocked = new Set<string>();
@@ -242,8 +248,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     this.#running = true;
     runningOverlays++;
-    this.#timer = setInterval(() => this.#tick(), TICK_MS);
-    this.#pingTimer = setInterval(() => this.#pingAll(), this.#opts.timing?.pingIntervalMs ?? 2000);
+    this.#nextPingAt = Date.now() + this.#pingInterval;
     this.#tick();
     return { addrs: [...this.#addrs] };
   }
@@ -251,8 +256,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    clearInterval(this.#timer);
-    clearInterval(this.#pingTimer);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const session of [...this.#sessions.values()]) {
       for (const c of session.conns.values()) c.link.send(frame(Wire.Bye, 'peer left the session'));
       session.reset('overlay stopped');
@@ -341,6 +346,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   heal(): void {
     this.#blocked.clear();
+    this.#kick();
   }
 
   // ---- links: handshake, hello, dispatch ----
@@ -411,6 +417,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       }
       this.#log(`link to ${link.peerId} via ${conn.path} closed: ${reason}`);
       this.#sessions.get(link.peerId)?.detach(conn, reason);
+      this.#kick(); // a path to make again (e.g. WebRTC)
     });
   }
 
@@ -443,11 +450,15 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
           this.emit('peer-up', s.id, s.meta);
           this.#queueGossip();
+          this.#kick();
         },
         down: (s, reason) => {
+          // Linked until now is news of it: it stays alive (redialed) for ALIVE_MS unless heard of.
+          this.#seen.set(s.id, Date.now());
           this.#log(`peer ${s.id} down: ${reason}`);
           this.emit('peer-down', s.id, reason);
           this.#queueGossip();
+          this.#kick();
         },
         message: (s, data, flooded) => {
           if (flooded) this.#flood.receive(s.id, data, (d) => this.#deliverFlooded(s.id, d));
@@ -521,8 +532,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (!known || m.inc > known.inc) {
       this.#members.set(m.id, { id: m.id, addrs: m.addrs, inc: m.inc });
       if (known) this.#dialState(`peer:${m.id}`).backoff.reset(); // it moved: try the new address now
+      this.#kick();
     } else if (m.inc === known.inc) {
+      const before = known.addrs.length;
       known.addrs = [...new Set([...known.addrs, ...m.addrs])];
+      if (known.addrs.length !== before) this.#kick();
     }
   }
 
@@ -562,16 +576,25 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     });
   }
 
-  /** In a larger session, close links the mesh does not need (after they settled a while). */
-  #prune(now: number): void {
+  /**
+   * In a larger session, close links the mesh does not need (after they settled a while).
+   * True while such a link waits to be closed.
+   */
+  #prune(now: number): boolean {
     const alive = this.#alive(now);
-    if (alive.length + 1 <= FULL_MESH_UP_TO) return;
+    if (alive.length + 1 <= FULL_MESH_UP_TO) return false;
     const neighbours = meshNeighbours(this.#opts.selfId, alive);
+    let waiting = false;
     for (const s of this.#sessions.values()) {
-      if (!s.up || neighbours.has(s.id) || now - (this.#upSince.get(s.id) ?? now) < PRUNE_AFTER_MS) continue;
+      if (!s.up || neighbours.has(s.id)) continue;
+      if (now - (this.#upSince.get(s.id) ?? now) < PRUNE_AFTER_MS) {
+        waiting = true;
+        continue;
+      }
       this.#log(`closing the link to ${s.id}: the session has ${alive.length + 1} members, each keeps a bounded number of links`);
       s.reset('pruned: not a mesh neighbour');
     }
+    return waiting;
   }
 
   // ---- dialing: direct, relay, WebRTC ----
@@ -585,14 +608,52 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return d;
   }
 
+  get #pingInterval(): number {
+    return this.#opts.timing?.pingIntervalMs ?? 2000;
+  }
+
+  /**
+   * Tick soon: something happened that may need a dial (a member learnt, a link lost). In
+   * TICK_MS, as with a steady tick, not at once: both ends of a new pair would then dial each
+   * other in the same instant and race their links.
+   */
+  #kick(): void {
+    if (this.#running) this.#schedule(TICK_MS);
+  }
+
+  /** Run the tick in `delayMs`, unless it is due earlier already. */
+  #schedule(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#tick();
+    }, delayMs);
+  }
+
+  /**
+   * Everything the overlay does on a clock, in one timer so an idle daemon wakes rarely: every
+   * TICK_MS while a dial, prune, relay or WebRTC attempt is pending; else at the next ping, or at
+   * the moment the quietest link would count as dead, whichever comes first — so a silent link
+   * is still closed `deadAfterMs` after its last message. Events that may need a dial `#kick` it.
+   */
   #tick(): void {
     if (!this.#running) return;
     const now = Date.now();
-    this.#reapSilentLinks(now);
+    if (now >= this.#nextPingAt) {
+      this.#pingAll();
+      this.#nextPingAt = now + this.#pingInterval;
+    }
+    const quietest = this.#reapSilentLinks(now);
+    let pending = false;
     if (this.#direct) {
       for (const addr of dialable(this.#seeds, this.#opts.transports.hostId)) {
         if (this.#selfAddrs.has(addr)) continue;
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
+        pending = true;
       }
       const neighbours = meshNeighbours(this.#opts.selfId, this.#alive(now));
       for (const m of this.#members.values()) {
@@ -600,16 +661,24 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         const s = this.#sessions.get(m.id);
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
         const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
-        if (addrs.length > 0) this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
+        if (addrs.length > 0) {
+          this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
+          pending = true;
+        }
       }
     }
-    this.#prune(now);
-    if (this.#opts.relayUrl) this.#tickRelay(now);
+    if (this.#prune(now)) pending = true;
+    if (this.#opts.relayUrl && this.#tickRelay(now)) pending = true;
     if (this.#webrtc) {
       for (const s of this.#sessions.values()) {
-        if (s.up && s.rtc && this.#opts.selfId < s.id && !s.hasPath('webrtc') && !this.#rtcInFlight(s.id)) this.#startRtc(s, now);
+        if (!s.up || !s.rtc || this.#opts.selfId > s.id || s.hasPath('webrtc')) continue;
+        if (!this.#rtcInFlight(s.id)) this.#startRtc(s, now);
+        pending = true;
       }
     }
+    let next = Math.min(this.#nextPingAt, quietest);
+    if (pending) next = Math.min(next, now + TICK_MS);
+    this.#schedule(Math.max(0, next - now));
   }
 
   #dialDirect(key: string, addrs: string[], expect: string | undefined, now: number): void {
@@ -640,11 +709,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     ).catch((err: unknown) => this.#internalError(`dialing ${addr}`, err));
   }
 
-  #tickRelay(now: number): void {
+  /** Connect to the relay and dial peers through it; true while something is still to do. */
+  #tickRelay(now: number): boolean {
     const relay = this.#relay;
     if (!relay || relay.closeReason !== undefined) {
       const d = this.#dialState('relay');
-      if (this.#relayConnecting || !d.backoff.ready(now)) return;
+      if (this.#relayConnecting || !d.backoff.ready(now)) return true;
       this.#relayConnecting = true;
       const dial = this.#opts.transports.dial;
       RelayClient.connect({ url: this.#opts.relayUrl!, roomId: relayRoomId(this.#keys.read), peerId: this.#opts.selfId, slotKey: this.#relaySlotKey, dial }).then(
@@ -656,9 +726,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           }
           d.backoff.reset();
           this.#relay = client;
+          this.#kick();
           this.#log(`connected to relay ${client.url}`);
           client.on('link', (link) => this.#adopt(link, { dialedBy: 'them' }));
-          client.on('close', (reason) => this.#log(`relay connection closed: ${reason}`));
+          client.on('close', (reason) => {
+            this.#log(`relay connection closed: ${reason}`);
+            this.#kick();
+          });
         },
         (err: Error) => {
           this.#relayConnecting = false;
@@ -666,11 +740,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) this.#log(`${err.message}; retrying in ${Math.round(delay)} ms`);
         },
       ).catch((err: unknown) => this.#internalError('connecting to the relay', err));
-      return;
+      return true;
     }
+    let pending = false;
     for (const peerId of relay.peers()) {
       const s = this.#sessions.get(peerId);
       if (s && s.conns.size > 0) continue;
+      pending = true;
       const d = this.#dialState(`relay:${peerId}`);
       if (d.inFlight || !d.backoff.ready(now)) continue;
       d.backoff.fail(now); // reset by a successful hello
@@ -681,6 +757,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       // In flight only until the handshake settles; a live link is tracked by its session.
       unref(setTimeout(() => (d.inFlight = false), 2000));
     }
+    return pending;
   }
 
   #rtcInFlight(peerId: string): boolean {
@@ -743,21 +820,39 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   // ---- liveness ----
 
+  /**
+   * Keep every link's traffic above the silent-link threshold, and measure round trips. Of each
+   * pair the lower id pings every interval (the pong keeps the link alive both ways); the higher
+   * one every HIGHER_PINGS_EVERY intervals, for its own rtt — about three wake-ups per interval
+   * per pair instead of six when both pinged.
+   */
   #pingAll(): void {
-    // Gossip on a clock too, so news of members spreads beyond direct links and ages out.
-    this.#queueGossip();
+    // Gossip on a clock too, so news of members spreads beyond direct links and ages out — needed
+    // only while some member we count alive is not linked to us (a larger session, a lost link).
+    const now = Date.now();
+    if (this.#alive(now).some((id) => !this.#sessions.get(id)?.up)) this.#queueGossip();
+    const round = this.#pingRound++;
     const stamp = new Uint8Array(8);
     new DataView(stamp.buffer).setFloat64(0, performance.now());
     const ping = frame(Wire.Ping, stamp);
-    for (const s of this.#sessions.values()) for (const c of s.conns.values()) c.link.send(ping);
+    for (const s of this.#sessions.values()) {
+      const lower = this.#opts.selfId < s.id || round % HIGHER_PINGS_EVERY === 0;
+      // The higher one pings a link it has not heard on for an interval too (the lower one's
+      // pings stopped, or it pings more slowly than this side counts a link dead).
+      for (const c of s.conns.values()) if (lower || now - c.lastHeard > this.#pingInterval) c.link.send(ping);
+    }
   }
 
-  #reapSilentLinks(now: number): void {
+  /** Close links silent for longer than deadAfterMs; returns when the quietest left would be. */
+  #reapSilentLinks(now: number): number {
     const deadAfter = this.#opts.timing?.deadAfterMs ?? 10_000;
+    let next = Infinity;
     for (const s of this.#sessions.values()) {
       for (const c of [...s.conns.values()]) {
         if (now - c.lastHeard > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
+        else next = Math.min(next, c.lastHeard + deadAfter + 1);
       }
     }
+    return next;
   }
 }

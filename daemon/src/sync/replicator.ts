@@ -129,6 +129,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private wanted = new Map<string, string>();
   /** When each wanted blob was asked for: a peer that never answers is passed over. */
   private askedAt = new Map<string, number>();
+  /**
+   * Looks at unanswered `want`s while there are any: a member that never answers (hostile, or
+   * stuck) must not stall a join forever. Off while nothing is wanted, so an idle daemon sleeps.
+   */
+  private reaskTimer: Timer | undefined;
 
   constructor(
     private readonly workspace: ReplicatedWorkspace,
@@ -145,8 +150,6 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data, flood) => this.receive(id, data, flood));
-    // A member that never answers a `want` (hostile, or stuck) must not stall a join forever.
-    unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
     workspace.on('historyWanted', (doc) => {
@@ -472,6 +475,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   private reaskSlow(now = Date.now()): void {
+    if (this.wanted.size === 0) {
+      clearInterval(this.reaskTimer);
+      this.reaskTimer = undefined;
+      return;
+    }
     let stale = false;
     for (const [hash, peer] of this.wanted) {
       if (now - (this.askedAt.get(hash) ?? now) < WANT_TIMEOUT_MS) continue;
@@ -508,5 +516,6 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     for (const [peer, hashes] of byPeer) {
       for (let i = 0; i < hashes.length; i += 256) this.send(peer, { kind: 'want', hashes: hashes.slice(i, i + 256) });
     }
+    if (this.wanted.size > 0) this.reaskTimer ??= unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
   }
 }
