@@ -133,7 +133,7 @@ export class Daemon {
   /** Presence and messages ride on the session's replicator once there is one. */
   private connectPeers(rep: Replicator): void {
     this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
-      linked: (id) => rep.connectedPeers().some((p) => p.id === id),
+      lastHeard: (id) => this.session.network?.lastHeard(id),
       heartbeat: () => this.session.network?.isPartialMesh() ?? false,
     });
     rep.on('peerUp', (id) => this.presence.peerUp(id));

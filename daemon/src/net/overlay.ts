@@ -322,6 +322,15 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return !refused;
   }
 
+  /** When anything last arrived from `peerId` on a direct link (ms epoch); undefined while not linked. */
+  lastHeard(peerId: string): number | undefined {
+    const s = this.#sessions.get(peerId);
+    if (!s?.up) return undefined;
+    let last: number | undefined;
+    for (const c of s.conns.values()) last = Math.max(last ?? 0, c.lastHeard);
+    return last;
+  }
+
   /** Every address we know for the session (seeds and members), to persist for a later rejoin. */
   knownAddrs(): string[] {
     const all = new Set<string>();

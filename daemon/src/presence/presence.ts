@@ -66,8 +66,8 @@ interface RemotePeer {
 
 /** What presence asks of the session about peers (the overlay's view, through the daemon). */
 export interface PresenceLinks {
-  /** Is this peer linked to us directly now? */
-  linked(peerId: string): boolean;
+  /** When we last heard anything from this peer on a direct link (ms epoch); none if unlinked. */
+  lastHeard(peerId: string): number | undefined;
   /**
    * Must presence be repeated on a clock (a session larger than a full mesh, where a closed
    * link says nothing about the person and only a silent heartbeat does)?
@@ -238,18 +238,18 @@ export class Presence extends EventEmitter<PresenceEvents> {
   }
 
   /**
-   * Every HEARTBEAT_MS. In a full mesh presence is not repeated on the wire (an idle daemon
-   * would wake its peers for nothing): a linked peer's link vouches for it (its loss drops the
-   * peer at once, daemon.ts), changes are sent when they happen, and remote cursors are
-   * re-resolved here against the text as it is now, as a heartbeat arriving would. In a larger
-   * session presence is repeated, and a peer not heard of for TIMEOUT_MS is dropped.
+   * Every HEARTBEAT_MS. A peer not heard of for TIMEOUT_MS is dropped. In a full mesh presence
+   * is not repeated on the wire (an idle daemon would wake its peers for nothing): anything heard
+   * on the peer's link counts (the overlay's pings arrive every 2 s on a live link), changes are
+   * sent when they happen, and remote cursors are re-resolved here against the text as it is
+   * now, as a heartbeat arriving would. In a larger session presence is repeated on the wire.
    */
   private tick(): void {
     const now = Date.now();
     const heartbeat = this.links?.heartbeat() ?? true;
     for (const [id, p] of this.remote) {
-      if (!heartbeat && this.links?.linked(id)) p.seen = now;
-      else if (now - p.seen > TIMEOUT_MS) this.drop(id);
+      if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
+      if (now - p.seen > TIMEOUT_MS) this.drop(id);
     }
     if (heartbeat) return this.broadcast();
     for (const p of this.remote.values()) for (const e of p.editors) this.emitEditor(p.view, e);
