@@ -25,6 +25,7 @@ export { dialable, tagAddr } from './net/host-addrs.js';
 export { RelayClient, RelayLink, type RelayConnectOptions } from './net/relay-client.js';
 export { relayRoomId } from './net/relay-protocol.js';
 export { Backoff } from './net/backoff.js';
+export { Flood, type FloodDelivery, type FloodLinks } from './net/flood.js';
 
 // The project as CRDTs with its presence, undo and change route, over the store contract (decision
 // 090): the page runs the same Workspace, Presence and UndoManager as the daemon, on its own store.

@@ -17,7 +17,7 @@ import type { Collaboration } from './editor/collab-session.js';
 import { EditorSession, type EditorClient } from './editor/editor-session.js';
 import { UndoManager } from './editor/undo-manager.js';
 import { Presence, type PeerView } from './presence/presence.js';
-import type { Replicator } from './sync/replicator.js';
+import type { PeerNetwork, Replicator } from './sync/replicator.js';
 import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
 import { Failure } from './errors.js';
@@ -47,6 +47,11 @@ export interface DaemonOptions {
   dir: string;
   name?: string;
   log?: (msg: string) => void;
+  /**
+   * Wraps the network the replicator speaks through, in every session this daemon starts. For
+   * tests: a fault-injecting decorator (test/support/held-network.ts). Default: the overlay itself.
+   */
+  wrapNetwork?: (net: PeerNetwork) => PeerNetwork;
 }
 
 /**
@@ -93,11 +98,12 @@ export class Daemon {
     readonly writeBack: WriteBack,
     storage: Storage,
     readonly log: (msg: string) => void,
+    wrapNetwork?: (net: PeerNetwork) => PeerNetwork,
   ) {
     this.messages.setMaxListeners(0);
     this.presence = new Presence(identity, workspace, log);
     this.data = new ExtensionData(storage, identity.id);
-    this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]));
+    this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]), wrapNetwork);
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
@@ -126,7 +132,10 @@ export class Daemon {
 
   /** Presence and messages ride on the session's replicator once there is one. */
   private connectPeers(rep: Replicator): void {
-    this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to));
+    this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
+      lastHeard: (id) => this.session.network?.lastHeard(id),
+      heartbeat: () => this.session.network?.isPartialMesh() ?? false,
+    });
     rep.on('peerUp', (id) => this.presence.peerUp(id));
     // In a partial mesh a closed link says nothing about the person: their heartbeat does.
     rep.on('peerDown', (id) => {
@@ -155,7 +164,7 @@ export class Daemon {
       const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);
-      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log);
+      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
       log(`chorus ${VERSION} serving ${project.root} (pid ${process.pid}) on ${project.socketPath}`);
       // Editors may connect while the folder is taken in; sharing and joining wait for it.

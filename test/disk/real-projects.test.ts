@@ -16,8 +16,8 @@ function noUnreportedErrors(...peers: Peer[]): void {
 
 /** Hold live changes between the two peers both ways (to make operations truly concurrent). */
 function holdBoth(a: Peer, b: Peer): () => void {
-  const ra = a.daemon.session.replicator!;
-  const rb = b.daemon.session.replicator!;
+  const ra = a.net;
+  const rb = b.net;
   ra.hold(b.daemon.identity.id);
   rb.hold(a.daemon.identity.id);
   return () => {

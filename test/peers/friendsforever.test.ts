@@ -4,6 +4,7 @@
 // document its `parents` name. Both daemons, editors and files must end at endContent.
 import { afterAll, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/src/daemon.js';
+import { HeldNetwork } from '../support/held-network.js';
 import { joinAll, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
@@ -18,11 +19,11 @@ afterAll(async () => ([daemons, editors] = await stopAll(daemons, editors)));
 it('friendsforever ends at endContent on both peers', async () => {
   const trace = loadConcurrentTrace('friendsforever');
   expect(trace.numAgents).toBe(2);
-  daemons = [await startDaemon(tempProject({ [F]: '' }), 'agent0'), await startDaemon(tempProject(), 'agent1')];
+  const rep = [new HeldNetwork(), new HeldNetwork()];
+  daemons = [await startDaemon(tempProject({ [F]: '' }), 'agent0', { wrapNetwork: rep[0]!.wrap }), await startDaemon(tempProject(), 'agent1', { wrapNetwork: rep[1]!.wrap })];
   await joinAll(daemons[0]!, [daemons[1]!], { webrtc: false });
   editors = await editorsOn(daemons, F, 0);
   const peerOf = (i: number) => daemons[1 - i]!.identity.id;
-  const rep = daemons.map((d) => d.session.replicator!);
   // Changes each daemon has taken in from its peer (every patch of the trace changes the text).
   const received = [0, 0];
   daemons.forEach((d, i) => d.workspace.on('text', (e) => e.origin.kind === 'peer' && received[i]!++));

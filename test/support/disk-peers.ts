@@ -7,12 +7,15 @@ import fs from 'node:fs';
 import { ScriptedEditor } from './scripted-editor.js';
 import path from 'node:path';
 import { Daemon } from '../../daemon/src/daemon.js';
+import { HeldNetwork } from './held-network.js';
 import { tempProject } from './project-dir.js';
 
 export interface Peer {
   dir: string;
   daemon: Daemon;
   lines: string[];
+  /** The replicator's network, which can hold live changes back (fault injection). */
+  net: HeldNetwork;
 }
 
 const running: Peer[] = [];
@@ -21,8 +24,9 @@ const folders = new Set<string>();
 
 export async function startPeer(dir: string, name: string): Promise<Peer> {
   const lines: string[] = [];
-  const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m) });
-  const peer = { dir, daemon, lines };
+  const net = new HeldNetwork();
+  const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m), wrapNetwork: net.wrap });
+  const peer = { dir, daemon, lines, net };
   running.push(peer);
   folders.add(dir);
   return peer;

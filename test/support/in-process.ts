@@ -1,11 +1,12 @@
 /** Start real daemons in this process (real sockets, real files, real peers) for tests. */
-import { Daemon } from '../../daemon/src/daemon.js';
+import { Daemon, type DaemonOptions } from '../../daemon/src/daemon.js';
 
 const logs = new WeakMap<Daemon, string[]>();
 
-export async function startDaemon(dir: string, name = 'tester'): Promise<Daemon> {
+/** A daemon on `dir`; `opts` adds Daemon.start options (e.g. `wrapNetwork` for fault injection). */
+export async function startDaemon(dir: string, name = 'tester', opts: Pick<DaemonOptions, 'wrapNetwork'> = {}): Promise<Daemon> {
   const lines: string[] = [];
-  const d = await Daemon.start({ dir, name, log: (m) => lines.push(m) });
+  const d = await Daemon.start({ dir, name, log: (m) => lines.push(m), ...opts });
   logs.set(d, lines);
   return d;
 }

@@ -1,6 +1,6 @@
 /**
  * Messages the overlay exchanges inside a secure link. First byte is the type; bodies are JSON
- * except DATA (opaque bytes for the layer above), PING/PONG (8-byte timestamp) and BEGIN/END.
+ * except DATA and FLOOD (opaque bytes for the layer above), PING/PONG (8-byte timestamp) and BEGIN/END.
  * Every inbound message is validated here, once; anything malformed is a ProtocolError and closes
  * only the link it came on.
  */
@@ -22,6 +22,11 @@ export const enum Wire {
   End = 0x08,
   /** I am leaving the session for good; body is a utf8 reason. */
   Bye = 0x09,
+  /**
+   * Payload for the layer above, sent to every member: the receiver delivers it once and relays
+   * it in a partial mesh (flood.ts). Same ordered stream as DATA.
+   */
+  Flood = 0x0a,
 }
 
 export interface Member {

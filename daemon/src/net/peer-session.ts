@@ -37,15 +37,16 @@ export interface PeerConn {
   dialer: string;
   sentEnd: boolean;
   gotEnd: boolean;
-  /** DATA that arrived here before this link became the rx link. */
-  held: Uint8Array[];
+  /** DATA (and FLOOD, wrapped) that arrived here before this link became the rx link. */
+  held: Array<Uint8Array | { flood: Uint8Array }>;
   lastHeard: number;
 }
 
 export interface PeerSessionHooks {
   up(peer: PeerSession): void;
   down(peer: PeerSession, reason: string): void;
-  message(peer: PeerSession, data: Uint8Array): void;
+  /** A message of the stream, in order; `flooded` for FLOOD (a broadcast to be relayed). */
+  message(peer: PeerSession, data: Uint8Array, flooded: boolean): void;
   log(msg: string): void;
 }
 
@@ -89,9 +90,10 @@ export class PeerSession {
     this.#chooseTx();
   }
 
-  send(data: Uint8Array): boolean {
+  /** Send on the stream: as DATA, or as FLOOD (same order; the receiver may relay it). */
+  send(data: Uint8Array, flooded = false): boolean {
     if (!this.#tx) return false;
-    this.#tx.link.send(frame(Wire.Data, data));
+    this.#tx.link.send(frame(flooded ? Wire.Flood : Wire.Data, data));
     return true;
   }
 
@@ -102,11 +104,12 @@ export class PeerSession {
     return true;
   }
 
-  /** Handle the stream messages (DATA, BEGIN, END) that arrived on `conn`. */
+  /** Handle the stream messages (DATA, FLOOD, BEGIN, END) that arrived on `conn`. */
   receive(conn: PeerConn, type: Wire, body: Uint8Array): void {
-    if (type === Wire.Data) {
-      if (this.#rx === conn) this.hooks.message(this, body);
-      else conn.held.push(body);
+    if (type === Wire.Data || type === Wire.Flood) {
+      const flooded = type === Wire.Flood;
+      if (this.#rx === conn) this.hooks.message(this, body, flooded);
+      else conn.held.push(flooded ? { flood: body } : body);
     } else if (type === Wire.Begin) {
       if (this.#rx !== undefined && this.#rx !== conn) {
         this.reset(`peer ${this.id} restarted its stream`);
@@ -164,7 +167,8 @@ export class PeerSession {
         conn.held.push(data);
         continue;
       }
-      this.hooks.message(this, data);
+      if (data instanceof Uint8Array) this.hooks.message(this, data, false);
+      else this.hooks.message(this, data.flood, true);
     }
   }
 

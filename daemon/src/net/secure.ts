@@ -44,8 +44,10 @@ const PROTOCOL = 'chorus-net';
  * Network protocol version; peers of different versions refuse each other with a message naming both.
  * v3: file-index paths and hashes are scalar strings (decision 070) and the `restart` peer message
  * exists (decision 056) — a v2 daemon would refuse the index entries a v3 daemon writes.
+ * v4: broadcasts travel as FLOOD frames the overlay deduplicates and relays (decision 095) — a v3
+ * daemon would drop them as an unknown frame type and miss every live change.
  */
-const VERSION = 3;
+const VERSION = 4;
 
 const enum Frame {
   Hello = 1,

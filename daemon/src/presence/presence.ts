@@ -64,6 +64,17 @@ interface RemotePeer {
   editors: WireEditor[];
 }
 
+/** What presence asks of the session about peers (the overlay's view, through the daemon). */
+export interface PresenceLinks {
+  /** When we last heard anything from this peer on a direct link (ms epoch); none if unlinked. */
+  lastHeard(peerId: string): number | undefined;
+  /**
+   * Must presence be repeated on a clock (a session larger than a full mesh, where a closed
+   * link says nothing about the person and only a silent heartbeat does)?
+   */
+  heartbeat(): boolean;
+}
+
 export interface PresenceEvents {
   cursor: [CursorView];
   joined: [PeerView];
@@ -75,6 +86,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private local = new Map<string, WireEditor>();
   private remote = new Map<string, RemotePeer>();
   private send: ((topic: string, body: unknown, to?: string) => void) | undefined;
+  private links: PresenceLinks | undefined;
   private timer: Timer;
   /** A broadcast waits for the end of this turn of the event loop (see `broadcastSoon`). */
   private broadcastDue = false;
@@ -93,9 +105,13 @@ export class Presence extends EventEmitter<PresenceEvents> {
     return { id: this.identity.id, name: this.identity.name, color: this.identity.color };
   }
 
-  /** Start talking to peers through `send` (when the session starts). */
-  connect(send: (topic: string, body: unknown, to?: string) => void): void {
+  /**
+   * Start talking to peers through `send` (when the session starts). Without `links` presence
+   * heartbeats on every tick and times out every silent peer.
+   */
+  connect(send: (topic: string, body: unknown, to?: string) => void, links?: PresenceLinks): void {
     this.send = send;
+    this.links = links;
   }
 
   peers(): PeerView[] {
@@ -221,10 +237,22 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.emit('left', peer.view);
   }
 
+  /**
+   * Every HEARTBEAT_MS. A peer not heard of for TIMEOUT_MS is dropped. In a full mesh presence
+   * is not repeated on the wire (an idle daemon would wake its peers for nothing): anything heard
+   * on the peer's link counts (the overlay's pings arrive every 2 s on a live link), changes are
+   * sent when they happen, and remote cursors are re-resolved here against the text as it is
+   * now, as a heartbeat arriving would. In a larger session presence is repeated on the wire.
+   */
   private tick(): void {
     const now = Date.now();
-    for (const [id, p] of this.remote) if (now - p.seen > TIMEOUT_MS) this.drop(id);
-    this.broadcast();
+    const heartbeat = this.links?.heartbeat() ?? true;
+    for (const [id, p] of this.remote) {
+      if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
+      if (now - p.seen > TIMEOUT_MS) this.drop(id);
+    }
+    if (heartbeat) return this.broadcast();
+    for (const p of this.remote.values()) for (const e of p.editors) this.emitEditor(p.view, e);
   }
 
   /** Say goodbye to peers (on shutdown). */

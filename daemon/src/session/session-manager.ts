@@ -16,7 +16,7 @@ import { nodeTransports } from '../net/node-transports.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
 import type { Project } from '../project.js';
-import { Replicator, type ReplicatedDocs } from '../sync/replicator.js';
+import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 import { writerKeys } from '../net/credentials.js';
@@ -83,6 +83,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     private readonly writeBack: WriteBack,
     private readonly log: (msg: string) => void,
     private readonly extraStores: Map<string, ReplicatedDocs> = new Map(),
+    /** Wraps the overlay for the replicator (tests: fault injection); default none. */
+    private readonly wrapNetwork: (net: PeerNetwork) => PeerNetwork = (net) => net,
   ) {
     super();
   }
@@ -206,7 +208,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.emit('refused', reason);
     });
     this.overlay = overlay;
-    this.replicator = new Replicator(this.workspace, overlay, this.log, this.extraStores, !config.disk, this.identity.id);
+    this.replicator = new Replicator(this.workspace, this.wrapNetwork(overlay), this.log, this.extraStores, !config.disk, this.identity.id);
     if (config.disk) {
       const materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
       this.replicator.on('blob', (hash) => void materializer.blobArrived(hash));

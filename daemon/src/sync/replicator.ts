@@ -7,9 +7,9 @@
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
 import * as A from '@automerge/automerge/next';
-import { sha1 } from '@noble/hashes/legacy.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
+import type { FloodDelivery } from '../net/flood.js';
 import { unref, type Timer } from '../timers.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { BlobStore } from '../workspace/blob-store.js';
@@ -18,21 +18,21 @@ import type { FilesEvent } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
 import { checkChanges } from './change-check.js';
 
-/** The part of the overlay the replicator uses (an in-memory network in unit tests). */
+/**
+ * The part of the overlay the replicator uses (an in-memory network in unit tests). `broadcast`
+ * reaches every member once, however the session is linked; a broadcast arrives with `flood`,
+ * and refusing it keeps it from being relayed to others (overlay.ts, decision 095).
+ */
 export interface PeerNetwork {
   on(event: 'peer-up', fn: (id: string, meta: Record<string, unknown>) => void): unknown;
   on(event: 'peer-down', fn: (id: string, reason: string) => void): unknown;
-  on(event: 'message', fn: (id: string, data: Uint8Array) => void): unknown;
+  on(event: 'message', fn: (id: string, data: Uint8Array, flood: FloodDelivery | undefined) => void): unknown;
   send(peerId: string, data: Uint8Array): boolean;
   broadcast(data: Uint8Array): number;
-  /** True when not every member links to every other: then messages are relayed (flooded). */
-  isPartialMesh?(): boolean;
 }
 
 /** A blob asked for and not answered (by data or `lack`) within this long is asked of someone else. */
 const WANT_TIMEOUT_MS = 10_000;
-/** How many message digests to remember for flooding (older ones are forgotten in halves). */
-const SEEN_LIMIT = 50_000;
 /**
  * A document with at least this many changes goes to a peer that has none of it as one saved
  * document (compressed, loaded in one go) instead of change by change through the sync protocol,
@@ -125,14 +125,15 @@ export interface ReplicatorEvents {
 
 export class Replicator extends EventEmitter<ReplicatorEvents> {
   private peers = new Map<string, PeerState>();
-  /** Digests of live messages already taken in or sent, so a relayed copy is dropped. */
-  private seen = new Set<string>();
-  /** Fault injection: live changes for these peers wait here until released. */
-  private held = new Map<string, Uint8Array[]>();
   /** Blob hashes asked for and not yet received, with whom we asked. */
   private wanted = new Map<string, string>();
   /** When each wanted blob was asked for: a peer that never answers is passed over. */
   private askedAt = new Map<string, number>();
+  /**
+   * Looks at unanswered `want`s while there are any: a member that never answers (hostile, or
+   * stuck) must not stall a join forever. Off while nothing is wanted, so an idle daemon sleeps.
+   */
+  private reaskTimer: Timer | undefined;
 
   constructor(
     private readonly workspace: ReplicatedWorkspace,
@@ -148,9 +149,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     for (const store of extra.values()) store.on('localChange', (doc, change) => this.sendLive(doc, change));
     net.on('peer-up', (id, meta) => this.peerUp(id, meta));
     net.on('peer-down', (id) => this.peerDown(id));
-    net.on('message', (id, data) => this.receive(id, data));
-    // A member that never answers a `want` (hostile, or stuck) must not stall a join forever.
-    unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
+    net.on('message', (id, data, flood) => this.receive(id, data, flood));
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => this.fetchMissing(e));
     workspace.on('historyWanted', (doc) => {
@@ -169,50 +168,12 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return saved.data;
   }
 
-  /** Remember a live message; false if it was seen before (a relayed copy). */
-  private firstSight(data: Uint8Array): boolean {
-    if (!this.net.isPartialMesh?.()) return true;
-    const digest = base64.encode(sha1(data));
-    if (this.seen.has(digest)) return false;
-    if (this.seen.size >= SEEN_LIMIT) this.seen = new Set([...this.seen].slice(SEEN_LIMIT / 2));
-    this.seen.add(digest);
-    return true;
-  }
-
-  /** In a partial mesh, pass a live message on to every linked peer but the one it came from. */
-  private relay(data: Uint8Array, from: string): void {
-    if (!this.net.isPartialMesh?.()) return;
-    for (const id of this.peers.keys()) if (id !== from) this.net.send(id, data);
-  }
-
   /**
-   * A change made here goes to every peer at once (to a held peer's queue): index and extension
-   * changes from their stores' `localChange`, text changes from the change route's peers step.
+   * A change made here goes to every member at once (a broadcast): index and extension changes
+   * from their stores' `localChange`, text changes from the change route's peers step.
    */
   sendLive(doc: string, change: Uint8Array): void {
-    const data = encodePeerMessage({ kind: 'changes', doc, changes: [change] });
-    this.firstSight(data);
-    if (this.held.size === 0) {
-      this.net.broadcast(data);
-      return;
-    }
-    for (const q of this.held.values()) q.push(data);
-    for (const id of this.peers.keys()) if (!this.held.has(id)) this.net.send(id, data);
-  }
-
-  /** Fault injection (tests): hold live changes to `peerId` back from now on. */
-  hold(peerId: string): void {
-    if (!this.held.has(peerId)) this.held.set(peerId, []);
-  }
-
-  /** Send `count` held changes (all by default); with no count, stop holding too. */
-  release(peerId: string, count?: number): number {
-    const q = this.held.get(peerId);
-    if (!q) return 0;
-    const out = q.splice(0, count ?? q.length);
-    for (const data of out) this.net.send(peerId, data);
-    if (count === undefined) this.held.delete(peerId);
-    return out.length;
+    this.net.broadcast(encodePeerMessage({ kind: 'changes', doc, changes: [change] }));
   }
 
   connectedPeers(): Array<{ id: string; meta: Record<string, unknown> }> {
@@ -226,8 +187,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   /** Send an ephemeral message to one peer, or to all. */
   sendEphemeral(topic: string, body: unknown, to?: string): void {
+    // The id keeps two equal messages (the same cursor twice) apart for the overlay's dedup.
     const data = encodePeerMessage({ kind: 'ephemeral', topic, body, from: this.selfId, id: base64.encode(randomBytes(9)) });
-    this.firstSight(data);
     if (to) this.net.send(to, data);
     else this.net.broadcast(data);
   }
@@ -306,22 +267,28 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return message !== null;
   }
 
-  private receive(peerId: string, data: Uint8Array): void {
+  /**
+   * A message from linked peer `peerId`. A broadcast (`flood` set) that is refused here is
+   * refused to the overlay too, so it is not relayed further (decision 095).
+   */
+  private receive(peerId: string, data: Uint8Array, flood?: FloodDelivery): void {
     let m: PeerMessage;
     try {
       m = decodePeerMessage(data);
     } catch (e) {
+      flood?.refuse();
       this.log(`refused a message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
       return;
     }
     const p = this.peers.get(peerId);
-    if (!p) return;
+    if (!p) return flood?.refuse();
     this.emit('activity');
-    if ((m.kind === 'changes' || m.kind === 'ephemeral') && !this.firstSight(data)) return;
     try {
+      // Only live changes and ephemeral messages are for everyone; the rest is between two peers.
+      if (flood && m.kind !== 'changes' && m.kind !== 'ephemeral') throw new PeerMessageError('only live changes and ephemeral messages are broadcast');
       this.handle(peerId, p, m);
-      if (m.kind === 'changes' || m.kind === 'ephemeral') this.relay(data, peerId);
     } catch (e) {
+      flood?.refuse();
       const why = e instanceof PeerMessageError ? e.message : (e as Error).message;
       this.log(`refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${why}`);
     }
@@ -508,6 +475,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   private reaskSlow(now = Date.now()): void {
+    if (this.wanted.size === 0) {
+      clearInterval(this.reaskTimer);
+      this.reaskTimer = undefined;
+      return;
+    }
     let stale = false;
     for (const [hash, peer] of this.wanted) {
       if (now - (this.askedAt.get(hash) ?? now) < WANT_TIMEOUT_MS) continue;
@@ -544,5 +516,6 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     for (const [peer, hashes] of byPeer) {
       for (let i = 0; i < hashes.length; i += 256) this.send(peer, { kind: 'want', hashes: hashes.slice(i, i + 256) });
     }
+    if (this.wanted.size > 0) this.reaskTimer ??= unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
   }
 }

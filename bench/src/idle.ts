@@ -1,0 +1,71 @@
+// `npm run bench:idle` (about 2½ minutes per transport): the CPU two Chorus daemons use in a
+// session while nobody types (issue 13 target: ≤ 0.2 % of a core each; decision 097).
+//
+// - The session: real daemons (`chorus share --host 127.0.0.1` on a folder of 20 small files,
+//   `chorus join` into an empty one), linked over `--transport websocket` (default) or `webrtc`,
+//   no editor activity.
+// - Settle `--settle` seconds (default 40: the GC's memory-reducing collections after the join
+//   are a one-off, not idling), then each daemon's utime + stime from /proc/PID/stat over
+//   `--seconds` (default 60), as % of one core, and its context switches per second (all threads:
+//   what wakes it).
+// CHORUS_BENCH_CLI=path/to/cli.js measures another build's daemons.
+
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectWhenUp, joinCli, removeRoot, share, sleep, stop, tempRoot, waitForMesh, type Transport } from './subjects/chorus.js';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** Process CPU seconds (utime + stime, all threads) of `pid`. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Context switches (voluntary + not) of every thread of `pid`: how often it woke. */
+function switches(pid: number): number {
+  let n = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const s = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+    n += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
+  const transport = (opt('--transport') ?? 'websocket') as Transport;
+  const settle = Number(opt('--settle') ?? 40);
+  const seconds = Number(opt('--seconds') ?? 60);
+  const root = tempRoot('idle');
+  const a = join(root, 'sharer'), b = join(root, 'joiner');
+  try {
+    mkdirSync(a);
+    for (let i = 0; i < 20; i++) writeFileSync(join(a, `f${i}.txt`), `file ${i}\n`);
+    await joinCli(await share(a, transport), b, transport);
+    const eds = [await connectWhenUp(a), await connectWhenUp(b)];
+    let pids: number[];
+    try {
+      await waitForMesh(eds, transport);
+      pids = await Promise.all(eds.map(async (e) => (await e.status()).pid as number));
+    } finally {
+      for (const e of eds) e.close(); // no editor while idling
+    }
+    process.stderr.write(`linked over ${transport}; settling ${settle} s, then measuring ${seconds} s…\n`);
+    await sleep(settle * 1000);
+    const c0 = pids.map(cpuSeconds), s0 = pids.map(switches), t0 = performance.now();
+    await sleep(seconds * 1000);
+    const dt = (performance.now() - t0) / 1000;
+    const row = (i: number): string => `${(((cpuSeconds(pids[i]!) - c0[i]!) / dt) * 100).toFixed(3)} % of a core, ${((switches(pids[i]!) - s0[i]!) / dt).toFixed(1)} wake-ups/s`;
+    console.log(`idle over ${transport}, ${dt.toFixed(0)} s: sharer ${row(0)}; joiner ${row(1)}`);
+  } finally {
+    await Promise.all([stop(a), stop(b)]);
+    removeRoot(root);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
