@@ -96,6 +96,10 @@ describe('an edit saved just before the daemon stopped, whose answer the editor 
       const b = (await second.editor.raw('buffer/open', { path: 'b.txt', content: 'start\nx end', base: 'start\n', pending: [{ id: 'ed-2', text: 'start\nx' }] })) as { content: string };
       expect(b.content).toBe('start\nx end');
       await waitForFile(path.join(dir, 'a.txt'), (t) => t === 'start\nr end', 'a.txt on disk');
+      // A daemon killed before its first write-back of a.txt left the folder with the text the
+      // document started from; the restarted one once took that for a second create and kept a
+      // conflict copy, leaving a.txt behind (about 1 run in 5 under load).
+      expect(fs.readdirSync(dir).filter((f) => f.includes('conflict'))).toEqual([]);
     });
   }
 });

@@ -329,9 +329,12 @@ export class FolderSync {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
         this.writeBack.remember(rel, seen.hash, seen.bytes);
-      } else if (ledger.latest(rel) === undefined && this.workspace.createdFrom(id) === seen.hash) {
+      } else if (ledger.latest(rel) === undefined && (this.workspace.createdFrom(id) === seen.hash || (this.workspace.isLive(id) && index.entry(id)?.hash === seen.hash))) {
         // Made from these very bytes of this folder (an editor opened the new file before the
         // watcher took it in) and edited since: the folder is behind, not a second create.
+        // After a restart `createdFrom` is forgotten, but a live document's entry still names
+        // the text it started from: the folder holding exactly that is behind too (a daemon
+        // killed before its first write-back of the file left it so).
         this.writeBack.remember(rel, seen.hash, seen.bytes);
         refresh.push(rel);
       } else if (ledger.latest(rel) === undefined) {
