@@ -47,10 +47,15 @@ export class Project {
     return path.join(this.dotDir, 'state');
   }
 
-  /** Create `.chorus/` private to this user; one left with looser modes is tightened. */
+  /**
+   * Create `.chorus/` private to this user (one left with looser modes is tightened), with a
+   * `.gitignore` so git and the tools that read it leave the daemon's own folder alone.
+   */
   ensureDotDir(): void {
     fs.mkdirSync(this.dotDir, { recursive: true, mode: 0o700 });
     tightenPrivate(this.dotDir);
+    const own = path.join(this.dotDir, '.gitignore');
+    if (!fs.existsSync(own)) fs.writeFileSync(own, '# the Chorus daemon\'s state: never commit it\n*\n', { mode: 0o600 });
   }
 
   /**

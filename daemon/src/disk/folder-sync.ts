@@ -63,9 +63,6 @@ export class FolderSync {
     private readonly log: (msg: string) => void,
   ) {
     this.rules = new IgnoreRules(project.root);
-    // git (and tools that read .gitignore) leave the daemon's own folder alone.
-    const own = path.join(project.dotDir, '.gitignore');
-    if (!fs.existsSync(own)) fs.writeFileSync(own, '# the Chorus daemon\'s state: never commit it\n*\n');
     workspace.on('notice', (m) => log(m));
     workspace.blobs.on('put', (hash) => void this.blobArrived(hash));
     writeBack.takeForeign = (rel) => (this.running ? this.take(rel) : Promise.resolve());
@@ -321,7 +318,7 @@ export class FolderSync {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
         if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
-          if (full) await fs.promises.rm(this.project.absolute(rel), { force: true });
+          if (full) await this.writeBack.folder.remove(rel).catch((e: Error) => this.log(`could not remove ${rel}: ${e.message}`));
           continue;
         }
         added.push(rel);
@@ -438,21 +435,16 @@ export class FolderSync {
 
   /** Make a shared folder the folder does not have (an empty one a peer made while we were away). */
   private async makeFolder(rel: string): Promise<void> {
-    try {
-      if (this.project.relative(rel) !== rel) throw new Error('not a normalised project path');
-    } catch (e) {
-      this.once(rel, `refused to make the folder ${JSON.stringify(rel).slice(0, 200)}: ${(e as Error).message}`);
-      return;
-    }
-    await fs.promises.mkdir(this.project.absolute(rel), { recursive: true });
+    const refused = this.writeBack.folder.refusal(rel);
+    if (refused !== undefined) this.once(rel, refused);
+    else await this.writeBack.folder.makeDir(rel);
   }
 
   /** Write a file of the index that is not in the folder (or wait for its content). */
   private async materialize(rel: string): Promise<void> {
-    try {
-      if (this.project.relative(rel) !== rel) throw new Error('not a normalised project path');
-    } catch (e) {
-      this.once(rel, `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${(e as Error).message}`);
+    const refused = this.writeBack.folder.refusal(rel);
+    if (refused !== undefined) {
+      this.once(rel, refused);
       return;
     }
     const id = this.workspace.index.idOf(rel);

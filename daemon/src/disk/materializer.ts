@@ -1,15 +1,16 @@
 /**
  * Makes the folder follow file-list changes that came from peers: new files appear, deleted ones
  * go, renames move, and whole-file content (not live text; WriteBack does that) is written as
- * soon as its blob is here. Every path is checked again here: a peer can never make the daemon
- * write outside the project or into `.chorus/` or `.git/`.
+ * soon as its blob is here. Every write goes through the folder's one writer (FolderWriter), whose
+ * path check refuses what a peer must never make the daemon write: outside the project, into
+ * `.chorus/` or `.git/`, through a symbolic link.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { DirsEvent, FilesEvent, Workspace } from '../workspace/workspace.js';
-import { withExec } from './files.js';
+import type { FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
@@ -17,6 +18,7 @@ export class Materializer {
   private waiting = new Map<string, Set<string>>();
   /** The peers' file changes being applied: a folder goes only after the files in it went. */
   private applying = new Set<Promise<void>>();
+  private readonly folder: FolderWriter;
 
   constructor(
     private readonly project: Project,
@@ -24,6 +26,7 @@ export class Materializer {
     private readonly writeBack: WriteBack,
     private readonly log: (msg: string) => void,
   ) {
+    this.folder = writeBack.folder;
     workspace.on('files', (e) => {
       if (e.origin.kind !== 'peer') return;
       const step = this.apply(e).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${(err as Error).stack ?? String(err)}`));
@@ -38,35 +41,34 @@ export class Materializer {
     });
   }
 
-  /** A safe absolute path for a project path from a peer, or undefined (refused and logged). */
+  /**
+   * The absolute path of a project path from a peer, or undefined when the folder's writer would
+   * refuse it (logged): nothing is read or written for it then.
+   */
   private safe(rel: string): string | undefined {
-    try {
-      if (this.project.relative(rel) !== rel) throw new Error('not a normalised project path');
-      return this.project.absolute(rel);
-    } catch (e) {
-      this.log(`refused a path from a peer: ${JSON.stringify(rel).slice(0, 200)} (${(e as Error).message})`);
-      return undefined;
-    }
+    const refused = this.folder.refusal(rel);
+    if (refused === undefined) return this.project.absolute(rel);
+    this.log(`refused a path from a peer: ${refused}`);
+    return undefined;
   }
 
   private async apply(e: FilesEvent): Promise<void> {
     for (const { from, to, id } of e.renamed) {
-      const a = this.safe(from);
-      const b = this.safe(to);
-      if (!a || !b) continue;
+      if (!this.safe(to)) continue;
       // Move the file only if it holds this file's content: after a conflict the old path may
-      // hold another file's (the winner's). Otherwise write the new path from the shared state.
+      // hold another file's (the winner's). Otherwise write the new path from the shared state
+      // (also when the old path may not be touched: a link the person made there stays).
+      const a = this.folder.refusal(from) === undefined ? this.project.absolute(from) : undefined;
       const want = this.expectedHash(id);
-      const onDisk = await fs.promises.lstat(a).then(
+      const onDisk = a === undefined ? undefined : await fs.promises.lstat(a).then(
         async (st) => (st.isFile() ? hashBytes(await fs.promises.readFile(a)) : undefined),
         () => undefined,
       );
       if (onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk)) && !this.workspace.index.idOf(from)) {
         try {
-          await fs.promises.mkdir(path.dirname(b), { recursive: true });
-          await fs.promises.rename(a, b);
+          await this.folder.rename(from, to);
           this.writeBack.moved(from, to);
-          await this.pruneEmptyDirs(path.dirname(a));
+          await this.pruneEmptyDirs(path.posix.dirname(from));
           if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
           continue;
         } catch {
@@ -79,9 +81,9 @@ export class Materializer {
       const abs = this.safe(p);
       if (!abs) continue;
       if (this.workspace.index.idOf(p)) continue; // another file holds this path now
-      await fs.promises.rm(abs, { force: true });
+      await this.folder.remove(p);
       this.writeBack.forget(p);
-      await this.pruneEmptyDirs(path.dirname(abs));
+      await this.pruneEmptyDirs(path.posix.dirname(p));
     }
     for (const p of [...e.created, ...e.changed]) await this.write(p);
     for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.chmod(p);
@@ -94,7 +96,7 @@ export class Materializer {
     if (!abs || !id) return;
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     if (!st?.isFile()) return; // not written yet: the write gives it its mode
-    await fs.promises.chmod(abs, withExec(st.mode & 0o7777, !!this.workspace.index.entry(id)?.exec)).catch((err: Error) => this.log(`could not change the mode of ${rel}: ${err.message}`));
+    await this.folder.setExec(rel, !!this.workspace.index.entry(id)?.exec).catch((err: Error) => this.log(`could not change the mode of ${rel}: ${err.message}`));
   }
 
   /**
@@ -106,13 +108,13 @@ export class Materializer {
     for (const p of e.created) {
       const abs = this.safe(p);
       if (!abs || !this.workspace.index.hasDir(p)) continue;
-      await fs.promises.mkdir(abs, { recursive: true }).catch((err: NodeJS.ErrnoException) => this.log(`could not make the folder ${p} a peer shared (${err.code ?? err.message})`));
+      await this.folder.makeDir(p).catch((err: NodeJS.ErrnoException) => this.log(`could not make the folder ${p} a peer shared (${err.code ?? err.message})`));
     }
     for (const p of [...e.deleted].sort((a, b) => b.length - a.length)) {
       const abs = this.safe(p);
       if (!abs || this.workspace.index.hasDir(p)) continue; // shared again meanwhile
       try {
-        await fs.promises.rmdir(abs);
+        await this.folder.removeDir(p);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
@@ -121,7 +123,7 @@ export class Materializer {
         }
         continue; // gone already (ENOENT), or a file there now (ENOTDIR): nothing to remove
       }
-      await this.pruneEmptyDirs(path.dirname(abs));
+      await this.pruneEmptyDirs(path.posix.dirname(p));
     }
   }
 
@@ -182,17 +184,9 @@ export class Materializer {
     return this.waiting.size;
   }
 
-  /** Remove the empty folders a file's move or removal left, up to the first shared folder. */
+  /** Remove the empty folders a file's move or removal left (`dir`, project-relative), up to the first shared folder. */
   private async pruneEmptyDirs(dir: string): Promise<void> {
-    while (dir.startsWith(this.project.root + path.sep)) {
-      // A shared folder stays, empty or not: a peer that still has it shares it.
-      if (this.workspace.index.hasDir(path.relative(this.project.root, dir).split(path.sep).join('/'))) return;
-      try {
-        await fs.promises.rmdir(dir);
-      } catch {
-        return;
-      }
-      dir = path.dirname(dir);
-    }
+    // A shared folder stays, empty or not: a peer that still has it shares it.
+    await this.folder.pruneEmptyDirs(dir, (d) => this.workspace.index.hasDir(d));
   }
 }

@@ -5,14 +5,13 @@
  * of what it wrote, so the watcher can tell the daemon's own writes from other tools'.
  */
 import fs from 'node:fs';
-import nodePath from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
-import { writeAtomic } from './files.js';
+import { FolderWriter, WriteRefused } from './folder-writer.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one
@@ -54,6 +53,8 @@ export class WriteBack {
   private generation = 0;
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
+  /** The one writer of the project folder (FolderWriter): the session's Materializer and FolderSync write through it too. */
+  readonly folder: FolderWriter;
   /**
    * Takes in a file that another tool changed and the daemon has not read yet. Called before
    * overwriting such a file, so the tool's edit becomes a change instead of being lost.
@@ -66,6 +67,7 @@ export class WriteBack {
     readonly ledger: DiskLedger,
     private readonly log: (msg: string) => void,
   ) {
+    this.folder = new FolderWriter(project);
     // A file an editor created is in the folder at once (else the editor's own save of the new
     // file would look like a second file made at that path).
     workspace.on('files', (e) => {
@@ -233,13 +235,15 @@ export class WriteBack {
       if (this.disabled) return;
       const hash = hashBytes(data);
       if (!force && this.ledger.latest(path) === hash) return;
-      const abs = this.project.absolute(path);
-      const st = await fs.promises.lstat(abs).catch(() => undefined);
-      if (st?.isSymbolicLink()) {
-        // A link is the person's, never replaced by a regular file (issue 10, item 5).
-        this.log(`not writing ${path}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`);
+      // The folder's one path check, before anything else (a link is the person's, never
+      // replaced by a regular file: issue 10, item 5); the write itself checks again.
+      const refused = this.folder.refusal(path);
+      if (refused !== undefined) {
+        this.log(refused);
         return;
       }
+      const abs = this.project.absolute(path);
+      const st = await fs.promises.lstat(abs).catch(() => undefined);
       if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         const known = this.ledger.latest(path);
@@ -250,10 +254,8 @@ export class WriteBack {
           if (this.workspace.readOnly && now !== undefined) {
             // A read-only member's own change is not shared; before the shared content replaces
             // it, a copy is kept where the person can find it.
-            const kept = nodePath.join(this.project.dotDir, 'kept', `${path}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
-            await fs.promises.mkdir(nodePath.dirname(kept), { recursive: true, mode: 0o700 });
-            await fs.promises.copyFile(abs, kept).then(
-              () => this.log(`kept your unshared change of ${path} as ${kept} (you joined read-only); the folder now has the shared version`),
+            await this.folder.keepCopy(path).then(
+              (kept) => this.log(`kept your unshared change of ${path} as ${kept} (you joined read-only); the folder now has the shared version`),
               () => undefined,
             );
           }
@@ -273,7 +275,7 @@ export class WriteBack {
         const id = this.workspace.index.idOf(path);
         let written: fs.Stats;
         try {
-          written = await writeAtomic(abs, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create);
+          written = await this.folder.writeFile(path, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !create) throw e;
           this.forget(path);
@@ -295,7 +297,8 @@ export class WriteBack {
         this.landed.set(path, gen);
         this.stamps.set(path, stampOf(written));
       } catch (e) {
-        this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
+        if (e instanceof WriteRefused) this.log(e.message);
+        else this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
       }
     });
     this.running.set(path, next);

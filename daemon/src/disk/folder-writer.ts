@@ -1,0 +1,168 @@
+/**
+ * The one writer of the project folder (issue 13, decision 091): every create, write, rename,
+ * delete, folder made or removed, mode change and kept copy the daemon makes in the folder goes
+ * through a method here, and every one passes the same path check first (`refusal`). Deciding
+ * *what* to write stays with the callers (WriteBack: live text and own-write recognition;
+ * Materializer: peers' file changes; FolderSync: what the folder lacks after a restart).
+ * test/disk/folder-writer.test.ts pins that a hostile path is refused here for every kind of
+ * write, and that no other module changes the folder.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PathError, type Project } from '../project.js';
+import { pathProblem } from '../workspace/path-rules.js';
+import { withExec } from './files.js';
+
+/** A write the path check refused: nothing was changed. The message says why, for the log. */
+export class WriteRefused extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The temporary file `writeFile` writes `file` to before renaming it into place (see isWriteTemp). */
+function tempFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.chorus-${randomBytes(4).toString('hex')}`);
+}
+
+export class FolderWriter {
+  constructor(private readonly project: Project) {}
+
+  /**
+   * Why the daemon may not change `rel` in the folder, or undefined when it may: it must be a
+   * project path (path-rules.ts: not absolute, no `..`, nothing inside `.git/`, `.chorus/` or
+   * another reserved folder in any spelling), already in its one normal form, reach no folder
+   * through a symbolic link (Project.relative: not outside the root, not a second name of
+   * another file), and not be a symbolic link itself (a link is the person's, never replaced,
+   * moved or deleted; issue 10, item 5). The one check every write below passes.
+   */
+  refusal(rel: string): string | undefined {
+    const problem = pathProblem(rel);
+    if (problem) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${problem}`;
+    let normal: string;
+    try {
+      normal = this.project.relative(rel);
+    } catch (e) {
+      if (!(e instanceof PathError)) throw e;
+      return `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${e.message}`;
+    }
+    if (normal !== rel) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: it names ${JSON.stringify(normal).slice(0, 200)} through a symbolic link`;
+    if (fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false })?.isSymbolicLink()) {
+      return `not writing ${rel}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`;
+    }
+    return undefined;
+  }
+
+  /** The absolute path of `rel` after the check; throws WriteRefused. */
+  private checked(rel: string): string {
+    const why = this.refusal(rel);
+    if (why !== undefined) throw new WriteRefused(rel, why);
+    return this.project.absolute(rel);
+  }
+
+  /**
+   * Write `data` to `rel` via a temporary file and a rename, so readers never see half a file;
+   * keeps the mode, with the execute bits set or cleared when `exec` says. `create`: the file
+   * must not exist; if another tool created it meanwhile, nothing is written and the error has
+   * code EEXIST (a hard link, not a rename, puts the file in place: it never replaces one).
+   * Returns the file's identity as written (taken from the temporary file before it moved: a
+   * rename keeps inode and times), so a tool's write right after ours is never mistaken for ours.
+   * Throws WriteRefused (nothing written), or the file system's error.
+   */
+  async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false): Promise<fs.Stats> {
+    const file = this.checked(rel);
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    let mode = 0o644;
+    try {
+      mode = (await fs.promises.stat(file)).mode & 0o7777;
+    } catch {
+      // new file
+    }
+    if (exec !== undefined) mode = withExec(mode, exec);
+    const tmp = tempFor(file);
+    try {
+      await fs.promises.writeFile(tmp, data, { mode });
+      await fs.promises.chmod(tmp, mode);
+      const written = await fs.promises.lstat(tmp);
+      let linked = false;
+      if (create) {
+        linked = await fs.promises.link(tmp, file).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code === 'EEXIST') throw e;
+            return false; // a file system without hard links: a plain rename
+          },
+        );
+      }
+      if (linked) await fs.promises.rm(tmp, { force: true });
+      else await fs.promises.rename(tmp, file);
+      return written;
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** Move a file from `from` to `to` (making `to`'s folders). Both paths are checked. */
+  async rename(from: string, to: string): Promise<void> {
+    const a = this.checked(from);
+    const b = this.checked(to);
+    await fs.promises.mkdir(path.dirname(b), { recursive: true });
+    await fs.promises.rename(a, b);
+  }
+
+  /** Delete the file at `rel` (nothing when it is not there). */
+  async remove(rel: string): Promise<void> {
+    await fs.promises.rm(this.checked(rel), { force: true });
+  }
+
+  /** Give the file at `rel` the execute bits `exec` says (wherever it has read bits). */
+  async setExec(rel: string, exec: boolean): Promise<void> {
+    const abs = this.checked(rel);
+    const st = await fs.promises.lstat(abs);
+    await fs.promises.chmod(abs, withExec(st.mode & 0o7777, exec));
+  }
+
+  /** Make the folder `rel` (and the folders above it). */
+  async makeDir(rel: string): Promise<void> {
+    await fs.promises.mkdir(this.checked(rel), { recursive: true });
+  }
+
+  /** Remove the folder `rel` if it is empty (else the error: ENOTEMPTY, ENOENT, ENOTDIR). */
+  async removeDir(rel: string): Promise<void> {
+    await fs.promises.rmdir(this.checked(rel));
+  }
+
+  /**
+   * Remove the empty folders from `rel` upwards, stopping at the first that is not empty, that
+   * `keep` says stays (a shared folder), or the project root.
+   */
+  async pruneEmptyDirs(rel: string, keep: (dir: string) => boolean): Promise<void> {
+    let dir = rel;
+    while (dir !== '.' && dir !== '' && !keep(dir)) {
+      if (this.refusal(dir) !== undefined) return;
+      try {
+        await fs.promises.rmdir(this.project.absolute(dir));
+      } catch {
+        return;
+      }
+      dir = path.posix.dirname(dir);
+    }
+  }
+
+  /**
+   * Keep a copy of the file at `rel` in `.chorus/kept/` (where a person finds a change that is
+   * about to be replaced), named with the time; returns the copy's path.
+   */
+  async keepCopy(rel: string): Promise<string> {
+    const abs = this.checked(rel);
+    const kept = path.join(this.project.dotDir, 'kept', `${rel}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    await fs.promises.mkdir(path.dirname(kept), { recursive: true, mode: 0o700 });
+    await fs.promises.copyFile(abs, kept);
+    return kept;
+  }
+}

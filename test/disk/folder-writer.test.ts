@@ -1,0 +1,177 @@
+// Issue 13: "Disk writes go through one owner, and one path check covers every write." FolderWriter
+// (daemon/src/disk/folder-writer.ts) is the only module that changes the project folder; these
+// tests pin that a hostile path (from a peer's index entry) is refused at that one point for every
+// kind of write, that nothing changed when it is, and that no other module writes the folder.
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FolderWriter, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
+import { Project } from '../../daemon/src/project.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+
+/** Every file, folder and link under `dir` with its content or target: what "unchanged" means. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const abs = path.join(dir, r);
+      const st = fs.lstatSync(abs);
+      if (st.isSymbolicLink()) out[r] = `link → ${fs.readlinkSync(abs)}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir ${(st.mode & 0o777).toString(8)}`;
+        walk(r);
+      } else out[r] = `file ${(st.mode & 0o777).toString(8)} ${fs.readFileSync(abs, 'utf8')}`;
+    }
+  };
+  walk('');
+  return out;
+}
+
+let root: string;
+let outside: string;
+let writer: FolderWriter;
+
+beforeEach(() => {
+  outside = tempDir('chorus-outside-');
+  fs.writeFileSync(path.join(outside, 'secret.txt'), 'top secret\n');
+  fs.mkdirSync(path.join(outside, 'empty'));
+  root = tempProject({
+    'ok.txt': 'fine\n',
+    'real/inner.txt': 'inner\n',
+    'dir/keep.txt': 'keep\n',
+    '.git/config': '[core]\n',
+    'sub/.git/hooks/pre-commit': '#!/bin/sh\n',
+    '.chorus/state/index.log': 'state\n',
+  });
+  fs.mkdirSync(path.join(root, 'emptydir'));
+  fs.symlinkSync(outside, path.join(root, 'out')); // a folder link leading outside
+  fs.symlinkSync(path.join(root, 'real'), path.join(root, 'inner-link')); // a second name inside
+  fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'notes.txt')); // a file link
+  fs.symlinkSync(path.join(outside, 'not-yet'), path.join(root, 'dangling')); // to nothing (yet)
+  writer = new FolderWriter(new Project(root));
+});
+
+/** Paths a peer's index entry might carry that the daemon must never write. */
+const HOSTILE = [
+  '.git/config',
+  '.git/hooks/post-checkout',
+  'sub/.git/hooks/pre-commit',
+  'sub/.GIT/config',
+  '.Git./config',
+  '.chorus/state/index.log',
+  '../escape.txt',
+  'a/../../escape.txt',
+  '/etc/chorus-test',
+  'a//b.txt',
+  './ok.txt',
+  'a\\b.txt',
+  'out/secret.txt',
+  'out/new.txt',
+  'out/empty',
+  'inner-link/inner.txt',
+  'notes.txt',
+  'dangling',
+  '',
+];
+
+/** Every kind of write the folder's writer makes, aimed at `p` (`ok.txt` the other end of a move). */
+const WRITES: Array<[string, (w: FolderWriter, p: string) => Promise<unknown>]> = [
+  ['write', (w, p) => w.writeFile(p, 'pwned\n')],
+  ['write (create)', (w, p) => w.writeFile(p, 'pwned\n', true, true)],
+  ['rename from it', (w, p) => w.rename(p, 'moved.txt')],
+  ['rename onto it', (w, p) => w.rename('ok.txt', p)],
+  ['remove', (w, p) => w.remove(p)],
+  ['mode change', (w, p) => w.setExec(p, true)],
+  ['make folder', (w, p) => w.makeDir(p)],
+  ['remove folder', (w, p) => w.removeDir(p)],
+  ['kept copy', (w, p) => w.keepCopy(p)],
+];
+
+describe('FolderWriter: the one writer of the project folder, with the one path check', () => {
+  it('refuses every hostile path for every kind of write, and changes nothing', async () => {
+    const before = { root: tree(root), outside: tree(outside) };
+    for (const p of HOSTILE) {
+      expect(writer.refusal(p), `refusal of ${JSON.stringify(p)}`).toBeDefined();
+      for (const [kind, write] of WRITES) {
+        const failed = await write(writer, p).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(failed, `${kind} of ${JSON.stringify(p)}`).toBeInstanceOf(WriteRefused);
+      }
+      await writer.pruneEmptyDirs(p, () => false);
+    }
+    expect(tree(root)).toEqual(before.root);
+    expect(tree(outside)).toEqual(before.outside);
+  });
+
+  it('does each kind of write on a good path (the refusals above are not all refusals)', async () => {
+    expect(writer.refusal('new/deep/file.txt')).toBeUndefined();
+    const st = await writer.writeFile('new/deep/file.txt', 'one\n');
+    expect(st.isFile()).toBe(true);
+    await expect(writer.writeFile('new/deep/file.txt', 'two\n', undefined, true)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(fs.readFileSync(path.join(root, 'new/deep/file.txt'), 'utf8')).toBe('one\n');
+    await writer.setExec('new/deep/file.txt', true);
+    expect(fs.statSync(path.join(root, 'new/deep/file.txt')).mode & 0o100).toBe(0o100);
+    const kept = await writer.keepCopy('new/deep/file.txt');
+    expect(kept.startsWith(path.join(root, '.chorus', 'kept') + path.sep)).toBe(true);
+    expect(fs.readFileSync(kept, 'utf8')).toBe('one\n');
+    await writer.rename('new/deep/file.txt', 'moved/file.txt');
+    expect(fs.readFileSync(path.join(root, 'moved/file.txt'), 'utf8')).toBe('one\n');
+    await writer.pruneEmptyDirs('new/deep', () => false);
+    expect(fs.existsSync(path.join(root, 'new'))).toBe(false);
+    await writer.makeDir('made/here');
+    await writer.removeDir('made/here');
+    expect(fs.existsSync(path.join(root, 'made/here'))).toBe(false);
+    await writer.pruneEmptyDirs('made', (d) => d === 'made'); // a shared folder stays
+    expect(fs.existsSync(path.join(root, 'made'))).toBe(true);
+    await writer.remove('moved/file.txt');
+    expect(fs.existsSync(path.join(root, 'moved/file.txt'))).toBe(false);
+    await expect(writer.removeDir('dir')).rejects.toMatchObject({ code: 'ENOTEMPTY' }); // never a folder with content
+    expect(fs.readFileSync(path.join(root, 'dir/keep.txt'), 'utf8')).toBe('keep\n');
+  });
+
+  it('leaves no temporary file behind when a write fails', async () => {
+    fs.mkdirSync(path.join(root, 'adir'));
+    await expect(writer.writeFile('adir', 'x')).rejects.toThrow();
+    expect(fs.readdirSync(root).filter((n) => n.includes('.chorus-'))).toEqual([]);
+  });
+});
+
+describe('no other module changes the project folder', () => {
+  // Modules that write only Chorus's own files (`.chorus/`, the identity, the socket) or the folder
+  // a join creates, each for that reason; every other write of the folder is FolderWriter's.
+  const OWN_FILES = new Set([
+    'disk/folder-writer.ts', // the project folder: the one writer
+    'disk/disk-ledger.ts', // .chorus/disk
+    'workspace/storage.ts', // .chorus/state
+    'workspace/fs-blob-store.ts', // .chorus/blobs
+    'project.ts', // .chorus itself
+    'session/session-file.ts', // .chorus/session.json
+    'session/session-manager.ts', // removes .chorus/session.json
+    'lifecycle/lock.ts', // .chorus/daemon.lock
+    'editor/editor-server.ts', // .chorus/daemon.sock
+    'daemon.ts', // removes .chorus/daemon.sock
+    'identity.ts', // the person's identity file
+    'commands.ts', // the folder `chorus join` creates, removed again when the join fails
+    'demo.ts', // the demo's own temporary folders
+    'lsp/server.ts', // the trace file a developer names (debugging the LSP bridge)
+  ]);
+  const MUTATES = /\bfs\.(?:promises\.)?(?:writeFile|appendFile|rename|rm|rmdir|unlink|mkdir|chmod|copyFile|link|symlink|truncate|cp)(?:Sync)?\(/;
+
+  it('finds fs writes only in FolderWriter and the modules that write Chorus’s own files', () => {
+    const src = path.resolve(import.meta.dirname, '../../daemon/src');
+    const writers: string[] = [];
+    const walk = (rel: string): void => {
+      for (const e of fs.readdirSync(path.join(src, rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(r);
+        else if (r.endsWith('.ts') && MUTATES.test(fs.readFileSync(path.join(src, r), 'utf8'))) writers.push(r);
+      }
+    };
+    walk('');
+    expect(writers.filter((w) => !OWN_FILES.has(w))).toEqual([]);
+    expect(writers).toContain('disk/folder-writer.ts'); // the pattern still finds writes
+  });
+});
