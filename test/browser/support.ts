@@ -1,0 +1,115 @@
+/**
+ * Helpers for the browser peer's tests (issue 17): real daemons started by `chorus share`, the
+ * page they serve, opened in Debian's Chromium (headless) through playwright-core. Everything a
+ * test starts is stopped by `Scene.cleanup`, also after a failure.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chorus } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempProject } from '../support/project-dir.js';
+import { skipReason } from '../support/skip.js';
+
+export const CHROMIUM = process.env.CHORUS_CHROMIUM ?? '/usr/bin/chromium';
+const PAGE_DIR = path.resolve(import.meta.dirname, '..', '..', 'daemon', 'dist', 'page');
+
+/** Why the browser tests cannot run here (printed), or undefined. CHORUS_REQUIRE_ALL=1 throws instead. */
+export function browserSkipReason(): string | undefined {
+  let reason: string | undefined;
+  if (!fs.existsSync(CHROMIUM)) reason = `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set CHORUS_CHROMIUM)`;
+  else if (!fs.existsSync(CLI)) reason = `the daemon is not built (${CLI} missing; run npm run build)`;
+  else if (!fs.existsSync(path.join(PAGE_DIR, 'index.html'))) reason = `the browser page is not built (${PAGE_DIR} missing; run npm run build)`;
+  return skipReason('browser tests', reason);
+}
+
+export interface Shared {
+  dir: string;
+  code: string;
+  url: string;
+}
+
+/** A page's console and policy violations, for assertions and for a failure's message. */
+export interface PageLog {
+  lines: string[];
+  violations: string[];
+}
+
+/** Everything a test started: daemons (by folder), browsers. */
+export class Scene {
+  readonly dirs: string[] = [];
+  #browser: Browser | undefined;
+  readonly contexts: BrowserContext[] = [];
+  readonly logs = new Map<Page, PageLog>();
+
+  /** A project folder holding `files`, shared by its daemon on loopback. */
+  share(files: Record<string, string>, extra: string[] = []): Shared {
+    const dir = tempProject(files, 'chorus-browser-');
+    this.dirs.push(dir);
+    const r = chorus(['share', dir, '--json', '--host', '127.0.0.1', ...extra]);
+    if (r.status !== 0) throw new Error(`chorus share failed (${r.status}): ${r.stderr}`);
+    const { code, url } = JSON.parse(r.stdout) as { code: string; url: string };
+    return { dir, code, url };
+  }
+
+  async browser(): Promise<Browser> {
+    this.#browser ??= await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // Two tabs of one machine link over WebRTC with host candidates; Chromium hides them behind
+      // mDNS names by default, which nothing resolves in a container.
+      args: ['--disable-features=WebRtcHideLocalIpsWithMdns', '--no-sandbox'],
+    });
+    return this.#browser;
+  }
+
+  /** A fresh browser context (its own storage: a different person) with a page at `url`. */
+  async open(url: string): Promise<Page> {
+    const context = await (await this.browser()).newContext();
+    this.contexts.push(context);
+    const page = await context.newPage();
+    const log: PageLog = { lines: [], violations: [] };
+    this.logs.set(page, log);
+    page.on('console', (m) => log.lines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.lines.push(`pageerror: ${e.message}`));
+    await page.addInitScript({
+      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
+    });
+    page.on('console', (m) => {
+      if (m.text().startsWith('CSP violation')) log.violations.push(m.text());
+    });
+    await page.goto(url);
+    return page;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const c of this.contexts.splice(0)) await c.close().catch(() => undefined);
+    await this.#browser?.close().catch(() => undefined);
+    this.#browser = undefined;
+    for (const d of this.dirs.splice(0)) {
+      if (fs.existsSync(d)) chorus(['stop', d]);
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The page peer's status, read through the test hook. */
+export async function pageStatus(page: Page): Promise<{ state: string; message?: string; peers: number; readOnly: boolean }> {
+  return page.evaluate(() => (globalThis as unknown as { chorusPeer: { status(): { state: string; message?: string; peers: number; readOnly: boolean } } }).chorusPeer.status());
+}
+
+/** Poll in the test (not the page) until `fn` returns a value; a generous bound, never a timing assertion. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
