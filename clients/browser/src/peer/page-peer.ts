@@ -67,6 +67,11 @@ export class ChorusPagePeer implements PagePeer {
     await this.#overlay.start();
   }
 
+  /** The overlay's view of the peers (id, state, path), for tests and a person debugging. */
+  links(): Array<{ id: string; state: string; path?: string; name?: unknown }> {
+    return this.#overlay.peers().map((p) => ({ id: p.id, state: p.state, ...(p.path ? { path: p.path } : {}), name: p.meta.name }));
+  }
+
   async stop(): Promise<void> {
     await this.#overlay.stop();
   }
