@@ -14,7 +14,6 @@ const require = (await import('node:module')).createRequire(import.meta.url);
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 
-const slimNext = require.resolve('@automerge/automerge/slim/next');
 const result = await build({
   absWorkingDir: here,
   entryPoints: { main: 'src/main.ts' },
@@ -27,7 +26,7 @@ const result = await build({
   legalComments: 'linked',
   // The core imports Automerge's full build, which embeds its wasm for Node; the page loads the
   // slim build and gives it the wasm file (one copy, compiled while streaming).
-  alias: { '@automerge/automerge/next': slimNext },
+  alias: { '@automerge/automerge/next': '@automerge/automerge/slim/next' },
   outdir: out,
   metafile: true,
   logLevel: 'warning',

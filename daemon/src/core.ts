@@ -34,6 +34,7 @@ export { BaseDocumentStore, StorageFailed, UnloadableState, COMPACT_AFTER, MARKS
 export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from './workspace/memory-store.js';
 export { BlobStore, MemoryBlobStore, hashBytes, type BlobEvents } from './workspace/blob-store.js';
 export { Presence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
+export { colorFor } from './presence/colors.js';
 export { UndoManager } from './editor/undo-manager.js';
 export { UndoHistory } from './editor/undo-history.js';
 export { ChangeRoute, type ChangeSink, type RouteSteps } from './change-route.js';

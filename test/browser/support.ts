@@ -113,3 +113,22 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The page's text of an open file, as the peer holds it (through the test hook). */
+export async function peerText(page: Page, path: string): Promise<string> {
+  return page.evaluate(async (p) => {
+    const peer = (globalThis as unknown as { chorusPeer: { open(p: string): Promise<{ text: string }> } }).chorusPeer;
+    return (await peer.open(p)).text;
+  }, path);
+}
+
+/** Replace [from, to) of an open file with `insert`, as the interface would (through the hook). */
+export async function peerEdit(page: Page, path: string, from: number, to: number, insert: string): Promise<void> {
+  await page.evaluate(
+    ([p, f, t, i]) => {
+      const peer = (globalThis as unknown as { chorusPeer: { edit(p: string, c: Array<{ from: number; to: number; insert: string }>): void } }).chorusPeer;
+      peer.edit(p as string, [{ from: f as number, to: t as number, insert: i as string }]);
+    },
+    [path, from, to, insert] as const,
+  );
+}

@@ -43,7 +43,13 @@ async function main(): Promise<void> {
     fatal(root, `This browser could not start Chorus's document engine (WebAssembly): ${(e as Error).message}. Try a current Chrome, Firefox or Safari.`);
     return;
   }
-  const peer = await startPagePeer(target, { secure: location.protocol === 'https:' });
+  let peer;
+  try {
+    peer = await startPagePeer(target, { secure: location.protocol === 'https:' });
+  } catch (e) {
+    fatal(root, `Chorus could not start in this tab: ${(e as Error).message}. A private window may block the storage it needs (IndexedDB); try a normal window.`);
+    return;
+  }
   window.chorusPeer = peer;
   mountPlaceholder(root, peer);
 }
