@@ -83,6 +83,9 @@ export class Scene {
   }
 
   async cleanup(): Promise<void> {
+    // CHORUS_BROWSER_LOGS=1: what each page logged, for a failure's investigation.
+    if (process.env.CHORUS_BROWSER_LOGS === '1') for (const [i, log] of [...this.logs.values()].entries()) console.log(`--- page ${i}\n${log.lines.join('\n')}`);
+    this.logs.clear();
     for (const c of this.contexts.splice(0)) await c.close().catch(() => undefined);
     await this.#browser?.close().catch(() => undefined);
     this.#browser = undefined;
@@ -131,4 +134,24 @@ export async function peerEdit(page: Page, path: string, from: number, to: numbe
     },
     [path, from, to, insert] as const,
   );
+}
+
+type Hook = {
+  files(): Array<{ path: string }>;
+  people(): Array<{ id: string; name: string; self: boolean; file?: string; selections?: Array<{ anchor: number; head: number }> }>;
+  links(): Array<{ id: string; state: string; path?: string }>;
+  setSelections(p: string, s: Array<{ anchor: number; head: number }>): void;
+  setName(n: string): void;
+  status(): { state: string; peers: number; unacknowledged: number };
+};
+
+/** Call one of the page peer's methods through the test hook (window.chorusPeer). */
+export async function hook<K extends keyof Hook>(page: Page, method: K, ...args: Parameters<Hook[K]>): Promise<ReturnType<Hook[K]>> {
+  return page.evaluate(
+    ([m, a]) => {
+      const peer = (globalThis as unknown as { chorusPeer: Record<string, (...x: unknown[]) => unknown> }).chorusPeer;
+      return peer[m as string]!(...(a as unknown[]));
+    },
+    [method, args] as const,
+  ) as Promise<ReturnType<Hook[K]>>;
 }

@@ -31,15 +31,16 @@ export function joinTarget(loc: Location, doc: Document): JoinTarget {
 }
 
 /**
- * Where the page dials: the daemon that served it (always reachable: the page came from it)
- * first, then the code's addresses; and a relay — the serving daemon's own (so pages it served
+ * Where the page dials: the daemon that served it (reachable: the page came from it), for as long
+ * as the page runs, and the code's addresses; and a relay — the serving daemon's own (so pages it served
  * reach each other, then upgrade to WebRTC) or the session's.
  */
-export function dialPlan(target: JoinTarget, secure: boolean): { seeds: string[]; relayUrl?: string } {
+export function dialPlan(target: JoinTarget, secure: boolean): { seeds: string[]; anchors: string[]; relayUrl?: string } {
   const ws = secure ? 'wss' : 'ws';
   if (target.served.by === 'daemon') {
-    return { seeds: [`${ws}://${target.served.origin}/`, ...target.code.addrs], relayUrl: `${ws}://${target.served.origin}/relay` };
+    // The serving daemon is dialed for as long as the page runs: after a restart it cannot dial us.
+    return { seeds: target.code.addrs, anchors: [`${ws}://${target.served.origin}/`], relayUrl: `${ws}://${target.served.origin}/relay` };
   }
-  if (target.served.by === 'relay') return { seeds: target.code.addrs, relayUrl: `${ws}://${target.served.origin}/` };
-  return { seeds: target.code.addrs, ...(target.code.relayUrl ? { relayUrl: target.code.relayUrl } : {}) };
+  if (target.served.by === 'relay') return { seeds: target.code.addrs, anchors: [], relayUrl: `${ws}://${target.served.origin}/` };
+  return { seeds: target.code.addrs, anchors: [], ...(target.code.relayUrl ? { relayUrl: target.code.relayUrl } : {}) };
 }

@@ -110,6 +110,7 @@ export class ChorusPagePeer implements PagePeer {
       sessionId: target.code.sessionId,
       ...(plan.relayUrl ? { relayUrl: plan.relayUrl } : {}),
       seeds: plan.seeds,
+      anchors: plan.anchors,
       log: (m) => log(`net: ${m}`),
       transports: browserTransports(),
     });
