@@ -1,0 +1,457 @@
+/**
+ * The page a join link opens: file tree, tabs with a CodeMirror editor each, people (with follow),
+ * status bar, notices and dialogs, all driven by a {@link PagePeer}. The UI holds no project state
+ * of its own beyond what is on screen: the peer owns documents, presence, undo and the connection,
+ * and the UI forwards what the person does and renders what the peer reports.
+ *
+ * The editors live in a shadow root: CodeMirror injects its base styles into the document as a
+ * <style> element, which a strict Content-Security-Policy (`style-src 'self'`) blocks, but into a
+ * shadow root as a constructed stylesheet, which it allows (decision 087).
+ */
+import type { FileItem, PagePeer, Person, PeerStatus, TextChange, ChangeOrigin } from '../peer-api.js';
+import { showMenu, closeMenu, type MenuItem } from './context-menu.js';
+import { askText, confirmAction } from './dialog.js';
+import { baseName, dirName, h, messageOf, replaceChildren, safeColor } from './dom.js';
+import { FileEditor, type FileEditorHost } from './editor.js';
+import { FileTree } from './file-tree.js';
+import { Notices } from './notices.js';
+import { changeName, ensureName, rememberedName } from './own-name.js';
+import { PeopleList } from './people-list.js';
+import { StatusBar } from './status-bar.js';
+import { Tabs } from './tabs.js';
+import { pathProblem } from '../../../../daemon/src/workspace/path-rules.js';
+
+/**
+ * Build the page's user interface inside `root` and wire it to `peer`. Call once per page; the
+ * stylesheet `page.css` must be loaded by the document (index.html does).
+ */
+export function mountApp(root: HTMLElement, peer: PagePeer): void {
+  new App(root, peer);
+}
+
+/** Where the stylesheet is, for the editors' shadow root: the document's own link to it. */
+function stylesheetHref(): string {
+  const link = [...document.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].find((l) => /(^|\/)page\.css(\?|$)/.test(new URL(l.href).pathname));
+  return link?.href ?? new URL('page.css', document.baseURI).href;
+}
+
+class App implements FileEditorHost {
+  private readonly editors = new Map<string, FileEditor>();
+  /** Open files in tab order. */
+  private order: string[] = [];
+  private active: string | undefined;
+  /** Files being fetched; `stale` when a `text` event arrived meanwhile (the editor then resyncs). */
+  private readonly opening = new Map<string, { promise: Promise<FileEditor | undefined>; stale: boolean }>();
+  private following: string | undefined;
+  private status: PeerStatus;
+  private people: Person[] = [];
+  /** Per editor, what its remote selections were last set from (skip redundant dispatches). */
+  private readonly shownSelections = new WeakMap<FileEditor, string>();
+  private readonly darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
+
+  private readonly tree: FileTree;
+  private readonly tabs: Tabs;
+  private readonly peopleList: PeopleList;
+  private readonly statusBar = new StatusBar();
+  private readonly notices = new Notices();
+  private readonly editorArea: HTMLElement;
+  private readonly emptyState: HTMLElement;
+  private readonly followBar: HTMLElement;
+  private readonly banner: HTMLElement;
+  private readonly nameButton: HTMLElement;
+  private readonly main: HTMLElement;
+  private readonly shadow: ShadowRoot;
+
+  constructor(
+    private readonly root: HTMLElement,
+    readonly peer: PagePeer,
+  ) {
+    this.status = peer.status();
+    this.tree = new FileTree({
+      open: (path) => void this.open(path),
+      menu: (item, x, y) => this.fileMenu(item, x, y),
+      create: (folder) => void this.createFile(folder),
+      rename: (item) => void this.renameFile(item),
+      remove: (item) => void this.removeFile(item),
+      userAction: () => this.userAction(),
+    });
+    this.tabs = new Tabs({
+      activate: (path) => {
+        this.userAction();
+        this.activate(path, true);
+      },
+      close: (path) => {
+        this.userAction();
+        this.closeFile(path);
+      },
+    });
+    this.peopleList = new PeopleList({
+      follow: (id) => this.follow(id),
+      changeName: () => void this.changeName(),
+    });
+
+    // The editors' shadow root (see the file header) with the page's stylesheet.
+    this.editorArea = h('div', { class: 'editors' });
+    this.emptyState = h(
+      'div',
+      { class: 'empty-state', 'data-testid': 'empty-state' },
+      h('div', { class: 'empty-mark', 'aria-hidden': 'true' }),
+      h('p', { class: 'empty-title' }, 'Open a file from the list to start editing.'),
+      h('p', { class: 'empty-hint' }, 'Everyone in the session sees what you type as you type it. Ctrl+Z undoes only your own edits.'),
+    );
+    const editorHost = h('div', { class: 'editor-host' });
+    const shadow = editorHost.attachShadow({ mode: 'open' });
+    this.shadow = shadow;
+    shadow.append(h('link', { rel: 'stylesheet', href: stylesheetHref() }), this.editorArea);
+
+    this.followBar = h('div', { class: 'follow-bar', hidden: true, 'data-testid': 'follow-bar' });
+    this.banner = h('div', { class: 'banner', hidden: true, role: 'alert', 'data-testid': 'banner' });
+    this.nameButton = h('button', { type: 'button', class: 'name-button', 'data-testid': 'own-name', title: 'Change your name', onclick: () => void this.changeName() });
+    this.main = h('main', { class: 'main' }, this.tabs.dom, this.followBar, this.banner, h('div', { class: 'editor-frame' }, editorHost, this.emptyState));
+
+    root.classList.add('chorus-app');
+    root.classList.remove('loading');
+    replaceChildren(
+      root,
+      h(
+        'aside',
+        { class: 'sidebar' },
+        h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), h('span', { class: 'brand-name' }, 'Chorus'), h('span', { class: 'read-only-badge', hidden: true, 'data-testid': 'read-only-badge' }, 'Read-only'), this.nameButton),
+        this.tree.dom,
+        this.peopleList.dom,
+      ),
+      this.main,
+      this.statusBar.dom,
+      this.notices.dom,
+    );
+
+    peer.on('status', (status) => this.onStatus(status));
+    peer.on('files', () => this.tree.setFiles(peer.files()));
+    peer.on('text', (path, changes, origin) => this.onText(path, changes, origin));
+    peer.on('people', () => this.onPeople());
+    peer.on('moved', (from, to) => this.onMoved(from, to, false));
+    this.darkQuery.addEventListener('change', () => this.editors.forEach((e) => e.reconfigure()));
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.following) this.follow(undefined);
+    });
+
+    this.onStatus(this.status);
+    this.tree.setFiles(peer.files());
+    this.onPeople();
+    this.showName(rememberedName() ?? '');
+    this.updateView();
+    void ensureName(root, peer).then((name) => this.showName(name));
+  }
+
+  // ---- FileEditorHost -------------------------------------------------------------------------
+
+  sessionReadOnly(): boolean {
+    return this.status.readOnly;
+  }
+
+  dark(): boolean {
+    return this.darkQuery.matches;
+  }
+
+  editorRoot(): ShadowRoot {
+    return this.shadow;
+  }
+
+  refused(reason: string): void {
+    this.notices.show(reason, 'info', 'read-only', 4000);
+  }
+
+  error(message: string): void {
+    this.notices.error(message);
+  }
+
+  /** Anything the person does themselves stops following someone. */
+  userAction(): void {
+    if (this.following) this.follow(undefined);
+  }
+
+  changed(editor: FileEditor): void {
+    if (editor.path === this.active) this.statusBar.setCursor(editor.cursorPosition(), editor.language);
+  }
+
+  // ---- Files and tabs -------------------------------------------------------------------------
+
+  /** Open `path` in a tab (or switch to it). */
+  async open(path: string, focus = true): Promise<FileEditor | undefined> {
+    const existing = this.editors.get(path);
+    if (existing) {
+      this.activate(path, focus);
+      return existing;
+    }
+    const pending = this.opening.get(path);
+    if (pending) return pending.promise;
+    const entry = { promise: this.load(path, focus), stale: false };
+    this.opening.set(path, entry);
+    return entry.promise;
+  }
+
+  private async load(path: string, focus: boolean): Promise<FileEditor | undefined> {
+    try {
+      const opened = await this.peer.open(path);
+      const editor = new FileEditor(path, opened.text, opened.editable, this);
+      this.editors.set(path, editor);
+      this.order.push(path);
+      this.editorArea.append(editor.dom);
+      if (this.opening.get(path)?.stale) void editor.resync(); // changed while it loaded
+      this.onPeople();
+      this.activate(path, focus);
+      if (!opened.editable) this.notices.show(`${path} is binary or too large to edit here: it opened read-only.`, 'info', 'not-editable');
+      return editor;
+    } catch (e) {
+      this.notices.error(`Could not open ${path}: ${messageOf(e)}`);
+      return undefined;
+    } finally {
+      this.opening.delete(path);
+    }
+  }
+
+  /** Make `path`'s tab the active one. */
+  private activate(path: string, focus: boolean): void {
+    const editor = this.editors.get(path);
+    if (!editor) return;
+    this.active = path;
+    for (const e of this.editors.values()) e.setVisible(e === editor);
+    editor.scheduleSelection(); // presence: this is the file I look at now
+    if (focus) editor.focus();
+    this.updateView();
+  }
+
+  private closeFile(path: string): void {
+    const editor = this.editors.get(path);
+    if (!editor) return;
+    const index = this.order.indexOf(path);
+    editor.destroy();
+    this.editors.delete(path);
+    this.order = this.order.filter((p) => p !== path);
+    try {
+      this.peer.close(path);
+    } catch {
+      // Already closed on the peer's side (the file is gone): nothing left to do.
+    }
+    if (this.active === path) {
+      this.active = undefined;
+      const next = this.order[Math.min(index, this.order.length - 1)];
+      if (next) this.activate(next, true);
+    }
+    this.updateView();
+  }
+
+  /** Redraw tabs, tree highlight, empty state and the status bar's cursor part. */
+  private updateView(): void {
+    this.tabs.set(this.order, this.active);
+    this.tree.setActive(this.active);
+    this.emptyState.hidden = this.active !== undefined;
+    const editor = this.active ? this.editors.get(this.active) : undefined;
+    this.statusBar.setCursor(editor?.cursorPosition(), editor?.language ?? '');
+    document.title = this.active ? `${baseName(this.active)} · Chorus` : 'Chorus';
+  }
+
+  private fileMenu(item: FileItem, x: number, y: number): void {
+    this.userAction();
+    const items: MenuItem[] =
+      item.kind === 'dir'
+        ? [{ label: 'New file here…', run: () => void this.createFile(item.path), testId: 'menu-new-file' }]
+        : [
+            { label: 'Open', run: () => void this.open(item.path), testId: 'menu-open' },
+            { label: 'Rename…', run: () => void this.renameFile(item), testId: 'menu-rename' },
+            { label: 'New file beside…', run: () => void this.createFile(dirName(item.path)), testId: 'menu-new-file' },
+            { label: 'Delete…', run: () => void this.removeFile(item), danger: true, testId: 'menu-delete' },
+          ];
+    showMenu(this.root, x, y, items);
+  }
+
+  private async createFile(folder: string): Promise<void> {
+    closeMenu();
+    if (this.status.readOnly) return this.refused('This session is read-only: your join code lets you watch, not create files.');
+    const prefix = folder ? `${folder}/` : '';
+    let created: string | undefined;
+    await askText(this.root, {
+      title: 'New file',
+      description: 'The file appears for everyone in the session, and on their disks.',
+      label: 'Path in the project',
+      value: prefix,
+      select: [prefix.length, prefix.length],
+      confirm: 'Create',
+      testId: 'create-dialog',
+      validate: validatePath,
+      submit: async (path) => {
+        await this.peer.create(path);
+        created = path;
+      },
+    });
+    if (created) await this.open(created);
+  }
+
+  private async renameFile(item: FileItem): Promise<void> {
+    closeMenu();
+    if (this.status.readOnly) return this.refused('This session is read-only: your join code lets you watch, not rename files.');
+    if (item.kind === 'dir') return;
+    const name = baseName(item.path);
+    const start = item.path.length - name.length;
+    const dot = name.lastIndexOf('.');
+    await askText(this.root, {
+      title: `Rename ${name}`,
+      label: 'New path in the project',
+      value: item.path,
+      select: [start, dot > 0 ? start + dot : item.path.length],
+      confirm: 'Rename',
+      testId: 'rename-dialog',
+      validate: (to) => validatePath(to) ?? (to === item.path ? 'That is its name already.' : undefined),
+      submit: async (to) => {
+        await this.peer.rename(item.path, to);
+        this.onMoved(item.path, to, true);
+      },
+    });
+  }
+
+  private async removeFile(item: FileItem): Promise<void> {
+    closeMenu();
+    if (this.status.readOnly) return this.refused('This session is read-only: your join code lets you watch, not delete files.');
+    if (item.kind === 'dir') return;
+    await confirmAction(this.root, {
+      title: `Delete ${baseName(item.path)}?`,
+      description: `${item.path} is deleted for everyone in the session and from their disks.`,
+      confirm: 'Delete',
+      danger: true,
+      testId: 'delete-dialog',
+      run: async () => {
+        await this.peer.remove(item.path);
+        this.onMoved(item.path, undefined, true);
+      },
+    });
+  }
+
+  // ---- Peer events ----------------------------------------------------------------------------
+
+  private onStatus(status: PeerStatus): void {
+    const readOnlyChanged = status.readOnly !== this.status.readOnly;
+    this.status = status;
+    this.statusBar.setStatus(status);
+    this.root.classList.toggle('read-only', status.readOnly);
+    const badge = this.root.querySelector<HTMLElement>('[data-testid="read-only-badge"]');
+    if (badge) badge.hidden = !status.readOnly;
+    if (readOnlyChanged) this.editors.forEach((e) => e.reconfigure());
+    if (status.state === 'refused') {
+      replaceChildren(this.banner, h('strong', {}, 'Could not join this session. '), status.message ?? 'The link may be wrong or expired; ask for a new one.');
+      this.banner.hidden = false;
+    } else {
+      this.banner.hidden = true;
+    }
+  }
+
+  private onText(path: string, changes: TextChange[], origin: ChangeOrigin): void {
+    const editor = this.editors.get(path);
+    if (editor) editor.applyRemote(changes, origin);
+    else {
+      const pending = this.opening.get(path);
+      if (pending) pending.stale = true;
+    }
+  }
+
+  private onPeople(): void {
+    this.people = this.peer.people();
+    const self = this.people.find((p) => p.self);
+    if (self) this.showName(self.name);
+    this.tree.setPeople(this.people);
+    this.tabs.setPeople(this.people);
+    for (const editor of this.editors.values()) {
+      const here = this.people
+        .filter((p) => !p.self && p.file === editor.path && p.selections && p.selections.length > 0)
+        .map((p) => ({ id: p.id, name: p.name, color: safeColor(p.color), selections: p.selections ?? [] }));
+      const key = JSON.stringify(here);
+      if (this.shownSelections.get(editor) === key) continue;
+      this.shownSelections.set(editor, key);
+      editor.setRemoteSelections(here);
+    }
+    this.applyFollow();
+    this.peopleList.set(this.people, this.following);
+  }
+
+  /** A file was renamed or deleted (by anyone; `own` when this page just did it). */
+  private onMoved(from: string, to: string | undefined, own: boolean): void {
+    const editor = this.editors.get(from);
+    if (!editor) return;
+    if (to === undefined) {
+      this.closeFile(from);
+      if (!own) this.notices.show(`${from} was deleted by someone in the session; its tab was closed.`);
+      return;
+    }
+    if (this.editors.has(to)) return;
+    this.editors.delete(from);
+    this.editors.set(to, editor);
+    this.order = this.order.map((p) => (p === from ? to : p));
+    if (this.active === from) this.active = to;
+    editor.rename(to);
+    this.shownSelections.delete(editor);
+    this.onPeople();
+    this.updateView();
+    if (!own) this.notices.show(`${from} was renamed to ${to}.`);
+  }
+
+  // ---- Follow ---------------------------------------------------------------------------------
+
+  private follow(id: string | undefined): void {
+    this.following = id;
+    const person = this.people.find((p) => p.id === id);
+    if (person) {
+      replaceChildren(
+        this.followBar,
+        h('span', {}, 'Following ', h('strong', {}, person.name), ' — your next click or key stops it.'),
+        h('button', { type: 'button', class: 'link-button', onclick: () => this.follow(undefined) }, 'Stop'),
+      );
+      this.followBar.style.setProperty('--chorus-color', safeColor(person.color));
+      this.main.style.setProperty('--chorus-follow-color', safeColor(person.color));
+    }
+    this.followBar.hidden = !person;
+    this.main.classList.toggle('following', !!person);
+    this.applyFollow();
+    this.peopleList.set(this.people, this.following);
+  }
+
+  /** Keep the followed person's file open and their cursor in view. */
+  private applyFollow(): void {
+    if (!this.following) return;
+    const person = this.people.find((p) => p.id === this.following);
+    if (!person) {
+      this.notices.show('The person you followed left the session.');
+      this.follow(undefined);
+      return;
+    }
+    if (!person.file) return;
+    const reveal = (editor: FileEditor | undefined): void => {
+      const head = person.selections?.[0]?.head;
+      if (editor && head !== undefined && this.following === person.id) editor.reveal(head);
+    };
+    if (person.file !== this.active) {
+      void this.open(person.file, false).then(reveal);
+    } else reveal(this.editors.get(person.file));
+  }
+
+  // ---- Name -----------------------------------------------------------------------------------
+
+  private showName(name: string): void {
+    replaceChildren(this.nameButton, h('span', { class: 'name-label' }, name || 'Set your name'));
+  }
+
+  private async changeName(): Promise<void> {
+    const current = this.people.find((p) => p.self)?.name ?? rememberedName() ?? '';
+    const name = await changeName(this.root, this.peer, current);
+    if (name) this.showName(name);
+  }
+}
+
+/**
+ * A problem with a path typed for a new or renamed file, or undefined: the project's one path
+ * rule (path-rules.ts), checked before asking the peer, which checks again.
+ */
+function validatePath(path: string): string | undefined {
+  if (!path) return 'Type a path, such as src/notes.md.';
+  if (path.endsWith('/')) return 'Add a file name after the last slash.';
+  const problem = pathProblem(path);
+  return problem ? `That path cannot be used: ${problem}.` : undefined;
+}

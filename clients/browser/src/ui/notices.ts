@@ -1,0 +1,47 @@
+/**
+ * Short messages for the person ("src/a.ts was deleted by someone; its tab was closed"), shown in
+ * a corner and read out by screen readers (an ARIA live region). Errors stay until dismissed;
+ * other notices fade after a few seconds.
+ */
+import { h } from './dom.js';
+
+export type NoticeKind = 'info' | 'error';
+
+/** The notice area of the page. */
+export class Notices {
+  readonly dom: HTMLElement;
+  /** The last message per key, so a repeated notice (typing while read-only) is shown once. */
+  private readonly byKey = new Map<string, HTMLElement>();
+
+  constructor() {
+    this.dom = h('div', { class: 'notices', role: 'status', 'aria-live': 'polite', 'data-testid': 'notices' });
+  }
+
+  /**
+   * Show `text`. A notice with the same `key` replaces the previous one instead of stacking.
+   * `ms`: how long it stays (errors stay until closed unless given).
+   */
+  show(text: string, kind: NoticeKind = 'info', key?: string, ms?: number): void {
+    if (key) this.byKey.get(key)?.remove();
+    const close = (): void => {
+      item.classList.add('leaving');
+      setTimeout(() => item.remove(), 200);
+      if (key && this.byKey.get(key) === item) this.byKey.delete(key);
+    };
+    const item = h(
+      'div',
+      { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : undefined },
+      h('span', { class: 'notice-text' }, text),
+      h('button', { class: 'notice-close', type: 'button', title: 'Dismiss', 'aria-label': 'Dismiss', onclick: close }, '×'),
+    );
+    if (key) this.byKey.set(key, item);
+    this.dom.append(item);
+    const stay = ms ?? (kind === 'error' ? 0 : 5000);
+    if (stay > 0) setTimeout(close, stay);
+  }
+
+  /** Show a thrown error's readable message. */
+  error(text: string, key?: string): void {
+    this.show(text, 'error', key);
+  }
+}
