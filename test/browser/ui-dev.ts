@@ -3,6 +3,7 @@
  * a small sample project, with the fake exposed as `window.chorusFake` for the test to drive.
  * Query: `?readonly=1` starts a read-only session; `?people=0` leaves this person alone.
  */
+import { EditorView } from '@codemirror/view';
 import { mountApp } from '../../clients/browser/src/ui/app.js';
 import { FakePeer } from './fake-peer.js';
 
@@ -67,9 +68,16 @@ const fake = new FakePeer({
 declare global {
   interface Window {
     chorusFake: FakePeer;
+    /** The text in the editor of `path` (undefined when it is not open), read from CodeMirror's state. */
+    chorusEditorText: (path: string) => string | undefined;
   }
 }
 window.chorusFake = fake;
+window.chorusEditorText = (path) => {
+  const host = document.querySelector('.editor-host');
+  const content = host?.shadowRoot?.querySelector(`[data-path="${CSS.escape(path)}"] .cm-content`);
+  return content instanceof HTMLElement ? EditorView.findFromDOM(content)?.state.doc.toString() : undefined;
+};
 
 const root = document.getElementById('app');
 if (root) mountApp(root, fake);

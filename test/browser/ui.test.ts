@@ -61,8 +61,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await page.locator(`[data-testid="editor:${path}"] .cm-content`).waitFor();
   }
 
-  const editorText = (page: Page, path: string): Promise<string> =>
-    page.locator(`[data-testid="editor:${path}"] .cm-content`).evaluate((el) => [...el.querySelectorAll('.cm-line')].map((l) => l.textContent).join('\n'));
+  const editorText = (page: Page, path: string): Promise<string | undefined> => page.evaluate((p) => window.chorusEditorText(p), path);
   const fakeText = (page: Page, path: string): Promise<string | undefined> => page.evaluate((p) => window.chorusFake.texts.get(p), path);
   const callsOf = (page: Page, method: string): Promise<unknown[][]> => page.evaluate((m) => window.chorusFake.callsOf(m), method);
 
@@ -81,6 +80,311 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
       fs.mkdirSync(shots, { recursive: true });
       await page.screenshot({ path: path.join(shots, 'page-light.png') });
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('typing calls edit with CodeMirror changes, positions in the text before each change', async () => {
+    const { page, problems } = await open();
+    await openFile(page, 'src/dates.ts');
+    const firstLine = "export type Season = 'spring' | 'autumn';";
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.type('ab');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.type('x');
+    const path = 'src/dates.ts';
+    await expect.poll(() => callsOf(page, 'edit')).toEqual([
+      [path, [{ from: 0, to: 0, insert: 'a' }]],
+      [path, [{ from: 1, to: 1, insert: 'b' }]],
+      [path, [{ from: firstLine.length + 1, to: firstLine.length + 2, insert: '' }]],
+      [path, [{ from: 0, to: firstLine.length + 1, insert: 'x' }]],
+    ]);
+    const text = await fakeText(page, path);
+    expect(text?.startsWith('x\n\nexport function')).toBe(true);
+    await expect(editorText(page, path)).resolves.toBe(text);
+    // Presence: the cursor went to the peer as this person's selection in the file.
+    await expect.poll(async () => (await callsOf(page, 'setSelections')).at(-1)).toEqual([path, [{ anchor: 1, head: 1 }]]);
+    expect(problems).toEqual([]);
+  });
+
+  it('a remote text event updates the editor and is not sent back', async () => {
+    const { page, problems } = await open();
+    const path = 'src/dates.ts';
+    await openFile(page, path);
+    await page.keyboard.type('/');
+    await expect.poll(async () => (await callsOf(page, 'edit')).length).toBe(1);
+    // Two changes in one event, both in the text before the event (the seam's convention).
+    const changes: TextChange[] = [
+      { from: 1, to: 7, insert: 'declare' },
+      { from: 13, to: 19, insert: 'Season2' },
+    ];
+    await page.evaluate(([p, c]) => window.chorusFake.remoteEdit(p as string, c as TextChange[]), [path, changes] as const);
+    const expected = await fakeText(page, path);
+    expect(expected?.startsWith("/declare type Season2 = 'spring'")).toBe(true);
+    await expect.poll(() => editorText(page, path)).toBe(expected);
+    await page.waitForTimeout(200);
+    expect(await callsOf(page, 'edit')).toHaveLength(1);
+    expect(problems).toEqual([]);
+  });
+
+  it('shows remote cursors with names and colours, updated when people move', async () => {
+    const { page, problems } = await open();
+    await openFile(page, 'src/beds.ts');
+    const labels = page.locator('[data-testid="editor:src/beds.ts"] .cm-chorus-cursor-label');
+    await expect.poll(() => labels.allTextContents()).toEqual(expect.arrayContaining(['Ana Lima', 'Bo']));
+    await expect(labels.filter({ hasText: 'Bo' }).evaluate((el) => getComputedStyle(el).backgroundColor)).resolves.toBe('rgb(47, 166, 122)');
+    await expect(page.locator('[data-testid="editor:src/beds.ts"] .cm-chorus-selection').count()).resolves.toBeGreaterThan(0);
+    // Bo moves to another file, and a peer sends a colour that tries to smuggle in a declaration.
+    await page.evaluate(() => {
+      const people = window.chorusFake.people();
+      const bo = people.find((p) => p.name === 'Bo');
+      if (bo) Object.assign(bo, { file: 'src/dates.ts', selections: [{ anchor: 5, head: 5 }], color: 'red; background-image: url(//example.com/x)' });
+      const ana = people.find((p) => p.name === 'Ana Lima');
+      if (ana) ana.selections = [{ anchor: 10, head: 99999 }]; // past the end: clamped, not thrown
+      window.chorusFake.setPeople(people);
+    });
+    await expect.poll(() => labels.allTextContents()).toEqual(['Ana Lima']);
+    await openFile(page, 'src/dates.ts');
+    const bo = page.locator('[data-testid="editor:src/dates.ts"] .cm-chorus-cursor-label');
+    await expect.poll(() => bo.allTextContents()).toEqual(['Bo']);
+    await expect(bo.evaluate((el) => getComputedStyle(el).backgroundColor)).resolves.toBe('rgb(136, 136, 136)');
+    expect(problems).toEqual([]);
+  });
+
+  it('Ctrl+Z and Ctrl+Shift+Z / Ctrl+Y call the peer’s own-edit undo and redo, not CodeMirror history', async () => {
+    const { page, problems } = await open();
+    const path = 'src/dates.ts';
+    await openFile(page, path);
+    const original = await fakeText(page, path);
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.type('a');
+    // Someone else edits the end of the file: own-edit undo must leave it alone.
+    const end = original?.length ?? 0;
+    await page.evaluate(([p, at]) => window.chorusFake.remoteEdit(p as string, [{ from: (at as number) + 1, to: (at as number) + 1, insert: '// theirs\n' }]), [path, end] as const);
+    await expect.poll(() => editorText(page, path)).toBe(`a${original}// theirs\n`);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => callsOf(page, 'undo')).toEqual([[path]]);
+    await expect.poll(() => editorText(page, path)).toBe(`${original}// theirs\n`);
+    await page.keyboard.press('Control+Shift+KeyZ'); // KeyZ: with Shift held a keyboard sends "Z"
+    await expect.poll(() => editorText(page, path)).toBe(`a${original}// theirs\n`);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => editorText(page, path)).toBe(`${original}// theirs\n`);
+    await page.keyboard.press('Control+y');
+    await expect.poll(() => callsOf(page, 'redo')).toEqual([[path], [path]]);
+    await expect.poll(() => editorText(page, path)).toBe(`a${original}// theirs\n`);
+    // Nothing of this person's left to undo after two more: the peer says so and the text stays.
+    await page.keyboard.press('Control+z');
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await callsOf(page, 'undo')).length).toBe(4);
+    await expect.poll(() => editorText(page, path)).toBe(`${original}// theirs\n`);
+    // Only the one typed edit ever went to the peer: undo results are not echoed as edits.
+    expect(await callsOf(page, 'edit')).toHaveLength(1);
+    await expect(fakeText(page, path)).resolves.toBe(await editorText(page, path));
+    expect(problems).toEqual([]);
+  });
+
+  it('a read-only session refuses typing, says why, and shows a badge', async () => {
+    const { page, problems } = await open({ query: 'readonly=1' });
+    const path = 'src/dates.ts';
+    await openFile(page, path);
+    const before = await editorText(page, path);
+    await page.locator(`[data-testid="editor:${path}"] .cm-content`).click();
+    await page.keyboard.type('zz');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+z');
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('read-only');
+    await expect(page.getByTestId('read-only-badge').isVisible()).resolves.toBe(true);
+    await expect(page.getByTestId('status').textContent()).resolves.toContain('Read-only');
+    expect(await editorText(page, path)).toBe(before);
+    expect(await callsOf(page, 'edit')).toEqual([]);
+    expect(await callsOf(page, 'undo')).toEqual([]);
+    // Creating a file is refused too, before any dialog.
+    await page.getByTestId('new-file').click();
+    await expect(page.getByTestId('create-dialog').count()).resolves.toBe(0);
+    // The session becomes writable (e.g. a new status from the peer): typing works at once.
+    await page.evaluate(() => window.chorusFake.setStatus({ readOnly: false }));
+    await page.locator(`[data-testid="editor:${path}"] .cm-content`).click();
+    await page.keyboard.type('k');
+    await expect.poll(async () => (await callsOf(page, 'edit')).length).toBe(1);
+    expect(problems).toEqual([]);
+  });
+
+  it('asks for a name once, remembers it across a reload, and lets it change', async () => {
+    const { page, problems } = await open({ name: null });
+    const dialog = page.getByTestId('name-dialog');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape'); // a name is needed: Escape does not dismiss it
+    await expect(dialog.isVisible()).resolves.toBe(true);
+    await dialog.locator('button[type="submit"]').click();
+    await expect(dialog.locator('.dialog-error').textContent()).resolves.toContain('Type a name');
+    await dialog.locator('input').fill('Dana');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(await callsOf(page, 'setName')).toEqual([['Dana']]);
+    await expect(page.getByTestId('own-name').textContent()).resolves.toBe('Dana');
+    await expect(page.getByTestId('person:Dana').isVisible()).resolves.toBe(true);
+
+    await page.reload();
+    await page.getByTestId('file:README.md').waitFor();
+    await expect.poll(() => callsOf(page, 'setName')).toEqual([['Dana']]);
+    expect(await page.getByTestId('name-dialog').count()).toBe(0);
+
+    await page.getByTestId('own-name').click();
+    await page.getByTestId('name-dialog').locator('input').fill('Dana K');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => callsOf(page, 'setName')).toEqual([['Dana'], ['Dana K']]);
+    await expect(page.evaluate(() => localStorage.getItem('chorus.name'))).resolves.toBe('Dana K');
+    expect(problems).toEqual([]);
+  });
+
+  it('creates, renames and deletes files through the peer, and shows its errors', async () => {
+    const { page, problems } = await open();
+    // Create: the new file opens in a tab.
+    await page.getByTestId('new-file').click();
+    const create = page.getByTestId('create-dialog');
+    await create.locator('input').fill('notes/todo.md');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('tab:notes/todo.md').waitFor();
+    expect(await callsOf(page, 'create')).toEqual([['notes/todo.md', '']]);
+    await expect(page.getByTestId('file:notes/todo.md').isVisible()).resolves.toBe(true);
+
+    // The peer refuses: its message shows in the dialog, which keeps what was typed.
+    await page.getByTestId('new-file').click();
+    await create.locator('input').fill('README.md');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => create.locator('.dialog-error').textContent()).toContain('README.md already exists');
+    await expect(create.locator('input').inputValue()).resolves.toBe('README.md');
+    // A path the project's path rule refuses never reaches the peer.
+    await create.locator('input').fill('src/.git/config');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => create.locator('.dialog-error').textContent()).toContain('.git');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => create.count()).toBe(0);
+    expect(await callsOf(page, 'create')).toHaveLength(2);
+
+    // Rename an open file from its context menu: the tab follows, the text stays.
+    await openFile(page, 'src/dates.ts');
+    const text = await editorText(page, 'src/dates.ts');
+    await page.getByTestId('file:src/dates.ts').click({ button: 'right' });
+    await page.getByTestId('menu-rename').click();
+    const rename = page.getByTestId('rename-dialog');
+    await expect(rename.locator('input').inputValue()).resolves.toBe('src/dates.ts');
+    await rename.locator('input').fill('src/calendar.ts');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('tab:src/calendar.ts').waitFor();
+    expect(await callsOf(page, 'rename')).toEqual([['src/dates.ts', 'src/calendar.ts']]);
+    expect(await page.getByTestId('tab:src/dates.ts').count()).toBe(0);
+    await expect(editorText(page, 'src/calendar.ts')).resolves.toBe(text);
+
+    // Delete asks first; the tab closes.
+    await page.getByTestId('file:src/calendar.ts').click({ button: 'right' });
+    await page.getByTestId('menu-delete').click();
+    const del = page.getByTestId('delete-dialog');
+    await expect(del.textContent()).resolves.toContain('src/calendar.ts');
+    await del.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByTestId('tab:src/calendar.ts').count()).toBe(0);
+    expect(await callsOf(page, 'remove')).toEqual([['src/calendar.ts']]);
+    await expect(page.getByTestId('file:src/calendar.ts').count()).resolves.toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('follows a file renamed by someone else, and closes one they deleted with a notice', async () => {
+    const { page, problems } = await open();
+    await openFile(page, 'src/beds.ts');
+    await openFile(page, 'README.md');
+    await page.evaluate(() => window.chorusFake.remoteMove('src/beds.ts', 'src/garden/beds.ts'));
+    await page.getByTestId('tab:src/garden/beds.ts').waitFor();
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('src/beds.ts was renamed to src/garden/beds.ts');
+    await expect(page.getByTestId('file:src/garden/beds.ts').isVisible()).resolves.toBe(true);
+    // Edits in the renamed file go to the peer under its new name.
+    await page.getByTestId('tab:src/garden/beds.ts').click();
+    await page.keyboard.type('q');
+    await expect.poll(async () => (await callsOf(page, 'edit')).at(-1)?.[0]).toBe('src/garden/beds.ts');
+
+    await page.evaluate(() => window.chorusFake.remoteMove('README.md', undefined));
+    await expect.poll(() => page.getByTestId('tab:README.md').count()).toBe(0);
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('README.md was deleted by someone');
+    expect(problems).toEqual([]);
+  });
+
+  it('follows a person: opens their file, keeps their cursor in view, stops on an own action', async () => {
+    const { page, problems } = await open();
+    const long = Array.from({ length: 400 }, (_, i) => `line ${i + 1}`).join('\n');
+    await page.evaluate((text) => window.chorusFake.remoteCreate('long.txt', text), long);
+    await page.getByTestId('person:Ana Lima').click();
+    await expect(page.getByTestId('follow-bar').textContent()).resolves.toContain('Following Ana Lima');
+    await page.getByTestId('tab:src/beds.ts').waitFor(); // she is in src/beds.ts
+    // She moves to line 380 of long.txt.
+    const at = long.indexOf('line 380');
+    await page.evaluate((pos) => {
+      const people = window.chorusFake.people();
+      const ana = people.find((p) => p.name === 'Ana Lima');
+      if (ana) Object.assign(ana, { file: 'long.txt', selections: [{ anchor: pos, head: pos }] });
+      window.chorusFake.setPeople(people);
+    }, at);
+    await page.getByTestId('tab:long.txt').waitFor();
+    await expect.poll(() => page.getByTestId('tab:long.txt').getAttribute('aria-selected')).toBe('true');
+    const label = page.locator('[data-testid="editor:long.txt"] .cm-chorus-cursor-label', { hasText: 'Ana Lima' });
+    await expect.poll(() => label.isVisible()).toBe(true);
+    const box = await label.boundingBox();
+    expect(box && box.y > 0 && box.y < 780).toBe(true);
+    // An own click stops following.
+    await page.locator('[data-testid="editor:long.txt"] .cm-content').click();
+    await expect.poll(() => page.getByTestId('follow-bar').isVisible()).toBe(false);
+    await expect(page.getByTestId('person:Ana Lima').getAttribute('aria-pressed')).resolves.toBe('false');
+    expect(problems).toEqual([]);
+  });
+
+  it('shows connection state, its message and edits kept for later in the status bar', async () => {
+    const { page, problems } = await open();
+    const status = page.getByTestId('status');
+    await expect(status.getAttribute('data-state')).resolves.toBe('online');
+    await page.evaluate(() => window.chorusFake.setStatus({ state: 'offline', message: 'Lost the link to the sharer. Your edits are kept here and sent when it is back.', unacknowledged: 3, peers: 0 }));
+    await expect.poll(() => status.textContent()).toContain('Offline');
+    await expect(status.textContent()).resolves.toContain('Your edits are kept here');
+    await expect(page.getByTestId('status-unacknowledged').textContent()).resolves.toContain('3 edits not yet sent');
+    await page.evaluate(() => window.chorusFake.setStatus({ state: 'refused', message: 'The secret in this link is wrong: ask for the link again.' }));
+    await expect.poll(() => page.getByTestId('banner').textContent()).toContain('The secret in this link is wrong');
+    await page.evaluate(() => window.chorusFake.setStatus({ state: 'online', message: undefined, unacknowledged: 0, peers: 2 }));
+    await expect.poll(() => page.getByTestId('banner').isVisible()).toBe(false);
+    await expect(status.textContent()).resolves.toContain('2 peers');
+    expect(problems).toEqual([]);
+  });
+
+  it('keeps CRLF line ends whole: typing at a line end goes before the "\\r", Enter inserts "\\r\\n", deleting takes both', async () => {
+    const { page, problems } = await open();
+    const path = 'windows.txt';
+    await openFile(page, path);
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('End');
+    await page.keyboard.type('X');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Y');
+    // A step right at a line end goes to the next line, over the "\r\n".
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.type('Z');
+    await expect.poll(() => fakeText(page, path)).toBe('line oneX\r\nY\r\nZline two\r\n');
+    await expect(editorText(page, path)).resolves.toBe('line oneX\r\nY\r\nZline two\r\n');
+    // Backspace at a line's start and Delete at its end take the whole "\r\n".
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Delete');
+    await expect.poll(() => fakeText(page, path)).toBe('line oneX\r\nYZline two');
+    await expect(editorText(page, path)).resolves.toBe('line oneX\r\nYZline two');
+    expect((await callsOf(page, 'edit'))[0]).toEqual([path, [{ from: 8, to: 8, insert: 'X' }]]);
+    expect(problems).toEqual([]);
+  });
+
+  it('opens a binary file read-only and says why', async () => {
+    const { page, problems } = await open();
+    await openFile(page, 'assets/logo.png');
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('binary or too large');
+    await page.locator('[data-testid="editor:assets/logo.png"] .cm-content').click();
+    await page.keyboard.type('nope');
+    await page.waitForTimeout(100);
+    expect(await callsOf(page, 'edit')).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

@@ -32,6 +32,7 @@ import { classHighlighter } from '@lezer/highlight';
 import type { ChangeOrigin, PagePeer, SelectionRange, TextChange } from '../peer-api.js';
 import { h, messageOf } from './dom.js';
 import { loadLanguage } from './languages.js';
+import { crlfLineEnds, usesCrlf } from './crlf.js';
 import { remoteSelections, setRemoteSelections, type RemoteSelections } from './remote-cursors.js';
 
 /** Marks a transaction that applies a change from the peer (remote, undo, redo): never forwarded. */
@@ -90,12 +91,12 @@ export class FileEditor {
     this.view = new EditorView({
       parent: this.dom,
       root: host.editorRoot(),
-      state: EditorState.create({ doc: text, extensions: this.extensions() }),
+      state: EditorState.create({ doc: text, extensions: this.extensions(usesCrlf(text)) }),
     });
     void this.loadLanguage();
   }
 
-  private extensions(): Extension[] {
+  private extensions(crlf: boolean): Extension[] {
     const ownUndo = (redo: boolean) => (): boolean => {
       this.undo(redo);
       return true; // always handled: the browser's own undo of the editable DOM would desync the text
@@ -103,6 +104,7 @@ export class FileEditor {
     return [
       EditorState.lineSeparator.of('\n'),
       EditorState.allowMultipleSelections.of(true),
+      crlfLineEnds(crlf, (tr) => tr.annotation(peerChange) !== undefined),
       this.readOnlyConf.of(this.readOnlyExtension()),
       this.themeConf.of(EditorView.darkTheme.of(this.host.dark())),
       this.languageConf.of([]),
