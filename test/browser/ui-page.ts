@@ -49,6 +49,11 @@ export async function startUiPage(): Promise<UiPage> {
   });
   fs.copyFileSync(path.join(uiDir, 'index.html'), path.join(dir, 'index.html'));
   fs.copyFileSync(path.join(uiDir, 'page.css'), path.join(dir, 'page.css'));
+  // The same page as a bundler that imports page.css would emit it: the stylesheet named main.css
+  // (in a folder of its own, where no page.css is to be found).
+  fs.mkdirSync(path.join(dir, 'bundled'));
+  fs.copyFileSync(path.join(uiDir, 'page.css'), path.join(dir, 'bundled', 'main.css'));
+  fs.writeFileSync(path.join(dir, 'bundled', 'main.html'), fs.readFileSync(path.join(uiDir, 'index.html'), 'utf8').replace('./page.css', './main.css').replace('./page.js', '../page.js'));
 
   const server = http.createServer((req, res) => {
     const name = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';

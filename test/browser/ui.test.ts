@@ -34,7 +34,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
   });
 
   /** A fresh browser context (own localStorage) on the dev page. `name: null` leaves the name unset. */
-  async function open(opts: { name?: string | null; query?: string; dark?: boolean } = {}): Promise<Opened> {
+  async function open(opts: { name?: string | null; query?: string; dark?: boolean; html?: string } = {}): Promise<Opened> {
     const context = await ui.browser.newContext({ viewport: { width: 1280, height: 780 }, colorScheme: opts.dark ? 'dark' : 'light' });
     contexts.push(context);
     if (opts.name !== null) {
@@ -51,7 +51,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(m.text());
     });
-    await page.goto(`${ui.url}${opts.query ? `?${opts.query}` : ''}`);
+    await page.goto(`${opts.html ? ui.url.replace('index.html', opts.html) : ui.url}${opts.query ? `?${opts.query}` : ''}`);
     await page.getByTestId('file:README.md').waitFor();
     return { context, page, problems };
   }
@@ -80,6 +80,43 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
       fs.mkdirSync(shots, { recursive: true });
       await page.screenshot({ path: path.join(shots, 'page-light.png') });
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('follows the dark colour scheme, editors included', async () => {
+    const { page, problems } = await open({ dark: true });
+    await openFile(page, 'src/beds.ts');
+    await page.getByTestId('person:Ana Lima').click();
+    const luminance = (rgb: string): number => {
+      const [r = 0, g = 0, b = 0] = (rgb.match(/\d+/g) ?? []).map(Number);
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const editorBg = await page.locator('[data-testid="editor:src/beds.ts"] .cm-editor').evaluate((el) => getComputedStyle(el).backgroundColor);
+    const sidebarBg = await page.locator('.sidebar').evaluate((el) => getComputedStyle(el).backgroundColor);
+    const textColor = await page.locator('[data-testid="editor:src/beds.ts"] .cm-content').evaluate((el) => getComputedStyle(el).color);
+    expect(luminance(editorBg)).toBeLessThan(60);
+    expect(luminance(sidebarBg)).toBeLessThan(60);
+    expect(luminance(textColor)).toBeGreaterThan(150);
+    const shots = process.env.CHORUS_UI_SCREENSHOTS;
+    if (shots) {
+      fs.mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: path.join(shots, 'page-dark.png') });
+      await page.evaluate(() => window.chorusFake.setStatus({ state: 'offline', message: 'Lost the link to the sharer; your edits are kept here and sent when it is back.', unacknowledged: 3, peers: 0 }));
+      await page.getByTestId('file:scripts/export.py').click({ button: 'right' });
+      await page.getByTestId('menu-rename').click();
+      await page.screenshot({ path: path.join(shots, 'page-dark-dialog.png') });
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('styles the editors whatever the page names its stylesheet (a bundle emits main.css)', async () => {
+    const { page, problems } = await open({ html: 'bundled/main.html' });
+    await openFile(page, 'src/beds.ts');
+    // page.css gives the editor the theme's font and remote cursors their colour; without it in the shadow root neither shows.
+    const font = await page.locator('[data-testid="editor:src/beds.ts"] .cm-scroller').evaluate((el) => getComputedStyle(el).fontFamily);
+    expect(font).toContain('ui-monospace');
+    const label = page.locator('[data-testid="editor:src/beds.ts"] .cm-chorus-cursor-label', { hasText: 'Bo' });
+    await expect(label.evaluate((el) => getComputedStyle(el).backgroundColor)).resolves.toBe('rgb(47, 166, 122)');
     expect(problems).toEqual([]);
   });
 

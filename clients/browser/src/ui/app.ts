@@ -11,7 +11,7 @@
 import type { FileItem, PagePeer, Person, PeerStatus, TextChange, ChangeOrigin } from '../peer-api.js';
 import { showMenu, closeMenu, type MenuItem } from './context-menu.js';
 import { askText, confirmAction } from './dialog.js';
-import { baseName, dirName, h, messageOf, replaceChildren, safeColor } from './dom.js';
+import { baseName, dirName, h, messageOf, oncePerFrame, replaceChildren, safeColor } from './dom.js';
 import { FileEditor, type FileEditorHost } from './editor.js';
 import { FileTree } from './file-tree.js';
 import { Notices } from './notices.js';
@@ -23,16 +23,21 @@ import { pathProblem } from '../../../../daemon/src/workspace/path-rules.js';
 
 /**
  * Build the page's user interface inside `root` and wire it to `peer`. Call once per page; the
- * stylesheet `page.css` must be loaded by the document (index.html does).
+ * document must load this folder's page.css (index.html links it; a bundle that imports it emits
+ * it under its own name, which works as well).
  */
 export function mountApp(root: HTMLElement, peer: PagePeer): void {
   new App(root, peer);
 }
 
-/** Where the stylesheet is, for the editors' shadow root: the document's own link to it. */
-function stylesheetHref(): string {
-  const link = [...document.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].find((l) => /(^|\/)page\.css(\?|$)/.test(new URL(l.href).pathname));
-  return link?.href ?? new URL('page.css', document.baseURI).href;
+/**
+ * The document's stylesheets, linked again for the editors' shadow root (styles do not cross
+ * its boundary): whatever the page's build names them (page.css here, a bundler's main.css), the
+ * editors get the same rules. Without any, `page.css` next to the document.
+ */
+function stylesheetLinks(): HTMLLinkElement[] {
+  const links = [...document.querySelectorAll<HTMLLinkElement>('link[rel~="stylesheet"][href]')].map((l) => h('link', { rel: 'stylesheet', href: l.href }));
+  return links.length > 0 ? links : [h('link', { rel: 'stylesheet', href: new URL('page.css', document.baseURI).href })];
 }
 
 class App implements FileEditorHost {
@@ -102,7 +107,7 @@ class App implements FileEditorHost {
     const editorHost = h('div', { class: 'editor-host' });
     const shadow = editorHost.attachShadow({ mode: 'open' });
     this.shadow = shadow;
-    shadow.append(h('link', { rel: 'stylesheet', href: stylesheetHref() }), this.editorArea);
+    shadow.append(...stylesheetLinks(), this.editorArea);
 
     this.followBar = h('div', { class: 'follow-bar', hidden: true, 'data-testid': 'follow-bar' });
     this.banner = h('div', { class: 'banner', hidden: true, role: 'alert', 'data-testid': 'banner' });
@@ -126,9 +131,9 @@ class App implements FileEditorHost {
     );
 
     peer.on('status', (status) => this.onStatus(status));
-    peer.on('files', () => this.tree.setFiles(peer.files()));
-    peer.on('text', (path, changes, origin) => this.onText(path, changes, origin));
-    peer.on('people', () => this.onPeople());
+    peer.on('files', oncePerFrame(() => this.tree.setFiles(peer.files())));
+    peer.on('text', (path, changes, origin) => this.onText(path, changes, origin)); // at once: positions refer to the text now
+    peer.on('people', oncePerFrame(() => this.onPeople()));
     peer.on('moved', (from, to) => this.onMoved(from, to, false));
     this.darkQuery.addEventListener('change', () => this.editors.forEach((e) => e.reconfigure()));
     document.addEventListener('keydown', (e) => {

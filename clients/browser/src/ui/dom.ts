@@ -74,3 +74,20 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error && error.message) return error.message;
   return typeof error === 'string' && error ? error : 'Something went wrong; try again.';
 }
+
+/**
+ * `fn` wrapped so that many calls within one frame run it once, at the next frame: a burst of
+ * peer events (an index loading, cursors moving) redraws once. Hidden tabs get no frames, so
+ * they redraw when shown.
+ */
+export function oncePerFrame(fn: () => void): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
