@@ -1,7 +1,8 @@
 /**
  * The dev page's entry: the real UI (clients/browser/src/ui/app.ts) mounted on a FakePeer holding
  * a small sample project, with the fake exposed as `window.chorusFake` for the test to drive.
- * Query: `?readonly=1` starts a read-only session; `?people=0` leaves this person alone.
+ * Query: `?readonly=1` starts a read-only session; `?people=0` leaves this person alone;
+ * `?state=refused` starts refused (a wrong link).
  */
 import { EditorView } from '@codemirror/view';
 import { mountApp } from '../../clients/browser/src/ui/app.js';
@@ -52,7 +53,11 @@ const alone = params.get('people') === '0';
 const fake = new FakePeer({
   files: sample,
   binary: ['assets/logo.png'],
-  status: { readOnly: params.get('readonly') === '1', peers: alone ? 0 : 2 },
+  status: {
+    readOnly: params.get('readonly') === '1',
+    peers: alone ? 0 : 2,
+    ...(params.get('state') === 'refused' ? { state: 'refused' as const, message: 'Could not join: the session refused this link. Ask for a new link.' } : {}),
+  },
   people: [
     { id: 'me', name: 'Me', color: '#4b63d8', self: true, editor: 'browser' },
     ...(alone

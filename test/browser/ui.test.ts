@@ -275,6 +275,28 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     expect(problems).toEqual([]);
   });
 
+  it('with a refused link, says so first and asks for a name only once a session lets the person in', async () => {
+    const { page, problems } = await open({ name: null, query: 'state=refused' });
+    await expect.poll(() => page.getByTestId('banner').textContent()).toContain('the session refused this link');
+    await page.waitForTimeout(200);
+    expect(await page.getByTestId('name-dialog').count()).toBe(0);
+    await page.evaluate(() => window.chorusFake.setStatus({ state: 'online', message: undefined }));
+    await page.getByTestId('name-dialog').waitFor();
+    await expect(page.getByTestId('banner').isVisible()).resolves.toBe(false);
+    expect(problems).toEqual([]);
+  });
+
+  it('Ctrl+P goes to the file filter; Enter opens the first match', async () => {
+    const { page, problems } = await open();
+    await page.keyboard.press('Control+p');
+    await page.keyboard.type('export');
+    await expect.poll(() => page.locator('.tree-file').count()).toBe(1);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('tab:scripts/export.py').waitFor();
+    await expect.poll(() => editorText(page, 'scripts/export.py')).toContain('def export');
+    expect(problems).toEqual([]);
+  });
+
   it('creates, renames and deletes files through the peer, and shows its errors', async () => {
     const { page, problems } = await open();
     // Create: the new file opens in a tab.

@@ -48,6 +48,7 @@ class App implements FileEditorHost {
   /** Files being fetched; `stale` when a `text` event arrived meanwhile (the editor then resyncs). */
   private readonly opening = new Map<string, { promise: Promise<FileEditor | undefined>; stale: boolean }>();
   private following: string | undefined;
+  private nameAsked = false;
   private status: PeerStatus;
   private people: Person[] = [];
   /** Per editor, what its remote selections were last set from (skip redundant dispatches). */
@@ -138,6 +139,12 @@ class App implements FileEditorHost {
     this.darkQuery.addEventListener('change', () => this.editors.forEach((e) => e.reconfigure()));
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.following) this.follow(undefined);
+      // Ctrl+P / Cmd+P: go to a file (the page has nothing to print).
+      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'p') {
+        e.preventDefault();
+        this.userAction();
+        this.tree.focusFilter();
+      }
     });
 
     this.onStatus(this.status);
@@ -145,7 +152,7 @@ class App implements FileEditorHost {
     this.onPeople();
     this.showName(rememberedName() ?? '');
     this.updateView();
-    void ensureName(root, peer).then((name) => this.showName(name));
+    this.askNameOnce();
   }
 
   // ---- FileEditorHost -------------------------------------------------------------------------
@@ -342,10 +349,11 @@ class App implements FileEditorHost {
     if (badge) badge.hidden = !status.readOnly;
     if (readOnlyChanged) this.editors.forEach((e) => e.reconfigure());
     if (status.state === 'refused') {
-      replaceChildren(this.banner, h('strong', {}, 'Could not join this session. '), status.message ?? 'The link may be wrong or expired; ask for a new one.');
+      replaceChildren(this.banner, status.message ?? 'Could not join this session: the link may be mistyped or expired. Ask for a new link.');
       this.banner.hidden = false;
     } else {
       this.banner.hidden = true;
+      this.askNameOnce();
     }
   }
 
@@ -438,6 +446,16 @@ class App implements FileEditorHost {
   }
 
   // ---- Name -----------------------------------------------------------------------------------
+
+  /**
+   * Give the peer this person's name, asking for it the first time. Not while the link is refused:
+   * a person with a wrong link is told that first, and asked for a name once a session lets them in.
+   */
+  private askNameOnce(): void {
+    if (this.nameAsked || this.status.state === 'refused') return;
+    this.nameAsked = true;
+    void ensureName(this.root, this.peer).then((name) => this.showName(name));
+  }
 
   private showName(name: string): void {
     replaceChildren(this.nameButton, h('span', { class: 'name-label' }, name || 'Set your name'));

@@ -78,11 +78,12 @@ export class FileTree {
     this.filterInput = h('input', {
       type: 'search',
       class: 'tree-filter',
-      placeholder: 'Filter files',
+      placeholder: 'Filter files  (Ctrl+P)',
       'aria-label': 'Filter files',
       spellcheck: 'false',
       'data-testid': 'file-filter',
       oninput: () => this.render(),
+      onkeydown: (e: KeyboardEvent) => this.filterKeydown(e),
     });
     this.list = h('div', { class: 'tree', role: 'tree', 'aria-label': 'Files', onkeydown: (e: KeyboardEvent) => this.keydown(e) });
     this.dom = h(
@@ -149,6 +150,28 @@ export class FileTree {
       return;
     }
     replaceChildren(this.list, this.renderLevel(root, 0, filter !== ''));
+    // One row is always reachable with Tab: the active file's, else the first.
+    if (!this.list.querySelector('.tree-row[tabindex="0"]')) this.list.querySelector('.tree-row')?.setAttribute('tabindex', '0');
+  }
+
+  /** Focus the filter box (Ctrl+P), selecting what it holds. */
+  focusFilter(): void {
+    this.filterInput.focus();
+    this.filterInput.select();
+  }
+
+  /** Enter in the filter opens the first matching file; ArrowDown moves into the list. */
+  private filterKeydown(event: KeyboardEvent): void {
+    if (event.key === 'Enter') {
+      const first = this.list.querySelector<HTMLElement>('.tree-file');
+      if (first?.dataset.path) this.host.open(first.dataset.path);
+    } else if (event.key === 'ArrowDown') {
+      this.list.querySelector<HTMLElement>('.tree-row')?.focus();
+    } else if (event.key === 'Escape' && this.filterInput.value) {
+      this.filterInput.value = '';
+      this.render();
+    } else return;
+    event.preventDefault();
   }
 
   private renderLevel(node: TreeNode, depth: number, forceOpen: boolean): HTMLElement {

@@ -35,7 +35,8 @@ export class StatusBar {
       this.left,
       h('span', { class: `status-item status-connection state-${status.state}`, 'data-testid': 'status-connection', title: status.message ?? STATE_LABEL[status.state] }, h('span', { class: 'state-dot', 'aria-hidden': 'true' }), STATE_LABEL[status.state]),
       status.state === 'online' ? h('span', { class: 'status-item', 'data-testid': 'status-peers' }, peers) : null,
-      status.message && status.state !== 'online' ? h('span', { class: 'status-item status-message', 'data-testid': 'status-message' }, status.message) : null,
+      // A refusal's message is in the banner above the editor; here it would be cut short.
+      status.message && status.state !== 'online' && status.state !== 'refused' ? h('span', { class: 'status-item status-message', 'data-testid': 'status-message' }, status.message) : null,
       waiting > 0
         ? h(
             'span',
