@@ -345,6 +345,10 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect.poll(() => page.getByTestId('tab:src/calendar.ts').count()).toBe(0);
     expect(await callsOf(page, 'remove')).toEqual([['src/calendar.ts']]);
     await expect(page.getByTestId('file:src/calendar.ts').count()).resolves.toBe(0);
+    // The peer reported both moves back: this person's own are not announced to them as someone else's.
+    const notices = (await page.getByTestId('notices').textContent()) ?? '';
+    expect(notices).not.toContain('was renamed');
+    expect(notices).not.toContain('was deleted by someone');
     expect(problems).toEqual([]);
   });
 

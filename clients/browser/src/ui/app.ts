@@ -49,6 +49,8 @@ class App implements FileEditorHost {
   private readonly opening = new Map<string, { promise: Promise<FileEditor | undefined>; stale: boolean }>();
   private following: string | undefined;
   private nameAsked = false;
+  /** Renames and deletions this page asked for, as `from\0to`: their `moved` events need no notice. */
+  private readonly ownMoves = new Set<string>();
   private status: PeerStatus;
   private people: Person[] = [];
   /** Per editor, what its remote selections were last set from (skip redundant dispatches). */
@@ -135,7 +137,7 @@ class App implements FileEditorHost {
     peer.on('files', oncePerFrame(() => this.tree.setFiles(peer.files())));
     peer.on('text', (path, changes, origin) => this.onText(path, changes, origin)); // at once: positions refer to the text now
     peer.on('people', oncePerFrame(() => this.onPeople()));
-    peer.on('moved', (from, to) => this.onMoved(from, to, false));
+    peer.on('moved', (from, to) => this.onMoved(from, to, this.ownMoves.has(`${from}\0${to ?? ''}`)));
     this.darkQuery.addEventListener('change', () => this.editors.forEach((e) => e.reconfigure()));
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.following) this.follow(undefined);
@@ -315,8 +317,7 @@ class App implements FileEditorHost {
       testId: 'rename-dialog',
       validate: (to) => validatePath(to) ?? (to === item.path ? 'That is its name already.' : undefined),
       submit: async (to) => {
-        await this.peer.rename(item.path, to);
-        this.onMoved(item.path, to, true);
+        await this.ownMove(item.path, to, () => this.peer.rename(item.path, to));
       },
     });
   }
@@ -332,10 +333,22 @@ class App implements FileEditorHost {
       danger: true,
       testId: 'delete-dialog',
       run: async () => {
-        await this.peer.remove(item.path);
-        this.onMoved(item.path, undefined, true);
+        await this.ownMove(item.path, undefined, () => this.peer.remove(item.path));
       },
     });
+  }
+
+  /** Run this page's own rename or deletion; its tab follows whether or not the peer reports it. */
+  private async ownMove(from: string, to: string | undefined, run: () => Promise<void>): Promise<void> {
+    const key = `${from}\0${to ?? ''}`;
+    this.ownMoves.add(key);
+    try {
+      await run();
+      this.onMoved(from, to, true);
+    } finally {
+      // The peer may report it a little later; after that, the same move by someone else gets its notice.
+      setTimeout(() => this.ownMoves.delete(key), 2000);
+    }
   }
 
   // ---- Peer events ----------------------------------------------------------------------------
@@ -394,7 +407,10 @@ class App implements FileEditorHost {
       if (!own) this.notices.show(`${from} was deleted by someone in the session; its tab was closed.`);
       return;
     }
-    if (this.editors.has(to)) return;
+    if (this.editors.has(to)) {
+      this.closeFile(from); // already open under its new name (reported twice)
+      return;
+    }
     this.editors.delete(from);
     this.editors.set(to, editor);
     this.order = this.order.map((p) => (p === from ? to : p));
@@ -441,7 +457,10 @@ class App implements FileEditorHost {
       if (editor && head !== undefined && this.following === person.id) editor.reveal(head);
     };
     if (person.file !== this.active) {
-      void this.open(person.file, false).then(reveal);
+      void this.open(person.file, false).then((editor) => {
+        if (editor) reveal(editor);
+        else if (this.following === person.id) this.follow(undefined); // their file cannot open here: stop, the error says why
+      });
     } else reveal(this.editors.get(person.file));
   }
 

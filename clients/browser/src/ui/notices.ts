@@ -18,15 +18,15 @@ export class Notices {
   }
 
   /**
-   * Show `text`. A notice with the same `key` replaces the previous one instead of stacking.
+   * Show `text`. A notice with the same `key` (by default, the same text) replaces the previous one.
    * `ms`: how long it stays (errors stay until closed unless given).
    */
-  show(text: string, kind: NoticeKind = 'info', key?: string, ms?: number): void {
-    if (key) this.byKey.get(key)?.remove();
+  show(text: string, kind: NoticeKind = 'info', key: string = text, ms?: number): void {
+    this.byKey.get(key)?.remove(); // the same message again replaces itself instead of stacking
     const close = (): void => {
       item.classList.add('leaving');
       setTimeout(() => item.remove(), 200);
-      if (key && this.byKey.get(key) === item) this.byKey.delete(key);
+      if (this.byKey.get(key) === item) this.byKey.delete(key);
     };
     const item = h(
       'div',
@@ -34,7 +34,7 @@ export class Notices {
       h('span', { class: 'notice-text' }, text),
       h('button', { class: 'notice-close', type: 'button', title: 'Dismiss', 'aria-label': 'Dismiss', onclick: close }, '×'),
     );
-    if (key) this.byKey.set(key, item);
+    this.byKey.set(key, item);
     this.dom.append(item);
     const stay = ms ?? (kind === 'error' ? 0 : 5000);
     if (stay > 0) setTimeout(close, stay);
