@@ -2,7 +2,7 @@
  * The dev page's entry: the real UI (clients/browser/src/ui/app.ts) mounted on a FakePeer holding
  * a small sample project, with the fake exposed as `window.chorusFake` for the test to drive.
  * Query: `?readonly=1` starts a read-only session; `?people=0` leaves this person alone;
- * `?state=refused` starts refused (a wrong link).
+ * `?state=refused` starts refused (a wrong link); `?files=N` adds N generated files.
  */
 import { EditorView } from '@codemirror/view';
 import { mountApp } from '../../clients/browser/src/ui/app.js';
@@ -48,6 +48,10 @@ const sample: Record<string, string> = {
   'assets/logo.png': '\u0089PNG',
   'windows.txt': 'line one\r\nline two\r\n',
 };
+
+// `?files=N`: N more generated files in nested folders, for a look at a large project.
+const many = Number(params.get('files') ?? 0);
+for (let i = 0; i < many; i++) sample[`pkg${i % 10}/mod${Math.floor(i / 10) % 10}/file${i}.ts`] = `export const n${i} = ${i};\n`;
 
 const alone = params.get('people') === '0';
 const fake = new FakePeer({

@@ -251,6 +251,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     const { page, problems } = await open({ name: null });
     const dialog = page.getByTestId('name-dialog');
     await dialog.waitFor();
+    if (process.env.CHORUS_UI_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.CHORUS_UI_SCREENSHOTS, 'page-name-dialog.png') });
     await page.keyboard.press('Escape'); // a name is needed: Escape does not dismiss it
     await expect(dialog.isVisible()).resolves.toBe(true);
     await dialog.locator('button[type="submit"]').click();

@@ -151,8 +151,8 @@ class App implements FileEditorHost {
 
     this.onStatus(this.status);
     this.tree.setFiles(peer.files());
-    this.onPeople();
     this.showName(rememberedName() ?? '');
+    this.onPeople(); // the peer's own idea of this person's name, when it has one, wins
     this.updateView();
     this.askNameOnce();
   }
