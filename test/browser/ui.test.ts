@@ -143,6 +143,25 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect.poll(async () => (await callsOf(page, 'setSelections')).at(-1)).toEqual([path, [{ anchor: 1, head: 1 }]]);
   });
 
+  it('searches with Ctrl+F and marks the bracket matching the one at the cursor', async () => {
+    const { page } = await open();
+    const path = 'src/beds.ts';
+    await openFile(page, path);
+    const editor = page.locator(`[data-testid="editor:${path}"]`);
+    await page.keyboard.press('Control+f');
+    const field = editor.locator('.cm-search input[name="search"]');
+    await field.waitFor();
+    await field.fill('ripeOn');
+    await page.keyboard.press('Enter');
+    // The first match after the cursor is selected (CodeMirror's own search, in the shadow root).
+    await expect.poll(() => editor.locator('.cm-searchMatch').count()).toBe(2);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowRight'); // just after "import {"
+    await expect.poll(() => editor.locator('.cm-matchingBracket').allTextContents()).toEqual(['{', '}']);
+    expect(await callsOf(page, 'edit')).toEqual([]);
+  });
+
   it('a remote text event updates the editor and is not sent back', async () => {
     const { page } = await open();
     const path = 'src/dates.ts';
