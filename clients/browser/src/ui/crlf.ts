@@ -6,8 +6,8 @@
  *   key that would land there goes before the "\r", or on to the next line), so typed text lands
  *   before the line end, not inside it;
  * - a deletion that would take one of the pair takes both (Backspace at a line's start, Delete
- *   at its end), and a replacement that would take the "\r" (Enter eating trailing whitespace,
- *   which "\r" counts as) leaves it;
+ *   at its end), a replacement that would take the "\r" (Enter eating trailing whitespace,
+ *   which "\r" counts as) leaves it, and text typed between the two goes before the "\r";
  * - in a document whose line ends are CRLF, a line break the person types or pastes is "\r\n".
  * Changes from the peer pass untouched: other people's line ends are theirs.
  */
@@ -42,6 +42,10 @@ function keepPairs(doc: Text, changes: ChangeSet): ChangeSet | undefined {
     if (to > from) {
       if (inPair(doc, from)) from -= 1;
       if (inPair(doc, to)) to += insert === '' ? 1 : -1;
+    } else if (inPair(doc, from)) {
+      // Typing where a cursor got between the two (a peer's change moved it there): before the "\r".
+      from -= 1;
+      to -= 1;
     }
     touched ||= from !== fromA || to !== toA;
     specs.push({ from, to, insert });
