@@ -30,12 +30,17 @@ class CursorWidget extends WidgetType {
     readonly color: string,
     /** On the first line the label goes below the caret, where it is not clipped. */
     readonly firstLine: boolean,
+    /**
+     * The person's selections when this was drawn: a move makes a new widget, hence a new
+     * element, whose label shows again and fades after a while (page.css); hovering the line shows it.
+     */
+    readonly stamp: string,
   ) {
     super();
   }
 
   override eq(other: CursorWidget): boolean {
-    return other.name === this.name && other.color === this.color && other.firstLine === this.firstLine;
+    return other.name === this.name && other.color === this.color && other.firstLine === this.firstLine && other.stamp === this.stamp;
   }
 
   toDOM(): HTMLElement {
@@ -59,6 +64,7 @@ function clamp(pos: number, length: number): number {
 function build(people: RemoteSelections[], doc: EditorView['state']['doc']): DecorationSet {
   const ranges: Range<Decoration>[] = [];
   for (const person of people) {
+    const stamp = JSON.stringify(person.selections.slice(0, MAX_RANGES));
     for (const sel of person.selections.slice(0, MAX_RANGES)) {
       const anchor = clamp(sel.anchor, doc.length);
       const head = clamp(sel.head, doc.length);
@@ -68,7 +74,7 @@ function build(people: RemoteSelections[], doc: EditorView['state']['doc']): Dec
         // style goes through CSSOM (cssText) in CodeMirror, which a strict CSP allows; the colour is pre-validated.
         ranges.push(Decoration.mark({ class: 'cm-chorus-selection', attributes: { style: `--chorus-color: ${person.color}` } }).range(from, to));
       }
-      const widget = new CursorWidget(person.name, person.color, doc.lineAt(head).number === 1);
+      const widget = new CursorWidget(person.name, person.color, doc.lineAt(head).number === 1, stamp);
       ranges.push(Decoration.widget({ widget, side: head > anchor ? -1 : 1 }).range(head));
     }
   }
