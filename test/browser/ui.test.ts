@@ -378,6 +378,13 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await page.evaluate(() => window.chorusFake.remoteMove('README.md', undefined));
     await expect.poll(() => page.getByTestId('tab:README.md').count()).toBe(0);
     await expect(page.getByTestId('notices').textContent()).resolves.toContain('README.md was deleted by someone');
+    // The text this person had open is not lost: the notice offers it back.
+    await page.getByTestId('restore-file').click();
+    await page.getByTestId('tab:README.md').waitFor();
+    const created = await callsOf(page, 'create');
+    expect(created).toHaveLength(1);
+    expect(created[0]?.[0]).toBe('README.md');
+    expect(String(created[0]?.[1])).toContain('# Garden planner');
   });
 
   it('follows a person: opens their file, keeps their cursor in view, stops on an own action', async () => {
@@ -415,11 +422,15 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect.poll(() => status.textContent()).toContain('Offline');
     await expect(status.textContent()).resolves.toContain('Your edits are kept here');
     await expect(page.getByTestId('status-unacknowledged').textContent()).resolves.toContain('3 edits not yet sent');
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('Your edits are kept here');
     await page.evaluate(() => window.chorusFake.setStatus({ state: 'refused', message: 'The secret in this link is wrong: ask for the link again.' }));
     await expect.poll(() => page.getByTestId('banner').textContent()).toContain('The secret in this link is wrong');
     await page.evaluate(() => window.chorusFake.setStatus({ state: 'online', message: undefined, unacknowledged: 0, peers: 2 }));
     await expect.poll(() => page.getByTestId('banner').isVisible()).toBe(false);
     await expect(status.textContent()).resolves.toContain('2 peers');
+    await page.evaluate(() => window.chorusFake.setStatus({ state: 'offline', message: undefined, peers: 0 }));
+    await page.evaluate(() => window.chorusFake.setStatus({ state: 'online', peers: 1 }));
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('Back online.');
   });
 
   it('keeps CRLF line ends whole: typing at a line end goes before the "\\r", Enter inserts "\\r\\n", deleting takes both', async () => {

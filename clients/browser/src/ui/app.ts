@@ -355,6 +355,12 @@ class App implements FileEditorHost {
 
   private onStatus(status: PeerStatus): void {
     const readOnlyChanged = status.readOnly !== this.status.readOnly;
+    const was = this.status.state;
+    if (status.state === 'offline' && was !== 'offline') {
+      this.notices.show(status.message ?? 'Offline. Your edits are kept in this browser and sent when a peer is back.', 'info', 'connection', 8000);
+    } else if (status.state === 'online' && was === 'offline') {
+      this.notices.show('Back online.', 'info', 'connection', 3000);
+    }
     this.status = status;
     this.statusBar.setStatus(status);
     this.root.classList.toggle('read-only', status.readOnly);
@@ -403,8 +409,20 @@ class App implements FileEditorHost {
     const editor = this.editors.get(from);
     if (!editor) return;
     if (to === undefined) {
+      const text = editor.view.state.doc.toString();
       this.closeFile(from);
-      if (!own) this.notices.show(`${from} was deleted by someone in the session; its tab was closed.`);
+      if (!own) {
+        // Someone else deleted what this person has open: offer their copy back rather than lose it.
+        const restore = (): void => {
+          this.peer.create(from, text).then(
+            () => void this.open(from),
+            (e: unknown) => this.notices.error(`Could not restore ${from}: ${messageOf(e)}`),
+          );
+        };
+        this.notices.show(`${from} was deleted by someone in the session; its tab was closed.`, 'info', `deleted:${from}`, 0, [
+          { label: 'Restore it', run: restore, testId: 'restore-file' },
+        ]);
+      }
       return;
     }
     if (this.editors.has(to)) {

@@ -7,6 +7,13 @@ import { h } from './dom.js';
 
 export type NoticeKind = 'info' | 'error';
 
+/** A button on a notice ("Restore it"); the notice closes when it is pressed. */
+export interface NoticeAction {
+  label: string;
+  run: () => void;
+  testId?: string;
+}
+
 /** The notice area of the page. */
 export class Notices {
   readonly dom: HTMLElement;
@@ -21,7 +28,7 @@ export class Notices {
    * Show `text`. A notice with the same `key` (by default, the same text) replaces the previous one.
    * `ms`: how long it stays (errors stay until closed unless given).
    */
-  show(text: string, kind: NoticeKind = 'info', key: string = text, ms?: number): void {
+  show(text: string, kind: NoticeKind = 'info', key: string = text, ms?: number, actions: NoticeAction[] = []): void {
     this.byKey.get(key)?.remove(); // the same message again replaces itself instead of stacking
     const close = (): void => {
       item.classList.add('leaving');
@@ -32,11 +39,26 @@ export class Notices {
       'div',
       { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : undefined },
       h('span', { class: 'notice-text' }, text),
+      ...actions.map((a) =>
+        h(
+          'button',
+          {
+            class: 'notice-action',
+            type: 'button',
+            'data-testid': a.testId,
+            onclick: () => {
+              close();
+              a.run();
+            },
+          },
+          a.label,
+        ),
+      ),
       h('button', { class: 'notice-close', type: 'button', title: 'Dismiss', 'aria-label': 'Dismiss', onclick: close }, '×'),
     );
     this.byKey.set(key, item);
     this.dom.append(item);
-    const stay = ms ?? (kind === 'error' ? 0 : 5000);
+    const stay = ms ?? (kind === 'error' || actions.length > 0 ? 0 : 5000);
     if (stay > 0) setTimeout(close, stay);
   }
 

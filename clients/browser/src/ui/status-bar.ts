@@ -24,7 +24,8 @@ export class StatusBar {
   constructor() {
     this.left = h('div', { class: 'status-left' });
     this.right = h('div', { class: 'status-right' });
-    this.dom = h('footer', { class: 'status-bar', 'data-testid': 'status', role: 'status', 'aria-live': 'polite' }, this.left, this.right);
+    // Not a live region: counts change with every edit. Connection changes are announced as notices.
+    this.dom = h('footer', { class: 'status-bar', 'data-testid': 'status' }, this.left, this.right);
   }
 
   setStatus(status: PeerStatus): void {
