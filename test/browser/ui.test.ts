@@ -298,7 +298,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect(page.getByTestId('banner').isVisible()).resolves.toBe(false);
   });
 
-  it('Ctrl+P goes to the file filter; Enter opens the first match', async () => {
+  it('Ctrl+P goes to the file filter, Enter opens the first match; Ctrl+S says there is nothing to save', async () => {
     const { page } = await open();
     await page.keyboard.press('Control+p');
     await page.keyboard.type('export');
@@ -306,6 +306,9 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await page.keyboard.press('Enter');
     await page.getByTestId('tab:scripts/export.py').waitFor();
     await expect.poll(() => editorText(page, 'scripts/export.py')).toContain('def export');
+    // Ctrl+S out of habit: no browser "save page", a word on why there is nothing to save.
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('Nothing to save');
   });
 
   it('creates, renames and deletes files through the peer, and shows its errors', async () => {

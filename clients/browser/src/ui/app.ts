@@ -141,11 +141,17 @@ class App implements FileEditorHost {
     this.darkQuery.addEventListener('change', () => this.editors.forEach((e) => e.reconfigure()));
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.following) this.follow(undefined);
-      // Ctrl+P / Cmd+P: go to a file (the page has nothing to print).
-      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'p') {
+      if (!(e.ctrlKey || e.metaKey) || e.shiftKey || e.altKey) return;
+      const key = e.key.toLowerCase();
+      if (key === 'p') {
+        // Ctrl+P / Cmd+P: go to a file (the page has nothing to print).
         e.preventDefault();
         this.userAction();
         this.tree.focusFilter();
+      } else if (key === 's') {
+        // Habit from other editors: there is nothing to save, and the browser's "save page" would only confuse.
+        e.preventDefault();
+        this.notices.show('Nothing to save: every edit reaches the others, and the files on their disks, as you type.', 'info', 'save', 4000);
       }
     });
 
@@ -414,7 +420,7 @@ class App implements FileEditorHost {
       if (!own) {
         // Someone else deleted what this person has open: offer their copy back rather than lose it.
         const restore = (): void => {
-          this.peer.create(from, text).then(
+          void this.peer.create(from, text).then(
             () => void this.open(from),
             (e: unknown) => this.notices.error(`Could not restore ${from}: ${messageOf(e)}`),
           );
