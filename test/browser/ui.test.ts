@@ -311,6 +311,19 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect.poll(() => page.getByTestId('notices').textContent()).toContain('Nothing to save');
   });
 
+  it('comes back to the same tabs after a reload', async () => {
+    const { page } = await open();
+    await openFile(page, 'src/beds.ts');
+    await openFile(page, 'README.md');
+    await openFile(page, 'src/dates.ts');
+    await page.getByTestId('tab:README.md').click();
+    await page.reload();
+    await page.getByTestId('tab:src/dates.ts').waitFor();
+    await expect.poll(() => page.locator('.tab').evaluateAll((tabs) => tabs.map((t) => t.getAttribute('data-testid')))).toEqual(['tab:src/beds.ts', 'tab:README.md', 'tab:src/dates.ts']);
+    await expect.poll(() => page.getByTestId('tab:README.md').getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => editorText(page, 'README.md')).toContain('# Garden planner');
+  });
+
   it('creates, renames and deletes files through the peer, and shows its errors', async () => {
     const { page } = await open();
     // Create: the new file opens in a tab.

@@ -16,6 +16,7 @@ import { FileEditor, type FileEditorHost } from './editor.js';
 import { FileTree } from './file-tree.js';
 import { Notices } from './notices.js';
 import { changeName, ensureName, rememberedName } from './own-name.js';
+import { rememberTabs, rememberedTabs } from './open-tabs-memory.js';
 import { PeopleList } from './people-list.js';
 import { StatusBar } from './status-bar.js';
 import { Tabs } from './tabs.js';
@@ -51,6 +52,8 @@ class App implements FileEditorHost {
   private nameAsked = false;
   /** Renames and deletions this page asked for, as `from\0to`: their `moved` events need no notice. */
   private readonly ownMoves = new Set<string>();
+  /** Tabs open before a reload, reopened as their files appear in the index. */
+  private toRestore = rememberedTabs();
   private status: PeerStatus;
   private people: Person[] = [];
   /** Per editor, what its remote selections were last set from (skip redundant dispatches). */
@@ -134,7 +137,7 @@ class App implements FileEditorHost {
     );
 
     peer.on('status', (status) => this.onStatus(status));
-    peer.on('files', oncePerFrame(() => this.tree.setFiles(peer.files())));
+    peer.on('files', oncePerFrame(() => this.onFiles()));
     peer.on('text', (path, changes, origin) => this.onText(path, changes, origin)); // at once: positions refer to the text now
     peer.on('people', oncePerFrame(() => this.onPeople()));
     peer.on('moved', (from, to) => this.onMoved(from, to, this.ownMoves.has(`${from}\0${to ?? ''}`)));
@@ -156,7 +159,7 @@ class App implements FileEditorHost {
     });
 
     this.onStatus(this.status);
-    this.tree.setFiles(peer.files());
+    this.onFiles();
     this.showName(rememberedName() ?? '');
     this.onPeople(); // the peer's own idea of this person's name, when it has one, wins
     this.updateView();
@@ -269,6 +272,7 @@ class App implements FileEditorHost {
     const editor = this.active ? this.editors.get(this.active) : undefined;
     this.statusBar.setCursor(editor?.cursorPosition(), editor?.language ?? '');
     document.title = this.active ? `${baseName(this.active)} · Chorus` : 'Chorus';
+    rememberTabs({ paths: [...this.order, ...this.toRestore.paths.filter((p) => !this.order.includes(p))], ...(this.active ? { active: this.active } : {}) });
   }
 
   private fileMenu(item: FileItem, x: number, y: number): void {
@@ -380,6 +384,26 @@ class App implements FileEditorHost {
       this.banner.hidden = true;
       this.askNameOnce();
     }
+  }
+
+  private onFiles(): void {
+    const files = this.peer.files();
+    this.tree.setFiles(files);
+    this.restoreTabs(files);
+  }
+
+  /** Reopen the tabs of before a reload whose files are in the index (the index may arrive late). */
+  private restoreTabs(files: FileItem[]): void {
+    const { paths, active } = this.toRestore;
+    if (paths.length === 0) return;
+    const known = new Set(files.filter((f) => f.kind === 'file').map((f) => f.path));
+    const now = paths.filter((p) => known.has(p));
+    if (now.length === 0) return;
+    this.toRestore = { paths: paths.filter((p) => !known.has(p)), ...(active && !known.has(active) ? { active } : {}) };
+    void (async () => {
+      for (const path of now) await this.open(path, false);
+      if (active && known.has(active) && this.editors.has(active)) this.activate(active, false);
+    })();
   }
 
   private onText(path: string, changes: TextChange[], origin: ChangeOrigin): void {
