@@ -162,6 +162,24 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     expect(await callsOf(page, 'edit')).toEqual([]);
   });
 
+  it('an edit the peer refuses is taken back: the editor shows the session\'s text and says why', async () => {
+    const { page } = await open();
+    const path = 'src/dates.ts';
+    await openFile(page, path);
+    const original = await fakeText(page, path);
+    await page.keyboard.press('Control+Home');
+    await page.evaluate(() => (window.chorusFake.failNext = { method: 'edit', message: 'src/dates.ts was deleted a moment ago.' }));
+    await page.keyboard.type('Q');
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('src/dates.ts was deleted a moment ago.');
+    await expect.poll(() => editorText(page, path)).toBe(original);
+    // Once the editor has the session's text again, typing works and lands where it shows.
+    await expect.poll(async () => {
+      await page.keyboard.type('W');
+      return fakeText(page, path);
+    }).toMatch(/^W+export type Season/);
+    await expect(editorText(page, path)).resolves.toBe(await fakeText(page, path));
+  });
+
   it('a remote text event updates the editor and is not sent back', async () => {
     const { page } = await open();
     const path = 'src/dates.ts';

@@ -78,6 +78,13 @@ export class FileEditor {
   private readonly languageConf = new Compartment();
   private selectionTimer: ReturnType<typeof setTimeout> | undefined;
   private destroyed = false;
+  /**
+   * Fetching the peer's text again (`resync`): the editor's text is not the peer's, so the
+   * person cannot type and changes from the peer are not applied (the fetched text has them).
+   */
+  private syncing = false;
+  /** A change from the peer arrived while syncing: fetch once more, it may be newer than the text fetched. */
+  private missed = false;
 
   constructor(
     /** The file's path in the project; changes when someone renames it. */
@@ -149,6 +156,7 @@ export class FileEditor {
 
   /** Why this editor refuses typing, or undefined when it accepts it. */
   readOnlyReason(): string | undefined {
+    if (this.syncing) return `Reloading ${this.path} from the session; type again in a moment.`;
     return readOnlyReason(this.host.sessionReadOnly(), this.editable);
   }
 
@@ -165,10 +173,12 @@ export class FileEditor {
       try {
         this.host.peer.edit(this.path, changes);
       } catch (e) {
-        // The peer refused (read-only, file gone): the editor shows text the peer does not have.
-        // Take the peer's text back so what the person sees is what everyone has, and say why.
+        // The peer refused (read-only, file gone): the editor shows text the peer does not have,
+        // and later positions would be off. Take the peer's text back so what the person sees is
+        // what everyone has, and say why. (Not from inside this update: CodeMirror forbids it.)
         this.host.error(messageOf(e));
-        void this.resync();
+        queueMicrotask(() => void this.resync());
+        break;
       }
     }
     const userSelection = update.transactions.some((tr) => tr.selection !== undefined && tr.annotation(peerChange) === undefined);
@@ -206,6 +216,10 @@ export class FileEditor {
    * not fit the text (a peer bug or a race) trigger a full resync instead of a wrong edit.
    */
   applyRemote(changes: TextChange[], origin: ChangeOrigin): void {
+    if (this.syncing) {
+      this.missed = true;
+      return;
+    }
     if (changes.length === 0) return;
     let set: ChangeSet;
     try {
@@ -245,14 +259,31 @@ export class FileEditor {
     });
   }
 
-  /** Fetch the peer's text again and show it. */
+  /**
+   * Fetch the peer's text again and show it; meanwhile the editor refuses typing. If the peer
+   * changed the file during the fetch, fetch again (a few times at most: the fetched text
+   * already holds changes made before it was read).
+   */
   async resync(): Promise<void> {
+    if (this.syncing || this.destroyed) return;
+    this.syncing = true;
+    this.reconfigure();
     try {
-      const opened = await this.host.peer.open(this.path);
-      if (!this.destroyed) this.setText(opened.text);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        this.missed = false;
+        const path = this.path;
+        const opened = await this.host.peer.open(path);
+        if (this.destroyed || path !== this.path) return; // renamed meanwhile: rename() fetches again
+        this.setText(opened.text);
+        if (!this.missed) break;
+      }
+      this.syncing = false;
     } catch (e) {
+      // The editor stays read-only: its text is not the session's. A rename fetches again.
       this.host.error(`Could not reload ${this.path}: ${messageOf(e)}`);
+      return;
     }
+    if (!this.destroyed) this.reconfigure();
   }
 
   /** Show other people's selections in this file. */
@@ -288,11 +319,16 @@ export class FileEditor {
 
   /** The file was renamed: keep the editor, change its name. */
   rename(path: string): void {
+    const wasSyncing = this.syncing;
     this.path = path;
     this.dom.dataset.testid = `editor:${path}`;
     this.dom.dataset.path = path;
     this.view.contentDOM.setAttribute('aria-label', `Text of ${path}`);
     void this.loadLanguage();
+    if (wasSyncing) {
+      this.syncing = false;
+      void this.resync();
+    }
   }
 
   /** Show or hide this editor (only the active tab's editor is shown). */
