@@ -37,6 +37,8 @@ export class FakePeer implements PagePeer {
   statusValue: PeerStatus;
   /** When set, the next call of this method throws this message (then the rule is cleared). */
   failNext: { method: string; message: string } | undefined;
+  /** When set, the next `edit` is answered at once, inside the call, by this change from someone else. */
+  answerNextEdit: TextChange[] | undefined;
   private readonly undoStacks = new Map<string, { undo: ChangeSet[]; redo: ChangeSet[] }>();
   private readonly listeners: Listeners = { status: new Set(), files: new Set(), text: new Set(), people: new Set(), moved: new Set() };
 
@@ -102,6 +104,9 @@ export class FakePeer implements PagePeer {
     const s = this.stack(path);
     s.undo.push(inverse);
     s.redo = [];
+    const answer = this.answerNextEdit;
+    this.answerNextEdit = undefined;
+    if (answer) this.remoteEdit(path, answer);
   }
 
   undo(path: string): boolean {

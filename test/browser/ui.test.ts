@@ -180,6 +180,20 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect(editorText(page, path)).resolves.toBe(await fakeText(page, path));
   });
 
+  it('a change the peer reports from inside an edit call is applied after CodeMirror\'s update, in order', async () => {
+    // A peer may emit `text` synchronously while handling `edit`; dispatching then would throw in CodeMirror.
+    const { page } = await open();
+    const path = 'src/dates.ts';
+    await openFile(page, path);
+    await page.keyboard.press('Control+Home');
+    await page.evaluate(() => (window.chorusFake.answerNextEdit = [{ from: 0, to: 0, insert: '// note\n' }]));
+    await page.keyboard.type('a');
+    await page.keyboard.type('b');
+    const text = await fakeText(page, path);
+    expect(text?.startsWith('// note\nabexport type Season')).toBe(true);
+    await expect.poll(() => editorText(page, path)).toBe(text);
+  });
+
   it('a remote text event updates the editor and is not sent back', async () => {
     const { page } = await open();
     const path = 'src/dates.ts';

@@ -223,7 +223,8 @@ class App implements FileEditorHost {
       if (this.opening.get(path)?.stale) void editor.resync(); // changed while it loaded
       this.onPeople();
       this.activate(path, focus);
-      if (!opened.editable) this.notices.show(`${path} is binary or too large to edit here: it opened read-only.`, 'info', 'not-editable');
+      // (In a read-only session every file opens read-only; the badge already says why.)
+      if (!opened.editable && !this.status.readOnly) this.notices.show(`${path} is binary or too large to edit here: it opened read-only.`, 'info', 'not-editable');
       return editor;
     } catch (e) {
       this.notices.error(`Could not open ${path}: ${messageOf(e)}`);

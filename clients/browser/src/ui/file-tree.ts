@@ -44,12 +44,14 @@ function buildTree(files: FileItem[]): TreeNode {
       const path = parts.slice(0, i + 1).join('/');
       const last = i === parts.length - 1;
       let child = node.children.get(name);
+      // `editable` says something about files only (a folder is listed with false by some peers).
+      const editable = !last || item.kind === 'dir' || item.editable;
       if (!child) {
-        child = { name, path, kind: last ? item.kind : 'dir', editable: last ? item.editable : true, children: new Map() };
+        child = { name, path, kind: last ? item.kind : 'dir', editable, children: new Map() };
         node.children.set(name, child);
       } else if (last) {
         child.kind = item.kind === 'dir' || child.children.size > 0 ? 'dir' : 'file';
-        child.editable = item.editable;
+        child.editable = child.kind === 'dir' || editable;
       }
       node = child;
     });
