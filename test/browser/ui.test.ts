@@ -180,8 +180,8 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect(editorText(page, path)).resolves.toBe(await fakeText(page, path));
   });
 
-  it('a change the peer reports from inside an edit call is applied after CodeMirror\'s update, in order', async () => {
-    // A peer may emit `text` synchronously while handling `edit`; dispatching then would throw in CodeMirror.
+  it('a change the peer reports from inside an edit call lands where it belongs', async () => {
+    // A peer may emit `text` synchronously while handling `edit`, i.e. from inside the editor's update listener.
     const { page } = await open();
     const path = 'src/dates.ts';
     await openFile(page, path);

@@ -85,10 +85,6 @@ export class FileEditor {
   private syncing = false;
   /** A change from the peer arrived while syncing: fetch once more, it may be newer than the text fetched. */
   private missed = false;
-  /** Inside CodeMirror's update (forwarding an edit), where dispatching is not allowed. */
-  private inUpdate = false;
-  /** Changes from the peer that arrived during an update, applied right after it, in order. */
-  private readonly deferred: Array<[TextChange[], ChangeOrigin]> = [];
 
   constructor(
     /** The file's path in the project; changes when someone renames it. */
@@ -166,16 +162,6 @@ export class FileEditor {
 
   /** Forward this page's own edits to the peer; send the selection as presence. */
   private updated(update: ViewUpdate): void {
-    this.inUpdate = true;
-    try {
-      this.forward(update);
-    } finally {
-      this.inUpdate = false;
-    }
-    if (this.deferred.length > 0) queueMicrotask(() => this.flushDeferred());
-  }
-
-  private forward(update: ViewUpdate): void {
     let local = false;
     for (const tr of update.transactions) {
       if (!tr.docChanged || tr.annotation(peerChange) !== undefined) continue;
@@ -189,7 +175,8 @@ export class FileEditor {
       } catch (e) {
         // The peer refused (read-only, file gone): the editor shows text the peer does not have,
         // and later positions would be off. Take the peer's text back so what the person sees is
-        // what everyone has, and say why. (Not from inside this update: CodeMirror forbids it.)
+        // what everyone has, and say why. (Update listeners may dispatch; a microtask keeps the
+        // rest of this update's bookkeeping first.)
         this.host.error(messageOf(e));
         queueMicrotask(() => void this.resync());
         break;
@@ -234,12 +221,7 @@ export class FileEditor {
       this.missed = true;
       return;
     }
-    if (this.inUpdate || this.deferred.length > 0) {
-      // The peer answered an edit with a change of its own before CodeMirror finished the update
-      // that made it: apply it (and any after it, in order) once the update is done.
-      this.deferred.push([changes, origin]);
-      return;
-    }
+
     if (changes.length === 0) return;
     let set: ChangeSet;
     try {
@@ -262,11 +244,6 @@ export class FileEditor {
       scrollIntoView: undoing,
       annotations: [peerChange.of(origin), Transaction.addToHistory.of(false), Transaction.remote.of(origin === 'remote')],
     });
-  }
-
-  private flushDeferred(): void {
-    const queued = this.deferred.splice(0);
-    for (const [changes, origin] of queued) if (!this.destroyed) this.applyRemote(changes, origin);
   }
 
   /** Replace the text with the peer's (only the part that differs, so cursors keep their place). */
@@ -292,7 +269,6 @@ export class FileEditor {
   async resync(): Promise<void> {
     if (this.syncing || this.destroyed) return;
     this.syncing = true;
-    this.deferred.length = 0; // older than the text about to be fetched, which holds them
     this.reconfigure();
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
