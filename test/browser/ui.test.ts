@@ -343,6 +343,22 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect.poll(() => page.getByTestId('notices').textContent()).toContain('Nothing to save');
   });
 
+  it('the sidebar can be resized by dragging its edge, and keeps its width across a reload', async () => {
+    const { page } = await open();
+    const sidebar = page.locator('.sidebar');
+    const handle = page.locator('.sidebar-handle');
+    const box = await handle.boundingBox();
+    if (!box) throw new Error('no sidebar handle');
+    await page.mouse.move(box.x + box.width / 2, box.y + 200);
+    await page.mouse.down();
+    await page.mouse.move(400, box.y + 220, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(async () => Math.round((await sidebar.boundingBox())?.width ?? 0)).toBe(400);
+    await page.reload();
+    await page.getByTestId('file:README.md').waitFor();
+    await expect.poll(async () => Math.round((await sidebar.boundingBox())?.width ?? 0)).toBe(400);
+  });
+
   it('comes back to the same tabs after a reload', async () => {
     const { page } = await open();
     await openFile(page, 'src/beds.ts');

@@ -18,6 +18,7 @@ import { Notices } from './notices.js';
 import { changeName, ensureName, rememberedName } from './own-name.js';
 import { rememberTabs, rememberedTabs } from './open-tabs-memory.js';
 import { PeopleList } from './people-list.js';
+import { sidebarHandle } from './sidebar-resize.js';
 import { StatusBar } from './status-bar.js';
 import { Tabs } from './tabs.js';
 import { pathProblem } from '../../../../daemon/src/workspace/path-rules.js';
@@ -131,6 +132,7 @@ class App implements FileEditorHost {
         this.tree.dom,
         this.peopleList.dom,
       ),
+      sidebarHandle(root),
       this.main,
       this.statusBar.dom,
       this.notices.dom,
