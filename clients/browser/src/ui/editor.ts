@@ -146,7 +146,7 @@ export class FileEditor {
         keydown: () => this.host.userAction(),
         wheel: () => this.host.userAction(),
       }),
-      EditorView.contentAttributes.of({ 'aria-label': `Text of ${this.path}` }),
+      EditorView.contentAttributes.of(() => ({ 'aria-label': `Text of ${this.path}` })), // read at each update: follows renames
     ];
   }
 
