@@ -20,6 +20,9 @@ const result = await build({
   bundle: true,
   platform: 'browser',
   format: 'esm',
+  // Languages load when a file of theirs is opened (CodeMirror's language-data imports them).
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'es2022',
   minify: process.env.CHORUS_PAGE_DEBUG !== '1',
   sourcemap: process.env.CHORUS_PAGE_DEBUG === '1' ? 'inline' : false,
@@ -34,5 +37,6 @@ const result = await build({
 for (const f of ['index.html', 'favicon.svg']) fs.copyFileSync(path.join(here, 'src', f), path.join(out, f));
 fs.copyFileSync(require.resolve('@automerge/automerge/automerge.wasm'), path.join(out, 'automerge.wasm'));
 if (process.env.CHORUS_PAGE_META) fs.writeFileSync(process.env.CHORUS_PAGE_META, JSON.stringify(result.metafile));
-const files = fs.readdirSync(out).map((f) => `${f} ${(fs.statSync(path.join(out, f)).size / 1024).toFixed(0)} KiB`);
+const files = fs.readdirSync(out).filter((f) => f !== 'chunks').map((f) => `${f} ${(fs.statSync(path.join(out, f)).size / 1024).toFixed(0)} KiB`);
+files.push(`chunks/ ${fs.readdirSync(path.join(out, 'chunks')).length} files`);
 console.log(`browser page built into ${path.relative(process.cwd(), out)}: ${files.join(', ')}`);

@@ -1,11 +1,11 @@
-// Issue 17: the page is a full peer — an edit made in the page reaches an editor on the sharing
-// daemon and the file on disk, and the reverse; presence (names) crosses both ways; a read-only
-// link refuses edits in the page.
+// Issue 17: the page is a full peer — typing in its CodeMirror editor reaches an editor on the
+// sharing daemon and the file on disk, and the reverse reaches the page; a read-only link gives
+// a read-only editor.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScriptedEditor } from '../support/scripted-editor.js';
-import { browserSkipReason, pageStatus, peerEdit, peerText, Scene, until } from './support.js';
+import { browserSkipReason, editorText, openFile, pageStatus, peerText, Scene, typeIn, until } from './support.js';
 
 const skip = browserSkipReason();
 
@@ -17,47 +17,36 @@ describe.skipIf(skip)('the page as a peer of a daemon (issue 17)', () => {
     await scene.cleanup();
   });
 
-  it('edits cross both ways between the page, an editor on the daemon and the disk', async () => {
-    const { url, dir } = scene.share({ 'src/app.ts': 'const a = 1;\n', 'README.md': '# hi\n' });
+  it('typing in the page reaches an editor on the daemon and the disk; the editor reaches the page', async () => {
+    const { url, dir } = scene.share({ 'notes.txt': 'line one\n', 'src/app.ts': 'const a = 1;\n' });
     const page = await scene.open(url);
-    await until('the index in the page', async () => {
-      const files = await page.evaluate(() => (globalThis as unknown as { chorusPeer: { files(): Array<{ path: string }> } }).chorusPeer.files().map((f) => f.path));
-      return files.includes('src/app.ts') && files.includes('README.md');
-    });
-    expect(await peerText(page, 'src/app.ts')).toBe('const a = 1;\n');
+    await openFile(page, 'notes.txt');
+    await until('the file in the editor', async () => (await editorText(page, 'notes.txt')) === 'line one\n');
     const { editor } = ScriptedEditor.connect(dir);
     editors.push(editor);
     await editor.init();
-    await editor.open('src/app.ts');
-    await peerEdit(page, 'src/app.ts', 0, 0, '// from the page\n');
-    await editor.waitFor(() => editor.text('src/app.ts') === '// from the page\nconst a = 1;\n', 'the page edit in the editor');
-    const file = path.join(dir, 'src/app.ts');
-    await until('the page edit on disk', async () => fs.readFileSync(file, 'utf8') === '// from the page\nconst a = 1;\n');
-    await editor.edit('src/app.ts', 0, 0, '/* editor */');
-    await until('the editor edit in the page', async () => (await peerText(page, 'src/app.ts')) === '/* editor */// from the page\nconst a = 1;\n');
+    await editor.open('notes.txt');
+    await typeIn(page, 'notes.txt', 'typed in a browser\n');
+    const typed = 'typed in a browser\nline one\n';
+    await editor.waitFor(() => editor.text('notes.txt') === typed, 'the typing in the editor');
+    await until('the typing on disk', async () => fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8') === typed);
+    await editor.edit('notes.txt', typed.length, typed.length, 'from neovim\n');
+    await until('the editor edit in the page', async () => (await editorText(page, 'notes.txt')) === `${typed}from neovim\n`);
   });
 
-  it('a read-only link refuses edits in the page and says why', async () => {
-    const { url } = scene.share({ 'a.txt': 'look, do not touch\n' }, ['--read-only']);
+  it('a read-only link gives a read-only editor: typing changes nothing anywhere', async () => {
+    const { url, dir } = scene.share({ 'a.txt': 'look, do not touch\n' }, ['--read-only']);
     const page = await scene.open(url);
-    const status = await until('online', async () => {
-      const s = await pageStatus(page);
-      return s.state === 'online' ? s : undefined;
-    });
-    expect(status.readOnly).toBe(true);
-    await until('the file in the page', async () => (await peerText(page, 'a.txt')) === 'look, do not touch\n');
-    const refused = await page.evaluate(async () => {
-      const peer = (globalThis as unknown as { chorusPeer: { edit(p: string, c: unknown[]): void; open(p: string): Promise<{ editable: boolean }> } }).chorusPeer;
-      const opened = await peer.open('a.txt');
-      try {
-        peer.edit('a.txt', [{ from: 0, to: 0, insert: 'x' }]);
-        return { editable: opened.editable, error: undefined };
-      } catch (e) {
-        return { editable: opened.editable, error: (e as Error).message };
-      }
-    });
-    expect(refused.editable).toBe(false);
-    expect(refused.error).toMatch(/read-only/);
+    await until('online', async () => (await pageStatus(page)).state === 'online');
+    expect((await pageStatus(page)).readOnly).toBe(true);
+    await openFile(page, 'a.txt');
+    await until('the file in the editor', async () => (await editorText(page, 'a.txt')) === 'look, do not touch\n');
+    await typeIn(page, 'a.txt', 'x');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('read-only-badge').waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await editorText(page, 'a.txt')).toBe('look, do not touch\n');
     expect(await peerText(page, 'a.txt')).toBe('look, do not touch\n');
+    expect(fs.readFileSync(path.join(dir, 'a.txt'), 'utf8')).toBe('look, do not touch\n');
   });
 });

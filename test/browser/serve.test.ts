@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { editedCode } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
-import { browserSkipReason, pageStatus, Scene, until } from './support.js';
+import { browserSkipReason, openFile, pageStatus, Scene, until } from './support.js';
 
 const skip = browserSkipReason();
 
@@ -36,8 +36,6 @@ describe.skipIf(skip)('the browser page, served by the peers (issue 17)', () => 
 
   it('a page opens the link, completes the handshake with the daemon and loads nothing from elsewhere', async () => {
     const { url } = scene.share({ 'a.txt': 'hello\n' });
-    const browser = await scene.browser();
-    void browser;
     const page = await scene.open(url);
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -46,6 +44,7 @@ describe.skipIf(skip)('the browser page, served by the peers (issue 17)', () => 
       return s.state === 'online' && s.peers >= 1 ? s : undefined;
     });
     expect(status.readOnly).toBe(false);
+    await openFile(page, 'a.txt'); // the editor, its styles and a language chunk load too
     const origin = new URL(url).origin;
     expect(requests.filter((r) => !r.startsWith(origin) && !r.startsWith(origin.replace('http', 'ws')))).toEqual([]);
     expect(scene.logs.get(page)!.violations, scene.logs.get(page)!.lines.join('\n')).toEqual([]);
@@ -63,7 +62,8 @@ describe.skipIf(skip)('the browser page, served by the peers (issue 17)', () => 
     });
     expect(status.message).toMatch(/Could not join: the session refused this link/);
     expect(status.message).toMatch(/Nothing was read/);
-    await until('the page to show it', async () => (await page.getByRole('status').textContent())?.includes('Could not join'));
+    await until('the page to show it', async () => (await page.getByTestId('banner').textContent())?.includes('Could not join'));
+    expect(await page.getByTestId('file:secret.txt').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as { chorusPeer: { files(): unknown[] } }).chorusPeer.files())).toEqual([]);
   });
 

@@ -63,10 +63,17 @@ export class Scene {
     return this.#browser;
   }
 
-  /** A fresh browser context (its own storage: a different person) with a page at `url`. */
-  async open(url: string): Promise<Page> {
-    const context = await (await this.browser()).newContext();
+  /**
+   * A fresh browser context (its own storage: a different person) with a page at `url`. `name`:
+   * the name this person already gave (null: none yet, the page asks).
+   */
+  async open(url: string, opts: { name?: string | null } = {}): Promise<Page> {
+    const context = await (await this.browser()).newContext({ viewport: { width: 1280, height: 800 } });
     this.contexts.push(context);
+    if (opts.name !== null) {
+      const name = opts.name ?? `Page ${this.contexts.length}`;
+      await context.addInitScript({ content: `if (!localStorage.getItem('chorus.name')) localStorage.setItem('chorus.name', ${JSON.stringify(name)});` });
+    }
     const page = await context.newPage();
     const log: PageLog = { lines: [], violations: [] };
     this.logs.set(page, log);
@@ -154,4 +161,30 @@ export async function hook<K extends keyof Hook>(page: Page, method: K, ...args:
     },
     [method, args] as const,
   ) as Promise<ReturnType<Hook[K]>>;
+}
+
+/** Open a file as a person does: click it in the file tree; resolves once its editor shows. */
+export async function openFile(page: Page, path: string): Promise<void> {
+  await page.getByTestId(`file:${path}`).click();
+  await page.locator(`[data-testid="editor:${path}"] .cm-content`).waitFor();
+}
+
+/** The text the file's CodeMirror editor shows (remote cursor labels left out). */
+export async function editorText(page: Page, path: string): Promise<string> {
+  return page.locator(`[data-testid="editor:${path}"] .cm-line`).evaluateAll((lines) =>
+    lines
+      .map((l) => {
+        const copy = l.cloneNode(true) as { querySelectorAll(s: string): Iterable<{ remove(): void }>; textContent: string | null };
+        for (const n of copy.querySelectorAll('.cm-chorus-cursor, .cm-widgetBuffer')) n.remove();
+        return copy.textContent ?? '';
+      })
+      .join('\n'),
+  );
+}
+
+/** Type into the file's editor like a person: click into it, go to its start or end, type. */
+export async function typeIn(page: Page, path: string, text: string, where: 'start' | 'end' = 'start'): Promise<void> {
+  await page.locator(`[data-testid="editor:${path}"] .cm-content`).click();
+  await page.keyboard.press(where === 'start' ? 'Control+Home' : 'Control+End');
+  await page.keyboard.type(text);
 }

@@ -4,12 +4,13 @@
  * No inline script: the page's policy allows scripts from this origin only (page-server.ts).
  */
 import './peer/no-eval.js'; // first: before any schema is built
+import './ui/page.css';
 import './page.css';
 import { initializeWasm } from '@automerge/automerge/slim/next';
 import { JoinLinkError, joinTarget } from './peer/join-target.js';
 import { startPagePeer } from './peer/page-peer.js';
 import type { PagePeer } from './peer-api.js';
-import { mountPlaceholder } from './placeholder.js';
+import { mountApp } from './ui/app.js';
 
 declare global {
   interface Window {
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
     return;
   }
   window.chorusPeer = peer;
-  mountPlaceholder(root, peer);
+  root.classList.remove('loading');
+  mountApp(root, peer);
 }
 
 void main();
