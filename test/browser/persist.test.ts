@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chorus } from '../support/cli.js';
-import { browserSkipReason, hook, peerEdit, peerText, Scene, until } from './support.js';
+import { browserSkipReason, editorText, hook, openFile, Scene, typeIn, until } from './support.js';
 
 const skip = browserSkipReason();
 
@@ -15,11 +15,12 @@ describe.skipIf(skip)('the page keeps its edits in IndexedDB (issue 17)', () => 
   it('edits made with no peer survive closing the tab and reach the daemon from the reopened tab', async () => {
     const { url, dir } = scene.share({ 'p.txt': 'kept\n' });
     const page = await scene.open(url);
-    await until('the file in the page', async () => (await peerText(page, 'p.txt')) === 'kept\n');
+    await openFile(page, 'p.txt');
+    await until('the file in the page', async () => (await editorText(page, 'p.txt')) === 'kept\n');
     const selfId = (await hook(page, 'people')).find((p) => p.self)!.id;
     expect(chorus(['stop', dir]).status).toBe(0);
     await until('the page alone', async () => (await hook(page, 'status')).state === 'offline');
-    await peerEdit(page, 'p.txt', 0, 0, 'typed alone\n');
+    await typeIn(page, 'p.txt', 'typed alone\n');
     expect((await hook(page, 'status')).unacknowledged).toBeGreaterThan(0);
     const context = page.context();
     await page.close({ runBeforeUnload: true });

@@ -119,8 +119,11 @@ export class ChorusPagePeer implements PagePeer {
     this.#undo = new UndoManager(this.#workspace);
     const route = new ChangeRoute(this.#workspace, {
       peers: (fileId, raw) => {
-        if (this.#replicator.connectedPeers().length === 0) this.#unacknowledged++;
         this.#replicator.sendLive(fileId, raw);
+        if (this.#replicator.connectedPeers().length === 0) {
+          this.#unacknowledged++;
+          this.#emitStatus();
+        }
       },
       undo: this.#undo,
       disk: { schedule: () => undefined }, // no folder: IndexedDB holds it (storage is step 0)
