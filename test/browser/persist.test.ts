@@ -29,6 +29,8 @@ describe.skipIf(skip)('the page keeps its edits in IndexedDB (issue 17)', () => 
     const again = await context.newPage();
     await again.goto(url);
     await until('the reopened tab to be the same peer', async () => (await hook(again, 'people')).find((p) => p.self)?.id === selfId);
-    await until('the kept edit on disk', async () => fs.readFileSync(path.join(dir, 'p.txt'), 'utf8') === 'typed alone\nkept\n');
+    await until('the kept edit on disk', async () => fs.readFileSync(path.join(dir, 'p.txt'), 'utf8') === 'typed alone\nkept\n').catch((e: Error) => {
+      throw new Error(`${e.message}; on disk: ${JSON.stringify(fs.readFileSync(path.join(dir, 'p.txt'), 'utf8'))}`);
+    });
   });
 });

@@ -4,8 +4,8 @@
  * merges with the session when a peer is back (issue 17).
  *
  * IndexedDB is asynchronous and the contract is synchronous, so this is the in-memory store
- * (MemoryStore: the same bookkeeping, recovery and marks) writing behind to IndexedDB: every
- * write is queued and committed in one transaction per turn of the event loop, in order.
+ * (MemoryStore: the same bookkeeping, recovery and marks) writing behind to IndexedDB: the writes
+ * of one turn of the event loop go in one transaction, started at once (see WriteBehind).
  * `durableOnAppend` is false: an append is durable once `flush()` resolves (the transaction
  * committed). A write IndexedDB refuses (over quota) stays queued, is retried every second, and
  * the notice says so; it is in the shared state already, so peers hold it meanwhile.
@@ -83,11 +83,17 @@ async function loadAll(db: IDBDatabase): Promise<{ state: MemoryState; blobs: Ma
   return { state, blobs, seqs };
 }
 
-/** Commits queued writes in order, one transaction per batch; `flush` waits for what is queued. */
+/**
+ * Commits queued writes, one transaction per turn of the event loop, started in the task that
+ * queued them. Transactions are not chained: IndexedDB runs read-write transactions over the same
+ * stores in the order they were created, so a burst of keystrokes is several transactions in
+ * flight at once rather than a queue behind the slowest, and a tab closed right after typing
+ * has the least left unwritten. `flush` waits for every transaction started so far.
+ */
 class WriteBehind {
   #queue: Op[] = [];
   #scheduled = false;
-  #tail: Promise<void> = Promise.resolve();
+  readonly #inFlight = new Set<Promise<void>>();
   #retry: ReturnType<typeof setTimeout> | undefined;
   #failing = false;
 
@@ -99,48 +105,49 @@ class WriteBehind {
   push(op: Op): void {
     this.#queue.push(op);
     if (!this.#scheduled && !this.#retry) {
+      // A microtask, not a timer: the transaction starts in the task that made the change.
       this.#scheduled = true;
-      setTimeout(() => void this.#commit(), 0);
+      queueMicrotask(() => this.#commit());
     }
   }
 
   get pending(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#inFlight.size;
   }
 
-  flush(): Promise<void> {
-    if (this.#queue.length > 0 && !this.#retry) void this.#commit();
-    return this.#tail;
+  async flush(): Promise<void> {
+    if (!this.#retry) this.#commit();
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  #commit(): Promise<void> {
+  #commit(): void {
     this.#scheduled = false;
     const ops = this.#queue.splice(0);
-    if (ops.length === 0) return this.#tail;
-    this.#tail = this.#tail.then(() =>
-      this.#write(ops).then(
-        () => {
-          if (this.#failing) this.notice('saved the edits that waited for space in this browser');
-          this.#failing = false;
-        },
-        (err: Error) => {
-          // Keep them, in order, before anything newer; try again soon.
-          this.#queue.unshift(...ops);
-          if (!this.#failing) this.notice(`this browser refused to save edits (${err.name || err.message}); they are kept in this tab and at the peers, and saved here once it takes them`);
-          this.#failing = true;
-          this.#retry ??= setTimeout(() => {
-            this.#retry = undefined;
-            void this.#commit();
-          }, RETRY_MS);
-        },
-      ),
+    if (ops.length === 0) return;
+    const done = this.#write(ops).then(
+      () => {
+        if (this.#failing && !this.#retry) this.notice('saved the edits that waited for space in this browser');
+        if (!this.#retry) this.#failing = false;
+      },
+      (err: Error) => {
+        // Keep them (log records carry their place in their key, so a later retry is in order).
+        this.#queue.unshift(...ops);
+        if (!this.#failing) this.notice(`this browser refused to save edits (${err.name || err.message}); they are kept in this tab and at the peers, and saved here once it takes them`);
+        this.#failing = true;
+        this.#retry ??= setTimeout(() => {
+          this.#retry = undefined;
+          this.#commit();
+        }, RETRY_MS);
+      },
     );
-    return this.#tail;
+    this.#inFlight.add(done);
+    void done.finally(() => this.#inFlight.delete(done));
   }
 
   #write(ops: Op[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      const tx = this.db.transaction(['log', 'snap', 'damaged', 'blobs'], 'readwrite');
+      // 'relaxed': committed to the operating system, not forced to the disk, per keystroke.
+      const tx = this.db.transaction(['log', 'snap', 'damaged', 'blobs'], 'readwrite', { durability: 'relaxed' });
       const log = tx.objectStore('log');
       const snap = tx.objectStore('snap');
       const range = (doc: string) => IDBKeyRange.bound([doc, 0], [doc, Number.MAX_SAFE_INTEGER]);
@@ -158,6 +165,7 @@ class WriteBehind {
       tx.oncomplete = () => resolve();
       tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
       tx.onerror = () => undefined; // reported by onabort
+      tx.commit(); // nothing more comes: commit now rather than when the task ends
     });
   }
 }
