@@ -174,7 +174,7 @@ export async function editorText(page: Page, path: string): Promise<string> {
   return page.locator(`[data-testid="editor:${path}"] .cm-line`).evaluateAll((lines) =>
     lines
       .map((l) => {
-        const copy = l.cloneNode(true) as { querySelectorAll(s: string): Iterable<{ remove(): void }>; textContent: string | null };
+        const copy = l.cloneNode(true) as unknown as { querySelectorAll(s: string): Iterable<{ remove(): void }>; textContent: string | null };
         for (const n of copy.querySelectorAll('.cm-chorus-cursor, .cm-widgetBuffer')) n.remove();
         return copy.textContent ?? '';
       })

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 /** Who serves the page: the page dials a daemon directly and a relay through the relay protocol. */
 export type PageHost = 'daemon' | 'relay';
@@ -52,12 +53,14 @@ export function defaultPageDir(): string {
 
 interface PageFile {
   body: Buffer;
+  /** The body gzipped (made on first request), or null when that is not smaller. */
+  gzip?: Buffer | null;
   type: string;
 }
 
 /**
- * Answers HTTP requests with the page's files. Files are read once (they are small and never
- * change while a daemon runs), so no request path ever reaches the file system.
+ * Answers HTTP requests with the page's files. Files are read (and gzipped) once — they never
+ * change while a daemon runs — so no request path ever reaches the file system.
  */
 export class PageServer {
   readonly #files = new Map<string, PageFile>();
@@ -93,8 +96,8 @@ export class PageServer {
       'X-Frame-Options': 'DENY',
       'Cache-Control': 'no-cache',
     };
-    const reply = (status: number, type: string, body: Buffer | string): void => {
-      res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)) });
+    const reply = (status: number, type: string, body: Buffer | string, encoding?: string): void => {
+      res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...(encoding ? { 'Content-Encoding': encoding } : {}) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -117,6 +120,18 @@ export class PageServer {
     if (!file) {
       reply(404, 'text/plain; charset=utf-8', 'not found: this server serves the Chorus page and nothing else\n');
       return;
+    }
+    headers.Vary = 'Accept-Encoding';
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && file.body.length > 1024) {
+      // Scripts and the wasm shrink to about a third; made once, when first asked for.
+      if (file.gzip === undefined) {
+        const packed = gzipSync(file.body);
+        file.gzip = packed.length < file.body.length ? packed : null;
+      }
+      if (file.gzip) {
+        reply(200, file.type, file.gzip, 'gzip');
+        return;
+      }
     }
     reply(200, file.type, file.body);
   }
