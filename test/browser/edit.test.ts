@@ -34,6 +34,24 @@ describe.skipIf(skip)('the page as a peer of a daemon (issue 17)', () => {
     await until('the editor edit in the page', async () => (await editorText(page, 'notes.txt')) === `${typed}from neovim\n`);
   });
 
+  it("Ctrl+Z in the page undoes only this person's typing, not the editor's on the daemon", async () => {
+    const { url, dir } = scene.share({ 'u.txt': 'middle\n' });
+    const page = await scene.open(url);
+    await openFile(page, 'u.txt');
+    await until('the file in the editor', async () => (await editorText(page, 'u.txt')) === 'middle\n');
+    const { editor } = ScriptedEditor.connect(dir);
+    editors.push(editor);
+    await editor.init();
+    await editor.open('u.txt');
+    await typeIn(page, 'u.txt', 'mine ');
+    await editor.waitFor(() => editor.text('u.txt') === 'mine middle\n', 'the typing in the editor');
+    await editor.edit('u.txt', 'mine middle\n'.length, 'mine middle\n'.length, 'theirs\n');
+    await until('their edit in the page', async () => (await editorText(page, 'u.txt')) === 'mine middle\ntheirs\n');
+    await page.keyboard.press('Control+z');
+    await until('only the own typing undone', async () => (await editorText(page, 'u.txt')) === 'middle\ntheirs\n');
+    await editor.waitFor(() => editor.text('u.txt') === 'middle\ntheirs\n', 'the undo in the editor');
+  });
+
   it('a read-only link gives a read-only editor: typing changes nothing anywhere', async () => {
     const { url, dir } = scene.share({ 'a.txt': 'look, do not touch\n' }, ['--read-only']);
     const page = await scene.open(url);
