@@ -4,17 +4,12 @@
  * do. A page cannot listen, so there is no `listen`: it dials the peer that served it (and the
  * addresses in the join code), and reaches other pages through that peer's relay, then WebRTC.
  *
- * The data channel framing (64 KiB chunks, each headed by MORE/LAST/CLOSE) is the daemon's
- * (daemon/src/net/webrtc.ts), so a page and a daemon can link over WebRTC too.
+ * The data channel framing is the daemon's (daemon/src/net/datachannel-frames.ts), so a page and
+ * a daemon can link over WebRTC too.
  */
-import { BaseLink, type Link, type LinkKind, type Transports, type WebRtcOptions } from './core.js';
+import { BaseLink, chunksOf, closeChunk, Reassembler, type Link, type LinkKind, type Transports, type WebRtcOptions } from './core.js';
 
-const CHUNK_BYTES = 64 * 1024;
-const MORE = 0;
-const LAST = 1;
-const CLOSE = 2;
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
 
 /** A browser WebSocket as a Link: one binary message is one Link message. */
 export class BrowserWebSocketLink extends BaseLink {
@@ -97,7 +92,7 @@ class BrowserWebRtcLink extends BaseLink {
   readonly remote: string;
   readonly #pc: RTCPeerConnection;
   readonly #dc: RTCDataChannel;
-  #partial: Uint8Array[] = [];
+  readonly #frames = new Reassembler();
 
   constructor(pc: RTCPeerConnection, dc: RTCDataChannel, remote: string) {
     super();
@@ -116,17 +111,7 @@ class BrowserWebRtcLink extends BaseLink {
 
   protected transmit(data: Uint8Array): void {
     try {
-      if (data.length === 0) {
-        this.#dc.send(new Uint8Array([LAST]));
-        return;
-      }
-      for (let at = 0; at < data.length; at += CHUNK_BYTES) {
-        const end = Math.min(at + CHUNK_BYTES, data.length);
-        const chunk = new Uint8Array(1 + end - at);
-        chunk[0] = end === data.length ? LAST : MORE;
-        chunk.set(data.subarray(at, end), 1);
-        this.#dc.send(chunk as Uint8Array<ArrayBuffer>);
-      }
+      for (const chunk of chunksOf(data)) this.#dc.send(chunk as Uint8Array<ArrayBuffer>);
     } catch (err) {
       this.#ended(`send failed (${(err as Error).message})`);
     }
@@ -134,7 +119,7 @@ class BrowserWebRtcLink extends BaseLink {
 
   protected shutdown(reason: string): void {
     try {
-      if (this.#dc.readyState === 'open') this.#dc.send(new Uint8Array([CLOSE, ...utf8.encode(reason).subarray(0, 500)]));
+      if (this.#dc.readyState === 'open') this.#dc.send(closeChunk(reason) as Uint8Array<ArrayBuffer>);
     } catch {
       /* already gone */
     }
@@ -146,29 +131,10 @@ class BrowserWebRtcLink extends BaseLink {
       this.close('protocol error: text message on the data channel');
       return;
     }
-    const bytes = new Uint8Array(data);
-    const body = bytes.subarray(1);
-    if (bytes[0] === MORE) {
-      this.#partial.push(body.slice());
-    } else if (bytes[0] === LAST) {
-      if (this.#partial.length === 0) {
-        this.deliver(body.slice());
-        return;
-      }
-      this.#partial.push(body);
-      const whole = new Uint8Array(this.#partial.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of this.#partial) {
-        whole.set(p, at);
-        at += p.length;
-      }
-      this.#partial = [];
-      this.deliver(whole);
-    } else if (bytes[0] === CLOSE) {
-      this.#ended(`closed by peer: ${fromUtf8.decode(body)}`);
-    } else {
-      this.close('protocol error: unknown chunk type on the data channel');
-    }
+    const got = this.#frames.push(new Uint8Array(data));
+    if (got.t === 'message') this.deliver(got.data);
+    else if (got.t === 'close') this.#ended(`closed by peer: ${got.reason}`);
+    else if (got.t === 'bad') this.close(`protocol error: ${got.why}`);
   }
 
   #ended(reason: string): void {
