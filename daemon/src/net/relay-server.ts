@@ -180,15 +180,18 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   // The relay serves the browser page too (issue 17): a link through it opens the same page.
   const page = new PageServer({ host: 'relay' });
   const http = createServer((req, res) => page.handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    http.once('listening', resolve);
+    http.once('error', (err) => {
+      rooms.close();
+      reject(err);
+    });
+    http.listen(opts.port, opts.host);
+  });
+  // Attached once listening: a port in use is the caller's error to word, not a log line.
   const server = new WebSocketServer({ server: http, maxPayload: WS_MAX_PAYLOAD + 512, perMessageDeflate: false });
   server.on('error', (err) => log(`relay: server error ${err.message}`));
   server.on('connection', (ws) => rooms.accept(ws));
-  await new Promise<void>((resolve, reject) => {
-    http.once('listening', resolve);
-    http.once('error', reject);
-    http.listen(opts.port, opts.host);
-  });
-  http.on('error', (err) => log(`relay: server error ${err.message}`));
 
   const address = http.address();
   if (typeof address !== 'object' || address === null) throw new Error('relay has no address');
