@@ -449,7 +449,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const addrs = [...new Set([...(origin.addr ? [origin.addr] : []), ...hello.addrs])];
     this.#learn({ id: peerId, addrs, inc: hello.inc });
     if (origin.addr) this.#seeds = this.#seeds.filter((a) => a !== origin.addr);
-    if (origin.addr && this.#opts.anchors?.includes(origin.addr)) this.#anchorPeers.set(origin.addr, peerId);
+    if (origin.addr && this.#opts.anchors?.includes(origin.addr)) {
+      this.#anchorPeers.set(origin.addr, peerId);
+      this.#dialState(`anchor:${origin.addr}`).backoff.reset();
+    }
     this.#dialState(`peer:${peerId}`).backoff.reset();
     this.#dialState(`relay:${peerId}`).backoff.reset();
 
@@ -672,6 +675,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         const s = this.#sessions.get(this.#anchorPeers.get(addr) ?? '');
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
         this.#dialDirect(`anchor:${addr}`, [addr], undefined, now);
+        pending = true;
       }
       for (const addr of dialable(this.#seeds, this.#opts.transports.hostId)) {
         if (this.#selfAddrs.has(addr)) continue;
