@@ -162,7 +162,10 @@ export class ChorusPagePeer implements PagePeer {
   /** Presence rides on the replicator, as in the daemon (daemon.ts connectPeers). */
   #wirePresence(): void {
     const rep = this.#replicator;
-    this.#presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to));
+    this.#presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
+      lastHeard: (id) => this.#overlay.lastHeard(id),
+      heartbeat: () => this.#overlay.isPartialMesh(),
+    });
     rep.on('peerUp', (id) => this.#presence.peerUp(id));
     rep.on('peerDown', (id) => {
       if (!this.#overlay.isPartialMesh()) this.#presence.drop(id);
@@ -336,7 +339,9 @@ export class ChorusPagePeer implements PagePeer {
   setName(name: string): void {
     const trimmed = name.trim().slice(0, 200);
     if (!trimmed) throw new Error('a name cannot be empty');
-    this.#identity.name = trimmed; // presence sends it with its next message
+    this.#identity.name = trimmed;
+    // Presence repeats itself only in a partial mesh: tell every linked peer now.
+    for (const p of this.#replicator.connectedPeers()) this.#presence.peerUp(p.id);
     this.#events.emit('people');
   }
 
