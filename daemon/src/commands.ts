@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
+import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
@@ -131,8 +132,10 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
       socket.destroy();
     }
   });
-  if (flags.json) process.stdout.write(JSON.stringify({ code, root: project.root }) + '\n');
-  else process.stdout.write(`Sharing ${project.root}${flags.readOnly ? ' (read-only for guests)' : ''}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\n`);
+  // The same daemon serves the browser page on its peer port: the link opens the session in a tab.
+  const url = pageLink(code);
+  if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root }) + '\n');
+  else process.stdout.write(`Sharing ${project.root}${flags.readOnly ? ' (read-only for guests)' : ''}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\nor in a browser:\n\n  ${url}\n\n`);
 }
 
 export interface JoinFlags {

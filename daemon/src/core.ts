@@ -16,6 +16,7 @@
 export { Overlay, meshNeighbours, FULL_MESH_UP_TO, MAX_PAYLOAD_BYTES, type OverlayOptions, type OverlayEvents, type PeerInfo, type PeerPath } from './net/overlay.js';
 export type { Listener, Transports } from './net/transports.js';
 export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './net/webrtc-signals.js';
+export { chunksOf, closeChunk, Reassembler, CHUNK_BYTES, type Received } from './net/datachannel-frames.js';
 export { BaseLink, type Link, type LinkEvents, type LinkKind } from './net/link.js';
 export { MemoryLink, memoryPair } from './net/memory.js';
 export { secureHandshake, SecureLink, HandshakeError, MessageTooLargeError, MAX_MESSAGE_BYTES, type SecureOptions } from './net/secure.js';
@@ -34,6 +35,7 @@ export { BaseDocumentStore, StorageFailed, UnloadableState, COMPACT_AFTER, MARKS
 export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from './workspace/memory-store.js';
 export { BlobStore, MemoryBlobStore, hashBytes, type BlobEvents } from './workspace/blob-store.js';
 export { Presence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
+export { colorFor } from './presence/colors.js';
 export { UndoManager } from './editor/undo-manager.js';
 export { UndoHistory } from './editor/undo-history.js';
 export { ChangeRoute, type ChangeSink, type RouteSteps } from './change-route.js';

@@ -1,6 +1,7 @@
 /** Who this daemon is in a session: a stable id per project, a name and a colour. */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { colorFor } from './presence/colors.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,12 +12,7 @@ export interface Identity {
   color: string;
 }
 
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324', '#469990', '#800000', '#808000', '#000075'];
-
-export function colorFor(id: string): string {
-  const n = createHash('sha256').update(id).digest().readUInt32BE(0);
-  return PALETTE[n % PALETTE.length]!;
-}
+export { colorFor } from './presence/colors.js';
 
 function defaultName(): string {
   try {

@@ -69,6 +69,12 @@ export interface OverlayOptions {
   relayUrl?: string;
   /** `ws://` addresses to dial at start (from the join code or a previous run's knownAddrs()). */
   seeds: string[];
+  /**
+   * Addresses dialed again, for as long as the overlay runs, whenever the peer behind them is not
+   * linked directly: a browser page's serving daemon (a page cannot listen, so a daemon that
+   * restarts cannot dial it; it must dial back, however long the daemon was away).
+   */
+  anchors?: string[];
   /** Upgrade peers to WebRTC data channels (default true). `bindAddress` pins ICE to one address. */
   webrtc?: boolean | { bindAddress?: string };
   /** Use direct paths (default true). false = relay only: no listener, no dialing, no WebRTC. */
@@ -178,6 +184,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #rtcBackoff = new Map<string, Backoff>();
   readonly #selfAddrs = new Set<string>();
   #seeds: string[];
+  /** Anchor address → the peer that answered there. */
+  readonly #anchorPeers = new Map<string, string>();
   #listener: Listener | undefined;
   #relay: RelayClient | undefined;
   #relayConnecting = false;
@@ -441,6 +449,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const addrs = [...new Set([...(origin.addr ? [origin.addr] : []), ...hello.addrs])];
     this.#learn({ id: peerId, addrs, inc: hello.inc });
     if (origin.addr) this.#seeds = this.#seeds.filter((a) => a !== origin.addr);
+    if (origin.addr && this.#opts.anchors?.includes(origin.addr)) {
+      this.#anchorPeers.set(origin.addr, peerId);
+      this.#dialState(`anchor:${origin.addr}`).backoff.reset();
+    }
     this.#dialState(`peer:${peerId}`).backoff.reset();
     this.#dialState(`relay:${peerId}`).backoff.reset();
 
@@ -659,6 +671,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const quietest = this.#reapSilentLinks(now);
     let pending = false;
     if (this.#direct) {
+      for (const addr of this.#opts.anchors ?? []) {
+        const s = this.#sessions.get(this.#anchorPeers.get(addr) ?? '');
+        if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
+        this.#dialDirect(`anchor:${addr}`, [addr], undefined, now);
+        pending = true;
+      }
       for (const addr of dialable(this.#seeds, this.#opts.transports.hostId)) {
         if (this.#selfAddrs.has(addr)) continue;
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);

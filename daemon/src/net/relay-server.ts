@@ -5,7 +5,9 @@
  * of it), and cannot read what it forwards (peers run the secure handshake end to end through it).
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { PageServer } from './page-server.js';
 import {
   decodeRouted,
   encodeRouted,
@@ -46,12 +48,32 @@ interface Slot {
   keyHash: string | undefined;
 }
 
-export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
+export interface RelayRoomsOptions {
+  log?: (msg: string) => void;
+  /** Observes every routed frame exactly as forwarded (tests use it to prove no plaintext passes). */
+  onForward?: (frame: Uint8Array) => void;
+  /** Serve only these rooms (a daemon relays for its own session's pages only); all when absent. */
+  rooms?: ReadonlySet<string>;
+}
+
+/** The relay's rooms, fed WebSocket connections by whoever accepts them (the relay, or a daemon). */
+export interface RelayRooms {
+  accept(ws: WebSocket): void;
+  close(): void;
+}
+
+/**
+ * The relay protocol over connections accepted elsewhere: `chorus relay` feeds it every
+ * connection; a daemon feeds it connections to /relay, so that the browser pages it served can
+ * reach each other (and then upgrade to WebRTC, signalled over that link).
+ */
+export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
   const log = opts.log ?? (() => {});
   const rooms = new Map<string, Map<string, Slot>>();
   const alive = new WeakSet<WebSocket>();
+  const clients = new Set<WebSocket>();
   const pinger = setInterval(() => {
-    for (const ws of server.clients) {
+    for (const ws of clients) {
       if (!alive.has(ws)) {
         ws.terminate();
         continue;
@@ -61,12 +83,6 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
     }
   }, PING_MS);
   pinger.unref();
-  const server = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: WS_MAX_PAYLOAD + 512, perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  server.on('error', (err) => log(`relay: server error ${err.message}`));
 
   const drop = (ws: WebSocket, reason: string): void => {
     log(`relay: closing a connection: ${reason}`);
@@ -74,7 +90,8 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
     setTimeout(() => ws.terminate(), 1000).unref();
   };
 
-  server.on('connection', (ws) => {
+  const accept = (ws: WebSocket): void => {
+    clients.add(ws);
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
     let room: Map<string, Slot> | undefined;
@@ -99,6 +116,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
           return drop(ws, 'protocol error: join is not JSON');
         }
         if (typeof join.room !== 'string' || !ROOM_ID_PATTERN.test(join.room)) return drop(ws, 'protocol error: bad room id');
+        if (opts.rooms && !opts.rooms.has(join.room)) return drop(ws, 'this relay serves only its own session');
         if (typeof join.peer !== 'string' || join.peer.length === 0 || Buffer.byteLength(join.peer) > MAX_PEER_ID_BYTES) {
           return drop(ws, 'protocol error: bad peer id');
         }
@@ -139,15 +157,43 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
       target.send(forwarded);
     });
     ws.on('close', () => {
+      clients.delete(ws);
       clearTimeout(joinTimer);
       if (room === undefined || room.get(self)?.ws !== ws) return;
       room.delete(self);
       if (room.size === 0) rooms.delete(roomId);
       for (const other of room.values()) other.ws.send(tagged(RelayFrame.Left, self));
     });
-  });
+  };
+  return {
+    accept,
+    close: () => {
+      clearInterval(pinger);
+      for (const ws of clients) ws.terminate();
+    },
+  };
+}
 
-  const address = server.address();
+export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
+  const log = opts.log ?? (() => {});
+  const rooms = relayRooms({ log, ...(opts.onForward ? { onForward: opts.onForward } : {}) });
+  // The relay serves the browser page too (issue 17): a link through it opens the same page.
+  const page = new PageServer({ host: 'relay' });
+  const http = createServer((req, res) => page.handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    http.once('listening', resolve);
+    http.once('error', (err) => {
+      rooms.close();
+      reject(err);
+    });
+    http.listen(opts.port, opts.host);
+  });
+  // Attached once listening: a port in use is the caller's error to word, not a log line.
+  const server = new WebSocketServer({ server: http, maxPayload: WS_MAX_PAYLOAD + 512, perMessageDeflate: false });
+  server.on('error', (err) => log(`relay: server error ${err.message}`));
+  server.on('connection', (ws) => rooms.accept(ws));
+
+  const address = http.address();
   if (typeof address !== 'object' || address === null) throw new Error('relay has no address');
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   return {
@@ -155,9 +201,10 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
     port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
-        clearInterval(pinger);
+        rooms.close();
         for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
+        server.close(() => http.close(() => resolve()));
+        http.closeAllConnections();
       }),
   };
 }

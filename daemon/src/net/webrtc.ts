@@ -1,10 +1,7 @@
 /**
  * WebRTC transport (node-datachannel): one PeerConnection with one reliable, ordered DataChannel,
- * signalled over a Link the peers already share (websocket or relay, secured). The data channel
- * carries at most 256 KiB per message, so every Link message is cut into 64 KiB chunks, each
- * prefixed by one byte: MORE (another chunk of this message follows), LAST (final chunk), or
- * CLOSE (the sender is closing; the rest is a utf8 reason) — the data channel itself cannot carry
- * a close reason.
+ * signalled over a Link the peers already share (websocket or relay, secured). Link messages
+ * cross the data channel in chunks (datachannel-frames.ts, shared with the browser page).
  *
  * No STUN server is configured: host candidates are enough on one machine or a LAN, and there is
  * no network to reach one in tests. `bindAddress: '127.0.0.1'` keeps ICE on loopback.
@@ -12,17 +9,11 @@
  * when the last overlay stops (`releaseWebRtcWhenIdle`); `shutdownWebRtc()` does it unconditionally.
  */
 import { cleanup, PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel';
+import { chunksOf, closeChunk, Reassembler } from './datachannel-frames.js';
 import { BaseLink, type LinkKind } from './link.js';
 import type { WebRtcOptions } from './webrtc-signals.js';
 
 export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
-
-const CHUNK_BYTES = 64 * 1024;
-const enum Chunk {
-  More = 0,
-  Last = 1,
-  Close = 2,
-}
 
 const live = new Set<PeerConnection>();
 let used = false;
@@ -54,7 +45,7 @@ export class WebRtcLink extends BaseLink {
   readonly remote: string;
   readonly #pc: PeerConnection;
   readonly #dc: DataChannel;
-  #partial: Uint8Array[] = [];
+  readonly #frames = new Reassembler();
 
   constructor(pc: PeerConnection, dc: DataChannel, remote: string) {
     super();
@@ -81,18 +72,8 @@ export class WebRtcLink extends BaseLink {
 
   protected transmit(data: Uint8Array): void {
     try {
-      if (data.length === 0) {
-        this.#dc.sendMessageBinary(new Uint8Array([Chunk.Last]));
-        return;
-      }
-      for (let at = 0; at < data.length; at += CHUNK_BYTES) {
-        const end = Math.min(at + CHUNK_BYTES, data.length);
-        const chunk = new Uint8Array(1 + end - at);
-        chunk[0] = end === data.length ? Chunk.Last : Chunk.More;
-        chunk.set(data.subarray(at, end), 1);
-        // Returns false when queued rather than sent at once; libdatachannel still delivers it.
-        this.#dc.sendMessageBinary(chunk);
-      }
+      // Returns false when queued rather than sent at once; libdatachannel still delivers it.
+      for (const chunk of chunksOf(data)) this.#dc.sendMessageBinary(chunk);
     } catch (err) {
       this.#ended(`send failed (${(err as Error).message})`);
     }
@@ -100,7 +81,7 @@ export class WebRtcLink extends BaseLink {
 
   protected shutdown(reason: string): void {
     try {
-      if (this.#dc.isOpen()) this.#dc.sendMessageBinary(new Uint8Array([Chunk.Close, ...Buffer.from(reason, 'utf8').subarray(0, 500)]));
+      if (this.#dc.isOpen()) this.#dc.sendMessageBinary(closeChunk(reason));
     } catch {
       /* already gone */
     }
@@ -113,24 +94,10 @@ export class WebRtcLink extends BaseLink {
       return;
     }
     const bytes = msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-    const kind = bytes[0];
-    const body = bytes.subarray(1);
-    if (kind === Chunk.More) {
-      this.#partial.push(body.slice());
-    } else if (kind === Chunk.Last) {
-      if (this.#partial.length === 0) {
-        this.deliver(body.slice());
-      } else {
-        this.#partial.push(body);
-        const whole = Buffer.concat(this.#partial);
-        this.#partial = [];
-        this.deliver(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
-      }
-    } else if (kind === Chunk.Close) {
-      this.#ended(`closed by peer: ${Buffer.from(body).toString('utf8')}`);
-    } else {
-      this.close('protocol error: unknown chunk type on the data channel');
-    }
+    const got = this.#frames.push(bytes);
+    if (got.t === 'message') this.deliver(got.data);
+    else if (got.t === 'close') this.#ended(`closed by peer: ${got.reason}`);
+    else if (got.t === 'bad') this.close(`protocol error: ${got.why}`);
   }
 
   #ended(reason: string): void {

@@ -2,11 +2,14 @@
  * Direct WebSocket transport (`ws`): a listener that turns each accepted connection into a Link,
  * and a dialer. One binary WebSocket message is one Link message, so ws does the framing.
  */
+import { createServer } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { tagAddr } from './host-addrs.js';
 import { localHostId } from './host-id.js';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { BaseLink, type LinkKind } from './link.js';
+import type { PageServer } from './page-server.js';
+import type { RelayRooms } from './relay-server.js';
 
 /** Largest single WebSocket message accepted: the 64 MiB frame limit plus header room. */
 export const WS_MAX_PAYLOAD = 64 * 1024 * 1024 + 4096;
@@ -89,27 +92,63 @@ export interface ListenOptions {
   host: string;
   port: number;
   onLink: (link: WebSocketLink) => void;
+  /** Serve the browser page over HTTP on the same port (issue 17). */
+  page?: PageServer;
+  /** Relay for these rooms at RELAY_PATH, so pages this daemon served can reach each other. */
+  relay?: RelayRooms;
 }
 
+/** Where a daemon's listener accepts relay connections (pages linking to each other through it). */
+export const RELAY_PATH = '/relay';
+
+/**
+ * Listen for peers: WebSocket upgrades become Links (or, at RELAY_PATH, relay connections), and
+ * plain HTTP requests get the browser page (or a 404 without one).
+ */
 export async function listenWebSocket(opts: ListenOptions): Promise<WebSocketListener> {
+  const http = createServer((req, res) => {
+    if (opts.page) {
+      opts.page.handle(req, res);
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('this is a Chorus peer; connect with chorus join\n');
+  });
   const server = new WebSocketServer({
-    host: opts.host,
-    port: opts.port,
+    noServer: true,
     maxPayload: WS_HANDSHAKE_MAX_PAYLOAD, // raised per link once it is authenticated
     perMessageDeflate: false, // everything is encrypted: incompressible
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  const relayServer = opts.relay ? new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD + 512, perMessageDeflate: false }) : undefined;
+  http.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {
+      /* a connection reset during the upgrade concerns that connection only */
+    });
+    let pathname = '/';
+    try {
+      pathname = new URL(req.url ?? '/', 'http://peer').pathname;
+    } catch {
+      /* a malformed path is a peer link attempt like any other; the handshake decides */
+    }
+    if (pathname === RELAY_PATH && relayServer && opts.relay) {
+      const relay = opts.relay;
+      relayServer.handleUpgrade(req, socket, head, (ws) => relay.accept(ws));
+      return;
+    }
+    server.handleUpgrade(req, socket, head, (ws) => {
+      const remote = `ws-in:${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+      opts.onLink(new WebSocketLink(ws, remote));
+    });
   });
-  server.on('error', () => {
+  await new Promise<void>((resolve, reject) => {
+    http.once('listening', resolve);
+    http.once('error', reject);
+    http.listen(opts.port, opts.host);
+  });
+  http.on('error', () => {
     /* after listening, errors surface per connection */
   });
-  server.on('connection', (ws, req) => {
-    const remote = `ws-in:${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    opts.onLink(new WebSocketLink(ws, remote));
-  });
-  const address = server.address();
+  const address = http.address();
   if (typeof address !== 'object' || address === null) throw new Error('websocket listener has no address');
   const port = address.port;
   return {
@@ -118,7 +157,12 @@ export async function listenWebSocket(opts: ListenOptions): Promise<WebSocketLis
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
+        for (const client of relayServer?.clients ?? []) client.terminate();
+        opts.relay?.close();
+        server.close();
+        relayServer?.close();
+        http.close(() => resolve());
+        http.closeAllConnections();
       }),
   };
 }

@@ -7,7 +7,7 @@
  */
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Identity } from '../identity.js';
 import { soon, unref, type Timer } from '../timers.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -34,20 +34,21 @@ export interface CursorView {
   viewport?: { start: number; end: number };
 }
 
-const Anchor = z.object({ c: z.string().max(200).optional(), o: z.number().int().nonnegative() });
+// zod's mini build: the same checks, and only what is used goes into the browser page (issue 17).
+const Anchor = z.object({ c: z.optional(z.string().check(z.maxLength(200))), o: z.int().check(z.minimum(0)) });
 const WireEditor = z.object({
-  id: z.string().max(64),
-  path: z.string().max(4096),
+  id: z.string().check(z.maxLength(64)),
+  path: z.string().check(z.maxLength(4096)),
   // A file id only: presence never names another namespace's document (issue 10, item 12).
-  fileId: z.string().regex(/^f[0-9a-f]{24}$/).optional(),
-  selections: z.array(z.object({ anchor: Anchor, head: Anchor })).max(1000),
-  viewport: z.object({ start: Anchor, end: Anchor }).optional(),
+  fileId: z.optional(z.string().check(z.regex(/^f[0-9a-f]{24}$/))),
+  selections: z.array(z.object({ anchor: Anchor, head: Anchor })).check(z.maxLength(1000)),
+  viewport: z.optional(z.object({ start: Anchor, end: Anchor })),
 });
 const WirePresence = z.object({
-  clock: z.number().int().nonnegative(),
-  name: z.string().max(200),
-  color: z.string().regex(/^#[0-9a-fA-F]{6}$/),
-  editors: z.array(WireEditor).max(64),
+  clock: z.int().check(z.minimum(0)),
+  name: z.string().check(z.maxLength(200)),
+  color: z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/)),
+  editors: z.array(WireEditor).check(z.maxLength(64)),
 });
 type WireEditor = z.infer<typeof WireEditor>;
 type WirePresence = z.infer<typeof WirePresence>;

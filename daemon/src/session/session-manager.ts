@@ -15,6 +15,9 @@ import { localHostId } from '../net/host-id.js';
 import { nodeTransports } from '../net/node-transports.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { Overlay } from '../net/overlay.js';
+import { PageServer } from '../net/page-server.js';
+import { relayRoomId } from '../net/relay-protocol.js';
+import { relayRooms } from '../net/relay-server.js';
 import type { Project } from '../project.js';
 import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -201,7 +204,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       seeds: config.addrs,
       webrtc: config.webrtc !== false,
       log: (m) => this.log(`net: ${m}`),
-      transports: nodeTransports(),
+      // The listening port also serves the browser page, and relays between the pages it
+      // served (only within this session's room), so they can link up and upgrade to WebRTC.
+      transports: nodeTransports({ page: new PageServer({ host: 'daemon' }), relay: () => relayRooms({ rooms: new Set([relayRoomId(keys.read)]), log: (m) => this.log(`page relay: ${m}`) }) }),
     });
     overlay.on('refused', (where, reason) => {
       this.log(`refused a connection (${where}): ${reason}`);

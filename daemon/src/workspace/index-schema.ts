@@ -4,26 +4,30 @@
  * instead of being applied and wedging every later write, join and resync. It accepts exactly the
  * optional additions other work brings: `exec` on a file (the executable bit) and a `dirs` map of
  * empty folders.
+ *
+ * zod's "mini" build: the same checks, but only what is used gets bundled (the browser page,
+ * issue 17, carries this module; the full build would be most of the page's script).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { isProjectPath } from './path-rules.js';
 
 /** Largest file the index may describe (a peer message carries at most 64 MiB). */
 export const MAX_ENTRY_SIZE = 64 * 1024 * 1024;
 
-const ProjectPath = z.string().refine((p) => isProjectPath(p), { message: 'not a project path (absolute, with .. or empty parts, too long, or inside a VCS folder or .chorus/)' });
+/** Messages for what the checks below do not word themselves (mini carries no locale). */
+const entryError = { error: (iss: { code?: string; keys?: string[] }) => (iss.code === 'unrecognized_keys' ? `unknown field ${JSON.stringify(iss.keys ?? []).slice(0, 60)}` : 'not an object') };
 
-export const FileEntrySchema = z
-  .object({
-    path: ProjectPath,
-    hash: z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256 hash'),
-    size: z.number().int().nonnegative().max(MAX_ENTRY_SIZE),
-    opaque: z.boolean().optional(),
-    exec: z.boolean().optional(),
-  })
-  .strict();
+const ProjectPath = z.string({ error: 'not a string' }).check(z.refine((p) => isProjectPath(p), { message: 'not a project path (absolute, with .. or empty parts, too long, or inside a VCS folder or .chorus/)' }));
 
-export const DirEntrySchema = z.object({ path: ProjectPath }).strict();
+export const FileEntrySchema = z.strictObject({
+  path: ProjectPath,
+  hash: z.string({ error: 'not a string' }).check(z.regex(/^[0-9a-f]{64}$/, 'not a sha256 hash')),
+  size: z.int({ error: 'not a whole number' }).check(z.minimum(0, 'negative size'), z.maximum(MAX_ENTRY_SIZE, `larger than ${MAX_ENTRY_SIZE} bytes`)),
+  opaque: z.optional(z.boolean({ error: 'not true or false' })),
+  exec: z.optional(z.boolean({ error: 'not true or false' })),
+}, entryError);
+
+export const DirEntrySchema = z.strictObject({ path: ProjectPath }, entryError);
 
 export const FILE_ID = /^f[0-9a-f]{24}$/;
 /** Most file and folder entries one index change may write (local batches stay well below). */

@@ -1,0 +1,403 @@
+/**
+ * The Chorus peer in the page (issue 17): the very modules the daemon runs (daemon/src/core.ts,
+ * decision 065) — overlay, handshake and encryption, Replicator, Workspace, Presence,
+ * UndoManager and the change route — on the browser's transports (transports.ts) and IndexedDB
+ * (idb-store.ts), behind the PagePeer seam the user interface uses (../peer-api.ts).
+ *
+ * The page is one editor of its own peer, like an editor plugin of its daemon but without the
+ * JSON-RPC hop and so without the revision rule: the interface applies each of its edits and
+ * calls `edit` in the same turn of the event loop, and applies each `text` event as it comes, so
+ * the editor's text and the workspace's never differ between two calls.
+ *
+ * Files load when opened (the replicator fetches blobs lazily, as a daemon in view mode); the
+ * index comes first, with the first sync.
+ */
+import { EventEmitter } from 'events';
+import type { ChangeOrigin, FileItem, OpenedFile, PagePeer, PagePeerEvents, PeerStatus, Person, SelectionRange, TextChange } from '../peer-api.js';
+import {
+  ChangeRoute,
+  colorFor,
+  DATA_DOC_ID,
+  ExtensionData,
+  Failure,
+  isReadOnly,
+  Overlay,
+  pathProblem,
+  Presence,
+  Replicator,
+  UndoManager,
+  Workspace,
+  type CursorView,
+  type Origin,
+  type TextEvent,
+} from './core.js';
+import { claimDatabase, IdbStore, openDatabase, storedPeerId, type IdbBlobStore } from './idb-store.js';
+import { dialPlan, type JoinTarget } from './join-target.js';
+import { changesToOp, opToChanges } from './text-changes.js';
+import { browserTransports } from './transports.js';
+
+export interface PagePeerOptions {
+  /** The page came over https: dial wss:. */
+  secure: boolean;
+}
+
+/** The page's one editor, as the workspace and presence name it. */
+const EDITOR = 'page';
+/** Edits further apart than this start a new undo step (CodeMirror's own grouping delay). */
+const UNDO_GROUP_MS = 500;
+const utf8 = new TextEncoder();
+
+function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A person's words for what the core threw (a Failure's message is written for people). */
+function readable(e: unknown): Error {
+  if (e instanceof Failure) return new Error(e.message);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+type Handler = (...args: unknown[]) => void;
+
+interface OpenFile {
+  fileId: string;
+  lastEdit: number;
+}
+
+export class ChorusPagePeer implements PagePeer {
+  readonly #events = new EventEmitter();
+  readonly #overlay: Overlay;
+  readonly #replicator: Replicator;
+  readonly #workspace: Workspace;
+  readonly #presence: Presence;
+  readonly #undo: UndoManager;
+  readonly #data: ExtensionData;
+  readonly #store: IdbStore;
+  readonly #identity: { id: string; name: string; color: string };
+  readonly #readOnly: boolean;
+  readonly #open = new Map<string, OpenFile>();
+  /** Where each remote editor is (by `peerId/editorId`), from presence. */
+  readonly #cursors = new Map<string, CursorView>();
+  #state: PeerStatus['state'] = 'connecting';
+  #message: string | undefined;
+  #everUp = false;
+  /** Local changes made while no peer was linked: unacknowledged until a peer has synced. */
+  #unacknowledged = 0;
+
+  constructor(
+    readonly target: JoinTarget,
+    opts: PagePeerOptions,
+    readonly selfId: string,
+    store: IdbStore,
+    blobs: IdbBlobStore,
+    name: string,
+  ) {
+    this.#events.setMaxListeners(0);
+    this.#store = store;
+    this.#readOnly = isReadOnly(target.code);
+    this.#identity = { id: selfId, name, color: colorFor(selfId) };
+    const log = (m: string): void => console.debug(`chorus: ${m}`);
+    // Files exist only in the index here: there is no folder to read a path from.
+    this.#workspace = new Workspace(store, blobs, selfId, { read: async () => undefined });
+    this.#workspace.readOnly = this.#readOnly;
+    this.#data = new ExtensionData(store, selfId);
+    this.#data.setReadOnly?.(this.#readOnly);
+    const plan = dialPlan(target, opts.secure);
+    this.#overlay = new Overlay({
+      selfId,
+      selfMeta: { name, color: this.#identity.color, editor: 'browser' },
+      keys: target.code.keys,
+      sessionId: target.code.sessionId,
+      ...(plan.relayUrl ? { relayUrl: plan.relayUrl } : {}),
+      seeds: plan.seeds,
+      anchors: plan.anchors,
+      log: (m) => log(`net: ${m}`),
+      transports: browserTransports(),
+    });
+    this.#replicator = new Replicator(this.#workspace, this.#overlay, log, new Map([[DATA_DOC_ID, this.#data]]), true, selfId);
+    this.#presence = new Presence(this.#identity, this.#workspace, log);
+    this.#undo = new UndoManager(this.#workspace);
+    const route = new ChangeRoute(this.#workspace, {
+      peers: (fileId, raw) => {
+        this.#replicator.sendLive(fileId, raw);
+        if (this.#replicator.connectedPeers().length === 0) {
+          this.#unacknowledged++;
+          this.#emitStatus();
+        }
+      },
+      undo: this.#undo,
+      disk: { schedule: () => undefined }, // no folder: IndexedDB holds it (storage is step 0)
+    });
+    route.addEditor({ take: (e) => this.#take(e) });
+    this.#wireNetwork();
+    this.#wirePresence();
+    this.#workspace.on('files', (e) => {
+      for (const r of e.renamed) this.#moved(r.from, r.to);
+      for (const d of e.deleted) this.#moved(d, undefined);
+      this.#events.emit('files');
+    });
+    this.#workspace.on('dirs', () => this.#events.emit('files'));
+    this.#workspace.on('notice', (m) => console.info(`chorus: ${m}`));
+  }
+
+  #wireNetwork(): void {
+    this.#overlay.on('peer-up', () => {
+      this.#everUp = true;
+      this.#setState('online');
+    });
+    this.#overlay.on('peer-down', () => {
+      if (this.#linked() > 0) this.#emitStatus();
+      else this.#setState('offline', 'No peer of the session is reachable right now. Your edits are kept in this browser and merge when a peer is back.');
+    });
+    this.#overlay.on('refused', (where, reason) => this.#refused(`the session refused this link (${reason})`, where));
+    this.#overlay.on('wrong-session', (where) => this.#refused('the peer at this address serves another session', where));
+    this.#replicator.on('synced', () => {
+      if (this.#unacknowledged === 0) return;
+      this.#unacknowledged = 0;
+      this.#emitStatus();
+    });
+    this.#replicator.on('peerUp', () => this.#emitStatus());
+  }
+
+  /** Presence rides on the replicator, as in the daemon (daemon.ts connectPeers). */
+  #wirePresence(): void {
+    const rep = this.#replicator;
+    this.#presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
+      lastHeard: (id) => this.#overlay.lastHeard(id),
+      heartbeat: () => this.#overlay.isPartialMesh(),
+    });
+    rep.on('peerUp', (id) => this.#presence.peerUp(id));
+    rep.on('peerDown', (id) => {
+      if (!this.#overlay.isPartialMesh()) this.#presence.drop(id);
+    });
+    rep.on('ephemeral', (peerId, topic, body) => this.#presence.receive(peerId, topic, body));
+    this.#presence.on('cursor', (c) => {
+      if (c.peer.id === this.selfId) return;
+      if (c.selections.length === 0) this.#cursors.delete(c.source);
+      else this.#cursors.set(c.source, c);
+      this.#events.emit('people');
+    });
+    this.#presence.on('joined', () => this.#events.emit('people'));
+    this.#presence.on('left', (p) => {
+      for (const [k, c] of this.#cursors) if (c.peer.id === p.id) this.#cursors.delete(k);
+      this.#events.emit('people');
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.#overlay.start();
+    // Closing or reloading the tab: tell the others now rather than after a heartbeat timeout.
+    addEventListener('pagehide', () => {
+      this.#presence.leave();
+      void this.#store.flush();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#presence.leave();
+    await this.#overlay.stop();
+  }
+
+  /** A refusal before any peer let us in means the code is wrong: stop dialing and say so. */
+  #refused(why: string, where: string): void {
+    console.warn(`chorus: ${why} at ${where}`);
+    if (this.#everUp) return;
+    void this.#overlay.stop();
+    this.#setState('refused', `Could not join: ${why}. Nothing was read from the session. The link may be mistyped or from an older session: ask for a new link (chorus share prints it).`);
+  }
+
+  #linked(): number {
+    return this.#overlay.peers().filter((p) => p.state === 'connected').length;
+  }
+
+  #setState(state: PeerStatus['state'], message?: string): void {
+    this.#state = state;
+    this.#message = message;
+    this.#emitStatus();
+  }
+
+  #emitStatus(): void {
+    this.#events.emit('status', this.status());
+  }
+
+  /** A change to a file's text from anyone: to the interface, unless this page's `edit` made it. */
+  #take(e: TextEvent): void {
+    if (!this.#open.has(e.path)) return;
+    let origin: ChangeOrigin;
+    if (e.origin.kind === 'editor' && e.origin.editorId === EDITOR) return;
+    else if (e.origin.kind === 'undo' && e.origin.editorId === EDITOR) origin = 'undo';
+    else origin = 'remote';
+    this.#events.emit('text', e.path, opToChanges(e.op), origin);
+  }
+
+  #moved(from: string, to: string | undefined): void {
+    const open = this.#open.get(from);
+    if (!open) return;
+    this.#open.delete(from);
+    if (to !== undefined) this.#open.set(to, open);
+    else this.#workspace.unpin(open.fileId);
+    this.#events.emit('moved', from, to);
+  }
+
+  #file(path: string): OpenFile {
+    const f = this.#open.get(path);
+    if (!f) throw new Error(`${path} is not open here; open it first`);
+    return f;
+  }
+
+  /** The overlay's view of the peers (id, state, path), for tests and a person debugging. */
+  links(): Array<{ id: string; state: string; path?: string; name?: unknown }> {
+    return this.#overlay.peers().map((p) => ({ id: p.id, state: p.state, ...(p.path ? { path: p.path } : {}), name: p.meta.name }));
+  }
+
+  status(): PeerStatus {
+    const s: PeerStatus = { state: this.#state, readOnly: this.#readOnly, peers: this.#linked(), unacknowledged: this.#unacknowledged };
+    if (this.#message) s.message = this.#message;
+    return s;
+  }
+
+  files(): FileItem[] {
+    if (this.#state === 'refused') return [];
+    const items: FileItem[] = this.#workspace.index.entries().map(([, e]) => ({ path: e.path, kind: 'file', editable: !e.opaque }));
+    for (const d of this.#workspace.index.dirs()) items.push({ path: d, kind: 'dir', editable: false });
+    return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async open(path: string): Promise<OpenedFile> {
+    let opened: { fileId: string; text: string };
+    try {
+      opened = await this.#workspace.open(path, false, { kind: 'editor', editorId: EDITOR });
+    } catch (e) {
+      throw readable(e);
+    }
+    if (!this.#open.has(path)) this.#workspace.pin(opened.fileId);
+    this.#open.set(path, { fileId: opened.fileId, lastEdit: 0 });
+    const entry = this.#workspace.index.entry(opened.fileId);
+    return { path, text: opened.text, editable: !this.#readOnly && !entry?.opaque };
+  }
+
+  close(path: string): void {
+    const f = this.#open.get(path);
+    if (!f) return;
+    this.#open.delete(path);
+    this.#workspace.unpin(f.fileId);
+    this.#presence.clearLocal(EDITOR);
+  }
+
+  edit(path: string, changes: TextChange[]): void {
+    const f = this.#file(path);
+    const op = changesToOp(changes, this.#workspace.text(f.fileId).length);
+    const now = Date.now();
+    const origin: Origin = { kind: 'editor', editorId: EDITOR, undoStop: now - f.lastEdit > UNDO_GROUP_MS };
+    f.lastEdit = now;
+    try {
+      this.#workspace.edit(f.fileId, op, origin);
+    } catch (e) {
+      throw readable(e);
+    }
+  }
+
+  #step(path: string, undo: boolean): boolean {
+    const f = this.#file(path);
+    f.lastEdit = 0; // typing after an undo starts a new step
+    try {
+      return this.#undo.step(EDITOR, f.fileId, undo);
+    } catch (e) {
+      throw readable(e);
+    }
+  }
+
+  undo(path: string): boolean {
+    return this.#step(path, true);
+  }
+
+  redo(path: string): boolean {
+    return this.#step(path, false);
+  }
+
+  setSelections(path: string, selections: SelectionRange[]): void {
+    const f = this.#open.get(path);
+    if (!f) return;
+    this.#presence.setLocal(EDITOR, path, f.fileId, selections);
+  }
+
+  people(): Person[] {
+    const out: Person[] = [{ id: this.selfId, name: this.#identity.name, color: this.#identity.color, self: true, editor: 'browser' }];
+    for (const p of this.#presence.peers()) {
+      const person: Person = { id: p.id, name: p.name, color: p.color, self: false };
+      // The most recent place of any of the person's editors.
+      const where = [...this.#cursors.values()].reverse().find((c) => c.peer.id === p.id);
+      if (where) {
+        person.file = where.path;
+        person.selections = where.selections.map((s) => ({ anchor: s.anchor, head: s.head }));
+      }
+      out.push(person);
+    }
+    return out;
+  }
+
+  setName(name: string): void {
+    const trimmed = name.trim().slice(0, 200);
+    if (!trimmed) throw new Error('a name cannot be empty');
+    this.#identity.name = trimmed;
+    // Presence repeats itself only in a partial mesh: tell every linked peer now.
+    for (const p of this.#replicator.connectedPeers()) this.#presence.peerUp(p.id);
+    this.#events.emit('people');
+  }
+
+  async create(path: string, text = ''): Promise<void> {
+    const problem = pathProblem(path);
+    if (problem) throw new Error(`cannot create ${path}: ${problem}`);
+    if (this.#workspace.index.idOf(path)) throw new Error(`${path} already exists`);
+    try {
+      this.#workspace.addFile(path, utf8.encode(text), { kind: 'editor', editorId: EDITOR });
+    } catch (e) {
+      throw readable(e);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const problem = pathProblem(to);
+    if (problem) throw new Error(`cannot rename to ${to}: ${problem}`);
+    if (!this.#workspace.index.idOf(from)) throw new Error(`${from} does not exist (any more)`);
+    if (this.#workspace.index.idOf(to)) throw new Error(`${to} already exists`);
+    try {
+      this.#workspace.rename(from, to, { kind: 'editor', editorId: EDITOR });
+    } catch (e) {
+      throw readable(e);
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    if (!this.#workspace.index.idOf(path)) throw new Error(`${path} does not exist (any more)`);
+    try {
+      this.#workspace.remove(path, { kind: 'editor', editorId: EDITOR });
+    } catch (e) {
+      throw readable(e);
+    }
+  }
+
+  on<E extends keyof PagePeerEvents>(event: E, fn: PagePeerEvents[E]): void {
+    this.#events.on(event, fn as Handler);
+  }
+
+  off<E extends keyof PagePeerEvents>(event: E, fn: PagePeerEvents[E]): void {
+    this.#events.off(event, fn as Handler);
+  }
+}
+
+/** The name this browser goes by (the interface asks once and remembers it). */
+function rememberedName(): string {
+  return localStorage.getItem('chorus.name')?.trim() || 'guest';
+}
+
+/** Build and start the page's peer for a join target: its database first, then the network. */
+export async function startPagePeer(target: JoinTarget, opts: PagePeerOptions): Promise<ChorusPagePeer> {
+  const db = await openDatabase(await claimDatabase(target.code.sessionId));
+  const selfId = await storedPeerId(db, randomId);
+  const { docs, blobs } = await IdbStore.open(db, (m) => console.info(`chorus: ${m}`));
+  const peer = new ChorusPagePeer(target, opts, selfId, docs, blobs, rememberedName());
+  await peer.start();
+  return peer;
+}
+

@@ -1,0 +1,32 @@
+/**
+ * The join link for a browser (issue 17): `http://HOST:PORT/#<join code>`, HOST:PORT being an
+ * address the sharing daemon listens on (it serves the page there), or the relay's when the code
+ * has no direct address. The secret travels in the fragment, which browsers never send to a server.
+ */
+import { decodeJoinCode } from './join-code.js';
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.startsWith('127.') || hostname === '[::1]';
+}
+
+/**
+ * The link that opens `code` in a browser. A LAN address is preferred over loopback (the link is
+ * for someone else, and it works on this machine too); IPv4 before IPv6. Throws JoinCodeError for
+ * a damaged code.
+ */
+export function pageLink(code: string): string {
+  const decoded = decodeJoinCode(code);
+  const hosts = decoded.addrs.flatMap((a) => {
+    try {
+      const u = new URL(a);
+      return u.protocol === 'ws:' || u.protocol === 'wss:' ? [u] : [];
+    } catch {
+      return [];
+    }
+  });
+  const rank = (u: URL): number => (isLoopback(u.hostname) ? 2 : 0) + (u.hostname.startsWith('[') ? 1 : 0);
+  const best = hosts.sort((a, b) => rank(a) - rank(b))[0] ?? (decoded.relayUrl ? new URL(decoded.relayUrl) : undefined);
+  if (!best) throw new Error('the join code has no address to serve the page from');
+  const scheme = best.protocol === 'wss:' ? 'https:' : 'http:';
+  return `${scheme}//${best.host}/#${code}`;
+}

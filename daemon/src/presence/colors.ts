@@ -1,0 +1,14 @@
+/**
+ * A person's colour from their peer id: the same on every peer and platform (the daemon and the
+ * browser page, issue 17), so everyone sees one person in one colour. Platform-neutral.
+ */
+import { sha256 } from '../digest.js';
+
+const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324', '#469990', '#800000', '#808000', '#000075'];
+
+/** `#rrggbb` for a peer id. */
+export function colorFor(id: string): string {
+  const h = sha256(id);
+  const n = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+  return PALETTE[n % PALETTE.length]!;
+}
