@@ -1,7 +1,7 @@
 /**
  * The route every change to a file's text takes through the daemon, in one place and in order.
  *
- *   editor `buffer/edit` ─┐                      (EditorSession: positions → op, revision rule)
+ *   editor `buffer/edit` ─┐                      (EditorBuffers: positions → op, revision rule)
  *   undo / redo ──────────┤
  *   a peer's raw change ──┼─▶ Workspace ─▶ TextEvent (the change record: file, op, before/after,
  *   an edit in the folder ┘   (CRDT; the raw change      origin, and the raw change when made here)
@@ -23,7 +23,7 @@
 import type { RawChange } from './workspace/text-doc.js';
 import type { TextEvent, Workspace } from './workspace/workspace.js';
 
-/** An editor connection as the route sees it (EditorSession). */
+/** An editor connection as the route sees it (EditorBuffers). */
 export interface ChangeSink {
   /** A change to the shared text: forward it, unless the editor made it. */
   take(change: TextEvent): void;

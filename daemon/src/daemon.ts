@@ -13,8 +13,8 @@ import { DiskLedger } from './disk/disk-ledger.js';
 import { readBytes } from './disk/files.js';
 import { FolderSync } from './disk/folder-sync.js';
 import { WriteBack } from './disk/write-back.js';
-import type { Collaboration } from './editor/collab-session.js';
-import { EditorSession, type EditorClient } from './editor/editor-session.js';
+import type { Collaboration } from './editor/editor-collaboration.js';
+import { EditorBuffers, type EditorClient } from './editor/editor-buffers.js';
 import { UndoManager } from './editor/undo-manager.js';
 import { Presence, type PeerView } from './presence/presence.js';
 import type { PeerNetwork, Replicator } from './sync/replicator.js';
@@ -76,7 +76,7 @@ export class AlreadyRunning extends Error {
 }
 
 export class Daemon {
-  private sessions = new Map<string, EditorSession>();
+  private sessions = new Map<string, EditorBuffers>();
   private nextEditor = 1;
   private server!: EditorServer;
   private stopping: Promise<void> | undefined;
@@ -191,7 +191,7 @@ export class Daemon {
       peer: this.identity,
       log: this.log,
       newSession: (client: EditorClient) => {
-        const s = new EditorSession(`e${this.nextEditor++}`, this.project, this.workspace, client, {
+        const s = new EditorBuffers(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.workspace.readOnly,
           ignored: (p) => this.folder.rules.ignores(p),
         });
@@ -199,7 +199,7 @@ export class Daemon {
         this.route.addEditor(s);
         return s;
       },
-      endSession: (s: EditorSession) => {
+      endSession: (s: EditorBuffers) => {
         this.route.removeEditor(s);
         s.dispose();
         this.sessions.delete(s.id);

@@ -25,7 +25,7 @@ const CORE_MODULES = [
   'daemon/src/sync/change-check.ts',
   'daemon/src/net/overlay.ts',
   'daemon/src/net/overlay-wire.ts',
-  'daemon/src/net/peer-session.ts',
+  'daemon/src/net/peer-links.ts',
   'daemon/src/net/secure.ts',
   'daemon/src/net/credentials.ts',
   'daemon/src/net/join-code.ts',

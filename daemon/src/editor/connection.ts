@@ -8,8 +8,8 @@ import { createMessageConnection, ResponseError, StreamMessageReader } from 'vsc
 import { FrameWriter } from './frame-writer.js';
 import { answerBadFrame, logInternalErrors, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
 import { FrameGuard } from './frame-guard.js';
-import type { EditorClient, EditorSession } from './editor-session.js';
-import { CollabSession, type Collaboration, type Notify } from './collab-session.js';
+import type { EditorClient, EditorBuffers } from './editor-buffers.js';
+import { EditorCollaboration, type Collaboration, type Notify } from './editor-collaboration.js';
 import type { Encoding } from '../text/positions.js';
 
 /** What a connection needs from the daemon. */
@@ -18,8 +18,8 @@ export interface EditorServices {
   root: string;
   peer: P.PeerInfo;
   log(msg: string): void;
-  newSession(client: EditorClient): EditorSession;
-  endSession(session: EditorSession): void;
+  newSession(client: EditorClient): EditorBuffers;
+  endSession(session: EditorBuffers): void;
   collaboration: Collaboration;
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
@@ -67,7 +67,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     workspaceDidChange: (change) => notify(P.WorkspaceDidChange, change),
     bufferDidRename: (from, to) => notify(P.BufferDidRename, { from, to }),
   });
-  const collab = new CollabSession(session, services.collaboration, notify);
+  const collab = new EditorCollaboration(session, services.collaboration, notify);
   const gate = (method: string) => {
     if (!session.initialized && method !== P.Initialize.method) {
       throw new ResponseError(P.ErrorCodes.NotInitialized, `send initialize before ${method}`);

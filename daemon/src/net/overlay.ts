@@ -15,7 +15,7 @@
  *   await overlay.stop();                             // the last one to stop releases WebRTC threads
  *
  * Guarantees: between a 'peer-up' and the next 'peer-down' for a peer, messages sent to it are
- * delivered once and in order, even across path switches (see peer-session.ts). Nothing is
+ * delivered once and in order, even across path switches (see peer-links.ts). Nothing is
  * buffered across a 'peer-down': `send` returns false while a peer is down, and the layer above
  * re-syncs after each 'peer-up'. Every link is authenticated and encrypted (secure.ts).
  *
@@ -45,7 +45,7 @@ import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
-import { PeerSession, pathOf, type PeerConn, type PeerPath } from './peer-session.js';
+import { PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
@@ -53,7 +53,7 @@ import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshak
 import type { Listener, Transports } from './transports.js';
 import { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
 
-export type { PeerPath } from './peer-session.js';
+export type { PeerPath } from './peer-links.js';
 export type { FloodDelivery } from './flood.js';
 
 export interface OverlayOptions {
@@ -172,7 +172,7 @@ interface RtcAttempt {
 export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #opts: OverlayOptions;
   readonly #inc = Date.now();
-  readonly #sessions = new Map<string, PeerSession>();
+  readonly #links = new Map<string, PeerLinks>();
   /** Address book: everyone we have heard of, with where they listen. */
   readonly #members = new Map<string, Member>();
   /** When this overlay last had news of each member (directly, or by gossip with its age). */
@@ -201,7 +201,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   /** Broadcasts: each delivered once, relayed in a partial mesh. */
   readonly #flood = new Flood({
     neighbours: () => this.#linked(),
-    send: (id, data) => this.#sessions.get(id)?.send(data, true) === true,
+    send: (id, data) => this.#links.get(id)?.send(data, true) === true,
     relaying: () => this.isPartialMesh(),
   });
 
@@ -266,9 +266,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const session of [...this.#sessions.values()]) {
-      for (const c of session.conns.values()) c.link.send(frame(Wire.Bye, 'peer left the session'));
-      session.reset('overlay stopped');
+    for (const peer of [...this.#links.values()]) {
+      for (const c of peer.conns.values()) c.link.send(frame(Wire.Bye, 'peer left the session'));
+      peer.reset('overlay stopped');
     }
     for (const link of this.#pending) link.close('overlay stopped');
     this.#pending.clear();
@@ -280,7 +280,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   peers(): PeerInfo[] {
     const out: PeerInfo[] = [];
-    for (const s of this.#sessions.values()) {
+    for (const s of this.#links.values()) {
       if (!s.up) continue;
       const info: PeerInfo = { id: s.id, meta: s.meta, state: 'connected', addrs: s.addrs };
       if (s.path) info.path = s.path;
@@ -291,10 +291,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const alive = this.#alive(now);
     const neighbours = meshNeighbours(this.#opts.selfId, alive);
     for (const m of this.#members.values()) {
-      if (this.#sessions.get(m.id)?.up) continue;
+      if (this.#links.get(m.id)?.up) continue;
       // In a larger session most members are reached through others, not linked directly.
       const state = !neighbours.has(m.id) && alive.includes(m.id) ? 'relayed' : 'reconnecting';
-      out.push({ id: m.id, meta: this.#sessions.get(m.id)?.meta ?? {}, state, addrs: m.addrs });
+      out.push({ id: m.id, meta: this.#links.get(m.id)?.meta ?? {}, state, addrs: m.addrs });
     }
     return out;
   }
@@ -305,7 +305,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
    */
   send(peerId: string, data: Uint8Array): boolean {
     if (data.length > MAX_PAYLOAD_BYTES) throw new MessageTooLargeError(data.length);
-    const s = this.#sessions.get(peerId);
+    const s = this.#links.get(peerId);
     return s?.up === true && s.send(data);
   }
 
@@ -320,7 +320,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   /** Ids of the peers linked now. */
   *#linked(): Iterable<string> {
-    for (const s of this.#sessions.values()) if (s.up) yield s.id;
+    for (const s of this.#links.values()) if (s.up) yield s.id;
   }
 
   /** Hand a broadcast to the listeners; false if one refused it (then it goes no further). */
@@ -332,7 +332,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   /** When anything last arrived from `peerId` on a direct link (ms epoch); undefined while not linked. */
   lastHeard(peerId: string): number | undefined {
-    const s = this.#sessions.get(peerId);
+    const s = this.#links.get(peerId);
     if (!s?.up) return undefined;
     let last: number | undefined;
     for (const c of s.conns.values()) last = Math.max(last ?? 0, c.lastHeard);
@@ -350,14 +350,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   /** Fault injection and diagnostics: close every link to a peer as a network failure would. */
   dropLinks(peerId: string, reason = 'dropped on request'): void {
-    this.#sessions.get(peerId)?.reset(reason);
+    this.#links.get(peerId)?.reset(reason);
   }
 
   /** Fault injection: cut this overlay off from these peers (a partition) until `heal()`. */
   partition(peerIds: string[]): void {
     for (const id of peerIds) {
       this.#blocked.add(id);
-      this.#sessions.get(id)?.reset('partitioned');
+      this.#links.get(id)?.reset('partitioned');
     }
   }
 
@@ -433,7 +433,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         return;
       }
       this.#log(`link to ${link.peerId} via ${conn.path} closed: ${reason}`);
-      this.#sessions.get(link.peerId)?.detach(conn, reason);
+      this.#links.get(link.peerId)?.detach(conn, reason);
       this.#kick(); // a path to make again (e.g. WebRTC)
     });
   }
@@ -456,7 +456,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#dialState(`peer:${peerId}`).backoff.reset();
     this.#dialState(`relay:${peerId}`).backoff.reset();
 
-    let session = this.#sessions.get(peerId);
+    let session = this.#links.get(peerId);
     // What the peer may do is what it proved on this link; its hello cannot claim more.
     const meta = { ...hello.meta, readOnly: !link.remoteWriter };
     if (session?.up && session.meta.readOnly !== meta.readOnly) {
@@ -465,7 +465,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (session?.up && hello.inc < session.inc) throw new ProtocolError(`link from an earlier run of ${peerId}`);
     if (session?.up && hello.inc > session.inc) session.reset(`peer ${peerId} restarted`);
     if (!session) {
-      session = new PeerSession(this.#opts.selfId, peerId, {
+      session = new PeerLinks(this.#opts.selfId, peerId, {
         up: (s) => {
           this.#upSince.set(s.id, Date.now());
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
@@ -487,7 +487,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         },
         log: (m) => this.#log(m),
       });
-      this.#sessions.set(peerId, session);
+      this.#links.set(peerId, session);
     }
     session.meta = meta;
     session.inc = hello.inc;
@@ -504,7 +504,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #dispatch(conn: PeerConn, peerId: string, data: Uint8Array): void {
     const type = data[0] as Wire;
     const body = data.subarray(1);
-    const session = this.#sessions.get(peerId);
+    const session = this.#links.get(peerId);
     if (!session) return;
     switch (type) {
       case Wire.Data:
@@ -565,7 +565,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #alive(now: number): string[] {
     const out: string[] = [];
     for (const id of this.#members.keys()) {
-      if (this.#sessions.get(id)?.up || now - (this.#seen.get(id) ?? 0) < ALIVE_MS) out.push(id);
+      if (this.#links.get(id)?.up || now - (this.#seen.get(id) ?? 0) < ALIVE_MS) out.push(id);
     }
     return out;
   }
@@ -580,7 +580,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0 }];
     for (const id of this.#alive(now)) {
       const m = this.#members.get(id)!;
-      const age = this.#sessions.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now);
+      const age = this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now);
       list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age });
     }
     return list;
@@ -593,7 +593,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       this.#gossipQueued = false;
       if (!this.#running) return;
       const msg = jsonFrame(Wire.Members, { members: this.#memberList() });
-      for (const s of this.#sessions.values()) if (s.up) s.sendControl(msg);
+      for (const s of this.#links.values()) if (s.up) s.sendControl(msg);
     });
   }
 
@@ -606,7 +606,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (alive.length + 1 <= FULL_MESH_UP_TO) return false;
     const neighbours = meshNeighbours(this.#opts.selfId, alive);
     let waiting = false;
-    for (const s of this.#sessions.values()) {
+    for (const s of this.#links.values()) {
       if (!s.up || neighbours.has(s.id)) continue;
       if (now - (this.#upSince.get(s.id) ?? now) < PRUNE_AFTER_MS) {
         waiting = true;
@@ -672,7 +672,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     let pending = false;
     if (this.#direct) {
       for (const addr of this.#opts.anchors ?? []) {
-        const s = this.#sessions.get(this.#anchorPeers.get(addr) ?? '');
+        const s = this.#links.get(this.#anchorPeers.get(addr) ?? '');
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
         this.#dialDirect(`anchor:${addr}`, [addr], undefined, now);
         pending = true;
@@ -685,7 +685,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const neighbours = meshNeighbours(this.#opts.selfId, this.#alive(now));
       for (const m of this.#members.values()) {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
-        const s = this.#sessions.get(m.id);
+        const s = this.#links.get(m.id);
         if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
         const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) {
@@ -697,7 +697,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (this.#prune(now)) pending = true;
     if (this.#opts.relayUrl && this.#tickRelay(now)) pending = true;
     if (this.#webrtc) {
-      for (const s of this.#sessions.values()) {
+      for (const s of this.#links.values()) {
         if (!s.up || !s.rtc || this.#opts.selfId > s.id || s.hasPath('webrtc')) continue;
         if (!this.#rtcInFlight(s.id)) this.#startRtc(s, now);
         pending = true;
@@ -771,7 +771,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     let pending = false;
     for (const peerId of relay.peers()) {
-      const s = this.#sessions.get(peerId);
+      const s = this.#links.get(peerId);
       if (s && s.conns.size > 0) continue;
       pending = true;
       const d = this.#dialState(`relay:${peerId}`);
@@ -792,7 +792,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return false;
   }
 
-  #signalsFor(session: PeerSession, attempt: RtcAttempt): SignalChannel {
+  #signalsFor(session: PeerLinks, attempt: RtcAttempt): SignalChannel {
     return {
       send: (signal) => session.sendControl(jsonFrame(Wire.Signal, { a: attempt.id, s: signal })),
       onSignal: (handler) => {
@@ -802,7 +802,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     };
   }
 
-  #startRtc(session: PeerSession, now: number): void {
+  #startRtc(session: PeerLinks, now: number): void {
     let backoff = this.#rtcBackoff.get(session.id);
     if (!backoff) this.#rtcBackoff.set(session.id, (backoff = new Backoff(500, 30_000)));
     if (!backoff.ready(now)) return;
@@ -810,7 +810,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#runRtc(session, bytesToHex(randomBytes(8)), 'offerer');
   }
 
-  #onSignal(session: PeerSession, attemptId: string, signal: Signal): void {
+  #onSignal(session: PeerLinks, attemptId: string, signal: Signal): void {
     const key = `${session.id}\n${attemptId}`;
     let attempt = this.#rtc.get(key);
     if (!attempt) {
@@ -821,7 +821,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     for (const handler of attempt.handlers) handler(signal);
   }
 
-  #runRtc(session: PeerSession, attemptId: string, role: 'offerer' | 'answerer'): RtcAttempt {
+  #runRtc(session: PeerLinks, attemptId: string, role: 'offerer' | 'answerer'): RtcAttempt {
     const attempt: RtcAttempt = { id: attemptId, handlers: new Set() };
     const key = `${session.id}\n${attemptId}`;
     this.#rtc.set(key, attempt);
@@ -857,12 +857,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     // Gossip on a clock too, so news of members spreads beyond direct links and ages out — needed
     // only while some member we count alive is not linked to us (a larger session, a lost link).
     const now = Date.now();
-    if (this.#alive(now).some((id) => !this.#sessions.get(id)?.up)) this.#queueGossip();
+    if (this.#alive(now).some((id) => !this.#links.get(id)?.up)) this.#queueGossip();
     const round = this.#pingRound++;
     const stamp = new Uint8Array(8);
     new DataView(stamp.buffer).setFloat64(0, performance.now());
     const ping = frame(Wire.Ping, stamp);
-    for (const s of this.#sessions.values()) {
+    for (const s of this.#links.values()) {
       const lower = this.#opts.selfId < s.id || round % HIGHER_PINGS_EVERY === 0;
       // The higher one pings a link it has not heard on for an interval too (the lower one's
       // pings stopped, or it pings more slowly than this side counts a link dead).
@@ -874,7 +874,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #reapSilentLinks(now: number): number {
     const deadAfter = this.#opts.timing?.deadAfterMs ?? 10_000;
     let next = Infinity;
-    for (const s of this.#sessions.values()) {
+    for (const s of this.#links.values()) {
       for (const c of [...s.conns.values()]) {
         if (now - c.lastHeard > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
         else next = Math.min(next, c.lastHeard + deadAfter + 1);

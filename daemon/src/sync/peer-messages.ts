@@ -39,7 +39,7 @@ const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack', '
 export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
 /**
  * Largest header of an ephemeral message: an editor's broadcast payload is limited to 64 KiB
- * (collab-session.ts), and a peer's must be too, with room for the envelope.
+ * (editor-collaboration.ts), and a peer's must be too, with room for the envelope.
  */
 export const MAX_EPHEMERAL_HEADER = 64 * 1024 + 1024;
 /** Most documents one `docs` message may list, blobs one `want`/`lack` may name. */

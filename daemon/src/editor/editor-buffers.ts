@@ -13,7 +13,7 @@ import type { ChangeSink } from '../change-route.js';
 import { BufferRevisions, RevisionError } from './revisions.js';
 import { changesToOp, opToChanges, type WireChange } from './wire.js';
 
-/** How a session reaches its editor; the connection implements it, tests can record it. */
+/** How the buffers reach their editor; the connection implements it, tests can record it. */
 export interface EditorClient {
   bufferDidChange(path: string, revision: number, changes: WireChange[]): void;
   /** A file this editor has open was renamed: the buffer is now `to`. */
@@ -26,7 +26,7 @@ interface OpenBuffer {
   revisions: BufferRevisions;
 }
 
-export interface SessionHooks {
+export interface BufferHooks {
   /** Called after an edit of this editor landed (follow mode stops when the follower types). */
   afterEdit?(): void;
   /** True while this daemon is a read-only guest: edits are refused. */
@@ -44,7 +44,7 @@ export interface OpenResult {
   notShared?: string;
 }
 
-export class EditorSession implements ChangeSink {
+export class EditorBuffers implements ChangeSink {
   encoding: Encoding = 'utf-16';
   name = 'editor';
   initialized = false;
@@ -71,7 +71,7 @@ export class EditorSession implements ChangeSink {
     private readonly project: Project,
     private readonly workspace: Workspace,
     private readonly client: EditorClient,
-    readonly hooks: SessionHooks = {},
+    readonly hooks: BufferHooks = {},
   ) {
     workspace.on('files', this.onFiles);
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Wire } from '../../daemon/src/net/overlay-wire.js';
-import { PeerSession, type PeerConn, type PeerPath } from '../../daemon/src/net/peer-session.js';
+import { PeerLinks, type PeerConn, type PeerPath } from '../../daemon/src/net/peer-links.js';
 import type { SecureLink } from '../../daemon/src/net/secure.js';
 
 class FakeLink {
@@ -26,7 +26,7 @@ function conn(id: string, path: PeerPath, dialer: string): PeerConn & { fake: Fa
 
 function session(self = 'a', peer = 'b') {
   const log = { delivered: [] as string[], events: [] as string[] };
-  const s = new PeerSession(self, peer, {
+  const s = new PeerLinks(self, peer, {
     up: () => log.events.push('up'),
     down: (_s, reason) => log.events.push(`down:${reason}`),
     message: (_s, data) => log.delivered.push(Buffer.from(data).toString()),
@@ -119,7 +119,7 @@ describe('peer session stream switching', () => {
     s.receive(ws, Wire.Begin, bytes(''));
     s.detach(ws, 'connection lost (ECONNRESET)');
     expect(log.events).toEqual(['up', 'down:link lost (connection lost (ECONNRESET))']);
-    expect(relay.fake.closedWith).toMatch(/resetting session/);
+    expect(relay.fake.closedWith).toMatch(/resetting the links/);
     expect(s.up).toBe(false);
     expect(s.send(bytes('x'))).toBe(false);
   });

@@ -11,7 +11,7 @@ import { PositionError, toOffset, toPosition, type LineChar } from '../text/posi
 import type { ExtensionData } from '../workspace/extension-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { CursorView, PeerView, Presence } from '../presence/presence.js';
-import type { EditorSession } from './editor-session.js';
+import type { EditorBuffers } from './editor-buffers.js';
 import type { UndoManager } from './undo-manager.js';
 
 /** Sends one protocol notification to this editor. */
@@ -31,12 +31,12 @@ export interface Collaboration {
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
-export class CollabSession {
+export class EditorCollaboration {
   private following: PeerView | undefined;
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
-    private readonly editor: EditorSession,
+    private readonly editor: EditorBuffers,
     private readonly c: Collaboration,
     private readonly notify: Notify,
   ) {

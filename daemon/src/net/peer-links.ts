@@ -3,15 +3,15 @@
  * and which one carries each direction's stream.
  *
  * Path switching keeps order by flush-and-marker, per direction:
- * - The sender transmits DATA on one link (its tx). The first tx link of a session is announced
+ * - The sender transmits DATA on one link (its tx). The first tx link to a peer is announced
  *   with BEGIN. To move to a better link it sends END(next link id) on the old one and continues on
  *   the new one; every other link it will not use also gets an END.
  * - The receiver delivers DATA only from its rx link (the one BEGIN arrived on); DATA arriving on
  *   any other link is held. On END(next) it moves rx to `next` and releases what that link held.
  *   Since each link is ordered, nothing is reordered or lost across the switch.
  * - A link on which both sides sent END carries nothing more and is closed ("superseded").
- * - A link that dies while it still carries a stream (no END) may have lost messages: the session
- *   is reset (all links closed, 'peer-down'), the overlay redials, and the layer above re-syncs
+ * - A link that dies while it still carries a stream (no END) may have lost messages: the peer's links
+ *   are reset (all links closed, 'peer-down'), the overlay redials, and the layer above re-syncs
  *   after the next 'peer-up'.
  * Both sides rank links identically (path, then whoever-the-lower-id-dialed, then link id), so they
  * converge on the same best link and duplicate connections from simultaneous dials are dropped.
@@ -42,15 +42,15 @@ export interface PeerConn {
   lastHeard: number;
 }
 
-export interface PeerSessionHooks {
-  up(peer: PeerSession): void;
-  down(peer: PeerSession, reason: string): void;
+export interface PeerLinksHooks {
+  up(peer: PeerLinks): void;
+  down(peer: PeerLinks, reason: string): void;
   /** A message of the stream, in order; `flooded` for FLOOD (a broadcast to be relayed). */
-  message(peer: PeerSession, data: Uint8Array, flooded: boolean): void;
+  message(peer: PeerLinks, data: Uint8Array, flooded: boolean): void;
   log(msg: string): void;
 }
 
-export class PeerSession {
+export class PeerLinks {
   readonly conns = new Map<string, PeerConn>();
   meta: Record<string, unknown> = {};
   inc = 0;
@@ -65,7 +65,7 @@ export class PeerSession {
   constructor(
     readonly selfId: string,
     readonly id: string,
-    private readonly hooks: PeerSessionHooks,
+    private readonly hooks: PeerLinksHooks,
   ) {}
 
   get path(): PeerPath | undefined {
@@ -77,7 +77,7 @@ export class PeerSession {
     return false;
   }
 
-  /** A link whose hello has been exchanged joins the session. */
+  /** A link whose hello has been exchanged joins this peer's links. */
   attach(conn: PeerConn): void {
     this.conns.set(conn.id, conn);
     if (!this.up) {
@@ -142,7 +142,7 @@ export class PeerSession {
     }
   }
 
-  /** Drop every link and end the session; the overlay will redial. */
+  /** Drop every link to the peer; the overlay will redial. */
   reset(reason: string): void {
     const conns = [...this.conns.values()];
     this.conns.clear();
@@ -150,7 +150,7 @@ export class PeerSession {
     this.#rx = undefined;
     this.#rxNext = undefined;
     this.rttMs = undefined;
-    for (const c of conns) c.link.close(`resetting session: ${reason}`);
+    for (const c of conns) c.link.close(`resetting the links: ${reason}`);
     if (this.up) {
       this.up = false;
       this.hooks.down(this, reason);
