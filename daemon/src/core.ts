@@ -17,6 +17,7 @@ export { Overlay, meshNeighbours, FULL_MESH_UP_TO, MAX_PAYLOAD_BYTES, type Overl
 export type { Listener, Transports } from './net/transports.js';
 export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './net/webrtc-signals.js';
 export { chunksOf, closeChunk, Reassembler, CHUNK_BYTES, type Received } from './net/datachannel-frames.js';
+export { DataChannelLink, type DataChannelPort } from './net/datachannel-link.js';
 export { BaseLink, type Link, type LinkEvents, type LinkKind } from './net/link.js';
 export { MemoryLink, memoryPair } from './net/memory.js';
 export { secureHandshake, SecureLink, HandshakeError, MessageTooLargeError, MAX_MESSAGE_BYTES, type SecureOptions } from './net/secure.js';

@@ -9,8 +9,7 @@
  * when the last overlay stops (`releaseWebRtcWhenIdle`); `shutdownWebRtc()` does it unconditionally.
  */
 import { cleanup, PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel';
-import { chunksOf, closeChunk, Reassembler } from './datachannel-frames.js';
-import { BaseLink, type LinkKind } from './link.js';
+import { DataChannelLink } from './datachannel-link.js';
 import type { WebRtcOptions } from './webrtc-signals.js';
 
 export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
@@ -40,23 +39,33 @@ export async function releaseWebRtcWhenIdle(maxWaitMs = 3000): Promise<void> {
   }
 }
 
-export class WebRtcLink extends BaseLink {
-  readonly kind: LinkKind = 'webrtc';
-  readonly remote: string;
+export class WebRtcLink extends DataChannelLink {
   readonly #pc: PeerConnection;
-  readonly #dc: DataChannel;
-  readonly #frames = new Reassembler();
 
   constructor(pc: PeerConnection, dc: DataChannel, remote: string) {
-    super();
+    super(
+      {
+        send: (chunk) => void dc.sendMessageBinary(chunk), // false = queued; libdatachannel still delivers it
+        isOpen: () => dc.isOpen(),
+        bufferedAmount: () => dc.bufferedAmount(),
+        close: () => {
+          try {
+            dc.close();
+          } catch {
+            /* already closed */
+          }
+          pc.close();
+          live.delete(pc);
+        },
+      },
+      remote,
+    );
     this.#pc = pc;
-    this.#dc = dc;
-    this.remote = remote;
-    dc.onMessage((msg) => this.#receive(msg));
-    dc.onClosed(() => this.#ended('data channel closed'));
-    dc.onError((err) => this.#ended(`data channel error: ${err}`));
+    dc.onMessage((msg) => this.received(typeof msg === 'string' ? msg : msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
+    dc.onClosed(() => this.ended('data channel closed'));
+    dc.onError((err) => this.ended(`data channel error: ${err}`));
     pc.onStateChange((state) => {
-      if (state === 'failed' || state === 'closed' || state === 'disconnected') this.#ended(`peer connection ${state}`);
+      if (state === 'failed' || state === 'closed' || state === 'disconnected') this.ended(`peer connection ${state}`);
     });
   }
 
@@ -68,70 +77,6 @@ export class WebRtcLink extends BaseLink {
     } catch {
       return undefined;
     }
-  }
-
-  protected transmit(data: Uint8Array): void {
-    try {
-      // Returns false when queued rather than sent at once; libdatachannel still delivers it.
-      for (const chunk of chunksOf(data)) this.#dc.sendMessageBinary(chunk);
-    } catch (err) {
-      this.#ended(`send failed (${(err as Error).message})`);
-    }
-  }
-
-  protected shutdown(reason: string): void {
-    try {
-      if (this.#dc.isOpen()) this.#dc.sendMessageBinary(closeChunk(reason));
-    } catch {
-      /* already gone */
-    }
-    this.#teardownWhenFlushed();
-  }
-
-  #receive(msg: string | Buffer | ArrayBuffer): void {
-    if (typeof msg === 'string') {
-      this.close('protocol error: text message on the data channel');
-      return;
-    }
-    const bytes = msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-    const got = this.#frames.push(bytes);
-    if (got.t === 'message') this.deliver(got.data);
-    else if (got.t === 'close') this.#ended(`closed by peer: ${got.reason}`);
-    else if (got.t === 'bad') this.close(`protocol error: ${got.why}`);
-  }
-
-  #ended(reason: string): void {
-    if (this.closeReason !== undefined) return;
-    this.closed(reason);
-    this.#teardownWhenFlushed();
-  }
-
-  /** Close the channel once queued chunks (including a close notice) have left, or after 2 s. */
-  #teardownWhenFlushed(): void {
-    const started = Date.now();
-    const attempt = (): void => {
-      let pending = 0;
-      try {
-        pending = this.#dc.isOpen() ? this.#dc.bufferedAmount() : 0;
-      } catch {
-        pending = 0;
-      }
-      if (pending > 0 && Date.now() - started < 2000) {
-        setTimeout(attempt, 20).unref();
-        return;
-      }
-      // Never close from inside a node-datachannel callback.
-      setImmediate(() => {
-        try {
-          this.#dc.close();
-        } catch {
-          /* already closed */
-        }
-        this.#pc.close();
-        live.delete(this.#pc);
-      });
-    };
-    attempt();
   }
 }
 

@@ -7,7 +7,7 @@
  * The data channel framing is the daemon's (daemon/src/net/datachannel-frames.ts), so a page and
  * a daemon can link over WebRTC too.
  */
-import { BaseLink, chunksOf, closeChunk, Reassembler, type Link, type LinkKind, type Transports, type WebRtcOptions } from './core.js';
+import { BaseLink, DataChannelLink, type Link, type LinkKind, type Transports, type WebRtcOptions } from './core.js';
 
 const utf8 = new TextEncoder();
 
@@ -86,76 +86,29 @@ export function dialBrowserWebSocket(url: string, opts: { timeoutMs?: number }):
   });
 }
 
-/** An RTCDataChannel as a Link, framed like the daemon's WebRtcLink. */
-class BrowserWebRtcLink extends BaseLink {
-  readonly kind: LinkKind = 'webrtc';
-  readonly remote: string;
-  readonly #pc: RTCPeerConnection;
-  readonly #dc: RTCDataChannel;
-  readonly #frames = new Reassembler();
-
-  constructor(pc: RTCPeerConnection, dc: RTCDataChannel, remote: string) {
-    super();
-    this.#pc = pc;
-    this.#dc = dc;
-    this.remote = remote;
-    dc.binaryType = 'arraybuffer';
-    dc.onmessage = (ev: MessageEvent) => this.#receive(ev.data);
-    dc.onclose = () => this.#ended('data channel closed');
-    dc.onerror = () => this.#ended('data channel error');
-    pc.addEventListener('connectionstatechange', () => {
-      const s = pc.connectionState;
-      if (s === 'failed' || s === 'closed' || s === 'disconnected') this.#ended(`peer connection ${s}`);
-    });
-  }
-
-  protected transmit(data: Uint8Array): void {
-    try {
-      for (const chunk of chunksOf(data)) this.#dc.send(chunk as Uint8Array<ArrayBuffer>);
-    } catch (err) {
-      this.#ended(`send failed (${(err as Error).message})`);
-    }
-  }
-
-  protected shutdown(reason: string): void {
-    try {
-      if (this.#dc.readyState === 'open') this.#dc.send(closeChunk(reason) as Uint8Array<ArrayBuffer>);
-    } catch {
-      /* already gone */
-    }
-    this.#teardown();
-  }
-
-  #receive(data: unknown): void {
-    if (!(data instanceof ArrayBuffer)) {
-      this.close('protocol error: text message on the data channel');
-      return;
-    }
-    const got = this.#frames.push(new Uint8Array(data));
-    if (got.t === 'message') this.deliver(got.data);
-    else if (got.t === 'close') this.#ended(`closed by peer: ${got.reason}`);
-    else if (got.t === 'bad') this.close(`protocol error: ${got.why}`);
-  }
-
-  #ended(reason: string): void {
-    if (this.closeReason !== undefined) return;
-    this.closed(reason);
-    this.#teardown();
-  }
-
-  /** Close once queued chunks (a close notice included) have left, or after 2 s. */
-  #teardown(): void {
-    const started = Date.now();
-    const attempt = (): void => {
-      if (this.#dc.readyState === 'open' && this.#dc.bufferedAmount > 0 && Date.now() - started < 2000) {
-        setTimeout(attempt, 20);
-        return;
-      }
-      this.#dc.close();
-      this.#pc.close();
-    };
-    attempt();
-  }
+/** An RTCDataChannel as a Link: the core's DataChannelLink, framed exactly like the daemon's WebRtcLink. */
+function browserWebRtcLink(pc: RTCPeerConnection, dc: RTCDataChannel, remote: string): DataChannelLink {
+  const link = new DataChannelLink(
+    {
+      send: (chunk) => dc.send(chunk as Uint8Array<ArrayBuffer>),
+      isOpen: () => dc.readyState === 'open',
+      bufferedAmount: () => dc.bufferedAmount,
+      close: () => {
+        dc.close();
+        pc.close();
+      },
+    },
+    remote,
+  );
+  dc.binaryType = 'arraybuffer';
+  dc.onmessage = (ev: MessageEvent) => link.received(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data as ArrayBuffer));
+  dc.onclose = () => link.ended('data channel closed');
+  dc.onerror = () => link.ended('data channel error');
+  pc.addEventListener('connectionstatechange', () => {
+    const s = pc.connectionState;
+    if (s === 'failed' || s === 'closed' || s === 'disconnected') link.ended(`peer connection ${s}`);
+  });
+  return link;
 }
 
 /** Negotiate a data channel with the peer at the other end of `opts.signals` (as webrtc.ts does). */
@@ -179,7 +132,7 @@ export function connectBrowserWebRtc(opts: WebRtcOptions): Promise<Link> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const link = new BrowserWebRtcLink(pc, dc, remote);
+      const link = browserWebRtcLink(pc, dc, remote);
       link.once('close', () => unsubscribe());
       resolve(link);
     };

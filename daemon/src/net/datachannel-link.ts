@@ -1,0 +1,94 @@
+/**
+ * A WebRTC data channel as a Link, for any platform: messages cross the channel in chunks
+ * (datachannel-frames.ts), a close carries its reason, and the channel is closed only once what
+ * was queued (a close notice included) has left. The daemon's WebRtcLink (webrtc.ts,
+ * node-datachannel) and the page's (clients/browser/src/peer/transports.ts, RTCDataChannel)
+ * differ only in the `DataChannelPort` they hand in.
+ */
+import { chunksOf, closeChunk, Reassembler } from './datachannel-frames.js';
+import { BaseLink, type LinkKind } from './link.js';
+import { soon, unref } from '../timers.js';
+
+/** What a DataChannelLink needs of its platform's data channel and peer connection. */
+export interface DataChannelPort {
+  /** Send one binary chunk; may throw if the channel is gone. */
+  send(chunk: Uint8Array): void;
+  isOpen(): boolean;
+  /** Bytes queued and not yet sent. */
+  bufferedAmount(): number;
+  /** Close the channel and its peer connection; never throws. */
+  close(): void;
+}
+
+/** How long a closing link waits for queued chunks to leave before closing anyway, ms. */
+const FLUSH_WAIT_MS = 2000;
+
+export class DataChannelLink extends BaseLink {
+  readonly kind: LinkKind = 'webrtc';
+  readonly #port: DataChannelPort;
+  readonly #frames = new Reassembler();
+
+  /** The platform calls `received` for each channel message and `ended` when channel or connection end. */
+  constructor(
+    port: DataChannelPort,
+    readonly remote: string,
+  ) {
+    super();
+    this.#port = port;
+  }
+
+  /** A message from the channel: binary chunks only; text is a protocol error. */
+  received(msg: string | Uint8Array): void {
+    if (typeof msg === 'string') {
+      this.close('protocol error: text message on the data channel');
+      return;
+    }
+    const got = this.#frames.push(msg);
+    if (got.t === 'message') this.deliver(got.data);
+    else if (got.t === 'close') this.ended(`closed by peer: ${got.reason}`);
+    else if (got.t === 'bad') this.close(`protocol error: ${got.why}`);
+  }
+
+  /** The channel or its connection ended (`reason` in words); the link closes with it. */
+  ended(reason: string): void {
+    if (this.closeReason !== undefined) return;
+    this.closed(reason);
+    this.#teardownWhenFlushed();
+  }
+
+  protected transmit(data: Uint8Array): void {
+    try {
+      for (const chunk of chunksOf(data)) this.#port.send(chunk);
+    } catch (err) {
+      this.ended(`send failed (${(err as Error).message})`);
+    }
+  }
+
+  protected shutdown(reason: string): void {
+    try {
+      if (this.#port.isOpen()) this.#port.send(closeChunk(reason));
+    } catch {
+      /* already gone */
+    }
+    this.#teardownWhenFlushed();
+  }
+
+  #teardownWhenFlushed(): void {
+    const started = Date.now();
+    const attempt = (): void => {
+      let pending = 0;
+      try {
+        pending = this.#port.isOpen() ? this.#port.bufferedAmount() : 0;
+      } catch {
+        pending = 0;
+      }
+      if (pending > 0 && Date.now() - started < FLUSH_WAIT_MS) {
+        unref(setTimeout(attempt, 20));
+        return;
+      }
+      // Never close from inside a channel callback (node-datachannel forbids it).
+      soon(() => this.#port.close());
+    };
+    attempt();
+  }
+}
