@@ -47,13 +47,17 @@ export async function startUiPage(): Promise<UiPage> {
     outdir: dir,
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(uiDir, 'index.html'), path.join(dir, 'index.html'));
+  // The page's own shell (clients/browser/src/index.html), pointed at this dev bundle and its stylesheet.
+  const shell = fs.readFileSync(path.join(uiDir, '..', 'index.html'), 'utf8');
+  fs.copyFileSync(path.join(uiDir, '..', 'favicon.svg'), path.join(dir, 'favicon.svg'));
+  fs.writeFileSync(path.join(dir, 'index.html'), shell.replace('href="main.css"', 'href="./page.css"').replace('src="main.js"', 'src="./page.js"'));
   fs.copyFileSync(path.join(uiDir, 'page.css'), path.join(dir, 'page.css'));
   // The same page as a bundler that imports page.css would emit it: the stylesheet named main.css
   // (in a folder of its own, where no page.css is to be found).
   fs.mkdirSync(path.join(dir, 'bundled'));
   fs.copyFileSync(path.join(uiDir, 'page.css'), path.join(dir, 'bundled', 'main.css'));
-  fs.writeFileSync(path.join(dir, 'bundled', 'main.html'), fs.readFileSync(path.join(uiDir, 'index.html'), 'utf8').replace('./page.css', './main.css').replace('./page.js', '../page.js'));
+  fs.copyFileSync(path.join(uiDir, '..', 'favicon.svg'), path.join(dir, 'bundled', 'favicon.svg'));
+  fs.writeFileSync(path.join(dir, 'bundled', 'main.html'), shell.replace('href="main.css"', 'href="./main.css"').replace('src="main.js"', 'src="../page.js"'));
 
   const server = http.createServer((req, res) => {
     const name = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';
