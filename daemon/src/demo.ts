@@ -188,7 +188,10 @@ async function main() {
       }
     }
     const deadline = Date.now() + 30000;
-    while ((arrived.length < keys.length || fs.readFileSync(path.join(B, file), 'utf8') !== textA) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Both folders: each daemon writes live text once typing pauses (decision 033), so A's own
+    // file may still be a keystroke or two behind when B's has caught up.
+    const caughtUp = (dir: string): boolean => fs.readFileSync(path.join(dir, file), 'utf8') === textA;
+    while ((arrived.length < keys.length || !caughtUp(B) || !caughtUp(A)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const onDiskA = fs.readFileSync(path.join(A, file), 'utf8');
     const onDiskB = fs.readFileSync(path.join(B, file), 'utf8');
     process.stdout.write(`${tty ? '\r' : ''}  typed ${keys.length}/${keys.length}  B's file ${String(onDiskB.length).padStart(5)} chars${' '.repeat(60)}\n\n`);
