@@ -13,11 +13,16 @@ export function tagAddr(url: string, hostId: string): string {
   return `${url}/?host=${hostId}`;
 }
 
+/** Whether a URL's `hostname` names this machine's loopback (`localhost`, 127.x, `[::1]`). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.startsWith('127.') || hostname === '[::1]';
+}
+
 function hostOf(url: string): { host?: string; loopback: boolean } {
   try {
     const u = new URL(url);
     const h = u.searchParams.get('host') ?? undefined;
-    const loopback = u.hostname === 'localhost' || u.hostname.startsWith('127.') || u.hostname === '[::1]';
+    const loopback = isLoopbackHost(u.hostname);
     return h ? { host: h, loopback } : { loopback };
   } catch {
     return { loopback: false };

@@ -3,11 +3,8 @@
  * address the sharing daemon listens on (it serves the page there), or the relay's when the code
  * has no direct address. The secret travels in the fragment, which browsers never send to a server.
  */
+import { isLoopbackHost } from './host-addrs.js';
 import { decodeJoinCode } from './join-code.js';
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname.startsWith('127.') || hostname === '[::1]';
-}
 
 /**
  * The link that opens `code` in a browser. A LAN address is preferred over loopback (the link is
@@ -24,7 +21,7 @@ export function pageLink(code: string): string {
       return [];
     }
   });
-  const rank = (u: URL): number => (isLoopback(u.hostname) ? 2 : 0) + (u.hostname.startsWith('[') ? 1 : 0);
+  const rank = (u: URL): number => (isLoopbackHost(u.hostname) ? 2 : 0) + (u.hostname.startsWith('[') ? 1 : 0);
   const best = hosts.sort((a, b) => rank(a) - rank(b))[0] ?? (decoded.relayUrl ? new URL(decoded.relayUrl) : undefined);
   if (!best) throw new Error('the join code has no address to serve the page from');
   const scheme = best.protocol === 'wss:' ? 'https:' : 'http:';
