@@ -35,7 +35,7 @@ export { Workspace, conflictPath, DEFAULT_LIVE_LIMIT, MAX_ORPHAN_DOCS, type Orig
 export { BaseDocumentStore, StorageFailed, UnloadableState, COMPACT_AFTER, MARKS_KEPT, checkDocId, describeRefusal, asStorageFailed, type DocumentStore, type SavedState } from './workspace/document-store.js';
 export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from './workspace/memory-store.js';
 export { BlobStore, MemoryBlobStore, hashBytes, type BlobEvents } from './workspace/blob-store.js';
-export { Presence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
+export { Presence, carryPresence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
 export { colorFor } from './presence/colors.js';
 export { UndoManager } from './editor/undo-manager.js';
 export { UndoHistory } from './editor/undo-history.js';

@@ -16,7 +16,7 @@ import { WriteBack } from './disk/write-back.js';
 import type { Collaboration } from './editor/editor-collaboration.js';
 import { EditorBuffers, type EditorClient } from './editor/editor-buffers.js';
 import { UndoManager } from './editor/undo-manager.js';
-import { Presence, type PeerView } from './presence/presence.js';
+import { carryPresence, Presence, type PeerView } from './presence/presence.js';
 import type { PeerNetwork, Replicator } from './sync/replicator.js';
 import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
@@ -132,21 +132,13 @@ export class Daemon {
 
   /** Presence and messages ride on the session's replicator once there is one. */
   private connectPeers(rep: Replicator): void {
-    this.presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
-      lastHeard: (id) => this.session.network?.lastHeard(id),
-      heartbeat: () => this.session.network?.isPartialMesh() ?? false,
-    });
-    rep.on('peerUp', (id) => this.presence.peerUp(id));
-    // In a partial mesh a closed link says nothing about the person: their heartbeat does.
-    rep.on('peerDown', (id) => {
-      if (!this.session.network?.isPartialMesh()) this.presence.drop(id);
-    });
-    rep.on('ephemeral', (peerId, topic, body) => {
-      if (topic !== MESSAGE_TOPIC) return this.presence.receive(peerId, topic, body);
+    carryPresence(this.presence, rep, () => this.session.network, (peerId, topic, body) => {
+      if (topic !== MESSAGE_TOPIC) return false;
       const m = MessageBody.safeParse(body);
       const peer = this.presence.peers().find((p) => p.id === peerId) ?? { id: peerId, name: peerId.slice(0, 8), color: '#888888' };
       if (m.success) this.messages.emit('message', { namespace: m.data.namespace, payload: m.data.payload, peer });
       else this.log(`refused a message from peer ${peerId.slice(0, 8)}: not a {namespace, payload} object`);
+      return true;
     });
   }
 

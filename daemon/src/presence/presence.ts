@@ -10,6 +10,7 @@ import { EventEmitter } from 'events';
 import * as z from 'zod/mini';
 import type { Identity } from '../identity.js';
 import { soon, unref, type Timer } from '../timers.js';
+import type { Replicator } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** Offsets (UTF-16) in the current text of a file. */
@@ -262,4 +263,31 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.broadcastDue = false;
     this.send?.(LEAVE_TOPIC, {});
   }
+}
+
+/** What presence needs to know of the overlay a replicator runs on. */
+export interface PresenceOverlay {
+  lastHeard(peerId: string): number | undefined;
+  isPartialMesh(): boolean;
+}
+
+/**
+ * Carry `presence` over a replicator's ephemeral messages, the same way on every platform (the
+ * daemon and the browser page): people appear when their peer is up, and in a full mesh leave
+ * with their link; in a partial mesh a closed link says nothing about the person, their heartbeat
+ * does. `overlay()` is the overlay of the moment (undefined before there is one). `other` takes
+ * ephemeral topics that are not presence (returns true when it took the message).
+ */
+export function carryPresence(presence: Presence, rep: Replicator, overlay: () => PresenceOverlay | undefined, other?: (peerId: string, topic: string, body: unknown) => boolean): void {
+  presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
+    lastHeard: (id) => overlay()?.lastHeard(id),
+    heartbeat: () => overlay()?.isPartialMesh() ?? false,
+  });
+  rep.on('peerUp', (id) => presence.peerUp(id));
+  rep.on('peerDown', (id) => {
+    if (!overlay()?.isPartialMesh()) presence.drop(id);
+  });
+  rep.on('ephemeral', (peerId, topic, body) => {
+    if (!other?.(peerId, topic, body)) presence.receive(peerId, topic, body);
+  });
 }

@@ -24,6 +24,7 @@ import {
   Overlay,
   pathProblem,
   Presence,
+  carryPresence,
   Replicator,
   UndoManager,
   Workspace,
@@ -161,16 +162,7 @@ export class ChorusPagePeer implements PagePeer {
 
   /** Presence rides on the replicator, as in the daemon (daemon.ts connectPeers). */
   #wirePresence(): void {
-    const rep = this.#replicator;
-    this.#presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
-      lastHeard: (id) => this.#overlay.lastHeard(id),
-      heartbeat: () => this.#overlay.isPartialMesh(),
-    });
-    rep.on('peerUp', (id) => this.#presence.peerUp(id));
-    rep.on('peerDown', (id) => {
-      if (!this.#overlay.isPartialMesh()) this.#presence.drop(id);
-    });
-    rep.on('ephemeral', (peerId, topic, body) => this.#presence.receive(peerId, topic, body));
+    carryPresence(this.#presence, this.#replicator, () => this.#overlay);
     this.#presence.on('cursor', (c) => {
       if (c.peer.id === this.selfId) return;
       if (c.selections.length === 0) this.#cursors.delete(c.source);
