@@ -81,15 +81,16 @@ it('an internal error reaches the editor and the daemon log with its stack (item
   const { a } = await sharedPair({ 'f.txt': 'x\n' });
   const ea = await editor(a.daemon.project.socketPath);
   await ea.open('f.txt');
-  const ws = a.daemon.workspace as unknown as { edit: (...args: unknown[]) => void };
-  const real = ws.edit;
-  ws.edit = () => {
+  // The fault is where an editor's edit enters the Workspace (stageEdit, decision 100).
+  const ws = a.daemon.workspace as unknown as { stageEdit: (...args: unknown[]) => Promise<void> };
+  const real = ws.stageEdit;
+  ws.stageEdit = () => {
     throw new TypeError('synthetic fault for the test');
   };
   try {
     await expect(ea.edit('f.txt', 0, 0, 'y')).rejects.toThrow(/internal error/);
   } finally {
-    ws.edit = real;
+    ws.stageEdit = real;
   }
   await until(() => a.lines.some((l) => l.includes('synthetic fault for the test') && /\n\s+at /.test(l)), 'the stack in the log');
 });

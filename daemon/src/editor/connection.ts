@@ -90,7 +90,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   });
   onRequest(conn, P.Shutdown, gate, () => (session.dispose(), null));
   onRequest(conn, P.BufferOpen, gate, (p) => session.open(p.path, p.content, p.base, p.pending));
-  onRequest(conn, P.BufferEdit, gate, (p) => (session.edit(p.path, p.revision, p.changes, p.undoStop ?? false, p.id), null));
+  onRequest(conn, P.BufferEdit, gate, (p) => session.edit(p.path, p.revision, p.changes, p.undoStop ?? false, p.id).then(() => null));
   onRequest(conn, P.BufferClose, gate, (p) => (session.close(p.path), null));
   onRequest(conn, P.SessionStatus, gate, () => services.status());
   onRequest(conn, P.WorkspaceFiles, gate, () => services.files());

@@ -178,14 +178,27 @@ export class EditorBuffers implements ChangeSink {
     return { fileId: this.buffer(path).fileId, path };
   }
 
-  /** `editId`: the editor's name for the edit, saved with it (see `open`'s `pending`). */
-  edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean, editId?: string): void {
+  /**
+   * An editor's `buffer/edit`. `editId`: the editor's name for the edit, saved with it (see
+   * `open`'s `pending`). Resolves once the edit is in storage (the answer; the Workspace commits
+   * a burst of edits as one change, see Workspace.stageEdit); a refused edit rejects with a
+   * Failure, answered after the edits before it, so answers keep the order of the requests.
+   */
+  edit(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean, editId?: string): Promise<void> {
+    try {
+      return this.place(pathIn, revision, changes, undoStop, editId);
+    } catch (e) {
+      return this.workspace.afterBurstOf(this.id).then(() => Promise.reject(e));
+    }
+  }
+
+  private place(pathIn: string, revision: number, changes: WireChange[], undoStop: boolean, editId?: string): Promise<void> {
     const path = this.current(this.resolveOpen(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.readOnly?.()) {
       throw new Failure('readOnly', 'you joined this session read-only: your edits are not shared; re-open the buffer to drop them');
     }
-    const current = this.workspace.text(buf.fileId);
+    const current = this.workspace.textFor(buf.fileId, this.id);
     let received;
     try {
       received = buf.revisions.receive(revision, current);
@@ -199,12 +212,13 @@ export class EditorBuffers implements ChangeSink {
       throw new Failure('tooLarge', `${path}: this edit would make the file ${current.length + grows} characters, over the ${this.workspace.liveLimit}-character limit for live editing; the edit was not made (re-open the buffer to drop it)`);
     }
     const { edit, missing } = received.rebase(op);
-    if (!isNoop(edit)) this.workspace.edit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
+    const stored = this.workspace.stageEdit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
     if (missing) {
       const editorText = applyOp(received.base, op);
       this.send(path, buf, missing, editorText);
     }
     if (!isNoop(edit)) this.hooks.afterEdit?.();
+    return stored;
   }
 
   private send(path: string, buf: OpenBuffer, op: TextOp, before: string, after?: string): void {

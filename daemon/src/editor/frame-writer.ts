@@ -2,12 +2,20 @@
  * Writes JSON-RPC messages to an editor's socket with LSP base framing, each message as ONE
  * socket write (header and body together). vscode-jsonrpc's own writer sends the header and the
  * body as two writes, one promise apart: two system calls and two wake-ups of the editor per
- * `buffer/didChange` and per answer, on the keystroke path (decision 033).
+ * `buffer/didChange` and per answer, on the keystroke path (decision 033). Messages written in
+ * the same tick (the answers to a burst of edits, committed together) leave in one system call:
+ * the socket is corked on the first and uncorked once the tick's work is done.
  */
 import type { Socket } from 'node:net';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   constructor(private readonly socket: Socket) {
     super();
     socket.on('error', (e) => this.fireError(e));
@@ -20,6 +28,11 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     const head = frame.write(`Content-Length: ${body.length}\r\n\r\n`, 'ascii');
     body.copy(frame, head);
     if (this.socket.destroyed || !this.socket.writable) return Promise.reject(new Error('the editor connection is closed'));
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(frame.subarray(0, head + body.length));
     return Promise.resolve();
   }

@@ -6,7 +6,7 @@
 import * as A from '@automerge/automerge/next';
 import { sha256Hex } from '../digest.js';
 import { LineIndex } from '../text/line-index.js';
-import { applyOp, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
+import { applyOp, composeOps, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
 
 interface TextShape {
   text: string;
@@ -77,11 +77,11 @@ export class TextDoc {
    * peer brings those.
    */
   get lacksHistory(): boolean {
-    return !this.ready || A.getMissingDeps(this.doc, []).length > 0;
+    return !this.ready || A.getMissingDeps(this.crdt(), []).length > 0;
   }
 
   get heads(): A.Heads {
-    return A.getHeads(this.doc);
+    return A.getHeads(this.crdt());
   }
 
   /**
@@ -89,15 +89,65 @@ export class TextDoc {
    * edit takes in an outside tool's rewrite that leaves exactly this content (see `twinRewrite`).
    */
   applyLocal(op: TextOp, outsideTarget?: string): RawChange | undefined {
+    this.crdt();
+    if (isNoop(op)) return undefined;
+    const change = this.change(op, outsideTarget);
+    this.applyToMirror(op);
+    return change;
+  }
+
+  /**
+   * Apply a local edit to the text now and to the CRDT later, with the edits staged after it, as
+   * one change (`commitStaged`): a burst of keystrokes costs one Automerge change, one log write
+   * and one message to each peer instead of one per keystroke. Until then `text` and `lines`
+   * include the edit and every CRDT operation here throws: the Workspace commits first.
+   */
+  stage(op: TextOp): void {
+    if (isNoop(op)) return;
+    this.applyToMirror(op);
+    this.staged = this.staged ? composeOps(this.staged, op) : op;
+  }
+
+  /** Does the text hold staged edits the CRDT does not have yet? */
+  get hasStaged(): boolean {
+    return this.staged !== undefined;
+  }
+
+  /**
+   * Make the staged edits one Automerge change; returns it and what it did (an op on the text
+   * before the first staged edit), or undefined when nothing was staged or the edits cancel out.
+   */
+  commitStaged(): { change: RawChange; op: TextOp } | undefined {
+    const op = this.staged;
+    this.staged = undefined;
+    if (!op || isNoop(op)) return undefined;
+    const change = this.change(op);
+    return change && { change, op };
+  }
+
+  /** The local edits applied to the text but not yet to the CRDT (see `stage`), composed. */
+  private staged: TextOp | undefined;
+
+  private applyToMirror(op: TextOp): void {
+    this.mirror = applyOp(this.mirror, op);
+    for (const s of opToSplices(op)) this.lines.splice(s.at, s.del, s.ins);
+  }
+
+  /** `op` (on the CRDT's text) as one Automerge change, leaving the mirror alone. */
+  private change(op: TextOp, outsideTarget?: string): RawChange | undefined {
     const splices = opToSplices(op);
     if (splices.length === 0) return undefined;
     const opts = outsideTarget === undefined ? {} : { message: OUTSIDE + contentHash(outsideTarget) };
     this.doc = A.change(this.doc, opts, (d) => {
       for (const s of splices) A.splice(d, TEXT, s.at, s.del, s.ins);
     });
-    this.mirror = applyOp(this.mirror, op);
-    for (const s of splices) this.lines.splice(s.at, s.del, s.ins);
     return A.getLastLocalChange(this.doc);
+  }
+
+  /** Every use of the CRDT goes through here: staged edits must be committed first. */
+  private crdt(): A.Doc<TextShape> {
+    if (this.staged) throw new Error('TextDoc: the document has staged edits; the Workspace commits them (settle) before using the CRDT');
+    return this.doc;
   }
 
   /**
@@ -106,7 +156,7 @@ export class TextDoc {
    * changes still waiting for their dependencies).
    */
   applyRemote(changes: RawChange[]): TextOp | undefined {
-    return this.integrate((opts) => A.applyChanges(this.doc, changes, opts)[0]);
+    return this.integrate((opts) => A.applyChanges(this.crdt(), changes, opts)[0]);
   }
 
   /**
@@ -124,24 +174,24 @@ export class TextDoc {
     const fits = typeof probe.text === 'string' && keys.length === 1;
     A.free(probe);
     if (!fits) throw new Error('a saved document that is not a text document');
-    return this.integrate((opts) => A.loadIncremental(this.doc, bytes, opts));
+    return this.integrate((opts) => A.loadIncremental(this.crdt(), bytes, opts));
   }
 
   /** Which of these change hashes the document does not hold yet. */
   missingDeps(hashes: string[]): string[] {
-    return hashes.length ? A.getMissingDeps(this.doc, hashes) : [];
+    return hashes.length ? A.getMissingDeps(this.crdt(), hashes) : [];
   }
 
   /** How many changes the history holds. */
   get changeCount(): number {
-    return A.stats(this.doc).numChanges;
+    return A.stats(this.crdt()).numChanges;
   }
 
   /** Receive one Automerge sync-protocol message; returns the text op and the new sync state. */
   receiveSync(state: A.SyncState, message: Uint8Array): { op: TextOp | undefined; state: A.SyncState } {
     let next = state;
     const op = this.integrate((opts) => {
-      const [doc, s] = A.receiveSyncMessage(this.doc, state, message, opts);
+      const [doc, s] = A.receiveSyncMessage(this.crdt(), state, message, opts);
       next = s;
       return doc;
     });
@@ -149,7 +199,7 @@ export class TextDoc {
   }
 
   generateSync(state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
-    const [next, message] = A.generateSyncMessage(this.doc, state);
+    const [next, message] = A.generateSyncMessage(this.crdt(), state);
     return { state: next, message };
   }
 
@@ -191,7 +241,7 @@ export class TextDoc {
    * duplicates on every peer); the other returns undefined and receives that edit.
    */
   twinRewrite(): string | undefined {
-    const heads = A.getHeads(this.doc);
+    const heads = A.getHeads(this.crdt());
     if (heads.length !== 2) return undefined;
     const [x, y] = heads.map((h) => A.inspectChange(this.doc, h));
     if (!x || !y || !x.message?.startsWith(OUTSIDE) || x.message !== y.message || x.actor === y.actor) return undefined;
@@ -206,18 +256,18 @@ export class TextDoc {
 
   /** Everything needed to recreate the document. */
   save(): Uint8Array {
-    return A.save(this.doc);
+    return A.save(this.crdt());
   }
 
   /** A stable reference to the character at `offset` (or to the end), surviving others' edits. */
   cursorAt(offset: number): string {
-    return A.getCursor(this.doc, TEXT, offset >= this.mirror.length ? 'end' : offset);
+    return A.getCursor(this.crdt(), TEXT, offset >= this.mirror.length ? 'end' : offset);
   }
 
   /** Where a cursor from `cursorAt` (here or on a peer) is now; undefined if it is unknown here. */
   offsetOf(cursor: string): number | undefined {
     try {
-      return A.getCursorPosition(this.doc, TEXT, cursor);
+      return A.getCursorPosition(this.crdt(), TEXT, cursor);
     } catch {
       return undefined;
     }

@@ -14,11 +14,12 @@ import { Failure } from '../errors.js';
 import { decodeText } from '../text/decode-text.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
-import { applyOp, transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { StorageFailed, type DocumentStore } from './document-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import { contentHash, TextDoc, type RawChange } from './text-doc.js';
+import { EditBurst } from './edit-burst.js';
 import { unref, type Timer } from '../timers.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
@@ -28,6 +29,9 @@ export type Origin =
   | { kind: 'undo'; editorId: string }
   | { kind: 'peer'; peerId: string }
   | { kind: 'disk' };
+
+/** The origin of an editor's edit. */
+export type EditorOrigin = Extract<Origin, { kind: 'editor' }>;
 
 /**
  * One change to a file's text, however it came in (an editor's edit, an undo, a peer's change,
@@ -118,6 +122,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private unloader: Timer;
   /** While `batch` runs: the index as it was before, for one combined `files` event. */
   private batching: Map<string, FileEntry> | undefined;
+  /** An editor's edits staged on one file's text, not yet a change (see `stageEdit`). */
+  private burst: EditBurst | undefined;
   /**
    * This daemon holds a read-only code (no writer secret): every local change is refused here,
    * with a clear error, instead of being kept where no peer will ever accept it (decision 013).
@@ -154,6 +160,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * next use loads them again from `.chorus/state`.
    */
   unloadIdle(idleMs: number, now = Date.now()): number {
+    this.settle();
     let n = 0;
     for (const [id, doc] of this.live) {
       if (this.pins.has(id) || now - (this.used.get(id) ?? 0) < idleMs) continue;
@@ -179,7 +186,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   // ---- documents ---------------------------------------------------------------------------
 
   /** The live document of a file, loading it from storage if it was saved. */
-  private doc(fileId: string): TextDoc | undefined {
+  private doc(fileId: string, settle = true): TextDoc | undefined {
+    // A staged burst becomes a change before anything but its own editor uses the document.
+    if (settle) this.settle();
     // Only file ids name text documents: "data" or "index" from a peer's presence must never load
     // another namespace's saved state as text (issue 10, item 12).
     if (!FILE_DOC.test(fileId)) return undefined;
@@ -192,8 +201,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return doc;
   }
 
-  private liveDoc(fileId: string): TextDoc {
-    const doc = this.doc(fileId);
+  private liveDoc(fileId: string, settle = true): TextDoc {
+    const doc = this.doc(fileId, settle);
     if (!doc) throw new Failure('notOpen', `file ${this.pathOf(fileId) ?? fileId} is not live`);
     return doc;
   }
@@ -212,13 +221,23 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return [...ids];
   }
 
+  /** A live file's text, staged edits included (see `stageEdit`). */
   text(fileId: string): string {
-    return this.liveDoc(fileId).text;
+    return this.liveDoc(fileId, false).text;
+  }
+
+  /**
+   * A live file's text as an editor about to edit it must see it: another editor's staged burst
+   * is committed first, so it reaches this editor (as a `text` change) before this edit is placed.
+   */
+  textFor(fileId: string, editorId: string): string {
+    if (this.burst && this.burst.origin.editorId !== editorId) this.settle();
+    return this.text(fileId);
   }
 
   /** The line index of a live file's current text (for fast position conversion). */
   lines(fileId: string): LineIndex {
-    return this.liveDoc(fileId).lines;
+    return this.liveDoc(fileId, false).lines;
   }
 
   /** A stable CRDT reference for an offset in a live file (see TextDoc.cursorAt). */
@@ -328,7 +347,62 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
     const before = doc.text;
     const change = doc.applyLocal(op, outsideTarget);
-    if (!change) return;
+    if (change) this.commitLocal(fileId, doc, change, op, before, origin);
+  }
+
+  /**
+   * An editor's edit, applied to the text at once and made a change together with the rest of
+   * its burst (edit-burst.ts, decision 100): one Automerge change, one log write, one message to
+   * peers and one `text` event per burst. The promise resolves once the edit is in storage (its
+   * acknowledgement, decision 004) and rejects with a Failure when the disk refused the burst.
+   * Anything else that uses the document commits the burst first (`settle`).
+   */
+  stageEdit(fileId: string, op: TextOp, origin: EditorOrigin): Promise<void> {
+    if (this.burst && !this.burst.accepts(fileId, origin)) this.settle();
+    this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
+    const doc = this.liveDoc(fileId, false);
+    if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
+    if (isNoop(op)) return this.afterBurstOf(origin.editorId);
+    const burst = (this.burst ??= new EditBurst(fileId, doc.text, origin, () => {
+      if (this.burst === burst) this.settle();
+    }));
+    doc.stage(op);
+    return burst.add(origin);
+  }
+
+  /** Settles once the editor's staged edits are answered (at once when it has none): answers stay in order. */
+  afterBurstOf(editorId: string): Promise<void> {
+    return this.burst?.origin.editorId === editorId ? this.burst.whenSettled() : Promise.resolve();
+  }
+
+  /**
+   * Make the staged burst, if any, a change now (see `stageEdit`). Every entry point that changes
+   * the project or reads the CRDT calls this first, so a burst's change always comes before
+   * whatever follows it, as if each edit had been committed when it arrived.
+   */
+  settle(): void {
+    const burst = this.burst;
+    if (!burst) return;
+    this.burst = undefined;
+    const doc = this.live.get(burst.fileId);
+    let committed;
+    try {
+      committed = doc?.commitStaged();
+      if (doc && committed) this.commitLocal(burst.fileId, doc, committed.change, committed.op, burst.before, burst.origin);
+    } catch (e) {
+      burst.settled(e);
+      // Refused by the disk: its editor is told in the answers; whoever settled goes on.
+      if (e instanceof Failure) return;
+      throw e;
+    }
+    burst.settled();
+  }
+
+  /**
+   * A local change to a file's text, made on `doc` already: in storage first, then the `text`
+   * event. When the disk refuses it, it is taken back and a Failure thrown (see below).
+   */
+  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: Origin): void {
     try {
       this.save(fileId, [change], origin.kind === 'editor' ? origin.editId : undefined);
     } catch (e) {
@@ -353,6 +427,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** Was the editor edit named `editId` applied to this file and saved (even before a restart)? */
   hasEdit(fileId: string, editId: string): boolean {
+    this.settle();
     return this.storage.hasMark(fileId, editId);
   }
 
@@ -382,6 +457,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A new file (from disk or an editor); returns its id. */
   addFile(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
+    this.settle();
     const existing = this.index.idOf(path);
     if (existing) return existing;
     this.writable(`the new file ${path}`);
@@ -393,6 +469,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * a second entry at that path, which `resolve` settles like any concurrent create.
    */
   addConcurrent(path: string, bytes: Uint8Array, origin: Origin, exec = false): string {
+    this.settle();
     this.writable(`the new file ${path}`);
     return this.addEntry(path, bytes, origin, exec);
   }
@@ -427,6 +504,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * known content first; a binary file's new content replaces the old (last writer wins).
    */
   contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false): void {
+    this.settle();
     this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
     if (!fileId) {
@@ -471,6 +549,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * so a burst of file operations reaches peers as one coherent step.
    */
   batch(fn: () => void, origin: Origin): void {
+    this.settle();
     this.writable('the change of the file list');
     if (this.batching) {
       fn();
@@ -507,17 +586,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
+    this.settle();
     this.writable(`the new folder ${path}`);
     this.recordIndex(this.index.addDir(path), origin, undefined);
   }
 
   /** A folder went (from disk): it goes on every peer that has nothing unshared in it. */
   removeDir(path: string, origin: Origin): void {
+    this.settle();
     this.writable(`removing the folder ${path}`);
     this.recordIndex(this.index.removeDir(path), origin, undefined);
   }
 
   rename(from: string, to: string, origin: Origin): void {
+    this.settle();
     this.writable(`renaming ${from}`);
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
@@ -526,6 +608,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A file's executable bit changed (in the folder). */
   setExec(path: string, exec: boolean, origin: Origin): void {
+    this.settle();
     const fileId = this.index.idOf(path);
     if (!fileId) return;
     this.writable(`the mode change of ${path}`);
@@ -533,6 +616,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   remove(path: string, origin: Origin): void {
+    this.settle();
     this.writable(`deleting ${path}`);
     const fileId = this.index.idOf(path);
     if (!fileId) return;
@@ -555,6 +639,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** Raw changes from a peer for any document. */
   applyRemote(docId: string, changes: RawChange[], origin: Origin): void {
+    this.settle();
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
       const paths = this.paths();
@@ -585,12 +670,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** Which of these change hashes a document does not hold yet. */
   missingDeps(docId: string, hashes: string[]): string[] {
+    this.settle();
     if (docId === INDEX_DOC_ID) return this.index.missingDeps(hashes);
     return (this.doc(docId) ?? this.adopt(docId)).missingDeps(hashes);
   }
 
   /** Receive one sync-protocol message for a document; returns the new sync state. */
   receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: Origin): A.SyncState {
+    this.settle();
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
       const paths = this.paths();
@@ -644,6 +731,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   generateSync(docId: string, state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
+    this.settle();
     if (docId === INDEX_DOC_ID) return this.index.generateSync(state);
     return (this.doc(docId) ?? this.adopt(docId)).generateSync(state);
   }
@@ -800,6 +888,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** Save every live document as a snapshot (on shutdown). */
   close(): void {
+    this.settle();
     clearInterval(this.unloader);
     this.compact(INDEX_DOC_ID);
     for (const id of this.live.keys()) this.compact(id);

@@ -1,0 +1,107 @@
+/**
+ * A burst of edits from one editor to one file: staged on the document's text as they arrive
+ * (TextDoc.stage) and committed as ONE change (one Automerge change, one log write, one message
+ * to each peer, one `text` event) once the burst ends. Editors that type faster than a daemon
+ * turns one edit into a change (a paste, a macro, a replayed trace, a client catching up after a
+ * stall) then cost one change per burst, not per keystroke; a lone keystroke is committed two
+ * turns of the event loop after it arrived (decision 100).
+ *
+ * This module only keeps the burst's bookkeeping and decides when it ends; the Workspace commits.
+ */
+import type { Origin } from './workspace.js';
+
+/** A burst is committed once this many edits are staged, however fast they keep coming. */
+export const MAX_BURST_EDITS = 256;
+/** ... or once its first edit is this old (ms), so a steady stream still reaches peers promptly. */
+export const MAX_BURST_MS = 10;
+
+type EditorOrigin = Extract<Origin, { kind: 'editor' }>;
+
+/** Run `fn` on the next turn of the event loop (after pending I/O callbacks). */
+type NextTurn = (fn: () => void) => void;
+
+/**
+ * setImmediate where there is one (Node): it runs after the I/O callbacks of this turn, so edits
+ * already read from the socket are staged first. A browser has none; a 0 ms timeout serves there.
+ */
+const nextTurn: NextTurn = ((globalThis as { setImmediate?: NextTurn }).setImmediate?.bind(globalThis)) ?? ((fn) => void setTimeout(fn, 0));
+
+export class EditBurst {
+  /** The origin the committed change carries: the first edit's undo stop, the last edit's id. */
+  readonly origin: EditorOrigin;
+  /** How many edits were staged. */
+  count = 0;
+  private readonly waiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+  private readonly started = performance.now();
+  /** `count` when the end check last ran (-1: not yet; the first check never ends the burst). */
+  private seen = -1;
+  private scheduled = false;
+
+  /**
+   * `before`: the file's text before the first edit. `commit` is called (once) when the burst
+   * ends by itself; the Workspace may also commit it earlier (anything else touching the file).
+   */
+  constructor(
+    readonly fileId: string,
+    readonly before: string,
+    origin: EditorOrigin,
+    private readonly commit: () => void,
+  ) {
+    this.origin = { ...origin };
+  }
+
+  /** Can an edit from `origin` to `fileId` join this burst (same editor and file, no undo stop, room left)? */
+  accepts(fileId: string, origin: EditorOrigin): boolean {
+    return (
+      fileId === this.fileId &&
+      origin.editorId === this.origin.editorId &&
+      origin.undoStop !== true &&
+      this.count < MAX_BURST_EDITS &&
+      performance.now() - this.started < MAX_BURST_MS
+    );
+  }
+
+  /** One more edit staged; the promise settles when the burst is committed (or refused). */
+  add(origin: EditorOrigin): Promise<void> {
+    this.count++;
+    if (origin.editId !== undefined) this.origin.editId = origin.editId;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      nextTurn(this.check);
+    }
+    return done;
+  }
+
+  /**
+   * Ends the burst once a whole turn of the event loop staged nothing new. The check runs first
+   * in its turn, before the editor connection takes its next queued message (vscode-jsonrpc
+   * handles one per turn), so "nothing new since the last check" means the editor's queue ran dry.
+   */
+  private readonly check = (): void => {
+    if (this.done) return;
+    if (this.count !== this.seen && this.count < MAX_BURST_EDITS && performance.now() - this.started < MAX_BURST_MS) {
+      this.seen = this.count;
+      nextTurn(this.check);
+      return;
+    }
+    this.commit();
+  };
+
+  private done = false;
+
+  /** The burst was committed: answer every edit in it. */
+  settled(error?: unknown): void {
+    this.done = true;
+    for (const w of this.waiters) {
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    }
+  }
+
+  /** A promise that settles after the burst's edits are answered (to keep answers in order). */
+  whenSettled(): Promise<void> {
+    if (this.done) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push({ resolve, reject: () => resolve() }));
+  }
+}
