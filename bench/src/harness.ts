@@ -341,21 +341,38 @@ export async function measureLatency(
     /** When each keystroke was typed (NaN for warm-up keystrokes: no samples). */
     const origin: number[] = [];
     const samples: number[] = [];
+    let wake: (() => void) | undefined;
     session.onArrival((r, count) => {
       const now = performance.now();
       for (let j = arrived[r]!; j < count; j++) if (!Number.isNaN(origin[j])) samples.push(now - origin[j]!);
       if (count > arrived[r]!) arrived[r] = count;
+      wake?.();
     });
+    /** Resolves once every receiver has `n` keystrokes (for the warm-up). */
+    const arrivedEverywhere = async (n: number): Promise<void> => {
+      const end = performance.now() + 120_000;
+      while (!arrived.every((a) => a >= n)) {
+        if (performance.now() > end) throw new Timeout(`timed out waiting for warm-up keystroke ${n} at every receiver`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+      wake = undefined;
+    };
     let text = start.text;
-    // Warm-up (opts.warmup keystrokes, as fast as the subject takes them, not measured): the
-    // code of the keystroke path gets compiled first (V8 tiers hot JavaScript and WebAssembly up
-    // in background threads, seconds of CPU once per process), as in a daemon that has run a while.
+    // Warm-up (opts.warmup keystrokes, not measured): the code of the keystroke path gets
+    // compiled first (V8 tiers hot JavaScript and WebAssembly up in background threads, seconds of
+    // CPU once per process), as in a daemon that has run a while. One keystroke at a time, each
+    // typed once the last reached every receiver: typed all at once, a daemon would take them as
+    // a few bursts (decision 100) and never run the one-keystroke path the clock then measures.
     const warm = Math.min(opts.warmup ?? 0, keys.length);
     for (let i = 0; i < warm; i++) {
       origin.push(NaN);
       const p = session.type(keys[i]!);
       if (p) await p;
       text = applyKeystroke(text, keys[i]!);
+      await arrivedEverywhere(i + 1);
     }
     if (warm > 0) {
       await waitFor(() => arrived.every((a) => a >= warm), 120_000, `${subject.id}: the warm-up keystrokes at every receiver`);

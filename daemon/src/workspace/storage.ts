@@ -22,6 +22,8 @@ const MARK_BIT = 0x8000_0000;
 export class Storage extends BaseDocumentStore {
   readonly durableOnAppend = true;
   private logs = new Map<string, number>();
+  /** Each open log's length in bytes (read once at open, then counted): a torn write is cut back to it. */
+  private logSizes = new Map<number, number>();
   private dirty = new Set<number>();
   private syncTimer: NodeJS.Timeout | undefined;
 
@@ -93,6 +95,7 @@ export class Storage extends BaseDocumentStore {
     if (fd === undefined) return;
     fs.closeSync(fd);
     this.dirty.delete(fd);
+    this.logSizes.delete(fd);
     this.logs.delete(id);
   }
 
@@ -101,6 +104,7 @@ export class Storage extends BaseDocumentStore {
     if (fd === undefined) {
       fd = fs.openSync(this.file(id, 'log'), 'a', 0o600);
       this.logs.set(id, fd);
+      this.logSizes.set(fd, fs.fstatSync(fd).size);
     }
     const parts: Buffer[] = [];
     for (const c of changes) {
@@ -115,9 +119,11 @@ export class Storage extends BaseDocumentStore {
       head.writeUInt32BE((MARK_BIT | body.length) >>> 0);
       parts.push(head, body);
     }
-    const size = fs.fstatSync(fd).size;
+    const size = this.logSizes.get(fd)!;
+    const record = Buffer.concat(parts);
     try {
-      fs.writeSync(fd, Buffer.concat(parts));
+      if (fs.writeSync(fd, record) !== record.length) throw Object.assign(new Error('a short write to the log'), { code: 'ENOSPC' }); // the disk filled mid-record
+      this.logSizes.set(fd, size + record.length);
     } catch (e) {
       // A partial record would misframe every later one: cut the log back to where it was.
       try {
@@ -187,5 +193,6 @@ export class Storage extends BaseDocumentStore {
   protected release(): void {
     for (const fd of this.logs.values()) fs.closeSync(fd);
     this.logs.clear();
+    this.logSizes.clear();
   }
 }
