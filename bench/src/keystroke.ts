@@ -9,11 +9,15 @@
 // - Chorus over WebSocket: real daemons (`chorus share` / `chorus join`, loopback, --no-webrtc), a
 //   scripted editor on each; keystrokes typed at 30/s into an empty file; each daemon's utime +
 //   stime from /proc/PID/stat over the run divided by the keystrokes (see `measureLatency`).
+// - The socket floor (2 peers): two Node processes that only move each keystroke over the same
+//   sockets (an editor's Unix socket, a loopback WebSocket, the other editor's Unix socket; no
+//   CRDT, encryption, storage or disk), typed the same way and measured the same way: what a
+//   process per person linked by sockets costs before any of Chorus's own work.
 // - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
 // Options: --quick (2 peers 600 keystrokes, 8 peers 300, 5 s idle; default: 600 each, 10 s idle),
-// --peers 2,8, --keys N, --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
+// --peers 2,8, --keys N, --warmup N (keystrokes before the clock; default 300), --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
 import * as A2 from '@automerge/automerge';
@@ -23,6 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureLatency, observable, type LatencyResult } from './harness.js';
 import { chorusSubject } from './subjects/chorus.js';
+import { socketFloor } from './subjects/socket-floor.js';
 import { keystrokeArray, loadTrace, type Keystroke } from './traces.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -31,7 +36,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
  * hot JavaScript and WebAssembly in background threads during a process's first seconds of work,
  * a cost paid once per process that would otherwise be charged to the first measured keystrokes.
  */
-const WARMUP = 300;
+const WARMUP_DEFAULT = 300;
 const am = A2.next;
 
 /** Raw Automerge 2.2.9 CPU per keystroke, ms: the typing side, the receiving side, and their sum. */
@@ -45,7 +50,7 @@ export interface FloorCpu { typing: number; receiving: number; total: number; ke
  * gets several times cheaper the longer it runs (0.5 → 0.03 ms on the 2-core machine), which no
  * keystroke arriving every 33 ms enjoys. Without `rate`: the tight loop, for the record.
  */
-export async function floorCpu(keys: Keystroke[], rate?: number, warmup = true): Promise<FloorCpu> {
+export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys): Promise<FloorCpu> {
   let a = am.from({ text: '' });
   let b = am.clone(a);
   // warm-up: one keystroke each side (JIT of the JS wrapper, the wasm instance), as the daemons get
@@ -54,12 +59,12 @@ export async function floorCpu(keys: Keystroke[], rate?: number, warmup = true):
   a = am.change(a, (d) => am.splice(d, ['text'], 0, 1, ''));
   b = am.applyChanges(b, [am.getLastLocalChange(a)!])[0];
   let typing = 0, receiving = 0;
-  // warm-up as for the daemons (see measureLatency): the same keystrokes once, unmeasured, on a
-  // separate pair of documents, so the hot code is compiled before the clock runs
+  // warm-up as for the daemons (see measureLatency): as many keystrokes as they get, unmeasured,
+  // on a separate pair of documents, so the hot code is compiled before the clock runs
   if (warmup) {
     let wa = am.clone(a);
     let wb = am.clone(b);
-    for (const k of keys) {
+    for (const k of warmup) {
       wa = am.change(wa, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
       wb = am.applyChanges(wb, [am.getLastLocalChange(wa)!])[0];
     }
@@ -104,18 +109,19 @@ async function main(): Promise<void> {
   const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
   const peersList = (opt('--peers') ?? '2,8').split(',').map(Number);
   const keysOpt = opt('--keys');
+  const warmup = Number(opt('--warmup') ?? WARMUP_DEFAULT);
   const out = opt('--out') ?? join(here, '../results');
   const rate = 30;
   const idleSeconds = quick ? 5 : 10;
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
   const paper = loadTrace(join(here, '../../test/fixtures/traces/automerge-paper.json.gz'));
-  const keys = observable(keystrokeArray(paper).slice(0, 3000));
+  const keys = observable(keystrokeArray(paper).slice(0, 6000));
   const load0 = os.loadavg()[0]!;
   const busy0 = cpuTimes();
 
   log(`floor: raw Automerge 2.2.9, one character per change, 300 keystrokes at ${rate}/s…`);
-  const floorBefore = await floorCpu(keys.slice(0, 300), rate);
+  const floorBefore = await floorCpu(keys.slice(0, 300), rate, keys.slice(0, Math.max(300, warmup)));
   const floorTight = await floorCpu(keys.slice(0, 600));
 
   const runs: KeystrokeRun[] = [];
@@ -124,13 +130,22 @@ async function main(): Promise<void> {
     const n = keysOpt ? Number(keysOpt) : quick && peers > 2 ? 300 : 600;
     log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    const lat = await measureLatency(subject, start, keys.slice(0, WARMUP + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup: WARMUP });
+    const lat = await measureLatency(subject, start, keys.slice(0, warmup + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup });
     const c = lat.cpuPerKeystrokeMs!;
     runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax } });
     log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms (max ${c.receiverMax.toFixed(2)}); p50 ${lat.p50Ms.toFixed(2)} / p99 ${lat.p99Ms.toFixed(2)} ms; idle ${lat.idleCpuPercent?.sender.toFixed(2)}% / ${lat.idleCpuPercent?.receiver.toFixed(2)}%`);
   }
+  let sockets: LatencyResult | undefined;
+  if (peersList.includes(2)) {
+    const n = keysOpt ? Number(keysOpt) : 600;
+    log(`socket floor, 2 processes: ${n} keystrokes at ${rate}/s…`);
+    const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
+    sockets = await measureLatency(socketFloor, start, keys.slice(0, warmup + n + 10), { peers: 2, rate, seconds: n / rate, warmup });
+    const c = sockets.cpuPerKeystrokeMs!;
+    log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms; p50 ${sockets.p50Ms.toFixed(2)} / p99 ${sockets.p99Ms.toFixed(2)} ms`);
+  }
   log(`floor again (the machine may have changed meanwhile)…`);
-  const floorAfter = await floorCpu(keys.slice(0, 300), rate);
+  const floorAfter = await floorCpu(keys.slice(0, 300), rate, keys.slice(0, Math.max(300, warmup)));
   const busy1 = cpuTimes();
   // the floor for the ratios: the mean of the passes before and after the daemons ran
   const floor = (floorBefore.total + floorAfter.total) / 2;
@@ -150,6 +165,8 @@ async function main(): Promise<void> {
       busyShare: machineBusy,
     },
     floor: { msPerKeystroke: floor, before: floorBefore, after: floorAfter, tightLoop: floorTight },
+    /** The socket floor's run (2 peers): CPU per keystroke of each relay process and its latency. */
+    sockets,
     runs,
   };
   mkdirSync(out, { recursive: true });
@@ -165,7 +182,11 @@ async function main(): Promise<void> {
     const i = r.latency.idleCpuPercent;
     console.log(`${String(r.peers).padStart(5)}  ${String(r.latency.typed).padStart(10)}  ${`${f2(c.sender)} ms (${f2(r.ratio.sender)}×)`.padStart(27)}  ${`${f2(c.receiver)} / ${f2(c.receiverMax)} ms (${f2(r.ratio.receiver)}×)`.padStart(29)}  ${`${f2(r.latency.p50Ms)} / ${f2(r.latency.p99Ms)} / ${f2(r.latency.maxMs)}`.padStart(26)}  ${i ? `${f2(i.sender)}% / ${f2(i.receiver)}%` : '—'}${r.latency.verified ? '' : '  WRONG TEXT'}${r.latency.note ? `  (${r.latency.note})` : ''}`);
   }
-  process.exitCode = runs.every((r) => r.latency.verified) ? 0 : 1;
+  if (sockets) {
+    const c = sockets.cpuPerKeystrokeMs!;
+    console.log(`socket floor (2 Node processes only relaying over the same sockets, no CRDT): ${f2(c.sender)} ms typing side, ${f2(c.receiver)} ms receiving side per keystroke (${f2(c.sender / floor)}× / ${f2(c.receiver / floor)}× the Automerge floor); latency p50 / p99 / max ${f2(sockets.p50Ms)} / ${f2(sockets.p99Ms)} / ${f2(sockets.maxMs)} ms${sockets.verified ? '' : '  WRONG TEXT'}`);
+  }
+  process.exitCode = runs.every((r) => r.latency.verified) && (sockets?.verified ?? true) ? 0 : 1;
 }
 
 await main();

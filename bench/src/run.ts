@@ -4,6 +4,7 @@
 //
 // Options: --quick; --trace FILE (repeatable: throughput on other sequential traces in the same
 // format instead of the default three); --subjects id,id (a subset; the floor always runs);
+// --figures throughput,latency,project (a subset of the figures; default all);
 // --out DIR (default bench/results).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,10 +33,14 @@ interface Plan {
   idleSeconds: number;
 }
 
-function parseArgs(argv: string[]): { mode: Mode; traces: string[]; only?: Set<string>; out: string } {
+type Figure = 'throughput' | 'latency' | 'project';
+const FIGURES: Figure[] = ['throughput', 'latency', 'project'];
+
+function parseArgs(argv: string[]): { mode: Mode; traces: string[]; only?: Set<string>; figures: Set<Figure>; out: string } {
   let mode: Mode = 'full';
   const traces: string[] = [];
   let only: Set<string> | undefined;
+  let figures = new Set<Figure>(FIGURES);
   let out = join(here, '../results');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -43,16 +48,25 @@ function parseArgs(argv: string[]): { mode: Mode; traces: string[]; only?: Set<s
     else if (a === '--full') mode = 'full';
     else if (a === '--trace') traces.push(argv[++i] ?? '');
     else if (a === '--subjects') only = new Set((argv[++i] ?? '').split(','));
+    else if (a === '--figures') {
+      const asked = (argv[++i] ?? '').split(',');
+      const unknown = asked.filter((f) => !(FIGURES as string[]).includes(f));
+      if (unknown.length) {
+        console.error(`unknown figure ${unknown.join(', ')}: choose from ${FIGURES.join(', ')}`);
+        process.exit(2);
+      }
+      figures = new Set(asked as Figure[]);
+    }
     else if (a === '--out') out = argv[++i] ?? out;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/dist/run.js [--quick] [--trace FILE.json.gz]... [--subjects id,id] [--out DIR]');
+      console.log('usage: node bench/dist/run.js [--quick] [--trace FILE.json.gz]... [--subjects id,id] [--figures throughput,latency,project] [--out DIR]');
       process.exit(0);
     } else {
       console.error(`unknown option ${a} (try --help)`);
       process.exit(2);
     }
   }
-  return { mode, traces, only, out };
+  return { mode, traces, only, figures, out };
 }
 
 function plan(mode: Mode, traces: string[]): Plan {
@@ -113,7 +127,7 @@ async function main(): Promise<void> {
   const tracesOut: Results['traces'] = [];
 
   // Throughput: each trace from its start content, 2 peers.
-  for (const { file, limit } of p.throughput) {
+  for (const { file, limit } of args.figures.has('throughput') ? p.throughput : []) {
     const trace = loadTrace(file);
     const keys = keystrokeArray(trace);
     tracesOut.push({ name: trace.name, file, keystrokes: keys.length, endChars: trace.endContent.length });
@@ -144,7 +158,7 @@ async function main(): Promise<void> {
       keys: paperKeys.slice(p.oldHistory, p.oldHistory + measured),
     },
   ];
-  for (const { start, keys } of starts) {
+  for (const { start, keys } of args.figures.has('latency') ? starts : []) {
     for (const peers of p.peers) {
       for (const s of subjects) {
         if (peers > s.maxPeers) continue;
@@ -172,7 +186,7 @@ async function main(): Promise<void> {
 
   // Chorus only: join, restart, memory and CPU at idle on a generated 1,000-file / 20 MB project.
   const project: ProjectResults = { join: [], restart: [], memory: [], idleCpu: [] };
-  for (const s of subjects) {
+  for (const s of args.figures.has('project') ? subjects : []) {
     const m = /^chorus-(websocket|webrtc)$/.exec(s.id);
     if (!m) continue;
     const t = m[1] as Transport;

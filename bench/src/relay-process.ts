@@ -1,0 +1,69 @@
+// One process of the socket floor (subjects/socket-floor.ts): what a keystroke costs a Node
+// process that only moves it, over the sockets a Chorus daemon uses and nothing else. It serves
+// one editor on `<dir>/.chorus/daemon.sock` (LSP framing, JSON-RPC: `initialize` and
+// `buffer/open` get canned answers, `buffer/edit` is answered and its changes sent on), and links
+// to the other process over a loopback WebSocket (the `ws` package, as the daemons). No CRDT, no
+// encryption, no storage, no disk: the part of a daemon's per-keystroke cost that two processes
+// and three sockets cost by themselves.
+//
+// Usage: node relay-process.js a DIR TEXT_FILE        (prints the WebSocket port it listens on)
+//        node relay-process.js b DIR TEXT_FILE PORT   (connects to a's port)
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
+
+const [role, dir, textFile, port] = process.argv.slice(2) as [string, string, string, string | undefined];
+const text = readFileSync(textFile, 'utf8');
+let editor: net.Socket | undefined;
+let peer: WebSocket | undefined;
+
+function send(sock: net.Socket, msg: unknown): void {
+  const body = Buffer.from(JSON.stringify(msg), 'utf8');
+  sock.write(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+}
+
+function serve(sock: net.Socket): void {
+  editor = sock;
+  let buf: Buffer = Buffer.alloc(0);
+  sock.on('error', () => undefined);
+  sock.on('data', (d: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    for (;;) {
+      const h = buf.indexOf('\r\n\r\n');
+      if (h === -1) return;
+      const len = Number(/Content-Length: *(\d+)/i.exec(buf.toString('latin1', 0, h))![1]);
+      if (buf.length < h + 4 + len) return;
+      const m = JSON.parse(buf.toString('utf8', h + 4, h + 4 + len));
+      buf = buf.subarray(h + 4 + len);
+      if (m.id === undefined || m.method === undefined) continue;
+      if (m.method === 'initialize') send(sock, { jsonrpc: '2.0', id: m.id, result: { protocolVersion: 1, positionEncoding: 'utf-16' } });
+      else if (m.method === 'buffer/open') send(sock, { jsonrpc: '2.0', id: m.id, result: { path: m.params.path, content: text } });
+      else {
+        send(sock, { jsonrpc: '2.0', id: m.id, result: null });
+        if (m.method === 'buffer/edit') peer?.send(JSON.stringify({ path: m.params.path, changes: m.params.changes }));
+      }
+    }
+  });
+}
+
+function fromPeer(data: unknown): void {
+  const { path, changes } = JSON.parse(String(data));
+  if (editor) send(editor, { jsonrpc: '2.0', method: 'buffer/didChange', params: { path, revision: 0, changes } });
+}
+
+mkdirSync(join(dir, '.chorus'), { recursive: true });
+net.createServer(serve).listen(join(dir, '.chorus', 'daemon.sock'));
+if (role === 'a') {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    peer = ws;
+    ws.on('message', fromPeer);
+  });
+  wss.on('listening', () => process.stdout.write(`${(wss.address() as { port: number }).port}\n`));
+} else {
+  peer = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  peer.on('message', fromPeer);
+  peer.on('open', () => process.stdout.write('linked\n'));
+}

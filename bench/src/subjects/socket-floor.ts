@@ -1,0 +1,84 @@
+// The socket floor: two Node processes that only move keystrokes over the sockets a Chorus
+// daemon uses (an editor's Unix socket, a loopback WebSocket between them, the other editor's
+// Unix socket; ../relay-process.ts), typed and received by the same scripted editors as Chorus.
+// Its CPU per keystroke is what the daemons' design (a process per person, linked by sockets)
+// costs before any CRDT, encryption, storage or disk work: the second baseline of
+// `npm run bench:keystroke`, next to raw Automerge.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArrivalCounter, type Session, type SetupOptions, type Subject } from '../harness.js';
+import type { Keystroke } from '../traces.js';
+import { BenchEditor } from './chorus-editor.js';
+import { removeRoot, tempRoot } from './chorus.js';
+
+const RELAY = fileURLToPath(new URL('../relay-process.js', import.meta.url));
+
+/** Starts one relay process; resolves with it and the first line it prints. */
+function startRelay(args: string[]): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RELAY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl !== -1) resolve({ child, line: out.slice(0, nl) });
+    });
+    child.once('exit', (code) => reject(new Error(`the relay process exited (${code}) before it was ready`)));
+  });
+}
+
+export const socketFloor: Subject = {
+  id: 'socket-floor',
+  name: 'socket floor (two Node processes relaying, no CRDT)',
+  description: 'buffer/edit from an editor into process A, a loopback WebSocket to process B, buffer/didChange to an editor there; nothing else',
+  maxPeers: 2,
+  async setup({ peers, start }: SetupOptions): Promise<Session> {
+    if (peers !== 2) throw new Error('the socket floor has one sender and one receiver');
+    const root = tempRoot('socket-floor');
+    const textFile = join(root, 'start.txt');
+    writeFileSync(textFile, start.text);
+    const procs: ChildProcess[] = [];
+    const editors: BenchEditor[] = [];
+    try {
+      const a = await startRelay(['a', join(root, 'a'), textFile]);
+      procs.push(a.child);
+      const b = await startRelay(['b', join(root, 'b'), textFile, a.line.trim()]);
+      procs.push(b.child);
+      const sender = await BenchEditor.connect(join(root, 'a'));
+      const receiver = await BenchEditor.connect(join(root, 'b'));
+      editors.push(sender, receiver);
+      await sender.open('doc.txt');
+      await receiver.open('doc.txt');
+      const counter = new ArrivalCounter(1, start.text);
+      let cb: (r: number, count: number) => void = () => {};
+      let arrived = 0;
+      receiver.onText = (text) => {
+        const n = counter.seen(0, text);
+        if (n > arrived) { arrived = n; cb(0, n); }
+      };
+      return {
+        type(k: Keystroke): void {
+          counter.typed(k);
+          sender.edit(k);
+        },
+        onArrival(f) { cb = f; },
+        text: () => receiver.text,
+        processes: () => ({ sender: a.child.pid!, receivers: [b.child.pid!] }),
+        peakRss: async () => ({}),
+        async close() {
+          for (const e of editors) e.close();
+          for (const p of procs) p.kill();
+          removeRoot(root);
+        },
+      };
+    } catch (e) {
+      for (const e2 of editors) e2.close();
+      for (const p of procs) p.kill();
+      removeRoot(root);
+      throw e;
+    }
+  },
+};
