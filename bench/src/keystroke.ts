@@ -17,7 +17,7 @@
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
 // Options: --quick (2 peers 600 keystrokes, 8 peers 300, 5 s idle; default: 600 each, 10 s idle),
-// --peers 2,8, --keys N, --warmup N (keystrokes before the clock; default 300), --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
+// --peers 2,8, --keys N, --warmup N (keystrokes before the clock, one at a time; default 2000, see docs/decisions/bench-method.md), --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
 import * as A2 from '@automerge/automerge';
@@ -36,7 +36,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
  * hot JavaScript and WebAssembly in background threads during a process's first seconds of work,
  * a cost paid once per process that would otherwise be charged to the first measured keystrokes.
  */
-const WARMUP_DEFAULT = 300;
+const WARMUP_DEFAULT = 2000;
 const am = A2.next;
 
 /** Raw Automerge 2.2.9 CPU per keystroke, ms: the typing side, the receiving side, and their sum. */
