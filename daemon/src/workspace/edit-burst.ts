@@ -3,8 +3,8 @@
  * (TextDoc.stage) and committed as ONE change (one Automerge change, one log write, one message
  * to each peer, one `text` event) once the burst ends. Editors that type faster than a daemon
  * turns one edit into a change (a paste, a macro, a replayed trace, a client catching up after a
- * stall) then cost one change per burst, not per keystroke; a lone keystroke is committed two
- * turns of the event loop after it arrived (decision 100).
+ * stall) then cost one change per burst, not per keystroke; a lone keystroke is committed one
+ * turn of the event loop after it arrived (decision 100).
  *
  * This module only keeps the burst's bookkeeping and decides when it ends; the Workspace commits.
  */
@@ -33,8 +33,8 @@ export class EditBurst {
   count = 0;
   private readonly waiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
   private readonly started = performance.now();
-  /** `count` when the end check last ran (-1: not yet; the first check never ends the burst). */
-  private seen = -1;
+  /** `count` when the end check was last scheduled. */
+  private seen = 0;
   private scheduled = false;
 
   /**
@@ -68,15 +68,19 @@ export class EditBurst {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
-      nextTurn(this.check);
+      this.seen = this.count;
+      // Scheduled once the current callback is over: the editor connection queues the turn that
+      // handles its next message there (vscode-jsonrpc, one message per turn), so the check runs
+      // after it. Were it otherwise, bursts would only be shorter, never wrong.
+      queueMicrotask(() => nextTurn(this.check));
     }
     return done;
   }
 
   /**
-   * Ends the burst once a whole turn of the event loop staged nothing new. The check runs first
-   * in its turn, before the editor connection takes its next queued message (vscode-jsonrpc
-   * handles one per turn), so "nothing new since the last check" means the editor's queue ran dry.
+   * Ends the burst once a turn of the event loop staged nothing new: the editor's queue ran dry
+   * (the check runs after the turn's message, see `add`). A lone keystroke is committed one turn
+   * after it arrived.
    */
   private readonly check = (): void => {
     if (this.done) return;
