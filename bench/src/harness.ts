@@ -365,7 +365,7 @@ export async function measureLatency(
     // compiled first (V8 tiers hot JavaScript and WebAssembly up in background threads, seconds of
     // CPU once per process), as in a daemon that has run a while. One keystroke at a time, each
     // typed once the last reached every receiver: typed all at once, a daemon would take them as
-    // a few bursts (decision 100) and never run the one-keystroke path the clock then measures.
+    // a few bursts (decision 115) and never run the one-keystroke path the clock then measures.
     const warm = Math.min(opts.warmup ?? 0, keys.length);
     for (let i = 0; i < warm; i++) {
       origin.push(NaN);

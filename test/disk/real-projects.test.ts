@@ -81,7 +81,7 @@ it('an internal error reaches the editor and the daemon log with its stack (item
   const { a } = await sharedPair({ 'f.txt': 'x\n' });
   const ea = await editor(a.daemon.project.socketPath);
   await ea.open('f.txt');
-  // The fault is where an editor's edit enters the Workspace (stageEdit, decision 100).
+  // The fault is where an editor's edit enters the Workspace (stageEdit, decision 115).
   const ws = a.daemon.workspace as unknown as { stageEdit: (...args: unknown[]) => Promise<void> };
   const real = ws.stageEdit;
   ws.stageEdit = () => {

@@ -65,7 +65,7 @@ it('a long history reaches a new peer as one saved document, then stays live', a
   const e = (await editorsOn([host], 'long.txt', 0))[0]!;
   editors = [e];
   // One answered edit at a time: each is its own change (pipelined edits would be committed as
-  // a few bursts, decision 100, and make a short history).
+  // a few bursts, decision 115, and make a short history).
   for (let i = 0; i < 6000; i++) {
     const t = e.text('long.txt');
     await e.edit('long.txt', t.length, t.length, i % 60 === 59 ? '\n' : 'x');

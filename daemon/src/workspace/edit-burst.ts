@@ -4,7 +4,7 @@
  * to each peer, one `text` event) once the burst ends. Editors that type faster than a daemon
  * turns one edit into a change (a paste, a macro, a replayed trace, a client catching up after a
  * stall) then cost one change per burst, not per keystroke; a lone keystroke is committed one
- * turn of the event loop after it arrived (decision 100).
+ * turn of the event loop after it arrived (decision 115).
  *
  * This module only keeps the burst's bookkeeping and decides when it ends; the Workspace commits.
  */

@@ -352,7 +352,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /**
    * An editor's edit, applied to the text at once and made a change together with the rest of
-   * its burst (edit-burst.ts, decision 100): one Automerge change, one log write, one message to
+   * its burst (edit-burst.ts, decision 115): one Automerge change, one log write, one message to
    * peers and one `text` event per burst. The promise resolves once the edit is in storage (its
    * acknowledgement, decision 004) and rejects with a Failure when the disk refused the burst.
    * Anything else that uses the document commits the burst first (`settle`).
