@@ -1,4 +1,4 @@
-// Decision 100: an editor's burst of edits is staged on the text and committed as one change.
+// Decision 115: an editor's burst of edits is staged on the text and committed as one change.
 // Pins what must not change with it: each edit is answered only once it is in storage, anything
 // else touching the document sees the burst as a change first (a peer's change, another editor,
 // a cursor, an undo stop), a refused save refuses every edit of the burst and puts the text
