@@ -102,6 +102,17 @@ describe('a burst of edits (Workspace.stageEdit)', () => {
     ws.close();
   });
 
+  it("can be asked whether a document lacks history while edits are staged (the replicator's timer does)", async () => {
+    // Pins: Workspace.lacksHistory threw "the document has staged edits" from a timer.
+    const { ws, fileId, events } = await setup('x');
+    const answers = typeAtEnd(ws, fileId, 'yz');
+    expect(ws.lacksHistory(fileId)).toBe(false);
+    expect(events).toHaveLength(0); // asking commits nothing
+    await Promise.all(answers);
+    expect(events).toHaveLength(1);
+    ws.close();
+  });
+
   it('a burst the store refuses: each of its edits is refused and the text goes back', async () => {
     const { docs, ws, fileId, events } = await setup('kept');
     docs.refuseWrites('ENOSPC');

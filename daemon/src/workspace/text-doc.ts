@@ -77,7 +77,9 @@ export class TextDoc {
    * peer brings those.
    */
   get lacksHistory(): boolean {
-    return !this.ready || A.getMissingDeps(this.crdt(), []).length > 0;
+    // Staged local edits change no dependency: this may be asked with edits staged (the
+    // replicator's timer does), and needs no commit.
+    return !this.ready || A.getMissingDeps(this.doc, []).length > 0;
   }
 
   get heads(): A.Heads {
