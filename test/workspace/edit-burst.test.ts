@@ -132,7 +132,7 @@ describe('a burst of edits (Workspace.stageEdit)', () => {
 });
 
 describe('TextDoc.stage', () => {
-  it('changes the text at once, the CRDT at commit, and refuses CRDT use in between', () => {
+  it('changes the text at once, the CRDT at commit; a CRDT use in between commits through the hook, or fails without one', () => {
     const doc = TextDoc.create('f'.padEnd(25, '0'), 'abc', 'ef'.repeat(16));
     doc.stage(diffToOp('abc', 'abcd'));
     doc.stage(diffToOp('abcd', 'Xabcd'));
@@ -144,9 +144,16 @@ describe('TextDoc.stage', () => {
     expect(c?.op).toEqual(diffToOp('abc', 'Xabcd'));
     const copy = TextDoc.load(doc.save(), [], '12'.repeat(16));
     expect(copy.text).toBe('Xabcd');
+    // A use of the CRDT nobody settled before: the hook commits (the Workspace's settle), no failure.
+    doc.stage(diffToOp('Xabcd', 'Xabcd!'));
+    let committed: unknown;
+    doc.commitHook = () => (committed = doc.commitStaged());
+    expect(doc.cursorAt(0)).toBeTypeOf('string');
+    expect(committed).toMatchObject({ op: diffToOp('Xabcd', 'Xabcd!') });
+    doc.commitHook = undefined;
     // Edits that cancel out make no change.
-    doc.stage(diffToOp('Xabcd', 'Xabcdz'));
-    doc.stage(diffToOp('Xabcdz', 'Xabcd'));
+    doc.stage(diffToOp('Xabcd!', 'Xabcd!z'));
+    doc.stage(diffToOp('Xabcd!z', 'Xabcd!'));
     expect(doc.commitStaged()).toBeUndefined();
     expect(doc.hasStaged).toBe(false);
   });

@@ -102,7 +102,7 @@ export class TextDoc {
    * Apply a local edit to the text now and to the CRDT later, with the edits staged after it, as
    * one change (`commitStaged`): a burst of keystrokes costs one Automerge change, one log write
    * and one message to each peer instead of one per keystroke. Until then `text` and `lines`
-   * include the edit and every CRDT operation here throws: the Workspace commits first.
+   * include the edit; the Workspace commits before using the CRDT (else `commitHook` does).
    */
   stage(op: TextOp): void {
     if (isNoop(op)) return;
@@ -146,9 +146,17 @@ export class TextDoc {
     return A.getLastLocalChange(this.doc);
   }
 
-  /** Every use of the CRDT goes through here: staged edits must be committed first. */
+  /**
+   * Commits the staged edits when the CRDT is needed while some are staged (the Workspace sets
+   * its `settle`, which stores and routes the change). The Workspace settles before every use it
+   * knows of; this is the safety net for one it does not, so that it commits rather than fails.
+   */
+  commitHook: (() => void) | undefined;
+
+  /** Every use of the CRDT goes through here: staged edits are committed first. */
   private crdt(): A.Doc<TextShape> {
-    if (this.staged) throw new Error('TextDoc: the document has staged edits; the Workspace commits them (settle) before using the CRDT');
+    if (this.staged) this.commitHook?.();
+    if (this.staged) throw new Error('TextDoc: the document has staged edits and nothing to commit them (a Workspace commits them with settle)');
     return this.doc;
   }
 

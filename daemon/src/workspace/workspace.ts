@@ -366,6 +366,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const burst = (this.burst ??= new EditBurst(fileId, doc.text, origin, () => {
       if (this.burst === burst) this.settle();
     }));
+    doc.commitHook ??= () => this.settle();
     doc.stage(op);
     return burst.add(origin);
   }
