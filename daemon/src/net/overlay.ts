@@ -45,7 +45,7 @@ import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
-import { PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
+import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
@@ -494,7 +494,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     session.rtc = hello.rtc;
     session.addrs = addrs;
     const dialer = origin.dialedBy === 'me' ? this.#opts.selfId : peerId;
-    const conn: PeerConn = { link, id: link.linkId, path: pathOf(link), dialer, sentEnd: false, gotEnd: false, held: [], lastHeard: Date.now() };
+    const conn = newPeerConn(link, link.linkId, pathOf(link), dialer);
     session.attach(conn);
     // Tell the newcomer about everyone we know.
     link.send(jsonFrame(Wire.Members, { members: this.#memberList() }));
@@ -511,6 +511,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       case Wire.Flood:
       case Wire.Begin:
       case Wire.End:
+      case Wire.Done:
         session.receive(conn, type, body);
         break;
       case Wire.Ping:
@@ -635,8 +636,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   /**
    * Tick soon: something happened that may need a dial (a member learnt, a link lost). In
-   * TICK_MS, as with a steady tick, not at once: both ends of a new pair would then dial each
-   * other in the same instant and race their links.
+   * TICK_MS, as with a steady tick, so that a burst of events costs one tick. (Both ends of a new
+   * pair still dial each other in about the same instant; peer-links.ts keeps the stream whole
+   * whatever order the racing links come up and close in, decision 105.)
    */
   #kick(): void {
     if (this.#running) this.#schedule(TICK_MS);
