@@ -82,8 +82,11 @@ export interface OverlayOptions {
   log: (msg: string) => void;
   /** How this platform makes links (node-transports.ts in the daemon). */
   transports: Transports;
-  /** Tuning knobs; the defaults suit real use. */
-  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number };
+  /**
+   * Tuning knobs; the defaults suit real use. `webrtcIdleMs`: a peer's stream idle this long moves
+   * from WebRTC to WebSocket where it can (decision 106).
+   */
+  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number; webrtcIdleMs?: number };
 }
 
 export interface PeerInfo {
@@ -142,6 +145,12 @@ export function meshNeighbours(self: string, alive: Iterable<string>): Set<strin
 let runningOverlays = 0;
 /** How often the overlay looks again while it has dialing or pruning to do. */
 const TICK_MS = 200;
+/**
+ * A peer's stream idle this long leaves WebRTC for WebSocket when it can: while any WebRTC peer
+ * connection lives, node-datachannel's SCTP timer thread wakes the process ~100 times a second
+ * (decision 106). The next message brings WebRTC back.
+ */
+const WEBRTC_IDLE_MS = 30_000;
 /** The lower id of a pair pings every interval; the higher one only every this many (for its rtt). */
 const HIGHER_PINGS_EVERY = 5;
 const utf8 = new TextDecoder();
@@ -201,7 +210,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   /** Broadcasts: each delivered once, relayed in a partial mesh. */
   readonly #flood = new Flood({
     neighbours: () => this.#linked(),
-    send: (id, data) => this.#links.get(id)?.send(data, true) === true,
+    send: (id, data) => {
+      const s = this.#links.get(id);
+      if (s?.send(data, true) !== true) return false;
+      this.#streamed(s);
+      return true;
+    },
     relaying: () => this.isPartialMesh(),
   });
 
@@ -306,7 +320,25 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   send(peerId: string, data: Uint8Array): boolean {
     if (data.length > MAX_PAYLOAD_BYTES) throw new MessageTooLargeError(data.length);
     const s = this.#links.get(peerId);
-    return s?.up === true && s.send(data);
+    if (s?.up !== true || !s.send(data)) return false;
+    this.#streamed(s);
+    return true;
+  }
+
+  get #webrtcIdleMs(): number {
+    return this.#opts.timing?.webrtcIdleMs ?? WEBRTC_IDLE_MS;
+  }
+
+  /**
+   * A message of `s`'s stream went out or came in. After a quiet spell, rank WebRTC first again
+   * and tick, so the lower id offers a new WebRTC link (decision 106).
+   */
+  #streamed(s: PeerLinks): void {
+    const now = Date.now();
+    const wasIdle = now - s.lastStreamAt >= this.#webrtcIdleMs;
+    s.lastStreamAt = now;
+    if (s.quiet) s.setQuiet(false);
+    if (wasIdle && this.#webrtc) this.#kick();
   }
 
   /**
@@ -468,6 +500,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       session = new PeerLinks(this.#opts.selfId, peerId, {
         up: (s) => {
           this.#upSince.set(s.id, Date.now());
+          s.lastStreamAt = Date.now(); // a fresh stream counts as active: upgrade to WebRTC now
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
           this.emit('peer-up', s.id, s.meta);
           this.#queueGossip();
@@ -482,6 +515,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#kick();
         },
         message: (s, data, flooded) => {
+          this.#streamed(s);
           if (flooded) this.#flood.receive(s.id, data, (d) => this.#deliverFlooded(s.id, d));
           else this.emit('message', s.id, data, undefined);
         },
@@ -671,6 +705,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       this.#nextPingAt = now + this.#pingInterval;
     }
     const quietest = this.#reapSilentLinks(now);
+    this.#quietIdleWebRtc(now);
     let pending = false;
     if (this.#direct) {
       for (const addr of this.#opts.anchors ?? []) {
@@ -688,11 +723,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       for (const m of this.#members.values()) {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#links.get(m.id);
-        if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
+        // A quiet stream on WebRTC wants a WebSocket link to move to (decision 106).
+        if (s && (s.hasPath('websocket') || (s.hasPath('webrtc') && !s.quiet))) continue;
         const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) {
           this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
-          pending = true;
+          // Not for a quiet peer: it is linked, so retrying at the next ping is soon enough.
+          if (!s?.quiet) pending = true;
         }
       }
     }
@@ -701,6 +738,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (this.#webrtc) {
       for (const s of this.#links.values()) {
         if (!s.up || !s.rtc || this.#opts.selfId > s.id || s.hasPath('webrtc')) continue;
+        if (now - s.lastStreamAt >= this.#webrtcIdleMs) continue; // idle: WebRTC waits for the next message
         if (!this.#rtcInFlight(s.id)) this.#startRtc(s, now);
         pending = true;
       }
@@ -736,6 +774,20 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         }
       },
     ).catch((err: unknown) => this.#internalError(`dialing ${addr}`, err));
+  }
+
+  /**
+   * Peers on WebRTC whose stream has been idle for webrtcIdleMs go quiet: they rank WebSocket
+   * first, the tick dials one, and the stream moves there, which retires the WebRTC link on both
+   * ends (peer-links.ts). Once no peer connection is left, webrtc.ts stops node-datachannel's
+   * threads.
+   */
+  #quietIdleWebRtc(now: number): void {
+    for (const s of this.#links.values()) {
+      if (!s.up || s.quiet || !s.hasPath('webrtc') || now - s.lastStreamAt < this.#webrtcIdleMs) continue;
+      this.#log(`peer ${s.id}: no messages for ${Math.round(this.#webrtcIdleMs / 1000)} s, moving off WebRTC where a WebSocket link can be had`);
+      s.setQuiet(true);
+    }
   }
 
   /** Connect to the relay and dial peers through it; true while something is still to do. */

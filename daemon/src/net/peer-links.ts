@@ -23,6 +23,8 @@
  *   guesses what the peer had read.
  * Both sides rank links identically (path, then whoever-the-lower-id-dialed, then link id), so they
  * converge on the same best link and duplicate connections from simultaneous dials are dropped.
+ * A side whose stream went quiet ranks WebSocket above WebRTC; the END it sends on the WebRTC link
+ * takes that link out of the peer's choice too, so both ends still converge (decision 106).
  */
 import type { SecureLink } from './secure.js';
 import { frame, ProtocolError, Wire } from './overlay-wire.js';
@@ -31,6 +33,8 @@ const utf8 = new TextDecoder();
 
 export type PeerPath = 'webrtc' | 'websocket' | 'relay';
 const PATH_RANK: Record<PeerPath, number> = { webrtc: 3, websocket: 2, relay: 1 };
+/** While the stream is quiet, WebSocket ranks above WebRTC (decision 106). */
+const QUIET_PATH_RANK: Record<PeerPath, number> = { websocket: 3, webrtc: 2, relay: 1 };
 
 export function pathOf(link: SecureLink): PeerPath {
   return link.kind === 'webrtc' ? 'webrtc' : link.kind === 'relay' ? 'relay' : 'websocket';
@@ -77,6 +81,13 @@ export class PeerLinks {
   addrs: string[] = [];
   rttMs: number | undefined;
   up = false;
+  /** When this peer's stream last carried a message either way (ms epoch; the overlay keeps it). */
+  lastStreamAt = 0;
+  /**
+   * The stream has been idle a while: prefer a WebSocket link over WebRTC (node-datachannel's
+   * threads wake ~100 times a second while any peer connection lives; decision 106).
+   */
+  #quiet = false;
   #tx: PeerConn | undefined;
   /** The peer's BEGIN has arrived in this up period. */
   #begun = false;
@@ -95,6 +106,21 @@ export class PeerLinks {
 
   get path(): PeerPath | undefined {
     return this.#tx?.path;
+  }
+
+  get quiet(): boolean {
+    return this.#quiet;
+  }
+
+  /**
+   * Rank WebSocket above WebRTC (quiet) or below (not). Going quiet moves the stream to a
+   * WebSocket link now if one is attached (the peer follows, since END retires the WebRTC link
+   * on both ends); going back takes effect when the next WebRTC link attaches.
+   */
+  setQuiet(quiet: boolean): void {
+    if (this.#quiet === quiet) return;
+    this.#quiet = quiet;
+    if (quiet && this.up) this.#settle();
   }
 
   hasPath(path: PeerPath): boolean {
@@ -178,6 +204,7 @@ export class PeerLinks {
     const conns = [...this.conns.values()];
     this.conns.clear();
     this.#tx = undefined;
+    this.#quiet = false;
     this.#begun = false;
     this.#rxId = undefined;
     this.#rx = undefined;
@@ -233,7 +260,8 @@ export class PeerLinks {
   }
 
   #better(a: PeerConn, b: PeerConn): boolean {
-    if (PATH_RANK[a.path] !== PATH_RANK[b.path]) return PATH_RANK[a.path] > PATH_RANK[b.path];
+    const rank = this.#quiet ? QUIET_PATH_RANK : PATH_RANK;
+    if (rank[a.path] !== rank[b.path]) return rank[a.path] > rank[b.path];
     const low = this.selfId < this.id ? this.selfId : this.id;
     if ((a.dialer === low) !== (b.dialer === low)) return a.dialer === low;
     return a.id < b.id;
