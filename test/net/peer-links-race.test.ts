@@ -10,12 +10,19 @@ import { PeerLinksSim, type SimSide } from './peer-links-sim.js';
 
 const PATHS: PeerPath[] = ['relay', 'websocket', 'webrtc'];
 
-type Op = { op: 'open'; id: number; path: number; dialer: 0 | 1 } | { op: 'step'; pick: number } | { op: 'send'; side: 0 | 1 } | { op: 'lose'; pick: number };
+type Op =
+  | { op: 'open'; id: number; path: number; dialer: 0 | 1 }
+  | { op: 'step'; pick: number }
+  | { op: 'send'; side: 0 | 1 }
+  | { op: 'lose'; pick: number }
+  | { op: 'quiet'; on: boolean };
 
 const open = fc.record({ op: fc.constant('open' as const), id: fc.nat(25), path: fc.nat(2), dialer: fc.constantFrom(0 as const, 1 as const) });
 const step = fc.record({ op: fc.constant('step' as const), pick: fc.nat(63) });
 const send = fc.record({ op: fc.constant('send' as const), side: fc.constantFrom(0 as const, 1 as const) });
 const lose = fc.record({ op: fc.constant('lose' as const), pick: fc.nat(63) });
+/** The stream's quiet time crosses the threshold (both ends: same last message, same threshold; decision 106). */
+const quiet = fc.record({ op: fc.constant('quiet' as const), on: fc.boolean() });
 
 /** Run the ops; link ids are a letter (so ties between same-path links break either way) and a serial. */
 function run(ops: Op[]): PeerLinksSim {
@@ -24,6 +31,7 @@ function run(ops: Op[]): PeerLinksSim {
   for (const o of ops) {
     if (o.op === 'open') sim.open(`${String.fromCharCode(97 + o.id)}${serial++}`, PATHS[o.path]!, o.dialer);
     else if (o.op === 'send') sim.send(o.side);
+    else if (o.op === 'quiet') for (const side of sim.sides) side.links.quietAfterMs = o.on ? 0 : undefined;
     else if (o.op === 'lose') {
       if (sim.links.length > 0) sim.lose(sim.links[o.pick % sim.links.length]!);
     } else {
@@ -112,6 +120,31 @@ describe('path switching under racing links', () => {
         expect(b.links.conns.size).toBe(1);
       }),
       { seed: 105, numRuns: 3000 },
+    );
+  });
+
+  it('while the ranking changes (WebSocket over WebRTC once the stream is quiet) links may stay doubled, but nothing is lost and the peer stays up', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof({ arbitrary: open, weight: 1 }, { arbitrary: step, weight: 6 }, { arbitrary: send, weight: 2 }, { arbitrary: quiet, weight: 1 }), { maxLength: 80 }),
+        (ops) => {
+          const sim = run(ops);
+          sim.drain();
+          const [a, b] = sim.sides;
+          expect([...a.events, ...b.events].filter((e) => e.startsWith('down'))).toEqual([]);
+          if (sim.links.length === 0) return;
+          sim.send(0);
+          sim.send(1);
+          sim.drain();
+          expectAllDelivered(sim);
+          // The next link to attach (the overlay redials WebRTC with the next message) leaves one link again.
+          sim.open('fresh', 'webrtc', 0);
+          sim.drain();
+          expect(a.links.conns.size).toBe(1);
+          expect(b.links.conns.size).toBe(1);
+        },
+      ),
+      { seed: 106, numRuns: 3000 },
     );
   });
 

@@ -205,6 +205,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #nextPingAt = 0;
   #pingRound = 0;
   #gossipQueued = false;
+  /** Peers whose quiet stream was logged as leaving WebRTC (until their next message). */
+  readonly #leftWebRtc = new Set<string>();
   #running = false;
   readonly #blocked = new Set<string>();
   /** Broadcasts: each delivered once, relayed in a partial mesh. */
@@ -330,15 +332,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   }
 
   /**
-   * A message of `s`'s stream went out or came in. After a quiet spell, rank WebRTC first again
-   * and tick, so the lower id offers a new WebRTC link (decision 106).
+   * A message of `s`'s stream went out or came in. After a quiet spell (WebRTC ranks first again
+   * with it), tick, so the lower id offers a new WebRTC link (decision 106).
    */
   #streamed(s: PeerLinks): void {
-    const now = Date.now();
-    const wasIdle = now - s.lastStreamAt >= this.#webrtcIdleMs;
-    s.lastStreamAt = now;
-    if (s.quiet) s.setQuiet(false);
-    if (wasIdle && this.#webrtc) this.#kick();
+    const wasQuiet = s.isQuiet();
+    s.lastStreamAt = Date.now();
+    this.#leftWebRtc.delete(s.id);
+    if (wasQuiet && this.#webrtc) this.#kick();
   }
 
   /**
@@ -521,6 +522,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         },
         log: (m) => this.#log(m),
       });
+      if (this.#webrtc) session.quietAfterMs = this.#webrtcIdleMs;
       this.#links.set(peerId, session);
     }
     session.meta = meta;
@@ -724,12 +726,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#links.get(m.id);
         // A quiet stream on WebRTC wants a WebSocket link to move to (decision 106).
-        if (s && (s.hasPath('websocket') || (s.hasPath('webrtc') && !s.quiet))) continue;
+        const quiet = s?.isQuiet(now) === true;
+        if (s && (s.hasPath('websocket') || (s.hasPath('webrtc') && !quiet))) continue;
         const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) {
           this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
           // Not for a quiet peer: it is linked, so retrying at the next ping is soon enough.
-          if (!s?.quiet) pending = true;
+          if (!quiet) pending = true;
         }
       }
     }
@@ -738,7 +741,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (this.#webrtc) {
       for (const s of this.#links.values()) {
         if (!s.up || !s.rtc || this.#opts.selfId > s.id || s.hasPath('webrtc')) continue;
-        if (now - s.lastStreamAt >= this.#webrtcIdleMs) continue; // idle: WebRTC waits for the next message
+        if (s.isQuiet(now)) continue; // WebRTC waits for the next message
         if (!this.#rtcInFlight(s.id)) this.#startRtc(s, now);
         pending = true;
       }
@@ -777,16 +780,18 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   }
 
   /**
-   * Peers on WebRTC whose stream has been idle for webrtcIdleMs go quiet: they rank WebSocket
-   * first, the tick dials one, and the stream moves there, which retires the WebRTC link on both
-   * ends (peer-links.ts). Once no peer connection is left, webrtc.ts stops node-datachannel's
-   * threads.
+   * A peer on WebRTC whose stream has been quiet for webrtcIdleMs ranks WebSocket first: the tick
+   * dials one and the stream moves there, which retires the WebRTC link on both ends
+   * (peer-links.ts). Once no peer connection is left, webrtc.ts stops node-datachannel's threads.
    */
   #quietIdleWebRtc(now: number): void {
     for (const s of this.#links.values()) {
-      if (!s.up || s.quiet || !s.hasPath('webrtc') || now - s.lastStreamAt < this.#webrtcIdleMs) continue;
-      this.#log(`peer ${s.id}: no messages for ${Math.round(this.#webrtcIdleMs / 1000)} s, moving off WebRTC where a WebSocket link can be had`);
-      s.setQuiet(true);
+      if (!s.up || !s.hasPath('webrtc') || !s.isQuiet(now)) continue;
+      if (!this.#leftWebRtc.has(s.id)) {
+        this.#leftWebRtc.add(s.id);
+        this.#log(`peer ${s.id}: no messages for ${Math.round(this.#webrtcIdleMs / 1000)} s, moving off WebRTC where a WebSocket link can be had`);
+      }
+      s.reconsider();
     }
   }
 

@@ -23,8 +23,10 @@
  *   guesses what the peer had read.
  * Both sides rank links identically (path, then whoever-the-lower-id-dialed, then link id), so they
  * converge on the same best link and duplicate connections from simultaneous dials are dropped.
- * A side whose stream went quiet ranks WebSocket above WebRTC; the END it sends on the WebRTC link
- * takes that link out of the peer's choice too, so both ends still converge (decision 106).
+ * While the stream has been quiet for `quietAfterMs`, WebSocket ranks above WebRTC (decision 106).
+ * Both ends count from the same last message and use the same threshold, so they rank alike;
+ * should they still differ for a moment (a message crossing the threshold), the END one sends on
+ * a link takes it out of the other's choice, and no message is lost either way.
  */
 import type { SecureLink } from './secure.js';
 import { frame, ProtocolError, Wire } from './overlay-wire.js';
@@ -84,10 +86,11 @@ export class PeerLinks {
   /** When this peer's stream last carried a message either way (ms epoch; the overlay keeps it). */
   lastStreamAt = 0;
   /**
-   * The stream has been idle a while: prefer a WebSocket link over WebRTC (node-datachannel's
-   * threads wake ~100 times a second while any peer connection lives; decision 106).
+   * After this long without a stream message, prefer a WebSocket link over WebRTC
+   * (node-datachannel's threads wake ~100 times a second while any peer connection lives;
+   * decision 106). Undefined: never.
    */
-  #quiet = false;
+  quietAfterMs: number | undefined;
   #tx: PeerConn | undefined;
   /** The peer's BEGIN has arrived in this up period. */
   #begun = false;
@@ -108,19 +111,14 @@ export class PeerLinks {
     return this.#tx?.path;
   }
 
-  get quiet(): boolean {
-    return this.#quiet;
+  /** Has the stream carried nothing for `quietAfterMs`? */
+  isQuiet(now = Date.now()): boolean {
+    return this.quietAfterMs !== undefined && now - this.lastStreamAt >= this.quietAfterMs;
   }
 
-  /**
-   * Rank WebSocket above WebRTC (quiet) or below (not). Going quiet moves the stream to a
-   * WebSocket link now if one is attached (the peer follows, since END retires the WebRTC link
-   * on both ends); going back takes effect when the next WebRTC link attaches.
-   */
-  setQuiet(quiet: boolean): void {
-    if (this.#quiet === quiet) return;
-    this.#quiet = quiet;
-    if (quiet && this.up) this.#settle();
+  /** Choose the transmitting link again (the ranking depends on quiet time, which passes by itself). */
+  reconsider(): void {
+    if (this.up) this.#settle();
   }
 
   hasPath(path: PeerPath): boolean {
@@ -204,7 +202,6 @@ export class PeerLinks {
     const conns = [...this.conns.values()];
     this.conns.clear();
     this.#tx = undefined;
-    this.#quiet = false;
     this.#begun = false;
     this.#rxId = undefined;
     this.#rx = undefined;
@@ -260,7 +257,7 @@ export class PeerLinks {
   }
 
   #better(a: PeerConn, b: PeerConn): boolean {
-    const rank = this.#quiet ? QUIET_PATH_RANK : PATH_RANK;
+    const rank = this.isQuiet() ? QUIET_PATH_RANK : PATH_RANK;
     if (rank[a.path] !== rank[b.path]) return rank[a.path] > rank[b.path];
     const low = this.selfId < this.id ? this.selfId : this.id;
     if ((a.dialer === low) !== (b.dialer === low)) return a.dialer === low;
