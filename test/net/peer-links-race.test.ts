@@ -71,6 +71,29 @@ function expectNoSilentLoss(from: SimSide, to: SimSide): void {
   }
 }
 
+/**
+ * Run ops with no link failing, let everything arrive, and check what must hold then: the peer
+ * never went down, both ends are up, and a last message each way arrives after all the others.
+ * Undefined when no link was ever opened.
+ */
+function runCleanly(ops: Op[]): PeerLinksSim | undefined {
+  const sim = run(ops);
+  sim.drain();
+  const [a, b] = sim.sides;
+  expect([...a.events, ...b.events].filter((e) => e.startsWith('down'))).toEqual([]);
+  if (sim.links.length === 0) return undefined;
+  expect(up(a) && up(b)).toBe(true);
+  sim.send(0);
+  sim.send(1);
+  sim.drain();
+  expectAllDelivered(sim);
+  return sim;
+}
+
+function expectOneLinkEach(sim: PeerLinksSim): void {
+  for (const side of sim.sides) expect(side.links.conns.size).toBe(1);
+}
+
 describe('path switching under racing links', () => {
   it('pins the stall of decision 097: an END read on a link before the stream reached it, and that link closed with messages held', () => {
     // The order that stalled the overlay test racing relay, two WebSockets and WebRTC: the pair
@@ -103,21 +126,12 @@ describe('path switching under racing links', () => {
   it('links coming up, switching and closing cleanly in any order lose nothing and never drop the peer', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof({ arbitrary: open, weight: 1 }, { arbitrary: step, weight: 6 }, { arbitrary: send, weight: 2 }), { maxLength: 80 }), (ops) => {
-        const sim = run(ops);
-        sim.drain();
-        const [a, b] = sim.sides;
-        expect([...a.events, ...b.events].filter((e) => e.startsWith('down'))).toEqual([]);
-        if (sim.links.length === 0) return;
-        expect(up(a) && up(b)).toBe(true);
-        sim.send(0);
-        sim.send(1);
-        sim.drain();
-        expectAllDelivered(sim);
+        const sim = runCleanly(ops);
+        if (!sim) return;
         // Duplicates are dropped: both ends converge on one link and close every other.
         const open = sim.links.filter((l) => l.ends.some((e) => e.closeReason === undefined));
         expect(open).toHaveLength(1);
-        expect(a.links.conns.size).toBe(1);
-        expect(b.links.conns.size).toBe(1);
+        expectOneLinkEach(sim);
       }),
       { seed: 105, numRuns: 3000 },
     );
@@ -128,20 +142,12 @@ describe('path switching under racing links', () => {
       fc.property(
         fc.array(fc.oneof({ arbitrary: open, weight: 1 }, { arbitrary: step, weight: 6 }, { arbitrary: send, weight: 2 }, { arbitrary: quiet, weight: 1 }), { maxLength: 80 }),
         (ops) => {
-          const sim = run(ops);
-          sim.drain();
-          const [a, b] = sim.sides;
-          expect([...a.events, ...b.events].filter((e) => e.startsWith('down'))).toEqual([]);
-          if (sim.links.length === 0) return;
-          sim.send(0);
-          sim.send(1);
-          sim.drain();
-          expectAllDelivered(sim);
+          const sim = runCleanly(ops);
+          if (!sim) return;
           // The next link to attach (the overlay redials WebRTC with the next message) leaves one link again.
           sim.open('fresh', 'webrtc', 0);
           sim.drain();
-          expect(a.links.conns.size).toBe(1);
-          expect(b.links.conns.size).toBe(1);
+          expectOneLinkEach(sim);
         },
       ),
       { seed: 106, numRuns: 3000 },
