@@ -6,8 +6,9 @@
 //   no editor activity.
 // - Settle `--settle` seconds (default 40: the GC's memory-reducing collections after the join
 //   are a one-off, not idling), then each daemon's utime + stime from /proc/PID/stat over
-//   `--seconds` (default 60), as % of one core, and its context switches per second (all threads:
-//   what wakes it).
+//   `--seconds` (default 60), as % of one core, and its context switches per second (what wakes
+//   it: the threads alive through the window; named threads that start or stop in it are listed,
+//   e.g. node-datachannel's once an idle peer left WebRTC, decision 106).
 // CHORUS_BENCH_CLI=path/to/cli.js measures another build's daemons.
 
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -22,14 +23,37 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** Context switches (voluntary + not) of every thread of `pid`: how often it woke. */
-function switches(pid: number): number {
-  let n = 0;
+/** Context switches (voluntary + not) of each thread of `pid`, by thread id: how often it woke. */
+function switches(pid: number): Map<string, { name: string; n: number }> {
+  const out = new Map<string, { name: string; n: number }>();
   for (const t of readdirSync(`/proc/${pid}/task`)) {
-    const s = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-    n += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      const n = Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+      out.set(t, { name: /^Name:\s+(.*)$/m.exec(s)?.[1] ?? '?', n });
+    } catch {
+      /* the thread exited meanwhile */
+    }
   }
-  return n;
+  return out;
+}
+
+/**
+ * Wake-ups per second over the window, of threads alive at both ends (a thread that exited in
+ * between took its count with it), and the named threads that started or stopped meanwhile.
+ */
+function wakeups(before: Map<string, { name: string; n: number }>, after: Map<string, { name: string; n: number }>, seconds: number): string {
+  let n = 0;
+  for (const [t, b] of before) {
+    const a = after.get(t);
+    if (a) n += a.n - b.n;
+  }
+  const named = (m: Map<string, { name: string; n: number }>, other: Map<string, { name: string; n: number }>): string[] =>
+    [...m].filter(([t, v]) => !other.has(t) && v.name !== 'node').map(([, v]) => v.name);
+  const gone = named(before, after);
+  const came = named(after, before);
+  const changes = [...(gone.length > 0 ? [`stopped: ${gone.join(', ')}`] : []), ...(came.length > 0 ? [`started: ${came.join(', ')}`] : [])];
+  return `${(n / seconds).toFixed(1)} wake-ups/s${changes.length > 0 ? ` (threads ${changes.join('; ')})` : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -57,7 +81,7 @@ async function main(): Promise<void> {
     const c0 = pids.map(cpuSeconds), s0 = pids.map(switches), t0 = performance.now();
     await sleep(seconds * 1000);
     const dt = (performance.now() - t0) / 1000;
-    const row = (i: number): string => `${(((cpuSeconds(pids[i]!) - c0[i]!) / dt) * 100).toFixed(3)} % of a core, ${((switches(pids[i]!) - s0[i]!) / dt).toFixed(1)} wake-ups/s`;
+    const row = (i: number): string => `${(((cpuSeconds(pids[i]!) - c0[i]!) / dt) * 100).toFixed(3)} % of a core, ${wakeups(s0[i]!, switches(pids[i]!), dt)}`;
     console.log(`idle over ${transport}, ${dt.toFixed(0)} s: sharer ${row(0)}; joiner ${row(1)}`);
   } finally {
     await Promise.all([stop(a), stop(b)]);

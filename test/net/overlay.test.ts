@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { localHostId } from '../../daemon/src/net/host-id.js';
 import { MAX_PAYLOAD_BYTES } from '../../daemon/src/net/overlay.js';
@@ -182,6 +183,42 @@ describe('overlay on loopback', () => {
     expect(a.events.filter((e) => e.startsWith('down'))).toEqual([]);
     expect(b.events.filter((e) => e.startsWith('down'))).toEqual([]);
     expect(a.logs.join('\n')).toMatch(/switching to webrtc/);
+  });
+
+  it('an idle stream leaves WebRTC for WebSocket (and node-datachannel stops its threads); the next message brings WebRTC back', async () => {
+    // Decision 106: while any peer connection lives, usrsctp's timer thread wakes the process 100 times a second.
+    const rtc = { bindAddress: '127.0.0.1' };
+    const timing = { pingIntervalMs: 300, webrtcIdleMs: 1000 };
+    const a = await cluster.start('a', { webrtc: rtc, timing });
+    const b = await cluster.start('b', { webrtc: rtc, timing, seeds: a.addrs });
+    const path = (n: Node, peer: string): string | undefined => n.overlay.peers().find((p) => p.id === peer)?.path;
+    const sctpTimer = (): boolean => readdirSync('/proc/self/task').some((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'SCTP timer');
+    const sent: string[] = [];
+    const send = (text: string): void => {
+      expect(a.overlay.send('b', Buffer.from(text))).toBe(true);
+      sent.push(text);
+    };
+    await waitFor('connected', () => path(a, 'b') !== undefined, 10_000, [a, b]);
+    for (let i = 0; path(a, 'b') !== 'webrtc' || path(b, 'a') !== 'webrtc'; i++) {
+      send(`busy:${i}`);
+      await sleep(20);
+      if (i > 1000) throw new Error(`no webrtc path:\n${a.logs.join('\n')}`);
+    }
+    expect(sctpTimer()).toBe(true);
+    // Nothing sent for webrtcIdleMs: both move to a WebSocket link; the WebRTC link closes.
+    await waitFor('both on websocket', () => path(a, 'b') === 'websocket' && path(b, 'a') === 'websocket', 10_000, [a, b]);
+    expect(a.logs.join('\n')).toMatch(/moving off WebRTC/);
+    await waitFor('node-datachannel threads stopped', () => !sctpTimer(), 10_000, [a, b]);
+    // The next message goes at once (over WebSocket) and brings WebRTC back.
+    for (let i = 0; path(a, 'b') !== 'webrtc' || path(b, 'a') !== 'webrtc'; i++) {
+      send(`again:${i}`);
+      await sleep(20);
+      if (i > 1000) throw new Error(`no webrtc path again:\n${a.logs.join('\n')}`);
+    }
+    send('last');
+    await waitFor('all delivered', () => b.received.get('a')?.at(-1) === 'last', 10_000, [a, b]);
+    expect(b.received.get('a')).toEqual(sent);
+    expect([...a.events, ...b.events].filter((e) => e.startsWith('down'))).toEqual([]);
   });
 
   it('meets through the relay, then upgrades relay → websocket → webrtc, keeping order and the peer up', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Wire } from '../../daemon/src/net/overlay-wire.js';
-import { PeerLinks, type PeerConn, type PeerPath } from '../../daemon/src/net/peer-links.js';
+import { newPeerConn, PeerLinks, type PeerConn, type PeerPath } from '../../daemon/src/net/peer-links.js';
 import type { SecureLink } from '../../daemon/src/net/secure.js';
 
 class FakeLink {
@@ -21,7 +21,7 @@ class FakeLink {
 
 function conn(id: string, path: PeerPath, dialer: string): PeerConn & { fake: FakeLink } {
   const fake = new FakeLink(`${path}:${id}`);
-  return { link: fake as unknown as SecureLink, fake, id, path, dialer, sentEnd: false, gotEnd: false, held: [], lastHeard: 0 };
+  return { ...newPeerConn(fake as unknown as SecureLink, id, path, dialer, 0), fake };
 }
 
 function session(self = 'a', peer = 'b') {
@@ -56,7 +56,11 @@ describe('peer session stream switching', () => {
     s.receive(rtc, Wire.Data, bytes('6'));
     expect(log.delivered).toEqual(['1', '2', '3', '4', '5', '6']);
     expect(log.events).toEqual(['up']);
-    // Both sides ENDed the websocket link: it is closed as superseded.
+    // Both sides ENDed the websocket link and this side read past it: it says DONE there...
+    expect(ws.fake.sent.at(-1)).toEqual([Wire.Done, '']);
+    expect(ws.fake.closedWith).toBeUndefined();
+    // ...and once the peer says DONE too (it read this side's END), it is closed as superseded.
+    s.receive(ws, Wire.Done, bytes(''));
     expect(ws.fake.closedWith).toMatch(/superseded/);
     expect(s.path).toBe('webrtc');
   });
@@ -132,6 +136,8 @@ describe('peer session stream switching', () => {
     const ws = conn('ws1', 'websocket', 'a');
     s.attach(ws);
     s.receive(relay, Wire.End, bytes('ws1'));
+    s.receive(relay, Wire.Done, bytes(''));
+    expect(relay.fake.closedWith).toMatch(/superseded/);
     s.detach(relay, 'superseded by a better path');
     s.receive(ws, Wire.Data, bytes('ok'));
     expect(log.events).toEqual(['up']);

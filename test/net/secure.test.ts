@@ -72,7 +72,7 @@ describe('secure handshake', () => {
     const hs = secureHandshake(raw, { secret, selfId: 'peer-a' });
     const hello = JSON.stringify({ p: 'chorus-net', v: 99, id: 'x', n: Buffer.alloc(32).toString('base64') });
     other.send(new Uint8Array([1, ...Buffer.from(hello)]));
-    await expect(hs).rejects.toThrow(/v99.*v4.*upgrade/);
+    await expect(hs).rejects.toThrow(/v99.*v5.*upgrade/);
   });
 
   it('times out a silent peer', async () => {

@@ -27,6 +27,11 @@ export const enum Wire {
    * it in a partial mesh (flood.ts). Same ordered stream as DATA.
    */
   Flood = 0x0a,
+  /**
+   * I have read all of your stream I will read on this link (I read your END and went past it, or
+   * it never carried your stream): it may close without losing anything of yours (decision 105).
+   */
+  Done = 0x0b,
 }
 
 export interface Member {

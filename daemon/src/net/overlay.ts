@@ -45,7 +45,7 @@ import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
-import { PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
+import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
@@ -82,8 +82,11 @@ export interface OverlayOptions {
   log: (msg: string) => void;
   /** How this platform makes links (node-transports.ts in the daemon). */
   transports: Transports;
-  /** Tuning knobs; the defaults suit real use. */
-  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number };
+  /**
+   * Tuning knobs; the defaults suit real use. `webrtcIdleMs`: a peer's stream idle this long moves
+   * from WebRTC to WebSocket where it can (decision 106).
+   */
+  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number; webrtcIdleMs?: number };
 }
 
 export interface PeerInfo {
@@ -142,6 +145,12 @@ export function meshNeighbours(self: string, alive: Iterable<string>): Set<strin
 let runningOverlays = 0;
 /** How often the overlay looks again while it has dialing or pruning to do. */
 const TICK_MS = 200;
+/**
+ * A peer's stream idle this long leaves WebRTC for WebSocket when it can: while any WebRTC peer
+ * connection lives, node-datachannel's SCTP timer thread wakes the process ~100 times a second
+ * (decision 106). The next message brings WebRTC back.
+ */
+const WEBRTC_IDLE_MS = 30_000;
 /** The lower id of a pair pings every interval; the higher one only every this many (for its rtt). */
 const HIGHER_PINGS_EVERY = 5;
 const utf8 = new TextDecoder();
@@ -196,12 +205,19 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #nextPingAt = 0;
   #pingRound = 0;
   #gossipQueued = false;
+  /** Peers whose quiet stream was logged as leaving WebRTC (until their next message). */
+  readonly #leftWebRtc = new Set<string>();
   #running = false;
   readonly #blocked = new Set<string>();
   /** Broadcasts: each delivered once, relayed in a partial mesh. */
   readonly #flood = new Flood({
     neighbours: () => this.#linked(),
-    send: (id, data) => this.#links.get(id)?.send(data, true) === true,
+    send: (id, data) => {
+      const s = this.#links.get(id);
+      if (s?.send(data, true) !== true) return false;
+      this.#streamed(s);
+      return true;
+    },
     relaying: () => this.isPartialMesh(),
   });
 
@@ -306,7 +322,24 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   send(peerId: string, data: Uint8Array): boolean {
     if (data.length > MAX_PAYLOAD_BYTES) throw new MessageTooLargeError(data.length);
     const s = this.#links.get(peerId);
-    return s?.up === true && s.send(data);
+    if (s?.up !== true || !s.send(data)) return false;
+    this.#streamed(s);
+    return true;
+  }
+
+  get #webrtcIdleMs(): number {
+    return this.#opts.timing?.webrtcIdleMs ?? WEBRTC_IDLE_MS;
+  }
+
+  /**
+   * A message of `s`'s stream went out or came in. After a quiet spell (WebRTC ranks first again
+   * with it), tick, so the lower id offers a new WebRTC link (decision 106).
+   */
+  #streamed(s: PeerLinks): void {
+    const wasQuiet = s.isQuiet();
+    s.lastStreamAt = Date.now();
+    this.#leftWebRtc.delete(s.id);
+    if (wasQuiet && this.#webrtc) this.#kick();
   }
 
   /**
@@ -468,6 +501,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       session = new PeerLinks(this.#opts.selfId, peerId, {
         up: (s) => {
           this.#upSince.set(s.id, Date.now());
+          s.lastStreamAt = Date.now(); // a fresh stream counts as active: upgrade to WebRTC now
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
           this.emit('peer-up', s.id, s.meta);
           this.#queueGossip();
@@ -482,11 +516,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#kick();
         },
         message: (s, data, flooded) => {
+          this.#streamed(s);
           if (flooded) this.#flood.receive(s.id, data, (d) => this.#deliverFlooded(s.id, d));
           else this.emit('message', s.id, data, undefined);
         },
         log: (m) => this.#log(m),
       });
+      if (this.#webrtc) session.quietAfterMs = this.#webrtcIdleMs;
       this.#links.set(peerId, session);
     }
     session.meta = meta;
@@ -494,7 +530,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     session.rtc = hello.rtc;
     session.addrs = addrs;
     const dialer = origin.dialedBy === 'me' ? this.#opts.selfId : peerId;
-    const conn: PeerConn = { link, id: link.linkId, path: pathOf(link), dialer, sentEnd: false, gotEnd: false, held: [], lastHeard: Date.now() };
+    const conn = newPeerConn(link, link.linkId, pathOf(link), dialer);
     session.attach(conn);
     // Tell the newcomer about everyone we know.
     link.send(jsonFrame(Wire.Members, { members: this.#memberList() }));
@@ -511,6 +547,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       case Wire.Flood:
       case Wire.Begin:
       case Wire.End:
+      case Wire.Done:
         session.receive(conn, type, body);
         break;
       case Wire.Ping:
@@ -635,8 +672,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   /**
    * Tick soon: something happened that may need a dial (a member learnt, a link lost). In
-   * TICK_MS, as with a steady tick, not at once: both ends of a new pair would then dial each
-   * other in the same instant and race their links.
+   * TICK_MS, as with a steady tick, so that a burst of events costs one tick. (Both ends of a new
+   * pair still dial each other in about the same instant; peer-links.ts keeps the stream whole
+   * whatever order the racing links come up and close in, decision 105.)
    */
   #kick(): void {
     if (this.#running) this.#schedule(TICK_MS);
@@ -669,6 +707,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       this.#nextPingAt = now + this.#pingInterval;
     }
     const quietest = this.#reapSilentLinks(now);
+    this.#quietIdleWebRtc(now);
     let pending = false;
     if (this.#direct) {
       for (const addr of this.#opts.anchors ?? []) {
@@ -686,11 +725,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       for (const m of this.#members.values()) {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#links.get(m.id);
-        if (s && (s.hasPath('websocket') || s.hasPath('webrtc'))) continue;
+        // A quiet stream on WebRTC wants a WebSocket link to move to (decision 106).
+        const quiet = s?.isQuiet(now) === true;
+        if (s && (s.hasPath('websocket') || (s.hasPath('webrtc') && !quiet))) continue;
         const addrs = dialable(m.addrs, this.#opts.transports.hostId).filter((a) => !this.#selfAddrs.has(a));
         if (addrs.length > 0) {
           this.#dialDirect(`peer:${m.id}`, addrs, m.id, now);
-          pending = true;
+          // Not for a quiet peer: it is linked, so retrying at the next ping is soon enough.
+          if (!quiet) pending = true;
         }
       }
     }
@@ -699,6 +741,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (this.#webrtc) {
       for (const s of this.#links.values()) {
         if (!s.up || !s.rtc || this.#opts.selfId > s.id || s.hasPath('webrtc')) continue;
+        if (s.isQuiet(now)) continue; // WebRTC waits for the next message
         if (!this.#rtcInFlight(s.id)) this.#startRtc(s, now);
         pending = true;
       }
@@ -734,6 +777,22 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         }
       },
     ).catch((err: unknown) => this.#internalError(`dialing ${addr}`, err));
+  }
+
+  /**
+   * A peer on WebRTC whose stream has been quiet for webrtcIdleMs ranks WebSocket first: the tick
+   * dials one and the stream moves there, which retires the WebRTC link on both ends
+   * (peer-links.ts). Once no peer connection is left, webrtc.ts stops node-datachannel's threads.
+   */
+  #quietIdleWebRtc(now: number): void {
+    for (const s of this.#links.values()) {
+      if (!s.up || !s.hasPath('webrtc') || !s.isQuiet(now)) continue;
+      if (!this.#leftWebRtc.has(s.id)) {
+        this.#leftWebRtc.add(s.id);
+        this.#log(`peer ${s.id}: no messages for ${Math.round(this.#webrtcIdleMs / 1000)} s, moving off WebRTC where a WebSocket link can be had`);
+      }
+      s.reconsider();
+    }
   }
 
   /** Connect to the relay and dial peers through it; true while something is still to do. */

@@ -46,8 +46,10 @@ const PROTOCOL = 'chorus-net';
  * exists (decision 056) — a v2 daemon would refuse the index entries a v3 daemon writes.
  * v4: broadcasts travel as FLOOD frames the overlay deduplicates and relays (decision 095) — a v3
  * daemon would drop them as an unknown frame type and miss every live change.
+ * v5: a link that carried a stream closes only after the peer's DONE on it (decision 105) — a v4
+ * daemon never sends DONE, so a v5 daemon would reset the peer at every path switch.
  */
-const VERSION = 4;
+const VERSION = 5;
 
 const enum Frame {
   Hello = 1,

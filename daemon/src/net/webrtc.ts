@@ -7,6 +7,8 @@
  * no network to reach one in tests. `bindAddress: '127.0.0.1'` keeps ICE on loopback.
  * node-datachannel's threads keep the process alive until its `cleanup()`: the overlay releases them
  * when the last overlay stops (`releaseWebRtcWhenIdle`); `shutdownWebRtc()` does it unconditionally.
+ * They also wake it ~100 times a second (usrsctp's SCTP timer thread sleeps a fixed 10 ms), so
+ * they are released as well RELEASE_AFTER_MS after the last peer connection closed (decision 106).
  */
 import { cleanup, PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel';
 import { DataChannelLink } from './datachannel-link.js';
@@ -16,6 +18,23 @@ export { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from '.
 
 const live = new Set<PeerConnection>();
 let used = false;
+/** With no peer connection left for this long, node-datachannel's threads are stopped. */
+const RELEASE_AFTER_MS = 2000;
+let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** A peer connection closed: once none is left (and stays so a moment), stop the threads. */
+function closedOne(pc: PeerConnection): void {
+  live.delete(pc);
+  if (live.size > 0 || releaseTimer !== undefined) return;
+  releaseTimer = setTimeout(() => {
+    releaseTimer = undefined;
+    if (live.size === 0 && used) {
+      cleanup();
+      used = false;
+    }
+  }, RELEASE_AFTER_MS);
+  releaseTimer.unref();
+}
 
 /** Close every peer connection and stop node-datachannel's threads. Call once at shutdown. */
 export function shutdownWebRtc(): void {
@@ -55,7 +74,7 @@ export class WebRtcLink extends DataChannelLink {
             /* already closed */
           }
           pc.close();
-          live.delete(pc);
+          closedOne(pc);
         },
       },
       remote,
@@ -102,7 +121,7 @@ export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
       unsubscribe();
       setImmediate(() => {
         pc.close();
-        live.delete(pc);
+        closedOne(pc);
       });
       reject(new Error(`webrtc to ${remote} failed: ${why}`));
     };
