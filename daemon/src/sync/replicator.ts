@@ -34,6 +34,15 @@ export interface PeerNetwork {
 /** A blob asked for and not answered (by data or `lack`) within this long is asked of someone else. */
 const WANT_TIMEOUT_MS = 10_000;
 /**
+ * Most blobs, and bytes of them (by the sizes the file index gives), asked for and not yet here.
+ * A join asks for the rest as these arrive, not for the whole project at once: the peer reads,
+ * seals and queues only this much for us at a time, and neither side holds the project's bytes
+ * in flight (that peak, freed, stays in the process's heap as resident memory; issue 13,
+ * decision 100). A blob larger than the byte budget is asked for on its own.
+ */
+export const MAX_BLOBS_IN_FLIGHT = 64;
+export const MAX_BLOB_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
+/**
  * A document with at least this many changes goes to a peer that has none of it as one saved
  * document (compressed, loaded in one go) instead of change by change through the sync protocol,
  * which for a long history costs seconds of CPU per peer on both sides.
@@ -61,7 +70,7 @@ export interface ReplicatedDocs {
  * histories. An interface, so the replicator does not depend on how a platform builds it.
  */
 export interface ReplicatedWorkspace extends ReplicatedDocs {
-  readonly index: Pick<FileIndex, 'entries'>;
+  readonly index: Pick<FileIndex, 'entries' | 'entry'>;
   readonly blobs: BlobStore;
   on(event: 'localChange', fn: (docId: string, change: Uint8Array) => void): unknown;
   /** The file list changed: fetch the blobs of files that arrived. */
@@ -80,6 +89,14 @@ export interface ReplicatedWorkspace extends ReplicatedDocs {
   savedForm(docId: string): { heads: string; data: Uint8Array } | undefined;
   /** A peer's whole saved document, merged into ours. */
   applySnapshot(docId: string, bytes: Uint8Array, origin: { kind: 'peer'; peerId: string }): void;
+}
+
+/** A blob a file here needs: the file, the blob's hash and size, and the peer that named it, if one did. */
+interface Missing {
+  id: string;
+  hash: string;
+  bytes: number;
+  from: string | undefined;
 }
 
 /** A peer's change that waits for its dependencies, already checked (change-check.ts). */
@@ -125,10 +142,13 @@ export interface ReplicatorEvents {
 
 export class Replicator extends EventEmitter<ReplicatorEvents> {
   private peers = new Map<string, PeerState>();
-  /** Blob hashes asked for and not yet received, with whom we asked. */
-  private wanted = new Map<string, string>();
-  /** When each wanted blob was asked for: a peer that never answers is passed over. */
-  private askedAt = new Map<string, number>();
+  /**
+   * Blob hashes asked for and not yet received: whom we asked, when (a peer that never answers is
+   * passed over) and the size the index gives (for MAX_BLOB_BYTES_IN_FLIGHT).
+   */
+  private wanted = new Map<string, { peer: string; at: number; bytes: number }>();
+  /** Blobs to ask for once those in flight arrive (fetchMissing), oldest first. */
+  private backlog: Missing[] = [];
   /**
    * Looks at unanswered `want`s while there are any: a member that never answers (hostile, or
    * stuck) must not stall a join forever. Off while nothing is wanted, so an idle daemon sleeps.
@@ -215,8 +235,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private peerDown(id: string): void {
     if (!this.peers.delete(id)) return;
-    for (const [hash, from] of this.wanted) if (from === id) this.wanted.delete(hash);
+    for (const [hash, w] of this.wanted) if (w.peer === id) this.wanted.delete(hash);
     this.emit('peerDown', id);
+    this.fetchMissing(); // what it owed us, from someone else
   }
 
   /**
@@ -443,7 +464,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       case 'lack':
         for (const hash of m.hashes) {
           p.lacks.add(hash);
-          if (this.wanted.get(hash) === peerId) this.wanted.delete(hash);
+          if (this.wanted.get(hash)?.peer === peerId) this.wanted.delete(hash);
         }
         this.fetchMissing();
         this.checkSynced();
@@ -454,6 +475,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.workspace.blobs.put(m.data, m.hash);
         this.wanted.delete(m.hash);
         this.emit('blob', m.hash);
+        // Ask for more once half the budget is back (in batches, not one `want` per blob).
+        if (this.backlog.length && this.wanted.size <= MAX_BLOBS_IN_FLIGHT / 2 && this.wantedBytes() <= MAX_BLOB_BYTES_IN_FLIGHT / 2) this.askMore();
         this.checkSynced();
         return;
       case 'ephemeral':
@@ -481,13 +504,12 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       return;
     }
     let stale = false;
-    for (const [hash, peer] of this.wanted) {
-      if (now - (this.askedAt.get(hash) ?? now) < WANT_TIMEOUT_MS) continue;
+    for (const [hash, { peer, at }] of this.wanted) {
+      if (now - at < WANT_TIMEOUT_MS) continue;
       // Passed over only if someone else may have it; else asked again (it may just be slow).
       const others = [...this.peers].some(([id, p]) => id !== peer && !p.lacks.has(hash));
       if (others) this.peers.get(peer)?.lacks.add(hash);
       this.wanted.delete(hash);
-      this.askedAt.delete(hash);
       stale = true;
     }
     if (!stale) return;
@@ -495,27 +517,74 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.checkSynced();
   }
 
-  /** Ask for the blobs of files we know of but whose content we lack. */
+  private wantedBytes(): number {
+    let n = 0;
+    for (const w of this.wanted.values()) n += w.bytes;
+    return n;
+  }
+
+  /**
+   * Ask for the blobs of files we know of but whose content we lack, up to MAX_BLOBS_IN_FLIGHT
+   * and MAX_BLOB_BYTES_IN_FLIGHT; the rest waits in `backlog` and is asked for as those arrive.
+   * Blobs asked for by name (`only`: a file opened in view mode) are asked for at once.
+   */
   private fetchMissing(e?: FilesEvent, only?: Set<string>): void {
     if (e && e.origin.kind !== 'peer') return;
     if (this.lazyBlobs && !only) return;
     const from = e?.origin.kind === 'peer' ? e.origin.peerId : undefined;
-    const byPeer = new Map<string, string[]>();
+    const missing: Missing[] = [];
     for (const [id, entry] of this.workspace.index.entries()) {
       if (only && !only.has(entry.hash)) continue;
-      if (this.wanted.has(entry.hash) || this.workspace.isLive(id) || this.workspace.blobs.has(entry.hash)) continue;
+      if (this.wanted.has(entry.hash)) continue;
+      missing.push({ id, hash: entry.hash, bytes: Math.max(0, entry.size) || 0, from });
+    }
+    if (only) this.ask(missing, true);
+    else {
+      this.backlog = missing;
+      this.askMore();
+    }
+  }
+
+  /** Ask for what waits in `backlog`, as far as the in-flight budget goes. */
+  private askMore(): void {
+    let i = 0;
+    let bytes = this.wantedBytes();
+    const next: Missing[] = [];
+    for (; i < this.backlog.length; i++) {
+      const m = this.backlog[i]!;
+      if (this.wanted.size + next.length >= MAX_BLOBS_IN_FLIGHT) break;
+      if (this.wanted.size + next.length > 0 && bytes + m.bytes > MAX_BLOB_BYTES_IN_FLIGHT) break;
+      next.push(m);
+      bytes += m.bytes;
+    }
+    this.backlog = this.backlog.slice(i);
+    this.ask(next, false);
+  }
+
+  /**
+   * Ask peers for these blobs, each of a peer that may have it (the one whose index change named
+   * it, if it may), skipping those no longer needed: here by now, live, a peer's live document, or
+   * (from the backlog) no longer the content of their file.
+   */
+  private ask(missing: Missing[], named: boolean): void {
+    const byPeer = new Map<string, string[]>();
+    for (const { id, hash, bytes, from } of missing) {
+      if (this.wanted.has(hash) || this.workspace.isLive(id) || this.workspace.blobs.has(hash)) continue;
+      if (!named && this.workspace.index.entry(id)?.hash !== hash) continue;
       // A peer holds it as a live document: its text arrives by sync.
       if ([...this.peers.values()].some((p) => p.docs.has(id))) continue;
-      const able = [...this.peers.keys()].filter((id2) => !this.peers.get(id2)!.lacks.has(entry.hash));
+      const able = [...this.peers.keys()].filter((id2) => !this.peers.get(id2)!.lacks.has(hash));
       const peer = from && able.includes(from) ? from : able[0];
       if (!peer) continue; // nobody here has it (yet): the file appears when someone who has it connects
-      this.wanted.set(entry.hash, peer);
-      this.askedAt.set(entry.hash, Date.now());
-      byPeer.set(peer, [...(byPeer.get(peer) ?? []), entry.hash]);
+      this.wanted.set(hash, { peer, at: Date.now(), bytes });
+      const list = byPeer.get(peer);
+      if (list) list.push(hash);
+      else byPeer.set(peer, [hash]);
     }
     for (const [peer, hashes] of byPeer) {
       for (let i = 0; i < hashes.length; i += 256) this.send(peer, { kind: 'want', hashes: hashes.slice(i, i + 256) });
     }
     if (this.wanted.size > 0) this.reaskTimer ??= unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
   }
+
 }
