@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { ArrivalCounter, type Session, type SetupOptions, type StartState, type Subject } from '../harness.js';
 import type { Mode, RegistryEntry } from '../registry.js';
 import type { Keystroke } from '../traces.js';
-import { DAEMON_NODE_OPTIONS } from '../../../daemon/dist/lifecycle/daemon-process.js';
+import { DAEMON_NODE_OPTIONS, daemonEnv } from '../../../daemon/dist/lifecycle/daemon-process.js';
 import { BenchEditor } from './chorus-editor.js';
 import { peakRssOf } from './yjs.js';
 
@@ -98,7 +98,9 @@ export async function stop(dir: string): Promise<void> {
 export function startDaemon(dir: string): void {
   mkdirSync(join(dir, '.chorus'), { recursive: true });
   const out = openSync(join(dir, '.chorus', 'daemon.log'), 'a');
-  const child = spawn(process.execPath, [...daemonNodeArgs(), CLI, 'daemon', dir], { detached: true, stdio: ['ignore', out, out] });
+  // Another build's daemons (CHORUS_BENCH_CLI) start in this environment as it is.
+  const env = process.env.CHORUS_BENCH_CLI ? process.env : daemonEnv();
+  const child = spawn(process.execPath, [...daemonNodeArgs(), CLI, 'daemon', dir], { detached: true, stdio: ['ignore', out, out], env });
   closeSync(out);
   child.unref();
   live.add(dir);
@@ -106,7 +108,7 @@ export function startDaemon(dir: string): void {
 
 /**
  * Node options for the daemons the bench starts: those `chorus` starts its daemons with (not for
- * another build's, CHORUS_BENCH_CLI), then
+ * another build's, CHORUS_BENCH_CLI; the same for the environment, daemonEnv), then
  * CHORUS_BENCH_NODE_ARGS (split on spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them (written when they stop).
  */
 function daemonNodeArgs(): string[] {

@@ -83,12 +83,34 @@ export async function stopDaemon(project: Project, pid: number, timeoutMs = 10_0
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
 
 /**
- * Node options of a daemon process. V8's young generation grows to 3 × 16 MiB by default and a
- * daemon that took in a folder or a join keeps it; semi-spaces of 4 MiB cap it at 12 MiB, about
- * 30 MB less resident memory for the benchmark's project at the cost of more (cheap) scavenges
- * (issue 13, decision 070). V8 reads this only at start: `v8.setFlagsFromString` cannot do it.
+ * Node options of a daemon process (issue 13, memory):
+ * - V8's young generation grows to 3 × 16 MiB by default and a daemon that took in a folder or a
+ *   join keeps it; semi-spaces of 4 MiB cap it at 12 MiB, about 30 MB less resident memory for
+ *   the benchmark's project at the cost of more (cheap) scavenges (decision 070). V8 reads this
+ *   only at start: `v8.setFlagsFromString` cannot do it.
+ * - The old generation may grow to 1.5 × what the last full collection kept before the next one
+ *   (V8 picks up to 4× on a machine with memory to spare): a scan or a join leaves ~20–25 MB live
+ *   and otherwise ended with 50–80 MB of garbage committed until some later collection (decision 100).
  */
-export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
+
+/**
+ * glibc malloc settings for a daemon process, as environment variables (mallopt(3) reads them at
+ * start; other C libraries ignore them). Decision 100:
+ * - MALLOC_MMAP_THRESHOLD_: a buffer of 8 KiB or more (a file's bytes, a blob, a frame) is its
+ *   own mapping, returned to the system when freed. Otherwise the thousands of such buffers of a
+ *   scan or a join are carved from the heap between long-lived small allocations, and the heap
+ *   keeps their 30–45 MB resident after they are freed (glibc returns only its top). Fixing the
+ *   threshold also turns off glibc's raising of it, which is what let them in there.
+ * - MALLOC_ARENA_MAX: two arenas instead of one per thread (V8's and libuv's helper threads each
+ *   kept an arena of a few MB resident, ~10 MB in all, with well under 1 MB in use).
+ */
+export const DAEMON_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '8192', MALLOC_ARENA_MAX: '2' };
+
+/** The environment a daemon process starts with: `env` plus DAEMON_MALLOC_ENV where `env` sets none itself. */
+export function daemonEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...DAEMON_MALLOC_ENV, ...env };
+}
 
 /** A socket to the project's daemon, starting the daemon in the background if none runs. */
 export async function ensureDaemon(project: Project, extraArgs: string[] = [], timeoutMs = 30000): Promise<net.Socket> {
@@ -99,7 +121,7 @@ export async function ensureDaemon(project: Project, extraArgs: string[] = [], t
   }
   project.ensureDotDir();
   const out = fs.openSync(project.logPath, 'a', 0o600);
-  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, CLI, 'daemon', project.root, ...extraArgs], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, CLI, 'daemon', project.root, ...extraArgs], { detached: true, stdio: ['ignore', out, out], env: daemonEnv() });
   fs.closeSync(out);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code));
