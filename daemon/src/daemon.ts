@@ -29,6 +29,7 @@ import { loadSession } from './session/session-file.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type ShareOptions } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
+import { settleMemory } from './lifecycle/settle-memory.js';
 import { FsBlobStore } from './workspace/fs-blob-store.js';
 import { Storage } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
@@ -165,6 +166,7 @@ export class Daemon {
         if (session?.disk !== false) {
           const n = await daemon.folder.start();
           log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
+          settleMemory();
         }
         await daemon.session.resume();
       })();
@@ -213,7 +215,9 @@ export class Daemon {
     await this.ready;
     this.session.on('progress', progress);
     try {
-      return await this.session.join(code, opts);
+      const joined = await this.session.join(code, opts);
+      settleMemory();
+      return joined;
     } finally {
       this.session.off('progress', progress);
     }

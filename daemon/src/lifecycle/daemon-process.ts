@@ -91,8 +91,9 @@ const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.j
  * - The old generation may grow to 1.5 × what the last full collection kept before the next one
  *   (V8 picks up to 4× on a machine with memory to spare): a scan or a join leaves ~20–25 MB live
  *   and otherwise ended with 50–80 MB of garbage committed until some later collection (decision 100).
+ * - `gc` for one full collection when a scan or a join is over (settle-memory.ts, decision 100).
  */
-export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50', '--expose-gc'];
 
 /**
  * glibc malloc settings for a daemon process, as environment variables (mallopt(3) reads them at
