@@ -475,8 +475,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.workspace.blobs.put(m.data, m.hash);
         this.wanted.delete(m.hash);
         this.emit('blob', m.hash);
-        // Ask for more once half the budget is back (in batches, not one `want` per blob).
-        if (this.backlog.length && this.wanted.size <= MAX_BLOBS_IN_FLIGHT / 2 && this.wantedBytes() <= MAX_BLOB_BYTES_IN_FLIGHT / 2) this.askMore();
+        // Keep the budget nearly full (the peer never waits for our next ask), asking in batches
+        // of an eighth of it rather than one `want` per blob.
+        if (this.backlog.length && this.wanted.size <= (MAX_BLOBS_IN_FLIGHT * 7) / 8 && this.wantedBytes() <= (MAX_BLOB_BYTES_IN_FLIGHT * 7) / 8) this.askMore();
         this.checkSynced();
         return;
       case 'ephemeral':
