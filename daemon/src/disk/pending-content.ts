@@ -54,6 +54,7 @@ export class PendingContent {
     const why = this.writeBack.folder.refusal(rel);
     if (why === undefined) return false;
     if (!this.logged.has(why)) {
+      if (this.logged.size >= 10_000) this.logged.clear(); // a bound, not a history: at worst a line again
       this.logged.add(why);
       this.log(why);
     }
