@@ -1,9 +1,10 @@
 /**
  * Makes the folder follow file-list changes that came from peers: new files appear, deleted ones
  * go, renames move, and whole-file content (not live text; WriteBack does that) is written as
- * soon as its blob is here (PendingContent decides now or later, and what happened meanwhile). Every write goes through the folder's one writer (FolderWriter), whose
- * path check refuses what a peer must never make the daemon write: outside the project, into
- * `.chorus/` or `.git/`, through a symbolic link.
+ * soon as its blob is here (PendingContent decides: now or later, and what happened meanwhile).
+ * Every write goes through the folder's one writer (FolderWriter), whose path check refuses what
+ * a peer must never make the daemon write: outside the project, into `.chorus/` or `.git/`,
+ * through a symbolic link.
  */
 import fs from 'node:fs';
 import path from 'node:path';
