@@ -22,9 +22,9 @@ const running: Peer[] = [];
 /** Every folder a peer ran in, removed by `stopAllPeers`. */
 const folders = new Set<string>();
 
-export async function startPeer(dir: string, name: string): Promise<Peer> {
+/** Start a daemon in `dir`; `net` can hold messages back (e.g. blobs from the start, on a restart). */
+export async function startPeer(dir: string, name: string, net = new HeldNetwork()): Promise<Peer> {
   const lines: string[] = [];
-  const net = new HeldNetwork();
   const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m), wrapNetwork: net.wrap });
   const peer = { dir, daemon, lines, net };
   running.push(peer);

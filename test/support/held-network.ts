@@ -1,8 +1,9 @@
 /**
  * Fault injection for tests: a decorator of the replicator's network that holds live changes
  * (`changes` broadcasts) meant for chosen peers until the test releases them, to make edits truly
- * concurrent or to deliver a trace's transactions exactly as its parents name. Everything else
- * (sync, presence, blobs) passes through untouched. Installed with Daemon.start's `wrapNetwork: held.wrap`.
+ * concurrent or to deliver a trace's transactions exactly as its parents name; and, when asked,
+ * holds the blobs (whole-file contents) arriving here, so files wait for their content. Everything
+ * else (sync, presence) passes through untouched. Installed with Daemon.start's `wrapNetwork: held.wrap`.
  */
 import type { FloodDelivery } from '../../daemon/src/net/flood.js';
 import { decodePeerMessage } from '../../daemon/src/sync/peer-messages.js';
@@ -13,6 +14,13 @@ export class HeldNetwork implements PeerNetwork {
   private readonly held = new Map<string, Uint8Array[]>();
   private up = new Set<string>();
   private net: PeerNetwork | undefined;
+  /** Deliveries of arriving blobs held back (while holding), oldest first. */
+  private blobs: Array<() => void> | undefined;
+
+  /** `holdBlobs`: hold arriving blobs from the start (a daemon restarting with files waiting). */
+  constructor(opts: { holdBlobs?: boolean } = {}) {
+    if (opts.holdBlobs) this.holdBlobs();
+  }
 
   /** For Daemon.start's `wrapNetwork`: this decorator over the overlay of the session starting now. */
   readonly wrap = (net: PeerNetwork): PeerNetwork => {
@@ -32,7 +40,26 @@ export class HeldNetwork implements PeerNetwork {
   on(event: 'peer-down', fn: (id: string, reason: string) => void): unknown;
   on(event: 'message', fn: (id: string, data: Uint8Array, flood: FloodDelivery | undefined) => void): unknown;
   on(event: 'peer-up' | 'peer-down' | 'message', fn: (...args: never[]) => void): unknown {
-    return (this.inner.on as (e: string, f: (...args: never[]) => void) => unknown)(event, fn);
+    const inner = this.inner.on as (e: string, f: (...args: never[]) => void) => unknown;
+    if (event !== 'message') return inner.call(this.inner, event, fn);
+    const deliver = fn as (id: string, data: Uint8Array, flood: FloodDelivery | undefined) => void;
+    return inner.call(this.inner, event, ((id: string, data: Uint8Array, flood: FloodDelivery | undefined) => {
+      if (this.blobs && isBlob(data)) this.blobs.push(() => deliver(id, data, flood));
+      else deliver(id, data, flood);
+    }) as (...args: never[]) => void);
+  }
+
+  /** Hold the blobs arriving from now on (their files wait for them). */
+  holdBlobs(): void {
+    this.blobs ??= [];
+  }
+
+  /** Deliver the held blobs and stop holding; returns how many were delivered. */
+  releaseBlobs(): number {
+    const held = this.blobs ?? [];
+    this.blobs = undefined;
+    for (const deliver of held) deliver();
+    return held.length;
   }
 
   send(peerId: string, data: Uint8Array): boolean {
@@ -61,5 +88,13 @@ export class HeldNetwork implements PeerNetwork {
     for (const data of out) this.inner.send(peerId, data);
     if (count === undefined) this.held.delete(peerId);
     return out.length;
+  }
+}
+
+function isBlob(data: Uint8Array): boolean {
+  try {
+    return decodePeerMessage(data).kind === 'blob';
+  } catch {
+    return false; // not a message at all: the replicator refuses it
   }
 }

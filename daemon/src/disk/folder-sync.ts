@@ -51,8 +51,6 @@ export class FolderSync {
   private firstEvent = 0;
   private chain: Promise<void> = Promise.resolve();
   private running = false;
-  /** Files of the index not in the folder yet, waiting for their blob (hash → paths). */
-  private missing = new Map<string, Set<string>>();
   /** Paths already logged as skipped (oversized, unusable names), to log each once. */
   private skipped = new Set<string>();
 
@@ -64,7 +62,6 @@ export class FolderSync {
   ) {
     this.rules = new IgnoreRules(project.root);
     workspace.on('notice', (m) => log(m));
-    workspace.blobs.on('put', (hash) => void this.blobArrived(hash));
     writeBack.takeForeign = (rel) => (this.running ? this.take(rel) : Promise.resolve());
   }
 
@@ -426,7 +423,8 @@ export class FolderSync {
       const data = this.workspace.content(index.idOf(rel)!);
       if (data) writes.push(this.writeBack.writeNow(rel, data, true));
     }
-    for (const rel of toWrite) writes.push(this.materialize(rel));
+    // Files the folder lacks: now, or once their blob arrives (PendingContent decides).
+    for (const rel of toWrite) writes.push(this.writeBack.pendingContent.write(rel));
     for (const rel of folders.toMake) writes.push(this.makeFolder(rel));
     void Promise.all(writes).catch((e: unknown) => this.log(`writing files into the folder failed: ${(e as Error).message}`));
   }
@@ -435,33 +433,6 @@ export class FolderSync {
 
   /** Make a shared folder the folder does not have (an empty one a peer made while we were away). */
   private async makeFolder(rel: string): Promise<void> {
-    const refused = this.writeBack.folder.refusal(rel);
-    if (refused !== undefined) this.once(rel, refused);
-    else await this.writeBack.folder.makeDir(rel);
-  }
-
-  /** Write a file of the index that is not in the folder (or wait for its content). */
-  private async materialize(rel: string): Promise<void> {
-    const refused = this.writeBack.folder.refusal(rel);
-    if (refused !== undefined) {
-      this.once(rel, refused);
-      return;
-    }
-    const id = this.workspace.index.idOf(rel);
-    if (!id) return;
-    const data = this.workspace.content(id);
-    if (data) {
-      await this.writeBack.writeNow(rel, data);
-      return;
-    }
-    const hash = this.workspace.index.entry(id)!.hash;
-    this.missing.set(hash, (this.missing.get(hash) ?? new Set()).add(rel));
-  }
-
-  private async blobArrived(hash: string): Promise<void> {
-    const paths = this.missing.get(hash);
-    if (!paths || !this.running) return;
-    this.missing.delete(hash);
-    for (const p of paths) if (!fs.existsSync(this.project.absolute(p))) await this.materialize(p);
+    if (!this.writeBack.pendingContent.refused(rel)) await this.writeBack.folder.makeDir(rel);
   }
 }

@@ -3,7 +3,8 @@
  * delete, folder made or removed, mode change and kept copy the daemon makes in the folder goes
  * through a method here, and every one passes the same path check first (`refusal`). Deciding
  * *what* to write stays with the callers (WriteBack: live text and own-write recognition;
- * Materializer: peers' file changes; FolderSync: what the folder lacks after a restart).
+ * Materializer: peers' file changes; FolderSync: what the folder lacks after a restart; whether
+ * now or once a blob arrives: PendingContent, decision 110).
  * test/disk/folder-writer.test.ts pins that a hostile path is refused here for every kind of
  * write, and that no other module changes the folder.
  */

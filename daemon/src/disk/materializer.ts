@@ -1,9 +1,10 @@
 /**
  * Makes the folder follow file-list changes that came from peers: new files appear, deleted ones
  * go, renames move, and whole-file content (not live text; WriteBack does that) is written as
- * soon as its blob is here. Every write goes through the folder's one writer (FolderWriter), whose
- * path check refuses what a peer must never make the daemon write: outside the project, into
- * `.chorus/` or `.git/`, through a symbolic link.
+ * soon as its blob is here (PendingContent decides: now or later, and what happened meanwhile).
+ * Every write goes through the folder's one writer (FolderWriter), whose path check refuses what
+ * a peer must never make the daemon write: outside the project, into `.chorus/` or `.git/`,
+ * through a symbolic link.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +15,6 @@ import type { FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
-  /** Paths whose content is waiting for a blob, by hash. */
-  private waiting = new Map<string, Set<string>>();
   /** The peers' file changes being applied: a folder goes only after the files in it went. */
   private applying = new Set<Promise<void>>();
   private readonly folder: FolderWriter;
@@ -43,13 +42,10 @@ export class Materializer {
 
   /**
    * The absolute path of a project path from a peer, or undefined when the folder's writer would
-   * refuse it (logged): nothing is read or written for it then.
+   * refuse it (logged once, by PendingContent.refused): nothing is read or written for it then.
    */
   private safe(rel: string): string | undefined {
-    const refused = this.folder.refusal(rel);
-    if (refused === undefined) return this.project.absolute(rel);
-    this.log(`refused a path from a peer: ${refused}`);
-    return undefined;
+    return this.writeBack.pendingContent.refused(rel) ? undefined : this.project.absolute(rel);
   }
 
   private async apply(e: FilesEvent): Promise<void> {
@@ -133,27 +129,9 @@ export class Materializer {
     return data ? hashBytes(data) : this.workspace.index.entry(id)?.hash;
   }
 
-  /** Write a file's current content, or wait for its blob. */
-  async write(rel: string): Promise<void> {
-    const abs = this.safe(rel);
-    if (!abs) return;
-    const fileId = this.workspace.index.idOf(rel);
-    if (!fileId) return;
-    const data = this.workspace.content(fileId);
-    if (!data) {
-      const hash = this.workspace.index.entry(fileId)!.hash;
-      this.waiting.set(hash, (this.waiting.get(hash) ?? new Set()).add(rel));
-      return;
-    }
-    await this.writeBack.writeNow(rel, data);
-  }
-
-  /** A blob arrived: write the files that were waiting for it. */
-  async blobArrived(hash: string): Promise<void> {
-    const paths = this.waiting.get(hash);
-    if (!paths) return;
-    this.waiting.delete(hash);
-    for (const p of paths) await this.write(p);
+  /** Write a file's current content now, or once its blob arrives (PendingContent decides). */
+  write(rel: string): Promise<void> {
+    return this.writeBack.pendingContent.write(rel);
   }
 
   /** Write every file of the index that is missing or different on disk (after joining). */
@@ -169,19 +147,9 @@ export class Materializer {
     }
   }
 
-  /**
-   * Paths still waiting for content. A path whose file has since become a live document (its
-   * text came by sync) is no longer waiting: write-back writes it.
-   */
+  /** How many files still wait for their blob (see PendingContent.waiting). */
   pendingBlobs(): number {
-    for (const [hash, paths] of this.waiting) {
-      for (const p of paths) {
-        const id = this.workspace.index.idOf(p);
-        if (!id || this.workspace.isLive(id) || this.workspace.index.entry(id)?.hash !== hash) paths.delete(p);
-      }
-      if (paths.size === 0) this.waiting.delete(hash);
-    }
-    return this.waiting.size;
+    return this.writeBack.pendingContent.waiting();
   }
 
   /** Remove the empty folders a file's move or removal left (`dir`, project-relative), up to the first shared folder. */

@@ -12,6 +12,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
 import { FolderWriter, WriteRefused } from './folder-writer.js';
+import { PendingContent } from './pending-content.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one
@@ -56,6 +57,11 @@ export class WriteBack {
   /** The one writer of the project folder (FolderWriter): the session's Materializer and FolderSync write through it too. */
   readonly folder: FolderWriter;
   /**
+   * Whether a file of the index is written now or waits for its blob (decision 110): one per
+   * daemon, used by FolderSync (files the folder lacks on start) and the Materializer (peers').
+   */
+  readonly pendingContent: PendingContent;
+  /**
    * Takes in a file that another tool changed and the daemon has not read yet. Called before
    * overwriting such a file, so the tool's edit becomes a change instead of being lost.
    */
@@ -68,6 +74,7 @@ export class WriteBack {
     private readonly log: (msg: string) => void,
   ) {
     this.folder = new FolderWriter(project);
+    this.pendingContent = new PendingContent(project, workspace, this, log);
     // A file an editor created is in the folder at once (else the editor's own save of the new
     // file would look like a second file made at that path).
     workspace.on('files', (e) => {

@@ -215,9 +215,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.overlay = overlay;
     this.replicator = new Replicator(this.workspace, this.wrapNetwork(overlay), this.log, this.extraStores, !config.disk, this.identity.id);
     if (config.disk) {
-      const materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
-      this.replicator.on('blob', (hash) => void materializer.blobArrived(hash));
-      this.materializer = materializer;
+      this.materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
     }
     this.replicator.on('peerUp', () => this.persist());
     this.emit('replicator', this.replicator);

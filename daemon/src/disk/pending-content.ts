@@ -1,0 +1,145 @@
+/**
+ * The one place that decides "write this file of the index into the folder now, or wait for its
+ * content" (issue 13, decision 110). A file's content is its live text or its blob; a blob a peer
+ * has not sent yet makes the file wait here, by file id, until it arrives. Both callers use it:
+ * FolderSync for files the folder lacks when the daemon takes its folder in (after a restart or a
+ * crash), the Materializer for files peers created or changed. So there is one waiting list, one
+ * listener for arriving blobs, one rule for what happened meanwhile, and one refusal message.
+ *
+ * The rule, checked when a blob arrives (and by `waiting`):
+ * - the file was deleted meanwhile: it no longer waits;
+ * - it was renamed meanwhile: it is written at its new path (the wait is the file's, not a path's);
+ * - its text became live meanwhile (an editor opened it, here or on a peer): it no longer waits,
+ *   the write-back writes a live file's text whenever it changes;
+ * - its content changed meanwhile to another blob that is not here either: it waits for that one;
+ * - a file appeared at its path, or the one there changed, meanwhile, and it is not what the
+ *   daemon last wrote or took in there: it is someone's work; it is left as it is, and the
+ *   watcher takes it in like any other edit (so nothing the person made is overwritten).
+ * Every write goes through WriteBack.writeNow, hence through the folder's one writer and its path
+ * check (decision 091).
+ */
+import fs from 'node:fs';
+import type { Project } from '../project.js';
+import { hashBytes } from '../workspace/blob-store.js';
+import type { Workspace } from '../workspace/workspace.js';
+import type { WriteBack } from './write-back.js';
+
+export class PendingContent {
+  /** Files waiting for a blob: file id → the hash they wait for. */
+  private readonly waits = new Map<string, string>();
+  /** The same, by hash: the files a blob's arrival writes. */
+  private readonly byHash = new Map<string, Set<string>>();
+  /** Refusals already logged (path and reason), so each is logged once, not at every change. */
+  private readonly logged = new Set<string>();
+
+  constructor(
+    private readonly project: Project,
+    private readonly workspace: Workspace,
+    private readonly writeBack: WriteBack,
+    private readonly log: (msg: string) => void,
+  ) {
+    // Every blob that lands in the store, from any peer or route: the one listener.
+    workspace.blobs.on('put', (hash) => {
+      this.arrived(hash).catch((e: unknown) => this.log(`writing files whose content arrived failed: ${(e as Error).message}`));
+    });
+  }
+
+  /**
+   * Does the folder's writer refuse `rel` (outside the project, inside `.git/` or `.chorus/`,
+   * through or onto a symbolic link)? Logs the writer's reason once per path and reason; nothing
+   * is read or written for such a path. The one refusal message for writes a peer's or the
+   * index's path asks for.
+   */
+  refused(rel: string): boolean {
+    const why = this.writeBack.folder.refusal(rel);
+    if (why === undefined) return false;
+    if (!this.logged.has(why)) {
+      if (this.logged.size >= 10_000) this.logged.clear(); // a bound, not a history: at worst a line again
+      this.logged.add(why);
+      this.log(why);
+    }
+    return true;
+  }
+
+  /**
+   * Write the file of the index at `rel` into the folder now if its content is here, else once its
+   * blob arrives. Nothing for a path the index does not have or the writer refuses.
+   */
+  async write(rel: string): Promise<void> {
+    if (this.refused(rel)) return;
+    const id = this.workspace.index.idOf(rel);
+    if (!id) return;
+    const data = this.workspace.content(id);
+    if (!data) {
+      this.wait(id, this.workspace.index.entry(id)!.hash);
+      return;
+    }
+    this.unwait(id);
+    await this.writeBack.writeNow(rel, data);
+  }
+
+  /**
+   * How many files still wait for their blob (a join waits for none to be left). Files the rule
+   * says no longer wait (deleted, or live) are dropped first.
+   */
+  waiting(): number {
+    for (const id of [...this.waits.keys()]) if (!this.stillWaits(id)) this.unwait(id);
+    return this.waits.size;
+  }
+
+  /** Is the file `id` waiting for a blob now (after the rule)? For tests and diagnostics. */
+  isWaiting(id: string): boolean {
+    return this.waits.has(id) && this.stillWaits(id);
+  }
+
+  /** Deleted meanwhile, or live meanwhile: no longer waiting (see the file header). */
+  private stillWaits(id: string): boolean {
+    return this.workspace.index.entry(id) !== undefined && !this.workspace.isLive(id);
+  }
+
+  private wait(id: string, hash: string): void {
+    if (this.waits.get(id) === hash) return;
+    this.unwait(id);
+    this.waits.set(id, hash);
+    this.byHash.set(hash, (this.byHash.get(hash) ?? new Set()).add(id));
+  }
+
+  private unwait(id: string): void {
+    const hash = this.waits.get(id);
+    if (hash === undefined) return;
+    this.waits.delete(id);
+    const ids = this.byHash.get(hash);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byHash.delete(hash);
+  }
+
+  /** A blob arrived: settle every file waiting for it, by the rule in the file header. */
+  private async arrived(hash: string): Promise<void> {
+    const ids = this.byHash.get(hash);
+    if (!ids) return;
+    for (const id of [...ids]) {
+      this.unwait(id);
+      if (!this.stillWaits(id)) continue;
+      const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
+      if (await this.someoneElses(rel)) {
+        this.log(`left ${rel} as the folder has it: it was made or changed there while its shared content was on the way; the folder's version is taken in like any edit`);
+        continue;
+      }
+      await this.write(rel); // its content now (or a wait for its newer blob)
+    }
+  }
+
+  /**
+   * Is there a file at `rel` that the daemon neither wrote nor took in as it is now (made or
+   * changed by a person or a tool)? A folder there counts too: it is not the daemon's to replace.
+   */
+  private async someoneElses(rel: string): Promise<boolean> {
+    const abs = this.project.absolute(rel);
+    const st = await fs.promises.lstat(abs).catch(() => undefined);
+    if (!st) return false;
+    if (!st.isFile()) return true;
+    if (this.writeBack.untouchedSinceOwnWrite(rel, st)) return false;
+    const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
+    return now !== undefined && !this.writeBack.isOwn(rel, now);
+  }
+}
