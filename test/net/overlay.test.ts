@@ -207,7 +207,8 @@ describe('overlay on loopback', () => {
     expect(sctpTimer()).toBe(true);
     // Nothing sent for webrtcIdleMs: both move to a WebSocket link; the WebRTC link closes.
     await waitFor('both on websocket', () => path(a, 'b') === 'websocket' && path(b, 'a') === 'websocket', 10_000, [a, b]);
-    expect(a.logs.join('\n')).toMatch(/moving off WebRTC/);
+    // Whichever end's timer notices the quiet first makes the move (the other just follows it).
+    expect([...a.logs, ...b.logs].join('\n')).toMatch(/moving off WebRTC/);
     await waitFor('node-datachannel threads stopped', () => !sctpTimer(), 10_000, [a, b]);
     // The next message goes at once (over WebSocket) and brings WebRTC back.
     for (let i = 0; path(a, 'b') !== 'webrtc' || path(b, 'a') !== 'webrtc'; i++) {
