@@ -539,53 +539,54 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       if (this.wanted.has(entry.hash)) continue;
       missing.push({ id, hash: entry.hash, bytes: Math.max(0, entry.size) || 0, from });
     }
-    if (only) this.ask(missing, true);
-    else {
-      this.backlog = missing;
-      this.askMore();
-    }
+    if (only) this.ask(missing, true, false);
+    else this.backlog = this.ask(missing, false, true);
   }
 
   /** Ask for what waits in `backlog`, as far as the in-flight budget goes. */
   private askMore(): void {
-    let i = 0;
-    let bytes = this.wantedBytes();
-    const next: Missing[] = [];
-    for (; i < this.backlog.length; i++) {
-      const m = this.backlog[i]!;
-      if (this.wanted.size + next.length >= MAX_BLOBS_IN_FLIGHT) break;
-      if (this.wanted.size + next.length > 0 && bytes + m.bytes > MAX_BLOB_BYTES_IN_FLIGHT) break;
-      next.push(m);
-      bytes += m.bytes;
-    }
-    this.backlog = this.backlog.slice(i);
-    this.ask(next, false);
+    this.backlog = this.ask(this.backlog, false, true);
   }
 
   /**
-   * Ask peers for these blobs, each of a peer that may have it (the one whose index change named
-   * it, if it may), skipping those no longer needed: here by now, live, a peer's live document, or
-   * (from the backlog) no longer the content of their file.
+   * Ask peers for the blobs in `list`, each of a peer that may have it (the one whose index change
+   * named it, if it may), passing over those no longer needed (see `askee`). With `budget`, stops
+   * where MAX_BLOBS_IN_FLIGHT or MAX_BLOB_BYTES_IN_FLIGHT would be passed and returns the rest:
+   * only blobs actually asked for count, so a run of files already here never stalls the list.
    */
-  private ask(missing: Missing[], named: boolean): void {
+  private ask(list: Missing[], named: boolean, budget: boolean): Missing[] {
     const byPeer = new Map<string, string[]>();
-    for (const { id, hash, bytes, from } of missing) {
-      if (this.wanted.has(hash) || this.workspace.isLive(id) || this.workspace.blobs.has(hash)) continue;
-      if (!named && this.workspace.index.entry(id)?.hash !== hash) continue;
-      // A peer holds it as a live document: its text arrives by sync.
-      if ([...this.peers.values()].some((p) => p.docs.has(id))) continue;
-      const able = [...this.peers.keys()].filter((id2) => !this.peers.get(id2)!.lacks.has(hash));
-      const peer = from && able.includes(from) ? from : able[0];
-      if (!peer) continue; // nobody here has it (yet): the file appears when someone who has it connects
-      this.wanted.set(hash, { peer, at: Date.now(), bytes });
-      const list = byPeer.get(peer);
-      if (list) list.push(hash);
-      else byPeer.set(peer, [hash]);
+    let bytes = budget ? this.wantedBytes() : 0;
+    let i = 0;
+    for (; i < list.length; i++) {
+      const m = list[i]!;
+      if (budget && (this.wanted.size >= MAX_BLOBS_IN_FLIGHT || (this.wanted.size > 0 && bytes + m.bytes > MAX_BLOB_BYTES_IN_FLIGHT))) break;
+      const peer = this.askee(m, named);
+      if (!peer) continue;
+      this.wanted.set(m.hash, { peer, at: Date.now(), bytes: m.bytes });
+      bytes += m.bytes;
+      const hashes = byPeer.get(peer);
+      if (hashes) hashes.push(m.hash);
+      else byPeer.set(peer, [m.hash]);
     }
     for (const [peer, hashes] of byPeer) {
-      for (let i = 0; i < hashes.length; i += 256) this.send(peer, { kind: 'want', hashes: hashes.slice(i, i + 256) });
+      for (let j = 0; j < hashes.length; j += 256) this.send(peer, { kind: 'want', hashes: hashes.slice(j, j + 256) });
     }
     if (this.wanted.size > 0) this.reaskTimer ??= unref(setInterval(() => this.reaskSlow(), WANT_TIMEOUT_MS / 2));
+    return list.slice(i);
   }
 
+  /**
+   * Whom to ask for `m`, or undefined: no longer needed (asked already, here by now, its file
+   * live, a peer's live document whose text arrives by sync, or, unless asked for by name, no
+   * longer its file's content) or nobody here may have it (the file appears when someone who
+   * has it connects).
+   */
+  private askee(m: Missing, named: boolean): string | undefined {
+    if (this.wanted.has(m.hash) || this.workspace.isLive(m.id) || this.workspace.blobs.has(m.hash)) return undefined;
+    if (!named && this.workspace.index.entry(m.id)?.hash !== m.hash) return undefined;
+    if ([...this.peers.values()].some((p) => p.docs.has(m.id))) return undefined;
+    const able = [...this.peers.keys()].filter((id) => !this.peers.get(id)!.lacks.has(m.hash));
+    return m.from && able.includes(m.from) ? m.from : able[0];
+  }
 }
