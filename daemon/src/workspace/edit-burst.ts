@@ -8,14 +8,12 @@
  *
  * This module only keeps the burst's bookkeeping and decides when it ends; the Workspace commits.
  */
-import type { Origin } from './workspace.js';
+import type { EditorOrigin } from './workspace.js';
 
 /** A burst is committed once this many edits are staged, however fast they keep coming. */
 export const MAX_BURST_EDITS = 256;
 /** ... or once its first edit is this old (ms), so a steady stream still reaches peers promptly. */
 export const MAX_BURST_MS = 10;
-
-type EditorOrigin = Extract<Origin, { kind: 'editor' }>;
 
 /** Run `fn` on the next turn of the event loop (after pending I/O callbacks). */
 type NextTurn = (fn: () => void) => void;
@@ -56,9 +54,13 @@ export class EditBurst {
       fileId === this.fileId &&
       origin.editorId === this.origin.editorId &&
       origin.undoStop !== true &&
-      this.count < MAX_BURST_EDITS &&
-      performance.now() - this.started < MAX_BURST_MS
+      this.hasRoom()
     );
+  }
+
+  /** Under both limits (MAX_BURST_EDITS, MAX_BURST_MS)? */
+  private hasRoom(): boolean {
+    return this.count < MAX_BURST_EDITS && performance.now() - this.started < MAX_BURST_MS;
   }
 
   /** One more edit staged; the promise settles when the burst is committed (or refused). */
@@ -84,7 +86,7 @@ export class EditBurst {
    */
   private readonly check = (): void => {
     if (this.done) return;
-    if (this.count !== this.seen && this.count < MAX_BURST_EDITS && performance.now() - this.started < MAX_BURST_MS) {
+    if (this.count !== this.seen && this.hasRoom()) {
       this.seen = this.count;
       nextTurn(this.check);
       return;

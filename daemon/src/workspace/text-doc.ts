@@ -91,7 +91,7 @@ export class TextDoc {
    * edit takes in an outside tool's rewrite that leaves exactly this content (see `twinRewrite`).
    */
   applyLocal(op: TextOp, outsideTarget?: string): RawChange | undefined {
-    this.crdt();
+    this.crdt(); // staged edits first (commitHook), so this change follows them
     if (isNoop(op)) return undefined;
     const change = this.change(op, outsideTarget);
     this.applyToMirror(op);
