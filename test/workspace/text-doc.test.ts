@@ -1,0 +1,128 @@
+// TextDoc makes local changes on Automerge's handle and lets the document's JavaScript view catch
+// up only when an Automerge call needs it (text-doc.ts, `change` / `viewCurrent`). Pinned here:
+// whatever the interleaving of local edits, peers' changes, sync messages and snapshots, the op
+// a remote update returns is exactly what it did to the text (so editors stay in step), the
+// mirror always equals the CRDT's text, the changes are the ones `A.change` makes, and peers
+// converge.
+import * as A from '@automerge/automerge/next';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { diffToOp } from '../../daemon/src/text/diff-op.js';
+import { applyOp } from '../../daemon/src/text/text-op.js';
+import { TextDoc, type RawChange } from '../../daemon/src/workspace/text-doc.js';
+
+const FILE = 'f' + '0'.repeat(24);
+
+/** The text the CRDT holds, read from a fresh load of everything the document saves. */
+function crdtText(doc: TextDoc): string {
+  const loaded = A.load<{ text: string }>(doc.save());
+  const text = loaded.text;
+  A.free(loaded);
+  return text;
+}
+
+/** Replace `del` characters at `at` (clamped to the text) with `ins`, as an editor would. */
+function edit(doc: TextDoc, at: number, del: number, ins: string): RawChange | undefined {
+  const before = doc.text;
+  const from = Math.min(at, before.length);
+  const after = before.slice(0, from) + ins + before.slice(Math.min(before.length, from + del));
+  return doc.applyLocal(diffToOp(before, after));
+}
+
+type Step =
+  | { kind: 'edit'; peer: 0 | 1; at: number; del: number; ins: string }
+  | { kind: 'deliver'; peer: 0 | 1 }
+  | { kind: 'sync' }
+  | { kind: 'snapshot'; peer: 0 | 1 };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('edit' as const), peer: fc.constantFrom(0 as const, 1 as const), at: fc.nat(40), del: fc.nat(3), ins: fc.string({ maxLength: 4 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('deliver' as const), peer: fc.constantFrom(0 as const, 1 as const) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'sync' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('snapshot' as const), peer: fc.constantFrom(0 as const, 1 as const) }) },
+);
+
+describe('TextDoc: local changes on the handle, the view caught up on demand', () => {
+  it('a local change is the change A.change makes (same operations, dependencies, message)', () => {
+    const doc = TextDoc.create(FILE, 'hello\nworld\n', 'ab'.repeat(16));
+    const change = edit(doc, 6, 0, 'big ')!;
+    const outside = doc.applyLocal(diffToOp(doc.text, 'formatted\n'), 'formatted\n')!;
+    // the same edit by A.change, on the same document with the same actor
+    const twin = TextDoc.create(FILE, 'hello\nworld\n', 'ab'.repeat(16));
+    const reference = A.load<{ text: string }>(twin.save(), { actor: 'ab'.repeat(16) });
+    twin.free();
+    const viaChange = A.change(reference, (d) => A.splice(d, ['text'], 6, 0, 'big '));
+    const [mine, theirs] = [A.decodeChange(change), A.decodeChange(A.getLastLocalChange(viaChange)!)];
+    expect(Number.isInteger(mine.time) && Math.abs(mine.time - Date.now() / 1000) < 5).toBe(true);
+    expect({ ...mine, time: 0, hash: '' }).toEqual({ ...theirs, time: 0, hash: '' });
+    expect(mine.seq).toBe(1);
+    expect(A.decodeChange(outside).message).toMatch(/^outside:[0-9a-f]{64}$/);
+    expect(crdtText(doc)).toBe('formatted\n');
+    A.free(viaChange);
+    doc.free();
+  });
+
+  it('remote updates after local changes report exactly their own effect; mirrors equal the CRDT; peers converge', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const base = TextDoc.create(FILE, 'abc\ndef\n', 'aa'.repeat(16));
+        const peers = [TextDoc.load(base.save(), [], '11'.repeat(16)), TextDoc.load(base.save(), [], '22'.repeat(16))];
+        base.free();
+        const outbox: RawChange[][] = [[], []];
+        const remote = (to: TextDoc, update: () => ReturnType<TextDoc['applyRemote']>) => {
+          const before = to.text;
+          const op = update();
+          expect(op ? applyOp(before, op) : before).toBe(to.text);
+        };
+        for (const s of steps) {
+          const me = s.kind === 'sync' ? 0 : s.peer;
+          const other = peers[1 - me]!;
+          if (s.kind === 'edit') {
+            const c = edit(peers[me]!, s.at, s.del, s.ins);
+            if (c) outbox[me]!.push(c);
+          } else if (s.kind === 'deliver') {
+            const changes = outbox[me]!.splice(0);
+            remote(other, () => other.applyRemote(changes));
+          } else if (s.kind === 'snapshot') {
+            remote(other, () => other.loadSnapshot(peers[me]!.save()));
+          } else {
+            // the sync protocol between the two until neither has anything to say
+            let [s0, s1] = [A.initSyncState(), A.initSyncState()];
+            for (let round = 0; round < 10; round++) {
+              const a = peers[0]!.generateSync(s0);
+              s0 = a.state;
+              if (a.message) remote(peers[1]!, () => { const r = peers[1]!.receiveSync(s1, a.message!); s1 = r.state; return r.op; });
+              const b = peers[1]!.generateSync(s1);
+              s1 = b.state;
+              if (b.message) remote(peers[0]!, () => { const r = peers[0]!.receiveSync(s0, b.message!); s0 = r.state; return r.op; });
+              if (!a.message && !b.message) break;
+            }
+          }
+          for (const p of peers) expect(p.text).toBe(crdtText(p));
+        }
+        remote(peers[1]!, () => peers[1]!.applyRemote(outbox[0]!.splice(0)));
+        remote(peers[0]!, () => peers[0]!.applyRemote(outbox[1]!.splice(0)));
+        expect(peers[0]!.text).toBe(peers[1]!.text);
+        expect(peers[0]!.heads.sort()).toEqual(peers[1]!.heads.sort());
+        for (const p of peers) p.free();
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('staged edits are committed before a remote update, and its op does not repeat them', () => {
+    const a = TextDoc.create(FILE, 'one\n', 'aa'.repeat(16));
+    const b = TextDoc.load(a.save(), [], 'bb'.repeat(16));
+    const theirs = b.applyLocal(diffToOp(b.text, 'one\ntwo\n'))!;
+    const committed: RawChange[] = [];
+    a.commitHook = () => { const c = a.commitStaged(); if (c) committed.push(c.change); };
+    a.stage(diffToOp(a.text, 'zero\none\n'));
+    const before = a.text;
+    const op = a.applyRemote([theirs])!;
+    expect(committed).toHaveLength(1);
+    expect(applyOp(before, op)).toBe('zero\none\ntwo\n');
+    expect(a.text).toBe(crdtText(a));
+    a.free();
+    b.free();
+  });
+});
