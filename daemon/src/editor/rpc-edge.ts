@@ -37,11 +37,14 @@ export class BadFrame extends Error {
   }
 }
 
+/** Stateless between calls (no `stream` option), so one serves every connection. */
+const utf8 = new TextDecoder('utf-8');
+
 export const strictDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
     let msg: unknown;
-    const text = new TextDecoder('utf-8').decode(buffer);
+    const text = utf8.decode(buffer);
     try {
       msg = JSON.parse(text);
     } catch (e) {

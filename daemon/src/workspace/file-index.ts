@@ -135,10 +135,28 @@ export class FileIndex {
     return this.byPath.get(path);
   }
 
+  /**
+   * A file's entry (frozen), undefined if there is none or its path is not valid. Asked several
+   * times per keystroke, so each entry is converted and checked once per version of the index:
+   * an Automerge document is immutable, every change makes a new one, which empties the cache.
+   */
   entry(id: string): FileEntry | undefined {
-    const e = plainEntry(this.doc.files?.[id]);
-    return e && isProjectPath(e.path) ? e : undefined;
+    if (this.entriesOf !== this.doc) {
+      this.entriesOf = this.doc;
+      this.entryCache.clear();
+    }
+    let e = this.entryCache.get(id);
+    if (e === undefined) {
+      const plainE = plainEntry(this.doc.files?.[id]);
+      e = plainE && isProjectPath(plainE.path) ? Object.freeze(plainE) : null;
+      this.entryCache.set(id, e);
+    }
+    return e ?? undefined;
   }
+
+  /** Checked entries of `entriesOf` by id (null: none, or not valid); see `entry`. */
+  private entryCache = new Map<string, FileEntry | null>();
+  private entriesOf: A.Doc<IndexShape> | undefined;
 
   entries(): Array<[string, FileEntry]> {
     return Object.entries(this.doc.files ?? {})
