@@ -17,7 +17,7 @@
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
 // Options: --quick (2 peers 600 keystrokes, 8 peers 300, 5 s idle; default: 600 each, 10 s idle),
-// --peers 2,8, --keys N, --warmup N (keystrokes before the clock, one at a time; default 2000, see docs/decisions/bench-method.md), --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
+// --peers 2,8, --keys N, --warmup N (keystrokes before the clock, one at a time; default 5000, at most 5390 with 600 measured; see docs/decisions/bench-method.md), --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
 import * as A2 from '@automerge/automerge';
@@ -33,10 +33,14 @@ import { keystrokeArray, loadTrace, type Keystroke } from './traces.js';
 const here = fileURLToPath(new URL('.', import.meta.url));
 /**
  * Keystrokes typed (as fast as the daemons take them) before the measured ones: V8 compiles the
- * hot JavaScript and WebAssembly in background threads during a process's first seconds of work,
- * a cost paid once per process that would otherwise be charged to the first measured keystrokes.
+ * hot JavaScript and WebAssembly in background threads during a process's first minutes of work,
+ * a cost paid once per process that would otherwise be charged to the measured keystrokes. After
+ * 2,000, V8 still finished ~18 optimisations in the measured 20 s (9–13 % of a daemon's CPU under
+ * `perf`); after 5,000, ~7 (bench-method.md).
  */
-const WARMUP_DEFAULT = 2000;
+const WARMUP_DEFAULT = 5000;
+/** Keystrokes of automerge-paper the run uses: warm-up and measured ones come from its start. */
+const TRACE_KEYS = 6000;
 const am = A2.next;
 
 /** Raw Automerge 2.2.9 CPU per keystroke, ms: the typing side, the receiving side, and their sum. */
@@ -114,9 +118,14 @@ async function main(): Promise<void> {
   const rate = 30;
   const idleSeconds = quick ? 5 : 10;
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+  const keysAtMost = Math.max(...peersList.map((p) => (keysOpt ? Number(keysOpt) : quick && p > 2 ? 300 : 600)));
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup + keysAtMost + 10 > TRACE_KEYS) {
+    log(`--warmup ${opt('--warmup')}: the run takes its keystrokes from the first ${TRACE_KEYS} of automerge-paper, so the warm-up plus the ${keysAtMost} measured (plus 10) must fit in them; use --warmup ${TRACE_KEYS - keysAtMost - 10} or less`);
+    process.exit(2);
+  }
 
   const paper = loadTrace(join(here, '../../test/fixtures/traces/automerge-paper.json.gz'));
-  const keys = observable(keystrokeArray(paper).slice(0, 6000));
+  const keys = observable(keystrokeArray(paper).slice(0, TRACE_KEYS));
   const load0 = os.loadavg()[0]!;
   const busy0 = cpuTimes();
 
