@@ -164,6 +164,8 @@ async function main(): Promise<void> {
   const result = {
     schema: 'chorus-bench-keystroke/1',
     quick,
+    /** Keystrokes typed one at a time before the measured ones (each daemon, and the floor). */
+    warmup,
     at: new Date().toISOString(),
     machine: {
       cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
