@@ -4,8 +4,15 @@
  * buffered (a 2 GiB Content-Length would otherwise hold the connection forever), and a header
  * that is not LSP framing ends the connection with a message instead of leaving the reader out
  * of step for every later message. Bytes pass through unchanged.
+ *
+ * It is the reader's stream (vscode-jsonrpc's `RAL.ReadableStream`: data, end and close
+ * listeners) over the socket's own events, not a Transform piped from the socket: each chunk goes
+ * from the socket's `data` event to the reader in one call, where a pipe and a Transform cost two
+ * stream buffers and their callbacks per keystroke (issue 13). Socket errors reach the connection
+ * through its writer (FrameWriter), as before.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import type { EventEmitter } from 'node:events';
+import { Disposable, type RAL } from 'vscode-jsonrpc/node';
 
 /**
  * Largest editor message: a whole live file (1 Mi characters, up to 6 bytes each as JSON escapes)
@@ -14,18 +21,58 @@ import { Transform, type TransformCallback } from 'node:stream';
 export const MAX_EDITOR_FRAME = 8 * 1024 * 1024;
 const MAX_HEADER = 1024;
 
-export class FrameGuard extends Transform {
+export class FrameGuard implements RAL.ReadableStream {
   #header = '';
   #body = 0;
   #failed = false;
+  #listeners = new Set<(data: Uint8Array) => void>();
 
-  /** `onViolation` gets the reason; the guard passes nothing more through after it. */
-  constructor(private readonly onViolation: (reason: string) => void) {
-    super();
+  /**
+   * Reads `source` (an editor's socket: `data` Buffers, then `end` and `close`). `onViolation`
+   * gets the reason; nothing more reaches the reader after it.
+   */
+  constructor(
+    private readonly source: EventEmitter,
+    private readonly onViolation: (reason: string) => void,
+  ) {}
+
+  /** The socket starts flowing with the first listener, so nothing arrives before the reader listens. */
+  onData(listener: (data: Uint8Array) => void): Disposable {
+    if (this.#listeners.size === 0 && !this.#reading) {
+      this.#reading = true;
+      this.source.on('data', (chunk: Buffer) => {
+        if (!this.#admit(chunk)) return;
+        for (const l of this.#listeners) l(chunk);
+      });
+    }
+    this.#listeners.add(listener);
+    return Disposable.create(() => this.#listeners.delete(listener));
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.#failed) return done();
+  #reading = false;
+
+  onEnd(listener: () => void): Disposable {
+    return this.#forward('end', listener);
+  }
+
+  onClose(listener: () => void): Disposable {
+    return this.#forward('close', listener);
+  }
+
+  /** The guard itself never fails as a stream: a violation goes to `onViolation`. */
+  onError(): Disposable {
+    return Disposable.create(() => undefined);
+  }
+
+  #forward(event: 'end' | 'close', listener: () => void): Disposable {
+    const l = () => listener();
+    this.source.on(event, l);
+    return Disposable.create(() => this.source.off(event, l));
+  }
+
+  /** Follow the framing through `chunk`; false once it broke (then nothing passes any more). */
+  #admit(chunk: Buffer): boolean {
+    if (this.#failed) return false;
     let at = 0;
     while (at < chunk.length) {
       if (this.#body > 0) {
@@ -38,7 +85,7 @@ export class FrameGuard extends Transform {
       const take = end === -1 ? chunk.length : end + 4;
       this.#header += chunk.subarray(at, take).toString('latin1');
       if (end === -1) {
-        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB (send Content-Length headers followed by one JSON-RPC object)', done);
+        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB (send Content-Length headers followed by one JSON-RPC object)');
         break;
       }
       // The header may also have arrived across chunks: the whole of it ends with \r\n\r\n now.
@@ -46,18 +93,18 @@ export class FrameGuard extends Transform {
       this.#header = '';
       at = take;
       const m = /(?:^|\r\n)content-length:[ \t]*(\d{1,16})[ \t]*(?:\r\n|$)/i.exec(header.slice(0, -4));
-      if (!m) return this.#fail('a message without a valid Content-Length header; the connection is closed (reconnect and send Content-Length headers followed by one JSON-RPC object)', done);
+      if (!m) return this.#fail('a message without a valid Content-Length header; the connection is closed (reconnect and send Content-Length headers followed by one JSON-RPC object)');
       const length = Number(m[1]);
-      if (length > MAX_EDITOR_FRAME) return this.#fail(`a message of ${length} bytes is over the ${MAX_EDITOR_FRAME}-byte limit; the connection is closed`, done);
+      if (length > MAX_EDITOR_FRAME) return this.#fail(`a message of ${length} bytes is over the ${MAX_EDITOR_FRAME}-byte limit; the connection is closed`);
       this.#body = length;
     }
-    done(null, chunk);
+    return true;
   }
 
-  #fail(reason: string, done: TransformCallback): void {
+  #fail(reason: string): false {
     this.#failed = true;
-    done();
     this.onViolation(reason);
+    return false;
   }
 }
 
