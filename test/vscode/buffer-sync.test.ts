@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
+import { ResponseError } from 'vscode-jsonrpc/node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BufferSync } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
@@ -183,6 +184,27 @@ describe('buffer sync', () => {
     expect(rpc3.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'hello!?# end', base: 'hello!?# end' }]);
   });
 
+  it('an edit whose write fails because the daemon died is kept pending, not taken as refused', async () => {
+    // Regression (test/vscode/e2e.test.ts, a SIGKILL mid-typing): the write of an edit failed
+    // with EPIPE before the extension heard the socket close; it was logged as refused and the
+    // buffer re-opened on the dead connection instead of carrying the edit to the next daemon.
+    const doc = await opened('hello');
+    rpc.handlers[P.BufferEdit.method] = () => {
+      throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    };
+    vs.type(doc, [{ from: 5, to: 5, text: '!' }]);
+    await flush();
+    const id = rpc.of(P.BufferEdit.method)[0].id as string;
+    expect(logs.filter((l) => l.includes('refused'))).toEqual([]);
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(1);
+    sync.setConnection(undefined);
+    const rpc2 = new FakeRpc();
+    rpc2.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.content });
+    sync.setConnection(rpc2);
+    await flush();
+    expect(rpc2.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'hello!', base: 'hello', pending: [{ id, text: 'hello!' }] }]);
+  });
+
   it('typing while the open answer is applied is merged by a second open, never sent against the answer', async () => {
     // Regression: the answer's replacements were in flight with the buffer already 'open', so a
     // keystroke that beat them was diffed against the answer and reverted others' text.
@@ -225,7 +247,7 @@ describe('buffer sync', () => {
   it('an edit the daemon refuses re-opens the buffer with the document as content', async () => {
     const doc = await opened('abc');
     rpc.handlers[P.BufferEdit.method] = () => {
-      throw new Error('character 9 is past the end of line 0');
+      throw new ResponseError(P.ErrorCodes.PositionOutOfRange, 'character 9 is past the end of line 0');
     };
     vs.type(doc, [{ from: 3, to: 3, text: 'd' }]);
     await flush();

@@ -13,6 +13,7 @@ import type * as P from '@chorus/protocol';
 import * as M from '@chorus/protocol';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { ResponseError } from 'vscode-jsonrpc/node';
 import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
 import { projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
@@ -319,6 +320,10 @@ export class BufferSync {
       },
       (e: unknown) => {
         if (b.epoch !== epoch || this.rpc !== rpc) return;
+        // Not an answer: the connection failed under the request (the daemon died, EPIPE) before
+        // the extension heard it close. The edit stays pending; the re-open on the next
+        // connection carries it (`pending`), as for edits typed while offline.
+        if (!(e instanceof ResponseError)) return;
         // Nothing changed in the shared text, but the document has the edit: re-open, merging
         // what this editor did since the last text in step. An answered edit is not pending.
         b.inflight.delete(seq);
