@@ -118,7 +118,9 @@ async function main(): Promise<void> {
   const rate = 30;
   const idleSeconds = quick ? 5 : 10;
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
-  const keysAtMost = Math.max(...peersList.map((p) => (keysOpt ? Number(keysOpt) : quick && p > 2 ? 300 : 600)));
+  /** Keystrokes measured with `peers` daemons (and for the socket floor, 2). */
+  const keysFor = (peers: number): number => (keysOpt ? Number(keysOpt) : quick && peers > 2 ? 300 : 600);
+  const keysAtMost = Math.max(...peersList.map(keysFor));
   if (!Number.isInteger(warmup) || warmup < 0 || warmup + keysAtMost + 10 > TRACE_KEYS) {
     log(`--warmup ${opt('--warmup')}: the run takes its keystrokes from the first ${TRACE_KEYS} of automerge-paper, so the warm-up plus the ${keysAtMost} measured (plus 10) must fit in them; use --warmup ${TRACE_KEYS - keysAtMost - 10} or less`);
     process.exit(2);
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
   const runs: KeystrokeRun[] = [];
   const subject = chorusSubject('websocket', quick ? 'quick' : 'full');
   for (const peers of peersList) {
-    const n = keysOpt ? Number(keysOpt) : quick && peers > 2 ? 300 : 600;
+    const n = keysFor(peers);
     log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
     const lat = await measureLatency(subject, start, keys.slice(0, warmup + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup });
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
   }
   let sockets: LatencyResult | undefined;
   if (peersList.includes(2)) {
-    const n = keysOpt ? Number(keysOpt) : 600;
+    const n = keysFor(2);
     log(`socket floor, 2 processes: ${n} keystrokes at ${rate}/s…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
     sockets = await measureLatency(socketFloor, start, keys.slice(0, warmup + n + 10), { peers: 2, rate, seconds: n / rate, warmup });

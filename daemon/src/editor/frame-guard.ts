@@ -26,6 +26,8 @@ export class FrameGuard implements RAL.ReadableStream {
   #body = 0;
   #failed = false;
   #listeners = new Set<(data: Uint8Array) => void>();
+  /** The socket's `data` listener is attached (with the reader's first `onData`). */
+  #reading = false;
 
   /**
    * Reads `source` (an editor's socket: `data` Buffers, then `end` and `close`). `onViolation`
@@ -38,7 +40,7 @@ export class FrameGuard implements RAL.ReadableStream {
 
   /** The socket starts flowing with the first listener, so nothing arrives before the reader listens. */
   onData(listener: (data: Uint8Array) => void): Disposable {
-    if (this.#listeners.size === 0 && !this.#reading) {
+    if (!this.#reading) {
       this.#reading = true;
       this.source.on('data', (chunk: Buffer) => {
         if (!this.#admit(chunk)) return;
@@ -48,8 +50,6 @@ export class FrameGuard implements RAL.ReadableStream {
     this.#listeners.add(listener);
     return Disposable.create(() => this.#listeners.delete(listener));
   }
-
-  #reading = false;
 
   onEnd(listener: () => void): Disposable {
     return this.#forward('end', listener);
