@@ -1428,8 +1428,12 @@ The session is joined into the current project or folder."
   (chorus--call (chorus--method session-join)
                 (chorus--with-host (list :code (string-trim code)))
                 (lambda (result)
-                  (chorus--message "joined: %s files, %s bytes"
-                                   (plist-get result :files) (plist-get result :bytes)))))
+                  (let ((waiting (or (plist-get result :waiting) 0)))
+                    (chorus--message "joined: %s files, %s bytes%s"
+                                     (plist-get result :files) (plist-get result :bytes)
+                                     (if (> waiting 0)
+                                         (format "; %d not written yet: no connected peer has their content (each appears when one that has it connects)" waiting)
+                                       ""))))))
 
 (defun chorus--describe-status (st project)
   "A text describing ST, a session/status result, and PROJECT's shared buffers."

@@ -26,7 +26,7 @@ import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { Project } from './project.js';
 import { loadSession } from './session/session-file.js';
-import { SessionManager, type JoinOptions, type JoinProgress, type ShareOptions } from './session/session-manager.js';
+import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
 import { settleMemory } from './lifecycle/settle-memory.js';
@@ -211,7 +211,7 @@ export class Daemon {
     return this.session.share(opts);
   }
 
-  async join(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<{ files: number; bytes: number }> {
+  async join(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
     await this.ready;
     this.session.on('progress', progress);
     try {

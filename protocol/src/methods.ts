@@ -237,7 +237,15 @@ export const SessionJoin = request(
     /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */
     webrtc: z.boolean().optional(),
   }),
-  z.object({ files: uint, bytes: uint }),
+  z.object({
+    files: uint,
+    bytes: uint,
+    /**
+     * Files whose content no connected peer could send (each said it lacks it); absent when none.
+     * Each is written when its content comes: a peer that has it connects, or the file changes.
+     */
+    waiting: uint.optional(),
+  }),
 );
 
 export const SessionProgress = notification(

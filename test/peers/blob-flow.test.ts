@@ -9,10 +9,10 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/src/daemon.js';
 import type { FloodDelivery } from '../../daemon/src/net/flood.js';
-import { decodePeerMessage } from '../../daemon/src/sync/peer-messages.js';
+import { decodePeerMessage, encodePeerMessage } from '../../daemon/src/sync/peer-messages.js';
 import { MAX_BLOB_BYTES_IN_FLIGHT, MAX_BLOBS_IN_FLIGHT, type PeerNetwork } from '../../daemon/src/sync/replicator.js';
-import { joinAll, startDaemon } from '../support/in-process.js';
-import { tempProject } from '../support/project-dir.js';
+import { joinAll, logsOf, startDaemon } from '../support/in-process.js';
+import { tempProject, waitForFile } from '../support/project-dir.js';
 import { stopAll } from './peer-helpers.js';
 
 let daemons: Daemon[] = [];
@@ -72,4 +72,41 @@ it('a join asks for blobs a budget at a time, and every file arrives', async () 
   // At most one budget, or one blob alone when it is bigger than the budget.
   expect(watch.most.bytes).toBeLessThanOrEqual(MAX_BLOB_BYTES_IN_FLIGHT);
   expect(watch.wants).toBeGreaterThan(2); // the budget was used up and refilled, not one ask for all
+});
+
+/**
+ * A sharer that answers a `want` of any of `lost` with `lack` (it lost those blobs, or a hostile
+ * member): its replicator never sees those requests, and the joiner hears `lack` for them.
+ */
+const lacking = (lost: Set<string>) => (net: PeerNetwork): PeerNetwork => {
+  return {
+    on: ((event: string, fn: (...args: never[]) => void) => {
+      if (event !== 'message') return (net.on as (e: string, f: typeof fn) => unknown)(event, fn);
+      return net.on('message', (id: string, data: Uint8Array, flood: FloodDelivery | undefined) => {
+        const m = decodePeerMessage(data);
+        if (m.kind === 'want' && m.hashes.some((h) => lost.has(h))) net.send(id, encodePeerMessage({ kind: 'lack', hashes: m.hashes }));
+        else (fn as (id: string, data: Uint8Array, flood: FloodDelivery | undefined) => void)(id, data, flood);
+      });
+    }) as PeerNetwork['on'],
+    send: (peerId, data) => net.send(peerId, data),
+    broadcast: (data) => net.broadcast(data),
+  };
+};
+
+it('a file whose content no connected peer can send does not hold the join: the join says so, and the file comes with its next content', async () => {
+  const sharerDir = tempProject({ 'kept.txt': 'first\n' });
+  const joinerDir = tempProject();
+  const lost = new Set([crypto.createHash('sha256').update('first\n').digest('hex')]);
+  const sharer = await startDaemon(sharerDir, 'sharer', { wrapNetwork: lacking(lost) });
+  const joiner = await startDaemon(joinerDir, 'joiner');
+  daemons.push(sharer, joiner);
+  const code = await sharer.share({ host: '127.0.0.1', webrtc: false });
+  const joined = await joiner.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+
+  expect(joined).toEqual({ files: 1, bytes: 6, waiting: 1 });
+  expect(logsOf(joiner).filter((l) => l.includes('kept.txt') && l.includes('no connected peer'))).toHaveLength(1);
+  expect(fs.existsSync(path.join(joinerDir, 'kept.txt'))).toBe(false);
+  // The file's next content reaches the joiner (as an edit on the sharer would), and is written.
+  fs.writeFileSync(path.join(sharerDir, 'kept.txt'), 'second\n');
+  await waitForFile(path.join(joinerDir, 'kept.txt'), (t) => t === 'second\n', 'kept.txt written on the joiner with its next content');
 });

@@ -40,6 +40,14 @@ export function guardFolder(root: string, outside: string[] = []): { check(): vo
   };
 }
 
+/** Where a join stands, for a failure message: each peer synced or not, blobs on their way. */
+function syncState(d: Daemon): string {
+  const rep = d.session.replicator;
+  if (!rep) return 'the fresh peer has no replicator';
+  const peers = rep.connectedPeers().map((p) => `${String(p.meta.name ?? p.id)}: ${rep.isSynced(p.id) ? 'synced' : 'not synced'}`);
+  return `the fresh peer: ${peers.join(', ') || 'no peer connected'}; ${rep.blobsOnTheWay()} blobs on their way`;
+}
+
 /**
  * The four closing checks. Stops `victim`, restarts it on its folder and returns the new daemons
  * (restarted victim, fresh peer) so the test's cleanup stops them.
@@ -71,7 +79,7 @@ export async function assertVictimHealthy(victim: Daemon, guard: { check(): void
     await Promise.race([
       fresh.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`a fresh peer could not join within 45 s; its log:\n${logsOf(fresh).join('\n')}\nthe victim's:\n${logsOf(again).slice(-15).join('\n')}`)), 45_000);
+        timer = setTimeout(() => reject(new Error(`a fresh peer could not join within 45 s; its log:\n${logsOf(fresh).join('\n')}\nthe victim's:\n${logsOf(again).slice(-15).join('\n')}\n${syncState(fresh)}`)), 45_000);
       }),
     ]).finally(() => clearTimeout(timer));
     expect(fresh.workspace.index.entries().map(([, f]) => f.path).sort()).toEqual(before);

@@ -75,7 +75,8 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
         const c = await connected(true);
         const r = await vs.window.withProgress({ location: 15 /* Notification */, title: 'Chorus: joining…' }, () => c.requireRpc().sendRequest(M.SessionJoin.type, { code: code.trim() }));
         await c.refreshStatus();
-        void vs.window.showInformationMessage(`Chorus: joined — ${r.files} file${r.files === 1 ? '' : 's'} in ${c.root}.`);
+        const waiting = r.waiting ? ` ${r.waiting} not written yet: no connected peer has their content (each appears when one that has it connects).` : '';
+        void vs.window.showInformationMessage(`Chorus: joined — ${r.files} file${r.files === 1 ? '' : 's'} in ${c.root}.${waiting}`);
       }),
     ),
     vs.commands.registerCommand(

@@ -152,6 +152,11 @@ export class Materializer {
     return this.writeBack.pendingContent.waiting();
   }
 
+  /** The paths of the files that wait for their blob, sorted. */
+  pendingPaths(): string[] {
+    return this.writeBack.pendingContent.waitingPaths();
+  }
+
   /** Remove the empty folders a file's move or removal left (`dir`, project-relative), up to the first shared folder. */
   private async pruneEmptyDirs(dir: string): Promise<void> {
     // A shared folder stays, empty or not: a peer that still has it shares it.

@@ -87,6 +87,12 @@ export class PendingContent {
     return this.waits.size;
   }
 
+  /** The paths of the files waiting now (after the rule), sorted; for messages. */
+  waitingPaths(): string[] {
+    this.waiting();
+    return [...this.waits.keys()].map((id) => this.workspace.pathOf(id) ?? id).sort();
+  }
+
   /** Is the file `id` waiting for a blob now (after the rule)? For tests and diagnostics. */
   isWaiting(id: string): boolean {
     return this.waits.has(id) && this.stillWaits(id);

@@ -24,7 +24,7 @@ export interface EditorServices {
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
   share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean }): Promise<string>;
-  join(code: string, opts: { disk: boolean; host?: string; port?: number; webrtc?: boolean }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<{ files: number; bytes: number }>;
+  join(code: string, opts: { disk: boolean; host?: string; port?: number; webrtc?: boolean }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<P.ResultOf<typeof P.SessionJoin>>;
 }
 
 /** Params with optional fields left out rather than `undefined` (exactOptionalPropertyTypes-safe). */

@@ -39,6 +39,13 @@ export interface JoinOptions {
   webrtc?: boolean;
 }
 
+/** What a join brought: files and bytes in the index; `waiting`, files no connected peer could send yet (absent when none). */
+export interface JoinResult {
+  files: number;
+  bytes: number;
+  waiting?: number;
+}
+
 export interface JoinProgress {
   phase: 'connecting' | 'syncing' | 'writing' | 'done';
   files: number;
@@ -134,7 +141,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   }
 
   /** Join a session by its code; resolves once the first sync has finished. */
-  async join(codeText: string, opts: JoinOptions): Promise<{ files: number; bytes: number }> {
+  async join(codeText: string, opts: JoinOptions): Promise<JoinResult> {
     let code;
     try {
       code = decodeJoinCode(codeText);
@@ -244,20 +251,30 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     saveSession(this.project.dotDir, c);
   }
 
-  private async firstSync(): Promise<{ files: number; bytes: number }> {
+  private async firstSync(): Promise<JoinResult> {
     const rep = this.replicator!;
     const progress = (p: JoinProgress) => this.emit('progress', p);
     progress({ phase: 'connecting', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
     await this.waitForFirstSync(rep);
     const entries = this.workspace.index.entries();
     const bytesTotal = entries.reduce((n, [, e]) => n + e.size, 0);
+    let waiting = 0;
     if (this.materializer) {
       await this.materializer.materializeAll((files, filesTotal, bytes) => progress({ phase: 'writing', files, filesTotal, bytes, bytesTotal }));
+      // Files whose blob is still on its way are waited for; not those no connected peer could
+      // send (each said `lack`): nothing more comes for them until a peer that has them
+      // connects, and waiting would only hold the join for a minute, silently.
       const deadline = Date.now() + JOIN_TIMEOUT_MS;
-      while (this.materializer.pendingBlobs() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (this.materializer.pendingBlobs() > 0 && rep.blobsOnTheWay() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const paths = this.materializer.pendingPaths();
+      waiting = paths.length;
+      if (waiting) {
+        const named = paths.slice(0, 5).join(', ') + (waiting > 5 ? ` and ${waiting - 5} more` : '');
+        this.log(`${waiting} file${waiting === 1 ? '' : 's'} (${named}) wait${waiting === 1 ? 's' : ''} for content no connected peer has sent (they lack it): each is written here when a peer that has it connects, or when it changes`);
+      }
     }
     progress({ phase: 'done', files: entries.length, filesTotal: entries.length, bytes: bytesTotal, bytesTotal });
-    return { files: entries.length, bytes: bytesTotal };
+    return { files: entries.length, bytes: bytesTotal, ...(waiting ? { waiting } : {}) };
   }
 
   /**

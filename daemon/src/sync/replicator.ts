@@ -200,6 +200,14 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return [...this.peers].map(([id, p]) => ({ id, meta: p.meta }));
   }
 
+  /**
+   * Blobs asked of a peer and not answered yet, plus those queued to be asked as they arrive: 0
+   * when no content is on its way (a file still waiting then waits for a peer that has it).
+   */
+  blobsOnTheWay(): number {
+    return this.wanted.size + this.backlog.length;
+  }
+
   isSynced(peerId: string): boolean {
     const p = this.peers.get(peerId);
     return !!p && p.unsynced.size === 0 && this.wanted.size === 0;

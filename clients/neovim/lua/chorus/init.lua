@@ -248,7 +248,11 @@ function M.join(code)
     return
   end
   call(methods.session_join, with_host({ code = code }), function(result)
-    util.notify(('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0))
+    local msg = ('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0)
+    if (result.waiting or 0) > 0 then
+      msg = msg .. ('; %d not written yet: no connected peer has their content (each appears when one that has it connects)'):format(result.waiting)
+    end
+    util.notify(msg)
   end)
 end
 
