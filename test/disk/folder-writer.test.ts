@@ -43,6 +43,8 @@ beforeEach(() => {
     '.git/config': '[core]\n',
     'sub/.git/hooks/pre-commit': '#!/bin/sh\n',
     '.chorus/state/index.log': 'state\n',
+    'nested/mine.txt': 'a project of its own\n',
+    'nested/.chorus/session.json': '{}\n',
   });
   fs.mkdirSync(path.join(root, 'emptydir'));
   fs.symlinkSync(outside, path.join(root, 'out')); // a folder link leading outside
@@ -72,6 +74,10 @@ const HOSTILE = [
   'inner-link/inner.txt',
   'notes.txt',
   'dangling',
+  // Inside a folder that is a Chorus project of its own (it has .chorus/): its daemon's, not ours.
+  'nested/mine.txt',
+  'nested/new.txt',
+  'nested/deeper/new.txt',
   '',
 ];
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
-import { pathProblem } from '../workspace/path-rules.js';
+import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isExecutable, isWriteTemp, readBytes } from './files.js';
@@ -134,6 +134,12 @@ export class FolderSync {
     const rel = this.relOf(abs);
     if (rel === undefined) return abs !== this.project.root;
     if (isWriteTemp(path.basename(abs))) return true; // the daemon's own write in progress
+    // A `.chorus/` made or removed in a folder below the root: that folder became (or stopped
+    // being) a project of its own, not shared from here (nested-projects.ts).
+    if (rel !== CHORUS_DIR && path.basename(abs) === CHORUS_DIR) {
+      this.rules.projectsChanged();
+      return true;
+    }
     let isDir = st?.isDirectory();
     if (isDir === undefined) {
       try {
@@ -193,6 +199,7 @@ export class FolderSync {
     for (const [, e] of this.workspace.index.entries()) paths.add(e.path);
     for (const p of this.writeBack.ledger.paths()) paths.add(p);
     await this.sync([...paths], [], true, dirs);
+    for (const dir of this.rules.nestedProjects()) this.once(`project:${dir}`, `not sharing ${dir}/: it is a Chorus project of its own (it has a .chorus folder); its own daemon shares it`);
     return files.length;
   }
 

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { PathError, type Project } from '../project.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { withExec } from './files.js';
+import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
 /** A write the path check refused: nothing was changed. The message says why, for the log. */
 export class WriteRefused extends Error {
@@ -52,6 +53,8 @@ export class FolderWriter {
       return `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${e.message}`;
     }
     if (normal !== rel) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: it names ${JSON.stringify(normal).slice(0, 200)} through a symbolic link`;
+    const nested = nestedProjectOf(rel, (dir) => holdsProject(this.project.root, dir));
+    if (nested !== undefined) return `not writing ${rel}: the folder ${nested} is a Chorus project of its own (it has a .chorus folder), which this project's session leaves alone`;
     if (fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false })?.isSymbolicLink()) {
       return `not writing ${rel}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`;
     }

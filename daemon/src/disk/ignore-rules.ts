@@ -1,12 +1,14 @@
 /**
- * What is not shared: VCS metadata and `.chorus/` at any depth and in any spelling (path-rules.ts), `node_modules/`, the daemon's own temporary files,
- * and whatever `.gitignore` files (at any depth) and `.chorus/ignore` exclude. Rules are read
- * with the `ignore` package, which implements gitignore's matching.
+ * What is not shared: VCS metadata and `.chorus/` at any depth and in any spelling (path-rules.ts),
+ * folders that are Chorus projects of their own (nested-projects.ts), `node_modules/`, the daemon's
+ * own temporary files, and whatever `.gitignore` files (at any depth) and `.chorus/ignore`
+ * exclude. Rules are read with the `ignore` package, which implements gitignore's matching.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { reservedIn } from '../workspace/path-rules.js';
+import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
 const BUILT_IN = ['node_modules/', '.*.chorus-*'];
 
@@ -44,10 +46,34 @@ export class IgnoreRules {
     this.byDir.clear();
   }
 
+  /** Per folder: is it a Chorus project of its own (holds `.chorus/`)? Cached; see `projectsChanged`. */
+  private projects = new Map<string, boolean>();
+
+  private holds = (dir: string): boolean => {
+    let yes = this.projects.get(dir);
+    if (yes === undefined) {
+      yes = holdsProject(this.rootDir, dir);
+      if (this.projects.size >= 100_000) this.projects.clear(); // a bound, not a history
+      this.projects.set(dir, yes);
+    }
+    return yes;
+  };
+
+  /** A `.chorus/` folder appeared or went somewhere below the root: ask the folder again. */
+  projectsChanged(): void {
+    this.projects.clear();
+  }
+
+  /** The folders found so far that are projects of their own (not shared), sorted. */
+  nestedProjects(): string[] {
+    return [...this.projects].filter(([, yes]) => yes).map(([dir]) => dir).sort();
+  }
+
   /** Is this project-relative path (with a trailing `/` for folders) excluded? */
   ignores(rel: string): boolean {
     if (reservedIn(rel.replace(/\/$/, ''))) return true;
     if (this.root.ignores(rel)) return true;
+    if (nestedProjectOf(rel, this.holds) !== undefined) return true;
     const parts = rel.replace(/\/$/, '').split('/');
     for (let i = 0; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
