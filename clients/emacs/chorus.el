@@ -1417,7 +1417,9 @@ With a prefix argument READ-ONLY, guests can read but not edit."
                 (chorus--with-host (and read-only (list :readOnly t)))
                 (lambda (result)
                   (kill-new (plist-get result :code))
-                  (chorus--message "sharing; join code (copied): %s" (plist-get result :code)))))
+                  (chorus--message "sharing (%s); join code (copied): %s"
+                                   (if (eq (plist-get result :readOnly) t) "guests can read, not edit" "guests can edit")
+                                   (plist-get result :code)))))
 
 ;;;###autoload
 (defun chorus-join (code)

@@ -122,7 +122,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   if (flags.relay !== undefined) params.relay = flags.relay;
   if (flags.readOnly) params.readOnly = true;
   if (!flags.webrtc) params.webrtc = false;
-  const { code } = await undoneOnFailure('share', footprint(project), async () => {
+  const { code, readOnly, ignored } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
     const conn = await cliConnection(socket);
     try {
@@ -134,8 +134,15 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   });
   // The same daemon serves the browser page on its peer port: the link opens the session in a tab.
   const url = pageLink(code);
-  if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root }) + '\n');
-  else process.stdout.write(`Sharing ${project.root}${flags.readOnly ? ' (read-only for guests)' : ''}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\nor in a browser:\n\n  ${url}\n\n`);
+  if (ignored?.length) {
+    const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
+    process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} apply only when sharing starts, so the session keeps its own settings (chorus status shows them).\n`);
+  }
+  if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
+  else {
+    const who = readOnly ? 'Guests with this code can read but not write' + (flags.readOnly ? '' : ' (this folder holds a read-only code, so it can give no other)') : 'Guests with this code can edit';
+    process.stdout.write(`Sharing ${project.root}. ${who}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\nor in a browser:\n\n  ${url}\n\n`);
+  }
 }
 
 export interface JoinFlags {

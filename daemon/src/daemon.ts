@@ -25,8 +25,8 @@ import { loadIdentity, type Identity } from './identity.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { Project } from './project.js';
-import { loadSession } from './session/session-file.js';
-import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions } from './session/session-manager.js';
+import { configKeys, loadSession } from './session/session-file.js';
+import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
 import { settleMemory } from './lifecycle/settle-memory.js';
@@ -201,12 +201,18 @@ export class Daemon {
       status: () => this.status(),
       files: () => this.files(),
       collaboration: this.collaboration,
-      share: (opts: ShareOptions) => this.share(opts),
+      share: (opts: ShareOptions) => this.shareCode(opts),
       join: (code: string, opts: JoinOptions, progress: (p: JoinProgress) => void) => this.join(code, opts, progress),
     };
   }
 
+  /** Share this folder (see SessionManager.share); the join code. */
   async share(opts: ShareOptions): Promise<string> {
+    return (await this.shareCode(opts)).code;
+  }
+
+  /** Share this folder: the code, whether it is read-only, and settings that did not apply. */
+  async shareCode(opts: ShareOptions): Promise<ShareResult> {
     await this.ready;
     return this.session.share(opts);
   }
@@ -239,7 +245,7 @@ export class Daemon {
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
       peers: this.session.peers(),
-      session: config ? { role: config.role, readOnly: config.readOnly } : null,
+      session: config ? { role: config.role, readOnly: configKeys(config).writer === undefined } : null,
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
   }

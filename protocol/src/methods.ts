@@ -185,7 +185,12 @@ export const SessionStatus = request(
     editors: z.array(z.object({ id: z.string(), name: z.string(), positionEncoding: PositionEncoding })),
     peers: z.array(PeerStatus),
     /** The session this project belongs to, if it is shared or joined. */
-    session: z.object({ code: z.string().optional(), role: z.enum(['host', 'guest']), readOnly: z.boolean() }).nullable(),
+    session: z.object({
+      code: z.string().optional(),
+      role: z.enum(['host', 'guest']),
+      /** This member holds only the read-only secret: it cannot write, nor give a code that can. */
+      readOnly: z.boolean(),
+    }).nullable(),
     /**
      * Where the daemon's memory goes, in bytes (for `bench:memory` and bug reports): the process's
      * resident set, the V8 heap, memory outside it (`external`, which holds `arrayBuffers` and the
@@ -220,7 +225,16 @@ export const SessionShare = request(
     /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */
     webrtc: z.boolean().optional(),
   }).nullish(),
-  z.object({ code: z.string() }),
+  z.object({
+    code: z.string(),
+    /** The code lets guests read but not write (asked for, or all this member may give). */
+    readOnly: z.boolean().optional(),
+    /**
+     * Params that took no effect because the folder is already shared with other values
+     * (`host`, `port`, `relay`, `webrtc` apply when sharing starts); absent when none.
+     */
+    ignored: z.array(z.enum(['host', 'port', 'relay', 'webrtc'])).optional(),
+  }),
 );
 
 export const SessionJoin = request(

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { decodeJoinCode, isReadOnly } from '../../daemon/src/net/join-code.js';
 import { CLI, REPO } from '../support/paths.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -119,6 +120,34 @@ it('share prints a join code as JSON, and join fills another folder', () => {
   const bad = chorus('join', 'not-a-code', project());
   expect(bad.status).toBe(1);
   expect(bad.stderr).toMatch(/not a Chorus join code/);
+});
+
+it('share gives the code each call asks for: read-only with --read-only, else one that can write, on a folder already shared', () => {
+  const a = project({ 'hello.txt': 'hello\n' });
+  const codeOf = (...flags: string[]) => {
+    const r = chorus('share', a, '--json', '--host', '127.0.0.1', ...flags);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { code: string; readOnly: boolean };
+    expect(isReadOnly(decodeJoinCode(out.code)), `${flags.join(' ')}: the code's credentials`).toBe(out.readOnly);
+    return out;
+  };
+  // Shared read-only first: a later plain share still gives a code that can write.
+  expect(codeOf('--read-only').readOnly).toBe(true);
+  expect(codeOf().readOnly).toBe(false);
+  expect(codeOf('--read-only').readOnly).toBe(true);
+  const human = chorus('share', a, '--read-only', '--host', '127.0.0.1');
+  expect(human.stdout).toContain('Guests with this code can read but not write.');
+  // A guest with the read-only code cannot edit, whatever it asks for; nor can it give a writer code.
+  const b = project();
+  expect(chorus('join', codeOf('--read-only').code, b, '--host', '127.0.0.1', '--json').status).toBe(0);
+  expect(JSON.parse(chorus('status', b, '--json').stdout).session).toEqual({ role: 'guest', readOnly: true });
+  const fromGuest = chorus('share', b, '--json');
+  expect(JSON.parse(fromGuest.stdout).readOnly).toBe(true);
+  expect(isReadOnly(decodeJoinCode(JSON.parse(fromGuest.stdout).code))).toBe(true);
+  // Listening settings given again with other values are named, not silently dropped.
+  const moved = chorus('share', a, '--host', '127.0.0.2', '--no-webrtc');
+  expect(moved.status).toBe(0);
+  expect(moved.stderr).toContain(`${a} is already shared: --host, --no-webrtc apply only when sharing starts`);
 });
 
 it('keeps the generated protocol files in step with protocol/src', () => {

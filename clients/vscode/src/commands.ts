@@ -61,10 +61,11 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
       guard(async () => {
         const c = await connected(true);
         const host_ = host.config<string>('share.host', '');
-        const { code } = await c.requireRpc().sendRequest(M.SessionShare.type, host_ ? { host: host_ } : {});
+        const { code, readOnly } = await c.requireRpc().sendRequest(M.SessionShare.type, host_ ? { host: host_ } : {});
         await c.refreshStatus();
         await vs.env.clipboard.writeText(code);
-        void vs.window.showInformationMessage(`Chorus: sharing ${c.root}. The join code is on your clipboard; others run Chorus: Join (or chorus join) with it.`, { modal: false, detail: code });
+        const who = readOnly ? 'Guests with it can read but not edit' : 'Guests with it can edit';
+        void vs.window.showInformationMessage(`Chorus: sharing ${c.root}. The join code is on your clipboard; others run Chorus: Join (or chorus join) with it. ${who}.`, { modal: false, detail: code });
       }),
     ),
     vs.commands.registerCommand(

@@ -23,7 +23,7 @@ export interface EditorServices {
   collaboration: Collaboration;
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
-  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean }): Promise<string>;
+  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean }): Promise<P.ResultOf<typeof P.SessionShare>>;
   join(code: string, opts: { disk: boolean; host?: string; port?: number; webrtc?: boolean }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<P.ResultOf<typeof P.SessionJoin>>;
 }
 
@@ -93,7 +93,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(conn, P.BufferClose, gate, (p) => (session.close(p.path), null));
   onRequest(conn, P.SessionStatus, gate, () => services.status());
   onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
-  onRequest(conn, P.SessionShare, gate, async (p) => ({ code: await services.share(dropUndefined(p ?? {})) }));
+  onRequest(conn, P.SessionShare, gate, (p) => services.share(dropUndefined(p ?? {})));
   onRequest(conn, P.SessionJoin, gate, (p) =>
     services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc }), (progress) => notify(P.SessionProgress, progress)),
   );

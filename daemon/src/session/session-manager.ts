@@ -32,6 +32,16 @@ export interface ShareOptions {
   webrtc?: boolean;
 }
 
+/**
+ * A join code, whether it is read-only, and the listening settings that did not apply (the
+ * session already listens with its own: `host`, `port`, `relay`, `webrtc`).
+ */
+export interface ShareResult {
+  code: string;
+  readOnly: boolean;
+  ignored?: string[];
+}
+
 export interface JoinOptions {
   disk: boolean;
   host?: string;
@@ -116,15 +126,34 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     await this.start(config, true);
   }
 
-  private code(): string {
+  /**
+   * A join code for the session: read-only when asked for, or when this member holds only the
+   * read-only secret (it cannot give more than it has).
+   */
+  private code(readOnly: boolean): ShareResult {
     const c = this.config!;
     const addrs = [...new Set([...this.addrs, ...c.addrs])];
-    return encodeJoinCode({ sessionId: c.sessionId, keys: configKeys(c), addrs, ...(c.relayUrl ? { relayUrl: c.relayUrl } : {}) }, { readOnly: c.readOnly });
+    const keys = configKeys(c);
+    const ro = readOnly || keys.writer === undefined;
+    return { code: encodeJoinCode({ sessionId: c.sessionId, keys, addrs, ...(c.relayUrl ? { relayUrl: c.relayUrl } : {}) }, { readOnly: ro }), readOnly: ro };
   }
 
-  /** Share this folder (or, if it is already in a session, give a code for that session). */
-  async share(opts: ShareOptions): Promise<string> {
-    if (this.config) return this.code();
+  /**
+   * Share this folder, or, if it is already in a session, give a code for that session. Each call
+   * gives the code it asks for: read-only with `readOnly`, else one that lets guests write (if
+   * this member may). Listening settings apply only when sharing starts; those given again with
+   * other values are named in `ignored`.
+   */
+  async share(opts: ShareOptions): Promise<ShareResult> {
+    if (this.config) {
+      const c = this.config;
+      const ignored: string[] = [];
+      if (opts.host !== undefined && opts.host !== c.listen.host) ignored.push('host');
+      if (opts.port !== undefined && opts.port !== 0 && opts.port !== c.listen.port) ignored.push('port');
+      if (opts.relay !== undefined && opts.relay !== c.relayUrl) ignored.push('relay');
+      if (opts.webrtc !== undefined && opts.webrtc !== (c.webrtc !== false)) ignored.push('webrtc');
+      return { ...this.code(opts.readOnly === true), ...(ignored.length ? { ignored } : {}) };
+    }
     const config: SessionConfig = {
       sessionId: randomBytes(16).toString('hex'),
       ...keysToConfig(writerKeys(new Uint8Array(randomBytes(32)))),
@@ -137,7 +166,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       ...(opts.relay ? { relayUrl: opts.relay } : {}),
     };
     await this.start(config);
-    return this.code();
+    return this.code(config.readOnly);
   }
 
   /** Join a session by its code; resolves once the first sync has finished. */

@@ -238,7 +238,8 @@ function M.share(opts)
   call(methods.session_share, with_host(vim.deepcopy(opts or {})), function(result)
     pcall(vim.fn.setreg, '"', result.code)
     pcall(vim.fn.setreg, '+', result.code)
-    util.notify('sharing; join code (copied): ' .. result.code)
+    local who = result.readOnly and 'guests can read, not edit' or 'guests can edit'
+    util.notify('sharing (' .. who .. '); join code (copied): ' .. result.code)
   end)
 end
 
