@@ -3,10 +3,11 @@
  * with the person's name; follow moves the window across files; own-edit undo. Each skips with a
  * printed reason while the daemon lacks the method (and fails under CHORUS_REQUIRE_ALL=1).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/project-dir.js';
 import { cli, converged, featureSkipReason, neovimSkipReason, Scene, waitFor, type Nvim } from './support.js';
 
 const skip = neovimSkipReason();
@@ -218,6 +219,33 @@ describe.skipIf(skip)('Neovim plugin: sharing from Neovim', () => {
     await waitFor('Ada among the peers', async () => (await b.messages()).some((m) => m.msg.includes('peers:') && m.msg.includes('Ada')));
     const status = JSON.parse(execFileSync(process.execPath, [cli, 'status', dirA, '--json'], { encoding: 'utf8' }));
     expect(status.session).toMatchObject({ role: 'host' });
+  });
+});
+
+describe.skipIf(skip)('Neovim plugin: joining from a folder that is not a project yet', () => {
+  let scene: Scene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  it(':ChorusJoin with a bad code leaves nothing behind; with a good one the folder joins and its buffers are shared', async () => {
+    scene = new Scene();
+    const dirA = scene.project({ 'f.txt': 'shared\n' }, 'Ada');
+    const plain = tempDir('chorus-nvim-plain-');
+    scene.dirs.push(plain);
+    const b = await scene.nvim({ host: '127.0.0.1' });
+    await b.command(`cd ${plain}`);
+    await b.command('ChorusJoin chorus2.garbage');
+    await waitFor('the error', async () => (await b.messages()).some((m) => /not a Chorus join code|join code/.test(m.msg) && m.level === 4), 60000);
+    expect(fs.readdirSync(plain)).toEqual([]);
+    expect(spawnSync(process.execPath, [cli, 'status', plain]).status).toBe(4); // no daemon runs there
+
+    const code = JSON.parse(execFileSync(process.execPath, [cli, 'share', dirA, '--json', '--host', '127.0.0.1'], { encoding: 'utf8' })).code as string;
+    await b.command(`ChorusJoin ${code}`);
+    await waitFor('joined', async () => (await b.messages()).some((m) => /joined: 1 files/.test(m.msg)), 60000);
+    await b.edit(path.join(plain, 'f.txt'));
+    await b.input('Ofrom Bob<Esc>');
+    await waitFor('the sharer has it', () => fs.readFileSync(path.join(dirA, 'f.txt'), 'utf8') === 'from Bob\nshared\n');
   });
 });
 

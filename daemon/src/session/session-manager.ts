@@ -39,7 +39,7 @@ export interface ShareOptions {
 export interface ShareResult {
   code: string;
   readOnly: boolean;
-  ignored?: string[];
+  ignored?: Array<'host' | 'port' | 'relay' | 'webrtc'>;
 }
 
 export interface JoinOptions {
@@ -147,7 +147,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   async share(opts: ShareOptions): Promise<ShareResult> {
     if (this.config) {
       const c = this.config;
-      const ignored: string[] = [];
+      const ignored: NonNullable<ShareResult['ignored']> = [];
       if (opts.host !== undefined && opts.host !== c.listen.host) ignored.push('host');
       if (opts.port !== undefined && opts.port !== 0 && opts.port !== c.listen.port) ignored.push('port');
       if (opts.relay !== undefined && opts.relay !== c.relayUrl) ignored.push('relay');

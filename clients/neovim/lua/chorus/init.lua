@@ -243,17 +243,75 @@ function M.share(opts)
   end)
 end
 
+--- The message for a join's result.
+local function joined_text(result)
+  local msg = ('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0)
+  if (result.waiting or 0) > 0 then
+    msg = msg .. ('; %d not written yet: no connected peer has their content (each appears when one that has it connects)'):format(result.waiting)
+  end
+  return msg
+end
+
+--- Join into `root`, a folder that is not a Chorus project yet, the way `chorus join` does: the
+--- command line checks the code before anything starts, and a join that fails leaves no
+--- `.chorus/` folder or daemon behind. Then the folder's loaded buffers are shared.
+local function join_with_cli(code, root)
+  local cmd = vim.deepcopy(M.config.cmd)
+  vim.list_extend(cmd, { 'join', code, root, '--json' })
+  if M.config.host then
+    vim.list_extend(cmd, { '--host', M.config.host })
+  end
+  local out, err = {}, {}
+  local ok, job = pcall(vim.fn.jobstart, cmd, {
+    stdout_buffered = true,
+    stderr_buffered = true,
+    on_stdout = function(_, data)
+      out = data or {}
+    end,
+    on_stderr = function(_, data)
+      err = data or {}
+    end,
+    on_exit = function(_, rc)
+      vim.schedule(function()
+        if rc ~= 0 then
+          local lines = vim.tbl_filter(function(l)
+            return l ~= ''
+          end, err)
+          util.notify(lines[#lines] or ('chorus join failed (exit code %d)'):format(rc), vim.log.levels.ERROR)
+          return
+        end
+        local decoded, result = pcall(vim.fn.json_decode, table.concat(out, '\n'))
+        util.notify(joined_text(decoded and type(result) == 'table' and result or {}))
+        if M.config.autostart then
+          for _, bufnr in ipairs(api.nvim_list_bufs()) do
+            if api.nvim_buf_is_loaded(bufnr) then
+              M.attach(bufnr)
+            end
+          end
+        end
+      end)
+    end,
+  })
+  if not ok or job <= 0 then
+    util.notify(('could not run %s: check the cmd option'):format(table.concat(M.config.cmd, ' ')), vim.log.levels.ERROR)
+  end
+end
+
 function M.join(code)
   if type(code) ~= 'string' or code == '' then
     util.notify('usage: :ChorusJoin {code}', vim.log.levels.ERROR)
     return
   end
-  call(methods.session_join, with_host({ code = code }), function(result)
-    local msg = ('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0)
-    if (result.waiting or 0) > 0 then
-      msg = msg .. ('; %d not written yet: no connected peer has their content (each appears when one that has it connects)'):format(result.waiting)
+  require_setup()
+  if not sync.buffers[api.nvim_get_current_buf()] then
+    -- As current_connection picks the project; none: the join makes the current folder one.
+    if not (util.find_root(api.nvim_buf_get_name(0)) or util.find_root(vim.fn.getcwd())) then
+      join_with_cli(code, vim.fn.getcwd())
+      return
     end
-    util.notify(msg)
+  end
+  call(methods.session_join, with_host({ code = code }), function(result)
+    util.notify(joined_text(result))
   end)
 end
 
