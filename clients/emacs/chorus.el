@@ -102,6 +102,7 @@ Each colour's label face inherits from it.")
 ;;;; Protocol
 
 (defvar chorus-mode) ; defined with the minor mode below
+(defvar global-chorus-mode) ; likewise
 
 (eval-and-compile
   (defun chorus--method-name (key)
@@ -1424,18 +1425,90 @@ With a prefix argument READ-ONLY, guests can read but not edit."
 ;;;###autoload
 (defun chorus-join (code)
   "Join a shared session with its join CODE.
-The session is joined into the current project or folder."
+The session is joined into the current project or folder.  A folder that is
+not a project yet is joined through `chorus join', which checks CODE before
+anything starts and leaves nothing behind when the join fails."
   (interactive "sChorus join code: ")
   (when (string-empty-p (string-trim code)) (user-error "Chorus: give a join code"))
-  (chorus--call (chorus--method session-join)
-                (chorus--with-host (list :code (string-trim code)))
-                (lambda (result)
-                  (let ((waiting (or (plist-get result :waiting) 0)))
-                    (chorus--message "joined: %s files, %s bytes%s"
-                                     (plist-get result :files) (plist-get result :bytes)
-                                     (if (> waiting 0)
-                                         (format "; %d not written yet: no connected peer has their content (each appears when one that has it connects)" waiting)
-                                       ""))))))
+  (let ((folder (file-name-as-directory (file-truename default-directory))))
+    ;; As `chorus--current-project' picks the project; none: the join makes the folder one.
+    (if (not (or chorus--state
+                 (and buffer-file-name (chorus--find-root buffer-file-name))
+                 (chorus--find-root default-directory)
+                 (gethash folder chorus--projects)))
+        (chorus--join-with-cli (string-trim code) folder)
+      (chorus--call (chorus--method session-join)
+                    (chorus--with-host (list :code (string-trim code)))
+                    (lambda (result) (chorus--message "%s" (chorus--joined-text result)))))))
+
+(defun chorus--joined-text (result)
+  "The message for RESULT, the answer to a join."
+  (let ((waiting (or (plist-get result :waiting) 0)))
+    (format "joined: %s files, %s bytes%s"
+            (plist-get result :files) (plist-get result :bytes)
+            (if (> waiting 0)
+                (format "; %d not written yet: no connected peer has their content (each appears when one that has it connects)" waiting)
+              ""))))
+
+(defun chorus--join-with-cli (code root)
+  "Join the session of CODE into ROOT, a folder that is not a Chorus project yet.
+Runs `chorus join CODE ROOT --json' asynchronously: the command line checks
+the code before anything starts, and a join that fails leaves no `.chorus/'
+folder or daemon behind (starting `chorus connect' first would leave both).
+Then the buffers visiting files in ROOT are shared."
+  (let ((program (chorus--program)))
+    (if (not program)
+        (chorus--message "cannot find `%s' on `exec-path'; install Chorus or set `chorus-program'"
+                         chorus-program)
+      (let* ((out (generate-new-buffer " *chorus join*"))
+             (err (generate-new-buffer " *chorus join stderr*"))
+             (default-directory root)
+             ;; A pipe of our own for stderr: the sentinel waits for all of it to be read.
+             (err-proc (make-pipe-process :name "chorus join stderr" :buffer err
+                                          :coding 'utf-8-unix :noquery t :sentinel #'ignore)))
+        (chorus--message "joining into %s…" root)
+        (make-process
+         :name "chorus join"
+         :buffer out
+         :command (append (list program) chorus-program-args
+                          (list "join" code (directory-file-name root) "--json")
+                          (and chorus-host (list "--host" chorus-host)))
+         :connection-type 'pipe
+         :coding 'utf-8-unix
+         :noquery t
+         :stderr err-proc
+         :sentinel
+         (lambda (proc _change)
+           (unless (process-live-p proc)
+             (let ((tries 40))
+               (while (and (process-live-p err-proc) (> tries 0))
+                 (accept-process-output err-proc 0.05)
+                 (setq tries (1- tries))))
+             (unwind-protect
+                 (chorus--joined-with-cli proc root
+                                          (with-current-buffer out (buffer-string))
+                                          (with-current-buffer err (buffer-string)))
+               (delete-process err-proc)
+               (kill-buffer out)
+               (kill-buffer err)))))))))
+
+(defun chorus--joined-with-cli (proc root stdout stderr)
+  "Report how PROC, a `chorus join' into ROOT, ended, given its STDOUT and STDERR.
+On success, share the buffers visiting files in ROOT, as `global-chorus-mode'
+does for a project's files."
+  (if (not (and (eq (process-status proc) 'exit) (eql (process-exit-status proc) 0)))
+      (chorus--message "%s" (let ((line (car (last (split-string stderr "\n" t "[ \t\r]+")))))
+                              (if line (string-remove-prefix "chorus: " line)
+                                (format "chorus join failed (exit code %d)" (process-exit-status proc)))))
+    (chorus--message "%s" (chorus--joined-text
+                           (condition-case nil
+                               (json-parse-string stdout :object-type 'plist)
+                             (error nil))))
+    (when global-chorus-mode
+      (dolist (buffer (buffer-list))
+        (with-current-buffer buffer
+          (when (and buffer-file-name (file-in-directory-p (file-truename buffer-file-name) root))
+            (chorus--turn-on)))))))
 
 (defun chorus--describe-status (st project)
   "A text describing ST, a session/status result, and PROJECT's shared buffers."

@@ -71,8 +71,12 @@ export class VsCode {
     private readonly log: () => string,
   ) {}
 
-  /** Start code-server on `folder` with the freshly built extension, and open it in Chromium. */
-  static async start(folder: string, settings: Record<string, unknown> = {}): Promise<VsCode> {
+  /**
+   * Start code-server on `folder` with the freshly built extension, and open it in Chromium.
+   * `connects`: wait for the extension to connect to the folder's daemon (false: a folder that is
+   * not a project yet, where it only activates).
+   */
+  static async start(folder: string, settings: Record<string, unknown> = {}, connects = true): Promise<VsCode> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-vscode-'));
     const userData = path.join(home, 'user-data');
     const extensions = path.join(home, 'extensions');
@@ -128,7 +132,8 @@ export class VsCode {
       await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
       const vs = new VsCode(proc, browser, page, home, stateFile, () => log);
       await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
-      await waitFor('the extension to connect', () => vs.state()?.connected, 90000);
+      if (connects) await waitFor('the extension to connect', () => vs.state()?.connected, 90000);
+      else await waitFor('the extension to activate', () => vs.state() !== undefined, 90000);
       return vs;
     } catch (e) {
       await browser?.close().catch(() => undefined);
@@ -180,6 +185,19 @@ export class VsCode {
     if (pick === undefined) return;
     await this.page.locator(`.quick-input-list .monaco-list-row:has-text("${pick}")`).first().waitFor({ state: 'visible' });
     await this.page.keyboard.press('Enter');
+  }
+
+  /** Type `text` into the input box a command opened, and accept it. */
+  async answer(text: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await this.page.keyboard.type(text);
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** The texts of the notifications shown now. */
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
   }
 
   async screenshot(name: string): Promise<string> {

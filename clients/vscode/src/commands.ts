@@ -6,11 +6,17 @@
 import * as M from '@chorus/protocol';
 import { messageOf } from './buffer-sync.js';
 import type { ChorusClient } from './client.js';
+import type { CliJoinResult } from './connection.js';
 import type { Vscode } from './vscode-api.js';
 
 export interface CommandHost {
   /** The client for the workspace, connecting (and creating the project) if needed. */
   client(create: boolean): Promise<ChorusClient | undefined>;
+  /**
+   * Join `code` into the workspace folder through `chorus join` when it is not a project yet, then
+   * connect; undefined when it is one (join over its connection).
+   */
+  joinNewProject(code: string): Promise<{ result: CliJoinResult; client: ChorusClient | undefined } | undefined>;
   config<T>(key: string, fallback: T): T;
   log(message: string): void;
 }
@@ -73,11 +79,23 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
       guard(async () => {
         const code = await vs.window.showInputBox({ title: 'Chorus: Join', prompt: 'The join code someone shared with you', placeHolder: 'chorus1.…', ignoreFocusOut: true });
         if (!code) return;
+        const joined = (r: { files: number; waiting?: number }, root: string) => {
+          const waiting = r.waiting ? ` ${r.waiting} not written yet: no connected peer has their content (each appears when one that has it connects).` : '';
+          void vs.window.showInformationMessage(`Chorus: joined — ${r.files} file${r.files === 1 ? '' : 's'} in ${root}.${waiting}`);
+        };
+        const progress = <T>(task: () => Thenable<T>) => vs.window.withProgress({ location: 15 /* Notification */, title: 'Chorus: joining…' }, task);
+        // A folder that is not a project yet joins as `chorus join` does: nothing is left behind
+        // when the code is wrong or the join fails.
+        const fresh = await progress(() => host.joinNewProject(code.trim()));
+        if (fresh) {
+          await fresh.client?.refreshStatus();
+          joined(fresh.result, fresh.result.root);
+          return;
+        }
         const c = await connected(true);
-        const r = await vs.window.withProgress({ location: 15 /* Notification */, title: 'Chorus: joining…' }, () => c.requireRpc().sendRequest(M.SessionJoin.type, { code: code.trim() }));
+        const r = await progress(() => c.requireRpc().sendRequest(M.SessionJoin.type, { code: code.trim() }));
         await c.refreshStatus();
-        const waiting = r.waiting ? ` ${r.waiting} not written yet: no connected peer has their content (each appears when one that has it connects).` : '';
-        void vs.window.showInformationMessage(`Chorus: joined — ${r.files} file${r.files === 1 ? '' : 's'} in ${c.root}.${waiting}`);
+        joined(r, c.root);
       }),
     ),
     vs.commands.registerCommand(

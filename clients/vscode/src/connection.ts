@@ -4,7 +4,7 @@
  * daemon goes away the person is told once, buffers stay editable, and the connection comes back
  * on its own (with the delays of `chorus.reconnectDelays`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as M from '@chorus/protocol';
@@ -40,6 +40,38 @@ export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): C
   throw new CliNotFound(
     'the `chorus` command was not found on PATH. Install it (in a Chorus checkout: `npm ci && npm run build`, then `npm link` in its daemon folder), or set the chorus.path setting to the `chorus` executable or to `daemon/dist/cli.js` of a built checkout.',
   );
+}
+
+/** What `chorus join --json` prints. */
+export interface CliJoinResult {
+  files: number;
+  bytes: number;
+  waiting?: number;
+  root: string;
+  seconds: number;
+}
+
+/**
+ * Run `chorus join <code> <root> --json`: the command line checks the code before anything
+ * starts, and a join that fails removes the `.chorus/` folder and the daemon it made. Rejects
+ * with the last line the CLI wrote to stderr (what went wrong, in its words).
+ */
+export function joinWithCli(cli: CliCommand, code: string, root: string): Promise<CliJoinResult> {
+  return new Promise((resolve, reject) => {
+    execFile(cli.command, [...cli.args, 'join', code, root, '--json'], { env: { ...process.env, ...cli.env } }, (error, stdout, stderr) => {
+      if (error) {
+        const last = stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+        // The CLI says "chorus: …"; the person sees it after "Chorus: " already.
+        reject(new Error(last?.replace(/^chorus: /, '') ?? `could not run ${cli.command}: ${error.message}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout) as CliJoinResult);
+      } catch {
+        reject(new Error(`chorus join answered something else than JSON: ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
 }
 
 export interface DaemonEvents {

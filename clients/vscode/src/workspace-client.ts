@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { messageOf } from './buffer-sync.js';
 import { ChorusClient } from './client.js';
-import { CliNotFound, resolveCli } from './connection.js';
+import { CliNotFound, joinWithCli, resolveCli, type CliJoinResult } from './connection.js';
 import { findProjectRoot } from './project.js';
 import type { Vscode } from './vscode-api.js';
 
@@ -71,6 +71,23 @@ export class WorkspaceClient {
       log(`first connect: ${messageOf(e)}`);
     }
     return c;
+  }
+
+  /**
+   * Join `code` into the first workspace folder when it is not a project yet (no `.chorus/` at or
+   * above it, no client): through `chorus join`, which checks the code before anything starts and
+   * leaves no `.chorus/` folder or daemon behind when the join fails (connecting first and sending
+   * session/join would leave both). Undefined when the folder is a project: join over its
+   * connection instead. On success the client connects and shares the open documents.
+   */
+  async joinNewProject(code: string): Promise<{ result: CliJoinResult; client: ChorusClient | undefined } | undefined> {
+    if (this.current) return undefined;
+    const folder = this.vs.workspace.workspaceFolders?.[0]?.uri;
+    if (!folder || folder.scheme !== 'file') throw new Error('open a folder first: Chorus shares a folder');
+    if (findProjectRoot(folder.fsPath)) return undefined;
+    const root = fs.realpathSync(folder.fsPath);
+    const result = await joinWithCli(resolveCli(this.opts.config('path', '')), code, root);
+    return { result, client: await this.get(false) };
   }
 
   dispose(): void {
