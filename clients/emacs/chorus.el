@@ -1443,12 +1443,14 @@ anything starts and leaves nothing behind when the join fails."
 
 (defun chorus--joined-text (result)
   "The message for RESULT, the answer to a join."
-  (let ((waiting (or (plist-get result :waiting) 0)))
-    (format "joined: %s files, %s bytes%s"
+  (let ((waiting (or (plist-get result :waiting) 0))
+        (notices (append (plist-get result :notices) nil)))
+    (format "joined: %s files, %s bytes%s%s"
             (plist-get result :files) (plist-get result :bytes)
             (if (> waiting 0)
                 (format "; %d not written yet: no connected peer has their content (each appears when one that has it connects)" waiting)
-              ""))))
+              "")
+            (mapconcat (lambda (n) (concat "\n" n)) notices ""))))
 
 (defun chorus--join-with-cli (code root)
   "Join the session of CODE into ROOT, a folder that is not a Chorus project yet.

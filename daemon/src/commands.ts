@@ -217,6 +217,7 @@ export async function join(code: string, dir: string | undefined, flags: JoinFla
   if (flags.json) process.stdout.write(JSON.stringify({ ...r, root: project.root, seconds: Number(secs) }) + '\n');
   else {
     process.stdout.write(`Joined: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+    for (const n of r.notices ?? []) process.stdout.write(`  ${n}\n`);
     if (r.waiting) {
       process.stdout.write(`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
     }

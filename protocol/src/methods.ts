@@ -259,6 +259,12 @@ export const SessionJoin = request(
      * Each is written when its content comes: a peer that has it connects, or the file changes.
      */
     waiting: uint.optional(),
+    /**
+     * What happened to files on the way that the person should know, in words: e.g. a file this
+     * folder and the session both had, with different content, kept twice (the other version as
+     * `name (conflict <tag>).ext`). Absent when nothing; at most 50 (the daemon's log has all).
+     */
+    notices: z.array(z.string()).optional(),
   }),
 );
 

@@ -79,3 +79,21 @@ it("refuses a peer's folder whose path path-rules forbid", () => {
   expect(index.dirs()).toEqual(['src/lib']);
   expect(index.refused().map(([id]) => id).sort()).toEqual(['d2', 'd3', 'd4', 'd5']);
 });
+
+it('joining into a folder that has a different file at a path the session has keeps both, and join says so', async () => {
+  const a = tempProject({ 'hello.txt': 'the session has this\n' });
+  used.push(a);
+  const b = tempProject({ 'hello.txt': 'this folder had this\n', 'own.txt': 'mine\n' });
+  used.push(b);
+  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  const said = /hello\.txt was created on two peers at once; the other version is kept as (hello \(conflict \w+\)\.txt)/.exec(join.stdout);
+  expect(said, join.stdout).not.toBeNull();
+  const copy = said![1]!;
+  // Both versions on both peers: one at the path, the other at the copy the message names.
+  for (const d of [a, b]) {
+    await until(`both versions in ${d}`, () => fs.existsSync(path.join(d, copy)) && fs.existsSync(path.join(d, 'own.txt')));
+    const versions = [fs.readFileSync(path.join(d, 'hello.txt'), 'utf8'), fs.readFileSync(path.join(d, copy), 'utf8')].sort();
+    expect(versions).toEqual(['the session has this\n', 'this folder had this\n']);
+  }
+});

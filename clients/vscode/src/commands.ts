@@ -79,9 +79,11 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
       guard(async () => {
         const code = await vs.window.showInputBox({ title: 'Chorus: Join', prompt: 'The join code someone shared with you', placeHolder: 'chorus1.…', ignoreFocusOut: true });
         if (!code) return;
-        const joined = (r: { files: number; waiting?: number }, root: string) => {
+        const joined = (r: { files: number; waiting?: number; notices?: string[] }, root: string) => {
           const waiting = r.waiting ? ` ${r.waiting} not written yet: no connected peer has their content (each appears when one that has it connects).` : '';
           void vs.window.showInformationMessage(`Chorus: joined — ${r.files} file${r.files === 1 ? '' : 's'} in ${root}.${waiting}`);
+          // Both versions of a file kept, and the like: each its own message, as the person must act on it.
+          for (const n of r.notices ?? []) void vs.window.showWarningMessage(`Chorus: ${n}`);
         };
         const progress = <T>(task: () => Thenable<T>) => vs.window.withProgress({ location: 15 /* Notification */, title: 'Chorus: joining…' }, task);
         // A folder that is not a project yet joins as `chorus join` does: nothing is left behind

@@ -47,6 +47,7 @@ export interface CliJoinResult {
   files: number;
   bytes: number;
   waiting?: number;
+  notices?: string[];
   root: string;
   seconds: number;
 }

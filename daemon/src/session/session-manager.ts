@@ -49,11 +49,16 @@ export interface JoinOptions {
   webrtc?: boolean;
 }
 
-/** What a join brought: files and bytes in the index; `waiting`, files no connected peer could send yet (absent when none). */
+/**
+ * What a join brought: files and bytes in the index; `waiting`, files no connected peer could
+ * send yet; `notices`, what happened to files on the way (both versions of a file kept); the last
+ * two absent when empty.
+ */
 export interface JoinResult {
   files: number;
   bytes: number;
   waiting?: number;
+  notices?: string[];
 }
 
 export interface JoinProgress {
@@ -74,6 +79,8 @@ export interface PeerStatus {
 }
 
 const JOIN_TIMEOUT_MS = 60_000;
+/** Most notices a join answers with (the log has every one). */
+const MAX_JOIN_NOTICES = 50;
 /** Dial failures that mean "nothing listens there" rather than "no answer yet". */
 const DEFINITE_DIAL_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
 /** How often every address must fail that way before a join gives up (a daemon may be restarting). */
@@ -196,13 +203,28 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       ...(code.relayUrl ? { relayUrl: code.relayUrl } : {}),
     };
     const fresh = !this.config;
-    if (fresh) await this.start(config);
+    // What the person should know of the join: files this folder and the session both had at a
+    // path, each kept (Workspace.resolve), and the like. Only the log had them before.
+    const notices: string[] = [];
+    const notice = (m: string) => {
+      if (notices.length < MAX_JOIN_NOTICES) notices.push(m);
+    };
+    this.workspace.on('notice', notice);
     try {
-      return await this.firstSync();
+      if (fresh) await this.start(config);
+    } catch (e) {
+      this.workspace.off('notice', notice);
+      throw e;
+    }
+    try {
+      const joined = await this.firstSync();
+      return { ...joined, ...(notices.length ? { notices } : {}) };
     } catch (e) {
       // A join that never got in leaves the folder as it was: no session to rejoin later.
       if (fresh) await this.abandon();
       throw e;
+    } finally {
+      this.workspace.off('notice', notice);
     }
   }
 

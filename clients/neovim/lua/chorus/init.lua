@@ -249,6 +249,9 @@ local function joined_text(result)
   if (result.waiting or 0) > 0 then
     msg = msg .. ('; %d not written yet: no connected peer has their content (each appears when one that has it connects)'):format(result.waiting)
   end
+  for _, n in ipairs(type(result.notices) == 'table' and result.notices or {}) do
+    msg = msg .. '\n' .. n
+  end
   return msg
 end
 
