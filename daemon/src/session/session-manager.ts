@@ -189,7 +189,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       throw new Failure('session', `that folder is the one sharing this session (${this.project.root}); join into another folder`);
     }
     if (this.config && this.config.sessionId !== code.sessionId) {
-      throw new Failure('session', `this folder already belongs to another session (${this.config.sessionId.slice(0, 8)}); join from an empty folder`);
+      throw new Failure('session', `this folder already belongs to another session (${this.config.sessionId.slice(0, 8)}); join into a folder that is not in a session (a new or an existing one: its files are merged)`);
     }
     const config: SessionConfig = this.config ?? {
       sessionId: code.sessionId,
