@@ -42,15 +42,8 @@ export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): C
   );
 }
 
-/** What `chorus join --json` prints. */
-export interface CliJoinResult {
-  files: number;
-  bytes: number;
-  waiting?: number;
-  notices?: string[];
-  root: string;
-  seconds: number;
-}
+/** What `chorus join --json` prints: the session/join result, the folder, and how long it took. */
+export type CliJoinResult = P.ResultOf<typeof M.SessionJoin> & { root: string; seconds: number };
 
 /**
  * Run `chorus join <code> <root> --json`: the command line checks the code before anything
