@@ -243,6 +243,15 @@ function M.share(opts)
   end)
 end
 
+--- Share every loaded buffer whose file is inside a Chorus project.
+local function attach_loaded()
+  for _, bufnr in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(bufnr) then
+      M.attach(bufnr)
+    end
+  end
+end
+
 --- The message for a join's result.
 local function joined_text(result)
   local msg = ('joined: %d files, %d bytes'):format(result.files or 0, result.bytes or 0)
@@ -286,11 +295,7 @@ local function join_with_cli(code, root)
         local decoded, result = pcall(vim.fn.json_decode, table.concat(out, '\n'))
         util.notify(joined_text(decoded and type(result) == 'table' and result or {}))
         if M.config.autostart then
-          for _, bufnr in ipairs(api.nvim_list_bufs()) do
-            if api.nvim_buf_is_loaded(bufnr) then
-              M.attach(bufnr)
-            end
-          end
+          attach_loaded()
         end
       end)
     end,
@@ -459,11 +464,7 @@ function M.setup(opts)
         M.attach(args.buf)
       end,
     })
-    for _, bufnr in ipairs(api.nvim_list_bufs()) do
-      if api.nvim_buf_is_loaded(bufnr) then
-        M.attach(bufnr)
-      end
-    end
+    attach_loaded()
   end
   api.nvim_create_autocmd({ 'BufUnload', 'BufWipeout' }, {
     group = group,
