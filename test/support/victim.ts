@@ -76,13 +76,15 @@ export async function assertVictimHealthy(victim: Daemon, guard: { check(): void
     const fresh = await startDaemon(tempProject(), 'fresh');
     spawned.push(fresh);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
+    const joined = await Promise.race([
       fresh.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`a fresh peer could not join within 45 s; its log:\n${logsOf(fresh).join('\n')}\nthe victim's:\n${logsOf(again).slice(-15).join('\n')}\n${syncState(fresh)}`)), 45_000);
       }),
     ]).finally(() => clearTimeout(timer));
     expect(fresh.workspace.index.entries().map(([, f]) => f.path).sort()).toEqual(before);
+    // Every file's content came: the victim still has all it names.
+    expect((joined as Awaited<ReturnType<Daemon['join']>>).waiting, `files whose content the victim lacks; its log:\n${logsOf(again).slice(-15).join('\n')}`).toBeUndefined();
     // 4. Nothing outside the project or in a VCS folder (checked again after the restart).
     guard.check();
   } catch (err) {

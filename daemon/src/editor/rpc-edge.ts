@@ -5,9 +5,8 @@
  */
 import { z } from 'zod';
 import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
-import { CancellationToken, ResponseError, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationToken, ResponseError, type Message, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
-import { jsonDepth } from './frame-guard.js';
 
 /** Deepest nesting of arrays and objects an editor message may have (params are shallow). */
 export const MAX_JSON_DEPTH = 64;
@@ -40,33 +39,63 @@ export class BadFrame extends Error {
 /** Stateless between calls (no `stream` option), so one serves every connection. */
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * One editor message from its body's bytes: JSON, a JSON-RPC 2.0 object (no batches), nested at
+ * most MAX_JSON_DEPTH deep, with a string method or else a result or error. Throws BadFrame (with
+ * the id when one could be read) so the editor gets an error answer instead of silence.
+ */
+export function decodeMessage(buffer: Uint8Array): Message {
+  let msg: unknown;
+  const text = utf8.decode(buffer);
+  try {
+    msg = JSON.parse(text);
+  } catch (e) {
+    throw new BadFrame(`could not parse the message as JSON (${(e as Error).message}); send Content-Length headers followed by one JSON-RPC object`, ErrorCodes.ParseError, null);
+  }
+  const m = msg as Record<string, unknown>;
+  const id = m && typeof m === 'object' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : null;
+  if (!m || typeof m !== 'object' || Array.isArray(m) || m.jsonrpc !== '2.0') {
+    throw new BadFrame('the message is not a JSON-RPC 2.0 object (it needs "jsonrpc": "2.0"); batches are not supported', ErrorCodes.InvalidRequest, id);
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new BadFrame(`the message nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; no Chorus method takes such params`, ErrorCodes.InvalidParams, id);
+  }
+  if (m.method !== undefined && typeof m.method !== 'string') {
+    throw new BadFrame('"method" must be a string', ErrorCodes.InvalidRequest, id);
+  }
+  if (m.method === undefined && !('result' in m) && !('error' in m)) {
+    throw new BadFrame('the message has neither a method nor a result', ErrorCodes.InvalidRequest, id);
+  }
+  return msg as Message;
+}
+
+/** `decodeMessage` as a vscode-jsonrpc content-type decoder (for readers of a stream: the LSP server's stdio). */
 export const strictDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
-    let msg: unknown;
-    const text = utf8.decode(buffer);
-    try {
-      msg = JSON.parse(text);
-    } catch (e) {
-      throw new BadFrame(`could not parse the message as JSON (${(e as Error).message}); send Content-Length headers followed by one JSON-RPC object`, ErrorCodes.ParseError, null);
-    }
-    const m = msg as Record<string, unknown>;
-    const id = m && typeof m === 'object' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : null;
-    if (!m || typeof m !== 'object' || Array.isArray(m) || m.jsonrpc !== '2.0') {
-      throw new BadFrame('the message is not a JSON-RPC 2.0 object (it needs "jsonrpc": "2.0"); batches are not supported', ErrorCodes.InvalidRequest, id);
-    }
-    if (jsonDepth(text) > MAX_JSON_DEPTH) {
-      throw new BadFrame(`the message nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; no Chorus method takes such params`, ErrorCodes.InvalidParams, id);
-    }
-    if (m.method !== undefined && typeof m.method !== 'string') {
-      throw new BadFrame('"method" must be a string', ErrorCodes.InvalidRequest, id);
-    }
-    if (m.method === undefined && !('result' in m) && !('error' in m)) {
-      throw new BadFrame('the message has neither a method nor a result', ErrorCodes.InvalidRequest, id);
-    }
-    return msg as never;
+    return decodeMessage(buffer) as never;
   },
 };
+
+/**
+ * How deeply `text` (JSON) nests arrays and objects, counting without recursion, so a hostile
+ * depth never reaches a recursive parser or validator.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
 
 function describeIssues(method: string, error: z.ZodError): string {
   const parts = error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : 'params'}: ${i.message}`);

@@ -147,9 +147,9 @@ export class TextDoc {
   private change(op: TextOp, outsideTarget?: string): RawChange | undefined {
     const splices = opToSplices(op);
     if (splices.length === 0) return undefined;
-    const handle = A.getBackend(this.crdt());
-    const text = handle.get('_root', 'text');
-    if (typeof text !== 'string') throw new Error('TextDoc: a local edit of a document without its text (its history has not arrived)');
+    const doc = this.crdt();
+    const handle = A.getBackend(doc);
+    const text = this.textObjectOf(doc, handle);
     try {
       for (const s of splices) handle.splice(text, s.at, s.del, s.ins);
     } catch (e) {
@@ -161,6 +161,23 @@ export class TextDoc {
     this.viewBehind = true;
     return handle.getLastLocalChange() ?? undefined;
   }
+
+  /**
+   * The id of the text object in `doc`, read from Automerge once per document object: Automerge's
+   * `get` turns the ids into and out of strings each time (~40 µs, 3–4 % of a typing daemon's CPU,
+   * paced). A local change, made on the handle, keeps the document object and never moves the
+   * text; everything else that changes the document (a peer's changes, a sync message, a
+   * snapshot, `viewCurrent`) makes a new document object, which is read afresh.
+   */
+  private textObjectOf(doc: A.Doc<TextShape>, handle: ReturnType<typeof A.getBackend>): string {
+    if (this.textObject?.doc === doc) return this.textObject.id;
+    const id = handle.get('_root', 'text');
+    if (typeof id !== 'string') throw new Error('TextDoc: a local edit of a document without its text (its history has not arrived)');
+    this.textObject = { doc, id };
+    return id;
+  }
+
+  private textObject: { doc: A.Doc<TextShape>; id: string } | undefined;
 
   /** Local changes are in the CRDT that the document's JavaScript view does not show yet (see `change`). */
   private viewBehind = false;
