@@ -1499,8 +1499,10 @@ Then the buffers visiting files in ROOT are shared."
 On success, share the buffers visiting files in ROOT, as `global-chorus-mode'
 does for a project's files."
   (if (not (and (eq (process-status proc) 'exit) (eql (process-exit-status proc) 0)))
-      (chorus--message "%s" (let ((line (car (last (split-string stderr "\n" t "[ \t\r]+")))))
-                              (if line (string-remove-prefix "chorus: " line)
+      ;; Every line: the reason comes first, then what the failed join undid.
+      (chorus--message "%s" (let ((lines (mapcar (lambda (line) (string-remove-prefix "chorus: " line))
+                                                 (split-string stderr "\n" t "[ \t\r]+"))))
+                              (if lines (string-join lines "\n")
                                 (format "chorus join failed (exit code %d)" (process-exit-status proc)))))
     (chorus--message "%s" (chorus--joined-text
                            (condition-case nil

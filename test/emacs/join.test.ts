@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, waitFor } from '../neovim/support.js';
+import { editedCode } from '../support/cli.js';
 import { tempDir } from '../support/project-dir.js';
 import { elisp, emacsSkipReason, EmacsScene } from './support.js';
 
@@ -19,7 +20,7 @@ describe.skipIf(skip)('Emacs client: joining from a folder that is not a project
     await scene?.cleanup();
   });
 
-  it('chorus-join with a bad code leaves nothing behind; with a good one the folder joins and its buffers are shared', async () => {
+  it('chorus-join with a bad code leaves nothing behind and says why; with a good one the folder joins and its buffers are shared', async () => {
     scene = new EmacsScene();
     const dirA = scene.project({ 'f.txt': 'shared\n' }, 'Ada');
     const plain = tempDir('chorus-emacs-plain-');
@@ -32,6 +33,18 @@ describe.skipIf(skip)('Emacs client: joining from a folder that is not a project
     expect(spawnSync(process.execPath, [cli, 'status', plain]).status).toBe(4); // no daemon runs there
 
     const code = JSON.parse(execFileSync(process.execPath, [cli, 'share', dirA, '--json', '--host', '127.0.0.1'], { encoding: 'utf8' })).code as string;
+    // A well-formed code with a wrong secret, for a live sharer: the CLI says why first, then what it
+    // undid; the message shows both, in that order, each once prefixed.
+    const wrongSecret = editedCode(code, (c) => (c.k = Buffer.alloc(32, 7).toString('base64url')));
+    await e.eval(`(chorus-join ${elisp(wrongSecret)})`);
+    await waitFor('the refusal', async () => (await e.messages()).some((m) => /the join left things as they were/.test(m)), 60000);
+    const refusal = (await e.messages()).find((m) => /the join left things as they were/.test(m))!;
+    expect(refusal).toMatch(/^chorus: the session refused to let this folder in: .*secret does not match.*\nthe join left things as they were: stopped the daemon it started/);
+    expect(refusal).not.toMatch(/chorus: chorus:/);
+    expect(refusal.split('\n').slice(1).some((l) => l.startsWith('chorus: '))).toBe(false);
+    expect(fs.readdirSync(plain)).toEqual([]);
+    expect(spawnSync(process.execPath, [cli, 'status', plain]).status).toBe(4);
+
     // A buffer already visiting the (not yet existing) file is shared once the join is done.
     await e.eval(`(chorus-driver-visit ${elisp(path.join(plain, 'f.txt'))})`);
     await e.eval(`(chorus-join ${elisp(code)})`);

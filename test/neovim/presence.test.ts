@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { editedCode } from '../support/cli.js';
 import { tempDir } from '../support/project-dir.js';
 import { cli, converged, featureSkipReason, neovimSkipReason, Scene, waitFor, type Nvim } from './support.js';
 
@@ -228,7 +229,7 @@ describe.skipIf(skip)('Neovim plugin: joining from a folder that is not a projec
     await scene?.cleanup();
   });
 
-  it(':ChorusJoin with a bad code leaves nothing behind; with a good one the folder joins and its buffers are shared', async () => {
+  it(':ChorusJoin with a bad code leaves nothing behind and says why; with a good one the folder joins and its buffers are shared', async () => {
     scene = new Scene();
     const dirA = scene.project({ 'f.txt': 'shared\n' }, 'Ada');
     const plain = tempDir('chorus-nvim-plain-');
@@ -236,11 +237,24 @@ describe.skipIf(skip)('Neovim plugin: joining from a folder that is not a projec
     const b = await scene.nvim({ host: '127.0.0.1' });
     await b.command(`cd ${plain}`);
     await b.command('ChorusJoin chorus2.garbage');
-    await waitFor('the error', async () => (await b.messages()).some((m) => /not a Chorus join code|join code/.test(m.msg) && m.level === 4), 60000);
+    await waitFor('the error', async () => (await b.messages()).some((m) => /join code is damaged/.test(m.msg) && m.level === 4), 60000);
     expect(fs.readdirSync(plain)).toEqual([]);
     expect(spawnSync(process.execPath, [cli, 'status', plain]).status).toBe(4); // no daemon runs there
 
     const code = JSON.parse(execFileSync(process.execPath, [cli, 'share', dirA, '--json', '--host', '127.0.0.1'], { encoding: 'utf8' })).code as string;
+    // A well-formed code with a wrong secret, for a live sharer: the CLI says why first, then what it
+    // undid; the message shows both, in that order, each once prefixed.
+    const wrongSecret = editedCode(code, (c) => (c.k = Buffer.alloc(32, 7).toString('base64url')));
+    await b.command(`ChorusJoin ${wrongSecret}`);
+    await waitFor('the refusal', async () => (await b.messages()).some((m) => /the join left things as they were/.test(m.msg)), 60000);
+    const refusal = (await b.messages()).find((m) => /the join left things as they were/.test(m.msg))!;
+    expect(refusal.level).toBe(4);
+    expect(refusal.msg).toMatch(/^Chorus: the session refused to let this folder in: .*secret does not match.*\nthe join left things as they were: stopped the daemon it started/);
+    expect(refusal.msg).not.toMatch(/chorus: chorus:/i);
+    expect(refusal.msg.split('\n').some((l) => l.startsWith('chorus: '))).toBe(false);
+    expect(fs.readdirSync(plain)).toEqual([]);
+    expect(spawnSync(process.execPath, [cli, 'status', plain]).status).toBe(4);
+
     await b.command(`ChorusJoin ${code}`);
     await waitFor('joined', async () => (await b.messages()).some((m) => /joined: 1 files/.test(m.msg)), 60000);
     await b.edit(path.join(plain, 'f.txt'));

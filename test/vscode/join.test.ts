@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cli, Scene } from '../neovim/support.js';
+import { editedCode } from '../support/cli.js';
 import { tempDir } from '../support/project-dir.js';
 import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
 
@@ -38,7 +39,7 @@ describe.skipIf(skip)('VS Code extension: joining from a folder that is not a pr
     await scene.cleanup();
   }, 60_000);
 
-  it('Chorus: Join with a bad code leaves nothing behind; with a good one the folder joins and its files are shared', async () => {
+  it('Chorus: Join with a bad code leaves nothing behind and says why; with a good one the folder joins and its files are shared', async () => {
     await vs.command('Chorus: Join');
     await vs.answer('chorus2.garbage');
     await waitFor('the error', async () => (await vs.notifications()).some((t) => /Chorus: the join code is damaged/.test(t)), 60000);
@@ -47,6 +48,19 @@ describe.skipIf(skip)('VS Code extension: joining from a folder that is not a pr
 
     const dirA = scene.project({ 'f.txt': 'shared\n' }, 'Ada');
     const code = JSON.parse(execFileSync(process.execPath, [cli, 'share', dirA, '--json', '--host', '127.0.0.1'], { encoding: 'utf8' })).code as string;
+    // A well-formed code with a wrong secret, for a live sharer: the CLI says why first, then what it
+    // undid; the notification shows both, in that order, each once prefixed.
+    const wrongSecret = editedCode(code, (c) => (c.k = Buffer.alloc(32, 7).toString('base64url')));
+    await vs.command('Chorus: Join');
+    await vs.answer(wrongSecret);
+    const refusal = () => vs.notifications().then((ts) => ts.find((t) => /the join left things as they were/.test(t)));
+    await waitFor('the refusal', async () => (await refusal()) !== undefined, 60000);
+    const shown = (await refusal())!;
+    expect(shown).toMatch(/Chorus: the session refused to let this folder in: .*secret does not match.*; the join left things as they were: stopped the daemon it started/);
+    expect(shown).not.toMatch(/chorus: chorus:/i);
+    expect(fs.readdirSync(plain)).toEqual([]);
+    expect(spawnSync(process.execPath, [cli, 'status', plain]).status).toBe(4);
+
     await vs.command('Chorus: Join');
     await vs.answer(code);
     await waitFor('joined', async () => (await vs.notifications()).some((t) => t.includes(`Chorus: joined — 1 file in ${plain}.`)), 90000);

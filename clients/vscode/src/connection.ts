@@ -54,9 +54,14 @@ export function joinWithCli(cli: CliCommand, code: string, root: string): Promis
   return new Promise((resolve, reject) => {
     execFile(cli.command, [...cli.args, 'join', code, root, '--json'], { env: { ...process.env, ...cli.env } }, (error, stdout, stderr) => {
       if (error) {
-        const last = stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop();
-        // The CLI says "chorus: …"; the person sees it after "Chorus: " already.
-        reject(new Error(last?.replace(/^chorus: /, '') ?? `could not run ${cli.command}: ${error.message}`));
+        // Every line, in order: the reason comes first, then what the failed join undid. The CLI
+        // says "chorus: …" on each; the person sees the whole after "Chorus: " already. One line,
+        // as a notification shows it.
+        const lines = stderr
+          .split('\n')
+          .map((l) => l.trim().replace(/^chorus: /, '').trim())
+          .filter(Boolean);
+        reject(new Error(lines.length > 0 ? lines.join('; ') : `could not run ${cli.command}: ${error.message}`));
         return;
       }
       try {

@@ -286,10 +286,16 @@ local function join_with_cli(code, root)
     on_exit = function(_, rc)
       vim.schedule(function()
         if rc ~= 0 then
-          local lines = vim.tbl_filter(function(l)
-            return l ~= ''
-          end, err)
-          util.notify(lines[#lines] or ('chorus join failed (exit code %d)'):format(rc), vim.log.levels.ERROR)
+          -- Every line: the reason comes first, then what the failed join undid. The CLI says
+          -- "chorus: …"; util.notify puts "Chorus: " before the whole message already.
+          local lines = {}
+          for _, l in ipairs(err) do
+            l = vim.trim(l):gsub('^chorus: ', '')
+            if l ~= '' then
+              lines[#lines + 1] = l
+            end
+          end
+          util.notify(#lines > 0 and table.concat(lines, '\n') or ('chorus join failed (exit code %d)'):format(rc), vim.log.levels.ERROR)
           return
         end
         local decoded, result = pcall(vim.fn.json_decode, table.concat(out, '\n'))
