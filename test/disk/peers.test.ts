@@ -3,6 +3,7 @@
 // conflicting ones resolve the same way on both, a git checkout reaches the other folder and its
 // open editor, and paths from a hostile peer are refused.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -163,4 +164,38 @@ it('refuses hostile paths from a peer and never writes outside the root', async 
   await until(() => b.lines.filter((l) => l.startsWith('refused')).length >= 7, 'the refusals in the log');
   await until(() => b.lines.some((l) => l.includes('escape/evil.txt') && /refused/.test(l)), 'the symlink escape refused');
   expect(fs.readdirSync(outside)).toEqual([]);
+});
+
+it('a binary file written on both peers at once keeps both versions once, and the index then stays still', async () => {
+  const bytes = (seed: number) => Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 31 + seed * 17 + (i >> 7)) & 0xff));
+  const { a, b } = await sharedPair({ 'bin.dat': bytes(1) as unknown as string, 'small.txt': 'hi\n' });
+  await converged(a, b, 'the first sync');
+  // Truly at once: each peer takes its own write in before it hears of the other's.
+  a.net.hold(b.daemon.identity.id);
+  b.net.hold(a.daemon.identity.id);
+  fs.writeFileSync(path.join(a.dir, 'bin.dat'), bytes(2));
+  fs.writeFileSync(path.join(b.dir, 'bin.dat'), bytes(3));
+  const hashOf = (x: typeof a) => x.daemon.workspace.index.entry(x.daemon.workspace.index.idOf('bin.dat')!)?.hash;
+  const sha = (x: Buffer) => createHash('sha256').update(x).digest('hex');
+  await until(() => hashOf(a) === sha(bytes(2)) && hashOf(b) === sha(bytes(3)), 'each peer to take in its own write');
+  a.net.release(b.daemon.identity.id);
+  b.net.release(a.daemon.identity.id);
+  const digests = (dir: string) =>
+    fs.readdirSync(dir).filter((n) => n.startsWith('bin')).map((n) => createHash('sha256').update(fs.readFileSync(path.join(dir, n))).digest('hex')).sort();
+  const want = [bytes(2), bytes(3)].map((x) => createHash('sha256').update(x).digest('hex')).sort();
+  await until(() => JSON.stringify(digests(a.dir)) === JSON.stringify(want) && JSON.stringify(digests(b.dir)) === JSON.stringify(want), 'both versions on both peers').catch((e: Error) => {
+    console.log(fs.readdirSync(a.dir), fs.readdirSync(b.dir), digests(a.dir), digests(b.dir), want, a.lines.filter((l) => !l.startsWith('net')).slice(-20), b.lines.filter((l) => !l.startsWith('net')).slice(-20));
+    throw e;
+  });
+  const heads = (x: typeof a) => x.daemon.workspace.index.heads.join(',');
+  await until(() => heads(a) === heads(b), 'the indexes to agree');
+  // Settled: the race is not settled again and again (each peer settling the other's settlement
+  // kept both daemons busy, growing, until they ran out of memory).
+  const settled = heads(a);
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(heads(a)).toBe(settled);
+  expect(heads(b)).toBe(settled);
+  // and the session goes on
+  fs.writeFileSync(path.join(a.dir, 'after.txt'), 'after\n');
+  await waitForFile(path.join(b.dir, 'after.txt'), (t) => t === 'after\n', 'a new file on B');
 });

@@ -88,6 +88,13 @@ const EMPTY_HASH = hashBytes(new Uint8Array());
 /** How long opening a file waits for its content to arrive from a peer (view mode fetches on open). */
 const OPEN_WAIT_MS = 20_000;
 
+/** Do two index entries say the same (every field, whatever order they were written in)? */
+function sameEntry(a: FileEntry, b: FileEntry): boolean {
+  const ka = Object.keys(a).filter((k) => (a as unknown as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as unknown as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => (a as unknown as Record<string, unknown>)[k] === (b as unknown as Record<string, unknown>)[k]);
+}
+
 /** `dir/name.ext` → `dir/name (conflict tag).ext`: where the losing side of a conflict is kept. */
 export function conflictPath(path: string, tag: string): string {
   const slash = path.lastIndexOf('/');
@@ -794,7 +801,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private resolve(): string[] | undefined {
     if (this.readOnly) return undefined; // the writers settle it; their change arrives here
     const losers = this.index.losers();
-    const raced = this.index.entries().filter(([id]) => this.index.conflicts(id).length > 1);
+    // A race is settled by putting the winner once more; every peer does that at once, which
+    // leaves the same value put concurrently, a conflict of equal values. That is settled, not
+    // raced again: settling it again would answer each peer's settlement with another, for ever
+    // (binary files written on two peers at once kept every daemon busy until it ran out of memory).
+    const raced = this.index.entries().filter(([id, e]) => this.index.conflicts(id).some((c) => !sameEntry(c, e)));
     if (!losers.length && !raced.length) return undefined;
     const winners: string[] = [];
     const change = this.index.batch(() => {
