@@ -26,9 +26,32 @@ export class WriteRefused extends Error {
   }
 }
 
-/** The temporary file `writeFile` writes `file` to before renaming it into place (see isWriteTemp). */
+/**
+ * The temporary file `writeFile` writes `file` to before renaming it into place (see isWriteTemp):
+ * in the same folder (so the rename is atomic), with a short name of fixed shape, never derived
+ * from the file's name: a name close to the file system's limit (255 bytes) must still get one.
+ */
 function tempFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.chorus-${randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(file), `.chorus-${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/**
+ * The file system's own refusal of a name as too long (ENAMETOOLONG: a part over its NAME_MAX,
+ * which is below 255 bytes on some, e.g. 143 on eCryptfs, or the whole path over PATH_MAX) as a
+ * WriteRefused: trying again cannot help, and the log says which file and why in words.
+ */
+function refusedAsTooLong(rel: string, e: unknown): unknown {
+  return isTooLong(e) ? new WriteRefused(rel, tooLong(rel)) : e;
+}
+
+function isTooLong(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENAMETOOLONG';
+}
+
+/** Why a too-long name was not written, naming the file by its start and its end (the end tells one long name from another). */
+function tooLong(rel: string): string {
+  const shown = rel.length <= 200 ? JSON.stringify(rel) : `${JSON.stringify(rel.slice(0, 120)).slice(0, -1)}…${JSON.stringify(rel.slice(-60)).slice(1)}`;
+  return `could not write ${shown} here: its name is longer than this file system allows (${Buffer.byteLength(rel)} bytes in all; the other peers keep the file, and a shorter name would reach this folder too)`;
 }
 
 export class FolderWriter {
@@ -55,7 +78,14 @@ export class FolderWriter {
     if (normal !== rel) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: it names ${JSON.stringify(normal).slice(0, 200)} through a symbolic link`;
     const nested = nestedProjectOf(rel, (dir) => holdsProject(this.project.root, dir));
     if (nested !== undefined) return `not writing ${rel}: the folder ${nested} is a Chorus project of its own (it has a .chorus folder), which this project's session leaves alone`;
-    if (fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false })?.isSymbolicLink()) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false });
+    } catch (e) {
+      if (isTooLong(e)) return tooLong(rel);
+      throw e;
+    }
+    if (st?.isSymbolicLink()) {
       return `not writing ${rel}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`;
     }
     return undefined;
@@ -75,10 +105,19 @@ export class FolderWriter {
    * code EEXIST (a hard link, not a rename, puts the file in place: it never replaces one).
    * Returns the file's identity as written (taken from the temporary file before it moved: a
    * rename keeps inode and times), so a tool's write right after ours is never mistaken for ours.
-   * Throws WriteRefused (nothing written), or the file system's error.
+   * Throws WriteRefused (nothing written; also when the file system finds the name too long),
+   * or the file system's error.
    */
   async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false): Promise<fs.Stats> {
     const file = this.checked(rel);
+    try {
+      return await this.writeChecked(file, data, exec, create);
+    } catch (e) {
+      throw refusedAsTooLong(rel, e);
+    }
+  }
+
+  private async writeChecked(file: string, data: string | Uint8Array, exec: boolean | undefined, create: boolean): Promise<fs.Stats> {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     let mode = 0o644;
     try {
@@ -115,8 +154,12 @@ export class FolderWriter {
   async rename(from: string, to: string): Promise<void> {
     const a = this.checked(from);
     const b = this.checked(to);
-    await fs.promises.mkdir(path.dirname(b), { recursive: true });
-    await fs.promises.rename(a, b);
+    try {
+      await fs.promises.mkdir(path.dirname(b), { recursive: true });
+      await fs.promises.rename(a, b);
+    } catch (e) {
+      throw refusedAsTooLong(to, e);
+    }
   }
 
   /** Delete the file at `rel` (nothing when it is not there). */
@@ -133,7 +176,10 @@ export class FolderWriter {
 
   /** Make the folder `rel` (and the folders above it). */
   async makeDir(rel: string): Promise<void> {
-    await fs.promises.mkdir(this.checked(rel), { recursive: true });
+    const abs = this.checked(rel);
+    await fs.promises.mkdir(abs, { recursive: true }).catch((e: unknown) => {
+      throw refusedAsTooLong(rel, e);
+    });
   }
 
   /** Remove the folder `rel` if it is empty (else the error: ENOTEMPTY, ENOENT, ENOTDIR). */

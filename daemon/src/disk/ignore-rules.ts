@@ -10,7 +10,12 @@ import ignore, { type Ignore } from 'ignore';
 import { reservedIn } from '../workspace/path-rules.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
-const BUILT_IN = ['node_modules/', '.*.chorus-*'];
+/**
+ * `node_modules/`, and FolderWriter's temporary files (files.ts isWriteTemp says the same for the
+ * watcher): today's `.chorus-<16 hex>.tmp`, and the older `.<name>.chorus-<8 hex>` a crash of an
+ * older version may have left.
+ */
+const BUILT_IN = ['node_modules/', `.chorus-${'[0-9a-f]'.repeat(16)}.tmp`, '.*.chorus-*'];
 
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
