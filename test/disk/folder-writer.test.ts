@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FolderWriter, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
+import { ChangedMeanwhile, FolderWriter, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
 import { Project } from '../../daemon/src/project.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -136,6 +136,18 @@ describe('FolderWriter: the one writer of the project folder, with the one path 
     expect(fs.existsSync(path.join(root, 'moved/file.txt'))).toBe(false);
     await expect(writer.removeDir('dir')).rejects.toMatchObject({ code: 'ENOTEMPTY' }); // never a folder with content
     expect(fs.readFileSync(path.join(root, 'dir/keep.txt'), 'utf8')).toBe('keep\n');
+  });
+
+  it('does not replace a file that changed while its new content was being written', async () => {
+    const seen = fs.lstatSync(path.join(root, 'ok.txt'));
+    fs.appendFileSync(path.join(root, 'ok.txt'), 'a tool appended this\n'); // after the check, before the rename
+    const unchanged = (now: fs.Stats | undefined) => now !== undefined && now.size === seen.size && now.mtimeMs === seen.mtimeMs;
+    await expect(writer.writeFile('ok.txt', 'the new content\n', undefined, false, unchanged)).rejects.toBeInstanceOf(ChangedMeanwhile);
+    expect(fs.readFileSync(path.join(root, 'ok.txt'), 'utf8')).toBe('fine\na tool appended this\n');
+    expect(fs.readdirSync(root).filter((n) => n.includes('.chorus-'))).toEqual([]);
+    // Unchanged: written.
+    await writer.writeFile('ok.txt', 'the new content\n', undefined, false, () => true);
+    expect(fs.readFileSync(path.join(root, 'ok.txt'), 'utf8')).toBe('the new content\n');
   });
 
   it('leaves no temporary file behind when a write fails', async () => {

@@ -199,3 +199,41 @@ it('a binary file written on both peers at once keeps both versions once, and th
   fs.writeFileSync(path.join(a.dir, 'after.txt'), 'after\n');
   await waitForFile(path.join(b.dir, 'after.txt'), (t) => t === 'after\n', 'a new file on B');
 });
+
+it('two tools appending to one file on both peers at once lose no line', async () => {
+  const { a, b } = await sharedPair({ 'app.txt': 'start\n' });
+  await converged(a, b, 'the first sync');
+  const append = async (dir: string, who: string) => {
+    for (let i = 1; i <= 30; i++) {
+      fs.appendFileSync(path.join(dir, 'app.txt'), `${who} ${i}\n`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await Promise.all([append(a.dir, 'A'), append(b.dir, 'B')]);
+  const files = await converged(a, b, 'both folders to settle identically');
+  const all = Object.values(files).join('');
+  const missing = ['A', 'B'].flatMap((who) => Array.from({ length: 30 }, (_, i) => `${who} ${i + 1}`)).filter((l) => !all.split('\n').includes(l));
+  expect(missing, `lines lost; A's log:\n${a.lines.filter((l) => !l.startsWith('net')).join('\n')}\nB's log:\n${b.lines.filter((l) => !l.startsWith('net')).join('\n')}`).toEqual([]);
+});
+
+it("a text file's second outside edit keeps what a peer added after the first (the folder's base is kept when the file becomes live)", async () => {
+  const { a, b } = await sharedPair({ 'app.txt': 'start\n' });
+  await converged(a, b, 'the first sync');
+  const textOn = (x: typeof a) => {
+    const id = x.daemon.workspace.index.idOf('app.txt')!;
+    return x.daemon.workspace.isLive(id) ? x.daemon.workspace.text(id) : '';
+  };
+  // A's first outside edit makes the file live on A.
+  b.net.hold(a.daemon.identity.id);
+  fs.appendFileSync(path.join(a.dir, 'app.txt'), 'A 1\n');
+  await until(() => textOn(a).includes('A 1'), 'A to take in its first edit');
+  // B's edit reaches A; A's folder then gets another outside edit before A writes B's line there.
+  fs.appendFileSync(path.join(b.dir, 'app.txt'), 'B 1\n');
+  await until(() => textOn(b).includes('B 1'), 'B to take in its edit');
+  b.net.release(a.daemon.identity.id);
+  await until(() => textOn(a).includes('B 1'), "B's line to reach A's document");
+  fs.appendFileSync(path.join(a.dir, 'app.txt'), 'A 2\n');
+  const files = await converged(a, b, 'both folders to settle identically');
+  for (const line of ['start', 'A 1', 'A 2', 'B 1']) expect(files['app.txt']?.split('\n'), line).toContain(line);
+});
+

@@ -402,6 +402,11 @@ export class FolderSync {
           const base = this.writeBack.baseText(rel);
           this.writeBack.remember(rel, seen.hash, seen.bytes);
           this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec);
+          // A text file's first outside edit made its document live just now: keep what the
+          // folder holds as its base, which `remember` could not while the document was not in
+          // memory. Without it the next outside edit had no base, and was taken as the whole
+          // text, deleting what peers had added meanwhile.
+          this.writeBack.keepBase(rel, seen.hash, seen.bytes);
         });
       }
       for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));

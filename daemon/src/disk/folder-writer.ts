@@ -16,6 +16,13 @@ import { pathProblem } from '../workspace/path-rules.js';
 import { withExec } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
+/** `writeFile`'s `unchanged` said no: the file changed while its new content was being written; nothing was written. */
+export class ChangedMeanwhile extends Error {
+  constructor(readonly file: string) {
+    super(`${file} changed while its new content was being written`);
+  }
+}
+
 /** A write the path check refused: nothing was changed. The message says why, for the log. */
 export class WriteRefused extends Error {
   constructor(
@@ -108,16 +115,16 @@ export class FolderWriter {
    * Throws WriteRefused (nothing written; also when the file system finds the name too long),
    * or the file system's error.
    */
-  async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false): Promise<fs.Stats> {
+  async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
     const file = this.checked(rel);
     try {
-      return await this.writeChecked(file, data, exec, create);
+      return await this.writeChecked(file, data, exec, create, unchanged);
     } catch (e) {
       throw refusedAsTooLong(rel, e);
     }
   }
 
-  private async writeChecked(file: string, data: string | Uint8Array, exec: boolean | undefined, create: boolean): Promise<fs.Stats> {
+  private async writeChecked(file: string, data: string | Uint8Array, exec: boolean | undefined, create: boolean, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     let mode = 0o644;
     try {
@@ -142,7 +149,12 @@ export class FolderWriter {
         );
       }
       if (linked) await fs.promises.rm(tmp, { force: true });
-      else await fs.promises.rename(tmp, file);
+      else {
+        // The last look before the file is replaced: a tool that wrote it while the new content
+        // was being written (an append, a save) would lose that write to the rename.
+        if (unchanged && !unchanged(await fs.promises.lstat(file).catch(() => undefined))) throw new ChangedMeanwhile(file);
+        await fs.promises.rename(tmp, file);
+      }
       return written;
     } catch (e) {
       await fs.promises.rm(tmp, { force: true });

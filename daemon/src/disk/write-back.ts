@@ -11,7 +11,7 @@ import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
-import { FolderWriter, WriteRefused } from './folder-writer.js';
+import { ChangedMeanwhile, FolderWriter, WriteRefused } from './folder-writer.js';
 import { PendingContent } from './pending-content.js';
 
 /**
@@ -133,7 +133,7 @@ export class WriteBack {
    * Keep `content` (bytes or text) as the base of `path` if the file's document is in memory now
    * (the working set, where outside edits race with typing); drop any older base otherwise.
    */
-  private keepBase(path: string, hash: string, content: Uint8Array | string | undefined): void {
+  keepBase(path: string, hash: string, content: Uint8Array | string | undefined): void {
     const id = this.workspace.index.idOf(path);
     if (content === undefined || !id || !this.workspace.isLoaded(id) || content.length > this.workspace.liveLimit) {
       this.onDisk.delete(path);
@@ -275,15 +275,31 @@ export class WriteBack {
       }
       // A file the folder does not have is created, never put over one another tool made since.
       const create = !force && st === undefined && this.ledger.latest(path) === undefined;
+      // What the daemon knew of the file before this write, put back if the write is abandoned.
+      const knownBefore = this.ledger.latest(path);
+      const baseBefore = this.onDisk.get(path);
       try {
         this.ledger.record(path, hash); // before the write: a crash in between leaves it known
         const gen = this.note(path, hash);
         this.keepBase(path, hash, text ?? data);
         const id = this.workspace.index.idOf(path);
         let written: fs.Stats;
+        // The file as it was when checked above (`st`): if it changes before the rename (a tool
+        // appending or saving meanwhile), that write is taken in instead of replaced.
+        const unchanged = (now: fs.Stats | undefined) => (now === undefined ? st === undefined : st !== undefined && stampOf(now) === stampOf(st));
         try {
-          written = await this.folder.writeFile(path, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create);
+          written = await this.folder.writeFile(path, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create, unchanged);
         } catch (e) {
+          if (e instanceof ChangedMeanwhile) {
+            // Nothing was written: the folder still holds what it held, plus the tool's write.
+            // Take that in against the base it was made on; the take-in schedules the next write.
+            if (knownBefore === undefined) this.ledger.forget(path);
+            else this.ledger.record(path, knownBefore);
+            if (baseBefore) this.onDisk.set(path, baseBefore);
+            else this.onDisk.delete(path);
+            await this.takeForeign?.(path);
+            return;
+          }
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !create) throw e;
           this.forget(path);
           const there = await fs.promises.readFile(abs).catch(() => undefined);
