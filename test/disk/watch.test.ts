@@ -152,3 +152,19 @@ it('a git checkout of 200 files lands as a few coherent changes; an open editor 
   // the daemon wrote nothing back over git's files: the working tree is clean
   expect(execFileSync('git', ['status', '--porcelain'], { cwd: dir }).toString()).toBe('');
 });
+
+it('a file a path rule refuses is logged once by its own name, whatever the watcher reports', async () => {
+  const dir = tempProject({ 'ok.txt': 'ok\n' });
+  fs.writeFileSync(path.join(dir, 'back\\slash.txt'), 'one\n');
+  const p = await startPeer(dir, 'solo');
+  for (const more of ['two\n', 'three\n']) {
+    fs.appendFileSync(path.join(dir, 'back\\slash.txt'), more);
+    await new Promise((r) => setTimeout(r, 300));
+    await p.daemon.folder.settled();
+  }
+  fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok, changed\n');
+  const okId = p.daemon.workspace.index.idOf('ok.txt')!;
+  await until(() => p.daemon.workspace.isLive(okId) && p.daemon.workspace.text(okId) === 'ok, changed\n', 'a later change taken in');
+  const about = p.lines.filter((l) => l.includes('slash.txt'));
+  expect(about).toEqual(['not sharing back\\slash.txt: it has a backslash or a control character']);
+});

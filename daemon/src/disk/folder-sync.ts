@@ -117,7 +117,18 @@ export class FolderSync {
     w.on('raw', (_event, name, details) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (typeof name !== 'string' || !name || !watched) return;
-      if (path.basename(watched) === name) this.rawEvent(watched);
+      if (path.basename(watched) === name) {
+        this.rawEvent(watched);
+        // A file's own watcher names the file itself; only a folder's names what is in it
+        // (`<file>/<file>` was looked at, and logged as a path, for nothing).
+        let dir = false;
+        try {
+          dir = fs.lstatSync(watched).isDirectory();
+        } catch {
+          // gone: nothing in it to look at
+        }
+        if (!dir) return;
+      }
       this.rawEvent(path.join(watched, name));
     });
     w.on('error', (e) => this.log(`watching ${root}: ${(e as Error).message}`));
