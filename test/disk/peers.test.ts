@@ -237,3 +237,28 @@ it("a text file's second outside edit keeps what a peer added after the first (t
   for (const line of ['start', 'A 1', 'A 2', 'B 1']) expect(files['app.txt']?.split('\n'), line).toContain(line);
 });
 
+
+it("a binary file changed in a folder while a peer's change of it is on the way keeps both versions", async () => {
+  const bytes = (seed: number) => Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 7 + seed * 13 + (i >> 5)) & 0xff));
+  const sha = (x: Uint8Array) => createHash('sha256').update(x).digest('hex');
+  const { a, b } = await sharedPair({ 'pic.bin': bytes(1) as unknown as string });
+  await converged(a, b, 'the first sync');
+  // A's new version reaches B's file list, its content is held back: B's folder still has the old one.
+  b.net.holdBlobs();
+  fs.writeFileSync(path.join(a.dir, 'pic.bin'), bytes(2));
+  const id = b.daemon.workspace.index.idOf('pic.bin')!;
+  await until(() => b.daemon.workspace.index.entry(id)?.hash === sha(bytes(2)), "A's version in B's file list");
+  // A tool on B writes its own version over the old one.
+  fs.writeFileSync(path.join(b.dir, 'pic.bin'), bytes(3));
+  await until(() => b.daemon.workspace.index.entries().some(([, e]) => e.hash === sha(bytes(3))), "B's version taken in");
+  b.net.releaseBlobs();
+  const digests = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter((n) => n.startsWith('pic')).map((n) => [n, sha(fs.readFileSync(path.join(dir, n)))]));
+  await until(() => JSON.stringify(digests(a.dir)) === JSON.stringify(digests(b.dir)) && Object.keys(digests(a.dir)).length === 2, 'both folders to hold both versions').catch((e: Error) => {
+    console.log(digests(a.dir), digests(b.dir), [bytes(1), bytes(2), bytes(3)].map(sha), a.lines.filter((l) => !l.startsWith('net')), b.lines.filter((l) => !l.startsWith('net')));
+    throw e;
+  });
+  const on = digests(a.dir);
+  expect(on['pic.bin']).toBe(sha(bytes(2))); // the shared version keeps the path
+  expect(Object.entries(on).find(([n]) => n !== 'pic.bin')).toEqual([`pic (conflict ${sha(bytes(3)).slice(0, 8)}).bin`, sha(bytes(3))]);
+  expect(b.lines.some((l) => l.includes("pic.bin was changed in this folder while a peer's change of it was on the way"))).toBe(true);
+});

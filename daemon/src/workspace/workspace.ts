@@ -510,8 +510,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * The bytes of a file changed outside the daemon. Live text takes the difference as an edit
    * (so others' concurrent edits survive); a text file not yet live becomes live from its last
    * known content first; a binary file's new content replaces the old (last writer wins).
+   * `base`: the text the folder last held, `baseHash` its hash (what the change was made on).
+   * Returns the path of the copy this content is kept at when it raced a peer's change (the
+   * caller writes it into the folder: the path itself gets the shared version).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false): void {
+  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false, baseHash?: string): string | undefined {
     this.settle();
     this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
@@ -531,25 +534,49 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // The folder already holds the shared text (the same change arrived from a peer first):
       // nothing to take in; a three-way merge would apply it a second time.
       if (text === live.text) return;
-      // Three-way: the tool changed `base` (what the folder last held) into `text`; apply that
-      // change on top of the current text, so edits that arrived meanwhile survive.
-      const op = base === undefined || base === live.text ? diffToOp(live.text, text) : transformOp(diffToOp(base, text), diffToOp(base, live.text), 'left');
-      this.edit(fileId, op, origin, applyOp(live.text, op) === text ? text : undefined);
+      this.takeOutsideEdit(fileId, live.text, text, base, origin);
       return;
     }
     const hash = hashBytes(bytes);
     if (!live && hash === entry.hash) return;
     if (!live && !entry.opaque && text !== null && text.length <= this.liveLimit && this.blobs.has(entry.hash)) {
       const doc = this.makeLive(fileId, this.baseText(entry));
-      this.edit(fileId, diffToOp(doc.text, text), origin, text);
+      this.takeOutsideEdit(fileId, doc.text, text, base, origin);
       return;
     }
     this.blobs.put(bytes, hash);
+    if (baseHash !== undefined && baseHash !== entry.hash) {
+      // The folder changed a version the shared file has moved on from (a peer's change had not
+      // reached the folder yet): both were made at once. A whole value cannot merge, so the
+      // shared version keeps the path, as for any concurrent put, and this folder's is kept
+      // beside it, under an id derived from the file and the content like `resolve`'s copies.
+      const copyId = 'f' + sha256Hex(`${fileId}:${hash}`).slice(0, 24);
+      const kept = this.index.entry(copyId);
+      if (kept) return kept.path;
+      const to = conflictPath(path, hash.slice(0, 8));
+      const copy: FileEntry = { path: to, hash, size: bytes.length };
+      if (!this.isText(bytes)) copy.opaque = true;
+      if (entry.exec) copy.exec = true;
+      this.emit('notice', `${path} was changed in this folder while a peer's change of it was on the way; the shared version keeps the path, this folder's is kept as ${to}`);
+      this.recordIndex(this.index.add(copyId, copy), origin, { created: [to], deleted: [], renamed: [], changed: [] });
+      return to;
+    }
     // A whole new value, not a field update: it survives a concurrent delete (see FileIndex.replace).
     const next: FileEntry = { path, hash, size: bytes.length };
     if (!this.isText(bytes)) next.opaque = true;
     if (entry.exec) next.exec = true;
     this.recordIndex(this.index.replace(fileId, next), origin, { created: [], deleted: [], renamed: [], changed: [path] });
+  }
+
+  /**
+   * An outside edit of a text: the tool changed `base` (what the folder last held) into `text`;
+   * that change is applied on top of `current`, three-way, so edits that arrived meanwhile (from
+   * peers, not yet in the folder) survive. Without a base, or when nothing arrived, the whole
+   * difference from `current`.
+   */
+  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: Origin): void {
+    const op = base === undefined || base === current ? diffToOp(current, text) : transformOp(diffToOp(base, text), diffToOp(base, current), 'left');
+    this.edit(fileId, op, origin, applyOp(current, op) === text ? text : undefined);
   }
 
   /**
