@@ -4,10 +4,10 @@
  */
 import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
-import { createMessageConnection, ResponseError } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ReadableStreamMessageReader, ResponseError } from 'vscode-jsonrpc/node';
 import { FrameWriter } from './frame-writer.js';
-import { answerBadFrame, decodeMessage, logInternalErrors, onNotification, onRequest } from './rpc-edge.js';
-import { FrameReader } from './frame-reader.js';
+import { answerBadFrame, logInternalErrors, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
+import { FrameGuard } from './frame-guard.js';
 import type { EditorClient, EditorBuffers } from './editor-buffers.js';
 import { EditorCollaboration, type Collaboration, type Notify } from './editor-collaboration.js';
 import type { Encoding } from '../text/positions.js';
@@ -43,13 +43,14 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   const writer = new FrameWriter(socket);
   // Framing is checked before the reader buffers anything: broken or oversized frames end the
   // connection with a message rather than holding it or leaving it out of step.
-  const reader = new FrameReader(socket, decodeMessage, (reason) => {
+  const guard = new FrameGuard(socket, (reason) => {
     services.log(`closing an editor connection: ${reason}`);
     void writer
       .write({ jsonrpc: '2.0', id: null, error: { code: P.ErrorCodes.InvalidRequest, message: reason } } as never)
       .catch(() => undefined)
       .finally(() => socket.end());
   });
+  const reader = new ReadableStreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
   const conn = createMessageConnection(reader, writer, {
     error: (m) => services.log(m),
     warn: () => undefined,

@@ -69,7 +69,7 @@ export function decodeMessage(buffer: Uint8Array): Message {
   return msg as Message;
 }
 
-/** `decodeMessage` as a vscode-jsonrpc content-type decoder (for readers of a stream: the LSP server's stdio). */
+/** `decodeMessage` as vscode-jsonrpc's content-type decoder, for its stream readers: the editor socket (behind FrameGuard) and the LSP server's stdio. */
 export const strictDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {

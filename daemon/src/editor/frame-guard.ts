@@ -1,0 +1,111 @@
+/**
+ * Watches the LSP framing (`Content-Length: n\r\n\r\n` + n bytes) of what an editor sends before
+ * the JSON-RPC reader sees it (issue 10, Low): a frame larger than MAX_EDITOR_FRAME is never
+ * buffered (a 2 GiB Content-Length would otherwise hold the connection forever), and a header
+ * that is not LSP framing ends the connection with a message instead of leaving the reader out
+ * of step for every later message. Bytes pass through unchanged.
+ *
+ * It is the reader's stream (vscode-jsonrpc's `RAL.ReadableStream`: data, end and close
+ * listeners) over the socket's own events, not a Transform piped from the socket: each chunk goes
+ * from the socket's `data` event to the reader in one call, where a pipe and a Transform cost two
+ * stream buffers and their callbacks per keystroke (issue 13). Socket errors reach the connection
+ * through its writer (FrameWriter), as before.
+ */
+import type { EventEmitter } from 'node:events';
+import { Disposable, type RAL } from 'vscode-jsonrpc/node';
+
+/**
+ * Largest editor message: a whole live file (1 Mi characters, up to 6 bytes each as JSON escapes)
+ * with room for the envelope.
+ */
+export const MAX_EDITOR_FRAME = 8 * 1024 * 1024;
+const MAX_HEADER = 1024;
+
+export class FrameGuard implements RAL.ReadableStream {
+  #header = '';
+  #body = 0;
+  #failed = false;
+  #listeners = new Set<(data: Uint8Array) => void>();
+  /** The socket's `data` listener is attached (with the reader's first `onData`). */
+  #reading = false;
+
+  /**
+   * Reads `source` (an editor's socket: `data` Buffers, then `end` and `close`). `onViolation`
+   * gets the reason; nothing more reaches the reader after it.
+   */
+  constructor(
+    private readonly source: EventEmitter,
+    private readonly onViolation: (reason: string) => void,
+  ) {}
+
+  /** The socket starts flowing with the first listener, so nothing arrives before the reader listens. */
+  onData(listener: (data: Uint8Array) => void): Disposable {
+    if (!this.#reading) {
+      this.#reading = true;
+      this.source.on('data', (chunk: Buffer) => {
+        if (!this.#admit(chunk)) return;
+        for (const l of this.#listeners) l(chunk);
+      });
+    }
+    this.#listeners.add(listener);
+    return Disposable.create(() => this.#listeners.delete(listener));
+  }
+
+  onEnd(listener: () => void): Disposable {
+    return this.#forward('end', listener);
+  }
+
+  onClose(listener: () => void): Disposable {
+    return this.#forward('close', listener);
+  }
+
+  /** The guard itself never fails as a stream: a violation goes to `onViolation`. */
+  onError(): Disposable {
+    return Disposable.create(() => undefined);
+  }
+
+  #forward(event: 'end' | 'close', listener: () => void): Disposable {
+    const l = () => listener();
+    this.source.on(event, l);
+    return Disposable.create(() => this.source.off(event, l));
+  }
+
+  /** Follow the framing through `chunk`; false once it broke (then nothing passes any more). */
+  #admit(chunk: Buffer): boolean {
+    if (this.#failed) return false;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#body > 0) {
+        const n = Math.min(this.#body, chunk.length - at);
+        this.#body -= n;
+        at += n;
+        continue;
+      }
+      // The header may arrive across chunks, its end (\r\n\r\n) too: look for the end from the
+      // last three characters already held. latin1 keeps one character per byte.
+      const held = this.#header.length;
+      const upTo = Math.min(chunk.length, at + MAX_HEADER + 4 - held);
+      this.#header += chunk.subarray(at, upTo).toString('latin1');
+      const end = this.#header.indexOf('\r\n\r\n', Math.max(0, held - 3));
+      if (end === -1) {
+        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB (send Content-Length headers followed by one JSON-RPC object)');
+        break;
+      }
+      const header = this.#header.slice(0, end + 4);
+      this.#header = '';
+      at += end + 4 - held;
+      const m = /(?:^|\r\n)content-length:[ \t]*(\d{1,16})[ \t]*(?:\r\n|$)/i.exec(header.slice(0, -4));
+      if (!m) return this.#fail('a message without a valid Content-Length header; the connection is closed (reconnect and send Content-Length headers followed by one JSON-RPC object)');
+      const length = Number(m[1]);
+      if (length > MAX_EDITOR_FRAME) return this.#fail(`a message of ${length} bytes is over the ${MAX_EDITOR_FRAME}-byte limit; the connection is closed`);
+      this.#body = length;
+    }
+    return true;
+  }
+
+  #fail(reason: string): false {
+    this.#failed = true;
+    this.onViolation(reason);
+    return false;
+  }
+}
