@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
-import { ResponseError } from 'vscode-jsonrpc/node';
+import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BufferSync } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
@@ -184,13 +184,18 @@ describe('buffer sync', () => {
     expect(rpc3.of(P.BufferOpen.method)).toEqual([{ path: 'a.txt', content: 'hello!?# end', base: 'hello!?# end' }]);
   });
 
-  it('an edit whose write fails because the daemon died is kept pending, not taken as refused', async () => {
+  for (const [how, failure] of [
+    ['a plain error', () => Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })],
+    // What vscode-jsonrpc itself answers when its writer fails: a ResponseError, but not the daemon's.
+    ['vscode-jsonrpc\'s MessageWriteError', () => new ResponseError(ErrorCodes.MessageWriteError, 'write EPIPE')],
+  ] as const)
+  it(`an edit whose write fails because the daemon died is kept pending, not taken as refused (${how})`, async () => {
     // Regression (test/vscode/e2e.test.ts, a SIGKILL mid-typing): the write of an edit failed
     // with EPIPE before the extension heard the socket close; it was logged as refused and the
     // buffer re-opened on the dead connection instead of carrying the edit to the next daemon.
     const doc = await opened('hello');
     rpc.handlers[P.BufferEdit.method] = () => {
-      throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+      throw failure();
     };
     vs.type(doc, [{ from: 5, to: 5, text: '!' }]);
     await flush();

@@ -13,7 +13,7 @@ import type * as P from '@chorus/protocol';
 import * as M from '@chorus/protocol';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { ResponseError } from 'vscode-jsonrpc/node';
+import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
 import { projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
@@ -323,7 +323,7 @@ export class BufferSync {
         // Not an answer: the connection failed under the request (the daemon died, EPIPE) before
         // the extension heard it close. The edit stays pending; the re-open on the next
         // connection carries it (`pending`), as for edits typed while offline.
-        if (!(e instanceof ResponseError)) return;
+        if (!isDaemonAnswer(e)) return;
         // Nothing changed in the shared text, but the document has the edit: re-open, merging
         // what this editor did since the last text in step. An answered edit is not pending.
         b.inflight.delete(seq);
@@ -431,6 +431,17 @@ export class BufferSync {
  * Whether VS Code's change list is our WorkspaceEdit coming back: the same replacements (VS Code
  * lists them end first, and may have turned line breaks into the document's).
  */
+/**
+ * Codes vscode-jsonrpc answers a request with itself when the connection failed under it (its
+ * writer or reader failed, or the connection closed): not the daemon's answer.
+ */
+const TRANSPORT_CODES: ReadonlySet<number> = new Set([ErrorCodes.MessageWriteError, ErrorCodes.MessageReadError, ErrorCodes.PendingResponseRejected, ErrorCodes.ConnectionInactive]);
+
+/** Did the daemon answer (refuse) the request, rather than the connection fail under it? */
+function isDaemonAnswer(e: unknown): boolean {
+  return e instanceof ResponseError && !TRANSPORT_CODES.has(e.code);
+}
+
 function isEcho(changes: readonly { rangeOffset: number; rangeLength: number; text: string }[], ours: readonly Replacement[]): boolean {
   if (changes.length !== ours.length) return false;
   const sorted = [...changes].sort((x, y) => x.rangeOffset - y.rangeOffset);

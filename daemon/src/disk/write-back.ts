@@ -269,10 +269,11 @@ export class WriteBack {
           const id = this.workspace.index.idOf(path);
           if (!id) return; // it was deleted, and that is now the shared state
           // Taken in: the path's content may now be another (merged, or a conflict's winner);
-          // whatever changed it schedules the next write. A whole file kept beside as a conflict
-          // changes nothing at this path: the shared content is written here now.
+          // whatever changed it schedules the next write (a live text's edit does). A whole file
+          // kept beside as a conflict changes nothing at this path: its shared content is
+          // written here now.
           if (this.ledger.latest(path) === now) {
-            const shared = this.workspace.content(id);
+            const shared = this.workspace.isLive(id) ? undefined : this.workspace.content(id);
             if (shared && hashBytes(shared) !== now) void this.writeNow(path, shared);
             return;
           }
