@@ -44,7 +44,7 @@ export function guardFolder(root: string, outside: string[] = []): { check(): vo
 function syncState(d: Daemon): string {
   const rep = d.session.replicator;
   if (!rep) return 'the fresh peer has no replicator';
-  const peers = rep.connectedPeers().map((p) => `${String(p.meta.name ?? p.id)}: ${rep.isSynced(p.id) ? 'synced' : 'not synced'}`);
+  const peers = rep.connectedPeers().map((p) => `${String(p.meta.name ?? p.id)}: ${rep.isSynced(p.id) ? 'synced' : `not synced ${JSON.stringify(rep.syncStateWith(p.id))}`}`);
   return `the fresh peer: ${peers.join(', ') || 'no peer connected'}; ${rep.blobsOnTheWay()} blobs on their way`;
 }
 

@@ -208,6 +208,16 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return this.wanted.size + this.backlog.length;
   }
 
+  /**
+   * What keeps a peer from being level, for diagnostics: the documents not yet level with it, and
+   * how many of its changes wait for dependencies, per document.
+   */
+  syncStateWith(peerId: string): { unsynced: string[]; waiting: Record<string, number> } | undefined {
+    const p = this.peers.get(peerId);
+    if (!p) return undefined;
+    return { unsynced: [...p.unsynced], waiting: Object.fromEntries([...p.waiting].filter(([, q]) => q.length).map(([d, q]) => [d, q.length])) };
+  }
+
   isSynced(peerId: string): boolean {
     const p = this.peers.get(peerId);
     return !!p && p.unsynced.size === 0 && this.wanted.size === 0;
