@@ -83,8 +83,11 @@ export class FrameGuard implements RAL.ReadableStream {
       }
       // The header may arrive across chunks, its end (\r\n\r\n) too: look for the end from the
       // last three characters already held. latin1 keeps one character per byte.
+      // Only the header's bytes become a string: up to its end when this chunk has one (the
+      // usual case, a whole message per chunk), else what the length limit allows.
       const held = this.#header.length;
-      const upTo = Math.min(chunk.length, at + MAX_HEADER + 4 - held);
+      const endHere = chunk.indexOf('\r\n\r\n', at, 'latin1');
+      const upTo = Math.min(endHere === -1 ? chunk.length : endHere + 4, at + MAX_HEADER + 4 - held);
       this.#header += chunk.subarray(at, upTo).toString('latin1');
       const end = this.#header.indexOf('\r\n\r\n', Math.max(0, held - 3));
       if (end === -1) {

@@ -44,7 +44,7 @@ const utf8 = new TextDecoder('utf-8');
  * most MAX_JSON_DEPTH deep, with a string method or else a result or error. Throws BadFrame (with
  * the id when one could be read) so the editor gets an error answer instead of silence.
  */
-export function decodeMessage(buffer: Uint8Array): Message {
+function decodeMessage(buffer: Uint8Array): Message {
   let msg: unknown;
   const text = utf8.decode(buffer);
   try {
