@@ -14,8 +14,8 @@ export async function readBytes(file: string): Promise<Uint8Array | undefined> {
 
 /**
  * Is this file name one of FolderWriter's temporary files (folder-writer.ts)? (Never shared; the
- * watcher drops them by name, without a system call. The built-in rules in ignore-rules.ts say the
- * same for scans.) Today's shape is `.chorus-<16 hex>.tmp`, the same length whatever the file's
+ * watcher drops them by name, without a system call, and IgnoreRules asks this too, for scans.)
+ * Today's shape is `.chorus-<16 hex>.tmp`, the same length whatever the file's
  * name (a name near the file system's 255-byte limit must still get one); the older
  * `.<name>.chorus-<8 hex>` is still recognised, as a crash of an older version may have left one.
  */

@@ -8,14 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { reservedIn } from '../workspace/path-rules.js';
+import { isWriteTemp } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
-/**
- * `node_modules/`, and FolderWriter's temporary files (files.ts isWriteTemp says the same for the
- * watcher): today's `.chorus-<16 hex>.tmp`, and the older `.<name>.chorus-<8 hex>` a crash of an
- * older version may have left.
- */
-const BUILT_IN = ['node_modules/', `.chorus-${'[0-9a-f]'.repeat(16)}.tmp`, '.*.chorus-*'];
+const BUILT_IN = ['node_modules/'];
 
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
@@ -77,6 +73,8 @@ export class IgnoreRules {
   /** Is this project-relative path (with a trailing `/` for folders) excluded? */
   ignores(rel: string): boolean {
     if (reservedIn(rel.replace(/\/$/, ''))) return true;
+    // FolderWriter's temporary files, by the one rule that knows their names (files.ts).
+    if (!rel.endsWith('/') && isWriteTemp(rel.slice(rel.lastIndexOf('/') + 1))) return true;
     if (this.root.ignores(rel)) return true;
     if (nestedProjectOf(rel, this.holds) !== undefined) return true;
     const parts = rel.replace(/\/$/, '').split('/');
