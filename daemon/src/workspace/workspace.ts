@@ -95,6 +95,15 @@ function sameEntry(a: FileEntry, b: FileEntry): boolean {
   return ka.length === kb.length && ka.every((k) => (a as unknown as Record<string, unknown>)[k] === (b as unknown as Record<string, unknown>)[k]);
 }
 
+/**
+ * Where another version of file `id` is kept beside it: an id derived from the file and the
+ * content (so every peer that keeps the same version makes the very same entry, and copies
+ * converge instead of multiplying) and `name (conflict <hash8>).ext`.
+ */
+function conflictCopy(id: string, version: FileEntry): [string, FileEntry] {
+  return ['f' + sha256Hex(`${id}:${version.hash}`).slice(0, 24), { ...version, path: conflictPath(version.path, version.hash.slice(0, 8)) }];
+}
+
 /** `dir/name.ext` → `dir/name (conflict tag).ext`: where the losing side of a conflict is kept. */
 export function conflictPath(path: string, tag: string): string {
   const slash = path.lastIndexOf('/');
@@ -550,16 +559,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // reached the folder yet): both were made at once. A whole value cannot merge, so the
       // shared version keeps the path, as for any concurrent put, and this folder's is kept
       // beside it, under an id derived from the file and the content like `resolve`'s copies.
-      const copyId = 'f' + sha256Hex(`${fileId}:${hash}`).slice(0, 24);
+      const version: FileEntry = { path, hash, size: bytes.length };
+      if (!this.isText(bytes)) version.opaque = true;
+      if (entry.exec) version.exec = true;
+      const [copyId, copy] = conflictCopy(fileId, version);
       const kept = this.index.entry(copyId);
       if (kept) return kept.path;
-      const to = conflictPath(path, hash.slice(0, 8));
-      const copy: FileEntry = { path: to, hash, size: bytes.length };
-      if (!this.isText(bytes)) copy.opaque = true;
-      if (entry.exec) copy.exec = true;
-      this.emit('notice', `${path} was changed in this folder while a peer's change of it was on the way; the shared version keeps the path, this folder's is kept as ${to}`);
-      this.recordIndex(this.index.add(copyId, copy), origin, { created: [to], deleted: [], renamed: [], changed: [] });
-      return to;
+      this.emit('notice', `${path} was changed in this folder while a peer's change of it was on the way; the shared version keeps the path, this folder's is kept as ${copy.path}`);
+      this.recordIndex(this.index.add(copyId, copy), origin, { created: [copy.path], deleted: [], renamed: [], changed: [] });
+      return copy.path;
     }
     // A whole new value, not a field update: it survives a concurrent delete (see FileIndex.replace).
     const next: FileEntry = { path, hash, size: bytes.length };
@@ -852,11 +860,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const winner = this.index.entry(id)!;
         for (const c of this.index.conflicts(id)) {
           if (c.hash === winner.hash) continue;
-          const copyId = 'f' + sha256Hex(`${id}:${c.hash}`).slice(0, 24);
+          const [copyId, copy] = conflictCopy(id, c);
           if (this.index.entry(copyId)) continue;
-          const to = conflictPath(c.path, c.hash.slice(0, 8));
-          this.index.add(copyId, { ...c, path: to });
-          this.emit('notice', `${winner.path} was changed on two peers at once; the other version is kept as ${to}`);
+          this.index.add(copyId, copy);
+          this.emit('notice', `${winner.path} was changed on two peers at once; the other version is kept as ${copy.path}`);
         }
         this.index.replace(id, winner); // settles the race, so it is not resolved again
       }
