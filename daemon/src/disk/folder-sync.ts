@@ -412,15 +412,15 @@ export class FolderSync {
           const seen = present.get(rel)!;
           const base = this.writeBack.baseText(rel);
           const baseHash = this.writeBack.ledger.latest(rel);
-          this.writeBack.remember(rel, seen.hash, seen.bytes);
+          this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
           const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash);
           // This folder's version raced a peer's and is kept beside it: the folder gets that
           // copy now, before the shared version replaces it at the path.
           if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);
-          // A text file's first outside edit made its document live just now: keep what the
-          // folder holds as its base, which `remember` could not while the document was not in
-          // memory. Without it the next outside edit had no base, and was taken as the whole
-          // text, deleting what peers had added meanwhile.
+          // What the folder holds is the file's base from now on. Kept after the change: a text
+          // file's first outside edit makes its document live just now, and a base is kept only
+          // for a document in memory. Without it the next outside edit had no base, and was
+          // taken as the whole text, deleting what peers had added meanwhile.
           this.writeBack.keepBase(rel, seen.hash, seen.bytes);
         });
       }
