@@ -144,7 +144,7 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    useNodePlatform();
+    await useNodePlatform();
     const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
     if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new Failure('notFound', `${opts.dir} is not a folder`);
     const project = new Project(opts.dir);

@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createDecipheriv, hash } from 'node:crypto';
 import { useSha256 } from './digest.js';
-import { useChaCha20Poly1305 } from './net/aead.js';
+import { useChaCha20Poly1305, type ChaCha20Poly1305 } from './net/aead.js';
 
 /**
  * Hash with node:crypto in the core from now on (same digests as @noble/hashes, ~7× faster on
@@ -18,12 +18,11 @@ export function useNodeDigest(): void {
 const TAG_BYTES = 16;
 
 /**
- * Seal and open peer-link frames with node:crypto's ChaCha20-Poly1305 from now on: the same bytes
- * as @noble/ciphers, ~4× faster per small frame (8 against 36 µs on a 120-byte frame, warm; more
- * when cold, as at 30 keystrokes/s), on the keystroke path of both daemons (issue 13).
+ * node:crypto's ChaCha20-Poly1305: the same bytes as @noble/ciphers, ~2× faster on a small frame
+ * (decision 075) and much faster on large ones; a cipher object per frame.
  */
-export function useNodeCipher(): void {
-  useChaCha20Poly1305({
+function nodeChaCha20Poly1305(): ChaCha20Poly1305 {
+  return {
     seal(key, nonce, plain) {
       const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
       const head = c.update(plain);
@@ -41,11 +40,42 @@ export function useNodeCipher(): void {
       d.final();
       return new Uint8Array(head.buffer, head.byteOffset, head.length);
     },
+  };
+}
+
+/** Seal and open peer-link frames with node:crypto's ChaCha20-Poly1305 from now on (tests compare it). */
+export function useNodeCipher(): void {
+  useChaCha20Poly1305(nodeChaCha20Poly1305());
+}
+
+/**
+ * Frames up to this many bytes are sealed and opened with libsodium, larger ones with node:crypto.
+ * libsodium copies each frame into its WebAssembly memory, which never shrinks: a 16 MiB blob
+ * would keep 32 MiB resident for good. Above a few KiB the fixed cost of a node:crypto cipher
+ * object (~10 µs) is small next to the bytes' own, so nothing is lost there (decision 130).
+ */
+export const SODIUM_MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * Seal and open peer-link frames from now on with libsodium's ChaCha20-Poly1305 (IETF, RFC 8439)
+ * for small frames and node:crypto's for large ones: the same bytes either way. A keystroke's
+ * frame (~200 bytes) costs 2–3 µs in libsodium's WebAssembly against 12–13 µs for a node:crypto
+ * cipher object (warm; 20+ µs cold at 30 keystrokes/s), once per peer on the typing daemon
+ * (decision 130). libsodium is loaded here, not at import, so other `chorus` commands do not
+ * parse its 1 MB.
+ */
+export async function useDaemonCipher(): Promise<void> {
+  const { default: sodium } = await import('libsodium-wrappers');
+  await sodium.ready;
+  const node = nodeChaCha20Poly1305();
+  useChaCha20Poly1305({
+    seal: (key, nonce, plain) => (plain.length <= SODIUM_MAX_FRAME_BYTES ? sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plain, null, null, nonce, key) : node.seal(key, nonce, plain)),
+    open: (key, nonce, sealed) => (sealed.length <= SODIUM_MAX_FRAME_BYTES + TAG_BYTES ? sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, null, nonce, key) : node.open(key, nonce, sealed)),
   });
 }
 
-/** Install every faster Node version the core can take (hash, cipher); the daemon calls this at start. */
-export function useNodePlatform(): void {
+/** Install every faster version the core can take on Node (hash, cipher); the daemon awaits this at start. */
+export async function useNodePlatform(): Promise<void> {
   useNodeDigest();
-  useNodeCipher();
+  await useDaemonCipher();
 }

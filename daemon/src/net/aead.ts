@@ -7,9 +7,9 @@
  * ChaCha20-Poly1305 under that subkey with the nonce 0x00000000 ‖ last 8 bytes. The bytes on the
  * wire are exactly XChaCha20-Poly1305's (test/net/aead.test.ts).
  *
- * Platform-neutral: @noble/ciphers by default; the daemon installs node:crypto's
- * ChaCha20-Poly1305 at start (node-platform.ts), ~4× faster per small frame, on the keystroke
- * path of both sides (issue 13).
+ * Platform-neutral: @noble/ciphers by default; the daemon installs libsodium's
+ * ChaCha20-Poly1305 for small frames and node:crypto's for large ones at start (node-platform.ts,
+ * decisions 075 and 130): a keystroke's frame is sealed once per peer on the typing side.
  */
 import { chacha20poly1305, hchacha } from '@noble/ciphers/chacha.js';
 
