@@ -4,7 +4,8 @@
 // kind of write, that nothing changed when it is, and that no other module writes the folder.
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isWriteTemp } from '../../daemon/src/disk/files.js';
 import { ChangedMeanwhile, FolderWriter, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
 import { Project } from '../../daemon/src/project.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
@@ -154,6 +155,63 @@ describe('FolderWriter: the one writer of the project folder, with the one path 
     fs.mkdirSync(path.join(root, 'adir'));
     await expect(writer.writeFile('adir', 'x')).rejects.toThrow();
     expect(fs.readdirSync(root).filter((n) => n.includes('.chorus-'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+  });
+});
+
+// Decision 131: a write-back's temporary file is written in `.chorus/tmp/`, which nothing watches,
+// not beside the file, where every write cost the folder's watchers (ours, an editor's, a test
+// runner's) a round of events for a file that is gone a moment later.
+describe('FolderWriter: temporary files in .chorus/tmp/', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('writes through .chorus/tmp/, so a watcher of the file\'s folder sees only the file', async () => {
+    const seen: string[] = [];
+    const watcher = fs.watch(path.join(root, 'dir'), (_event, name) => seen.push(String(name)));
+    try {
+      for (let i = 0; i < 5; i++) await writer.writeFile('dir/keep.txt', `version ${i}\n`);
+      await writer.writeFile('dir/new.txt', 'new\n', undefined, true);
+      await new Promise((r) => setTimeout(r, 200)); // let the last events arrive
+    } finally {
+      watcher.close();
+    }
+    expect(fs.readFileSync(path.join(root, 'dir/keep.txt'), 'utf8')).toBe('version 4\n');
+    expect(fs.readFileSync(path.join(root, 'dir/new.txt'), 'utf8')).toBe('new\n');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((n) => isWriteTemp(n) || n.includes('.chorus-'))).toEqual([]);
+    expect(new Set(seen)).toEqual(new Set(['keep.txt', 'new.txt']));
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+  });
+
+  it('writes beside the file when its folder is on another file system (EXDEV), and again through .chorus/tmp/ once that was removed', async () => {
+    const realRename = fs.promises.rename;
+    const tmps: string[] = [];
+    vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+      tmps.push(String(from));
+      if (path.dirname(String(from)) === path.join(root, '.chorus', 'tmp')) throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
+      return realRename(from, to);
+    });
+    await writer.writeFile('dir/keep.txt', 'across\n');
+    expect(fs.readFileSync(path.join(root, 'dir/keep.txt'), 'utf8')).toBe('across\n');
+    expect(tmps.map((t) => path.dirname(t))).toEqual([path.join(root, '.chorus', 'tmp'), path.join(root, 'dir')]);
+    expect(fs.readdirSync(path.join(root, 'dir')).filter((n) => n.includes('.chorus-'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+    vi.restoreAllMocks();
+
+    fs.rmSync(path.join(root, '.chorus', 'tmp'), { recursive: true });
+    await writer.writeFile('dir/keep.txt', 'after\n');
+    expect(fs.readFileSync(path.join(root, 'dir/keep.txt'), 'utf8')).toBe('after\n');
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+  });
+
+  it('clears what a crash left in .chorus/tmp/', async () => {
+    await writer.writeFile('ok.txt', 'one\n');
+    const left = path.join(root, '.chorus', 'tmp', '.chorus-0123456789abcdef.tmp');
+    fs.writeFileSync(left, 'half a write');
+    writer.clearTemp();
+    expect(fs.existsSync(left)).toBe(false);
+    await writer.writeFile('ok.txt', 'two\n');
+    expect(fs.readFileSync(path.join(root, 'ok.txt'), 'utf8')).toBe('two\n');
   });
 });
 

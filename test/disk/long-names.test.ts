@@ -57,7 +57,9 @@ describe('FolderWriter: names near the limit', () => {
     }
     expect(new Set(tmpNames).size).toBe(3);
     expect(temps(root)).toEqual([]);
-    expect(fs.readdirSync(root).sort()).toEqual([name, 'ok.txt', 'sub'].sort());
+    // The temporary files were written in `.chorus/tmp/` (decision 132), and none is left there.
+    expect(fs.readdirSync(root).sort()).toEqual([name, '.chorus', 'ok.txt', 'sub'].sort());
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
   });
 
   it('a file system that refuses the name (ENAMETOOLONG) is a WriteRefused in words, with nothing left behind', async () => {

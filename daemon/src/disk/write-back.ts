@@ -74,6 +74,8 @@ export class WriteBack {
     private readonly log: (msg: string) => void,
   ) {
     this.folder = new FolderWriter(project);
+    // One daemon per project (the lock): what `.chorus/tmp/` holds now, a crash left.
+    this.folder.clearTemp();
     this.pendingContent = new PendingContent(project, workspace, this, log);
     // A file an editor created is in the folder at once (else the editor's own save of the new
     // file would look like a second file made at that path).
