@@ -12,7 +12,8 @@ import { isWriteTemp } from '../../daemon/src/disk/files.js';
 import { FolderWriter, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
 import { IgnoreRules } from '../../daemon/src/disk/ignore-rules.js';
 import { Project } from '../../daemon/src/project.js';
-import { startDaemon } from '../support/in-process.js';
+import { logsOf, startDaemon } from '../support/in-process.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
 import { tempDir, tempProject, waitForFile } from '../support/project-dir.js';
 import { stopAll } from '../peers/peer-helpers.js';
 
@@ -131,6 +132,34 @@ describe('the temporary files are never shared', () => {
 describe('two daemons', () => {
   let daemons: Daemon[] = [];
   afterEach(async () => ([daemons] = await stopAll(daemons, [])));
+
+  it('a live file whose name the file system refuses is logged once, not at every pause in typing', async () => {
+    const root = tempProject({ 'long.txt': 'start\n' });
+    const d = await startDaemon(root, 'writer');
+    daemons.push(d);
+    const editor = await ScriptedEditor.socket(d.project.socketPath);
+    let tries = 0;
+    const realRename = fs.promises.rename;
+    vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+      if (path.basename(String(to)) !== 'long.txt') return realRename(from, to);
+      tries++;
+      throw Object.assign(new Error('ENAMETOOLONG: name too long, rename'), { code: 'ENAMETOOLONG' });
+    });
+    try {
+      await editor.init();
+      await editor.open('long.txt');
+      for (let i = 0; i < 4; i++) {
+        await editor.edit('long.txt', 0, 0, `${i}`);
+        const before = tries;
+        const end = Date.now() + 10_000;
+        while (tries === before && Date.now() < end) await new Promise((r) => setTimeout(r, 20)); // its write-back came
+      }
+    } finally {
+      editor.close();
+    }
+    expect(tries).toBeGreaterThanOrEqual(4);
+    expect(logsOf(d).filter((l) => l.includes('its name is longer than this file system allows'))).toHaveLength(1);
+  });
 
   it('a file with a 240-character name reaches the joiner, and back', async () => {
     const a = tempProject({ 'one.txt': 'one\n' });

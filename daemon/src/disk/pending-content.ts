@@ -53,12 +53,19 @@ export class PendingContent {
   refused(rel: string): boolean {
     const why = this.writeBack.folder.refusal(rel);
     if (why === undefined) return false;
-    if (!this.logged.has(why)) {
-      if (this.logged.size >= 10_000) this.logged.clear(); // a bound, not a history: at worst a line again
-      this.logged.add(why);
-      this.log(why);
-    }
+    this.logRefusal(why);
     return true;
+  }
+
+  /**
+   * Log why a write was refused (the path check's or the file system's reason, which names the
+   * path), once: a live file whose name the folder refuses is written back at every pause in typing.
+   */
+  logRefusal(why: string): void {
+    if (this.logged.has(why)) return;
+    if (this.logged.size >= 10_000) this.logged.clear(); // a bound, not a history: at worst a line again
+    this.logged.add(why);
+    this.log(why);
   }
 
   /**

@@ -246,11 +246,7 @@ export class WriteBack {
       if (!force && this.ledger.latest(path) === hash) return;
       // The folder's one path check, before anything else (a link is the person's, never
       // replaced by a regular file: issue 10, item 5); the write itself checks again.
-      const refused = this.folder.refusal(path);
-      if (refused !== undefined) {
-        this.log(refused);
-        return;
-      }
+      if (this.pendingContent.refused(path)) return;
       const abs = this.project.absolute(path);
       const st = await fs.promises.lstat(abs).catch(() => undefined);
       if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
@@ -328,7 +324,7 @@ export class WriteBack {
         this.landed.set(path, gen);
         this.stamps.set(path, stampOf(written));
       } catch (e) {
-        if (e instanceof WriteRefused) this.log(e.message);
+        if (e instanceof WriteRefused) this.pendingContent.logRefusal(e.message);
         else this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
       }
     });
