@@ -302,8 +302,28 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     if (!p) return false;
     const { state, message } = this.store(doc).generateSync(doc, p.states.get(doc) ?? A.initSyncState());
     p.states.set(doc, state);
-    if (message) this.send(peerId, { kind: 'sync', doc, data: message });
+    if (message) this.send(peerId, { kind: 'sync', doc, data: this.needingWaitingDeps(p, doc, message) });
     return message !== null;
+  }
+
+  /**
+   * `message` with what this peer's changes waiting here lack added to its `need`, so that the
+   * peer sends it. A sync message's changes wait here (admit), not in the Automerge document, so
+   * the document cannot ask for their missing dependencies as it does for changes it holds back
+   * itself. A change the peer's Bloom filter wrongly took for one of ours (a false positive,
+   * about 1 in 100) is left out of its sync messages, and a `restart` leaves it out again: asked
+   * for by hash, it comes. Without it, when nothing else could apply, the two sides exchanged
+   * empty sync messages forever (decision 131).
+   */
+  private needingWaitingDeps(p: PeerState, doc: string, message: Uint8Array): Uint8Array {
+    const queue = p.waiting.get(doc);
+    if (!queue?.length) return message;
+    const queued = new Set(queue.map((w) => w.hash));
+    const deps = [...new Set(queue.flatMap((w) => w.deps))].filter((d) => !queued.has(d));
+    const missing = this.store(doc).missingDeps(doc, deps);
+    if (!missing.length) return message;
+    const decoded = A.decodeSyncMessage(message);
+    return A.encodeSyncMessage({ ...decoded, need: [...new Set([...decoded.need, ...missing])] });
   }
 
   /**
