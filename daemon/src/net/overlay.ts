@@ -214,12 +214,23 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     neighbours: () => this.#linked(),
     send: (id, data) => {
       const s = this.#links.get(id);
-      if (s?.send(data, true) !== true) return false;
+      if (s?.sendFramed(this.#floodFrame(data)) !== true) return false;
       this.#streamed(s);
       return true;
     },
     relaying: () => this.isPartialMesh(),
   });
+
+  /**
+   * A broadcast's FLOOD frame, made once for all the peers it goes to (with 8 members a keystroke
+   * goes to 7), keyed by the payload; held only as long as the payload is.
+   */
+  readonly #floodFrames = new WeakMap<Uint8Array, Uint8Array>();
+  #floodFrame(data: Uint8Array): Uint8Array {
+    let framed = this.#floodFrames.get(data);
+    if (!framed) this.#floodFrames.set(data, (framed = frame(Wire.Flood, data)));
+    return framed;
+  }
 
   readonly #keys: SessionKeys;
   /** Binds this run's relay slot to this overlay (relay-server.ts). */

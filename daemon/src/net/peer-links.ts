@@ -145,9 +145,14 @@ export class PeerLinks {
   }
 
   /** Send on the stream: as DATA, or as FLOOD (same order; the receiver may relay it). */
-  send(data: Uint8Array, flooded = false): boolean {
+  send(data: Uint8Array): boolean {
+    return this.sendFramed(frame(Wire.Data, data));
+  }
+
+  /** Send a DATA or FLOOD frame made already (a broadcast's one frame for every peer); false if not linked. */
+  sendFramed(framed: Uint8Array): boolean {
     if (!this.#tx) return false;
-    this.#tx.link.send(frame(flooded ? Wire.Flood : Wire.Data, data));
+    this.#tx.link.send(framed);
     return true;
   }
 
