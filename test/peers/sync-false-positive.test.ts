@@ -62,7 +62,7 @@ function sharerWithFalsePositive(joinerHello: Uint8Array): { sharer: Workspace; 
   throw new Error('no file name made a Bloom filter false positive in 5000 tries');
 }
 
-/** A replicator on `ws` whose messages go to `to` (in order) once both are up. */
+/** A replicator on `ws`; what it sends waits in `outbox`, in order, for the other side's handlers (`deliverTo`). */
 function node(id: string, ws: Workspace, outbox: Array<() => void>, deliverTo: () => Map<string, (...a: never[]) => void>) {
   const handlers = new Map<string, (...a: never[]) => void>();
   const net: PeerNetwork = {
