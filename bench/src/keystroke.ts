@@ -9,10 +9,11 @@
 // - Chorus over WebSocket: real daemons (`chorus share` / `chorus join`, loopback, --no-webrtc), a
 //   scripted editor on each; keystrokes typed at 30/s into an empty file; each daemon's utime +
 //   stime from /proc/PID/stat over the run divided by the keystrokes (see `measureLatency`).
-// - The socket floor (2 peers): two Node processes that only move each keystroke over the same
-//   sockets (an editor's Unix socket, a loopback WebSocket, the other editor's Unix socket; no
-//   CRDT, encryption, storage or disk), typed the same way and measured the same way: what a
-//   process per person linked by sockets costs before any of Chorus's own work.
+// - The socket floor, for each peer count: Node processes that only move each keystroke over the
+//   same sockets (an editor's Unix socket, a loopback WebSocket to each other process, the other
+//   editors' Unix sockets; no CRDT, encryption, storage or disk), typed the same way and measured
+//   the same way: what a process per person linked by sockets costs before any of Chorus's own
+//   work; with 8, what sending each keystroke to 7 processes costs by itself.
 // - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
@@ -146,15 +147,19 @@ async function main(): Promise<void> {
     runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax } });
     log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms (max ${c.receiverMax.toFixed(2)}); p50 ${lat.p50Ms.toFixed(2)} / p99 ${lat.p99Ms.toFixed(2)} ms; idle ${lat.idleCpuPercent?.sender.toFixed(2)}% / ${lat.idleCpuPercent?.receiver.toFixed(2)}%`);
   }
-  let sockets: LatencyResult | undefined;
-  if (peersList.includes(2)) {
-    const n = keysFor(2);
-    log(`socket floor, 2 processes: ${n} keystrokes at ${rate}/s…`);
+  // The socket floor with as many processes as each Chorus run had peers: with 8, one process
+  // sends each keystroke to 7 others, so it shows what the fan-out alone costs on this machine.
+  const socketRuns: Record<number, LatencyResult> = {};
+  for (const peers of peersList) {
+    const n = keysFor(peers);
+    log(`socket floor, ${peers} processes: ${n} keystrokes at ${rate}/s…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    sockets = await measureLatency(socketFloor, start, keys.slice(0, warmup + n + 10), { peers: 2, rate, seconds: n / rate, warmup });
-    const c = sockets.cpuPerKeystrokeMs!;
-    log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms; p50 ${sockets.p50Ms.toFixed(2)} / p99 ${sockets.p99Ms.toFixed(2)} ms`);
+    const run = await measureLatency(socketFloor, start, keys.slice(0, warmup + n + 10), { peers, rate, seconds: n / rate, warmup });
+    socketRuns[peers] = run;
+    const c = run.cpuPerKeystrokeMs!;
+    log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms; p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms`);
   }
+  const sockets: LatencyResult | undefined = socketRuns[2];
   log(`floor again (the machine may have changed meanwhile)…`);
   const floorAfter = await floorCpu(keys.slice(0, 300), rate, keys.slice(0, Math.max(300, warmup)));
   const busy1 = cpuTimes();
@@ -180,6 +185,8 @@ async function main(): Promise<void> {
     floor: { msPerKeystroke: floor, before: floorBefore, after: floorAfter, tightLoop: floorTight },
     /** The socket floor's run (2 peers): CPU per keystroke of each relay process and its latency. */
     sockets,
+    /** The socket floor's run for each peer count of `runs` (keyed by peers). */
+    socketRuns,
     runs,
   };
   mkdirSync(out, { recursive: true });
@@ -195,11 +202,11 @@ async function main(): Promise<void> {
     const i = r.latency.idleCpuPercent;
     console.log(`${String(r.peers).padStart(5)}  ${String(r.latency.typed).padStart(10)}  ${`${f2(c.sender)} ms (${f2(r.ratio.sender)}×)`.padStart(27)}  ${`${f2(c.receiver)} / ${f2(c.receiverMax)} ms (${f2(r.ratio.receiver)}×)`.padStart(29)}  ${`${f2(r.latency.p50Ms)} / ${f2(r.latency.p99Ms)} / ${f2(r.latency.maxMs)}`.padStart(26)}  ${i ? `${f2(i.sender)}% / ${f2(i.receiver)}%` : '—'}${r.latency.verified ? '' : '  WRONG TEXT'}${r.latency.note ? `  (${r.latency.note})` : ''}`);
   }
-  if (sockets) {
-    const c = sockets.cpuPerKeystrokeMs!;
-    console.log(`socket floor (2 Node processes only relaying over the same sockets, no CRDT): ${f2(c.sender)} ms typing side, ${f2(c.receiver)} ms receiving side per keystroke (${f2(c.sender / floor)}× / ${f2(c.receiver / floor)}× the Automerge floor); latency p50 / p99 / max ${f2(sockets.p50Ms)} / ${f2(sockets.p99Ms)} / ${f2(sockets.maxMs)} ms${sockets.verified ? '' : '  WRONG TEXT'}`);
+  for (const [peers, run] of Object.entries(socketRuns)) {
+    const c = run.cpuPerKeystrokeMs!;
+    console.log(`socket floor (${peers} Node processes only relaying over the same sockets, no CRDT): ${f2(c.sender)} ms typing side, ${f2(c.receiver)} ms receiving side per keystroke (${f2(c.sender / floor)}× / ${f2(c.receiver / floor)}× the Automerge floor); latency p50 / p99 / max ${f2(run.p50Ms)} / ${f2(run.p99Ms)} / ${f2(run.maxMs)} ms${run.verified ? '' : '  WRONG TEXT'}`);
   }
-  process.exitCode = runs.every((r) => r.latency.verified) && (sockets?.verified ?? true) ? 0 : 1;
+  process.exitCode = runs.every((r) => r.latency.verified) && Object.values(socketRuns).every((r) => r.verified) ? 0 : 1;
 }
 
 await main();

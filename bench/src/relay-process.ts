@@ -4,7 +4,8 @@
 // `buffer/open` get canned answers, `buffer/edit` is answered and its changes sent on), and links
 // to the other process over a loopback WebSocket (the `ws` package, as the daemons). No CRDT, no
 // encryption, no storage, no disk: the part of a daemon's per-keystroke cost that two processes
-// and three sockets cost by themselves.
+// and three sockets cost by themselves. With more processes (the N-peer floor), every `b` links
+// to `a`, and `a` sends each keystroke to each of them, as a typing daemon does in a full mesh.
 //
 // Usage: node relay-process.js a DIR TEXT_FILE        (prints the WebSocket port it listens on)
 //        node relay-process.js b DIR TEXT_FILE PORT   (connects to a's port)
@@ -17,7 +18,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 const [role, dir, textFile, port] = process.argv.slice(2) as [string, string, string, string | undefined];
 const text = readFileSync(textFile, 'utf8');
 let editor: net.Socket | undefined;
-let peer: WebSocket | undefined;
+/** a: every b linked to it (one with 2 processes, N−1 for the N-peer floor); b: its link to a. */
+const peers: WebSocket[] = [];
 
 function send(sock: net.Socket, msg: unknown): void {
   const body = Buffer.from(JSON.stringify(msg), 'utf8');
@@ -42,7 +44,10 @@ function serve(sock: net.Socket): void {
       else if (m.method === 'buffer/open') send(sock, { jsonrpc: '2.0', id: m.id, result: { path: m.params.path, content: text } });
       else {
         send(sock, { jsonrpc: '2.0', id: m.id, result: null });
-        if (m.method === 'buffer/edit') peer?.send(JSON.stringify({ path: m.params.path, changes: m.params.changes }));
+        if (m.method === 'buffer/edit') {
+          const out = JSON.stringify({ path: m.params.path, changes: m.params.changes });
+          for (const peer of peers) peer.send(out);
+        }
       }
     }
   });
@@ -58,12 +63,13 @@ net.createServer(serve).listen(join(dir, '.chorus', 'daemon.sock'));
 if (role === 'a') {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   wss.on('connection', (ws) => {
-    peer = ws;
+    peers.push(ws);
     ws.on('message', fromPeer);
   });
   wss.on('listening', () => process.stdout.write(`${(wss.address() as { port: number }).port}\n`));
 } else {
-  peer = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  const peer = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  peers.push(peer);
   peer.on('message', fromPeer);
   peer.on('open', () => process.stdout.write('linked\n'));
 }

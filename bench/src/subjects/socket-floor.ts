@@ -1,6 +1,7 @@
-// The socket floor: two Node processes that only move keystrokes over the sockets a Chorus
-// daemon uses (an editor's Unix socket, a loopback WebSocket between them, the other editor's
-// Unix socket; ../relay-process.ts), typed and received by the same scripted editors as Chorus.
+// The socket floor: Node processes that only move keystrokes over the sockets a Chorus daemon
+// uses (an editor's Unix socket, a loopback WebSocket between them, the other editor's Unix
+// socket; ../relay-process.ts), typed and received by the same scripted editors as Chorus. With
+// N peers, one process sends each keystroke to N−1 others, as a typing daemon in a full mesh does.
 // Its CPU per keystroke is what the daemons' design (a process per person, linked by sockets)
 // costs before any CRDT, encryption, storage or disk work: the second baseline of
 // `npm run bench:keystroke`, next to raw Automerge.
@@ -32,11 +33,11 @@ function startRelay(args: string[]): Promise<{ child: ChildProcess; line: string
 
 export const socketFloor: Subject = {
   id: 'socket-floor',
-  name: 'socket floor (two Node processes relaying, no CRDT)',
-  description: 'buffer/edit from an editor into process A, a loopback WebSocket to process B, buffer/didChange to an editor there; nothing else',
-  maxPeers: 2,
+  name: 'socket floor (Node processes relaying, no CRDT)',
+  description: 'buffer/edit from an editor into process A, a loopback WebSocket to each other process, buffer/didChange to an editor there; nothing else',
+  maxPeers: 8,
   async setup({ peers, start }: SetupOptions): Promise<Session> {
-    if (peers !== 2) throw new Error('the socket floor has one sender and one receiver');
+    if (peers < 2) throw new Error('the socket floor needs a sender and at least one receiver');
     const root = tempRoot('socket-floor');
     const textFile = join(root, 'start.txt');
     writeFileSync(textFile, start.text);
@@ -45,28 +46,39 @@ export const socketFloor: Subject = {
     try {
       const a = await startRelay(['a', join(root, 'a'), textFile]);
       procs.push(a.child);
-      const b = await startRelay(['b', join(root, 'b'), textFile, a.line.trim()]);
-      procs.push(b.child);
+      const bs: ChildProcess[] = [];
+      for (let i = 1; i < peers; i++) {
+        const b = await startRelay(['b', join(root, `b${i}`), textFile, a.line.trim()]);
+        procs.push(b.child);
+        bs.push(b.child);
+      }
       const sender = await BenchEditor.connect(join(root, 'a'));
-      const receiver = await BenchEditor.connect(join(root, 'b'));
-      editors.push(sender, receiver);
+      editors.push(sender);
+      const receivers: BenchEditor[] = [];
+      for (let i = 1; i < peers; i++) receivers.push(await BenchEditor.connect(join(root, `b${i}`)));
+      editors.push(...receivers);
       await sender.open('doc.txt');
-      await receiver.open('doc.txt');
-      const counter = new ArrivalCounter(1, start.text);
+      for (const r of receivers) await r.open('doc.txt');
+      const counter = new ArrivalCounter(receivers.length, start.text);
       let cb: (r: number, count: number) => void = () => {};
-      let arrived = 0;
-      receiver.onText = (text) => {
-        const n = counter.seen(0, text);
-        if (n > arrived) { arrived = n; cb(0, n); }
-      };
+      const arrived = new Array<number>(receivers.length).fill(0);
+      receivers.forEach((ed, r) => {
+        ed.onText = (text) => {
+          const n = counter.seen(r, text);
+          if (n > arrived[r]!) {
+            arrived[r] = n;
+            cb(r, n);
+          }
+        };
+      });
       return {
         type(k: Keystroke): void {
           counter.typed(k);
           sender.edit(k);
         },
         onArrival(f) { cb = f; },
-        text: () => receiver.text,
-        processes: () => ({ sender: a.child.pid!, receivers: [b.child.pid!] }),
+        text: (r) => receivers[r]!.text,
+        processes: () => ({ sender: a.child.pid!, receivers: bs.map((b) => b.pid!) }),
         peakRss: async () => ({}),
         async close() {
           for (const e of editors) e.close();
