@@ -10,6 +10,7 @@
 
 import net from 'node:net';
 import { join } from 'node:path';
+import { ArrivalCounter } from '../harness.js';
 import type { Keystroke } from '../traces.js';
 
 interface Pos { line: number; character: number }
@@ -174,4 +175,25 @@ export class BenchEditor {
     this.sock.end();
     this.sock.destroy();
   }
+}
+
+/**
+ * Count each receiving editor's keystrokes as its text changes (ArrivalCounter): `arrived[r]` is
+ * receiver r's count; at each new arrival `onArrival(r, n)` runs, then `after` (a subject's
+ * back-pressure check). The counter's `typed` is the sender's to call.
+ */
+export function countArrivals(receivers: BenchEditor[], startText: string, after?: () => void): { counter: ArrivalCounter; arrived: number[]; onArrival: (r: number, count: number) => void } {
+  const counter = new ArrivalCounter(receivers.length, startText);
+  const arrived = new Array<number>(receivers.length).fill(0);
+  const out = { counter, arrived, onArrival: (_r: number, _count: number): void => undefined };
+  receivers.forEach((ed, r) => {
+    ed.onText = (text) => {
+      const n = counter.seen(r, text);
+      if (n <= arrived[r]!) return;
+      arrived[r] = n;
+      out.onArrival(r, n);
+      after?.();
+    };
+  });
+  return out;
 }

@@ -22,11 +22,11 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ArrivalCounter, type Session, type SetupOptions, type StartState, type Subject } from '../harness.js';
+import { type Session, type SetupOptions, type StartState, type Subject } from '../harness.js';
 import type { Mode, RegistryEntry } from '../registry.js';
 import type { Keystroke } from '../traces.js';
 import { DAEMON_NODE_OPTIONS, daemonEnv } from '../../../daemon/dist/lifecycle/daemon-process.js';
-import { BenchEditor } from './chorus-editor.js';
+import { BenchEditor, countArrivals } from './chorus-editor.js';
 import { peakRssOf } from './yjs.js';
 
 /** The CLI the daemons run: this checkout's build, or CHORUS_BENCH_CLI (to compare with another build in one run). */
@@ -315,20 +315,13 @@ export function chorusSubject(t: Transport, mode: Mode): Subject {
           await until(() => (receivers.every((r) => r.text === want) ? true : undefined), 120_000, 'the warm-up keystroke at every receiver', 2);
           if (sender.error) throw sender.error;
         }
-        const counter = new ArrivalCounter(receivers.length, start.text);
-        const arrived = new Array<number>(receivers.length).fill(0);
         let typed = 0;
-        let cb: (r: number, count: number) => void = () => {};
         let wake: (() => void) | undefined;
         const check = (): void => {
           if (wake && sender.inflight < MAX_UNANSWERED && typed - Math.min(...arrived) < MAX_UNARRIVED) { const w = wake; wake = undefined; w(); }
         };
-        receivers.forEach((ed, r) => {
-          ed.onText = (text) => {
-            const n = counter.seen(r, text);
-            if (n > arrived[r]!) { arrived[r] = n; cb(r, n); check(); }
-          };
-        });
+        const arrivals = countArrivals(receivers, start.text, check);
+        const { counter, arrived } = arrivals;
         sender.onAnswer = check;
         return {
           type(k: Keystroke): void | Promise<void> {
@@ -340,7 +333,7 @@ export function chorusSubject(t: Transport, mode: Mode): Subject {
               return new Promise<void>((r) => { wake = r; });
             }
           },
-          onArrival(f) { cb = f; },
+          onArrival(f) { arrivals.onArrival = f; },
           text: (r) => receivers[r]!.text,
           processes: () => ({ sender: mesh.pids[0]!, receivers: mesh.pids.slice(1) }),
           async peakRss(): Promise<Record<string, number>> {

@@ -10,9 +10,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArrivalCounter, type Session, type SetupOptions, type Subject } from '../harness.js';
+import type { Session, SetupOptions, Subject } from '../harness.js';
 import type { Keystroke } from '../traces.js';
-import { BenchEditor } from './chorus-editor.js';
+import { BenchEditor, countArrivals } from './chorus-editor.js';
 import { removeRoot, tempRoot } from './chorus.js';
 
 const RELAY = fileURLToPath(new URL('../relay-process.js', import.meta.url));
@@ -59,24 +59,13 @@ export const socketFloor: Subject = {
       editors.push(...receivers);
       await sender.open('doc.txt');
       for (const r of receivers) await r.open('doc.txt');
-      const counter = new ArrivalCounter(receivers.length, start.text);
-      let cb: (r: number, count: number) => void = () => {};
-      const arrived = new Array<number>(receivers.length).fill(0);
-      receivers.forEach((ed, r) => {
-        ed.onText = (text) => {
-          const n = counter.seen(r, text);
-          if (n > arrived[r]!) {
-            arrived[r] = n;
-            cb(r, n);
-          }
-        };
-      });
+      const arrivals = countArrivals(receivers, start.text);
       return {
         type(k: Keystroke): void {
-          counter.typed(k);
+          arrivals.counter.typed(k);
           sender.edit(k);
         },
-        onArrival(f) { cb = f; },
+        onArrival(f) { arrivals.onArrival = f; },
         text: (r) => receivers[r]!.text,
         processes: () => ({ sender: a.child.pid!, receivers: bs.map((b) => b.pid!) }),
         peakRss: async () => ({}),

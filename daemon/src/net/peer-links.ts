@@ -144,12 +144,15 @@ export class PeerLinks {
     if (this.up) this.#settle();
   }
 
-  /** Send on the stream: as DATA, or as FLOOD (same order; the receiver may relay it). */
+  /** Send `data` on the stream as DATA; false if not linked. */
   send(data: Uint8Array): boolean {
     return this.sendFramed(frame(Wire.Data, data));
   }
 
-  /** Send a DATA or FLOOD frame made already (a broadcast's one frame for every peer); false if not linked. */
+  /**
+   * Send a DATA or FLOOD frame made already, on the same ordered stream (a FLOOD the receiver
+   * may relay: a broadcast's one frame for every peer, overlay.ts); false if not linked.
+   */
   sendFramed(framed: Uint8Array): boolean {
     if (!this.#tx) return false;
     this.#tx.link.send(framed);
