@@ -554,25 +554,22 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       return;
     }
     this.blobs.put(bytes, hash);
+    // A whole new value, not a field update: it survives a concurrent delete (see FileIndex.replace).
+    const next: FileEntry = { path, hash, size: bytes.length };
+    if (!this.isText(bytes)) next.opaque = true;
+    if (entry.exec) next.exec = true;
     if (baseHash !== undefined && baseHash !== entry.hash) {
       // The folder changed a version the shared file has moved on from (a peer's change had not
       // reached the folder yet): both were made at once. A whole value cannot merge, so the
       // shared version keeps the path, as for any concurrent put, and this folder's is kept
       // beside it, under an id derived from the file and the content like `resolve`'s copies.
-      const version: FileEntry = { path, hash, size: bytes.length };
-      if (!this.isText(bytes)) version.opaque = true;
-      if (entry.exec) version.exec = true;
-      const [copyId, copy] = conflictCopy(fileId, version);
+      const [copyId, copy] = conflictCopy(fileId, next);
       const kept = this.index.entry(copyId);
       if (kept) return kept.path;
       this.emit('notice', `${path} was changed in this folder while a peer's change of it was on the way; the shared version keeps the path, this folder's is kept as ${copy.path}`);
       this.recordIndex(this.index.add(copyId, copy), origin, { created: [copy.path], deleted: [], renamed: [], changed: [] });
       return copy.path;
     }
-    // A whole new value, not a field update: it survives a concurrent delete (see FileIndex.replace).
-    const next: FileEntry = { path, hash, size: bytes.length };
-    if (!this.isText(bytes)) next.opaque = true;
-    if (entry.exec) next.exec = true;
     this.recordIndex(this.index.replace(fileId, next), origin, { created: [], deleted: [], renamed: [], changed: [path] });
   }
 
