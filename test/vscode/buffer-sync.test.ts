@@ -237,6 +237,55 @@ describe('buffer sync', () => {
     expect(doc.text).toBe('shared!');
   });
 
+  it('a change from the daemon that VS Code applies on top of a reload from disk is taken back; the file’s text is shared once', async () => {
+    // Regression (decision 133): git checkout changed an open file; the daemon took the change in
+    // from the folder and sent it, VS Code reloaded the file, then applied the daemon's change on
+    // the reloaded text, and the re-open shared that mix ("checkeeceut 10\nfrom another branch\n…").
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-vscode-unit-'));
+    try {
+      const local = new BufferSync(vs.api, dir, { warn: (m) => logs.push(`warn ${m}`), log: (m) => logs.push(m) });
+      vs.listeners.length = 0;
+      vs.onDidChangeTextDocument((e) => local.onDidChange(e));
+      local.setConnection(rpc);
+      const file = path.join(dir, 'disk.txt');
+      const before = 'old content 10\n';
+      const after = 'checked out 10\nfrom another branch\nand a longer first line\n';
+      fs.writeFileSync(file, before);
+      const doc = vs.document(file, before);
+      local.track(doc as never);
+      await flush();
+      // The daemon takes the new file in; its text is what any later open answers.
+      rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: after });
+      vs.landBeforeNextApply = () => {
+        fs.writeFileSync(file, after);
+        vs.reload(doc, after);
+      };
+      local.onRemoteChange({ path: 'disk.txt', revision: 0, changes: changesBetween(before, after) });
+      await flush();
+      expect(doc.text).toBe(after);
+      expect(rpc.of(P.BufferEdit.method)).toEqual([]);
+      expect(rpc.of(P.BufferOpen.method).map((p) => p.content)).toEqual([before, after]);
+      expect(local.get(doc as never)?.status).toBe('open');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a change from the daemon that VS Code applies after the person typed is taken back; only the typing stays', async () => {
+    const doc = await opened('abc\n');
+    vs.landBeforeNextApply = () => vs.type(doc, [{ from: 0, to: 0, text: 'Z' }]);
+    // 'X' at the end of "abc" lands at line 0, character 3 of "Zabc": between b and c.
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 3 }, end: { line: 0, character: 3 } }, text: 'X' }] });
+    await flush();
+    expect(doc.text).toBe('Zabc\n');
+    expect(daemonText).toBe('Zabc\n'); // the misplaced X went out as typing, and its removal after it
+    // The daemon transforms its change past the typing and sends it again (the revision rule).
+    const revision = rpc.of(P.BufferEdit.method).length;
+    sync.onRemoteChange({ path: 'a.txt', revision, changes: [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } }, text: 'X' }] });
+    await flush();
+    expect(doc.text).toBe('ZabcX\n');
+  });
+
   it('a document closed and reopened is closed at the daemon, then opened again', async () => {
     const doc = await opened('abc');
     await sync.untrack(doc as never);

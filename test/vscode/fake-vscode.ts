@@ -4,7 +4,8 @@
  * getters (a spread drops them), a document normalises inserted line breaks to its EOL, every
  * applied edit bumps the version and fires onDidChangeTextDocument with the changes listed from
  * the end of the document backwards, and `applyEdit` refuses an edit when the document changed
- * since it was made (VS Code's "has changed in the meantime").
+ * since it was made (VS Code's "has changed in the meantime") unless the change lands after that
+ * check (`landBeforeNextApply`), and `reload` replaces a document's text as a reload from disk does.
  */
 import type { Vscode, vscode } from '../../clients/vscode/src/vscode-api.js';
 
@@ -119,6 +120,12 @@ export class FakeVscode {
   readonly warnings: string[] = [];
   /** Edits (as the person types) that land on the main thread before our next applyEdit. */
   typeBeforeNextApply: (() => void) | undefined;
+  /**
+   * A change that lands after VS Code checked our next applyEdit's version and before it applied
+   * it: the edit then applies anyway, at its line/character positions on the changed text. Real
+   * VS Code (code-server 4.100.3) did this under a reload from disk (decision 133).
+   */
+  landBeforeNextApply: (() => void) | undefined;
 
   readonly api = {
     Position,
@@ -160,6 +167,15 @@ export class FakeVscode {
     for (const l of this.listeners) l({ document: doc, contentChanges: changes, reason } as unknown as vscode.TextDocumentChangeEvent);
   }
 
+  /** VS Code reloads a document it has no unsaved changes in from its file, which now holds `text`. */
+  reload(doc: FakeDocument, text: string): void {
+    const changes = [{ range: new Range(doc.positionAt(0), doc.positionAt(doc.text.length)), rangeOffset: 0, rangeLength: doc.text.length, text }];
+    doc.text = text;
+    doc.version++;
+    doc.isDirty = false;
+    for (const l of this.listeners) l({ document: doc, contentChanges: changes, reason: undefined } as unknown as vscode.TextDocumentChangeEvent);
+  }
+
   private async applyEdit(edit: WorkspaceEdit): Promise<boolean> {
     await Promise.resolve();
     const doc = this.documents.find((d) => d.uri.toString() === edit.edits[0]?.uri);
@@ -169,6 +185,9 @@ export class FakeVscode {
     this.typeBeforeNextApply = undefined;
     typing?.();
     if (doc.version !== version) return false; // "has changed in the meantime"
+    const late = this.landBeforeNextApply;
+    this.landBeforeNextApply = undefined;
+    late?.();
     this.type(
       doc,
       edit.edits.map((e) => ({ from: doc.offsetAt(e.range.start), to: doc.offsetAt(e.range.end), text: e.text })),

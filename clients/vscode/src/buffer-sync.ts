@@ -37,6 +37,27 @@ interface Applying {
   replacements: Replacement[];
 }
 
+/**
+ * A WorkspaceEdit VS Code has not answered yet, and the document changes seen meanwhile. VS Code
+ * checks the document's version before it applies one, but to apply it VS Code first resolves the
+ * file's model, and that can reload the file from disk (git checkout): the edit then lands on the
+ * reloaded text at positions meant for the text before (seen in code-server 4.100.3; decision
+ * 133). Such an edit is taken back once VS Code answers.
+ */
+interface Outstanding {
+  /** Its echo (at the version it expects) came: it landed where it was meant to. */
+  echoed: boolean;
+  /** Changes other than that echo seen while it was out. */
+  others: number;
+  /** The document's text after the last of them. */
+  textNow?: string;
+  /** The last of them (our edit, if it landed late) and the document's text before it. */
+  last?: { before: string | undefined; changes: readonly ChangeEventEntry[] };
+}
+
+/** What buffer sync reads of a `TextDocumentContentChangeEvent`. */
+type ChangeEventEntry = { rangeOffset: number; rangeLength: number; text: string };
+
 /** One shared document. */
 export class SharedBuffer {
   status: BufferStatus = 'opening';
@@ -54,6 +75,8 @@ export class SharedBuffer {
    */
   readonly inflight = new Map<number, { id: string; text: string }>();
   applying: Applying | undefined;
+  /** The WorkspaceEdit VS Code has not answered yet, if any (kept across a re-open). */
+  outstanding: Outstanding | undefined;
   /** Remote changes are applied one at a time, in arrival order. */
   queue: Promise<void> = Promise.resolve();
   /** Bumped on every (re-)open: answers to older requests are ignored. */
@@ -258,7 +281,15 @@ export class BufferSync {
     const b = this.get(e.document);
     if (!b || e.contentChanges.length === 0) return;
     const a = b.applying;
-    if (a && e.document.version === a.version && isEcho(e.contentChanges, a.replacements)) {
+    const o = b.outstanding;
+    const echo = a !== undefined && e.document.version === a.version && isEcho(e.contentChanges, a.replacements);
+    if (o && echo) o.echoed = true;
+    else if (o) {
+      o.others++;
+      o.last = { before: o.textNow, changes: [...e.contentChanges] };
+      o.textNow = e.document.getText();
+    }
+    if (echo) {
       // Our own WorkspaceEdit coming back: already counted, never sent.
       b.applying = undefined;
       b.shadow = a.shadow;
@@ -380,7 +411,21 @@ export class BufferSync {
     for (const r of replacements) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
     const version = doc.version;
     b.applying = { version: version + 1, shadow: shadowAfter, remote, replacements };
-    const ok = await this.vs.workspace.applyEdit(edit);
+    const outstanding: Outstanding = { echoed: false, others: 0 };
+    b.outstanding = outstanding;
+    let ok: boolean;
+    try {
+      ok = await this.vs.workspace.applyEdit(edit);
+    } finally {
+      if (b.outstanding === outstanding) b.outstanding = undefined;
+    }
+    const last = outstanding.last;
+    if (ok && !outstanding.echoed && outstanding.others >= 2 && last?.before !== undefined) {
+      // Applied, no echo, yet the document changed twice: the second change was our edit,
+      // landing on what the first one made (decision 133). Nothing of it may stay.
+      await this.revert(b, last.before, last.changes);
+      return false;
+    }
     if (b.applying?.version === version + 1) {
       // No echo arrived (refused, or nothing changed in VS Code's eyes).
       b.applying = undefined;
@@ -394,6 +439,33 @@ export class BufferSync {
       }
     }
     return ok;
+  }
+
+  /**
+   * Take back our WorkspaceEdit that VS Code applied on `before`, text it was not made for:
+   * `changes` is how VS Code reported it. The document gets `before` back. The change that came
+   * first stands (a reload re-opened the buffer; typing went out), and the daemon's change comes
+   * again, with the open's answer or as a transformed replacement.
+   */
+  private async revert(b: SharedBuffer, before: string, changes: readonly ChangeEventEntry[]): Promise<void> {
+    const doc = b.doc;
+    const undo: Replacement[] = [];
+    let shift = 0;
+    for (const c of [...changes].sort((x, y) => x.rangeOffset - y.rangeOffset)) {
+      const from = c.rangeOffset + shift;
+      undo.push({ from, to: from + c.text.length, text: before.slice(c.rangeOffset, c.rangeOffset + c.rangeLength) });
+      shift += c.text.length - c.rangeLength;
+    }
+    this.opts.log(`${b.path}: a change from the daemon landed after the document changed under it; taking it back`);
+    const edit = new this.vs.WorkspaceEdit();
+    for (const r of undo) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
+    const version = doc.version;
+    // Its echo leaves the shadow as it is: were the buffer open, `reconcile` sends the difference.
+    b.applying = { version: version + 1, shadow: b.shadow, remote: false, replacements: undo };
+    const ok = await this.vs.workspace.applyEdit(edit);
+    if (b.applying?.version === version + 1) b.applying = undefined;
+    if (!ok) this.opts.log(`${b.path}: VS Code refused to take back that change`);
+    this.reconcile(b);
   }
 
   /**
@@ -428,10 +500,6 @@ export class BufferSync {
 }
 
 /**
- * Whether VS Code's change list is our WorkspaceEdit coming back: the same replacements (VS Code
- * lists them end first, and may have turned line breaks into the document's).
- */
-/**
  * Codes vscode-jsonrpc answers a request with itself when the connection failed under it (its
  * writer or reader failed, or the connection closed): not the daemon's answer.
  */
@@ -442,7 +510,11 @@ function isDaemonAnswer(e: unknown): boolean {
   return e instanceof ResponseError && !TRANSPORT_CODES.has(e.code);
 }
 
-function isEcho(changes: readonly { rangeOffset: number; rangeLength: number; text: string }[], ours: readonly Replacement[]): boolean {
+/**
+ * Whether VS Code's change list is our WorkspaceEdit coming back: the same replacements (VS Code
+ * lists them end first, and may have turned line breaks into the document's).
+ */
+function isEcho(changes: readonly ChangeEventEntry[], ours: readonly Replacement[]): boolean {
   if (changes.length !== ours.length) return false;
   const sorted = [...changes].sort((x, y) => x.rangeOffset - y.rangeOffset);
   const lf = (t: string) => t.replace(/\r\n?/g, '\n');
