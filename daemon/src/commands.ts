@@ -279,10 +279,17 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
     `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
     `peers     ${st.peers.length ? '' : 'none'}`,
-    ...st.peers.map((p) => `  ${p.name} ${p.id.slice(0, 8)} via ${p.path ?? '?'} ${p.state ?? ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`),
+    ...st.peers.map((p) => `  ${p.name} ${p.id.slice(0, 8)}${p.path ? ` via ${p.path}` : ''} ${PEER_STATES[p.state ?? ''] ?? p.state ?? ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
+
+/** How `chorus status` words a peer's state (Overlay's PeerInfo.state); others are shown as they are. */
+const PEER_STATES: Record<string, string> = {
+  reconnecting: 'reconnecting (unreachable for now)',
+  relayed: 'connected through other peers',
+  left: 'left (stopped its daemon or left the session; reconnects when it is back)',
+};
 
 export async function stop(dir: string | undefined): Promise<void> {
   const project = findProject(dir);

@@ -61,7 +61,8 @@ describe('overlay on loopback', () => {
     await sharer.overlay.stop();
     await waitFor('sharer gone everywhere', () => rest.every((n) => connectedTo(n).join() === others(rest, n).join()), 20_000, rest);
     await broadcastAndCheck(rest, 50, 'after-sharer');
-    expect(rest.every((n) => n.overlay.peers().some((p) => p.id === 'p0' && p.state === 'reconnecting'))).toBe(true);
+    // It said goodbye: 'left', not 'reconnecting' (it is still dialled, and comes back if it returns).
+    expect(rest.every((n) => n.overlay.peers().some((p) => p.id === 'p0' && p.state === 'left'))).toBe(true);
 
     // A newcomer that can reach any one member (here p3, from a persisted address list) gets everyone.
     const late = await cluster.start('p5', { seeds: rest[2]!.addrs });
@@ -87,9 +88,11 @@ describe('overlay on loopback', () => {
     await b.overlay.stop();
     cluster.nodes.splice(cluster.nodes.indexOf(b), 1);
     await waitFor('b down at a', () => !connectedTo(a).includes('b'));
+    expect(a.overlay.peers().find((p) => p.id === 'b')?.state).toBe('left');
     const b2 = await cluster.start('b', { seeds: c.addrs });
     expect(b2.addrs).not.toEqual(oldAddrs);
     await waitFor('restarted b reconnected with a', () => connectedTo(a).includes('b') && connectedTo(b2).includes('a'), 20_000, [a, b2, c]);
+    expect(a.overlay.peers().find((p) => p.id === 'b')?.state).toBe('connected');
     await broadcastAndCheck([a, b2, c], 20, 'restarted');
   });
 

@@ -92,7 +92,11 @@ export interface OverlayOptions {
 export interface PeerInfo {
   id: string;
   meta: Record<string, unknown>;
-  state: 'connected' | 'reconnecting' | 'relayed';
+  /**
+   * `left`: it said goodbye (its daemon stopped, or it left the session) and has not been back
+   * since; it is still dialled, and is `connected` again once it returns.
+   */
+  state: 'connected' | 'reconnecting' | 'relayed' | 'left';
   /** The path carrying our messages to this peer, while connected. */
   path?: PeerPath;
   rttMs?: number;
@@ -186,6 +190,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #members = new Map<string, Member>();
   /** When this overlay last had news of each member (directly, or by gossip with its age). */
   readonly #seen = new Map<string, number>();
+  /** Peers whose last word was a goodbye (Wire.Bye), until they are up again. */
+  readonly #left = new Set<string>();
   readonly #upSince = new Map<string, number>();
   readonly #dials = new Map<string, DialState>();
   readonly #pending = new Set<Link>();
@@ -320,7 +326,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     for (const m of this.#members.values()) {
       if (this.#links.get(m.id)?.up) continue;
       // In a larger session most members are reached through others, not linked directly.
-      const state = !neighbours.has(m.id) && alive.includes(m.id) ? 'relayed' : 'reconnecting';
+      const state = this.#left.has(m.id) ? 'left' : !neighbours.has(m.id) && alive.includes(m.id) ? 'relayed' : 'reconnecting';
       out.push({ id: m.id, meta: this.#links.get(m.id)?.meta ?? {}, state, addrs: m.addrs });
     }
     return out;
@@ -512,6 +518,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       session = new PeerLinks(this.#opts.selfId, peerId, {
         up: (s) => {
           this.#upSince.set(s.id, Date.now());
+          this.#left.delete(s.id);
           s.lastStreamAt = Date.now(); // a fresh stream counts as active: upgrade to WebRTC now
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
           this.emit('peer-up', s.id, s.meta);
@@ -582,6 +589,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       }
       case Wire.Bye:
         this.#log(`peer ${peerId} is leaving: ${utf8.decode(body)}`);
+        this.#left.add(peerId);
         break;
       case Wire.Hello:
         throw new ProtocolError('second hello on one link');
