@@ -151,6 +151,16 @@ describe('FolderWriter: the one writer of the project folder, with the one path 
     expect(fs.readFileSync(path.join(root, 'ok.txt'), 'utf8')).toBe('the new content\n');
   });
 
+  it('does not make the project folder again once it is gone (moved or deleted while the daemon ran)', async () => {
+    // Regression: a write-back after the folder was deleted made it again, holding that one file
+    // (a test's clean-up racing its daemon's last write-back left such folders behind).
+    fs.rmSync(root, { recursive: true, force: true });
+    for (const write of [() => writer.writeFile('dir/keep.txt', 'x\n'), () => writer.writeFile('new/deep.txt', 'x\n', undefined, true), () => writer.makeDir('a/b'), () => writer.rename('ok.txt', 'moved/ok.txt'), () => writer.keepCopy('ok.txt')]) {
+      await expect(write()).rejects.toThrow(/the project folder .* is gone/);
+    }
+    expect(fs.existsSync(root)).toBe(false);
+  });
+
   it('leaves no temporary file behind when a write fails', async () => {
     fs.mkdirSync(path.join(root, 'adir'));
     await expect(writer.writeFile('adir', 'x')).rejects.toThrow();

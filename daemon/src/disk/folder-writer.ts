@@ -85,7 +85,8 @@ export class FolderWriter {
   /**
    * Why the daemon may not change `rel` in the folder, or undefined when it may: it must be a
    * project path (path-rules.ts: not absolute, no `..`, nothing inside `.git/`, `.chorus/` or
-   * another reserved folder in any spelling), already in its one normal form, reach no folder
+   * another reserved folder in any spelling), the project folder must still be there (a write
+   * never makes it again), the path already in its one normal form, reach no folder
    * through a symbolic link (Project.relative: not outside the root, not a second name of
    * another file), and not be a symbolic link itself (a link is the person's, never replaced,
    * moved or deleted; issue 10, item 5). The one check every write below passes.
@@ -93,6 +94,9 @@ export class FolderWriter {
   refusal(rel: string): string | undefined {
     const problem = pathProblem(rel);
     if (problem) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${problem}`;
+    // Every write makes the folders it needs; with the root gone (moved, or deleted while the
+    // daemon ran) that would make the project folder again, holding just this file.
+    if (!fs.existsSync(this.project.root)) return `not writing ${rel}: the project folder ${this.project.root} is gone (moved or deleted while the daemon ran); put it back, or stop this daemon with chorus stop`;
     let normal: string;
     try {
       normal = this.project.relative(rel);
