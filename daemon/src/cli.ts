@@ -60,7 +60,7 @@ program
 program
   .command('lsp')
   .description('run a language server on stdio for any editor with an LSP client (joins the daemon of the project, starting it if needed)')
-  .option('--dir <dir>', 'the project folder (default: the nearest folder up with .chorus/, else the current one)')
+  .option('--dir <dir>', 'the project folder, made a project if it is not one (default: the nearest folder with .chorus/ at or above the editor\'s folder; outside any project the server stays idle)')
   .action(async (opts: { dir?: string }) => void (await import('./lsp/server.js')).runLspServer({ dir: opts.dir }));
 
 program

@@ -43,8 +43,13 @@ export class LspClient {
     readonly root: string,
   ) {}
 
-  static start(root: string): LspClient {
-    const proc = spawn(process.execPath, [CLI, 'lsp', '--dir', root], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * `chorus lsp --dir root`; with `dir: false`, plain `chorus lsp` run in `root` (as an editor
+   * configured to start it for every file does), which finds the project itself.
+   */
+  static start(root: string, opts: { dir?: boolean } = {}): LspClient {
+    const args = opts.dir === false ? [CLI, 'lsp'] : [CLI, 'lsp', '--dir', root];
+    const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: root });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     const c = new LspClient(proc, conn, root);
     proc.stderr!.on('data', (d) => (c.stderr += String(d)));

@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../support/paths.js';
-import { tempProject } from '../support/project-dir.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { LspClient } from './lsp-client.js';
 import { rawFrames } from '../support/raw-frames.js';
@@ -272,5 +273,43 @@ describe('chorus lsp when the daemon goes away', () => {
     await e2.waitFor(() => e2.text('r.txt') === 'keep this too\n', 'the edit typed while the daemon was away');
     await e2.edit('r.txt', 0, 0, '> ');
     await until(() => lsp.doc('r.txt').text === '> keep this too\n', 'a new edit after reconnecting');
+  }, 60000);
+});
+
+// Decision 134: editors are told to start `chorus lsp` for every file (Helix, Kate, Sublime,
+// eglot in the README): outside a project it must not make one (a daemon indexing the home
+// folder), and a file opened inside one still connects it.
+describe('chorus lsp started without --dir', () => {
+  const elsewhere = tempDir('chorus-lsp-elsewhere-');
+  const proj = tempProject({ 'p.txt': 'in the project\n' }, 'chorus-lsp-lazy-');
+  fs.mkdirSync(path.join(proj, '.chorus'));
+  let c: LspClient | undefined;
+  afterAll(async () => {
+    await c?.stop();
+    execFileSync(process.execPath, [CLI, 'stop', proj], { stdio: 'ignore', timeout: 20000 });
+  }, 60000);
+
+  it('makes no project outside one, and joins the project of the first file opened inside one', async () => {
+    fs.writeFileSync(path.join(elsewhere, 'notes.txt'), 'not shared\n');
+    const lsp = (c = LspClient.start(elsewhere, { dir: false }));
+    const init = await lsp.initialize();
+    expect(init.capabilities.textDocumentSync.change).toBe(2);
+    await lsp.open('notes.txt', 'not shared\n');
+    await lsp.edit('notes.txt', 0, 0, 'still ');
+    await until(() => lsp.stderr.includes('is not inside a Chorus project'), 'the idle notice');
+    expect(fs.existsSync(path.join(elsewhere, '.chorus'))).toBe(false);
+    expect(fs.readFileSync(path.join(elsewhere, 'notes.txt'), 'utf8')).toBe('not shared\n');
+    expect(lsp.messages.filter((m) => m.type === 1)).toEqual([]); // no error shown for it
+
+    const inProject = path.relative(elsewhere, path.join(proj, 'p.txt'));
+    await lsp.open(inProject, 'in the project\n');
+    await until(() => fs.existsSync(path.join(proj, '.chorus', 'daemon.sock')), "the project's daemon");
+    const e = await ScriptedEditor.socket(path.join(proj, '.chorus', 'daemon.sock'));
+    editors.push(e);
+    await e.init();
+    await e.open('p.txt');
+    await lsp.edit(inProject, 0, 0, 'typed ');
+    await e.waitFor(() => e.text('p.txt') === 'typed in the project\n', 'the edit from the LSP client');
+    expect(fs.existsSync(path.join(elsewhere, '.chorus'))).toBe(false);
   }, 60000);
 });

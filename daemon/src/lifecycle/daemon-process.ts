@@ -18,11 +18,16 @@ export function findProject(dir: string | undefined): Project {
     if (!fs.statSync(dir).isDirectory()) throw new CliError(`${dir} is a file, not a folder; give the project's folder`);
     return new Project(dir);
   }
-  let cur = process.cwd();
+  return projectAbove(process.cwd()) ?? new Project(process.cwd());
+}
+
+/** The nearest folder at or above `dir` that holds a `.chorus/` folder, as a Project; undefined when there is none. */
+export function projectAbove(dir: string): Project | undefined {
+  let cur = path.resolve(dir);
   for (;;) {
     if (fs.existsSync(path.join(cur, '.chorus'))) return new Project(cur);
     const up = path.dirname(cur);
-    if (up === cur) return new Project(process.cwd());
+    if (up === cur) return undefined;
     cur = up;
   }
 }

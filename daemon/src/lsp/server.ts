@@ -22,7 +22,7 @@ import {
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { IgnoreRules } from '../disk/ignore-rules.js';
 import { answerBadFrame, strictDecoder } from '../editor/rpc-edge.js';
-import { ensureDaemon, findProject } from '../lifecycle/daemon-process.js';
+import { ensureDaemon, findProject, projectAbove } from '../lifecycle/daemon-process.js';
 import { editorConnection } from '../lifecycle/rpc-client.js';
 import { toOffset, unitLength, type Encoding, type LineChar } from '../text/positions.js';
 import { VERSION } from '../version.js';
@@ -33,7 +33,11 @@ import { PresenceView } from './presence.js';
 import { tell } from './messages.js';
 
 export interface LspOptions {
-  /** The project folder; default: the nearest folder up from the working directory with `.chorus/`, else it. */
+  /**
+   * The project folder (made a project if it is not one yet). Default: the nearest folder with a
+   * `.chorus/` at or above the client's root (or the working directory); with none, the server
+   * makes no project and stays idle until a file inside one is opened (decision 134).
+   */
   dir?: string | undefined;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
@@ -60,6 +64,19 @@ export function negotiateEncoding(caps: ClientCapabilities): { encoding: Encodin
 /** Whether a failed request failed because the connection went away (JSON-RPC's reserved -32099..-32000), not because the daemon refused it. */
 function connectionLost(e: unknown): boolean {
   return !(e instanceof ResponseError) || (e.code >= -32099 && e.code <= -32000);
+}
+
+/** The folder the client says it works in (LSP `workspaceFolders`, `rootUri`, or the old `rootPath`), if it names one on disk. */
+function clientRoot(params: { workspaceFolders?: Array<{ uri: string }> | null; rootUri?: string | null; rootPath?: string | null }): string | undefined {
+  for (const uri of [params.workspaceFolders?.[0]?.uri, params.rootUri]) {
+    if (typeof uri !== 'string' || !uri.startsWith('file:')) continue;
+    try {
+      return fileURLToPath(uri);
+    } catch {
+      // not a local path
+    }
+  }
+  return typeof params.rootPath === 'string' && path.isAbsolute(params.rootPath) ? params.rootPath : undefined;
 }
 
 /** Run the server until the client goes away. */
@@ -92,7 +109,12 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   const openings = new Map<string, Promise<void>>();
   let lastUri: string | undefined;
   const log = (m: string) => lsp.console.log(`chorus: ${m}`);
+  /** Connecting to the daemon of the project a file opened while idle is in (decision 134). */
+  let connecting: Promise<void> | undefined;
+  /** Folders already found to be in no project while idle (each is said once). */
+  const outside = new Set<string>();
   const link = () => {
+    if (!daemon && !project) throw new ResponseError(P.ErrorCodes.NotInitialized, 'Chorus is idle here: no file open in this editor is inside a Chorus project (a folder with .chorus/; chorus share makes one)');
     if (!daemon) throw new ResponseError(P.ErrorCodes.NotInitialized, 'the Chorus language server is not initialized yet');
     return daemon;
   };
@@ -131,16 +153,22 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     caps = params.capabilities;
     const negotiated = negotiateEncoding(caps);
     encoding = negotiated.encoding;
+    clientName = `${params.clientInfo?.name ?? 'LSP client'} (chorus lsp)`.slice(0, 200);
     try {
-      project = findProject(opts.dir);
+      // An editor may start this server for every file it opens, anywhere (a global setting):
+      // only --dir makes a project; otherwise one must be there already (decision 134).
+      project = opts.dir !== undefined ? findProject(opts.dir) : projectAbove(clientRoot(params) ?? process.cwd());
     } catch (e) {
       throw new ResponseError(P.ErrorCodes.InvalidParams, `chorus lsp: ${(e as Error).message}`);
     }
-    clientName = `${params.clientInfo?.name ?? 'LSP client'} (chorus lsp)`.slice(0, 200);
-    try {
-      await connectDaemon(project);
-    } catch (e) {
-      throw new ResponseError(P.ErrorCodes.SessionError, `chorus lsp could not reach the daemon for ${project.root}: ${(e as Error).message}`);
+    if (project) {
+      try {
+        await connectDaemon(project);
+      } catch (e) {
+        throw new ResponseError(P.ErrorCodes.SessionError, `chorus lsp could not reach the daemon for ${project.root}: ${(e as Error).message}`);
+      }
+    } else {
+      log(`${clientRoot(params) ?? process.cwd()} is not inside a Chorus project (no .chorus/ folder there or above): idle until a file inside one is opened (chorus share makes a folder a project)`);
     }
     if (!caps.workspace?.applyEdit) log("this editor does not accept workspace/applyEdit: others' changes cannot reach it");
     return {
@@ -156,7 +184,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     } as InitializeResult;
   });
 
-  lsp.onInitialized(() => void firstSync());
+  lsp.onInitialized(() => {
+    if (daemon) void firstSync();
+  });
 
   /** The first sync, shown as work-done progress where the client supports it. */
   async function firstSync(): Promise<void> {
@@ -299,9 +329,40 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     };
   }
 
+  /**
+   * While idle (no project at start), a file opened inside a project connects this server to
+   * that project's daemon; false when the file is in none (said once per folder).
+   */
+  async function projectFor(abs: string): Promise<boolean> {
+    if (project) {
+      await connecting;
+      return project !== undefined;
+    }
+    const found = projectAbove(path.dirname(abs));
+    if (!found) {
+      const dir = path.dirname(abs);
+      if (!outside.has(dir) && outside.size < 1000) {
+        outside.add(dir);
+        log(`not sharing files in ${dir}: it is not inside a Chorus project (no .chorus/ folder there or above)`);
+      }
+      return false;
+    }
+    project = found;
+    connecting = connectDaemon(found).then(
+      () => log(`connected to the daemon for ${root}`),
+      (e: unknown) => {
+        project = undefined; // idle again: the next file opened tries again
+        tell(lsp, 'error', `Chorus: could not reach the daemon for ${found.root}: ${(e as Error).message}`);
+      },
+    );
+    await connecting;
+    return daemon !== undefined;
+  }
+
   async function open(item: TextDocumentItem): Promise<void> {
     if (!item.uri.startsWith('file:')) return;
     const abs = fileURLToPath(item.uri);
+    if (!(await projectFor(abs))) return;
     // A buffer the editor just read never overrides the shared text: the file on disk may be
     // older than the session (the daemon writes it a moment after each change, and a peer may
     // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
