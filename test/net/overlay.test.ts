@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { localHostId } from '../../daemon/src/net/host-id.js';
-import { MAX_PAYLOAD_BYTES } from '../../daemon/src/net/overlay.js';
+import { MAX_KNOWN_MEMBERS, MAX_PAYLOAD_BYTES, MAX_SAVED_ADDRS } from '../../daemon/src/net/overlay.js';
 import { frame, jsonFrame, Wire } from '../../daemon/src/net/overlay-wire.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';
 import { secureHandshake } from '../../daemon/src/net/secure.js';
@@ -252,6 +252,30 @@ describe('overlay on loopback', () => {
       await cluster.stopAll();
       await relay.close();
     }
+  });
+
+  it('keeps a bounded address book however many members a hostile member gossips', async () => {
+    const a = await cluster.start('a');
+    const b = await cluster.start('b', { seeds: a.addrs });
+    await waitFor('a and b linked', () => connectedTo(a).includes('b'), 10_000, [a, b]);
+    const gossiper = await secureHandshake(await dialWebSocket(a.addrs[0]!), { secret: cluster.secret, selfId: 'gossiper' });
+    gossiper.send(jsonFrame(Wire.Hello, { session: cluster.sessionId, meta: {}, addrs: [], inc: 1, rtc: false }));
+    gossiper.send(frame(Wire.Begin));
+    await waitFor('gossiper up', () => a.events.includes('up:gossiper'), 10_000, [a]);
+    // Six lists of 256 members nobody else knows, each with 32 addresses (nothing listens there).
+    for (let list = 0; list < 6; list++) {
+      const members = Array.from({ length: 256 }, (_, i) => ({ id: `fake-${list}-${i}`, inc: 1, age: 0, addrs: Array.from({ length: 32 }, (_, k) => `ws://127.0.0.1:9/${list}-${i}-${k}`) }));
+      gossiper.send(jsonFrame(Wire.Members, { members }));
+    }
+    await waitFor('the last list taken in', () => a.overlay.peers().some((p) => p.id === 'fake-5-255'), 10_000, [a]);
+    const peers = a.overlay.peers();
+    expect(peers.length).toBeLessThanOrEqual(MAX_KNOWN_MEMBERS);
+    // Linked members are never the ones forgotten.
+    expect(peers.filter((p) => p.state === 'connected').map((p) => p.id).sort()).toEqual(['b', 'gossiper']);
+    const saved = a.overlay.knownAddrs();
+    expect(saved.length).toBeLessThanOrEqual(MAX_SAVED_ADDRS);
+    expect(saved).toContain(b.addrs[0]); // a linked member's address is saved first
+    gossiper.close();
   });
 
   it('drops a peer that goes silent (half-open connection) and reports it down', async () => {

@@ -57,7 +57,8 @@ export class ProtocolError extends Error {}
 const utf8 = new TextDecoder();
 const toUtf8 = new TextEncoder();
 
-const MAX_ADDRS = 32;
+/** Most addresses one hello or member entry may list (and the overlay keeps for a member). */
+export const MAX_ADDRS = 32;
 const MAX_MEMBERS = 256;
 
 export function frame(type: Wire, body?: Uint8Array | string): Uint8Array {

@@ -44,7 +44,7 @@ import { Backoff } from './backoff.js';
 import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
-import { frame, jsonFrame, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
+import { frame, jsonFrame, MAX_ADDRS, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
@@ -124,6 +124,15 @@ const HELLO_TIMEOUT_MS = 10_000;
 export const FULL_MESH_UP_TO = 8;
 /** A member nobody has had news of for this long is taken as gone (for choosing links). */
 const ALIVE_MS = 20_000;
+/**
+ * Most members the address book holds. Gossip comes from any member, a hostile one included, and
+ * each message may name 256 members never heard of: without a bound, the book (and the session
+ * file its addresses are saved to) grows without end. When full, the member with the oldest news
+ * that is not linked now makes room.
+ */
+export const MAX_KNOWN_MEMBERS = 1024;
+/** Most addresses `knownAddrs` returns (each is dialled when the daemon starts again). */
+export const MAX_SAVED_ADDRS = 64;
 /** A link that is not needed any more in a larger session is closed after it has been up this long. */
 const PRUNE_AFTER_MS = 5_000;
 
@@ -389,12 +398,20 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return last;
   }
 
-  /** Every address we know for the session (seeds and members), to persist for a later rejoin. */
+  /**
+   * Addresses to persist for a later rejoin (dialled at the next start): those of the members
+   * with the freshest news first (linked now, then by when last heard of), then the seeds; at
+   * most MAX_SAVED_ADDRS, since every one is dialled.
+   */
   knownAddrs(): string[] {
     const all = new Set<string>();
-    for (const m of this.#members.values()) for (const a of m.addrs) all.add(a);
-    for (const a of this.#seeds) all.add(a);
-    for (const a of this.#selfAddrs) all.delete(a);
+    const add = (a: string) => {
+      if (all.size < MAX_SAVED_ADDRS && !this.#selfAddrs.has(a)) all.add(a);
+    };
+    const news = (id: string) => (this.#links.get(id)?.up ? Infinity : (this.#seen.get(id) ?? 0));
+    const members = [...this.#members.values()].sort((x, y) => news(y.id) - news(x.id));
+    for (const m of members) for (const a of m.addrs) add(a);
+    for (const a of this.#seeds) add(a);
     return [...all];
   }
 
@@ -603,18 +620,47 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   #learn(m: Member): void {
     if (m.id === this.#opts.selfId) return;
+    const known = this.#members.get(m.id);
+    if (!known && !this.#roomForMember()) return;
     const heard = Date.now() - (m.age ?? 0);
     if (heard > (this.#seen.get(m.id) ?? 0)) this.#seen.set(m.id, heard);
-    const known = this.#members.get(m.id);
     if (!known || m.inc > known.inc) {
       this.#members.set(m.id, { id: m.id, addrs: m.addrs, inc: m.inc });
       if (known) this.#dialState(`peer:${m.id}`).backoff.reset(); // it moved: try the new address now
       this.#kick();
     } else if (m.inc === known.inc) {
       const before = known.addrs.length;
-      known.addrs = [...new Set([...known.addrs, ...m.addrs])];
+      // The addresses heard first stay: later gossip (anyone's) cannot push them out.
+      known.addrs = [...new Set([...known.addrs, ...m.addrs])].slice(0, MAX_ADDRS);
       if (known.addrs.length !== before) this.#kick();
     }
+  }
+
+  /**
+   * Make room for one more member if the address book is full (MAX_KNOWN_MEMBERS): forget the
+   * member with the oldest news that is not linked now. False when every member is linked.
+   */
+  #roomForMember(): boolean {
+    if (this.#members.size < MAX_KNOWN_MEMBERS) return true;
+    let oldest: string | undefined;
+    let oldestSeen = Infinity;
+    for (const id of this.#members.keys()) {
+      if (this.#links.get(id)?.up) continue;
+      const seen = this.#seen.get(id) ?? 0;
+      if (seen < oldestSeen) {
+        oldestSeen = seen;
+        oldest = id;
+      }
+    }
+    if (oldest === undefined) return false;
+    this.#members.delete(oldest);
+    this.#seen.delete(oldest);
+    this.#left.delete(oldest);
+    this.#upSince.delete(oldest);
+    this.#rtcBackoff.delete(oldest);
+    this.#dials.delete(`peer:${oldest}`);
+    this.#dials.delete(`relay:${oldest}`);
+    return true;
   }
 
   /** Members with recent news (linked now, or heard of within ALIVE_MS). */
