@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { localHostId } from '../../daemon/src/net/host-id.js';
-import { MAX_KNOWN_MEMBERS, MAX_PAYLOAD_BYTES, MAX_SAVED_ADDRS } from '../../daemon/src/net/overlay.js';
+import { MAX_KNOWN_MEMBERS, MAX_PAYLOAD_BYTES, MAX_SAVED_ADDRS, meshNeighbours } from '../../daemon/src/net/overlay.js';
 import { frame, jsonFrame, Wire } from '../../daemon/src/net/overlay-wire.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';
 import { secureHandshake } from '../../daemon/src/net/secure.js';
@@ -277,6 +277,38 @@ describe('overlay on loopback', () => {
     expect(saved).toContain(b.addrs[0]); // a linked member's address is saved first
     gossiper.close();
   });
+
+  it('a small session stays a full mesh when a hostile member gossips hundreds of made-up members', async () => {
+    const a = await cluster.start('a');
+    const b = await cluster.start('b', { seeds: a.addrs });
+    const c = await cluster.start('c', { seeds: a.addrs });
+    const honest = [a, b, c];
+    await waitFor('mesh of 3', () => honest.every((n) => connectedTo(n).length === 2), 20_000, honest);
+    // Made-up ids placed so that, in the ring of a larger session, no two real members would be
+    // neighbours: taking the made-up ones for alive would close the real members' links.
+    const fakes = ['ab', 'bc', 'cd'].flatMap((p) => Array.from({ length: 150 }, (_, i) => `${p}-${String(i).padStart(3, '0')}`));
+    const ring = meshNeighbours('a', ['b', 'c', 'gossiper', ...fakes]);
+    expect([ring.has('b'), ring.has('c'), meshNeighbours('b', ['a', 'c', 'gossiper', ...fakes]).has('c')]).toEqual([false, false, false]);
+    const gossiper = await secureHandshake(await dialWebSocket(a.addrs[0]!), { secret: cluster.secret, selfId: 'gossiper' });
+    gossiper.send(jsonFrame(Wire.Hello, { session: cluster.sessionId, meta: {}, addrs: [], inc: 1, rtc: false }));
+    gossiper.send(frame(Wire.Begin));
+    await waitFor('gossiper up', () => a.events.includes('up:gossiper'), 10_000, [a]);
+    const gossip = () => {
+      for (let i = 0; i < fakes.length; i += 225) gossiper.send(jsonFrame(Wire.Members, { members: fakes.slice(i, i + 225).map((id) => ({ id, inc: 1, age: 0, addrs: [`ws://127.0.0.1:9/${id}`] })) }));
+    };
+    // Past the time a link the ring does not need is closed (5 s), the made-up ones kept alive.
+    for (let t = 0; t < 4; t++) {
+      gossip();
+      await sleep(2000);
+    }
+    expect(a.overlay.peers().filter((p) => fakes.includes(p.id))).toHaveLength(fakes.length);
+    expect(honest.map((n) => n.overlay.isPartialMesh())).toEqual([false, false, false]);
+    expect(honest.map((n) => connectedTo(n).filter((id) => id !== 'gossiper').sort())).toEqual([['b', 'c'], ['a', 'c'], ['a', 'b']]);
+    expect([...a.events, ...b.events, ...c.events].filter((e) => e.startsWith('down:') && !e.startsWith('down:gossiper'))).toEqual([]);
+    gossiper.close();
+    await waitFor('gossiper gone', () => !connectedTo(a).includes('gossiper'), 10_000, [a]);
+    await broadcastAndCheck(honest, 20, 'after-gossip');
+  }, 30_000);
 
   it('drops a peer that goes silent (half-open connection) and reports it down', async () => {
     const a = await cluster.start('a', { timing: { pingIntervalMs: 100, deadAfterMs: 1000 } });

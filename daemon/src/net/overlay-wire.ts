@@ -59,7 +59,8 @@ const toUtf8 = new TextEncoder();
 
 /** Most addresses one hello or member entry may list (and the overlay keeps for a member). */
 export const MAX_ADDRS = 32;
-const MAX_MEMBERS = 256;
+/** Most members one member list may carry (a longer one is refused, and its link closed). */
+export const MAX_MEMBERS = 256;
 
 export function frame(type: Wire, body?: Uint8Array | string): Uint8Array {
   const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? toUtf8.encode(body) : body;

@@ -44,7 +44,7 @@ import { Backoff } from './backoff.js';
 import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import type { Link } from './link.js';
-import { frame, jsonFrame, MAX_ADDRS, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
+import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
@@ -201,6 +201,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #seen = new Map<string, number>();
   /** Peers whose last word was a goodbye (Wire.Bye), until they are up again. */
   readonly #left = new Set<string>();
+  /**
+   * Members this overlay has been linked to in this run: they proved they hold the session's
+   * secret, which a member only heard of by gossip has not (decision 135).
+   */
+  readonly #verified = new Set<string>();
   readonly #upSince = new Map<string, number>();
   readonly #dials = new Map<string, DialState>();
   readonly #pending = new Set<Link>();
@@ -331,7 +336,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     const now = Date.now();
     const alive = this.#alive(now);
-    const neighbours = meshNeighbours(this.#opts.selfId, alive);
+    const neighbours = this.#neighbours(alive);
     for (const m of this.#members.values()) {
       if (this.#links.get(m.id)?.up) continue;
       // In a larger session most members are reached through others, not linked directly.
@@ -536,6 +541,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         up: (s) => {
           this.#upSince.set(s.id, Date.now());
           this.#left.delete(s.id);
+          this.#verified.add(s.id);
           s.lastStreamAt = Date.now(); // a fresh stream counts as active: upgrade to WebRTC now
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
           this.emit('peer-up', s.id, s.meta);
@@ -656,6 +662,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#members.delete(oldest);
     this.#seen.delete(oldest);
     this.#left.delete(oldest);
+    this.#verified.delete(oldest);
     this.#upSince.delete(oldest);
     this.#rtcBackoff.delete(oldest);
     this.#dials.delete(`peer:${oldest}`);
@@ -674,16 +681,48 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   /** Is this a session too large for a full mesh, so that broadcasts are relayed? */
   isPartialMesh(): boolean {
-    return this.#alive(Date.now()).length + 1 > FULL_MESH_UP_TO;
+    return this.#partial(this.#alive(Date.now()));
   }
 
+  /**
+   * Partial mesh when more than FULL_MESH_UP_TO members, this one included, are alive *and* have
+   * been linked to this one: members only heard of by gossip (which a hostile member can make up
+   * by the hundred) cannot turn a small session into a ring whose links skip its real members
+   * (decision 135). In a full mesh every alive member gets linked, so each real one is counted
+   * once its link has been up.
+   */
+  #partial(alive: string[]): boolean {
+    let verified = 1;
+    for (const id of alive) if (this.#verified.has(id)) verified++;
+    return verified > FULL_MESH_UP_TO;
+  }
+
+  /**
+   * The members to keep linked: in a partial mesh the ring's (meshNeighbours); in a full mesh
+   * every alive member linked before, and of those never linked, the FULL_MESH_UP_TO with the
+   * freshest news (made-up members cannot make this overlay dial hundreds of addresses).
+   */
+  #neighbours(alive: string[]): Set<string> {
+    if (this.#partial(alive)) return meshNeighbours(this.#opts.selfId, alive);
+    const out = new Set(alive.filter((id) => this.#verified.has(id)));
+    const untried = alive.filter((id) => !this.#verified.has(id)).sort((x, y) => (this.#seen.get(y) ?? 0) - (this.#seen.get(x) ?? 0) || (x < y ? -1 : 1));
+    for (const id of untried.slice(0, FULL_MESH_UP_TO)) out.add(id);
+    return out;
+  }
+
+  /**
+   * What this member gossips: itself and the alive members, linked ones first, then the freshest
+   * news; at most MAX_MEMBERS, the most a receiver takes (a longer list would close every link
+   * it went on: made-up members gossiped to this one must not cut it off from the real ones).
+   */
   #memberList(): Member[] {
     const now = Date.now();
     const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0 }];
-    for (const id of this.#alive(now)) {
+    const age = (id: string) => (this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now));
+    const alive = this.#alive(now).sort((x, y) => age(x) - age(y));
+    for (const id of alive.slice(0, MAX_MEMBERS - 1)) {
       const m = this.#members.get(id)!;
-      const age = this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now);
-      list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age });
+      list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age: age(id) });
     }
     return list;
   }
@@ -705,7 +744,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
    */
   #prune(now: number): boolean {
     const alive = this.#alive(now);
-    if (alive.length + 1 <= FULL_MESH_UP_TO) return false;
+    if (!this.#partial(alive)) return false;
     const neighbours = meshNeighbours(this.#opts.selfId, alive);
     let waiting = false;
     for (const s of this.#links.values()) {
@@ -786,7 +825,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
         pending = true;
       }
-      const neighbours = meshNeighbours(this.#opts.selfId, this.#alive(now));
+      const neighbours = this.#neighbours(this.#alive(now));
       for (const m of this.#members.values()) {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
         const s = this.#links.get(m.id);
