@@ -115,6 +115,11 @@ export interface ShareFlags {
 }
 
 export async function share(dir: string | undefined, flags: ShareFlags): Promise<void> {
+  if (flags.relay !== undefined) {
+    const relay = P.RelayUrl.safeParse(flags.relay);
+    // Before anything starts: a session saved with an address no relay answers at stays broken.
+    if (!relay.success) fail(`--relay ${JSON.stringify(flags.relay).slice(0, 200)}: ${relay.error.issues[0]?.message ?? 'not a relay address'}; nothing was shared`);
+  }
   const project = findProject(dir);
   const params: P.ParamsOf<typeof P.SessionShare> = {};
   if (flags.host !== undefined) params.host = flags.host;
@@ -136,7 +141,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   const url = pageLink(code);
   if (ignored?.length) {
     const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
-    process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} apply only when sharing starts, so the session keeps its own settings (chorus status shows them).\n`);
+    process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with.\n`);
   }
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { notification, request } from './define.js';
-import { PeerInfo, Position, PositionEncoding, ProjectPath, Range, Selection, TextChange } from './types.js';
+import { PeerInfo, Position, PositionEncoding, ProjectPath, Range, RelayUrl, Selection, TextChange } from './types.js';
 
 const uint = z.number().int().nonnegative();
 const Empty = z.object({}).strict().nullish();
@@ -219,7 +219,7 @@ export const SessionShare = request(
   z.object({
     host: z.string().optional(),
     port: z.number().int().min(0).max(65535).optional(),
-    relay: z.string().url().optional(),
+    relay: RelayUrl.optional(),
     /** Guests joining with the code can read but not write. */
     readOnly: z.boolean().optional(),
     /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */

@@ -21,6 +21,15 @@ export const Position = z.object({
 });
 export type Position = z.infer<typeof Position>;
 
+/**
+ * A relay's address, as `chorus relay` prints it: `ws://host:port` or `wss://host:port` (a path
+ * may follow). The one check of it: the CLI's `--relay`, `session/share` and join codes use it.
+ */
+export const RelayUrl = z
+  .string()
+  .max(300)
+  .regex(/^wss?:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/, 'a relay address is ws://host:port or wss://host:port, as `chorus relay` prints it');
+
 /** A span between two positions; `end` is exclusive and must not be before `start`. */
 export const Range = z.object({ start: Position, end: Position });
 export type Range = z.infer<typeof Range>;

@@ -150,6 +150,27 @@ it('share gives the code each call asks for: read-only with --read-only, else on
   expect(moved.stderr).toContain(`${a} is already shared: --host, --no-webrtc apply only when sharing starts`);
 });
 
+it('refuses a --relay that is not a relay address before starting anything; a saved one is dropped', () => {
+  const a = project({ 'hello.txt': 'hello\n' });
+  for (const relay of ['http://nope', 'relay.example:7420', 'ws://']) {
+    const r = chorus('share', a, '--relay', relay, '--host', '127.0.0.1');
+    expect(r.status, relay).toBe(1);
+    expect(r.stderr).toContain(`--relay ${JSON.stringify(relay)}: a relay address is ws://host:port or wss://host:port`);
+    expect(r.stderr).not.toMatch(/join code|\n\s+at /); // not a "damaged code", no stack
+  }
+  expect(chorus('status', a).status).toBe(4); // no daemon was started
+  expect(fs.existsSync(path.join(a, '.chorus', 'session.json'))).toBe(false);
+  // A folder an older Chorus shared with such an address: it is dropped and sharing works.
+  expect(chorus('share', a, '--host', '127.0.0.1', '--json').status).toBe(0);
+  expect(chorus('stop', a).status).toBe(0);
+  const file = path.join(a, '.chorus', 'session.json');
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), relayUrl: 'http://nope' }));
+  const again = chorus('share', a, '--host', '127.0.0.1', '--json');
+  expect(again.status, again.stderr).toBe(0);
+  expect(decodeJoinCode(JSON.parse(again.stdout).code).relayUrl).toBeUndefined();
+  expect(JSON.parse(fs.readFileSync(file, 'utf8')).relayUrl).toBeUndefined();
+});
+
 it('keeps the generated protocol files in step with protocol/src', () => {
   const r = spawnSync(process.execPath, [path.join(REPO, 'protocol/scripts/generate.mjs'), '--check'], { encoding: 'utf8' });
   expect(r.stderr).toBe('');

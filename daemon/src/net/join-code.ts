@@ -8,6 +8,7 @@
  * act on ("copy the whole code again"), because that is who reads the error.
  */
 import { base64urlnopad } from '@scure/base';
+import { RelayUrl } from '@chorus/protocol';
 import { PUBLIC_KEY_BYTES, readOnlyKeys, SECRET_BYTES, withoutWriter, writerKeys, type SessionKeys } from './credentials.js';
 
 export const JOIN_CODE_PREFIX = 'chorus2.';
@@ -92,7 +93,7 @@ export function decodeJoinCode(text: string): JoinCode {
   if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && /^wss?:\/\//.test(a))) {
     throw new JoinCodeError(`${DAMAGED} (bad address list)`);
   }
-  if (b.r !== undefined && (typeof b.r !== 'string' || !/^wss?:\/\//.test(b.r))) throw new JoinCodeError(`${DAMAGED} (bad relay URL)`);
+  if (b.r !== undefined && !RelayUrl.safeParse(b.r).success) throw new JoinCodeError(`${DAMAGED} (bad relay URL)`);
   if (addrs.length === 0 && b.r === undefined) throw new JoinCodeError(`${DAMAGED} (no address to reach the session)`);
   const code: JoinCode = { sessionId: b.s, keys, addrs: addrs as string[] };
   if (typeof b.r === 'string') code.relayUrl = b.r;

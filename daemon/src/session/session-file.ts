@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { RelayUrl } from '@chorus/protocol';
 import { readOnlyKeys, withoutWriter, writerKeys, type SessionKeys } from '../net/credentials.js';
 
 export interface SessionConfig {
@@ -35,6 +36,12 @@ export function loadSession(dotDir: string): SessionConfig | undefined {
     const c = JSON.parse(fs.readFileSync(sessionFile(dotDir), 'utf8')) as SessionConfig;
     if (typeof c.sessionId !== 'string') return undefined;
     if (typeof c.secret !== 'string' && (typeof c.readSecret !== 'string' || typeof c.writerKey !== 'string')) return undefined;
+    if (c.relayUrl !== undefined && !RelayUrl.safeParse(c.relayUrl).success) {
+      // Saved by a Chorus that took any URL for --relay: no relay could be reached at it, and
+      // every join code made with it was refused as damaged. Drop it.
+      delete c.relayUrl;
+      saveSession(dotDir, c);
+    }
     if (c.role === 'guest' && c.readOnly && typeof c.secret === 'string') {
       // Saved by a Chorus whose read-only guests held the writer secret: keep only what a
       // read-only member may hold, as a new read-only code would give.
