@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
   const dir = fileURLToPath(new URL('../..', import.meta.url));
-  process.stderr.write(`chorus: this copy of Chorus is not built yet (${fileURLToPath(cli)} is missing); run \`npm run build\` in ${dir}\n`);
+  process.stderr.write(`chorus: this copy of Chorus is not built yet (${fileURLToPath(cli)} is missing); run \`npm ci && npm run build\` in ${dir}\n`);
   process.exit(1);
 }
 await import(cli.href);
