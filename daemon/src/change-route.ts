@@ -34,8 +34,8 @@ export interface RouteSteps {
   /** Send a raw change made here to every linked peer (no-op outside a session). */
   peers(fileId: string, raw: RawChange): void;
   undo: { observe(change: TextEvent): void };
-  /** Write the file's text to the folder soon (no-op in view mode). */
-  disk: { schedule(fileId: string): void };
+  /** Write the file's text to the folder soon (no-op in view mode); `origin`: who changed it. */
+  disk: { schedule(fileId: string, origin: TextEvent['origin']): void };
 }
 
 export class ChangeRoute {
@@ -63,6 +63,6 @@ export class ChangeRoute {
     if (change.raw) this.steps.peers(change.fileId, change.raw);
     this.steps.undo.observe(change);
     for (const editor of this.editors) editor.take(change);
-    this.steps.disk.schedule(change.fileId);
+    this.steps.disk.schedule(change.fileId, change.origin);
   }
 }

@@ -34,7 +34,7 @@ it('npm links the chorus command to a committed shim, which says how to build wh
   fs.writeFileSync(path.join(unbuilt, 'daemon', 'package.json'), '{"type":"module"}');
   const r = spawnSync(process.execPath, [path.join(unbuilt, 'daemon', 'bin', 'chorus.js'), 'status'], { encoding: 'utf8' });
   expect(r.status).toBe(1);
-  expect(r.stderr).toBe(`chorus: this copy of Chorus is not built yet (${path.join(unbuilt, 'daemon', 'dist', 'cli.js')} is missing); run \`npm run build\` in ${unbuilt}/\n`);
+  expect(r.stderr).toBe(`chorus: this copy of Chorus is not built yet (${path.join(unbuilt, 'daemon', 'dist', 'cli.js')} is missing); run \`npm ci && npm run build\` in ${unbuilt}/\n`);
 });
 
 it('installs from a packed tarball into a fresh prefix and shares, joins, reports and stops from another folder', () => {

@@ -38,3 +38,38 @@ it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the
   await waitUntil('node_modules on B', () => fs.existsSync(path.join(b, 'app', 'node_modules', 'dep', 'index.js')));
   expect(files(b)).toEqual(['.gitignore', 'app/node_modules/dep/index.js', 'node_modules/dep/index.js', 'ok.txt', 'vendor/lib/code.c']);
 });
+
+// Decision 136: a peer's change to a .gitignore never publishes what this folder kept out of the
+// project (the new-user trial: B emptied the .gitignore and A's .env reached B, and a read-only
+// member, within seconds, with no word said).
+it("keeps files a peer's .gitignore change stops ignoring on this machine; the person's own change shares them", async () => {
+  const a = tempProject({ 'ok.txt': 'shared\n', '.gitignore': '.env\nbuild/\n', '.env': 'API_KEY=sk-fake-SECRET\n', 'build/out.js': 'built\n' });
+  used.push(a);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  expect(files(b)).toEqual(['.gitignore', 'ok.txt']);
+
+  // B's person empties the .gitignore (as an accidental checkout would).
+  fs.writeFileSync(path.join(b, '.gitignore'), '# nothing\n');
+  await waitUntil('the new .gitignore on A', () => fs.readFileSync(path.join(a, '.gitignore'), 'utf8') === '# nothing\n');
+  await waitUntil('A keeping its files', () => fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8').includes("a peer's change to .gitignore stopped ignoring 2 files here"));
+  // A marker file made after: once it is on B, anything A would have shared has had its chance.
+  fs.writeFileSync(path.join(a, 'marker.txt'), 'after\n');
+  await waitUntil('marker.txt on B', () => fs.existsSync(path.join(b, 'marker.txt')));
+  expect(files(b)).toEqual(['.gitignore', 'marker.txt', 'ok.txt']);
+  expect(fs.readFileSync(path.join(a, '.chorus', 'ignore'), 'utf8')).toMatch(/a peer's change to \.gitignore stopped ignoring these.*\n\/\.env\n\/build\/out\.js\n$/);
+  expect(fs.readFileSync(path.join(a, '.env'), 'utf8')).toBe('API_KEY=sk-fake-SECRET\n'); // untouched
+
+  // On B it is the person's own change: what B's .gitignore stops ignoring is shared, as asked.
+  fs.writeFileSync(path.join(b, '.gitignore'), '# nothing\n*.local\n');
+  await waitUntil('the .gitignore on A', () => fs.readFileSync(path.join(a, '.gitignore'), 'utf8') === '# nothing\n*.local\n');
+  fs.writeFileSync(path.join(b, 'notes.local'), 'b shares this\n');
+  fs.writeFileSync(path.join(b, 'marker2.txt'), 'after\n');
+  await waitUntil('marker2.txt on A', () => fs.existsSync(path.join(a, 'marker2.txt')));
+  expect(fs.existsSync(path.join(a, 'notes.local'))).toBe(false); // ignored on B so far
+  fs.writeFileSync(path.join(b, '.gitignore'), '# nothing\n');
+  await waitUntil('notes.local on A', () => fs.existsSync(path.join(a, 'notes.local')));
+  expect(fs.readFileSync(path.join(b, '.chorus', 'daemon.log'), 'utf8')).not.toContain('stopped ignoring');
+});

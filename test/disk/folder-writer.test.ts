@@ -231,6 +231,7 @@ describe('no other module changes the project folder', () => {
   const OWN_FILES = new Set([
     'disk/folder-writer.ts', // the project folder: the one writer
     'disk/disk-ledger.ts', // .chorus/disk
+    'disk/ignore-rules.ts', // .chorus/ignore: files a peer's .gitignore change stopped ignoring, kept local
     'workspace/storage.ts', // .chorus/state
     'workspace/fs-blob-store.ts', // .chorus/blobs
     'project.ts', // .chorus itself

@@ -16,7 +16,7 @@ import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isExecutable, isWriteTemp, readBytes } from './files.js';
-import { IgnoreRules } from './ignore-rules.js';
+import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
 
@@ -176,13 +176,47 @@ export class FolderSync {
   private event(abs: string, isDir: boolean): void {
     const rel = this.relOf(abs);
     if (rel === undefined || !this.running) return;
-    if (path.basename(rel) === '.gitignore') this.rules.reset();
+    if (isIgnoreFile(rel)) this.rulesChanged(rel, abs);
     (isDir ? this.dirs : this.files).add(rel);
     const now = Date.now();
     if (!this.timer) this.firstEvent = now;
     clearTimeout(this.timer);
     const wait = now - this.firstEvent >= MAX_WAIT_MS ? 0 : SETTLE_MS;
     this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  /**
+   * A `.gitignore` changed: read the rules again. When a peer made the change (decision 136),
+   * files of this folder it stops ignoring are kept here (added to `.chorus/ignore`), not shared:
+   * a peer must not publish what this person keeps out of the project (a `.env` with keys).
+   * Chained before any later batch, which is the first that could take those files in.
+   */
+  private rulesChanged(rel: string, abs: string): void {
+    const before = this.rules.snapshot();
+    this.rules.reset();
+    let hash: string | undefined;
+    try {
+      const st = fs.statSync(abs);
+      if (st.isFile() && st.size <= 1 << 20) hash = hashBytes(fs.readFileSync(abs));
+      else if (st.isFile()) return; // not a .gitignore anyone wrote by hand, nor the daemon
+    } catch {
+      // gone: a deletion
+    }
+    if (!this.writeBack.rulesChangedByPeer(rel, hash)) return;
+    const dir = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+    this.chain = this.chain
+      .then(() => this.keepUnignored(before, dir, rel))
+      .catch((e: unknown) => this.log(`checking what ${rel} stopped ignoring failed: ${(e as Error).message}`));
+  }
+
+  /** Keep the files under `dir` that `before` ignored, now ignored no more and never shared, on this machine. */
+  private async keepUnignored(before: IgnoreRules, dir: string, rel: string): Promise<void> {
+    const { files } = await scanTree(this.project.root, this.rules, dir);
+    const kept = files.map((f) => f.rel).filter((f) => before.ignores(f) && !this.workspace.index.idOf(f));
+    if (kept.length === 0) return;
+    this.rules.keepLocal(kept, `kept on this machine (${new Date().toISOString()}): a peer's change to ${rel} stopped ignoring these. Delete a line to share that file.`);
+    const shown = kept.slice(0, 5).join(', ') + (kept.length > 5 ? `, and ${kept.length - 5} more` : '');
+    this.log(`a peer's change to ${rel} stopped ignoring ${kept.length} file${kept.length === 1 ? '' : 's'} here (${shown}); kept on this machine, not shared: they are listed in .chorus/ignore, delete a line there to share that file`);
   }
 
   private flush(): void {

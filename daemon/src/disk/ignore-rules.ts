@@ -13,6 +13,11 @@ import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
 const BUILT_IN = ['node_modules/'];
 
+/** Is this project path a `.gitignore` (whose rules apply to its folder and below)? */
+export function isIgnoreFile(rel: string): boolean {
+  return rel === '.gitignore' || rel.endsWith('/.gitignore');
+}
+
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
   private byDir = new Map<string, Ignore | null>();
@@ -45,6 +50,37 @@ export class IgnoreRules {
   /** Forget cached rules (a .gitignore changed). */
   reset(): void {
     this.byDir.clear();
+  }
+
+  /**
+   * These rules as they are now, unaffected by a later `reset`: what the folders' `.gitignore`
+   * files said when last read (a folder not read yet is read when asked).
+   */
+  snapshot(): IgnoreRules {
+    const copy = Object.create(IgnoreRules.prototype) as IgnoreRules;
+    Object.assign(copy, this, { byDir: new Map(this.byDir), projects: this.projects });
+    return copy;
+  }
+
+  /**
+   * Keep `paths` on this machine from now on: they are added to `.chorus/ignore` (this folder's
+   * own rules, never shared) under a comment saying why, and ignored at once.
+   */
+  keepLocal(paths: string[], why: string): void {
+    if (paths.length === 0) return;
+    // Anchored at the root ('/'), so a leading '!' or '#' is no longer first; gitignore's
+    // wildcards and a trailing space are escaped, so each line names exactly one path.
+    const lines = paths.map((p) => '/' + p.replace(/[\\*?[\]]/g, '\\$&').replace(/ $/, '\\ '));
+    const file = path.join(this.rootDir, '.chorus', 'ignore');
+    let before = '';
+    try {
+      before = fs.readFileSync(file, 'utf8');
+    } catch {
+      // none yet
+    }
+    const block = `${before && !before.endsWith('\n') ? '\n' : ''}# ${why}\n${lines.join('\n')}\n`;
+    fs.appendFileSync(file, block, { mode: 0o600 });
+    this.root.add(lines);
   }
 
   /** Per folder: is it a Chorus project of its own (holds `.chorus/`)? Cached; see `projectsChanged`. */

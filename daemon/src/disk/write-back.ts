@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { Origin, Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
 import { ChangedMeanwhile, FolderWriter, WriteRefused } from './folder-writer.js';
 import { PendingContent } from './pending-content.js';
+import { isIgnoreFile } from './ignore-rules.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one
@@ -80,6 +81,7 @@ export class WriteBack {
     // A file an editor created is in the folder at once (else the editor's own save of the new
     // file would look like a second file made at that path).
     workspace.on('files', (e) => {
+      for (const p of [...e.created, ...e.changed, ...e.deleted, ...e.renamed.map((r) => r.to)]) this.noteRulesChange(p, e.origin);
       if (e.origin.kind !== 'editor') return;
       for (const p of e.created) {
         const id = workspace.index.idOf(p);
@@ -87,6 +89,29 @@ export class WriteBack {
         if (data) void this.writeNow(p, data);
       }
     });
+  }
+
+  /**
+   * `.gitignore` files whose latest change came from a peer (decision 136): when such a change
+   * stops ignoring files this folder has, they are not shared for it (FolderSync keeps them local).
+   */
+  private readonly rulesFromPeer = new Set<string>();
+
+  /** Note who made the latest change of `path`, if it is a `.gitignore`. */
+  private noteRulesChange(path: string, origin: Origin): void {
+    if (!isIgnoreFile(path)) return;
+    if (origin.kind === 'peer') this.rulesFromPeer.add(path);
+    else this.rulesFromPeer.delete(path);
+  }
+
+  /**
+   * Did a peer make the `.gitignore` at `path` what the folder has now? True when its latest
+   * change came from a peer and the folder holds what the daemon wrote for it (`hash`; undefined:
+   * the file is gone), not something the person wrote there since.
+   */
+  rulesChangedByPeer(path: string, hash: string | undefined): boolean {
+    if (!this.rulesFromPeer.has(path)) return false;
+    return hash === undefined ? !this.workspace.index.idOf(path) : this.isOwn(path, hash);
   }
 
   /**
@@ -214,7 +239,11 @@ export class WriteBack {
   }
 
   /** A live file's text changed (the change route's disk step): write it once typing pauses. */
-  schedule(fileId: string): void {
+  schedule(fileId: string, origin?: Origin): void {
+    if (origin) {
+      const path = this.workspace.pathOf(fileId);
+      if (path !== undefined) this.noteRulesChange(path, origin);
+    }
     const now = Date.now();
     const p = this.pending.get(fileId);
     if (p) clearTimeout(p.timer);
