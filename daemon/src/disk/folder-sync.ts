@@ -214,9 +214,9 @@ export class FolderSync {
     const { files } = await scanTree(this.project.root, this.rules, dir);
     const kept = files.map((f) => f.rel).filter((f) => before.ignores(f) && !this.workspace.index.idOf(f));
     if (kept.length === 0) return;
-    this.rules.keepLocal(kept, `kept on this machine (${new Date().toISOString()}): a peer's change to ${rel} stopped ignoring these. Delete a line to share that file.`);
+    this.rules.keepLocal(kept, `kept on this machine (${new Date().toISOString()}): a peer's change to ${rel} stopped ignoring these. Delete a line to share that file (from the daemon's next start).`);
     const shown = kept.slice(0, 5).join(', ') + (kept.length > 5 ? `, and ${kept.length - 5} more` : '');
-    this.log(`a peer's change to ${rel} stopped ignoring ${kept.length} file${kept.length === 1 ? '' : 's'} here (${shown}); kept on this machine, not shared: they are listed in .chorus/ignore, delete a line there to share that file`);
+    this.log(`a peer's change to ${rel} stopped ignoring ${kept.length} file${kept.length === 1 ? '' : 's'} here (${shown}); kept on this machine, not shared: they are listed in .chorus/ignore: delete a line there to share that file (from the daemon's next start)`);
   }
 
   private flush(): void {
