@@ -141,7 +141,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   const url = pageLink(code);
   if (ignored?.length) {
     const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
-    process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with.\n`);
+    process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {
@@ -280,13 +280,22 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     `project   ${st.root}`,
     `daemon    chorus ${st.version}, pid ${st.pid}, protocol ${st.protocolVersion}`,
     `you       ${st.peer.name} (${st.peer.color})`,
-    `session   ${st.session ? `${st.session.role === 'host' ? 'sharing' : 'joined'}${st.session.readOnly ? ', read-only' : ''}` : 'not shared (chorus share to invite others)'}`,
+    `session   ${st.session ? sessionLine(st.session) : 'not shared (chorus share to invite others)'}`,
     `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
     `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
     `peers     ${st.peers.length ? '' : 'none'}`,
     ...st.peers.map((p) => `  ${p.name} ${p.id.slice(0, 8)}${p.path ? ` via ${p.path}` : ''} ${PEER_STATES[p.state ?? ''] ?? p.state ?? ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `chorus status`'s session line: role, and the settings sharing started with. */
+function sessionLine(s: NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>): string {
+  const parts = [`${s.role === 'host' ? 'sharing' : 'joined'}${s.readOnly ? ', read-only' : ''}`];
+  if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
+  if (s.relay) parts.push(`relay ${s.relay}`);
+  if (s.webrtc === false) parts.push('no WebRTC');
+  return parts.join('; ');
 }
 
 /** How `chorus status` words a peer's state (Overlay's PeerInfo.state); others are shown as they are. */

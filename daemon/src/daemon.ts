@@ -245,7 +245,15 @@ export class Daemon {
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
       peers: this.session.peers(),
-      session: config ? { role: config.role, readOnly: configKeys(config).writer === undefined } : null,
+      session: config
+        ? {
+            role: config.role,
+            readOnly: configKeys(config).writer === undefined,
+            ...(this.session.listening.length ? { listening: this.session.listening } : {}),
+            ...(config.relayUrl ? { relay: config.relayUrl } : {}),
+            webrtc: config.webrtc !== false,
+          }
+        : null,
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
   }

@@ -190,6 +190,12 @@ export const SessionStatus = request(
       role: z.enum(['host', 'guest']),
       /** This member holds only the read-only secret: it cannot write, nor give a code that can. */
       readOnly: z.boolean(),
+      /** Where this daemon listens for peers (`ws://host:port`), once the session is up. */
+      listening: z.array(z.string()).optional(),
+      /** The relay this session uses, if any. */
+      relay: RelayUrl.optional(),
+      /** false: links stay WebSocket (or the relay), never WebRTC. */
+      webrtc: z.boolean().optional(),
     }).nullable(),
     /**
      * Where the daemon's memory goes, in bytes (for `bench:memory` and bug reports): the process's

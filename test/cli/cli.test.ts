@@ -115,8 +115,10 @@ it('share prints a join code as JSON, and join fills another folder', () => {
   expect(JSON.parse(join.stdout)).toMatchObject({ files: 2, root: b });
   expect(fs.readFileSync(path.join(b, 'src', 'main.rs'), 'utf8')).toBe('fn main() {}\n');
   const st = JSON.parse(chorus('status', b, '--json').stdout);
-  expect(st.session).toEqual({ role: 'guest', readOnly: false });
+  expect(st.session).toEqual({ role: 'guest', readOnly: false, listening: [expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/)], webrtc: true });
   expect(st.peers[0]).toMatchObject({ state: 'connected' });
+  // The settings sharing started with, in words (the new-user trial found them nowhere).
+  expect(chorus('status', a).stdout).toMatch(/^session {3}sharing; listening on ws:\/\/127\.0\.0\.1:\d+$/m);
   const bad = chorus('join', 'not-a-code', project());
   expect(bad.status).toBe(1);
   expect(bad.stderr).toMatch(/not a Chorus join code/);
@@ -140,7 +142,7 @@ it('share gives the code each call asks for: read-only with --read-only, else on
   // A guest with the read-only code cannot edit, whatever it asks for; nor can it give a writer code.
   const b = project();
   expect(chorus('join', codeOf('--read-only').code, b, '--host', '127.0.0.1', '--json').status).toBe(0);
-  expect(JSON.parse(chorus('status', b, '--json').stdout).session).toEqual({ role: 'guest', readOnly: true });
+  expect(JSON.parse(chorus('status', b, '--json').stdout).session).toEqual({ role: 'guest', readOnly: true, listening: [expect.any(String)], webrtc: true });
   const fromGuest = chorus('share', b, '--json');
   expect(JSON.parse(fromGuest.stdout).readOnly).toBe(true);
   expect(isReadOnly(decodeJoinCode(JSON.parse(fromGuest.stdout).code))).toBe(true);

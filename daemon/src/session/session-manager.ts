@@ -103,6 +103,11 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   private materializer: Materializer | undefined;
   private addrs: string[] = [];
 
+  /** Where this daemon listens for peers (`ws://host:port`), while the session runs. */
+  get listening(): string[] {
+    return this.overlay ? [...this.addrs] : [];
+  }
+
   constructor(
     private readonly project: Project,
     private readonly identity: Identity,
