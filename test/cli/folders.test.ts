@@ -87,13 +87,14 @@ it('joining into a folder that has a different file at a path the session has ke
   used.push(b);
   const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
   expect(join.status, join.stderr).toBe(0);
-  const said = /hello\.txt was created on two peers at once; the other version is kept as (hello \(conflict \w+\)\.txt)/.exec(join.stdout);
+  const said = /hello\.txt: this folder had another version; the session's keeps the path, this folder's is kept as (hello \(conflict \w+\)\.txt)/.exec(join.stdout);
   expect(said, join.stdout).not.toBeNull();
   const copy = said![1]!;
-  // Both versions on both peers: one at the path, the other at the copy the message names.
+  // Both versions on both peers: the session's at the path (decision 137: it used to be either,
+  // by file id), this folder's at the copy the message names.
   for (const d of [a, b]) {
-    await until(`both versions in ${d}`, () => fs.existsSync(path.join(d, copy)) && fs.existsSync(path.join(d, 'own.txt')));
-    const versions = [fs.readFileSync(path.join(d, 'hello.txt'), 'utf8'), fs.readFileSync(path.join(d, copy), 'utf8')].sort();
-    expect(versions).toEqual(['the session has this\n', 'this folder had this\n']);
+    await until(`both versions in ${d}`, () => fs.existsSync(path.join(d, copy)) && fs.existsSync(path.join(d, 'own.txt')) && fs.readFileSync(path.join(d, 'hello.txt'), 'utf8') === 'the session has this\n');
+    expect(fs.readFileSync(path.join(d, copy), 'utf8')).toBe('this folder had this\n');
+    expect(fs.readdirSync(d).filter((f) => f.includes('conflict'))).toEqual([copy]);
   }
 });

@@ -111,6 +111,7 @@ it('joining into a folder that has files keeps both sides: same files merge, dif
   expect(fs_).toContain('f.txt');
   expect(fs_.find((p) => p !== 'f.txt')).toMatch(/^f \(conflict [0-9a-f]+\)\.txt$/);
   expect(fs_.map((p) => state[p]!.content).sort()).toEqual(['A version\n', 'B version\n']);
+  expect(state['f.txt']!.content).toBe('A version\n'); // the session's keeps the path (decision 137)
   expect(a.lines.concat(b.lines).some((l) => /f\.txt.*conflict/.test(l))).toBe(true); // said so
   await until(() => JSON.stringify(indexPaths(a)) === JSON.stringify(indexPaths(b)), 'both indexes to agree');
   noUnreportedErrors(a, b);

@@ -215,6 +215,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       if (notices.length < MAX_JOIN_NOTICES) notices.push(m);
     };
     this.workspace.on('notice', notice);
+    // The files this folder had before joining: where one meets a session's file at a path, the
+    // session's keeps the path once the first sync is done (decision 137).
+    const preJoin = new Set(fresh ? this.workspace.index.entries().map(([id]) => id) : []);
     try {
       if (fresh) await this.start(config);
     } catch (e) {
@@ -223,6 +226,17 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
     try {
       const joined = await this.firstSync();
+      const swapped = new Map(this.workspace.keepSessionVersions(preJoin).map(({ path, kept }) => [path, kept]));
+      // Say where each version is now, in a join's words: what `resolve` said first ("created on
+      // two peers at once") may name the copy that has just moved back.
+      for (const [i, n] of notices.entries()) {
+        const m = /^(.*) was created on two peers at once; the other version is kept as (.*)$/.exec(n);
+        if (!m) continue;
+        const [, path, copy] = m as unknown as [string, string, string];
+        const mine = swapped.get(path) ?? (preJoin.has(this.workspace.index.idOf(copy) ?? '') ? copy : undefined);
+        if (mine !== undefined) notices[i] = `${path}: this folder had another version; the session's keeps the path, this folder's is kept as ${mine}`;
+      }
+      for (const [path, kept] of swapped) this.log(`${path}: this folder had another version; the session's keeps the path, this folder's is kept as ${kept}`);
       return { ...joined, ...(notices.length ? { notices } : {}) };
     } catch (e) {
       // A join that never got in leaves the folder as it was: no session to rejoin later.

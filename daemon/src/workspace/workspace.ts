@@ -624,6 +624,37 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     void before;
   }
 
+  /**
+   * After joining with files this folder had before (`preJoin`, their ids): where one of them and
+   * a file of the session met at one path and this folder's kept it (`resolve` decides by file
+   * id, the same way on every peer), give the path back to the session's file and keep this
+   * folder's beside it as `name (conflict <tag>).ext` (decision 137). Returns what moved: `path`
+   * holds the session's version again, `kept` this folder's. Nothing when read-only.
+   */
+  keepSessionVersions(preJoin: ReadonlySet<string>): Array<{ path: string; kept: string }> {
+    if (this.readOnly) return [];
+    const moved: Array<{ path: string; kept: string }> = [];
+    const renamed: IndexDiff['renamed'] = [];
+    const entries = this.index.entries();
+    const change = this.index.batch(() => {
+      for (const [id, e] of entries) {
+        if (!preJoin.has(id)) continue;
+        const session = entries.find(([other, o]) => !preJoin.has(other) && o.path === conflictPath(e.path, other.slice(1, 7)));
+        const kept = conflictPath(e.path, id.slice(1, 7));
+        if (!session || this.index.idOf(kept)) continue;
+        this.index.set(id, { path: kept });
+        this.index.set(session[0], { path: e.path });
+        // This folder's file moves away first, so the session's never lands on it.
+        renamed.push({ from: e.path, to: kept, id }, { from: session[1].path, to: e.path, id: session[0] });
+        moved.push({ path: e.path, kept });
+      }
+    });
+    if (!change) return moved;
+    this.record(INDEX_DOC_ID, change);
+    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
+    return moved;
+  }
+
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
     this.settle();
