@@ -34,7 +34,7 @@ function stampOf(st: fs.Stats): string {
 
 export class WriteBack {
   /** Live files waiting to be written: the timer, and when the first unwritten change came. */
-  private pending = new Map<string, { timer: NodeJS.Timeout; since: number }>();
+  private pending = new Map<string, { timer: NodeJS.Timeout; since: number; origin: Origin | undefined }>();
   private running = new Map<string, Promise<void>>();
   /**
    * The text a file in memory last had in the folder (written or read by the daemon), with its
@@ -240,16 +240,13 @@ export class WriteBack {
 
   /** A live file's text changed (the change route's disk step): write it once typing pauses. */
   schedule(fileId: string, origin?: Origin): void {
-    if (origin) {
-      const path = this.workspace.pathOf(fileId);
-      if (path !== undefined) this.noteRulesChange(path, origin);
-    }
     const now = Date.now();
     const p = this.pending.get(fileId);
     if (p) clearTimeout(p.timer);
     const since = p?.since ?? now;
     const wait = Math.max(0, Math.min(QUIET_MS, since + MAX_WAIT_MS - now));
-    this.pending.set(fileId, { since, timer: setTimeout(() => this.writeLive(fileId), wait) });
+    // The latest change's origin, noted when the text is written (not per keystroke).
+    this.pending.set(fileId, { since, timer: setTimeout(() => this.writeLive(fileId), wait), origin });
   }
 
   /** Write a live file's current text (its turn came, or on shutdown). */
@@ -259,6 +256,7 @@ export class WriteBack {
     this.pending.delete(fileId);
     const path = this.workspace.pathOf(fileId);
     if (!path || !this.workspace.isLive(fileId)) return undefined;
+    if (p?.origin) this.noteRulesChange(path, p.origin);
     const text = this.workspace.text(fileId);
     return this.writeNow(path, Buffer.from(text, 'utf8'), false, text);
   }

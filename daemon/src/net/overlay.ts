@@ -413,9 +413,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const add = (a: string) => {
       if (all.size < MAX_SAVED_ADDRS && !this.#selfAddrs.has(a)) all.add(a);
     };
-    const news = (id: string) => (this.#links.get(id)?.up ? Infinity : (this.#seen.get(id) ?? 0));
-    const members = [...this.#members.values()].sort((x, y) => news(y.id) - news(x.id));
-    for (const m of members) for (const a of m.addrs) add(a);
+    for (const id of this.#freshestFirst(this.#members.keys())) for (const a of this.#members.get(id)!.addrs) add(a);
     for (const a of this.#seeds) add(a);
     return [...all];
   }
@@ -705,9 +703,18 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #neighbours(alive: string[]): Set<string> {
     if (this.#partial(alive)) return meshNeighbours(this.#opts.selfId, alive);
     const out = new Set(alive.filter((id) => this.#verified.has(id)));
-    const untried = alive.filter((id) => !this.#verified.has(id)).sort((x, y) => (this.#seen.get(y) ?? 0) - (this.#seen.get(x) ?? 0) || (x < y ? -1 : 1));
+    const untried = this.#freshestFirst(alive.filter((id) => !this.#verified.has(id)));
     for (const id of untried.slice(0, FULL_MESH_UP_TO)) out.add(id);
     return out;
+  }
+
+  /**
+   * `ids` with the freshest news first: linked ones, then by when last heard of (ties by id, so
+   * every call orders the same). What to gossip, dial or save first when not all of it can be.
+   */
+  #freshestFirst(ids: Iterable<string>): string[] {
+    const news = (id: string) => (this.#links.get(id)?.up ? Infinity : (this.#seen.get(id) ?? 0));
+    return [...ids].sort((x, y) => news(y) - news(x) || (x < y ? -1 : x > y ? 1 : 0));
   }
 
   /**
@@ -719,8 +726,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const now = Date.now();
     const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0 }];
     const age = (id: string) => (this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now));
-    const alive = this.#alive(now).sort((x, y) => age(x) - age(y));
-    for (const id of alive.slice(0, MAX_MEMBERS - 1)) {
+    for (const id of this.#freshestFirst(this.#alive(now)).slice(0, MAX_MEMBERS - 1)) {
       const m = this.#members.get(id)!;
       list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age: age(id) });
     }

@@ -226,17 +226,15 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
     try {
       const joined = await this.firstSync();
-      const swapped = new Map(this.workspace.keepSessionVersions(preJoin).map(({ path, kept }) => [path, kept]));
-      // Say where each version is now, in a join's words: what `resolve` said first ("created on
-      // two peers at once") may name the copy that has just moved back.
-      for (const [i, n] of notices.entries()) {
-        const m = /^(.*) was created on two peers at once; the other version is kept as (.*)$/.exec(n);
-        if (!m) continue;
-        const [, path, copy] = m as unknown as [string, string, string];
-        const mine = swapped.get(path) ?? (preJoin.has(this.workspace.index.idOf(copy) ?? '') ? copy : undefined);
-        if (mine !== undefined) notices[i] = `${path}: this folder had another version; the session's keeps the path, this folder's is kept as ${mine}`;
+      // Said in a join's words, where each version is now: what `resolve` said first ("created
+      // on two peers at once") may name the copy that has just moved back.
+      const reworded = new Map<string, string>();
+      for (const { path, kept, said } of this.workspace.keepSessionVersions(preJoin)) {
+        const now = `${path}: this folder had another version; the session's keeps the path, this folder's is kept as ${kept}`;
+        reworded.set(said, now);
+        this.log(now);
       }
-      for (const [path, kept] of swapped) this.log(`${path}: this folder had another version; the session's keeps the path, this folder's is kept as ${kept}`);
+      for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
       return { ...joined, ...(notices.length ? { notices } : {}) };
     } catch (e) {
       // A join that never got in leaves the folder as it was: no session to rejoin later.

@@ -114,6 +114,20 @@ export function conflictPath(path: string, tag: string): string {
   return `${dir}${stem} (conflict ${tag})${ext}`;
 }
 
+/** The path `copy` is the `conflictPath` of with `tag`, or undefined when it is not one. */
+function conflictedFrom(copy: string, tag: string): string | undefined {
+  const mark = ` (conflict ${tag})`;
+  const at = copy.lastIndexOf(mark);
+  if (at < 0) return undefined;
+  const path = copy.slice(0, at) + copy.slice(at + mark.length);
+  return conflictPath(path, tag) === copy ? path : undefined;
+}
+
+/** What `resolve` says of two files created at one path with different content. */
+function createdAtOnce(path: string, copy: string): string {
+  return `${path} was created on two peers at once; the other version is kept as ${copy}`;
+}
+
 /** A file's content hash and executable bit in one string (`x` or `-` last). */
 function stateKey(e: FileEntry): string {
   return e.hash + (e.exec ? 'x' : '-');
@@ -626,33 +640,45 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /**
    * After joining with files this folder had before (`preJoin`, their ids): where one of them and
-   * a file of the session met at one path and this folder's kept it (`resolve` decides by file
-   * id, the same way on every peer), give the path back to the session's file and keep this
-   * folder's beside it as `name (conflict <tag>).ext` (decision 137). Returns what moved: `path`
-   * holds the session's version again, `kept` this folder's. Nothing when read-only.
+   * a file of the session met at one path (`resolve` kept one there and the other beside it, by
+   * file id, the same way on every peer), the session's file keeps the path and this folder's is
+   * the copy `name (conflict <tag>).ext`; where it is the other way round, the two swap places
+   * (decision 137). Returns each meeting: `path` holds the session's version, `kept` this
+   * folder's, and `said` is what `resolve` said of it then (its notice). Read-only: no swaps.
    */
-  keepSessionVersions(preJoin: ReadonlySet<string>): Array<{ path: string; kept: string }> {
-    if (this.readOnly) return [];
-    const moved: Array<{ path: string; kept: string }> = [];
-    const renamed: IndexDiff['renamed'] = [];
+  keepSessionVersions(preJoin: ReadonlySet<string>): Array<{ path: string; kept: string; said: string }> {
+    const met: Array<{ path: string; kept: string; said: string }> = [];
     const entries = this.index.entries();
+    // Session files `resolve` moved aside, by the path they lost.
+    const movedAside = new Map<string, [string, FileEntry]>();
+    for (const [id, e] of entries) {
+      const from = preJoin.has(id) ? undefined : conflictedFrom(e.path, id.slice(1, 7));
+      if (from !== undefined) movedAside.set(from, [id, e]);
+    }
+    const renamed: IndexDiff['renamed'] = [];
     const change = this.index.batch(() => {
       for (const [id, e] of entries) {
         if (!preJoin.has(id)) continue;
-        const session = entries.find(([other, o]) => !preJoin.has(other) && o.path === conflictPath(e.path, other.slice(1, 7)));
+        const lostFrom = conflictedFrom(e.path, id.slice(1, 7));
+        if (lostFrom !== undefined) {
+          const holder = this.index.idOf(lostFrom);
+          if (holder !== undefined && !preJoin.has(holder)) met.push({ path: lostFrom, kept: e.path, said: createdAtOnce(lostFrom, e.path) });
+          continue;
+        }
+        const session = movedAside.get(e.path);
         const kept = conflictPath(e.path, id.slice(1, 7));
-        if (!session || this.index.idOf(kept)) continue;
+        if (!session || this.readOnly || this.index.idOf(kept)) continue;
         this.index.set(id, { path: kept });
         this.index.set(session[0], { path: e.path });
         // This folder's file moves away first, so the session's never lands on it.
         renamed.push({ from: e.path, to: kept, id }, { from: session[1].path, to: e.path, id: session[0] });
-        moved.push({ path: e.path, kept });
+        met.push({ path: e.path, kept, said: createdAtOnce(e.path, session[1].path) });
       }
     });
-    if (!change) return moved;
+    if (!change) return met;
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
-    return moved;
+    return met;
   }
 
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
@@ -881,7 +907,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to });
-          this.emit('notice', `${e.path} was created on two peers at once; the other version is kept as ${to}`);
+          this.emit('notice', createdAtOnce(e.path, to));
         }
       }
       for (const [id] of raced) {
