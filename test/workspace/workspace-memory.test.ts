@@ -75,3 +75,40 @@ describe('Workspace on the in-memory stores', () => {
     ws.close();
   });
 });
+
+// Decision 137: a join into a folder with a different file at a path the session has. `resolve`
+// keeps one of the two at the path by file id (random), the same way on every peer; the joiner
+// then gives the path back to the session's file. Both outcomes of `resolve` are seen here.
+describe('Workspace.keepSessionVersions after a join', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const DISK = { kind: 'disk' } as const;
+
+  it("leaves the session's version at the path and this folder's beside it, whichever resolve kept", () => {
+    const outcomes = new Set<'swapped' | 'as resolved'>();
+    for (let trial = 0; trial < 24; trial++) {
+      const session = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'cd'.repeat(16), noFolder);
+      const joiner = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'ab'.repeat(16), noFolder);
+      const fromSession: Parameters<Workspace['applyRemote']>[1] = [];
+      session.on('localChange', (doc, c) => doc === 'index' && fromSession.push(c));
+      joiner.on('localChange', (doc, c) => doc === 'index' && session.applyRemote('index', [c], { kind: 'peer', peerId: 'joiner' }));
+      const theirs = session.addFile('notes.txt', bytes('the session has this\n'), DISK);
+      const mine = joiner.addFile('notes.txt', bytes('this folder had this\n'), DISK);
+      joiner.applyRemote('index', fromSession, { kind: 'peer', peerId: 'session' }); // the first sync
+      const met = joiner.keepSessionVersions(new Set([mine]));
+      const kept = `notes (conflict ${mine.slice(1, 7)}).txt`;
+      expect(met).toHaveLength(1);
+      expect(met[0]).toMatchObject({ path: 'notes.txt', kept });
+      outcomes.add(met[0]!.said.endsWith(kept) ? 'as resolved' : 'swapped');
+      for (const ws of [joiner, session]) {
+        expect(ws.index.idOf('notes.txt')).toBe(theirs);
+        expect(ws.index.idOf(kept)).toBe(mine);
+        expect(ws.index.entries()).toHaveLength(2);
+      }
+      expect(joiner.keepSessionVersions(new Set([mine]))).toEqual([{ path: 'notes.txt', kept, said: expect.any(String) }]); // nothing moves again
+      expect(joiner.index.idOf('notes.txt')).toBe(theirs);
+      session.close();
+      joiner.close();
+    }
+    expect([...outcomes].sort()).toEqual(['as resolved', 'swapped']);
+  });
+});
