@@ -21,6 +21,9 @@ import { FakeRpc, FakeVscode, flush, type FakeDocument } from './fake-vscode.js'
 
 const root = '/work/project';
 
+/** A change from the daemon inserting `text` at `line`, `character`. */
+const insertAt = (line: number, character: number, text: string): P.TextChange => ({ range: { start: { line, character }, end: { line, character } }, text });
+
 describe('buffer sync', () => {
   let vs: FakeVscode;
   let rpc: FakeRpc;
@@ -103,7 +106,7 @@ describe('buffer sync', () => {
     // it was never sent and the next reconcile deleted the peer's text.
     const doc = await opened('abc');
     vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: 'Z' }]);
-    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] });
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 0, 'X')] });
     await flush();
     expect(doc.text).toBe('abcZ');
     expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
@@ -275,13 +278,13 @@ describe('buffer sync', () => {
     const doc = await opened('abc\n');
     vs.landBeforeNextApply = () => vs.type(doc, [{ from: 0, to: 0, text: 'Z' }]);
     // 'X' at the end of "abc" lands at line 0, character 3 of "Zabc": between b and c.
-    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 3 }, end: { line: 0, character: 3 } }, text: 'X' }] });
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 3, 'X')] });
     await flush();
     expect(doc.text).toBe('Zabc\n');
     expect(daemonText).toBe('Zabc\n'); // the misplaced X went out as typing, and its removal after it
     // The daemon transforms its change past the typing and sends it again (the revision rule).
     const revision = rpc.of(P.BufferEdit.method).length;
-    sync.onRemoteChange({ path: 'a.txt', revision, changes: [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } }, text: 'X' }] });
+    sync.onRemoteChange({ path: 'a.txt', revision, changes: [insertAt(0, 4, 'X')] });
     await flush();
     expect(doc.text).toBe('ZabcX\n');
   });

@@ -51,8 +51,8 @@ interface Outstanding {
   others: number;
   /** The document's text after the last of them. */
   textNow?: string;
-  /** The last of them (our edit, if it landed late) and the document's text before it. */
-  last?: { before: string | undefined; changes: readonly ChangeEventEntry[] };
+  /** The document's text before the last of them (our edit, if it landed late). */
+  beforeLast?: string;
 }
 
 /** What buffer sync reads of a `TextDocumentContentChangeEvent`. */
@@ -286,7 +286,7 @@ export class BufferSync {
     if (o && echo) o.echoed = true;
     else if (o) {
       o.others++;
-      o.last = { before: o.textNow, changes: [...e.contentChanges] };
+      o.beforeLast = o.textNow;
       o.textNow = e.document.getText();
     }
     if (echo) {
@@ -419,11 +419,11 @@ export class BufferSync {
     } finally {
       if (b.outstanding === outstanding) b.outstanding = undefined;
     }
-    const last = outstanding.last;
-    if (ok && !outstanding.echoed && outstanding.others >= 2 && last?.before !== undefined) {
+    const before = outstanding.beforeLast;
+    if (ok && !outstanding.echoed && outstanding.others >= 2 && before !== undefined) {
       // Applied, no echo, yet the document changed twice: the second change was our edit,
       // landing on what the first one made (decision 133). Nothing of it may stay.
-      await this.revert(b, last.before, last.changes);
+      await this.revert(b, before);
       return false;
     }
     if (b.applying?.version === version + 1) {
@@ -442,30 +442,15 @@ export class BufferSync {
   }
 
   /**
-   * Take back our WorkspaceEdit that VS Code applied on `before`, text it was not made for:
-   * `changes` is how VS Code reported it. The document gets `before` back. The change that came
-   * first stands (a reload re-opened the buffer; typing went out), and the daemon's change comes
-   * again, with the open's answer or as a transformed replacement.
+   * Take back our WorkspaceEdit that VS Code applied on `before`, text it was not made for: the
+   * document gets `before` back. The change that came first stands (a reload re-opened the buffer;
+   * typing went out), and the daemon's change comes again, with the open's answer or as a
+   * transformed replacement.
    */
-  private async revert(b: SharedBuffer, before: string, changes: readonly ChangeEventEntry[]): Promise<void> {
-    const doc = b.doc;
-    const undo: Replacement[] = [];
-    let shift = 0;
-    for (const c of [...changes].sort((x, y) => x.rangeOffset - y.rangeOffset)) {
-      const from = c.rangeOffset + shift;
-      undo.push({ from, to: from + c.text.length, text: before.slice(c.rangeOffset, c.rangeOffset + c.rangeLength) });
-      shift += c.text.length - c.rangeLength;
-    }
+  private async revert(b: SharedBuffer, before: string): Promise<void> {
     this.opts.log(`${b.path}: a change from the daemon landed after the document changed under it; taking it back`);
-    const edit = new this.vs.WorkspaceEdit();
-    for (const r of undo) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
-    const version = doc.version;
-    // Its echo leaves the shadow as it is: were the buffer open, `reconcile` sends the difference.
-    b.applying = { version: version + 1, shadow: b.shadow, remote: false, replacements: undo };
-    const ok = await this.vs.workspace.applyEdit(edit);
-    if (b.applying?.version === version + 1) b.applying = undefined;
-    if (!ok) this.opts.log(`${b.path}: VS Code refused to take back that change`);
-    this.reconcile(b);
+    // The shadow stays as it is: were the buffer open, `reconcile` sends the difference.
+    if (!(await this.applyToDocument(b, replacementsBetween(b.doc.getText(), before), b.shadow, false))) this.opts.log(`${b.path}: VS Code refused to take back that change`);
   }
 
   /**
