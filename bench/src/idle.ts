@@ -14,6 +14,7 @@
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectWhenUp, joinCli, removeRoot, share, sleep, stop, tempRoot, waitForMesh, type Transport } from './subjects/chorus.js';
+import { numberOption, readOptions, stringOption } from './options.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -57,11 +58,18 @@ function wakeups(before: Map<string, { name: string; n: number }>, after: Map<st
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
-  const transport = (opt('--transport') ?? 'websocket') as Transport;
-  const settle = Number(opt('--settle') ?? 40);
-  const seconds = Number(opt('--seconds') ?? 60);
+  const { values } = readOptions('usage: node bench/dist/idle.js [options]', {
+    transport: { type: 'string', help: 'websocket|webrtc  how the two daemons link (default websocket)' },
+    settle: { type: 'string', help: 'S  seconds to wait after the link before measuring (default 40)' },
+    seconds: { type: 'string', help: 'S  seconds measured (default 60)' },
+  });
+  const transport = stringOption(values, 'transport', 'websocket') as Transport;
+  if (transport !== 'websocket' && transport !== 'webrtc') {
+    console.error(`--transport ${transport}: choose websocket or webrtc`);
+    process.exit(2);
+  }
+  const settle = numberOption(values, 'settle', 40);
+  const seconds = numberOption(values, 'seconds', 60, 1);
   const root = tempRoot('idle');
   const a = join(root, 'sharer'), b = join(root, 'joiner');
   try {

@@ -17,8 +17,8 @@
 // - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
-// Options: --quick (2 peers 600 keystrokes, 8 peers 300, 5 s idle; default: 600 each, 10 s idle),
-// --peers 2,8, --keys N, --warmup N (keystrokes before the clock, one at a time; default 5000, at most 5390 with 600 measured; see docs/decisions/bench-method.md), --out DIR. CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
+// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --out).
+// CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
 import * as A2 from '@automerge/automerge';
@@ -30,6 +30,7 @@ import { measureLatency, observable, type LatencyResult } from './harness.js';
 import { chorusSubject } from './subjects/chorus.js';
 import { socketFloor } from './subjects/socket-floor.js';
 import { keystrokeArray, loadTrace, type Keystroke } from './traces.js';
+import { numberOption, readOptions, stringOption } from './options.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /**
@@ -109,21 +110,30 @@ interface KeystrokeRun {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const quick = argv.includes('--quick');
-  const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
-  const peersList = (opt('--peers') ?? '2,8').split(',').map(Number);
-  const keysOpt = opt('--keys');
-  const warmup = Number(opt('--warmup') ?? WARMUP_DEFAULT);
-  const out = opt('--out') ?? join(here, '../results');
+  const { values } = readOptions('usage: node bench/dist/keystroke.js [options]  (or: npm run bench:keystroke -- [options])', {
+    quick: { type: 'boolean', help: '  2 peers 600 keystrokes, 8 peers 300, 5 s idle (default: 600 each, 10 s idle)' },
+    peers: { type: 'string', help: 'N,N  how many peers, one run each (default 2,8)' },
+    keys: { type: 'string', help: 'N  keystrokes measured per run (default 600)' },
+    warmup: { type: 'string', help: `N  keystrokes typed before the clock starts (default ${WARMUP_DEFAULT}; see docs/decisions/bench-method.md)` },
+    out: { type: 'string', help: 'DIR  where keystroke-latest.json goes (default bench/results)' },
+  });
+  const quick = values.quick === true;
+  const peersList = (stringOption(values, 'peers') ?? '2,8').split(',').map(Number);
+  if (peersList.some((n) => !Number.isInteger(n) || n < 2)) {
+    process.stderr.write(`--peers ${String(values.peers)}: give peer counts of at least 2, separated by commas (e.g. 2,8)\n`);
+    process.exit(2);
+  }
+  const keysOpt = values.keys === undefined ? undefined : numberOption(values, 'keys', 600, 1);
+  const warmup = numberOption(values, 'warmup', WARMUP_DEFAULT);
+  const out = stringOption(values, 'out', join(here, '../results'));
   const rate = 30;
   const idleSeconds = quick ? 5 : 10;
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   /** Keystrokes measured with `peers` daemons (and for the socket floor, 2). */
-  const keysFor = (peers: number): number => (keysOpt ? Number(keysOpt) : quick && peers > 2 ? 300 : 600);
+  const keysFor = (peers: number): number => keysOpt ?? (quick && peers > 2 ? 300 : 600);
   const keysAtMost = Math.max(...peersList.map(keysFor));
   if (!Number.isInteger(warmup) || warmup < 0 || warmup + keysAtMost + 10 > TRACE_KEYS) {
-    log(`--warmup ${opt('--warmup')}: the run takes its keystrokes from the first ${TRACE_KEYS} of automerge-paper, so the warm-up plus the ${keysAtMost} measured (plus 10) must fit in them; use --warmup ${TRACE_KEYS - keysAtMost - 10} or less`);
+    log(`--warmup ${warmup}: the run takes its keystrokes from the first ${TRACE_KEYS} of automerge-paper, so the warm-up plus the ${keysAtMost} measured (plus 10) must fit in them; use --warmup ${TRACE_KEYS - keysAtMost - 10} or less`);
     process.exit(2);
   }
 

@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connectWhenUp, joinCli, removeRoot, share, sleep, stop, tempRoot, waitForMesh } from './subjects/chorus.js';
 import { generateProject } from './subjects/chorus-project.js';
+import { numberOption, readOptions, stringOption } from './options.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const MB = 1024 * 1024;
@@ -75,12 +76,16 @@ interface DaemonMemory {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
-  const idleSeconds = Number(opt('--idle') ?? 10);
-  const files = Number(opt('--files') ?? 1000);
-  const bytes = Number(opt('--mb') ?? 20) * 1000 * 1000;
-  const out = opt('--out') ?? join(here, '../results');
+  const { values } = readOptions('usage: node bench/dist/memory.js [options]', {
+    files: { type: 'string', help: 'N  files in the generated project (default 1000)' },
+    mb: { type: 'string', help: 'MB  their total size (default 20)' },
+    idle: { type: 'string', help: 'S  seconds idle before the daemons are measured (default 10)' },
+    out: { type: 'string', help: 'DIR  where the result JSON goes (default bench/results)' },
+  });
+  const idleSeconds = numberOption(values, 'idle', 10);
+  const files = numberOption(values, 'files', 1000, 1);
+  const bytes = numberOption(values, 'mb', 20) * 1000 * 1000;
+  const out = stringOption(values, 'out', join(here, '../results'));
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
   log('baselines: a bare Node process, and one that loaded Automerge 2.2.9 and made a document…');

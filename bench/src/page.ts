@@ -26,6 +26,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CLI, connectWhenUp, removeRoot, sleep, stop, tempRoot } from './subjects/chorus.js';
 import { generateProject } from './subjects/chorus-project.js';
+import { numberOption, readOptions, stringOption } from './options.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PAGE_DIR = join(here, '..', '..', 'daemon', 'dist', 'page');
@@ -104,15 +105,16 @@ async function launch(marker = 'chorus-bench-page'): Promise<Browser> {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opt = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i === -1 ? undefined : argv[i + 1];
-  };
-  const nFiles = Number(opt('--files') ?? 1000);
-  const mb = Number(opt('--mb') ?? 20);
-  const runs = Number(opt('--runs') ?? 3);
-  const outDir = opt('--out') ?? join(here, '..', 'results');
+  const { values } = readOptions('usage: node bench/dist/page.js [options]', {
+    files: { type: 'string', help: 'N  files in the generated project (default 1000)' },
+    mb: { type: 'string', help: 'MB  their total size (default 20)' },
+    runs: { type: 'string', help: 'N  page loads measured (default 3)' },
+    out: { type: 'string', help: 'DIR  where the result JSON goes (default bench/results)' },
+  });
+  const nFiles = numberOption(values, 'files', 1000, 1);
+  const mb = numberOption(values, 'mb', 20);
+  const runs = numberOption(values, 'runs', 3, 1);
+  const outDir = stringOption(values, 'out', join(here, '..', 'results'));
 
   const bundle = bundleSizes();
   const root = tempRoot('page');

@@ -10,6 +10,7 @@
 // wait, so the native entries overstate CPU; /proc (keystroke.ts) is the CPU figure.
 
 import { readFileSync } from 'node:fs';
+import { numberOption, readOptions, stringOption } from './options.js';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
@@ -80,14 +81,21 @@ export function summarise(p: Profile, keystrokes?: number, top = 20, window?: { 
   ].join('\n');
 }
 
-const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i === -1 ? undefined : argv[i + 1]; };
-const files = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
-if (files.length === 0) console.error('usage: node bench/dist/profile-summary.js FILE.cpuprofile... [--keystrokes N] [--top N] [--from FN --span S]');
+const USAGE = 'usage: node bench/dist/profile-summary.js FILE.cpuprofile... [options]';
+const { values, positionals: files } = readOptions(USAGE, {
+  keystrokes: { type: 'string', help: 'N  divide by N keystrokes (per-keystroke figures)' },
+  top: { type: 'string', help: 'N  functions listed (default 20)' },
+  from: { type: 'string', help: 'FN  keep only the samples from the first one with FN on the stack…' },
+  span: { type: 'string', help: 'S  …for S seconds (default 20)' },
+}, { positionals: true });
+if (files.length === 0) {
+  console.error(`${USAGE} (--help lists the options)`);
+  process.exit(2);
+}
+const keystrokes = values.keystrokes === undefined ? undefined : numberOption(values, 'keystrokes', 1, 1);
+const from = stringOption(values, 'from');
+const window = from ? { from, spanSeconds: numberOption(values, 'span', 20) } : undefined;
 for (const f of files) {
   console.log(`== ${f}`);
-  const k = opt('--keystrokes');
-  const from = opt('--from');
-  const window = from ? { from, spanSeconds: Number(opt('--span') ?? 20) } : undefined;
-  console.log(summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, k ? Number(k) : undefined, Number(opt('--top') ?? 20), window));
+  console.log(summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, keystrokes, numberOption(values, 'top', 20, 1), window));
 }

@@ -17,6 +17,7 @@ import { svgReport, textReport, type Results } from './report.js';
 import { oldBuildTimes, oldJoinSeconds, type Transport } from './subjects/chorus.js';
 import { measureProject, type ProjectResults } from './subjects/chorus-project.js';
 import { keystrokeArray, loadTrace, textAfter, type Keystroke, type SequentialTrace } from './traces.js';
+import { readOptions, stringOption } from './options.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const traceDir = join(here, '../../test/fixtures/traces');
@@ -37,36 +38,33 @@ type Figure = 'throughput' | 'latency' | 'project';
 const FIGURES: Figure[] = ['throughput', 'latency', 'project'];
 
 function parseArgs(argv: string[]): { mode: Mode; traces: string[]; only?: Set<string>; figures: Set<Figure>; out: string } {
-  let mode: Mode = 'full';
-  const traces: string[] = [];
-  let only: Set<string> | undefined;
+  const { values } = readOptions('usage: node bench/dist/run.js [options]  (or: npm run bench -- [options])', {
+    quick: { type: 'boolean', help: '  a short run: the start of each trace' },
+    full: { type: 'boolean', help: '  the whole traces (the default)' },
+    trace: { type: 'string', multiple: true, help: 'FILE.json.gz  a trace of your own (more than once for several)' },
+    subjects: { type: 'string', help: 'id,id  only these subjects' },
+    figures: { type: 'string', help: `${FIGURES.join(',')}  only these figures (default all)` },
+    out: { type: 'string', help: 'DIR  where the results go (default bench/results)' },
+  }, { argv });
   let figures = new Set<Figure>(FIGURES);
-  let out = join(here, '../results');
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--quick') mode = 'quick';
-    else if (a === '--full') mode = 'full';
-    else if (a === '--trace') traces.push(argv[++i] ?? '');
-    else if (a === '--subjects') only = new Set((argv[++i] ?? '').split(','));
-    else if (a === '--figures') {
-      const asked = (argv[++i] ?? '').split(',');
-      const unknown = asked.filter((f) => !(FIGURES as string[]).includes(f));
-      if (unknown.length) {
-        console.error(`unknown figure ${unknown.join(', ')}: choose from ${FIGURES.join(', ')}`);
-        process.exit(2);
-      }
-      figures = new Set(asked as Figure[]);
-    }
-    else if (a === '--out') out = argv[++i] ?? out;
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/dist/run.js [--quick] [--trace FILE.json.gz]... [--subjects id,id] [--figures throughput,latency,project] [--out DIR]');
-      process.exit(0);
-    } else {
-      console.error(`unknown option ${a} (try --help)`);
+  const asked = stringOption(values, 'figures');
+  if (asked !== undefined) {
+    const list = asked.split(',');
+    const unknown = list.filter((f) => !(FIGURES as string[]).includes(f));
+    if (unknown.length) {
+      console.error(`unknown figure ${unknown.join(', ')}: choose from ${FIGURES.join(', ')}`);
       process.exit(2);
     }
+    figures = new Set(list as Figure[]);
   }
-  return { mode, traces, only, figures, out };
+  const subjects = stringOption(values, 'subjects');
+  return {
+    mode: values.quick === true ? 'quick' : 'full',
+    traces: (values.trace as string[] | undefined) ?? [],
+    only: subjects === undefined ? undefined : new Set(subjects.split(',')),
+    figures,
+    out: stringOption(values, 'out', join(here, '../results')),
+  };
 }
 
 function plan(mode: Mode, traces: string[]): Plan {
