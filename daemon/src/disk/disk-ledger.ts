@@ -102,6 +102,21 @@ export class DiskLedger {
     return [...this.entries.keys()];
   }
 
+  /**
+   * Start over with an empty ledger, keeping the old one beside it (`ledger.jsonl.stale-<time>`)
+   * for inspection: what it records no longer describes the shared state (its index was lost).
+   * Returns the kept file's path.
+   */
+  setAside(): string {
+    const kept = `${this.file}.stale-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    fs.closeSync(this.fd);
+    fs.renameSync(this.file, kept);
+    this.entries.clear();
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.size = 0;
+    return kept;
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }

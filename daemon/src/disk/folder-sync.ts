@@ -74,6 +74,18 @@ export class FolderSync {
   /** Take in the whole folder (what changed while the daemon was down), then watch it. */
   async start(): Promise<number> {
     this.running = true;
+    const lost = this.workspace.indexLost;
+    if (lost !== undefined && this.writeBack.ledger.paths().length > 0) {
+      // The ledger names the files this daemon wrote for the index it had. With that index gone,
+      // a file it names that the index lacks was not deleted by a peer: it is the person's file,
+      // and the scan below must take it in, never delete it (which would spread to every peer).
+      const kept = this.writeBack.ledger.setAside();
+      this.log(
+        `the saved list of shared files did not load whole (${lost}): every file in the folder is taken in as it is and nothing is deleted; ` +
+          `peers bring back the rest, and files with equal content merge (a file someone deleted meanwhile may come back; delete it again if so). ` +
+          `The old record of what Chorus wrote here is kept as ${path.relative(this.project.root, kept)}`,
+      );
+    }
     const n = await this.scanAll();
     await this.watch();
     return n;

@@ -67,6 +67,13 @@ export interface DocumentStore {
    */
   open<T>(id: string, build: (snapshot: Uint8Array | undefined, changes: Uint8Array[]) => T): T;
 
+  /**
+   * Did `open` build this document from less than its whole saved state (it fell back to an
+   * older or partial one, or to nothing)? Then what was done against the lost part, such as the
+   * folder's ledger of files the daemon wrote, no longer matches the document.
+   */
+  recovered(id: string): boolean;
+
   /** The saved snapshot (if any) and the changes appended after it; a torn last record is ignored. */
   load(id: string): SavedState;
 
@@ -159,6 +166,8 @@ export abstract class BaseDocumentStore implements DocumentStore {
   private marks = new Map<string, string[]>();
   /** Changes appended per document since it was last snapshotted (by this store object). */
   private counts = new Map<string, number>();
+  /** Documents `open` built from a fallback (see `recovered`). */
+  private fellBack = new Set<string>();
 
   constructor(
     /** Where a person learns what the store did about a problem (the daemon log). */
@@ -213,6 +222,7 @@ export abstract class BaseDocumentStore implements DocumentStore {
       for (const [how, snap, changes] of tries) {
         try {
           const doc = build(snap, changes);
+          this.fellBack.add(id);
           this.setAside(id);
           this.counts.delete(id);
           this.saveRecovered(id, snap, changes);
@@ -238,6 +248,10 @@ export abstract class BaseDocumentStore implements DocumentStore {
     } catch {
       // the document is in memory and saved at its next snapshot; peers bring it back otherwise
     }
+  }
+
+  recovered(id: string): boolean {
+    return this.fellBack.has(id);
   }
 
   load(id: string): SavedState {

@@ -367,6 +367,15 @@ export class FileIndex {
   }
 
   /** Which of `hashes` this index does not hold (dependencies still to arrive). */
+  /**
+   * Does the index hold changes it cannot apply yet, for want of the history they build on? (Its
+   * saved snapshot was lost and its log was loaded alone: until a peer brings that history, the
+   * index lacks files it had.)
+   */
+  get lacksHistory(): boolean {
+    return A.getMissingDeps(this.doc, []).length > 0;
+  }
+
   missingDeps(hashes: string[]): string[] {
     return hashes.length ? A.getMissingDeps(this.doc, hashes) : [];
   }

@@ -20,6 +20,7 @@ import { StorageFailed, type DocumentStore } from './document-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 import { EditBurst } from './edit-burst.js';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { unref, type Timer } from '../timers.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
@@ -159,17 +160,44 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * with a clear error, instead of being kept where no peer will ever accept it (decision 013).
    */
   readOnly = false;
+  /**
+   * Why the saved index did not load whole at start (no saved index, a damaged one, or a log
+   * without the snapshot it builds on), or undefined when it did. The folder's ledger of what
+   * the daemon wrote describes the index as it was, so a file it names that this index lacks is
+   * not one a peer deleted (see FolderSync: the daemon never deletes on that ground then).
+   */
+  readonly indexLost: string | undefined;
 
   constructor(
     private readonly storage: DocumentStore,
     readonly blobs: BlobStore,
-    private readonly actor: string,
+    private actor: string,
     private readonly source: ContentSource,
     readonly liveLimit = DEFAULT_LIVE_LIMIT,
   ) {
     super();
     this.setMaxListeners(0);
+    const saved = storage.has(INDEX_DOC_ID);
     this.index = storage.open(INDEX_DOC_ID, (snapshot, changes) => new FileIndex(snapshot, changes, actor));
+    this.indexLost = !saved ? 'it is missing' : storage.recovered(INDEX_DOC_ID) ? 'it is damaged' : this.index.lacksHistory ? 'part of it is missing' : undefined;
+    if (this.indexLost !== undefined) {
+      // This peer's earlier changes may exist at other peers but not here any more. Automerge
+      // numbers an actor's changes 1, 2, 3…: new ones under the same actor would repeat numbers
+      // peers hold already ("duplicate seq"), which breaks saving and syncing the document. New
+      // changes of this run get an actor of their own (harmless on a project's first start).
+      this.actor = freshActor();
+      const again = storage.load(INDEX_DOC_ID);
+      this.index = new FileIndex(again.snapshot, again.changes, this.actor);
+      if (this.index.lacksHistory) {
+        // A log without the snapshot it builds on: its changes can only wait for that history,
+        // and a sync does not bring a long one to a document that waits (Automerge asks for one
+        // missing change per round, and stops when its heads do not move). Start from the empty
+        // index instead: peers hold those changes, and the folder scan takes in what they did
+        // to the folder. The log is kept as the previous state (DocumentStore.snapshot).
+        this.index = new FileIndex(undefined, [], this.actor);
+        storage.snapshot(INDEX_DOC_ID, this.index.save());
+      }
+    }
     this.unloader = unref(setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2));
   }
 
@@ -226,6 +254,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.used.set(fileId, Date.now());
     if (!doc && fileId !== INDEX_DOC_ID && this.storage.has(fileId)) {
       doc = this.storage.open(fileId, (snapshot, changes) => TextDoc.load(snapshot, changes, this.actor));
+      if (this.storage.recovered(fileId) || doc.lacksHistory) {
+        // Built from less than it had: its own changes here may be lost, so new ones must not
+        // reuse their numbers (see the constructor).
+        const again = this.storage.load(fileId);
+        doc = TextDoc.load(again.snapshot, again.changes, freshActor());
+      }
       this.live.set(fileId, doc);
     }
     return doc;
@@ -994,4 +1028,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     for (const id of this.live.keys()) this.compact(id);
     this.storage.close();
   }
+}
+
+/** A new Automerge actor id (16 random bytes, hex), for changes that must not share an actor's numbering with lost ones. */
+function freshActor(): string {
+  return bytesToHex(randomBytes(16));
 }
