@@ -26,7 +26,7 @@ import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
 import { Project } from './project.js';
-import { configKeys, loadSession } from './session/session-file.js';
+import { configKeys, loadSession, setAsideDamagedSession } from './session/session-file.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
@@ -154,7 +154,8 @@ export class Daemon {
     const lock = await acquireLock(project.lockPath, project.root, { serving: () => socketAnswers(project.socketPath), log });
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
     try {
-      const identity = loadIdentity(project.dotDir, opts.name);
+      const identity = loadIdentity(project.dotDir, opts.name, log);
+      setAsideDamagedSession(project.dotDir, project.root, log);
       const storage = new Storage(project.stateDir, log);
       const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
