@@ -11,7 +11,8 @@ import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, ensureDaemon, findProject, runningPid, stopDaemon } from './lifecycle/daemon-process.js';
+import { connectSocket, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { processStart, type LockHolder } from './lifecycle/lock.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_ALREADY_RUNNING = 3;
@@ -31,7 +32,10 @@ interface Footprint {
 }
 
 function footprint(project: Project, createdDirs: string[] = []): Footprint {
-  return { project, daemonWasRunning: runningPid(project) !== undefined, dotDirExisted: fs.existsSync(project.dotDir), createdDirs };
+  // A live process the lock names but that cannot be identified counts as running: what a failure
+  // puts back must never include a daemon (or a .chorus/) that was there before.
+  const holder = lockHolder(project).state;
+  return { project, daemonWasRunning: holder === 'held' || holder === 'unconfirmed', dotDirExisted: fs.existsSync(project.dotDir), createdDirs };
 }
 
 /** Undo what a failed command set up; returns what was done, for the message. */
@@ -40,7 +44,7 @@ async function putBack(fp: Footprint): Promise<string[]> {
   if (!fp.daemonWasRunning) {
     const pid = runningPid(fp.project);
     if (pid !== undefined) {
-      await stopDaemon(fp.project, pid).catch(() => undefined);
+      await stopDaemon(fp.project, { pid, procStart: processStart(pid) }).catch(() => undefined);
       done.push(`stopped the daemon it started (pid ${pid})`);
     }
     if (!fp.dotDirExisted && fs.existsSync(fp.project.dotDir)) {
@@ -255,13 +259,74 @@ export async function connect(dir: string | undefined): Promise<void> {
   });
 }
 
+/**
+ * Why a folder `status` or `stop` was given is no project, with where to go instead; undefined
+ * when it is one. Telling it to start a daemon there would make any folder (even /tmp) a project.
+ */
+function notAProject(project: Project, command: 'status' | 'stop'): string | undefined {
+  if (fs.existsSync(project.dotDir)) return undefined;
+  const above = projectAbove(path.dirname(project.root));
+  if (above) return `${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus ${command} ${above.root}\``;
+  return `${project.root} is not a Chorus project (it has no .chorus/ folder); to make it one, share it with \`chorus share ${project.root}\` or join a session into it with \`chorus join <code> ${project.root}\``;
+}
+
 async function connectExisting(dir: string | undefined) {
   const project = findProject(dir);
   try {
     return { project, socket: await connectSocket(project.socketPath) };
   } catch {
-    fail(`no daemon running for ${project.root}; start one with \`chorus daemon ${project.root}\``, EXIT_NOT_RUNNING);
+    // nothing answers: say why below
   }
+  const elsewhere = notAProject(project, 'status');
+  if (elsewhere) fail(elsewhere, EXIT_NOT_RUNNING);
+  const holder = lockHolder(project);
+  // `chorus daemon` would refuse to start (a daemon holds the lock): say that, not "start one".
+  if (holder.state === 'held') {
+    fail(`the daemon for ${project.root} (pid ${holder.pid}) is running but does not answer on ${project.socketPath}; it may still be starting: try again in a moment, or stop it with \`chorus stop ${project.root}\``);
+  }
+  fail(`no daemon running for ${project.root}; start one with \`chorus daemon ${project.root}\``, EXIT_NOT_RUNNING);
+}
+
+/** The pid and root a daemon answering on the project's socket gives, within a few seconds; undefined if none answers. */
+async function askDaemon(project: Project): Promise<{ pid: number; root: string } | undefined> {
+  let socket: import('node:net').Socket;
+  try {
+    socket = await connectSocket(project.socketPath);
+  } catch {
+    return undefined;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const asked = (async () => {
+      const { conn } = await editorConnection(socket, CLI_CLIENT);
+      try {
+        return await conn.sendRequest(P.SessionStatus.type, undefined);
+      } finally {
+        conn.dispose();
+      }
+    })();
+    const silent = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 5000)));
+    const st = await Promise.race([asked, silent]);
+    return st ? { pid: st.pid, root: st.root } : undefined;
+  } catch {
+    return undefined; // it went away while asked
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+}
+
+/**
+ * The project's daemon process, confirmed: by its lock (the process it names is this project's
+ * daemon, see lock.ts), or else by the daemon answering on the project's socket with its pid.
+ * Otherwise what the lock says, for the message; nothing unconfirmed is ever signalled.
+ */
+async function confirmedDaemon(project: Project): Promise<DaemonProcess | Exclude<LockHolder, { state: 'held' }>> {
+  const holder = lockHolder(project);
+  if (holder.state === 'held') return { pid: holder.pid, procStart: holder.procStart };
+  const answer = await askDaemon(project);
+  if (answer && answer.root === project.root) return { pid: answer.pid, procStart: processStart(answer.pid) };
+  return holder;
 }
 
 export async function status(dir: string | undefined, opts: { json?: boolean }): Promise<void> {
@@ -307,8 +372,18 @@ const PEER_STATES: Record<string, string> = {
 
 export async function stop(dir: string | undefined): Promise<void> {
   const project = findProject(dir);
-  const pid = runningPid(project);
-  if (pid === undefined) fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);
-  if (!(await stopDaemon(project, pid))) fail(`the daemon (pid ${pid}) did not stop within 10 s and was killed`);
-  process.stderr.write(`chorus: stopped the daemon for ${project.root} (pid ${pid})\n`);
+  const elsewhere = notAProject(project, 'stop');
+  if (elsewhere) fail(`no daemon running for ${project.root}; nothing to stop: ${elsewhere}`, EXIT_NOT_RUNNING);
+  const found = await confirmedDaemon(project);
+  if (!('state' in found)) {
+    if (!(await stopDaemon(project, found))) fail(`the daemon (pid ${found.pid}) did not stop within 10 s and was killed`);
+    process.stderr.write(`chorus: stopped the daemon for ${project.root} (pid ${found.pid})\n`);
+    return;
+  }
+  if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);
+  if (found.state === 'stale') {
+    fail(`no daemon running for ${project.root}; nothing to stop (its lock ${project.lockPath} is stale: ${found.why}; it was left alone, and the next daemon for the folder takes it over)`, EXIT_NOT_RUNNING);
+  }
+  // Alive, unidentified, and nothing answers on the socket: signalling it could hit any program.
+  fail(`${project.lockPath} names process ${found.pid}, but it could not be confirmed to be the chorus daemon for ${project.root} (${found.why}; nothing answers on its socket), so it was not signalled. If no chorus daemon runs for this folder, remove ${project.lockPath}; if one does, stop it yourself`);
 }

@@ -24,8 +24,9 @@ import { Failure } from './errors.js';
 import { loadIdentity, type Identity } from './identity.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
+import { socketAnswers } from './lifecycle/daemon-process.js';
 import { Project } from './project.js';
-import { configKeys, loadSession } from './session/session-file.js';
+import { configKeys, loadSession, setAsideDamagedSession } from './session/session-file.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
@@ -149,10 +150,12 @@ export class Daemon {
     if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new Failure('notFound', `${opts.dir} is not a folder`);
     const project = new Project(opts.dir);
     project.ensureDotDir();
-    const lock = acquireLock(project.lockPath);
+    // A live process that cannot be identified holds the lock only if a daemon answers on the socket.
+    const lock = await acquireLock(project.lockPath, project.root, { serving: () => socketAnswers(project.socketPath), log });
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
     try {
-      const identity = loadIdentity(project.dotDir, opts.name);
+      const identity = loadIdentity(project.dotDir, opts.name, log);
+      setAsideDamagedSession(project.dotDir, project.root, log);
       const storage = new Storage(project.stateDir, log);
       const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
@@ -173,7 +176,7 @@ export class Daemon {
       await daemon.ready;
       return daemon;
     } catch (e) {
-      releaseLock(project.lockPath);
+      releaseLock(project.lockPath, project.root);
       throw e;
     }
   }
@@ -282,7 +285,7 @@ export class Daemon {
       this.writeBack.ledger.close();
       this.workspace.close();
       fs.rmSync(this.project.socketPath, { force: true });
-      releaseLock(this.project.lockPath);
+      releaseLock(this.project.lockPath, this.project.root);
     })();
     return this.stopping;
   }

@@ -28,14 +28,38 @@ function defaultName(): string {
   }
 }
 
-/** Load (or create) the identity kept in `.chorus/identity.json`; `name` overrides the stored one. */
-export function loadIdentity(dotDir: string, name?: string): Identity {
+/**
+ * Load (or create) the identity kept in `.chorus/identity.json`; `name` overrides the stored one.
+ * A damaged file (not JSON, not an object, or an invalid id) is kept aside as `identity.json.damaged-<time>` and a
+ * new identity made; `log` says so, since peers then see this folder as a new member.
+ */
+export function loadIdentity(dotDir: string, name?: string, log: (msg: string) => void = () => undefined): Identity {
   const file = path.join(dotDir, 'identity.json');
   let stored: Partial<Identity> = {};
+  let damaged: string | undefined;
   try {
-    stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Identity>;
-  } catch {
-    // first start
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) damaged = 'it holds no identity';
+    else {
+      stored = parsed as Partial<Identity>;
+      // No id at all is a file someone wrote to choose a name (`{"name": "Ada"}`): an id is made.
+      if (stored.id !== undefined && (typeof stored.id !== 'string' || !/^[0-9a-f]{32}$/.test(stored.id))) damaged = 'its id is not valid';
+    }
+  } catch (e) {
+    // No file: the first start. Anything else is a file that is there but unusable.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') damaged = e instanceof SyntaxError ? 'it is not complete JSON' : `it cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+  if (damaged !== undefined) {
+    stored = {};
+    let kept = '';
+    try {
+      const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      fs.renameSync(file, aside);
+      kept = `; it was kept as ${aside}`;
+    } catch {
+      // cannot move it (unreadable folder?): it is overwritten below, as before
+    }
+    log(`the identity file ${file} is damaged (${damaged})${kept}. This folder gets a new identity, so peers see it as a new member`);
   }
   const id = typeof stored.id === 'string' && /^[0-9a-f]{32}$/.test(stored.id) ? stored.id : randomBytes(16).toString('hex');
   const identity = { id, name: name ?? stored.name ?? defaultName(), color: stored.color ?? colorFor(id) };

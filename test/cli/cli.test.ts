@@ -34,7 +34,10 @@ it('has help for every command', () => {
 });
 
 it('says clearly when no daemon runs, with exit code 4', () => {
+  // A project (it has a .chorus/, as after `chorus stop`); a folder that is none is told so instead
+  // (test/cli/lifecycle.test.ts).
   const d = project();
+  fs.mkdirSync(path.join(d, '.chorus'));
   const r = chorus('status', d);
   expect(r.status).toBe(4);
   expect(r.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Project } from '../project.js';
 import { CliError } from './human-error.js';
-import { lockOwner } from './lock.js';
+import { inspectLock, lockOwner, processAlive, processStart, type LockHolder } from './lock.js';
 
 /** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
 export function findProject(dir: string | undefined): Project {
@@ -43,41 +43,55 @@ export function connectSocket(socketPath: string): Promise<net.Socket> {
   });
 }
 
-export function runningPid(project: Project): number | undefined {
-  return lockOwner(project.lockPath);
+/** Who holds the project's lock, as far as can be told (see lock.ts). */
+export function lockHolder(project: Project): LockHolder {
+  return inspectLock(project.lockPath, project.root);
 }
 
-/**
- * Stop the daemon `pid` of `project` (SIGTERM: it writes its files first) and wait until it is
- * gone; after 10 s it is killed. Resolves false when it had to be killed.
- */
-/** Does process `pid` still exist (and is it not a zombie waiting to be reaped)? */
-function alive(pid: number): boolean {
+/** The pid of the project's daemon, when its lock confirms it; undefined otherwise. */
+export function runningPid(project: Project): number | undefined {
+  return lockOwner(project.lockPath, project.root);
+}
+
+/** Does something accept connections on `socketPath` (a daemon serving, not a left-over file)? */
+export async function socketAnswers(socketPath: string): Promise<boolean> {
   try {
-    process.kill(pid, 0);
+    (await connectSocket(socketPath)).destroy();
+    return true;
   } catch {
     return false;
   }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true; // no /proc (macOS): the signal check above is all there is
-  }
 }
 
-export async function stopDaemon(project: Project, pid: number, timeoutMs = 10_000): Promise<boolean> {
+/** A daemon process, confirmed to be a project's: its pid and start time (see processStart). */
+export interface DaemonProcess {
+  pid: number;
+  /** Undefined where the system does not tell; then the pid alone identifies it. */
+  procStart: string | undefined;
+}
+
+/** Is `p` still that very process (not gone, not a zombie, its pid not taken by another)? */
+function stillRunning(p: DaemonProcess): boolean {
+  return processAlive(p.pid) && (p.procStart === undefined || processStart(p.pid) === p.procStart);
+}
+
+/**
+ * Stop the daemon `target` of `project` (SIGTERM: it writes its files first) and wait until it is
+ * gone; after 10 s it is killed, if it is still that same process. Resolves false when it had to
+ * be killed. The caller must have confirmed `target` to be the project's daemon.
+ */
+export async function stopDaemon(project: Project, target: DaemonProcess, timeoutMs = 10_000): Promise<boolean> {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(target.pid, 'SIGTERM');
   } catch {
     return true; // gone already
   }
   const deadline = Date.now() + timeoutMs;
   // Until the process is gone, not only its lock: it releases the lock a moment before it exits,
   // and a caller that stops a daemon and then removes its folder must not race its last writes.
-  while (runningPid(project) === pid || alive(pid)) {
+  while (runningPid(project) === target.pid || stillRunning(target)) {
     if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
+      if (stillRunning(target)) process.kill(target.pid, 'SIGKILL');
       return false;
     }
     await new Promise((r) => setTimeout(r, 50));

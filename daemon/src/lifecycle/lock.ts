@@ -1,58 +1,264 @@
 /**
- * One daemon per project folder: the daemon holds `.chorus/daemon.lock` (created exclusively,
- * holding its pid). A lock whose process is gone is stale; taking it over happens under a second,
- * short-lived lock so two daemons starting at once over a stale lock cannot both win.
+ * One daemon per project folder: the daemon holds `.chorus/daemon.lock`, created exclusively.
+ *
+ * A lock counts as held only when the process it names is confirmed to be this project's daemon
+ * (decision 138): a pid alone proves nothing, since after a crash or a reboot the pid in a left-over
+ * lock may belong to any program, and `chorus stop` must never signal that program. The lock
+ * records the project's folder and the process's start time as the system reports it; on reading,
+ * a live process with another start time is a reused pid, so the lock is stale. A lock without a
+ * start time (written by an older Chorus) is judged by the process's command line.
+ *
+ * Taking over a stale lock happens under a second, short-lived lock so two daemons starting at
+ * once over a stale lock cannot both win.
  */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 
-/** A killed daemon whose parent never reaps it stays a zombie: it exists but is not running. */
-function zombie(pid: number): boolean {
+/** What `.chorus/daemon.lock` holds. */
+export interface LockRecord {
+  pid: number;
+  /** When the daemon took the lock (ISO 8601), for a person reading the file. */
+  started?: string;
+  /** The project folder (real path) the daemon serves: a lock copied with its folder names another. */
+  root?: string;
+  /** The process's start time as the system reports it (see processStart); absent in older locks. */
+  procStart?: string;
+}
+
+/** Who holds a lock, as far as can be told. */
+export type LockHolder =
+  /** No lock file. */
+  | { state: 'free' }
+  /** The process is confirmed to be this project's daemon. */
+  | { state: 'held'; pid: number; procStart: string | undefined }
+  /** Nobody holds it: the process is gone, the pid now belongs to another program, or the file is damaged. */
+  | { state: 'stale'; pid: number | undefined; why: string }
+  /** A live process that could not be identified (no /proc, no `ps`): only its socket can tell. */
+  | { state: 'unconfirmed'; pid: number; why: string };
+
+const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/** The fields of /proc/PID/stat after the command name (which may itself hold spaces and parentheses). */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false; // no /proc (not Linux): trust kill(0)
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !zombie(pid);
-}
-
-export function lockOwner(lockPath: string): number | undefined {
-  try {
-    const pid = Number(JSON.parse(fs.readFileSync(lockPath, 'utf8')).pid);
-    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-function tryCreate(lockPath: string): boolean {
+/** `ps -o <field>= -p PID` where there is no /proc (macOS, BSD); undefined when ps cannot say. */
+function ps(pid: number, field: string): string | undefined {
   try {
-    fs.writeFileSync(lockPath, JSON.stringify({ pid: process.pid, started: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    const out = execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
+    return out || undefined;
+  } catch {
+    return undefined;
   }
 }
 
-/** Take the lock, or return the pid of the live daemon that holds it. */
-export function acquireLock(lockPath: string): { ok: true } | { ok: false; pid: number } {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    if (tryCreate(lockPath)) return { ok: true };
-    const pid = lockOwner(lockPath);
-    if (pid !== undefined) return { ok: false, pid };
-    const steal = `${lockPath}.steal`;
-    if (tryCreate(steal)) {
+/**
+ * When process `pid` started, as the system reports it: Linux's /proc/PID/stat field 22 (clock
+ * ticks after boot), elsewhere `ps -o lstart=`. Two processes that share a pid never share this,
+ * which is how a reused pid is told from the daemon that wrote a lock. Undefined when unknown.
+ */
+export function processStart(pid: number): string | undefined {
+  if (HAS_PROC) return statFields(pid)?.[19]; // field 22; the slice starts at field 3
+  return ps(pid, 'lstart');
+}
+
+/** Does process `pid` exist and run? A killed daemon whose parent never reaps it stays a zombie. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (!HAS_PROC) return true; // the signal check is all there is
+  const state = statFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
+}
+
+/** The command line of process `pid` and its working folder, where the system tells them. */
+function commandOf(pid: number): { argv: string[]; cwd: string | undefined } | undefined {
+  if (HAS_PROC) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      let cwd: string | undefined;
       try {
-        if (lockOwner(lockPath) === undefined) fs.rmSync(lockPath, { force: true });
+        cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        // another user's process: its arguments are all there is
+      }
+      return { argv, cwd };
+    } catch {
+      return undefined;
+    }
+  }
+  const args = ps(pid, 'args');
+  return args === undefined ? undefined : { argv: args.split(/\s+/), cwd: undefined };
+}
+
+function realOrSame(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Is `argv` (run in `cwd`) `chorus daemon` for the project at `root`? The folder argument is
+ * resolved as the command resolved it; with none, the command served the project at or above its
+ * working folder.
+ */
+export function namesDaemonOf(argv: string[], cwd: string | undefined, root: string): boolean {
+  const i = argv.indexOf('daemon');
+  if (i < 1 || !/^(cli\.[cm]?[jt]s|chorus)$/.test(path.basename(argv[i - 1]!))) return false;
+  const positional: string[] = [];
+  for (let j = i + 1; j < argv.length; j++) {
+    const a = argv[j]!;
+    if (a === '--name') j++; // its value
+    else if (!a.startsWith('-')) positional.push(a);
+  }
+  const dir = positional[0];
+  if (dir !== undefined) {
+    if (!path.isAbsolute(dir) && cwd === undefined) return false;
+    return realOrSame(path.resolve(cwd ?? '/', dir)) === root;
+  }
+  if (cwd === undefined) return false;
+  for (let cur = realOrSame(cwd); ; cur = path.dirname(cur)) {
+    if (fs.existsSync(path.join(cur, '.chorus'))) return cur === root;
+    if (path.dirname(cur) === cur) return realOrSame(cwd) === root;
+  }
+}
+
+function parseLock(text: string): LockRecord | undefined {
+  try {
+    const rec = JSON.parse(text) as Partial<LockRecord> | null;
+    const pid = Number(rec?.pid);
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    return {
+      pid,
+      ...(typeof rec!.started === 'string' ? { started: rec!.started } : {}),
+      ...(typeof rec!.root === 'string' ? { root: rec!.root } : {}),
+      ...(typeof rec!.procStart === 'string' ? { procStart: rec!.procStart } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Judge a lock's text for the project at `root` (see LockHolder). */
+function judge(text: string, root: string): Exclude<LockHolder, { state: 'free' }> {
+  const rec = parseLock(text);
+  if (!rec) return { state: 'stale', pid: undefined, why: 'the lock file is damaged (no pid in it)' };
+  const { pid } = rec;
+  if (!processAlive(pid)) return { state: 'stale', pid, why: `its process (pid ${pid}) has ended` };
+  const now = processStart(pid);
+  const otherFolder = rec.root !== undefined && rec.root !== root;
+  if (rec.procStart !== undefined && now !== undefined) {
+    if (now !== rec.procStart) return { state: 'stale', pid, why: `pid ${pid} now belongs to another program (it started after the daemon that wrote the lock)` };
+    // The very process that wrote it, but for another folder: a lock copied along with its
+    // folder, or a folder moved while its daemon ran. Only the socket can tell which.
+    if (otherFolder) return { state: 'unconfirmed', pid, why: `the lock was written by the daemon of ${rec.root}` };
+    return { state: 'held', pid, procStart: now };
+  }
+  const cmd = commandOf(pid);
+  if (cmd && namesDaemonOf(cmd.argv, cmd.cwd, root)) return { state: 'held', pid, procStart: now };
+  // A lock without a start time and a command line that is not the daemon's: another program. (With
+  // a start time recorded but unreadable now, the daemon may run inside another program, a test's
+  // or an editor's: that cannot be told.)
+  if (cmd && rec.procStart === undefined) {
+    return { state: 'stale', pid, why: `pid ${pid} is not a chorus daemon for this folder (it runs \`${cmd.argv.join(' ').slice(0, 120)}\`)` };
+  }
+  return { state: 'unconfirmed', pid, why: `cannot tell whether process ${pid} is a chorus daemon on this system` };
+}
+
+/** Who holds the lock at `lockPath` for the project at `root` (its real path). */
+export function inspectLock(lockPath: string, root: string): LockHolder {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockPath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'free' };
+    return { state: 'stale', pid: undefined, why: `the lock file cannot be read` };
+  }
+  return judge(text, root);
+}
+
+/** The pid of the confirmed daemon of the project at `root`, or undefined. */
+export function lockOwner(lockPath: string, root: string): number | undefined {
+  const h = inspectLock(lockPath, root);
+  return h.state === 'held' ? h.pid : undefined;
+}
+
+/**
+ * Create `file` holding `content`, only if it does not exist. Written aside and hard-linked into
+ * place, so a reader never sees it empty or half written (and takes it for a damaged, stale lock).
+ */
+function tryCreate(file: string, content: string): boolean {
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+    // A file system without hard links: an exclusive create, with its short empty moment.
+    try {
+      fs.writeFileSync(file, content, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e2;
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface AcquireOptions {
+  /** Does a daemon answer on the project's socket? Asked only of a live process that cannot be identified. */
+  serving: () => Promise<boolean>;
+  /** Where taking over a stale lock is said (the daemon's log). */
+  log: (msg: string) => void;
+}
+
+/**
+ * Take the lock for the project at `root`, or return the pid of its daemon that holds it. A stale
+ * lock is taken over (and the log says why it was stale).
+ */
+export async function acquireLock(lockPath: string, root: string, opts: AcquireOptions): Promise<{ ok: true } | { ok: false; pid: number }> {
+  const content = JSON.stringify({ pid: process.pid, started: new Date().toISOString(), root, procStart: processStart(process.pid) } satisfies LockRecord);
+  for (let attempt = 0; attempt < 40; attempt++) {
+    if (tryCreate(lockPath, content)) return { ok: true };
+    const seen = readOrUndefined(lockPath);
+    if (seen === undefined) continue; // removed meanwhile: try again
+    const holder = judge(seen, root);
+    if (holder.state === 'held') return { ok: false, pid: holder.pid };
+    if (holder.state === 'unconfirmed' && (await opts.serving())) return { ok: false, pid: holder.pid };
+    const steal = `${lockPath}.steal`;
+    if (tryCreate(steal, String(process.pid))) {
+      try {
+        // Only the lock that was judged: one another daemon wrote since is its, and held.
+        if (readOrUndefined(lockPath) === seen) {
+          fs.rmSync(lockPath, { force: true });
+          opts.log(`took over the stale lock ${lockPath}: ${holder.why}`);
+        }
       } finally {
         fs.rmSync(steal, { force: true });
       }
@@ -63,18 +269,16 @@ export function acquireLock(lockPath: string): { ok: true } | { ok: false; pid: 
       } catch {
         // gone already
       }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
-  const pid = lockOwner(lockPath);
-  if (pid !== undefined) return { ok: false, pid };
-  throw new Error(`could not take ${lockPath}; remove it if no chorus daemon is running`);
+  const holder = inspectLock(lockPath, root);
+  if (holder.state === 'held' || holder.state === 'unconfirmed') return { ok: false, pid: holder.pid };
+  throw new Error(`could not take ${lockPath}; remove it if no chorus daemon is running for ${root}`);
 }
 
-export function releaseLock(lockPath: string): void {
-  try {
-    if (Number(JSON.parse(fs.readFileSync(lockPath, 'utf8')).pid) === process.pid) fs.rmSync(lockPath, { force: true });
-  } catch {
-    // already gone
-  }
+/** Remove the lock if this process holds it for the project at `root`. */
+export function releaseLock(lockPath: string, root: string): void {
+  const rec = parseLock(readOrUndefined(lockPath) ?? '');
+  if (rec?.pid === process.pid && (rec.root === undefined || rec.root === root)) fs.rmSync(lockPath, { force: true });
 }

@@ -31,11 +31,19 @@ export function sessionFile(dotDir: string): string {
   return path.join(dotDir, 'session.json');
 }
 
+/** Why a saved session file cannot be used; undefined when it can (or there is none). */
+function sessionProblem(c: unknown): string | undefined {
+  if (typeof c !== 'object' || c === null) return 'it holds no session';
+  const s = c as Partial<SessionConfig>;
+  if (typeof s.sessionId !== 'string') return 'it has no session id';
+  if (typeof s.secret !== 'string' && (typeof s.readSecret !== 'string' || typeof s.writerKey !== 'string')) return 'it has no session keys';
+  return undefined;
+}
+
 export function loadSession(dotDir: string): SessionConfig | undefined {
   try {
     const c = JSON.parse(fs.readFileSync(sessionFile(dotDir), 'utf8')) as SessionConfig;
-    if (typeof c.sessionId !== 'string') return undefined;
-    if (typeof c.secret !== 'string' && (typeof c.readSecret !== 'string' || typeof c.writerKey !== 'string')) return undefined;
+    if (sessionProblem(c) !== undefined) return undefined;
     if (c.relayUrl !== undefined && !RelayUrl.safeParse(c.relayUrl).success) {
       // Saved by a Chorus that took any URL for --relay: no relay could be reached at it, and
       // every join code made with it was refused as damaged. Drop it.
@@ -53,6 +61,42 @@ export function loadSession(dotDir: string): SessionConfig | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * On daemon start: a `.chorus/session.json` that is there but cannot be used (cut short, not
+ * JSON, no id or keys) would silently take the folder out of its session. Say so in the log, how
+ * to get back in, and keep the file aside as `session.json.damaged-<time>` (it holds the session's
+ * secret: nothing is deleted). Returns the path it was kept at, if it was damaged.
+ */
+export function setAsideDamagedSession(dotDir: string, root: string, log: (msg: string) => void): string | undefined {
+  const file = sessionFile(dotDir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      log(`could not read the saved session ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); this folder stays out of its session until the file can be read: fix it, then restart the daemon (\`chorus stop ${root}\`)`);
+    }
+    return undefined;
+  }
+  let why: string | undefined;
+  try {
+    why = sessionProblem(JSON.parse(text));
+  } catch {
+    why = 'it is not complete JSON';
+  }
+  if (why === undefined) return undefined;
+  const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch (e) {
+    // Left where it is: the next share or join would overwrite it, so say where it is now.
+    log(`the saved session ${file} is damaged (${why}) and could not be moved aside (${(e as NodeJS.ErrnoException).code ?? String(e)}); copy it somewhere safe before sharing or joining again. To get back into the session, ask a member for a join code and run \`chorus join <code> ${root}\``);
+    return undefined;
+  }
+  log(`the saved session ${file} is damaged (${why}), so this folder is no longer in its session; it was kept as ${aside}. To get back in, ask a member for a join code and run \`chorus join <code> ${root}\` (your files stay and are merged)`);
+  return aside;
 }
 
 export function saveSession(dotDir: string, config: SessionConfig): void {

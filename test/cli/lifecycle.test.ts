@@ -1,0 +1,184 @@
+// The daemon's lock and saved files as a new user (or an attacker) may leave them (decision 138):
+// a stale lock naming a live program that is not a daemon, a folder that is not a project, a
+// damaged session or identity file. Nothing unconfirmed is ever signalled, nothing is lost.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { chorus, daemonsFor, stopAfterEach, waitUntil } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** A live process that is no daemon (killed after the test). */
+function unrelated(): ChildProcess {
+  const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  children.push(sleeper);
+  return sleeper;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A project folder (with `.chorus/`, as after a `chorus stop`), its daemon stopped after the test. */
+function project(files: Record<string, string> = {}): string {
+  const d = tempProject(files);
+  fs.mkdirSync(path.join(d, '.chorus'));
+  used.push(d);
+  return d;
+}
+
+/** `chorus daemon dir` in the foreground, as a person runs it; resolves with its log once it serves. */
+async function foregroundDaemon(dir: string): Promise<{ child: ChildProcess; log: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'daemon', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let log = '';
+  child.stderr!.on('data', (c) => (log += c));
+  await waitUntil('the daemon to serve', () => log.includes(' serving ') || child.exitCode !== null, 30_000);
+  expect(child.exitCode, log).toBeNull();
+  await waitUntil('the daemon to be ready', () => chorus(['status', dir]).status === 0, 30_000);
+  return { child, log: () => log };
+}
+
+async function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+it('a stale lock naming a live program that is no daemon: stop leaves it alone, daemon takes the lock over, status agrees', async () => {
+  const d = project({ 'a.txt': 'a\n' });
+  const lock = path.join(d, '.chorus', 'daemon.lock');
+  const sleeper = unrelated();
+  const pid = sleeper.pid!;
+  fs.writeFileSync(lock, JSON.stringify({ pid, started: '2026-01-01T00:00:00Z' }));
+
+  const stop = chorus(['stop', d]);
+  expect(stop.status).toBe(4);
+  expect(stop.stderr).toContain(`no daemon running for ${d}; nothing to stop`);
+  expect(stop.stderr).toMatch(/is stale: pid \d+ is not a chorus daemon for this folder \(it runs `sleep 1000`\)/);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(alive(pid)).toBe(true);
+  expect(sleeper.exitCode).toBeNull();
+  expect(fs.readFileSync(lock, 'utf8')).toContain(String(pid)); // left as it was
+
+  const status = chorus(['status', d]);
+  expect(status.status).toBe(4);
+  expect(status.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
+
+  // What status said is true: a daemon starts, and says it took the stale lock over.
+  const { child, log } = await foregroundDaemon(d);
+  expect(log()).toMatch(/took over the stale lock .*daemon\.lock: pid \d+ is not a chorus daemon for this folder/);
+  const st = JSON.parse(chorus(['status', d, '--json']).stdout);
+  expect(st.pid).toBe(child.pid);
+  expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toMatchObject({ pid: child.pid, root: d, procStart: expect.any(String) });
+
+  const again = chorus(['stop', d]);
+  expect(again.status, again.stderr).toBe(0);
+  expect(again.stderr).toContain(`stopped the daemon for ${d} (pid ${child.pid})`);
+  await new Promise((r) => child.once('exit', r));
+  expect(alive(pid)).toBe(true);
+  expect(daemonsFor(d)).toEqual([]);
+});
+
+it('a lock whose pid was reused (another start time) is stale: nothing is signalled', async () => {
+  const d = project();
+  const sleeper = unrelated();
+  // The current format, as a daemon writes it, but its process started at another time.
+  fs.writeFileSync(path.join(d, '.chorus', 'daemon.lock'), JSON.stringify({ pid: sleeper.pid, root: d, procStart: '1' }));
+  const stop = chorus(['stop', d]);
+  expect(stop.status).toBe(4);
+  expect(stop.stderr).toMatch(/now belongs to another program/);
+  expect(chorus(['status', d]).status).toBe(4);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(alive(sleeper.pid!)).toBe(true);
+  const { child } = await foregroundDaemon(d);
+  await stopped(child);
+  expect(alive(sleeper.pid!)).toBe(true);
+});
+
+it('stops a daemon whose lock was removed: it says who it is on its socket', async () => {
+  const d = project({ 'a.txt': 'a\n' });
+  expect(chorus(['share', d, '--host', '127.0.0.1']).status).toBe(0);
+  const [pid] = daemonsFor(d);
+  fs.rmSync(path.join(d, '.chorus', 'daemon.lock'));
+  const stop = chorus(['stop', d]);
+  expect(stop.status, stop.stderr).toBe(0);
+  expect(stop.stderr).toContain(`stopped the daemon for ${d} (pid ${pid})`);
+  expect(daemonsFor(d)).toEqual([]);
+});
+
+it('status and stop on a folder that is not a project say so, and make nothing', () => {
+  const plain = tempDir();
+  const status = chorus(['status', plain]);
+  expect(status.status).toBe(4);
+  expect(status.stderr).toContain(`${plain} is not a Chorus project (it has no .chorus/ folder)`);
+  expect(status.stderr).toContain(`chorus share ${plain}`);
+  expect(status.stderr).toContain(`chorus join <code> ${plain}`);
+  expect(status.stderr).not.toContain('chorus daemon');
+  const stop = chorus(['stop', plain]);
+  expect(stop.status).toBe(4);
+  expect(stop.stderr).toContain(`${plain} is not a Chorus project`);
+  // From inside it, with no folder named: the same.
+  expect(chorus(['status'], { cwd: plain }).stderr).toContain(`${plain} is not a Chorus project`);
+  expect(fs.readdirSync(plain)).toEqual([]);
+
+  // A folder inside a project: named as such, with the command for the project.
+  const d = project({ 'src/a.txt': 'a\n' });
+  const inner = chorus(['status', path.join(d, 'src')]);
+  expect(inner.status).toBe(4);
+  expect(inner.stderr).toContain(`inside the project ${d}; try \`chorus status ${d}\``);
+  expect(fs.existsSync(path.join(d, 'src', '.chorus'))).toBe(false);
+});
+
+it('a damaged session file is kept aside and the log says how to get back in', async () => {
+  const d = project({ 'a.txt': 'a\n' });
+  expect(chorus(['share', d, '--host', '127.0.0.1']).status).toBe(0);
+  expect(chorus(['stop', d]).status).toBe(0);
+  const file = path.join(d, '.chorus', 'session.json');
+  const cut = fs.readFileSync(file).subarray(0, 50);
+  fs.writeFileSync(file, cut);
+
+  const { child, log } = await foregroundDaemon(d);
+  expect(log()).toMatch(/the saved session .*session\.json is damaged \(it is not complete JSON\), so this folder is no longer in its session/);
+  expect(log()).toContain(`\`chorus join <code> ${d}\``);
+  const kept = fs.readdirSync(path.join(d, '.chorus')).filter((n) => n.startsWith('session.json.damaged-'));
+  expect(kept).toHaveLength(1);
+  expect(log()).toContain(`it was kept as ${path.join(d, '.chorus', kept[0]!)}`);
+  expect(fs.readFileSync(path.join(d, '.chorus', kept[0]!))).toEqual(cut);
+  expect(JSON.parse(chorus(['status', d, '--json']).stdout).session).toBeNull();
+  await stopped(child);
+});
+
+it('a damaged identity file is kept aside and the log says a new identity was made', async () => {
+  const d = project();
+  const file = path.join(d, '.chorus', 'identity.json');
+  fs.writeFileSync(file, '{"id": "0123456789abcdef01');
+  const { child, log } = await foregroundDaemon(d);
+  expect(log()).toMatch(/the identity file .*identity\.json is damaged \(it is not complete JSON\); it was kept as .*identity\.json\.damaged-.*new identity/);
+  const kept = fs.readdirSync(path.join(d, '.chorus')).filter((n) => n.startsWith('identity.json.damaged-'));
+  expect(kept).toHaveLength(1);
+  expect(fs.readFileSync(path.join(d, '.chorus', kept[0]!), 'utf8')).toBe('{"id": "0123456789abcdef01');
+  const st = JSON.parse(chorus(['status', d, '--json']).stdout);
+  expect(JSON.parse(fs.readFileSync(file, 'utf8')).id).toBe(st.peer.id);
+  await stopped(child);
+
+  // A file that only chooses a name is no damage: no word, no copy.
+  const named = project();
+  fs.writeFileSync(path.join(named, '.chorus', 'identity.json'), JSON.stringify({ name: 'Ada' }));
+  const second = await foregroundDaemon(named);
+  expect(second.log()).not.toMatch(/damaged/);
+  expect(JSON.parse(chorus(['status', named, '--json']).stdout).peer.name).toBe('Ada');
+  await stopped(second.child);
+});
