@@ -66,6 +66,14 @@ export class HeldNetwork implements PeerNetwork {
     return this.inner.send(peerId, data);
   }
 
+  isMember(peerId: string): boolean {
+    return this.inner.isMember?.(peerId) ?? false;
+  }
+
+  dropLinks(peerId: string, reason: string): void {
+    this.inner.dropLinks?.(peerId, reason);
+  }
+
   /** A live change goes to each held peer's queue, and at once to every other linked peer. */
   broadcast(data: Uint8Array): number {
     if (this.held.size === 0 || decodePeerMessage(data).kind !== 'changes') return this.inner.broadcast(data);

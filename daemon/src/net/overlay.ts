@@ -418,7 +418,19 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return [...all];
   }
 
-  /** Fault injection and diagnostics: close every link to a peer as a network failure would. */
+  /**
+   * Is `peerId` a member of this session as far as this overlay knows: linked now, or in its
+   * address book? The replicator asks it of the claimed origin of a relayed broadcast, which no
+   * link authenticates (decision 140): a made-up id is refused, a real member's is taken.
+   */
+  isMember(peerId: string): boolean {
+    return this.#links.get(peerId)?.up === true || this.#members.has(peerId);
+  }
+
+  /**
+   * Close every link to a peer as a network failure would: fault injection, diagnostics, and the
+   * replicator dropping a peer that broke a bound (it may link again, starting afresh).
+   */
   dropLinks(peerId: string, reason = 'dropped on request'): void {
     this.#links.get(peerId)?.reset(reason);
   }

@@ -58,10 +58,22 @@ export const PRESENCE_TOPIC = 'presence';
 export const LEAVE_TOPIC = 'leave';
 const HEARTBEAT_MS = 1500;
 const TIMEOUT_MS = 5000;
+/**
+ * Furthest a peer's presence clock may move ahead from one message to the next that reaches
+ * here. A daemon adds one per presence message it sends, and one that misses messages for long
+ * forgets the peer (TIMEOUT_MS, or its link going down) and takes its next clock afresh; so an
+ * honest jump is small. A larger one (a bug, a forgery) is refused: taken, it would make every
+ * later message of that peer "old news" and freeze its cursor (decision 140).
+ */
+export const MAX_CLOCK_STEP = 10_000;
+/** Least time between two log lines about one peer's refused clocks. */
+const REFUSAL_LOG_MS = 60_000;
 
 interface RemotePeer {
   view: PeerView;
   clock: number;
+  /** A new link to the peer came up since its last message: its next clock is taken as it is. */
+  fresh: boolean;
   seen: number;
   editors: WireEditor[];
 }
@@ -201,9 +213,14 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.send(PRESENCE_TOPIC, body, to);
   }
 
-  /** A presence message from a peer. */
-  receive(peerId: string, topic: string, body: unknown): void {
-    if (topic === LEAVE_TOPIC) return this.drop(peerId);
+  /**
+   * A presence message (or goodbye) from member `peerId`: who the replicator says sent it
+   * (decision 140). `relayed`: it came through other members, not on a link to `peerId`.
+   */
+  receive(peerId: string, topic: string, body: unknown, relayed = false): void {
+    // A goodbye counts only on the leaver's own link: a relayed one cannot be told from a
+    // forgery. In a partial mesh, where it is relayed, the silence after it drops the peer.
+    if (topic === LEAVE_TOPIC) return relayed ? undefined : this.drop(peerId);
     if (topic !== PRESENCE_TOPIC) return;
     const parsed = WirePresence.safeParse(body);
     if (!parsed.success) {
@@ -212,11 +229,17 @@ export class Presence extends EventEmitter<PresenceEvents> {
     }
     const p = parsed.data;
     let peer = this.remote.get(peerId);
-    if (peer && p.clock <= peer.clock) return; // old news
+    if (peer && !peer.fresh) {
+      if (p.clock <= peer.clock) return; // old news
+      if (p.clock - peer.clock > MAX_CLOCK_STEP) {
+        this.noteRefusal(peerId, `refused presence from peer ${peerId.slice(0, 8)}: its clock jumped from ${peer.clock} to ${p.clock}, more than ${MAX_CLOCK_STEP} ahead`);
+        return;
+      }
+    }
     const view = { id: peerId, name: p.name, color: p.color };
     const isNew = !peer;
     const before = peer?.editors ?? [];
-    peer = { view, clock: p.clock, seen: Date.now(), editors: p.editors };
+    peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors };
     this.remote.set(peerId, peer);
     if (isNew) this.emit('joined', view);
     for (const e of p.editors) this.emitEditor(view, e);
@@ -225,13 +248,28 @@ export class Presence extends EventEmitter<PresenceEvents> {
     }
   }
 
-  /** A peer connected: tell it where everyone here is right away. */
+  /**
+   * A peer connected: tell it where everyone here is right away. Its clock counts per link: the
+   * next one it sends is taken as it is (it may have restarted, counting from 0 again).
+   */
   peerUp(peerId: string): void {
+    const peer = this.remote.get(peerId);
+    if (peer) peer.fresh = true;
     this.broadcast(peerId);
+  }
+
+  /** When a refusal about each peer was last logged (members only: its keys are bounded). */
+  private refusalLogged = new Map<string, number>();
+  private noteRefusal(peerId: string, msg: string): void {
+    const now = Date.now();
+    if (now - (this.refusalLogged.get(peerId) ?? 0) < REFUSAL_LOG_MS) return;
+    this.refusalLogged.set(peerId, now);
+    this.log(`${msg} (logged at most once a minute per peer)`);
   }
 
   /** A peer's link dropped or it said goodbye: it leaves everyone's view. */
   drop(peerId: string): void {
+    this.refusalLogged.delete(peerId);
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
@@ -287,7 +325,7 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
   rep.on('peerDown', (id) => {
     if (!overlay()?.isPartialMesh()) presence.drop(id);
   });
-  rep.on('ephemeral', (peerId, topic, body) => {
-    if (!other?.(peerId, topic, body)) presence.receive(peerId, topic, body);
+  rep.on('ephemeral', (peerId, topic, body, relayed) => {
+    if (!other?.(peerId, topic, body)) presence.receive(peerId, topic, body, relayed);
   });
 }

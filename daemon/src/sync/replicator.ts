@@ -16,7 +16,7 @@ import type { BlobStore } from '../workspace/blob-store.js';
 import type { FileIndex } from '../workspace/file-index.js';
 import type { FilesEvent } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
-import { checkChanges } from './change-check.js';
+import { checkChanges, MAX_CHANGE_BYTES } from './change-check.js';
 
 /**
  * The part of the overlay the replicator uses (an in-memory network in unit tests). `broadcast`
@@ -29,6 +29,14 @@ export interface PeerNetwork {
   on(event: 'message', fn: (id: string, data: Uint8Array, flood: FloodDelivery | undefined) => void): unknown;
   send(peerId: string, data: Uint8Array): boolean;
   broadcast(data: Uint8Array): number;
+  /**
+   * Is `peerId` a member of the session (linked, or in the address book)? Asked of the claimed
+   * origin of a relayed ephemeral message (decision 140). Without it (a test network, a
+   * decorator) a relayed message claiming someone other than the link's peer is dropped.
+   */
+  isMember?(peerId: string): boolean;
+  /** Close the links to a peer that broke a bound; without it the peer's message is only refused. */
+  dropLinks?(peerId: string, reason: string): void;
 }
 
 /** A blob asked for and not answered (by data or `lack`) within this long is asked of someone else. */
@@ -50,6 +58,15 @@ export const MAX_BLOB_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
 const SNAPSHOT_MIN_CHANGES = 5000;
 /** Least time between two fresh starts of one document's sync with one peer (resync). */
 const RESYNC_MS = 1000;
+/**
+ * How many documents a peer may name (its `docs` messages, in all, per link) beyond twice those
+ * this daemon knows (documents held plus files in the index). An honest peer names each document
+ * it holds once per link; a joiner knows few of them yet, hence the fixed allowance. Beyond it the
+ * peer is refused and its link closed: its per-peer sets would otherwise grow without bound.
+ */
+export const PEER_DOCS_ALLOWANCE = 50_000;
+/** Least time between two log lines about one peer's refused messages of one kind. */
+const QUIET_LOG_MS = 60_000;
 
 /** A set of documents the replicator keeps level (the workspace; the extension data). */
 export interface ReplicatedDocs {
@@ -126,6 +143,8 @@ interface PeerState {
   states: Map<string, A.SyncState>;
   /** Documents not yet level with this peer since it came up. */
   unsynced: Set<string>;
+  /** The peer named more documents than PEER_DOCS_ALLOWANCE lets it: its link is being closed. */
+  overDocs?: boolean;
 }
 
 export interface ReplicatorEvents {
@@ -133,7 +152,12 @@ export interface ReplicatorEvents {
   synced: [peerId: string];
   /** A blob arrived (the disk writes the files that have it). */
   blob: [hash: string];
-  ephemeral: [peerId: string, topic: string, body: unknown];
+  /**
+   * An ephemeral message from member `peerId`: the link's peer, or for a relayed broadcast the
+   * member it claims to come from (known to the overlay, not linked here; decision 140).
+   * `relayed` says which.
+   */
+  ephemeral: [peerId: string, topic: string, body: unknown, relayed: boolean];
   peerUp: [peerId: string, meta: Record<string, unknown>];
   peerDown: [peerId: string];
   /** A message from a peer was taken in (joins time out on silence, not on length). */
@@ -218,6 +242,18 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return { unsynced: [...p.unsynced], waiting: Object.fromEntries([...p.waiting].filter(([, q]) => q.length).map(([d, q]) => [d, q.length])) };
   }
 
+  /**
+   * How much is kept for a peer, for diagnostics and the tests of the bounds (decision 140):
+   * sizes of its per-peer collections; undefined once its link is gone (nothing is kept then).
+   */
+  heldFor(peerId: string): { docs: number; unsynced: number; lacks: number; states: number; waiting: number } | undefined {
+    const p = this.peers.get(peerId);
+    if (!p) return undefined;
+    let waiting = 0;
+    for (const q of p.waiting.values()) waiting += q.length;
+    return { docs: p.docs.size, unsynced: p.unsynced.size, lacks: p.lacks.size, states: p.states.size, waiting };
+  }
+
   isSynced(peerId: string): boolean {
     const p = this.peers.get(peerId);
     return !!p && p.unsynced.size === 0 && this.wanted.size === 0;
@@ -251,9 +287,20 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.emit('peerUp', id, meta);
   }
 
+  /**
+   * A peer's link is gone: everything kept for it goes (a peer that comes back sends its `docs`
+   * again and syncs from fresh states, so nothing of it is needed to reconnect).
+   */
   private peerDown(id: string): void {
     if (!this.peers.delete(id)) return;
     for (const [hash, w] of this.wanted) if (w.peer === id) this.wanted.delete(hash);
+    for (const key of this.resynced.keys()) if (key.startsWith(`${id}:`) || key.startsWith(`restart:${id}:`)) this.resynced.delete(key);
+    for (const [key, timer] of this.resyncLater) {
+      if (!key.startsWith(`${id}:`)) continue;
+      clearTimeout(timer);
+      this.resyncLater.delete(key);
+    }
+    for (const key of this.quiet.keys()) if (key.startsWith(`${id}:`)) this.quiet.delete(key);
     this.emit('peerDown', id);
     this.fetchMissing(); // what it owed us, from someone else
   }
@@ -342,10 +389,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const p = this.peers.get(peerId);
     if (!p) return flood?.refuse();
     this.emit('activity');
+    if (m.kind === 'ephemeral') return this.ephemeral(peerId, m, flood);
     try {
       // Only live changes and ephemeral messages are for everyone; the rest is between two peers.
-      if (flood && m.kind !== 'changes' && m.kind !== 'ephemeral') throw new PeerMessageError('only live changes and ephemeral messages are broadcast');
-      this.handle(peerId, p, m);
+      if (flood && m.kind !== 'changes') throw new PeerMessageError('only live changes and ephemeral messages are broadcast');
+      this.handle(peerId, p, m, flood);
     } catch (e) {
       flood?.refuse();
       const why = e instanceof PeerMessageError ? e.message : (e as Error).message;
@@ -353,9 +401,78 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
   }
 
+  /**
+   * An ephemeral message (presence, an editor's broadcast, a goodbye), passed on with the member
+   * it is from: who the overlay says sent it, never who it says it is (decision 140). A direct
+   * message is from the link's peer. A broadcast that came on the link of the member it names is
+   * from that member. A relayed one (a partial mesh) names its origin, which no link vouches
+   * for: it is taken only if the overlay knows that member and this daemon is not linked to it
+   * (a linked member's own broadcasts come on its link). Anything else is dropped, not relayed,
+   * and logged at most once a minute per link.
+   */
+  private ephemeral(peerId: string, m: Extract<PeerMessage, { kind: 'ephemeral' }>, flood: FloodDelivery | undefined): void {
+    const claimed = m.from ?? peerId;
+    let why: string | undefined;
+    if (claimed === peerId) why = undefined;
+    else if (this.selfId && claimed === this.selfId) why = 'it claims to come from this daemon';
+    else if (!flood) why = `it came straight from peer ${peerId.slice(0, 8)} but claims to come from ${claimed.slice(0, 8)}`;
+    else if (this.peers.has(claimed)) why = `it claims to come from ${claimed.slice(0, 8)}, which is linked here and sends its own messages on that link`;
+    else if (this.net.isMember?.(claimed) !== true) why = `it claims to come from ${claimed.slice(0, 8)}, which is not a member of this session`;
+    if (why !== undefined) {
+      flood?.refuse();
+      this.quietLog(peerId, 'from', `dropped an ephemeral message (${m.topic.slice(0, 40)}) from peer ${peerId.slice(0, 8)}: ${why}`);
+      return;
+    }
+    this.emit('ephemeral', claimed, m.topic, m.body, claimed !== peerId);
+  }
+
+  /** Refused messages of one kind from one peer: one log line a minute, with how many were not logged. */
+  private quiet = new Map<string, { at: number; unlogged: number }>();
+  private quietLog(peerId: string, kind: string, msg: string): void {
+    const key = `${peerId}:${kind}`;
+    const q = this.quiet.get(key);
+    const now = Date.now();
+    if (q && now - q.at < QUIET_LOG_MS) {
+      q.unlogged++;
+      return;
+    }
+    const more = q?.unlogged ? ` (and ${q.unlogged} more like it since the last such line)` : '';
+    this.quiet.set(key, { at: now, unlogged: 0 });
+    this.log(`${msg}${more}; such messages from this peer are logged at most once a minute`);
+  }
+
   /** A peer that proved only the read-only secret may not change anything (decision 013). */
   private refuseReadOnly(p: PeerState, what: string): void {
     if (p.meta.readOnly === true) throw new PeerMessageError(`a read-only guest sent ${what}; refused (its join code does not allow writing)`);
+  }
+
+  /**
+   * How many of a read-only peer's `changes` to `doc` this daemon does not have. None of them is
+   * taken in either way; but a reader's sync messages carry the writers' changes it holds (that
+   * is what syncing is), so those already here are no news and pass silently, and only new ones
+   * are refused and logged. One that does not decode, or is too large to look at, counts as new.
+   */
+  private newFromReadOnly(doc: string, changes: Uint8Array[]): number {
+    const store = this.store(doc);
+    // A document not here: everything is new (and asking it would make the document).
+    if (!store.docIds().includes(doc)) return changes.length;
+    const hashes: string[] = [];
+    let unreadable = 0;
+    for (const c of changes) {
+      try {
+        if (c.length > MAX_CHANGE_BYTES) throw new Error('too large');
+        hashes.push(A.decodeChange(c).hash);
+      } catch {
+        unreadable++;
+      }
+    }
+    return unreadable + store.missingDeps(doc, hashes).length;
+  }
+
+  /** The refusal of `n` new changes from a read-only peer, worded for the log. */
+  private readOnlyRefusal(n: number, of: number, doc: string): PeerMessageError {
+    const what = n === of ? `${n} change${n === 1 ? '' : 's'}` : `${n} of ${of} changes`;
+    return new PeerMessageError(`a read-only guest sent changes this daemon does not have (${what} to ${doc}); its join code does not allow writing, so they are not taken (a writer's change it passed on comes from that writer as well)`);
   }
 
   /**
@@ -412,10 +529,21 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
   }
 
-  private handle(peerId: string, p: PeerState, m: PeerMessage): void {
+  private handle(peerId: string, p: PeerState, m: PeerMessage, flood: FloodDelivery | undefined): void {
     const origin = { kind: 'peer' as const, peerId };
     switch (m.kind) {
       case 'changes':
+        if (p.meta.readOnly === true) {
+          const n = this.newFromReadOnly(m.doc, m.changes);
+          if (n === 0) return; // a writer's change it relayed, here already
+          const refusal = this.readOnlyRefusal(n, m.changes.length, m.doc);
+          if (!flood) throw refusal;
+          // Relayed by a reader (a partial mesh): not passed on from here, and the writer's own
+          // copy comes by another way; a line per keystroke would drown the log.
+          flood.refuse();
+          this.quietLog(peerId, 'relayed-changes', `refused changes relayed by peer ${peerId.slice(0, 8)}: ${refusal.message}`);
+          return;
+        }
         this.admit(peerId, p, m.doc, m.changes);
         // Changes that wait for history we never got (a change lost with a dropped link, or the
         // peer made the file live from a content we did not have): a fresh sync brings it.
@@ -432,8 +560,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         return;
       }
       case 'docs': {
-        for (const doc of m.docs) p.docs.add(doc);
+        if (p.overDocs) return;
         const ours = new Set([...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())]);
+        if (!this.roomForDocs(peerId, p, m.docs, ours)) return;
+        for (const doc of m.docs) p.docs.add(doc);
         for (const doc of m.docs) {
           if (p.states.has(doc)) continue;
           p.unsynced.add(doc);
@@ -470,7 +600,12 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         } catch {
           throw new PeerMessageError('not an Automerge sync message');
         }
-        if (decoded.changes.length) {
+        if (decoded.changes.length && p.meta.readOnly === true) {
+          // A reader passes on the writers' changes it holds: those here already are fine.
+          const n = this.newFromReadOnly(m.doc, decoded.changes);
+          if (n) this.log(`refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(n, decoded.changes.length, m.doc).message}`);
+          data = A.encodeSyncMessage({ ...decoded, changes: [] });
+        } else if (decoded.changes.length) {
           try {
             this.admit(peerId, p, m.doc, decoded.changes);
           } catch (e) {
@@ -499,14 +634,18 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         if (lack.length) this.send(peerId, { kind: 'lack', hashes: lack });
         return;
       }
-      case 'lack':
+      case 'lack': {
+        // Only blobs a file here has, or that were asked for, are worth noting as lacked by this
+        // peer: noting any hash it names would grow the set without bound.
+        const needed = new Set(this.workspace.index.entries().map(([, e]) => e.hash));
         for (const hash of m.hashes) {
-          p.lacks.add(hash);
+          if (needed.has(hash) || this.wanted.has(hash)) p.lacks.add(hash);
           if (this.wanted.get(hash)?.peer === peerId) this.wanted.delete(hash);
         }
         this.fetchMissing();
         this.checkSynced();
         return;
+      }
       case 'blob':
         // Content-addressed, so harmless from anyone; but only content a file here needs is stored.
         if (!this.wanted.has(m.hash) && !this.workspace.index.entries().some(([, e]) => e.hash === m.hash)) throw new PeerMessageError('a blob no file here needs');
@@ -519,9 +658,32 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.checkSynced();
         return;
       case 'ephemeral':
-        this.emit('ephemeral', m.from ?? peerId, m.topic, m.body);
-        return;
+        return; // taken before (see `ephemeral`)
     }
+  }
+
+  /**
+   * May the peer name these documents too? Up to twice the documents and files this daemon knows
+   * plus PEER_DOCS_ALLOWANCE, in all, per link. Beyond, the list is refused, logged once, and the
+   * peer's link closed (after this message; its state goes with the link): a peer naming more
+   * documents than could exist is broken or hostile, and would otherwise grow memory for ever.
+   */
+  private roomForDocs(peerId: string, p: PeerState, docs: string[], ours: Set<string>): boolean {
+    const added = new Set<string>();
+    for (const doc of docs) if (!p.docs.has(doc)) added.add(doc);
+    const known = ours.size + this.workspace.index.entries().length;
+    const limit = 2 * known + PEER_DOCS_ALLOWANCE;
+    if (p.docs.size + added.size <= limit) return true;
+    p.overDocs = true;
+    this.log(
+      `refused the document list of peer ${peerId.slice(0, 8)} and closing its link: it named ${p.docs.size + added.size} documents, ` +
+        `over the limit of ${limit} (twice the ${known} documents and files known here, plus ${PEER_DOCS_ALLOWANCE})`,
+    );
+    // Not from inside the delivery of its own message: the overlay is reading that link.
+    unref(setTimeout(() => {
+      if (this.peers.get(peerId) === p) this.net.dropLinks?.(peerId, 'it named more documents than this session can have');
+    }, 0));
+    return false;
   }
 
   private settle(peerId: string, p: PeerState, doc: string): void {
