@@ -41,9 +41,10 @@ it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the
 
 // Decision 136: a peer's change to a .gitignore never publishes what this folder kept out of the
 // project (the new-user trial: B emptied the .gitignore and A's .env reached B, and a read-only
-// member, within seconds, with no word said).
+// member, within seconds, with no word said). A `.env` is now never shared by its name (the test
+// below); the files here are secret only because the .gitignore says so.
 it("keeps files a peer's .gitignore change stops ignoring on this machine; the person's own change shares them", async () => {
-  const a = tempProject({ 'ok.txt': 'shared\n', '.gitignore': '.env\nbuild/\n', '.env': 'API_KEY=sk-fake-SECRET\n', 'build/out.js': 'built\n' });
+  const a = tempProject({ 'ok.txt': 'shared\n', '.gitignore': 'credentials.json\nbuild/\n', 'credentials.json': 'API_KEY=sk-fake-SECRET\n', 'build/out.js': 'built\n' });
   used.push(a);
   const b = path.join(tempDir(), 'b');
   used.push(b);
@@ -59,8 +60,8 @@ it("keeps files a peer's .gitignore change stops ignoring on this machine; the p
   fs.writeFileSync(path.join(a, 'marker.txt'), 'after\n');
   await waitUntil('marker.txt on B', () => fs.existsSync(path.join(b, 'marker.txt')));
   expect(files(b)).toEqual(['.gitignore', 'marker.txt', 'ok.txt']);
-  expect(fs.readFileSync(path.join(a, '.chorus', 'ignore'), 'utf8')).toMatch(/a peer's change to \.gitignore stopped ignoring these.*\n\/\.env\n\/build\/out\.js\n$/);
-  expect(fs.readFileSync(path.join(a, '.env'), 'utf8')).toBe('API_KEY=sk-fake-SECRET\n'); // untouched
+  expect(fs.readFileSync(path.join(a, '.chorus', 'ignore'), 'utf8')).toMatch(/a peer's change to \.gitignore stopped ignoring these.*\n\/build\/out\.js\n\/credentials\.json\n$/);
+  expect(fs.readFileSync(path.join(a, 'credentials.json'), 'utf8')).toBe('API_KEY=sk-fake-SECRET\n'); // untouched
 
   // On B it is the person's own change: what B's .gitignore stops ignoring is shared, as asked.
   fs.writeFileSync(path.join(b, '.gitignore'), '# nothing\n*.local\n');
@@ -72,4 +73,34 @@ it("keeps files a peer's .gitignore change stops ignoring on this machine; the p
   fs.writeFileSync(path.join(b, '.gitignore'), '# nothing\n');
   await waitUntil('notes.local on A', () => fs.existsSync(path.join(a, 'notes.local')));
   expect(fs.readFileSync(path.join(b, '.chorus', 'daemon.log'), 'utf8')).not.toContain('stopped ignoring');
+});
+
+// A new-user trial: a `.env` that no .gitignore mentioned was copied to every peer. Files that hold
+// secrets by their well-known names stay on the machine unless .chorus/ignore says otherwise.
+it('never shares .env files, private keys or .netrc by default; templates are shared; .chorus/ignore can share one', async () => {
+  const a = tempProject({
+    'ok.txt': 'shared\n',
+    '.env': 'API_KEY=sk-fake-SECRET\n',
+    '.env.local': 'API_KEY=sk-fake-LOCAL\n',
+    '.env.example': 'API_KEY=\n',
+    'server/.env.production': 'DB_PASSWORD=hunter2\n',
+    'certs/server.key': '-----BEGIN PRIVATE KEY-----\n',
+    'certs/server.pem': '-----BEGIN PRIVATE KEY-----\n',
+    'deploy/id_ed25519': '-----BEGIN OPENSSH PRIVATE KEY-----\n',
+    'deploy/id_ed25519.pub': 'ssh-ed25519 AAAA\n',
+    '.netrc': 'machine example.com password x\n',
+  });
+  used.push(a);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  expect(files(b)).toEqual(['.env.example', 'deploy/id_ed25519.pub', 'ok.txt']);
+
+  // "To share one anyway, put e.g. `!.env` in `.chorus/ignore`" (applies when the daemon next starts).
+  fs.writeFileSync(path.join(a, '.chorus', 'ignore'), '!.env\n');
+  expect(chorus(['stop', a]).status).toBe(0);
+  expect(chorus(['share', a, '--host', '127.0.0.1']).status).toBe(0);
+  await waitUntil('.env on B', () => fs.existsSync(path.join(b, '.env')));
+  expect(files(b)).toEqual(['.env', '.env.example', 'deploy/id_ed25519.pub', 'ok.txt']);
 });

@@ -1,8 +1,8 @@
 /**
  * What is not shared: VCS metadata and `.chorus/` at any depth and in any spelling (path-rules.ts),
- * folders that are Chorus projects of their own (nested-projects.ts), `node_modules/`, the daemon's
- * own temporary files, and whatever `.gitignore` files (at any depth) and `.chorus/ignore`
- * exclude. Rules are read with the `ignore` package, which implements gitignore's matching.
+ * folders that are Chorus projects of their own (nested-projects.ts), `node_modules/` and
+ * well-known secret files (`BUILT_IN`), the daemon's own temporary files, and whatever
+ * `.gitignore` files (at any depth) and `.chorus/ignore` exclude. Rules are read with the `ignore` package, which implements gitignore's matching.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,29 @@ import { reservedIn } from '../workspace/path-rules.js';
 import { isWriteTemp } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
-const BUILT_IN = ['node_modules/'];
+/**
+ * Never shared unless `.chorus/ignore` says so (`!.env`): `node_modules/`, and files that by
+ * their well-known names hold secrets — environment files (their committed templates are
+ * shared), private keys and certificates' keys, and credential files. A `.env` that no
+ * `.gitignore` mentions was copied to every peer, with nothing said (a new-user trial); nothing
+ * secret may leave the machine by default.
+ */
+export const BUILT_IN = [
+  'node_modules/',
+  '.env',
+  '.env.*',
+  '!.env.example',
+  '!.env.sample',
+  '!.env.template',
+  '!.env.dist',
+  '*.pem',
+  '*.key',
+  'id_rsa',
+  'id_dsa',
+  'id_ecdsa',
+  'id_ed25519',
+  '.netrc',
+];
 
 /** Is this project path a `.gitignore` (whose rules apply to its folder and below)? */
 export function isIgnoreFile(rel: string): boolean {
