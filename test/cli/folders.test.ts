@@ -5,22 +5,14 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import * as A from '@automerge/automerge/next';
 import { FileIndex } from '../../daemon/src/workspace/file-index.js';
-import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
-import { tempDir, tempProject } from '../support/project-dir.js';
+import { chorus, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { tempProject } from '../support/project-dir.js';
 
 const used = stopAfterEach();
 const folders = (dir: string) => listTree(dir, 'folder');
 const until = (what: string, cond: () => boolean) => waitUntil(what, cond);
 
-function pair(files: Record<string, string>): { a: string; b: string } {
-  const a = tempProject(files);
-  used.push(a);
-  const b = path.join(tempDir(), 'b');
-  used.push(b);
-  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
-  expect(join.status, join.stderr).toBe(0);
-  return { a, b };
-}
+const pair = (files: Record<string, string>) => joinedPair(files, used);
 
 it('an empty folder made on one peer appears on the other, and removing it removes it everywhere', async () => {
   const { a, b } = pair({ 'top.txt': 'top\n', 'sub/f.txt': 'f\n', 'empty/.keep-me-not': '' });

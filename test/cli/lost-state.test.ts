@@ -5,21 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { chorus, daemonsFor, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
-import { tempDir, tempProject } from '../support/project-dir.js';
+import { chorus, daemonsFor, joinedPair, listTree, stopAfterEach, waitUntil } from '../support/cli.js';
 
 const used = stopAfterEach();
 const FILES = { 'f1.txt': 'one\n', 'f2.txt': 'two\n', 'sub/f3.txt': 'three\n' };
 
-function pair(): { a: string; b: string } {
-  const a = tempProject(FILES);
-  used.push(a);
-  const b = path.join(tempDir(), 'b');
-  used.push(b);
-  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
-  expect(join.status, join.stderr).toBe(0);
-  return { a, b };
-}
+const pair = () => joinedPair(FILES, used);
 
 /** Start the daemon of a folder that is in a session (it rejoins by itself). */
 function start(dir: string): void {

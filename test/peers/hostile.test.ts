@@ -21,7 +21,7 @@ import { changeOn, MaliciousPeer } from '../support/malicious-peer.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { assertVictimHealthy, guardFolder } from '../support/victim.js';
-import { stopAll } from './peer-helpers.js';
+import { stopAll, until } from './peer-helpers.js';
 
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
@@ -34,13 +34,6 @@ afterEach(async () => {
   [daemons, editors] = await stopAll(daemons, editors);
 });
 
-const until = async (pred: () => boolean, what: string | (() => string), ms = 20000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 type Index = { files: Record<string, { path: string; hash: string; size: number; opaque?: boolean }> };
 

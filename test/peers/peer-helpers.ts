@@ -66,3 +66,12 @@ export async function stopAll(daemons: Daemon[], editors: ScriptedEditor[]): Pro
   await Promise.all(daemons.map((d) => d.stop()));
   return [[], []];
 }
+
+/** Poll `pred` every 20 ms until it holds; after `ms`, fail naming `what` (a function is asked then, for a message with the latest state). */
+export async function until(pred: () => boolean, what: string | (() => string), ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

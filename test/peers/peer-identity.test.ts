@@ -21,7 +21,7 @@ import { changeOn, MaliciousPeer } from '../support/malicious-peer.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { assertVictimHealthy, guardFolder } from '../support/victim.js';
-import { stopAll } from './peer-helpers.js';
+import { stopAll, until } from './peer-helpers.js';
 
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
@@ -32,13 +32,6 @@ afterEach(async () => {
   [daemons, editors] = await stopAll(daemons, editors);
 });
 
-const until = async (pred: () => boolean, what: string | (() => string), ms = 20000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 const lines = (d: Daemon, re: RegExp) => logsOf(d).filter((l) => re.test(l));
 const notes = (e: ScriptedEditor, method: string) => e.notes.filter((n) => n.method === method).map((n) => n.params);
 const F = 'README.md';

@@ -5,8 +5,9 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { CLI } from './paths.js';
+import { tempDir, tempProject } from './project-dir.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -83,4 +84,18 @@ export async function waitUntil(what: string, cond: () => boolean, ms = 60_000):
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A folder made from `files`, shared, and a second folder joined to it (both registered in `used`
+ * so `stopAfterEach` stops their daemons): `a` the sharer's, `b` the joiner's.
+ */
+export function joinedPair(files: Record<string, string>, used: string[]): { a: string; b: string } {
+  const a = tempProject(files);
+  used.push(a);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  return { a, b };
 }
