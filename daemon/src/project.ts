@@ -21,6 +21,19 @@ export function tightenPrivate(dir: string): void {
   }
 }
 
+/**
+ * What is at `abs` (not following a link), or undefined when nothing is: also when a file sits
+ * where a folder on the way should be (ENOTDIR), e.g. `x/y.txt` while `x` is a file. Nothing is
+ * there to follow or escape through then; whoever writes that path is told by its own check.
+ */
+function lstatOrNone(abs: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(abs, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
 
 export class Project {
   readonly root: string;
@@ -92,7 +105,7 @@ export class Project {
       }
     }
     // A link on the way, or the file itself a link: the path of the file it names (one file).
-    if (!linked) linked = !!fs.lstatSync(path.join(this.root, ...parts), { throwIfNoEntry: false })?.isSymbolicLink();
+    if (!linked) linked = !!lstatOrNone(path.join(this.root, ...parts))?.isSymbolicLink();
     return linked ? this.canonical(parts, input) : parts.join('/');
   }
 

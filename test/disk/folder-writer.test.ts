@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isWriteTemp } from '../../daemon/src/disk/files.js';
-import { ChangedMeanwhile, FolderWriter, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
+import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from '../../daemon/src/disk/folder-writer.js';
 import { Project } from '../../daemon/src/project.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -166,6 +166,40 @@ describe('FolderWriter: the one writer of the project folder, with the one path 
     await expect(writer.writeFile('adir', 'x')).rejects.toThrow();
     expect(fs.readdirSync(root).filter((n) => n.includes('.chorus-'))).toEqual([]);
     expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+  });
+});
+
+// Decision 142: a file where the session has a folder (or the other way round) is refused in
+// words, as a WriteRefused, never as a raw ENOTDIR thrown from the path check itself (that one
+// stopped a whole batch of a peer's files, with the stack in the log).
+describe('FolderWriter: something in the way', () => {
+  it('refuses a file under a file, a file onto a folder and a folder onto a file, in words, and changes nothing', async () => {
+    fs.writeFileSync(path.join(root, 'afile'), 'mine\n');
+    const before = tree(root);
+    const why = writer.refusal('afile/deep/y.txt');
+    expect(why).toMatch(/^not writing afile\/deep\/y\.txt here yet: afile is a file in this folder, where the session has a folder/);
+    for (const write of [() => writer.writeFile('afile/y.txt', 'y\n'), () => writer.writeFile('afile/y.txt', 'y\n', undefined, true), () => writer.makeDir('afile/sub')]) {
+      const e = await write().catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(WriteRefused);
+      expect((e as Error).message).toContain('afile is a file in this folder');
+    }
+    for (const create of [false, true]) {
+      const e = await writer.writeFile('dir', 'x', undefined, create).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(WriteRefused);
+      expect((e as Error).message).toBe('not writing dir here yet: this folder has a folder of that name, where the session has a file; it is written once the folder has moved');
+    }
+    const e = await writer.makeDir('afile').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(WriteRefused);
+    expect((e as Error).message).toContain('this folder has a file of that name');
+    const { '.chorus/tmp': _tmp, ...after } = tree(root);
+    expect(after).toEqual(before);
+  });
+
+  it('says a file system failure in words, with its code, never with the absolute path or a stack', () => {
+    const raw = Object.assign(new Error(`EACCES: permission denied, open '${root}/x'`), { code: 'EACCES' });
+    expect(inWords(raw)).toBe('permission denied (EACCES)');
+    expect(inWords(Object.assign(new Error('Path is a directory'), { code: 'ERR_FS_EISDIR' }))).toBe('a folder is at that path (ERR_FS_EISDIR)');
+    expect(inWords(new Error('first line\n    at somewhere'))).toBe('first line');
   });
 });
 

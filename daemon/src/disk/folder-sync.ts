@@ -17,6 +17,7 @@ import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isExecutable, isWriteTemp, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
+import { inWords, WriteRefused } from './folder-writer.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
 
@@ -239,7 +240,7 @@ export class FolderSync {
     this.dirs.clear();
     this.chain = this.chain
       .then(() => (this.running ? this.sync(files, dirs, false) : undefined))
-      .catch((e: unknown) => this.log(`taking in folder changes failed: ${(e as Error).stack ?? String(e)}`));
+      .catch((e: unknown) => this.log(`taking in folder changes failed: ${inWords(e)}`));
   }
 
   // ---- taking the folder in ----------------------------------------------------------------
@@ -366,6 +367,16 @@ export class FolderSync {
         toWrite.push(rel);
       } else gone.push(rel);
     }
+    // Something of this folder that kept a write of the session's out (a read-only member's own,
+    // unshared file where the session has a folder, say) has gone: what it kept out, refused
+    // until now, is written. Only such a path: a folder the person removed is not made again.
+    for (const rel of [...absent, ...goneDirs]) {
+      if (fs.existsSync(this.project.absolute(rel)) || !this.writeBack.folder.tookOutOfTheWay(rel)) continue;
+      if (index.idOf(rel)) toWrite.push(rel);
+      if (!index.isFolder(rel)) continue;
+      for (const d of index.dirs()) if (d === rel || d.startsWith(rel + '/')) folders.toMake.push(d);
+      for (const [, e] of index.entries()) if (e.path.startsWith(rel + '/') && !fs.existsSync(this.project.absolute(e.path))) toWrite.push(e.path);
+    }
     const added: string[] = [];
     const changed: string[] = [];
     const collided: string[] = [];
@@ -379,7 +390,7 @@ export class FolderSync {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
         if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
-          if (full) await this.writeBack.folder.remove(rel).catch((e: Error) => this.log(`could not remove ${rel}: ${e.message}`));
+          if (full) await this.writeBack.folder.remove(rel).catch((e: Error) => this.log(`could not remove ${rel}: ${inWords(e)}`));
           continue;
         }
         added.push(rel);
@@ -491,15 +502,21 @@ export class FolderSync {
 
     // After a crash the folder may hold an older content the daemon wrote: bring it up to date.
     // Not awaited: this may run inside a write of the same path (WriteBack.takeForeign).
-    const writes: Promise<void>[] = [];
+    // Each path on its own: one that cannot be written (a file in its folder's way) is logged,
+    // once and in words, and never keeps the others from being written.
+    const each = (rel: string, write: () => Promise<void>) => {
+      void write().catch((e: unknown) => {
+        if (e instanceof WriteRefused) this.writeBack.pendingContent.logRefusal(e.message);
+        else this.writeBack.pendingContent.logRefusal(`could not write ${rel} into the folder: ${inWords(e)}`);
+      });
+    };
     for (const rel of refresh) {
       const data = this.workspace.content(index.idOf(rel)!);
-      if (data) writes.push(this.writeBack.writeNow(rel, data, true));
+      if (data) each(rel, () => this.writeBack.writeNow(rel, data, true));
     }
     // Files the folder lacks: now, or once their blob arrives (PendingContent decides).
-    for (const rel of toWrite) writes.push(this.writeBack.pendingContent.write(rel));
-    for (const rel of folders.toMake) writes.push(this.makeFolder(rel));
-    void Promise.all(writes).catch((e: unknown) => this.log(`writing files into the folder failed: ${(e as Error).message}`));
+    for (const rel of toWrite) each(rel, () => this.writeBack.pendingContent.write(rel));
+    for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
   }
 
   // ---- files the folder does not have yet --------------------------------------------------

@@ -60,6 +60,51 @@ function tooLong(rel: string): string {
   return `could not write ${shown} here: its name is longer than this file system allows (${Buffer.byteLength(rel)} bytes in all; the other peers keep the file, and a shorter name would reach this folder too)`;
 }
 
+/** What a file system error code means, in words (see `inWords`). */
+const CODE_WORDS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'it, or a folder on its way, is not there',
+  ENOTDIR: 'a file is where a folder on its way should be',
+  EISDIR: 'a folder is at that path',
+  EEXIST: 'something else is at that path already',
+  ENOTEMPTY: 'the folder is not empty',
+  EBUSY: 'it is in use',
+  EMFILE: 'too many files are open',
+  ENFILE: 'too many files are open',
+  EIO: 'the disk reported an input/output error',
+  ENAMETOOLONG: 'the name is longer than this file system allows',
+  EXDEV: 'it is on another file system',
+};
+
+/**
+ * A failure of a write, for the log: in words, with the file system's code for reference, never
+ * Node's raw message (which repeats the absolute path and the system call) nor its stack.
+ */
+export function inWords(e: unknown): string {
+  if (e instanceof WriteRefused || e instanceof ChangedMeanwhile) return e.message;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return `${CODE_WORDS[code.replace(/^ERR_FS_/, '')] ?? 'the file system refused'} (${code})`;
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
+/** Is there a folder (not a link to one) at `abs`? */
+function isFolder(abs: string): boolean {
+  try {
+    return fs.lstatSync(abs, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The code of a file system error, if it is one. */
+function codeOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
 export class FolderWriter {
   /**
    * Where `writeFile` writes a file's new content before renaming it into place: `.chorus/tmp/`,
@@ -71,6 +116,12 @@ export class FolderWriter {
    */
   private readonly tempDir: string;
   private tempDirMade = false;
+  /**
+   * Paths where something of this folder kept a write of the session's out: a file where a shared
+   * folder goes, or a folder where a shared file goes. When one moves or goes (a peer's change, or
+   * the person's), what it kept out is written then (Materializer, FolderSync).
+   */
+  private readonly inTheWay = new Set<string>();
 
   constructor(private readonly project: Project) {
     this.tempDir = path.join(project.dotDir, 'tmp');
@@ -112,12 +163,57 @@ export class FolderWriter {
       st = fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false });
     } catch (e) {
       if (isTooLong(e)) return tooLong(rel);
-      throw e;
+      // A file where a folder on the way should be (`x` a file, `rel` is `x/y.txt`): nothing
+      // can be written there until that file moves (Workspace.resolve moves it on every peer).
+      if (codeOf(e) === 'ENOTDIR') return this.blocked(rel);
+      return `not writing ${rel}: could not look at it: ${inWords(e)}`;
     }
     if (st?.isSymbolicLink()) {
       return `not writing ${rel}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`;
     }
     return undefined;
+  }
+
+  /**
+   * The first folder on the way to `rel` that is something else in this folder (a file), if any:
+   * what keeps `rel` from being written.
+   */
+  private fileOnTheWay(rel: string): string | undefined {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      const st = fs.lstatSync(this.project.absolute(dir), { throwIfNoEntry: false });
+      if (st === undefined) return undefined;
+      if (!st.isDirectory()) return dir;
+    }
+    return undefined;
+  }
+
+  /** Note that what is at `rel` kept a write of the session's out (see `inTheWay`). */
+  private noteInTheWay(rel: string): void {
+    if (this.inTheWay.size >= 10_000) this.inTheWay.clear(); // a bound: at worst a restart writes the rest
+    this.inTheWay.add(rel);
+  }
+
+  /**
+   * Did what is (or was) at `rel` keep a write of the session's out? Asked when it has moved or
+   * gone; forgotten once asked, as what it kept out is written then.
+   */
+  tookOutOfTheWay(rel: string): boolean {
+    return this.inTheWay.delete(rel);
+  }
+
+  /** Why `rel` cannot be written while a file sits where one of its folders should be. */
+  private blocked(rel: string): string {
+    let file: string | undefined;
+    try {
+      file = this.fileOnTheWay(rel);
+    } catch {
+      // looked at just below: the message names the path itself then
+    }
+    if (file !== undefined) this.noteInTheWay(file);
+    const what = file === undefined ? 'a folder on its way is a file in this folder' : `${file} is a file in this folder, where the session has a folder`;
+    return `not writing ${rel} here yet: ${what}; it is written once that file has moved (the session keeps it meanwhile)`;
   }
 
   /** The absolute path of `rel` after the check; throws WriteRefused. */
@@ -142,8 +238,27 @@ export class FolderWriter {
     try {
       return await this.writeChecked(file, data, exec, create, unchanged);
     } catch (e) {
-      throw refusedAsTooLong(rel, e);
+      throw this.refusedInTheWay(rel, file, refusedAsTooLong(rel, e));
     }
+  }
+
+  /**
+   * A write that failed because something is in the way (a file where a folder on the way should
+   * be, a folder made at the path meanwhile) as a WriteRefused that says so: trying again at once
+   * cannot help, and the log says what is in the way in words. Any other error as it is.
+   */
+  private refusedInTheWay(rel: string, file: string, e: unknown): unknown {
+    const code = codeOf(e);
+    if (code === 'ENOTDIR') return new WriteRefused(rel, this.blocked(rel));
+    // A folder at the path (a rename onto it says EISDIR, a hard link EEXIST): a file is never
+    // put in its place; the folder is someone's, or the session's.
+    if (code === 'EISDIR' || (code === 'EEXIST' && isFolder(file))) {
+      this.noteInTheWay(rel);
+      return new WriteRefused(rel, `not writing ${rel} here yet: this folder has a folder of that name, where the session has a file; it is written once the folder has moved`);
+    }
+    // `mkdir -p` answers EEXIST when the first folder on the way is a file.
+    if (code === 'EEXIST' && e instanceof Error && /\bmkdir\b/.test(e.message)) return new WriteRefused(rel, this.blocked(rel));
+    return e;
   }
 
   private async writeChecked(file: string, data: string | Uint8Array, exec: boolean | undefined, create: boolean, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
@@ -237,6 +352,20 @@ export class FolderWriter {
   async makeDir(rel: string): Promise<void> {
     const abs = this.checked(rel);
     await fs.promises.mkdir(abs, { recursive: true }).catch((e: unknown) => {
+      const code = codeOf(e);
+      if (code === 'EEXIST' || code === 'ENOTDIR') {
+        let at: fs.Stats | undefined;
+        try {
+          at = fs.lstatSync(abs, { throwIfNoEntry: false });
+        } catch {
+          // a file on the way (ENOTDIR): said below
+        }
+        if (at !== undefined && !at.isDirectory()) {
+          this.noteInTheWay(rel);
+          throw new WriteRefused(rel, `not making the folder ${rel} here yet: this folder has a file of that name, where the session has a folder; it is made once the file has moved`);
+        }
+        throw new WriteRefused(rel, this.blocked(rel));
+      }
       throw refusedAsTooLong(rel, e);
     });
   }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { DirsEvent, FilesEvent, Workspace } from '../workspace/workspace.js';
-import type { FolderWriter } from './folder-writer.js';
+import { inWords, WriteRefused, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
@@ -28,7 +28,7 @@ export class Materializer {
     this.folder = writeBack.folder;
     workspace.on('files', (e) => {
       if (e.origin.kind !== 'peer') return;
-      const step = this.apply(e).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${(err as Error).stack ?? String(err)}`));
+      const step = this.apply(e).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${inWords(err)}`));
       this.applying.add(step);
       void step.then(() => this.applying.delete(step));
     });
@@ -36,7 +36,7 @@ export class Materializer {
       if (e.origin.kind !== 'peer') return;
       void Promise.all([...this.applying])
         .then(() => this.applyDirs(e))
-        .catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${(err as Error).stack ?? String(err)}`));
+        .catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${inWords(err)}`));
     });
   }
 
@@ -49,40 +49,79 @@ export class Materializer {
   }
 
   private async apply(e: FilesEvent): Promise<void> {
-    for (const { from, to, id } of e.renamed) {
-      if (!this.safe(to)) continue;
-      // Move the file only if it holds this file's content: after a conflict the old path may
-      // hold another file's (the winner's). Otherwise write the new path from the shared state
-      // (also when the old path may not be touched: a link the person made there stays).
-      const a = this.folder.refusal(from) === undefined ? this.project.absolute(from) : undefined;
-      const want = this.expectedHash(id);
-      const onDisk = a === undefined ? undefined : await fs.promises.lstat(a).then(
-        async (st) => (st.isFile() ? hashBytes(await fs.promises.readFile(a)) : undefined),
-        () => undefined,
-      );
-      if (onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk)) && !this.workspace.index.idOf(from)) {
-        try {
-          await this.folder.rename(from, to);
-          this.writeBack.moved(from, to);
-          await this.pruneEmptyDirs(path.posix.dirname(from));
-          if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
-          continue;
-        } catch {
-          // fall through: write it at its new place
-        }
+    // Each path on its own: one that cannot be written (a file in its folder's way, a full disk)
+    // is logged, in words, and the rest of the peer's changes are still applied.
+    for (const r of e.renamed) await this.each(`moving ${r.from} to ${r.to}`, () => this.rename(r));
+    for (const p of e.deleted) await this.each(`removing ${p}`, () => this.delete(p));
+    for (const p of [...e.created, ...e.changed]) await this.each(`writing ${p}`, () => this.write(p));
+    for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.each(`changing the mode of ${p}`, () => this.chmod(p));
+    // A path that moved or went may have been in the way of a folder the session has there (a
+    // file on one peer, a folder on another, settled by Workspace.resolve): its files and folders,
+    // refused while the file was there, are written now.
+    await this.writeUnblocked([...e.renamed.map((r) => r.from), ...e.deleted]);
+  }
+
+  /** Run one path's step of a peer's change; a failure is logged once, in words, and the others go on. */
+  private async each(what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (err instanceof WriteRefused) this.writeBack.pendingContent.logRefusal(err.message);
+      else this.writeBack.pendingContent.logRefusal(`${what} (a peer's change) failed: ${inWords(err)}`);
+    }
+  }
+
+  /** A peer's rename: move the file when the folder holds its content, else write it at its new path. */
+  private async rename({ from, to, id }: FilesEvent['renamed'][number]): Promise<void> {
+    if (!this.safe(to)) return;
+    // Move the file only if it holds this file's content: after a conflict the old path may
+    // hold another file's (the winner's). Otherwise write the new path from the shared state
+    // (also when the old path may not be touched: a link the person made there stays).
+    const a = this.folder.refusal(from) === undefined ? this.project.absolute(from) : undefined;
+    const want = this.expectedHash(id);
+    const onDisk = a === undefined ? undefined : await fs.promises.lstat(a).then(
+      async (st) => (st.isFile() ? hashBytes(await fs.promises.readFile(a)) : undefined),
+      () => undefined,
+    );
+    if (onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk)) && !this.workspace.index.idOf(from)) {
+      try {
+        await this.folder.rename(from, to);
+        this.writeBack.moved(from, to);
+        await this.pruneEmptyDirs(path.posix.dirname(from));
+        if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
+        return;
+      } catch {
+        // fall through: write it at its new place
       }
-      await this.write(to);
     }
-    for (const p of e.deleted) {
-      const abs = this.safe(p);
-      if (!abs) continue;
-      if (this.workspace.index.idOf(p)) continue; // another file holds this path now
-      await this.folder.remove(p);
-      this.writeBack.forget(p);
-      await this.pruneEmptyDirs(path.posix.dirname(p));
+    await this.write(to);
+  }
+
+  /** A peer's removal of a file: gone from the folder too, unless another file holds the path now. */
+  private async delete(p: string): Promise<void> {
+    if (!this.safe(p)) return;
+    if (this.workspace.index.idOf(p)) return; // another file holds this path now
+    // A folder there now is not this file: it is left alone (rm would refuse it anyway).
+    if ((await fs.promises.lstat(this.project.absolute(p)).catch(() => undefined))?.isDirectory()) return;
+    await this.folder.remove(p);
+    this.writeBack.forget(p);
+    await this.pruneEmptyDirs(path.posix.dirname(p));
+  }
+
+  /**
+   * The shared folders at or under each of `paths` and the files under them, written now where a
+   * file at that path kept them out of the folder (FolderWriter noted it) until it moved or went.
+   */
+  private async writeUnblocked(paths: string[]): Promise<void> {
+    if (!paths.length) return;
+    const index = this.workspace.index;
+    const folders = paths.filter((p) => this.folder.tookOutOfTheWay(p) && index.isFolder(p));
+    if (!folders.length) return;
+    const under = (p: string) => folders.some((f) => p === f || p.startsWith(f + '/'));
+    for (const d of index.dirs()) {
+      if (under(d) && !this.writeBack.pendingContent.refused(d)) await this.each(`making the folder ${d}`, () => this.folder.makeDir(d));
     }
-    for (const p of [...e.created, ...e.changed]) await this.write(p);
-    for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.chmod(p);
+    for (const [, e] of index.entries()) if (under(e.path)) await this.each(`writing ${e.path}`, () => this.write(e.path));
   }
 
   /** Give a file in the folder the executable bit its entry has (a peer's chmod). */
@@ -92,7 +131,7 @@ export class Materializer {
     if (!abs || !id) return;
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     if (!st?.isFile()) return; // not written yet: the write gives it its mode
-    await this.folder.setExec(rel, !!this.workspace.index.entry(id)?.exec).catch((err: Error) => this.log(`could not change the mode of ${rel}: ${err.message}`));
+    await this.folder.setExec(rel, !!this.workspace.index.entry(id)?.exec).catch((err: unknown) => this.log(`could not change the mode of ${rel}: ${inWords(err)}`));
   }
 
   /**
@@ -104,7 +143,9 @@ export class Materializer {
     for (const p of e.created) {
       const abs = this.safe(p);
       if (!abs || !this.workspace.index.hasDir(p)) continue;
-      await this.folder.makeDir(p).catch((err: NodeJS.ErrnoException) => this.log(`could not make the folder ${p} a peer shared (${err.code ?? err.message})`));
+      // A file of that name here (made here while the peer made the folder): refused in words,
+      // once; the folder is made when the file moves (`writeUnblocked`).
+      await this.each(`making the folder ${p} a peer shared`, () => this.folder.makeDir(p));
     }
     for (const p of [...e.deleted].sort((a, b) => b.length - a.length)) {
       const abs = this.safe(p);
@@ -140,7 +181,7 @@ export class Materializer {
     let done = 0;
     let bytes = 0;
     for (const [, e] of entries) {
-      await this.write(e.path);
+      await this.each(`writing ${e.path}`, () => this.write(e.path));
       done++;
       bytes += e.size;
       progress?.(done, entries.length, bytes);

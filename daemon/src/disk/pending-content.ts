@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { inWords } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class PendingContent {
@@ -40,7 +41,7 @@ export class PendingContent {
   ) {
     // Every blob that lands in the store, from any peer or route: the one listener.
     workspace.blobs.on('put', (hash) => {
-      this.arrived(hash).catch((e: unknown) => this.log(`writing files whose content arrived failed: ${(e as Error).message}`));
+      this.arrived(hash).catch((e: unknown) => this.log(`writing files whose content arrived failed: ${inWords(e)}`));
     });
   }
 

@@ -11,7 +11,7 @@ import { contentHash } from '../workspace/text-doc.js';
 import type { Origin, Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
-import { ChangedMeanwhile, FolderWriter, WriteRefused } from './folder-writer.js';
+import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { PendingContent } from './pending-content.js';
 import { isIgnoreFile } from './ignore-rules.js';
 
@@ -321,17 +321,27 @@ export class WriteBack {
         try {
           written = await this.folder.writeFile(path, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create, unchanged);
         } catch (e) {
-          if (e instanceof ChangedMeanwhile) {
-            // Nothing was written: the folder still holds what it held, plus the tool's write.
-            // Take that in against the base it was made on; the take-in schedules the next write.
+          // Nothing was written (the write is a rename into place, or nothing): the folder
+          // still holds what it held, so the ledger must say so too, or the next write of this
+          // very content would be skipped as done (a file waiting behind a file in its folder's
+          // way was never written once that file moved).
+          const unknowWrite = () => {
             if (knownBefore === undefined) this.ledger.forget(path);
             else this.ledger.record(path, knownBefore);
             if (baseBefore) this.onDisk.set(path, baseBefore);
             else this.onDisk.delete(path);
+          };
+          if (e instanceof ChangedMeanwhile) {
+            // The folder holds the tool's write: take that in against the base it was made on;
+            // the take-in schedules the next write.
+            unknowWrite();
             await this.takeForeign?.(path);
             return;
           }
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !create) throw e;
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !create) {
+            unknowWrite();
+            throw e;
+          }
           this.forget(path);
           const there = await fs.promises.readFile(abs).catch(() => undefined);
           const thereHash = there && hashBytes(there);
@@ -352,7 +362,7 @@ export class WriteBack {
         this.stamps.set(path, stampOf(written));
       } catch (e) {
         if (e instanceof WriteRefused) this.pendingContent.logRefusal(e.message);
-        else this.log(`could not write ${path}: ${(e as Error).message}; will retry on the next change`);
+        else this.log(`could not write ${path}: ${inWords(e)}; will retry on the next change`);
       }
     });
     this.running.set(path, next);

@@ -246,6 +246,49 @@ export class FileIndex {
     return A.getLastLocalChange(this.doc);
   }
 
+  /**
+   * Is `path` a folder in the session: a shared folder, or a folder on the way to a file or a
+   * shared folder? Cached per version of the index (see `entry`).
+   */
+  isFolder(path: string): boolean {
+    return this.folderPaths().has(path);
+  }
+
+  /** Every folder path the index implies (see `isFolder`). */
+  private folderPaths(): ReadonlySet<string> {
+    if (this.foldersOf === this.doc && this.folderCache) return this.folderCache;
+    const out = new Set<string>();
+    const addAbove = (p: string) => {
+      for (let at = p.lastIndexOf('/'); at > 0; at = p.lastIndexOf('/', at - 1)) {
+        const dir = p.slice(0, at);
+        if (out.has(dir)) break; // and every folder above it, added with it
+        out.add(dir);
+      }
+    };
+    for (const [, e] of this.entries()) addAbove(e.path);
+    for (const d of this.dirsByPath.keys()) {
+      addAbove(d);
+      out.add(d);
+    }
+    this.folderCache = out;
+    this.foldersOf = this.doc;
+    return out;
+  }
+
+  private folderCache: Set<string> | undefined;
+  private foldersOf: A.Doc<IndexShape> | undefined;
+
+  /**
+   * Files whose path is a folder in the session (`isFolder`): made a file on one peer and a
+   * folder on another before either knew of the other's. The index must never keep one so (no
+   * folder could hold both); `Workspace.resolve` moves each aside.
+   */
+  inFoldersWay(): Array<[string, FileEntry]> {
+    const folders = this.folderPaths();
+    if (!folders.size) return [];
+    return this.entries().filter(([, e]) => folders.has(e.path));
+  }
+
   /** Ids that claim a path another (smaller) id also claims, after concurrent creates. */
   losers(): Array<[string, FileEntry]> {
     return this.entries().filter(([id, e]) => this.byPath.get(e.path) !== id);

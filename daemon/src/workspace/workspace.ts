@@ -129,6 +129,11 @@ function createdAtOnce(path: string, copy: string): string {
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
 }
 
+/** What is said, on every peer, of a file moved aside for a folder made at its path at once. */
+function fileMetFolder(path: string, copy: string): string {
+  return `${path} was made a file on one peer and a folder on another at once; the folder keeps the path (with its files), the file is kept as ${copy}`;
+}
+
 /** A file's content hash and executable bit in one string (`x` or `-` last). */
 function stateKey(e: FileEntry): string {
   return e.hash + (e.exec ? 'x' : '-');
@@ -917,9 +922,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   /**
    * Settle what concurrent file-list changes left behind, the same way on every peer: two files
    * created at one path (same content: one goes; different: the larger id moves to
-   * `name (conflict <id>).ext`), and whole-file contents put concurrently (the one Automerge
+   * `name (conflict <id>).ext`), whole-file contents put concurrently (the one Automerge
    * picks stays, each other is kept beside it as `name (conflict <hash>).ext`, under an id
-   * derived from the file and the hash so every peer makes the very same entry).
+   * derived from the file and the hash so every peer makes the very same entry), and a file at a
+   * path that is a folder in the session (the folder keeps the path, the file moves to
+   * `name (conflict <id>).ext`; decision 142).
    */
   private resolve(): string[] | undefined {
     if (this.readOnly) return undefined; // the writers settle it; their change arrives here
@@ -929,7 +936,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     // raced again: settling it again would answer each peer's settlement with another, for ever
     // (binary files written on two peers at once kept every daemon busy until it ran out of memory).
     const raced = this.index.entries().filter(([id, e]) => this.index.conflicts(id).some((c) => !sameEntry(c, e)));
-    if (!losers.length && !raced.length) return undefined;
+    const inTheWay = this.index.inFoldersWay();
+    if (!losers.length && !raced.length && !inTheWay.length) return undefined;
     const winners: string[] = [];
     const change = this.index.batch(() => {
       for (const [id, e] of losers) {
@@ -954,6 +962,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           this.emit('notice', `${winner.path} was changed on two peers at once; the other version is kept as ${copy.path}`);
         }
         this.index.replace(id, winner); // settles the race, so it is not resolved again
+      }
+      // A file at a path that is a folder in the session (made a file on one peer and a folder
+      // on another at once): the folder keeps the path, with every file in it, and the file moves
+      // to `name (conflict <id>)`, like the larger id of two files made at one path. Decided by
+      // the index alone, so every peer moves it the same way and they converge. Looked for after
+      // the losers moved: one of them may have been the file in the way.
+      for (const [id, e] of this.index.inFoldersWay()) {
+        const to = conflictPath(e.path, id.slice(1, 7));
+        this.index.set(id, { path: to });
+        this.toldMoved.add(`${id}:${to}`);
+        this.emit('notice', fileMetFolder(e.path, to));
       }
     });
     if (!change) return undefined;
@@ -988,12 +1007,35 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   private reported = new Set<string>();
 
+  /** Files moved aside for a folder (`resolve`) whose move was told here already, as `id:path`. */
+  private toldMoved = new Set<string>();
+
+  /**
+   * A file that arrives (or moves) at `name (conflict <its id>)` while `name` is a folder was
+   * moved aside for that folder by a peer's `resolve` (a read-only member, or a writer that never
+   * saw the two meet, settles nothing itself): say so here too, so every peer's log says where
+   * the file went.
+   */
+  private tellMovedForFolders(diff: IndexDiff): void {
+    const arrived = [...diff.created, ...diff.renamed.map((r) => r.to)];
+    for (const to of arrived) {
+      const id = this.index.idOf(to);
+      if (id === undefined || this.toldMoved.has(`${id}:${to}`)) continue;
+      const from = conflictedFrom(to, id.slice(1, 7));
+      if (from === undefined || !this.index.isFolder(from)) continue;
+      if (this.toldMoved.size >= 10_000) this.toldMoved.clear(); // a bound, not a history
+      this.toldMoved.add(`${id}:${to}`);
+      this.emit('notice', fileMetFolder(from, to));
+    }
+  }
+
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
     for (const [id, p] of this.index.refused()) {
       if (this.reported.has(id)) continue;
       this.reported.add(id);
       this.emit('notice', `refused a path from a peer: ${JSON.stringify(p).slice(0, 200)} (absolute, with .. or empty parts, or inside .git/ or .chorus/); it is never written`);
     }
+    this.tellMovedForFolders(diff);
     const changed: string[] = [];
     const modes: string[] = [];
     for (const [id, e] of this.index.entries()) {
