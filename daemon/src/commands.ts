@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
+import { logLine } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
@@ -235,7 +236,7 @@ export async function join(code: string, dir: string | undefined, flags: JoinFla
 
 export async function relay(opts: { host: string; port: number }): Promise<void> {
   const { startRelay } = await import('./net/relay-server.js');
-  const handle = await startRelay({ host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
+  const handle = await startRelay({ host: opts.host, port: opts.port, log: (m) => process.stderr.write(logLine(m)) });
   process.stderr.write(`chorus relay listening on ${handle.url}; share with --relay ${handle.url}\n`);
   const stop = () => void handle.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
