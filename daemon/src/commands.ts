@@ -183,7 +183,48 @@ function makeFolder(target: string): string[] {
   return created;
 }
 
-export async function join(code: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
+/** A join code is a few hundred characters: more than this on standard input is not one. */
+const MAX_STDIN_CODE = 16 * 1024;
+
+/**
+ * The join code given on standard input (`chorus join - <dir>`): its first line, trimmed. The code
+ * holds the session's secret, and a command line is readable by every local user (`ps`) for as long
+ * as the join runs; standard input is not. Empty when standard input ends before any text.
+ */
+export function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (input.isTTY) process.stderr.write('paste the join code, then press Enter: ');
+    let text = '';
+    const finish = () => {
+      input.off('data', onData);
+      input.off('end', finish);
+      input.off('error', onError);
+      // Read no further: an open pipe or terminal would otherwise keep this process alive after the join.
+      input.pause();
+      input.destroy();
+      resolve((text.split(/\r?\n/, 1)[0] ?? '').trim());
+    };
+    const onData = (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n') || text.length > MAX_STDIN_CODE) finish();
+    };
+    const onError = (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)));
+    input.setEncoding('utf8');
+    input.on('data', onData);
+    input.once('end', finish);
+    input.once('error', onError);
+  });
+}
+
+/**
+ * `chorus join <code> [dir]`: join a shared session into a folder. `code` is the join code, or `-`
+ * to read it from standard input (so that it never appears on a command line).
+ */
+export async function join(codeArg: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
+  const code = codeArg === '-' ? await readCodeFromStdin() : codeArg;
+  if (codeArg === '-' && code === '') {
+    fail('no join code on standard input (`chorus join -` reads the code from there, as one line); nothing was changed');
+  }
   // The code is checked before anything starts or any folder is made.
   try {
     decodeJoinCode(code);
