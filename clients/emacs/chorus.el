@@ -938,7 +938,24 @@ The open carries `base' when known.  WHY, when given, is reported with
                (with-current-buffer buffer (chorus-mode -1)))
               (t
                (setf (chorus--state-status state) 'failed)
-               (chorus--message "cannot share %s: %s" file (chorus--error-text err))))))))))))
+               (chorus--tell-once buffer (format "cannot share %s: %s" file (chorus--error-text err)))))))))))))
+
+(defvar-local chorus--told nil
+  "The refusals to share this buffer that were shown already.
+See `chorus--tell-once'.")
+;; Kept across `revert-buffer' and a change of major mode: it lasts as long as the buffer.
+(put 'chorus--told 'permanent-local t)
+
+(defun chorus--tell-once (buffer text)
+  "Show TEXT, a refusal to share BUFFER, unless BUFFER showed it already.
+Every re-open of the buffer (after a refused edit, a reconnection, a revert)
+meets the same refusal, as in a folder joined read-only: said once it is
+news, said again it is noise."
+  (unless (and (buffer-live-p buffer)
+               (member text (buffer-local-value 'chorus--told buffer)))
+    (when (buffer-live-p buffer)
+      (with-current-buffer buffer (push text chorus--told)))
+    (chorus--message "%s" text)))
 
 (defun chorus--replace-all (state content)
   "Replace STATE's buffer text with CONTENT, the daemon's text, unrecorded."
