@@ -938,7 +938,24 @@ The open carries `base' when known.  WHY, when given, is reported with
                (with-current-buffer buffer (chorus-mode -1)))
               (t
                (setf (chorus--state-status state) 'failed)
-               (chorus--message "cannot share %s: %s" file (chorus--error-text err))))))))))))
+               (chorus--tell-once buffer (format "cannot share %s: %s" file (chorus--error-text err)))))))))))))
+
+(defvar-local chorus--told nil
+  "The refusals to share this buffer that were shown already.
+See `chorus--tell-once'.")
+;; Kept across `revert-buffer' and a change of major mode: it lasts as long as the buffer.
+(put 'chorus--told 'permanent-local t)
+
+(defun chorus--tell-once (buffer text)
+  "Show TEXT, a refusal to share BUFFER, unless BUFFER showed it already.
+Every re-open of the buffer (after a refused edit, a reconnection, a revert)
+meets the same refusal, as in a folder joined read-only: said once it is
+news, said again it is noise."
+  (unless (and (buffer-live-p buffer)
+               (member text (buffer-local-value 'chorus--told buffer)))
+    (when (buffer-live-p buffer)
+      (with-current-buffer buffer (push text chorus--told)))
+    (chorus--message "%s" text)))
 
 (defun chorus--replace-all (state content)
   "Replace STATE's buffer text with CONTENT, the daemon's text, unrecorded."
@@ -1454,10 +1471,12 @@ anything starts and leaves nothing behind when the join fails."
 
 (defun chorus--join-with-cli (code root)
   "Join the session of CODE into ROOT, a folder that is not a Chorus project yet.
-Runs `chorus join CODE ROOT --json' asynchronously: the command line checks
-the code before anything starts, and a join that fails leaves no `.chorus/'
-folder or daemon behind (starting `chorus connect' first would leave both).
-Then the buffers visiting files in ROOT are shared."
+Runs `chorus join - ROOT --json' asynchronously, CODE on its standard input
+\(on its command line, any local user could read the session's secret with
+`ps' while the join runs): the command line checks the code before anything
+starts, and a join that fails leaves no `.chorus/' folder or daemon behind
+\(starting `chorus connect' first would leave both).  Then the buffers
+visiting files in ROOT are shared."
   (let ((program (chorus--program)))
     (if (not program)
         (chorus--message "cannot find `%s' on `exec-path'; install Chorus or set `chorus-program'"
@@ -1469,30 +1488,34 @@ Then the buffers visiting files in ROOT are shared."
              (err-proc (make-pipe-process :name "chorus join stderr" :buffer err
                                           :coding 'utf-8-unix :noquery t :sentinel #'ignore)))
         (chorus--message "joining into %s…" root)
-        (make-process
-         :name "chorus join"
-         :buffer out
-         :command (append (list program) chorus-program-args
-                          (list "join" code (directory-file-name root) "--json")
-                          (and chorus-host (list "--host" chorus-host)))
-         :connection-type 'pipe
-         :coding 'utf-8-unix
-         :noquery t
-         :stderr err-proc
-         :sentinel
-         (lambda (proc _change)
-           (unless (process-live-p proc)
-             (let ((tries 40))
-               (while (and (process-live-p err-proc) (> tries 0))
-                 (accept-process-output err-proc 0.05)
-                 (setq tries (1- tries))))
-             (unwind-protect
-                 (chorus--joined-with-cli proc root
-                                          (with-current-buffer out (buffer-string))
-                                          (with-current-buffer err (buffer-string)))
-               (delete-process err-proc)
-               (kill-buffer out)
-               (kill-buffer err)))))))))
+        (let ((proc (make-process
+                     :name "chorus join"
+                     :buffer out
+                     :command (append (list program) chorus-program-args
+                                      (list "join" "-" (directory-file-name root) "--json")
+                                      (and chorus-host (list "--host" chorus-host)))
+                     :connection-type 'pipe
+                     :coding 'utf-8-unix
+                     :noquery t
+                     :stderr err-proc
+                     :sentinel
+                     (lambda (proc _change)
+                       (unless (process-live-p proc)
+                         (let ((tries 40))
+                           (while (and (process-live-p err-proc) (> tries 0))
+                             (accept-process-output err-proc 0.05)
+                             (setq tries (1- tries))))
+                         (unwind-protect
+                             (chorus--joined-with-cli proc root
+                                                      (with-current-buffer out (buffer-string))
+                                                      (with-current-buffer err (buffer-string)))
+                           (delete-process err-proc)
+                           (kill-buffer out)
+                           (kill-buffer err)))))))
+          ;; A process that is gone already has failed; its sentinel says why.
+          (when (process-live-p proc)
+            (process-send-string proc (concat code "\n"))
+            (process-send-eof proc)))))))
 
 (defun chorus--joined-with-cli (proc root stdout stderr)
   "Report how PROC, a `chorus join' into ROOT, ended, given its STDOUT and STDERR.

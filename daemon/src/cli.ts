@@ -37,7 +37,7 @@ program
 
 program
   .command('join <code> [dir]')
-  .description('join a shared project into a folder (default: the current one); returns when the first sync is done')
+  .description('join a shared project into a folder (default: the current one); returns when the first sync is done. Give - as the code to read it from standard input, which other local users cannot see (a command line they can, with ps)')
   .option('--json', 'print one JSON line with the result')
   .option('--no-disk', 'view mode: nothing is written to the folder; files live in your editors only')
   .option('--host <host>', 'address to listen on for other peers (default: all interfaces)')

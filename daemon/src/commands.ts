@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
+import { logLine } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
@@ -182,7 +183,48 @@ function makeFolder(target: string): string[] {
   return created;
 }
 
-export async function join(code: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
+/** A join code is a few hundred characters: more than this on standard input is not one. */
+const MAX_STDIN_CODE = 16 * 1024;
+
+/**
+ * The join code given on standard input (`chorus join - <dir>`): its first line, trimmed. The code
+ * holds the session's secret, and a command line is readable by every local user (`ps`) for as long
+ * as the join runs; standard input is not. Empty when standard input ends before any text.
+ */
+export function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (input.isTTY) process.stderr.write('paste the join code, then press Enter: ');
+    let text = '';
+    const finish = () => {
+      input.off('data', onData);
+      input.off('end', finish);
+      input.off('error', onError);
+      // Read no further: an open pipe or terminal would otherwise keep this process alive after the join.
+      input.pause();
+      input.destroy();
+      resolve((text.split(/\r?\n/, 1)[0] ?? '').trim());
+    };
+    const onData = (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n') || text.length > MAX_STDIN_CODE) finish();
+    };
+    const onError = (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)));
+    input.setEncoding('utf8');
+    input.on('data', onData);
+    input.once('end', finish);
+    input.once('error', onError);
+  });
+}
+
+/**
+ * `chorus join <code> [dir]`: join a shared session into a folder. `code` is the join code, or `-`
+ * to read it from standard input (so that it never appears on a command line).
+ */
+export async function join(codeArg: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
+  const code = codeArg === '-' ? await readCodeFromStdin() : codeArg;
+  if (codeArg === '-' && code === '') {
+    fail('no join code on standard input (`chorus join -` reads the code from there, as one line); nothing was changed');
+  }
   // The code is checked before anything starts or any folder is made.
   try {
     decodeJoinCode(code);
@@ -235,7 +277,7 @@ export async function join(code: string, dir: string | undefined, flags: JoinFla
 
 export async function relay(opts: { host: string; port: number }): Promise<void> {
   const { startRelay } = await import('./net/relay-server.js');
-  const handle = await startRelay({ host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`) });
+  const handle = await startRelay({ host: opts.host, port: opts.port, log: (m) => process.stderr.write(logLine(m)) });
   process.stderr.write(`chorus relay listening on ${handle.url}; share with --relay ${handle.url}\n`);
   const stop = () => void handle.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

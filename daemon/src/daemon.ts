@@ -22,6 +22,7 @@ import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
 import { Failure } from './errors.js';
 import { loadIdentity, type Identity } from './identity.js';
+import { logLine } from './log-line.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
@@ -146,7 +147,7 @@ export class Daemon {
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     await useNodePlatform();
-    const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
+    const log = opts.log ?? ((m: string) => process.stderr.write(logLine(m)));
     if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new Failure('notFound', `${opts.dir} is not a folder`);
     const project = new Project(opts.dir);
     project.ensureDotDir();

@@ -127,6 +127,32 @@ it('share prints a join code as JSON, and join fills another folder', () => {
   expect(bad.stderr).toMatch(/not a Chorus join code/);
 });
 
+it('join - reads the code from standard input, so the running join\'s command line never holds it', async () => {
+  const a = project({ 'a.txt': 'from a\n' });
+  const b = project();
+  const share = chorus('share', a, '--json', '--host', '127.0.0.1');
+  expect(share.status, share.stderr).toBe(0);
+  const { code } = JSON.parse(share.stdout) as { code: string };
+  const child = spawn(process.execPath, [CLI, 'join', '-', b, '--host', '127.0.0.1', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    // What `ps` shows while the join waits for its code: no part of the code.
+    const cmdline = fs.readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+    expect(cmdline).toContain('join\0-\0');
+    expect(cmdline).not.toContain(code.slice('chorus2.'.length, 'chorus2.'.length + 16));
+    child.stdin.end(`${code}\n`);
+    expect(await exited, stderr).toBe(0);
+  } finally {
+    child.kill();
+  }
+  expect(JSON.parse(stdout)).toMatchObject({ files: 1, root: b });
+  expect(fs.readFileSync(path.join(b, 'a.txt'), 'utf8')).toBe('from a\n');
+});
+
 it('share gives the code each call asks for: read-only with --read-only, else one that can write, on a folder already shared', () => {
   const a = project({ 'hello.txt': 'hello\n' });
   const codeOf = (...flags: string[]) => {

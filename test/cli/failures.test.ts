@@ -47,6 +47,19 @@ it('checks a join code before anything starts: garbage and damaged codes change 
   expectJoinUndone(r, /damaged/, here, []);
 });
 
+it('a join code on standard input (`chorus join -`) is checked just as one on the command line', () => {
+  const here = tempDir();
+  const target = path.join(here, 'new');
+  const onArgv = chorus(['join', 'not-a-code', target], QUICK);
+  expectJoinUndone(onArgv, /not a Chorus join code .*; nothing was changed/, here, []);
+  const onStdin = chorus(['join', '-', target], { ...QUICK, input: '  not-a-code  \n' });
+  expectJoinUndone(onStdin, /not a Chorus join code .*; nothing was changed/, here, []);
+  expect(onStdin.stderr).toBe(onArgv.stderr);
+  // Nothing on standard input: said so, not taken for a damaged code.
+  const empty = chorus(['join', '-', target], { ...QUICK, input: '' });
+  expectJoinUndone(empty, /no join code on standard input .*; nothing was changed/, here, []);
+});
+
 it('a wrong secret fails at once, stops the daemon it started and leaves the folder as it was', () => {
   const a = project({ 'a.txt': 'a\n' });
   const code = shareCode(a);

@@ -39,6 +39,20 @@ it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the
   expect(files(b)).toEqual(['.gitignore', 'app/node_modules/dep/index.js', 'node_modules/dep/index.js', 'ok.txt', 'vendor/lib/code.c']);
 });
 
+it('writes a file name with a newline into the daemon log as one escaped line: a name cannot forge a log entry', () => {
+  const forged = 'x\n2026-01-01T00:00:00.000Z stopping';
+  const a = tempProject({ 'ok.txt': 'shared\n', 'new\nline.txt': 'odd\n', [forged]: 'odd\n' });
+  used.push(a);
+  shareCode(a); // starts the daemon, which takes in the folder (and refuses both names) first
+  const log = fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8');
+  expect(log).toContain('not sharing new\\nline.txt: ');
+  expect(log).toContain('not sharing x\\n2026-01-01T00:00:00.000Z stopping: ');
+  // Every line is an entry of its own, stamped with the time it was written (2026-01-01 is none of them).
+  const lines = log.split('\n').filter((l) => l !== '');
+  for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+  expect(lines.filter((l) => l.startsWith('2026-01-01T00:00:00.000Z'))).toEqual([]);
+});
+
 // Decision 136: a peer's change to a .gitignore never publishes what this folder kept out of the
 // project (the new-user trial: B emptied the .gitignore and A's .env reached B, and a read-only
 // member, within seconds, with no word said). A `.env` is now never shared by its name (the test

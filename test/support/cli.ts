@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Kill it after this long: a bound that tells a quick failure from a minute-long wait. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Written to its standard input, which is then closed. */
+  input?: string;
 }
 
 /** Run the built `chorus` with `args`. */
@@ -23,6 +25,7 @@ export function chorus(args: string[], opts: RunOptions = {}): SpawnSyncReturns<
     timeout: opts.timeoutMs ?? 60_000,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
   });
 }
 

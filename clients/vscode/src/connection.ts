@@ -46,13 +46,14 @@ export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): C
 export type CliJoinResult = P.ResultOf<typeof M.SessionJoin> & { root: string; seconds: number };
 
 /**
- * Run `chorus join <code> <root> --json`: the command line checks the code before anything
- * starts, and a join that fails removes the `.chorus/` folder and the daemon it made. Rejects
- * with the last line the CLI wrote to stderr (what went wrong, in its words).
+ * Run `chorus join - <root> --json` with the code on its standard input (on its command line, any
+ * local user could read the session's secret with `ps` while the join runs): the command line
+ * checks the code before anything starts, and a join that fails removes the `.chorus/` folder and
+ * the daemon it made. Rejects with the last line the CLI wrote to stderr (what went wrong, in its words).
  */
 export function joinWithCli(cli: CliCommand, code: string, root: string): Promise<CliJoinResult> {
   return new Promise((resolve, reject) => {
-    execFile(cli.command, [...cli.args, 'join', code, root, '--json'], { env: { ...process.env, ...cli.env } }, (error, stdout, stderr) => {
+    const child = execFile(cli.command, [...cli.args, 'join', '-', root, '--json'], { env: { ...process.env, ...cli.env } }, (error, stdout, stderr) => {
       if (error) {
         // Every line, in order: the reason comes first, then what the failed join undid. The CLI
         // says "chorus: …" on each; the person sees the whole after "Chorus: " already. One line,
@@ -70,6 +71,9 @@ export function joinWithCli(cli: CliCommand, code: string, root: string): Promis
         reject(new Error(`chorus join answered something else than JSON: ${stdout.slice(0, 200)}`));
       }
     });
+    // A child that could not start has no stdin to write to: the callback above reports why.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(`${code}\n`);
   });
 }
 

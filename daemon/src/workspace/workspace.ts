@@ -399,10 +399,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return docId !== INDEX_DOC_ID && !!this.live.get(docId)?.lacksHistory;
   }
 
-  /** Refuse a local change while this daemon may only read. */
+  /**
+   * Refuse a local change while this daemon may only read. The change itself is already made where
+   * it was made (the editor's buffer, the file on disk) and stays there; only sharing it is refused.
+   */
   private writable(what: string): void {
     if (this.readOnly) {
-      throw new Failure('readOnly', `you joined this session read-only: ${what} is not shared and was not made; ask for a writer's join code to edit`);
+      throw new Failure(
+        'readOnly',
+        `you joined this session read-only: ${what} stays on this machine and is not shared; to share your changes, ask whoever shared the session for a writer's join code`,
+      );
     }
   }
 
@@ -730,13 +736,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   /** A folder went (from disk): it goes on every peer that has nothing unshared in it. */
   removeDir(path: string, origin: Origin): void {
     this.settle();
-    this.writable(`removing the folder ${path}`);
+    this.writable(`the removal of the folder ${path}`);
     this.recordIndex(this.index.removeDir(path), origin, undefined);
   }
 
   rename(from: string, to: string, origin: Origin): void {
     this.settle();
-    this.writable(`renaming ${from}`);
+    this.writable(`the renaming of ${from}`);
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
     this.recordIndex(this.index.set(fileId, { path: to }), origin, { created: [], deleted: [], renamed: [{ from, to, id: fileId }], changed: [] });

@@ -266,10 +266,12 @@ end
 
 --- Join into `root`, a folder that is not a Chorus project yet, the way `chorus join` does: the
 --- command line checks the code before anything starts, and a join that fails leaves no
---- `.chorus/` folder or daemon behind. Then the folder's loaded buffers are shared.
+--- `.chorus/` folder or daemon behind. Then the folder's loaded buffers are shared. The code goes
+--- on the command's standard input (`chorus join -`): on its command line, any local user could
+--- read the session's secret with `ps` while the join runs.
 local function join_with_cli(code, root)
   local cmd = vim.deepcopy(M.config.cmd)
-  vim.list_extend(cmd, { 'join', code, root, '--json' })
+  vim.list_extend(cmd, { 'join', '-', root, '--json' })
   if M.config.host then
     vim.list_extend(cmd, { '--host', M.config.host })
   end
@@ -308,7 +310,10 @@ local function join_with_cli(code, root)
   })
   if not ok or job <= 0 then
     util.notify(('could not run %s: check the cmd option'):format(table.concat(M.config.cmd, ' ')), vim.log.levels.ERROR)
+    return
   end
+  vim.fn.chansend(job, code .. '\n')
+  vim.fn.chanclose(job, 'stdin')
 end
 
 function M.join(code)

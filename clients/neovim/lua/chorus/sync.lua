@@ -516,7 +516,7 @@ function M.open(state)
     end
     if err then
       state.status = 'failed'
-      util.notify(('cannot share %s: %s'):format(name, util.error_text(err)), vim.log.levels.WARN)
+      M.tell_once(state.bufnr, ('cannot share %s: %s'):format(name, util.error_text(err)))
       return
     end
     if M.model_text(state) ~= sent then
@@ -566,6 +566,22 @@ function M.open(state)
       M.hooks.on_open(state)
     end
   end)
+end
+
+--- Show `msg` (a refusal to share buffer `bufnr`) unless this buffer showed it already. Every
+--- re-open of the buffer (after a refused edit, a reconnection, a reload) meets the same refusal,
+--- as in a folder joined read-only: said once, it is news; said again, it is noise. Kept in a
+--- buffer variable, so it lasts as long as the buffer, across re-attaching.
+function M.tell_once(bufnr, msg)
+  local told = api.nvim_buf_is_valid(bufnr) and vim.b[bufnr].chorus_told or {}
+  if told[msg] then
+    return
+  end
+  told[msg] = true
+  if api.nvim_buf_is_valid(bufnr) then
+    vim.b[bufnr].chorus_told = told
+  end
+  util.notify(msg, vim.log.levels.WARN)
 end
 
 function M.reopen(state, why)

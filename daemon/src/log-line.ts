@@ -1,0 +1,21 @@
+/**
+ * One entry of a log a person reads (`.chorus/daemon.log`, the relay's stderr): a timestamp, then
+ * the message on that same line. Messages carry names from outside (file names, peer names,
+ * error texts quoting them), and a file may be called "x\n2026-01-01T00:00:00.000Z stopping":
+ * written raw, that name would start what looks like an entry of its own. So every control
+ * character in a message is escaped, and each entry is exactly one line.
+ */
+
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `message` with each control character written as an escape (`\n`, `\r`, `\t`, else `\uXXXX`): one line. */
+export function escapeControls(message: string): string {
+  return message.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The log entry for `message` at time `at`: ISO timestamp, a space, the escaped message, a newline. */
+export function logLine(message: string, at: Date = new Date()): string {
+  return `${at.toISOString()} ${escapeControls(message)}\n`;
+}

@@ -1,0 +1,51 @@
+/**
+ * A folder joined with a read-only code: an edit in Emacs stays in the buffer and, once saved, on
+ * this machine's disk, and is not shared. The person is told so once for the buffer, in words
+ * that say what happened (the change stays here) and what to do (ask for a writer's code).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, waitFor } from '../neovim/support.js';
+import { emacsSkipReason, EmacsScene } from './support.js';
+
+const skip = emacsSkipReason();
+
+describe.skipIf(skip)('Emacs client: a folder joined read-only', () => {
+  let scene: EmacsScene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  it('an edit and a save stay on this machine, and the buffer says so once, not once per edit or re-share', async () => {
+    scene = new EmacsScene();
+    const a = scene.project({ 'one.txt': 'shared\n' }, 'Ada');
+    const b = scene.project({}, 'Bob');
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1', '--read-only')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    const e = await scene.emacs();
+    await e.edit(path.join(b, 'one.txt'));
+    const told = async () => (await e.messages()).filter((m) => /read-only/.test(m));
+    const pause = () => new Promise((r) => setTimeout(r, 1500));
+    await e.type('f i r s t RET');
+    await waitFor('the refusal', async () => (await told()).length > 0, 30000);
+    await e.type('s e c o n d RET');
+    await e.command('(save-buffer)');
+    await pause();
+    // Sharing the buffer again (as after turning chorus-mode off and on) meets the same refusal.
+    await e.command('(progn (chorus-mode -1) (chorus-mode 1))');
+    await e.type('t h i r d RET');
+    await e.command('(save-buffer)');
+    await pause();
+    const messages = await told();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/one\.txt/);
+    expect(messages[0]).toMatch(/stays on this machine/);
+    expect(messages[0]).toMatch(/writer's join code/);
+    expect(messages[0]).not.toMatch(/was not made/);
+    expect(fs.readFileSync(path.join(b, 'one.txt'), 'utf8')).toBe('first\nsecond\nthird\nshared\n');
+    expect(fs.readFileSync(path.join(a, 'one.txt'), 'utf8')).toBe('shared\n');
+  });
+});

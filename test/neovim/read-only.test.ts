@@ -1,0 +1,52 @@
+/**
+ * A folder joined with a read-only code: an edit in Neovim stays in the buffer and, after :write,
+ * on this machine's disk, and is not shared. The person is told so once for the buffer, in words
+ * that say what happened (the change stays here) and what to do (ask for a writer's code).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, neovimSkipReason, Scene, waitFor } from './support.js';
+
+const skip = neovimSkipReason();
+
+describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
+  let scene: Scene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  it('an edit and :write stay on this machine, and the buffer says so once, not once per edit', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'one.txt': 'shared\n' }, 'Ada');
+    const b = scene.project({}, 'Bob');
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1', '--read-only')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    const n = await scene.nvim();
+    await n.edit(path.join(b, 'one.txt'));
+    const told = async () => (await n.messages()).filter((m) => /read-only/.test(m.msg));
+    const pause = () => new Promise((r) => setTimeout(r, 1500));
+    await n.input('Ofirst<Esc>');
+    await waitFor('the refusal', async () => (await told()).length > 0, 30000);
+    await n.input('Osecond<Esc>');
+    await pause();
+    await n.command('write');
+    await pause(); // the daemon sees the written file, and the buffer may be re-read
+    await n.input('Othird<Esc>');
+    await n.command('write');
+    // The daemon connection coming back re-opens every buffer, and meets the same refusal.
+    await n.lua(`local sync = require('chorus.sync'); sync.connection_ready(sync.buffers[vim.api.nvim_get_current_buf()].conn)`);
+    // Give any repeat the time to arrive before counting.
+    await pause();
+    const messages = await told();
+    expect(messages.map((m) => m.msg)).toHaveLength(1);
+    expect(messages[0]!.msg).toMatch(/one\.txt/);
+    expect(messages[0]!.msg).toMatch(/stays on this machine/);
+    expect(messages[0]!.msg).toMatch(/writer's join code/);
+    expect(messages[0]!.msg).not.toMatch(/was not made/);
+    expect(fs.readFileSync(path.join(b, 'one.txt'), 'utf8')).toBe('third\nsecond\nfirst\nshared\n');
+    expect(fs.readFileSync(path.join(a, 'one.txt'), 'utf8')).toBe('shared\n');
+  });
+});
