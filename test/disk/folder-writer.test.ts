@@ -151,6 +151,19 @@ describe('FolderWriter: the one writer of the project folder, with the one path 
     expect(fs.readFileSync(path.join(root, 'ok.txt'), 'utf8')).toBe('the new content\n');
   });
 
+  it('puts back a write a tool made after the last look, before the rename (it would land in the replaced file)', async () => {
+    // Seen once in a full run on a loaded machine: two tools appending on two peers lost a line.
+    const file = path.join(root, 'ok.txt');
+    const lastLook = (now: fs.Stats | undefined) => {
+      fs.appendFileSync(file, 'a tool appended this\n'); // after the look says "unchanged", before the rename
+      return now !== undefined;
+    };
+    await expect(writer.writeFile('ok.txt', 'the new content\n', undefined, false, lastLook)).rejects.toBeInstanceOf(ChangedMeanwhile);
+    expect(fs.readFileSync(file, 'utf8')).toBe('fine\na tool appended this\n'); // the tool's write, for the caller to take in
+    expect(fs.readdirSync(root).filter((n) => n.includes('.chorus-'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+  });
+
   it('does not make the project folder again once it is gone (moved or deleted while the daemon ran)', async () => {
     // Regression: a write-back after the folder was deleted made it again, holding that one file
     // (a test's clean-up racing its daemon's last write-back left such folders behind).

@@ -314,14 +314,49 @@ export class FolderWriter {
       else {
         // The last look before the file is replaced: a tool that wrote it while the new content
         // was being written (an append, a save) would lose that write to the rename.
-        if (unchanged && !unchanged(await fs.promises.lstat(file).catch(() => undefined))) throw new ChangedMeanwhile(file);
-        await fs.promises.rename(tmp, file);
+        const before = unchanged ? await fs.promises.lstat(file).catch(() => undefined) : undefined;
+        if (unchanged && !unchanged(before)) throw new ChangedMeanwhile(file);
+        // A tool may still write between that look and the rename (a few system calls, longer
+        // on a loaded machine): its write lands in the file the rename unlinks. Held open here,
+        // that file shows it afterwards, and its content is put back for the caller to take in.
+        const old = before?.isFile() ? await fs.promises.open(file, 'r').catch(() => undefined) : undefined;
+        try {
+          await fs.promises.rename(tmp, file);
+          if (old && before) await this.putBackLateWrite(old, before, file, written.ino, mode);
+        } finally {
+          await old?.close();
+        }
       }
       return written;
     } catch (e) {
       await fs.promises.rm(tmp, { force: true });
       throw e;
     }
+  }
+
+  /**
+   * After a rename replaced `file`: if the replaced file (`old`, open) changed since `before`, the
+   * last look, a tool wrote it in between. Its content goes back at `file` (unless something wrote
+   * `file` again since the rename, which still holds inode `ours`), and ChangedMeanwhile tells the
+   * caller to take it in against its base, as for a write seen at the last look.
+   */
+  private async putBackLateWrite(old: fs.promises.FileHandle, before: fs.Stats, file: string, ours: number, mode: number): Promise<void> {
+    const now = await old.stat();
+    if (now.size === before.size && now.mtimeMs === before.mtimeMs) return;
+    const theirs = await old.readFile();
+    const there = await fs.promises.lstat(file).catch(() => undefined);
+    if (there?.ino === ours) {
+      const tmp = path.join(this.ownTempDir(), tempName());
+      try {
+        await fs.promises.writeFile(tmp, theirs, { mode });
+        await fs.promises.chmod(tmp, mode);
+        await fs.promises.rename(tmp, file);
+      } catch (e) {
+        await fs.promises.rm(tmp, { force: true });
+        throw e;
+      }
+    }
+    throw new ChangedMeanwhile(file);
   }
 
   /** Move a file from `from` to `to` (making `to`'s folders). Both paths are checked. */
