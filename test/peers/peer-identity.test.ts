@@ -173,14 +173,16 @@ it('a reader syncing passes on changes the writer has without a "refused" line; 
   expect(h.workspace.index.entries().map(([, x]) => x.path)).toEqual([F]);
 }, 60_000);
 
-it('a relayed broadcast is taken from a known member not linked here, and from nobody else', () => {
+it('a relayed broadcast is taken from a known member not linked here in a partial mesh, and from nobody else', () => {
   const members = new Set(['linked', 'relayer', 'far']);
+  let partial = true;
   const handlers = new Map<string, (...args: never[]) => void>();
   const net: PeerNetwork = {
     on: ((event: string, fn: (...args: never[]) => void) => handlers.set(event, fn)) as PeerNetwork['on'],
     send: () => true,
     broadcast: () => 1,
     isMember: (id) => members.has(id),
+    isPartialMesh: () => partial,
   };
   const ws = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'ab'.repeat(16), { read: async () => undefined });
   const log: string[] = [];
@@ -210,6 +212,11 @@ it('a relayed broadcast is taken from a known member not linked here, and from n
     ['relayer', 'no from: the link', false],
   ]);
   expect(log.filter((l) => /dropped an ephemeral message/.test(l))).toHaveLength(1);
+  // In a full mesh nothing is relayed: a broadcast naming a member not linked here (offline, say)
+  // is a forgery (a trial spoke as a stopped writer in a five-member session).
+  partial = false;
+  expect(deliver('relayer', 'far', 'as an offline member', true)).toBe(false);
+  expect(got).toHaveLength(3);
   // Its link gone, nothing of it is kept.
   (handlers.get('peer-down') as (id: string, reason: string) => void)('relayer', 'gone');
   expect(rep.heldFor('relayer')).toBeUndefined();

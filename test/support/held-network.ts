@@ -70,6 +70,10 @@ export class HeldNetwork implements PeerNetwork {
     return this.inner.isMember?.(peerId) ?? false;
   }
 
+  isPartialMesh(): boolean {
+    return this.inner.isPartialMesh?.() ?? false;
+  }
+
   dropLinks(peerId: string, reason: string): void {
     this.inner.dropLinks?.(peerId, reason);
   }

@@ -12,6 +12,7 @@ import type { Identity } from '../identity.js';
 import { soon, unref, type Timer } from '../timers.js';
 import type { Replicator } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { escapeControls } from '../log-line.js';
 
 /** Offsets (UTF-16) in the current text of a file. */
 export interface Span {
@@ -236,7 +237,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
         return;
       }
     }
-    const view = { id: peerId, name: p.name, color: p.color };
+    const view = { id: peerId, name: displayName(p.name, peerId.slice(0, 8)), color: p.color };
     const isNew = !peer;
     const before = peer?.editors ?? [];
     peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors };
@@ -328,4 +329,13 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
   rep.on('ephemeral', (peerId, topic, body, relayed) => {
     if (!other?.(peerId, topic, body)) presence.receive(peerId, topic, body, relayed);
   });
+}
+
+/**
+ * A member's name as this daemon shows it (status, editors' cursor labels): at most 200
+ * characters, control characters escaped. A name comes from the member itself, and one holding
+ * a newline or a terminal escape would forge lines or colours in `chorus status`.
+ */
+export function displayName(raw: unknown, fallback: string): string {
+  return typeof raw === 'string' && raw.length > 0 ? escapeControls(raw.slice(0, 200)) : fallback;
 }

@@ -21,6 +21,7 @@ import { relayRooms } from '../net/relay-server.js';
 import type { Project } from '../project.js';
 import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { displayName } from '../presence/presence.js';
 import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 import { writerKeys } from '../net/credentials.js';
 
@@ -416,8 +417,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     if (!this.overlay) return [];
     return this.overlay.peers().map((p) => ({
       id: p.id,
-      name: typeof p.meta.name === 'string' ? p.meta.name : p.id.slice(0, 8),
-      color: typeof p.meta.color === 'string' ? p.meta.color : '#888888',
+      name: displayName(p.meta.name, p.id.slice(0, 8)),
+      color: typeof p.meta.color === 'string' && /^#[0-9a-fA-F]{6}$/.test(p.meta.color) ? p.meta.color : '#888888',
       ...(p.path ? { path: p.path } : {}),
       state: p.state,
       ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),

@@ -35,6 +35,12 @@ export interface PeerNetwork {
    * decorator) a relayed message claiming someone other than the link's peer is dropped.
    */
   isMember?(peerId: string): boolean;
+  /**
+   * Are broadcasts relayed (a session too large for a full mesh)? In a full mesh every member's
+   * broadcasts come on its own link, so a relayed one naming another member is a forgery even
+   * when that member is offline (decision 140). Without it: treated as a full mesh.
+   */
+  isPartialMesh?(): boolean;
   /** Close the links to a peer that broke a bound; without it the peer's message is only refused. */
   dropLinks?(peerId: string, reason: string): void;
 }
@@ -406,8 +412,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * it is from: who the overlay says sent it, never who it says it is (decision 140). A direct
    * message is from the link's peer. A broadcast that came on the link of the member it names is
    * from that member. A relayed one (a partial mesh) names its origin, which no link vouches
-   * for: it is taken only if the overlay knows that member and this daemon is not linked to it
-   * (a linked member's own broadcasts come on its link). Anything else is dropped, not relayed,
+   * for: it is taken only in a partial mesh, where relaying is how broadcasts travel, if the
+   * overlay knows that member and this daemon is not linked to it (a linked member's own
+   * broadcasts come on its link). In a full mesh it is a forgery even when the member it names
+   * is offline (a trial spoke as a stopped writer in a five-member session). Anything else is dropped, not relayed,
    * and logged at most once a minute per link.
    */
   private ephemeral(peerId: string, m: Extract<PeerMessage, { kind: 'ephemeral' }>, flood: FloodDelivery | undefined): void {
@@ -418,6 +426,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     else if (!flood) why = `it came straight from peer ${peerId.slice(0, 8)} but claims to come from ${claimed.slice(0, 8)}`;
     else if (this.peers.has(claimed)) why = `it claims to come from ${claimed.slice(0, 8)}, which is linked here and sends its own messages on that link`;
     else if (this.net.isMember?.(claimed) !== true) why = `it claims to come from ${claimed.slice(0, 8)}, which is not a member of this session`;
+    else if (this.net.isPartialMesh?.() !== true) why = `it claims to come from ${claimed.slice(0, 8)}, but in a session this small every member sends its own messages on its own link`;
     if (why !== undefined) {
       flood?.refuse();
       this.quietLog(peerId, 'from', `dropped an ephemeral message (${m.topic.slice(0, 40)}) from peer ${peerId.slice(0, 8)}: ${why}`);
