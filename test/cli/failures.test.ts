@@ -194,3 +194,12 @@ it('waits for a silent peer (only then), with progress on stderr, and names what
     await new Promise((r) => silent.close(r));
   }
 });
+
+// A trial's `chorus share /proc/self` spun at full CPU for ten minutes, deaf to SIGTERM.
+it.skipIf(!fs.existsSync('/proc/self'))('refuses the system file systems (/proc, /sys) as a project folder, at once', () => {
+  for (const dir of ['/proc/self', '/sys/kernel']) {
+    const r = chorus(['share', dir, '--host', '127.0.0.1'], { timeoutMs: 20_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/is part of the system's own file systems \(\/proc, \/sys, \/dev\), not a folder of files to share/);
+  }
+});

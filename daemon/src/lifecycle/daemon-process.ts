@@ -16,7 +16,11 @@ export function findProject(dir: string | undefined): Project {
   if (dir !== undefined) {
     if (!fs.existsSync(dir)) throw new CliError(`${dir} does not exist; give a folder that does`);
     if (!fs.statSync(dir).isDirectory()) throw new CliError(`${dir} is a file, not a folder; give the project's folder`);
-    return new Project(dir);
+    const project = new Project(dir);
+    // The kernel's own file systems are not folders of files anyone edits, and walking /proc
+    // never ends (a trial's `chorus share /proc/self` spun for ten minutes).
+    if (/^\/(proc|sys|dev)(\/|$)/.test(project.root)) throw new CliError(`${project.root} is part of the system's own file systems (/proc, /sys, /dev), not a folder of files to share; give a project folder`);
+    return project;
   }
   return projectAbove(process.cwd()) ?? new Project(process.cwd());
 }
