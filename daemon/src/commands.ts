@@ -132,7 +132,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   if (flags.relay !== undefined) params.relay = flags.relay;
   if (flags.readOnly) params.readOnly = true;
   if (!flags.webrtc) params.webrtc = false;
-  const { code, readOnly, ignored } = await undoneOnFailure('share', footprint(project), async () => {
+  const { code, readOnly, ignored, notices } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
     const conn = await cliConnection(socket);
     try {
@@ -148,6 +148,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
     process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
+  for (const n of notices ?? []) process.stderr.write(`Note: ${n}\n`);
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {
     const who = readOnly ? 'Guests with this code can read but not write' + (flags.readOnly ? '' : ' (this folder holds a read-only code, so it can give no other)') : 'Guests with this code can edit';

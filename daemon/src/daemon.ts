@@ -156,12 +156,13 @@ export class Daemon {
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
     try {
       const identity = loadIdentity(project.dotDir, opts.name, log);
-      setAsideDamagedSession(project.dotDir, project.root, log);
+      const damagedSession = setAsideDamagedSession(project.dotDir, project.root, log);
       const storage = new Storage(project.stateDir, log);
       const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk')), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
+      daemon.session.damagedSession = damagedSession;
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
       log(`chorus ${VERSION} serving ${project.root} (pid ${process.pid}) on ${project.socketPath}`);
       // Editors may connect while the folder is taken in; sharing and joining wait for it.

@@ -240,6 +240,8 @@ export const SessionShare = request(
      * (`host`, `port`, `relay`, `webrtc` apply when sharing starts); absent when none.
      */
     ignored: z.array(z.enum(['host', 'port', 'relay', 'webrtc'])).optional(),
+    /** What a person should know about this share, in words (e.g. it starts apart from an old session); absent when nothing. */
+    notices: z.array(z.string()).optional(),
   }),
 );
 

@@ -158,6 +158,12 @@ it('a damaged session file is kept aside and the log says how to get back in', a
   expect(log()).toContain(`it was kept as ${path.join(d, '.chorus', kept[0]!)}`);
   expect(fs.readFileSync(path.join(d, '.chorus', kept[0]!))).toEqual(cut);
   expect(JSON.parse(chorus(['status', d, '--json']).stdout).session).toBeNull();
+  // Sharing it again starts a new session: the person is told, not left to hand out a code to a
+  // session apart from the one they were in (a second trial).
+  const again = chorus(['share', d, '--host', '127.0.0.1']);
+  expect(again.status, again.stderr).toBe(0);
+  expect(again.stderr).toContain(`Note: this folder's saved session was damaged and is kept as ${path.join(d, '.chorus', kept[0]!)}, so this share starts a new session, apart from the old one`);
+  expect(chorus(['share', d, '--host', '127.0.0.1']).stderr).not.toContain('damaged'); // said once
   await stopped(child);
 });
 

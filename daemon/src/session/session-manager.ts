@@ -41,6 +41,8 @@ export interface ShareResult {
   code: string;
   readOnly: boolean;
   ignored?: Array<'host' | 'port' | 'relay' | 'webrtc'>;
+  /** What a person should know about this share (e.g. it starts apart from an old session whose file was damaged). */
+  notices?: string[];
 }
 
 export interface JoinOptions {
@@ -179,8 +181,20 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       ...(opts.relay ? { relayUrl: opts.relay } : {}),
     };
     await this.start(config);
-    return this.code(config.readOnly);
+    const left = this.damagedSession;
+    this.damagedSession = undefined;
+    if (left === undefined) return this.code(config.readOnly);
+    // The folder was in a session until its file was found damaged at start: a person sharing
+    // it may think they share that session, and hand out a code to a separate one.
+    const notice = `this folder's saved session was damaged and is kept as ${left}, so this share starts a new session, apart from the old one; to get back into the old session instead, stop this daemon (chorus stop ${this.project.root}) and join with a code from one of its members (chorus join - ${this.project.root})`;
+    return { ...this.code(config.readOnly), notices: [notice] };
   }
+
+  /**
+   * Where the daemon kept a damaged session file at start (session-file.ts
+   * `setAsideDamagedSession`), until a share says what that means for it.
+   */
+  damagedSession: string | undefined;
 
   /** Join a session by its code; resolves once the first sync has finished. */
   async join(codeText: string, opts: JoinOptions): Promise<JoinResult> {
