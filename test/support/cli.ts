@@ -71,8 +71,22 @@ export function stopAfterEach(): string[] {
   return dirs;
 }
 
-/** Project-relative paths of the files (`kind` 'file') or folders under `dir`, sorted, without `.chorus/`. */
+/**
+ * Project-relative paths of the files (`kind` 'file') or folders under `dir`, sorted, without
+ * `.chorus/`. A folder a daemon removes while it is read (readdirSync's recursive walk then
+ * throws ENOENT) is read again: the caller polls for a state, and this is one moment of it.
+ */
 export function listTree(dir: string, kind: 'file' | 'folder' = 'file'): string[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readTree(dir, kind);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20 || !fs.existsSync(dir)) throw e;
+    }
+  }
+}
+
+function readTree(dir: string, kind: 'file' | 'folder'): string[] {
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => (kind === 'file' ? e.isFile() : e.isDirectory()))
