@@ -17,7 +17,7 @@ import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isExecutable, isWriteTemp, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
-import { inWords, WriteRefused } from './folder-writer.js';
+import { inWords } from './folder-writer.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
 
@@ -505,10 +505,7 @@ export class FolderSync {
     // Each path on its own: one that cannot be written (a file in its folder's way) is logged,
     // once and in words, and never keeps the others from being written.
     const each = (rel: string, write: () => Promise<void>) => {
-      void write().catch((e: unknown) => {
-        if (e instanceof WriteRefused) this.writeBack.pendingContent.logRefusal(e.message);
-        else this.writeBack.pendingContent.logRefusal(`could not write ${rel} into the folder: ${inWords(e)}`);
-      });
+      void write().catch((e: unknown) => this.writeBack.pendingContent.logFailure(`writing ${rel} into the folder`, e));
     };
     for (const rel of refresh) {
       const data = this.workspace.content(index.idOf(rel)!);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { DirsEvent, FilesEvent, Workspace } from '../workspace/workspace.js';
-import { inWords, WriteRefused, type FolderWriter } from './folder-writer.js';
+import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
@@ -66,8 +66,7 @@ export class Materializer {
     try {
       await step();
     } catch (err) {
-      if (err instanceof WriteRefused) this.writeBack.pendingContent.logRefusal(err.message);
-      else this.writeBack.pendingContent.logRefusal(`${what} (a peer's change) failed: ${inWords(err)}`);
+      this.writeBack.pendingContent.logFailure(`${what} (a peer's change)`, err);
     }
   }
 

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { inWords } from './folder-writer.js';
+import { inWords, WriteRefused } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class PendingContent {
@@ -62,6 +62,15 @@ export class PendingContent {
    * Log why a write was refused (the path check's or the file system's reason, which names the
    * path), once: a live file whose name the folder refuses is written back at every pause in typing.
    */
+  /**
+   * Log, once, why one path's step failed: a refusal in its own words (it names the path), any
+   * other error as "`what` failed: …" in words. Used where one path's failure must not stop the
+   * others (a peer's change, the files a folder lacks).
+   */
+  logFailure(what: string, err: unknown): void {
+    this.logRefusal(err instanceof WriteRefused ? err.message : `${what} failed: ${inWords(err)}`);
+  }
+
   logRefusal(why: string): void {
     if (this.logged.has(why)) return;
     if (this.logged.size >= 10_000) this.logged.clear(); // a bound, not a history: at worst a line again

@@ -12,3 +12,6 @@ export function colorFor(id: string): string {
   const n = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
   return PALETTE[n % PALETTE.length]!;
 }
+
+/** A colour as peers send it: `#rrggbb`. Presence and the overlay's peer data are both checked against it. */
+export const HEX_COLOR = /^#[0-9a-fA-F]{6}$/;

@@ -13,6 +13,7 @@ import { soon, unref, type Timer } from '../timers.js';
 import type { Replicator } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { escapeControls } from '../log-line.js';
+import { HEX_COLOR } from './colors.js';
 
 /** Offsets (UTF-16) in the current text of a file. */
 export interface Span {
@@ -49,7 +50,7 @@ const WireEditor = z.object({
 const WirePresence = z.object({
   clock: z.int().check(z.minimum(0)),
   name: z.string().check(z.maxLength(200)),
-  color: z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/)),
+  color: z.string().check(z.regex(HEX_COLOR)),
   editors: z.array(WireEditor).check(z.maxLength(64)),
 });
 type WireEditor = z.infer<typeof WireEditor>;

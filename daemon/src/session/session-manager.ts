@@ -21,6 +21,7 @@ import { relayRooms } from '../net/relay-server.js';
 import type { Project } from '../project.js';
 import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { HEX_COLOR } from '../presence/colors.js';
 import { displayName } from '../presence/presence.js';
 import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 import { writerKeys } from '../net/credentials.js';
@@ -432,7 +433,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     return this.overlay.peers().map((p) => ({
       id: p.id,
       name: displayName(p.meta.name, p.id.slice(0, 8)),
-      color: typeof p.meta.color === 'string' && /^#[0-9a-fA-F]{6}$/.test(p.meta.color) ? p.meta.color : '#888888',
+      color: typeof p.meta.color === 'string' && HEX_COLOR.test(p.meta.color) ? p.meta.color : '#888888',
       ...(p.path ? { path: p.path } : {}),
       state: p.state,
       ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),

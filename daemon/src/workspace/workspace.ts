@@ -191,8 +191,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // peers hold already ("duplicate seq"), which breaks saving and syncing the document. New
       // changes of this run get an actor of their own (harmless on a project's first start).
       this.actor = freshActor();
-      const again = storage.load(INDEX_DOC_ID);
-      this.index = new FileIndex(again.snapshot, again.changes, this.actor);
       if (this.index.lacksHistory) {
         // A log without the snapshot it builds on: its changes can only wait for that history,
         // and a sync does not bring a long one to a document that waits (Automerge asks for one
@@ -201,6 +199,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // to the folder. The log is kept as the previous state (DocumentStore.snapshot).
         this.index = new FileIndex(undefined, [], this.actor);
         storage.snapshot(INDEX_DOC_ID, this.index.save());
+      } else {
+        const again = storage.load(INDEX_DOC_ID); // what the store built from, under the new actor
+        this.index = new FileIndex(again.snapshot, again.changes, this.actor);
       }
     }
     this.unloader = unref(setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2));
