@@ -3,6 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { localHostId } from '../../daemon/src/net/host-id.js';
 import { MAX_KNOWN_MEMBERS, MAX_PAYLOAD_BYTES, MAX_SAVED_ADDRS, meshNeighbours } from '../../daemon/src/net/overlay.js';
 import { frame, jsonFrame, Wire } from '../../daemon/src/net/overlay-wire.js';
+import { withoutWriter, writerKeys } from '../../daemon/src/net/credentials.js';
 import { startRelay } from '../../daemon/src/net/relay-server.js';
 import { secureHandshake } from '../../daemon/src/net/secure.js';
 import { shutdownWebRtc } from '../../daemon/src/net/webrtc.js';
@@ -309,6 +310,23 @@ describe('overlay on loopback', () => {
     await waitFor('gossiper gone', () => !connectedTo(a).includes('gossiper'), 10_000, [a]);
     await broadcastAndCheck(honest, 20, 'after-gossip');
   }, 30_000);
+
+  it("a read-only member holding a writer's id while that writer is away gives it up when the writer comes", async () => {
+    const host = await cluster.start('host');
+    // The read-only code lets anyone claim any id; this one claims writer w's, and a later run (inc).
+    const squatter = await cluster.start('w', { seeds: host.addrs, keys: withoutWriter(writerKeys(cluster.secret)) });
+    const metaOf = () => host.overlay.peers().find((p) => p.id === 'w' && p.state === 'connected')?.meta;
+    await waitFor('the squatter linked as a read-only member', () => metaOf()?.readOnly === true, 10_000, [host, squatter]);
+    const writer = await cluster.start('w', { seeds: host.addrs });
+    await waitFor('the writer to hold its id', () => metaOf()?.readOnly === false, 15_000, [host, squatter, writer]);
+    expect(host.logs).toContain('peer id w was held by a read-only member; a link proving a writer takes it over');
+    // and keeps it: the squatter's redials prove the other role and are refused
+    await sleep(1500);
+    expect(metaOf()?.readOnly).toBe(false);
+    expect(host.overlay.broadcast(Buffer.from('to w'))).toBe(1);
+    await waitFor('the writer to get a broadcast', () => writer.received.get('host')?.includes('to w') === true, 10_000, [host, writer]);
+    expect(squatter.received.get('host') ?? []).not.toContain('to w');
+  });
 
   it('drops a peer that goes silent (half-open connection) and reports it down', async () => {
     const a = await cluster.start('a', { timing: { pingIntervalMs: 100, deadAfterMs: 1000 } });

@@ -23,7 +23,8 @@
  * overlay emits 'refused' (it keeps redialing with backoff — stop it if the code is wrong).
  * A peer's `meta.readOnly` is what its handshake proved (secure.ts, decision 013), never what its
  * hello says; the sync layer refuses every mutation from a read-only peer. A peer id that proved
- * one role on a live link cannot attach a link with another role (no take-over of a writer's id).
+ * one role on a live link cannot attach a read-only link (no take-over of a writer's id); a link
+ * proving a writer takes an id a read-only member holds (decision 146).
  *
  * Membership: every daemon announces its listening addresses in its hello; each overlay gossips
  * the members it has heard of recently (with the age of that news), on every change and every
@@ -541,6 +542,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     let session = this.#links.get(peerId);
     // What the peer may do is what it proved on this link; its hello cannot claim more.
     const meta = { ...hello.meta, readOnly: !link.remoteWriter };
+    if (session?.up && session.meta.readOnly && !meta.readOnly) {
+      // A read-only member can claim any id, a writer's too while that writer is away; only a
+      // writer proves the writer key, so the proven writer takes the id back (decision 146).
+      this.#log(`peer id ${peerId} was held by a read-only member; a link proving a writer takes it over`);
+      session.reset(`a writer proved peer id ${peerId}`);
+    }
     if (session?.up && session.meta.readOnly !== meta.readOnly) {
       throw new ProtocolError(`peer id ${peerId} is connected as a ${session.meta.readOnly ? 'read-only member' : 'writer'}; a link proving another role is refused`);
     }
