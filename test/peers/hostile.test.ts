@@ -348,6 +348,20 @@ it('item 12: presence naming file id "data" cannot touch extension data', async 
   expect(again!.data.get('ns', 'k')).toEqual({ kept: true });
 });
 
+it('item 12: extension data that is not JSON is refused, and the namespace still reads', async () => {
+  const { host: h, writerCode } = await host({ 'a.txt': 'a\n' });
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(writerCode, h);
+  // Every member parses extension values again on each read: one that is not JSON broke reads of its namespace.
+  m.changes('data', [changeOn<Record<string, Record<string, unknown>>>(A.save(A.init()), (d) => (d.ns = { bad: new A.RawString('{{ not json') as never }))]);
+  await until(() => logsOf(h).some((l) => /refused .*extension data sets something other than a JSON value/.test(l)), () => `the refusal; log: ${logsOf(h).slice(-5).join(' / ')}`);
+  expect(h.data.entries('ns')).toEqual({});
+  h.data.set('ns', 'k', { kept: true });
+  expect(h.data.entries('ns')).toEqual({ k: { kept: true } });
+  const [again] = await assertVictimHealthy(h, guard).then((ds) => (daemons.push(...ds), ds));
+  expect(again!.data.entries('ns')).toEqual({ k: { kept: true } });
+});
+
 // ---- Low ------------------------------------------------------------------------------------
 
 it('low: bad framing, a 2 GiB Content-Length and deep JSON get clear answers; the daemon serves', async () => {

@@ -19,35 +19,68 @@ const COMPACT_AT_BYTES = 4 * 1024 * 1024;
 
 type Line = { p: string; h: string } | { p: string; forget: true };
 
+/** One record of the log, or undefined for anything else (torn, damaged, or not ours). */
+function parseLine(raw: string): Line | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.p !== 'string') return undefined;
+  if (o.forget === true) return { p: o.p, forget: true };
+  return typeof o.h === 'string' ? { p: o.p, h: o.h } : undefined;
+}
+
 export class DiskLedger {
   private entries = new Map<string, string[]>();
   private fd: number;
   private size = 0;
   private readonly file: string;
 
-  constructor(dir: string) {
+  /**
+   * Opens (or starts) the ledger in `dir`. A record that is not one this class writes is skipped;
+   * the last line may be torn by a crash and is skipped silently, any other is counted and logged
+   * once through `log`. A ledger that cannot be read at all (a folder in its place, no permission)
+   * is set aside as `ledger.jsonl.damaged-<time>` and the daemon starts with an empty one. Either
+   * way the daemon only forgets which contents were its own: a file it wrote that differs from the
+   * index is then taken in as another tool's edit (diffed in), and nothing is deleted.
+   */
+  constructor(dir: string, log: (msg: string) => void = () => {}) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'ledger.jsonl');
     let text = '';
     try {
       text = fs.readFileSync(this.file, 'utf8');
-    } catch {
-      // first start
-    }
-    for (const raw of text.split('\n')) {
-      if (!raw) continue;
-      let line: Line;
-      try {
-        line = JSON.parse(raw) as Line;
-      } catch {
-        continue; // a record torn by a crash: the write it announced never happened either
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        const kept = this.keepAside('damaged');
+        log(`could not read ${this.file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); it is kept as ${kept} and a new one is started: files changed while the daemon was stopped are taken in as edits`);
       }
-      if ('forget' in line) this.entries.delete(line.p);
-      else this.push(line.p, line.h);
     }
+    const raws = text.split('\n');
+    let skipped = 0;
+    raws.forEach((raw, i) => {
+      if (!raw) return;
+      const line = parseLine(raw);
+      // The last line may be a record torn by a crash: the write it announced never happened either.
+      if (line === undefined) skipped += i === raws.length - 1 ? 0 : 1;
+      else if ('forget' in line) this.entries.delete(line.p);
+      else this.push(line.p, line.h);
+    });
+    if (skipped > 0) log(`${this.file} had ${skipped} unreadable record${skipped === 1 ? '' : 's'}, skipped: a file ${skipped === 1 ? 'it' : 'they'} described is taken in as an edit if it differs from the shared version`);
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = Buffer.byteLength(text);
-    if (this.size > COMPACT_AT_BYTES) this.compact();
+    if (this.size > COMPACT_AT_BYTES || skipped > 0) this.compact();
+  }
+
+  /** Rename the ledger file to `<file>.<why>-<time>`; returns the new path. */
+  private keepAside(why: 'stale' | 'damaged'): string {
+    const kept = `${this.file}.${why}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    fs.renameSync(this.file, kept);
+    return kept;
   }
 
   private push(rel: string, hash: string): void {
@@ -108,9 +141,8 @@ export class DiskLedger {
    * Returns the kept file's path.
    */
   setAside(): string {
-    const kept = `${this.file}.stale-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     fs.closeSync(this.fd);
-    fs.renameSync(this.file, kept);
+    const kept = this.keepAside('stale');
     this.entries.clear();
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = 0;

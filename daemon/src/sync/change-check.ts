@@ -108,12 +108,22 @@ export function checkOps(kind: DocKind, change: A.DecodedChange): void {
           if ((op.action !== 'makeMap' && op.action !== 'del') || op.key === '__proto__') refuse(`writes namespace ${JSON.stringify(op.key)} as something other than a map`);
         } else if (op.key === '__proto__') refuse('writes the key "__proto__"');
         else if (op.action === 'set') {
-          if (typeof op.value !== 'string' || op.value.length > 64 * 1024) refuse('sets something other than a JSON value within the 64 KiB limit');
+          if (typeof op.value !== 'string' || op.value.length > 64 * 1024 || !isJson(op.value)) refuse('sets something other than a JSON value within the 64 KiB limit');
         } else if (op.action !== 'del') refuse(`makes a ${op.action} inside a namespace`);
         break;
     }
   }
   if (entries > MAX_INDEX_ENTRIES_PER_CHANGE) refuse(`writes ${entries} file entries at once; the limit is ${MAX_INDEX_ENTRIES_PER_CHANGE}`);
+}
+
+/** Is `s` one JSON value (what ExtensionData stores, and parses again on every read)? */
+function isJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function leb128(b: Uint8Array, at: number): [number, number] {

@@ -90,12 +90,15 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
 
   get(namespace: string, key: string): unknown {
     const raw = this.doc[namespace]?.[key];
-    return raw === undefined ? undefined : (JSON.parse(String(raw)) as unknown);
+    return raw === undefined ? undefined : parseValue(String(raw));
   }
 
   entries(namespace: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this.doc[namespace] ?? {})) out[k] = JSON.parse(String(v)) as unknown;
+    for (const [k, v] of Object.entries(this.doc[namespace] ?? {})) {
+      const value = parseValue(String(v));
+      if (value !== undefined) out[k] = value;
+    }
     return out;
   }
 
@@ -108,9 +111,10 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
   private announce(before: Map<string, string>): void {
     const after = this.snapshotValues();
     for (const [id, v] of after) {
-      if (before.get(id) === v) continue;
+      const value = parseValue(v);
+      if (before.get(id) === v || value === undefined) continue;
       const [namespace, key] = id.split('\u0000') as [string, string];
-      this.emit('changed', { namespace, key, value: JSON.parse(v) as unknown });
+      this.emit('changed', { namespace, key, value });
     }
     for (const id of before.keys()) {
       if (after.has(id)) continue;
@@ -147,5 +151,18 @@ export class ExtensionData extends EventEmitter<{ changed: [DataChange]; localCh
 
   close(): void {
     this.storage.snapshot(DATA_DOC_ID, A.save(this.doc));
+  }
+}
+
+/**
+ * A stored value, or undefined for one that is not JSON: peers' changes are checked for that
+ * (change-check.ts), but a document saved by an older version may hold one, and it must not stop
+ * the rest of its namespace from reading.
+ */
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
   }
 }

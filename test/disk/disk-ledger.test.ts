@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { DiskLedger } from '../../daemon/src/disk/disk-ledger.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function ledgerDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-ledger-'));
+  dirs.push(d);
+  return path.join(d, 'disk');
+}
+
+it('keeps what it recorded across a reopen, forgets what it was told to', () => {
+  const dir = ledgerDir();
+  const a = new DiskLedger(dir);
+  a.record('a.txt', 'h1');
+  a.record('a.txt', 'h2');
+  a.record('b.txt', 'h3');
+  a.forget('b.txt');
+  a.close();
+  const b = new DiskLedger(dir);
+  expect([b.knows('a.txt', 'h1'), b.knows('a.txt', 'h2'), b.latest('a.txt'), b.paths()]).toEqual([true, true, 'h2', ['a.txt']]);
+  b.close();
+});
+
+it('skips damaged records, says how many, and keeps the good ones (a torn last line is not news)', () => {
+  const dir = ledgerDir();
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = ['{"p":"a.txt","h":"h1"}', 'null', '1', '"x"', '{"p":5,"h":"h"}', '{"p":"b.txt"}', '{"p":"c.txt","forget":"yes"}', 'garbage', '{"p":"d.txt","h":"h4"}', '{"p":"e.txt","h'];
+  fs.writeFileSync(path.join(dir, 'ledger.jsonl'), lines.join('\n'));
+  const logs: string[] = [];
+  const l = new DiskLedger(dir, (m) => logs.push(m));
+  expect(l.paths().sort()).toEqual(['a.txt', 'd.txt']);
+  expect(logs).toEqual([`${path.join(dir, 'ledger.jsonl')} had 7 unreadable records, skipped: a file they described is taken in as an edit if it differs from the shared version`]);
+  l.record('f.txt', 'h5');
+  l.close();
+  // The damaged records were dropped when the log was rewritten: the next start says nothing.
+  logs.length = 0;
+  const again = new DiskLedger(dir, (m) => logs.push(m));
+  expect([again.paths().sort(), logs]).toEqual([['a.txt', 'd.txt', 'f.txt'], []]);
+  again.close();
+});
+
+it('sets aside a ledger it cannot read at all and starts a new one', () => {
+  const dir = ledgerDir();
+  fs.mkdirSync(path.join(dir, 'ledger.jsonl'), { recursive: true }); // a folder in its place
+  const logs: string[] = [];
+  const l = new DiskLedger(dir, (m) => logs.push(m));
+  l.record('a.txt', 'h1');
+  l.close();
+  expect(logs).toHaveLength(1);
+  expect(logs[0]).toMatch(/^could not read .*ledger\.jsonl \(EISDIR\); it is kept as .*ledger\.jsonl\.damaged-\S+ and a new one is started/);
+  const kept = fs.readdirSync(dir).filter((n) => n.startsWith('ledger.jsonl.damaged-'));
+  expect(kept).toHaveLength(1);
+  expect(fs.statSync(path.join(dir, kept[0]!)).isDirectory()).toBe(true);
+  const reopened = new DiskLedger(dir);
+  expect(reopened.paths()).toEqual(['a.txt']);
+  reopened.close();
+});
