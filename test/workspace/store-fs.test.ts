@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../daemon/src/workspace/fs-blob-store.js';
 import { Storage } from '../../daemon/src/workspace/storage.js';
 import { storeAcceptance, type StoreUnderTest } from './store-acceptance.js';
@@ -40,3 +40,27 @@ storeAcceptance(
   },
   { describe, it, expect },
 );
+
+describe('FsBlobStore on a damaged disk', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('a blob whose file no longer matches its hash is reported missing and removed, not given out', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-blobs-'));
+    dirs.push(dir);
+    const blobs = new FsBlobStore(dir);
+    const hash = blobs.put(new TextEncoder().encode('the real content\n'));
+    const file = path.join(dir, hash);
+    const bytes = fs.readFileSync(file);
+    bytes[3] ^= 0x01; // one flipped bit
+    fs.writeFileSync(file, bytes);
+    expect(new FsBlobStore(dir).get(hash)).toBe(undefined);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(blobs.has(hash)).toBe(false);
+    // and it can be stored again when a peer or the folder brings it
+    expect(blobs.put(new TextEncoder().encode('the real content\n'))).toBe(hash);
+    expect(new TextDecoder().decode(blobs.get(hash))).toBe('the real content\n');
+  });
+});

@@ -1,7 +1,7 @@
 /** The daemon's blob store (the contract is blob-store.ts): one file per blob in `.chorus/blobs/`. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BlobStore } from './blob-store.js';
+import { BlobStore, hashBytes } from './blob-store.js';
 
 export class FsBlobStore extends BlobStore {
   constructor(private readonly dir: string) {
@@ -18,12 +18,22 @@ export class FsBlobStore extends BlobStore {
     return fs.existsSync(this.file(hash));
   }
 
+  /**
+   * The blob's bytes, checked against its hash: a blob damaged on disk (a flipped byte, a file cut
+   * short) is removed and reported missing, so it is fetched from a peer or read from the folder
+   * again instead of being written into a file or sent on. A blob is never the only copy of an
+   * edit (blob-store.ts), so removing it loses nothing.
+   */
   get(hash: string): Uint8Array | undefined {
+    let data: Uint8Array;
     try {
-      return new Uint8Array(fs.readFileSync(this.file(hash)));
+      data = new Uint8Array(fs.readFileSync(this.file(hash)));
     } catch {
       return undefined;
     }
+    if (hashBytes(data) === hash) return data;
+    fs.rmSync(this.file(hash), { force: true });
+    return undefined;
   }
 
   /** Written under a temporary name and renamed, so a crash never leaves a torn blob. */
