@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EditorBuffers } from '../../daemon/src/editor/editor-buffers.js';
+import { MAX_BURST_MS } from '../../daemon/src/workspace/edit-burst.js';
 import { Failure } from '../../daemon/src/errors.js';
 import { Project } from '../../daemon/src/project.js';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
@@ -40,6 +41,12 @@ function typeAtEnd(ws: Workspace, fileId: string, s: string, editorId = 'e1'): P
 }
 
 describe('a burst of edits (Workspace.stageEdit)', () => {
+  // A burst also ends MAX_BURST_MS after its first edit. The clock the bound reads stands still
+  // here (timers stay real), so a loaded machine that takes over 10 ms to type a line does not
+  // split the bursts these tests type; the last test moves it on.
+  beforeEach(() => void vi.useFakeTimers({ toFake: ['performance'] }));
+  afterEach(() => void vi.useRealTimers());
+
   it('is one change, one text event and one log write, and every edit is answered after it is saved', async () => {
     const { ws, fileId, events, logged } = await setup();
     const saved = logged();
@@ -110,6 +117,17 @@ describe('a burst of edits (Workspace.stageEdit)', () => {
     expect(events).toHaveLength(0); // asking commits nothing
     await Promise.all(answers);
     expect(events).toHaveLength(1);
+    ws.close();
+  });
+
+  it(`ends ${MAX_BURST_MS} ms after its first edit however fast edits keep coming`, async () => {
+    const { ws, fileId, events } = await setup();
+    const answers = typeAtEnd(ws, fileId, 'ab');
+    vi.advanceTimersByTime(MAX_BURST_MS);
+    answers.push(...typeAtEnd(ws, fileId, 'cd'));
+    expect(events.map((e) => e.after)).toEqual(['ab']); // 'c' found no room: 'ab' was committed
+    await Promise.all(answers);
+    expect(events.map((e) => e.after)).toEqual(['ab', 'abcd']);
     ws.close();
   });
 

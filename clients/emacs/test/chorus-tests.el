@@ -24,8 +24,9 @@
 
 (defun chorus-tests-wait (what pred &optional timeout detail)
   "Wait until PRED returns non-nil (its value is returned), or fail naming WHAT.
-TIMEOUT is in seconds (default 30); DETAIL, a function, says what was last seen."
-  (let ((end (+ (float-time) (or timeout 30))) value)
+TIMEOUT is in seconds (default 60: generous, as a loaded machine is slow);
+DETAIL, a function, says what was last seen."
+  (let ((end (+ (float-time) (or timeout 60))) value)
     (while (not (setq value (funcall pred)))
       (when (> (float-time) end)
         (ert-fail (format "timed out waiting for %s%s" what
