@@ -5,6 +5,14 @@ import { CHORUS_DIR, pathProblem, reservedIn } from './workspace/path-rules.js';
 
 export class PathError extends Error {}
 
+
+/**
+ * Does `rel`, a result of `path.relative(folder, p)`, lead out of the folder (`..`, `../x`, or
+ * another drive)? A name that only starts with two dots (`..notes.txt`) stays inside.
+ */
+export function leavesFolder(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
 /**
  * Make a folder of Chorus's own private to this user (0700), and the files in it 0600: another
  * local user must not read the session secret or the saved state (issue 10, Low).
@@ -122,7 +130,7 @@ export class Project {
     if (input.includes('\0')) throw new PathError('path contains a NUL character');
     const abs = path.isAbsolute(input) ? path.normalize(input) : path.resolve(this.root, input);
     const rel = path.relative(this.root, abs);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    if (rel === '' || leavesFolder(rel)) {
       throw new PathError(`${input} is outside the project folder ${this.root}; open files inside it`);
     }
     const parts = rel.split(path.sep);

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { Project } from '../project.js';
+import { leavesFolder, type Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
@@ -150,7 +150,7 @@ export class FolderSync {
 
   private relOf(abs: string): string | undefined {
     const rel = path.relative(this.project.root, abs);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    if (rel === '' || leavesFolder(rel)) return undefined;
     return rel.split(path.sep).join('/');
   }
 

@@ -26,7 +26,7 @@ import { ensureDaemon, findProject, projectAbove } from '../lifecycle/daemon-pro
 import { editorConnection } from '../lifecycle/rpc-client.js';
 import { toOffset, unitLength, type Encoding, type LineChar } from '../text/positions.js';
 import { VERSION } from '../version.js';
-import type { Project } from '../project.js';
+import { leavesFolder, type Project } from '../project.js';
 import { COMMANDS, runCommand, type CommandContext } from './commands.js';
 import { DocumentSync } from './document-sync.js';
 import { PresenceView } from './presence.js';
@@ -371,7 +371,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // An editor starts this server for every file it opens: what the project ignores (.env,
     // build output, .gitignore'd secrets) is never shared. Paths outside are the daemon's call.
     const rel = path.relative(root, abs);
-    if (!rel.startsWith('..') && !path.isAbsolute(rel) && new IgnoreRules(root).ignores(rel.split(path.sep).join('/'))) {
+    if (!leavesFolder(rel) && new IgnoreRules(root).ignores(rel.split(path.sep).join('/'))) {
       log(`not sharing ${rel}: the project ignores it (.gitignore, .chorus/ignore or built-in rules)`);
       return;
     }
