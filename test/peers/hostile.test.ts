@@ -383,6 +383,13 @@ it('low: bad framing, a 2 GiB Content-Length and deep JSON get clear answers; th
   const deep = `{"jsonrpc":"2.0","id":7,"method":"data/set","params":{"namespace":"n","key":"k","value":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
   e.frame(deep);
   expect((await e.waitFor((a) => a.id === 7, 'the deep answer')).error?.code).toBe(P.ErrorCodes.InvalidParams);
+  // An id that is not a string, a number or null is answered (with id null), not met with silence.
+  for (const id of ['{"a":1}', '[1]', 'true']) {
+    const before = e.answers.length;
+    e.frame(`{"jsonrpc":"2.0","id":${id},"method":"buffer/open","params":{"path":"a.txt"}}`);
+    const answer = await e.waitFor((a) => e.answers.indexOf(a) >= before && a.id === null && !!a.error, `the answer to id ${id}`);
+    expect([answer.error?.code, answer.error?.message]).toEqual([P.ErrorCodes.InvalidRequest, '"id" must be a string, a number or null']);
+  }
   const long = await e.request(P.BufferOpen.method, { path: `${'é'.repeat(200)}/x.txt`, content: 'x' });
   expect(long.error?.code).toBe(P.ErrorCodes.PathOutsideProject);
   expect(long.error?.message).toMatch(/too long/);

@@ -60,6 +60,11 @@ function decodeMessage(buffer: Uint8Array): Message {
   if (jsonDepth(text) > MAX_JSON_DEPTH) {
     throw new BadFrame(`the message nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; no Chorus method takes such params`, ErrorCodes.InvalidParams, id);
   }
+  // JSON-RPC 2.0: an id is a string, a number or null. Any other was answered with silence (the
+  // library could not match it), which leaves a client waiting for ever.
+  if ('id' in m && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') {
+    throw new BadFrame('"id" must be a string, a number or null', ErrorCodes.InvalidRequest, null);
+  }
   if (m.method !== undefined && typeof m.method !== 'string') {
     throw new BadFrame('"method" must be a string', ErrorCodes.InvalidRequest, id);
   }
