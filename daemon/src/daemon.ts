@@ -59,13 +59,25 @@ export interface DaemonOptions {
 
 /**
  * A project file's bytes for an editor's open, never through a symbolic link: its target may be
- * outside the project (issue 10, item 5), and the folder scan never shares links either.
+ * outside the project (issue 10, item 5), and the folder scan never shares links either. Undefined
+ * when nothing is there; Failure for a folder, or a path under a file (see Workspace.refuseClash).
  */
 async function readProjectFile(project: Project, rel: string): Promise<Uint8Array | undefined> {
   const abs = project.absolute(rel);
   const st = await fs.promises.lstat(abs).catch(() => undefined);
   if (st?.isSymbolicLink()) throw new Failure('notEditable', `${rel} is a symbolic link; Chorus never follows links in the project (their target may be outside it), so it is not shared or edited`);
+  if (st?.isDirectory()) throw new Failure('invalid', `${rel} is a folder; open a file inside it`);
   if (st && !st.isFile()) return undefined;
+  if (!st) {
+    // Not there: a file on its way would make it a folder everywhere (see Workspace.refuseClash).
+    const parts = rel.split('/');
+    for (let n = parts.length - 1; n > 0; n--) {
+      const above = await fs.promises.lstat(project.absolute(parts.slice(0, n).join('/'))).catch(() => undefined);
+      if (!above) continue;
+      if (above.isDirectory()) break;
+      throw new Failure('invalid', `${parts.slice(0, n).join('/')} is a file, so ${rel} cannot be made inside it; check the path`);
+    }
+  }
   return readBytes(abs);
 }
 

@@ -6,9 +6,11 @@
 // never stops the others. Real daemons over loopback: two writers and a read-only member.
 import fs from 'node:fs';
 import path from 'node:path';
+import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
 import { folderFiles, sharedPair, startPeer, stopAllPeers, stopPeer, until, type Peer } from '../support/disk-peers.js';
 import { tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
 
 afterEach(stopAllPeers);
 
@@ -154,4 +156,33 @@ it("one path a read-only member cannot write (its own file is in the way) never 
   fs.renameSync(path.join(c.dir, 'blocker'), path.join(c.dir, 'my-notes.txt'));
   await until(() => fs.existsSync(path.join(c.dir, 'blocker', 'f.txt')), "the session's folder on the read-only member");
   expect(fs.readFileSync(path.join(c.dir, 'blocker', 'f.txt'), 'utf8')).toBe('shared\n');
+});
+
+it('an editor cannot make a file inside a shared file or over a folder (a mistyped path turned the shared file into a folder on every peer)', async () => {
+  const { a, b } = await sharedPair({ 'README.txt': 'read me\n', 'src/main.c': 'int main;\n' }, { prepareSharer: (dir) => fs.mkdirSync(path.join(dir, 'emptydir')) });
+  await allHold([a, b], { 'README.txt': 'read me\n', 'src/main.c': 'int main;\n' }, 'the first sync');
+  const editor = await ScriptedEditor.socket(b.daemon.project.socketPath);
+  try {
+    await editor.init();
+    const refusals: Array<[string, RegExp]> = [
+      ['README.txt/notes.txt', /^README\.txt is a file in the project, so README\.txt\/notes\.txt cannot be made inside it; check the path$/],
+      ['src', /^src is a folder in the project; open a file inside it$/],
+      ['emptydir', /^emptydir is a folder/],
+    ];
+    for (const [rel, message] of refusals) {
+      const err = await editor.open(rel, 'x').then(() => undefined, (e: Error & { code?: number }) => e);
+      expect(err?.message ?? `${rel} was opened`, rel).toMatch(message);
+      expect(err?.code, rel).toBe(P.ErrorCodes.InvalidParams);
+    }
+    // A file just written to the folder, which the index may not have yet: the folder is looked at too.
+    fs.writeFileSync(path.join(b.dir, 'fresh.txt'), 'fresh\n');
+    const err = await editor.open('fresh.txt/x.txt', 'x').then(() => undefined, (e: Error) => e);
+    expect(err?.message ?? 'fresh.txt/x.txt was opened').toMatch(/^fresh\.txt is a file( in the project)?, so fresh\.txt\/x\.txt cannot be made inside it; check the path$/);
+    // A new file in a shared folder is made as before.
+    expect(await editor.open('src/new.c', 'new\n')).toBe('new\n');
+  } finally {
+    editor.close();
+  }
+  await allHold([a, b], { 'README.txt': 'read me\n', 'src/main.c': 'int main;\n', 'src/new.c': 'new\n', 'fresh.txt': 'fresh\n' }, 'only the new files to arrive');
+  expect(fs.statSync(path.join(b.dir, 'emptydir')).isDirectory()).toBe(true);
 });

@@ -352,6 +352,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   async open(path: string, create: boolean, origin: Origin = { kind: 'disk' }): Promise<{ fileId: string; text: string }> {
     let fileId = this.index.idOf(path);
     if (!fileId) {
+      this.refuseClash(path);
       const bytes = await this.source.read(path);
       fileId = this.index.idOf(path); // another open may have raced us while we read
       if (!fileId) {
@@ -371,6 +372,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const again = this.doc(fileId);
     if (again) return { fileId, text: again.text };
     return { fileId, text: this.makeLive(fileId, this.baseText(entry)).text };
+  }
+
+  /**
+   * Throws Failure('invalid') when a file at `path` would clash with the session's tree: `path` is
+   * a shared folder, or a folder on its way is a shared file. Made anyway, such a file turned a
+   * peer's shared file into a folder on every peer (a folder keeps the path, decision 142), from
+   * one mistyped path in an editor (`README.txt/notes.txt`).
+   */
+  private refuseClash(path: string): void {
+    if (this.index.isFolder(path)) throw new Failure('invalid', `${path} is a folder in the project; open a file inside it`);
+    for (let at = path.indexOf('/'); at > 0; at = path.indexOf('/', at + 1)) {
+      const above = path.slice(0, at);
+      if (this.index.idOf(above)) throw new Failure('invalid', `${above} is a file in the project, so ${path} cannot be made inside it; check the path`);
+    }
   }
 
   /**
