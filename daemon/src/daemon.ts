@@ -204,7 +204,7 @@ export class Daemon {
       newSession: (client: EditorClient) => {
         const s = new EditorBuffers(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.workspace.readOnly,
-          ignored: (p) => this.folder.rules.ignores(p),
+          ignored: (p) => this.folder.rules.why(p),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

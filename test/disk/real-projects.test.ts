@@ -131,7 +131,7 @@ it('an ignored path opened in an editor stays local and the editor is told so; a
   const ea = await editor(a.daemon.project.socketPath);
   const r = (await ea.raw('buffer/open', { path: '.env' })) as { path: string; content: string; shared?: boolean; notShared?: string };
   expect(r).toMatchObject({ path: '.env', content: 'SECRET=1\n', shared: false });
-  expect(r.notShared).toMatch(/ignored/);
+  expect(r.notShared).toMatch(/^\.env is ignored \(Chorus never shares files that usually hold secrets by default \(built-in rule "\.env"; a line "!\.env" in \.chorus\/ignore shares it\)\), so it stays on this machine/);
   const made = (await ea.raw('buffer/open', { path: 'build/out.txt', content: 'generated\n' })) as { shared?: boolean };
   expect(made.shared).toBe(false);
   await expect(ea.raw('buffer/edit', { path: '.env', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'X' }] })).rejects.toThrow(/not shared/);

@@ -44,12 +44,16 @@ export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
   private byDir = new Map<string, Ignore | null>();
   private root: Ignore;
+  /** The lines of `.chorus/ignore`: a built-in pattern written there too is the person's rule. */
+  private readonly ownRules = new Set<string>();
 
   constructor(private readonly rootDir: string) {
     this.root = ignore().add(BUILT_IN);
     for (const file of [path.join(rootDir, '.chorus', 'ignore')]) {
       try {
-        this.root.add(fs.readFileSync(file, 'utf8'));
+        const text = fs.readFileSync(file, 'utf8');
+        this.root.add(text);
+        for (const line of text.split(/\r?\n/)) this.ownRules.add(line.trim());
       } catch {
         // no such file
       }
@@ -103,6 +107,7 @@ export class IgnoreRules {
     const block = `${before && !before.endsWith('\n') ? '\n' : ''}# ${why}\n${lines.join('\n')}\n`;
     fs.appendFileSync(file, block, { mode: 0o600 });
     this.root.add(lines);
+    for (const line of lines) this.ownRules.add(line);
   }
 
   /** Per folder: is it a Chorus project of its own (holds `.chorus/`)? Cached; see `projectsChanged`. */
@@ -130,17 +135,32 @@ export class IgnoreRules {
 
   /** Is this project-relative path (with a trailing `/` for folders) excluded? */
   ignores(rel: string): boolean {
-    if (reservedIn(rel.replace(/\/$/, ''))) return true;
+    return this.why(rel) !== undefined;
+  }
+
+  /**
+   * Why this project-relative path (with a trailing `/` for folders) is excluded, naming the rule
+   * and the file it is in ('.gitignore has the rule "*.log"'); undefined when it is shared.
+   */
+  why(rel: string): string | undefined {
+    const reserved = reservedIn(rel.replace(/\/$/, ''));
+    if (reserved) return `it is inside ${reserved}/, which Chorus never shares`;
     // FolderWriter's temporary files, by the one rule that knows their names (files.ts).
-    if (!rel.endsWith('/') && isWriteTemp(rel.slice(rel.lastIndexOf('/') + 1))) return true;
-    if (this.root.ignores(rel)) return true;
-    if (nestedProjectOf(rel, this.holds) !== undefined) return true;
+    if (!rel.endsWith('/') && isWriteTemp(rel.slice(rel.lastIndexOf('/') + 1))) return 'it is a temporary file of Chorus';
+    const root = this.root.test(rel).rule;
+    if (root) {
+      return BUILT_IN.includes(root.pattern) && !this.ownRules.has(root.pattern)
+        ? `Chorus never shares ${root.pattern === 'node_modules/' ? 'node_modules/' : 'files that usually hold secrets'} by default (built-in rule "${root.pattern}"; a line "!${rel.replace(/\/$/, '')}" in .chorus/ignore shares it)`
+        : `.chorus/ignore has the rule "${root.pattern}"`;
+    }
+    const nested = nestedProjectOf(rel, this.holds);
+    if (nested !== undefined) return `it is inside ${nested}/, a Chorus project of its own`;
     const parts = rel.replace(/\/$/, '').split('/');
     for (let i = 0; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      const rules = this.rulesOf(dir);
-      if (rules?.ignores(rel.slice(dir ? dir.length + 1 : 0))) return true;
+      const rule = this.rulesOf(dir)?.test(rel.slice(dir ? dir.length + 1 : 0)).rule;
+      if (rule) return `${dir ? `${dir}/` : ''}.gitignore has the rule "${rule.pattern}"`;
     }
-    return false;
+    return undefined;
   }
 }

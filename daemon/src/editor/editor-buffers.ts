@@ -31,8 +31,11 @@ export interface BufferHooks {
   afterEdit?(): void;
   /** True while this daemon is a read-only guest: edits are refused. */
   readOnly?(): boolean;
-  /** Is this project path ignored (.gitignore, .chorus/ignore)? Such a file is never shared. */
-  ignored?(path: string): boolean;
+  /**
+   * Why this project path is ignored (.gitignore, .chorus/ignore, a built-in rule; see
+   * IgnoreRules.why), or undefined when it is not. Such a file is never shared.
+   */
+  ignored?(path: string): string | undefined;
 }
 
 /** What buffer/open answers. */
@@ -109,7 +112,8 @@ export class EditorBuffers implements ChangeSink {
     if (this.resolved.size > 10_000) this.resolved.clear();
     this.resolved.set(pathIn, path);
     this.resolved.set(path, path);
-    if (this.hooks.ignored?.(path) && !this.workspace.index.idOf(path)) {
+    const ignored = this.workspace.index.idOf(path) ? undefined : this.hooks.ignored?.(path);
+    if (ignored !== undefined) {
       let text = content;
       if (text === undefined) {
         try {
@@ -119,7 +123,7 @@ export class EditorBuffers implements ChangeSink {
         }
       }
       this.local.add(path);
-      const notShared = `${path} is ignored (.gitignore or .chorus/ignore), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
+      const notShared = `${path} is ignored (${ignored}), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
       return { path, content: text, shared: false, notShared };
     }
     this.local.delete(path);

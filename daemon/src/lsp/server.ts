@@ -371,8 +371,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // An editor starts this server for every file it opens: what the project ignores (.env,
     // build output, .gitignore'd secrets) is never shared. Paths outside are the daemon's call.
     const rel = path.relative(root, abs);
-    if (!leavesFolder(rel) && new IgnoreRules(root).ignores(rel.split(path.sep).join('/'))) {
-      log(`not sharing ${rel}: the project ignores it (.gitignore, .chorus/ignore or built-in rules)`);
+    const ignored = leavesFolder(rel) ? undefined : new IgnoreRules(root).why(rel.split(path.sep).join('/'));
+    if (ignored !== undefined) {
+      log(`not sharing ${rel}: the project ignores it (${ignored})`);
       return;
     }
     let disk: string | undefined;

@@ -1,0 +1,39 @@
+// IgnoreRules.why names the rule that keeps a path local, and the file it is in: an editor was
+// told ".env is ignored (.gitignore or .chorus/ignore)" when neither had a rule for it (a trial).
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { IgnoreRules } from '../../daemon/src/disk/ignore-rules.js';
+import { tempProject } from '../support/project-dir.js';
+
+it('says which rule keeps a path local, and where it is written', () => {
+  const root = tempProject({ '.gitignore': '*.log\n', 'sub/.gitignore': 'out/\n', 'a.txt': 'a\n', 'inner/.chorus/session.json': '{}' });
+  fs.mkdirSync(path.join(root, '.chorus'), { recursive: true });
+  fs.writeFileSync(path.join(root, '.chorus', 'ignore'), 'secret.txt\n*.pem\n');
+  try {
+    expectReasons(new IgnoreRules(root));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+function expectReasons(rules: IgnoreRules): void {
+  const cases: Record<string, string | undefined> = {
+    'a.txt': undefined,
+    '.env.example': undefined,
+    '.env': 'Chorus never shares files that usually hold secrets by default (built-in rule ".env"; a line "!.env" in .chorus/ignore shares it)',
+    'config/.env.local': 'Chorus never shares files that usually hold secrets by default (built-in rule ".env.*"; a line "!config/.env.local" in .chorus/ignore shares it)',
+    'node_modules/x/index.js': 'Chorus never shares node_modules/ by default (built-in rule "node_modules/"; a line "!node_modules/x/index.js" in .chorus/ignore shares it)',
+    // A built-in pattern the person also wrote in .chorus/ignore is theirs.
+    'certs/site.pem': '.chorus/ignore has the rule "*.pem"',
+    'secret.txt': '.chorus/ignore has the rule "secret.txt"',
+    'build.log': '.gitignore has the rule "*.log"',
+    'sub/out/x.js': 'sub/.gitignore has the rule "out/"',
+    'inner/x.txt': 'it is inside inner/, a Chorus project of its own',
+    '.git/config': 'it is inside .git/, which Chorus never shares',
+  };
+  for (const [rel, why] of Object.entries(cases)) {
+    expect(rules.why(rel), rel).toBe(why);
+    expect(rules.ignores(rel), rel).toBe(why !== undefined);
+  }
+}
