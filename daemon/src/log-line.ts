@@ -6,8 +6,12 @@
  * character in a message is escaped, and each entry is exactly one line.
  */
 
-/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/**
+ * Control characters (C0, DEL, C1), the Unicode line and paragraph separators, and the
+ * bidirectional controls (marks, embeddings, overrides, isolates): a name holding U+202E showed
+ * the rest of a `chorus status` line reversed ("Trojan Source", CVE-2021-42574).
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** `message` with each control character written as an escape (`\n`, `\r`, `\t`, else `\uXXXX`): one line. */

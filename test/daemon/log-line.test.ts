@@ -25,5 +25,7 @@ describe('displayName', () => {
     expect(displayName('x'.repeat(500), 'ab12cd34')).toHaveLength(200);
     expect(displayName(42, 'ab12cd34')).toBe('ab12cd34');
     expect(displayName('', 'ab12cd34')).toBe('ab12cd34');
+    // Bidirectional controls would show what follows reversed.
+    expect(displayName('Mallory\u202Etxt.exe\u2066x\u2069\u200f', 'ab12cd34')).toBe('Mallory\\u202etxt.exe\\u2066x\\u2069\\u200f');
   });
 });
