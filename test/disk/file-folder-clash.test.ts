@@ -186,3 +186,19 @@ it('an editor cannot make a file inside a shared file or over a folder (a mistyp
   await allHold([a, b], { 'README.txt': 'read me\n', 'src/main.c': 'int main;\n', 'src/new.c': 'new\n', 'fresh.txt': 'fresh\n' }, 'only the new files to arrive');
   expect(fs.statSync(path.join(b.dir, 'emptydir')).isDirectory()).toBe(true);
 });
+
+it('a read-only member keeps a removed folder that still holds its unshared files, without trying to share it again', async () => {
+  const a = await startPeer(tempProject({ 'd/a.txt': 'a\n', 'top.txt': 'top\n' }, 'chorus-disk-a-'), 'alice');
+  const c = await readOnlyPeer(a);
+  await until(() => fs.existsSync(path.join(c.dir, 'd', 'a.txt')), 'the shared folder on the read-only member');
+  fs.writeFileSync(path.join(c.dir, 'd', '.env'), 'SECRET=1\n'); // never shared (a built-in rule)
+  fs.rmSync(path.join(a.dir, 'd'), { recursive: true });
+  await until(() => !fs.existsSync(path.join(c.dir, 'd', 'a.txt')), 'the removal on the read-only member');
+  await until(() => c.lines.some((l) => l === 'kept the folder d a peer removed: it still holds files that are not shared'), 'the folder kept').catch((e: Error) => {
+    console.log(c.lines.filter((l) => !l.startsWith('net')).slice(-15));
+    throw e;
+  });
+  expect(fs.readFileSync(path.join(c.dir, 'd', '.env'), 'utf8')).toBe('SECRET=1\n');
+  expect(c.lines.filter((l) => /failed|refused/.test(l) && !l.startsWith('net'))).toEqual([]);
+  expect(a.lines.filter((l) => /read-only/.test(l) && /refused/.test(l))).toEqual([]);
+});

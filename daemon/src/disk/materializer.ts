@@ -154,8 +154,12 @@ export class Materializer {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-          this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
-          this.workspace.addDir(p, { kind: 'disk' });
+          // A read-only member cannot share it again (its changes are refused): it keeps the folder.
+          if (this.workspace.readOnly) this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared`);
+          else {
+            this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
+            this.workspace.addDir(p, { kind: 'disk' });
+          }
         }
         continue; // gone already (ENOENT), or a file there now (ENOTDIR): nothing to remove
       }
