@@ -359,6 +359,16 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return true;
   }
 
+  /**
+   * Bytes sent to `peerId` and still waiting in its transmitting link (a WebSocket's send buffer;
+   * 0 for transports that cannot tell); undefined when it is not linked. The replicator builds no
+   * more blob or sync answers for a peer while this is high (decision 149).
+   */
+  buffered(peerId: string): number | undefined {
+    const s = this.#links.get(peerId);
+    return s?.up === true ? s.buffered() : undefined;
+  }
+
   get #webrtcIdleMs(): number {
     return this.#opts.timing?.webrtcIdleMs ?? WEBRTC_IDLE_MS;
   }
