@@ -666,8 +666,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         for (const hash of new Set(m.hashes)) {
           const sent = p.sentBlobs.get(hash);
           if (p.wants.has(hash) || (sent !== undefined && now - sent < REPEAT_WANT_MS)) repeated++;
+          else if (p.wants.size >= MAX_WANTS_QUEUED) over++; // before `has`: a disk look-up each
           else if (!this.workspace.blobs.has(hash)) lack.push(hash);
-          else if (p.wants.size >= MAX_WANTS_QUEUED) over++;
           else p.wants.add(hash);
         }
         if (lack.length) this.send(peerId, { kind: 'lack', hashes: lack });
@@ -764,6 +764,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
     const wait = Math.max((g?.lastBig ?? 0) + RESYNC_MS - Date.now(), (this.net.buffered?.(peerId) ?? 0) > MAX_QUEUED_BYTES ? 50 : 0);
     if (wait <= 0) return true;
+    // Only documents held here are held back (one message each): the reply about any other is
+    // small, and holding one message per name a peer makes up would grow without bound.
+    if (!g && !this.store(doc).docIds().includes(doc)) return true;
     const gate = g ?? { lastBig: 0 };
     p.syncGate.set(doc, gate);
     gate.pending = data;
