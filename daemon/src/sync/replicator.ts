@@ -746,7 +746,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       // Tell the peer too: its own last message may have been the one that made us level.
       this.send(peerId, { kind: 'level', doc });
     }
-    if (sent >= BIG_SYNC_REPLY) p.syncGate.set(doc, { ...(p.syncGate.get(doc) ?? {}), lastBig: Date.now() });
+    if (sent >= BIG_SYNC_REPLY) {
+      const g = p.syncGate.get(doc);
+      if (g) g.lastBig = Date.now(); // the same object a waiting message's timer holds
+      else p.syncGate.set(doc, { lastBig: Date.now() });
+    }
     if (doc === INDEX_DOC_ID) this.fetchMissing();
   }
 
