@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { encodeRouted, RelayFrame, tagged } from '../../daemon/src/net/relay-protocol.js';
-import { MAX_BUFFERED_BYTES, startRelay, type RelayHandle } from '../../daemon/src/net/relay-server.js';
+import { MAX_BUFFERED_BYTES, MAX_UNJOINED, startRelay, type RelayHandle } from '../../daemon/src/net/relay-server.js';
 
 let relay: RelayHandle;
 let log: string[];
@@ -59,4 +59,25 @@ it('a member that does not read is dropped instead of buffered for', async () =>
     await new Promise((r) => setTimeout(r, 50));
   }
   expect(sender.ws.readyState).toBe(WebSocket.OPEN);
+});
+
+it('bare connections that never join are capped, and closing them logs a few lines, not one each (decision 149)', async () => {
+  const n = MAX_UNJOINED + 40;
+  const reasons: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ws = new WebSocket(relay.url, { perMessageDeflate: false });
+    ws.on('error', () => undefined);
+    ws.on('close', (_c, reason) => reasons.push(reason.toString()));
+    sockets.push(ws);
+  }
+  const deadline = Date.now() + 8000;
+  while (reasons.length < n - MAX_UNJOINED && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(reasons.length).toBeGreaterThanOrEqual(n - MAX_UNJOINED);
+  expect(reasons.every((r) => /too many connections waiting to join/.test(r))).toBe(true);
+  expect(log.filter((l) => /relay: closing a connection/.test(l)).length).toBeLessThanOrEqual(3);
+  // A member still gets in once the strangers are gone.
+  for (const s of sockets.splice(0)) s.terminate();
+  await new Promise((r) => setTimeout(r, 200));
+  const alice = await member('alice', 'k');
+  expect(alice.ws.readyState).toBe(WebSocket.OPEN);
 });

@@ -2,7 +2,7 @@
 // a session or read outside the project. One test per kind of attack; each ends with the victim
 // still serving, its saved state loading after a restart, a fresh peer joining, and nothing
 // written outside the project or inside a VCS folder (test/support/victim.ts).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,9 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { writerKeys } from '../../daemon/src/net/credentials.js';
 import { decodeJoinCode, encodeJoinCode } from '../../daemon/src/net/join-code.js';
 import { configKeys } from '../../daemon/src/session/session-file.js';
-import { MAX_WAITING_CHANGES } from '../../daemon/src/sync/replicator.js';
+import { MAX_PENDING_HANDSHAKES } from '../../daemon/src/net/overlay.js';
+import type { PeerMessage } from '../../daemon/src/sync/peer-messages.js';
+import { MAX_QUEUED_BYTES, MAX_WAITING_CHANGES } from '../../daemon/src/sync/replicator.js';
 import { MAX_ORPHAN_DOCS } from '../../daemon/src/workspace/workspace.js';
 import { logsOf, startDaemon } from '../support/in-process.js';
 import { MaliciousEditor } from '../support/malicious-editor.js';
@@ -360,6 +362,99 @@ it('item 12: extension data that is not JSON is refused, and the namespace still
   expect(h.data.entries('ns')).toEqual({ k: { kept: true } });
   const [again] = await assertVictimHealthy(h, guard).then((ds) => (daemons.push(...ds), ds));
   expect(again!.data.entries('ns')).toEqual({ k: { kept: true } });
+});
+
+// ---- amplification and floods from a read-only code (decision 149) --------------------------
+
+/** What the victim sent the attacker that matches `pred`. */
+const got = (m: MaliciousPeer, pred: (x: PeerMessage) => boolean) => m.received.filter((x) => !(x instanceof Uint8Array) && pred(x)).length;
+
+it('peers 1: a blob named 2,000 times in one want, and asked for again at once, is sent once', async () => {
+  const { host: h, code } = await host({ 'big.bin': randomBytes(32 * 1024).toString('hex'), 'a.txt': 'a\n' }, true);
+  const guard = guardFolder(h.project.root);
+  const hash = h.workspace.index.entries().find(([, e]) => e.path === 'big.bin')![1].hash;
+  expect(h.workspace.blobs.has(hash)).toBe(true);
+  const m = await mallory(code, h);
+  const blobs = () => got(m, (x) => x.kind === 'blob' && x.hash === hash);
+  m.send({ kind: 'want', hashes: Array<string>(2000).fill(hash) });
+  await until(() => blobs() >= 1, 'the blob');
+  for (let i = 0; i < 20; i++) m.send({ kind: 'want', hashes: [hash, hash] });
+  // A blob the host lacks is answered after everything asked before it: nothing more is coming.
+  m.send({ kind: 'want', hashes: [sha('not here')] });
+  await until(() => got(m, (x) => x.kind === 'lack') >= 1, 'the lack');
+  expect(blobs()).toBe(1);
+  expect(refusals(h, /answered blobs asked for by peer .* once/)).toBe(1); // once a minute, then counted
+  await healthy(h, guard);
+});
+
+it('peers 1: no blob is read for a peer while its link holds more than MAX_QUEUED_BYTES unsent', async () => {
+  const files = Object.fromEntries([0, 1, 2].map((i) => [`f${i}.bin`, `${i}`.repeat(1000)]));
+  const { host: h, code } = await host(files, true);
+  const guard = guardFolder(h.project.root);
+  const hashes = h.workspace.index.entries().map(([, e]) => e.hash);
+  const m = await mallory(code, h);
+  // The link is made to report a full send buffer (a peer that does not read).
+  const net = h.session.network! as unknown as { buffered(id: string): number | undefined };
+  net.buffered = () => MAX_QUEUED_BYTES + 1;
+  m.send({ kind: 'want', hashes });
+  m.send({ kind: 'want', hashes: [sha('not here')] }); // answered at once: the want was taken in
+  await until(() => got(m, (x) => x.kind === 'lack') >= 1, 'the lack');
+  await new Promise((r) => setTimeout(r, 500));
+  expect(got(m, (x) => x.kind === 'blob')).toBe(0);
+  delete (net as Partial<typeof net>).buffered; // the prototype's again: the link drained
+  await until(() => got(m, (x) => x.kind === 'blob') === 3, 'the blobs once the link drains');
+  await healthy(h, guard);
+});
+
+it('peers 2: 100 sync messages saying "I have nothing" for a document with a long history get one or two full replies, not 100', async () => {
+  const { host: h, code } = await host({ 'a.txt': 'a\n' }, true);
+  const guard = guardFolder(h.project.root);
+  const e = await ScriptedEditor.socket(h.project.socketPath);
+  editors.push(e);
+  await e.init();
+  await e.open('notes.txt', randomBytes(96 * 1024).toString('base64')); // incompressible: its history is big
+  const doc = h.workspace.index.idOf('notes.txt')!;
+  const m = await mallory(code, h);
+  const full = () => got(m, (x) => x.kind === 'sync' && x.doc === doc && x.data.length >= 64 * 1024);
+  // What a peer holding nothing says: no heads, and a `have` with an empty Bloom filter. Each one
+  // made the host send the whole history again.
+  const empty = A.generateSyncMessage(A.init(), A.initSyncState())[1]!;
+  expect(A.decodeSyncMessage(empty).heads).toEqual([]);
+  for (let i = 0; i < 100; i++) m.send({ kind: 'sync', doc, data: empty });
+  await until(() => full() >= 1, 'a reply with the history');
+  // The held message (the latest only) is answered after RESYNC_MS; nothing after that.
+  await until(() => full() >= 2, 'the answer to the latest held message');
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(full()).toBe(2);
+  expect(refusals(h, /holding sync messages for .* only the latest is answered/)).toBe(1);
+  e.close();
+  editors = [];
+  await healthy(h, guard);
+});
+
+it('peers 3: a flood of bare connections to the peer port is capped before the handshake, and logs a few lines', async () => {
+  const { host: h, code } = await host({ 'a.txt': 'a\n' }, true);
+  const guard = guardFolder(h.project.root);
+  const before = logsOf(h).length;
+  const { WebSocket } = await import('ws');
+  const addr = decodeJoinCode(code).addrs[0]!;
+  const n = MAX_PENDING_HANDSHAKES + 60;
+  let closedByHost = 0;
+  const sockets = Array.from({ length: n }, () => {
+    const ws = new WebSocket(addr);
+    ws.on('error', () => undefined);
+    ws.on('close', () => closedByHost++);
+    return ws;
+  });
+  // Those over the cap are closed at once, not after the 10 s handshake timeout.
+  await until(() => closedByHost >= n - MAX_PENDING_HANDSHAKES, () => `${n - MAX_PENDING_HANDSHAKES} closed by the host (${closedByHost} so far)`, 8000);
+  for (const ws of sockets) ws.terminate();
+  await until(() => refusals(h, /handshake with ws-in:.* failed/) >= 1, 'a failed handshake logged');
+  await new Promise((r) => setTimeout(r, 1000));
+  const lines = logsOf(h).slice(before).filter((l) => /handshake/.test(l));
+  expect(lines.length).toBeLessThanOrEqual(6); // 3 a minute per kind: closed over the cap, closed during it
+  expect(lines.some((l) => /closed a connection from ws-in:.* before its handshake/.test(l))).toBe(true);
+  await healthy(h, guard);
 });
 
 // ---- Low ------------------------------------------------------------------------------------

@@ -32,6 +32,12 @@ export interface Link {
    * stranger cannot make us hold 64 MiB); the secure layer lifts it once the peer proved the secret.
    */
   raiseFrameLimit?(): void;
+  /**
+   * Bytes handed to `send` and not yet written to the network (a WebSocket's send buffer);
+   * absent where the transport cannot tell. Lets the sync layer stop building answers for a
+   * peer whose link is not draining (decision 149).
+   */
+  bufferedAmount?(): number;
   send(data: Uint8Array): void;
   close(reason?: string): void;
   on<E extends keyof LinkEvents>(event: E, listener: (...args: LinkEvents[E]) => void): this;

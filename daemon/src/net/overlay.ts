@@ -40,6 +40,7 @@
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { QuietLog } from '../quiet-log.js';
 import { soon, unref, type Timer } from '../timers.js';
 import { Backoff } from './backoff.js';
 import { Flood, type FloodDelivery } from './flood.js';
@@ -121,6 +122,16 @@ export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 1;
 export { MessageTooLargeError } from './secure.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * Most incoming links (dialled by others, or through the relay) in their secure handshake at
+ * once; beyond, a new one is closed at once. The handshake needs no secret to start, so anyone
+ * who reaches the port (peers listen on every interface) could otherwise hold sockets, timers and
+ * a log line each for 10 s, by the thousand (decision 149). A session's members dial in a few
+ * links each; 64 leaves room for a full mesh of them all reconnecting at once.
+ */
+export const MAX_PENDING_HANDSHAKES = 64;
+/** Lines of one kind about failed or refused handshakes logged per minute; the rest are counted. */
+const HANDSHAKE_LOG_LINES_PER_MINUTE = 3;
 /** Up to this many members (this one included) every member links to every other. */
 export const FULL_MESH_UP_TO = 8;
 /** A member nobody has had news of for this long is taken as gone (for choosing links). */
@@ -210,6 +221,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #upSince = new Map<string, number>();
   readonly #dials = new Map<string, DialState>();
   readonly #pending = new Set<Link>();
+  /** Links dialled by others (or reached through the relay) still in their handshake: see MAX_PENDING_HANDSHAKES. */
+  readonly #pendingIn = new Set<Link>();
+  /**
+   * Lines anyone who reaches the port can cause (a failed handshake, a connection over the cap):
+   * a few a minute per kind, then a count (decision 149; there is no log rotation).
+   */
+  readonly #quiet = new QuietLog((m) => this.#log(m), 60_000, HANDSHAKE_LOG_LINES_PER_MINUTE);
   readonly #rtc = new Map<string, RtcAttempt>();
   readonly #rtcBackoff = new Map<string, Backoff>();
   readonly #selfAddrs = new Set<string>();
@@ -320,6 +338,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     for (const link of this.#pending) link.close('overlay stopped');
     this.#pending.clear();
+    this.#pendingIn.clear();
+    this.#quiet.clear();
     this.#relay?.close('overlay stopped');
     await this.#listener?.close();
     // node-datachannel's threads would keep the process alive: release them with the last overlay.
@@ -357,6 +377,16 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (s?.up !== true || !s.send(data)) return false;
     this.#streamed(s);
     return true;
+  }
+
+  /**
+   * Bytes sent to `peerId` and still waiting in its transmitting link (a WebSocket's send buffer;
+   * 0 for transports that cannot tell); undefined when it is not linked. The replicator builds no
+   * more blob or sync answers for a peer while this is high (decision 149).
+   */
+  buffered(peerId: string): number | undefined {
+    const s = this.#links.get(peerId);
+    return s?.up === true ? s.buffered() : undefined;
   }
 
   get #webrtcIdleMs(): number {
@@ -456,17 +486,27 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       raw.close('overlay stopped');
       return;
     }
+    const incoming = origin.dialedBy === 'them';
+    if (incoming && this.#pendingIn.size >= MAX_PENDING_HANDSHAKES) {
+      raw.close('too many connections waiting for a handshake');
+      this.#quiet.log('handshake cap', `closed a connection from ${raw.remote} before its handshake: ${MAX_PENDING_HANDSHAKES} connections are in their handshake already (a flood of bare connections?)`);
+      return;
+    }
     this.#pending.add(raw);
+    if (incoming) this.#pendingIn.add(raw);
     secureHandshake(raw, { keys: this.#keys, selfId: this.#opts.selfId }).then(
       (link) => {
         this.#pending.delete(raw);
+        this.#pendingIn.delete(raw);
         this.#afterHandshake(link, origin);
       },
       (err: unknown) => {
         this.#pending.delete(raw);
+        this.#pendingIn.delete(raw);
         origin.onHandshakeFail?.();
         const reason = err instanceof Error ? err.message : String(err);
-        this.#log(`handshake with ${raw.remote} failed: ${reason}`);
+        // One kind per reason, without its details (addresses, close codes).
+        this.#quiet.log(`handshake failed: ${reason.replace(/\s*\(.*$/, '').slice(0, 60)}`, `handshake with ${raw.remote} failed: ${reason}`);
         // An address that leads back to us (e.g. "localhost" in a seed list) is not worth redialing.
         if (/connected to itself/.test(reason) && origin.addr) this.#selfAddrs.add(origin.addr);
         if (err instanceof HandshakeError && /secret|refused|version|not a Chorus/.test(reason)) this.emit('refused', raw.remote, reason);

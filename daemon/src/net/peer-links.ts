@@ -159,6 +159,11 @@ export class PeerLinks {
     return true;
   }
 
+  /** Bytes waiting in the transmitting link, not yet on the network (0 where it cannot tell). */
+  buffered(): number {
+    return this.#tx?.link.bufferedAmount?.() ?? 0;
+  }
+
   /** Send a control message on the current tx link (e.g. signalling); false if none. */
   sendControl(message: Uint8Array): boolean {
     if (!this.#tx) return false;

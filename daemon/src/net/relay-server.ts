@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { QuietLog } from '../quiet-log.js';
 import { PageServer } from './page-server.js';
 import {
   decodeRouted,
@@ -41,6 +42,14 @@ const JOIN_TIMEOUT_MS = 10_000;
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Connections are pinged this often; one that missed a pong is gone and frees its slot. */
 const PING_MS = 10_000;
+/**
+ * Most connections that have not joined a room yet (they have JOIN_TIMEOUT_MS to): beyond, a new
+ * one is closed at once. A stranger opening bare connections by the thousand must not hold
+ * sockets and timers without bound; members join within a round trip (decision 149).
+ */
+export const MAX_UNJOINED = 64;
+/** Lines of one kind about closed connections logged per minute; the rest are counted. */
+const DROP_LINES_PER_MINUTE = 3;
 
 interface Slot {
   ws: WebSocket;
@@ -72,6 +81,9 @@ export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
   const rooms = new Map<string, Map<string, Slot>>();
   const alive = new WeakSet<WebSocket>();
   const clients = new Set<WebSocket>();
+  const unjoined = new Set<WebSocket>();
+  // Anyone who can reach the port can cause these lines: a few a minute per reason, then a count.
+  const quiet = new QuietLog(log, 60_000, DROP_LINES_PER_MINUTE);
   const pinger = setInterval(() => {
     for (const ws of clients) {
       if (!alive.has(ws)) {
@@ -85,12 +97,17 @@ export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
   pinger.unref();
 
   const drop = (ws: WebSocket, reason: string): void => {
-    log(`relay: closing a connection: ${reason}`);
+    quiet.log(`relay: ${reason.replace(/:.*$/, '')}`, `relay: closing a connection: ${reason}`);
     ws.close(1008, reason.slice(0, 120));
     setTimeout(() => ws.terminate(), 1000).unref();
   };
 
   const accept = (ws: WebSocket): void => {
+    if (unjoined.size >= MAX_UNJOINED) {
+      ws.on('error', () => undefined);
+      return drop(ws, `too many connections waiting to join: over ${MAX_UNJOINED}`);
+    }
+    unjoined.add(ws);
     clients.add(ws);
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
@@ -129,6 +146,7 @@ export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
           return drop(ws, 'this peer id is in use in the room by another connection');
         }
         clearTimeout(joinTimer);
+        unjoined.delete(ws);
         roomId = join.room;
         self = join.peer;
         room = rooms.get(roomId) ?? new Map();
@@ -158,6 +176,7 @@ export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
     });
     ws.on('close', () => {
       clients.delete(ws);
+      unjoined.delete(ws);
       clearTimeout(joinTimer);
       if (room === undefined || room.get(self)?.ws !== ws) return;
       room.delete(self);
@@ -169,6 +188,7 @@ export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
     accept,
     close: () => {
       clearInterval(pinger);
+      quiet.clear();
       for (const ws of clients) ws.terminate();
     },
   };

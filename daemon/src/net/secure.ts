@@ -288,6 +288,11 @@ export class SecureLink extends BaseLink {
     super.send(data);
   }
 
+  /** The inner link's unsent bytes (sealed frames: 16 bytes a message more than was sent). */
+  bufferedAmount(): number {
+    return this.#inner.bufferedAmount?.() ?? 0;
+  }
+
   protected transmit(data: Uint8Array): void {
     this.#inner.send(this.#tx.seal(data));
   }

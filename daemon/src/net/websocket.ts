@@ -52,6 +52,11 @@ export class WebSocketLink extends BaseLink {
     if (receiver) receiver._maxPayload = WS_MAX_PAYLOAD;
   }
 
+  /** Bytes queued in the socket and not sent yet (ws's `bufferedAmount`). */
+  bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   protected transmit(data: Uint8Array): void {
     this.#ws.send(data, { binary: true }, (err) => {
       if (err) this.closed(`send failed (${err.message})`);

@@ -10,6 +10,7 @@ import * as A from '@automerge/automerge/next';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
 import type { FloodDelivery } from '../net/flood.js';
+import { QuietLog } from '../quiet-log.js';
 import { unref, type Timer } from '../timers.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { BlobStore } from '../workspace/blob-store.js';
@@ -43,6 +44,12 @@ export interface PeerNetwork {
   isPartialMesh?(): boolean;
   /** Close the links to a peer that broke a bound; without it the peer's message is only refused. */
   dropLinks?(peerId: string, reason: string): void;
+  /**
+   * Bytes sent to `peerId` that its link has not written to the network yet (the WebSocket's
+   * send buffer), or undefined where the transport cannot tell. Blob and sync answers wait while
+   * it is over MAX_QUEUED_BYTES (decision 149).
+   */
+  buffered?(peerId: string): number | undefined;
 }
 
 /** A blob asked for and not answered (by data or `lack`) within this long is asked of someone else. */
@@ -73,6 +80,32 @@ const RESYNC_MS = 1000;
 export const PEER_DOCS_ALLOWANCE = 50_000;
 /** Least time between two log lines about one peer's refused messages of one kind. */
 const QUIET_LOG_MS = 60_000;
+/**
+ * Bytes of answers (blobs, sync replies) that may wait in one peer's link before more are built:
+ * a peer asking faster than its link drains (or not reading at all) must not make this daemon
+ * read and seal its whole project into memory (a `want` naming one 2 MB blob 2,000 times took a
+ * host from 87 MB to 4 GB; decision 149). Four times the blob budget a joiner keeps in flight
+ * (MAX_BLOB_BYTES_IN_FLIGHT), so an honest join never waits on it.
+ */
+export const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** Bytes of blobs read and sent to one peer in one turn of the event loop before yielding. */
+const BLOB_BYTES_PER_TURN = 1024 * 1024;
+/**
+ * Most blobs one peer may have asked for and not been sent yet. An honest peer asks for at most
+ * MAX_BLOBS_IN_FLIGHT at a time; asks beyond this are refused (logged), not queued.
+ */
+export const MAX_WANTS_QUEUED = 1024;
+/**
+ * A blob sent to a peer is not sent to it again if it asks within this long (ms): an honest peer
+ * asks again only after WANT_TIMEOUT_MS without an answer, counted from its ask, before our send.
+ */
+const REPEAT_WANT_MS = WANT_TIMEOUT_MS / 2;
+/**
+ * Sync replies of at least this many bytes (a document's history, sent again because the peer
+ * said it has nothing) go to one peer for one document at most once per RESYNC_MS; sync messages
+ * arriving meanwhile wait, and only the latest of them is answered (decision 149).
+ */
+const BIG_SYNC_REPLY = 64 * 1024;
 
 /** A set of documents the replicator keeps level (the workspace; the extension data). */
 export interface ReplicatedDocs {
@@ -151,6 +184,17 @@ interface PeerState {
   unsynced: Set<string>;
   /** The peer named more documents than PEER_DOCS_ALLOWANCE lets it: its link is being closed. */
   overDocs?: boolean;
+  /** Blobs the peer asked for and not sent yet, oldest first (a set: asked twice, sent once). */
+  wants: Set<string>;
+  /** When each blob was last sent to this peer (ms epoch): see REPEAT_WANT_MS. */
+  sentBlobs: Map<string, number>;
+  /** Sending `wants` waits for the link to drain (or for the next turn). */
+  pumpTimer?: Timer;
+  /**
+   * Per document: when a big sync reply last went to this peer, and the peer's latest sync
+   * message waiting for RESYNC_MS to pass since (or for its link to drain); see BIG_SYNC_REPLY.
+   */
+  syncGate: Map<string, { lastBig: number; pending?: Uint8Array; timer?: Timer }>;
 }
 
 export interface ReplicatorEvents {
@@ -284,7 +328,18 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private peerUp(id: string, meta: Record<string, unknown>): void {
     const docs = [...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())];
-    const state: PeerState = { meta, waiting: new Map(), waitingBytes: 0, docs: new Set(), lacks: new Set(), states: new Map(), unsynced: new Set(docs) };
+    const state: PeerState = {
+      meta,
+      waiting: new Map(),
+      waitingBytes: 0,
+      docs: new Set(),
+      lacks: new Set(),
+      states: new Map(),
+      unsynced: new Set(docs),
+      wants: new Set(),
+      sentBlobs: new Map(),
+      syncGate: new Map(),
+    };
     this.peers.set(id, state);
     this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
     this.send(id, { kind: 'docs', docs });
@@ -298,7 +353,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * again and syncs from fresh states, so nothing of it is needed to reconnect).
    */
   private peerDown(id: string): void {
-    if (!this.peers.delete(id)) return;
+    const gone = this.peers.get(id);
+    if (!gone || !this.peers.delete(id)) return;
+    clearTimeout(gone.pumpTimer);
+    for (const g of gone.syncGate.values()) clearTimeout(g.timer);
     for (const [hash, w] of this.wanted) if (w.peer === id) this.wanted.delete(hash);
     for (const key of this.resynced.keys()) if (key.startsWith(`${id}:`) || key.startsWith(`restart:${id}:`)) this.resynced.delete(key);
     for (const [key, timer] of this.resyncLater) {
@@ -306,7 +364,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       clearTimeout(timer);
       this.resyncLater.delete(key);
     }
-    for (const key of this.quiet.keys()) if (key.startsWith(`${id}:`)) this.quiet.delete(key);
+    this.quiet.forget(`${id}:`, true);
     this.emit('peerDown', id);
     this.fetchMissing(); // what it owed us, from someone else
   }
@@ -349,14 +407,16 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private resynced = new Map<string, number>();
   private resyncLater = new Map<string, Timer>();
 
-  /** Generate and send this side's next sync message for `doc`, if it has one. */
-  private syncStep(peerId: string, doc: string): boolean {
+  /** Generate and send this side's next sync message for `doc`, if it has one; its bytes, 0 if none. */
+  private syncStep(peerId: string, doc: string): number {
     const p = this.peers.get(peerId);
-    if (!p) return false;
+    if (!p) return 0;
     const { state, message } = this.store(doc).generateSync(doc, p.states.get(doc) ?? A.initSyncState());
     p.states.set(doc, state);
-    if (message) this.send(peerId, { kind: 'sync', doc, data: this.needingWaitingDeps(p, doc, message) });
-    return message !== null;
+    if (!message) return 0;
+    const data = this.needingWaitingDeps(p, doc, message);
+    this.send(peerId, { kind: 'sync', doc, data });
+    return data.length;
   }
 
   /**
@@ -435,19 +495,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.emit('ephemeral', claimed, m.topic, m.body, claimed !== peerId);
   }
 
-  /** Refused messages of one kind from one peer: one log line a minute, with how many were not logged. */
-  private quiet = new Map<string, { at: number; unlogged: number }>();
+  /** Refused messages of one kind from one peer: one log line a minute, then a count of the rest. */
+  private quiet = new QuietLog((msg) => this.log(msg), QUIET_LOG_MS, 1);
   private quietLog(peerId: string, kind: string, msg: string): void {
-    const key = `${peerId}:${kind}`;
-    const q = this.quiet.get(key);
-    const now = Date.now();
-    if (q && now - q.at < QUIET_LOG_MS) {
-      q.unlogged++;
-      return;
-    }
-    const more = q?.unlogged ? ` (and ${q.unlogged} more like it since the last such line)` : '';
-    this.quiet.set(key, { at: now, unlogged: 0 });
-    this.log(`${msg}${more}; such messages from this peer are logged at most once a minute`);
+    this.quiet.log(`${peerId}:${kind}`, msg, '; such messages from this peer are logged at most once a minute');
   }
 
   /** A peer that proved only the read-only secret may not change anything (decision 013). */
@@ -600,47 +651,34 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         this.settle(peerId, p, m.doc);
         return;
       case 'sync': {
-        // The changes a sync message carries take the same way as live ones (checked, refused
-        // from a read-only peer); the rest of it (heads, needs) is what lets a reader catch up.
-        let data = m.data;
-        let decoded: A.DecodedSyncMessage;
-        try {
-          decoded = A.decodeSyncMessage(data);
-        } catch {
-          throw new PeerMessageError('not an Automerge sync message');
-        }
-        if (decoded.changes.length && p.meta.readOnly === true) {
-          // A reader passes on the writers' changes it holds: those here already are fine.
-          const n = this.newFromReadOnly(m.doc, decoded.changes);
-          if (n) this.log(`refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(n, decoded.changes.length, m.doc).message}`);
-          data = A.encodeSyncMessage({ ...decoded, changes: [] });
-        } else if (decoded.changes.length) {
-          try {
-            this.admit(peerId, p, m.doc, decoded.changes);
-          } catch (e) {
-            this.log(`refused the changes in a sync message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
-          }
-          data = A.encodeSyncMessage({ ...decoded, changes: [] });
-          if (this.behind(peerId, m.doc)) this.resync(peerId, m.doc);
-        }
-        const state = this.store(m.doc).receiveSync(m.doc, p.states.get(m.doc) ?? A.initSyncState(), data, origin);
-        p.states.set(m.doc, state);
-        if (!this.syncStep(peerId, m.doc)) {
-          this.settle(peerId, p, m.doc);
-          // Tell the peer too: its own last message may have been the one that made us level.
-          this.send(peerId, { kind: 'level', doc: m.doc });
-        }
-        if (m.doc === INDEX_DOC_ID) this.fetchMissing();
+        // Each (peer, document) has at most one big reply per RESYNC_MS (decision 149); its
+        // changes are taken at once, the rest of a message that must wait is kept, the latest only.
+        const data = this.syncChanges(peerId, p, m.doc, m.data);
+        if (this.syncGateOpen(peerId, p, m.doc, data)) this.answerSync(peerId, p, m.doc, data);
         return;
       }
       case 'want': {
+        // Queued, not answered here: each blob is read and sent as the peer's link drains (pumpBlobs).
         const lack: string[] = [];
-        for (const hash of m.hashes) {
-          const data = this.workspace.blobs.get(hash);
-          if (data) this.send(peerId, { kind: 'blob', hash, data });
-          else lack.push(hash);
+        const now = Date.now();
+        let repeated = 0;
+        let over = 0;
+        for (const hash of new Set(m.hashes)) {
+          const sent = p.sentBlobs.get(hash);
+          if (p.wants.has(hash) || (sent !== undefined && now - sent < REPEAT_WANT_MS)) repeated++;
+          else if (p.wants.size >= MAX_WANTS_QUEUED) over++; // before `has`: a disk look-up each
+          else if (!this.workspace.blobs.has(hash)) lack.push(hash);
+          else p.wants.add(hash);
         }
         if (lack.length) this.send(peerId, { kind: 'lack', hashes: lack });
+        const dupes = m.hashes.length - new Set(m.hashes).size;
+        if (dupes || repeated) {
+          this.quietLog(peerId, 'want-repeat', `answered blobs asked for by peer ${peerId.slice(0, 8)} once: ${dupes} named again in the same ask, ${repeated} asked again within ${REPEAT_WANT_MS / 1000} s of being sent or while queued`);
+        }
+        if (over) {
+          this.quietLog(peerId, 'want-over', `refused ${over} blob${over === 1 ? '' : 's'} asked for by peer ${peerId.slice(0, 8)}: over ${MAX_WANTS_QUEUED} asked for and not sent yet (an honest peer asks for at most ${MAX_BLOBS_IN_FLIGHT} at a time)`);
+        }
+        this.pumpBlobs(peerId);
         return;
       }
       case 'lack': {
@@ -668,6 +706,123 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         return;
       case 'ephemeral':
         return; // taken before (see `ephemeral`)
+    }
+  }
+
+  /**
+   * The changes a sync message carries take the same way as live ones (checked, refused from a
+   * read-only peer); returns the message without them (heads, needs: what lets a reader catch up).
+   */
+  private syncChanges(peerId: string, p: PeerState, doc: string, data: Uint8Array): Uint8Array {
+    let decoded: A.DecodedSyncMessage;
+    try {
+      decoded = A.decodeSyncMessage(data);
+    } catch {
+      throw new PeerMessageError('not an Automerge sync message');
+    }
+    if (!decoded.changes.length) return data;
+    if (p.meta.readOnly === true) {
+      // A reader passes on the writers' changes it holds: those here already are fine.
+      const n = this.newFromReadOnly(doc, decoded.changes);
+      if (n) this.log(`refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(n, decoded.changes.length, doc).message}`);
+      return A.encodeSyncMessage({ ...decoded, changes: [] });
+    }
+    try {
+      this.admit(peerId, p, doc, decoded.changes);
+    } catch (e) {
+      this.log(`refused the changes in a sync message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+    }
+    if (this.behind(peerId, doc)) this.resync(peerId, doc);
+    return A.encodeSyncMessage({ ...decoded, changes: [] });
+  }
+
+  /** Take a peer's sync message (without changes, see syncChanges) and send this side's reply. */
+  private answerSync(peerId: string, p: PeerState, doc: string, data: Uint8Array): void {
+    const state = this.store(doc).receiveSync(doc, p.states.get(doc) ?? A.initSyncState(), data, { kind: 'peer', peerId });
+    p.states.set(doc, state);
+    const sent = this.syncStep(peerId, doc);
+    if (!sent) {
+      this.settle(peerId, p, doc);
+      // Tell the peer too: its own last message may have been the one that made us level.
+      this.send(peerId, { kind: 'level', doc });
+    }
+    if (sent >= BIG_SYNC_REPLY) {
+      const g = p.syncGate.get(doc);
+      if (g) g.lastBig = Date.now(); // the same object a waiting message's timer holds
+      else p.syncGate.set(doc, { lastBig: Date.now() });
+    }
+    if (doc === INDEX_DOC_ID) this.fetchMissing();
+  }
+
+  /**
+   * May a sync message from this peer for `doc` be answered now? Not within RESYNC_MS of a big
+   * reply to it for that document, nor while its link holds MAX_QUEUED_BYTES unsent: then the
+   * message waits, replacing any earlier one waiting (each says all the peer has, so the latest
+   * supersedes; a sync message asking for everything again 500 times costs one reply, not 500).
+   */
+  private syncGateOpen(peerId: string, p: PeerState, doc: string, data: Uint8Array): boolean {
+    const g = p.syncGate.get(doc);
+    if (g?.timer) {
+      g.pending = data;
+      return false;
+    }
+    const wait = Math.max((g?.lastBig ?? 0) + RESYNC_MS - Date.now(), (this.net.buffered?.(peerId) ?? 0) > MAX_QUEUED_BYTES ? 50 : 0);
+    if (wait <= 0) return true;
+    // Only documents held here are held back (one message each): the reply about any other is
+    // small, and holding one message per name a peer makes up would grow without bound.
+    if (!g && !this.store(doc).docIds().includes(doc)) return true;
+    const gate = g ?? { lastBig: 0 };
+    p.syncGate.set(doc, gate);
+    gate.pending = data;
+    const retry = (): void => {
+      gate.timer = undefined;
+      const next = gate.pending;
+      gate.pending = undefined;
+      if (!next || this.peers.get(peerId) !== p) return;
+      try {
+        if (this.syncGateOpen(peerId, p, doc, next)) this.answerSync(peerId, p, doc, next);
+      } catch (e) {
+        this.log(`refused sync from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+      }
+    };
+    gate.timer = unref(setTimeout(retry, wait));
+    this.quietLog(peerId, 'sync-wait', `holding sync messages for ${doc} from peer ${peerId.slice(0, 8)} for up to ${RESYNC_MS} ms: a large reply went to it just now (or its link is still sending), and only the latest is answered`);
+    return false;
+  }
+
+  /**
+   * Send the blobs a peer asked for (`wants`), oldest first, while its link has room: at most
+   * BLOB_BYTES_PER_TURN per turn of the event loop (reading and sealing a blob blocks it), and
+   * none while more than MAX_QUEUED_BYTES wait in the link; then again in 50 ms.
+   */
+  private pumpBlobs(peerId: string): void {
+    const p = this.peers.get(peerId);
+    if (!p || p.pumpTimer) return;
+    let bytes = 0;
+    const lack: string[] = [];
+    for (const hash of p.wants) {
+      const queued = this.net.buffered?.(peerId) ?? 0;
+      if (bytes >= BLOB_BYTES_PER_TURN || queued + bytes > MAX_QUEUED_BYTES) {
+        p.pumpTimer = unref(setTimeout(() => {
+          p.pumpTimer = undefined;
+          this.pumpBlobs(peerId);
+        }, queued > MAX_QUEUED_BYTES ? 50 : 0));
+        break;
+      }
+      p.wants.delete(hash);
+      const data = this.workspace.blobs.get(hash);
+      if (!data) {
+        lack.push(hash); // removed since it was asked for (or found damaged)
+        continue;
+      }
+      this.send(peerId, { kind: 'blob', hash, data });
+      p.sentBlobs.set(hash, Date.now());
+      bytes += data.length;
+    }
+    if (lack.length) this.send(peerId, { kind: 'lack', hashes: lack });
+    if (p.sentBlobs.size > 2 * MAX_WANTS_QUEUED) {
+      const now = Date.now();
+      for (const [h, at] of p.sentBlobs) if (now - at >= REPEAT_WANT_MS) p.sentBlobs.delete(h);
     }
   }
 
