@@ -13,6 +13,7 @@ import { soon, unref, type Timer } from '../timers.js';
 import type { Replicator } from '../sync/replicator.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { escapeControls } from '../log-line.js';
+import { QuietLog } from '../quiet-log.js';
 import { HEX_COLOR } from './colors.js';
 
 /** Offsets (UTF-16) in the current text of a file. */
@@ -260,18 +261,15 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.broadcast(peerId);
   }
 
-  /** When a refusal about each peer was last logged (members only: its keys are bounded). */
-  private refusalLogged = new Map<string, number>();
+  /** Refusals about each peer: one log line a minute, then a count (members only: its kinds are bounded). */
+  private refusals = new QuietLog((m) => this.log(m), REFUSAL_LOG_MS, 1);
   private noteRefusal(peerId: string, msg: string): void {
-    const now = Date.now();
-    if (now - (this.refusalLogged.get(peerId) ?? 0) < REFUSAL_LOG_MS) return;
-    this.refusalLogged.set(peerId, now);
-    this.log(`${msg} (logged at most once a minute per peer)`);
+    this.refusals.log(`presence of ${peerId.slice(0, 8)}`, msg, ' (logged at most once a minute per peer)');
   }
 
   /** A peer's link dropped or it said goodbye: it leaves everyone's view. */
   drop(peerId: string): void {
-    this.refusalLogged.delete(peerId);
+    this.refusals.forget(`presence of ${peerId.slice(0, 8)}`);
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
