@@ -1,10 +1,11 @@
 // Races between tools and the daemons' own writes, with real daemon processes (`chorus share` /
 // `chorus join` on loopback), as the tester ran them (decision 148).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { joinedPair, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { tempDir } from '../support/project-dir.js';
 
 const used = stopAfterEach();
 
@@ -47,4 +48,41 @@ it('a sed -i rewrite on one peer racing appends on the other loses, duplicates a
     const logs = `A's log:\n${read(path.join(a, '.chorus', 'daemon.log')).split('\n').filter((l) => !/ net /.test(l)).slice(-25).join('\n')}\nB's log:\n${read(path.join(b, '.chorus', 'daemon.log')).split('\n').filter((l) => !/ net /.test(l)).slice(-25).join('\n')}`;
     expect(lines, `round ${round}\n${logs}`).toEqual(want);
   }
+}, 600_000);
+
+it('a quick branch switch on the sharer leaves every peer with exactly the sharer\'s files', async () => {
+  const { a, b } = joinedPair({ 'readme.txt': 'hello\n' }, used);
+  const others = [b];
+  for (let i = 0; i < 2; i++) {
+    const dir = path.join(tempDir(), `p${i}`);
+    used.push(dir);
+    const join = chorus(['join', shareCode(a), dir, '--host', '127.0.0.1']);
+    expect(join.status, join.stderr).toBe(0);
+    others.push(dir);
+  }
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: a, stdio: 'pipe' });
+  git('init', '-q', '-b', 'master');
+  git('add', 'readme.txt');
+  git('commit', '-q', '-m', 'master');
+  git('checkout', '-q', '-b', 'big');
+  for (let i = 1; i <= 50; i++) fs.writeFileSync(path.join(a, `big${i}.txt`), `big file ${i}\n`);
+  git('add', '-A', '--', '.', ':!.chorus');
+  git('commit', '-q', '-m', 'big');
+  git('checkout', '-q', 'master');
+  const files = (dir: string) => listTree(dir).filter((p) => !p.startsWith('.git/')).join('\n');
+  for (const d of others) await waitUntil(`${d} to have the sharer's files`, () => files(d) === files(a));
+  await sh('for k in 1 2 3; do git checkout -q big && sleep 0.6 && git checkout -q master; sleep 0.6; done', a);
+  // Settled: every folder holds the sharer's files and stays so for a while.
+  let last = '';
+  let since = Date.now();
+  await waitUntil('every peer to settle on the sharer\'s files', () => {
+    const now = [a, ...others].map(files).join('\u0000');
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+    return others.every((d) => files(d) === files(a)) && Date.now() - since > 4000;
+  }, 120_000).catch(() => undefined);
+  expect(files(a)).toBe('readme.txt');
+  for (const d of others) expect(files(d), `${d}'s files`).toBe('readme.txt');
 }, 600_000);
