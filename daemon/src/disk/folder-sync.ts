@@ -463,6 +463,9 @@ export class FolderSync {
         steps.push(() => {
           this.workspace.rename(from, to, DISK);
           this.writeBack.moved(from, to);
+          if (this.writeBack.renamedHere.size >= 10_000) this.writeBack.renamedHere.clear(); // a bound
+          this.writeBack.renamedHere.delete(from);
+          this.writeBack.renamedHere.add(to);
           this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
         });
       }

@@ -107,6 +107,15 @@ export class Materializer {
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     // A folder there now is not this file: it is left alone (rm would refuse it anyway).
     if (st?.isDirectory()) return;
+    if (st?.isFile() && this.writeBack.renamedHere.delete(p)) {
+      // This folder renamed the file, and a peer deleted it: a rename is an intent to keep it, like
+      // an edit (decision 148). The folder's file stays and is shared again, as a new file (its
+      // history stays with the deleted entry).
+      this.log(`kept ${p}: a peer deleted this file, which was renamed here meanwhile; a rename keeps the file, so it is shared again (delete it again to remove it everywhere)`);
+      this.writeBack.forget(p);
+      await this.writeBack.takeForeign?.(p);
+      return;
+    }
     if (st?.isFile()) {
       // Only the daemon's own content goes (what it wrote or took in there). Content a tool put
       // there that the daemon never had is someone's work: kept, and the watcher shares it again

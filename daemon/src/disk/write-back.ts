@@ -348,6 +348,13 @@ export class WriteBack {
     return this.running.has(path) && !this.landed.has(path);
   }
 
+  /**
+   * Paths this folder renamed a file to (taken in from the folder since the daemon started), until
+   * a peer's deletion of the file is settled once. A rename is an intent to keep the file: a
+   * peer's deletion made without knowing of it (one side offline) must not remove it (decision 148).
+   */
+  readonly renamedHere = new Set<string>();
+
   /** Resolves once the write of `path` in progress, if any, and those queued behind it are done. */
   async writing(path: string): Promise<void> {
     for (let p = this.running.get(path); p !== undefined; p = this.running.get(path)) {
