@@ -399,10 +399,6 @@ export class WriteBack {
     const previous = this.running.get(path) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.disabled) return;
-      // The file left the shared state while this write waited its turn (a quick branch switch:
-      // created and deleted again by a peer): it is not written, or it would stay in this folder
-      // alone, in no one's index, and come back for everyone at its next edit (decision 148).
-      if (!this.workspace.index.idOf(path)) return;
       // A live text's write waits its turn behind the one in flight; by then the text may have
       // moved on (an outside edit taken in meanwhile): the text as it is now is written. The text
       // from when the write was asked for lacked that edit, and a tool changing the file in
