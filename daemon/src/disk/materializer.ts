@@ -128,6 +128,9 @@ export class Materializer {
         return;
       }
     }
+    // Looked at the disk since the check above: the file may be back in the shared state (typing
+    // on a peer kept it, and its write may have just landed here): then it stays.
+    if (this.workspace.index.idOf(p)) return;
     await this.folder.remove(p);
     this.writeBack.forget(p);
     await this.pruneEmptyDirs(path.posix.dirname(p));
