@@ -41,6 +41,10 @@ interface Seen {
   exec: boolean;
   /** The daemon's write generation when the read began (see WriteBack.isOwn). */
   since: number;
+  /** When the file was last modified (what `WriteBack.baseFor` needs to find the content a tool read). */
+  mtimeMs: number;
+  /** The file's inode: the same as a content the daemon wrote or read there means a tool changed that file in place. */
+  ino: number;
 }
 
 export class FolderSync {
@@ -295,7 +299,7 @@ export class FolderSync {
       return undefined;
     }
     const bytes = await readBytes(abs);
-    return bytes && { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since };
+    return bytes && { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: st.mtimeMs, ino: st.ino };
   }
 
   private once(key: string, msg: string): void {
@@ -344,6 +348,18 @@ export class FolderSync {
       if (seen === 'own') continue;
       if (seen) present.set(rel, seen);
       else if (!this.rules.ignores(rel)) absent.push(rel);
+    }
+
+    // A read that another take-in of the same file overtook (a write-back's own take-in runs
+    // beside the watcher's batch) may hold an older content than the one just taken in: diffed
+    // from that newer base it would undo the newer change (an append lost). Its file is read again
+    // in the next batch instead; only the file as it is now is taken in (decision 148).
+    if (!full) {
+      for (const [rel, seen] of present) {
+        if (this.writeBack.since(rel) === seen.since) continue;
+        present.delete(rel);
+        this.event(this.project.absolute(rel), false);
+      }
     }
 
     // Decide synchronously, against the index as it is now.
@@ -397,14 +413,14 @@ export class FolderSync {
       } else if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
         if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
-        this.writeBack.remember(rel, seen.hash, seen.bytes);
+        this.writeBack.remember(rel, seen.hash, seen.bytes, seen.ino);
       } else if (ledger.latest(rel) === undefined && (this.workspace.createdFrom(id) === seen.hash || (this.workspace.isLive(id) && index.entry(id)?.hash === seen.hash))) {
         // Made from these very bytes of this folder (an editor opened the new file before the
         // watcher took it in) and edited since: the folder is behind, not a second create.
         // After a restart `createdFrom` is forgotten, but a live document's entry still names
         // the text it started from: the folder holding exactly that is behind too (a daemon
         // killed before its first write-back of the file left it so).
-        this.writeBack.remember(rel, seen.hash, seen.bytes);
+        this.writeBack.remember(rel, seen.hash, seen.bytes, seen.ino);
         refresh.push(rel);
       } else if (ledger.latest(rel) === undefined) {
         // A peer's file this folder never had, and a different one here at the same path: made
@@ -447,6 +463,9 @@ export class FolderSync {
         steps.push(() => {
           this.workspace.rename(from, to, DISK);
           this.writeBack.moved(from, to);
+          if (this.writeBack.renamedHere.size >= 10_000) this.writeBack.renamedHere.clear(); // a bound
+          this.writeBack.renamedHere.delete(from);
+          this.writeBack.renamedHere.add(to);
           this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
         });
       }
@@ -467,8 +486,11 @@ export class FolderSync {
       for (const rel of [...added, ...changed]) {
         steps.push(() => {
           const seen = present.get(rel)!;
-          const base = this.writeBack.baseText(rel);
-          const baseHash = this.writeBack.ledger.latest(rel);
+          // What the tool changed: usually the folder's newest content, an older one when the
+          // tool read the file just before a write-back replaced it (decision 148).
+          const chosen = this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.ino);
+          const base = chosen?.text;
+          const baseHash = chosen?.hash ?? this.writeBack.ledger.latest(rel);
           this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
           const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash);
           // This folder's version raced a peer's and is kept beside it: the folder gets that
@@ -479,6 +501,7 @@ export class FolderSync {
           // for a document in memory. Without it the next outside edit had no base, and was
           // taken as the whole text, deleting what peers had added meanwhile.
           this.writeBack.keepBase(rel, seen.hash, seen.bytes);
+          this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.ino);
         });
       }
       for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));

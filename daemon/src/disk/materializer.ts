@@ -99,9 +99,38 @@ export class Materializer {
   /** A peer's removal of a file: gone from the folder too, unless another file holds the path now. */
   private async delete(p: string): Promise<void> {
     if (!this.safe(p)) return;
+    // A write of this file in progress (its create arrived a moment before) lands first: removed
+    // before it landed, the file appeared after the removal, in no one's index (decision 148).
+    await this.writeBack.writing(p);
     if (this.workspace.index.idOf(p)) return; // another file holds this path now
+    const abs = this.project.absolute(p);
+    const st = await fs.promises.lstat(abs).catch(() => undefined);
     // A folder there now is not this file: it is left alone (rm would refuse it anyway).
-    if ((await fs.promises.lstat(this.project.absolute(p)).catch(() => undefined))?.isDirectory()) return;
+    if (st?.isDirectory()) return;
+    if (st?.isFile() && this.writeBack.renamedHere.delete(p)) {
+      // This folder renamed the file, and a peer deleted it: a rename is an intent to keep it, like
+      // an edit (decision 148). The folder's file stays and is shared again, as a new file (its
+      // history stays with the deleted entry).
+      this.log(`kept ${p}: a peer deleted this file, which was renamed here meanwhile; a rename keeps the file, so it is shared again (delete it again to remove it everywhere)`);
+      this.writeBack.forget(p);
+      await this.writeBack.takeForeign?.(p);
+      return;
+    }
+    if (st?.isFile()) {
+      // Only the daemon's own content goes (what it wrote or took in there). Content a tool put
+      // there that the daemon never had is someone's work: kept, and the watcher shares it again
+      // (an edit wins over a delete, as for live text).
+      const hash = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
+      if (hash !== undefined && !this.writeBack.ledger.knows(p, hash) && !this.writeBack.isOwn(p, hash)) {
+        this.log(`kept ${p}: a peer deleted it, but this folder's copy was changed meanwhile (not what Chorus wrote there); it is shared again as a new file`);
+        this.writeBack.forget(p);
+        await this.writeBack.takeForeign?.(p);
+        return;
+      }
+    }
+    // Looked at the disk since the check above: the file may be back in the shared state (typing
+    // on a peer kept it, and its write may have just landed here): then it stays.
+    if (this.workspace.index.idOf(p)) return;
     await this.folder.remove(p);
     this.writeBack.forget(p);
     await this.pruneEmptyDirs(path.posix.dirname(p));

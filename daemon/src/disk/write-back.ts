@@ -11,6 +11,7 @@ import { contentHash } from '../workspace/text-doc.js';
 import type { Origin, Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
+import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { PendingContent } from './pending-content.js';
 import { isIgnoreFile } from './ignore-rules.js';
@@ -28,6 +29,37 @@ const QUIET_MS = 100;
  */
 const MAX_WAIT_MS = 1000;
 
+/**
+ * How long a tool may take between reading a file and putting its new content in place, for
+ * `baseFor`: a content the folder held within this long of the tool's write may be what the tool
+ * read (a `sed -i` that read it just before a write-back replaced it). Generous for a loaded
+ * machine; a longer-held content is only a candidate, chosen when it fits the tool's change best.
+ */
+const TOOL_RACE_MS = 3000;
+/** How many of a loaded file's recent folder contents `baseFor` may choose from. */
+const HISTORY = 8;
+
+/**
+ * How many lines one must delete and insert to turn `from` into `to` (a line diff: each distinct
+ * line becomes one character for fast-diff). Lines, not characters: `B20` and `B21` are one
+ * character apart but different lines, and a character count made an older content look closer.
+ */
+function linesChanged(from: string, to: string): number {
+  const codes = new Map<string, string>();
+  const code = (line: string) => {
+    let c = codes.get(line);
+    if (c === undefined) {
+      c = String.fromCharCode(0xe000 + (codes.size % 0x1800)) + String.fromCharCode(0xe000 + Math.floor(codes.size / 0x1800));
+      codes.set(line, c);
+    }
+    return c;
+  };
+  const enc = (t: string) => t.split('\n').map(code).join('');
+  let n = 0;
+  for (const [kind, text] of fastDiff(enc(from), enc(to))) if (kind !== fastDiff.EQUAL) n += text.length / 2;
+  return n;
+}
+
 function stampOf(st: fs.Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.mode}`; // the mode: a chmod is a change too
 }
@@ -43,6 +75,14 @@ export class WriteBack {
    * ledger's hash (see `baseText`), so untouched files' content stays on disk (issue 13).
    */
   private onDisk = new Map<string, { hash: string; text: string }>();
+  /**
+   * The contents a loaded file has had in the folder lately, oldest first, each with when it came
+   * to be there (a write of the daemon's landed, or the daemon took the folder's content in). Only
+   * contents that were in the folder for sure: a write in flight is not here until it lands. A tool
+   * that read the file just before a write-back replaced it made its change on an older one of
+   * these, not on the newest (see `baseFor`, decision 148).
+   */
+  private history = new Map<string, Array<{ hash: string; text: string; at: number; ino: number | undefined }>>();
   /** What the daemon recorded per path lately, in order (see `isOwn`). */
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
   /** Per path, the generation of the newest content that is in the folder for sure. */
@@ -150,10 +190,82 @@ export class WriteBack {
    * Remember that `path` now holds content with this hash (taken in from disk); `content`, the
    * bytes or their text, is kept as the file's base only while its document is in memory.
    */
-  remember(path: string, hash: string, content?: Uint8Array | string): void {
+  remember(path: string, hash: string, content?: Uint8Array | string, ino?: number): void {
     this.ledger.record(path, hash);
     this.landed.set(path, this.note(path, hash));
     this.keepBase(path, hash, content);
+    if (content !== undefined) this.inFolder(path, hash, content, ino);
+  }
+
+  /** `content` (with this hash) is in the folder at `path` now, for sure: a candidate base of the next outside edit. */
+  inFolder(path: string, hash: string, content: Uint8Array | string | undefined, ino?: number): void {
+    const id = this.workspace.index.idOf(path);
+    const text = content === undefined || !id || !this.workspace.isLoaded(id) || content.length > this.workspace.liveLimit ? null : typeof content === 'string' ? content : decodeText(content);
+    if (text === null) {
+      this.history.delete(path);
+      return;
+    }
+    const list = this.history.get(path) ?? [];
+    if (list.at(-1)?.hash !== hash) list.push({ hash, text, at: Date.now(), ino });
+    if (list.length > HISTORY) list.shift();
+    this.history.set(path, list);
+    if (this.history.size > 2 * this.workspace.loaded + 64) {
+      for (const [p] of this.history) {
+        const pid = this.workspace.index.idOf(p);
+        if (!pid || !this.workspace.isLoaded(pid)) this.history.delete(p);
+      }
+    }
+  }
+
+  /**
+   * The text an outside edit of `path` (now `bytes`, in the file with inode `ino` last modified at
+   * `mtimeMs`) was made on, with its hash. Usually the newest content known to be in the folder.
+   * But a write-back of the daemon may have replaced the file while a tool was changing it:
+   * - a tool that changed the file in place (`>>`, an editor saving in place) changed the content
+   *   of that very file: when it is still the file (inode) the newest content was in, that is the base;
+   * - a tool that rewrites the file (read, change, write elsewhere, rename over it: `sed -i`, many
+   *   editors) may have read it just before the write-back landed: its change was made on the
+   *   content before. Every content the folder held within TOOL_RACE_MS of the tool's write is a
+   *   candidate, and the one the new content is closest to (fewest lines changed) is the base; on
+   *   a tie, the newest. A content equal to the new one is not a candidate unless it is the
+   *   newest: a tool putting back an older content (`git checkout`, undo) is a change
+   *   (disk-whole-files-and-conflicts.md).
+   * Diffed from the newest instead, the tool's change undid what the write-back brought (a peer's
+   * lines deleted, or added twice once taken in again). Decision 148.
+   */
+  baseFor(path: string, bytes: Uint8Array, mtimeMs: number, ino?: number): { text: string; hash: string } | undefined {
+    const list = this.history.get(path);
+    const latest = this.ledger.latest(path);
+    const newest = list?.at(-1);
+    // The history does not know the ledger's newest, and no write of it is in flight: another route
+    // recorded it (a rename, a file not in memory then). The ledger's newest it is.
+    if (!list || !newest || (latest !== undefined && !list.some((e) => e.hash === latest) && !this.running.has(path))) {
+      const text = this.baseText(path);
+      return text === undefined || latest === undefined ? undefined : { text, hash: latest };
+    }
+    const now = decodeText(bytes);
+    if (now === null || list.length === 1) return newest;
+    const hash = hashBytes(bytes);
+    let best = newest;
+    // Still the file the newest content was in: changed in place, on that content. (Only the
+    // newest: an older content's file was replaced since, and its inode number may be reused.)
+    if (ino === undefined || newest.ino !== ino) {
+      let bestSize = linesChanged(newest.text, now);
+      for (let i = list.length - 2; i >= 0 && bestSize > 0; i--) {
+        const e = list[i]!;
+        const until = list[i + 1]!.at;
+        if (e.hash === hash || until < mtimeMs - TOOL_RACE_MS || e.at > mtimeMs + TOOL_RACE_MS) continue;
+        const size = linesChanged(e.text, now);
+        if (size < bestSize) {
+          best = e;
+          bestSize = size;
+        }
+      }
+    }
+    if (best !== newest) {
+      this.log(`${path} was changed in the folder by a tool that read it before Chorus's last write of it landed; its change is taken in against the version it read, so what that write brought is kept`);
+    }
+    return best;
   }
 
   /**
@@ -205,9 +317,11 @@ export class WriteBack {
   moved(from: string, to: string): void {
     const h = this.ledger.latest(from);
     const kept = this.onDisk.get(from);
+    const history = this.history.get(from);
     this.forget(from);
     if (h) this.ledger.record(to, h);
     if (kept !== undefined) this.onDisk.set(to, kept);
+    if (history !== undefined) this.history.set(to, history);
   }
 
   /** Does the file still carry the identity it had right after the daemon's own last write? */
@@ -219,6 +333,7 @@ export class WriteBack {
     this.stamps.delete(path);
     this.ledger.forget(path);
     this.onDisk.delete(path);
+    this.history.delete(path);
     // What it held before it went no longer says anything about a file that appears there later.
     this.recent.delete(path);
     this.landed.delete(path);
@@ -231,6 +346,21 @@ export class WriteBack {
    */
   creating(path: string): boolean {
     return this.running.has(path) && !this.landed.has(path);
+  }
+
+  /**
+   * Paths this folder renamed a file to (taken in from the folder since the daemon started), until
+   * a peer's deletion of the file is settled once. A rename is an intent to keep the file: a
+   * peer's deletion made without knowing of it (one side offline) must not remove it (decision 148).
+   */
+  readonly renamedHere = new Set<string>();
+
+  /** Resolves once the write of `path` in progress, if any, and those queued behind it are done. */
+  async writing(path: string): Promise<void> {
+    for (let p = this.running.get(path); p !== undefined; p = this.running.get(path)) {
+      await p;
+      if (this.running.get(path) === p) return;
+    }
   }
 
   /** Wait for every write in progress. */
@@ -258,18 +388,30 @@ export class WriteBack {
     if (!path || !this.workspace.isLive(fileId)) return undefined;
     if (p?.origin) this.noteRulesChange(path, p.origin);
     const text = this.workspace.text(fileId);
-    return this.writeNow(path, Buffer.from(text, 'utf8'), false, text);
+    return this.writeNow(path, Buffer.from(text, 'utf8'), false, text, fileId);
   }
 
   /**
    * Write `data` to `path` now (after any write of it in progress); `force` even if it was the
    * last written. `text`: `data` decoded, when the caller has it (saves decoding it again).
    */
-  writeNow(path: string, data: Uint8Array, force = false, text?: string): Promise<void> {
+  writeNow(path: string, data: Uint8Array, force = false, text?: string, liveId?: string): Promise<void> {
     const previous = this.running.get(path) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.disabled) return;
-      const hash = hashBytes(data);
+      // A live text's write waits its turn behind the one in flight; by then the text may have
+      // moved on (an outside edit taken in meanwhile): the text as it is now is written. The text
+      // from when the write was asked for lacked that edit, and a tool changing the file in
+      // between made its change on a content that was never the shared text's (decision 148).
+      if (liveId !== undefined) {
+        if (!this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) return;
+        const current = this.workspace.text(liveId);
+        if (current !== text) {
+          text = current;
+          data = Buffer.from(current, 'utf8');
+        }
+      }
+      let hash = hashBytes(data);
       if (!force && this.ledger.latest(path) === hash) return;
       // The folder's one path check, before anything else (a link is the person's, never
       // replaced by a regular file: issue 10, item 5); the write itself checks again.
@@ -304,6 +446,19 @@ export class WriteBack {
           }
         }
       }
+      // The checks above wait on the disk, and the watcher may take a tool's edit in meanwhile (an
+      // append): a live text is written as it is now, never as it was before that edit (the folder
+      // would lose the appended line, and the next append would land after the wrong line).
+      if (liveId !== undefined) {
+        if (!this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) return;
+        const current = this.workspace.text(liveId);
+        if (current !== text) {
+          text = current;
+          data = Buffer.from(current, 'utf8');
+          hash = hashBytes(data);
+          if (this.ledger.latest(path) === hash) return;
+        }
+      }
       // A file the folder does not have is created, never put over one another tool made since.
       const create = !force && st === undefined && this.ledger.latest(path) === undefined;
       // What the daemon knew of the file before this write, put back if the write is abandoned.
@@ -326,6 +481,10 @@ export class WriteBack {
           // very content would be skipped as done (a file waiting behind a file in its folder's
           // way was never written once that file moved).
           const unknowWrite = () => {
+            // Only while the ledger still names this write: a take-in of the folder's content
+            // while the write was in flight (the watcher's batch) recorded what the folder holds
+            // now, which putting back the older content would make look like a tool's edit again.
+            if (this.ledger.latest(path) !== hash) return;
             if (knownBefore === undefined) this.ledger.forget(path);
             else this.ledger.record(path, knownBefore);
             if (baseBefore) this.onDisk.set(path, baseBefore);
@@ -360,6 +519,7 @@ export class WriteBack {
         }
         this.landed.set(path, gen);
         this.stamps.set(path, stampOf(written));
+        this.inFolder(path, hash, text ?? data, written.ino);
       } catch (e) {
         if (e instanceof WriteRefused) this.pendingContent.logRefusal(e.message);
         else this.log(`could not write ${path}: ${inWords(e)}; will retry on the next change`);
