@@ -339,7 +339,18 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const rep = this.replicator!;
     const progress = (p: JoinProgress) => this.emit('progress', p);
     progress({ phase: 'connecting', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
-    await this.waitForFirstSync(rep);
+    // Once a peer answers, the join is syncing, not waiting for one (the CLI said so for minutes).
+    const answered = () => {
+      if (rep.connectedPeers().length === 0) return;
+      rep.off('activity', answered);
+      progress({ phase: 'syncing', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
+    };
+    rep.on('activity', answered);
+    try {
+      await this.waitForFirstSync(rep);
+    } finally {
+      rep.off('activity', answered);
+    }
     const entries = this.workspace.index.entries();
     const bytesTotal = entries.reduce((n, [, e]) => n + e.size, 0);
     let waiting = 0;
@@ -440,7 +451,13 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }));
   }
 
+  /** Write no more of the session's files (the daemon is stopping). */
+  halt(): void {
+    this.materializer?.halt();
+  }
+
   async stop(): Promise<void> {
+    this.halt();
     this.persist();
     await this.overlay?.stop();
   }
