@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { chorus, daemonsFor, editedCode, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, daemonsFor, editedCode, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -106,4 +106,39 @@ it('a join whose daemon is killed mid-way says so within seconds, exits non-zero
   const kept = /daemon log is kept as (\S+\.log)\)/.exec(run.out())?.[1];
   if (kept) fs.rmSync(kept, { force: true });
   expect(daemonsFor(b)).toEqual([]);
+});
+
+it("a joining folder's file equal to the session's is no conflict, and a join tells only of this folder's files", async () => {
+  const { a, b } = joinedPair({ 'f.txt': 'base\n' }, used);
+  const code = shareCode(a);
+  // Both change f.txt while apart, and both create new.txt: an old conflict, between a and b only.
+  expect(chorus(['stop', b]).status).toBe(0);
+  fs.appendFileSync(path.join(a, 'f.txt'), 'A\n');
+  fs.appendFileSync(path.join(b, 'f.txt'), 'B\n');
+  fs.writeFileSync(path.join(a, 'new.txt'), 'from a\n');
+  fs.writeFileSync(path.join(b, 'new.txt'), 'from b\n');
+  expect(chorus(['share', b, '--json']).status).toBe(0); // starts b's daemon again: it rejoins
+  const read = (d: string) => fs.readFileSync(path.join(d, 'f.txt'), 'utf8');
+  await waitUntil('a and b to converge', () => {
+    const fa = read(a);
+    return fa.includes('A\n') && fa.includes('B\n') && fa === read(b) && listTree(a).length === 3 && listTree(b).length === 3;
+  });
+  const before = listTree(a);
+  // A third folder holds the converged f.txt, byte for byte.
+  const c = project({ 'f.txt': read(a) });
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  const r = JSON.parse(join.stdout) as { notices?: string[] };
+  expect(r.notices ?? []).toEqual([]);
+  // Once c's files are written (the join returns after its first write), no copy anywhere.
+  await waitUntil('c to have the session', () => listTree(c).length === before.length);
+  expect(listTree(c)).toEqual(before);
+  expect(read(c)).toBe(read(a));
+  expect(listTree(a)).toEqual(before);
+  // An empty folder joining hears nothing of old conflicts either.
+  const d = path.join(tempDir(), 'd');
+  used.push(d);
+  const empty = chorus(['join', code, d, '--host', '127.0.0.1', '--json']);
+  expect(empty.status, empty.stderr).toBe(0);
+  expect((JSON.parse(empty.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
 });
