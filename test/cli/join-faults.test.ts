@@ -162,3 +162,26 @@ it("a joining folder's folder where the session has a file is moved aside; the s
     expect(fs.readFileSync(path.join(d, kept!, 'deeper', 'x.txt'), 'utf8')).toBe('x\n');
   }
 });
+
+it('a join interrupted while it writes stops writing at once, and says which of its files it left in the folder', async () => {
+  const files: Record<string, string> = {};
+  // Enough to take a while to write, even on a fast machine.
+  for (let i = 0; i < 800; i++) files[`d${i % 8}/f${i}.txt`] = `file ${i} `.repeat(6000);
+  const a = project(files);
+  const code = shareCode(a);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const run = joinInBackground([code, b, '--host', '127.0.0.1']);
+  await waitUntil('the join to write its first files', () => fs.existsSync(b) && listTree(b).length > 0, 120_000);
+  run.child.kill('SIGINT');
+  const exit = await run.exited;
+  expect(exit, run.out()).toBe(130); // interrupted, not finished: else this test proves nothing
+  expect(daemonsFor(b)).toEqual([]);
+  const left = listTree(b);
+  expect(left.length, run.out()).toBeLessThan(800);
+  expect(run.out()).toMatch(new RegExp(`join interrupted; stopped the daemon it started .*${left.length} files? of the session (was|were) written to .* before it stopped; (it is|they are) left there`));
+  expect(fs.existsSync(path.join(b, '.chorus'))).toBe(false);
+  // Once it said it stopped, nothing more is written.
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(listTree(b)).toEqual(left);
+});

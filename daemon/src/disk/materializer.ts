@@ -26,6 +26,7 @@ export class Materializer {
 
   halt(): void {
     this.halted = true;
+    this.writeBack.pendingContent.halt(); // content arriving meanwhile is not written either
   }
 
   constructor(
