@@ -54,7 +54,7 @@ describe('FsBlobStore on a damaged disk', () => {
     const hash = blobs.put(new TextEncoder().encode('the real content\n'));
     const file = path.join(dir, hash);
     const bytes = fs.readFileSync(file);
-    bytes[3] ^= 0x01; // one flipped bit
+    bytes[3] = bytes[3]! ^ 0x01; // one flipped bit
     fs.writeFileSync(file, bytes);
     expect(new FsBlobStore(dir).get(hash)).toBe(undefined);
     expect(fs.existsSync(file)).toBe(false);
