@@ -112,7 +112,9 @@ async function putBack(fp: Footprint, keepLog = false): Promise<string[]> {
 
 /** Run `body`; if it fails (or is interrupted), put back what it set up and say so. */
 async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promise<T>): Promise<T> {
+  let interrupting = false;
   const interrupted = (signal: NodeJS.Signals) => {
+    interrupting = true;
     void putBack(fp).then((done) => {
       process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : ''}\n`);
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
@@ -123,6 +125,9 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   try {
     return await body();
   } catch (e) {
+    // Interrupted: stopping the daemon ends the body too (its socket closes); the signal's handler
+    // puts things back, says so and exits, not this.
+    if (interrupting) await new Promise<never>(() => undefined);
     const done = await putBack(fp, e instanceof DaemonGone);
     const after = done.length ? `\nchorus: the ${what} left things as they were: ${done.join(', ')}` : '';
     throw new CliError(`${describeError(e)}${after}`, e instanceof CliError ? e.exitCode : EXIT_FAILED);

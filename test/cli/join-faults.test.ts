@@ -142,27 +142,6 @@ it("a joining folder's file equal to the session's is no conflict, and a join te
   expect(empty.status, empty.stderr).toBe(0);
   expect((JSON.parse(empty.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
 });
-
-it("a joining folder's folder where the session has a file is moved aside; the session's file keeps its path everywhere", async () => {
-  const a = project({ 'conly.txt': 'the session file\n', 'other.txt': 'o\n' });
-  const code = shareCode(a);
-  const c = project({ 'conly.txt/inner.txt': 'mine\n', 'conly.txt/deeper/x.txt': 'x\n' });
-  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
-  expect(join.status, join.stderr).toBe(0);
-  const notices = (JSON.parse(join.stdout) as { notices?: string[] }).notices ?? [];
-  const kept = /the session's file keeps the path, this folder's folder \(all its files\) is kept as (conly \(conflict [0-9a-f]+\)\.txt)/.exec(notices.join('\n'))?.[1];
-  expect(kept, notices.join('\n')).toBeDefined();
-  const want = ['conly.txt', `${kept}/deeper/x.txt`, `${kept}/inner.txt`, 'other.txt'].sort();
-  await waitUntil('both folders to settle', () => JSON.stringify(listTree(a)) === JSON.stringify(want) && JSON.stringify(listTree(c)) === JSON.stringify(want)).catch((e: Error) => {
-    throw new Error(`${e.message}: want ${JSON.stringify(want)}, sharer has ${JSON.stringify(listTree(a))}, joiner ${JSON.stringify(listTree(c))}\n${fs.readFileSync(path.join(c, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => /conly/.test(l)).join('\n')}\nSHARER\n${fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => /conly/.test(l)).join('\n')}`);
-  });
-  for (const d of [a, c]) {
-    expect(fs.readFileSync(path.join(d, 'conly.txt'), 'utf8')).toBe('the session file\n');
-    expect(fs.readFileSync(path.join(d, kept!, 'inner.txt'), 'utf8')).toBe('mine\n');
-    expect(fs.readFileSync(path.join(d, kept!, 'deeper', 'x.txt'), 'utf8')).toBe('x\n');
-  }
-});
-
 it('a join interrupted while it writes stops writing at once, and says which of its files it left in the folder', async () => {
   const files: Record<string, string> = {};
   // Enough to take a while to write, even on a fast machine.

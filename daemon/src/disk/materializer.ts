@@ -104,13 +104,6 @@ export class Materializer {
       }
     }
     await this.write(to);
-    // It could not move (a folder still in the way at `to`): the old path holds exactly the
-    // session's content of this file, which is written at `to` (now or once the way is free), so
-    // the copy left at the old path goes; otherwise it would stay behind, a file of no one.
-    if (onDisk !== undefined && onDisk === want && !this.workspace.index.idOf(from) && this.workspace.index.idOf(to) === id) {
-      await this.folder.remove(from).catch(() => undefined);
-      this.writeBack.forget(from);
-    }
   }
 
   /** A peer's removal of a file: gone from the folder too, unless another file holds the path now. */
@@ -176,9 +169,6 @@ export class Materializer {
         }
         continue; // gone already (ENOENT), or a file there now (ENOTDIR): nothing to remove
       }
-      // A file the session has at this path waited for the folder to go (a join's folder moved
-      // aside where the session has a file: decision 147): written now.
-      if (this.workspace.index.idOf(p)) await this.each(`writing ${p}`, () => this.write(p));
       await this.pruneEmptyDirs(path.posix.dirname(p));
     }
   }

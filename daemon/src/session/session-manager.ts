@@ -234,8 +234,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     // The files this folder had before joining: where one meets a session's file at a path, the
     // session's keeps the path once the first sync is done (decision 137).
     const preJoin = new Set(fresh ? this.workspace.index.entries().map(([id]) => id) : []);
-    const preJoinDirs = new Set(fresh ? [...this.indexPaths()].filter((p) => this.workspace.index.isFolder(p)) : []);
-    const preJoinPaths = fresh ? this.indexPaths() : new Set<string>();
+    const preJoinPaths = new Set(fresh ? this.workspace.index.entries().map(([, e]) => e.path) : []);
     try {
       if (fresh) await this.start(config);
     } catch (e) {
@@ -260,24 +259,6 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         this.log(now);
       }
       for (let i = notices.length - 1; i >= 0; i--) if (same.has(notices[i]!)) notices.splice(i, 1);
-      // A folder of this folder's where the session has a file: the file keeps the path here too.
-      const moveOnDisk = (from: string, to: string) => {
-        if (!config.disk) return false;
-        const [a, b] = [this.project.absolute(from), this.project.absolute(to)];
-        try {
-          if (fs.existsSync(b) || !fs.lstatSync(a).isDirectory()) return false;
-          fs.renameSync(a, b);
-          return true;
-        } catch (e) {
-          this.log(`could not move the folder ${from} aside to ${to} (${(e as Error).message}); the session's file ${from} stays beside it`);
-          return false;
-        }
-      };
-      for (const { path, kept, said } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, moveOnDisk)) {
-        const now = `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`;
-        reworded.set(said, now);
-        this.log(now);
-      }
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
       const told = notices.filter((n) => this.aboutThisFolder(n, preJoinPaths));
       return { ...joined, ...(told.length ? { notices: told } : {}) };
@@ -288,16 +269,6 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     } finally {
       this.workspace.off('notice', notice);
     }
-  }
-
-  /** Every path in the index: its files, the folders they are in, and the shared folders. */
-  private indexPaths(): Set<string> {
-    const out = new Set<string>(this.workspace.index.dirs());
-    for (const [, e] of this.workspace.index.entries()) {
-      out.add(e.path);
-      for (let at = e.path.lastIndexOf('/'); at > 0; at = e.path.lastIndexOf('/', at - 1)) out.add(e.path.slice(0, at));
-    }
-    return out;
   }
 
   /**
@@ -316,7 +287,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       return false;
     };
     if (![...paths].some(names)) return false;
-    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict '));
+    const copies = this.workspace.index.entries().map(([, e]) => e.path).filter((p) => p.includes(' (conflict '));
     for (const [tag] of notice.matchAll(/ \(conflict [0-9a-f]+\)/g)) {
       if (!copies.some((c) => c.includes(tag) && names(c))) return false;
     }

@@ -747,54 +747,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return met;
   }
 
-  /**
-   * After joining (decision 147): where a file of the session met a folder this folder had
-   * (`preJoinDirs`) at one path, `resolve` kept the folder there, on every peer, and moved the
-   * session's file aside. The session's file keeps its path instead: the folder and everything in
-   * it (all this folder's: `preJoin` ids) moves to `name (conflict <tag>)`, on disk here first
-   * (`moveOnDisk`, before the session's file is written there) and in the index, so on every peer.
-   * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
-   * `resolve` said of it. Read-only: nothing moves.
-   */
-  keepSessionFilesOverFolders(
-    preJoin: ReadonlySet<string>,
-    preJoinDirs: ReadonlySet<string>,
-    moveOnDisk: (from: string, to: string) => boolean,
-  ): Array<{ path: string; kept: string; said: string }> {
-    const met: Array<{ path: string; kept: string; said: string }> = [];
-    if (this.readOnly) return met;
-    const renamed: IndexDiff['renamed'] = [];
-    const change = this.index.batch(() => {
-      for (const [id, e] of this.index.entries()) {
-        if (preJoin.has(id)) continue;
-        const dir = conflictedFrom(e.path, id.slice(1, 7));
-        if (dir === undefined || !preJoinDirs.has(dir) || !this.index.isFolder(dir) || this.index.idOf(dir)) continue;
-        const inside = (p: string) => p === dir || p.startsWith(dir + '/');
-        const files = this.index.entries().filter(([, f]) => inside(f.path));
-        const dirs = this.index.dirs().filter(inside);
-        // Only a folder that is all this folder's own moves; one a peer has put files in since stays.
-        if (files.some(([fid]) => !preJoin.has(fid)) || dirs.some((d) => !preJoinDirs.has(d))) continue;
-        let kept = '';
-        for (let i = 0; i < 10 && (!kept || this.index.isFolder(kept) || this.index.idOf(kept)); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
-        if (this.index.isFolder(kept) || this.index.idOf(kept) || !moveOnDisk(dir, kept)) continue;
-        const moved = (p: string) => kept + p.slice(dir.length);
-        for (const [fid, f] of files) this.index.set(fid, { path: moved(f.path) });
-        for (const d of dirs) {
-          this.index.removeDir(d);
-          this.index.addDir(moved(d));
-        }
-        this.index.set(id, { path: dir });
-        renamed.push({ from: e.path, to: dir, id });
-        met.push({ path: dir, kept, said: fileMetFolder(dir, e.path) });
-      }
-    });
-    if (!change) return met;
-    this.record(INDEX_DOC_ID, change);
-    // Here the folder has moved on disk already; only the session's file is written at its path.
-    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
-    return met;
-  }
-
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
     this.settle();
@@ -1044,13 +996,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // the index alone, so every peer moves it the same way and they converge. Looked for after
       // the losers moved: one of them may have been the file in the way.
       for (const [id, e] of this.index.inFoldersWay()) {
-        // Only empty shared folders there (a join moved the folder's files aside while a peer
-        // still shared the folder itself: decision 147): the file keeps the path, nothing is lost.
-        const inside = (p: string) => p.startsWith(e.path + '/');
-        if (!this.index.entries().some(([, f]) => inside(f.path))) {
-          for (const d of this.index.dirs()) if (d === e.path || inside(d)) this.index.removeDir(d);
-          continue;
-        }
         const to = conflictPath(e.path, id.slice(1, 7));
         this.index.set(id, { path: to });
         this.toldMoved.add(`${id}:${to}`);
