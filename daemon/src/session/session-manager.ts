@@ -234,7 +234,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     // The files this folder had before joining: where one meets a session's file at a path, the
     // session's keeps the path once the first sync is done (decision 137).
     const preJoin = new Set(fresh ? this.workspace.index.entries().map(([id]) => id) : []);
-    const preJoinPaths = new Set(fresh ? this.workspace.index.entries().map(([, e]) => e.path) : []);
+    // Its files and folders: a notice naming neither is not about this folder (aboutThisFolder).
+    const preJoinPaths = fresh ? this.indexPaths() : new Set<string>();
     try {
       if (fresh) await this.start(config);
     } catch (e) {
@@ -271,6 +272,16 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
   }
 
+  /** Every path in the index: its files, the folders they are in, and the shared folders. */
+  private indexPaths(): Set<string> {
+    const out = new Set<string>(this.workspace.index.dirs());
+    for (const [, e] of this.workspace.index.entries()) {
+      out.add(e.path);
+      for (let at = e.path.lastIndexOf('/'); at > 0; at = e.path.lastIndexOf('/', at - 1)) out.add(e.path.slice(0, at));
+    }
+    return out;
+  }
+
   /**
    * Whether a notice said during a join is news for the person joining: it names a file this
    * folder had, and every conflict copy it names exists. The session's history replays old
@@ -287,7 +298,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       return false;
     };
     if (![...paths].some(names)) return false;
-    const copies = this.workspace.index.entries().map(([, e]) => e.path).filter((p) => p.includes(' (conflict '));
+    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict '));
     for (const [tag] of notice.matchAll(/ \(conflict [0-9a-f]+\)/g)) {
       if (!copies.some((c) => c.includes(tag) && names(c))) return false;
     }
