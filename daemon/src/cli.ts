@@ -22,7 +22,8 @@ program
   .command('daemon [dir]')
   .description('run the daemon for a project folder in the foreground (logs to stderr; stops on Ctrl-C)')
   .option('--name <name>', 'your name as others see it (default: git user.name, else your login)')
-  .action(async (dir: string | undefined, opts: { name?: string }) => (await commands()).daemon(dir, opts));
+  .option('--view', 'for `chorus join --no-disk`: never read or watch the folder (view mode)')
+  .action(async (dir: string | undefined, opts: { name?: string; view?: boolean }) => (await commands()).daemon(dir, opts));
 
 program
   .command('share [dir]')

@@ -4,6 +4,7 @@
  * puts back what it set up: the daemon it started, the `.chorus/` and folders it created.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
@@ -30,6 +31,30 @@ interface Footprint {
   dotDirExisted: boolean;
   /** Folders this command created, deepest first. */
   createdDirs: string[];
+  /** A join's: the files the folder had before (project-relative), to tell which the join wrote. */
+  filesBefore?: Set<string>;
+}
+
+/** Files under `root` (project-relative, `.chorus/` left out), up to `limit` of them. */
+function filesUnder(root: string, limit = 200_000): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string, rel: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (out.size >= limit) return;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && e.name === '.chorus') continue;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else out.add(r);
+    }
+  };
+  walk(root, '');
+  return out;
 }
 
 function footprint(project: Project, createdDirs: string[] = []): Footprint {
@@ -39,8 +64,11 @@ function footprint(project: Project, createdDirs: string[] = []): Footprint {
   return { project, daemonWasRunning: holder === 'held' || holder === 'unconfirmed', dotDirExisted: fs.existsSync(project.dotDir), createdDirs };
 }
 
+/** The daemon a command talked to went away before answering (killed or crashed). */
+class DaemonGone extends CliError {}
+
 /** Undo what a failed command set up; returns what was done, for the message. */
-async function putBack(fp: Footprint): Promise<string[]> {
+async function putBack(fp: Footprint, keepLog = false): Promise<string[]> {
   const done: string[] = [];
   if (!fp.daemonWasRunning) {
     const pid = runningPid(fp.project);
@@ -49,8 +77,17 @@ async function putBack(fp: Footprint): Promise<string[]> {
       done.push(`stopped the daemon it started (pid ${pid})`);
     }
     if (!fp.dotDirExisted && fs.existsSync(fp.project.dotDir)) {
+      // The daemon's log says why a command failed: keep it where the message can point to.
+      let log: string | undefined;
+      try {
+        if (!keepLog) throw new Error('not asked for');
+        log = path.join(os.tmpdir(), `chorus-${path.basename(fp.project.root)}-${Date.now()}.log`);
+        fs.copyFileSync(fp.project.logPath, log);
+      } catch {
+        log = undefined;
+      }
       fs.rmSync(fp.project.dotDir, { recursive: true, force: true });
-      done.push(`removed ${fp.project.dotDir}`);
+      done.push(`removed ${fp.project.dotDir}${log ? ` (its daemon log is kept as ${log})` : ''}`);
     }
   }
   const removed: string[] = [];
@@ -63,12 +100,21 @@ async function putBack(fp: Footprint): Promise<string[]> {
     }
   }
   if (removed.length) done.push(`removed the folder${removed.length > 1 ? 's' : ''} it created (${removed.join(', ')})`);
+  if (fp.filesBefore) {
+    // The session's files written before the join stopped are left: removing them risks a file
+    // the person made or changed meanwhile (decision 147). Said, so nobody takes them for theirs.
+    const before = fp.filesBefore;
+    const written = [...filesUnder(fp.project.root)].filter((f) => !before.has(f)).length;
+    if (written) done.push(`${written} file${written === 1 ? '' : 's'} of the session ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
+  }
   return done;
 }
 
 /** Run `body`; if it fails (or is interrupted), put back what it set up and say so. */
 async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promise<T>): Promise<T> {
+  let interrupting = false;
   const interrupted = (signal: NodeJS.Signals) => {
+    interrupting = true;
     void putBack(fp).then((done) => {
       process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : ''}\n`);
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
@@ -79,7 +125,10 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   try {
     return await body();
   } catch (e) {
-    const done = await putBack(fp);
+    // Interrupted: stopping the daemon ends the body too (its socket closes); the signal's handler
+    // puts things back, says so and exits, not this.
+    if (interrupting) await new Promise<never>(() => undefined);
+    const done = await putBack(fp, e instanceof DaemonGone);
     const after = done.length ? `\nchorus: the ${what} left things as they were: ${done.join(', ')}` : '';
     throw new CliError(`${describeError(e)}${after}`, e instanceof CliError ? e.exitCode : EXIT_FAILED);
   } finally {
@@ -88,12 +137,12 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   }
 }
 
-export async function daemon(dir: string | undefined, opts: { name?: string }): Promise<void> {
+export async function daemon(dir: string | undefined, opts: { name?: string; view?: boolean }): Promise<void> {
   const project = findProject(dir);
   const { AlreadyRunning, Daemon } = await import('./daemon.js');
   let d: import('./daemon.js').Daemon;
   try {
-    d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}) });
+    d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}), ...(opts.view ? { view: true } : {}) });
   } catch (e) {
     if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
     throw e;
@@ -241,8 +290,11 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
   const started = Date.now();
-  const r = await undoneOnFailure('join', footprint(project, createdDirs), async () => {
-    const socket = await ensureDaemon(project);
+  const fp = { ...footprint(project, createdDirs), filesBefore: filesUnder(project.root) };
+  const r = await undoneOnFailure('join', fp, async () => {
+    // View mode: the daemon it starts must not read the folder at start-up, as it otherwise does
+    // (its files would be taken in and shared with every peer once the join starts).
+    const socket = await ensureDaemon(project, flags.disk ? [] : ['--view']);
     const conn = await cliConnection(socket);
     let last = 0;
     let connecting = true;
@@ -257,9 +309,24 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     const waiting = setInterval(() => {
       if (connecting && !flags.json) process.stderr.write(`still waiting for a peer of the session to answer (${Math.round((Date.now() - started) / 1000)} s)…\n`);
     }, 10_000);
+    // The daemon may die mid-join (killed, out of memory): its socket closes and no answer will
+    // ever come, so stop waiting at once and say what happened (the join was left waiting for ever).
+    let daemonGone: () => void = () => undefined;
+    const gone = new Promise<never>((_, reject) => {
+      daemonGone = () =>
+        reject(
+          new DaemonGone(
+            `the chorus daemon for ${project.root} stopped during the join (it was killed or crashed), so the join did not finish; ` +
+              `its log says why; run the join again`,
+          ),
+        );
+    });
+    gone.catch(() => undefined);
+    socket.once('close', daemonGone);
     try {
-      return await conn.sendRequest(P.SessionJoin.type, params);
+      return await Promise.race([conn.sendRequest(P.SessionJoin.type, params), gone]);
     } finally {
+      socket.off('close', daemonGone);
       clearInterval(waiting);
       conn.dispose();
       socket.destroy();

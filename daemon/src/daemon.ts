@@ -55,6 +55,12 @@ export interface DaemonOptions {
    * tests: a fault-injecting decorator (test/support/held-network.ts). Default: the overlay itself.
    */
   wrapNetwork?: (net: PeerNetwork) => PeerNetwork;
+  /**
+   * Started for a view-mode join (`chorus join --no-disk`): the folder is not read or watched
+   * until a share or a join that writes to disk asks for it. Without this, the start-up scan
+   * took the folder's own files in, and the view-mode join shared them with every peer.
+   */
+  view?: boolean;
 }
 
 /**
@@ -95,6 +101,8 @@ export class Daemon {
   private nextEditor = 1;
   private server!: EditorServer;
   private stopping: Promise<void> | undefined;
+  /** Take the folder in and watch it (not done at start in view mode: DaemonOptions.view). */
+  private openFolder: () => Promise<void> = () => Promise.resolve();
   /** Settles once the folder is taken in and any saved session resumed. */
   private ready: Promise<void> = Promise.resolve();
   readonly session: SessionManager;
@@ -170,21 +178,27 @@ export class Daemon {
       const identity = loadIdentity(project.dotDir, opts.name, log);
       const damagedSession = setAsideDamagedSession(project.dotDir, project.root, log);
       const storage = new Storage(project.stateDir, log);
-      const source = { read: (rel: string) => (loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
+      // In view mode nothing is read from the folder, not even a file an editor opens.
+      let folderClosed = opts.view === true;
+      const source = { read: (rel: string) => (folderClosed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), log), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
       daemon.session.damagedSession = damagedSession;
+      daemon.openFolder = async () => {
+        folderClosed = false;
+        const n = await daemon.folder.start();
+        log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
+        settleMemory();
+      };
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
       log(`chorus ${VERSION} serving ${project.root} (pid ${process.pid}) on ${project.socketPath}`);
       // Editors may connect while the folder is taken in; sharing and joining wait for it.
       daemon.ready = (async () => {
         const session = loadSession(project.dotDir);
-        if (session?.disk !== false) {
-          const n = await daemon.folder.start();
-          log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
-          settleMemory();
-        }
+        if (session?.disk === false) folderClosed = true;
+        else if (!folderClosed) await daemon.openFolder();
+        else log('view mode: the folder is not read');
         await daemon.session.resume();
       })();
       await daemon.ready;
@@ -205,6 +219,7 @@ export class Daemon {
         const s = new EditorBuffers(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.workspace.readOnly,
           ignored: (p) => this.folder.rules.why(p),
+          viewMode: () => this.session.session?.disk === false || !this.folder.watching,
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);
@@ -231,11 +246,24 @@ export class Daemon {
   /** Share this folder: the code, whether it is read-only, and settings that did not apply. */
   async shareCode(opts: ShareOptions): Promise<ShareResult> {
     await this.ready;
+    // A daemon started for a view-mode join that did not happen: sharing needs the folder.
+    if (!this.session.session && !this.folder.watching) await this.openFolder();
     return this.session.share(opts);
   }
 
   async join(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
     await this.ready;
+    if (!this.session.session) {
+      if (opts.disk && !this.folder.watching) await this.openFolder();
+      // View mode never shares this folder's own files; a daemon that has taken them in already
+      // (it ran before the join) would, as the join starts.
+      if (!opts.disk && (this.folder.watching || this.workspace.index.entries().length > 0)) {
+        throw new Failure(
+          'session',
+          `a view-mode join (--no-disk) never shares this folder's own files, but the daemon already running for ${this.project.root} has read them; nothing was joined. Stop it (chorus stop ${this.project.root}) and run the join again`,
+        );
+      }
+    }
     this.session.on('progress', progress);
     try {
       const joined = await this.session.join(code, opts);
@@ -288,6 +316,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log('stopping');
+      this.session.halt(); // at once: the folder's own scan and editors' edits may still be saved below
       this.server.close();
       for (const socket of this.server.sockets) socket.destroy();
       for (const s of this.sessions.values()) s.dispose();

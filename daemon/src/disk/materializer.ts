@@ -18,6 +18,16 @@ export class Materializer {
   /** The peers' file changes being applied: a folder goes only after the files in it went. */
   private applying = new Set<Promise<void>>();
   private readonly folder: FolderWriter;
+  /**
+   * Set when the daemon stops: no more of the session's files are written. A join interrupted
+   * (Ctrl-C) went on writing the rest of the session after the CLI said it had stopped the daemon.
+   */
+  private halted = false;
+
+  halt(): void {
+    this.halted = true;
+    this.writeBack.pendingContent.halt(); // content arriving meanwhile is not written either
+  }
 
   constructor(
     private readonly project: Project,
@@ -204,6 +214,7 @@ export class Materializer {
 
   /** Write a file's current content now, or once its blob arrives (PendingContent decides). */
   write(rel: string): Promise<void> {
+    if (this.halted) return Promise.resolve();
     return this.writeBack.pendingContent.write(rel);
   }
 
@@ -213,6 +224,7 @@ export class Materializer {
     let done = 0;
     let bytes = 0;
     for (const [, e] of entries) {
+      if (this.halted) return;
       await this.each(`writing ${e.path}`, () => this.write(e.path));
       done++;
       bytes += e.size;

@@ -32,6 +32,12 @@ export class PendingContent {
   private readonly byHash = new Map<string, Set<string>>();
   /** Refusals already logged (path and reason), so each is logged once, not at every change. */
   private readonly logged = new Set<string>();
+  /** Set when the daemon stops: no more peer content is written (see Materializer.halt). */
+  private halted = false;
+
+  halt(): void {
+    this.halted = true;
+  }
 
   constructor(
     private readonly project: Project,
@@ -83,7 +89,7 @@ export class PendingContent {
    * blob arrives. Nothing for a path the index does not have or the writer refuses.
    */
   async write(rel: string): Promise<void> {
-    if (this.refused(rel)) return;
+    if (this.halted || this.refused(rel)) return;
     const id = this.workspace.index.idOf(rel);
     if (!id) return;
     const data = this.workspace.content(id);
@@ -138,6 +144,7 @@ export class PendingContent {
 
   /** A blob arrived: settle every file waiting for it, by the rule in the file header. */
   private async arrived(hash: string): Promise<void> {
+    if (this.halted) return;
     const ids = this.byHash.get(hash);
     if (!ids) return;
     for (const id of [...ids]) {

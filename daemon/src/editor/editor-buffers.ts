@@ -36,6 +36,8 @@ export interface BufferHooks {
    * IgnoreRules.why), or undefined when it is not. Such a file is never shared.
    */
   ignored?(path: string): string | undefined;
+  /** True in view mode (join --no-disk): the folder's own files are never read or shared. */
+  viewMode?(): boolean;
 }
 
 /** What buffer/open answers. */
@@ -126,6 +128,15 @@ export class EditorBuffers implements ChangeSink {
       const notShared = `${path} is ignored (${ignored}), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
       return { path, content: text, shared: false, notShared };
     }
+    if (this.hooks.viewMode?.() && !this.workspace.index.idOf(path) && fs.existsSync(this.project.absolute(path))) {
+      // View mode: a file of this folder that the session lacks is the person's own; an editor
+      // opening it (content and all) must not share it. Without content nothing is read from the
+      // folder either: the open is refused, saying why.
+      const why = `${path} is a file of this folder, not of the session, and this folder joined in view mode (--no-disk), so its own files are never shared`;
+      if (content === undefined) throw new Failure('notFound', `${why}; edit it as a local file`);
+      this.local.add(path);
+      return { path, content, shared: false, notShared: `${why}: it stays on this machine, edit and save it as a local file; nobody else sees it` };
+    }
     this.local.delete(path);
     // The size rule files on disk have: above the live limit a file is whole-file, never live
     // text (Automerge 2.2.9 holds ~400 bytes per character; 10 MB stalled and crashed it).
@@ -172,7 +183,7 @@ export class EditorBuffers implements ChangeSink {
   private buffer(path: string): OpenBuffer {
     const b = this.buffers.get(path);
     if (b) return b;
-    if (this.local.has(path)) throw new Failure('notOpen', `${path} is not shared (it is ignored), so the daemon takes no edits of it: save it as a local file`);
+    if (this.local.has(path)) throw new Failure('notOpen', `${path} is not shared (it is ignored, or this folder's own file in view mode), so the daemon takes no edits of it: save it as a local file`);
     throw new Failure('notOpen', `${path} is not open in this editor; call buffer/open first`);
   }
 

@@ -234,6 +234,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     // The files this folder had before joining: where one meets a session's file at a path, the
     // session's keeps the path once the first sync is done (decision 137).
     const preJoin = new Set(fresh ? this.workspace.index.entries().map(([id]) => id) : []);
+    // Its files and folders: a notice naming neither is not about this folder (aboutThisFolder).
+    const preJoinPaths = fresh ? this.indexPaths() : new Set<string>();
     try {
       if (fresh) await this.start(config);
     } catch (e) {
@@ -245,13 +247,22 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       // Said in a join's words, where each version is now: what `resolve` said first ("created
       // on two peers at once") may name the copy that has just moved back.
       const reworded = new Map<string, string>();
+      const same = new Set<string>();
       for (const { path, kept, said } of this.workspace.keepSessionVersions(preJoin)) {
+        if (kept === undefined) {
+          // The folder's file was the session's, byte for byte: nothing to tell the person.
+          same.add(said);
+          this.log(`${path}: this folder had the session's version already`);
+          continue;
+        }
         const now = `${path}: this folder had another version; the session's keeps the path, this folder's is kept as ${kept}`;
         reworded.set(said, now);
         this.log(now);
       }
+      for (let i = notices.length - 1; i >= 0; i--) if (same.has(notices[i]!)) notices.splice(i, 1);
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
-      return { ...joined, ...(notices.length ? { notices } : {}) };
+      const told = notices.filter((n) => this.aboutThisFolder(n, preJoinPaths));
+      return { ...joined, ...(told.length ? { notices: told } : {}) };
     } catch (e) {
       // A join that never got in leaves the folder as it was: no session to rejoin later.
       if (fresh) await this.abandon();
@@ -259,6 +270,39 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     } finally {
       this.workspace.off('notice', notice);
     }
+  }
+
+  /** Every path in the index: its files, the folders they are in, and the shared folders. */
+  private indexPaths(): Set<string> {
+    const out = new Set<string>(this.workspace.index.dirs());
+    for (const [, e] of this.workspace.index.entries()) {
+      out.add(e.path);
+      for (let at = e.path.lastIndexOf('/'); at > 0; at = e.path.lastIndexOf('/', at - 1)) out.add(e.path.slice(0, at));
+    }
+    return out;
+  }
+
+  /**
+   * Whether a notice said during a join is news for the person joining: it names a file this
+   * folder had, and every conflict copy it names exists. The session's history replays old
+   * conflicts between other peers as it arrives (every joiner, even into an empty folder, was
+   * told of them), and a copy a later step settled away must not be named as kept.
+   */
+  private aboutThisFolder(notice: string, paths: ReadonlySet<string>): boolean {
+    const names = (p: string) => {
+      for (let at = notice.indexOf(p); at >= 0; at = notice.indexOf(p, at + 1)) {
+        const before = at === 0 ? ' ' : notice[at - 1]!;
+        const after = notice[at + p.length] ?? ' ';
+        if (/[\s(]/.test(before) && /[\s:;,)]/.test(after)) return true;
+      }
+      return false;
+    };
+    if (![...paths].some(names)) return false;
+    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict '));
+    for (const [tag] of notice.matchAll(/ \(conflict [0-9a-f]+\)/g)) {
+      if (!copies.some((c) => c.includes(tag) && names(c))) return false;
+    }
+    return true;
   }
 
   private async abandon(): Promise<void> {
@@ -339,7 +383,18 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const rep = this.replicator!;
     const progress = (p: JoinProgress) => this.emit('progress', p);
     progress({ phase: 'connecting', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
-    await this.waitForFirstSync(rep);
+    // Once a peer answers, the join is syncing, not waiting for one (the CLI said so for minutes).
+    const answered = () => {
+      if (rep.connectedPeers().length === 0) return;
+      rep.off('activity', answered);
+      progress({ phase: 'syncing', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
+    };
+    rep.on('activity', answered);
+    try {
+      await this.waitForFirstSync(rep);
+    } finally {
+      rep.off('activity', answered);
+    }
     const entries = this.workspace.index.entries();
     const bytesTotal = entries.reduce((n, [, e]) => n + e.size, 0);
     let waiting = 0;
@@ -440,7 +495,13 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }));
   }
 
+  /** Write no more of the session's files (the daemon is stopping). */
+  halt(): void {
+    this.materializer?.halt();
+  }
+
   async stop(): Promise<void> {
+    this.halt();
     this.persist();
     await this.overlay?.stop();
   }

@@ -707,8 +707,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * (decision 137). Returns each meeting: `path` holds the session's version, `kept` this
    * folder's, and `said` is what `resolve` said of it then (its notice). Read-only: no swaps.
    */
-  keepSessionVersions(preJoin: ReadonlySet<string>): Array<{ path: string; kept: string; said: string }> {
-    const met: Array<{ path: string; kept: string; said: string }> = [];
+  keepSessionVersions(preJoin: ReadonlySet<string>): Array<{ path: string; kept?: string; said: string }> {
+    const met: Array<{ path: string; kept?: string; said: string }> = [];
+    const deleted: string[] = [];
     const entries = this.index.entries();
     // Session files `resolve` moved aside, by the path they lost.
     const movedAside = new Map<string, [string, FileEntry]>();
@@ -723,10 +724,29 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const lostFrom = conflictedFrom(e.path, id.slice(1, 7));
         if (lostFrom !== undefined) {
           const holder = this.index.idOf(lostFrom);
-          if (holder !== undefined && !preJoin.has(holder)) met.push({ path: lostFrom, kept: e.path, said: createdAtOnce(lostFrom, e.path) });
+          if (holder === undefined || preJoin.has(holder)) continue;
+          // The same bytes as the session's (its text may have arrived only after `resolve`
+          // compared them): no conflict, the copy goes (there is one file on every peer).
+          if (!this.readOnly && this.currentHash(id, e) === this.currentHash(holder, this.index.entry(holder)!)) {
+            this.index.remove(id);
+            deleted.push(e.path);
+            met.push({ path: lostFrom, said: createdAtOnce(lostFrom, e.path) });
+            continue;
+          }
+          met.push({ path: lostFrom, kept: e.path, said: createdAtOnce(lostFrom, e.path) });
           continue;
         }
         const session = movedAside.get(e.path);
+        if (session && !this.readOnly && this.currentHash(id, e) === this.currentHash(session[0], session[1])) {
+          // As above: the folder's file is the session's, byte for byte; the session's file takes
+          // its path back and no copy stays anywhere.
+          this.index.remove(id);
+          this.index.set(session[0], { path: e.path });
+          renamed.push({ from: session[1].path, to: e.path, id: session[0] });
+          deleted.push(session[1].path);
+          met.push({ path: e.path, said: createdAtOnce(e.path, session[1].path) });
+          continue;
+        }
         const kept = conflictPath(e.path, id.slice(1, 7));
         if (!session || this.readOnly || this.index.idOf(kept)) continue;
         this.index.set(id, { path: kept });
@@ -738,7 +758,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     });
     if (!change) return met;
     this.record(INDEX_DOC_ID, change);
-    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { created: [], deleted, renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
     return met;
   }
 

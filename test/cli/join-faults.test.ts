@@ -1,0 +1,166 @@
+// Faults a tester found in `chorus join`: a view-mode join shared the joining folder's own files,
+// a join whose daemon died waited for ever, an interrupted join went on writing, and join output
+// named conflicts this join had nothing to do with. Real daemons, run by the built CLI.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { chorus, daemonsFor, editedCode, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+const RAW_NODE_ERROR = /\bE[A-Z]{3,}\b:|\bat .*\.js:\d+|Cannot read properties|TypeError/;
+
+const children: ChildProcess[] = [];
+const servers: net.Server[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+function project(files: Record<string, string> = {}): string {
+  const d = tempProject(files);
+  used.push(d);
+  return d;
+}
+
+/** A `chorus join` run in the background: its output so far, and its exit. */
+function joinInBackground(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'join', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, out: () => out, exited };
+}
+
+it('a view-mode join never takes in or shares the joining folder\'s own files', () => {
+  const a = project({ 'a.txt': 'shared\n' });
+  const code = shareCode(a);
+  const v = project({ 'diary.txt': 'my private diary\n' });
+  const join = chorus(['join', code, v, '--no-disk', '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  // The session has the sharer's one file: before the fix the diary was taken in and joined it.
+  expect((JSON.parse(join.stdout) as { files: number }).files).toBe(1);
+  expect(fs.readFileSync(path.join(v, '.chorus', 'daemon.log'), 'utf8')).not.toMatch(/took in .*diary/);
+  // A later joiner gets the whole session from both: the diary is not in it.
+  const c = path.join(tempDir(), 'c');
+  used.push(c);
+  const third = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(third.status, third.stderr).toBe(0);
+  expect(listTree(c)).toEqual(['a.txt']);
+  expect(listTree(a)).toEqual(['a.txt']);
+  expect(fs.readFileSync(path.join(v, 'diary.txt'), 'utf8')).toBe('my private diary\n');
+  // A restart of the view-mode daemon does not read the folder either.
+  expect(chorus(['stop', v]).status).toBe(0);
+  expect(chorus(['share', v, '--json']).status).toBe(0); // starts it again (and gives a code)
+  const fourth = path.join(tempDir(), 'd');
+  used.push(fourth);
+  const again = chorus(['join', code, fourth, '--host', '127.0.0.1', '--json']);
+  expect(again.status, again.stderr).toBe(0);
+  expect(listTree(fourth)).toEqual(['a.txt']);
+  expect(listTree(v)).toEqual(['diary.txt']);
+});
+
+it('a view-mode join refuses a daemon that already read the folder, and changes nothing', () => {
+  const a = project({ 'a.txt': 'shared\n' });
+  const code = shareCode(a);
+  const v = project({ 'diary.txt': 'my private diary\n' });
+  // A daemon already runs for the folder (an editor started it): it has taken the diary in.
+  const editorDaemon = spawn(process.execPath, [CLI, 'daemon', v], { stdio: 'ignore', detached: true });
+  children.push(editorDaemon);
+  return waitUntil('the daemon', () => fs.existsSync(path.join(v, '.chorus', 'daemon.sock'))).then(() => {
+    const join = chorus(['join', code, v, '--no-disk', '--host', '127.0.0.1']);
+    expect(join.status).toBe(1);
+    expect(join.stderr).toMatch(/view-mode join .* never shares this folder's own files.*chorus stop/);
+    expect(join.stderr).not.toMatch(RAW_NODE_ERROR);
+    expect(listTree(a)).toEqual(['a.txt']);
+  });
+});
+
+it('a join whose daemon is killed mid-way says so within seconds, exits non-zero and leaves the folder as it was', async () => {
+  // A "peer" that accepts connections and never answers: the join waits for it.
+  const silent = net.createServer(() => undefined);
+  servers.push(silent);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  const code = editedCode(shareCode(project({ 'a.txt': 'a\n' })), (b) => {
+    b.addrs = [`ws://127.0.0.1:${port}`];
+  });
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const run = joinInBackground([code, b, '--host', '127.0.0.1']);
+  await waitUntil('the join to start', () => /connecting to the session/.test(run.out()), 60_000);
+  const [pid] = daemonsFor(b);
+  expect(pid).toBeDefined();
+  process.kill(pid!, 'SIGKILL');
+  // Bounded well below the minute of silence a join waits for a peer: before the fix it never ended.
+  const exit = await Promise.race([run.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 40_000))]);
+  expect(exit, run.out()).toBe(1);
+  expect(run.out()).toMatch(/daemon for .* stopped during the join .*run the join again/);
+  expect(run.out()).not.toMatch(RAW_NODE_ERROR);
+  expect(fs.existsSync(b)).toBe(false); // it created the folder: removed again, empty
+  const kept = /daemon log is kept as (\S+\.log)\)/.exec(run.out())?.[1];
+  if (kept) fs.rmSync(kept, { force: true });
+  expect(daemonsFor(b)).toEqual([]);
+});
+
+it("a joining folder's file equal to the session's is no conflict, and a join tells only of this folder's files", async () => {
+  const { a, b } = joinedPair({ 'f.txt': 'base\n' }, used);
+  const code = shareCode(a);
+  // Both change f.txt while apart, and both create new.txt: an old conflict, between a and b only.
+  expect(chorus(['stop', b]).status).toBe(0);
+  fs.appendFileSync(path.join(a, 'f.txt'), 'A\n');
+  fs.appendFileSync(path.join(b, 'f.txt'), 'B\n');
+  fs.writeFileSync(path.join(a, 'new.txt'), 'from a\n');
+  fs.writeFileSync(path.join(b, 'new.txt'), 'from b\n');
+  expect(chorus(['share', b, '--json']).status).toBe(0); // starts b's daemon again: it rejoins
+  const read = (d: string) => fs.readFileSync(path.join(d, 'f.txt'), 'utf8');
+  await waitUntil('a and b to converge', () => {
+    const fa = read(a);
+    return fa.includes('A\n') && fa.includes('B\n') && fa === read(b) && listTree(a).length === 3 && listTree(b).length === 3;
+  });
+  const before = listTree(a);
+  // A third folder holds the converged f.txt, byte for byte.
+  const c = project({ 'f.txt': read(a) });
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  const r = JSON.parse(join.stdout) as { notices?: string[] };
+  expect(r.notices ?? []).toEqual([]);
+  // Once c's files are written (the join returns after its first write), no copy anywhere.
+  await waitUntil('c to have the session', () => listTree(c).length === before.length);
+  expect(listTree(c)).toEqual(before);
+  expect(read(c)).toBe(read(a));
+  expect(listTree(a)).toEqual(before);
+  // An empty folder joining hears nothing of old conflicts either.
+  const d = path.join(tempDir(), 'd');
+  used.push(d);
+  const empty = chorus(['join', code, d, '--host', '127.0.0.1', '--json']);
+  expect(empty.status, empty.stderr).toBe(0);
+  expect((JSON.parse(empty.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
+});
+it('a join interrupted while it writes stops writing at once, and says which of its files it left in the folder', async () => {
+  const files: Record<string, string> = {};
+  // Enough to take a while to write, even on a fast machine.
+  for (let i = 0; i < 800; i++) files[`d${i % 8}/f${i}.txt`] = `file ${i} `.repeat(6000);
+  const a = project(files);
+  const code = shareCode(a);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const run = joinInBackground([code, b, '--host', '127.0.0.1']);
+  await waitUntil('the join to write its first files', () => fs.existsSync(b) && listTree(b).length > 0, 120_000);
+  run.child.kill('SIGINT');
+  const exit = await run.exited;
+  expect(exit, run.out()).toBe(130); // interrupted, not finished: else this test proves nothing
+  expect(daemonsFor(b)).toEqual([]);
+  const left = listTree(b);
+  expect(left.length, run.out()).toBeLessThan(800);
+  expect(run.out()).toMatch(new RegExp(`join interrupted; stopped the daemon it started .*${left.length} files? of the session (was|were) written to .* before it stopped; (it is|they are) left there`));
+  expect(fs.existsSync(path.join(b, '.chorus'))).toBe(false);
+  // Once it said it stopped, nothing more is written.
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(listTree(b)).toEqual(left);
+});
