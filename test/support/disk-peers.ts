@@ -22,10 +22,13 @@ const running: Peer[] = [];
 /** Every folder a peer ran in, removed by `stopAllPeers`. */
 const folders = new Set<string>();
 
-/** Start a daemon in `dir`; `net` can hold messages back (e.g. blobs from the start, on a restart). */
-export async function startPeer(dir: string, name: string, net = new HeldNetwork()): Promise<Peer> {
+/**
+ * Start a daemon in `dir`; `net` can hold messages back (e.g. blobs from the start, on a restart);
+ * `view`: started for a view-mode join, as `chorus join --no-disk` starts it (the folder is not read).
+ */
+export async function startPeer(dir: string, name: string, net = new HeldNetwork(), view = false): Promise<Peer> {
   const lines: string[] = [];
-  const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m), wrapNetwork: net.wrap });
+  const daemon = await Daemon.start({ dir, name, log: (m) => lines.push(m), wrapNetwork: net.wrap, view });
   const peer = { dir, daemon, lines, net };
   running.push(peer);
   folders.add(dir);
@@ -46,7 +49,7 @@ export async function sharedPair(
   const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
   const bDir = tempProject(opts.joinerFiles ?? {}, 'chorus-disk-b-');
   opts.prepareJoiner?.(bDir);
-  const b = await startPeer(bDir, 'bob');
+  const b = await startPeer(bDir, 'bob', undefined, opts.disk === false);
   await b.daemon.join(code, { disk: opts.disk ?? true, host: '127.0.0.1', webrtc: false }, () => {});
   return { a, b, code };
 }
