@@ -103,6 +103,8 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   /** Take the folder in and watch it (not done at start in view mode: DaemonOptions.view). */
   private openFolder: () => Promise<void> = () => Promise.resolve();
+  /** The folder is not read (view mode): set at start for `--view`, cleared by `openFolder`. */
+  private readonly folderState = { closed: false };
   /** Settles once the folder is taken in and any saved session resumed. */
   private ready: Promise<void> = Promise.resolve();
   readonly session: SessionManager;
@@ -179,14 +181,15 @@ export class Daemon {
       const damagedSession = setAsideDamagedSession(project.dotDir, project.root, log);
       const storage = new Storage(project.stateDir, log);
       // In view mode nothing is read from the folder, not even a file an editor opens.
-      let folderClosed = opts.view === true;
-      const source = { read: (rel: string) => (folderClosed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
+      const folderState = { closed: opts.view === true };
+      const source = { read: (rel: string) => (folderState.closed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), log), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
       daemon.session.damagedSession = damagedSession;
+      daemon.folderState.closed = folderState.closed;
       daemon.openFolder = async () => {
-        folderClosed = false;
+        folderState.closed = daemon.folderState.closed = false;
         const n = await daemon.folder.start();
         log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
         settleMemory();
@@ -196,8 +199,8 @@ export class Daemon {
       // Editors may connect while the folder is taken in; sharing and joining wait for it.
       daemon.ready = (async () => {
         const session = loadSession(project.dotDir);
-        if (session?.disk === false) folderClosed = true;
-        else if (!folderClosed) await daemon.openFolder();
+        if (session?.disk === false) folderState.closed = daemon.folderState.closed = true;
+        else if (!folderState.closed) await daemon.openFolder();
         else log('view mode: the folder is not read');
         await daemon.session.resume();
       })();
@@ -219,7 +222,9 @@ export class Daemon {
         const s = new EditorBuffers(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.workspace.readOnly,
           ignored: (p) => this.folder.rules.why(p),
-          viewMode: () => this.session.session?.disk === false || !this.folder.watching,
+          // Not `!this.folder.watching`: that is also true while the folder is being taken in at
+          // start, when an editor (chorus lsp) may already open files that must be shared.
+          viewMode: () => this.session.session?.disk === false || this.folderState.closed,
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);
