@@ -104,7 +104,7 @@ export class Daemon {
   /** Take the folder in and watch it (not done at start in view mode: DaemonOptions.view). */
   private openFolder: () => Promise<void> = () => Promise.resolve();
   /** The folder is not read (view mode): set at start for `--view`, cleared by `openFolder`. */
-  private readonly folderState = { closed: false };
+  private folderState = { closed: false };
   /** Settles once the folder is taken in and any saved session resumed. */
   private ready: Promise<void> = Promise.resolve();
   readonly session: SessionManager;
@@ -187,9 +187,9 @@ export class Daemon {
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), log), log);
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
       daemon.session.damagedSession = damagedSession;
-      daemon.folderState.closed = folderState.closed;
+      daemon.folderState = folderState; // one flag: the content source reads it too
       daemon.openFolder = async () => {
-        folderState.closed = daemon.folderState.closed = false;
+        folderState.closed = false;
         const n = await daemon.folder.start();
         log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
         settleMemory();
@@ -199,7 +199,7 @@ export class Daemon {
       // Editors may connect while the folder is taken in; sharing and joining wait for it.
       daemon.ready = (async () => {
         const session = loadSession(project.dotDir);
-        if (session?.disk === false) folderState.closed = daemon.folderState.closed = true;
+        if (session?.disk === false) folderState.closed = true;
         else if (!folderState.closed) await daemon.openFolder();
         else log('view mode: the folder is not read');
         await daemon.session.resume();

@@ -399,19 +399,26 @@ export class WriteBack {
     const previous = this.running.get(path) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.disabled) return;
-      // A live text's write waits its turn behind the one in flight; by then the text may have
-      // moved on (an outside edit taken in meanwhile): the text as it is now is written. The text
-      // from when the write was asked for lacked that edit, and a tool changing the file in
-      // between made its change on a content that was never the shared text's (decision 148).
-      if (liveId !== undefined) {
-        if (!this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) return;
-        const current = this.workspace.text(liveId);
-        if (current !== text) {
-          text = current;
-          data = Buffer.from(current, 'utf8');
+      /**
+       * A live text is written as it is now, not as it was when the write was asked for: an
+       * outside edit may have been taken in meanwhile (decision 148). False: its document is no
+       * longer live at this path, and nothing is written.
+       */
+      const current = (): boolean => {
+        if (liveId === undefined) return true;
+        if (!this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) return false;
+        const now = this.workspace.text(liveId);
+        if (now !== text) {
+          text = now;
+          data = Buffer.from(now, 'utf8');
+          hash = hashBytes(data);
         }
-      }
+        return true;
+      };
       let hash = hashBytes(data);
+      // It waited its turn behind the write in flight: a tool changing the file in between made
+      // its change on a content that was never the shared text's.
+      if (!current()) return;
       if (!force && this.ledger.latest(path) === hash) return;
       // The folder's one path check, before anything else (a link is the person's, never
       // replaced by a regular file: issue 10, item 5); the write itself checks again.
@@ -449,16 +456,8 @@ export class WriteBack {
       // The checks above wait on the disk, and the watcher may take a tool's edit in meanwhile (an
       // append): a live text is written as it is now, never as it was before that edit (the folder
       // would lose the appended line, and the next append would land after the wrong line).
-      if (liveId !== undefined) {
-        if (!this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) return;
-        const current = this.workspace.text(liveId);
-        if (current !== text) {
-          text = current;
-          data = Buffer.from(current, 'utf8');
-          hash = hashBytes(data);
-          if (this.ledger.latest(path) === hash) return;
-        }
-      }
+      const asked = hash;
+      if (!current() || (hash !== asked && this.ledger.latest(path) === hash)) return;
       // A file the folder does not have is created, never put over one another tool made since.
       const create = !force && st === undefined && this.ledger.latest(path) === undefined;
       // What the daemon knew of the file before this write, put back if the write is abandoned.
