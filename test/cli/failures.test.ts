@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chorus, daemonsFor, editedCode, shareCode, stopAfterEach } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
@@ -166,33 +166,65 @@ it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already run
   expect(daemonsFor(d)).toEqual([]);
 });
 
-it('waits for a silent peer (only then), with progress on stderr, and names what it tried', async () => {
-  // Accepts connections and never answers: the one case where the long wait is right.
-  const sockets = new Set<net.Socket>();
-  const silent = net.createServer((s) => {
-    sockets.add(s);
-    s.resume(); // read and drop what comes, answer nothing
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  const port = (silent.address() as net.AddressInfo).port;
-  try {
+/**
+ * `chorus join` against a peer that accepts connections and never answers: the one case where the
+ * long wait is right, so this join runs a full minute (the daemon's fixed join timeout). It is
+ * started when the file starts and runs alongside the other tests, which share nothing with it
+ * (their own folders, their own daemons; none stops a folder it did not make); the test below
+ * waits for its end and checks all it checked before. The other tests run `chorus` synchronously:
+ * meanwhile the kernel accepts and buffers for the silent server, and the join's short stderr
+ * waits in its pipe.
+ */
+interface SilentJoin {
+  port: number;
+  b: string;
+  ended: Promise<{ status: number | null; err: string }>;
+}
+let silentJoin: Promise<SilentJoin> | undefined;
+const silentSockets = new Set<net.Socket>();
+let silentServer: net.Server | undefined;
+let silentChild: ReturnType<typeof spawn> | undefined;
+beforeAll(() => {
+  silentJoin = (async () => {
+    // Accepts connections and never answers.
+    const silent = net.createServer((s) => {
+      silentSockets.add(s);
+      s.resume(); // read and drop what comes, answer nothing
+    });
+    silentServer = silent;
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
     const code = 'chorus2.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
-    const b = project();
+    // Its own folder, not in `used`: the other tests' afterEach stops only their own.
+    const b = tempProject();
     // Async: the silent server lives in this process and must keep accepting meanwhile.
     const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    silentChild = child;
     let err = '';
-    child.stderr.on('data', (c) => (err += c));
-    const status = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(status).toBe(1);
-    expect(err).toMatch(/still waiting for a peer of the session to answer \(\d+ s\)/);
-    expect(err).toContain(`nothing came for 60 s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
-    expect(err).not.toContain('relay');
-    expect(listing(b)).toEqual([]);
-    expect(daemonsFor(b)).toEqual([]);
-  } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => silent.close(r));
-  }
+    child.stderr!.on('data', (c) => (err += c));
+    const ended = new Promise<{ status: number | null; err: string }>((r) => child.on('exit', (status) => r({ status, err })));
+    return { port, b, ended };
+  })();
+  silentJoin.catch(() => undefined); // reported by the test that awaits it
+});
+afterAll(async () => {
+  if (silentChild && silentChild.exitCode === null && silentChild.signalCode === null) silentChild.kill('SIGKILL');
+  // A daemon left behind fails the test; it is stopped here all the same.
+  const b = await silentJoin?.then((j) => j.b, () => undefined);
+  if (b && daemonsFor(b).length > 0) chorus(['stop', b]);
+  for (const s of silentSockets) s.destroy();
+  if (silentServer?.listening) await new Promise((r) => silentServer!.close(r));
+});
+
+it('waits for a silent peer (only then), with progress on stderr, and names what it tried', async () => {
+  const { port, b, ended } = await silentJoin!;
+  const { status, err } = await ended;
+  expect(status).toBe(1);
+  expect(err).toMatch(/still waiting for a peer of the session to answer \(\d+ s\)/);
+  expect(err).toContain(`nothing came for 60 s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
+  expect(err).not.toContain('relay');
+  expect(listing(b)).toEqual([]);
+  expect(daemonsFor(b)).toEqual([]);
 });
 
 // A trial's `chorus share /proc/self` spun at full CPU for ten minutes, deaf to SIGTERM.

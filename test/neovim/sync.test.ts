@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cli, converged, neovimSkipReason, Scene, waitFor, type Nvim } from './support.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cli, converged, neovimSkipReason, Scene, waitFor, type Nvim, type ProtocolClient } from './support.js';
 
 const skip = neovimSkipReason();
 
@@ -118,10 +118,10 @@ const cases: EdgeCase[] = [
   {
     name: ':e! keeps the buffer shared',
     initial: 'one\n',
-    act: async (n) => {
+    act: async (n, file) => {
       await n.input('Atwo<Esc>');
       await n.settled();
-      await waitFor('write-back', () => fs.readFileSync(path.join((n as any).dir, 'f.txt'), 'utf8') === 'onetwo\n' || undefined);
+      await waitFor('write-back', () => fs.readFileSync(path.join((n as any).dir, file), 'utf8') === 'onetwo\n' || undefined);
       await n.command('edit!');
       await waitFor('re-attached', async () => (await n.status())?.status === 'open');
       await n.input('Athree<Esc>');
@@ -131,10 +131,10 @@ const cases: EdgeCase[] = [
   {
     name: ':w after the daemon wrote the file',
     initial: 'one\n',
-    act: async (n) => {
+    act: async (n, file) => {
       await n.input('Atwo<Esc>');
       await n.settled();
-      await waitFor('write-back', () => fs.readFileSync(path.join((n as any).dir, 'f.txt'), 'utf8') === 'onetwo\n' || undefined);
+      await waitFor('write-back', () => fs.readFileSync(path.join((n as any).dir, file), 'utf8') === 'onetwo\n' || undefined);
       await n.input('Athree<Esc>');
       await n.command('write');
       expect(await n.api.eval('v:errmsg')).toBe('');
@@ -142,6 +142,33 @@ const cases: EdgeCase[] = [
     expected: 'onetwothree\n',
   },
 ];
+
+/**
+ * One project and one daemon for the tests that never stop, kill or restart their daemon (a
+ * daemon start is most of such a test's time): each has files of its own in it, which no other
+ * test opens, and Neovims and probe clients of its own, closed after it. Started by the first test
+ * that needs it, stopped after the file.
+ */
+const SHARED_FILES: Record<string, string> = {
+  ...Object.fromEntries(cases.map((c, i) => [`case${i}.txt`, c.initial])),
+  'remote-edit.txt': 'hello world\nsecond\n',
+  'two-typing.txt': 'top\nmiddle\nbottom\n',
+  'change-list.txt': 'helXXlo world\nx\ny\n',
+  'base-f.txt': 'héllo\nwörld\n',
+  'base-d.txt': 'one\r\ntwo',
+};
+const shared = new Scene();
+let sharedStarted: Promise<{ dir: string; client: ProtocolClient }> | undefined;
+function sharedProject(): Promise<{ dir: string; client: ProtocolClient }> {
+  sharedStarted ??= (async () => {
+    const dir = shared.project(SHARED_FILES);
+    return { dir, client: await shared.client(dir) };
+  })();
+  return sharedStarted;
+}
+afterAll(async () => {
+  await shared.cleanup();
+});
 
 describe.skipIf(skip)('Neovim plugin: edge cases against the daemon', () => {
   let scene: Scene;
@@ -151,17 +178,17 @@ describe.skipIf(skip)('Neovim plugin: edge cases against the daemon', () => {
 
   it.each(cases)('$name', async (c) => {
     scene = new Scene();
-    const dir = scene.project({ 'f.txt': c.initial });
+    const { dir, client } = await sharedProject();
+    const file = `case${cases.indexOf(c)}.txt`;
     const n = await scene.nvim();
     (n as any).dir = dir;
-    await n.edit(path.join(dir, 'f.txt'));
-    const client = await scene.client(dir);
+    await n.edit(path.join(dir, file));
     // Opening changes nothing.
-    expect(await client.text('f.txt')).toBe(c.initial);
-    await c.act(n, 'f.txt');
+    expect(await client.text(file)).toBe(c.initial);
+    await c.act(n, file);
     await n.settled();
     const expected = typeof c.expected === 'string' ? c.expected : c.expected(c.initial);
-    const text = await converged([n], client, dir, 'f.txt');
+    const text = await converged([n], client, dir, file);
     expect(text).toBe(expected);
   });
 });
@@ -174,14 +201,14 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
 
   it('applies remote edits without moving the cursor in the text', async () => {
     scene = new Scene();
-    const dir = scene.project({ 'f.txt': 'hello world\nsecond\n' });
+    const { dir } = await sharedProject();
     const n = await scene.nvim();
-    await n.edit(path.join(dir, 'f.txt'));
+    await n.edit(path.join(dir, 'remote-edit.txt'));
     await n.lua('vim.api.nvim_win_set_cursor(0, {1, 6})'); // on "w"
     const client = await scene.client(dir);
-    await client.text('f.txt');
+    await client.text('remote-edit.txt');
     await client.request('buffer/edit', {
-      path: 'f.txt',
+      path: 'remote-edit.txt',
       revision: 0,
       changes: [
         { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'ÄÖ ' },
@@ -193,17 +220,17 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     expect(await n.lua('return vim.api.nvim_win_get_cursor(0)')).toEqual([1, 11]);
     expect(await n.lua('return vim.bo.eol')).toBe(false);
     await n.command('write');
-    expect(fs.readFileSync(path.join(dir, 'f.txt'), 'utf8')).toBe('ÄÖ hello world\nsecond\nthird');
+    expect(fs.readFileSync(path.join(dir, 'remote-edit.txt'), 'utf8')).toBe('ÄÖ hello world\nsecond\nthird');
   });
 
   it('two Neovims typing at once end identical', async () => {
     scene = new Scene();
     const initial = 'top\nmiddle\nbottom\n';
-    const dir = scene.project({ 'f.txt': initial });
+    const { dir } = await sharedProject();
     const a = await scene.nvim();
     const b = await scene.nvim();
-    await a.edit(path.join(dir, 'f.txt'));
-    await b.edit(path.join(dir, 'f.txt'));
+    await a.edit(path.join(dir, 'two-typing.txt'));
+    await b.edit(path.join(dir, 'two-typing.txt'));
     await a.input('ggA');
     await b.input('GA');
     const typing: Promise<void>[] = [];
@@ -218,7 +245,7 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     await a.settled();
     await b.settled();
     const client = await scene.client(dir);
-    const text = await converged([a, b], client, dir, 'f.txt');
+    const text = await converged([a, b], client, dir, 'two-typing.txt');
     // Both people's typing is there, in full.
     expect([...text].filter((ch) => ch === 'ж').length).toBe(36);
     expect(text.replace(/[^a-z]/g, '')).toContain('top');
@@ -227,14 +254,14 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
 
   it('applies a change list whose later change spans lines of a line just changed (Neovim 0.7 set_text)', async () => {
     scene = new Scene();
-    const dir = scene.project({ 'f.txt': 'helXXlo world\nx\ny\n' });
+    const { dir } = await sharedProject();
     const n = await scene.nvim();
-    await n.edit(path.join(dir, 'f.txt'));
+    await n.edit(path.join(dir, 'change-list.txt'));
     const client = await scene.client(dir);
-    await client.text('f.txt');
+    await client.text('change-list.txt');
     // What an own-edit undo sends: each change applies to the result of the one before.
     await client.request('buffer/edit', {
-      path: 'f.txt',
+      path: 'change-list.txt',
       revision: 0,
       changes: [
         { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 3 } }, text: '' },
@@ -242,7 +269,7 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
         { range: { start: { line: 0, character: 3 }, end: { line: 1, character: 1 } }, text: 'é\nz' },
       ],
     });
-    expect(await converged([n], client, dir, 'f.txt')).toBe('XXxé\nz\n');
+    expect(await converged([n], client, dir, 'change-list.txt')).toBe('XXxé\nz\n');
   });
 
   it('opening a file the daemon has but this folder does not (view mode) shows the shared text, never empties it', async () => {
@@ -384,13 +411,13 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
 
   it('knows the text last in step with the daemon while its edits are unanswered', async () => {
     scene = new Scene();
-    const dir = scene.project({ 'f.txt': 'héllo\nwörld\n', 'd.txt': 'one\r\ntwo' });
+    const { dir } = await sharedProject();
     const n = await scene.nvim();
     const base = `local st = require('chorus.sync').buffers[vim.api.nvim_get_current_buf()]
       return { base = require('chorus.sync').base_text(st), text = require('chorus').buffer_text(0) }`;
     for (const [file, keys, expected] of [
-      ['f.txt', ['ggA 1<Esc>', 'Gonew line<Esc>', 'ggdd', ':%s/ö/o/<CR>', 'u', 'Go<Esc>p', 'ggJ'], 'wörld new line\n\nhéllo 1\n'],
-      ['d.txt', ['ggA!<Esc>', 'GAx<CR>y<Esc>', 'ggdd'], 'twox\r\ny'],
+      ['base-f.txt', ['ggA 1<Esc>', 'Gonew line<Esc>', 'ggdd', ':%s/ö/o/<CR>', 'u', 'Go<Esc>p', 'ggJ'], 'wörld new line\n\nhéllo 1\n'],
+      ['base-d.txt', ['ggA!<Esc>', 'GAx<CR>y<Esc>', 'ggdd'], 'twox\r\ny'],
     ] as const) {
       await n.edit(path.join(dir, file));
       await n.settled();

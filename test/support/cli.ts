@@ -95,11 +95,11 @@ function readTree(dir: string, kind: 'file' | 'folder'): string[] {
     .sort();
 }
 
-/** Poll until `cond` holds (a generous bound, never a timing assertion). */
+/** Poll until `cond` holds (a generous bound, never a timing assertion; every 50 ms: each `cond` here is a cheap look at files or processes). */
 export async function waitUntil(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
   for (const end = Date.now() + ms; !cond(); ) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
