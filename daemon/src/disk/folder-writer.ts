@@ -371,6 +371,26 @@ export class FolderWriter {
     }
   }
 
+  /**
+   * Move the folder at `from` (whole: files the session does not share move with it) to `to`,
+   * which must not exist; synchronously, so the caller changes the index in the same turn and the
+   * watcher never sees the folder moved while the index still has it at `from` (a join setting
+   * its folder aside for the session's file, decision 147). Both paths are checked. Throws
+   * WriteRefused when `from` is not a folder or `to` is taken, else the file system's error.
+   */
+  moveFolderNow(from: string, to: string): void {
+    const a = this.checked(from);
+    const b = this.checked(to);
+    if (!isFolder(a)) throw new WriteRefused(from, `not moving ${from}: it is not a folder here`);
+    if (fs.lstatSync(b, { throwIfNoEntry: false }) !== undefined) throw new WriteRefused(to, `not moving ${from} to ${to}: something is at ${to} already`);
+    try {
+      fs.mkdirSync(path.dirname(b), { recursive: true });
+      fs.renameSync(a, b);
+    } catch (e) {
+      throw refusedAsTooLong(to, e);
+    }
+  }
+
   /** Delete the file at `rel` (nothing when it is not there). */
   async remove(rel: string): Promise<void> {
     await fs.promises.rm(this.checked(rel), { force: true });

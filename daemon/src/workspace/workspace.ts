@@ -762,6 +762,68 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return met;
   }
 
+  /**
+   * After joining (decision 147): where a folder this folder had (`preJoinDirs`, its topmost
+   * paths) met a file of the session, `resolve` kept the folder at the path on every peer and
+   * moved the session's file aside to `name (conflict <its id>)`. The session's file keeps its
+   * path instead: the folder, with everything in it, moves to `name (conflict <tag>)`, on disk
+   * here first (`moveOnDisk(from, to)`, the whole folder, files that are not shared too, before
+   * the session's file is written there) and in the index, so on every peer. Only a folder whose
+   * every file and folder in the index is this folder's own (`preJoin` ids, `preJoinDirs`) moves:
+   * one a peer has put files in since stays where it is. The session's file gets a whole new entry
+   * (`FileIndex.replace`), not a new path: another writer's `resolve` may have moved it aside at
+   * the same moment, and a concurrent field update of the old entry must not win over this.
+   * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
+   * `resolve` said of it. Read-only: nothing moves.
+   */
+  keepSessionFilesOverFolders(
+    preJoin: ReadonlySet<string>,
+    preJoinDirs: ReadonlySet<string>,
+    moveOnDisk: (from: string, to: string, files: Array<[string, string]>) => boolean,
+  ): Array<{ path: string; kept: string; said: string }> {
+    const met: Array<{ path: string; kept: string; said: string }> = [];
+    if (this.readOnly) return met;
+    this.settle();
+    const renamed: IndexDiff['renamed'] = [];
+    const dirsBefore = new Set(this.index.dirs());
+    const change = this.index.batch(() => {
+      for (const [id, e] of this.index.entries()) {
+        if (preJoin.has(id)) continue;
+        const dir = conflictedFrom(e.path, id.slice(1, 7));
+        if (dir === undefined || !preJoinDirs.has(dir) || !this.index.isFolder(dir) || this.index.idOf(dir)) continue;
+        const inside = (p: string) => p === dir || p.startsWith(dir + '/');
+        const files = this.index.entries().filter(([, f]) => inside(f.path));
+        const dirs = this.index.dirs().filter(inside);
+        // A folder a peer has put files in since holds others' work too: it keeps the path (142).
+        if (files.some(([fid]) => !preJoin.has(fid))) continue;
+        const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
+        let kept = conflictPath(dir, id.slice(1, 7));
+        for (let i = 0; i < 10 && taken(kept); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
+        const moved = (p: string) => kept + p.slice(dir.length);
+        if (taken(kept) || !moveOnDisk(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
+        for (const [fid, f] of files) {
+          this.index.set(fid, { path: moved(f.path) });
+          renamed.push({ from: f.path, to: moved(f.path), id: fid });
+        }
+        for (const d of dirs) {
+          this.index.removeDir(d);
+          this.index.addDir(moved(d));
+        }
+        this.index.replace(id, { ...e, path: dir });
+        // After this folder's files: the folder is out of the way by then on every peer's disk.
+        renamed.push({ from: e.path, to: dir, id });
+        met.push({ path: dir, kept, said: fileMetFolder(dir, e.path) });
+      }
+    });
+    if (!change) return met;
+    this.record(INDEX_DOC_ID, change);
+    // As a peer's change: the folder here has moved on disk already (its files are where the
+    // index says), and the session's file is moved or written at its path.
+    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
+    this.announceDirs(dirsBefore, { kind: 'peer', peerId: 'self' });
+    return met;
+  }
+
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
     this.settle();
@@ -968,7 +1030,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * picks stays, each other is kept beside it as `name (conflict <hash>).ext`, under an id
    * derived from the file and the hash so every peer makes the very same entry), and a file at a
    * path that is a folder in the session (the folder keeps the path, the file moves to
-   * `name (conflict <id>).ext`; decision 142).
+   * `name (conflict <id>).ext`; decision 142), unless no file is in that folder: then the
+   * file keeps the path and the empty shared folders go (decision 147).
    */
   private resolve(): string[] | undefined {
     if (this.readOnly) return undefined; // the writers settle it; their change arrives here
@@ -1011,6 +1074,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // the index alone, so every peer moves it the same way and they converge. Looked for after
       // the losers moved: one of them may have been the file in the way.
       for (const [id, e] of this.index.inFoldersWay()) {
+        // Only shared folders with no file in them there (decision 147): they hold nothing of
+        // anyone's, so the file keeps the path and they go. A peer's watcher shares a folder it
+        // sees while its disk still lags behind the index (a joining folder set aside for the
+        // session's file): without this, that empty folder moved the file aside again for good.
+        const inside = (p: string) => p.startsWith(e.path + '/');
+        if (!this.index.entries().some(([, f]) => inside(f.path))) {
+          for (const d of this.index.dirs()) if (d === e.path || inside(d)) this.index.removeDir(d);
+          this.emit('notice', `${e.path} was made a file on one peer and an empty folder on another at once; the file keeps the path (the folder had no shared file in it)`);
+          continue;
+        }
         const to = conflictPath(e.path, id.slice(1, 7));
         this.index.set(id, { path: to });
         this.toldMoved.add(`${id}:${to}`);
