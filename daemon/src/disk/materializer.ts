@@ -86,9 +86,12 @@ export class Materializer {
     await this.writeUnblocked([...e.renamed.map((r) => r.from), ...e.deleted]);
   }
 
-  /** Is there a folder (not a link to one) at `rel` in this folder? */
+  /**
+   * Is there a folder (not a link to one) at `rel`, a path of the index, in this folder? Only
+   * looked at (the writer's path check runs for whatever is then changed there): no refusal is
+   * logged for a path with a file on its way, where there is simply no folder.
+   */
   private async isFolderHere(rel: string): Promise<boolean> {
-    if (this.folder.refusal(rel) !== undefined) return false;
     return (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
   }
 
@@ -230,8 +233,15 @@ export class Materializer {
       await this.each(`making the folder ${p} a peer shared`, () => this.folder.makeDir(p));
     }
     for (const p of [...e.deleted].sort((a, b) => b.length - a.length)) {
+      if (this.workspace.index.hasDir(p)) continue; // shared again meanwhile
+      // Not here (gone already, or a file on its way: a folder the session set aside whose place
+      // a file has taken, decision 147): nothing to remove, nothing to say.
+      if (!(await this.isFolderHere(p))) {
+        await this.writeFreed(p);
+        continue;
+      }
       const abs = this.safe(p);
-      if (!abs || this.workspace.index.hasDir(p)) continue; // shared again meanwhile
+      if (!abs) continue;
       try {
         await this.folder.removeDir(p);
       } catch (err) {
@@ -243,8 +253,7 @@ export class Materializer {
             // The session has a file there now (an empty folder yields to a file, decision 147):
             // shared again, the folder would move that file aside on every peer, again and again.
             this.log(`kept the folder ${p}: it holds files that are not shared; the session's file ${this.fileAtOrAbove(p)} is written here once the folder is moved or removed`);
-          }
-          else {
+          } else {
             this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
             this.workspace.addDir(p, { kind: 'disk' });
           }

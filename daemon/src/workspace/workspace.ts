@@ -797,8 +797,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // A folder a peer has put files in since holds others' work too: it keeps the path (142).
         if (files.some(([fid]) => !preJoin.has(fid))) continue;
         const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
-        let kept = conflictPath(dir, id.slice(1, 7));
-        for (let i = 0; i < 10 && taken(kept); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
+        // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
+        let kept = '';
+        for (let i = 0; i < 10 && (!kept || taken(kept)); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
         const moved = (p: string) => kept + p.slice(dir.length);
         if (taken(kept) || !moveOnDisk(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
         for (const [fid, f] of files) {
@@ -1144,6 +1145,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
   }
 
+  /**
+   * A file moved back from `name (conflict <its id>)` to `name` while a folder's files moved from
+   * `name/` elsewhere: a joining peer set its folder aside for the session's file (decision 147).
+   * Said here too, as the move aside was (`fileMetFolder`), so this peer's log says where each is.
+   */
+  private tellSetAside(diff: IndexDiff): void {
+    for (const r of diff.renamed) {
+      if (conflictedFrom(r.from, r.id.slice(1, 7)) !== r.to) continue;
+      const out = diff.renamed.find((o) => o.from.startsWith(r.to + '/'));
+      if (!out) continue;
+      const kept = out.to.slice(0, out.to.length - (out.from.length - r.to.length));
+      this.emit('notice', `${r.to} is back at its path: the folder that had taken it, a joining peer's, is kept as ${kept} (with its files)`);
+    }
+  }
+
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
     for (const [id, p] of this.index.refused()) {
       if (this.reported.has(id)) continue;
@@ -1151,6 +1167,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       this.emit('notice', `refused a path from a peer: ${JSON.stringify(p).slice(0, 200)} (absolute, with .. or empty parts, or inside .git/ or .chorus/); it is never written`);
     }
     this.tellMovedForFolders(diff);
+    this.tellSetAside(diff);
     const changed: string[] = [];
     const modes: string[] = [];
     for (const [id, e] of this.index.entries()) {
