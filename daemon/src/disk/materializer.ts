@@ -246,13 +246,14 @@ export class Materializer {
         await this.folder.removeDir(p);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
+        const file = this.fileAtOrAbove(p);
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
           // A read-only member cannot share it again (its changes are refused): it keeps the folder.
           if (this.workspace.readOnly) this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared`);
-          else if (this.fileAtOrAbove(p) !== undefined) {
+          else if (file !== undefined) {
             // The session has a file there now (an empty folder yields to a file, decision 147):
             // shared again, the folder would move that file aside on every peer, again and again.
-            this.log(`kept the folder ${p}: it holds files that are not shared; the session's file ${this.fileAtOrAbove(p)} is written here once the folder is moved or removed`);
+            this.log(`kept the folder ${p}: it holds files that are not shared; the session's file ${file} is written here once the folder is moved or removed`);
           } else {
             this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
             this.workspace.addDir(p, { kind: 'disk' });

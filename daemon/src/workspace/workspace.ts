@@ -763,14 +763,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /**
-   * After joining (decision 147): where a folder this folder had (`preJoinDirs`, its topmost
-   * paths) met a file of the session, `resolve` kept the folder at the path on every peer and
-   * moved the session's file aside to `name (conflict <its id>)`. The session's file keeps its
-   * path instead: the folder, with everything in it, moves to `name (conflict <tag>)`, on disk
-   * here first (`moveOnDisk(from, to)`, the whole folder, files that are not shared too, before
-   * the session's file is written there) and in the index, so on every peer. Only a folder whose
-   * every file and folder in the index is this folder's own (`preJoin` ids, `preJoinDirs`) moves:
-   * one a peer has put files in since stays where it is. The session's file gets a whole new entry
+   * After joining (decision 147): where a folder this folder had (`preJoinDirs`: every folder
+   * path of its index before the join) met a file of the session, `resolve` kept the folder at
+   * the path on every peer and moved the session's file aside to `name (conflict <its id>)`. The
+   * session's file keeps its path instead: the folder, with everything in it, moves to
+   * `name (conflict <tag>)`, on disk here first (`moveOnDisk(from, to, files)`: the whole folder,
+   * files that are not shared too, before the session's file is written there; `files` the
+   * shared ones, old and new path) and in the index, so on every peer. Only a folder whose every
+   * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
+   * since stays where it is. The session's file gets a whole new entry
    * (`FileIndex.replace`), not a new path: another writer's `resolve` may have moved it aside at
    * the same moment, and a concurrent field update of the old entry must not win over this.
    * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
