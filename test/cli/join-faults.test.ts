@@ -212,3 +212,21 @@ it("a joining folder's folder where the session has a file is set aside on every
   }
   expect(fs.readFileSync(path.join(c, kept!, '.env'), 'utf8')).toBe('SECRET=1\n');
 });
+
+it("a joining folder's file where the session has an empty folder is kept beside it; the session's folder keeps its path (decision 147)", async () => {
+  const a = project({ 'a.txt': 'a\n' });
+  fs.mkdirSync(path.join(a, 'emptydir'));
+  const code = shareCode(a);
+  const c = project({ emptydir: 'my file\n' });
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  const said = ((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? []).join('\n');
+  const kept = /emptydir: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as (emptydir \(conflict [0-9a-f]+\))/.exec(said)?.[1];
+  expect(kept, said).toBeDefined();
+  const want = JSON.stringify({ files: ['a.txt', kept].sort(), folders: ['emptydir'] });
+  const tree = (d: string) => JSON.stringify({ files: listTree(d), folders: listTree(d, 'folder') });
+  await waitUntil('both folders to settle', () => tree(a) === want && tree(c) === want).catch((e: Error) => {
+    throw new Error(`${e.message}: want ${want}, sharer has ${tree(a)}, joiner ${tree(c)}`);
+  });
+  for (const d of [a, c]) expect(fs.readFileSync(path.join(d, kept!), 'utf8')).toBe('my file\n');
+});

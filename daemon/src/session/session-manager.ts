@@ -263,8 +263,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         this.log(now);
       }
       for (let i = notices.length - 1; i >= 0; i--) if (same.has(notices[i]!)) notices.splice(i, 1);
-      for (const { path, kept, said } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, (from, to, files) => this.setFolderAside(config, from, to, files))) {
-        const now = `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`;
+      for (const { path, kept, said, folder } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, (from, to, files) => this.setFolderAside(config, from, to, files))) {
+        const now = folder
+          ? `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`
+          : `${path}: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as ${kept}`;
         reworded.set(said, now);
         this.log(now);
       }

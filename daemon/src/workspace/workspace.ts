@@ -134,6 +134,11 @@ function fileMetFolder(path: string, copy: string): string {
   return `${path} was made a file on one peer and a folder on another at once; the folder keeps the path (with its files), the file is kept as ${copy}`;
 }
 
+/** What is said, on every peer, of empty folders that went for a file made at their path at once. */
+function emptyFolderYielded(path: string): string {
+  return `${path} was made a file on one peer and an empty folder on another at once; the file keeps the path (the folder had no shared file in it)`;
+}
+
 /** A file's content hash and executable bit in one string (`x` or `-` last). */
 function stateKey(e: FileEntry): string {
   return e.hash + (e.exec ? 'x' : '-');
@@ -771,7 +776,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * files that are not shared too, before the session's file is written there; `files` the
    * shared ones, old and new path) and in the index, so on every peer. Only a folder whose every
    * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
-   * since stays where it is. The session's file gets a whole new entry
+   * since stays where it is. And the other way round: where the session's empty folder went for a
+   * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
+   * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
+   * returned). The session's file gets a whole new entry
    * (`FileIndex.replace`), not a new path: another writer's `resolve` may have moved it aside at
    * the same moment, and a concurrent field update of the old entry must not win over this.
    * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
@@ -781,8 +789,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     preJoin: ReadonlySet<string>,
     preJoinDirs: ReadonlySet<string>,
     moveOnDisk: (from: string, to: string, files: Array<[string, string]>) => boolean,
-  ): Array<{ path: string; kept: string; said: string }> {
-    const met: Array<{ path: string; kept: string; said: string }> = [];
+  ): Array<{ path: string; kept: string; said: string; folder: boolean }> {
+    const met: Array<{ path: string; kept: string; said: string; folder: boolean }> = [];
     if (this.readOnly) return met;
     this.settle();
     const renamed: IndexDiff['renamed'] = [];
@@ -814,7 +822,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         this.index.replace(id, { ...e, path: dir });
         // After this folder's files: the folder is out of the way by then on every peer's disk.
         renamed.push({ from: e.path, to: dir, id });
-        met.push({ path: dir, kept, said: fileMetFolder(dir, e.path) });
+        met.push({ path: dir, kept, said: fileMetFolder(dir, e.path), folder: true });
+      }
+      // The session's empty folder that went for this folder's file: back, and the file aside.
+      for (const [id, e] of this.index.entries()) {
+        const dirs = this.yielded.get(e.path);
+        if (!preJoin.has(id) || dirs === undefined || preJoinDirs.has(e.path) || this.index.isFolder(e.path)) continue;
+        const copy = conflictPath(e.path, id.slice(1, 7));
+        if (this.index.idOf(copy) || this.index.isFolder(copy)) continue;
+        this.index.set(id, { path: copy });
+        renamed.push({ from: e.path, to: copy, id });
+        for (const d of dirs) this.index.addDir(d);
+        met.push({ path: e.path, kept: copy, said: emptyFolderYielded(e.path), folder: false });
       }
     });
     if (!change) return met;
@@ -1082,8 +1101,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // session's file): without this, that empty folder moved the file aside again for good.
         const inside = (p: string) => p.startsWith(e.path + '/');
         if (!this.index.entries().some(([, f]) => inside(f.path))) {
-          for (const d of this.index.dirs()) if (d === e.path || inside(d)) this.index.removeDir(d);
-          this.emit('notice', `${e.path} was made a file on one peer and an empty folder on another at once; the file keeps the path (the folder had no shared file in it)`);
+          const gone = this.index.dirs().filter((d) => d === e.path || inside(d));
+          for (const d of gone) this.index.removeDir(d);
+          if (this.yielded.size >= 10_000) this.yielded.clear(); // a bound: only a join's first minutes need it
+          this.yielded.set(e.path, gone);
+          this.emit('notice', emptyFolderYielded(e.path));
           continue;
         }
         const to = conflictPath(e.path, id.slice(1, 7));
@@ -1123,6 +1145,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   private reported = new Set<string>();
+
+  /**
+   * Paths where `resolve` let empty shared folders go for a file, with the folders that went: a
+   * join puts them back when the file was the joining folder's (`keepSessionFilesOverFolders`).
+   */
+  private yielded = new Map<string, string[]>();
 
   /** Files moved aside for a folder (`resolve`) whose move was told here already, as `id:path`. */
   private toldMoved = new Set<string>();
