@@ -273,6 +273,9 @@ export class FolderSync {
   private async folderChanges(seen: string[], maybeGone: string[], full: boolean): Promise<{ added: string[]; gone: string[]; toMake: string[] }> {
     const index = this.workspace.index;
     const out = { added: [] as string[], gone: [] as string[], toMake: [] as string[] };
+    for (const rel of seen) this.writeBack.folder.folderIsThere(rel);
+    // The daemon's own removals coming back from the watcher: not the person's (see FolderWriter).
+    const echoes = new Set(full ? [] : maybeGone.filter((g) => this.writeBack.folder.removedByThisWriter(g)));
     for (const rel of seen) {
       const problem = pathProblem(rel);
       if (problem) this.once(rel, `not sharing the folder ${rel}: ${problem}`);
@@ -281,7 +284,7 @@ export class FolderSync {
     const isDir = async (rel: string) => (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
     const candidates = full ? index.dirs() : index.dirs().filter((d) => maybeGone.some((g) => d === g || d.startsWith(g + '/')));
     for (const rel of candidates) {
-      if (this.rules.ignores(rel + '/') || (await isDir(rel))) continue;
+      if (echoes.has(rel) || this.rules.ignores(rel + '/') || (await isDir(rel))) continue;
       (full ? out.toMake : out.gone).push(rel);
     }
     return out;
