@@ -164,3 +164,69 @@ it('a join interrupted while it writes stops writing at once, and says which of 
   await new Promise((r) => setTimeout(r, 3000));
   expect(listTree(b)).toEqual(left);
 });
+
+it("a joining folder's folder where the session has a file is set aside on every peer, all its files kept; the session's file keeps its path (decision 147)", async () => {
+  const session: Record<string, string> = { 'conly.txt': 'the session file\n' };
+  for (let i = 0; i < 40; i++) session[`s/s${i}.txt`] = `session ${i}\n`;
+  const a = project(session);
+  const code = shareCode(a);
+  // The joiner's folder at the session file's path: many files (the sharer writes them while the
+  // join settles, which is when its watcher shared the folder again), one nested folder, and a
+  // file never shared (a built-in secret rule) that must move with the folder on the joiner.
+  const mine: Record<string, string> = { 'conly.txt/deeper/x.txt': 'x\n', 'conly.txt/.env': 'SECRET=1\n', 'own.txt': 'own\n' };
+  for (let i = 0; i < 60; i++) mine[`conly.txt/m${i}.txt`] = `mine ${i}\n`;
+  const c = project(mine);
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  const notices = (JSON.parse(join.stdout) as { notices?: string[] }).notices ?? [];
+  const said = notices.join('\n');
+  const kept = /conly\.txt: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder \(all its files\) is kept as (conly \(conflict [0-9a-f]+\)\.txt)/.exec(said)?.[1];
+  expect(kept, said).toBeDefined();
+  const shared = [
+    'conly.txt',
+    'own.txt',
+    `${kept}/deeper/x.txt`,
+    ...Object.keys(mine).filter((p) => /^conly\.txt\/m\d+\.txt$/.test(p)).map((p) => p.replace('conly.txt/', `${kept}/`)),
+    ...Object.keys(session).filter((p) => p.startsWith('s/')),
+  ].sort();
+  const wantA = shared;
+  const wantC = [...shared, `${kept}/.env`].sort();
+  const logOf = (d: string) => fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => /conly/.test(l)).join('\n');
+  const settled = () => JSON.stringify(listTree(a)) === JSON.stringify(wantA) && JSON.stringify(listTree(c)) === JSON.stringify(wantC);
+  await waitUntil('both folders to settle', settled).catch((e: Error) => {
+    throw new Error(`${e.message}:\nsharer lacks ${JSON.stringify(wantA.filter((p) => !listTree(a).includes(p)))}, has extra ${JSON.stringify(listTree(a).filter((p) => !wantA.includes(p)))}\njoiner lacks ${JSON.stringify(wantC.filter((p) => !listTree(c).includes(p)))}, has extra ${JSON.stringify(listTree(c).filter((p) => !wantC.includes(p)))}\nJOINER\n${logOf(c)}\nSHARER\n${logOf(a)}`);
+  });
+  // A change made after it on the sharer, once on the joiner, comes after everything the join
+  // set off: the trees must still be the same then (the file was moved aside again, before).
+  fs.writeFileSync(path.join(a, 'after.txt'), 'after\n');
+  await waitUntil('the later change to reach the joiner', () => fs.existsSync(path.join(c, 'after.txt')));
+  fs.writeFileSync(path.join(c, 'after2.txt'), 'after\n');
+  await waitUntil('the joiner\'s later change to reach the sharer', () => fs.existsSync(path.join(a, 'after2.txt')));
+  expect(listTree(a)).toEqual([...wantA, 'after.txt', 'after2.txt'].sort());
+  expect(listTree(c)).toEqual([...wantC, 'after.txt', 'after2.txt'].sort());
+  for (const d of [a, c]) {
+    expect(fs.readFileSync(path.join(d, 'conly.txt'), 'utf8')).toBe('the session file\n');
+    expect(fs.readFileSync(path.join(d, kept!, 'deeper', 'x.txt'), 'utf8')).toBe('x\n');
+    for (let i = 0; i < 60; i++) expect(fs.readFileSync(path.join(d, kept!, `m${i}.txt`), 'utf8')).toBe(`mine ${i}\n`);
+    expect(fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8')).not.toMatch(RAW_NODE_ERROR);
+  }
+  expect(fs.readFileSync(path.join(c, kept!, '.env'), 'utf8')).toBe('SECRET=1\n');
+});
+
+it("a joining folder's file where the session has an empty folder is kept beside it; the session's folder keeps its path (decision 147)", async () => {
+  const a = project({ 'a.txt': 'a\n' });
+  fs.mkdirSync(path.join(a, 'emptydir'));
+  const code = shareCode(a);
+  const c = project({ emptydir: 'my file\n' });
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  const said = ((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? []).join('\n');
+  const kept = /emptydir: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as (emptydir \(conflict [0-9a-f]+\))/.exec(said)?.[1];
+  expect(kept, said).toBeDefined();
+  const want = JSON.stringify({ files: ['a.txt', kept].sort(), folders: ['emptydir'] });
+  const tree = (d: string) => JSON.stringify({ files: listTree(d), folders: listTree(d, 'folder') });
+  await waitUntil('both folders to settle', () => tree(a) === want && tree(c) === want).catch((e: Error) => {
+    throw new Error(`${e.message}: want ${want}, sharer has ${tree(a)}, joiner ${tree(c)}`);
+  });
+  for (const d of [a, c]) expect(fs.readFileSync(path.join(d, kept!), 'utf8')).toBe('my file\n');
+});

@@ -114,23 +114,25 @@ it('a file and a folder made at one path at once, live, on two writers: both set
   noRawErrors(peers);
 });
 
-it('joining with a folder where the session has a file, and a file where it has a folder: each folder keeps its path, each file is kept beside it, and join says so', async () => {
+it("joining with a folder where the session has a file, and a file where it has a folder: the session's keeps the path either way, the joiner's is kept beside it, and join says so (decision 147)", async () => {
   const a = await startPeer(tempProject({ 'x': 'the session has this file\n', 'y/in.txt': 'in the session folder\n' }, 'chorus-disk-a-'), 'alice');
   const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
   const b = await startPeer(tempProject({ 'x/mine.txt': 'in the joiner folder\n', 'y': 'the joiner had this file\n', 'own.txt': 'own\n' }, 'chorus-disk-b-'), 'bob');
-  // Where each file goes: named by its id, which each side's folder scan gave it before the join.
-  const xCopy = copyOf(a, 'x');
+  // Where the joiner's file goes: named by its id, which its folder scan gave it before the join.
   const yCopy = copyOf(b, 'y');
   const joined = await b.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  const said = (joined.notices ?? []).join('\n');
+  // The joiner's folder x is set aside, all its files with it: the session's file keeps the path,
+  // as decision 137 has it for two files.
+  const xKept = /this folder's folder \(all its files\) is kept as (x \(conflict [0-9a-f]+\))/.exec(said)?.[1];
+  expect(xKept, said).toBeDefined();
   const peers = [a, b];
   await allHold(
     peers,
-    { 'x/mine.txt': 'in the joiner folder\n', [xCopy]: 'the session has this file\n', 'y/in.txt': 'in the session folder\n', [yCopy]: 'the joiner had this file\n', 'own.txt': 'own\n' },
+    { [`${xKept}/mine.txt`]: 'in the joiner folder\n', x: 'the session has this file\n', 'y/in.txt': 'in the session folder\n', [yCopy]: 'the joiner had this file\n', 'own.txt': 'own\n' },
     'both folders and both files on both peers',
   );
   await indexesAgree(peers);
-  const said = (joined.notices ?? []).join('\n');
-  expect(said).toContain(`the file is kept as ${xCopy}`);
   expect(said).toContain(`the file is kept as ${yCopy}`);
   noRawErrors(peers);
 });

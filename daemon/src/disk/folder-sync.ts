@@ -273,6 +273,9 @@ export class FolderSync {
   private async folderChanges(seen: string[], maybeGone: string[], full: boolean): Promise<{ added: string[]; gone: string[]; toMake: string[] }> {
     const index = this.workspace.index;
     const out = { added: [] as string[], gone: [] as string[], toMake: [] as string[] };
+    for (const rel of seen) this.writeBack.folder.folderIsThere(rel);
+    // The daemon's own removals coming back from the watcher: not the person's (see FolderWriter).
+    const echoes = new Set(full ? [] : maybeGone.filter((g) => this.writeBack.folder.removedByThisWriter(g)));
     for (const rel of seen) {
       const problem = pathProblem(rel);
       if (problem) this.once(rel, `not sharing the folder ${rel}: ${problem}`);
@@ -281,7 +284,7 @@ export class FolderSync {
     const isDir = async (rel: string) => (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
     const candidates = full ? index.dirs() : index.dirs().filter((d) => maybeGone.some((g) => d === g || d.startsWith(g + '/')));
     for (const rel of candidates) {
-      if (this.rules.ignores(rel + '/') || (await isDir(rel))) continue;
+      if (echoes.has(rel) || this.rules.ignores(rel + '/') || (await isDir(rel))) continue;
       (full ? out.toMake : out.gone).push(rel);
     }
     return out;
@@ -447,6 +450,15 @@ export class FolderSync {
       }
     }
 
+    // A new folder where the session has a file that stays (see the steps below): not shared.
+    const leaving = new Set([...gone, ...renames.map(([from]) => from)]);
+    folders.added = folders.added.filter((rel) => {
+      const file = this.fileAtOrAbove(rel);
+      if (file === undefined || leaving.has(file)) return true;
+      this.once(`dir-in-the-way:${rel}`, `not sharing the folder ${rel} (yet): the session has the file ${file} there`);
+      return false;
+    });
+
     const any = renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length;
     if (any && this.workspace.readOnly) {
       // A read-only member's folder changes are its own: never shared, never queued for later.
@@ -457,7 +469,6 @@ export class FolderSync {
       // One index change per step of at most BATCH_FILES files: a peer refuses a change that
       // writes more entries than MAX_INDEX_ENTRIES_PER_CHANGE (sync/change-check.ts).
       const steps: Array<() => void> = [];
-      for (const rel of folders.added) steps.push(() => this.workspace.addDir(rel, DISK));
       for (const rel of folders.gone) steps.push(() => this.workspace.removeDir(rel, DISK));
       for (const [from, to] of renames) {
         steps.push(() => {
@@ -505,6 +516,13 @@ export class FolderSync {
         });
       }
       for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));
+      // New folders after the files that went (a file replaced by a folder of its name goes
+      // first), each checked against the index as it is then: a folder where the session has a
+      // file is not shared (decision 147). It is one the disk has not caught up on yet (a peer
+      // set it aside, the materializer moves it next) or one in the way of the session's file
+      // here; shared, it would move that file aside on every peer (a folder keeps the path,
+      // decision 142). Its files, if any, are shared as usual, and then the folder keeps the path.
+      for (const rel of folders.added) steps.push(() => this.fileAtOrAbove(rel) === undefined && this.workspace.addDir(rel, DISK));
       for (let i = 0; i < steps.length; i += BATCH_FILES) {
         this.workspace.batch(() => {
           for (const step of steps.slice(i, i + BATCH_FILES)) step();
@@ -537,6 +555,12 @@ export class FolderSync {
     // Files the folder lacks: now, or once their blob arrives (PendingContent decides).
     for (const rel of toWrite) each(rel, () => this.writeBack.pendingContent.write(rel));
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
+  }
+
+  /** The file of the index at `rel` or at a folder above it, if any. */
+  private fileAtOrAbove(rel: string): string | undefined {
+    for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) if (this.workspace.index.idOf(p)) return p;
+    return undefined;
   }
 
   // ---- files the folder does not have yet --------------------------------------------------

@@ -123,6 +123,29 @@ export class FolderWriter {
    */
   private readonly inTheWay = new Set<string>();
 
+  /**
+   * Folders this writer removed (a peer's removal, or empty folders pruned), until the watcher
+   * has seen each go, or it is there again: their removal is the daemon's echo, not a person's.
+   * Taken as a person's, it could unshare a folder a peer shared again meanwhile (a joining
+   * peer putting back the session's empty folder, decision 147), on every peer.
+   */
+  private readonly removedHere = new Set<string>();
+
+  /** Did this writer remove the folder `rel` (not seen go, nor made, since)? Forgotten once asked. */
+  removedByThisWriter(rel: string): boolean {
+    return this.removedHere.delete(rel);
+  }
+
+  /** The folder `rel` is there (seen, or made): a later removal of it is not this writer's. */
+  folderIsThere(rel: string): void {
+    for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) this.removedHere.delete(p);
+  }
+
+  private noteRemoved(rel: string): void {
+    if (this.removedHere.size >= 10_000) this.removedHere.clear(); // a bound: at worst a removal is shared
+    this.removedHere.add(rel);
+  }
+
   constructor(private readonly project: Project) {
     this.tempDir = path.join(project.dotDir, 'tmp');
   }
@@ -371,6 +394,26 @@ export class FolderWriter {
     }
   }
 
+  /**
+   * Move the folder at `from` (whole: files the session does not share move with it) to `to`,
+   * which must not exist; synchronously, so the caller changes the index in the same turn and the
+   * watcher never sees the folder moved while the index still has it at `from` (a join setting
+   * its folder aside for the session's file, decision 147). Both paths are checked. Throws
+   * WriteRefused when `from` is not a folder or `to` is taken, else the file system's error.
+   */
+  moveFolderNow(from: string, to: string): void {
+    const a = this.checked(from);
+    const b = this.checked(to);
+    if (!isFolder(a)) throw new WriteRefused(from, `not moving ${from}: it is not a folder here`);
+    if (fs.lstatSync(b, { throwIfNoEntry: false }) !== undefined) throw new WriteRefused(to, `not moving ${from} to ${to}: something is at ${to} already`);
+    try {
+      fs.mkdirSync(path.dirname(b), { recursive: true });
+      fs.renameSync(a, b);
+    } catch (e) {
+      throw refusedAsTooLong(to, e);
+    }
+  }
+
   /** Delete the file at `rel` (nothing when it is not there). */
   async remove(rel: string): Promise<void> {
     await fs.promises.rm(this.checked(rel), { force: true });
@@ -386,6 +429,7 @@ export class FolderWriter {
   /** Make the folder `rel` (and the folders above it). */
   async makeDir(rel: string): Promise<void> {
     const abs = this.checked(rel);
+    this.folderIsThere(rel);
     await fs.promises.mkdir(abs, { recursive: true }).catch((e: unknown) => {
       const code = codeOf(e);
       if (code === 'EEXIST' || code === 'ENOTDIR') {
@@ -408,6 +452,7 @@ export class FolderWriter {
   /** Remove the folder `rel` if it is empty (else the error: ENOTEMPTY, ENOENT, ENOTDIR). */
   async removeDir(rel: string): Promise<void> {
     await fs.promises.rmdir(this.checked(rel));
+    this.noteRemoved(rel);
   }
 
   /**
@@ -423,6 +468,7 @@ export class FolderWriter {
       } catch {
         return;
       }
+      this.noteRemoved(dir);
       dir = path.posix.dirname(dir);
     }
   }

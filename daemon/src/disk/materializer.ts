@@ -15,8 +15,14 @@ import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
 export class Materializer {
-  /** The peers' file changes being applied: a folder goes only after the files in it went. */
-  private applying = new Set<Promise<void>>();
+  /**
+   * The peers' file and folder changes, applied one after the other in the order they came (a
+   * folder goes only after the files in it went). Each change is a diff against the index the one
+   * before left: applied side by side, a later change's move of a file could run before an
+   * earlier one had written it, which left the file at its old path in a folder the session had
+   * moved aside (decision 147).
+   */
+  private chain: Promise<void> = Promise.resolve();
   private readonly folder: FolderWriter;
   /**
    * Set when the daemon stops: no more of the session's files are written. A join interrupted
@@ -38,15 +44,11 @@ export class Materializer {
     this.folder = writeBack.folder;
     workspace.on('files', (e) => {
       if (e.origin.kind !== 'peer') return;
-      const step = this.apply(e).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${inWords(err)}`));
-      this.applying.add(step);
-      void step.then(() => this.applying.delete(step));
+      this.chain = this.chain.then(() => this.apply(e)).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${inWords(err)}`));
     });
     workspace.on('dirs', (e) => {
       if (e.origin.kind !== 'peer') return;
-      void Promise.all([...this.applying])
-        .then(() => this.applyDirs(e))
-        .catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${inWords(err)}`));
+      this.chain = this.chain.then(() => this.applyDirs(e)).catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${inWords(err)}`));
     });
   }
 
@@ -61,14 +63,56 @@ export class Materializer {
   private async apply(e: FilesEvent): Promise<void> {
     // Each path on its own: one that cannot be written (a file in its folder's way, a full disk)
     // is logged, in words, and the rest of the peer's changes are still applied.
-    for (const r of e.renamed) await this.each(`moving ${r.from} to ${r.to}`, () => this.rename(r));
+    // A file moving to where this folder has a folder (the session's file taking its path back
+    // from a joining folder set aside, decision 147) moves once the rest of the change has moved
+    // that folder's files out of the way.
+    const later: FilesEvent['renamed'] = [];
+    for (const r of e.renamed) {
+      if (await this.isFolderHere(r.to)) later.push(r);
+      else await this.each(`moving ${r.from} to ${r.to}`, () => this.rename(r));
+    }
     for (const p of e.deleted) await this.each(`removing ${p}`, () => this.delete(p));
+    for (const r of later) {
+      await this.each(`moving ${r.from} to ${r.to}`, async () => {
+        await this.removeEmptyFolders(r.to);
+        await this.rename(r);
+      });
+    }
     for (const p of [...e.created, ...e.changed]) await this.each(`writing ${p}`, () => this.write(p));
     for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.each(`changing the mode of ${p}`, () => this.chmod(p));
     // A path that moved or went may have been in the way of a folder the session has there (a
     // file on one peer, a folder on another, settled by Workspace.resolve): its files and folders,
     // refused while the file was there, are written now.
     await this.writeUnblocked([...e.renamed.map((r) => r.from), ...e.deleted]);
+  }
+
+  /**
+   * Is there a folder (not a link to one) at `rel`, a path of the index, in this folder? Only
+   * looked at (the writer's path check runs for whatever is then changed there): no refusal is
+   * logged for a path with a file on its way, where there is simply no folder.
+   */
+  private async isFolderHere(rel: string): Promise<boolean> {
+    return (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
+  }
+
+  /**
+   * Remove the folder at `rel` and the folders in it, deepest first, where each is empty and not
+   * shared (the session has a file at `rel` now): a folder holding anything stays, with it.
+   */
+  private async removeEmptyFolders(rel: string): Promise<void> {
+    if (!(await this.isFolderHere(rel)) || this.workspace.index.hasDir(rel)) return;
+    const inside = await fs.promises.readdir(this.project.absolute(rel), { withFileTypes: true }).catch(() => []);
+    for (const d of inside) if (d.isDirectory()) await this.removeEmptyFolders(`${rel}/${d.name}`);
+    await this.folder.removeDir(rel).catch(() => undefined); // not empty: it stays, and says so below
+  }
+
+  /**
+   * The session's file at `rel`, kept out by a folder here (FolderWriter noted it) that has gone
+   * now: written. Asked only once the folder is gone (asking forgets the note).
+   */
+  private async writeFreed(rel: string): Promise<void> {
+    if (!this.workspace.index.idOf(rel) || (await this.isFolderHere(rel)) || !this.folder.tookOutOfTheWay(rel)) return;
+    await this.each(`writing ${rel}`, () => this.write(rel));
   }
 
   /** Run one path's step of a peer's change; a failure is logged once, in words, and the others go on. */
@@ -83,6 +127,9 @@ export class Materializer {
   /** A peer's rename: move the file when the folder holds its content, else write it at its new path. */
   private async rename({ from, to, id }: FilesEvent['renamed'][number]): Promise<void> {
     if (!this.safe(to)) return;
+    // A write of the old path in progress (its content arrived a moment before) lands first, so
+    // it is moved with the rest, not left behind at a path no file of the session has.
+    await this.writeBack.writing(from);
     // Move the file only if it holds this file's content: after a conflict the old path may
     // hold another file's (the winner's). Otherwise write the new path from the shared state
     // (also when the old path may not be touched: a link the person made there stays).
@@ -186,24 +233,44 @@ export class Materializer {
       await this.each(`making the folder ${p} a peer shared`, () => this.folder.makeDir(p));
     }
     for (const p of [...e.deleted].sort((a, b) => b.length - a.length)) {
+      if (this.workspace.index.hasDir(p)) continue; // shared again meanwhile
+      // Not here (gone already, or a file on its way: a folder the session set aside whose place
+      // a file has taken, decision 147): nothing to remove, nothing to say.
+      if (!(await this.isFolderHere(p))) {
+        await this.writeFreed(p);
+        continue;
+      }
       const abs = this.safe(p);
-      if (!abs || this.workspace.index.hasDir(p)) continue; // shared again meanwhile
+      if (!abs) continue;
       try {
         await this.folder.removeDir(p);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
+        const file = this.fileAtOrAbove(p);
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
           // A read-only member cannot share it again (its changes are refused): it keeps the folder.
           if (this.workspace.readOnly) this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared`);
-          else {
+          else if (file !== undefined) {
+            // The session has a file there now (an empty folder yields to a file, decision 147):
+            // shared again, the folder would move that file aside on every peer, again and again.
+            this.log(`kept the folder ${p}: it holds files that are not shared; the session's file ${file} is written here once the folder is moved or removed`);
+          } else {
             this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
             this.workspace.addDir(p, { kind: 'disk' });
           }
         }
         continue; // gone already (ENOENT), or a file there now (ENOTDIR): nothing to remove
       }
+      // The session's file at that path waited for this folder to go (decision 147).
+      await this.writeFreed(p);
       await this.pruneEmptyDirs(path.posix.dirname(p));
     }
+  }
+
+  /** The file of the index at `rel` or at a folder above it, if any. */
+  private fileAtOrAbove(rel: string): string | undefined {
+    for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) if (this.workspace.index.idOf(p)) return p;
+    return undefined;
   }
 
   /** The hash of a file's current content (live text or blob), if known. */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { Materializer } from '../disk/materializer.js';
+import { inWords } from '../disk/folder-writer.js';
 import type { WriteBack } from '../disk/write-back.js';
 import { Failure } from '../errors.js';
 import type { Identity } from '../identity.js';
@@ -236,6 +237,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const preJoin = new Set(fresh ? this.workspace.index.entries().map(([id]) => id) : []);
     // Its files and folders: a notice naming neither is not about this folder (aboutThisFolder).
     const preJoinPaths = fresh ? this.indexPaths() : new Set<string>();
+    // Its folders: where one meets a session's file, the file keeps the path (decision 147).
+    const preJoinDirs = new Set([...preJoinPaths].filter((p) => this.workspace.index.isFolder(p)));
     try {
       if (fresh) await this.start(config);
     } catch (e) {
@@ -260,6 +263,13 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         this.log(now);
       }
       for (let i = notices.length - 1; i >= 0; i--) if (same.has(notices[i]!)) notices.splice(i, 1);
+      for (const { path, kept, said, folder } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, (from, to, files) => this.setFolderAside(config, from, to, files))) {
+        const now = folder
+          ? `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`
+          : `${path}: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as ${kept}`;
+        reworded.set(said, now);
+        this.log(now);
+      }
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
       const told = notices.filter((n) => this.aboutThisFolder(n, preJoinPaths));
       return { ...joined, ...(told.length ? { notices: told } : {}) };
@@ -270,6 +280,27 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     } finally {
       this.workspace.off('notice', notice);
     }
+  }
+
+  /**
+   * Move this folder's folder `from` aside to `to` on disk, whole (files the session does not
+   * share go with it), for the session's file at `from` (decision 147); `files` are the shared
+   * files in it, old and new path, whose record of what the daemon knows of them moves too (so
+   * the watcher sees its own files, not new ones). False when it cannot be moved: it stays.
+   */
+  private setFolderAside(config: SessionConfig, from: string, to: string, files: Array<[string, string]>): boolean {
+    if (!config.disk) return false;
+    const at = fs.lstatSync(this.project.absolute(from), { throwIfNoEntry: false });
+    if (at !== undefined) {
+      try {
+        this.writeBack.folder.moveFolderNow(from, to);
+      } catch (e) {
+        this.log(`could not move the folder ${from} aside to ${to} (${inWords(e)}); it keeps the path, and the session's file stays beside it`);
+        return false;
+      }
+    }
+    for (const [a, b] of files) this.writeBack.moved(a, b);
+    return true;
   }
 
   /** Every path in the index: its files, the folders they are in, and the shared folders. */

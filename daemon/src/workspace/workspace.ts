@@ -134,6 +134,11 @@ function fileMetFolder(path: string, copy: string): string {
   return `${path} was made a file on one peer and a folder on another at once; the folder keeps the path (with its files), the file is kept as ${copy}`;
 }
 
+/** What is said, on every peer, of empty folders that went for a file made at their path at once. */
+function emptyFolderYielded(path: string): string {
+  return `${path} was made a file on one peer and an empty folder on another at once; the file keeps the path (the folder had no shared file in it)`;
+}
+
 /** A file's content hash and executable bit in one string (`x` or `-` last). */
 function stateKey(e: FileEntry): string {
   return e.hash + (e.exec ? 'x' : '-');
@@ -762,6 +767,84 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return met;
   }
 
+  /**
+   * After joining (decision 147): where a folder this folder had (`preJoinDirs`: every folder
+   * path of its index before the join) met a file of the session, `resolve` kept the folder at
+   * the path on every peer and moved the session's file aside to `name (conflict <its id>)`. The
+   * session's file keeps its path instead: the folder, with everything in it, moves to
+   * `name (conflict <tag>)`, on disk here first (`moveOnDisk(from, to, files)`: the whole folder,
+   * files that are not shared too, before the session's file is written there; `files` the
+   * shared ones, old and new path) and in the index, so on every peer. Only a folder whose every
+   * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
+   * since stays where it is. And the other way round: where the session's empty folder went for a
+   * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
+   * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
+   * returned). The session's file gets a whole new entry
+   * (`FileIndex.replace`), not a new path: another writer's `resolve` may have moved it aside at
+   * the same moment, and a concurrent field update of the old entry must not win over this.
+   * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
+   * `resolve` said of it. Read-only: nothing moves.
+   */
+  keepSessionFilesOverFolders(
+    preJoin: ReadonlySet<string>,
+    preJoinDirs: ReadonlySet<string>,
+    moveOnDisk: (from: string, to: string, files: Array<[string, string]>) => boolean,
+  ): Array<{ path: string; kept: string; said: string; folder: boolean }> {
+    const met: Array<{ path: string; kept: string; said: string; folder: boolean }> = [];
+    if (this.readOnly) return met;
+    this.settle();
+    const renamed: IndexDiff['renamed'] = [];
+    const dirsBefore = new Set(this.index.dirs());
+    const change = this.index.batch(() => {
+      for (const [id, e] of this.index.entries()) {
+        if (preJoin.has(id)) continue;
+        const dir = conflictedFrom(e.path, id.slice(1, 7));
+        if (dir === undefined || !preJoinDirs.has(dir) || !this.index.isFolder(dir) || this.index.idOf(dir)) continue;
+        const inside = (p: string) => p === dir || p.startsWith(dir + '/');
+        const files = this.index.entries().filter(([, f]) => inside(f.path));
+        const dirs = this.index.dirs().filter(inside);
+        // A folder a peer has put files in since holds others' work too: it keeps the path (142).
+        if (files.some(([fid]) => !preJoin.has(fid))) continue;
+        const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
+        // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
+        let kept = '';
+        for (let i = 0; i < 10 && (!kept || taken(kept)); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
+        const moved = (p: string) => kept + p.slice(dir.length);
+        if (taken(kept) || !moveOnDisk(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
+        for (const [fid, f] of files) {
+          this.index.set(fid, { path: moved(f.path) });
+          renamed.push({ from: f.path, to: moved(f.path), id: fid });
+        }
+        for (const d of dirs) {
+          this.index.removeDir(d);
+          this.index.addDir(moved(d));
+        }
+        this.index.replace(id, { ...e, path: dir });
+        // After this folder's files: the folder is out of the way by then on every peer's disk.
+        renamed.push({ from: e.path, to: dir, id });
+        met.push({ path: dir, kept, said: fileMetFolder(dir, e.path), folder: true });
+      }
+      // The session's empty folder that went for this folder's file: back, and the file aside.
+      for (const [id, e] of this.index.entries()) {
+        const dirs = this.yielded.get(e.path);
+        if (!preJoin.has(id) || dirs === undefined || preJoinDirs.has(e.path) || this.index.isFolder(e.path)) continue;
+        const copy = conflictPath(e.path, id.slice(1, 7));
+        if (this.index.idOf(copy) || this.index.isFolder(copy)) continue;
+        this.index.set(id, { path: copy });
+        renamed.push({ from: e.path, to: copy, id });
+        for (const d of dirs) this.index.addDir(d);
+        met.push({ path: e.path, kept: copy, said: emptyFolderYielded(e.path), folder: false });
+      }
+    });
+    if (!change) return met;
+    this.record(INDEX_DOC_ID, change);
+    // As a peer's change: the folder here has moved on disk already (its files are where the
+    // index says), and the session's file is moved or written at its path.
+    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
+    this.announceDirs(dirsBefore, { kind: 'peer', peerId: 'self' });
+    return met;
+  }
+
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
   addDir(path: string, origin: Origin): void {
     this.settle();
@@ -968,7 +1051,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * picks stays, each other is kept beside it as `name (conflict <hash>).ext`, under an id
    * derived from the file and the hash so every peer makes the very same entry), and a file at a
    * path that is a folder in the session (the folder keeps the path, the file moves to
-   * `name (conflict <id>).ext`; decision 142).
+   * `name (conflict <id>).ext`; decision 142), unless no file is in that folder: then the
+   * file keeps the path and the empty shared folders go (decision 147).
    */
   private resolve(): string[] | undefined {
     if (this.readOnly) return undefined; // the writers settle it; their change arrives here
@@ -1011,6 +1095,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // the index alone, so every peer moves it the same way and they converge. Looked for after
       // the losers moved: one of them may have been the file in the way.
       for (const [id, e] of this.index.inFoldersWay()) {
+        // Only shared folders with no file in them there (decision 147): they hold nothing of
+        // anyone's, so the file keeps the path and they go. A peer's watcher shares a folder it
+        // sees while its disk still lags behind the index (a joining folder set aside for the
+        // session's file): without this, that empty folder moved the file aside again for good.
+        const inside = (p: string) => p.startsWith(e.path + '/');
+        if (!this.index.entries().some(([, f]) => inside(f.path))) {
+          const gone = this.index.dirs().filter((d) => d === e.path || inside(d));
+          for (const d of gone) this.index.removeDir(d);
+          if (this.yielded.size >= 10_000) this.yielded.clear(); // a bound: only a join's first minutes need it
+          this.yielded.set(e.path, gone);
+          this.emit('notice', emptyFolderYielded(e.path));
+          continue;
+        }
         const to = conflictPath(e.path, id.slice(1, 7));
         this.index.set(id, { path: to });
         this.toldMoved.add(`${id}:${to}`);
@@ -1049,6 +1146,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   private reported = new Set<string>();
 
+  /**
+   * Paths where `resolve` let empty shared folders go for a file, with the folders that went: a
+   * join puts them back when the file was the joining folder's (`keepSessionFilesOverFolders`).
+   */
+  private yielded = new Map<string, string[]>();
+
   /** Files moved aside for a folder (`resolve`) whose move was told here already, as `id:path`. */
   private toldMoved = new Set<string>();
 
@@ -1071,6 +1174,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
   }
 
+  /**
+   * A file moved back from `name (conflict <its id>)` to `name` while a folder's files moved from
+   * `name/` elsewhere: a joining peer set its folder aside for the session's file (decision 147).
+   * Said here too, as the move aside was (`fileMetFolder`), so this peer's log says where each is.
+   */
+  private tellSetAside(diff: IndexDiff): void {
+    for (const r of diff.renamed) {
+      if (conflictedFrom(r.from, r.id.slice(1, 7)) !== r.to) continue;
+      const out = diff.renamed.find((o) => o.from.startsWith(r.to + '/'));
+      if (!out) continue;
+      const kept = out.to.slice(0, out.to.length - (out.from.length - r.to.length));
+      this.emit('notice', `${r.to} is back at its path: the folder that had taken it, a joining peer's, is kept as ${kept} (with its files)`);
+    }
+  }
+
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
     for (const [id, p] of this.index.refused()) {
       if (this.reported.has(id)) continue;
@@ -1078,6 +1196,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       this.emit('notice', `refused a path from a peer: ${JSON.stringify(p).slice(0, 200)} (absolute, with .. or empty parts, or inside .git/ or .chorus/); it is never written`);
     }
     this.tellMovedForFolders(diff);
+    this.tellSetAside(diff);
     const changed: string[] = [];
     const modes: string[] = [];
     for (const [id, e] of this.index.entries()) {
