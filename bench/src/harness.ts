@@ -3,12 +3,23 @@
 // nothing about timing; the harness knows nothing about CRDTs or sockets.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { applyKeystroke, type Keystroke, type SequentialTrace } from './traces.js';
 
 /** The document a session starts from: the state after the first `history.length` keystrokes of `trace`. */
+
+/**
+ * For an outside profiler (`perf record -p`, `strace -p`): with CHORUS_BENCH_PHASE_FILE set, a
+ * line is appended there when the measured typing starts ("measuring SUBJECT PID,PID…") and when
+ * it ends ("measured SUBJECT"), so a script can sample only that part of a daemon's life.
+ */
+function markPhase(line: string): void {
+  const file = process.env.CHORUS_BENCH_PHASE_FILE;
+  if (file) appendFileSync(file, `${line}\n`);
+}
+
 export interface StartState {
   /** A short name for reports: `young` (the trace's startContent) or `old` (a long history). */
   label: string;
@@ -331,7 +342,7 @@ export async function measureLatency(
   subject: Subject,
   start: StartState,
   keys: Keystroke[],
-  opts: { peers: number; rate: number; seconds: number; idleSeconds?: number; warmup?: number },
+  opts: { peers: number; rate: number; seconds: number; idleSeconds?: number; warmup?: number; settle?: number },
 ): Promise<LatencyResult> {
   keys = observable(keys);
   const receivers = opts.peers - 1;
@@ -379,18 +390,38 @@ export async function measureLatency(
       await new Promise((r) => setTimeout(r, 1500)); // what the warm-up left to do (disk write-back)
     }
     const interval = 1000 / opts.rate;
-    const n = Math.min(keys.length - warm, Math.floor(opts.seconds * opts.rate));
+    // Settling (opts.settle keystrokes, not measured): typed at the measured rate. Typed one at a
+    // time as fast as they arrive, the warm-up never runs what only a paced keystroke runs (timers
+    // between keystrokes, the write-back once typing pauses), and V8 went on tiering that code up
+    // in background threads for the first two minutes of paced typing: 38–49 TurboFan
+    // compilations in the first 20 s after the warm-up, 2–8 after 100 s (bench-method.md).
+    const settle = Math.min(opts.settle ?? 0, keys.length - warm);
+    if (settle > 0) {
+      const s0 = performance.now() + 20;
+      for (let i = warm; i < warm + settle; i++) {
+        const wait = s0 + (i - warm) * interval - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        origin.push(NaN);
+        const p = session.type(keys[i]!);
+        if (p) await p;
+        text = applyKeystroke(text, keys[i]!);
+      }
+      await waitFor(() => arrived.every((a) => a >= warm + settle), 120_000, `${subject.id}: the settling keystrokes at every receiver`);
+    }
+    const first = warm + settle;
+    const n = Math.min(keys.length - first, Math.floor(opts.seconds * opts.rate));
     const procs = session.processes?.();
     const cpu0 = procs && cpuOf(procs);
+    markPhase(`measuring ${subject.id} ${procs ? [procs.sender, ...procs.receivers].join(',') : ''}`);
     const t0 = performance.now() + 20;
-    let typed = warm;
-    for (; typed < warm + n; typed++) {
-      const scheduled = t0 + (typed - warm) * interval;
+    let typed = first;
+    for (; typed < first + n; typed++) {
+      const scheduled = t0 + (typed - first) * interval;
       const wait = scheduled - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const now = performance.now();
       if (now - t0 > opts.seconds * 1000 + interval) break; // a subject slower than the rate: stop on time
-      const busy = typed > warm && arrived.some((a) => a < typed);
+      const busy = typed > first && arrived.some((a) => a < typed);
       origin.push(busy ? scheduled : now);
       const k = keys[typed]!;
       const p = session.type(k);
@@ -398,7 +429,8 @@ export async function measureLatency(
       text = applyKeystroke(text, k);
     }
     const all = typed;
-    const total = typed - warm;
+    const total = typed - first;
+    markPhase(`measured ${subject.id}`);
     let note: string | undefined;
     try {
       await waitFor(() => arrived.every((a) => a >= all), 120_000, `${subject.id}: all receivers to have ${all} keystrokes`);

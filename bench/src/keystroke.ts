@@ -1,4 +1,4 @@
-// `npm run bench:keystroke` (about 1–2 minutes): what one keystroke costs each Chorus daemon in
+// `npm run bench:keystroke` (about 12 minutes; `--quick` about 2): what one keystroke costs each Chorus daemon in
 // CPU time, next to what it costs raw Automerge 2.2.9 in the same run, with keystroke-to-editor
 // latency at 30 keystrokes/s and the daemons' CPU at idle afterwards.
 //
@@ -17,7 +17,7 @@
 // - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
-// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --out).
+// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --settle, --out).
 // CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
@@ -41,8 +41,13 @@ const here = fileURLToPath(new URL('.', import.meta.url));
  * `perf`); after 5,000, ~7 (bench-method.md).
  */
 const WARMUP_DEFAULT = 5000;
-/** Keystrokes of automerge-paper the run uses: warm-up and measured ones come from its start. */
-const TRACE_KEYS = 6000;
+/**
+ * Seconds of keystrokes typed at the measured rate, unmeasured, after the warm-up and before the
+ * clock starts: what V8 tiers up only once keystrokes come paced (bench-method.md).
+ */
+const SETTLE_DEFAULT = 90;
+/** Keystrokes of automerge-paper the run uses: warm-up, settling and measured ones come from its start. */
+const TRACE_KEYS = 10_000;
 const am = A2.next;
 
 /** Raw Automerge 2.2.9 CPU per keystroke, ms: the typing side, the receiving side, and their sum. */
@@ -56,7 +61,7 @@ export interface FloorCpu { typing: number; receiving: number; total: number; ke
  * gets several times cheaper the longer it runs (0.5 → 0.03 ms on the 2-core machine), which no
  * keystroke arriving every 33 ms enjoys. Without `rate`: the tight loop, for the record.
  */
-export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys): Promise<FloorCpu> {
+export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys, settle: Keystroke[] = []): Promise<FloorCpu> {
   let a = am.from({ text: '' });
   let b = am.clone(a);
   // warm-up: one keystroke each side (JIT of the JS wrapper, the wasm instance), as the daemons get
@@ -73,6 +78,12 @@ export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystro
     for (const k of warmup) {
       wa = am.change(wa, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
       wb = am.applyChanges(wb, [am.getLastLocalChange(wa)!])[0];
+    }
+    // settling as for the daemons: keystrokes at the rate, unmeasured
+    for (const k of settle) {
+      wa = am.change(wa, (d) => am.splice(d, ['text'], k.pos, k.del, k.insert));
+      wb = am.applyChanges(wb, [am.getLastLocalChange(wa)!])[0];
+      if (rate) await new Promise((r) => setTimeout(r, 1000 / rate));
     }
     am.free(wa);
     am.free(wb);
@@ -114,7 +125,8 @@ async function main(): Promise<void> {
     quick: { type: 'boolean', help: '  2 peers 600 keystrokes, 8 peers 300, 5 s idle (default: 600 each, 10 s idle)' },
     peers: { type: 'string', help: 'N,N  how many peers, one run each (default 2,8)' },
     keys: { type: 'string', help: 'N  keystrokes measured per run (default 600)' },
-    warmup: { type: 'string', help: `N  keystrokes typed before the clock starts (default ${WARMUP_DEFAULT}; see docs/decisions/bench-method.md)` },
+    warmup: { type: 'string', help: `N  keystrokes typed one at a time before the clock starts (default ${WARMUP_DEFAULT}; see docs/decisions/bench-method.md)` },
+    settle: { type: 'string', help: `S  then seconds of keystrokes typed at 30/s, unmeasured (default ${SETTLE_DEFAULT}, with --quick 0)` },
     out: { type: 'string', help: 'DIR  where keystroke-latest.json goes (default bench/results)' },
   });
   const quick = values.quick === true;
@@ -125,6 +137,8 @@ async function main(): Promise<void> {
   }
   const keysOpt = values.keys === undefined ? undefined : numberOption(values, 'keys', 600, 1);
   const warmup = numberOption(values, 'warmup', WARMUP_DEFAULT);
+  // --quick is a quick look, not a figure: no settling unless asked
+  const settleSeconds = numberOption(values, 'settle', values.quick === true ? 0 : SETTLE_DEFAULT);
   const out = stringOption(values, 'out', join(here, '../results'));
   const rate = 30;
   const idleSeconds = quick ? 5 : 10;
@@ -132,8 +146,9 @@ async function main(): Promise<void> {
   /** Keystrokes measured with `peers` daemons (and for the socket floor, 2). */
   const keysFor = (peers: number): number => keysOpt ?? (quick && peers > 2 ? 300 : 600);
   const keysAtMost = Math.max(...peersList.map(keysFor));
-  if (!Number.isInteger(warmup) || warmup < 0 || warmup + keysAtMost + 10 > TRACE_KEYS) {
-    log(`--warmup ${warmup}: the run takes its keystrokes from the first ${TRACE_KEYS} of automerge-paper, so the warm-up plus the ${keysAtMost} measured (plus 10) must fit in them; use --warmup ${TRACE_KEYS - keysAtMost - 10} or less`);
+  const settle = Math.round(settleSeconds * rate);
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup + settle + keysAtMost + 10 > TRACE_KEYS) {
+    log(`--warmup ${warmup} --settle ${settleSeconds}: the run takes its keystrokes from the first ${TRACE_KEYS} of automerge-paper, so the warm-up, the ${settle} settling keystrokes and the ${keysAtMost} measured (plus 10) must fit in them; use --warmup ${Math.max(0, TRACE_KEYS - settle - keysAtMost - 10)} or less`);
     process.exit(2);
   }
 
@@ -143,7 +158,9 @@ async function main(): Promise<void> {
   const busy0 = cpuTimes();
 
   log(`floor: raw Automerge 2.2.9, one character per change, 300 keystrokes at ${rate}/s…`);
-  const floorBefore = await floorCpu(keys.slice(0, 300), rate, keys.slice(0, Math.max(300, warmup)));
+  const floorWarmup = keys.slice(0, Math.max(300, warmup));
+  const floorSettle = keys.slice(floorWarmup.length, floorWarmup.length + settle);
+  const floorBefore = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle);
   const floorTight = await floorCpu(keys.slice(0, 600));
 
   const runs: KeystrokeRun[] = [];
@@ -152,7 +169,7 @@ async function main(): Promise<void> {
     const n = keysFor(peers);
     log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    const lat = await measureLatency(subject, start, keys.slice(0, warmup + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup });
+    const lat = await measureLatency(subject, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup, settle });
     const c = lat.cpuPerKeystrokeMs!;
     runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax } });
     log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms (max ${c.receiverMax.toFixed(2)}); p50 ${lat.p50Ms.toFixed(2)} / p99 ${lat.p99Ms.toFixed(2)} ms; idle ${lat.idleCpuPercent?.sender.toFixed(2)}% / ${lat.idleCpuPercent?.receiver.toFixed(2)}%`);
@@ -164,14 +181,14 @@ async function main(): Promise<void> {
     const n = keysFor(peers);
     log(`socket floor, ${peers} processes: ${n} keystrokes at ${rate}/s…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    const run = await measureLatency(socketFloor, start, keys.slice(0, warmup + n + 10), { peers, rate, seconds: n / rate, warmup });
+    const run = await measureLatency(socketFloor, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, warmup, settle });
     socketRuns[peers] = run;
     const c = run.cpuPerKeystrokeMs!;
     log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms; p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms`);
   }
   const sockets: LatencyResult | undefined = socketRuns[2];
   log(`floor again (the machine may have changed meanwhile)…`);
-  const floorAfter = await floorCpu(keys.slice(0, 300), rate, keys.slice(0, Math.max(300, warmup)));
+  const floorAfter = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle);
   const busy1 = cpuTimes();
   // the floor for the ratios: the mean of the passes before and after the daemons ran
   const floor = (floorBefore.total + floorAfter.total) / 2;
@@ -183,6 +200,8 @@ async function main(): Promise<void> {
     quick,
     /** Keystrokes typed one at a time before the measured ones (each daemon, and the floor). */
     warmup,
+    /** Then keystrokes typed at the rate, unmeasured (each daemon, the socket floor and the floor). */
+    settle,
     at: new Date().toISOString(),
     machine: {
       cpu: os.cpus()[0]?.model.trim() ?? 'unknown',

@@ -28,7 +28,15 @@ function place(url: string): string {
   return d !== -1 ? url.slice(d + 6) : url;
 }
 
-export function summarise(p: Profile, keystrokes?: number, top = 20, window?: { from: string; spanSeconds: number }): string {
+/**
+ * Which samples count: from the first with `from` on the stack, for `spanSeconds`; or, with
+ * `endGapSeconds`, the `spanSeconds` that end that long before the profile's last sample (the
+ * benchmark's measured typing is followed by its idle phase and shutdown, and preceded by a
+ * warm-up whose functions are the same, so only the end of the profile finds it).
+ */
+export type SampleWindow = { from: string; spanSeconds: number } | { endGapSeconds: number; spanSeconds: number };
+
+export function summarise(p: Profile, keystrokes?: number, top = 20, window?: SampleWindow): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -39,9 +47,15 @@ export function summarise(p: Profile, keystrokes?: number, top = 20, window?: { 
   const self = new Map<number, number>();
   let t = 0;
   let start: number | undefined;
+  if (window && 'endGapSeconds' in window) {
+    const end = p.timeDeltas.reduce((a, b) => a + b, 0) - window.endGapSeconds * 1e6;
+    start = end - window.spanSeconds * 1e6;
+  }
   p.samples.forEach((id, i) => {
     t += p.timeDeltas[i] ?? 0;
-    if (window) {
+    if (window && 'endGapSeconds' in window) {
+      if (t < start! || t - start! > window.spanSeconds * 1e6) return;
+    } else if (window) {
       if (start === undefined && onStack(id, window.from)) start = t;
       if (start === undefined || t - start > window.spanSeconds * 1e6) return;
     }
@@ -87,6 +101,7 @@ const { values, positionals: files } = readOptions(USAGE, {
   top: { type: 'string', help: 'N  functions listed (default 20)' },
   from: { type: 'string', help: 'FN  keep only the samples from the first one with FN on the stack…' },
   span: { type: 'string', help: 'S  …for S seconds (default 20)' },
+  'end-gap': { type: 'string', help: 'G  instead of --from: the --span seconds ending G seconds before the last sample' },
 }, { positionals: true });
 if (files.length === 0) {
   console.error(`${USAGE} (--help lists the options)`);
@@ -94,7 +109,10 @@ if (files.length === 0) {
 }
 const keystrokes = values.keystrokes === undefined ? undefined : numberOption(values, 'keystrokes', 1, 1);
 const from = stringOption(values, 'from');
-const window = from ? { from, spanSeconds: numberOption(values, 'span', 20) } : undefined;
+const endGap = values['end-gap'] === undefined ? undefined : numberOption(values, 'end-gap', 0);
+const window: SampleWindow | undefined = endGap !== undefined
+  ? { endGapSeconds: endGap, spanSeconds: numberOption(values, 'span', 20) }
+  : from ? { from, spanSeconds: numberOption(values, 'span', 20) } : undefined;
 for (const f of files) {
   console.log(`== ${f}`);
   console.log(summarise(JSON.parse(readFileSync(f, 'utf8')) as Profile, keystrokes, numberOption(values, 'top', 20, 1), window));
