@@ -453,7 +453,7 @@ export class FolderSync {
     // A new folder where the session has a file that stays (see the steps below): not shared.
     const leaving = new Set([...gone, ...renames.map(([from]) => from)]);
     folders.added = folders.added.filter((rel) => {
-      const file = this.fileAtOrAbove(rel);
+      const file = this.workspace.index.fileAtOrAbove(rel);
       if (file === undefined || leaving.has(file)) return true;
       this.once(`dir-in-the-way:${rel}`, `not sharing the folder ${rel} (yet): the session has the file ${file} there`);
       return false;
@@ -522,7 +522,7 @@ export class FolderSync {
       // set it aside, the materializer moves it next) or one in the way of the session's file
       // here; shared, it would move that file aside on every peer (a folder keeps the path,
       // decision 142). Its files, if any, are shared as usual, and then the folder keeps the path.
-      for (const rel of folders.added) steps.push(() => this.fileAtOrAbove(rel) === undefined && this.workspace.addDir(rel, DISK));
+      for (const rel of folders.added) steps.push(() => this.workspace.index.fileAtOrAbove(rel) === undefined && this.workspace.addDir(rel, DISK));
       for (let i = 0; i < steps.length; i += BATCH_FILES) {
         this.workspace.batch(() => {
           for (const step of steps.slice(i, i + BATCH_FILES)) step();
@@ -557,11 +557,6 @@ export class FolderSync {
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
   }
 
-  /** The file of the index at `rel` or at a folder above it, if any. */
-  private fileAtOrAbove(rel: string): string | undefined {
-    for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) if (this.workspace.index.idOf(p)) return p;
-    return undefined;
-  }
 
   // ---- files the folder does not have yet --------------------------------------------------
 

@@ -246,7 +246,7 @@ export class Materializer {
         await this.folder.removeDir(p);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        const file = this.fileAtOrAbove(p);
+        const file = this.workspace.index.fileAtOrAbove(p);
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
           // A read-only member cannot share it again (its changes are refused): it keeps the folder.
           if (this.workspace.readOnly) this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared`);
@@ -267,11 +267,6 @@ export class Materializer {
     }
   }
 
-  /** The file of the index at `rel` or at a folder above it, if any. */
-  private fileAtOrAbove(rel: string): string | undefined {
-    for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) if (this.workspace.index.idOf(p)) return p;
-    return undefined;
-  }
 
   /** The hash of a file's current content (live text or blob), if known. */
   private expectedHash(id: string): string | undefined {

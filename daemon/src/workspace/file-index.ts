@@ -135,6 +135,12 @@ export class FileIndex {
     return this.byPath.get(path);
   }
 
+  /** The path of the file at `path` or at a folder above it (`a/b/c` → `a/b/c`, `a/b`, `a`), if any. */
+  fileAtOrAbove(path: string): string | undefined {
+    for (let p = path; p !== ''; p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) if (this.byPath.has(p)) return p;
+    return undefined;
+  }
+
   /**
    * A file's entry (frozen), undefined if there is none or its path is not valid. Asked several
    * times per keystroke, so each entry is converted and checked once per version of the index:
