@@ -15,15 +15,47 @@ const outdir = path.resolve(root, process.argv[2] ?? 'dist');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 // Loaded from their own packages at run time, so they stay npm dependencies of the package:
-// - node-datachannel: a native addon (its .node file is found relative to its own package).
-// - @automerge/automerge: its Node entry is CommonJS that reads automerge_wasm_bg.wasm from
-//   its own __dirname, and memory-report.ts reaches that very WebAssembly instance through
-//   Node's CommonJS cache by the package's path; bundled, the wasm would have to travel beside
-//   the bundle and the memory report would load a second instance.
-const EXTERNAL = ['node-datachannel', '@automerge/automerge'];
-for (const name of EXTERNAL) {
-  if (!pkg.dependencies?.[name]) throw new Error(`${name} stays external to the bundle, so it must be in daemon/package.json's dependencies`);
+// - node-datachannel: a native addon (its loader finds the .node file of its platform package
+//   from its own location). External.
+// - @automerge/automerge: its JavaScript is bundled, but not its WebAssembly bindings, a
+//   CommonJS file that reads automerge_wasm_bg.wasm from its own __dirname; memory-report.ts
+//   reaches that very instance through Node's CommonJS cache by the same path. So the package's
+//   Node entry is replaced by one that `require`s the bindings from the installed package
+//   (AUTOMERGE_NODE_ENTRY below): as Node's ESM loader would, minus its ~33 module files
+//   (Automerge's and uuid's) and the ES-module wrapping of the CommonJS bindings.
+const EXTERNAL = ['node-datachannel'];
+const FROM_PACKAGE = [...EXTERNAL, '@automerge/automerge'];
+for (const name of FROM_PACKAGE) {
+  if (!pkg.dependencies?.[name]) throw new Error(`${name} is loaded from its package at run time, so it must be in daemon/package.json's dependencies`);
 }
+const AUTOMERGE_BINDINGS = 'mjs/wasm_bindgen_output/nodejs/automerge_wasm.cjs'; // relative to the folder of automerge.wasm
+const AUTOMERGE_NODE_ENTRY = /[\\/]@automerge[\\/]automerge[\\/]dist[\\/]mjs[\\/]entrypoints[\\/]fullfat_node_next\.js$/;
+{
+  const dist = path.dirname(fileURLToPath(import.meta.resolve('@automerge/automerge/automerge.wasm')));
+  if (!fs.existsSync(path.join(dist, AUTOMERGE_BINDINGS))) throw new Error(`@automerge/automerge has no ${AUTOMERGE_BINDINGS} beside automerge.wasm: its layout changed, see AUTOMERGE_NODE_ENTRY`);
+}
+let automergeEntryReplaced = false;
+const automergeBindingsFromPackage = {
+  name: 'automerge-bindings-from-package',
+  setup(b) {
+    b.onLoad({ filter: AUTOMERGE_NODE_ENTRY }, () => {
+      automergeEntryReplaced = true;
+      // The package's entry, `UseApi(bindings); export * from "../next_slim.js"`, with the
+      // bindings required from the installed package instead of imported relative to it.
+      return {
+        loader: 'js',
+        contents: [
+          "import { createRequire } from 'node:module';",
+          "import path from 'node:path';",
+          "import { UseApi } from '../low_level.js';",
+          'const requireFromHere = createRequire(import.meta.url);',
+          `UseApi(requireFromHere(path.join(path.dirname(requireFromHere.resolve('@automerge/automerge/automerge.wasm')), ${JSON.stringify(AUTOMERGE_BINDINGS)})));`,
+          "export * from '../next_slim.js';",
+        ].join('\n'),
+      };
+    });
+  },
+};
 
 const CHUNKS = 'chunks';
 // Last build's chunks are stale (their names carry a hash of their content).
@@ -56,8 +88,14 @@ const result = await build({
   sourcesContent: false,
   legalComments: 'none',
   metafile: true,
+  plugins: [automergeBindingsFromPackage],
   logLevel: 'warning',
 });
+if (!automergeEntryReplaced) throw new Error("@automerge/automerge's Node entry was not bundled: is AUTOMERGE_NODE_ENTRY still its path?");
+for (const [out, o] of Object.entries(result.metafile.outputs)) {
+  const bindings = Object.keys(o.inputs).find((i) => i.includes('wasm_bindgen_output/nodejs/'));
+  if (bindings) throw new Error(`${out} bundles ${bindings}: the bindings must be loaded from the package (see AUTOMERGE_NODE_ENTRY)`);
+}
 
 // Code that finds files relative to its own module must sit where that works:
 // daemon-process.ts respawns `../cli.js` and page-server.ts serves `../page/`, both relative
@@ -75,7 +113,9 @@ const REVIEWED = {
   'src/version.ts': 'reads ../package.json only where __CHORUS_VERSION__ is not defined (tsc output, src/)',
   'src/lifecycle/daemon-process.ts': 'respawns ../cli.js from dist/chunks/ (checked above)',
   'src/net/page-server.ts': 'serves ../page/ from dist/chunks/ (checked above)',
-  'src/memory-report.ts': 'resolves the external @automerge/automerge from dist/chunks/ like any import',
+  'src/memory-report.ts': "requires Automerge's bindings from the installed package, as the bundle does (same instance)",
+  'node_modules/@automerge/automerge/dist/mjs/entrypoints/fullfat_node_next.js': 'replaced by automergeBindingsFromPackage above',
+  'node_modules/@automerge/automerge/dist/mjs/wasm_bindgen_output/web/automerge_wasm.js': "the browser bindings' init (import.meta.url) is never called: UseApi gets the Node bindings",
   'node_modules/libsodium/dist/modules-esm/libsodium.mjs': 'import.meta.url is read in browsers only; the wasm is inline',
   'node_modules/vscode-languageserver/lib/node/files.js': "__filename (defined above) probes case sensitivity; require.resolve is inside a child process's script",
 };
