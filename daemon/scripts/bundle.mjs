@@ -1,7 +1,7 @@
 // Part of `npm run build -w chorus`, after `tsc`: bundles the `chorus` command and the daemon
 // from src/ into dist/cli.js plus the lazily loaded parts in dist/chunks/, so that starting
 // either reads a few files instead of Node resolving, opening and compiling ~220 of them
-// (docs/decisions/150-bundled-cli.md). tsc's per-module output stays in dist/ beside it for the
+// (docs/decisions/150-the-cli-is-bundled.md). tsc's per-module output stays in dist/ beside it for the
 // demo and the benchmarks; the `chorus` command and the daemon run only the bundle.
 //
 // `node scripts/bundle.mjs [outdir]`: outdir (default dist/) is for trying the build elsewhere.
