@@ -43,9 +43,11 @@ it('installs from a packed tarball into a fresh prefix and shares, joins, report
   const [tarball] = fs.readdirSync(work).filter((f) => f.endsWith('.tgz'));
   expect(tarball).toBeDefined();
   const listing = execFileSync('tar', ['tzf', path.join(work, tarball!)], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  // Only what runs: no sources, no tsconfig, no maps; the protocol travels inside.
-  expect(listing).toEqual(expect.arrayContaining(['package/package.json', 'package/bin/chorus.js', 'package/dist/cli.js', 'package/dist/vendor/protocol.js']));
-  expect(listing.filter((f) => /\/src\/|tsconfig|\.map$|\.ts$/.test(f))).toEqual([]);
+  // Only what runs: the bundle (dist/cli.js and its chunks, the protocol inside them; decision
+  // 150), no sources, no tsconfig, no maps, none of tsc's per-module output.
+  expect(listing).toEqual(expect.arrayContaining(['package/package.json', 'package/bin/chorus.js', 'package/dist/cli.js']));
+  expect(listing.some((f) => /^package\/dist\/chunks\/daemon-\w+\.js$/.test(f))).toBe(true);
+  expect(listing.filter((f) => /\/src\/|tsconfig|\.map$|\.ts$|^package\/dist\/(daemon|commands|vendor\/protocol)\.js$/.test(f))).toEqual([]);
 
   const prefix = path.join(work, 'prefix');
   // From npm's cache when it has everything (offline), else from the registry.
