@@ -12,9 +12,10 @@ let wasm: WasmExports | null | undefined;
 
 /**
  * The exports of the Automerge WebAssembly instance this process uses, or null when they cannot
- * be reached (a bundled build). Node's ESM entry of `@automerge/automerge/next` loads the same
- * CommonJS bindings file, and CommonJS modules are cached by path, so this is that instance, not
- * a second one.
+ * be reached (a build that inlines the bindings). Node's ESM entry of `@automerge/automerge/next`
+ * loads the same CommonJS bindings file, and CommonJS modules are cached by path, so this is that
+ * instance, not a second one; the bundled `chorus` keeps loading that file from the package for
+ * this reason too (scripts/bundle.mjs, decision 150).
  */
 function automergeWasm(): WasmExports | null {
   if (wasm !== undefined) return wasm;
