@@ -62,8 +62,11 @@ export interface FloorCpu { typing: number; receiving: number; total: number; ke
  * daemons are compared with, because a tight loop keeps caches and branch predictors hot and
  * gets several times cheaper the longer it runs (0.5 → 0.03 ms on the 2-core machine), which no
  * keystroke arriving every 33 ms enjoys. Without `rate`: the tight loop, for the record.
+ * With `sameDocument`, `keys` are typed into the warmed-up documents (they must continue
+ * `warmup` + `settle`), as the daemons' measured keystrokes continue their warm-up's document;
+ * otherwise into a fresh pair (the method until stop 26).
  */
-export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys, settle: Keystroke[] = []): Promise<FloorCpu> {
+export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys, settle: Keystroke[] = [], sameDocument = false): Promise<FloorCpu> {
   let a = am.from({ text: '' });
   let b = am.clone(a);
   // warm-up: one keystroke each side (JIT of the JS wrapper, the wasm instance), as the daemons get
@@ -87,8 +90,16 @@ export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystro
       wb = am.applyChanges(wb, [am.getLastLocalChange(wa)!])[0];
       if (rate) await new Promise((r) => setTimeout(r, 1000 / rate));
     }
-    am.free(wa);
-    am.free(wb);
+    if (sameDocument) {
+      // `keys` continue the warmed documents: measured on a document as long as the daemons' is
+      am.free(a);
+      am.free(b);
+      a = wa;
+      b = wb;
+    } else {
+      am.free(wa);
+      am.free(wb);
+    }
   }
   for (const k of keys) {
     const t0 = process.cpuUsage();
@@ -190,6 +201,13 @@ async function main(): Promise<void> {
   const sockets: LatencyResult | undefined = socketRuns[2];
   log(`floor again (the machine may have changed meanwhile)…`);
   const floorAfter = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle);
+  // The floor on the document the daemons typed into: the same keystrokes, after the same ones.
+  const typedBefore = keys.slice(0, warmup + settle);
+  const sameKeys = keys.slice(warmup + settle, warmup + settle + 300);
+  log(`floor on a document as long as the daemons' (${typedBefore.length} keystrokes before), before and after…`);
+  const sameA = await floorCpu(sameKeys, rate, typedBefore, [], true);
+  const sameB = await floorCpu(sameKeys, rate, typedBefore, [], true);
+  const floorSame = (sameA.total + sameB.total) / 2;
   const busy1 = cpuTimes();
   // the floor for the ratios: the mean of the passes before and after the daemons ran
   const floor = (floorBefore.total + floorAfter.total) / 2;
@@ -213,6 +231,11 @@ async function main(): Promise<void> {
       busyShare: machineBusy,
     },
     floor: { msPerKeystroke: floor, before: floorBefore, after: floorAfter, tightLoop: floorTight },
+    /**
+     * The floor typed into a document as long as the daemons' when measured (their warm-up's
+     * keystrokes first), two passes at the end of the run; `ratios` divide the daemons' CPU by it.
+     */
+    floorSameDocument: { msPerKeystroke: floorSame, passes: [sameA, sameB], ratios: runs.map((r) => ({ peers: r.peers, sender: r.latency.cpuPerKeystrokeMs!.sender / floorSame, receiver: r.latency.cpuPerKeystrokeMs!.receiver / floorSame, receiverMax: r.latency.cpuPerKeystrokeMs!.receiverMax / floorSame })) },
     /** The socket floor's run (2 peers): CPU per keystroke of each relay process and its latency. */
     sockets,
     /** The socket floor's run for each peer count of `runs` (keyed by peers). */
@@ -226,6 +249,7 @@ async function main(): Promise<void> {
   console.log(`Chorus keystroke cost, ${result.at} (${quick ? 'quick' : 'full'})`);
   console.log(`machine: ${result.machine.cpu}, ${result.machine.cores} cores, node ${process.version}; load average ${f2(load0)} → ${f2(result.machine.loadAverage.end)}; all cores ${(machineBusy * 100).toFixed(0)}% busy over the run`);
   console.log(`floor (raw Automerge 2.2.9, one char per change at ${rate}/s): ${f2(floor)} ms/keystroke = mean of ${f2(floorBefore.total)} before the daemons ran (typing ${f2(floorBefore.typing)} + receiving ${f2(floorBefore.receiving)}) and ${f2(floorAfter.total)} after; in a tight loop: ${f2(floorTight.total)}`);
+  console.log(`floor on a document as long as the daemons' (${warmup + settle} keystrokes typed first): ${f2(floorSame)} ms/keystroke (${f2(sameA.total)}, ${f2(sameB.total)}); the daemons against it: ${result.floorSameDocument.ratios.map((r) => `${r.peers} peers ${f2(r.sender)}× / ${f2(r.receiver)}×`).join(', ')}`);
   console.log('peers  keystrokes  CPU/keystroke typing daemon  receiving daemon (mean / max)  latency p50 / p99 / max ms  idle CPU typing / receiving');
   for (const r of runs) {
     const c = r.latency.cpuPerKeystrokeMs!;
