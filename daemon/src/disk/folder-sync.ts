@@ -281,10 +281,9 @@ export class FolderSync {
       if (problem) this.once(rel, `not sharing the folder ${rel}: ${problem}`);
       else if (!index.hasDir(rel)) out.added.push(rel);
     }
-    const isDir = async (rel: string) => (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
     const candidates = full ? index.dirs() : index.dirs().filter((d) => maybeGone.some((g) => d === g || d.startsWith(g + '/')));
     for (const rel of candidates) {
-      if (echoes.has(rel) || this.rules.ignores(rel + '/') || (await isDir(rel))) continue;
+      if (echoes.has(rel) || this.rules.ignores(rel + '/') || (await this.writeBack.folder.isFolderAt(rel))) continue;
       (full ? out.toMake : out.gone).push(rel);
     }
     return out;

@@ -414,6 +414,14 @@ export class FolderWriter {
     }
   }
 
+  /**
+   * Is there a folder (not a link to one) at `rel` in the project folder? Only looked at: no path
+   * check runs and nothing is refused (whatever is then changed there is checked as usual).
+   */
+  async isFolderAt(rel: string): Promise<boolean> {
+    return (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
+  }
+
   /** Delete the file at `rel` (nothing when it is not there). */
   async remove(rel: string): Promise<void> {
     await fs.promises.rm(this.checked(rel), { force: true });

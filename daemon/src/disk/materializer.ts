@@ -68,7 +68,7 @@ export class Materializer {
     // that folder's files out of the way.
     const later: FilesEvent['renamed'] = [];
     for (const r of e.renamed) {
-      if (await this.isFolderHere(r.to)) later.push(r);
+      if (await this.folder.isFolderAt(r.to)) later.push(r);
       else await this.each(`moving ${r.from} to ${r.to}`, () => this.rename(r));
     }
     for (const p of e.deleted) await this.each(`removing ${p}`, () => this.delete(p));
@@ -87,20 +87,11 @@ export class Materializer {
   }
 
   /**
-   * Is there a folder (not a link to one) at `rel`, a path of the index, in this folder? Only
-   * looked at (the writer's path check runs for whatever is then changed there): no refusal is
-   * logged for a path with a file on its way, where there is simply no folder.
-   */
-  private async isFolderHere(rel: string): Promise<boolean> {
-    return (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
-  }
-
-  /**
    * Remove the folder at `rel` and the folders in it, deepest first, where each is empty and not
    * shared (the session has a file at `rel` now): a folder holding anything stays, with it.
    */
   private async removeEmptyFolders(rel: string): Promise<void> {
-    if (!(await this.isFolderHere(rel)) || this.workspace.index.hasDir(rel)) return;
+    if (!(await this.folder.isFolderAt(rel)) || this.workspace.index.hasDir(rel)) return;
     const inside = await fs.promises.readdir(this.project.absolute(rel), { withFileTypes: true }).catch(() => []);
     for (const d of inside) if (d.isDirectory()) await this.removeEmptyFolders(`${rel}/${d.name}`);
     await this.folder.removeDir(rel).catch(() => undefined); // not empty: it stays, and says so below
@@ -111,7 +102,7 @@ export class Materializer {
    * now: written. Asked only once the folder is gone (asking forgets the note).
    */
   private async writeFreed(rel: string): Promise<void> {
-    if (!this.workspace.index.idOf(rel) || (await this.isFolderHere(rel)) || !this.folder.tookOutOfTheWay(rel)) return;
+    if (!this.workspace.index.idOf(rel) || (await this.folder.isFolderAt(rel)) || !this.folder.tookOutOfTheWay(rel)) return;
     await this.each(`writing ${rel}`, () => this.write(rel));
   }
 
@@ -236,7 +227,7 @@ export class Materializer {
       if (this.workspace.index.hasDir(p)) continue; // shared again meanwhile
       // Not here (gone already, or a file on its way: a folder the session set aside whose place
       // a file has taken, decision 147): nothing to remove, nothing to say.
-      if (!(await this.isFolderHere(p))) {
+      if (!(await this.folder.isFolderAt(p))) {
         await this.writeFreed(p);
         continue;
       }
