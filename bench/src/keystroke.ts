@@ -17,7 +17,7 @@
 // - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
-// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --settle, --out).
+// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --settle, --rate, --out).
 // CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
 // CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
 
@@ -137,7 +137,8 @@ async function main(): Promise<void> {
     peers: { type: 'string', help: 'N,N  how many peers, one run each (default 2,8)' },
     keys: { type: 'string', help: 'N  keystrokes measured per run (default 600)' },
     warmup: { type: 'string', help: `N  keystrokes typed one at a time before the clock starts (default ${WARMUP_DEFAULT}; see docs/decisions/bench-method.md)` },
-    settle: { type: 'string', help: `S  then seconds of keystrokes typed at 30/s, unmeasured (default ${SETTLE_DEFAULT}: none; an experiment, see bench-method.md)` },
+    settle: { type: 'string', help: `S  then seconds of keystrokes typed at the rate, unmeasured (default ${SETTLE_DEFAULT}: none; an experiment, see bench-method.md)` },
+    rate: { type: 'string', help: 'R  keystrokes per second, for the daemons and both floors (default 30; another rate is an experiment, see bench-method.md)' },
     out: { type: 'string', help: 'DIR  where keystroke-latest.json goes (default bench/results)' },
   });
   const quick = values.quick === true;
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
   const warmup = numberOption(values, 'warmup', WARMUP_DEFAULT);
   const settleSeconds = numberOption(values, 'settle', SETTLE_DEFAULT);
   const out = stringOption(values, 'out', join(here, '../results'));
-  const rate = 30;
+  const rate = numberOption(values, 'rate', 30, 1);
   const idleSeconds = quick ? 5 : 10;
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   /** Keystrokes measured with `peers` daemons (and for the socket floor, 2). */
@@ -219,6 +220,8 @@ async function main(): Promise<void> {
     warmup,
     /** Then keystrokes typed at the rate, unmeasured (each daemon, the socket floor and the floor). */
     settle,
+    /** Keystrokes per second while measured (and while settling), for the daemons and both floors. */
+    rate,
     at: new Date().toISOString(),
     machine: {
       cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -244,7 +247,7 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'keystroke-latest.json'), JSON.stringify(result, null, 2) + '\n');
 
   const f2 = (x: number): string => x.toFixed(2);
-  console.log(`Chorus keystroke cost, ${result.at} (${quick ? 'quick' : 'full'})`);
+  console.log(`Chorus keystroke cost, ${result.at} (${quick ? 'quick' : 'full'}, ${rate} keystrokes/s)`);
   console.log(`machine: ${result.machine.cpu}, ${result.machine.cores} cores, node ${process.version}; load average ${f2(load0)} → ${f2(result.machine.loadAverage.end)}; all cores ${(machineBusy * 100).toFixed(0)}% busy over the run`);
   console.log(`floor (raw Automerge 2.2.9, one char per change at ${rate}/s): ${f2(floor)} ms/keystroke = mean of ${f2(floorBefore.total)} before the daemons ran (typing ${f2(floorBefore.typing)} + receiving ${f2(floorBefore.receiving)}) and ${f2(floorAfter.total)} after; in a tight loop: ${f2(floorTight.total)}`);
   console.log(`floor on a document as long as the daemons' (${warmup + settle} keystrokes typed first): ${f2(floorSame)} ms/keystroke (${f2(sameA.total)}, ${f2(sameB.total)}); the daemons against it: ${result.floorSameDocument.ratios.map((r) => `${r.peers} peers ${f2(r.sender)}× / ${f2(r.receiver)}×`).join(', ')}`);
