@@ -22,6 +22,7 @@ beforeAll(async () => {
   bob = await RelayClient.connect({ url: relay.url, roomId: room, peerId: 'bob', dial: dialWebSocket });
 });
 afterAll(async () => {
+  for (const c of pairClients) c.close();
   alice.close();
   bob.close();
   await relay.close();
@@ -31,9 +32,21 @@ function nextLink(client: RelayClient): Promise<RelayLink> {
   return new Promise((resolve) => client.once('link', resolve));
 }
 
+/** Clients made for the acceptance suite's pairs (in a room of their own), closed at the end. */
+const pairClients: RelayClient[] = [];
+const pairRoom = relayRoomId(new Uint8Array(randomBytes(32)));
+
+/**
+ * A link from a fresh pair of clients each time: a fresh connection's socket buffers are small,
+ * so the suite's send-buffer test sees bytes wait, as on a daemon's first sync (a connection the
+ * earlier tests had pushed megabytes through has grown kernel buffers that hold them all).
+ */
 async function relayPair(): Promise<[Link, Link]> {
-  const inbound = nextLink(bob);
-  const out = alice.dial('bob');
+  const from = await RelayClient.connect({ url: relay.url, roomId: pairRoom, peerId: `a${pairClients.length}`, dial: dialWebSocket });
+  const to = await RelayClient.connect({ url: relay.url, roomId: pairRoom, peerId: `b${pairClients.length}`, dial: dialWebSocket });
+  pairClients.push(from, to);
+  const inbound = nextLink(to);
+  const out = from.dial(`b${pairClients.length - 2}`);
   return [out, await inbound];
 }
 

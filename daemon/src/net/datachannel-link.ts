@@ -73,16 +73,23 @@ export class DataChannelLink extends BaseLink {
     this.#teardownWhenFlushed();
   }
 
+  /**
+   * Bytes handed to the channel and not yet sent (the channel's `bufferedAmount`; 0 once it is
+   * closed or gone), so the sync layer can stop building answers for a peer that is not draining
+   * (decision 149).
+   */
+  bufferedAmount(): number {
+    try {
+      return this.#port.isOpen() ? this.#port.bufferedAmount() : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   #teardownWhenFlushed(): void {
     const started = Date.now();
     const attempt = (): void => {
-      let pending = 0;
-      try {
-        pending = this.#port.isOpen() ? this.#port.bufferedAmount() : 0;
-      } catch {
-        pending = 0;
-      }
-      if (pending > 0 && Date.now() - started < FLUSH_WAIT_MS) {
+      if (this.bufferedAmount() > 0 && Date.now() - started < FLUSH_WAIT_MS) {
         unref(setTimeout(attempt, 20));
         return;
       }

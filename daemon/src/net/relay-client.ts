@@ -33,6 +33,14 @@ export class RelayLink extends BaseLink {
     this.client.transmit(RelayFrame.Close, this, utf8ToBytes(reason));
     this.client.forget(this);
   }
+  /**
+   * Bytes not yet written to the relay: those of the one connection to it, which every link
+   * through this relay shares, so a peer's link counts the others' bytes too (an over-estimate,
+   * which only makes the sync layer wait sooner for a relay that is not draining; decision 149).
+   */
+  bufferedAmount(): number {
+    return this.client.bufferedAmount();
+  }
   /** Called by the client. */
   receive(data: Uint8Array): void {
     this.deliver(data);
@@ -134,6 +142,11 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   close(reason = 'relay client closed'): void {
     this.#ws.close(reason);
     this.#ended(reason);
+  }
+
+  /** Bytes handed to the connection to the relay and not yet written to the network. */
+  bufferedAmount(): number {
+    return this.#ws.bufferedAmount?.() ?? 0;
   }
 
   /** Used by RelayLink. */

@@ -34,6 +34,11 @@ export class BrowserWebSocketLink extends BaseLink {
     });
   }
 
+  /** Bytes queued by `send` and not yet sent (the browser's `WebSocket.bufferedAmount`; decision 149). */
+  bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   protected transmit(data: Uint8Array): void {
     try {
       this.#ws.send(data as Uint8Array<ArrayBuffer>);
