@@ -105,14 +105,49 @@ function conflictCopy(id: string, version: FileEntry): [string, FileEntry] {
   return ['f' + sha256Hex(`${id}:${version.hash}`).slice(0, 24), { ...version, path: conflictPath(version.path, version.hash.slice(0, 8)) }];
 }
 
-/** `dir/name.ext` → `dir/name (conflict tag).ext`: where the losing side of a conflict is kept. */
+/** The most bytes of UTF-8 one name may have (NAME_MAX on every common file system). */
+const NAME_BYTES = 255;
+
+/** Bytes of `s` in UTF-8 (a lone surrogate counts 3, as Node writes it). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
+
+/** The longest start of `s`, whole characters only, that fits in `bytes` bytes of UTF-8. */
+function utf8Prefix(s: string, bytes: number): string {
+  let out = '';
+  for (const ch of s) {
+    if (utf8Length(out + ch) > bytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * `dir/name.ext` → `dir/name (conflict tag).ext`: where the losing side of a conflict is kept.
+ * The copy's name fits in NAME_BYTES: a name too long for the mark loses the end of its stem (or,
+ * when the extension is most of it, the end of the whole name), so the copy can exist on every
+ * peer's disk and pass every peer's path check. A copy named so could otherwise never be written,
+ * and the index change naming it was refused by every peer, with every later change after it.
+ */
 export function conflictPath(path: string, tag: string): string {
   const slash = path.lastIndexOf('/');
   const dir = path.slice(0, slash + 1);
   const name = path.slice(slash + 1);
   const dot = name.lastIndexOf('.');
-  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  return `${dir}${stem} (conflict ${tag})${ext}`;
+  let [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  const mark = ` (conflict ${tag})`;
+  const room = NAME_BYTES - utf8Length(mark);
+  if (utf8Length(stem) + utf8Length(ext) > room) {
+    if (utf8Length(ext) <= room / 2) stem = utf8Prefix(stem, room - utf8Length(ext));
+    else [stem, ext] = [utf8Prefix(stem + ext, room), ''];
+  }
+  return `${dir}${stem}${mark}${ext}`;
 }
 
 /** The path `copy` is the `conflictPath` of with `tag`, or undefined when it is not one. */
