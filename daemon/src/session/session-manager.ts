@@ -398,7 +398,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       started = await overlay.start();
     }
     this.addrs = started.addrs;
-    const port = Number(/:(\d+)$/.exec(started.addrs[0] ?? '')?.[1]);
+    // Kept, so that a restarted daemon listens where the codes it gave point (the addresses end
+    // in `/?host=…` since decision 007, which a pattern for a trailing `:port` never matched).
+    const port = listenedPort(started.addrs[0]);
     if (port) config.listen.port = port;
     this.persist();
   }
@@ -546,6 +548,16 @@ function describeDialFailure(code: string): string {
       return 'no such host';
     default:
       return 'no route to the host';
+  }
+}
+
+/** The port of a `ws://host:port/…` address this daemon listens on, or undefined. */
+export function listenedPort(addr: string | undefined): number | undefined {
+  if (addr === undefined) return undefined;
+  try {
+    return Number(new URL(addr).port) || undefined;
+  } catch {
+    return undefined;
   }
 }
 
