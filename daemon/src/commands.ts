@@ -352,8 +352,16 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
   process.on('SIGTERM', stop);
 }
 
-export async function connect(dir: string | undefined): Promise<void> {
+/**
+ * `chorus connect [dir]`: bridge stdio to the daemon of the project at `dir`, starting it if
+ * needed. Outside a project it refuses and makes nothing (a person or script calling it on any
+ * folder got a stray `.chorus/` and daemon there), unless `create` says to make the folder a
+ * project: the editors' Share in a folder that is not one yet.
+ */
+export async function connect(dir: string | undefined, opts: { create?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
+  const elsewhere = opts.create ? undefined : notAProject(project, 'connect');
+  if (elsewhere) fail(`${elsewhere}; nothing was started or created`);
   const socket = await ensureDaemon(project);
   process.stdin.pipe(socket);
   socket.pipe(process.stdout);
@@ -370,10 +378,10 @@ export async function connect(dir: string | undefined): Promise<void> {
 }
 
 /**
- * Why a folder `status` or `stop` was given is no project, with where to go instead; undefined
+ * Why a folder `status`, `stop` or `connect` was given is no project, with where to go instead; undefined
  * when it is one. Telling it to start a daemon there would make any folder (even /tmp) a project.
  */
-function notAProject(project: Project, command: 'status' | 'stop'): string | undefined {
+function notAProject(project: Project, command: 'status' | 'stop' | 'connect'): string | undefined {
   if (fs.existsSync(project.dotDir)) return undefined;
   const above = projectAbove(path.dirname(project.root));
   if (above) return `${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus ${command} ${above.root}\``;
