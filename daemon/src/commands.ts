@@ -499,7 +499,8 @@ export async function stop(dir: string | undefined): Promise<void> {
     return;
   }
   if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);
-  if (found.state === 'stale') {
+  // A program that is no daemon (its command line says so) and no daemon answering: stale too.
+  if (found.state === 'stale' || (found.state === 'unconfirmed' && found.otherProgram)) {
     fail(`no daemon running for ${project.root}; nothing to stop (its lock ${project.lockPath} is stale: ${found.why}; it was left alone, and the next daemon for the folder takes it over)`, EXIT_NOT_RUNNING);
   }
   // Alive, unidentified, and nothing answers on the socket: signalling it could hit any program.

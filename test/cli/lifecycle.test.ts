@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { chorus, daemonsFor, stopAfterEach, waitUntil } from '../support/cli.js';
+import { processStart } from '../../daemon/src/lifecycle/lock.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -106,6 +107,44 @@ it('a lock whose pid was reused (another start time) is stale: nothing is signal
   const { child } = await foregroundDaemon(d);
   await stopped(child);
   expect(alive(sleeper.pid!)).toBe(true);
+});
+
+it('a hand-written lock naming a live program with its real start time is stale: stop leaves it alone, daemon takes the lock over, status agrees', async () => {
+  const d = project({ 'a.txt': 'a\n' });
+  const lock = path.join(d, '.chorus', 'daemon.lock');
+  const sleeper = unrelated();
+  const pid = sleeper.pid!;
+  // Everything a daemon writes, and true of the sleeper: its pid, this folder, its start time.
+  const procStart = processStart(pid);
+  expect(procStart).toBeDefined();
+  fs.writeFileSync(lock, JSON.stringify({ pid, started: new Date().toISOString(), root: d, procStart }));
+
+  const stop = chorus(['stop', d]);
+  expect(stop.status, stop.stderr).toBe(4);
+  expect(stop.stderr).toContain(`no daemon running for ${d}; nothing to stop`);
+  expect(stop.stderr).toMatch(/is stale: pid \d+ runs `sleep 1000`, which is not a chorus daemon for this folder/);
+  expect(alive(pid)).toBe(true);
+  expect(fs.readFileSync(lock, 'utf8')).toContain(String(pid)); // left as it was
+
+  // Not "running but does not answer": nothing would ever answer.
+  const status = chorus(['status', d]);
+  expect(status.status).toBe(4);
+  expect(status.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
+
+  // A daemon starts anyway, and its log says the lock was stale.
+  const { child, log } = await foregroundDaemon(d);
+  expect(log()).toMatch(/took over the stale lock .*daemon\.lock: pid \d+ runs `sleep 1000`, which is not a chorus daemon for this folder, and no daemon answers on its socket/);
+  expect(JSON.parse(chorus(['status', d, '--json']).stdout).pid).toBe(child.pid);
+  await stopped(child);
+  expect(alive(pid)).toBe(true);
+
+  // The same lock in the background path an editor or `share` takes: a daemon starts there too.
+  fs.writeFileSync(lock, JSON.stringify({ pid, started: new Date().toISOString(), root: d, procStart }));
+  const share = chorus(['share', d, '--host', '127.0.0.1', '--json']);
+  expect(share.status, share.stderr).toBe(0);
+  expect(fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8')).toMatch(/took over the stale lock .*: pid \d+ runs `sleep 1000`/);
+  expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).not.toBe(pid);
+  expect(alive(pid)).toBe(true);
 });
 
 it('stops a daemon whose lock was removed: it says who it is on its socket', async () => {
