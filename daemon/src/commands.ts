@@ -14,6 +14,7 @@ import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 
 export const EXIT_FAILED = 1;
@@ -147,6 +148,9 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
     if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
     throw e;
   }
+  // Once it holds the lock (no other daemon tidies at the same time), and after this start's own
+  // recoveries have kept their copies aside.
+  tidyKeptCopies(project, (m) => d.log(m));
   let signalled = false;
   const stop = (sig: string) => {
     if (signalled) return;
