@@ -138,29 +138,52 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   }
 }
 
+/** Exit codes of a process ended by a signal, as a shell reports them. */
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
 export async function daemon(dir: string | undefined, opts: { name?: string; view?: boolean }): Promise<void> {
   const project = findProject(dir);
   const { AlreadyRunning, Daemon } = await import('./daemon.js');
-  let d: import('./daemon.js').Daemon;
+  // The signals are handled from before the daemon starts. It serves editors, and acknowledges
+  // their edits, while it still takes the folder in; with the handlers installed only once that
+  // was done, a SIGTERM (`chorus stop`) or Ctrl-C in that time ended the process on the spot, as a
+  // crash: no files written, no state compacted (the crash test's SIGTERM case sometimes tested a
+  // crash). A signal during the start now stops the daemon as soon as it has started; a second one
+  // ends the process at once, as before, for a person who will not wait.
+  let d: import('./daemon.js').Daemon | undefined;
+  let signalled: string | undefined;
+  const stop = (sig: string) => {
+    if (signalled !== undefined) {
+      if (d === undefined) {
+        process.stderr.write(logLine(`received ${sig} again while starting: stopping at once; the folder is brought up to date at the next start`));
+        process.exit(SIGNAL_EXIT[sig] ?? EXIT_FAILED);
+      }
+      return;
+    }
+    signalled = sig;
+    if (d === undefined) {
+      process.stderr.write(logLine(`received ${sig} while starting: stopping as soon as the daemon has started (send it again to stop at once)`));
+      return;
+    }
+    d.log(`received ${sig}`);
+    void d.stop().then(() => process.exit(0));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
   try {
     d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}), ...(opts.view ? { view: true } : {}) });
   } catch (e) {
     if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
     throw e;
   }
+  const started = d;
+  if (signalled !== undefined) {
+    started.log(`stopping: ${signalled} arrived while it started`);
+    void started.stop().then(() => process.exit(0));
+    return;
+  }
   // Once it holds the lock (no other daemon tidies at the same time), and after this start's own
   // recoveries have kept their copies aside.
-  tidyKeptCopies(project, (m) => d.log(m));
-  let signalled = false;
-  const stop = (sig: string) => {
-    if (signalled) return;
-    signalled = true;
-    d.log(`received ${sig}`);
-    void d.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
+  tidyKeptCopies(project, (m) => started.log(m));
 }
 
 export interface ShareFlags {
