@@ -44,6 +44,7 @@ it('refuses a folder inside a project, naming the project, rather than nesting a
   fs.mkdirSync(path.join(d, '.chorus'));
   used.push(d);
   const inner = path.join(d, 'src');
+  used.push(inner); // a daemon a regression started there is stopped too
   const r = chorus(['connect', inner], { input: '', timeoutMs: 30_000 });
   expectRefused(r, inner);
   expect(r.stderr).toContain(`inside the project ${d}; try \`chorus connect ${d}\``);

@@ -72,24 +72,13 @@ export function pruneCopies(file: string, kind: CopyKind, log: (msg: string) => 
   if (left.length) log(`could not remove ${left.length} older ${copies_(left.length)}: ${left.join(', ')}`);
 }
 
-/** Files under `dir` (recursively, up to a bound) whose names hold `.damaged-`. */
-function damagedUnder(dir: string, limit = 10_000): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (out.length >= limit) return;
-      if (e.name.includes('.damaged-')) out.push(path.join(d, e.name));
-      else if (e.isDirectory()) walk(path.join(d, e.name));
-    }
-  };
-  walk(dir);
-  return out;
+/** The names in `dir` (the store keeps its documents in one flat folder) that hold `.damaged-`. */
+function damagedIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((n) => n.includes('.damaged-'));
+  } catch {
+    return [];
+  }
 }
 
 /** The disk ledger's file in a project (disk/disk-ledger.ts keeps it there). */
@@ -106,7 +95,7 @@ export function tidyKeptCopies(project: Project, log: (msg: string) => void): vo
   pruneCopies(ledgerFile(project), 'stale', log);
   pruneCopies(ledgerFile(project), 'damaged', log);
   pruneCopies(path.join(project.dotDir, 'identity.json'), 'damaged', log);
-  const documents = damagedUnder(project.stateDir);
+  const documents = damagedIn(project.stateDir);
   const sessions = copiesOf(path.join(project.dotDir, 'session.json'), 'damaged');
   const kept: string[] = [];
   if (documents.length) {
