@@ -55,8 +55,9 @@ program
 
 program
   .command('connect [dir]')
-  .description('bridge stdin/stdout to the daemon of a project (starting it if needed), for editors that spawn a process')
-  .action(async (dir: string | undefined) => (await commands()).connect(dir));
+  .description('bridge stdin/stdout to the daemon of a project (starting it if needed), for editors that spawn a process; refuses a folder that is not a Chorus project')
+  .option('--create', 'make the folder a Chorus project if it is not one (an editor sharing a new folder)')
+  .action(async (dir: string | undefined, opts: { create?: boolean }) => (await commands()).connect(dir, opts));
 
 program
   .command('lsp')

@@ -14,6 +14,7 @@ import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 
 export const EXIT_FAILED = 1;
@@ -137,26 +138,52 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   }
 }
 
+/** Exit codes of a process ended by a signal, as a shell reports them. */
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
 export async function daemon(dir: string | undefined, opts: { name?: string; view?: boolean }): Promise<void> {
   const project = findProject(dir);
   const { AlreadyRunning, Daemon } = await import('./daemon.js');
-  let d: import('./daemon.js').Daemon;
+  // The signals are handled from before the daemon starts. It serves editors, and acknowledges
+  // their edits, while it still takes the folder in; with the handlers installed only once that
+  // was done, a SIGTERM (`chorus stop`) or Ctrl-C in that time ended the process on the spot, as a
+  // crash: no files written, no state compacted (the crash test's SIGTERM case sometimes tested a
+  // crash). A signal during the start now stops the daemon as soon as it has started; a second one
+  // ends the process at once, as before, for a person who will not wait.
+  let d: import('./daemon.js').Daemon | undefined;
+  let signalled: string | undefined;
+  const stop = (sig: string) => {
+    if (signalled !== undefined) {
+      if (d === undefined) {
+        process.stderr.write(logLine(`received ${sig} again while starting: stopping at once; the folder is brought up to date at the next start`));
+        process.exit(SIGNAL_EXIT[sig] ?? EXIT_FAILED);
+      }
+      return;
+    }
+    signalled = sig;
+    if (d === undefined) {
+      process.stderr.write(logLine(`received ${sig} while starting: stopping as soon as the daemon has started (send it again to stop at once)`));
+      return;
+    }
+    d.log(`received ${sig}`);
+    void d.stop().then(() => process.exit(0));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
   try {
     d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}), ...(opts.view ? { view: true } : {}) });
   } catch (e) {
     if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
     throw e;
   }
-  let signalled = false;
-  const stop = (sig: string) => {
-    if (signalled) return;
-    signalled = true;
-    d.log(`received ${sig}`);
-    void d.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
+  const started = d;
+  if (signalled !== undefined) {
+    started.log(`stopping: ${signalled} arrived while it started`);
+    void started.stop().then(() => process.exit(0));
+    return;
+  }
+  // Once it holds the lock (no other daemon tidies at the same time), and after this start's own
+  // recoveries have kept their copies aside.
+  tidyKeptCopies(project, (m) => started.log(m));
 }
 
 export interface ShareFlags {
@@ -352,8 +379,16 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
   process.on('SIGTERM', stop);
 }
 
-export async function connect(dir: string | undefined): Promise<void> {
+/**
+ * `chorus connect [dir]`: bridge stdio to the daemon of the project at `dir`, starting it if
+ * needed. Outside a project it refuses and makes nothing (a person or script calling it on any
+ * folder got a stray `.chorus/` and daemon there), unless `create` says to make the folder a
+ * project: the editors' Share in a folder that is not one yet.
+ */
+export async function connect(dir: string | undefined, opts: { create?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
+  const elsewhere = opts.create ? undefined : notAProject(project, 'connect');
+  if (elsewhere) fail(`${elsewhere}; nothing was started or created`);
   const socket = await ensureDaemon(project);
   process.stdin.pipe(socket);
   socket.pipe(process.stdout);
@@ -370,10 +405,10 @@ export async function connect(dir: string | undefined): Promise<void> {
 }
 
 /**
- * Why a folder `status` or `stop` was given is no project, with where to go instead; undefined
+ * Why a folder `status`, `stop` or `connect` was given is no project, with where to go instead; undefined
  * when it is one. Telling it to start a daemon there would make any folder (even /tmp) a project.
  */
-function notAProject(project: Project, command: 'status' | 'stop'): string | undefined {
+function notAProject(project: Project, command: 'status' | 'stop' | 'connect'): string | undefined {
   if (fs.existsSync(project.dotDir)) return undefined;
   const above = projectAbove(path.dirname(project.root));
   if (above) return `${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus ${command} ${above.root}\``;
@@ -491,7 +526,8 @@ export async function stop(dir: string | undefined): Promise<void> {
     return;
   }
   if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);
-  if (found.state === 'stale') {
+  // A program that is no daemon (its command line says so) and no daemon answering: stale too.
+  if (found.state === 'stale' || (found.state === 'unconfirmed' && found.otherProgram)) {
     fail(`no daemon running for ${project.root}; nothing to stop (its lock ${project.lockPath} is stale: ${found.why}; it was left alone, and the next daemon for the folder takes it over)`, EXIT_NOT_RUNNING);
   }
   // Alive, unidentified, and nothing answers on the socket: signalling it could hit any program.

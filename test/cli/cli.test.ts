@@ -46,6 +46,7 @@ it('says clearly when no daemon runs, with exit code 4', () => {
 
 it('starts exactly one daemon when several editors connect at the same moment', async () => {
   const d = project({ 'a.txt': 'hi\n' });
+  fs.mkdirSync(path.join(d, '.chorus')); // a project: `connect` makes none (test/cli/connect-outside.test.ts)
   const started = Array.from({ length: 4 }, (_, i) => ScriptedEditor.connect(d, { name: `ed${i}` }).editor);
   editors.push(...started);
   await Promise.all(started.map((e) => e.init()));
@@ -94,6 +95,7 @@ it('replaces a stale lock and socket left by a killed daemon', async () => {
 
 it('stops a daemon, writing its files first', async () => {
   const d = project({ 'a.txt': 'x' });
+  fs.mkdirSync(path.join(d, '.chorus')); // a project: `connect` makes none
   const { editor } = ScriptedEditor.connect(d);
   editors.push(editor);
   await editor.init();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { chorus, daemonsFor, stopAfterEach, waitUntil } from '../support/cli.js';
+import { processStart } from '../../daemon/src/lifecycle/lock.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -108,6 +109,44 @@ it('a lock whose pid was reused (another start time) is stale: nothing is signal
   expect(alive(sleeper.pid!)).toBe(true);
 });
 
+it('a hand-written lock naming a live program with its real start time is stale: stop leaves it alone, daemon takes the lock over, status agrees', async () => {
+  const d = project({ 'a.txt': 'a\n' });
+  const lock = path.join(d, '.chorus', 'daemon.lock');
+  const sleeper = unrelated();
+  const pid = sleeper.pid!;
+  // Everything a daemon writes, and true of the sleeper: its pid, this folder, its start time.
+  const procStart = processStart(pid);
+  expect(procStart).toBeDefined();
+  fs.writeFileSync(lock, JSON.stringify({ pid, started: new Date().toISOString(), root: d, procStart }));
+
+  const stop = chorus(['stop', d]);
+  expect(stop.status, stop.stderr).toBe(4);
+  expect(stop.stderr).toContain(`no daemon running for ${d}; nothing to stop`);
+  expect(stop.stderr).toMatch(/is stale: pid \d+ runs `sleep 1000`, which is not a chorus daemon for this folder/);
+  expect(alive(pid)).toBe(true);
+  expect(fs.readFileSync(lock, 'utf8')).toContain(String(pid)); // left as it was
+
+  // Not "running but does not answer": nothing would ever answer.
+  const status = chorus(['status', d]);
+  expect(status.status).toBe(4);
+  expect(status.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
+
+  // A daemon starts anyway, and its log says the lock was stale.
+  const { child, log } = await foregroundDaemon(d);
+  expect(log()).toMatch(/took over the stale lock .*daemon\.lock: pid \d+ runs `sleep 1000`, which is not a chorus daemon for this folder, and no daemon answers on its socket/);
+  expect(JSON.parse(chorus(['status', d, '--json']).stdout).pid).toBe(child.pid);
+  await stopped(child);
+  expect(alive(pid)).toBe(true);
+
+  // The same lock in the background path an editor or `share` takes: a daemon starts there too.
+  fs.writeFileSync(lock, JSON.stringify({ pid, started: new Date().toISOString(), root: d, procStart }));
+  const share = chorus(['share', d, '--host', '127.0.0.1', '--json']);
+  expect(share.status, share.stderr).toBe(0);
+  expect(fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8')).toMatch(/took over the stale lock .*: pid \d+ runs `sleep 1000`/);
+  expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).not.toBe(pid);
+  expect(alive(pid)).toBe(true);
+});
+
 it('stops a daemon whose lock was removed: it says who it is on its socket', async () => {
   const d = project({ 'a.txt': 'a\n' });
   expect(chorus(['share', d, '--host', '127.0.0.1']).status).toBe(0);
@@ -187,4 +226,49 @@ it('a damaged identity file is kept aside and the log says a new identity was ma
   expect(second.log()).not.toMatch(/damaged/);
   expect(JSON.parse(chorus(['status', named, '--json']).stdout).peer.name).toBe('Ada');
   await stopped(second.child);
+});
+
+it('copies of damaged and stale state: a garbage ledger is said once and rewritten, the daemon\'s own copies are pruned to the newest three, copies that may hold edits are all kept and counted', async () => {
+  const d = project({ 'a.txt': 'a\n' });
+  const dot = path.join(d, '.chorus');
+  const disk = path.join(dot, 'disk');
+  const state = path.join(dot, 'state');
+  fs.mkdirSync(disk);
+  fs.mkdirSync(state);
+  fs.writeFileSync(path.join(disk, 'ledger.jsonl'), 'this is not a ledger');
+  const stamp = (day: number) => `2026-01-0${day}T00-00-00-000Z`;
+  for (let day = 1; day <= 5; day++) fs.writeFileSync(path.join(disk, `ledger.jsonl.stale-${stamp(day)}`), `old ${day}\n`);
+  for (let day = 1; day <= 4; day++) fs.writeFileSync(path.join(dot, `identity.json.damaged-${stamp(day)}`), '{"id":');
+  // A document's change log and snapshot that did not load, and a session file: never removed.
+  const documents = [`doc1.log.damaged-${stamp(1)}`, `doc1.snap.damaged-${stamp(1)}`, `doc2.log.damaged-${stamp(2)}`, `doc2.log.damaged-${stamp(3)}`];
+  for (const n of documents) fs.writeFileSync(path.join(state, n), 'changes someone typed');
+  fs.writeFileSync(path.join(dot, `session.json.damaged-${stamp(1)}`), '{"id":"s');
+
+  const first = await foregroundDaemon(d);
+  // Tidied once the daemon has started (after its own recoveries), the last thing it says here.
+  await waitUntil('the copies tidied', () => first.log().includes('kept copies of damaged state'), 30_000);
+  const log = first.log();
+  expect(log).toMatch(/ledger\.jsonl had 1 unreadable record, skipped: .*; the ledger as it was is kept as .*ledger\.jsonl\.damaged-\S+ and it is rewritten from the 0 files it could read/);
+  expect(fs.readFileSync(path.join(disk, 'ledger.jsonl'), 'utf8')).not.toContain('this is not a ledger');
+  const damagedLedger = fs.readdirSync(disk).filter((n) => n.startsWith('ledger.jsonl.damaged-'));
+  expect(damagedLedger).toHaveLength(1);
+  expect(fs.readFileSync(path.join(disk, damagedLedger[0]!), 'utf8')).toBe('this is not a ledger');
+
+  expect(log).toContain(`removed 2 older stale copies of ${path.join(disk, 'ledger.jsonl')} (the newest 3 are kept): ledger.jsonl.stale-${stamp(1)}, ledger.jsonl.stale-${stamp(2)}`);
+  expect(fs.readdirSync(disk).filter((n) => n.includes('.stale-')).sort()).toEqual([3, 4, 5].map((day) => `ledger.jsonl.stale-${stamp(day)}`));
+  expect(log).toContain(`removed 1 older damaged copy of ${path.join(dot, 'identity.json')} (the newest 3 are kept): identity.json.damaged-${stamp(1)}`);
+  expect(fs.readdirSync(dot).filter((n) => n.startsWith('identity.json.damaged-'))).toHaveLength(3);
+
+  expect(fs.readdirSync(state).filter((n) => n.includes('.damaged-')).sort()).toEqual(documents.sort());
+  expect(fs.existsSync(path.join(dot, `session.json.damaged-${stamp(1)}`))).toBe(true);
+  expect(log).toMatch(/kept copies of damaged state, which Chorus never removes: 4 of documents' saved state that did not load \(in .*state, \*\.damaged-\*: they may hold edits made before the damage\); 1 of the saved session .*\. Once you have checked that nothing in them is missing from the project, you can remove them/);
+  await stopped(first.child);
+
+  // The next start: the ledger is sound and the daemon's own copies are few, so nothing more is said or removed.
+  const second = await foregroundDaemon(d);
+  await waitUntil('the copies tidied', () => second.log().includes('kept copies of damaged state'), 30_000);
+  expect(second.log()).not.toMatch(/unreadable record|removed \d+ older/);
+  expect(second.log()).toContain('kept copies of damaged state, which Chorus never removes: 4 of');
+  await stopped(second.child);
+  expect(fs.readdirSync(state).filter((n) => n.includes('.damaged-'))).toHaveLength(4);
 });

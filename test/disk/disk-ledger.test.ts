@@ -35,7 +35,13 @@ it('skips damaged records, says how many, and keeps the good ones (a torn last l
   const logs: string[] = [];
   const l = new DiskLedger(dir, (m) => logs.push(m));
   expect(l.paths().sort()).toEqual(['a.txt', 'd.txt']);
-  expect(logs).toEqual([`${path.join(dir, 'ledger.jsonl')} had 7 unreadable records, skipped: a file they described is taken in as an edit if it differs from the shared version`]);
+  const kept = fs.readdirSync(dir).filter((n) => n.startsWith('ledger.jsonl.damaged-'));
+  expect(kept).toHaveLength(1);
+  expect(fs.readFileSync(path.join(dir, kept[0]!), 'utf8')).toBe(lines.join('\n')); // as it was
+  expect(logs).toEqual([
+    `${path.join(dir, 'ledger.jsonl')} had 7 unreadable records, skipped: a file they described is taken in as an edit if it differs from the shared version; ` +
+      `the ledger as it was is kept as ${path.join(dir, kept[0]!)} and it is rewritten from the 2 files it could read`,
+  ]);
   l.record('f.txt', 'h5');
   l.close();
   // The damaged records were dropped when the log was rewritten: the next start says nothing.
@@ -60,4 +66,47 @@ it('sets aside a ledger it cannot read at all and starts a new one', () => {
   const reopened = new DiskLedger(dir);
   expect(reopened.paths()).toEqual(['a.txt']);
   reopened.close();
+});
+
+it('a ledger of garbage with no newline in it is said once, kept as it was, and rewritten (it was passed over as a torn last record)', () => {
+  const dir = ledgerDir();
+  fs.mkdirSync(dir, { recursive: true });
+  const garbage = 'PK\u0003\u0004 not a ledger at all';
+  fs.writeFileSync(path.join(dir, 'ledger.jsonl'), garbage);
+  const logs: string[] = [];
+  const l = new DiskLedger(dir, (m) => logs.push(m));
+  l.close();
+  expect(logs).toHaveLength(1);
+  expect(logs[0]).toMatch(/ledger\.jsonl had 1 unreadable record, skipped: .*; the ledger as it was is kept as .*ledger\.jsonl\.damaged-\S+ and it is rewritten from the 0 files it could read$/);
+  const kept = fs.readdirSync(dir).filter((n) => n.startsWith('ledger.jsonl.damaged-'));
+  expect(kept).toHaveLength(1);
+  expect(fs.readFileSync(path.join(dir, kept[0]!), 'utf8')).toBe(garbage);
+  expect(fs.readFileSync(path.join(dir, 'ledger.jsonl'), 'utf8')).toBe('');
+  logs.length = 0;
+  new DiskLedger(dir, (m) => logs.push(m)).close();
+  expect(logs).toEqual([]);
+  // A record cut short by a crash is still no news.
+  fs.writeFileSync(path.join(dir, 'ledger.jsonl'), '{"p":"a.txt","h":"h1"}\n{"p":"b.t');
+  new DiskLedger(dir, (m) => logs.push(m)).close();
+  expect(logs).toEqual([]);
+});
+
+it('keeps only the newest three stale copies of the ledger, and says which it removed', () => {
+  const dir = ledgerDir();
+  const logs: string[] = [];
+  const l = new DiskLedger(dir, (m) => logs.push(m));
+  const kept: string[] = [];
+  for (let i = 1; i <= 5; i++) {
+    l.record(`f${i}.txt`, `h${i}`);
+    kept.push(path.basename(l.setAside()));
+  }
+  l.close();
+  const left = fs.readdirSync(dir).filter((n) => n.startsWith('ledger.jsonl.stale-')).sort();
+  expect(left).toEqual(kept.slice(2).sort());
+  // The newest three are the ones kept: each holds the record made just before it was set aside.
+  expect(left.map((n) => fs.readFileSync(path.join(dir, n), 'utf8')).sort()).toEqual(['{"p":"f3.txt","h":"h3"}\n', '{"p":"f4.txt","h":"h4"}\n', '{"p":"f5.txt","h":"h5"}\n']);
+  expect(logs).toEqual([
+    `removed 1 older stale copy of ${path.join(dir, 'ledger.jsonl')} (the newest 3 are kept): ${kept[0]}`,
+    `removed 1 older stale copy of ${path.join(dir, 'ledger.jsonl')} (the newest 3 are kept): ${kept[1]}`,
+  ]);
 });

@@ -21,6 +21,7 @@ afterEach(() => {
 
 function project(files: Record<string, string>): string {
   const dir = tempProject(files, 'chorus-lsp-pending-');
+  fs.mkdirSync(path.join(dir, '.chorus')); // a project: `chorus connect` makes none
   cleanups.push(() => {
     execFileSync(process.execPath, [CLI, 'stop', dir], { stdio: 'ignore', timeout: 20000 });
     fs.rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,8 @@ export interface ClientOptions {
   showNames: () => boolean;
   log: (m: string) => void;
   version: string;
+  /** The folder is not a project yet and connecting makes it one (`chorus connect --create`: Share). */
+  create?: boolean;
   /** Session state or peers changed (the status bar redraws). */
   onState: () => void;
 }
@@ -53,7 +55,7 @@ export class ChorusClient {
       this.decorations.render();
       opts.onState();
     });
-    this.daemon = new DaemonConnection(root, opts.cli, opts.delays, { up: (c, i) => this.up(c, i), down: (why) => this.down(why), log: opts.log }, opts.version);
+    this.daemon = new DaemonConnection(root, opts.cli, opts.delays, { up: (c, i) => this.up(c, i), down: (why) => this.down(why), log: opts.log }, opts.version, opts.create === true);
   }
 
   get rpc(): MessageConnection | undefined {

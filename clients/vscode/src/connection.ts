@@ -103,6 +103,8 @@ export class DaemonConnection {
     private readonly delays: () => number[],
     private readonly events: DaemonEvents,
     private readonly clientVersion: string,
+    /** Make `root` a project if it is not one: `chorus connect` alone refuses a folder without `.chorus/`. */
+    private readonly create = false,
   ) {}
 
   get connection(): MessageConnection | undefined {
@@ -117,7 +119,7 @@ export class DaemonConnection {
     const gen = ++this.generation;
     this.teardown();
     const cli = this.cli();
-    const proc = spawn(cli.command, [...cli.args, 'connect', this.root], {
+    const proc = spawn(cli.command, [...cli.args, 'connect', ...(this.create ? ['--create'] : []), this.root], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...cli.env },
     });

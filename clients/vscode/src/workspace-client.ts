@@ -48,6 +48,7 @@ export class WorkspaceClient {
       showNames: () => config<string>('showNames', 'always') !== 'never',
       log,
       version,
+      create: !found,
       onState: () => this.opts.onState(this.current),
     });
     this.current = c;

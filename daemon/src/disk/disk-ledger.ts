@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { copyName, pruneCopies } from '../lifecycle/kept-copies.js';
 
 /**
  * How many recent hashes to remember per file. A watcher event is handled a little after the
@@ -34,23 +35,37 @@ function parseLine(raw: string): Line | undefined {
   return typeof o.h === 'string' ? { p: o.p, h: o.h } : undefined;
 }
 
+/**
+ * Could `raw`, the last line with no newline after it, be a record a crash cut short? Every record
+ * starts `{"p":"`; anything else there (a file of garbage with no newline in it) is damage, not
+ * a torn write, and was passed over in silence.
+ */
+function tornRecord(raw: string): boolean {
+  const start = '{"p":"';
+  return raw.startsWith(start) || start.startsWith(raw);
+}
+
 export class DiskLedger {
   private entries = new Map<string, string[]>();
   private fd: number;
   private size = 0;
   private readonly file: string;
+  private readonly log: (msg: string) => void;
 
   /**
    * Opens (or starts) the ledger in `dir`. A record that is not one this class writes is skipped;
-   * the last line may be torn by a crash and is skipped silently, any other is counted and logged
-   * once through `log`. A ledger that cannot be read at all (a folder in its place, no permission)
-   * is set aside as `ledger.jsonl.damaged-<time>` and the daemon starts with an empty one. Either
-   * way the daemon only forgets which contents were its own: a file it wrote that differs from the
-   * index is then taken in as another tool's edit (diffed in), and nothing is deleted.
+   * the last line may be a record torn by a crash and is skipped silently, any other is counted,
+   * and the ledger as it was is kept as `ledger.jsonl.damaged-<time>`, said once through `log`,
+   * and rewritten from the records that were read. A ledger that cannot be read at all (a folder
+   * in its place, no permission) is set aside the same way and the daemon starts with an empty
+   * one. Either way the daemon only forgets which contents were its own: a file it wrote that
+   * differs from the index is then taken in as another tool's edit (diffed in), and nothing is
+   * deleted. Only the newest few copies are kept (lifecycle/kept-copies.ts, decision 153).
    */
   constructor(dir: string, log: (msg: string) => void = () => {}) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'ledger.jsonl');
+    this.log = log;
     let text = '';
     try {
       text = fs.readFileSync(this.file, 'utf8');
@@ -66,20 +81,31 @@ export class DiskLedger {
       if (!raw) return;
       const line = parseLine(raw);
       // The last line may be a record torn by a crash: the write it announced never happened either.
-      if (line === undefined) skipped += i === raws.length - 1 ? 0 : 1;
+      if (line === undefined) skipped += i === raws.length - 1 && tornRecord(raw) ? 0 : 1;
       else if ('forget' in line) this.entries.delete(line.p);
       else this.push(line.p, line.h);
     });
-    if (skipped > 0) log(`${this.file} had ${skipped} unreadable record${skipped === 1 ? '' : 's'}, skipped: a file ${skipped === 1 ? 'it' : 'they'} described is taken in as an edit if it differs from the shared version`);
+    if (skipped > 0) {
+      // Kept as it was (rewriting it below drops what could not be read), then rewritten from what
+      // was read, so the next start says nothing again.
+      const kept = copyName(this.file, 'damaged');
+      fs.copyFileSync(this.file, kept);
+      log(
+        `${this.file} had ${skipped} unreadable record${skipped === 1 ? '' : 's'}, skipped: a file ${skipped === 1 ? 'it' : 'they'} described is taken in as an edit if it differs from the shared version; ` +
+          `the ledger as it was is kept as ${kept} and it is rewritten from the ${this.entries.size} file${this.entries.size === 1 ? '' : 's'} it could read`,
+      );
+      pruneCopies(this.file, 'damaged', log);
+    }
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = Buffer.byteLength(text);
     if (this.size > COMPACT_AT_BYTES || skipped > 0) this.compact();
   }
 
-  /** Rename the ledger file to `<file>.<why>-<time>`; returns the new path. */
+  /** Rename the ledger file to `<file>.<why>-<time>`, keeping only the newest few such copies; returns the new path. */
   private keepAside(why: 'stale' | 'damaged'): string {
-    const kept = `${this.file}.${why}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const kept = copyName(this.file, why);
     fs.renameSync(this.file, kept);
+    pruneCopies(this.file, why, this.log);
     return kept;
   }
 

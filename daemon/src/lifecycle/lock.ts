@@ -5,8 +5,12 @@
  * (decision 138): a pid alone proves nothing, since after a crash or a reboot the pid in a left-over
  * lock may belong to any program, and `chorus stop` must never signal that program. The lock
  * records the project's folder and the process's start time as the system reports it; on reading,
- * a live process with another start time is a reused pid, so the lock is stale. A lock without a
- * start time (written by an older Chorus) is judged by the process's command line.
+ * a live process with another start time is a reused pid, so the lock is stale. The start time
+ * alone does not make the process a daemon, though: a hand-written lock, or a crash's lock whose pid
+ * was reused by a program that happens to be read with the start time written beside it, names a
+ * live process with its real start time. So the process's command line must also name the daemon
+ * (see judge). A lock without a start time (written by an older Chorus) is judged by the command
+ * line alone.
  *
  * Taking over a stale lock happens under a second, short-lived lock so two daemons starting at
  * once over a stale lock cannot both win.
@@ -35,10 +39,23 @@ export type LockHolder =
   | { state: 'held'; pid: number; procStart: string | undefined }
   /** Nobody holds it: the process is gone, the pid now belongs to another program, or the file is damaged. */
   | { state: 'stale'; pid: number | undefined; why: string }
-  /** A live process that could not be identified (no /proc, no `ps`): only its socket can tell. */
-  | { state: 'unconfirmed'; pid: number; why: string };
+  /**
+   * A live process that could not be confirmed to be the daemon (no /proc, no `ps`; or its command
+   * line is another program's, which a daemon running inside a test or an editor also has): only
+   * its socket can tell. `otherProgram`: its command line was read and is not a daemon's, so it is
+   * stale unless a daemon answers on the socket.
+   */
+  | { state: 'unconfirmed'; pid: number; why: string; otherProgram?: boolean };
 
 const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/**
+ * The locks this process took and holds (their paths). A daemon running inside another program
+ * (a test's worker, an editor) has that program's command line, so for its own process the lock's
+ * judge asks this instead: a lock naming this process that this process never took was written by
+ * someone else.
+ */
+const heldHere = new Set<string>();
 
 /** The fields of /proc/PID/stat after the command name (which may itself hold spaces and parentheses). */
 function statFields(pid: number): string[] | undefined {
@@ -117,7 +134,7 @@ function realOrSame(p: string): string {
  */
 export function namesDaemonOf(argv: string[], cwd: string | undefined, root: string): boolean {
   const i = argv.indexOf('daemon');
-  if (i < 1 || !/^(cli\.[cm]?[jt]s|chorus)$/.test(path.basename(argv[i - 1]!))) return false;
+  if (i < 1 || !/^(cli\.[cm]?[jt]s|chorus(\.[cm]?js)?)$/.test(path.basename(argv[i - 1]!))) return false;
   const positional: string[] = [];
   for (let j = i + 1; j < argv.length; j++) {
     const a = argv[j]!;
@@ -152,8 +169,28 @@ function parseLock(text: string): LockRecord | undefined {
   }
 }
 
-/** Judge a lock's text for the project at `root` (see LockHolder). */
-function judge(text: string, root: string): Exclude<LockHolder, { state: 'free' }> {
+/** The first 120 characters of a command line, for a message. */
+function shown(argv: string[]): string {
+  return argv.join(' ').slice(0, 120);
+}
+
+/**
+ * Judge the lock at `lockPath`, holding `text`, for the project at `root` (see LockHolder).
+ *
+ * A matching start time proves only that the pid was not reused since the lock was written, not
+ * that whoever wrote the lock was a daemon: a lock written by hand (or by a crash, its pid since
+ * taken by a program whose start time is then written into a lock by hand) names a live program
+ * with its real start time, and was trusted, so `chorus daemon` refused to start and the CLI
+ * waited on a socket nobody served. So the process must also be a daemon for this folder:
+ * - this very process: only if it took the lock itself (heldHere);
+ * - another process: its command line (Linux's /proc/PID/cmdline and cwd; elsewhere `ps -o
+ *   args=`, without the working folder, so a relative folder argument cannot be resolved) names
+ *   `cli.js|chorus daemon` for this folder (namesDaemonOf);
+ * - anything else, and wherever neither /proc nor `ps` tells, is unconfirmed, and only a daemon
+ *   answering on the project's socket keeps the lock held (a daemon running inside another
+ *   program, a test's or an editor's, has that program's command line and still answers).
+ */
+function judge(text: string, root: string, lockPath: string): Exclude<LockHolder, { state: 'free' }> {
   const rec = parseLock(text);
   if (!rec) return { state: 'stale', pid: undefined, why: 'the lock file is damaged (no pid in it)' };
   const { pid } = rec;
@@ -165,15 +202,21 @@ function judge(text: string, root: string): Exclude<LockHolder, { state: 'free' 
     // The very process that wrote it, but for another folder: a lock copied along with its
     // folder, or a folder moved while its daemon ran. Only the socket can tell which.
     if (otherFolder) return { state: 'unconfirmed', pid, why: `the lock was written by the daemon of ${rec.root}` };
-    return { state: 'held', pid, procStart: now };
+    if (pid === process.pid) {
+      if (heldHere.has(lockPath)) return { state: 'held', pid, procStart: now };
+      return { state: 'unconfirmed', pid, why: `it names this process (pid ${pid}), which did not take it` };
+    }
   }
   const cmd = commandOf(pid);
   if (cmd && namesDaemonOf(cmd.argv, cmd.cwd, root)) return { state: 'held', pid, procStart: now };
+  if (cmd && rec.procStart !== undefined && now !== undefined) {
+    return { state: 'unconfirmed', pid, otherProgram: true, why: `pid ${pid} runs \`${shown(cmd.argv)}\`, which is not a chorus daemon for this folder` };
+  }
   // A lock without a start time and a command line that is not the daemon's: another program. (With
   // a start time recorded but unreadable now, the daemon may run inside another program, a test's
   // or an editor's: that cannot be told.)
   if (cmd && rec.procStart === undefined) {
-    return { state: 'stale', pid, why: `pid ${pid} is not a chorus daemon for this folder (it runs \`${cmd.argv.join(' ').slice(0, 120)}\`)` };
+    return { state: 'stale', pid, why: `pid ${pid} is not a chorus daemon for this folder (it runs \`${shown(cmd.argv)}\`)` };
   }
   return { state: 'unconfirmed', pid, why: `cannot tell whether process ${pid} is a chorus daemon on this system` };
 }
@@ -187,7 +230,7 @@ export function inspectLock(lockPath: string, root: string): LockHolder {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'free' };
     return { state: 'stale', pid: undefined, why: `the lock file cannot be read` };
   }
-  return judge(text, root);
+  return judge(text, root, lockPath);
 }
 
 /** The pid of the confirmed daemon of the project at `root`, or undefined. */
@@ -245,10 +288,13 @@ export interface AcquireOptions {
 export async function acquireLock(lockPath: string, root: string, opts: AcquireOptions): Promise<{ ok: true } | { ok: false; pid: number }> {
   const content = JSON.stringify({ pid: process.pid, started: new Date().toISOString(), root, procStart: processStart(process.pid) } satisfies LockRecord);
   for (let attempt = 0; attempt < 40; attempt++) {
-    if (tryCreate(lockPath, content)) return { ok: true };
+    if (tryCreate(lockPath, content)) {
+      heldHere.add(lockPath);
+      return { ok: true };
+    }
     const seen = readOrUndefined(lockPath);
     if (seen === undefined) continue; // removed meanwhile: try again
-    const holder = judge(seen, root);
+    const holder = judge(seen, root, lockPath);
     if (holder.state === 'held') return { ok: false, pid: holder.pid };
     if (holder.state === 'unconfirmed' && (await opts.serving())) return { ok: false, pid: holder.pid };
     const steal = `${lockPath}.steal`;
@@ -257,7 +303,7 @@ export async function acquireLock(lockPath: string, root: string, opts: AcquireO
         // Only the lock that was judged: one another daemon wrote since is its, and held.
         if (readOrUndefined(lockPath) === seen) {
           fs.rmSync(lockPath, { force: true });
-          opts.log(`took over the stale lock ${lockPath}: ${holder.why}`);
+          opts.log(`took over the stale lock ${lockPath}: ${holder.why}${holder.state === 'unconfirmed' ? ', and no daemon answers on its socket' : ''}`);
         }
       } finally {
         fs.rmSync(steal, { force: true });
@@ -280,5 +326,8 @@ export async function acquireLock(lockPath: string, root: string, opts: AcquireO
 /** Remove the lock if this process holds it for the project at `root`. */
 export function releaseLock(lockPath: string, root: string): void {
   const rec = parseLock(readOrUndefined(lockPath) ?? '');
-  if (rec?.pid === process.pid && (rec.root === undefined || rec.root === root)) fs.rmSync(lockPath, { force: true });
+  if (rec?.pid === process.pid && (rec.root === undefined || rec.root === root)) {
+    fs.rmSync(lockPath, { force: true });
+    heldHere.delete(lockPath);
+  }
 }

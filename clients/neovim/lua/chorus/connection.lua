@@ -22,9 +22,11 @@ end
 ---@param root string absolute project root
 ---@param config table validated setup() options
 ---@param handlers table { notification = fun(conn, method, params), ready = fun(conn), lost = fun(conn) }
-function M.new(root, config, handlers)
+---@param create boolean|nil make `root` a project if it is not one (`chorus connect --create`)
+function M.new(root, config, handlers, create)
   local self = setmetatable({
     root = root,
+    create = create == true,
     config = config,
     handlers = handlers,
     state = 'idle', -- idle | connecting | ready | lost | closed | failed
@@ -48,7 +50,7 @@ function Connection:start()
   self.state = 'connecting'
   self.generation = self.generation + 1
   local gen = self.generation
-  local cmd = vim.list_extend(vim.deepcopy(self.config.cmd), { 'connect', self.root })
+  local cmd = vim.list_extend(vim.deepcopy(self.config.cmd), self.create and { 'connect', '--create', self.root } or { 'connect', self.root })
   local dispatchers = {
     notification = function(method, params)
       util.main(function()

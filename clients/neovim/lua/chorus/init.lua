@@ -69,8 +69,9 @@ local function require_setup()
   end
 end
 
---- The connection for a project root, started if needed.
-function M.connection(root)
+--- The connection for a project root, started if needed. `create`: the root may not be a project
+--- yet and `chorus connect --create` makes it one (a command run in a folder that is not a project).
+function M.connection(root, create)
   require_setup()
   local conn = M.connections[root]
   if not conn then
@@ -84,7 +85,7 @@ function M.connection(root)
         sync.connection_lost(c)
         cursors.clear_connection(c)
       end,
-    })
+    }, create)
     M.connections[root] = conn
     conn:start()
   end
@@ -185,8 +186,13 @@ local function current_connection()
   if state then
     return state.conn
   end
-  local root = util.find_root(api.nvim_buf_get_name(0)) or util.find_root(vim.fn.getcwd()) or vim.fn.getcwd()
-  return M.connection(root)
+  local root = util.find_root(api.nvim_buf_get_name(0)) or util.find_root(vim.fn.getcwd())
+  if root then
+    return M.connection(root)
+  end
+  -- No project here: the current folder becomes one (`chorus connect` alone refuses a folder
+  -- without `.chorus/`, so a stray call cannot make a project).
+  return M.connection(vim.fn.getcwd(), true)
 end
 
 --- Run a request once the connection is up (it may still be starting).
