@@ -65,7 +65,7 @@ export class FolderSync {
     private readonly writeBack: WriteBack,
     private readonly log: (msg: string) => void,
   ) {
-    this.rules = new IgnoreRules(project.root);
+    this.rules = writeBack.rules; // one set for the daemon: the write-back asks it too
     workspace.on('notice', (m) => log(m));
     writeBack.takeForeign = (rel) => (this.running ? this.take(rel) : Promise.resolve());
   }

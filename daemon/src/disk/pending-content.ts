@@ -1,3 +1,8 @@
+/** What is said, once, when a peer's version of a path this folder keeps to itself is not written over this folder's own. */
+export function keptHereMessage(path: string, why: string): string {
+  return `not writing ${path} here: a peer shares it, but this folder keeps it to itself (${why}) and has its own ${path}, which stays as it is (the peer's version is not written over it)`;
+}
+
 /**
  * The one place that decides "write this file of the index into the folder now, or wait for its
  * content" (issue 13, decision 110). A file's content is its live text or its blob; a blob a peer
@@ -151,7 +156,12 @@ export class PendingContent {
       this.unwait(id);
       if (!this.stillWaits(id)) continue;
       const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
+      if (this.refused(rel)) continue;
       if (await this.someoneElses(rel)) {
+        if (this.writeBack.keptHere(rel)) {
+          this.logRefusal(keptHereMessage(rel, this.writeBack.rules.why(rel)!));
+          continue;
+        }
         this.log(`left ${rel} as the folder has it: it was made or changed there while its shared content was on the way; the folder's version is taken in like any edit`);
         continue;
       }

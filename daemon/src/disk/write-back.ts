@@ -13,8 +13,8 @@ import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
-import { PendingContent } from './pending-content.js';
-import { isIgnoreFile } from './ignore-rules.js';
+import { keptHereMessage, PendingContent } from './pending-content.js';
+import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one
@@ -107,6 +107,14 @@ export class WriteBack {
    * overwriting such a file, so the tool's edit becomes a change instead of being lost.
    */
   takeForeign: ((path: string) => Promise<void>) | undefined;
+  /**
+   * What this folder keeps to itself (.gitignore, .chorus/ignore, the built-in rules): the
+   * daemon's one set, which FolderSync reads and updates. A peer may still share such a path (its
+   * own rules let it, decision 145), and its version is written here where this folder has none;
+   * but a file this folder has there, not as the daemon wrote it, is never written over: the
+   * watcher never takes it in, so it would be lost.
+   */
+  readonly rules: IgnoreRules;
 
   constructor(
     private readonly project: Project,
@@ -115,6 +123,7 @@ export class WriteBack {
     private readonly log: (msg: string) => void,
   ) {
     this.folder = new FolderWriter(project);
+    this.rules = new IgnoreRules(project.root);
     // One daemon per project (the lock): what `.chorus/tmp/` holds now, a crash left.
     this.folder.clearTemp();
     this.pendingContent = new PendingContent(project, workspace, this, log);
@@ -325,6 +334,11 @@ export class WriteBack {
   }
 
   /** Does the file still carry the identity it had right after the daemon's own last write? */
+  /** Does this folder keep `path` to itself (its ignore rules), though a peer shares it? */
+  keptHere(path: string): boolean {
+    return this.rules.ignores(path);
+  }
+
   untouchedSinceOwnWrite(path: string, st: fs.Stats): boolean {
     return this.stamps.get(path) === stampOf(st);
   }
@@ -425,6 +439,15 @@ export class WriteBack {
       if (this.pendingContent.refused(path)) return;
       const abs = this.project.absolute(path);
       const st = await fs.promises.lstat(abs).catch(() => undefined);
+      if (st && !this.untouchedSinceOwnWrite(path, st) && this.keptHere(path)) {
+        // This folder's own file at a path it keeps to itself (a peer shares its `.env`; this
+        // folder has one): nothing would take it in first, so it stays, whatever `force` says.
+        const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
+        if (now !== undefined && now !== this.ledger.latest(path)) {
+          this.pendingContent.logRefusal(keptHereMessage(path, this.rules.why(path)!));
+          return;
+        }
+      }
       if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         const known = this.ledger.latest(path);
