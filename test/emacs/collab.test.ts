@@ -4,8 +4,9 @@
  * an Emacs follows another across files; remote cursors show with the person's name.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cli, neovimSkipReason, waitFor } from '../neovim/support.js';
 import { converged, elisp, emacsSkipReason, EmacsScene, type Emacs } from './support.js';
 
@@ -31,6 +32,33 @@ async function typeTogether(typists: { e: Emacs; keys: string[] }[], interval = 
   }, 60000);
 }
 
+/**
+ * Daemons that several tests use, each test with a file of its own in them: one project (its
+ * daemon calls itself Ada) and a pair of peered daemons (Ada's and Bob's). Starting daemons is
+ * much of these tests' time; a test that stops a daemon (the peer leaving) has its own.
+ */
+let shared: EmacsScene | undefined;
+let one = '';
+let peered = { a: '', b: '' };
+beforeAll(() => {
+  if (skip) return;
+  shared = new EmacsScene();
+  one = shared.project({}, 'Ada');
+  peered = shared.pair({});
+}, 120_000);
+afterAll(async () => {
+  await shared?.cleanup();
+});
+
+/**
+ * Put `file`, holding `text`, in the folder `dirs[0]`, and wait until it is in every one of `dirs`
+ * (a peer's folder has it once the daemons have synced it): where a test's editors open it.
+ */
+async function place(dirs: string[], file: string, text: string): Promise<void> {
+  fs.writeFileSync(path.join(dirs[0]!, file), text);
+  await waitFor(`${file} in every folder`, () => dirs.every((d) => fs.existsSync(path.join(d, file)) && fs.readFileSync(path.join(d, file), 'utf8') === text), 60000);
+}
+
 describe.skipIf(skip)('Emacs client: several editors', () => {
   let scene: EmacsScene;
   afterEach(async () => {
@@ -38,15 +66,14 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
   });
 
   /**
-   * Two Emacs, in folder `dirA` and `dirB` (the same folder: one daemon), type bursts at once —
-   * Latin capitals at the end of the first line, Cyrillic where `bStart` puts the other's point —
-   * and must end identical everywhere with every keystroke of both.
+   * Two Emacs, in folder `dirA` and `dirB` (the same folder: one daemon), type bursts at once in
+   * `file` — Latin capitals at the end of the first line, Cyrillic where `bStart` puts the other's
+   * point — and must end identical everywhere with every keystroke of both.
    */
-  async function typeInTwoEmacs(dirA: string, dirB: string, bStart: string, n: number, everyA: number, everyB: number): Promise<string> {
-    const a = await scene.emacs();
-    const b = await scene.emacs();
-    await a.edit(path.join(dirA, 'f.txt'));
-    await b.edit(path.join(dirB, 'f.txt'));
+  async function typeInTwoEmacs(dirA: string, dirB: string, file: string, bStart: string, n: number, everyA: number, everyB: number): Promise<string> {
+    const [a, b] = await Promise.all([scene.emacs(), scene.emacs()]);
+    await a.edit(path.join(dirA, file));
+    await b.edit(path.join(dirB, file));
     expect(await b.text()).toBe('top\nmiddle\nbottom\n');
     await a.command('(progn (goto-char (point-min)) (end-of-line))');
     await b.command(bStart);
@@ -63,7 +90,7 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
     console.log(`stale changes dropped by the revision rule: ${dropped.join(' and ')}`);
     const dirs = [...new Set([dirA, dirB])];
     const clients = await Promise.all(dirs.map((d) => scene.client(d)));
-    const text = await converged([a, b], clients, dirs, 'f.txt');
+    const text = await converged([a, b], clients, dirs, file);
     // Both people's typing is there, in full.
     expect(text.replace(/[^A-H]/g, '').length).toBe(n - count(keysA, 'RET'));
     expect(text.replace(/[^жзий]/g, '').length).toBe(n - count(keysB, 'RET'));
@@ -73,23 +100,23 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
 
   it('two Emacs typing at once on one daemon end identical', async () => {
     scene = new EmacsScene();
-    const dir = scene.project({ 'f.txt': 'top\nmiddle\nbottom\n' });
-    expect(await typeInTwoEmacs(dir, dir, '(goto-char (point-max))', 50, 10, 7)).toContain('middle');
+    await place([one], 'together.txt', 'top\nmiddle\nbottom\n');
+    expect(await typeInTwoEmacs(one, one, 'together.txt', '(goto-char (point-max))', 50, 10, 7)).toContain('middle');
   });
 
   it('two Emacs on two peered daemons typing at once end identical, files too', async () => {
     scene = new EmacsScene();
-    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': 'top\nmiddle\nbottom\n' });
-    await typeInTwoEmacs(dirA, dirB, '(progn (goto-char (point-min)) (forward-line 1) (end-of-line))', 60, 9, 11);
+    await place([peered.a, peered.b], 'peered.txt', 'top\nmiddle\nbottom\n');
+    await typeInTwoEmacs(peered.a, peered.b, 'peered.txt', '(progn (goto-char (point-min)) (forward-line 1) (end-of-line))', 60, 9, 11);
   });
 
   it('shows the other Emacs’s cursor with their name, moving, and clears it when they quit', async () => {
     scene = new EmacsScene();
-    const dir = scene.project({ 'f.txt': 'alpha\nbeta\ngamma\n' }, 'Ada');
-    const a = await scene.emacs();
-    const b = await scene.emacs();
-    await a.edit(path.join(dir, 'f.txt'));
-    await b.edit(path.join(dir, 'f.txt'));
+    const dir = one;
+    await place([dir], 'cursor.txt', 'alpha\nbeta\ngamma\n');
+    const [a, b] = await Promise.all([scene.emacs(), scene.emacs()]);
+    await a.edit(path.join(dir, 'cursor.txt'));
+    await b.edit(path.join(dir, 'cursor.txt'));
     await a.command('(goto-char 9)'); // beta, on the "t"
     type Ov = { peer: string; start: number; end: number; face: string; label: string | null };
     const overlays = () => b.eval<Ov[] | null>('(chorus-peer-overlays)');
@@ -174,11 +201,11 @@ describe.skipIf(skip || noNvim)('Emacs and Neovim together', () => {
   it('an Emacs and a Neovim typing at once through two peered daemons end identical', async () => {
     scene = new EmacsScene();
     const initial = 'héllo\nwörld\n';
-    const { a: dirA, b: dirB } = scene.pair({ 'f.txt': initial });
-    const e = await scene.emacs();
-    const n = await scene.nvim();
-    await e.edit(path.join(dirA, 'f.txt'));
-    await n.edit(path.join(dirB, 'f.txt'));
+    const { a: dirA, b: dirB } = peered;
+    await place([dirA, dirB], 'mixed.txt', initial);
+    const [e, n] = await Promise.all([scene.emacs(), scene.nvim()]);
+    await e.edit(path.join(dirA, 'mixed.txt'));
+    await n.edit(path.join(dirB, 'mixed.txt'));
     expect(await n.text()).toBe(initial);
     await e.command('(progn (goto-char (point-min)) (end-of-line))');
     await n.input('GA');
@@ -192,7 +219,7 @@ describe.skipIf(skip || noNvim)('Emacs and Neovim together', () => {
     await e.settled();
     await n.settled();
     const clients = [await scene.client(dirA), await scene.client(dirB)];
-    const text = await converged([e, n], clients, [dirA, dirB], 'f.txt');
+    const text = await converged([e, n], clients, [dirA, dirB], 'mixed.txt');
     expect([...text].filter((c) => c === '🎉').length).toBe(count(keys, '🎉'));
     expect([...text].filter((c) => c === 'ж').length).toBe(36);
     expect(text).toContain('é');

@@ -16,12 +16,12 @@ import path from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const SECONDS: Record<string, number> = {
-  'test/emacs/ert.test.ts': 210,
+  'test/emacs/ert.test.ts': 210, // its probes now skip one `chorus connect` each (151); not re-measured on a quiet machine
   'test/cli/lost-state.test.ts': 149,
   'test/neovim/sync.test.ts': 118, // 160 before its tests shared a daemon (-26% per file)
   'test/cli/failures.test.ts': 83, // 143 before its silent-peer minute ran alongside the rest
   'test/daemon/traces.test.ts': 135,
-  'test/emacs/collab.test.ts': 124,
+  'test/emacs/collab.test.ts': 124, // 7 daemons instead of 10 (151); not re-measured on a quiet machine
   'test/browser/mesh.test.ts': 103,
   'test/browser/ui.test.ts': 94,
   'test/cli/cli.test.ts': 86,

@@ -53,8 +53,20 @@ DETAIL, a function, says what was last seen."
 
 ;;;; A probe: a second editor on the daemon, speaking the protocol directly
 
+(defun chorus-tests-probe-socket (name dir)
+  "A connection named NAME to the socket of DIR's running daemon, or nil when none answers."
+  (let ((socket (expand-file-name ".chorus/daemon.sock" dir)))
+    (and (file-exists-p socket)
+         (condition-case nil
+             (make-network-process :name name :family 'local :service socket :noquery t
+                                   :coding 'utf-8-emacs-unix)
+           (file-error nil)))))
+
 (defun chorus-tests-probe (dir)
-  "A protocol connection to DIR's daemon (started if needed), initialized."
+  "A protocol connection to DIR's daemon (started if needed), initialized.
+A running daemon is reached on its socket, as `chorus connect' would reach it, without one more
+Node process to start for each probe (the package's own connection goes through `chorus
+connect'); when none answers, `chorus connect' starts one, as for another editor."
   (let* ((name (format "probe %s" (make-temp-name "")))
          (conn (make-instance
                 'jsonrpc-process-connection
@@ -62,11 +74,12 @@ DETAIL, a function, says what was last seen."
                 :events-buffer-scrollback-size 0
                 :notification-dispatcher #'ignore
                 :process (lambda ()
-                           (make-process :name name :connection-type 'pipe :noquery t
-                                         :coding 'utf-8-emacs-unix
-                                         :command (list chorus-tests-node chorus-tests-cli
-                                                        "connect" dir)
-                                         :stderr (get-buffer-create (format "*%s stderr*" name)))))))
+                           (or (chorus-tests-probe-socket name dir)
+                               (make-process :name name :connection-type 'pipe :noquery t
+                                             :coding 'utf-8-emacs-unix
+                                             :command (list chorus-tests-node chorus-tests-cli
+                                                            "connect" dir)
+                                             :stderr (get-buffer-create (format "*%s stderr*" name))))))))
     (jsonrpc-request conn (chorus--method initialize)
                      (list :protocolVersion chorus-protocol-version
                            :clientInfo (list :name "probe") :positionEncodings ["utf-32"])
