@@ -29,10 +29,48 @@ export type Origin =
   | { kind: 'editor'; editorId: string; undoStop?: boolean; editId?: string }
   | { kind: 'undo'; editorId: string }
   | { kind: 'peer'; peerId: string }
-  | { kind: 'disk' };
+  | { kind: 'disk' }
+  /**
+   * This daemon settling a clash in the file list itself: `resolve` after a local change, a join
+   * keeping the session's versions at their paths (decisions 137, 147), a deleted file kept
+   * because a peer edited it. Only `files` and `dirs` events carry it (it moves, keeps and
+   * removes whole files, never edits text); the folder follows it as it follows a peer's change.
+   */
+  | { kind: 'settling' };
 
 /** The origin of an editor's edit. */
 export type EditorOrigin = Extract<Origin, { kind: 'editor' }>;
+
+/** Who changed a file's text: anyone but the daemon's own settling, which never edits text. */
+export type TextOrigin = Exclude<Origin, { kind: 'settling' }>;
+
+/** The daemon's own settling of a clash (see Origin). */
+export const SETTLING: Extract<Origin, { kind: 'settling' }> = Object.freeze({ kind: 'settling' });
+
+/**
+ * Is this change to the file list a peer's, or the daemon's own settling of a clash (which is
+ * treated like one)? The folder follows those (the Materializer writes, moves and removes files
+ * for them), blobs they name are fetched, and a `.gitignore` they bring counts as a peer's. The
+ * folder's own changes (disk) and an editor's or undo's are made here, and WriteBack writes those.
+ */
+export function isPeersOrSettling(origin: Origin): boolean {
+  switch (origin.kind) {
+    case 'peer':
+    case 'settling':
+      return true;
+    case 'editor':
+    case 'undo':
+    case 'disk':
+      return false;
+    default:
+      return unknownOrigin(origin);
+  }
+}
+
+/** A compile-time check that a switch on `Origin['kind']` names every kind. */
+export function unknownOrigin(origin: never): never {
+  throw new Error(`unknown change origin ${JSON.stringify(origin)}`);
+}
 
 /**
  * One change to a file's text, however it came in (an editor's edit, an undo, a peer's change,
@@ -45,7 +83,7 @@ export interface TextEvent {
   op: TextOp;
   before: string;
   after: string;
-  origin: Origin;
+  origin: TextOrigin;
   /** The raw Automerge change when it was made here (to send to peers); absent for a peer's. */
   raw?: RawChange;
 }
@@ -437,7 +475,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * Apply a local change to a live file's text. `outsideTarget`: the change takes in an outside
    * tool's rewrite and leaves exactly this text (see TextDoc.twinRewrite).
    */
-  edit(fileId: string, op: TextOp, origin: Origin, outsideTarget?: string): void {
+  edit(fileId: string, op: TextOp, origin: TextOrigin, outsideTarget?: string): void {
     this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId);
     if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
@@ -499,7 +537,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * A local change to a file's text, made on `doc` already: in storage first, then the `text`
    * event. When the disk refuses it, it is taken back and a Failure thrown (see below).
    */
-  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: Origin): void {
+  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: TextOrigin): void {
     try {
       this.save(fileId, [change], origin.kind === 'editor' ? origin.editId : undefined);
     } catch (e) {
@@ -603,7 +641,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * Returns the path of the copy this content is kept at when it raced a peer's change (the
    * caller writes it into the folder: the path itself gets the shared version).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false, baseHash?: string): string | undefined {
+  contentChanged(path: string, bytes: Uint8Array, origin: TextOrigin, base?: string, exec = false, baseHash?: string): string | undefined {
     this.settle();
     this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
@@ -659,7 +697,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * peers, not yet in the folder) survive. Without a base, or when nothing arrived, the whole
    * difference from `current`.
    */
-  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: Origin): void {
+  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: TextOrigin): void {
     const op = base === undefined || base === current ? diffToOp(current, text) : transformOp(diffToOp(base, text), diffToOp(base, current), 'left');
     this.edit(fileId, op, origin, applyOp(current, op) === text ? text : undefined);
   }
@@ -691,7 +729,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /**
    * Settle conflicts a local batch made (a file created here at a path a peer just created):
-   * announced as a peer's change, so the folder follows like it does for any peer's.
+   * announced as the daemon's own settling (SETTLING), which the folder follows as it does a peer's.
    */
   private resolveHere(): void {
     const before = this.hashes();
@@ -700,7 +738,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!winners) return;
     const diff = this.index.diffFrom(paths);
     const changed = [...new Set(winners)].filter((p) => !diff.created.includes(p));
-    this.emit('files', { ...diff, changed, origin: { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { ...diff, changed, origin: SETTLING });
     void before;
   }
 
@@ -763,7 +801,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     });
     if (!change) return met;
     this.record(INDEX_DOC_ID, change);
-    this.emit('files', { created: [], deleted, renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { created: [], deleted, renamed, changed: [], origin: SETTLING });
     return met;
   }
 
@@ -838,10 +876,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     });
     if (!change) return met;
     this.record(INDEX_DOC_ID, change);
-    // As a peer's change: the folder here has moved on disk already (its files are where the
+    // As the daemon's own settling: the folder here has moved on disk already (its files are where the
     // index says), and the session's file is moved or written at its path.
-    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
-    this.announceDirs(dirsBefore, { kind: 'peer', peerId: 'self' });
+    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: SETTLING });
+    this.announceDirs(dirsBefore, SETTLING);
     return met;
   }
 
@@ -899,7 +937,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   // ---- peers -------------------------------------------------------------------------------
 
   /** Raw changes from a peer for any document. */
-  applyRemote(docId: string, changes: RawChange[], origin: Origin): void {
+  applyRemote(docId: string, changes: RawChange[], origin: TextOrigin): void {
     this.settle();
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
@@ -920,7 +958,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** What a peer's changes did to a file's text: tell editors and disk, then settle twins. */
-  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: string, origin: Origin): void {
+  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: string, origin: TextOrigin): void {
     this.keepEdited(docId, origin);
     this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
     const target = doc.twinRewrite();
@@ -937,7 +975,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** Receive one sync-protocol message for a document; returns the new sync state. */
-  receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: Origin): A.SyncState {
+  receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: TextOrigin): A.SyncState {
     this.settle();
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
@@ -983,7 +1021,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** A peer's saved document, merged into ours (or becoming ours). */
-  applySnapshot(docId: string, bytes: Uint8Array, origin: Origin): void {
+  applySnapshot(docId: string, bytes: Uint8Array, origin: TextOrigin): void {
     const doc = this.doc(docId) ?? this.adopt(docId);
     const before = doc.text;
     const op = doc.loadSnapshot(bytes);
@@ -1123,7 +1161,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * A file someone removed while someone else edited it is kept: when a text change lands on a
    * file whose index entry was removed, the entry comes back (at its last path) with that text.
    */
-  private keepEdited(docId: string, origin: Origin): void {
+  private keepEdited(docId: string, origin: TextOrigin): void {
     if (this.index.entry(docId) || this.batching || this.readOnly) return;
     const last = this.index.removedEntry(docId);
     const doc = this.live.get(docId);
@@ -1136,7 +1174,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!change) return;
     this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another`);
     this.record(INDEX_DOC_ID, change);
-    this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
   }
 
   /** Each file's content hash and executable bit, to tell what a change did (see `announce`). */
