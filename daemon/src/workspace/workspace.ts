@@ -784,8 +784,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           // As above: the folder's file is the session's, byte for byte; the session's file takes
           // its path back and no copy stays anywhere.
           this.index.remove(id);
-          this.index.set(session[0], { path: e.path });
-          renamed.push({ from: session[1].path, to: e.path, id: session[0] });
+          this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
           deleted.push(session[1].path);
           met.push({ path: e.path, said: createdAtOnce(e.path, session[1].path) });
           continue;
@@ -793,9 +792,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const kept = conflictPath(e.path, id.slice(1, 7));
         if (!session || this.readOnly || this.index.idOf(kept)) continue;
         this.index.set(id, { path: kept });
-        this.index.set(session[0], { path: e.path });
         // This folder's file moves away first, so the session's never lands on it.
-        renamed.push({ from: e.path, to: kept, id }, { from: session[1].path, to: e.path, id: session[0] });
+        renamed.push({ from: e.path, to: kept, id });
+        this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
         met.push({ path: e.path, kept, said: createdAtOnce(e.path, session[1].path) });
       }
     });
@@ -817,10 +816,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * since stays where it is. And the other way round: where the session's empty folder went for a
    * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
    * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
-   * returned). The session's file gets a whole new entry
-   * (`FileIndex.replace`), not a new path: another writer's `resolve` may have moved it aside at
-   * the same moment, and a concurrent field update of the old entry must not win over this.
-   * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
+   * returned). The session's file gets its path back as in `keepSessionVersions`
+   * (`giveSessionFileItsPath`). Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
    * `resolve` said of it. Read-only: nothing moves.
    */
   keepSessionFilesOverFolders(
@@ -857,9 +854,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           this.index.removeDir(d);
           this.index.addDir(moved(d));
         }
-        this.index.replace(id, { ...e, path: dir });
         // After this folder's files: the folder is out of the way by then on every peer's disk.
-        renamed.push({ from: e.path, to: dir, id });
+        this.giveSessionFileItsPath(id, e, dir, renamed);
         met.push({ path: dir, kept, said: fileMetFolder(dir, e.path), folder: true });
       }
       // The session's empty folder that went for this folder's file: back, and the file aside.
@@ -881,6 +877,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: SETTLING });
     this.announceDirs(dirsBefore, SETTLING);
     return met;
+  }
+
+  /**
+   * Give the session's file `id` (its entry `e` before) its path `path` back after a join, and
+   * note the move in `renamed`. A whole new entry (`FileIndex.replace`), not a new path: another
+   * writer's `resolve` may have moved the file aside at the same moment (it learnt of the joining
+   * folder's file or folder then), and its update of the old entry's path, the later one when
+   * that writer had seen more of the index, won over a path set here: the file stayed a copy on
+   * every peer and nothing was at its path (decisions 137, 147).
+   */
+  private giveSessionFileItsPath(id: string, e: FileEntry, path: string, renamed: IndexDiff['renamed']): void {
+    this.index.replace(id, { ...e, path });
+    renamed.push({ from: e.path, to: path, id });
   }
 
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
