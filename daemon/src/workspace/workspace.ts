@@ -38,6 +38,21 @@ export type Origin =
    */
   | { kind: 'settling' };
 
+/**
+ * This folder's own disk, as a join settling a folder against the session's file sees it
+ * (`Workspace.keepSessionFilesOverFolders`; the session manager provides it).
+ */
+export interface FolderAside {
+  /** Is there a folder (not a link to one) at `path` here? False in view mode. */
+  isFolder(path: string): boolean;
+  /**
+   * Move the folder at `from`, whole (files that are not shared too), to `to`; `files` the shared
+   * ones in it, old and new path. True when it moved or nothing is there; false when it could
+   * not move (said in the log): it stays.
+   */
+  move(from: string, to: string, files: Array<[string, string]>): boolean;
+}
+
 /** The origin of an editor's edit. */
 export type EditorOrigin = Extract<Origin, { kind: 'editor' }>;
 
@@ -809,9 +824,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * path of its index before the join) met a file of the session, `resolve` kept the folder at
    * the path on every peer and moved the session's file aside to `name (conflict <its id>)`. The
    * session's file keeps its path instead: the folder, with everything in it, moves to
-   * `name (conflict <tag>)`, on disk here first (`moveOnDisk(from, to, files)`: the whole folder,
+   * `name (conflict <tag>)`, on disk here first (`aside.move(from, to, files)`: the whole folder,
    * files that are not shared too, before the session's file is written there; `files` the
-   * shared ones, old and new path) and in the index, so on every peer. Only a folder whose every
+   * shared ones, old and new path) and in the index, so on every peer. A folder holding only
+   * files the session does not share (a `.env` alone) was a folder entry with nothing in it, which
+   * `resolve` let go for the session's file (an empty folder yields to a file): where it is still
+   * a folder here (`aside.isFolder`), it is set aside the same way, its folder entries come back
+   * at its new path, and the session's file is written at its own. Only a folder whose every
    * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
    * since stays where it is. And the other way round: where the session's empty folder went for a
    * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
@@ -823,12 +842,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   keepSessionFilesOverFolders(
     preJoin: ReadonlySet<string>,
     preJoinDirs: ReadonlySet<string>,
-    moveOnDisk: (from: string, to: string, files: Array<[string, string]>) => boolean,
+    aside: FolderAside,
   ): Array<{ path: string; kept: string; said: string; folder: boolean }> {
     const met: Array<{ path: string; kept: string; said: string; folder: boolean }> = [];
     if (this.readOnly) return met;
     this.settle();
     const renamed: IndexDiff['renamed'] = [];
+    const written: string[] = [];
     const dirsBefore = new Set(this.index.dirs());
     const change = this.index.batch(() => {
       for (const [id, e] of this.index.entries()) {
@@ -840,12 +860,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const dirs = this.index.dirs().filter(inside);
         // A folder a peer has put files in since holds others' work too: it keeps the path (142).
         if (files.some(([fid]) => !preJoin.has(fid))) continue;
-        const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
         // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
-        let kept = '';
-        for (let i = 0; i < 10 && (!kept || taken(kept)); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
+        const kept = this.freeCopyPath(dir);
         const moved = (p: string) => kept + p.slice(dir.length);
-        if (taken(kept) || !moveOnDisk(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
+        if (kept === undefined || !aside.move(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
         for (const [fid, f] of files) {
           this.index.set(fid, { path: moved(f.path) });
           renamed.push({ from: f.path, to: moved(f.path), id: fid });
@@ -857,6 +875,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // After this folder's files: the folder is out of the way by then on every peer's disk.
         this.giveSessionFileItsPath(id, e, dir, renamed);
         met.push({ path: dir, kept, said: fileMetFolder(dir, e.path), folder: true });
+      }
+      // This folder's folder of unshared files that went for the session's file (see above).
+      for (const [dir, gone] of this.yielded) {
+        const id = this.index.idOf(dir);
+        if (id === undefined || preJoin.has(id) || !preJoinDirs.has(dir) || this.index.isFolder(dir) || !aside.isFolder(dir)) continue;
+        const kept = this.freeCopyPath(dir);
+        if (kept === undefined || !aside.move(dir, kept, [])) continue;
+        for (const d of gone) this.index.addDir(kept + d.slice(dir.length));
+        written.push(dir);
+        met.push({ path: dir, kept, said: emptyFolderYielded(dir), folder: true });
       }
       // The session's empty folder that went for this folder's file: back, and the file aside.
       for (const [id, e] of this.index.entries()) {
@@ -873,10 +901,24 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!change) return met;
     this.record(INDEX_DOC_ID, change);
     // As the daemon's own settling: the folder here has moved on disk already (its files are where the
-    // index says), and the session's file is moved or written at its path.
-    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: SETTLING });
+    // index says), and the session's file is moved or written at its path (`written`: the ones
+    // whose entry did not change, kept out of this folder by its folder until now).
+    this.emit('files', { created: [], deleted: [], renamed, changed: written, origin: SETTLING });
     this.announceDirs(dirsBefore, SETTLING);
     return met;
+  }
+
+  /**
+   * A path `name (conflict <new tag>)` for this folder's folder at `dir`, set aside after a join,
+   * that no file or folder of the index has; undefined when ten tries found none.
+   */
+  private freeCopyPath(dir: string): string | undefined {
+    const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
+    for (let i = 0; i < 10; i++) {
+      const copy = conflictPath(dir, bytesToHex(randomBytes(3)));
+      if (!taken(copy)) return copy;
+    }
+    return undefined;
   }
 
   /**
