@@ -836,8 +836,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
    * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
    * returned). The session's file gets its path back as in `keepSessionVersions`
-   * (`giveSessionFileItsPath`). Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
-   * `resolve` said of it. Read-only: nothing moves.
+   * (`giveSessionFileItsPath`). Returns each meeting: `path` the session's file, `kept` where
+   * the folder went, `said` what `resolve` said of it. Read-only: nothing moves.
    */
   keepSessionFilesOverFolders(
     preJoin: ReadonlySet<string>,
@@ -862,8 +862,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         if (files.some(([fid]) => !preJoin.has(fid))) continue;
         // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
         const kept = this.freeCopyPath(dir);
+        if (kept === undefined) continue;
         const moved = (p: string) => kept + p.slice(dir.length);
-        if (kept === undefined || !aside.move(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
+        if (!aside.move(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
         for (const [fid, f] of files) {
           this.index.set(fid, { path: moved(f.path) });
           renamed.push({ from: f.path, to: moved(f.path), id: fid });
@@ -898,11 +899,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         met.push({ path: e.path, kept: copy, said: emptyFolderYielded(e.path), folder: false });
       }
     });
-    if (!change) return met;
-    this.record(INDEX_DOC_ID, change);
-    // As the daemon's own settling: the folder here has moved on disk already (its files are where the
-    // index says), and the session's file is moved or written at its path (`written`: the ones
-    // whose entry did not change, kept out of this folder by its folder until now).
+    if (change) this.record(INDEX_DOC_ID, change);
+    if (!change && !written.length) return met;
+    // As the daemon's own settling: the folder here has moved on disk already (its files are
+    // where the index says), and the session's file is moved or written at its path (`written`:
+    // the ones whose entry did not change, kept out of this folder by its folder until now).
     this.emit('files', { created: [], deleted: [], renamed, changed: written, origin: SETTLING });
     this.announceDirs(dirsBefore, SETTLING);
     return met;
