@@ -383,8 +383,8 @@ export class FolderSync {
       // file has gone from the index. (The daemon never makes a folder where the folder has a
       // file it wrote: a peer's folder there comes after the peer's deletion of the file, and a
       // file the daemon moves aside is forgotten at its old path, WriteBack.moved.)
-      const at = fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false });
-      if (had === undefined || (at !== undefined && !at.isDirectory())) {
+      const replacedByFolder = this.writeBack.folder.isFolderNow(rel);
+      if (had === undefined || (!replacedByFolder && fs.existsSync(this.project.absolute(rel)))) {
         if (full) toWrite.push(rel);
       } else if (this.currentHash(id) !== had && this.workspace.isLive(id)) {
         // Edits reached the file after the folder last had it: whoever deleted it never saw
