@@ -230,3 +230,53 @@ it("a joining folder's file where the session has an empty folder is kept beside
   });
   for (const d of [a, c]) expect(fs.readFileSync(path.join(d, kept!), 'utf8')).toBe('my file\n');
 });
+
+/** Every file under `dir` (`.chorus/` too) whose bytes hold `text`; one gone meanwhile (a daemon's temporary file) held nothing. */
+function filesHolding(dir: string, text: string): string[] {
+  const holds = (f: string) => {
+    try {
+      return fs.readFileSync(f).includes(text);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  };
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter(holds);
+}
+
+it("a joining folder's folder that holds only an unshared .env, where the session has a file, is set aside whole; the session's file keeps its path (decision 147)", async () => {
+  const a = project({ x: 'the session file\n', 'a.txt': 'a\n' });
+  const code = shareCode(a);
+  const c = project({ 'x/.env': 'SECRET=joiner-only\n', 'own.txt': 'own\n' });
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  const said = ((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? []).join('\n');
+  const kept = /x: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder \(all its files\) is kept as (x \(conflict [0-9a-f]+\))/.exec(said)?.[1];
+  expect(kept, `${said}\n${join.stdout}`).toBeDefined();
+  const want = ['a.txt', 'own.txt', 'x'];
+  // The folder itself was shared (empty, as every folder is): it is set aside on the sharer too.
+  const wantA = JSON.stringify({ files: want, folders: [kept] });
+  const wantC = JSON.stringify({ files: [...want, `${kept}/.env`].sort(), folders: [kept] });
+  const tree = (d: string) => JSON.stringify({ files: listTree(d), folders: listTree(d, 'folder') });
+  const log = (d: string) => fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8');
+  await waitUntil('both folders to settle', () => tree(a) === wantA && tree(c) === wantC).catch((e: Error) => {
+    throw new Error(`${e.message}: sharer has ${tree(a)}, joiner ${tree(c)}\nJOINER\n${log(c)}`);
+  });
+  // A change made after it, each way, comes after everything the join set off: the trees hold.
+  fs.writeFileSync(path.join(a, 'after.txt'), 'after\n');
+  await waitUntil('the later change to reach the joiner', () => fs.existsSync(path.join(c, 'after.txt')));
+  fs.writeFileSync(path.join(c, 'after2.txt'), 'after\n');
+  await waitUntil("the joiner's later change to reach the sharer", () => fs.existsSync(path.join(a, 'after2.txt')));
+  const later = ['after.txt', 'after2.txt'];
+  expect(tree(a)).toBe(JSON.stringify({ files: [...want, ...later].sort(), folders: [kept] }));
+  expect(tree(c)).toBe(JSON.stringify({ files: [...want, ...later, `${kept}/.env`].sort(), folders: [kept] }));
+  for (const d of [a, c]) expect(fs.readFileSync(path.join(d, 'x'), 'utf8')).toBe('the session file\n');
+  expect(fs.readFileSync(path.join(c, kept!, '.env'), 'utf8')).toBe('SECRET=joiner-only\n');
+  // The secret never left the joiner: not in the sharer's folder, its state or its log.
+  expect(filesHolding(a, 'joiner-only')).toEqual([]);
+  expect(log(c)).not.toMatch(RAW_NODE_ERROR);
+});

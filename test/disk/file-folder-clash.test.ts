@@ -204,3 +204,25 @@ it('a read-only member keeps a removed folder that still holds its unshared file
   expect(c.lines.filter((l) => /failed|refused/.test(l) && !l.startsWith('net'))).toEqual([]);
   expect(a.lines.filter((l) => /read-only/.test(l) && /refused/.test(l))).toEqual([]);
 });
+
+it("a person replacing their own shared file with a folder of its name deletes the file on every peer and shares the folder, with or without files in it", async () => {
+  const { a, b } = await sharedPair({ 'readme.txt': 'hi\n', x: 'the old file\n', e: 'another old file\n' });
+  await until(() => fs.existsSync(path.join(b.dir, 'x')) && fs.existsSync(path.join(b.dir, 'e')), 'the first sync');
+  // In one go, as `rm x && mkdir x && echo hi > x/y` does; and `rm e; mkdir e`, left empty.
+  fs.rmSync(path.join(a.dir, 'x'));
+  fs.mkdirSync(path.join(a.dir, 'x'));
+  fs.writeFileSync(path.join(a.dir, 'x', 'y'), 'hi\n');
+  fs.rmSync(path.join(a.dir, 'e'));
+  fs.mkdirSync(path.join(a.dir, 'e'));
+  const peers = [a, b];
+  // The deletion is shared as one: no conflict copy of the old file comes back anywhere.
+  await allHold(peers, { 'readme.txt': 'hi\n', 'x/y': 'hi\n' }, 'the file gone and the folder shared on both peers');
+  await until(() => peers.every((p) => fs.statSync(path.join(p.dir, 'e'), { throwIfNoEntry: false })?.isDirectory() === true), 'the empty folder on both peers');
+  await indexesAgree(peers);
+  for (const p of peers) {
+    expect(p.daemon.workspace.index.isFolder('x')).toBe(true);
+    expect(p.daemon.workspace.index.hasDir('e')).toBe(true);
+    expect(p.daemon.workspace.index.entries().map(([, f]) => f.path).sort()).toEqual(['readme.txt', 'x/y']);
+  }
+  noRawErrors(peers);
+});

@@ -326,6 +326,9 @@ export class FolderSync {
     const seenDirs = new Set(allDirs);
     const goneDirs: string[] = [];
     for (const d of dirs) {
+      // A shared file there before (`rm x && mkdir x`: the file's own event, seen after the
+      // folder was made, came as a folder's): looked at as a file too, so its deletion is seen.
+      if (index.idOf(d) !== undefined) touched.add(d);
       for (const [, e] of index.entries()) if (e.path.startsWith(d + '/')) touched.add(e.path);
       const st = await fs.promises.lstat(this.project.absolute(d)).catch(() => undefined);
       if (!st?.isDirectory() || this.rules.ignores(d + '/')) {
@@ -375,7 +378,13 @@ export class FolderSync {
       if (this.writeBack.creating(rel)) continue;
       // Only a file this folder had can have been deleted from it; others were never written here.
       const had = ledger.latest(rel);
-      if (had === undefined || fs.existsSync(this.project.absolute(rel))) {
+      // A folder where this folder had the file: the person replaced the file by a folder of its
+      // name (`rm x; mkdir x`), a deletion like any other; the folder is shared below, once the
+      // file has gone from the index. (The daemon never makes a folder where the folder has a
+      // file it wrote: a peer's folder there comes after the peer's deletion of the file, and a
+      // file the daemon moves aside is forgotten at its old path, WriteBack.moved.)
+      const replacedByFolder = this.writeBack.folder.isFolderNow(rel);
+      if (had === undefined || (!replacedByFolder && fs.existsSync(this.project.absolute(rel)))) {
         if (full) toWrite.push(rel);
       } else if (this.currentHash(id) !== had && this.workspace.isLive(id)) {
         // Edits reached the file after the folder last had it: whoever deleted it never saw

@@ -422,6 +422,11 @@ export class FolderWriter {
     return (await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined))?.isDirectory() === true;
   }
 
+  /** `isFolderAt`, looked at now (for a step that must not wait: a join settling in one turn). */
+  isFolderNow(rel: string): boolean {
+    return isFolder(this.project.absolute(rel));
+  }
+
   /** Delete the file at `rel` (nothing when it is not there). */
   async remove(rel: string): Promise<void> {
     await fs.promises.rm(this.checked(rel), { force: true });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
-import type { DirsEvent, FilesEvent, Workspace } from '../workspace/workspace.js';
+import { isPeersOrSettling, type DirsEvent, type FilesEvent, type Workspace } from '../workspace/workspace.js';
 import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
@@ -42,12 +42,14 @@ export class Materializer {
     private readonly log: (msg: string) => void,
   ) {
     this.folder = writeBack.folder;
+    // A peer's changes and the daemon's own settling of a clash (isPeersOrSettling); the folder's own
+    // are there already, and WriteBack writes editors'.
     workspace.on('files', (e) => {
-      if (e.origin.kind !== 'peer') return;
+      if (!isPeersOrSettling(e.origin)) return;
       this.chain = this.chain.then(() => this.apply(e)).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${inWords(err)}`));
     });
     workspace.on('dirs', (e) => {
-      if (e.origin.kind !== 'peer') return;
+      if (!isPeersOrSettling(e.origin)) return;
       this.chain = this.chain.then(() => this.applyDirs(e)).catch((err: unknown) => this.log(`applying a peer's folder changes failed: ${inWords(err)}`));
     });
   }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
-import type { Origin, Workspace } from '../workspace/workspace.js';
+import { isPeersOrSettling, type Origin, type Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
@@ -149,7 +149,9 @@ export class WriteBack {
   /** Note who made the latest change of `path`, if it is a `.gitignore`. */
   private noteRulesChange(path: string, origin: Origin): void {
     if (!isIgnoreFile(path)) return;
-    if (origin.kind === 'peer') this.rulesFromPeer.add(path);
+    // The daemon's own settling moves a file of the session or of this folder: it counted as a
+    // peer's change before it had a kind of its own, and still does.
+    if (isPeersOrSettling(origin)) this.rulesFromPeer.add(path);
     else this.rulesFromPeer.delete(path);
   }
 

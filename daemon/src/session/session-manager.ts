@@ -21,7 +21,7 @@ import { relayRoomId } from '../net/relay-protocol.js';
 import { relayRooms } from '../net/relay-server.js';
 import type { Project } from '../project.js';
 import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { FolderAside, Workspace } from '../workspace/workspace.js';
 import { HEX_COLOR } from '../presence/colors.js';
 import { displayName } from '../presence/presence.js';
 import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
@@ -263,7 +263,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         this.log(now);
       }
       for (let i = notices.length - 1; i >= 0; i--) if (same.has(notices[i]!)) notices.splice(i, 1);
-      for (const { path, kept, said, folder } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, (from, to, files) => this.setFolderAside(config, from, to, files))) {
+      for (const { path, kept, said, folder } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, this.folderAside(config))) {
         const now = folder
           ? `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`
           : `${path}: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as ${kept}`;
@@ -280,6 +280,14 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     } finally {
       this.workspace.off('notice', notice);
     }
+  }
+
+  /** This folder's disk as a join setting its folders aside sees it (decision 147); nothing in view mode. */
+  private folderAside(config: SessionConfig): FolderAside {
+    return {
+      isFolder: (path) => config.disk && this.writeBack.folder.isFolderNow(path),
+      move: (from, to, files) => this.setFolderAside(config, from, to, files),
+    };
   }
 
   /**

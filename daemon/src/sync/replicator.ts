@@ -15,7 +15,7 @@ import { unref, type Timer } from '../timers.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { BlobStore } from '../workspace/blob-store.js';
 import type { FileIndex } from '../workspace/file-index.js';
-import type { FilesEvent } from '../workspace/workspace.js';
+import { isPeersOrSettling, type FilesEvent } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
 import { checkChanges, MAX_CHANGE_BYTES } from './change-check.js';
 
@@ -894,7 +894,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * Blobs asked for by name (`only`: a file opened in view mode) are asked for at once.
    */
   private fetchMissing(e?: FilesEvent, only?: Set<string>): void {
-    if (e && e.origin.kind !== 'peer') return;
+    // A settling's moves and kept files may name a peer's blob not here yet: asked of any peer.
+    if (e && !isPeersOrSettling(e.origin)) return;
     if (this.lazyBlobs && !only) return;
     const from = e?.origin.kind === 'peer' ? e.origin.peerId : undefined;
     const missing: Missing[] = [];
@@ -954,3 +955,4 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return m.from && able.includes(m.from) ? m.from : able[0];
   }
 }
+

@@ -29,10 +29,63 @@ export type Origin =
   | { kind: 'editor'; editorId: string; undoStop?: boolean; editId?: string }
   | { kind: 'undo'; editorId: string }
   | { kind: 'peer'; peerId: string }
-  | { kind: 'disk' };
+  | { kind: 'disk' }
+  /**
+   * This daemon settling a clash in the file list itself: `resolve` after a local change, a join
+   * keeping the session's versions at their paths (decisions 137, 147), a deleted file kept
+   * because a peer edited it. Only `files` and `dirs` events carry it (it moves, keeps and
+   * removes whole files, never edits text); the folder follows it as it follows a peer's change.
+   */
+  | { kind: 'settling' };
+
+/**
+ * This folder's own disk, as a join settling a folder against the session's file sees it
+ * (`Workspace.keepSessionFilesOverFolders`; the session manager provides it).
+ */
+export interface FolderAside {
+  /** Is there a folder (not a link to one) at `path` here? False in view mode. */
+  isFolder(path: string): boolean;
+  /**
+   * Move the folder at `from`, whole (files that are not shared too), to `to`; `files` the shared
+   * ones in it, old and new path. True when it moved or nothing is there; false when it could
+   * not move (said in the log): it stays.
+   */
+  move(from: string, to: string, files: Array<[string, string]>): boolean;
+}
 
 /** The origin of an editor's edit. */
 export type EditorOrigin = Extract<Origin, { kind: 'editor' }>;
+
+/** Who changed a file's text: anyone but the daemon's own settling, which never edits text. */
+export type TextOrigin = Exclude<Origin, { kind: 'settling' }>;
+
+/** The daemon's own settling of a clash (see Origin). */
+export const SETTLING: Extract<Origin, { kind: 'settling' }> = Object.freeze({ kind: 'settling' });
+
+/**
+ * Is this change to the file list a peer's, or the daemon's own settling of a clash (which is
+ * treated like one)? The folder follows those (the Materializer writes, moves and removes files
+ * for them), blobs they name are fetched, and a `.gitignore` they bring counts as a peer's. The
+ * folder's own changes (disk) and an editor's or undo's are made here, and WriteBack writes those.
+ */
+export function isPeersOrSettling(origin: Origin): boolean {
+  switch (origin.kind) {
+    case 'peer':
+    case 'settling':
+      return true;
+    case 'editor':
+    case 'undo':
+    case 'disk':
+      return false;
+    default:
+      return unknownOrigin(origin);
+  }
+}
+
+/** A compile-time check that a switch on `Origin['kind']` names every kind. */
+export function unknownOrigin(origin: never): never {
+  throw new Error(`unknown change origin ${JSON.stringify(origin)}`);
+}
 
 /**
  * One change to a file's text, however it came in (an editor's edit, an undo, a peer's change,
@@ -45,7 +98,7 @@ export interface TextEvent {
   op: TextOp;
   before: string;
   after: string;
-  origin: Origin;
+  origin: TextOrigin;
   /** The raw Automerge change when it was made here (to send to peers); absent for a peer's. */
   raw?: RawChange;
 }
@@ -472,7 +525,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * Apply a local change to a live file's text. `outsideTarget`: the change takes in an outside
    * tool's rewrite and leaves exactly this text (see TextDoc.twinRewrite).
    */
-  edit(fileId: string, op: TextOp, origin: Origin, outsideTarget?: string): void {
+  edit(fileId: string, op: TextOp, origin: TextOrigin, outsideTarget?: string): void {
     this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId);
     if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
@@ -534,7 +587,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * A local change to a file's text, made on `doc` already: in storage first, then the `text`
    * event. When the disk refuses it, it is taken back and a Failure thrown (see below).
    */
-  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: Origin): void {
+  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: TextOrigin): void {
     try {
       this.save(fileId, [change], origin.kind === 'editor' ? origin.editId : undefined);
     } catch (e) {
@@ -638,7 +691,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * Returns the path of the copy this content is kept at when it raced a peer's change (the
    * caller writes it into the folder: the path itself gets the shared version).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: Origin, base?: string, exec = false, baseHash?: string): string | undefined {
+  contentChanged(path: string, bytes: Uint8Array, origin: TextOrigin, base?: string, exec = false, baseHash?: string): string | undefined {
     this.settle();
     this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
@@ -694,7 +747,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * peers, not yet in the folder) survive. Without a base, or when nothing arrived, the whole
    * difference from `current`.
    */
-  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: Origin): void {
+  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: TextOrigin): void {
     const op = base === undefined || base === current ? diffToOp(current, text) : transformOp(diffToOp(base, text), diffToOp(base, current), 'left');
     this.edit(fileId, op, origin, applyOp(current, op) === text ? text : undefined);
   }
@@ -726,7 +779,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /**
    * Settle conflicts a local batch made (a file created here at a path a peer just created):
-   * announced as a peer's change, so the folder follows like it does for any peer's.
+   * announced as the daemon's own settling (SETTLING), which the folder follows as it does a peer's.
    */
   private resolveHere(): void {
     const before = this.hashes();
@@ -735,7 +788,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!winners) return;
     const diff = this.index.diffFrom(paths);
     const changed = [...new Set(winners)].filter((p) => !diff.created.includes(p));
-    this.emit('files', { ...diff, changed, origin: { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { ...diff, changed, origin: SETTLING });
     void before;
   }
 
@@ -781,8 +834,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           // As above: the folder's file is the session's, byte for byte; the session's file takes
           // its path back and no copy stays anywhere.
           this.index.remove(id);
-          this.index.set(session[0], { path: e.path });
-          renamed.push({ from: session[1].path, to: e.path, id: session[0] });
+          this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
           deleted.push(session[1].path);
           met.push({ path: e.path, said: createdAtOnce(e.path, session[1].path) });
           continue;
@@ -790,15 +842,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const kept = conflictPath(e.path, id.slice(1, 7));
         if (!session || this.readOnly || this.index.idOf(kept)) continue;
         this.index.set(id, { path: kept });
-        this.index.set(session[0], { path: e.path });
         // This folder's file moves away first, so the session's never lands on it.
-        renamed.push({ from: e.path, to: kept, id }, { from: session[1].path, to: e.path, id: session[0] });
+        renamed.push({ from: e.path, to: kept, id });
+        this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
         met.push({ path: e.path, kept, said: createdAtOnce(e.path, session[1].path) });
       }
     });
     if (!change) return met;
     this.record(INDEX_DOC_ID, change);
-    this.emit('files', { created: [], deleted, renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { created: [], deleted, renamed, changed: [], origin: SETTLING });
     return met;
   }
 
@@ -807,28 +859,31 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * path of its index before the join) met a file of the session, `resolve` kept the folder at
    * the path on every peer and moved the session's file aside to `name (conflict <its id>)`. The
    * session's file keeps its path instead: the folder, with everything in it, moves to
-   * `name (conflict <tag>)`, on disk here first (`moveOnDisk(from, to, files)`: the whole folder,
+   * `name (conflict <tag>)`, on disk here first (`aside.move(from, to, files)`: the whole folder,
    * files that are not shared too, before the session's file is written there; `files` the
-   * shared ones, old and new path) and in the index, so on every peer. Only a folder whose every
+   * shared ones, old and new path) and in the index, so on every peer. A folder holding only
+   * files the session does not share (a `.env` alone) was a folder entry with nothing in it, which
+   * `resolve` let go for the session's file (an empty folder yields to a file): where it is still
+   * a folder here (`aside.isFolder`), it is set aside the same way, its folder entries come back
+   * at its new path, and the session's file is written at its own. Only a folder whose every
    * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
    * since stays where it is. And the other way round: where the session's empty folder went for a
    * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
    * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
-   * returned). The session's file gets a whole new entry
-   * (`FileIndex.replace`), not a new path: another writer's `resolve` may have moved it aside at
-   * the same moment, and a concurrent field update of the old entry must not win over this.
-   * Returns each meeting: `path` the session's file, `kept` where the folder went, `said` what
-   * `resolve` said of it. Read-only: nothing moves.
+   * returned). The session's file gets its path back as in `keepSessionVersions`
+   * (`giveSessionFileItsPath`). Returns each meeting: `path` the session's file, `kept` where
+   * the folder went, `said` what `resolve` said of it. Read-only: nothing moves.
    */
   keepSessionFilesOverFolders(
     preJoin: ReadonlySet<string>,
     preJoinDirs: ReadonlySet<string>,
-    moveOnDisk: (from: string, to: string, files: Array<[string, string]>) => boolean,
+    aside: FolderAside,
   ): Array<{ path: string; kept: string; said: string; folder: boolean }> {
     const met: Array<{ path: string; kept: string; said: string; folder: boolean }> = [];
     if (this.readOnly) return met;
     this.settle();
     const renamed: IndexDiff['renamed'] = [];
+    const written: string[] = [];
     const dirsBefore = new Set(this.index.dirs());
     const change = this.index.batch(() => {
       for (const [id, e] of this.index.entries()) {
@@ -840,12 +895,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const dirs = this.index.dirs().filter(inside);
         // A folder a peer has put files in since holds others' work too: it keeps the path (142).
         if (files.some(([fid]) => !preJoin.has(fid))) continue;
-        const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
         // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
-        let kept = '';
-        for (let i = 0; i < 10 && (!kept || taken(kept)); i++) kept = conflictPath(dir, bytesToHex(randomBytes(3)));
+        const kept = this.freeCopyPath(dir);
+        if (kept === undefined) continue;
         const moved = (p: string) => kept + p.slice(dir.length);
-        if (taken(kept) || !moveOnDisk(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
+        if (!aside.move(dir, kept, files.map(([, f]) => [f.path, moved(f.path)]))) continue;
         for (const [fid, f] of files) {
           this.index.set(fid, { path: moved(f.path) });
           renamed.push({ from: f.path, to: moved(f.path), id: fid });
@@ -854,10 +908,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           this.index.removeDir(d);
           this.index.addDir(moved(d));
         }
-        this.index.replace(id, { ...e, path: dir });
         // After this folder's files: the folder is out of the way by then on every peer's disk.
-        renamed.push({ from: e.path, to: dir, id });
+        this.giveSessionFileItsPath(id, e, dir, renamed);
         met.push({ path: dir, kept, said: fileMetFolder(dir, e.path), folder: true });
+      }
+      // This folder's folder of unshared files that went for the session's file (see above).
+      for (const [dir, gone] of this.yielded) {
+        const id = this.index.idOf(dir);
+        if (id === undefined || preJoin.has(id) || !preJoinDirs.has(dir) || this.index.isFolder(dir) || !aside.isFolder(dir)) continue;
+        const kept = this.freeCopyPath(dir);
+        if (kept === undefined || !aside.move(dir, kept, [])) continue;
+        for (const d of gone) this.index.addDir(kept + d.slice(dir.length));
+        written.push(dir);
+        met.push({ path: dir, kept, said: emptyFolderYielded(dir), folder: true });
       }
       // The session's empty folder that went for this folder's file: back, and the file aside.
       for (const [id, e] of this.index.entries()) {
@@ -871,13 +934,40 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         met.push({ path: e.path, kept: copy, said: emptyFolderYielded(e.path), folder: false });
       }
     });
-    if (!change) return met;
-    this.record(INDEX_DOC_ID, change);
-    // As a peer's change: the folder here has moved on disk already (its files are where the
-    // index says), and the session's file is moved or written at its path.
-    this.emit('files', { created: [], deleted: [], renamed, changed: [], origin: { kind: 'peer', peerId: 'self' } });
-    this.announceDirs(dirsBefore, { kind: 'peer', peerId: 'self' });
+    if (change) this.record(INDEX_DOC_ID, change);
+    if (!change && !written.length) return met;
+    // As the daemon's own settling: the folder here has moved on disk already (its files are
+    // where the index says), and the session's file is moved or written at its path (`written`:
+    // the ones whose entry did not change, kept out of this folder by its folder until now).
+    this.emit('files', { created: [], deleted: [], renamed, changed: written, origin: SETTLING });
+    this.announceDirs(dirsBefore, SETTLING);
     return met;
+  }
+
+  /**
+   * A path `name (conflict <new tag>)` for this folder's folder at `dir`, set aside after a join,
+   * that no file or folder of the index has; undefined when ten tries found none.
+   */
+  private freeCopyPath(dir: string): string | undefined {
+    const taken = (p: string) => this.index.isFolder(p) || this.index.idOf(p) !== undefined;
+    for (let i = 0; i < 10; i++) {
+      const copy = conflictPath(dir, bytesToHex(randomBytes(3)));
+      if (!taken(copy)) return copy;
+    }
+    return undefined;
+  }
+
+  /**
+   * Give the session's file `id` (its entry `e` before) its path `path` back after a join, and
+   * note the move in `renamed`. A whole new entry (`FileIndex.replace`), not a new path: another
+   * writer's `resolve` may have moved the file aside at the same moment (it learnt of the joining
+   * folder's file or folder then), and its update of the old entry's path, the later one when
+   * that writer had seen more of the index, won over a path set here: the file stayed a copy on
+   * every peer and nothing was at its path (decisions 137, 147).
+   */
+  private giveSessionFileItsPath(id: string, e: FileEntry, path: string, renamed: IndexDiff['renamed']): void {
+    this.index.replace(id, { ...e, path });
+    renamed.push({ from: e.path, to: path, id });
   }
 
   /** A folder appeared (from disk): shared, so it appears on every peer, empty or not. */
@@ -934,7 +1024,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   // ---- peers -------------------------------------------------------------------------------
 
   /** Raw changes from a peer for any document. */
-  applyRemote(docId: string, changes: RawChange[], origin: Origin): void {
+  applyRemote(docId: string, changes: RawChange[], origin: TextOrigin): void {
     this.settle();
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
@@ -955,7 +1045,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** What a peer's changes did to a file's text: tell editors and disk, then settle twins. */
-  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: string, origin: Origin): void {
+  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: string, origin: TextOrigin): void {
     this.keepEdited(docId, origin);
     this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
     const target = doc.twinRewrite();
@@ -972,7 +1062,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** Receive one sync-protocol message for a document; returns the new sync state. */
-  receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: Origin): A.SyncState {
+  receiveSync(docId: string, state: A.SyncState, message: Uint8Array, origin: TextOrigin): A.SyncState {
     this.settle();
     if (docId === INDEX_DOC_ID) {
       const before = this.hashes();
@@ -1018,7 +1108,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** A peer's saved document, merged into ours (or becoming ours). */
-  applySnapshot(docId: string, bytes: Uint8Array, origin: Origin): void {
+  applySnapshot(docId: string, bytes: Uint8Array, origin: TextOrigin): void {
     const doc = this.doc(docId) ?? this.adopt(docId);
     const before = doc.text;
     const op = doc.loadSnapshot(bytes);
@@ -1158,7 +1248,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * A file someone removed while someone else edited it is kept: when a text change lands on a
    * file whose index entry was removed, the entry comes back (at its last path) with that text.
    */
-  private keepEdited(docId: string, origin: Origin): void {
+  private keepEdited(docId: string, origin: TextOrigin): void {
     if (this.index.entry(docId) || this.batching || this.readOnly) return;
     const last = this.index.removedEntry(docId);
     const doc = this.live.get(docId);
@@ -1171,7 +1261,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!change) return;
     this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another`);
     this.record(INDEX_DOC_ID, change);
-    this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : { kind: 'peer', peerId: 'self' } });
+    this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
   }
 
   /** Each file's content hash and executable bit, to tell what a change did (see `announce`). */
