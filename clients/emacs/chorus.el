@@ -890,7 +890,12 @@ a re-open (a reconnection) would ask for FROM, which no longer exists."
           (chorus--install-hooks)
           (chorus--buffer-locals)))
       (chorus--message "%s was renamed to %s (by a peer or on disk); buffer %s now visits it"
-                       from to (buffer-name buffer)))))
+                       from to (buffer-name buffer))
+      (when (eq (chorus--state-status state) 'opening)
+        ;; An open sent for FROM crossed the rename: the daemon takes it for a new, empty FROM
+        ;; and its answer would replace our text.  Open again under TO; the new epoch makes the
+        ;; crossed answer be ignored.
+        (chorus--open state (format "renamed to %s while opening" to))))))
 
 (defun chorus--set-aside (buffer to)
   "BUFFER visited TO, which a renamed file has just replaced: keep its text.
@@ -987,6 +992,8 @@ peer, so that is left to the person: saving the buffer shares it again."
     (with-current-buffer buffer
       ;; Status is `opening': detaching sends no buffer/close.
       (chorus-mode -1)
+      ;; No lock file: a `.#' link in the folder would reach every peer.
+      (setq-local create-lockfiles nil)
       ;; The text is in no file now: Emacs must ask before it is killed.
       (set-buffer-modified-p t)
       (add-hook 'after-save-hook #'chorus--share-after-save nil t))
