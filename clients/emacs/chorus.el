@@ -434,6 +434,7 @@ A position past its line's end is an error, or with CLAMP the line's end."
   before           ; the pending before-change record
   undo-mark        ; the head of `buffer-undo-list' after the last local change
   reverting        ; the text before a `revert-buffer' in progress
+  opened           ; an open of this buffer succeeded once: a later one is a re-open
   crlf)            ; the file has DOS line ends
 
 (defvar-local chorus--state nil
@@ -853,6 +854,65 @@ replacement follows)."
                  (chorus--out-of-step state "a lone line end in a DOS-format buffer"))
                 (t (chorus--settle state))))))))
 
+;;;;; buffer/didRename -> the buffer
+
+(defvar chorus--renaming nil
+  "Non-nil while a buffer follows a rename the daemon told of.
+Its new file name is then the daemon's doing, not a `write-file' to share anew.")
+
+(chorus--defnotification buffer-did-rename (from to)
+  "A file open here was renamed or moved (by a peer, another tool or a git
+checkout): the buffer follows it, as in the Neovim client."
+  (when-let ((state (chorus--find-state (chorus--connection-project conn) from)))
+    (chorus--follow-rename state from to)))
+
+(defun chorus--follow-rename (state from to)
+  "Make STATE's buffer visit TO, the new project path of its file FROM.
+Text, point, undo, the modified flag and the sharing state stay: the daemon
+keeps the buffer open under TO with the same revisions.  Without following,
+a re-open (a reconnection) would ask for FROM, which no longer exists."
+  (let* ((buffer (chorus--state-buffer state))
+         (file (expand-file-name to (chorus--project-root (chorus--state-project state))))
+         (other (get-file-buffer file)))
+    (when (buffer-live-p buffer)
+      ;; Typing queued before this arrived goes out first; the daemon still takes FROM.
+      (chorus--flush state)
+      (setf (chorus--state-path state) to)
+      (when (and other (not (eq other buffer)))
+        (chorus--set-aside other to))
+      (with-current-buffer buffer
+        (let ((chorus--renaming t)
+              (modified (buffer-modified-p)))
+          ;; No questions, and not marked modified: the file itself moved.
+          (set-visited-file-name file t t)
+          (set-buffer-modified-p modified)
+          ;; Renaming may re-run the major mode, which can leave local hooks out.
+          (chorus--install-hooks)
+          (chorus--buffer-locals)))
+      (chorus--message "%s was renamed to %s (by a peer or on disk); buffer %s now visits it"
+                       from to (buffer-name buffer))
+      (when (eq (chorus--state-status state) 'opening)
+        ;; An open sent for FROM crossed the rename: the daemon takes it for a new, empty FROM
+        ;; and its answer would replace our text.  Open again under TO; the new epoch makes the
+        ;; crossed answer be ignored.
+        (chorus--open state (format "renamed to %s while opening" to))))))
+
+(defun chorus--set-aside (buffer to)
+  "BUFFER visited TO, which a renamed file has just replaced: keep its text.
+The daemon now has the renamed file at TO, so BUFFER's text is no longer
+what TO holds; it stays here, unshared and visiting no file, for the
+person to save elsewhere or drop."
+  (with-current-buffer buffer
+    (when chorus--state
+      ;; Not `open': detaching must not send buffer/close for TO, the renamed file's path now.
+      (setf (chorus--state-status chorus--state) 'offline))
+    (chorus-mode -1)
+    (set-visited-file-name nil t)
+    (rename-buffer (format "%s (before a rename replaced it)" (file-name-nondirectory to)) t)
+    (set-buffer-modified-p t)
+    (chorus--message "%s was replaced by a renamed file; your text of it is kept in buffer %s, not shared: save it elsewhere (C-x C-w) to keep it"
+                     to (buffer-name))))
+
 ;;;;; Opening
 
 (defun chorus--diff (old new)
@@ -891,8 +951,67 @@ The open carries `base' when known.  WHY, when given, is reported with
             (chorus--state-pending state) nil
             (chorus--state-in-flight state) 0
             (chorus--state-unconfirmed state) nil)
-      (let ((epoch (cl-incf (chorus--state-epoch state)))
-            (sent (chorus--model-text state))
+      (let ((epoch (cl-incf (chorus--state-epoch state))))
+        (if (chorus--state-opened state)
+            (chorus--open-if-there state epoch)
+          (chorus--send-open state epoch)))))))
+
+(defun chorus--open-if-there (state epoch)
+  "Re-open STATE's buffer (open EPOCH) only if the daemon still has its file.
+A re-open carries this buffer's text and `base'; for a file the daemon no
+longer has (renamed or deleted while we were away, or a daemon restarted
+without it) the daemon would create it empty and merge our text from `base'
+into that: the buffer would be emptied and the empty file shared with every
+peer.  So the daemon is first asked for the file without content, which never
+creates it; see docs/decisions/046 (7)."
+  (let ((buffer (chorus--state-buffer state)))
+    (chorus--request
+     (chorus--state-project state) (chorus--method buffer-open)
+     (list :path (buffer-file-name buffer))
+     :success
+     (lambda (_)
+       (when (and (= epoch (chorus--state-epoch state))
+                  (eq (chorus--state-status state) 'opening))
+         (chorus--send-open state epoch)))
+     :error
+     (lambda (err)
+       (when (and (= epoch (chorus--state-epoch state))
+                  (eq (chorus--state-status state) 'opening))
+         (if (and (eql (plist-get err :code) (chorus--error-code 'file-not-found))
+                  (buffer-live-p buffer))
+             (chorus--keep-unshared state)
+           ;; Any other answer is the real open's to handle and report.
+           (chorus--send-open state epoch)))))))
+
+(defun chorus--keep-unshared (state)
+  "Stop sharing STATE's buffer, whose file the daemon no longer has; keep its text.
+Sharing it again would re-create a file someone renamed or deleted on every
+peer, so that is left to the person: saving the buffer shares it again."
+  (let ((buffer (chorus--state-buffer state))
+        (path (chorus--state-path state)))
+    (with-current-buffer buffer
+      ;; Status is `opening': detaching sends no buffer/close.
+      (chorus-mode -1)
+      ;; No lock file: a `.#' link in the folder would reach every peer.
+      (setq-local create-lockfiles nil)
+      ;; The text is in no file now: Emacs must ask before it is killed.
+      (set-buffer-modified-p t)
+      (add-hook 'after-save-hook #'chorus--share-after-save nil t))
+    (chorus--message
+     "%s is no longer in the project (renamed or deleted while Emacs was away from the daemon); buffer %s keeps your text but is not shared: save it to share it again as %s, or kill it"
+     path (buffer-name buffer) path)))
+
+(defun chorus--share-after-save ()
+  "Share the buffer again once the person saved it (see `chorus--keep-unshared')."
+  (remove-hook 'after-save-hook #'chorus--share-after-save t)
+  (run-at-time 0 nil #'chorus--share-when-taken-in (current-buffer) 15))
+
+(defun chorus--send-open (state epoch)
+  "Send buffer/open (open EPOCH) for STATE with its text; adopt the merged answer."
+  (let ((project (chorus--state-project state))
+        (buffer (chorus--state-buffer state)))
+    (when (buffer-live-p buffer)
+      (let ((sent (chorus--model-text state))
             (file (buffer-file-name buffer)))
         (chorus--request
          project (chorus--method buffer-open)
@@ -912,6 +1031,7 @@ The open carries `base' when known.  WHY, when given, is reported with
                    (chorus--open state "the buffer changed while opening"))
                (chorus--set-base state nil)
                (setf (chorus--state-path state) (plist-get result :path)
+                     (chorus--state-opened state) t
                      (chorus--state-editor-rev state) 0
                      (chorus--state-daemon-rev state) 0
                      (chorus--state-dropped state) 0)
@@ -938,7 +1058,7 @@ The open carries `base' when known.  WHY, when given, is reported with
                (with-current-buffer buffer (chorus-mode -1)))
               (t
                (setf (chorus--state-status state) 'failed)
-               (chorus--tell-once buffer (format "cannot share %s: %s" file (chorus--error-text err)))))))))))))
+               (chorus--tell-once buffer (format "cannot share %s: %s" file (chorus--error-text err))))))))))))
 
 (defvar-local chorus--told nil
   "The refusals to share this buffer that were shown already.
@@ -1061,7 +1181,7 @@ The old file stays as the daemon has it.  The new one is shared once Emacs has
 written it and the daemon has taken it in from the folder: opening it while
 the daemon is still taking it in would look like two peers creating one
 file at once."
-  (when chorus--state
+  (when (and chorus--state (not chorus--renaming))
     (chorus--detach)
     (setq chorus-mode nil)
     (run-at-time 0 nil #'chorus--share-when-taken-in (current-buffer) 15)))
