@@ -7,6 +7,7 @@ import type { Daemon } from '../../daemon/src/daemon.js';
 import { startDaemon } from '../support/in-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
+import fs from 'node:fs';
 import path from 'node:path';
 
 let daemon: Daemon | undefined;
@@ -55,4 +56,25 @@ it('an editor with unsent typing reconnects after a daemon restart and its typin
   await a3.init();
   expect(await a3.open('f.txt', 'sent one\ntwo\ntyped while away\n')).toBe('sent one\ntwo\ntyped while away\n');
   expect(await a2.conn.sendRequest(P.DataGet.type, { namespace: 'plugin', key: 'k' })).toEqual({ value: [1, 2, 3] });
+});
+
+it('re-opening with a base a file that is gone meanwhile makes it with the editor\'s text, never an empty file', async () => {
+  const dir = tempProject({ 'f.txt': 'one\ntwo\n' });
+  daemon = await startDaemon(dir);
+  const a = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
+  editors.push(a);
+  await a.init();
+  await a.open('f.txt');
+  await daemon.stop();
+  a.close();
+  // Renamed (or deleted) while the editor was away; the editor kept typing in its buffer.
+  fs.renameSync(path.join(dir, 'f.txt'), path.join(dir, 'g.txt'));
+  daemon = await startDaemon(dir);
+  const a2 = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
+  editors.push(a2);
+  await a2.init();
+  const buffer = 'one\ntwo\nthree\n';
+  expect(await a2.open('f.txt', buffer, 'one\ntwo\n')).toBe(buffer);
+  await waitForFile(path.join(dir, 'f.txt'), (t) => t === buffer, 'f.txt with the buffer\'s text');
+  expect(fs.readFileSync(path.join(dir, 'g.txt'), 'utf8')).toBe('one\ntwo\n');
 });

@@ -145,6 +145,12 @@ export class EditorBuffers implements ChangeSink {
         throw new Failure('tooLarge', `${path}: the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing; such a file is synced as a whole file, edit it outside Chorus`);
       }
     }
+    // A file the session did not have is made by this open, empty: the editor's base (the text it
+    // last had in step, from before a reconnect) says nothing of it. Merged from that base, the
+    // editor's text would be a deletion of the base from an empty file, and the whole buffer was
+    // lost (the file renamed or deleted while the editor was away; an Emacs buffer came back
+    // empty, and an empty file reached every peer). Its text is the new file's content.
+    if (!this.workspace.index.idOf(path)) base = undefined;
     const { fileId } = await this.workspace.open(path, content !== undefined, { kind: 'editor', editorId: this.id });
     // Re-read after the await: another change may have landed meanwhile.
     const previous = this.buffers.get(path);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RelayUrl } from '@chorus/protocol';
 import { readOnlyKeys, withoutWriter, writerKeys, type SessionKeys } from '../net/credentials.js';
+import { CHORUS_DIR } from '../workspace/path-rules.js';
 
 export interface SessionConfig {
   sessionId: string;
@@ -38,6 +39,32 @@ function sessionProblem(c: unknown): string | undefined {
   if (typeof s.sessionId !== 'string') return 'it has no session id';
   if (typeof s.secret !== 'string' && (typeof s.readSecret !== 'string' || typeof s.writerKey !== 'string')) return 'it has no session keys';
   return undefined;
+}
+
+/**
+ * The id of the session the project whose `.chorus/` is `dotDir` is in, or undefined (none, or
+ * unreadable). Only reads: unlike `loadSession`, it never rewrites another project's file.
+ */
+export function sessionIdIn(dotDir: string): string | undefined {
+  try {
+    const id = (JSON.parse(fs.readFileSync(sessionFile(dotDir), 'utf8')) as { sessionId?: unknown }).sessionId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The folder above `root` (nearest first) that is a project in the session `sessionId`, or
+ * undefined. Joining a folder inside such a project would share its files twice: once from the
+ * outer project (which leaves a nested project alone only once it has a `.chorus/`, and had sent
+ * them already) and once from the inner, at the session's root.
+ */
+export function enclosingMember(root: string, sessionId: string): string | undefined {
+  for (let dir = path.dirname(root); ; dir = path.dirname(dir)) {
+    if (sessionIdIn(path.join(dir, CHORUS_DIR)) === sessionId) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
 export function loadSession(dotDir: string): SessionConfig | undefined {

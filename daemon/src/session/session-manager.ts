@@ -24,7 +24,7 @@ import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/repli
 import type { FolderAside, Workspace } from '../workspace/workspace.js';
 import { HEX_COLOR } from '../presence/colors.js';
 import { displayName } from '../presence/presence.js';
-import { configKeys, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
+import { configKeys, enclosingMember, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 import { writerKeys } from '../net/credentials.js';
 
 export interface ShareOptions {
@@ -209,6 +209,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
     if (this.config?.sessionId === code.sessionId && this.config.role === 'host') {
       throw new Failure('session', `that folder is the one sharing this session (${this.project.root}); join into another folder`);
+    }
+    const outer = this.config ? undefined : enclosingMember(this.project.root, code.sessionId);
+    if (outer !== undefined) {
+      throw new Failure('session', `${this.project.root} is inside ${outer}, which is in this session already: its files would be shared twice, once from each folder; join into a folder outside ${outer}`);
     }
     if (this.config && this.config.sessionId !== code.sessionId) {
       throw new Failure('session', `this folder already belongs to another session (${this.config.sessionId.slice(0, 8)}); join into a folder that is not in a session (a new or an existing one: its files are merged)`);
