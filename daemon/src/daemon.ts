@@ -290,8 +290,10 @@ export class Daemon {
       protocolVersion: PROTOCOL_VERSION,
       peer: { id: this.identity.id, name: this.identity.name, color: this.identity.color },
       buffers: [...buffers].map(([p, editors]) => {
+        // The file at the path now may not be the buffer's (its file moved aside as a conflict
+        // copy, another made there since) and may not be live: status must answer all the same.
         const id = this.workspace.index.idOf(p);
-        return { path: p, editors, length: id ? this.workspace.text(id).length : 0 };
+        return { path: p, editors, length: id && this.workspace.isLive(id) ? this.workspace.text(id).length : 0 };
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
       peers: this.session.peers(),
