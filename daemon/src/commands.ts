@@ -381,14 +381,15 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
 
 /**
  * `chorus connect [dir]`: bridge stdio to the daemon of the project at `dir`, starting it if
- * needed. Outside a project it refuses and makes nothing (a person or script calling it on any
- * folder got a stray `.chorus/` and daemon there), unless `create` says to make the folder a
- * project: the editors' Share in a folder that is not one yet.
+ * needed; a folder that is no project yet becomes one (the editor protocol's way in for a script
+ * or a new plugin: ../shared/checks drive it so). A folder inside a project is refused, naming
+ * the project, and makes nothing (it would nest a second project in the first), unless `create`
+ * says to make it one anyway: the editors' Share in a folder that is not a project yet.
  */
 export async function connect(dir: string | undefined, opts: { create?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
-  const elsewhere = opts.create ? undefined : notAProject(project, 'connect');
-  if (elsewhere) fail(`${elsewhere}; nothing was started or created`);
+  const above = opts.create || fs.existsSync(project.dotDir) ? undefined : projectAbove(path.dirname(project.root));
+  if (above) fail(`${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus connect ${above.root}\`; nothing was started or created`);
   const socket = await ensureDaemon(project);
   process.stdin.pipe(socket);
   socket.pipe(process.stdout);

@@ -1,6 +1,7 @@
-// `chorus connect` on a folder that is not a Chorus project refuses and makes nothing (it made a
-// `.chorus/` and started a daemon there, a stray project for a person or script that called it on
-// any folder). Editors sharing a new folder say so with `--create`.
+// `chorus connect` on a folder inside a Chorus project refuses and makes nothing (it nested a
+// second project, with its own daemon, in the first). A plain folder becomes a project, as the
+// editor protocol's public way in (../shared/checks drive it so); editors sharing a new folder
+// pass `--create`, which also makes one inside another project.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,25 +19,29 @@ afterEach(() => {
 /** What a refusal says and leaves: exit 1, the words a person acts on, no daemon, no `.chorus/`. */
 function expectRefused(r: ReturnType<typeof chorus>, folder: string): void {
   expect(r.status, r.stderr).toBe(1);
-  expect(r.stderr).toContain(`chorus: ${folder} is not a Chorus project`);
+  expect(r.stderr).toContain(`chorus: ${folder} is not a Chorus project itself but a folder inside the project`);
   expect(r.stderr).toContain('nothing was started or created');
   expect(r.stdout).toBe('');
   expect(fs.existsSync(path.join(folder, '.chorus'))).toBe(false);
   expect(daemonsFor(folder)).toEqual([]);
 }
 
-it('refuses a folder with no .chorus/ and no project above it, named or current, and makes nothing', () => {
-  const plain = tempDir();
-  used.push(plain);
-  fs.writeFileSync(path.join(plain, 'notes.txt'), 'mine\n');
-  // Standard input ends at once: the old command bridged it to a daemon it had just started.
-  const named = chorus(['connect', plain], { input: '', timeoutMs: 30_000 });
-  expectRefused(named, plain);
-  expect(named.stderr).toContain(`\`chorus share ${plain}\``);
-  expect(named.stderr).toContain(`\`chorus join <code> ${plain}\``);
-  const here = chorus(['connect'], { cwd: plain, input: '', timeoutMs: 30_000 });
-  expectRefused(here, plain);
-  expect(fs.readdirSync(plain)).toEqual(['notes.txt']);
+it('makes a plain folder a project and serves it, named or current', async () => {
+  for (const named of [true, false]) {
+    const plain = tempDir();
+    used.push(plain);
+    fs.writeFileSync(path.join(plain, 'notes.txt'), 'mine\n');
+    const proc = spawn(process.execPath, named ? [CLI, 'connect', plain] : [CLI, 'connect'], { stdio: ['pipe', 'ignore', 'pipe'], cwd: plain });
+    spawned.push(proc);
+    let err = '';
+    proc.stderr!.on('data', (c) => (err += c));
+    await waitUntil('the daemon it started to answer', () => chorus(['status', plain]).status === 0 || proc.exitCode !== null, 60_000);
+    expect(proc.exitCode, err).toBeNull();
+    const exited = new Promise<number | null>((r) => proc.once('exit', r));
+    proc.stdin!.end();
+    expect(await exited, err).toBe(0);
+    expect(fs.readFileSync(path.join(plain, 'notes.txt'), 'utf8')).toBe('mine\n');
+  }
 });
 
 it('refuses a folder inside a project, naming the project, rather than nesting a new one', () => {
