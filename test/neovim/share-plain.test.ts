@@ -1,6 +1,6 @@
 // :ChorusShare in a folder that is not a Chorus project yet makes it one (the plugin runs
-// `chorus connect --create` there), while `chorus connect` alone refuses such a folder
-// (test/cli/connect-outside.test.ts).
+// `chorus connect --create` there, which makes one even inside another project, where `chorus
+// connect` alone refuses: test/cli/connect-outside.test.ts).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,8 @@
 /**
  * Chorus: Share in a VS Code opened on a folder that is not a Chorus project yet makes it one: the
- * extension runs `chorus connect --create` there, while `chorus connect` alone refuses such a
- * folder (test/cli/connect-outside.test.ts). code-server with the freshly built .vsix, in Chromium.
+ * extension runs `chorus connect --create` there (which makes one even inside another project,
+ * where `chorus connect` alone refuses: test/cli/connect-outside.test.ts). code-server with the
+ * freshly built .vsix, in Chromium.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

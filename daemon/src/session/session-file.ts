@@ -56,11 +56,19 @@ export function sessionIdIn(dotDir: string): string | undefined {
 
 /**
  * The folder above `root` (nearest first) that is a project in the session `sessionId`, or
- * undefined. Joining a folder inside such a project would share its files twice: once from the
- * outer project (which leaves a nested project alone only once it has a `.chorus/`, and had sent
- * them already) and once from the inner, at the session's root.
+ * undefined. A folder inside such a project that holds files of its own cannot join: the outer
+ * project has shared them already (at `src/…`), and the joined folder would share them again at
+ * the session's root (`…`), every edit of one landing in the other. An empty folder there may
+ * join (the outer project leaves a nested project alone: test/peers/nested-folders.test.ts).
  */
 export function enclosingMember(root: string, sessionId: string): string | undefined {
+  let own: string[];
+  try {
+    own = fs.readdirSync(root).filter((n) => n !== CHORUS_DIR);
+  } catch {
+    own = [];
+  }
+  if (own.length === 0) return undefined;
   for (let dir = path.dirname(root); ; dir = path.dirname(dir)) {
     if (sessionIdIn(path.join(dir, CHORUS_DIR)) === sessionId) return dir;
     if (path.dirname(dir) === dir) return undefined;

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Materializer } from '../disk/materializer.js';
 import { inWords } from '../disk/folder-writer.js';
@@ -212,7 +213,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }
     const outer = this.config ? undefined : enclosingMember(this.project.root, code.sessionId);
     if (outer !== undefined) {
-      throw new Failure('session', `${this.project.root} is inside ${outer}, which is in this session already: its files would be shared twice, once from each folder; join into a folder outside ${outer}`);
+      throw new Failure('session', `${this.project.root} is inside ${outer}, which is in this session already and has shared this folder's files (as ${path.relative(outer, this.project.root)}/…); joining would share them a second time, at the session's root; join into an empty folder or one outside ${outer}`);
     }
     if (this.config && this.config.sessionId !== code.sessionId) {
       throw new Failure('session', `this folder already belongs to another session (${this.config.sessionId.slice(0, 8)}); join into a folder that is not in a session (a new or an existing one: its files are merged)`);
