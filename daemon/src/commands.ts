@@ -388,8 +388,8 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
  */
 export async function connect(dir: string | undefined, opts: { create?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
-  const above = opts.create || fs.existsSync(project.dotDir) ? undefined : projectAbove(path.dirname(project.root));
-  if (above) fail(`${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus connect ${above.root}\`; nothing was started or created`);
+  const inside = opts.create ? undefined : insideAProject(project, 'connect');
+  if (inside) fail(`${inside}; nothing was started or created`);
   const socket = await ensureDaemon(project);
   process.stdin.pipe(socket);
   socket.pipe(process.stdout);
@@ -409,11 +409,16 @@ export async function connect(dir: string | undefined, opts: { create?: boolean 
  * Why a folder `status`, `stop` or `connect` was given is no project, with where to go instead; undefined
  * when it is one. Telling it to start a daemon there would make any folder (even /tmp) a project.
  */
-function notAProject(project: Project, command: 'status' | 'stop' | 'connect'): string | undefined {
+function notAProject(project: Project, command: 'status' | 'stop'): string | undefined {
+  if (fs.existsSync(project.dotDir)) return undefined;
+  return insideAProject(project, command) ?? `${project.root} is not a Chorus project (it has no .chorus/ folder); to make it one, share it with \`chorus share ${project.root}\` or join a session into it with \`chorus join <code> ${project.root}\``;
+}
+
+/** When `project` is no project itself but a folder inside one: what to say, naming that one. */
+function insideAProject(project: Project, command: 'status' | 'stop' | 'connect'): string | undefined {
   if (fs.existsSync(project.dotDir)) return undefined;
   const above = projectAbove(path.dirname(project.root));
-  if (above) return `${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus ${command} ${above.root}\``;
-  return `${project.root} is not a Chorus project (it has no .chorus/ folder); to make it one, share it with \`chorus share ${project.root}\` or join a session into it with \`chorus join <code> ${project.root}\``;
+  return above && `${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus ${command} ${above.root}\``;
 }
 
 async function connectExisting(dir: string | undefined) {

@@ -158,8 +158,9 @@ export class PendingContent {
       const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
       if (this.refused(rel)) continue;
       if (await this.someoneElses(rel)) {
-        if (this.writeBack.keptHere(rel)) {
-          this.logRefusal(keptHereMessage(rel, this.writeBack.rules.why(rel)!));
+        const kept = this.writeBack.keptHere(rel);
+        if (kept !== undefined) {
+          this.logRefusal(keptHereMessage(rel, kept));
           continue;
         }
         this.log(`left ${rel} as the folder has it: it was made or changed there while its shared content was on the way; the folder's version is taken in like any edit`);

@@ -335,12 +335,15 @@ export class WriteBack {
     if (history !== undefined) this.history.set(to, history);
   }
 
-  /** Does the file still carry the identity it had right after the daemon's own last write? */
-  /** Does this folder keep `path` to itself (its ignore rules), though a peer shares it? */
-  keptHere(path: string): boolean {
-    return this.rules.ignores(path);
+  /**
+   * Why this folder keeps `path` to itself (its ignore rules: the rule and where it is written),
+   * though a peer shares it; undefined when it does not.
+   */
+  keptHere(path: string): string | undefined {
+    return this.rules.why(path);
   }
 
+  /** Does the file still carry the identity it had right after the daemon's own last write? */
   untouchedSinceOwnWrite(path: string, st: fs.Stats): boolean {
     return this.stamps.get(path) === stampOf(st);
   }
@@ -441,12 +444,13 @@ export class WriteBack {
       if (this.pendingContent.refused(path)) return;
       const abs = this.project.absolute(path);
       const st = await fs.promises.lstat(abs).catch(() => undefined);
-      if (st && !this.untouchedSinceOwnWrite(path, st) && this.keptHere(path)) {
+      const kept = st && !this.untouchedSinceOwnWrite(path, st) ? this.keptHere(path) : undefined;
+      if (kept !== undefined) {
         // This folder's own file at a path it keeps to itself (a peer shares its `.env`; this
         // folder has one): nothing would take it in first, so it stays, whatever `force` says.
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
         if (now !== undefined && now !== this.ledger.latest(path)) {
-          this.pendingContent.logRefusal(keptHereMessage(path, this.rules.why(path)!));
+          this.pendingContent.logRefusal(keptHereMessage(path, kept));
           return;
         }
       }
