@@ -174,8 +174,10 @@ function utf8Length(s: string): number {
 /** The longest start of `s`, whole characters only, that fits in `bytes` bytes of UTF-8. */
 function utf8Prefix(s: string, bytes: number): string {
   let out = '';
+  let used = 0;
   for (const ch of s) {
-    if (utf8Length(out + ch) > bytes) break;
+    used += utf8Length(ch);
+    if (used > bytes) break;
     out += ch;
   }
   return out;
