@@ -69,6 +69,22 @@ describe('presence', () => {
     await ec.waitFor(() => notes(ec, P.CursorDidChange.method).some((p) => p.peer.name === 'alice' && p.selections[0]?.anchor.character === 6), 'the shifted cursor on C');
   });
 
+  it('takes a stale cursor (sent before a remote change reached the editor) at the nearest place, without an error', async () => {
+    // Line 1 is "line two" (8 characters). An editor that has not yet seen a peer shorten it
+    // sends its cursor where its own text has one: past the daemon's line end, and past its last line.
+    ea.conn.sendNotification(P.CursorSet.type, { path: F, selections: [{ anchor: { line: 1, character: 3 }, head: { line: 1, character: 40 } }] });
+    await eb.waitFor(
+      () => notes(eb, P.CursorDidChange.method).some((p) => p.peer.name === 'alice' && p.selections[0]?.anchor.line === 1 && p.selections[0]?.anchor.character === 3 && p.selections[0]?.head.line === 1 && p.selections[0]?.head.character === 8),
+      'alice\'s selection, its head at the end of line 1',
+    );
+    ea.conn.sendNotification(P.CursorSet.type, { path: F, selections: [{ anchor: { line: 9, character: 2 }, head: { line: 9, character: 2 } }] });
+    await eb.waitFor(
+      () => notes(eb, P.CursorDidChange.method).some((p) => p.peer.name === 'alice' && p.selections[0]?.head.line === 2 && p.selections[0]?.head.character === 0),
+      'alice\'s cursor at the end of the text',
+    );
+    expect(logsOf(A).filter((l) => /past the end/.test(l))).toEqual([]);
+  });
+
   it('refuses malformed presence from a peer and keeps going', async () => {
     A.session.replicator!.sendEphemeral('presence', { clock: 'nope', editors: 42 });
     await eb.waitFor(() => logsOf(B).some((l) => l.includes('refused presence')), 'the refusal in B\'s log');

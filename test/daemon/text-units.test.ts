@@ -1,7 +1,7 @@
 // Unit tests of the text layer: line index, position conversion, and op helpers.
 import { describe, expect, it } from 'vitest';
 import { LineIndex } from '../../daemon/src/text/line-index.js';
-import { advance, PositionError, toOffset, toPosition } from '../../daemon/src/text/positions.js';
+import { advance, PositionError, toOffset, toOffsetClamped, toPosition } from '../../daemon/src/text/positions.js';
 import { applyOp, opToSplices, spliceOp, splicesToOp } from '../../daemon/src/text/text-op.js';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
 import { seeded } from '../support/project-dir.js';
@@ -44,6 +44,22 @@ describe('positions', () => {
     expect(() => toOffset(text, { line: 0, character: 3 }, 'utf-16')).toThrow(/surrogate pair/);
     expect(() => toOffset(text, { line: 0, character: 2 }, 'utf-8')).toThrow(/multi-byte/);
     expect(() => toOffset(text, { line: 3, character: 0 }, 'utf-8', lines)).toThrow(/line 3 is past the end/);
+  });
+  it('clamps a stale cursor instead of refusing it: line end, text end, start of a split character', () => {
+    const lines = LineIndex.of(text);
+    // Line 0 is 'aé😀b': 5 UTF-16 units, 8 UTF-8 bytes, 4 code points; its end is offset 5.
+    for (const enc of ['utf-8', 'utf-16', 'utf-32'] as const) {
+      expect(toOffsetClamped(text, { line: 0, character: 99 }, enc, lines)).toBe(5);
+      expect(toOffsetClamped(text, { line: 0, character: 99 }, enc)).toBe(5);
+      expect(toOffsetClamped(text, { line: 7, character: 0 }, enc, lines)).toBe(text.length);
+      expect(toOffsetClamped(text, { line: 7, character: 3 }, enc)).toBe(text.length);
+    }
+    expect(toOffsetClamped(text, { line: 0, character: 3 }, 'utf-16', lines)).toBe(2); // inside the pair: before 😀
+    expect(toOffsetClamped(text, { line: 0, character: 2 }, 'utf-8')).toBe(1); // inside é: before it
+    expect(toOffsetClamped(text, { line: 0, character: 5 }, 'utf-8', lines)).toBe(2); // inside 😀's 4 bytes
+    // Good positions convert as toOffset does.
+    expect(toOffsetClamped(text, { line: 0, character: 7 }, 'utf-8', lines)).toBe(4);
+    expect(toOffsetClamped(text, { line: 1, character: 1 }, 'utf-32')).toBe(7);
   });
   it('advances over text with and without newlines', () => {
     expect(advance({ line: 2, character: 3 }, 'ab', 'utf-16')).toEqual({ line: 2, character: 5 });

@@ -7,7 +7,7 @@ import * as P from '@chorus/protocol';
 import { decodeText } from '../text/decode-text.js';
 import { Failure } from '../errors.js';
 import type { LineIndex } from '../text/line-index.js';
-import { PositionError, toOffset, toPosition, type LineChar } from '../text/positions.js';
+import { toOffsetClamped, toPosition, type LineChar } from '../text/positions.js';
 import type { ExtensionData } from '../workspace/extension-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { CursorView, PeerView, Presence } from '../presence/presence.js';
@@ -75,13 +75,13 @@ export class EditorCollaboration {
     return text === null ? undefined : { text, fileId };
   }
 
+  /**
+   * A cursor's or viewport's offset. Clamped, not refused: an editor sends its cursor against the
+   * text it shows, which lags the daemon's by any remote change still on its way (a line just
+   * shortened), and the next cursor it sends is right again.
+   */
   private offset(text: string, lines: LineIndex | undefined, pos: LineChar): number {
-    try {
-      return toOffset(text, pos, this.editor.encoding, lines);
-    } catch (e) {
-      if (e instanceof PositionError) throw new Failure('badPosition', e.message);
-      throw e;
-    }
+    return toOffsetClamped(text, pos, this.editor.encoding, lines);
   }
 
   private position(text: string, lines: LineIndex | undefined, off: number): LineChar {

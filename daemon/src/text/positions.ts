@@ -86,6 +86,35 @@ export function toOffset(text: string, pos: LineChar, enc: Encoding, lines?: Lin
   return i;
 }
 
+/**
+ * The UTF-16 offset nearest to `pos` within `text`, for positions that may be a little stale (a
+ * cursor the editor sent before a remote change reached it): past the end of its line means the
+ * line's end, as LSP defines for a Position; a line past the last means the end of the text; a
+ * character inside a multi-byte character or a surrogate pair means the start of that character.
+ * Never throws. Edits use `toOffset`, which refuses such positions.
+ */
+export function toOffsetClamped(text: string, pos: LineChar, enc: Encoding, lines?: LineIndex): number {
+  try {
+    return toOffset(text, pos, enc, lines);
+  } catch (e) {
+    if (!(e instanceof PositionError)) throw e;
+  }
+  const start = lines ? (lines.start(pos.line) ?? -1) : lineStart(text, pos.line);
+  if (start === -1) return text.length;
+  const end = lineEnd(text, start);
+  let units = 0;
+  let i = start;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    const pair = isHigh(c) && i + 1 < end && isLow(text.charCodeAt(i + 1));
+    const width = enc === 'utf-16' ? (pair ? 2 : 1) : enc === 'utf-32' ? 1 : c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (units + width > pos.character) break;
+    units += width;
+    i += pair ? 2 : 1;
+  }
+  return i;
+}
+
 /** The position of UTF-16 offset `off` (which must be within the text). */
 export function toPosition(text: string, off: number, enc: Encoding, lines?: LineIndex): LineChar {
   if (lines) {
