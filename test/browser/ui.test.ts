@@ -282,11 +282,15 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     expect(await editorText(page, path)).toBe(before);
     expect(await callsOf(page, 'edit')).toEqual([]);
     expect(await callsOf(page, 'undo')).toEqual([]);
-    // Creating a file is refused too, before any dialog.
-    await page.getByTestId('new-file').click();
+    // Nothing offers to change files: no New file button, and a file's menu has only Open.
+    await expect(page.getByTestId('new-file').isVisible()).resolves.toBe(false);
+    await page.getByTestId(`file:${path}`).click({ button: 'right' });
+    await expect(page.getByRole('menuitem').allTextContents()).resolves.toEqual(['Open']);
+    await page.keyboard.press('Escape');
     await expect(page.getByTestId('create-dialog').count()).resolves.toBe(0);
     // The session becomes writable (e.g. a new status from the peer): typing works at once.
     await page.evaluate(() => window.chorusFake.setStatus({ readOnly: false }));
+    await expect(page.getByTestId('new-file').isVisible()).resolves.toBe(true);
     await page.locator(`[data-testid="editor:${path}"] .cm-content`).click();
     await page.keyboard.type('k');
     await expect.poll(async () => (await callsOf(page, 'edit')).length).toBe(1);

@@ -280,8 +280,10 @@ class App implements FileEditorHost {
 
   private fileMenu(item: FileItem, x: number, y: number): void {
     this.userAction();
-    const items: MenuItem[] =
-      item.kind === 'dir'
+    // A read-only session offers only what it allows: opening (the peer refuses the rest).
+    const items: MenuItem[] = this.status.readOnly
+      ? item.kind === 'dir' ? [] : [{ label: 'Open', run: () => void this.open(item.path), testId: 'menu-open' }]
+      : item.kind === 'dir'
         ? [{ label: 'New file here…', run: () => void this.createFile(item.path), testId: 'menu-new-file' }]
         : [
             { label: 'Open', run: () => void this.open(item.path), testId: 'menu-open' },
@@ -289,7 +291,7 @@ class App implements FileEditorHost {
             { label: 'New file beside…', run: () => void this.createFile(dirName(item.path)), testId: 'menu-new-file' },
             { label: 'Delete…', run: () => void this.removeFile(item), danger: true, testId: 'menu-delete' },
           ];
-    showMenu(this.root, x, y, items);
+    if (items.length) showMenu(this.root, x, y, items);
   }
 
   private async createFile(folder: string): Promise<void> {
@@ -377,6 +379,7 @@ class App implements FileEditorHost {
     this.status = status;
     this.statusBar.setStatus(status);
     this.root.classList.toggle('read-only', status.readOnly);
+    this.tree.setReadOnly(status.readOnly);
     const badge = this.root.querySelector<HTMLElement>('[data-testid="read-only-badge"]');
     if (badge) badge.hidden = !status.readOnly;
     if (readOnlyChanged) this.editors.forEach((e) => e.reconfigure());

@@ -76,7 +76,10 @@ export class FileTree {
   private active: string | undefined;
   private presence = new Map<string, Person[]>();
 
+  private readonly newFileButton: HTMLElement;
+
   constructor(private readonly host: FileTreeHost) {
+    this.newFileButton = h('button', { class: 'icon-button', type: 'button', title: 'New file', 'aria-label': 'New file', 'data-testid': 'new-file', onclick: () => this.host.create('') }, '+');
     this.filterInput = h('input', {
       type: 'search',
       class: 'tree-filter',
@@ -95,12 +98,17 @@ export class FileTree {
         'header',
         { class: 'panel-header' },
         h('h2', { class: 'panel-title' }, 'Files'),
-        h('button', { class: 'icon-button', type: 'button', title: 'New file', 'aria-label': 'New file', 'data-testid': 'new-file', onclick: () => this.host.create('') }, '+'),
+        this.newFileButton,
       ),
       this.filterInput,
       this.list,
     );
     this.dom.addEventListener('pointerdown', () => this.host.userAction());
+  }
+
+  /** A read-only session offers no way to create files (the peer would refuse them anyway). */
+  setReadOnly(readOnly: boolean): void {
+    this.newFileButton.hidden = readOnly;
   }
 
   /** Show a new index. */
