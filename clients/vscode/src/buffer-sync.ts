@@ -418,24 +418,26 @@ export class BufferSync {
   renamed(from: string, to: string): void {
     const b = this.byPath(from);
     if (!b) return;
-    const replaced = this.byPath(to);
-    if (replaced && replaced !== b && replaced.doc.getText() === b.doc.getText()) {
+    const there = this.byPath(to);
+    if (there && there !== b && there.doc.getText() === b.doc.getText()) {
       // The new path is open here with this very text: VS Code moved the document itself (a
       // rename in its explorer, an extension's `renameFile`) and shares it under `to` already.
       // That buffer goes on; this one stops without buffer/close, which the daemon would take
-      // for `to`. Its tabs, if VS Code left any, move.
+      // for `to`. Its tabs, if VS Code left any, move. An open buffer is opened again: were
+      // `to` a file the rename replaced, the daemon's counters for `to` are this one's now.
       this.buffers.delete(b.doc.uri.toString());
       b.epoch++;
       this.movedAway.add(b.doc.uri.toString());
+      if (there.status === 'open') this.open(there);
       this.opts.log(`${from} was renamed to ${to}, which is open here already; going on there`);
-      this.opts.onMoved?.({ fromPath: from, toPath: to, from: b.doc, to: replaced.doc });
+      this.opts.onMoved?.({ fromPath: from, toPath: to, from: b.doc, to: there.doc });
       return;
     }
-    if (replaced && replaced !== b) {
+    if (there && there !== b) {
       // The file moved over one open here: the daemon's buffer for `to` is this one now, so the
       // other document stops being shared (no buffer/close: that would close this one).
-      this.buffers.delete(replaced.doc.uri.toString());
-      replaced.epoch++;
+      this.buffers.delete(there.doc.uri.toString());
+      there.epoch++;
     }
     b.path = to;
     b.moving++;
