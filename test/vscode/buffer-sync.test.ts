@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { BufferSync } from '../../clients/vscode/src/buffer-sync.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
 import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
@@ -320,6 +320,130 @@ describe('buffer sync', () => {
     sync.selectionMoved(doc as never, [{ active: new Pos(0, 0), isEmpty: true }]);
     vs.type(doc, [{ from: 0, to: 0, text: 'X' }]);
     expect(rpc.of(P.BufferEdit.method).map((e) => e.undoStop ?? false)).toEqual([true, false, true]);
+  });
+});
+
+describe('buffer sync: a file renamed while open (buffer/didRename)', () => {
+  let dir: string;
+  let vs: FakeVscode;
+  let rpc: FakeRpc;
+  let sync: BufferSync;
+  let moved: Moved[];
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-vscode-rename-'));
+    vs = new FakeVscode();
+    rpc = new FakeRpc();
+    moved = [];
+    sync = new BufferSync(vs.api, dir, { warn: () => undefined, log: () => undefined, onMoved: (m) => moved.push(m) });
+    vs.onDidChangeTextDocument((e) => sync.onDidChange(e));
+    rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.content });
+    sync.setConnection(rpc);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function opened(file: string, text: string): Promise<FakeDocument> {
+    fs.writeFileSync(path.join(dir, file), text);
+    const doc = vs.document(path.join(dir, file), text);
+    sync.track(doc as never);
+    await flush();
+    expect(sync.get(doc as never)?.status).toBe('open');
+    return doc;
+  }
+
+  it('moves the buffer into the new path’s document with its unsaved text, typing meanwhile included', async () => {
+    const old = await opened('a.txt', 'one\n');
+    vs.type(old, [{ from: 3, to: 3, text: ' typed' }]);
+    // The daemon moved the file; its folder copy lags behind the shared text.
+    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
+    sync.renamed('a.txt', 'b.txt');
+    vs.type(old, [{ from: 9, to: 9, text: '!' }]); // typed before the document moved: sent for b.txt
+    await flush();
+    await new Promise((r) => setTimeout(r, 20));
+    await flush();
+    const doc = vs.documents.find((d) => d.uri.fsPath === path.join(dir, 'b.txt'))!;
+    expect(doc.text).toBe('one typed!\n');
+    const b = sync.get(doc as never)!;
+    expect(b).toMatchObject({ path: 'b.txt', status: 'open', editorRevision: 2 });
+    expect(sync.get(old as never)).toBeUndefined();
+    expect(moved).toEqual([{ fromPath: 'a.txt', toPath: 'b.txt', from: old, to: doc }]);
+    vs.type(doc, [{ from: 0, to: 0, text: '>' }]);
+    await flush();
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.path, e.revision])).toEqual([['a.txt', 0], ['b.txt', 0], ['b.txt', 0]]);
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(1); // the buffer went on: no re-open, no new open
+    // The old document, still known to VS Code until it disposes it, is not shared again.
+    expect(sync.track(old as never)).toBeUndefined();
+  });
+
+  it('ignores the rename of a file not open here', async () => {
+    await opened('a.txt', 'one\n');
+    sync.renamed('x.txt', 'y.txt');
+    await flush();
+    expect(moved).toEqual([]);
+    expect(rpc.requests.map((r) => r.method)).toEqual([P.BufferOpen.method]);
+  });
+
+  it('opens again under the new path when an open crossed the rename, ignoring the crossed answer', async () => {
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'base\n');
+    const answers: Array<(r: unknown) => void> = [];
+    rpc.handlers[P.BufferOpen.method] = () => new Promise((resolve) => answers.push(resolve));
+    const old = vs.document(path.join(dir, 'a.txt'), 'base\nmine\n');
+    sync.track(old as never);
+    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
+    sync.renamed('a.txt', 'b.txt');
+    expect(rpc.of(P.BufferOpen.method).map((p) => p.path)).toEqual(['a.txt', 'b.txt']);
+    answers[0]!({ path: 'a.txt', content: 'a new, crossed a.txt\n' });
+    answers[1]!({ path: 'b.txt', content: 'base\nmine\nand theirs\n' });
+    await flush();
+    await new Promise((r) => setTimeout(r, 20));
+    await flush();
+    const doc = vs.documents.find((d) => d.uri.fsPath === path.join(dir, 'b.txt'))!;
+    expect(sync.get(doc as never)).toMatchObject({ path: 'b.txt', status: 'open' });
+    expect(doc.text).toBe('base\nmine\nand theirs\n');
+  });
+
+  it('stops the old buffer, without buffer/close, when VS Code moved the document itself (its explorer)', async () => {
+    const source = await opened('a.txt', 'same\n');
+    const target = await opened('b.txt', 'same\n'); // VS Code opened the new path with the moved text
+    sync.renamed('a.txt', 'b.txt');
+    await flush();
+    expect(sync.get(source as never)).toBeUndefined();
+    expect(sync.get(target as never)).toMatchObject({ path: 'b.txt', status: 'open' });
+    expect(moved).toEqual([{ fromPath: 'a.txt', toPath: 'b.txt', from: source, to: target }]);
+    await sync.untrack(source as never); // VS Code closes the old document
+    expect(rpc.of(P.BufferClose.method)).toEqual([]);
+    // Opened again: the daemon's counters for b.txt may be the renamed buffer's.
+    expect(rpc.of(P.BufferOpen.method).map((p) => p.path)).toEqual(['a.txt', 'b.txt', 'b.txt']);
+  });
+
+  it('goes on in the new path’s document when VS Code closes the old one during the move (a rename in its explorer)', async () => {
+    // Regression: the close went to the daemon as buffer/close of the new path, and the new
+    // path's document, opened by VS Code meanwhile, was never shared.
+    const old = await opened('a.txt', 'text\n');
+    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
+    sync.renamed('a.txt', 'b.txt');
+    const doc = vs.document(path.join(dir, 'b.txt'), 'text\n'); // VS Code opens the new path itself
+    expect(sync.track(doc as never)).toBeUndefined(); // the moving buffer's, not a second open
+    await sync.untrack(old as never);
+    await flush();
+    await new Promise((r) => setTimeout(r, 20));
+    await flush();
+    expect(sync.get(doc as never)).toMatchObject({ path: 'b.txt', status: 'open' });
+    expect(rpc.of(P.BufferClose.method)).toEqual([]);
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(1);
+  });
+
+  it('takes the document of a target open here; its unsaved text is handed on, and its buffer is not closed at the daemon', async () => {
+    const source = await opened('a.txt', 'moving\n');
+    const target = await opened('b.txt', 'old b\n');
+    vs.type(target, [{ from: 0, to: 0, text: 'unsaved ' }]);
+    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
+    sync.renamed('a.txt', 'b.txt');
+    await flush();
+    expect(target.text).toBe('moving\n');
+    expect(sync.get(target as never)).toMatchObject({ path: 'b.txt', status: 'open' });
+    expect(moved).toEqual([{ fromPath: 'a.txt', toPath: 'b.txt', from: source, to: target, replaced: 'unsaved old b\n' }]);
+    expect(rpc.of(P.BufferClose.method)).toEqual([]);
   });
 });
 

@@ -5,8 +5,10 @@
  * applied edit bumps the version and fires onDidChangeTextDocument with the changes listed from
  * the end of the document backwards, and `applyEdit` refuses an edit when the document changed
  * since it was made (VS Code's "has changed in the meantime") unless the change lands after that
- * check (`landBeforeNextApply`), and `reload` replaces a document's text as a reload from disk does.
+ * check (`landBeforeNextApply`), and `reload` replaces a document's text as a reload from disk does;
+ * `openTextDocument` reads a file from disk into a new document once.
  */
+import fs from 'node:fs';
 import type { Vscode, vscode } from '../../clients/vscode/src/vscode-api.js';
 
 export class Position {
@@ -135,9 +137,9 @@ export class FakeVscode {
     Uri: FakeUri,
     workspace: {
       applyEdit: (edit: WorkspaceEdit) => this.applyEdit(edit),
-      get textDocuments() {
-        return [];
-      },
+      textDocuments: this.documents,
+      // A file's document, read from disk the first time (as VS Code opens a file).
+      openTextDocument: (uri: FakeUri) => Promise.resolve(this.documents.find((d) => d.uri.toString() === uri.toString()) ?? this.document(uri.fsPath, fs.readFileSync(uri.fsPath, 'utf8'))),
     },
     window: {
       showWarningMessage: (m: string) => {

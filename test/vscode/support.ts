@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { cli, repo, waitFor } from '../neovim/support.js';
 import { skipReason } from '../support/skip.js';
 
@@ -157,11 +157,16 @@ export class VsCode {
     return this.state()?.buffers[file]?.text;
   }
 
-  /** Open a top-level file from the explorer and wait until it is shared and in step. */
-  async open(file: string): Promise<void> {
+  /** A top-level file's row in the explorer, once it shows. */
+  async explorerRow(file: string): Promise<Locator> {
     const item = this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${file}"], .explorer-folders-view .monaco-list-row:has(.label-name:text-is("${file}"))`).first();
     await waitFor(`${file} in the explorer`, async () => (await item.count()) > 0, 30000);
-    await item.click();
+    return item;
+  }
+
+  /** Open a top-level file from the explorer and wait until it is shared and in step. */
+  async open(file: string): Promise<void> {
+    await (await this.explorerRow(file)).click();
     await waitFor(`${file} shared`, () => this.state()?.buffers[file]?.status === 'open', 30000);
     await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   }

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
-import { projectPathOf } from './project.js';
+import { fileOf, projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
 /** The requests buffer sync sends (a `MessageConnection` fits). */
@@ -82,9 +82,14 @@ export class SharedBuffer {
   /** Bumped on every (re-)open: answers to older requests are ignored. */
   epoch = 0;
   dropped = 0;
+  /** Renames told and not yet followed into the new path's document. */
+  moving = 0;
+  /** Its document was closed while it moved: it goes on in the new path's document all the same. */
+  detached = false;
 
   constructor(
-    readonly doc: vscode.TextDocument,
+    /** The document it is shared through; a rename moves the buffer to the new path's document. */
+    public doc: vscode.TextDocument,
     path: string,
   ) {
     this.path = path;
@@ -145,6 +150,21 @@ export interface BufferSyncOptions {
   log(message: string): void;
   /** The person typed in a shared buffer (follow mode stops). */
   onLocalEdit?(buffer: SharedBuffer): void;
+  /**
+   * A buffer followed its renamed file into `moved.to`, the document of its new path (the editors
+   * showing `moved.from` move there). `replaced`: the unsaved text of a document that had the new
+   * path open and whose file the rename replaced.
+   */
+  onMoved?(moved: Moved): void;
+}
+
+/** A buffer that followed its file from one path (and document) to another. */
+export interface Moved {
+  fromPath: string;
+  toPath: string;
+  from: vscode.TextDocument;
+  to: vscode.TextDocument;
+  replaced?: string;
 }
 
 /** All shared documents of one project, and the traffic that keeps them in step. */
@@ -158,6 +178,10 @@ export class BufferSync {
   private editCount = 0;
   /** Where the caret is after our last local edit, and when it was made. */
   private lastEdit: { buffer: SharedBuffer; end: P.Position; at: number } | undefined;
+  /** Documents (by URI) a renamed buffer is moving into: not shared on their own meanwhile. */
+  private readonly arriving = new Set<string>();
+  /** Documents (by URI) a buffer moved out of: their file was renamed away, they are not shared again. */
+  private readonly movedAway = new Set<string>();
 
   constructor(
     private readonly vs: Vscode,
@@ -203,6 +227,10 @@ export class BufferSync {
     if (existing) return existing;
     const path = this.pathOf(doc);
     if (path === undefined) return undefined;
+    const key = doc.uri.toString();
+    // The document a renamed buffer is moving into is that buffer's; and the one it left (still
+    // known to VS Code until it disposes it) is not re-shared, which would make the file again.
+    if (this.arriving.has(key) || (this.movedAway.has(key) && !fs.existsSync(doc.uri.fsPath))) return undefined;
     const b = new SharedBuffer(doc, path);
     // A document just read from its file sends base = content: the shared text wins wherever it
     // differs (the file may be older than the shared text). One changed before it was shared
@@ -216,10 +244,19 @@ export class BufferSync {
 
   /** The document was closed: stop sharing it. */
   async untrack(doc: vscode.TextDocument): Promise<void> {
+    this.movedAway.delete(doc.uri.toString());
     const b = this.get(doc);
     if (!b) return;
     this.buffers.delete(doc.uri.toString());
+    if (b.moving > 0 && this.pathOf(doc) !== b.path) {
+      // Closed while its file's rename is being followed (VS Code's explorer renamed it and
+      // replaced the tab itself): the buffer goes on in the new path's document.
+      b.detached = true;
+      this.opts.log(`${doc.uri.fsPath} closed in VS Code while its buffer moves to ${b.path}`);
+      return;
+    }
     b.epoch++;
+    this.opts.log(`${b.path} closed in VS Code; not shared from here any more`);
     if (this.rpc && b.status === 'open') await this.rpc.sendRequest(M.BufferClose.type, { path: b.path }).catch(() => undefined);
   }
 
@@ -371,6 +408,112 @@ export class BufferSync {
     b.queue = b.queue.then(() => this.applyRemote(b, params)).catch((e: unknown) => this.opts.log(`applying a change to ${b.path}: ${messageOf(e)}`));
   }
 
+  /**
+   * A `buffer/didRename`: the file of a buffer open here was renamed or moved. The daemon keeps
+   * the buffer open under the new path with the same counters, so from now on its edits name the
+   * new path (the old one is still taken for edits already out). The document follows in the
+   * buffer's queue: VS Code's document of the new path takes this one's text, unsaved typing and
+   * all, and the buffer continues in it (decision 040). A file not open here is not ours to follow.
+   */
+  renamed(from: string, to: string): void {
+    const b = this.byPath(from);
+    if (!b) return;
+    const there = this.byPath(to);
+    if (there && there !== b && there.doc.getText() === b.doc.getText()) {
+      // The new path is open here with this very text: VS Code moved the document itself (a
+      // rename in its explorer, an extension's `renameFile`) and shares it under `to` already.
+      // That buffer goes on; this one stops without buffer/close, which the daemon would take
+      // for `to`. Its tabs, if VS Code left any, move. An open buffer is opened again: were
+      // `to` a file the rename replaced, the daemon's counters for `to` are this one's now.
+      this.buffers.delete(b.doc.uri.toString());
+      b.epoch++;
+      this.movedAway.add(b.doc.uri.toString());
+      if (there.status === 'open') this.open(there);
+      this.opts.log(`${from} was renamed to ${to}, which is open here already; going on there`);
+      this.opts.onMoved?.({ fromPath: from, toPath: to, from: b.doc, to: there.doc });
+      return;
+    }
+    if (there && there !== b) {
+      // The file moved over one open here: the daemon's buffer for `to` is this one now, so the
+      // other document stops being shared (no buffer/close: that would close this one).
+      this.buffers.delete(there.doc.uri.toString());
+      there.epoch++;
+    }
+    b.path = to;
+    b.moving++;
+    const arriving = this.uri(to).toString();
+    this.arriving.add(arriving);
+    // An open crossed the rename (a reconnection): the daemon takes it for a new file at `from`
+    // and its answer would stand for this buffer. Open again under `to`; the older answer is
+    // ignored (its epoch is past).
+    if (b.status === 'opening') this.open(b);
+    b.queue = b.queue
+      .then(() => this.follow(b, from))
+      .catch((e: unknown) => this.opts.log(`following ${from} to ${b.path}: ${messageOf(e)}`))
+      .finally(() => {
+        this.arriving.delete(arriving);
+        b.moving--;
+      });
+  }
+
+  /** The `file:` URI of a project path. */
+  private uri(projectPath: string): vscode.Uri {
+    return this.vs.Uri.file(fileOf(this.root, projectPath));
+  }
+
+  /** Move buffer `b` (renamed from `from`) into the document of its path now. */
+  private async follow(b: SharedBuffer, from: string): Promise<void> {
+    const to = b.path; // the latest name: a second rename meanwhile is followed at once
+    const old = b.doc;
+    const oldKey = old.uri.toString();
+    const uri = this.uri(to);
+    const key = uri.toString();
+    const ours = () => this.buffers.get(oldKey) === b || b.detached;
+    if (oldKey === key || !ours()) return; // there already, or closed meanwhile
+    this.arriving.add(key);
+    let doc: vscode.TextDocument | undefined;
+    let replaced: string | undefined;
+    try {
+      doc = this.vs.workspace.textDocuments.find((d) => d.uri.toString() === key && !d.isClosed);
+      // The new path was open here with unsaved text of the file the rename replaced: kept aside.
+      if (doc?.isDirty && doc.getText() !== old.getText()) replaced = doc.getText();
+      if (!doc) {
+        // A peer's rename reaches the folder a moment after the daemon tells of it.
+        if (!(await appears(uri.fsPath, 10_000))) throw new Error(`${to} did not appear in the folder`);
+        doc = await this.vs.workspace.openTextDocument(uri);
+      }
+      // The new document takes the old one's text, typing that lands meanwhile included.
+      for (let i = 0; i < 10 && doc.getText() !== old.getText(); i++) {
+        const edit = new this.vs.WorkspaceEdit();
+        for (const r of replacementsBetween(doc.getText(), old.getText())) edit.replace(uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
+        await this.vs.workspace.applyEdit(edit);
+      }
+      if (doc.getText() !== old.getText()) throw new Error(`${to} kept changing`);
+      if (!ours()) return;
+      // From here on the buffer is this document's: same text, shadow and counters.
+      if (this.buffers.get(oldKey) === b) this.buffers.delete(oldKey);
+      b.doc = doc;
+      this.buffers.set(key, b);
+      this.movedAway.add(oldKey);
+      this.opts.log(`${from} was renamed to ${to}; following it`);
+    } catch (e) {
+      if (b.detached) {
+        // Its document is closed, and it has no other: it is closed at the daemon too.
+        this.opts.log(`${from} was renamed to ${to} and closed here; not shared from here any more (${messageOf(e)})`);
+        b.epoch++;
+        if (this.rpc && b.status === 'open') void this.rpc.sendRequest(M.BufferClose.type, { path: to }).catch(() => undefined);
+        return;
+      }
+      // The buffer goes on under its new path in the old document.
+      this.opts.log(`${from} was renamed to ${to}, but its document stays: ${messageOf(e)}`);
+      doc = undefined;
+    } finally {
+      this.arriving.delete(key);
+      b.detached = false;
+    }
+    this.opts.onMoved?.({ fromPath: from, toPath: to, from: old, to: doc ?? old, ...(replaced === undefined ? {} : { replaced }) });
+  }
+
   private async applyRemote(b: SharedBuffer, params: P.ParamsOf<typeof M.BufferDidChange>): Promise<void> {
     if (b.status !== 'open') return;
     if (params.revision !== b.editorRevision) {
@@ -511,6 +654,15 @@ function endOf(c: P.TextChange): P.Position {
   const lines = c.text.split('\n');
   const last = lines[lines.length - 1]!;
   return lines.length === 1 ? { line: c.range.start.line, character: c.range.start.character + last.length } : { line: c.range.start.line + lines.length - 1, character: last.replace(/\r$/, '').length };
+}
+
+/** Whether `file` exists within `ms` milliseconds. */
+async function appears(file: string, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; !fs.existsSync(file); ) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 function readFile(file: string): string | undefined {

@@ -6,12 +6,14 @@
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { BufferSync, messageOf } from './buffer-sync.js';
+import { BufferSync, messageOf, type Moved } from './buffer-sync.js';
 import { DaemonConnection, type CliCommand } from './connection.js';
 import { CursorDecorations } from './decorations.js';
 import { Presence } from './presence.js';
+import { moveEditors } from './rename.js';
 import type { Vscode, vscode } from './vscode-api.js';
 import path from 'node:path';
+import { fileOf } from './project.js';
 
 export type SessionState = 'connecting' | 'offline' | 'local' | 'sharing' | 'joined';
 
@@ -49,6 +51,7 @@ export class ChorusClient {
     this.sync = new BufferSync(vs, root, {
       warn: (m) => void vs.window.showWarningMessage(m),
       log: opts.log,
+      onMoved: (m) => void this.moved(m),
     });
     this.decorations = new CursorDecorations(vs, this.presence, (d) => this.sync.pathOf(d), opts.showNames);
     this.presence.onChange(() => {
@@ -69,6 +72,7 @@ export class ChorusClient {
 
   private up(conn: MessageConnection, init: P.ResultOf<typeof M.Initialize>): void {
     conn.onNotification(M.BufferDidChange.type, (p) => this.sync.onRemoteChange(p));
+    conn.onNotification(M.BufferDidRename.type, (p) => this.sync.renamed(p.from, p.to));
     conn.onNotification(M.CursorDidChange.type, (p) => this.presence.cursor(p));
     conn.onNotification(M.PeerDidJoin.type, (p) => this.presence.joined(p.peer));
     conn.onNotification(M.PeerDidLeave.type, (p) => this.presence.left(p.peer));
@@ -136,6 +140,26 @@ export class ChorusClient {
     if (visible) void rpc.sendNotification(M.ViewportSet.type, { path, range: { start: pos(visible.start), end: pos(visible.end) } });
   }
 
+  /**
+   * A shared file was renamed and its buffer followed: move its editors, and say so once, quietly
+   * (nothing to say when VS Code had moved them itself: the person renamed it here).
+   */
+  private async moved(m: Moved): Promise<void> {
+    let tabs = 0;
+    try {
+      tabs = await moveEditors(this.vs, m);
+    } catch (e) {
+      this.opts.log(`moving the editors of ${m.fromPath} to ${m.toPath}: ${messageOf(e)}`);
+    }
+    if (tabs === 0 && m.to !== m.from && m.replaced === undefined) return;
+    const stays = m.to === m.from ? ` (its tab keeps the old name: close it and open ${m.toPath})` : '';
+    this.opts.log(`told: ${m.fromPath} was renamed to ${m.toPath}${stays}`);
+    void this.vs.window.setStatusBarMessage(`Chorus: ${m.fromPath} was renamed to ${m.toPath}${stays}`, 8000);
+    if (m.replaced !== undefined) {
+      void this.vs.window.showWarningMessage(`Chorus: ${m.toPath} was replaced by ${m.fromPath}, renamed; your unsaved text of the old ${m.toPath} is kept in an untitled tab, not shared: save it elsewhere to keep it.`);
+    }
+  }
+
   // ---- follow ------------------------------------------------------------------------------------
 
   async follow(peer: string): Promise<P.PeerInfo> {
@@ -169,7 +193,7 @@ export class ChorusClient {
   async show(file: string, range: P.Range, viewport: boolean): Promise<void> {
     this.revealing++;
     try {
-      const uri = this.vs.Uri.file(path.join(this.root, ...file.split('/')));
+      const uri = this.vs.Uri.file(fileOf(this.root, file));
       const doc = await this.vs.workspace.openTextDocument(uri);
       const editor = await this.vs.window.showTextDocument(doc, { preserveFocus: false, preview: false });
       const r = doc.validateRange(new this.vs.Range(range.start.line, range.start.character, range.end.line, range.end.character));

@@ -16,6 +16,11 @@ export function projectPathOf(root: string, uri: { scheme: string; fsPath: strin
   return isProjectPath(p) ? p : undefined;
 }
 
+/** The file a project path names, in the project at `root`. */
+export function fileOf(root: string, projectPath: string): string {
+  return path.join(root, ...projectPath.split('/'));
+}
+
 /**
  * The Chorus project a folder belongs to: the folder itself or its nearest ancestor holding a
  * `.chorus/` folder; undefined when none does (nothing is shared until Chorus: Share or Join).

@@ -6,7 +6,7 @@ import type * as vscode from 'vscode';
 
 export type Vscode = Pick<
   typeof vscode,
-  'workspace' | 'window' | 'commands' | 'Range' | 'Position' | 'Selection' | 'WorkspaceEdit' | 'Uri' | 'ThemeColor' | 'StatusBarAlignment' | 'TextEditorRevealType' | 'DecorationRangeBehavior' | 'OverviewRulerLane' | 'MarkdownString' | 'TextDocumentChangeReason'
+  'workspace' | 'window' | 'commands' | 'Range' | 'Position' | 'Selection' | 'WorkspaceEdit' | 'Uri' | 'ThemeColor' | 'StatusBarAlignment' | 'TextEditorRevealType' | 'DecorationRangeBehavior' | 'OverviewRulerLane' | 'MarkdownString' | 'TextDocumentChangeReason' | 'TabInputText'
 >;
 
 export type { vscode };

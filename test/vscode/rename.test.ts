@@ -1,0 +1,129 @@
+/**
+ * A file open in VS Code is renamed on a peer, or with `mv` in the folder itself: the tab follows
+ * the file to its new path (buffer/didRename) with its unsaved text and caret, the person is told
+ * once in the status bar, and typing afterwards reaches the new file everywhere. Before, the tab
+ * kept the old name: saving it made the old file again, and a reconnection re-opened the old path.
+ * A rename in VS Code's own explorer, which moves the tab itself, must not be followed twice (an
+ * early version did, and closed the shared buffer of the new path).
+ * code-server with the freshly built .vsix, in Chromium, on project A; B is a peer's folder.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Scene } from '../neovim/support.js';
+import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
+
+const skip = vscodeSkipReason();
+const text = 'alpha\nbeta\ngamma\n';
+
+describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
+  const scene = new Scene();
+  let vs: VsCode;
+  let a: string;
+  let b: string;
+
+  const read = (dir: string, file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : undefined);
+
+  /** The labels of the editor tabs. */
+  const tabs = () => vs.page.locator('.tabs-container .tab .label-name').allInnerTexts();
+
+  /** Open `file`, put the caret after "beta" and type `typed` there, unsaved; wait until both folders have it. */
+  async function typedInto(file: string, typed: string): Promise<string> {
+    await vs.open(file);
+    await vs.page.keyboard.press('Control+Home');
+    await vs.page.keyboard.press('ArrowDown');
+    await vs.page.keyboard.press('End');
+    await vs.type(typed);
+    const want = text.replace('beta', `beta${typed}`);
+    await waitFor(`${file} typed, in both folders`, () => vs.text(file) === want && read(a, file) === want && read(b, file) === want);
+    expect(vs.state()?.buffers[file]?.dirty).toBe(true); // unsaved in VS Code
+    return want;
+  }
+
+  /** VS Code now edits `to` in place of `from`, with `want`, in one tab, told once, without a save prompt. */
+  async function followed(from: string, to: string, want: string): Promise<void> {
+    let seen: unknown;
+    await waitFor(`the tab to follow ${from} to ${to}`, async () => {
+      const st = vs.state();
+      seen = { buffers: st?.buffers, active: st?.active, tabs: await tabs() };
+      return st?.buffers[to]?.status === 'open' && !st.buffers[from] && st.active?.path === to && !(await tabs()).includes(path.basename(from));
+    }, 60000).catch((e: Error) => {
+      throw new Error(`${e.message}; last seen ${JSON.stringify(seen)}; log ${JSON.stringify(vs.state()?.log.slice(-15))}`);
+    });
+    expect(vs.text(to)).toBe(want);
+    expect((await tabs()).filter((t) => t === path.basename(to))).toHaveLength(1);
+    // Closing the old, modified tab asked nothing (saving it would make the old file again).
+    expect(await vs.page.locator('.monaco-dialog-box').count()).toBe(0);
+    expect((await vs.notifications()).filter((t) => /revert|fail|error|cannot/i.test(t))).toEqual([]);
+    expect(vs.state()?.log.filter((l) => l.includes(`told: ${from} was renamed to ${to}`))).toHaveLength(1);
+    await waitFor('the status bar message', async () => (await vs.page.locator('.statusbar').innerText()).includes(`${from} was renamed to ${to}`), 5000);
+  }
+
+  /** Typing goes on at the caret, in the new file, in both folders; the old file is nowhere. */
+  async function typingContinues(from: string, to: string, want: string): Promise<void> {
+    await vs.type('!');
+    const after = want.replace('\ngamma', '!\ngamma');
+    await waitFor(`typing in ${to} everywhere`, () => vs.text(to) === after && read(a, to) === after && read(b, to) === after).catch((e: Error) => {
+      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text(to))}, A ${JSON.stringify(read(a, to))}, B ${JSON.stringify(read(b, to))}`);
+    });
+    expect(read(a, from)).toBeUndefined();
+    expect(read(b, from)).toBeUndefined();
+  }
+
+  beforeAll(async () => {
+    buildVsix();
+    ({ a, b } = scene.pair({ 'f.txt': text, 'h.txt': text, 'm.txt': text }));
+    vs = await VsCode.start(a);
+  }, 240_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      const shot = await vs.screenshot(`failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`);
+      console.error(`screenshot: ${shot}\nextension state: ${JSON.stringify(vs.state(), null, 1).slice(0, 4000)}`);
+    }
+    expect((vs.state()?.log ?? []).filter((l) => l.includes('refused'))).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await vs?.close();
+    await scene.cleanup();
+  }, 60_000);
+
+  it('follows a rename made on a peer, keeping the unsaved text and the caret', async () => {
+    const want = await typedInto('f.txt', ' typed');
+    fs.renameSync(path.join(b, 'f.txt'), path.join(b, 'g.txt'));
+    await followed('f.txt', 'g.txt', want);
+    await vs.screenshot('renamed-on-a-peer');
+    await typingContinues('f.txt', 'g.txt', want);
+    // Own-edit undo goes on in the new file (the daemon kept the buffer's history).
+    await vs.page.keyboard.press('Control+z');
+    await waitFor('the undo everywhere', () => vs.text('g.txt') === want && read(a, 'g.txt') === want && read(b, 'g.txt') === want);
+  });
+
+  it('follows a rename made in its own folder (mv), into a subfolder', async () => {
+    const want = await typedInto('h.txt', ' here');
+    fs.mkdirSync(path.join(a, 'sub'));
+    fs.renameSync(path.join(a, 'h.txt'), path.join(a, 'sub', 'k.txt'));
+    await followed('h.txt', 'sub/k.txt', want);
+    await typingContinues('h.txt', 'sub/k.txt', want);
+  });
+
+  it('a rename in VS Code’s own explorer (VS Code moves the tab itself) goes on in the new file', async () => {
+    const want = await typedInto('m.txt', ' mine');
+    await (await vs.explorerRow('m.txt')).click();
+    await vs.page.keyboard.press('F2');
+    await vs.page.keyboard.press('Control+a');
+    await vs.type('n.txt');
+    await vs.page.keyboard.press('Enter');
+    await waitFor('VS Code to edit n.txt', () => vs.state()?.buffers['n.txt']?.status === 'open' && !vs.state()?.buffers['m.txt'], 60000).catch((e: Error) => {
+      throw new Error(`${e.message}; ${JSON.stringify(vs.state()?.buffers)}; log ${JSON.stringify(vs.state()?.log.slice(-15))}`);
+    });
+    expect(vs.text('n.txt')).toBe(want);
+    await vs.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await vs.page.keyboard.press('Control+Home');
+    await vs.page.keyboard.press('ArrowDown');
+    await vs.page.keyboard.press('End');
+    await typingContinues('m.txt', 'n.txt', want);
+    expect(fs.readdirSync(a).filter((f) => f !== '.chorus').sort()).toEqual(fs.readdirSync(b).filter((f) => f !== '.chorus').sort());
+  });
+});
