@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
-import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
+import { decodeJoinCode, isReadOnly, JoinCodeError } from './net/join-code.js';
 import { logLine } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
+import { READ_ONLY, sessionClauses } from './lifecycle/session-words.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
@@ -303,8 +304,9 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     fail('no join code on standard input (`chorus join -` reads the code from there, as one line); nothing was changed');
   }
   // The code is checked before anything starts or any folder is made.
+  let readOnly: boolean;
   try {
-    decodeJoinCode(code);
+    readOnly = isReadOnly(decodeJoinCode(code));
   } catch (e) {
     if (e instanceof JoinCodeError) fail(`${e.message}; nothing was changed`);
     throw e;
@@ -360,9 +362,10 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     }
   });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  if (flags.json) process.stdout.write(JSON.stringify({ ...r, root: project.root, seconds: Number(secs) }) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ ...r, readOnly, root: project.root, seconds: Number(secs) }) + '\n');
   else {
-    process.stdout.write(`Joined: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+    process.stdout.write(`Joined${readOnly ? ' read-only' : ''}: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+    if (readOnly) process.stdout.write(`${READ_ONLY[0]!.toUpperCase()}${READ_ONLY.slice(1)}.\n`);
     for (const n of r.notices ?? []) process.stdout.write(`  ${n}\n`);
     if (r.waiting) {
       process.stdout.write(`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
@@ -505,9 +508,9 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** `chorus status`'s session line: role, and the settings sharing started with. */
+/** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */
 function sessionLine(s: NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>): string {
-  const parts = [`${s.role === 'host' ? 'sharing' : 'joined'}${s.readOnly ? ', read-only' : ''}`];
+  const parts = sessionClauses(s);
   if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
   if (s.relay) parts.push(`relay ${s.relay}`);
   if (s.webrtc === false) parts.push('no WebRTC');
