@@ -14,7 +14,8 @@ import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { READ_ONLY, sessionClauses } from './lifecycle/session-words.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 
@@ -69,20 +70,34 @@ function footprint(project: Project, createdDirs: string[] = []): Footprint {
 /** The daemon a command talked to went away before answering (killed or crashed). */
 class DaemonGone extends CliError {}
 
-/** Undo what a failed command set up; returns what was done, for the message. */
-async function putBack(fp: Footprint, keepLog = false): Promise<string[]> {
+/**
+ * How long an interrupted command gives the daemon it started to stop before it is killed. Only
+ * a daemon whose `.chorus/` is removed after (it holds nothing worth keeping) is cut short: mid-join
+ * it went on writing the session's files for up to 10 s after Ctrl-C (a user trial).
+ */
+const INTERRUPTED_STOP_MS = 1500;
+
+/**
+ * Undo what a failed command set up; returns what was done, for the message. `interrupted`: the
+ * person pressed Ctrl-C (or the command got SIGTERM) and is waiting; be quick.
+ */
+async function putBack(fp: Footprint, opts: { keepLog?: boolean; interrupted?: boolean } = {}): Promise<string[]> {
   const done: string[] = [];
   if (!fp.daemonWasRunning) {
-    const pid = runningPid(fp.project);
+    // One still starting holds no lock yet: the one this command started is stopped all the same.
+    const pid = runningPid(fp.project) ?? daemonStartedHere(fp.project)?.pid;
     if (pid !== undefined) {
-      await stopDaemon(fp.project, { pid, procStart: processStart(pid) }).catch(() => undefined);
+      const dropsState = !fp.dotDirExisted;
+      const stopped = await stopDaemon(fp.project, { pid, procStart: processStart(pid) }, opts.interrupted && dropsState ? INTERRUPTED_STOP_MS : undefined).catch(() => true);
+      // Killed mid-write: a temporary file of a write it had begun may be left (the file itself is whole).
+      if (!stopped) removeWriteTemps(fp.project.root);
       done.push(`stopped the daemon it started (pid ${pid})`);
     }
     if (!fp.dotDirExisted && fs.existsSync(fp.project.dotDir)) {
       // The daemon's log says why a command failed: keep it where the message can point to.
       let log: string | undefined;
       try {
-        if (!keepLog) throw new Error('not asked for');
+        if (!opts.keepLog) throw new Error('not asked for');
         log = path.join(os.tmpdir(), `chorus-${path.basename(fp.project.root)}-${Date.now()}.log`);
         fs.copyFileSync(fp.project.logPath, log);
       } catch {
@@ -91,25 +106,55 @@ async function putBack(fp: Footprint, keepLog = false): Promise<string[]> {
       fs.rmSync(fp.project.dotDir, { recursive: true, force: true });
       done.push(`removed ${fp.project.dotDir}${log ? ` (its daemon log is kept as ${log})` : ''}`);
     }
+  } else if (opts.interrupted) {
+    done.push(`left the daemon for ${fp.project.root} running, as it was before (\`chorus status ${fp.project.root}\` shows what it is doing; \`chorus stop ${fp.project.root}\` stops it)`);
   }
   const removed: string[] = [];
-  for (const dir of fp.createdDirs) {
+  let left: string[] = [];
+  for (const [i, dir] of fp.createdDirs.entries()) {
     try {
       fs.rmdirSync(dir); // only if still empty: never remove anything someone put there since
       removed.push(dir);
     } catch {
+      left = fp.createdDirs.slice(i);
       break;
     }
   }
   if (removed.length) done.push(`removed the folder${removed.length > 1 ? 's' : ''} it created (${removed.join(', ')})`);
-  if (fp.filesBefore) {
+  const written = fp.filesBefore ? [...filesUnder(fp.project.root)].filter((f) => !fp.filesBefore!.has(f)).length : 0;
+  const files = `${written} file${written === 1 ? '' : 's'} of the session`;
+  if (left[0] !== undefined) {
+    // A folder the command made, not empty now: left, and said, so nobody takes it for theirs.
+    const around = left.length > 1 ? ` (as are the folders around it that it created: ${left.slice(1).join(', ')})` : '';
+    done.push(
+      written
+        ? `left the folder ${left[0]} it created${around}: it holds ${files}, written before the join stopped; delete the folder if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again into it`
+        : `left the folder ${left[0]} it created${around}: it is not empty (${entriesOf(left[0])}, made since the join began); delete it if you do not want it`,
+    );
+  } else if (written) {
     // The session's files written before the join stopped are left: removing them risks a file
     // the person made or changed meanwhile (decision 147). Said, so nobody takes them for theirs.
-    const before = fp.filesBefore;
-    const written = [...filesUnder(fp.project.root)].filter((f) => !before.has(f)).length;
-    if (written) done.push(`${written} file${written === 1 ? '' : 's'} of the session ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
+    done.push(`${files} ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
   }
   return done;
+}
+
+/** A few of the names in `dir`, for a message: "a/, b.txt and 3 more". */
+function entriesOf(dir: string): string {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir, { withFileTypes: true }).map((e) => `${e.name}${e.isDirectory() ? '/' : ''}`).sort();
+  } catch {
+    return 'it could not be read';
+  }
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+
+/** Remove the temporary files of writes a killed daemon had begun under `root` (`.chorus/` left out). */
+function removeWriteTemps(root: string): void {
+  for (const rel of filesUnder(root)) {
+    if (isWriteTemp(path.posix.basename(rel))) fs.rmSync(path.join(root, rel), { force: true });
+  }
 }
 
 /** Run `body`; if it fails (or is interrupted), put back what it set up and say so. */
@@ -117,8 +162,8 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   let interrupting = false;
   const interrupted = (signal: NodeJS.Signals) => {
     interrupting = true;
-    void putBack(fp).then((done) => {
-      process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : ''}\n`);
+    void putBack(fp, { interrupted: true }).then((done) => {
+      process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : '; nothing was changed'}\n`);
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     });
   };
@@ -130,7 +175,7 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
     // Interrupted: stopping the daemon ends the body too (its socket closes); the signal's handler
     // puts things back, says so and exits, not this.
     if (interrupting) await new Promise<never>(() => undefined);
-    const done = await putBack(fp, e instanceof DaemonGone);
+    const done = await putBack(fp, { keepLog: e instanceof DaemonGone });
     const after = done.length ? `\nchorus: the ${what} left things as they were: ${done.join(', ')}` : '';
     throw new CliError(`${describeError(e)}${after}`, e instanceof CliError ? e.exitCode : EXIT_FAILED);
   } finally {
