@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION } from '@chorus/protocol';
 import { ChangeRoute } from './change-route.js';
 import { DiskLedger } from './disk/disk-ledger.js';
 import { readBytes } from './disk/files.js';
+import { becameProject } from './disk/nested-projects.js';
 import { FolderSync } from './disk/folder-sync.js';
 import { WriteBack } from './disk/write-back.js';
 import type { Collaboration } from './editor/editor-collaboration.js';
@@ -221,6 +222,8 @@ export class Daemon {
         folderState.closed = false;
         const n = await daemon.folder.start();
         log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
+        // A folder that becomes a project of its own while the daemon runs is said when it does (the start's scan said those it found).
+        daemon.folder.rules.tellNewProjects((dir) => log(becameProject(dir)));
         settleMemory();
       };
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
