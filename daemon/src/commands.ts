@@ -7,13 +7,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
-import { decodeJoinCode, JoinCodeError } from './net/join-code.js';
+import { decodeJoinCode, isReadOnly, JoinCodeError } from './net/join-code.js';
 import { logLine } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
+import { READ_ONLY, sessionClauses } from './lifecycle/session-words.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 
@@ -68,20 +70,34 @@ function footprint(project: Project, createdDirs: string[] = []): Footprint {
 /** The daemon a command talked to went away before answering (killed or crashed). */
 class DaemonGone extends CliError {}
 
-/** Undo what a failed command set up; returns what was done, for the message. */
-async function putBack(fp: Footprint, keepLog = false): Promise<string[]> {
+/**
+ * How long an interrupted command gives the daemon it started to stop before it is killed. Only
+ * a daemon whose `.chorus/` is removed after (it holds nothing worth keeping) is cut short: mid-join
+ * it went on writing the session's files for up to 10 s after Ctrl-C (a user trial).
+ */
+const INTERRUPTED_STOP_MS = 1500;
+
+/**
+ * Undo what a failed command set up; returns what was done, for the message. `interrupted`: the
+ * person pressed Ctrl-C (or the command got SIGTERM) and is waiting; be quick.
+ */
+async function putBack(fp: Footprint, opts: { keepLog?: boolean; interrupted?: boolean } = {}): Promise<string[]> {
   const done: string[] = [];
   if (!fp.daemonWasRunning) {
-    const pid = runningPid(fp.project);
+    // One still starting holds no lock yet: the one this command started is stopped all the same.
+    const pid = runningPid(fp.project) ?? daemonStartedHere(fp.project)?.pid;
     if (pid !== undefined) {
-      await stopDaemon(fp.project, { pid, procStart: processStart(pid) }).catch(() => undefined);
+      const dropsState = !fp.dotDirExisted;
+      const stopped = await stopDaemon(fp.project, { pid, procStart: processStart(pid) }, opts.interrupted && dropsState ? INTERRUPTED_STOP_MS : undefined).catch(() => true);
+      // Killed mid-write: a temporary file of a write it had begun may be left (the file itself is whole).
+      if (!stopped) removeWriteTemps(fp.project.root);
       done.push(`stopped the daemon it started (pid ${pid})`);
     }
     if (!fp.dotDirExisted && fs.existsSync(fp.project.dotDir)) {
       // The daemon's log says why a command failed: keep it where the message can point to.
       let log: string | undefined;
       try {
-        if (!keepLog) throw new Error('not asked for');
+        if (!opts.keepLog) throw new Error('not asked for');
         log = path.join(os.tmpdir(), `chorus-${path.basename(fp.project.root)}-${Date.now()}.log`);
         fs.copyFileSync(fp.project.logPath, log);
       } catch {
@@ -90,25 +106,55 @@ async function putBack(fp: Footprint, keepLog = false): Promise<string[]> {
       fs.rmSync(fp.project.dotDir, { recursive: true, force: true });
       done.push(`removed ${fp.project.dotDir}${log ? ` (its daemon log is kept as ${log})` : ''}`);
     }
+  } else if (opts.interrupted) {
+    done.push(`left the daemon for ${fp.project.root} running, as it was before (\`chorus status ${fp.project.root}\` shows what it is doing; \`chorus stop ${fp.project.root}\` stops it)`);
   }
   const removed: string[] = [];
-  for (const dir of fp.createdDirs) {
+  let left: string[] = [];
+  for (const [i, dir] of fp.createdDirs.entries()) {
     try {
       fs.rmdirSync(dir); // only if still empty: never remove anything someone put there since
       removed.push(dir);
     } catch {
+      left = fp.createdDirs.slice(i);
       break;
     }
   }
   if (removed.length) done.push(`removed the folder${removed.length > 1 ? 's' : ''} it created (${removed.join(', ')})`);
-  if (fp.filesBefore) {
+  const written = fp.filesBefore ? [...filesUnder(fp.project.root)].filter((f) => !fp.filesBefore!.has(f)).length : 0;
+  const files = `${written} file${written === 1 ? '' : 's'} of the session`;
+  if (left[0] !== undefined) {
+    // A folder the command made, not empty now: left, and said, so nobody takes it for theirs.
+    const around = left.length > 1 ? ` (as are the folders around it that it created: ${left.slice(1).join(', ')})` : '';
+    done.push(
+      written
+        ? `left the folder ${left[0]} it created${around}: it holds ${files}, written before the join stopped; delete the folder if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again into it`
+        : `left the folder ${left[0]} it created${around}: it is not empty (${entriesOf(left[0])}, made since the join began); delete it if you do not want it`,
+    );
+  } else if (written) {
     // The session's files written before the join stopped are left: removing them risks a file
     // the person made or changed meanwhile (decision 147). Said, so nobody takes them for theirs.
-    const before = fp.filesBefore;
-    const written = [...filesUnder(fp.project.root)].filter((f) => !before.has(f)).length;
-    if (written) done.push(`${written} file${written === 1 ? '' : 's'} of the session ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
+    done.push(`${files} ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
   }
   return done;
+}
+
+/** A few of the names in `dir`, for a message: "a/, b.txt and 3 more". */
+function entriesOf(dir: string): string {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir, { withFileTypes: true }).map((e) => `${e.name}${e.isDirectory() ? '/' : ''}`).sort();
+  } catch {
+    return 'it could not be read';
+  }
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+
+/** Remove the temporary files of writes a killed daemon had begun under `root` (`.chorus/` left out). */
+function removeWriteTemps(root: string): void {
+  for (const rel of filesUnder(root)) {
+    if (isWriteTemp(path.posix.basename(rel))) fs.rmSync(path.join(root, rel), { force: true });
+  }
 }
 
 /** Run `body`; if it fails (or is interrupted), put back what it set up and say so. */
@@ -116,8 +162,8 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   let interrupting = false;
   const interrupted = (signal: NodeJS.Signals) => {
     interrupting = true;
-    void putBack(fp).then((done) => {
-      process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : ''}\n`);
+    void putBack(fp, { interrupted: true }).then((done) => {
+      process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : '; nothing was changed'}\n`);
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     });
   };
@@ -129,7 +175,7 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
     // Interrupted: stopping the daemon ends the body too (its socket closes); the signal's handler
     // puts things back, says so and exits, not this.
     if (interrupting) await new Promise<never>(() => undefined);
-    const done = await putBack(fp, e instanceof DaemonGone);
+    const done = await putBack(fp, { keepLog: e instanceof DaemonGone });
     const after = done.length ? `\nchorus: the ${what} left things as they were: ${done.join(', ')}` : '';
     throw new CliError(`${describeError(e)}${after}`, e instanceof CliError ? e.exitCode : EXIT_FAILED);
   } finally {
@@ -303,8 +349,9 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     fail('no join code on standard input (`chorus join -` reads the code from there, as one line); nothing was changed');
   }
   // The code is checked before anything starts or any folder is made.
+  let readOnly: boolean;
   try {
-    decodeJoinCode(code);
+    readOnly = isReadOnly(decodeJoinCode(code));
   } catch (e) {
     if (e instanceof JoinCodeError) fail(`${e.message}; nothing was changed`);
     throw e;
@@ -360,9 +407,10 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     }
   });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  if (flags.json) process.stdout.write(JSON.stringify({ ...r, root: project.root, seconds: Number(secs) }) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ ...r, readOnly, root: project.root, seconds: Number(secs) }) + '\n');
   else {
-    process.stdout.write(`Joined: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+    process.stdout.write(`Joined${readOnly ? ' read-only' : ''}: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+    if (readOnly) process.stdout.write(`${READ_ONLY[0]!.toUpperCase()}${READ_ONLY.slice(1)}.\n`);
     for (const n of r.notices ?? []) process.stdout.write(`  ${n}\n`);
     if (r.waiting) {
       process.stdout.write(`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
@@ -505,9 +553,9 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** `chorus status`'s session line: role, and the settings sharing started with. */
+/** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */
 function sessionLine(s: NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>): string {
-  const parts = [`${s.role === 'host' ? 'sharing' : 'joined'}${s.readOnly ? ', read-only' : ''}`];
+  const parts = sessionClauses(s);
   if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
   if (s.relay) parts.push(`relay ${s.relay}`);
   if (s.webrtc === false) parts.push('no WebRTC');

@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION } from '@chorus/protocol';
 import { ChangeRoute } from './change-route.js';
 import { DiskLedger } from './disk/disk-ledger.js';
 import { readBytes } from './disk/files.js';
+import { becameProject } from './disk/nested-projects.js';
 import { FolderSync } from './disk/folder-sync.js';
 import { WriteBack } from './disk/write-back.js';
 import type { Collaboration } from './editor/editor-collaboration.js';
@@ -27,7 +28,8 @@ import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
 import { Project } from './project.js';
-import { configKeys, loadSession, setAsideDamagedSession } from './session/session-file.js';
+import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
+import { decodeJoinCode, isReadOnly } from './net/join-code.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
@@ -87,6 +89,28 @@ async function readProjectFile(project: Project, rel: string): Promise<Uint8Arra
   return readBytes(abs);
 }
 
+type SessionStatus = NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>;
+
+/** What `status` says of a session from its settings (where it listens is added once it does). */
+function sessionStatus(config: SessionConfig): SessionStatus {
+  return {
+    role: config.role,
+    readOnly: configKeys(config).writer === undefined,
+    ...(config.relayUrl ? { relay: config.relayUrl } : {}),
+    webrtc: config.webrtc !== false,
+    ...(config.disk === false ? { disk: false } : {}),
+  };
+}
+
+/** What `status` says of a join asked for, until its session starts; undefined for a code that is no code (the join says why). */
+function joinAsked(code: string, disk: boolean): SessionStatus | undefined {
+  try {
+    return { role: 'guest', readOnly: isReadOnly(decodeJoinCode(code)), ...(disk ? {} : { disk: false }), starting: 'joining' };
+  } catch {
+    return undefined;
+  }
+}
+
 export class AlreadyRunning extends Error {
   constructor(
     readonly pid: number,
@@ -107,6 +131,12 @@ export class Daemon {
   private folderState = { closed: false };
   /** Settles once the folder is taken in and any saved session resumed. */
   private ready: Promise<void> = Promise.resolve();
+  /**
+   * The session `status` names before it has started (SessionStatus `starting`): the saved one
+   * while the daemon, just started, takes in the folder before it rejoins, or the one a join
+   * asked for while that waits. A status said "not shared" meanwhile (a user trial).
+   */
+  private pending: SessionStatus | undefined;
   readonly session: SessionManager;
   readonly folder: FolderSync;
   readonly presence: Presence;
@@ -192,6 +222,8 @@ export class Daemon {
         folderState.closed = false;
         const n = await daemon.folder.start();
         log(`took in ${n} file${n === 1 ? '' : 's'} from the folder`);
+        // A folder that becomes a project of its own while the daemon runs is said when it does (the start's scan said those it found).
+        daemon.folder.rules.tellNewProjects((dir) => log(becameProject(dir)));
         settleMemory();
       };
       daemon.server = await listenForEditors(project.socketPath, daemon.editorServices());
@@ -199,10 +231,15 @@ export class Daemon {
       // Editors may connect while the folder is taken in; sharing and joining wait for it.
       daemon.ready = (async () => {
         const session = loadSession(project.dotDir);
-        if (session?.disk === false) folderState.closed = true;
-        else if (!folderState.closed) await daemon.openFolder();
-        else log('view mode: the folder is not read');
-        await daemon.session.resume();
+        if (session) daemon.pending = { ...sessionStatus(session), starting: 'rejoining' };
+        try {
+          if (session?.disk === false) folderState.closed = true;
+          else if (!folderState.closed) await daemon.openFolder();
+          else log('view mode: the folder is not read');
+          await daemon.session.resume();
+        } finally {
+          daemon.pending = undefined;
+        }
       })();
       await daemon.ready;
       return daemon;
@@ -257,6 +294,16 @@ export class Daemon {
   }
 
   async join(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
+    const asked = this.session.session || this.pending ? undefined : joinAsked(code, opts.disk);
+    this.pending ??= asked;
+    try {
+      return await this.joinWhenReady(code, opts, progress);
+    } finally {
+      if (asked && this.pending === asked) this.pending = undefined;
+    }
+  }
+
+  private async joinWhenReady(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
     await this.ready;
     if (!this.session.session) {
       if (opts.disk && !this.folder.watching) await this.openFolder();
@@ -297,15 +344,7 @@ export class Daemon {
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
       peers: this.session.peers(),
-      session: config
-        ? {
-            role: config.role,
-            readOnly: configKeys(config).writer === undefined,
-            ...(this.session.listening.length ? { listening: this.session.listening } : {}),
-            ...(config.relayUrl ? { relay: config.relayUrl } : {}),
-            webrtc: config.webrtc !== false,
-          }
-        : null,
+      session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}) } : (this.pending ?? null),
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
   }

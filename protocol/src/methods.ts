@@ -196,6 +196,14 @@ export const SessionStatus = request(
       relay: RelayUrl.optional(),
       /** false: links stay WebSocket (or the relay), never WebRTC. */
       webrtc: z.boolean().optional(),
+      /** false: view mode (joined with `disk: false`): nothing is written to this folder; files live in the editors only. */
+      disk: z.boolean().optional(),
+      /**
+       * Set while this session is not started yet: `joining`, a join asked for waits for the
+       * daemon to finish taking in the folder; `rejoining`, the daemon has just started and
+       * connects to its saved session once it has taken in the folder. Absent once it runs.
+       */
+      starting: z.enum(['joining', 'rejoining']).optional(),
     }).nullable(),
     /**
      * Where the daemon's memory goes, in bytes (for `bench:memory` and bug reports): the process's

@@ -41,7 +41,7 @@ it('checks a join code before anything starts: garbage and damaged codes change 
   let r = chorus(['join', 'not-a-code'], { cwd: here, ...QUICK });
   expectJoinUndone(r, /not a Chorus join code .*; nothing was changed/, here, []);
   r = chorus(['join', code.slice(0, -12)], { cwd: here, ...QUICK });
-  expectJoinUndone(r, /join code is damaged or incomplete; copy the whole code again/, here, []);
+  expectJoinUndone(r, /join code is incomplete: its end is missing \(it was cut off where it was copied\); copy the whole code again/, here, []);
   // A folder to be created is not created for a bad code.
   r = chorus(['join', 'chorus2.%%%', path.join(here, 'new', 'deeper')], QUICK);
   expectJoinUndone(r, /damaged/, here, []);

@@ -51,7 +51,7 @@ describe('join codes', () => {
       ['hello', /not a Chorus join code/],
       ['chorus3.abc', /different Chorus version/],
       ['chorus1.' + Buffer.from('{"s":"x"}').toString('base64url'), /older Chorus.*ask .* for a new code/],
-      [text.slice(0, text.length - 10), /damaged or incomplete; copy the whole code again/],
+      [text.slice(0, text.length - 10), /incomplete: its end is missing \(it was cut off where it was copied\); copy the whole code again/],
       ['chorus2.!!!', /damaged.*characters/],
       [raw({ s: 'x', k: 'AAAA', a: [] }), /secret has the wrong length/],
       [raw({ s: 'x', ro: b64(keys.read), a: ['ws://x'] }), /no writer key/],

@@ -113,19 +113,62 @@ export class IgnoreRules {
   /** Per folder: is it a Chorus project of its own (holds `.chorus/`)? Cached; see `projectsChanged`. */
   private projects = new Map<string, boolean>();
 
+  /** Told of each folder found to be a project of its own that it was not told of (see `tellNewProjects`). */
+  private tellProject: ((dir: string) => void) | undefined;
+  /** The folders known to be projects of their own: told, or found before `tellNewProjects`. */
+  private readonly toldProjects = new Set<string>();
+  /** Folders to ask again, soon, because a `.chorus/` appeared or went somewhere (see `projectsChanged`). */
+  private recheck: Set<string> | undefined;
+
   private holds = (dir: string): boolean => {
     let yes = this.projects.get(dir);
     if (yes === undefined) {
       yes = holdsProject(this.rootDir, dir);
       if (this.projects.size >= 100_000) this.projects.clear(); // a bound, not a history
       this.projects.set(dir, yes);
+      if (this.tellProject) this.noticeProject(dir, yes);
     }
     return yes;
   };
 
-  /** A `.chorus/` folder appeared or went somewhere below the root: ask the folder again. */
+  private noticeProject(dir: string, yes: boolean): void {
+    if (!yes) this.toldProjects.delete(dir); // a later .chorus/ there is told again
+    else if (!this.toldProjects.has(dir)) {
+      this.toldProjects.add(dir);
+      this.tellProject?.(dir);
+    }
+  }
+
+  /**
+   * A `.chorus/` folder appeared or went somewhere below the root: ask the folder again. Once
+   * someone is to be told (`tellNewProjects`), the folders asked about so far are asked again at
+   * once, not when a file below one is next looked at: the folder a `.chorus/` appeared in (a
+   * `chorus share` there) may see no other change for hours, and was told of only at the next start.
+   */
   projectsChanged(): void {
+    const known = [...this.projects.keys()];
     this.projects.clear();
+    if (!this.tellProject) return;
+    if (this.recheck) {
+      for (const dir of known) this.recheck.add(dir);
+      return;
+    }
+    // Soon, once for a burst: the watcher reports one .chorus/ several times.
+    this.recheck = new Set(known);
+    setImmediate(() => {
+      const dirs = this.recheck ?? new Set<string>();
+      this.recheck = undefined;
+      for (const dir of dirs) this.holds(dir);
+    });
+  }
+
+  /**
+   * From now on, call `tell` once for each folder found to be a project of its own (a `.chorus/`
+   * appeared in it), as soon as it is seen. Not for those found so far: the start's scan says them.
+   */
+  tellNewProjects(tell: (dir: string) => void): void {
+    for (const dir of this.nestedProjects()) this.toldProjects.add(dir);
+    this.tellProject = tell;
   }
 
   /** The folders found so far that are projects of their own (not shared), sorted. */

@@ -37,3 +37,8 @@ export function nestedProjectOf(rel: string, holds: (dir: string) => boolean): s
   }
   return undefined;
 }
+
+/** What the daemon of the project around says when a folder in it becomes a project of its own while it runs. */
+export function becameProject(dir: string): string {
+  return `not sharing ${dir}/ from now on: it became a Chorus project of its own (a .chorus folder appeared in it: someone shared or joined a session there); its own daemon shares it`;
+}

@@ -59,8 +59,14 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   });
   conn.onError(([error]) => answerBadFrame(writer, error));
 
-  // A notification to an editor that has just gone away is simply lost, never an error.
-  const notify: Notify = (def, params) => void conn.sendNotification(def.method, params).catch(() => undefined);
+  // A notification to an editor that has just gone away is simply lost, never an error. One to a
+  // socket known closed is not even sent: vscode-jsonrpc logs every failed send ("Sending
+  // notification failed."), and the daemon, stopping, closes editors' sockets before the presence
+  // and peers it tells them of are gone (a `chorus stop` logged that line once per notification).
+  const notify: Notify = (def, params) => {
+    if (socket.destroyed || !socket.writable) return;
+    void conn.sendNotification(def.method, params).catch(() => undefined);
+  };
   const session = services.newSession({
     bufferDidChange: (path, revision, changes) => notify(P.BufferDidChange, { path, revision, changes }),
     workspaceDidChange: (change) => notify(P.WorkspaceDidChange, change),

@@ -136,6 +136,19 @@ export function daemonEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   return { ...DAEMON_MALLOC_ENV, ...env };
 }
 
+/**
+ * The daemon processes this process started (ensureDaemon), by project root, while they may be
+ * starting: one that does not hold its project's lock yet is known to be the project's only here,
+ * and a command interrupted that early must stop it too (else it would run on, unseen).
+ */
+const started = new Map<string, DaemonProcess>();
+
+/** The daemon this process started for `project`, if it is still that running process. */
+export function daemonStartedHere(project: Project): DaemonProcess | undefined {
+  const p = started.get(project.root);
+  return p && stillRunning(p) ? p : undefined;
+}
+
 /** A socket to the project's daemon, starting the daemon in the background if none runs. */
 export async function ensureDaemon(project: Project, extraArgs: string[] = [], timeoutMs = 30000): Promise<net.Socket> {
   try {
@@ -149,6 +162,7 @@ export async function ensureDaemon(project: Project, extraArgs: string[] = [], t
   fs.closeSync(out);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code));
+  if (child.pid !== undefined) started.set(project.root, { pid: child.pid, procStart: processStart(child.pid) });
   child.unref();
   const deadline = Date.now() + timeoutMs;
   for (;;) {

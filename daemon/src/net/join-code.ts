@@ -5,7 +5,9 @@
  * key}). A read-only code holds no means to write: R and W only prove membership and check writers.
  * The prefix versions the format; `chorus1.` codes (whose read-only flag was self-declared) are
  * refused with a request for a new code. Decoding explains what is wrong in words a person can
- * act on ("copy the whole code again"), because that is who reads the error.
+ * act on, because that is who reads the error: a code cut off where it was copied, shortened for
+ * display ("…"), with a quote mark or other text in it, or with characters a code never has each
+ * get their own. Quotes around a code and white space in it (a chat app's wrapping) are dropped.
  */
 import { base64urlnopad } from '@scure/base';
 import { RelayUrl } from '@chorus/protocol';
@@ -53,6 +55,40 @@ export function encodeJoinCode(code: JoinCode, opts: { readOnly?: boolean } = {}
 
 const DAMAGED = 'the join code is damaged or incomplete; copy the whole code again';
 
+/** A code cut off where it was copied (a terminal's width, a chat app's preview, a selection ending early). */
+const INCOMPLETE = `the join code is incomplete: its end is missing (it was cut off where it was copied); copy the whole code again, from "${JOIN_CODE_PREFIX}" to its end`;
+
+/** Marks a code is often copied inside (from a chat, a document, JSON): around it, they are dropped. */
+const WRAPPERS: ReadonlyArray<readonly [string, string]> = [['"', '"'], ["'", "'"], ['`', '`'], ['\u201c', '\u201d'], ['\u2018', '\u2019'], ['<', '>']];
+
+/** `text` without surrounding quotes and white space, and without the line breaks and spaces chat apps wrap a long code with. */
+function unwrapped(text: string): string {
+  let t = text.trim();
+  for (let again = true; again; ) {
+    again = false;
+    for (const [open, close] of WRAPPERS) {
+      if (t.length >= open.length + close.length && t.startsWith(open) && t.endsWith(close)) {
+        t = t.slice(open.length, -close.length).trim();
+        again = true;
+      }
+    }
+  }
+  return t.replace(/\s+/g, '');
+}
+
+/** Why a code whose payload has characters base64url never has cannot be used, in words that say what to do. */
+function strangeCharacters(payload: string): string {
+  if (/(\u2026|\.\.\.)$/.test(payload)) {
+    return `the join code ends in "…": what was copied is a shortened display of it (chat apps and terminals shorten long text); copy the whole code again, from "${JOIN_CODE_PREFIX}" to its end`;
+  }
+  const odd = [...new Set(payload.replace(/[A-Za-z0-9_-]/g, ''))];
+  const shown = odd.slice(0, 5).map((c) => JSON.stringify(c)).join(' ');
+  if (odd.every((c) => WRAPPERS.some(([open, close]) => c === open || c === close))) {
+    return `the join code has a quote mark in it (${shown}); give the code alone, from "${JOIN_CODE_PREFIX}" to its end, without quotes`;
+  }
+  return `the join code is damaged: it has characters a join code never has (${shown}; after "${JOIN_CODE_PREFIX}" a code has only letters, digits, - and _); copy the whole code again, exactly as it was shared`;
+}
+
 function bytesOf(value: unknown, length: number, what: string): Uint8Array {
   if (typeof value !== 'string') throw new JoinCodeError(`${DAMAGED} (no ${what})`);
   let bytes: Uint8Array | undefined;
@@ -65,23 +101,57 @@ function bytesOf(value: unknown, length: number, what: string): Uint8Array {
   return bytes;
 }
 
+/** `payload` (base64url) decoded as text, or undefined when it is not whole base64url. */
+function decodedText(payload: string): string | undefined {
+  try {
+    return new TextDecoder().decode(base64urlnopad.decode(payload));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The JSON body of a code's payload. A code's body is one JSON object: a payload that decodes
+ * to the start of one without its end was cut off, not damaged, and is said to be.
+ */
+function bodyOf(payload: string): unknown {
+  const text = decodedText(payload);
+  if (text === undefined || !text.endsWith('}')) {
+    // The whole groups of four characters always decode: do they begin a JSON object?
+    const head = decodedText(payload.slice(0, payload.length - (payload.length % 4))) ?? '';
+    const begins = head === '' ? 'eyJ'.startsWith(payload.slice(0, 3)) : head.startsWith('{');
+    throw new JoinCodeError(begins ? INCOMPLETE : DAMAGED);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new JoinCodeError(DAMAGED);
+  }
+}
+
 export function decodeJoinCode(text: string): JoinCode {
-  const trimmed = text.trim().replace(/\s+/g, ''); // codes wrapped across lines by chat apps
+  const trimmed = unwrapped(text);
+  if (trimmed === '') throw new JoinCodeError(`no join code was given (the text is empty); give the whole code, which starts with "${JOIN_CODE_PREFIX}"`);
   if (!trimmed.startsWith(JOIN_CODE_PREFIX)) {
     if (trimmed.startsWith('chorus1.')) {
       throw new JoinCodeError('this join code is from an older Chorus, whose codes are no longer accepted (read-only access is now part of the code); ask whoever shared the session for a new code (`chorus share` prints it)');
     }
     if (/^chorus\d+\./.test(trimmed)) throw new JoinCodeError('this join code is from a different Chorus version; upgrade Chorus on the older machine');
+    if (JOIN_CODE_PREFIX.startsWith(trimmed)) throw new JoinCodeError(INCOMPLETE);
+    const at = trimmed.indexOf(JOIN_CODE_PREFIX);
+    if (at > 0 && trimmed[at - 1] === '#') {
+      throw new JoinCodeError(`that is the link for a browser, not the join code; the code is its part after "#", from "${JOIN_CODE_PREFIX}" on`);
+    }
+    if (at > 0) {
+      const before = trimmed.slice(0, at);
+      throw new JoinCodeError(`there is other text before the join code (${JSON.stringify(before.length > 40 ? `${before.slice(0, 40)}…` : before)}); give the code alone, from "${JOIN_CODE_PREFIX}" to its end`);
+    }
     throw new JoinCodeError(`not a Chorus join code (it should start with "${JOIN_CODE_PREFIX}")`);
   }
   const payload = trimmed.slice(JOIN_CODE_PREFIX.length);
-  if (!/^[A-Za-z0-9_-]+$/.test(payload)) throw new JoinCodeError(`${DAMAGED} (it contains characters a join code never has)`);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(base64urlnopad.decode(payload)));
-  } catch {
-    throw new JoinCodeError(DAMAGED);
-  }
+  if (payload === '') throw new JoinCodeError(INCOMPLETE);
+  if (!/^[A-Za-z0-9_-]+$/.test(payload)) throw new JoinCodeError(strangeCharacters(payload));
+  const body = bodyOf(payload);
   if (typeof body !== 'object' || body === null) throw new JoinCodeError(DAMAGED);
   const b = body as Record<string, unknown>;
   if (typeof b.s !== 'string' || b.s.length === 0) throw new JoinCodeError(`${DAMAGED} (no session id)`);

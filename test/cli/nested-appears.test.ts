@@ -1,0 +1,36 @@
+// Pins a user-trial fault: a folder inside a shared project that became a project of its own while
+// the project's daemon ran (`chorus share` in it, or a `.chorus/` appearing) was not said in the
+// project's log until the daemon's next start.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chorus, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+const said = (root: string, dir: string) =>
+  fs.readFileSync(path.join(root, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes(`not sharing ${dir}/ from now on: it became a Chorus project of its own`)).length;
+
+it('logs a folder that becomes a project of its own while the daemon runs, when it does, once', async () => {
+  const a = tempProject({ 'top.txt': 'top\n', 'sub/inner.txt': 'inner\n' });
+  used.push(a);
+  shareCode(a);
+  // A `chorus share` inside the project makes sub/ a project of its own.
+  const sub = path.join(a, 'sub');
+  used.push(sub);
+  expect(chorus(['share', sub, '--host', '127.0.0.1', '--json']).status).toBe(0);
+  await waitUntil("the outer daemon's word on sub/", () => said(a, 'sub') > 0, 15_000);
+
+  // A folder made since the start, a `.chorus/` put in it by hand (as a copy or a checkout would).
+  fs.mkdirSync(path.join(a, 'later'));
+  fs.writeFileSync(path.join(a, 'later', 'notes.txt'), 'notes\n');
+  await new Promise((r) => setTimeout(r, 500));
+  fs.mkdirSync(path.join(a, 'later', '.chorus'));
+  await waitUntil("the outer daemon's word on later/", () => said(a, 'later') > 0, 15_000);
+
+  // Said once each, whatever else happens there.
+  fs.writeFileSync(path.join(sub, 'more.txt'), 'more\n');
+  fs.writeFileSync(path.join(a, 'top.txt'), 'top again\n');
+  await new Promise((r) => setTimeout(r, 1500));
+  expect([said(a, 'sub'), said(a, 'later')]).toEqual([1, 1]);
+});

@@ -1,0 +1,58 @@
+// Pins two user-trial faults of what `chorus join` and `chorus status` say of a session:
+// - a read-only join said only "Joined: …", and status did not name view mode (`--no-disk`);
+// - status said "not shared" of a joined folder whose daemon had just started, for as long as it
+//   took in the folder before rejoining its session.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chorus, joinedPair, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+const sessionLine = (dir: string) => /^session {3}(.*)$/m.exec(chorus(['status', dir]).stdout)?.[1];
+
+it('a read-only join says so when it is done, and status names read-only and view mode', () => {
+  const a = tempProject({ 'a.txt': 'a\n' });
+  used.push(a);
+  const code = shareCode(a, ['--read-only']);
+  const b = path.join(tempDir(), 'b');
+  used.push(b);
+  const join = chorus(['join', code, b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  expect(join.stdout).toMatch(/^Joined read-only: 1 file, 0\.0 MB in .*\/b after [\d.]+ s\.\nRead-only: you can see the files and follow others, not edit \(changes you make stay on this machine; ask whoever shared the session for a code that can edit\)\.\n$/);
+  expect(sessionLine(b)).toMatch(/^joined; read-only: you can see the files and follow others, not edit \(.*\); listening on /);
+
+  const c = path.join(tempDir(), 'c');
+  used.push(c);
+  const view = chorus(['join', code, c, '--no-disk', '--json', '--host', '127.0.0.1']);
+  expect(view.status, view.stderr).toBe(0);
+  expect(JSON.parse(view.stdout)).toMatchObject({ files: 1, readOnly: true });
+  expect(sessionLine(c)).toMatch(/^joined; read-only: .*; view mode: nothing is written to this folder; files live in your editors only; listening on /);
+
+  // A writer's join says nothing of the kind.
+  const d = path.join(tempDir(), 'd');
+  used.push(d);
+  const writer = chorus(['join', shareCode(a), d, '--host', '127.0.0.1']);
+  expect(writer.stdout).toMatch(/^Joined: 1 file/);
+  expect(writer.stdout).not.toMatch(/read-only/i);
+  expect(sessionLine(d)).toMatch(/^joined; listening on /);
+});
+
+it('status of a joined folder whose daemon has just started says it is reconnecting, never "not shared"', async () => {
+  const { b } = joinedPair({ 'a.txt': 'a\n' }, used);
+  expect(chorus(['stop', b]).status).toBe(0);
+  // Files to take in at the next start: the daemon rejoins its session once that is done.
+  for (let i = 0; i < 600; i++) fs.writeFileSync(path.join(b, `new-${i}.txt`), `file ${i}\n`);
+  const daemon = spawn(process.execPath, [CLI, 'daemon', b], { stdio: 'ignore', detached: true });
+  daemon.unref();
+  const lines: string[] = [];
+  await waitUntil('the daemon rejoining its session', () => {
+    const line = sessionLine(b);
+    if (line !== undefined) lines.push(line);
+    return line !== undefined && line.startsWith('joined; listening on');
+  });
+  expect(lines.filter((l) => !/^(joined|reconnecting)/.test(l))).toEqual([]);
+  expect(lines[0]).toMatch(/^reconnecting: the daemon has just started and rejoins the session once it has read the folder/);
+});
