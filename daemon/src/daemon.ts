@@ -15,6 +15,7 @@ import { becameProject } from './disk/nested-projects.js';
 import { FolderSync } from './disk/folder-sync.js';
 import { WriteBack } from './disk/write-back.js';
 import type { Collaboration } from './editor/editor-collaboration.js';
+import { RecentRenames } from './editor/recent-renames.js';
 import { EditorBuffers, type EditorClient } from './editor/editor-buffers.js';
 import { UndoManager } from './editor/undo-manager.js';
 import { carryPresence, Presence, type PeerView } from './presence/presence.js';
@@ -145,6 +146,8 @@ export class Daemon {
   private readonly collaboration: Collaboration;
   /** Where every change to a file's text goes, in order (change-route.ts). */
   private readonly route: ChangeRoute;
+  /** Where renamed files went, for editors that re-open after missing a rename. */
+  private readonly renames: RecentRenames;
 
   private constructor(
     readonly project: Project,
@@ -163,6 +166,7 @@ export class Daemon {
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
     const undo = new UndoManager(workspace);
+    this.renames = new RecentRenames(workspace);
     this.route = new ChangeRoute(workspace, {
       peers: (fileId, raw) => this.session.replicator?.sendLive(fileId, raw),
       undo,
@@ -262,6 +266,7 @@ export class Daemon {
           // Not `!this.folder.watching`: that is also true while the folder is being taken in at
           // start, when an editor (chorus lsp) may already open files that must be shared.
           viewMode: () => this.session.session?.disk === false || this.folderState.closed,
+          renamedTo: (p) => this.renames.whereNow(p),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

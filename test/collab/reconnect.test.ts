@@ -4,7 +4,7 @@
 import { afterEach, expect, it } from 'vitest';
 import * as P from '@chorus/protocol';
 import type { Daemon } from '../../daemon/src/daemon.js';
-import { startDaemon } from '../support/in-process.js';
+import { joinAll, startDaemon } from '../support/in-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import fs from 'node:fs';
@@ -67,8 +67,8 @@ it('re-opening with a base a file that is gone meanwhile makes it with the edito
   await a.open('f.txt');
   await daemon.stop();
   a.close();
-  // Renamed (or deleted) while the editor was away; the editor kept typing in its buffer.
-  fs.renameSync(path.join(dir, 'f.txt'), path.join(dir, 'g.txt'));
+  // Deleted while the editor was away; the editor kept typing in its buffer.
+  fs.rmSync(path.join(dir, 'f.txt'));
   daemon = await startDaemon(dir);
   const a2 = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
   editors.push(a2);
@@ -76,5 +76,65 @@ it('re-opening with a base a file that is gone meanwhile makes it with the edito
   const buffer = 'one\ntwo\nthree\n';
   expect(await a2.open('f.txt', buffer, 'one\ntwo\n')).toBe(buffer);
   await waitForFile(path.join(dir, 'f.txt'), (t) => t === buffer, 'f.txt with the buffer\'s text');
-  expect(fs.readFileSync(path.join(dir, 'g.txt'), 'utf8')).toBe('one\ntwo\n');
+});
+
+it('re-opening with a base a file renamed while the daemon was down follows it (the restart\'s scan saw the rename)', async () => {
+  const dir = tempProject({ 'f.txt': 'one\ntwo\n' });
+  daemon = await startDaemon(dir);
+  const a = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
+  editors.push(a);
+  await a.init();
+  await a.open('f.txt');
+  await daemon.stop();
+  a.close();
+  fs.renameSync(path.join(dir, 'f.txt'), path.join(dir, 'g.txt'));
+  daemon = await startDaemon(dir);
+  const a2 = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
+  editors.push(a2);
+  await a2.init();
+  const buffer = 'one\ntwo\nthree\n';
+  expect(await a2.open('f.txt', buffer, 'one\ntwo\n')).toBe(buffer);
+  await a2.waitFor(() => a2.notes.some((n) => n.method === P.BufferDidRename.method && n.params.from === 'f.txt' && n.params.to === 'g.txt'), 'buffer/didRename f.txt → g.txt');
+  await waitForFile(path.join(dir, 'g.txt'), (t) => t === buffer, 'g.txt with the buffer\'s text');
+  expect(fs.existsSync(path.join(dir, 'f.txt'))).toBe(false);
+});
+
+it('an editor that missed a rename while away re-opens the old path and follows the file, which is not made again', async () => {
+  const dirA = tempProject({ 'f.txt': 'one\ntwo\n' });
+  const A = await startDaemon(dirA, 'alice');
+  const B = await startDaemon(tempProject(), 'bob');
+  try {
+    await joinAll(A, [B], { webrtc: false });
+    const a = await ScriptedEditor.socket(A.project.socketPath, { name: 'a' });
+    editors.push(a);
+    await a.init();
+    expect(await a.open('f.txt')).toBe('one\ntwo\n');
+    a.close(); // the editor's connection drops; its person keeps typing
+    await waitForFile(path.join(B.project.root, 'f.txt'), (t) => t === 'one\ntwo\n', 'f.txt on B');
+    fs.renameSync(path.join(B.project.root, 'f.txt'), path.join(B.project.root, 'g.txt'));
+    await waitForFile(path.join(dirA, 'g.txt'), (t) => t === 'one\ntwo\n', 'the rename on A');
+    const a2 = await ScriptedEditor.socket(A.project.socketPath, { name: 'a' });
+    editors.push(a2);
+    await a2.init();
+    const buffer = 'one\ntwo\nthree\n';
+    expect(await a2.open('f.txt', buffer, 'one\ntwo\n')).toBe(buffer);
+    await a2.waitFor(() => a2.notes.some((n) => n.method === P.BufferDidRename.method && n.params.from === 'f.txt' && n.params.to === 'g.txt'), 'buffer/didRename f.txt → g.txt');
+    // The typing is in the renamed file, everywhere; the old path stays gone.
+    await waitForFile(path.join(B.project.root, 'g.txt'), (t) => t === buffer, 'g.txt on B with the typing');
+    await waitForFile(path.join(dirA, 'g.txt'), (t) => t === buffer, 'g.txt on A with the typing');
+    expect(A.workspace.index.idOf('f.txt')).toBeUndefined();
+    expect(B.workspace.index.idOf('f.txt')).toBeUndefined();
+    expect(fs.existsSync(path.join(dirA, 'f.txt'))).toBe(false);
+    // Edits the editor sent to the old path before the notice reached it land in the file.
+    await a2.edit('f.txt', buffer.length, buffer.length, 'four\n');
+    await waitForFile(path.join(B.project.root, 'g.txt'), (t) => t === `${buffer}four\n`, 'an edit addressed to the old path');
+    // Re-opened under its new name, the old name's late buffer/close leaves it open (VS Code
+    // closes the old document after opening the new one).
+    expect(await a2.open('g.txt')).toBe(`${buffer}four\n`);
+    await a2.conn.sendRequest(P.BufferClose.type, { path: 'f.txt' }).catch(() => undefined);
+    await a2.edit('g.txt', 0, 0, '0\n');
+    await waitForFile(path.join(B.project.root, 'g.txt'), (t) => t === `0\n${buffer}four\n`, 'an edit after the old name was closed');
+  } finally {
+    await Promise.all([A.stop(), B.stop()]);
+  }
 });

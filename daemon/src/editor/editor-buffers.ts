@@ -38,6 +38,11 @@ export interface BufferHooks {
   ignored?(path: string): string | undefined;
   /** True in view mode (join --no-disk): the folder's own files are never read or shared. */
   viewMode?(): boolean;
+  /**
+   * Where the file renamed away from `path` is now, when nothing is at `path` (RecentRenames):
+   * a re-open of a buffer whose editor missed the rename follows it.
+   */
+  renamedTo?(path: string): string | undefined;
 }
 
 /** What buffer/open answers. */
@@ -109,11 +114,19 @@ export class EditorBuffers implements ChangeSink {
    * not reach peers), the answer says `shared: false`, and edits of it are refused.
    */
   async open(pathIn: string, content: string | undefined, base?: string, pending: Array<{ id: string; text: string }> = []): Promise<OpenResult> {
-    const path = this.resolve(pathIn);
+    const asked = this.resolve(pathIn);
+    // A re-open (the editor had the file in step: `base`) of a path the file was renamed away from
+    // while the editor was not told (disconnected): the buffer follows the file, as if the rename
+    // had reached it. Created again at the old path, the file would exist twice on every peer.
+    const movedTo = base !== undefined && !this.buffers.has(asked) ? this.hooks.renamedTo?.(asked) : undefined;
+    const path = movedTo !== undefined && !this.buffers.has(movedTo) ? movedTo : asked;
+    // The editor knows this path now: an older redirect to it (a rename it was told of) is over,
+    // so a late buffer/close of the old path cannot close this buffer.
     this.renamedFrom.delete(path);
+    for (const [from, to] of this.renamedFrom) if (to === path) this.renamedFrom.delete(from);
     if (this.resolved.size > 10_000) this.resolved.clear();
-    this.resolved.set(pathIn, path);
-    this.resolved.set(path, path);
+    this.resolved.set(pathIn, asked);
+    this.resolved.set(asked, asked);
     const ignored = this.workspace.index.idOf(path) ? undefined : this.hooks.ignored?.(path);
     if (ignored !== undefined) {
       let text = content;
@@ -156,7 +169,17 @@ export class EditorBuffers implements ChangeSink {
     const previous = this.buffers.get(path);
     if (previous) this.workspace.unpin(previous.fileId);
     this.workspace.pin(fileId);
-    this.buffers.set(path, { fileId, revisions: new BufferRevisions() });
+    const opened: OpenBuffer = { fileId, revisions: new BufferRevisions() };
+    this.buffers.set(path, opened);
+    if (path !== asked) {
+      // Edits the editor sends to the old path land here, and it is told after this answer (a
+      // rename of a buffer it does not hold open yet would be ignored): the answer is written
+      // first, as this runs after the open's promise is answered (in order on the connection).
+      this.renamedFrom.set(asked, path);
+      setImmediate(() => {
+        if (this.buffers.get(path) === opened) this.client.bufferDidRename?.(asked, path);
+      });
+    }
     const current = this.workspace.text(fileId);
     if (content !== undefined && content !== current) {
       // The editor's unsent typing after a reconnect: with a base, only what it changed since
@@ -168,7 +191,7 @@ export class EditorBuffers implements ChangeSink {
       const op = base === undefined ? diffToOp(current, content) : transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
       this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
     }
-    return { path, content: this.workspace.text(fileId) };
+    return { path: asked, content: this.workspace.text(fileId) };
   }
 
   close(pathIn: string): void {
@@ -261,6 +284,8 @@ export class EditorBuffers implements ChangeSink {
     const b = this.buffers.get(from);
     if (!b) return;
     this.buffers.delete(from);
+    const replaced = this.buffers.get(to);
+    if (replaced && replaced !== b) this.workspace.unpin(replaced.fileId);
     this.buffers.set(to, b);
     this.renamedFrom.set(from, to);
     this.renamedFrom.delete(to);
