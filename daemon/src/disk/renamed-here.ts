@@ -32,8 +32,4 @@ export class RenamedHere {
     this.marks.delete(path);
     return m;
   }
-
-  get size(): number {
-    return this.marks.size;
-  }
 }
