@@ -478,13 +478,15 @@ export class FolderSync {
       // writes more entries than MAX_INDEX_ENTRIES_PER_CHANGE (sync/change-check.ts).
       const steps: Array<() => void> = [];
       for (const rel of folders.gone) steps.push(() => this.workspace.removeDir(rel, DISK));
+      // The renames of the batch being made: marked with its change once it is made (decision 148).
+      let renamedNow: Array<{ to: string; id: string }> = [];
       for (const [from, to] of renames) {
         steps.push(() => {
+          const id = index.idOf(from);
           this.workspace.rename(from, to, DISK);
           this.writeBack.moved(from, to);
-          if (this.writeBack.renamedHere.size >= 10_000) this.writeBack.renamedHere.clear(); // a bound
-          this.writeBack.renamedHere.delete(from);
-          this.writeBack.renamedHere.add(to);
+          this.writeBack.renamedHere.take(from);
+          if (id !== undefined && index.idOf(to) === id) renamedNow.push({ to, id });
           this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
         });
       }
@@ -532,9 +534,11 @@ export class FolderSync {
       // decision 142). Its files, if any, are shared as usual, and then the folder keeps the path.
       for (const rel of folders.added) steps.push(() => this.workspace.index.fileAtOrAbove(rel) === undefined && this.workspace.addDir(rel, DISK));
       for (let i = 0; i < steps.length; i += BATCH_FILES) {
-        this.workspace.batch(() => {
+        const made = this.workspace.batch(() => {
           for (const step of steps.slice(i, i + BATCH_FILES)) step();
         }, DISK);
+        if (made !== undefined) for (const { to, id } of renamedNow) this.writeBack.renamedHere.mark(to, id, made);
+        renamedNow = [];
       }
       const parts = [
         [added.length, 'new'],

@@ -157,10 +157,12 @@ export class Materializer {
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     // A folder there now is not this file: it is left alone (rm would refuse it anyway).
     if (st?.isDirectory()) return;
-    if (st?.isFile() && this.writeBack.renamedHere.delete(p)) {
-      // This folder renamed the file, and a peer deleted it: a rename is an intent to keep it, like
-      // an edit (decision 148). The folder's file stays and is shared again, as a new file (its
-      // history stays with the deleted entry).
+    const mark = this.writeBack.renamedHere.take(p);
+    if (st?.isFile() && mark !== undefined && this.workspace.index.entry(mark.id) === undefined && this.workspace.index.removalSaw(mark.id, mark.change) !== true) {
+      // This folder renamed the file, and a peer deleted it without having seen the rename (made
+      // concurrently, one side offline): a rename is an intent to keep it, like an edit (decision
+      // 148). The folder's file stays and is shared again, as a new file (its history stays with
+      // the deleted entry). A deletion made after seeing the rename removes it as usual, below.
       this.log(`kept ${p}: a peer deleted this file, which was renamed here meanwhile; a rename keeps the file, so it is shared again (delete it again to remove it everywhere)`);
       this.writeBack.forget(p);
       await this.writeBack.takeForeign?.(p);

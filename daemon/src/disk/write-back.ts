@@ -15,6 +15,7 @@ import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { keptHereMessage, PendingContent } from './pending-content.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
+import { RenamedHere } from './renamed-here.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one
@@ -368,11 +369,11 @@ export class WriteBack {
   }
 
   /**
-   * Paths this folder renamed a file to (taken in from the folder since the daemon started), until
-   * a peer's deletion of the file is settled once. A rename is an intent to keep the file: a
-   * peer's deletion made without knowing of it (one side offline) must not remove it (decision 148).
+   * Files this folder renamed (taken in from the folder since the daemon started), with the index
+   * change that did it: a peer's deletion made without knowing of the rename must not remove the
+   * file (decision 148).
    */
-  readonly renamedHere = new Set<string>();
+  readonly renamedHere = new RenamedHere();
 
   /** Resolves once the write of `path` in progress, if any, and those queued behind it are done. */
   async writing(path: string): Promise<void> {

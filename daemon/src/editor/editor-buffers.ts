@@ -70,6 +70,7 @@ export class EditorBuffers implements ChangeSink {
   private resolved = new Map<string, string>();
   private readonly onFiles = (e: FilesEvent) => {
     for (const r of e.renamed) this.renamed(r.from, r.to);
+    this.keepOnTheirFiles();
     if (!this.initialized) return;
     if (e.created.length || e.deleted.length || e.renamed.length) {
       this.client.workspaceDidChange({ created: e.created, deleted: e.deleted, renamed: e.renamed.map(({ from, to }) => ({ from, to })) });
@@ -277,6 +278,49 @@ export class EditorBuffers implements ChangeSink {
     for (const [path, buf] of this.buffers) {
       if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before, e.after);
     }
+  }
+
+  /**
+   * After any change of the file list, every buffer is where its editor thinks it is (decision
+   * 155). A buffer whose file went while another file arrived at its path (a `git checkout` to a
+   * branch without the file and back, or one whose removal and re-creation the watcher saw apart,
+   * or a peer's) takes the file at that path: the editor shows what is at the path, and its next
+   * keystroke goes there. Bound to the file that went, it went into that file, which came back as
+   * `name (conflict …)` (an edit wins over a delete) with the person's typing, silently. A buffer
+   * whose file moved without a rename being told (an edited file that came back beside the one at
+   * its path) follows it, and the editor is told (`buffer/didRename`).
+   */
+  private keepOnTheirFiles(): void {
+    for (const [path, b] of [...this.buffers]) {
+      const now = this.workspace.pathOf(b.fileId);
+      if (now === undefined) {
+        const there = this.workspace.index.idOf(path);
+        if (there !== undefined && there !== b.fileId) void this.takeFileAt(path, b);
+      } else if (now !== path && !this.buffers.has(now)) this.renamed(path, now);
+    }
+  }
+
+  /**
+   * Bind the buffer `b` at `path`, whose file went, to the file at `path` now, and send the editor
+   * the difference. Nothing happens when that file cannot be edited live (binary, not arrived) or
+   * things changed meanwhile (an edit of this editor brought its file back: it keeps it).
+   */
+  private async takeFileAt(path: string, b: OpenBuffer): Promise<void> {
+    const gone = b.fileId;
+    let to: string;
+    try {
+      ({ fileId: to } = await this.workspace.open(path, false, { kind: 'editor', editorId: this.id }));
+    } catch {
+      return; // it stays on the file that went, as before
+    }
+    this.workspace.settle(); // a burst of this editor's own on the file that went lands first
+    if (this.buffers.get(path) !== b || b.fileId !== gone || this.workspace.pathOf(gone) !== undefined || this.workspace.index.idOf(path) !== to) return;
+    const before = this.workspace.text(gone);
+    const after = this.workspace.textFor(to, this.id);
+    this.workspace.pin(to);
+    this.workspace.unpin(gone);
+    b.fileId = to;
+    if (before !== after) this.send(path, b, diffToOp(before, after), before, after);
   }
 
   /** A buffer's file was renamed: keep it open under its new path, and tell the editor. */

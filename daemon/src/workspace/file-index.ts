@@ -433,6 +433,35 @@ export class FileIndex {
     return A.getHeads(this.doc);
   }
 
+  /**
+   * Was the file `id` removed by a change that had seen the change `hash` (one of this index's,
+   * e.g. the one that renamed the file here)? True when a change that removed the entry has
+   * `hash` in its history; false when every one that did was made without it (concurrently);
+   * undefined when this index does not hold `hash`, or no change after it removed the entry.
+   * Reads only the changes this index does not have in `hash`'s history: those since, and those
+   * made concurrently with it.
+   */
+  removalSaw(id: string, hash: string): boolean | undefined {
+    if (!A.hasHeads(this.doc, [hash])) return undefined;
+    const files = A.getObjectId(this.doc, 'files');
+    const since = A.getBackend(this.doc).getChanges([hash]).map((c) => A.decodeChange(c));
+    // Everything that descends from `hash`. Changes come each after its dependencies, but a pass
+    // until nothing is added does not rely on that.
+    const after = new Set([hash]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const c of since) {
+        if (!after.has(c.hash) && c.deps.some((d) => after.has(d))) {
+          after.add(c.hash);
+          grew = true;
+        }
+      }
+    }
+    const removals = since.filter((c) => c.ops.some((op) => op.action === 'del' && op.obj === files && op.key === id));
+    if (!removals.length) return undefined;
+    return removals.some((c) => after.has(c.hash));
+  }
+
   generateSync(state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
     const [next, message] = A.generateSyncMessage(this.doc, state);
     return { state: next, message };

@@ -756,14 +756,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /**
    * Run `fn` (synchronous updates of the file list) as one index change and one `files` event,
-   * so a burst of file operations reaches peers as one coherent step.
+   * so a burst of file operations reaches peers as one coherent step. Returns the hash of that
+   * change (undefined when nothing changed, or inside another batch, whose change it joins).
    */
-  batch(fn: () => void, origin: Origin): void {
+  batch(fn: () => void, origin: Origin): string | undefined {
     this.settle();
     this.writable('the change of the file list');
     if (this.batching) {
       fn();
-      return;
+      return undefined;
     }
     const before = new Map(this.index.entries());
     this.batching = before;
@@ -773,10 +774,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     } finally {
       this.batching = undefined;
     }
-    if (!change) return;
+    if (!change) return undefined;
+    // A change made here depends on every head the index had: it is the only head now.
+    const [made] = this.index.heads;
     this.record(INDEX_DOC_ID, change);
     this.announce(this.index.diffFrom(new Map([...before].map(([id, e]) => [id, e.path]))), new Map([...before].map(([id, e]) => [id, stateKey(e)])), origin);
     this.resolveHere();
+    return made;
   }
 
   /**
