@@ -58,7 +58,11 @@ it('an editor with unsent typing reconnects after a daemon restart and its typin
   expect(await a2.conn.sendRequest(P.DataGet.type, { namespace: 'plugin', key: 'k' })).toEqual({ value: [1, 2, 3] });
 });
 
-it('re-opening with a base a file that is gone meanwhile makes it with the editor\'s text, never an empty file', async () => {
+/**
+ * An editor had f.txt ("one\ntwo\n") open; its daemon stopped, `meanwhile` ran on the folder, and
+ * the daemon started again. Returns the folder and the editor, connected again and initialized.
+ */
+async function awayWhile(meanwhile: (dir: string) => void): Promise<{ dir: string; a2: ScriptedEditor }> {
   const dir = tempProject({ 'f.txt': 'one\ntwo\n' });
   daemon = await startDaemon(dir);
   const a = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
@@ -67,31 +71,24 @@ it('re-opening with a base a file that is gone meanwhile makes it with the edito
   await a.open('f.txt');
   await daemon.stop();
   a.close();
-  // Deleted while the editor was away; the editor kept typing in its buffer.
-  fs.rmSync(path.join(dir, 'f.txt'));
+  meanwhile(dir);
   daemon = await startDaemon(dir);
   const a2 = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
   editors.push(a2);
   await a2.init();
+  return { dir, a2 };
+}
+
+it('re-opening with a base a file that is gone meanwhile makes it with the editor\'s text, never an empty file', async () => {
+  // Deleted while the editor was away; the editor kept typing in its buffer.
+  const { dir, a2 } = await awayWhile((d) => fs.rmSync(path.join(d, 'f.txt')));
   const buffer = 'one\ntwo\nthree\n';
   expect(await a2.open('f.txt', buffer, 'one\ntwo\n')).toBe(buffer);
   await waitForFile(path.join(dir, 'f.txt'), (t) => t === buffer, 'f.txt with the buffer\'s text');
 });
 
 it('re-opening with a base a file renamed while the daemon was down follows it (the restart\'s scan saw the rename)', async () => {
-  const dir = tempProject({ 'f.txt': 'one\ntwo\n' });
-  daemon = await startDaemon(dir);
-  const a = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
-  editors.push(a);
-  await a.init();
-  await a.open('f.txt');
-  await daemon.stop();
-  a.close();
-  fs.renameSync(path.join(dir, 'f.txt'), path.join(dir, 'g.txt'));
-  daemon = await startDaemon(dir);
-  const a2 = await ScriptedEditor.socket(daemon.project.socketPath, { name: 'a' });
-  editors.push(a2);
-  await a2.init();
+  const { dir, a2 } = await awayWhile((d) => fs.renameSync(path.join(d, 'f.txt'), path.join(d, 'g.txt')));
   const buffer = 'one\ntwo\nthree\n';
   expect(await a2.open('f.txt', buffer, 'one\ntwo\n')).toBe(buffer);
   await a2.waitFor(() => a2.notes.some((n) => n.method === P.BufferDidRename.method && n.params.from === 'f.txt' && n.params.to === 'g.txt'), 'buffer/didRename f.txt → g.txt');

@@ -52,13 +52,10 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
   }, 240_000);
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') {
-      const shot = await vs.screenshot(`failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`);
-      console.error(`screenshot: ${shot}\nextension state: ${JSON.stringify(vs.state(), null, 1).slice(0, 4000)}`);
-    }
+    await vs.reportIfFailed(ctx.task);
     // Every edit VS Code sent must have been accepted: a refused one means the extension sent
     // something the protocol does not allow (and only the re-open fallback saved the text).
-    expect((vs.state()?.log ?? []).filter((l) => l.includes('refused'))).toEqual([]);
+    expect(vs.refusedEdits()).toEqual([]);
   });
 
   afterAll(async () => {

@@ -28,10 +28,7 @@ describe.skipIf(skip)('VS Code extension: joining from a folder that is not a pr
   }, 240_000);
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') {
-      const shot = await vs.screenshot(`failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`);
-      console.error(`screenshot: ${shot}\nnotifications: ${JSON.stringify(await vs.notifications())}\nextension state: ${JSON.stringify(vs.state(), null, 1).slice(0, 4000)}`);
-    }
+    await vs.reportIfFailed(ctx.task);
   });
 
   afterAll(async () => {

@@ -77,11 +77,8 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
   }, 240_000);
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') {
-      const shot = await vs.screenshot(`failed-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`);
-      console.error(`screenshot: ${shot}\nextension state: ${JSON.stringify(vs.state(), null, 1).slice(0, 4000)}`);
-    }
-    expect((vs.state()?.log ?? []).filter((l) => l.includes('refused'))).toEqual([]);
+    await vs.reportIfFailed(ctx.task);
+    expect(vs.refusedEdits()).toEqual([]);
   });
 
   afterAll(async () => {

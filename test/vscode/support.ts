@@ -213,6 +213,24 @@ export class VsCode {
     return file;
   }
 
+  /**
+   * For an afterEach: when the test failed, a screenshot, the notifications shown and the
+   * extension's state go to stderr, for whoever reads the failure (CI's output included).
+   */
+  async reportIfFailed(task: { name: string; result?: { state?: string } }): Promise<void> {
+    if (task.result?.state !== 'fail') return;
+    const shot = await this.screenshot(`failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}`);
+    console.error(`screenshot: ${shot}\nnotifications: ${JSON.stringify(await this.notifications())}\nextension state: ${JSON.stringify(this.state(), null, 1).slice(0, 4000)}`);
+  }
+
+  /**
+   * Edits of VS Code's the daemon refused, from the extension's log: each is something the
+   * extension sent that the protocol does not allow (only the re-open fallback saved the text).
+   */
+  refusedEdits(): string[] {
+    return (this.state()?.log ?? []).filter((l) => l.includes('refused'));
+  }
+
   /** The names shown in remote-cursor badges in the visible editor (rendered as CSS content). */
   async badges(): Promise<string[]> {
     return this.page.evaluate(() => {
