@@ -308,6 +308,15 @@ export class Daemon {
     }
   }
 
+  /** Is `code` a read-only join code? False for one that does not decode: the join says why. */
+  private readOnlyCode(code: string): boolean {
+    try {
+      return isReadOnly(decodeJoinCode(code));
+    } catch {
+      return false;
+    }
+  }
+
   private async joinWhenReady(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
     await this.ready;
     if (!this.session.session) {
@@ -318,6 +327,18 @@ export class Daemon {
         throw new Failure(
           'session',
           `a view-mode join (--no-disk) never shares this folder's own files, but the daemon already running for ${this.project.root} has read them; nothing was joined. Stop it (chorus stop ${this.project.root}) and run the join again`,
+        );
+      }
+      // A read-only member shares nothing, so the session never takes this folder's own files,
+      // and the first sync never ended: the join hung, and the person's files were later
+      // replaced by the session's with no copy (a user trial). Refused before anything is shared
+      // or written.
+      const files = this.workspace.index.entries();
+      if (opts.disk && files.length > 0 && this.readOnlyCode(code)) {
+        const named = files.slice(0, 3).map(([, e]) => e.path).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
+        throw new Failure(
+          'session',
+          `this code is read-only, so it cannot merge this folder's own files into the session, and ${this.project.root} has ${files.length} file${files.length === 1 ? '' : 's'} of its own (${named}); nothing was joined and nothing in the folder changed. Join into an empty folder, or ask whoever shared the session for a code that can edit to merge this folder's files`,
         );
       }
     }

@@ -1,5 +1,6 @@
-// Pins two user-trial faults of what `chorus join` and `chorus status` say of a session:
+// Pins user-trial faults of what `chorus join` and `chorus status` say of a session:
 // - a read-only join said only "Joined: …", and status did not name view mode (`--no-disk`);
+// - a read-only join into a folder with files of its own hung, and could lose those files;
 // - status said "not shared" of a joined folder whose daemon had just started, for as long as it
 //   took in the folder before rejoining its session.
 import { spawn } from 'node:child_process';
@@ -30,6 +31,19 @@ it('a read-only join says so when it is done, and status names read-only and vie
   expect(view.status, view.stderr).toBe(0);
   expect(JSON.parse(view.stdout)).toMatchObject({ files: 1, readOnly: true });
   expect(sessionLine(c)).toMatch(/^joined; read-only: .*; view mode: nothing is written to this folder; files live in your editors only; listening on /);
+
+  // A read-only join into a folder with files of its own is refused before anything changes: a
+  // read-only member cannot share them, so the session never took them and the join hung (a
+  // user trial), and the person's file was later replaced by the session's with no copy.
+  const e = tempProject({ 'a.txt': 'my own version\n', 'mine.txt': 'mine\n' });
+  used.push(e);
+  const refused = chorus(['join', code, e, '--host', '127.0.0.1']);
+  expect(refused.status, refused.stdout).not.toBe(0);
+  expect(refused.stderr).toMatch(/this code is read-only, so it cannot merge this folder's own files into the session, and .* has 2 files of its own \(a\.txt, mine\.txt\); nothing was joined and nothing in the folder changed/);
+  expect(fs.readFileSync(path.join(e, 'a.txt'), 'utf8')).toBe('my own version\n');
+  expect(fs.readdirSync(e).sort()).toEqual(['a.txt', 'mine.txt']);
+  expect(fs.readFileSync(path.join(a, 'a.txt'), 'utf8')).toBe('a\n');
+  expect(fs.existsSync(path.join(a, 'mine.txt'))).toBe(false);
 
   // A writer's join says nothing of the kind.
   const d = path.join(tempDir(), 'd');
