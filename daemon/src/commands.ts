@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
-import { decodeJoinCode, isReadOnly, JoinCodeError } from './net/join-code.js';
+import { decodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength } from './net/join-code.js';
 import { logLine } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
@@ -325,11 +325,11 @@ export function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin): Pro
       // Read no further: an open pipe or terminal would otherwise keep this process alive after the join.
       input.pause();
       input.destroy();
-      resolve((text.split(/\r?\n/, 1)[0] ?? '').trim());
+      resolve(text.slice(0, pastedCodeLength(text) ?? text.length).trim());
     };
     const onData = (chunk: string) => {
       text += chunk;
-      if (text.includes('\n') || text.length > MAX_STDIN_CODE) finish();
+      if (pastedCodeLength(text) !== undefined || text.length > MAX_STDIN_CODE) finish();
     };
     const onError = (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)));
     input.setEncoding('utf8');

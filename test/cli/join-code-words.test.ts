@@ -44,4 +44,12 @@ it('says what is wrong with a code as it was copied, each fault in its own words
   const join = chorus(['join', `  "${code.slice(0, 50)}\n${code.slice(50)}"  `, b, '--host', '127.0.0.1']);
   expect(join.status, join.stderr).toBe(0);
   expect(fs.readFileSync(path.join(b, 'a.txt'), 'utf8')).toBe('a\n');
+
+  // The same on standard input (`chorus join -`): a quoted code goes on to the line its quote
+  // closes on (it was read to the first line break, and blamed for "other text" before the code).
+  const c = path.join(here, 'c');
+  used.push(c);
+  const piped = chorus(['join', '-', c, '--host', '127.0.0.1'], { input: `"${code.slice(0, 50)}\n${code.slice(50)}"\n` });
+  expect(piped.status, piped.stderr).toBe(0);
+  expect(fs.readFileSync(path.join(c, 'a.txt'), 'utf8')).toBe('a\n');
 });

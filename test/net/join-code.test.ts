@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { writerKeys } from '../../daemon/src/net/credentials.js';
-import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError, type JoinCode } from '../../daemon/src/net/join-code.js';
+import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength, type JoinCode } from '../../daemon/src/net/join-code.js';
 
 const keys = writerKeys(new Uint8Array(randomBytes(32)));
 const code: JoinCode = {
@@ -67,5 +67,16 @@ describe('join codes', () => {
   it('refuses to encode a code nobody could use', () => {
     expect(() => encodeJoinCode({ ...code, keys: { ...keys, writer: new Uint8Array(8) } })).toThrow(/32 bytes/);
     expect(() => encodeJoinCode({ sessionId: 'x', keys, addrs: [] })).toThrow(/at least one address/);
+  });
+});
+
+describe('pastedCodeLength (a code read line by line)', () => {
+  it('ends a plain code at its first line break, a quoted one at the line where its quote closes', () => {
+    expect(pastedCodeLength('chorus2.abc\nmore\n')).toBe(11);
+    expect(pastedCodeLength('chorus2.abc')).toBeUndefined(); // no line break yet: read on
+    expect(pastedCodeLength('  "chorus2.ab\n')).toBeUndefined(); // the quote is still open
+    expect(pastedCodeLength('  "chorus2.ab\ncd"\nnext\n')).toBe(17);
+    expect(pastedCodeLength('\u201cchorus2.ab\ncd\u201d\n')).toBe(15);
+    expect(pastedCodeLength('"chorus2.abcd"\r\n')).toBe(15);
   });
 });

@@ -61,6 +61,25 @@ const INCOMPLETE = `the join code is incomplete: its end is missing (it was cut 
 /** Marks a code is often copied inside (from a chat, a document, JSON): around it, they are dropped. */
 const WRAPPERS: ReadonlyArray<readonly [string, string]> = [['"', '"'], ["'", "'"], ['`', '`'], ['\u201c', '\u201d'], ['\u2018', '\u2019'], ['<', '>']];
 
+/**
+ * How much of `text`, read line by line (a paste, a pipe), is the join code: its first line, or,
+ * when the code opens with a quote mark, everything up to the end of the line where the quote
+ * closes (a chat app wrapped the quoted code over lines). Undefined while more lines are needed.
+ */
+export function pastedCodeLength(text: string): number | undefined {
+  const t = text.trimStart();
+  const start = text.length - t.length;
+  const close = WRAPPERS.find(([open]) => t.startsWith(open))?.[1];
+  let from = start;
+  if (close !== undefined) {
+    const at = text.indexOf(close, start + 1);
+    if (at === -1) return undefined;
+    from = at;
+  }
+  const nl = text.indexOf('\n', from);
+  return nl === -1 ? undefined : nl;
+}
+
 /** `text` without surrounding quotes and white space, and without the line breaks and spaces chat apps wrap a long code with. */
 function unwrapped(text: string): string {
   let t = text.trim();
