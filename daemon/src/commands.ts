@@ -36,6 +36,8 @@ interface Footprint {
   createdDirs: string[];
   /** A join's: the files the folder had before (project-relative), to tell which the join wrote. */
   filesBefore?: Set<string>;
+  /** A join's: a peer answered, so the folder's own files (a writer's join) were being merged. */
+  merging?: boolean;
 }
 
 /** Files under `root` (project-relative, `.chorus/` left out), up to `limit` of them. */
@@ -135,6 +137,14 @@ async function putBack(fp: Footprint, opts: { keepLog?: boolean; interrupted?: b
     // The session's files written before the join stopped are left: removing them risks a file
     // the person made or changed meanwhile (decision 147). Said, so nobody takes them for theirs.
     done.push(`${files} ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
+  }
+  if (opts.interrupted && fp.merging && fp.filesBefore && fp.filesBefore.size > 0) {
+    // Stopping the join does not take back what it sent: said, so nobody thinks the folder's
+    // files stayed on this machine (a user trial: a person who picked the wrong folder).
+    const n = fp.filesBefore.size;
+    done.push(
+      `this folder's own ${n} file${n === 1 ? ' was' : 's were'} being merged into the session when the join stopped: its members may have ${n === 1 ? 'it' : 'some of them'} already (where the session had another version, as a conflict copy), all but those the folder's ignore rules keep here; stopping does not take them back, so ask whoever shared the session to delete what should not be there`,
+    );
   }
   return done;
 }
@@ -374,6 +384,8 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     let connecting = true;
     conn.onNotification(P.SessionProgress.type, (p) => {
       connecting = p.phase === 'connecting';
+      // Read-only and view-mode joins share nothing of the folder.
+      if (!connecting && flags.disk) fp.merging = true;
       if (flags.json || Date.now() - last < 250) return;
       last = Date.now();
       const mb = (n: number) => (n / 1e6).toFixed(1);
