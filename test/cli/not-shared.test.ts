@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
 const used = stopAfterEach();
@@ -117,4 +117,25 @@ it('never shares .env files, private keys or .netrc by default; templates are sh
   expect(chorus(['share', a, '--host', '127.0.0.1']).status).toBe(0);
   await waitUntil('.env on B', () => fs.existsSync(path.join(b, '.env')));
   expect(files(b)).toEqual(['.env', '.env.example', 'deploy/id_ed25519.pub', 'ok.txt']);
+});
+
+it("a file that grew past 48 MiB here and is then deleted here does not take a peer's later edit with it", async () => {
+  const { a, b } = joinedPair({ 'grow.txt': 'line one\n' }, used);
+  // A's copy grows past the limit: it stays A's own; the session keeps the last shared version.
+  // Put in place whole (a rename): a watcher that saw it half-written would share that half.
+  const big = path.join(tempDir(), 'grow.txt');
+  fs.writeFileSync(big, Buffer.alloc(48 * 1024 * 1024 + 1, 0x61));
+  fs.renameSync(big, path.join(a, 'grow.txt'));
+  await waitUntil('A to say it does not share the grown file', () => fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8').includes('not sharing grow.txt'));
+  // B edits the shared version; A cannot take it in over its own (it leaves A's file as it is).
+  fs.appendFileSync(path.join(b, 'grow.txt'), "B's work\n");
+  // B's edit reaches A, but A's file is A's: the session's version is not written over it (it
+  // was, with no copy).
+  await waitUntil('A to say it leaves its file as it is', () => /left grow\.txt as the folder has it/.test(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')));
+  expect(fs.statSync(path.join(a, 'grow.txt')).size).toBe(48 * 1024 * 1024 + 1);
+  // A deletes its own big file. It never had B's edit, so that is not a deletion of B's work.
+  fs.rmSync(path.join(a, 'grow.txt'));
+  await waitUntil('the shared version with B\'s edit written back on A', () => fs.existsSync(path.join(a, 'grow.txt')) && fs.readFileSync(path.join(a, 'grow.txt'), 'utf8') === "line one\nB's work\n");
+  expect(fs.readFileSync(path.join(b, 'grow.txt'), 'utf8')).toBe("line one\nB's work\n");
+  expect(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')).toMatch(/kept grow\.txt: it was deleted in the folder, but edits it never had arrived meanwhile/);
 });

@@ -386,9 +386,11 @@ export class FolderSync {
       const replacedByFolder = this.writeBack.folder.isFolderNow(rel);
       if (had === undefined || (!replacedByFolder && fs.existsSync(this.project.absolute(rel)))) {
         if (full) toWrite.push(rel);
-      } else if (this.currentHash(id) !== had && this.workspace.isLive(id)) {
+      } else if (this.currentHash(id) !== had) {
         // Edits reached the file after the folder last had it: whoever deleted it never saw
-        // them. Keep it (write it back) rather than lose them.
+        // them. Keep it (write it back) rather than lose them. A whole file too, not only live
+        // text: one whose peer's version was never written here (this folder's copy had grown
+        // past the size limit, a blob still on its way) took a peer's edit with it (a trial).
         this.log(`kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile`);
         this.writeBack.forget(rel); // so writing it back is not taken for someone else's deletion
         toWrite.push(rel);

@@ -481,6 +481,15 @@ export class WriteBack {
             if (shared && hashBytes(shared) !== now) void this.writeNow(path, shared);
             return;
           }
+          if (now !== undefined && !this.workspace.readOnly) {
+            // The take-in left the folder's version out (over the size limit for shared files):
+            // it is the person's, and the session's is not written over it. It was: a 50 MB file
+            // replaced by a peer's 18 bytes, with no copy (a user trial). (A take-in that took a
+            // newer version meanwhile left the ledger at that one: its change schedules the next
+            // write, so nothing is skipped for good.)
+            this.pendingContent.logRefusal(`left ${path} as the folder has it: this folder's version is not shared (the log said why) and the session's version is not written over it; move yours aside to get the session's`);
+            return;
+          }
         }
       }
       // The checks above wait on the disk, and the watcher may take a tool's edit in meanwhile (an
