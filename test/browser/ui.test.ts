@@ -430,6 +430,22 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     expect(notices).not.toContain('was deleted by someone');
   });
 
+  it('shows names as they are: runs of spaces kept, text-reordering characters made visible', async () => {
+    const { page } = await open();
+    const spaced = 'two  spaces.txt';
+    const spoof = 'invoice\u202Efdp.exe'; // displays as "invoiceexe.pdf" where the override acts
+    await page.evaluate(([a, b]) => {
+      window.chorusFake.remoteCreate(a as string, 'x\n');
+      window.chorusFake.remoteCreate(b as string, 'y\n');
+    }, [spaced, spoof] as const);
+    const nameOf = (p: string) => page.getByTestId(`file:${p}`).locator('.tree-name');
+    await nameOf(spaced).waitFor();
+    await expect(nameOf(spaced).innerText()).resolves.toBe(spaced);
+    await expect(nameOf(spoof).innerText()).resolves.toBe('invoice<U+202E>fdp.exe');
+    await openFile(page, spoof);
+    await expect(page.getByTestId(`tab:${spoof}`).locator('.tab-name').innerText()).resolves.toBe('invoice<U+202E>fdp.exe');
+  });
+
   it('follows a file renamed by someone else, and closes one they deleted with a notice', async () => {
     const { page } = await open();
     await openFile(page, 'src/beds.ts');

@@ -63,6 +63,15 @@ export function baseName(path: string): string {
   return i < 0 ? path : path.slice(i + 1);
 }
 
+/**
+ * A file name as the page shows it: the characters that reorder text around them (Unicode
+ * bidirectional controls) made visible as `<U+202E>`, so a name cannot display as another
+ * (`invoice<U+202E>fdp.exe` read as `invoiceexe.pdf`). Spaces are kept by the CSS (`white-space: pre`).
+ */
+export function shownName(name: string): string {
+  return name.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
+}
+
 /** The folder part of a path ('' at the top). */
 export function dirName(path: string): string {
   const i = path.lastIndexOf('/');

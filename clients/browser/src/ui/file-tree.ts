@@ -7,7 +7,7 @@
  * Test hooks: each file row is `data-testid="file:<path>"`, each folder row `dir:<path>`.
  */
 import type { FileItem, Person } from '../peer-api.js';
-import { h, replaceChildren, safeColor } from './dom.js';
+import { h, replaceChildren, safeColor, shownName } from './dom.js';
 
 /** Projects up to this many files open with all folders expanded. */
 const EXPAND_ALL_UP_TO = 200;
@@ -218,7 +218,7 @@ export class FileTree {
         },
       },
       h('span', { class: `tree-icon ${isDir ? (expanded ? 'open' : 'closed') : fileIconClass(node.name)}`, 'aria-hidden': 'true' }),
-      h('span', { class: 'tree-name' }, node.name),
+      h('span', { class: 'tree-name' }, shownName(node.name)),
       h('span', { class: 'tree-dots' }),
       h('button', {
         class: 'tree-more',

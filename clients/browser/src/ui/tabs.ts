@@ -6,7 +6,7 @@
  * Test hooks: `data-testid="tab:<path>"`, and `tab-close:<path>` on its close button.
  */
 import type { Person } from '../peer-api.js';
-import { baseName, dirName, h, replaceChildren, safeColor } from './dom.js';
+import { baseName, dirName, h, replaceChildren, safeColor, shownName } from './dom.js';
 
 /** What the tab bar asks of the page. */
 export interface TabsHost {
@@ -64,7 +64,7 @@ export class Tabs {
               if (e.key === 'Enter' || e.key === ' ') this.host.activate(path);
             },
           },
-          h('span', { class: 'tab-name' }, baseName(path)),
+          h('span', { class: 'tab-name' }, shownName(baseName(path))),
           (names.get(baseName(path)) ?? 0) > 1 ? h('span', { class: 'tab-dir' }, dirName(path) || '/') : null,
           here.length > 0 ? h('span', { class: 'tab-dots' }, ...here.slice(0, 3).map((p) => h('span', { class: 'dot', title: p.name, vars: { '--chorus-color': safeColor(p.color) } }))) : null,
           h(
