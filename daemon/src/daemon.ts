@@ -105,8 +105,14 @@ function sessionStatus(config: SessionConfig): SessionStatus {
 
 /** What `status` says of a join asked for, until its session starts; undefined for a code that is no code (the join says why). */
 function joinAsked(code: string, disk: boolean): SessionStatus | undefined {
+  const readOnly = codeIsReadOnly(code);
+  return readOnly === undefined ? undefined : { role: 'guest', readOnly, ...(disk ? {} : { disk: false }), starting: 'joining' };
+}
+
+/** Is `code` a read-only join code? Undefined for one that does not decode: the join says why. */
+function codeIsReadOnly(code: string): boolean | undefined {
   try {
-    return { role: 'guest', readOnly: isReadOnly(decodeJoinCode(code)), ...(disk ? {} : { disk: false }), starting: 'joining' };
+    return isReadOnly(decodeJoinCode(code));
   } catch {
     return undefined;
   }
@@ -308,15 +314,6 @@ export class Daemon {
     }
   }
 
-  /** Is `code` a read-only join code? False for one that does not decode: the join says why. */
-  private readOnlyCode(code: string): boolean {
-    try {
-      return isReadOnly(decodeJoinCode(code));
-    } catch {
-      return false;
-    }
-  }
-
   private async joinWhenReady(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
     await this.ready;
     if (!this.session.session) {
@@ -334,7 +331,7 @@ export class Daemon {
       // replaced by the session's with no copy (a user trial). Refused before anything is shared
       // or written.
       const files = this.workspace.index.entries();
-      if (opts.disk && files.length > 0 && this.readOnlyCode(code)) {
+      if (opts.disk && files.length > 0 && codeIsReadOnly(code) === true) {
         const named = files.slice(0, 3).map(([, e]) => e.path).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
         throw new Failure(
           'session',

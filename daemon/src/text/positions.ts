@@ -32,6 +32,13 @@ function lineEnd(text: string, start: number): number {
   return nl === -1 ? text.length : nl;
 }
 
+/** Units of `enc` one character takes: `c` is its first UTF-16 unit, `pair` whether it is a surrogate pair. */
+function widthOf(c: number, pair: boolean, enc: Encoding): number {
+  if (enc === 'utf-16') return pair ? 2 : 1;
+  if (enc === 'utf-32') return 1;
+  return c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+}
+
 /** Units of `enc` in text[from, to). */
 export function unitLength(text: string, from: number, to: number, enc: Encoding): number {
   if (enc === 'utf-16') return to - from;
@@ -79,7 +86,7 @@ export function toOffset(text: string, pos: LineChar, enc: Encoding, lines?: Lin
     }
     const c = text.charCodeAt(i);
     const pair = isHigh(c) && i + 1 < end && isLow(text.charCodeAt(i + 1));
-    units += enc === 'utf-32' ? 1 : c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    units += widthOf(c, pair, enc);
     i += pair ? 2 : 1;
   }
   if (units !== pos.character) throw new PositionError(`character ${pos.character} on line ${pos.line} falls inside a multi-byte character`);
@@ -107,7 +114,7 @@ export function toOffsetClamped(text: string, pos: LineChar, enc: Encoding, line
   while (i < end) {
     const c = text.charCodeAt(i);
     const pair = isHigh(c) && i + 1 < end && isLow(text.charCodeAt(i + 1));
-    const width = enc === 'utf-16' ? (pair ? 2 : 1) : enc === 'utf-32' ? 1 : c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    const width = widthOf(c, pair, enc);
     if (units + width > pos.character) break;
     units += width;
     i += pair ? 2 : 1;
