@@ -154,6 +154,21 @@ it('a file made in the folder at a waiting path meanwhile is left as the person 
   expect(onDisk('mine.txt')).toBe('typed here meanwhile\n');
 });
 
+it('a file over the size limit made at a waiting path meanwhile is left, and the log does not say it is taken in', async () => {
+  peer.addFile('huge.bin', bytes('from the peer\n'), DISK);
+  await writeBack.pendingContent.write('huge.bin');
+  // Sparse: 49 MiB on paper, next to nothing on the disk.
+  fs.writeFileSync(path.join(root, 'huge.bin'), '');
+  fs.truncateSync(path.join(root, 'huge.bin'), 49 * 1024 * 1024);
+  arrive(bytes('from the peer\n'));
+  await until(() => lines.some((l) => l.startsWith('left huge.bin as the folder has it')), 'the log line');
+  await settle();
+  const line = lines.find((l) => l.startsWith('left huge.bin as the folder has it'))!;
+  expect(line).toMatch(/not shared/);
+  expect(line).not.toMatch(/taken in/);
+  expect(fs.statSync(path.join(root, 'huge.bin')).size).toBe(49 * 1024 * 1024);
+});
+
 it("a file the daemon wrote earlier is replaced when a peer's newer content arrives", async () => {
   const id = peer.addFile('doc.bin', binary(1), DISK);
   arrive(binary(1));

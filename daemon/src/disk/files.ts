@@ -1,6 +1,9 @@
 /** Reading project files, and what their names and modes mean (FolderWriter writes them). */
 import fs from 'node:fs';
 
+/** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
+export const MAX_SHARED_FILE = 48 * 1024 * 1024;
+
 /** The file's bytes, or `undefined` if it does not exist (or is a folder). */
 export async function readBytes(file: string): Promise<Uint8Array | undefined> {
   try {

@@ -15,14 +15,11 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { isExecutable, isWriteTemp, readBytes } from './files.js';
+import { isExecutable, isWriteTemp, MAX_SHARED_FILE, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
-
-/** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
-export const MAX_SHARED_FILE = 48 * 1024 * 1024;
 
 /** Most files taken in as one index change (below what peers accept in one change). */
 const BATCH_FILES = 2000;

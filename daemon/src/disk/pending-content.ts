@@ -4,6 +4,19 @@ export function keptHereMessage(path: string, why: string): string {
 }
 
 /**
+ * What is said, once, when a file of this folder stands where the session's version of `path` would
+ * be written, and is left as it is. `why`: `changed` — it was made or changed in the folder while the
+ * shared content was on the way, so it is taken in like any edit; `notShared` — this folder's
+ * version is not shared (over the size limit; the log said so when it was seen), so it stays as the
+ * folder has it and the session's version waits until the person moves it aside.
+ */
+export function leftAsFolderHasIt(path: string, why: 'changed' | 'notShared'): string {
+  return why === 'changed'
+    ? `left ${path} as the folder has it: it was made or changed there while its shared content was on the way; the folder's version is taken in like any edit`
+    : `left ${path} as the folder has it: this folder's version is not shared (the log said why) and the session's version is not written over it; move yours aside to get the session's`;
+}
+
+/**
  * The one place that decides "write this file of the index into the folder now, or wait for its
  * content" (issue 13, decision 110). A file's content is its live text or its blob; a blob a peer
  * has not sent yet makes the file wait here, by file id, until it arrives. Both callers use it:
@@ -27,6 +40,7 @@ import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { MAX_SHARED_FILE } from './files.js';
 import { inWords, WriteRefused } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
@@ -157,13 +171,16 @@ export class PendingContent {
       if (!this.stillWaits(id)) continue;
       const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
       if (this.refused(rel)) continue;
-      if (await this.someoneElses(rel)) {
+      const theirs = await this.someoneElses(rel);
+      if (theirs) {
         const kept = this.writeBack.keptHere(rel);
         if (kept !== undefined) {
           this.logRefusal(keptHereMessage(rel, kept));
           continue;
         }
-        this.log(`left ${rel} as the folder has it: it was made or changed there while its shared content was on the way; the folder's version is taken in like any edit`);
+        // A file over the size limit is never taken in, so "taken in like any edit" would be
+        // untrue for it (a user trial read that line for a 50 MB file).
+        this.log(leftAsFolderHasIt(rel, theirs === 'notShared' ? 'notShared' : 'changed'));
         continue;
       }
       await this.write(rel); // its content now (or a wait for its newer blob)
@@ -173,13 +190,15 @@ export class PendingContent {
   /**
    * Is there a file at `rel` that the daemon neither wrote nor took in as it is now (made or
    * changed by a person or a tool)? A folder there counts too: it is not the daemon's to replace.
+   * `'notShared'`: yes, and it is over the size limit for shared files, so it is never taken in.
    */
-  private async someoneElses(rel: string): Promise<boolean> {
+  private async someoneElses(rel: string): Promise<boolean | 'notShared'> {
     const abs = this.project.absolute(rel);
     const st = await fs.promises.lstat(abs).catch(() => undefined);
     if (!st) return false;
     if (!st.isFile()) return true;
     if (this.writeBack.untouchedSinceOwnWrite(rel, st)) return false;
+    if (st.size > MAX_SHARED_FILE) return 'notShared';
     const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
     return now !== undefined && !this.writeBack.isOwn(rel, now);
   }

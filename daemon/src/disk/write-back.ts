@@ -13,7 +13,7 @@ import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
-import { keptHereMessage, PendingContent } from './pending-content.js';
+import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
 
@@ -487,7 +487,7 @@ export class WriteBack {
             // replaced by a peer's 18 bytes, with no copy (a user trial). (A take-in that took a
             // newer version meanwhile left the ledger at that one: its change schedules the next
             // write, so nothing is skipped for good.)
-            this.pendingContent.logRefusal(`left ${path} as the folder has it: this folder's version is not shared (the log said why) and the session's version is not written over it; move yours aside to get the session's`);
+            this.pendingContent.logRefusal(leftAsFolderHasIt(path, 'notShared'));
             return;
           }
         }
