@@ -49,4 +49,27 @@ describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
     expect(fs.readFileSync(path.join(b, 'one.txt'), 'utf8')).toBe('third\nsecond\nfirst\nshared\n');
     expect(fs.readFileSync(path.join(a, 'one.txt'), 'utf8')).toBe('shared\n');
   });
+
+  // Regression: :ChorusStatus said the bare role ("guest, read-only"), and "guest" while a daemon
+  // that had just started was rejoining its session; it now says what `chorus status` says, in
+  // the words generated from protocol/src/session-words.ts.
+  it(':ChorusStatus names the session as chorus status does: read-only, and reconnecting while a daemon rejoins', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'one.txt': 'shared\n' }, 'Ada');
+    const b = scene.project({}, 'Bob');
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1', '--read-only')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    const n = await scene.nvim();
+    await n.edit(path.join(b, 'one.txt'));
+    await n.command('ChorusStatus');
+    const line = await waitFor('the status', async () => (await n.messages()).map((m) => /^session {2}(.*)$/m.exec(m.msg)?.[1]).find((l) => l !== undefined));
+    expect(line).toBe("joined; read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)");
+    // A session not started yet (session/status `starting`): never the role alone.
+    const said = (session: Record<string, unknown>) => n.lua<string>('return require("chorus.util").session_text(...)', [session]);
+    expect(await said({ role: 'guest', readOnly: false, starting: 'rejoining' })).toBe('reconnecting: the daemon has just started and rejoins the session once it has read the folder');
+    expect(await said({ role: 'host', readOnly: false, starting: 'rejoining' })).toMatch(/^reconnecting: /);
+    expect(await said({ role: 'guest', readOnly: false, disk: false, starting: 'joining' })).toBe('joining: the join waits for the daemon to finish reading the folder; view mode: nothing is written to this folder; files live in your editors only');
+    expect(await said({ role: 'host', readOnly: false })).toBe('sharing');
+  });
 });
