@@ -89,6 +89,14 @@ describe('chorus lsp: a file renamed while open', () => {
       const st = await status.request('session/status', null);
       return !(st.buffers as Array<{ path: string; editors: number }>).some((x) => x.path === 'g.txt' && x.editors > 0);
     });
-    expect(fs.existsSync(path.join(a, 'f.txt'))).toBe(false);
+
+    // Opened again by the old name (the file is gone there): the daemon follows the rename, and
+    // the person is told again; no f.txt is made.
+    await c.open('f.txt', '');
+    await waitFor('the text of g.txt under the old name', () => c.doc('f.txt').text === 'alpha!\nbeta\ngamma\n');
+    await waitFor('told again', () => said(c, /f\.txt was renamed to g\.txt/).length === 2);
+    await c.edit('f.txt', 0, 0, '#');
+    await peer.waitFor(() => peer.text('g.txt') === '#alpha!\nbeta\ngamma\n', 'typing under the old name after reopening it');
+    for (const d of [a, b]) expect(fs.existsSync(path.join(d, 'f.txt'))).toBe(false);
   }, 120000);
 });
