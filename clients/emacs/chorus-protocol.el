@@ -53,5 +53,13 @@
     (shutting-down . -31988)
     (storage-failed . -31987))
   "Alist of Chorus protocol error codes.")
+(defconst chorus-protocol-session-words
+  '((sharing . "sharing")
+    (joined . "joined")
+    (joining . "joining: the join waits for the daemon to finish reading the folder")
+    (rejoining . "reconnecting: the daemon has just started and rejoins the session once it has read the folder")
+    (read-only . "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)")
+    (view-mode . "view mode: nothing is written to this folder; files live in your editors only"))
+  "Alist of how a session is named to a person (protocol/src/session-words.ts).")
 (provide 'chorus-protocol)
 ;;; chorus-protocol.el ends here

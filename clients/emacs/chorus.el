@@ -1657,6 +1657,25 @@ does for a project's files."
           (when (and buffer-file-name (file-in-directory-p (file-truename buffer-file-name) root))
             (chorus--turn-on)))))))
 
+(defun chorus--session-text (session)
+  "SESSION, the `session' of a session/status result, in words.
+As `chorus status' says it: what the session is doing (reconnecting
+while a daemon that has just started rejoins it, never \"not shared\"),
+then read-only and view mode.  The words are those of
+`chorus-protocol-session-words', generated from
+protocol/src/session-words.ts, picked by the rule of its `sessionClauses'."
+  (let* ((starting (plist-get session :starting))
+         (word (lambda (key) (alist-get key chorus-protocol-session-words)))
+         (clauses (list (cond ((equal starting "joining") (funcall word 'joining))
+                              ((equal starting "rejoining") (funcall word 'rejoining))
+                              ((equal (plist-get session :role) "host") (funcall word 'sharing))
+                              (t (funcall word 'joined))))))
+    (when (eq (plist-get session :readOnly) t)
+      (setq clauses (append clauses (list (funcall word 'read-only)))))
+    (when (eq (plist-get session :disk) :json-false)
+      (setq clauses (append clauses (list (funcall word 'view-mode)))))
+    (mapconcat #'identity clauses "; ")))
+
 (defun chorus--describe-status (st project)
   "A text describing ST, a session/status result, and PROJECT's shared buffers."
   (let ((peer (plist-get st :peer)) (session (plist-get st :session)))
@@ -1665,8 +1684,7 @@ does for a project's files."
      (format "daemon   chorus %s, pid %s\n" (plist-get st :version) (plist-get st :pid))
      (format "you      %s (%s)\n" (plist-get peer :name) (plist-get peer :color))
      (format "session  %s\n" (if session
-                                 (concat (plist-get session :role)
-                                         (if (eq (plist-get session :readOnly) t) ", read-only" ""))
+                                 (chorus--session-text session)
                                "not shared (M-x chorus-share)"))
      (format "buffers  %s\n"
              (or (mapconcat (lambda (s) (format "%s [%s, rev %d/%d]" (chorus--state-path s)

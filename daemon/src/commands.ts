@@ -12,7 +12,6 @@ import { logLine } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
-import { READ_ONLY, sessionClauses } from './lifecycle/session-words.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
@@ -422,7 +421,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   if (flags.json) process.stdout.write(JSON.stringify({ ...r, readOnly, root: project.root, seconds: Number(secs) }) + '\n');
   else {
     process.stdout.write(`Joined${readOnly ? ' read-only' : ''}: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
-    if (readOnly) process.stdout.write(`${READ_ONLY[0]!.toUpperCase()}${READ_ONLY.slice(1)}.\n`);
+    if (readOnly) process.stdout.write(`${P.SessionWords.readOnly[0]!.toUpperCase()}${P.SessionWords.readOnly.slice(1)}.\n`);
     for (const n of r.notices ?? []) process.stdout.write(`  ${n}\n`);
     if (r.waiting) {
       process.stdout.write(`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
@@ -567,7 +566,7 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
 
 /** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */
 function sessionLine(s: NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>): string {
-  const parts = sessionClauses(s);
+  const parts = P.sessionClauses(s);
   if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
   if (s.relay) parts.push(`relay ${s.relay}`);
   if (s.webrtc === false) parts.push('no WebRTC');

@@ -1,5 +1,5 @@
 // Writes the generated views of protocol/: the JSON model, and the Lua and Elisp method tables
-// the Neovim and Emacs clients load. `--check` fails (exit 1) when a committed file is stale.
+// the Neovim and Emacs clients load (with the words that name a session). `--check` fails (exit 1) when a committed file is stale.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,9 @@ const lua = [
   '  errors = {',
   ...Object.entries(model.errors).map(([k, v]) => `    ${k} = ${v},`),
   '  },',
+  '  session_words = {',
+  ...Object.entries(model.sessionWords).map(([k, v]) => `    ${k} = ${JSON.stringify(v)},`),
+  '  },',
   '}',
   '',
 ].join('\n');
@@ -36,6 +39,9 @@ const el = [
   '(defconst chorus-protocol-errors',
   "  '(" + Object.entries(model.errors).map(([k, v]) => `(${elName(k)} . ${v})`).join('\n    ') + ')',
   '  "Alist of Chorus protocol error codes.")',
+  '(defconst chorus-protocol-session-words',
+  "  '(" + Object.entries(model.sessionWords).map(([k, v]) => `(${elName(k)} . ${JSON.stringify(v)})`).join('\n    ') + ')',
+  '  "Alist of how a session is named to a person (protocol/src/session-words.ts).")',
   "(provide 'chorus-protocol)",
   ';;; chorus-protocol.el ends here',
   '',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { allMethods } from './methods.js';
 import { ErrorCodes } from './errors.js';
 import { PROTOCOL_VERSION } from './types.js';
+import { SessionWords } from './session-words.js';
 
 /** The machine-readable model of the protocol, generated from the declarations (cf. LSP's metaModel.json). */
 export function describeProtocol() {
@@ -9,6 +10,8 @@ export function describeProtocol() {
     protocolVersion: PROTOCOL_VERSION,
     framing: 'JSON-RPC 2.0 with LSP base framing (Content-Length headers)',
     errors: ErrorCodes,
+    /** How a session is named to a person (session-words.ts), for the Lua and Elisp clients. */
+    sessionWords: SessionWords,
     methods: allMethods.map((m) => ({
       method: m.method,
       kind: m.kind,

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './define.js';
 export * from './methods.js';
 export * from './describe.js';
+export * from './session-words.js';

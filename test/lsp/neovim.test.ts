@@ -146,6 +146,33 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
     expect(text).toBe('plugin012345\nlspéüéüéü\n');
   }, 120000);
 
+  // Decision 158: the bridge ignored buffer/didRename, so Neovim kept the old name without a
+  // word, and once it opened the new name, deleting the old buffer closed the new one's buffer
+  // on the daemon (its typing then went nowhere).
+  it('a file renamed on a peer: Neovim is told, typing under the old name lands in the new file, and opening the new name takes over', async () => {
+    scene = new Scene();
+    const { a, b } = scene.pair({ 'f.txt': 'alpha\nbeta\n' });
+    const n = await lspNvim(b);
+    await n.command(`edit ${path.join(b, 'f.txt')}`);
+    await sharedBy(b, 'f.txt', 1);
+    fs.renameSync(path.join(a, 'f.txt'), path.join(a, 'g.txt'));
+    await waitFor('Neovim told of the rename', async () => (await messages(n)).some((m) => /f\.txt was renamed to g\.txt/.test(m)), 60000);
+    await n.input('ggA!<Esc>');
+    const e = await peerEditor(a);
+    await e.open('g.txt');
+    expect(await allAgree(n, e, a, b, 'g.txt')).toBe('alpha!\nbeta\n');
+
+    await n.command(`edit ${path.join(b, 'g.txt')}`);
+    await waitFor('the hand-over said', async () => (await messages(n)).some((m) => /g\.txt is open under its own name now/.test(m)));
+    await n.command(`bdelete! ${path.join(b, 'f.txt')}`);
+    await n.input('GA gamma<Esc>');
+    expect(await allAgree(n, e, a, b, 'g.txt')).toBe('alpha!\nbeta gamma\n');
+    await e.edit('g.txt', 0, 0, '> ');
+    expect(await allAgree(n, e, a, b, 'g.txt')).toBe('> alpha!\nbeta gamma\n');
+    expect(fs.existsSync(path.join(a, 'f.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(b, 'f.txt'))).toBe(false);
+  }, 180000);
+
   it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
     scene = new Scene();
     const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');

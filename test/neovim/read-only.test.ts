@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, neovimSkipReason, Scene, waitFor } from './support.js';
+import { cli, neovimSkipReason, Nvim, Scene, waitFor } from './support.js';
 
 const skip = neovimSkipReason();
 
@@ -17,7 +17,8 @@ describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
     await scene?.cleanup();
   });
 
-  it('an edit and :write stay on this machine, and the buffer says so once, not once per edit', async () => {
+  /** Ada shares one.txt read-only, Bob joins; Bob's Neovim has it open. */
+  async function readOnlyJoin(): Promise<{ a: string; b: string; n: Nvim }> {
     scene = new Scene();
     const a = scene.project({ 'one.txt': 'shared\n' }, 'Ada');
     const b = scene.project({}, 'Bob');
@@ -26,6 +27,11 @@ describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
     run('join', code, b, '--json', '--host', '127.0.0.1');
     const n = await scene.nvim();
     await n.edit(path.join(b, 'one.txt'));
+    return { a, b, n };
+  }
+
+  it('an edit and :write stay on this machine, and the buffer says so once, not once per edit', async () => {
+    const { a, b, n } = await readOnlyJoin();
     const told = async () => (await n.messages()).filter((m) => /read-only/.test(m.msg));
     const pause = () => new Promise((r) => setTimeout(r, 1500));
     await n.input('Ofirst<Esc>');
@@ -48,5 +54,21 @@ describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
     expect(messages[0]!.msg).not.toMatch(/was not made/);
     expect(fs.readFileSync(path.join(b, 'one.txt'), 'utf8')).toBe('third\nsecond\nfirst\nshared\n');
     expect(fs.readFileSync(path.join(a, 'one.txt'), 'utf8')).toBe('shared\n');
+  });
+
+  // Regression: :ChorusStatus said the bare role ("guest, read-only"), and "guest" while a daemon
+  // that had just started was rejoining its session; it now says what `chorus status` says, in
+  // the words generated from protocol/src/session-words.ts.
+  it(':ChorusStatus names the session as chorus status does: read-only, and reconnecting while a daemon rejoins', async () => {
+    const { n } = await readOnlyJoin();
+    await n.command('ChorusStatus');
+    const line = await waitFor('the status', async () => (await n.messages()).map((m) => /^session {2}(.*)$/m.exec(m.msg)?.[1]).find((l) => l !== undefined));
+    expect(line).toBe("joined; read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)");
+    // A session not started yet (session/status `starting`): never the role alone.
+    const said = (session: Record<string, unknown>) => n.lua<string>('return require("chorus.util").session_text(...)', [session]);
+    expect(await said({ role: 'guest', readOnly: false, starting: 'rejoining' })).toBe('reconnecting: the daemon has just started and rejoins the session once it has read the folder');
+    expect(await said({ role: 'host', readOnly: false, starting: 'rejoining' })).toMatch(/^reconnecting: /);
+    expect(await said({ role: 'guest', readOnly: false, disk: false, starting: 'joining' })).toBe('joining: the join waits for the daemon to finish reading the folder; view mode: nothing is written to this folder; files live in your editors only');
+    expect(await said({ role: 'host', readOnly: false })).toBe('sharing');
   });
 });

@@ -14,12 +14,22 @@ import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js'
 import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
 import { statusText } from '../../clients/vscode/src/status-bar.js';
+import { ChorusClient } from '../../clients/vscode/src/client.js';
 import { textOn, withAlpha } from '../../clients/vscode/src/decorations.js';
 import { Presence } from '../../clients/vscode/src/presence.js';
 import { applyWire } from '../support/scripted-editor.js';
 import { FakeRpc, FakeVscode, flush, type FakeDocument } from './fake-vscode.js';
 
 const root = '/work/project';
+
+/** Wait until `pred` holds (generous: the machine may be loaded), else fail naming nothing more. */
+async function waitUntil(pred: () => boolean, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** A change from the daemon inserting `text` at `line`, `character`. */
 const insertAt = (line: number, character: number, text: string): P.TextChange => ({ range: { start: { line, character }, end: { line, character } }, text });
@@ -515,6 +525,45 @@ describe('CLI lookup, status bar, presence', () => {
     expect(statusText({ state: 'sharing', following: undefined, presence }).text).toBe('$(live-share) Chorus: sharing · 1 peer');
     expect(statusText({ state: 'joined', following: { id: 'b', name: 'Bob', color: '#3cb44b' }, presence }).text).toContain('following Bob');
     expect(statusText({ state: 'offline', following: undefined, presence }).text).toContain('offline');
+  });
+
+  // Regression: while a daemon that had just started rejoined its session (session/status
+  // `starting`), the status bar said "joined · 0 peers" (and a host's "sharing"), and never
+  // moved on by itself; read-only and view mode were not named.
+  it('status text: a session that is starting says so in the words of chorus status, until it has started', async () => {
+    const vs = new FakeVscode();
+    const api = { ...vs.api, window: { ...(vs.api as any).window, visibleTextEditors: [] } } as never;
+    const client = new ChorusClient(api, root, { cli: () => ({ command: 'false', args: [] }), delays: () => [], showNames: () => false, log: () => undefined, version: '0', onState: () => undefined });
+    const rpc = new FakeRpc();
+    Object.defineProperty(client, 'rpc', { get: () => rpc });
+    const self = { id: 'me', name: 'Bob', color: '#000000' };
+    let session: Record<string, unknown> | null = { role: 'guest', readOnly: true, webrtc: true, starting: 'rejoining' };
+    rpc.handlers[P.SessionStatus.method] = () => ({ root, version: '0', pid: 1, protocolVersion: 1, peer: self, buffers: [], editors: [], peers: [self], session });
+    try {
+      await client.refreshStatus();
+      const starting = statusText(client);
+      expect(starting.text).toBe('$(sync~spin) Chorus: reconnecting');
+      expect(starting.tooltip).toBe(`Chorus: ${P.SessionWords.rejoining}; ${P.SessionWords.readOnly}`);
+      expect(starting.text).not.toMatch(/not shared|joined/);
+      // Once the session runs, the status bar hears of it without anyone asking.
+      session = { role: 'guest', readOnly: true, webrtc: true, disk: false };
+      await waitUntil(() => client.state === 'joined');
+      const running = statusText(client);
+      expect(running.text).toBe('$(live-share) Chorus: joined · 0 peers');
+      expect(running.tooltip).toBe(`Chorus: joined a session with 0 peers; ${P.SessionWords.readOnly}; ${P.SessionWords.viewMode}. Click for the list.`);
+      const asked = rpc.of(P.SessionStatus.method).length;
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(rpc.of(P.SessionStatus.method).length).toBe(asked); // no more asking once it runs
+      // A join still waiting, and a host's daemon rejoining.
+      session = { role: 'guest', readOnly: false, starting: 'joining' };
+      await client.refreshStatus();
+      expect(statusText(client).text).toBe('$(sync~spin) Chorus: joining');
+      session = { role: 'host', readOnly: false, starting: 'rejoining' };
+      await client.refreshStatus();
+      expect(statusText(client).text).toBe('$(sync~spin) Chorus: reconnecting');
+    } finally {
+      client.dispose();
+    }
   });
 
   it('presence: a cursor with no selections means the person left that file', () => {

@@ -467,6 +467,32 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
                                                                                '(:anchor (:line 1 :character 2) :head (:line 1 :character 2))))
                                                               seen))))))
 
+;;;; Status
+
+(ert-deftest chorus-status-names-a-session-that-is-starting ()
+  "A daemon that has just started and rejoins its session is said to be reconnecting.
+A join still waiting is joining; read-only and view mode are named, in the words of
+`chorus status'.  Regression: the status said only the role (\"guest\"), and none
+of what limits the person."
+  (let ((status (lambda (session)
+                  (chorus--describe-status
+                   (list :root "/p" :version "0" :pid 1 :peer '(:name "Ada" :color "#000000")
+                         :peers [] :session session)
+                   nil)))
+        (words (lambda (key) (alist-get key chorus-protocol-session-words))))
+    (should (string-match-p "^session  reconnecting: the daemon has just started"
+                            (funcall status '(:role "guest" :readOnly :json-false :starting "rejoining"))))
+    (should (string-match-p
+             (concat "^session  " (regexp-quote (funcall words 'rejoining)) "$")
+             (funcall status '(:role "host" :readOnly :json-false :starting "rejoining"))))
+    (should (string-match-p
+             (concat "^session  " (regexp-quote (funcall words 'joining)) "; "
+                     (regexp-quote (funcall words 'read-only)) "; " (regexp-quote (funcall words 'view-mode)) "$")
+             (funcall status '(:role "guest" :readOnly t :disk :json-false :starting "joining"))))
+    (should (string-match-p "^session  sharing$" (funcall status '(:role "host" :readOnly :json-false))))
+    (should (string-match-p "^session  joined; read-only: " (funcall status '(:role "guest" :readOnly t))))
+    (should (string-match-p "^session  not shared" (funcall status nil)))))
+
 ;;;; What is not shared
 
 (ert-deftest chorus-reserved-paths-are-not-shared ()

@@ -15,7 +15,11 @@ import type { Vscode, vscode } from './vscode-api.js';
 import path from 'node:path';
 import { fileOf } from './project.js';
 
-export type SessionState = 'connecting' | 'offline' | 'local' | 'sharing' | 'joined';
+/** What the status bar says: the connection's state, else the session's (`sessionState` of the protocol: `reconnecting` while a daemon that just started rejoins it). */
+export type SessionState = 'connecting' | 'offline' | 'local' | ReturnType<typeof M.sessionState>;
+
+/** How often the session's state is asked again while it is starting (it says nothing when it has started). */
+const STARTING_RECHECK_MS = 1000;
 
 export interface ClientOptions {
   cli: () => CliCommand;
@@ -35,6 +39,9 @@ export class ChorusClient {
   readonly decorations: CursorDecorations;
   readonly daemon: DaemonConnection;
   state: SessionState = 'connecting';
+  /** The session as the last session/status said it (for the status bar's words); undefined when not shared. */
+  session: P.SessionFacts | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   /** Whom we follow (peer info), if anyone. */
   following: P.PeerInfo | undefined;
   private cursorTimer: NodeJS.Timeout | undefined;
@@ -104,7 +111,12 @@ export class ChorusClient {
     if (!rpc) return undefined;
     try {
       const st = await rpc.sendRequest(M.SessionStatus.type, {});
-      this.state = st.session ? (st.session.role === 'host' ? 'sharing' : 'joined') : 'local';
+      this.session = st.session ?? undefined;
+      this.state = st.session ? M.sessionState(st.session) : 'local';
+      // A session that is starting (a daemon rejoining it, a join waiting) is asked about again
+      // until it runs: nothing else tells the status bar that it has started.
+      clearTimeout(this.recheck);
+      if (st.session?.starting) this.recheck = setTimeout(() => void (this.rpc === rpc && this.refreshStatus()), STARTING_RECHECK_MS);
       this.presence.reset(st.peer, st.peers);
       return st;
     } catch (e) {
@@ -230,6 +242,7 @@ export class ChorusClient {
   }
 
   dispose(): void {
+    clearTimeout(this.recheck);
     clearTimeout(this.cursorTimer);
     this.daemon.dispose();
     this.decorations.dispose();

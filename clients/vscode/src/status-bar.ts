@@ -2,15 +2,20 @@
  * The status-bar item: session state and how many people are here; a click opens the peer list
  * (Chorus: Status).
  */
+import * as M from '@chorus/protocol';
+import type * as P from '@chorus/protocol';
 import type { ChorusClient } from './client.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
 /** The item's text and tooltip for a client state (pure, for the unit tests). */
-export function statusText(client: Pick<ChorusClient, 'state' | 'following'> & { presence: { peers: Map<string, unknown> } } | undefined): { text: string; tooltip: string } {
+export function statusText(client: Pick<ChorusClient, 'state' | 'following'> & { session?: P.SessionFacts | undefined; presence: { peers: Map<string, unknown> } } | undefined): { text: string; tooltip: string } {
   if (!client) return { text: '$(live-share) Chorus', tooltip: 'Chorus: not in a shared project (Chorus: Share or Join)' };
   const n = client.presence.peers.size;
   const people = `${n} ${n === 1 ? 'peer' : 'peers'}`;
   const follow = client.following ? ` · following ${client.following.name}` : '';
+  // The session in the words of `chorus status` (protocol/src/session-words.ts): what it is
+  // doing, then what limits the person (read-only, view mode).
+  const [words, ...limits] = client.session ? M.sessionClauses(client.session) : [];
   switch (client.state) {
     case 'connecting':
       return { text: '$(sync~spin) Chorus', tooltip: 'Chorus: connecting to the daemon' };
@@ -18,8 +23,11 @@ export function statusText(client: Pick<ChorusClient, 'state' | 'following'> & {
       return { text: '$(debug-disconnect) Chorus: offline', tooltip: 'Chorus: the daemon went away; reconnecting. Your edits are kept.' };
     case 'local':
       return { text: '$(live-share) Chorus: not shared', tooltip: 'Chorus: connected, not shared yet (Chorus: Share)' };
+    case 'joining':
+    case 'reconnecting':
+      return { text: `$(sync~spin) Chorus: ${client.state}`, tooltip: `Chorus: ${[words ?? client.state, ...limits].join('; ')}` };
     default:
-      return { text: `$(live-share) Chorus: ${client.state} · ${people}${follow}`, tooltip: `Chorus: ${client.state === 'sharing' ? 'sharing this project' : 'joined a session'} with ${people}. Click for the list.` };
+      return { text: `$(live-share) Chorus: ${client.state} · ${people}${follow}`, tooltip: `Chorus: ${client.state === 'sharing' ? 'sharing this project' : 'joined a session'} with ${people}${limits.map((l) => `; ${l}`).join('')}. Click for the list.` };
   }
 }
 

@@ -6,7 +6,6 @@
 import * as P from '@chorus/protocol';
 import { ResponseError, type Connection } from 'vscode-languageserver/node';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { sessionClauses } from '../lifecycle/session-words.js';
 import { tell } from './messages.js';
 
 export const COMMANDS = ['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo'] as const;
@@ -22,7 +21,7 @@ export interface CommandContext {
 }
 
 function describe(st: P.ResultOf<typeof P.SessionStatus>): string {
-  const session = st.session ? sessionClauses(st.session).join('; ') : 'not shared (run `chorus share` to invite others)';
+  const session = st.session ? P.sessionClauses(st.session).join('; ') : 'not shared (run `chorus share` to invite others)';
   const peers = st.peers.filter((p) => p.id !== st.peer.id).map((p) => p.name);
   return `Chorus: ${st.root}, ${session}; you are ${st.peer.name}; ${peers.length ? `with ${peers.join(', ')}` : 'nobody else here yet'}; ${st.buffers.length} open file${st.buffers.length === 1 ? '' : 's'}.`;
 }

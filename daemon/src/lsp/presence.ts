@@ -50,6 +50,18 @@ export class PresenceView {
     tell(this.conn, 'info', `Chorus: ${peer.name} left the session`);
   }
 
+  /** An open file was renamed: the marks there are at its new path (peers' next cursors say so too). */
+  renamed(from: string, to: string): void {
+    const byPeer = this.marks.get(from);
+    if (byPeer) {
+      this.marks.delete(from);
+      const there = this.marks.get(to);
+      if (there) for (const [id, m] of byPeer) there.set(id, m);
+      else this.marks.set(to, byPeer);
+    }
+    this.render(to);
+  }
+
   /** Draw every peer in `path` again (after it opened, or its text moved under them). */
   render(path: string): void {
     const doc = this.docs.lookup(path);

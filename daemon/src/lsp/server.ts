@@ -29,6 +29,7 @@ import { VERSION } from '../version.js';
 import { leavesFolder, type Project } from '../project.js';
 import { COMMANDS, runCommand, type CommandContext } from './commands.js';
 import { DocumentSync } from './document-sync.js';
+import { OpenDocuments } from './open-documents.js';
 import { PresenceView } from './presence.js';
 import { tell } from './messages.js';
 
@@ -101,8 +102,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   let project: Project | undefined;
   let clientName = 'LSP client (chorus lsp)';
   let shuttingDown = false;
-  const docs = new Map<string, DocumentSync>(); // by URI
-  const uriByPath = new Map<string, string>();
+  const docs = new OpenDocuments();
   /** Documents whose buffer/open is under way: the client's changes meanwhile, replayed after. */
   const opening = new Map<string, { changes: Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>; closed: boolean }>();
   /** URI → its buffer/open under way (requests about it wait for it). */
@@ -121,8 +121,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   const presence = new PresenceView(lsp, {
     lookup(p) {
-      const uri = uriByPath.get(p);
-      const doc = uri && docs.get(uri);
+      const doc = docs.at(p);
       if (!doc) return undefined;
       return {
         uri: doc.uri,
@@ -208,8 +207,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   function bindDaemon(d: MessageConnection): void {
     d.onNotification(P.BufferDidChange.type, (p) => {
-      const uri = uriByPath.get(p.path);
-      const doc = uri && docs.get(uri);
+      const doc = docs.at(p.path);
       if (!doc) return;
       try {
         doc.daemonChanged(p.revision, p.changes);
@@ -226,15 +224,11 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       commandContext.following = undefined;
       tell(lsp, 'info', `Chorus: stopped following ${who} (${p.reason === 'typed' ? 'you typed' : p.reason === 'peerLeft' ? 'they left' : 'asked'})`);
     });
+    // The daemon says buffer/didRename for each open buffer it moves; a rename in
+    // workspace/didChange of a document still at its old path is the same news.
+    d.onNotification(P.BufferDidRename.type, (p) => followRename(p.from, p.to));
     d.onNotification(P.WorkspaceDidChange.type, (p) => {
-      for (const { from, to } of p.renamed ?? []) {
-        const uri = uriByPath.get(from);
-        if (uri === undefined) continue;
-        uriByPath.delete(from);
-        uriByPath.set(to, uri);
-        const doc = docs.get(uri);
-        if (doc) doc.path = to;
-      }
+      for (const { from, to } of p.renamed ?? []) followRename(from, to);
     });
     d.onClose(() => {
       if (daemon !== d) return;
@@ -287,9 +281,50 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}`);
   }
 
+  /**
+   * The file of an open document was renamed (by a peer, on disk, or found so on a re-open):
+   * the document keeps the client's URI and syncs at its new path, and the person is told once
+   * what to do. LSP has no way to move the client's document to a file already at its new name
+   * (decision 158): every client's RenameFile moves the file itself.
+   */
+  function followRename(from: string, to: string): void {
+    const moved = docs.move(from, to);
+    if (!moved) return;
+    const { doc, displaced } = moved;
+    if (displaced) {
+      // Another of the client's documents was open at `to`: the daemon's buffer there is the
+      // renamed file's now, so that one can no longer be kept in step.
+      displaced.markOutOfStep(`it was replaced by ${from}, renamed to ${to}`);
+      presence.clear(displaced.uri);
+      docs.retire(displaced);
+    }
+    presence.renamed(from, to);
+    const name = docs.nameOf(doc);
+    if (name === to) return; // renamed back to the name the editor has
+    tell(
+      lsp,
+      'warning',
+      `Chorus: ${from} was renamed to ${to} (by someone in the session, or on disk). Your editor still has it open as ${name}: what you type there goes to ${to}, so nothing is lost, but saving it would bring ${name} back as a second file. Open ${to} (it takes over from ${name}) and close ${name} without saving.`,
+    );
+  }
+
+  /**
+   * The client opens `uri` at `rel`, where a document it has under another URI (the same file
+   * before a rename) syncs: that one is retired first, its held typing sent, so that the new
+   * open takes the daemon's buffer with everything in it.
+   */
+  function handOver(rel: string, uri: string): void {
+    const holder = docs.at(rel);
+    if (!holder || holder.uri === uri) return;
+    const name = docs.nameOf(holder);
+    presence.clear(holder.uri);
+    docs.retire(holder);
+    tell(lsp, 'info', `Chorus: ${rel} is open under its own name now; ${name} (the same file, under another name) is no longer shared from this editor: close it without saving.`);
+  }
+
   /** Follow mode: show where the followed person is (window/showDocument, LSP 3.16). */
   async function reveal(p: P.ParamsOf<typeof P.FollowReveal>): Promise<void> {
-    const uri = uriByPath.get(p.path) ?? pathToFileURL(path.join(root, p.path)).href;
+    const uri = docs.at(p.path)?.uri ?? pathToFileURL(path.join(root, p.path)).href;
     const doc = docs.get(uri);
     const map = (pos: LineChar) => (doc ? (doc.toClientPosition(pos) ?? pos) : pos);
     const selection = { start: map(p.range.start), end: map(p.range.end) };
@@ -371,7 +406,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // An editor starts this server for every file it opens: what the project ignores (.env,
     // build output, .gitignore'd secrets) is never shared. Paths outside are the daemon's call.
     const rel = path.relative(root, abs);
-    const ignored = leavesFolder(rel) ? undefined : new IgnoreRules(root).why(rel.split(path.sep).join('/'));
+    const relPath = rel.split(path.sep).join('/');
+    const ignored = leavesFolder(rel) ? undefined : new IgnoreRules(root).why(relPath);
     if (ignored !== undefined) {
       log(`not sharing ${rel}: the project ignores it (${ignored})`);
       return;
@@ -385,6 +421,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const base = disk === undefined ? '' : item.text;
     const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
     opening.set(item.uri, pending);
+    handOver(relPath, item.uri);
     let answer: P.ResultOf<typeof P.BufferOpen>;
     try {
       answer = await link().sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
@@ -405,11 +442,20 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     let doc: DocumentSync | undefined;
     const fail = (m: string) => doc?.markOutOfStep(m);
     doc = new DocumentSync(answer.path, item.uri, encoding, item.text, item.version, answer.content, portFor(() => doc!.path, item.uri, fail));
-    docs.set(item.uri, doc);
-    uriByPath.set(answer.path, item.uri);
+    handOver(answer.path, item.uri); // a path the daemon resolved otherwise (a symbolic link)
+    docs.add(doc);
     for (const c of pending.changes) changed(doc, c.changes, c.version);
     doc.start();
     presence.render(answer.path);
+  }
+
+  /** The project path a client URI names, for messages (the URI itself when it names none). */
+  function nameOfUri(uri: string): string {
+    try {
+      return path.relative(root, fileURLToPath(uri)).split(path.sep).join('/');
+    } catch {
+      return uri;
+    }
   }
 
   function changed(doc: DocumentSync, changes: Parameters<DocumentSync['clientChanged']>[0], version: number): void {
@@ -432,21 +478,32 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const pending = opening.get(textDocument.uri);
     if (pending) return void pending.changes.push({ changes: contentChanges, version: textDocument.version });
     const doc = docs.get(textDocument.uri);
-    if (doc) changed(doc, contentChanges, textDocument.version);
+    if (doc) return void changed(doc, contentChanges, textDocument.version);
+    const retired = docs.retiredAt(textDocument.uri);
+    if (retired && !retired.toldOfChange) {
+      retired.toldOfChange = true;
+      tell(lsp, 'warning', `Chorus: your change to ${nameOfUri(textDocument.uri)} was not shared: that file was renamed to ${retired.path}, which is open in your editor; make the change there.`);
+    }
   });
 
-  lsp.onDidSaveTextDocument(() => {
-    // The daemon writes the shared text to disk itself; the client's own write is the same text.
+  lsp.onDidSaveTextDocument(({ textDocument }) => {
+    // The daemon writes the shared text to disk itself; the client's own write is the same text,
+    // unless the client saved a renamed file under its old name: that made the old name a file
+    // again, which the daemon shares as a new one.
+    const doc = docs.get(textDocument.uri);
+    const now = doc ? doc.path : docs.retiredAt(textDocument.uri)?.path;
+    const name = doc ? docs.nameOf(doc) : nameOfUri(textDocument.uri);
+    if (now === undefined || now === name) return;
+    tell(lsp, 'warning', `Chorus: you saved ${name}, which was renamed to ${now}: ${name} is a file again, a copy of that text, and Chorus shares it as a new file. Delete ${name} if you do not want it; the renamed file is ${now}.`);
   });
 
   lsp.onDidCloseTextDocument(({ textDocument }) => {
     const pending = opening.get(textDocument.uri);
     if (pending) return void (pending.closed = true);
-    const doc = docs.get(textDocument.uri);
+    // A retired URI (its file open under its new name) closes nothing on the daemon.
+    const doc = docs.remove(textDocument.uri);
     if (!doc) return;
     doc.close();
-    docs.delete(textDocument.uri);
-    uriByPath.delete(doc.path);
     presence.clear(textDocument.uri);
     void link().sendRequest(P.BufferClose.type, { path: doc.path }).catch(() => undefined);
   });

@@ -345,7 +345,7 @@ local function describe_status(st, conn)
     'project  ' .. st.root,
     ('daemon   chorus %s, pid %s'):format(st.version, st.pid),
     ('you      %s (%s)'):format(st.peer.name, st.peer.color),
-    'session  ' .. (st.session and (st.session.role .. (st.session.readOnly and ', read-only' or '')) or 'not shared (:ChorusShare)'),
+    'session  ' .. (st.session and util.session_text(st.session) or 'not shared (:ChorusShare)'),
   }
   local shared = {}
   for _, state in pairs(sync.buffers) do

@@ -60,4 +60,22 @@ function M.error_text(err)
   return tostring(err)
 end
 
+--- A session (session/status `session`) in words, as `chorus status` says it: what it is doing
+--- (reconnecting while a just-started daemon rejoins it, never "not shared"), then read-only and
+--- view mode. The words are generated from protocol/src/session-words.ts; this is its
+--- sessionClauses.
+---@param s table the status's `session`
+---@return string
+function M.session_text(s)
+  local words = require('chorus.protocol').session_words
+  local out = { s.starting and words[s.starting] or (s.role == 'host' and words.sharing or words.joined) }
+  if s.readOnly == true then
+    out[#out + 1] = words.readOnly
+  end
+  if s.disk == false then
+    out[#out + 1] = words.viewMode
+  end
+  return table.concat(out, '; ')
+end
+
 return M

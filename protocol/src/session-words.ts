@@ -1,0 +1,46 @@
+/**
+ * How a session is named to a person (SessionStatus `session`), by every place that shows it:
+ * `chorus status`, `chorus join`, the LSP's `chorus.status`, and the Neovim, Emacs and VS Code
+ * status displays. One wording for each thing a member should know of it, so that every place
+ * says the same; the Lua and Elisp clients get these words from the generated tables
+ * (`session_words` in protocol.lua, `chorus-protocol-session-words`) and pick them by the same
+ * rule as {@link sessionClauses}.
+ */
+
+export const SessionWords = {
+  /** This member shared the session (role `host`), and it runs. */
+  sharing: 'sharing',
+  /** This member joined the session (role `guest`), and it runs. */
+  joined: 'joined',
+  /** `starting: 'joining'`: a join asked for waits. */
+  joining: 'joining: the join waits for the daemon to finish reading the folder',
+  /** `starting: 'rejoining'`: a daemon just started, before it rejoins its saved session (never "not shared"). */
+  rejoining: 'reconnecting: the daemon has just started and rejoins the session once it has read the folder',
+  /** `readOnly`: what a read-only member can do, and what happens to what it changes. */
+  readOnly: "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)",
+  /** `disk: false`: view mode (`chorus join --no-disk`). */
+  viewMode: 'view mode: nothing is written to this folder; files live in your editors only',
+} as const;
+
+/** The fields of SessionStatus `session` that its words depend on. */
+export interface SessionFacts {
+  role: 'host' | 'guest';
+  readOnly: boolean;
+  disk?: boolean | undefined;
+  starting?: 'joining' | 'rejoining' | undefined;
+}
+
+/** The session's state in one word: what it is doing now (`reconnecting` while a just-started daemon rejoins it). */
+export function sessionState(s: SessionFacts): 'sharing' | 'joined' | 'joining' | 'reconnecting' {
+  if (s.starting === 'joining') return 'joining';
+  if (s.starting === 'rejoining') return 'reconnecting';
+  return s.role === 'host' ? 'sharing' : 'joined';
+}
+
+/** The session's state in clauses: what it is doing, then anything that limits what the person can do. */
+export function sessionClauses(s: SessionFacts): string[] {
+  const out: string[] = [s.starting ? SessionWords[s.starting] : s.role === 'host' ? SessionWords.sharing : SessionWords.joined];
+  if (s.readOnly) out.push(SessionWords.readOnly);
+  if (s.disk === false) out.push(SessionWords.viewMode);
+  return out;
+}
