@@ -14,6 +14,7 @@ import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
+import { MAX_SHARED_FILE, sizeOf } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
 
@@ -481,12 +482,13 @@ export class WriteBack {
             if (shared && hashBytes(shared) !== now) void this.writeNow(path, shared);
             return;
           }
-          if (now !== undefined && !this.workspace.readOnly) {
+          if (now !== undefined && !this.workspace.readOnly && (await sizeOf(abs)) > MAX_SHARED_FILE) {
             // The take-in left the folder's version out (over the size limit for shared files):
             // it is the person's, and the session's is not written over it. It was: a 50 MB file
-            // replaced by a peer's 18 bytes, with no copy (a user trial). (A take-in that took a
-            // newer version meanwhile left the ledger at that one: its change schedules the next
-            // write, so nothing is skipped for good.)
+            // replaced by a peer's 18 bytes, with no copy (a user trial). Any other file was taken
+            // in, merged or newer than the one read above (a tool writing again meanwhile): the
+            // text written below has it. Returning for those too left a peer's typed line out of
+            // the folder, and said a shared file was not shared (a user trial).
             this.pendingContent.logRefusal(leftAsFolderHasIt(path, 'notShared'));
             return;
           }
