@@ -1,5 +1,6 @@
 /** Reading project files, and what their names and modes mean (FolderWriter writes them). */
 import fs from 'node:fs';
+import { hashBytes } from '../workspace/blob-store.js';
 
 /** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
 export const MAX_SHARED_FILE = 48 * 1024 * 1024;
@@ -12,6 +13,33 @@ export async function readBytes(file: string): Promise<Uint8Array | undefined> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
     throw e;
+  }
+}
+
+/**
+ * Up to this size a file is read with a synchronous call where a peer's change touches
+ * many files at once (FolderWriter.renameNow says why); larger ones go through libuv's thread
+ * pool, so one big file does not hold up the event loop.
+ */
+export const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** What is at `file` (a link's own entry, not followed), looked at now; undefined if nothing is. */
+export function lstatNow(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // a file where a folder on the way should be, a name too long: nothing there
+  }
+}
+
+/** The content hash (hashBytes) of the regular file at `file`, or undefined when there is none. */
+export async function hashOfFile(file: string): Promise<string | undefined> {
+  const st = lstatNow(file);
+  if (!st?.isFile()) return undefined;
+  try {
+    return hashBytes(st.size <= SMALL_FILE_BYTES ? fs.readFileSync(file) : await fs.promises.readFile(file));
+  } catch {
+    return undefined; // gone meanwhile
   }
 }
 

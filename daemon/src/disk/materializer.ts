@@ -11,8 +11,16 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { isPeersOrSettling, type DirsEvent, type FilesEvent, type Workspace } from '../workspace/workspace.js';
+import { hashOfFile, lstatNow } from './files.js';
 import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
+
+/**
+ * A peer's change that moves or removes many files gives the event loop a turn after this many,
+ * so keystrokes and peers are served meanwhile (the steps themselves are synchronous calls).
+ */
+const YIELD_EVERY = 64;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Materializer {
   /**
@@ -69,18 +77,25 @@ export class Materializer {
     // from a joining folder set aside, decision 147) moves once the rest of the change has moved
     // that folder's files out of the way.
     const later: FilesEvent['renamed'] = [];
-    for (const r of e.renamed) {
-      if (await this.folder.isFolderAt(r.to)) later.push(r);
+    for (const [i, r] of e.renamed.entries()) {
+      if (this.folder.isFolderNow(r.to)) later.push(r);
       else await this.each(`moving ${r.from} to ${r.to}`, () => this.rename(r));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     }
-    for (const p of e.deleted) await this.each(`removing ${p}`, () => this.delete(p));
+    for (const [i, p] of e.deleted.entries()) {
+      await this.each(`removing ${p}`, () => this.delete(p));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+    }
     for (const r of later) {
       await this.each(`moving ${r.from} to ${r.to}`, async () => {
         await this.removeEmptyFolders(r.to);
         await this.rename(r);
       });
     }
-    for (const p of [...e.created, ...e.changed]) await this.each(`writing ${p}`, () => this.write(p));
+    for (const [i, p] of [...e.created, ...e.changed].entries()) {
+      await this.each(`writing ${p}`, () => this.write(p));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+    }
     for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.each(`changing the mode of ${p}`, () => this.chmod(p));
     // A path that moved or went may have been in the way of a folder the session has there (a
     // file on one peer, a folder on another, settled by Workspace.resolve): its files and folders,
@@ -128,13 +143,10 @@ export class Materializer {
     // (also when the old path may not be touched: a link the person made there stays).
     const a = this.folder.refusal(from) === undefined ? this.project.absolute(from) : undefined;
     const want = this.expectedHash(id);
-    const onDisk = a === undefined ? undefined : await fs.promises.lstat(a).then(
-      async (st) => (st.isFile() ? hashBytes(await fs.promises.readFile(a)) : undefined),
-      () => undefined,
-    );
+    const onDisk = a === undefined ? undefined : await hashOfFile(a);
     if (onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk)) && !this.workspace.index.idOf(from)) {
       try {
-        await this.folder.rename(from, to);
+        this.folder.renameNow(from, to);
         this.writeBack.moved(from, to);
         await this.pruneEmptyDirs(path.posix.dirname(from));
         if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
@@ -154,7 +166,8 @@ export class Materializer {
     await this.writeBack.writing(p);
     if (this.workspace.index.idOf(p)) return; // another file holds this path now
     const abs = this.project.absolute(p);
-    const st = await fs.promises.lstat(abs).catch(() => undefined);
+    // Looked at synchronously, as FolderWriter.renameNow says why (a peer's `rm -r` of a folder).
+    const st = lstatNow(abs);
     // A folder there now is not this file: it is left alone (rm would refuse it anyway).
     if (st?.isDirectory()) return;
     const mark = this.writeBack.renamedHere.take(p);
@@ -172,7 +185,7 @@ export class Materializer {
       // Only the daemon's own content goes (what it wrote or took in there). Content a tool put
       // there that the daemon never had is someone's work: kept, and the watcher shares it again
       // (an edit wins over a delete, as for live text).
-      const hash = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
+      const hash = await hashOfFile(abs);
       if (hash !== undefined && !this.writeBack.ledger.knows(p, hash) && !this.writeBack.isOwn(p, hash)) {
         this.log(`kept ${p}: a peer deleted it, but this folder's copy was changed meanwhile (not what Chorus wrote there); it is shared again as a new file`);
         this.writeBack.forget(p);
@@ -283,7 +296,7 @@ export class Materializer {
     for (const [, e] of entries) {
       if (this.halted) return;
       await this.each(`writing ${e.path}`, () => this.write(e.path));
-      done++;
+      if (++done % YIELD_EVERY === 0) await nextTurn();
       bytes += e.size;
       progress?.(done, entries.length, bytes);
     }
