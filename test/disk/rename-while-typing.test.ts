@@ -32,6 +32,7 @@ async function expectFollowed(a: Peer, b: Peer, ed: ScriptedEditor, typed: strin
   await until(() => fs.existsSync(path.join(a.dir, TO)) && fs.existsSync(path.join(b.dir, TO)), `${TO} on both peers`);
   await new Promise((r) => setTimeout(r, 1500)); // an old path brought back by a late edit would be back by now
   const files = await converged(a, b, 'both folders to settle');
+  if (process.env.DEBUG_MV) console.log('A:\n' + a.lines.join('\n') + '\nB:\n' + b.lines.join('\n'));
   expect(Object.keys(files).sort()).toEqual(['other.md', TO]);
   for (const line of typed) expect(files[TO]).toContain(line);
   for (const p of [a, b]) expect(p.daemon.workspace.index.idOf(FROM)).toBeUndefined();

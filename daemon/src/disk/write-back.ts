@@ -181,6 +181,21 @@ export class WriteBack {
   }
 
   /**
+   * The contents `path` may hold in the folder now, as far as the daemon knows: the newest it
+   * recorded, and while a write is in flight the one that landed before it (and any recorded
+   * since). A file that a tool moved away from `path` holds one of these, whatever edits the
+   * shared text has had since (FolderSync tells a rename by them).
+   */
+  mayHold(path: string): string[] {
+    const latest = this.ledger.latest(path);
+    const out = latest === undefined ? [] : [latest];
+    if (!this.running.has(path)) return out;
+    const landed = this.landed.get(path);
+    for (const r of this.recent.get(path) ?? []) if (landed !== undefined && r.gen >= landed && !out.includes(r.hash)) out.push(r.hash);
+    return out;
+  }
+
+  /**
    * Take before reading a file; pass to `isOwn` with what was read. It is the generation of the
    * newest content known to be in the folder (not one still being written), so a read that
    * raced a write still recognises what was there before.
@@ -462,6 +477,11 @@ export class WriteBack {
           // Another tool wrote (or deleted) it since: take that in first; its change schedules
           // the next write.
           await this.takeForeign(path);
+          // The file went from the folder and the take-in left it undecided: it waits for the
+          // other half of a rename (FolderSync.holdMissing), and writes the file back itself if
+          // no new name comes. Written back now, a file moved while a peer typed in it would be
+          // split in two: the old name with the typing, the new one without.
+          if (now === undefined && this.ledger.latest(path) === known && this.workspace.index.idOf(path) !== undefined && !fs.existsSync(abs)) return;
           if (this.workspace.readOnly && now !== undefined) {
             // A read-only member's own change is not shared; before the shared content replaces
             // it, a copy is kept where the person can find it.
