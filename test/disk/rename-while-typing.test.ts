@@ -32,7 +32,6 @@ async function expectFollowed(a: Peer, b: Peer, ed: ScriptedEditor, typed: strin
   await until(() => fs.existsSync(path.join(a.dir, TO)) && fs.existsSync(path.join(b.dir, TO)), `${TO} on both peers`);
   await new Promise((r) => setTimeout(r, 1500)); // an old path brought back by a late edit would be back by now
   const files = await converged(a, b, 'both folders to settle');
-  if (process.env.DEBUG_MV) console.log('A:\n' + a.lines.join('\n') + '\nB:\n' + b.lines.join('\n'));
   expect(Object.keys(files).sort()).toEqual(['other.md', TO]);
   for (const line of typed) expect(files[TO]).toContain(line);
   for (const p of [a, b]) expect(p.daemon.workspace.index.idOf(FROM)).toBeUndefined();
@@ -83,4 +82,24 @@ it('an edit B made without having seen the rename, reaching A before A took the 
   // After the rename, typing goes on in the renamed file.
   await typeLine(ed, 'after\n');
   await until(() => fs.readFileSync(path.join(a.dir, TO), 'utf8').endsWith('after\n'), 'an edit after the rename on A');
+});
+
+it('a moved file changed before the daemon saw the move cannot be told from a new file: both are kept, the typing at the old name, and the log says so', async () => {
+  const { a, b } = await sharedPair({ [FROM]: 'start\n', 'other.md': 'o\n' });
+  await converged(a, b, 'the first sync');
+  const ed = await editor(b.daemon.project.socketPath, { followRenames: true });
+  expect(await ed.open(FROM)).toBe('start\n');
+  const aId = a.daemon.identity.id;
+  b.net.hold(aId);
+  await typeLine(ed, 'typed on B\n');
+  // A moves the file and changes it at once: its content matches nothing the folder had.
+  fs.renameSync(path.join(a.dir, FROM), path.join(a.dir, TO));
+  fs.appendFileSync(path.join(a.dir, TO), 'added on A\n');
+  b.net.release(aId);
+  await until(() => a.lines.some((l) => l.includes(`kept ${FROM}`)), `A to keep ${FROM}`);
+  const files = await converged(a, b, 'both folders to settle');
+  expect(files).toEqual({ 'other.md': 'o\n', [FROM]: 'start\ntyped on B\n', [TO]: 'start\nadded on A\n' });
+  expect(ed.text(FROM)).toBe('start\ntyped on B\n');
+  // The log names the file that may be the moved one, and where each version is.
+  expect(a.lines.find((l) => l.includes(`kept ${FROM}`))).toContain(`If it was moved to ${TO}`);
 });

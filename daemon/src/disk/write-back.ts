@@ -559,12 +559,17 @@ export class WriteBack {
             unknowWrite();
             throw e;
           }
-          this.forget(path);
           const there = await fs.promises.readFile(abs).catch(() => undefined);
           const thereHash = there && hashBytes(there);
-          if (there !== undefined && thereHash !== undefined && id && (thereHash === this.workspace.index.entry(id)?.hash || thereHash === hashBytes(this.workspace.content(id) ?? new Uint8Array([0])))) {
+          // The daemon's own content, moved here meanwhile: a peer renamed the file while it was
+          // being typed in here, and the Materializer moved the old path's file into place just
+          // before this write could create it (WriteBack.moved recorded its content at this
+          // path). Taken for another tool's file, it became a conflict copy on every peer.
+          const movedHere = this.ledger.latest(path) !== hash ? this.ledger.latest(path) : undefined;
+          this.forget(path);
+          if (there !== undefined && thereHash !== undefined && id && (thereHash === movedHere || thereHash === this.workspace.index.entry(id)?.hash || thereHash === hashBytes(this.workspace.content(id) ?? new Uint8Array([0])))) {
             // Content this file had in the shared state (the editor that created it saved it
-            // too): the base of an ordinary write, not another file.
+            // too, or the daemon moved it here): the base of an ordinary write, not another file.
             this.remember(path, thereHash, there);
             const now = this.workspace.content(id);
             if (now) void this.writeNow(path, now);
