@@ -540,7 +540,7 @@ export class FolderSync {
           this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
           // Edits that arrived after the folder last had it (typing while it was moved): the
           // folder gets them at the new name.
-          if (id !== undefined && index.idOf(to) === id && this.workspace.isLive(id) && this.currentHash(id) !== present.get(to)!.hash) this.writeBack.schedule(id, DISK);
+          if (id !== undefined && index.idOf(to) === id && this.workspace.isLive(id) && this.currentHash(id) !== present.get(to)!.hash) this.writeBack.schedule(id);
         });
       }
       for (const rel of gone) {
