@@ -100,6 +100,7 @@ it('a moved file changed before the daemon saw the move cannot be told from a ne
   const files = await converged(a, b, 'both folders to settle');
   expect(files).toEqual({ 'other.md': 'o\n', [FROM]: 'start\ntyped on B\n', [TO]: 'start\nadded on A\n' });
   expect(ed.text(FROM)).toBe('start\ntyped on B\n');
+  expect(ed.notes.filter((n) => n.method === P.BufferDidRename.method)).toEqual([]);
   // The log names the file that may be the moved one, and where each version is.
   expect(a.lines.find((l) => l.includes(`kept ${FROM}`))).toContain(`If it was moved to ${TO}`);
 });
