@@ -4,7 +4,7 @@
  * the disk tests are not about transports).
  */
 import fs from 'node:fs';
-import { ScriptedEditor } from './scripted-editor.js';
+import { ScriptedEditor, type ScriptedEditorOptions } from './scripted-editor.js';
 import path from 'node:path';
 import { Daemon } from '../../daemon/src/daemon.js';
 import { HeldNetwork } from './held-network.js';
@@ -64,8 +64,8 @@ export async function stopPeer(p: Peer): Promise<void> {
 const openEditors: ScriptedEditor[] = [];
 
 /** A scripted editor on a peer's socket, initialised; closed by `stopAllPeers`. */
-export async function editor(socketPath: string): Promise<ScriptedEditor> {
-  const e = await ScriptedEditor.socket(socketPath);
+export async function editor(socketPath: string, opts: ScriptedEditorOptions = {}): Promise<ScriptedEditor> {
+  const e = await ScriptedEditor.socket(socketPath, opts);
   openEditors.push(e);
   await e.init();
   return e;

@@ -65,6 +65,8 @@ export interface ScriptedEditorOptions {
   random?: () => number;
   /** Keep every notification in `notes` (default true; long trace replays turn it off). */
   keepNotes?: boolean;
+  /** Move a buffer to its new path on `buffer/didRename`, as the editors do (default false). */
+  followRenames?: boolean;
 }
 
 export class ScriptedEditor {
@@ -114,6 +116,14 @@ export class ScriptedEditor {
 
   private receive(method: string, params: any): void {
     if (this.opts.keepNotes !== false) this.notes.push({ method, params });
+    if (method === P.BufferDidRename.method && this.opts.followRenames) {
+      const b = this.buffers.get(params.from);
+      if (b && params.from !== params.to) {
+        this.buffers.set(params.to, b);
+        this.buffers.delete(params.from);
+      }
+      return;
+    }
     if (method !== P.BufferDidChange.method) return;
     const b = this.buffers.get(params.path);
     if (!b) return;

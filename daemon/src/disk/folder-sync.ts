@@ -28,6 +28,12 @@ const BATCH_FILES = 2000;
 const SETTLE_MS = 120;
 /** A steady stream of events is still taken in at least this often. */
 const MAX_WAIT_MS = 1500;
+/**
+ * How long a file gone from the folder, whose shared text has edits the folder never had, waits
+ * for the other half of a rename before it is kept at its path (`holdMissing`). Longer than
+ * chokidar's 1 s between two reads of one folder, which can delay the new name's event.
+ */
+const RENAME_WAIT_MS = 2000;
 
 const DISK = { kind: 'disk' } as const;
 
@@ -55,6 +61,14 @@ export class FolderSync {
   private running = false;
   /** Paths already logged as skipped (oversized, unusable names), to log each once. */
   private skipped = new Set<string>();
+  /**
+   * Files gone from the folder while peers' edits it never had arrived, each with when it was
+   * first found gone: held for RENAME_WAIT_MS in case the folder shows it under a new name
+   * (`holdMissing`), and looked at again in every take-in meanwhile.
+   */
+  private missing = new Map<string, { since: number; timer: NodeJS.Timeout }>();
+  /** New files taken in while a file was held missing: named if that file is kept after all. */
+  private newWhileMissing = new Set<string>();
 
   constructor(
     private readonly project: Project,
@@ -98,6 +112,9 @@ export class FolderSync {
     this.running = false;
     clearTimeout(this.timer);
     this.timer = undefined;
+    for (const { timer } of this.missing.values()) clearTimeout(timer);
+    this.missing.clear();
+    this.newWhileMissing.clear();
     this.files.clear();
     this.dirs.clear();
     const w = this.watcher;
@@ -320,6 +337,9 @@ export class FolderSync {
   private async sync(paths: string[], dirs: string[], full: boolean, allDirs: string[] = []): Promise<void> {
     const index = this.workspace.index;
     const touched = new Set(paths);
+    // Files held missing are looked at in every take-in: the one that brings their new name pairs them.
+    const held = full ? [] : [...this.missing.keys()];
+    for (const rel of held) touched.add(rel);
     const seenDirs = new Set(allDirs);
     const goneDirs: string[] = [];
     for (const d of dirs) {
@@ -367,6 +387,8 @@ export class FolderSync {
     // Decide synchronously, against the index as it is now.
     const ledger = this.writeBack.ledger;
     const gone: string[] = [];
+    /** Gone from the folder, with edits it never had (see below). */
+    const unsaved: string[] = [];
     const toWrite: string[] = [];
     for (const rel of absent) {
       const id = index.idOf(rel);
@@ -385,12 +407,9 @@ export class FolderSync {
         if (full) toWrite.push(rel);
       } else if (this.currentHash(id) !== had) {
         // Edits reached the file after the folder last had it: whoever deleted it never saw
-        // them. Keep it (write it back) rather than lose them. A whole file too, not only live
-        // text: one whose peer's version was never written here (this folder's copy had grown
-        // past the size limit, a blob still on its way) took a peer's edit with it (a trial).
-        this.log(`kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile`);
-        this.writeBack.forget(rel); // so writing it back is not taken for someone else's deletion
-        toWrite.push(rel);
+        // them. Moved (a new file holds what the folder had), it is a rename and the edits go
+        // with it; else it is kept (written back) rather than lose them, below.
+        unsaved.push(rel);
       } else gone.push(rel);
     }
     // Something of this folder that kept a write of the session's out (a read-only member's own,
@@ -439,23 +458,52 @@ export class FolderSync {
       } else changed.push(rel);
     }
 
-    // unlink + add of the same content is a rename (a folder rename is one per file).
+    // unlink + add of the same content is a rename (a folder rename is one per file). The content
+    // is what the folder had for the file: its shared text may be ahead of it (a peer typing in
+    // it while it was moved), and those edits go with the file to its new name.
     const renames: Array<[string, string]> = [];
-    if (gone.length && added.length) {
+    const leavers = [...gone, ...unsaved];
+    if (leavers.length && added.length) {
       const byHash = new Map<string, string[]>();
-      for (const rel of gone) {
+      for (const rel of leavers) {
         const id = index.idOf(rel)!;
-        for (const h of new Set([this.currentHash(id), ledger.latest(rel)])) if (h) byHash.set(h, [...(byHash.get(h) ?? []), rel]);
+        for (const h of new Set([this.currentHash(id), ...this.writeBack.mayHold(rel)])) if (h) byHash.set(h, [...(byHash.get(h) ?? []), rel]);
       }
       for (const to of [...added]) {
-        const cands = (byHash.get(present.get(to)!.hash) ?? []).filter((c) => gone.includes(c));
+        const cands = (byHash.get(present.get(to)!.hash) ?? []).filter((c) => leavers.includes(c));
         if (!cands.length) continue;
         const from = cands.find((c) => path.posix.basename(c) === path.posix.basename(to)) ?? cands[0]!;
         renames.push([from, to]);
-        gone.splice(gone.indexOf(from), 1);
+        leavers.splice(leavers.indexOf(from), 1);
+        for (const list of [gone, unsaved]) if (list.includes(from)) list.splice(list.indexOf(from), 1);
         added.splice(added.indexOf(to), 1);
       }
     }
+    if (this.missing.size || unsaved.length) for (const rel of added) this.newWhileMissing.add(rel);
+    const stillMissing = new Set<string>();
+    for (const rel of unsaved) {
+      // No new name for it yet: the folder may show it in a later event (a write-back's own
+      // take-in looks at this one path only). Kept once it has waited long enough.
+      if (!full && this.holdMissing(rel)) {
+        stillMissing.add(rel);
+        continue;
+      }
+      // Whoever deleted it never saw those edits. Keep it (write it back) rather than lose them.
+      // A whole file too, not only live text: one whose peer's version was never written here
+      // (this folder's copy had grown past the size limit, a blob still on its way) took a
+      // peer's edit with it (a trial).
+      const others = [...this.newWhileMissing].filter((p) => p !== rel && index.idOf(p) !== undefined);
+      this.log(
+        `kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile` +
+          (others.length
+            ? `. If it was moved to ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` (or ${others.length - 3} more)` : ''}, which came at the same time with other content, both are kept: the edits are in ${rel}, the folder's version at the new name; merge them and delete one`
+            : ''),
+      );
+      this.writeBack.forget(rel); // so writing it back is not taken for someone else's deletion
+      toWrite.push(rel);
+    }
+    // Held files this take-in settled (renamed, kept, back, or gone from the index) wait no more.
+    for (const rel of held) if (!stillMissing.has(rel)) this.stopHolding(rel);
 
     // A new folder where the session has a file that stays (see the steps below): not shared.
     const leaving = new Set([...gone, ...renames.map(([from]) => from)]);
@@ -487,6 +535,9 @@ export class FolderSync {
           this.writeBack.renamedHere.take(from);
           if (id !== undefined && index.idOf(to) === id) renamedNow.push({ to, id });
           this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
+          // Edits that arrived after the folder last had it (typing while it was moved): the
+          // folder gets them at the new name.
+          if (id !== undefined && index.idOf(to) === id && this.workspace.isLive(id) && this.currentHash(id) !== present.get(to)!.hash) this.writeBack.schedule(id);
         });
       }
       for (const rel of gone) {
@@ -568,6 +619,27 @@ export class FolderSync {
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
   }
 
+
+  /**
+   * Hold `rel`, gone from the folder with edits it never had, while its new name may still come
+   * (RENAME_WAIT_MS from when it was first found gone): true while it waits. It is looked at again
+   * once the wait is over, if no take-in settled it before.
+   */
+  private holdMissing(rel: string): boolean {
+    const held = this.missing.get(rel);
+    if (held) return Date.now() - held.since < RENAME_WAIT_MS;
+    const timer = setTimeout(() => this.event(this.project.absolute(rel), false), RENAME_WAIT_MS + 10);
+    timer.unref();
+    this.missing.set(rel, { since: Date.now(), timer });
+    return true;
+  }
+
+  /** `rel` waits for a new name no more (see `holdMissing`). */
+  private stopHolding(rel: string): void {
+    clearTimeout(this.missing.get(rel)?.timer);
+    this.missing.delete(rel);
+    if (this.missing.size === 0) this.newWhileMissing.clear();
+  }
 
   // ---- files the folder does not have yet --------------------------------------------------
 

@@ -182,6 +182,21 @@ export class WriteBack {
   }
 
   /**
+   * The contents `path` may hold in the folder now, as far as the daemon knows: the newest it
+   * recorded, and while a write is in flight the one that landed before it (and any recorded
+   * since). A file that a tool moved away from `path` holds one of these, whatever edits the
+   * shared text has had since (FolderSync tells a rename by them).
+   */
+  mayHold(path: string): string[] {
+    const latest = this.ledger.latest(path);
+    const out = latest === undefined ? [] : [latest];
+    if (!this.running.has(path)) return out;
+    const landed = this.landed.get(path);
+    for (const r of this.recent.get(path) ?? []) if (landed !== undefined && r.gen >= landed && !out.includes(r.hash)) out.push(r.hash);
+    return out;
+  }
+
+  /**
    * Take before reading a file; pass to `isOwn` with what was read. It is the generation of the
    * newest content known to be in the folder (not one still being written), so a read that
    * raced a write still recognises what was there before.
@@ -463,6 +478,11 @@ export class WriteBack {
           // Another tool wrote (or deleted) it since: take that in first; its change schedules
           // the next write.
           await this.takeForeign(path);
+          // The file went from the folder and the take-in left it undecided: it waits for the
+          // other half of a rename (FolderSync.holdMissing), and writes the file back itself if
+          // no new name comes. Written back now, a file moved while a peer typed in it would be
+          // split in two: the old name with the typing, the new one without.
+          if (now === undefined && this.ledger.latest(path) === known && this.workspace.index.idOf(path) !== undefined && !fs.existsSync(abs)) return;
           if (this.workspace.readOnly && now !== undefined) {
             // A read-only member's own change is not shared; before the shared content replaces
             // it, a copy is kept where the person can find it.
@@ -541,12 +561,17 @@ export class WriteBack {
             unknowWrite();
             throw e;
           }
-          this.forget(path);
           const there = await fs.promises.readFile(abs).catch(() => undefined);
           const thereHash = there && hashBytes(there);
-          if (there !== undefined && thereHash !== undefined && id && (thereHash === this.workspace.index.entry(id)?.hash || thereHash === hashBytes(this.workspace.content(id) ?? new Uint8Array([0])))) {
+          // The daemon's own content, moved here meanwhile: a peer renamed the file while it was
+          // being typed in here, and the Materializer moved the old path's file into place just
+          // before this write could create it (WriteBack.moved recorded its content at this
+          // path). Taken for another tool's file, it became a conflict copy on every peer.
+          const movedHere = this.ledger.latest(path) !== hash ? this.ledger.latest(path) : undefined;
+          this.forget(path);
+          if (there !== undefined && thereHash !== undefined && id && (thereHash === movedHere || thereHash === this.workspace.index.entry(id)?.hash || thereHash === hashBytes(this.workspace.content(id) ?? new Uint8Array([0])))) {
             // Content this file had in the shared state (the editor that created it saved it
-            // too): the base of an ordinary write, not another file.
+            // too, or the daemon moved it here): the base of an ordinary write, not another file.
             this.remember(path, thereHash, there);
             const now = this.workspace.content(id);
             if (now) void this.writeNow(path, now);
