@@ -470,6 +470,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /**
+   * The file last removed at `path` (no file is there now) whose document this daemon holds: an
+   * editor re-opening a buffer it had in step before the removal gets it (decision 160), rather
+   * than a new file made at the path. Undefined if none.
+   */
+  deletedFileAt(path: string): string | undefined {
+    const id = this.index.removedAt(path);
+    return id !== undefined && this.isLive(id) && this.doc(id)?.ready ? id : undefined;
+  }
+
+  /** Say `message` where the daemon says what happened to files (its log; a join's notices). */
+  tell(message: string): void {
+    this.emit('notice', message);
+  }
+
+  /**
    * Throws Failure('invalid') when a file at `path` would clash with the session's tree: `path` is
    * a shared folder, or a folder on its way is a shared file. Made anyway, such a file turned a
    * peer's shared file into a folder on every peer (a folder keeps the path, decision 142), from
@@ -1265,7 +1280,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (last.exec) entry.exec = true;
     const change = this.index.replace(docId, entry);
     if (!change) return;
-    this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another`);
+    this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits (delete it again if it should go)`);
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
   }
@@ -1320,6 +1335,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
   }
 
+  /**
+   * A file this daemon saw deleted that a peer brought back (`keepEdited` there: edits the
+   * deletion never saw): said here too, so the person who deleted it learns why it is back
+   * (decision 160).
+   */
+  private tellKeptElsewhere(diff: IndexDiff): void {
+    for (const path of diff.created) {
+      const id = this.index.idOf(path);
+      if (id === undefined || this.index.removedEntry(id) === undefined) continue;
+      this.emit('notice', `${path} is back: it was deleted, but a peer kept it with edits made there that the deletion never saw (delete it again if it should go)`);
+    }
+  }
+
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
     for (const [id, p] of this.index.refused()) {
       if (this.reported.has(id)) continue;
@@ -1328,6 +1356,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     this.tellMovedForFolders(diff);
     this.tellSetAside(diff);
+    if (origin.kind === 'peer') this.tellKeptElsewhere(diff);
     const changed: string[] = [];
     const modes: string[] = [];
     for (const [id, e] of this.index.entries()) {
