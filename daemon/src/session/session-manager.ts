@@ -22,7 +22,7 @@ import { relayRoomId } from '../net/relay-protocol.js';
 import { relayRooms } from '../net/relay-server.js';
 import type { Project } from '../project.js';
 import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
-import type { FolderAside, Workspace } from '../workspace/workspace.js';
+import { createdTheSame, type FolderAside, type Workspace } from '../workspace/workspace.js';
 import { HEX_COLOR } from '../presence/colors.js';
 import { displayName } from '../presence/presence.js';
 import { configKeys, enclosingMember, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
@@ -328,9 +328,12 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
 
   /**
    * Whether a notice said during a join is news for the person joining: it names a file this
-   * folder had, and every conflict copy it names exists. The session's history replays old
-   * conflicts between other peers as it arrives (every joiner, even into an empty folder, was
-   * told of them), and a copy a later step settled away must not be named as kept.
+   * folder had, and every conflict copy it names exists and was made by this join (this folder
+   * had no file or folder there before). The session's history replays old conflicts between
+   * other peers as it arrives (every joiner, even into an empty folder, was told of them; one
+   * joining with a copy of the project, old conflict copies and all, was told again of each), and
+   * a copy a later step settled away must not be named as kept. A file this folder had with the
+   * session's very bytes is no conflict either (`createdTheSame`): nothing happened to it.
    */
   private aboutThisFolder(notice: string, paths: ReadonlySet<string>): boolean {
     const names = (p: string) => {
@@ -342,7 +345,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       return false;
     };
     if (![...paths].some(names)) return false;
-    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict '));
+    if ([...paths].some((p) => notice === createdTheSame(p))) return false;
+    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict ') && !paths.has(p));
     for (const [tag] of notice.matchAll(/ \(conflict [0-9a-f]+\)/g)) {
       if (!copies.some((c) => c.includes(tag) && names(c))) return false;
     }

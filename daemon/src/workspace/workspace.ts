@@ -215,6 +215,11 @@ function conflictedFrom(copy: string, tag: string): string | undefined {
 }
 
 /** What `resolve` says of two files created at one path with different content. */
+/** What `resolve` says of two files made at one path with the same bytes: one is kept, nothing else happened. */
+export function createdTheSame(path: string): string {
+  return `${path} was created on two peers with the same content; kept one`;
+}
+
 function createdAtOnce(path: string, copy: string): string {
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
 }
@@ -1217,7 +1222,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const winner = this.index.idOf(e.path)!;
         if (this.currentHash(id, e) === this.currentHash(winner, this.index.entry(winner)!)) {
           this.index.remove(id);
-          this.emit('notice', `${e.path} was created on two peers with the same content; kept one`);
+          this.emit('notice', createdTheSame(e.path));
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to });
