@@ -214,12 +214,12 @@ function conflictedFrom(copy: string, tag: string): string | undefined {
   return conflictPath(path, tag) === copy ? path : undefined;
 }
 
-/** What `resolve` says of two files created at one path with different content. */
 /** What `resolve` says of two files made at one path with the same bytes: one is kept, nothing else happened. */
 export function createdTheSame(path: string): string {
   return `${path} was created on two peers with the same content; kept one`;
 }
 
+/** What `resolve` says of two files created at one path with different content. */
 function createdAtOnce(path: string, copy: string): string {
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
 }
