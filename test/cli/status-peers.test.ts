@@ -40,8 +40,8 @@ it("an interrupted join's peer is not listed by the session for good", async () 
   const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: 'ignore' });
   const exited = new Promise((r) => join.on('exit', r));
   await waitUntil('the join to write its first files', () => fs.existsSync(b) && listTree(b).length > 0, 120_000);
-  const during = peersOf(a);
-  expect([...during.values()]).toEqual(['connected']);
+  // The joiner is listed while its join runs (connected, or reconnecting on a loaded machine).
+  expect(peersOf(a).size).toBe(1);
   join.kill('SIGINT');
   await exited;
   // Before the fix it stayed, as left or reconnecting, for as long as the sharer's daemon ran.
@@ -60,9 +60,10 @@ it('a peer not heard of for a long time (its daemon killed) is no longer listed'
   expect(chorus(['join', code, b, '--host', '127.0.0.1']).status).toBe(0);
   const [pid] = daemonsFor(b);
   expect(pid).toBeDefined();
+  expect(peersOf(a).size).toBe(1);
   process.kill(pid!, 'SIGKILL'); // no goodbye: as a crash, or a join's daemon killed mid-way
-  await waitUntil('the sharer to see the peer gone', () => [...peersOf(a).values()].every((s) => s === 'reconnecting') && peersOf(a).size === 1);
-  // Before the fix it was listed as reconnecting for as long as the sharer's daemon ran.
+  // Listed as reconnecting once its link is found dead (10 s of silence), then forgotten 3 s
+  // later. Before the fix it was listed as reconnecting for as long as the sharer's daemon ran.
   await waitUntil('the sharer to forget the peer', () => peersOf(a).size === 0);
   expect(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')).toMatch(/forgetting peer [0-9a-f]+: not heard of for 3 s/);
 }, 180_000);
