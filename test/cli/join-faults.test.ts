@@ -142,6 +142,29 @@ it("a joining folder's file equal to the session's is no conflict, and a join te
   expect(empty.status, empty.stderr).toBe(0);
   expect((JSON.parse(empty.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
 });
+it('a join into a folder that holds an old conflict copy of the session does not tell that old conflict again (trial)', async () => {
+  const { a, b } = joinedPair({ 'f.txt': 'base\n' }, used);
+  const code = shareCode(a);
+  // An old event between a and b: both.txt made a file on a and a folder on b while apart; the
+  // folder keeps the path, a's file is kept as `both (conflict …).txt`, and a's log says so.
+  expect(chorus(['stop', b]).status).toBe(0);
+  fs.writeFileSync(path.join(a, 'both.txt'), 'a file\n');
+  fs.mkdirSync(path.join(b, 'both.txt'));
+  fs.writeFileSync(path.join(b, 'both.txt', 'inner.txt'), 'in a folder\n');
+  expect(chorus(['share', b, '--json']).status).toBe(0); // b's daemon again: it rejoins
+  const copy = () => listTree(a).find((p) => /^both \(conflict [0-9a-f]+\)\.txt$/.test(p));
+  await waitUntil('the old conflict to settle on a and b', () => copy() !== undefined && JSON.stringify(listTree(a)) === JSON.stringify(listTree(b)));
+  // A folder with the session's files as they are now (a copy of the project, say): the old copy too.
+  const files: Record<string, string> = {};
+  for (const p of listTree(a)) files[p] = fs.readFileSync(path.join(a, p), 'utf8');
+  const c = project(files);
+  const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
+  expect(join.status, join.stderr).toBe(0);
+  // Nothing happened to this folder's files in this join: it had the session's very files.
+  expect((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
+  expect(listTree(c)).toEqual(listTree(a));
+});
+
 it('a join interrupted while it writes stops writing at once, and names the folders it made and what they hold', async () => {
   const files: Record<string, string> = {};
   // Enough to take a while to write, even on a fast machine.

@@ -159,6 +159,9 @@ export class EditorBuffers implements ChangeSink {
         throw new Failure('tooLarge', `${path}: the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing; such a file is synced as a whole file, edit it outside Chorus`);
       }
     }
+    // A re-open of a buffer whose file was deleted while the editor was away (decision 160).
+    const deleted = base !== undefined && !this.workspace.index.idOf(path) ? this.workspace.deletedFileAt(path) : undefined;
+    if (deleted !== undefined) return this.reopenDeleted(asked, path, deleted, content, base!, pending);
     // A file the session did not have is made by this open, empty: the editor's base (the text it
     // last had in step, from before a reconnect) says nothing of it. Merged from that base, the
     // editor's text would be a deletion of the base from an empty file, and the whole buffer was
@@ -191,6 +194,29 @@ export class EditorBuffers implements ChangeSink {
       }
       const op = base === undefined ? diffToOp(current, content) : transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
       this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
+    }
+    return { path: asked, content: this.workspace.text(fileId) };
+  }
+
+  /**
+   * Re-open `path`, whose file `fileId` was deleted while this editor was away (it had the buffer
+   * in step at `base`), without making a new file there (decision 160). The buffer is bound to
+   * the deleted file. Typing the editor did since `base` is an edit the deletion never saw: merged
+   * into the file, it brings it back at its path (Workspace.keepEdited), as a peer's unsent edits
+   * do, under the same id, so the two never meet as `name (conflict …)`. Without such typing the
+   * file stays deleted; the daemon says so, and the editor's next keystroke brings it back.
+   */
+  private reopenDeleted(asked: string, path: string, fileId: string, content: string | undefined, base: string, pending: Array<{ id: string; text: string }>): OpenResult {
+    const previous = this.buffers.get(path);
+    if (previous) this.workspace.unpin(previous.fileId);
+    this.workspace.pin(fileId);
+    this.buffers.set(path, { fileId, revisions: new BufferRevisions() });
+    for (const e of pending) if (this.workspace.hasEdit(fileId, e.id)) base = e.text;
+    if (content !== undefined && content !== base) {
+      const op = transformOp(diffToOp(base, content), diffToOp(base, this.workspace.text(fileId)), 'left');
+      this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
+    } else {
+      this.workspace.tell(`${path} was deleted while an editor that had it open was away; that editor has no edit of it made since, so it stays deleted (the editor keeps its text: typing in it or saving it brings the file back)`);
     }
     return { path: asked, content: this.workspace.text(fileId) };
   }

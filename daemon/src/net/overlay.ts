@@ -88,7 +88,7 @@ export interface OverlayOptions {
    * Tuning knobs; the defaults suit real use. `webrtcIdleMs`: a peer's stream idle this long moves
    * from WebRTC to WebSocket where it can (decision 106).
    */
-  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number; webrtcIdleMs?: number };
+  timing?: { pingIntervalMs?: number; deadAfterMs?: number; backoffMaxMs?: number; webrtcIdleMs?: number; forgetAfterMs?: number };
 }
 
 export interface PeerInfo {
@@ -136,6 +136,18 @@ const HANDSHAKE_LOG_LINES_PER_MINUTE = 3;
 export const FULL_MESH_UP_TO = 8;
 /** A member nobody has had news of for this long is taken as gone (for choosing links). */
 const ALIVE_MS = 20_000;
+/**
+ * A member not linked and with no news for this long is forgotten: no longer listed, dialled
+ * or saved (decision 161). Its daemon was killed, crashed or left for good (a join cut short);
+ * one that comes back links again, by dialling the addresses it saved, and is known again.
+ */
+export const FORGET_AFTER_MS = 10 * 60_000;
+/**
+ * The goodbye (Wire.Bye) of a member whose join stopped before it was in (interrupted, refused,
+ * failed): it will not come back (its folder's `.chorus/` goes with it), so it is forgotten at
+ * once rather than listed as left (decision 161). An older daemon takes it as any goodbye.
+ */
+export const JOIN_ABANDONED = 'its join stopped before it was in: it will not come back';
 /**
  * Most members the address book holds. Gossip comes from any member, a hostile one included, and
  * each message may name 256 members never heard of: without a bound, the book (and the session
@@ -327,13 +339,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return { addrs: [...this.#addrs] };
   }
 
-  async stop(): Promise<void> {
+  /** Leave: say goodbye to every linked peer (`why`, default "peer left the session") and close everything. */
+  async stop(why = 'peer left the session'): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const peer of [...this.#links.values()]) {
-      for (const c of peer.conns.values()) c.link.send(frame(Wire.Bye, 'peer left the session'));
+      for (const c of peer.conns.values()) c.link.send(frame(Wire.Bye, why));
       peer.reset('overlay stopped');
     }
     for (const link of this.#pending) link.close('overlay stopped');
@@ -667,10 +680,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#onSignal(session, msg.a, msg.s);
         break;
       }
-      case Wire.Bye:
-        this.#log(`peer ${peerId} is leaving: ${utf8.decode(body)}`);
-        this.#left.add(peerId);
+      case Wire.Bye: {
+        const why = utf8.decode(body);
+        this.#log(`peer ${peerId} is leaving: ${why}`);
+        if (why === JOIN_ABANDONED) this.#forget(peerId);
+        else this.#left.add(peerId);
         break;
+      }
       case Wire.Hello:
         throw new ProtocolError('second hello on one link');
       default:
@@ -716,15 +732,30 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       }
     }
     if (oldest === undefined) return false;
-    this.#members.delete(oldest);
-    this.#seen.delete(oldest);
-    this.#left.delete(oldest);
-    this.#verified.delete(oldest);
-    this.#upSince.delete(oldest);
-    this.#rtcBackoff.delete(oldest);
-    this.#dials.delete(`peer:${oldest}`);
-    this.#dials.delete(`relay:${oldest}`);
+    this.#forget(oldest);
     return true;
+  }
+
+  /** Drop a member from the address book, with its dial and WebRTC state (its link, if any, closes by itself). */
+  #forget(id: string): void {
+    this.#members.delete(id);
+    this.#seen.delete(id);
+    this.#left.delete(id);
+    this.#verified.delete(id);
+    this.#upSince.delete(id);
+    this.#rtcBackoff.delete(id);
+    this.#dials.delete(`peer:${id}`);
+    this.#dials.delete(`relay:${id}`);
+  }
+
+  /** Forget members not linked that nobody has had news of for FORGET_AFTER_MS (decision 161). */
+  #forgetSilent(now: number): void {
+    const after = this.#opts.timing?.forgetAfterMs ?? FORGET_AFTER_MS;
+    for (const id of [...this.#members.keys()]) {
+      if (this.#links.get(id)?.up || now - (this.#seen.get(id) ?? now) < after) continue;
+      this.#log(`forgetting peer ${id}: not heard of for ${Math.round(after / 1000)} s`);
+      this.#forget(id);
+    }
   }
 
   /** Members with recent news (linked now, or heard of within ALIVE_MS). */
@@ -877,6 +908,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     const quietest = this.#reapSilentLinks(now);
     this.#quietIdleWebRtc(now);
+    this.#forgetSilent(now);
     let pending = false;
     if (this.#direct) {
       for (const addr of this.#opts.anchors ?? []) {

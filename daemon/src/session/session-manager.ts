@@ -16,13 +16,13 @@ import { dialable } from '../net/host-addrs.js';
 import { localHostId } from '../net/host-id.js';
 import { nodeTransports } from '../net/node-transports.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
-import { Overlay } from '../net/overlay.js';
+import { JOIN_ABANDONED, Overlay } from '../net/overlay.js';
 import { PageServer } from '../net/page-server.js';
 import { relayRoomId } from '../net/relay-protocol.js';
 import { relayRooms } from '../net/relay-server.js';
 import type { Project } from '../project.js';
 import { Replicator, type PeerNetwork, type ReplicatedDocs } from '../sync/replicator.js';
-import type { FolderAside, Workspace } from '../workspace/workspace.js';
+import { createdTheSame, type FolderAside, type Workspace } from '../workspace/workspace.js';
 import { HEX_COLOR } from '../presence/colors.js';
 import { displayName } from '../presence/presence.js';
 import { configKeys, enclosingMember, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
@@ -85,6 +85,15 @@ export interface PeerStatus {
 }
 
 const JOIN_TIMEOUT_MS = 60_000;
+/**
+ * Test-only timing (decision 151): `CHORUS_TEST_FORGET_AFTER_MS` shortens how long a peer not
+ * heard of stays in the address book (overlay.ts FORGET_AFTER_MS, decision 161); unset, the
+ * production value.
+ */
+function testTiming(): { forgetAfterMs?: number } {
+  const forget = Number(process.env.CHORUS_TEST_FORGET_AFTER_MS);
+  return Number.isFinite(forget) && forget > 0 ? { forgetAfterMs: forget } : {};
+}
 /** Most notices a join answers with (the log has every one). */
 const MAX_JOIN_NOTICES = 50;
 /** Dial failures that mean "nothing listens there" rather than "no answer yet". */
@@ -250,6 +259,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.workspace.off('notice', notice);
       throw e;
     }
+    if (fresh) this.joining = true;
     try {
       const joined = await this.firstSync();
       // Said in a join's words, where each version is now: what `resolve` said first ("created
@@ -283,9 +293,13 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       if (fresh) await this.abandon();
       throw e;
     } finally {
+      this.joining = false;
       this.workspace.off('notice', notice);
     }
   }
+
+  /** A fresh join is under way: this folder is not in the session until it is done. */
+  private joining = false;
 
   /** This folder's disk as a join setting its folders aside sees it (decision 147); nothing in view mode. */
   private folderAside(config: SessionConfig): FolderAside {
@@ -328,9 +342,12 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
 
   /**
    * Whether a notice said during a join is news for the person joining: it names a file this
-   * folder had, and every conflict copy it names exists. The session's history replays old
-   * conflicts between other peers as it arrives (every joiner, even into an empty folder, was
-   * told of them), and a copy a later step settled away must not be named as kept.
+   * folder had, and every conflict copy it names exists and was made by this join (this folder
+   * had no file or folder there before). The session's history replays old conflicts between
+   * other peers as it arrives (every joiner, even into an empty folder, was told of them; one
+   * joining with a copy of the project, old conflict copies and all, was told again of each), and
+   * a copy a later step settled away must not be named as kept. A file this folder had with the
+   * session's very bytes is no conflict either (`createdTheSame`): nothing happened to it.
    */
   private aboutThisFolder(notice: string, paths: ReadonlySet<string>): boolean {
     const names = (p: string) => {
@@ -342,7 +359,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       return false;
     };
     if (![...paths].some(names)) return false;
-    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict '));
+    if ([...paths].some((p) => notice === createdTheSame(p))) return false;
+    const copies = [...this.indexPaths()].filter((p) => p.includes(' (conflict ') && !paths.has(p));
     for (const [tag] of notice.matchAll(/ \(conflict [0-9a-f]+\)/g)) {
       if (!copies.some((c) => c.includes(tag) && names(c))) return false;
     }
@@ -350,7 +368,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   }
 
   private async abandon(): Promise<void> {
-    await this.overlay?.stop();
+    // Peers forget this member at once: it will not come back (decision 161).
+    await this.overlay?.stop(JOIN_ABANDONED);
     this.overlay = undefined;
     this.replicator = undefined;
     this.materializer = undefined;
@@ -382,6 +401,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       ...(config.relayUrl ? { relayUrl: config.relayUrl } : {}),
       seeds: config.addrs,
       webrtc: config.webrtc !== false,
+      timing: testTiming(),
       log: (m) => this.log(`net: ${m}`),
       // The listening port also serves the browser page, and relays between the pages it
       // served (only within this session's room), so they can link up and upgrade to WebRTC.
@@ -541,9 +561,14 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     }));
   }
 
-  /** Write no more of the session's files (the daemon is stopping). */
+  /**
+   * Write no more of the session's files (the daemon is stopping). A join still under way is
+   * abandoned: peers are told so first thing, so they forget this member even if the daemon is
+   * killed moments later (an interrupted join's daemon gets 1.5 s; decision 161).
+   */
   halt(): void {
     this.materializer?.halt();
+    if (this.joining) void this.overlay?.stop(JOIN_ABANDONED);
   }
 
   async stop(): Promise<void> {

@@ -315,6 +315,14 @@ export class FileIndex {
     return this.graveyard.get(id);
   }
 
+  /** The id of the file this daemon last saw removed at `path` while no file is there now; undefined if none. */
+  removedAt(path: string): string | undefined {
+    if (this.byPath.has(path)) return undefined;
+    let found: string | undefined;
+    for (const [id, e] of this.graveyard) if (e.path === path && !this.entry(id)) found = id;
+    return found;
+  }
+
   add(id: string, entry: FileEntry): RawChange | undefined {
     return this.update((d) => {
       d.files[id] = stored({ ...entry });

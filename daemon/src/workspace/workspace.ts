@@ -214,6 +214,11 @@ function conflictedFrom(copy: string, tag: string): string | undefined {
   return conflictPath(path, tag) === copy ? path : undefined;
 }
 
+/** What `resolve` says of two files made at one path with the same bytes: one is kept, nothing else happened. */
+export function createdTheSame(path: string): string {
+  return `${path} was created on two peers with the same content; kept one`;
+}
+
 /** What `resolve` says of two files created at one path with different content. */
 function createdAtOnce(path: string, copy: string): string {
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
@@ -467,6 +472,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const again = this.doc(fileId);
     if (again) return { fileId, text: again.text };
     return { fileId, text: this.makeLive(fileId, this.baseText(entry)).text };
+  }
+
+  /**
+   * The file last removed at `path` (no file is there now) whose document this daemon holds: an
+   * editor re-opening a buffer it had in step before the removal gets it (decision 160), rather
+   * than a new file made at the path. Undefined if none.
+   */
+  deletedFileAt(path: string): string | undefined {
+    const id = this.index.removedAt(path);
+    return id !== undefined && this.isLive(id) && this.doc(id)?.ready ? id : undefined;
+  }
+
+  /** Say `message` where the daemon says what happened to files (its log; a join's notices). */
+  tell(message: string): void {
+    this.emit('notice', message);
   }
 
   /**
@@ -1202,7 +1222,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const winner = this.index.idOf(e.path)!;
         if (this.currentHash(id, e) === this.currentHash(winner, this.index.entry(winner)!)) {
           this.index.remove(id);
-          this.emit('notice', `${e.path} was created on two peers with the same content; kept one`);
+          this.emit('notice', createdTheSame(e.path));
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to });
@@ -1265,7 +1285,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (last.exec) entry.exec = true;
     const change = this.index.replace(docId, entry);
     if (!change) return;
-    this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another`);
+    this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits (delete it again if it should go)`);
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
   }
@@ -1320,6 +1340,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
   }
 
+  /**
+   * A file this daemon saw deleted that a peer brought back (`keepEdited` there: edits the
+   * deletion never saw): said here too, so the person who deleted it learns why it is back
+   * (decision 160).
+   */
+  private tellKeptElsewhere(diff: IndexDiff): void {
+    for (const path of diff.created) {
+      const id = this.index.idOf(path);
+      if (id === undefined || this.index.removedEntry(id) === undefined) continue;
+      this.emit('notice', `${path} is back: it was deleted, but a peer kept it with edits made there that the deletion never saw (delete it again if it should go)`);
+    }
+  }
+
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
     for (const [id, p] of this.index.refused()) {
       if (this.reported.has(id)) continue;
@@ -1328,6 +1361,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     this.tellMovedForFolders(diff);
     this.tellSetAside(diff);
+    if (origin.kind === 'peer') this.tellKeptElsewhere(diff);
     const changed: string[] = [];
     const modes: string[] = [];
     for (const [id, e] of this.index.entries()) {
