@@ -13,7 +13,7 @@ import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
@@ -193,6 +193,9 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   }
 }
 
+/** How long a daemon signalled while starting waits for its start to end before it stops at once (half of `chorus stop`'s wait). */
+const START_STOP_GRACE_MS = STOP_WAIT_MS / 2;
+
 /** Exit codes of a process ended by a signal, as a shell reports them. */
 const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
@@ -207,17 +210,23 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
   // ends the process at once, as before, for a person who will not wait.
   let d: import('./daemon.js').Daemon | undefined;
   let signalled: string | undefined;
+  const stopAtOnce = (why: string, sig: string) => {
+    process.stderr.write(logLine(`${why}: stopping at once; the folder is brought up to date at the next start`));
+    process.exit(SIGNAL_EXIT[sig] ?? EXIT_FAILED);
+  };
   const stop = (sig: string) => {
     if (signalled !== undefined) {
-      if (d === undefined) {
-        process.stderr.write(logLine(`received ${sig} again while starting: stopping at once; the folder is brought up to date at the next start`));
-        process.exit(SIGNAL_EXIT[sig] ?? EXIT_FAILED);
-      }
+      if (d === undefined) stopAtOnce(`received ${sig} again while starting`, sig);
       return;
     }
     signalled = sig;
     if (d === undefined) {
       process.stderr.write(logLine(`received ${sig} while starting: stopping as soon as the daemon has started (send it again to stop at once)`));
+      // A start that does not end (decision 162) must not outlast `chorus stop`'s wait, which
+      // then kills the daemon: stopped at once within half of that wait.
+      setTimeout(() => {
+        if (d === undefined) stopAtOnce(`still starting ${START_STOP_GRACE_MS / 1000} s after ${sig}`, sig);
+      }, START_STOP_GRACE_MS).unref();
       return;
     }
     d.log(`received ${sig}`);
