@@ -190,7 +190,9 @@ export class FolderSync {
 
   /** Watch folder `abs` (kept from chokidar, see unlistable) by itself; hand its listable folders to chokidar. */
   private watchAside(abs: string): void {
-    if (this.aside.has(abs) || !this.running || !this.watcher) return;
+    // (chokidar asks about the root before watch() has this.watcher: the folders found here are
+    // handed to it a moment later, below.)
+    if (this.aside.has(abs) || !this.running) return;
     let fw: fs.FSWatcher;
     try {
       fw = fs.watch(abs, { persistent: false }, (event, name) => this.asideEvent(abs, event, name));
