@@ -34,6 +34,13 @@ function removeDeep(dir: string): void {
   spawnSync('rm', ['-rf', dir]);
 }
 
+/** `chorus stop` stops the daemon of `dir` on its SIGTERM, without having to kill it. */
+function stopsCleanly(dir: string): void {
+  const stop = chorus(['stop', dir]);
+  expect(stop.status, stop.stderr).toBe(0);
+  expect(stop.stderr + stop.stdout).not.toContain('killed');
+}
+
 const tooLong = (abs: string) => Buffer.byteLength(abs) > 4095;
 const logOf = (dir: string) => fs.readFileSync(path.join(dir, '.chorus', 'daemon.log'), 'utf8');
 
@@ -63,9 +70,7 @@ it('a folder with a path too long for the system starts, shares and watches the 
     expect(said.length, logOf(a)).toBe(1);
     expect(said[0]).toContain('not sharing deep/');
     expect(logOf(a)).not.toContain('ENAMETOOLONG');
-    const stop = chorus(['stop', a]);
-    expect(stop.status, stop.stderr).toBe(0);
-    expect(stop.stderr + stop.stdout).not.toContain('killed');
+    stopsCleanly(a);
   } finally {
     chorus(['stop', a]);
     removeDeep(path.join(a, 'deep'));
@@ -97,13 +102,9 @@ it('a rename that takes a deep tree past the limit while the daemon runs leaves 
     expect(logOf(a)).toContain('longer than this system allows');
     expect(logOf(a)).not.toContain('ENAMETOOLONG');
     // The next start finishes, and that daemon stops cleanly too.
-    const stop = chorus(['stop', a]);
-    expect(stop.status, stop.stderr).toBe(0);
-    expect(stop.stderr + stop.stdout).not.toContain('killed');
+    stopsCleanly(a);
     shareCode(a);
-    const again = chorus(['stop', a]);
-    expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr + again.stdout).not.toContain('killed');
+    stopsCleanly(a);
   } finally {
     chorus(['stop', a]);
     removeDeep(path.join(a, 'c'));
