@@ -55,8 +55,8 @@ program
 
 program
   .command('connect [dir]')
-  .description('bridge stdin/stdout to the daemon of a project (starting it if needed), for editors that spawn a process; refuses a folder that is not a Chorus project')
-  .option('--create', 'make the folder a Chorus project if it is not one (an editor sharing a new folder)')
+  .description('bridge stdin/stdout to the daemon of a project (starting it if needed), for editors that spawn a process; a folder with no project becomes one; a folder inside a project is refused (connect to that project)')
+  .option('--create', 'make the folder a Chorus project even inside another project (an editor sharing a new folder there)')
   .action(async (dir: string | undefined, opts: { create?: boolean }) => (await commands()).connect(dir, opts));
 
 program
@@ -79,6 +79,8 @@ program
 // Every failure a person sees is worded for them (see lifecycle/human-error.ts), never a raw Node error.
 program.parseAsync().catch(async (e: unknown) => {
   const { CliError, describeError } = await import('./lifecycle/human-error.js');
-  process.stderr.write(`chorus: ${describeError(e)}\n`);
+  const { escapeControls } = await import('./log-line.js');
+  // Messages quote paths and names from outside: no escape sequence in them reaches the terminal.
+  process.stderr.write(`chorus: ${describeError(e).split('\n').map(escapeControls).join('\n')}\n`);
   process.exit(e instanceof CliError ? e.exitCode : 1);
 });

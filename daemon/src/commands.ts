@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { decodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength } from './net/join-code.js';
-import { logLine } from './log-line.js';
+import { escapeControls, logLine, shown } from './log-line.js';
 import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
@@ -172,7 +172,7 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   const interrupted = (signal: NodeJS.Signals) => {
     interrupting = true;
     void putBack(fp, { interrupted: true }).then((done) => {
-      process.stderr.write(`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : '; nothing was changed'}\n`);
+      process.stderr.write(shown`chorus: ${what} interrupted${done.length ? `; ${done.join(', ')}` : '; nothing was changed'}\n`);
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     });
   };
@@ -193,6 +193,9 @@ async function undoneOnFailure<T>(what: string, fp: Footprint, body: () => Promi
   }
 }
 
+/** How long a daemon signalled while starting waits for its start to end before it stops at once (half of `chorus stop`'s wait). */
+const START_STOP_GRACE_MS = STOP_WAIT_MS / 2;
+
 /** Exit codes of a process ended by a signal, as a shell reports them. */
 const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
@@ -207,17 +210,23 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
   // ends the process at once, as before, for a person who will not wait.
   let d: import('./daemon.js').Daemon | undefined;
   let signalled: string | undefined;
+  const stopAtOnce = (why: string, sig: string) => {
+    process.stderr.write(logLine(`${why}: stopping at once; the folder is brought up to date at the next start`));
+    process.exit(SIGNAL_EXIT[sig] ?? EXIT_FAILED);
+  };
   const stop = (sig: string) => {
     if (signalled !== undefined) {
-      if (d === undefined) {
-        process.stderr.write(logLine(`received ${sig} again while starting: stopping at once; the folder is brought up to date at the next start`));
-        process.exit(SIGNAL_EXIT[sig] ?? EXIT_FAILED);
-      }
+      if (d === undefined) stopAtOnce(`received ${sig} again while starting`, sig);
       return;
     }
     signalled = sig;
     if (d === undefined) {
       process.stderr.write(logLine(`received ${sig} while starting: stopping as soon as the daemon has started (send it again to stop at once)`));
+      // A start that does not end (decision 162) must not outlast `chorus stop`'s wait, which
+      // then kills the daemon: stopped at once within half of that wait.
+      setTimeout(() => {
+        if (d === undefined) stopAtOnce(`still starting ${START_STOP_GRACE_MS / 1000} s after ${sig}`, sig);
+      }, START_STOP_GRACE_MS).unref();
       return;
     }
     d.log(`received ${sig}`);
@@ -277,13 +286,13 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   const url = pageLink(code);
   if (ignored?.length) {
     const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
-    process.stderr.write(`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
+    process.stderr.write(shown`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
-  for (const n of notices ?? []) process.stderr.write(`Note: ${n}\n`);
+  for (const n of notices ?? []) process.stderr.write(shown`Note: ${n}\n`);
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {
     const who = readOnly ? 'Guests with this code can read but not write' + (flags.readOnly ? '' : ' (this folder holds a read-only code, so it can give no other)') : 'Guests with this code can edit';
-    process.stdout.write(`Sharing ${project.root}. ${who}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\nor in a browser:\n\n  ${url}\n\n`);
+    process.stdout.write(shown`Sharing ${project.root}. ${who}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\nor in a browser:\n\n  ${url}\n\n`);
   }
 }
 
@@ -420,11 +429,11 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (flags.json) process.stdout.write(JSON.stringify({ ...r, readOnly, root: project.root, seconds: Number(secs) }) + '\n');
   else {
-    process.stdout.write(`Joined${readOnly ? ' read-only' : ''}: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
+    process.stdout.write(shown`Joined${readOnly ? ' read-only' : ''}: ${r.files} file${r.files === 1 ? '' : 's'}, ${(r.bytes / 1e6).toFixed(1)} MB in ${project.root}${flags.disk ? '' : ' (view mode: nothing written to disk)'} after ${secs} s.\n`);
     if (readOnly) process.stdout.write(`${P.SessionWords.readOnly[0]!.toUpperCase()}${P.SessionWords.readOnly.slice(1)}.\n`);
-    for (const n of r.notices ?? []) process.stdout.write(`  ${n}\n`);
+    for (const n of r.notices ?? []) process.stdout.write(shown`  ${n}\n`);
     if (r.waiting) {
-      process.stdout.write(`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
+      process.stdout.write(shown`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
     }
   }
 }
@@ -454,12 +463,12 @@ export async function connect(dir: string | undefined, opts: { create?: boolean 
   socket.pipe(process.stdout);
   process.stdin.on('end', () => socket.end());
   socket.on('close', () => {
-    if (!process.stdin.readableEnded) process.stderr.write(`chorus: the daemon for ${project.root} went away\n`);
+    if (!process.stdin.readableEnded) process.stderr.write(shown`chorus: the daemon for ${project.root} went away\n`);
     process.exit(process.stdin.readableEnded ? 0 : 1);
   });
   socket.on('error', (e) => {
     // An event handler: print and exit here (a throw would not reach the CLI's handler).
-    process.stderr.write(`chorus: lost the daemon for ${project.root}: ${describeError(e)}\n`);
+    process.stderr.write(shown`chorus: lost the daemon for ${project.root}: ${describeError(e)}\n`);
     process.exit(EXIT_FAILED);
   });
 }
@@ -561,7 +570,9 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     `peers     ${st.peers.length ? '' : 'none'}`,
     ...st.peers.map((p) => `  ${p.name} ${p.id.slice(0, 8)}${p.path ? ` via ${p.path}` : ''} ${PEER_STATES[p.state ?? ''] ?? p.state ?? ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`),
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  // Every line whole through escapeControls: a name (this person's own too, from --name or the
+  // config), a path or an editor's name with control characters prints them as escapes.
+  process.stdout.write(lines.map(escapeControls).join('\n') + '\n');
 }
 
 /** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */
@@ -586,8 +597,8 @@ export async function stop(dir: string | undefined): Promise<void> {
   if (elsewhere) fail(`no daemon running for ${project.root}; nothing to stop: ${elsewhere}`, EXIT_NOT_RUNNING);
   const found = await confirmedDaemon(project);
   if (!('state' in found)) {
-    if (!(await stopDaemon(project, found))) fail(`the daemon (pid ${found.pid}) did not stop within 10 s and was killed`);
-    process.stderr.write(`chorus: stopped the daemon for ${project.root} (pid ${found.pid})\n`);
+    if (!(await stopDaemon(project, found))) fail(`the daemon (pid ${found.pid}) did not stop within ${STOP_WAIT_MS / 1000} s and was killed`);
+    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (pid ${found.pid})\n`);
     return;
   }
   if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);

@@ -23,3 +23,12 @@ export function escapeControls(message: string): string {
 export function logLine(message: string, at: Date = new Date()): string {
   return `${at.toISOString()} ${escapeControls(message)}\n`;
 }
+
+/**
+ * A template for text the CLI prints: each value put in (a name, a path, a message from a peer or
+ * the daemon) has its control characters escaped as in escapeControls, so none can move the
+ * cursor, clear the screen or start a fake line; the template's own text, newlines included, is kept.
+ */
+export function shown(text: TemplateStringsArray, ...values: unknown[]): string {
+  return text.reduce((out, part, i) => out + part + (i < values.length ? escapeControls(String(values[i])) : ''), '');
+}

@@ -70,3 +70,16 @@ it('--create makes the folder a project and serves it (an editor sharing a new f
   proc.stdin!.end();
   expect(await exited, err).toBe(0);
 });
+
+// `chorus connect --help` said it "refuses a folder that is not a Chorus project" while a plain
+// folder became one (as the README, the editors and the test above have it): the help now says
+// what it does.
+it('--help says what connect does with a plain folder and with one inside a project', () => {
+  const r = chorus(['connect', '--help']);
+  expect(r.status, r.stderr).toBe(0);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  expect(help).not.toContain('refuses a folder that is not a Chorus project');
+  expect(help).toContain('a folder with no project becomes one');
+  expect(help).toContain('a folder inside a project is refused');
+  expect(help).toContain('even inside another project');
+});

@@ -103,7 +103,7 @@ export class DaemonConnection {
     private readonly delays: () => number[],
     private readonly events: DaemonEvents,
     private readonly clientVersion: string,
-    /** Make `root` a project if it is not one: `chorus connect` alone refuses a folder without `.chorus/`. */
+    /** Make `root` a project if it is not one, even inside another project (`chorus connect` alone refuses a folder inside one). */
     private readonly create = false,
   ) {}
 

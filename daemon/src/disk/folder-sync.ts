@@ -18,6 +18,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { isExecutable, isWriteTemp, MAX_SHARED_FILE, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
+import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
 
@@ -53,6 +54,11 @@ interface Seen {
 export class FolderSync {
   readonly rules: IgnoreRules;
   private watcher: FSWatcher | undefined;
+  /**
+   * Folders chokidar is kept out of because they hold a path too long for the system (its listing
+   * would stop there, decision 162), each watched here by a plain `fs.watch` of the folder alone.
+   */
+  private aside = new Map<string, fs.FSWatcher>();
   private files = new Set<string>();
   private dirs = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -119,6 +125,8 @@ export class FolderSync {
     this.dirs.clear();
     const w = this.watcher;
     this.watcher = undefined;
+    for (const a of this.aside.values()) a.close();
+    this.aside.clear();
     await w?.close();
     await this.chain;
   }
@@ -136,7 +144,7 @@ export class FolderSync {
     const w = watch(root, {
       ignoreInitial: true,
       followSymlinks: false,
-      ignored: (p, st) => this.ignoredAbs(p, st),
+      ignored: (p, st) => this.ignoredAbs(p, st) || this.unlistable(p, st),
     });
     this.watcher = w;
     const file = (p: string) => this.event(p, false);
@@ -162,8 +170,86 @@ export class FolderSync {
       }
       this.rawEvent(path.join(watched, name));
     });
-    w.on('error', (e) => this.log(`watching ${root}: ${(e as Error).message}`));
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    w.on('error', (e) => this.watchError(e));
+    // An error may end chokidar's first listing of a folder, and with it any hope of 'ready'
+    // (decision 162): the start goes on after the first error, which is logged, never waits for ever.
+    await new Promise<void>((resolve) => {
+      w.once('ready', () => resolve());
+      w.once('error', () => resolve());
+    });
+  }
+
+  /** A watcher error, in words; never fatal (the folder's raw events still come, see watch()). */
+  private watchError(e: unknown): void {
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code === 'ENAMETOOLONG' && typeof err.path === 'string') {
+      const rel = this.relOf(err.path);
+      if (rel !== undefined) return this.tooLong([rel]);
+    }
+    this.log(`watching ${this.project.root}: ${inWords(e)}; the rest of the folder is still watched`);
+  }
+
+  /**
+   * Should chokidar stay out of `abs` because it cannot list it? A path too long for the system
+   * is never shared; a folder that holds one is watched aside (watchAside), as chokidar's listing
+   * of it would stop at that entry, and the folders in it that chokidar can list are given back to it.
+   */
+  private unlistable(abs: string, st?: fs.Stats): boolean {
+    if (tooLongForSystem(abs)) return true;
+    if (st && !st.isDirectory()) return false;
+    const long = tooLongEntryIn(abs); // not a folder: nothing listed
+    if (long === undefined) return false;
+    const rel = this.relOf(long);
+    if (rel !== undefined && !this.rules.ignores(rel)) this.tooLong([rel]);
+    this.watchAside(abs);
+    return true;
+  }
+
+  /** Watch folder `abs` (kept from chokidar, see unlistable) by itself; hand its listable folders to chokidar. */
+  private watchAside(abs: string): void {
+    // (chokidar asks about the root before watch() has this.watcher: the folders found here are
+    // handed to it a moment later, below.)
+    if (this.aside.has(abs) || !this.running) return;
+    let fw: fs.FSWatcher;
+    try {
+      fw = fs.watch(abs, { persistent: false }, (event, name) => this.asideEvent(abs, event, name));
+    } catch {
+      return; // gone meanwhile: its parent's watch sees that
+    }
+    fw.on('error', () => this.unwatchAside(abs));
+    this.aside.set(abs, fw);
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(abs, { withFileTypes: true });
+    } catch {
+      // gone meanwhile
+    }
+    // Later, not from inside chokidar's own `ignored` question.
+    const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(abs, e.name));
+    setImmediate(() => {
+      for (const d of dirs) if (!tooLongForSystem(d)) this.watcher?.add(d);
+    });
+  }
+
+  private asideEvent(dir: string, event: fs.WatchEventType, name: string | null): void {
+    if (!fs.existsSync(dir)) return this.unwatchAside(dir);
+    if (!name) return;
+    const abs = path.join(dir, name);
+    this.rawEvent(abs);
+    if (event !== 'rename') return;
+    // A folder made here: chokidar, kept out of `dir`, would never learn of it.
+    let isDir = false;
+    try {
+      isDir = fs.lstatSync(abs).isDirectory();
+    } catch {
+      // gone, or too long: nothing to watch
+    }
+    if (isDir) this.watcher?.add(abs);
+  }
+
+  private unwatchAside(abs: string): void {
+    this.aside.get(abs)?.close();
+    this.aside.delete(abs);
   }
 
   private relOf(abs: string): string | undefined {
@@ -207,6 +293,7 @@ export class FolderSync {
   private event(abs: string, isDir: boolean): void {
     const rel = this.relOf(abs);
     if (rel === undefined || !this.running) return;
+    if (tooLongForSystem(abs)) return this.tooLong([rel]);
     if (isIgnoreFile(rel)) this.rulesChanged(rel, abs);
     (isDir ? this.dirs : this.files).add(rel);
     const now = Date.now();
@@ -270,7 +357,8 @@ export class FolderSync {
 
   /** Take in the whole folder and settle what happened while the daemon was down. */
   async scanAll(): Promise<number> {
-    const { files, dirs } = await scanTree(this.project.root, this.rules);
+    const { files, dirs, tooLong } = await scanTree(this.project.root, this.rules);
+    this.tooLong(tooLong);
     const paths = new Set(files.map((f) => f.rel));
     for (const [, e] of this.workspace.index.entries()) paths.add(e.path);
     for (const p of this.writeBack.ledger.paths()) paths.add(p);
@@ -318,6 +406,11 @@ export class FolderSync {
     return bytes && { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: st.mtimeMs, ino: st.ino };
   }
 
+  /** Say once of each of these project paths that it is too long for the system (never shared). */
+  private tooLong(rels: string[]): void {
+    for (const rel of rels) this.once(rel, tooLongInWords(rel, path.join(this.project.root, rel)));
+  }
+
   private once(key: string, msg: string): void {
     if (this.skipped.has(key)) return;
     this.skipped.add(key);
@@ -354,6 +447,7 @@ export class FolderSync {
       }
       seenDirs.add(d);
       const tree = await scanTree(this.project.root, this.rules, d);
+      this.tooLong(tree.tooLong);
       for (const f of tree.files) touched.add(f.rel);
       for (const sub of tree.dirs) seenDirs.add(sub);
     }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IgnoreRules } from './ignore-rules.js';
+import { tooLongForSystem } from './long-paths.js';
 
 export interface ScannedFile {
   rel: string;
@@ -15,11 +16,13 @@ export async function scanFolder(root: string, rules: IgnoreRules, under = ''): 
 
 /**
  * Every shared regular file and every shared folder (empty ones too, `under` itself not
- * included) under `under`, each sorted by path.
+ * included) under `under`, each sorted by path; and, in `tooLong`, the entries left out because
+ * their path is longer than the system takes (long-paths.ts; nothing below them is read).
  */
-export async function scanTree(root: string, rules: IgnoreRules, under = ''): Promise<{ files: ScannedFile[]; dirs: string[] }> {
+export async function scanTree(root: string, rules: IgnoreRules, under = ''): Promise<{ files: ScannedFile[]; dirs: string[]; tooLong: string[] }> {
   const out: ScannedFile[] = [];
   const dirs: string[] = [];
+  const tooLong: string[] = [];
   const walk = async (dir: string) => {
     let entries: fs.Dirent[];
     try {
@@ -29,7 +32,9 @@ export async function scanTree(root: string, rules: IgnoreRules, under = ''): Pr
     }
     for (const e of entries) {
       const rel = dir ? `${dir}/${e.name}` : e.name;
-      if (e.isDirectory()) {
+      if ((e.isDirectory() || e.isFile()) && tooLongForSystem(path.join(root, rel))) {
+        if (!rules.ignores(e.isDirectory() ? rel + '/' : rel)) tooLong.push(rel);
+      } else if (e.isDirectory()) {
         if (rules.ignores(rel + '/')) continue;
         dirs.push(rel);
         await walk(rel);
@@ -40,7 +45,7 @@ export async function scanTree(root: string, rules: IgnoreRules, under = ''): Pr
       // symbolic links and special files are never shared
     }
   };
-  if (under && rules.ignores(under + '/')) return { files: out, dirs };
+  if (under && rules.ignores(under + '/')) return { files: out, dirs, tooLong };
   await walk(under);
-  return { files: out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)), dirs: dirs.sort() };
+  return { files: out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)), dirs: dirs.sort(), tooLong };
 }

@@ -79,12 +79,15 @@ function stillRunning(p: DaemonProcess): boolean {
   return processAlive(p.pid) && (p.procStart === undefined || processStart(p.pid) === p.procStart);
 }
 
+/** How long `stopDaemon` waits for a daemon to stop before it kills it. */
+export const STOP_WAIT_MS = 10_000;
+
 /**
  * Stop the daemon `target` of `project` (SIGTERM: it writes its files first) and wait until it is
- * gone; after 10 s it is killed, if it is still that same process. Resolves false when it had to
+ * gone; after STOP_WAIT_MS it is killed, if it is still that same process. Resolves false when it had to
  * be killed. The caller must have confirmed `target` to be the project's daemon.
  */
-export async function stopDaemon(project: Project, target: DaemonProcess, timeoutMs = 10_000): Promise<boolean> {
+export async function stopDaemon(project: Project, target: DaemonProcess, timeoutMs = STOP_WAIT_MS): Promise<boolean> {
   try {
     process.kill(target.pid, 'SIGTERM');
   } catch {

@@ -190,8 +190,8 @@ local function current_connection()
   if root then
     return M.connection(root)
   end
-  -- No project here: the current folder becomes one (`chorus connect` alone refuses a folder
-  -- without `.chorus/`, so a stray call cannot make a project).
+  -- No project here: the current folder becomes one (`--create`: `chorus connect` alone makes a
+  -- plain folder a project too, but refuses one inside a project).
   return M.connection(vim.fn.getcwd(), true)
 end
 
