@@ -19,6 +19,7 @@ import { isExecutable, isWriteTemp, MAX_SHARED_FILE, readBytes } from './files.j
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
 import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.js';
+import { rulesToKeep } from './kept-rules.js';
 import { scanTree } from './scan.js';
 import type { WriteBack } from './write-back.js';
 
@@ -75,6 +76,13 @@ export class FolderSync {
   private missing = new Map<string, { since: number; timer: NodeJS.Timeout }>();
   /** New files taken in while a file was held missing: named if that file is kept after all. */
   private newWhileMissing = new Set<string>();
+  /**
+   * Per `.gitignore` (its path): the text whose rules this folder holds as its own (decision
+   * 164): what it had when first read, or first received where there was none, or last made
+   * here. A peer's change is measured against it, so rules a peer added and took away again (a
+   * `*` for a minute) never become this folder's.
+   */
+  private ownRules = new Map<string, string>();
 
   constructor(
     private readonly project: Project,
@@ -276,7 +284,26 @@ export class FolderSync {
         isDir = false;
       }
     }
-    return this.rules.ignores(isDir ? rel + '/' : rel);
+    return this.ignoredHere(isDir ? rel + '/' : rel);
+  }
+
+  /**
+   * Is this project path (a folder with a trailing `/`) kept out of the session here? What the
+   * rules exclude is, except a file this folder shares already, and the folders shared: a rule
+   * added later keeps new files local, while the shared ones stay shared and their edits on disk
+   * keep syncing, as git keeps tracking files a new rule matches (decision 163). Editors already
+   * treated them so; the folder did not, and edits on disk stopped with nothing said.
+   */
+  private ignoredHere(rel: string): boolean {
+    if (!this.rules.ignores(rel)) return false;
+    return this.rules.outsideRules(rel) || !this.sharedHere(rel);
+  }
+
+  /** Does this folder share `rel` already (a file it has had, or a shared folder)? */
+  private sharedHere(rel: string): boolean {
+    const index = this.workspace.index;
+    if (rel.endsWith('/')) return index.hasDir(rel.slice(0, -1));
+    return index.idOf(rel) !== undefined && this.writeBack.ledger.latest(rel) !== undefined;
   }
 
   private rawEvent(abs: string): void {
@@ -304,37 +331,83 @@ export class FolderSync {
   }
 
   /**
-   * A `.gitignore` changed: read the rules again. When a peer made the change (decision 136),
-   * files of this folder it stops ignoring are kept here (added to `.chorus/ignore`), not shared:
-   * a peer must not publish what this person keeps out of the project (a `.env` with keys).
-   * Chained before any later batch, which is the first that could take those files in.
+   * A `.gitignore` changed: read the rules again. When a peer made the change, what it stops
+   * ignoring here stays here: the rules this folder held that it removed or negated are added to
+   * `.chorus/ignore` (decision 164), and the files of this folder it stops ignoring that were
+   * never shared are listed there too (decision 136): a peer must not publish what this person
+   * keeps out of the project (a `.env` with keys), now or later. Whoever made it, shared files
+   * the new rules match stay shared, and the log says so (decision 163). Chained before any later
+   * batch, which is the first that could take new files in.
    */
   private rulesChanged(rel: string, abs: string): void {
+    const dir = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
     const before = this.rules.snapshot();
+    const was = before.textOf(dir);
     this.rules.reset();
     let hash: string | undefined;
+    let text: string | undefined;
     try {
       const st = fs.statSync(abs);
-      if (st.isFile() && st.size <= 1 << 20) hash = hashBytes(fs.readFileSync(abs));
-      else if (st.isFile()) return; // not a .gitignore anyone wrote by hand, nor the daemon
+      if (st.isFile() && st.size <= 1 << 20) {
+        const bytes = fs.readFileSync(abs);
+        hash = hashBytes(bytes);
+        text = bytes.toString('utf8');
+      } else if (st.isFile()) return; // not a .gitignore anyone wrote by hand, nor the daemon
     } catch {
       // gone: a deletion
     }
-    if (!this.writeBack.rulesChangedByPeer(rel, hash)) return;
-    const dir = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+    const byPeer = this.writeBack.rulesChangedByPeer(rel, hash);
+    const own = this.ownRules.get(rel) ?? was;
+    // The person's own change is theirs; where the folder had no such file, the first rules it
+    // receives (a join) are the ones it holds.
+    this.ownRules.set(rel, byPeer && own !== null ? own : (text ?? ''));
+    const keep = byPeer ? rulesToKeep(dir, own ?? '', text ?? '', (p) => before.ignores(p), (p) => this.rules.ignores(p)) : [];
     this.chain = this.chain
-      .then(() => this.keepUnignored(before, dir, rel))
+      .then(async () => {
+        if (byPeer) await this.keepUnignored(before, dir, rel, keep);
+        this.tellSharedMatches(before, rel);
+      })
       .catch((e: unknown) => this.log(`checking what ${rel} stopped ignoring failed: ${(e as Error).message}`));
   }
 
-  /** Keep the files under `dir` that `before` ignored, now ignored no more and never shared, on this machine. */
-  private async keepUnignored(before: IgnoreRules, dir: string, rel: string): Promise<void> {
+  /**
+   * Keep what a peer's change to `rel` stopped ignoring here on this machine: the rules `keep`
+   * (this folder's, see `rulesToKeep`) and the files under `dir` that `before` ignored, now
+   * ignored no more and never shared.
+   */
+  private async keepUnignored(before: IgnoreRules, dir: string, rel: string, keep: string[]): Promise<void> {
     const { files } = await scanTree(this.project.root, this.rules, dir);
     const kept = files.map((f) => f.rel).filter((f) => before.ignores(f) && !this.workspace.index.idOf(f));
+    const when = new Date().toISOString();
+    const rules = this.rules.addOwnRules(keep, `kept on this machine (${when}): a peer's change to ${rel} stopped applying these rules of this folder; they still apply here, to files made later too. Delete a line to share what it matches (from the daemon's next start).`);
+    if (rules.length > 0) {
+      this.log(`a peer's change to ${rel} stopped applying ${rules.length === 1 ? 'the rule' : 'the rules'} ${rules.map((r) => `"${r}"`).join(', ')} of this folder; ${rules.length === 1 ? 'it still applies' : 'they still apply'} here (added to .chorus/ignore), so files made here later that ${rules.length === 1 ? 'it matches' : 'they match'} stay on this machine too: to share them after all, delete ${rules.length === 1 ? 'that line' : 'those lines'} from .chorus/ignore (from the daemon's next start)`);
+    }
     if (kept.length === 0) return;
-    this.rules.keepLocal(kept, `kept on this machine (${new Date().toISOString()}): a peer's change to ${rel} stopped ignoring these. Delete a line to share that file (from the daemon's next start).`);
+    this.rules.keepLocal(kept, `kept on this machine (${when}): a peer's change to ${rel} stopped ignoring these. Delete a line to share that file (from the daemon's next start).`);
     const shown = kept.slice(0, 5).join(', ') + (kept.length > 5 ? `, and ${kept.length - 5} more` : '');
     this.log(`a peer's change to ${rel} stopped ignoring ${kept.length} file${kept.length === 1 ? '' : 's'} here (${shown}); kept on this machine, not shared: they are listed in .chorus/ignore: delete a line there to share that file (from the daemon's next start)`);
+  }
+
+  /**
+   * Say, once per rule, when the change of `rel` made a rule match files this folder shares:
+   * they stay shared and their edits keep syncing (decision 163); the rule keeps only new files here.
+   */
+  private tellSharedMatches(before: IgnoreRules, rel: string): void {
+    const byRule = new Map<string, string[]>();
+    for (const [, e] of this.workspace.index.entries()) {
+      if (!this.sharedHere(e.path) || this.rules.outsideRules(e.path) || before.ignores(e.path)) continue;
+      const why = this.rules.why(e.path);
+      if (why !== undefined) byRule.set(why, [...(byRule.get(why) ?? []), e.path]);
+    }
+    for (const [why, paths] of byRule) {
+      const n = paths.length;
+      const shown = paths.sort().slice(0, 5).join(', ') + (n > 5 ? `, and ${n - 5} more` : '');
+      this.log(
+        `after the change of ${rel}, ${why}, which matches ${n} shared file${n === 1 ? '' : 's'} here (${shown}): ${n === 1 ? 'it stays' : 'they stay'} shared and edits to ${n === 1 ? 'it' : 'them'} keep syncing, ` +
+          `as git keeps tracking files a new rule matches; the rule keeps only files not shared yet on this machine`,
+      );
+    }
   }
 
   private flush(): void {
@@ -385,7 +458,7 @@ export class FolderSync {
     }
     const candidates = full ? index.dirs() : index.dirs().filter((d) => maybeGone.some((g) => d === g || d.startsWith(g + '/')));
     for (const rel of candidates) {
-      if (echoes.has(rel) || this.rules.ignores(rel + '/') || (await this.writeBack.folder.isFolderAt(rel))) continue;
+      if (echoes.has(rel) || this.ignoredHere(rel + '/') || (await this.writeBack.folder.isFolderAt(rel))) continue;
       (full ? out.toMake : out.gone).push(rel);
     }
     return out;
@@ -441,7 +514,7 @@ export class FolderSync {
       if (index.idOf(d) !== undefined) touched.add(d);
       for (const [, e] of index.entries()) if (e.path.startsWith(d + '/')) touched.add(e.path);
       const st = await fs.promises.lstat(this.project.absolute(d)).catch(() => undefined);
-      if (!st?.isDirectory() || this.rules.ignores(d + '/')) {
+      if (!st?.isDirectory() || this.ignoredHere(d + '/')) {
         goneDirs.push(d);
         continue;
       }
@@ -460,10 +533,11 @@ export class FolderSync {
         this.once(rel, `not sharing ${rel}: ${problem}`);
         continue;
       }
-      const seen = this.rules.ignores(rel) ? undefined : await this.read(rel, full);
+      const ignored = this.ignoredHere(rel);
+      const seen = ignored ? undefined : await this.read(rel, full);
       if (seen === 'own') continue;
       if (seen) present.set(rel, seen);
-      else if (!this.rules.ignores(rel)) absent.push(rel);
+      else if (!ignored) absent.push(rel);
     }
 
     // A read that another take-in of the same file overtook (a write-back's own take-in runs

@@ -43,6 +43,8 @@ export function isIgnoreFile(rel: string): boolean {
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
   private byDir = new Map<string, Ignore | null>();
+  /** The text of each folder's .gitignore as read into `byDir` (null: it has none). */
+  private texts = new Map<string, string | null>();
   private root: Ignore;
   /** The lines of `.chorus/ignore`: a built-in pattern written there too is the person's rule. */
   private readonly ownRules = new Set<string>();
@@ -63,19 +65,30 @@ export class IgnoreRules {
   private rulesOf(dir: string): Ignore | null {
     let rules = this.byDir.get(dir);
     if (rules === undefined) {
+      let text: string | null = null;
       try {
-        rules = ignore().add(fs.readFileSync(path.join(this.rootDir, dir, '.gitignore'), 'utf8'));
+        text = fs.readFileSync(path.join(this.rootDir, dir, '.gitignore'), 'utf8');
+        rules = ignore().add(text);
       } catch {
         rules = null;
+        text = null;
       }
       this.byDir.set(dir, rules);
+      this.texts.set(dir, text);
     }
     return rules;
+  }
+
+  /** The text of the `.gitignore` of `dir` (project-relative, '' for the root) these rules hold; null when it has none. */
+  textOf(dir: string): string | null {
+    this.rulesOf(dir);
+    return this.texts.get(dir) ?? null;
   }
 
   /** Forget cached rules (a .gitignore changed). */
   reset(): void {
     this.byDir.clear();
+    this.texts.clear();
   }
 
   /**
@@ -84,7 +97,7 @@ export class IgnoreRules {
    */
   snapshot(): IgnoreRules {
     const copy = Object.create(IgnoreRules.prototype) as IgnoreRules;
-    Object.assign(copy, this, { byDir: new Map(this.byDir), projects: this.projects });
+    Object.assign(copy, this, { byDir: new Map(this.byDir), texts: new Map(this.texts), projects: this.projects });
     return copy;
   }
 
@@ -93,10 +106,19 @@ export class IgnoreRules {
    * own rules, never shared) under a comment saying why, and ignored at once.
    */
   keepLocal(paths: string[], why: string): void {
-    if (paths.length === 0) return;
     // Anchored at the root ('/'), so a leading '!' or '#' is no longer first; gitignore's
     // wildcards and a trailing space are escaped, so each line names exactly one path.
-    const lines = paths.map((p) => '/' + p.replace(/[\\*?[\]]/g, '\\$&').replace(/ $/, '\\ '));
+    this.addOwnRules(paths.map((p) => '/' + p.replace(/[\\*?[\]]/g, '\\$&').replace(/ $/, '\\ ')), why);
+  }
+
+  /**
+   * Add gitignore `rules` (patterns relative to the project root) to `.chorus/ignore` under a
+   * comment saying why, and apply them at once; a rule the file has already is not added again.
+   * Returns the rules added.
+   */
+  addOwnRules(rules: string[], why: string): string[] {
+    const lines = [...new Set(rules)].filter((r) => !this.ownRules.has(r));
+    if (lines.length === 0) return [];
     const file = path.join(this.rootDir, '.chorus', 'ignore');
     let before = '';
     try {
@@ -108,6 +130,7 @@ export class IgnoreRules {
     fs.appendFileSync(file, block, { mode: 0o600 });
     this.root.add(lines);
     for (const line of lines) this.ownRules.add(line);
+    return lines;
   }
 
   /** Per folder: is it a Chorus project of its own (holds `.chorus/`)? Cached; see `projectsChanged`. */
@@ -186,10 +209,8 @@ export class IgnoreRules {
    * and the file it is in ('.gitignore has the rule "*.log"'); undefined when it is shared.
    */
   why(rel: string): string | undefined {
-    const reserved = reservedIn(rel.replace(/\/$/, ''));
-    if (reserved) return `it is inside ${reserved}/, which Chorus never shares`;
-    // FolderWriter's temporary files, by the one rule that knows their names (files.ts).
-    if (!rel.endsWith('/') && isWriteTemp(rel.slice(rel.lastIndexOf('/') + 1))) return 'it is a temporary file of Chorus';
+    const fixed = this.fixedWhy(rel);
+    if (fixed) return fixed;
     const root = this.root.test(rel).rule;
     if (root) {
       return BUILT_IN.includes(root.pattern) && !this.ownRules.has(root.pattern)
@@ -204,6 +225,24 @@ export class IgnoreRules {
       const rule = this.rulesOf(dir)?.test(rel.slice(dir ? dir.length + 1 : 0)).rule;
       if (rule) return `${dir ? `${dir}/` : ''}.gitignore has the rule "${rule.pattern}"`;
     }
+    return undefined;
+  }
+
+  /**
+   * Is this path kept out by something no ignore rule decides: a reserved folder, the daemon's
+   * temporary file, a Chorus project of its own? A file shared already stays shared when a rule
+   * later matches it (decision 163); these never are.
+   */
+  outsideRules(rel: string): boolean {
+    return this.fixedWhy(rel) !== undefined || nestedProjectOf(rel, this.holds) !== undefined;
+  }
+
+  /** Why `rel` is never shared, by the names Chorus reserves (not by any rule); undefined if not so. */
+  private fixedWhy(rel: string): string | undefined {
+    const reserved = reservedIn(rel.replace(/\/$/, ''));
+    if (reserved) return `it is inside ${reserved}/, which Chorus never shares`;
+    // FolderWriter's temporary files, by the one rule that knows their names (files.ts).
+    if (!rel.endsWith('/') && isWriteTemp(rel.slice(rel.lastIndexOf('/') + 1))) return 'it is a temporary file of Chorus';
     return undefined;
   }
 }

@@ -354,9 +354,11 @@ export class WriteBack {
 
   /**
    * Why this folder keeps `path` to itself (its ignore rules: the rule and where it is written),
-   * though a peer shares it; undefined when it does not.
+   * though a peer shares it; undefined when it does not. A file this folder has had the shared
+   * version of is shared here whatever a later rule says (decision 163): its edits are taken in.
    */
   keptHere(path: string): string | undefined {
+    if (this.ledger.latest(path) !== undefined && !this.rules.outsideRules(path)) return undefined;
     return this.rules.why(path);
   }
 

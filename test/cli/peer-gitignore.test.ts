@@ -1,0 +1,105 @@
+// What a change to the shared `.gitignore` does to files already shared and to rules this folder
+// had (decisions 163 and 164), on three real daemons on loopback: A shares, B and C join with
+// editing codes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+
+const used = stopAfterEach();
+const read = (dir: string, rel: string) => (fs.existsSync(path.join(dir, rel)) ? fs.readFileSync(path.join(dir, rel), 'utf8') : undefined);
+const logOf = (dir: string) => read(dir, '.chorus/daemon.log') ?? '';
+
+/** A shared folder made from `files` and two folders joined to it. */
+function threePeers(files: Record<string, string>): { a: string; b: string; c: string } {
+  const a = tempProject(files);
+  used.push(a);
+  const code = shareCode(a);
+  const [b, c] = ['b', 'c'].map((name) => {
+    const dir = path.join(tempDir(), name);
+    used.push(dir);
+    const join = chorus(['join', code, dir, '--host', '127.0.0.1']);
+    expect(join.status, join.stderr).toBe(0);
+    return dir;
+  });
+  return { a, b: b!, c: c! };
+}
+
+// A user trial: B's person wrote `*` into the .gitignore; from then on nobody's edits on disk to the
+// files already shared reached anyone (while typing in an editor still did), and no daemon said a word.
+it('keeps shared files shared when a peer makes the .gitignore match them: disk edits sync both ways and the log says so', async () => {
+  const { a, b, c } = threePeers({ '.gitignore': '*.log\n', 'a.txt': 'a\n', 'big.txt': 'big\n' });
+  expect(listTree(b)).toEqual(['.gitignore', 'a.txt', 'big.txt']);
+
+  fs.writeFileSync(path.join(b, '.gitignore'), '*\n!.gitignore\n');
+  for (const dir of [a, c]) await waitUntil(`the new .gitignore on ${dir}`, () => read(dir, '.gitignore') === '*\n!.gitignore\n');
+
+  // Edits on disk to shared files the rule now matches still reach everyone (the trial: none did).
+  fs.appendFileSync(path.join(a, 'a.txt'), 'A edit after star\n');
+  fs.appendFileSync(path.join(c, 'big.txt'), 'C edit after star\n');
+  for (const dir of [b, c]) await waitUntil(`A's edit on ${dir}`, () => read(dir, 'a.txt') === 'a\nA edit after star\n');
+  for (const dir of [a, b]) await waitUntil(`C's edit on ${dir}`, () => read(dir, 'big.txt') === 'big\nC edit after star\n');
+  // Each daemon said so, naming the rule and how many shared files it matches.
+  for (const dir of [a, b, c]) {
+    await waitUntil(`the log of ${dir} to name the rule`, () => /\.gitignore has the rule "\*", which matches 2 shared files here \(a\.txt, big\.txt\): they stay shared/.test(logOf(dir)));
+  }
+  // A file made after the rule is not shared yet: the rule keeps it on A. (An edit after it: once
+  // that is on B and C, the new file had its chance.)
+  fs.writeFileSync(path.join(a, 'new.txt'), 'only on A\n');
+  fs.appendFileSync(path.join(a, 'a.txt'), 'again\n');
+  for (const dir of [b, c]) await waitUntil(`A's second edit on ${dir}`, () => read(dir, 'a.txt') === 'a\nA edit after star\nagain\n');
+  expect(read(b, 'new.txt')).toBeUndefined();
+  expect(read(c, 'new.txt')).toBeUndefined();
+
+  // Disk and editor agree: B's editor has the file as shared, with A's edit from disk in it.
+  const onB = await ScriptedEditor.socket(path.join(b, '.chorus', 'daemon.sock'), { name: 'b' });
+  try {
+    await onB.init();
+    expect(await onB.open('a.txt')).toBe('a\nA edit after star\nagain\n');
+    await onB.edit('a.txt', 0, 0, 'typed on B\n');
+    await waitUntil("B's typing on A", () => read(a, 'a.txt') === 'typed on B\na\nA edit after star\nagain\n');
+  } finally {
+    onB.close();
+  }
+
+  // B reverts: a rule of B's that came and went never becomes A's or C's (a `*` kept in their
+  // .chorus/ignore would keep every file they make later to themselves).
+  fs.writeFileSync(path.join(b, '.gitignore'), '*.log\n');
+  for (const dir of [a, c]) await waitUntil(`the revert on ${dir}`, () => read(dir, '.gitignore') === '*.log\n');
+  fs.writeFileSync(path.join(a, 'later.txt'), 'later\n');
+  await waitUntil('later.txt on B', () => read(b, 'later.txt') === 'later\n');
+  for (const dir of [a, c]) expect(read(dir, '.chorus/ignore') ?? '').not.toMatch(/^\*$/m);
+});
+
+// A user trial: a guest wrote `!*.log` into the shared .gitignore; the host's logs present then were
+// kept (decision 136), but a log the host made afterwards was on every peer within seconds.
+it("keeps applying the rules a peer's .gitignore change removes or negates here, for files made later too", async () => {
+  const { a, b, c } = threePeers({ '.gitignore': '*.log\n', 'ok.txt': 'ok\n', 'x.log': 'old secret log\n', '.env': 'KEY=1\n' });
+  expect(listTree(b)).toEqual(['.gitignore', 'ok.txt']);
+
+  fs.writeFileSync(path.join(b, '.gitignore'), '!*.log\n!.env\n!x.log\n');
+  for (const dir of [a, c]) {
+    await waitUntil(`the new .gitignore on ${dir}`, () => read(dir, '.gitignore') === '!*.log\n!.env\n!x.log\n');
+    await waitUntil(`${dir} keeping its rules`, () => logOf(dir).includes(`a peer's change to .gitignore stopped applying the rules "*.log", "x.log" of this folder`));
+    expect(read(dir, '.chorus/ignore')).toMatch(/stopped applying these rules of this folder.*\n\*\.log\nx\.log\n/);
+  }
+  expect(read(a, '.chorus/ignore')).toMatch(/\n\/x\.log\n$/); // the file present then, as before (decision 136)
+  // B's own change is B's: what it stops ignoring on B is shared, as asked.
+  expect(logOf(b)).not.toContain('stopped applying');
+  fs.writeFileSync(path.join(b, 'b.log'), 'B shares this\n');
+  await waitUntil('b.log on C', () => read(c, 'b.log') === 'B shares this\n');
+
+  // Made by the host afterwards: stays on A. A marker made after it: once it is on B and C, the log had its chance.
+  fs.writeFileSync(path.join(a, 'y.log'), 'new secret log\n');
+  fs.writeFileSync(path.join(c, 'z.log'), "C's new log\n");
+  fs.writeFileSync(path.join(a, 'marker.txt'), 'after\n');
+  fs.writeFileSync(path.join(c, 'marker-c.txt'), 'after\n');
+  for (const dir of [b, c]) await waitUntil(`marker.txt on ${dir}`, () => read(dir, 'marker.txt') === 'after\n');
+  for (const dir of [a, b]) await waitUntil(`marker-c.txt on ${dir}`, () => read(dir, 'marker-c.txt') === 'after\n');
+  for (const dir of [b, c]) expect(read(dir, 'y.log')).toBeUndefined();
+  for (const dir of [a, b]) expect(read(dir, 'z.log')).toBeUndefined();
+  for (const dir of [b, c]) expect(read(dir, 'x.log')).toBeUndefined();
+  for (const dir of [b, c]) expect(read(dir, '.env')).toBeUndefined();
+});

@@ -1,0 +1,60 @@
+// A daemon whose saved index (the list of shared files) is lost or damaged must take the folder in
+// as it is. Before, its ledger of files it had written named every file the fresh index lacked,
+// so the start-up scan took them all for files a peer had removed and deleted them; the next
+// start then shared those deletions, and every peer's folder was emptied (found by a trial, 6 of 6).
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chorus, daemonsFor, joinedPair, listTree, stopAfterEach, waitUntil } from '../support/cli.js';
+
+const used = stopAfterEach();
+const FILES = { 'f1.txt': 'one\n', 'f2.txt': 'two\n', 'sub/f3.txt': 'three\n' };
+
+const pair = () => joinedPair(FILES, used);
+const T0=Date.now(); const t=(w:string)=>console.log(((Date.now()-T0)/1000).toFixed(1), w);
+
+/** Start the daemon of a folder that is in a session (it rejoins by itself). */
+function start(dir: string): void {
+  t('start '+dir);
+  const r = chorus(['share', dir, '--host', '127.0.0.1']);
+  expect(r.status, r.stderr).toBe(0);
+}
+
+function stop(dir: string): void {
+  t('stop '+dir);
+  expect(chorus(['stop', dir]).status).toBe(0);
+}
+
+function kill(dir: string): void {
+  for (const pid of daemonsFor(dir)) process.kill(pid, 'SIGKILL');
+}
+
+const state = (dir: string, file = ''): string => path.join(dir, '.chorus', 'state', file);
+const log = (dir: string): string => fs.readFileSync(path.join(dir, '.chorus', 'daemon.log'), 'utf8');
+const same = (a: string, b: string, want: string[]): boolean => listTree(a).join() === want.join() && listTree(b).join() === want.join();
+
+/** Both folders hold exactly `want`, with the content `contents` gives, now and after `b` restarts again. */
+async function expectKept(a: string, b: string, want: string[], contents: Record<string, string>): Promise<void> {
+  expect(listTree(b)).toEqual(want); // at once: the start-up scan deleted them before
+  t('wait same');await waitUntil('both folders to hold every file', () => same(a, b, want));t('same');
+  await new Promise((r) => setTimeout(r, 1500)); // a deletion by the other peer would have followed by now
+  for (const d of [a, b]) for (const [rel, text] of Object.entries(contents)) expect(fs.readFileSync(path.join(d, rel), 'utf8')).toBe(text);
+  stop(b);
+  start(b);
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(listTree(b)).toEqual(want);
+  expect(listTree(a)).toEqual(want);
+  expect(log(b)).not.toMatch(/took in from the folder: .*deleted/);
+  // What it rebuilt was saved whole: the restart found it, and no change repeated an actor's
+  // sequence number (Automerge refuses to save or load such a document: "duplicate seq").
+  expect(log(b).match(/did not load whole/g)?.length ?? 0).toBeLessThanOrEqual(1);
+  for (const d of [a, b]) expect(log(d)).not.toMatch(/duplicate seq|could not compact/);
+}
+
+it('a sharer whose saved file list is lost keeps every file, and so does the joiner', async () => {
+  t('pair');const { a, b } = pair();t('paired');
+  stop(a);
+  fs.rmSync(state(a, 'index.snap'));
+  start(a);
+  await expectKept(b, a, ['f1.txt', 'f2.txt', 'sub/f3.txt'], FILES);
+});
