@@ -3,7 +3,7 @@
  *
  * Handshake (plaintext frames, first byte is the frame type):
  *   both → HELLO  {p:'chorus-net', v:2, id, n, k}   n = 32 fresh random bytes (base64)
- *          k = HMAC-SHA256(R, "knock" | id | n) (base64): the knock, checked only by a listener to
+ *          k = HMAC-SHA256(R, "chorus-net knock" | id | n) (base64): the knock, checked only by a listener to
  *          tell a code holder from a stranger before the proof (decision 165); optional, since it
  *          proves nothing the PROOF does not, and a hello without one is only a stranger's
  *   both → PROOF  mac [| sig]
