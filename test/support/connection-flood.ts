@@ -16,12 +16,18 @@ export interface FloodOptions {
   from?: string[];
   /** Wait before reopening a closed connection, ms (the trial's script: 50). */
   reopenMs?: number;
+  /**
+   * Open the first `first` connections `everyMs` apart, and the rest together after them (the
+   * trial's script opens all at once): the listener's handshake timeouts then free the slots the
+   * first ones took one at a time, each raced by the rest, never all in the same instant.
+   */
+  stagger?: { first: number; everyMs: number };
 }
 
 const SCRIPT = `
 const WebSocket = require(process.env.FLOOD_WS);
 const crypto = require('node:crypto');
-const [url, n, mode, reopenMs, from] = process.argv.slice(1);
+const [url, n, mode, reopenMs, first, everyMs, from] = process.argv.slice(1);
 const sources = from ? from.split(',') : [undefined];
 let opened = 0, next = 0;
 function one() {
@@ -37,7 +43,7 @@ function one() {
   });
   ws.on('close', () => setTimeout(one, +reopenMs));
 }
-for (let i = 0; i < +n; i++) one();
+for (let i = 0; i < +n; i++) setTimeout(one, Math.min(i, +first) * +everyMs);
 setInterval(() => process.stdout.write(opened + '\\n'), 200);
 `;
 
@@ -48,7 +54,7 @@ export class ConnectionFlood {
 
   constructor(url: string, opts: FloodOptions) {
     const ws = createRequire(import.meta.url).resolve('ws');
-    const args = ['-e', SCRIPT, url, String(opts.count), opts.mode, String(opts.reopenMs ?? 50), ...(opts.from ? [opts.from.join(',')] : [])];
+    const args = ['-e', SCRIPT, url, String(opts.count), opts.mode, String(opts.reopenMs ?? 50), String(opts.stagger?.first ?? 0), String(opts.stagger?.everyMs ?? 0), ...(opts.from ? [opts.from.join(',')] : [])];
     this.#child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLOOD_WS: ws } });
     this.#child.stdout!.setEncoding('utf8');
     this.#child.stdout!.on('data', (chunk: string) => {
