@@ -2,9 +2,11 @@
 // within seconds, leaves the folder as it was and no daemon behind; exit codes match the README.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { chorus, daemonsFor, editedCode, shareCode, stopAfterEach } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
@@ -180,18 +182,24 @@ interface SilentJoin {
   b: string;
   ended: Promise<{ status: number | null; err: string }>;
 }
-let silentJoin: Promise<SilentJoin> | undefined;
 const silentSockets = new Set<net.Socket>();
-let silentServer: net.Server | undefined;
-let silentChild: ReturnType<typeof spawn> | undefined;
-beforeAll(() => {
-  silentJoin = (async () => {
-    // Accepts connections and never answers.
-    const silent = net.createServer((s) => {
-      silentSockets.add(s);
-      s.resume(); // read and drop what comes, answer nothing
-    });
-    silentServer = silent;
+const silentServers: net.Server[] = [];
+const silentWs: WebSocketServer[] = [];
+const silentChildren: Array<ReturnType<typeof spawn>> = [];
+const silentJoins: Array<Promise<SilentJoin>> = [];
+
+/**
+ * Start a peer that accepts connections and never answers, and a `chorus join` against it.
+ * `websocket`: it also completes the WebSocket upgrade, then says nothing (a daemon whose
+ * handshakes never complete, as under a flood of connections: decision 165).
+ */
+function startSilentJoin(kind: 'tcp' | 'websocket'): Promise<SilentJoin> {
+  const join = (async () => {
+    const silent = kind === 'tcp' ? net.createServer((s) => s.resume()) : http.createServer(); // tcp: read and drop what comes
+    silent.on('connection', (s: net.Socket) => silentSockets.add(s));
+    silentServers.push(silent);
+    // ws reads and drops the peer's messages; nothing is ever sent back.
+    if (kind === 'websocket') silentWs.push(new WebSocketServer({ server: silent as http.Server }));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     const code = 'chorus2.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
@@ -199,21 +207,32 @@ beforeAll(() => {
     const b = tempProject();
     // Async: the silent server lives in this process and must keep accepting meanwhile.
     const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    silentChild = child;
+    silentChildren.push(child);
     let err = '';
     child.stderr!.on('data', (c) => (err += c));
     const ended = new Promise<{ status: number | null; err: string }>((r) => child.on('exit', (status) => r({ status, err })));
     return { port, b, ended };
   })();
-  silentJoin.catch(() => undefined); // reported by the test that awaits it
+  join.catch(() => undefined); // reported by the test that awaits it
+  silentJoins.push(join);
+  return join;
+}
+let silentJoin: Promise<SilentJoin> | undefined;
+let stalledJoin: Promise<SilentJoin> | undefined;
+beforeAll(() => {
+  silentJoin = startSilentJoin('tcp');
+  stalledJoin = startSilentJoin('websocket');
 });
 afterAll(async () => {
-  if (silentChild && silentChild.exitCode === null && silentChild.signalCode === null) silentChild.kill('SIGKILL');
+  for (const child of silentChildren) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   // A daemon left behind fails the test; it is stopped here all the same.
-  const b = await silentJoin?.then((j) => j.b, () => undefined);
-  if (b && daemonsFor(b).length > 0) chorus(['stop', b]);
+  for (const join of silentJoins) {
+    const b = await join.then((j) => j.b, () => undefined);
+    if (b && daemonsFor(b).length > 0) chorus(['stop', b]);
+  }
   for (const s of silentSockets) s.destroy();
-  if (silentServer?.listening) await new Promise((r) => silentServer!.close(r));
+  for (const wss of silentWs) wss.close();
+  for (const server of silentServers) if (server.listening) await new Promise((r) => server.close(r));
 });
 
 it('waits for a silent peer (only then), with progress on stderr, and names what it tried', async () => {
@@ -223,6 +242,21 @@ it('waits for a silent peer (only then), with progress on stderr, and names what
   expect(err).toMatch(/still waiting for a peer of the session to answer \(\d+ s\)/);
   expect(err).toContain(`nothing came for 60 s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
   expect(err).not.toContain('relay');
+  expect(listing(b)).toEqual([]);
+  expect(daemonsFor(b)).toEqual([]);
+});
+
+// Decision 165: under a flood of connections the sharing daemon was up and reachable, yet the
+// join blamed reachability. A daemon that accepts the connection but never completes the
+// handshake is named as such.
+it('a peer that accepts the connection but never completes the handshake is named as such, not as unreachable', async () => {
+  const { port, b, ended } = await stalledJoin!;
+  const { status, err } = await ended;
+  expect(status).toBe(1);
+  expect(err).toContain(`The session's daemon at 127.0.0.1:${port} accepted the connection but never completed the handshake`);
+  expect(err).toMatch(/it may be overloaded or under attack \(a flood of connections\)\. Try again in a while/);
+  expect(err).not.toContain('is the sharing daemon running and reachable');
+  expect(err).not.toMatch(RAW_NODE_ERROR);
   expect(listing(b)).toEqual([]);
   expect(daemonsFor(b)).toEqual([]);
 });

@@ -45,6 +45,7 @@ import { soon, unref, type Timer } from '../timers.js';
 import { Backoff } from './backoff.js';
 import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
+import { HandshakeSlots, sourceOf } from './handshake-slots.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
@@ -115,6 +116,12 @@ export interface OverlayEvents {
   'wrong-session': [where: string, theirs: string];
   /** A direct dial failed before any handshake; `code` is the system error (e.g. ECONNREFUSED). */
   unreachable: [addr: string, code: string];
+  /**
+   * A direct dial connected (the far end accepted the WebSocket) but the secure handshake did not
+   * complete, and nobody refused it: it timed out or was closed (an overloaded listener, or one
+   * flooded by strangers, decision 165). `reason` is the handshake's failure.
+   */
+  'handshake-incomplete': [addr: string, reason: string];
 }
 
 /** Largest message `send`/`broadcast` accept: the secure frame limit less the DATA type byte. */
@@ -124,12 +131,18 @@ export { MessageTooLargeError } from './secure.js';
 const HELLO_TIMEOUT_MS = 10_000;
 /**
  * Most incoming links (dialled by others, or through the relay) in their secure handshake at
- * once; beyond, a new one is closed at once. The handshake needs no secret to start, so anyone
- * who reaches the port (peers listen on every interface) could otherwise hold sockets, timers and
- * a log line each for 10 s, by the thousand (decision 149). A session's members dial in a few
- * links each; 64 leaves room for a full mesh of them all reconnecting at once.
+ * once that have not knocked with the session's secret (strangers); beyond, the oldest stranger
+ * of the busiest address is closed to make room (handshake-slots.ts, decision 165). The handshake
+ * needs no secret to start, so anyone who reaches the port (peers listen on every interface) could
+ * otherwise hold sockets, timers and a log line each for 10 s, by the thousand (decision 149).
  */
 export const MAX_PENDING_HANDSHAKES = 64;
+/**
+ * Most incoming links in their handshake whose hello knocked with the session's secret: strangers
+ * cannot take these. A session's members dial in a few links each; 64 leaves room for a full mesh
+ * of them all reconnecting at once.
+ */
+export const MAX_KNOCKED_HANDSHAKES = 64;
 /** Lines of one kind about failed or refused handshakes logged per minute; the rest are counted. */
 const HANDSHAKE_LOG_LINES_PER_MINUTE = 3;
 /** Up to this many members (this one included) every member links to every other. */
@@ -234,7 +247,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #dials = new Map<string, DialState>();
   readonly #pending = new Set<Link>();
   /** Links dialled by others (or reached through the relay) still in their handshake: see MAX_PENDING_HANDSHAKES. */
-  readonly #pendingIn = new Set<Link>();
+  readonly #pendingIn = new HandshakeSlots<Link>(MAX_PENDING_HANDSHAKES, MAX_KNOCKED_HANDSHAKES);
   /**
    * Lines anyone who reaches the port can cause (a failed handshake, a connection over the cap):
    * a few a minute per kind, then a count (decision 149; there is no log rotation).
@@ -500,22 +513,28 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       return;
     }
     const incoming = origin.dialedBy === 'them';
-    if (incoming && this.#pendingIn.size >= MAX_PENDING_HANDSHAKES) {
-      raw.close('too many connections waiting for a handshake');
-      this.#quiet.log('handshake cap', `closed a connection from ${raw.remote} before its handshake: ${MAX_PENDING_HANDSHAKES} connections are in their handshake already (a flood of bare connections?)`);
-      return;
-    }
     this.#pending.add(raw);
-    if (incoming) this.#pendingIn.add(raw);
-    secureHandshake(raw, { keys: this.#keys, selfId: this.#opts.selfId }).then(
+    if (incoming) {
+      // Never refuse the newcomer: it may be the honest one (decision 165).
+      const evicted = this.#pendingIn.admit(raw, sourceOf(raw.remote));
+      if (evicted) {
+        this.#quiet.log(
+          'handshake cap',
+          `closed a connection from ${evicted.remote} before its handshake to make room: ${MAX_PENDING_HANDSHAKES} connections that did not knock with the session's secret are in their handshake already (a flood of bare connections?)`,
+        );
+        evicted.close('too many connections waiting for a handshake; this one waited longest');
+      }
+    }
+    const onKnock = incoming ? (nonce: string) => void this.#pendingIn.vouch(raw, nonce) : undefined;
+    secureHandshake(raw, { keys: this.#keys, selfId: this.#opts.selfId, ...(onKnock ? { onKnock } : {}) }).then(
       (link) => {
         this.#pending.delete(raw);
-        this.#pendingIn.delete(raw);
+        this.#pendingIn.release(raw);
         this.#afterHandshake(link, origin);
       },
       (err: unknown) => {
         this.#pending.delete(raw);
-        this.#pendingIn.delete(raw);
+        this.#pendingIn.release(raw);
         origin.onHandshakeFail?.();
         const reason = err instanceof Error ? err.message : String(err);
         // One kind per reason, without its details (addresses, close codes).
@@ -523,6 +542,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         // An address that leads back to us (e.g. "localhost" in a seed list) is not worth redialing.
         if (/connected to itself/.test(reason) && origin.addr) this.#selfAddrs.add(origin.addr);
         if (err instanceof HandshakeError && /secret|refused|version|not a Chorus/.test(reason)) this.emit('refused', raw.remote, reason);
+        else if (origin.addr !== undefined && !/connected to itself/.test(reason)) this.emit('handshake-incomplete', origin.addr, reason);
       },
     ).catch((err: unknown) => this.#internalError('adopting a link', err, raw));
   }

@@ -2,7 +2,10 @@
  * The secure wrapper: turns any Link into an authenticated, encrypted Link.
  *
  * Handshake (plaintext frames, first byte is the frame type):
- *   both → HELLO  {p:'chorus-net', v:2, id, n}   n = 32 fresh random bytes (base64)
+ *   both → HELLO  {p:'chorus-net', v:2, id, n, k}   n = 32 fresh random bytes (base64)
+ *          k = HMAC-SHA256(R, "chorus-net knock" | id | n) (base64): the knock, checked only by a listener to
+ *          tell a code holder from a stranger before the proof (decision 165); optional, since it
+ *          proves nothing the PROOF does not, and a hello without one is only a stranger's
  *   both → PROOF  mac [| sig]
  *          mac = HMAC-SHA256(R, T), T = "prove" | own id | own nonce | peer id | peer nonce
  *          sig = Ed25519 signature of T by the writer key (writers only; see credentials.ts)
@@ -82,6 +85,12 @@ export interface SecureOptions {
   secret?: Uint8Array;
   selfId: string;
   timeoutMs?: number;
+  /**
+   * Called when the peer's hello carries a valid knock (a MAC under the membership secret), with
+   * its nonce: the peer holds the code, or replays a hello it saw (the caller refuses a nonce it
+   * has seen). Not a proof: the handshake still runs to its PROOF.
+   */
+  onKnock?: (nonce: string) => void;
 }
 
 const enc = new TextEncoder();
@@ -129,6 +138,13 @@ function checkProof(keys: SessionKeys, t: Uint8Array, body: Uint8Array): { write
 interface PeerHello {
   id: string;
   nonce: Uint8Array;
+  /** The knock as sent (`k`), unchecked; absent from older daemons' hellos. */
+  knock?: Uint8Array;
+}
+
+/** The knock a hello carries: binds the sender's id and nonce, so it is good for one hello only. */
+function knockOf(keys: SessionKeys, id: string, nonce: Uint8Array): Uint8Array {
+  return hmac(sha256, keys.read, transcript('chorus-net knock', id, nonce));
 }
 
 /** Strict base64 (a peer's input): undefined when it is not. */
@@ -156,7 +172,8 @@ function parseHello(body: Uint8Array): PeerHello | string {
   if (typeof m.n !== 'string') return 'handshake hello has no nonce';
   const nonce = decodeBase64(m.n);
   if (nonce?.length !== 32) return 'handshake hello nonce has the wrong length';
-  return { id: m.id, nonce };
+  const knock = typeof m.k === 'string' ? decodeBase64(m.k) : undefined;
+  return { id: m.id, nonce, ...(knock ? { knock } : {}) };
 }
 
 /**
@@ -214,6 +231,7 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
         if (typeof parsed === 'string') return refuse(parsed);
         if (parsed.id === opts.selfId) return refuse('connected to itself (same peer id on both ends)');
         peer = parsed;
+        if (opts.onKnock && peer.knock?.length === MAC_BYTES && equalBytes(peer.knock, knockOf(keys, peer.id, peer.nonce))) opts.onKnock(base64.encode(peer.nonce));
         inner.send(frame(Frame.Proof, proofOf(keys, proofTranscript(opts.selfId, myNonce, peer.id, peer.nonce))));
       } else if (type === Frame.Proof && peer !== undefined) {
         const proved = checkProof(keys, proofTranscript(peer.id, peer.nonce, opts.selfId, myNonce), body);
@@ -234,7 +252,7 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
     inner.on('message', onFrame);
     inner.on('close', onClose);
     if (inner.closeReason !== undefined) return onClose(inner.closeReason);
-    const hello = { p: PROTOCOL, v: VERSION, id: opts.selfId, n: base64.encode(myNonce) };
+    const hello = { p: PROTOCOL, v: VERSION, id: opts.selfId, n: base64.encode(myNonce), k: base64.encode(knockOf(keys, opts.selfId, myNonce)) };
     inner.send(frame(Frame.Hello, enc.encode(JSON.stringify(hello))));
   });
 }

@@ -492,6 +492,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const config = this.config!;
     const targets = dialable(config.addrs, localHostId());
     const definiteFailures = new Map<string, { count: number; code: string }>();
+    /** The last direct dial that connected but whose handshake never completed (decision 165). */
+    let stalled: { addr: string; reason: string } | undefined;
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout;
       const settle = (err?: Failure) => {
@@ -501,6 +503,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         this.off('refused', refused);
         overlay.off('wrong-session', wrongSession);
         overlay.off('unreachable', unreachable);
+        overlay.off('handshake-incomplete', incomplete);
         if (err) reject(err);
         else resolve();
       };
@@ -529,9 +532,22 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         const where = targets.map((a) => `${describeDialFailure(definiteFailures.get(a)!.code)} at ${displayAddr(a)}`).join('; ');
         settle(new Failure('session', `could not reach the session: ${where}. Is the sharing daemon running (\`chorus status\` in the shared folder)?`));
       };
+      const incomplete = (addr: string, reason: string) => {
+        stalled = { addr, reason };
+      };
       // The limit is on silence, not on the whole sync: a big history takes as long as it takes
       // while messages keep coming.
       const giveUp = () => {
+        if (stalled) {
+          // The daemon is up and reachable: it is the handshake that never got through.
+          settle(
+            new Failure(
+              'session',
+              `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s. The session's daemon at ${displayAddr(stalled.addr)} accepted the connection but never completed the handshake (last: ${stalled.reason}); it may be overloaded or under attack (a flood of connections). Try again in a while.`,
+            ),
+          );
+          return;
+        }
         const tried = [...targets.map(displayAddr), ...(config.relayUrl ? [`the relay ${config.relayUrl}`] : [])];
         settle(new Failure('session', `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s (tried ${tried.join(', ') || 'no address'}); is the sharing daemon running and reachable?`));
       };
@@ -543,6 +559,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.on('refused', refused);
       overlay.on('wrong-session', wrongSession);
       overlay.on('unreachable', unreachable);
+      overlay.on('handshake-incomplete', incomplete);
       rep.on('activity', stillGoing);
       rep.on('synced', done);
       if (rep.connectedPeers().some((p) => rep.isSynced(p.id))) done();
