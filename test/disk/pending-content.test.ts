@@ -8,14 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DiskLedger } from '../../daemon/src/disk/disk-ledger.js';
-import { WriteBack } from '../../daemon/src/disk/write-back.js';
-import { Project } from '../../daemon/src/project.js';
+import type { WriteBack } from '../../daemon/src/disk/write-back.js';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
 import { hashBytes, MemoryBlobStore } from '../../daemon/src/workspace/blob-store.js';
 import { MemoryStore } from '../../daemon/src/workspace/memory-store.js';
 import { Workspace } from '../../daemon/src/workspace/workspace.js';
-import { tempDir, tempProject } from '../support/project-dir.js';
+import { tempDir } from '../support/project-dir.js';
+import { writeBackFixture, type WriteBackFixture } from '../support/write-back-fixture.js';
 
 const PEER = { kind: 'peer', peerId: 'p'.repeat(16) } as const;
 const DISK = { kind: 'disk' } as const;
@@ -24,33 +23,26 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 /** Content that stays a blob (not text): its changes are whole new blobs, never live text. */
 const binary = (n: number) => new Uint8Array([0, 0xff, n, 0, 0xfe, n]);
 
+let fixture: WriteBackFixture;
 let root: string;
 let here: Workspace;
 let peer: Workspace;
-let ledger: DiskLedger;
 let writeBack: WriteBack;
 let lines: string[];
 
 beforeEach(() => {
-  root = tempProject({});
-  lines = [];
-  here = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'ab'.repeat(16), noFolder);
+  fixture = writeBackFixture();
+  ({ root, here, writeBack, lines } = fixture);
   peer = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'cd'.repeat(16), noFolder);
   // The peer's index changes reach this workspace as a replicator would hand them on; its blobs
   // do not (a test puts one here when it "arrives").
   peer.on('localChange', (docId, change) => {
     if (docId === 'index') here.applyRemote(docId, [change], PEER);
   });
-  ledger = new DiskLedger(path.join(root, '.chorus', 'disk'));
-  writeBack = new WriteBack(new Project(root), here, ledger, (m) => lines.push(m));
-  // As the change route's disk step does: a live file's text is written when it changes.
-  here.on('text', (c) => writeBack.schedule(c.fileId));
 });
 
 afterEach(async () => {
-  await writeBack.flush();
-  ledger.close();
-  here.close();
+  await fixture.close();
   peer.close();
 });
 

@@ -7,40 +7,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DiskLedger } from '../../daemon/src/disk/disk-ledger.js';
-import { WriteBack } from '../../daemon/src/disk/write-back.js';
-import { Project } from '../../daemon/src/project.js';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
-import { hashBytes, MemoryBlobStore } from '../../daemon/src/workspace/blob-store.js';
-import { MemoryStore } from '../../daemon/src/workspace/memory-store.js';
-import { Workspace } from '../../daemon/src/workspace/workspace.js';
-import { tempProject } from '../support/project-dir.js';
+import { hashBytes } from '../../daemon/src/workspace/blob-store.js';
+import type { Workspace } from '../../daemon/src/workspace/workspace.js';
+import type { WriteBack } from '../../daemon/src/disk/write-back.js';
+import { writeBackFixture, type WriteBackFixture } from '../support/write-back-fixture.js';
 
 const DISK = { kind: 'disk' } as const;
 const EDITOR = { kind: 'editor', editorId: 'e' } as const;
 const bytes = (s: string) => new TextEncoder().encode(s);
 
+let fixture: WriteBackFixture;
 let root: string;
 let here: Workspace;
-let ledger: DiskLedger;
 let writeBack: WriteBack;
 let lines: string[];
 
 beforeEach(() => {
-  root = tempProject({});
-  lines = [];
-  here = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'ab'.repeat(16), { read: async () => undefined });
-  ledger = new DiskLedger(path.join(root, '.chorus', 'disk'));
-  writeBack = new WriteBack(new Project(root), here, ledger, (m) => lines.push(m));
-  // As the change route's disk step does: a live file's text is written when it changes.
-  here.on('text', (c) => writeBack.schedule(c.fileId));
+  fixture = writeBackFixture();
+  ({ root, here, writeBack, lines } = fixture);
 });
 
-afterEach(async () => {
-  await writeBack.flush();
-  ledger.close();
-  here.close();
-});
+afterEach(() => fixture.close());
 
 const onDisk = (rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
 
