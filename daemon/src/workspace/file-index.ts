@@ -94,12 +94,18 @@ interface Batch {
 }
 
 export class FileIndex {
+  /** Most removed files whose last entry an index keeps (the newest); a test lowers it. */
+  static graveyardMax = 10_000;
+
   private doc: A.Doc<IndexShape>;
   private byPath = new Map<string, string>();
   /** Folder path → every id that claims it (two peers may make one folder at once). */
   private dirsByPath = new Map<string, string[]>();
   private pending: Batch | undefined;
-  /** The last entry of each file removed while this daemon ran (to bring an edited one back). */
+  /**
+   * The last entry of each file removed while this daemon ran (to bring an edited one back), the
+   * newest GRAVEYARD_MAX only: a session that removes files all day must not grow it for good.
+   */
   private graveyard = new Map<string, FileEntry>();
 
   constructor(
@@ -310,6 +316,13 @@ export class FileIndex {
       .map((v) => ({ ...v }));
   }
 
+  /** Note `e` as the last entry of removed file `id`, forgetting the oldest past `graveyardMax`. */
+  private bury(id: string, e: FileEntry): void {
+    this.graveyard.delete(id); // a file removed again is the newest
+    this.graveyard.set(id, e);
+    if (this.graveyard.size > FileIndex.graveyardMax) this.graveyard.delete(this.graveyard.keys().next().value!);
+  }
+
   /** The last entry a removed file had, if this daemon saw it go. */
   removedEntry(id: string): FileEntry | undefined {
     return this.graveyard.get(id);
@@ -359,7 +372,7 @@ export class FileIndex {
 
   remove(id: string): RawChange | undefined {
     const e = this.entry(id);
-    if (e) this.graveyard.set(id, e);
+    if (e) this.bury(id, e);
     return this.update((d) => {
       delete d.files[id];
     });
@@ -496,7 +509,7 @@ export class FileIndex {
       if (now.has(id)) continue;
       diff.deleted.push(path);
       const e = this.lastSeen.get(id);
-      if (e) this.graveyard.set(id, e);
+      if (e) this.bury(id, e);
     }
     return diff;
   }
