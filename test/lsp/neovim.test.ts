@@ -48,7 +48,7 @@ async function sharedBy(dir: string, file: string, editors: number): Promise<voi
   await waitFor(`${file} open in ${editors} editors`, async () => {
     const st = await c.request('session/status', null);
     return (st.buffers.find((x: { path: string; editors: number }) => x.path === file)?.editors ?? 0) >= editors;
-  });
+  }, 90_000); // the first open starts the daemon too: on a loaded machine (the whole suite) that took over 30 s
 }
 
 const bufText = (n: Nvim) => n.lua<string>('return _G.lsp_text(0)');
