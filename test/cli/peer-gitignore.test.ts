@@ -71,6 +71,11 @@ it('keeps shared files shared when a peer makes the .gitignore match them: disk 
   fs.writeFileSync(path.join(a, 'later.txt'), 'later\n');
   await waitUntil('later.txt on B', () => read(b, 'later.txt') === 'later\n');
   for (const dir of [a, c]) expect(read(dir, '.chorus/ignore') ?? '').not.toMatch(/^\*$/m);
+  // Nor does it keep on A what only B's `*` kept out: new.txt, made while it stood, is shared now
+  // (a trial: it was added to A's .chorus/ignore, "kept on this machine", for good).
+  for (const dir of [b, c]) await waitUntil(`new.txt on ${dir}`, () => read(dir, 'new.txt') === 'only on A\n');
+  expect(read(a, '.chorus/ignore') ?? '').not.toMatch(/new\.txt/);
+  expect(logOf(a)).not.toMatch(/stopped ignoring 1 file here \(new\.txt\)/);
 });
 
 // A user trial: a guest wrote `!*.log` into the shared .gitignore; the host's logs present then were

@@ -362,9 +362,12 @@ export class FolderSync {
     // receives (a join) are the ones it holds.
     this.ownRules.set(rel, byPeer && own !== null ? own : (text ?? ''));
     const keep = byPeer ? rulesToKeep(dir, own ?? '', text ?? '', (p) => before.ignores(p), (p) => this.rules.ignores(p)) : [];
+    // What this folder's own rules kept out: a file only a peer's rule kept out (a `*` it added
+    // and took away again) was never this person's to keep, and is shared once the rule goes.
+    const ownBefore = before.withText(dir, own);
     this.chain = this.chain
       .then(async () => {
-        if (byPeer) await this.keepUnignored(before, dir, rel, keep);
+        if (byPeer) await this.keepUnignored(ownBefore, dir, rel, keep);
         this.tellSharedMatches(before, rel);
       })
       .catch((e: unknown) => this.log(`checking what ${rel} stopped ignoring failed: ${(e as Error).message}`));
@@ -372,8 +375,8 @@ export class FolderSync {
 
   /**
    * Keep what a peer's change to `rel` stopped ignoring here on this machine: the rules `keep`
-   * (this folder's, see `rulesToKeep`) and the files under `dir` that `before` ignored, now
-   * ignored no more and never shared.
+   * (this folder's, see `rulesToKeep`) and the files under `dir` that `before` (the rules with
+   * this folder's own version of `rel`) ignored, now ignored no more and never shared.
    */
   private async keepUnignored(before: IgnoreRules, dir: string, rel: string, keep: string[]): Promise<void> {
     const { files } = await scanTree(this.project.root, this.rules, dir);

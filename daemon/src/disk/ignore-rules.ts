@@ -102,6 +102,18 @@ export class IgnoreRules {
   }
 
   /**
+   * These rules with the `.gitignore` of `dir` (project-relative, '' for the root) saying `text`
+   * instead (null: none there), unaffected by a later `reset`: what this folder's own version of
+   * that file would keep out (decision 164).
+   */
+  withText(dir: string, text: string | null): IgnoreRules {
+    const copy = this.snapshot();
+    copy.byDir.set(dir, text === null ? null : ignore().add(text));
+    copy.texts.set(dir, text);
+    return copy;
+  }
+
+  /**
    * Keep `paths` on this machine from now on: they are added to `.chorus/ignore` (this folder's
    * own rules, never shared) under a comment saying why, and ignored at once.
    */
