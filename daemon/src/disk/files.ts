@@ -43,11 +43,6 @@ export async function hashOfFile(file: string): Promise<string | undefined> {
   }
 }
 
-/** The size in bytes of what is at `file` now (a link's own, not followed), or 0 when nothing is. */
-export async function sizeOf(file: string): Promise<number> {
-  return (await fs.promises.lstat(file).catch(() => undefined))?.size ?? 0;
-}
-
 /**
  * Is this file name one of FolderWriter's temporary files (folder-writer.ts)? (Never shared; the
  * watcher drops them by name, without a system call, and IgnoreRules asks this too, for scans.)

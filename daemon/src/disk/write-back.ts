@@ -14,7 +14,7 @@ import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
-import { MAX_SHARED_FILE, sizeOf } from './files.js';
+import { lstatNow, MAX_SHARED_FILE } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
 
@@ -504,7 +504,7 @@ export class WriteBack {
             if (shared && hashBytes(shared) !== now) void this.writeNow(path, shared);
             return;
           }
-          if (now !== undefined && !this.workspace.readOnly && (await sizeOf(abs)) > MAX_SHARED_FILE) {
+          if (now !== undefined && !this.workspace.readOnly && (lstatNow(abs)?.size ?? 0) > MAX_SHARED_FILE) {
             // The take-in left the folder's version out (over the size limit for shared files):
             // it is the person's, and the session's is not written over it. It was: a 50 MB file
             // replaced by a peer's 18 bytes, with no copy (a user trial). Any other file was taken
