@@ -17,6 +17,11 @@ import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
+import { useNodeSignatures } from './node-platform.js';
+
+// A join code is checked here before any daemon runs (its writer key derived): with node:crypto's
+// Ed25519 rather than @noble/curves' first-use table, ~0.2 s of CPU per `chorus join` (decision 166).
+useNodeSignatures();
 
 export const EXIT_FAILED = 1;
 export const EXIT_ALREADY_RUNNING = 3;

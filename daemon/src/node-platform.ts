@@ -2,9 +2,10 @@
  * The daemon's (Node's) faster versions of what the platform-neutral core can take from its
  * platform (decision 065). The network edges are in net/node-transports.ts.
  */
-import { createCipheriv, createDecipheriv, hash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
 import { useSha256 } from './digest.js';
 import { useChaCha20Poly1305, type ChaCha20Poly1305 } from './net/aead.js';
+import { useEd25519, type Ed25519 } from './net/credentials.js';
 
 /**
  * Hash with node:crypto in the core from now on (same digests as @noble/hashes, ~7× faster on
@@ -13,6 +14,41 @@ import { useChaCha20Poly1305, type ChaCha20Poly1305 } from './net/aead.js';
  */
 export function useNodeDigest(): void {
   useSha256((data) => hash('sha256', data, 'buffer'));
+}
+
+// DER wrappings of a raw Ed25519 key (RFC 8410): a PKCS #8 private key around the 32-byte seed,
+// a SubjectPublicKeyInfo around the 32-byte public key. OpenSSL takes and gives keys only so.
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+function privateKeyOf(seed: Uint8Array): KeyObject {
+  if (seed.length !== 32) throw new RangeError(`an Ed25519 seed is 32 bytes, got ${seed.length}`);
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+}
+
+/**
+ * node:crypto's (OpenSSL's) Ed25519: the same keys and signatures as @noble/curves, and strict
+ * RFC 8032 verification as noble's with `zip215: false` (test/net/ed25519.test.ts compares them).
+ */
+export const nodeEd25519: Ed25519 = {
+  publicKey(seed) {
+    const spki = createPublicKey(privateKeyOf(seed)).export({ format: 'der', type: 'spki' });
+    return new Uint8Array(spki.subarray(spki.length - 32));
+  },
+  sign: (data, seed) => new Uint8Array(sign(null, data, privateKeyOf(seed))),
+  verify(signature, data, publicKey) {
+    if (publicKey.length !== 32) return false;
+    try {
+      return verify(null, data, createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: 'der', type: 'spki' }), signature);
+    } catch {
+      return false; // not a point on the curve, say: no key, so no signature by it
+    }
+  },
+};
+
+/** Sign and check writers' handshakes with node:crypto from now on (decision 166). */
+export function useNodeSignatures(): void {
+  useEd25519(nodeEd25519);
 }
 
 const TAG_BYTES = 16;
@@ -75,8 +111,9 @@ export async function useDaemonCipher(): Promise<void> {
   });
 }
 
-/** Install every faster version the core can take on Node (hash, cipher); the daemon awaits this at start. */
+/** Install every faster version the core can take on Node (hash, signatures, cipher); the daemon awaits this at start. */
 export async function useNodePlatform(): Promise<void> {
   useNodeDigest();
+  useNodeSignatures();
   await useDaemonCipher();
 }

@@ -10,8 +10,11 @@
  * also signs the transcript with w, which every member can check against W. A peer's write
  * access is therefore what it proved, never what it says.
  *
- * Ed25519 is @noble/curves (the same signatures as node:crypto gave: Ed25519 is deterministic),
- * so this runs in a browser too (decision 065).
+ * Ed25519 is @noble/curves by default, so this runs in a browser too (decision 065). The daemon
+ * and the `chorus` command install node:crypto's with `useEd25519` (node-platform.ts): the same
+ * keys and signatures (Ed25519 is deterministic) and the same strict verification, without
+ * noble's first-use table of base-point multiples, ~0.2 s of CPU in every process that derives a
+ * key or checks a handshake (decision 166).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -22,6 +25,38 @@ export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 
 const enc = new TextEncoder();
+
+/**
+ * Ed25519 (RFC 8032) as the core uses it. Keys are 32-byte seeds and 32-byte raw public keys,
+ * signatures 64 bytes. `verify` is strict RFC 8032 (no ZIP-215 leniency) and returns false, never
+ * throws, for a malformed key or signature.
+ */
+export interface Ed25519 {
+  publicKey(seed: Uint8Array): Uint8Array;
+  sign(data: Uint8Array, seed: Uint8Array): Uint8Array;
+  verify(signature: Uint8Array, data: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+/** @noble/curves' Ed25519: platform-neutral, the default. */
+export const nobleEd25519: Ed25519 = {
+  publicKey: (seed) => ed25519.getPublicKey(seed),
+  sign: (data, seed) => ed25519.sign(data, seed),
+  verify: (signature, data, publicKey) => {
+    try {
+      // Strict RFC 8032 verification (no ZIP-215 leniency), as OpenSSL's.
+      return ed25519.verify(signature, data, publicKey, { zip215: false });
+    } catch {
+      return false;
+    }
+  },
+};
+
+let impl: Ed25519 = nobleEd25519;
+
+/** Use `fast` for Ed25519 from now on. It must agree with nobleEd25519 exactly (peers check each other's signatures). */
+export function useEd25519(fast: Ed25519): void {
+  impl = fast;
+}
 
 /** The keys one daemon holds for a session. `writer` is absent for a read-only member. */
 export interface SessionKeys {
@@ -45,7 +80,7 @@ function signingKey(writer: Uint8Array): Uint8Array {
 /** Every key of a session, from its writer secret. */
 export function writerKeys(writer: Uint8Array): SessionKeys {
   if (writer.length !== SECRET_BYTES) throw new RangeError(`session secret must be ${SECRET_BYTES} bytes, got ${writer.length}`);
-  return { writer, read: derive(writer, 'read-only'), writerKey: ed25519.getPublicKey(signingKey(writer)) };
+  return { writer, read: derive(writer, 'read-only'), writerKey: impl.publicKey(signingKey(writer)) };
 }
 
 /** The keys a read-only member holds. */
@@ -63,16 +98,11 @@ export function withoutWriter(keys: SessionKeys): SessionKeys {
 /** A writer's signature over `data` (throws without the writer secret). */
 export function signAsWriter(keys: SessionKeys, data: Uint8Array): Uint8Array {
   if (!keys.writer) throw new Error('a read-only member cannot sign as a writer');
-  return ed25519.sign(data, signingKey(keys.writer));
+  return impl.sign(data, signingKey(keys.writer));
 }
 
 /** Does `signature` prove that a writer signed `data`? */
 export function isWriterSignature(keys: SessionKeys, data: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
-  try {
-    // Strict RFC 8032 verification (no ZIP-215 leniency), as OpenSSL's, which the daemon used before.
-    return ed25519.verify(signature, data, keys.writerKey, { zip215: false });
-  } catch {
-    return false;
-  }
+  return impl.verify(signature, data, keys.writerKey);
 }

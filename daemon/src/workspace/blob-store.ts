@@ -10,7 +10,7 @@
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
 import { sha256Hex } from '../digest.js';
-import { asStorageFailed } from './document-store.js';
+import { asStorageFailed } from './storage-failed.js';
 
 /** A blob's address: SHA-256 of its bytes (a string as UTF-8), 64 lowercase hex characters. */
 export function hashBytes(data: Uint8Array | string): string {

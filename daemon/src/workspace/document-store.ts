@@ -22,22 +22,12 @@
 import * as A from '@automerge/automerge/next';
 import { decodeVerified } from '../sync/change-check.js';
 import { unref, type Timer } from '../timers.js';
+import { StorageFailed, asStorageFailed, describeRefusal } from './storage-failed.js';
+
+export { StorageFailed, asStorageFailed, describeRefusal } from './storage-failed.js';
 
 /** Saved state that would not load: it is never written over good state. */
 export class UnloadableState extends Error {}
-
-/**
- * The platform refused a write (disk full, quota, read-only): nothing of that write was kept.
- * `code` is the platform's name for it (`ENOSPC`, `EDQUOT`, `QuotaExceededError`, …).
- */
-export class StorageFailed extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** A document's saved state: its snapshot (if any) and the raw changes appended after it. */
 export interface SavedState {
@@ -131,21 +121,6 @@ const RETRY_MS = 1000;
 /** Throws unless `id` may name a document (it becomes a file name in some stores). */
 export function checkDocId(id: string): void {
   if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error(`invalid document id ${JSON.stringify(id)}`);
-}
-
-/** A person's words for a refused write, from the platform's code for it. */
-export function describeRefusal(code: string): string {
-  const why =
-    code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'over the disk quota' : code === 'QuotaExceededError' ? "over the browser's storage quota for this site" : code;
-  return `the disk refused to save it (${why})`;
-}
-
-/** A platform's write error as StorageFailed (its `code`, or its `name` for a DOMException). */
-export function asStorageFailed(e: unknown): StorageFailed {
-  if (e instanceof StorageFailed) return e;
-  const err = e as { code?: unknown; name?: unknown } | undefined;
-  const code = typeof err?.code === 'string' ? err.code : typeof err?.name === 'string' && err.name !== 'Error' ? err.name : 'EIO';
-  return new StorageFailed(code, describeRefusal(code));
 }
 
 /**
