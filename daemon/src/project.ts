@@ -1,6 +1,7 @@
 /** Where a project's things live, and how an outside path becomes a project path (or is refused). */
 import fs from 'node:fs';
 import path from 'node:path';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, tooLongForSystem } from './disk/long-paths.js';
 import { CHORUS_DIR, pathProblem, reservedIn } from './workspace/path-rules.js';
 
 export class PathError extends Error {}
@@ -140,9 +141,9 @@ export class Project {
     }
     const problem = pathProblem(parts.join('/'));
     if (problem) throw new PathError(`${input} cannot be a project path: ${problem}`);
-    // File systems count bytes (NAME_MAX 255, PATH_MAX 4096): a clear error, not ENAMETOOLONG.
-    if (parts.some((s) => Buffer.byteLength(s) > 255) || Buffer.byteLength(abs) >= 4096) {
-      throw new PathError(`${input.slice(0, 80)}… is too long for the file system (a name may have at most 255 bytes, a path 4095)`);
+    // File systems count bytes (NAME_MAX, PATH_MAX): a clear error, not ENAMETOOLONG.
+    if (parts.some((s) => Buffer.byteLength(s) > MAX_NAME_BYTES) || tooLongForSystem(abs)) {
+      throw new PathError(`${input.slice(0, 80)}… is too long for the file system (a name may have at most ${MAX_NAME_BYTES} bytes, a path ${MAX_PATH_BYTES})`);
     }
     if (this.lexical.size >= 256) this.lexical.clear();
     this.lexical.set(input, parts);

@@ -12,7 +12,7 @@ import path from 'node:path';
 export const MAX_PATH_BYTES = 4095;
 
 /** The longest name of one entry, in bytes, on every common file system (NAME_MAX). */
-const MAX_NAME_BYTES = 255;
+export const MAX_NAME_BYTES = 255;
 
 /** Is `abs` longer than the system takes? */
 export function tooLongForSystem(abs: string): boolean {
