@@ -59,7 +59,8 @@
     (joining . "joining: the join waits for the daemon to finish reading the folder")
     (rejoining . "reconnecting: the daemon has just started and rejoins the session once it has read the folder")
     (read-only . "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)")
-    (view-mode . "view mode: nothing is written to this folder; files live in your editors only"))
+    (view-mode . "view mode: nothing is written to this folder; files live in your editors only")
+    (syncing-file-list . "syncing: receiving the list of files"))
   "Alist of how a session is named to a person (protocol/src/session-words.ts).")
 (provide 'chorus-protocol)
 ;;; chorus-protocol.el ends here

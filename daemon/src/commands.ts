@@ -401,8 +401,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
       if (!connecting && flags.disk) fp.merging = true;
       if (flags.json || Date.now() - last < 250) return;
       last = Date.now();
-      const mb = (n: number) => (n / 1e6).toFixed(1);
-      process.stderr.write(p.phase === 'connecting' ? 'connecting to the session…\n' : `${p.phase}: ${p.files}/${p.filesTotal} files, ${mb(p.bytes)}/${mb(p.bytesTotal)} MB\n`);
+      process.stderr.write(`${P.progressWords(p)}\n`);
     });
     // A peer that stays silent is waited for (up to a minute of silence); say so as time passes.
     const waiting = setInterval(() => {

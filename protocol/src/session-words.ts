@@ -20,7 +20,31 @@ export const SessionWords = {
   readOnly: "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)",
   /** `disk: false`: view mode (`chorus join --no-disk`). */
   viewMode: 'view mode: nothing is written to this folder; files live in your editors only',
+  /**
+   * A join's progress (SessionProgress) in phase `syncing` before the session's list of files has
+   * arrived, when there is nothing to count yet (it said "syncing: 0/0 files" for seconds).
+   */
+  syncingFileList: 'syncing: receiving the list of files',
 } as const;
+
+/** The fields of a join's progress (SessionProgress) that its words depend on. */
+export interface ProgressFacts {
+  phase: 'connecting' | 'syncing' | 'writing' | 'done';
+  files: number;
+  filesTotal: number;
+  /** Bytes so far and in all; given, the line names them in MB as well. */
+  bytes?: number;
+  bytesTotal?: number;
+}
+
+/** A join's progress in one line, e.g. `writing: 3/10 files, 0.1/1.2 MB`. */
+export function progressWords(p: ProgressFacts): string {
+  if (p.phase === 'connecting') return 'connecting to the session…';
+  if (p.phase === 'syncing' && p.filesTotal === 0) return `${SessionWords.syncingFileList}…`;
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const bytes = p.bytes !== undefined && p.bytesTotal !== undefined ? `, ${mb(p.bytes)}/${mb(p.bytesTotal)} MB` : '';
+  return `${p.phase}: ${p.files}/${p.filesTotal} files${bytes}`;
+}
 
 /** The fields of SessionStatus `session` that its words depend on. */
 export interface SessionFacts {

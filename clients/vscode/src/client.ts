@@ -85,7 +85,7 @@ export class ChorusClient {
     conn.onNotification(M.PeerDidLeave.type, (p) => this.presence.left(p.peer));
     conn.onNotification(M.FollowReveal.type, (p) => void this.reveal(p));
     conn.onNotification(M.FollowDidStop.type, (p) => this.followStopped(p.reason));
-    conn.onNotification(M.SessionProgress.type, (p) => this.opts.log(`${p.phase}: ${p.files}/${p.filesTotal} files`));
+    conn.onNotification(M.SessionProgress.type, (p) => this.opts.log(M.progressWords(p)));
     this.opts.log(`connected to the daemon for ${init.root} as ${init.peer.name}`);
     this.presence.reset(init.peer, []);
     this.following = undefined;

@@ -59,5 +59,6 @@ return {
     rejoining = "reconnecting: the daemon has just started and rejoins the session once it has read the folder",
     readOnly = "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)",
     viewMode = "view mode: nothing is written to this folder; files live in your editors only",
+    syncingFileList = "syncing: receiving the list of files",
   },
 }
