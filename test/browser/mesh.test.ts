@@ -40,6 +40,18 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
     return editor;
   }
 
+  /** Two people's pages at `url`, opened at once (nothing here depends on which is first), each showing `file` as `text`. */
+  async function twoPages(url: string, file: string, text: string): Promise<[Page, Page]> {
+    const pages = await Promise.all([scene.open(url), scene.open(url)]);
+    await Promise.all(
+      pages.map(async (p) => {
+        await openFile(p, file);
+        await until('the file in a page', () => shows(p, file, text));
+      }),
+    );
+    return pages;
+  }
+
   it('remote cursors render with names, both ways', async () => {
     const { url, dir } = scene.share({ 'a.txt': 'one\ntwo\nthree\n' });
     const page = await scene.open(url, { name: 'Ada in a browser' });
@@ -59,13 +71,7 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
 
   it('two pages and a daemon type into one file at once and converge', async () => {
     const { url, dir } = scene.share({ 'c.txt': 'base\n' });
-    const [a, b] = await Promise.all([scene.open(url), scene.open(url)]);
-    await Promise.all(
-      [a, b].map(async (p) => {
-        await openFile(p, 'c.txt');
-        await until('the file in a page', () => shows(p, 'c.txt', 'base\n'));
-      }),
-    );
+    const [a, b] = await twoPages(url, 'c.txt', 'base\n');
     const editor = await scripted(dir, 'c.txt');
     const editorTyping = (async () => {
       for (let i = 0; i < 8; i++) await editor.edit('c.txt', 0, 0, `e${i} `);
@@ -83,13 +89,7 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
 
   it('two pages keep converging over WebRTC after the daemon stops; the daemon catches up when back', async () => {
     const { url, dir } = scene.share({ 'w.txt': 'start\n' });
-    const [a, b] = await Promise.all([scene.open(url), scene.open(url)]);
-    await Promise.all(
-      [a, b].map(async (p) => {
-        await openFile(p, 'w.txt');
-        await until('the file in a page', () => shows(p, 'w.txt', 'start\n'));
-      }),
-    );
+    const [a, b] = await twoPages(url, 'w.txt', 'start\n');
     const bId = (await hook(b, 'people')).find((p) => p.self)!.id;
     await until('a WebRTC link between the pages', async () => (await hook(a, 'links')).some((l) => l.id === bId && l.path === 'webrtc' && l.state === 'connected'));
     expect(chorus(['stop', dir]).status).toBe(0);
