@@ -3,7 +3,7 @@
 // a read-only editor.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { browserSkipReason, editorText, openFile, pageStatus, peerText, Scene, typeIn, until } from './support.js';
 
@@ -11,6 +11,7 @@ const skip = browserSkipReason();
 
 describe.skipIf(skip)('the page as a peer of a daemon (issue 17)', () => {
   const scene = new Scene();
+  afterAll(() => scene.close());
   const editors: ScriptedEditor[] = [];
   afterEach(async () => {
     for (const e of editors.splice(0)) e.close();

@@ -3,7 +3,7 @@
 // catches up when back), and a page cut off from the network merges its edits when it reconnects.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { chorus } from '../support/cli.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { browserSkipReason, editorText, hook, openFile, Scene, typeIn, until } from './support.js';
@@ -25,6 +25,7 @@ async function shows(page: Page, file: string, want: string): Promise<boolean> {
 
 describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
   const scene = new Scene();
+  afterAll(() => scene.close());
   const editors: ScriptedEditor[] = [];
   afterEach(async () => {
     for (const e of editors.splice(0)) e.close();
@@ -37,6 +38,18 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
     await editor.init();
     await editor.open(file);
     return editor;
+  }
+
+  /** Two people's pages at `url`, opened at once (nothing here depends on which is first), each showing `file` as `text`. */
+  async function twoPages(url: string, file: string, text: string): Promise<[Page, Page]> {
+    const pages = await Promise.all([scene.open(url), scene.open(url)]);
+    await Promise.all(
+      pages.map(async (p) => {
+        await openFile(p, file);
+        await until('the file in a page', () => shows(p, file, text));
+      }),
+    );
+    return pages;
   }
 
   it('remote cursors render with names, both ways', async () => {
@@ -58,11 +71,7 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
 
   it('two pages and a daemon type into one file at once and converge', async () => {
     const { url, dir } = scene.share({ 'c.txt': 'base\n' });
-    const [a, b] = [await scene.open(url), await scene.open(url)];
-    for (const p of [a, b]) {
-      await openFile(p, 'c.txt');
-      await until('the file in a page', () => shows(p, 'c.txt', 'base\n'));
-    }
+    const [a, b] = await twoPages(url, 'c.txt', 'base\n');
     const editor = await scripted(dir, 'c.txt');
     const editorTyping = (async () => {
       for (let i = 0; i < 8; i++) await editor.edit('c.txt', 0, 0, `e${i} `);
@@ -80,22 +89,20 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
 
   it('two pages keep converging over WebRTC after the daemon stops; the daemon catches up when back', async () => {
     const { url, dir } = scene.share({ 'w.txt': 'start\n' });
-    const [a, b] = [await scene.open(url), await scene.open(url)];
-    for (const p of [a, b]) {
-      await openFile(p, 'w.txt');
-      await until('the file in a page', () => shows(p, 'w.txt', 'start\n'));
-    }
+    const [a, b] = await twoPages(url, 'w.txt', 'start\n');
     const bId = (await hook(b, 'people')).find((p) => p.self)!.id;
     await until('a WebRTC link between the pages', async () => (await hook(a, 'links')).some((l) => l.id === bId && l.path === 'webrtc' && l.state === 'connected'));
     expect(chorus(['stop', dir]).status).toBe(0);
-    await until('the daemon gone from the pages', async () => (await hook(a, 'status')).peers === 1);
+    await until('the daemon gone from the pages', async () => (await hook(a, 'status')).peers === 1 && (await hook(b, 'status')).peers === 1);
+    // Regression: pages stopped dialing a daemon nobody had news of for 20 s (the overlay's
+    // ALIVE_MS), so one that came back later was never reached again. Stay away longer than that,
+    // counted from when both pages last had news of it (their links to it went down by now).
+    const goneAt = Date.now();
     await typeIn(a, 'w.txt', 'from a\n', 'start');
     await until('the typing in the other page', () => shows(b, 'w.txt', 'from a\nstart\n'));
     await typeIn(b, 'w.txt', 'from b\n', 'end');
     await until('the reply back', () => shows(a, 'w.txt', 'from a\nstart\nfrom b\n'));
-    // Regression: pages stopped dialing a daemon nobody had news of for 20 s (the overlay's
-    // ALIVE_MS), so one that came back later was never reached again. Stay away longer than that.
-    await new Promise((r) => setTimeout(r, 22_000));
+    await new Promise((r) => setTimeout(r, Math.max(0, goneAt + 22_000 - Date.now())));
     // The daemon comes back on its saved port; the pages redial it and bring it level.
     const again = chorus(['share', dir, '--json']);
     expect(again.status, again.stderr).toBe(0);

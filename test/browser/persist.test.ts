@@ -2,7 +2,7 @@
 // are kept in IndexedDB, and the tab opened again (same browser) shares them when a peer is back.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { chorus } from '../support/cli.js';
 import { browserSkipReason, editorText, hook, openFile, Scene, typeIn, until } from './support.js';
 
@@ -10,6 +10,7 @@ const skip = browserSkipReason();
 
 describe.skipIf(skip)('the page keeps its edits in IndexedDB (issue 17)', () => {
   const scene = new Scene();
+  afterAll(() => scene.close());
   afterEach(() => scene.cleanup());
 
   it('edits made with no peer survive closing the tab and reach the daemon from the reopened tab', async () => {

@@ -2,7 +2,7 @@
 // Content-Security-Policy and nothing but the page's own files; `chorus share` prints the link;
 // the page joins with the fragment's code, and a wrong secret reads nothing and says so.
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { editedCode } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { browserSkipReason, openFile, pageStatus, Scene, until } from './support.js';
@@ -11,6 +11,7 @@ const skip = browserSkipReason();
 
 describe.skipIf(skip)('the browser page, served by the peers (issue 17)', () => {
   const scene = new Scene();
+  afterAll(() => scene.close());
   afterEach(() => scene.cleanup());
 
   it('chorus share prints a link to the page; the daemon serves it with a strict policy, and only it', async () => {

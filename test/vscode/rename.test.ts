@@ -50,12 +50,16 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
     }, 60000).catch((e: Error) => {
       throw new Error(`${e.message}; last seen ${JSON.stringify(seen)}; log ${JSON.stringify(vs.state()?.log.slice(-15))}`);
     });
+    // The extension says so once its tabs are moved (rename.ts moveEditors returned), which the
+    // 100 ms state dump can show a moment after the tabs themselves: wait for the line, then count.
+    const told = () => vs.state()?.log.filter((l) => l.includes(`told: ${from} was renamed to ${to}`)) ?? [];
+    await waitFor(`the extension to tell of ${from} renamed to ${to}`, () => told().length > 0, 30000);
     expect(vs.text(to)).toBe(want);
     expect((await tabs()).filter((t) => t === path.basename(to))).toHaveLength(1);
     // Closing the old, modified tab asked nothing (saving it would make the old file again).
     expect(await vs.page.locator('.monaco-dialog-box').count()).toBe(0);
     expect((await vs.notifications()).filter((t) => /revert|fail|error|cannot/i.test(t))).toEqual([]);
-    expect(vs.state()?.log.filter((l) => l.includes(`told: ${from} was renamed to ${to}`))).toHaveLength(1);
+    expect(told()).toHaveLength(1);
     await waitFor('the status bar message', async () => (await vs.page.locator('.statusbar').innerText()).includes(`${from} was renamed to ${to}`), 5000);
   }
 
