@@ -151,24 +151,29 @@ export class Materializer {
     // taken in at its new name (decision 167). Only where a take-in can share them.
     const appended = !ours && bytes !== undefined && !this.workspace.readOnly && this.writeBack.takeForeign !== undefined && this.writeBack.appendedTo(from, bytes);
     if ((ours || appended) && !this.workspace.index.idOf(from)) {
+      let moved = false;
       try {
         this.folder.renameNow(from, to);
         this.writeBack.moved(from, to);
+        moved = true;
+      } catch {
+        // not moved: written at its new place below
+      }
+      if (moved) {
         await this.pruneEmptyDirs(path.posix.dirname(from));
         // Diffed against what the folder last had, the appends are added to the shared text
         // (with any peer's edits it has meanwhile), and the file is written with both.
         if (appended) await this.writeBack.takeForeign?.(to);
         else if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
         return;
-      } catch {
-        // fall through: write it at its new place
       }
     }
     await this.write(to);
     if (onDisk !== undefined && !ours && !this.workspace.index.idOf(from)) {
       // Changed here in another way than added to (rewritten, edited in the middle) before this
       // folder took it in: which version the rename meant cannot be told. Both are kept.
-      this.log(`kept ${from}: a peer renamed it to ${to}, but this folder's copy was changed meanwhile (not only added to at its end); the shared version is at ${to}, this folder's stays at ${from} and is shared again as a new file: merge them and delete one`);
+      const why = appended ? 'added to meanwhile, and it could not be moved there' : 'changed meanwhile (not only added to at its end)';
+      this.log(`kept ${from}: a peer renamed it to ${to}, but this folder's copy was ${why}; the shared version is at ${to}, this folder's stays at ${from} and is shared again as a new file: merge them and delete one`);
       this.writeBack.forget(from);
       await this.writeBack.takeForeign?.(from);
     }
