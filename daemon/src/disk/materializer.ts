@@ -169,13 +169,13 @@ export class Materializer {
       }
     }
     await this.write(to);
-    if (onDisk !== undefined && !ours && !this.workspace.index.idOf(from)) {
+    if (onDisk !== undefined && !ours && !this.writeBack.ledger.knows(from, onDisk) && !this.workspace.index.idOf(from)) {
       // Changed here in another way than added to (rewritten, edited in the middle) before this
-      // folder took it in: which version the rename meant cannot be told. Both are kept.
+      // folder took it in: which version the rename meant cannot be told. Both are kept. (A
+      // content the daemon had there before is not someone's change: the watcher settles it.)
       const why = appended ? 'added to meanwhile, and it could not be moved there' : 'changed meanwhile (not only added to at its end)';
+      // The folder's copy is left to the watcher, as before: its take-in shares it as a new file.
       this.log(`kept ${from}: a peer renamed it to ${to}, but this folder's copy was ${why}; the shared version is at ${to}, this folder's stays at ${from} and is shared again as a new file: merge them and delete one`);
-      this.writeBack.forget(from);
-      await this.writeBack.takeForeign?.(from);
     }
   }
 
