@@ -32,15 +32,21 @@ export function lstatNow(file: string): fs.Stats | undefined {
   }
 }
 
-/** The content hash (hashBytes) of the regular file at `file`, or undefined when there is none. */
-export async function hashOfFile(file: string): Promise<string | undefined> {
+/** The bytes of the regular file at `file` (a small one read now), or undefined when there is none. */
+export async function bytesOfFile(file: string): Promise<Uint8Array | undefined> {
   const st = lstatNow(file);
   if (!st?.isFile()) return undefined;
   try {
-    return hashBytes(st.size <= SMALL_FILE_BYTES ? fs.readFileSync(file) : await fs.promises.readFile(file));
+    return st.size <= SMALL_FILE_BYTES ? fs.readFileSync(file) : await fs.promises.readFile(file);
   } catch {
     return undefined; // gone meanwhile
   }
+}
+
+/** The content hash (hashBytes) of the regular file at `file`, or undefined when there is none. */
+export async function hashOfFile(file: string): Promise<string | undefined> {
+  const bytes = await bytesOfFile(file);
+  return bytes && hashBytes(bytes);
 }
 
 /**

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { isPeersOrSettling, type DirsEvent, type FilesEvent, type Workspace } from '../workspace/workspace.js';
-import { hashOfFile, lstatNow } from './files.js';
+import { bytesOfFile, hashOfFile, lstatNow } from './files.js';
 import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
@@ -143,19 +143,40 @@ export class Materializer {
     // (also when the old path may not be touched: a link the person made there stays).
     const a = this.folder.refusal(from) === undefined ? this.project.absolute(from) : undefined;
     const want = this.expectedHash(id);
-    const onDisk = a === undefined ? undefined : await hashOfFile(a);
-    if (onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk)) && !this.workspace.index.idOf(from)) {
+    const bytes = a === undefined ? undefined : await bytesOfFile(a);
+    const onDisk = bytes && hashBytes(bytes);
+    const ours = onDisk !== undefined && (onDisk === want || this.writeBack.isOwn(from, onDisk));
+    // Added to at its end since the folder was last taken in (a script appending to a log while
+    // a peer renamed it): the appends were made to this very file, so they move with it and are
+    // taken in at its new name (decision 167). Only where a take-in can share them.
+    const appended = !ours && bytes !== undefined && !this.workspace.readOnly && this.writeBack.takeForeign !== undefined && this.writeBack.appendedTo(from, bytes);
+    if ((ours || appended) && !this.workspace.index.idOf(from)) {
+      let moved = false;
       try {
         this.folder.renameNow(from, to);
         this.writeBack.moved(from, to);
-        await this.pruneEmptyDirs(path.posix.dirname(from));
-        if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
-        return;
+        moved = true;
       } catch {
-        // fall through: write it at its new place
+        // not moved: written at its new place below
+      }
+      if (moved) {
+        await this.pruneEmptyDirs(path.posix.dirname(from));
+        // Diffed against what the folder last had, the appends are added to the shared text
+        // (with any peer's edits it has meanwhile), and the file is written with both.
+        if (appended) await this.writeBack.takeForeign?.(to);
+        else if (onDisk !== want) await this.write(to); // it moved with older content: bring it up to date
+        return;
       }
     }
     await this.write(to);
+    if (onDisk !== undefined && !ours && !this.writeBack.ledger.knows(from, onDisk) && !this.workspace.index.idOf(from)) {
+      // Changed here in another way than added to (rewritten, edited in the middle) before this
+      // folder took it in: which version the rename meant cannot be told. Both are kept. (A
+      // content the daemon had there before is not someone's change: the watcher settles it.)
+      const why = appended ? 'added to meanwhile, and it could not be moved there' : 'changed meanwhile (not only added to at its end)';
+      // The folder's copy is left to the watcher, as before: its take-in shares it as a new file.
+      this.log(`kept ${from}: a peer renamed it to ${to}, but this folder's copy was ${why}; the shared version is at ${to}, this folder's stays at ${from} and is shared again as a new file: merge them and delete one`);
+    }
   }
 
   /** A peer's removal of a file: gone from the folder too, unless another file holds the path now. */

@@ -342,6 +342,19 @@ export class WriteBack {
     return bytes && bytes.length <= this.workspace.liveLimit ? (decodeText(bytes) ?? undefined) : undefined;
   }
 
+  /**
+   * Is `bytes` what the folder last had at `path` (the ledger's newest) with more added at its
+   * end, and nothing else changed? Told by the hash of its first bytes, so nothing is guessed:
+   * undefined base text (not known, not text) says no.
+   */
+  appendedTo(path: string, bytes: Uint8Array): boolean {
+    const latest = this.ledger.latest(path);
+    const base = this.baseText(path);
+    if (latest === undefined || base === undefined) return false;
+    const length = Buffer.byteLength(base, 'utf8');
+    return bytes.length > length && hashBytes(bytes.subarray(0, length)) === latest;
+  }
+
   moved(from: string, to: string): void {
     const h = this.ledger.latest(from);
     const kept = this.onDisk.get(from);
