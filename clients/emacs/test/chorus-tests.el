@@ -32,10 +32,12 @@
   "A project folder whose daemon outlives each test (see the Commentary), or nil.")
 
 (defvar chorus-tests--prefix ""
-  "The running test's folder relative to its project's root: \"\", or \"NAME/\" in the shared project.")
+  "The running test's folder relative to its project's root.
+That is \"\", or \"NAME/\" in `chorus-tests-shared-project'.")
 
 (defun chorus-tests-path (path)
-  "PATH, relative to the running test's folder, as the daemon names it (relative to the root)."
+  "PATH, relative to the running test's folder, as the daemon names it.
+The daemon's paths are relative to the project's root."
   (concat chorus-tests--prefix path))
 
 (defun chorus-tests-wait (what pred &optional timeout detail)
@@ -79,7 +81,7 @@ DETAIL, a function, says what was last seen."
            (file-error nil)))))
 
 (defun chorus-tests-probe (dir)
-  "A protocol connection to the daemon of DIR's project (started if needed), initialized.
+  "An initialized protocol connection to the daemon of DIR's project.
 A running daemon is reached on its socket, as `chorus connect' would reach it, without one more
 Node process to start for each probe (the package's own connection goes through `chorus
 connect'); when none answers, `chorus connect' starts one, as for another editor."
@@ -104,7 +106,8 @@ connect'); when none answers, `chorus connect' starts one, as for another editor
     conn))
 
 (defun chorus-tests-probe-text (probe path)
-  "The daemon's text of PATH (relative to the running test's folder), read through PROBE."
+  "The daemon's text of PATH, read through PROBE.
+PATH is relative to the running test's folder."
   (plist-get (jsonrpc-request probe (chorus--method buffer-open) (list :path (chorus-tests-path path)) :timeout 30)
              :content))
 
@@ -118,6 +121,12 @@ connect'); when none answers, `chorus connect' starts one, as for another editor
 
 (defvar chorus-tests--dirs nil "Project folders made by the running test.")
 
+(defun chorus-tests--write-files (dir files)
+  "Write FILES, an alist (NAME . TEXT), into DIR, making folders as needed."
+  (dolist (f files)
+    (make-directory (file-name-directory (expand-file-name (car f) dir)) t)
+    (chorus-tests-write (expand-file-name (car f) dir) (cdr f))))
+
 (defun chorus-tests-project (files &optional name)
   "A fresh project folder (with `.chorus/') holding FILES, an alist (NAME . TEXT).
 Its daemon calls itself NAME (default Ada)."
@@ -126,21 +135,17 @@ Its daemon calls itself NAME (default Ada)."
     (make-directory (expand-file-name ".chorus" dir))
     (chorus-tests-write (expand-file-name ".chorus/identity.json" dir)
                         (format "{\"name\":%S}" (or name "Ada")))
-    (dolist (f files)
-      (make-directory (file-name-directory (expand-file-name (car f) dir)) t)
-      (chorus-tests-write (expand-file-name (car f) dir) (cdr f)))
+    (chorus-tests--write-files dir files)
     dir))
 
 (defun chorus-tests-shared-folder (files)
-  "A fresh folder for the running test in `chorus-tests-shared-project', holding FILES.
-FILES is an alist (NAME . TEXT), as for `chorus-tests-project'.  The folder is named after
+  "A fresh folder for the running test in the shared project, holding FILES.
+The project is `chorus-tests-shared-project'; FILES is an alist (NAME . TEXT).  The folder is named after
 the test; ert.test.ts deletes it with the project, after stopping its daemon."
   (let ((dir (file-name-as-directory
               (expand-file-name (symbol-name (ert-test-name (ert-running-test))) chorus-tests-shared-project))))
     (make-directory dir)
-    (dolist (f files)
-      (make-directory (file-name-directory (expand-file-name (car f) dir)) t)
-      (chorus-tests-write (expand-file-name (car f) dir) (cdr f)))
+    (chorus-tests--write-files dir files)
     dir))
 
 (defun chorus-tests-open (file)
