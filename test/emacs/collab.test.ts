@@ -156,8 +156,7 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
     scene = new EmacsScene();
     const long = Array.from({ length: 300 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
     const { a: dirA, b: dirB } = scene.pair({ 'one.txt': 'one\n', 'two.txt': long });
-    const a = await scene.emacs();
-    const b = await scene.emacs();
+    const [a, b] = await Promise.all([scene.emacs(), scene.emacs()]); // started together
     await a.edit(path.join(dirA, 'one.txt'));
     await b.edit(path.join(dirB, 'one.txt'));
     // Presence takes a heartbeat to reach the other daemon: ask until it knows Ada.

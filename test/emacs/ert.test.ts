@@ -1,26 +1,29 @@
 /**
  * The ERT tests of clients/emacs (clients/emacs/test/chorus-tests.el), each in its own real
- * `emacs --batch` against real daemons it starts itself, and the byte-compile check: chorus.el
- * compiles with warnings as errors.
+ * `emacs --batch` against real daemons, and the byte-compile check: chorus.el compiles with
+ * warnings as errors. The tests that never stop, kill or restart their daemon share one project
+ * and its daemon, started here (CHORUS_TEST_SHARED_PROJECT), each in a folder of its own named
+ * after it; the others start their own (see the Commentary of chorus-tests.el).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientDir, emacsEnv, emacsSkipReason, ertFile } from './support.js';
 import { tempDir } from '../support/project-dir.js';
+import { Scene } from '../neovim/support.js';
 
 const skip = emacsSkipReason();
 
 /** The names of the ERT tests, in file order (chorus-tests-defcase defines tests too). */
 const names = [...fs.readFileSync(ertFile, 'utf8').matchAll(/^\((?:ert-deftest|chorus-tests-defcase) (\S+)/gm)].map((m) => m[1]!);
 
-/** Run one ERT test in a fresh batch Emacs; its exit code and output. */
-function runErt(name: string): Promise<{ code: number | null; out: string }> {
+/** Run one ERT test in a fresh batch Emacs, with `shared` as its shared project; its exit code and output. */
+function runErt(name: string, shared: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const p = spawn('emacs', ['--batch', '-Q', '-L', clientDir, '-l', ertFile, '--eval', `(ert-run-tests-batch-and-exit "^${name}$")`], {
-      env: { ...emacsEnv(), HOME: tempDir('chorus-ert-home-') },
+      env: { ...emacsEnv(), HOME: tempDir('chorus-ert-home-'), CHORUS_TEST_SHARED_PROJECT: shared },
     });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
@@ -34,12 +37,24 @@ function runErt(name: string): Promise<{ code: number | null; out: string }> {
 }
 
 describe.skipIf(skip)('Emacs client: ERT against the daemon', () => {
+  // The shared project (its daemon calls itself Ada, as each test's own project does), kept
+  // running by a protocol client until the file is done.
+  const scene = new Scene();
+  let shared = '';
+  beforeAll(async () => {
+    shared = scene.project({}, 'Ada');
+    await scene.client(shared);
+  }, 60_000);
+  afterAll(async () => {
+    await scene.cleanup();
+  }, 60_000);
+
   it('finds the ERT tests', () => {
     expect(names.length).toBeGreaterThanOrEqual(20);
   });
 
   it.each(names)('%s', async (name) => {
-    const { code, out } = await runErt(name);
+    const { code, out } = await runErt(name, shared);
     if (code !== 0) console.log(out.slice(-6000));
     expect(out).toMatch(new RegExp(`passed\\s+1/1\\s+${name}\\b`));
     expect(code).toBe(0);

@@ -162,7 +162,7 @@ export class EmacsScene extends Scene {
   }
 
   override async cleanup(): Promise<void> {
-    for (const e of this.emacsen) await e.quit();
+    await Promise.all(this.emacsen.map((e) => e.quit()));
     await super.cleanup();
   }
 }

@@ -69,8 +69,7 @@ describe.skipIf(skip)('Neovim plugin: presence', () => {
   it.skipIf(!skip && featureSkipReason('CursorSet', 'cursor/set'))('shows a remote cursor as an extmark with a name and colour; it moves, selects and clears', async () => {
     scene = new Scene();
     const dir = scene.project({ 'f.txt': 'alpha\nbeta\ngamma\ndelta\n', 'g.txt': 'other\n' });
-    const a = await scene.nvim();
-    const b = await scene.nvim();
+    const [a, b] = await Promise.all([scene.nvim(), scene.nvim()]); // started together
     await a.edit(path.join(dir, 'f.txt'));
     await b.edit(path.join(dir, 'f.txt'));
     const me = await whoAmI(a, dir);
@@ -113,8 +112,7 @@ describe.skipIf(skip)('Neovim plugin: presence', () => {
     scene = new Scene();
     const long = Array.from({ length: 300 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
     const { a: dirA, b: dirB } = scene.pair({ 'one.txt': 'one\n', 'two.txt': long });
-    const a = await scene.nvim();
-    const b = await scene.nvim();
+    const [a, b] = await Promise.all([scene.nvim(), scene.nvim()]); // started together
     await a.edit(path.join(dirA, 'one.txt'));
     await b.edit(path.join(dirB, 'one.txt'));
     expect((await whoAmI(a, dirA)).name).toBe('Ada');
@@ -148,8 +146,7 @@ describe.skipIf(skip)('Neovim plugin: presence', () => {
   it.skipIf(!skip && featureSkipReason('BufferUndo', 'buffer/undo'))(':ChorusUndo undoes only my edits, also with others typing inside them', async () => {
     scene = new Scene();
     const dir = scene.project({ 'f.txt': 'x\n' });
-    const a = await scene.nvim();
-    const b = await scene.nvim();
+    const [a, b] = await Promise.all([scene.nvim(), scene.nvim()]); // started together
     await a.edit(path.join(dir, 'f.txt'));
     await b.edit(path.join(dir, 'f.txt'));
     await a.input('Amine<Esc>');

@@ -115,7 +115,9 @@ export class Scene {
   }
 
   async cleanup(): Promise<void> {
-    for (const n of this.nvims) await n.quit();
+    // Editors first, together (each waits for its own exit), so that none reconnects to a
+    // daemon being stopped and starts it again.
+    await Promise.all(this.nvims.map((n) => n.quit()));
     for (const c of this.clients) c.close();
     await Promise.all(
       this.dirs.map(

@@ -227,8 +227,7 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     scene = new Scene();
     const initial = 'top\nmiddle\nbottom\n';
     const { dir } = await sharedProject();
-    const a = await scene.nvim();
-    const b = await scene.nvim();
+    const [a, b] = await Promise.all([scene.nvim(), scene.nvim()]); // started together
     await a.edit(path.join(dir, 'two-typing.txt'));
     await b.edit(path.join(dir, 'two-typing.txt'));
     await a.input('ggA');
@@ -288,8 +287,7 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     scene = new Scene();
     const initial = 'top\nmiddle\nbottom\n';
     const { a: dirA, b: dirB } = scene.pair({ 'f.txt': initial });
-    const a = await scene.nvim();
-    const b = await scene.nvim();
+    const [a, b] = await Promise.all([scene.nvim(), scene.nvim()]); // started together
     await a.edit(path.join(dirA, 'f.txt'));
     await b.edit(path.join(dirB, 'f.txt'));
     expect(await b.text()).toBe(initial);

@@ -11,6 +11,12 @@
 ;;   emacs --batch -Q -L clients/emacs -l clients/emacs/test/chorus-tests.el \
 ;;         -f ert-run-tests-batch-and-exit
 ;;
+;; With CHORUS_TEST_SHARED_PROJECT set to a project folder whose daemon runs (ert.test.ts
+;; starts it, and stops it after the file), the tests that never stop, kill or restart their
+;; daemon each work in a folder of their own in that project, named after the test, so that one
+;; daemon start serves them all (decision 151): a daemon's start is most of such a test's CPU.
+;; Each test still has its own Emacs, its own `chorus connect' and its own files.
+;;
 ;; Batch Emacs has no redisplay and runs timers and process output only while it waits, so
 ;; every wait is an `accept-process-output' loop with a timeout (`chorus-tests-wait').
 
@@ -21,6 +27,18 @@
 
 (defvar chorus-tests-node (getenv "CHORUS_TEST_NODE") "Node, to run the daemon's CLI.")
 (defvar chorus-tests-cli (getenv "CHORUS_TEST_CLI") "The daemon's built cli.js.")
+(defvar chorus-tests-shared-project
+  (let ((dir (getenv "CHORUS_TEST_SHARED_PROJECT"))) (and dir (> (length dir) 0) (file-name-as-directory dir)))
+  "A project folder whose daemon outlives each test (see the Commentary), or nil.")
+
+(defvar chorus-tests--prefix ""
+  "The running test's folder relative to its project's root.
+That is \"\", or \"NAME/\" in `chorus-tests-shared-project'.")
+
+(defun chorus-tests-path (path)
+  "PATH, relative to the running test's folder, as the daemon names it.
+The daemon's paths are relative to the project's root."
+  (concat chorus-tests--prefix path))
 
 (defun chorus-tests-wait (what pred &optional timeout detail)
   "Wait until PRED returns non-nil (its value is returned), or fail naming WHAT.
@@ -63,11 +81,12 @@ DETAIL, a function, says what was last seen."
            (file-error nil)))))
 
 (defun chorus-tests-probe (dir)
-  "A protocol connection to DIR's daemon (started if needed), initialized.
+  "An initialized protocol connection to the daemon of DIR's project.
 A running daemon is reached on its socket, as `chorus connect' would reach it, without one more
 Node process to start for each probe (the package's own connection goes through `chorus
 connect'); when none answers, `chorus connect' starts one, as for another editor."
   (let* ((name (format "probe %s" (make-temp-name "")))
+         (dir (expand-file-name (locate-dominating-file dir ".chorus")))
          (conn (make-instance
                 'jsonrpc-process-connection
                 :name name
@@ -87,8 +106,9 @@ connect'); when none answers, `chorus connect' starts one, as for another editor
     conn))
 
 (defun chorus-tests-probe-text (probe path)
-  "The daemon's text of PATH, read through PROBE."
-  (plist-get (jsonrpc-request probe (chorus--method buffer-open) (list :path path) :timeout 30)
+  "The daemon's text of PATH, read through PROBE.
+PATH is relative to the running test's folder."
+  (plist-get (jsonrpc-request probe (chorus--method buffer-open) (list :path (chorus-tests-path path)) :timeout 30)
              :content))
 
 (defun chorus-tests-close-probe (probe)
@@ -101,6 +121,12 @@ connect'); when none answers, `chorus connect' starts one, as for another editor
 
 (defvar chorus-tests--dirs nil "Project folders made by the running test.")
 
+(defun chorus-tests--write-files (dir files)
+  "Write FILES, an alist (NAME . TEXT), into DIR, making folders as needed."
+  (dolist (f files)
+    (make-directory (file-name-directory (expand-file-name (car f) dir)) t)
+    (chorus-tests-write (expand-file-name (car f) dir) (cdr f))))
+
 (defun chorus-tests-project (files &optional name)
   "A fresh project folder (with `.chorus/') holding FILES, an alist (NAME . TEXT).
 Its daemon calls itself NAME (default Ada)."
@@ -109,9 +135,17 @@ Its daemon calls itself NAME (default Ada)."
     (make-directory (expand-file-name ".chorus" dir))
     (chorus-tests-write (expand-file-name ".chorus/identity.json" dir)
                         (format "{\"name\":%S}" (or name "Ada")))
-    (dolist (f files)
-      (make-directory (file-name-directory (expand-file-name (car f) dir)) t)
-      (chorus-tests-write (expand-file-name (car f) dir) (cdr f)))
+    (chorus-tests--write-files dir files)
+    dir))
+
+(defun chorus-tests-shared-folder (files)
+  "A fresh folder for the running test in the shared project, holding FILES.
+The project is `chorus-tests-shared-project'; FILES is an alist (NAME . TEXT).  The folder is named after
+the test; ert.test.ts deletes it with the project, after stopping its daemon."
+  (let ((dir (file-name-as-directory
+              (expand-file-name (symbol-name (ert-test-name (ert-running-test))) chorus-tests-shared-project))))
+    (make-directory dir)
+    (chorus-tests--write-files dir files)
     dir))
 
 (defun chorus-tests-open (file)
@@ -164,12 +198,17 @@ Its daemon calls itself NAME (default Ada)."
   (setq chorus-tests--dirs nil))
 
 (defmacro chorus-tests-with-file (spec &rest body)
-  "Run BODY with a shared buffer.  SPEC is (DIR BUFFER PROBE INITIAL &optional FILE).
-DIR is bound to a new project folder holding FILE (default f.txt) with text INITIAL, BUFFER
-to the file's buffer in `chorus-mode' (current while BODY runs), PROBE to a second protocol
-connection.  Everything is stopped and deleted afterwards, also when BODY fails."
+  "Run BODY with a shared buffer.  SPEC is (DIR BUFFER PROBE INITIAL &optional FILE OWN-DAEMON).
+DIR is bound to a new folder holding FILE (default f.txt) with text INITIAL, BUFFER to the
+file's buffer in `chorus-mode' (current while BODY runs), PROBE to a second protocol
+connection.  DIR is a project of its own, with a daemon of its own, when OWN-DAEMON is
+non-nil (a test that stops or kills it, or looks at the project's root) or when
+`chorus-tests-shared-project' is nil; else it is the test's folder in that project, and
+paths given to the probe functions are relative to it.  Everything the test started is
+stopped and its own project deleted afterwards, also when BODY fails."
   (declare (indent 1))
-  (let ((file (or (nth 4 spec) "f.txt")))
+  (let ((file (or (nth 4 spec) "f.txt"))
+        (shared `(and chorus-tests-shared-project (not ,(nth 5 spec)))))
     `(progn
        (unless (and chorus-tests-node chorus-tests-cli)
          (ert-skip "set CHORUS_TEST_NODE and CHORUS_TEST_CLI (test/emacs/ert.test.ts does)"))
@@ -177,7 +216,10 @@ connection.  Everything is stopped and deleted afterwards, also when BODY fails.
               (chorus-program-args (list chorus-tests-cli))
               (chorus-reconnect-min-delay 0.1)
               (chorus-reconnect-max-delay 1.0)
-              (,(nth 0 spec) (chorus-tests-project (list (cons ,file ,(nth 3 spec)))))
+              (,(nth 0 spec) (if ,shared
+                                 (chorus-tests-shared-folder (list (cons ,file ,(nth 3 spec))))
+                               (chorus-tests-project (list (cons ,file ,(nth 3 spec))))))
+              (chorus-tests--prefix (if ,shared (file-relative-name ,(nth 0 spec) chorus-tests-shared-project) ""))
               (,(nth 2 spec) nil))
          (unwind-protect
              (let ((,(nth 1 spec) (chorus-tests-open (expand-file-name ,file ,(nth 0 spec)))))
@@ -198,7 +240,7 @@ The positions refer to the daemon's current text: PROBE (re-)opens PATH first."
   (chorus-tests-probe-text probe path)
   (jsonrpc-request
    probe (chorus--method buffer-edit)
-   (list :path path :revision 0
+   (list :path (chorus-tests-path path) :revision 0
          :changes (vconcat (mapcar (lambda (c)
                                      (list :range (list :start (list :line (nth 0 c) :character (nth 1 c))
                                                         :end (list :line (nth 2 c) :character (nth 3 c)))
@@ -239,11 +281,14 @@ That is: until the daemon has the typing and has written the file."
 
 (defmacro chorus-tests-defcase (name doc initial expected &rest body)
   "An edge case NAME (DOC): f.txt holds INITIAL, BODY edits it, all must end with EXPECTED.
-In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
+In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'.  BODY may
+start with a plist: :file names another file, :own-daemon non-nil gives the case a project
+and daemon of its own."
   (declare (indent 4) (doc-string 2))
   `(ert-deftest ,name ()
      ,doc
-     (chorus-tests-with-file (dir buffer probe ,initial ,(plist-get (car-safe body) :file))
+     (chorus-tests-with-file (dir buffer probe ,initial ,(plist-get (car-safe body) :file)
+                                  ,(plist-get (car-safe body) :own-daemon))
        (ignore dir)
        ,@(if (keywordp (car-safe (car-safe body))) (cdr body) body)
        (chorus-tests-settled buffer)
@@ -370,6 +415,7 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
 (chorus-tests-defcase chorus-edge-save
     "`save-buffer' after the daemon wrote the file: no question, no stray files."
     "one\n" "onetwothree\n"
+  (:own-daemon t) ; it lists the project's root
   (chorus-tests-type-until-written buffer dir "t w o" "onetwo\n")
   (chorus-tests-type "t h r e e")
   ;; In batch mode any question would read stdin and fail.
@@ -386,7 +432,7 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
     (write-file (expand-file-name "g.txt" dir))
     (should (equal (chorus-tests-read (expand-file-name "g.txt" dir)) "onetwo!\n"))
     (chorus-tests-wait "g.txt shared" (lambda () (and chorus-mode (chorus-tests-status-p buffer "open")
-                                                      (equal (plist-get (chorus-buffer-status) :path) "g.txt"))))
+                                                      (equal (plist-get (chorus-buffer-status) :path) (chorus-tests-path "g.txt")))))
     (chorus-tests-type "?")
     (chorus-tests-settled buffer)
     (should (equal (chorus-tests-converged buffer probe dir "g.txt") "onetwo!?\n"))
@@ -428,7 +474,7 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
            (pos (lambda (l c) (list :line l :character c))))
       (should (equal (plist-get me :name) "Ada"))
       (jsonrpc-notify probe (chorus--method cursor-set)
-                      (list :path "f.txt" :selections (vector (list :anchor (funcall pos 1 2) :head (funcall pos 1 2)))))
+                      (list :path (chorus-tests-path "f.txt") :selections (vector (list :anchor (funcall pos 1 2) :head (funcall pos 1 2)))))
       (let ((ovs (chorus-tests-wait "a remote cursor" (lambda () (chorus-peer-overlays buffer)))))
         ;; The caret on "t" of beta, and the name at the end of its line.
         (should (cl-find-if (lambda (o) (and (= (plist-get o :start) 9) (= (plist-get o :end) 10)
@@ -438,7 +484,7 @@ In BODY, `dir', `buffer' and `probe' are bound as in `chorus-tests-with-file'."
         (should (equal (face-attribute face :background) (downcase (plist-get me :color)))))
       ;; A selection from alpha to gamma.
       (jsonrpc-notify probe (chorus--method cursor-set)
-                      (list :path "f.txt" :selections (vector (list :anchor (funcall pos 0 0) :head (funcall pos 2 3)))))
+                      (list :path (chorus-tests-path "f.txt") :selections (vector (list :anchor (funcall pos 0 0) :head (funcall pos 2 3)))))
       (chorus-tests-wait "the selection" (lambda () (cl-find-if (lambda (o) (and (= (plist-get o :start) 1)
                                                                                   (= (plist-get o :end) 15)))
                                                                  (chorus-peer-overlays buffer))))
@@ -518,7 +564,7 @@ of what limits the person."
 
 (ert-deftest chorus-reconnects-after-the-daemon-is-killed ()
   "One message, the buffer stays editable, reconnect, nothing lost."
-  (chorus-tests-with-file (dir buffer probe "start\n")
+  (chorus-tests-with-file (dir buffer probe "start\n" nil t) ; it kills its daemon
     (chorus-tests-close-probe probe)
     (end-of-line)
     (chorus-tests-type "o n e")
@@ -541,7 +587,7 @@ of what limits the person."
 
 (ert-deftest chorus-reconnect-merges-with-base ()
   "Typing done offline is merged with what others did meanwhile (buffer/open with base)."
-  (chorus-tests-with-file (dir buffer probe "one\ntwo\n")
+  (chorus-tests-with-file (dir buffer probe "one\ntwo\n" nil t) ; it kills its daemon
     (chorus-tests-close-probe probe)
     (let ((chorus-reconnect-min-delay 600) (chorus-reconnect-max-delay 600))
       (end-of-line)
@@ -566,7 +612,7 @@ of what limits the person."
 ;; the test keeps it from the client, as a connection that went at that moment would.
 (ert-deftest chorus-reconnect-unanswered-edit-not-applied-twice ()
   "An edit the daemon saved but never answered is not applied twice on re-open."
-  (chorus-tests-with-file (dir buffer probe "start\n")
+  (chorus-tests-with-file (dir buffer probe "start\n" nil t) ; it kills its daemon
     (chorus-tests-close-probe probe)
     (let ((chorus-reconnect-min-delay 600) (chorus-reconnect-max-delay 600)
           (kept 0)
