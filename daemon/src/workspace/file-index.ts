@@ -87,10 +87,29 @@ function newDirId(): string {
   return 'd' + bytesToHex(randomBytes(12));
 }
 
-/** Local updates being gathered into one change (see `FileIndex.batch`). */
+/**
+ * Local updates being gathered into one change (see `FileIndex.batch`). They are made on the
+ * document once, at the end: an Automerge change copies the whole `files` map of the document it
+ * makes (its objects are immutable), so a change per update made a batch of n updates cost n²
+ * (10,000 removals took minutes). Until then reads see each update in `files` and `dirs`.
+ */
 interface Batch {
-  base: A.Doc<IndexShape>;
   ops: Array<(d: IndexShape) => void>;
+  /** Files written in the batch, each as it is now (null: removed). */
+  files: Map<string, FileEntry | null>;
+  /** Ids of `files` put whole (added, replaced, removed): a concurrent value of theirs is settled. */
+  whole: Set<string>;
+  /** Folders written in the batch, each as it is now (null: removed). */
+  dirs: Map<string, DirEntry | null>;
+}
+
+/** A local update: what it does to the document, and the entries it leaves (null: removed). */
+interface Update {
+  op: (d: IndexShape) => void;
+  files?: Array<[string, FileEntry | null]>;
+  /** Whether `files` are put whole (see `Batch.whole`), not updated field by field. */
+  whole?: boolean;
+  dirs?: Array<[string, DirEntry | null]>;
 }
 
 export class FileIndex {
@@ -98,7 +117,10 @@ export class FileIndex {
   static graveyardMax = 10_000;
 
   private doc: A.Doc<IndexShape>;
+  /** Path → the id that has it (the smallest, when several claim it). */
   private byPath = new Map<string, string>();
+  /** Paths several ids claim (concurrent creates; rare), each with all of them. */
+  private claims = new Map<string, Set<string>>();
   /** Folder path → every id that claims it (two peers may make one folder at once). */
   private dirsByPath = new Map<string, string[]>();
   private pending: Batch | undefined;
@@ -107,6 +129,8 @@ export class FileIndex {
    * newest GRAVEYARD_MAX only: a session that removes files all day must not grow it for good.
    */
   private graveyard = new Map<string, FileEntry>();
+  /** Path → the graveyard's ids last at that path, oldest first (so `removedAt` scans no graveyard). */
+  private buriedAt = new Map<string, string[]>();
 
   constructor(
     saved: Uint8Array | undefined,
@@ -121,20 +145,77 @@ export class FileIndex {
 
   private reindex(): void {
     this.dirsByPath.clear();
-    for (const [id, d] of Object.entries(this.doc.dirs ?? {})) {
-      // A peer's folder is a path like any other: refused unless path-rules allow it.
-      const path = plain((d as { path?: unknown }).path);
-      if (!isProjectPath(path)) continue;
-      this.dirsByPath.set(path, [...(this.dirsByPath.get(path) ?? []), id]);
-    }
+    for (const [id, d] of Object.entries(this.doc.dirs ?? {})) this.claimDir(id, plain((d as { path?: unknown }).path));
     this.byPath.clear();
-    for (const [id, e] of Object.entries(this.doc.files ?? {})) {
-      const path = plain(e.path);
-      if (!isProjectPath(path)) continue;
-      // Two ids can claim one path after concurrent creates; the smallest id wins everywhere.
-      const other = this.byPath.get(path);
-      if (!other || id < other) this.byPath.set(path, id);
+    this.claims.clear();
+    for (const [id, e] of Object.entries(this.doc.files ?? {})) this.claim(id, plain(e.path));
+  }
+
+  /** Note that file `id` is at `path`. Two ids can claim one path after concurrent creates; the smallest id wins everywhere. */
+  private claim(id: string, path: unknown): void {
+    if (!isProjectPath(path)) return; // a peer's path is refused unless path-rules allow it
+    const other = this.byPath.get(path);
+    if (other === undefined || other === id) {
+      this.byPath.set(path, id);
+      return;
     }
+    let all = this.claims.get(path);
+    if (!all) this.claims.set(path, (all = new Set([other])));
+    all.add(id);
+    if (id < other) this.byPath.set(path, id);
+  }
+
+  /** Note that file `id` is no longer at `path` (see `claim`). */
+  private unclaim(id: string, path: unknown): void {
+    if (typeof path !== 'string') return;
+    const all = this.claims.get(path);
+    if (!all) {
+      if (this.byPath.get(path) === id) this.byPath.delete(path);
+      return;
+    }
+    all.delete(id);
+    this.byPath.set(path, [...all].sort()[0]!);
+    if (all.size < 2) this.claims.delete(path);
+  }
+
+  /** Note that folder `id` is at `path` (a peer's folder too is refused unless path-rules allow it). */
+  private claimDir(id: string, path: unknown): void {
+    if (isProjectPath(path)) this.dirsByPath.set(path, [...(this.dirsByPath.get(path) ?? []), id]);
+  }
+
+  /** Note that folder `id` is no longer at `path`. */
+  private unclaimDir(id: string, path: unknown): void {
+    if (typeof path !== 'string') return;
+    const ids = this.dirsByPath.get(path)?.filter((d) => d !== id);
+    if (ids?.length) this.dirsByPath.set(path, ids);
+    else this.dirsByPath.delete(path);
+  }
+
+  /** File `id` as reads see it now (a batch's update first), whatever its path; undefined if none. */
+  private fileValue(id: string): FileEntry | undefined {
+    const written = this.pending?.files.get(id);
+    if (written !== undefined) return written ?? undefined;
+    return plainEntry(this.doc.files?.[id]);
+  }
+
+  /** Folder `id` as reads see it now (see `fileValue`). */
+  private dirValue(id: string): DirEntry | undefined {
+    const written = this.pending?.dirs.get(id);
+    if (written !== undefined) return written ?? undefined;
+    return plainEntry(this.doc.dirs?.[id]);
+  }
+
+  /** Every value of `map` ('files' or 'dirs') as reads see it now (see `fileValue`), whatever its path. */
+  private values<T>(map: 'files' | 'dirs'): Array<[string, T]> {
+    const inDoc = (this.doc[map] ?? {}) as Record<string, T>;
+    const written = this.pending?.[map] as Map<string, T | null> | undefined;
+    const out: Array<[string, T]> = [];
+    for (const [id, v] of Object.entries(inDoc)) {
+      const w = written?.get(id);
+      if (w !== null) out.push([id, w ?? plainEntry(v)]);
+    }
+    if (written) for (const [id, w] of written) if (w !== null && !Object.hasOwn(inDoc, id)) out.push([id, w]);
+    return out;
   }
 
   idOf(path: string): string | undefined {
@@ -159,21 +240,19 @@ export class FileIndex {
     }
     let e = this.entryCache.get(id);
     if (e === undefined) {
-      const plainE = plainEntry(this.doc.files?.[id]);
+      const plainE = this.fileValue(id);
       e = plainE && isProjectPath(plainE.path) ? Object.freeze(plainE) : null;
       this.entryCache.set(id, e);
     }
     return e ?? undefined;
   }
 
-  /** Checked entries of `entriesOf` by id (null: none, or not valid); see `entry`. */
+  /** Checked entries of `entriesOf` (and the batch's updates) by id (null: none, or not valid); see `entry`. */
   private entryCache = new Map<string, FileEntry | null>();
   private entriesOf: A.Doc<IndexShape> | undefined;
 
   entries(): Array<[string, FileEntry]> {
-    return Object.entries(this.doc.files ?? {})
-      .map(([id, e]): [string, FileEntry] => [id, plainEntry(e)])
-      .filter(([, e]) => isProjectPath(e.path));
+    return this.values<FileEntry>('files').filter(([, e]) => isProjectPath(e.path));
   }
 
   /** Is `path` a shared folder? */
@@ -189,9 +268,13 @@ export class FileIndex {
   /** Share the folder at `path` (no change if it is shared already). */
   addDir(path: string): RawChange | undefined {
     if (this.dirsByPath.has(path) || !isProjectPath(path)) return undefined;
-    return this.update((d) => {
-      if (!d.dirs) d.dirs = {};
-      d.dirs[newDirId()] = stored({ path });
+    const id = newDirId();
+    return this.update({
+      op: (d) => {
+        if (!d.dirs) d.dirs = {};
+        d.dirs[id] = stored({ path });
+      },
+      dirs: [[id, { path }]],
     });
   }
 
@@ -199,8 +282,11 @@ export class FileIndex {
   removeDir(path: string): RawChange | undefined {
     const ids = this.dirsByPath.get(path);
     if (!ids) return undefined;
-    return this.update((d) => {
-      for (const id of ids) if (d.dirs) delete d.dirs[id];
+    return this.update({
+      op: (d) => {
+        for (const id of ids) if (d.dirs) delete d.dirs[id];
+      },
+      dirs: ids.map((id) => [id, null]),
     });
   }
 
@@ -212,25 +298,47 @@ export class FileIndex {
 
   /** Entries whose path is not valid (see `isProjectPath`): refused, never used. */
   refused(): Array<[string, unknown]> {
-    return [...Object.entries(this.doc.files ?? {}), ...Object.entries(this.doc.dirs ?? {})]
-      .map(([id, e]): [string, unknown] => [id, plain((e as { path?: unknown }).path)])
+    return [...this.values<{ path?: unknown }>('files'), ...this.values<{ path?: unknown }>('dirs')]
+      .map(([id, e]): [string, unknown] => [id, e.path])
       .filter(([, path]) => !isProjectPath(path));
   }
 
-  private update(fn: (d: IndexShape) => void): RawChange | undefined {
-    const before = this.doc;
+  /**
+   * Make a local update: at once (its change returned; undefined if it changed nothing), or, in a
+   * batch, kept for the batch's change, with reads seeing it at once. Paths are noted entry by
+   * entry, never by reading the whole index again.
+   */
+  private update({ op, files = [], whole = false, dirs = [] }: Update): RawChange | undefined {
     const run = (d: IndexShape) => {
       if (!d.files) d.files = {};
-      fn(d);
+      op(d);
     };
-    this.doc = A.change(this.doc, run);
-    if (this.doc === before) return undefined;
-    this.reindex();
-    if (this.pending) {
-      this.pending.ops.push(run);
-      return undefined;
+    const filesBefore = files.map(([id]) => this.fileValue(id));
+    const dirsBefore = dirs.map(([id]) => this.dirValue(id));
+    const batch = this.pending;
+    if (batch) {
+      batch.ops.push(run);
+      for (const [id, e] of files) {
+        batch.files.set(id, e);
+        if (whole) batch.whole.add(id);
+        this.entryCache.delete(id);
+      }
+      for (const [id, d] of dirs) batch.dirs.set(id, d);
+      this.folderCache = undefined;
+    } else {
+      const before = this.doc;
+      this.doc = A.change(this.doc, run);
+      if (this.doc === before) return undefined;
     }
-    return A.getLastLocalChange(this.doc);
+    files.forEach(([id, e], i) => {
+      this.unclaim(id, filesBefore[i]?.path);
+      if (e) this.claim(id, e.path);
+    });
+    dirs.forEach(([id, d], i) => {
+      this.unclaimDir(id, dirsBefore[i]?.path);
+      if (d) this.claimDir(id, d.path);
+    });
+    return batch ? undefined : A.getLastLocalChange(this.doc);
   }
 
   /**
@@ -242,20 +350,24 @@ export class FileIndex {
       fn();
       return undefined;
     }
-    const batch: Batch = { base: A.clone(this.doc, { actor: this.actor }), ops: [] };
+    const batch: Batch = { ops: [], files: new Map(), whole: new Set(), dirs: new Map() };
     this.pending = batch;
+    const before = this.doc;
     try {
       fn();
     } finally {
+      // Made even when `fn` throws, as each update was made at once before batches gathered them.
       this.pending = undefined;
+      this.entryCache.clear();
+      this.folderCache = undefined;
+      if (batch.ops.length) {
+        this.doc = A.change(this.doc, (d) => {
+          for (const op of batch.ops) op(d);
+        });
+        this.reindex();
+      }
     }
-    if (!batch.ops.length) return undefined;
-    // Replay the updates on the state before the batch as a single change.
-    this.doc = A.change(batch.base, (d) => {
-      for (const op of batch.ops) op(d);
-    });
-    this.reindex();
-    return A.getLastLocalChange(this.doc);
+    return this.doc === before ? undefined : A.getLastLocalChange(this.doc);
   }
 
   /**
@@ -308,7 +420,18 @@ export class FileIndex {
 
   /** The different values peers put concurrently for one entry (whole-file content races). */
   conflicts(id: string): FileEntry[] {
-    const c = this.doc.files ? A.getConflicts(this.doc.files, id) : undefined;
+    const batch = this.pending;
+    // A value put whole (or removed) in a batch settles the race; updated field by field, it is
+    // still one of the racing values: read off the document as the batch leaves it (rare).
+    if (batch?.whole.has(id)) return [];
+    let doc = this.doc;
+    if (batch?.files.has(id)) {
+      doc = A.change(A.clone(this.doc, { actor: this.actor }), (d) => {
+        for (const op of batch.ops) op(d);
+      });
+    }
+    const c = doc.files ? A.getConflicts(doc.files, id) : undefined;
+    if (doc !== this.doc) A.free(doc);
     if (!c) return [];
     return (Object.values(c) as unknown[])
       .map(plainEntry)
@@ -318,9 +441,20 @@ export class FileIndex {
 
   /** Note `e` as the last entry of removed file `id`, forgetting the oldest past `graveyardMax`. */
   private bury(id: string, e: FileEntry): void {
-    this.graveyard.delete(id); // a file removed again is the newest
+    this.unbury(id); // a file removed again is the newest
     this.graveyard.set(id, e);
-    if (this.graveyard.size > FileIndex.graveyardMax) this.graveyard.delete(this.graveyard.keys().next().value!);
+    this.buriedAt.set(e.path, [...(this.buriedAt.get(e.path) ?? []), id]);
+    if (this.graveyard.size > FileIndex.graveyardMax) this.unbury(this.graveyard.keys().next().value!);
+  }
+
+  /** Forget the last entry of removed file `id`. */
+  private unbury(id: string): void {
+    const e = this.graveyard.get(id);
+    if (!e) return;
+    this.graveyard.delete(id);
+    const ids = this.buriedAt.get(e.path)?.filter((other) => other !== id);
+    if (ids?.length) this.buriedAt.set(e.path, ids);
+    else this.buriedAt.delete(e.path);
   }
 
   /** The last entry a removed file had, if this daemon saw it go. */
@@ -331,15 +465,13 @@ export class FileIndex {
   /** The id of the file this daemon last saw removed at `path` while no file is there now; undefined if none. */
   removedAt(path: string): string | undefined {
     if (this.byPath.has(path)) return undefined;
-    let found: string | undefined;
-    for (const [id, e] of this.graveyard) if (e.path === path && !this.entry(id)) found = id;
-    return found;
+    const ids = this.buriedAt.get(path) ?? [];
+    for (let i = ids.length - 1; i >= 0; i--) if (!this.entry(ids[i]!)) return ids[i];
+    return undefined;
   }
 
   add(id: string, entry: FileEntry): RawChange | undefined {
-    return this.update((d) => {
-      d.files[id] = stored({ ...entry });
-    });
+    return this.put(id, entry);
   }
 
   /**
@@ -347,34 +479,60 @@ export class FileIndex {
    * to it, so content someone changed is never dropped by someone else's delete.
    */
   replace(id: string, entry: FileEntry): RawChange | undefined {
-    return this.update((d) => {
-      d.files[id] = stored({ ...entry });
+    return this.put(id, entry);
+  }
+
+  /** Put `entry` whole at `id` (see `replace`). */
+  private put(id: string, entry: FileEntry): RawChange | undefined {
+    const value = { ...entry };
+    return this.update({
+      op: (d) => {
+        d.files[id] = stored({ ...value });
+      },
+      files: [[id, value]],
+      whole: true,
     });
   }
 
   set(id: string, patch: Partial<FileEntry>): RawChange | undefined {
-    return this.update((d) => {
-      const e = d.files[id];
-      if (!e) return;
-      for (const [k, v] of Object.entries(patch)) (e as unknown as Record<string, unknown>)[k] = typeof v === 'string' ? new A.RawString(v) : v;
+    const e = this.fileValue(id);
+    if (!e) return undefined;
+    return this.update({
+      op: (d) => {
+        const e = d.files[id];
+        if (!e) return;
+        for (const [k, v] of Object.entries(patch)) (e as unknown as Record<string, unknown>)[k] = typeof v === 'string' ? new A.RawString(v) : v;
+      },
+      files: [[id, { ...e, ...patch }]],
     });
   }
 
   /** Mark a file executable or not (absent when not, so entries stay as they were before modes). */
   setExec(id: string, exec: boolean): RawChange | undefined {
-    return this.update((d) => {
-      const e = d.files[id];
-      if (!e || !!e.exec === exec) return;
-      if (exec) e.exec = true;
-      else delete e.exec;
+    const e = this.fileValue(id);
+    if (!e || !!e.exec === exec) return undefined;
+    const { exec: _, ...rest } = e;
+    return this.update({
+      op: (d) => {
+        const e = d.files[id];
+        if (!e || !!e.exec === exec) return;
+        if (exec) e.exec = true;
+        else delete e.exec;
+      },
+      files: [[id, exec ? { ...rest, exec: true } : rest]],
     });
   }
 
   remove(id: string): RawChange | undefined {
     const e = this.entry(id);
     if (e) this.bury(id, e);
-    return this.update((d) => {
-      delete d.files[id];
+    if (!this.fileValue(id)) return undefined;
+    return this.update({
+      op: (d) => {
+        delete d.files[id];
+      },
+      files: [[id, null]],
+      whole: true,
     });
   }
 
