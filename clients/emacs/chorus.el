@@ -1421,8 +1421,9 @@ Their overlays are deleted."
 
 (chorus--defnotification session-progress (phase files filesTotal)
   "Report the progress of a first sync: PHASE, FILES of FILESTOTAL.
-Before the session's list of files has arrived there is nothing to count, so
-a syncing phase with no total says so (the words of protocol/src/session-words.ts)."
+Before the session's list of files has arrived there is nothing to
+count, so a syncing phase with no total says so (in the words of
+protocol/src/session-words.ts)."
   (if (and (equal phase "syncing") (eql filesTotal 0))
       (chorus--message "%s…" (alist-get 'syncing-file-list chorus-protocol-session-words))
     (chorus--message "%s: %s/%s files" phase files filesTotal)))
