@@ -167,9 +167,9 @@ it('a join into a folder that holds an old conflict copy of the session does not
   expect(chorus(['share', b, '--json']).status).toBe(0); // b's daemon again: it rejoins
   const copy = () => listTree(a).find((p) => /^both \(conflict [0-9a-f]+\)\.txt$/.test(p));
   await waitUntil('the old conflict to settle on a and b', () => copy() !== undefined && JSON.stringify(listTree(a)) === JSON.stringify(listTree(b)));
-  // On disk is not enough: under load a daemon's file index can still hold the old file/folder
-  // conflict unsettled, and a join then is told of it as news. Wait until both indexes list the
-  // very files on disk.
+  // The session as it is now: both daemons' file indexes (`workspace/files`), not only their
+  // disks, list the settled conflict. Its failures under load come after this wait, so they are
+  // the join's own: the logs in the message below say what each daemon did with both.txt.
   const same = (x: string[], y: string[]) => JSON.stringify(x) === JSON.stringify(y);
   for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
     const tree = listTree(a);
@@ -183,7 +183,8 @@ it('a join into a folder that holds an old conflict copy of the session does not
   const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
   expect(join.status, join.stderr).toBe(0);
   // Nothing happened to this folder's files in this join: it had the session's very files.
-  expect((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
+  const about = (d: string) => fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => /both/.test(l)).join('\n');
+  expect((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? [], `JOINER\n${about(c)}\nSHARER\n${about(a)}\nB\n${about(b)}`).toEqual([]);
   expect(listTree(c)).toEqual(listTree(a));
 });
 
