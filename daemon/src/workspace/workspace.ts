@@ -911,6 +911,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const renamed: IndexDiff['renamed'] = [];
     const written: string[] = [];
     const dirsBefore = new Set(this.index.dirs());
+    const tied = this.tiedWithSession(preJoin);
     const change = this.index.batch(() => {
       for (const [id, e] of this.index.entries()) {
         if (preJoin.has(id)) continue;
@@ -920,7 +921,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const files = this.index.entries().filter(([, f]) => inside(f.path));
         const dirs = this.index.dirs().filter(inside);
         // A folder a peer has put files in since holds others' work too: it keeps the path (142).
-        if (files.some(([fid]) => !preJoin.has(fid))) continue;
+        // So does one holding a file the session had at the same path with the same bytes (a copy
+        // of the project joining): the session had this folder, and its file was moved aside for
+        // it before this join, not by it. Which of the two ids `resolve` kept is chance.
+        if (files.some(([fid, f]) => !preJoin.has(fid) || tied.has(f.path))) continue;
         // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
         const kept = this.freeCopyPath(dir);
         if (kept === undefined) continue;
@@ -968,6 +972,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('files', { created: [], deleted: [], renamed, changed: written, origin: SETTLING });
     this.announceDirs(dirsBefore, SETTLING);
     return met;
+  }
+
+  /**
+   * The paths of this folder's files (`preJoin` ids) where a file of the session went since this
+   * daemon started: `resolve` keeps one of two files made at one path with the same bytes, by id
+   * order, so this folder's file may hold the path of the session's very file.
+   */
+  private tiedWithSession(preJoin: ReadonlySet<string>): Set<string> {
+    const tied = new Set<string>();
+    for (const [id, e] of this.index.removedEntries()) {
+      const holder = this.index.idOf(e.path);
+      if (!preJoin.has(id) && !this.index.entry(id) && holder !== undefined && preJoin.has(holder)) tied.add(e.path);
+    }
+    return tied;
   }
 
   /**
