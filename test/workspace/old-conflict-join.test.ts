@@ -29,7 +29,13 @@ function deliver(to: Workspace, changes: RawChange[], from: string): void {
   to.applyRemote(INDEX_DOC_ID, changes, { kind: 'peer', peerId: from });
 }
 
-it("a join of a copy of the project leaves the session's old file/folder conflict as it is, whichever ids win (decision 147)", () => {
+// `settledFirst`: the sharer learns of the joiner's files and settles the ties before the joiner
+// has the session's index, so the session's files that lost never reach the joiner's index.
+it.each([
+  ['with the old conflict copy', true, false],
+  ['with only the folder', false, false],
+  ['with the old conflict copy, ties settled by the sharer first', true, true],
+])("a join of a copy of the project (%s) leaves the session's old file/folder conflict as it is, whichever ids win (decision 147)", (_, withCopy, settledFirst) => {
   let trials = 0;
   for (;;) {
     trials++;
@@ -48,15 +54,17 @@ it("a join of a copy of the project leaves the session's old file/folder conflic
     // The joining folder: the session's very files.
     const c = peer('ab');
     const mineInner = c.ws.addFile('both.txt/inner.txt', bytes('in a folder\n'), DISK);
-    const mineCopy = c.ws.addFile(copy, bytes('a file\n'), DISK);
+    const mineCopy = withCopy ? c.ws.addFile(copy, bytes('a file\n'), DISK) : undefined;
     // The order that showed the fault: the joiner's file wins in the folder, the session's copy stays.
-    if (!(mineInner < inner && oldId < mineCopy)) {
+    if (!(mineInner < inner && (mineCopy === undefined || oldId < mineCopy))) {
       for (const p of [a, b, c]) p.ws.close();
       continue;
     }
-    const preJoin = new Set([mineInner, mineCopy]);
+    const preJoin = new Set(mineCopy === undefined ? [mineInner] : [mineInner, mineCopy]);
     const preJoinDirs = new Set(['both.txt']);
+    if (settledFirst) deliver(a.ws, c.out, 'c');
     deliver(c.ws, [...a.out, ...b.out], 'a');
+    if (settledFirst) expect(c.ws.index.removedEntry(inner)).toBeUndefined(); // never seen here
     c.ws.keepSessionVersions(preJoin);
     const moved: string[] = [];
     const met = c.ws.keepSessionFilesOverFolders(preJoin, preJoinDirs, {
