@@ -9,6 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { chorus, daemonsFor, editedCode, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
 
 const used = stopAfterEach();
 const RAW_NODE_ERROR = /\bE[A-Z]{3,}\b:|\bat .*\.js:\d+|Cannot read properties|TypeError/;
@@ -24,6 +25,18 @@ function project(files: Record<string, string> = {}): string {
   const d = tempProject(files);
   used.push(d);
   return d;
+}
+
+/** The paths in the file index of the daemon serving `dir` (`workspace/files`), sorted as `listTree` sorts. */
+async function indexOf(dir: string): Promise<string[]> {
+  const editor = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'), { name: 'index check' });
+  try {
+    await editor.init();
+    const { files } = (await editor.raw('workspace/files', {})) as { files: Array<{ path: string }> };
+    return files.map((f) => f.path).sort();
+  } finally {
+    editor.close();
+  }
 }
 
 /** A `chorus join` run in the background: its output so far, and its exit. */
@@ -154,6 +167,15 @@ it('a join into a folder that holds an old conflict copy of the session does not
   expect(chorus(['share', b, '--json']).status).toBe(0); // b's daemon again: it rejoins
   const copy = () => listTree(a).find((p) => /^both \(conflict [0-9a-f]+\)\.txt$/.test(p));
   await waitUntil('the old conflict to settle on a and b', () => copy() !== undefined && JSON.stringify(listTree(a)) === JSON.stringify(listTree(b)));
+  // The session as it is now: both daemons' file indexes (`workspace/files`), not only their
+  // disks, list the settled conflict. Its failures under load come after this wait, so they are
+  // the join's own: the logs in the message below say what each daemon did with both.txt.
+  const same = (x: string[], y: string[]) => JSON.stringify(x) === JSON.stringify(y);
+  for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const tree = listTree(a);
+    if (same(tree, listTree(b)) && same(await indexOf(a), tree) && same(await indexOf(b), tree)) break;
+    if (Date.now() > end) throw new Error(`timed out waiting for the old conflict to settle in a's and b's indexes: disk ${JSON.stringify(tree)}, a's index ${JSON.stringify(await indexOf(a))}, b's ${JSON.stringify(await indexOf(b))}`);
+  }
   // A folder with the session's files as they are now (a copy of the project, say): the old copy too.
   const files: Record<string, string> = {};
   for (const p of listTree(a)) files[p] = fs.readFileSync(path.join(a, p), 'utf8');
@@ -161,7 +183,8 @@ it('a join into a folder that holds an old conflict copy of the session does not
   const join = chorus(['join', code, c, '--host', '127.0.0.1', '--json']);
   expect(join.status, join.stderr).toBe(0);
   // Nothing happened to this folder's files in this join: it had the session's very files.
-  expect((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
+  const about = (d: string) => fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => /both/.test(l)).join('\n');
+  expect((JSON.parse(join.stdout) as { notices?: string[] }).notices ?? [], `JOINER\n${about(c)}\nSHARER\n${about(a)}\nB\n${about(b)}`).toEqual([]);
   expect(listTree(c)).toEqual(listTree(a));
 });
 

@@ -7,28 +7,7 @@
 // a swap made by changing the old entry's path lost to it, leaving nothing at the path on every
 // peer. Three Workspaces in memory, their index changes handed over by hand in the racing order.
 import { expect, it } from 'vitest';
-import { MemoryBlobStore } from '../../daemon/src/workspace/blob-store.js';
-import { MemoryStore } from '../../daemon/src/workspace/memory-store.js';
-import { INDEX_DOC_ID } from '../../daemon/src/workspace/file-index.js';
-import type { RawChange } from '../../daemon/src/workspace/text-doc.js';
-import { Workspace } from '../../daemon/src/workspace/workspace.js';
-
-const noFolder = { read: async () => undefined };
-const DISK = { kind: 'disk' } as const;
-const bytes = (s: string) => new TextEncoder().encode(s);
-
-/** A workspace whose own index changes are collected, to be handed to peers when the test says. */
-function peer(actor: string): { ws: Workspace; out: RawChange[] } {
-  const ws = new Workspace(new MemoryStore(), new MemoryBlobStore(), actor.repeat(16), noFolder);
-  const out: RawChange[] = [];
-  ws.on('localChange', (doc, c) => doc === INDEX_DOC_ID && out.push(c));
-  return { ws, out };
-}
-
-/** Hand `to` every index change in `changes` (Automerge skips those it has). */
-function deliver(to: Workspace, changes: RawChange[], from: string): void {
-  to.applyRemote(INDEX_DOC_ID, changes, { kind: 'peer', peerId: from });
-}
+import { bytes, deliver, DISK, peer } from '../support/index-peers.js';
 
 it("a join's swap of two files at one path holds against the sharer's concurrent move aside, with a third peer's changes in between (decision 137)", () => {
   let raced = 0;

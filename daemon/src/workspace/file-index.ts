@@ -462,6 +462,11 @@ export class FileIndex {
     return this.graveyard.get(id);
   }
 
+  /** The last entry of every removed file this daemon remembers (see `removedEntry`), oldest first. */
+  removedEntries(): Array<[string, FileEntry]> {
+    return [...this.graveyard];
+  }
+
   /** The id of the file this daemon last saw removed at `path` while no file is there now; undefined if none. */
   removedAt(path: string): string | undefined {
     if (this.byPath.has(path)) return undefined;

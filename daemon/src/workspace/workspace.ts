@@ -893,7 +893,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * a folder here (`aside.isFolder`), it is set aside the same way, its folder entries come back
    * at its new path, and the session's file is written at its own. Only a folder whose every
    * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
-   * since stays where it is. And the other way round: where the session's empty folder went for a
+   * since stays where it is, and so does one where the session's file was aside before this
+   * join (a copy of the project joining: this folder had that copy too, or one of its files in
+   * the folder is the session's, byte for byte, kept by `resolve` under this folder's id). And the other way round: where the session's empty folder went for a
    * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
    * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
    * returned). The session's file gets its path back as in `keepSessionVersions`
@@ -911,16 +913,25 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const renamed: IndexDiff['renamed'] = [];
     const written: string[] = [];
     const dirsBefore = new Set(this.index.dirs());
+    const tied = this.tiedWithSession(preJoin);
+    // Every path this folder's files had (those `resolve` removed for a session file too).
+    const had = new Set([...this.index.entries(), ...this.index.removedEntries()].filter(([fid]) => preJoin.has(fid)).map(([, f]) => f.path));
     const change = this.index.batch(() => {
       for (const [id, e] of this.index.entries()) {
         if (preJoin.has(id)) continue;
         const dir = conflictedFrom(e.path, id.slice(1, 7));
         if (dir === undefined || !preJoinDirs.has(dir) || !this.index.isFolder(dir) || this.index.idOf(dir)) continue;
+        // This folder had the session's copy itself (a copy of the project joining): the clash
+        // is older than this join, which did not move the session's file aside.
+        if (had.has(e.path)) continue;
         const inside = (p: string) => p === dir || p.startsWith(dir + '/');
         const files = this.index.entries().filter(([, f]) => inside(f.path));
         const dirs = this.index.dirs().filter(inside);
         // A folder a peer has put files in since holds others' work too: it keeps the path (142).
-        if (files.some(([fid]) => !preJoin.has(fid))) continue;
+        // So does one holding a file the session had at the same path with the same bytes (a copy
+        // of the project joining): the session had this folder, and its file was moved aside for
+        // it before this join, not by it. Which of the two ids `resolve` kept is chance.
+        if (files.some(([fid, f]) => !preJoin.has(fid) || tied.has(f.path))) continue;
         // A tag of its own: the session's file sits at `conflictPath(dir, <its id>)` until now.
         const kept = this.freeCopyPath(dir);
         if (kept === undefined) continue;
@@ -968,6 +979,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('files', { created: [], deleted: [], renamed, changed: written, origin: SETTLING });
     this.announceDirs(dirsBefore, SETTLING);
     return met;
+  }
+
+  /**
+   * The paths of this folder's files (`preJoin` ids) where a file of the session went since this
+   * daemon started: `resolve` keeps one of two files made at one path with the same bytes, by id
+   * order, so this folder's file may hold the path of the session's very file.
+   */
+  private tiedWithSession(preJoin: ReadonlySet<string>): Set<string> {
+    const tied = new Set<string>();
+    for (const [id, e] of this.index.removedEntries()) {
+      const holder = this.index.idOf(e.path);
+      if (!preJoin.has(id) && !this.index.entry(id) && holder !== undefined && preJoin.has(holder)) tied.add(e.path);
+    }
+    return tied;
   }
 
   /**
