@@ -895,10 +895,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * file in the index is this folder's own (`preJoin` ids) moves: one a peer has put files in
    * since stays where it is, and so does one where the session's file was aside before this
    * join (a copy of the project joining: this folder had that copy too, or one of its files in
-   * the folder is the session's, byte for byte, kept by `resolve` under this folder's id). And the other way round: where the session's empty folder went for a
-   * file this folder had (`resolve` lets an empty folder yield to a file), the folder comes back
-   * and this folder's file moves to `name (conflict <its id>)` (`folder` false in what is
-   * returned). The session's file gets its path back as in `keepSessionVersions`
+   * the folder is the session's, byte for byte, kept by `resolve` under this folder's id). And
+   * the other way round: where the session's empty folder went for a file this folder had
+   * (`resolve` lets an empty folder yield to a file), the folder comes back and this folder's
+   * file moves to `name (conflict <its id>)` (`folder` false in what is returned). The session's file gets its path back as in `keepSessionVersions`
    * (`giveSessionFileItsPath`). Returns each meeting: `path` the session's file, `kept` where
    * the folder went, `said` what `resolve` said of it. Read-only: nothing moves.
    */
@@ -990,7 +990,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const tied = new Set<string>();
     for (const [id, e] of this.index.removedEntries()) {
       const holder = this.index.idOf(e.path);
-      if (!preJoin.has(id) && !this.index.entry(id) && holder !== undefined && preJoin.has(holder)) tied.add(e.path);
+      if (preJoin.has(id) || this.index.entry(id) || holder === undefined || !preJoin.has(holder)) continue;
+      if (this.index.entry(holder)?.hash === e.hash) tied.add(e.path); // the same bytes: a tie, not a clash
     }
     return tied;
   }
