@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { editor, sharedPair, stopAllPeers, until, type Peer } from '../support/disk-peers.js';
 import { folderState, sameFolders, unreportedErrors } from '../support/folder-state.js';
+import { EditorText } from '../support/scripted-editor.js';
 
 afterEach(stopAllPeers);
 
@@ -139,7 +140,7 @@ it('an ignored path opened in an editor stays local and the editor is told so; a
   const viaLink = (await ea.raw('buffer/open', { path: 'node_modules/ui/index.ts' })) as { path: string; shared?: boolean };
   expect(viaLink.path).toBe('packages/ui/index.ts');
   expect(viaLink.shared).not.toBe(false);
-  ea.buffers.set('packages/ui/index.ts', { text: 'export const ui = 1;\n', editorRevision: 0, daemonRevision: 0 });
+  ea.buffers.set('packages/ui/index.ts', { doc: new EditorText('export const ui = 1;\n'), editorRevision: 0, daemonRevision: 0 });
   await ea.edit('packages/ui/index.ts', 0, 0, '// typed through the link\n');
   const state = await sameFolders([b.dir], 'B', (s) => s['packages/ui/index.ts']?.content.startsWith('// typed') === true);
   expect(Object.keys(state).sort()).toEqual(['.gitignore', 'packages/ui/index.ts']);

@@ -12,7 +12,7 @@ import { CLI } from './paths.js';
 export type Encoding = 'utf-8' | 'utf-16' | 'utf-32';
 
 interface Buf {
-  text: string;
+  doc: EditorText;
   editorRevision: number;
   daemonRevision: number;
 }
@@ -45,6 +45,84 @@ export function offsetAt(text: string, pos: P.Position, encoding: Encoding): num
     i += cp > 0xffff ? 2 : 1;
   }
   return i;
+}
+
+/**
+ * An editor buffer's text as its lines plus where each starts (UTF-16 offsets), updated edit by
+ * edit. A long trace replay then converts positions by a binary search and edits one line,
+ * instead of scanning and copying the whole text for each keystroke (which made this harness,
+ * not the daemon, the largest cost of test/daemon/traces). Deliberately separate from the
+ * daemon's own LineIndex: the editor model must not share the code it checks.
+ */
+export class EditorText {
+  /** The lines, without their '\n'. */
+  private lines: string[];
+  /** Where each line starts. */
+  private starts: number[];
+  private joined: string | undefined;
+
+  constructor(text: string) {
+    this.lines = text.split('\n');
+    this.starts = [];
+    let at = 0;
+    for (const line of this.lines) {
+      this.starts.push(at);
+      at += line.length + 1;
+    }
+    this.joined = text;
+  }
+
+  get text(): string {
+    return (this.joined ??= this.lines.join('\n'));
+  }
+
+  /** The line holding UTF-16 offset `off`: the number of newlines before it. */
+  private lineOf(off: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= off) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** positionAt(this.text, offset, encoding). */
+  positionAt(offset: number, encoding: Encoding): P.Position {
+    const line = this.lineOf(offset);
+    const lineText = this.lines[line]!.slice(0, offset - this.starts[line]!);
+    const character = encoding === 'utf-16' ? lineText.length : encoding === 'utf-8' ? enc.encode(lineText).length : [...lineText].length;
+    return { line, character };
+  }
+
+  /** offsetAt(this.text, pos, encoding). */
+  offsetAt(pos: P.Position, encoding: Encoding): number {
+    const line = this.lines[pos.line];
+    // Past the last line: what offsetAt does there (the daemon never sends such a position).
+    if (line === undefined) return offsetAt(this.text, pos, encoding);
+    return this.starts[pos.line]! + offsetAt(line, { line: 0, character: pos.character }, encoding);
+  }
+
+  /** Replace [from, to) (UTF-16 offsets) with `text`. */
+  replace(from: number, to: number, text: string): void {
+    const first = this.lineOf(from);
+    const last = this.lineOf(to);
+    const made = (this.lines[first]!.slice(0, from - this.starts[first]!) + text + this.lines[last]!.slice(to - this.starts[last]!)).split('\n');
+    const starts: number[] = [];
+    let at = this.starts[first]!;
+    for (const line of made) {
+      starts.push(at);
+      at += line.length + 1;
+    }
+    const delta = text.length - (to - from);
+    const after = this.starts.slice(last + 1);
+    for (let i = 0; i < after.length; i++) after[i]! += delta;
+    // concat, not splice(...made): a large paste would exceed the arguments limit.
+    this.lines = this.lines.slice(0, first).concat(made, this.lines.slice(last + 1));
+    this.starts = this.starts.slice(0, first).concat(starts, after);
+    this.joined = undefined;
+  }
 }
 
 export function applyWire(text: string, changes: P.TextChange[], encoding: Encoding): string {
@@ -128,7 +206,9 @@ export class ScriptedEditor {
     const b = this.buffers.get(params.path);
     if (!b) return;
     if (params.revision === b.editorRevision) {
-      b.text = applyWire(b.text, params.changes, this.encoding);
+      for (const c of params.changes as P.TextChange[]) {
+        b.doc.replace(b.doc.offsetAt(c.range.start, this.encoding), b.doc.offsetAt(c.range.end, this.encoding), c.text);
+      }
       b.daemonRevision++;
     } else this.dropped++;
   }
@@ -145,14 +225,14 @@ export class ScriptedEditor {
 
   async open(path: string, content?: string, base?: string): Promise<string> {
     const r = await this.conn.sendRequest(P.BufferOpen.type, { path, ...(content === undefined ? {} : { content }), ...(base === undefined ? {} : { base }) });
-    this.buffers.set(r.path, { text: r.content, editorRevision: 0, daemonRevision: 0 });
+    this.buffers.set(r.path, { doc: new EditorText(r.content), editorRevision: 0, daemonRevision: 0 });
     return r.content;
   }
 
   text(path: string): string {
     const b = this.buffers.get(path);
     if (!b) throw new Error(`${path} is not open in this scripted editor`);
-    return b.text;
+    return b.doc.text;
   }
 
   /**
@@ -161,8 +241,8 @@ export class ScriptedEditor {
    */
   edit(path: string, from: number, to: number, text: string, extra: { undoStop?: boolean; id?: string } = {}): Promise<null> {
     const b = this.buffers.get(path)!;
-    const change = { range: { start: positionAt(b.text, from, this.encoding), end: positionAt(b.text, to, this.encoding) }, text };
-    b.text = b.text.slice(0, from) + text + b.text.slice(to);
+    const change = { range: { start: b.doc.positionAt(from, this.encoding), end: b.doc.positionAt(to, this.encoding) }, text };
+    b.doc.replace(from, to, text);
     const revision = b.daemonRevision;
     b.editorRevision++;
     return this.conn.sendRequest(P.BufferEdit.type, { path, revision, changes: [change], ...extra });
