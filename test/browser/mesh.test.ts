@@ -118,6 +118,8 @@ describe.skipIf(skip)('pages and daemons in one session (issue 17)', () => {
     const editor = await scripted(dir, 'o.txt');
     await page.context().setOffline(true);
     await until('the page to notice', async () => (await hook(page, 'status')).state === 'offline');
+    // From the browser's own `offline` event, not the dead-link timer's silence.
+    expect((await hook(page, 'status')).message).toMatch(/this browser is offline/i);
     await typeIn(page, 'o.txt', 'offline edit\n');
     expect((await hook(page, 'status')).unacknowledged).toBeGreaterThan(0);
     await page.getByTestId('status-unacknowledged').waitFor();

@@ -162,7 +162,7 @@ type Hook = {
   links(): Array<{ id: string; state: string; path?: string }>;
   setSelections(p: string, s: Array<{ anchor: number; head: number }>): void;
   setName(n: string): void;
-  status(): { state: string; peers: number; unacknowledged: number };
+  status(): { state: string; peers: number; unacknowledged: number; message?: string };
 };
 
 /** Call one of the page peer's methods through the test hook (window.chorusPeer). */

@@ -492,6 +492,20 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#links.get(peerId)?.reset(reason);
   }
 
+  /**
+   * The host says its network is gone (a browser's `offline` event): close every link now, as
+   * the dead-link timer would after deadAfterMs of silence; dialing goes on at its backoff.
+   */
+  networkLost(reason = 'the network is gone'): void {
+    for (const s of this.#links.values()) s.reset(reason);
+  }
+
+  /** The host says its network is back (a browser's `online` event): dial every peer now, not at the backoff's next try. */
+  networkBack(): void {
+    for (const d of this.#dials.values()) d.backoff.reset();
+    this.#kick();
+  }
+
   /** Fault injection: cut this overlay off from these peers (a partition) until `heal()`. */
   partition(peerIds: string[]): void {
     for (const id of peerIds) {
