@@ -142,14 +142,24 @@ function Connection:_kill()
   end
 end
 
-function Connection:_lost(why)
-  if self.state == 'closed' or self.state == 'failed' then
-    return
+--- Leave the current connection for `state` ('lost' or 'stopped'). Returns nil when there is
+--- nothing to leave (closed, failed or stopped already), else whether it was ready.
+function Connection:_leave(state)
+  if self.state == 'closed' or self.state == 'failed' or self.state == 'stopped' then
+    return nil
   end
   local was_ready = self.state == 'ready'
   self.generation = self.generation + 1
-  self.state = 'lost'
+  self.state = state
   self:_kill()
+  return was_ready
+end
+
+function Connection:_lost(why)
+  local was_ready = self:_leave('lost')
+  if was_ready == nil then
+    return
+  end
   if not self.said_lost then
     self.said_lost = true
     util.notify(
@@ -179,13 +189,10 @@ end
 
 --- The daemon was stopped with `chorus stop`: no more retries until :ChorusReconnect; say so once.
 function Connection:_stopped()
-  if self.state == 'closed' or self.state == 'failed' or self.state == 'stopped' then
+  local was_ready = self:_leave('stopped')
+  if was_ready == nil then
     return
   end
-  local was_ready = self.state == 'ready'
-  self.generation = self.generation + 1
-  self.state = 'stopped'
-  self:_kill()
   self:_cancel_retry()
   -- :ChorusReconnect then says "reconnected", as after any outage.
   self.said_lost = true
