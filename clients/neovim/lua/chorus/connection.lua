@@ -196,12 +196,9 @@ function Connection:_stopped()
   self:_cancel_retry()
   -- :ChorusReconnect then says "reconnected", as after any outage.
   self.said_lost = true
-  util.notify(
-    ('the daemon for %s was stopped with `chorus stop`; your buffers stay editable but are not shared until you run :ChorusReconnect, which starts it again'):format(
-      self.root
-    ),
-    vim.log.levels.WARN
-  )
+  local text = 'the daemon for %s was stopped with `chorus stop`; your buffers stay editable '
+    .. 'but are not shared until you run :ChorusReconnect, which starts it again'
+  util.notify(text:format(self.root), vim.log.levels.WARN)
   if was_ready then
     self.handlers.lost(self)
   end
