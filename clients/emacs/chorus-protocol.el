@@ -53,6 +53,13 @@
     (shutting-down . -31988)
     (storage-failed . -31987))
   "Alist of Chorus protocol error codes.")
+(defconst chorus-protocol-exit-codes
+  '((ok . 0)
+    (failed . 1)
+    (already-running . 3)
+    (not-running . 4)
+    (stopped-by-command . 5))
+  "Alist of the exit codes of the chorus command (`chorus connect' among them).")
 (defconst chorus-protocol-session-words
   '((sharing . "sharing")
     (joined . "joined")

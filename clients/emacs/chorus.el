@@ -121,6 +121,10 @@ sends.  A method missing from the generated protocol table breaks the build."
   "The protocol error code for KEY in `chorus-protocol-errors'."
   (alist-get key chorus-protocol-errors))
 
+(defun chorus--exit-code (key)
+  "The exit code of the chorus command for KEY in `chorus-protocol-exit-codes'."
+  (alist-get key chorus-protocol-exit-codes))
+
 (defclass chorus-connection (jsonrpc-process-connection)
   ((project :initarg :project :accessor chorus--connection-project
             :documentation "The `chorus--project' this connection serves."))
@@ -170,7 +174,7 @@ A failing handler is reported and changes nothing else."
   "One project root and its connection to the daemon."
   root          ; absolute, with a trailing slash
   conn          ; the current `chorus-connection', or nil
-  (state 'idle) ; idle connecting ready lost failed closed
+  (state 'idle) ; idle connecting ready lost stopped failed closed
   info          ; the initialize result
   (attempts 0)
   said-lost
@@ -207,9 +211,11 @@ The root is the nearest folder above FILE with a `.chorus/' folder."
   "Non-nil when PROJECT's connection is initialized."
   (eq (chorus--project-state project) 'ready))
 
-(defun chorus--connect (project)
-  "Start `chorus connect' for PROJECT and initialize it (asynchronously)."
-  (unless (memq (chorus--project-state project) '(connecting ready closed failed))
+(defun chorus--connect (project &optional retry)
+  "Start `chorus connect' for PROJECT and initialize it (asynchronously).
+RETRY: an automatic reconnect, which must not start a daemon stopped with
+`chorus stop' (`chorus connect --reconnect' exits saying so instead)."
+  (unless (memq (chorus--project-state project) '(connecting ready stopped closed failed))
     (let ((program (chorus--program))
           (root (chorus--project-root project)))
       (if (not program)
@@ -233,7 +239,9 @@ The root is the nearest folder above FILE with a `.chorus/' folder."
                    (make-process
                     :name name
                     :command (append (list program) chorus-program-args
-                                     (list "connect" (directory-file-name root)))
+                                     (list "connect")
+                                     (and retry (list "--reconnect"))
+                                     (list (directory-file-name root)))
                     :connection-type 'pipe
                     :coding 'utf-8-emacs-unix
                     :noquery t
@@ -302,10 +310,42 @@ A stale plugin or daemon must fail loudly instead of retrying."
       (chorus--lost project (format "the connection process exited with status %s"
                                     (process-exit-status (jsonrpc--process conn)))))))
 
+(defun chorus--stopped-by-command-p (project)
+  "Non-nil when PROJECT's connection process exited saying its daemon was
+stopped with `chorus stop' (and not started again since)."
+  (when-let ((conn (chorus--project-conn project)))
+    (let ((proc (jsonrpc--process conn)))
+      (and (not (process-live-p proc))
+           (eql (process-exit-status proc) (chorus--exit-code 'stopped-by-command))))))
+
+(defun chorus--stopped (project)
+  "PROJECT's daemon was stopped with `chorus stop': stop retrying, say so once.
+Buffers stay editable; `chorus-reconnect' starts the daemon again."
+  (unless (memq (chorus--project-state project) '(closed failed stopped))
+    (let ((was-ready (chorus--ready-p project)))
+      (chorus--kill-connection project)
+      (chorus--cancel-retry project)
+      (setf (chorus--project-state project) 'stopped
+            ;; `chorus-reconnect' then says "reconnected", as after any outage.
+            (chorus--project-said-lost project) t)
+      ;; From a timer: this runs inside the process sentinel, whose own report is silenced.
+      (run-at-time 0 nil #'chorus--message
+                   "the daemon for %s was stopped with `chorus stop'; your buffers stay editable but are not shared until you run M-x chorus-reconnect, which starts it again"
+                   (chorus--project-root project))
+      (when was-ready
+        (chorus--connection-lost project)))))
+
 (defun chorus--lost (project why)
   "Handle the loss of PROJECT's daemon (WHY).
-Say so once, keep buffers editable and retry with backoff."
-  (unless (memq (chorus--project-state project) '(closed failed lost))
+Say so once, keep buffers editable and retry with backoff.  A daemon
+stopped with `chorus stop' is `chorus--stopped' instead: no retry."
+  (if (chorus--stopped-by-command-p project)
+      (chorus--stopped project)
+    (chorus--lost-retry project why)))
+
+(defun chorus--lost-retry (project why)
+  "Say once that PROJECT's daemon is lost (WHY) and retry with backoff."
+  (unless (memq (chorus--project-state project) '(closed failed lost stopped))
     (let ((was-ready (chorus--ready-p project)))
       (chorus--kill-connection project)
       (setf (chorus--project-state project) 'lost)
@@ -328,7 +368,7 @@ Say so once, keep buffers editable and retry with backoff."
   "Try to reconnect PROJECT after a backoff."
   (setf (chorus--project-retry-timer project) nil)
   (when (eq (chorus--project-state project) 'lost)
-    (chorus--connect project)))
+    (chorus--connect project t)))
 
 (defun chorus--cancel-retry (project)
   "Cancel PROJECT's pending reconnection timer."
@@ -1537,8 +1577,11 @@ Only for a shared buffer."
   (with-timeout (10 nil)
     (while (memq (chorus--project-state project) '(connecting idle))
       (accept-process-output nil 0.05)))
-  (if (chorus--ready-p project) (funcall fn)
-    (chorus--message "not connected to the daemon for %s" (chorus--project-root project))))
+  (cond ((chorus--ready-p project) (funcall fn))
+        ((eq (chorus--project-state project) 'stopped)
+         (chorus--message "the daemon for %s was stopped with `chorus stop'; M-x chorus-reconnect starts it again"
+                          (chorus--project-root project)))
+        (t (chorus--message "not connected to the daemon for %s" (chorus--project-root project)))))
 
 (defun chorus--call (method params on-result)
   "Send METHOD with PARAMS on the current project's connection.
@@ -1787,7 +1830,8 @@ To use it for `undo-redo' in shared buffers:
   (chorus--undo-redo (chorus--method buffer-redo) "redo"))
 
 (defun chorus-reconnect ()
-  "Reconnect to the current project's daemon now instead of at the next retry."
+  "Reconnect to the current project's daemon now instead of at the next retry.
+A daemon stopped with `chorus stop' is started again."
   (interactive)
   (let ((project (chorus--current-project)))
     (unless (memq (chorus--project-state project) '(ready connecting))

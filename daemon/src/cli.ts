@@ -57,7 +57,8 @@ program
   .command('connect [dir]')
   .description('bridge stdin/stdout to the daemon of a project (starting it if needed), for editors that spawn a process; a folder with no project becomes one; a folder inside a project is refused (connect to that project)')
   .option('--create', 'make the folder a Chorus project even inside another project (an editor sharing a new folder there)')
-  .action(async (dir: string | undefined, opts: { create?: boolean }) => (await commands()).connect(dir, opts));
+  .option('--reconnect', 'an editor reconnecting on its own: do not start a daemon that was stopped with `chorus stop` (exit code 5 instead)')
+  .action(async (dir: string | undefined, opts: { create?: boolean; reconnect?: boolean }) => (await commands()).connect(dir, opts));
 
 program
   .command('lsp')
@@ -73,7 +74,7 @@ program
 
 program
   .command('stop [dir]')
-  .description('stop the daemon of a project (its files are written first)')
+  .description('stop the daemon of a project (its files are written first); editors attached to it stay disconnected until one is told to reconnect')
   .action(async (dir: string | undefined) => (await commands()).stop(dir));
 
 // Every failure a person sees is worded for them (see lifecycle/human-error.ts), never a raw Node error.

@@ -1,6 +1,7 @@
 /**
- * What each CLI command does. Exit codes (the README's table): 0 done, 1 failed (the message says
- * why), 3 a daemon already runs for that folder, 4 no daemon runs for it. A command that fails
+ * What each CLI command does. Exit codes (the README's table, declared in protocol/'s ExitCodes):
+ * 0 done, 1 failed (the message says why), 3 a daemon already runs for that folder, 4 no daemon
+ * runs for it, 5 (`connect`) its daemon was stopped with `chorus stop`. A command that fails
  * puts back what it set up: the daemon it started, the `.chorus/` and folders it created.
  */
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-cli
 import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
+import { markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 import { useNodeSignatures } from './node-platform.js';
 
@@ -23,11 +25,11 @@ import { useNodeSignatures } from './node-platform.js';
 // Ed25519 rather than @noble/curves' first-use table, ~0.2 s of CPU per `chorus join` (decision 166).
 useNodeSignatures();
 
-export const EXIT_FAILED = 1;
-export const EXIT_ALREADY_RUNNING = 3;
-export const EXIT_NOT_RUNNING = 4;
+export const EXIT_FAILED = P.ExitCodes.Failed;
+export const EXIT_ALREADY_RUNNING = P.ExitCodes.AlreadyRunning;
+export const EXIT_NOT_RUNNING = P.ExitCodes.NotRunning;
 
-function fail(message: string, code = EXIT_FAILED): never {
+function fail(message: string, code: number = EXIT_FAILED): never {
   throw new CliError(message, code);
 }
 
@@ -457,24 +459,33 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
  * or a new plugin: ../shared/checks drive it so). A folder inside a project is refused, naming
  * the project, and makes nothing (it would nest a second project in the first), unless `create`
  * says to make it one anyway: the editors' Share in a folder that is not a project yet.
+ * `reconnect` (an editor's automatic retry) does not start a daemon stopped with `chorus stop`:
+ * exits with ExitCodes.StoppedByCommand instead, as it does when the daemon it bridges to is
+ * stopped that way (decision 174).
  */
-export async function connect(dir: string | undefined, opts: { create?: boolean } = {}): Promise<void> {
+export async function connect(dir: string | undefined, opts: { create?: boolean; reconnect?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
   const inside = opts.create ? undefined : insideAProject(project, 'connect');
   if (inside) fail(`${inside}; nothing was started or created`);
-  const socket = await ensureDaemon(project);
+  const socket = await ensureDaemon(project, [], undefined, { unlessStopped: opts.reconnect === true });
   process.stdin.pipe(socket);
   socket.pipe(process.stdout);
   process.stdin.on('end', () => socket.end());
-  socket.on('close', () => {
-    if (!process.stdin.readableEnded) process.stderr.write(shown`chorus: the daemon for ${project.root} went away\n`);
-    process.exit(process.stdin.readableEnded ? 0 : 1);
-  });
-  socket.on('error', (e) => {
-    // An event handler: print and exit here (a throw would not reach the CLI's handler).
-    process.stderr.write(shown`chorus: lost the daemon for ${project.root}: ${describeError(e)}\n`);
+  // `chorus stop` marks the project before it signals the daemon: the editor hears why it went.
+  const wentAway = (what: string) => {
+    if (stoppedByCommand(project)) {
+      process.stderr.write(shown`chorus: ${stoppedMessage(project)}\n`);
+      process.exit(P.ExitCodes.StoppedByCommand);
+    }
+    process.stderr.write(`chorus: ${what}\n`);
     process.exit(EXIT_FAILED);
+  };
+  socket.on('close', () => {
+    if (process.stdin.readableEnded) process.exit(0);
+    wentAway(shown`the daemon for ${project.root} went away`);
   });
+  // An event handler: print and exit here (a throw would not reach the CLI's handler).
+  socket.on('error', (e) => wentAway(shown`lost the daemon for ${project.root}: ${describeError(e)}`));
 }
 
 /**
@@ -601,8 +612,11 @@ export async function stop(dir: string | undefined): Promise<void> {
   if (elsewhere) fail(`no daemon running for ${project.root}; nothing to stop: ${elsewhere}`, EXIT_NOT_RUNNING);
   const found = await confirmedDaemon(project);
   if (!('state' in found)) {
+    // Before the signal: the editors attached see the mark when their connection drops, and do
+    // not start the daemon again (decision 174).
+    markStopped(project, found.pid);
     if (!(await stopDaemon(project, found))) fail(`the daemon (pid ${found.pid}) did not stop within ${STOP_WAIT_MS / 1000} s and was killed`);
-    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (pid ${found.pid})\n`);
+    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (pid ${found.pid}); editors that were connected to it stay offline until you reconnect one or open the project again, which starts it\n`);
     return;
   }
   if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);

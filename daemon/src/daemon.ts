@@ -27,6 +27,7 @@ import { loadIdentity, type Identity } from './identity.js';
 import { logLine } from './log-line.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
+import { clearStopMark } from './lifecycle/stop-mark.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
 import { Project } from './project.js';
 import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
@@ -216,6 +217,8 @@ export class Daemon {
     // A live process that cannot be identified holds the lock only if a daemon answers on the socket.
     const lock = await acquireLock(project.lockPath, project.root, { serving: () => socketAnswers(project.socketPath), log });
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
+    // Started because someone asked: a `chorus stop` before no longer keeps editors away.
+    clearStopMark(project, log);
     try {
       const identity = loadIdentity(project.dotDir, opts.name, log);
       const damagedSession = setAsideDamagedSession(project.dotDir, project.root, log);

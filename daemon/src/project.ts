@@ -62,6 +62,10 @@ export class Project {
   get logPath(): string {
     return path.join(this.dotDir, 'daemon.log');
   }
+  /** Left by `chorus stop` until a daemon starts again (lifecycle/stop-mark.ts, decision 174). */
+  get stoppedPath(): string {
+    return path.join(this.dotDir, 'stopped');
+  }
   get blobDir(): string {
     return path.join(this.dotDir, 'blobs');
   }

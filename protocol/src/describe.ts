@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { allMethods } from './methods.js';
-import { ErrorCodes } from './errors.js';
+import { ErrorCodes, ExitCodes } from './errors.js';
 import { PROTOCOL_VERSION } from './types.js';
 import { SessionWords } from './session-words.js';
 
@@ -10,6 +10,8 @@ export function describeProtocol() {
     protocolVersion: PROTOCOL_VERSION,
     framing: 'JSON-RPC 2.0 with LSP base framing (Content-Length headers)',
     errors: ErrorCodes,
+    /** Exit codes of the `chorus` command (`chorus connect` is the stdio transport). */
+    exitCodes: ExitCodes,
     /** How a session is named to a person (session-words.ts), for the Lua and Elisp clients. */
     sessionWords: SessionWords,
     methods: allMethods.map((m) => ({

@@ -44,3 +44,25 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * Exit codes of the `chorus` command, for the editors that spawn `chorus connect` (the editor
+ * protocol's stdio transport) and for scripts. 2 is not used (commander's usage errors exit 1).
+ */
+export const ExitCodes = {
+  /** Done. */
+  Ok: 0,
+  /** Failed; stderr says why and what to do. */
+  Failed: 1,
+  /** A daemon already runs for that folder (`chorus daemon`). */
+  AlreadyRunning: 3,
+  /** No daemon runs for that folder (`chorus status`, `chorus stop`). */
+  NotRunning: 4,
+  /**
+   * The project's daemon was stopped with `chorus stop` and none has started since (decision 174):
+   * `chorus connect` exits so when the daemon it bridged to is stopped that way, and
+   * `chorus connect --reconnect` (an editor's automatic retry) instead of starting it again. An
+   * editor stops retrying on it and tells the person how to start the daemon again.
+   */
+  StoppedByCommand: 5,
+} as const;

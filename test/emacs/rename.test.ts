@@ -19,7 +19,7 @@ function visited(e: Emacs): Promise<string | null> {
   return e.eval<string | null>('buffer-file-name');
 }
 
-/** Stop the daemon of `dir` (Emacs notices, and restarts it when it reconnects). */
+/** Stop the daemon of `dir` with `chorus stop` (Emacs notices, and leaves it stopped until `chorus-reconnect`, decision 174). */
 function stop(dir: string): void {
   execFileSync(process.execPath, [cli, 'stop', dir], { timeout: 30000 });
 }
@@ -62,8 +62,9 @@ describe.skipIf(skip)('Emacs client: a file renamed elsewhere', () => {
   it('keeps the text of a renamed buffer when its daemon is stopped and restarted; no empty file appears', async () => {
     const { e, a, b } = await renamedOnPeer();
     stop(b);
-    await waitFor('Emacs to notice', async () => (await e.status())?.connection !== 'ready');
-    // Emacs restarts the daemon by itself and re-opens its buffers.
+    await waitFor('Emacs to notice', async () => (await e.status())?.connection === 'stopped');
+    // The person reconnects, which restarts the daemon, and Emacs re-opens its buffers.
+    await e.eval('(chorus-reconnect)');
     await waitFor('the buffer to be shared again', async () => {
       const st = await e.status();
       return st?.connection === 'ready' && st.status === 'open';
@@ -86,7 +87,7 @@ describe.skipIf(skip)('Emacs client: a file renamed elsewhere', () => {
     // No reconnection until asked: the file is renamed on disk while no daemon runs for B.
     await e.eval('(setq chorus-reconnect-min-delay 600 chorus-reconnect-max-delay 600)');
     stop(b);
-    await waitFor('Emacs to notice', async () => (await e.status())?.connection === 'lost');
+    await waitFor('Emacs to notice', async () => (await e.status())?.connection === 'stopped');
     fs.renameSync(path.join(b, 'f.txt'), path.join(b, 'g.txt'));
     // Start B's daemon and let it take in the folder before Emacs comes back: the daemon
     // telling of the rename while Emacs re-opens is another case (the crossed open).

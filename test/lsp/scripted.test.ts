@@ -3,10 +3,11 @@
  * edits, version jumps, full-text changes, close and reopen, crossing edits, and bad input. A
  * scripted protocol editor on the same (real, background) daemon plays the other person.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daemonsFor } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -67,7 +68,7 @@ afterAll(async () => {
 describe('chorus lsp with a scripted client', () => {
   it('negotiates the position encoding the client prefers and shows progress for the first sync', async () => {
     expect(main.initResult.capabilities.positionEncoding).toBe('utf-8');
-    expect(main.initResult.capabilities.executeCommandProvider.commands).toEqual(['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo']);
+    expect(main.initResult.capabilities.executeCommandProvider.commands).toEqual(['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo', 'chorus.reconnect']);
     await until(() => main.progress.some((p) => p.kind === 'end'), 'progress to end');
     expect(main.progress[0].kind).toBe('begin');
     const fallback = await lsp();
@@ -263,8 +264,11 @@ describe('chorus lsp when the daemon goes away', () => {
     await e1.open('r.txt');
     await lsp.edit('r.txt', 4, 4, ' this');
     await e1.waitFor(() => e1.text('r.txt') === 'keep this\n', 'the first edit');
-    execFileSync(process.execPath, [CLI, 'stop', dir2], { stdio: 'ignore', timeout: 20000 });
-    await lsp.edit('r.txt', 9, 9, ' too'); // typed while no daemon runs
+    // Killed (by something else than `chorus stop`, which the server honours: see below).
+    const { pid } = JSON.parse(execFileSync(process.execPath, [CLI, 'status', dir2, '--json'], { encoding: 'utf8' })) as { pid: number };
+    process.kill(pid, 'SIGTERM');
+    await until(() => !daemonsFor(dir2).includes(pid), 'the daemon gone');
+    await lsp.edit('r.txt', 9, 9, ' too'); // typed while the daemon is away
     await until(() => lsp.messages.some((m) => m.message.includes('reconnected')), 'the reconnect');
     const e2 = await ScriptedEditor.socket(`${dir2}/.chorus/daemon.sock`);
     editors.push(e2);
@@ -273,6 +277,42 @@ describe('chorus lsp when the daemon goes away', () => {
     await e2.waitFor(() => e2.text('r.txt') === 'keep this too\n', 'the edit typed while the daemon was away');
     await e2.edit('r.txt', 0, 0, '> ');
     await until(() => lsp.doc('r.txt').text === '> keep this too\n', 'a new edit after reconnecting');
+  }, 60000);
+});
+
+// Pins a user-trial fault: `chorus stop` with an editor attached was undone within seconds, the
+// server's automatic reconnect starting the daemon again (decision 174).
+describe('chorus lsp after `chorus stop`', () => {
+  const dir3 = tempProject({ 's.txt': 'keep\n' }, 'chorus-lsp-stop-');
+  let c: LspClient | undefined;
+  afterAll(async () => {
+    await c?.stop();
+    execFileSync(process.execPath, [CLI, 'stop', dir3], { stdio: 'ignore', timeout: 20000 });
+    fs.rmSync(dir3, { recursive: true, force: true });
+  }, 60000);
+
+  it('stays stopped, says so, and starts the daemon again on chorus.reconnect, with what was typed meanwhile', async () => {
+    const lsp = (c = LspClient.start(dir3));
+    await lsp.initialize();
+    await lsp.open('s.txt', 'keep\n');
+    await lsp.edit('s.txt', 4, 4, ' this');
+    await until(() => fs.readFileSync(path.join(dir3, 's.txt'), 'utf8') === 'keep this\n', 'the first edit on disk');
+    const stop = spawnSync(process.execPath, [CLI, 'stop', dir3], { encoding: 'utf8', timeout: 20000 });
+    expect(stop.status, stop.stderr).toBe(0);
+    await until(() => lsp.messages.some((m) => m.message.includes('was stopped with `chorus stop`')), 'the stop told');
+    await lsp.edit('s.txt', 9, 9, ' too'); // typed while stopped
+    // The server's retries (100 ms, 200 ms, 400 ms…) would have started it by now.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(daemonsFor(dir3)).toEqual([]);
+    const told = lsp.messages.filter((m) => m.message.includes('was stopped with `chorus stop`'));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.message).toContain('chorus.reconnect');
+    expect(lsp.messages.filter((m) => m.message.includes('lost the daemon'))).toHaveLength(0);
+
+    await lsp.request('workspace/executeCommand', { command: 'chorus.reconnect', arguments: [] });
+    expect(lsp.messages.some((m) => m.message.includes('reconnected'))).toBe(true);
+    expect(daemonsFor(dir3)).toHaveLength(1);
+    await until(() => fs.readFileSync(path.join(dir3, 's.txt'), 'utf8') === 'keep this too\n', 'the edit typed while stopped, on disk');
   }, 60000);
 });
 

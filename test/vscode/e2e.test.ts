@@ -3,12 +3,13 @@
  * driven in Chromium, on project A; a scripted editor on a second daemon (project B) peered with
  * A over loopback. One code-server for the whole file (it takes ~20 s to start).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '@chorus/protocol';
 import { ScriptedEditor } from '../support/scripted-editor.js';
+import { daemonsFor } from '../support/cli.js';
 import { cli, Scene } from '../neovim/support.js';
 import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
 
@@ -47,7 +48,7 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
 
   beforeAll(async () => {
     buildVsix();
-    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
+    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
     vs = await VsCode.start(a);
   }, 240_000);
 
@@ -180,5 +181,27 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     await waitFor('VS Code and A agree', () => vs.text('crash.txt') === want && fs.readFileSync(path.join(a, 'crash.txt'), 'utf8') === want, 60000).catch((e: Error) => {
       throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text('crash.txt'))}, disk A ${JSON.stringify(fs.readFileSync(path.join(a, 'crash.txt'), 'utf8'))}`);
     });
+  });
+
+  // Pins a user-trial fault: `chorus stop` with VS Code attached was undone within seconds, the
+  // extension's automatic reconnect (`chorus connect`) starting the daemon again (decision 174).
+  it('`chorus stop` is not undone by the extension: it stays stopped until Chorus: Reconnect', async () => {
+    await vs.open('stop.txt');
+    await vs.end();
+    const stop = spawnSync(process.execPath, [cli, 'stop', a], { encoding: 'utf8', timeout: 30000 });
+    expect(stop.status, stop.stderr).toBe(0);
+    await waitFor('the extension to see the stop', () => vs.state()?.state === 'stopped' || undefined, 30000);
+    // The extension's retries (250 ms, 500 ms, 1 s, 2 s…) would have started it by now.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(daemonsFor(a)).toEqual([]);
+    expect(vs.state()?.state).toBe('stopped');
+    const toasts = await vs.notifications();
+    expect(toasts.filter((t) => t.includes('was stopped with') && t.includes('Chorus: Reconnect'))).toHaveLength(1);
+    await vs.type(' typed while stopped');
+    await vs.command('Chorus: Reconnect');
+    await waitFor('the extension back on a new daemon', () => vs.state()?.connected && vs.state()?.buffers['stop.txt']?.status === 'open', 60000);
+    expect(daemonsFor(a)).toHaveLength(1);
+    const want = 'start\n typed while stopped';
+    await waitFor('VS Code and A agree', () => vs.text('stop.txt') === want && fs.readFileSync(path.join(a, 'stop.txt'), 'utf8') === want, 60000);
   });
 });

@@ -606,6 +606,36 @@ of what limits the person."
       (chorus-tests-wait "reconnect" (lambda () (chorus-tests-status-p buffer "open")))
       (should (equal (chorus-tests-converged buffer probe dir "f.txt") "B: one!\ntwo\nthree\n")))))
 
+;; Pins a user-trial fault: `chorus stop' with Emacs attached was undone within seconds, the
+;; automatic reconnect (`chorus connect') starting the daemon again (decision 174).
+(ert-deftest chorus-stays-stopped-after-chorus-stop ()
+  "One message, no automatic restart, the buffer stays editable; `chorus-reconnect' starts it."
+  (chorus-tests-with-file (dir buffer probe "start\n" nil t) ; it stops its daemon
+    (chorus-tests-close-probe probe)
+    (setq probe nil)
+    (end-of-line)
+    (chorus-tests-type "o n e")
+    (chorus-tests-settled buffer)
+    (let ((project (chorus--current-project))
+          (before (chorus-tests-messages)))
+      (should (string-match-p "stopped the daemon" (chorus-tests-cli "stop" dir)))
+      (chorus-tests-wait "the client to see the stop" (lambda () (eq (chorus--project-state project) 'stopped)))
+      ;; Several retries of the test's quick backoff (0.1 s to 1 s) would have run by now.
+      (let ((end (+ (float-time) 3)))
+        (while (< (float-time) end) (accept-process-output nil 0.05)))
+      (should (eq (chorus--project-state project) 'stopped))
+      (should (string-match-p "no daemon running" (chorus-tests-cli "status" dir)))
+      (chorus-tests-type "t w o") ; still editable
+      (should (equal (buffer-string) "startonetwo\n"))
+      (let ((said (substring (chorus-tests-messages) (length before))))
+        (should (= (chorus-tests-count "was stopped with .chorus stop.*M-x chorus-reconnect" said) 1))
+        (should (= (chorus-tests-count "lost the daemon" said) 0)))
+      (chorus-reconnect)
+      (chorus-tests-wait "reconnect" (lambda () (chorus-tests-status-p buffer "open")))
+      (chorus-tests-settled buffer)
+      (setq probe (chorus-tests-probe dir))
+      (should (equal (chorus-tests-converged buffer probe dir "f.txt") "startonetwo\n")))))
+
 ;; Pins the double-applied edit (a typed "r" came back as "...endr"): the daemon applied and
 ;; saved a buffer/edit, then died before its answer reached Emacs; the re-open merged from
 ;; `base' (the text before that edit) and applied it again.  The answer really arrives here;

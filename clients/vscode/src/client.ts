@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileOf } from './project.js';
 
 /** What the status bar says: the connection's state, else the session's (`sessionState` of the protocol: `reconnecting` while a daemon that just started rejoins it). */
-export type SessionState = 'connecting' | 'offline' | 'local' | ReturnType<typeof M.sessionState>;
+export type SessionState = 'connecting' | 'offline' | 'stopped' | 'local' | ReturnType<typeof M.sessionState>;
 
 /** How often the session's state is asked again while it is starting (it says nothing when it has started). */
 const STARTING_RECHECK_MS = 1000;
@@ -65,7 +65,7 @@ export class ChorusClient {
       this.decorations.render();
       opts.onState();
     });
-    this.daemon = new DaemonConnection(root, opts.cli, opts.delays, { up: (c, i) => this.up(c, i), down: (why) => this.down(why), log: opts.log }, opts.version, opts.create === true);
+    this.daemon = new DaemonConnection(root, opts.cli, opts.delays, { up: (c, i) => this.up(c, i), down: (why) => this.down(why), stopped: (why) => this.stopped(why), log: opts.log }, opts.version, opts.create === true);
   }
 
   get rpc(): MessageConnection | undefined {
@@ -96,13 +96,24 @@ export class ChorusClient {
   }
 
   private down(why: string): void {
-    this.state = 'offline';
+    this.offline('offline');
+    this.opts.log(`lost the daemon: ${why}`);
+    void this.vs.window.showWarningMessage(`Chorus: lost the connection to the daemon for ${path.basename(this.root)}. Keep editing: nothing you type is lost, and Chorus reconnects on its own.`);
+  }
+
+  /** The daemon was stopped with `chorus stop`: Chorus does not start it again until asked (decision 174). */
+  private stopped(why: string): void {
+    this.offline('stopped');
+    this.opts.log(why);
+    void this.vs.window.showWarningMessage(`Chorus: the daemon for ${path.basename(this.root)} was stopped with \`chorus stop\`. Keep editing: nothing you type is lost. Run Chorus: Reconnect to start it and share again.`);
+  }
+
+  private offline(state: 'offline' | 'stopped'): void {
+    this.state = state;
     this.sync.setConnection(undefined);
     this.presence.reset(this.presence.self, []);
     this.following = undefined;
     this.opts.onState();
-    this.opts.log(`lost the daemon: ${why}`);
-    void this.vs.window.showWarningMessage(`Chorus: lost the connection to the daemon for ${path.basename(this.root)}. Keep editing: nothing you type is lost, and Chorus reconnects on its own.`);
   }
 
   /** Ask the daemon for the session state and the peers. */

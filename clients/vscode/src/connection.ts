@@ -2,7 +2,9 @@
  * The connection to this project's daemon: `chorus connect <root>` spawned as a child process,
  * JSON-RPC (vscode-jsonrpc, LSP framing) over its stdio, `initialize` with `utf-16`. When the
  * daemon goes away the person is told once, buffers stay editable, and the connection comes back
- * on its own (with the delays of `chorus.reconnectDelays`).
+ * on its own (with the delays of `chorus.reconnectDelays`), except after `chorus stop`: the
+ * retries (`chorus connect --reconnect`) do not start a daemon stopped that way, and the
+ * connection waits for Chorus: Reconnect (decision 174).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -82,6 +84,8 @@ export interface DaemonEvents {
   up(conn: MessageConnection, init: P.ResultOf<typeof M.Initialize>): void;
   /** The connection dropped (or could not be made); `why` is for the person. */
   down(why: string): void;
+  /** The daemon was stopped with `chorus stop` (`why`, the CLI's words): no retry until `connect()`. */
+  stopped(why: string): void;
   log(message: string): void;
 }
 
@@ -95,6 +99,8 @@ export class DaemonConnection {
   private generation = 0;
   /** Whether the person has been told the daemon went away (told once per outage). */
   private toldDown = false;
+  /** The daemon was stopped with `chorus stop`: no automatic retry until `connect()` is called. */
+  private stoppedByCommand = false;
   init: P.ResultOf<typeof M.Initialize> | undefined;
 
   constructor(
@@ -111,15 +117,20 @@ export class DaemonConnection {
     return this.init ? this.conn : undefined;
   }
 
-  /** Connect now (cancelling a scheduled retry). Resolves once initialized, rejects on failure. */
-  async connect(): Promise<MessageConnection> {
+  /**
+   * Connect now (cancelling a scheduled retry). Resolves once initialized, rejects on failure.
+   * `retry`: an automatic reconnect, which does not start a daemon stopped with `chorus stop`;
+   * otherwise (the first connect, Chorus: Reconnect) it starts one as needed.
+   */
+  async connect(retry = false): Promise<MessageConnection> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (!retry) this.stoppedByCommand = false;
     // A new generation first: closing the old connection must not count as losing this one.
     const gen = ++this.generation;
     this.teardown();
     const cli = this.cli();
-    const proc = spawn(cli.command, [...cli.args, 'connect', ...(this.create ? ['--create'] : []), this.root], {
+    const proc = spawn(cli.command, [...cli.args, 'connect', ...(this.create ? ['--create'] : []), ...(retry ? ['--reconnect'] : []), this.root], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...cli.env },
     });
@@ -137,9 +148,21 @@ export class DaemonConnection {
       this.teardown();
       this.lost(why);
     };
+    const lastLine = () => stderr.trim().split('\n').pop()?.replace(/^chorus: /, '') || 'the daemon went away';
     proc.on('error', (e) => lost(`could not start ${cli.command}: ${e.message}`));
-    proc.on('exit', () => lost(stderr.trim().split('\n').pop() || 'the daemon went away'));
-    conn.onClose(() => lost(stderr.trim().split('\n').pop() || 'the daemon went away'));
+    proc.on('exit', (code) => {
+      if (code !== M.ExitCodes.StoppedByCommand || gen !== this.generation) return lost(lastLine());
+      this.generation++;
+      this.init = undefined;
+      this.teardown();
+      this.stopped(lastLine());
+    });
+    // Its output ends a moment before the process does: its exit code says whether the daemon
+    // was stopped with `chorus stop`, so wait for it (briefly: a process that lingers is lost).
+    conn.onClose(() => {
+      if (proc.exitCode !== null || proc.signalCode !== null) lost(lastLine());
+      else setTimeout(() => lost(lastLine()), 1000);
+    });
     conn.onError(([e]) => this.events.log(`connection error: ${e.message}`));
     conn.listen();
     const init = await conn.sendRequest(M.Initialize.type, {
@@ -157,10 +180,19 @@ export class DaemonConnection {
 
   /** Try to connect; on failure schedule the next attempt. */
   private tryConnect(): void {
-    this.connect().catch((e: unknown) => {
+    this.connect(true).catch((e: unknown) => {
       this.events.log(`connecting: ${e instanceof Error ? e.message : String(e)}`);
       if (!this.timer && !this.disposed && !this.conn) this.schedule();
     });
+  }
+
+  private stopped(why: string): void {
+    if (this.disposed) return;
+    this.stoppedByCommand = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.toldDown = true; // told: a Chorus: Reconnect that then fails only logs it
+    this.events.stopped(why);
   }
 
   private lost(why: string): void {
@@ -173,7 +205,7 @@ export class DaemonConnection {
   }
 
   private schedule(): void {
-    if (this.disposed) return;
+    if (this.disposed || this.stoppedByCommand) return;
     clearTimeout(this.timer);
     const ds = this.delays();
     const delay = ds[Math.min(this.attempt, ds.length - 1)] ?? 1000;

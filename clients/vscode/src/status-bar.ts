@@ -21,6 +21,8 @@ export function statusText(client: Pick<ChorusClient, 'state' | 'following'> & {
       return { text: '$(sync~spin) Chorus', tooltip: 'Chorus: connecting to the daemon' };
     case 'offline':
       return { text: '$(debug-disconnect) Chorus: offline', tooltip: 'Chorus: the daemon went away; reconnecting. Your edits are kept.' };
+    case 'stopped':
+      return { text: '$(debug-disconnect) Chorus: stopped', tooltip: 'Chorus: the daemon was stopped with `chorus stop`; Chorus: Reconnect starts it again. Your edits are kept.' };
     case 'local':
       return { text: '$(live-share) Chorus: not shared', tooltip: 'Chorus: connected, not shared yet (Chorus: Share)' };
     case 'joining':

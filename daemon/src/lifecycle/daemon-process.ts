@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Project } from '../project.js';
 import { CliError } from './human-error.js';
+import { stoppedByCommand, stoppedMessage } from './stop-mark.js';
+import { ExitCodes } from '@chorus/protocol';
 import { inspectLock, lockOwner, processAlive, processStart, type LockHolder } from './lock.js';
 
 /** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
@@ -152,13 +154,25 @@ export function daemonStartedHere(project: Project): DaemonProcess | undefined {
   return p && stillRunning(p) ? p : undefined;
 }
 
-/** A socket to the project's daemon, starting the daemon in the background if none runs. */
-export async function ensureDaemon(project: Project, extraArgs: string[] = [], timeoutMs = 30000): Promise<net.Socket> {
+/** ensureDaemon found no daemon and did not start one: it was stopped with `chorus stop` (decision 174). */
+export class StoppedByCommand extends CliError {
+  constructor(project: Project) {
+    super(stoppedMessage(project), ExitCodes.StoppedByCommand);
+  }
+}
+
+/**
+ * A socket to the project's daemon, starting the daemon in the background if none runs. With
+ * `unlessStopped` (an editor's automatic reconnect), a daemon stopped with `chorus stop` is not
+ * started again: throws StoppedByCommand.
+ */
+export async function ensureDaemon(project: Project, extraArgs: string[] = [], timeoutMs = 30000, opts: { unlessStopped?: boolean } = {}): Promise<net.Socket> {
   try {
     return await connectSocket(project.socketPath);
   } catch {
     // not running (or a stale socket): start one
   }
+  if (opts.unlessStopped && stoppedByCommand(project)) throw new StoppedByCommand(project);
   project.ensureDotDir();
   const out = fs.openSync(project.logPath, 'a', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, CLI, 'daemon', project.root, ...extraArgs], { detached: true, stdio: ['ignore', out, out], env: daemonEnv() });

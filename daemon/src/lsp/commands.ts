@@ -1,6 +1,7 @@
 /**
  * The Chorus commands an LSP client can run through workspace/executeCommand: `chorus.status`,
- * `chorus.follow [peer]`, `chorus.undo [uri]`, `chorus.redo [uri]`. Each answers a JSON value
+ * `chorus.follow [peer]`, `chorus.undo [uri]`, `chorus.redo [uri]`, `chorus.reconnect` (starts a
+ * daemon stopped with `chorus stop`, decision 174). Each answers a JSON value
  * and tells the person what happened with window/showMessage.
  */
 import * as P from '@chorus/protocol';
@@ -8,7 +9,7 @@ import { ResponseError, type Connection } from 'vscode-languageserver/node';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { tell } from './messages.js';
 
-export const COMMANDS = ['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo'] as const;
+export const COMMANDS = ['chorus.status', 'chorus.follow', 'chorus.undo', 'chorus.redo', 'chorus.reconnect'] as const;
 
 /** What the commands need from the server. */
 export interface CommandContext {
@@ -18,6 +19,8 @@ export interface CommandContext {
   pathOf(uri: string | undefined): Promise<string | undefined>;
   /** The peer being followed, if any (kept by the server, which sees follow/didStop). */
   following: P.PeerInfo | undefined;
+  /** Connect to the project's daemon now, starting it even if it was stopped with `chorus stop`; says what happened. */
+  reconnect(): Promise<void>;
 }
 
 function describe(st: P.ResultOf<typeof P.SessionStatus>): string {
@@ -80,6 +83,9 @@ export async function runCommand(ctx: CommandContext, command: string, args: unk
         return await undo(ctx, args[0], false);
       case 'chorus.redo':
         return await undo(ctx, args[0], true);
+      case 'chorus.reconnect':
+        await ctx.reconnect();
+        return null;
       default:
         throw new ResponseError(P.ErrorCodes.InvalidParams, `unknown command ${command}; Chorus has ${COMMANDS.join(', ')}`);
     }

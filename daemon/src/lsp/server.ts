@@ -22,7 +22,8 @@ import {
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { IgnoreRules } from '../disk/ignore-rules.js';
 import { answerBadFrame, strictDecoder } from '../editor/rpc-edge.js';
-import { ensureDaemon, findProject, projectAbove } from '../lifecycle/daemon-process.js';
+import { ensureDaemon, findProject, projectAbove, StoppedByCommand } from '../lifecycle/daemon-process.js';
+import { stoppedByCommand, stoppedMessage } from '../lifecycle/stop-mark.js';
 import { editorConnection } from '../lifecycle/rpc-client.js';
 import { toOffset, unitLength, type Encoding, type LineChar } from '../text/positions.js';
 import { VERSION } from '../version.js';
@@ -146,6 +147,12 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       return docs.get(u)?.path;
     },
     following: undefined,
+    async reconnect() {
+      if (daemon) return void tell(lsp, 'info', `Chorus: connected to the daemon for ${root} already`);
+      if (!project) throw new ResponseError(P.ErrorCodes.NotInitialized, 'Chorus is idle here: no file open in this editor is inside a Chorus project (a folder with .chorus/; chorus share makes one)');
+      if (reconnecting && !stopped) return void tell(lsp, 'info', `Chorus: reconnecting to the daemon for ${project.root} already`);
+      await reconnect(true);
+    },
   };
 
   lsp.onInitialize(async (params): Promise<InitializeResult> => {
@@ -237,9 +244,12 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     });
   }
 
-  /** Connect (starting the daemon if none runs) and initialize as this editor. */
-  async function connectDaemon(p: Project): Promise<void> {
-    const socket = await ensureDaemon(p);
+  /**
+   * Connect (starting the daemon if none runs) and initialize as this editor. `unlessStopped`
+   * (an automatic reconnect): a daemon stopped with `chorus stop` is not started, StoppedByCommand.
+   */
+  async function connectDaemon(p: Project, opts: { unlessStopped?: boolean } = {}): Promise<void> {
+    const socket = await ensureDaemon(p, [], undefined, opts);
     const r = await editorConnection(socket, { clientInfo: { name: clientName, version: VERSION }, positionEncodings: [encoding] });
     if (r.init.positionEncoding !== encoding) {
       r.conn.dispose();
@@ -251,21 +261,42 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     bindDaemon(r.conn);
   }
 
+  /** A reconnect under way (automatic, or asked for with chorus.reconnect). */
+  let reconnecting = false;
+  /** The daemon was stopped with `chorus stop`: no automatic reconnect until chorus.reconnect (decision 174). */
+  let stopped = false;
+
+  /** Give up reconnecting on our own, and say why and what starts the daemon again. */
+  function stayStopped(p: Project): void {
+    stopped = true;
+    tell(lsp, 'warning', `Chorus: ${stoppedMessage(p)}: run the command chorus.reconnect, or restart this language server`);
+  }
+
   /**
    * The daemon went away (stopped, crashed, upgraded): connect again, starting one if needed,
    * and re-open every document with its text and the text last in step (`base`), so what the
-   * person typed meanwhile is merged and others' changes are kept, as the plugins do.
+   * person typed meanwhile is merged and others' changes are kept, as the plugins do. A daemon
+   * stopped with `chorus stop` is not started again unless `asked` (the chorus.reconnect command).
    */
-  async function reconnect(): Promise<void> {
-    tell(lsp, 'warning', `Chorus: lost the daemon for ${root}; reconnecting (keep typing, nothing is lost)`);
-    for (let delay = 100; !shuttingDown; delay = Math.min(delay * 2, 5000)) {
-      await new Promise((r) => setTimeout(r, delay));
-      try {
-        await connectDaemon(project!);
-        break;
-      } catch (e) {
-        log(`reconnecting: ${(e as Error).message}`);
+  async function reconnect(asked = false): Promise<void> {
+    const p = project!;
+    if (!asked && stoppedByCommand(p)) return stayStopped(p);
+    if (!asked) tell(lsp, 'warning', `Chorus: lost the daemon for ${root}; reconnecting (keep typing, nothing is lost)`);
+    stopped = false;
+    reconnecting = true;
+    try {
+      for (let delay = asked ? 0 : 100; !shuttingDown; delay = Math.min(Math.max(delay * 2, 100), 5000)) {
+        await new Promise((r) => setTimeout(r, delay));
+        try {
+          await connectDaemon(p, { unlessStopped: !asked });
+          break;
+        } catch (e) {
+          if (e instanceof StoppedByCommand) return stayStopped(p);
+          log(`reconnecting: ${(e as Error).message}`);
+        }
       }
+    } finally {
+      reconnecting = false;
     }
     const d = daemon;
     if (!d) return;

@@ -1,7 +1,9 @@
 -- One connection to the daemon of one project (private). Spawns `chorus connect <root>` and
 -- speaks JSON-RPC over its stdio through Neovim's own LSP framing (vim.lsp.rpc). When the process
 -- goes away it says so once, then reconnects with backoff; `on_ready` runs after every successful
--- initialize so that buffers can be re-opened.
+-- initialize so that buffers can be re-opened. A daemon stopped with `chorus stop` is not started
+-- again by those retries (`chorus connect --reconnect`, decision 174): the connection waits,
+-- 'stopped', for :ChorusReconnect.
 local protocol = require('chorus.protocol')
 local util = require('chorus.util')
 
@@ -29,7 +31,7 @@ function M.new(root, config, handlers, create)
     create = create == true,
     config = config,
     handlers = handlers,
-    state = 'idle', -- idle | connecting | ready | lost | closed | failed
+    state = 'idle', -- idle | connecting | ready | lost | stopped | closed | failed
     generation = 0,
     attempts = 0,
     said_lost = false,
@@ -43,14 +45,24 @@ function Connection:is_ready()
   return self.state == 'ready'
 end
 
-function Connection:start()
-  if self.state == 'connecting' or self.state == 'ready' or self.state == 'closed' then
+--- Connect. `retry`: an automatic reconnect, which must not start a daemon stopped with
+--- `chorus stop` (`chorus connect --reconnect` exits with StoppedByCommand instead).
+function Connection:start(retry)
+  if self.state == 'connecting' or self.state == 'ready' or self.state == 'closed' or self.state == 'stopped' then
     return
   end
   self.state = 'connecting'
   self.generation = self.generation + 1
   local gen = self.generation
-  local cmd = vim.list_extend(vim.deepcopy(self.config.cmd), self.create and { 'connect', '--create', self.root } or { 'connect', self.root })
+  local args = { 'connect' }
+  if self.create then
+    args[#args + 1] = '--create'
+  end
+  if retry then
+    args[#args + 1] = '--reconnect'
+  end
+  args[#args + 1] = self.root
+  local cmd = vim.list_extend(vim.deepcopy(self.config.cmd), args)
   local dispatchers = {
     notification = function(method, params)
       util.main(function()
@@ -61,7 +73,12 @@ function Connection:start()
     end,
     on_exit = function(code, signal)
       vim.schedule(function()
-        if gen == self.generation then
+        if gen ~= self.generation then
+          return
+        end
+        if code == protocol.exit_codes.StoppedByCommand then
+          self:_stopped()
+        else
           self:_lost(('the connection process exited (code %s, signal %s)'):format(code, signal))
         end
       end)
@@ -125,14 +142,24 @@ function Connection:_kill()
   end
 end
 
-function Connection:_lost(why)
-  if self.state == 'closed' or self.state == 'failed' then
-    return
+--- Leave the current connection for `state` ('lost' or 'stopped'). Returns nil when there is
+--- nothing to leave (closed, failed or stopped already), else whether it was ready.
+function Connection:_leave(state)
+  if self.state == 'closed' or self.state == 'failed' or self.state == 'stopped' then
+    return nil
   end
   local was_ready = self.state == 'ready'
   self.generation = self.generation + 1
-  self.state = 'lost'
+  self.state = state
   self:_kill()
+  return was_ready
+end
+
+function Connection:_lost(why)
+  local was_ready = self:_leave('lost')
+  if was_ready == nil then
+    return
+  end
   if not self.said_lost then
     self.said_lost = true
     util.notify(
@@ -154,10 +181,27 @@ function Connection:_lost(why)
         self:_cancel_retry()
       end
       if self.state == 'lost' then
-        self:start()
+        self:start(true)
       end
     end)
   end)
+end
+
+--- The daemon was stopped with `chorus stop`: no more retries until :ChorusReconnect; say so once.
+function Connection:_stopped()
+  local was_ready = self:_leave('stopped')
+  if was_ready == nil then
+    return
+  end
+  self:_cancel_retry()
+  -- :ChorusReconnect then says "reconnected", as after any outage.
+  self.said_lost = true
+  local text = 'the daemon for %s was stopped with `chorus stop`; your buffers stay editable '
+    .. 'but are not shared until you run :ChorusReconnect, which starts it again'
+  util.notify(text:format(self.root), vim.log.levels.WARN)
+  if was_ready then
+    self.handlers.lost(self)
+  end
 end
 
 function Connection:_cancel_retry()
@@ -169,7 +213,8 @@ function Connection:_cancel_retry()
   end
 end
 
---- Try again now instead of at the next backoff step (:ChorusReconnect).
+--- Try again now instead of at the next backoff step (:ChorusReconnect); starts a daemon stopped
+--- with `chorus stop` too (the person asks for it).
 function Connection:reconnect_now()
   if self.state == 'ready' or self.state == 'connecting' then
     return

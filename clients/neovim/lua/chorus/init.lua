@@ -200,6 +200,8 @@ local function when_ready(conn, fn, tries)
   tries = tries or 0
   if conn:is_ready() then
     fn()
+  elseif conn.state == 'stopped' then
+    util.notify('the daemon for ' .. conn.root .. ' was stopped with `chorus stop`; :ChorusReconnect starts it again', vim.log.levels.ERROR)
   elseif conn.state == 'failed' or tries > 100 then
     util.notify('not connected to the daemon for ' .. conn.root, vim.log.levels.ERROR)
   else

@@ -52,6 +52,13 @@ return {
     ShuttingDown = -31988,
     StorageFailed = -31987,
   },
+  exit_codes = {
+    Ok = 0,
+    Failed = 1,
+    AlreadyRunning = 3,
+    NotRunning = 4,
+    StoppedByCommand = 5,
+  },
   session_words = {
     sharing = "sharing",
     joined = "joined",

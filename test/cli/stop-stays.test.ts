@@ -1,0 +1,63 @@
+// Pins a user-trial fault: `chorus stop` with an editor attached was undone within seconds, the
+// editor's automatic reconnect (`chorus connect`) starting the daemon again. Now the bridge says
+// why it went (exit code StoppedByCommand), `chorus connect --reconnect` does not start a daemon
+// stopped that way, and anything that asks for the daemon (a plain `connect`) starts it as before;
+// a daemon killed is brought back by `--reconnect` as before (decision 174).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as P from '@chorus/protocol';
+import { expect, it } from 'vitest';
+import { chorus, daemonsFor, stopAfterEach, waitUntil } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+
+/** `chorus connect` as an editor spawns it, with its exit code and stderr once it exits. */
+function bridge(dir: string, extra: string[] = []): { proc: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
+  const proc = spawn(process.execPath, [CLI, 'connect', ...extra, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stdout!.resume();
+  const exited = new Promise<{ code: number | null; stderr: string }>((r) => proc.once('exit', (code) => r({ code, stderr })));
+  return { proc, exited };
+}
+
+it('an editor attached when `chorus stop` runs hears why, and its automatic reconnect does not start the daemon again', async () => {
+  const d = tempProject({ 'a.txt': 'a\n' });
+  fs.mkdirSync(path.join(d, '.chorus'));
+  used.push(d);
+  const first = bridge(d);
+  await waitUntil('the daemon started by connect', () => daemonsFor(d).length === 1 && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
+
+  const stop = chorus(['stop', d]);
+  expect(stop.status, stop.stderr).toBe(0);
+  expect(stop.stderr).toContain('stay offline until you reconnect one');
+  const gone = await first.exited;
+  expect(gone.code).toBe(P.ExitCodes.StoppedByCommand);
+  expect(gone.stderr).toContain(`the daemon for ${d} was stopped with \`chorus stop\``);
+
+  // The editor's retry: refused, nothing started, a message that says what to do.
+  const retry = bridge(d, ['--reconnect']);
+  const refused = await retry.exited;
+  expect(refused.code).toBe(P.ExitCodes.StoppedByCommand);
+  expect(refused.stderr).toMatch(/was stopped with `chorus stop`; not starting it again on its own/);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(daemonsFor(d)).toEqual([]);
+
+  // The person asks (an editor opened anew, or its reconnect command): started as before, and
+  // from then on a kill is brought back by the automatic reconnect as before.
+  const asked = bridge(d);
+  await waitUntil('the daemon started again when asked', () => daemonsFor(d).length === 1 && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
+  await waitUntil('the stop mark removed by the new daemon', () => !fs.existsSync(path.join(d, '.chorus', 'stopped')));
+  const [pid] = daemonsFor(d);
+  process.kill(pid!, 'SIGKILL');
+  const lost = await asked.exited;
+  expect(lost.code).toBe(P.ExitCodes.Failed);
+  expect(lost.stderr).toMatch(/went away|lost the daemon/);
+  const back = bridge(d, ['--reconnect']);
+  await waitUntil('the killed daemon started again by the automatic reconnect', () => daemonsFor(d).some((p) => p !== pid) && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
+  back.proc.stdin!.end();
+  expect((await back.exited).code).toBe(0);
+});

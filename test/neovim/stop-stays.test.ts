@@ -1,0 +1,69 @@
+/**
+ * Pins a user-trial fault: `chorus stop` with Neovim attached was undone within seconds, the
+ * plugin's automatic reconnect (`chorus connect`) starting the daemon again. Now the plugin says
+ * the daemon was stopped with `chorus stop`, stops retrying, keeps the buffer editable, and
+ * :ChorusReconnect starts the daemon and merges the typing done meanwhile (decision 174).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { daemonsFor } from '../support/cli.js';
+import { cli, converged, neovimSkipReason, Scene, waitFor } from './support.js';
+
+const skip = neovimSkipReason();
+
+describe.skipIf(skip)('Neovim after `chorus stop`', () => {
+  let scene: Scene | undefined;
+  afterEach(async () => {
+    await scene?.cleanup();
+    scene = undefined;
+  });
+
+  it('stays stopped (no automatic reconnect starts the daemon) until :ChorusReconnect', async () => {
+    scene = new Scene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    // The test init's quick backoff (100 ms to 1 s): several retries would have run below.
+    const n = await scene.nvim();
+    await n.edit(path.join(dir, 'f.txt'));
+    await n.input('Aone<Esc>');
+    await n.settled();
+
+    const stop = spawnSync(process.execPath, [cli, 'stop', dir], { encoding: 'utf8', timeout: 30000 });
+    expect(stop.status, stop.stderr).toBe(0);
+    await waitFor('the plugin to see the stop', async () => (await n.status())?.connection === 'stopped');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(daemonsFor(dir)).toEqual([]);
+    expect((await n.status())?.connection).toBe('stopped');
+    expect(fs.existsSync(path.join(dir, '.chorus', 'daemon.sock'))).toBe(false);
+    const messages = await n.messages();
+    expect(messages.filter((m) => m.msg.includes('was stopped with `chorus stop`') && m.msg.includes(':ChorusReconnect')).length).toBe(1);
+    expect(messages.filter((m) => m.msg.includes('lost the daemon')).length).toBe(0);
+
+    await n.input('Atwo<Esc>'); // still editable while stopped
+    await n.command('ChorusReconnect');
+    await waitFor('reconnect', async () => (await n.status())?.status === 'open');
+    await n.settled();
+    expect(daemonsFor(dir).length).toBe(1);
+    const client = await scene.client(dir);
+    expect(await converged([n], client, dir, 'f.txt')).toBe('startonetwo\n');
+    expect((await n.messages()).filter((m) => m.msg.includes('reconnected')).length).toBe(1);
+  });
+
+  it('a daemon killed (not stopped) is still brought back by the automatic reconnect', async () => {
+    scene = new Scene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    const n = await scene.nvim();
+    await n.edit(path.join(dir, 'f.txt'));
+    // A `chorus stop` earlier, then the person started the daemon again: that stop no longer counts.
+    expect(spawnSync(process.execPath, [cli, 'stop', dir], { encoding: 'utf8', timeout: 30000 }).status).toBe(0);
+    await waitFor('the plugin to see the stop', async () => (await n.status())?.connection === 'stopped');
+    await n.command('ChorusReconnect');
+    await waitFor('reconnect', async () => (await n.status())?.status === 'open');
+    const [pid] = daemonsFor(dir);
+    process.kill(pid!, 'SIGTERM'); // killed by something else than `chorus stop`
+    await waitFor('the plugin to notice', async () => (await n.status())?.status === 'offline');
+    await waitFor('the automatic reconnect', async () => (await n.status())?.status === 'open', 60000);
+    expect(daemonsFor(dir).filter((p) => p !== pid).length).toBe(1);
+  });
+});
