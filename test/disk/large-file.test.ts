@@ -4,17 +4,19 @@
 // share that change (no duplicate text), typing on both reaches both editors and both folders
 // exactly, the open wrote no snapshot, and a daemon killed after acknowledging edits has every
 // one of them when it starts again, from the log alone.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { converged, editor, sharedPair, stopAllPeers } from '../support/disk-peers.js';
-import { CLI } from '../support/paths.js';
+import { daemonProcess } from '../support/daemon-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 
 const procs: ChildProcess[] = [];
+const editors: ScriptedEditor[] = [];
 afterEach(async () => {
+  for (const e of editors.splice(0)) e.close();
   await stopAllPeers();
   for (const p of procs.splice(0)) {
     if (p.exitCode === null && p.signalCode === null) {
@@ -86,7 +88,7 @@ it('a 200,000-character file and one of multibyte text, opened on two peers and 
 it('a daemon killed after acknowledging edits of a large file it has just opened has all of them when started again', async () => {
   const text = multibyte(200_000);
   const dir = tempProject({ 'multi.txt': text });
-  const first = await daemonProcess(dir);
+  const first = await daemonProcess(dir, 'large', procs, editors);
   expect(await first.editor.open('multi.txt')).toBe(text);
   const typed = 'typed ünï 😀 ';
   for (const ch of typed) {
@@ -94,31 +96,10 @@ it('a daemon killed after acknowledging edits of a large file it has just opened
     const at = first.editor.text('multi.txt').length;
     await first.editor.edit('multi.txt', at, at, ch);
   }
-  first.editor.close();
   first.proc.kill('SIGKILL'); // no compaction on the way out: only the log has the document
   await new Promise((r) => first.proc.once('exit', r));
   const want = text + typed;
-  const second = await daemonProcess(dir);
+  const second = await daemonProcess(dir, 'large', procs, editors);
   expect(await second.editor.open('multi.txt')).toBe(want);
   await waitForFile(path.join(dir, 'multi.txt'), (t) => t === want, 'the folder brought up to date with the acknowledged edits', 120_000);
-  second.editor.close();
 }, 600_000);
-
-/** A real daemon process on `dir` (as `chorus daemon` runs it) and an editor connected to it. */
-async function daemonProcess(dir: string): Promise<{ proc: ChildProcess; editor: ScriptedEditor }> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', dir, '--name', 'large'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(proc);
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += String(d)));
-  const end = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const e = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'));
-      await e.init();
-      return { proc, editor: e };
-    } catch {
-      if (Date.now() > end || proc.exitCode !== null) throw new Error(`the daemon did not start: ${err.slice(-500)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
