@@ -125,6 +125,16 @@ describe('TextDoc: local changes on the handle, the view caught up on demand', (
     expect(Buffer.from(a.change).equals(Buffer.from(A.getLastLocalChange(reference)!))).toBe(true);
     expect(Buffer.from(b.change).equals(Buffer.from(a.change))).toBe(true);
     expect(a.doc.heads).toEqual(A.getHeads(reference));
+    for (const small of ['', 'x', '\r\n😀']) {
+      const made = TextDoc.initial(FILE, small, 'aa'.repeat(16));
+      const ref = A.change(A.init<{ text: string }>({ actor: sha256Hex(`${FILE}:${sha256Hex(small)}`).slice(0, 32) }), { time: 0 }, (d) => {
+        d.text = small;
+      });
+      expect(Buffer.from(made.change).equals(Buffer.from(A.getLastLocalChange(ref)!))).toBe(true);
+      expect(made.doc.text).toBe(small);
+      made.doc.free();
+      A.free(ref);
+    }
     expect(a.doc.text).toBe(content);
     // A document built from the stored initial change alone (a restart before any compaction).
     const restarted = TextDoc.load(undefined, [a.change], 'cc'.repeat(16));
