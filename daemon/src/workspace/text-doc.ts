@@ -71,8 +71,9 @@ export class TextDoc {
    * = content })` makes, byte for byte (peers and older daemons make it so), but made on
    * Automerge's handle, which skips building the patches and JavaScript view of a document that
    * is dropped at once. The document then gets `actor` for its later changes by the handle's
-   * `clone(actor)`, a copy of its memory, where `A.clone` (the handle's `fork`) rebuilt it: 2.2.9
-   * has no way to change the actor of a document in place.
+   * `clone(actor)` (2.2.9 has no way to change the actor of a document in place), a copy of its
+   * memory as `A.clone` makes; `A.clone` itself would carry over the base's JavaScript view, which
+   * the handle's change left without the text.
    */
   static initial(fileId: string, content: string, actor: string): { doc: TextDoc; change: RawChange } {
     const base = A.init<TextShape>({ actor: initialActor(fileId, contentHash(content)) });
