@@ -1,10 +1,10 @@
 // A real daemon process is SIGKILLed in the middle of a burst of typing; started again, it has
 // every edit it acknowledged (and the folder is brought up to date with them).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI } from '../support/paths.js';
+import { daemonProcess } from '../support/daemon-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 
@@ -20,29 +20,10 @@ afterEach(async () => {
   }
 });
 
-async function daemonProcess(dir: string): Promise<{ proc: ChildProcess; editor: ScriptedEditor }> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', dir, '--name', 'crash'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(proc);
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += String(d)));
-  const end = Date.now() + 30000;
-  for (;;) {
-    try {
-      const editor = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'));
-      editors.push(editor);
-      await editor.init();
-      return { proc, editor };
-    } catch {
-      if (Date.now() > end || proc.exitCode !== null) throw new Error(`the daemon did not start: ${err.slice(-500)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 it('SIGKILL during a burst of typing loses no acknowledged edit', async () => {
   const base = 'fn main() {\n}\n';
   const dir = tempProject({ 'main.rs': base });
-  const first = await daemonProcess(dir);
+  const first = await daemonProcess(dir, 'crash', procs, editors);
   await first.editor.open('main.rs');
   const typed = Array.from({ length: 2000 }, (_, i) => 'abcdefghij\n'[i % 11]!).join('');
   let acked = 0;
@@ -67,7 +48,7 @@ it('SIGKILL during a burst of typing loses no acknowledged edit', async () => {
   const ackedText = base + typed.slice(0, acked);
   first.editor.close();
 
-  const second = await daemonProcess(dir);
+  const second = await daemonProcess(dir, 'crash', procs, editors);
   const text = await second.editor.open('main.rs');
   expect(text.startsWith(ackedText)).toBe(true); // every acknowledged edit is there
   expect((base + typed).startsWith(text)).toBe(true); // and nothing but what was typed
@@ -81,7 +62,7 @@ describe('an edit saved just before the daemon stopped, whose answer the editor 
   for (const stop of ['SIGKILL', 'SIGTERM'] as const) {
     it(`is not applied twice when the editor opens the buffer again (${stop}${stop === 'SIGTERM' ? ': the saved state is compacted on the way out' : ''})`, async () => {
       const dir = tempProject({ 'a.txt': 'start\n', 'b.txt': 'start\n' });
-      const first = await daemonProcess(dir);
+      const first = await daemonProcess(dir, 'crash', procs, editors);
       await first.editor.open('a.txt');
       // Awaited only to know it is saved; the editor below acts as if no answer came.
       await first.editor.edit('a.txt', 6, 6, 'r', { id: 'ed-1' });
@@ -93,7 +74,7 @@ describe('an edit saved just before the daemon stopped, whose answer the editor 
       expect(await exited).toEqual(stop === 'SIGTERM' ? [0, null] : [null, 'SIGKILL']);
       first.editor.close();
 
-      const second = await daemonProcess(dir);
+      const second = await daemonProcess(dir, 'crash', procs, editors);
       const a = (await second.editor.raw('buffer/open', { path: 'a.txt', content: 'start\nr end', base: 'start\n', pending: [{ id: 'ed-1', text: 'start\nr' }] })) as { content: string };
       expect(a.content).toBe('start\nr end');
       // An unanswered edit that never arrived is merged from `base`: nothing typed is lost.

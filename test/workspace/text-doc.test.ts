@@ -7,6 +7,7 @@
 import * as A from '@automerge/automerge/next';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../daemon/src/digest.js';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
 import { applyOp } from '../../daemon/src/text/text-op.js';
 import { TextDoc, type RawChange } from '../../daemon/src/workspace/text-doc.js';
@@ -108,6 +109,51 @@ describe('TextDoc: local changes on the handle, the view caught up on demand', (
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('the initial change is the one A.change makes, the same on two peers; later changes carry each peer\'s actor and merge without duplicate text', () => {
+    // Made on the handle and given the daemon's actor by the handle's clone (decision 170):
+    // byte for byte the change older daemons make with A.change, so peers that made a file live
+    // independently (or run an older daemon) share it, and their edits apply on each other.
+    const content = 'ünïcödé € 😀 中文\n'.repeat(50) + 'x'.repeat(3000) + '\n';
+    const initialActor = sha256Hex(`${FILE}:${sha256Hex(content)}`).slice(0, 32);
+    const reference = A.change(A.init<{ text: string }>({ actor: initialActor }), { time: 0 }, (d) => {
+      d.text = content;
+    });
+    const a = TextDoc.initial(FILE, content, 'aa'.repeat(16));
+    const b = TextDoc.initial(FILE, content, 'bb'.repeat(16));
+    expect(Buffer.from(a.change).equals(Buffer.from(A.getLastLocalChange(reference)!))).toBe(true);
+    expect(Buffer.from(b.change).equals(Buffer.from(a.change))).toBe(true);
+    expect(a.doc.heads).toEqual(A.getHeads(reference));
+    for (const small of ['', 'x', '\r\n😀']) {
+      const made = TextDoc.initial(FILE, small, 'aa'.repeat(16));
+      const ref = A.change(A.init<{ text: string }>({ actor: sha256Hex(`${FILE}:${sha256Hex(small)}`).slice(0, 32) }), { time: 0 }, (d) => {
+        d.text = small;
+      });
+      expect(Buffer.from(made.change).equals(Buffer.from(A.getLastLocalChange(ref)!))).toBe(true);
+      expect(made.doc.text).toBe(small);
+      made.doc.free();
+      A.free(ref);
+    }
+    expect(a.doc.text).toBe(content);
+    // A document built from the stored initial change alone (a restart before any compaction).
+    const restarted = TextDoc.load(undefined, [a.change], 'cc'.repeat(16));
+    expect(restarted.text).toBe(content);
+    expect(restarted.heads).toEqual(a.doc.heads);
+
+    const mine = edit(a.doc, 3, 2, 'A')!;
+    const theirs = edit(b.doc, content.length, 0, 'B\n')!;
+    expect(A.decodeChange(mine)).toMatchObject({ actor: 'aa'.repeat(16), seq: 1, deps: A.getHeads(reference) });
+    expect(A.decodeChange(theirs)).toMatchObject({ actor: 'bb'.repeat(16), seq: 1, deps: A.getHeads(reference) });
+    const want = content.slice(0, 3) + 'A' + content.slice(5) + 'B\n';
+    for (const [doc, change] of [[a.doc, theirs], [b.doc, mine], [restarted, mine]] as const) {
+      doc.applyRemote([change]);
+      if (doc === restarted) doc.applyRemote([theirs]);
+      expect(doc.text).toBe(want);
+      expect(crdtText(doc)).toBe(want);
+    }
+    A.free(reference);
+    for (const d of [a.doc, b.doc, restarted]) d.free();
   });
 
   it('staged edits are committed before a remote update, and its op does not repeat them', () => {

@@ -31,6 +31,22 @@ function initialActor(fileId: string, hash: string): string {
   return sha256Hex(`${fileId}:${hash}`).slice(0, 32);
 }
 
+type Handle = ReturnType<typeof A.getBackend>;
+
+/**
+ * The document of an Automerge handle that no document has yet (one from the handle's `clone`),
+ * made as Automerge 2.2.9's own `init` and `load` make theirs (dist/mjs/stable.js): the handle's
+ * materialized root with the same metadata. The handle's datatypes (counters, raw strings) and
+ * freeze setting came with the clone. The diff cursor moves to the handle's state, so the first
+ * update reports only what it changes (as after `A.clone`). Written against 2.2.9 exactly (the
+ * dependency is pinned); test/workspace/text-doc.test.ts runs every kind of update on such a
+ * document.
+ */
+function documentOf(handle: Handle): A.Doc<TextShape> {
+  handle.updateDiffCursor();
+  return handle.materialize('/', undefined, { handle, heads: undefined, freeze: false, patchCallback: undefined, textV2: true }) as A.Doc<TextShape>;
+}
+
 export class TextDoc {
   /** Line starts of the mirror, kept in step with it. */
   readonly lines: LineIndex;
@@ -44,10 +60,33 @@ export class TextDoc {
 
   /** A document whose only change is the deterministic initial one for `content`. */
   static create(fileId: string, content: string, actor: string): TextDoc {
-    const base = A.change(A.init<TextShape>({ actor: initialActor(fileId, contentHash(content)) }), { time: 0 }, (d) => {
-      d.text = content;
-    });
-    return new TextDoc(A.clone(base, { actor }), content);
+    return TextDoc.initial(fileId, content, actor).doc;
+  }
+
+  /**
+   * A document whose only change is the deterministic initial one for `content`, and that change
+   * (to store: saving the document would encode and check it whole, decision 170).
+   *
+   * The change is the one `A.change(A.init({ actor: initialActor }), { time: 0 }, (d) => { d.text
+   * = content })` makes, byte for byte (peers and older daemons make it so), but made on
+   * Automerge's handle, which skips building the patches and JavaScript view of a document that
+   * is dropped at once. The document then gets `actor` for its later changes by the handle's
+   * `clone(actor)` (2.2.9 has no way to change the actor of a document in place), a copy of its
+   * memory as `A.clone` makes; `A.clone` itself would carry over the base's JavaScript view, which
+   * the handle's change left without the text.
+   */
+  static initial(fileId: string, content: string, actor: string): { doc: TextDoc; change: RawChange } {
+    const base = A.init<TextShape>({ actor: initialActor(fileId, contentHash(content)) });
+    try {
+      const handle = A.getBackend(base);
+      handle.putObject('_root', 'text', content);
+      handle.commit(undefined, 0);
+      const change = handle.getLastLocalChange();
+      if (!change) throw new Error('TextDoc: Automerge made no initial change');
+      return { doc: new TextDoc(documentOf(handle.clone(actor)), content), change };
+    } finally {
+      A.free(base);
+    }
   }
 
   /** A document from saved bytes plus any raw changes appended since. */
@@ -169,7 +208,7 @@ export class TextDoc {
    * text; everything else that changes the document (a peer's changes, a sync message, a
    * snapshot, `viewCurrent`) makes a new document object, which is read afresh.
    */
-  private textObjectOf(doc: A.Doc<TextShape>, handle: ReturnType<typeof A.getBackend>): string {
+  private textObjectOf(doc: A.Doc<TextShape>, handle: Handle): string {
     if (this.textObject?.doc === doc) return this.textObject.id;
     const id = handle.get('_root', 'text');
     if (typeof id !== 'string') throw new Error('TextDoc: a local edit of a document without its text (its history has not arrived)');

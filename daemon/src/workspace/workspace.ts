@@ -427,10 +427,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return e ? this.blobs.get(e.hash) : undefined;
   }
 
+  /**
+   * Make a file live from `base`. Its initial change is stored as the first of its log, before
+   * any edit of it can be: no snapshot, which would encode the whole document and load it again
+   * to check it (decision 170); the document is compacted when the daemon stops, unloads it or
+   * its log grows long.
+   */
   private makeLive(fileId: string, base: string): TextDoc {
-    const doc = TextDoc.create(fileId, base, this.actor);
+    const { doc, change } = TextDoc.initial(fileId, base, this.actor);
     this.live.set(fileId, doc);
-    this.storage.snapshot(fileId, doc.save());
+    this.persist(fileId, change);
     return doc;
   }
 
@@ -645,6 +651,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * its `text` event.
    */
   private record(docId: string, change: RawChange): void {
+    this.persist(docId, change);
+    if (docId === INDEX_DOC_ID) this.emit('localChange', docId, change);
+    else this.keepEdited(docId, { kind: 'disk' });
+  }
+
+  /**
+   * Save a change made here; one the disk refuses is kept in memory and saved before anything
+   * newer of the document once space returns (the store's `defer`), so the log never holds a
+   * change without those it depends on.
+   */
+  private persist(docId: string, change: RawChange): void {
     try {
       this.save(docId, [change]);
     } catch (e) {
@@ -652,8 +669,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       this.storage.defer(docId, [change]);
       this.emit('notice', `could not save a change of ${docId} yet: ${e.message}; it is kept in memory and saved when space returns`);
     }
-    if (docId === INDEX_DOC_ID) this.emit('localChange', docId, change);
-    else this.keepEdited(docId, { kind: 'disk' });
   }
 
   // ---- files -------------------------------------------------------------------------------
