@@ -135,7 +135,8 @@ export class Project {
     if (input.includes('\0')) throw new PathError('path contains a NUL character');
     const abs = path.isAbsolute(input) ? path.normalize(input) : path.resolve(this.root, input);
     const rel = path.relative(this.root, abs);
-    if (rel === '' || leavesFolder(rel)) {
+    if (rel === '') throw new PathError(`${input} is the project folder itself, not a file in it`);
+    if (leavesFolder(rel)) {
       throw new PathError(`${input} is outside the project folder ${this.root}; open files inside it`);
     }
     const parts = rel.split(path.sep);

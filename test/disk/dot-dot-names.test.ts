@@ -37,4 +37,6 @@ it('files and folders whose names start with two dots are shared, opened and edi
   // A path that does lead out is still refused.
   await expect(editor.open('../outside.txt', 'x')).rejects.toThrow(/outside the project folder/);
   expect(fs.existsSync(path.join(path.dirname(a), 'outside.txt'))).toBe(false);
+  // The folder itself is no file, and is not called outside (user trial).
+  for (const name of ['.', './', a]) await expect(editor.open(name)).rejects.toThrow(/is the project folder itself, not a file in it/);
 });
