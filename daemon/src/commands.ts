@@ -29,6 +29,23 @@ export const EXIT_FAILED = P.ExitCodes.Failed;
 export const EXIT_ALREADY_RUNNING = P.ExitCodes.AlreadyRunning;
 export const EXIT_NOT_RUNNING = P.ExitCodes.NotRunning;
 
+/**
+ * Why `root` is too broad to be a project, or undefined: the file system's root or the home
+ * folder itself. Sharing one would read (and offer peers) everything under it, and joining into
+ * one would mix a project into it; a person who types `chorus share ~` meant a project in it.
+ */
+function tooBroad(root: string): string | undefined {
+  if (root === path.parse(root).root) return `${root} is the root of the file system`;
+  let home: string | undefined;
+  try {
+    home = fs.realpathSync(os.homedir());
+  } catch {
+    home = undefined; // no home folder: nothing to guard
+  }
+  if (home !== undefined && (root === home || root === os.homedir())) return `${root} is your home folder`;
+  return undefined;
+}
+
 function fail(message: string, code: number = EXIT_FAILED): never {
   throw new CliError(message, code);
 }
@@ -273,6 +290,8 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     if (!relay.success) fail(`--relay ${JSON.stringify(flags.relay).slice(0, 200)}: ${relay.error.issues[0]?.message ?? 'not a relay address'}; nothing was shared`);
   }
   const project = findProject(dir);
+  const broad = tooBroad(project.root);
+  if (broad) fail(`${broad}: sharing it would offer everything under it; share a project folder inside it instead (\`chorus share <folder>\`); nothing was shared`);
   const params: P.ParamsOf<typeof P.SessionShare> = {};
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
@@ -382,6 +401,8 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     throw e;
   }
   const target = path.resolve(dir ?? process.cwd());
+  const broad = tooBroad(target);
+  if (broad) fail(`${broad}: join into a folder of its own instead (\`chorus join <code> <folder>\`, the folder is made if need be); nothing was changed`);
   const createdDirs = makeFolder(target);
   const project = findProject(target);
   const params: P.ParamsOf<typeof P.SessionJoin> = { code, disk: flags.disk };
@@ -494,7 +515,12 @@ export async function connect(dir: string | undefined, opts: { create?: boolean;
  */
 function notAProject(project: Project, command: 'status' | 'stop'): string | undefined {
   if (fs.existsSync(project.dotDir)) return undefined;
-  return insideAProject(project, command) ?? `${project.root} is not a Chorus project (it has no .chorus/ folder); to make it one, share it with \`chorus share ${project.root}\` or join a session into it with \`chorus join <code> ${project.root}\``;
+  const inside = insideAProject(project, command);
+  if (inside) return inside;
+  const what = `${project.root} is not a Chorus project (it has no .chorus/ folder)`;
+  // The root or the home folder is never one: no advice to share it (see tooBroad).
+  if (tooBroad(project.root)) return `${what}; give the folder of a project (\`chorus ${command} <folder>\`)`;
+  return `${what}; to make it one, share it with \`chorus share ${project.root}\` or join a session into it with \`chorus join <code> ${project.root}\``;
 }
 
 /** When `project` is no project itself but a folder inside one: what to say, naming that one. */
