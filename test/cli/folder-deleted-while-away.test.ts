@@ -71,6 +71,21 @@ it('an empty folder deleted while the daemon was stopped stays deleted on both p
   expect(folders(b)).toEqual([]);
 }, 180_000);
 
+it('a folder renamed while the daemon was stopped is at its new name only, on both peers', async () => {
+  const { a, b } = joinedPair(FILES, used);
+  await waitUntil('the files on B', () => listTree(b).length === 4);
+  expect(chorus(['stop', a]).status).toBe(0);
+  fs.renameSync(path.join(a, 'sub'), path.join(a, 'moved'));
+  await startAgain(a);
+  await waitUntil('the files at their new name on B', () => listTree(b).join() === 'moved/a.txt,moved/b.txt,moved/deeper/c.txt,top.txt');
+  await roundTrip(b, a);
+  for (const d of [a, b]) {
+    expect(listTree(d)).toEqual(['moved/a.txt', 'moved/b.txt', 'moved/deeper/c.txt', 'top.txt']);
+    expect(folders(d)).toEqual(['moved', 'moved/deeper']);
+  }
+  expect(log(a)).toMatch(/took in from the folder: 3 renamed, 2 new folder\(s\), 2 removed folder\(s\)/);
+}, 180_000);
+
 it("a folder deleted while away comes back with only the file a peer edited meanwhile, which the deletion never saw", async () => {
   const { a, b } = joinedPair(FILES, used);
   await waitUntil('the files on B', () => listTree(b).length === 4);
