@@ -22,7 +22,7 @@ const COMPACT_AT_BYTES = 4 * 1024 * 1024;
 
 /**
  * A record: a file's content (`h`), a file forgotten, or a folder that is (`dir: true`) or is no
- * longer (`dir: false`) in the folder (see `hadFolder`).
+ * longer (`dir: false`) in the folder (see `foldersHad`).
  */
 type Line = { p: string; h: string } | { p: string; forget: true } | { p: string; dir: boolean };
 
@@ -54,7 +54,7 @@ function tornRecord(raw: string): boolean {
 
 export class DiskLedger {
   private entries = new Map<string, string[]>();
-  /** Folders the project folder had when the daemon last looked or made them (see `hadFolder`). */
+  /** Folders the project folder had when the daemon last looked or made them (see `foldersHad`). */
   private dirs = new Set<string>();
   private fd: number;
   private size = 0;
@@ -171,7 +171,10 @@ export class DiskLedger {
 
   /**
    * Note that the folder `rel` (a project path) is in the project folder: seen there, or made
-   * there. Recorded only once it is there, so a crash never leaves a folder recorded that was not.
+   * there. Recorded only once it is there: a record of a folder that never was would make the next
+   * start take the session's folder for one the person deleted. (A record left behind by a crash
+   * after the daemon removed a folder is harmless: such a folder is gone from the index too, and
+   * every start's scan drops records of folders that are not there.)
    */
   folderHere(rel: string): void {
     if (this.dirs.has(rel)) return;
@@ -192,18 +195,23 @@ export class DiskLedger {
   }
 
   /**
-   * Did the project folder have the folder `rel` when the daemon last ran? True when it was
-   * recorded there (`folderHere`), or when a file in it is (a file this daemon wrote or read there
-   * had its folder; this also covers a ledger from before folders were recorded). A shared folder
-   * missing on start that the folder had was deleted while the daemon was stopped; one it never
-   * had was never made here (decision 173).
+   * The folders the project folder had when the daemon last ran: every one recorded there
+   * (`folderHere`) and every one above a recorded folder or file (a file this daemon wrote or read
+   * had its folders; this also covers a ledger from before folders were recorded). A shared folder
+   * missing on start that is here was deleted while the daemon was stopped; one that is not was
+   * never made here (decision 173). One pass over the ledger.
    */
-  hadFolder(rel: string): boolean {
-    if (this.dirs.has(rel)) return true;
-    const under = rel + '/';
-    for (const p of this.dirs) if (p.startsWith(under)) return true;
-    for (const p of this.entries.keys()) if (p.startsWith(under)) return true;
-    return false;
+  foldersHad(): Set<string> {
+    const out = new Set<string>();
+    for (const p of [...this.dirs, ...this.entries.keys()]) {
+      if (this.dirs.has(p)) out.add(p);
+      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+        const up = p.slice(0, i);
+        if (out.has(up)) break; // and every folder above it, added with it
+        out.add(up);
+      }
+    }
+    return out;
   }
 
   /** Every folder recorded as in the project folder (see `folderHere`). */

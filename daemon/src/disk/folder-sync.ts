@@ -454,7 +454,7 @@ export class FolderSync {
     const ledger = this.writeBack.ledger;
     const out = { added: [] as string[], gone: [] as string[], toMake: [] as string[] };
     // What the ledger says the folder had, asked before this look records what it has now.
-    const hadBefore = full ? new Set(index.dirs().filter((d) => ledger.hadFolder(d))) : new Set<string>();
+    const hadBefore = full ? ledger.foldersHad() : new Set<string>();
     if (full) {
       const now = new Set(seen);
       for (const d of ledger.folders()) if (!now.has(d)) ledger.folderGone(d, true);

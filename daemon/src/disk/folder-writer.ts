@@ -436,12 +436,11 @@ export class FolderWriter {
     if (fs.lstatSync(b, { throwIfNoEntry: false }) !== undefined) throw new WriteRefused(to, `not moving ${from} to ${to}: something is at ${to} already`);
     try {
       fs.mkdirSync(path.dirname(b), { recursive: true });
-      this.folders?.folderGone(from); // before the move: a crash in between leaves `from` unrecorded, never a folder recorded that is not there
       fs.renameSync(a, b);
     } catch (e) {
-      if (isFolder(a)) this.folderIsThere(from);
       throw refusedAsTooLong(to, e);
     }
+    this.folders?.folderGone(from);
     this.folderIsThere(to);
   }
 
@@ -497,16 +496,10 @@ export class FolderWriter {
 
   /** Remove the folder `rel` if it is empty (else the error: ENOTEMPTY, ENOENT, ENOTDIR). */
   async removeDir(rel: string): Promise<void> {
-    const abs = this.checked(rel);
-    // Forgotten first: a crash before the removal leaves a folder here unrecorded (the next
-    // start's scan records it again), never a folder recorded that is not here.
+    await fs.promises.rmdir(this.checked(rel));
+    // (A crash before this leaves the folder recorded: it is not in the index, whose change the
+    // removal follows, and the next start's scan drops the record.)
     this.folders?.folderGone(rel, true);
-    try {
-      await fs.promises.rmdir(abs);
-    } catch (e) {
-      if (isFolder(abs)) this.folders?.folderHere(rel); // still here (not empty)
-      throw e;
-    }
     this.noteRemoved(rel);
   }
 
@@ -518,14 +511,13 @@ export class FolderWriter {
     let dir = rel;
     while (dir !== '.' && dir !== '' && !keep(dir)) {
       if (this.refusal(dir) !== undefined) return;
-      this.folders?.folderGone(dir, true); // first, as removeDir says why
       try {
         // Synchronous, as renameNow says why: a peer's change empties a folder file by file.
         fs.rmdirSync(this.project.absolute(dir));
       } catch {
-        if (isFolder(this.project.absolute(dir))) this.folders?.folderHere(dir);
         return;
       }
+      this.folders?.folderGone(dir, true);
       this.noteRemoved(dir);
       dir = path.posix.dirname(dir);
     }
