@@ -103,6 +103,23 @@ it("a folder deleted while away comes back with only the file a peer edited mean
   }
 }, 180_000);
 
+it('a folder deleted while away comes back with only the file a peer made in it meanwhile', async () => {
+  const { a, b } = joinedPair(FILES, used);
+  await waitUntil('the files on B', () => listTree(b).length === 4);
+  expect(chorus(['stop', a]).status).toBe(0);
+  fs.writeFileSync(path.join(b, 'sub', 'new.txt'), 'made on B\n');
+  await waitUntil('B to take its new file in', () => /took in from the folder: 1 new \(sub\/new\.txt\)/.test(log(b)));
+  fs.rmSync(path.join(a, 'sub'), { recursive: true });
+  await startAgain(a);
+  await waitUntil('the new file on A', () => fs.existsSync(path.join(a, 'sub', 'new.txt')));
+  await roundTrip(b, a);
+  for (const d of [a, b]) {
+    expect(listTree(d)).toEqual(['sub/new.txt', 'top.txt']);
+    expect(folders(d)).toEqual(['sub']);
+  }
+  expect(log(b)).toContain('kept the folder sub a peer removed: it holds sub/new.txt, which the session still has (the removal never saw it); it stays shared');
+}, 180_000);
+
 it('a folder with files deleted while the daemon runs stays deleted, across restarts of both', async () => {
   const { a, b } = joinedPair(FILES, used);
   await waitUntil('the files on B', () => listTree(b).length === 4);
