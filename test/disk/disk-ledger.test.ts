@@ -110,3 +110,29 @@ it('keeps only the newest three stale copies of the ledger, and says which it re
     `removed 1 older stale copy of ${path.join(dir, 'ledger.jsonl')} (the newest 3 are kept): ${kept[1]}`,
   ]);
 });
+
+it('records the folders the folder has, across a reopen and a rewrite, and tells which it had (decision 173)', () => {
+  const dir = ledgerDir();
+  const a = new DiskLedger(dir);
+  for (const d of ['sub', 'sub/deeper', 'sub/other', 'empty', 'gone']) a.folderHere(d);
+  a.folderGone('gone');
+  a.folderGone('sub', true); // an empty folder's removal (which failed): the folders in it stay recorded
+  a.folderHere('sub');
+  a.folderGone('sub/other');
+  a.record('files/only/f.txt', 'h1'); // a file this daemon had there: its folders were there too
+  a.close();
+  fs.appendFileSync(path.join(dir, 'ledger.jsonl'), 'garbage\n'); // the next open rewrites the log from memory
+  const logs: string[] = [];
+  const b = new DiskLedger(dir, (m) => logs.push(m));
+  expect(logs).toHaveLength(1);
+  b.close();
+  const c = new DiskLedger(dir);
+  expect(c.folders().sort()).toEqual(['empty', 'sub', 'sub/deeper']);
+  expect([...c.foldersHad()].sort()).toEqual(['empty', 'files', 'files/only', 'sub', 'sub/deeper']);
+  c.folderGone('sub');
+  expect(c.folders()).toEqual(['empty']);
+  expect(c.paths()).toEqual(['files/only/f.txt']); // folders are not files
+  c.setAside();
+  expect([c.folders(), [...c.foldersHad()]]).toEqual([[], []]);
+  c.close();
+});

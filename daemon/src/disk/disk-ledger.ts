@@ -1,5 +1,7 @@
 /**
- * What the daemon last saw or wrote in each file, kept across restarts in an append-only log
+ * What the daemon last saw or wrote in each file, and which folders the project folder had (so a
+ * folder deleted while the daemon was stopped is told from one never made here, decision 173),
+ * kept across restarts in an append-only log
  * (`.chorus/disk/ledger.jsonl`, one line per record, one `write` system call each). A write is
  * recorded before it happens, and the recent hashes before it are kept too, so after a crash at
  * any moment a file holding one of them is known to be the daemon's own content, not another
@@ -18,7 +20,11 @@ const KEEP = 32;
 /** The log is rewritten from memory when it grows past this. */
 const COMPACT_AT_BYTES = 4 * 1024 * 1024;
 
-type Line = { p: string; h: string } | { p: string; forget: true };
+/**
+ * A record: a file's content (`h`), a file forgotten, or a folder that is (`dir: true`) or is no
+ * longer (`dir: false`) in the folder (see `foldersHad`).
+ */
+type Line = { p: string; h: string } | { p: string; forget: true } | { p: string; dir: boolean };
 
 /** One record of the log, or undefined for anything else (torn, damaged, or not ours). */
 function parseLine(raw: string): Line | undefined {
@@ -32,6 +38,7 @@ function parseLine(raw: string): Line | undefined {
   const o = v as Record<string, unknown>;
   if (typeof o.p !== 'string') return undefined;
   if (o.forget === true) return { p: o.p, forget: true };
+  if (typeof o.dir === 'boolean') return { p: o.p, dir: o.dir };
   return typeof o.h === 'string' ? { p: o.p, h: o.h } : undefined;
 }
 
@@ -47,6 +54,8 @@ function tornRecord(raw: string): boolean {
 
 export class DiskLedger {
   private entries = new Map<string, string[]>();
+  /** Folders the project folder had when the daemon last looked or made them (see `foldersHad`). */
+  private dirs = new Set<string>();
   private fd: number;
   private size = 0;
   private readonly file: string;
@@ -83,7 +92,10 @@ export class DiskLedger {
       // The last line may be a record torn by a crash: the write it announced never happened either.
       if (line === undefined) skipped += i === raws.length - 1 && tornRecord(raw) ? 0 : 1;
       else if ('forget' in line) this.entries.delete(line.p);
-      else this.push(line.p, line.h);
+      else if ('dir' in line) {
+        if (line.dir) this.dirs.add(line.p);
+        else this.dirs.delete(line.p);
+      } else this.push(line.p, line.h);
     });
     if (skipped > 0) {
       // Kept as it was (rewriting it below drops what could not be read), then rewritten from what
@@ -127,6 +139,7 @@ export class DiskLedger {
   private compact(): void {
     const tmp = `${this.file}.tmp`;
     const lines = [...this.entries].flatMap(([p, hashes]) => hashes.map((h) => JSON.stringify({ p, h })));
+    for (const p of this.dirs) lines.push(JSON.stringify({ p, dir: true }));
     const text = lines.length ? lines.join('\n') + '\n' : '';
     fs.writeFileSync(tmp, text, { mode: 0o600 });
     fs.renameSync(tmp, this.file);
@@ -156,6 +169,56 @@ export class DiskLedger {
     this.append({ p: rel, forget: true });
   }
 
+  /**
+   * Note that the folder `rel` (a project path) is in the project folder: seen there, or made
+   * there. Recorded only once it is there: a record of a folder that never was would make the next
+   * start take the session's folder for one the person deleted. (A record left behind by a crash
+   * after the daemon removed a folder is harmless: such a folder is gone from the index too, and
+   * every start's scan drops records of folders that are not there.)
+   */
+  folderHere(rel: string): void {
+    if (this.dirs.has(rel)) return;
+    this.dirs.add(rel);
+    this.append({ p: rel, dir: true });
+  }
+
+  /**
+   * Note that the folder `rel` is no longer in the project folder, nor (unless `alone`: an empty
+   * folder's removal, which leaves those in it as they are if it fails) any folder in it.
+   */
+  folderGone(rel: string, alone = false): void {
+    for (const d of [...this.dirs]) {
+      if (d !== rel && (alone || !d.startsWith(rel + '/'))) continue;
+      this.dirs.delete(d);
+      this.append({ p: d, dir: false });
+    }
+  }
+
+  /**
+   * The folders the project folder had when the daemon last ran: every one recorded there
+   * (`folderHere`) and every one above a recorded folder or file (a file this daemon wrote or read
+   * had its folders; this also covers a ledger from before folders were recorded). A shared folder
+   * missing on start that is here was deleted while the daemon was stopped; one that is not was
+   * never made here (decision 173). One pass over the ledger.
+   */
+  foldersHad(): Set<string> {
+    const out = new Set<string>();
+    for (const p of [...this.dirs, ...this.entries.keys()]) {
+      if (this.dirs.has(p)) out.add(p);
+      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+        const up = p.slice(0, i);
+        if (out.has(up)) break; // and every folder above it, added with it
+        out.add(up);
+      }
+    }
+    return out;
+  }
+
+  /** Every folder recorded as in the project folder (see `folderHere`). */
+  folders(): string[] {
+    return [...this.dirs];
+  }
+
   /** Every path the daemon has recorded (for finding files deleted while it was down). */
   paths(): string[] {
     return [...this.entries.keys()];
@@ -170,6 +233,7 @@ export class DiskLedger {
     fs.closeSync(this.fd);
     const kept = this.keepAside('stale');
     this.entries.clear();
+    this.dirs.clear();
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = 0;
     return kept;

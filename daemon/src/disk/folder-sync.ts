@@ -445,12 +445,20 @@ export class FolderSync {
 
   /**
    * What happened to folders (empty ones included): `seen` are folders the folder has now,
-   * `maybeGone` folders events said changed. A shared folder missing on start is made (it may
-   * never have been written here); one that went while watching is no longer shared.
+   * `maybeGone` folders events said changed. A shared folder that went while watching is no
+   * longer shared; one missing on start too if the folder had it when the daemon last ran (the
+   * person deleted it meanwhile, decision 173), else it is made (it was never written here).
    */
   private async folderChanges(seen: string[], maybeGone: string[], full: boolean): Promise<{ added: string[]; gone: string[]; toMake: string[] }> {
     const index = this.workspace.index;
+    const ledger = this.writeBack.ledger;
     const out = { added: [] as string[], gone: [] as string[], toMake: [] as string[] };
+    // What the ledger says the folder had, asked before this look records what it has now.
+    const hadBefore = full ? ledger.foldersHad() : new Set<string>();
+    if (full) {
+      const now = new Set(seen);
+      for (const d of ledger.folders()) if (!now.has(d)) ledger.folderGone(d, true);
+    }
     for (const rel of seen) this.writeBack.folder.folderIsThere(rel);
     // The daemon's own removals coming back from the watcher: not the person's (see FolderWriter).
     const echoes = new Set(full ? [] : maybeGone.filter((g) => this.writeBack.folder.removedByThisWriter(g)));
@@ -462,7 +470,8 @@ export class FolderSync {
     const candidates = full ? index.dirs() : index.dirs().filter((d) => maybeGone.some((g) => d === g || d.startsWith(g + '/')));
     for (const rel of candidates) {
       if (echoes.has(rel) || this.ignoredHere(rel + '/') || (await this.writeBack.folder.isFolderAt(rel))) continue;
-      (full ? out.toMake : out.gone).push(rel);
+      ledger.folderGone(rel);
+      (full && !hadBefore.has(rel) ? out.toMake : out.gone).push(rel);
     }
     return out;
   }
@@ -675,6 +684,15 @@ export class FolderSync {
     }
     // Held files this take-in settled (renamed, kept, back, or gone from the index) wait no more.
     for (const rel of held) if (!stillMissing.has(rel)) this.stopHolding(rel);
+
+    if (full && folders.gone.length && toWrite.length) {
+      // A folder deleted while the daemon was stopped that holds a file written back now (one
+      // with edits the deletion never saw, or one never written here): it comes back with that
+      // file, and stays shared.
+      const holdsOne = (d: string) => toWrite.some((p) => p.startsWith(d + '/'));
+      folders.toMake.push(...folders.gone.filter(holdsOne));
+      folders.gone = folders.gone.filter((d) => !holdsOne(d));
+    }
 
     // A new folder where the session has a file that stays (see the steps below): not shared.
     const leaving = new Set([...gone, ...renames.map(([from]) => from)]);

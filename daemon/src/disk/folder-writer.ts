@@ -15,6 +15,7 @@ import { PathError, type Project } from '../project.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { withExec } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
+import type { DiskLedger } from './disk-ledger.js';
 
 /** `writeFile`'s `unchanged` said no: the file changed while its new content was being written; nothing was written. */
 export class ChangedMeanwhile extends Error {
@@ -136,8 +137,16 @@ export class FolderWriter {
     return this.removedHere.delete(rel);
   }
 
-  /** The folder `rel` is there (seen, or made): a later removal of it is not this writer's. */
+  /**
+   * The folder `rel` is there (seen): a later removal of it is not this writer's, and the record
+   * of the folders here (`folders`) has it and every folder above it.
+   */
   folderIsThere(rel: string): void {
+    this.notRemoved(rel);
+    for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) this.folders?.folderHere(p);
+  }
+
+  private notRemoved(rel: string): void {
     for (let p = rel; p !== '.' && p !== ''; p = path.posix.dirname(p)) this.removedHere.delete(p);
   }
 
@@ -146,7 +155,16 @@ export class FolderWriter {
     this.removedHere.add(rel);
   }
 
-  constructor(private readonly project: Project) {
+  /**
+   * `folders`: where the folders this folder has are recorded across restarts (the DiskLedger):
+   * told of each folder seen or made here, and of each this writer removes or moves away, so
+   * that a folder the person deletes while the daemon is stopped is known as theirs to delete
+   * (decision 173). Without it (tests of the writer alone) nothing is recorded.
+   */
+  constructor(
+    private readonly project: Project,
+    private readonly folders?: Pick<DiskLedger, 'folderHere' | 'folderGone'>,
+  ) {
     this.tempDir = path.join(project.dotDir, 'tmp');
   }
 
@@ -422,6 +440,8 @@ export class FolderWriter {
     } catch (e) {
       throw refusedAsTooLong(to, e);
     }
+    this.folders?.folderGone(from);
+    this.folderIsThere(to);
   }
 
   /**
@@ -453,7 +473,7 @@ export class FolderWriter {
   /** Make the folder `rel` (and the folders above it). */
   async makeDir(rel: string): Promise<void> {
     const abs = this.checked(rel);
-    this.folderIsThere(rel);
+    this.notRemoved(rel);
     await fs.promises.mkdir(abs, { recursive: true }).catch((e: unknown) => {
       const code = codeOf(e);
       if (code === 'EEXIST' || code === 'ENOTDIR') {
@@ -471,11 +491,15 @@ export class FolderWriter {
       }
       throw refusedAsTooLong(rel, e);
     });
+    this.folderIsThere(rel); // once it is there (see DiskLedger.folderHere)
   }
 
   /** Remove the folder `rel` if it is empty (else the error: ENOTEMPTY, ENOENT, ENOTDIR). */
   async removeDir(rel: string): Promise<void> {
     await fs.promises.rmdir(this.checked(rel));
+    // (A crash before this leaves the folder recorded: it is not in the index, whose change the
+    // removal follows, and the next start's scan drops the record.)
+    this.folders?.folderGone(rel, true);
     this.noteRemoved(rel);
   }
 
@@ -493,6 +517,7 @@ export class FolderWriter {
       } catch {
         return;
       }
+      this.folders?.folderGone(dir, true);
       this.noteRemoved(dir);
       dir = path.posix.dirname(dir);
     }

@@ -284,7 +284,14 @@ export class Materializer {
             // shared again, the folder would move that file aside on every peer, again and again.
             this.log(`kept the folder ${p}: it holds files that are not shared; the session's file ${file} is written here once the folder is moved or removed`);
           } else {
-            this.log(`kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`);
+            // A shared file in it: one the removal never saw (made, or kept with edits, since the
+            // peer's deletion of the folder, decision 173); the folder stays for it.
+            const shared = this.workspace.index.entries().find(([, en]) => en.path.startsWith(p + '/'))?.[1].path;
+            this.log(
+              shared === undefined
+                ? `kept the folder ${p} a peer removed: it still holds files that are not shared; it stays shared`
+                : `kept the folder ${p} a peer removed: it holds ${shared}, which the session still has (the removal never saw it); it stays shared`,
+            );
             this.workspace.addDir(p, { kind: 'disk' });
           }
         }

@@ -124,7 +124,7 @@ export class WriteBack {
     readonly ledger: DiskLedger,
     private readonly log: (msg: string) => void,
   ) {
-    this.folder = new FolderWriter(project);
+    this.folder = new FolderWriter(project, ledger);
     this.rules = new IgnoreRules(project.root);
     // One daemon per project (the lock): what `.chorus/tmp/` holds now, a crash left.
     this.folder.clearTemp();
