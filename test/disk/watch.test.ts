@@ -168,3 +168,25 @@ it('a file a path rule refuses is logged once by its own name, whatever the watc
   const about = p.lines.filter((l) => l.includes('slash.txt'));
   expect(about).toEqual(['not sharing back\\slash.txt: it has a backslash or a control character']);
 });
+
+it('a file whose name is not UTF-8 is logged as not shared, once, by the name Node reads (user trial)', async () => {
+  const dir = tempProject({ 'ok.txt': 'ok\n', 'odd/keep.txt': 'k\n' });
+  // The bytes FF FE are no UTF-8: Node reads the name as two U+FFFD, a name no file has.
+  fs.writeFileSync(Buffer.concat([Buffer.from(path.join(dir, 'odd') + '/'), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'latin-1 name\n');
+  fs.writeFileSync(path.join(dir, 'real-\ufffd.txt'), 'a name really with U+FFFD\n');
+  const p = await startPeer(dir, 'solo');
+  await p.daemon.folder.settled();
+  const ws = p.daemon.workspace;
+  expect(ws.index.idOf('real-\ufffd.txt')).toBeDefined(); // valid UTF-8: shared as any file
+  expect(ws.index.idOf('odd/\ufffd\ufffd.txt')).toBeUndefined();
+  // One made while the daemon watches is told of too.
+  fs.writeFileSync(Buffer.concat([Buffer.from(path.join(dir, 'odd') + '/new-'), Buffer.from([0xfd]), Buffer.from('.txt')]), 'made later\n');
+  await until(() => p.lines.some((l) => l.startsWith('not sharing odd/new-\ufffd.txt')), 'the new one told of');
+  fs.writeFileSync(path.join(dir, 'ok.txt'), 'ok, changed\n');
+  const okId = ws.index.idOf('ok.txt')!;
+  await until(() => ws.isLive(okId) && ws.text(okId) === 'ok, changed\n', 'a later change taken in');
+  expect(p.lines.filter((l) => l.includes('.txt: its name'))).toEqual([
+    'not sharing odd/\ufffd\ufffd.txt: its name is not valid UTF-8 (rename it to share it)',
+    'not sharing odd/new-\ufffd.txt: its name is not valid UTF-8 (rename it to share it)',
+  ]);
+});

@@ -52,6 +52,17 @@ interface Seen {
   ino: number;
 }
 
+/**
+ * Why `rel` cannot be read: its name on disk is bytes that are not UTF-8. Node reads such a name
+ * with U+FFFD in their place, a name no file has, so the file could be neither read nor written
+ * on a peer's disk as it is. Only names with U+FFFD are looked at (a file really named with it is
+ * fine), so the common case costs nothing.
+ */
+function undecodableName(root: string, rel: string): string | undefined {
+  if (!rel.includes('\ufffd') || fs.existsSync(path.join(root, rel))) return undefined;
+  return 'its name is not valid UTF-8 (rename it to share it)';
+}
+
 export class FolderSync {
   readonly rules: IgnoreRules;
   private watcher: FSWatcher | undefined;
@@ -433,9 +444,10 @@ export class FolderSync {
 
   /** Take in the whole folder and settle what happened while the daemon was down. */
   async scanAll(): Promise<number> {
-    const { files, dirs, tooLong } = await scanTree(this.project.root, this.rules);
+    const { files, dirs, tooLong, undecodable } = await scanTree(this.project.root, this.rules);
     this.tooLong(tooLong);
-    const paths = new Set(files.map((f) => f.rel));
+    // Undecodable names go through the take-in's path check, which says why they are not shared.
+    const paths = new Set([...files.map((f) => f.rel), ...undecodable]);
     for (const [, e] of this.workspace.index.entries()) paths.add(e.path);
     for (const p of this.writeBack.ledger.paths()) paths.add(p);
     await this.sync([...paths], [], true, dirs);
@@ -534,13 +546,14 @@ export class FolderSync {
       const tree = await scanTree(this.project.root, this.rules, d);
       this.tooLong(tree.tooLong);
       for (const f of tree.files) touched.add(f.rel);
+      for (const rel of tree.undecodable) touched.add(rel);
       for (const sub of tree.dirs) seenDirs.add(sub);
     }
     const folders = await this.folderChanges([...seenDirs].sort(), goneDirs, full);
     const present = new Map<string, Seen>();
     const absent: string[] = [];
     for (const rel of [...touched].sort()) {
-      const problem = pathProblem(rel);
+      const problem = pathProblem(rel) ?? undecodableName(this.project.root, rel);
       if (problem) {
         this.once(rel, `not sharing ${rel}: ${problem}`);
         continue;

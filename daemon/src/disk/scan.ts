@@ -16,13 +16,16 @@ export async function scanFolder(root: string, rules: IgnoreRules, under = ''): 
 
 /**
  * Every shared regular file and every shared folder (empty ones too, `under` itself not
- * included) under `under`, each sorted by path; and, in `tooLong`, the entries left out because
- * their path is longer than the system takes (long-paths.ts; nothing below them is read).
+ * included) under `under`, each sorted by path; in `tooLong`, the entries left out because
+ * their path is longer than the system takes (long-paths.ts; nothing below them is read); in
+ * `undecodable`, those left out because their name is not UTF-8 (Node reads it with U+FFFD in
+ * place of the bytes, a name no entry has, so it can be neither read nor shared).
  */
-export async function scanTree(root: string, rules: IgnoreRules, under = ''): Promise<{ files: ScannedFile[]; dirs: string[]; tooLong: string[] }> {
+export async function scanTree(root: string, rules: IgnoreRules, under = ''): Promise<{ files: ScannedFile[]; dirs: string[]; tooLong: string[]; undecodable: string[] }> {
   const out: ScannedFile[] = [];
   const dirs: string[] = [];
   const tooLong: string[] = [];
+  const undecodable: string[] = [];
   const walk = async (dir: string) => {
     let entries: fs.Dirent[];
     try {
@@ -32,7 +35,10 @@ export async function scanTree(root: string, rules: IgnoreRules, under = ''): Pr
     }
     for (const e of entries) {
       const rel = dir ? `${dir}/${e.name}` : e.name;
-      if ((e.isDirectory() || e.isFile()) && tooLongForSystem(path.join(root, rel))) {
+      // Only a name with U+FFFD can be a decoding's (one really named so is there by that name).
+      if (e.name.includes('\ufffd') && (e.isDirectory() || e.isFile()) && !(await fs.promises.lstat(path.join(root, rel)).catch(() => undefined))) {
+        if (!rules.ignores(e.isDirectory() ? rel + '/' : rel)) undecodable.push(rel);
+      } else if ((e.isDirectory() || e.isFile()) && tooLongForSystem(path.join(root, rel))) {
         if (!rules.ignores(e.isDirectory() ? rel + '/' : rel)) tooLong.push(rel);
       } else if (e.isDirectory()) {
         if (rules.ignores(rel + '/')) continue;
@@ -45,7 +51,7 @@ export async function scanTree(root: string, rules: IgnoreRules, under = ''): Pr
       // symbolic links and special files are never shared
     }
   };
-  if (under && rules.ignores(under + '/')) return { files: out, dirs, tooLong };
+  if (under && rules.ignores(under + '/')) return { files: out, dirs, tooLong, undecodable };
   await walk(under);
-  return { files: out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)), dirs: dirs.sort(), tooLong };
+  return { files: out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)), dirs: dirs.sort(), tooLong, undecodable };
 }
