@@ -105,14 +105,16 @@ export async function waitUntil(what: string, cond: () => boolean, ms = 60_000):
 
 /**
  * A folder made from `files`, shared, and a second folder joined to it (both registered in `used`
- * so `stopAfterEach` stops their daemons): `a` the sharer's, `b` the joiner's.
+ * so `stopAfterEach` stops their daemons): `a` the sharer's, `b` the joiner's, and `code` the
+ * join code `a` gave (for more joiners: another `chorus share` would only print it again).
  */
-export function joinedPair(files: Record<string, string>, used: string[]): { a: string; b: string } {
+export function joinedPair(files: Record<string, string>, used: string[]): { a: string; b: string; code: string } {
   const a = tempProject(files);
   used.push(a);
   const b = path.join(tempDir(), 'b');
   used.push(b);
-  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  const code = shareCode(a);
+  const join = chorus(['join', code, b, '--host', '127.0.0.1']);
   expect(join.status, join.stderr).toBe(0);
-  return { a, b };
+  return { a, b, code };
 }
