@@ -257,6 +257,17 @@ it('a peer that accepts the connection but never completes the handshake is name
   expect(daemonsFor(b)).toEqual([]);
 });
 
+// Decision 151: a test-only timing the daemon cannot use is named before anything starts (a
+// daemon refusing it at start had its log removed with the failed share's .chorus/).
+it('a mistyped CHORUS_TEST_* setting is named, and nothing is started or changed', () => {
+  const d = project({ 'a.txt': 'a\n' });
+  const r = chorus(['share', d, '--host', '127.0.0.1'], { ...QUICK, env: { ...process.env, CHORUS_TEST_JOIN_TIMEOUT_MS: '20s' } });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toBe('chorus: CHORUS_TEST_JOIN_TIMEOUT_MS="20s" is not a whole number of milliseconds from 1 to 60000: it is a test-only setting that shortens a timer (decision 151); fix it or unset it\n');
+  expect(listing(d)).toEqual(['a.txt']);
+  expect(daemonsFor(d)).toEqual([]);
+});
+
 // A trial's `chorus share /proc/self` spun at full CPU for ten minutes, deaf to SIGTERM.
 it.skipIf(!fs.existsSync('/proc/self'))('refuses the system file systems (/proc, /sys) as a project folder, at once', () => {
   for (const dir of ['/proc/self', '/sys/kernel']) {
