@@ -2,9 +2,10 @@
  * Test-only timings (decision 151): environment variables named `CHORUS_TEST_*` that shorten a
  * daemon timer so a test can see it fire in seconds instead of minutes. The logic is the same,
  * only the wait is shorter. Unset, every timer keeps its production value. They are read here and
- * nowhere else, once per process; a value that is not a whole number of milliseconds within the
- * timer's range stops the daemon from starting, with a message naming the variable: a mistyped
- * value silently ignored would leave a test waiting out the full production time.
+ * nowhere else, once per process. A value that is not a whole number of milliseconds within the
+ * timer's range is refused with a message naming the variable, by a command before it starts a
+ * daemon (ensureDaemon) and by a daemon at start: a mistyped value silently ignored would leave a
+ * test waiting out the full production time (decision 172).
  *
  * - `CHORUS_TEST_JOIN_TIMEOUT_MS`: how long a join waits on a session where no peer says
  *   anything (session-manager.ts JOIN_TIMEOUT_MS, 60 s), and how long it waits for file content
