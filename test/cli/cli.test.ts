@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { decodeJoinCode, isReadOnly } from '../../daemon/src/net/join-code.js';
+import { stopIfRunning } from '../support/cli.js';
 import { CLI, REPO } from '../support/paths.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -14,7 +15,7 @@ const dirs: string[] = [];
 const editors: ScriptedEditor[] = [];
 afterEach(() => {
   for (const e of editors.splice(0)) e.close();
-  for (const d of dirs.splice(0)) chorus('stop', d);
+  for (const d of dirs.splice(0)) stopIfRunning(d);
 });
 function project(files: Record<string, string> = {}): string {
   const d = tempProject(files);
@@ -167,12 +168,13 @@ it('share gives the code each call asks for: read-only with --read-only, else on
   // Shared read-only first: a later plain share still gives a code that can write.
   expect(codeOf('--read-only').readOnly).toBe(true);
   expect(codeOf().readOnly).toBe(false);
-  expect(codeOf('--read-only').readOnly).toBe(true);
+  const readOnly = codeOf('--read-only');
+  expect(readOnly.readOnly).toBe(true);
   const human = chorus('share', a, '--read-only', '--host', '127.0.0.1');
   expect(human.stdout).toContain('Guests with this code can read but not write.');
   // A guest with the read-only code cannot edit, whatever it asks for; nor can it give a writer code.
   const b = project();
-  expect(chorus('join', codeOf('--read-only').code, b, '--host', '127.0.0.1', '--json').status).toBe(0);
+  expect(chorus('join', readOnly.code, b, '--host', '127.0.0.1', '--json').status).toBe(0);
   expect(JSON.parse(chorus('status', b, '--json').stdout).session).toEqual({ role: 'guest', readOnly: true, listening: [expect.any(String)], webrtc: true });
   const fromGuest = chorus('share', b, '--json');
   expect(JSON.parse(fromGuest.stdout).readOnly).toBe(true);

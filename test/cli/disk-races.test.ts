@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { chorus, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, joinedPair, listTree, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempDir } from '../support/project-dir.js';
 
 const used = stopAfterEach();
@@ -51,12 +51,12 @@ it('a sed -i rewrite on one peer racing appends on the other loses, duplicates a
 }, 600_000);
 
 it('a quick branch switch on the sharer leaves every peer with exactly the sharer\'s files', async () => {
-  const { a, b } = joinedPair({ 'readme.txt': 'hello\n' }, used);
+  const { a, b, code } = joinedPair({ 'readme.txt': 'hello\n' }, used);
   const others = [b];
   for (let i = 0; i < 2; i++) {
     const dir = path.join(tempDir(), `p${i}`);
     used.push(dir);
-    const join = chorus(['join', shareCode(a), dir, '--host', '127.0.0.1']);
+    const join = chorus(['join', code, dir, '--host', '127.0.0.1']);
     expect(join.status, join.stderr).toBe(0);
     others.push(dir);
   }

@@ -2,14 +2,13 @@
 // within seconds, leaves the folder as it was and no daemon behind; exit codes match the README.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { chorus, daemonsFor, editedCode, shareCode, stopAfterEach } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
+import { silentPeerCode, startSilentPeer, type SilentKind, type SilentPeer } from '../support/silent-peer.js';
 
 const used = stopAfterEach();
 /** Everything in a folder, `.chorus/` included: a failed command must leave none of it. */
@@ -21,6 +20,11 @@ function project(files: Record<string, string> = {}): string {
 }
 /** The joins below must fail long before the 60 s a silent peer is given: this bound catches a wait. */
 const QUICK = { timeoutMs: 30_000 };
+/**
+ * One shared folder for the tests that only try to join it, fail, and leave it serving (decision
+ * 151: none of them stops, kills or changes it); a test that stops its sharer shares its own.
+ */
+let sharer: { dir: string; code: string } | undefined; // set in beforeAll, below
 /** Nothing a person reads is a raw Node error or a stack. */
 const RAW_NODE_ERROR = /\bE[A-Z]{3,}\b:|\bat .*\.js:\d+|Cannot read properties|TypeError/;
 
@@ -36,8 +40,7 @@ function expectJoinUndone(r: ReturnType<typeof chorus>, reason: RegExp, dir: str
 }
 
 it('checks a join code before anything starts: garbage and damaged codes change nothing, not even the current folder', () => {
-  const a = project({ 'a.txt': 'a\n' });
-  const code = shareCode(a);
+  const { code } = sharer!;
   const here = tempDir();
   // No folder given: the current one. Before #12 this left a daemon and .chorus/ in it.
   let r = chorus(['join', 'not-a-code'], { cwd: here, ...QUICK });
@@ -63,8 +66,7 @@ it('a join code on standard input (`chorus join -`) is checked just as one on th
 });
 
 it('a wrong secret fails at once, stops the daemon it started and leaves the folder as it was', () => {
-  const a = project({ 'a.txt': 'a\n' });
-  const code = shareCode(a);
+  const { code } = sharer!;
   const b = project({ 'notes.txt': 'mine\n' });
   const r = chorus(['join', editedCode(code, (c) => (c.k = Buffer.alloc(32, 7).toString('base64url'))), b, '--host', '127.0.0.1'], QUICK);
   expectJoinUndone(r, /refused to let this folder in: .*secret does not match/, b, ['notes.txt']);
@@ -73,8 +75,7 @@ it('a wrong secret fails at once, stops the daemon it started and leaves the fol
 });
 
 it('a code for another session names both sessions within seconds, and removes the folders it made', () => {
-  const a = project({ 'a.txt': 'a\n' });
-  const code = shareCode(a);
+  const { code } = sharer!;
   const parent = tempDir();
   const target = path.join(parent, 'x', 'y');
   // Same secret and address, another session id: a code mixed up with another one.
@@ -86,8 +87,7 @@ it('a code for another session names both sessions within seconds, and removes t
 });
 
 it('joining the sharing folder with its own code says so at once and leaves its daemon serving', () => {
-  const a = project({ 'a.txt': 'a\n' });
-  const code = shareCode(a);
+  const { dir: a, code } = sharer!;
   const [pid] = daemonsFor(a);
   const r = chorus(['join', code, a], QUICK);
   expect(r.status).toBe(1);
@@ -131,8 +131,7 @@ it('a port the person asked for is used, or the share fails naming it', async ()
 });
 
 it('says what is wrong with a path in words, never a raw Node error', () => {
-  const a = project({ 'a.txt': 'a\n' });
-  const code = shareCode(a);
+  const { code } = sharer!;
   const file = path.join(tempDir(), 'plain.txt');
   fs.writeFileSync(file, 'x');
   const cases: Array<[string[], RegExp]> = [
@@ -170,43 +169,37 @@ it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already run
 
 /**
  * `chorus join` against a peer that accepts connections and never answers: the one case where the
- * long wait is right, so this join runs a full minute (the daemon's fixed join timeout). It is
- * started when the file starts and runs alongside the other tests, which share nothing with it
- * (their own folders, their own daemons; none stops a folder it did not make); the test below
- * waits for its end and checks all it checked before. The other tests run `chorus` synchronously:
- * meanwhile the kernel accepts and buffers for the silent server, and the join's short stderr
- * waits in its pipe.
+ * long wait is right. The daemon waits a minute of silence; here CHORUS_TEST_JOIN_TIMEOUT_MS
+ * shortens that to SILENT_JOIN_S (decision 151: the same code path, the timer fires sooner). It
+ * stays above the 10 s a peer's handshake is given (secure.ts), which the stalled join below must
+ * see fail first, and above the 10 s after which the command says it is still waiting. The joins
+ * are started when the file starts and run alongside the other tests, which share nothing with
+ * them (their own folders, their own daemons; none stops a folder it did not make); the tests
+ * below wait for their end. The silent peers answer from a thread of their own (silent-peer.ts),
+ * since the other tests block this one while they run `chorus`.
  */
+const SILENT_JOIN_S = 20;
 interface SilentJoin {
   port: number;
   b: string;
   ended: Promise<{ status: number | null; err: string }>;
 }
-const silentSockets = new Set<net.Socket>();
-const silentServers: net.Server[] = [];
-const silentWs: WebSocketServer[] = [];
+const silentPeers: SilentPeer[] = [];
 const silentChildren: Array<ReturnType<typeof spawn>> = [];
 const silentJoins: Array<Promise<SilentJoin>> = [];
 
-/**
- * Start a peer that accepts connections and never answers, and a `chorus join` against it.
- * `websocket`: it also completes the WebSocket upgrade, then says nothing (a daemon whose
- * handshakes never complete, as under a flood of connections: decision 165).
- */
-function startSilentJoin(kind: 'tcp' | 'websocket'): Promise<SilentJoin> {
+/** Start a silent peer of `kind` and a `chorus join` against it; resolves once the join runs. */
+function startSilentJoin(kind: SilentKind): Promise<SilentJoin> {
   const join = (async () => {
-    const silent = kind === 'tcp' ? net.createServer((s) => s.resume()) : http.createServer(); // tcp: read and drop what comes
-    silent.on('connection', (s: net.Socket) => silentSockets.add(s));
-    silentServers.push(silent);
-    // ws reads and drops the peer's messages; nothing is ever sent back.
-    if (kind === 'websocket') silentWs.push(new WebSocketServer({ server: silent as http.Server }));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as net.AddressInfo).port;
-    const code = 'chorus2.' + Buffer.from(JSON.stringify({ s: 'a'.repeat(32), k: Buffer.alloc(32, 1).toString('base64url'), a: [`ws://127.0.0.1:${port}`] })).toString('base64url');
+    const silent = await startSilentPeer(kind);
+    silentPeers.push(silent);
+    const { port } = silent;
+    const code = silentPeerCode(port);
     // Its own folder, not in `used`: the other tests' afterEach stops only their own.
     const b = tempProject();
-    // Async: the silent server lives in this process and must keep accepting meanwhile.
-    const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Async: its output is read while the other tests run.
+    const env = { ...process.env, CHORUS_TEST_JOIN_TIMEOUT_MS: String(SILENT_JOIN_S * 1000) };
+    const child = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], env });
     silentChildren.push(child);
     let err = '';
     child.stderr!.on('data', (c) => (err += c));
@@ -219,20 +212,23 @@ function startSilentJoin(kind: 'tcp' | 'websocket'): Promise<SilentJoin> {
 }
 let silentJoin: Promise<SilentJoin> | undefined;
 let stalledJoin: Promise<SilentJoin> | undefined;
-beforeAll(() => {
+beforeAll(async () => {
   silentJoin = startSilentJoin('tcp');
   stalledJoin = startSilentJoin('websocket');
+  // Both joins running before the share below holds this thread.
+  await Promise.allSettled([silentJoin, stalledJoin]);
+  const dir = tempProject({ 'a.txt': 'a\n' });
+  sharer = { dir, code: shareCode(dir) };
 });
 afterAll(async () => {
+  if (sharer) expect(chorus(['stop', sharer.dir]).status).toBe(0);
   for (const child of silentChildren) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   // A daemon left behind fails the test; it is stopped here all the same.
   for (const join of silentJoins) {
     const b = await join.then((j) => j.b, () => undefined);
     if (b && daemonsFor(b).length > 0) chorus(['stop', b]);
   }
-  for (const s of silentSockets) s.destroy();
-  for (const wss of silentWs) wss.close();
-  for (const server of silentServers) if (server.listening) await new Promise((r) => server.close(r));
+  await Promise.all(silentPeers.map((p) => p.close()));
 });
 
 it('waits for a silent peer (only then), with progress on stderr, and names what it tried', async () => {
@@ -240,7 +236,7 @@ it('waits for a silent peer (only then), with progress on stderr, and names what
   const { status, err } = await ended;
   expect(status).toBe(1);
   expect(err).toMatch(/still waiting for a peer of the session to answer \(\d+ s\)/);
-  expect(err).toContain(`nothing came for 60 s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
+  expect(err).toContain(`nothing came for ${SILENT_JOIN_S} s (tried 127.0.0.1:${port}); is the sharing daemon running and reachable?`);
   expect(err).not.toContain('relay');
   expect(listing(b)).toEqual([]);
   expect(daemonsFor(b)).toEqual([]);
@@ -259,6 +255,17 @@ it('a peer that accepts the connection but never completes the handshake is name
   expect(err).not.toMatch(RAW_NODE_ERROR);
   expect(listing(b)).toEqual([]);
   expect(daemonsFor(b)).toEqual([]);
+});
+
+// Decision 151: a test-only timing the daemon cannot use is named before anything starts (a
+// daemon refusing it at start had its log removed with the failed share's .chorus/).
+it('a mistyped CHORUS_TEST_* setting is named, and nothing is started or changed', () => {
+  const d = project({ 'a.txt': 'a\n' });
+  const r = chorus(['share', d, '--host', '127.0.0.1'], { ...QUICK, env: { ...process.env, CHORUS_TEST_JOIN_TIMEOUT_MS: '20s' } });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toBe('chorus: CHORUS_TEST_JOIN_TIMEOUT_MS="20s" is not a whole number of milliseconds from 1 to 60000: it is a test-only setting that shortens a timer (decision 151); fix it or unset it\n');
+  expect(listing(d)).toEqual(['a.txt']);
+  expect(daemonsFor(d)).toEqual([]);
 });
 
 // A trial's `chorus share /proc/self` spun at full CPU for ten minutes, deaf to SIGTERM.

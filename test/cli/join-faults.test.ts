@@ -3,22 +3,22 @@
 // named conflicts this join had nothing to do with. Real daemons, run by the built CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { chorus, daemonsFor, editedCode, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, daemonsFor, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
+import { silentPeerCode, startSilentPeer, type SilentPeer } from '../support/silent-peer.js';
 
 const used = stopAfterEach();
 const RAW_NODE_ERROR = /\bE[A-Z]{3,}\b:|\bat .*\.js:\d+|Cannot read properties|TypeError/;
 
 const children: ChildProcess[] = [];
-const servers: net.Server[] = [];
+const peers: SilentPeer[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await Promise.all(peers.splice(0).map((p) => p.close()));
 });
 
 function project(files: Record<string, string> = {}): string {
@@ -95,14 +95,12 @@ it('a view-mode join refuses a daemon that already read the folder, and changes 
 });
 
 it('a join whose daemon is killed mid-way says so within seconds, exits non-zero and leaves the folder as it was', async () => {
-  // A "peer" that accepts connections and never answers: the join waits for it.
-  const silent = net.createServer(() => undefined);
-  servers.push(silent);
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  const port = (silent.address() as net.AddressInfo).port;
-  const code = editedCode(shareCode(project({ 'a.txt': 'a\n' })), (b) => {
-    b.addrs = [`ws://127.0.0.1:${port}`];
-  });
+  // A "peer" that accepts connections and never answers: the join waits for it. (The code once
+  // came from a real share with its addresses edited under a name codes do not use, so the join
+  // reached the real sharer and raced the kill below.)
+  const silent = await startSilentPeer('tcp');
+  peers.push(silent);
+  const code = silentPeerCode(silent.port);
   const b = path.join(tempDir(), 'b');
   used.push(b);
   const run = joinInBackground([code, b, '--host', '127.0.0.1']);
@@ -122,8 +120,7 @@ it('a join whose daemon is killed mid-way says so within seconds, exits non-zero
 });
 
 it("a joining folder's file equal to the session's is no conflict, and a join tells only of this folder's files", async () => {
-  const { a, b } = joinedPair({ 'f.txt': 'base\n' }, used);
-  const code = shareCode(a);
+  const { a, b, code } = joinedPair({ 'f.txt': 'base\n' }, used);
   // Both change f.txt while apart, and both create new.txt: an old conflict, between a and b only.
   expect(chorus(['stop', b]).status).toBe(0);
   fs.appendFileSync(path.join(a, 'f.txt'), 'A\n');
@@ -156,8 +153,7 @@ it("a joining folder's file equal to the session's is no conflict, and a join te
   expect((JSON.parse(empty.stdout) as { notices?: string[] }).notices ?? []).toEqual([]);
 });
 it('a join into a folder that holds an old conflict copy of the session does not tell that old conflict again (trial)', async () => {
-  const { a, b } = joinedPair({ 'f.txt': 'base\n' }, used);
-  const code = shareCode(a);
+  const { a, b, code } = joinedPair({ 'f.txt': 'base\n' }, used);
   // An old event between a and b: both.txt made a file on a and a folder on b while apart; the
   // folder keeps the path, a's file is kept as `both (conflict …).txt`, and a's log says so.
   expect(chorus(['stop', b]).status).toBe(0);

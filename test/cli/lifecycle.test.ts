@@ -40,16 +40,31 @@ function project(files: Record<string, string> = {}): string {
   return d;
 }
 
-/** `chorus daemon dir` in the foreground, as a person runs it; resolves with its log once it serves. */
-async function foregroundDaemon(dir: string): Promise<{ child: ChildProcess; log: () => string }> {
+/** What `chorus status --json` prints (the fields these tests read). */
+interface StatusJson {
+  pid: number;
+  session: unknown;
+  peer: { id: string; name: string };
+}
+
+/**
+ * `chorus daemon dir` in the foreground, as a person runs it; resolves with its log once it
+ * serves, and with the first `chorus status --json` that answered (the check that it is ready).
+ */
+async function foregroundDaemon(dir: string): Promise<{ child: ChildProcess; log: () => string; status: StatusJson }> {
   const child = spawn(process.execPath, [CLI, 'daemon', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let log = '';
   child.stderr!.on('data', (c) => (log += c));
   await waitUntil('the daemon to serve', () => log.includes(' serving ') || child.exitCode !== null, 30_000);
   expect(child.exitCode, log).toBeNull();
-  await waitUntil('the daemon to be ready', () => chorus(['status', dir]).status === 0, 30_000);
-  return { child, log: () => log };
+  let status: StatusJson | undefined;
+  await waitUntil('the daemon to be ready', () => {
+    const r = chorus(['status', dir, '--json']);
+    if (r.status === 0) status = JSON.parse(r.stdout) as StatusJson;
+    return status !== undefined;
+  }, 30_000);
+  return { child, log: () => log, status: status! };
 }
 
 async function stopped(child: ChildProcess): Promise<void> {
@@ -79,9 +94,8 @@ it('a stale lock naming a live program that is no daemon: stop leaves it alone, 
   expect(status.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
 
   // What status said is true: a daemon starts, and says it took the stale lock over.
-  const { child, log } = await foregroundDaemon(d);
+  const { child, log, status: st } = await foregroundDaemon(d);
   expect(log()).toMatch(/took over the stale lock .*daemon\.lock: pid \d+ is not a chorus daemon for this folder/);
-  const st = JSON.parse(chorus(['status', d, '--json']).stdout);
   expect(st.pid).toBe(child.pid);
   expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toMatchObject({ pid: child.pid, root: d, procStart: expect.any(String) });
 
@@ -132,9 +146,9 @@ it('a hand-written lock naming a live program with its real start time is stale:
   expect(status.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
 
   // A daemon starts anyway, and its log says the lock was stale.
-  const { child, log } = await foregroundDaemon(d);
+  const { child, log, status: st } = await foregroundDaemon(d);
   expect(log()).toMatch(/took over the stale lock .*daemon\.lock: pid \d+ runs `sleep 1000`, which is not a chorus daemon for this folder, and no daemon answers on its socket/);
-  expect(JSON.parse(chorus(['status', d, '--json']).stdout).pid).toBe(child.pid);
+  expect(st.pid).toBe(child.pid);
   await stopped(child);
   expect(alive(pid)).toBe(true);
 
@@ -189,14 +203,14 @@ it('a damaged session file is kept aside and the log says how to get back in', a
   const cut = fs.readFileSync(file).subarray(0, 50);
   fs.writeFileSync(file, cut);
 
-  const { child, log } = await foregroundDaemon(d);
+  const { child, log, status: st } = await foregroundDaemon(d);
   expect(log()).toMatch(/the saved session .*session\.json is damaged \(it is not complete JSON\), so this folder is no longer in its session/);
   expect(log()).toContain(`\`chorus join <code> ${d}\``);
   const kept = fs.readdirSync(path.join(d, '.chorus')).filter((n) => n.startsWith('session.json.damaged-'));
   expect(kept).toHaveLength(1);
   expect(log()).toContain(`it was kept as ${path.join(d, '.chorus', kept[0]!)}`);
   expect(fs.readFileSync(path.join(d, '.chorus', kept[0]!))).toEqual(cut);
-  expect(JSON.parse(chorus(['status', d, '--json']).stdout).session).toBeNull();
+  expect(st.session).toBeNull();
   // Sharing it again starts a new session: the person is told, not left to hand out a code to a
   // session apart from the one they were in (a second trial).
   const again = chorus(['share', d, '--host', '127.0.0.1']);
@@ -210,12 +224,11 @@ it('a damaged identity file is kept aside and the log says a new identity was ma
   const d = project();
   const file = path.join(d, '.chorus', 'identity.json');
   fs.writeFileSync(file, '{"id": "0123456789abcdef01');
-  const { child, log } = await foregroundDaemon(d);
+  const { child, log, status: st } = await foregroundDaemon(d);
   expect(log()).toMatch(/the identity file .*identity\.json is damaged \(it is not complete JSON\); it was kept as .*identity\.json\.damaged-.*new identity/);
   const kept = fs.readdirSync(path.join(d, '.chorus')).filter((n) => n.startsWith('identity.json.damaged-'));
   expect(kept).toHaveLength(1);
   expect(fs.readFileSync(path.join(d, '.chorus', kept[0]!), 'utf8')).toBe('{"id": "0123456789abcdef01');
-  const st = JSON.parse(chorus(['status', d, '--json']).stdout);
   expect(JSON.parse(fs.readFileSync(file, 'utf8')).id).toBe(st.peer.id);
   await stopped(child);
 
@@ -224,7 +237,7 @@ it('a damaged identity file is kept aside and the log says a new identity was ma
   fs.writeFileSync(path.join(named, '.chorus', 'identity.json'), JSON.stringify({ name: 'Ada' }));
   const second = await foregroundDaemon(named);
   expect(second.log()).not.toMatch(/damaged/);
-  expect(JSON.parse(chorus(['status', named, '--json']).stdout).peer.name).toBe('Ada');
+  expect(second.status.peer.name).toBe('Ada');
   await stopped(second.child);
 });
 

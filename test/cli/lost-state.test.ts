@@ -4,8 +4,9 @@
 // start then shared those deletions, and every peer's folder was emptied (found by a trial, 6 of 6).
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, it } from 'vitest';
-import { chorus, daemonsFor, joinedPair, listTree, stopAfterEach, waitUntil } from '../support/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chorus, daemonsFor, joinedFolder, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { tempProject } from '../support/project-dir.js';
 
 const used = stopAfterEach();
 const FILES = { 'f1.txt': 'one\n', 'f2.txt': 'two\n', 'sub/f3.txt': 'three\n' };
@@ -48,22 +49,35 @@ async function expectKept(a: string, b: string, want: string[], contents: Record
   for (const d of [a, b]) expect(log(d)).not.toMatch(/duplicate seq|could not compact/);
 }
 
-for (const [how, damage] of [
-  ['deleted', (b: string) => fs.rmSync(state(b, 'index.snap'))],
-  ['overwritten with garbage', (b: string) => fs.writeFileSync(state(b, 'index.snap'), 'not an automerge document at all')],
-  ['cut short', (b: string) => fs.truncateSync(state(b, 'index.snap'), 60)],
-  ['gone with all saved state', (b: string) => fs.rmSync(state(b), { recursive: true })],
-] as const) {
-  it(`a joiner whose saved file list was ${how} keeps every file, and so does every peer`, async () => {
-    const { a, b } = pair();
-    stop(b); // compacts: the index is all in index.snap
-    expect(fs.existsSync(state(b, 'index.snap'))).toBe(true);
-    damage(b);
-    start(b);
-    await expectKept(a, b, ['f1.txt', 'f2.txt', 'sub/f3.txt'], FILES);
-    expect(log(b)).toContain('the saved list of shared files did not load whole');
+describe('one sharer, four joiners', () => {
+  // One sharer for these four (decision 151): each damages, stops and restarts only its own
+  // joiner, and checks that the sharer's folder still holds FILES and nothing else.
+  let sharer: { a: string; code: string } | undefined;
+  beforeAll(() => {
+    const a = tempProject(FILES);
+    sharer = { a, code: shareCode(a) };
   });
-}
+  afterAll(() => {
+    if (sharer) stop(sharer.a);
+  });
+  for (const [how, damage] of [
+    ['deleted', (b: string) => fs.rmSync(state(b, 'index.snap'))],
+    ['overwritten with garbage', (b: string) => fs.writeFileSync(state(b, 'index.snap'), 'not an automerge document at all')],
+    ['cut short', (b: string) => fs.truncateSync(state(b, 'index.snap'), 60)],
+    ['gone with all saved state', (b: string) => fs.rmSync(state(b), { recursive: true })],
+  ] as const) {
+    it(`a joiner whose saved file list was ${how} keeps every file, and so does every peer`, async () => {
+      const a = sharer!.a;
+      const b = joinedFolder(sharer!.code, used);
+      stop(b); // compacts: the index is all in index.snap
+      expect(fs.existsSync(state(b, 'index.snap'))).toBe(true);
+      damage(b);
+      start(b);
+      await expectKept(a, b, ['f1.txt', 'f2.txt', 'sub/f3.txt'], FILES);
+      expect(log(b)).toContain('the saved list of shared files did not load whole');
+    });
+  }
+});
 
 it('a joiner whose file list lost its snapshot but kept the log after it keeps every file, and so does every peer', async () => {
   const { a, b } = pair();

@@ -62,13 +62,23 @@ export function editedCode(code: string, edit: (body: Record<string, unknown>) =
   return 'chorus2.' + Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
-/** Folders registered here have their daemon stopped after each test (`chorus stop`). */
+/** Folders registered here have their daemon stopped after each test (stopIfRunning). */
 export function stopAfterEach(): string[] {
   const dirs: string[] = [];
   afterEach(() => {
-    for (const d of dirs.splice(0)) if (fs.existsSync(d)) chorus(['stop', d]);
+    for (const d of dirs.splice(0)) stopIfRunning(d);
   });
   return dirs;
+}
+
+/**
+ * `chorus stop dir`, unless `dir` has neither a daemon's lock nor its socket: then `chorus stop`
+ * finds nothing to stop either (it looks for a daemon by those two), and a Node process less is
+ * started for each folder a test left without a daemon (a failed join, a daemon already stopped).
+ */
+export function stopIfRunning(dir: string): void {
+  const dot = path.join(dir, '.chorus');
+  if (fs.existsSync(path.join(dot, 'daemon.lock')) || fs.existsSync(path.join(dot, 'daemon.sock'))) chorus(['stop', dir]);
 }
 
 /**
@@ -105,14 +115,21 @@ export async function waitUntil(what: string, cond: () => boolean, ms = 60_000):
 
 /**
  * A folder made from `files`, shared, and a second folder joined to it (both registered in `used`
- * so `stopAfterEach` stops their daemons): `a` the sharer's, `b` the joiner's.
+ * so `stopAfterEach` stops their daemons): `a` the sharer's, `b` the joiner's, and `code` the
+ * join code `a` gave (for more joiners: another `chorus share` would only print it again).
  */
-export function joinedPair(files: Record<string, string>, used: string[]): { a: string; b: string } {
+export function joinedPair(files: Record<string, string>, used: string[]): { a: string; b: string; code: string } {
   const a = tempProject(files);
   used.push(a);
+  const code = shareCode(a);
+  return { a, b: joinedFolder(code, used), code };
+}
+
+/** A new folder `b` joined with `code` on loopback (registered in `used`); returns its path. */
+export function joinedFolder(code: string, used: string[]): string {
   const b = path.join(tempDir(), 'b');
   used.push(b);
-  const join = chorus(['join', shareCode(a), b, '--host', '127.0.0.1']);
+  const join = chorus(['join', code, b, '--host', '127.0.0.1']);
   expect(join.status, join.stderr).toBe(0);
-  return { a, b };
+  return b;
 }

@@ -12,6 +12,7 @@ import { CliError } from './human-error.js';
 import { stoppedByCommand, stoppedMessage } from './stop-mark.js';
 import { ExitCodes } from '@chorus/protocol';
 import { inspectLock, lockOwner, processAlive, processStart, type LockHolder } from './lock.js';
+import { testTimings } from '../session/test-timings.js';
 
 /** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
 export function findProject(dir: string | undefined): Project {
@@ -173,6 +174,9 @@ export async function ensureDaemon(project: Project, extraArgs: string[] = [], t
     // not running (or a stale socket): start one
   }
   if (opts.unlessStopped && stoppedByCommand(project)) throw new StoppedByCommand(project);
+  // A test-only setting the daemon would refuse (it stops at start, decision 151) is named here,
+  // before anything starts: a share or join that fails removes the log that would have said so.
+  testTimings();
   project.ensureDotDir();
   const out = fs.openSync(project.logPath, 'a', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, CLI, 'daemon', project.root, ...extraArgs], { detached: true, stdio: ['ignore', out, out], env: daemonEnv() });

@@ -27,6 +27,7 @@ import { HEX_COLOR } from '../presence/colors.js';
 import { displayName } from '../presence/presence.js';
 import { configKeys, enclosingMember, keysToConfig, loadSession, saveSession, sessionFile, type SessionConfig } from './session-file.js';
 import { writerKeys } from '../net/credentials.js';
+import { JOIN_TIMEOUT_MS, testTimings } from './test-timings.js';
 
 export interface ShareOptions {
   host?: string;
@@ -84,16 +85,6 @@ export interface PeerStatus {
   rttMs?: number;
 }
 
-const JOIN_TIMEOUT_MS = 60_000;
-/**
- * Test-only timing (decision 151): `CHORUS_TEST_FORGET_AFTER_MS` shortens how long a peer not
- * heard of stays in the address book (overlay.ts FORGET_AFTER_MS, decision 161); unset, the
- * production value.
- */
-function testTiming(): { forgetAfterMs?: number } {
-  const forget = Number(process.env.CHORUS_TEST_FORGET_AFTER_MS);
-  return Number.isFinite(forget) && forget > 0 ? { forgetAfterMs: forget } : {};
-}
 /** Most notices a join answers with (the log has every one). */
 const MAX_JOIN_NOTICES = 50;
 /** Dial failures that mean "nothing listens there" rather than "no answer yet". */
@@ -117,6 +108,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   replicator: Replicator | undefined;
   private materializer: Materializer | undefined;
   private addrs: string[] = [];
+  /** How long a join waits on silence: JOIN_TIMEOUT_MS, or shorter in a test (test-timings.ts). */
+  private readonly joinTimeoutMs: number;
+  /** The overlay timers a test shortened (test-timings.ts); empty otherwise. */
+  private readonly forgetAfter: { forgetAfterMs?: number };
 
   /** Where this daemon listens for peers (`ws://host:port`), while the session runs. */
   get listening(): string[] {
@@ -134,6 +129,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     private readonly wrapNetwork: (net: PeerNetwork) => PeerNetwork = (net) => net,
   ) {
     super();
+    // Read when the daemon starts, so that a mistyped test setting stops it there, named.
+    const timings = testTimings();
+    this.joinTimeoutMs = timings.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+    this.forgetAfter = timings.forgetAfterMs !== undefined ? { forgetAfterMs: timings.forgetAfterMs } : {};
   }
 
   get session(): SessionConfig | undefined {
@@ -401,7 +400,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       ...(config.relayUrl ? { relayUrl: config.relayUrl } : {}),
       seeds: config.addrs,
       webrtc: config.webrtc !== false,
-      timing: testTiming(),
+      timing: this.forgetAfter,
       log: (m) => this.log(`net: ${m}`),
       // The listening port also serves the browser page, and relays between the pages it
       // served (only within this session's room), so they can link up and upgrade to WebRTC.
@@ -469,7 +468,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       // Files whose blob is still on its way are waited for; not those no connected peer could
       // send (each said `lack`): nothing more comes for them until a peer that has them
       // connects, and waiting would only hold the join for a minute, silently.
-      const deadline = Date.now() + JOIN_TIMEOUT_MS;
+      const deadline = Date.now() + this.joinTimeoutMs;
       while (this.materializer.pendingBlobs() > 0 && rep.blobsOnTheWay() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const paths = this.materializer.pendingPaths();
       waiting = paths.length;
@@ -485,7 +484,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   /**
    * Resolves when a peer has synced with us. Fails fast with the real reason when the session
    * refuses us, a peer serves another session, or every address of the code refuses connections;
-   * fails after JOIN_TIMEOUT_MS of silence otherwise (a peer that is just slow keeps it going).
+   * fails after JOIN_TIMEOUT_MS of silence otherwise (a peer that is just slow keeps it going; a test
+   * may shorten the wait: test-timings.ts).
    */
   private waitForFirstSync(rep: Replicator): Promise<void> {
     const overlay = this.overlay!;
@@ -543,18 +543,18 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
           settle(
             new Failure(
               'session',
-              `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s. The session's daemon at ${displayAddr(stalled.addr)} accepted the connection but never completed the handshake (last: ${stalled.reason}); it may be overloaded or under attack (a flood of connections). Try again in a while.`,
+              `could not sync with any peer of the session: nothing came for ${this.joinTimeoutMs / 1000} s. The session's daemon at ${displayAddr(stalled.addr)} accepted the connection but never completed the handshake (last: ${stalled.reason}); it may be overloaded or under attack (a flood of connections). Try again in a while.`,
             ),
           );
           return;
         }
         const tried = [...targets.map(displayAddr), ...(config.relayUrl ? [`the relay ${config.relayUrl}`] : [])];
-        settle(new Failure('session', `could not sync with any peer of the session: nothing came for ${JOIN_TIMEOUT_MS / 1000} s (tried ${tried.join(', ') || 'no address'}); is the sharing daemon running and reachable?`));
+        settle(new Failure('session', `could not sync with any peer of the session: nothing came for ${this.joinTimeoutMs / 1000} s (tried ${tried.join(', ') || 'no address'}); is the sharing daemon running and reachable?`));
       };
-      timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
+      timer = setTimeout(giveUp, this.joinTimeoutMs);
       const stillGoing = () => {
         clearTimeout(timer);
-        timer = setTimeout(giveUp, JOIN_TIMEOUT_MS);
+        timer = setTimeout(giveUp, this.joinTimeoutMs);
       };
       this.on('refused', refused);
       overlay.on('wrong-session', wrongSession);

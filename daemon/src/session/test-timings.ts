@@ -1,0 +1,57 @@
+/**
+ * Test-only timings (decision 151): environment variables named `CHORUS_TEST_*` that shorten a
+ * daemon timer so a test can see it fire in seconds instead of minutes. The logic is the same,
+ * only the wait is shorter. Unset, every timer keeps its production value. They are read here and
+ * nowhere else, once per process. A value that is not a whole number of milliseconds within the
+ * timer's range is refused with a message naming the variable, by a command before it starts a
+ * daemon (ensureDaemon) and by a daemon at start: a mistyped value silently ignored would leave a
+ * test waiting out the full production time (decision 172).
+ *
+ * - `CHORUS_TEST_JOIN_TIMEOUT_MS`: how long a join waits on a session where no peer says
+ *   anything (session-manager.ts JOIN_TIMEOUT_MS, 60 s), and how long it waits for file content
+ *   on its way at the end of a join.
+ * - `CHORUS_TEST_FORGET_AFTER_MS`: how long a peer not heard of stays in the address book
+ *   (overlay.ts FORGET_AFTER_MS, 10 minutes; decision 161).
+ */
+
+/** The production values, in milliseconds, that the variables may shorten. */
+export const JOIN_TIMEOUT_MS = 60_000;
+/** Kept equal to overlay.ts FORGET_AFTER_MS (not imported: this module stays free of the network code). */
+const FORGET_AFTER_MAX_MS = 10 * 60_000;
+
+/** The timers a test shortened, in milliseconds; a field absent keeps its production value. */
+export interface TestTimings {
+  joinTimeoutMs?: number;
+  forgetAfterMs?: number;
+}
+
+/**
+ * Read `CHORUS_TEST_JOIN_TIMEOUT_MS` and `CHORUS_TEST_FORGET_AFTER_MS` from `env`. Each, when set
+ * (and not empty), must be a whole number of milliseconds from 1 to its production value.
+ * Throws an Error naming the variable, its value and what it accepts otherwise.
+ */
+export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
+  const join = milliseconds(env, 'CHORUS_TEST_JOIN_TIMEOUT_MS', JOIN_TIMEOUT_MS);
+  const forget = milliseconds(env, 'CHORUS_TEST_FORGET_AFTER_MS', FORGET_AFTER_MAX_MS);
+  return { ...(join !== undefined ? { joinTimeoutMs: join } : {}), ...(forget !== undefined ? { forgetAfterMs: forget } : {}) };
+}
+
+let cached: TestTimings | undefined;
+
+/** readTestTimings of this process's environment, read on the first call only. Throws as it does. */
+export function testTimings(): TestTimings {
+  cached ??= readTestTimings(process.env);
+  return cached;
+}
+
+function milliseconds(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const ms = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!(ms >= 1 && ms <= max)) {
+    throw new Error(
+      `${name}=${JSON.stringify(raw.slice(0, 40))} is not a whole number of milliseconds from 1 to ${max}: it is a test-only setting that shortens a timer (decision 151); fix it or unset it`,
+    );
+  }
+  return ms;
+}
