@@ -39,8 +39,11 @@ import { settleMemory } from './lifecycle/settle-memory.js';
 import { FsBlobStore } from './workspace/fs-blob-store.js';
 import { Storage } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
+import type { Timer } from './timers.js';
 
 const MESSAGE_TOPIC = 'message';
+/** How long a stopping daemon waits for leaving the session before it saves its state and exits anyway (ms; `chorus stop` waits 10 s in all). */
+const LEAVE_BOUND_MS = 3000;
 const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });
 
 interface LocalMessage {
@@ -394,7 +397,16 @@ export class Daemon {
       for (const s of this.sessions.values()) s.dispose();
       this.presence.leave();
       await this.folder.stop();
-      await this.session.stop();
+      // Leaving the session (goodbyes, links, listener, WebRTC's threads) waits on the network
+      // and native code: bounded, so the state below is saved and the lock released within
+      // `chorus stop`'s wait whatever the peers do (decision 176).
+      let bound: Timer | undefined;
+      const left = await Promise.race([
+        this.session.stop().then(() => true),
+        new Promise<false>((r) => (bound = setTimeout(() => r(false), LEAVE_BOUND_MS))),
+      ]);
+      clearTimeout(bound);
+      if (!left) this.log(`leaving the session took over ${LEAVE_BOUND_MS / 1000} s; saving and stopping without waiting for it`);
       this.data.close();
       await this.writeBack.flush();
       this.writeBack.ledger.close();
