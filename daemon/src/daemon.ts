@@ -372,7 +372,7 @@ export class Daemon {
         return { path: p, editors, length: id && this.workspace.isLive(id) ? this.workspace.text(id).length : 0 };
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
-      peers: this.session.peers(),
+      peers: this.peersNamed(),
       session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}) } : (this.pending ?? null),
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
@@ -385,6 +385,17 @@ export class Daemon {
         .map(([, e]) => ({ path: e.path, size: e.size, binary: !!e.opaque }))
         .sort((a, b) => a.path.localeCompare(b.path)),
     };
+  }
+
+  /**
+   * The session's peers, each under the name its presence last gave: a browser tab links up before
+   * its person has chosen a name, and its link's hello keeps the one it had then ("guest", or none),
+   * so status listed it so while editors greeted it by the name it chose. The hello's name where
+   * no presence came yet.
+   */
+  private peersNamed(): ReturnType<SessionManager['peers']> {
+    const said = new Map(this.presence.peers().map((v) => [v.id, v.name]));
+    return this.session.peers().map((p) => ({ ...p, name: said.get(p.id) ?? p.name }));
   }
 
   /** Stop serving: write files, save state, leave the session, close sockets, release the lock. */
