@@ -156,9 +156,27 @@ A failing handler is reported and changes nothing else."
       (apply #'chorus-handle-notification conn method params)
     (error (chorus--message "error handling %s: %s" method (error-message-string err)))))
 
+(defconst chorus--bidi-controls
+  "[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+  "Regexp of the bidirectional controls: marks, embeddings, overrides, isolates.
+A name holding one (U+202E, say) displays the text after it reordered
+\(\"Trojan Source\", CVE-2021-42574).  The daemon escapes the same set in
+what it prints (daemon/src/log-line.ts); Neovim shows them as <202e>.")
+
+(defun chorus--visible (text)
+  "TEXT with each bidirectional control written as an escape, as \\u202e.
+TEXT that is not a string is returned as it is."
+  (if (and (stringp text) (string-match-p chorus--bidi-controls text))
+      (replace-regexp-in-string chorus--bidi-controls
+                                (lambda (c) (format "\\u%04x" (aref c 0)))
+                                text t t)
+    text))
+
 (defun chorus--message (format-string &rest args)
-  "Show a Chorus message: FORMAT-STRING with ARGS, prefixed by \"chorus: \"."
-  (message "chorus: %s" (apply #'format-message format-string args)))
+  "Show a Chorus message: FORMAT-STRING with ARGS, prefixed by \"chorus: \".
+Bidirectional controls in ARGS (names, paths, texts from peers) are shown
+as escapes, so none reorders the rest of the message."
+  (message "chorus: %s" (apply #'format-message format-string (mapcar #'chorus--visible args))))
 
 (defun chorus--debug (format-string &rest args)
   "Show FORMAT-STRING with ARGS when `chorus-debug' is set."
@@ -1369,7 +1387,7 @@ The plist has :peer :path :selections :project :overlays.")
 (defun chorus--draw (entry state)
   "Draw ENTRY's selections in STATE's buffer; returns ENTRY with its overlays."
   (let* ((faces (chorus--faces (plist-get (plist-get entry :peer) :color)))
-         (name (plist-get (plist-get entry :peer) :name))
+         (name (chorus--visible (plist-get (plist-get entry :peer) :name)))
          (overlays nil) (first t))
     (with-current-buffer (chorus--state-buffer state)
       (save-restriction
@@ -1727,7 +1745,8 @@ protocol/src/session-words.ts, picked by the rule of its `sessionClauses'."
 (defun chorus--describe-status (st project)
   "A text describing ST, a session/status result, and PROJECT's shared buffers."
   (let ((peer (plist-get st :peer)) (session (plist-get st :session)))
-    (concat
+    (chorus--visible
+     (concat
      (format "project  %s\n" (plist-get st :root))
      (format "daemon   chorus %s, pid %s\n" (plist-get st :version) (plist-get st :pid))
      (format "you      %s (%s)\n" (plist-get peer :name) (plist-get peer :color))
@@ -1743,7 +1762,7 @@ protocol/src/session-words.ts, picked by the rule of its `sessionClauses'."
      (format "peers    %s\n" (if (> (length (plist-get st :peers)) 0) "" "none"))
      (mapconcat (lambda (p) (format "  %s (%s) %s\n" (plist-get p :name) (plist-get p :color)
                                     (or (plist-get p :path) "")))
-                (plist-get st :peers) ""))))
+                (plist-get st :peers) "")))))
 
 (defun chorus-status ()
   "Show what the daemon of the current project is doing.

@@ -641,7 +641,15 @@ export async function stop(dir: string | undefined): Promise<void> {
     // Before the signal: the editors attached see the mark when their connection drops, and do
     // not start the daemon again (decision 174).
     markStopped(project, found.pid);
-    if (!(await stopDaemon(project, found))) fail(`the daemon (pid ${found.pid}) did not stop within ${STOP_WAIT_MS / 1000} s and was killed`);
+    if (!(await stopDaemon(project, found))) {
+      // Said in full: "killed" alone left the person wondering whether their work went with it.
+      fail(
+        `the daemon for ${project.root} (pid ${found.pid}) did not finish stopping within ${STOP_WAIT_MS / 1000} s, so it was ended at once. ` +
+          `No acknowledged edit is lost: each was saved in ${path.join(project.root, '.chorus')} when it was made. ` +
+          `Files it had not yet written to the folder are written, and the folder brought up to date, when the daemon next starts (open the project or reconnect an editor). ` +
+          `Why it was slow may be in ${path.join(project.root, '.chorus', 'daemon.log')}`,
+      );
+    }
     process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (pid ${found.pid}); editors that were connected to it stay offline until you reconnect one or open the project again, which starts it\n`);
     return;
   }

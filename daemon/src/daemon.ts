@@ -39,8 +39,11 @@ import { settleMemory } from './lifecycle/settle-memory.js';
 import { FsBlobStore } from './workspace/fs-blob-store.js';
 import { Storage } from './workspace/storage.js';
 import { Workspace } from './workspace/workspace.js';
+import type { Timer } from './timers.js';
 
 const MESSAGE_TOPIC = 'message';
+/** How long a stopping daemon waits for leaving the session before it saves its state and exits anyway (ms; `chorus stop` waits 10 s in all). */
+const LEAVE_BOUND_MS = 3000;
 const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });
 
 interface LocalMessage {
@@ -369,7 +372,7 @@ export class Daemon {
         return { path: p, editors, length: id && this.workspace.isLive(id) ? this.workspace.text(id).length : 0 };
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
-      peers: this.session.peers(),
+      peers: this.peersNamed(),
       session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}) } : (this.pending ?? null),
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
@@ -384,6 +387,17 @@ export class Daemon {
     };
   }
 
+  /**
+   * The session's peers, each under the name its presence last gave: a browser tab links up before
+   * its person has chosen a name, and its link's hello keeps the one it had then ("guest", or none),
+   * so status listed it so while editors greeted it by the name it chose. The hello's name where
+   * no presence came yet.
+   */
+  private peersNamed(): ReturnType<SessionManager['peers']> {
+    const said = new Map(this.presence.peers().map((v) => [v.id, v.name]));
+    return this.session.peers().map((p) => ({ ...p, name: said.get(p.id) ?? p.name }));
+  }
+
   /** Stop serving: write files, save state, leave the session, close sockets, release the lock. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -394,7 +408,16 @@ export class Daemon {
       for (const s of this.sessions.values()) s.dispose();
       this.presence.leave();
       await this.folder.stop();
-      await this.session.stop();
+      // Leaving the session (goodbyes, links, listener, WebRTC's threads) waits on the network
+      // and native code: bounded, so the state below is saved and the lock released within
+      // `chorus stop`'s wait whatever the peers do (decision 176).
+      let bound: Timer | undefined;
+      const left = await Promise.race([
+        this.session.stop().then(() => true),
+        new Promise<false>((r) => (bound = setTimeout(() => r(false), LEAVE_BOUND_MS))),
+      ]);
+      clearTimeout(bound);
+      if (!left) this.log(`leaving the session took over ${LEAVE_BOUND_MS / 1000} s; saving and stopping without waiting for it`);
       this.data.close();
       await this.writeBack.flush();
       this.writeBack.ledger.close();

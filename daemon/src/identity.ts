@@ -62,7 +62,10 @@ export function loadIdentity(dotDir: string, name?: string, log: (msg: string) =
     log(`the identity file ${file} is damaged (${damaged})${kept}. This folder gets a new identity, so peers see it as a new member`);
   }
   const id = typeof stored.id === 'string' && /^[0-9a-f]{32}$/.test(stored.id) ? stored.id : randomBytes(16).toString('hex');
-  const identity = { id, name: name ?? stored.name ?? defaultName(), color: stored.color ?? colorFor(id) };
+  // An empty name counts as none: presence says nothing for a member without a name (a browser
+  // tab whose person has not chosen one yet), so a daemon must always have one.
+  const storedName = typeof stored.name === 'string' && stored.name.trim() !== '' ? stored.name : undefined;
+  const identity = { id, name: name || storedName || defaultName(), color: stored.color ?? colorFor(id) };
   if (JSON.stringify(identity) !== JSON.stringify(stored)) fs.writeFileSync(file, JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 });
   return identity;
 }

@@ -539,6 +539,31 @@ of what limits the person."
     (should (string-match-p "^session  joined; read-only: " (funcall status '(:role "guest" :readOnly t))))
     (should (string-match-p "^session  not shared" (funcall status nil)))))
 
+;;;; Names with bidirectional controls
+
+(ert-deftest chorus-names-show-bidi-controls-as-escapes ()
+  "A peer name holding U+202E (right-to-left override) is shown with it escaped.
+In the join and leave messages, the status report and a cursor's label, as the
+daemon's `chorus status' and Neovim show it.  Regression: Emacs showed it raw,
+and the text after it displayed reversed."
+  (let* ((rlo (string #x202e))
+         (peer (list :id "p1" :name (concat "Zel" rlo "da") :color "#336699"))
+         (conn (make-instance 'chorus-connection :process (make-pipe-process :name "chorus-test-pipe" :noquery t)))
+         (chorus-tests--messages nil))
+    (unwind-protect
+        (progn
+          (chorus-handle-notification conn (intern (chorus--method-name 'peer-did-join)) :peer peer)
+          (should (string-match-p (regexp-quote "chorus: Zel\\u202eda joined") (chorus-tests-messages)))
+          (should-not (string-match-p rlo (chorus-tests-messages)))
+          (let ((text (chorus--describe-status
+                       (list :root "/p" :version "0" :pid 1 :peer (list :name (concat "A" rlo "da") :color "#000000")
+                             :peers (vector peer) :session nil)
+                       nil)))
+            (should (string-match-p (regexp-quote "you      A\\u202eda") text))
+            (should (string-match-p (regexp-quote "  Zel\\u202eda (#336699)") text))
+            (should-not (string-match-p rlo text))))
+      (jsonrpc-shutdown conn t))))
+
 ;;;; What is not shared
 
 (ert-deftest chorus-reserved-paths-are-not-shared ()

@@ -211,7 +211,9 @@ export class Presence extends EventEmitter<PresenceEvents> {
   }
 
   private broadcast(to?: string): void {
-    if (!this.send) return;
+    // No name yet (a browser tab whose person has not chosen one): nothing said, so the first
+    // presence peers hear, and their "… joined", carries the name chosen, not a placeholder.
+    if (!this.send || this.identity.name === '') return;
     const body: WirePresence = { clock: ++this.clock, name: this.identity.name, color: this.identity.color, editors: [...this.local.values()] };
     this.send(PRESENCE_TOPIC, body, to);
   }

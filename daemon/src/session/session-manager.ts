@@ -585,6 +585,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
    */
   halt(): void {
     this.materializer?.halt();
+    this.replicator?.halt();
     if (this.joining) void this.overlay?.stop(JOIN_ABANDONED);
   }
 

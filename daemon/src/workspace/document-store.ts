@@ -94,6 +94,9 @@ export interface DocumentStore {
   /** Was an edit with this mark saved for this document (among its newest MARKS_KEPT marks)? */
   hasMark(id: string, mark: string): boolean;
 
+  /** How many changes this store object appended to the document since its last snapshot (0 for one only loaded). */
+  unsnapshotted(id: string): number;
+
   /**
    * Replace the document's saved state by `bytes` (an `A.save`) and an empty log. The snapshot
    * must load first, else UnloadableState and the saved state stays; the one replaced is kept as
@@ -280,6 +283,10 @@ export abstract class BaseDocumentStore implements DocumentStore {
 
   hasMark(id: string, mark: string): boolean {
     return this.marks.get(id)?.includes(mark) ?? false;
+  }
+
+  unsnapshotted(id: string): number {
+    return this.counts.get(id) ?? 0;
   }
 
   /** On the keystroke path: appends in place, dropping the oldest beyond MARKS_KEPT. */

@@ -112,7 +112,9 @@ export class ChorusPagePeer implements PagePeer {
     const plan = dialPlan(target, opts.secure);
     this.#overlay = new Overlay({
       selfId,
-      selfMeta: { name, color: this.#identity.color, editor: 'browser' },
+      // Without a name yet (its person has not chosen one), none in the hello: peers learn it from
+      // presence, which says nothing until it is chosen (setName).
+      selfMeta: { ...(name ? { name } : {}), color: this.#identity.color, editor: 'browser' },
       keys: target.code.keys,
       sessionId: target.code.sessionId,
       ...(plan.relayUrl ? { relayUrl: plan.relayUrl } : {}),
@@ -333,7 +335,7 @@ export class ChorusPagePeer implements PagePeer {
   }
 
   people(): Person[] {
-    const out: Person[] = [{ id: this.selfId, name: this.#identity.name, color: this.#identity.color, self: true, editor: 'browser' }];
+    const out: Person[] = [{ id: this.selfId, name: this.#identity.name || 'guest', color: this.#identity.color, self: true, editor: 'browser' }];
     for (const p of this.#presence.peers()) {
       const person: Person = { id: p.id, name: p.name, color: p.color, self: false };
       // The most recent place of any of the person's editors.
@@ -397,9 +399,9 @@ export class ChorusPagePeer implements PagePeer {
   }
 }
 
-/** The name this browser goes by (the interface asks once and remembers it). */
+/** The name this browser goes by (the interface asks once and remembers it); '' until it is chosen. */
 function rememberedName(): string {
-  return localStorage.getItem('chorus.name')?.trim() || 'guest';
+  return localStorage.getItem('chorus.name')?.trim() ?? '';
 }
 
 /** Build and start the page's peer for a join target: its database first, then the network. */

@@ -1,0 +1,52 @@
+// Pins a user-trial fault: a browser tab whose person picked a name ("Zelda") was listed as
+// "guest" by `chorus status` and `status --json` for good, and the editors' first message said
+// "guest joined". The tab links up before its person has answered the name dialog; its link's
+// hello and its first presence carried the placeholder. Now the page says nothing of itself until
+// named, and status gives each peer the name its presence last gave.
+import path from 'node:path';
+import * as P from '@chorus/protocol';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { chorus } from '../support/cli.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
+import { browserSkipReason, Scene, until } from './support.js';
+
+const skip = browserSkipReason();
+
+/** The daemon's peers, as `chorus status --json` lists them. */
+function statusPeers(dir: string): Array<{ name: string; state?: string }> {
+  const r = chorus(['status', dir, '--json']);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return (JSON.parse(r.stdout) as { peers: Array<{ name: string; state?: string }> }).peers;
+}
+
+describe.skipIf(skip)('the name a browser tab chose', () => {
+  const scene = new Scene();
+  afterAll(() => scene.close());
+  afterEach(() => scene.cleanup());
+
+  it('is the one status and the join message give, also when the tab linked before it was chosen', async () => {
+    const { dir, url } = scene.share({ 'a.txt': 'x\n' });
+    const editor = await ScriptedEditor.socket(path.join(dir, '.chorus', 'daemon.sock'), { name: 'ed' });
+    try {
+      await editor.init();
+      const page = await scene.open(url, { name: null });
+      const dialog = page.getByTestId('name-dialog');
+      await dialog.waitFor();
+      // Linked while its person still reads the dialog.
+      await until('the tab linked to the daemon', async () => statusPeers(dir).some((p) => p.state === 'connected'));
+      await dialog.locator('input').fill('Zelda');
+      await page.keyboard.press('Enter');
+
+      const joined = () => editor.notes.filter((n) => n.method === P.PeerDidJoin.method).map((n) => (n.params as { peer: { name: string } }).peer.name);
+      await until('a join message in the editor', async () => joined().length > 0);
+      expect(joined()).toEqual(['Zelda']);
+      await until('status naming the tab Zelda', async () => statusPeers(dir).some((p) => p.name === 'Zelda'));
+      expect(statusPeers(dir).map((p) => p.name)).toEqual(['Zelda']);
+      const text = chorus(['status', dir]).stdout;
+      expect(text).toMatch(/^ {2}Zelda /m);
+      expect(text).not.toContain('guest');
+    } finally {
+      editor.close();
+    }
+  });
+});
