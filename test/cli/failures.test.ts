@@ -149,10 +149,10 @@ it('says what is wrong with a path in words, never a raw Node error', () => {
   expect(fs.readFileSync(file, 'utf8')).toBe('x');
 });
 
-it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already runs, 4 none runs', () => {
+it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already runs, 4 none runs, 5 stopped with chorus stop', () => {
   const readme = fs.readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8');
   const table = [...readme.matchAll(/^\| (\d) \| /gm)].map((m) => Number(m[1]));
-  expect(table).toEqual([0, 1, 3, 4]);
+  expect(table).toEqual([0, 1, 3, 4, 5]);
   const d = project({ 'a.txt': 'a\n' });
   expect(chorus(['status', d]).status).toBe(4);
   const stop = chorus(['stop', d]);
@@ -164,6 +164,9 @@ it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already run
   expect(chorus(['join', 'nonsense', d]).status).toBe(1);
   expect(chorus(['status', d]).status).toBe(0);
   expect(chorus(['stop', d]).status).toBe(0);
+  expect(daemonsFor(d)).toEqual([]);
+  // An editor's automatic reconnect finds the daemon stopped by the person (decision 174).
+  expect(chorus(['connect', d, '--reconnect'], { input: '' }).status).toBe(5);
   expect(daemonsFor(d)).toEqual([]);
 });
 
