@@ -30,7 +30,7 @@ async function acknowledgedEdit(dir: string, file: string, text: string): Promis
 }
 
 it('stops a daemon linked to three peers in a session of many files: exit 0, not killed, the acknowledged edit on disk', { timeout: 300_000 }, async () => {
-  const { a, b } = joinedPair(manyFiles(200), used);
+  const { a, b } = joinedPair(manyFiles(50), used);
   const code = shareCode(a);
   for (const name of ['c', 'd']) {
     const dir = path.join(tempDir(), name);
