@@ -9,18 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { Materializer } from '../../daemon/src/disk/materializer.js';
-import { sharedPair, startPeer, stopAllPeers, until, type Peer } from '../support/disk-peers.js';
-import { tempProject } from '../support/project-dir.js';
+import { readOnlyPeer, sharedPair, stopAllPeers, until, type Peer } from '../support/disk-peers.js';
 
 afterEach(stopAllPeers);
-
-/** A read-only member of A's session, in a new folder. */
-async function readOnlyPeer(a: Peer): Promise<Peer> {
-  const c = await startPeer(tempProject({}, 'chorus-disk-c-'), 'carol');
-  const code = await a.daemon.share({ host: '127.0.0.1', readOnly: true, webrtc: false });
-  await c.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
-  return c;
-}
 
 /** Count the writes of peers' files (the materializer's) in flight at once in `p`'s folder; the most seen so far. */
 function inFlight(p: Peer): () => number {
