@@ -8,19 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
-import { folderFiles, sharedPair, startPeer, stopAllPeers, stopPeer, until, type Peer } from '../support/disk-peers.js';
+import { folderFiles, readOnlyPeer, sharedPair, startPeer, stopAllPeers, stopPeer, until, type Peer } from '../support/disk-peers.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 
 afterEach(stopAllPeers);
-
-/** A read-only member of A's session, in a new folder. */
-async function readOnlyPeer(a: Peer): Promise<Peer> {
-  const c = await startPeer(tempProject({}, 'chorus-disk-c-'), 'carol');
-  const code = await a.daemon.share({ host: '127.0.0.1', readOnly: true, webrtc: false });
-  await c.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
-  return c;
-}
 
 /** The copy a file `rel` of peer `p`'s index is kept as when a folder takes its path. */
 function copyOf(p: Peer, rel: string): string {

@@ -54,6 +54,14 @@ export async function sharedPair(
   return { a, b, code };
 }
 
+/** A read-only member of `a`'s session (a read-only code from `a`), in a new empty folder. */
+export async function readOnlyPeer(a: Peer): Promise<Peer> {
+  const c = await startPeer(tempProject({}, 'chorus-disk-c-'), 'carol');
+  const code = await a.daemon.share({ host: '127.0.0.1', readOnly: true, webrtc: false });
+  await c.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  return c;
+}
+
 /** Stop a peer's daemon (keeping its folder), e.g. to work offline and start it again. */
 export async function stopPeer(p: Peer): Promise<void> {
   const i = running.indexOf(p);

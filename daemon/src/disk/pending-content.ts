@@ -40,7 +40,7 @@ import fs from 'node:fs';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { MAX_SHARED_FILE } from './files.js';
+import { lstatNow, MAX_SHARED_FILE } from './files.js';
 import { inWords, WriteRefused } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
 
@@ -172,7 +172,13 @@ export class PendingContent {
       const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
       if (this.refused(rel)) continue;
       const theirs = await this.someoneElses(rel);
-      if (theirs) {
+      // A read-only member's own file where the session now has one (made here, then a writer
+      // made the same path): it can never be taken in, so "taken in like any edit" was untrue and
+      // the folder kept it silently while editors opened the session's version. As for its edit
+      // of a shared file (WriteBack.writeNow), a copy is kept in .chorus/kept and logged, and the
+      // session's version is written (decision 177).
+      const roOwnFile = theirs === true && this.workspace.readOnly && this.writeBack.keptHere(rel) === undefined && lstatNow(this.project.absolute(rel))?.isFile() === true;
+      if (theirs && !roOwnFile) {
         const kept = this.writeBack.keptHere(rel);
         if (kept !== undefined) {
           this.logRefusal(keptHereMessage(rel, kept));
