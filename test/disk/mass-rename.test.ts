@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { pairRenames } from '../../daemon/src/disk/folder-sync.js';
 import { converged, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
 
 const FOLDERS = 3;
@@ -45,4 +46,20 @@ it('a folder move split over several index changes is renames on both peers, and
   expect(b.lines.filter((l) => l.startsWith('kept the folder'))).toEqual([]);
   expect(fs.existsSync(path.join(a.dir, 'src'))).toBe(false);
   expect(fs.existsSync(path.join(b.dir, 'src'))).toBe(false);
+});
+
+it('pairs gone and new files by content, the same base name first, each once; a changed content is no rename', () => {
+  // Many files of one content (empty ones, say): each new one takes the gone one of its name.
+  const gone = Array.from({ length: 3000 }, (_, i) => `src/f${i}.py`);
+  const added = gone.map((rel) => rel.replace('src/', 'lib/')).reverse();
+  const pairs = pairRenames(gone, added, () => ['empty'], () => 'empty');
+  expect(pairs.length).toBe(3000);
+  expect(pairs.every(([from, to]) => from.replace('src/', 'lib/') === to)).toBe(true);
+  // No gone file of the same name: the first gone one of that content; each file is paired once.
+  expect(pairRenames(['a/x', 'a/y'], ['b/z', 'b/w', 'b/v'], () => ['h'], () => 'h')).toEqual([
+    ['a/x', 'b/z'],
+    ['a/y', 'b/w'],
+  ]);
+  // A content the gone file never had in the folder (a move and a change at once): not paired.
+  expect(pairRenames(['a/x'], ['b/x'], () => ['old', undefined], () => 'new')).toEqual([]);
 });
