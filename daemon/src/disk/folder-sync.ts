@@ -26,6 +26,16 @@ import type { WriteBack } from './write-back.js';
 /** Most files taken in as one index change (below what peers accept in one change). */
 const BATCH_FILES = 2000;
 
+/**
+ * BATCH_FILES, or, in a test (decision 151), `CHORUS_TEST_BATCH_FILES`: a lower count lets a
+ * test move a few files through the same split into several changes that a move of thousands
+ * takes. Unset or not a positive whole number: the production value.
+ */
+function batchFiles(): number {
+  const n = Number(process.env.CHORUS_TEST_BATCH_FILES);
+  return Number.isInteger(n) && n > 0 ? n : BATCH_FILES;
+}
+
 /** Quiet time after the last folder event before a batch is taken in. */
 const SETTLE_MS = 120;
 /** A steady stream of events is still taken in at least this often. */
@@ -318,12 +328,18 @@ export class FolderSync {
   }
 
   private rawEvent(abs: string): void {
-    if (this.relOf(abs) === undefined || this.ignoredAbs(abs)) return;
+    const rel = this.relOf(abs);
+    if (rel === undefined || this.ignoredAbs(abs)) return;
     let isDir = false;
     try {
       isDir = fs.lstatSync(abs).isDirectory();
     } catch {
-      // gone: a file or a folder; as a file it is read again (a folder's files come by name)
+      // Gone. A folder the session has there went as a whole (`mv src lib`): taken as a folder,
+      // so this take-in looks at every file it held, beside the new name's files that the same
+      // directory event brings (decision 175). Left to chokidar's own unlink events, which come
+      // only once it lists the parent again (at most once a second), a large move's halves fell
+      // into different take-ins: every file new, and every one deleted. Else a file: read again.
+      isDir = this.workspace.index.isFolder(rel);
     }
     this.event(abs, isDir);
   }
@@ -532,11 +548,16 @@ export class FolderSync {
     for (const rel of held) touched.add(rel);
     const seenDirs = new Set(allDirs);
     const goneDirs: string[] = [];
+    // Every shared file under a folder that changed: one pass over the index for all of them
+    // (a move of a folder with many subfolders names each; one pass each was quadratic).
+    if (dirs.length) {
+      const changedDirs = new Set(dirs);
+      for (const [, e] of index.entries()) if (isUnder(e.path, changedDirs)) touched.add(e.path);
+    }
     for (const d of dirs) {
       // A shared file there before (`rm x && mkdir x`: the file's own event, seen after the
       // folder was made, came as a folder's): looked at as a file too, so its deletion is seen.
       if (index.idOf(d) !== undefined) touched.add(d);
-      for (const [, e] of index.entries()) if (e.path.startsWith(d + '/')) touched.add(e.path);
       const st = await fs.promises.lstat(this.project.absolute(d)).catch(() => undefined);
       if (!st?.isDirectory() || this.ignoredHere(d + '/')) {
         goneDirs.push(d);
@@ -654,23 +675,18 @@ export class FolderSync {
     // unlink + add of the same content is a rename (a folder rename is one per file). The content
     // is what the folder had for the file: its shared text may be ahead of it (a peer typing in
     // it while it was moved), and those edits go with the file to its new name.
-    const renames: Array<[string, string]> = [];
-    const leavers = [...gone, ...unsaved];
-    if (leavers.length && added.length) {
-      const byHash = new Map<string, string[]>();
-      for (const rel of leavers) {
-        const id = index.idOf(rel)!;
-        for (const h of new Set([this.currentHash(id), ...this.writeBack.mayHold(rel)])) if (h) byHash.set(h, [...(byHash.get(h) ?? []), rel]);
-      }
-      for (const to of [...added]) {
-        const cands = (byHash.get(present.get(to)!.hash) ?? []).filter((c) => leavers.includes(c));
-        if (!cands.length) continue;
-        const from = cands.find((c) => path.posix.basename(c) === path.posix.basename(to)) ?? cands[0]!;
-        renames.push([from, to]);
-        leavers.splice(leavers.indexOf(from), 1);
-        for (const list of [gone, unsaved]) if (list.includes(from)) list.splice(list.indexOf(from), 1);
-        added.splice(added.indexOf(to), 1);
-      }
+    const renames = pairRenames(
+      [...gone, ...unsaved],
+      added,
+      (rel) => [this.currentHash(index.idOf(rel)!), ...this.writeBack.mayHold(rel)],
+      (rel) => present.get(rel)!.hash,
+    );
+    if (renames.length) {
+      const from = new Set(renames.map(([f]) => f));
+      const to = new Set(renames.map(([, t]) => t));
+      keepOnly(gone, (rel) => !from.has(rel));
+      keepOnly(unsaved, (rel) => !from.has(rel));
+      keepOnly(added, (rel) => !to.has(rel));
     }
     if (this.missing.size || unsaved.length) for (const rel of added) this.newWhileMissing.add(rel);
     const stillMissing = new Set<string>();
@@ -723,10 +739,18 @@ export class FolderSync {
         this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`);
       }
     } else if (any) {
-      // One index change per step of at most BATCH_FILES files: a peer refuses a change that
+      // One index change per at most BATCH_FILES steps: a peer refuses a change that
       // writes more entries than MAX_INDEX_ENTRIES_PER_CHANGE (sync/change-check.ts).
       const steps: Array<() => void> = [];
-      for (const rel of folders.gone) steps.push(() => this.workspace.removeDir(rel, DISK));
+      // A removed folder goes after the files that leave it, so that where the steps take more
+      // than one change a peer never gets the folder's removal before its files have moved out:
+      // it would find the folder not empty, keep it and share it again (decision 175). Only a
+      // folder a file of this take-in takes the place of goes first (`rm -r x; mv y x`).
+      const arriving = new Set<string>();
+      for (const rel of [...renames.map(([, to]) => to), ...added, ...collided]) for (let p = rel; p; p = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p)) arriving.add(p);
+      const dirsFirst = folders.gone.filter((rel) => arriving.has(rel));
+      const dirsAfter = folders.gone.filter((rel) => !arriving.has(rel));
+      for (const rel of dirsFirst) steps.push(() => this.workspace.removeDir(rel, DISK));
       // The renames of the batch being made: marked with its change once it is made (decision 148).
       let renamedNow: Array<{ to: string; id: string }> = [];
       for (const [from, to] of renames) {
@@ -748,6 +772,7 @@ export class FolderSync {
           this.writeBack.forget(rel);
         });
       }
+      for (const rel of dirsAfter) steps.push(() => this.workspace.removeDir(rel, DISK));
       for (const rel of collided) {
         steps.push(() => {
           // The folder's version moves aside once the conflict is settled: the peer's may then
@@ -785,9 +810,10 @@ export class FolderSync {
       // here; shared, it would move that file aside on every peer (a folder keeps the path,
       // decision 142). Its files, if any, are shared as usual, and then the folder keeps the path.
       for (const rel of folders.added) steps.push(() => this.workspace.index.fileAtOrAbove(rel) === undefined && this.workspace.addDir(rel, DISK));
-      for (let i = 0; i < steps.length; i += BATCH_FILES) {
+      const perChange = batchFiles();
+      for (let i = 0; i < steps.length; i += perChange) {
         const made = this.workspace.batch(() => {
-          for (const step of steps.slice(i, i + BATCH_FILES)) step();
+          for (const step of steps.slice(i, i + perChange)) step();
         }, DISK);
         if (made !== undefined) for (const { to, id } of renamedNow) this.writeBack.renamedHere.mark(to, id, made);
         renamedNow = [];
@@ -849,4 +875,65 @@ export class FolderSync {
   private async makeFolder(rel: string): Promise<void> {
     if (!this.writeBack.pendingContent.refused(rel)) await this.writeBack.folder.makeDir(rel);
   }
+}
+
+/** Is `rel` inside one of `dirs` (at any depth)? As many lookups as `rel` has folders above it. */
+function isUnder(rel: string, dirs: ReadonlySet<string>): boolean {
+  for (let at = rel.lastIndexOf('/'); at > 0; at = rel.lastIndexOf('/', at - 1)) if (dirs.has(rel.slice(0, at))) return true;
+  return false;
+}
+
+/** Remove from `list`, in place and in one pass, every item `keep` refuses. */
+function keepOnly(list: string[], keep: (item: string) => boolean): void {
+  let n = 0;
+  for (const item of list) if (keep(item)) list[n++] = item;
+  list.length = n;
+}
+
+/**
+ * Pair files gone from the folder (`leavers`, in order) with new ones (`added`, in order) as
+ * renames `[from, to]`: a new file whose content (`hashOf`) is one the gone file may hold in the
+ * folder (`mayHold`: what the folder last had for it, or its shared content, decisions 156 and
+ * 167). Among several such gone files, one of the same base name first, else the first. Each
+ * file is paired once. Linear in the files and their hashes (decision 175): a move of 5,000
+ * files of equal content (empty ones, say) is 5,000 lookups, not 5,000 scans of the others.
+ */
+export function pairRenames(
+  leavers: readonly string[],
+  added: readonly string[],
+  mayHold: (rel: string) => ReadonlyArray<string | undefined>,
+  hashOf: (rel: string) => string,
+): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (!leavers.length || !added.length) return out;
+  // Queues of gone files by hash, and by hash and base name; a file taken by one queue is
+  // passed over in the others when it comes up (each is passed over at most once per queue).
+  const queues = new Map<string, { list: string[]; at: number }>();
+  const push = (key: string, rel: string) => {
+    const q = queues.get(key);
+    if (q) q.list.push(rel);
+    else queues.set(key, { list: [rel], at: 0 });
+  };
+  for (const rel of leavers) {
+    for (const h of new Set(mayHold(rel))) {
+      if (!h) continue;
+      push(`h:${h}`, rel);
+      push(`n:${h}\0${path.posix.basename(rel)}`, rel);
+    }
+  }
+  const taken = new Set<string>();
+  const first = (key: string): string | undefined => {
+    const q = queues.get(key);
+    if (!q) return undefined;
+    while (q.at < q.list.length && taken.has(q.list[q.at]!)) q.at++;
+    return q.list[q.at];
+  };
+  for (const to of added) {
+    const h = hashOf(to);
+    const from = first(`n:${h}\0${path.posix.basename(to)}`) ?? first(`h:${h}`);
+    if (from === undefined) continue;
+    taken.add(from);
+    out.push([from, to]);
+  }
+  return out;
 }
