@@ -421,9 +421,15 @@ the error plist."
                              :error-fn error))))
 
 (defun chorus--notify (project method params)
-  "Send notification METHOD with PARAMS to PROJECT's daemon when connected."
+  "Send notification METHOD with PARAMS to PROJECT's daemon when connected.
+A notification expects no answer: when the bridge process has just gone (a
+`chorus stop', before its sentinel marks the project), it is dropped rather
+than signalled, so that killing a buffer or moving the cursor never fails."
   (when-let ((conn (and (chorus--ready-p project) (chorus--project-conn project))))
-    (jsonrpc-notify conn method params)))
+    (when (jsonrpc-running-p conn)
+      (condition-case nil
+          (jsonrpc-notify conn method params)
+        (error nil)))))
 
 (defun chorus--report (method err)
   "Show ERR, the error answer to METHOD."
