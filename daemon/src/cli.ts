@@ -13,6 +13,10 @@ function parsePort(value: string): number {
   return n;
 }
 
+/** `--name` on every command that starts a daemon (daemon, share, join): one wording, one check (commands.ts checkedName). */
+const NAME_FLAG = '--name <name>';
+const NAME_HELP = 'your name as others see it, kept for this project (default: the one kept, else git user.name, else your login)';
+
 const program = new Command('chorus')
   .description('Edit one project together, live, each in your own editor.')
   .version(VERSION)
@@ -21,7 +25,7 @@ const program = new Command('chorus')
 program
   .command('daemon [dir]')
   .description('run the daemon for a project folder in the foreground (logs to stderr; stops on Ctrl-C)')
-  .option('--name <name>', 'your name as others see it (default: git user.name, else your login)')
+  .option(NAME_FLAG, NAME_HELP)
   .option('--view', 'for `chorus join --no-disk`: never read or watch the folder (view mode)')
   .action(async (dir: string | undefined, opts: { name?: string; view?: boolean }) => (await commands()).daemon(dir, opts));
 
@@ -34,6 +38,7 @@ program
   .option('--relay <url>', 'a relay (ws://host:port from `chorus relay`) for peers that cannot reach you directly')
   .option('--read-only', 'guests joining with this code can read but not edit')
   .option('--no-webrtc', 'keep links on WebSocket (or the relay); never upgrade to WebRTC')
+  .option(NAME_FLAG, NAME_HELP)
   .action(async (dir: string | undefined, opts: Commands.ShareFlags) => (await commands()).share(dir, opts));
 
 program
@@ -44,6 +49,7 @@ program
   .option('--host <host>', 'address to listen on for other peers (default: all interfaces)')
   .option('--port <port>', 'port to listen on for other peers (default: any free port)', parsePort)
   .option('--no-webrtc', 'keep links on WebSocket (or the relay); never upgrade to WebRTC')
+  .option(NAME_FLAG, NAME_HELP)
   .action(async (code: string, dir: string | undefined, opts: Commands.JoinFlags) => (await commands()).join(code, dir, opts));
 
 program

@@ -20,6 +20,7 @@ import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 import { useNodeSignatures } from './node-platform.js';
+import { nameProblem } from './presence/person-name.js';
 
 // A join code is checked here before any daemon runs (its writer key derived): with node:crypto's
 // Ed25519 rather than @noble/curves' first-use table, ~0.2 s of CPU per `chorus join` (decision 166).
@@ -48,6 +49,19 @@ function tooBroad(root: string): string | undefined {
 
 function fail(message: string, code: number = EXIT_FAILED): never {
   throw new CliError(message, code);
+}
+
+/**
+ * The `--name` of `chorus daemon`, `share` and `join`, checked by the one rule for names
+ * (person-name.ts) before anything starts or changes; undefined when none was given. Fails (exit
+ * code 1) saying what is wrong with it. The daemon keeps it for the project (decision 178).
+ */
+function checkedName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const problem = nameProblem(name);
+  const quoted = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
+  if (problem !== undefined) fail(`--name ${quoted}: ${problem}; nothing was started or changed`);
+  return name;
 }
 
 /** What was there before a command set things up, so a failure can leave the folder as it was. */
@@ -224,6 +238,7 @@ const START_STOP_GRACE_MS = STOP_WAIT_MS / 2;
 const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 export async function daemon(dir: string | undefined, opts: { name?: string; view?: boolean }): Promise<void> {
+  const name = checkedName(opts.name);
   const project = findProject(dir);
   const { AlreadyRunning, Daemon } = await import('./daemon.js');
   // The signals are handled from before the daemon starts. It serves editors, and acknowledges
@@ -258,7 +273,7 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
   try {
-    d = await Daemon.start({ dir: project.root, ...(opts.name ? { name: opts.name } : {}), ...(opts.view ? { view: true } : {}) });
+    d = await Daemon.start({ dir: project.root, ...(name !== undefined ? { name } : {}), ...(opts.view ? { view: true } : {}) });
   } catch (e) {
     if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
     throw e;
@@ -281,9 +296,12 @@ export interface ShareFlags {
   relay?: string;
   readOnly?: boolean;
   webrtc: boolean;
+  /** The person's name for others (`--name`); kept for the project. */
+  name?: string;
 }
 
 export async function share(dir: string | undefined, flags: ShareFlags): Promise<void> {
+  const name = checkedName(flags.name);
   if (flags.relay !== undefined) {
     const relay = P.RelayUrl.safeParse(flags.relay);
     // Before anything starts: a session saved with an address no relay answers at stays broken.
@@ -298,6 +316,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   if (flags.relay !== undefined) params.relay = flags.relay;
   if (flags.readOnly) params.readOnly = true;
   if (!flags.webrtc) params.webrtc = false;
+  if (name !== undefined) params.name = name;
   const { code, readOnly, ignored, notices } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
     const conn = await cliConnection(socket);
@@ -328,6 +347,8 @@ export interface JoinFlags {
   host?: string;
   port?: number;
   webrtc: boolean;
+  /** The person's name for others (`--name`); kept for the project. */
+  name?: string;
 }
 
 /** Make `target` a folder; returns the folders created, deepest first. */
@@ -388,6 +409,7 @@ export function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin): Pro
  * to read it from standard input (so that it never appears on a command line).
  */
 export async function join(codeArg: string, dir: string | undefined, flags: JoinFlags): Promise<void> {
+  const name = checkedName(flags.name);
   const code = codeArg === '-' ? await readCodeFromStdin() : codeArg;
   if (codeArg === '-' && code === '') {
     fail('no join code on standard input (`chorus join -` reads the code from there, as one line); nothing was changed');
@@ -409,6 +431,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   if (!flags.webrtc) params.webrtc = false;
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
+  if (name !== undefined) params.name = name;
   const started = Date.now();
   const fp = { ...footprint(project, createdDirs), filesBefore: filesUnder(project.root) };
   const r = await undoneOnFailure('join', fp, async () => {
@@ -606,6 +629,9 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     `daemon    chorus ${st.version}, pid ${st.pid}, protocol ${st.protocolVersion}`,
     `you       ${st.peer.name} (${st.peer.color})`,
     `session   ${st.session ? sessionLine(st.session) : 'not shared (chorus share to invite others)'}`,
+    // Only while there are any: a join, or a peer's change of many files, is still filling the folder.
+    ...(st.writing > 0 ? [`writing   ${count(st.writing, 'file')} to disk (the folder is not complete until they are written)`] : []),
+    ...(st.waitingForContent > 0 ? [`waiting   for the content of ${count(st.waitingForContent, 'file')} from peers (each is written to disk when it arrives)`] : []),
     `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
     `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
     `peers     ${st.peers.length ? '' : 'none'}`,
@@ -614,6 +640,11 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
   // Every line whole through escapeControls: a name (this person's own too, from --name or the
   // config), a path or an editor's name with control characters prints them as escapes.
   process.stdout.write(lines.map(escapeControls).join('\n') + '\n');
+}
+
+/** `n` things, in words: "1 file", "1,234 files". */
+function count(n: number, thing: string): string {
+  return `${n.toLocaleString('en-US')} ${thing}${n === 1 ? '' : 's'}`;
 }
 
 /** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */

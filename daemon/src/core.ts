@@ -37,6 +37,7 @@ export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from '.
 export { BlobStore, MemoryBlobStore, hashBytes, type BlobEvents } from './workspace/blob-store.js';
 export { Presence, carryPresence, PRESENCE_TOPIC, LEAVE_TOPIC, type Span, type PeerView, type CursorView, type PresenceEvents } from './presence/presence.js';
 export { colorFor } from './presence/colors.js';
+export { nameProblem, NAME_MAX_LENGTH } from './presence/person-name.js';
 export { UndoManager } from './editor/undo-manager.js';
 export { UndoHistory } from './editor/undo-history.js';
 export { ChangeRoute, type ChangeSink, type RouteSteps } from './change-route.js';

@@ -23,7 +23,8 @@ import type { PeerNetwork, Replicator } from './sync/replicator.js';
 import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
 import { Failure } from './errors.js';
-import { loadIdentity, type Identity } from './identity.js';
+import { loadIdentity, saveIdentity, type Identity } from './identity.js';
+import { nameProblem } from './presence/person-name.js';
 import { logLine } from './log-line.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
@@ -92,6 +93,11 @@ async function readProjectFile(project: Project, rel: string): Promise<Uint8Arra
     }
   }
   return readBytes(abs);
+}
+
+/** A share or join that may name the person (session/share and session/join `name`). */
+interface Named {
+  name?: string;
 }
 
 type SessionStatus = NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>;
@@ -292,9 +298,38 @@ export class Daemon {
       status: () => this.status(),
       files: () => this.files(),
       collaboration: this.collaboration,
-      share: (opts: ShareOptions) => this.shareCode(opts),
-      join: (code: string, opts: JoinOptions, progress: (p: JoinProgress) => void) => this.join(code, opts, progress),
+      share: ({ name, ...opts }: ShareOptions & Named) => this.named(name, () => this.shareCode(opts)),
+      join: (code: string, { name, ...opts }: JoinOptions & Named, progress: (p: JoinProgress) => void) => this.named(name, () => this.join(code, opts, progress)),
     };
+  }
+
+  /**
+   * Take `name` (when given) as this person's name, then run `body`: a share or join that names the
+   * person (`--name`). The name is taken first, so that peers meet the person under it; a bad one
+   * fails before anything starts.
+   */
+  private named<T>(name: string | undefined, body: () => Promise<T>): Promise<T> {
+    try {
+      if (name !== undefined) this.rename(name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return body();
+  }
+
+  /**
+   * Make `name` this person's name (decision 178): checked by the one rule (person-name.ts;
+   * Failure 'invalid', nothing changed, when it breaks it), kept in `.chorus/identity.json` so
+   * later starts keep it, and told to every peer now. The name it has already changes nothing.
+   */
+  rename(name: string): void {
+    const problem = nameProblem(name);
+    if (problem !== undefined) throw new Failure('invalid', `${problem}; choose another name (nothing was changed)`);
+    if (name === this.identity.name) return;
+    this.identity.name = name;
+    saveIdentity(this.project.dotDir, this.identity);
+    this.presence.nameChanged();
+    this.log(`this person's name is now ${name}`);
   }
 
   /** Share this folder (see SessionManager.share); the join code. */
@@ -373,6 +408,8 @@ export class Daemon {
       }),
       editors: [...this.sessions.values()].filter((s) => s.initialized).map((s) => ({ id: s.id, name: s.name, positionEncoding: s.encoding })),
       peers: this.peersNamed(),
+      writing: this.session.filesToWrite(),
+      waitingForContent: this.session.filesAwaitingContent(),
       session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}) } : (this.pending ?? null),
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };

@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { colorFor } from './presence/colors.js';
+import { nameProblem } from './presence/person-name.js';
+import { Failure } from './errors.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,11 +31,15 @@ function defaultName(): string {
 }
 
 /**
- * Load (or create) the identity kept in `.chorus/identity.json`; `name` overrides the stored one.
+ * Load (or create) the identity kept in `.chorus/identity.json`; `name` overrides the stored one
+ * and is kept there, so a later start without it (an editor's `chorus connect`) keeps it
+ * (decision 178). Throws Failure('invalid') for a `name` that breaks the rule (person-name.ts).
  * A damaged file (not JSON, not an object, or an invalid id) is kept aside as `identity.json.damaged-<time>` and a
  * new identity made; `log` says so, since peers then see this folder as a new member.
  */
 export function loadIdentity(dotDir: string, name?: string, log: (msg: string) => void = () => undefined): Identity {
+  const problem = name === undefined ? undefined : nameProblem(name);
+  if (problem !== undefined) throw new Failure('invalid', `${problem}; choose another name`);
   const file = path.join(dotDir, 'identity.json');
   let stored: Partial<Identity> = {};
   let damaged: string | undefined;
@@ -64,8 +70,14 @@ export function loadIdentity(dotDir: string, name?: string, log: (msg: string) =
   const id = typeof stored.id === 'string' && /^[0-9a-f]{32}$/.test(stored.id) ? stored.id : randomBytes(16).toString('hex');
   // An empty name counts as none: presence says nothing for a member without a name (a browser
   // tab whose person has not chosen one yet), so a daemon must always have one.
+  // A stored name is taken as the file has it (a person may write one there); what shows it escapes it.
   const storedName = typeof stored.name === 'string' && stored.name.trim() !== '' ? stored.name : undefined;
   const identity = { id, name: name || storedName || defaultName(), color: stored.color ?? colorFor(id) };
-  if (JSON.stringify(identity) !== JSON.stringify(stored)) fs.writeFileSync(file, JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 });
+  if (JSON.stringify(identity) !== JSON.stringify(stored)) saveIdentity(dotDir, identity);
   return identity;
+}
+
+/** Keep `identity` in `.chorus/identity.json` (readable by this user only), replacing what was there. */
+export function saveIdentity(dotDir: string, identity: Identity): void {
+  fs.writeFileSync(path.join(dotDir, 'identity.json'), JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 });
 }

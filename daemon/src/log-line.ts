@@ -12,11 +12,18 @@
  * the rest of a `chorus status` line reversed ("Trojan Source", CVE-2021-42574).
  */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** CONTROL without the global flag: `test` keeps no position between calls. */
+const HAS_CONTROL = new RegExp(CONTROL.source);
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** `message` with each control character written as an escape (`\n`, `\r`, `\t`, else `\uXXXX`): one line. */
 export function escapeControls(message: string): string {
   return message.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Does `text` hold a character escapeControls would escape? */
+export function hasControls(text: string): boolean {
+  return HAS_CONTROL.test(text);
 }
 
 /** The log entry for `message` at time `at`: ISO timestamp, a space, the escaped message, a newline. */

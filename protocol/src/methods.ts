@@ -184,6 +184,16 @@ export const SessionStatus = request(
     buffers: z.array(z.object({ path: z.string(), length: uint, editors: uint })),
     editors: z.array(z.object({ id: z.string(), name: z.string(), positionEncoding: PositionEncoding })),
     peers: z.array(PeerStatus),
+    /**
+     * Files waiting to be written into the folder with their content here (a join, a peer's change
+     * of many files): counted when the change arrives, down as each is written; 0 when none.
+     */
+    writing: uint,
+    /**
+     * Files of the project not written into the folder yet because their content has not arrived
+     * from a peer (each is written when it does); 0 when none.
+     */
+    waitingForContent: uint,
     /** The session this project belongs to, if it is shared or joined. */
     session: z.object({
       code: z.string().optional(),
@@ -238,6 +248,13 @@ export const SessionShare = request(
     readOnly: z.boolean().optional(),
     /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */
     webrtc: z.boolean().optional(),
+    /**
+     * The name others see for this person (a label beside their cursor): replaces the daemon's
+     * and is kept for the project, so later starts keep it. The daemon refuses, with InvalidParams
+     * and nothing changed, an empty name, one longer than 200 characters, or one holding control
+     * or bidirectional characters (daemon/src/presence/person-name.ts, decision 178).
+     */
+    name: z.string().optional(),
   }).nullish(),
   z.object({
     code: z.string(),
@@ -266,6 +283,13 @@ export const SessionJoin = request(
     port: z.number().int().min(0).max(65535).optional(),
     /** false: never upgrade links to WebRTC data channels (WebSocket/relay only). */
     webrtc: z.boolean().optional(),
+    /**
+     * The name others see for this person (a label beside their cursor): replaces the daemon's
+     * and is kept for the project, so later starts keep it. The daemon refuses, with InvalidParams
+     * and nothing changed, an empty name, one longer than 200 characters, or one holding control
+     * or bidirectional characters (daemon/src/presence/person-name.ts, decision 178).
+     */
+    name: z.string().optional(),
   }),
   z.object({
     files: uint,

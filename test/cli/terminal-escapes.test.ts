@@ -1,6 +1,7 @@
-// `chorus status` printed this person's own name (from `chorus daemon --name`) raw: a name with
-// escape sequences cleared the terminal, set its title and coloured what followed, and a newline
-// in it printed a fake line. Peers' names were already escaped; now every value the CLI prints
+// `chorus status` printed this person's own name (then from `chorus daemon --name`; since decision
+// 178 `--name` refuses such names, so here from the identity file) raw: a name with escape
+// sequences cleared the terminal, set its title and coloured what followed, and a newline in it
+// printed a fake line. Peers' names were already escaped; now every value the CLI prints
 // (names, paths, notices) is, in status, share, join and stop alike.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +28,14 @@ it('status, share, join and stop print names and paths with control characters e
   fs.writeFileSync(path.join(a, 'a.txt'), 'hi\n');
   fs.mkdirSync(path.join(a, '.chorus'));
   used.push(a);
-  const daemon = spawn(process.execPath, [CLI, 'daemon', a, '--name', evil], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // `--name` refuses such a name now (decision 178), changing nothing; one written into the
+  // identity file by hand is still taken, so what shows it must escape it.
+  const refused = chorus(['daemon', a, '--name', evil]);
+  expect(refused.status).toBe(1);
+  expect(refused.stderr).toContain('a name cannot hold control characters');
+  expect(RAW_CONTROL.test(refused.stderr), JSON.stringify(refused.stderr)).toBe(false);
+  fs.writeFileSync(path.join(a, '.chorus', 'identity.json'), JSON.stringify({ name: evil }));
+  const daemon = spawn(process.execPath, [CLI, 'daemon', a], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(daemon);
   let log = '';
   daemon.stderr!.on('data', (c) => (log += c));

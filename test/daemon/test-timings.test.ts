@@ -21,3 +21,8 @@ it('refuses, naming the variable, a value that is not a whole number of millisec
   }
   expect(() => readTestTimings({ CHORUS_TEST_FORGET_AFTER_MS: 'soon' })).toThrow(/^CHORUS_TEST_FORGET_AFTER_MS="soon" is not a whole number of milliseconds from 1 to 600000/);
 });
+
+it('takes a write delay (decision 179) of whole milliseconds up to 10 s, and refuses more', () => {
+  expect(readTestTimings({ CHORUS_TEST_WRITE_DELAY_MS: '250' })).toEqual({ writeDelayMs: 250 });
+  expect(() => readTestTimings({ CHORUS_TEST_WRITE_DELAY_MS: '10001' })).toThrow(/^CHORUS_TEST_WRITE_DELAY_MS="10001" is not a whole number of milliseconds from 1 to 10000/);
+});

@@ -43,6 +43,13 @@ export class Materializer {
    * (Ctrl-C) went on writing the rest of the session after the CLI said it had stopped the daemon.
    */
   private halted = false;
+  /**
+   * The files of peers' changes waiting for their write to start (`chorus status`: "writing N
+   * files to disk", decision 179): added when a change arrives, removed when a write of the path is
+   * handed to PendingContent, which counts it from there while it is written (or not at all: it
+   * waits for its blob, or is as it should be). So `toWrite` is a count kept, not a scan.
+   */
+  private readonly due = new Set<string>();
 
   halt(): void {
     this.halted = true;
@@ -60,6 +67,9 @@ export class Materializer {
     // are there already, and WriteBack writes editors'.
     workspace.on('files', (e) => {
       if (!isPeersOrSettling(e.origin)) return;
+      // Counted now, not when the chain reaches it: status tells of a change still queued too.
+      for (const p of e.created) this.due.add(p);
+      for (const p of e.changed) this.due.add(p);
       this.chain = this.chain.then(() => this.apply(e)).catch((err: unknown) => this.log(`applying a peer's file changes failed: ${inWords(err)}`));
     });
     workspace.on('dirs', (e) => {
@@ -76,7 +86,23 @@ export class Materializer {
     return this.writeBack.pendingContent.refused(rel) ? undefined : this.project.absolute(rel);
   }
 
+  /** How many files of peers' changes wait for their write to start (see `due`). */
+  toWrite(): number {
+    return this.due.size;
+  }
+
   private async apply(e: FilesEvent): Promise<void> {
+    try {
+      await this.applySteps(e);
+    } catch (err) {
+      // A step that threw past `each` (a bug) must not leave status saying "writing" for ever.
+      for (const p of e.created) this.due.delete(p);
+      for (const p of e.changed) this.due.delete(p);
+      throw err;
+    }
+  }
+
+  private async applySteps(e: FilesEvent): Promise<void> {
     // Each path on its own: one that cannot be written (a file in its folder's way, a full disk)
     // is logged, in words, and the rest of the peer's changes are still applied.
     // A file moving to where this folder has a folder (the session's file taking its path back
@@ -324,8 +350,11 @@ export class Materializer {
 
   /** Write a file's current content now, or once its blob arrives (PendingContent decides). */
   write(rel: string): Promise<void> {
-    if (this.halted) return Promise.resolve();
-    return this.writeBack.pendingContent.write(rel);
+    // PendingContent counts a write it starts from within this call: the file is counted by one
+    // of the two throughout (it waits for its blob, or needs no write, otherwise).
+    const writing = this.halted ? Promise.resolve() : this.writeBack.pendingContent.write(rel);
+    this.due.delete(rel);
+    return writing;
   }
 
   /** Write every file of the index that is missing or different on disk (after joining). */

@@ -51,6 +51,13 @@ export class PendingContent {
   private readonly byHash = new Map<string, Set<string>>();
   /** Refusals already logged (path and reason), so each is logged once, not at every change. */
   private readonly logged = new Set<string>();
+  /**
+   * Writes under way (`chorus status`'s "writing N files", decision 179): path → how many of its
+   * writes are in progress; and how many files whose blob arrived are still being settled
+   * (`arrived`, before their write starts). Counts kept as writes start and end, never a scan.
+   */
+  private readonly inFlight = new Map<string, number>();
+  private settling = 0;
   /** Set when the daemon stops: no more peer content is written (see Materializer.halt). */
   private halted = false;
 
@@ -117,7 +124,21 @@ export class PendingContent {
       return;
     }
     this.unwait(id);
-    await this.writeBack.writeNow(rel, data);
+    // Counted from here, in the same turn as the call: a caller that counted the file as due
+    // (Materializer) stops counting it when this returns its promise, so it is never uncounted.
+    this.inFlight.set(rel, (this.inFlight.get(rel) ?? 0) + 1);
+    try {
+      await this.writeBack.writeNow(rel, data);
+    } finally {
+      const n = this.inFlight.get(rel) ?? 1;
+      if (n > 1) this.inFlight.set(rel, n - 1);
+      else this.inFlight.delete(rel);
+    }
+  }
+
+  /** How many files are being written now (their content here, the write started or about to). */
+  writing(): number {
+    return this.inFlight.size + this.settling;
   }
 
   /**
@@ -166,30 +187,45 @@ export class PendingContent {
     if (this.halted) return;
     const ids = this.byHash.get(hash);
     if (!ids) return;
-    for (const id of [...ids]) {
-      this.unwait(id);
-      if (!this.stillWaits(id)) continue;
-      const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
-      if (this.refused(rel)) continue;
-      const theirs = await this.someoneElses(rel);
-      // A read-only member's own file where the session now has one (made here, then a writer
-      // made the same path): it can never be taken in, so "taken in like any edit" was untrue and
-      // the folder kept it silently while editors opened the session's version. As for its edit
-      // of a shared file (WriteBack.writeNow), a copy is kept in .chorus/kept and logged, and the
-      // session's version is written (decision 177).
-      const roOwnFile = theirs === true && this.workspace.readOnly && this.writeBack.keptHere(rel) === undefined && lstatNow(this.project.absolute(rel))?.isFile() === true;
-      if (theirs && !roOwnFile) {
-        const kept = this.writeBack.keptHere(rel);
-        if (kept !== undefined) {
-          this.logRefusal(keptHereMessage(rel, kept));
+    // Each file is counted from the blob's arrival until its write starts (`inFlight` counts it
+    // from there, in the same turn) or it turns out to need none.
+    const settle = [...ids];
+    this.settling += settle.length;
+    for (const id of settle) {
+      let counted = true;
+      const started = () => {
+        if (counted) this.settling--;
+        counted = false;
+      };
+      try {
+        this.unwait(id);
+        if (!this.stillWaits(id)) continue;
+        const rel = this.workspace.pathOf(id)!; // its path now: a rename meanwhile is followed
+        if (this.refused(rel)) continue;
+        const theirs = await this.someoneElses(rel);
+        // A read-only member's own file where the session now has one (made here, then a writer
+        // made the same path): it can never be taken in, so "taken in like any edit" was untrue and
+        // the folder kept it silently while editors opened the session's version. As for its edit
+        // of a shared file (WriteBack.writeNow), a copy is kept in .chorus/kept and logged, and the
+        // session's version is written (decision 177).
+        const roOwnFile = theirs === true && this.workspace.readOnly && this.writeBack.keptHere(rel) === undefined && lstatNow(this.project.absolute(rel))?.isFile() === true;
+        if (theirs && !roOwnFile) {
+          const kept = this.writeBack.keptHere(rel);
+          if (kept !== undefined) {
+            this.logRefusal(keptHereMessage(rel, kept));
+            continue;
+          }
+          // A file over the size limit is never taken in, so "taken in like any edit" would be
+          // untrue for it (a user trial read that line for a 50 MB file).
+          this.log(leftAsFolderHasIt(rel, theirs === 'notShared' ? 'notShared' : 'changed'));
           continue;
         }
-        // A file over the size limit is never taken in, so "taken in like any edit" would be
-        // untrue for it (a user trial read that line for a 50 MB file).
-        this.log(leftAsFolderHasIt(rel, theirs === 'notShared' ? 'notShared' : 'changed'));
-        continue;
+        const writing = this.write(rel); // its content now (or a wait for its newer blob)
+        started();
+        await writing;
+      } finally {
+        started();
       }
-      await this.write(rel); // its content now (or a wait for its newer blob)
     }
   }
 

@@ -17,6 +17,7 @@ import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-co
 import { lstatNow, MAX_SHARED_FILE } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
+import { testTimings } from '../session/test-timings.js';
 
 /**
  * When live text is written: once it has been quiet this long, so a burst of typing becomes one
@@ -117,6 +118,9 @@ export class WriteBack {
    * watcher never takes it in, so it would be lost.
    */
   readonly rules: IgnoreRules;
+
+  /** A test's wait before each write that changes the folder (test-timings.ts `CHORUS_TEST_WRITE_DELAY_MS`); 0 otherwise. */
+  private readonly writeDelayMs = testTimings().writeDelayMs ?? 0;
 
   constructor(
     private readonly project: Project,
@@ -471,6 +475,7 @@ export class WriteBack {
       // its change on a content that was never the shared text's.
       if (!current()) return;
       if (!force && this.ledger.latest(path) === hash) return;
+      if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs));
       // The folder's one path check, before anything else (a link is the person's, never
       // replaced by a regular file: issue 10, item 5); the write itself checks again.
       if (this.pendingContent.refused(path)) return;

@@ -23,8 +23,8 @@ export interface EditorServices {
   collaboration: Collaboration;
   status(): P.ResultOf<typeof P.SessionStatus>;
   files(): P.ResultOf<typeof P.WorkspaceFiles>;
-  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean }): Promise<P.ResultOf<typeof P.SessionShare>>;
-  join(code: string, opts: { disk: boolean; host?: string; port?: number; webrtc?: boolean }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<P.ResultOf<typeof P.SessionJoin>>;
+  share(opts: { host?: string; port?: number; relay?: string; readOnly?: boolean; webrtc?: boolean; name?: string }): Promise<P.ResultOf<typeof P.SessionShare>>;
+  join(code: string, opts: { disk: boolean; host?: string; port?: number; webrtc?: boolean; name?: string }, progress: (p: P.ParamsOf<typeof P.SessionProgress>) => void): Promise<P.ResultOf<typeof P.SessionJoin>>;
 }
 
 /** Params with optional fields left out rather than `undefined` (exactOptionalPropertyTypes-safe). */
@@ -101,7 +101,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
   onRequest(conn, P.SessionShare, gate, (p) => services.share(dropUndefined(p ?? {})));
   onRequest(conn, P.SessionJoin, gate, (p) =>
-    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc }), (progress) => notify(P.SessionProgress, progress)),
+    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc, name: p.name }), (progress) => notify(P.SessionProgress, progress)),
   );
   onNotification(conn, P.CursorSet, log, (p) => collab.setCursor(p.path, p.selections));
   onNotification(conn, P.ViewportSet, log, (p) => collab.setViewport(p.path, p.range));

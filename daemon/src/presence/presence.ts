@@ -15,6 +15,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { escapeControls } from '../log-line.js';
 import { QuietLog } from '../quiet-log.js';
 import { HEX_COLOR } from './colors.js';
+import { NAME_MAX_LENGTH } from './person-name.js';
 
 /** Offsets (UTF-16) in the current text of a file. */
 export interface Span {
@@ -50,7 +51,7 @@ const WireEditor = z.object({
 });
 const WirePresence = z.object({
   clock: z.int().check(z.minimum(0)),
-  name: z.string().check(z.maxLength(200)),
+  name: z.string().check(z.maxLength(NAME_MAX_LENGTH)),
   color: z.string().check(z.regex(HEX_COLOR)),
   editors: z.array(WireEditor).check(z.maxLength(64)),
 });
@@ -129,6 +130,15 @@ export class Presence extends EventEmitter<PresenceEvents> {
   connect(send: (topic: string, body: unknown, to?: string) => void, links?: PresenceLinks): void {
     this.send = send;
     this.links = links;
+  }
+
+  /**
+   * This daemon's name changed (identity.name, set before the call): every peer hears it now. In a
+   * full mesh presence is not repeated on the wire, so without this peers kept the old name until
+   * an editor here moved.
+   */
+  nameChanged(): void {
+    this.broadcastSoon();
   }
 
   peers(): PeerView[] {
@@ -333,10 +343,10 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
 }
 
 /**
- * A member's name as this daemon shows it (status, editors' cursor labels): at most 200
+ * A member's name as this daemon shows it (status, editors' cursor labels): at most NAME_MAX_LENGTH
  * characters, control characters escaped. A name comes from the member itself, and one holding
  * a newline or a terminal escape would forge lines or colours in `chorus status`.
  */
 export function displayName(raw: unknown, fallback: string): string {
-  return typeof raw === 'string' && raw.length > 0 ? escapeControls(raw.slice(0, 200)) : fallback;
+  return typeof raw === 'string' && raw.length > 0 ? escapeControls(raw.slice(0, NAME_MAX_LENGTH)) : fallback;
 }

@@ -113,6 +113,19 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   /** The overlay timers a test shortened (test-timings.ts); empty otherwise. */
   private readonly forgetAfter: { forgetAfterMs?: number };
 
+  /**
+   * Files waiting to be written into the folder, their content here: peers' changes not started
+   * yet (Materializer.toWrite) and writes under way (PendingContent.writing). Counts, not a scan.
+   */
+  filesToWrite(): number {
+    return (this.materializer?.toWrite() ?? 0) + this.writeBack.pendingContent.writing();
+  }
+
+  /** Files of the index not written yet because their content has not arrived (PendingContent.waiting). */
+  filesAwaitingContent(): number {
+    return this.writeBack.pendingContent.waiting();
+  }
+
   /** Where this daemon listens for peers (`ws://host:port`), while the session runs. */
   get listening(): string[] {
     return this.overlay ? [...this.addrs] : [];

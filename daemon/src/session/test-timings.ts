@@ -12,10 +12,17 @@
  *   on its way at the end of a join.
  * - `CHORUS_TEST_FORGET_AFTER_MS`: how long a peer not heard of stays in the address book
  *   (overlay.ts FORGET_AFTER_MS, 10 minutes; decision 161).
+ * - `CHORUS_TEST_WRITE_DELAY_MS`: the one that slows instead: each write that changes a file
+ *   of the folder (write-back.ts `writeNow`, once it finds the file is not as it should be: a
+ *   join, a peer's change, an editor's text) waits this long first (production: no wait; at
+ *   most 10 s), so a test can see `chorus status` while files are still being written
+ *   (decision 179).
  */
 
 /** The production values, in milliseconds, that the variables may shorten. */
 export const JOIN_TIMEOUT_MS = 60_000;
+/** Longest wait `CHORUS_TEST_WRITE_DELAY_MS` may set before each write. */
+const WRITE_DELAY_MAX_MS = 10_000;
 /** Kept equal to overlay.ts FORGET_AFTER_MS (not imported: this module stays free of the network code). */
 const FORGET_AFTER_MAX_MS = 10 * 60_000;
 
@@ -23,17 +30,25 @@ const FORGET_AFTER_MAX_MS = 10 * 60_000;
 export interface TestTimings {
   joinTimeoutMs?: number;
   forgetAfterMs?: number;
+  /** A wait before each write of a session's file into the folder (none in production). */
+  writeDelayMs?: number;
 }
 
 /**
- * Read `CHORUS_TEST_JOIN_TIMEOUT_MS` and `CHORUS_TEST_FORGET_AFTER_MS` from `env`. Each, when set
- * (and not empty), must be a whole number of milliseconds from 1 to its production value.
+ * Read `CHORUS_TEST_JOIN_TIMEOUT_MS`, `CHORUS_TEST_FORGET_AFTER_MS` and `CHORUS_TEST_WRITE_DELAY_MS`
+ * from `env`. Each, when set (and not empty), must be a whole number of milliseconds from 1 to its
+ * production value (for the write delay, to WRITE_DELAY_MAX_MS).
  * Throws an Error naming the variable, its value and what it accepts otherwise.
  */
 export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
   const join = milliseconds(env, 'CHORUS_TEST_JOIN_TIMEOUT_MS', JOIN_TIMEOUT_MS);
   const forget = milliseconds(env, 'CHORUS_TEST_FORGET_AFTER_MS', FORGET_AFTER_MAX_MS);
-  return { ...(join !== undefined ? { joinTimeoutMs: join } : {}), ...(forget !== undefined ? { forgetAfterMs: forget } : {}) };
+  const delay = milliseconds(env, 'CHORUS_TEST_WRITE_DELAY_MS', WRITE_DELAY_MAX_MS);
+  return {
+    ...(join !== undefined ? { joinTimeoutMs: join } : {}),
+    ...(forget !== undefined ? { forgetAfterMs: forget } : {}),
+    ...(delay !== undefined ? { writeDelayMs: delay } : {}),
+  };
 }
 
 let cached: TestTimings | undefined;

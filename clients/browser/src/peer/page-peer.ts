@@ -21,6 +21,7 @@ import {
   ExtensionData,
   Failure,
   isReadOnly,
+  NAME_MAX_LENGTH,
   Overlay,
   pathProblem,
   Presence,
@@ -350,7 +351,7 @@ export class ChorusPagePeer implements PagePeer {
   }
 
   setName(name: string): void {
-    const trimmed = name.trim().slice(0, 200);
+    const trimmed = name.trim().slice(0, NAME_MAX_LENGTH);
     if (!trimmed) throw new Error('a name cannot be empty');
     this.#identity.name = trimmed;
     // Presence repeats itself only in a partial mesh: tell every linked peer now.
