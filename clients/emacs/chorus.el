@@ -1759,6 +1759,9 @@ protocol/src/session-words.ts, picked by the rule of its `sessionClauses'."
      (format "session  %s\n" (if session
                                  (chorus--session-text session)
                                "not shared (M-x chorus-share)"))
+     ;; Only while a join or a peer's change is still filling the folder (absent from an older daemon).
+     (let ((n (plist-get st :writing)))
+       (if (and (integerp n) (> n 0)) (format "writing  %d file%s to disk\n" n (if (= n 1) "" "s")) ""))
      (format "buffers  %s\n"
              (or (mapconcat (lambda (s) (format "%s [%s, rev %d/%d]" (chorus--state-path s)
                                                 (chorus--state-status s) (chorus--state-editor-rev s)

@@ -515,6 +515,21 @@ and daemon of its own."
 
 ;;;; Status
 
+(ert-deftest chorus-status-says-files-being-written ()
+  "While files wait to be written into the folder the status says how many; not otherwise.
+Decision 179: a person who saw a half-filled folder after a join had no reason for it."
+  (let ((status (lambda (writing)
+                  (chorus--describe-status
+                   (append (list :root "/p" :version "0" :pid 1 :peer '(:name "Ada" :color "#000000")
+                                 :peers [] :session nil)
+                           (and writing (list :writing writing)))
+                   nil))))
+    (should (string-match-p "^writing  1234 files to disk$" (funcall status 1234)))
+    (should (string-match-p "^writing  1 file to disk$" (funcall status 1)))
+    (should-not (string-match-p "^writing" (funcall status 0)))
+    ;; An older daemon's answer has no such field.
+    (should-not (string-match-p "^writing" (funcall status nil)))))
+
 (ert-deftest chorus-status-names-a-session-that-is-starting ()
   "A daemon that has just started and rejoins its session is said to be reconnecting.
 A join still waiting is joining; read-only and view mode are named, in the words of

@@ -349,6 +349,10 @@ local function describe_status(st, conn)
     ('you      %s (%s)'):format(st.peer.name, st.peer.color),
     'session  ' .. (st.session and util.session_text(st.session) or 'not shared (:ChorusShare)'),
   }
+  -- Only while a join or a peer's change is still filling the folder (absent from an older daemon).
+  if type(st.writing) == 'number' and st.writing > 0 then
+    lines[#lines + 1] = ('writing  %d file%s to disk'):format(st.writing, st.writing == 1 and '' or 's')
+  end
   local shared = {}
   for _, state in pairs(sync.buffers) do
     if state.conn == conn then
