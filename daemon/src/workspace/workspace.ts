@@ -1137,9 +1137,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const dirs = new Set(this.index.dirs());
       const heads = this.index.heads;
       const r = this.index.receiveSync(state, message);
-      // What the message brought is appended to the log, as a peer's raw changes are: saving and
-      // check-loading the whole index after each message cost a join of thousands of files once
-      // per message (decision 181). Compacted at the usual moments (close, COMPACT_AFTER).
+      // What the message brought is appended to the log, as a peer's raw changes are, not saved
+      // and check-loaded whole (decision 181). (The replicator takes a peer's changes out of its
+      // sync messages and admits them through applyRemote first, so this is seldom anything.)
       const brought = this.index.changesSince(heads);
       if (brought.length) this.appendRemote(docId, brought);
       this.resolve();
@@ -1152,10 +1152,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const heads = doc.heads;
     const r = doc.receiveSync(state, message);
     // The changes the message brought are appended to the document's log, as a peer's raw
-    // changes and a local edit are, before anything else sees them (durable once this returns).
-    // Saving and check-loading the whole document after each message made a catch-up of a
-    // 200,000-character file pay for the whole document once per message (decisions 170, 181);
-    // it is compacted at the usual moments (stop, idle unload, COMPACT_AFTER changes).
+    // changes and a local edit are, before anything else sees them (durable once this returns),
+    // not saved and check-loaded whole (decisions 170, 181); compacted at the usual moments (stop,
+    // idle unload, COMPACT_AFTER changes). The replicator admits a peer's changes through
+    // applyRemote before passing the rest of its message here, so this is seldom anything.
     const brought = doc.changesSince(heads);
     if (brought.length) this.appendRemote(docId, brought);
     if (r.op) this.remoteText(docId, doc, r.op, before, origin);
