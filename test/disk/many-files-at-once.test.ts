@@ -71,10 +71,11 @@ function writesInFlight(): { most: () => number; restore: () => void } {
   return { most: () => most, restore: () => Object.defineProperty(FolderWriter.prototype, 'writeFile', original) };
 }
 
-const N = 200;
+/** More files than are written at once, so that "all at once" and "several at a time" differ. */
+const N = WRITES_AT_ONCE + 100;
 const count = (p: Peer) => fs.readdirSync(path.join(p.dir, 'many')).length;
 
-/** A shares README.md and `many/f0.txt`…`f199.txt`; B has joined and has every file. */
+/** A shares README.md and `many/f0.txt`…`f<N-1>.txt`; B has joined and has every file. */
 async function joinedWithMany(): Promise<{ a: Peer; b: Peer; files: Record<string, string> }> {
   const files: Record<string, string> = { 'README.md': 'x\n' };
   for (let i = 0; i < N; i++) files[`many/f${i}.txt`] = `file ${i}\n`;
@@ -110,7 +111,7 @@ it('a restarted daemon writes the files its folder lacks several at a time, neve
 // Decision 180: a join's write of the whole session (Materializer.materializeAll, which writes what
 // a peer's changes did not: the files of an index that was ahead of the folder) goes through the
 // same batched writer. It wrote one file at a time, each behind the watcher's re-read of its
-// folder. Here B's folder lacks 200 of the session's files that its ledger never had (as a join
+// folder. Here B's folder lacks N of the session's files that its ledger never had (as a join
 // interrupted before writing them leaves it), and the join's write brings them back.
 it("a join's write of the whole session writes the files several at a time", async () => {
   const { a, b, files } = await joinedWithMany();
