@@ -7,8 +7,12 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { converged, editor, sharedPair, stopAllPeers } from '../support/disk-peers.js';
+import { afterEach, expect, it, vi } from 'vitest';
+import { diffToOp } from '../../daemon/src/text/diff-op.js';
+import type { DocumentStore } from '../../daemon/src/workspace/document-store.js';
+import { Storage } from '../../daemon/src/workspace/storage.js';
+import { TextDoc } from '../../daemon/src/workspace/text-doc.js';
+import { converged, editor, sharedPair, startPeer, stopAllPeers } from '../support/disk-peers.js';
 import { daemonProcess } from '../support/daemon-process.js';
 import { tempProject, waitForFile } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -102,4 +106,44 @@ it('a daemon killed after acknowledging edits of a large file it has just opened
   const second = await daemonProcess(dir, 'large', procs, editors);
   expect(await second.editor.open('multi.txt')).toBe(want);
   await waitForFile(path.join(dir, 'multi.txt'), (t) => t === want, 'the folder brought up to date with the acknowledged edits', 120_000);
+}, 600_000);
+
+// Catching up a large file from a peer (decision 181): a file whose history is long comes as the
+// peer's whole saved document (SNAPSHOT_MIN_CHANGES), and the changes it brings are appended to
+// the document's log, as a peer's live changes, a sync message's and a local edit are. It used to
+// save and check-load the whole document again on top of loading the peer's (decision 170's "not
+// done"). The log alone must hold every change, as a daemon killed mid-catch-up finds it.
+it('a large file with a long history caught up from a peer is appended to its log, not saved whole, and the log alone has every change', async () => {
+  const text = ascii(200_000);
+  const a = await startPeer(tempProject({ 'big.js': text }, 'chorus-disk-a-'), 'alice');
+  const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
+  const ea = await editor(a.daemon.project.socketPath);
+  expect(await ea.open('big.js')).toBe(text);
+  const id = a.daemon.workspace.index.idOf('big.js')!;
+  // Typed on A before B joins, one change per keystroke: a history long enough to be sent whole.
+  let want = text;
+  for (let i = 0; i < 5200; i++) {
+    const at = 1000 + i * 7;
+    const next = want.slice(0, at) + 'x' + want.slice(at);
+    a.daemon.workspace.edit(id, diffToOp(want, next), { kind: 'editor', editorId: 'typist' });
+    want = next;
+  }
+  expect(a.daemon.workspace.text(id)).toBe(want);
+
+  const b = await startPeer(tempProject({}, 'chorus-disk-b-'), 'bob');
+  // The store is the workspace's own; spied on only to count whole-document saves.
+  const store = (b.daemon.workspace as unknown as { storage: DocumentStore }).storage;
+  const snapshots = vi.spyOn(store, 'snapshot');
+  await b.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  await waitForFile(path.join(b.dir, 'big.js'), (t) => t === want, "big.js in B's folder with A's typing", 120_000);
+  expect(a.lines.some((l) => l.includes(`sending ${id} to peer`) && l.includes('as one saved document'))).toBe(true);
+  expect(b.daemon.workspace.text(id)).toBe(want);
+  expect(snapshots.mock.calls.map(([doc]) => doc).filter((doc) => doc === id)).toEqual([]);
+  expect(fs.existsSync(snapshotOf(b.dir, id))).toBe(false);
+
+  // What a daemon killed now (no compaction on the way out) starts from: B's saved state as it is
+  // on disk, read without stopping B, builds the document with every change.
+  const saved = new Storage(b.daemon.project.stateDir).load(id);
+  expect(saved.snapshot).toBeUndefined();
+  expect(TextDoc.load(saved.snapshot, saved.changes, 'ab'.repeat(16)).text).toBe(want);
 }, 600_000);

@@ -842,8 +842,10 @@ export class FolderSync {
       const data = this.workspace.content(index.idOf(rel)!);
       if (data) each(rel, () => this.writeBack.writeNow(rel, data, true));
     }
-    // Files the folder lacks: now, or once their blob arrives (PendingContent decides).
-    for (const rel of toWrite) each(rel, () => this.writeBack.pendingContent.write(rel));
+    // Files the folder lacks: now, or once their blob arrives (PendingContent decides), several
+    // at a time (decision 180). All at once, a restarted daemon whose folder lacked thousands of
+    // the session's files (killed while a join wrote them) started thousands of writes together.
+    if (toWrite.length) void this.writeBack.pendingContent.writeMany(toWrite, (rel) => `writing ${rel} into the folder`);
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
   }
 

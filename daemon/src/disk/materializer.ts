@@ -20,12 +20,6 @@ import type { WriteBack } from './write-back.js';
  * so keystrokes and peers are served meanwhile (the steps themselves are synchronous calls).
  */
 const YIELD_EVERY = 64;
-/**
- * How many of a peer's new or changed files are written at once (Materializer.apply): enough that
- * one watcher re-read of their folder is shared by many writes, few enough to keep open files and
- * the disk's queue small.
- */
-const WRITES_AT_ONCE = 32;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Materializer {
@@ -124,16 +118,9 @@ export class Materializer {
         await this.rename(r);
       });
     }
-    // Several files written at once: each write landing in a folder makes the watcher (chokidar)
-    // read that whole folder again, and the write's own disk calls wait behind that read's. One
-    // at a time, a folder of thousands of files got one file per re-read (four a second, a
-    // quarter second of CPU each; a user trial, decision 177); WRITES_AT_ONCE share each re-read.
-    // Each path is written by its own chain (WriteBack serialises writes of one path).
-    const writes = [...new Set([...e.created, ...e.changed])];
-    for (let i = 0; i < writes.length; i += WRITES_AT_ONCE) {
-      await Promise.all(writes.slice(i, i + WRITES_AT_ONCE).map((p) => this.each(`writing ${p}`, () => this.write(p))));
-      await nextTurn();
-    }
+    // Several files written at once, so one watcher re-read of their folder serves many writes
+    // (decisions 177, 180).
+    await this.writeMany([...new Set([...e.created, ...e.changed])]);
     for (const p of e.modes ?? []) if (!e.created.includes(p)) await this.each(`changing the mode of ${p}`, () => this.chmod(p));
     // A path that moved or went may have been in the way of a folder the session has there (a
     // file on one peer, a folder on another, settled by Workspace.resolve): its files and folders,
@@ -273,7 +260,7 @@ export class Materializer {
     for (const d of index.dirs()) {
       if (under(d) && !this.writeBack.pendingContent.refused(d)) await this.each(`making the folder ${d}`, () => this.folder.makeDir(d));
     }
-    for (const [, e] of index.entries()) if (under(e.path)) await this.each(`writing ${e.path}`, () => this.write(e.path));
+    await this.writeMany(index.entries().flatMap(([, e]) => (under(e.path) ? [e.path] : [])));
   }
 
   /** Give a file in the folder the executable bit its entry has (a peer's chmod). */
@@ -357,18 +344,31 @@ export class Materializer {
     return writing;
   }
 
-  /** Write every file of the index that is missing or different on disk (after joining). */
+  /**
+   * Write the session's files at `paths` several at a time (PendingContent.writeMany, through
+   * `write`), each failure logged as a step of a peer's change.
+   */
+  private writeMany(paths: readonly string[], progress?: (done: number, rel: string) => void): Promise<void> {
+    return this.writeBack.pendingContent.writeMany(paths, (rel) => `writing ${rel} (a peer's change)`, (rel) => this.write(rel), progress);
+  }
+
+  /**
+   * Write every file of the index that is missing or different on disk (after joining), several
+   * at a time as a peer's change is (decision 180): one at a time, each write waited behind the
+   * watcher's re-read of its folder that the write before set off. `progress` gets the files
+   * done, the index's file count and the bytes of the files done.
+   */
   async materializeAll(progress?: (done: number, total: number, bytes: number) => void): Promise<void> {
     const entries = this.workspace.index.entries();
-    let done = 0;
+    const sizes = new Map(entries.map(([, e]) => [e.path, e.size]));
     let bytes = 0;
-    for (const [, e] of entries) {
-      if (this.halted) return;
-      await this.each(`writing ${e.path}`, () => this.write(e.path));
-      if (++done % YIELD_EVERY === 0) await nextTurn();
-      bytes += e.size;
-      progress?.(done, entries.length, bytes);
-    }
+    await this.writeMany(
+      entries.map(([, e]) => e.path),
+      (done, rel) => {
+        bytes += sizes.get(rel) ?? 0;
+        progress?.(done, entries.length, bytes);
+      },
+    );
   }
 
   /** How many files still wait for their blob (see PendingContent.waiting). */

@@ -599,6 +599,14 @@ export class FileIndex {
     return { diff: this.diffFrom(before), state: next };
   }
 
+  /**
+   * The changes this index holds beyond `heads` (heads it had before), in an order each comes
+   * after its dependencies: what a sync message brought, to append to the saved log.
+   */
+  changesSince(heads: string[]): RawChange[] {
+    return A.getBackend(this.doc).getChanges(heads);
+  }
+
   /** Which of `hashes` this index does not hold (dependencies still to arrive). */
   /**
    * Does the index hold changes it cannot apply yet, for want of the history they build on? (Its

@@ -285,6 +285,14 @@ export class TextDoc {
     return A.stats(this.crdt()).numChanges;
   }
 
+  /**
+   * The changes this document holds beyond `heads` (heads it had before), in an order each comes
+   * after its dependencies: what a sync message or a merge brought, to append to the saved log.
+   */
+  changesSince(heads: A.Heads): RawChange[] {
+    return A.getBackend(this.crdt()).getChanges(heads);
+  }
+
   /** Receive one Automerge sync-protocol message; returns the text op and the new sync state. */
   receiveSync(state: A.SyncState, message: Uint8Array): { op: TextOp | undefined; state: A.SyncState } {
     let next = state;

@@ -1135,9 +1135,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const before = this.hashes();
       const paths = this.paths();
       const dirs = new Set(this.index.dirs());
-      const heads = this.index.heads.join(',');
+      const heads = this.index.heads;
       const r = this.index.receiveSync(state, message);
-      if (this.index.heads.join(',') !== heads) this.storage.snapshot(docId, this.index.save());
+      // What the message brought is appended to the log, as a peer's raw changes are, not saved
+      // and check-loaded whole (decision 181). (The replicator takes a peer's changes out of its
+      // sync messages and admits them through applyRemote first, so this is seldom anything.)
+      const brought = this.index.changesSince(heads);
+      if (brought.length) this.appendRemote(docId, brought);
       this.resolve();
       this.announce(this.index.diffFrom(paths), before, origin);
       this.announceDirs(dirs, origin);
@@ -1145,11 +1149,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
     const before = doc.text;
+    const heads = doc.heads;
     const r = doc.receiveSync(state, message);
-    if (r.op) {
-      this.storage.snapshot(docId, doc.save());
-      this.remoteText(docId, doc, r.op, before, origin);
-    }
+    // The changes the message brought are appended to the document's log, as a peer's raw
+    // changes and a local edit are, before anything else sees them (durable once this returns),
+    // not saved and check-loaded whole (decisions 170, 181); compacted at the usual moments (stop,
+    // idle unload, COMPACT_AFTER changes). The replicator admits a peer's changes through
+    // applyRemote before passing the rest of its message here, so this is seldom anything.
+    const brought = doc.changesSince(heads);
+    if (brought.length) this.appendRemote(docId, brought);
+    if (r.op) this.remoteText(docId, doc, r.op, before, origin);
     return r.state;
   }
 
@@ -1178,8 +1187,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   applySnapshot(docId: string, bytes: Uint8Array, origin: TextOrigin): void {
     const doc = this.doc(docId) ?? this.adopt(docId);
     const before = doc.text;
+    const heads = doc.heads;
     const op = doc.loadSnapshot(bytes);
-    this.storage.snapshot(docId, doc.save());
+    // Appended like a sync message's changes (see receiveSync): no save and check-load of the
+    // whole document on the catch-up path (decision 181). A log this long is compacted when the
+    // daemon stops or unloads the document (CLOSE_COMPACT_AFTER), or at COMPACT_AFTER changes.
+    const brought = doc.changesSince(heads);
+    if (brought.length) this.appendRemote(docId, brought);
     if (op) this.remoteText(docId, doc, op, before, origin);
   }
 
