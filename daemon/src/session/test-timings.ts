@@ -12,28 +12,39 @@
  *   on its way at the end of a join.
  * - `CHORUS_TEST_FORGET_AFTER_MS`: how long a peer not heard of stays in the address book
  *   (overlay.ts FORGET_AFTER_MS, 10 minutes; decision 161).
+ * - `CHORUS_TEST_LEAVE_GRACE_MS`: how long a peer lost without a goodbye stays before editors are
+ *   told it left (presence.ts LEAVE_GRACE_MS, 10 s; decision 182).
  */
 
 /** The production values, in milliseconds, that the variables may shorten. */
 export const JOIN_TIMEOUT_MS = 60_000;
 /** Kept equal to overlay.ts FORGET_AFTER_MS (not imported: this module stays free of the network code). */
 const FORGET_AFTER_MAX_MS = 10 * 60_000;
+/** Kept equal to presence.ts LEAVE_GRACE_MS (not imported, as above). */
+const LEAVE_GRACE_MAX_MS = 10_000;
 
 /** The timers a test shortened, in milliseconds; a field absent keeps its production value. */
 export interface TestTimings {
   joinTimeoutMs?: number;
   forgetAfterMs?: number;
+  leaveGraceMs?: number;
 }
 
 /**
- * Read `CHORUS_TEST_JOIN_TIMEOUT_MS` and `CHORUS_TEST_FORGET_AFTER_MS` from `env`. Each, when set
+ * Read `CHORUS_TEST_JOIN_TIMEOUT_MS`, `CHORUS_TEST_FORGET_AFTER_MS` and
+ * `CHORUS_TEST_LEAVE_GRACE_MS` from `env`. Each, when set
  * (and not empty), must be a whole number of milliseconds from 1 to its production value.
  * Throws an Error naming the variable, its value and what it accepts otherwise.
  */
 export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
   const join = milliseconds(env, 'CHORUS_TEST_JOIN_TIMEOUT_MS', JOIN_TIMEOUT_MS);
   const forget = milliseconds(env, 'CHORUS_TEST_FORGET_AFTER_MS', FORGET_AFTER_MAX_MS);
-  return { ...(join !== undefined ? { joinTimeoutMs: join } : {}), ...(forget !== undefined ? { forgetAfterMs: forget } : {}) };
+  const grace = milliseconds(env, 'CHORUS_TEST_LEAVE_GRACE_MS', LEAVE_GRACE_MAX_MS);
+  return {
+    ...(join !== undefined ? { joinTimeoutMs: join } : {}),
+    ...(forget !== undefined ? { forgetAfterMs: forget } : {}),
+    ...(grace !== undefined ? { leaveGraceMs: grace } : {}),
+  };
 }
 
 let cached: TestTimings | undefined;
