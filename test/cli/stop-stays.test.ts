@@ -61,3 +61,38 @@ it('an editor attached when `chorus stop` runs hears why, and its automatic reco
   back.proc.stdin!.end();
   expect((await back.exited).code).toBe(0);
 });
+
+it('`chorus stop` right after an editor restarted a killed daemon stops the one starting, and it stays stopped', async () => {
+  // Decision 183: the restarted daemon takes the dead one's stale lock over only a moment after it
+  // starts, and `chorus stop` in that moment said "no daemon running… nothing to stop" (exit 4);
+  // the person then found a daemon running. The start waits here before it takes the lock (a
+  // test-only delay), so the stop always lands in that moment.
+  const d = tempProject({ 'a.txt': 'a\n' });
+  fs.mkdirSync(path.join(d, '.chorus'));
+  used.push(d);
+  const first = bridge(d);
+  await waitUntil('the daemon started by connect', () => daemonsFor(d).length === 1 && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
+  const [killed] = daemonsFor(d);
+  process.kill(killed!, 'SIGKILL');
+  expect((await first.exited).code).toBe(P.ExitCodes.Failed);
+
+  // The editor's automatic reconnect starts a daemon again, as after any kill.
+  const log = path.join(d, '.chorus', 'daemon.log');
+  const restart = spawn(process.execPath, [CLI, 'connect', '--reconnect', d], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CHORUS_TEST_START_DELAY_MS: '4000' } });
+  let restartErr = '';
+  restart.stderr!.on('data', (b: Buffer) => (restartErr += b.toString()));
+  restart.stdout!.resume();
+  const restarted = new Promise<number | null>((r) => restart.once('exit', (code) => r(code)));
+  await waitUntil('the new daemon starting', () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('before taking the lock (CHORUS_TEST_START_DELAY_MS)'));
+
+  const stop = chorus(['stop', d]);
+  expect(stop.stderr).toMatch(/stopped the daemon for .* \(pid \d+, which was starting\)/);
+  expect(stop.status, stop.stderr).toBe(0);
+  expect(daemonsFor(d)).toEqual([]);
+  expect(fs.existsSync(path.join(d, '.chorus', 'stopped'))).toBe(true);
+  // The editor hears why, and its retries do not start it again.
+  expect(await restarted, restartErr).toBe(P.ExitCodes.StoppedByCommand);
+  expect(restartErr).toContain(`the daemon for ${d} was stopped with \`chorus stop\``);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(daemonsFor(d)).toEqual([]);
+});

@@ -13,6 +13,7 @@ it('takes whole milliseconds up to the production value', () => {
   expect(readTestTimings({ CHORUS_TEST_JOIN_TIMEOUT_MS: '20000', CHORUS_TEST_FORGET_AFTER_MS: ' 3000 ' })).toEqual({ joinTimeoutMs: 20_000, forgetAfterMs: 3000 });
   expect(readTestTimings({ CHORUS_TEST_JOIN_TIMEOUT_MS: String(JOIN_TIMEOUT_MS) })).toEqual({ joinTimeoutMs: JOIN_TIMEOUT_MS });
   expect(readTestTimings({ CHORUS_TEST_LEAVE_GRACE_MS: String(LEAVE_GRACE_MS) })).toEqual({ leaveGraceMs: LEAVE_GRACE_MS });
+  expect(readTestTimings({ CHORUS_TEST_START_DELAY_MS: '4000' })).toEqual({ startDelayMs: 4000 });
 });
 
 it('refuses, naming the variable, a value that is not a whole number of milliseconds in range', () => {
@@ -22,5 +23,6 @@ it('refuses, naming the variable, a value that is not a whole number of millisec
     );
   }
   expect(() => readTestTimings({ CHORUS_TEST_LEAVE_GRACE_MS: String(LEAVE_GRACE_MS + 1) })).toThrow(/^CHORUS_TEST_LEAVE_GRACE_MS="10001" is not a whole number of milliseconds from 1 to 10000/);
+  expect(() => readTestTimings({ CHORUS_TEST_START_DELAY_MS: '60000' })).toThrow(/^CHORUS_TEST_START_DELAY_MS="60000" is not a whole number of milliseconds from 1 to 10000/);
   expect(() => readTestTimings({ CHORUS_TEST_FORGET_AFTER_MS: 'soon' })).toThrow(/^CHORUS_TEST_FORGET_AFTER_MS="soon" is not a whole number of milliseconds from 1 to 600000/);
 });
