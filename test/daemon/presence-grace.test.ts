@@ -72,3 +72,25 @@ it('a goodbye is told at once, lost or not', () => {
   presence.receive('p2', LEAVE_TOPIC, {});
   expect(told.slice(4)).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo']);
 });
+
+it('in a full mesh, a link silent past the timeout and then heard again brings the cursor back, telling nothing', () => {
+  let heard: number | undefined = Date.now();
+  presence.connect(() => undefined, { lastHeard: () => heard, heartbeat: () => false });
+  heartbeat();
+  vi.advanceTimersByTime(7000); // the link says nothing (a loaded machine): lost
+  // (In a full mesh each tick re-resolves the cursors here: 'cursor 1' until it is lost.)
+  expect(told.at(-1)).toBe('cursor 0');
+  const before = told.length;
+  heard = Date.now(); // its pings arrive again
+  vi.advanceTimersByTime(1500);
+  expect(told.slice(before)).toEqual(['cursor 1']);
+  // Heard on, well past the grace: its cursor is re-resolved on each tick, nothing else is told.
+  for (let t = 0; t < 2 * LEAVE_GRACE_MS; t += 1500) {
+    heard = Date.now();
+    vi.advanceTimersByTime(1500);
+  }
+  expect(told.filter((t) => t !== 'cursor 1')).toEqual(['joined Bo', 'cursor 0']);
+  heard = undefined; // its link goes down and stays down
+  vi.advanceTimersByTime(5000 + LEAVE_GRACE_MS + 3000);
+  expect(told.filter((t) => t !== 'cursor 1')).toEqual(['joined Bo', 'cursor 0', 'cursor 0', 'left Bo']);
+});
