@@ -14,11 +14,12 @@ import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, startingDaemon, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
+import { testTimings } from './session/test-timings.js';
 import { useNodeSignatures } from './node-platform.js';
 import { nameProblem } from './presence/person-name.js';
 
@@ -272,6 +273,11 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
     void d.stop().then(() => process.exit(0));
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
+  const delay = testTimings().startDelayMs;
+  if (delay !== undefined) {
+    process.stderr.write(logLine(`test-only: waiting ${delay} ms before taking the lock (CHORUS_TEST_START_DELAY_MS)`));
+    await new Promise((r) => setTimeout(r, delay));
+  }
   try {
     d = await Daemon.start({ dir: project.root, ...(name !== undefined ? { name } : {}), ...(opts.view ? { view: true } : {}) });
   } catch (e) {
@@ -604,11 +610,17 @@ async function askDaemon(project: Project): Promise<{ pid: number; root: string 
  * daemon, see lock.ts), or else by the daemon answering on the project's socket with its pid.
  * Otherwise what the lock says, for the message; nothing unconfirmed is ever signalled.
  */
-async function confirmedDaemon(project: Project): Promise<DaemonProcess | Exclude<LockHolder, { state: 'held' }>> {
+async function confirmedDaemon(project: Project): Promise<(DaemonProcess & { starting?: true }) | Exclude<LockHolder, { state: 'held' }>> {
   const holder = lockHolder(project);
   if (holder.state === 'held') return { pid: holder.pid, procStart: holder.procStart };
   const answer = await askDaemon(project);
   if (answer && answer.root === project.root) return { pid: answer.pid, procStart: processStart(answer.pid) };
+  // No lock held, or a dead daemon's: one started a moment ago (an editor restarting a killed
+  // daemon) may not have taken it over yet (decision 183).
+  if (holder.state === 'free' || holder.state === 'stale') {
+    const starting = startingDaemon(project);
+    if (starting) return { ...starting, starting: true };
+  }
   return holder;
 }
 
@@ -681,7 +693,10 @@ export async function stop(dir: string | undefined): Promise<void> {
           `Why it was slow may be in ${path.join(project.root, '.chorus', 'daemon.log')}`,
       );
     }
-    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (pid ${found.pid}); editors that were connected to it stay offline until you reconnect one or open the project again, which starts it\n`);
+    // One signalled while starting stops as soon as it has started, or at once before it handles
+    // signals (it has taken nothing over then); stopDaemon waits for it to be gone either way.
+    const which = found.starting ? `pid ${found.pid}, which was starting` : `pid ${found.pid}`;
+    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (${which}); editors that were connected to it stay offline until you reconnect one or open the project again, which starts it\n`);
     return;
   }
   if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);

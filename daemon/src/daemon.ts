@@ -34,6 +34,7 @@ import { Project } from './project.js';
 import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
 import { decodeJoinCode, isReadOnly } from './net/join-code.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
+import { testTimings } from './session/test-timings.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
 import { settleMemory } from './lifecycle/settle-memory.js';
@@ -175,7 +176,8 @@ export class Daemon {
     wrapNetwork?: (net: PeerNetwork) => PeerNetwork,
   ) {
     this.messages.setMaxListeners(0);
-    this.presence = new Presence(identity, workspace, log);
+    // A test may shorten the grace before "left" is told (test-timings.ts).
+    this.presence = new Presence(identity, workspace, log, testTimings().leaveGraceMs);
     this.data = new ExtensionData(storage, identity.id);
     this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]), wrapNetwork);
     this.folder = new FolderSync(project, workspace, writeBack, log);

@@ -59,6 +59,13 @@ export class Project {
   get lockPath(): string {
     return path.join(this.dotDir, 'daemon.lock');
   }
+  /**
+   * The daemon process a command started and that may not hold the lock yet (`{pid, root,
+   * procStart}`, as the lock), so `chorus stop` sees a daemon that is starting (decision 183).
+   */
+  get startingPath(): string {
+    return path.join(this.dotDir, 'daemon.starting');
+  }
   get logPath(): string {
     return path.join(this.dotDir, 'daemon.log');
   }

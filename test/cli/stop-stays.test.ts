@@ -15,8 +15,8 @@ import { tempProject } from '../support/project-dir.js';
 const used = stopAfterEach();
 
 /** `chorus connect` as an editor spawns it, with its exit code and stderr once it exits. */
-function bridge(dir: string, extra: string[] = []): { proc: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
-  const proc = spawn(process.execPath, [CLI, 'connect', ...extra, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+function bridge(dir: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env): { proc: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
+  const proc = spawn(process.execPath, [CLI, 'connect', ...extra, dir], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   proc.stdout!.resume();
@@ -24,12 +24,18 @@ function bridge(dir: string, extra: string[] = []): { proc: ChildProcess; exited
   return { proc, exited };
 }
 
-it('an editor attached when `chorus stop` runs hears why, and its automatic reconnect does not start the daemon again', async () => {
+/** A project folder (stopped after the test) whose daemon an editor's `chorus connect` started and is attached to. */
+async function attachedProject(): Promise<{ d: string; first: ReturnType<typeof bridge> }> {
   const d = tempProject({ 'a.txt': 'a\n' });
   fs.mkdirSync(path.join(d, '.chorus'));
   used.push(d);
   const first = bridge(d);
   await waitUntil('the daemon started by connect', () => daemonsFor(d).length === 1 && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
+  return { d, first };
+}
+
+it('an editor attached when `chorus stop` runs hears why, and its automatic reconnect does not start the daemon again', async () => {
+  const { d, first } = await attachedProject();
 
   const stop = chorus(['stop', d]);
   expect(stop.status, stop.stderr).toBe(0);
@@ -60,4 +66,32 @@ it('an editor attached when `chorus stop` runs hears why, and its automatic reco
   await waitUntil('the killed daemon started again by the automatic reconnect', () => daemonsFor(d).some((p) => p !== pid) && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
   back.proc.stdin!.end();
   expect((await back.exited).code).toBe(0);
+});
+
+it('`chorus stop` right after an editor restarted a killed daemon stops the one starting, and it stays stopped', async () => {
+  // Decision 183: the restarted daemon takes the dead one's stale lock over only a moment after it
+  // starts, and `chorus stop` in that moment said "no daemon running… nothing to stop" (exit 4);
+  // the person then found a daemon running. The start waits here before it takes the lock (a
+  // test-only delay), so the stop always lands in that moment.
+  const { d, first } = await attachedProject();
+  const [killed] = daemonsFor(d);
+  process.kill(killed!, 'SIGKILL');
+  expect((await first.exited).code).toBe(P.ExitCodes.Failed);
+
+  // The editor's automatic reconnect starts a daemon again, as after any kill.
+  const log = path.join(d, '.chorus', 'daemon.log');
+  const restart = bridge(d, ['--reconnect'], { ...process.env, CHORUS_TEST_START_DELAY_MS: '4000' });
+  await waitUntil('the new daemon starting', () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('before taking the lock (CHORUS_TEST_START_DELAY_MS)'));
+
+  const stop = chorus(['stop', d]);
+  expect(stop.stderr).toMatch(/stopped the daemon for .* \(pid \d+, which was starting\)/);
+  expect(stop.status, stop.stderr).toBe(0);
+  expect(daemonsFor(d)).toEqual([]);
+  expect(fs.existsSync(path.join(d, '.chorus', 'stopped'))).toBe(true);
+  // The editor hears why, and its retries do not start it again.
+  const restarted = await restart.exited;
+  expect(restarted.code, restarted.stderr).toBe(P.ExitCodes.StoppedByCommand);
+  expect(restarted.stderr).toContain(`the daemon for ${d} was stopped with \`chorus stop\``);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(daemonsFor(d)).toEqual([]);
 });

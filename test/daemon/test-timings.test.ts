@@ -1,6 +1,7 @@
 // Decision 151: a test may shorten a daemon timer through CHORUS_TEST_*; a value the daemon cannot
 // use is refused by name rather than ignored (a test would then wait out the production minute).
 import { expect, it } from 'vitest';
+import { LEAVE_GRACE_MS } from '../../daemon/src/presence/presence.js';
 import { JOIN_TIMEOUT_MS, readTestTimings } from '../../daemon/src/session/test-timings.js';
 
 it('unset or empty, every timer keeps its production value', () => {
@@ -11,6 +12,8 @@ it('unset or empty, every timer keeps its production value', () => {
 it('takes whole milliseconds up to the production value', () => {
   expect(readTestTimings({ CHORUS_TEST_JOIN_TIMEOUT_MS: '20000', CHORUS_TEST_FORGET_AFTER_MS: ' 3000 ' })).toEqual({ joinTimeoutMs: 20_000, forgetAfterMs: 3000 });
   expect(readTestTimings({ CHORUS_TEST_JOIN_TIMEOUT_MS: String(JOIN_TIMEOUT_MS) })).toEqual({ joinTimeoutMs: JOIN_TIMEOUT_MS });
+  expect(readTestTimings({ CHORUS_TEST_LEAVE_GRACE_MS: String(LEAVE_GRACE_MS) })).toEqual({ leaveGraceMs: LEAVE_GRACE_MS });
+  expect(readTestTimings({ CHORUS_TEST_START_DELAY_MS: '4000' })).toEqual({ startDelayMs: 4000 });
 });
 
 it('refuses, naming the variable, a value that is not a whole number of milliseconds in range', () => {
@@ -19,6 +22,8 @@ it('refuses, naming the variable, a value that is not a whole number of millisec
       `CHORUS_TEST_JOIN_TIMEOUT_MS=${JSON.stringify(bad)} is not a whole number of milliseconds from 1 to ${JOIN_TIMEOUT_MS}: it is a test-only setting that shortens a timer (decision 151); fix it or unset it`,
     );
   }
+  expect(() => readTestTimings({ CHORUS_TEST_LEAVE_GRACE_MS: String(LEAVE_GRACE_MS + 1) })).toThrow(/^CHORUS_TEST_LEAVE_GRACE_MS="10001" is not a whole number of milliseconds from 1 to 10000/);
+  expect(() => readTestTimings({ CHORUS_TEST_START_DELAY_MS: '60000' })).toThrow(/^CHORUS_TEST_START_DELAY_MS="60000" is not a whole number of milliseconds from 1 to 10000/);
   expect(() => readTestTimings({ CHORUS_TEST_FORGET_AFTER_MS: 'soon' })).toThrow(/^CHORUS_TEST_FORGET_AFTER_MS="soon" is not a whole number of milliseconds from 1 to 600000/);
 });
 

@@ -11,7 +11,7 @@ import { Project } from '../project.js';
 import { CliError } from './human-error.js';
 import { stoppedByCommand, stoppedMessage } from './stop-mark.js';
 import { ExitCodes } from '@chorus/protocol';
-import { inspectLock, lockOwner, processAlive, processStart, type LockHolder } from './lock.js';
+import { inspectLock, lockOwner, processAlive, processStart, recordProcess, type LockHolder } from './lock.js';
 import { testTimings } from '../session/test-timings.js';
 
 /** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
@@ -155,6 +155,28 @@ export function daemonStartedHere(project: Project): DaemonProcess | undefined {
   return p && stillRunning(p) ? p : undefined;
 }
 
+/**
+ * The daemon process a command started for `project` (ensureDaemon's `.chorus/daemon.starting`),
+ * when it is confirmed, as a lock's holder is, to be a live daemon of this folder: one that may
+ * not hold the lock yet. An editor that restarts a killed daemon leaves the dead one's lock in
+ * place until the new one, a moment later, takes it over; `chorus stop` in that moment found no
+ * daemon and said "nothing to stop" while one was starting (decision 183). Undefined otherwise
+ * (none recorded, or the process recorded has ended or is another program now).
+ */
+export function startingDaemon(project: Project): DaemonProcess | undefined {
+  const h = inspectLock(project.startingPath, project.root);
+  return h.state === 'held' ? { pid: h.pid, procStart: h.procStart } : undefined;
+}
+
+/** Remove `.chorus/daemon.starting` if it still names `pid` (its start is over, one way or the other). */
+function forgetStarting(project: Project, pid: number): void {
+  try {
+    if ((JSON.parse(fs.readFileSync(project.startingPath, 'utf8')) as { pid?: unknown }).pid === pid) fs.rmSync(project.startingPath, { force: true });
+  } catch {
+    // gone already, or another command's: left to it
+  }
+}
+
 /** ensureDaemon found no daemon and did not start one: it was stopped with `chorus stop` (decision 174). */
 export class StoppedByCommand extends CliError {
   constructor(project: Project) {
@@ -181,21 +203,33 @@ export async function ensureDaemon(project: Project, extraArgs: string[] = [], t
   const out = fs.openSync(project.logPath, 'a', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, CLI, 'daemon', project.root, ...extraArgs], { detached: true, stdio: ['ignore', out, out], env: daemonEnv() });
   fs.closeSync(out);
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code));
-  if (child.pid !== undefined) started.set(project.root, { pid: child.pid, procStart: processStart(child.pid) });
+  // Its exit code, or the signal that ended it (a `chorus stop` before it handles signals).
+  let exited: number | string | null = null;
+  child.on('exit', (code, signal) => (exited = code ?? signal));
+  const pid = child.pid;
+  if (pid !== undefined) {
+    started.set(project.root, { pid, procStart: processStart(pid) });
+    // Until it holds the lock only this says a daemon is starting: `chorus stop` looks here (decision 183).
+    recordProcess(project.startingPath, pid, project.root);
+  }
   child.unref();
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await connectSocket(project.socketPath);
-    } catch {
-      // Exit code 3 means another daemon won the race to start: keep waiting for its socket.
-      if (exited !== null && exited !== 3) {
-        throw new Error(`the chorus daemon for ${project.root} exited (code ${exited}) while starting; see ${project.logPath}`);
+  try {
+    for (;;) {
+      try {
+        return await connectSocket(project.socketPath);
+      } catch {
+        // Exit code 3 means another daemon won the race to start: keep waiting for its socket.
+        if (exited !== null && exited !== 3) {
+          // `chorus stop` stopped it while it started: said as for a daemon stopped once it ran.
+          if (stoppedByCommand(project)) throw new StoppedByCommand(project);
+          throw new Error(`the chorus daemon for ${project.root} ${typeof exited === 'string' ? `was ended by ${exited}` : `exited (code ${exited})`} while starting; see ${project.logPath}`);
+        }
+        if (Date.now() > deadline) throw new Error(`the chorus daemon for ${project.root} did not start within ${timeoutMs / 1000} s; see ${project.logPath}`);
+        await new Promise((r) => setTimeout(r, 50));
       }
-      if (Date.now() > deadline) throw new Error(`the chorus daemon for ${project.root} did not start within ${timeoutMs / 1000} s; see ${project.logPath}`);
-      await new Promise((r) => setTimeout(r, 50));
     }
+  } finally {
+    if (pid !== undefined) forgetStarting(project, pid);
   }
 }

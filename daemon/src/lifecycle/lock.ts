@@ -266,6 +266,24 @@ function tryCreate(file: string, content: string): boolean {
   }
 }
 
+/**
+ * Write `file` as a lock names a process: `pid`, the project folder `root` and the process's start
+ * time, so inspectLock judges it as it judges the lock (confirmed only for a live daemon of
+ * `root`). Written aside and renamed into place: a reader never sees it half written. Best
+ * effort: false when it could not be written.
+ */
+export function recordProcess(file: string, pid: number, root: string): boolean {
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify({ pid, started: new Date().toISOString(), root, procStart: processStart(pid) } satisfies LockRecord), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+}
+
 function readOrUndefined(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');

@@ -2,7 +2,8 @@
  * Who is here and where: every editor's selections and viewport, shared with every other editor
  * here and on every peer. Ephemeral, never stored (as in y-protocols' awareness): each daemon
  * broadcasts its state with a rising clock on change and as a heartbeat; a peer whose heartbeat
- * stops, or whose link drops, leaves everyone's view. Positions travel as Automerge cursors (with
+ * stops, or whose link drops, leaves everyone's view (its cursors at once, "left" after a grace,
+ * decision 182). Positions travel as Automerge cursors (with
  * the offset as a fallback), so a remote cursor stays on its character while others type.
  */
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
@@ -63,6 +64,16 @@ export const LEAVE_TOPIC = 'leave';
 const HEARTBEAT_MS = 1500;
 const TIMEOUT_MS = 5000;
 /**
+ * How long a peer lost without a goodbye (its link dropped, its heartbeat stopped) stays in the
+ * session, unannounced, before editors are told it left; heard again within it, nothing is told
+ * at all (decision 182). A goodbye is told at once. 10 s covers a link the overlay redials after
+ * a few failed tries (backoff.ts: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s at most) and its handshake on a
+ * loaded machine, where a trial saw some 30 "left"/"joined" pairs for one person; someone
+ * really gone is told within seconds more than before. Tests shorten it
+ * (CHORUS_TEST_LEAVE_GRACE_MS, session/test-timings.ts).
+ */
+export const LEAVE_GRACE_MS = 10_000;
+/**
  * Furthest a peer's presence clock may move ahead from one message to the next that reaches
  * here. A daemon adds one per presence message it sends, and one that misses messages for long
  * forgets the peer (TIMEOUT_MS, or its link going down) and takes its next clock afresh; so an
@@ -80,6 +91,11 @@ interface RemotePeer {
   fresh: boolean;
   seen: number;
   editors: WireEditor[];
+  /**
+   * When it was lost without a goodbye (ms epoch): its cursors are cleared, and it is told as
+   * left `leaveGraceMs` later unless heard again first. Undefined while it is here.
+   */
+  lostAt?: number;
 }
 
 /** What presence asks of the session about peers (the overlay's view, through the daemon). */
@@ -109,10 +125,15 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** A broadcast waits for the end of this turn of the event loop (see `broadcastSoon`). */
   private broadcastDue = false;
 
+  /**
+   * `leaveGraceMs`: how long a peer lost without a goodbye stays before "left" is told
+   * (LEAVE_GRACE_MS unless a test shortens it).
+   */
   constructor(
     private readonly identity: Identity,
     private readonly workspace: Workspace,
     private readonly log: (msg: string) => void,
+    private readonly leaveGraceMs = LEAVE_GRACE_MS,
   ) {
     super();
     this.setMaxListeners(0);
@@ -141,6 +162,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.broadcastSoon();
   }
 
+  /** Everyone in the session as told to editors: a peer lost within its grace still counts. */
   peers(): PeerView[] {
     return [...this.remote.values()].map((p) => p.view);
   }
@@ -252,8 +274,10 @@ export class Presence extends EventEmitter<PresenceEvents> {
       }
     }
     const view = { id: peerId, name: displayName(p.name, peerId.slice(0, 8)), color: p.color };
+    // Back within its grace: nobody was told it left, so nobody is told it joined; its cursors
+    // were cleared when it was lost and all come back now.
     const isNew = !peer;
-    const before = peer?.editors ?? [];
+    const before = peer?.lostAt === undefined ? (peer?.editors ?? []) : [];
     peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors };
     this.remote.set(peerId, peer);
     if (isNew) this.emit('joined', view);
@@ -279,32 +303,55 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.refusals.log(`presence of ${peerId.slice(0, 8)}`, msg, ' (logged at most once a minute per peer)');
   }
 
-  /** A peer's link dropped or it said goodbye: it leaves everyone's view. */
+  /** A peer said goodbye (or its grace ran out): it leaves everyone's view, and editors are told. */
   drop(peerId: string): void {
     this.refusals.forget(`presence of ${peerId.slice(0, 8)}`);
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
-    for (const e of peer.editors) this.emit('cursor', { peer: peer.view, source: `${peerId}/${e.id}`, path: e.path, selections: [] });
+    if (peer.lostAt === undefined) this.clearCursors(peer);
     this.emit('left', peer.view);
   }
 
   /**
-   * Every HEARTBEAT_MS. A peer not heard of for TIMEOUT_MS is dropped. In a full mesh presence
-   * is not repeated on the wire (an idle daemon would wake its peers for nothing): anything heard
-   * on the peer's link counts (the overlay's pings arrive every 2 s on a live link), changes are
-   * sent when they happen, and remote cursors are re-resolved here against the text as it is
-   * now, as a heartbeat arriving would. In a larger session presence is repeated on the wire.
+   * A peer's link dropped, or it fell silent, without a goodbye: its cursors go at once (nobody
+   * knows where it is now), and it is told as left only if it is not heard again within
+   * `leaveGraceMs` (checked on the tick), so a link that flaps under load tells editors nothing
+   * (decision 182). Its next clock is taken as it is: it may have restarted meanwhile.
+   */
+  lose(peerId: string): void {
+    const peer = this.remote.get(peerId);
+    if (!peer || peer.lostAt !== undefined) return;
+    peer.lostAt = Date.now();
+    peer.fresh = true;
+    this.clearCursors(peer);
+  }
+
+  private clearCursors(peer: RemotePeer): void {
+    for (const e of peer.editors) this.emit('cursor', { peer: peer.view, source: `${peer.view.id}/${e.id}`, path: e.path, selections: [] });
+  }
+
+  /**
+   * Every HEARTBEAT_MS. A peer not heard of for TIMEOUT_MS is lost, and one lost for
+   * `leaveGraceMs` is dropped. In a full mesh presence is not repeated on the wire (an idle
+   * daemon would wake its peers for nothing): anything heard on the peer's link counts (the
+   * overlay's pings arrive every 2 s on a live link; heard after it was lost, it is back, cursors
+   * and all), changes are sent when they happen, and remote cursors are re-resolved here against
+   * the text as it is now, as a heartbeat arriving would. In a larger session presence is
+   * repeated on the wire.
    */
   private tick(): void {
     const now = Date.now();
     const heartbeat = this.links?.heartbeat() ?? true;
     for (const [id, p] of this.remote) {
       if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
-      if (now - p.seen > TIMEOUT_MS) this.drop(id);
+      if (p.lostAt !== undefined && p.seen > p.lostAt) p.lostAt = undefined;
+      if (p.lostAt !== undefined) {
+        if (now - p.lostAt >= this.leaveGraceMs) this.drop(id);
+      } else if (now - p.seen > TIMEOUT_MS) this.lose(id);
     }
     if (heartbeat) return this.broadcast();
-    for (const p of this.remote.values()) for (const e of p.editors) this.emitEditor(p.view, e);
+    for (const p of this.remote.values()) if (p.lostAt === undefined) for (const e of p.editors) this.emitEditor(p.view, e);
   }
 
   /** Say goodbye to peers (on shutdown). */
@@ -335,7 +382,7 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
   });
   rep.on('peerUp', (id) => presence.peerUp(id));
   rep.on('peerDown', (id) => {
-    if (!overlay()?.isPartialMesh()) presence.drop(id);
+    if (!overlay()?.isPartialMesh()) presence.lose(id);
   });
   rep.on('ephemeral', (peerId, topic, body, relayed) => {
     if (!other?.(peerId, topic, body)) presence.receive(peerId, topic, body, relayed);

@@ -17,6 +17,11 @@
  *   join, a peer's change, an editor's text) waits this long first (production: no wait; at
  *   most 10 s), so a test can see `chorus status` while files are still being written
  *   (decision 179).
+ * - `CHORUS_TEST_LEAVE_GRACE_MS`: how long a peer lost without a goodbye stays before editors are
+ *   told it left (presence.ts LEAVE_GRACE_MS, 10 s; decision 182).
+ * - `CHORUS_TEST_START_DELAY_MS`: the one that lengthens: how long `chorus daemon` waits, its
+ *   signals already handled, before it takes the lock (none in production, at most 10 s), so a
+ *   test can run `chorus stop` in the moment a daemon is starting (decision 183).
  */
 
 /** The production values, in milliseconds, that the variables may shorten. */
@@ -25,6 +30,9 @@ export const JOIN_TIMEOUT_MS = 60_000;
 const WRITE_DELAY_MAX_MS = 10_000;
 /** Kept equal to overlay.ts FORGET_AFTER_MS (not imported: this module stays free of the network code). */
 const FORGET_AFTER_MAX_MS = 10 * 60_000;
+/** Kept equal to presence.ts LEAVE_GRACE_MS (not imported, as above). */
+const LEAVE_GRACE_MAX_MS = 10_000;
+const START_DELAY_MAX_MS = 10_000;
 
 /** The timers a test shortened, in milliseconds; a field absent keeps its production value. */
 export interface TestTimings {
@@ -32,22 +40,30 @@ export interface TestTimings {
   forgetAfterMs?: number;
   /** A wait before each write of a session's file into the folder (none in production). */
   writeDelayMs?: number;
+  leaveGraceMs?: number;
+  /** A wait before the daemon takes the lock; absent (no wait) in production. */
+  startDelayMs?: number;
 }
 
 /**
- * Read `CHORUS_TEST_JOIN_TIMEOUT_MS`, `CHORUS_TEST_FORGET_AFTER_MS` and `CHORUS_TEST_WRITE_DELAY_MS`
- * from `env`. Each, when set (and not empty), must be a whole number of milliseconds from 1 to its
- * production value (for the write delay, to WRITE_DELAY_MAX_MS).
+ * Read `CHORUS_TEST_JOIN_TIMEOUT_MS`, `CHORUS_TEST_FORGET_AFTER_MS`, `CHORUS_TEST_WRITE_DELAY_MS`,
+ * `CHORUS_TEST_LEAVE_GRACE_MS` and `CHORUS_TEST_START_DELAY_MS` from `env`. Each, when set (and
+ * not empty), must be a whole number of milliseconds from 1 to its production value (the write
+ * and start delays: to 10 s).
  * Throws an Error naming the variable, its value and what it accepts otherwise.
  */
 export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
   const join = milliseconds(env, 'CHORUS_TEST_JOIN_TIMEOUT_MS', JOIN_TIMEOUT_MS);
   const forget = milliseconds(env, 'CHORUS_TEST_FORGET_AFTER_MS', FORGET_AFTER_MAX_MS);
-  const delay = milliseconds(env, 'CHORUS_TEST_WRITE_DELAY_MS', WRITE_DELAY_MAX_MS);
+  const writeDelay = milliseconds(env, 'CHORUS_TEST_WRITE_DELAY_MS', WRITE_DELAY_MAX_MS);
+  const grace = milliseconds(env, 'CHORUS_TEST_LEAVE_GRACE_MS', LEAVE_GRACE_MAX_MS);
+  const delay = milliseconds(env, 'CHORUS_TEST_START_DELAY_MS', START_DELAY_MAX_MS);
   return {
     ...(join !== undefined ? { joinTimeoutMs: join } : {}),
     ...(forget !== undefined ? { forgetAfterMs: forget } : {}),
-    ...(delay !== undefined ? { writeDelayMs: delay } : {}),
+    ...(writeDelay !== undefined ? { writeDelayMs: writeDelay } : {}),
+    ...(grace !== undefined ? { leaveGraceMs: grace } : {}),
+    ...(delay !== undefined ? { startDelayMs: delay } : {}),
   };
 }
 
