@@ -52,4 +52,17 @@ it("a read-only member's own new file gives way to a writer's file at its path, 
   // And it keeps following: a writer's next edit reaches it.
   fs.writeFileSync(path.join(b.dir, 'newro.txt'), 'writer content\nmore\n');
   await ed.waitFor(() => ed.text('newro.txt') === 'writer content\nmore\n', "the writer's next edit in C's buffer", 30_000);
+
+  // (Same daemons.) C's change of a shared file made with another tool is not shared either: when
+  // a writer's change of it comes, the session's README.md is written over it, C's is kept, and
+  // the editors are told the same way.
+  expect(await ed.open('README.md')).toBe('x\n');
+  fs.writeFileSync(path.join(c.dir, 'README.md'), 'x\nro tool change\n');
+  await until(() => c.lines.some((l) => l.includes('not sharing the change of README.md')), "C's take-in refusing README.md");
+  fs.writeFileSync(path.join(b.dir, 'README.md'), 'y\n');
+  const aboutReadme = () => other.notes.find((x) => x.method === P.SessionNotice.method && x.params.path === 'README.md')?.params as P.ParamsOf<typeof P.SessionNotice> | undefined;
+  await other.waitFor(() => aboutReadme() !== undefined, 'a session/notice about README.md', 30_000);
+  expect(fs.readFileSync(path.join(c.dir, aboutReadme()!.kept!), 'utf8')).toBe('x\nro tool change\n');
+  await until(() => fs.readFileSync(path.join(c.dir, 'README.md'), 'utf8') === 'y\n', "the session's README.md in C's folder");
+  await ed.waitFor(() => ed.text('README.md') === 'y\n', "the writer's README.md in C's buffer");
 }, 120_000);
