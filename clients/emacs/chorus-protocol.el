@@ -16,6 +16,7 @@
     (session-share . "session/share")
     (session-join . "session/join")
     (session-progress . "session/progress")
+    (session-notice . "session/notice")
     (workspace-files . "workspace/files")
     (workspace-did-change . "workspace/didChange")
     (cursor-set . "cursor/set")

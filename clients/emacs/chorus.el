@@ -1492,6 +1492,41 @@ protocol/src/session-words.ts)."
       (chorus--message "%s…" (alist-get 'syncing-file-list chorus-protocol-session-words))
     (chorus--message "%s: %s/%s files" phase files filesTotal)))
 
+(chorus--defnotification session-notice (type message path kept)
+  "Show MESSAGE, something the daemon did to the person's files, at TYPE.
+TYPE is \"error\", \"warning\" or \"info\" (as LSP's window/showMessage):
+a warning or an error is a `display-warning' (it stays in *Warnings*),
+anything else a message.  When the daemon KEPT a copy of the person's own
+version of PATH, a buffer of PATH that is not following the session takes
+the session's text again (`chorus--take-session-text')."
+  (let ((text (format "chorus: %s" (chorus--visible (format "%s" message)))))
+    (pcase type
+      ("error" (display-warning 'chorus text :error))
+      ("warning" (display-warning 'chorus text :warning))
+      (_ (message "%s" text))))
+  (when (and (stringp path) (stringp kept))
+    (chorus--take-session-text (chorus--connection-project conn) path)))
+
+(defun chorus--take-session-text (project path)
+  "Make PROJECT's buffer of PATH, if it is not following, take the session's text.
+The daemon kept the person's own version of PATH aside (in .chorus/kept) and
+the session's is in the folder: a buffer whose open was refused (a read-only
+member's own file) re-opens with its text as `base', so the daemon merges
+nothing of it and the buffer takes the session's text as one change (undo
+brings the person's text back).  A buffer that follows gets that text by
+buffer/didChange already."
+  (let ((file (file-truename (expand-file-name path (chorus--project-root project)))))
+    (dolist (buffer (buffer-list))
+      (let ((state (buffer-local-value 'chorus--state buffer)))
+        (when (and state (eq (chorus--state-project state) project)
+                   (not (memq (chorus--state-status state) '(open opening closed)))
+                   (buffer-file-name buffer)
+                   (equal (file-truename (buffer-file-name buffer)) file))
+          (chorus--set-base state (chorus--model-text state))
+          ;; A refused open left it `failed', which `chorus--open' never re-opens.
+          (setf (chorus--state-status state) 'offline)
+          (chorus--open state "the daemon kept this buffer's own text aside"))))))
+
 ;;;;; Our own cursor
 
 (defvar chorus--sent-cursor nil "The last cursor/set sent, to send only changes.")

@@ -159,7 +159,7 @@ export class Daemon {
   readonly folder: FolderSync;
   readonly presence: Presence;
   readonly data: ExtensionData;
-  private readonly messages = new EventEmitter<{ message: [LocalMessage] }>();
+  private readonly messages = new EventEmitter<{ message: [LocalMessage]; notice: [P.ParamsOf<typeof P.SessionNotice>] }>();
   private readonly collaboration: Collaboration;
   /** Where every change to a file's text goes, in order (change-route.ts). */
   private readonly route: ChangeRoute;
@@ -203,7 +203,14 @@ export class Daemon {
         this.messages.on('message', fn);
         return () => this.messages.off('message', fn);
       },
+      onNotice: (fn) => {
+        this.messages.on('notice', fn);
+        return () => this.messages.off('notice', fn);
+      },
     };
+    // A person's own version kept aside is said to every editor here, not only in the log nobody
+    // reads (decision 184).
+    writeBack.onKept = (k) => this.messages.emit('notice', { type: 'warning', message: k.message, path: k.path, kept: k.kept });
     this.session.on('replicator', (rep) => this.connectPeers(rep));
   }
 

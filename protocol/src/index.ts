@@ -4,3 +4,4 @@ export * from './define.js';
 export * from './methods.js';
 export * from './describe.js';
 export * from './session-words.js';
+export * from './shown.js';

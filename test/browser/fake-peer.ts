@@ -40,7 +40,7 @@ export class FakePeer implements PagePeer {
   /** When set, the next `edit` is answered at once, inside the call, by this change from someone else. */
   answerNextEdit: TextChange[] | undefined;
   private readonly undoStacks = new Map<string, { undo: ChangeSet[]; redo: ChangeSet[] }>();
-  private readonly listeners: Listeners = { status: new Set(), files: new Set(), text: new Set(), people: new Set(), moved: new Set() };
+  private readonly listeners: Listeners = { status: new Set(), files: new Set(), text: new Set(), people: new Set(), moved: new Set(), notice: new Set() };
 
   constructor(project: FakeProject) {
     for (const [path, text] of Object.entries(project.files)) this.texts.set(path, text);
@@ -210,6 +210,11 @@ export class FakePeer implements PagePeer {
     if (to !== undefined && text !== undefined) this.texts.set(to, text);
     this.emit('files');
     this.emit('moved', from, to);
+  }
+
+  /** The peer tells the person something (a copy kept): the `notice` event. */
+  notice(type: 'error' | 'warning' | 'info', message: string): void {
+    this.emit('notice', type, message);
   }
 
   /** Someone else created a file. */

@@ -178,6 +178,14 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
       return fakeText(page, path);
     }).toMatch(/^W+export type Season/);
     await expect(editorText(page, path)).resolves.toBe(await fakeText(page, path));
+
+    // (Same page.) What the peer says happened to the files is shown in the notices too, with
+    // bidi controls visible (decision 184); it went only to the console.
+    await page.evaluate(() => window.chorusFake.notice('info', 'a\u202Eb.ts was changed on two peers at once; the other version is kept as a (conflict 1a2b3c).ts'));
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('a<U+202E>b.ts was changed on two peers at once; the other version is kept as a (conflict 1a2b3c).ts');
+    await expect(page.getByTestId('notices').textContent()).resolves.not.toContain('\u202E');
+    await page.evaluate(() => window.chorusFake.notice('error', 'could not save a change of b.ts'));
+    await expect.poll(() => page.locator('.notice-error', { hasText: 'could not save a change of b.ts' }).count()).toBe(1);
   });
 
   it('a change the peer reports from inside an edit call lands where it belongs', async () => {

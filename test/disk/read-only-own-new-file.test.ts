@@ -3,19 +3,30 @@
  * gets the session's version, the member's is kept in .chorus/kept, and the log says where. It
  * was left in the folder silently (the log said it would be "taken in like any edit", which a
  * read-only member never does) while editors opened the session's version.
+ *
+ * Every editor of the member is told (session/notice: what happened, where its text is kept), and
+ * an editor whose open of the file was refused (its own file, not shared) re-opens it with its
+ * text as `base`, the way the plugins re-open, and gets the session's text; from then on it
+ * follows by buffer/didChange (decision 184). Editors were told nothing, and the re-open was
+ * refused too (an empty "edit" of a read-only member), so the buffer kept showing text neither
+ * the folder nor the session had.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
-import { readOnlyPeer, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { editor, readOnlyPeer, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
 
 afterEach(stopAllPeers);
 
-it("a read-only member's own new file gives way to a writer's file at its path, kept in .chorus/kept", async () => {
+it("a read-only member's own new file gives way to a writer's file at its path, kept in .chorus/kept, and its editor is told and follows", async () => {
   const { a, b } = await sharedPair({ 'README.md': 'x\n' });
   const c = await readOnlyPeer(a);
   fs.writeFileSync(path.join(c.dir, 'newro.txt'), 'ro local work\n');
   await until(() => c.lines.some((l) => l.includes('not sharing the change of newro.txt')), "C's take-in refusing newro.txt");
+  const ed = await editor(c.daemon.project.socketPath);
+  const other = await editor(c.daemon.project.socketPath);
+  await expect(ed.open('newro.txt', 'ro local work\n')).rejects.toThrow(/read-only/);
   fs.writeFileSync(path.join(b.dir, 'newro.txt'), 'writer content\n');
   const kept = path.join(c.dir, '.chorus', 'kept');
   await until(() => fs.readFileSync(path.join(c.dir, 'newro.txt'), 'utf8') === 'writer content\n', "the session's newro.txt in C's folder", 60_000).catch((e: Error) => {
@@ -26,4 +37,32 @@ it("a read-only member's own new file gives way to a writer's file at its path, 
   expect(copies.map((f) => fs.readFileSync(path.join(kept, f), 'utf8'))).toContain('ro local work\n');
   expect(c.lines.some((l) => /kept your unshared change of newro\.txt as .*\.chorus\/kept\/newro\.txt\./.test(l))).toBe(true);
   expect(c.lines.some((l) => l.includes('taken in like any edit'))).toBe(false);
+
+  // Every editor of C is told, with the path and where the copy is.
+  for (const e of [ed, other]) {
+    await e.waitFor(() => e.notes.some((n) => n.method === P.SessionNotice.method), 'a session/notice', 30_000);
+    const n = e.notes.find((x) => x.method === P.SessionNotice.method)!.params as P.ParamsOf<typeof P.SessionNotice>;
+    expect(n).toMatchObject({ type: 'warning', path: 'newro.txt' });
+    expect(n.kept).toMatch(/^\.chorus\/kept\/newro\.txt\./);
+    expect(fs.readFileSync(path.join(c.dir, n.kept!), 'utf8')).toBe('ro local work\n');
+    expect(n.message).toContain(n.kept);
+  }
+  // The notice names the path: the editor re-opens its buffer there, its own text as the base.
+  expect(await ed.open('newro.txt', 'ro local work\n', 'ro local work\n')).toBe('writer content\n');
+  // And it keeps following: a writer's next edit reaches it.
+  fs.writeFileSync(path.join(b.dir, 'newro.txt'), 'writer content\nmore\n');
+  await ed.waitFor(() => ed.text('newro.txt') === 'writer content\nmore\n', "the writer's next edit in C's buffer", 30_000);
+
+  // (Same daemons.) C's change of a shared file made with another tool is not shared either: when
+  // a writer's change of it comes, the session's README.md is written over it, C's is kept, and
+  // the editors are told the same way.
+  expect(await ed.open('README.md')).toBe('x\n');
+  fs.writeFileSync(path.join(c.dir, 'README.md'), 'x\nro tool change\n');
+  await until(() => c.lines.some((l) => l.includes('not sharing the change of README.md')), "C's take-in refusing README.md");
+  fs.writeFileSync(path.join(b.dir, 'README.md'), 'y\n');
+  const aboutReadme = () => other.notes.find((x) => x.method === P.SessionNotice.method && x.params.path === 'README.md')?.params as P.ParamsOf<typeof P.SessionNotice> | undefined;
+  await other.waitFor(() => aboutReadme() !== undefined, 'a session/notice about README.md', 30_000);
+  expect(fs.readFileSync(path.join(c.dir, aboutReadme()!.kept!), 'utf8')).toBe('x\nro tool change\n');
+  await until(() => fs.readFileSync(path.join(c.dir, 'README.md'), 'utf8') === 'y\n', "the session's README.md in C's folder");
+  await ed.waitFor(() => ed.text('README.md') === 'y\n', "the writer's README.md in C's buffer");
 }, 120_000);

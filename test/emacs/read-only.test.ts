@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, waitFor } from '../neovim/support.js';
-import { emacsSkipReason, EmacsScene } from './support.js';
+import { elisp, emacsSkipReason, EmacsScene } from './support.js';
 
 const skip = emacsSkipReason();
 
@@ -47,5 +47,19 @@ describe.skipIf(skip)('Emacs client: a folder joined read-only', () => {
     expect(messages[0]).not.toMatch(/was not made/);
     expect(fs.readFileSync(path.join(b, 'one.txt'), 'utf8')).toBe('first\nsecond\nthird\nshared\n');
     expect(fs.readFileSync(path.join(a, 'one.txt'), 'utf8')).toBe('shared\n');
+
+    // (Same daemons, to keep the suite fast.) Bob's own new file, visited in Emacs (its open
+    // refused: not shared), then Ada makes the same path: the daemon keeps Bob's text in
+    // .chorus/kept and says so (session/notice, decision 184), shown as a warning, and the buffer
+    // takes the session's text and follows it again. It was told nothing and kept Bob's text.
+    fs.writeFileSync(path.join(b, 'newro.txt'), 'bob local\n');
+    await e.eval(`(chorus-driver-visit ${elisp(path.join(b, 'newro.txt'))})`);
+    await waitFor('the refused open', async () => (await e.status())?.status === 'failed');
+    fs.writeFileSync(path.join(a, 'newro.txt'), 'ada writes\n');
+    const warnings = () => e.eval<string | null>('(and (get-buffer "*Warnings*") (with-current-buffer "*Warnings*" (buffer-string)))');
+    await waitFor('the warning', async () => /newro\.txt[^]*\.chorus\/kept\/newro\.txt\./.test((await warnings()) ?? ''), 60000);
+    await waitFor("the buffer following Ada's newro.txt", async () => (await e.status())?.status === 'open' && (await e.eval('(buffer-string)')) === 'ada writes\n');
+    fs.writeFileSync(path.join(a, 'newro.txt'), 'ada writes\nmore\n');
+    await waitFor("Ada's next change in the buffer", async () => (await e.eval('(buffer-string)')) === 'ada writes\nmore\n');
   });
 });

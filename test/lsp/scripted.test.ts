@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daemonsFor } from '../support/cli.js';
+import { daemonsFor, shareCode } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -242,6 +242,35 @@ describe('chorus lsp with a scripted client', () => {
       proc.kill();
     }
   });
+
+  // A read-only member (a second folder joined with a read-only code from this one) has its own
+  // newro.txt open (the daemon refuses to open it: not shared); then this folder makes newro.txt.
+  // The member's daemon keeps its text in .chorus/kept and says so (session/notice, decision
+  // 184): the server shows it as window/showMessage, and the document takes the session's text
+  // and follows it again. The server said nothing, and the document kept the member's text.
+  it("a kept copy of the person's own file is shown, and its document follows the session again", async () => {
+    const code = shareCode(dir, ['--read-only']);
+    const ro = tempDir('chorus-lsp-ro-');
+    try {
+      const joined = spawnSync(process.execPath, [CLI, 'join', code, ro, '--json', '--host', '127.0.0.1'], { encoding: 'utf8', timeout: 60000 });
+      expect(joined.status, joined.stderr).toBe(0);
+      fs.writeFileSync(path.join(ro, 'newro.txt'), 'ro local\n');
+      const c = LspClient.start(ro);
+      clients.push(c);
+      await c.initialize({});
+      await c.open('newro.txt', 'ro local\n');
+      await until(() => c.stderr.includes('not sharing') && c.stderr.includes('newro.txt'), 'the refused open');
+      fs.writeFileSync(path.join(dir, 'newro.txt'), 'writer\n');
+      await until(() => c.messages.some((m) => /newro\.txt/.test(m.message) && /\.chorus\/kept\/newro\.txt\./.test(m.message)), 'the notice', 60000);
+      expect(c.messages.find((m) => /\.chorus\/kept\//.test(m.message))!.type).toBe(2); // MessageType.Warning
+      await until(() => c.doc('newro.txt').text === 'writer\n', "the document following this folder's newro.txt");
+      fs.writeFileSync(path.join(dir, 'newro.txt'), 'writer\nmore\n');
+      await until(() => c.doc('newro.txt').text === 'writer\nmore\n', 'the next change in the document');
+    } finally {
+      spawnSync(process.execPath, [CLI, 'stop', ro], { stdio: 'ignore', timeout: 20000 });
+      fs.rmSync(ro, { recursive: true, force: true });
+    }
+  }, 90000);
 });
 
 describe('chorus lsp when the daemon goes away', () => {

@@ -60,7 +60,8 @@ describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
   // that had just started was rejoining its session; it now says what `chorus status` says, in
   // the words generated from protocol/src/session-words.ts.
   it(':ChorusStatus names the session as chorus status does: read-only, and reconnecting while a daemon rejoins', async () => {
-    const { n } = await readOnlyJoin();
+    const dirs = await readOnlyJoin();
+    const { n } = dirs;
     await n.command('ChorusStatus');
     const line = await waitFor('the status', async () => (await n.messages()).map((m) => /^session {2}(.*)$/m.exec(m.msg)?.[1]).find((l) => l !== undefined));
     expect(line).toBe("joined; read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)");
@@ -70,5 +71,21 @@ describe.skipIf(skip)('Neovim plugin: a folder joined read-only', () => {
     expect(await said({ role: 'host', readOnly: false, starting: 'rejoining' })).toMatch(/^reconnecting: /);
     expect(await said({ role: 'guest', readOnly: false, disk: false, starting: 'joining' })).toBe('joining: the join waits for the daemon to finish reading the folder; view mode: nothing is written to this folder; files live in your editors only');
     expect(await said({ role: 'host', readOnly: false })).toBe('sharing');
+
+    // (Same two daemons, to keep the suite fast.) Bob's own new file, open in Neovim (its open
+    // refused: not shared), then Ada makes the same path: the daemon keeps Bob's text in
+    // .chorus/kept and says so (session/notice, decision 184), shown as a warning, and the buffer
+    // takes the session's text and follows it again. It was told nothing and kept Bob's text.
+    const { a, b } = dirs;
+    fs.writeFileSync(path.join(b, 'newro.txt'), 'bob local\n');
+    await n.command(`edit ${path.join(b, 'newro.txt')}`);
+    await waitFor('the refused open', async () => (await n.status())?.status === 'failed');
+    fs.writeFileSync(path.join(a, 'newro.txt'), 'ada writes\n');
+    const notice = await waitFor('the notice', async () => (await n.messages()).find((m) => /newro\.txt/.test(m.msg) && /\.chorus\/kept\/newro\.txt\./.test(m.msg)), 60000);
+    expect(notice.level).toBe(3); // vim.log.levels.WARN
+    await waitFor("the buffer following Ada's newro.txt", async () => (await n.status())?.status === 'open' && (await n.text()) === 'ada writes\n');
+    expect(await n.lua('return vim.api.nvim_buf_get_lines(0, 0, -1, false)')).toEqual(['ada writes']);
+    fs.writeFileSync(path.join(a, 'newro.txt'), 'ada writes\nmore\n');
+    await waitFor("Ada's next change in the buffer", async () => (await n.text()) === 'ada writes\nmore\n');
   });
 });

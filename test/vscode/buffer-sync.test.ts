@@ -321,6 +321,26 @@ describe('buffer sync', () => {
     expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'a.txt', content: 'abcd', base: 'abc' });
   });
 
+  // decision 184: a read-only member's own file (its open refused), then kept aside by the
+  // daemon when a writer made the same path. The buffer stayed `failed` with the person's text.
+  it("a refused buffer whose own text the daemon kept aside opens again with that text as base and takes the session's", async () => {
+    rpc.handlers[P.BufferOpen.method] = () => {
+      throw new ResponseError(P.ErrorCodes.ReadOnly, 'you joined this session read-only: the new file newro.txt stays on this machine');
+    };
+    const doc = vs.document(path.join(root, 'newro.txt'), 'mine\n');
+    sync.track(doc as never);
+    await flush();
+    expect(sync.get(doc as never)?.status).toBe('failed');
+    rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === p.content ? 'theirs\n' : p.content });
+    sync.takeSessionText('other.txt'); // another path: nothing happens
+    await flush();
+    expect(sync.get(doc as never)?.status).toBe('failed');
+    sync.takeSessionText('newro.txt');
+    await waitUntil(() => sync.get(doc as never)?.status === 'open');
+    expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'newro.txt', content: 'mine\n', base: 'mine\n' });
+    expect(doc.getText()).toBe('theirs\n');
+  });
+
   it('typing goes in one undo step until the caret jumps elsewhere', async () => {
     const doc = await opened('abc');
     const Pos = vs.api.Position;
@@ -561,6 +581,20 @@ describe('CLI lookup, status bar, presence', () => {
       session = { role: 'host', readOnly: false, starting: 'rejoining' };
       await client.refreshStatus();
       expect(statusText(client).text).toBe('$(sync~spin) Chorus: reconnecting');
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('session/notice: shown at its level, bidi controls made visible', () => {
+    const vs = new FakeVscode();
+    const client = new ChorusClient(vs.api, root, { cli: () => ({ command: 'false', args: [] }), delays: () => [], showNames: () => false, log: () => undefined, version: '0', onState: () => undefined });
+    try {
+      client.notice({ type: 'warning', message: 'a\u202Eb.txt: your text is kept in .chorus/kept/a.txt.1', path: 'x.txt', kept: '.chorus/kept/x.txt.1' });
+      client.notice({ type: 'info', message: 'info' });
+      client.notice({ type: 'error', message: 'error' });
+      expect(vs.warnings).toEqual(['Chorus: a<U+202E>b.txt: your text is kept in .chorus/kept/a.txt.1']);
+      expect(vs.shown).toEqual([{ level: 'info', message: 'Chorus: info' }, { level: 'error', message: 'Chorus: error' }]);
     } finally {
       client.dispose();
     }

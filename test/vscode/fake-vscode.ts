@@ -120,6 +120,8 @@ export class FakeVscode {
   readonly listeners: ChangeListener[] = [];
   readonly documents: FakeDocument[] = [];
   readonly warnings: string[] = [];
+  /** Information and error messages shown (window.showInformationMessage, showErrorMessage). */
+  readonly shown: Array<{ level: 'info' | 'error'; message: string }> = [];
   /** Edits (as the person types) that land on the main thread before our next applyEdit. */
   typeBeforeNextApply: (() => void) | undefined;
   /**
@@ -144,6 +146,14 @@ export class FakeVscode {
     window: {
       showWarningMessage: (m: string) => {
         this.warnings.push(m);
+        return Promise.resolve(undefined);
+      },
+      showErrorMessage: (m: string) => {
+        this.shown.push({ level: 'error', message: m });
+        return Promise.resolve(undefined);
+      },
+      showInformationMessage: (m: string) => {
+        this.shown.push({ level: 'info', message: m });
         return Promise.resolve(undefined);
       },
     },

@@ -77,6 +77,12 @@ export interface PagePeerEvents {
   people: () => void;
   /** An open file was renamed (`to`) or deleted (`to` undefined) by someone. */
   moved: (from: string, to: string | undefined) => void;
+  /**
+   * Something the person must know that happened to the files (a conflict's other version kept
+   * beside a file, a deleted file kept because it was being edited, a change not saved yet): what
+   * the daemon's editors get as session/notice (decision 184). `type` as in LSP's showMessage.
+   */
+  notice: (type: 'error' | 'warning' | 'info', message: string) => void;
 }
 
 /**

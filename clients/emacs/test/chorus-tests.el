@@ -579,6 +579,28 @@ and the text after it displayed reversed."
             (should-not (string-match-p rlo text))))
       (jsonrpc-shutdown conn t))))
 
+(ert-deftest chorus-notices-show-at-their-level-with-bidi-controls-escaped ()
+  "A session/notice is a warning in *Warnings* or a message, by its type.
+Bidirectional controls in it (a path from a peer) are escaped, as in names.
+Regression: the daemon had no way to tell the person a copy of their file was
+kept (decision 184)."
+  (let* ((rlo (string #x202e))
+         (conn (make-instance 'chorus-connection :process (make-pipe-process :name "chorus-test-pipe" :noquery t)))
+         (chorus-tests--messages nil))
+    (unwind-protect
+        (progn
+          (when (get-buffer "*Warnings*") (kill-buffer "*Warnings*"))
+          (chorus-handle-notification conn (intern (chorus--method-name 'session-notice))
+                                      :type "warning" :message (concat "a" rlo "b.txt: your text is kept"))
+          (let ((warnings (with-current-buffer "*Warnings*" (buffer-string))))
+            (should (string-match-p (regexp-quote "chorus: a\\u202eb.txt: your text is kept") warnings))
+            (should-not (string-match-p rlo warnings)))
+          (chorus-handle-notification conn (intern (chorus--method-name 'session-notice))
+                                      :type "info" :message (concat "c" rlo "d"))
+          (should (string-match-p (regexp-quote "chorus: c\\u202ed") (chorus-tests-messages)))
+          (should-not (string-match-p rlo (chorus-tests-messages))))
+      (jsonrpc-shutdown conn t))))
+
 ;;;; What is not shared
 
 (ert-deftest chorus-reserved-paths-are-not-shared ()

@@ -260,6 +260,21 @@ export class BufferSync {
     if (this.rpc && b.status === 'open') await this.rpc.sendRequest(M.BufferClose.type, { path: b.path }).catch(() => undefined);
   }
 
+  /**
+   * The daemon kept the person's own version of project file `path` aside and the session's is
+   * in the folder now (session/notice with `kept`): a buffer of it whose open was refused (a
+   * read-only member's own file) opens again with its text as `base`, so the daemon merges
+   * nothing of it and the document takes the session's text as an edit (undo brings the
+   * person's back). A buffer that follows gets that text by buffer/didChange already.
+   */
+  takeSessionText(path: string): void {
+    for (const b of this.buffers.values()) {
+      if (b.path !== path || b.status !== 'failed') continue;
+      b.base = b.doc.getText();
+      this.open(b);
+    }
+  }
+
   /** `buffer/open` with the document's text (and `base`); adopt the daemon's merged answer. */
   open(b: SharedBuffer): void {
     const rpc = this.rpc;

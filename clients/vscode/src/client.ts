@@ -86,6 +86,7 @@ export class ChorusClient {
     conn.onNotification(M.FollowReveal.type, (p) => void this.reveal(p));
     conn.onNotification(M.FollowDidStop.type, (p) => this.followStopped(p.reason));
     conn.onNotification(M.SessionProgress.type, (p) => this.opts.log(M.progressWords(p)));
+    conn.onNotification(M.SessionNotice.type, (p) => this.notice(p));
     this.opts.log(`connected to the daemon for ${init.root} as ${init.peer.name}`);
     this.presence.reset(init.peer, []);
     this.following = undefined;
@@ -200,6 +201,18 @@ export class ChorusClient {
     await rpc.sendRequest(M.FollowStop.type, {});
   }
 
+  /**
+   * session/notice: something the daemon did to the person's files, shown as a VS Code message
+   * of its level (bidi controls made visible, as the page does with names); a buffer of the file
+   * whose own version was kept aside follows the session's text again.
+   */
+  notice(p: P.ParamsOf<typeof M.SessionNotice>): void {
+    const text = `Chorus: ${M.visibleBidi(p.message)}`;
+    const w = this.vs.window;
+    void (p.type === 'error' ? w.showErrorMessage(text) : p.type === 'warning' ? w.showWarningMessage(text) : w.showInformationMessage(text));
+    if (p.path !== undefined && p.kept !== undefined) this.sync.takeSessionText(p.path);
+  }
+
   private followStopped(reason: string): void {
     const who = this.following?.name ?? 'them';
     this.following = undefined;
@@ -259,3 +272,4 @@ export class ChorusClient {
     this.decorations.dispose();
   }
 }
+

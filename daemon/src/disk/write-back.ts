@@ -5,6 +5,7 @@
  * of what it wrote, so the watcher can tell the daemon's own writes from other tools'.
  */
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
@@ -67,6 +68,19 @@ function stampOf(st: fs.Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.mode}`; // the mode: a chmod is a change too
 }
 
+/** A person's own version of `path` copied to `kept` (relative to the project folder) before the session's replaced it. */
+export interface KeptCopy {
+  path: string;
+  kept: string;
+  /** For the person: what happened, where their version is, what to do. */
+  message: string;
+}
+
+/** What a read-only member is told when its own version of `path` gave way to the session's, kept at `kept`. */
+export function keptReadOnlyMessage(path: string, kept: string): string {
+  return `${path}: you joined this session read-only, so your own version of it is not shared; the session's version replaced it in the folder (and in any editor that has it open). Your text is kept in ${kept}: copy what you need from there, or ask a member who can write to make the change.`;
+}
+
 export class WriteBack {
   /** Live files waiting to be written: the timer, and when the first unwritten change came. */
   private pending = new Map<string, { timer: NodeJS.Timeout; since: number; origin: Origin | undefined }>();
@@ -98,6 +112,12 @@ export class WriteBack {
   private generation = 0;
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
+  /**
+   * Told each time a person's own version of a file was copied to `.chorus/kept/` before the
+   * session's replaced it (the daemon tells its editors: session/notice, decision 184). Set by the
+   * daemon; nothing is told before.
+   */
+  onKept: ((k: KeptCopy) => void) | undefined;
   /** The one writer of the project folder (FolderWriter): the session's Materializer and FolderSync write through it too. */
   readonly folder: FolderWriter;
   /**
@@ -507,7 +527,11 @@ export class WriteBack {
             // A read-only member's own change is not shared; before the shared content replaces
             // it, a copy is kept where the person can find it.
             await this.folder.keepCopy(path).then(
-              (kept) => this.log(`kept your unshared change of ${path} as ${kept} (you joined read-only); the folder now has the shared version`),
+              (kept) => {
+                this.log(`kept your unshared change of ${path} as ${kept} (you joined read-only); the folder now has the shared version`);
+                const rel = nodePath.relative(this.project.root, kept).split(nodePath.sep).join('/');
+                this.onKept?.({ path, kept: rel, message: keptReadOnlyMessage(path, rel) });
+              },
               () => undefined,
             );
           }

@@ -193,7 +193,10 @@ export class EditorBuffers implements ChangeSink {
         for (const e of pending) if (this.workspace.hasEdit(fileId, e.id)) base = e.text;
       }
       const op = base === undefined ? diffToOp(current, content) : transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
-      this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
+      // Nothing typed since `base`: nothing to merge, so no edit (a read-only member's editor
+      // re-opening to take the session's text after its own was kept aside, decision 184, would
+      // have that empty edit refused, and its buffer would never follow again).
+      if (!isNoop(op)) this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
     }
     return { path: asked, content: this.workspace.text(fileId) };
   }

@@ -27,6 +27,8 @@ export interface Collaboration {
   broadcast(namespace: string, payload: unknown, fromEditor: string): void;
   /** Subscribe to messages for editors here; returns the unsubscribe function. */
   onMessage(fn: (m: { namespace: string; payload: unknown; peer: PeerView; fromEditor?: string }) => void): () => void;
+  /** Subscribe to what every editor here must show the person (session/notice); returns the unsubscribe function. */
+  onNotice(fn: (n: P.ParamsOf<typeof P.SessionNotice>) => void): () => void;
 }
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -56,6 +58,9 @@ export class EditorCollaboration {
       () => c.presence.off('joined', onJoined),
       () => c.presence.off('left', onLeft),
       () => c.data.off('changed', onData),
+      c.onNotice((n) => {
+        if (this.editor.initialized) this.notify(P.SessionNotice, n);
+      }),
       c.onMessage((m) => {
         if (m.fromEditor !== this.editor.id) this.notify(P.MessageDidReceive, { namespace: m.namespace, payload: m.payload as never, peer: m.peer });
       }),

@@ -33,6 +33,7 @@ import { DocumentSync } from './document-sync.js';
 import { OpenDocuments } from './open-documents.js';
 import { PresenceView } from './presence.js';
 import { tell } from './messages.js';
+import { escapeControls } from '../log-line.js';
 
 export interface LspOptions {
   /**
@@ -226,6 +227,16 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     d.onNotification(P.PeerDidJoin.type, (p) => presence.joined(p.peer));
     d.onNotification(P.PeerDidLeave.type, (p) => presence.left(p.peer));
     d.onNotification(P.FollowReveal.type, (p) => void reveal(p));
+    d.onNotification(P.SessionNotice.type, (p) => {
+      // What the daemon did to the person's files: a window/showMessage at the notice's level,
+      // its control and bidi characters escaped (a path from a peer cannot reorder the line).
+      tell(lsp, p.type, `Chorus: ${escapeControls(p.message)}`);
+      const item = p.path !== undefined && p.kept !== undefined ? refused.get(p.path) : undefined;
+      if (item) {
+        refused.delete(p.path!);
+        void takeSessionText(item).catch((e: Error) => log(`opening ${item.uri} again failed: ${e.message}`));
+      }
+    });
     d.onNotification(P.FollowDidStop.type, (p) => {
       const who = commandContext.following?.name ?? 'them';
       commandContext.following = undefined;
@@ -425,7 +436,20 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     return daemon !== undefined;
   }
 
-  async function open(item: TextDocumentItem): Promise<void> {
+  /**
+   * Documents the daemon refused to open (a read-only member's own file, not shared), by project
+   * path, with the client's text as it still is: when the daemon keeps that text aside and the
+   * session's file takes the path (session/notice with `kept`), the document is opened again and
+   * follows the session (decision 184). Forgotten when the client changes or closes it.
+   */
+  const refused = new Map<string, TextDocumentItem>();
+
+  /** `item`, refused before and kept aside by the daemon since: open it taking the session's text (its own as `base`). */
+  async function takeSessionText(item: TextDocumentItem): Promise<void> {
+    await open(item, item.text);
+  }
+
+  async function open(item: TextDocumentItem, keptBase?: string): Promise<void> {
     if (!item.uri.startsWith('file:')) return;
     const abs = fileURLToPath(item.uri);
     if (!(await projectFor(abs))) return;
@@ -449,7 +473,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     } catch {
       // not on disk (yet)
     }
-    const base = disk === undefined ? '' : item.text;
+    const base = keptBase ?? (disk === undefined ? '' : item.text);
     const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
     opening.set(item.uri, pending);
     handOver(relPath, item.uri);
@@ -460,14 +484,16 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       opening.delete(item.uri);
       // Files outside the project, binary or too large ones are simply not shared.
       log(`not sharing ${abs}: ${(e as Error).message}`);
+      refused.set(relPath, item);
       return;
     }
+    refused.delete(relPath);
     opening.delete(item.uri);
     if (pending.closed) {
       void link().sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
       return;
     }
-    if (disk !== undefined && item.text !== disk && item.text !== answer.content) {
+    if (keptBase === undefined && disk !== undefined && item.text !== disk && item.text !== answer.content) {
       tell(lsp, 'warning', `Chorus: ${answer.path} in your editor differed from the file and from the shared text (typed before Chorus was ready?); it now shows the shared text. Undo in your editor to get yours back; that change is then shared.`);
     }
     let doc: DocumentSync | undefined;
@@ -510,6 +536,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     if (pending) return void pending.changes.push({ changes: contentChanges, version: textDocument.version });
     const doc = docs.get(textDocument.uri);
     if (doc) return void changed(doc, contentChanges, textDocument.version);
+    for (const [p, item] of refused) if (item.uri === textDocument.uri) refused.delete(p);
     const retired = docs.retiredAt(textDocument.uri);
     if (retired && !retired.toldOfChange) {
       retired.toldOfChange = true;
@@ -529,6 +556,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   });
 
   lsp.onDidCloseTextDocument(({ textDocument }) => {
+    for (const [p, item] of refused) if (item.uri === textDocument.uri) refused.delete(p);
     const pending = opening.get(textDocument.uri);
     if (pending) return void (pending.closed = true);
     // A retired URI (its file open under its new name) closes nothing on the daemon.

@@ -147,7 +147,11 @@ export class ChorusPagePeer implements PagePeer {
       this.#events.emit('files');
     });
     this.#workspace.on('dirs', () => this.#events.emit('files'));
-    this.#workspace.on('notice', (m) => console.info(`chorus: ${m}`));
+    this.#workspace.on('notice', (m) => {
+      console.info(`chorus: ${m}`);
+      // The page shows it too (decision 184): a console is where nobody looks.
+      this.#events.emit('notice', 'info', m);
+    });
   }
 
   #wireNetwork(): void {

@@ -11,7 +11,7 @@
 import type { FileItem, PagePeer, Person, PeerStatus, TextChange, ChangeOrigin } from '../peer-api.js';
 import { showMenu, closeMenu, type MenuItem } from './context-menu.js';
 import { askText, confirmAction } from './dialog.js';
-import { baseName, dirName, h, messageOf, oncePerFrame, replaceChildren, safeColor } from './dom.js';
+import { baseName, dirName, h, messageOf, oncePerFrame, replaceChildren, safeColor, shownName } from './dom.js';
 import { FileEditor, type FileEditorHost } from './editor.js';
 import { FileTree } from './file-tree.js';
 import { Notices } from './notices.js';
@@ -143,6 +143,9 @@ class App implements FileEditorHost {
     peer.on('text', (path, changes, origin) => this.onText(path, changes, origin)); // at once: positions refer to the text now
     peer.on('people', oncePerFrame(() => this.onPeople()));
     peer.on('moved', (from, to) => this.onMoved(from, to, this.ownMoves.has(`${from}\0${to ?? ''}`)));
+    // What happened to the files (a copy kept, a change not saved yet): an error stays until
+    // dismissed, anything else for 10 s; names in it shown with bidi controls visible.
+    peer.on('notice', (type, message) => this.notices.show(shownName(message), type === 'error' ? 'error' : 'info', `notice:${message}`, type === 'error' ? undefined : 10_000));
     this.darkQuery.addEventListener('change', () => this.editors.forEach((e) => e.reconfigure()));
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.following) this.follow(undefined);

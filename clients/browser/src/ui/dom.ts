@@ -4,6 +4,7 @@
  * classes, and the only inline values set from script are CSS custom properties (CSSOM, which a
  * strict Content-Security-Policy allows).
  */
+import { visibleBidi } from '../../../../protocol/src/shown.js';
 
 /** Attributes and handlers accepted by {@link h}. `class` is a space-separated list; `on*` are event listeners. */
 export type Props = {
@@ -69,7 +70,7 @@ export function baseName(path: string): string {
  * (`invoice<U+202E>fdp.exe` read as `invoiceexe.pdf`). Spaces are kept by the CSS (`white-space: pre`).
  */
 export function shownName(name: string): string {
-  return name.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
+  return visibleBidi(name);
 }
 
 /** The folder part of a path ('' at the top). */

@@ -44,6 +44,14 @@ local notification_handlers = {
   [methods.follow_reveal] = function(conn, params)
     M._reveal(conn, params)
   end,
+  [methods.session_notice] = function(conn, params)
+    -- What the daemon did to the person's files (a copy of their version kept): shown at its level.
+    local level = ({ error = vim.log.levels.ERROR, warning = vim.log.levels.WARN })[params.type] or vim.log.levels.INFO
+    util.notify(tostring(params.message), level)
+    if type(params.path) == 'string' and type(params.kept) == 'string' then
+      sync.take_session_text(conn, params.path)
+    end
+  end,
   [methods.follow_didStop] = function(_, params)
     local who = M.following and M.following.name or 'them'
     M.following = nil

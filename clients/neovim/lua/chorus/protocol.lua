@@ -15,6 +15,7 @@ return {
     session_share = "session/share",
     session_join = "session/join",
     session_progress = "session/progress",
+    session_notice = "session/notice",
     workspace_files = "workspace/files",
     workspace_didChange = "workspace/didChange",
     cursor_set = "cursor/set",

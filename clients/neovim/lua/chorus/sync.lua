@@ -584,6 +584,22 @@ function M.tell_once(bufnr, msg)
   util.notify(msg, vim.log.levels.WARN)
 end
 
+--- The daemon kept this person's own version of project file `path` aside and the session's is
+--- in the folder now (session/notice with `kept`): a buffer of it that is not following (its open
+--- was refused: a read-only member's own file) re-opens with its text as `base`, so the daemon
+--- merges nothing from it and the buffer takes the session's text, as a change (undo brings the
+--- person's text back). A buffer that follows already gets the session's text by buffer/didChange.
+function M.take_session_text(conn, path)
+  local abs = conn.root .. '/' .. path
+  for bufnr, state in pairs(M.buffers) do
+    if state.conn == conn and state.status ~= 'open' and state.status ~= 'opening'
+      and (state.path == path or api.nvim_buf_get_name(bufnr) == abs) then
+      M.set_base(state, M.model_text(state))
+      M.open(state)
+    end
+  end
+end
+
 function M.reopen(state, why)
   if why and state.config.debug then
     util.notify('re-opening ' .. (state.path or '?') .. ': ' .. why, vim.log.levels.DEBUG)
