@@ -31,3 +31,9 @@ it('takes a write delay (decision 179) of whole milliseconds up to 10 s, and ref
   expect(readTestTimings({ CHORUS_TEST_WRITE_DELAY_MS: '250' })).toEqual({ writeDelayMs: 250 });
   expect(() => readTestTimings({ CHORUS_TEST_WRITE_DELAY_MS: '10001' })).toThrow(/^CHORUS_TEST_WRITE_DELAY_MS="10001" is not a whole number of milliseconds from 1 to 10000/);
 });
+
+it('takes a batch of files (decision 175) as a whole number up to the production 2,000, and refuses more', () => {
+  expect(readTestTimings({ CHORUS_TEST_BATCH_FILES: '5' })).toEqual({ batchFiles: 5 });
+  expect(() => readTestTimings({ CHORUS_TEST_BATCH_FILES: '2001' })).toThrow(/^CHORUS_TEST_BATCH_FILES="2001" is not a whole number of files from 1 to 2000: it is a test-only setting that shortens a batch/);
+  expect(() => readTestTimings({ CHORUS_TEST_BATCH_FILES: 'few' })).toThrow(/^CHORUS_TEST_BATCH_FILES="few"/);
+});

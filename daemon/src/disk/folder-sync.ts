@@ -21,19 +21,19 @@ import { inWords } from './folder-writer.js';
 import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.js';
 import { rulesToKeep } from './kept-rules.js';
 import { scanTree } from './scan.js';
+import { testTimings } from '../session/test-timings.js';
 import type { WriteBack } from './write-back.js';
 
 /** Most files taken in as one index change (below what peers accept in one change). */
 const BATCH_FILES = 2000;
 
 /**
- * BATCH_FILES, or, in a test (decision 151), `CHORUS_TEST_BATCH_FILES`: a lower count lets a
- * test move a few files through the same split into several changes that a move of thousands
- * takes. Unset or not a positive whole number: the production value.
+ * BATCH_FILES, or, in a test (decision 151), `CHORUS_TEST_BATCH_FILES` (read with the other
+ * test-only settings, test-timings.ts): a lower count lets a test move a few files through the
+ * same split into several changes that a move of thousands takes.
  */
 function batchFiles(): number {
-  const n = Number(process.env.CHORUS_TEST_BATCH_FILES);
-  return Number.isInteger(n) && n > 0 ? n : BATCH_FILES;
+  return testTimings().batchFiles ?? BATCH_FILES;
 }
 
 /** Quiet time after the last folder event before a batch is taken in. */

@@ -22,6 +22,9 @@
  * - `CHORUS_TEST_START_DELAY_MS`: the one that lengthens: how long `chorus daemon` waits, its
  *   signals already handled, before it takes the lock (none in production, at most 10 s), so a
  *   test can run `chorus stop` in the moment a daemon is starting (decision 183).
+ * - `CHORUS_TEST_BATCH_FILES`: not a timer but a size, read by the same rule: how many of the
+ *   folder's files one index change takes in (folder-sync.ts BATCH_FILES, 2,000), so a test can
+ *   move a handful of files through the split a move of thousands takes (decision 175).
  */
 
 /** The production values, in milliseconds, that the variables may shorten. */
@@ -33,6 +36,8 @@ const FORGET_AFTER_MAX_MS = 10 * 60_000;
 /** Kept equal to presence.ts LEAVE_GRACE_MS (not imported, as above). */
 const LEAVE_GRACE_MAX_MS = 10_000;
 const START_DELAY_MAX_MS = 10_000;
+/** Kept equal to folder-sync.ts BATCH_FILES (not imported: that module imports this one). */
+const BATCH_FILES_MAX = 2000;
 
 /** The timers a test shortened, in milliseconds; a field absent keeps its production value. */
 export interface TestTimings {
@@ -43,6 +48,8 @@ export interface TestTimings {
   leaveGraceMs?: number;
   /** A wait before the daemon takes the lock; absent (no wait) in production. */
   startDelayMs?: number;
+  /** Files per index change when the folder is taken in (a count, not a time). */
+  batchFiles?: number;
 }
 
 /**
@@ -58,12 +65,14 @@ export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
   const writeDelay = milliseconds(env, 'CHORUS_TEST_WRITE_DELAY_MS', WRITE_DELAY_MAX_MS);
   const grace = milliseconds(env, 'CHORUS_TEST_LEAVE_GRACE_MS', LEAVE_GRACE_MAX_MS);
   const delay = milliseconds(env, 'CHORUS_TEST_START_DELAY_MS', START_DELAY_MAX_MS);
+  const batch = wholeNumber(env, 'CHORUS_TEST_BATCH_FILES', BATCH_FILES_MAX, 'files', 'a batch');
   return {
     ...(join !== undefined ? { joinTimeoutMs: join } : {}),
     ...(forget !== undefined ? { forgetAfterMs: forget } : {}),
     ...(writeDelay !== undefined ? { writeDelayMs: writeDelay } : {}),
     ...(grace !== undefined ? { leaveGraceMs: grace } : {}),
     ...(delay !== undefined ? { startDelayMs: delay } : {}),
+    ...(batch !== undefined ? { batchFiles: batch } : {}),
   };
 }
 
@@ -76,13 +85,18 @@ export function testTimings(): TestTimings {
 }
 
 function milliseconds(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
+  return wholeNumber(env, name, max, 'milliseconds', 'a timer');
+}
+
+/** `env[name]` as a whole number from 1 to `max` of `unit`; undefined when unset or empty; throws otherwise. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, max: number, unit: string, shortens: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  const ms = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (!(ms >= 1 && ms <= max)) {
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!(n >= 1 && n <= max)) {
     throw new Error(
-      `${name}=${JSON.stringify(raw.slice(0, 40))} is not a whole number of milliseconds from 1 to ${max}: it is a test-only setting that shortens a timer (decision 151); fix it or unset it`,
+      `${name}=${JSON.stringify(raw.slice(0, 40))} is not a whole number of ${unit} from 1 to ${max}: it is a test-only setting that shortens ${shortens} (decision 151); fix it or unset it`,
     );
   }
-  return ms;
+  return n;
 }
