@@ -50,6 +50,17 @@ describe('FrameGuard', () => {
     expect(g.violations[0]).toMatch(/Content-Length/);
   });
 
+  it('other header fields, in any case and order, pass; a bare \\n is refused in the chunk it arrives in', () => {
+    const g = guarded();
+    const ok = 'content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH: 2\r\n\r\n{}';
+    g.send(ok);
+    expect(g.violations).toEqual([]);
+    g.send('Content-Length: 2\n');
+    expect(g.passed()).toBe(ok);
+    expect(g.violations).toHaveLength(1);
+    expect(g.violations[0]).toMatch(/\\n alone/);
+  });
+
   it('a frame over the limit is refused before any of it is passed on', () => {
     const g = guarded();
     g.send(`Content-Length: ${MAX_EDITOR_FRAME + 1}\r\n\r\n{"jsonrpc"`);

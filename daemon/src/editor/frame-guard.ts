@@ -91,15 +91,22 @@ export class FrameGuard implements RAL.ReadableStream {
       this.#header += chunk.subarray(at, upTo).toString('latin1');
       const end = this.#header.indexOf('\r\n\r\n', Math.max(0, held - 3));
       if (end === -1) {
-        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB (send Content-Length headers followed by one JSON-RPC object)');
+        // A header that can no longer become LSP framing is refused now, not when 1 KiB has
+        // arrived: a client ending it with a bare \n\n would otherwise wait for an answer that
+        // only its next message could bring (h78).
+        const wrong = headerProblem(this.#header, false);
+        if (wrong) return this.#fail(wrong);
+        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB; the connection is closed (send Content-Length headers followed by one JSON-RPC object)');
         break;
       }
       const header = this.#header.slice(0, end + 4);
       this.#header = '';
       at += end + 4 - held;
-      const m = /(?:^|\r\n)content-length:[ \t]*(\d{1,16})[ \t]*(?:\r\n|$)/i.exec(header.slice(0, -4));
-      if (!m) return this.#fail('a message without a valid Content-Length header; the connection is closed (reconnect and send Content-Length headers followed by one JSON-RPC object)');
-      const length = Number(m[1]);
+      const wrong = headerProblem(header, true);
+      if (wrong) return this.#fail(wrong);
+      const lengths = [...header.matchAll(/(?:^|\r\n)content-length:[ \t]*(\d{1,16})[ \t]*(?=\r\n)/gi)];
+      if (lengths.length !== 1) return this.#fail(`a message with ${lengths.length ? 'more than one' : 'no valid'} Content-Length header; the connection is closed (reconnect and send one Content-Length header followed by one JSON-RPC object)`);
+      const length = Number(lengths[0]![1]);
       if (length > MAX_EDITOR_FRAME) return this.#fail(`a message of ${length} bytes is over the ${MAX_EDITOR_FRAME}-byte limit; the connection is closed`);
       this.#body = length;
     }
@@ -111,4 +118,25 @@ export class FrameGuard implements RAL.ReadableStream {
     this.onViolation(reason);
     return false;
   }
+}
+
+/** A header field's name (RFC 9110 token characters), then its value up to the end of the line. */
+const FIELD = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+:[^\\r\\n]*";
+/** A whole header: one or more fields, each line ended by \r\n, then the empty line. */
+const WHOLE_HEADER = new RegExp(`^(?:${FIELD}\\r\\n)+\\r\\n$`);
+/** The start of a header not ended yet: whole lines, then part of a field or of the empty line. */
+const HEADER_START = new RegExp(`^(?:${FIELD}\\r\\n)*(?:[!#$%&'*+\\-.^_\`|~0-9A-Za-z]*|${FIELD}\\r?|\\r)$`);
+
+/**
+ * Why `header` (latin1, one character per byte) is not LSP base framing, or undefined when it is
+ * (or, with `whole` false, may still become it). Exact rather than lenient: the JSON-RPC reader
+ * behind the guard splits headers on \r\n only, so anything else would leave it out of step.
+ */
+function headerProblem(header: string, whole: boolean): string | undefined {
+  if ((whole ? WHOLE_HEADER : HEADER_START).test(header)) return undefined;
+  const close = 'the connection is closed (reconnect and send `Content-Length: <bytes>\\r\\n\\r\\n` followed by one JSON-RPC object)';
+  const bareLf = /(?:^|[^\r])\n/.test(header);
+  if (bareLf) return `a message header with a line ended by \\n alone; end each header line with \\r\\n and the header with an empty line (\\r\\n\\r\\n); ${close}`;
+  if (/\r(?!\n|$)/.test(header)) return `a message header with a \\r not followed by \\n; ${close}`;
+  return `a message header that is not \`Name: value\` lines (it begins ${JSON.stringify(header.slice(0, 40))}); ${close}`;
 }
