@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '@chorus/protocol';
 import type { Daemon } from '../../daemon/src/daemon.js';
-import { startDaemon } from '../support/in-process.js';
+import { logsOf, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import { MaliciousEditor } from '../support/malicious-editor.js';
 
@@ -61,4 +61,31 @@ it('exact framing cut at any byte is served, and the daemon serves after the ref
   expect(answer.error).toBeUndefined();
   const open = await e.request(P.BufferOpen.method, { path: 'a.txt' });
   expect(open.result).toMatchObject({ path: 'a.txt', content: 'hello\n' });
+});
+
+// A notification cannot be answered: one with invalid params used to vanish with a log line the
+// plugin's author never sees. Now the log names it and the editor is told once per method.
+it('a notification with invalid params is logged and told to its editor once per method, never answered', async () => {
+  const e = await connect();
+  await e.init();
+  const other = await connect();
+  await other.init();
+  await e.request(P.BufferOpen.method, { path: 'a.txt' });
+  const caret = { anchor: { line: 0, character: 0 }, head: { line: 0, character: 0 } };
+  const cursor = (selections: unknown) => e.frame(JSON.stringify({ jsonrpc: '2.0', method: P.CursorSet.method, params: { path: 'a.txt', selections } }));
+  cursor(Array.from({ length: 1001 }, () => caret));
+  const notice = await e.waitFor((a) => a.method === P.SessionNotice.method, 'the notice');
+  expect(notice.params).toMatchObject({ type: 'warning' });
+  expect((notice.params as { message: string }).message).toMatch(/^invalid params for cursor\/set: selections: .*1000.*Chorus ignored that notification/);
+  cursor('not a list');
+  e.frame(JSON.stringify({ jsonrpc: '2.0', method: P.ViewportSet.method, params: { path: 'a.txt' } }));
+  await e.waitFor((a) => a.method === P.SessionNotice.method && /viewport\/set/.test((a.params as { message: string }).message), 'the viewport notice');
+  // In step after all that: a request is answered, and each method was told once.
+  expect((await e.request(P.WorkspaceFiles.method)).error).toBeUndefined();
+  expect(e.answers.filter((a) => a.method === P.SessionNotice.method)).toHaveLength(2);
+  expect(e.answers.filter((a) => a.id === null)).toEqual([]);
+  expect(other.answers.filter((a) => a.method === P.SessionNotice.method)).toEqual([]);
+  const logged = logsOf(daemon).filter((l) => /invalid params for (cursor|viewport)\/set/.test(l));
+  expect(logged).toHaveLength(3);
+  expect(logged[0]).toMatch(/editor \S+ \(mallory\): invalid params for cursor\/set: selections/);
 });

@@ -12,14 +12,15 @@
  * through its writer (FrameWriter), as before.
  */
 import type { EventEmitter } from 'node:events';
+import { EditorLimits } from '@chorus/protocol';
 import { Disposable, type RAL } from 'vscode-jsonrpc/node';
 
 /**
  * Largest editor message: a whole live file (1 Mi characters, up to 6 bytes each as JSON escapes)
- * with room for the envelope.
+ * with room for the envelope. Declared with the protocol's other limits (protocol/src/limits.ts).
  */
-export const MAX_EDITOR_FRAME = 8 * 1024 * 1024;
-const MAX_HEADER = 1024;
+export const MAX_EDITOR_FRAME = EditorLimits.frameBytes.value;
+const MAX_HEADER = EditorLimits.headerBytes.value;
 
 export class FrameGuard implements RAL.ReadableStream {
   #header = '';
