@@ -86,12 +86,78 @@ function constraints(s) {
   return c.join('; ');
 }
 
-/** `schema` as a TypeScript-like type; objects span lines, indented by `pad`. `spell`: not by its name. */
-function typeOf(schema, pad = '', spell = false) {
+/**
+ * The doc comments of the fields in each method's params and result, read from methods.ts (their
+ * one home: JSON Schema has no place for them): method → { params, result } → field name → doc.
+ * A field is found by name anywhere in that argument, its first doc comment wins.
+ */
+function fieldDocs() {
+  const src = fs.readFileSync(path.join(root, 'protocol/src/methods.ts'), 'utf8');
+  /** The top-level arguments of the call whose `(` is just before `at`, as source text. */
+  const args = (at) => {
+    const out = [];
+    let depth = 0;
+    let start = at;
+    for (let i = at; i < src.length; i++) {
+      const c = src[i];
+      if (c === "'" || c === '"' || c === '`') {
+        for (i++; src[i] !== c; i++) if (src[i] === '\\') i++;
+      } else if (src.startsWith('/*', i)) i = src.indexOf('*/', i) + 1;
+      else if (src.startsWith('//', i)) i = src.indexOf('\n', i);
+      else if ('([{'.includes(c)) depth++;
+      else if (')]}'.includes(c) && depth-- === 0) return [...out, src.slice(start, i)];
+      else if (c === ',' && depth === 0) {
+        out.push(src.slice(start, i));
+        start = i + 1;
+      }
+    }
+    return out;
+  };
+  const docsIn = (text = '') =>
+    new Map(
+      [...text.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\s*:/g)]
+        .reverse()
+        .map(([, doc, key]) => [key, doc.replace(/\s*\n\s*\*\s*/g, ' ').replace(/\\'/g, "'").trim()]),
+    );
+  const docs = new Map();
+  for (const m of src.matchAll(/\b(request|notification)\(/g)) {
+    const [name, , , params, result] = args(m.index + m[0].length);
+    if (!/^\s*'/.test(name ?? '')) continue;
+    docs.set(name.trim().slice(1, -1), { params: docsIn(params), result: docsIn(result) });
+  }
+  return docs;
+}
+const docsOf = fieldDocs();
+
+/** The doc comments of the shared types (types.ts), by type name, and of their fields. */
+const typesSource = fs.readFileSync(path.join(root, 'protocol/src/types.ts'), 'utf8');
+const cleanDoc = (doc) => doc.replace(/\s*\n\s*\*\s*/g, ' ').trim();
+const typeDocs = new Map([...typesSource.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export const (\w+)/g)].map(([, doc, name]) => [name, cleanDoc(doc)]));
+const typeFieldDocs = new Map([...typesSource.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+):/g)].reverse().map(([, doc, key]) => [key, cleanDoc(doc)]));
+
+/** `text` as `//` comment lines of at most 100 columns, indented by `pad`. */
+function commentLines(text, pad) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && pad.length + 3 + line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => `${pad}// ${l}`);
+}
+
+/**
+ * `schema` as a TypeScript-like type; objects span lines, indented by `pad`. `spell`: not by its
+ * name. `docs`: field name → doc comment, written above each field that has one.
+ */
+function typeOf(schema, pad = '', spell = false, docs = new Map()) {
   const name = spell ? undefined : nameOf(schema);
   if (name) return name;
   if (schema.$ref) return 'JSON';
-  if (schema.anyOf) return schema.anyOf.map((s) => typeOf(s, pad)).join(' | ');
+  if (schema.anyOf) return schema.anyOf.map((s) => typeOf(s, pad, false, docs)).join(' | ');
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
   switch (schema.type) {
     case 'string':
@@ -103,7 +169,7 @@ function typeOf(schema, pad = '', spell = false) {
     case 'number':
       return 'number';
     case 'array': {
-      const item = typeOf(schema.items, pad);
+      const item = typeOf(schema.items, pad, false, docs);
       return /[ |]/.test(item) && !item.startsWith('{') ? `(${item})[]` : `${item}[]`;
     }
     case 'object': {
@@ -112,7 +178,8 @@ function typeOf(schema, pad = '', spell = false) {
       const inner = pad + '  ';
       const lines = Object.entries(schema.properties).map(([k, v]) => {
         const c = constraints(v.type === 'array' ? { ...v, ...Object.fromEntries(Object.entries(v.items ?? {}).filter(([key]) => key === 'pattern')) } : v);
-        return `${inner}${k}${req.has(k) ? '' : '?'}: ${typeOf(v, inner)};${c ? ` // ${c}` : ''}`;
+        const doc = docs.get(k);
+        return [...(doc ? commentLines(doc, inner) : []), `${inner}${k}${req.has(k) ? '' : '?'}: ${typeOf(v, inner, false, docs)};${c ? ` // ${c}` : ''}`].join('\n');
       });
       return lines.length ? `{\n${lines.join('\n')}\n${pad}}` : '{}';
     }
@@ -124,11 +191,12 @@ function typeOf(schema, pad = '', spell = false) {
 /** A method's params: absent params are allowed where the schema admits null. */
 function paramsType(m) {
   const p = m.params;
+  const docs = docsOf.get(m.method)?.params;
   if (p.anyOf?.some((s) => s.type === 'null')) {
     const obj = p.anyOf.find((s) => s.type === 'object');
-    return Object.keys(obj.properties ?? {}).length ? `${typeOf(obj)} | null  // or no params` : 'none';
+    return Object.keys(obj.properties ?? {}).length ? `${typeOf(obj, '', false, docs)} | null  // or no params` : 'none';
   }
-  return typeOf(p);
+  return typeOf(p, '', false, docs);
 }
 
 const dir = (m) => (m.direction === 'editorToDaemon' ? 'editor → daemon' : 'daemon → editor');
@@ -184,7 +252,7 @@ const md = [
   '## Types',
   '',
   '```ts',
-  ...Object.keys(model.types).map((name) => `type ${name} = ${typeOf(model.types[name], '', true)};`),
+  ...Object.keys(model.types).flatMap((name) => [...commentLines(typeDocs.get(name) ?? '', ''), `type ${name} = ${typeOf(model.types[name], '', true, typeFieldDocs)};`]),
   '```',
   '',
   '## Methods',
@@ -196,7 +264,7 @@ const md = [
     '',
     '```ts',
     `params: ${paramsType(m)}`,
-    ...(m.kind === 'request' ? [`result: ${typeOf(m.result)}`] : []),
+    ...(m.kind === 'request' ? [`result: ${typeOf(m.result, '', false, docsOf.get(m.method)?.result)}`] : []),
     '```',
     '',
   ]),

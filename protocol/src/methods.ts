@@ -102,7 +102,11 @@ export const BufferEdit = request(
     revision: uint,
     /** The changes, applied in order, each to the result of the previous. */
     changes: z.array(TextChange).max(100000),
-    /** Marks this edit as the start of a new undo step for `buffer/undo`. Without it the daemon groups by a pause in typing. */
+    /**
+     * Marks this edit as the start of a new undo step for `buffer/undo`. Without it the edit joins
+     * this editor's current step in the buffer, unless 1 s or more passed since its previous edit
+     * there (protocol/README.md, "Undo steps").
+     */
     undoStop: z.boolean().optional(),
     /**
      * The editor's name for this edit, unique among its edits (a random prefix per editor process
