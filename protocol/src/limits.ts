@@ -36,7 +36,7 @@ export const EditorLimits = {
   headerBytes: {
     value: 1024,
     unit: 'bytes',
-    bounds: 'one message header, its ending `\\r\\n\\r\\n` included',
+    bounds: 'one message header, not counting its ending `\\r\\n\\r\\n`',
     past: 'answered with id null, then the connection is closed',
     error: 'InvalidRequest',
   },

@@ -97,7 +97,8 @@ export class FrameGuard implements RAL.ReadableStream {
         // only its next message could bring (h78).
         const wrong = headerProblem(this.#header, false);
         if (wrong) return this.#fail(wrong);
-        if (this.#header.length > MAX_HEADER) return this.#fail('a message header longer than 1 KiB; the connection is closed (send Content-Length headers followed by one JSON-RPC object)');
+        // MAX_HEADER does not count the ending: up to three of its bytes may be held here.
+        if (this.#header.length > MAX_HEADER + 3) return this.#fail('a message header longer than 1 KiB; the connection is closed (send Content-Length headers followed by one JSON-RPC object)');
         break;
       }
       const header = this.#header.slice(0, end + 4);
