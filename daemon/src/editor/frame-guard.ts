@@ -2,8 +2,9 @@
  * Watches the LSP framing (`Content-Length: n\r\n\r\n` + n bytes) of what an editor sends before
  * the JSON-RPC reader sees it (issue 10, Low): a frame larger than MAX_EDITOR_FRAME is never
  * buffered (a 2 GiB Content-Length would otherwise hold the connection forever), and a header
- * that is not LSP framing ends the connection with a message instead of leaving the reader out
- * of step for every later message. Bytes pass through unchanged.
+ * that is not exact LSP framing ends the connection with a message, as soon as its bytes show it
+ * (a bare `\n\n` used to wait for the client's next message, decision 190), instead of leaving
+ * the reader out of step for every later message. Bytes pass through unchanged.
  *
  * It is the reader's stream (vscode-jsonrpc's `RAL.ReadableStream`: data, end and close
  * listeners) over the socket's own events, not a Transform piped from the socket: each chunk goes
