@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { allMethods } from './methods.js';
 import { ErrorCodes, ExitCodes } from './errors.js';
-import { PROTOCOL_VERSION } from './types.js';
 import { SessionWords } from './session-words.js';
 import { EditorLimits } from './limits.js';
-import { PeerInfo, Position, Range, Selection, TextChange } from './types.js';
+import { PeerInfo, Position, PROTOCOL_VERSION, Range, Selection, TextChange } from './types.js';
 
 /** The machine-readable model of the protocol, generated from the declarations (cf. LSP's metaModel.json). */
 export function describeProtocol() {

@@ -104,7 +104,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc, name: p.name }), (progress) => notify(P.SessionProgress, progress)),
   );
   // A notification cannot be answered: an invalid one is told to this editor once per method
-  // (its plugin has a bug its author should see), and only logged after that (decision 190).
+  // (its plugin has a bug its author should see), and only logged after that (decision 191).
   const told = new Set<string>();
   const invalid = (method: string, problem: string) => {
     if (told.has(method)) return;

@@ -161,7 +161,7 @@ export function onRequest<P extends z.ZodType, R extends z.ZodType>(
 /**
  * Bind a notification. One with invalid params cannot be answered (JSON-RPC): it is dropped, the
  * log gets the method and what was wrong, and `invalid` (when given) gets the same words, for
- * telling the editor (decision 190).
+ * telling the editor (decision 191).
  */
 export function onNotification<P extends z.ZodType>(
   conn: MessageConnection,
