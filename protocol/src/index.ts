@@ -5,3 +5,4 @@ export * from './methods.js';
 export * from './describe.js';
 export * from './session-words.js';
 export * from './shown.js';
+export * from './limits.js';

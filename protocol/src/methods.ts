@@ -102,7 +102,11 @@ export const BufferEdit = request(
     revision: uint,
     /** The changes, applied in order, each to the result of the previous. */
     changes: z.array(TextChange).max(100000),
-    /** Marks this edit as the start of a new undo step for `buffer/undo`. Without it the daemon groups by a pause in typing. */
+    /**
+     * Marks this edit as the start of a new undo step for `buffer/undo`. Without it the edit joins
+     * this editor's current step in the buffer, unless 1 s or more passed since its previous edit
+     * there (protocol/README.md, "Undo steps").
+     */
     undoStop: z.boolean().optional(),
     /**
      * The editor's name for this edit, unique among its edits (a random prefix per editor process
@@ -324,7 +328,7 @@ export const SessionProgress = notification(
 export const SessionNotice = notification(
   'session/notice',
   'daemonToEditor',
-  'Something the person must know that the daemon did to their files, sent to every editor of this daemon: today, that it kept a copy of their own version of a file before writing the session\'s over it (a read-only member\'s change or own new file). `type` as in LSP\'s window/showMessage; `message` says what happened, where their version is and what to do; `path` the project file it is about; `kept` where the copy is, relative to the project folder (`.chorus/kept/...`). A buffer open on `path` is brought to the session\'s text by buffer/didChange as usual.',
+  'Something the person must know that the daemon did to their files, sent to every editor of this daemon: today, that it kept a copy of their own version of a file before writing the session\'s over it (a read-only member\'s change or own new file). Also, to one editor only, once per method per connection: that the daemon dropped a notification of that editor with invalid params (no `path`; `type` is `warning`). `type` as in LSP\'s window/showMessage; `message` says what happened, where their version is and what to do; `path` the project file it is about; `kept` where the copy is, relative to the project folder (`.chorus/kept/...`). A buffer open on `path` is brought to the session\'s text by buffer/didChange as usual.',
   z.object({
     type: z.enum(['error', 'warning', 'info']),
     message: z.string(),

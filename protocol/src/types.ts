@@ -10,8 +10,9 @@ export type PositionEncoding = z.infer<typeof PositionEncoding>;
 const uint = z.number().int().nonnegative();
 
 /**
- * A place in a text buffer. `line` is zero-based, counting `\n`. `character` is zero-based and
- * counted in the negotiated position encoding (bytes, UTF-16 code units or code points).
+ * A place in a text buffer. `line` is zero-based, counting `\n` only. `character` is zero-based and
+ * counted in the negotiated position encoding (bytes, UTF-16 code units or code points); a `\r`
+ * is a character like any other (the last one of a line that ends `\r\n`).
  */
 export const Position = z.object({
   /** Zero-based line number. */

@@ -50,11 +50,35 @@ describe('FrameGuard', () => {
     expect(g.violations[0]).toMatch(/Content-Length/);
   });
 
+  it('other header fields, in any case and order, pass; a bare \\n is refused in the chunk it arrives in', () => {
+    const g = guarded();
+    const ok = 'content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH: 2\r\n\r\n{}';
+    g.send(ok);
+    expect(g.violations).toEqual([]);
+    g.send('Content-Length: 2\n');
+    expect(g.passed()).toBe(ok);
+    expect(g.violations).toHaveLength(1);
+    expect(g.violations[0]).toMatch(/\\n alone/);
+  });
+
   it('a frame over the limit is refused before any of it is passed on', () => {
     const g = guarded();
     g.send(`Content-Length: ${MAX_EDITOR_FRAME + 1}\r\n\r\n{"jsonrpc"`);
     expect(g.passed()).toBe('');
     expect(g.violations[0]).toMatch(/over the .*-byte limit/);
+  });
+
+  it('a header of 1 KiB before its ending passes however it is cut; one byte more is refused', () => {
+    const header = (n: number) => `Content-Length: 2\r\nX-Pad: ${'p'.repeat(n - 'Content-Length: 2\r\nX-Pad: '.length)}\r\n\r\n{}`;
+    const ok = header(1024); // 1,024 bytes, then the ending \r\n\r\n
+    for (const cut of [1, 1023, 1024, 1025, 1026, 1027, 1028, ok.length]) {
+      const g = guarded();
+      for (let at = 0; at < ok.length; at += cut) g.send(ok.slice(at, at + cut));
+      expect([g.violations, g.passed()]).toEqual([[], ok]);
+    }
+    const g = guarded();
+    g.send(header(1025));
+    expect(g.violations[0]).toMatch(/longer than 1 KiB/);
   });
 
   it('a header longer than 1 KiB with no end is refused', () => {

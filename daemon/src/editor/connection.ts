@@ -103,8 +103,19 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(conn, P.SessionJoin, gate, (p) =>
     services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc, name: p.name }), (progress) => notify(P.SessionProgress, progress)),
   );
-  onNotification(conn, P.CursorSet, log, (p) => collab.setCursor(p.path, p.selections));
-  onNotification(conn, P.ViewportSet, log, (p) => collab.setViewport(p.path, p.range));
+  // A notification cannot be answered: an invalid one is told to this editor once per method
+  // (its plugin has a bug its author should see), and only logged after that (decision 191).
+  const told = new Set<string>();
+  const invalid = (method: string, problem: string) => {
+    if (told.has(method)) return;
+    told.add(method);
+    notify(P.SessionNotice, {
+      type: 'warning',
+      message: `${problem}. Chorus ignored that notification (a notification gets no answer): the editor plugin sent something the protocol does not allow; please report it to the plugin's author. Further invalid ${method} notifications on this connection are only logged (.chorus/daemon.log).`,
+    });
+  };
+  onNotification(conn, P.CursorSet, log, (p) => collab.setCursor(p.path, p.selections), invalid);
+  onNotification(conn, P.ViewportSet, log, (p) => collab.setViewport(p.path, p.range), invalid);
   onRequest(conn, P.BufferUndo, gate, (p) => ({ applied: collab.undo(p.path, true) }));
   onRequest(conn, P.BufferRedo, gate, (p) => ({ applied: collab.undo(p.path, false) }));
   onRequest(conn, P.FollowStart, gate, (p) => ({ peer: collab.follow(p.peer) }));

@@ -158,17 +158,26 @@ export function onRequest<P extends z.ZodType, R extends z.ZodType>(
   });
 }
 
-/** Bind a notification: invalid ones cannot be answered, so they are logged and dropped. */
+/**
+ * Bind a notification. One with invalid params cannot be answered (JSON-RPC): it is dropped, the
+ * log gets the method and what was wrong, and `invalid` (when given) gets the same words, for
+ * telling the editor (decision 191).
+ */
 export function onNotification<P extends z.ZodType>(
   conn: MessageConnection,
   def: NotificationDef<P>,
   log: (msg: string) => void,
   handler: (params: z.output<P>) => void,
+  invalid?: (method: string, problem: string) => void,
 ): void {
   conn.onNotification(def.method, (...args: unknown[]) => {
     const raw = paramsOf(args);
     const parsed = def.params.safeParse(raw);
-    if (!parsed.success) return log(describeIssues(def.method, parsed.error));
+    if (!parsed.success) {
+      const problem = describeIssues(def.method, parsed.error);
+      log(`${problem} (a notification: dropped, not answered)`);
+      return invalid?.(def.method, problem);
+    }
     try {
       handler(parsed.data);
     } catch (e) {
