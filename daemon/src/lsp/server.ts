@@ -403,6 +403,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
         log(message);
         tell(lsp, 'error', `Chorus: ${message}`);
       },
+      notice: (message: string) => {
+        log(message);
+        tell(lsp, 'warning', `Chorus: ${message}`);
+      },
     };
   }
 

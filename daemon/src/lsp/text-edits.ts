@@ -9,7 +9,7 @@ import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languagese
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding } from '../text/positions.js';
 import { changesToOp } from '../editor/wire.js';
-import { composeOps, opToReplacements, spliceOp, type TextOp } from '../text/text-op.js';
+import { composeOps, opToReplacements, opToSplices, spliceOp, type TextOp } from '../text/text-op.js';
 
 /**
  * The op for one LSP content change made on `text`: a ranged change is converted at the edge
@@ -52,4 +52,21 @@ export function textEditsToOp(text: string, edits: TextEdit[], enc: Encoding): T
 export function onlyLineBreaksDiffer(a: string, b: string): boolean {
   if (a === b) return false;
   return diff(a, b).every(([kind, s]) => kind === diff.EQUAL || /^[\r\n]+$/.test(s));
+}
+
+/**
+ * Whether `a` and `b` differ only by a line break at the very end ("\n" or "\r\n" more in one of
+ * them): an editor that keeps a final line break (Neovim's 'eol') shows an edit that removed or
+ * never had one, such as an insert after the last line break, with one.
+ */
+export function onlyFinalLineBreakDiffers(a: string, b: string): boolean {
+  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  if (!long.startsWith(short)) return false;
+  const extra = long.slice(short.length);
+  return extra === '\n' || extra === '\r\n';
+}
+
+/** How many characters `op` inserts and deletes: the size of a change, to weigh two explanations of one text. */
+export function opSize(op: TextOp): number {
+  return opToSplices(op).reduce((n, s) => n + s.del + s.ins.length, 0);
 }
