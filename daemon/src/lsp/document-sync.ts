@@ -24,7 +24,7 @@ import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } fr
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
 import { changesToOp, opToChanges, type WireChange } from '../editor/wire.js';
-import { contentChangeToOp, onlyFinalLineBreakDiffers, onlyLineBreaksDiffer, opSize, opToTextEdits, textEditsToOp } from './text-edits.js';
+import { contentChangeToOp, onlyFinalLineBreakDiffers, onlyLineBreaksDiffer, opToTextEdits, textEditsToOp } from './text-edits.js';
 import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languageserver';
 
 /** What a document needs from the outside world. */
@@ -353,17 +353,15 @@ export class DocumentSync {
       this.userEdit(diffToOp(f.target, current));
       return;
     }
-    // The client said it applied the edit, yet its text is neither the edit's result nor what
-    // its changes explain: resynchronise (decision 185). Its text is kept whatever the reading;
-    // the question is only which part of it is the person's. Read as applied, the person's
-    // part is the difference from the target; read as skipped, the held changes (the difference
-    // from the base). The smaller explains more; at a tie, skipped: a remote change is then
-    // shown twice at worst, never deleted.
-    const asApplied = diffToOp(f.target, current);
-    if (f.answered && f.applied && opSize(asApplied) < opSize(diffToOp(f.base, current))) {
+    // An edit for version 0 that the client said it applied, yet its text is neither the edit's
+    // result nor what its changes and a late application explain, after a long wait: the client
+    // applied it (Neovim 0.7 never skips version 0) in a form not recognised. Resynchronise
+    // (decision 185): the client's text is taken as the person's and shared as it is, and they
+    // are told. (For a checked version the client may well have skipped it: that reading follows.)
+    if (f.answered && f.applied && f.version === 0) {
       this.refusals = 0;
       this.settle(f);
-      this.userEdit(asApplied);
+      this.userEdit(diffToOp(f.target, current));
       const line = current.slice(0, Math.max(0, firstDifference(f.target, current))).split('\n').length;
       this.port.notice?.(
         `${this.path}: your editor reported Chorus's last change to it in a form Chorus could not match, so the text your editor shows was taken as yours and shared as it is. Check ${this.path} around line ${line}; undo in your editor brings back what you had.`,

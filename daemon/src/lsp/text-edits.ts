@@ -9,7 +9,7 @@ import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languagese
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding } from '../text/positions.js';
 import { changesToOp } from '../editor/wire.js';
-import { composeOps, opToReplacements, opToSplices, spliceOp, type TextOp } from '../text/text-op.js';
+import { composeOps, opToReplacements, spliceOp, type TextOp } from '../text/text-op.js';
 
 /**
  * The op for one LSP content change made on `text`: a ranged change is converted at the edge
@@ -66,7 +66,3 @@ export function onlyFinalLineBreakDiffers(a: string, b: string): boolean {
   return extra === '\n' || extra === '\r\n';
 }
 
-/** How many characters `op` inserts and deletes: the size of a change, to weigh two explanations of one text. */
-export function opSize(op: TextOp): number {
-  return opToSplices(op).reduce((n, s) => n + s.del + s.ins.length, 0);
-}
