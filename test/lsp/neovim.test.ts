@@ -177,29 +177,32 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
   // insert at (8, 0); Neovim keeps its final line break and echoed "\nv" at the end of line 7,
   // a text one line break away from the one expected, so the server held every later change
   // "while the edit for version 0 is in flight", for ever: nothing synced either way again.
-  it('an insert after the last line break, echoed in another shape: the document keeps syncing both ways', async () => {
-    scene = new Scene();
-    const lines = Array.from({ length: 8 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
-    const a = scene.project({ 'v.txt': lines }, 'Ada');
-    const n = await lspNvim(a);
-    await n.command(`edit ${path.join(a, 'v.txt')}`);
-    await sharedBy(a, 'v.txt', 1);
-    const e = await peerEditor(a);
-    await e.open('v.txt');
-    await e.edit('v.txt', lines.length, lines.length, 'v');
-    await waitFor('the peer insert in Neovim', async () => (await bufText(n)).includes('\nv'));
-    // Neovim's text ends in a line break the peer's did not have: that is Neovim's, and shared.
-    expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`${lines}v\n`);
-    // And it keeps syncing, both ways.
-    await n.input('ggAx<Esc>');
-    await e.edit('v.txt', 0, 0, '> ');
-    expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`> line 1x\n${lines.slice('line 1\n'.length)}v\n`);
-    await n.input('GAw<Esc>');
-    expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`> line 1x\n${lines.slice('line 1\n'.length)}vw\n`);
-    // The daemon writes what Neovim shows: a :w there writes the same bytes.
-    await waitFor('the file on disk', () => fs.readFileSync(path.join(a, 'v.txt'), 'utf8') === `> line 1x\n${lines.slice('line 1\n'.length)}vw\n`);
-    expect((await messages(n)).filter((m) => /stopped syncing/.test(m))).toEqual([]);
-  }, 120000);
+  for (const [name, nl] of [['LF', '\n'], ['CRLF', '\r\n']] as const) {
+    it(`an insert after the last line break, echoed in another shape (${name}): the document keeps syncing both ways`, async () => {
+      scene = new Scene();
+      const lines = Array.from({ length: 8 }, (_, i) => `line ${i + 1}`).join(nl) + nl;
+      const rest = lines.slice(`line 1${nl}`.length);
+      const a = scene.project({ 'v.txt': lines }, 'Ada');
+      const n = await lspNvim(a);
+      await n.command(`edit ${path.join(a, 'v.txt')}`);
+      await sharedBy(a, 'v.txt', 1);
+      const e = await peerEditor(a);
+      await e.open('v.txt');
+      await e.edit('v.txt', lines.length, lines.length, 'v');
+      await waitFor('the peer insert in Neovim', async () => (await bufText(n)).includes(`${nl}v`));
+      // Neovim's text ends in a line break the peer's did not have: that is Neovim's, and shared.
+      expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`${lines}v${nl}`);
+      // And it keeps syncing, both ways.
+      await n.input('ggAx<Esc>');
+      await e.edit('v.txt', 0, 0, '> ');
+      expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`> line 1x${nl}${rest}v${nl}`);
+      await n.input('GAw<Esc>');
+      expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`> line 1x${nl}${rest}vw${nl}`);
+      // The daemon writes what Neovim shows: a :w there writes the same bytes.
+      await waitFor('the file on disk', () => fs.readFileSync(path.join(a, 'v.txt'), 'utf8') === `> line 1x${nl}${rest}vw${nl}`);
+      expect((await messages(n)).filter((m) => /stopped syncing/.test(m))).toEqual([]);
+    }, 120000);
+  }
 
   it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
     scene = new Scene();
