@@ -16,8 +16,11 @@
  * back late at stale positions after the person's typing (a client that skips the version check),
  * or the person typing before the edit arrived (the client answers applied:false, or answered
  * true but its text never reached `target` within a grace period). Then the person's part goes
- * to the daemon, and the client gets the edit transformed past it (or a correction). No I/O
- * happens here: the caller supplies a {@link SyncPort}.
+ * to the daemon, and the client gets the edit transformed past it (or a correction). An echo is
+ * judged by the text it leaves, never by its shape: `target` but for the editor's final line
+ * break settles it too, and a text nothing explains is resynchronised when the grace period
+ * ends, never held for ever (decision 185). No I/O happens here: the caller supplies a
+ * {@link SyncPort}.
  */
 import { randomBytes } from 'node:crypto';
 import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } from '../text/text-op.js';
