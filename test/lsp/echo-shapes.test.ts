@@ -114,29 +114,20 @@ describe('chorus lsp: an applied edit echoed in another shape', () => {
     }
   }
 
-  it('a CRLF file: the insert after the last line break echoed as "\\r\\nv", "\\r\\n" kept', async () => {
-    const h = new Harness('one\r\ntwo\r\n', 0);
-    h.remote(10, 'v');
-    await h.answer([{ range: range(1, 3, 1, 3), text: '\r\nv' }]);
-    expect(h.daemon).toBe('one\r\ntwo\r\nv\r\n');
-    await h.stillSyncs();
-  });
-
-  it('an insert at the end of a file without a final line break, echoed as the whole line replaced', async () => {
-    const h = new Harness('one\ntwo', 0);
-    h.remote(7, 'v');
-    await h.answer([{ range: range(1, 0, 1, 3), text: 'twov' }]);
-    expect(h.daemon).toBe('one\ntwov');
-    await h.stillSyncs();
-  });
-
-  it('a line added after the end of a file without a final line break, echoed as the last line replaced by two', async () => {
-    const h = new Harness('one\ntwo', 2);
-    h.remote(7, '\nthree');
-    await h.answer([{ range: range(1, 0, 1, 3), text: 'two\nthree' }]);
-    expect(h.daemon).toBe('one\ntwo\nthree');
-    await h.stillSyncs();
-  });
+  // One remote insert each, echoed in the shape Neovim reports it (it diffs lines).
+  for (const c of [
+    { name: 'a CRLF file: the insert after the last line break echoed as "\\r\\nv", "\\r\\n" kept', text: 'one\r\ntwo\r\n', version: 0, at: 10, ins: 'v', echo: { range: range(1, 3, 1, 3), text: '\r\nv' }, result: 'one\r\ntwo\r\nv\r\n' },
+    { name: 'an insert at the end of a file without a final line break, echoed as the whole line replaced', text: 'one\ntwo', version: 0, at: 7, ins: 'v', echo: { range: range(1, 0, 1, 3), text: 'twov' }, result: 'one\ntwov' },
+    { name: 'a line added after the end of a file without a final line break, echoed as the last line replaced by two', text: 'one\ntwo', version: 2, at: 7, ins: '\nthree', echo: { range: range(1, 0, 1, 3), text: 'two\nthree' }, result: 'one\ntwo\nthree' },
+  ]) {
+    it(c.name, async () => {
+      const h = new Harness(c.text, c.version);
+      h.remote(c.at, c.ins);
+      await h.answer([c.echo]);
+      expect(h.daemon).toBe(c.result);
+      await h.stillSyncs();
+    });
+  }
 
   it('a multi-line replace echoed as several changes, line by line, and as a full-text change', async () => {
     for (const shape of ['lines', 'full'] as const) {

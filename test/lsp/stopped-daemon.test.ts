@@ -59,9 +59,7 @@ describe('chorus lsp with its daemon stopped', () => {
     await lsp.open('a.txt', 'open before\n');
     await lsp.edit('a.txt', 4, 4, 'ed');
     await until(() => fs.readFileSync(path.join(dir, 'a.txt'), 'utf8') === 'opened before\n', 'the first edit on disk');
-    const stop = spawnSync(process.execPath, [CLI, 'stop', dir], { encoding: 'utf8', timeout: 20000 });
-    expect(stop.status, stop.stderr).toBe(0);
-    await until(() => lsp!.messages.some((m) => m.message.includes('was stopped with `chorus stop`')), 'the stop told');
+    await lsp.stopDaemon(dir);
 
     // Every command says the daemon is stopped and how to start it.
     for (const [command, args] of [['chorus.status', []], ['chorus.follow', []], ['chorus.undo', []], ['chorus.redo', [lsp.uri('a.txt')]]] as const) {
