@@ -131,7 +131,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       ? `${stoppedMessage(p)}: run the command chorus.reconnect to start it again, or restart this language server`
       : reconnecting
         ? `the daemon for ${p.root} went away and Chorus is reconnecting (what you type is kept): try again in a moment, or run the command chorus.reconnect`
-        : `Chorus is not connected to the daemon for ${p.root} yet: try again in a moment, or run the command chorus.reconnect`;
+        : `this language server is not connected to the daemon for ${p.root} yet: try again in a moment, or run the command chorus.reconnect`;
 
   const presence = new PresenceView(lsp, {
     lookup(p) {
@@ -334,9 +334,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     }
     // Documents the client opened while there was no daemon: opened now, their text merged
     // with the project's from the text they were opened with (decision 186).
-    const waiting = docs.waitingUris();
-    for (const uri of waiting) await openWaiting(uri);
-    const more = waiting.length ? `; ${waiting.length} file${waiting.length === 1 ? '' : 's'} opened meanwhile ${waiting.length === 1 ? 'is' : 'are'} shared now` : '';
+    let shared = 0;
+    for (const uri of docs.waitingUris()) if (await openWaiting(uri)) shared++;
+    const more = shared ? `; ${shared} file${shared === 1 ? '' : 's'} opened meanwhile ${shared === 1 ? 'is' : 'are'} shared now` : '';
     tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}${more}`);
   }
 
@@ -470,12 +470,16 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     await open(item, item.text);
   }
 
-  /** Open the waiting document `uri` with the daemon now connected (its text as the client has it when it is sent). */
-  async function openWaiting(uri: string): Promise<void> {
+  /**
+   * Open the waiting document `uri` with the daemon now connected (its text as the client has it
+   * when it is sent); true when it is shared now (the daemon may refuse it, as any open).
+   */
+  async function openWaiting(uri: string): Promise<boolean> {
     const p = open({ uri, languageId: '', version: 0, text: '' }, undefined, true).catch((e: Error) => log(`opening ${uri} failed: ${e.message}`));
     openings.set(uri, p);
     await p;
     if (openings.get(uri) === p) openings.delete(uri);
+    return docs.get(uri) !== undefined;
   }
 
   /**
