@@ -204,6 +204,29 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
     }, 120000);
   }
 
+  // User trial (h75): a file opened while the daemon was stopped was never opened with it after
+  // chorus.reconnect, and nothing said so: what the person typed there never reached anyone.
+  it('a file opened while the daemon is stopped is shared after chorus.reconnect, with what was typed in it', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'one.txt': 'first\n', 'two.txt': 'second\n' }, 'Ada');
+    const n = await lspNvim(a);
+    await n.command(`edit ${path.join(a, 'one.txt')}`);
+    await sharedBy(a, 'one.txt', 1);
+    execFileSync(process.execPath, [cli, 'stop', a], { encoding: 'utf8', timeout: 60000 });
+    await waitFor('the stop told in Neovim', async () => (await messages(n)).some((m) => m.includes('was stopped with `chorus stop`')));
+    await n.command(`edit ${path.join(a, 'two.txt')}`);
+    await waitFor('two.txt said not shared yet', async () => (await messages(n)).some((m) => m.includes('two.txt is not shared yet')));
+    await n.input('ggItyped while stopped, <Esc>');
+    await n.lua(`vim.lsp.buf_request(0, 'workspace/executeCommand', { command = 'chorus.reconnect', arguments = {} }, function() end)`);
+    await waitFor('the reconnect told in Neovim', async () => (await messages(n)).some((m) => m.includes('reconnected')), 60000);
+    const e = await peerEditor(a);
+    expect(await e.open('two.txt')).toBe('typed while stopped, second\n');
+    await e.edit('two.txt', 0, 0, 'Bob: ');
+    expect(await allAgree(n, e, a, a, 'two.txt')).toBe('Bob: typed while stopped, second\n');
+    await n.input('GA!<Esc>');
+    expect(await allAgree(n, e, a, a, 'two.txt')).toBe('Bob: typed while stopped, second!\n');
+  }, 120000);
+
   it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
     scene = new Scene();
     const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');
