@@ -335,7 +335,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // Documents the client opened while there was no daemon: opened now, their text merged
     // with the project's from the text they were opened with (decision 186).
     let shared = 0;
-    for (const uri of docs.waitingUris()) if (await openWaiting(uri)) shared++;
+    // One at a time until none waits (a document opened while this runs waits too), unless the
+    // daemon went again: the next reconnect takes over.
+    for (let uri = docs.waitingUris()[0]; uri !== undefined && daemon === d; uri = docs.waitingUris()[0]) if (await openWaiting(uri, d)) shared++;
     const more = shared ? `; ${shared} file${shared === 1 ? '' : 's'} opened meanwhile ${shared === 1 ? 'is' : 'are'} shared now` : '';
     tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}${more}`);
   }
@@ -472,13 +474,16 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   /**
    * Open the waiting document `uri` with the daemon now connected (its text as the client has it
-   * when it is sent); true when it is shared now (the daemon may refuse it, as any open).
+   * when it is sent) on `d`, the daemon connected now; true when it is shared now (the daemon
+   * may refuse it, as any open).
    */
-  async function openWaiting(uri: string): Promise<boolean> {
+  async function openWaiting(uri: string, d: MessageConnection): Promise<boolean> {
     const p = open({ uri, languageId: '', version: 0, text: '' }, undefined, true).catch((e: Error) => log(`opening ${uri} failed: ${e.message}`));
     openings.set(uri, p);
     await p;
     if (openings.get(uri) === p) openings.delete(uri);
+    // Still waiting with that daemon there: not to be shared at all (the project ignores it now).
+    if (daemon === d) docs.takeWaiting(uri);
     return docs.get(uri) !== undefined;
   }
 
