@@ -367,7 +367,7 @@ export class DocumentSync {
       this.userEdit(diffToOp(f.target, current));
       const line = current.slice(0, Math.max(0, firstDifference(f.target, current))).split('\n').length;
       this.port.notice?.(
-        `${this.path}: your editor reported Chorus's last change to it in a form Chorus could not match, so the text your editor shows was taken as yours and shared as it is. Check ${this.path} around line ${line}; undo in your editor brings back what you had.`,
+        `${this.path}: your editor reported Chorus's last change to it in a form Chorus could not match, so the text your editor shows was taken as yours and shared as it is (nothing of yours was changed). Check ${this.path} around line ${line}: if someone else's change looks misplaced or missing there, put it right by hand.`,
       );
       return;
     }

@@ -65,4 +65,3 @@ export function onlyFinalLineBreakDiffers(a: string, b: string): boolean {
   const extra = long.slice(short.length);
   return extra === '\n' || extra === '\r\n';
 }
-
