@@ -26,9 +26,11 @@ vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
 -- The text the LSP client holds for a buffer (what it sends the server).
 function _G.lsp_text(buf)
   local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-  local text = table.concat(lines, '\n')
+  -- Neovim 0.7's client joins lines with the buffer's 'fileformat' line break.
+  local nl = vim.api.nvim_buf_get_option(buf, 'fileformat') == 'dos' and '\r\n' or '\n'
+  local text = table.concat(lines, nl)
   if vim.api.nvim_buf_get_option(buf, 'eol') then
-    text = text .. '\n'
+    text = text .. nl
   end
   return text
 end

@@ -4,7 +4,7 @@
  * way a strict client does (refused when the version moved; else applied and echoed back as a
  * didChange). A test can hold answers back, refuse them, or send anything raw.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
@@ -155,6 +155,20 @@ export class LspClient {
 
   request(method: string, params: unknown): Promise<any> {
     return this.conn.sendRequest(method, params);
+  }
+
+  /**
+   * `chorus stop` the daemon of `dir` (failing with its stderr if it fails), then wait until the
+   * server has said so (its daemon was stopped with `chorus stop`).
+   */
+  async stopDaemon(dir: string, ms = 20000): Promise<void> {
+    const stop = spawnSync(process.execPath, [CLI, 'stop', dir], { encoding: 'utf8', timeout: 20000 });
+    if (stop.status !== 0) throw new Error(`chorus stop ${dir} exited ${stop.status}: ${stop.stderr}`);
+    const end = Date.now() + ms;
+    while (!this.messages.some((m) => m.message.includes('was stopped with `chorus stop`'))) {
+      if (Date.now() > end) throw new Error(`the server never said its daemon was stopped; stderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Write raw bytes to the server's stdin (bad frames). */

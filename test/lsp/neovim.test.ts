@@ -173,6 +173,60 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
     expect(fs.existsSync(path.join(b, 'f.txt'))).toBe(false);
   }, 180000);
 
+  // User trial (h75): a peer's insert after the file's last line break went to Neovim as an
+  // insert at (8, 0); Neovim keeps its final line break and echoed "\nv" at the end of line 7,
+  // a text one line break away from the one expected, so the server held every later change
+  // "while the edit for version 0 is in flight", for ever: nothing synced either way again.
+  for (const [name, nl] of [['LF', '\n'], ['CRLF', '\r\n']] as const) {
+    it(`an insert after the last line break, echoed in another shape (${name}): the document keeps syncing both ways`, async () => {
+      scene = new Scene();
+      const lines = Array.from({ length: 8 }, (_, i) => `line ${i + 1}`).join(nl) + nl;
+      const rest = lines.slice(`line 1${nl}`.length);
+      const a = scene.project({ 'v.txt': lines }, 'Ada');
+      const n = await lspNvim(a);
+      await n.command(`edit ${path.join(a, 'v.txt')}`);
+      await sharedBy(a, 'v.txt', 1);
+      const e = await peerEditor(a);
+      await e.open('v.txt');
+      await e.edit('v.txt', lines.length, lines.length, 'v');
+      await waitFor('the peer insert in Neovim', async () => (await bufText(n)).includes(`${nl}v`));
+      // Neovim's text ends in a line break the peer's did not have: that is Neovim's, and shared.
+      expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`${lines}v${nl}`);
+      // And it keeps syncing, both ways.
+      await n.input('ggAx<Esc>');
+      await e.edit('v.txt', 0, 0, '> ');
+      expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`> line 1x${nl}${rest}v${nl}`);
+      await n.input('GAw<Esc>');
+      expect(await allAgree(n, e, a, a, 'v.txt')).toBe(`> line 1x${nl}${rest}vw${nl}`);
+      // The daemon writes what Neovim shows: a :w there writes the same bytes.
+      await waitFor('the file on disk', () => fs.readFileSync(path.join(a, 'v.txt'), 'utf8') === `> line 1x${nl}${rest}vw${nl}`);
+      expect((await messages(n)).filter((m) => /stopped syncing/.test(m))).toEqual([]);
+    }, 120000);
+  }
+
+  // User trial (h75): a file opened while the daemon was stopped was never opened with it after
+  // chorus.reconnect, and nothing said so: what the person typed there never reached anyone.
+  it('a file opened while the daemon is stopped is shared after chorus.reconnect, with what was typed in it', async () => {
+    scene = new Scene();
+    const a = scene.project({ 'one.txt': 'first\n', 'two.txt': 'second\n' }, 'Ada');
+    const n = await lspNvim(a);
+    await n.command(`edit ${path.join(a, 'one.txt')}`);
+    await sharedBy(a, 'one.txt', 1);
+    execFileSync(process.execPath, [cli, 'stop', a], { encoding: 'utf8', timeout: 60000 });
+    await waitFor('the stop told in Neovim', async () => (await messages(n)).some((m) => m.includes('was stopped with `chorus stop`')));
+    await n.command(`edit ${path.join(a, 'two.txt')}`);
+    await waitFor('two.txt said not shared yet', async () => (await messages(n)).some((m) => m.includes('two.txt is not shared yet')));
+    await n.input('ggItyped while stopped, <Esc>');
+    await n.lua(`vim.lsp.buf_request(0, 'workspace/executeCommand', { command = 'chorus.reconnect', arguments = {} }, function() end)`);
+    await waitFor('the reconnect told in Neovim', async () => (await messages(n)).some((m) => m.includes('reconnected')), 60000);
+    const e = await peerEditor(a);
+    expect(await e.open('two.txt')).toBe('typed while stopped, second\n');
+    await e.edit('two.txt', 0, 0, 'Bob: ');
+    expect(await allAgree(n, e, a, a, 'two.txt')).toBe('Bob: typed while stopped, second\n');
+    await n.input('GA!<Esc>');
+    expect(await allAgree(n, e, a, a, 'two.txt')).toBe('Bob: typed while stopped, second!\n');
+  }, 120000);
+
   it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
     scene = new Scene();
     const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');

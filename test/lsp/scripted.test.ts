@@ -326,9 +326,7 @@ describe('chorus lsp after `chorus stop`', () => {
     await lsp.open('s.txt', 'keep\n');
     await lsp.edit('s.txt', 4, 4, ' this');
     await until(() => fs.readFileSync(path.join(dir3, 's.txt'), 'utf8') === 'keep this\n', 'the first edit on disk');
-    const stop = spawnSync(process.execPath, [CLI, 'stop', dir3], { encoding: 'utf8', timeout: 20000 });
-    expect(stop.status, stop.stderr).toBe(0);
-    await until(() => lsp.messages.some((m) => m.message.includes('was stopped with `chorus stop`')), 'the stop told');
+    await lsp.stopDaemon(dir3);
     await lsp.edit('s.txt', 9, 9, ' too'); // typed while stopped
     // The server's retries (100 ms, 200 ms, 400 ms…) would have started it by now.
     await new Promise((r) => setTimeout(r, 3000));

@@ -16,15 +16,18 @@
  * back late at stale positions after the person's typing (a client that skips the version check),
  * or the person typing before the edit arrived (the client answers applied:false, or answered
  * true but its text never reached `target` within a grace period). Then the person's part goes
- * to the daemon, and the client gets the edit transformed past it (or a correction). No I/O
- * happens here: the caller supplies a {@link SyncPort}.
+ * to the daemon, and the client gets the edit transformed past it (or a correction). An echo is
+ * judged by the text it leaves, never by its shape: `target` but for the editor's final line
+ * break settles it too, and a text nothing explains is resynchronised when the grace period
+ * ends, never held for ever (decision 185). No I/O happens here: the caller supplies a
+ * {@link SyncPort}.
  */
 import { randomBytes } from 'node:crypto';
 import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } from '../text/text-op.js';
 import { diffToOp } from '../text/diff-op.js';
 import { toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
 import { changesToOp, opToChanges, type WireChange } from '../editor/wire.js';
-import { contentChangeToOp, onlyLineBreaksDiffer, opToTextEdits, textEditsToOp } from './text-edits.js';
+import { contentChangeToOp, onlyFinalLineBreakDiffers, onlyLineBreaksDiffer, opToTextEdits, textEditsToOp } from './text-edits.js';
 import type { TextDocumentContentChangeEvent, TextEdit } from 'vscode-languageserver';
 
 /** What a document needs from the outside world. */
@@ -41,6 +44,8 @@ export interface SyncPort {
   applyEdit(version: number, edits: TextEdit[]): Promise<boolean>;
   /** The document can no longer be kept in step: tell the person. */
   outOfStep(message: string): void;
+  /** Tell the person something they should check (a sentence without the "Chorus: " prefix). */
+  notice?(message: string): void;
   /** Each decision, for diagnosing a client (`CHORUS_LSP_TRACE=file`). */
   trace?(event: string): void;
 }
@@ -71,6 +76,12 @@ interface Inflight {
  * window waits with it; this happens only when their typing crossed our edit.
  */
 const ECHO_GRACE_MS = 750;
+/**
+ * The same for an edit sent for version 0, which Neovim 0.7 never checks: it applies it, maybe
+ * late and after the person's typing, so the echo is surely coming and is waited for longer. A
+ * text that still explains nothing then is resynchronised (decision 185), never held for ever.
+ */
+const UNCHECKED_ECHO_GRACE_MS = 3000;
 /** A client that never answers is taken to have answered `applied: true`. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /** Consecutive refusals of the same edit at an unchanged version before giving up. */
@@ -178,6 +189,7 @@ export class DocumentSync {
       this.port.trace?.(`held ${JSON.stringify(op)} while the edit for version ${f.version} is in flight`);
     }
     this.version = version;
+    if (this.inflight) this.echoNormalised(this.inflight);
     this.flush();
   }
 
@@ -300,6 +312,21 @@ export class DocumentSync {
     if (last) this.port.caret(toPosition(this.daemonText, Math.min(last.at + last.ins.length, this.daemonText.length), this.encoding));
   }
 
+  /**
+   * Whether the client's text is the edit's result but for a final line break, the client
+   * having said it applied the edit: the echo in an editor that keeps (or drops) the file's
+   * final line break, such as Neovim echoing an insert after the last line break as an insert
+   * of "\n…" at the end of the line before (decision 185). The edit is settled and the line
+   * break becomes the person's edit, so the daemon's text matches what the client shows.
+   */
+  private echoNormalised(f: Inflight): boolean {
+    if (!f.answered || !f.applied || this.shadow === f.base || !onlyFinalLineBreakDiffers(f.target, this.shadow)) return false;
+    this.port.trace?.(`echo of the edit for version ${f.version} complete, the final line break as the client keeps it`);
+    this.settle(f);
+    this.userEdit(diffToOp(f.target, this.shadow));
+    return true;
+  }
+
   /** The client applied our edit (its text reached the target). */
   private settle(f: Inflight): void {
     clearTimeout(f.timer);
@@ -327,6 +354,21 @@ export class DocumentSync {
       this.refusals = 0;
       // The client's normalisation becomes its edit, so the daemon's text matches what it shows.
       this.userEdit(diffToOp(f.target, current));
+      return;
+    }
+    // An edit for version 0 that the client said it applied, yet its text is neither the edit's
+    // result nor what its changes and a late application explain, after a long wait: the client
+    // applied it (Neovim 0.7 never skips version 0) in a form not recognised. Resynchronise
+    // (decision 185): the client's text is taken as the person's and shared as it is, and they
+    // are told. (For a checked version the client may well have skipped it: that reading follows.)
+    if (f.answered && f.applied && f.version === 0) {
+      this.refusals = 0;
+      this.settle(f);
+      this.userEdit(diffToOp(f.target, current));
+      const line = current.slice(0, Math.max(0, firstDifference(f.target, current))).split('\n').length;
+      this.port.notice?.(
+        `${this.path}: your editor reported Chorus's last change to it in a form Chorus could not match, so the text your editor shows was taken as yours and shared as it is (nothing of yours was changed). Check ${this.path} around line ${line}: if someone else's change looks misplaced or missing there, put it right by hand.`,
+      );
       return;
     }
     if (isNoop(f.held)) this.refusals++;
@@ -378,12 +420,16 @@ export class DocumentSync {
       else this.flush();
       return;
     }
-    // Version 0 is never checked by Neovim 0.7: `true` is the truth there, the echo will come.
-    if (f.version === 0) return;
-    f.timer = setTimeout(() => {
-      this.resolve(f);
-      this.flush();
-    }, ECHO_GRACE_MS);
+    if (this.echoNormalised(f)) return this.flush();
+    // Version 0 is never checked by Neovim 0.7: `true` is the truth there, the echo will come
+    // (later than most); still, a text it never explains is resynchronised, not held for ever.
+    f.timer = setTimeout(
+      () => {
+        this.resolve(f);
+        this.flush();
+      },
+      f.version === 0 ? UNCHECKED_ECHO_GRACE_MS : ECHO_GRACE_MS,
+    );
     f.timer.unref();
   }
 
@@ -412,4 +458,11 @@ export class DocumentSync {
     this.inflight = undefined;
     this.port.outOfStep(`${this.path}: ${reason}. Chorus stopped syncing this file; close it and open it again to get back in step.`);
   }
+}
+
+/** The offset of the first code unit where `a` and `b` differ (the shorter's length if one starts the other). */
+function firstDifference(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }

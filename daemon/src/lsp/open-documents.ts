@@ -6,7 +6,11 @@
  * new name; then the new URI's document takes the daemon's buffer and the old URI is retired:
  * it is no longer shared, and closing it closes nothing on the daemon.
  */
+import type { TextDocumentContentChangeEvent, TextDocumentItem } from 'vscode-languageserver';
+import { applyOp } from '../text/text-op.js';
+import type { Encoding } from '../text/positions.js';
 import type { DocumentSync } from './document-sync.js';
+import { contentChangeToOp } from './text-edits.js';
 
 /** A URI whose document stopped being shared because its file is now open under another URI. */
 export interface Retired {
@@ -16,8 +20,21 @@ export interface Retired {
   toldOfChange: boolean;
 }
 
+/**
+ * A document the client opened while no daemon was connected (stopped with `chorus stop`, or
+ * reconnecting): not shared yet, its text kept as the client changes it, and opened with the
+ * daemon when one is connected again (decision 186).
+ */
+export interface Waiting {
+  /** The client's document as it is now (text and version). */
+  item: TextDocumentItem;
+  /** The text last known to be the project's (the file as read when opened; '' for a new file): the `base` of its buffer/open, so what the person typed meanwhile is merged. */
+  base: string;
+}
+
 export class OpenDocuments {
   private readonly byUri = new Map<string, DocumentSync>();
+  private readonly waitingByUri = new Map<string, Waiting>();
   private readonly uriByPath = new Map<string, string>();
   private readonly retired = new Map<string, Retired>();
   /** URI → the project path the client's URI names (the document's path until a rename). */
@@ -96,5 +113,44 @@ export class OpenDocuments {
   /** Whether `uri` was retired, and where its file is now. */
   retiredAt(uri: string): Retired | undefined {
     return this.retired.get(uri);
+  }
+
+  /** `item` was opened while no daemon was connected: keep it (a copy) until one is. */
+  wait(item: TextDocumentItem, base: string): void {
+    this.waitingByUri.set(item.uri, { item: { ...item }, base });
+  }
+
+  /**
+   * A didChange for `uri`: applied to its text if it is waiting (true), else false. A change
+   * that does not fit the text throws; the document is then forgotten (the caller says so).
+   */
+  changeWaiting(uri: string, changes: TextDocumentContentChangeEvent[], version: number, encoding: Encoding): boolean {
+    const w = this.waitingByUri.get(uri);
+    if (!w) return false;
+    try {
+      for (const c of changes) w.item.text = applyOp(w.item.text, contentChangeToOp(w.item.text, c, encoding));
+    } catch (e) {
+      this.waitingByUri.delete(uri);
+      throw e;
+    }
+    w.item.version = version;
+    return true;
+  }
+
+  /** The client closed `uri`: whether it was waiting (it is forgotten). */
+  forgetWaiting(uri: string): boolean {
+    return this.waitingByUri.delete(uri);
+  }
+
+  /** The URIs of the waiting documents. */
+  waitingUris(): string[] {
+    return [...this.waitingByUri.keys()];
+  }
+
+  /** The waiting document `uri`, forgotten here (the caller opens it with the daemon now). */
+  takeWaiting(uri: string): Waiting | undefined {
+    const w = this.waitingByUri.get(uri);
+    this.waitingByUri.delete(uri);
+    return w;
   }
 }

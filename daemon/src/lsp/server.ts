@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as P from '@chorus/protocol';
 import {
   createConnection,
+  LSPErrorCodes,
   ResponseError,
   StreamMessageReader,
   StreamMessageWriter,
@@ -115,11 +116,22 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   let connecting: Promise<void> | undefined;
   /** Folders already found to be in no project while idle (each is said once). */
   const outside = new Set<string>();
+  /**
+   * The daemon connection, for a request the person asked for; without one, a ResponseError
+   * saying why there is none and what to do (LSP's RequestFailed: the client shows its message).
+   */
   const link = () => {
-    if (!daemon && !project) throw new ResponseError(P.ErrorCodes.NotInitialized, 'Chorus is idle here: no file open in this editor is inside a Chorus project (a folder with .chorus/; chorus share makes one)');
-    if (!daemon) throw new ResponseError(P.ErrorCodes.NotInitialized, 'the Chorus language server is not initialized yet');
-    return daemon;
+    if (daemon) return daemon;
+    if (!project) throw new ResponseError(P.ErrorCodes.NotInitialized, 'Chorus is idle here: no file open in this editor is inside a Chorus project (a folder with .chorus/; chorus share makes one)');
+    throw new ResponseError(LSPErrorCodes.RequestFailed, `Chorus: ${noDaemon(project)}`);
   };
+  /** Why there is no daemon connection now, and what to do (a clause, no "Chorus: "). */
+  const noDaemon = (p: Project): string =>
+    stopped
+      ? `${stoppedMessage(p)}: run the command chorus.reconnect to start it again, or restart this language server`
+      : reconnecting
+        ? `the daemon for ${p.root} went away and Chorus is reconnecting (what you type is kept): try again in a moment, or run the command chorus.reconnect`
+        : `this language server is not connected to the daemon for ${p.root} yet: try again in a moment, or run the command chorus.reconnect`;
 
   const presence = new PresenceView(lsp, {
     lookup(p) {
@@ -320,7 +332,14 @@ export function runLspServer(opts: LspOptions = {}): Connection {
         doc.markOutOfStep(`could not open it again after reconnecting: ${(e as Error).message}`);
       }
     }
-    tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}`);
+    // Documents the client opened while there was no daemon: opened now, their text merged
+    // with the project's from the text they were opened with (decision 186).
+    let shared = 0;
+    // One at a time until none waits (a document opened while this runs waits too), unless the
+    // daemon went again: the next reconnect takes over.
+    for (let uri = docs.waitingUris()[0]; uri !== undefined && daemon === d; uri = docs.waitingUris()[0]) if (await openWaiting(uri, d)) shared++;
+    const more = shared ? `; ${shared} file${shared === 1 ? '' : 's'} opened meanwhile ${shared === 1 ? 'is' : 'are'} shared now` : '';
+    tell(lsp, 'info', `Chorus: reconnected to the daemon for ${root}${more}`);
   }
 
   /**
@@ -403,6 +422,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
         log(message);
         tell(lsp, 'error', `Chorus: ${message}`);
       },
+      notice: (message: string) => {
+        log(message);
+        tell(lsp, 'warning', `Chorus: ${message}`);
+      },
     };
   }
 
@@ -449,7 +472,27 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     await open(item, item.text);
   }
 
-  async function open(item: TextDocumentItem, keptBase?: string): Promise<void> {
+  /**
+   * Open the waiting document `uri` with the daemon now connected (its text as the client has it
+   * when it is sent) on `d`, the daemon connected now; true when it is shared now (the daemon
+   * may refuse it, as any open).
+   */
+  async function openWaiting(uri: string, d: MessageConnection): Promise<boolean> {
+    const p = open({ uri, languageId: '', version: 0, text: '' }, undefined, true).catch((e: Error) => log(`opening ${uri} failed: ${e.message}`));
+    openings.set(uri, p);
+    await p;
+    if (openings.get(uri) === p) openings.delete(uri);
+    // Still waiting with that daemon there: not to be shared at all (the project ignores it now).
+    if (daemon === d) docs.takeWaiting(uri);
+    return docs.get(uri) !== undefined;
+  }
+
+  /**
+   * Open `item` with the daemon (`keptBase`: the base to merge from, else the rule below).
+   * `waiting`: it is a document that waited for the daemon; its text and base are taken from
+   * there at the moment it is sent, so no change the client makes meanwhile is missed.
+   */
+  async function open(item: TextDocumentItem, keptBase?: string, waiting = false): Promise<void> {
     if (!item.uri.startsWith('file:')) return;
     const abs = fileURLToPath(item.uri);
     if (!(await projectFor(abs))) return;
@@ -473,15 +516,31 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     } catch {
       // not on disk (yet)
     }
-    const base = keptBase ?? (disk === undefined ? '' : item.text);
+    let base = keptBase ?? (disk === undefined ? '' : item.text);
+    const d = daemon;
+    if (!d) return waiting ? undefined : waitForDaemon(item, base, relPath);
+    if (waiting) {
+      const w = docs.takeWaiting(item.uri);
+      if (!w) return; // closed meanwhile
+      item = w.item;
+      base = keptBase = w.base;
+    }
     const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
     opening.set(item.uri, pending);
     handOver(relPath, item.uri);
     let answer: P.ResultOf<typeof P.BufferOpen>;
     try {
-      answer = await link().sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
+      answer = await d.sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
     } catch (e) {
       opening.delete(item.uri);
+      if (connectionLost(e)) {
+        // The daemon went away meanwhile: the document waits for the reconnect, with the
+        // changes the client made while it was being opened.
+        if (pending.closed) return;
+        waitForDaemon(item, base, relPath);
+        for (const c of pending.changes) waitingChanged(item.uri, c.changes, c.version);
+        return;
+      }
       // Files outside the project, binary or too large ones are simply not shared.
       log(`not sharing ${abs}: ${(e as Error).message}`);
       refused.set(relPath, item);
@@ -490,7 +549,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     refused.delete(relPath);
     opening.delete(item.uri);
     if (pending.closed) {
-      void link().sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
+      void d.sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
       return;
     }
     if (keptBase === undefined && disk !== undefined && item.text !== disk && item.text !== answer.content) {
@@ -504,6 +563,25 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     for (const c of pending.changes) changed(doc, c.changes, c.version);
     doc.start();
     presence.render(answer.path);
+  }
+
+  /**
+   * `item` was opened while there is no daemon (stopped, or reconnecting): it is kept, with the
+   * client's changes, and opened with the daemon when one is connected (decision 186). Says so.
+   */
+  function waitForDaemon(item: TextDocumentItem, base: string, rel: string): void {
+    docs.wait(item, base);
+    tell(lsp, 'warning', `Chorus: ${rel} is not shared yet: ${noDaemon(project!)}. What you type in it is kept and shared once the daemon is back.`);
+  }
+
+  /** A didChange of a waiting document; false when `uri` is not waiting. */
+  function waitingChanged(uri: string, changes: Parameters<DocumentSync['clientChanged']>[0], version: number): boolean {
+    try {
+      return docs.changeWaiting(uri, changes, version, encoding);
+    } catch (e) {
+      tell(lsp, 'error', `Chorus: a change from the editor to ${nameOfUri(uri)} does not fit its own text (${(e as Error).message}); it will not be shared: close it and open it again.`);
+      return true;
+    }
   }
 
   /** The project path a client URI names, for messages (the URI itself when it names none). */
@@ -536,6 +614,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     if (pending) return void pending.changes.push({ changes: contentChanges, version: textDocument.version });
     const doc = docs.get(textDocument.uri);
     if (doc) return void changed(doc, contentChanges, textDocument.version);
+    if (waitingChanged(textDocument.uri, contentChanges, textDocument.version)) return;
     for (const [p, item] of refused) if (item.uri === textDocument.uri) refused.delete(p);
     const retired = docs.retiredAt(textDocument.uri);
     if (retired && !retired.toldOfChange) {
@@ -557,6 +636,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   lsp.onDidCloseTextDocument(({ textDocument }) => {
     for (const [p, item] of refused) if (item.uri === textDocument.uri) refused.delete(p);
+    if (docs.forgetWaiting(textDocument.uri)) return;
     const pending = opening.get(textDocument.uri);
     if (pending) return void (pending.closed = true);
     // A retired URI (its file open under its new name) closes nothing on the daemon.
@@ -564,7 +644,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     if (!doc) return;
     doc.close();
     presence.clear(textDocument.uri);
-    void link().sendRequest(P.BufferClose.type, { path: doc.path }).catch(() => undefined);
+    // Without a daemon there is nothing to close: the reconnect re-opens only what is open.
+    void daemon?.sendRequest(P.BufferClose.type, { path: doc.path }).catch(() => undefined);
   });
 
   lsp.onDocumentHighlight(async ({ textDocument, position }) => {
@@ -579,7 +660,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     } catch (e) {
       throw new ResponseError(P.ErrorCodes.InvalidParams, `position out of range in ${textDocument.uri}: ${(e as Error).message}`);
     }
-    void link().sendNotification(P.CursorSet.type, { path: doc.path, selections: [{ anchor: at, head: at }] }).catch(() => undefined);
+    // Editors ask for highlights on their own as the cursor rests: without a daemon, no error.
+    void daemon?.sendNotification(P.CursorSet.type, { path: doc.path, selections: [{ anchor: at, head: at }] }).catch(() => undefined);
     return [];
   });
 

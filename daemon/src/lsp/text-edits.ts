@@ -53,3 +53,15 @@ export function onlyLineBreaksDiffer(a: string, b: string): boolean {
   if (a === b) return false;
   return diff(a, b).every(([kind, s]) => kind === diff.EQUAL || /^[\r\n]+$/.test(s));
 }
+
+/**
+ * Whether `a` and `b` differ only by a line break at the very end ("\n" or "\r\n" more in one of
+ * them): an editor that keeps a final line break (Neovim's 'eol') shows an edit that removed or
+ * never had one, such as an insert after the last line break, with one.
+ */
+export function onlyFinalLineBreakDiffers(a: string, b: string): boolean {
+  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  if (!long.startsWith(short)) return false;
+  const extra = long.slice(short.length);
+  return extra === '\n' || extra === '\r\n';
+}
