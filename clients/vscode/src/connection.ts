@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { Told } from './errors.js';
 
 /** How to start the CLI: the program and the arguments before `connect`. */
 export interface CliCommand {
@@ -21,7 +22,7 @@ export interface CliCommand {
 }
 
 /** Why the CLI could not be found, in words a person can act on. */
-export class CliNotFound extends Error {}
+export class CliNotFound extends Told {}
 
 /**
  * The `chorus` CLI to run: `setting` (the `chorus.path` setting: an executable, or a `.js` file
@@ -64,13 +65,16 @@ export function joinWithCli(cli: CliCommand, code: string, root: string): Promis
           .split('\n')
           .map((l) => l.trim().replace(/^chorus: /, '').trim())
           .filter(Boolean);
-        reject(new Error(lines.length > 0 ? lines.join('; ') : `could not run ${cli.command}: ${error.message}`));
+        if (lines.length > 0) return reject(new Told(lines.join('; ')));
+        // Nothing on stderr: it did not start, or died without a word (its error is for the log).
+        const how = typeof error.code === 'number' ? `it ended with exit code ${error.code} and said nothing` : `it could not be started (${String(error.code ?? 'unknown error')})`;
+        reject(new Told(`could not join: running ${cli.command} failed, ${how}. Check that the chorus.path setting (or \`chorus\` on PATH) is the chorus command, and try again.`));
         return;
       }
       try {
         resolve(JSON.parse(stdout) as CliJoinResult);
       } catch {
-        reject(new Error(`chorus join answered something else than JSON: ${stdout.slice(0, 200)}`));
+        reject(new Told(`chorus join ended without saying how the join went (its output was not what this extension reads: is chorus.path a different version of chorus?). Run \`chorus status\` in ${root} to see whether it joined.`));
       }
     });
     // A child that could not start has no stdin to write to: the callback above reports why.
@@ -160,6 +164,9 @@ export class DaemonConnection {
     // Its output ends a moment before the process does: its exit code says whether the daemon
     // was stopped with `chorus stop`, so wait for it (briefly: a process that lingers is lost).
     conn.onClose(() => {
+      // Closed: nothing more can be sent on it (vscode-jsonrpc would throw), so it is no longer
+      // the connection, though whether it was lost or stopped waits for the exit code.
+      if (gen === this.generation) this.init = undefined;
       if (proc.exitCode !== null || proc.signalCode !== null) lost(lastLine());
       else setTimeout(() => lost(lastLine()), 1000);
     });

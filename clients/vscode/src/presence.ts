@@ -30,13 +30,38 @@ export class Presence {
     for (const f of this.listeners) f();
   }
 
-  /** A fresh view after (re)connecting. */
+  /** A fresh view after (re)connecting: nobody yet, until the daemon says (`sync`). */
   reset(self: P.PeerInfo | undefined, peers: readonly P.PeerInfo[]): void {
     this.self = self;
     this.peers.clear();
     this.cursors.clear();
     for (const p of peers) if (p.id !== self?.id) this.peers.set(p.id, { id: p.id, name: p.name, color: p.color });
     this.changed();
+  }
+
+  /**
+   * Take the daemon's list of peers (`session/status`) as who is here: those it reaches now
+   * (`connected`, `relayed`), and one it is redialling (`reconnecting`) only while it counted
+   * here already, as the daemon tells a lost peer as left only after a grace (decision 182). A
+   * `left` member, and one the daemon redials that nobody here has seen yet (a daemon that just
+   * started lists every member it remembers, gone ones too), are not counted (decision 189).
+   * Returns how many listed peers it is redialling that do not count: worth asking again soon.
+   */
+  sync(self: P.PeerInfo | undefined, peers: readonly (P.PeerInfo & { state?: string | undefined })[]): number {
+    this.self = self;
+    const here = new Map<string, P.PeerInfo>();
+    let redialled = 0;
+    for (const p of peers) {
+      if (p.id === self?.id) continue;
+      const reachable = p.state === undefined || p.state === 'connected' || p.state === 'relayed';
+      if (reachable || (p.state === 'reconnecting' && this.peers.has(p.id))) here.set(p.id, { id: p.id, name: p.name, color: p.color });
+      else if (p.state === 'reconnecting') redialled++;
+    }
+    this.peers.clear();
+    for (const [id, p] of here) this.peers.set(id, p);
+    for (const id of [...this.cursors.keys()]) if (!here.has(id)) this.cursors.delete(id);
+    this.changed();
+    return redialled;
   }
 
   joined(peer: P.PeerInfo): void {
