@@ -20,6 +20,12 @@ export class Presence {
   readonly cursors = new Map<string, RemoteCursor>();
   /** Our own peer id (cursor/didChange never reports it, but be sure). */
   self: P.PeerInfo | undefined;
+  /**
+   * Peers the daemon told left on this connection and has not told joined again: its list
+   * (session/status) can show one as still linked for a few seconds after (the link's other
+   * path not yet timed out), and it must not count again from that.
+   */
+  private readonly gone = new Set<string>();
   private listeners: Array<() => void> = [];
 
   onChange(f: () => void): void {
@@ -35,6 +41,7 @@ export class Presence {
     this.self = self;
     this.peers.clear();
     this.cursors.clear();
+    this.gone.clear();
     for (const p of peers) if (p.id !== self?.id) this.peers.set(p.id, { id: p.id, name: p.name, color: p.color });
     this.changed();
   }
@@ -43,8 +50,9 @@ export class Presence {
    * Take the daemon's list of peers (`session/status`) as who is here: those it reaches now
    * (`connected`, `relayed`), and one it is redialling (`reconnecting`) only while it counted
    * here already, as the daemon tells a lost peer as left only after a grace (decision 182). A
-   * `left` member, and one the daemon redials that nobody here has seen yet (a daemon that just
-   * started lists every member it remembers, gone ones too), are not counted (decision 189).
+   * `left` member, one the daemon told left since (`peer/didLeave`) and not joined again, and one
+   * the daemon redials that did not count here (a daemon that just started lists every member it
+   * remembers, gone ones too) are not counted (decision 189).
    * Returns how many listed peers it is redialling that do not count: worth asking again soon.
    */
   sync(self: P.PeerInfo | undefined, peers: readonly (P.PeerInfo & { state?: string | undefined })[]): number {
@@ -52,7 +60,7 @@ export class Presence {
     const here = new Map<string, P.PeerInfo>();
     let redialled = 0;
     for (const p of peers) {
-      if (p.id === self?.id) continue;
+      if (p.id === self?.id || this.gone.has(p.id)) continue;
       const reachable = p.state === undefined || p.state === 'connected' || p.state === 'relayed';
       if (reachable || (p.state === 'reconnecting' && this.peers.has(p.id))) here.set(p.id, { id: p.id, name: p.name, color: p.color });
       else if (p.state === 'reconnecting') redialled++;
@@ -66,11 +74,13 @@ export class Presence {
 
   joined(peer: P.PeerInfo): void {
     if (peer.id === this.self?.id) return;
+    this.gone.delete(peer.id);
     this.peers.set(peer.id, peer);
     this.changed();
   }
 
   left(peer: P.PeerInfo): void {
+    this.gone.add(peer.id);
     this.peers.delete(peer.id);
     this.cursors.delete(peer.id);
     this.changed();
@@ -78,7 +88,12 @@ export class Presence {
 
   cursor(c: P.ParamsOf<typeof import('@chorus/protocol').CursorDidChange>): void {
     if (c.peer.id === this.self?.id) return;
-    if (!this.peers.has(c.peer.id)) this.peers.set(c.peer.id, c.peer);
+    // Someone with a cursor is here (the daemon hears cursors only from peers present); a
+    // cleared one says nothing of that (it comes as a peer is lost, and may follow its leave).
+    if (c.selections.length > 0 && !this.peers.has(c.peer.id)) {
+      this.gone.delete(c.peer.id);
+      this.peers.set(c.peer.id, c.peer);
+    }
     if (c.selections.length === 0) {
       if (this.cursors.get(c.peer.id)?.path === c.path) this.cursors.delete(c.peer.id);
     } else this.cursors.set(c.peer.id, { peer: c.peer, path: c.path, selections: c.selections, ...(c.viewport ? { viewport: c.viewport } : {}) });
