@@ -42,6 +42,14 @@ describe.skipIf(skip)('VS Code through chorus stop, a reconnect, and peers comin
     for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) expect(await vs.statusBar()).toContain(`${n} peer`);
   };
 
+  const connections = () => (vs.state()?.log ?? []).filter((l) => l.includes('connected to the daemon')).length;
+  /** Run Chorus: Reconnect and wait for the new connection. */
+  const reconnect = async () => {
+    const before = connections();
+    await vs.command('Chorus: Reconnect');
+    await waitFor('the extension connected anew', () => (vs.state()?.connected && connections() > before) || undefined, 60000);
+  };
+
   beforeAll(async () => {
     buildVsix();
     process.env.CHORUS_TEST_LEAVE_GRACE_MS = String(GRACE_MS);
@@ -101,16 +109,14 @@ describe.skipIf(skip)('VS Code through chorus stop, a reconnect, and peers comin
     // VS Code's own daemon is stopped and started again: both peers, once they are reached.
     expect(spawnSync(process.execPath, [cli, 'stop', a], { encoding: 'utf8', timeout: 30000 }).status).toBe(0);
     await waitFor('the extension to see the stop', () => vs.state()?.state === 'stopped' || undefined, 30000);
-    await vs.command('Chorus: Reconnect');
-    await waitFor('the extension back', () => vs.state()?.connected || undefined, 60000);
+    await reconnect();
     await counts(2);
     // B's daemon dies without a goodbye: once the grace is over it is gone, and a reconnect (to
     // A's daemon, which keeps listing B as a member it redials) does not bring it back.
     const { pid } = JSON.parse(run('status', b, '--json')) as { pid: number };
     process.kill(pid, 'SIGKILL');
     await counts(1);
-    await vs.command('Chorus: Reconnect');
-    await waitFor('the extension back', () => vs.state()?.connected || undefined, 60000);
+    await reconnect();
     await counts(1, 5000);
     const toasts = await vs.notifications();
     expect(toasts.filter((t) => RAW.test(t))).toEqual([]);

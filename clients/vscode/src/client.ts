@@ -103,6 +103,9 @@ export class ChorusClient {
     conn.onNotification(M.SessionProgress.type, (p) => this.opts.log(M.progressWords(p)));
     conn.onNotification(M.SessionNotice.type, (p) => this.notice(p));
     this.opts.log(`connected to the daemon for ${init.root} as ${init.peer.name}`);
+    // Connecting until session/status answers: the session and its peers are this daemon's to
+    // say, and a count shown meanwhile would be the old connection's, or 0 (decision 189).
+    this.state = 'connecting';
     this.presence.reset(init.peer, []);
     this.following = undefined;
     this.redialChecks = REDIAL_RECHECKS;
