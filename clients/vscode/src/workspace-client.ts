@@ -83,8 +83,9 @@ export class WorkspaceClient {
   /** The connect under way for `c`, shared by everyone who asks meanwhile. */
   private connecting: { client: ChorusClient; done: Promise<unknown> } | undefined;
 
-  private connect(c: ChorusClient): Promise<unknown> {
-    if (this.connecting?.client !== c) {
+  /** Connect `c`, or join the connect under way; `fresh`: a new one all the same. */
+  private connect(c: ChorusClient, fresh = false): Promise<unknown> {
+    if (fresh || this.connecting?.client !== c) {
       const done = c.daemon.connect().finally(() => {
         if (this.connecting?.done === done) this.connecting = undefined;
       });
@@ -101,12 +102,8 @@ export class WorkspaceClient {
   async reconnect(): Promise<ChorusClient | undefined> {
     const existing = this.current;
     if (!existing) return this.get(false);
-    if (this.connecting?.client !== existing && existing.rpc) {
-      // Connected: a fresh connection all the same, as asked (the old one's requests are not failures).
-      await existing.daemon.connect();
-      return existing;
-    }
-    await this.connect(existing);
+    // Connected: a fresh connection all the same, as asked (the old one's requests are not failures).
+    await this.connect(existing, this.connecting?.client !== existing && existing.rpc !== undefined);
     return existing;
   }
 
