@@ -10,7 +10,7 @@ import * as P from '@chorus/protocol';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
-import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
+import { CliNotFound, DaemonConnection, resolveCli } from '../../clients/vscode/src/connection.js';
 import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
 import { statusText } from '../../clients/vscode/src/status-bar.js';
@@ -638,6 +638,19 @@ describe('CLI lookup, status bar, presence', () => {
     expect(other).toMatch(/^jumping to someone failed unexpectedly\. Try again/);
     expect(other).not.toContain('undefined');
     expect(logged).toHaveLength(3); // the library's words go to the log
+  });
+
+  it('a connect whose `chorus connect` ends before it answers says why in the CLI’s words', async () => {
+    const script = "process.stderr.write('chorus: the project folder /x is gone: open it again\\n'); process.exit(1)";
+    const logs: string[] = [];
+    const conn = new DaemonConnection('/tmp/game', () => ({ command: process.execPath, args: ['-e', script] }), () => [60_000], { up: () => undefined, down: () => undefined, stopped: () => undefined, log: (m) => logs.push(m) }, '0');
+    try {
+      const e = await conn.connect().then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(Told);
+      expect((e as Error).message).toBe('could not reach the daemon for game: the project folder /x is gone: open it again');
+    } finally {
+      conn.dispose();
+    }
   });
 
   it('session/notice: shown at its level, bidi controls made visible', () => {

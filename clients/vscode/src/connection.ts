@@ -12,7 +12,7 @@ import path from 'node:path';
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { Told } from './errors.js';
+import { isDaemonAnswer, Told } from './errors.js';
 
 /** How to start the CLI: the program and the arguments before `connect`. */
 export interface CliCommand {
@@ -145,21 +145,25 @@ export class DaemonConnection {
     });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     this.conn = conn;
+    /** Why this connection ended (the CLI's last words), once it has. */
+    let ended: string | undefined;
     const lost = (why: string) => {
       if (gen !== this.generation) return;
+      ended = why;
       this.generation++;
       this.init = undefined;
       this.teardown();
       this.lost(why);
     };
     const lastLine = () => stderr.trim().split('\n').pop()?.replace(/^chorus: /, '') || 'the daemon went away';
-    proc.on('error', (e) => lost(`could not start ${cli.command}: ${e.message}`));
+    proc.on('error', (e: NodeJS.ErrnoException) => lost(`could not start ${cli.command} (${e.code ?? 'error'}): check the chorus.path setting, or that \`chorus\` is on PATH`));
     proc.on('exit', (code) => {
       if (code !== M.ExitCodes.StoppedByCommand || gen !== this.generation) return lost(lastLine());
+      ended = lastLine();
       this.generation++;
       this.init = undefined;
       this.teardown();
-      this.stopped(lastLine());
+      this.stopped(ended);
     });
     // Its output ends a moment before the process does: its exit code says whether the daemon
     // was stopped with `chorus stop`, so wait for it (briefly: a process that lingers is lost).
@@ -172,11 +176,18 @@ export class DaemonConnection {
     });
     conn.onError(([e]) => this.events.log(`connection error: ${e.message}`));
     conn.listen();
-    const init = await conn.sendRequest(M.Initialize.type, {
-      protocolVersion: M.PROTOCOL_VERSION,
-      clientInfo: { name: 'vscode', version: this.clientVersion },
-      positionEncodings: ['utf-16'],
-    });
+    let init: P.ResultOf<typeof M.Initialize>;
+    try {
+      init = await conn.sendRequest(M.Initialize.type, {
+        protocolVersion: M.PROTOCOL_VERSION,
+        clientInfo: { name: 'vscode', version: this.clientVersion },
+        positionEncodings: ['utf-16'],
+      });
+    } catch (e) {
+      // It ended before it answered: the CLI's last words say why, for the person.
+      if (ended !== undefined && !isDaemonAnswer(e)) throw new Told(`could not reach the daemon for ${path.basename(this.root)}: ${ended}`);
+      throw e;
+    }
     if (gen !== this.generation) throw new Error('the connection was replaced');
     this.init = init;
     this.attempt = 0;
