@@ -346,17 +346,6 @@ describe('buffer sync', () => {
     expect(sync.get(doc as never)?.status).toBe('open');
   });
 
-  it('an open the daemon refuses says so once, in its words', async () => {
-    rpc.handlers[P.BufferOpen.method] = () => {
-      throw new ResponseError(P.ErrorCodes.ReadOnly, 'you joined this session read-only: the new file x.txt stays on this machine');
-    };
-    const doc = vs.document(path.join(root, 'x.txt'), 'mine\n');
-    sync.track(doc as never);
-    await flush();
-    expect(logs.filter((l) => l.startsWith('warn'))).toEqual(['warn Chorus cannot share x.txt: you joined this session read-only: the new file x.txt stays on this machine']);
-    expect(sync.get(doc as never)?.status).toBe('failed');
-  });
-
   // decision 184: a read-only member's own file (its open refused), then kept aside by the
   // daemon when a writer made the same path. The buffer stayed `failed` with the person's text.
   it("a refused buffer whose own text the daemon kept aside opens again with that text as base and takes the session's", async () => {
@@ -367,6 +356,8 @@ describe('buffer sync', () => {
     sync.track(doc as never);
     await flush();
     expect(sync.get(doc as never)?.status).toBe('failed');
+    // A refusal is the daemon's answer: said once, in its words (decision 189).
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual(['warn Chorus cannot share newro.txt: you joined this session read-only: the new file newro.txt stays on this machine']);
     rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === p.content ? 'theirs\n' : p.content });
     sync.takeSessionText('other.txt'); // another path: nothing happens
     await flush();
