@@ -10,13 +10,14 @@ import * as P from '@chorus/protocol';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
-import { CliNotFound, resolveCli } from '../../clients/vscode/src/connection.js';
+import { CliNotFound, DaemonConnection, resolveCli } from '../../clients/vscode/src/connection.js';
 import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
 import { statusText } from '../../clients/vscode/src/status-bar.js';
 import { ChorusClient } from '../../clients/vscode/src/client.js';
 import { textOn, withAlpha } from '../../clients/vscode/src/decorations.js';
 import { Presence } from '../../clients/vscode/src/presence.js';
+import { Told, wordsFor } from '../../clients/vscode/src/errors.js';
 import { applyWire } from '../support/scripted-editor.js';
 import { FakeRpc, FakeVscode, flush, type FakeDocument } from './fake-vscode.js';
 
@@ -321,6 +322,30 @@ describe('buffer sync', () => {
     expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'a.txt', content: 'abcd', base: 'abc' });
   });
 
+  // Regression (decision 189, a user trial): after `chorus stop` then Chorus: Reconnect each tab
+  // said "Chorus cannot share X: Pending response rejected since connection got disposed": the
+  // command connected twice and the second connection disposed the first under its opens, whose
+  // failures were taken for the daemon refusing the files.
+  for (const [how, failure] of [
+    ['its pending requests rejected', () => new ResponseError(ErrorCodes.PendingResponseRejected, 'Pending response rejected since connection got disposed')],
+    ['a connection that closed (a synchronous throw)', () => Object.assign(new Error('Connection is closed.'), { code: 1 })],
+  ] as const)
+  it(`an open the connection took with it (${how}) is no failure to share: nothing shown, opened again on the next connection`, async () => {
+    rpc.handlers[P.BufferOpen.method] = () => {
+      throw failure();
+    };
+    const doc = vs.document(path.join(root, 'gone.txt'), 'text\n');
+    sync.track(doc as never);
+    await flush();
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+    expect(sync.get(doc as never)?.status).not.toBe('failed');
+    const next = new FakeRpc();
+    next.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.content });
+    sync.setConnection(next);
+    await flush();
+    expect(sync.get(doc as never)?.status).toBe('open');
+  });
+
   // decision 184: a read-only member's own file (its open refused), then kept aside by the
   // daemon when a writer made the same path. The buffer stayed `failed` with the person's text.
   it("a refused buffer whose own text the daemon kept aside opens again with that text as base and takes the session's", async () => {
@@ -331,6 +356,8 @@ describe('buffer sync', () => {
     sync.track(doc as never);
     await flush();
     expect(sync.get(doc as never)?.status).toBe('failed');
+    // A refusal is the daemon's answer: said once, in its words (decision 189).
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual(['warn Chorus cannot share newro.txt: you joined this session read-only: the new file newro.txt stays on this machine']);
     rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === p.content ? 'theirs\n' : p.content });
     sync.takeSessionText('other.txt'); // another path: nothing happens
     await flush();
@@ -586,6 +613,37 @@ describe('CLI lookup, status bar, presence', () => {
     }
   });
 
+  // Decision 189: a command's failure was shown as the error's raw message, a library's words
+  // ("Pending response rejected since connection got disposed") included.
+  it('a failure is shown in the daemon’s words, the extension’s, or words for the person: never a library’s', () => {
+    const logged: string[] = [];
+    const log = (m: string) => logged.push(m);
+    expect(wordsFor(new ResponseError(P.ErrorCodes.ReadOnly, 'you joined this session read-only'), 'sharing this folder', 'game', log)).toBe('you joined this session read-only');
+    expect(wordsFor(new Told('nobody else is in the session yet'), 'starting to follow', 'game', log)).toBe('nobody else is in the session yet');
+    for (const raw of [new ResponseError(ErrorCodes.PendingResponseRejected, 'Pending response rejected since connection got disposed'), Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })]) {
+      const words = wordsFor(raw, 'sharing this folder', 'game', log);
+      expect(words).toMatch(/^the daemon for game went away while sharing this folder\. .*Chorus: Reconnect/);
+      expect(words).not.toContain(raw.message);
+    }
+    const other = wordsFor(new TypeError("Cannot read properties of undefined (reading 'x')"), 'jumping to someone', 'game', log);
+    expect(other).toMatch(/^jumping to someone failed unexpectedly\. Try again/);
+    expect(other).not.toContain('undefined');
+    expect(logged).toHaveLength(3); // the library's words go to the log
+  });
+
+  it('a connect whose `chorus connect` ends before it answers says why in the CLI’s words', async () => {
+    const script = "process.stderr.write('chorus: the project folder /x is gone: open it again\\n'); process.exit(1)";
+    const logs: string[] = [];
+    const conn = new DaemonConnection('/tmp/game', () => ({ command: process.execPath, args: ['-e', script] }), () => [60_000], { up: () => undefined, down: () => undefined, stopped: () => undefined, log: (m) => logs.push(m) }, '0');
+    try {
+      const e = await conn.connect().then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(Told);
+      expect((e as Error).message).toBe('could not reach the daemon for game: the project folder /x is gone: open it again');
+    } finally {
+      conn.dispose();
+    }
+  });
+
   it('session/notice: shown at its level, bidi controls made visible', () => {
     const vs = new FakeVscode();
     const client = new ChorusClient(vs.api, root, { cli: () => ({ command: 'false', args: [] }), delays: () => [], showNames: () => false, log: () => undefined, version: '0', onState: () => undefined });
@@ -598,6 +656,35 @@ describe('CLI lookup, status bar, presence', () => {
     } finally {
       client.dispose();
     }
+  });
+
+  // Decision 189: the status bar counted every member session/status listed, `left` ones and
+  // ones a daemon just started had not reached included, and took back a peer the daemon had
+  // told left when its list still showed the link for a moment.
+  it('presence follows the daemon: who it reaches, not who left or was never reached; a leave holds until a join', () => {
+    const p = new Presence();
+    const me = { id: 'me', name: 'Ada', color: '#000000' };
+    const peer = (id: string, state?: string) => ({ id, name: id, color: '#3cb44b', ...(state ? { state } : {}) });
+    const ids = () => [...p.peers.keys()].sort();
+    expect(p.sync(me, [peer('me', 'self'), peer('b', 'connected'), peer('c', 'relayed'), peer('d', 'left'), peer('e', 'reconnecting')])).toBe(1);
+    expect(ids()).toEqual(['b', 'c']);
+    // A peer the daemon redials (its grace, decision 182) counts while it counted already.
+    p.sync(me, [peer('b', 'reconnecting'), peer('c', 'relayed')]);
+    expect(ids()).toEqual(['b', 'c']);
+    // Told left: its link still listed as connected a moment later does not bring it back...
+    p.left(peer('b'));
+    p.sync(me, [peer('b', 'connected'), peer('c', 'relayed')]);
+    expect(ids()).toEqual(['c']);
+    // ...nor does a cursor cleared as it went; a join does, and a cursor of someone typing.
+    p.cursor({ peer: peer('b'), path: 'a.txt', selections: [] });
+    expect(ids()).toEqual(['c']);
+    p.joined(peer('b'));
+    p.sync(me, [peer('b', 'connected'), peer('c', 'relayed')]);
+    expect(ids()).toEqual(['b', 'c']);
+    p.left(peer('c'));
+    p.cursor({ peer: peer('c'), path: 'a.txt', selections: [{ anchor: { line: 0, character: 0 }, head: { line: 0, character: 0 } }] });
+    p.sync(me, [peer('b', 'connected'), peer('c', 'connected')]);
+    expect(ids()).toEqual(['b', 'c']);
   });
 
   it('presence: a cursor with no selections means the person left that file', () => {

@@ -231,6 +231,12 @@ export class VsCode {
     return this.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
   }
 
+  /** The text of Chorus's status-bar item as the person sees it (its icon left out). */
+  async statusBar(): Promise<string> {
+    const item = this.page.locator('.statusbar-item:has-text("Chorus")').first();
+    return (await item.innerText()).trim();
+  }
+
   async screenshot(name: string): Promise<string> {
     const dir = path.join(repo, 'test', 'vscode', 'screenshots');
     fs.mkdirSync(dir, { recursive: true });

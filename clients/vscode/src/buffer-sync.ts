@@ -13,7 +13,7 @@ import type * as P from '@chorus/protocol';
 import * as M from '@chorus/protocol';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
+import { isDaemonAnswer, messageOf, request } from './errors.js';
 import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
 import { fileOf, projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
@@ -257,7 +257,7 @@ export class BufferSync {
     }
     b.epoch++;
     this.opts.log(`${b.path} closed in VS Code; not shared from here any more`);
-    if (this.rpc && b.status === 'open') await this.rpc.sendRequest(M.BufferClose.type, { path: b.path }).catch(() => undefined);
+    if (this.rpc && b.status === 'open') await request(this.rpc, M.BufferClose.type, { path: b.path }).catch(() => undefined);
   }
 
   /**
@@ -290,16 +290,22 @@ export class BufferSync {
       const pending = b.pending().slice(-64);
       if (pending.length) params.pending = pending;
     }
-    rpc.sendRequest<P.ResultOf<typeof M.BufferOpen>>(M.BufferOpen.type, params).then(
+    request<P.ResultOf<typeof M.BufferOpen>>(rpc, M.BufferOpen.type, params).then(
       (r) => {
         // In the remote-change queue: changes that arrive meanwhile apply after the answer.
         b.queue = b.queue.then(() => this.adopt(b, epoch, sent, r)).catch((e: unknown) => this.opts.log(`opening ${b.path}: ${messageOf(e)}`));
       },
       (e: unknown) => {
         if (b.epoch !== epoch) return;
-        if (this.rpc !== rpc) return; // the connection went: re-opened when it is back
+        // The connection went under the request (the daemon stopped, or Chorus: Reconnect
+        // replaced the connection): not a refusal. The next connection opens it again; the
+        // person hears once that the daemon went, never per file (decision 189).
+        if (this.rpc !== rpc || !isDaemonAnswer(e)) {
+          this.opts.log(`opening ${b.path}: no answer, the connection went (${messageOf(e)}); opened again on the next one`);
+          return;
+        }
         b.status = 'failed';
-        this.opts.warn(`Chorus cannot share ${b.path}: ${messageOf(e)}`);
+        this.opts.warn(`Chorus cannot share ${b.path}: ${M.visibleBidi(e.message)}`);
       },
     );
   }
@@ -397,7 +403,7 @@ export class BufferSync {
     this.undoStop = false;
     const seq = b.sent(id);
     const epoch = b.epoch;
-    rpc.sendRequest(M.BufferEdit.type, params).then(
+    request(rpc, M.BufferEdit.type, params).then(
       () => {
         if (b.epoch === epoch) b.acknowledged(seq);
       },
@@ -516,7 +522,7 @@ export class BufferSync {
         // Its document is closed, and it has no other: it is closed at the daemon too.
         this.opts.log(`${from} was renamed to ${to} and closed here; not shared from here any more (${messageOf(e)})`);
         b.epoch++;
-        if (this.rpc && b.status === 'open') void this.rpc.sendRequest(M.BufferClose.type, { path: to }).catch(() => undefined);
+        if (this.rpc && b.status === 'open') void request(this.rpc, M.BufferClose.type, { path: to }).catch(() => undefined);
         return;
       }
       // The buffer goes on under its new path in the old document.
@@ -637,20 +643,9 @@ export class BufferSync {
     if (!b || !this.rpc || b.status !== 'open') return false;
     this.undoStop = true;
     const def = redo ? M.BufferRedo : M.BufferUndo;
-    const r = await this.rpc.sendRequest<{ applied: boolean }>(def.type, { path: b.path });
+    const r = await request<{ applied: boolean }>(this.rpc, def.type, { path: b.path });
     return r.applied;
   }
-}
-
-/**
- * Codes vscode-jsonrpc answers a request with itself when the connection failed under it (its
- * writer or reader failed, or the connection closed): not the daemon's answer.
- */
-const TRANSPORT_CODES: ReadonlySet<number> = new Set([ErrorCodes.MessageWriteError, ErrorCodes.MessageReadError, ErrorCodes.PendingResponseRejected, ErrorCodes.ConnectionInactive]);
-
-/** Did the daemon answer (refuse) the request, rather than the connection fail under it? */
-function isDaemonAnswer(e: unknown): boolean {
-  return e instanceof ResponseError && !TRANSPORT_CODES.has(e.code);
 }
 
 /**
@@ -688,7 +683,4 @@ function readFile(file: string): string | undefined {
   }
 }
 
-/** The message of an error (a JSON-RPC error's message is written for the person). */
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+export { messageOf };

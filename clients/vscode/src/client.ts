@@ -6,7 +6,8 @@
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { BufferSync, messageOf, type Moved } from './buffer-sync.js';
+import { BufferSync, type Moved } from './buffer-sync.js';
+import { messageOf, request, Told } from './errors.js';
 import { DaemonConnection, type CliCommand } from './connection.js';
 import { CursorDecorations } from './decorations.js';
 import { Presence } from './presence.js';
@@ -20,6 +21,17 @@ export type SessionState = 'connecting' | 'offline' | 'stopped' | 'local' | Retu
 
 /** How often the session's state is asked again while it is starting (it says nothing when it has started). */
 const STARTING_RECHECK_MS = 1000;
+
+/**
+ * How often, and how many times in a row, the peers are asked again while the daemon redials
+ * one not counted here: a peer back within the daemon's grace (10 s, decision 182) is told by
+ * nothing else. 8 × 2 s covers the grace and a tick of a loaded machine.
+ */
+const REDIAL_RECHECK_MS = 2000;
+const REDIAL_RECHECKS = 8;
+
+/** A peer joined or left: the daemon's list is asked again this long after the last such news. */
+const PEERS_SETTLE_MS = 300;
 
 export interface ClientOptions {
   cli: () => CliCommand;
@@ -42,6 +54,9 @@ export class ChorusClient {
   /** The session as the last session/status said it (for the status bar's words); undefined when not shared. */
   session: P.SessionFacts | undefined;
   private recheck: NodeJS.Timeout | undefined;
+  /** Rechecks left while the daemon redials peers not counted (REDIAL_RECHECKS after each news). */
+  private redialChecks = REDIAL_RECHECKS;
+  private settle: NodeJS.Timeout | undefined;
   /** Whom we follow (peer info), if anyone. */
   following: P.PeerInfo | undefined;
   private cursorTimer: NodeJS.Timeout | undefined;
@@ -81,15 +96,19 @@ export class ChorusClient {
     conn.onNotification(M.BufferDidChange.type, (p) => this.sync.onRemoteChange(p));
     conn.onNotification(M.BufferDidRename.type, (p) => this.sync.renamed(p.from, p.to));
     conn.onNotification(M.CursorDidChange.type, (p) => this.presence.cursor(p));
-    conn.onNotification(M.PeerDidJoin.type, (p) => this.presence.joined(p.peer));
-    conn.onNotification(M.PeerDidLeave.type, (p) => this.presence.left(p.peer));
+    conn.onNotification(M.PeerDidJoin.type, (p) => this.peersChanged(() => this.presence.joined(p.peer)));
+    conn.onNotification(M.PeerDidLeave.type, (p) => this.peersChanged(() => this.presence.left(p.peer)));
     conn.onNotification(M.FollowReveal.type, (p) => void this.reveal(p));
     conn.onNotification(M.FollowDidStop.type, (p) => this.followStopped(p.reason));
     conn.onNotification(M.SessionProgress.type, (p) => this.opts.log(M.progressWords(p)));
     conn.onNotification(M.SessionNotice.type, (p) => this.notice(p));
     this.opts.log(`connected to the daemon for ${init.root} as ${init.peer.name}`);
+    // Connecting until session/status answers: the session and its peers are this daemon's to
+    // say, and a count shown meanwhile would be the old connection's, or 0 (decision 189).
+    this.state = 'connecting';
     this.presence.reset(init.peer, []);
     this.following = undefined;
+    this.redialChecks = REDIAL_RECHECKS;
     void this.refreshStatus();
     this.sync.setConnection(conn);
     for (const doc of this.vs.workspace.textDocuments) this.sync.track(doc);
@@ -111,6 +130,8 @@ export class ChorusClient {
 
   private offline(state: 'offline' | 'stopped'): void {
     this.state = state;
+    clearTimeout(this.recheck);
+    clearTimeout(this.settle);
     this.sync.setConnection(undefined);
     this.presence.reset(this.presence.self, []);
     this.following = undefined;
@@ -122,19 +143,34 @@ export class ChorusClient {
     const rpc = this.rpc;
     if (!rpc) return undefined;
     try {
-      const st = await rpc.sendRequest(M.SessionStatus.type, {});
+      const st = await request<P.ResultOf<typeof M.SessionStatus>>(rpc, M.SessionStatus.type, {});
+      if (this.rpc !== rpc) return undefined; // an answer from a connection since replaced
       this.session = st.session ?? undefined;
       this.state = st.session ? M.sessionState(st.session) : 'local';
+      const redialled = this.presence.sync(st.peer, st.peers);
       // A session that is starting (a daemon rejoining it, a join waiting) is asked about again
-      // until it runs: nothing else tells the status bar that it has started.
+      // until it runs: nothing else tells the status bar that it has started. So is one whose
+      // daemon redials peers not counted: one back within the daemon's grace is told by nothing.
       clearTimeout(this.recheck);
-      if (st.session?.starting) this.recheck = setTimeout(() => void (this.rpc === rpc && this.refreshStatus()), STARTING_RECHECK_MS);
-      this.presence.reset(st.peer, st.peers);
+      const again = st.session?.starting ? STARTING_RECHECK_MS : redialled > 0 && this.redialChecks-- > 0 ? REDIAL_RECHECK_MS : undefined;
+      if (again !== undefined) this.recheck = setTimeout(() => void (this.rpc === rpc && this.refreshStatus()), again);
       return st;
     } catch (e) {
       this.opts.log(`session/status: ${messageOf(e)}`);
       return undefined;
     }
+  }
+
+  /**
+   * peer/didJoin or peer/didLeave: shown at once, then the daemon's list is asked again once the
+   * news settles, so the count is the daemon's whatever order things happened in (decision 189).
+   */
+  private peersChanged(apply: () => void): void {
+    apply();
+    this.redialChecks = REDIAL_RECHECKS;
+    const rpc = this.rpc;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => void (this.rpc === rpc && this.refreshStatus()), PEERS_SETTLE_MS);
   }
 
   // ---- editor events ---------------------------------------------------------------------------
@@ -188,7 +224,7 @@ export class ChorusClient {
 
   async follow(peer: string): Promise<P.PeerInfo> {
     const rpc = this.requireRpc();
-    const r = await rpc.sendRequest(M.FollowStart.type, { peer });
+    const r = await request<P.ResultOf<typeof M.FollowStart>>(rpc, M.FollowStart.type, { peer });
     this.following = r.peer;
     this.opts.onState();
     const where = this.presence.cursors.get(r.peer.id);
@@ -198,7 +234,7 @@ export class ChorusClient {
 
   async unfollow(): Promise<void> {
     const rpc = this.requireRpc();
-    await rpc.sendRequest(M.FollowStop.type, {});
+    await request(rpc, M.FollowStop.type, {});
   }
 
   /**
@@ -259,14 +295,18 @@ export class ChorusClient {
     return b ? { path: b.path, top: v?.[0]?.start.line ?? 0, bottom: v?.[v.length - 1]?.end.line ?? 0 } : undefined;
   }
 
+  /** The connection, or a Told error saying why there is none and what to do. */
   requireRpc(): MessageConnection {
     const rpc = this.rpc;
-    if (!rpc) throw new Error('not connected to the Chorus daemon (Chorus: Reconnect tries again)');
-    return rpc;
+    if (rpc) return rpc;
+    const name = path.basename(this.root);
+    if (this.state === 'stopped') throw new Told(`the daemon for ${name} was stopped with \`chorus stop\`. Run Chorus: Reconnect to start it, then try again.`);
+    throw new Told(`not connected to the daemon for ${name} yet; Chorus reconnects on its own (Chorus: Reconnect tries now). Try again once the status bar shows it connected.`);
   }
 
   dispose(): void {
     clearTimeout(this.recheck);
+    clearTimeout(this.settle);
     clearTimeout(this.cursorTimer);
     this.daemon.dispose();
     this.decorations.dispose();

@@ -1,10 +1,10 @@
 /**
  * The command palette: Chorus: Share, Join, Status, Follow, Unfollow, Jump to Peer, Undo My Last
- * Edit, Redo My Last Edit, Reconnect. Each asks what it needs and reports errors as the daemon
- * wrote them.
+ * Edit, Redo My Last Edit, Reconnect. Each asks what it needs; a failure is shown in the
+ * daemon's words or the extension's, never a library's (errors.ts, decision 189).
  */
 import * as M from '@chorus/protocol';
-import { messageOf } from './buffer-sync.js';
+import { Told, wordsFor } from './errors.js';
 import type { ChorusClient } from './client.js';
 import type { CliJoinResult } from './connection.js';
 import type { Vscode } from './vscode-api.js';
@@ -17,6 +17,13 @@ export interface CommandHost {
    * connect; undefined when it is one (join over its connection).
    */
   joinNewProject(code: string): Promise<{ result: CliJoinResult; client: ChorusClient | undefined } | undefined>;
+  /**
+   * Chorus: Reconnect: connect the workspace's client now, once (starting a daemon stopped with
+   * `chorus stop`); undefined when the workspace is not a project.
+   */
+  reconnect(): Promise<ChorusClient | undefined>;
+  /** The name the person knows the project by (its folder's), for messages. */
+  projectName(): string;
   config<T>(key: string, fallback: T): T;
   log(message: string): void;
 }
@@ -25,16 +32,18 @@ type Item = { label: string; description?: string; detail?: string; peerId?: str
 
 /** Register every command; returns their disposables. */
 export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t: string): Thenable<void> } } }, host: CommandHost): { dispose(): void }[] {
-  const guard = <A extends unknown[]>(f: (...args: A) => Promise<unknown>) => async (...args: A) => {
+  /** Run a command; a failure is one error message, in words for the person (`doing`: what failed). */
+  const guard = <A extends unknown[]>(doing: string, f: (...args: A) => Promise<unknown>) => async (...args: A) => {
     try {
       await f(...args);
     } catch (e) {
-      void vs.window.showErrorMessage(`Chorus: ${messageOf(e)}`);
+      void vs.window.showErrorMessage(`Chorus: ${wordsFor(e, doing, host.projectName(), host.log)}`);
     }
   };
+  const notProject = () => new Told('this workspace is not a shared project: run Chorus: Share, or Chorus: Join with a join code');
   const connected = async (create = false) => {
     const c = await host.client(create);
-    if (!c) throw new Error('this workspace is not a shared project: run Chorus: Share, or Chorus: Join with a join code');
+    if (!c) throw notProject();
     return c;
   };
   const pickPeer = async (c: ChorusClient, title: string) => {
@@ -43,11 +52,11 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
       const at = c.presence.cursors.get(p.id);
       return { label: p.name, description: at ? at.path : 'no file open', peerId: p.id };
     });
-    if (items.length === 0) throw new Error('nobody else is in the session yet');
+    if (items.length === 0) throw new Told('nobody else is in the session yet');
     return (await vs.window.showQuickPick(items, { title, placeHolder: 'Pick a person' }))?.peerId;
   };
   const undo = (redo: boolean) =>
-    guard(async () => {
+    guard(redo ? 'redoing your last edit' : 'undoing your last edit', async () => {
       host.log(`${redo ? 'redo' : 'undo'} requested`);
       const editor = vs.window.activeTextEditor;
       const c = await host.client(false);
@@ -56,6 +65,8 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
         await vs.commands.executeCommand(redo ? 'redo' : 'undo');
         return;
       }
+      // Own-edit undo is the daemon's: without it, say so (not "nothing to undo").
+      c.requireRpc();
       const applied = await c.sync.undo(editor.document, redo);
       host.log(`${redo ? 'redo' : 'undo'}: ${applied ? 'applied' : 'nothing to do'}`);
       if (!applied) vs.window.setStatusBarMessage(`Chorus: nothing of yours to ${redo ? 'redo' : 'undo'} here`, 3000);
@@ -64,7 +75,7 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
   return [
     vs.commands.registerCommand(
       'chorus.share',
-      guard(async () => {
+      guard('sharing this folder', async () => {
         const c = await connected(true);
         const host_ = host.config<string>('share.host', '');
         const { code, readOnly } = await c.requireRpc().sendRequest(M.SessionShare.type, host_ ? { host: host_ } : {});
@@ -76,7 +87,7 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
     ),
     vs.commands.registerCommand(
       'chorus.join',
-      guard(async () => {
+      guard('joining the session', async () => {
         const code = await vs.window.showInputBox({ title: 'Chorus: Join', prompt: 'The join code someone shared with you', placeHolder: 'chorus1.…', ignoreFocusOut: true });
         if (!code) return;
         const joined = (r: { files: number; waiting?: number; notices?: string[] }, root: string) => {
@@ -102,7 +113,7 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
     ),
     vs.commands.registerCommand(
       'chorus.status',
-      guard(async () => {
+      guard('showing who is here', async () => {
         const c = await host.client(false);
         if (!c) {
           const items: Item[] = [
@@ -134,7 +145,7 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
     ),
     vs.commands.registerCommand(
       'chorus.follow',
-      guard(async (peer?: unknown) => {
+      guard('starting to follow', async (peer?: unknown) => {
         const c = await connected();
         const id = typeof peer === 'string' ? peer : await pickPeer(c, 'Chorus: Follow');
         if (id) await c.follow(id);
@@ -142,23 +153,22 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
     ),
     vs.commands.registerCommand(
       'chorus.unfollow',
-      guard(async () => (await connected()).unfollow()),
+      guard('stopping following', async () => (await connected()).unfollow()),
     ),
     vs.commands.registerCommand(
       'chorus.jumpToPeer',
-      guard(async (peer?: unknown) => {
+      guard('jumping to someone', async (peer?: unknown) => {
         const c = await connected();
         const id = typeof peer === 'string' ? peer : await pickPeer(c, 'Chorus: Jump to Peer');
-        if (id && !(await c.jumpTo(id))) throw new Error('that person has no file open');
+        if (id && !(await c.jumpTo(id))) throw new Told('that person has no file open');
       }),
     ),
     vs.commands.registerCommand('chorus.undo', undo(false)),
     vs.commands.registerCommand('chorus.redo', undo(true)),
     vs.commands.registerCommand(
       'chorus.reconnect',
-      guard(async () => {
-        const c = await connected();
-        await c.daemon.connect();
+      guard('reconnecting', async () => {
+        if (!(await host.reconnect())) throw notProject();
       }),
     ),
   ];

@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { isDaemonAnswer, Told } from './errors.js';
 
 /** How to start the CLI: the program and the arguments before `connect`. */
 export interface CliCommand {
@@ -21,7 +22,7 @@ export interface CliCommand {
 }
 
 /** Why the CLI could not be found, in words a person can act on. */
-export class CliNotFound extends Error {}
+export class CliNotFound extends Told {}
 
 /**
  * The `chorus` CLI to run: `setting` (the `chorus.path` setting: an executable, or a `.js` file
@@ -64,13 +65,16 @@ export function joinWithCli(cli: CliCommand, code: string, root: string): Promis
           .split('\n')
           .map((l) => l.trim().replace(/^chorus: /, '').trim())
           .filter(Boolean);
-        reject(new Error(lines.length > 0 ? lines.join('; ') : `could not run ${cli.command}: ${error.message}`));
+        if (lines.length > 0) return reject(new Told(lines.join('; ')));
+        // Nothing on stderr: it did not start, or died without a word (its error is for the log).
+        const how = typeof error.code === 'number' ? `it ended with exit code ${error.code} and said nothing` : `it could not be started (${String(error.code ?? 'unknown error')})`;
+        reject(new Told(`could not join: running ${cli.command} failed, ${how}. Check that the chorus.path setting (or \`chorus\` on PATH) is the chorus command, and try again.`));
         return;
       }
       try {
         resolve(JSON.parse(stdout) as CliJoinResult);
       } catch {
-        reject(new Error(`chorus join answered something else than JSON: ${stdout.slice(0, 200)}`));
+        reject(new Told(`chorus join ended without saying how the join went (its output was not what this extension reads: is chorus.path a different version of chorus?). Run \`chorus status\` in ${root} to see whether it joined.`));
       }
     });
     // A child that could not start has no stdin to write to: the callback above reports why.
@@ -141,35 +145,49 @@ export class DaemonConnection {
     });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     this.conn = conn;
+    /** Why this connection ended (the CLI's last words), once it has. */
+    let ended: string | undefined;
     const lost = (why: string) => {
       if (gen !== this.generation) return;
+      ended = why;
       this.generation++;
       this.init = undefined;
       this.teardown();
       this.lost(why);
     };
     const lastLine = () => stderr.trim().split('\n').pop()?.replace(/^chorus: /, '') || 'the daemon went away';
-    proc.on('error', (e) => lost(`could not start ${cli.command}: ${e.message}`));
+    proc.on('error', (e: NodeJS.ErrnoException) => lost(`could not start ${cli.command} (${e.code ?? 'error'}): check the chorus.path setting, or that \`chorus\` is on PATH`));
     proc.on('exit', (code) => {
       if (code !== M.ExitCodes.StoppedByCommand || gen !== this.generation) return lost(lastLine());
+      ended = lastLine();
       this.generation++;
       this.init = undefined;
       this.teardown();
-      this.stopped(lastLine());
+      this.stopped(ended);
     });
     // Its output ends a moment before the process does: its exit code says whether the daemon
     // was stopped with `chorus stop`, so wait for it (briefly: a process that lingers is lost).
     conn.onClose(() => {
+      // Closed: nothing more can be sent on it (vscode-jsonrpc would throw), so it is no longer
+      // the connection, though whether it was lost or stopped waits for the exit code.
+      if (gen === this.generation) this.init = undefined;
       if (proc.exitCode !== null || proc.signalCode !== null) lost(lastLine());
       else setTimeout(() => lost(lastLine()), 1000);
     });
     conn.onError(([e]) => this.events.log(`connection error: ${e.message}`));
     conn.listen();
-    const init = await conn.sendRequest(M.Initialize.type, {
-      protocolVersion: M.PROTOCOL_VERSION,
-      clientInfo: { name: 'vscode', version: this.clientVersion },
-      positionEncodings: ['utf-16'],
-    });
+    let init: P.ResultOf<typeof M.Initialize>;
+    try {
+      init = await conn.sendRequest(M.Initialize.type, {
+        protocolVersion: M.PROTOCOL_VERSION,
+        clientInfo: { name: 'vscode', version: this.clientVersion },
+        positionEncodings: ['utf-16'],
+      });
+    } catch (e) {
+      // It ended before it answered: the CLI's last words say why, for the person.
+      if (ended !== undefined && !isDaemonAnswer(e)) throw new Told(`could not reach the daemon for ${path.basename(this.root)}: ${ended}`);
+      throw e;
+    }
     if (gen !== this.generation) throw new Error('the connection was replaced');
     this.init = init;
     this.attempt = 0;

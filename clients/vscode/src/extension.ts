@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     output,
     status,
-    ...registerCommands(vscode, { client: getClient, joinNewProject: (code) => clients.joinNewProject(code), config, log }),
+    ...registerCommands(vscode, { client: getClient, joinNewProject: (code) => clients.joinNewProject(code), reconnect: () => clients.reconnect(), projectName: () => clients.projectName(), config, log }),
     vscode.workspace.onDidOpenTextDocument((doc) => {
       clients.current?.sync.track(doc);
       sharedContext();

@@ -4,7 +4,8 @@
  * the person when the CLI is missing or the daemon refuses us (a stale extension, say).
  */
 import fs from 'node:fs';
-import { messageOf } from './buffer-sync.js';
+import path from 'node:path';
+import { isDaemonAnswer, messageOf, Told, wordsFor } from './errors.js';
 import { ChorusClient } from './client.js';
 import { CliNotFound, joinWithCli, resolveCli, type CliJoinResult } from './connection.js';
 import { findProjectRoot } from './project.js';
@@ -27,16 +28,21 @@ export class WorkspaceClient {
     private readonly opts: WorkspaceClientOptions,
   ) {}
 
-  /** The workspace's project client; `create` makes the first folder a project (Share, Join). */
+  /**
+   * The workspace's project client; `create` makes the first folder a project (Share, Join). One
+   * that lost its daemon is connected again first, once however many commands ask at a time
+   * (each new connection replaces the last), except after `chorus stop`: only Chorus: Reconnect
+   * starts that daemon again (decision 174).
+   */
   async get(create: boolean): Promise<ChorusClient | undefined> {
     const existing = this.current;
     if (existing) {
-      if (!existing.rpc) await existing.daemon.connect().catch(() => undefined);
+      if (!existing.rpc && existing.state !== 'stopped') await this.connect(existing).catch(() => undefined);
       return existing;
     }
     const folder = this.vs.workspace.workspaceFolders?.[0]?.uri;
     if (!folder || folder.scheme !== 'file') {
-      if (create) throw new Error('open a folder first: Chorus shares a folder');
+      if (create) throw new Told('open a folder first: Chorus shares a folder');
       return undefined;
     }
     const found = findProjectRoot(folder.fsPath);
@@ -54,7 +60,7 @@ export class WorkspaceClient {
     this.current = c;
     this.opts.onState(c);
     try {
-      await c.start();
+      await this.connect(c);
     } catch (e) {
       if (e instanceof CliNotFound) {
         c.dispose();
@@ -68,10 +74,43 @@ export class WorkspaceClient {
       }
       // The daemon answered with an error (a protocol version it does not speak): say so. A
       // daemon that went away instead is retried by the connection on its own.
-      if (typeof (e as { code?: unknown }).code === 'number') void this.vs.window.showErrorMessage(`Chorus: ${messageOf(e)}`);
+      if (isDaemonAnswer(e)) void this.vs.window.showErrorMessage(`Chorus: ${wordsFor(e, 'connecting', this.projectName(), log)}`);
       log(`first connect: ${messageOf(e)}`);
     }
     return c;
+  }
+
+  /** The connect under way for `c`, shared by everyone who asks meanwhile. */
+  private connecting: { client: ChorusClient; done: Promise<unknown> } | undefined;
+
+  /** Connect `c`, or join the connect under way; `fresh`: a new one all the same. */
+  private connect(c: ChorusClient, fresh = false): Promise<unknown> {
+    if (fresh || this.connecting?.client !== c) {
+      const done = c.daemon.connect().finally(() => {
+        if (this.connecting?.done === done) this.connecting = undefined;
+      });
+      this.connecting = { client: c, done };
+    }
+    return this.connecting.done;
+  }
+
+  /**
+   * Chorus: Reconnect: connect now, once. A client made just now by `get` has connected already;
+   * an existing one connects (a connect already under way is it: starting a second would dispose
+   * the first under its requests). Rejects with why it could not.
+   */
+  async reconnect(): Promise<ChorusClient | undefined> {
+    const existing = this.current;
+    if (!existing) return this.get(false);
+    // Connected: a fresh connection all the same, as asked (the old one's requests are not failures).
+    await this.connect(existing, this.connecting?.client !== existing && existing.rpc !== undefined);
+    return existing;
+  }
+
+  /** The name the person knows the project by: its folder's. */
+  projectName(): string {
+    const root = this.current?.root ?? this.vs.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    return root ? path.basename(root) : 'this folder';
   }
 
   /**
@@ -84,7 +123,7 @@ export class WorkspaceClient {
   async joinNewProject(code: string): Promise<{ result: CliJoinResult; client: ChorusClient | undefined } | undefined> {
     if (this.current) return undefined;
     const folder = this.vs.workspace.workspaceFolders?.[0]?.uri;
-    if (!folder || folder.scheme !== 'file') throw new Error('open a folder first: Chorus shares a folder');
+    if (!folder || folder.scheme !== 'file') throw new Told('open a folder first: Chorus shares a folder');
     if (findProjectRoot(folder.fsPath)) return undefined;
     const root = fs.realpathSync(folder.fsPath);
     const result = await joinWithCli(resolveCli(this.opts.config('path', '')), code, root);
