@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
 import { CancellationToken, ResponseError, type Message, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
+import type { MessageOrder, RequestKind } from './request-order.js';
 
 /** Deepest nesting of arrays and objects an editor message may have (params are shallow). */
 export const MAX_JSON_DEPTH = 64;
@@ -138,44 +139,91 @@ function paramsOf(args: unknown[]): unknown {
   return args[0];
 }
 
-/** Bind a request: validate params, run, map failures. `gate` may refuse (e.g. before initialize). */
-export function onRequest<P extends z.ZodType, R extends z.ZodType>(
-  conn: MessageConnection,
-  def: RequestDef<P, R>,
-  gate: (method: string) => void,
-  handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
-): void {
-  conn.onRequest(def.method, async (...args: unknown[]) => {
-    try {
-      const raw = paramsOf(args);
-      gate(def.method);
-      const parsed = def.params.safeParse(raw);
-      if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
-      return await handler(parsed.data);
-    } catch (e) {
-      throw toResponseError(e, def.method, internalLogs.get(conn));
-    }
-  });
+/** How `onRequest` and `onNotification` bind a connection's methods. */
+export interface Binding {
+  conn: MessageConnection;
+  /** The connection's order: every handler runs through it (decision 187). */
+  order: MessageOrder;
+  /** Refuses a request that may not run yet (before initialize); throws a ResponseError. */
+  gate: (method: string) => void;
+  /** Where a notification that cannot be answered is reported. */
+  log: (msg: string) => void;
 }
 
-/** Bind a notification: invalid ones cannot be answered, so they are logged and dropped. */
-export function onNotification<P extends z.ZodType>(
-  conn: MessageConnection,
-  def: NotificationDef<P>,
-  log: (msg: string) => void,
-  handler: (params: z.output<P>) => void,
+/**
+ * Bind a request: in order with the connection's other messages, validate params, run, map
+ * failures. `kind` says when later messages may start (see RequestKind); `ordered` by default.
+ */
+export function onRequest<P extends z.ZodType, R extends z.ZodType>(
+  b: Binding,
+  def: RequestDef<P, R>,
+  handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
+  kind: RequestKind = 'ordered',
 ): void {
-  conn.onNotification(def.method, (...args: unknown[]) => {
-    const raw = paramsOf(args);
-    const parsed = def.params.safeParse(raw);
-    if (!parsed.success) return log(describeIssues(def.method, parsed.error));
-    try {
-      handler(parsed.data);
-    } catch (e) {
-      if (e instanceof Failure) log(`${def.method} refused: ${e.message}`);
-      else log(`${def.method} failed (internal error): ${(e as Error)?.stack ?? String(e)}`);
-    }
-  });
+  const fail = (e: unknown): never => {
+    throw toResponseError(e, def.method, internalLogs.get(b.conn));
+  };
+  // Not an async function: vscode-jsonrpc must await the very promise MessageOrder returns (see
+  // MessageOrder.request), and a handler that answers at once stays free of promises.
+  b.conn.onRequest(def.method, (...args: unknown[]) =>
+    b.order.request(kind, () => {
+      try {
+        const raw = paramsOf(args);
+        b.gate(def.method);
+        const parsed = def.params.safeParse(raw);
+        if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
+        const result = handler(parsed.data);
+        return result instanceof Promise ? result.catch(fail) : result;
+      } catch (e) {
+        return fail(e);
+      }
+    }),
+  );
+}
+
+/** Bind a notification, in order with the connection's other messages: invalid ones cannot be answered, so they are logged and dropped. */
+export function onNotification<P extends z.ZodType>(b: Binding, def: NotificationDef<P>, handler: (params: z.output<P>) => void): void {
+  const { log } = b;
+  b.conn.onNotification(def.method, (...args: unknown[]) =>
+    b.order.notification(() => {
+      const raw = paramsOf(args);
+      const parsed = def.params.safeParse(raw);
+      if (!parsed.success) return log(describeIssues(def.method, parsed.error));
+      try {
+        handler(parsed.data);
+      } catch (e) {
+        if (e instanceof Failure) log(`${def.method} refused: ${e.message}`);
+        else log(`${def.method} failed (internal error): ${(e as Error)?.stack ?? String(e)}`);
+      }
+    }),
+  );
+}
+
+/**
+ * Answer requests for methods this daemon does not know with -32601 in Chorus's words, in order
+ * with the others (vscode-jsonrpc's own answer was "Unhandled method nope"), and log the first of
+ * each unknown notification (which cannot be answered). `daemon` names this daemon, e.g.
+ * `chorus 0.1.0, protocol version 3`.
+ */
+export function onUnknown(b: Binding, daemon: string): void {
+  b.conn.onRequest((method: string) =>
+    b.order.request('ordered', () => {
+      throw new ResponseError(ErrorCodes.MethodNotFound, unknownMethod(method, daemon));
+    }),
+  );
+  const told = new Set<string>();
+  b.conn.onUnhandledNotification((m) =>
+    b.order.notification(() => {
+      if (told.has(m.method) || told.size >= 100) return;
+      told.add(m.method);
+      b.log(`ignored the notification ${JSON.stringify(m.method)}: ${unknownMethod(m.method, daemon)}`);
+    }),
+  );
+}
+
+/** What a person reads when an editor calls `method`, which this daemon (`daemon`) does not know. */
+export function unknownMethod(method: string, daemon: string): string {
+  return `this daemon (${daemon}) does not know the method ${JSON.stringify(method)}: the editor plugin was made for another version of Chorus; update the plugin or chorus so that both speak the same protocol version (see initialize's protocolVersion)`;
 }
 
 /** Answer a frame the reader could not turn into a message (through the writer, so frames never interleave). */
