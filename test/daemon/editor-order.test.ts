@@ -156,3 +156,26 @@ describe('errors in Chorus words', () => {
     expect(got[2].error.code).toBe(P.ErrorCodes.PeerNotFound);
   });
 });
+
+describe('unreadable frames among pipelined requests', () => {
+  it('one with an id is answered in its place, after the open before it', async () => {
+    const { socket, frames } = await connect();
+    socket.write(
+      frame(init) +
+        frame({ id: 1, method: P.BufferOpen.method, params: { path: 'd.txt', content: 'abc' } }) +
+        frame({ id: 2, method: 7 }) +
+        frame({ id: 3, method: P.BufferClose.method, params: { path: 'd.txt' } }),
+    );
+    const got = await answers(frames, 4);
+    expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
+    expect(got[2].error).toEqual({ code: P.ErrorCodes.InvalidRequest, message: '"method" must be a string' });
+    expect(got[3].error).toBeUndefined();
+  });
+
+  it('a client sending the stand-in method itself is told it is unknown', async () => {
+    const { socket, frames } = await connect();
+    socket.write(frame(init) + frame({ id: 1, method: '$/chorus/unreadableMessage', params: {} }));
+    const got = await answers(frames, 2);
+    expect(got[1].error.code).toBe(P.ErrorCodes.MethodNotFound);
+  });
+});

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, ReadableStreamMessageReader, ResponseError } from 'vscode-jsonrpc/node';
 import { FrameWriter } from './frame-writer.js';
-import { answerBadFrame, logInternalErrors, onNotification, onRequest, onUnknown, strictDecoder, type Binding } from './rpc-edge.js';
+import { answerBadFrame, logInternalErrors, onNotification, onRequest, onUnknown, orderedDecoder, type Binding } from './rpc-edge.js';
 import { MessageOrder } from './request-order.js';
 import { FrameGuard } from './frame-guard.js';
 import type { EditorClient, EditorBuffers } from './editor-buffers.js';
@@ -51,7 +51,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
       .catch(() => undefined)
       .finally(() => socket.end());
   });
-  const reader = new ReadableStreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
+  const reader = new ReadableStreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: orderedDecoder });
   const conn = createMessageConnection(reader, writer, {
     error: (m) => services.log(m),
     warn: () => undefined,

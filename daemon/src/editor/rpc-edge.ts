@@ -75,11 +75,39 @@ function decodeMessage(buffer: Uint8Array): Message {
   return msg as Message;
 }
 
-/** `decodeMessage` as vscode-jsonrpc's content-type decoder, for its stream readers: the editor socket (behind FrameGuard) and the LSP server's stdio. */
+/** `decodeMessage` as vscode-jsonrpc's content-type decoder, for a stream reader (the LSP server's stdio; editor sockets use `orderedDecoder`). */
 export const strictDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
     return decodeMessage(buffer) as never;
+  },
+};
+
+/**
+ * The method of the request that stands, in an editor connection's queue, for a frame the daemon
+ * could not read as a message but whose id it could (see `orderedDecoder`). A client that sends
+ * this name itself is answered as for any unknown method.
+ */
+const BAD_FRAME_METHOD = '$/chorus/unreadableMessage';
+/** Where the stand-in request carries its BadFrame: a symbol, which no JSON can hold. */
+const BAD_FRAME = Symbol('bad frame');
+
+/**
+ * `strictDecoder` for an editor connection, whose answers keep the order of the requests
+ * (decision 187): a frame that could not be read but has an id becomes a stand-in request that
+ * takes its place in the queue (answered by `onUnknown`'s binding with the BadFrame's code and
+ * message), rather than an error answered at once, ahead of the answers of the requests before
+ * it. Without an id nothing can be matched, and the error is thrown as by `strictDecoder`.
+ */
+export const orderedDecoder = {
+  name: 'application/json',
+  async decode(buffer: Uint8Array): Promise<never> {
+    try {
+      return decodeMessage(buffer) as never;
+    } catch (e) {
+      if (!(e instanceof BadFrame) || e.id === null) throw e;
+      return { jsonrpc: '2.0', id: e.id, method: BAD_FRAME_METHOD, params: { [BAD_FRAME]: e } } as never;
+    }
   },
 };
 
@@ -201,13 +229,16 @@ export function onNotification<P extends z.ZodType>(b: Binding, def: Notificatio
 
 /**
  * Answer requests for methods this daemon does not know with -32601 in Chorus's words, in order
- * with the others (vscode-jsonrpc's own answer was "Unhandled method nope"), and log the first of
+ * with the others (vscode-jsonrpc's own answer was "Unhandled method nope"), and the stand-ins of
+ * unreadable frames (`orderedDecoder`) with their error, in their place; log the first of
  * each unknown notification (which cannot be answered). `daemon` names this daemon, e.g.
  * `chorus 0.1.0, protocol version 3`.
  */
 export function onUnknown(b: Binding, daemon: string): void {
-  b.conn.onRequest((method: string) =>
+  b.conn.onRequest((method: string, params: unknown) =>
     b.order.request('ordered', () => {
+      const bad = method === BAD_FRAME_METHOD && params !== null && typeof params === 'object' ? (params as { [BAD_FRAME]?: BadFrame })[BAD_FRAME] : undefined;
+      if (bad !== undefined) throw new ResponseError(bad.code, bad.message);
       throw new ResponseError(ErrorCodes.MethodNotFound, unknownMethod(method, daemon));
     }),
   );
