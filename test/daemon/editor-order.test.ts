@@ -179,3 +179,15 @@ describe('unreadable frames among pipelined requests', () => {
     expect(got[1].error.code).toBe(P.ErrorCodes.MethodNotFound);
   });
 });
+
+it('a request with params by position is refused saying params go by name, in its place; [] is no params', async () => {
+  const { socket, frames } = await connect();
+  socket.write(frame(init) + frame({ id: 1, method: P.BufferOpen.method, params: ['a.txt'] }) + frame({ id: 2, method: P.BufferOpen.method, params: [{ path: 'a.txt' }] }) + frame({ id: 3, method: P.SessionStatus.method, params: [] }));
+  const got = await answers(frames, 4);
+  expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
+  for (const m of got.slice(1, 3)) {
+    expect(m.error.code).toBe(P.ErrorCodes.InvalidParams);
+    expect(m.error.message).toMatch(/params must be an object with named fields/);
+  }
+  expect(got[3].result.buffers).toEqual([]);
+});

@@ -97,19 +97,34 @@ const BAD_FRAME = Symbol('bad frame');
  * (decision 187): a frame that could not be read but has an id becomes a stand-in request that
  * takes its place in the queue (answered by `onUnknown`'s binding with the BadFrame's code and
  * message), rather than an error answered at once, ahead of the answers of the requests before
- * it. Without an id nothing can be matched, and the error is thrown as by `strictDecoder`.
+ * it. Without an id nothing can be matched, and the error is thrown as by `strictDecoder`. A
+ * request with params by position (an array) is refused the same way, with InvalidParams.
  */
 export const orderedDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
+    let msg: Message;
     try {
-      return decodeMessage(buffer) as never;
+      msg = decodeMessage(buffer);
     } catch (e) {
       if (!(e instanceof BadFrame) || e.id === null) throw e;
-      return { jsonrpc: '2.0', id: e.id, method: BAD_FRAME_METHOD, params: { [BAD_FRAME]: e } } as never;
+      return standIn(e);
     }
+    const m = msg as { id?: unknown; method?: unknown; params?: unknown };
+    // Params by position: vscode-jsonrpc spreads them into the handler's arguments, so `["a.txt"]`
+    // was refused as "Expected object, received string" and `[{…}]` taken as if by name. An empty
+    // array stays "no params": some JSON encoders write an empty table or list so (Emacs, Lua).
+    if (typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number') && Array.isArray(m.params) && m.params.length > 0) {
+      return standIn(new BadFrame(`invalid params for ${m.method}: params must be an object with named fields (e.g. {"path": …}), not an array; every Chorus method takes its params by name`, ErrorCodes.InvalidParams, m.id));
+    }
+    return msg as never;
   },
 };
+
+/** The stand-in request for `bad` (which has an id), answered with its error in its turn. */
+function standIn(bad: BadFrame): never {
+  return { jsonrpc: '2.0', id: bad.id, method: BAD_FRAME_METHOD, params: { [BAD_FRAME]: bad } } as never;
+}
 
 /**
  * How deeply `text` (JSON) nests arrays and objects, counting without recursion, so a hostile
