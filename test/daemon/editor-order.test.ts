@@ -25,6 +25,7 @@ afterEach(async () => {
   await daemon.stop();
 });
 
+
 async function connect(): Promise<{ socket: net.Socket; frames: RawFrames }> {
   const socket = net.connect(daemon.project.socketPath);
   sockets.push(socket);
@@ -50,79 +51,80 @@ async function answers(frames: RawFrames, n: number): Promise<any[]> {
   return out;
 }
 
+/**
+ * Connect, send `msgs` in one write (pipelined, as a script would), and give every answer, as
+ * they came: one per message with an id.
+ */
+async function pipelined(...msgs: object[]): Promise<any[]> {
+  const { socket, frames } = await connect();
+  socket.write(msgs.map(frame).join(''));
+  return answers(frames, msgs.filter((m) => 'id' in m).length);
+}
+
+const at = (line: number, character: number) => ({ start: { line, character }, end: { line, character } });
+const edit = (id: number, path: string, revision: number, range: ReturnType<typeof at>, text: string, undoStop = false) => ({
+  id,
+  method: P.BufferEdit.method,
+  params: { path, revision, undoStop, changes: [{ range, text }] },
+});
+
 describe('pipelined requests', () => {
   // The bug: buffer/edit ran while the buffer/open of a new file still waited, was refused with
   // "not open in this editor", and was answered before the open.
   it('an edit sent right behind the open of a new file, in one write, lands on it; answers in order', async () => {
-    const { socket, frames } = await connect();
-    socket.write(
-      frame(init) +
-        frame({ id: 1, method: P.BufferOpen.method, params: { path: 'new.txt', content: 'abc' } }) +
-        frame({ id: 2, method: P.BufferEdit.method, params: { path: 'new.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 3 }, end: { line: 0, character: 3 } }, text: 'd' }] } }) +
-        frame({ id: 3, method: P.SessionStatus.method }),
-    );
-    const got = await answers(frames, 4);
+    const got = await pipelined(init, { id: 1, method: P.BufferOpen.method, params: { path: 'new.txt', content: 'abc' } }, edit(2, 'new.txt', 0, at(0, 3), 'd'), { id: 3, method: P.SessionStatus.method });
     expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
     expect(got.map((m) => m.error)).toEqual([undefined, undefined, undefined, undefined]);
     expect(got[1].result.content).toBe('abc');
     expect(got[3].result.buffers).toContainEqual(expect.objectContaining({ path: 'new.txt' }));
-    const id = daemon.workspace.index.idOf('new.txt')!;
-    expect(daemon.workspace.text(id)).toBe('abcd');
+    expect(daemon.workspace.text(daemon.workspace.index.idOf('new.txt')!)).toBe('abcd');
   });
 
+  // And the undo, run while that edit was still staged (not yet in the undo history), took back
+  // the step before it (the open's text) at that step's positions.
   it('open, edit and undo pipelined in one write: the undo takes back the edit', async () => {
-    const { socket, frames } = await connect();
-    socket.write(
-      frame(init) +
-        frame({ id: 1, method: P.BufferOpen.method, params: { path: 'sub/new.txt', content: 'one\n' } }) +
-        frame({ id: 2, method: P.BufferEdit.method, params: { path: 'sub/new.txt', revision: 0, undoStop: true, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'two\n' }] } }) +
-        frame({ id: 3, method: P.BufferUndo.method, params: { path: 'sub/new.txt' } }) +
-        frame({ id: 4, method: P.BufferClose.method, params: { path: 'sub/new.txt' } }),
+    const got = await pipelined(
+      init,
+      { id: 1, method: P.BufferOpen.method, params: { path: 'sub/new.txt', content: 'one\n' } },
+      edit(2, 'sub/new.txt', 0, at(1, 0), 'two\n', true),
+      { id: 3, method: P.BufferUndo.method, params: { path: 'sub/new.txt' } },
+      { id: 4, method: P.BufferClose.method, params: { path: 'sub/new.txt' } },
     );
-    const got = await answers(frames, 5);
     expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3, 4]);
     expect(got.map((m) => m.error)).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(got[3].result).toEqual({ applied: true });
-    const id = daemon.workspace.index.idOf('sub/new.txt')!;
-    expect(daemon.workspace.text(id)).toBe('one\n');
+    expect(daemon.workspace.text(daemon.workspace.index.idOf('sub/new.txt')!)).toBe('one\n');
   });
 
   it('a refused request in the middle keeps its place: answers still in order, later ones still served', async () => {
-    const { socket, frames } = await connect();
-    const edit = (id: number, revision: number, at: number) => frame({ id, method: P.BufferEdit.method, params: { path: 'b.txt', revision, changes: [{ range: { start: { line: 0, character: at }, end: { line: 0, character: at } }, text: 'x' }] } });
-    socket.write(
-      frame(init) +
-        frame({ id: 1, method: P.BufferOpen.method, params: { path: 'b.txt', content: '' } }) +
-        edit(2, 0, 0) +
-        frame({ id: 3, method: P.BufferOpen.method, params: { path: 'missing.txt' } }) +
-        edit(4, 0, 1) +
-        frame({ id: 5, method: P.BufferEdit.method, params: { path: 'b.txt', revision: 0, changes: [{ range: { start: { line: 9, character: 0 }, end: { line: 9, character: 0 } }, text: 'y' }] } }) +
-        edit(6, 0, 2),
+    const got = await pipelined(
+      init,
+      { id: 1, method: P.BufferOpen.method, params: { path: 'b.txt', content: '' } },
+      edit(2, 'b.txt', 0, at(0, 0), 'x'),
+      { id: 3, method: P.BufferOpen.method, params: { path: 'missing.txt' } },
+      edit(4, 'b.txt', 0, at(0, 1), 'x'),
+      edit(5, 'b.txt', 0, at(9, 0), 'y'),
+      edit(6, 'b.txt', 0, at(0, 2), 'x'),
     );
-    const got = await answers(frames, 7);
     expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(got.map((m) => m.error?.code)).toEqual([undefined, undefined, undefined, P.ErrorCodes.FileNotFound, undefined, P.ErrorCodes.PositionOutOfRange, undefined]);
     expect(daemon.workspace.text(daemon.workspace.index.idOf('b.txt')!)).toBe('xxx');
   });
 
   it('a cursor sent right behind the open of a new file is taken, not refused', async () => {
-    const { socket, frames } = await connect();
-    socket.write(
-      frame(init) +
-        frame({ id: 1, method: P.BufferOpen.method, params: { path: 'c.txt', content: 'abc' } }) +
-        frame({ method: P.CursorSet.method, params: { path: 'c.txt', selections: [{ anchor: { line: 0, character: 1 }, head: { line: 0, character: 1 } }] } }) +
-        frame({ id: 2, method: P.SessionStatus.method }),
+    await pipelined(
+      init,
+      { id: 1, method: P.BufferOpen.method, params: { path: 'c.txt', content: 'abc' } },
+      { method: P.CursorSet.method, params: { path: 'c.txt', selections: [{ anchor: { line: 0, character: 1 }, head: { line: 0, character: 1 } }] } },
+      { id: 2, method: P.SessionStatus.method },
     );
-    await answers(frames, 3);
     expect(logsOf(daemon).filter((l) => l.includes('refused'))).toEqual([]);
   });
 });
 
 describe('errors in Chorus words', () => {
   it('an unknown method is answered -32601 naming it, this daemon and what to do; the daemon keeps serving', async () => {
-    const { socket, frames } = await connect();
-    socket.write(frame(init) + frame({ id: 1, method: 'nope', params: {} }) + frame({ method: 'nope/notify', params: {} }) + frame({ id: 2, method: P.SessionStatus.method }));
-    const got = await answers(frames, 3);
+    const got = await pipelined(init, { id: 1, method: 'nope', params: {} }, { method: 'nope/notify', params: {} }, { id: 2, method: P.SessionStatus.method });
     expect(got.map((m) => m.id)).toEqual([0, 1, 2]);
     expect(got[1].error.code).toBe(P.ErrorCodes.MethodNotFound);
     expect(got[1].error.message).not.toMatch(/Unhandled method/);
@@ -134,19 +136,28 @@ describe('errors in Chorus words', () => {
   });
 
   it('a request before initialize says to send initialize first', async () => {
-    const { socket, frames } = await connect();
-    socket.write(frame({ id: 1, method: P.BufferOpen.method, params: { path: 'a.txt' } }));
-    const [got] = await answers(frames, 1);
+    const [got] = await pipelined({ id: 1, method: P.BufferOpen.method, params: { path: 'a.txt' } });
     expect(got.error.code).toBe(P.ErrorCodes.NotInitialized);
     expect(got.error.message).toMatch(/send initialize first .*then buffer\/open/);
   });
 
-  it('follow/start with one\'s own peer id says one cannot follow oneself', async () => {
+  it('a request with params by position is refused saying params go by name, in its place; [] is no params', async () => {
+    const got = await pipelined(init, { id: 1, method: P.BufferOpen.method, params: ['a.txt'] }, { id: 2, method: P.BufferOpen.method, params: [{ path: 'a.txt' }] }, { id: 3, method: P.SessionStatus.method, params: [] });
+    expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
+    for (const m of got.slice(1, 3)) {
+      expect(m.error.code).toBe(P.ErrorCodes.InvalidParams);
+      expect(m.error.message).toMatch(/params must be an object with named fields/);
+    }
+    expect(got[3].result.buffers).toEqual([]);
+  });
+
+  it("follow/start with one's own peer id or name says one cannot follow oneself", async () => {
     const { socket, frames } = await connect();
     socket.write(frame(init));
     const [hello] = await answers(frames, 1);
     const self: P.PeerInfo = hello.result.peer;
-    socket.write(frame({ id: 1, method: P.FollowStart.method, params: { peer: self.id } }) + frame({ id: 2, method: P.FollowStart.method, params: { peer: self.name } }) + frame({ id: 3, method: P.FollowStart.method, params: { peer: 'zelda' } }));
+    const follow = (id: number, peer: string) => frame({ id, method: P.FollowStart.method, params: { peer } });
+    socket.write(follow(1, self.id) + follow(2, self.name) + follow(3, 'zelda'));
     const got = await answers(frames, 3);
     for (const m of got.slice(0, 2)) {
       expect(m.error.code).toBe(P.ErrorCodes.InvalidParams);
@@ -159,35 +170,19 @@ describe('errors in Chorus words', () => {
 
 describe('unreadable frames among pipelined requests', () => {
   it('one with an id is answered in its place, after the open before it', async () => {
-    const { socket, frames } = await connect();
-    socket.write(
-      frame(init) +
-        frame({ id: 1, method: P.BufferOpen.method, params: { path: 'd.txt', content: 'abc' } }) +
-        frame({ id: 2, method: 7 }) +
-        frame({ id: 3, method: P.BufferClose.method, params: { path: 'd.txt' } }),
+    const got = await pipelined(
+      init,
+      { id: 1, method: P.BufferOpen.method, params: { path: 'd.txt', content: 'abc' } },
+      { id: 2, method: 7 },
+      { id: 3, method: P.BufferClose.method, params: { path: 'd.txt' } },
     );
-    const got = await answers(frames, 4);
     expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
     expect(got[2].error).toEqual({ code: P.ErrorCodes.InvalidRequest, message: '"method" must be a string' });
     expect(got[3].error).toBeUndefined();
   });
 
   it('a client sending the stand-in method itself is told it is unknown', async () => {
-    const { socket, frames } = await connect();
-    socket.write(frame(init) + frame({ id: 1, method: '$/chorus/unreadableMessage', params: {} }));
-    const got = await answers(frames, 2);
+    const got = await pipelined(init, { id: 1, method: '$/chorus/unreadableMessage', params: {} });
     expect(got[1].error.code).toBe(P.ErrorCodes.MethodNotFound);
   });
-});
-
-it('a request with params by position is refused saying params go by name, in its place; [] is no params', async () => {
-  const { socket, frames } = await connect();
-  socket.write(frame(init) + frame({ id: 1, method: P.BufferOpen.method, params: ['a.txt'] }) + frame({ id: 2, method: P.BufferOpen.method, params: [{ path: 'a.txt' }] }) + frame({ id: 3, method: P.SessionStatus.method, params: [] }));
-  const got = await answers(frames, 4);
-  expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
-  for (const m of got.slice(1, 3)) {
-    expect(m.error.code).toBe(P.ErrorCodes.InvalidParams);
-    expect(m.error.message).toMatch(/params must be an object with named fields/);
-  }
-  expect(got[3].result.buffers).toEqual([]);
 });
