@@ -141,16 +141,6 @@ describe('errors in Chorus words', () => {
     expect(got.error.message).toMatch(/send initialize first .*then buffer\/open/);
   });
 
-  it('a request with params by position is refused saying params go by name, in its place; [] is no params', async () => {
-    const got = await pipelined(init, { id: 1, method: P.BufferOpen.method, params: ['a.txt'] }, { id: 2, method: P.BufferOpen.method, params: [{ path: 'a.txt' }] }, { id: 3, method: P.SessionStatus.method, params: [] });
-    expect(got.map((m) => m.id)).toEqual([0, 1, 2, 3]);
-    for (const m of got.slice(1, 3)) {
-      expect(m.error.code).toBe(P.ErrorCodes.InvalidParams);
-      expect(m.error.message).toMatch(/params must be an object with named fields/);
-    }
-    expect(got[3].result.buffers).toEqual([]);
-  });
-
   it("follow/start with one's own peer id or name says one cannot follow oneself", async () => {
     const { socket, frames } = await connect();
     socket.write(frame(init));

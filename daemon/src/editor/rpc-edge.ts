@@ -97,27 +97,17 @@ const BAD_FRAME = Symbol('bad frame');
  * (decision 187): a frame that could not be read but has an id becomes a stand-in request that
  * takes its place in the queue (answered by `onUnknown`'s binding with the BadFrame's code and
  * message), rather than an error answered at once, ahead of the answers of the requests before
- * it. Without an id nothing can be matched, and the error is thrown as by `strictDecoder`. A
- * request with params by position (an array) is refused the same way, with InvalidParams.
+ * it. Without an id nothing can be matched, and the error is thrown as by `strictDecoder`.
  */
 export const orderedDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
-    let msg: Message;
     try {
-      msg = decodeMessage(buffer);
+      return decodeMessage(buffer) as never;
     } catch (e) {
       if (!(e instanceof BadFrame) || e.id === null) throw e;
       return standIn(e);
     }
-    const m = msg as { id?: unknown; method?: unknown; params?: unknown };
-    // Params by position: vscode-jsonrpc spreads them into the handler's arguments, so `["a.txt"]`
-    // was refused as "Expected object, received string" and `[{…}]` taken as if by name. An empty
-    // array stays "no params": some JSON encoders write an empty table or list so (Emacs, Lua).
-    if (typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number') && Array.isArray(m.params) && m.params.length > 0) {
-      return standIn(new BadFrame(`invalid params for ${m.method}: params must be an object with named fields (e.g. {"path": …}), not an array; every Chorus method takes its params by name`, ErrorCodes.InvalidParams, m.id));
-    }
-    return msg as never;
   },
 };
 
