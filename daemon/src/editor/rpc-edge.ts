@@ -259,7 +259,7 @@ export function onUnknown(b: Binding, daemon: string): void {
 
 /** What a person reads when an editor calls `method`, which this daemon (`daemon`) does not know. */
 export function unknownMethod(method: string, daemon: string): string {
-  return `this daemon (${daemon}) does not know the method ${JSON.stringify(method)}: the editor plugin was made for another version of Chorus; update the plugin or chorus so that both speak the same protocol version (see initialize's protocolVersion)`;
+  return `this daemon (${daemon}) does not know the method ${JSON.stringify(method)}; check the name against the protocol's list of methods, or, if the editor plugin was made for another version of Chorus, update the plugin or chorus so that both speak the same protocol version`;
 }
 
 /** Answer a frame the reader could not turn into a message (through the writer, so frames never interleave). */
