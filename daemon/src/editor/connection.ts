@@ -6,7 +6,8 @@ import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, ReadableStreamMessageReader, ResponseError } from 'vscode-jsonrpc/node';
 import { FrameWriter } from './frame-writer.js';
-import { answerBadFrame, logInternalErrors, onNotification, onRequest, strictDecoder } from './rpc-edge.js';
+import { answerBadFrame, logInternalErrors, onNotification, onRequest, onUnknown, orderedDecoder, type Binding } from './rpc-edge.js';
+import { MessageOrder } from './request-order.js';
 import { FrameGuard } from './frame-guard.js';
 import type { EditorClient, EditorBuffers } from './editor-buffers.js';
 import { EditorCollaboration, type Collaboration, type Notify } from './editor-collaboration.js';
@@ -50,7 +51,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
       .catch(() => undefined)
       .finally(() => socket.end());
   });
-  const reader = new ReadableStreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
+  const reader = new ReadableStreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: orderedDecoder });
   const conn = createMessageConnection(reader, writer, {
     error: (m) => services.log(m),
     warn: () => undefined,
@@ -75,13 +76,15 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   const collab = new EditorCollaboration(session, services.collaboration, notify);
   const gate = (method: string) => {
     if (!session.initialized && method !== P.Initialize.method) {
-      throw new ResponseError(P.ErrorCodes.NotInitialized, `send initialize before ${method}`);
+      throw new ResponseError(P.ErrorCodes.NotInitialized, `this connection sent ${method} before initialize; send initialize first (with protocolVersion ${P.PROTOCOL_VERSION}), then ${method}`);
     }
   };
   const log = (msg: string) => services.log(`editor ${session.id} (${session.name}): ${msg}`);
   logInternalErrors(conn, log);
+  // Every message of this editor runs and is answered in the order it was sent (decision 187).
+  const b: Binding = { conn, order: new MessageOrder(), gate, log };
 
-  onRequest(conn, P.Initialize, () => undefined, (p) => {
+  onRequest(b, P.Initialize, (p) => {
     if (p.protocolVersion !== P.PROTOCOL_VERSION) {
       throw new ResponseError(
         P.ErrorCodes.UnsupportedProtocolVersion,
@@ -93,15 +96,20 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     session.initialized = true;
     return { protocolVersion: P.PROTOCOL_VERSION, positionEncoding: session.encoding, serverInfo: { name: 'chorus', version: services.version }, root: services.root, peer: services.peer, editorId: session.id };
   });
-  onRequest(conn, P.Shutdown, gate, () => (session.dispose(), null));
-  onRequest(conn, P.BufferOpen, gate, (p) => session.open(p.path, p.content, p.base, p.pending));
-  onRequest(conn, P.BufferEdit, gate, (p) => session.edit(p.path, p.revision, p.changes, p.undoStop ?? false, p.id).then(() => null));
-  onRequest(conn, P.BufferClose, gate, (p) => (session.close(p.path), null));
-  onRequest(conn, P.SessionStatus, gate, () => services.status());
-  onRequest(conn, P.WorkspaceFiles, gate, () => services.files());
-  onRequest(conn, P.SessionShare, gate, (p) => services.share(dropUndefined(p ?? {})));
-  onRequest(conn, P.SessionJoin, gate, (p) =>
-    services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc, name: p.name }), (progress) => notify(P.SessionProgress, progress)),
+  onRequest(b, P.Shutdown, () => (session.dispose(), null));
+  onRequest(b, P.BufferOpen, (p) => session.open(p.path, p.content, p.base, p.pending));
+  // Applied when the handler returns; answered once saved, so typing is never held for storage.
+  onRequest(b, P.BufferEdit, (p) => session.edit(p.path, p.revision, p.changes, p.undoStop ?? false, p.id).then(() => null), 'applied');
+  onRequest(b, P.BufferClose, (p) => (session.close(p.path), null));
+  onRequest(b, P.SessionStatus, () => services.status());
+  onRequest(b, P.WorkspaceFiles, () => services.files());
+  onRequest(b, P.SessionShare, (p) => services.share(dropUndefined(p ?? {})));
+  // A join waits for the first sync (seconds): the editor keeps typing and asking meanwhile.
+  onRequest(
+    b,
+    P.SessionJoin,
+    (p) => services.join(p.code, dropUndefined({ disk: p.disk ?? true, host: p.host, port: p.port, webrtc: p.webrtc, name: p.name }), (progress) => notify(P.SessionProgress, progress)),
+    'detached',
   );
   // A notification cannot be answered: an invalid one is told to this editor once per method
   // (its plugin has a bug its author should see), and only logged after that (decision 191).
@@ -114,15 +122,16 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
       message: `${problem}. Chorus ignored that notification (a notification gets no answer): the editor plugin sent something the protocol does not allow; please report it to the plugin's author. Further invalid ${method} notifications on this connection are only logged (.chorus/daemon.log).`,
     });
   };
-  onNotification(conn, P.CursorSet, log, (p) => collab.setCursor(p.path, p.selections), invalid);
-  onNotification(conn, P.ViewportSet, log, (p) => collab.setViewport(p.path, p.range), invalid);
-  onRequest(conn, P.BufferUndo, gate, (p) => ({ applied: collab.undo(p.path, true) }));
-  onRequest(conn, P.BufferRedo, gate, (p) => ({ applied: collab.undo(p.path, false) }));
-  onRequest(conn, P.FollowStart, gate, (p) => ({ peer: collab.follow(p.peer) }));
-  onRequest(conn, P.FollowStop, gate, () => (collab.unfollow(), null));
-  onRequest(conn, P.DataSet, gate, (p) => (collab.dataSet(p.namespace, p.key, p.value), null));
-  onRequest(conn, P.DataGet, gate, (p) => collab.dataGet(p.namespace, p.key) as never);
-  onRequest(conn, P.MessageBroadcast, gate, (p) => (collab.broadcast(p.namespace, p.payload), null));
+  onNotification(b, P.CursorSet, (p) => collab.setCursor(p.path, p.selections), invalid);
+  onNotification(b, P.ViewportSet, (p) => collab.setViewport(p.path, p.range), invalid);
+  onRequest(b, P.BufferUndo, (p) => ({ applied: collab.undo(p.path, true) }));
+  onRequest(b, P.BufferRedo, (p) => ({ applied: collab.undo(p.path, false) }));
+  onRequest(b, P.FollowStart, (p) => ({ peer: collab.follow(p.peer) }));
+  onRequest(b, P.FollowStop, () => (collab.unfollow(), null));
+  onRequest(b, P.DataSet, (p) => (collab.dataSet(p.namespace, p.key, p.value), null));
+  onRequest(b, P.DataGet, (p) => collab.dataGet(p.namespace, p.key) as never);
+  onRequest(b, P.MessageBroadcast, (p) => (collab.broadcast(p.namespace, p.payload), null));
+  onUnknown(b, `chorus ${services.version}, protocol version ${P.PROTOCOL_VERSION}`);
 
   conn.onClose(() => {
     collab.dispose();

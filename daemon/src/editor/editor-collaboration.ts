@@ -129,10 +129,25 @@ export class EditorCollaboration {
 
   // ---- follow ------------------------------------------------------------------------------
 
+  /**
+   * Follow the peer named `nameOrId` (its id, a prefix of it, or its name). Throws Failure
+   * `unknownPeer` when nobody here is called so, and `invalid` for this person's own id or name;
+   * either way, whom this editor follows (if anyone) is unchanged.
+   */
   follow(nameOrId: string): PeerView {
     const peer = this.c.presence.find(nameOrId);
     if (!peer) {
       const here = this.c.presence.peers().map((p) => p.name);
+      const self = this.c.presence.self;
+      // One's own id (or name) is in no list of others: "nobody called … is in the session" told
+      // a person who pasted their own id from session/status that they were not there.
+      const isSelf = nameOrId === self.id || (nameOrId.length >= 4 && self.id.startsWith(nameOrId)) || nameOrId.toLowerCase() === self.name.toLowerCase();
+      if (isSelf) {
+        throw new Failure(
+          'invalid',
+          `${JSON.stringify(nameOrId)} is you (${self.name}, this daemon's own peer), and one cannot follow oneself; name someone else${here.length ? ` (here: ${here.join(', ')})` : ' (nobody else is in the session yet)'}${this.following ? `; still following ${this.following.name}` : ''}`,
+        );
+      }
       throw new Failure('unknownPeer', `nobody called ${JSON.stringify(nameOrId)} is in the session${here.length ? ` (here: ${here.join(', ')})` : ''}`);
     }
     this.following = peer;

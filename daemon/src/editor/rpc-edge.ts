@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
 import { CancellationToken, ResponseError, type Message, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
+import type { MessageOrder, RequestKind } from './request-order.js';
 
 /** Deepest nesting of arrays and objects an editor message may have (params are shallow). */
 export const MAX_JSON_DEPTH = 64;
@@ -74,13 +75,46 @@ function decodeMessage(buffer: Uint8Array): Message {
   return msg as Message;
 }
 
-/** `decodeMessage` as vscode-jsonrpc's content-type decoder, for its stream readers: the editor socket (behind FrameGuard) and the LSP server's stdio. */
+/** `decodeMessage` as vscode-jsonrpc's content-type decoder, for a stream reader (the LSP server's stdio; editor sockets use `orderedDecoder`). */
 export const strictDecoder = {
   name: 'application/json',
   async decode(buffer: Uint8Array): Promise<never> {
     return decodeMessage(buffer) as never;
   },
 };
+
+/**
+ * The method of the request that stands, in an editor connection's queue, for a frame the daemon
+ * could not read as a message but whose id it could (see `orderedDecoder`). A client that sends
+ * this name itself is answered as for any unknown method.
+ */
+const BAD_FRAME_METHOD = '$/chorus/unreadableMessage';
+/** Where the stand-in request carries its BadFrame: a symbol, which no JSON can hold. */
+const BAD_FRAME = Symbol('bad frame');
+
+/**
+ * `strictDecoder` for an editor connection, whose answers keep the order of the requests
+ * (decision 187): a frame that could not be read but has an id becomes a stand-in request that
+ * takes its place in the queue (answered by `onUnknown`'s binding with the BadFrame's code and
+ * message), rather than an error answered at once, ahead of the answers of the requests before
+ * it. Without an id nothing can be matched, and the error is thrown as by `strictDecoder`.
+ */
+export const orderedDecoder = {
+  name: 'application/json',
+  async decode(buffer: Uint8Array): Promise<never> {
+    try {
+      return decodeMessage(buffer) as never;
+    } catch (e) {
+      if (!(e instanceof BadFrame) || e.id === null) throw e;
+      return standIn(e);
+    }
+  },
+};
+
+/** The stand-in request for `bad` (which has an id), answered with its error in its turn. */
+function standIn(bad: BadFrame): never {
+  return { jsonrpc: '2.0', id: bad.id, method: BAD_FRAME_METHOD, params: { [BAD_FRAME]: bad } } as never;
+}
 
 /**
  * How deeply `text` (JSON) nests arrays and objects, counting without recursion, so a hostile
@@ -138,53 +172,107 @@ function paramsOf(args: unknown[]): unknown {
   return args[0];
 }
 
-/** Bind a request: validate params, run, map failures. `gate` may refuse (e.g. before initialize). */
-export function onRequest<P extends z.ZodType, R extends z.ZodType>(
-  conn: MessageConnection,
-  def: RequestDef<P, R>,
-  gate: (method: string) => void,
-  handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
-): void {
-  conn.onRequest(def.method, async (...args: unknown[]) => {
-    try {
-      const raw = paramsOf(args);
-      gate(def.method);
-      const parsed = def.params.safeParse(raw);
-      if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
-      return await handler(parsed.data);
-    } catch (e) {
-      throw toResponseError(e, def.method, internalLogs.get(conn));
-    }
-  });
+/** How `onRequest` and `onNotification` bind a connection's methods. */
+export interface Binding {
+  conn: MessageConnection;
+  /** The connection's order: every handler runs through it (decision 187). */
+  order: MessageOrder;
+  /** Refuses a request that may not run yet (before initialize); throws a ResponseError. */
+  gate: (method: string) => void;
+  /** Where a notification that cannot be answered is reported. */
+  log: (msg: string) => void;
 }
 
 /**
- * Bind a notification. One with invalid params cannot be answered (JSON-RPC): it is dropped, the
- * log gets the method and what was wrong, and `invalid` (when given) gets the same words, for
- * telling the editor (decision 191).
+ * Bind a request: in order with the connection's other messages, validate params, run, map
+ * failures. `kind` says when later messages may start (see RequestKind); `ordered` by default.
+ */
+export function onRequest<P extends z.ZodType, R extends z.ZodType>(
+  b: Binding,
+  def: RequestDef<P, R>,
+  handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
+  kind: RequestKind = 'ordered',
+): void {
+  const fail = (e: unknown): never => {
+    throw toResponseError(e, def.method, internalLogs.get(b.conn));
+  };
+  // Not an async function: vscode-jsonrpc must await the very promise MessageOrder returns (see
+  // MessageOrder.request), and a handler that answers at once stays free of promises.
+  b.conn.onRequest(def.method, (...args: unknown[]) =>
+    b.order.request(kind, () => {
+      try {
+        const raw = paramsOf(args);
+        b.gate(def.method);
+        const parsed = def.params.safeParse(raw);
+        if (!parsed.success) throw new ResponseError(ErrorCodes.InvalidParams, describeIssues(def.method, parsed.error));
+        const result = handler(parsed.data);
+        return result instanceof Promise ? result.catch(fail) : result;
+      } catch (e) {
+        return fail(e);
+      }
+    }),
+  );
+}
+
+/**
+ * Bind a notification, in order with the connection's other messages. One with invalid params
+ * cannot be answered (JSON-RPC): it is dropped, the log gets the method and what was wrong, and
+ * `invalid` (when given) gets the same words, for telling the editor (decision 191).
  */
 export function onNotification<P extends z.ZodType>(
-  conn: MessageConnection,
+  b: Binding,
   def: NotificationDef<P>,
-  log: (msg: string) => void,
   handler: (params: z.output<P>) => void,
   invalid?: (method: string, problem: string) => void,
 ): void {
-  conn.onNotification(def.method, (...args: unknown[]) => {
-    const raw = paramsOf(args);
-    const parsed = def.params.safeParse(raw);
-    if (!parsed.success) {
-      const problem = describeIssues(def.method, parsed.error);
-      log(`${problem} (a notification: dropped, not answered)`);
-      return invalid?.(def.method, problem);
-    }
-    try {
-      handler(parsed.data);
-    } catch (e) {
-      if (e instanceof Failure) log(`${def.method} refused: ${e.message}`);
-      else log(`${def.method} failed (internal error): ${(e as Error)?.stack ?? String(e)}`);
-    }
-  });
+  const { log } = b;
+  b.conn.onNotification(def.method, (...args: unknown[]) =>
+    b.order.notification(() => {
+      const raw = paramsOf(args);
+      const parsed = def.params.safeParse(raw);
+      if (!parsed.success) {
+        const problem = describeIssues(def.method, parsed.error);
+        log(`${problem} (a notification: dropped, not answered)`);
+        return invalid?.(def.method, problem);
+      }
+      try {
+        handler(parsed.data);
+      } catch (e) {
+        if (e instanceof Failure) log(`${def.method} refused: ${e.message}`);
+        else log(`${def.method} failed (internal error): ${(e as Error)?.stack ?? String(e)}`);
+      }
+    }),
+  );
+}
+
+/**
+ * Answer requests for methods this daemon does not know with -32601 in Chorus's words, in order
+ * with the others (vscode-jsonrpc's own answer was "Unhandled method nope"), and the stand-ins of
+ * unreadable frames (`orderedDecoder`) with their error, in their place; log the first of
+ * each unknown notification (which cannot be answered). `daemon` names this daemon, e.g.
+ * `chorus 0.1.0, protocol version 3`.
+ */
+export function onUnknown(b: Binding, daemon: string): void {
+  b.conn.onRequest((method: string, params: unknown) =>
+    b.order.request('ordered', () => {
+      const bad = method === BAD_FRAME_METHOD && params !== null && typeof params === 'object' ? (params as { [BAD_FRAME]?: BadFrame })[BAD_FRAME] : undefined;
+      if (bad !== undefined) throw new ResponseError(bad.code, bad.message);
+      throw new ResponseError(ErrorCodes.MethodNotFound, unknownMethod(method, daemon));
+    }),
+  );
+  const told = new Set<string>();
+  b.conn.onUnhandledNotification((m) =>
+    b.order.notification(() => {
+      if (told.has(m.method) || told.size >= 100) return;
+      told.add(m.method);
+      b.log(`ignored the notification ${JSON.stringify(m.method)}: ${unknownMethod(m.method, daemon)}`);
+    }),
+  );
+}
+
+/** What a person reads when an editor calls `method`, which this daemon (`daemon`) does not know. */
+export function unknownMethod(method: string, daemon: string): string {
+  return `this daemon (${daemon}) does not know the method ${JSON.stringify(method)}; check the name against the protocol's list of methods, or, if the editor plugin was made for another version of Chorus, update the plugin or chorus so that both speak the same protocol version`;
 }
 
 /** Answer a frame the reader could not turn into a message (through the writer, so frames never interleave). */

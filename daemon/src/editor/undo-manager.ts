@@ -29,6 +29,10 @@ export class UndoManager {
 
   /** Undo (or redo) the editor's last step in a file; false when there is none. */
   step(editorId: string, fileId: string, undo: boolean): boolean {
+    // This editor's edits still staged (a burst: an edit pipelined right before the undo) become
+    // a change first, so their step is in the history: read before, the undo took back the step
+    // before them, at positions of the text before them.
+    this.workspace.settle();
     const h = this.histories.get(fileId)?.get(editorId);
     const op = undo ? h?.takeUndo() : h?.takeRedo();
     if (!h || !op) return false;
