@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { relayCloseInWords } from '../../daemon/src/net/relay-client.js';
 import { RelayFrame, tagged } from '../../daemon/src/net/relay-protocol.js';
 import { addressOf, RELAY_LIMITS, startRelay, type RelayHandle } from '../../daemon/src/net/relay-server.js';
 import { chorus, stopAfterEach, waitUntil } from '../support/cli.js';
@@ -153,4 +154,14 @@ it('counts an address as IPv4, or an IPv6 /64 (a host there may take any address
   expect(addressOf('::1')).toBe('0:0:0:0::/64');
   expect(addressOf('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   expect(addressOf(undefined)).toBe('unknown');
+});
+
+it('the daemon says in words why its relay link ended, never the library\'s text', () => {
+  // The trial's log line: "relay … closed the connection: send failed (WebSocket is not open: readyState 2 (CLOSING))".
+  const closing = relayCloseInWords('send failed (WebSocket is not open: readyState 2 (CLOSING))');
+  expect(closing).toBe('the link to the relay was already closing (closed by the relay or the network) when this daemon sent on it');
+  expect(closing).not.toMatch(/readyState|WebSocket/);
+  expect(relayCloseInWords('send failed (WebSocket is not open: readyState 3 (CLOSED))')).not.toMatch(/readyState/);
+  expect(relayCloseInWords('closed by peer: the relay is full: over 4096 rooms; try again later or use another relay')).toBe('the relay said: the relay is full: over 4096 rooms; try again later or use another relay');
+  expect(relayCloseInWords('connection lost (ECONNRESET)')).toBe('connection lost (ECONNRESET)');
 });
