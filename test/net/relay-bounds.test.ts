@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { relayCloseInWords } from '../../daemon/src/net/relay-client.js';
+import { RelayClient, relayCloseInWords } from '../../daemon/src/net/relay-client.js';
 import { RelayFrame, tagged } from '../../daemon/src/net/relay-protocol.js';
+import { dialWebSocket } from '../../daemon/src/net/websocket.js';
 import { addressOf, RELAY_LIMITS, startRelay, type RelayHandle } from '../../daemon/src/net/relay-server.js';
 import { chorus, stopAfterEach, waitUntil } from '../support/cli.js';
 import { ConnectionFlood } from '../support/connection-flood.js';
@@ -80,6 +81,23 @@ it('a flood from one address is held to its bounds while real daemons get into t
   expect(log.filter((l) => /relay: closing a connection/.test(l)).length).toBeLessThanOrEqual(4 * 3);
 }, 180_000);
 
+/** A room id made from `n`. */
+const room = (n: number): string => n.toString(16).padStart(32, '0');
+
+it('a relay client on the same address as 64 idle connections reopened 50 ms after each close joins at its first try', async () => {
+  // The trial's exact case (one machine): on the previous code every try failed with "send failed
+  // (WebSocket is not open: readyState 2 (CLOSING))", the relay closing the newcomer at once.
+  const r = (relay = await startRelay({ host: '127.0.0.1', port: 0 }));
+  const idlers = new ConnectionFlood(r.url, { count: RELAY_LIMITS.waiting, mode: 'bare', reopenMs: 50 });
+  floods.push(idlers);
+  await waitUntil('the flood to have opened its connections and more', () => idlers.opened >= 2 * RELAY_LIMITS.waiting);
+  for (let i = 0; i < 5; i++) {
+    const client = await RelayClient.connect({ url: r.url, roomId: room(7), peerId: `member${i}`, dial: dialWebSocket });
+    client.close();
+  }
+  expect(r.load().waiting).toBeLessThanOrEqual(RELAY_LIMITS.waitingPerAddress);
+}, 60_000);
+
 /** A raw connection from `from` that joins `room` as `peer`; resolves with the relay's first answer or its close reason. */
 async function joinAs(url: string, room: string, peer: string, from = '127.0.0.1', key?: string): Promise<{ ws: WebSocket; answer: string }> {
   const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: from });
@@ -93,8 +111,6 @@ async function joinAs(url: string, room: string, peer: string, from = '127.0.0.1
   ws.send(tagged(RelayFrame.Join, JSON.stringify({ room, peer, ...(key ? { key } : {}) })));
   return { ws, answer: await answer };
 }
-
-const room = (n: number): string => n.toString(16).padStart(32, '0');
 
 it('refuses a join past each bound with a reason in words, and a daemon may still take its own slot back', async () => {
   const log: string[] = [];
