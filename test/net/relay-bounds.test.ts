@@ -4,6 +4,7 @@
 // for 18 s ("too many connections waiting to join: over 64"). Every count a stranger raises is
 // bounded now, and the waiting slots are shared out by address.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -97,6 +98,29 @@ it('a relay client on the same address as 64 idle connections reopened 50 ms aft
   }
   expect(r.load().waiting).toBeLessThanOrEqual(RELAY_LIMITS.waitingPerAddress);
 }, 60_000);
+
+it('bare TCP connections from one address are held to its share; another address still joins', async () => {
+  const log: string[] = [];
+  const r = (relay = await startRelay({ host: '127.0.0.1', port: 0, log: (m) => log.push(m), limits: { joinedPerAddress: 20, waitingPerAddress: 4 } }));
+  const share = 20 + 4 + 16; // in rooms, waiting, and a few for the page
+  const answers: string[] = [];
+  const raw: net.Socket[] = [];
+  for (let i = 0; i < share + 10; i++) {
+    const s = net.connect({ host: '127.0.0.1', port: r.port, localAddress: '127.0.0.4' });
+    s.on('error', () => undefined);
+    s.on('data', (d) => answers.push(d.toString()));
+    raw.push(s);
+  }
+  try {
+    await waitUntil('the connections past the share answered and closed', () => answers.length >= 10);
+    expect(answers.every((a) => a.startsWith('HTTP/1.1 503') && a.includes('too many open connections from one address: over 40'))).toBe(true);
+    expect(raw.filter((s) => !s.destroyed && s.readyState === 'open').length).toBeGreaterThanOrEqual(share);
+    expect((await joinAs(r.url, room(1), 'member')).answer).toBe('peers');
+    expect(log.filter((l) => /too many open connections from one address/.test(l)).length).toBeLessThanOrEqual(3);
+  } finally {
+    for (const s of raw) s.destroy();
+  }
+});
 
 /** A raw connection from `from` that joins `room` as `peer`; resolves with the relay's first answer or its close reason. */
 async function joinAs(url: string, room: string, peer: string, from = '127.0.0.1', key?: string): Promise<{ ws: WebSocket; answer: string }> {

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { QuietLog } from '../quiet-log.js';
 import { HandshakeSlots } from './handshake-slots.js';
@@ -353,12 +354,57 @@ export function relayRooms(opts: RelayRoomsOptions): RelayRooms {
   };
 }
 
+/** Sockets one address may hold beyond its connections in rooms and waiting: requests for the page. */
+const SOCKETS_SPARE = 16;
+
+/**
+ * Bound the sockets of `chorus relay`'s port before any request is read, so that connections
+ * that never upgrade cannot exhaust descriptors either (decision 194): per address, its
+ * connections in rooms and waiting and SOCKETS_SPARE; in all, `joined` + `waiting` + the spare
+ * (below the descriptors the process may open: see relayLimits). One over its address's share is
+ * answered 503 with the reason and closed; over the total, Node drops it. Both logged, rate-limited.
+ */
+function holdSockets(http: Server, limits: Readonly<RelayLimits>, log: (msg: string) => void): void {
+  const quiet = new QuietLog(log, 60_000, DROP_LINES_PER_MINUTE);
+  const perAddress = limits.joinedPerAddress + limits.waitingPerAddress + SOCKETS_SPARE;
+  http.maxConnections = limits.joined + limits.waiting + SOCKETS_SPARE;
+  http.on('drop', (d?: { remoteAddress?: string }) => {
+    quiet.log('relay: the relay is full', `relay: closing a connection from ${addressOf(d?.remoteAddress)}: the relay is full: over ${http.maxConnections} open connections`);
+  });
+  const from = new Map<string, number>();
+  http.on('connection', (socket: Socket) => {
+    const address = addressOf(socket.remoteAddress);
+    const n = (from.get(address) ?? 0) + 1;
+    if (n > perAddress) {
+      const reason = `too many open connections from one address: over ${perAddress}; close some, or try again later`;
+      quiet.log('relay: too many open connections from one address', `relay: closing a connection from ${address}: ${reason}`);
+      socket.on('error', () => undefined);
+      // Closed as soon as the answer is written: the request it may send meanwhile is not served.
+      socket.write(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`, () => socket.destroy());
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    from.set(address, n);
+    socket.once('close', () => {
+      const left = (from.get(address) ?? 1) - 1;
+      if (left > 0) from.set(address, left);
+      else from.delete(address);
+    });
+  });
+  http.once('close', () => quiet.clear());
+}
+
 export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   const log = opts.log ?? (() => {});
   const rooms = relayRooms({ log, ...(opts.onForward ? { onForward: opts.onForward } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
   // The relay serves the browser page too (issue 17): a link through it opens the same page.
   const page = new PageServer({ host: 'relay' });
-  const http = createServer((req, res) => page.handle(req, res));
+  // A connection that sends nothing for JOIN_TIMEOUT_MS before it upgrades (ws turns the timer
+  // off when it does) is closed, as one that never joins is; one that sends its request's headers
+  // slowly is closed after as long (Node looks for those every few seconds).
+  const http = createServer({ headersTimeout: JOIN_TIMEOUT_MS, connectionsCheckingInterval: 2000 }, (req, res) => page.handle(req, res));
+  http.setTimeout(JOIN_TIMEOUT_MS);
+  holdSockets(http, rooms.limits, log);
   await new Promise<void>((resolve, reject) => {
     http.once('listening', resolve);
     http.once('error', (err) => {
