@@ -14,7 +14,7 @@ import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
-import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, runningPid, startingDaemon, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
+import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, recordStartingHere, runningPid, startingDaemon, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
@@ -241,6 +241,9 @@ const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM:
 export async function daemon(dir: string | undefined, opts: { name?: string; view?: boolean }): Promise<void> {
   const name = checkedName(opts.name);
   const project = findProject(dir);
+  // First, before the daemon's code loads: until it holds the lock only this record says a
+  // daemon is starting here, and `chorus stop` looks for it (decision 195).
+  const started = recordStartingHere(project);
   const { AlreadyRunning, Daemon } = await import('./daemon.js');
   // The signals are handled from before the daemon starts. It serves editors, and acknowledges
   // their edits, while it still takes the folder in; with the handlers installed only once that
@@ -283,16 +286,19 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
   } catch (e) {
     if (e instanceof AlreadyRunning) fail(`${e.message}; stop it with \`chorus stop ${project.root}\``, EXIT_ALREADY_RUNNING);
     throw e;
+  } finally {
+    // It holds the lock now (or will not run): the lock says the rest.
+    started();
   }
-  const started = d;
+  const running = d;
   if (signalled !== undefined) {
-    started.log(`stopping: ${signalled} arrived while it started`);
-    void started.stop().then(() => process.exit(0));
+    running.log(`stopping: ${signalled} arrived while it started`);
+    void running.stop().then(() => process.exit(0));
     return;
   }
   // Once it holds the lock (no other daemon tidies at the same time), and after this start's own
   // recoveries have kept their copies aside.
-  tidyKeptCopies(project, (m) => started.log(m));
+  tidyKeptCopies(project, (m) => running.log(m));
 }
 
 export interface ShareFlags {
@@ -678,8 +684,11 @@ const PEER_STATES: Record<string, string> = {
 export async function stop(dir: string | undefined): Promise<void> {
   const project = findProject(dir);
   const elsewhere = notAProject(project, 'stop');
-  if (elsewhere) fail(`no daemon running for ${project.root}; nothing to stop: ${elsewhere}`, EXIT_NOT_RUNNING);
-  const found = await confirmedDaemon(project);
+  // No `.chorus/` yet, and yet a daemon may be starting there (`chorus daemon .` a moment ago,
+  // still loading): it is stopped, not called "not a Chorus project" (decision 195).
+  const starting = elsewhere ? startingDaemon(project) : undefined;
+  if (elsewhere && !starting) fail(`no daemon running for ${project.root}; nothing to stop: ${elsewhere}`, EXIT_NOT_RUNNING);
+  const found = starting ? { ...starting, starting: true as const } : await confirmedDaemon(project);
   if (!('state' in found)) {
     // Before the signal: the editors attached see the mark when their connection drops, and do
     // not start the daemon again (decision 174).

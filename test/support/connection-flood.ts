@@ -3,7 +3,8 @@
  * Node process keeps `count` WebSocket connections open, each reopened 50 ms (or `reopenMs`)
  * after it closes, and holding no join code. Each connection either says nothing (`bare`) or sends a well-formed
  * handshake hello with a made-up id and nonce and then nothing (`hello`: what a stranger can do
- * without the code). Connections go out from the given local addresses in turn (on Linux all of
+ * without the code), or, against a relay, joins a made-up room (`join`: the relay asks no code).
+ * Connections go out from the given local addresses in turn (on Linux all of
  * 127.0.0.0/8 is loopback), so one process can stand for many sources.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +12,8 @@ import { createRequire } from 'node:module';
 
 export interface FloodOptions {
   count: number;
-  mode: 'bare' | 'hello';
+  /** `join`: a relay join (decision 194) into a made-up room under a made-up peer id. */
+  mode: 'bare' | 'hello' | 'join';
   /** Local addresses to connect from, in turn (default: the system's choice). */
   from?: string[];
   /** Wait before reopening a closed connection, ms (the trial's script: 50). */
@@ -39,6 +41,9 @@ function one() {
     if (mode === 'hello') {
       const hello = JSON.stringify({ p: 'chorus-net', v: 5, id: crypto.randomBytes(8).toString('hex'), n: crypto.randomBytes(32).toString('base64') });
       ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(hello)]));
+    } else if (mode === 'join') {
+      const join = JSON.stringify({ room: crypto.randomBytes(32).toString('hex'), peer: crypto.randomBytes(8).toString('hex') });
+      ws.send(Buffer.concat([Buffer.from([0x10]), Buffer.from(join)]));
     }
   });
   ws.on('close', () => setTimeout(one, +reopenMs));

@@ -11,7 +11,7 @@ import { Project } from '../project.js';
 import { CliError } from './human-error.js';
 import { stoppedByCommand, stoppedMessage } from './stop-mark.js';
 import { ExitCodes } from '@chorus/protocol';
-import { inspectLock, lockOwner, processAlive, processStart, recordProcess, type LockHolder } from './lock.js';
+import { daemonProcessesOf, inspectLock, lockOwner, processAlive, processStart, recordProcess, type LockHolder } from './lock.js';
 import { testTimings } from '../session/test-timings.js';
 
 /** The project folder for `dir`, or, when none is given, the nearest folder up with a `.chorus/`. */
@@ -156,16 +156,44 @@ export function daemonStartedHere(project: Project): DaemonProcess | undefined {
 }
 
 /**
- * The daemon process a command started for `project` (ensureDaemon's `.chorus/daemon.starting`),
- * when it is confirmed, as a lock's holder is, to be a live daemon of this folder: one that may
- * not hold the lock yet. An editor that restarts a killed daemon leaves the dead one's lock in
- * place until the new one, a moment later, takes it over; `chorus stop` in that moment found no
- * daemon and said "nothing to stop" while one was starting (decision 183). Undefined otherwise
- * (none recorded, or the process recorded has ended or is another program now).
+ * A daemon process of `project` that may not hold the lock yet, confirmed as a lock's holder is
+ * (a live `chorus daemon` of this folder): the one `.chorus/daemon.starting` names (written by
+ * ensureDaemon for a daemon it spawns, and by `chorus daemon` itself before it takes the lock:
+ * recordStartingHere), or else, where the system lists processes with their folders (Linux), one
+ * whose command line says so, which it does from the moment it is exec'd, before it has written
+ * anything (even `.chorus/`). An editor that restarts a killed daemon leaves the dead one's lock
+ * in place until the new one, a moment later, takes it over, and `chorus daemon .` run by hand
+ * has no lock for a moment: `chorus stop` then found no daemon and said "nothing to stop" while
+ * one was starting (decisions 183, 195). Undefined otherwise.
  */
 export function startingDaemon(project: Project): DaemonProcess | undefined {
   const h = inspectLock(project.startingPath, project.root);
-  return h.state === 'held' ? { pid: h.pid, procStart: h.procStart } : undefined;
+  if (h.state === 'held') return { pid: h.pid, procStart: h.procStart };
+  return daemonProcessesOf(project.root)[0];
+}
+
+/**
+ * This process is `chorus daemon` for `project` and is about to take its lock: record it in
+ * `.chorus/daemon.starting` (creating `.chorus/`, which the daemon's start does a moment later
+ * anyway), as ensureDaemon records a daemon it spawns, so that `chorus stop` sees a daemon
+ * started by hand too (decision 195). Best effort: a folder that cannot be written fails the
+ * start itself a moment later, with the start's own message. Returns the function that removes
+ * the record once the start is over (the lock taken, or the start failed); it is removed at exit
+ * too.
+ */
+export function recordStartingHere(project: Project): () => void {
+  try {
+    project.ensureDotDir();
+  } catch {
+    return () => undefined;
+  }
+  recordProcess(project.startingPath, process.pid, project.root);
+  const forget = (): void => forgetStarting(project, process.pid);
+  process.once('exit', forget);
+  return () => {
+    process.off('exit', forget);
+    forget();
+  };
 }
 
 /** Remove `.chorus/daemon.starting` if it still names `pid` (its start is over, one way or the other). */

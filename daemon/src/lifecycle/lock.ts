@@ -153,6 +153,32 @@ export function namesDaemonOf(argv: string[], cwd: string | undefined, root: str
   }
 }
 
+/**
+ * The processes running `chorus daemon` for the project at `root` (namesDaemonOf), other than this
+ * one, found by their command lines in /proc: a daemon is visible there from the moment it is
+ * exec'd, before it can write anything. Linux only (elsewhere the command lines of all processes
+ * come without their working folders, so a relative folder argument cannot be resolved): empty
+ * there. Zombies (ended, not yet reaped) are left out.
+ */
+export function daemonProcessesOf(root: string): { pid: number; procStart: string | undefined }[] {
+  if (!HAS_PROC) return [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: { pid: number; procStart: string | undefined }[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const cmd = commandOf(pid);
+    if (cmd && namesDaemonOf(cmd.argv, cmd.cwd, root) && processAlive(pid)) found.push({ pid, procStart: processStart(pid) });
+  }
+  return found;
+}
+
 function parseLock(text: string): LockRecord | undefined {
   try {
     const rec = JSON.parse(text) as Partial<LockRecord> | null;

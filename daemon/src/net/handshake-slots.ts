@@ -43,10 +43,14 @@ export class HandshakeSlots<T> {
   /**
    * @param maxStrangers stranger slots; beyond, the oldest of the busiest source is evicted
    * @param maxMembers slots for connections that knocked with the session's secret
+   * @param maxPerSource stranger slots one source may hold; beyond, its own oldest is evicted, so
+   *   one address never holds more than this many of the slots (the relay's waiting connections,
+   *   decision 194); unbounded when absent
    */
   constructor(
     readonly maxStrangers: number,
     readonly maxMembers: number,
+    readonly maxPerSource = Infinity,
   ) {}
 
   /** Connections waiting in their handshake, strangers and members. */
@@ -54,17 +58,26 @@ export class HandshakeSlots<T> {
     return this.#strangerCount + this.#members.size;
   }
 
-  /** Take a stranger slot for `item`; returns the stranger to close to make room, if one must go. */
+  /**
+   * Take a stranger slot for `item`; returns the stranger to close to make room, if one must go:
+   * the oldest of `source` when it holds more than maxPerSource, else the oldest of the busiest
+   * source when all slots are taken.
+   */
   admit(item: T, source: string): T | undefined {
     let bucket = this.#strangers.get(source);
     if (!bucket) this.#strangers.set(source, (bucket = new Set()));
     bucket.add(item);
     this.#sourceOf.set(item, source);
     this.#strangerCount++;
-    if (this.#strangerCount <= this.maxStrangers) return undefined;
-    const victim = this.#oldestOfBusiestSource();
+    const victim = bucket.size > this.maxPerSource ? bucket.values().next().value! : this.#strangerCount > this.maxStrangers ? this.#oldestOfBusiestSource() : undefined;
+    if (victim === undefined) return undefined;
     this.release(victim);
     return victim;
+  }
+
+  /** Stranger slots `source` holds. */
+  heldBy(source: string): number {
+    return this.#strangers.get(source)?.size ?? 0;
   }
 
   /**

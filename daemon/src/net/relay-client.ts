@@ -14,6 +14,20 @@ import type { Transports } from './transports.js';
 
 const utf8 = new TextDecoder();
 
+/**
+ * Why the connection to a relay ended, in words, from the reason its Link gave (websocket.ts).
+ * A send on a connection the relay had begun to close (it answers a bound with a close, decision
+ * 194) failed with the library's text, "send failed (WebSocket is not open: readyState 2
+ * (CLOSING))", which a person cannot read; the relay's own reason, if any, came in a close frame
+ * that arrives after. What happens next (the overlay redials with backoff) is said by the caller.
+ */
+export function relayCloseInWords(reason: string): string {
+  if (/^send failed \(WebSocket is not open: readyState [23]\b/.test(reason)) return 'the link to the relay was already closing (closed by the relay or the network) when this daemon sent on it';
+  const said = /^closed by peer: (.*)$/s.exec(reason);
+  if (said) return `the relay said: ${said[1]}`;
+  return reason;
+}
+
 export class RelayLink extends BaseLink {
   readonly kind: LinkKind = 'relay';
   readonly remote: string;
@@ -106,7 +120,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       };
       const onClose = (reason: string): void => {
         clearTimeout(timer);
-        reject(new Error(`relay ${opts.url} closed the connection: ${reason}`));
+        reject(new Error(`relay ${opts.url} closed the connection before answering the join: ${relayCloseInWords(reason)}`));
       };
       ws.on('message', onFirst);
       ws.on('close', onClose);
@@ -120,7 +134,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     this.#ws = ws;
     for (const p of peers) if (typeof p === 'string') this.#peers.add(p);
     ws.on('message', (data) => this.#receive(data));
-    ws.on('close', (reason) => this.#ended(`relay connection lost: ${reason}`));
+    ws.on('close', (reason) => this.#ended(`relay connection lost: ${relayCloseInWords(reason)}`));
   }
 
   get closeReason(): string | undefined {

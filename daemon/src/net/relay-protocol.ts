@@ -11,6 +11,10 @@
  * In a routed frame from a client the peer id names the destination; the server rewrites it to
  * the source before forwarding and reads nothing past the link id. Routed types the client uses:
  * OPEN 0x20, DATA 0x21, CLOSE 0x22 (payload: utf8 reason).
+ *
+ * The server ends a connection with a WebSocket close whose reason says why in words: code 1008
+ * for a protocol error, 1013 ("try again later") when it is at one of its bounds (a full room,
+ * too many connections from one address; decision 194). Clients redial with backoff either way.
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';

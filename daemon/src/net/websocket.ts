@@ -137,7 +137,7 @@ export async function listenWebSocket(opts: ListenOptions): Promise<WebSocketLis
     }
     if (pathname === RELAY_PATH && relayServer && opts.relay) {
       const relay = opts.relay;
-      relayServer.handleUpgrade(req, socket, head, (ws) => relay.accept(ws));
+      relayServer.handleUpgrade(req, socket, head, (ws) => relay.accept(ws, req.socket.remoteAddress));
       return;
     }
     server.handleUpgrade(req, socket, head, (ws) => {
