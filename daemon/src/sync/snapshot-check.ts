@@ -1,0 +1,187 @@
+/**
+ * What a peer's saved document (a `snapshot` message) must be before Automerge loads it
+ * (decision 192). Automerge compresses a saved document's columns with DEFLATE and run-length
+ * encodes their values, so a 1,179-byte document can hold a million characters: loading it took a
+ * daemon from 81 to 507 MB with its event loop blocked for over 10 s. Its size once loaded is
+ * bounded here from the chunk's own header, before Automerge sees a byte of it: every column is
+ * inflated (at most to the budget) and its values counted, which costs a few milliseconds where
+ * loading costs seconds.
+ */
+import { ChangeRefused, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, type DocKind } from './change-check.js';
+
+/**
+ * Most bytes and values a saved document may hold per byte that arrived, once inflated and its
+ * runs expanded. Source text deflates 3–10 to 1 and an honest document's history (one change per
+ * keystroke) less; deflate's own limit is about 1,000 to 1. A document over this is not refused as
+ * forged: the peer's sync that follows every snapshot brings the same history change by change.
+ */
+export const SNAPSHOT_EXPANSION = 32;
+/** What any saved document may expand to whatever its size (a small document's fixed overhead). */
+const SNAPSHOT_ALLOWANCE = 64 * 1024;
+/** Largest saved document, inflated, per kind: what one change to it may be on the changes path. */
+const MAX_INFLATED: Record<DocKind, number> = { text: MAX_CHANGE_BYTES, index: 1024 * 1024, data: 256 * 1024 };
+const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
+/**
+ * Node's zlib, found at run time: this module is part of the platform-neutral core the browser
+ * page bundles too (decision 065), where there is no synchronous inflate. There a saved document
+ * with a compressed column cannot be bounded and is refused; the sync that follows brings it.
+ */
+const zlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:zlib') as
+  | { inflateRawSync(data: Uint8Array, options: { maxOutputLength: number }): Uint8Array }
+  | undefined;
+const DOCUMENT_CHUNK = 0;
+/** Column types (the low three bits of a column's spec; bit 3 says it is deflated). */
+const BOOLEAN = 4;
+const STRING_RLE = 5;
+const RAW_VALUE = 7;
+const DEFLATED = 8;
+
+/** What a saved document holds, as bounded by `checkSnapshot`. */
+export interface SnapshotSize {
+  /** Its columns' bytes once inflated. */
+  inflated: number;
+  /** The longest column, in values: at least its number of operations, or of changes. */
+  rows: number;
+}
+
+/**
+ * Check that `bytes` is one Automerge document chunk (what `A.save` makes) whose columns, inflated
+ * and with their runs expanded, stay within the budget for a document of `kind`: at most
+ * SNAPSHOT_EXPANSION times its size plus SNAPSHOT_ALLOWANCE, and at most what one change to such
+ * a document may be (MAX_CHANGE_BYTES, MAX_CHANGE_OPS). Automerge still checks everything else
+ * when it loads it (the checksum, the operations). Throws ChangeRefused saying why.
+ */
+export function checkSnapshot(kind: DocKind, bytes: Uint8Array): SnapshotSize {
+  const budget = SNAPSHOT_EXPANSION * bytes.length + SNAPSHOT_ALLOWANCE;
+  const maxBytes = Math.min(budget, MAX_INFLATED[kind]);
+  const maxRows = Math.min(budget, MAX_CHANGE_OPS);
+  const r = new Reader(bytes);
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw new ChangeRefused('a saved document without Automerge framing');
+  r.at = 8;
+  if (r.byte() !== DOCUMENT_CHUNK) throw new ChangeRefused('a saved document that is not one document chunk');
+  const length = r.uleb();
+  const end = r.at + length;
+  if (end !== bytes.length) throw new ChangeRefused('a saved document whose length does not match its header (truncated, padded or several chunks)');
+  r.end = end;
+  const actors = r.uleb();
+  for (let i = 0; i < actors; i++) r.skip(r.uleb());
+  r.skip(32 * r.uleb()); // heads
+  const columns = [...r.columns(), ...r.columns()]; // the changes', then the operations'
+  let inflated = 0;
+  let rows = 0;
+  for (const { spec, length: size } of columns) {
+    let data = r.take(size);
+    if (spec & DEFLATED) {
+      if (!zlib) throw new ChangeRefused('a saved document with compressed columns, which cannot be bounded on this platform before it is loaded');
+      try {
+        data = zlib.inflateRawSync(data, { maxOutputLength: Math.max(1, maxBytes - inflated) });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw overBytes(kind, bytes.length, maxBytes);
+        throw new ChangeRefused('a saved document with a damaged compressed column');
+      }
+    }
+    inflated += data.length;
+    if (inflated > maxBytes) throw overBytes(kind, bytes.length, maxBytes);
+    const type = spec & 7;
+    if (type === RAW_VALUE) continue; // bytes, counted above; their values are counted in the metadata column
+    rows = Math.max(rows, countValues(data, type, maxRows, bytes.length));
+  }
+  return { inflated, rows };
+}
+
+function overBytes(kind: DocKind, size: number, max: number): ChangeRefused {
+  return new ChangeRefused(`a saved document of ${size} bytes that would inflate to over ${max} bytes, more than a ${kind === 'text' ? 'file' : kind} document sent whole may`);
+}
+
+/**
+ * How many values a column holds (its runs expanded), refusing once over `max`. Boolean columns
+ * are alternating run lengths; the others are runs (a positive count and one value), literals (a
+ * negative count and that many values) or nulls (0 and a count).
+ */
+function countValues(data: Uint8Array, type: number, max: number, size: number): number {
+  const r = new Reader(data);
+  let n = 0;
+  const add = (k: number) => {
+    n += k;
+    if (n > max) throw new ChangeRefused(`a saved document of ${size} bytes with a column of over ${max} values, more than a document sent whole may hold`);
+  };
+  const value = () => (type === STRING_RLE ? r.skip(r.uleb()) : r.leb());
+  while (r.at < r.end) {
+    if (type === BOOLEAN) {
+      add(r.uleb());
+      continue;
+    }
+    const count = r.sleb();
+    if (count > 0) {
+      value();
+      add(count);
+    } else if (count < 0) {
+      for (let i = 0; i < -count; i++) value();
+      add(-count);
+    } else add(r.uleb());
+  }
+  return n;
+}
+
+/** A cursor over a chunk; reading past its end is a ChangeRefused. */
+class Reader {
+  at = 0;
+  end: number;
+  constructor(private readonly b: Uint8Array) {
+    this.end = b.length;
+  }
+
+  private truncated(): ChangeRefused {
+    return new ChangeRefused('a truncated or malformed saved document');
+  }
+
+  byte(): number {
+    if (this.at >= this.end) throw this.truncated();
+    return this.b[this.at++]!;
+  }
+
+  /** An unsigned LEB128 number (at most 2^53: anything longer is malformed here). */
+  uleb(): number {
+    let value = 0;
+    for (let shift = 0; shift < 53; shift += 7) {
+      const x = this.byte();
+      value += (x & 0x7f) * 2 ** shift;
+      if (!(x & 0x80)) return value;
+    }
+    throw this.truncated();
+  }
+
+  /** A signed LEB128 number. */
+  sleb(): number {
+    let value = 0;
+    for (let shift = 0; shift < 53; shift += 7) {
+      const x = this.byte();
+      value += (x & 0x7f) * 2 ** shift;
+      if (!(x & 0x80)) return x & 0x40 ? value - 2 ** (shift + 7) : value;
+    }
+    throw this.truncated();
+  }
+
+  /** Skip one LEB128 number, whatever its sign. */
+  leb(): void {
+    for (let i = 0; i < 10; i++) if (!(this.byte() & 0x80)) return;
+    throw this.truncated();
+  }
+
+  skip(n: number): void {
+    if (n > this.end - this.at) throw this.truncated();
+    this.at += n;
+  }
+
+  take(n: number): Uint8Array {
+    const from = this.at;
+    this.skip(n);
+    return this.b.subarray(from, this.at);
+  }
+
+  /** A column list: a count, then each column's spec and data length. */
+  *columns(): Generator<{ spec: number; length: number }> {
+    const count = this.uleb();
+    for (let i = 0; i < count; i++) yield { spec: this.uleb(), length: this.uleb() };
+  }
+}
