@@ -35,6 +35,8 @@ async function hostAndMallory(files: Record<string, string>, readOnly = false): 
   const writerCode = encodeJoinCode({ ...decodeJoinCode(code), keys: configKeys(h.session.session!) });
   const m = await MaliciousPeer.join(readOnly ? code : writerCode, h.identity.id);
   peers.push(m);
+  // Both ends up: what it sends from now on is not lost with a link that closes before its hello.
+  await until(() => h.session.replicator!.connectedPeers().some((p) => p.id === m.id), 'the host linked to the peer');
   return { h, m };
 }
 
