@@ -216,6 +216,8 @@ interface PeerState {
  * index that names it, which follows within a few round trips.
  */
 export const MAX_HELD_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+/** Most saved documents held per peer for documents the index does not name yet (see above). */
+export const MAX_HELD_SNAPSHOTS = 10_000;
 
 export interface ReplicatorEvents {
   /** Every document is level with this peer and every blob we lacked has arrived. */
@@ -556,9 +558,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     }
     const before = p.held.get(doc);
     const bytes = p.heldBytes - (before ? before.data.length + (before.sync?.length ?? 0) : 0) + data.length;
-    if (bytes > MAX_HELD_SNAPSHOT_BYTES) {
+    if (bytes > MAX_HELD_SNAPSHOT_BYTES || (!before && p.held.size >= MAX_HELD_SNAPSHOTS)) {
       throw new ChangeRefused(
-        `a whole document for ${doc}, which no file in the index has, while ${p.heldBytes} bytes of such documents wait for their index entries already (the limit is ${MAX_HELD_SNAPSHOT_BYTES}); its sync brings the history instead if a file has it`,
+        `a whole document for ${doc}, which no file in the index has, while ${p.held.size} such documents (${p.heldBytes} bytes) wait for their index entries already (the limits are ${MAX_HELD_SNAPSHOTS} and ${MAX_HELD_SNAPSHOT_BYTES} bytes); its sync brings the history instead if a file has it`,
       );
     }
     p.held.set(doc, { data });
@@ -745,9 +747,16 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         const held = p.held.get(m.doc);
         if (held) {
           // Its history is the held saved document: answered once that is taken (takeHeld).
-          p.heldBytes += m.data.length - (held.sync?.length ?? 0);
-          held.sync = m.data;
-          return;
+          const bytes = p.heldBytes + m.data.length - (held.sync?.length ?? 0);
+          if (bytes <= MAX_HELD_SNAPSHOT_BYTES) {
+            p.heldBytes = bytes;
+            held.sync = m.data;
+            return;
+          }
+          // Over the bound: the held document goes, and its sync brings the history instead.
+          p.held.delete(m.doc);
+          p.heldBytes -= held.data.length + (held.sync?.length ?? 0);
+          this.log(`dropped ${m.doc} held from peer ${peerId.slice(0, 8)}: over ${MAX_HELD_SNAPSHOT_BYTES} bytes wait for the index; its sync brings the history instead`);
         }
         // Each (peer, document) has at most one big reply per RESYNC_MS (decision 149); its
         // changes are taken at once, the rest of a message that must wait is kept, the latest only.
