@@ -8,6 +8,7 @@
  * loading costs seconds.
  */
 import { ChangeRefused, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, type DocKind } from './change-check.js';
+import { ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader } from './chunk-columns.js';
 
 /**
  * Most bytes and values a saved document may hold per byte that arrived, once inflated and its
@@ -36,11 +37,6 @@ const zlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unk
   | { inflateRawSync(data: Uint8Array, options: { maxOutputLength: number }): Uint8Array }
   | undefined;
 const DOCUMENT_CHUNK = 0;
-/** Column types (the low three bits of a column's spec; bit 3 says it is deflated). */
-const BOOLEAN = 4;
-const STRING_RLE = 5;
-const RAW_VALUE = 7;
-const DEFLATED = 8;
 
 /** What a saved document holds, as bounded by `checkSnapshot`. */
 export interface SnapshotSize {
@@ -58,6 +54,15 @@ export interface SnapshotSize {
  * when it loads it (the checksum, the operations). Throws ChangeRefused saying why.
  */
 export function checkSnapshot(kind: DocKind, bytes: Uint8Array): SnapshotSize {
+  try {
+    return measure(kind, bytes);
+  } catch (e) {
+    if (e instanceof ChunkMalformed) throw new ChangeRefused('a truncated or malformed saved document');
+    throw e;
+  }
+}
+
+function measure(kind: DocKind, bytes: Uint8Array): SnapshotSize {
   const budget = SNAPSHOT_EXPANSION * bytes.length + SNAPSHOT_ALLOWANCE;
   const maxBytes = Math.min(budget, MAX_INFLATED[kind]);
   const maxRows = Math.min(budget, MAX_CHANGE_OPS);
@@ -90,7 +95,8 @@ export function checkSnapshot(kind: DocKind, bytes: Uint8Array): SnapshotSize {
     if (inflated > maxBytes) throw overBytes(kind, bytes.length, maxBytes);
     const type = spec & 7;
     if (type === RAW_VALUE) continue; // bytes, counted above; their values are counted in the metadata column
-    rows = Math.max(rows, countValues(data, type, maxRows, bytes.length));
+    rows = Math.max(rows, countValues(data, type, maxRows));
+    if (rows > maxRows) throw new ChangeRefused(`a saved document of ${bytes.length} bytes with a column of over ${maxRows} values, more than a document sent whole may hold`);
   }
   return { inflated, rows };
 }
@@ -99,95 +105,3 @@ function overBytes(kind: DocKind, size: number, max: number): ChangeRefused {
   return new ChangeRefused(`a saved document of ${size} bytes that would inflate to over ${max} bytes, more than a ${kind === 'text' ? 'file' : kind} document sent whole may`);
 }
 
-/**
- * How many values a column holds (its runs expanded), refusing once over `max`. Boolean columns
- * are alternating run lengths; the others are runs (a positive count and one value), literals (a
- * negative count and that many values) or nulls (0 and a count).
- */
-function countValues(data: Uint8Array, type: number, max: number, size: number): number {
-  const r = new Reader(data);
-  let n = 0;
-  const add = (k: number) => {
-    n += k;
-    if (n > max) throw new ChangeRefused(`a saved document of ${size} bytes with a column of over ${max} values, more than a document sent whole may hold`);
-  };
-  const value = () => (type === STRING_RLE ? r.skip(r.uleb()) : r.leb());
-  while (r.at < r.end) {
-    if (type === BOOLEAN) {
-      add(r.uleb());
-      continue;
-    }
-    const count = r.sleb();
-    if (count > 0) {
-      value();
-      add(count);
-    } else if (count < 0) {
-      for (let i = 0; i < -count; i++) value();
-      add(-count);
-    } else add(r.uleb());
-  }
-  return n;
-}
-
-/** A cursor over a chunk; reading past its end is a ChangeRefused. */
-class Reader {
-  at = 0;
-  end: number;
-  constructor(private readonly b: Uint8Array) {
-    this.end = b.length;
-  }
-
-  private truncated(): ChangeRefused {
-    return new ChangeRefused('a truncated or malformed saved document');
-  }
-
-  byte(): number {
-    if (this.at >= this.end) throw this.truncated();
-    return this.b[this.at++]!;
-  }
-
-  /** An unsigned LEB128 number (at most 2^53: anything longer is malformed here). */
-  uleb(): number {
-    let value = 0;
-    for (let shift = 0; shift < 53; shift += 7) {
-      const x = this.byte();
-      value += (x & 0x7f) * 2 ** shift;
-      if (!(x & 0x80)) return value;
-    }
-    throw this.truncated();
-  }
-
-  /** A signed LEB128 number. */
-  sleb(): number {
-    let value = 0;
-    for (let shift = 0; shift < 53; shift += 7) {
-      const x = this.byte();
-      value += (x & 0x7f) * 2 ** shift;
-      if (!(x & 0x80)) return x & 0x40 ? value - 2 ** (shift + 7) : value;
-    }
-    throw this.truncated();
-  }
-
-  /** Skip one LEB128 number, whatever its sign. */
-  leb(): void {
-    for (let i = 0; i < 10; i++) if (!(this.byte() & 0x80)) return;
-    throw this.truncated();
-  }
-
-  skip(n: number): void {
-    if (n > this.end - this.at) throw this.truncated();
-    this.at += n;
-  }
-
-  take(n: number): Uint8Array {
-    const from = this.at;
-    this.skip(n);
-    return this.b.subarray(from, this.at);
-  }
-
-  /** A column list: a count, then each column's spec and data length. */
-  *columns(): Generator<{ spec: number; length: number }> {
-    const count = this.uleb();
-    for (let i = 0; i < count; i++) yield { spec: this.uleb(), length: this.uleb() };
-  }
-}
