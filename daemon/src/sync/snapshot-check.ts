@@ -8,6 +8,7 @@
  * loading costs seconds.
  */
 import { ChangeRefused, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, type DocKind } from './change-check.js';
+import { Inflate } from 'pako';
 import { ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader } from './chunk-columns.js';
 
 /**
@@ -28,14 +29,38 @@ export const SNAPSHOT_ALLOWANCE = 512 * 1024;
 /** Largest saved document, inflated, per kind: what one change to it may be on the changes path. */
 const MAX_INFLATED: Record<DocKind, number> = { text: MAX_CHANGE_BYTES, index: 1024 * 1024, data: 256 * 1024 };
 const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
+/** Thrown from `inflateBounded`'s output handler to stop inflating once `max` bytes came out. */
+class OverBudget extends Error {}
+
 /**
- * Node's zlib, found at run time: this module is part of the platform-neutral core the browser
- * page bundles too (decision 065), where there is no synchronous inflate. There a saved document
- * with a compressed column cannot be bounded and is refused; the sync that follows brings it.
+ * Inflate raw DEFLATE `data`, stopping as soon as more than `max` bytes come out (OverBudget), so
+ * a bomb costs at most `max` bytes of memory and the CPU to make them. pako, not node:zlib: this
+ * module is part of the platform-neutral core the browser page bundles too (decision 065), and
+ * the page has no synchronous inflate of its own; one inflate serves both (decision 192). Throws
+ * ChunkMalformed when the data is not DEFLATE or ends early.
  */
-const zlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:zlib') as
-  | { inflateRawSync(data: Uint8Array, options: { maxOutputLength: number }): Uint8Array }
-  | undefined;
+function inflateBounded(data: Uint8Array, max: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const inflater = new Inflate({ raw: true, chunkSize: 64 * 1024 });
+  inflater.onData = (chunk) => {
+    total += chunk.length;
+    if (total > max) throw new OverBudget();
+    chunks.push(chunk);
+  };
+  inflater.onEnd = () => undefined;
+  inflater.push(data, true);
+  if (inflater.err !== 0 || !inflater.ended) throw new ChunkMalformed('a damaged compressed column');
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 const DOCUMENT_CHUNK = 0;
 
 /** What a saved document holds, as bounded by `checkSnapshot`. */
@@ -83,11 +108,10 @@ function measure(kind: DocKind, bytes: Uint8Array): SnapshotSize {
   for (const { spec, length: size } of columns) {
     let data = r.take(size);
     if (spec & DEFLATED) {
-      if (!zlib) throw new ChangeRefused('a saved document with compressed columns, which cannot be bounded on this platform before it is loaded');
       try {
-        data = zlib.inflateRawSync(data, { maxOutputLength: Math.max(1, maxBytes - inflated) });
+        data = inflateBounded(data, Math.max(1, maxBytes - inflated));
       } catch (e) {
-        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw overBytes(kind, bytes.length, maxBytes);
+        if (e instanceof OverBudget) throw overBytes(kind, bytes.length, maxBytes);
         throw new ChangeRefused('a saved document with a damaged compressed column');
       }
     }
