@@ -23,6 +23,8 @@ const CORE_MODULES = [
   'daemon/src/sync/replicator.ts',
   'daemon/src/sync/peer-messages.ts',
   'daemon/src/sync/change-check.ts',
+  'daemon/src/sync/snapshot-check.ts',
+  'daemon/src/sync/chunk-columns.ts',
   'daemon/src/net/overlay.ts',
   'daemon/src/net/overlay-wire.ts',
   'daemon/src/net/peer-links.ts',

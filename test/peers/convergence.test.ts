@@ -74,6 +74,8 @@ it('a long history reaches a new peer as one saved document, then stays live', a
   daemons.push(guest);
   await guest.join(await host.share({ host: '127.0.0.1', webrtc: false }), { disk: true, host: '127.0.0.1' }, () => undefined);
   expect(logsOf(host).some((l) => /as one saved document/.test(l))).toBe(true);
+  // Taken whole, within the bound of decision 192 (held until the index named it, decision 193).
+  expect(logsOf(guest).filter((l) => /refused snapshot|dropped .* held/.test(l))).toEqual([]);
   expect(readFile(guest, 'long.txt')).toBe(e.text('long.txt'));
   const g = (await editorsOn([guest], 'long.txt', 0))[0]!;
   editors.push(g);

@@ -42,6 +42,14 @@ export const MAX_PEER_MESSAGE = 64 * 1024 * 1024;
  * (editor-collaboration.ts), and a peer's must be too, with room for the envelope.
  */
 export const MAX_EPHEMERAL_HEADER = 64 * 1024 + 1024;
+/**
+ * Deepest nesting of arrays and objects a message header may have. An editor's broadcast payload
+ * nests at most 64 levels (the editor's own message limit, MAX_JSON_DEPTH in editor/rpc-edge.ts),
+ * and the header adds one. A deeper one would overflow the stack of whatever passes it on
+ * (`JSON.stringify` is recursive; a 64 KB payload nested 32,000 levels closed the link with
+ * "Maximum call stack size exceeded"), so it is refused here.
+ */
+export const MAX_HEADER_DEPTH = 66;
 /** Most documents one `docs` message may list, blobs one `want`/`lack` may name. */
 const MAX_LIST = 200_000;
 
@@ -125,6 +133,8 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
     throw new PeerMessageError('message header is not JSON');
   }
   if (!header || typeof header !== 'object') throw new PeerMessageError('message header is not an object');
+  // JSON.parse does not recurse (V8), so the parsed value is measured, without recursing either.
+  if (deeperThan(header, MAX_HEADER_DEPTH)) throw new PeerMessageError(`a message nested deeper than ${MAX_HEADER_DEPTH} levels; refused`);
   let off = 5 + jsonLen;
   const count = view.getUint32(off);
   off += 4;
@@ -172,4 +182,15 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
       return { kind, topic: header.topic, body: header.body, ...(from ? { from } : {}), ...(id ? { id } : {}) };
     }
   }
+}
+
+/** Does `value` (parsed JSON) nest arrays and objects more than `max` levels deep? Walks with a stack of its own. */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, level] = stack.pop()!;
+    if (level > max) return true;
+    for (const child of Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, level + 1]);
+  }
+  return false;
 }

@@ -17,7 +17,8 @@ import type { BlobStore } from '../workspace/blob-store.js';
 import type { FileIndex } from '../workspace/file-index.js';
 import { isPeersOrSettling, type FilesEvent } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
-import { checkChanges, MAX_CHANGE_BYTES } from './change-check.js';
+import { ChangeRefused, checkChanges, MAX_CHANGE_BYTES } from './change-check.js';
+import { checkSnapshot } from './snapshot-check.js';
 
 /**
  * The part of the overlay the replicator uses (an in-memory network in unit tests). `broadcast`
@@ -143,6 +144,11 @@ export interface ReplicatedWorkspace extends ReplicatedDocs {
   savedHeads(docId: string): string;
   /** The document's saved form with its heads; undefined when it is not here. */
   savedForm(docId: string): { heads: string; data: Uint8Array } | undefined;
+  /**
+   * Does the file index name this document (a file's, present or removed), or is it the index?
+   * Only such documents are offered to peers and taken whole from them (decision 193).
+   */
+  names(docId: string): boolean;
   /** A peer's whole saved document, merged into ours. */
   applySnapshot(docId: string, bytes: Uint8Array, origin: { kind: 'peer'; peerId: string }): void;
 }
@@ -195,7 +201,23 @@ interface PeerState {
    * message waiting for RESYNC_MS to pass since (or for its link to drain); see BIG_SYNC_REPLY.
    */
   syncGate: Map<string, { lastBig: number; pending?: Uint8Array; timer?: Timer }>;
+  /**
+   * Saved documents from this peer that the index does not name yet, each with the peer's latest
+   * sync message for it: taken when the index names the document, dropped with the link
+   * (decision 193). Bounded by MAX_HELD_SNAPSHOT_BYTES.
+   */
+  held: Map<string, { data: Uint8Array; sync?: Uint8Array }>;
+  heldBytes: number;
 }
+
+/**
+ * Most bytes of saved documents (and their sync messages) held per peer for documents the index
+ * does not name yet (decision 193): an honest peer sends each long history once, before the
+ * index that names it, which follows within a few round trips.
+ */
+export const MAX_HELD_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+/** Most saved documents held per peer for documents the index does not name yet (see above). */
+export const MAX_HELD_SNAPSHOTS = 10_000;
 
 export interface ReplicatorEvents {
   /** Every document is level with this peer and every blob we lacked has arrived. */
@@ -247,7 +269,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     net.on('peer-down', (id) => this.peerDown(id));
     net.on('message', (id, data, flood) => this.receive(id, data, flood));
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
-    workspace.on('files', (e) => this.fetchMissing(e));
+    workspace.on('files', (e) => {
+      // Not inside the index update that named them: that runs in the handling of a message.
+      if (this.peers.size) unref(setTimeout(() => this.takeHeld(), 0));
+      this.fetchMissing(e);
+    });
     workspace.on('historyWanted', (doc) => {
       for (const id of this.peers.keys()) this.resync(id, doc);
     });
@@ -328,8 +354,17 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return this.extra.get(docId) ?? this.workspace;
   }
 
+  /**
+   * The documents offered to peers: ours that the index names, and the extra stores'. A document
+   * the index does not name (one a peer sent ahead of its entry, or for no file at all) is not
+   * passed on: each later joiner would take it in as well (decision 193).
+   */
+  private offered(): string[] {
+    return [...this.workspace.docIds().filter((d) => this.workspace.names(d)), ...[...this.extra.values()].flatMap((s) => s.docIds())];
+  }
+
   private peerUp(id: string, meta: Record<string, unknown>): void {
-    const docs = [...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())];
+    const docs = this.offered();
     const state: PeerState = {
       meta,
       waiting: new Map(),
@@ -341,6 +376,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       wants: new Set(),
       sentBlobs: new Map(),
       syncGate: new Map(),
+      held: new Map(),
+      heldBytes: 0,
     };
     this.peers.set(id, state);
     this.log(`peer ${String(meta.name ?? id)} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
@@ -505,6 +542,52 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.emit('ephemeral', claimed, m.topic, m.body, claimed !== peerId);
   }
 
+  /**
+   * A peer's whole saved document (a long history, sent once to a peer that has none of it). It
+   * is bounded before Automerge loads any of it (checkSnapshot, decision 192), and taken only for
+   * a document the index names (decision 193): one sent ahead of the index entry that names it
+   * (a joiner gets the long histories before the index) waits for that entry, with the peer's sync
+   * messages for it. A refused one costs nothing: the sync that follows brings the same history.
+   */
+  private snapshot(peerId: string, p: PeerState, doc: string, data: Uint8Array): void {
+    if (!/^f[0-9a-f]{24}$/.test(doc)) throw new ChangeRefused(`a whole document for ${doc}, which is only ever synced`);
+    const size = checkSnapshot('text', data);
+    if (this.workspace.names(doc)) {
+      this.workspace.applySnapshot(doc, data, { kind: 'peer', peerId });
+      return;
+    }
+    const before = p.held.get(doc);
+    const bytes = p.heldBytes - (before ? before.data.length + (before.sync?.length ?? 0) : 0) + data.length;
+    if (bytes > MAX_HELD_SNAPSHOT_BYTES || (!before && p.held.size >= MAX_HELD_SNAPSHOTS)) {
+      throw new ChangeRefused(
+        `a whole document for ${doc}, which no file in the index has, while ${p.held.size} such documents (${p.heldBytes} bytes) wait for their index entries already (the limits are ${MAX_HELD_SNAPSHOTS} and ${MAX_HELD_SNAPSHOT_BYTES} bytes); its sync brings the history instead if a file has it`,
+      );
+    }
+    p.held.set(doc, { data });
+    p.heldBytes = bytes;
+    this.log(`holding ${doc} from peer ${peerId.slice(0, 8)} (${data.length} bytes, ${size.rows} values) until the file index names it`);
+  }
+
+  /** Take the held saved documents the index names now, then answer their sync messages. */
+  private takeHeld(): void {
+    for (const [peerId, p] of this.peers) {
+      if (!p.held.size) continue;
+      for (const [doc, held] of p.held) {
+        if (!this.workspace.names(doc)) continue;
+        p.held.delete(doc);
+        p.heldBytes -= held.data.length + (held.sync?.length ?? 0);
+        // Each on its own: a saved document that does not load leaves its sync to bring the history.
+        for (const m of [{ kind: 'snapshot' as const, doc, data: held.data }, ...(held.sync ? [{ kind: 'sync' as const, doc, data: held.sync }] : [])]) {
+          try {
+            this.handle(peerId, p, m, undefined);
+          } catch (e) {
+            this.log(`refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+
   /** Refused messages of one kind from one peer: one log line a minute, then a count of the rest. */
   private quiet = new QuietLog((msg) => this.log(msg), QUIET_LOG_MS, 1);
   private quietLog(peerId: string, kind: string, msg: string): void {
@@ -631,7 +714,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       }
       case 'docs': {
         if (p.overDocs) return;
-        const ours = new Set([...this.workspace.docIds(), ...[...this.extra.values()].flatMap((s) => s.docIds())]);
+        const ours = new Set(this.offered());
         if (!this.roomForDocs(peerId, p, m.docs, ours)) return;
         for (const doc of m.docs) p.docs.add(doc);
         for (const doc of m.docs) {
@@ -655,12 +738,26 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       }
       case 'snapshot':
         this.refuseReadOnly(p, 'a whole document');
-        this.workspace.applySnapshot(m.doc, m.data, origin);
+        this.snapshot(peerId, p, m.doc, m.data);
         return;
       case 'level':
         this.settle(peerId, p, m.doc);
         return;
       case 'sync': {
+        const held = p.held.get(m.doc);
+        if (held) {
+          // Its history is the held saved document: answered once that is taken (takeHeld).
+          const bytes = p.heldBytes + m.data.length - (held.sync?.length ?? 0);
+          if (bytes <= MAX_HELD_SNAPSHOT_BYTES) {
+            p.heldBytes = bytes;
+            held.sync = m.data;
+            return;
+          }
+          // Over the bound: the held document goes, and its sync brings the history instead.
+          p.held.delete(m.doc);
+          p.heldBytes -= held.data.length + (held.sync?.length ?? 0);
+          this.log(`dropped ${m.doc} held from peer ${peerId.slice(0, 8)}: over ${MAX_HELD_SNAPSHOT_BYTES} bytes wait for the index; its sync brings the history instead`);
+        }
         // Each (peer, document) has at most one big reply per RESYNC_MS (decision 149); its
         // changes are taken at once, the rest of a message that must wait is kept, the latest only.
         const data = this.syncChanges(peerId, p, m.doc, m.data);

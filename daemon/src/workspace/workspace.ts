@@ -391,6 +391,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return [...ids];
   }
 
+  /**
+   * Does the file index name this document: the index itself, or a file's text whose entry is
+   * present or removed? Only these are offered to peers and taken whole from them (decision 193).
+   */
+  names(docId: string): boolean {
+    return docId === INDEX_DOC_ID || (FILE_DOC.test(docId) && (!!this.index.entry(docId) || !!this.index.removedEntry(docId)));
+  }
+
   /** A live file's text, staged edits included (see `stageEdit`). */
   text(fileId: string): string {
     return this.liveDoc(fileId, false).text;
@@ -1214,7 +1222,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!entry && !this.index.removedEntry(docId)) {
       // A document the index does not name (yet: its entry may be on the way). Only a few may be
       // kept, or a peer could make every later peer store and sync thousands (issue 10, Low).
-      const orphans = this.docIds().filter((id) => id !== INDEX_DOC_ID && !this.index.entry(id) && !this.index.removedEntry(id)).length;
+      const orphans = this.docIds().filter((id) => !this.names(id)).length;
       if (orphans >= MAX_ORPHAN_DOCS) throw new Failure('invalid', `a peer sent text for ${docId}, which no file in the index has, and ${orphans} such documents are kept already; refused`);
     }
     if (entry && !entry.opaque && (this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) {

@@ -1,0 +1,87 @@
+// A peer's saved document is bounded from its chunk header before it is loaded (decision 192),
+// and an empty document takes it in with one load, still checking it is a text document.
+import * as A from '@automerge/automerge/next';
+import { expect, it } from 'vitest';
+import { diffToOp } from '../../daemon/src/text/diff-op.js';
+import { ChangeRefused, checkChanges, FULL_CHECK_BYTES } from '../../daemon/src/sync/change-check.js';
+import { checkSnapshot, SNAPSHOT_ALLOWANCE, SNAPSHOT_EXPANSION } from '../../daemon/src/sync/snapshot-check.js';
+import { TextDoc } from '../../daemon/src/workspace/text-doc.js';
+
+const actor = 'ab'.repeat(16);
+
+/** `n` one-character changes typed at the end, one per change (an honest long history), saved. */
+function typed(n: number): { saved: Uint8Array; text: string } {
+  const doc = A.from<{ text: string }>({ text: '' });
+  const h = A.getBackend(doc);
+  const text = h.get('_root', 'text') as unknown as string;
+  let want = '';
+  for (let i = 0; i < n; i++) {
+    const ch = 'let x = 1;\n'[i % 11]!;
+    h.splice(text, i, 0, ch);
+    h.commit(undefined, 1_700_000_000 + i);
+    want += ch;
+  }
+  return { saved: h.save(), text: want };
+}
+
+it('an honest long history passes the bound and loads into an empty document', () => {
+  const { saved, text } = typed(6000);
+  const size = checkSnapshot('text', saved);
+  expect(size.rows).toBeGreaterThanOrEqual(6000);
+  const doc = TextDoc.empty(actor);
+  doc.loadSnapshot(saved);
+  expect(doc.text).toBe(text);
+  expect(doc.changeCount).toBe(6001);
+  // It stays editable, with this daemon's actor.
+  doc.applyLocal(diffToOp(doc.text, doc.text + 'more'));
+  expect(doc.text).toBe(text + 'more');
+});
+
+it('a saved document over the budget is refused, whichever column carries it', () => {
+  // Runs: a million characters in one change (1,179 bytes).
+  const many = A.save(A.change(A.from<{ text: string }>({ text: '' }), (d) => A.splice(d, ['text'], 0, 0, 'a'.repeat(1_000_000))));
+  expect(() => checkSnapshot('text', many)).toThrow(/column of over \d+ values/);
+  // Bytes: long values deflated (JSON strings in the extension data, whose budget is 256 KiB).
+  const wide = A.save(A.from<Record<string, unknown>>(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, new A.RawString('v'.repeat(60_000))]))));
+  expect(wide.length * SNAPSHOT_EXPANSION + SNAPSHOT_ALLOWANCE).toBeLessThan(40 * 60_000);
+  expect(() => checkSnapshot('data', wide)).toThrow(/would inflate to over \d+ bytes/);
+});
+
+it('framing that is not one document chunk is refused in words', () => {
+  const { saved } = typed(10);
+  const cases: Array<[Uint8Array, RegExp]> = [
+    [saved.subarray(0, saved.length - 3), /length does not match/],
+    [new Uint8Array([...saved, ...saved]), /length does not match|several chunks/],
+    [new Uint8Array(20), /without Automerge framing/],
+    [A.getLastLocalChange(A.change(A.init<{ text: string }>(), (d) => (d.text = 'x')))!, /not one document chunk/],
+  ];
+  for (const [bytes, why] of cases) {
+    expect(() => checkSnapshot('text', bytes)).toThrow(ChangeRefused);
+    expect(() => checkSnapshot('text', bytes)).toThrow(why);
+  }
+});
+
+it('an empty document refuses a saved document that is not text, and stays as it was', () => {
+  const doc = TextDoc.empty(actor);
+  const notText = A.save(A.from<Record<string, unknown>>({ text: 'x', other: 1 }));
+  expect(() => doc.loadSnapshot(notText)).toThrow(/not a text document/);
+  expect(() => doc.loadSnapshot(new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 0, 1, 0]))).toThrow(/does not load/);
+  expect(doc.text).toBe('');
+  const { saved, text } = typed(20);
+  doc.loadSnapshot(saved);
+  expect(doc.text).toBe(text);
+});
+
+it('a small change of many deletions (runs) passes the change checks', () => {
+  // 135 bytes for 300,000 deletions: decoded in full it cost 5 s of CPU; now counted from its
+  // column headers and checked as a large change (decision 192). Accepted either way.
+  let d = A.from<{ text: string }>({ text: '' }, { actor });
+  d = A.change(d, (x) => A.splice(x, ['text'], 0, 0, 'a'.repeat(300_000)));
+  d = A.change(d, (x) => A.splice(x, ['text'], 0, 300_000));
+  const del = A.getLastLocalChange(d)!;
+  expect(del.length).toBeLessThan(FULL_CHECK_BYTES);
+  expect(checkChanges(`f${'1'.repeat(24)}`, [del]).map((c) => c.hash)).toEqual([A.decodeChange(del).hash]);
+  // A few operations: still decoded in full, and refused for what they do to a text document.
+  const notText = A.getLastLocalChange(A.change(A.from<Record<string, unknown>>({ text: '' }), (x) => (x.other = 1)))!;
+  expect(() => checkChanges(`f${'1'.repeat(24)}`, [notText])).toThrow(/writes "other" at the top level/);
+});
