@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import * as P from '@chorus/protocol';
 import { createMessageConnection, ReadableStreamMessageReader, ResponseError } from 'vscode-jsonrpc/node';
-import { FrameWriter } from './frame-writer.js';
+import { EDITOR_GONE, FrameWriter } from './frame-writer.js';
 import { answerBadFrame, logInternalErrors, onNotification, onRequest, onUnknown, orderedDecoder, type Binding } from './rpc-edge.js';
 import { MessageOrder } from './request-order.js';
 import { FrameGuard } from './frame-guard.js';
@@ -53,7 +53,9 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   });
   const reader = new ReadableStreamMessageReader(guard, { charset: 'utf-8', contentTypeDecoder: orderedDecoder });
   const conn = createMessageConnection(reader, writer, {
-    error: (m) => services.log(m),
+    // An answer to an editor that has just left (a `chorus status` that timed out) fails to be
+    // written: only that answer is lost, and the library's wording would say nothing of that.
+    error: (m) => services.log(m.includes(EDITOR_GONE) ? 'an editor left before its answer was written; only that answer was lost, nothing of the session' : m),
     warn: () => undefined,
     info: () => undefined,
     log: () => undefined,

@@ -9,6 +9,13 @@
 import type { Socket } from 'node:net';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 
+/**
+ * Why a write to an editor that has gone fails. vscode-jsonrpc logs such a failure with its own
+ * words around it ("Processing message queue failed: Error: …"); the connection's logger finds
+ * this text and says what happened instead (connection.ts).
+ */
+export const EDITOR_GONE = 'the editor connection is closed';
+
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
   private corked = false;
   private readonly uncork = (): void => {
@@ -27,7 +34,7 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
     const frame = Buffer.allocUnsafe(body.length + 40);
     const head = frame.write(`Content-Length: ${body.length}\r\n\r\n`, 'ascii');
     body.copy(frame, head);
-    if (this.socket.destroyed || !this.socket.writable) return Promise.reject(new Error('the editor connection is closed'));
+    if (this.socket.destroyed || !this.socket.writable) return Promise.reject(new Error(EDITOR_GONE));
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
