@@ -20,6 +20,7 @@ const CORE_MODULES = [
   'daemon/src/text/positions.ts',
   'daemon/src/text/line-index.ts',
   'daemon/src/text/diff-op.ts',
+  'daemon/src/text/json-depth.ts',
   'daemon/src/sync/replicator.ts',
   'daemon/src/sync/peer-messages.ts',
   'daemon/src/sync/change-check.ts',

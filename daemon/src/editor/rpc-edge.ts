@@ -8,6 +8,7 @@ import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/proto
 import { CancellationToken, ResponseError, type Message, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
 import type { MessageOrder, RequestKind } from './request-order.js';
+import { jsonDepth } from '../text/json-depth.js';
 
 /** Deepest nesting of arrays and objects an editor message may have (params are shallow). */
 export const MAX_JSON_DEPTH = 64;
@@ -114,26 +115,6 @@ export const orderedDecoder = {
 /** The stand-in request for `bad` (which has an id), answered with its error in its turn. */
 function standIn(bad: BadFrame): never {
   return { jsonrpc: '2.0', id: bad.id, method: BAD_FRAME_METHOD, params: { [BAD_FRAME]: bad } } as never;
-}
-
-/**
- * How deeply `text` (JSON) nests arrays and objects, counting without recursion, so a hostile
- * depth never reaches a recursive parser or validator.
- */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
-    else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return max;
 }
 
 function describeIssues(method: string, error: z.ZodError): string {

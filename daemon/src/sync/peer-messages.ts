@@ -3,6 +3,7 @@
  * header and raw payload parts (Automerge changes and sync messages travel as they are).
  * Everything from a peer is checked here; a bad message is an error, never a crash.
  */
+import { jsonDepth } from '../text/json-depth.js';
 
 export type PeerMessage =
   /** Live raw changes to one document, in the order they were made. */
@@ -126,15 +127,16 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
   const jsonLen = view.getUint32(1);
   need(5, jsonLen + 4);
   if (kind === 'ephemeral' && jsonLen > MAX_EPHEMERAL_HEADER) throw new PeerMessageError(`an ephemeral message of ${jsonLen} bytes is over the ${MAX_EPHEMERAL_HEADER}-byte limit`);
+  const text = utf8.decode(data.subarray(5, 5 + jsonLen));
+  // Counted on the text before it is parsed, by the editor's rule (text/json-depth.ts).
+  if (jsonDepth(text) > MAX_HEADER_DEPTH) throw new PeerMessageError(`a message nested deeper than ${MAX_HEADER_DEPTH} levels; refused`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(utf8.decode(data.subarray(5, 5 + jsonLen))) as Record<string, unknown>;
+    header = JSON.parse(text) as Record<string, unknown>;
   } catch {
     throw new PeerMessageError('message header is not JSON');
   }
   if (!header || typeof header !== 'object') throw new PeerMessageError('message header is not an object');
-  // JSON.parse does not recurse (V8), so the parsed value is measured, without recursing either.
-  if (deeperThan(header, MAX_HEADER_DEPTH)) throw new PeerMessageError(`a message nested deeper than ${MAX_HEADER_DEPTH} levels; refused`);
   let off = 5 + jsonLen;
   const count = view.getUint32(off);
   off += 4;
@@ -184,13 +186,3 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
   }
 }
 
-/** Does `value` (parsed JSON) nest arrays and objects more than `max` levels deep? Walks with a stack of its own. */
-function deeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length) {
-    const [v, level] = stack.pop()!;
-    if (level > max) return true;
-    for (const child of Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, level + 1]);
-  }
-  return false;
-}
