@@ -25,7 +25,8 @@ const MAX_BYTES: Record<DocKind, number> = { text: MAX_CHANGE_BYTES, index: 1024
  * a text document staying text).
  */
 export const FULL_CHECK_BYTES = 64 * 1024;
-const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
+/** The four bytes every Automerge chunk (change or saved document) starts with. */
+export const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
 /** Most operations one change may carry (a live text change of 1 Mi characters needs ~1 Mi). */
 export const MAX_CHANGE_OPS = 2_500_000;
 import { MAX_INDEX_ENTRIES_PER_CHANGE } from '../workspace/index-schema.js';

@@ -17,7 +17,7 @@ import type { BlobStore } from '../workspace/blob-store.js';
 import type { FileIndex } from '../workspace/file-index.js';
 import { isPeersOrSettling, type FilesEvent } from '../workspace/workspace.js';
 import { decodePeerMessage, encodePeerMessage, PeerMessageError, type PeerMessage } from './peer-messages.js';
-import { ChangeRefused, checkChanges, MAX_CHANGE_BYTES } from './change-check.js';
+import { ChangeRefused, checkChanges, docKind, MAX_CHANGE_BYTES } from './change-check.js';
 import { checkSnapshot } from './snapshot-check.js';
 
 /**
@@ -271,7 +271,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     workspace.on('localChange', (doc, change) => this.sendLive(doc, change));
     workspace.on('files', (e) => {
       // Not inside the index update that named them: that runs in the handling of a message.
-      if (this.peers.size) unref(setTimeout(() => this.takeHeld(), 0));
+      if ([...this.peers.values()].some((p) => p.held.size)) unref(setTimeout(() => this.takeHeld(), 0));
       this.fetchMissing(e);
     });
     workspace.on('historyWanted', (doc) => {
@@ -550,7 +550,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * messages for it. A refused one costs nothing: the sync that follows brings the same history.
    */
   private snapshot(peerId: string, p: PeerState, doc: string, data: Uint8Array): void {
-    if (!/^f[0-9a-f]{24}$/.test(doc)) throw new ChangeRefused(`a whole document for ${doc}, which is only ever synced`);
+    if (docKind(doc) !== 'text') throw new ChangeRefused(`a whole document for ${doc}, which is only ever synced`);
     const size = checkSnapshot('text', data);
     if (this.workspace.names(doc)) {
       this.workspace.applySnapshot(doc, data, { kind: 'peer', peerId });

@@ -7,7 +7,7 @@
  * inflated (at most to the budget) and its values counted, which costs a few milliseconds where
  * loading costs seconds.
  */
-import { ChangeRefused, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, type DocKind } from './change-check.js';
+import { ChangeRefused, MAGIC, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, type DocKind } from './change-check.js';
 import { Inflate } from 'pako';
 import { ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader } from './chunk-columns.js';
 
@@ -28,7 +28,6 @@ export const SNAPSHOT_EXPANSION = 32;
 export const SNAPSHOT_ALLOWANCE = 512 * 1024;
 /** Largest saved document, inflated, per kind: what one change to it may be on the changes path. */
 const MAX_INFLATED: Record<DocKind, number> = { text: MAX_CHANGE_BYTES, index: 1024 * 1024, data: 256 * 1024 };
-const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
 /** Thrown from `inflateBounded`'s output handler to stop inflating once `max` bytes came out. */
 class OverBudget extends Error {}
 
