@@ -466,6 +466,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
    * follows the session (decision 184). Forgotten when the client changes or closes it.
    */
   const refused = new Map<string, TextDocumentItem>();
+  /** The client changed or closed `uri`: its refused text is no longer what it shows. */
+  const forgetRefused = (uri: string): void => {
+    for (const [p, item] of refused) if (item.uri === uri) refused.delete(p);
+  };
 
   /** `item`, refused before and kept aside by the daemon since: open it taking the session's text (its own as `base`). */
   async function takeSessionText(item: TextDocumentItem): Promise<void> {
@@ -615,7 +619,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const doc = docs.get(textDocument.uri);
     if (doc) return void changed(doc, contentChanges, textDocument.version);
     if (waitingChanged(textDocument.uri, contentChanges, textDocument.version)) return;
-    for (const [p, item] of refused) if (item.uri === textDocument.uri) refused.delete(p);
+    forgetRefused(textDocument.uri);
     const retired = docs.retiredAt(textDocument.uri);
     if (retired && !retired.toldOfChange) {
       retired.toldOfChange = true;
@@ -635,7 +639,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   });
 
   lsp.onDidCloseTextDocument(({ textDocument }) => {
-    for (const [p, item] of refused) if (item.uri === textDocument.uri) refused.delete(p);
+    forgetRefused(textDocument.uri);
     if (docs.forgetWaiting(textDocument.uri)) return;
     const pending = opening.get(textDocument.uri);
     if (pending) return void (pending.closed = true);
