@@ -83,6 +83,12 @@ function clientRoot(params: { workspaceFolders?: Array<{ uri: string }> | null; 
   return typeof params.rootPath === 'string' && path.isAbsolute(params.rootPath) ? params.rootPath : undefined;
 }
 
+/** A document being opened: the client's changes meanwhile, in order, and whether it closed it. */
+interface Opening {
+  changes: Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>;
+  closed: boolean;
+}
+
 /** Run the server until the client goes away. */
 export function runLspServer(opts: LspOptions = {}): Connection {
   const reader = new StreamMessageReader(opts.input ?? process.stdin, { charset: 'utf-8', contentTypeDecoder: strictDecoder });
@@ -106,8 +112,12 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   let clientName = 'LSP client (chorus lsp)';
   let shuttingDown = false;
   const docs = new OpenDocuments();
-  /** Documents whose buffer/open is under way: the client's changes meanwhile, replayed after. */
-  const opening = new Map<string, { changes: Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>; closed: boolean }>();
+  /**
+   * Documents whose opening is under way (from the client's didOpen, through finding and
+   * starting the project's daemon, to the daemon's buffer/open answer): the client's changes
+   * meanwhile, replayed after in order, so nothing typed while a daemon starts is lost.
+   */
+  const opening = new Map<string, Opening>();
   /** URI → its buffer/open under way (requests about it wait for it). */
   const openings = new Map<string, Promise<void>>();
   let lastUri: string | undefined;
@@ -498,8 +508,20 @@ export function runLspServer(opts: LspOptions = {}): Connection {
    */
   async function open(item: TextDocumentItem, keptBase?: string, waiting = false): Promise<void> {
     if (!item.uri.startsWith('file:')) return;
+    // From here on, the client's changes to it are kept (a waiting document keeps its own).
+    const pending: Opening = { changes: [], closed: false };
+    if (!waiting) opening.set(item.uri, pending);
+    try {
+      await openKept(item, pending, keptBase, waiting);
+    } finally {
+      if (opening.get(item.uri) === pending) opening.delete(item.uri);
+    }
+  }
+
+  /** `open`, with `pending` collecting the client's changes and closing until it is done. */
+  async function openKept(item: TextDocumentItem, pending: Opening, keptBase: string | undefined, waiting: boolean): Promise<void> {
     const abs = fileURLToPath(item.uri);
-    if (!(await projectFor(abs))) return;
+    if (!(await projectFor(abs)) || pending.closed) return;
     // A buffer the editor just read never overrides the shared text: the file on disk may be
     // older than the session (the daemon writes it a moment after each change, and a peer may
     // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
@@ -522,32 +544,31 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     }
     let base = keptBase ?? (disk === undefined ? '' : item.text);
     const d = daemon;
-    if (!d) return waiting ? undefined : waitForDaemon(item, base, relPath);
+    /** The document waits for a daemon, with the changes the client made since it opened it. */
+    const wait = (): void => {
+      waitForDaemon(item, base, relPath);
+      for (const c of pending.changes.splice(0)) waitingChanged(item.uri, c.changes, c.version);
+    };
+    if (!d) return waiting ? undefined : wait();
     if (waiting) {
       const w = docs.takeWaiting(item.uri);
       if (!w) return; // closed meanwhile
       item = w.item;
       base = keptBase = w.base;
+      opening.set(item.uri, pending);
     }
-    const pending = { changes: [] as Array<{ changes: Parameters<DocumentSync['clientChanged']>[0]; version: number }>, closed: false };
-    opening.set(item.uri, pending);
     handOver(relPath, item.uri);
     let answer: P.ResultOf<typeof P.BufferOpen>;
     try {
       answer = await d.sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
     } catch (e) {
       opening.delete(item.uri);
-      if (connectionLost(e)) {
-        // The daemon went away meanwhile: the document waits for the reconnect, with the
-        // changes the client made while it was being opened.
-        if (pending.closed) return;
-        waitForDaemon(item, base, relPath);
-        for (const c of pending.changes) waitingChanged(item.uri, c.changes, c.version);
-        return;
-      }
-      // Files outside the project, binary or too large ones are simply not shared.
+      // The daemon went away meanwhile: the document waits for the reconnect.
+      if (connectionLost(e)) return pending.closed ? undefined : wait();
+      // Files outside the project, binary or too large ones are simply not shared. Kept to be
+      // opened again if the daemon keeps it aside, unless the client has changed it since.
       log(`not sharing ${abs}: ${(e as Error).message}`);
-      refused.set(relPath, item);
+      if (pending.changes.length === 0 && !pending.closed) refused.set(relPath, item);
       return;
     }
     refused.delete(relPath);
