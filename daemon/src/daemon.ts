@@ -294,6 +294,7 @@ export class Daemon {
           // start, when an editor (chorus lsp) may already open files that must be shared.
           viewMode: () => this.session.session?.disk === false || this.folderState.closed,
           renamedTo: (p) => this.renames.whereNow(p),
+          holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

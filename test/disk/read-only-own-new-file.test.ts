@@ -66,3 +66,21 @@ it("a read-only member's own new file gives way to a writer's file at its path, 
   await until(() => fs.readFileSync(path.join(c.dir, 'README.md'), 'utf8') === 'y\n', "the session's README.md in C's folder");
   await ed.waitFor(() => ed.text('README.md') === 'y\n', "the writer's README.md in C's buffer");
 }, 120_000);
+
+it("a read-only member's own change of a shared file, saved in the folder, is not replaced by the session's text when an editor opens it", async () => {
+  const { a } = await sharedPair({ 'notes.txt': 'shared\n' });
+  const c = await readOnlyPeer(a);
+  await until(() => fs.existsSync(path.join(c.dir, 'notes.txt')), "notes.txt in C's folder");
+  // An editor saved the person's change (its edits were refused: read-only).
+  fs.writeFileSync(path.join(c.dir, 'notes.txt'), 'mine\nshared\n');
+  await until(() => c.lines.some((l) => l.includes('not sharing the change of notes.txt')), "C's take-in refusing notes.txt");
+  // An editor that just read the file opens it with that text as `base` (nothing unsent). The
+  // session's text must not be handed over it: the folder's file is the person's own change.
+  const ed = await editor(c.daemon.project.socketPath);
+  await expect(ed.open('notes.txt', 'mine\nshared\n', 'mine\nshared\n')).rejects.toThrow(/read-only[^]*stays on this machine/);
+  expect(fs.readFileSync(path.join(c.dir, 'notes.txt'), 'utf8')).toBe('mine\nshared\n');
+  // An editor whose text is not the folder's (an older copy of the session's file) still takes
+  // the session's text: only the person's own saved change is kept.
+  const other = await editor(c.daemon.project.socketPath);
+  expect(await other.open('notes.txt', 'older\n', 'older\n')).toBe('shared\n');
+}, 120_000);

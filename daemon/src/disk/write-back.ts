@@ -399,6 +399,26 @@ export class WriteBack {
     return this.rules.why(path);
   }
 
+  /**
+   * Does the folder's file at `path` hold `text`, a change made here that the session does not
+   * have: neither what this daemon last wrote nor took in there (the ledger's newest)? A read-only
+   * member's own edit, saved in the folder and never shared, is such a text; an editor that opens
+   * it must keep it, not be handed the session's text over it (EditorBuffers.open). A file over
+   * the live size limit is never that text.
+   */
+  holdsOwnChange(path: string, text: string): boolean {
+    const abs = this.project.absolute(path);
+    const st = lstatNow(abs);
+    if (!st?.isFile() || st.size > 4 * text.length + 4) return false;
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(abs);
+    } catch {
+      return false; // gone meanwhile
+    }
+    return hashBytes(bytes) !== this.ledger.latest(path) && decodeText(bytes) === text;
+  }
+
   /** Does the file still carry the identity it had right after the daemon's own last write? */
   untouchedSinceOwnWrite(path: string, st: fs.Stats): boolean {
     return this.stamps.get(path) === stampOf(st);

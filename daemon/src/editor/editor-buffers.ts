@@ -43,6 +43,11 @@ export interface BufferHooks {
    * a re-open of a buffer whose editor missed the rename follows it.
    */
   renamedTo?(path: string): string | undefined;
+  /**
+   * Does the folder's file at `path` hold `text` as a change made here that the session lacks
+   * (WriteBack.holdsOwnChange)? Asked of a read-only member's open only.
+   */
+  holdsOwnChange?(path: string, text: string): boolean;
 }
 
 /** What buffer/open answers. */
@@ -197,6 +202,12 @@ export class EditorBuffers implements ChangeSink {
       // re-opening to take the session's text after its own was kept aside, decision 184, would
       // have that empty edit refused, and its buffer would never follow again).
       if (!isNoop(op)) this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
+      // But a read-only member's editor that just read its own change from the folder (saved
+      // there, never shared: the session's text was never written over it) sends it as `base`
+      // too. Answered with the session's text, the buffer showed that instead, without undo,
+      // and the next save wrote it over the person's change (a test run lost two typed lines).
+      // It is refused as any change of theirs is; the buffer keeps its text.
+      else if (this.hooks.readOnly?.() && this.hooks.holdsOwnChange?.(path, content)) this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
     }
     return { path: asked, content: this.workspace.text(fileId) };
   }
