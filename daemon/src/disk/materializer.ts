@@ -80,9 +80,9 @@ export class Materializer {
     return this.writeBack.pendingContent.refused(rel) ? undefined : this.project.absolute(rel);
   }
 
-  /** How many files of peers' changes wait for their write to start (see `due`). */
-  toWrite(): number {
-    return this.due.size;
+  /** The files (project paths) of peers' changes that wait for their write to start (see `due`). */
+  toWrite(): ReadonlySet<string> {
+    return this.due;
   }
 
   private async apply(e: FilesEvent): Promise<void> {

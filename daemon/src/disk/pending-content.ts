@@ -63,11 +63,11 @@ export class PendingContent {
   private readonly logged = new Set<string>();
   /**
    * Writes under way (`chorus status`'s "writing N files", decision 179): path → how many of its
-   * writes are in progress; and how many files whose blob arrived are still being settled
-   * (`arrived`, before their write starts). Counts kept as writes start and end, never a scan.
+   * writes are in progress; and the files (ids) whose blob arrived and are still being settled
+   * (`arrived`, before their write starts). Kept as writes start and end, never a scan.
    */
   private readonly inFlight = new Map<string, number>();
-  private settling = 0;
+  private readonly settling = new Set<string>();
   /** Set when the daemon stops: no more peer content is written (see Materializer.halt). */
   private halted = false;
 
@@ -146,9 +146,16 @@ export class PendingContent {
     }
   }
 
-  /** How many files are being written now (their content here, the write started or about to). */
-  writing(): number {
-    return this.inFlight.size + this.settling;
+  /**
+   * The files being written now (their content here, the write started or about to), as project
+   * paths; a file settling under an id the index no longer names is left out.
+   */
+  *writing(): Iterable<string> {
+    yield* this.inFlight.keys();
+    for (const id of this.settling) {
+      const rel = this.workspace.pathOf(id);
+      if (rel !== undefined) yield rel;
+    }
   }
 
   /**
@@ -240,13 +247,9 @@ export class PendingContent {
     // Each file is counted from the blob's arrival until its write starts (`inFlight` counts it
     // from there, in the same turn) or it turns out to need none.
     const settle = [...ids];
-    this.settling += settle.length;
+    for (const id of settle) this.settling.add(id);
     for (const id of settle) {
-      let counted = true;
-      const started = () => {
-        if (counted) this.settling--;
-        counted = false;
-      };
+      const started = () => void this.settling.delete(id);
       try {
         this.unwait(id);
         if (!this.stillWaits(id)) continue;

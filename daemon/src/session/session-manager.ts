@@ -115,10 +115,14 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
 
   /**
    * Files waiting to be written into the folder, their content here: peers' changes not started
-   * yet (Materializer.toWrite) and writes under way (PendingContent.writing). Counts, not a scan.
+   * yet (Materializer.toWrite) and writes under way (PendingContent.writing), each file once: a
+   * join's own writes and a peer's change queued behind them can name the same file (status said
+   * "writing 96 files" of 80). Sets kept as writes come and go, not a scan of the folder.
    */
   filesToWrite(): number {
-    return (this.materializer?.toWrite() ?? 0) + this.writeBack.pendingContent.writing();
+    const files = new Set(this.materializer?.toWrite());
+    for (const rel of this.writeBack.pendingContent.writing()) files.add(rel);
+    return files.size;
   }
 
   /** Files of the index not written yet because their content has not arrived (PendingContent.waiting). */
