@@ -241,9 +241,9 @@ describe('FolderWriter: temporary files in .chorus/tmp/', () => {
   });
 
   it('writes beside the file when its folder is on another file system (EXDEV), and again through .chorus/tmp/ once that was removed', async () => {
-    const realRename = fs.promises.rename;
+    const realRename = fs.renameSync;
     const tmps: string[] = [];
-    vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+    vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
       tmps.push(String(from));
       if (path.dirname(String(from)) === path.join(root, '.chorus', 'tmp')) throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
       return realRename(from, to);

@@ -68,7 +68,9 @@ describe('FolderWriter: names near the limit', () => {
     const writer = new FolderWriter(new Project(root));
     // The check lets 250 bytes through (the common limit is 255); a file system with a lower one
     // (eCryptfs: 143) refuses it only when written.
-    vi.spyOn(fs.promises, 'rename').mockRejectedValue(Object.assign(new Error(`ENAMETOOLONG: name too long, rename '…' -> '…'`), { code: 'ENAMETOOLONG' }));
+    vi.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw Object.assign(new Error(`ENAMETOOLONG: name too long, rename '…' -> '…'`), { code: 'ENAMETOOLONG' });
+    });
     vi.spyOn(fs.promises, 'link').mockRejectedValue(Object.assign(new Error('ENAMETOOLONG: name too long, link'), { code: 'ENAMETOOLONG' }));
     for (const create of [false, true]) {
       const failed = await writer.writeFile(name, 'x\n', undefined, create).then(
@@ -86,7 +88,9 @@ describe('FolderWriter: names near the limit', () => {
     expect(temps(root)).toEqual([]);
     expect(fs.existsSync(path.join(root, name))).toBe(false);
     // Other errors stay the file system's own (a caller may try again).
-    vi.spyOn(fs.promises, 'rename').mockRejectedValue(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    vi.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    });
     await expect(writer.writeFile('ok.txt', 'x\n')).rejects.toMatchObject({ code: 'EIO' });
   });
 
@@ -139,8 +143,8 @@ describe('two daemons', () => {
     daemons.push(d);
     const editor = await ScriptedEditor.socket(d.project.socketPath);
     let tries = 0;
-    const realRename = fs.promises.rename;
-    vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+    const realRename = fs.renameSync;
+    vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
       if (path.basename(String(to)) !== 'long.txt') return realRename(from, to);
       tries++;
       throw Object.assign(new Error('ENAMETOOLONG: name too long, rename'), { code: 'ENAMETOOLONG' });

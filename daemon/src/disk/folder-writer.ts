@@ -13,7 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PathError, type Project } from '../project.js';
 import { pathProblem } from '../workspace/path-rules.js';
-import { withExec } from './files.js';
+import { lstatNow, withExec } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
 import type { DiskLedger } from './disk-ledger.js';
 
@@ -355,17 +355,21 @@ export class FolderWriter {
       else {
         // The last look before the file is replaced: a tool that wrote it while the new content
         // was being written (an append, a save) would lose that write to the rename.
-        const before = unchanged ? await fs.promises.lstat(file).catch(() => undefined) : undefined;
+        // The look, the open and the rename are made synchronously, back to back: awaited, each
+        // queued behind the watcher's reads in libuv's thread pool, and a tool's whole save (a
+        // `sed -i` renaming its copy into place) fitted between the open and the rename on a
+        // loaded machine, was unlinked by it and lost (cli/disk-races, 1 run in 3).
+        const before = unchanged ? lstatNow(file) : undefined;
         if (unchanged && !unchanged(before)) throw new ChangedMeanwhile(file);
-        // A tool may still write between that look and the rename (a few system calls, longer
-        // on a loaded machine): its write lands in the file the rename unlinks. Held open here,
-        // that file shows it afterwards, and its content is put back for the caller to take in.
-        const old = before?.isFile() ? await fs.promises.open(file, 'r').catch(() => undefined) : undefined;
+        // A tool may still write between that look and the rename (a few system calls): its
+        // write lands in the file the rename unlinks. Held open here, that file shows it
+        // afterwards, and its content is put back for the caller to take in.
+        const old = before?.isFile() ? openToRead(file) : undefined;
         try {
-          await fs.promises.rename(tmp, file);
-          if (old && before) await this.putBackLateWrite(old, before, file, written.ino, mode);
+          fs.renameSync(tmp, file);
+          if (old !== undefined && before) await this.putBackLateWrite(old, before, file, written.ino, mode);
         } finally {
-          await old?.close();
+          if (old !== undefined) fs.closeSync(old);
         }
       }
       return written;
@@ -376,15 +380,16 @@ export class FolderWriter {
   }
 
   /**
-   * After a rename replaced `file`: if the replaced file (`old`, open) changed since `before`, the
+   * After a rename replaced `file`: if the replaced file (`old`, an open descriptor) changed since `before`, the
    * last look, a tool wrote it in between. Its content goes back at `file` (unless something wrote
    * `file` again since the rename, which still holds inode `ours`), and ChangedMeanwhile tells the
    * caller to take it in against its base, as for a write seen at the last look.
    */
-  private async putBackLateWrite(old: fs.promises.FileHandle, before: fs.Stats, file: string, ours: number, mode: number): Promise<void> {
-    const now = await old.stat();
-    if (now.size === before.size && now.mtimeMs === before.mtimeMs) return;
-    const theirs = await old.readFile();
+  private async putBackLateWrite(old: number, before: fs.Stats, file: string, ours: number, mode: number): Promise<void> {
+    const now = fs.fstatSync(old);
+    // Another file (a tool's save renamed into place after the look) or the same one written.
+    if (now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs) return;
+    const theirs = fs.readFileSync(old);
     const there = await fs.promises.lstat(file).catch(() => undefined);
     if (there?.ino === ours) {
       const tmp = path.join(this.ownTempDir(), tempName());
@@ -533,5 +538,14 @@ export class FolderWriter {
     await fs.promises.mkdir(path.dirname(kept), { recursive: true, mode: 0o700 });
     await fs.promises.copyFile(abs, kept);
     return kept;
+  }
+}
+
+/** A read-only descriptor of the file at `file`, or undefined when it cannot be opened (gone). */
+function openToRead(file: string): number | undefined {
+  try {
+    return fs.openSync(file, 'r');
+  } catch {
+    return undefined;
   }
 }
