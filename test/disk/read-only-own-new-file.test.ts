@@ -14,10 +14,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
+import { FolderWriter } from '../../daemon/src/disk/folder-writer.js';
 import { editor, readOnlyPeer, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
 
-afterEach(stopAllPeers);
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await stopAllPeers();
+});
 
 it("a read-only member's own new file gives way to a writer's file at its path, kept in .chorus/kept, and its editor is told and follows", async () => {
   const { a, b } = await sharedPair({ 'README.md': 'x\n' });
@@ -27,7 +31,25 @@ it("a read-only member's own new file gives way to a writer's file at its path, 
   const ed = await editor(c.daemon.project.socketPath);
   const other = await editor(c.daemon.project.socketPath);
   await expect(ed.open('newro.txt', 'ro local work\n')).rejects.toThrow(/read-only/);
-  fs.writeFileSync(path.join(b.dir, 'newro.txt'), 'writer content\n');
+  // C's write of the session's newro.txt is held back (after its copy of C's own is kept and
+  // editors are told) until the editor has re-opened, while the folder still holds C's own text,
+  // as a quick editor may. The re-open must take the session's text all the same: C's own is kept.
+  const write = FolderWriter.prototype.writeFile;
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  vi.spyOn(FolderWriter.prototype, 'writeFile').mockImplementation(async function (this: FolderWriter, rel, ...rest) {
+    if (rel === 'newro.txt' && (this as unknown as { project: { root: string } }).project.root === c.dir) await held;
+    return write.call(this, rel, ...rest);
+  });
+  try {
+    fs.writeFileSync(path.join(b.dir, 'newro.txt'), 'writer content\n');
+    await ed.waitFor(() => ed.notes.some((n) => n.method === P.SessionNotice.method), 'a session/notice', 30_000);
+    expect(fs.readFileSync(path.join(c.dir, 'newro.txt'), 'utf8')).toBe('ro local work\n'); // held back
+    // The notice names the path: the editor re-opens its buffer there, its own text as the base.
+    expect(await ed.open('newro.txt', 'ro local work\n', 'ro local work\n')).toBe('writer content\n');
+  } finally {
+    release();
+  }
   const kept = path.join(c.dir, '.chorus', 'kept');
   await until(() => fs.readFileSync(path.join(c.dir, 'newro.txt'), 'utf8') === 'writer content\n', "the session's newro.txt in C's folder", 60_000).catch((e: Error) => {
     console.log(c.lines.filter((l) => !l.startsWith('net')));
@@ -47,8 +69,6 @@ it("a read-only member's own new file gives way to a writer's file at its path, 
     expect(fs.readFileSync(path.join(c.dir, n.kept!), 'utf8')).toBe('ro local work\n');
     expect(n.message).toContain(n.kept);
   }
-  // The notice names the path: the editor re-opens its buffer there, its own text as the base.
-  expect(await ed.open('newro.txt', 'ro local work\n', 'ro local work\n')).toBe('writer content\n');
   // And it keeps following: a writer's next edit reaches it.
   fs.writeFileSync(path.join(b.dir, 'newro.txt'), 'writer content\nmore\n');
   await ed.waitFor(() => ed.text('newro.txt') === 'writer content\nmore\n', "the writer's next edit in C's buffer", 30_000);

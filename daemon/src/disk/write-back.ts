@@ -15,7 +15,7 @@ import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
-import { lstatNow, MAX_SHARED_FILE } from './files.js';
+import { hashOfFile, lstatNow, MAX_SHARED_FILE } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
 import { testTimings } from '../session/test-timings.js';
@@ -102,6 +102,11 @@ export class WriteBack {
   private history = new Map<string, Array<{ hash: string; text: string; at: number; ino: number | undefined }>>();
   /** What the daemon recorded per path lately, in order (see `isOwn`). */
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
+  /**
+   * Per path, the hash of a read-only member's own change a copy of which was just kept in
+   * `.chorus/kept` before the session's content is written over it (see `holdsOwnChange`).
+   */
+  private keptAside = new Map<string, string>();
   /** Per path, the generation of the newest content that is in the folder for sure. */
   private landed = new Map<string, number>();
   /**
@@ -401,7 +406,8 @@ export class WriteBack {
 
   /**
    * Does the folder's file at `path` hold `text`, a change made here that the session does not
-   * have: neither what this daemon last wrote nor took in there (the ledger's newest)? A read-only
+   * have: neither what this daemon last wrote nor took in there (the ledger's newest), nor a
+   * change a copy of which is kept in `.chorus/kept` already (`keptAside`)? A read-only
    * member's own edit, saved in the folder and never shared, is such a text; an editor that opens
    * it must keep it, not be handed the session's text over it (EditorBuffers.open). A file over
    * the live size limit is never that text.
@@ -416,7 +422,10 @@ export class WriteBack {
     } catch {
       return false; // gone meanwhile
     }
-    return hashBytes(bytes) !== this.ledger.latest(path) && decodeText(bytes) === text;
+    const hash = hashBytes(bytes);
+    // A change kept in .chorus/kept already, the session's text on its way over it: an editor
+    // told so (session/notice) re-opens to take the session's text, and must get it.
+    return hash !== this.ledger.latest(path) && hash !== this.keptAside.get(path) && decodeText(bytes) === text;
   }
 
   /** Does the file still carry the identity it had right after the daemon's own last write? */
@@ -432,6 +441,7 @@ export class WriteBack {
     // What it held before it went no longer says anything about a file that appears there later.
     this.recent.delete(path);
     this.landed.delete(path);
+    this.keptAside.delete(path);
   }
 
   /**
@@ -547,7 +557,9 @@ export class WriteBack {
             // A read-only member's own change is not shared; before the shared content replaces
             // it, a copy is kept where the person can find it.
             await this.folder.keepCopy(path).then(
-              (kept) => {
+              async (kept) => {
+                const hash = await hashOfFile(kept);
+                if (hash !== undefined) this.keptAside.set(path, hash);
                 this.log(`kept your unshared change of ${path} as ${kept} (you joined read-only); the folder now has the shared version`);
                 const rel = nodePath.relative(this.project.root, kept).split(nodePath.sep).join('/');
                 this.onKept?.({ path, kept: rel, message: keptReadOnlyMessage(path, rel) });
