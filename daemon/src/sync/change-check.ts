@@ -128,15 +128,15 @@ function isJson(s: string): boolean {
   }
 }
 
+/** The unsigned LEB128 number at `at` in `b` and where the bytes after it start (chunk-columns' Reader). */
 function leb128(b: Uint8Array, at: number): [number, number] {
-  let value = 0;
-  for (let shift = 0; shift < 49; shift += 7) {
-    if (at >= b.length) throw new ChangeRefused('a truncated change');
-    const x = b[at++]!;
-    value += (x & 0x7f) * 2 ** shift;
-    if (!(x & 0x80)) return [value, at];
+  const r = new Reader(b);
+  r.at = at;
+  try {
+    return [r.uleb(), r.at];
+  } catch {
+    throw new ChangeRefused('a truncated change, or one with a malformed length');
   }
-  throw new ChangeRefused('a change with a malformed length');
 }
 
 /** What a change says of itself: its hash and the hashes it depends on. */
