@@ -163,6 +163,8 @@ type Hook = {
   setSelections(p: string, s: Array<{ anchor: number; head: number }>): void;
   setName(n: string): void;
   status(): { state: string; peers: number; unacknowledged: number; message?: string };
+  /** The file's whole text as the page holds it (its editor renders only the lines in view). */
+  open(p: string): Promise<{ path: string; text: string; editable: boolean }>;
 };
 
 /** Call one of the page peer's methods through the test hook (window.chorusPeer). */

@@ -554,6 +554,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const size = checkSnapshot('text', data);
     if (this.workspace.names(doc)) {
       this.workspace.applySnapshot(doc, data, { kind: 'peer', peerId });
+      // The sender's "sending … as one saved document" has this line as its other half.
+      this.log(`took ${doc} from peer ${peerId.slice(0, 8)} as one saved document (${data.length} bytes)`);
       return;
     }
     const before = p.held.get(doc);
