@@ -161,7 +161,7 @@ export class EditorBuffers implements ChangeSink {
     // text (Automerge 2.2.9 holds ~400 bytes per character; 10 MB stalled and crashed it).
     for (const [what, text] of [['content', content], ['base', base], ...pending.map((e) => [`text of pending edit ${e.id}`, e.text] as const)] as const) {
       if (text !== undefined && text.length > this.workspace.liveLimit) {
-        throw new Failure('tooLarge', `${path}: the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing; such a file is synced as a whole file, edit it outside Chorus`);
+        throw new Failure('tooLarge', `the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing: the file is synced as a whole file, so edit it as a local file; each save is shared`);
       }
     }
     // A re-open of a buffer whose file was deleted while the editor was away (decision 160).

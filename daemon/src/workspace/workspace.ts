@@ -479,7 +479,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (existing) return { fileId, text: existing.text };
     const entry = this.index.entry(fileId)!;
     if (entry.opaque) {
-      throw new Failure('notEditable', `${path} is binary or larger than the live-editing limit (${this.liveLimit} characters); it is synced as a whole file, edit it outside Chorus`);
+      throw new Failure(
+        'notEditable',
+        `${path} is not edited live (it is binary, starts with a byte order mark, or is over the ${this.liveLimit}-character live-editing limit): it is synced as a whole file, so edit it as a local file; each save is shared`,
+      );
     }
     // View mode and fresh joins fetch content when it is opened: wait for it to arrive.
     if (!this.blobs.has(entry.hash)) await this.blobs.waitFor(entry.hash, OPEN_WAIT_MS);
