@@ -223,6 +223,26 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     expect(fs.readFileSync(path.join(dir, 'remote-edit.txt'), 'utf8')).toBe('ÄÖ hello world\nsecond\nthird');
   });
 
+  it("text typed after a peer's run of equal characters is sent after it, so the peer's own-edit undo takes back only the peer's text", async () => {
+    scene = new Scene();
+    const { dir } = await sharedProject();
+    fs.writeFileSync(path.join(dir, 'run.txt'), 'line one\n');
+    const client = await scene.client(dir);
+    expect(await client.text('run.txt')).toBe('line one\n');
+    const n = await scene.nvim();
+    await n.edit(path.join(dir, 'run.txt'));
+    // The peer types " B1" at the end of the line; then this person types " A1" after it.
+    await client.request('buffer/edit', { path: 'run.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: ' B1' }] });
+    await waitFor("the peer's typing in Neovim", async () => (await n.text()) === 'line one B1\n');
+    await n.input('A A1<Esc>');
+    await n.settled();
+    await waitFor("this person's typing at the daemon", async () => (await client.text('run.txt')) === 'line one B1 A1\n');
+    // The peer undoes its own step: " B1" goes, " A1" stays whole (it was "line one1 A": the
+    // change was sent as "1 A" inserted inside " B1", so the undo took this person's "1").
+    expect(await client.request('buffer/undo', { path: 'run.txt' })).toEqual({ applied: true });
+    expect(await converged([n], client, dir, 'run.txt')).toBe('line one A1\n');
+  });
+
   it('two Neovims typing at once end identical', async () => {
     scene = new Scene();
     const initial = 'top\nmiddle\nbottom\n';

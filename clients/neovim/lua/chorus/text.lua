@@ -37,21 +37,34 @@ function M.diff(a, b, line0)
   end
   local la, lb = #a, #b
   local max = math.min(la, lb)
+  -- The common prefix first: text typed after a run of equal characters is inserted after them
+  -- ("x B1" -> "x B1 A1" is " A1" at the end). Suffix first made it "1 A" inside the run, which
+  -- a peer had typed: that peer's own-edit undo then removed this person's "1".
+  local p = 0
+  while p < max and a:byte(p + 1) == b:byte(p + 1) do
+    p = p + 1
+  end
+  -- the prefix must end on a character boundary
+  while p > 0 and (is_continuation(a:byte(p + 1)) or is_continuation(b:byte(p + 1))) do
+    p = p - 1
+  end
   local s = 0
-  while s < max and a:byte(la - s) == b:byte(lb - s) do
+  local maxs = max - p
+  while s < maxs and a:byte(la - s) == b:byte(lb - s) do
     s = s + 1
   end
   -- the suffix must start on a character boundary
-  while s > 0 and is_continuation(a:byte(la - s + 1)) do
+  while s > 0 and (is_continuation(a:byte(la - s + 1)) or is_continuation(b:byte(lb - s + 1))) do
     s = s - 1
   end
-  local p = 0
-  local maxp = max - s
-  while p < maxp and a:byte(p + 1) == b:byte(p + 1) do
-    p = p + 1
-  end
-  while p > 0 and (is_continuation(a:byte(p + 1)) or is_continuation(b:byte(p + 1))) do
-    p = p - 1
+  -- Lines added after a region kept whole go in before its last line break, not after it: after
+  -- it is past the end of a text whose final line break is virtual ('noeol'), a position the
+  -- daemon does not have (`GAx<CR>y` on a last line without one).
+  if s == 0 and p == la and lb > la and a:sub(-1) == '\n' then
+    local sep = a:sub(-2) == '\r\n' and '\r\n' or '\n'
+    if b:sub(-#sep) == sep then
+      p, s = la - #sep, #sep
+    end
   end
   line0 = line0 or 0
   local start = M.offset_position(a, p, line0)
