@@ -669,7 +669,11 @@ function count(n: number, thing: string): string {
 function sessionLine(s: NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>): string {
   const parts = P.sessionClauses(s);
   if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
-  if (s.relay) parts.push(`relay ${s.relay}`);
+  if (s.relay) {
+    const state = s.relayState;
+    const how = state === undefined ? '' : state.connected ? ' (connected)' : ` (not reached: ${state.problem ?? 'connecting'}; retrying; peers who can only meet through it cannot join meanwhile)`;
+    parts.push(`relay ${s.relay}${how}`);
+  }
   if (s.webrtc === false) parts.push('no WebRTC');
   return parts.join('; ');
 }

@@ -400,6 +400,12 @@ export class Daemon {
     }
   }
 
+  /** `session.relayState` of status: the overlay's view of its relay, in the session it runs. */
+  private relayState(): { relayState?: { connected: boolean; problem?: string } } {
+    const state = this.session.network?.relayState();
+    return state ? { relayState: { connected: state.connected, ...(state.problem ? { problem: state.problem.slice(0, 1000) } : {}) } } : {};
+  }
+
   status(): P.ResultOf<typeof P.SessionStatus> {
     const buffers = new Map<string, number>();
     for (const s of this.sessions.values()) for (const p of s.openPaths()) buffers.set(p, (buffers.get(p) ?? 0) + 1);
@@ -420,7 +426,7 @@ export class Daemon {
       peers: this.peersNamed(),
       writing: this.session.filesToWrite(),
       waitingForContent: this.session.filesAwaitingContent(),
-      session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}) } : (this.pending ?? null),
+      session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}), ...this.relayState() } : (this.pending ?? null),
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };
   }

@@ -208,6 +208,11 @@ export const SessionStatus = request(
       listening: z.array(z.string()).optional(),
       /** The relay this session uses, if any. */
       relay: RelayUrl.optional(),
+      /**
+       * With `relay`, once the session runs: whether this daemon is connected to the relay now,
+       * and if not, why its last attempt failed (it keeps retrying), in words.
+       */
+      relayState: z.object({ connected: z.boolean(), problem: z.string().max(1000).optional() }).optional(),
       /** false: links stay WebSocket (or the relay), never WebRTC. */
       webrtc: z.boolean().optional(),
       /** false: view mode (joined with `disk: false`): nothing is written to this folder; files live in the editors only. */

@@ -53,7 +53,7 @@ import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
 import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from './secure.js';
-import type { Listener, Transports } from './transports.js';
+import { dialFailureInWords, type Listener, type Transports } from './transports.js';
 import { isSignal, type Signal, type SignalChannel, type WebRtcOptions } from './webrtc-signals.js';
 
 export type { PeerPath } from './peer-links.js';
@@ -262,6 +262,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   #listener: Listener | undefined;
   #relay: RelayClient | undefined;
   #relayConnecting = false;
+  /** Why the last attempt to reach the relay failed, in words; cleared once it is reached. */
+  #relayProblem: string | undefined;
   #addrs: string[] = [];
   /** The one timer: the next tick (dialing, pruning, pings, the silent-link check). */
   #timer: Timer | undefined;
@@ -370,6 +372,16 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     await this.#listener?.close();
     // node-datachannel's threads would keep the process alive: release them with the last overlay.
     if (--runningOverlays === 0) await this.#opts.transports.webrtc?.releaseWhenIdle?.();
+  }
+
+  /**
+   * The relay this overlay uses (`relayUrl`), as `chorus status` tells it: connected, or not, with
+   * why the last attempt failed (it keeps retrying). Undefined without a relay.
+   */
+  relayState(): { connected: boolean; problem?: string } | undefined {
+    if (!this.#opts.relayUrl) return undefined;
+    const connected = this.#relay !== undefined && this.#relay.closeReason === undefined;
+    return connected || this.#relayProblem === undefined ? { connected } : { connected, problem: this.#relayProblem };
   }
 
   peers(): PeerInfo[] {
@@ -1047,6 +1059,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           }
           d.backoff.reset();
           this.#relay = client;
+          this.#relayProblem = undefined;
           this.#kick();
           this.#log(`connected to relay ${client.url}`);
           client.on('link', (link) => this.#adopt(link, { dialedBy: 'them' }));
@@ -1057,6 +1070,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         },
         (err: Error) => {
           this.#relayConnecting = false;
+          const code = (err as Error & { code?: unknown }).code;
+          this.#relayProblem = typeof code === 'string' ? `cannot reach ${this.#opts.relayUrl}: ${dialFailureInWords(code)}` : err.message;
           const delay = d.backoff.fail(Date.now());
           if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) this.#log(`${err.message}; retrying in ${Math.round(delay)} ms`);
         },

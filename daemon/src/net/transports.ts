@@ -36,3 +36,18 @@ export interface Transports {
     releaseWhenIdle?(): Promise<void>;
   };
 }
+
+/**
+ * A failed dial's system error `code` (Transports.dial's `code`) in words: ECONNREFUSED is
+ * "connection refused", ENOTFOUND "no such host", any other "no route to the host".
+ */
+export function dialFailureInWords(code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'no such host';
+    default:
+      return 'no route to the host';
+  }
+}

@@ -17,6 +17,7 @@ import { localHostId } from '../net/host-id.js';
 import { nodeTransports } from '../net/node-transports.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { JOIN_ABANDONED, Overlay } from '../net/overlay.js';
+import { dialFailureInWords } from '../net/transports.js';
 import { PageServer } from '../net/page-server.js';
 import { relayRoomId } from '../net/relay-protocol.js';
 import { relayRooms } from '../net/relay-server.js';
@@ -546,7 +547,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         // With a relay, peers may still come that way; a direct address that refuses says nothing.
         if (config.relayUrl || someoneLetUsIn() || targets.length === 0) return;
         if (!targets.every((a) => (definiteFailures.get(a)?.count ?? 0) >= DEFINITE_FAILURES_TO_GIVE_UP)) return;
-        const where = targets.map((a) => `${describeDialFailure(definiteFailures.get(a)!.code)} at ${displayAddr(a)}`).join('; ');
+        const where = targets.map((a) => `${dialFailureInWords(definiteFailures.get(a)!.code)} at ${displayAddr(a)}`).join('; ');
         settle(new Failure('session', `could not reach the session: ${where}. Is the sharing daemon running (\`chorus status\` in the shared folder)?`));
       };
       const incomplete = (addr: string, reason: string) => {
@@ -610,17 +611,6 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.halt();
     this.persist();
     await this.overlay?.stop();
-  }
-}
-
-function describeDialFailure(code: string): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-      return 'no such host';
-    default:
-      return 'no route to the host';
   }
 }
 
