@@ -16,7 +16,7 @@ import path from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const SECONDS: Record<string, number> = {
-  'test/daemon/traces.test.ts': 95,
+  'test/daemon/traces.test.ts': 70,
   'test/cli/join-faults.test.ts': 90,
   'test/emacs/ert.test.ts': 76,
   'test/cli/folder-deleted-while-away.test.ts': 69,

@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { loadTrace, type SequentialTrace } from '../../bench/src/traces.js';
 import { TRACES } from './paths.js';
 
-export { keystrokes, type Keystroke, type SequentialTrace } from '../../bench/src/traces.js';
+export { applyKeystroke, keystrokeArray, keystrokes, type Keystroke, type SequentialTrace } from '../../bench/src/traces.js';
 
 export interface ConcurrentTrace {
   kind: 'concurrent';
