@@ -74,6 +74,9 @@ class Model {
     for (const part of op) {
       if (typeof part === 'number') skipAlive(part, (c) => out.push(c));
       else if (typeof part === 'string') {
+        // After the tombstones here, as a revert's transform puts text others insert at the
+        // edge of a step's deletion ('left': the step's text first).
+        while (i < this.chars.length && !this.chars[i]!.alive) out.push(this.chars[i++]!);
         for (const ch of part) {
           const c = { id: this.next++, ch, alive: true };
           out.push(c);
@@ -96,11 +99,17 @@ class Model {
     return e.del.length === 0 && !this.chars.some((c) => c.alive && e.ins.has(c.id));
   }
 
-  /** The restored characters take the identity of the ones they restore (their tombstones go). */
-  adopt(restored: Char[], ids: number[]): void {
-    const gone = new Set(ids);
-    this.chars = this.chars.filter((c) => !(gone.has(c.id) && !c.alive));
-    restored.forEach((c, k) => (c.id = ids[k]!));
+  /**
+   * Characters an editor's undo or redo restored stand for the ones they restore in that editor's
+   * own steps (`ids`, in order): its older step that typed them removes them on undo. For everyone
+   * else they are new characters (decision 197: another editor's undo that brings back your text
+   * does not make it yours again), so they keep new identities and only `m`'s steps are updated.
+   */
+  adopt(m: EditorModel, restored: Char[], ids: number[]): void {
+    const now = new Map(ids.map((id, k) => [id, restored[k]!.id]));
+    for (const e of [...m.undo, ...m.redo]) {
+      for (const [old, fresh] of now) if (e.ins.delete(old)) e.ins.add(fresh);
+    }
   }
 
   /** `ids` in text order (tombstones keep their place). */
@@ -169,13 +178,15 @@ function run(actions: Action[]): void {
       } else {
         const m = model.editors.get(who)!;
         let top = m.undo[m.undo.length - 1];
-        if (!top || a.stop || !m.open || top.edits >= STEP_EDITS) m.undo.push((top = { ins: new Set(), del: [], edits: 0 }));
+        // A long step is closed by an undo stop, as an editor marks one.
+        const stop = a.stop || (top !== undefined && top.edits >= STEP_EDITS);
+        if (!top || stop || !m.open) m.undo.push((top = { ins: new Set(), del: [], edits: 0 }));
         top.edits++;
         for (const id of removed) if (!top.ins.delete(id)) top.del.push(id);
         for (const c of inserted) top.ins.add(c.id);
         m.redo = [];
         m.open = true;
-        file.edit(FILE, op, { kind: 'editor', editorId: who, ...(a.stop ? { undoStop: true } : {}) });
+        file.edit(FILE, op, { kind: 'editor', editorId: who, ...(stop ? { undoStop: true } : {}) });
       }
     } else {
       const who = EDITORS[a.who]!;
@@ -199,8 +210,8 @@ function run(actions: Action[]): void {
       // What the step took out comes back, in its order.
       const restore = model.inOrder(entry.del);
       expect(inserted.map((c) => c.ch).join(''), `${who}'s ${a.kind} puts back what its step took out`).toBe(restore.map((id) => model.charOf(id)).join(''));
-      model.adopt(inserted, restore);
-      to.push({ ins: new Set(restore), del: removed, edits: 0 });
+      model.adopt(m, inserted, restore);
+      to.push({ ins: new Set(inserted.map((c) => c.id)), del: removed, edits: 0 });
     }
     expect(model.text).toBe(file.content);
   }
