@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '@chorus/protocol';
 import type { Daemon } from '../../daemon/src/daemon.js';
-import { joinAll, startDaemon } from '../support/in-process.js';
-import { tempProject, waitForFile } from '../support/project-dir.js';
-import { ScriptedEditor } from '../support/scripted-editor.js';
+import { aliceAndBob } from '../support/in-process.js';
+import { waitForFile } from '../support/project-dir.js';
+import type { ScriptedEditor } from '../support/scripted-editor.js';
 
 const F = 'w.txt';
 /** The second case's file: the same text, its own histories. */
@@ -21,18 +21,7 @@ let dirA: string, dirB: string;
 let ea: ScriptedEditor, eb: ScriptedEditor;
 
 beforeAll(async () => {
-  dirA = tempProject({ [F]: ORIGINAL, [G]: ORIGINAL });
-  dirB = tempProject();
-  A = await startDaemon(dirA, 'alice');
-  B = await startDaemon(dirB, 'bob');
-  await joinAll(A, [B], { webrtc: false });
-  ea = await ScriptedEditor.socket(A.project.socketPath, { name: 'ea' });
-  eb = await ScriptedEditor.socket(B.project.socketPath, { name: 'eb' });
-  for (const e of [ea, eb]) {
-    await e.init();
-    await e.open(F);
-    await e.open(G);
-  }
+  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL }, [F, G]));
 });
 
 afterAll(async () => {
