@@ -13,15 +13,16 @@ import { waitForFile } from '../support/project-dir.js';
 import type { ScriptedEditor } from '../support/scripted-editor.js';
 
 const F = 'w.txt';
-/** The second case's file: the same text, its own histories. */
+/** The other cases' files: the same text, their own histories. */
 const G = 'v.txt';
+const H = 'u.txt';
 const ORIGINAL = 'line one\nline two\nline three';
 let A: Daemon, B: Daemon;
 let dirA: string, dirB: string;
 let ea: ScriptedEditor, eb: ScriptedEditor;
 
 beforeAll(async () => {
-  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL }, [F, G]));
+  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL, [H]: ORIGINAL }, [F, G, H]));
 });
 
 afterAll(async () => {
@@ -78,5 +79,29 @@ describe('own-edit undo of an older step', () => {
       expect((await eb.conn.sendRequest(method, { path: G })).applied).toBe(true);
       await everywhere(text, `bob's ${method.method} to ${JSON.stringify(text)}`, G);
     }
+  });
+
+  it('after the editor\'s own native undo and redo of both steps, and a peer emptying the newest, takes back " B1" only', async () => {
+    // What Neovim sends for `u`, `u`, `<C-r>`, `<C-r>` over the two steps: four more steps of its
+    // own, each an ordinary edit (the trial saw "two" deleted after them too).
+    const endOfLine2 = ORIGINAL.indexOf('\nline three');
+    const steps: Array<[number, number, string, string]> = [
+      [endOfLine2, endOfLine2, ' B1', 'line one\nline two B1\nline three'],
+      [0, 0, 'B2 ', 'B2 line one\nline two B1\nline three'],
+      [0, 3, '', 'line one\nline two B1\nline three'],
+      [endOfLine2, endOfLine2 + 3, '', ORIGINAL],
+      [endOfLine2, endOfLine2, ' B1', 'line one\nline two B1\nline three'],
+      [0, 0, 'B2 ', 'B2 line one\nline two B1\nline three'],
+    ];
+    for (const [from, to, text, after] of steps) {
+      await eb.edit(H, from, to, text, { undoStop: true });
+      expect(eb.text(H)).toBe(after);
+    }
+    await everywhere('B2 line one\nline two B1\nline three', 'bob\'s steps', H);
+    const fileA = path.join(dirA, H);
+    fs.writeFileSync(fileA, fs.readFileSync(fileA, 'utf8').replace(/^B2 /, ''));
+    await everywhere('line one\nline two B1\nline three', 'alice\'s deletion', H);
+    expect((await eb.conn.sendRequest(P.BufferUndo.type, { path: H })).applied).toBe(true);
+    await everywhere(ORIGINAL, 'bob\'s undo', H);
   });
 });
