@@ -189,6 +189,38 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
   });
 });
 
+describe.skipIf(skip)('Emacs client: own-edit undo with a peer', () => {
+  let scene: EmacsScene;
+  afterEach(async () => {
+    await scene?.cleanup();
+  });
+
+  // The user trial of decision 197, step by step: Bob's `chorus-undo` after a peer's sed emptied
+  // his newer step deleted "two", which nobody had typed in the step it undid.
+  it('chorus-undo takes back the older step only, after a peer deleted the newer one\'s text', async () => {
+    scene = new EmacsScene();
+    const original = 'line one\nline two\nline three';
+    const { a: dirA, b: dirB } = scene.pair({ 'w.txt': original });
+    const b = await scene.emacs();
+    await b.edit(path.join(dirB, 'w.txt'));
+    await b.command('(progn (goto-char (point-min)) (forward-line 1) (end-of-line))');
+    await b.type('SPC B 1');
+    await b.settled();
+    await new Promise((r) => setTimeout(r, 1200)); // more than the 1 s that makes a new undo step
+    await b.command('(goto-char (point-min))');
+    await b.type('B 2 SPC');
+    const both = 'B2 line one\nline two B1\nline three';
+    const inA = () => fs.readFileSync(path.join(dirA, 'w.txt'), 'utf8');
+    await waitFor('Bob\'s two steps in Ada\'s folder', () => inA() === both || undefined);
+    execFileSync('sed', ['-i', '1s/^B2 //', path.join(dirA, 'w.txt')]);
+    await waitFor('the sed in Bob\'s buffer', async () => (await b.text()) === 'line one\nline two B1\nline three' || undefined);
+    await b.command('(chorus-undo)');
+    await waitFor('the undo in Bob\'s buffer', async () => (await b.text()) !== 'line one\nline two B1\nline three' || undefined);
+    const clients = await Promise.all([dirA, dirB].map((d) => scene.client(d)));
+    expect(await converged([b], clients, [dirA, dirB], 'w.txt')).toBe(original);
+  });
+});
+
 const noNvim = skip ? 'emacs missing' : neovimSkipReason();
 
 describe.skipIf(skip || noNvim)('Emacs and Neovim together', () => {
