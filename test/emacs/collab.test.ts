@@ -1,7 +1,8 @@
 /**
  * Several real editors at once: batch Emacs processes (and a headless Neovim) typing
  * concurrently on one daemon and on two peered daemons end identical, buffers, daemons and files;
- * an Emacs follows another across files; remote cursors show with the person's name.
+ * an Emacs follows another across files; remote cursors show with the person's name; an Emacs's
+ * own-edit undo takes back its older step after a peer emptied the newer one.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -186,13 +187,6 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
     await a.command(`(switch-to-buffer (get-file-buffer ${elisp(path.join(dirA, 'two.txt'))}))`);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await bFile()).toBe(path.join(dirB, 'one.txt'));
-  });
-});
-
-describe.skipIf(skip)('Emacs client: own-edit undo with a peer', () => {
-  let scene: EmacsScene;
-  afterEach(async () => {
-    await scene?.cleanup();
   });
 
   // The user trial of decision 197, step by step: Bob's `chorus-undo` after a peer's sed emptied
