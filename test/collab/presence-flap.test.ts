@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as P from '@chorus/protocol';
 import type { Daemon } from '../../daemon/src/daemon.js';
-import { joinAll, startDaemon } from '../support/in-process.js';
-import { tempProject } from '../support/project-dir.js';
-import { ScriptedEditor } from '../support/scripted-editor.js';
+import { aliceAndBob } from '../support/in-process.js';
+import type { ScriptedEditor } from '../support/scripted-editor.js';
 
 // Read by the first daemon this file starts (test-timings.ts, once per module graph: this file's own); unset after.
 // Long enough for a dropped link to be redialled on a loaded machine, short enough to wait out.
@@ -19,15 +18,7 @@ let ea: ScriptedEditor, eb: ScriptedEditor;
 const F = 'f.txt';
 
 beforeAll(async () => {
-  A = await startDaemon(tempProject({ [F]: 'one\ntwo\n' }), 'alice');
-  B = await startDaemon(tempProject(), 'bob');
-  await joinAll(A, [B], { webrtc: false });
-  ea = await ScriptedEditor.socket(A.project.socketPath, { name: 'ea' });
-  eb = await ScriptedEditor.socket(B.project.socketPath, { name: 'eb' });
-  for (const e of [ea, eb]) {
-    await e.init();
-    await e.open(F);
-  }
+  ({ A, B, ea, eb } = await aliceAndBob({ [F]: 'one\ntwo\n' }, [F]));
   await ea.waitFor(() => A.presence.peers().some((p) => p.name === 'bob'), 'bob in alice\'s presence');
 });
 

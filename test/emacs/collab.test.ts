@@ -1,7 +1,8 @@
 /**
  * Several real editors at once: batch Emacs processes (and a headless Neovim) typing
  * concurrently on one daemon and on two peered daemons end identical, buffers, daemons and files;
- * an Emacs follows another across files; remote cursors show with the person's name.
+ * an Emacs follows another across files; remote cursors show with the person's name; an Emacs's
+ * own-edit undo takes back its older step after a peer emptied the newer one.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -186,6 +187,31 @@ describe.skipIf(skip)('Emacs client: several editors', () => {
     await a.command(`(switch-to-buffer (get-file-buffer ${elisp(path.join(dirA, 'two.txt'))}))`);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await bFile()).toBe(path.join(dirB, 'one.txt'));
+  });
+
+  // The user trial of decision 197, step by step: Bob's `chorus-undo` after a peer's sed emptied
+  // his newer step deleted "two", which nobody had typed in the step it undid.
+  it('chorus-undo takes back the older step only, after a peer deleted the newer one\'s text', async () => {
+    scene = new EmacsScene();
+    const original = 'line one\nline two\nline three';
+    const { a: dirA, b: dirB } = scene.pair({ 'w.txt': original });
+    const b = await scene.emacs();
+    await b.edit(path.join(dirB, 'w.txt'));
+    await b.command('(progn (goto-char (point-min)) (forward-line 1) (end-of-line))');
+    await b.type('SPC B 1');
+    await b.settled();
+    await new Promise((r) => setTimeout(r, 1200)); // more than the 1 s that makes a new undo step
+    await b.command('(goto-char (point-min))');
+    await b.type('B 2 SPC');
+    const both = 'B2 line one\nline two B1\nline three';
+    const inA = () => fs.readFileSync(path.join(dirA, 'w.txt'), 'utf8');
+    await waitFor('Bob\'s two steps in Ada\'s folder', () => inA() === both || undefined);
+    execFileSync('sed', ['-i', '1s/^B2 //', path.join(dirA, 'w.txt')]);
+    await waitFor('the sed in Bob\'s buffer', async () => (await b.text()) === 'line one\nline two B1\nline three' || undefined);
+    await b.command('(chorus-undo)');
+    await waitFor('the undo in Bob\'s buffer', async () => (await b.text()) !== 'line one\nline two B1\nline three' || undefined);
+    const clients = await Promise.all([dirA, dirB].map((d) => scene.client(d)));
+    expect(await converged([b], clients, [dirA, dirB], 'w.txt')).toBe(original);
   });
 });
 

@@ -1,9 +1,13 @@
 /**
- * Per-editor undo and redo that touch only that editor's own edits. Each step is stored as the
- * op that reverts it, kept valid for the current text by transforming it through every later
- * change (anyone's), as in selective undo for OT. So undoing an insert removes the characters the
- * editor typed that still exist — text others typed inside it stays — and undoing a delete puts
- * the deleted text back where its neighbours are now.
+ * Per-editor undo and redo that touch only that editor's own edits (decisions 006 and 197). Each
+ * stack is a chain: its top step's revert op is valid for the current text, and each step below
+ * is valid for the text the step above it leaves once reverted — the text as it would be had the
+ * later steps never been made. A change by anyone else (a peer, another editor, another editor's
+ * undo) is made on the current text, so it is carried down the chain: transformed through each
+ * step's revert in turn, each step's revert transformed through it. So undoing an insert removes
+ * the characters the editor typed that still exist — text others typed inside it stays — and
+ * undoing a delete puts the deleted text back where its neighbours are now, while the editor's
+ * own later steps never shift an earlier step (it comes into today's text only after them).
  */
 import { composeOps, invertOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
 
@@ -14,7 +18,10 @@ const MAX_STEPS = 200;
 const MAX_STEP_PARTS = 64;
 
 interface Step {
-  /** Reverts the step; valid for the current text. */
+  /**
+   * Reverts the step: on the current text for a stack's top step, else on the text the step
+   * above it leaves once reverted.
+   */
   revert: TextOp;
 }
 
@@ -31,6 +38,7 @@ export class UndoHistory {
       // Undoing the step undoes this edit first, then the earlier ones.
       top.revert = composeOps(revert, top.revert);
     } else {
+      // Steps below stay as they are: they apply once this one is reverted (see the file header).
       this.undo.push({ revert });
       if (this.undo.length > MAX_STEPS) this.undo.shift();
     }
@@ -38,11 +46,10 @@ export class UndoHistory {
     this.redo = [];
   }
 
-  /** Someone else changed the text: keep every stored step valid. */
+  /** Someone else changed the current text with `op`: keep every stored step valid. */
   rebase(op: TextOp): void {
-    // Text others insert at the edge of a step stays out of it ('left': the step's inserts first).
-    for (const s of this.undo) s.revert = transformOp(s.revert, op, 'left');
-    for (const s of this.redo) s.revert = transformOp(s.revert, op, 'left');
+    rebaseChain(this.undo, op);
+    rebaseChain(this.redo, op);
   }
 
   /** The op that undoes the last step (to apply now), or undefined; moves it to redo. */
@@ -59,14 +66,36 @@ export class UndoHistory {
       const s = stack.pop();
       if (!s) return undefined;
       if (!isNoop(s.revert)) return s.revert;
-      // Everything the step did is gone already (others deleted it): nothing to undo there.
+      // Everything the step did is gone already (others deleted it): nothing to undo there. Its
+      // revert changes nothing, so the step below is valid for the current text as it is.
     }
   }
 
-  /** After an undo (or redo) `op` on `before` was applied: remember how to take it back. */
+  /**
+   * After an undo (or redo) `op` on `before` was applied: remember how to take it back. The
+   * editor's own undo is not a change to rebase this history through: the rest of the stack it
+   * came from applies to the text it leaves, and the other stack's top to the text before it.
+   */
   applied(op: TextOp, before: string, wasUndo: boolean): void {
     const back = { revert: invertOp(op, before) };
     (wasUndo ? this.redo : this.undo).push(back);
     this.lastEdit = 0; // the next edit starts a new step
+  }
+}
+
+/**
+ * Carry `op`, made on the current text, down a chain of steps (top last): the top step's revert
+ * and `op` are made on the same text, so each is transformed through the other; what is left of
+ * `op` is then on the text the top step's revert leaves, where the next step's revert applies.
+ */
+function rebaseChain(stack: Step[], op: TextOp): void {
+  let other = op;
+  for (let i = stack.length - 1; i >= 0 && !isNoop(other); i--) {
+    const s = stack[i]!;
+    const revert = s.revert;
+    // Text others insert at the edge of a step stays out of it ('left': the step's inserts first),
+    // and `other` takes the matching side so both transforms describe one merged text.
+    s.revert = transformOp(revert, other, 'left');
+    other = transformOp(other, revert, 'right');
   }
 }

@@ -18,12 +18,15 @@ export class UndoManager {
 
   /** A change to a file's text (the route's undo step). */
   observe(e: TextEvent): void {
-    const own = e.origin.kind === 'editor' ? e.origin.editorId : undefined;
+    const { origin } = e;
+    const own = origin.kind === 'editor' || origin.kind === 'undo' ? origin.editorId : undefined;
     const histories = this.forFile(e.fileId);
-    if (own !== undefined && !histories.has(own)) histories.set(own, new UndoHistory());
+    if (origin.kind === 'editor' && !histories.has(origin.editorId)) histories.set(origin.editorId, new UndoHistory());
     for (const [editorId, h] of histories) {
-      if (editorId === own) h.recordOwn(e.op, e.before, e.origin.kind === 'editor' && e.origin.undoStop === true);
-      else h.rebase(e.op);
+      if (editorId !== own) h.rebase(e.op);
+      else if (origin.kind === 'editor') h.recordOwn(e.op, e.before, origin.undoStop === true);
+      // The editor's own undo or redo is no change to rebase its history through: `step`
+      // records it with `applied` (decision 197).
     }
   }
 
