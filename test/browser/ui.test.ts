@@ -552,7 +552,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
   it('opens a binary file read-only and says why', async () => {
     const { page } = await open();
     await openFile(page, 'assets/logo.png');
-    await expect(page.getByTestId('notices').textContent()).resolves.toContain('binary or too large');
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('binary, starts with a byte order mark, or is too large');
     await page.locator('[data-testid="editor:assets/logo.png"] .cm-content').click();
     await page.keyboard.type('nope');
     await page.waitForTimeout(100);

@@ -229,7 +229,7 @@ class App implements FileEditorHost {
       this.onPeople();
       this.activate(path, focus);
       // (In a read-only session every file opens read-only; the badge already says why.)
-      if (!opened.editable && !this.status.readOnly) this.notices.show(`${path} is binary or too large to edit here: it opened read-only.`, 'info', 'not-editable');
+      if (!opened.editable && !this.status.readOnly) this.notices.show(`${path} is binary, starts with a byte order mark, or is too large to edit here: it opened read-only.`, 'info', 'not-editable');
       return editor;
     } catch (e) {
       this.notices.error(`Could not open ${path}: ${messageOf(e)}`);

@@ -62,7 +62,7 @@ export interface FileEditorHost {
 /** The message shown when someone types in a read-only editor. */
 export function readOnlyReason(sessionReadOnly: boolean, editable: boolean): string | undefined {
   if (sessionReadOnly) return 'This session is read-only: your join code lets you watch, not edit.';
-  if (!editable) return 'This file cannot be edited here (it is binary or too large); open it in an editor on a daemon.';
+  if (!editable) return 'This file cannot be edited here (it is binary, starts with a byte order mark, or is too large): it is shared whole; open it in an editor on a daemon.';
   return undefined;
 }
 

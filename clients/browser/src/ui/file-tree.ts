@@ -209,7 +209,7 @@ export class FileTree {
         'aria-selected': node.path === this.active ? 'true' : undefined,
         'data-testid': `${isDir ? 'dir' : 'file'}:${node.path}`,
         'data-path': node.path,
-        title: node.editable ? node.path : `${node.path} (binary or too large: read-only here)`,
+        title: node.editable ? node.path : `${node.path} (binary, a byte order mark, or too large: read-only here)`,
         vars: { '--depth': String(depth) },
         onclick: () => (isDir ? this.toggle(node.path) : this.host.open(node.path)),
         oncontextmenu: (e: MouseEvent) => {
