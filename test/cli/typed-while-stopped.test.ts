@@ -68,14 +68,14 @@ async function reconnect(b: string, env: Record<string, string> = {}): Promise<S
   }
 }
 
-async function bothKept(a: string, b: string, editor: ScriptedEditor): Promise<void> {
+async function bothKept(a: string, b: string, editor: ScriptedEditor, want = merged): Promise<void> {
   await waitUntil('B to take the folder in', () => /took in \d+ files? from the folder/.test(sinceStart(b)));
-  await waitUntil("B's folder to have the typing and the append", () => read(b) === merged, 20_000).catch(() => undefined);
-  expect(read(b)).toBe(merged);
-  await waitUntil("B's buffer to have both", () => editor.text('s.txt') === merged, 20_000).catch(() => undefined);
-  expect(editor.text('s.txt')).toBe(merged);
-  await waitUntil('A to have both', () => read(a) === merged, 30_000).catch(() => undefined);
-  expect(read(a)).toBe(merged);
+  await waitUntil("B's folder to have the typing and the append", () => read(b) === want, 20_000).catch(() => undefined);
+  expect(read(b)).toBe(want);
+  await waitUntil("B's buffer to have both", () => editor.text('s.txt') === want, 20_000).catch(() => undefined);
+  expect(editor.text('s.txt')).toBe(want);
+  await waitUntil('A to have both', () => read(a) === want, 30_000).catch(() => undefined);
+  expect(read(a)).toBe(want);
 }
 
 it('typing re-opened while the restarted daemon is taking the folder in, and an append made on disk while it was stopped, are both kept', async () => {
@@ -86,8 +86,8 @@ it('typing re-opened while the restarted daemon is taking the folder in, and an 
   const editor = await reconnect(b, { [HOLD]: '3000' });
   await waitUntil('the start-up take-in to have read the folder', () => /test-only: holding the take-in/.test(sinceStart(b)));
   expect(await editor.open('s.txt', typed, inStep)).toContain('typed while stopped');
-  // The re-open landed inside the start-up take-in (before the fix, its typing was written to the
-  // folder and deleted again there, in the buffer and on A, while the take-in held).
+  // The re-open landed inside the start-up take-in (before the fix, the take-in of the append that
+  // its write-back asked for deleted the typing from the session: the buffer, both folders).
   expect(sinceStart(b)).not.toMatch(/took in \d+ files? from the folder/);
   await bothKept(a, b, editor);
 }, 180_000);
@@ -98,4 +98,21 @@ it('typing re-opened after the restarted daemon took the folder in, and an appen
   await waitUntil('B to take the folder in', () => /took in \d+ files? from the folder/.test(sinceStart(b)));
   expect(await editor.open('s.txt', typed, inStep)).toBe(merged);
   await bothKept(a, b, editor);
+}, 180_000);
+
+it("typing re-opened while the restarted daemon is taking the folder in, an append made on disk and a peer's edit made meanwhile are all kept", async () => {
+  const { a, b } = await typedWhileStopped();
+  // A's person types while B's daemon is stopped (the trial's "with a peer's edit meanwhile").
+  const ada = await ScriptedEditor.socket(path.join(a, '.chorus', 'daemon.sock'), { name: 'ada-editor' });
+  editors.push(ada);
+  await ada.init();
+  expect(await ada.open('s.txt')).toBe(inStep);
+  await ada.edit('s.txt', inStep.indexOf('two'), inStep.indexOf('two'), 'A: ');
+  await waitUntil("A's edit in A's folder", () => read(a) === 'B: one\nA: two\n');
+  const editor = await reconnect(b, { [HOLD]: '3000' });
+  await waitUntil('the start-up take-in to have read the folder', () => /test-only: holding the take-in/.test(sinceStart(b)));
+  expect(await editor.open('s.txt', typed, inStep)).toContain('typed while stopped');
+  expect(sinceStart(b)).not.toMatch(/took in \d+ files? from the folder/);
+  await bothKept(a, b, editor, 'typed while stopped\nB: one\nA: two\nx\n');
+  expect(ada.text('s.txt')).toBe('typed while stopped\nB: one\nA: two\nx\n');
 }, 180_000);
