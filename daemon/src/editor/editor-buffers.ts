@@ -178,7 +178,7 @@ export class EditorBuffers implements ChangeSink {
     // the folder's text as the whole truth: the typing was deleted everywhere, silently. Taken in
     // first, the disk's change is diffed from the text the folder last had (the session's, which
     // the typing is not in yet), and the typing is merged over both, as after the start's take-in.
-    if (content !== undefined && base !== undefined && this.workspace.index.idOf(path) !== undefined) await this.hooks.takeFromFolder?.(path);
+    if (content !== undefined && base !== undefined && content !== base && this.workspace.index.idOf(path) !== undefined) await this.hooks.takeFromFolder?.(path);
     // A re-open of a buffer whose file was deleted while the editor was away (decision 160).
     const deleted = base !== undefined && !this.workspace.index.idOf(path) ? this.workspace.deletedFileAt(path) : undefined;
     if (deleted !== undefined) return this.reopenDeleted(asked, path, deleted, content, base!, pending);
