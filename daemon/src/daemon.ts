@@ -295,6 +295,8 @@ export class Daemon {
           viewMode: () => this.session.session?.disk === false || this.folderState.closed,
           renamedTo: (p) => this.renames.whereNow(p),
           holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
+          takeFromFolder: (p) =>
+            this.folder.watching ? this.folder.take(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's re-open failed: ${(e as Error).message}; its typing is merged all the same`)) : Promise.resolve(),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

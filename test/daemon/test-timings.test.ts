@@ -37,3 +37,8 @@ it('takes a batch of files (decision 175) as a whole number up to the production
   expect(() => readTestTimings({ CHORUS_TEST_BATCH_FILES: '2001' })).toThrow(/^CHORUS_TEST_BATCH_FILES="2001" is not a whole number of files from 1 to 2000: it is a test-only setting that shortens a batch/);
   expect(() => readTestTimings({ CHORUS_TEST_BATCH_FILES: 'few' })).toThrow(/^CHORUS_TEST_BATCH_FILES="few"/);
 });
+
+it('takes a hold of the start-up take-in (decision 196) of whole milliseconds up to 10 s, and refuses more', () => {
+  expect(readTestTimings({ CHORUS_TEST_TAKE_IN_HOLD_MS: '3000' })).toEqual({ takeInHoldMs: 3000 });
+  expect(() => readTestTimings({ CHORUS_TEST_TAKE_IN_HOLD_MS: '10001' })).toThrow(/^CHORUS_TEST_TAKE_IN_HOLD_MS="10001" is not a whole number of milliseconds from 1 to 10000/);
+});

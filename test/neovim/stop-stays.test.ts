@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { daemonsFor } from '../support/cli.js';
-import { cli, converged, neovimSkipReason, Scene, waitFor } from './support.js';
+import { cli, converged, neovimSkipReason, Nvim, Scene, waitFor } from './support.js';
 
 const skip = neovimSkipReason();
 
@@ -65,5 +65,32 @@ describe.skipIf(skip)('Neovim after `chorus stop`', () => {
     await waitFor('the plugin to notice', async () => (await n.status())?.status === 'offline');
     await waitFor('the automatic reconnect', async () => (await n.status())?.status === 'open', 60000);
     expect(daemonsFor(dir).filter((p) => p !== pid).length).toBe(1);
+  });
+
+  // A user trial (decision 196): the line typed while the daemon was stopped was lost, from the
+  // buffer and the file, when the file was also appended to on disk and :ChorusReconnect's re-open
+  // landed while the restarted daemon was taking the folder in (held open here by the test-only
+  // CHORUS_TEST_TAKE_IN_HOLD_MS, which the daemons this Neovim starts inherit).
+  it(':ChorusReconnect keeps both the typing done while stopped and an append made on disk meanwhile', async () => {
+    scene = new Scene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    const n = await Nvim.start({}, undefined, { CHORUS_TEST_TAKE_IN_HOLD_MS: '4000' });
+    scene.nvims.push(n);
+    await n.edit(path.join(dir, 'f.txt'));
+    await n.input('Aone<Esc>'); // the folder's text is then one the daemon wrote from a live document
+    await n.settled();
+    await waitFor('the typing on disk', () => fs.readFileSync(path.join(dir, 'f.txt'), 'utf8') === 'startone\n');
+    expect(spawnSync(process.execPath, [cli, 'stop', dir], { encoding: 'utf8', timeout: 30000 }).status).toBe(0);
+    await waitFor('the plugin to see the stop', async () => (await n.status())?.connection === 'stopped');
+    await n.input('Otyped<Esc>');
+    fs.appendFileSync(path.join(dir, 'f.txt'), 'x\n');
+    await n.command('ChorusReconnect');
+    await waitFor('reconnect', async () => (await n.status())?.status === 'open', 60000);
+    const log = () => fs.readFileSync(path.join(dir, '.chorus', 'daemon.log'), 'utf8').split(/ serving /).at(-1) ?? '';
+    expect(log()).not.toMatch(/took in \d+ files? from the folder/); // the re-open landed inside the take-in
+    await waitFor('the start-up take-in', () => /took in \d+ files? from the folder/.test(log()), 60000);
+    await n.settled();
+    const client = await scene.client(dir);
+    expect(await converged([n], client, dir, 'f.txt')).toBe('typed\nstartone\nx\n');
   });
 });

@@ -585,6 +585,13 @@ export class FolderSync {
       if (seen) present.set(rel, seen);
       else if (!ignored) absent.push(rel);
     }
+    const hold = full ? testTimings().takeInHoldMs : undefined;
+    if (hold !== undefined) {
+      // Test-only (decision 196): the moment between reading the folder and taking it in, held
+      // open so a test can have an editor's re-open and its write-back land in it.
+      this.log(`test-only: holding the take-in of what was read for ${hold} ms (CHORUS_TEST_TAKE_IN_HOLD_MS)`);
+      await new Promise((r) => setTimeout(r, hold));
+    }
 
     // A read that another take-in of the same file overtook (a write-back's own take-in runs
     // beside the watcher's batch) may hold an older content than the one just taken in: diffed

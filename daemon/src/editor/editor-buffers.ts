@@ -48,6 +48,12 @@ export interface BufferHooks {
    * (WriteBack.holdsOwnChange)? Asked of a read-only member's open only.
    */
   holdsOwnChange?(path: string, text: string): boolean;
+  /**
+   * Take in the folder's file at `path` as it is now (FolderSync.take), if the folder is read
+   * (not view mode); resolves once done, never rejects. Asked before a re-open merges the
+   * editor's typing (decision 196).
+   */
+  takeFromFolder?(path: string): Promise<void>;
 }
 
 /** What buffer/open answers. */
@@ -164,6 +170,15 @@ export class EditorBuffers implements ChangeSink {
         throw new Failure('tooLarge', `the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing: the file is synced as a whole file, so edit it as a local file; each save is shared`);
       }
     }
+    // A re-open with typing since `base`: the folder's file is taken in first (decision 196).
+    // The daemon serves editors while it takes the folder in at start, so a buffer typed in while
+    // the daemon was stopped may re-open before a change made on disk meanwhile (`echo x >>`) is
+    // taken in. Merged first, the typing was written over that change, and the take-in, finding
+    // the folder's last text (its base) neither in memory nor in a blob after the restart, took
+    // the folder's text as the whole truth: the typing was deleted everywhere, silently. Taken in
+    // first, the disk's change is diffed from the text the folder last had (the session's, which
+    // the typing is not in yet), and the typing is merged over both, as after the start's take-in.
+    if (content !== undefined && base !== undefined && content !== base && this.workspace.index.idOf(path) !== undefined) await this.hooks.takeFromFolder?.(path);
     // A re-open of a buffer whose file was deleted while the editor was away (decision 160).
     const deleted = base !== undefined && !this.workspace.index.idOf(path) ? this.workspace.deletedFileAt(path) : undefined;
     if (deleted !== undefined) return this.reopenDeleted(asked, path, deleted, content, base!, pending);

@@ -25,6 +25,10 @@
  * - `CHORUS_TEST_BATCH_FILES`: not a timer but a size, read by the same rule: how many of the
  *   folder's files one index change takes in (folder-sync.ts BATCH_FILES, 2,000), so a test can
  *   move a handful of files through the split a move of thousands takes (decision 175).
+ * - `CHORUS_TEST_TAKE_IN_HOLD_MS`: the other one that lengthens: how long the start-up take-in of
+ *   the folder (folder-sync.ts `scanAll`), having read the folder's files, waits before it takes
+ *   in what it read (production: no wait; at most 10 s), so a test can have an editor re-open its
+ *   buffer, and its typing be written to the folder, in that moment (decision 196).
  */
 
 /** The production values, in milliseconds, that the variables may shorten. */
@@ -36,6 +40,7 @@ const FORGET_AFTER_MAX_MS = 10 * 60_000;
 /** Kept equal to presence.ts LEAVE_GRACE_MS (not imported, as above). */
 const LEAVE_GRACE_MAX_MS = 10_000;
 const START_DELAY_MAX_MS = 10_000;
+const TAKE_IN_HOLD_MAX_MS = 10_000;
 /** Kept equal to folder-sync.ts BATCH_FILES (not imported: that module imports this one). */
 const BATCH_FILES_MAX = 2000;
 
@@ -50,13 +55,15 @@ export interface TestTimings {
   startDelayMs?: number;
   /** Files per index change when the folder is taken in (a count, not a time). */
   batchFiles?: number;
+  /** A wait between the start-up take-in's reading of the folder and its taking in; absent (no wait) in production. */
+  takeInHoldMs?: number;
 }
 
 /**
  * Read `CHORUS_TEST_JOIN_TIMEOUT_MS`, `CHORUS_TEST_FORGET_AFTER_MS`, `CHORUS_TEST_WRITE_DELAY_MS`,
- * `CHORUS_TEST_LEAVE_GRACE_MS` and `CHORUS_TEST_START_DELAY_MS` from `env`. Each, when set (and
- * not empty), must be a whole number of milliseconds from 1 to its production value (the write
- * and start delays: to 10 s).
+ * `CHORUS_TEST_LEAVE_GRACE_MS`, `CHORUS_TEST_START_DELAY_MS`, `CHORUS_TEST_BATCH_FILES` and
+ * `CHORUS_TEST_TAKE_IN_HOLD_MS` from `env`. Each, when set (and not empty), must be a whole
+ * number from 1 to its production value (the write and start delays and the take-in hold: to 10 s).
  * Throws an Error naming the variable, its value and what it accepts otherwise.
  */
 export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
@@ -66,6 +73,7 @@ export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
   const grace = milliseconds(env, 'CHORUS_TEST_LEAVE_GRACE_MS', LEAVE_GRACE_MAX_MS);
   const delay = milliseconds(env, 'CHORUS_TEST_START_DELAY_MS', START_DELAY_MAX_MS);
   const batch = wholeNumber(env, 'CHORUS_TEST_BATCH_FILES', BATCH_FILES_MAX, 'files', 'a batch');
+  const hold = milliseconds(env, 'CHORUS_TEST_TAKE_IN_HOLD_MS', TAKE_IN_HOLD_MAX_MS);
   return {
     ...(join !== undefined ? { joinTimeoutMs: join } : {}),
     ...(forget !== undefined ? { forgetAfterMs: forget } : {}),
@@ -73,6 +81,7 @@ export function readTestTimings(env: NodeJS.ProcessEnv): TestTimings {
     ...(grace !== undefined ? { leaveGraceMs: grace } : {}),
     ...(delay !== undefined ? { startDelayMs: delay } : {}),
     ...(batch !== undefined ? { batchFiles: batch } : {}),
+    ...(hold !== undefined ? { takeInHoldMs: hold } : {}),
   };
 }
 
