@@ -37,7 +37,7 @@ describe.skipIf(skip)('Emacs client: typing while the daemon is stopped', () => 
     scene = new EmacsScene();
     const dir = scene.project({ 'f.txt': 'start\n' });
     const file = path.join(dir, 'f.txt');
-    const e = await emacsHolding('4000');
+    const e = await emacsHolding('6000');
     await e.edit(file);
     await e.command('(progn (goto-char (point-min)) (end-of-line))');
     await e.type('o n e'); // the folder's text is then one the daemon wrote from a live document

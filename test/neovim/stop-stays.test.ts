@@ -74,7 +74,7 @@ describe.skipIf(skip)('Neovim after `chorus stop`', () => {
   it(':ChorusReconnect keeps both the typing done while stopped and an append made on disk meanwhile', async () => {
     scene = new Scene();
     const dir = scene.project({ 'f.txt': 'start\n' });
-    const n = await Nvim.start({}, undefined, { CHORUS_TEST_TAKE_IN_HOLD_MS: '4000' });
+    const n = await Nvim.start({}, undefined, { CHORUS_TEST_TAKE_IN_HOLD_MS: '6000' });
     scene.nvims.push(n);
     await n.edit(path.join(dir, 'f.txt'));
     await n.input('Aone<Esc>'); // the folder's text is then one the daemon wrote from a live document
