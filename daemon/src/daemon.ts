@@ -405,7 +405,7 @@ export class Daemon {
   /** `session.relayState` of status: the overlay's view of its relay, in the session it runs. */
   private relayState(): { relayState?: { connected: boolean; problem?: string } } {
     const state = this.session.network?.relayState();
-    return state ? { relayState: { connected: state.connected, ...(state.problem ? { problem: state.problem.slice(0, 1000) } : {}) } } : {};
+    return state ? { relayState: state } : {};
   }
 
   status(): P.ResultOf<typeof P.SessionStatus> {

@@ -222,7 +222,7 @@ export class EditorBuffers implements ChangeSink {
       // too. Answered with the session's text, the buffer showed that instead, without undo,
       // and the next save wrote it over the person's change (a test run lost two typed lines).
       // It is refused as any change of theirs is; the buffer keeps its text.
-      else if (this.hooks.readOnly?.() && this.hooks.holdsOwnChange?.(path, content)) this.workspace.edit(fileId, op, { kind: 'editor', editorId: this.id });
+      else if (this.hooks.readOnly?.() && this.hooks.holdsOwnChange?.(path, content)) this.workspace.writable(`the edit of ${path}`);
     }
     return { path: asked, content: this.workspace.text(fileId) };
   }

@@ -1071,7 +1071,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         (err: Error) => {
           this.#relayConnecting = false;
           const code = (err as Error & { code?: unknown }).code;
-          this.#relayProblem = typeof code === 'string' ? `cannot reach ${this.#opts.relayUrl}: ${dialFailureInWords(code)}` : err.message;
+          // At most 1,000 characters: what status may carry (SessionStatus relayState.problem).
+          this.#relayProblem = (typeof code === 'string' ? `cannot reach ${this.#opts.relayUrl}: ${dialFailureInWords(code)}` : err.message).slice(0, 1000);
           const delay = d.backoff.fail(Date.now());
           if (d.backoff.attempts === 1 || d.backoff.attempts % 20 === 0) this.#log(`${err.message}; retrying in ${Math.round(delay)} ms`);
         },

@@ -548,10 +548,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /**
-   * Refuse a local change while this daemon may only read. The change itself is already made where
-   * it was made (the editor's buffer, the file on disk) and stays there; only sharing it is refused.
+   * Refuse a local change while this daemon may only read: throws Failure('readOnly') saying that
+   * `what` stays on this machine. The change itself is already made where it was made (the
+   * editor's buffer, the file on disk) and stays there; only sharing it is refused.
    */
-  private writable(what: string): void {
+  writable(what: string): void {
     if (this.readOnly) {
       throw new Failure(
         'readOnly',
