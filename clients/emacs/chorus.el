@@ -198,7 +198,8 @@ as escapes, so none reorders the rest of the message."
   said-lost
   retry-timer
   following     ; the peer plist being followed
-  last-reveal)
+  last-reveal
+  renames)      ; recent renames the daemon told of, ((FROM . TO) ...), newest first
 
 (defvar chorus--projects (make-hash-table :test #'equal)
   "Project root -> `chorus--project'.")
@@ -930,6 +931,21 @@ checkout): the buffer follows it, as in the Neovim client."
   (when-let ((state (chorus--find-state (chorus--connection-project conn) from)))
     (chorus--follow-rename state from to)))
 
+(defconst chorus--renames-kept 64
+  "How many of the daemon's recent renames a project remembers.
+See `chorus--moved-from'.")
+
+(chorus--defnotification workspace-did-change (renamed)
+  "Files were created, deleted or renamed.  Renames are remembered for a while:
+a buffer whose file this Emacs renamed (dired) is shared again under the new
+name, and whether the daemon took that as a rename decides the open's `base'."
+  (let ((project (chorus--connection-project conn)))
+    (seq-doseq (r renamed)
+      (push (cons (plist-get r :from) (plist-get r :to)) (chorus--project-renames project)))
+    (when (> (length (chorus--project-renames project)) chorus--renames-kept)
+      (setf (chorus--project-renames project)
+            (seq-take (chorus--project-renames project) chorus--renames-kept)))))
+
 (defun chorus--follow-rename (state from to)
   "Make STATE's buffer visit TO, the new project path of its file FROM.
 Text, point, undo, the modified flag and the sharing state stay: the daemon
@@ -1239,13 +1255,30 @@ installed again."
         (when-let ((diff (chorus--diff before (chorus--model-text state))))
           (chorus--queue state (car diff) (cdr diff)))))))
 
+(defvar-local chorus--moved-from nil
+  "(OLD-PATH . TEXT): this shared buffer's file name changed from OLD-PATH.
+That is a dired rename, `rename-file' or `write-file', made while the daemon
+had TEXT of the file.  When the buffer is shared again under its new name and
+the daemon told of a rename from OLD-PATH to it, the daemon's document is the
+old file's, which has TEXT: that is the open's `base', not the file on disk.
+The disk may not have the last typing yet (the daemon writes it after the
+rename), and merged from the disk's text that typing was added a second time.")
+(put 'chorus--moved-from 'permanent-local t)
+
 (defun chorus--after-set-visited-file-name ()
-  "Share the file the buffer now visits (`write-file'), if it is in a project.
-The old file stays as the daemon has it.  The new one is shared once Emacs has
-written it and the daemon has taken it in from the folder: opening it while
-the daemon is still taking it in would look like two peers creating one
-file at once."
+  "Share the file the buffer now visits (`write-file', dired's rename).
+Only if it is in a project.  The old file stays as the daemon has it (or
+moves, for a rename).  The new one is shared once Emacs has written it and the
+daemon has taken it in from the folder: opening it while the daemon is still
+taking it in would look like two peers creating one file at once."
   (when (and chorus--state (not chorus--renaming))
+    (let ((state chorus--state))
+      (when (eq (chorus--state-status state) 'open)
+        ;; Everything typed goes out to the old path first (`chorus--detach' flushes it): the
+        ;; daemon's document of that file has this text from here on.
+        (chorus--flush state)
+        (setq chorus--moved-from
+              (cons (chorus--state-path state) (chorus--model-text state)))))
     (chorus--detach)
     (setq chorus-mode nil)
     (run-at-time 0 nil #'chorus--share-when-taken-in (current-buffer) 15)))
@@ -1328,13 +1361,21 @@ Returns nil when it cannot be shared."
         ;; missing here: view mode, a file a peer just made).  A buffer changed before it was
         ;; shared sends its changes since the file as its own.
         (setf (chorus--state-base state)
-              (if (not (buffer-modified-p))
-                  (chorus--model-text state)
-                (when (file-readable-p file)
+              (let ((moved chorus--moved-from))
+                (setq chorus--moved-from nil)
+                (cond
+                 ;; The daemon took this Emacs's rename of the file as a rename: its document
+                 ;; is the old file's (see `chorus--moved-from').
+                 ((and moved (member (cons (car moved) (chorus--state-path state))
+                                     (chorus--project-renames project)))
+                  (cdr moved))
+                 ((not (buffer-modified-p))
+                  (chorus--model-text state))
+                 ((file-readable-p file)
                   (with-temp-buffer
                     (let ((coding-system-for-read 'utf-8-unix))
                       (insert-file-contents file))
-                    (buffer-string)))))
+                    (buffer-string))))))
         (setq chorus--state state)
         (chorus--install-hooks)
         (chorus--buffer-locals)

@@ -34,28 +34,45 @@ const AUTOMERGE_NODE_ENTRY = /[\\/]@automerge[\\/]automerge[\\/]dist[\\/]mjs[\\/
   const dist = path.dirname(fileURLToPath(import.meta.resolve('@automerge/automerge/automerge.wasm')));
   if (!fs.existsSync(path.join(dist, AUTOMERGE_BINDINGS))) throw new Error(`@automerge/automerge has no ${AUTOMERGE_BINDINGS} beside automerge.wasm: its layout changed, see AUTOMERGE_NODE_ENTRY`);
 }
-let automergeEntryReplaced = false;
-const automergeBindingsFromPackage = {
-  name: 'automerge-bindings-from-package',
-  setup(b) {
-    b.onLoad({ filter: AUTOMERGE_NODE_ENTRY }, () => {
-      automergeEntryReplaced = true;
-      // The package's entry, `UseApi(bindings); export * from "../next_slim.js"`, with the
-      // bindings required from the installed package instead of imported relative to it.
-      return {
-        loader: 'js',
-        contents: [
-          "import { createRequire } from 'node:module';",
-          "import path from 'node:path';",
-          "import { UseApi } from '../low_level.js';",
-          'const requireFromHere = createRequire(import.meta.url);',
-          `UseApi(requireFromHere(path.join(path.dirname(requireFromHere.resolve('@automerge/automerge/automerge.wasm')), ${JSON.stringify(AUTOMERGE_BINDINGS)})));`,
-          "export * from '../next_slim.js';",
-        ].join('\n'),
-      };
-    });
-  },
-};
+/**
+ * An esbuild plugin that bundles `contents` (JavaScript) in place of the file matching `filter`;
+ * `replaced()` says whether it did, so that the build fails when a package's layout moves.
+ */
+function replacing(name, filter, contents) {
+  let hit = false;
+  const plugin = {
+    name,
+    setup(b) {
+      b.onLoad({ filter }, () => {
+        hit = true;
+        return { loader: 'js', contents };
+      });
+    },
+  };
+  return { plugin, replaced: () => hit };
+}
+
+// The package's entry, `UseApi(bindings); export * from "../next_slim.js"`, with the bindings
+// required from the installed package instead of imported relative to it.
+const automergeEntry = replacing(
+  'automerge-bindings-from-package',
+  AUTOMERGE_NODE_ENTRY,
+  [
+    "import { createRequire } from 'node:module';",
+    "import path from 'node:path';",
+    "import { UseApi } from '../low_level.js';",
+    'const requireFromHere = createRequire(import.meta.url);',
+    `UseApi(requireFromHere(path.join(path.dirname(requireFromHere.resolve('@automerge/automerge/automerge.wasm')), ${JSON.stringify(AUTOMERGE_BINDINGS)})));`,
+    "export * from '../next_slim.js';",
+  ].join('\n'),
+);
+
+// zod's `z.locales` namespace imports its error messages in every language it has (~50 files,
+// 366 kB of the 750 kB zod adds to the daemon), compiled by every daemon start; zod itself uses
+// English (classic/schemas.js imports locales/en.js directly), and nothing here picks another
+// language. So the namespace keeps English only: ~15 ms less CPU per daemon start (decision 203).
+const ZOD_LOCALES = /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/;
+const zodLocales = replacing('zod-english-only', ZOD_LOCALES, 'export { default as en } from "./en.js";');
 
 const CHUNKS = 'chunks';
 // Last build's chunks are stale (their names carry a hash of their content).
@@ -88,10 +105,11 @@ const result = await build({
   sourcesContent: false,
   legalComments: 'none',
   metafile: true,
-  plugins: [automergeBindingsFromPackage],
+  plugins: [automergeEntry.plugin, zodLocales.plugin],
   logLevel: 'warning',
 });
-if (!automergeEntryReplaced) throw new Error("@automerge/automerge's Node entry was not bundled: is AUTOMERGE_NODE_ENTRY still its path?");
+if (!zodLocales.replaced()) throw new Error("zod's locales/index.js was not bundled: is ZOD_LOCALES still its path?");
+if (!automergeEntry.replaced()) throw new Error("@automerge/automerge's Node entry was not bundled: is AUTOMERGE_NODE_ENTRY still its path?");
 for (const [out, o] of Object.entries(result.metafile.outputs)) {
   const bindings = Object.keys(o.inputs).find((i) => i.includes('wasm_bindgen_output/nodejs/'));
   if (bindings) throw new Error(`${out} bundles ${bindings}: the bindings must be loaded from the package (see AUTOMERGE_NODE_ENTRY)`);
@@ -114,7 +132,7 @@ const REVIEWED = {
   'src/lifecycle/daemon-process.ts': 'respawns ../cli.js from dist/chunks/ (checked above)',
   'src/net/page-server.ts': 'serves ../page/ from dist/chunks/ (checked above)',
   'src/memory-report.ts': "requires Automerge's bindings from the installed package, as the bundle does (same instance)",
-  'node_modules/@automerge/automerge/dist/mjs/entrypoints/fullfat_node_next.js': 'replaced by automergeBindingsFromPackage above',
+  'node_modules/@automerge/automerge/dist/mjs/entrypoints/fullfat_node_next.js': 'replaced by automergeEntry above',
   'node_modules/@automerge/automerge/dist/mjs/wasm_bindgen_output/web/automerge_wasm.js': "the browser bindings' init (import.meta.url) is never called: UseApi gets the Node bindings",
   'node_modules/libsodium/dist/modules-esm/libsodium.mjs': 'import.meta.url is read in browsers only; the wasm is inline',
   'node_modules/vscode-languageserver/lib/node/files.js': "__filename (defined above) probes case sensitivity; require.resolve is inside a child process's script",

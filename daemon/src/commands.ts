@@ -7,10 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as P from '@chorus/protocol';
-import { decodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength } from './net/join-code.js';
+import type * as Schemas from '@chorus/protocol';
+// The protocol's handles and constants without its schemas: `chorus status`, `stop` and `connect`
+// load neither zod nor the join code's cryptography, which only `share` and `join` use, loaded
+// there (joinCodes below; decision 203).
+import * as P from '@chorus/protocol/handles';
 import { escapeControls, logLine, shown } from './log-line.js';
-import { pageLink } from './net/page-link.js';
 import type { Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
@@ -20,12 +22,18 @@ import { tidyKeptCopies } from './lifecycle/kept-copies.js';
 import { markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 import { testTimings } from './session/test-timings.js';
-import { useNodeSignatures } from './node-platform.js';
 import { nameProblem } from './presence/person-name.js';
 
-// A join code is checked here before any daemon runs (its writer key derived): with node:crypto's
-// Ed25519 rather than @noble/curves' first-use table, ~0.2 s of CPU per `chorus join` (decision 166).
-useNodeSignatures();
+/**
+ * The join code's module, and its link for a browser, for `share` and `join` only. A join code
+ * is checked here before any daemon runs (its writer key derived): with node:crypto's Ed25519
+ * rather than @noble/curves' first-use table, ~0.2 s of CPU per `chorus join` (decision 166).
+ */
+async function joinCodes() {
+  const [codes, links, platform] = await Promise.all([import('./net/join-code.js'), import('./net/page-link.js'), import('./node-platform.js')]);
+  platform.useNodeSignatures();
+  return { ...codes, pageLink: links.pageLink };
+}
 
 export const EXIT_FAILED = P.ExitCodes.Failed;
 export const EXIT_ALREADY_RUNNING = P.ExitCodes.AlreadyRunning;
@@ -47,6 +55,13 @@ function tooBroad(root: string): string | undefined {
   if (home !== undefined && (root === home || root === os.homedir())) return `${root} is your home folder`;
   return undefined;
 }
+
+/**
+ * Said after a `share` or `join` that started a daemon stopped with `chorus stop`: the editors
+ * attached then do not come back on their own (decision 174), and the command's own output said
+ * nothing of them (a trial's Neovim stayed offline after a join, the person unaware).
+ */
+const STILL_OFFLINE = 'Editors that were attached when this daemon was stopped with `chorus stop` are still offline: reconnect each one (Neovim :ChorusReconnect, Emacs M-x chorus-reconnect, VS Code "Chorus: Reconnect") to share its buffers again.\n';
 
 function fail(message: string, code: number = EXIT_FAILED): never {
   throw new CliError(message, code);
@@ -315,20 +330,22 @@ export interface ShareFlags {
 export async function share(dir: string | undefined, flags: ShareFlags): Promise<void> {
   const name = checkedName(flags.name);
   if (flags.relay !== undefined) {
-    const relay = P.RelayUrl.safeParse(flags.relay);
+    const { RelayUrl } = await import('@chorus/protocol');
+    const relay = RelayUrl.safeParse(flags.relay);
     // Before anything starts: a session saved with an address no relay answers at stays broken.
     if (!relay.success) fail(`--relay ${JSON.stringify(flags.relay).slice(0, 200)}: ${relay.error.issues[0]?.message ?? 'not a relay address'}; nothing was shared`);
   }
   const project = findProject(dir);
   const broad = tooBroad(project.root);
   if (broad) fail(`${broad}: sharing it would offer everything under it; share a project folder inside it instead (\`chorus share <folder>\`); nothing was shared`);
-  const params: P.ParamsOf<typeof P.SessionShare> = {};
+  const params: Schemas.ParamsOf<typeof Schemas.SessionShare> = {};
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
   if (flags.relay !== undefined) params.relay = flags.relay;
   if (flags.readOnly) params.readOnly = true;
   if (!flags.webrtc) params.webrtc = false;
   if (name !== undefined) params.name = name;
+  const wasStopped = stoppedByCommand(project);
   const { code, readOnly, ignored, notices } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
     const conn = await cliConnection(socket);
@@ -340,12 +357,13 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     }
   });
   // The same daemon serves the browser page on its peer port: the link opens the session in a tab.
-  const url = pageLink(code);
+  const url = (await joinCodes()).pageLink(code);
   if (ignored?.length) {
     const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
     process.stderr.write(shown`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
   for (const n of notices ?? []) process.stderr.write(shown`Note: ${n}\n`);
+  if (wasStopped) process.stderr.write(STILL_OFFLINE);
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {
     const who = readOnly ? 'Guests with this code can read but not write' + (flags.readOnly ? '' : ' (this folder holds a read-only code, so it can give no other)') : 'Guests with this code can edit';
@@ -391,7 +409,8 @@ const MAX_STDIN_CODE = 16 * 1024;
  * holds the session's secret, and a command line is readable by every local user (`ps`) for as long
  * as the join runs; standard input is not. Empty when standard input ends before any text.
  */
-export function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin): Promise<string> {
+export async function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin): Promise<string> {
+  const { pastedCodeLength } = await joinCodes();
   return new Promise((resolve, reject) => {
     if (input.isTTY) process.stderr.write('paste the join code, then press Enter: ');
     let text = '';
@@ -427,6 +446,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     fail('no join code on standard input (`chorus join -` reads the code from there, as one line); nothing was changed');
   }
   // The code is checked before anything starts or any folder is made.
+  const { decodeJoinCode, isReadOnly, JoinCodeError } = await joinCodes();
   let readOnly: boolean;
   try {
     readOnly = isReadOnly(decodeJoinCode(code));
@@ -439,13 +459,14 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   if (broad) fail(`${broad}: join into a folder of its own instead (\`chorus join <code> <folder>\`, the folder is made if need be); nothing was changed`);
   const createdDirs = makeFolder(target);
   const project = findProject(target);
-  const params: P.ParamsOf<typeof P.SessionJoin> = { code, disk: flags.disk };
+  const params: Schemas.ParamsOf<typeof Schemas.SessionJoin> = { code, disk: flags.disk };
   if (!flags.webrtc) params.webrtc = false;
   if (flags.host !== undefined) params.host = flags.host;
   if (flags.port !== undefined) params.port = flags.port;
   if (name !== undefined) params.name = name;
   const started = Date.now();
   const fp = { ...footprint(project, createdDirs), filesBefore: filesUnder(project.root) };
+  const wasStopped = stoppedByCommand(project);
   const r = await undoneOnFailure('join', fp, async () => {
     // View mode: the daemon it starts must not read the folder at start-up, as it otherwise does
     // (its files would be taken in and shared with every peer once the join starts).
@@ -498,6 +519,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
       process.stdout.write(shown`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
     }
   }
+  if (wasStopped) process.stderr.write(STILL_OFFLINE);
 }
 
 export async function relay(opts: { host: string; port: number }): Promise<void> {
@@ -579,7 +601,11 @@ async function connectExisting(dir: string | undefined) {
   if (holder.state === 'held') {
     fail(`the daemon for ${project.root} (pid ${holder.pid}) is running but does not answer on ${project.socketPath}; it may still be starting: try again in a moment, or stop it with \`chorus stop ${project.root}\``);
   }
-  fail(`no daemon running for ${project.root}; start one with \`chorus daemon ${project.root}\``, EXIT_NOT_RUNNING);
+  // `chorus daemon` runs in the foreground, so it is not the first thing to offer: an editor starts
+  // one in the background (a trial took "start one with `chorus daemon`" as the way back).
+  const how = `opening the project in an editor with Chorus starts it, or run one in this terminal with \`chorus daemon ${project.root}\``;
+  if (stoppedByCommand(project)) fail(`no daemon running for ${project.root}: it was stopped with \`chorus stop\`, and editors attached to it stay offline until you reconnect one; ${how}`, EXIT_NOT_RUNNING);
+  fail(`no daemon running for ${project.root}; ${how}`, EXIT_NOT_RUNNING);
 }
 
 /** The pid and root a daemon answering on the project's socket gives, within a few seconds; undefined if none answers. */
@@ -666,7 +692,7 @@ function count(n: number, thing: string): string {
 }
 
 /** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */
-function sessionLine(s: NonNullable<P.ResultOf<typeof P.SessionStatus>['session']>): string {
+function sessionLine(s: NonNullable<Schemas.ResultOf<typeof Schemas.SessionStatus>['session']>): string {
   const parts = P.sessionClauses(s);
   if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
   if (s.relay) {

@@ -210,7 +210,7 @@ export class Daemon {
     };
     // A person's own version kept aside is said to every editor here, not only in the log nobody
     // reads (decision 184).
-    writeBack.onKept = (k) => this.messages.emit('notice', { type: 'warning', message: k.message, path: k.path, kept: k.kept });
+    writeBack.onKept = (k) => this.messages.emit('notice', { type: k.type ?? 'warning', message: k.message, path: k.path, kept: k.kept });
     this.session.on('replicator', (rep) => this.connectPeers(rep));
   }
 
@@ -227,7 +227,7 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    await useNodePlatform();
+    useNodePlatform();
     const log = opts.log ?? ((m: string) => process.stderr.write(logLine(m)));
     if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new Failure('notFound', `${opts.dir} is not a folder`);
     const project = new Project(opts.dir);
@@ -475,7 +475,8 @@ export class Daemon {
       if (!left) this.log(`leaving the session took over ${LEAVE_BOUND_MS / 1000} s; saving and stopping without waiting for it`);
       this.data.close();
       await this.writeBack.flush();
-      this.writeBack.ledger.close();
+      // Every write it names has landed: the next start takes no older content for a leftover.
+      this.writeBack.ledger.close(true);
       this.workspace.close();
       fs.rmSync(this.project.socketPath, { force: true });
       releaseLock(this.project.lockPath, this.project.root);

@@ -99,7 +99,8 @@ export const SODIUM_MAX_FRAME_BYTES = 64 * 1024;
  * frame (~200 bytes) costs 2–3 µs in libsodium's WebAssembly against 12–13 µs for a node:crypto
  * cipher object (warm; 20+ µs cold at 30 keystrokes/s), once per peer on the typing daemon
  * (decision 130). libsodium is loaded here, not at import, so other `chorus` commands do not
- * parse its 1 MB.
+ * parse its 1 MB; the daemon calls this when a session starts (SessionManager), not at its own
+ * start, so a daemon never in a session does not load it either (~60 ms of CPU; decision 203).
  */
 export async function useDaemonCipher(): Promise<void> {
   const { default: sodium } = await import('libsodium-wrappers');
@@ -111,9 +112,11 @@ export async function useDaemonCipher(): Promise<void> {
   });
 }
 
-/** Install every faster version the core can take on Node (hash, signatures, cipher); the daemon awaits this at start. */
-export async function useNodePlatform(): Promise<void> {
+/**
+ * Install the faster hash and signatures the core can take on Node; the daemon calls this at
+ * start. The cipher is installed when a session starts (useDaemonCipher): only links use it.
+ */
+export function useNodePlatform(): void {
   useNodeDigest();
   useNodeSignatures();
-  await useDaemonCipher();
 }

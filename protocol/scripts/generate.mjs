@@ -3,7 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeProtocol } from '../dist/index.js';
+import * as protocol from '../dist/index.js';
+
+const { describeProtocol } = protocol;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const model = describeProtocol();
@@ -294,7 +296,29 @@ const md = [
   '',
 ].join('\n');
 
+// ---- method-handles.ts: each method without its schemas, for `@chorus/protocol/handles` --------
+
+/** The export name of each method's declaration in methods.ts, in declaration order. */
+const exportNames = protocol.allMethods.map((def) => {
+  const found = Object.entries(protocol).find(([, v]) => v === def);
+  if (!found) throw new Error(`${def.method} is in allMethods but not exported by name from protocol/src`);
+  return found[0];
+});
+const handles = [
+  `// ${header}`,
+  '// Each method of methods.ts as a handle without its schemas (handle.ts); see handles.ts.',
+  "import { handle } from './handle.js';",
+  "import type * as M from './methods.js';",
+  '',
+  ...exportNames.map((name, i) => {
+    const m = protocol.allMethods[i];
+    return `export const ${name} = handle<typeof M.${name}>(${JSON.stringify(m.kind).replace(/"/g, "'")}, ${JSON.stringify(m.method).replace(/"/g, "'")}, ${JSON.stringify(m.direction).replace(/"/g, "'")});`;
+  }),
+  '',
+].join('\n');
+
 const outputs = {
+  'protocol/src/method-handles.ts': handles,
   'protocol/methods.md': md,
   'protocol/protocol.json': JSON.stringify(model, null, 2) + '\n',
   'clients/neovim/lua/chorus/protocol.lua': lua,

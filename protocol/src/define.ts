@@ -25,23 +25,59 @@ export interface NotificationDef<P extends z.ZodType> {
   readonly type: NotificationType<z.input<P>>;
 }
 
+/**
+ * A schema built on first use. A daemon validates the messages of the methods its editors use,
+ * not of all ~30 at load (decision 203): the builders run once, when `params` or `result` is
+ * first read, and every later read gets the same schema.
+ */
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}
+
+/** Declare a request; `params` and `result` build its schemas, run on first use (see `once`). */
 export function request<const M extends string, P extends z.ZodType, R extends z.ZodType>(
   method: M,
   direction: Direction,
   doc: string,
-  params: P,
-  result: R,
+  params: () => P,
+  result: () => R,
 ): RequestDef<P, R> & { method: M } {
-  return { kind: 'request', method, direction, doc, params, result, type: new RequestType(method) };
+  const p = once(params);
+  const r = once(result);
+  return {
+    kind: 'request',
+    method,
+    direction,
+    doc,
+    get params() {
+      return p();
+    },
+    get result() {
+      return r();
+    },
+    type: new RequestType(method),
+  };
 }
 
+/** Declare a notification; `params` builds its schema, run on first use (see `once`). */
 export function notification<const M extends string, P extends z.ZodType>(
   method: M,
   direction: Direction,
   doc: string,
-  params: P,
+  params: () => P,
 ): NotificationDef<P> & { method: M } {
-  return { kind: 'notification', method, direction, doc, params, type: new NotificationType(method) };
+  const p = once(params);
+  return {
+    kind: 'notification',
+    method,
+    direction,
+    doc,
+    get params() {
+      return p();
+    },
+    type: new NotificationType(method),
+  };
 }
 
 export type AnyMethodDef = RequestDef<z.ZodType, z.ZodType> | NotificationDef<z.ZodType>;

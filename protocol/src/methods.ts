@@ -17,7 +17,7 @@ export const Initialize = request(
   'initialize',
   'editorToDaemon',
   'First request on a connection. Negotiates the protocol version and the position encoding, and tells the editor who it is in the session.',
-  z.object({
+  () => z.object({
     /** The protocol version the client speaks; must equal the daemon's. */
     protocolVersion: z.number().int(),
     /** The editor or script, for logs and for other people's views. */
@@ -25,7 +25,7 @@ export const Initialize = request(
     /** Encodings the client can use, most preferred first. Default: `["utf-16"]`. */
     positionEncodings: z.array(z.string()).optional(),
   }),
-  z.object({
+  () => z.object({
     /** The protocol version in use. */
     protocolVersion: z.number().int(),
     /** The position encoding every position on this connection uses, both ways. */
@@ -44,8 +44,8 @@ export const Shutdown = request(
   'shutdown',
   'editorToDaemon',
   'The editor is going away; the daemon closes its buffers. The daemon itself keeps running for other editors and peers.',
-  Empty,
-  Null,
+  () => Empty,
+  () => Null,
 );
 
 // ---- buffers --------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ export const BufferOpen = request(
   'buffer/open',
   'editorToDaemon',
   'Start editing a file. The daemon answers with its content; both revision counters start at 0. If `content` is given and differs, it is merged into the shared text as an edit by this editor (what an editor does on reconnect) and the answer carries the merged result, which the editor adopts.',
-  z.object({
+  () => z.object({
     path: ProjectPath,
     /** The editor\'s current text of the buffer, if it has one (reconnect, or a file it created). */
     content: z.string().optional(),
@@ -76,7 +76,7 @@ export const BufferOpen = request(
      */
     pending: z.array(z.object({ id: EditId, text: z.string() })).max(64).optional(),
   }),
-  z.object({
+  () => z.object({
     /** Path relative to the project root (a path through a symbolic link: the file it names). */
     path: z.string(),
     /** The text the editor must show now. */
@@ -96,7 +96,7 @@ export const BufferEdit = request(
   'buffer/edit',
   'editorToDaemon',
   'The editor changed an open buffer. `revision` is the number of buffer/didChange the editor has applied to this buffer since it opened it. The daemon transforms the edit against changes the editor had not seen yet.',
-  z.object({
+  () => z.object({
     path: ProjectPath,
     /** The editor\'s daemonRevision: buffer/didChange notifications applied for this buffer. */
     revision: uint,
@@ -115,22 +115,22 @@ export const BufferEdit = request(
      */
     id: EditId.optional(),
   }),
-  Null,
+  () => Null,
 );
 
 export const BufferClose = request(
   'buffer/close',
   'editorToDaemon',
   'The editor stopped editing the buffer; no more buffer/didChange for it.',
-  z.object({ path: ProjectPath }),
-  Null,
+  () => z.object({ path: ProjectPath }),
+  () => Null,
 );
 
 export const BufferDidChange = notification(
   'buffer/didChange',
   'daemonToEditor',
   'The buffer changed elsewhere (another editor, a peer, the disk). Apply it only when `revision` equals the number of buffer/edit you have sent for this buffer; otherwise drop it: a transformed replacement follows.',
-  z.object({
+  () => z.object({
     path: z.string(),
     /** How many of this editor\'s buffer/edit the daemon had processed when it made this change. */
     revision: uint,
@@ -142,7 +142,7 @@ export const BufferDidRename = notification(
   'buffer/didRename',
   'daemonToEditor',
   'A file this editor has open was renamed or moved (by a peer, another tool or a git checkout). Keep the buffer open under `to` (same text, same revision counters); buffer/edit sent with `from` before this arrived still lands in it.',
-  z.object({
+  () => z.object({
     from: z.string(),
     to: z.string(),
   }),
@@ -152,16 +152,16 @@ export const BufferUndo = request(
   'buffer/undo',
   'editorToDaemon',
   'Undo this editor\'s last undo step in the buffer, never anyone else\'s edits. The result reaches every editor (this one too) as buffer/didChange.',
-  z.object({ path: ProjectPath }),
-  z.object({ /** False when there was nothing to undo. */ applied: z.boolean() }),
+  () => z.object({ path: ProjectPath }),
+  () => z.object({ /** False when there was nothing to undo. */ applied: z.boolean() }),
 );
 
 export const BufferRedo = request(
   'buffer/redo',
   'editorToDaemon',
   'Redo the step the last buffer/undo of this editor undid.',
-  z.object({ path: ProjectPath }),
-  z.object({ /** False when there was nothing to redo. */ applied: z.boolean() }),
+  () => z.object({ path: ProjectPath }),
+  () => z.object({ /** False when there was nothing to redo. */ applied: z.boolean() }),
 );
 
 // ---- session --------------------------------------------------------------------------------
@@ -178,8 +178,8 @@ export const SessionStatus = request(
   'session/status',
   'editorToDaemon',
   'What the daemon is doing: its project, version, buffers, editors and peers.',
-  Empty,
-  z.object({
+  () => Empty,
+  () => z.object({
     root: z.string(),
     version: z.string(),
     pid: z.number().int(),
@@ -249,7 +249,7 @@ export const SessionShare = request(
   'session/share',
   'editorToDaemon',
   'Share this project: the daemon starts listening for peers and answers with a join code.',
-  z.object({
+  () => z.object({
     host: z.string().optional(),
     port: z.number().int().min(0).max(65535).optional(),
     relay: RelayUrl.optional(),
@@ -265,7 +265,7 @@ export const SessionShare = request(
      */
     name: z.string().optional(),
   }).nullish(),
-  z.object({
+  () => z.object({
     code: z.string(),
     /** The code lets guests read but not write (asked for, or all this member may give). */
     readOnly: z.boolean().optional(),
@@ -283,7 +283,7 @@ export const SessionJoin = request(
   'session/join',
   'editorToDaemon',
   'Join a shared session with a join code; answers once the first sync has finished.',
-  z.object({
+  () => z.object({
     code: z.string().min(1),
     /** false: view mode, nothing is written to this folder; files are fetched when opened. */
     disk: z.boolean().optional(),
@@ -300,7 +300,7 @@ export const SessionJoin = request(
      */
     name: z.string().optional(),
   }),
-  z.object({
+  () => z.object({
     files: uint,
     bytes: uint,
     /**
@@ -321,7 +321,7 @@ export const SessionProgress = notification(
   'session/progress',
   'daemonToEditor',
   'Progress of a long operation (the first sync after joining), sent to the editor that asked for it.',
-  z.object({
+  () => z.object({
     phase: z.enum(['connecting', 'syncing', 'writing', 'done']),
     files: uint,
     filesTotal: uint,
@@ -334,7 +334,7 @@ export const SessionNotice = notification(
   'session/notice',
   'daemonToEditor',
   'Something the person must know that the daemon did to their files, sent to every editor of this daemon: today, that it kept a copy of their own version of a file before writing the session\'s over it (a read-only member\'s change or own new file). Also, to one editor only, once per method per connection: that the daemon dropped a notification of that editor with invalid params (no `path`; `type` is `warning`). `type` as in LSP\'s window/showMessage; `message` says what happened, where their version is and what to do; `path` the project file it is about; `kept` where the copy is, relative to the project folder (`.chorus/kept/...`). A buffer open on `path` is brought to the session\'s text by buffer/didChange as usual.',
-  z.object({
+  () => z.object({
     type: z.enum(['error', 'warning', 'info']),
     message: z.string(),
     path: z.string().optional(),
@@ -348,15 +348,15 @@ export const WorkspaceFiles = request(
   'workspace/files',
   'editorToDaemon',
   'The files of the project.',
-  Empty,
-  z.object({ files: z.array(z.object({ path: z.string(), size: uint, binary: z.boolean() })) }),
+  () => Empty,
+  () => z.object({ files: z.array(z.object({ path: z.string(), size: uint, binary: z.boolean() })) }),
 );
 
 export const WorkspaceDidChange = notification(
   'workspace/didChange',
   'daemonToEditor',
   'Files were created, deleted or renamed.',
-  z.object({
+  () => z.object({
     created: z.array(z.string()).optional(),
     deleted: z.array(z.string()).optional(),
     renamed: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
@@ -369,25 +369,25 @@ export const CursorSet = notification(
   'cursor/set',
   'editorToDaemon',
   'The editor\'s selections in a buffer changed.',
-  z.object({ path: ProjectPath, selections: z.array(Selection).max(1000) }),
+  () => z.object({ path: ProjectPath, selections: z.array(Selection).max(1000) }),
 );
 
 export const ViewportSet = notification(
   'viewport/set',
   'editorToDaemon',
   'The visible part of a buffer changed.',
-  z.object({ path: ProjectPath, range: Range }),
+  () => z.object({ path: ProjectPath, range: Range }),
 );
 
 export const CursorDidChange = notification(
   'cursor/didChange',
   'daemonToEditor',
   'Someone\'s selections (and viewport) moved; positions are in this editor\'s encoding. An empty selection list means they left the file.',
-  z.object({ peer: PeerInfo, path: z.string(), selections: z.array(Selection), viewport: Range.optional() }),
+  () => z.object({ peer: PeerInfo, path: z.string(), selections: z.array(Selection), viewport: Range.optional() }),
 );
 
-export const PeerDidJoin = notification('peer/didJoin', 'daemonToEditor', 'Someone joined the session.', z.object({ peer: PeerInfo }));
-export const PeerDidLeave = notification('peer/didLeave', 'daemonToEditor', 'Someone left the session (or timed out).', z.object({ peer: PeerInfo }));
+export const PeerDidJoin = notification('peer/didJoin', 'daemonToEditor', 'Someone joined the session.', () => z.object({ peer: PeerInfo }));
+export const PeerDidLeave = notification('peer/didLeave', 'daemonToEditor', 'Someone left the session (or timed out).', () => z.object({ peer: PeerInfo }));
 
 // ---- follow ---------------------------------------------------------------------------------
 
@@ -395,21 +395,21 @@ export const FollowStart = request(
   'follow/start',
   'editorToDaemon',
   'Follow a peer (by id or name): the daemon sends follow/reveal whenever they move.',
-  z.object({ peer: z.string().min(1) }),
-  z.object({ peer: PeerInfo }),
+  () => z.object({ peer: z.string().min(1) }),
+  () => z.object({ peer: PeerInfo }),
 );
-export const FollowStop = request('follow/stop', 'editorToDaemon', 'Stop following.', Empty, Null);
+export const FollowStop = request('follow/stop', 'editorToDaemon', 'Stop following.', () => Empty, () => Null);
 export const FollowReveal = notification(
   'follow/reveal',
   'daemonToEditor',
   'The followed peer moved: open `path` and show `range`.',
-  z.object({ peer: PeerInfo, path: z.string(), range: Range }),
+  () => z.object({ peer: PeerInfo, path: z.string(), range: Range }),
 );
 export const FollowDidStop = notification(
   'follow/didStop',
   'daemonToEditor',
   'Following ended (the editor typed, asked to stop, or the peer left).',
-  z.object({ reason: z.enum(['requested', 'typed', 'peerLeft']) }),
+  () => z.object({ reason: z.enum(['requested', 'typed', 'peerLeft']) }),
 );
 
 // ---- extension data -------------------------------------------------------------------------
@@ -421,34 +421,34 @@ export const DataSet = request(
   'data/set',
   'editorToDaemon',
   'Store a JSON value under namespace/key, replicated to every peer and kept across restarts. `null` deletes it.',
-  z.object({ namespace: Namespace, key: Key, value: z.json() }),
-  Null,
+  () => z.object({ namespace: Namespace, key: Key, value: z.json() }),
+  () => Null,
 );
 export const DataGet = request(
   'data/get',
   'editorToDaemon',
   'Read one value, or every key of a namespace when `key` is omitted.',
-  z.object({ namespace: Namespace, key: Key.optional() }),
-  z.object({ value: z.json().optional(), entries: z.record(z.string(), z.json()).optional() }),
+  () => z.object({ namespace: Namespace, key: Key.optional() }),
+  () => z.object({ value: z.json().optional(), entries: z.record(z.string(), z.json()).optional() }),
 );
 export const DataDidChange = notification(
   'data/didChange',
   'daemonToEditor',
   'A replicated value changed (here or on a peer).',
-  z.object({ namespace: z.string(), key: z.string(), value: z.json() }),
+  () => z.object({ namespace: z.string(), key: z.string(), value: z.json() }),
 );
 export const MessageBroadcast = request(
   'message/broadcast',
   'editorToDaemon',
   'Send an ephemeral message to every other editor of every peer. Not stored.',
-  z.object({ namespace: Namespace, payload: z.json() }),
-  Null,
+  () => z.object({ namespace: Namespace, payload: z.json() }),
+  () => Null,
 );
 export const MessageDidReceive = notification(
   'message/didReceive',
   'daemonToEditor',
   'An ephemeral message from another editor.',
-  z.object({ namespace: z.string(), payload: z.json(), peer: PeerInfo }),
+  () => z.object({ namespace: z.string(), payload: z.json(), peer: PeerInfo }),
 );
 
 /** Every method, in the order the spec lists them. */

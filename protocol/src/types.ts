@@ -1,7 +1,6 @@
 import { z } from 'zod';
 
-/** Version of the editor protocol this package describes. Bumped on any incompatible change. */
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION } from './protocol-version.js';
 
 /** How `character` in a {@link Position} is counted; negotiated at `initialize` (as in LSP 3.17). */
 export const PositionEncoding = z.enum(['utf-8', 'utf-16', 'utf-32']);

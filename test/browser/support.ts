@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { chorus } from '../support/cli.js';
+import { chorus, stopIfRunning } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempProject } from '../support/project-dir.js';
 import { skipReason } from '../support/skip.js';
@@ -103,7 +103,7 @@ export class Scene {
     this.logs.clear();
     await Promise.all(this.contexts.splice(0).map((c) => c.close().catch(() => undefined)));
     for (const d of this.dirs.splice(0)) {
-      if (fs.existsSync(d)) chorus(['stop', d]);
+      stopIfRunning(d); // as `chorus stop` would, from this process (test/support/cli.ts)
       fs.rmSync(d, { recursive: true, force: true });
     }
   }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { decodeJoinCode, isReadOnly } from '../../daemon/src/net/join-code.js';
-import { stopIfRunning } from '../support/cli.js';
+import { daemonsFor, stopIfRunning } from '../support/cli.js';
 import { CLI, REPO } from '../support/paths.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
@@ -41,7 +41,7 @@ it('says clearly when no daemon runs, with exit code 4', () => {
   fs.mkdirSync(path.join(d, '.chorus'));
   const r = chorus('status', d);
   expect(r.status).toBe(4);
-  expect(r.stderr).toContain(`no daemon running for ${d}; start one with \`chorus daemon ${d}\``);
+  expect(r.stderr).toContain(`no daemon running for ${d}; opening the project in an editor with Chorus starts it, or run one in this terminal with \`chorus daemon ${d}\``);
   expect(chorus('stop', d).stderr).toContain('no daemon running');
 });
 
@@ -106,6 +106,25 @@ it('stops a daemon, writing its files first', async () => {
   expect(r.status).toBe(0);
   expect(r.stderr).toMatch(/stopped the daemon/);
   expect(fs.readFileSync(path.join(d, 'a.txt'), 'utf8')).toBe('xyz');
+  expect(chorus('status', d).status).toBe(4);
+});
+
+// The tests' own cleanup (test/support/cli.ts) stops daemons as `chorus stop` does but from the
+// test's process, without starting a `chorus stop` (~0.3 s of CPU each, a few hundred a run).
+it('stopIfRunning stops a daemon as chorus stop does, writing its files first, without running chorus stop', async () => {
+  const d = project({ 'a.txt': 'x' });
+  fs.mkdirSync(path.join(d, '.chorus'));
+  const { editor } = ScriptedEditor.connect(d);
+  editors.push(editor);
+  await editor.init();
+  await editor.open('a.txt');
+  await editor.edit('a.txt', 1, 1, 'yz');
+  expect(daemonsFor(d)).toHaveLength(1);
+  stopIfRunning(d);
+  expect(daemonsFor(d)).toEqual([]); // gone, not only its lock: the folder may be removed now
+  expect(fs.readFileSync(path.join(d, 'a.txt'), 'utf8')).toBe('xyz');
+  // `chorus stop` leaves this mark (decision 174); no command ran, so none is here.
+  expect(fs.existsSync(path.join(d, '.chorus', 'stopped'))).toBe(false);
   expect(chorus('status', d).status).toBe(4);
 });
 

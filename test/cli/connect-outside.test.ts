@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { chorus, daemonsFor, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, daemonsFor, stopAfterEach, waitUntilAnswers } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -35,7 +35,7 @@ it('makes a plain folder a project and serves it, named or current', async () =>
     spawned.push(proc);
     let err = '';
     proc.stderr!.on('data', (c) => (err += c));
-    await waitUntil('the daemon it started to answer', () => chorus(['status', plain]).status === 0 || proc.exitCode !== null, 60_000);
+    await waitUntilAnswers('the daemon it started to answer', plain, () => proc.exitCode !== null, 60_000);
     expect(proc.exitCode, err).toBeNull();
     const exited = new Promise<number | null>((r) => proc.once('exit', r));
     proc.stdin!.end();
@@ -63,7 +63,7 @@ it('--create makes the folder a project and serves it (an editor sharing a new f
   spawned.push(proc);
   let err = '';
   proc.stderr!.on('data', (c) => (err += c));
-  await waitUntil('the daemon it started to answer', () => chorus(['status', plain]).status === 0 || proc.exitCode !== null, 60_000);
+  await waitUntilAnswers('the daemon it started to answer', plain, () => proc.exitCode !== null, 60_000);
   expect(proc.exitCode, err).toBeNull();
   expect(fs.existsSync(path.join(plain, '.chorus', 'daemon.lock'))).toBe(true);
   const exited = new Promise<number | null>((r) => proc.once('exit', r));

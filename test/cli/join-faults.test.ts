@@ -40,8 +40,8 @@ async function indexOf(dir: string): Promise<string[]> {
 }
 
 /** A `chorus join` run in the background: its output so far, and its exit. */
-function joinInBackground(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'join', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function joinInBackground(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'join', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -186,15 +186,20 @@ it('a join into a folder that holds an old conflict copy of the session does not
 
 it('a join interrupted while it writes stops writing at once, and names the folders it made and what they hold', async () => {
   const files: Record<string, string> = {};
-  // Enough to take a while to write, even on a fast machine.
-  for (let i = 0; i < 800; i++) files[`d${i % 8}/f${i}.txt`] = `file ${i} `.repeat(6000);
+  // Many files (8 MB), large enough that a write cut short could leave one half written.
+  for (let i = 0; i < 800; i++) files[`d${i % 8}/f${i}.txt`] = `file ${i} `.repeat(1000);
   const a = project(files);
   const code = shareCode(a);
   // Two folders the join makes: it names both when it stops.
   const outer = path.join(tempDir(), 'new');
   const b = path.join(outer, 'b');
   used.push(b);
-  const run = joinInBackground([code, b, '--host', '127.0.0.1']);
+  // Each write held 2 s before it starts (a file's write starts as its content arrives), so the
+  // interrupt lands while the join writes: unheld, a fast run wrote all 800 files before the
+  // interrupt took effect (a targeted run), and the test proved nothing. A stopping daemon starts
+  // no held write (WriteBack.writeNow's `wanted`).
+  const held = { CHORUS_TEST_WRITE_DELAY_MS: '2000' };
+  const run = joinInBackground([code, b, '--host', '127.0.0.1'], held);
   await waitUntil('the join to write its first files', () => fs.existsSync(b) && listTree(b).length > 0, 120_000);
   const interruptedAt = Date.now();
   run.child.kill('SIGINT');
@@ -223,7 +228,7 @@ it('a join interrupted while it writes stops writing at once, and names the fold
   // Into a folder with a file of its own: stopping does not take back what the join had sent,
   // and the message says so (a user trial: it said only what it stopped and removed).
   const own = project({ 'mine.txt': 'my own notes\n' });
-  const again = joinInBackground([code, own, '--host', '127.0.0.1']);
+  const again = joinInBackground([code, own, '--host', '127.0.0.1'], held);
   await waitUntil('the second join to write its first files', () => listTree(own).length > 1, 120_000);
   again.child.kill('SIGINT');
   expect(await again.exited, again.out()).toBe(130);

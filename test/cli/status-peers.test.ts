@@ -58,13 +58,30 @@ it("an interrupted join's peer is not listed by the session for good", async () 
   const code = (JSON.parse(shared.stdout) as { code: string }).code;
   const b = path.join(tempDir(), 'b');
   used.push(b);
-  const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: 'ignore' });
-  const exited = new Promise((r) => join.on('exit', r));
+  const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  for (const s of [join.stdout, join.stderr]) s.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => join.on('exit', (c) => r(c)));
   await waitUntil('the join to write its first files', () => fs.existsSync(b) && listTree(b).length > 0, 120_000);
-  // The joiner is listed while its join runs (connected, or reconnecting on a loaded machine).
-  expect(peersOf(a).size).toBe(1);
-  join.kill('SIGINT');
-  await exited;
+  // The join must still be under way when it is interrupted. On a loaded machine it finished
+  // while `chorus status` below ran (seconds then): it exited 0 before the interrupt, and its
+  // daemon, rightly running on, was listed as connected for good. The join's daemon is held
+  // (SIGSTOP, as a machine too busy to run it) from its first files until the interrupt, so the
+  // join cannot finish meanwhile; it goes on when the interrupt has been sent.
+  const [daemon] = daemonsFor(b);
+  expect(daemon).toBeDefined();
+  process.kill(daemon!, 'SIGSTOP');
+  try {
+    // The joiner is listed while its join runs (connected, or reconnecting on a loaded machine).
+    expect(peersOf(a).size).toBe(1);
+    join.kill('SIGINT');
+  } finally {
+    process.kill(daemon!, 'SIGCONT');
+  }
+  expect(await exited, out).toBe(130); // interrupted, not finished: else this test proves nothing
+  // Ctrl-C stopped the daemon the join started, and said so and what it left in the folder.
+  expect(daemonsFor(b)).toEqual([]);
+  expect(out).toMatch(/chorus: join interrupted; stopped the daemon it started \(pid \d+\), .*it holds \d+ files? of the session, written before the join stopped/);
   // Before the fix it stayed, as left or reconnecting, for as long as the sharer's daemon ran.
   await waitForNoPeers(a, "the sharer to forget the interrupted join's peer");
 }, 180_000);

@@ -14,14 +14,25 @@ import { tempProject } from '../support/project-dir.js';
 
 const used = stopAfterEach();
 
-/** `chorus connect` as an editor spawns it, with its exit code and stderr once it exits. */
-function bridge(dir: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env): { proc: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
+/**
+ * `chorus connect` as an editor spawns it, with its exit code and stderr once it exits.
+ * `attached` resolves once the daemon has answered through it: the bridge is past starting the
+ * daemon (a daemon killed before that is "ended … while starting", not "lost").
+ */
+function bridge(dir: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env): { proc: ChildProcess; exited: Promise<{ code: number | null; stderr: string }>; attached: () => Promise<void> } {
   const proc = spawn(process.execPath, [CLI, 'connect', ...extra, dir], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  proc.stdout!.resume();
+  let stdout = '';
+  proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<{ code: number | null; stderr: string }>((r) => proc.once('exit', (code) => r({ code, stderr })));
-  return { proc, exited };
+  const attached = async () => {
+    // Any request gets an answer (here "method not found"), and only a connected bridge relays one.
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 'probe', method: 'test/probe' });
+    proc.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await waitUntil('an answer through the bridge', () => stdout.includes('"probe"'));
+  };
+  return { proc, exited, attached };
 }
 
 /** A project folder (stopped after the test) whose daemon an editor's `chorus connect` started and is attached to. */
@@ -31,6 +42,7 @@ async function attachedProject(): Promise<{ d: string; first: ReturnType<typeof 
   used.push(d);
   const first = bridge(d);
   await waitUntil('the daemon started by connect', () => daemonsFor(d).length === 1 && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
+  await first.attached();
   return { d, first };
 }
 
@@ -51,12 +63,19 @@ it('an editor attached when `chorus stop` runs hears why, and its automatic reco
   expect(refused.stderr).toMatch(/was stopped with `chorus stop`; not starting it again on its own/);
   await new Promise((r) => setTimeout(r, 500));
   expect(daemonsFor(d)).toEqual([]);
+  // `chorus status` says why nothing runs and how to start it again (a trial: it said only
+  // "start one with `chorus daemon`", a foreground command, and nothing of the stop).
+  const status = chorus(['status', d]);
+  expect(status.status).toBe(P.ExitCodes.NotRunning);
+  expect(status.stderr).toContain(`no daemon running for ${d}: it was stopped with \`chorus stop\`, and editors attached to it stay offline until you reconnect one; opening the project in an editor with Chorus starts it`);
 
   // The person asks (an editor opened anew, or its reconnect command): started as before, and
   // from then on a kill is brought back by the automatic reconnect as before.
   const asked = bridge(d);
   await waitUntil('the daemon started again when asked', () => daemonsFor(d).length === 1 && fs.existsSync(path.join(d, '.chorus', 'daemon.sock')));
   await waitUntil('the stop mark removed by the new daemon', () => !fs.existsSync(path.join(d, '.chorus', 'stopped')));
+  // Killed only once the editor is attached: what is checked is how an attached editor hears it.
+  await asked.attached();
   const [pid] = daemonsFor(d);
   process.kill(pid!, 'SIGKILL');
   const lost = await asked.exited;
@@ -94,4 +113,18 @@ it('`chorus stop` right after an editor restarted a killed daemon stops the one 
   expect(restarted.stderr).toContain(`the daemon for ${d} was stopped with \`chorus stop\``);
   await new Promise((r) => setTimeout(r, 500));
   expect(daemonsFor(d)).toEqual([]);
+});
+
+it('a share that starts a daemon stopped with `chorus stop` says that the editors attached then are still offline', async () => {
+  // A trial: after `chorus stop`, a `chorus join` started the daemon again and said nothing; the
+  // person's Neovim stayed offline (decision 174: it waits for its reconnect command).
+  const { d, first } = await attachedProject();
+  expect(chorus(['stop', d]).status).toBe(0);
+  expect((await first.exited).code).toBe(P.ExitCodes.StoppedByCommand);
+  const shared = chorus(['share', d, '--host', '127.0.0.1']);
+  expect(shared.status, shared.stderr).toBe(0);
+  expect(shared.stderr).toContain('Editors that were attached when this daemon was stopped with `chorus stop` are still offline: reconnect each one');
+  // Said once: a share of the running daemon says nothing of it.
+  const again = chorus(['share', d, '--host', '127.0.0.1']);
+  expect(again.stderr).not.toContain('still offline');
 });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { chorus, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, stopAfterEach, waitUntilAnswers } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir } from '../support/project-dir.js';
 
@@ -39,7 +39,7 @@ it('status, share, join and stop print names and paths with control characters e
   children.push(daemon);
   let log = '';
   daemon.stderr!.on('data', (c) => (log += c));
-  await waitUntil('the daemon to answer', () => chorus(['status', a]).status === 0 || daemon.exitCode !== null);
+  await waitUntilAnswers('the daemon to answer', a, () => daemon.exitCode !== null);
   expect(daemon.exitCode, log).toBeNull();
 
   const share = chorus(['share', a, '--host', '127.0.0.1']);

@@ -136,7 +136,10 @@ class OneFile {
   text(_fileId: string): string {
     return this.content;
   }
+  /** Set: the next edit is refused (as a read-only member's, or one whose log write failed). */
+  refuse: Error | undefined;
   edit(fileId: string, op: TextOp, origin: TextOrigin): void {
+    if (this.refuse) throw this.refuse;
     const before = this.content;
     this.content = applyOp(before, op);
     this.last = op;
@@ -243,6 +246,27 @@ describe('own-edit undo, by property', () => {
       { kind: 'redo', who: 0 },
       { kind: 'undo', who: 0 },
     ]);
+  });
+
+  it('a refused undo or redo keeps its step: the next one takes it back', () => {
+    const file = new OneFile('line one\nline two');
+    const manager = new UndoManager(file as unknown as Workspace);
+    file.undo = manager;
+    file.edit(FILE, spliceOp({ at: 8, del: 0, ins: ' A1' }), { kind: 'editor', editorId: 'me', undoStop: true });
+    file.edit(FILE, spliceOp({ at: 0, del: 0, ins: 'A2 ' }), { kind: 'editor', editorId: 'me', undoStop: true });
+    file.refuse = new Error('read-only');
+    expect(() => manager.step('me', FILE, true)).toThrow('read-only');
+    file.refuse = undefined;
+    // The newest step is still the one undone, then the older one: none was lost to the refusal.
+    expect(manager.step('me', FILE, true)).toBe(true);
+    expect(file.content).toBe('line one A1\nline two');
+    expect(manager.step('me', FILE, true)).toBe(true);
+    expect(file.content).toBe('line one\nline two');
+    file.refuse = new Error('read-only');
+    expect(() => manager.step('me', FILE, false)).toThrow('read-only');
+    file.refuse = undefined;
+    expect(manager.step('me', FILE, false)).toBe(true);
+    expect(file.content).toBe('line one A1\nline two');
   });
 
   it('an undo or redo takes back exactly the editor\'s own step, whatever others and its own later steps did', () => {

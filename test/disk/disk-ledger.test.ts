@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { DiskLedger } from '../../daemon/src/disk/disk-ledger.js';
+import { DiskLedger, MAX_HEADS } from '../../daemon/src/disk/disk-ledger.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -135,4 +135,98 @@ it('records the folders the folder has, across a reopen and a rewrite, and tells
   c.setAside();
   expect([c.folders(), [...c.foldersHad()]]).toEqual([[], []]);
   c.close();
+});
+
+/** A made-up Automerge change hash (32 bytes in hex). */
+const head = (n: number) => n.toString(16).padStart(64, '0');
+
+it("keeps the document heads recorded with each content across a reopen and a rewrite, and loads a ledger from before heads were kept (decision 200)", () => {
+  const dir = ledgerDir();
+  fs.mkdirSync(dir, { recursive: true });
+  // Lines as a daemon before heads wrote them, then lines with heads, then one of each for another file.
+  const old = ['{"p":"a.txt","h":"h1"}', '{"p":"a.txt","h":"h2"}'];
+  const now = [JSON.stringify({ p: 'a.txt', h: 'h3', at: [head(3)] }), JSON.stringify({ p: 'b.txt', h: 'h4', at: [head(4), head(5)] }), '{"p":"b.txt","h":"h5"}'];
+  fs.writeFileSync(path.join(dir, 'ledger.jsonl'), [...old, ...now].join('\n') + '\n');
+  const logs: string[] = [];
+  const l = new DiskLedger(dir, (m) => logs.push(m));
+  expect(logs).toEqual([]); // nothing unreadable
+  expect([l.latest('a.txt'), l.knows('a.txt', 'h1'), l.headsOf('a.txt', 'h1'), l.headsOf('a.txt', 'h3')]).toEqual(['h3', true, undefined, [head(3)]]);
+  expect([l.latest('b.txt'), l.headsOf('b.txt', 'h4'), l.headsOf('b.txt', 'h5'), l.headsOf('c.txt', 'h5')]).toEqual(['h5', [head(4), head(5)], undefined, undefined]);
+  // Recording the newest content again with heads adds them (a take-in whose text is the document's); without, changes nothing.
+  const size = fs.statSync(path.join(dir, 'ledger.jsonl')).size;
+  l.record('b.txt', 'h5');
+  expect(fs.statSync(path.join(dir, 'ledger.jsonl')).size).toBe(size);
+  l.record('b.txt', 'h5', [head(6)]);
+  l.record('b.txt', 'h5', [head(7)]); // it has heads already: the same text, nothing more to keep
+  expect(l.headsOf('b.txt', 'h5')).toEqual([head(6)]);
+  // Heads that are not change hashes, or more than a record keeps, are not kept; the content is.
+  l.record('c.txt', 'h8', ['not a hash']);
+  l.record('d.txt', 'h9', Array.from({ length: MAX_HEADS + 1 }, (_, i) => head(i + 1)));
+  expect([l.latest('c.txt'), l.headsOf('c.txt', 'h8'), l.latest('d.txt'), l.headsOf('d.txt', 'h9')]).toEqual(['h8', undefined, 'h9', undefined]);
+  l.close();
+  const reopened = new DiskLedger(dir);
+  expect([reopened.headsOf('a.txt', 'h3'), reopened.headsOf('b.txt', 'h5'), reopened.knows('a.txt', 'h1')]).toEqual([[head(3)], [head(6)], true]);
+  reopened.close();
+  // A rewrite from memory (here: a damaged line appended) keeps the heads.
+  fs.appendFileSync(path.join(dir, 'ledger.jsonl'), 'garbage\n');
+  new DiskLedger(dir).close();
+  const rewritten = fs.readFileSync(path.join(dir, 'ledger.jsonl'), 'utf8');
+  expect(rewritten).toContain(JSON.stringify({ p: 'a.txt', h: 'h1' }));
+  expect(rewritten).toContain(JSON.stringify({ p: 'a.txt', h: 'h3', at: [head(3)] }));
+  const again = new DiskLedger(dir);
+  expect([again.headsOf('a.txt', 'h3'), again.headsOf('b.txt', 'h4'), again.headsOf('b.txt', 'h5')]).toEqual([[head(3)], [head(4), head(5)], [head(6)]]);
+  again.close();
+});
+
+it('a record whose heads are damaged is unreadable like any damaged record: skipped, counted, the ledger kept and rewritten', () => {
+  const dir = ledgerDir();
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = ['{"p":"a.txt","h":"h1","at":[]}', '{"p":"a.txt","h":"h2","at":"abc"}', '{"p":"a.txt","h":"h3","at":[5]}', JSON.stringify({ p: 'b.txt', h: 'h4', at: [head(1)] })];
+  fs.writeFileSync(path.join(dir, 'ledger.jsonl'), lines.join('\n') + '\n');
+  const logs: string[] = [];
+  const l = new DiskLedger(dir, (m) => logs.push(m));
+  expect(logs).toHaveLength(1);
+  expect(logs[0]).toMatch(/had 3 unreadable records, skipped/);
+  expect([l.paths(), l.headsOf('b.txt', 'h4')]).toEqual([['b.txt'], [head(1)]]);
+  l.close();
+});
+
+it("keeps heads with a file's newest few contents only, so a file's entry stays small however often it is written", () => {
+  const dir = ledgerDir();
+  const l = new DiskLedger(dir);
+  for (let i = 1; i <= 40; i++) l.record('a.txt', `h${i}`, [head(i)]);
+  const withHeads = Array.from({ length: 40 }, (_, i) => `h${i + 1}`).filter((h) => l.headsOf('a.txt', h) !== undefined);
+  expect(withHeads).toEqual(['h37', 'h38', 'h39', 'h40']);
+  expect([l.knows('a.txt', 'h8'), l.knows('a.txt', 'h9'), l.headsOf('a.txt', 'h40')]).toEqual([false, true, [head(40)]]);
+  l.close();
+  // The log has every line as written; read again, the same bound holds.
+  const reopened = new DiskLedger(dir);
+  expect(Array.from({ length: 40 }, (_, i) => `h${i + 1}`).filter((h) => reopened.headsOf('a.txt', h) !== undefined)).toEqual(['h37', 'h38', 'h39', 'h40']);
+  reopened.close();
+});
+
+it('finds the heads of a content recorded again without them (a failed write put back): any record of it with heads names that text', () => {
+  const dir = ledgerDir();
+  const l = new DiskLedger(dir);
+  l.record('a.txt', 'h1', [head(1)]);
+  l.record('a.txt', 'h2', [head(2)]); // a write that then failed:
+  l.record('a.txt', 'h1'); // the folder still holds h1
+  expect([l.latest('a.txt'), l.headsOf('a.txt', 'h1')]).toEqual(['h1', [head(1)]]);
+  l.close();
+});
+
+it("names the content before the newest as a crash's leftover only when the last run did not stop cleanly", () => {
+  const dir = ledgerDir();
+  const a = new DiskLedger(dir);
+  a.record('a.txt', 'h1');
+  a.record('a.txt', 'h2'); // recorded before its write: killed here, the folder holds h1
+  a.record('one.txt', 'h9');
+  a.close(); // as a crash leaves it: no clean stop
+  const crashed = new DiskLedger(dir);
+  expect([crashed.crashLeftover('a.txt'), crashed.crashLeftover('one.txt'), crashed.crashLeftover('none.txt')]).toEqual(['h1', undefined, undefined]);
+  crashed.close(true); // a clean stop: every write landed
+  const clean = new DiskLedger(dir);
+  expect(clean.crashLeftover('a.txt')).toBeUndefined();
+  clean.close(); // the mark went at the start above: this run's crash is a crash again
+  expect(new DiskLedger(dir).crashLeftover('a.txt')).toBe('h1');
 });

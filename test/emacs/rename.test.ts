@@ -115,4 +115,25 @@ describe.skipIf(skip)('Emacs client: a file renamed elsewhere', () => {
     expect(await e.eval<boolean | null>('(buffer-modified-p)')).toBe(true);
     expect(await e.eval<string>('buffer-file-name')).toBe(path.join(b, 'f.txt'));
   });
+
+  it('a file renamed in dired right after typing, typed in again at once: each keystroke lands once', async () => {
+    scene = new EmacsScene();
+    const { a, b } = scene.pair({ 'f.txt': text });
+    const e = await scene.emacs();
+    await e.edit(path.join(b, 'f.txt'));
+    await e.command('(progn (goto-char (point-min)) (forward-line 1) (end-of-line))'); // after "beta"
+    // One go, as a person's fast typing around a dired `R`: the last typing is still on its way to
+    // the daemon (and not on disk) when the file moves. The buffer is shared again under g.txt.
+    // Merged from the disk's text, which lacked "123", the open added "123" a second time.
+    await e.eval(`(progn (chorus-driver-type "1 2 3") (require 'dired-aux) (dired-rename-file ${JSON.stringify(path.join(b, 'f.txt'))} ${JSON.stringify(path.join(b, 'g.txt'))} nil) (chorus-driver-type "4 5 6"))`);
+    await waitFor('the buffer to be shared again as g.txt', async () => {
+      const st = await e.status();
+      return st?.status === 'open' && st.path === 'g.txt';
+    }, 60000);
+    await e.settled();
+    const clients = [await scene.client(a), await scene.client(b)];
+    expect(await converged([e], clients, [a, b], 'g.txt')).toBe('alpha\nbeta123456\ngamma\n');
+    expect(fs.existsSync(path.join(a, 'f.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(b, 'f.txt'))).toBe(false);
+  });
 });

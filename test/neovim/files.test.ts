@@ -8,18 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sameFolders, unreportedErrors } from '../support/folder-state.js';
-import { Scene, waitFor } from './support.js';
+import { logOf, Scene, waitFor } from './support.js';
 import { neovimSkipReason } from './support.js';
 
 const skip = neovimSkipReason();
-
-function logOf(dir: string): string[] {
-  try {
-    return fs.readFileSync(path.join(dir, '.chorus', 'daemon.log'), 'utf8').split(/\n(?=\d{4}-)/);
-  } catch {
-    return [];
-  }
-}
 
 describe.skipIf(skip)('Neovim: files of a real project', () => {
   let scene: Scene;

@@ -70,6 +70,15 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
+/** The daemon log of project `dir`, one entry per logged line (with its continuation lines); none yet: empty. */
+export function logOf(dir: string): string[] {
+  try {
+    return fs.readFileSync(path.join(dir, '.chorus', 'daemon.log'), 'utf8').split(/\n(?=\d{4}-)/);
+  } catch {
+    return [];
+  }
+}
+
 /** Everything a test started, stopped at the end. */
 export class Scene {
   readonly dirs: string[] = [];

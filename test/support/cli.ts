@@ -33,17 +33,7 @@ export function chorus(args: string[], opts: RunOptions = {}): SpawnSyncReturns<
 export function daemonsFor(dir: string): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // exited, not yet reaped
-    } catch {
-      continue; // gone meanwhile
-    }
-    const i = argv.indexOf('daemon');
-    if (i > 0 && argv.slice(i + 1).includes(dir)) out.push(Number(entry));
+    if (/^\d+$/.test(entry) && daemonArgsName(Number(entry), dir)) out.push(Number(entry));
   }
   return out;
 }
@@ -72,13 +62,83 @@ export function stopAfterEach(): string[] {
 }
 
 /**
- * `chorus stop dir`, unless `dir` has neither a daemon's lock nor its socket: then `chorus stop`
- * finds nothing to stop either (it looks for a daemon by those two), and a Node process less is
- * started for each folder a test left without a daemon (a failed join, a daemon already stopped).
+ * Stop the daemon of `dir` after a test, as `chorus stop dir` does (SIGTERM: it writes its files
+ * and exits; wait until the process is gone, not only its lock, so the folder can be removed
+ * without racing its last writes; SIGKILL after `chorus stop`'s 10 s), but from this process: a
+ * `chorus stop` process costs ~0.3 s of CPU, and test/cli alone ran ~130 of them a run only to
+ * clean up. Tests that test `chorus stop` run the command itself.
+ *
+ * Nothing is done when `dir` has neither a daemon's lock nor its socket (`chorus stop` finds
+ * nothing to stop either: it looks for a daemon by those two). The daemon is the process its lock
+ * names, if that process's command line is `… daemon dir …`, and any other daemon process started
+ * for `dir` (one still starting has no lock yet). When none is found that way (a daemon inside a
+ * test's process, a folder named another way on its command line), `chorus stop dir` is run, which
+ * judges such cases itself.
  */
 export function stopIfRunning(dir: string): void {
   const dot = path.join(dir, '.chorus');
-  if (fs.existsSync(path.join(dot, 'daemon.lock')) || fs.existsSync(path.join(dot, 'daemon.sock'))) chorus(['stop', dir]);
+  const lockPath = path.join(dot, 'daemon.lock');
+  if (!fs.existsSync(lockPath) && !fs.existsSync(path.join(dot, 'daemon.sock'))) return;
+  const pids = new Set(daemonsFor(dir));
+  const locked = lockPid(lockPath);
+  if (locked !== undefined && daemonArgsName(locked, dir)) pids.add(locked);
+  pids.delete(process.pid); // never this test's own process, whatever its command line says
+  if (pids.size === 0) {
+    chorus(['stop', dir]);
+    return;
+  }
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_WAIT_MS;
+  for (let left = [...pids]; left.length > 0; left = left.filter(alive)) {
+    // Killed then, as `chorus stop` kills it (a cleanup, like the command's, fails no test).
+    if (Date.now() > deadline) left.forEach((pid) => signal(pid, 'SIGKILL'));
+    // A synchronous pause (the callers are synchronous, as spawnSync of `chorus stop` was).
+    Atomics.wait(PAUSE, 0, 0, 20);
+  }
+}
+
+/** `chorus stop`'s bound on a daemon's stopping (daemon/src/lifecycle/daemon-process.ts STOP_WAIT_MS), in ms. */
+const STOP_WAIT_MS = 10_000;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/** The pid a daemon's lock file names, or undefined (no file, or not a lock). */
+function lockPid(lockPath: string): number | undefined {
+  try {
+    const pid = (JSON.parse(fs.readFileSync(lockPath, 'utf8')) as { pid?: unknown }).pid;
+    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process `pid`'s command line (Linux /proc), or undefined when it is gone or has exited (a zombie). */
+function processArgs(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined; // exited, not yet reaped
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined; // gone
+  }
+}
+
+/** Is `pid` a `chorus daemon` process whose command line names `dir`? */
+function daemonArgsName(pid: number, dir: string): boolean {
+  const argv = processArgs(pid);
+  const i = argv?.indexOf('daemon') ?? -1;
+  return argv !== undefined && i > 0 && argv.slice(i + 1).includes(dir);
+}
+
+function alive(pid: number): boolean {
+  return processArgs(pid) !== undefined;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
 }
 
 /**
@@ -111,6 +171,17 @@ export async function waitUntil(what: string, cond: () => boolean, ms = 60_000):
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Poll until `chorus status dir` succeeds (its daemon answers) or `gaveUp()` holds (say, the
+ * process that was to start the daemon exited). `chorus status` only runs once the daemon's socket
+ * exists: before that it can only fail, and each run is a Node process (~0.3 s of CPU) started
+ * every 50 ms while the daemon is still loading.
+ */
+export async function waitUntilAnswers(what: string, dir: string, gaveUp: () => boolean = () => false, ms = 60_000): Promise<void> {
+  const socket = path.join(dir, '.chorus', 'daemon.sock');
+  await waitUntil(what, () => gaveUp() || (fs.existsSync(socket) && chorus(['status', dir]).status === 0), ms);
 }
 
 /**

@@ -178,10 +178,23 @@ export class ScriptedEditor {
 
   /** Connect straight to a daemon's socket. */
   static async socket(socketPath: string, opts: ScriptedEditorOptions = {}): Promise<ScriptedEditor> {
-    const s = await new Promise<net.Socket>((resolve, reject) => {
-      const c = net.connect(socketPath, () => resolve(c));
-      c.once('error', reject);
-    });
+    const connect = () =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const c = net.connect(socketPath, () => resolve(c));
+        c.once('error', reject);
+      });
+    // A daemon's socket file appears at bind, a moment before it listens: a test that waited for
+    // the file may connect in between on a loaded machine (ECONNREFUSED). Retried for a while,
+    // as an editor plugin does; a daemon that never listens still fails the test.
+    let s: net.Socket | undefined;
+    for (const deadline = Date.now() + 10_000; !s; ) {
+      try {
+        s = await connect();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     return new ScriptedEditor(s, s, opts, () => s.destroy());
   }
 

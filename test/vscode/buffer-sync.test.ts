@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, DaemonConnection, resolveCli } from '../../clients/vscode/src/connection.js';
 import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
@@ -501,6 +501,121 @@ describe('buffer sync: a file renamed while open (buffer/didRename)', () => {
     expect(sync.get(target as never)).toMatchObject({ path: 'b.txt', status: 'open' });
     expect(moved).toEqual([{ fromPath: 'a.txt', toPath: 'b.txt', from: source, to: target, replaced: 'unsaved old b\n' }]);
     expect(rpc.of(P.BufferClose.method)).toEqual([]);
+  });
+});
+
+describe("buffer sync: VS Code's Save As of a shared file (decision 201)", () => {
+  let dir: string;
+  let vs: FakeVscode;
+  let rpc: FakeRpc;
+  let sync: BufferSync;
+  /** What the daemon would hold, by path: the open answer plus every edit sent. */
+  let daemon: Map<string, string>;
+  const logs: string[] = [];
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-save-as-'));
+    vs = new FakeVscode();
+    rpc = new FakeRpc();
+    daemon = new Map();
+    logs.length = 0;
+    sync = new BufferSync(vs.api, dir, { warn: (m) => logs.push(`warn ${m}`), log: (m) => logs.push(m) });
+    vs.onDidChangeTextDocument((e) => sync.onDidChange(e));
+    rpc.handlers[P.BufferOpen.method] = (p) => {
+      daemon.set(p.path, p.content);
+      return { path: p.path, content: p.content };
+    };
+    rpc.handlers[P.BufferEdit.method] = (p) => {
+      daemon.set(p.path, applyWire(daemon.get(p.path)!, p.changes, 'utf-16'));
+      return null;
+    };
+    sync.setConnection(rpc);
+  });
+
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * el.txt ("hello\n") shared, saved as el-copy.txt with "A" typed as the dialog closed, the way
+   * VS Code does it: the new file made empty (taking `making` ms) and opened, then given the
+   * source's text, then saved.
+   */
+  async function savedAs(making = 0): Promise<{ src: FakeDocument; copy: FakeDocument }> {
+    fs.writeFileSync(path.join(dir, 'el.txt'), 'hello\n');
+    const src = vs.document(path.join(dir, 'el.txt'), 'hello\n');
+    sync.track(src as never);
+    await flush();
+    sync.saveAsBegins(src as never);
+    const target = path.join(dir, 'el-copy.txt');
+    sync.willCreate([vs.api.Uri.file(target)], src as never);
+    fs.writeFileSync(target, '');
+    vs.type(src, [{ from: 6, to: 6, text: 'A' }]);
+    // VS Code making the file (`making` ms, on fake timers).
+    if (making) vi.advanceTimersByTime(making);
+    const copy = vs.document(target, '');
+    sync.track(copy as never);
+    await flush();
+    vs.type(copy, [{ from: 0, to: 0, text: src.text }]);
+    fs.writeFileSync(target, copy.text);
+    copy.isDirty = false;
+    return { src, copy };
+  }
+
+  it('a key moved from the source that VS Code refuses (typing in the copy came first) is put in again, in order', async () => {
+    // Regression: the move was dropped when VS Code refused it, and one key typed during the tab
+    // switch was lost ("hello\nAC"), in 1 of 3 code-server runs under load.
+    const { src, copy } = await savedAs();
+    vs.typeBeforeNextApplyTo = copy;
+    vs.typeBeforeNextApply = () => vs.type(copy, [{ from: 7, to: 7, text: 'C' }]);
+    vs.type(src, [{ from: 7, to: 7, text: 'B' }]);
+    await waitUntil(() => daemon.get('el-copy.txt') === 'hello\nABC', 10000).catch(() => undefined);
+    expect([copy.text, daemon.get('el-copy.txt')]).toEqual(['hello\nABC', 'hello\nABC']);
+    expect(src.text).toBe('hello\n');
+    expect(daemon.get('el.txt')).toBe('hello\n');
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
+
+  it('a Save As whose file VS Code fills seconds after making it (a loaded machine) is still one: the typing held goes to the copy only', async () => {
+    // Regression: the hold ended 3 s after VS Code began making the file; under load it took 2 s
+    // to fill it, and past the hold the typing went into the source's file.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { src, copy } = await savedAs(4000);
+      await flush();
+      expect(daemon.get('el.txt')).toBe('hello\n');
+      expect(src.text).toBe('hello\nA'); // VS Code reverts it from its file next
+      expect(copy.text).toBe('hello\nA');
+      expect(logs.some((l) => l.includes('el.txt was saved as el-copy.txt'))).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a key typed in the source after its text was set back goes after the keys moved before it', async () => {
+    // Regression: placed by a diff of the source's text (set back to "hello\n") and the copy's,
+    // it went before them ("hello\nCAB").
+    const { src, copy } = await savedAs();
+    vs.type(src, [{ from: 7, to: 7, text: 'B' }]);
+    await waitUntil(() => src.text === 'hello\n' && copy.text === 'hello\nAB');
+    vs.type(src, [{ from: 6, to: 6, text: 'C' }]);
+    await waitUntil(() => daemon.get('el-copy.txt') === 'hello\nABC', 10000).catch(() => undefined);
+    expect([copy.text, daemon.get('el-copy.txt')]).toEqual(['hello\nABC', 'hello\nABC']);
+    expect(daemon.get('el.txt')).toBe('hello\n');
+  });
+
+  it("the source's text set back by an edit VS Code applies after a key typed there takes no key from the copy", async () => {
+    // Regression (decision 201, "The setting back that landed late"): VS Code applied the edit
+    // setting the source back ("hello\nAB" to "hello\n") after the next key, C, on "hello\nABC",
+    // leaving "hello\nC"; that change was taken for the person deleting "AB" and moved to the
+    // copy, deleting keys moved there before ("hello\nC"; in code-server "hello\nACDEF…").
+    const { src, copy } = await savedAs();
+    vs.landBeforeNextApplyTo = src;
+    vs.landBeforeNextApply = () => vs.type(src, [{ from: 8, to: 8, text: 'C' }]);
+    vs.type(src, [{ from: 7, to: 7, text: 'B' }]);
+    await waitUntil(() => daemon.get('el-copy.txt') === 'hello\nABC' && src.text === 'hello\n', 10000).catch(() => undefined);
+    expect([copy.text, daemon.get('el-copy.txt')]).toEqual(['hello\nABC', 'hello\nABC']);
+    expect(src.text).toBe('hello\n');
+    expect(daemon.get('el.txt')).toBe('hello\n');
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
   });
 });
 

@@ -6,17 +6,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as P from '@chorus/protocol';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { daemonsFor } from '../support/cli.js';
-import { cli, Scene } from '../neovim/support.js';
-import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
+import { cli } from '../neovim/support.js';
+import { pairWithVsCode, type VsCode, vscodeSkipReason, waitFor } from './support.js';
 
 const skip = vscodeSkipReason();
 
 describe.skipIf(skip)('VS Code extension in code-server', () => {
-  const scene = new Scene();
   let vs: VsCode;
   let a: string;
   let b: string;
@@ -46,24 +45,13 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     }
   }
 
-  beforeAll(async () => {
-    buildVsix();
-    ({ a, b } = scene.pair({ 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' }));
-    vs = await VsCode.start(a);
-  }, 240_000);
-
-  afterEach(async (ctx) => {
-    await vs.reportIfFailed(ctx.task);
-    // Every edit VS Code sent must have been accepted: a refused one means the extension sent
-    // something the protocol does not allow (and only the re-open fallback saved the text).
-    expect(vs.refusedEdits()).toEqual([]);
-  });
-
-  afterAll(async () => {
-    for (const p of peers) p.close();
-    await vs?.close();
-    await scene.cleanup();
-  }, 60_000);
+  pairWithVsCode(
+    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
+    (s) => ({ vs, a, b } = s),
+    () => {
+      for (const p of peers) p.close();
+    },
+  );
 
   it('typing in VS Code reaches the peer and both disks, and the peer’s typing reaches VS Code', async () => {
     peer = await peerEditor('notes.txt');

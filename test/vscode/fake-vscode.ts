@@ -111,6 +111,11 @@ export class FakeDocument {
   validatePosition(p: Position): Position {
     return this.positionAt(this.offsetAt(p));
   }
+  /** Saved (the file is left as it is: a test writes what VS Code would). */
+  save(): Promise<boolean> {
+    this.isDirty = false;
+    return Promise.resolve(true);
+  }
 }
 
 type ChangeListener = (e: vscode.TextDocumentChangeEvent) => void;
@@ -124,12 +129,16 @@ export class FakeVscode {
   readonly shown: Array<{ level: 'info' | 'error'; message: string }> = [];
   /** Edits (as the person types) that land on the main thread before our next applyEdit. */
   typeBeforeNextApply: (() => void) | undefined;
+  /** If set, `typeBeforeNextApply` waits for an applyEdit to this document. */
+  typeBeforeNextApplyTo: FakeDocument | undefined;
   /**
    * A change that lands after VS Code checked our next applyEdit's version and before it applied
    * it: the edit then applies anyway, at its line/character positions on the changed text. Real
    * VS Code (code-server 4.100.3) did this under a reload from disk (decision 133).
    */
   landBeforeNextApply: (() => void) | undefined;
+  /** If set, `landBeforeNextApply` waits for an applyEdit to this document. */
+  landBeforeNextApplyTo: FakeDocument | undefined;
 
   readonly api = {
     Position,
@@ -144,6 +153,9 @@ export class FakeVscode {
       openTextDocument: (uri: FakeUri) => Promise.resolve(this.documents.find((d) => d.uri.toString() === uri.toString()) ?? this.document(uri.fsPath, fs.readFileSync(uri.fsPath, 'utf8'))),
     },
     window: {
+      // No editors: the tests drive documents only.
+      visibleTextEditors: [],
+      activeTextEditor: undefined,
       showWarningMessage: (m: string) => {
         this.warnings.push(m);
         return Promise.resolve(undefined);
@@ -193,12 +205,12 @@ export class FakeVscode {
     const doc = this.documents.find((d) => d.uri.toString() === edit.edits[0]?.uri);
     if (!doc) return false;
     const version = doc.version;
-    const typing = this.typeBeforeNextApply;
-    this.typeBeforeNextApply = undefined;
+    const typing = this.typeBeforeNextApplyTo && this.typeBeforeNextApplyTo !== doc ? undefined : this.typeBeforeNextApply;
+    if (typing) this.typeBeforeNextApply = this.typeBeforeNextApplyTo = undefined;
     typing?.();
     if (doc.version !== version) return false; // "has changed in the meantime"
-    const late = this.landBeforeNextApply;
-    this.landBeforeNextApply = undefined;
+    const late = this.landBeforeNextApplyTo && this.landBeforeNextApplyTo !== doc ? undefined : this.landBeforeNextApply;
+    if (late) this.landBeforeNextApply = this.landBeforeNextApplyTo = undefined;
     late?.();
     this.type(
       doc,

@@ -9,15 +9,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Scene } from '../neovim/support.js';
-import { buildVsix, VsCode, vscodeSkipReason, waitFor } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { pairWithVsCode, type VsCode, vscodeSkipReason, waitFor } from './support.js';
 
 const skip = vscodeSkipReason();
 const text = 'alpha\nbeta\ngamma\n';
 
 describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
-  const scene = new Scene();
   let vs: VsCode;
   let a: string;
   let b: string;
@@ -74,21 +72,7 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
     expect(read(b, from)).toBeUndefined();
   }
 
-  beforeAll(async () => {
-    buildVsix();
-    ({ a, b } = scene.pair({ 'f.txt': text, 'h.txt': text, 'm.txt': text }));
-    vs = await VsCode.start(a);
-  }, 240_000);
-
-  afterEach(async (ctx) => {
-    await vs.reportIfFailed(ctx.task);
-    expect(vs.refusedEdits()).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await vs?.close();
-    await scene.cleanup();
-  }, 60_000);
+  pairWithVsCode({ 'f.txt': text, 'h.txt': text, 'm.txt': text }, (s) => ({ vs, a, b } = s));
 
   it('follows a rename made on a peer, keeping the unsaved text and the caret', async () => {
     const want = await typedInto('f.txt', ' typed');
@@ -120,6 +104,13 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
       throw new Error(`${e.message}; ${JSON.stringify(vs.state()?.buffers)}; log ${JSON.stringify(vs.state()?.log.slice(-15))}`);
     });
     expect(vs.text('n.txt')).toBe(want);
+    // VS Code moves the tab itself, a moment after the extension's state says n.txt is open: a
+    // click before that can land in m.txt's closing editor, and the key typed then is typed into
+    // a document VS Code is discarding (a full run under load). The one tab left is n.txt's.
+    await waitFor('VS Code to show n.txt alone', async () => {
+      const open = await tabs();
+      return open.includes('n.txt') && !open.includes('m.txt') && vs.state()?.active?.path === 'n.txt' ? true : undefined;
+    }, 60000);
     await vs.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await vs.page.keyboard.press('Control+Home');
     await vs.page.keyboard.press('ArrowDown');

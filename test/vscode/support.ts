@@ -10,7 +10,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { cli, repo, waitFor } from '../neovim/support.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { cli, repo, Scene, waitFor } from '../neovim/support.js';
 import { skipReason } from '../support/skip.js';
 
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -300,3 +301,35 @@ function killGroup(proc: ChildProcess): void {
 }
 
 export { waitFor };
+
+/**
+ * The usual scene of a VS Code test file, its hooks registered (call it inside `describe`): two
+ * peers sharing `files`, A with code-server and the freshly built .vsix (started once for the
+ * file), and after each test a report if it failed and the check that every edit VS Code sent was
+ * accepted (a refused one means the extension sent something the protocol does not allow, and
+ * only the re-open fallback saved the text). `ready` gets the scene once it is up; `beforeClose`
+ * runs before code-server and the scene are closed.
+ */
+export function pairWithVsCode(
+  files: Record<string, string>,
+  ready: (s: { vs: VsCode; a: string; b: string; scene: Scene }) => void,
+  beforeClose?: () => void,
+): void {
+  const scene = new Scene();
+  let vs: VsCode | undefined;
+  beforeAll(async () => {
+    buildVsix();
+    const { a, b } = scene.pair(files);
+    vs = await VsCode.start(a);
+    ready({ vs, a, b, scene });
+  }, 240_000);
+  afterEach(async (ctx) => {
+    await vs?.reportIfFailed(ctx.task);
+    expect(vs?.refusedEdits()).toEqual([]);
+  });
+  afterAll(async () => {
+    beforeClose?.();
+    await vs?.close();
+    await scene.cleanup();
+  }, 60_000);
+}

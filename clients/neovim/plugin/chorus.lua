@@ -48,7 +48,7 @@ cmd('ChorusRedo', function(c)
   c.redo()
 end, { desc = 'Redo what :ChorusUndo undid' })
 cmd('ChorusAttach', function(c)
-  if not c.attach(0) then
+  if c.attach(0) == false then -- (nil: a second buffer of a shared file, told why already)
     vim.notify('Chorus: this buffer is not a file inside a Chorus project (no .chorus/ above it)', vim.log.levels.WARN)
   end
 end, { desc = 'Share the current buffer' })

@@ -55,6 +55,87 @@ interface Outstanding {
   beforeLast?: string;
 }
 
+/**
+ * A shared document VS Code saved as another file (decision 201): keys typed while VS Code
+ * switches its tab to the copy still land in it; they are moved to the copy, never shared here.
+ */
+interface SavedAs {
+  /** The copy's buffer. */
+  to: SharedBuffer;
+  /**
+   * The offset in the source where the person's typing goes on: the end of the last change moved
+   * (its caret). Undefined once VS Code or this module set the source's text back: the next
+   * change typed there is taken to be at the caret.
+   */
+  at: number | undefined;
+  /** Ends the redirection once the source document stays quiet. */
+  timer: NodeJS.Timeout;
+  /**
+   * The edit setting the source's text back that VS Code is applying (by offset, in order): its
+   * change is never typing, even when it lands on a key typed after it was made (VS Code can
+   * apply an edit after a change it was not made for, decision 133).
+   */
+  setback: Replacement[] | undefined;
+}
+
+/**
+ * A Save As's copy taking in the typing VS Code still put in the source (decision 201). A change
+ * moved from the source goes to `at`, where the last one ended, placed as it was relative to the
+ * source's caret: the source's text is set back after each key, so a diff of the two texts cannot
+ * place it (a key typed after that went before the keys already moved).
+ */
+interface Intake {
+  /**
+   * The offset in the copy where the next moved change goes: after what was moved, before what
+   * the person typed in the copy since (typed later, as the copy's tab was shown).
+   */
+  at: number;
+  /** Moves, applied one at a time in the order typed, once the copy's tab is shown. */
+  chain: Promise<void>;
+  /** The move VS Code is applying: its change event is not the person's typing in the copy. */
+  echo: MoveEcho | undefined;
+}
+
+/** A move of typing into a Save As's copy, sent to VS Code as one WorkspaceEdit. */
+interface MoveEcho {
+  /** What it replaces in the copy, by offset, in order. */
+  replacements: Replacement[];
+  /** Where the intake place is once it is applied. */
+  end: number;
+  /** It landed and the intake place and caret moved past it (on its change event or its answer). */
+  landed: boolean;
+}
+
+/** One change typed in a Save As's source, relative to its caret then (`SavedAs.at`). */
+interface Move {
+  /** Where it starts, from the caret (negative: before it). */
+  rel: number;
+  /** How many characters it replaces. */
+  length: number;
+  text: string;
+}
+
+/**
+ * How long a shared document's edits are held when VS Code creates a file while it is active,
+ * until that file's document opens. Under load (2 cores, other code-server tests beside) VS Code
+ * took 2 s from creating a Save As's file to filling it; past the hold the typing went into the
+ * source's file and the copy was not known for one.
+ */
+const SAVE_AS_HOLD_MS = 10_000;
+/** How long after the created file's document opens its fill may take (VS Code fills it at once). */
+const SAVE_AS_FILL_MS = 2000;
+/** How long moves into a Save As's copy wait for its tab to be shown. */
+const SAVE_AS_SHOW_MS = 3000;
+/** How long a Save As asked for may wait for its file (the person choosing the name). */
+const SAVE_AS_DIALOG_MS = 10 * 60_000;
+/** How long after its last redirected key a Save As's source stops sending typing to the copy. */
+const SAVED_AS_QUIET_MS = 5000;
+/**
+ * How often a key moved to a Save As's copy is applied again when VS Code refuses it: it does when
+ * the person typed in the copy first (the edit was made for the text before).
+ */
+const MOVE_ATTEMPTS = 50;
+
 /** What buffer sync reads of a `TextDocumentContentChangeEvent`. */
 type ChangeEventEntry = { rangeOffset: number; rangeLength: number; text: string };
 
@@ -86,6 +167,33 @@ export class SharedBuffer {
   moving = 0;
   /** Its document was closed while it moved: it goes on in the new path's document all the same. */
   detached = false;
+  /**
+   * Its document's changes are held, not sent: VS Code is about to create a file while it is the
+   * active editor, which may be its Save As (decision 201). Sent on release, moved to the copy if so.
+   */
+  held = false;
+  /** Its document opened empty and unmodified: a Save As fills it with the source's text next. */
+  fresh = false;
+  /**
+   * It is a Save As's copy: where the person's caret is in it (after the typing of the Save As,
+   * then after their typing in it), and `stale`, where the source's caret was before the Save As
+   * dialog: VS Code puts that one back into the copy's tab when it replaces the source's, and
+   * typing went on there, before the text typed meanwhile. Until `until` (ms since epoch), a caret
+   * moved to `stale` is put back at `at`.
+   */
+  caret: { at: number; stale: number | undefined; until: number } | undefined;
+  /** It was saved as `to`: typing VS Code still puts in this document goes there (decision 201). */
+  savedAs: SavedAs | undefined;
+  /** It is a Save As's copy: typing VS Code put in the source comes here. */
+  intake: Intake | undefined;
+  /**
+   * Its shared text when the person asked for its Save As (Ctrl+Shift+S, BufferSync.saveAsBegins):
+   * what that text goes back to once VS Code has copied it (typing as the dialog closed is the
+   * copy's). Forgotten when a remote change arrives (taken back by its text, that would go too).
+   */
+  retractTo: { text: string; until: number } | undefined;
+  /** Its caret (an offset) when a Save As of it began: the one VS Code gives the copy's tab. */
+  caretBefore: number | undefined;
 
   constructor(
     /** The document it is shared through; a rename moves the buffer to the new path's document. */
@@ -127,6 +235,7 @@ export class SharedBuffer {
 
   /** Everything sent has been processed and the daemon's change applied: in step now. */
   inStep(): void {
+    this.retractTo = undefined; // a remote change: taking typing back by its text would take that too
     this.base = this.shadow;
     this.baseSeq = this.editorRevision;
     this.inflight.clear();
@@ -138,6 +247,7 @@ export class SharedBuffer {
     this.daemonRevision = 0;
     this.baseSeq = 0;
     this.inflight.clear();
+    this.retractTo = undefined;
     this.shadow = content;
     this.base = content;
   }
@@ -182,6 +292,8 @@ export class BufferSync {
   private readonly arriving = new Set<string>();
   /** Documents (by URI) a buffer moved out of: their file was renamed away, they are not shared again. */
   private readonly movedAway = new Set<string>();
+  /** A file VS Code is creating (by URI) while `source` was the active editor: maybe its Save As. */
+  private saving: { source: SharedBuffer; target: string; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly vs: Vscode,
@@ -232,6 +344,13 @@ export class BufferSync {
     // known to VS Code until it disposes it) is not re-shared, which would make the file again.
     if (this.arriving.has(key) || (this.movedAway.has(key) && !fs.existsSync(doc.uri.fsPath))) return undefined;
     const b = new SharedBuffer(doc, path);
+    b.fresh = doc.getText() === '' && !doc.isDirty;
+    const s = this.saving;
+    if (s?.target === key) {
+      // The created file is open: a Save As fills it next; anything else, the hold ends soon.
+      clearTimeout(s.timer);
+      s.timer = setTimeout(() => this.release(), SAVE_AS_FILL_MS);
+    }
     // A document just read from its file sends base = content: the shared text wins wherever it
     // differs (the file may be older than the shared text). One changed before it was shared
     // sends the file's bytes, so only those unsaved changes are merged.
@@ -248,6 +367,9 @@ export class BufferSync {
     const b = this.get(doc);
     if (!b) return;
     this.buffers.delete(doc.uri.toString());
+    if (b.savedAs) clearTimeout(b.savedAs.timer);
+    b.savedAs = undefined;
+    if (this.saving?.source === b) this.release();
     if (b.moving > 0 && this.pathOf(doc) !== b.path) {
       // Closed while its file's rename is being followed (VS Code's explorer renamed it and
       // replaced the tab itself): the buffer goes on in the new path's document.
@@ -334,6 +456,277 @@ export class BufferSync {
     this.reconcile(b);
   }
 
+  /**
+   * VS Code is about to create `files` (workspace.onWillCreateFiles) while `active` is the active
+   * editor's document. VS Code's Save As creates the new file empty, opens it and copies the
+   * source's text into it, and keys typed meanwhile land in the source: its edits are held until
+   * the copy is filled (they are in the copy then, and never go to the source's file) or, for any
+   * other new file, until SAVE_AS_FILL_MS after its document opened (SAVE_AS_HOLD_MS at most), then
+   * sent (decision 201).
+   */
+  willCreate(files: readonly vscode.Uri[], active: vscode.TextDocument | undefined): void {
+    const source = active && this.get(active);
+    const target = files.find((u) => projectPathOf(this.root, u) !== undefined);
+    if (!source || source.status !== 'open' || !target) return;
+    this.release();
+    source.held = true;
+    // Without Ctrl+Shift+S (File > Save As) the caret now stands for the one before the dialog.
+    if (!source.retractTo) source.caretBefore = this.caretOf(source);
+    this.saving = { source, target: target.toString(), timer: setTimeout(() => this.release(), SAVE_AS_HOLD_MS) };
+  }
+
+  /**
+   * The person asked for the Save As of `doc` (Ctrl+Shift+S in a shared editor, which then runs
+   * VS Code's own Save As): its shared text now is what it keeps if the Save As happens.
+   */
+  saveAsBegins(doc: vscode.TextDocument | undefined): void {
+    const b = doc && this.get(doc);
+    if (b?.status !== 'open') return;
+    b.retractTo = { text: b.shadow, until: Date.now() + SAVE_AS_DIALOG_MS };
+    b.caretBefore = this.caretOf(b);
+  }
+
+  /** No Save As came of the file being created: the held edits go out. */
+  private release(): void {
+    const s = this.saving;
+    if (!s) return;
+    this.saving = undefined;
+    clearTimeout(s.timer);
+    s.source.held = false;
+    s.source.retractTo = undefined;
+    this.reconcile(s.source);
+  }
+
+  /** One WorkspaceEdit of `doc` making `replacements` (by offset on its text now, in order). */
+  private editOf(doc: vscode.TextDocument, replacements: readonly Replacement[]): vscode.WorkspaceEdit {
+    const edit = new this.vs.WorkspaceEdit();
+    for (const r of replacements) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
+    return edit;
+  }
+
+  /**
+   * `b`, opened empty, got its first text from VS Code (no reason given). When that text is the
+   * document being saved as b's file, this is its Save As: the source's held typing is in the copy
+   * and is dropped from the source, typing VS Code still puts there moves to the copy, and the
+   * copy is shared once VS Code has saved it (the daemon takes the file in itself: sent as an
+   * edit too, it would be in the file twice). Returns whether it was.
+   */
+  private filled(b: SharedBuffer, e: vscode.TextDocumentChangeEvent): boolean {
+    const s = this.saving;
+    const text = e.document.getText();
+    if (!s || s.target !== b.doc.uri.toString() || e.reason !== undefined || text === '' || s.source.doc.getText() !== text) return false;
+    clearTimeout(s.timer);
+    this.saving = undefined;
+    const x = s.source;
+    x.held = false;
+    const mark = x.retractTo && x.retractTo.until > Date.now() ? x.retractTo.text : undefined;
+    if (mark !== undefined && mark !== x.shadow && x.status === 'open') {
+      // Typed as the dialog closed, before VS Code began: in the copy now (VS Code copied it, and
+      // reverts the source), so taken back from the source's file.
+      const before = x.shadow;
+      x.shadow = mark;
+      this.opts.log(`${x.path}: typing made as its Save As began goes to the copy only; taken back here`);
+      this.send(x, changesBetween(before, x.shadow));
+    }
+    x.retractTo = undefined;
+    const editor = this.editorOf(x);
+    const caret = this.caretOf(x) ?? text.length;
+    x.savedAs = { to: b, at: caret, timer: this.quiet(x), setback: undefined };
+    b.caret = { at: caret, stale: x.caretBefore, until: Date.now() + SAVED_AS_QUIET_MS };
+    let shown: Promise<unknown> = Promise.resolve();
+    if (editor && this.vs.window.activeTextEditor === editor) {
+      // The copy's tab now, with the caret where the person is: VS Code replaces the source's tab
+      // only after saving the copy and reverting the source, and keys typed until then land in the
+      // source (typed after the revert, they made it modified, and VS Code asked whether to save).
+      const at = b.doc.positionAt(caret);
+      shown = Promise.resolve(this.vs.window.showTextDocument(b.doc, { viewColumn: editor.viewColumn, preserveFocus: false, preview: false, selection: new this.vs.Range(at, at) })).catch((err: unknown) =>
+        this.opts.log(`showing ${b.path}: ${messageOf(err)}`),
+      );
+    }
+    // Keys moved before the tab shows would be before the caret it is shown with, and the person's
+    // next keys before them; moved after, they go where the caret is and it moves past them.
+    b.intake = { at: caret, chain: Promise.race([shown, new Promise((r) => setTimeout(r, SAVE_AS_SHOW_MS))]).then(() => undefined), echo: undefined };
+    this.opts.log(`${x.path} was saved as ${b.path}; typing in it goes to ${b.path} while VS Code switches the tab`);
+    b.epoch++;
+    b.status = 'opening';
+    b.queue = b.queue
+      .then(async () => {
+        // What VS Code saved into it: the copied text, or with keys typed in the copy before the
+        // save. The daemon takes that in from the folder; what the document has since is merged.
+        const saved = (await written(b.doc.uri.fsPath, 5000)) ?? text;
+        if (this.get(b.doc) !== b) return;
+        b.mergedAt(saved);
+        this.open(b);
+      })
+      .catch((err: unknown) => this.opts.log(`sharing ${b.path}: ${messageOf(err)}`));
+    return true;
+  }
+
+  /** The visible editor showing `b`'s document, if any. */
+  private editorOf(b: SharedBuffer): vscode.TextEditor | undefined {
+    return this.vs.window.visibleTextEditors.find((ed) => ed.document === b.doc);
+  }
+
+  /** The caret's offset in `b`'s document, if an editor shows it. */
+  private caretOf(b: SharedBuffer): number | undefined {
+    const editor = this.editorOf(b);
+    return editor ? b.doc.offsetAt(editor.selection.active) : undefined;
+  }
+
+  /** The timer that ends `x`'s redirection to its copy once it is quiet. */
+  private quiet(x: SharedBuffer): NodeJS.Timeout {
+    return setTimeout(() => {
+      x.savedAs = undefined;
+      if (this.get(x.doc) !== x || x.doc.getText() === x.shadow) return;
+      // Still open, with typing that went to the copy: it gets back what it had.
+      x.queue = x.queue.then(() => this.applyToDocument(x, replacementsBetween(x.doc.getText(), x.shadow), x.shadow, false).then(() => undefined)).catch((err: unknown) => this.opts.log(`${x.path}: ${messageOf(err)}`));
+    }, SAVED_AS_QUIET_MS);
+  }
+
+  /** A change in the source of a Save As: moved to the copy, at the place it has there. */
+  private moveToCopy(x: SharedBuffer, s: SavedAs, e: vscode.TextDocumentChangeEvent): void {
+    clearTimeout(s.timer);
+    s.timer = this.quiet(x);
+    const now = e.document.getText();
+    if (s.setback && isEcho(e.contentChanges, s.setback)) {
+      // Our own setting back, landed on a key typed after it was made (under load): taken for
+      // typing, it was moved to the copy as a deletion of keys moved there before ("hello\nACD…",
+      // B lost). The key stays here until the next setting back (queued by its own change).
+      this.opts.log(`${x.path}: its text set back after a key typed in it; the key is in ${s.to.path} already`);
+      if (now === x.shadow) s.at = undefined;
+      else if (s.at !== undefined) s.at = shifted(s.at, s.setback);
+      return;
+    }
+    // VS Code reverting the source to its file after the Save As, or this module putting its
+    // shared text back (below): nothing typed. Where the caret is then, the next key says. A
+    // change leaving the document modified is typing, even if its text is the file's: the
+    // source's own saving (below) may have written a key typed during it.
+    if (now === x.shadow || (!e.document.isDirty && readFile(e.document.uri.fsPath) === now)) {
+      s.at = undefined;
+      return;
+    }
+    this.opts.log(`${x.path}: typing after its Save As moves to ${s.to.path}`);
+    // VS Code lists a change's replacements from the end backwards, each on the text before it.
+    const changes = [...e.contentChanges].sort((p, q) => p.rangeOffset - q.rangeOffset);
+    const caret = s.at ?? changes[0]!.rangeOffset;
+    let grown = 0;
+    for (const c of changes.slice(0, -1)) grown += c.text.length - c.rangeLength;
+    const last = changes[changes.length - 1]!;
+    s.at = last.rangeOffset + grown + last.text.length;
+    this.take(
+      s.to,
+      changes.map((c) => ({ rel: c.rangeOffset - caret, length: c.rangeLength, text: c.text })),
+      s.at - caret,
+    );
+    // The source gets its shared text back, saved: VS Code asks whether to save a modified
+    // document whose tab it replaces, and saving it would write the typing into its file.
+    x.queue = x.queue
+      .then(async () => {
+        if (this.get(x.doc) !== x || x.doc.getText() === x.shadow) return;
+        const setback = replacementsBetween(x.doc.getText(), x.shadow);
+        const edit = this.editOf(x.doc, setback);
+        s.setback = setback;
+        let ok: boolean;
+        try {
+          ok = await this.vs.workspace.applyEdit(edit);
+        } finally {
+          if (s.setback === setback) s.setback = undefined;
+        }
+        if (ok && x.doc.getText() === x.shadow) await x.doc.save();
+      })
+      .catch((err: unknown) => this.opts.log(`${x.path}: ${messageOf(err)}`));
+  }
+
+  /**
+   * Put a change moved from a Save As's source into its copy `t`, at the copy's intake place
+   * (`moves` relative to it, `advance` how far the place moves past it). VS Code refuses the edit
+   * when the person typed in the copy first, so it is made again on the text then, until it lands:
+   * dropped, the key was lost (3 of 6 code-server runs under load, a key typed every 150 ms).
+   */
+  private take(t: SharedBuffer, moves: readonly Move[], advance: number): void {
+    const intake = t.intake;
+    if (!intake) return;
+    intake.chain = intake.chain
+      .then(async () => {
+        for (let attempt = 1; ; attempt++) {
+          if (this.get(t.doc) !== t || t.intake !== intake) {
+            this.opts.warn(`Chorus could not put ${JSON.stringify(moves.map((m) => m.text).join(''))}, typed during the Save As, into ${t.path}: it was closed first. Open it and type that again.`);
+            return;
+          }
+          const doc = t.doc;
+          const length = doc.getText().length;
+          const at = intake.at;
+          const clamp = (n: number) => Math.max(0, Math.min(length, n));
+          const replacements = moves.map((m) => ({ from: clamp(at + m.rel), to: clamp(at + m.rel + m.length), text: m.text }));
+          const edit = this.editOf(doc, replacements);
+          const echo: MoveEcho = { replacements, end: Math.max(0, at + advance), landed: false };
+          intake.echo = echo;
+          const ok = await this.vs.workspace.applyEdit(edit);
+          // Its change event comes before the answer: the place moved with it. Else it moves now,
+          // and the event, when it comes, is still known as this move's.
+          if (ok) return this.moved(t, intake, echo);
+          if (intake.echo === echo) intake.echo = undefined;
+          if (attempt === MOVE_ATTEMPTS) {
+            this.opts.warn(`Chorus could not put ${JSON.stringify(moves.map((m) => m.text).join(''))}, typed during the Save As, into ${t.path}: VS Code turned it down ${MOVE_ATTEMPTS} times. Type that again there.`);
+            return;
+          }
+          this.opts.log(`${t.path}: typing in it came before a key moved from the Save As's source; putting that key in again`);
+        }
+      })
+      .catch((err: unknown) => this.opts.log(`moving typing to ${t.path}: ${messageOf(err)}`));
+  }
+
+  /**
+   * A change in a Save As's copy `t`: one of its own moves landing (`intake.echo`), or the person
+   * typing in it. Either way the intake place and the person's caret follow.
+   */
+  private intakeChanged(t: SharedBuffer, intake: Intake, e: vscode.TextDocumentChangeEvent, remote: boolean): void {
+    const echo = intake.echo;
+    // By its replacements, not only its version: VS Code may apply it after a key typed in the
+    // copy (decision 133), and taken for typing it moved the person's caret bookkeeping twice.
+    if (echo && isEcho(e.contentChanges, echo.replacements)) {
+      intake.echo = undefined;
+      this.moved(t, intake, echo);
+      return;
+    }
+    // Typed in the copy, so after what was moved (the tab was shown): the place moves only with
+    // text before it.
+    for (const c of [...e.contentChanges].sort((p, q) => q.rangeOffset - p.rangeOffset)) {
+      if (c.rangeOffset >= intake.at) continue;
+      intake.at = c.rangeOffset + c.rangeLength <= intake.at ? intake.at + c.text.length - c.rangeLength : c.rangeOffset + c.text.length;
+    }
+    const typed = e.contentChanges.length === 1 ? e.contentChanges[0] : undefined;
+    // Typed in: the caret is after it.
+    if (t.caret && !remote) t.caret.at = typed ? typed.rangeOffset + typed.text.length : e.document.getText().length;
+  }
+
+  /** A move into a Save As's copy landed: the intake place, and the caret if it was there, go past it. */
+  private moved(t: SharedBuffer, intake: Intake, echo: MoveEcho): void {
+    if (echo.landed) return;
+    echo.landed = true;
+    intake.at = echo.end;
+    const c = t.caret;
+    if (!c) return;
+    // The person's caret was where the moved text went (the copy's tab was shown there, and
+    // nothing was typed in it since): it goes past it, as if typed there. Further on (typed in
+    // the copy since, later), VS Code moves it along itself.
+    const from = echo.replacements[echo.replacements.length - 1]!.from;
+    const delta = echo.replacements.reduce((n, r) => n + r.text.length - (r.to - r.from), 0);
+    if (c.at === from) {
+      c.at = echo.end;
+      this.placeCaret(t);
+    } else if (c.at > from) c.at += delta;
+  }
+
+  private placeCaret(t: SharedBuffer): void {
+    const c = t.caret;
+    const editor = this.editorOf(t);
+    if (!c || c.until < Date.now() || !editor || (editor.selection.isEmpty && t.doc.offsetAt(editor.selection.active) === c.at)) return;
+    this.opts.log(`${t.path}: caret to ${c.at}, after the typing of its Save As`);
+    const at = t.doc.positionAt(Math.min(c.at, t.doc.getText().length));
+    editor.selection = new this.vs.Selection(at, at);
+  }
+
   /** A `workspace.onDidChangeTextDocument` event. */
   onDidChange(e: vscode.TextDocumentChangeEvent): void {
     const b = this.get(e.document);
@@ -341,6 +734,7 @@ export class BufferSync {
     const a = b.applying;
     const o = b.outstanding;
     const echo = a !== undefined && e.document.version === a.version && isEcho(e.contentChanges, a.replacements);
+    if (b.intake) this.intakeChanged(b, b.intake, e, echo);
     if (o && echo) o.echoed = true;
     else if (o) {
       o.others++;
@@ -358,6 +752,12 @@ export class BufferSync {
       this.reconcile(b);
       return;
     }
+    if (b.fresh) {
+      b.fresh = false;
+      if (this.filled(b, e)) return;
+    }
+    if (b.savedAs) return this.moveToCopy(b, b.savedAs, e);
+    if (b.held) return; // sent on release, or in the copy
     if (b.status !== 'open') return; // sent with the next (re-)open, merged against `base`
     if (e.reason === undefined && !e.document.isDirty && readFile(e.document.uri.fsPath) === e.document.getText()) {
       // VS Code reloaded the document from its file (git checkout, another tool): the daemon
@@ -388,6 +788,11 @@ export class BufferSync {
   selectionMoved(doc: vscode.TextDocument, selections: readonly { active: P.Position; isEmpty: boolean }[]): void {
     const last = this.lastEdit;
     const only = selections.length === 1 ? selections[0] : undefined;
+    const b = this.get(doc);
+    if (b?.caret && b.caret.until >= Date.now() && only?.isEmpty && b.caret.stale !== undefined && b.caret.stale !== b.caret.at && doc.offsetAt(new this.vs.Position(only.active.line, only.active.character)) === b.caret.stale) {
+      this.placeCaret(b); // VS Code's stale caret for a Save As's copy (see SharedBuffer.caret)
+      return;
+    }
     if (last && last.buffer === this.get(doc) && only?.isEmpty && only.active.line === last.end.line && only.active.character === last.end.character) return;
     this.undoStop = true;
   }
@@ -505,9 +910,7 @@ export class BufferSync {
       }
       // The new document takes the old one's text, typing that lands meanwhile included.
       for (let i = 0; i < 10 && doc.getText() !== old.getText(); i++) {
-        const edit = new this.vs.WorkspaceEdit();
-        for (const r of replacementsBetween(doc.getText(), old.getText())) edit.replace(uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
-        await this.vs.workspace.applyEdit(edit);
+        await this.vs.workspace.applyEdit(this.editOf(doc, replacementsBetween(doc.getText(), old.getText())));
       }
       if (doc.getText() !== old.getText()) throw new Error(`${to} kept changing`);
       if (!ours()) return;
@@ -571,8 +974,7 @@ export class BufferSync {
       }
       return true;
     }
-    const edit = new this.vs.WorkspaceEdit();
-    for (const r of replacements) edit.replace(doc.uri, new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
+    const edit = this.editOf(doc, replacements);
     const version = doc.version;
     b.applying = { version: version + 1, shadow: shadowAfter, remote, replacements };
     const outstanding: Outstanding = { echoed: false, others: 0 };
@@ -659,6 +1061,16 @@ function isEcho(changes: readonly ChangeEventEntry[], ours: readonly Replacement
   return sorted.every((c, i) => c.rangeOffset === ours[i]!.from && c.rangeLength === ours[i]!.to - ours[i]!.from && lf(c.text) === lf(ours[i]!.text));
 }
 
+/** Offset `at` after `replacements` (by offset on the text before them, in order): moved with text before it. */
+function shifted(at: number, replacements: readonly Replacement[]): number {
+  let out = at;
+  for (const r of replacements) {
+    if (r.from >= at) break;
+    out = r.to <= at ? out + r.text.length - (r.to - r.from) : out - (at - r.from) + r.text.length;
+  }
+  return out;
+}
+
 /** Where the caret ends after a change: past its inserted text. */
 function endOf(c: P.TextChange): P.Position {
   const lines = c.text.split('\n');
@@ -666,13 +1078,24 @@ function endOf(c: P.TextChange): P.Position {
   return lines.length === 1 ? { line: c.range.start.line, character: c.range.start.character + last.length } : { line: c.range.start.line + lines.length - 1, character: last.replace(/\r$/, '').length };
 }
 
-/** Whether `file` exists within `ms` milliseconds. */
-async function appears(file: string, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; !fs.existsSync(file); ) {
-    if (Date.now() > end) return false;
+/** The first value `look` gives other than undefined, asking every 50 ms for up to `ms` ms. */
+async function poll<T>(look: () => T | undefined, ms: number): Promise<T | undefined> {
+  for (const end = Date.now() + ms; ; ) {
+    const v = look();
+    if (v !== undefined) return v;
+    if (Date.now() > end) return undefined;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return true;
+}
+
+/** The text of `file` once it has any (VS Code's Save As creates it empty first), waiting up to `ms` ms. */
+function written(file: string, ms: number): Promise<string | undefined> {
+  return poll(() => readFile(file) || undefined, ms);
+}
+
+/** Whether `file` exists within `ms` milliseconds. */
+async function appears(file: string, ms: number): Promise<boolean> {
+  return (await poll(() => fs.existsSync(file) || undefined, ms)) === true;
 }
 
 function readFile(file: string): string | undefined {

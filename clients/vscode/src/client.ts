@@ -191,7 +191,11 @@ export class ChorusClient {
     if (!rpc) return;
     const editor = this.vs.window.activeTextEditor;
     const path = editor && this.sync.get(editor.document)?.status === 'open' ? this.sync.get(editor.document)!.path : undefined;
-    if (this.lastCursorPath && this.lastCursorPath !== path) void rpc.sendNotification(M.CursorSet.type, { path: this.lastCursorPath, selections: [] });
+    // The cursor leaves a file still open here: others see it go. A file closed, renamed or
+    // deleted since is not open in the daemon any more (it would refuse the cursor), and its
+    // close took the cursor away already.
+    const left = this.lastCursorPath;
+    if (left && left !== path && this.sync.byPath(left)?.status === 'open') void rpc.sendNotification(M.CursorSet.type, { path: left, selections: [] });
     this.lastCursorPath = path;
     if (!editor || !path) return;
     const pos = (p: vscode.Position) => ({ line: p.line, character: p.character });

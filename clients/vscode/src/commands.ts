@@ -6,12 +6,16 @@
 import * as M from '@chorus/protocol';
 import { Told, wordsFor } from './errors.js';
 import type { ChorusClient } from './client.js';
-import type { CliJoinResult } from './connection.js';
+import { CliNotFound, tellCliNotFound, type CliJoinResult } from './connection.js';
 import type { Vscode } from './vscode-api.js';
 
 export interface CommandHost {
-  /** The client for the workspace, connecting (and creating the project) if needed. */
-  client(create: boolean): Promise<ChorusClient | undefined>;
+  /**
+   * The client for the workspace, connecting (and creating the project) if needed; undefined when
+   * the workspace is not a project. `explicit` (a command that needs the daemon): rejects with
+   * CliNotFound when the `chorus` command is missing, rather than resolving to undefined.
+   */
+  client(create: boolean, explicit?: boolean): Promise<ChorusClient | undefined>;
   /**
    * Join `code` into the workspace folder through `chorus join` when it is not a project yet, then
    * connect; undefined when it is one (join over its connection).
@@ -19,7 +23,8 @@ export interface CommandHost {
   joinNewProject(code: string): Promise<{ result: CliJoinResult; client: ChorusClient | undefined } | undefined>;
   /**
    * Chorus: Reconnect: connect the workspace's client now, once (starting a daemon stopped with
-   * `chorus stop`); undefined when the workspace is not a project.
+   * `chorus stop`); undefined when the workspace is not a project; rejects with CliNotFound when
+   * the `chorus` command (looked up anew) is missing.
    */
   reconnect(): Promise<ChorusClient | undefined>;
   /** The name the person knows the project by (its folder's), for messages. */
@@ -37,12 +42,13 @@ export function registerCommands(vs: Vscode & { env: { clipboard: { writeText(t:
     try {
       await f(...args);
     } catch (e) {
-      void vs.window.showErrorMessage(`Chorus: ${wordsFor(e, doing, host.projectName(), host.log)}`);
+      if (e instanceof CliNotFound) tellCliNotFound(vs, e);
+      else void vs.window.showErrorMessage(`Chorus: ${wordsFor(e, doing, host.projectName(), host.log)}`);
     }
   };
   const notProject = () => new Told('this workspace is not a shared project: run Chorus: Share, or Chorus: Join with a join code');
   const connected = async (create = false) => {
-    const c = await host.client(create);
+    const c = await host.client(create, true);
     if (!c) throw notProject();
     return c;
   };

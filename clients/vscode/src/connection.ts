@@ -13,6 +13,7 @@ import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { isDaemonAnswer, Told } from './errors.js';
+import type { Vscode } from './vscode-api.js';
 
 /** How to start the CLI: the program and the arguments before `connect`. */
 export interface CliCommand {
@@ -24,13 +25,18 @@ export interface CliCommand {
 /** Why the CLI could not be found, in words a person can act on. */
 export class CliNotFound extends Told {}
 
+/** Tell the person the CLI is missing (`e`'s words), with a button to the chorus.path setting. */
+export function tellCliNotFound(vs: Pick<Vscode, 'window' | 'commands'>, e: CliNotFound): void {
+  void vs.window.showErrorMessage(`Chorus: ${e.message}`, 'Open Settings').then((a) => a && vs.commands.executeCommand('workbench.action.openSettings', 'chorus.path'));
+}
+
 /**
  * The `chorus` CLI to run: `setting` (the `chorus.path` setting: an executable, or a `.js` file
  * run with this Node/Electron) or `chorus` found on `PATH`. Throws CliNotFound with what to do.
  */
 export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): CliCommand {
   if (setting) {
-    if (!fs.existsSync(setting)) throw new CliNotFound(`the chorus.path setting points at ${setting}, which does not exist. Fix the setting, or clear it to use \`chorus\` from PATH.`);
+    if (!fs.existsSync(setting)) throw new CliNotFound(`the chorus.path setting points at ${setting}, which does not exist. Fix the setting (the \`chorus\` executable, or \`daemon/dist/cli.js\` of a built checkout), or clear it to use \`chorus\` from PATH, then run Chorus: Reconnect.`);
     // Inside VS Code process.execPath is Electron, which runs as plain Node with this variable.
     if (/\.[cm]?js$/.test(setting)) return { command: process.execPath, args: [setting], env: { ELECTRON_RUN_AS_NODE: '1' } };
     return { command: setting, args: [] };
@@ -40,8 +46,10 @@ export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): C
     const candidate = path.join(dir, 'chorus');
     if (fs.existsSync(candidate)) return { command: candidate, args: [] };
   }
+  const searched = envPath.split(path.delimiter).filter(Boolean);
+  const shown = searched.length ? `${searched.slice(0, 8).join(path.delimiter)}${searched.length > 8 ? `${path.delimiter}…` : ''}` : 'empty';
   throw new CliNotFound(
-    'the `chorus` command was not found on PATH. Install it (in a Chorus checkout: `npm ci && npm run build`, then `npm link` in its daemon folder), or set the chorus.path setting to the `chorus` executable or to `daemon/dist/cli.js` of a built checkout.',
+    `the \`chorus\` command was not found on PATH (the PATH VS Code's extensions see: ${shown}). Install it (in a Chorus checkout: \`npm ci && npm run build\`, then \`npm link\` in its daemon folder), or set the chorus.path setting to the \`chorus\` executable or to \`daemon/dist/cli.js\` of a built checkout, then run Chorus: Reconnect.`,
   );
 }
 

@@ -25,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0');
   const clients = new WorkspaceClient(vscode, { config, log, version, onState: (c) => status.update(c) });
   workspaceClient = clients;
-  const getClient = (create: boolean) => clients.get(create);
+  const getClient = (create: boolean, explicit?: boolean) => clients.get(create, explicit);
 
   const sharedContext = () => {
     const editor = vscode.window.activeTextEditor;
@@ -41,6 +41,13 @@ export function activate(context: vscode.ExtensionContext): void {
       sharedContext();
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => void clients.current?.sync.untrack(doc)),
+    // Ctrl+Shift+S in a shared editor: noted (typing as its dialog closes is the copy's), then VS Code's own Save As.
+    vscode.commands.registerCommand('chorus.saveAs', () => {
+      clients.current?.sync.saveAsBegins(vscode.window.activeTextEditor?.document);
+      return vscode.commands.executeCommand('workbench.action.files.saveAs');
+    }),
+    // VS Code's Save As creates the new file first, while the source is the active editor.
+    vscode.workspace.onWillCreateFiles((e) => clients.current?.sync.willCreate(e.files, vscode.window.activeTextEditor?.document)),
     vscode.workspace.onDidChangeTextDocument((e) => clients.current?.onDidChangeText(e)),
     vscode.window.onDidChangeTextEditorSelection((e) => {
       clients.current?.sync.selectionMoved(e.textEditor.document, e.selections);
@@ -54,6 +61,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.onDidChangeVisibleTextEditors(() => clients.current?.decorations.render()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('chorus.showNames')) clients.current?.decorations.render();
+      // A chorus.path set after the command was missing connects now, without a window reload.
+      if (e.affectsConfiguration('chorus.path')) void clients.pathChanged().then(() => sharedContext());
     }),
     clients,
   );

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDaemonAnswer, messageOf, Told, wordsFor } from './errors.js';
 import { ChorusClient } from './client.js';
-import { CliNotFound, joinWithCli, resolveCli, type CliJoinResult } from './connection.js';
+import { CliNotFound, joinWithCli, resolveCli, tellCliNotFound, type CliJoinResult } from './connection.js';
 import { findProjectRoot } from './project.js';
 import type { Vscode } from './vscode-api.js';
 
@@ -32,9 +32,12 @@ export class WorkspaceClient {
    * The workspace's project client; `create` makes the first folder a project (Share, Join). One
    * that lost its daemon is connected again first, once however many commands ask at a time
    * (each new connection replaces the last), except after `chorus stop`: only Chorus: Reconnect
-   * starts that daemon again (decision 174).
+   * starts that daemon again (decision 174). The `chorus` command is looked up anew each time
+   * (the chorus.path setting as it is now). When it is missing: `explicit` (a command the person
+   * ran; `create` is one) rejects with CliNotFound, for the command to say so; otherwise the
+   * person is told once (at the first connect) and this resolves to undefined.
    */
-  async get(create: boolean): Promise<ChorusClient | undefined> {
+  async get(create: boolean, explicit = create): Promise<ChorusClient | undefined> {
     const existing = this.current;
     if (existing) {
       if (!existing.rpc && existing.state !== 'stopped') await this.connect(existing).catch(() => undefined);
@@ -66,9 +69,11 @@ export class WorkspaceClient {
         c.dispose();
         this.current = undefined;
         this.opts.onState(undefined);
-        if (!this.cliWarned || create) {
-          void this.vs.window.showErrorMessage(`Chorus: ${e.message}`, 'Open Settings').then((a) => a && this.vs.commands.executeCommand('workbench.action.openSettings', 'chorus.path'));
-        }
+        log(`connecting: ${e.message}`);
+        // A command the person ran says why it did nothing (not "not a shared project", which
+        // the folder is: user trial); only the lookups nobody asked for keep quiet after one word.
+        if (explicit) throw e;
+        if (!this.cliWarned) tellCliNotFound(this.vs, e);
         this.cliWarned = true;
         return undefined;
       }
@@ -97,14 +102,26 @@ export class WorkspaceClient {
   /**
    * Chorus: Reconnect: connect now, once. A client made just now by `get` has connected already;
    * an existing one connects (a connect already under way is it: starting a second would dispose
-   * the first under its requests). Rejects with why it could not.
+   * the first under its requests). Rejects with why it could not (CliNotFound: the `chorus`
+   * command, looked up anew, is still missing).
    */
   async reconnect(): Promise<ChorusClient | undefined> {
     const existing = this.current;
-    if (!existing) return this.get(false);
+    if (!existing) return this.get(false, true);
     // Connected: a fresh connection all the same, as asked (the old one's requests are not failures).
     await this.connect(existing, this.connecting?.client !== existing && existing.rpc !== undefined);
     return existing;
+  }
+
+  /**
+   * The chorus.path setting changed: with no client (the command was missing), connect now with
+   * the new setting, as a window reload would; the person is told once more if it is still
+   * missing. A client that exists looks the command up anew at its next connect already.
+   */
+  async pathChanged(): Promise<void> {
+    if (this.current) return;
+    this.cliWarned = false;
+    await this.get(false);
   }
 
   /** The name the person knows the project by: its folder's. */

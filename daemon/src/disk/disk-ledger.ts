@@ -6,6 +6,13 @@
  * recorded before it happens, and the recent hashes before it are kept too, so after a crash at
  * any moment a file holding one of them is known to be the daemon's own content, not another
  * tool's edit — a stale file is rewritten, never diffed in (which would undo the newest typing).
+ *
+ * With each content of a live text it also keeps, when known, the heads of the file's document
+ * (Automerge change hashes) at which the folder got that content: the document's text there is
+ * that content, so after a restart the text the folder last had is found in the document's
+ * history, and an outside edit made while the daemon was down is diffed from it, not from the
+ * newer text the folder never had (decision 200). A ledger written before heads were kept loads
+ * as it is; its contents simply have none.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,12 +26,37 @@ import { copyName, pruneCopies } from '../lifecycle/kept-copies.js';
 const KEEP = 32;
 /** The log is rewritten from memory when it grows past this. */
 const COMPACT_AT_BYTES = 4 * 1024 * 1024;
+/**
+ * Heads are kept with this many of a file's newest contents only: a base is looked for at the
+ * newest (which a failed write may have put back, see `headsOf`); older ones only need to be
+ * recognised. This bounds what a file's entry holds however many peers' changes its heads name.
+ */
+const HEADS_KEPT = 4;
+/**
+ * A record names at most this many heads (one per peer that typed at once, usually one or two);
+ * a content reached at more is kept without them (its base is then found as before it had any).
+ */
+export const MAX_HEADS = 16;
+/** An Automerge change hash: 32 bytes in lowercase hex. */
+const CHANGE_HASH = /^[0-9a-f]{64}$/;
+
+/** One content a file had, with the document heads at which the folder got it, when known. */
+interface Content {
+  h: string;
+  at?: string[];
+}
 
 /**
- * A record: a file's content (`h`), a file forgotten, or a folder that is (`dir: true`) or is no
- * longer (`dir: false`) in the folder (see `foldersHad`).
+ * A record: a file's content (`h`, and `at`: the document's heads at which the folder got it, when
+ * known), a file forgotten, or a folder that is (`dir: true`) or is no longer (`dir: false`) in the
+ * folder (see `foldersHad`).
  */
-type Line = { p: string; h: string } | { p: string; forget: true } | { p: string; dir: boolean };
+type Line = { p: string; h: string; at?: string[] } | { p: string; forget: true } | { p: string; dir: boolean };
+
+/** Are these a record's heads: 1 to MAX_HEADS change hashes? */
+function validHeads(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.length <= MAX_HEADS && v.every((h) => typeof h === 'string' && CHANGE_HASH.test(h));
+}
 
 /** One record of the log, or undefined for anything else (torn, damaged, or not ours). */
 function parseLine(raw: string): Line | undefined {
@@ -39,7 +71,9 @@ function parseLine(raw: string): Line | undefined {
   if (typeof o.p !== 'string') return undefined;
   if (o.forget === true) return { p: o.p, forget: true };
   if (typeof o.dir === 'boolean') return { p: o.p, dir: o.dir };
-  return typeof o.h === 'string' ? { p: o.p, h: o.h } : undefined;
+  if (typeof o.h !== 'string') return undefined;
+  if (o.at === undefined) return { p: o.p, h: o.h }; // also every record from before heads were kept
+  return validHeads(o.at) ? { p: o.p, h: o.h, at: o.at } : undefined;
 }
 
 /**
@@ -52,8 +86,18 @@ function tornRecord(raw: string): boolean {
   return raw.startsWith(start) || start.startsWith(raw);
 }
 
+/** Written beside the ledger when the daemon stops after its last write landed (see `crashLeftover`). */
+const CLEAN_STOP = 'stopped-cleanly';
+
 export class DiskLedger {
-  private entries = new Map<string, string[]>();
+  /** Per file, its recent contents, oldest first (at most KEEP). */
+  private entries = new Map<string, Content[]>();
+  /**
+   * Per file, the content before the newest when the ledger was opened, if the daemon that wrote
+   * it did not stop cleanly (see `crashLeftover`); empty after a clean stop.
+   */
+  private leftovers = new Map<string, string>();
+  private readonly dir: string;
   /** Folders the project folder had when the daemon last looked or made them (see `foldersHad`). */
   private dirs = new Set<string>();
   private fd: number;
@@ -73,6 +117,7 @@ export class DiskLedger {
    */
   constructor(dir: string, log: (msg: string) => void = () => {}) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.dir = dir;
     this.file = path.join(dir, 'ledger.jsonl');
     this.log = log;
     let text = '';
@@ -95,7 +140,7 @@ export class DiskLedger {
       else if ('dir' in line) {
         if (line.dir) this.dirs.add(line.p);
         else this.dirs.delete(line.p);
-      } else this.push(line.p, line.h);
+      } else this.push(line.p, line.h, line.at);
     });
     if (skipped > 0) {
       // Kept as it was (rewriting it below drops what could not be read), then rewritten from what
@@ -111,6 +156,22 @@ export class DiskLedger {
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = Buffer.byteLength(text);
     if (this.size > COMPACT_AT_BYTES || skipped > 0) this.compact();
+    // The mark goes now: a crash of this run must not pass for a clean stop at the next start.
+    const marked = path.join(dir, CLEAN_STOP);
+    const cleanly = fs.existsSync(marked);
+    fs.rmSync(marked, { force: true });
+    if (!cleanly) for (const [p, list] of this.entries) if (list.length > 1) this.leftovers.set(p, list.at(-2)!.h);
+  }
+
+  /**
+   * The content `rel` may still hold from a write the last run recorded but never made: a daemon
+   * killed between recording a write and the write landing leaves the folder with the content
+   * before the newest (writes of a file are one at a time, so only that one). Undefined when the
+   * last run stopped cleanly (`close`: every write landed, so an older content in the folder is
+   * a person's, `git checkout` while Chorus was stopped) or `rel` has no older content.
+   */
+  crashLeftover(rel: string): string | undefined {
+    return this.leftovers.get(rel);
   }
 
   /** Rename the ledger file to `<file>.<why>-<time>`, keeping only the newest few such copies; returns the new path. */
@@ -121,11 +182,18 @@ export class DiskLedger {
     return kept;
   }
 
-  private push(rel: string, hash: string): void {
+  /** Note `hash` as the newest content of `rel`; `heads` (if any) replace those of a newest that is already `hash`. */
+  private push(rel: string, hash: string, heads?: string[]): void {
     const list = this.entries.get(rel) ?? [];
-    if (list[list.length - 1] === hash) return;
-    list.push(hash);
+    const last = list.at(-1);
+    if (last?.h === hash) {
+      if (heads !== undefined) last.at = heads;
+      return;
+    }
+    list.push(heads === undefined ? { h: hash } : { h: hash, at: heads });
     if (list.length > KEEP) list.shift();
+    const old = list.at(-1 - HEADS_KEPT);
+    if (old !== undefined) delete old.at;
     this.entries.set(rel, list);
   }
 
@@ -138,7 +206,7 @@ export class DiskLedger {
 
   private compact(): void {
     const tmp = `${this.file}.tmp`;
-    const lines = [...this.entries].flatMap(([p, hashes]) => hashes.map((h) => JSON.stringify({ p, h })));
+    const lines = [...this.entries].flatMap(([p, contents]) => contents.map(({ h, at }) => JSON.stringify(at === undefined ? { p, h } : { p, h, at })));
     for (const p of this.dirs) lines.push(JSON.stringify({ p, dir: true }));
     const text = lines.length ? lines.join('\n') + '\n' : '';
     fs.writeFileSync(tmp, text, { mode: 0o600 });
@@ -150,18 +218,37 @@ export class DiskLedger {
 
   /** Is this content one the daemon itself wrote or took in for `rel` lately? */
   knows(rel: string, hash: string): boolean {
-    return this.entries.get(rel)?.includes(hash) ?? false;
+    return this.entries.get(rel)?.some((c) => c.h === hash) ?? false;
   }
 
   /** The newest hash known for `rel`. */
   latest(rel: string): string | undefined {
-    return this.entries.get(rel)?.at(-1);
+    return this.entries.get(rel)?.at(-1)?.h;
   }
 
-  record(rel: string, hash: string): void {
-    if (this.latest(rel) === hash) return;
-    this.push(rel, hash);
-    this.append({ p: rel, h: hash });
+  /**
+   * The heads of `rel`'s document at which the folder got the content `hash` (the newest record
+   * of it that has heads: every such record names a state with that text), or undefined when
+   * none were recorded (a whole file, a ledger from before heads were kept, a content older than
+   * the newest few). They name a state of the document of the file that was at `rel` then: the
+   * caller checks the text there against `hash` before trusting it.
+   */
+  headsOf(rel: string, hash: string): string[] | undefined {
+    const list = this.entries.get(rel) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.h === hash && list[i]!.at !== undefined) return list[i]!.at;
+    return undefined;
+  }
+
+  /**
+   * Note that `rel` holds (or is about to hold) the content `hash`; `heads`, when known, are the
+   * document's heads whose text it is (more than MAX_HEADS are not kept). Recording the newest
+   * content again only adds heads it had none of.
+   */
+  record(rel: string, hash: string, heads?: readonly string[]): void {
+    const at = heads !== undefined && validHeads(heads) ? [...heads] : undefined;
+    if (this.latest(rel) === hash && (at === undefined || this.entries.get(rel)!.at(-1)!.at !== undefined)) return;
+    this.push(rel, hash, at);
+    this.append(at === undefined ? { p: rel, h: hash } : { p: rel, h: hash, at });
   }
 
   forget(rel: string): void {
@@ -239,7 +326,9 @@ export class DiskLedger {
     return kept;
   }
 
-  close(): void {
+  /** Close the log. `cleanly`: every write the ledger names has landed (the daemon flushed them), see `crashLeftover`. */
+  close(cleanly = false): void {
     fs.closeSync(this.fd);
+    if (cleanly) fs.writeFileSync(path.join(this.dir, CLEAN_STOP), '', { mode: 0o600 });
   }
 }

@@ -15,7 +15,7 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { isExecutable, isWriteTemp, MAX_SHARED_FILE, readBytes } from './files.js';
+import { isExecutable, isWriteTemp, lstatNow, MAX_SHARED_FILE, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
 import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.js';
@@ -46,6 +46,22 @@ const MAX_WAIT_MS = 1500;
  * chokidar's 1 s between two reads of one folder, which can delay the new name's event.
  */
 const RENAME_WAIT_MS = 2000;
+/**
+ * A file changed in the folder less than this long ago, to a content the daemon does not know,
+ * may still be being written in place by another tool (truncated, then written in pieces: `cat >
+ * f`, an editor saving in place). Its read waits until the file has been left alone this long
+ * (`letWritesFinish`). Below the watcher's own quiet time (SETTLE_MS), so a batch the watcher
+ * takes in after its quiet time never waits.
+ */
+const WRITE_SETTLE_MS = 100;
+/**
+ * As WRITE_SETTLE_MS, for a file shorter than the folder last had it: what a tool truncating it
+ * to write it again leaves. Longer, as taking such a read in costs the most (the text deleted on
+ * every peer), and files rarely shrink: a deletion made in the folder reaches peers this late.
+ */
+const SHRINK_SETTLE_MS = 500;
+/** The longest a take-in waits for files still being written; then it takes them as they are. */
+const WRITE_SETTLE_MAX_MS = 1500;
 
 const DISK = { kind: 'disk' } as const;
 
@@ -60,6 +76,13 @@ interface Seen {
   mtimeMs: number;
   /** The file's inode: the same as a content the daemon wrote or read there means a tool changed that file in place. */
   ino: number;
+  /** The file changed while it was read (another tool is writing it): see letWritesFinish. */
+  changing: boolean;
+}
+
+/** Is `st` (a look at the file now) the file `seen` read: same inode, size and time? */
+function sameAsRead(st: fs.Stats | undefined, seen: Seen): boolean {
+  return st !== undefined && st.isFile() && st.ino === seen.ino && st.size === seen.bytes.length && st.mtimeMs === seen.mtimeMs;
 }
 
 /**
@@ -453,9 +476,40 @@ export class FolderSync {
 
   // ---- taking the folder in ----------------------------------------------------------------
 
-  /** Take in one file's current state from the folder (new, changed, unchanged or gone). */
+  /**
+   * Take in one file's current state from the folder (new, changed, unchanged or gone). A file
+   * the session lacks is taken in with the shared files it may have been moved from (`movedFrom`),
+   * so a move is a rename here too, as in the watcher's batch.
+   */
   async take(rel: string): Promise<void> {
-    await this.sync([rel], [], false);
+    await this.sync([rel, ...this.movedFrom(rel)], [], false);
+  }
+
+  /**
+   * The shared files gone from the folder whose content there was `rel`'s now, when the session
+   * lacks `rel`: it may be one of them, moved. An editor opens the new name of a file moved in the
+   * folder before the watcher has seen the move (Neovim: netrw's rename, or `rename()`, then
+   * `:edit` of the new name). Taken in alone, the new name was a new file, without the typing the
+   * old one had that its file lacked yet, and the old one came back with it (decision 205). One
+   * pass over the index, only for such an open.
+   */
+  private movedFrom(rel: string): string[] {
+    const index = this.workspace.index;
+    if (index.idOf(rel) !== undefined) return [];
+    let hash: string;
+    try {
+      const abs = this.project.absolute(rel);
+      const st = fs.lstatSync(abs);
+      if (!st.isFile() || st.size > MAX_SHARED_FILE) return [];
+      hash = hashBytes(fs.readFileSync(abs));
+    } catch {
+      return [];
+    }
+    const out: string[] = [];
+    for (const [, e] of index.entries()) {
+      if (e.path !== rel && this.writeBack.mayHold(e.path).includes(hash) && !fs.existsSync(this.project.absolute(e.path))) out.push(e.path);
+    }
+    return out;
   }
 
   /** Take in the whole folder and settle what happened while the daemon was down. */
@@ -516,7 +570,80 @@ export class FolderSync {
       return undefined;
     }
     const bytes = await readBytes(abs);
-    return bytes && { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: st.mtimeMs, ino: st.ino };
+    if (!bytes) return undefined;
+    // Looked at again after the read: a tool that truncated the file between the look above and
+    // the read left it empty (or half written) with the old size and time above, which would
+    // make it look long settled (see letWritesFinish).
+    const after = (await fs.promises.lstat(abs).catch(() => undefined)) ?? st;
+    const changing = after.size !== bytes.length || after.mtimeMs !== st.mtimeMs || after.ino !== st.ino;
+    return { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: after.mtimeMs, ino: after.ino, changing };
+  }
+
+  /**
+   * Wait until the files just read (`present`) that another tool may still be writing are left
+   * alone, and read again those that changed meanwhile (decision 205). A tool that writes a file
+   * in place truncates it first and writes it in pieces: read in between, the file is empty or
+   * half its text, and taken in as such that was every line deleted on every peer, the rest
+   * added back by the next read, and a peer's typing meanwhile lost or doubled in the merge.
+   * Only a file changed to a content the daemon does not know waits: for WRITE_SETTLE_MS after
+   * its last change, or SHRINK_SETTLE_MS when it is shorter than what the folder last had (a
+   * truncated file; a writer stalled on a loaded machine left one empty for 180 ms). An append
+   * (the folder's content with more at its end) is taken at once: half written, it is only a
+   * shorter append. One wait per take-in, however many files. The watcher's batches come after
+   * SETTLE_MS of quiet and rarely wait; the reads that do are a write-back's or an editor's look at
+   * a file another tool has just touched (WriteBack.takeForeign, EditorBuffers.open), which must
+   * wait: a write-back that replaced a file a tool was still writing would leave the rest of the
+   * tool's text in a file nobody sees. A file still changing after WRITE_SETTLE_MAX_MS is taken as
+   * it is then; one gone, or the daemon's own meanwhile, is left to the next batch.
+   */
+  private async letWritesFinish(present: Map<string, Seen>): Promise<void> {
+    /** How long after its last change `seen` is settled (0: at once). */
+    const settleFor = (rel: string, seen: Seen): number => {
+      if (this.writeBack.ledger.latest(rel) === seen.hash || this.writeBack.appendedTo(rel, seen.bytes)) return 0;
+      if (seen.bytes.length === 0) return SHRINK_SETTLE_MS; // what a truncation leaves (a known content is not empty: see above)
+      // What the folder last had, else the shared text (the base may be in neither memory nor a blob).
+      const id = this.workspace.index.idOf(rel);
+      const had = this.writeBack.baseText(rel) ?? (id !== undefined && this.workspace.isLive(id) ? this.workspace.text(id) : undefined);
+      return had !== undefined && seen.bytes.length < Buffer.byteLength(had, 'utf8') ? SHRINK_SETTLE_MS : WRITE_SETTLE_MS;
+    };
+    /** When `seen` is settled (epoch ms), or undefined when it is already. */
+    const settledAt = (rel: string, seen: Seen): number | undefined => {
+      if (!seen.changing && Date.now() - seen.mtimeMs >= SHRINK_SETTLE_MS) return undefined;
+      const ms = settleFor(rel, seen);
+      if (ms === 0 || (!seen.changing && Date.now() - seen.mtimeMs >= ms)) return undefined;
+      return (seen.changing ? Date.now() : seen.mtimeMs) + ms;
+    };
+    let waiting = new Map<string, number>();
+    for (const [rel, seen] of present) {
+      const at = settledAt(rel, seen);
+      if (at !== undefined) waiting.set(rel, at);
+    }
+    const deadline = Date.now() + WRITE_SETTLE_MAX_MS;
+    while (waiting.size && this.running && Date.now() < deadline) {
+      const next = Math.min(deadline, ...waiting.values());
+      await new Promise((r) => setTimeout(r, Math.max(10, next - Date.now())));
+      const still = new Map<string, number>();
+      for (const [rel, at] of waiting) {
+        const before = present.get(rel)!;
+        const st = await fs.promises.lstat(this.project.absolute(rel)).catch(() => undefined);
+        // Untouched since it was read (and not changing while read): settled once its time has come.
+        if (!before.changing && sameAsRead(st, before)) {
+          if (Date.now() < at) still.set(rel, at);
+          continue;
+        }
+        const again = await this.read(rel, false);
+        if (again === undefined || again === 'own') {
+          // Gone, or the daemon's own write now: the next batch looks at it as it is then.
+          present.delete(rel);
+          this.event(this.project.absolute(rel), false);
+          continue;
+        }
+        present.set(rel, again);
+        const when = settledAt(rel, again);
+        if (when !== undefined) still.set(rel, when);
+      }
+      waiting = still;
+    }
   }
 
   /** Say once of each of these project paths that it is too long for the system (never shared). */
@@ -585,6 +712,7 @@ export class FolderSync {
       if (seen) present.set(rel, seen);
       else if (!ignored) absent.push(rel);
     }
+    if (!full) await this.letWritesFinish(present);
     const hold = full ? testTimings().takeInHoldMs : undefined;
     if (hold !== undefined) {
       // Test-only (decision 196): the moment between reading the folder and taking it in, held
@@ -655,13 +783,16 @@ export class FolderSync {
       if (!id) {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
-        if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
+        if (this.writeBack.isOwn(rel, seen.hash, seen.since)) {
           if (full) await this.writeBack.folder.remove(rel).catch((e: Error) => this.log(`could not remove ${rel}: ${inWords(e)}`));
           continue;
         }
         added.push(rel);
-      } else if (this.writeBack.isOwn(rel, seen.hash, full, seen.since)) {
-        if (full && this.currentHash(id) !== seen.hash) refresh.push(rel);
+      } else if (this.writeBack.isOwn(rel, seen.hash, seen.since)) {
+        // Behind the session: on start, or whenever it is what a crash of the last run left (an
+        // editor's open can take the file in before the start's scan, and that acknowledged edit
+        // must not be diffed away).
+        if ((full || this.writeBack.crashLeftover(rel, seen.hash, seen.since)) && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
         this.writeBack.remember(rel, seen.hash, seen.bytes, seen.ino);
       } else if (ledger.latest(rel) === undefined && (this.workspace.createdFrom(id) === seen.hash || (this.workspace.isLive(id) && index.entry(id)?.hash === seen.hash))) {
@@ -694,6 +825,19 @@ export class FolderSync {
       keepOnly(gone, (rel) => !from.has(rel));
       keepOnly(unsaved, (rel) => !from.has(rel));
       keepOnly(added, (rel) => !to.has(rel));
+    }
+    // A new file moved or gone since it was read: the daemon itself may have moved it meanwhile
+    // (a peer's rename, which forgets the old path: WriteBack.moved), and what was read is then no
+    // file at all. Shared as new, it came back at its old path on every peer, where a join had
+    // just set a folder aside for the session's file, which moved aside again (CI, join-faults;
+    // decision 147). The next batch looks at the path as it is then. Only one no rename claimed:
+    // the other half of a move is that file whatever it holds now (its change is taken in next).
+    if (!full) {
+      keepOnly(added, (rel) => {
+        if (sameAsRead(lstatNow(this.project.absolute(rel)), present.get(rel)!)) return true;
+        this.event(this.project.absolute(rel), false);
+        return false;
+      });
     }
     if (this.missing.size || unsaved.length) for (const rel of added) this.newWhileMissing.add(rel);
     const stillMissing = new Set<string>();
@@ -807,6 +951,8 @@ export class FolderSync {
           // taken as the whole text, deleting what peers had added meanwhile.
           this.writeBack.keepBase(rel, seen.hash, seen.bytes);
           this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.ino);
+          // The document's heads, when the take-in left its text exactly the folder's (decision 200).
+          this.writeBack.tookIn(rel, seen.hash);
         });
       }
       for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));

@@ -462,10 +462,26 @@ export class FolderWriter {
     return isFolder(this.project.absolute(rel));
   }
 
-  /** Delete the file at `rel` (nothing when it is not there). */
-  async remove(rel: string): Promise<void> {
+  /**
+   * Delete the file at `rel` (nothing when it is not there); with `keepAs` (an absolute path in
+   * the project's `.chorus/`), move it there instead. Throws (a Node error) when that move fails.
+   */
+  async remove(rel: string, keepAs?: string): Promise<void> {
     // Synchronous, as renameNow says why: a peer's `rm -r` removes a folder file by file.
-    fs.rmSync(this.checked(rel), { force: true });
+    const abs = this.checked(rel);
+    if (keepAs === undefined) {
+      fs.rmSync(abs, { force: true });
+      return;
+    }
+    // Kept rather than removed: moved (one rename, whatever its size) to `keepAs`, in the
+    // project's `.chorus/`, so on the same file system. If it cannot be moved it stays where it
+    // is (the error says why): never removed without its copy.
+    fs.mkdirSync(path.dirname(keepAs), { recursive: true, mode: 0o700 });
+    try {
+      fs.renameSync(abs, keepAs);
+    } catch (e) {
+      if (codeOf(e) !== 'ENOENT') throw e;
+    }
   }
 
   /** Give the file at `rel` the execute bits `exec` says (wherever it has read bits). */

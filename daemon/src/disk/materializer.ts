@@ -14,6 +14,7 @@ import { isPeersOrSettling, type DirsEvent, type FilesEvent, type Workspace } fr
 import { bytesOfFile, hashOfFile, lstatNow } from './files.js';
 import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
+import { DELETED_KEEP_MS } from '../lifecycle/kept-copies.js';
 
 /**
  * A peer's change that moves or removes many files gives the event loop a turn after this many,
@@ -108,10 +109,15 @@ export class Materializer {
       else await this.each(`moving ${r.from} to ${r.to}`, () => this.rename(r));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     }
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const keptAs: string[] = [];
     for (const [i, p] of e.deleted.entries()) {
-      await this.each(`removing ${p}`, () => this.delete(p));
+      await this.each(`removing ${p}`, async () => {
+        if (await this.delete(p, stamp)) keptAs.push(p);
+      });
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     }
+    if (keptAs.length) this.tellRemoved(keptAs, stamp);
     for (const r of later) {
       await this.each(`moving ${r.from} to ${r.to}`, async () => {
         await this.removeEmptyFolders(r.to);
@@ -204,18 +210,36 @@ export class Materializer {
     }
   }
 
-  /** A peer's removal of a file: gone from the folder too, unless another file holds the path now. */
-  private async delete(p: string): Promise<void> {
-    if (!this.safe(p)) return;
+  /**
+   * A peer's deletion removed files from this folder: each was moved to
+   * `.chorus/deleted/<stamp>/<its path>`; the person is told once for the lot (a `git clean` or a
+   * branch switch on a peer removes many at once).
+   */
+  private tellRemoved(paths: string[], stamp: string): void {
+    const where = `.chorus/deleted/${stamp}/`;
+    const names = paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
+    const message = `a peer deleted ${paths.length === 1 ? 'a file' : `${paths.length} files`} that ${paths.length === 1 ? 'was' : 'were'} in this folder (${names}); ${paths.length === 1 ? 'it is' : 'they are'} gone from the session. This folder's ${paths.length === 1 ? 'copy is' : 'copies are'} kept in ${where} for ${DELETED_KEEP_MS / 86_400_000} days: copy back what you need (a file put back is shared again).`;
+    this.log(message);
+    this.writeBack.onKept?.({ path: paths[0]!, kept: where, message, type: 'info' });
+  }
+
+  /**
+   * A peer's removal of a file: gone from the folder too, unless another file holds the path now.
+   * The file is moved to `.chorus/deleted/<stamp>/` rather than removed (the folder's copy may be
+   * someone's work the peer never meant to delete: a `git clean -fd` of files a person here had
+   * just made). Returns whether a file was moved there.
+   */
+  private async delete(p: string, stamp: string): Promise<boolean> {
+    if (!this.safe(p)) return false;
     // A write of this file in progress (its create arrived a moment before) lands first: removed
     // before it landed, the file appeared after the removal, in no one's index (decision 148).
     await this.writeBack.writing(p);
-    if (this.workspace.index.idOf(p)) return; // another file holds this path now
+    if (this.workspace.index.idOf(p)) return false; // another file holds this path now
     const abs = this.project.absolute(p);
     // Looked at synchronously, as FolderWriter.renameNow says why (a peer's `rm -r` of a folder).
     const st = lstatNow(abs);
     // A folder there now is not this file: it is left alone (rm would refuse it anyway).
-    if (st?.isDirectory()) return;
+    if (st?.isDirectory()) return false;
     const mark = this.writeBack.renamedHere.take(p);
     if (st?.isFile() && mark !== undefined && this.workspace.index.entry(mark.id) === undefined && this.workspace.index.removalSaw(mark.id, mark.change) !== true) {
       // This folder renamed the file, and a peer deleted it without having seen the rename (made
@@ -225,7 +249,7 @@ export class Materializer {
       this.log(`kept ${p}: a peer deleted this file, which was renamed here meanwhile; a rename keeps the file, so it is shared again (delete it again to remove it everywhere)`);
       this.writeBack.forget(p);
       await this.writeBack.takeForeign?.(p);
-      return;
+      return false;
     }
     if (st?.isFile()) {
       // Only the daemon's own content goes (what it wrote or took in there). Content a tool put
@@ -236,15 +260,17 @@ export class Materializer {
         this.log(`kept ${p}: a peer deleted it, but this folder's copy was changed meanwhile (not what Chorus wrote there); it is shared again as a new file`);
         this.writeBack.forget(p);
         await this.writeBack.takeForeign?.(p);
-        return;
+        return false;
       }
     }
     // Looked at the disk since the check above: the file may be back in the shared state (typing
     // on a peer kept it, and its write may have just landed here): then it stays.
-    if (this.workspace.index.idOf(p)) return;
-    await this.folder.remove(p);
+    if (this.workspace.index.idOf(p)) return false;
+    const keep = st?.isFile() ? path.join(this.project.dotDir, 'deleted', stamp, ...p.split('/')) : undefined;
+    await this.folder.remove(p, keep);
     this.writeBack.forget(p);
     await this.pruneEmptyDirs(path.posix.dirname(p));
+    return keep !== undefined;
   }
 
   /**

@@ -74,6 +74,8 @@ export interface KeptCopy {
   kept: string;
   /** For the person: what happened, where their version is, what to do. */
   message: string;
+  /** How the editor shows it: a warning unless said (a peer's ordinary deletion is news, not a fault). */
+  type?: 'info' | 'warning';
 }
 
 /** What a read-only member is told when its own version of `path` gave way to the session's, kept at `kept`. */
@@ -109,6 +111,12 @@ export class WriteBack {
   private keptAside = new Map<string, string>();
   /** Per path, the generation of the newest content that is in the folder for sure. */
   private landed = new Map<string, number>();
+  /**
+   * Per path, the content the ledger named for it when this run recorded its first write of it:
+   * until a write of this run lands, the folder still holds that content (see `isOwn`). After a
+   * restart nothing else says so: `landed` and `recent` know only this run's contents.
+   */
+  private heldAtStart = new Map<string, string>();
   /**
    * Per path, the file's identity (inode, size, mtime) right after the daemon's last write. A
    * file that still has it is exactly what the daemon wrote: no need to read and hash it again.
@@ -197,17 +205,32 @@ export class WriteBack {
   }
 
   /**
-   * Is this content of `path` the daemon's own (written or taken in by it)? The newest is; the
-   * one before only while a write is in flight or `afterCrash` (on start: a crash between the
-   * ledger and the write leaves it) — else a tool that puts the previous content back (`git
-   * checkout`, undo in another editor) would go unnoticed.
+   * Is this content of `path` the daemon's own (written or taken in by it)? The newest is. An
+   * older one only when the folder may hold it still: while a write is in flight, the content
+   * that landed before it and any recorded since (`mayHold`); a read that began while the daemon
+   * went on writing (`since`, from `since(path)`), what was newest then or written after; read
+   * before this run's first write of it landed, the content the ledger named before that write
+   * (`heldAtStart`); and, until this run has put anything in the file, the content a crash of the last run left
+   * (`DiskLedger.crashLeftover`). Any other content the daemon had once is a person putting it
+   * back (`git checkout`, `git stash`, undo in another editor): a change, taken in.
    */
-  isOwn(path: string, hash: string, afterCrash = false, since?: number): boolean {
+  isOwn(path: string, hash: string, since?: number): boolean {
     if (this.ledger.latest(path) === hash) return true;
-    // Read while the daemon went on writing: what was newest when the read began, or anything
-    // written since, is the daemon's own (an older content is a tool putting it back).
     if (since !== undefined && this.recent.get(path)?.some((r) => r.gen >= since && r.hash === hash)) return true;
-    return (afterCrash || this.running.has(path)) && this.ledger.knows(path, hash);
+    if (this.running.has(path) && this.mayHold(path).includes(hash)) return true;
+    // Read before this run's first write of the file landed: the folder held what it held at start.
+    if ((since ?? this.since(path)) === 0 && this.heldAtStart.get(path) === hash) return true;
+    return this.crashLeftover(path, hash, since);
+  }
+
+  /**
+   * Is `hash` the content a crash of the last run left in `path` (a write recorded, never made),
+   * read before this run put anything there (`since`: when the read began, see `since`)? Such a
+   * file is stale, not edited: it is rewritten, never diffed in (that would undo the acknowledged
+   * edit the lost write carried).
+   */
+  crashLeftover(path: string, hash: string, since = this.since(path)): boolean {
+    return since === 0 && this.ledger.crashLeftover(path) === hash;
   }
 
   /**
@@ -222,6 +245,8 @@ export class WriteBack {
     if (!this.running.has(path)) return out;
     const landed = this.landed.get(path);
     for (const r of this.recent.get(path) ?? []) if (landed !== undefined && r.gen >= landed && !out.includes(r.hash)) out.push(r.hash);
+    const atStart = landed === undefined ? this.heldAtStart.get(path) : undefined;
+    if (atStart !== undefined && !out.includes(atStart)) out.push(atStart);
     return out;
   }
 
@@ -248,10 +273,31 @@ export class WriteBack {
    * bytes or their text, is kept as the file's base only while its document is in memory.
    */
   remember(path: string, hash: string, content?: Uint8Array | string, ino?: number): void {
-    this.ledger.record(path, hash);
+    // Heads only with the content: a take-in records the hash before it merges (see `tookIn`).
+    this.ledger.record(path, hash, content === undefined ? undefined : this.headsOf(path, hash));
     this.landed.set(path, this.note(path, hash));
     this.keepBase(path, hash, content);
     if (content !== undefined) this.inFolder(path, hash, content, ino);
+  }
+
+  /**
+   * The heads of `path`'s document when its text is the content `hash` (`text`, if the caller has
+   * it) and the document is in memory: recorded in the ledger with that content, so the text is
+   * found in the document's history after a restart (`baseText`, decision 200). Undefined
+   * otherwise; nothing is loaded for it.
+   */
+  private headsOf(path: string, hash: string, text?: string, fileId = this.workspace.index.idOf(path)): string[] | undefined {
+    return fileId === undefined ? undefined : this.workspace.headsIf(fileId, hash, text);
+  }
+
+  /**
+   * The folder holds `hash` at `path`, taken in just now: if the file's document has that very
+   * text now (the take-in added nothing of its own to merge), its heads are recorded with it.
+   */
+  tookIn(path: string, hash: string): void {
+    if (this.ledger.latest(path) !== hash) return;
+    const heads = this.headsOf(path, hash);
+    if (heads !== undefined) this.ledger.record(path, hash, heads);
   }
 
   /** `content` (with this hash) is in the folder at `path` now, for sure: a candidate base of the next outside edit. */
@@ -355,7 +401,10 @@ export class WriteBack {
   /**
    * The text the folder last held for `path`, as far as the daemon knows: the text with the
    * ledger's newest hash for it — kept in memory for a loaded document, else the file's live
-   * text or a blob when either has that hash. Undefined when none does (or it is not text).
+   * text or a blob when either has that hash, else the live text's document at the heads the
+   * ledger recorded with that hash (its history: after a restart, the text the daemon wrote
+   * before typing it never wrote, decision 200), checked against the hash. Undefined when none
+   * does (or it is not text).
    */
   baseText(path: string): string | undefined {
     const hash = this.ledger.latest(path);
@@ -363,12 +412,19 @@ export class WriteBack {
     const kept = this.onDisk.get(path);
     if (kept?.hash === hash) return kept.text;
     const id = this.workspace.index.idOf(path);
-    if (id && this.workspace.isLive(id)) {
+    const live = id !== undefined && this.workspace.isLive(id);
+    if (live) {
       const text = this.workspace.text(id);
       if (contentHash(text) === hash) return text;
     }
     const bytes = this.workspace.blobs.get(hash);
-    return bytes && bytes.length <= this.workspace.liveLimit ? (decodeText(bytes) ?? undefined) : undefined;
+    const blob = bytes && bytes.length <= this.workspace.liveLimit ? (decodeText(bytes) ?? undefined) : undefined;
+    if (blob !== undefined || !live) return blob;
+    const heads = this.ledger.headsOf(path, hash);
+    const then = heads && this.workspace.textAt(id, heads);
+    if (then === undefined || contentHash(then) !== hash) return undefined;
+    this.log(`${path}: the text the folder last had was not in memory (the daemon restarted, or let the file go, since it was written); found in the file's history`);
+    return then;
   }
 
   /**
@@ -386,10 +442,12 @@ export class WriteBack {
 
   moved(from: string, to: string): void {
     const h = this.ledger.latest(from);
+    // The same file (its document) at its new path: the heads name the same states.
+    const heads = h === undefined ? undefined : this.ledger.headsOf(from, h);
     const kept = this.onDisk.get(from);
     const history = this.history.get(from);
     this.forget(from);
-    if (h) this.ledger.record(to, h);
+    if (h) this.ledger.record(to, h, heads);
     if (kept !== undefined) this.onDisk.set(to, kept);
     if (history !== undefined) this.history.set(to, history);
   }
@@ -441,6 +499,7 @@ export class WriteBack {
     // What it held before it went no longer says anything about a file that appears there later.
     this.recent.delete(path);
     this.landed.delete(path);
+    this.heldAtStart.delete(path);
     this.keptAside.delete(path);
   }
 
@@ -499,8 +558,9 @@ export class WriteBack {
   /**
    * Write `data` to `path` now (after any write of it in progress); `force` even if it was the
    * last written. `text`: `data` decoded, when the caller has it (saves decoding it again).
+   * `wanted`: asked after a test's write delay (`CHORUS_TEST_WRITE_DELAY_MS`); false skips the write.
    */
-  writeNow(path: string, data: Uint8Array, force = false, text?: string, liveId?: string): Promise<void> {
+  writeNow(path: string, data: Uint8Array, force = false, text?: string, liveId?: string, wanted?: () => boolean): Promise<void> {
     const previous = this.running.get(path) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.disabled) return;
@@ -525,7 +585,12 @@ export class WriteBack {
       // its change on a content that was never the shared text's.
       if (!current()) return;
       if (!force && this.ledger.latest(path) === hash) return;
-      if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs));
+      if (this.writeDelayMs > 0) {
+        await new Promise((r) => setTimeout(r, this.writeDelayMs));
+        // The test's wait comes before the write starts: a write its caller no longer wants (a
+        // peer's content once the daemon stops, PendingContent.halt) is not started after it.
+        if (wanted && !wanted()) return;
+      }
       // The folder's one path check, before anything else (a link is the person's, never
       // replaced by a regular file: issue 10, item 5); the write itself checks again.
       if (this.pendingContent.refused(path)) return;
@@ -599,9 +664,15 @@ export class WriteBack {
       const create = !force && st === undefined && this.ledger.latest(path) === undefined;
       // What the daemon knew of the file before this write, put back if the write is abandoned.
       const knownBefore = this.ledger.latest(path);
+      // This run's first record of the file: what the folder holds until this write lands. A reader
+      // racing it (an editor's re-open taking the folder in, decision 196) saw this older content
+      // and took it for a person's revert, diffing the typing the write carries out of the text.
+      if (knownBefore !== undefined && !this.recent.has(path) && !this.landed.has(path)) this.heldAtStart.set(path, knownBefore);
       const baseBefore = this.onDisk.get(path);
       try {
-        this.ledger.record(path, hash); // before the write: a crash in between leaves it known
+        // Before the write: a crash in between leaves it known. With the document's heads whose
+        // text this is, for a live text: its base after a restart (decision 200).
+        this.ledger.record(path, hash, this.headsOf(path, hash, text, liveId));
         const gen = this.note(path, hash);
         this.keepBase(path, hash, text ?? data);
         const id = this.workspace.index.idOf(path);
@@ -622,7 +693,7 @@ export class WriteBack {
             // now, which putting back the older content would make look like a tool's edit again.
             if (this.ledger.latest(path) !== hash) return;
             if (knownBefore === undefined) this.ledger.forget(path);
-            else this.ledger.record(path, knownBefore);
+            else this.ledger.record(path, knownBefore, this.ledger.headsOf(path, knownBefore));
             if (baseBefore) this.onDisk.set(path, baseBefore);
             else this.onDisk.delete(path);
           };

@@ -12,6 +12,7 @@ import { FrameGuard } from './frame-guard.js';
 import type { EditorClient, EditorBuffers } from './editor-buffers.js';
 import { EditorCollaboration, type Collaboration, type Notify } from './editor-collaboration.js';
 import type { Encoding } from '../text/positions.js';
+import { Failure } from '../errors.js';
 
 /** What a connection needs from the daemon. */
 export interface EditorServices {
@@ -102,7 +103,11 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(b, P.BufferOpen, (p) => session.open(p.path, p.content, p.base, p.pending));
   // Applied when the handler returns; answered once saved, so typing is never held for storage.
   onRequest(b, P.BufferEdit, (p) => session.edit(p.path, p.revision, p.changes, p.undoStop ?? false, p.id).then(() => null), 'applied');
-  onRequest(b, P.BufferClose, (p) => (session.close(p.path), null));
+  onRequest(b, P.BufferClose, (p) => {
+    collab.closing(p.path);
+    session.close(p.path);
+    return null;
+  });
   onRequest(b, P.SessionStatus, () => services.status());
   onRequest(b, P.WorkspaceFiles, () => services.files());
   onRequest(b, P.SessionShare, (p) => services.share(dropUndefined(p ?? {})));
@@ -124,8 +129,18 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
       message: `${problem}. Chorus ignored that notification (a notification gets no answer): the editor plugin sent something the protocol does not allow; please report it to the plugin's author. Further invalid ${method} notifications on this connection are only logged (.chorus/daemon.log).`,
     });
   };
-  onNotification(b, P.CursorSet, (p) => collab.setCursor(p.path, p.selections), invalid);
-  onNotification(b, P.ViewportSet, (p) => collab.setViewport(p.path, p.range), invalid);
+  // A cursor for a file the editor does not have open (closed, renamed or deleted just before it
+  // arrived) is dropped, and the log says so in words, not as a refused protocol method.
+  const unlessClosed = (what: string, path: string, f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof Failure) || e.kind !== 'notOpen') throw e;
+      log(`its ${what} in ${path} was ignored: that file is not open in this editor (closed, renamed or deleted just before, or never opened)`);
+    }
+  };
+  onNotification(b, P.CursorSet, (p) => unlessClosed('cursor', p.path, () => collab.setCursor(p.path, p.selections)), invalid);
+  onNotification(b, P.ViewportSet, (p) => unlessClosed('visible range', p.path, () => collab.setViewport(p.path, p.range)), invalid);
   onRequest(b, P.BufferUndo, (p) => ({ applied: collab.undo(p.path, true) }));
   onRequest(b, P.BufferRedo, (p) => ({ applied: collab.undo(p.path, false) }));
   onRequest(b, P.FollowStart, (p) => ({ peer: collab.follow(p.peer) }));

@@ -178,7 +178,20 @@ export class EditorBuffers implements ChangeSink {
     // the folder's text as the whole truth: the typing was deleted everywhere, silently. Taken in
     // first, the disk's change is diffed from the text the folder last had (the session's, which
     // the typing is not in yet), and the typing is merged over both, as after the start's take-in.
-    if (content !== undefined && base !== undefined && content !== base && this.workspace.index.idOf(path) !== undefined) await this.hooks.takeFromFolder?.(path);
+    const known = this.workspace.index.idOf(path) !== undefined;
+    if (content !== undefined && base !== undefined && content !== base && known) await this.hooks.takeFromFolder?.(path);
+    // A re-open saying "my text is the file's" (base = content: VS Code read or saved the file,
+    // as after a reload or a Save As) is answered with the shared text; when the folder's file
+    // holds that text, the change is taken in first, so the answer has it (else the editor was
+    // set back to the older shared text until the watcher caught up).
+    else if (content !== undefined && content === base && known && this.folderHolds(path, content)) await this.hooks.takeFromFolder?.(path);
+    // A file the session lacks but the folder has: an editor just made it there (VS Code's Save As
+    // writes the new file empty, opens it, then saves the text into it; Emacs's write-file). It is
+    // taken in from the folder first, as the watcher would, so the folder's next version of it is
+    // a change of this folder's file. Made from the bytes the open read instead, the file had no
+    // folder history, and that next version was taken for a second file created on a peer at the
+    // same path: a "(conflict …)" copy on every peer, the editor's tab moved to it (decision 201).
+    else if (!known && fs.existsSync(this.project.absolute(path))) await this.hooks.takeFromFolder?.(path);
     // A re-open of a buffer whose file was deleted while the editor was away (decision 160).
     const deleted = base !== undefined && !this.workspace.index.idOf(path) ? this.workspace.deletedFileAt(path) : undefined;
     if (deleted !== undefined) return this.reopenDeleted(asked, path, deleted, content, base!, pending);
@@ -248,6 +261,15 @@ export class EditorBuffers implements ChangeSink {
       this.workspace.tell(`${path} was deleted while an editor that had it open was away; that editor has no edit of it made since, so it stays deleted (the editor keeps its text: typing in it or saving it brings the file back)`);
     }
     return { path: asked, content: this.workspace.text(fileId) };
+  }
+
+  /** Whether the folder's file at project path `path` holds exactly `text` (false when unreadable). */
+  private folderHolds(path: string, text: string): boolean {
+    try {
+      return fs.readFileSync(this.project.absolute(path), 'utf8') === text;
+    } catch {
+      return false;
+    }
   }
 
   close(pathIn: string): void {

@@ -103,6 +103,20 @@ export class EditorCollaboration {
     this.c.presence.setLocal(this.editor.id, path, fileId, spans);
   }
 
+  /**
+   * The editor is closing buffer `pathIn` (called before the close, while the path still names
+   * it): its cursor there goes for everyone, as the editor can no longer send one for it.
+   */
+  closing(pathIn: string): void {
+    let path: string;
+    try {
+      path = this.editor.openBuffer(pathIn).path;
+    } catch {
+      return; // not open: the close itself says so
+    }
+    this.c.presence.clearLocalIn(this.editor.id, path);
+  }
+
   setViewport(pathIn: string, range: P.Range): void {
     const { fileId, path } = this.editor.openBuffer(pathIn);
     const text = this.c.workspace.text(fileId);

@@ -4,7 +4,9 @@
  * schemas, and the mapping from daemon failures to protocol error codes.
  */
 import { z } from 'zod';
-import { ErrorCodes, type NotificationDef, type RequestDef } from '@chorus/protocol';
+import type { NotificationDef, RequestDef } from '@chorus/protocol';
+// The codes from the schema-free entry: `chorus lsp` uses this file's framing without loading zod (decision 203).
+import { ErrorCodes } from '@chorus/protocol/handles';
 import { CancellationToken, ResponseError, type Message, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
 import type { MessageOrder, RequestKind } from './request-order.js';

@@ -72,6 +72,14 @@ export class UndoHistory {
   }
 
   /**
+   * `op`, just taken by `takeUndo` (`wasUndo`) or `takeRedo`, was refused and not applied: it goes
+   * back on top of its stack, for the current text (nothing changed since it was taken).
+   */
+  putBack(op: TextOp, wasUndo: boolean): void {
+    (wasUndo ? this.undo : this.redo).push({ revert: op });
+  }
+
+  /**
    * After an undo (or redo) `op` on `before` was applied: remember how to take it back. The
    * editor's own undo is not a change to rebase this history through: the rest of the stack it
    * came from applies to the text it leaves, and the other stack's top to the text before it.

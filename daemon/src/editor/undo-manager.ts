@@ -40,7 +40,15 @@ export class UndoManager {
     const op = undo ? h?.takeUndo() : h?.takeRedo();
     if (!h || !op) return false;
     const before = this.workspace.text(fileId);
-    this.workspace.edit(fileId, op, { kind: 'undo', editorId });
+    try {
+      this.workspace.edit(fileId, op, { kind: 'undo', editorId });
+    } catch (e) {
+      // Refused (the member is read-only now, the log could not be written): the step was not
+      // taken back, so it stays the next one to take. Nothing else ran meanwhile (this is
+      // synchronous), so it is still valid for the current text.
+      h.putBack(op, undo);
+      throw e;
+    }
     h.applied(op, before, undo);
     return true;
   }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Project } from '../project.js';
 import { CliError } from './human-error.js';
 import { stoppedByCommand, stoppedMessage } from './stop-mark.js';
-import { ExitCodes } from '@chorus/protocol';
+import { ExitCodes } from '@chorus/protocol/handles';
 import { daemonProcessesOf, inspectLock, lockOwner, processAlive, processStart, recordProcess, type LockHolder } from './lock.js';
 import { testTimings } from '../session/test-timings.js';
 

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.js';
+import { inWords } from '../disk/folder-writer.js';
 
 /** How many copies of each kind of the daemon's own bookkeeping are kept. */
 export const KEEP_COPIES = 3;
@@ -92,6 +93,7 @@ export function ledgerFile(project: Project): string {
  * that are never removed are kept, and that the person may remove them.
  */
 export function tidyKeptCopies(project: Project, log: (msg: string) => void): void {
+  pruneDeleted(project, log);
   pruneCopies(ledgerFile(project), 'stale', log);
   pruneCopies(ledgerFile(project), 'damaged', log);
   pruneCopies(path.join(project.dotDir, 'identity.json'), 'damaged', log);
@@ -104,4 +106,30 @@ export function tidyKeptCopies(project: Project, log: (msg: string) => void): vo
   if (sessions.length) kept.push(`${sessions.length} of the saved session (${path.join(project.dotDir, 'session.json.damaged-*')}: they hold the session's secret)`);
   if (kept.length === 0) return;
   log(`kept copies of damaged state, which Chorus never removes: ${kept.join('; ')}. Once you have checked that nothing in them is missing from the project, you can remove them`);
+}
+
+/** How long files a peer's deletion moved out of the folder stay in `.chorus/deleted/` (disk/materializer.ts says so when it moves them). */
+export const DELETED_KEEP_MS = 14 * 24 * 3600 * 1000;
+
+/**
+ * Remove the batches in `.chorus/deleted/` (one folder per peer's deletion, named by its time)
+ * older than DELETED_KEEP_MS, by the batch folder's modification time; what cannot be removed is
+ * left and said.
+ */
+export function pruneDeleted(project: Project, log: (msg: string) => void, now = Date.now()): void {
+  const dir = path.join(project.dotDir, 'deleted');
+  let batches: string[];
+  try {
+    batches = fs.readdirSync(dir);
+  } catch {
+    return; // none yet
+  }
+  for (const b of batches) {
+    const at = path.join(dir, b);
+    try {
+      if (now - fs.statSync(at).mtimeMs > DELETED_KEEP_MS) fs.rmSync(at, { recursive: true, force: true });
+    } catch (e) {
+      log(`could not remove ${at}, files a peer deleted more than ${DELETED_KEEP_MS / 86_400_000} days ago: ${inWords(e)}; you can remove it yourself`);
+    }
+  }
 }

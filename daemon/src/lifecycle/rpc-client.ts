@@ -1,14 +1,16 @@
 /** A JSON-RPC client over a daemon socket: the CLI's own requests, and `chorus lsp`'s editor link. */
 import type net from 'node:net';
-import * as P from '@chorus/protocol';
+import type * as Schemas from '@chorus/protocol';
+// The handles, not the schemas: `chorus status`, `stop` and `connect` never load zod (decision 203).
+import * as P from '@chorus/protocol/handles';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { VERSION } from '../version.js';
 
 /** Connect and `initialize` as the named client; answers the connection and the daemon's reply. */
 export async function editorConnection(
   socket: net.Socket,
-  init: Omit<P.ParamsOf<typeof P.Initialize>, 'protocolVersion'>,
-): Promise<{ conn: MessageConnection; init: P.ResultOf<typeof P.Initialize> }> {
+  init: Omit<Schemas.ParamsOf<typeof Schemas.Initialize>, 'protocolVersion'>,
+): Promise<{ conn: MessageConnection; init: Schemas.ResultOf<typeof Schemas.Initialize> }> {
   const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
   conn.listen();
   const result = await conn.sendRequest(P.Initialize.type, { protocolVersion: P.PROTOCOL_VERSION, ...init });

@@ -4,7 +4,9 @@
  * daemon stopped with `chorus stop`, decision 174). Each answers a JSON value
  * and tells the person what happened with window/showMessage.
  */
-import * as P from '@chorus/protocol';
+import type * as Schemas from '@chorus/protocol';
+// Handles, not schemas: the daemon validates what it is sent, and `chorus lsp` loads no zod (decision 203).
+import * as P from '@chorus/protocol/handles';
 import { ResponseError, type Connection } from 'vscode-languageserver/node';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { tell } from './messages.js';
@@ -18,12 +20,12 @@ export interface CommandContext {
   /** The daemon path of an open document by its URI, or of the one the person used last (once it is open). */
   pathOf(uri: string | undefined): Promise<string | undefined>;
   /** The peer being followed, if any (kept by the server, which sees follow/didStop). */
-  following: P.PeerInfo | undefined;
+  following: Schemas.PeerInfo | undefined;
   /** Connect to the project's daemon now, starting it even if it was stopped with `chorus stop`; says what happened. */
   reconnect(): Promise<void>;
 }
 
-function describe(st: P.ResultOf<typeof P.SessionStatus>): string {
+function describe(st: Schemas.ResultOf<typeof Schemas.SessionStatus>): string {
   const session = st.session ? P.sessionClauses(st.session).join('; ') : 'not shared (run `chorus share` to invite others)';
   const peers = st.peers.filter((p) => p.id !== st.peer.id).map((p) => p.name);
   return `Chorus: ${st.root}, ${session}; you are ${st.peer.name}; ${peers.length ? `with ${peers.join(', ')}` : 'nobody else here yet'}; ${st.buffers.length} open file${st.buffers.length === 1 ? '' : 's'}.`;

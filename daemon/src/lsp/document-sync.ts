@@ -412,7 +412,11 @@ export class DocumentSync {
     if (!applied) {
       this.resolve(f);
       if (this.refusals >= MAX_REFUSALS) {
-        this.markOutOfStep(`the editor refused Chorus's changes ${MAX_REFUSALS} times in a row`);
+        // The usual cause is an editor that asks before applying a server's edits (eglot does,
+        // by default): each peer's keystroke then waits for a yes, and a no is a refusal.
+        this.markOutOfStep(
+          `the editor refused Chorus's changes ${MAX_REFUSALS} times in a row (an editor that asks before applying a language server's edits must apply Chorus's without asking: in Emacs eglot, (setq eglot-confirm-server-initiated-edits nil))`,
+        );
         return;
       }
       // A refusal with no change from the client in between: give it a moment before retrying.

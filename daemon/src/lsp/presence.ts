@@ -4,7 +4,9 @@
  * (textDocument/publishDiagnostics, which every LSP client renders, unlike inlay hints), and
  * people joining or leaving are a window/showMessage.
  */
-import * as P from '@chorus/protocol';
+import type * as Schemas from '@chorus/protocol';
+// Handles, not schemas: the daemon validates what it is sent, and `chorus lsp` loads no zod (decision 203).
+import * as P from '@chorus/protocol/handles';
 import { DiagnosticSeverity, type Connection, type Diagnostic, type Range } from 'vscode-languageserver/node';
 import type { LineChar } from '../text/positions.js';
 import { tell } from './messages.js';
@@ -16,8 +18,8 @@ export interface PresenceDocs {
 }
 
 interface Mark {
-  peer: P.PeerInfo;
-  selections: P.Selection[];
+  peer: Schemas.PeerInfo;
+  selections: Schemas.Selection[];
 }
 
 export class PresenceView {
@@ -30,7 +32,7 @@ export class PresenceView {
   ) {}
 
   /** A `cursor/didChange`: remember it and redraw that file. */
-  cursor(p: P.ParamsOf<typeof P.CursorDidChange>): void {
+  cursor(p: Schemas.ParamsOf<typeof Schemas.CursorDidChange>): void {
     for (const [path, byPeer] of this.marks) {
       if (path !== p.path && byPeer.delete(p.peer.id)) this.render(path);
     }
@@ -41,11 +43,11 @@ export class PresenceView {
     this.render(p.path);
   }
 
-  joined(peer: P.PeerInfo): void {
+  joined(peer: Schemas.PeerInfo): void {
     tell(this.conn, 'info', `Chorus: ${peer.name} joined the session`);
   }
 
-  left(peer: P.PeerInfo): void {
+  left(peer: Schemas.PeerInfo): void {
     for (const [path, byPeer] of this.marks) if (byPeer.delete(peer.id)) this.render(path);
     tell(this.conn, 'info', `Chorus: ${peer.name} left the session`);
   }
@@ -81,7 +83,7 @@ export class PresenceView {
     void this.conn.sendDiagnostics({ uri, diagnostics: [] }).catch(() => undefined);
   }
 
-  private rangeOf(doc: NonNullable<ReturnType<PresenceDocs['lookup']>>, s: P.Selection): Range | undefined {
+  private rangeOf(doc: NonNullable<ReturnType<PresenceDocs['lookup']>>, s: Schemas.Selection): Range | undefined {
     const anchor = doc.toClient(s.anchor);
     const head = doc.toClient(s.head);
     if (!anchor || !head) return undefined;

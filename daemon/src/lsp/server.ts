@@ -7,7 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as P from '@chorus/protocol';
+import type * as Schemas from '@chorus/protocol';
+// Handles, not schemas: the daemon validates what it is sent, and `chorus lsp` loads no zod (decision 203).
+import * as P from '@chorus/protocol/handles';
 import {
   createConnection,
   LSPErrorCodes,
@@ -394,7 +396,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   }
 
   /** Follow mode: show where the followed person is (window/showDocument, LSP 3.16). */
-  async function reveal(p: P.ParamsOf<typeof P.FollowReveal>): Promise<void> {
+  async function reveal(p: Schemas.ParamsOf<typeof Schemas.FollowReveal>): Promise<void> {
     const uri = docs.at(p.path)?.uri ?? pathToFileURL(path.join(root, p.path)).href;
     const doc = docs.get(uri);
     const map = (pos: LineChar) => (doc ? (doc.toClientPosition(pos) ?? pos) : pos);
@@ -405,7 +407,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
     return {
-      edit: (revision: number, changes: P.TextChange[], id: string): Promise<boolean> | undefined => {
+      edit: (revision: number, changes: Schemas.TextChange[], id: string): Promise<boolean> | undefined => {
         const d = daemon;
         // Without a daemon the edit waits in the text re-opened after reconnecting.
         if (!d) return undefined;
@@ -558,7 +560,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       opening.set(item.uri, pending);
     }
     handOver(relPath, item.uri);
-    let answer: P.ResultOf<typeof P.BufferOpen>;
+    let answer: Schemas.ResultOf<typeof Schemas.BufferOpen>;
     try {
       answer = await d.sendRequest(P.BufferOpen.type, { path: abs, content: item.text, base });
     } catch (e) {

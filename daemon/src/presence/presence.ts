@@ -12,7 +12,7 @@ import * as z from 'zod/mini';
 import type { Identity } from '../identity.js';
 import { soon, unref, type Timer } from '../timers.js';
 import type { Replicator } from '../sync/replicator.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { FilesEvent, Workspace } from '../workspace/workspace.js';
 import { escapeControls } from '../log-line.js';
 import { QuietLog } from '../quiet-log.js';
 import { HEX_COLOR } from './colors.js';
@@ -138,7 +138,32 @@ export class Presence extends EventEmitter<PresenceEvents> {
     super();
     this.setMaxListeners(0);
     this.timer = unref(setInterval(() => this.tick(), HEARTBEAT_MS));
+    workspace.on('files', this.onFiles);
   }
+
+  /**
+   * A file was renamed (here or on a peer): cursors in it follow it to the new name. An editor
+   * keeps the buffer open across the rename, so its cursor there was still shown to everyone, but
+   * under the old name: peers dropped it (no such file), and this editor's close of the renamed
+   * buffer, which names the new path, did not take it away.
+   */
+  private readonly onFiles = (e: FilesEvent): void => {
+    if (e.renamed.length === 0) return;
+    const to = new Map(e.renamed.map((r) => [r.id, r.to]));
+    let moved = false;
+    for (const local of this.local.values()) {
+      const now = local.fileId === undefined ? undefined : to.get(local.fileId);
+      if (now === undefined || now === local.path) continue;
+      local.path = now;
+      moved = true;
+      this.emitEditor(this.self, local);
+    }
+    if (moved) this.broadcastSoon();
+    for (const p of this.remote.values()) {
+      if (p.lostAt !== undefined) continue;
+      for (const r of p.editors) if (r.fileId !== undefined && to.has(r.fileId)) this.emitEditor(p.view, r);
+    }
+  };
 
   get self(): PeerView {
     return { id: this.identity.id, name: this.identity.name, color: this.identity.color };
@@ -198,12 +223,18 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.setLocal(editorId, path, fileId, selections, viewport);
   }
 
+  /** An editor here closed `path`: others see its cursor there go (a cursor elsewhere stays). */
+  clearLocalIn(editorId: string, path: string): void {
+    const e = this.local.get(editorId);
+    if (e && this.pathNow(e) === path) this.clearLocal(editorId);
+  }
+
   /** An editor here went away: others see its cursor go. */
   clearLocal(editorId: string): void {
     const e = this.local.get(editorId);
     if (!e) return;
     this.local.delete(editorId);
-    this.emit('cursor', { peer: this.self, source: `${this.identity.id}/${editorId}`, path: e.path, selections: [] });
+    this.emit('cursor', { peer: this.self, source: `${this.identity.id}/${editorId}`, path: this.pathNow(e), selections: [] });
     this.broadcastSoon();
   }
 
@@ -215,12 +246,21 @@ export class Presence extends EventEmitter<PresenceEvents> {
     return a.o;
   }
 
+  /**
+   * Where an editor's cursor is, by this daemon's index: its path, unless no file has that name
+   * any more and its file id names one (renamed here before, or after, the peer said where it was).
+   */
+  private pathNow(e: WireEditor): string {
+    if (e.fileId === undefined || this.workspace.index.idOf(e.path) !== undefined) return e.path;
+    return this.workspace.pathOf(e.fileId) ?? e.path;
+  }
+
   private emitEditor(peer: PeerView, e: WireEditor): void {
     const fileId = this.workspace.index.idOf(e.path) ?? e.fileId;
     const view: CursorView = {
       peer,
       source: `${peer.id}/${e.id}`,
-      path: e.path,
+      path: this.pathNow(e),
       selections: e.selections.map((s) => ({ anchor: this.resolve(fileId, s.anchor), head: this.resolve(fileId, s.head) })),
     };
     if (e.viewport) view.viewport = { start: this.resolve(fileId, e.viewport.start), end: this.resolve(fileId, e.viewport.end) };
@@ -283,7 +323,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (isNew) this.emit('joined', view);
     for (const e of p.editors) this.emitEditor(view, e);
     for (const gone of before.filter((b) => !p.editors.some((e) => e.id === b.id))) {
-      this.emit('cursor', { peer: view, source: `${peerId}/${gone.id}`, path: gone.path, selections: [] });
+      this.emit('cursor', { peer: view, source: `${peerId}/${gone.id}`, path: this.pathNow(gone), selections: [] });
     }
   }
 
@@ -328,7 +368,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   }
 
   private clearCursors(peer: RemotePeer): void {
-    for (const e of peer.editors) this.emit('cursor', { peer: peer.view, source: `${peer.view.id}/${e.id}`, path: e.path, selections: [] });
+    for (const e of peer.editors) this.emit('cursor', { peer: peer.view, source: `${peer.view.id}/${e.id}`, path: this.pathNow(e), selections: [] });
   }
 
   /**
@@ -357,6 +397,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** Say goodbye to peers (on shutdown). */
   leave(): void {
     clearInterval(this.timer);
+    this.workspace.off('files', this.onFiles);
     this.broadcastDue = false;
     this.send?.(LEAVE_TOPIC, {});
   }

@@ -15,6 +15,7 @@ import type { Identity } from '../identity.js';
 import { dialable } from '../net/host-addrs.js';
 import { localHostId } from '../net/host-id.js';
 import { nodeTransports } from '../net/node-transports.js';
+import { useDaemonCipher } from '../node-platform.js';
 import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { JOIN_ABANDONED, Overlay } from '../net/overlay.js';
 import { dialFailureInWords } from '../net/transports.js';
@@ -166,6 +167,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   async resume(): Promise<void> {
     const config = loadSession(this.project.dotDir);
     if (!config || this.config) return; // nothing saved, or a share/join already started one
+    await useDaemonCipher(); // see share
+    if (this.config) return;
     this.log(`rejoining session ${config.sessionId.slice(0, 8)} as ${config.role}`);
     await this.start(config, true);
   }
@@ -189,6 +192,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
    * other values are named in `ignored`.
    */
   async share(opts: ShareOptions): Promise<ShareResult> {
+    // The links' cipher (libsodium) is installed when a session may start, not at every daemon
+    // start (node-platform.ts); first, before this.config is looked at, so that two shares or
+    // joins at once still see each other's session as before.
+    await useDaemonCipher();
     if (this.config) {
       const c = this.config;
       const ignored: NonNullable<ShareResult['ignored']> = [];
@@ -227,6 +234,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
 
   /** Join a session by its code; resolves once the first sync has finished. */
   async join(codeText: string, opts: JoinOptions): Promise<JoinResult> {
+    await useDaemonCipher(); // see share
     let code;
     try {
       code = decodeJoinCode(codeText);

@@ -294,6 +294,26 @@ export class TextDoc {
     return this.integrate((opts) => A.loadIncremental(this.crdt(), bytes, opts));
   }
 
+  /**
+   * The text at `heads` (an earlier state of this document, change hashes from `heads`), or
+   * undefined when the document does not hold them all (or had no text there). Read on
+   * Automerge's handle, not through `A.view`: nothing is materialized but the text, and the
+   * document's view and diff cursor are left as they are. Costs a walk of the history: used only
+   * to find the text the folder last had when nothing else holds it (decision 200).
+   */
+  textAt(heads: A.Heads): string | undefined {
+    const doc = this.crdt();
+    if (heads.length === 0 || A.getMissingDeps(doc, heads).length > 0) return undefined;
+    const handle = A.getBackend(doc);
+    try {
+      const id = handle.get('_root', 'text', heads);
+      if (typeof id !== 'string') return undefined;
+      return handle.text(id, heads);
+    } catch {
+      return undefined; // not a text there (another kind of value), or heads Automerge refuses
+    }
+  }
+
   /** Which of these change hashes the document does not hold yet. */
   missingDeps(hashes: string[]): string[] {
     return hashes.length ? A.getMissingDeps(this.crdt(), hashes) : [];

@@ -418,6 +418,29 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return this.liveDoc(fileId, false).lines;
   }
 
+  /**
+   * The heads of a file's document (in memory only: nothing is loaded for this) when its text is
+   * now the content `hash` (`text`, when the caller has it, is compared instead of hashing the
+   * document's text): the state whose text the folder gets when that content is written or taken
+   * in (DiskLedger, decision 200). Undefined when the document is not in memory, not ready, or
+   * holds another text. A staged burst is committed first, so the heads are those of the text.
+   */
+  headsIf(fileId: string, hash: string, text?: string): string[] | undefined {
+    if (!this.live.has(fileId)) return undefined;
+    const doc = this.doc(fileId);
+    if (!doc?.ready || (text !== undefined ? doc.text !== text : contentHash(doc.text) !== hash)) return undefined;
+    return doc.heads;
+  }
+
+  /**
+   * A file's text at `heads` (an earlier state of its document, see `headsIf`), loading the
+   * document if it was saved and unloaded; undefined when it is not live or lacks those heads.
+   */
+  textAt(fileId: string, heads: readonly string[]): string | undefined {
+    const doc = this.isLive(fileId) ? this.doc(fileId) : undefined;
+    return doc?.ready ? doc.textAt([...heads]) : undefined;
+  }
+
   /** A stable CRDT reference for an offset in a live file (see TextDoc.cursorAt). */
   cursorAt(fileId: string, offset: number): string | undefined {
     return this.doc(fileId)?.cursorAt(offset);
@@ -1346,6 +1369,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const last = this.index.removedEntry(docId);
     const doc = this.live.get(docId);
     if (!last || !doc) return;
+    if (this.onlyBecameLive(doc, last)) return;
     const bytes = utf8ToBytes(doc.text);
     const path = this.index.idOf(last.path) ? conflictPath(last.path, docId.slice(1, 7)) : last.path;
     const entry: FileEntry = { path, hash: this.blobs.put(bytes), size: bytes.length };
@@ -1355,6 +1379,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits (delete it again if it should go)`);
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
+  }
+
+  /**
+   * Does `doc` hold nothing but a file becoming live: one change, leaving exactly the content its
+   * removed entry `last` names? That is the deterministic initial change a peer makes when an
+   * editor opens the file (`makeLive`), whether or not anyone types. It reaches other peers only
+   * in a sync round, so it can arrive after the deletion made on that very peer; it is nobody's
+   * edit, and must not bring the file back (user trial: a file opened in VS Code, then deleted,
+   * came back on both peers at the next reconnect; decision 202).
+   */
+  private onlyBecameLive(doc: TextDoc, last: FileEntry): boolean {
+    return contentHash(doc.text) === last.hash && doc.changeCount === 1;
   }
 
   /** Each file's content hash and executable bit, to tell what a change did (see `announce`). */

@@ -100,14 +100,20 @@ function M.connection(root, create)
   return conn
 end
 
-local function shareable(bufnr)
+--- Is `bufnr` a buffer of a file (not a special buffer, not a URL)?
+local function file_buffer(bufnr)
   if not api.nvim_buf_is_valid(bufnr) or vim.bo[bufnr].buftype ~= '' then
+    return false
+  end
+  local name = api.nvim_buf_get_name(bufnr)
+  return name ~= '' and not name:match('^%a[%w+.-]*://')
+end
+
+local function shareable(bufnr)
+  if not file_buffer(bufnr) then
     return nil
   end
   local name = api.nvim_buf_get_name(bufnr)
-  if name == '' or name:match('^%a[%w+.-]*://') then
-    return nil
-  end
   local root = util.find_root(name)
   if not root then
     return nil
@@ -120,12 +126,25 @@ local function shareable(bufnr)
 end
 
 --- Share a buffer (default: the current one) if its file is inside a Chorus project.
----@return boolean shared
+---@return boolean|nil shared false: not a file of a project; nil: a second buffer of a shared
+--- file (through a symbolic link) with changes of its own, left unshared and told why
 function M.attach(bufnr)
   require_setup()
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   if sync.buffers[bufnr] then
     return true
+  end
+  -- A buffer with no text loaded is no view of its file: `:saveas` gives the old name to a new,
+  -- unloaded buffer (the alternate file) with a BufFilePost of its own. Shared, its empty text
+  -- re-opened the file after each peer's keystroke it could not apply, emptying the file on every
+  -- peer (decision 205).
+  if not api.nvim_buf_is_loaded(bufnr) then
+    return false
+  end
+  -- Before the project check: a link from outside the project to a shared file is that file too.
+  local same = file_buffer(bufnr) and sync.same_file(bufnr)
+  if same then
+    return M._one_buffer(bufnr, same)
   end
   local root = shareable(bufnr)
   if not root then
@@ -144,6 +163,107 @@ function M.attach(bufnr)
         sync.write(st, args.match)
         pcall(api.nvim_exec_autocmds, 'BufWritePost', { buffer = bufnr, modeline = false })
       end
+    end,
+  })
+  return true
+end
+
+--- `bufnr` shows the file that shared buffer `state` shows, through a symbolic link (decision
+--- 199). Two buffers of one file cannot both follow it: the daemon has one buffer per project
+--- path and editor, so the second buffer went stale, and its :w! wrote its old text over the
+--- peers' typing. As Neovim itself does for a file it sees is the same, the file gets one buffer:
+--- the windows that show `bufnr` show the shared buffer, live, and `bufnr` goes. A `bufnr` with
+--- changes of its own is kept (they would be lost), unshared, told so, and cannot be written over
+--- the file.
+--- `how` says how the two names are one file (default: "through a symbolic link").
+---@return boolean|nil shared true: `bufnr`'s windows show the shared buffer now; nil: `bufnr`
+--- had changes of its own and stays, unshared (the person was told why)
+function M._one_buffer(bufnr, state, how)
+  how = how or 'through a symbolic link'
+  local name = api.nvim_buf_get_name(bufnr)
+  local other = api.nvim_buf_get_name(state.bufnr)
+  if vim.bo[bufnr].modified then
+    sync.tell_once(
+      bufnr,
+      ('%s and %s are one file (%s), shared in buffer %d. This buffer has changes of its own, so it is not shared and does not follow the others\' typing: copy what you need into buffer %d. Writing this buffer over the file is refused (it would delete what others typed since).')
+        :format(name, other, how, state.bufnr, state.bufnr)
+    )
+    api.nvim_create_autocmd('BufWriteCmd', {
+      group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
+      buffer = bufnr,
+      callback = function(args)
+        local target = vim.fn.fnamemodify(args.match, ':p')
+        local real = util.uv.fs_realpath(target)
+        if real and real == util.uv.fs_realpath(other) then
+          util.notify(('not written: %s is the shared file %s; write your changes into buffer %d, which follows the others\' typing'):format(target, other, state.bufnr), vim.log.levels.ERROR)
+          return
+        end
+        vim.cmd('noautocmd keepalt write! ' .. vim.fn.fnameescape(target)) -- another file: written as asked
+      end,
+    })
+    return nil
+  end
+  -- Not from inside the autocommand that read the buffer (a :split or :edit is still running).
+  vim.schedule(function()
+    if not api.nvim_buf_is_valid(bufnr) or not api.nvim_buf_is_valid(state.bufnr) or vim.bo[bufnr].modified then
+      return
+    end
+    for _, win in ipairs(api.nvim_list_wins()) do
+      if api.nvim_win_get_buf(win) == bufnr then
+        api.nvim_win_set_buf(win, state.bufnr)
+      end
+    end
+    pcall(api.nvim_buf_delete, bufnr, {})
+    util.notify(('%s and %s are one file (%s): it is shown in its shared buffer, live'):format(name, other, how))
+  end)
+  return true
+end
+
+--- The file a shared buffer is shared as, as an absolute name (its project path once open).
+local function shared_name(state)
+  if state.conn.root and not state.path:match('^/') then
+    return state.conn.root .. '/' .. state.path
+  end
+  return state.path
+end
+
+--- BufFilePost of a shared buffer: its name changed in this Neovim (`:saveas`, `:file`, a plugin's
+--- rename). Returns true when handled (the buffer was shared). The daemon's own renames
+--- (buffer/didRename) name the file it shares already: nothing to do. A file moved on disk before
+--- the buffer got its new name (a file manager) is the daemon's to tell too: it sees the move as a
+--- rename and says so, and typing meanwhile lands in the moved file. Otherwise the buffer edits
+--- another file now, as in Neovim: the old file keeps what was typed in it (queued typing goes
+--- out to it first), and the buffer is shared as the new file once written, as Neovim makes that
+--- file only then. Left shared as the old file, its typing went on into the old file on every
+--- peer, the new file kept only what `:saveas` wrote, and a peer's typing in the old file showed
+--- in this buffer (decision 205).
+function M._renamed_here(bufnr)
+  local state = sync.buffers[bufnr]
+  if not state then
+    return false
+  end
+  local name = api.nvim_buf_get_name(bufnr)
+  local was = shared_name(state)
+  local uv = util.uv
+  local real_now, real_was = uv.fs_realpath(name), uv.fs_realpath(was)
+  if name == was or (real_now ~= nil and real_now == real_was) then
+    return true
+  end
+  if real_was == nil and real_now ~= nil then
+    return true -- moved on disk first: the daemon tells the buffer (buffer/didRename)
+  end
+  M.detach(bufnr) -- queued typing goes to the old file first (sync.close)
+  api.nvim_create_autocmd('BufWritePost', {
+    group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    once = true,
+    callback = function()
+      -- After the write has finished (not from inside its autocommands).
+      vim.schedule(function()
+        if api.nvim_buf_is_valid(bufnr) and not sync.buffers[bufnr] then
+          M.attach(bufnr)
+        end
+      end)
     end,
   })
   return true
@@ -489,7 +609,7 @@ function M.setup(opts)
   M.config = config_mod.validate(opts)
   local group = api.nvim_create_augroup('chorus', { clear = true })
   if M.config.autostart then
-    api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile', 'BufFilePost' }, {
+    api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
       group = group,
       callback = function(args)
         M.attach(args.buf)
@@ -497,10 +617,37 @@ function M.setup(opts)
     })
     attach_loaded()
   end
+  api.nvim_create_autocmd('BufFilePost', {
+    group = group,
+    callback = function(args)
+      if not M._renamed_here(args.buf) and M.config.autostart then
+        M.attach(args.buf)
+      end
+    end,
+  })
   api.nvim_create_autocmd({ 'BufUnload', 'BufWipeout' }, {
     group = group,
     callback = function(args)
       M.detach(args.buf)
+    end,
+  })
+  api.nvim_create_autocmd('SwapExists', {
+    group = group,
+    callback = function()
+      -- The swap file is this Neovim's own, of a shared buffer of the same file (opened again
+      -- through a symbolic link): edit it; the new buffer then gives way to that one (M._one_buffer,
+      -- from BufReadPost: only with autostart). Anyone else's swap file gets Neovim's question.
+      if not M.config.autostart then
+        return
+      end
+      local found = util.uv.fs_realpath(vim.v.swapname)
+      for b in pairs(sync.buffers) do
+        local own = api.nvim_buf_is_valid(b) and vim.fn.swapname(b) or ''
+        if own ~= '' and found ~= nil and util.uv.fs_realpath(own) == found then
+          vim.v.swapchoice = 'e'
+          return
+        end
+      end
     end,
   })
   api.nvim_create_autocmd('FileChangedShell', {
@@ -544,6 +691,13 @@ function M.setup(opts)
   sync.hooks.on_local = function(state)
     pcall(api.nvim_del_augroup_by_name, 'chorus_buffer_' .. state.bufnr)
     vim.bo[state.bufnr].autoread = true
+  end
+  -- A buffer whose file was renamed on disk while this Neovim had opened the new name too
+  -- (sync.did_rename): the file is that other buffer's now.
+  sync.hooks.gave_way = function(state, other, from, to)
+    pcall(api.nvim_del_augroup_by_name, 'chorus_buffer_' .. state.bufnr)
+    cursors.forget_local(state.bufnr)
+    M._one_buffer(state.bufnr, { bufnr = other }, ('%s was renamed to %s'):format(from, to))
   end
   sync.hooks.on_open = function(state)
     cursors.redraw(state)

@@ -24,7 +24,8 @@ M.buffers = {}
 
 local cursor_ns = api.nvim_create_namespace('chorus_cursor_keep')
 
--- Hooks set by init.lua: on_open(state), on_edit(state) (after a local edit is queued).
+-- Hooks set by init.lua: on_open(state), on_edit(state) (after a local edit is queued),
+-- on_local(state) (an ignored file), gave_way(state, other_bufnr, from, to) (see did_rename).
 M.hooks = {}
 
 local function sep_of(state)
@@ -497,6 +498,15 @@ function M.open(state)
     state.status = 'offline'
     return
   end
+  -- Typing queued in this project's other buffers goes first: the daemon takes this open in
+  -- the order sent, and it may move a file they have open (a rename made on disk, then `:edit`
+  -- of the new name: the open takes the move in, decision 205). Sent after it, that typing would
+  -- reach a path the daemon no longer has open for this editor.
+  for _, other in pairs(M.buffers) do
+    if other ~= state and other.conn == state.conn and other.status == 'open' then
+      M.flush(other)
+    end
+  end
   state.status = 'opening'
   state.epoch = state.epoch + 1
   state.pending = {}
@@ -607,6 +617,24 @@ function M.reopen(state, why)
   M.open(state)
 end
 
+--- The shared buffer (its state) of another Neovim buffer that shows the same file as `bufnr`
+--- does, through a symbolic link (`link.txt -> real.txt`), or nil. Neovim gives such a file one
+--- buffer only while the file keeps the inode it had when read; the daemon replaces shared files
+--- (a new inode) whenever a peer types, so `:edit link.txt` then makes a second buffer, which
+--- the daemon would answer with the same project path (init.lua `_one_buffer`, decision 199).
+function M.same_file(bufnr)
+  local real = util.uv.fs_realpath(api.nvim_buf_get_name(bufnr))
+  if not real then
+    return nil -- not on disk (yet): no link to resolve
+  end
+  for other, state in pairs(M.buffers) do
+    if other ~= bufnr and api.nvim_buf_is_valid(other) and util.uv.fs_realpath(api.nvim_buf_get_name(other)) == real then
+      return state
+    end
+  end
+  return nil
+end
+
 --- Share a buffer through `conn`. Returns the state, or nil when the buffer cannot be shared.
 function M.attach(bufnr, conn, config)
   if M.buffers[bufnr] then
@@ -687,13 +715,50 @@ function M.write(state, target)
   local content = M.model_text(state)
   local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
   local file = own and api.nvim_buf_get_name(state.bufnr) or vim.fn.fnamemodify(target, ':p')
-  local ok = vim.fn.writefile(vim.split(content, '\n', { plain = true }), file, 'b') == 0
+  local lines = vim.split(content, '\n', { plain = true })
+  local ok = (own and M.write_whole(state, file, lines)) or vim.fn.writefile(lines, file, 'b') == 0
   if not ok then
     util.notify('could not write ' .. file, vim.log.levels.ERROR)
     return false
   end
   if own then
     vim.bo[state.bufnr].modified = false
+  end
+  return true
+end
+
+local temp_count = 0
+
+--- Put `lines` (joined by "\n", no final one added) in the shared file `file` whole: into a
+--- temporary file in the project's `.chorus/tmp/` (never shared, on the project's file system)
+--- with the file's permission bits, renamed over the file's real path (a symbolic link stays a
+--- link). Written in place, as writefile() does (it empties the file, then writes it), the
+--- daemon's watcher could read the file empty, take that in as every line deleted, then the full
+--- text as every line added, and the merge of the two with what it had not written yet
+--- duplicated a line (decision 199). False when it could not (the caller writes in place).
+---@return boolean ok
+function M.write_whole(state, file, lines)
+  local uv = util.uv
+  local root = state.conn and state.conn.root and uv.fs_realpath(state.conn.root)
+  local real = uv.fs_realpath(file)
+  if not root or not real or real:sub(1, #root + 1) ~= root .. '/' then
+    return false -- a new file (nothing to replace), or one outside the project
+  end
+  local dir = root .. '/.chorus/tmp'
+  vim.fn.mkdir(dir, 'p', 448) -- 0700, as the daemon makes it
+  temp_count = temp_count + 1
+  local tmp = ('%s/nvim-%d-%d.tmp'):format(dir, uv.os_getpid(), temp_count)
+  if vim.fn.writefile(lines, tmp, 'b') ~= 0 then
+    os.remove(tmp)
+    return false
+  end
+  local st = uv.fs_stat(real)
+  if st then
+    uv.fs_chmod(tmp, st.mode % 4096)
+  end
+  if not uv.fs_rename(tmp, real) then
+    os.remove(tmp)
+    return false
   end
   return true
 end
@@ -716,7 +781,23 @@ function M.mark_written(state)
   bo.buftype = buftype
 end
 
---- buffer/didRename: a file open here was renamed or moved; the buffer follows it.
+--- The Neovim buffer other than `bufnr` whose name is the file `abs`, or nil.
+local function other_buffer_of(bufnr, abs)
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if b ~= bufnr and api.nvim_buf_get_name(b) == abs then
+      return b
+    end
+  end
+  return nil
+end
+
+--- buffer/didRename: a file open here was renamed or moved; the buffer follows it. When this
+--- Neovim has a buffer of the new name already (the file was renamed on disk, with netrw or
+--- `rename()`, and its new name opened with `:edit` before the daemon saw the move), that buffer
+--- is the file's from now on: the daemon answered its open with the moved file's text, typing
+--- of this one included (decision 205). This one stops being shared without closing anything
+--- (the daemon's buffer of that path is the other one's now) and gives way to it
+--- (hooks.gave_way): two buffers of one path cannot both follow it (decision 199).
 function M.did_rename(conn, params)
   local state = M.find(conn, params.from)
   if not state then
@@ -724,6 +805,17 @@ function M.did_rename(conn, params)
   end
   state.path = params.to
   local root = conn.root
+  local other = root and other_buffer_of(state.bufnr, root .. '/' .. params.to)
+  if other then
+    M.flush(state)
+    M.buffers[state.bufnr] = nil
+    state.detached = true
+    state.status = 'closed'
+    if M.hooks.gave_way then
+      M.hooks.gave_way(state, other, params.from, params.to)
+    end
+    return
+  end
   if root and api.nvim_buf_is_valid(state.bufnr) then
     local abs = root .. '/' .. params.to
     pcall(api.nvim_buf_set_name, state.bufnr, abs)
