@@ -99,11 +99,39 @@ connect'); when none answers, `chorus connect' starts one, as for another editor
                                              :command (list chorus-tests-node chorus-tests-cli
                                                             "connect" dir)
                                              :stderr (get-buffer-create (format "*%s stderr*" name))))))))
-    (jsonrpc-request conn (chorus--method initialize)
-                     (list :protocolVersion chorus-protocol-version
-                           :clientInfo (list :name "probe") :positionEncodings ["utf-32"])
-                     :timeout 30)
+    (condition-case err
+        (jsonrpc-request conn (chorus--method initialize)
+                         (list :protocolVersion chorus-protocol-version
+                               :clientInfo (list :name "probe") :positionEncodings ["utf-32"])
+                         :timeout 30)
+      ;; A CI run once saw only "Server died" here: say what the daemon and `chorus connect' said.
+      (jsonrpc-error
+       (error "The probe of %s could not initialize: %S\n%s" dir err (chorus-tests--what-was-said dir conn))))
     conn))
+
+(defun chorus-tests--what-was-said (dir conn)
+  "The end of DIR's daemon log and how the probe CONN's process ended, for a failure."
+  (let ((log (expand-file-name ".chorus/daemon.log" dir))
+        (proc (jsonrpc--process conn)))
+    (format "daemon.log ends:\n%s\nthe probe's %s ended with status %s; it printed: %s"
+            (if (file-exists-p log)
+                (let ((text (chorus-tests-read log))) (substring text (max 0 (- (length text) 3000))))
+              "(no log)")
+            (if (eq (process-type proc) 'network) "socket" "`chorus connect'")
+            (process-exit-status proc)
+            (let ((stderr (jsonrpc-stderr-buffer conn)))
+              (if (buffer-live-p stderr) (with-current-buffer stderr (buffer-string)) "")))))
+
+(defun chorus-tests-kill-daemon (dir)
+  "SIGKILL the daemon of DIR's project and wait until its process has ended.
+Its connections close while the kernel tears the process down, before its
+listening socket does; a probe that connected in between would reach a
+daemon that is going (a zombie, ended but not yet reaped, counts as ended)."
+  (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid)))
+    (signal-process pid 'SIGKILL)
+    (chorus-tests-wait (format "the daemon (pid %d) to end" pid)
+                       (lambda () (let ((attrs (process-attributes pid)))
+                                    (or (null attrs) (equal (alist-get 'state attrs) "Z")))))))
 
 (defun chorus-tests-probe-text (probe path)
   "The daemon's text of PATH, read through PROBE.
@@ -631,9 +659,8 @@ kept (decision 184)."
     (end-of-line)
     (chorus-tests-type "o n e")
     (chorus-tests-settled buffer)
-    (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid))
-          (before (chorus-tests-messages)))
-      (signal-process pid 'SIGKILL)
+    (let ((before (chorus-tests-messages)))
+      (chorus-tests-kill-daemon dir)
       (chorus-tests-wait "the client to notice" (lambda () (chorus-tests-status-p buffer "offline")))
       (chorus-tests-type "t w o") ; still editable
       (should (equal (buffer-string) "startonetwo\n"))
@@ -655,8 +682,7 @@ kept (decision 184)."
       (end-of-line)
       (chorus-tests-type "!")
       (chorus-tests-settled buffer)
-      (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid)))
-        (signal-process pid 'SIGKILL))
+      (chorus-tests-kill-daemon dir)
       (chorus-tests-wait "the client to notice" (lambda () (chorus-tests-status-p buffer "offline")))
       (goto-char (point-max))
       (chorus-tests-type "t h r e e RET")
@@ -721,8 +747,7 @@ kept (decision 184)."
         (chorus-tests-wait "the daemon to answer the edit" (lambda () (= kept 1))))
       ;; The client is still waiting for that answer.
       (should (eql (plist-get (chorus-buffer-status buffer) :pending) 1))
-      (let ((pid (plist-get (json-parse-string (chorus-tests-cli "status" dir "--json") :object-type 'plist) :pid)))
-        (signal-process pid 'SIGKILL))
+      (chorus-tests-kill-daemon dir)
       (chorus-tests-wait "the client to notice" (lambda () (chorus-tests-status-p buffer "offline")))
       (chorus-tests-type "SPC e n d")
       (chorus-reconnect)
