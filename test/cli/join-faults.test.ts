@@ -141,10 +141,21 @@ it("a joining folder's file equal to the session's is no conflict, and a join te
   const r = JSON.parse(join.stdout) as { notices?: string[] };
   expect(r.notices ?? []).toEqual([]);
   // Once c's files are written (the join returns after its first write), no copy anywhere.
-  await waitUntil('c to have the session', () => listTree(c).length === before.length);
-  expect(listTree(c)).toEqual(before);
-  expect(read(c)).toBe(read(a));
-  expect(listTree(a)).toEqual(before);
+  try {
+    await waitUntil('c to have the session', () => listTree(c).length === before.length);
+    expect(listTree(c)).toEqual(before);
+    expect(read(c)).toBe(read(a));
+    // The sharer ends with no copy either. Not at this very moment: the joiner settles the
+    // meeting of its f.txt and the session's before it has the session's text (decision 137,
+    // "Still open"), and a sharer that hears that move before its own settling keeps the copy
+    // until the joiner's removal of it arrives (a full run under load, 2026-12-03, saw it here).
+    await waitUntil('a and b to have no copy', () => JSON.stringify(listTree(a)) === JSON.stringify(before) && JSON.stringify(listTree(b)) === JSON.stringify(before));
+    expect(listTree(a)).toEqual(before);
+  } catch (e) {
+    // What each daemon did with f.txt (a failure under load in a full run, 2026-12-03, left no trace).
+    const logOf = (d: string) => fs.readFileSync(path.join(d, '.chorus', 'daemon.log'), 'utf8').split('\n').filter((l) => /\bf[. ]|conflict|settl|join/.test(l)).join('\n');
+    throw new Error(`${(e as Error).message}\na ${JSON.stringify(listTree(a))}, b ${JSON.stringify(listTree(b))}, c ${JSON.stringify(listTree(c))}\nJOINER c\n${logOf(c)}\nSHARER a\n${logOf(a)}\nB\n${logOf(b)}`);
+  }
   // An empty folder joining hears nothing of old conflicts either.
   const d = path.join(tempDir(), 'd');
   used.push(d);
