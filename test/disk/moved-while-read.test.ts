@@ -54,7 +54,7 @@ it('a file the daemon moves for a peer between a batch\'s read and its decision 
   };
 
   here.addFile('d/m.txt', bytes('mine\n'), PEER);
-  const writing = writeBack.writeNow('d/m.txt', bytes('mine\n'), true);
+  const writing = writeBack.writeNow('d/m.txt', bytes('mine\n'), { force: true });
   await waitUntil('the write to land in the folder', () => fs.existsSync(path.join(root, 'd', 'm.txt')));
   // A person's new empty file in the same batch: the take-in lets it settle (500 ms) before it decides.
   fs.writeFileSync(path.join(root, 'new.txt'), '');

@@ -54,11 +54,11 @@ async function restarted(records: string[], onDisk: string, text: string) {
 it('while a write is in flight, an older content the daemon once wrote is a change, not its own', async () => {
   const { here, writeBack } = fixture;
   here.addFile('f.txt', bytes('one\n'), DISK);
-  await writeBack.writeNow('f.txt', bytes('one\n'), true);
-  await writeBack.writeNow('f.txt', bytes('one\ntwo\n'), true);
+  await writeBack.writeNow('f.txt', bytes('one\n'), { force: true });
+  await writeBack.writeNow('f.txt', bytes('one\ntwo\n'), { force: true });
   // The next write is held in the folder's writer: in flight.
   const release = holdWrites(writeBack);
-  const inFlight = writeBack.writeNow('f.txt', bytes('one\ntwo\nthree\n'), true);
+  const inFlight = writeBack.writeNow('f.txt', bytes('one\ntwo\nthree\n'), { force: true });
   await new Promise((r) => setTimeout(r, 50));
   expect(writeBack.isOwn('f.txt', hashBytes('one\ntwo\n'))).toBe(true); // landed before the write in flight
   expect(writeBack.isOwn('f.txt', hashBytes('one\ntwo\nthree\n'))).toBe(true); // the write in flight
@@ -73,7 +73,7 @@ it("a crash's leftover is the daemon's own until this run writes the file", asyn
   // The last run recorded 'one\ntwo\n' and was killed before writing it: the folder has 'one\n'.
   const { ledger, writeBack } = await restarted(['one\n', 'one\ntwo\n'], 'one\n', 'one\ntwo\n');
   expect(writeBack.isOwn('f.txt', hashBytes('one\n'))).toBe(true);
-  await writeBack.writeNow('f.txt', bytes('one\ntwo\n'), true);
+  await writeBack.writeNow('f.txt', bytes('one\ntwo\n'), { force: true });
   expect(fs.readFileSync(path.join(root, 'f.txt'), 'utf8')).toBe('one\ntwo\n');
   // Now the folder had the newest: 'one\n' again is a person's (a revert), not a leftover.
   expect(writeBack.isOwn('f.txt', hashBytes('one\n'))).toBe(false);
@@ -93,7 +93,7 @@ it("after a restart, the folder's content is the daemon's own while this run's f
   // A reader takes its generation before reading, as FolderSync does.
   const since = writeBack.since('f.txt');
   const release = holdWrites(writeBack);
-  const inFlight = writeBack.writeNow('f.txt', bytes('start\nbefore typed'), true);
+  const inFlight = writeBack.writeNow('f.txt', bytes('start\nbefore typed'), { force: true });
   await new Promise((r) => setTimeout(r, 50));
   expect(fs.readFileSync(path.join(root, 'f.txt'), 'utf8')).toBe('start\nbefore ');
   expect(writeBack.isOwn('f.txt', hashBytes('start\nbefore '))).toBe(true);

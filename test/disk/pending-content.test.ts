@@ -185,9 +185,9 @@ it('one blob awaited by two files and by both callers (a restart scan and a peer
   expect(pending.isWaiting(a) && pending.isWaiting(b)).toBe(true);
   const written: string[] = [];
   const writeNow = writeBack.writeNow.bind(writeBack);
-  writeBack.writeNow = (p, d, f, t) => {
+  writeBack.writeNow = (p, d, o) => {
     written.push(p);
-    return writeNow(p, d, f, t);
+    return writeNow(p, d, o);
   };
   arrive(bytes('same\n'));
   await until(() => onDisk('a.txt') === 'same\n' && onDisk('copy/b.txt') === 'same\n', 'both files');

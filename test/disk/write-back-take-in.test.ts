@@ -35,7 +35,7 @@ const onDisk = (rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
 it("a shared file a tool rewrote again during the take-in gets the merged text, and no line says it is not shared", async () => {
   const id = here.addFile('f.txt', bytes('one\n'), DISK);
   await here.open('f.txt', false, EDITOR);
-  await writeBack.writeNow('f.txt', bytes('one\n'), true, 'one\n', id);
+  await writeBack.writeNow('f.txt', bytes('one\n'), { force: true, text: 'one\n', liveId: id });
   expect(onDisk('f.txt')).toBe('one\n');
 
   // A tool rewrites the file; when the write-back takes that in, the tool has written again: the
@@ -51,7 +51,7 @@ it("a shared file a tool rewrote again during the take-in gets the merged text, 
   };
   // Meanwhile a peer's line arrives (here: an edit), and its text is written.
   here.edit(id, diffToOp(here.text(id), 'one\nB\n'), { ...EDITOR, editId: 'e-1' });
-  await writeBack.writeNow('f.txt', bytes(here.text(id)), false, here.text(id), id);
+  await writeBack.writeNow('f.txt', bytes(here.text(id)), { text: here.text(id), liveId: id });
   await writeBack.flush();
 
   expect(takeIns).toBeGreaterThan(0);
@@ -63,12 +63,12 @@ it("a shared file a tool rewrote again during the take-in gets the merged text, 
 it('a file over the size limit is left as the folder has it, and the line says it is not shared', async () => {
   const id = here.addFile('big.txt', bytes('session\n'), DISK);
   await here.open('big.txt', false, EDITOR);
-  await writeBack.writeNow('big.txt', bytes('session\n'), true, 'session\n', id);
+  await writeBack.writeNow('big.txt', bytes('session\n'), { force: true, text: 'session\n', liveId: id });
   // The person's own file, over 48 MiB (sparse), which no take-in takes in.
   fs.truncateSync(path.join(root, 'big.txt'), 49 * 1024 * 1024);
   writeBack.takeForeign = async () => undefined;
   here.edit(id, diffToOp(here.text(id), 'session\nB\n'), { ...EDITOR, editId: 'e-1' });
-  await writeBack.writeNow('big.txt', bytes(here.text(id)), false, here.text(id), id);
+  await writeBack.writeNow('big.txt', bytes(here.text(id)), { text: here.text(id), liveId: id });
   await writeBack.idle();
 
   expect(fs.statSync(path.join(root, 'big.txt')).size).toBe(49 * 1024 * 1024);

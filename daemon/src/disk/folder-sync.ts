@@ -993,7 +993,7 @@ export class FolderSync {
     };
     for (const rel of refresh) {
       const data = this.workspace.content(index.idOf(rel)!);
-      if (data) each(rel, () => this.writeBack.writeNow(rel, data, true));
+      if (data) each(rel, () => this.writeBack.writeNow(rel, data, { force: true }));
     }
     // Files the folder lacks: now, or once their blob arrives (PendingContent decides), several
     // at a time (decision 180). All at once, a restarted daemon whose folder lacked thousands of

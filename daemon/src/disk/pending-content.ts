@@ -138,7 +138,7 @@ export class PendingContent {
     // (Materializer) stops counting it when this returns its promise, so it is never uncounted.
     this.inFlight.set(rel, (this.inFlight.get(rel) ?? 0) + 1);
     try {
-      await this.writeBack.writeNow(rel, data, false, undefined, undefined, () => !this.halted);
+      await this.writeBack.writeNow(rel, data, { wanted: () => !this.halted });
     } finally {
       const n = this.inFlight.get(rel) ?? 1;
       if (n > 1) this.inFlight.set(rel, n - 1);

@@ -78,6 +78,18 @@ export interface KeptCopy {
   type?: 'info' | 'warning';
 }
 
+/** How `WriteBack.writeNow` writes. */
+export interface WriteOptions {
+  /** Write even if `data` is what the daemon last wrote there. */
+  force?: boolean;
+  /** `data` decoded, when the caller has it (saves decoding it again). */
+  text?: string;
+  /** The id of the live file whose text `data` is (its heads go in the ledger with it). */
+  liveId?: string;
+  /** Asked after a test's write delay (`CHORUS_TEST_WRITE_DELAY_MS`): false skips the write. */
+  wanted?: () => boolean;
+}
+
 /** What a read-only member is told when its own version of `path` gave way to the session's, kept at `kept`. */
 export function keptReadOnlyMessage(path: string, kept: string): string {
   return `${path}: you joined this session read-only, so your own version of it is not shared; the session's version replaced it in the folder (and in any editor that has it open). Your text is kept in ${kept}: copy what you need from there, or ask a member who can write to make the change.`;
@@ -552,15 +564,13 @@ export class WriteBack {
     if (!path || !this.workspace.isLive(fileId)) return undefined;
     if (p?.origin) this.noteRulesChange(path, p.origin);
     const text = this.workspace.text(fileId);
-    return this.writeNow(path, Buffer.from(text, 'utf8'), false, text, fileId);
+    return this.writeNow(path, Buffer.from(text, 'utf8'), { text, liveId: fileId });
   }
 
   /**
-   * Write `data` to `path` now (after any write of it in progress); `force` even if it was the
-   * last written. `text`: `data` decoded, when the caller has it (saves decoding it again).
-   * `wanted`: asked after a test's write delay (`CHORUS_TEST_WRITE_DELAY_MS`); false skips the write.
+   * Write `data` to `path` now (after any write of it in progress); see WriteOptions.
    */
-  writeNow(path: string, data: Uint8Array, force = false, text?: string, liveId?: string, wanted?: () => boolean): Promise<void> {
+  writeNow(path: string, data: Uint8Array, { force = false, text, liveId, wanted }: WriteOptions = {}): Promise<void> {
     const previous = this.running.get(path) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.disabled) return;
