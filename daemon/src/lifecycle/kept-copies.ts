@@ -22,10 +22,21 @@ export type CopyKind = 'damaged' | 'stale';
 /** A name for a copy of `file` kept aside now: `<file>.<kind>-<time>`, one not taken yet. */
 export function copyName(file: string, kind: CopyKind): string {
   const base = `${file}.${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  // Two recoveries within a millisecond (tests) must not overwrite each other's copy.
-  let name = base;
-  for (let n = 2; fs.existsSync(name); n++) name = `${base}-${n}`;
-  return name;
+  // Two recoveries within a millisecond (tests) must not overwrite each other's copy, and a later
+  // one must sort after every earlier one of that millisecond (`copiesOf`): numbered one past the
+  // highest there, not the first free name, which is `base` again once pruning removed it (the
+  // newest copy was then taken for the oldest and removed at once).
+  const own = path.basename(base);
+  let highest = 0;
+  try {
+    for (const n of fs.readdirSync(path.dirname(base))) {
+      if (n === own) highest = Math.max(highest, 1);
+      else if (n.startsWith(own + '-')) highest = Math.max(highest, Number(n.slice(own.length + 1)) || 0);
+    }
+  } catch {
+    // No folder yet: the name is free.
+  }
+  return highest === 0 ? base : `${base}-${highest + 1}`;
 }
 
 /** The copies of `file` of `kind` in its folder, oldest first (their names hold the time). */
