@@ -1,17 +1,45 @@
 import { defineConfig } from 'vitest/config';
 import { SlowestFirstSequencer } from './test/support/sequencer.js';
 
+const ALL = ['test/**/*.test.ts', 'protocol/test/**/*.test.ts', 'daemon/test/**/*.test.ts'];
+
+/**
+ * Test files that run in a shared process (decision 209): in-process unit tests that start no
+ * process, change no global (environment, timers, spies on shared modules) and measure no memory.
+ * Each would spend more CPU on its own process and on importing Automerge and the daemon's modules
+ * again (~0.9 s) than on its tests. A file that needs a fresh process stays out of this list.
+ */
+const SHARED_PROCESS = [
+  'test/protocol/*.test.ts',
+  'test/workspace/{buffer-follows-file,graveyard,index-batch,old-conflict-join,removal-saw,snapshot-check,store-fs,store-memory,text-at-heads,text-doc}.test.ts',
+  'test/daemon/{framing,frame-guard,path-rules,log-line,text-units,editor-order,request-order,test-timings,scripted-editor-lines,protocol,working-set,keystroke-path}.test.ts',
+  'test/net/{aead,ed25519,join-code,datachannel-frames,host-addrs}.test.ts',
+  'test/disk/{disk-ledger,ignore-rules,kept-rules,dot-dot-names,byte-order-mark,pending-content,waiting-content}.test.ts',
+];
+
+/** What both projects run with (each project gets it spread in: `extends` would also give each the
+ * root's globalSetup, run once per project, two nested temp folders and a false "left behind"). */
+const EACH = {
+  // What each file needs done after it, in a process of its own or a shared one.
+  setupFiles: ['test/support/each-file.ts'],
+  // Real daemons, real sockets, real editors: generous limits, never timing assertions.
+  testTimeout: 120_000,
+  hookTimeout: 60_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    // A private temp folder per run, checked for leftovers at the end (issue #12).
+    // A private temp folder per run, checked for leftovers at the end (issue #12): once per run.
     globalSetup: ['test/support/global-setup.ts'],
-    include: ['test/**/*.test.ts', 'protocol/test/**/*.test.ts', 'daemon/test/**/*.test.ts'],
-    // Real daemons, real sockets, real editors: generous limits, never timing assertions.
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
-    maxWorkers: 2,
-    // The longest files start first, so both workers end together (test/support/sequencer.ts).
+    // Three on two cores (decision 209): with two, the cores were idle ~15 % of the run while
+    // tests waited on daemons, editors and their own bounded waits.
+    maxWorkers: 3,
+    // The longest files start first, so the workers end together (test/support/sequencer.ts).
     sequence: { sequencer: SlowestFirstSequencer },
+    projects: [
+      { test: { ...EACH, name: 'own-process', include: ALL, exclude: SHARED_PROCESS } },
+      { test: { ...EACH, name: 'shared-process', include: SHARED_PROCESS, isolate: false } },
+    ],
   },
 });

@@ -1,17 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 
 /**
  * Every temporary folder a test file makes through these helpers; removed when the file's tests
- * are done, passed or failed (test/support/global-setup.ts reports any that escape).
+ * are done, passed or failed (test/support/each-file.ts; test/support/global-setup.ts reports any
+ * that escape).
  */
 const made = new Set<string>();
-afterAll(() => {
+
+/**
+ * Remove every folder `tempDir` and `tempProject` made since the last call. Called after each test
+ * file by test/support/each-file.ts, a setup file: not by an `afterAll` here, which would run only
+ * after the first file that imports this module in a worker that runs several files in one
+ * process (the "shared" project in vitest.config.ts, decision 209).
+ */
+export function removeTempDirs(): void {
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   made.clear();
-});
+}
 
 /** A fresh empty temporary folder (its real path), removed after the test file. */
 export function tempDir(prefix = 'chorus-test-'): string {
