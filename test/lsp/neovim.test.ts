@@ -42,13 +42,42 @@ async function peerEditor(dir: string, opts: ScriptedEditorOptions = {}): Promis
   return e;
 }
 
-/** Wait until `editors` editors have `file` open on the daemon of `dir` (chorus lsp opened it). */
+/**
+ * Wait until `editors` editors have `file` open on the daemon of `dir` (chorus lsp opened it).
+ * If they never do, the error says what Neovim's LSP client and the daemon said: a full run
+ * (2026-12-04) timed out here once with nothing else to go on.
+ */
 async function sharedBy(dir: string, file: string, editors: number): Promise<void> {
   const c = await scene.client(dir);
   await waitFor(`${file} open in ${editors} editors`, async () => {
     const st = await c.request('session/status', null);
     return (st.buffers.find((x: { path: string; editors: number }) => x.path === file)?.editors ?? 0) >= editors;
-  }, 90_000); // the first open starts the daemon too: on a loaded machine (the whole suite) that took over 30 s
+  }, 90_000).catch(async (e: Error) => {
+    throw new Error(`${e.message}\n${await whatWasSaid(dir)}`);
+  }); // the first open starts the daemon too: on a loaded machine (the whole suite) that took over 30 s
+}
+
+/** What each Neovim's LSP client holds and logged (its clients, the server's messages, the end of its lsp.log) and the end of `dir`'s daemon.log. */
+async function whatWasSaid(dir: string): Promise<string> {
+  const out: string[] = [];
+  for (const n of scene.nvims) {
+    const said = await n
+      .lua<string>(
+        `local cs = {}
+         for _, c in pairs(vim.lsp.get_active_clients()) do
+           table.insert(cs, { id = c.id, stopped = c.is_stopped(), initialized = c.initialized, buffers = vim.tbl_keys(c.attached_buffers or {}) })
+         end
+         local log = ''
+         local f = io.open(vim.lsp.get_log_path(), 'r')
+         if f then log = f:read('*a'); f:close() end
+         return vim.inspect({ clients = cs, messages = _G.lsp_messages }) .. ' lsp.log: ' .. log:sub(-3000)`,
+      )
+      .catch((err: Error) => `(Neovim did not answer: ${err.message})`);
+    out.push(`Neovim: ${said}`);
+  }
+  const log = path.join(dir, '.chorus', 'daemon.log');
+  out.push(`daemon.log: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : '(none)'}`);
+  return out.join('\n');
 }
 
 const bufText = (n: Nvim) => n.lua<string>('return _G.lsp_text(0)');
