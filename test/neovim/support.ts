@@ -163,6 +163,9 @@ export class Nvim {
         CHORUS_NVIM_CMD: JSON.stringify([process.execPath, cli]),
         CHORUS_NVIM_SETUP: JSON.stringify(setup),
         XDG_STATE_HOME: tempDir('chorus-nvim-state-'),
+        // Its own cache too: Neovim 0.7 keeps lsp.log there, which was ~/.cache/nvim/lsp.log,
+        // shared by every test and run (and left in the home folder).
+        XDG_CACHE_HOME: tempDir('chorus-nvim-cache-'),
       },
     });
     const api = attach({ proc, options: { logger: silentLogger() } });
