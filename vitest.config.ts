@@ -32,9 +32,9 @@ export default defineConfig({
   test: {
     // A private temp folder per run, checked for leftovers at the end (issue #12): once per run.
     globalSetup: ['test/support/global-setup.ts'],
-    // Three on two cores (decision 209): with two, the cores were idle ~15 % of the run while
-    // tests waited on daemons, editors and their own bounded waits.
-    maxWorkers: 3,
+    // Two, one per core. Three kept the cores busy but slowed every test ~1.4× for 4–11 % less
+    // wall time, and a test failed under it once (decision 209).
+    maxWorkers: 2,
     // The longest files start first, so the workers end together (test/support/sequencer.ts).
     sequence: { sequencer: SlowestFirstSequencer },
     projects: [

@@ -1,13 +1,14 @@
 /**
- * The order test files start in: the longest first, so that the workers (maxWorkers 3, decision 209)
+ * The order test files start in: the longest first, so that the workers (maxWorkers 2, decision 209)
  * finish together instead of one running a long editor or CLI file alone at the end, and the many short
  * unit-test files fill the gaps at the end.
  *
  * Vitest's own order uses its results cache (node_modules/.vite/vitest), which a fresh checkout and
  * `npm ci` do not have: without it, files run largest (in bytes) first, and some of the longest
  * files are among the shortest in bytes (the ERT runner, lost-state). So the rough durations of the
- * slow files are kept here, in seconds, from a full run on 2 cores with 3 workers (CI-like;
- * 2026-12-04, 969 s, every file of 4 s or more, as the reporter timed it); files not listed
+ * slow files are kept here, in seconds, from a full run on 2 cores with 3 workers (2026-12-04,
+ * 969 s, every file of 4 s or more, as the reporter timed it: slower each than with 2, in about
+ * the same proportion); files not listed
  * use the results cache when there is one, else start after the listed ones, largest first.
  * A wrong or stale figure only changes the order, never what runs.
  */
