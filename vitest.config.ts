@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { SlowestFirstSequencer } from './test/support/sequencer.js';
 
 const ALL = ['test/**/*.test.ts', 'protocol/test/**/*.test.ts', 'daemon/test/**/*.test.ts'];
@@ -38,7 +38,7 @@ export default defineConfig({
     // The longest files start first, so the workers end together (test/support/sequencer.ts).
     sequence: { sequencer: SlowestFirstSequencer },
     projects: [
-      { test: { ...EACH, name: 'own-process', include: ALL, exclude: SHARED_PROCESS } },
+      { test: { ...EACH, name: 'own-process', include: ALL, exclude: [...configDefaults.exclude, ...SHARED_PROCESS] } },
       { test: { ...EACH, name: 'shared-process', include: SHARED_PROCESS, isolate: false } },
     ],
   },
