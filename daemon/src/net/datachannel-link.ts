@@ -20,13 +20,18 @@ export interface DataChannelPort {
   close(): void;
 }
 
-/** How long a closing link waits for queued chunks to leave before closing anyway, ms. */
+/**
+ * How long a closing link waits for its queued chunks to leave and, when this side closed it, for
+ * the peer to close its end, before closing anyway, ms.
+ */
 const FLUSH_WAIT_MS = 2000;
 
 export class DataChannelLink extends BaseLink {
   readonly kind: LinkKind = 'webrtc';
   readonly #port: DataChannelPort;
   readonly #frames = new Reassembler();
+  /** The peer closed its end (its close notice arrived, or the channel or connection ended). */
+  #peerClosed = false;
 
   /** The platform calls `received` for each channel message and `ended` when channel or connection end. */
   constructor(
@@ -51,6 +56,7 @@ export class DataChannelLink extends BaseLink {
 
   /** The channel or its connection ended (`reason` in words); the link closes with it. */
   ended(reason: string): void {
+    this.#peerClosed = true;
     if (this.closeReason !== undefined) return;
     this.closed(reason);
     this.#teardownWhenFlushed();
@@ -64,11 +70,20 @@ export class DataChannelLink extends BaseLink {
     }
   }
 
+  /**
+   * Closed on this side: the close notice goes after what was queued, and the channel is torn down
+   * once the peer has closed its end too (it does on reading the notice), not as soon as the
+   * notice has left. Torn down at once, the peer could find its end closed while chunks sent before
+   * the notice (the overlay's DONE) were still on their way to its JavaScript, and a message it
+   * sent meanwhile (a pong) would fail: it took that for a lost link and reset every link to this
+   * peer (a full run, overlay.test.ts "an idle stream leaves WebRTC").
+   */
   protected shutdown(reason: string): void {
     try {
       if (this.#port.isOpen()) this.#port.send(closeChunk(reason));
+      else this.#peerClosed = true;
     } catch {
-      /* already gone */
+      this.#peerClosed = true; // already gone
     }
     this.#teardownWhenFlushed();
   }
@@ -86,10 +101,19 @@ export class DataChannelLink extends BaseLink {
     }
   }
 
+  #isOpen(): boolean {
+    try {
+      return this.#port.isOpen();
+    } catch {
+      return false;
+    }
+  }
+
   #teardownWhenFlushed(): void {
     const started = Date.now();
     const attempt = (): void => {
-      if (this.bufferedAmount() > 0 && Date.now() - started < FLUSH_WAIT_MS) {
+      const waiting = this.bufferedAmount() > 0 || (!this.#peerClosed && this.#isOpen());
+      if (waiting && Date.now() - started < FLUSH_WAIT_MS) {
         unref(setTimeout(attempt, 20));
         return;
       }
