@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { converged, neovimSkipReason, Nvim, Scene, waitFor, cli } from '../neovim/support.js';
 import { ScriptedEditor, type ScriptedEditorOptions } from '../support/scripted-editor.js';
 import { seeded } from '../support/project-dir.js';
+import { daemonLogTail } from '../support/paths.js';
 
 const skip = neovimSkipReason();
 const init = path.join(path.dirname(fileURLToPath(import.meta.url)), 'init.lua');
@@ -75,8 +76,7 @@ async function whatWasSaid(dir: string): Promise<string> {
       .catch((err: Error) => `(Neovim did not answer: ${err.message})`);
     out.push(`Neovim: ${said}`);
   }
-  const log = path.join(dir, '.chorus', 'daemon.log');
-  out.push(`daemon.log: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : '(none)'}`);
+  out.push(`daemon.log: ${daemonLogTail(dir)}`);
   return out.join('\n');
 }
 

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pairWithVsCode, type VsCode, vscodeSkipReason, waitFor } from './support.js';
+import { daemonLogTail } from '../support/paths.js';
 
 const skip = vscodeSkipReason();
 const text = 'alpha\nbeta\ngamma\n';
@@ -65,8 +66,9 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
   async function typingContinues(from: string, to: string, want: string): Promise<void> {
     await vs.type('!');
     const after = want.replace('\ngamma', '!\ngamma');
-    await waitFor(`typing in ${to} everywhere`, () => vs.text(to) === after && read(a, to) === after && read(b, to) === after).catch((e: Error) => {
-      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text(to))}, A ${JSON.stringify(read(a, to))}, B ${JSON.stringify(read(b, to))}`);
+    await waitFor(`typing in ${to} everywhere`, () => vs.text(to) === after && read(a, to) === after && read(b, to) === after).catch(async (e: Error) => {
+      const focus = await vs.page.evaluate(() => `${document.activeElement?.tagName}.${document.activeElement?.className} in ${document.activeElement?.closest('[aria-label]')?.getAttribute('aria-label')}`);
+      throw new Error(`${e.message}; focus ${focus}: vscode ${JSON.stringify(vs.text(to))}, A ${JSON.stringify(read(a, to))}, B ${JSON.stringify(read(b, to))}; buffers ${JSON.stringify(vs.state()?.buffers)}; active ${JSON.stringify(vs.state()?.active)}; log ${JSON.stringify(vs.state()?.log.slice(-20))}\nA's daemon.log: ${daemonLogTail(a)}\nB's daemon.log: ${daemonLogTail(b, 1500)}`);
     });
     expect(read(a, from)).toBeUndefined();
     expect(read(b, from)).toBeUndefined();
