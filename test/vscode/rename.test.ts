@@ -68,7 +68,7 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
     const after = want.replace('\ngamma', '!\ngamma');
     await waitFor(`typing in ${to} everywhere`, () => vs.text(to) === after && read(a, to) === after && read(b, to) === after).catch(async (e: Error) => {
       const focus = await vs.page.evaluate(() => `${document.activeElement?.tagName}.${document.activeElement?.className} in ${document.activeElement?.closest('[aria-label]')?.getAttribute('aria-label')}`);
-      throw new Error(`${e.message}; focus ${focus}: vscode ${JSON.stringify(vs.text(to))}, A ${JSON.stringify(read(a, to))}, B ${JSON.stringify(read(b, to))}; buffers ${JSON.stringify(vs.state()?.buffers)}; active ${JSON.stringify(vs.state()?.active)}; log ${JSON.stringify(vs.state()?.log.slice(-20))}\nA's daemon.log: ${daemonLogTail(a)}\nB's daemon.log: ${daemonLogTail(b, 1500)}`);
+      throw new Error(`${e.message}; focus ${focus}: vscode ${JSON.stringify(vs.text(to))}, A ${JSON.stringify(read(a, to))}, B ${JSON.stringify(read(b, to))}; buffers ${JSON.stringify(vs.state()?.buffers)}; active ${JSON.stringify(vs.state()?.active)}; log ${JSON.stringify(vs.state()?.log.slice(-20))}; VS Code's events ${JSON.stringify(vs.state()?.events?.slice(-30))}\nA's daemon.log: ${daemonLogTail(a)}\nB's daemon.log: ${daemonLogTail(b, 1500)}`);
     });
     expect(read(a, from)).toBeUndefined();
     expect(read(b, from)).toBeUndefined();

@@ -40,7 +40,7 @@ describe.skipIf(skip)('VS Code extension: Save As of a shared file', () => {
   /** `file` holds `want` in VS Code and in both folders (else the error says what each had). */
   async function everywhere(file: string, want: string, ms = 60000): Promise<void> {
     await waitFor(`${file} = ${JSON.stringify(want)} everywhere`, () => vs.text(file) === want && read(a, file) === want && read(b, file) === want, ms).catch((e: Error) => {
-      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text(file))}, A ${JSON.stringify(read(a, file))}, B ${JSON.stringify(read(b, file))}; log ${JSON.stringify(vs.state()?.log.slice(-20))}\nA's daemon.log: ${daemonLogTail(a)}\nB's daemon.log: ${daemonLogTail(b, 1500)}`);
+      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text(file))}, A ${JSON.stringify(read(a, file))}, B ${JSON.stringify(read(b, file))}; log ${JSON.stringify(vs.state()?.log.slice(-20))}; VS Code's events ${JSON.stringify(vs.state()?.events?.slice(-30))}\nA's daemon.log: ${daemonLogTail(a)}\nB's daemon.log: ${daemonLogTail(b, 1500)}`);
     });
   }
 

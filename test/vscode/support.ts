@@ -84,6 +84,8 @@ export interface ExtensionState {
   following: string | null;
   active: { path: string; top: number; bottom: number } | null;
   log: string[];
+  /** VS Code's last document and editor events, oldest first (clients/vscode/src/test-state.ts). */
+  events?: string[];
   buffers: Record<string, { text: string; status: string; dirty: boolean; editorRevision: number; daemonRevision: number; dropped: number }>;
 }
 

@@ -76,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const tick = setInterval(sharedContext, 1000);
   context.subscriptions.push({ dispose: () => clearInterval(tick) });
   const stateFile = process.env.CHORUS_VSCODE_STATE_FILE;
-  if (stateFile) context.subscriptions.push(startStateDump(stateFile, () => clients.current, () => recent));
+  if (stateFile) context.subscriptions.push(startStateDump(stateFile, () => clients.current, () => recent, vscode));
 }
 
 export function deactivate(): void {
