@@ -646,6 +646,31 @@ export class FolderSync {
     }
   }
 
+  /**
+   * Files in the folders of `absent` shared files that the session lacks and the take-in was not
+   * asked about: the new names of renames within one folder whose events have not come yet.
+   * chokidar reports a new name from its read of the folder, made at most once a second, so
+   * under load the new name came a batch after the old one went: the old name was taken in as a
+   * deletion and the new one, a moment later, as a new file. The file lost its history, and an
+   * editor with it open was never told of the rename (a full run's collab/cursor-on-close). Taken
+   * in with the old name, the two pair as a rename. One read of each such folder; none when
+   * nothing shared is gone. A move to another folder still waits for its event (RENAME_WAIT_MS
+   * holds a file with edits the folder never had; one without is a deletion and a new file).
+   */
+  private async newNamesBeside(absent: readonly string[], touched: ReadonlySet<string>): Promise<string[]> {
+    const index = this.workspace.index;
+    const dirs = new Set(absent.filter((rel) => index.idOf(rel) !== undefined).map((rel) => path.posix.dirname(rel)));
+    const out: string[] = [];
+    for (const dir of dirs) {
+      const entries = await fs.promises.readdir(this.project.absolute(dir === '.' ? '' : dir), { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const rel = dir === '.' ? e.name : `${dir}/${e.name}`;
+        if (e.isFile() && !touched.has(rel) && index.idOf(rel) === undefined && !this.ignoredAbs(this.project.absolute(rel))) out.push(rel);
+      }
+    }
+    return out.sort();
+  }
+
   /** Say once of each of these project paths that it is too long for the system (never shared). */
   private tooLong(rels: string[]): void {
     for (const rel of rels) this.once(rel, tooLongInWords(rel, path.join(this.project.root, rel)));
@@ -700,18 +725,20 @@ export class FolderSync {
     const folders = await this.folderChanges([...seenDirs].sort(), goneDirs, full);
     const present = new Map<string, Seen>();
     const absent: string[] = [];
-    for (const rel of [...touched].sort()) {
+    const look = async (rel: string): Promise<void> => {
       const problem = pathProblem(rel) ?? undecodableName(this.project.root, rel);
       if (problem) {
         this.once(rel, `not sharing ${rel}: ${problem}`);
-        continue;
+        return;
       }
       const ignored = this.ignoredHere(rel);
       const seen = ignored ? undefined : await this.read(rel, full);
-      if (seen === 'own') continue;
+      if (seen === 'own') return;
       if (seen) present.set(rel, seen);
       else if (!ignored) absent.push(rel);
-    }
+    };
+    for (const rel of [...touched].sort()) await look(rel);
+    if (!full) for (const rel of await this.newNamesBeside(absent, touched)) await look(rel);
     if (!full) await this.letWritesFinish(present);
     const hold = full ? testTimings().takeInHoldMs : undefined;
     if (hold !== undefined) {
