@@ -656,6 +656,7 @@ export class FolderSync {
    * in with the old name, the two pair as a rename. One read of each such folder; none when
    * nothing shared is gone. A move to another folder still waits for its event (RENAME_WAIT_MS
    * holds a file with edits the folder never had; one without is a deletion and a new file).
+   * Decision 210.
    */
   private async newNamesBeside(absent: readonly string[], touched: ReadonlySet<string>): Promise<string[]> {
     const index = this.workspace.index;
