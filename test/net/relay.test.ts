@@ -50,11 +50,16 @@ async function relayPair(): Promise<[Link, Link]> {
   return [out, await inbound];
 }
 
-transportAcceptance('relay', relayPair);
-transportAcceptance('secure over relay', async () => {
-  const [a, b] = await relayPair();
-  return Promise.all([secureHandshake(a, { secret, selfId: 'alice' }), secureHandshake(b, { secret, selfId: 'bob' })]);
-});
+// Six 1 MiB sends at once: under the relay's 8 MiB bound for a reader behind (transport-acceptance.ts).
+transportAcceptance('relay', relayPair, { sendBuffer: true, sendBufferMiB: 6 });
+transportAcceptance(
+  'secure over relay',
+  async () => {
+    const [a, b] = await relayPair();
+    return Promise.all([secureHandshake(a, { secret, selfId: 'alice' }), secureHandshake(b, { secret, selfId: 'bob' })]);
+  },
+  { sendBuffer: true, sendBufferMiB: 6 },
+);
 
 describe('relay', () => {
   it('derives the room from the secret by a one-way hash, never the secret itself', () => {
