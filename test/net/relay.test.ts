@@ -50,15 +50,16 @@ async function relayPair(): Promise<[Link, Link]> {
   return [out, await inbound];
 }
 
-// Six 1 MiB sends at once: under the relay's 8 MiB bound for a reader behind (transport-acceptance.ts).
-transportAcceptance('relay', relayPair, { sendBuffer: true, sendBufferMiB: 6 });
+/** Six 1 MiB sends at once: under the relay's 8 MiB bound for a reader behind (transport-acceptance.ts). */
+const overRelay = { sendBuffer: true, sendBufferMiB: 6 };
+transportAcceptance('relay', relayPair, overRelay);
 transportAcceptance(
   'secure over relay',
   async () => {
     const [a, b] = await relayPair();
     return Promise.all([secureHandshake(a, { secret, selfId: 'alice' }), secureHandshake(b, { secret, selfId: 'bob' })]);
   },
-  { sendBuffer: true, sendBufferMiB: 6 },
+  overRelay,
 );
 
 describe('relay', () => {

@@ -663,7 +663,7 @@ export class FolderSync {
     const dirs = new Set(absent.filter((rel) => index.idOf(rel) !== undefined).map((rel) => path.posix.dirname(rel)));
     const out: string[] = [];
     for (const dir of dirs) {
-      const entries = await fs.promises.readdir(this.project.absolute(dir === '.' ? '' : dir), { withFileTypes: true }).catch(() => []);
+      const entries = await fs.promises.readdir(this.project.absolute(dir), { withFileTypes: true }).catch(() => []);
       for (const e of entries) {
         const rel = dir === '.' ? e.name : `${dir}/${e.name}`;
         if (e.isFile() && !touched.has(rel) && index.idOf(rel) === undefined && !this.ignoredAbs(this.project.absolute(rel))) out.push(rel);

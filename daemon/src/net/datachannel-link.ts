@@ -81,9 +81,8 @@ export class DataChannelLink extends BaseLink {
   protected shutdown(reason: string): void {
     try {
       if (this.#port.isOpen()) this.#port.send(closeChunk(reason));
-      else this.#peerClosed = true;
     } catch {
-      this.#peerClosed = true; // already gone
+      this.#peerClosed = true; // already gone (a closed channel is not waited for either)
     }
     this.#teardownWhenFlushed();
   }
@@ -95,12 +94,13 @@ export class DataChannelLink extends BaseLink {
    */
   bufferedAmount(): number {
     try {
-      return this.#port.isOpen() ? this.#port.bufferedAmount() : 0;
+      return this.#isOpen() ? this.#port.bufferedAmount() : 0;
     } catch {
       return 0;
     }
   }
 
+  /** Whether the channel is open (false once it or its connection is gone). */
   #isOpen(): boolean {
     try {
       return this.#port.isOpen();
