@@ -14,23 +14,30 @@
 //   editors' Unix sockets; no CRDT, encryption, storage or disk), typed the same way and measured
 //   the same way: what a process per person linked by sockets costs before any of Chorus's own
 //   work; with 8, what sending each keystroke to 7 processes costs by itself.
+// - The CRDT floor, for each peer count: the socket floor's processes also making the floor's
+//   Automerge change on the typing side and applying it on the receiving side (patches to the
+//   editor): the least keystroke-to-editor latency a daemon per person that keeps the text in
+//   Automerge can have on this machine, with none of Chorus's encryption, checks, storage, undo
+//   or disk. Chorus's latency is given against it too.
 // - The machine: 1-minute load average and how busy all cores were during the run (/proc/stat),
 //   because the machine may be shared; the ratios within one run are what to compare.
 //
-// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --settle, --rate, --out).
+// Options: `--help` lists them (--quick, --peers, --keys, --warmup, --settle, --rate, --trace, --out).
 // CHORUS_BENCH_CLI=path/to/cli.js runs another build's daemons. Writes DIR/keystroke-latest.json (default bench/results).
-// CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
+// CHORUS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons. `--trace` has the daemons
+// record their trace points (daemon/src/trace-points.ts) and prints where a keystroke's time goes.
 
 import * as A2 from '@automerge/automerge';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureLatency, observable, type LatencyResult } from './harness.js';
 import { chorusSubject } from './subjects/chorus.js';
-import { socketFloor } from './subjects/socket-floor.js';
+import { crdtFloor, socketFloor } from './subjects/socket-floor.js';
 import { keystrokeArray, loadTrace, type Keystroke } from './traces.js';
 import { numberOption, readOptions, stringOption } from './options.js';
+import { formatTraceTable, traceTable, type TraceTable } from './trace-table.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /**
@@ -129,6 +136,8 @@ interface KeystrokeRun {
   latency: LatencyResult;
   /** Daemon CPU per keystroke divided by the floor (mean of the paced passes before and after). */
   ratio: { sender: number; receiver: number; receiverMax: number };
+  /** With --trace: where the measured keystrokes' time went, point by point (trace-table.ts). */
+  trace?: TraceTable;
 }
 
 async function main(): Promise<void> {
@@ -139,8 +148,10 @@ async function main(): Promise<void> {
     warmup: { type: 'string', help: `N  keystrokes typed one at a time before the clock starts (default ${WARMUP_DEFAULT}; see docs/decisions/bench-method.md)` },
     settle: { type: 'string', help: `S  then seconds of keystrokes typed at the rate, unmeasured (default ${SETTLE_DEFAULT}: none; an experiment, see bench-method.md)` },
     rate: { type: 'string', help: 'R  keystrokes per second, for the daemons and both floors (default 30; another rate is an experiment, see bench-method.md)' },
+    trace: { type: 'boolean', help: '  the daemons record their trace points; prints where a keystroke\'s time goes, stage by stage' },
     out: { type: 'string', help: 'DIR  where keystroke-latest.json goes (default bench/results)' },
   });
+  const trace = values.trace === true;
   const quick = values.quick === true;
   const peersList = (stringOption(values, 'peers') ?? '2,8').split(',').map(Number);
   if (peersList.some((n) => !Number.isInteger(n) || n < 2)) {
@@ -180,22 +191,36 @@ async function main(): Promise<void> {
     const n = keysFor(peers);
     log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
     const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    const lat = await measureLatency(subject, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup, settle });
+    // Read by the daemons at start (node-platform.ts); they write their files as they exit.
+    const traceDir = trace ? mkdtempSync(join(os.tmpdir(), 'chorus-trace-')) : undefined;
+    if (traceDir) process.env.CHORUS_TRACE_DIR = traceDir;
+    let lat: LatencyResult, table: TraceTable | undefined;
+    try {
+      lat = await measureLatency(subject, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, idleSeconds, warmup, settle });
+      table = traceDir ? traceTable(traceDir, n, rate) : undefined;
+    } finally {
+      delete process.env.CHORUS_TRACE_DIR;
+      if (traceDir) rmSync(traceDir, { recursive: true, force: true });
+    }
     const c = lat.cpuPerKeystrokeMs!;
-    runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax } });
+    runs.push({ peers, latency: lat, ratio: { sender: c.sender, receiver: c.receiver, receiverMax: c.receiverMax }, ...(table ? { trace: table } : {}) });
+    if (table) log(formatTraceTable(table));
     log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms (max ${c.receiverMax.toFixed(2)}); p50 ${lat.p50Ms.toFixed(2)} / p99 ${lat.p99Ms.toFixed(2)} ms; idle ${lat.idleCpuPercent?.sender.toFixed(2)}% / ${lat.idleCpuPercent?.receiver.toFixed(2)}%`);
   }
-  // The socket floor with as many processes as each Chorus run had peers: with 8, one process
-  // sends each keystroke to 7 others, so it shows what the fan-out alone costs on this machine.
+  // The socket floor and the CRDT floor with as many processes as each Chorus run had peers: with
+  // 8, one process sends each keystroke to 7 others, so they show what the fan-out alone costs.
   const socketRuns: Record<number, LatencyResult> = {};
-  for (const peers of peersList) {
-    const n = keysFor(peers);
-    log(`socket floor, ${peers} processes: ${n} keystrokes at ${rate}/s…`);
-    const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
-    const run = await measureLatency(socketFloor, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, warmup, settle });
-    socketRuns[peers] = run;
-    const c = run.cpuPerKeystrokeMs!;
-    log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms; p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms`);
+  const crdtRuns: Record<number, LatencyResult> = {};
+  for (const [floorSubject, into, label] of [[socketFloor, socketRuns, 'socket floor'], [crdtFloor, crdtRuns, 'CRDT floor']] as const) {
+    for (const peers of peersList) {
+      const n = keysFor(peers);
+      log(`${label}, ${peers} processes: ${n} keystrokes at ${rate}/s…`);
+      const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
+      const run = await measureLatency(floorSubject, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, warmup, settle });
+      into[peers] = run;
+      const c = run.cpuPerKeystrokeMs!;
+      log(`  cpu/keystroke sender ${c.sender.toFixed(2)} ms, receiver ${c.receiver.toFixed(2)} ms; p50 ${run.p50Ms.toFixed(2)} / p99 ${run.p99Ms.toFixed(2)} ms`);
+    }
   }
   const sockets: LatencyResult | undefined = socketRuns[2];
   log(`floor again (the machine may have changed meanwhile)…`);
@@ -222,6 +247,8 @@ async function main(): Promise<void> {
     settle,
     /** Keystrokes per second while measured (and while settling), for the daemons and both floors. */
     rate,
+    /** Did the daemons record trace points (--trace)? Their CPU figures then include the recording. */
+    traced: trace,
     at: new Date().toISOString(),
     machine: {
       cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -241,6 +268,8 @@ async function main(): Promise<void> {
     sockets,
     /** The socket floor's run for each peer count of `runs` (keyed by peers). */
     socketRuns,
+    /** The CRDT floor's run for each peer count of `runs` (keyed by peers): the socket floor plus the Automerge floor's calls. */
+    crdtRuns,
     runs,
   };
   mkdirSync(out, { recursive: true });
@@ -261,7 +290,12 @@ async function main(): Promise<void> {
     const c = run.cpuPerKeystrokeMs!;
     console.log(`socket floor (${peers} Node processes only relaying over the same sockets, no CRDT): ${f2(c.sender)} ms typing side, ${f2(c.receiver)} ms receiving side per keystroke (${f2(c.sender / floor)}× / ${f2(c.receiver / floor)}× the Automerge floor); latency p50 / p99 / max ${f2(run.p50Ms)} / ${f2(run.p99Ms)} / ${f2(run.maxMs)} ms${run.verified ? '' : '  WRONG TEXT'}`);
   }
-  process.exitCode = runs.every((r) => r.latency.verified) && Object.values(socketRuns).every((r) => r.verified) ? 0 : 1;
+  for (const [peers, run] of Object.entries(crdtRuns)) {
+    const c = run.cpuPerKeystrokeMs!;
+    const chorus = runs.find((r) => r.peers === Number(peers))?.latency;
+    console.log(`CRDT floor (${peers} such processes, also making and applying the Automerge floor's change): ${f2(c.sender)} ms typing side, ${f2(c.receiver)} ms receiving side per keystroke; latency p50 / p99 / max ${f2(run.p50Ms)} / ${f2(run.p99Ms)} / ${f2(run.maxMs)} ms${chorus ? `; Chorus's p50 / p99 against it ${f2(chorus.p50Ms / run.p50Ms)}× / ${f2(chorus.p99Ms / run.p99Ms)}×` : ''}${run.verified ? '' : '  WRONG TEXT'}`);
+  }
+  process.exitCode = runs.every((r) => r.latency.verified) && [...Object.values(socketRuns), ...Object.values(crdtRuns)].every((r) => r.verified) ? 0 : 1;
 }
 
 await main();

@@ -22,6 +22,7 @@
  */
 import type { RawChange } from './workspace/text-doc.js';
 import type { TextEvent, Workspace } from './workspace/workspace.js';
+import { tracePoint } from './trace-points.js';
 
 /** An editor connection as the route sees it (EditorBuffers). */
 export interface ChangeSink {
@@ -60,6 +61,7 @@ export class ChangeRoute {
 
   /** Hand one change on, in order (see the file header). */
   route(change: TextEvent): void {
+    tracePoint('route');
     if (change.raw) this.steps.peers(change.fileId, change.raw);
     this.steps.undo.observe(change);
     for (const editor of this.editors) editor.take(change);

@@ -3,9 +3,12 @@
  * platform (decision 065). The network edges are in net/node-transports.ts.
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { useSha256 } from './digest.js';
 import { useChaCha20Poly1305, type ChaCha20Poly1305 } from './net/aead.js';
 import { useEd25519, type Ed25519 } from './net/credentials.js';
+import { useTraceRecorder, type TracePoint } from './trace-points.js';
 
 /**
  * Hash with node:crypto in the core from now on (same digests as @noble/hashes, ~7× faster on
@@ -112,11 +115,44 @@ export async function useDaemonCipher(): Promise<void> {
   });
 }
 
+/** Trace points kept at most (16 bytes each): a benchmark's ~6,000 keystrokes take ~150,000. */
+const MAX_TRACE_POINTS = 1_000_000;
+
 /**
- * Install the faster hash and signatures the core can take on Node; the daemon calls this at
- * start. The cipher is installed when a session starts (useDaemonCipher): only links use it.
+ * With `CHORUS_TRACE_DIR` set, record the keystroke path's trace points (trace-points.ts) and
+ * write them to `<dir>/trace-<pid>.txt` as the process exits: a line `<ns> <point>` each, in
+ * nanoseconds of the monotonic clock every process of the machine shares (`process.hrtime`), so
+ * two daemons' files can be merged into one timeline. After MAX_TRACE_POINTS, recording stops.
+ * For benchmarks (`npm run bench:keystroke -- --trace`); nothing else sets the variable.
+ */
+export function useTraceFromEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  const dir = env.CHORUS_TRACE_DIR;
+  if (!dir) return;
+  const times = new BigInt64Array(MAX_TRACE_POINTS);
+  const points: TracePoint[] = [];
+  useTraceRecorder((point) => {
+    if (points.length === MAX_TRACE_POINTS) return;
+    times[points.length] = process.hrtime.bigint();
+    points.push(point);
+  });
+  process.on('exit', () => {
+    const lines = points.map((p, i) => `${times[i]} ${p}\n`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `trace-${process.pid}.txt`), lines.join(''));
+    } catch (e) {
+      process.stderr.write(`chorus: could not write the trace to ${dir} (${(e as Error).message})\n`);
+    }
+  });
+}
+
+/**
+ * Install the faster hash and signatures the core can take on Node, and the trace recorder when
+ * asked for (useTraceFromEnvironment); the daemon calls this at start. The cipher is installed
+ * when a session starts (useDaemonCipher): only links use it.
  */
 export function useNodePlatform(): void {
   useNodeDigest();
   useNodeSignatures();
+  useTraceFromEnvironment();
 }

@@ -15,6 +15,7 @@
 import type { EventEmitter } from 'node:events';
 import { EditorLimits } from '@chorus/protocol';
 import { Disposable, type RAL } from 'vscode-jsonrpc/node';
+import { tracePoint } from '../trace-points.js';
 
 /**
  * Largest editor message: a whole live file (1 Mi characters, up to 6 bytes each as JSON escapes)
@@ -45,6 +46,7 @@ export class FrameGuard implements RAL.ReadableStream {
     if (!this.#reading) {
       this.#reading = true;
       this.source.on('data', (chunk: Buffer) => {
+        tracePoint('editor-in');
         if (!this.#admit(chunk)) return;
         for (const l of this.#listeners) l(chunk);
       });

@@ -8,6 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
+import { tracePoint } from '../trace-points.js';
 
 /**
  * Why a write to an editor that has gone fails. vscode-jsonrpc logs such a failure with its own
@@ -40,6 +41,7 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
       this.socket.cork();
       process.nextTick(this.uncork);
     }
+    tracePoint('editor-out');
     this.socket.write(frame.subarray(0, head + body.length));
     return Promise.resolve();
   }

@@ -11,6 +11,7 @@ import { CancellationToken, ResponseError, type Message, type MessageConnection,
 import { Failure, type FailureKind } from '../errors.js';
 import type { MessageOrder, RequestKind } from './request-order.js';
 import { jsonDepth } from '../text/json-depth.js';
+import { tracePoint } from '../trace-points.js';
 
 /** Deepest nesting of arrays and objects an editor message may have (params are shallow). */
 export const MAX_JSON_DEPTH = 64;
@@ -183,6 +184,7 @@ export function onRequest<P extends z.ZodType, R extends z.ZodType>(
   // MessageOrder.request), and a handler that answers at once stays free of promises.
   b.conn.onRequest(def.method, (...args: unknown[]) =>
     b.order.request(kind, () => {
+      tracePoint('request');
       try {
         const raw = paramsOf(args);
         b.gate(def.method);

@@ -33,6 +33,7 @@ import { unref } from '../timers.js';
 import { FrameCipher } from './aead.js';
 import { isWriterSignature, SECRET_BYTES, signAsWriter, writerKeys, type SessionKeys } from './credentials.js';
 import { BaseLink, type Link, type LinkKind } from './link.js';
+import { tracePoint } from '../trace-points.js';
 
 /** Largest plaintext message one secure frame may carry. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -312,6 +313,7 @@ export class SecureLink extends BaseLink {
   }
 
   protected transmit(data: Uint8Array): void {
+    tracePoint('peer-out');
     this.#inner.send(this.#tx.seal(data));
   }
 
@@ -320,6 +322,7 @@ export class SecureLink extends BaseLink {
   }
 
   #receive(data: Uint8Array): void {
+    tracePoint('peer-in');
     if (data.length > MAX_MESSAGE_BYTES + TAG_BYTES) {
       this.close(`frame of ${data.length} bytes exceeds the ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB limit`);
       return;

@@ -12,6 +12,7 @@ import { base64 } from '@scure/base';
 import type { FloodDelivery } from '../net/flood.js';
 import { QuietLog } from '../quiet-log.js';
 import { unref, type Timer } from '../timers.js';
+import { tracePoint } from '../trace-points.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { BlobStore } from '../workspace/blob-store.js';
 import type { FileIndex } from '../workspace/file-index.js';
@@ -637,6 +638,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private admit(peerId: string, p: PeerState, doc: string, changes: Uint8Array[]): void {
     this.refuseReadOnly(p, 'changes');
     const decoded = checkChanges(doc, changes);
+    tracePoint('change-checked');
     const queue = p.waiting.get(doc) ?? [];
     const queued = new Set(queue.map((w) => w.hash));
     for (const d of decoded) {

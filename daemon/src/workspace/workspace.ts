@@ -22,6 +22,7 @@ import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 import { EditBurst } from './edit-burst.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { unref, type Timer } from '../timers.js';
+import { tracePoint } from '../trace-points.js';
 
 /** Who made a change; editors use it to skip their own edits, disk to skip its own reads. */
 export type Origin =
@@ -615,6 +616,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }));
     doc.commitHook ??= () => this.settle();
     doc.stage(op);
+    tracePoint('edit-staged');
     return burst.add(origin);
   }
 
@@ -636,6 +638,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     let committed;
     try {
       committed = doc?.commitStaged();
+      tracePoint('change-made');
       if (doc && committed) this.commitLocal(burst.fileId, doc, committed.change, committed.op, burst.before, burst.origin);
     } catch (e) {
       burst.settled(e);
@@ -653,6 +656,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: TextOrigin): void {
     try {
       this.save(fileId, [change], origin.kind === 'editor' ? origin.editId : undefined);
+      tracePoint('change-stored');
     } catch (e) {
       if (!(e instanceof StorageFailed)) throw e;
       // Not saved, so not acknowledged: the edit is taken back by a change that restores the
@@ -1142,6 +1146,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const doc = this.doc(docId) ?? this.adopt(docId);
     const before = doc.text;
     const op = doc.applyRemote(changes);
+    tracePoint('change-applied');
     this.appendRemote(docId, changes);
     if (op) this.remoteText(docId, doc, op, before, origin);
   }
