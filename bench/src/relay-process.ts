@@ -22,7 +22,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import * as A2 from '@automerge/automerge';
 import { WebSocket, WebSocketServer } from 'ws';
-import { offsetAt, positionAt } from './subjects/chorus-editor.js';
+import { offsetAt, positionAt, type Change } from './subjects/chorus-editor.js';
 
 const crdt = process.argv.includes('--crdt');
 const [role, dir, textFile, port] = process.argv.slice(2).filter((a) => a !== '--crdt') as [string, string, string, string | undefined];
@@ -76,9 +76,6 @@ function serve(sock: net.Socket): void {
     }
   });
 }
-
-interface Pos { line: number; character: number }
-interface Change { range: { start: Pos; end: Pos }; text: string }
 
 /** The CRDT floor, typing side: an editor's changes (one in practice) as one Automerge change. */
 function changeOf(changes: Change[]): Uint8Array {

@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import { ArrivalCounter } from '../harness.js';
 import type { Keystroke } from '../traces.js';
 
-interface Pos { line: number; character: number }
-interface Change { range: { start: Pos; end: Pos }; text: string }
+/** An LSP position (UTF-16 code units, as the bench's editors negotiate). */
+export interface Pos { line: number; character: number }
+/** One change of `buffer/edit` / `buffer/didChange`. */
+export interface Change { range: { start: Pos; end: Pos }; text: string }
 
 /** UTF-16 offset → position (lines split on `\n`). */
 export function positionAt(text: string, offset: number): Pos {
