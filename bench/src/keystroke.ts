@@ -1,4 +1,4 @@
-// `npm run bench:keystroke` (about 5 minutes): what one keystroke costs each Chorus daemon in
+// `npm run bench:keystroke` (about 12 minutes; `--peers 2` about 4): what one keystroke costs each Chorus daemon in
 // CPU time, next to what it costs raw Automerge 2.2.9 in the same run, with keystroke-to-editor
 // latency at 30 keystrokes/s and the daemons' CPU at idle afterwards.
 //
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     keys: { type: 'string', help: 'N  keystrokes measured per run (default 600)' },
     warmup: { type: 'string', help: `N  keystrokes typed one at a time before the clock starts (default ${WARMUP_DEFAULT}; see docs/decisions/bench-method.md)` },
     settle: { type: 'string', help: `S  then seconds of keystrokes typed at the rate, unmeasured (default ${SETTLE_DEFAULT}: none; an experiment, see bench-method.md)` },
-    rate: { type: 'string', help: 'R  keystrokes per second, for the daemons and both floors (default 30; another rate is an experiment, see bench-method.md)' },
+    rate: { type: 'string', help: 'R  keystrokes per second, for the daemons and every floor (default 30; another rate is an experiment, see bench-method.md)' },
     trace: { type: 'boolean', help: '  the daemons record their trace points; prints where a keystroke\'s time goes, stage by stage' },
     out: { type: 'string', help: 'DIR  where keystroke-latest.json goes (default bench/results)' },
   });
