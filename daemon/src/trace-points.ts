@@ -6,7 +6,8 @@
  *
  * The points, in the order a keystroke meets them (typing daemon, then each receiving daemon):
  * - `editor-in`: bytes from an editor's socket (editor/frame-guard.ts);
- * - `request`: vscode-jsonrpc hands a request to its handler (editor/rpc-edge.ts);
+ * - `request`: a request's handler runs, vscode-jsonrpc having read it and the editor's earlier
+ *   messages having run (editor/rpc-edge.ts);
  * - `edit-staged`: the edit is on the document's text, staged for its change (workspace.ts);
  * - `change-made`: the burst is one Automerge change (workspace.ts `settle`);
  * - `change-stored`: the change is in the document's log (workspace.ts), so it may be acknowledged;

@@ -36,16 +36,17 @@ function startRelay(args: string[]): Promise<{ child: ChildProcess; line: string
 /** The socket floor, or with `crdt` the CRDT floor (see the file header and relay-process.ts). */
 function floorSubject(crdt: boolean): Subject {
   const flag = crdt ? ['--crdt'] : [];
+  const id = crdt ? 'crdt-floor' : 'socket-floor';
   return {
-    id: crdt ? 'crdt-floor' : 'socket-floor',
+    id,
     name: crdt ? 'CRDT floor (Node processes relaying Automerge changes)' : 'socket floor (Node processes relaying, no CRDT)',
     description: crdt
       ? 'as the socket floor, plus one Automerge change per edit in process A (change + splice + getLastLocalChange, sent before the answer) and applyChanges in each other process, its patches to the editor'
       : 'buffer/edit from an editor into process A, a loopback WebSocket to each other process, buffer/didChange to an editor there; nothing else',
     maxPeers: 8,
     async setup({ peers, start }: SetupOptions): Promise<Session> {
-      if (peers < 2) throw new Error('the socket floor needs a sender and at least one receiver');
-      const root = tempRoot(crdt ? 'crdt-floor' : 'socket-floor');
+      if (peers < 2) throw new Error(`the ${id} needs a sender and at least one receiver`);
+      const root = tempRoot(id);
       const textFile = join(root, 'start.txt');
       writeFileSync(textFile, start.text);
       const procs: ChildProcess[] = [];
