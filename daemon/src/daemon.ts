@@ -296,7 +296,7 @@ export class Daemon {
           renamedTo: (p) => this.renames.whereNow(p),
           holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
           takeFromFolder: (p) =>
-            this.folder.watching ? this.folder.take(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's re-open failed: ${(e as Error).message}; its typing is merged all the same`)) : Promise.resolve(),
+            this.folder.watching ? this.folder.takeForEditor(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's open of it failed: ${(e as Error).message}; the open goes on with the editor's text`)) : Promise.resolve(),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);

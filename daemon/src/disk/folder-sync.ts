@@ -62,6 +62,14 @@ const WRITE_SETTLE_MS = 100;
 const SHRINK_SETTLE_MS = 500;
 /** The longest a take-in waits for files still being written; then it takes them as they are. */
 const WRITE_SETTLE_MAX_MS = 1500;
+/**
+ * How long an editor's open of a file waits for a write in progress to let the file be taken in
+ * (FolderSync.takeForEditor): three of a take-in's longest waits (WRITE_SETTLE_MAX_MS). A file
+ * still being written when the first gives up is taken in by the second; the third is margin for
+ * a loaded machine (with two, a test's 2 s of saves outlasted the wait once in six runs beside a
+ * CPU burner).
+ */
+const EDITOR_TAKE_MAX_MS = 3 * WRITE_SETTLE_MAX_MS;
 
 const DISK = { kind: 'disk' } as const;
 
@@ -470,7 +478,9 @@ export class FolderSync {
     this.files.clear();
     this.dirs.clear();
     this.chain = this.chain
-      .then(() => (this.running ? this.sync(files, dirs, false) : undefined))
+      .then(async () => {
+        if (this.running) await this.sync(files, dirs, false);
+      })
       .catch((e: unknown) => this.log(`taking in folder changes failed: ${inWords(e)}`));
   }
 
@@ -483,6 +493,26 @@ export class FolderSync {
    */
   async take(rel: string): Promise<void> {
     await this.sync([rel, ...this.movedFrom(rel)], [], false);
+  }
+
+  /**
+   * Take in `rel` before an editor's open of it is answered (EditorBuffers.open), waiting out a
+   * write in progress. A take-in leaves a file it read to the watcher's next batch when the file
+   * changed, went or was taken in by another take-in meanwhile (`sync`'s `later`); for a file the
+   * session lacks, the open then made it from the editor's text, with no folder history, and the
+   * folder's version, taken in next, was judged a second file created on a peer at that path: "…
+   * was created on two peers at once" on every peer, a conflict copy, though only this person
+   * made it (CI, vscode/save-as, decision 212). So this looks again every WRITE_SETTLE_MS while
+   * the take-in defers the file, or while a file the session lacks is gone for the moment (a tool
+   * that saves by moving the old file aside and writing a new one), for EDITOR_TAKE_MAX_MS at most.
+   * Resolves once the file is taken in or refused, or after that long (a file gone for good);
+   * never rejects for the folder.
+   */
+  async takeForEditor(rel: string): Promise<void> {
+    const end = Date.now() + EDITOR_TAKE_MAX_MS;
+    while ((await this.sync([rel, ...this.movedFrom(rel)], [], false)).has(rel) && this.running && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, WRITE_SETTLE_MS));
+    }
   }
 
   /**
@@ -596,7 +626,7 @@ export class FolderSync {
    * tool's text in a file nobody sees. A file still changing after WRITE_SETTLE_MAX_MS is taken as
    * it is then; one gone, or the daemon's own meanwhile, is left to the next batch.
    */
-  private async letWritesFinish(present: Map<string, Seen>): Promise<void> {
+  private async letWritesFinish(present: Map<string, Seen>, later: (rel: string) => void): Promise<void> {
     /** How long after its last change `seen` is settled (0: at once). */
     const settleFor = (rel: string, seen: Seen): number => {
       if (this.writeBack.ledger.latest(rel) === seen.hash || this.writeBack.appendedTo(rel, seen.bytes)) return 0;
@@ -635,7 +665,7 @@ export class FolderSync {
         if (again === undefined || again === 'own') {
           // Gone, or the daemon's own write now: the next batch looks at it as it is then.
           present.delete(rel);
-          this.event(this.project.absolute(rel), false);
+          later(rel);
           continue;
         }
         present.set(rel, again);
@@ -693,8 +723,17 @@ export class FolderSync {
    * Take in `paths` and everything under `dirs`. `full` (on start) also rewrites files whose
    * newest content a crash kept from the folder and writes files the folder never had.
    */
-  private async sync(paths: string[], dirs: string[], full: boolean, allDirs: string[] = []): Promise<void> {
+  private async sync(paths: string[], dirs: string[], full: boolean, allDirs: string[] = []): Promise<Set<string>> {
     const index = this.workspace.index;
+    /**
+     * Returned, for an editor's open to wait out (takeForEditor): paths read but left to the
+     * watcher's next batch, and paths the session lacks that were missing when looked at.
+     */
+    const unsettled = new Set<string>();
+    const later = (rel: string): void => {
+      unsettled.add(rel);
+      this.event(this.project.absolute(rel), false);
+    };
     const touched = new Set(paths);
     // Files held missing are looked at in every take-in: the one that brings their new name pairs them.
     const held = full ? [] : [...this.missing.keys()];
@@ -736,11 +775,14 @@ export class FolderSync {
       const seen = ignored ? undefined : await this.read(rel, full);
       if (seen === 'own') return;
       if (seen) present.set(rel, seen);
-      else if (!ignored) absent.push(rel);
+      else if (!ignored) {
+        absent.push(rel);
+        if (index.idOf(rel) === undefined) unsettled.add(rel);
+      }
     };
     for (const rel of [...touched].sort()) await look(rel);
     if (!full) for (const rel of await this.newNamesBeside(absent, touched)) await look(rel);
-    if (!full) await this.letWritesFinish(present);
+    if (!full) await this.letWritesFinish(present, later);
     const hold = full ? testTimings().takeInHoldMs : undefined;
     if (hold !== undefined) {
       // Test-only (decision 196): the moment between reading the folder and taking it in, held
@@ -757,7 +799,7 @@ export class FolderSync {
       for (const [rel, seen] of present) {
         if (this.writeBack.since(rel) === seen.since) continue;
         present.delete(rel);
-        this.event(this.project.absolute(rel), false);
+        later(rel);
       }
     }
 
@@ -863,7 +905,7 @@ export class FolderSync {
     if (!full) {
       keepOnly(added, (rel) => {
         if (sameAsRead(lstatNow(this.project.absolute(rel)), present.get(rel)!)) return true;
-        this.event(this.project.absolute(rel), false);
+        later(rel);
         return false;
       });
     }
@@ -1028,8 +1070,8 @@ export class FolderSync {
     // the session's files (killed while a join wrote them) started thousands of writes together.
     if (toWrite.length) void this.writeBack.pendingContent.writeMany(toWrite, (rel) => `writing ${rel} into the folder`);
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
+    return unsettled;
   }
-
 
   /**
    * Hold `rel`, gone from the folder with edits it never had, while its new name may still come

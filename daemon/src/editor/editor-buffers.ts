@@ -49,9 +49,10 @@ export interface BufferHooks {
    */
   holdsOwnChange?(path: string, text: string): boolean;
   /**
-   * Take in the folder's file at `path` as it is now (FolderSync.take), if the folder is read
-   * (not view mode); resolves once done, never rejects. Asked before a re-open merges the
-   * editor's typing (decision 196).
+   * Take in the folder's file at `path` as it is now, waiting out a write in progress (at most
+   * 4.5 s: FolderSync.takeForEditor), if the folder is read (not view mode); resolves once done,
+   * never rejects. Asked before a re-open merges the editor's typing (decision 196) and before
+   * an open makes a file the session lacks but the folder has (decisions 201, 212).
    */
   takeFromFolder?(path: string): Promise<void>;
 }
