@@ -510,8 +510,16 @@ export class FolderSync {
    */
   async takeForEditor(rel: string): Promise<void> {
     const end = Date.now() + EDITOR_TAKE_MAX_MS;
-    while ((await this.sync([rel, ...this.movedFrom(rel)], [], false)).has(rel) && this.running && Date.now() < end) {
+    for (;;) {
+      const unsettled = (await this.sync([rel, ...this.movedFrom(rel)], [], false)).has(rel);
+      if (!unsettled || !this.running) return;
+      if (Date.now() >= end) break;
       await new Promise((r) => setTimeout(r, WRITE_SETTLE_MS));
+    }
+    if (this.workspace.index.idOf(rel) === undefined && fs.existsSync(this.project.absolute(rel))) {
+      this.log(
+        `${rel} was still being written in the folder ${EDITOR_TAKE_MAX_MS / 1000} s after an editor opened it: the editor's text is shared as the file for now, and if the folder's version differs it is kept beside it as a copy`,
+      );
     }
   }
 
