@@ -13,6 +13,7 @@ import { DiskLedger } from './disk/disk-ledger.js';
 import { readBytes } from './disk/files.js';
 import { becameProject } from './disk/nested-projects.js';
 import { FolderSync } from './disk/folder-sync.js';
+import { inWords } from './disk/folder-writer.js';
 import { WriteBack } from './disk/write-back.js';
 import type { Collaboration } from './editor/editor-collaboration.js';
 import { RecentRenames } from './editor/recent-renames.js';
@@ -296,7 +297,7 @@ export class Daemon {
           renamedTo: (p) => this.renames.whereNow(p),
           holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
           takeFromFolder: (p) =>
-            this.folder.watching ? this.folder.takeForEditor(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's open of it failed: ${(e as Error).message}; the open goes on with the editor's text`)) : Promise.resolve(),
+            this.folder.watching ? this.folder.takeForEditor(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's open of it failed: ${inWords(e)}; the open goes on with the editor's text`)) : Promise.resolve(),
         });
         this.sessions.set(s.id, s);
         this.route.addEditor(s);
