@@ -225,6 +225,15 @@ function createdAtOnce(path: string, copy: string): string {
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
 }
 
+/**
+ * What `resolve` says where this daemon made both files at one path: an editor opened a file the
+ * folder was still being written to, and the folder's version came after (decision 212). Peers,
+ * which cannot tell, say `createdAtOnce`.
+ */
+export function createdTwiceHere(path: string, copy: string): string {
+  return `${path} was made twice on this machine at once: an editor opened it while it was still being written in the folder. Both versions are kept, the folder's or the editor's as ${copy}; compare them, keep what you want and delete the other`;
+}
+
 /** What is said, on every peer, of a file moved aside for a folder made at its path at once. */
 function fileMetFolder(path: string, copy: string): string {
   return `${path} was made a file on one peer and a folder on another at once; the folder keeps the path (with its files), the file is kept as ${copy}`;
@@ -745,6 +754,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   private fromFolder = new Map<string, string>();
 
+  /** Files this daemon made (since it started; the newest 10,000): `resolve` tells its own apart. */
+  private madeHere = new Set<string>();
+
   private addEntry(path: string, bytes: Uint8Array, origin: Origin, exec: boolean): string {
     const id = newFileId();
     const hash = this.blobs.put(bytes);
@@ -752,6 +764,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       if (this.fromFolder.size >= 10_000) this.fromFolder.clear(); // only the newest matter
       this.fromFolder.set(id, hash);
     }
+    if (this.madeHere.size >= 10_000) this.madeHere.clear();
+    this.madeHere.add(id);
     const entry: FileEntry = { path, hash, size: bytes.length };
     if (!this.isText(bytes)) entry.opaque = true;
     if (exec) entry.exec = true;
@@ -1321,7 +1335,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to });
-          this.emit('notice', createdAtOnce(e.path, to));
+          this.emit('notice', this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
         }
       }
       for (const [id] of raced) {
