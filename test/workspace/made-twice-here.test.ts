@@ -12,9 +12,9 @@ const EDITOR = { kind: 'editor', editorId: 'e1' } as const;
 it('a file made twice at once on one machine (an editor, then the folder) keeps both and says so there; a peer says two creates', () => {
   const a = peer('ab');
   const b = peer('cd');
-  const said: Record<string, string[]> = { a: [], b: [] };
-  a.ws.on('notice', (m) => said.a!.push(m));
-  b.ws.on('notice', (m) => said.b!.push(m));
+  const said = { a: [] as string[], b: [] as string[] };
+  a.ws.on('notice', (m) => said.a.push(m));
+  b.ws.on('notice', (m) => said.b.push(m));
   a.ws.addFile('copy.txt', bytes(''), EDITOR);
   const made = a.out.length;
   // As the folder's take-in makes it: in a batch, which settles the conflict it made.
