@@ -144,7 +144,9 @@ export class FolderSync {
   ) {
     this.rules = writeBack.rules; // one set for the daemon: the write-back asks it too
     workspace.on('notice', (m) => log(m));
-    writeBack.takeForeign = (rel) => (this.running ? this.take(rel) : Promise.resolve());
+    writeBack.takeForeign = async (rel) => {
+      if (this.running) await this.take(rel);
+    };
   }
 
   get watching(): boolean {
@@ -489,10 +491,11 @@ export class FolderSync {
   /**
    * Take in one file's current state from the folder (new, changed, unchanged or gone). A file
    * the session lacks is taken in with the shared files it may have been moved from (`movedFrom`),
-   * so a move is a rename here too, as in the watcher's batch.
+   * so a move is a rename here too, as in the watcher's batch. Returns the paths it left unsettled
+   * (`sync`).
    */
-  async take(rel: string): Promise<void> {
-    await this.sync([rel, ...this.movedFrom(rel)], [], false);
+  async take(rel: string): Promise<Set<string>> {
+    return this.sync([rel, ...this.movedFrom(rel)], [], false);
   }
 
   /**
@@ -511,7 +514,7 @@ export class FolderSync {
   async takeForEditor(rel: string): Promise<void> {
     const end = Date.now() + EDITOR_TAKE_MAX_MS;
     for (;;) {
-      const unsettled = (await this.sync([rel, ...this.movedFrom(rel)], [], false)).has(rel);
+      const unsettled = (await this.take(rel)).has(rel);
       if (!unsettled || !this.running) return;
       if (Date.now() >= end) break;
       await new Promise((r) => setTimeout(r, WRITE_SETTLE_MS));

@@ -749,23 +749,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * started), if it was: the folder having those bytes later is not a concurrent create.
    */
   createdFrom(fileId: string): string | undefined {
-    return this.fromFolder.get(fileId);
+    return this.madeHere.get(fileId);
   }
 
-  private fromFolder = new Map<string, string>();
-
-  /** Files this daemon made (since it started; the newest 10,000): `resolve` tells its own apart. */
-  private madeHere = new Set<string>();
+  /**
+   * The files this daemon made since it started (the newest 10,000), each with the hash of the
+   * folder's bytes it was made from, if it was (`createdFrom`); `resolve` tells its own apart.
+   */
+  private madeHere = new Map<string, string | undefined>();
 
   private addEntry(path: string, bytes: Uint8Array, origin: Origin, exec: boolean): string {
     const id = newFileId();
     const hash = this.blobs.put(bytes);
-    if (origin.kind === 'disk') {
-      if (this.fromFolder.size >= 10_000) this.fromFolder.clear(); // only the newest matter
-      this.fromFolder.set(id, hash);
-    }
-    if (this.madeHere.size >= 10_000) this.madeHere.clear();
-    this.madeHere.add(id);
+    if (this.madeHere.size >= 10_000) this.madeHere.clear(); // only the newest matter
+    this.madeHere.set(id, origin.kind === 'disk' ? hash : undefined);
     const entry: FileEntry = { path, hash, size: bytes.length };
     if (!this.isText(bytes)) entry.opaque = true;
     if (exec) entry.exec = true;
