@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as A from '@automerge/automerge/next';
 import * as P from '@chorus/protocol';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import type { Daemon } from '../../daemon/src/daemon.js';
 import { writerKeys } from '../../daemon/src/net/credentials.js';
 import { decodeJoinCode, encodeJoinCode } from '../../daemon/src/net/join-code.js';
@@ -19,11 +19,26 @@ import { MAX_QUEUED_BYTES, MAX_WAITING_CHANGES } from '../../daemon/src/sync/rep
 import { MAX_ORPHAN_DOCS } from '../../daemon/src/workspace/workspace.js';
 import { logsOf, startDaemon } from '../support/in-process.js';
 import { MaliciousEditor } from '../support/malicious-editor.js';
-import { changeOn, MaliciousPeer } from '../support/malicious-peer.js';
+import { changeOn, MaliciousPeer, opBomb } from '../support/malicious-peer.js';
 import { tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { assertVictimHealthy, guardFolder } from '../support/victim.js';
 import { stopAll, until } from './peer-helpers.js';
+
+// Automerge as it is, with its decoding of a change watched: a read-only guest's change must
+// never be decoded (decision 213), which is what costs minutes for a change that claims millions
+// of operations. The spy passes every call through, so the other tests here see no difference.
+const decoded = vi.hoisted(() => ({ lengths: [] as number[] }));
+vi.mock('@automerge/automerge/next', async (importOriginal) => {
+  const real = await importOriginal<typeof import('@automerge/automerge/next')>();
+  return {
+    ...real,
+    decodeChange: (bytes: Uint8Array) => {
+      decoded.lengths.push(bytes.length);
+      return real.decodeChange(bytes);
+    },
+  };
+});
 
 let daemons: Daemon[] = [];
 let editors: ScriptedEditor[] = [];
@@ -297,6 +312,52 @@ it('item 7: one index change writing more than 10,000 files is refused', async (
   expect(h.workspace.index.entries().length).toBe(1);
   await healthy(h, guard);
 }, 120_000);
+
+// ---- operation bombs: a change of ~130 bytes claiming ten million operations (decision 213) ----
+
+it('bombs: a read-only guest\'s change claiming ten million operations is refused unread, live and in a sync message', async () => {
+  const { host: h, code } = await host({ 'README.md': 'read me\n' }, true);
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(code, h);
+  // On the victim's heads, so it would apply at once. Decoding it to learn its hash (what the
+  // host did to tell a writer's change the reader passes on from a new one) took minutes.
+  const bomb = opBomb(h.workspace.index.save(), 10_000_000);
+  expect(bomb.length).toBeLessThan(200);
+  decoded.lengths = [];
+  m.changes('index', [bomb]);
+  m.syncWith('index', [bomb]);
+  await until(() => refusals(h, /read-only guest sent changes this daemon does not have \(1 change to index\)/) >= 2, () => `both refusals; log: ${logsOf(h).slice(-4).join(' / ')}`);
+  expect(decoded.lengths.filter((n) => n === bomb.length)).toEqual([]); // refused from its header, never decoded
+  expect(h.workspace.index.entries().map(([, e]) => e.path)).toEqual(['README.md']);
+  await healthy(h, guard);
+});
+
+it('bombs: a writer\'s change claiming more operations than one change may make is refused by its count, for every kind of document', async () => {
+  const { host: h, writerCode } = await host({ 'README.md': 'hello\n' });
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(writerCode, h);
+  const index = opBomb(h.workspace.index.save(), 10_000_000);
+  m.changes('index', [index]); // live
+  m.syncWith('index', [index]); // catch-up sync
+  m.changes(h.workspace.index.idOf('README.md')!, [opBomb(A.save(A.init()), 10_000_000)]);
+  // Extension data: over its far lower limit (MAX_OPS.data), which keeps every data change decoded.
+  m.changes('data', [opBomb(A.save(A.init()), 20_000)]);
+  await until(() => refusals(h, /a change of over [\d,]+ operations, more than one change to (the file index|the text of a file|extension data) may make/) >= 4, () => `four refusals; log: ${logsOf(h).slice(-5).join(' / ')}`);
+  expect(h.workspace.index.entries().map(([, e]) => e.path)).toEqual(['README.md']);
+  expect(fs.readFileSync(path.join(h.project.root, 'README.md'), 'utf8')).toBe('hello\n');
+  await healthy(h, guard);
+});
+
+it('a read-only guest\'s name and goodbye of a megabyte each reach the log cut short (the log is never rotated)', async () => {
+  const { host: h, code } = await host({ 'README.md': 'read me\n' }, true);
+  const guard = guardFolder(h.project.root);
+  const m = await mallory(code, h, { meta: { name: 'n'.repeat(1_000_000) } });
+  await m.overlay.stop('b'.repeat(1_000_000));
+  await until(() => logsOf(h).some((l) => l.includes(`peer ${m.id} is leaving: ${'b'.repeat(200)}…`)), () => `the goodbye; log: ${logsOf(h).slice(-3).map((l) => l.slice(0, 300)).join(' / ')}`);
+  expect(logsOf(h).some((l) => l.includes(`peer ${'n'.repeat(200)} connected`))).toBe(true);
+  expect(Math.max(...logsOf(h).map((l) => l.length))).toBeLessThan(2_000);
+  await healthy(h, guard);
+});
 
 // ---- 8. changes whose dependencies never arrive ----------------------------------------------
 

@@ -3,7 +3,8 @@
 import * as A from '@automerge/automerge/next';
 import { expect, it } from 'vitest';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
-import { ChangeRefused, checkChanges, FULL_CHECK_BYTES } from '../../daemon/src/sync/change-check.js';
+import { ChangeRefused, checkChanges, countOps, FULL_CHECK_BYTES, MAX_OPS } from '../../daemon/src/sync/change-check.js';
+import { opBomb } from '../support/malicious-peer.js';
 import { checkSnapshot, SNAPSHOT_ALLOWANCE, SNAPSHOT_EXPANSION } from '../../daemon/src/sync/snapshot-check.js';
 import { TextDoc } from '../../daemon/src/workspace/text-doc.js';
 
@@ -84,4 +85,25 @@ it('a small change of many deletions (runs) passes the change checks', () => {
   // A few operations: still decoded in full, and refused for what they do to a text document.
   const notText = A.getLastLocalChange(A.change(A.from<Record<string, unknown>>({ text: '' }), (x) => (x.other = 1)))!;
   expect(() => checkChanges(`f${'1'.repeat(24)}`, [notText])).toThrow(/writes "other" at the top level/);
+});
+
+it('a change is refused by the operations its columns claim, before anything decodes it (decision 213)', () => {
+  // ~130 bytes claiming ten million operations: decoding it alone took minutes and gigabytes.
+  const bomb = opBomb(A.save(A.init()), 10_000_000);
+  expect(bomb.length).toBeLessThan(200);
+  expect(countOps(bomb, 20_000_000)).toBe(10_000_001); // the list and its nulls: every column agrees, as Automerge needs
+  for (const doc of ['index', 'data', `f${'1'.repeat(24)}`]) {
+    expect(() => checkChanges(doc, [bomb])).toThrow(ChangeRefused);
+    expect(() => checkChanges(doc, [bomb])).toThrow(/a change of over [\d,]+ operations, more than one change to (the file index|extension data|the text of a file) may make/);
+  }
+  // Under the limit it is decoded in full, as Automerge decodes it, and judged by what it does.
+  const small = opBomb(A.save(A.init()), 5_000);
+  expect(A.decodeChange(small).ops).toHaveLength(5_001); // the list, and its 5,000 nulls
+  expect(() => checkChanges('index', [small])).toThrow(/a change to the file index writes "x" at the top level/);
+  // Extension data is decoded whatever its size (at most MAX_OPS.data operations): a list is refused.
+  expect(MAX_OPS.data).toBeLessThan(20_000);
+  expect(() => checkChanges('data', [opBomb(A.save(A.init()), 20_000)])).toThrow(/over [\d,]+ operations/);
+  expect(() => checkChanges('data', [small])).toThrow(/writes namespace "x" as something other than a map/);
+  // Columns that cannot be followed (cut short) are refused, not passed to Automerge.
+  expect(() => countOps(bomb.subarray(0, bomb.length - 8), 20_000_000)).toThrow(/operation columns cannot be read/);
 });

@@ -61,6 +61,8 @@ const toUtf8 = new TextEncoder();
 export const MAX_ADDRS = 32;
 /** Most members one member list may carry (a longer one is refused, and its link closed). */
 export const MAX_MEMBERS = 256;
+/** Longest peer or session id a hello or member list may carry (ids are 32 hex digits). */
+export const MAX_ID_LENGTH = 200;
 
 export function frame(type: Wire, body?: Uint8Array | string): Uint8Array {
   const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? toUtf8.encode(body) : body;
@@ -94,7 +96,7 @@ function addrList(value: unknown, what: string): string[] {
 
 export function parseHello(body: Uint8Array): Hello {
   const h = parseJson(body, 'hello');
-  if (typeof h.session !== 'string') throw new ProtocolError('malformed hello (no session id)');
+  if (typeof h.session !== 'string' || h.session.length > MAX_ID_LENGTH) throw new ProtocolError('malformed hello (no session id)');
   if (typeof h.meta !== 'object' || h.meta === null || Array.isArray(h.meta)) throw new ProtocolError('malformed hello (bad meta)');
   if (typeof h.inc !== 'number' || !Number.isFinite(h.inc)) throw new ProtocolError('malformed hello (bad incarnation)');
   return { session: h.session, meta: h.meta as Record<string, unknown>, addrs: addrList(h.addrs, 'hello'), inc: h.inc, rtc: h.rtc === true };
@@ -106,7 +108,7 @@ export function parseMembers(body: Uint8Array): Member[] {
   return m.members.map((x: unknown) => {
     if (typeof x !== 'object' || x === null) throw new ProtocolError('malformed member');
     const r = x as Record<string, unknown>;
-    if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 200) throw new ProtocolError('malformed member (bad id)');
+    if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > MAX_ID_LENGTH) throw new ProtocolError('malformed member (bad id)');
     if (typeof r.inc !== 'number' || !Number.isFinite(r.inc)) throw new ProtocolError('malformed member (bad incarnation)');
     const age = typeof r.age === 'number' && Number.isFinite(r.age) && r.age >= 0 ? r.age : 0;
     return { id: r.id, addrs: addrList(r.addrs, 'member'), inc: r.inc, age };

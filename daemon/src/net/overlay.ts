@@ -203,6 +203,8 @@ const TICK_MS = 200;
 const WEBRTC_IDLE_MS = 30_000;
 /** The lower id of a pair pings every interval; the higher one only every this many (for its rtt). */
 const HIGHER_PINGS_EVERY = 5;
+/** Most of a peer's goodbye reason a log line keeps (a goodbye may be a whole message long). */
+const MAX_REASON_LOGGED = 200;
 const utf8 = new TextDecoder();
 
 /** How a raw link came to be, for ranking and bookkeeping. */
@@ -728,7 +730,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       }
       case Wire.Bye: {
         const why = utf8.decode(body);
-        this.#log(`peer ${peerId} is leaving: ${why}`);
+        // Cut for the log: a goodbye may be up to a whole message long, sent again and again.
+        this.#log(`peer ${peerId} is leaving: ${why.length > MAX_REASON_LOGGED ? `${why.slice(0, MAX_REASON_LOGGED)}…` : why}`);
         if (why === JOIN_ABANDONED) this.#forget(peerId);
         else this.#left.add(peerId);
         break;

@@ -83,10 +83,13 @@ function decodeCanonical(bytes: Uint8Array): A.DecodedChange {
   return decoded;
 }
 
+/** A kind of document, as a refusal names it. */
+const KIND_WORDS: Record<DocKind, string> = { text: 'the text of a file', index: 'the file index', data: 'extension data' };
+
 /** Do the change's operations fit a document of this kind? Throws ChangeRefused. */
 export function checkOps(kind: DocKind, change: A.DecodedChange): void {
   const refuse = (why: string) => {
-    throw new ChangeRefused(`a change to the ${kind === 'text' ? 'text of a file' : kind === 'index' ? 'file index' : 'extension data'} ${why}`);
+    throw new ChangeRefused(`a change to ${KIND_WORDS[kind]} ${why}`);
   };
   let entries = 0;
   for (const op of change.ops) {
@@ -191,10 +194,23 @@ export function splitChunks(bytes: Uint8Array): Uint8Array[] {
 export const FULL_CHECK_OPS = 16 * 1024;
 
 /**
- * Does the change chunk `bytes` (framing already verified) hold at most `max` operations, read
- * from its column headers? A chunk this cannot follow answers yes: the full decode refuses it.
+ * Most operations one change may carry, per kind of document, counted from its column headers
+ * before anything decodes or applies it (decision 213): a change of ~120 bytes can claim tens of
+ * millions (runs of nulls), which Automerge would decode or apply for minutes and gigabytes. A
+ * file's text: MAX_CHANGE_OPS. The index: 16 per entry of the most entries one change may write
+ * (an entry is a map and 3–5 fields). Extension data: FULL_CHECK_OPS, so every data change is
+ * decoded and its values checked (one op per value written).
  */
-function opsAtMost(bytes: Uint8Array, max: number): boolean {
+export const MAX_OPS: Record<DocKind, number> = { text: MAX_CHANGE_OPS, index: 16 * MAX_INDEX_ENTRIES_PER_CHANGE, data: FULL_CHECK_OPS };
+
+/**
+ * How many operations the change chunk `bytes` (framing already verified) holds, read from its
+ * column headers: the longest column, its runs expanded, the count stopping once over `max`
+ * (then it is over `max`). Cheap whatever the change claims: a run is a count and one value.
+ * Throws ChangeRefused for a chunk it cannot follow, or with a deflated column (Automerge never
+ * writes one in a change; it could not be counted without inflating it).
+ */
+export function countOps(bytes: Uint8Array, max: number): number {
   try {
     const r = new Reader(bytes);
     r.at = 9;
@@ -207,14 +223,16 @@ function opsAtMost(bytes: Uint8Array, max: number): boolean {
     r.skip(r.uleb()); // message
     const others = r.uleb();
     for (let i = 0; i < others; i++) r.skip(r.uleb());
+    let ops = 0;
     for (const { spec, length } of [...r.columns()]) {
       const data = r.take(length);
-      if (spec & DEFLATED) return false; // not what Automerge writes in a change: cannot be counted cheaply
-      if ((spec & 7) !== RAW_VALUE && countValues(data, spec & 7, max) > max) return false;
+      if (spec & DEFLATED) throw new ChangeRefused('a change with a compressed column (Automerge writes none)');
+      if ((spec & 7) !== RAW_VALUE) ops = Math.max(ops, countValues(data, spec & 7, max));
+      if (ops > max) break;
     }
-    return true;
+    return ops;
   } catch (e) {
-    if (e instanceof ChunkMalformed) return true;
+    if (e instanceof ChunkMalformed) throw new ChangeRefused('a change whose operation columns cannot be read (truncated or malformed)');
     throw e;
   }
 }
@@ -228,7 +246,10 @@ export function checkChanges(docId: string, changes: Uint8Array[]): Array<Change
   const kind = docKind(docId);
   return changes.flatMap(splitChunks).map((c) => {
     const header = verifyHeader(c, kind);
-    if (c.length <= FULL_CHECK_BYTES && opsAtMost(c, FULL_CHECK_OPS)) {
+    const ops = countOps(c, MAX_OPS[kind]);
+    if (ops > MAX_OPS[kind]) throw new ChangeRefused(`a change of over ${MAX_OPS[kind].toLocaleString('en-US')} operations, more than one change to ${KIND_WORDS[kind]} may make`);
+    // Extension data is always decoded (its ops are few, MAX_OPS): its values are checked.
+    if (kind === 'data' || (c.length <= FULL_CHECK_BYTES && ops <= FULL_CHECK_OPS)) {
       // verifyHeader hashed these very bytes; the decoded hash must be that one
       const d = decodeCanonical(c);
       if (d.hash !== header.hash) throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
