@@ -31,10 +31,14 @@ afterAll(async () => {
 async function webrtcPairOnce(): Promise<[Link, Link]> {
   const [sa, sb] = await signalling.pair();
   try {
-    return await Promise.all([
+    const links = await Promise.all([
       connectWebRtc({ role: 'offerer', signals: signalsOver(sa), bindAddress: '127.0.0.1' }),
       connectWebRtc({ role: 'answerer', signals: signalsOver(sb), bindAddress: '127.0.0.1' }),
     ]);
+    // Lifted as the secure layer does once authenticated (as pairs.ts does for WebSockets): a
+    // link starts limited to handshake-sized messages (decision 213).
+    for (const l of links) l.raiseFrameLimit?.();
+    return links;
   } finally {
     // The signalling link has done its job; the data channel stands alone.
     sa.close('signalling done');

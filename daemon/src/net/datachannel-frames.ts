@@ -36,19 +36,43 @@ export function closeChunk(reason: string): Uint8Array {
 /** What one received chunk completes. */
 export type Received = { t: 'message'; data: Uint8Array } | { t: 'close'; reason: string } | { t: 'partial' } | { t: 'bad'; why: string };
 
-/** Puts received chunks back together into messages. */
+/**
+ * Largest message a link takes before the peer proved the session's secret: what a handshake
+ * needs, and no more (as a WebSocket's WS_HANDSHAKE_MAX_PAYLOAD), so a stranger cannot make the
+ * daemon hold its chunks.
+ */
+export const HANDSHAKE_MESSAGE_BYTES = 8 * 1024;
+/** Largest message after (a sealed 64 MiB message with room to spare, as WS_MAX_PAYLOAD). */
+export const MAX_MESSAGE_BYTES_ON_CHANNEL = 64 * 1024 * 1024 + 4096;
+
+/**
+ * Puts received chunks back together into messages, holding at most `limit` bytes of one: past
+ * it the message is refused (`bad`) and what was held is let go. A peer that sent MORE chunks
+ * forever had every one kept (decision 213).
+ */
 export class Reassembler {
   #partial: Uint8Array[] = [];
+  #held = 0;
+
+  /** `limit`: the largest message, in bytes; raised once the link is authenticated. */
+  constructor(public limit = HANDSHAKE_MESSAGE_BYTES) {}
 
   push(bytes: Uint8Array): Received {
     const body = bytes.subarray(1);
+    if ((bytes[0] === MORE || bytes[0] === LAST) && this.#held + body.length > this.limit) {
+      this.#partial = [];
+      this.#held = 0;
+      return { t: 'bad', why: `a message of over ${this.limit} bytes on the data channel` };
+    }
     switch (bytes[0]) {
       case MORE:
         this.#partial.push(body.slice());
+        this.#held += body.length;
         return { t: 'partial' };
       case LAST: {
         if (this.#partial.length === 0) return { t: 'message', data: body.slice() };
         this.#partial.push(body);
+        this.#held = 0;
         const whole = new Uint8Array(this.#partial.reduce((n, p) => n + p.length, 0));
         let at = 0;
         for (const p of this.#partial) {

@@ -5,7 +5,7 @@
  * node-datachannel) and the page's (clients/browser/src/peer/transports.ts, RTCDataChannel)
  * differ only in the `DataChannelPort` they hand in.
  */
-import { chunksOf, closeChunk, Reassembler } from './datachannel-frames.js';
+import { chunksOf, closeChunk, MAX_MESSAGE_BYTES_ON_CHANNEL, Reassembler } from './datachannel-frames.js';
 import { BaseLink, type LinkKind } from './link.js';
 import { soon, unref } from '../timers.js';
 
@@ -40,6 +40,11 @@ export class DataChannelLink extends BaseLink {
   ) {
     super();
     this.#port = port;
+  }
+
+  /** After authentication (secure.ts): messages up to a sealed 64 MiB one. */
+  raiseFrameLimit(): void {
+    this.#frames.limit = MAX_MESSAGE_BYTES_ON_CHANNEL;
   }
 
   /** A message from the channel: binary chunks only; text is a protocol error. */
