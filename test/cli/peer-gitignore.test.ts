@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { chorus, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 
@@ -107,4 +107,25 @@ it("keeps applying the rules a peer's .gitignore change removes or negates here,
   for (const dir of [a, b]) expect(read(dir, 'z.log')).toBeUndefined();
   for (const dir of [b, c]) expect(read(dir, 'x.log')).toBeUndefined();
   for (const dir of [b, c]) expect(read(dir, '.env')).toBeUndefined();
+});
+
+// A security review: a peer's change of two .gitignore files at once measured the second against
+// the peer's own version (the first had cleared the rules read so far, and the second was read
+// again from disk after the daemon had written it), so a rule it removed there was kept nowhere.
+it("keeps this folder's rules of every .gitignore a peer's change rewrites at once, and the files they kept out", async () => {
+  const { a, b } = joinedPair({ 'a/.gitignore': '*.tmp\n', 'a/x.txt': 'x\n', 'config/.gitignore': 'secrets.json\n', 'config/app.txt': 'app\n', 'config/secrets.json': '{"key":"A only"}\n' }, used);
+  await waitUntil('the shared files on B', () => read(b, 'config/app.txt') === 'app\n' && read(b, 'a/x.txt') === 'x\n');
+  expect(read(b, 'config/secrets.json')).toBeUndefined();
+  fs.writeFileSync(path.join(b, 'a/.gitignore'), '*.bak\n');
+  fs.writeFileSync(path.join(b, 'config/.gitignore'), '# nothing to ignore\n');
+  await waitUntil('both new .gitignore files on A', () => read(a, 'a/.gitignore') === '*.bak\n' && read(a, 'config/.gitignore') === '# nothing to ignore\n');
+  await waitUntil("A keeping config's rule", () => logOf(a).includes(`a peer's change to config/.gitignore stopped applying the rule "/config/**/secrets.json" of this folder`), 30_000).catch((e: Error) => {
+    throw new Error(`${e.message}; A's log: ${logOf(a).split('\n').filter((l) => /gitignore|secrets/.test(l)).join(' / ')}`);
+  });
+  // A marker made after: once it is on B, secrets.json had its chance to travel.
+  fs.writeFileSync(path.join(a, 'config/secrets.json'), '{"key":"A only, edited"}\n');
+  fs.writeFileSync(path.join(a, 'marker.txt'), 'after\n');
+  await waitUntil('marker.txt on B', () => read(b, 'marker.txt') === 'after\n');
+  expect(read(b, 'config/secrets.json')).toBeUndefined();
+  expect(read(a, '.chorus/ignore')).toMatch(/secrets\.json/);
 });

@@ -417,14 +417,19 @@ export class FolderSync {
       // gone: a deletion
     }
     const byPeer = this.writeBack.rulesChangedByPeer(rel, hash);
-    const own = this.ownRules.get(rel) ?? was;
+    // What the folder had before the daemon wrote a peer's version, read then (WriteBack): the
+    // rules read so far may be cleared, and the file read again, by then (decision 213).
+    const own = this.ownRules.get(rel) ?? this.writeBack.textBeforePeer(rel) ?? was;
     // The person's own change is theirs; where the folder had no such file, the first rules it
     // receives (a join) are the ones it holds.
     this.ownRules.set(rel, byPeer && own !== null ? own : (text ?? ''));
-    const keep = byPeer ? rulesToKeep(dir, own ?? '', text ?? '', (p) => before.ignores(p), (p) => this.rules.ignores(p)) : [];
     // What this folder's own rules kept out: a file only a peer's rule kept out (a `*` it added
     // and took away again) was never this person's to keep, and is shared once the rule goes.
+    // Also what the rules before the change are: `before` may have read this very file again
+    // after the daemon wrote the peer's version (another `.gitignore` of the change cleared the
+    // rules read so far), so it would say the rule never applied (decision 213).
     const ownBefore = before.withText(dir, own);
+    const keep = byPeer ? rulesToKeep(dir, own ?? '', text ?? '', (p) => ownBefore.ignores(p), (p) => this.rules.ignores(p)) : [];
     this.chain = this.chain
       .then(async () => {
         if (byPeer) await this.keepUnignored(ownBefore, dir, rel, keep);

@@ -197,13 +197,49 @@ export class WriteBack {
    */
   private readonly rulesFromPeer = new Set<string>();
 
+  /**
+   * Per `.gitignore` a peer's change is about to be written over: the text the folder held
+   * before the first such change since the person's own (none where it had no such file: the
+   * first rules it receives are its own, as FolderSync decides). Read here,
+   * before the write, because FolderSync learns of the change only from the folder, after it:
+   * its rules as last read may be gone by then (another `.gitignore` of the same change cleared
+   * them), and reading the file again gave the peer's version, whose removed rules were then kept
+   * nowhere (a security review, decision 213).
+   */
+  private readonly rulesBeforePeer = new Map<string, string>();
+
   /** Note who made the latest change of `path`, if it is a `.gitignore`. */
   private noteRulesChange(path: string, origin: Origin): void {
     if (!isIgnoreFile(path)) return;
     // The daemon's own settling moves a file of the session or of this folder: it counted as a
     // peer's change before it had a kind of its own, and still does.
-    if (isPeersOrSettling(origin)) this.rulesFromPeer.add(path);
-    else this.rulesFromPeer.delete(path);
+    if (isPeersOrSettling(origin)) {
+      this.rulesFromPeer.add(path);
+      const text = this.rulesBeforePeer.has(path) ? undefined : this.folderText(path);
+      if (text !== undefined) this.rulesBeforePeer.set(path, text);
+    } else {
+      this.rulesFromPeer.delete(path);
+      this.rulesBeforePeer.delete(path);
+    }
+  }
+
+  /** The text of the folder's file at `path` now (a `.gitignore`, at most 1 MiB), or undefined when it has none there. */
+  private folderText(path: string): string | undefined {
+    try {
+      const abs = this.project.absolute(path);
+      const st = fs.lstatSync(abs);
+      return st.isFile() && st.size <= 1 << 20 ? fs.readFileSync(abs, 'utf8') : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The text the `.gitignore` at `path` had in the folder before a peer's change was first
+   * written over it; undefined when no peer's change was written over one since the person's own.
+   */
+  textBeforePeer(path: string): string | undefined {
+    return this.rulesBeforePeer.get(path);
   }
 
   /**
