@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as A from '@automerge/automerge/next';
-import { BOOLEAN, RAW_VALUE, Reader, STRING_RLE } from '../../daemon/src/sync/chunk-columns.js';
+import { BOOLEAN, changeColumnsAt, RAW_VALUE, Reader, STRING_RLE } from '../../daemon/src/sync/chunk-columns.js';
 import { MAGIC } from '../../daemon/src/sync/change-check.js';
 import { decodeJoinCode } from '../../daemon/src/net/join-code.js';
 import { Overlay } from '../../daemon/src/net/overlay.js';
@@ -142,15 +142,8 @@ export function opBomb(saved: Uint8Array, ops: number): Uint8Array {
   r.at = 9;
   const length = r.uleb();
   const bodyAt = r.at;
-  r.skip(32 * r.uleb()); // dependencies
-  r.skip(r.uleb()); // actor
-  r.uleb(); // seq
-  r.uleb(); // start op
-  r.sleb(); // time
-  r.skip(r.uleb()); // message
-  const others = r.uleb();
-  for (let i = 0; i < others; i++) r.skip(r.uleb());
-  const head = made.subarray(bodyAt, r.at);
+  r.at = changeColumnsAt(made);
+  const head = made.subarray(bodyAt, r.at); // dependencies, actor, seq, start op, time, message, other actors
   // The column list (spec and length of each), then each column's bytes in that order.
   const cols = [...r.columns()].map((c) => ({ spec: c.spec, length: c.length, data: new Uint8Array(0) as Uint8Array }));
   for (const c of cols) c.data = r.take(c.length);

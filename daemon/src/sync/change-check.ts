@@ -10,7 +10,7 @@ import * as A from '@automerge/automerge/next';
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '../digest.js';
-import { ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader } from './chunk-columns.js';
+import { changeColumnsAt, ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader } from './chunk-columns.js';
 
 /** A change that may not enter a document; the message says why, for the log. */
 export class ChangeRefused extends Error {}
@@ -213,16 +213,7 @@ export const MAX_OPS: Record<DocKind, number> = { text: MAX_CHANGE_OPS, index: 1
 export function countOps(bytes: Uint8Array, max: number): number {
   try {
     const r = new Reader(bytes);
-    r.at = 9;
-    r.uleb(); // the length, checked by verifyHeader
-    r.skip(32 * r.uleb()); // dependencies
-    r.skip(r.uleb()); // actor
-    r.uleb(); // seq
-    r.uleb(); // start op
-    r.sleb(); // time
-    r.skip(r.uleb()); // message
-    const others = r.uleb();
-    for (let i = 0; i < others; i++) r.skip(r.uleb());
+    r.at = changeColumnsAt(bytes);
     let ops = 0;
     for (const { spec, length } of [...r.columns()]) {
       const data = r.take(length);

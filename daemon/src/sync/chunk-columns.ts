@@ -40,6 +40,26 @@ export function countValues(data: Uint8Array, type: number, max: number): number
   return n;
 }
 
+/**
+ * Where the column list of the change chunk `bytes` begins: past its magic, checksum, type and
+ * length, then its dependencies, actor, sequence number, start op, time, message and other
+ * actors (Automerge's change layout). Throws ChunkMalformed where it cannot follow them.
+ */
+export function changeColumnsAt(bytes: Uint8Array): number {
+  const r = new Reader(bytes);
+  r.at = 9;
+  r.uleb(); // the length
+  r.skip(32 * r.uleb()); // dependencies
+  r.skip(r.uleb()); // actor
+  r.uleb(); // seq
+  r.uleb(); // start op
+  r.sleb(); // time
+  r.skip(r.uleb()); // message
+  const others = r.uleb();
+  for (let i = 0; i < others; i++) r.skip(r.uleb());
+  return r.at;
+}
+
 /** A cursor over a chunk; reading past its end is a ChunkMalformed. */
 export class Reader {
   at = 0;
