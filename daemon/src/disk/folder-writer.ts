@@ -15,6 +15,7 @@ import { PathError, type Project } from '../project.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { lstatNow, withExec } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
+import { repositoryOn, type FolderLook } from './git-dir-guard.js';
 import type { DiskLedger } from './disk-ledger.js';
 
 /** `writeFile`'s `unchanged` said no: the file changed while its new content was being written; nothing was written. */
@@ -183,7 +184,7 @@ export class FolderWriter {
    * another file), and not be a symbolic link itself (a link is the person's, never replaced,
    * moved or deleted; issue 10, item 5). The one check every write below passes.
    */
-  refusal(rel: string): string | undefined {
+  refusal(rel: string, content?: string): string | undefined {
     const problem = pathProblem(rel);
     if (problem) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${problem}`;
     // Every write makes the folders it needs; with the root gone (moved, or deleted while the
@@ -212,8 +213,40 @@ export class FolderWriter {
     if (st?.isSymbolicLink()) {
       return `not writing ${rel}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`;
     }
+    const repository = repositoryOn(rel, this.look, content, this.writing);
+    if (repository !== undefined) {
+      const where = repository ? `the folder ${repository}` : 'the project folder';
+      return `not writing ${rel}: ${where} is, or with this would be, a Git repository (a HEAD file beside objects/ and refs/ folders), and git run inside it would read its config, which can name commands to run; Chorus never writes into one (the session keeps the file)`;
+    }
     return undefined;
   }
+
+  /** The folder as `repositoryOn` looks at it: lstat (a link is neither file nor folder), and a file's first bytes. */
+  private readonly look: FolderLook = {
+    kind: (rel) => {
+      try {
+        const st = fs.lstatSync(this.project.absolute(rel), { throwIfNoEntry: false });
+        return st?.isFile() ? 'file' : st?.isDirectory() ? 'dir' : undefined;
+      } catch {
+        return undefined; // a file on the way (ENOTDIR), a name too long: nothing there
+      }
+    },
+    start: (rel) => {
+      let fd: number | undefined;
+      try {
+        fd = fs.openSync(this.project.absolute(rel), 'r');
+        const buf = Buffer.alloc(256);
+        return buf.subarray(0, fs.readSync(fd, buf, 0, 256, 0)).toString('utf8');
+      } catch {
+        return undefined;
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    },
+  };
+
+  /** Paths being written now (between their check and their rename into place), for `repositoryOn`. */
+  private readonly writing = new Set<string>();
 
   /**
    * The first folder on the way to `rel` that is something else in this folder (a file), if any:
@@ -257,9 +290,9 @@ export class FolderWriter {
     return `not writing ${rel} here yet: ${what}; it is written once that file has moved (the session keeps it meanwhile)`;
   }
 
-  /** The absolute path of `rel` after the check; throws WriteRefused. */
-  private checked(rel: string): string {
-    const why = this.refusal(rel);
+  /** The absolute path of `rel` after the check (`content`: what a file write puts there); throws WriteRefused. */
+  private checked(rel: string, content?: string): string {
+    const why = this.refusal(rel, content);
     if (why !== undefined) throw new WriteRefused(rel, why);
     return this.project.absolute(rel);
   }
@@ -275,11 +308,15 @@ export class FolderWriter {
    * or the file system's error.
    */
   async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
-    const file = this.checked(rel);
+    const start = typeof data === 'string' ? data.slice(0, 256) : Buffer.from(data.subarray(0, 256)).toString('utf8');
+    const file = this.checked(rel, start);
+    this.writing.add(rel);
     try {
       return await this.writeChecked(file, data, exec, create, unchanged);
     } catch (e) {
       throw this.refusedInTheWay(rel, file, refusedAsTooLong(rel, e));
+    } finally {
+      this.writing.delete(rel);
     }
   }
 
@@ -418,7 +455,8 @@ export class FolderWriter {
    */
   renameNow(from: string, to: string): void {
     const a = this.checked(from);
-    const b = this.checked(to);
+    // A file moved to a `HEAD` says what the moved file says (see repositoryOn).
+    const b = this.checked(to, path.posix.basename(to).toLowerCase() === 'head' ? (this.look.start(from) ?? '') : undefined);
     try {
       fs.mkdirSync(path.dirname(b), { recursive: true });
       fs.renameSync(a, b);
@@ -495,7 +533,8 @@ export class FolderWriter {
   async makeDir(rel: string): Promise<void> {
     const abs = this.checked(rel);
     this.notRemoved(rel);
-    await fs.promises.mkdir(abs, { recursive: true }).catch((e: unknown) => {
+    this.writing.add(rel);
+    await fs.promises.mkdir(abs, { recursive: true }).finally(() => this.writing.delete(rel)).catch((e: unknown) => {
       const code = codeOf(e);
       if (code === 'EEXIST' || code === 'ENOTDIR') {
         let at: fs.Stats | undefined;
