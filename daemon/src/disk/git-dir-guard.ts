@@ -5,7 +5,7 @@
  * an object, beside `objects/` and `refs/` folders (or a `commondir` file pointing to them). It
  * then reads that folder's `config`, which can name commands to run (`core.fsmonitor`,
  * `core.pager`, aliases): the door a nested `.git/config` opens (issue 10), without the name the
- * path rules refuse. So the daemon never writes into such a folder, and never writes the part
+ * path rules (path-rules.ts) refuse. So the daemon never writes into such a folder, and never writes the part
  * that would make one. Only the daemon's writes are judged: what a person makes is theirs.
  */
 
