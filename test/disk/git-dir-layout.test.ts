@@ -37,3 +37,17 @@ it("a peer's files that would make a folder a Git repository are not all written
   expect(b.daemon.workspace.index.entries().map(([, e]) => e.path).sort()).toEqual(Object.keys(files).sort());
   for (const [rel, text] of Object.entries(files)) expect(fs.readFileSync(path.join(a.dir, rel), 'utf8')).toBe(text);
 });
+
+it('the same with a HEAD that only starts with an object id, and objects and refs as executable files (Git only asks to enter them)', async () => {
+  const files = { 'lib/HEAD': `${commit}xyz\n`, 'lib/config': '[core]\n\tpager = touch PWNED\n', 'lib/objects': '', 'lib/refs': '', 'lib/ok.txt': 'ok\n' };
+  const { a, b } = await sharedPair(files, {
+    prepareSharer: (dir) => {
+      for (const f of ['lib/objects', 'lib/refs']) fs.chmodSync(path.join(dir, f), 0o755);
+    },
+  });
+  expect(gitTakesIt(path.join(a.dir, 'lib'))).toBe(true);
+  await until(() => fs.existsSync(path.join(b.dir, 'lib/ok.txt')), "the session's files on B");
+  await until(() => b.lines.some((l) => /lib\/\S+: the folder lib is, or with this would be, a Git repository/.test(l)), "B's refusal");
+  expect(gitTakesIt(path.join(b.dir, 'lib'))).toBe(false);
+  expect(b.daemon.workspace.index.entries().map(([, e]) => e.path).sort()).toEqual(Object.keys(files).sort());
+});

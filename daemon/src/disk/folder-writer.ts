@@ -15,7 +15,7 @@ import { PathError, type Project } from '../project.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { lstatNow, withExec } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
-import { repositoryOn, type FolderLook } from './git-dir-guard.js';
+import { repositoryOn, WritesInFlight, type FolderLook } from './git-dir-guard.js';
 import type { DiskLedger } from './disk-ledger.js';
 
 /** `writeFile`'s `unchanged` said no: the file changed while its new content was being written; nothing was written. */
@@ -182,9 +182,11 @@ export class FolderWriter {
    * never makes it again), the path already in its one normal form, reach no folder
    * through a symbolic link (Project.relative: not outside the root, not a second name of
    * another file), and not be a symbolic link itself (a link is the person's, never replaced,
-   * moved or deleted; issue 10, item 5). The one check every write below passes.
+   * moved or deleted; issue 10, item 5), and what it puts there (`content`: a file's text) not
+   * make or go into a folder Git takes for a repository (git-dir-guard.ts, decision 214; not
+   * asked of a removal, nor of a move's source: `removing`). The one check every write below passes.
    */
-  refusal(rel: string, content?: string): string | undefined {
+  refusal(rel: string, content?: string, removing = false): string | undefined {
     const problem = pathProblem(rel);
     if (problem) return `refused to write ${JSON.stringify(rel).slice(0, 200)}: ${problem}`;
     // Every write makes the folders it needs; with the root gone (moved, or deleted while the
@@ -213,10 +215,10 @@ export class FolderWriter {
     if (st?.isSymbolicLink()) {
       return `not writing ${rel}: it is a symbolic link in the folder; Chorus leaves links alone (remove the link to get the shared file)`;
     }
-    const repository = repositoryOn(rel, this.look, content, this.writing);
+    const repository = removing ? undefined : repositoryOn(rel, this.look, content, this.writing);
     if (repository !== undefined) {
       const where = repository ? `the folder ${repository}` : 'the project folder';
-      return `not writing ${rel}: ${where} is, or with this would be, a Git repository (a HEAD file beside objects/ and refs/ folders), and git run inside it would read its config, which can name commands to run; Chorus never writes into one (the session keeps the file)`;
+      return `not writing ${rel}: ${where} is, or with this would be, a Git repository (a HEAD file beside objects and refs, or a commondir file), and git run inside it would read its config, which can name commands to run; Chorus never writes into one. The session keeps the file: if you trust it, copy it from a peer's folder yourself`;
     }
     return undefined;
   }
@@ -246,7 +248,7 @@ export class FolderWriter {
   };
 
   /** Paths being written now (between their check and their rename into place), for `repositoryOn`. */
-  private readonly writing = new Set<string>();
+  private readonly writing = new WritesInFlight();
 
   /**
    * The first folder on the way to `rel` that is something else in this folder (a file), if any:
@@ -290,9 +292,9 @@ export class FolderWriter {
     return `not writing ${rel} here yet: ${what}; it is written once that file has moved (the session keeps it meanwhile)`;
   }
 
-  /** The absolute path of `rel` after the check (`content`: what a file write puts there); throws WriteRefused. */
-  private checked(rel: string, content?: string): string {
-    const why = this.refusal(rel, content);
+  /** The absolute path of `rel` after the check (`content`, `removing`: as `refusal`); throws WriteRefused. */
+  private checked(rel: string, content?: string, removing = false): string {
+    const why = this.refusal(rel, content, removing);
     if (why !== undefined) throw new WriteRefused(rel, why);
     return this.project.absolute(rel);
   }
@@ -454,7 +456,7 @@ export class FolderWriter {
    * per entry) each second, and every awaited call of each move waited behind those lstats.
    */
   renameNow(from: string, to: string): void {
-    const a = this.checked(from);
+    const a = this.checked(from, undefined, true);
     // A file moved to a `HEAD` says what the moved file says (see repositoryOn).
     const b = this.checked(to, path.posix.basename(to).toLowerCase() === 'head' ? (this.look.start(from) ?? '') : undefined);
     try {
@@ -473,7 +475,7 @@ export class FolderWriter {
    * WriteRefused when `from` is not a folder or `to` is taken, else the file system's error.
    */
   moveFolderNow(from: string, to: string): void {
-    const a = this.checked(from);
+    const a = this.checked(from, undefined, true);
     const b = this.checked(to);
     if (!isFolder(a)) throw new WriteRefused(from, `not moving ${from}: it is not a folder here`);
     if (fs.lstatSync(b, { throwIfNoEntry: false }) !== undefined) throw new WriteRefused(to, `not moving ${from} to ${to}: something is at ${to} already`);
@@ -506,7 +508,7 @@ export class FolderWriter {
    */
   async remove(rel: string, keepAs?: string): Promise<void> {
     // Synchronous, as renameNow says why: a peer's `rm -r` removes a folder file by file.
-    const abs = this.checked(rel);
+    const abs = this.checked(rel, undefined, true);
     if (keepAs === undefined) {
       fs.rmSync(abs, { force: true });
       return;
@@ -556,7 +558,7 @@ export class FolderWriter {
 
   /** Remove the folder `rel` if it is empty (else the error: ENOTEMPTY, ENOENT, ENOTDIR). */
   async removeDir(rel: string): Promise<void> {
-    await fs.promises.rmdir(this.checked(rel));
+    await fs.promises.rmdir(this.checked(rel, undefined, true));
     // (A crash before this leaves the folder recorded: it is not in the index, whose change the
     // removal follows, and the next start's scan drops the record.)
     this.folders?.folderGone(rel, true);
@@ -570,7 +572,7 @@ export class FolderWriter {
   async pruneEmptyDirs(rel: string, keep: (dir: string) => boolean): Promise<void> {
     let dir = rel;
     while (dir !== '.' && dir !== '' && !keep(dir)) {
-      if (this.refusal(dir) !== undefined) return;
+      if (this.refusal(dir, undefined, true) !== undefined) return;
       try {
         // Synchronous, as renameNow says why: a peer's change empties a folder file by file.
         fs.rmdirSync(this.project.absolute(dir));

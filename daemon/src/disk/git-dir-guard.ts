@@ -18,34 +18,64 @@ export interface FolderLook {
 }
 
 /**
- * Does `text` (a file's start) name what a Git `HEAD` names: `ref: refs/…`, or an object id (40
- * or 64 hex digits)? As Git's own check of a repository's HEAD (setup.c, validate_headref).
+ * Does `text` (a file's start) pass Git's check of a repository's HEAD (setup.c,
+ * validate_headref): `ref: refs/…`, or starting with an object id (40 hex digits: Git reads those
+ * and ignores what follows)?
  */
 export function isHeadText(text: string): boolean {
-  return /^ref:\s*refs\//.test(text) || /^[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?(?:\s|$)/.test(text);
+  return /^ref:\s*refs\//.test(text) || /^[0-9a-fA-F]{40}/.test(text);
 }
 
 /** `a/b` under `dir` ('' for the root). */
 const join = (dir: string, name: string): string => (dir ? `${dir}/${name}` : name);
 
 /**
- * The folder (project path, '' for the project folder itself) that a daemon's write at `rel` is
- * inside of, or would complete, as a Git repository; undefined when there is none. `content`: the
- * text a file write puts at `rel` (what a `HEAD` would say; undefined for a folder made, a move or
- * a removal). `writing`: paths other writes are putting in place right now, counted as there (a
- * `HEAD` among them as one naming a ref), so two writes at once cannot complete one between them.
- * Names are compared without case (a case-insensitive file system finds `head` as `HEAD`).
+ * The paths being put in place now (between a write's check and its rename into place), each
+ * with every folder above it, lower-cased: `has(p)` says in one look whether one of them is `p`
+ * or lies under it. Asked on every write, for every folder on its way, so it must not grow with
+ * the number of writes in flight (a join writes hundreds at once).
  */
-export function repositoryOn(rel: string, look: FolderLook, content?: string, writing: ReadonlySet<string> = new Set()): string | undefined {
-  const parts = rel.split('/');
-  const written = (p: string): boolean => {
-    const lower = p.toLowerCase();
-    for (const w of writing) {
-      const l = w.toLowerCase();
-      if (l === lower || l.startsWith(`${lower}/`)) return true;
+export class WritesInFlight {
+  readonly #count = new Map<string, number>();
+
+  /** `rel` and the folders above it, lower-cased. */
+  static #prefixes(rel: string): string[] {
+    const parts = rel.toLowerCase().split('/');
+    return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  }
+
+  add(rel: string): void {
+    for (const p of WritesInFlight.#prefixes(rel)) this.#count.set(p, (this.#count.get(p) ?? 0) + 1);
+  }
+
+  delete(rel: string): void {
+    for (const p of WritesInFlight.#prefixes(rel)) {
+      const n = (this.#count.get(p) ?? 0) - 1;
+      if (n > 0) this.#count.set(p, n);
+      else this.#count.delete(p);
     }
-    return false;
-  };
+  }
+
+  /** Is a path being written `lowerPath`, or under it? */
+  has(lowerPath: string): boolean {
+    return this.#count.has(lowerPath);
+  }
+}
+
+/**
+ * The folder (project path, '' for the project folder itself) that a daemon's write putting
+ * something at `rel` (a file, a folder, a move's destination, execute bits) is inside of, or
+ * would complete, as a Git repository; undefined when there is none. `content`: the text a file
+ * write puts at `rel` (what a `HEAD` would say; undefined otherwise). `writing`: the paths other
+ * writes are putting in place now, counted as there (a `HEAD` among them as one naming a ref), so
+ * two writes at once cannot complete one between them. Names are compared without case (a
+ * case-insensitive file system finds `head` as `HEAD`). `objects` and `refs` count whatever they
+ * are: Git asks only that it may enter them, which an executable file passes. A removal makes no
+ * repository and is not asked about.
+ */
+export function repositoryOn(rel: string, look: FolderLook, content?: string, writing: { has(lowerPath: string): boolean } = new WritesInFlight()): string | undefined {
+  const parts = rel.split('/');
+  const written = (p: string): boolean => writing.has(p.toLowerCase());
   for (let i = 0; i < parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
     // The entry of `dir` on the way to `rel` (or `rel` itself), which this write makes.
@@ -56,9 +86,8 @@ export function repositoryOn(rel: string, look: FolderLook, content?: string, wr
         ? isHeadText(content)
         : (look.kind(join(dir, 'HEAD')) === 'file' && isHeadText(look.start(join(dir, 'HEAD')) ?? '')) || written(join(dir, 'HEAD'));
     if (!head) continue;
-    const has = (name: string, kind: 'file' | 'dir'): boolean =>
-      (next === name && (kind === 'dir' ? !last || content === undefined : last)) || look.kind(join(dir, name)) === kind || written(join(dir, name));
-    if ((has('objects', 'dir') && has('refs', 'dir')) || has('commondir', 'file')) return dir;
+    const has = (name: string): boolean => next === name || look.kind(join(dir, name)) !== undefined || written(join(dir, name));
+    if ((has('objects') && has('refs')) || has('commondir')) return dir;
   }
   return undefined;
 }

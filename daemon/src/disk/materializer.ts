@@ -172,7 +172,7 @@ export class Materializer {
     // Move the file only if it holds this file's content: after a conflict the old path may
     // hold another file's (the winner's). Otherwise write the new path from the shared state
     // (also when the old path may not be touched: a link the person made there stays).
-    const a = this.folder.refusal(from) === undefined ? this.project.absolute(from) : undefined;
+    const a = this.folder.refusal(from, undefined, true) === undefined ? this.project.absolute(from) : undefined;
     const want = this.expectedHash(id);
     const bytes = a === undefined ? undefined : await bytesOfFile(a);
     const onDisk = bytes && hashBytes(bytes);
