@@ -129,3 +129,20 @@ it("keeps this folder's rules of every .gitignore a peer's change rewrites at on
   expect(read(b, 'config/secrets.json')).toBeUndefined();
   expect(read(a, '.chorus/ignore')).toMatch(/secrets\.json/);
 });
+
+// The review of decision 213: a .gitignore a peer's change moved away (its folder renamed) was
+// taken for one the person deleted, so the file it kept out here was shared at its next change.
+it("keeps this folder's rules of a .gitignore a peer's folder rename takes away, and the file they kept out", async () => {
+  const { a, b } = joinedPair({ 'config/.gitignore': 'secrets.json\n', 'config/app.txt': 'app\n', 'config/secrets.json': '{"key":"A only"}\n' }, used);
+  await waitUntil('the shared files on B', () => read(b, 'config/app.txt') === 'app\n');
+  fs.renameSync(path.join(b, 'config'), path.join(b, 'cfg'));
+  await waitUntil('the rename on A', () => read(a, 'cfg/app.txt') === 'app\n' && read(a, 'cfg/.gitignore') === 'secrets.json\n');
+  // Wherever A's secrets.json is now (left in config/, or moved with its folder), it changes, and
+  // a marker made after it reaches B: by then the secret had its chance to travel.
+  const secret = ['config/secrets.json', 'cfg/secrets.json'].find((f) => read(a, f) !== undefined)!;
+  expect(secret).toBeDefined();
+  fs.writeFileSync(path.join(a, secret), '{"key":"A only, edited"}\n');
+  fs.writeFileSync(path.join(a, 'marker.txt'), 'after\n');
+  await waitUntil('marker.txt on B', () => read(b, 'marker.txt') === 'after\n');
+  expect(listTree(b).filter((f) => f.endsWith('secrets.json'))).toEqual([]);
+});

@@ -181,7 +181,8 @@ export class WriteBack {
     // A file an editor created is in the folder at once (else the editor's own save of the new
     // file would look like a second file made at that path).
     workspace.on('files', (e) => {
-      for (const p of [...e.created, ...e.changed, ...e.deleted, ...e.renamed.map((r) => r.to)]) this.noteRulesChange(p, e.origin);
+      // A `.gitignore` moved away (a peer's `git mv` of its folder) is one gone from its old place.
+      for (const p of [...e.created, ...e.changed, ...e.deleted, ...e.renamed.flatMap((r) => [r.from, r.to])]) this.noteRulesChange(p, e.origin);
       if (e.origin.kind !== 'editor') return;
       for (const p of e.created) {
         const id = workspace.index.idOf(p);
