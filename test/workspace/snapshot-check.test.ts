@@ -4,7 +4,7 @@ import * as A from '@automerge/automerge/next';
 import { expect, it } from 'vitest';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
 import { ChangeRefused, checkChanges, countOps, FULL_CHECK_BYTES, MAX_OPS } from '../../daemon/src/sync/change-check.js';
-import { opBomb } from '../support/malicious-peer.js';
+import { opBomb } from '../support/op-bomb.js';
 import { checkSnapshot, SNAPSHOT_ALLOWANCE, SNAPSHOT_EXPANSION } from '../../daemon/src/sync/snapshot-check.js';
 import { TextDoc } from '../../daemon/src/workspace/text-doc.js';
 
@@ -100,10 +100,13 @@ it('a change is refused by the operations its columns claim, before anything dec
   const small = opBomb(A.save(A.init()), 5_000);
   expect(A.decodeChange(small).ops).toHaveLength(5_001); // the list, and its 5,000 nulls
   expect(() => checkChanges('index', [small])).toThrow(/a change to the file index writes "x" at the top level/);
-  // Extension data is decoded whatever its size (at most MAX_OPS.data operations): a list is refused.
+  // Extension data: over its far lower limit, refused by the count; under it, decoded whatever its
+  // size in bytes (a change over FULL_CHECK_BYTES was not, and a value at the top level passed).
   expect(MAX_OPS.data).toBeLessThan(20_000);
   expect(() => checkChanges('data', [opBomb(A.save(A.init()), 20_000)])).toThrow(/over [\d,]+ operations/);
-  expect(() => checkChanges('data', [small])).toThrow(/writes namespace "x" as something other than a map/);
+  const wide = A.getLastLocalChange(A.change(A.init<Record<string, unknown>>(), (d) => (d.x = new A.RawString('a'.repeat(70_000)))))!;
+  expect(wide.length).toBeGreaterThan(FULL_CHECK_BYTES);
+  expect(() => checkChanges('data', [wide])).toThrow(/writes namespace "x" as something other than a map/);
   // Columns that cannot be followed (cut short) are refused, not passed to Automerge.
   expect(() => countOps(bomb.subarray(0, bomb.length - 8), 20_000_000)).toThrow(/operation columns cannot be read/);
 });

@@ -96,7 +96,7 @@ function addrList(value: unknown, what: string): string[] {
 
 export function parseHello(body: Uint8Array): Hello {
   const h = parseJson(body, 'hello');
-  if (typeof h.session !== 'string' || h.session.length > MAX_ID_LENGTH) throw new ProtocolError('malformed hello (no session id)');
+  if (typeof h.session !== 'string' || h.session.length > MAX_ID_LENGTH) throw new ProtocolError('malformed hello (session id missing or too long)');
   if (typeof h.meta !== 'object' || h.meta === null || Array.isArray(h.meta)) throw new ProtocolError('malformed hello (bad meta)');
   if (typeof h.inc !== 'number' || !Number.isFinite(h.inc)) throw new ProtocolError('malformed hello (bad incarnation)');
   return { session: h.session, meta: h.meta as Record<string, unknown>, addrs: addrList(h.addrs, 'hello'), inc: h.inc, rtc: h.rtc === true };

@@ -197,11 +197,12 @@ export const FULL_CHECK_OPS = 16 * 1024;
  * Most operations one change may carry, per kind of document, counted from its column headers
  * before anything decodes or applies it (decision 213): a change of ~120 bytes can claim tens of
  * millions (runs of nulls), which Automerge would decode or apply for minutes and gigabytes. A
- * file's text: MAX_CHANGE_OPS. The index: 16 per entry of the most entries one change may write
- * (an entry is a map and 3–5 fields). Extension data: FULL_CHECK_OPS, so every data change is
- * decoded and its values checked (one op per value written).
+ * file's text and the index: MAX_CHANGE_OPS (an index entry is ~7 operations now, but indexes
+ * written before decision 070 hold paths and hashes as text objects, ~100 per entry, and a
+ * 2,000-file batch of those must still reach a new joiner). Extension data: FULL_CHECK_OPS, so
+ * every data change is decoded and its values checked (one operation per value written).
  */
-export const MAX_OPS: Record<DocKind, number> = { text: MAX_CHANGE_OPS, index: 16 * MAX_INDEX_ENTRIES_PER_CHANGE, data: FULL_CHECK_OPS };
+export const MAX_OPS: Record<DocKind, number> = { text: MAX_CHANGE_OPS, index: MAX_CHANGE_OPS, data: FULL_CHECK_OPS };
 
 /**
  * How many operations the change chunk `bytes` (framing already verified) holds, read from its
