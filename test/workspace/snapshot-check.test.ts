@@ -110,3 +110,34 @@ it('a change is refused by the operations its columns claim, before anything dec
   // Columns that cannot be followed (cut short) are refused, not passed to Automerge.
   expect(() => countOps(bomb.subarray(0, bomb.length - 8), 20_000_000)).toThrow(/operation columns cannot be read/);
 });
+
+it('a change to a file too large to be decoded is read from its columns: characters only, and at the top level only its text made (decision 213)', () => {
+  const file = `f${'1'.repeat(24)}`;
+  const big = 'let x = 1;\n'.repeat(2_000); // 22,000 characters: over FULL_CHECK_OPS operations
+  // Honest: a file's first change (its text made, with its content), a paste, a deletion.
+  // (An Automerge document is spent once changed: each change is taken from a clone.)
+  const first = A.from<{ text: string }>({ text: big }, { actor });
+  const paste = A.change(A.clone(first), (d) => A.splice(d, ['text'], 5, 0, big));
+  const cut = A.change(A.clone(paste), (d) => A.splice(d, ['text'], 0, 30_000));
+  for (const honest of [A.getLastLocalChange(first)!, A.getLastLocalChange(paste)!, A.getLastLocalChange(cut)!]) {
+    expect(countOps(honest, MAX_OPS.text)).toBeGreaterThan(16 * 1024);
+    expect(checkChanges(file, [honest]).map((c) => c.hash)).toEqual([A.decodeChange(honest).hash]);
+  }
+  // A writer's: the text made a map, deleted, or a list beside it, each with a paste to be large.
+  const attacks: Array<[string, (d: Record<string, unknown>) => void, RegExp]> = [
+    ['text made a map', (d) => (d.text = {}), /a change to the text of a file makes something other than characters \(action 0\)/],
+    ['text deleted', (d) => delete d.text, /a change to the text of a file writes at the top level other than by making its text/],
+    ['a list beside it', (d) => (d.other = [1]), /makes something other than characters \(action 2\)/],
+    ['a value beside it', (d) => (d.other = 1), /a change to the text of a file writes "other" at the top level/],
+  ];
+  for (const [what, fn, refused] of attacks) {
+    const bad = A.getLastLocalChange(
+      A.change(A.clone(first) as A.Doc<Record<string, unknown>>, (d) => {
+        A.splice(d, ['text'], 0, 0, big);
+        fn(d);
+      }),
+    )!;
+    expect(countOps(bad, MAX_OPS.text), what).toBeGreaterThan(16 * 1024);
+    expect(() => checkChanges(file, [bad]), what).toThrow(refused);
+  }
+});

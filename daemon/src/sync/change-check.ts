@@ -10,7 +10,7 @@ import * as A from '@automerge/automerge/next';
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '../digest.js';
-import { changeColumnsAt, ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader } from './chunk-columns.js';
+import { changeColumnsAt, ChunkMalformed, countValues, DEFLATED, RAW_VALUE, Reader, runsOf, STRING_RLE, ULEB } from './chunk-columns.js';
 
 /** A change that may not enter a document; the message says why, for the log. */
 export class ChangeRefused extends Error {}
@@ -229,6 +229,58 @@ export function countOps(bytes: Uint8Array, max: number): number {
   }
 }
 
+/** Automerge's action codes (the action column's values) a change to a file's text may hold: set (an insertion), del, makeText. */
+const SET = 1;
+const DEL = 3;
+const MAKE_TEXT = 4;
+/** Column specs (column id << 4 | type): the object's counter, the key's string, the action. */
+const OBJ_CTR = 0x02;
+const KEY_STR = 0x15;
+const ACTION = 0x42;
+
+/**
+ * What is wrong with a change to a file's text too large to be decoded (over FULL_CHECK_BYTES or
+ * FULL_CHECK_OPS), read from its columns' runs as `checkOps` reads a decoded one, or undefined:
+ * its operations may only insert and delete characters, and at the top level only make the one
+ * text object, `text` (a file's first change does). A writer's large change that made `text` a
+ * map, deleted it or put a list beside it was applied: the document was no text any more, never
+ * "ready", and resynced with every peer each second from then on (decision 213).
+ */
+function largeTextProblem(bytes: Uint8Array): string | undefined {
+  try {
+    return textColumnsProblem(bytes);
+  } catch (e) {
+    if (e instanceof ChunkMalformed) return 'whose operation columns cannot be read';
+    throw e;
+  }
+}
+
+function textColumnsProblem(bytes: Uint8Array): string | undefined {
+  const r = new Reader(bytes);
+  r.at = changeColumnsAt(bytes);
+  const columns = new Map([...r.columns()].map(({ spec, length }) => [spec, r.take(length)] as const));
+  // One action per operation: its rows are the operations.
+  let ops = 0;
+  let makeText = 0;
+  for (const { n, value } of runsOf(columns.get(ACTION) ?? new Uint8Array(), ULEB)) {
+    ops += n;
+    if (value === MAKE_TEXT) makeText += n;
+    else if (value !== SET && value !== DEL) return `makes something other than characters (action ${String(value)})`;
+  }
+  // A top-level operation has no object: a null in the object column (absent when all are).
+  let inObjects = 0;
+  for (const { n, value } of runsOf(columns.get(OBJ_CTR) ?? new Uint8Array(), ULEB)) if (value !== null) inObjects += n;
+  const topLevel = ops - inObjects;
+  let keys = 0;
+  for (const { n, value } of runsOf(columns.get(KEY_STR) ?? new Uint8Array(), STRING_RLE)) {
+    if (value === null) continue;
+    if (value !== 'text') return `writes ${JSON.stringify(value).slice(0, 40)} at the top level`;
+    keys += n;
+  }
+  if (makeText > 1 || topLevel !== makeText || keys > makeText) return 'writes at the top level other than by making its text';
+  return undefined;
+}
+
 /**
  * Check a batch of raw changes for one document: each verified (verifyHeader), and, when small
  * enough in bytes and operations, decoded in full, canonical, and fitting the document
@@ -246,6 +298,9 @@ export function checkChanges(docId: string, changes: Uint8Array[]): Array<Change
       const d = decodeCanonical(c);
       if (d.hash !== header.hash) throw new ChangeRefused('a change whose bytes do not match its hash (corrupted in transit or forged)');
       checkOps(kind, d);
+    } else if (kind === 'text') {
+      const problem = largeTextProblem(c);
+      if (problem) throw new ChangeRefused(`a change to ${KIND_WORDS.text} ${problem}`);
     }
     return { ...header, bytes: c };
   });

@@ -8,6 +8,7 @@
 export class ChunkMalformed extends Error {}
 
 /** Column types (the low three bits of a column's spec; bit 3 says it is deflated). */
+export const ULEB = 2;
 export const BOOLEAN = 4;
 export const STRING_RLE = 5;
 export const RAW_VALUE = 7;
@@ -38,6 +39,23 @@ export function countValues(data: Uint8Array, type: number, max: number): number
     } else n += r.uleb();
   }
   return n;
+}
+
+/**
+ * The runs of a run-length encoded column of unsigned numbers (`type` ULEB or ACTOR) or strings
+ * (STRING_RLE): each value (null for a run of nulls) and how many rows it holds. Throws
+ * ChunkMalformed where it cannot follow them.
+ */
+export function* runsOf(data: Uint8Array, type: number): Generator<{ n: number; value: number | string | null }> {
+  const r = new Reader(data);
+  const utf8 = new TextDecoder();
+  const value = (): number | string => (type === STRING_RLE ? utf8.decode(r.take(r.uleb())) : r.uleb());
+  while (r.at < r.end) {
+    const count = r.sleb();
+    if (count > 0) yield { n: count, value: value() };
+    else if (count < 0) for (let i = 0; i < -count; i++) yield { n: 1, value: value() };
+    else yield { n: r.uleb(), value: null };
+  }
 }
 
 /**
