@@ -2,7 +2,7 @@
 // never writes into one, nor the part that would make one. Unit tests of the rule on a folder
 // described by hand; test/disk/git-dir-layout.test.ts has two real daemons.
 import { expect, it } from 'vitest';
-import { isHeadText, repositoryOn, WritesInFlight, type FolderLook } from '../../daemon/src/disk/git-dir-guard.js';
+import { isHeadText, namesHead, repositoryOn, WritesInFlight, type FolderLook } from '../../daemon/src/disk/git-dir-guard.js';
 
 /** A folder of `files` (path → text) and `dirs`, as the guard looks at it. */
 function folder(files: Record<string, string>, dirs: string[] = []): FolderLook {
@@ -13,6 +13,9 @@ function folder(files: Record<string, string>, dirs: string[] = []): FolderLook 
 }
 
 it('takes what Git takes for a HEAD', () => {
+  // Only a file named HEAD has its content looked at (the writer reads no other's).
+  for (const rel of ['HEAD', 'x/HEAD', 'x/head', 'a/b/Head']) expect(namesHead(rel), rel).toBe(true);
+  for (const rel of ['HEADS', 'x/HEAD/y', 'xHEAD', 'x/ahead']) expect(namesHead(rel), rel).toBe(false);
   // Git reads 40 hex digits and ignores what follows them (git 2.39: 41 of them, or 40 and "xyz", is a HEAD).
   for (const head of ['ref: refs/heads/main\n', 'ref:refs/x', 'a'.repeat(40), `${'a'.repeat(41)}\n`, `${'a'.repeat(40)}xyz`, `${'0123456789abcdef'.repeat(4)}\n`]) expect(isHeadText(head), head).toBe(true);
   for (const other of ['', 'HEAD\n', 'ref: heads/main', 'a'.repeat(39), `${'a'.repeat(39)}g`, 'the head of the list\n']) expect(isHeadText(other), other).toBe(false);

@@ -16,7 +16,7 @@ import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isExecutable, isWriteTemp, lstatNow, MAX_SHARED_FILE, readBytes } from './files.js';
-import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
+import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
 import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.js';
 import { rulesToKeep } from './kept-rules.js';
@@ -408,7 +408,7 @@ export class FolderSync {
     let text: string | undefined;
     try {
       const st = fs.statSync(abs);
-      if (st.isFile() && st.size <= 1 << 20) {
+      if (st.isFile() && st.size <= MAX_IGNORE_FILE_BYTES) {
         const bytes = fs.readFileSync(abs);
         hash = hashBytes(bytes);
         text = bytes.toString('utf8');

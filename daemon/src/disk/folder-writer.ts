@@ -15,7 +15,7 @@ import { PathError, type Project } from '../project.js';
 import { pathProblem } from '../workspace/path-rules.js';
 import { lstatNow, withExec } from './files.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
-import { repositoryOn, WritesInFlight, type FolderLook } from './git-dir-guard.js';
+import { namesHead, repositoryOn, WritesInFlight, type FolderLook } from './git-dir-guard.js';
 import type { DiskLedger } from './disk-ledger.js';
 
 /** `writeFile`'s `unchanged` said no: the file changed while its new content was being written; nothing was written. */
@@ -310,8 +310,9 @@ export class FolderWriter {
    * or the file system's error.
    */
   async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
-    const start = typeof data === 'string' ? data.slice(0, 256) : Buffer.from(data.subarray(0, 256)).toString('utf8');
-    const file = this.checked(rel, start);
+    // What a HEAD says decides whether it makes a repository (git-dir-guard.ts); no other file's does.
+    const head = namesHead(rel) ? (typeof data === 'string' ? data.slice(0, 256) : Buffer.from(data.subarray(0, 256)).toString('utf8')) : undefined;
+    const file = this.checked(rel, head);
     this.writing.add(rel);
     try {
       return await this.writeChecked(file, data, exec, create, unchanged);
@@ -458,7 +459,7 @@ export class FolderWriter {
   renameNow(from: string, to: string): void {
     const a = this.checked(from, undefined, true);
     // A file moved to a `HEAD` says what the moved file says (see repositoryOn).
-    const b = this.checked(to, path.posix.basename(to).toLowerCase() === 'head' ? (this.look.start(from) ?? '') : undefined);
+    const b = this.checked(to, namesHead(to) ? (this.look.start(from) ?? '') : undefined);
     try {
       fs.mkdirSync(path.dirname(b), { recursive: true });
       fs.renameSync(a, b);

@@ -26,6 +26,11 @@ export function isHeadText(text: string): boolean {
   return /^ref:\s*refs\//.test(text) || /^[0-9a-fA-F]{40}/.test(text);
 }
 
+/** Is the last name of the project path `rel` `HEAD` (without case)? Only such a write's content matters here. */
+export function namesHead(rel: string): boolean {
+  return rel.slice(rel.lastIndexOf('/') + 1).toLowerCase() === 'head';
+}
+
 /** `a/b` under `dir` ('' for the root). */
 const join = (dir: string, name: string): string => (dir ? `${dir}/${name}` : name);
 

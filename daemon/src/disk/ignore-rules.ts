@@ -35,6 +35,9 @@ export const BUILT_IN = [
   '.netrc',
 ];
 
+/** The largest `.gitignore` read as rules (1 MiB): a larger one is no file anyone wrote by hand, nor the daemon. */
+export const MAX_IGNORE_FILE_BYTES = 1 << 20;
+
 /** Is this project path a `.gitignore` (whose rules apply to its folder and below)? */
 export function isIgnoreFile(rel: string): boolean {
   return rel === '.gitignore' || rel.endsWith('/.gitignore');

@@ -16,7 +16,7 @@ import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
 import { hashOfFile, lstatNow, MAX_SHARED_FILE } from './files.js';
-import { IgnoreRules, isIgnoreFile } from './ignore-rules.js';
+import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
 import { testTimings } from '../session/test-timings.js';
 
@@ -224,12 +224,12 @@ export class WriteBack {
     }
   }
 
-  /** The text of the folder's file at `path` now (a `.gitignore`, at most 1 MiB), or undefined when it has none there. */
+  /** The text of the folder's file at `path` now (a `.gitignore`, at most MAX_IGNORE_FILE_BYTES), or undefined when it has none there. */
   private folderText(path: string): string | undefined {
     try {
       const abs = this.project.absolute(path);
       const st = fs.lstatSync(abs);
-      return st.isFile() && st.size <= 1 << 20 ? fs.readFileSync(abs, 'utf8') : undefined;
+      return st.isFile() && st.size <= MAX_IGNORE_FILE_BYTES ? fs.readFileSync(abs, 'utf8') : undefined;
     } catch {
       return undefined;
     }
