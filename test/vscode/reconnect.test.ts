@@ -43,11 +43,20 @@ describe.skipIf(skip)('VS Code through chorus stop, a reconnect, and peers comin
   };
 
   const connections = () => (vs.state()?.log ?? []).filter((l) => l.includes('connected to the daemon')).length;
-  /** Run Chorus: Reconnect and wait for the new connection. */
+  /**
+   * Run Chorus: Reconnect and wait for the new connection and for the extension to take the
+   * daemon's answer to session/status. Until then the status bar says only "Chorus" (connecting,
+   * decision 189); the window draws that a moment after the extension sets it, so a count seen
+   * right after the reconnect can be the old connection's still on screen, with "Chorus" drawn
+   * over it next (CI failed once so: "1 peer", then "Chorus" within the 5 s it must stay). The
+   * second wait gives the window time to draw what the extension last set.
+   */
   const reconnect = async () => {
     const before = connections();
     await vs.command('Chorus: Reconnect');
     await waitFor('the extension connected anew', () => (vs.state()?.connected && connections() > before) || undefined, 60000);
+    await waitFor('the extension to have the daemon\'s session/status answer', () => (vs.state()?.connected && vs.state()?.state !== 'connecting') || undefined, 60000);
+    await new Promise((r) => setTimeout(r, 1500));
   };
 
   beforeAll(async () => {
