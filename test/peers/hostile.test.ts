@@ -350,6 +350,44 @@ it('bombs: a writer\'s change claiming more operations than one change may make 
   await healthy(h, guard);
 });
 
+it('bombs: a writer\'s change to a file\'s text too large to decode that leaves it no text is refused, live and in a sync message (decision 213)', async () => {
+  const { host: h, writerCode } = await host({ 'README.md': 'hello\n' });
+  const guard = guardFolder(h.project.root);
+  const e = await MaliciousEditor.connect(h.project.socketPath);
+  raw.push(e);
+  await e.init();
+  expect((await e.request(P.BufferOpen.method, { path: 'README.md' })).error).toBeUndefined();
+  const id = h.workspace.index.idOf('README.md')!;
+  const saved = h.workspace.savedForm(id)!.data;
+  const m = await mallory(writerCode, h);
+  // Each with a paste of 22,000 characters: over the operations a change may have to be decoded
+  // and checked whole, so it is read from its columns (largeTextProblem).
+  const big = 'let x = 1;\n'.repeat(2_000);
+  const attacks: Array<(d: Record<string, unknown>) => void> = [
+    (d) => (d.text = {}),
+    (d) => delete d.text,
+    (d) => (d.other = [1]),
+    (d) => (d.other = 1),
+  ];
+  const bad = attacks.map((fn) =>
+    changeOn<Record<string, unknown>>(saved, (d) => {
+      A.splice(d as A.Doc<unknown>, ['text'], 0, 0, big);
+      fn(d);
+    }),
+  );
+  // Each alone (a batch is refused whole at its first bad change): two live, two in sync messages.
+  for (const [i, c] of bad.entries()) (i < 2 ? m.changes(id, [c]) : m.syncWith(id, [c]));
+  const refused = (how: string) => refusals(h, new RegExp(`refused ${how} from peer .*: a change to the text of a file (makes something other than characters|writes)`));
+  await until(() => refused('changes') >= 1 && refused('the changes in a sync message') >= 1, () => `the refusals; log: ${logsOf(h).slice(-5).join(' / ')}`);
+  // An honest paste of the same size, sent after them, is taken; the document holds its text
+  // and nothing else, so none of the four was applied (a refusal's log lines are spaced out).
+  m.changes(id, [changeOn<{ text: string }>(saved, (d) => A.splice(d, ['text'], 0, 0, big))]);
+  await until(() => h.workspace.text(id) === `${big}hello\n`, () => `the honest paste; text starts ${JSON.stringify(h.workspace.text(id).slice(0, 30))}`);
+  await until(() => fs.readFileSync(path.join(h.project.root, 'README.md'), 'utf8') === `${big}hello\n`, 'the honest paste on disk');
+  expect(Object.keys(A.load(h.workspace.savedForm(id)!.data))).toEqual(['text']);
+  await healthy(h, guard);
+});
+
 it('a read-only guest\'s name and goodbye of a megabyte each reach the log cut short (the log is never rotated)', async () => {
   const { host: h, code } = await host({ 'README.md': 'read me\n' }, true);
   const guard = guardFolder(h.project.root);
