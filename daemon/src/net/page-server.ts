@@ -59,15 +59,28 @@ interface PageFile {
 }
 
 /**
- * Answers HTTP requests with the page's files. Files are read (and gzipped) once — they never
- * change while a daemon runs — so no request path ever reaches the file system.
+ * Answers HTTP requests with the page's files. The files are read (and gzipped) once, at the
+ * first request that finds the page built, and never again: they do not change while a daemon runs, so no request path ever
+ * reaches the file system. Not at start: the page is ~4.5 MB (Automerge's wasm, the editor's
+ * chunks) that most sessions never serve, and every sharing daemon would hold it (~4 % of its
+ * memory after a join) and read it as it starts.
  */
 export class PageServer {
-  readonly #files = new Map<string, PageFile>();
-  readonly #missing: string | undefined;
+  readonly #dir: string;
+  readonly #host: PageHost;
+  #files: Map<string, PageFile> | undefined;
+  #missing: string | undefined;
 
   constructor(opts: { host: PageHost; dir?: string }) {
-    const dir = opts.dir ?? defaultPageDir();
+    this.#dir = opts.dir ?? defaultPageDir();
+    this.#host = opts.host;
+  }
+
+  /** The page's files by URL path, read from the page folder the first time (then kept). */
+  #load(): Map<string, PageFile> {
+    if (this.#files) return this.#files;
+    const dir = this.#dir;
+    const files = new Map<string, PageFile>();
     let names: string[] = [];
     try {
       names = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((n) => fs.statSync(path.join(dir, n)).isFile());
@@ -79,10 +92,13 @@ export class PageServer {
       if (!type) continue;
       let body = fs.readFileSync(path.join(dir, name));
       // The page learns who served it from a meta tag (no inline script under the policy).
-      if (name === 'index.html') body = Buffer.from(body.toString('utf8').replace('%CHORUS_PAGE_HOST%', opts.host));
-      this.#files.set('/' + name.split(path.sep).join('/'), { body, type });
+      if (name === 'index.html') body = Buffer.from(body.toString('utf8').replace('%CHORUS_PAGE_HOST%', this.#host));
+      files.set('/' + name.split(path.sep).join('/'), { body, type });
     }
-    this.#missing = this.#files.has('/index.html') ? undefined : `the browser page is not built (${dir} has no index.html); run npm run build`;
+    this.#missing = files.has('/index.html') ? undefined : `the browser page is not built (${dir} has no index.html); run npm run build`;
+    // Not built yet: looked for again at the next request (a build may come while the daemon runs).
+    if (!this.#missing) this.#files = files;
+    return files;
   }
 
   /** Request handler for an http.Server (WebSocket upgrades never reach it). */
@@ -105,6 +121,7 @@ export class PageServer {
       reply(405, 'text/plain; charset=utf-8', 'only GET and HEAD are served here\n');
       return;
     }
+    const files = this.#load();
     if (this.#missing) {
       reply(503, 'text/plain; charset=utf-8', `${this.#missing}\n`);
       return;
@@ -116,7 +133,7 @@ export class PageServer {
       reply(400, 'text/plain; charset=utf-8', 'bad request path\n');
       return;
     }
-    const file = this.#files.get(pathname === '/' ? '/index.html' : pathname);
+    const file = files.get(pathname === '/' ? '/index.html' : pathname);
     if (!file) {
       reply(404, 'text/plain; charset=utf-8', 'not found: this server serves the Chorus page and nothing else\n');
       return;
