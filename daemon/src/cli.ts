@@ -79,6 +79,11 @@ program
   .action(async (dir: string | undefined, opts: { json?: boolean }) => (await commands()).status(dir, opts));
 
 program
+  .command('start [dir]')
+  .description('start the daemon of a project in the background (as opening it in an editor does); it rejoins the project\'s session, if it has one')
+  .action(async (dir: string | undefined) => (await commands()).start(dir));
+
+program
   .command('stop [dir]')
   .description('stop the daemon of a project (its files are written first); editors attached to it stay disconnected until one is told to reconnect')
   .action(async (dir: string | undefined) => (await commands()).stop(dir));

@@ -19,7 +19,7 @@ import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-cli
 import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, recordStartingHere, runningPid, startingDaemon, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
-import { markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
+import { editorsLeftOffline, markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 import { testTimings } from './session/test-timings.js';
 import { nameProblem } from './presence/person-name.js';
@@ -345,7 +345,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   if (flags.readOnly) params.readOnly = true;
   if (!flags.webrtc) params.webrtc = false;
   if (name !== undefined) params.name = name;
-  const wasStopped = stoppedByCommand(project);
+  const editorsOffline = editorsLeftOffline(project);
   const { code, readOnly, ignored, notices } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
     const conn = await cliConnection(socket);
@@ -363,7 +363,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     process.stderr.write(shown`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
   for (const n of notices ?? []) process.stderr.write(shown`Note: ${n}\n`);
-  if (wasStopped) process.stderr.write(STILL_OFFLINE);
+  if (editorsOffline) process.stderr.write(STILL_OFFLINE);
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {
     const who = readOnly ? 'Guests with this code can read but not write' + (flags.readOnly ? '' : ' (this folder holds a read-only code, so it can give no other)') : 'Guests with this code can edit';
@@ -466,7 +466,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   if (name !== undefined) params.name = name;
   const started = Date.now();
   const fp = { ...footprint(project, createdDirs), filesBefore: filesUnder(project.root) };
-  const wasStopped = stoppedByCommand(project);
+  const editorsOffline = editorsLeftOffline(project);
   const r = await undoneOnFailure('join', fp, async () => {
     // View mode: the daemon it starts must not read the folder at start-up, as it otherwise does
     // (its files would be taken in and shared with every peer once the join starts).
@@ -519,7 +519,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
       process.stdout.write(shown`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
     }
   }
-  if (wasStopped) process.stderr.write(STILL_OFFLINE);
+  if (editorsOffline) process.stderr.write(STILL_OFFLINE);
 }
 
 export async function relay(opts: { host: string; port: number }): Promise<void> {
@@ -567,10 +567,10 @@ export async function connect(dir: string | undefined, opts: { create?: boolean;
 }
 
 /**
- * Why a folder `status`, `stop` or `connect` was given is no project, with where to go instead; undefined
+ * Why a folder `status`, `start`, `stop` or `connect` was given is no project, with where to go instead; undefined
  * when it is one. Telling it to start a daemon there would make any folder (even /tmp) a project.
  */
-function notAProject(project: Project, command: 'status' | 'stop'): string | undefined {
+function notAProject(project: Project, command: 'status' | 'stop' | 'start'): string | undefined {
   if (fs.existsSync(project.dotDir)) return undefined;
   const inside = insideAProject(project, command);
   if (inside) return inside;
@@ -581,7 +581,7 @@ function notAProject(project: Project, command: 'status' | 'stop'): string | und
 }
 
 /** When `project` is no project itself but a folder inside one: what to say, naming that one. */
-function insideAProject(project: Project, command: 'status' | 'stop' | 'connect'): string | undefined {
+function insideAProject(project: Project, command: 'status' | 'stop' | 'start' | 'connect'): string | undefined {
   if (fs.existsSync(project.dotDir)) return undefined;
   const above = projectAbove(path.dirname(project.root));
   return above && `${project.root} is not a Chorus project itself but a folder inside the project ${above.root}; try \`chorus ${command} ${above.root}\``;
@@ -601,11 +601,38 @@ async function connectExisting(dir: string | undefined) {
   if (holder.state === 'held') {
     fail(`the daemon for ${project.root} (pid ${holder.pid}) is running but does not answer on ${project.socketPath}; it may still be starting: try again in a moment, or stop it with \`chorus stop ${project.root}\``);
   }
-  // `chorus daemon` runs in the foreground, so it is not the first thing to offer: an editor starts
-  // one in the background (a trial took "start one with `chorus daemon`" as the way back).
-  const how = `opening the project in an editor with Chorus starts it, or run one in this terminal with \`chorus daemon ${project.root}\``;
-  if (stoppedByCommand(project)) fail(`no daemon running for ${project.root}: it was stopped with \`chorus stop\`, and editors attached to it stay offline until you reconnect one; ${how}`, EXIT_NOT_RUNNING);
+  // `chorus daemon` runs in the foreground, so it is not what to offer (a trial took "start one
+  // with `chorus daemon`" as the way back, and then had no terminal): `chorus start` starts it in
+  // the background, as an editor does.
+  const how = `start it with \`chorus start ${project.root}\` (or open the project in an editor with Chorus)`;
+  if (stoppedByCommand(project)) {
+    const editors = editorsLeftOffline(project) ? ', and editors attached to it stay offline until you reconnect one' : '';
+    fail(`no daemon running for ${project.root}: it was stopped with \`chorus stop\`${editors}; ${how}`, EXIT_NOT_RUNNING);
+  }
   fail(`no daemon running for ${project.root}; ${how}`, EXIT_NOT_RUNNING);
+}
+
+/**
+ * `chorus start [dir]`: start the project's daemon in the background, as an editor opening the
+ * project does; it serves editors and, if the project is in a session, rejoins it. A daemon
+ * already running is left as it is (exit 0). A folder that is no project is refused: `share` or
+ * `join` makes one.
+ */
+export async function start(dir: string | undefined): Promise<void> {
+  const project = findProject(dir);
+  const elsewhere = notAProject(project, 'start');
+  if (elsewhere) fail(`nothing was started: ${elsewhere}`);
+  const running = await askDaemon(project);
+  if (running) {
+    process.stderr.write(shown`chorus: the daemon for ${project.root} is already running (pid ${running.pid}); \`chorus status ${project.root}\` shows what it is doing\n`);
+    return;
+  }
+  const editorsOffline = editorsLeftOffline(project);
+  (await ensureDaemon(project)).destroy();
+  const started = await askDaemon(project);
+  const pid = started ? ` (pid ${started.pid})` : '';
+  process.stderr.write(shown`chorus: started the daemon for ${project.root}${pid} in the background; it rejoins the project's session, if it has one (\`chorus status ${project.root}\` shows it), and \`chorus stop ${project.root}\` stops it\n`);
+  if (editorsOffline) process.stderr.write(STILL_OFFLINE);
 }
 
 /** The pid and root a daemon answering on the project's socket gives, within a few seconds; undefined if none answers. */
@@ -735,7 +762,7 @@ export async function stop(dir: string | undefined): Promise<void> {
     // One signalled while starting stops as soon as it has started, or at once before it handles
     // signals (it has taken nothing over then); stopDaemon waits for it to be gone either way.
     const which = found.starting ? `pid ${found.pid}, which was starting` : `pid ${found.pid}`;
-    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (${which}); editors that were connected to it stay offline until you reconnect one or open the project again, which starts it\n`);
+    process.stderr.write(shown`chorus: stopped the daemon for ${project.root} (${which}); editors that were connected to it stay offline until you reconnect one or open the project again, which starts it (\`chorus start ${project.root}\` starts it too)\n`);
     return;
   }
   if (found.state === 'free') fail(`no daemon running for ${project.root}; nothing to stop`, EXIT_NOT_RUNNING);

@@ -29,7 +29,8 @@ import { nameProblem } from './presence/person-name.js';
 import { logLine } from './log-line.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
-import { clearStopMark } from './lifecycle/stop-mark.js';
+import { clearStopMark, noteEditorsAtStop } from './lifecycle/stop-mark.js';
+import { CLI_CLIENT } from './lifecycle/rpc-client.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
 import { Project } from './project.js';
 import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
@@ -459,6 +460,9 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.log('stopping');
       this.session.halt(); // at once: the folder's own scan and editors' edits may still be saved below
+      // Before they go: a `chorus stop`'s mark learns whether any editor is left offline (a
+      // `chorus` command asking at that moment is none; an editor's bridge not yet greeted is one).
+      noteEditorsAtStop(this.project, [...this.sessions.values()].filter((s) => !(s.initialized && s.name === CLI_CLIENT.clientInfo.name)).length);
       this.server.close();
       for (const socket of this.server.sockets) socket.destroy();
       for (const s of this.sessions.values()) s.dispose();

@@ -41,7 +41,7 @@ it('says clearly when no daemon runs, with exit code 4', () => {
   fs.mkdirSync(path.join(d, '.chorus'));
   const r = chorus('status', d);
   expect(r.status).toBe(4);
-  expect(r.stderr).toContain(`no daemon running for ${d}; opening the project in an editor with Chorus starts it, or run one in this terminal with \`chorus daemon ${d}\``);
+  expect(r.stderr).toContain(`no daemon running for ${d}; start it with \`chorus start ${d}\` (or open the project in an editor with Chorus)`);
   expect(chorus('stop', d).stderr).toContain('no daemon running');
 });
 

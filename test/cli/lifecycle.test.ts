@@ -91,7 +91,7 @@ it('a stale lock naming a live program that is no daemon: stop leaves it alone, 
 
   const status = chorus(['status', d]);
   expect(status.status).toBe(4);
-  expect(status.stderr).toContain(`no daemon running for ${d}; opening the project in an editor with Chorus starts it, or run one in this terminal with \`chorus daemon ${d}\``);
+  expect(status.stderr).toContain(`no daemon running for ${d}; start it with \`chorus start ${d}\` (or open the project in an editor with Chorus)`);
 
   // What status said is true: a daemon starts, and says it took the stale lock over.
   const { child, log, status: st } = await foregroundDaemon(d);
@@ -143,7 +143,7 @@ it('a hand-written lock naming a live program with its real start time is stale:
   // Not "running but does not answer": nothing would ever answer.
   const status = chorus(['status', d]);
   expect(status.status).toBe(4);
-  expect(status.stderr).toContain(`no daemon running for ${d}; opening the project in an editor with Chorus starts it, or run one in this terminal with \`chorus daemon ${d}\``);
+  expect(status.stderr).toContain(`no daemon running for ${d}; start it with \`chorus start ${d}\` (or open the project in an editor with Chorus)`);
 
   // A daemon starts anyway, and its log says the lock was stale.
   const { child, log, status: st } = await foregroundDaemon(d);

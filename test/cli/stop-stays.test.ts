@@ -67,7 +67,7 @@ it('an editor attached when `chorus stop` runs hears why, and its automatic reco
   // "start one with `chorus daemon`", a foreground command, and nothing of the stop).
   const status = chorus(['status', d]);
   expect(status.status).toBe(P.ExitCodes.NotRunning);
-  expect(status.stderr).toContain(`no daemon running for ${d}: it was stopped with \`chorus stop\`, and editors attached to it stay offline until you reconnect one; opening the project in an editor with Chorus starts it`);
+  expect(status.stderr).toContain(`no daemon running for ${d}: it was stopped with \`chorus stop\`, and editors attached to it stay offline until you reconnect one; start it with \`chorus start ${d}\` (or open the project in an editor with Chorus)`);
 
   // The person asks (an editor opened anew, or its reconnect command): started as before, and
   // from then on a kill is brought back by the automatic reconnect as before.
@@ -127,4 +127,52 @@ it('a share that starts a daemon stopped with `chorus stop` says that the editor
   // Said once: a share of the running daemon says nothing of it.
   const again = chorus(['share', d, '--host', '127.0.0.1']);
   expect(again.stderr).not.toContain('still offline');
+});
+
+it('`chorus start` starts a stopped daemon in the background; with no editor attached at the stop, nothing is said of offline editors', async () => {
+  // A trial: after `chorus stop`, `status` offered only `chorus daemon` (the foreground) or an
+  // editor as the way back, and a later share warned of offline editors though none had been.
+  const d = tempProject({ 'a.txt': 'a\n' });
+  used.push(d);
+  expect(chorus(['share', d, '--host', '127.0.0.1']).status).toBe(0);
+  const stop = chorus(['stop', d]);
+  expect(stop.status, stop.stderr).toBe(0);
+  expect(stop.stderr).toContain(`(\`chorus start ${d}\` starts it too)`);
+  expect(JSON.parse(fs.readFileSync(path.join(d, '.chorus', 'stopped'), 'utf8'))).toMatchObject({ editors: 0 });
+  const status = chorus(['status', d]);
+  expect(status.status).toBe(P.ExitCodes.NotRunning);
+  expect(status.stderr).toContain(`no daemon running for ${d}: it was stopped with \`chorus stop\`; start it with \`chorus start ${d}\``);
+  expect(status.stderr).not.toContain('offline');
+
+  const started = chorus(['start', d]);
+  expect(started.status, started.stderr).toBe(0);
+  expect(started.stderr).toMatch(new RegExp(`started the daemon for ${d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid \\d+\\) in the background`));
+  expect(started.stderr).not.toContain('offline');
+  expect(daemonsFor(d)).toHaveLength(1);
+  const running = chorus(['status', d, '--json']);
+  expect(running.status, running.stderr).toBe(0);
+  expect(JSON.parse(running.stdout).session).toBeTruthy(); // it rejoined the session it shared
+  // Again: left as it is.
+  const again = chorus(['start', d]);
+  expect(again.status).toBe(0);
+  expect(again.stderr).toContain(`the daemon for ${d} is already running (pid ${daemonsFor(d)[0]!})`);
+  expect(daemonsFor(d)).toHaveLength(1);
+});
+
+it('`chorus start` after a stop with an editor attached says the editor is still offline; on a folder that is no project it starts nothing', async () => {
+  const { d, first } = await attachedProject();
+  expect(chorus(['stop', d]).status).toBe(0);
+  expect((await first.exited).code).toBe(P.ExitCodes.StoppedByCommand);
+  expect(JSON.parse(fs.readFileSync(path.join(d, '.chorus', 'stopped'), 'utf8'))).toMatchObject({ editors: 1 });
+  const started = chorus(['start', d]);
+  expect(started.status, started.stderr).toBe(0);
+  expect(started.stderr).toContain('Editors that were attached when this daemon was stopped with `chorus stop` are still offline');
+
+  const plain = tempProject({ 'b.txt': 'b\n' });
+  used.push(plain);
+  const refused = chorus(['start', plain]);
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr).toContain(`chorus: nothing was started: ${plain} is not a Chorus project (it has no .chorus/ folder); to make it one, share it with \`chorus share ${plain}\``);
+  expect(fs.existsSync(path.join(plain, '.chorus'))).toBe(false);
+  expect(daemonsFor(plain)).toEqual([]);
 });

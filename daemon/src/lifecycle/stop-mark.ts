@@ -10,10 +10,15 @@
 import fs from 'node:fs';
 import type { Project } from '../project.js';
 
-/** What the mark holds: which daemon was stopped, and when (ms since the epoch). */
+/**
+ * What the mark holds: which daemon was stopped, and when (ms since the epoch); and, once that
+ * daemon has stopped, how many editors were attached to it then (absent from a mark an older
+ * version wrote, or when the daemon could not add it: then some may have been).
+ */
 interface StopMark {
   pid: number;
   at: number;
+  editors?: number;
 }
 
 /**
@@ -33,6 +38,41 @@ export function markStopped(project: Project, pid: number): boolean {
 /** Was the project's daemon stopped with `chorus stop`, with no daemon started since? */
 export function stoppedByCommand(project: Project): boolean {
   return fs.existsSync(project.stoppedPath);
+}
+
+/** The mark as written, or undefined when there is none or it cannot be read. */
+function readMark(project: Project): Partial<StopMark> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(project.stoppedPath, 'utf8')) as Partial<StopMark>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A daemon stopped with `chorus stop` (this process, named by the mark) notes how many editors
+ * were attached to it, so that the command that starts it again tells of offline editors only
+ * when there are some (a trial: the warning came after stopping a daemon no editor had used).
+ * Best effort: a mark left without the count keeps the warning.
+ */
+export function noteEditorsAtStop(project: Project, editors: number): void {
+  const mark = readMark(project);
+  if (mark?.pid !== process.pid || typeof mark.at !== 'number') return;
+  try {
+    fs.writeFileSync(project.stoppedPath, JSON.stringify({ pid: mark.pid, at: mark.at, editors } satisfies StopMark) + '\n', { mode: 0o600 });
+  } catch {
+    // the count is only for the warning's sake
+  }
+}
+
+/**
+ * Were editors attached to the daemon when it was stopped with `chorus stop` (none started
+ * since)? They stay offline until reconnected (decision 174). True when the mark does not say.
+ */
+export function editorsLeftOffline(project: Project): boolean {
+  if (!stoppedByCommand(project)) return false;
+  const editors = readMark(project)?.editors;
+  return typeof editors !== 'number' || editors > 0;
 }
 
 /**
