@@ -64,6 +64,16 @@ describe('join codes', () => {
     }
   });
 
+  it('says a code has characters after its end, not that it was cut off; a code cut short is still called so', () => {
+    // A trial: "xyz" typed after a code was called "incomplete: its end is missing".
+    for (const code2 of [encodeJoinCode(code), encodeJoinCode({ ...code, addrs: ['ws://10.0.0.1:1', 'ws://10.0.0.2:2'] }, { readOnly: true })]) {
+      for (const extra of ['x', 'xy', 'xyz', 'abcd', 'Z'.repeat(60)]) {
+        expect(() => decodeJoinCode(code2 + extra), extra).toThrow(new RegExp(`other characters after its end \\("${extra.slice(0, 40)}(…)?"\\); give the code alone`));
+      }
+      for (let cut = 1; cut <= 24; cut++) expect(() => decodeJoinCode(code2.slice(0, -cut)), String(cut)).toThrow(/incomplete: its end is missing/);
+    }
+  });
+
   it('refuses to encode a code nobody could use', () => {
     expect(() => encodeJoinCode({ ...code, keys: { ...keys, writer: new Uint8Array(8) } })).toThrow(/32 bytes/);
     expect(() => encodeJoinCode({ sessionId: 'x', keys, addrs: [] })).toThrow(/at least one address/);

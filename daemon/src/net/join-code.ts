@@ -130,12 +130,38 @@ function decodedText(payload: string): string | undefined {
 }
 
 /**
+ * What follows a whole code in `payload`, or undefined: a shorter start of it that decodes to a
+ * JSON object is the code, the rest was typed or pasted after it (a trial: "xyz" after a code was
+ * called a code "cut off"). Base64 decodes each group of four characters alone, so the code's
+ * own characters decode the same with anything after them. Looked for only in a code that is
+ * no code as it is; at most 200 characters back.
+ */
+function textAfterCode(payload: string): string | undefined {
+  for (let end = payload.length - 1; end > 0 && end >= payload.length - 200; end--) {
+    const text = decodedText(payload.slice(0, end));
+    if (text === undefined || !text.endsWith('}')) continue;
+    try {
+      const body: unknown = JSON.parse(text);
+      if (typeof body === 'object' && body !== null) return payload.slice(end);
+    } catch {
+      // not the code's end
+    }
+  }
+  return undefined;
+}
+
+/**
  * The JSON body of a code's payload. A code's body is one JSON object: a payload that decodes
- * to the start of one without its end was cut off, not damaged, and is said to be.
+ * to the start of one without its end was cut off, not damaged, and is said to be; one with
+ * characters after its end is said to have them.
  */
 function bodyOf(payload: string): unknown {
   const text = decodedText(payload);
   if (text === undefined || !text.endsWith('}')) {
+    const after = textAfterCode(payload);
+    if (after !== undefined) {
+      throw new JoinCodeError(`the join code has other characters after its end (${JSON.stringify(after.length > 40 ? `${after.slice(0, 40)}…` : after)}); give the code alone, from "${JOIN_CODE_PREFIX}" to its end`);
+    }
     // The whole groups of four characters always decode: do they begin a JSON object?
     const head = decodedText(payload.slice(0, payload.length - (payload.length % 4))) ?? '';
     const begins = head === '' ? 'eyJ'.startsWith(payload.slice(0, 3)) : head.startsWith('{');
