@@ -31,6 +31,13 @@ describe.skipIf(skip)('Neovim plugin: sharing a folder that is not a project yet
     expect(fs.existsSync(path.join(plain, '.chorus'))).toBe(true);
     if (!(await n.messages()).some((m) => m.msg.includes('join code'))) await n.command('ChorusShare');
     await waitFor('a join code', async () => (await n.messages()).some((m) => m.msg.includes('join code')), 60_000);
+    // "(copied)" only where it was (a trial: said with no clipboard provider, after Neovim's own
+    // "clipboard: No provider"); the unnamed register has it either way.
+    const clipboard = (await n.api.eval('has("clipboard")')) === 1;
+    const said = (await n.messages()).find((m) => m.msg.includes('join code'))!.msg;
+    expect(said).toContain(clipboard ? 'join code (copied to the clipboard): chorus2.' : 'join code (in the unnamed register: p pastes it): chorus2.');
+    expect(String(await n.api.eval('@"'))).toBe(said.slice(said.indexOf('chorus2.')));
+    expect((await n.messages()).filter((m) => /No provider/.test(m.msg))).toEqual([]);
     const st = JSON.parse(spawnSync(process.execPath, [cli, 'status', plain, '--json'], { encoding: 'utf8' }).stdout);
     expect(st.session).toMatchObject({ role: 'host' });
   }, 240_000);

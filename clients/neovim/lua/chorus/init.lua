@@ -373,9 +373,12 @@ end
 function M.share(opts)
   call(methods.session_share, with_host(vim.deepcopy(opts or {})), function(result)
     pcall(vim.fn.setreg, '"', result.code)
-    pcall(vim.fn.setreg, '+', result.code)
+    -- The clipboard only where Neovim has a provider for it: without one, setting `+` prints
+    -- "clipboard: No provider" and copies nothing, and "(copied)" was then untrue (a trial).
+    local copied = vim.fn.has('clipboard') == 1 and pcall(vim.fn.setreg, '+', result.code)
+    local where = copied and 'copied to the clipboard' or 'in the unnamed register: p pastes it'
     local who = result.readOnly and 'guests can read, not edit' or 'guests can edit'
-    util.notify('sharing (' .. who .. '); join code (copied): ' .. result.code)
+    util.notify('sharing (' .. who .. '); join code (' .. where .. '): ' .. result.code)
   end)
 end
 
