@@ -705,8 +705,8 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     ...(st.waitingForContent > 0 ? [`waiting   for the content of ${count(st.waitingForContent, 'file')} from peers (each is written to disk when it arrives)`] : []),
     `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
     `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
-    `peers     ${st.peers.length ? '' : 'none'}`,
-    ...st.peers.map((p) => `  ${p.name} ${p.id.slice(0, 8)}${p.path ? ` via ${p.path}` : ''} ${PEER_STATES[p.state ?? ''] ?? p.state ?? ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`),
+    `peers     ${st.peers.length ? String(st.peers.length) : 'none'}`,
+    ...st.peers.map((p) => `  ${[p.name, p.id.slice(0, 8), p.path && `via ${p.path}`, PEER_STATES[p.state ?? ''] ?? p.state, p.rttMs !== undefined && `rtt ${p.rttMs.toFixed(1)} ms`].filter((w) => typeof w === 'string' && w !== '').join(' ')}`),
   ];
   // Every line whole through escapeControls: a name (this person's own too, from --name or the
   // config), a path or an editor's name with control characters prints them as escapes.

@@ -217,6 +217,16 @@ describe.skipIf(skip)('Neovim plugin: sharing from Neovim', () => {
     await waitFor('Ada among the peers', async () => (await b.messages()).some((m) => m.msg.includes('peers:') && m.msg.includes('Ada')));
     const status = JSON.parse(execFileSync(process.execPath, [cli, 'status', dirA, '--json'], { encoding: 'utf8' }));
     expect(status.session).toMatchObject({ role: 'host' });
+    // :ChorusStatus lists the peer as `chorus status` does: name, colour, the id's start (peers
+    // of one name told apart), how it is reached and its state, with no gap for a part not known.
+    const bob = (status.peers as Array<{ id: string; name: string }>).find((p) => p.name === 'Bob')!;
+    await a.command('ChorusStatus');
+    const said = await waitFor(':ChorusStatus', async () => (await a.messages()).find((m) => m.msg.includes('peers    1'))?.msg);
+    expect(said).toMatch(new RegExp(`\\n  Bob \\(#[0-9a-f]{6}\\) ${bob.id.slice(0, 8)}( via \\S+)? connected(\\n|$)`));
+    expect(said.split('\n').filter((l) => /\S {2,}\S/.test(l.trimStart()) && !/^(project|daemon|session|buffers|peers|you|writing|editors) /.test(l))).toEqual([]);
+    const text = execFileSync(process.execPath, [cli, 'status', dirA], { encoding: 'utf8' });
+    expect(text).toMatch(new RegExp(`\\npeers     1\\n  Bob ${bob.id.slice(0, 8)} via \\S+ connected`));
+    expect(text.split('\n').filter((l) => / $/.test(l))).toEqual([]);
   });
 });
 

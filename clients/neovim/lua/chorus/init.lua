@@ -492,9 +492,18 @@ local function describe_status(st, conn)
   end
   table.sort(shared)
   lines[#lines + 1] = 'buffers  ' .. (#shared > 0 and table.concat(shared, ', ') or 'none shared from this Neovim')
-  lines[#lines + 1] = 'peers    ' .. (#(st.peers or {}) > 0 and '' or 'none')
+  lines[#lines + 1] = 'peers    ' .. (#(st.peers or {}) > 0 and tostring(#st.peers) or 'none')
   for _, p in ipairs(st.peers or {}) do
-    lines[#lines + 1] = ('  %s (%s) %s %s'):format(p.name, p.color, p.path or '', p.state or '')
+    -- As `chorus status` lists them: the id's start tells apart peers of one name (a trial's five
+    -- "Seed …" from one git user.name); a part not known is left out, not left as a gap.
+    local parts = { p.name, ('(%s)'):format(p.color), type(p.id) == 'string' and p.id:sub(1, 8) or nil }
+    if p.path then
+      parts[#parts + 1] = 'via ' .. p.path
+    end
+    if p.state then
+      parts[#parts + 1] = p.state
+    end
+    lines[#lines + 1] = '  ' .. table.concat(parts, ' ')
   end
   return table.concat(lines, '\n')
 end
