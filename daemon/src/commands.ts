@@ -19,6 +19,7 @@ import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-cli
 import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, recordStartingHere, runningPid, startingDaemon, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
 import { isWriteTemp } from './disk/files.js';
 import { tidyKeptCopies } from './lifecycle/kept-copies.js';
+import { untagged } from './net/host-addrs.js';
 import { editorsLeftOffline, markStopped, stoppedByCommand, stoppedMessage } from './lifecycle/stop-mark.js';
 import { processStart, type LockHolder } from './lifecycle/lock.js';
 import { testTimings } from './session/test-timings.js';
@@ -721,7 +722,8 @@ function count(n: number, thing: string): string {
 /** `chorus status`'s session line: role, what limits the person (read-only, view mode), and the settings sharing started with. */
 function sessionLine(s: NonNullable<Schemas.ResultOf<typeof Schemas.SessionStatus>['session']>): string {
   const parts = P.sessionClauses(s);
-  if (s.listening?.length) parts.push(`listening on ${s.listening.join(', ')}`);
+  // Without the host ids peers use to pick addresses (`?host=…`): the person reads addresses.
+  if (s.listening?.length) parts.push(`listening on ${s.listening.map(untagged).join(', ')}`);
   if (s.relay) {
     const state = s.relayState;
     const how = state === undefined ? '' : state.connected ? ' (connected)' : ` (not reached: ${state.problem ?? 'connecting'}; retrying; peers who can only meet through it cannot join meanwhile)`;

@@ -13,6 +13,12 @@ export function tagAddr(url: string, hostId: string): string {
   return `${url}/?host=${hostId}`;
 }
 
+/** `url` without the host id `tagAddr` gave it, as a person reads an address (`chorus status`). */
+export function untagged(url: string): string {
+  const suffix = /\/\?host=[^/?#]*$/.exec(url);
+  return suffix ? url.slice(0, suffix.index) : url;
+}
+
 /** Whether a URL's `hostname` names this machine's loopback (`localhost`, 127.x, `[::1]`). */
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname.startsWith('127.') || hostname === '[::1]';
