@@ -25,8 +25,16 @@ export function tightenPrivate(dir: string): void {
   if (path.basename(dir) === 'blobs') return; // written 0600 one by one; a large folder to walk
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const f = path.join(dir, e.name);
-    if (e.isDirectory()) tightenPrivate(f);
-    else if (e.isFile() && (fs.lstatSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    try {
+      if (e.isDirectory()) tightenPrivate(f);
+      else if (e.isFile() && (fs.lstatSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch (err) {
+      // Gone since the listing: another `chorus` command's temporary file renamed into place
+      // (editors starting at once each record the daemon they start), or a file a daemon removed.
+      // Nothing is left to tighten; failing here ended a `chorus connect` with "… .tmp does not
+      // exist" and left its editor waiting for a daemon.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 }
 
