@@ -233,10 +233,10 @@ export function countOps(bytes: Uint8Array, max: number): number {
 const SET = 1;
 const DEL = 3;
 const MAKE_TEXT = 4;
-/** Column specs (column id << 4 | type): the object's counter, the key's string, the action. */
-const OBJ_CTR = 0x02;
-const KEY_STR = 0x15;
-const ACTION = 0x42;
+/** Column specs (column id << 4 | type) of a change: the object's counter, the key's string, the action. */
+const OBJ_CTR = (0 << 4) | ULEB;
+const KEY_STR = (1 << 4) | STRING_RLE;
+const ACTION = (4 << 4) | ULEB;
 
 /**
  * What is wrong with a change to a file's text too large to be decoded (over FULL_CHECK_BYTES or

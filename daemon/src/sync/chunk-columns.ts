@@ -42,7 +42,7 @@ export function countValues(data: Uint8Array, type: number, max: number): number
 }
 
 /**
- * The runs of a run-length encoded column of unsigned numbers (`type` ULEB or ACTOR) or strings
+ * The runs of a run-length encoded column of unsigned numbers (`type` ULEB, or an actor column's 1) or strings
  * (STRING_RLE): each value (null for a run of nulls) and how many rows it holds. Throws
  * ChunkMalformed where it cannot follow them.
  */
