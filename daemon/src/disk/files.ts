@@ -23,6 +23,17 @@ export async function readBytes(file: string): Promise<Uint8Array | undefined> {
  */
 export const SMALL_FILE_BYTES = 1024 * 1024;
 
+/**
+ * Which file `st` is: its inode number and its birth time. The number alone is not enough: a file
+ * system gives a freed inode number to the next file made (ext4 did, within a take-in: a `sed -i`
+ * renamed over the daemon's file, and the next one's new file got its number), and that file was
+ * taken for the daemon's file changed in place (WriteBack.baseFor). Where the file system keeps no
+ * birth time (0), the number alone, as before.
+ */
+export function fileIdentity(st: fs.Stats): string {
+  return `${st.ino}:${st.birthtimeMs}`;
+}
+
 /** What is at `file` (a link's own entry, not followed), looked at now; undefined if nothing is. */
 export function lstatNow(file: string): fs.Stats | undefined {
   try {

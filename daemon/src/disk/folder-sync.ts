@@ -15,7 +15,7 @@ import { hashBytes } from '../workspace/blob-store.js';
 import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { isExecutable, isWriteTemp, lstatNow, MAX_SHARED_FILE, readBytes } from './files.js';
+import { fileIdentity, isExecutable, isWriteTemp, lstatNow, MAX_SHARED_FILE, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
 import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.js';
@@ -82,8 +82,10 @@ interface Seen {
   since: number;
   /** When the file was last modified (what `WriteBack.baseFor` needs to find the content a tool read). */
   mtimeMs: number;
-  /** The file's inode: the same as a content the daemon wrote or read there means a tool changed that file in place. */
+  /** The file's inode. */
   ino: number;
+  /** Which file it is (files.ts fileIdentity): the same as a content the daemon wrote or read there means a tool changed that file in place. */
+  file: string;
   /** The file changed while it was read (another tool is writing it): see letWritesFinish. */
   changing: boolean;
 }
@@ -622,7 +624,7 @@ export class FolderSync {
     // make it look long settled (see letWritesFinish).
     const after = (await fs.promises.lstat(abs).catch(() => undefined)) ?? st;
     const changing = after.size !== bytes.length || after.mtimeMs !== st.mtimeMs || after.ino !== st.ino;
-    return { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: after.mtimeMs, ino: after.ino, changing };
+    return { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: after.mtimeMs, ino: after.ino, file: fileIdentity(after), changing };
   }
 
   /**
@@ -880,14 +882,14 @@ export class FolderSync {
         // must not be diffed away).
         if ((full || this.writeBack.crashLeftover(rel, seen.hash, seen.since)) && this.currentHash(id) !== seen.hash) refresh.push(rel);
       } else if (this.currentHash(id) === seen.hash) {
-        this.writeBack.remember(rel, seen.hash, seen.bytes, seen.ino);
+        this.writeBack.remember(rel, seen.hash, seen.bytes, seen.file);
       } else if (ledger.latest(rel) === undefined && (this.workspace.createdFrom(id) === seen.hash || (this.workspace.isLive(id) && index.entry(id)?.hash === seen.hash))) {
         // Made from these very bytes of this folder (an editor opened the new file before the
         // watcher took it in) and edited since: the folder is behind, not a second create.
         // After a restart `createdFrom` is forgotten, but a live document's entry still names
         // the text it started from: the folder holding exactly that is behind too (a daemon
         // killed before its first write-back of the file left it so).
-        this.writeBack.remember(rel, seen.hash, seen.bytes, seen.ino);
+        this.writeBack.remember(rel, seen.hash, seen.bytes, seen.file);
         refresh.push(rel);
       } else if (ledger.latest(rel) === undefined) {
         // A peer's file this folder never had, and a different one here at the same path: made
@@ -1023,7 +1025,7 @@ export class FolderSync {
           const seen = present.get(rel)!;
           // What the tool changed: usually the folder's newest content, an older one when the
           // tool read the file just before a write-back replaced it (decision 148).
-          const chosen = this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.ino);
+          const chosen = this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
           const base = chosen?.text;
           const baseHash = chosen?.hash ?? this.writeBack.ledger.latest(rel);
           this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
@@ -1036,7 +1038,7 @@ export class FolderSync {
           // for a document in memory. Without it the next outside edit had no base, and was
           // taken as the whole text, deleting what peers had added meanwhile.
           this.writeBack.keepBase(rel, seen.hash, seen.bytes);
-          this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.ino);
+          this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
           // The document's heads, when the take-in left its text exactly the folder's (decision 200).
           this.writeBack.tookIn(rel, seen.hash);
         });

@@ -44,6 +44,58 @@ function tempName(): string {
 }
 
 /**
+ * How long the file a write-back replaced is watched for a late write (see `watchReplaced`), and
+ * how often it is looked at meanwhile. A tool that opened the file before the rename (`echo >>`)
+ * writes into the replaced file whenever it gets to run; on a loaded machine a preempted shell
+ * did so after the one look right after the rename (cli/disk-races, a line lost 1 run in ~10).
+ * Generous, as TOOL_RACE_MS in write-back.ts is for a tool's read-change-write.
+ */
+const LATE_WRITE_WATCH_MS = 3000;
+const LATE_WRITE_POLL_MS = 50;
+/** At most this many replaced files are held open and watched at once (a peer's 1,000 files written back must not use 1,000 descriptors); the oldest goes first, looked at once more. */
+const MAX_LATE_WATCHES = 64;
+
+/**
+ * Told of a write a tool made to the file a write-back replaced, after the rename: `theirs` is
+ * that file's whole content now, `base` what it held before that write. `sure`: `base` is exactly
+ * that (what was last told); when not, it is the first bytes of `theirs` as long as the file was
+ * when replaced, which is what it held if the tool appended (the caller checks it is a content
+ * the folder held).
+ */
+export type LateWrite = (theirs: Buffer, base: Buffer, sure: boolean) => void;
+
+/** A replaced file being watched (see `watchReplaced`). */
+interface Replaced {
+  fd: number;
+  /** Its size, mtime and inode as last looked at. */
+  stamp: string;
+  /** Its content as last told (undefined: not told yet; it holds `size` bytes of the content it was replaced with). */
+  told: Buffer | undefined;
+  size: number;
+  /** It changed at the last look: told once a look finds it unchanged (the tool done writing), or at the end. */
+  changing: boolean;
+  until: number;
+  late: LateWrite;
+}
+
+function stampOfReplaced(st: fs.Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** The whole content of the open file `fd`, read from its start. */
+function readAll(fd: number): Buffer {
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(size);
+  let n = 0;
+  while (n < size) {
+    const got = fs.readSync(fd, buf, n, size - n, n);
+    if (got === 0) break;
+    n += got;
+  }
+  return buf.subarray(0, n);
+}
+
+/**
  * The file system's own refusal of a name as too long (ENAMETOOLONG: a part over its NAME_MAX,
  * which is below 255 bytes on some, e.g. 143 on eCryptfs, or the whole path over PATH_MAX) as a
  * WriteRefused: trying again cannot help, and the log says which file and why in words.
@@ -307,15 +359,16 @@ export class FolderWriter {
    * Returns the file's identity as written (taken from the temporary file before it moved: a
    * rename keeps inode and times), so a tool's write right after ours is never mistaken for ours.
    * Throws WriteRefused (nothing written; also when the file system finds the name too long),
-   * or the file system's error.
+   * or the file system's error. `late`: told of a tool's write to the replaced file after the
+   * rename, for a while (see `watchReplaced`); only with `unchanged`.
    */
-  async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
+  async writeFile(rel: string, data: string | Uint8Array, exec?: boolean, create = false, unchanged?: (now: fs.Stats | undefined) => boolean, late?: LateWrite): Promise<fs.Stats> {
     // What a HEAD says decides whether it makes a repository (git-dir-guard.ts); no other file's does.
     const head = namesHead(rel) ? (typeof data === 'string' ? data.slice(0, 256) : Buffer.from(data.subarray(0, 256)).toString('utf8')) : undefined;
     const file = this.checked(rel, head);
     this.writing.add(rel);
     try {
-      return await this.writeChecked(file, data, exec, create, unchanged);
+      return await this.writeChecked(file, data, exec, create, unchanged, late);
     } catch (e) {
       throw this.refusedInTheWay(rel, file, refusedAsTooLong(rel, e));
     } finally {
@@ -342,7 +395,7 @@ export class FolderWriter {
     return e;
   }
 
-  private async writeChecked(file: string, data: string | Uint8Array, exec: boolean | undefined, create: boolean, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
+  private async writeChecked(file: string, data: string | Uint8Array, exec: boolean | undefined, create: boolean, unchanged?: (now: fs.Stats | undefined) => boolean, late?: LateWrite): Promise<fs.Stats> {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     let mode = 0o644;
     try {
@@ -352,17 +405,17 @@ export class FolderWriter {
     }
     if (exec !== undefined) mode = withExec(mode, exec);
     try {
-      return await this.writeVia(path.join(this.ownTempDir(), tempName()), file, data, mode, create, unchanged);
+      return await this.writeVia(path.join(this.ownTempDir(), tempName()), file, data, mode, create, unchanged, late);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException | undefined)?.code;
       if (code === 'ENOENT' && this.tempDirMade && !fs.existsSync(this.tempDir)) {
         // `.chorus/tmp/` was removed while the daemon ran: make it again.
         this.tempDirMade = false;
-        return this.writeVia(path.join(this.ownTempDir(), tempName()), file, data, mode, create, unchanged);
+        return this.writeVia(path.join(this.ownTempDir(), tempName()), file, data, mode, create, unchanged, late);
       }
       // The file's folder is on another file system (a mount inside the project): a rename
       // into it would not be atomic, so its temporary file goes beside it.
-      if (code === 'EXDEV') return this.writeVia(path.join(path.dirname(file), tempName()), file, data, mode, create, unchanged);
+      if (code === 'EXDEV') return this.writeVia(path.join(path.dirname(file), tempName()), file, data, mode, create, unchanged, late);
       throw e;
     }
   }
@@ -376,7 +429,7 @@ export class FolderWriter {
   }
 
   /** Write `data` to `tmp` with `mode`, then put it in place as `file` (see writeFile). */
-  private async writeVia(tmp: string, file: string, data: string | Uint8Array, mode: number, create: boolean, unchanged?: (now: fs.Stats | undefined) => boolean): Promise<fs.Stats> {
+  private async writeVia(tmp: string, file: string, data: string | Uint8Array, mode: number, create: boolean, unchanged?: (now: fs.Stats | undefined) => boolean, late?: LateWrite): Promise<fs.Stats> {
     try {
       await fs.promises.writeFile(tmp, data, { mode });
       await fs.promises.chmod(tmp, mode);
@@ -405,11 +458,18 @@ export class FolderWriter {
         // write lands in the file the rename unlinks. Held open here, that file shows it
         // afterwards, and its content is put back for the caller to take in.
         const old = before?.isFile() ? openToRead(file) : undefined;
+        let watched = false;
         try {
           fs.renameSync(tmp, file);
-          if (old !== undefined && before) await this.putBackLateWrite(old, before, file, written.ino, mode);
+          if (old !== undefined && before) {
+            await this.putBackLateWrite(old, before, file, written.ino, mode);
+            // A tool that opened the file before the rename may write to it later still (the
+            // look just above is a moment after the rename): watched for a while, such a write
+            // is told to the caller, to take in. Closed once the watch is over.
+            if (late && this.watchingLate) watched = this.watchReplaced(old, before, late);
+          }
         } finally {
-          if (old !== undefined) fs.closeSync(old);
+          if (old !== undefined && !watched) fs.closeSync(old);
         }
       }
       return written;
@@ -443,6 +503,82 @@ export class FolderWriter {
       }
     }
     throw new ChangedMeanwhile(file);
+  }
+
+  /** The replaced files being watched for a late write, oldest first (see `watchReplaced`). */
+  private readonly replaced: Replaced[] = [];
+  private replacedTimer: NodeJS.Timeout | undefined;
+  private watchingLate = true;
+
+  /** Look at every replaced file watched once more, and stop watching (the daemon is stopping; later writes are not watched). */
+  endLateWatches(): void {
+    this.watchingLate = false;
+    for (const w of this.replaced.splice(0)) this.endWatch(w);
+    clearInterval(this.replacedTimer);
+    this.replacedTimer = undefined;
+  }
+
+  /**
+   * Watch the file a write-back just replaced (`fd`, open; `before`: as it was when replaced) for
+   * LATE_WRITE_WATCH_MS: a write a tool makes to it (having opened the file before the rename) is
+   * told to `late` once the file stops changing. Without this, such a write landed in a file
+   * nobody would ever read again (an `echo >>` preempted between its open and its write: a line
+   * lost from cli/disk-races). A poll, not fs.watch: one timer for every watched file, the same on
+   * every platform, and a watcher on a path would follow the name, not the replaced file. A tool
+   * holding the file open for longer (a long-running process appending to a log) still writes
+   * into the replaced file after the watch (decision 215). Returns false when nothing is watched.
+   */
+  private watchReplaced(fd: number, before: fs.Stats, late: LateWrite): boolean {
+    if (this.replaced.length >= MAX_LATE_WATCHES) this.endWatch(this.replaced.shift()!);
+    this.replaced.push({ fd, stamp: stampOfReplaced(before), told: undefined, size: before.size, changing: false, until: Date.now() + LATE_WRITE_WATCH_MS, late });
+    if (this.replacedTimer === undefined) {
+      this.replacedTimer = setInterval(() => this.lookAtReplaced(), LATE_WRITE_POLL_MS);
+      this.replacedTimer.unref(); // never what keeps a stopping daemon alive
+    }
+    return true;
+  }
+
+  private lookAtReplaced(): void {
+    const now = Date.now();
+    for (const w of [...this.replaced]) {
+      if (now >= w.until) {
+        this.replaced.splice(this.replaced.indexOf(w), 1);
+        this.endWatch(w);
+      } else this.lookAtOne(w, false);
+    }
+    if (this.replaced.length === 0 && this.replacedTimer !== undefined) {
+      clearInterval(this.replacedTimer);
+      this.replacedTimer = undefined;
+    }
+  }
+
+  /** Look at a watched replaced file once; tell its caller of what a tool wrote, when it is done writing (or `last`). */
+  private lookAtOne(w: Replaced, last: boolean): void {
+    try {
+      const stamp = stampOfReplaced(fs.fstatSync(w.fd));
+      const changed = stamp !== w.stamp;
+      w.stamp = stamp;
+      // Told once a look finds it unchanged since the last (the tool is done, or pausing), so a
+      // write in several pieces is told once, whole; at the watch's end whatever it holds.
+      if (changed && !last) {
+        w.changing = true;
+        return;
+      }
+      if (!changed && !w.changing) return;
+      w.changing = false;
+      const theirs = readAll(w.fd);
+      const sure = w.told !== undefined;
+      const base = w.told ?? theirs.subarray(0, Math.min(w.size, theirs.length));
+      w.told = theirs;
+      if (!theirs.equals(base)) w.late(theirs, base, sure);
+    } catch {
+      // A descriptor that cannot be read: nothing more to learn from it.
+    }
+  }
+
+  private endWatch(w: Replaced): void {
+    this.lookAtOne(w, true);
+    fs.closeSync(w.fd);
   }
 
   /** Move a file from `from` to `to` (making `to`'s folders). Both paths are checked. Throws as `renameNow`. */
@@ -587,14 +723,16 @@ export class FolderWriter {
   }
 
   /**
-   * Keep a copy of the file at `rel` in `.chorus/kept/` (where a person finds a change that is
-   * about to be replaced), named with the time; returns the copy's path.
+   * Keep a copy of the file at `rel` (or `content`, a version of it no longer in the folder) in
+   * `.chorus/kept/` (where a person finds a change that is about to be replaced, or was), named
+   * with the time; returns the copy's path.
    */
-  async keepCopy(rel: string): Promise<string> {
+  async keepCopy(rel: string, content?: Uint8Array): Promise<string> {
     const abs = this.checked(rel);
     const kept = path.join(this.project.dotDir, 'kept', `${rel}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
     await fs.promises.mkdir(path.dirname(kept), { recursive: true, mode: 0o700 });
-    await fs.promises.copyFile(abs, kept);
+    if (content !== undefined) await fs.promises.writeFile(kept, content, { mode: 0o600 });
+    else await fs.promises.copyFile(abs, kept);
     return kept;
   }
 }

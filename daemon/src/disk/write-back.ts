@@ -15,7 +15,7 @@ import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
 import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-writer.js';
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
-import { hashOfFile, lstatNow, MAX_SHARED_FILE } from './files.js';
+import { fileIdentity, hashOfFile, lstatNow, MAX_SHARED_FILE } from './files.js';
 import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
 import { RenamedHere } from './renamed-here.js';
 import { testTimings } from '../session/test-timings.js';
@@ -63,6 +63,9 @@ function linesChanged(from: string, to: string): number {
   for (const [kind, text] of fastDiff(enc(from), enc(to))) if (kind !== fastDiff.EQUAL) n += text.length / 2;
   return n;
 }
+
+/** What the folder's tools change, as the workspace names it (as FolderSync's take-ins). */
+const DISK = { kind: 'disk' } as const;
 
 function stampOf(st: fs.Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.mode}`; // the mode: a chmod is a change too
@@ -113,7 +116,7 @@ export class WriteBack {
    * that read the file just before a write-back replaced it made its change on an older one of
    * these, not on the newest (see `baseFor`, decision 148).
    */
-  private history = new Map<string, Array<{ hash: string; text: string; at: number; ino: number | undefined }>>();
+  private history = new Map<string, Array<{ hash: string; text: string; at: number; file: string | undefined }>>();
   /** What the daemon recorded per path lately, in order (see `isOwn`). */
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
   /**
@@ -321,12 +324,12 @@ export class WriteBack {
    * Remember that `path` now holds content with this hash (taken in from disk); `content`, the
    * bytes or their text, is kept as the file's base only while its document is in memory.
    */
-  remember(path: string, hash: string, content?: Uint8Array | string, ino?: number): void {
+  remember(path: string, hash: string, content?: Uint8Array | string, file?: string): void {
     // Heads only with the content: a take-in records the hash before it merges (see `tookIn`).
     this.ledger.record(path, hash, content === undefined ? undefined : this.headsOf(path, hash));
     this.landed.set(path, this.note(path, hash));
     this.keepBase(path, hash, content);
-    if (content !== undefined) this.inFolder(path, hash, content, ino);
+    if (content !== undefined) this.inFolder(path, hash, content, file);
   }
 
   /**
@@ -350,7 +353,7 @@ export class WriteBack {
   }
 
   /** `content` (with this hash) is in the folder at `path` now, for sure: a candidate base of the next outside edit. */
-  inFolder(path: string, hash: string, content: Uint8Array | string | undefined, ino?: number): void {
+  inFolder(path: string, hash: string, content: Uint8Array | string | undefined, file?: string): void {
     const id = this.workspace.index.idOf(path);
     const text = content === undefined || !id || !this.workspace.isLoaded(id) || content.length > this.workspace.liveLimit ? null : typeof content === 'string' ? content : decodeText(content);
     if (text === null) {
@@ -358,7 +361,7 @@ export class WriteBack {
       return;
     }
     const list = this.history.get(path) ?? [];
-    if (list.at(-1)?.hash !== hash) list.push({ hash, text, at: Date.now(), ino });
+    if (list.at(-1)?.hash !== hash) list.push({ hash, text, at: Date.now(), file });
     if (list.length > HISTORY) list.shift();
     this.history.set(path, list);
     if (this.history.size > 2 * this.workspace.loaded + 64) {
@@ -370,11 +373,12 @@ export class WriteBack {
   }
 
   /**
-   * The text an outside edit of `path` (now `bytes`, in the file with inode `ino` last modified at
+   * The text an outside edit of `path` (now `bytes`, in the file `file` (files.ts fileIdentity) last modified at
    * `mtimeMs`) was made on, with its hash. Usually the newest content known to be in the folder.
    * But a write-back of the daemon may have replaced the file while a tool was changing it:
    * - a tool that changed the file in place (`>>`, an editor saving in place) changed the content
-   *   of that very file: when it is still the file (inode) the newest content was in, that is the base;
+   *   of that very file: when it is still the file the newest content was in (the same inode,
+   *   and born at the same time: an inode number freed by a rename is soon another file's), that is the base;
    * - a tool that rewrites the file (read, change, write elsewhere, rename over it: `sed -i`, many
    *   editors) may have read it just before the write-back landed: its change was made on the
    *   content before. Every content the folder held within TOOL_RACE_MS of the tool's write is a
@@ -385,7 +389,7 @@ export class WriteBack {
    * Diffed from the newest instead, the tool's change undid what the write-back brought (a peer's
    * lines deleted, or added twice once taken in again). Decision 148.
    */
-  baseFor(path: string, bytes: Uint8Array, mtimeMs: number, ino?: number): { text: string; hash: string } | undefined {
+  baseFor(path: string, bytes: Uint8Array, mtimeMs: number, file?: string): { text: string; hash: string } | undefined {
     const list = this.history.get(path);
     const latest = this.ledger.latest(path);
     const newest = list?.at(-1);
@@ -400,8 +404,8 @@ export class WriteBack {
     const hash = hashBytes(bytes);
     let best = newest;
     // Still the file the newest content was in: changed in place, on that content. (Only the
-    // newest: an older content's file was replaced since, and its inode number may be reused.)
-    if (ino === undefined || newest.ino !== ino) {
+    // newest: an older content's file was replaced since.)
+    if (file === undefined || newest.file !== file) {
       let bestSize = linesChanged(newest.text, now);
       for (let i = list.length - 2; i >= 0 && bestSize > 0; i--) {
         const e = list[i]!;
@@ -728,7 +732,7 @@ export class WriteBack {
         // appending or saving meanwhile), that write is taken in instead of replaced.
         const unchanged = (now: fs.Stats | undefined) => (now === undefined ? st === undefined : st !== undefined && stampOf(now) === stampOf(st));
         try {
-          written = await this.folder.writeFile(path, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create, unchanged);
+          written = await this.folder.writeFile(path, data, id ? !!this.workspace.index.entry(id)?.exec : undefined, create, unchanged, (theirs, base, sure) => this.takeLateWrite(path, theirs, base, sure));
         } catch (e) {
           // Nothing was written (the write is a rename into place, or nothing): the folder
           // still holds what it held, so the ledger must say so too, or the next write of this
@@ -778,7 +782,7 @@ export class WriteBack {
         }
         this.landed.set(path, gen);
         this.stamps.set(path, stampOf(written));
-        this.inFolder(path, hash, text ?? data, written.ino);
+        this.inFolder(path, hash, text ?? data, fileIdentity(written));
       } catch (e) {
         if (e instanceof WriteRefused) this.pendingContent.logRefusal(e.message);
         else this.log(`could not write ${path}: ${inWords(e)}; will retry on the next change`);
@@ -791,9 +795,56 @@ export class WriteBack {
     return next;
   }
 
+  /**
+   * A tool wrote to the file a write-back of `path` replaced, after the rename (FolderWriter's
+   * `watchReplaced`: an `echo >>` that opened the file just before it and wrote just after): its
+   * write is in no file of the folder. `theirs` is that file's content now, `base` what it held
+   * before the write (`sure`), or its start as long as the file was when replaced. Taken in as an
+   * outside edit made on `base`, three-way as any (a live text: the appended line goes in after
+   * what `base` had, before what came since), when `base` is sure or a content the folder is
+   * known to have held (so the tool appended to it); the change schedules the write that puts it
+   * in the folder. Otherwise (the tool wrote over the middle of the file, this member may not
+   * change the session, or the daemon is stopping), it cannot be placed safely: kept in
+   * `.chorus/kept/`, said in the log and to editors. Never dropped.
+   */
+  private takeLateWrite(path: string, theirs: Buffer, base: Buffer, sure: boolean): void {
+    const baseHash = hashBytes(base);
+    const known = sure || this.ledger.latest(path) === baseHash || this.recent.get(path)?.some((r) => r.hash === baseHash) || this.history.get(path)?.some((e) => e.hash === baseHash);
+    const id = this.workspace.index.idOf(path);
+    if (known && id && !this.workspace.readOnly && !this.disabled && !this.stopping) {
+      try {
+        let kept: string | undefined;
+        this.workspace.batch(() => {
+          kept = this.workspace.contentChanged(path, theirs, DISK, decodeText(base) ?? undefined, !!this.workspace.index.entry(id)?.exec, baseHash);
+        }, DISK);
+        // A whole (not text) file: this version is kept beside the shared one, as for any concurrent change.
+        if (kept !== undefined) void this.writeNow(kept, theirs);
+        this.log(`took in a write a tool made to ${path} just after Chorus replaced the file with its new version (the tool had it open from before): it would have been lost with the replaced file`);
+        return;
+      } catch (e) {
+        this.log(`could not take in a write a tool made to ${path} just after Chorus replaced it: ${inWords(e)}; kept as a copy`);
+      }
+    }
+    void this.folder.keepCopy(path, theirs).then(
+      (kept) => {
+        const rel = nodePath.relative(this.project.root, kept).split(nodePath.sep).join('/');
+        const message = `${path}: a tool wrote to the file just after Chorus replaced it with the session's version; its write could not be merged, so the file as that tool left it is kept in ${rel}: copy what you need from there`;
+        this.log(message);
+        this.onKept?.({ path, kept: rel, message });
+      },
+      (e: unknown) => this.log(`${path}: a tool wrote to the file just after Chorus replaced it, and keeping a copy of it failed: ${inWords(e)}`),
+    );
+  }
+
   /** Write everything that is waiting (on shutdown). */
   async flush(): Promise<void> {
     for (const id of [...this.pending.keys()]) void this.writeLive(id);
     await Promise.all([...this.running.values()]);
+    // The daemon is stopping (its store closed): a tool's late write found now is kept as a copy.
+    this.stopping = true;
+    this.folder.endLateWatches();
   }
+
+  /** Set by `flush`: the daemon is stopping. */
+  private stopping = false;
 }

@@ -1,0 +1,85 @@
+// test/cli/disk-races.test.ts lost a line once in ~10 full runs: on B a shell appended lines
+// (`echo "r4B12" >> f.txt`) while B's daemon wrote back A's `sed -i` change of line 1. The
+// write-back writes a new file and renames it over f.txt; an `echo >>` that opened f.txt just
+// before that rename and wrote just after the daemon's one look at the replaced file (right
+// after the rename) put its line into the replaced, unlinked file, where nobody ever saw it.
+// Here the race is forced: the appender opens the file inside the write-back's rename and writes
+// well after it. The line must reach both folders, once, in its place.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it, vi } from 'vitest';
+import { FolderWriter } from '../../daemon/src/disk/folder-writer.js';
+import { Project } from '../../daemon/src/project.js';
+import { converged, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { tempProject } from '../support/project-dir.js';
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await stopAllPeers();
+});
+
+const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+
+it('a line a tool appends to the file a write-back replaced, having opened it before the rename, reaches both folders', async () => {
+  const { a, b } = await sharedPair({ 'f.txt': 'top\nB1\n' });
+  await converged(a, b, 'the first sync');
+  const fa = path.join(a.dir, 'f.txt');
+  const fb = path.join(b.dir, 'f.txt');
+  await until(() => read(fb) === 'top\nB1\n', 'f.txt on B');
+
+  // Both daemons run in this process: only B's write-back of f.txt is caught (its rename onto fb).
+  const rename = fs.renameSync.bind(fs);
+  let appender: number | undefined;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    // `echo … >> f.txt` on B opens the file just before the write-back's rename...
+    if (appender === undefined && to === fb) appender = fs.openSync(fb, 'a');
+    rename(from, to);
+  });
+  fs.writeFileSync(fa, 'top2\nB1\n'); // A changes line 1 (as `sed -i` does, in place here): B writes it back
+  await until(() => appender !== undefined, "B's write-back of A's change");
+  vi.restoreAllMocks();
+  expect(read(fb)).toBe('top2\nB1\n');
+
+  // ...and writes well after it (a shell preempted on a loaded machine): into the replaced file.
+  await new Promise((r) => setTimeout(r, 300));
+  fs.writeSync(appender!, 'B2\n');
+  fs.closeSync(appender!);
+
+  const want = 'top2\nB1\nB2\n';
+  await until(() => read(fa) === want && read(fb) === want, `both folders to hold the appended line (A: ${JSON.stringify(read(fa))}, B: ${JSON.stringify(read(fb))})`, 15_000).catch(() => undefined);
+  expect({ a: read(fa), b: read(fb) }).toEqual({ a: want, b: want });
+  // Settled: still so a moment later (no late write-back undoes it).
+  await new Promise((r) => setTimeout(r, 1500));
+  expect({ a: read(fa), b: read(fb) }).toEqual({ a: want, b: want });
+}, 60_000);
+
+it('FolderWriter tells each write to the replaced file once it is done, with what the file held before it', async () => {
+  const root = tempProject({ 'f.txt': 'one\n' });
+  const writer = new FolderWriter(new Project(root));
+  const file = path.join(root, 'f.txt');
+  const rename = fs.renameSync.bind(fs);
+  let appender: number | undefined;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    if (appender === undefined && to === file) appender = fs.openSync(file, 'a');
+    rename(from, to);
+  });
+  const told: Array<[string, string, boolean]> = [];
+  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base.toString(), sure]));
+  vi.restoreAllMocks();
+  expect(fs.readFileSync(file, 'utf8')).toBe('new\n');
+  // Two writes, in two pieces each, 400 ms apart: each told once, whole.
+  for (const line of ['two\n', 'three\n']) {
+    await new Promise((r) => setTimeout(r, 150));
+    fs.writeSync(appender!, line.slice(0, 2));
+    fs.writeSync(appender!, line.slice(2));
+    await until(() => told.some(([theirs]) => theirs.endsWith(line)), `${JSON.stringify(line)} told`, 5000);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  fs.closeSync(appender!);
+  expect(told).toEqual([
+    ['one\ntwo\n', 'one\n', false], // its start, as long as the file was when replaced: the caller checks it is a content it knows
+    ['one\ntwo\nthree\n', 'one\ntwo\n', true],
+  ]);
+  expect(fs.readFileSync(file, 'utf8')).toBe('new\n'); // the folder's file is the caller's to change
+  writer.endLateWatches();
+});
