@@ -83,3 +83,20 @@ it('FolderWriter tells each write to the replaced file once it is done, with wha
   expect(fs.readFileSync(file, 'utf8')).toBe('new\n'); // the folder's file is the caller's to change
   writer.endLateWatches();
 });
+
+it('FolderWriter does not watch a replaced file that has another name (a hard link): writes there are that name\'s', async () => {
+  const root = tempProject({ 'f.txt': 'one\n' });
+  const writer = new FolderWriter(new Project(root));
+  const file = path.join(root, 'f.txt');
+  const other = path.join(root, 'other-name.txt');
+  fs.linkSync(file, other);
+  const told: string[] = [];
+  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs) => told.push(theirs.toString()));
+  // The replaced file is other-name.txt now; a write to it is that file's own change.
+  fs.appendFileSync(other, 'two\n');
+  await new Promise((r) => setTimeout(r, 700));
+  writer.endLateWatches();
+  expect(told).toEqual([]);
+  expect(fs.readFileSync(file, 'utf8')).toBe('new\n');
+  expect(fs.readFileSync(other, 'utf8')).toBe('one\ntwo\n');
+});

@@ -477,7 +477,8 @@ export class FolderWriter {
             // A tool that opened the file before the rename may write to it later still (the
             // look just above is a moment after the rename): watched for a while, such a write
             // is told to the caller, to take in. Closed once the watch is over.
-            if (late && this.watchingLate) watched = this.watchReplaced(old, before, late);
+            // Not a file with another name (a hard link): writes to it there are that name's.
+            if (late && this.watchingLate && before.nlink <= 1) watched = this.watchReplaced(old, before, late);
           }
         } finally {
           if (old !== undefined && !watched) fs.closeSync(old);
