@@ -294,6 +294,7 @@ describe('no other module changes the project folder', () => {
     'lifecycle/kept-copies.ts', // removes the oldest of the daemon's own copies of damaged state in .chorus (decision 153)
     'lifecycle/stop-mark.ts', // .chorus/stopped, the mark `chorus stop` leaves (decision 174)
     'lifecycle/daemon-process.ts', // removes .chorus/daemon.starting, a starter's record (decision 183)
+    'disk/birth-times.ts', // a probe file in the system's temporary folder, never the project (decision 215)
   ]);
   const MUTATES = /\bfs\.(?:promises\.)?(?:writeFile|appendFile|rename|rm|rmdir|unlink|mkdir|chmod|copyFile|link|symlink|truncate|cp)(?:Sync)?\(/;
 

@@ -62,6 +62,8 @@ it("a rewrite made on the content before a write-back, in a file that got the wr
   const end = Date.now() + 15_000;
   while (!a.daemon.workspace.text(id).startsWith('top2\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
   vi.restoreAllMocks();
+  // Taken in while the number was shown (else the take-in saw the real one, and this proves nothing).
+  expect(a.daemon.workspace.text(id).startsWith('top2\n'), 'the rewrite taken in within 15 s').toBe(true);
 
   const want = 'top2\nL1\nL2\nL3\n';
   await until(() => read(fa) === want && read(fb) === want, 'both folders to hold the rewrite and L3', 15_000).catch(() => undefined);

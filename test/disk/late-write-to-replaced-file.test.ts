@@ -64,7 +64,7 @@ it('FolderWriter tells each write to the replaced file once it is done, with wha
     rename(from, to);
   });
   const told: Array<[string, string, boolean]> = [];
-  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base.toString(), sure]));
+  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString() ?? "(none)", sure]));
   vi.restoreAllMocks();
   expect(fs.readFileSync(file, 'utf8')).toBe('new\n');
   // Two writes, in two pieces each, 400 ms apart: each told once, whole.
@@ -99,4 +99,106 @@ it('FolderWriter does not watch a replaced file that has another name (a hard li
   expect(told).toEqual([]);
   expect(fs.readFileSync(file, 'utf8')).toBe('new\n');
   expect(fs.readFileSync(other, 'utf8')).toBe('one\ntwo\n');
+});
+
+it('a tool that writes over the replaced file (not appending) has its version kept in .chorus/kept/, said in the log; the folder keeps the session\'s', async () => {
+  const { a, b } = await sharedPair({ 'f.txt': 'top\nB1\n' });
+  await converged(a, b, 'the first sync');
+  const fa = path.join(a.dir, 'f.txt');
+  const fb = path.join(b.dir, 'f.txt');
+  await until(() => read(fb) === 'top\nB1\n', 'f.txt on B');
+  const rename = fs.renameSync.bind(fs);
+  let tool: number | undefined;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    // A tool opens f.txt to read and write (Python's 'r+') just before B's write-back's rename...
+    if (tool === undefined && to === fb) tool = fs.openSync(fb, 'r+');
+    rename(from, to);
+  });
+  fs.writeFileSync(fa, 'top2\nB1\n');
+  await until(() => tool !== undefined, "B's write-back of A's change");
+  vi.restoreAllMocks();
+  // ...and writes over its start later, the file no longer than it was: what it held before that
+  // write is not known here, so it cannot be merged.
+  await new Promise((r) => setTimeout(r, 300));
+  fs.writeSync(tool!, 'TOP', 0);
+  fs.closeSync(tool!);
+  const keptDir = path.join(b.dir, '.chorus', 'kept');
+  const keptCopies = () => (fs.existsSync(keptDir) ? fs.readdirSync(keptDir).filter((n) => n.startsWith('f.txt.')) : []);
+  await until(() => keptCopies().length > 0, 'a kept copy on B', 15_000).catch(() => undefined);
+  expect(keptCopies().map((n) => fs.readFileSync(path.join(keptDir, n), 'utf8'))).toEqual(['TOP\nB1\n']);
+  expect(b.lines.join('\n')).toMatch(/f\.txt: a tool wrote to the file just after Chorus replaced it.*kept in \.chorus\/kept\/f\.txt\./);
+  expect({ a: read(fa), b: read(fb) }).toEqual({ a: 'top2\nB1\n', b: 'top2\nB1\n' });
+}, 60_000);
+
+it('FolderWriter watches a replaced file whose write it put back: the tool\'s next write is told, on what was put back', async () => {
+  const root = tempProject({ 'f.txt': 'one\n' });
+  const writer = new FolderWriter(new Project(root));
+  const file = path.join(root, 'f.txt');
+  const rename = fs.renameSync.bind(fs);
+  let appender: number | undefined;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    if (appender === undefined && to === file) {
+      // The tool opens the file and writes once, after the writer's last look, before its rename.
+      appender = fs.openSync(file, 'a');
+      fs.writeSync(appender, 'two\n');
+    }
+    rename(from, to);
+  });
+  const told: Array<[string, string | undefined, boolean]> = [];
+  const wrote = writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString(), sure]));
+  await expect(wrote).rejects.toThrow(/changed/i); // ChangedMeanwhile: the caller takes in what was put back
+  vi.restoreAllMocks();
+  expect(fs.readFileSync(file, 'utf8')).toBe('one\ntwo\n');
+  // Its next write lands in the replaced file too.
+  await new Promise((r) => setTimeout(r, 150));
+  fs.writeSync(appender!, 'three\n');
+  fs.closeSync(appender!);
+  await until(() => told.length > 0, 'the second write told', 5000).catch(() => undefined);
+  writer.endLateWatches();
+  expect(told).toEqual([['one\ntwo\nthree\n', 'one\ntwo\n', true]]);
+});
+
+it('FolderWriter tells a write over the replaced file that leaves it no longer, with no base', async () => {
+  const root = tempProject({ 'f.txt': 'one\n' });
+  const writer = new FolderWriter(new Project(root));
+  const file = path.join(root, 'f.txt');
+  const rename = fs.renameSync.bind(fs);
+  let tool: number | undefined;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    if (tool === undefined && to === file) tool = fs.openSync(file, 'r+');
+    rename(from, to);
+  });
+  const told: Array<[string, string | undefined, boolean]> = [];
+  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString(), sure]));
+  vi.restoreAllMocks();
+  await new Promise((r) => setTimeout(r, 150));
+  fs.writeSync(tool!, 'ONE', 0);
+  fs.closeSync(tool!);
+  await until(() => told.length > 0, 'the write told', 5000).catch(() => undefined);
+  writer.endLateWatches();
+  expect(told).toEqual([['ONE\n', undefined, false]]);
+});
+
+it('FolderWriter does not tell writes to a replaced file that was moved to another name before the rename (`mv f f.bak`): they are that file\'s', async () => {
+  const root = tempProject({ 'f.txt': 'one\n' });
+  const writer = new FolderWriter(new Project(root));
+  const file = path.join(root, 'f.txt');
+  const bak = path.join(root, 'f.bak');
+  const rename = fs.renameSync.bind(fs);
+  let moved = false;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    if (!moved && to === file) {
+      moved = true;
+      rename(file, bak); // someone moves the file away just before the write-back's rename
+    }
+    rename(from, to);
+  });
+  const told: string[] = [];
+  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs) => told.push(theirs.toString()));
+  vi.restoreAllMocks();
+  fs.appendFileSync(bak, 'two\n');
+  await new Promise((r) => setTimeout(r, 700));
+  writer.endLateWatches();
+  expect(told).toEqual([]);
+  expect(fs.readFileSync(file, 'utf8')).toBe('new\n');
 });

@@ -1,6 +1,7 @@
 /** Reading project files, and what their names and modes mean (FolderWriter writes them). */
 import fs from 'node:fs';
 import { hashBytes } from '../workspace/blob-store.js';
+import { birthTimesRead } from './birth-times.js';
 
 /** Files larger than this are not shared at all (a peer message carries at most 64 MiB). */
 export const MAX_SHARED_FILE = 48 * 1024 * 1024;
@@ -28,10 +29,10 @@ export const SMALL_FILE_BYTES = 1024 * 1024;
  * system gives a freed inode number to the next file made (ext4 did, within a take-in: a `sed -i`
  * renamed over the daemon's file, and the next one's new file got its number), and that file was
  * taken for the daemon's file changed in place (WriteBack.baseFor). Where the file system keeps no
- * birth time (0), the number alone, as before.
+ * birth time (0), or Node cannot read it (see `birthTimesRead`), the number alone, as before.
  */
 export function fileIdentity(st: fs.Stats): string {
-  return `${st.ino}:${st.birthtimeMs}`;
+  return birthTimesRead() ? `${st.ino}:${st.birthtimeMs}` : `${st.ino}`;
 }
 
 /** What is at `file` (a link's own entry, not followed), looked at now; undefined if nothing is. */

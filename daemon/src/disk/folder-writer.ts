@@ -66,11 +66,19 @@ const MAX_LATE_WATCHES = 64;
 /**
  * Told of a write a tool made to the file a write-back replaced, after the rename: `theirs` is
  * that file's whole content now, `base` what it held before that write. `sure`: `base` is exactly
- * that (what was last told); when not, it is the first bytes of `theirs` as long as the file was
- * when replaced, which is what it held if the tool appended (the caller checks it is a content
- * the folder held).
+ * that (what was last told, or put back); when not, it is the first bytes of `theirs` as long as
+ * the file was when replaced, which is what it held if the tool appended (the caller checks it is
+ * a content the folder held), or undefined when the file is no longer than that (the tool wrote
+ * over it: what it held before is not known).
  */
-export type LateWrite = (theirs: Buffer, base: Buffer, sure: boolean) => void;
+export type LateWrite = (theirs: Buffer, base: Buffer | undefined, sure: boolean) => void;
+
+/** What `putBackLateWrite` found in the replaced file: its content, its stats then, and whether that content went back in place. */
+interface PutBack {
+  content: Buffer;
+  now: fs.Stats;
+  put: boolean;
+}
 
 /** A replaced file being watched (see `watchReplaced`). */
 interface Replaced {
@@ -473,12 +481,15 @@ export class FolderWriter {
         try {
           fs.renameSync(tmp, file);
           if (old !== undefined && before) {
-            await this.putBackLateWrite(old, before, file, written.ino, mode);
             // A tool that opened the file before the rename may write to it later still (the
-            // look just above is a moment after the rename): watched for a while, such a write
-            // is told to the caller, to take in. Closed once the watch is over.
-            // Not a file with another name (a hard link): writes to it there are that name's.
-            if (late && this.watchingLate && before.nlink <= 1) watched = this.watchReplaced(old, before, late);
+            // look just below is a moment after the rename): watched for a while, such a write
+            // is told to the caller, to take in. Closed once the watch is over. Not a file with
+            // another name (a hard link): writes to it there are that name's.
+            const watch = late && this.watchingLate && before.nlink <= 1 ? late : undefined;
+            const put = await this.putBackLateWrite(old, before, file, written.ino, mode);
+            if (watch) watched = this.watchReplaced(old, before, watch, put);
+            // The caller takes in what is in the folder now: what was put back, or another write since.
+            if (put) throw new ChangedMeanwhile(file);
           }
         } finally {
           if (old !== undefined && !watched) fs.closeSync(old);
@@ -494,16 +505,19 @@ export class FolderWriter {
   /**
    * After a rename replaced `file`: if the replaced file (`old`, an open descriptor) changed since `before`, the
    * last look, a tool wrote it in between. Its content goes back at `file` (unless something wrote
-   * `file` again since the rename, which still holds inode `ours`), and ChangedMeanwhile tells the
-   * caller to take it in against its base, as for a write seen at the last look.
+   * `file` again since the rename, which still holds inode `ours`), and the caller throws
+   * ChangedMeanwhile, which tells its caller to take it in against its base, as for a write seen at
+   * the last look. Returns what the replaced file held then (`put`: whether it went back; `now`:
+   * the file as looked at), or undefined when it had not changed.
    */
-  private async putBackLateWrite(old: number, before: fs.Stats, file: string, ours: number, mode: number): Promise<void> {
+  private async putBackLateWrite(old: number, before: fs.Stats, file: string, ours: number, mode: number): Promise<PutBack | undefined> {
     const now = fs.fstatSync(old);
     // Another file (a tool's save renamed into place after the look) or the same one written.
-    if (now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs) return;
-    const theirs = fs.readFileSync(old);
+    if (now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs) return undefined;
+    const theirs = readAll(old);
     const there = await fs.promises.lstat(file).catch(() => undefined);
-    if (there?.ino === ours) {
+    if (there?.ino !== ours) return { content: theirs, now, put: false };
+    {
       const tmp = path.join(this.ownTempDir(), tempName());
       try {
         await fs.promises.writeFile(tmp, theirs, { mode });
@@ -514,7 +528,7 @@ export class FolderWriter {
         throw e;
       }
     }
-    throw new ChangedMeanwhile(file);
+    return { content: theirs, now, put: true };
   }
 
   /** The replaced files being watched for a late write, oldest first (see `watchReplaced`). */
@@ -543,10 +557,14 @@ export class FolderWriter {
    * holding the file open for longer (a long-running process appending to a log) still writes
    * into the replaced file after the watch (decision 215). Returns false when nothing is watched.
    */
-  private watchReplaced(fd: number, before: fs.Stats, late: LateWrite): boolean {
+  private watchReplaced(fd: number, before: fs.Stats, late: LateWrite, found?: PutBack): boolean {
     if (this.replaced.length >= MAX_LATE_WATCHES) this.endWatch(this.replaced.shift()!);
-    const now = Date.now();
-    this.replaced.push({ fd, stamp: stampOfReplaced(before), told: undefined, size: before.size, changing: false, until: now + LATE_WRITE_WATCH_MS, next: now + LATE_WRITE_FIRST_LOOK_MS, gap: 2 * LATE_WRITE_FIRST_LOOK_MS, late });
+    const now = performance.now();
+    // What the look right after the rename found: put back, it is the base of the tool's next
+    // write (told from there on). Not put back (the file was written again meanwhile), it is
+    // itself a late write, told at the first look (its stamp is not the one watched from).
+    const put = found?.put ? found : undefined;
+    this.replaced.push({ fd, stamp: stampOfReplaced(put?.now ?? before), told: put?.content, size: before.size, changing: false, until: now + LATE_WRITE_WATCH_MS, next: now + LATE_WRITE_FIRST_LOOK_MS, gap: 2 * LATE_WRITE_FIRST_LOOK_MS, late });
     this.scheduleLooks();
     return true;
   }
@@ -564,13 +582,13 @@ export class FolderWriter {
       this.replacedTimer = undefined;
       this.replacedTimerAt = Infinity;
       this.lookAtReplaced();
-    }, Math.max(0, at - Date.now()));
+    }, Math.max(0, at - performance.now()));
     this.replacedTimer.unref(); // never what keeps a stopping daemon alive
   }
 
   /** Look at each watched file whose look is due; end the watches that are over. */
   private lookAtReplaced(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const w of [...this.replaced]) {
       if (now >= w.until) {
         this.replaced.splice(this.replaced.indexOf(w), 1);
@@ -589,7 +607,14 @@ export class FolderWriter {
   /** Look at a watched replaced file once; tell its caller of what a tool wrote, when it is done writing (or `last`). */
   private lookAtOne(w: Replaced, last: boolean): void {
     try {
-      const stamp = stampOfReplaced(fs.fstatSync(w.fd));
+      const st = fs.fstatSync(w.fd);
+      // Given a name since (moved away before the rename, `mv f f.bak`, or linked): what is
+      // written to it is that file's own change, taken in there.
+      if (st.nlink > 0) {
+        w.until = 0;
+        return;
+      }
+      const stamp = stampOfReplaced(st);
       const changed = stamp !== w.stamp;
       w.stamp = stamp;
       // Told once a look finds it unchanged since the last (the tool is done, or pausing), so a
@@ -602,9 +627,11 @@ export class FolderWriter {
       w.changing = false;
       const theirs = readAll(w.fd);
       const sure = w.told !== undefined;
-      const base = w.told ?? theirs.subarray(0, Math.min(w.size, theirs.length));
+      // Not told before: its start, if the tool appended; a file no longer than it was when
+      // replaced was written over, on a content not known here (told with no base).
+      const base = w.told ?? (theirs.length > w.size ? theirs.subarray(0, w.size) : undefined);
       w.told = theirs;
-      if (!theirs.equals(base)) w.late(theirs, base, sure);
+      if (base === undefined || !theirs.equals(base)) w.late(theirs, base, sure);
     } catch {
       // A descriptor that cannot be read: nothing more to learn from it.
     }
@@ -765,9 +792,18 @@ export class FolderWriter {
     const abs = this.checked(rel);
     const kept = path.join(this.project.dotDir, 'kept', `${rel}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
     await fs.promises.mkdir(path.dirname(kept), { recursive: true, mode: 0o700 });
-    if (content !== undefined) await fs.promises.writeFile(kept, content, { mode: 0o600 });
-    else await fs.promises.copyFile(abs, kept);
-    return kept;
+    // Two copies of one file kept in the same millisecond (two watches ending at a stop) must not
+    // overwrite each other: the second gets a number.
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? kept : `${kept}-${n}`;
+      try {
+        if (content !== undefined) await fs.promises.writeFile(name, content, { mode: 0o600, flag: 'wx' });
+        else await fs.promises.copyFile(abs, name, fs.constants.COPYFILE_EXCL);
+        return name;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw e;
+      }
+    }
   }
 }
 

@@ -807,9 +807,13 @@ export class WriteBack {
    * change the session, or the daemon is stopping), it cannot be placed safely: kept in
    * `.chorus/kept/`, said in the log and to editors. Never dropped.
    */
-  private takeLateWrite(path: string, theirs: Buffer, base: Buffer, sure: boolean): void {
-    const baseHash = hashBytes(base);
-    const known = sure || this.ledger.latest(path) === baseHash || this.recent.get(path)?.some((r) => r.hash === baseHash) || this.history.get(path)?.some((e) => e.hash === baseHash);
+  private takeLateWrite(path: string, theirs: Buffer, base: Buffer | undefined, sure: boolean): void {
+    const isKnown = (hash: string) => this.ledger.latest(path) === hash || this.recent.get(path)?.some((r) => r.hash === hash) || this.history.get(path)?.some((e) => e.hash === hash);
+    // Written over, on a base not known: a content this folder held (a tool wrote back what the
+    // file had, or only touched it) loses nothing; anything else is kept below.
+    if (base === undefined && isKnown(hashBytes(theirs))) return;
+    const baseHash = base === undefined ? undefined : hashBytes(base);
+    const known = base !== undefined && baseHash !== undefined && (sure || isKnown(baseHash));
     const id = this.workspace.index.idOf(path);
     if (known && id && !this.workspace.readOnly && !this.disabled && !this.stopping) {
       try {
@@ -825,7 +829,7 @@ export class WriteBack {
         this.log(`could not take in a write a tool made to ${path} just after Chorus replaced it: ${inWords(e)}; kept as a copy`);
       }
     }
-    void this.folder.keepCopy(path, theirs).then(
+    const keeping = this.folder.keepCopy(path, theirs).then(
       (kept) => {
         const rel = nodePath.relative(this.project.root, kept).split(nodePath.sep).join('/');
         const message = `${path}: a tool wrote to the file just after Chorus replaced it with the session's version; its write could not be merged, so the file as that tool left it is kept in ${rel}: copy what you need from there`;
@@ -834,7 +838,13 @@ export class WriteBack {
       },
       (e: unknown) => this.log(`${path}: a tool wrote to the file just after Chorus replaced it, and keeping a copy of it failed: ${inWords(e)}`),
     );
+    // A stopping daemon waits for it (flush): the copy is the only place that write is.
+    this.keeping.add(keeping);
+    void keeping.finally(() => this.keeping.delete(keeping));
   }
+
+  /** Copies of late writes being kept (see `takeLateWrite`), awaited by `flush`. */
+  private readonly keeping = new Set<Promise<void>>();
 
   /** Write everything that is waiting (on shutdown). */
   async flush(): Promise<void> {
@@ -843,6 +853,7 @@ export class WriteBack {
     // The daemon is stopping (its store closed): a tool's late write found now is kept as a copy.
     this.stopping = true;
     this.folder.endLateWatches();
+    await Promise.all([...this.keeping]);
   }
 
   /** Set by `flush`: the daemon is stopping. */
