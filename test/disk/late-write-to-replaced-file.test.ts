@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { FolderWriter } from '../../daemon/src/disk/folder-writer.js';
 import { Project } from '../../daemon/src/project.js';
-import { converged, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, sharedPair, stopAllPeers, until, type Peer } from '../support/disk-peers.js';
 import { tempProject } from '../support/project-dir.js';
 
 afterEach(async () => {
@@ -20,30 +20,58 @@ afterEach(async () => {
 
 const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
 
-it('a line a tool appends to the file a write-back replaced, having opened it before the rename, reaches both folders', async () => {
+/**
+ * Two peers sharing f.txt ("top\nB1\n"); A changes line 1 and B writes it back, and a tool on B
+ * opens f.txt with `flags` just before that write-back's rename. Both daemons run in this
+ * process: only B's write-back of f.txt is caught (its rename onto B's file).
+ */
+async function toolOpensInBsWriteBack(flags: 'a' | 'r+'): Promise<{ a: Peer; b: Peer; fa: string; fb: string; tool: number }> {
   const { a, b } = await sharedPair({ 'f.txt': 'top\nB1\n' });
   await converged(a, b, 'the first sync');
   const fa = path.join(a.dir, 'f.txt');
   const fb = path.join(b.dir, 'f.txt');
   await until(() => read(fb) === 'top\nB1\n', 'f.txt on B');
-
-  // Both daemons run in this process: only B's write-back of f.txt is caught (its rename onto fb).
   const rename = fs.renameSync.bind(fs);
-  let appender: number | undefined;
+  let tool: number | undefined;
   vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-    // `echo … >> f.txt` on B opens the file just before the write-back's rename...
-    if (appender === undefined && to === fb) appender = fs.openSync(fb, 'a');
+    if (tool === undefined && to === fb) tool = fs.openSync(fb, flags);
     rename(from, to);
   });
   fs.writeFileSync(fa, 'top2\nB1\n'); // A changes line 1 (as `sed -i` does, in place here): B writes it back
-  await until(() => appender !== undefined, "B's write-back of A's change");
+  await until(() => tool !== undefined, "B's write-back of A's change");
   vi.restoreAllMocks();
+  return { a, b, fa, fb, tool: tool! };
+}
+
+/**
+ * A FolderWriter on a project holding f.txt ("one\n") writing "new\n" over it, with `atRename`
+ * run once on the file just before the rename (a tool opening it, say). Returns the write's
+ * promise, what `atRename` gave, and what the writer's late-write callback was told.
+ */
+function writeWithToolAtRename<T>(atRename: (file: string) => T) {
+  const root = tempProject({ 'f.txt': 'one\n' });
+  const writer = new FolderWriter(new Project(root));
+  const file = path.join(root, 'f.txt');
+  const rename = fs.renameSync.bind(fs);
+  let tool: { got: T } | undefined;
+  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+    if (tool === undefined && to === file) tool = { got: atRename(file) };
+    rename(from, to);
+  });
+  const told: Array<[string, string | undefined, boolean]> = [];
+  const wrote = writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString(), sure]));
+  return { writer, file, told, wrote, tool: () => tool!.got };
+}
+
+it('a line a tool appends to the file a write-back replaced, having opened it before the rename, reaches both folders', async () => {
+  // `echo … >> f.txt` on B opens the file just before the write-back's rename...
+  const { fa, fb, tool: appender } = await toolOpensInBsWriteBack('a');
   expect(read(fb)).toBe('top2\nB1\n');
 
   // ...and writes well after it (a shell preempted on a loaded machine): into the replaced file.
   await new Promise((r) => setTimeout(r, 300));
-  fs.writeSync(appender!, 'B2\n');
-  fs.closeSync(appender!);
+  fs.writeSync(appender, 'B2\n');
+  fs.closeSync(appender);
 
   const want = 'top2\nB1\nB2\n';
   await until(() => read(fa) === want && read(fb) === want, `both folders to hold the appended line (A: ${JSON.stringify(read(fa))}, B: ${JSON.stringify(read(fb))})`, 15_000).catch(() => undefined);
@@ -54,28 +82,20 @@ it('a line a tool appends to the file a write-back replaced, having opened it be
 }, 60_000);
 
 it('FolderWriter tells each write to the replaced file once it is done, with what the file held before it', async () => {
-  const root = tempProject({ 'f.txt': 'one\n' });
-  const writer = new FolderWriter(new Project(root));
-  const file = path.join(root, 'f.txt');
-  const rename = fs.renameSync.bind(fs);
-  let appender: number | undefined;
-  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-    if (appender === undefined && to === file) appender = fs.openSync(file, 'a');
-    rename(from, to);
-  });
-  const told: Array<[string, string, boolean]> = [];
-  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString() ?? "(none)", sure]));
+  const { writer, file, told, wrote, tool } = writeWithToolAtRename((f) => fs.openSync(f, 'a'));
+  await wrote;
   vi.restoreAllMocks();
   expect(fs.readFileSync(file, 'utf8')).toBe('new\n');
+  const appender = tool();
   // Two writes, in two pieces each, 400 ms apart: each told once, whole.
   for (const line of ['two\n', 'three\n']) {
     await new Promise((r) => setTimeout(r, 150));
-    fs.writeSync(appender!, line.slice(0, 2));
-    fs.writeSync(appender!, line.slice(2));
+    fs.writeSync(appender, line.slice(0, 2));
+    fs.writeSync(appender, line.slice(2));
     await until(() => told.some(([theirs]) => theirs.endsWith(line)), `${JSON.stringify(line)} told`, 5000);
     await new Promise((r) => setTimeout(r, 250));
   }
-  fs.closeSync(appender!);
+  fs.closeSync(appender);
   expect(told).toEqual([
     ['one\ntwo\n', 'one\n', false], // its start, as long as the file was when replaced: the caller checks it is a content it knows
     ['one\ntwo\nthree\n', 'one\ntwo\n', true],
@@ -102,26 +122,13 @@ it('FolderWriter does not watch a replaced file that has another name (a hard li
 });
 
 it('a tool that writes over the replaced file (not appending) has its version kept in .chorus/kept/, said in the log; the folder keeps the session\'s', async () => {
-  const { a, b } = await sharedPair({ 'f.txt': 'top\nB1\n' });
-  await converged(a, b, 'the first sync');
-  const fa = path.join(a.dir, 'f.txt');
-  const fb = path.join(b.dir, 'f.txt');
-  await until(() => read(fb) === 'top\nB1\n', 'f.txt on B');
-  const rename = fs.renameSync.bind(fs);
-  let tool: number | undefined;
-  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-    // A tool opens f.txt to read and write (Python's 'r+') just before B's write-back's rename...
-    if (tool === undefined && to === fb) tool = fs.openSync(fb, 'r+');
-    rename(from, to);
-  });
-  fs.writeFileSync(fa, 'top2\nB1\n');
-  await until(() => tool !== undefined, "B's write-back of A's change");
-  vi.restoreAllMocks();
+  // A tool opens f.txt to read and write (Python's 'r+') just before B's write-back's rename...
+  const { b, fa, fb, tool } = await toolOpensInBsWriteBack('r+');
   // ...and writes over its start later, the file no longer than it was: what it held before that
   // write is not known here, so it cannot be merged.
   await new Promise((r) => setTimeout(r, 300));
-  fs.writeSync(tool!, 'TOP', 0);
-  fs.closeSync(tool!);
+  fs.writeSync(tool, 'TOP', 0);
+  fs.closeSync(tool);
   const keptDir = path.join(b.dir, '.chorus', 'kept');
   const keptCopies = () => (fs.existsSync(keptDir) ? fs.readdirSync(keptDir).filter((n) => n.startsWith('f.txt.')) : []);
   await until(() => keptCopies().length > 0, 'a kept copy on B', 15_000).catch(() => undefined);
@@ -131,72 +138,46 @@ it('a tool that writes over the replaced file (not appending) has its version ke
 }, 60_000);
 
 it('FolderWriter watches a replaced file whose write it put back: the tool\'s next write is told, on what was put back', async () => {
-  const root = tempProject({ 'f.txt': 'one\n' });
-  const writer = new FolderWriter(new Project(root));
-  const file = path.join(root, 'f.txt');
-  const rename = fs.renameSync.bind(fs);
-  let appender: number | undefined;
-  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-    if (appender === undefined && to === file) {
-      // The tool opens the file and writes once, after the writer's last look, before its rename.
-      appender = fs.openSync(file, 'a');
-      fs.writeSync(appender, 'two\n');
-    }
-    rename(from, to);
+  // The tool opens the file and writes once, after the writer's last look, before its rename.
+  const { writer, file, told, wrote, tool } = writeWithToolAtRename((f) => {
+    const fd = fs.openSync(f, 'a');
+    fs.writeSync(fd, 'two\n');
+    return fd;
   });
-  const told: Array<[string, string | undefined, boolean]> = [];
-  const wrote = writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString(), sure]));
   await expect(wrote).rejects.toThrow(/changed/i); // ChangedMeanwhile: the caller takes in what was put back
   vi.restoreAllMocks();
   expect(fs.readFileSync(file, 'utf8')).toBe('one\ntwo\n');
   // Its next write lands in the replaced file too.
   await new Promise((r) => setTimeout(r, 150));
-  fs.writeSync(appender!, 'three\n');
-  fs.closeSync(appender!);
+  fs.writeSync(tool(), 'three\n');
+  fs.closeSync(tool());
   await until(() => told.length > 0, 'the second write told', 5000).catch(() => undefined);
   writer.endLateWatches();
   expect(told).toEqual([['one\ntwo\nthree\n', 'one\ntwo\n', true]]);
 });
 
 it('FolderWriter tells a write over the replaced file that leaves it no longer, with no base', async () => {
-  const root = tempProject({ 'f.txt': 'one\n' });
-  const writer = new FolderWriter(new Project(root));
-  const file = path.join(root, 'f.txt');
-  const rename = fs.renameSync.bind(fs);
-  let tool: number | undefined;
-  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-    if (tool === undefined && to === file) tool = fs.openSync(file, 'r+');
-    rename(from, to);
-  });
-  const told: Array<[string, string | undefined, boolean]> = [];
-  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs, base, sure) => told.push([theirs.toString(), base?.toString(), sure]));
+  const { writer, told, wrote, tool } = writeWithToolAtRename((f) => fs.openSync(f, 'r+'));
+  await wrote;
   vi.restoreAllMocks();
   await new Promise((r) => setTimeout(r, 150));
-  fs.writeSync(tool!, 'ONE', 0);
-  fs.closeSync(tool!);
+  fs.writeSync(tool(), 'ONE', 0);
+  fs.closeSync(tool());
   await until(() => told.length > 0, 'the write told', 5000).catch(() => undefined);
   writer.endLateWatches();
   expect(told).toEqual([['ONE\n', undefined, false]]);
 });
 
 it('FolderWriter does not tell writes to a replaced file that was moved to another name before the rename (`mv f f.bak`): they are that file\'s', async () => {
-  const root = tempProject({ 'f.txt': 'one\n' });
-  const writer = new FolderWriter(new Project(root));
-  const file = path.join(root, 'f.txt');
-  const bak = path.join(root, 'f.bak');
-  const rename = fs.renameSync.bind(fs);
-  let moved = false;
-  vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-    if (!moved && to === file) {
-      moved = true;
-      rename(file, bak); // someone moves the file away just before the write-back's rename
-    }
-    rename(from, to);
+  // Someone moves the file away just before the write-back's rename.
+  const { writer, file, told, wrote, tool } = writeWithToolAtRename((f) => {
+    const bak = path.join(path.dirname(f), 'f.bak');
+    fs.renameSync(f, bak); // the spy's own call: `to` is not f.txt, so it passes through
+    return bak;
   });
-  const told: string[] = [];
-  await writer.writeFile('f.txt', 'new\n', undefined, false, () => true, (theirs) => told.push(theirs.toString()));
+  await wrote;
   vi.restoreAllMocks();
-  fs.appendFileSync(bak, 'two\n');
+  fs.appendFileSync(tool(), 'two\n');
   await new Promise((r) => setTimeout(r, 700));
   writer.endLateWatches();
   expect(told).toEqual([]);
