@@ -53,9 +53,10 @@ function tempName(): string {
  * The looks come at LATE_WRITE_FIRST_LOOK_MS after the rename, then twice as far apart each time,
  * to at most LATE_WRITE_MAX_GAP_MS (50, 150, 350, 750, 1,550, 2,350 ms and the last at 3 s: 7 looks),
  * and again 50 ms after a look that saw the file change. A late write comes within moments of the
- * rename when it comes at all, and every keystroke a person types is a write-back: a look every
- * 50 ms for 3 s (60 per write-back, up to 64 files at once) cost the typing and the receiving
- * daemon ~0.1 ms of CPU per keystroke in `npm run bench:keystroke` (~8 %).
+ * rename when it comes at all, and a daemon writes a file back at each pause in typing (decision
+ * 033: after most keystrokes at a person's pace, once a second at 30/s): a look every 50 ms for
+ * 3 s woke both daemons 20 times a second while anyone typed and cost each ~0.1 ms of CPU per
+ * keystroke in `npm run bench:keystroke` (~8 %).
  */
 const LATE_WRITE_WATCH_MS = 3000;
 const LATE_WRITE_FIRST_LOOK_MS = 50;
