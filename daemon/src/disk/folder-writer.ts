@@ -484,9 +484,9 @@ export class FolderWriter {
           if (old !== undefined && before) {
             // A tool that opened the file before the rename may write to it later still (the
             // look just below is a moment after the rename): watched for a while, such a write
-            // is told to the caller, to take in. Closed once the watch is over. Not a file with
-            // another name (a hard link): writes to it there are that name's.
-            const watch = late && this.watchingLate && before.nlink <= 1 ? late : undefined;
+            // is told to the caller, to take in. Closed once the watch is over. (A replaced file
+            // that has another name, a hard link, ends its watch untold at its first look.)
+            const watch = late && this.watchingLate ? late : undefined;
             const put = await this.putBackLateWrite(old, before, file, written.ino, mode);
             if (watch) watched = this.watchReplaced(old, before, watch, put);
             // The caller takes in what is in the folder now: what was put back, or another write since.
@@ -514,7 +514,7 @@ export class FolderWriter {
   private async putBackLateWrite(old: number, before: fs.Stats, file: string, ours: number, mode: number): Promise<PutBack | undefined> {
     const now = fs.fstatSync(old);
     // Another file (a tool's save renamed into place after the look) or the same one written.
-    if (now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs) return undefined;
+    if (stampOfReplaced(now) === stampOfReplaced(before)) return undefined;
     const theirs = readAll(old);
     const there = await fs.promises.lstat(file).catch(() => undefined);
     if (there?.ino !== ours) return { content: theirs, now, put: false };
