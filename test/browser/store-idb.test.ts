@@ -10,9 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { REPO } from '../support/paths.js';
 import { tempDir } from '../support/project-dir.js';
 import { skipReason } from '../support/skip.js';
-import { CHROMIUM } from './support.js';
+import { CHROMIUM, chromiumMissing } from '../support/paths.js';
 
-const skip = skipReason('IndexedDB store acceptance in Chromium', fs.existsSync(CHROMIUM) ? undefined : `Chromium is not installed at ${CHROMIUM}`);
+const skip = skipReason('IndexedDB store acceptance in Chromium', chromiumMissing());
 
 describe.skipIf(skip)('the IndexedDB store in a browser (decision 090, 082)', () => {
   it('passes the store acceptance suite', async () => {

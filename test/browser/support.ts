@@ -1,23 +1,22 @@
 /**
  * Helpers for the browser peer's tests (issue 17): real daemons started by `chorus share`, the
- * page they serve, opened in Debian's Chromium (headless) through playwright-core. Everything a
+ * page they serve, opened in Chromium (`CHROMIUM`, test/support/paths.ts) through playwright-core. Everything a
  * test starts is stopped by `Scene.cleanup`, also after a failure.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { chorus, stopIfRunning } from '../support/cli.js';
-import { CLI } from '../support/paths.js';
+import { CHROMIUM, CLI, chromiumMissing } from '../support/paths.js';
 import { tempProject } from '../support/project-dir.js';
 import { skipReason } from '../support/skip.js';
 
-export const CHROMIUM = process.env.CHORUS_CHROMIUM ?? '/usr/bin/chromium';
 const PAGE_DIR = path.resolve(import.meta.dirname, '..', '..', 'daemon', 'dist', 'page');
 
 /** Why the browser tests cannot run here (printed), or undefined. CHORUS_REQUIRE_ALL=1 throws instead. */
 export function browserSkipReason(): string | undefined {
   let reason: string | undefined;
-  if (!fs.existsSync(CHROMIUM)) reason = `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set CHORUS_CHROMIUM)`;
+  if (chromiumMissing()) reason = chromiumMissing();
   else if (!fs.existsSync(CLI)) reason = `the daemon is not built (${CLI} missing; run npm run build)`;
   else if (!fs.existsSync(path.join(PAGE_DIR, 'index.html'))) reason = `the browser page is not built (${PAGE_DIR} missing; run npm run build)`;
   return skipReason('browser tests', reason);

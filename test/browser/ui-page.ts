@@ -11,9 +11,9 @@ import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { repo } from '../neovim/support.js';
 import { tempDir } from '../support/project-dir.js';
+import { CHROMIUM, chromiumMissing } from '../support/paths.js';
 import { skipReason } from '../support/skip.js';
 
-export const chromiumPath = process.env.CHORUS_CHROMIUM ?? '/usr/bin/chromium';
 const uiDir = path.join(repo, 'clients', 'browser', 'src', 'ui');
 
 /** The policy the dev server sends: nothing inline, nothing from another origin. */
@@ -21,7 +21,7 @@ export const STRICT_CSP = "default-src 'none'; script-src 'self'; style-src 'sel
 
 /** Why the UI tests cannot run here, or undefined (printed; a failure under CHORUS_REQUIRE_ALL=1). */
 export function uiSkipReason(): string | undefined {
-  return skipReason('browser UI tests', fs.existsSync(chromiumPath) ? undefined : `Chromium is missing at ${chromiumPath} (apt-get install -y chromium)`);
+  return skipReason('browser UI tests', chromiumMissing());
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.map': 'application/json' };
@@ -74,7 +74,7 @@ export async function startUiPage(): Promise<UiPage> {
   const port = typeof address === 'object' && address ? address.port : 0;
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   } catch (e) {
     server.close();
     throw e;

@@ -12,12 +12,12 @@ import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { cli, repo, Scene, waitFor } from '../neovim/support.js';
+import { CHROMIUM, chromiumMissing } from '../support/paths.js';
 import { skipReason } from '../support/skip.js';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 export const codeServerDir = process.env.CHORUS_CODE_SERVER_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'chorus', `code-server-${CODE_SERVER_VERSION}`);
 const entry = path.join(codeServerDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-export const chromiumPath = process.env.CHORUS_CHROMIUM ?? '/usr/bin/chromium';
 const extensionDir = path.join(repo, 'clients', 'vscode');
 export const vsix = path.join(extensionDir, 'dist', 'chorus-0.1.0.vsix');
 
@@ -28,7 +28,7 @@ export const vsix = path.join(extensionDir, 'dist', 'chorus-0.1.0.vsix');
 export function vscodeSkipReason(): string | undefined {
   let reason: string | undefined;
   if (!fs.existsSync(path.join(codeServerDir, '.chorus-installed'))) reason = `code-server ${CODE_SERVER_VERSION} is not installed in ${codeServerDir} (run scripts/install-code-server.sh)`;
-  else if (!fs.existsSync(chromiumPath)) reason = `Chromium is missing at ${chromiumPath} (apt-get install -y chromium)`;
+  else if (chromiumMissing()) reason = chromiumMissing();
   else if (process.versions.node.split('.')[0] !== '20') reason = `code-server ${CODE_SERVER_VERSION} needs Node 20, this is ${process.version}`;
   else if (!fs.existsSync(cli)) reason = `the daemon is not built (${cli} missing; run npm run build)`;
   return skipReason('VS Code tests', reason);
@@ -156,7 +156,7 @@ export class VsCode {
     let browser: Browser | undefined;
     try {
       await waitFor('code-server to listen', () => log.includes('HTTP server listening'), 60000);
-      browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
       await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
       const vs = new VsCode(proc, browser, page, home, stateFile, () => log);
