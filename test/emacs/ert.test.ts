@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientDir, emacsEnv, emacsSkipReason, ertFile } from './support.js';
+import { clientDir, emacsBatch, emacsEnv, emacsSkipReason, ertFile } from './support.js';
 import { tempDir } from '../support/project-dir.js';
 import { Scene } from '../neovim/support.js';
 
@@ -22,7 +22,7 @@ const names = [...fs.readFileSync(ertFile, 'utf8').matchAll(/^\((?:ert-deftest|c
 /** Run one ERT test in a fresh batch Emacs, with `shared` as its shared project; its exit code and output. */
 function runErt(name: string, shared: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn('emacs', ['--batch', '-Q', '-L', clientDir, '-l', ertFile, '--eval', `(ert-run-tests-batch-and-exit "^${name}$")`], {
+    const p = spawn('emacs', [...emacsBatch(), '-L', clientDir, '-l', ertFile, '--eval', `(ert-run-tests-batch-and-exit "^${name}$")`], {
       env: { ...emacsEnv(), HOME: tempDir('chorus-ert-home-'), CHORUS_TEST_SHARED_PROJECT: shared },
     });
     let out = '';
