@@ -32,10 +32,9 @@ export default defineConfig({
   test: {
     // A private temp folder per run, checked for leftovers at the end (issue #12): once per run.
     globalSetup: ['test/support/global-setup.ts'],
-    // Three on two cores: with two the cores were idle ~18 % of a run (both workers waiting on a
-    // daemon, an editor or a bounded wait), and the suite took ~1,100 s; with three, ~930 s and
-    // the cores busy ~95 %, each test ~1.25× slower (decisions 209, 216).
-    maxWorkers: 3,
+    // Two, one per core. Three kept the cores busy but slowed every test ~1.4× for 4–11 % less
+    // wall time, and a test failed under it once (decision 209).
+    maxWorkers: 2,
     // The longest files start first, so the workers end together (test/support/sequencer.ts).
     sequence: { sequencer: SlowestFirstSequencer },
     projects: [
