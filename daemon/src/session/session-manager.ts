@@ -307,7 +307,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         const now = folder
           ? `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`
           : `${path}: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as ${kept}`;
-        reworded.set(said, now);
+        // A peer may have settled the clash before this daemon had the session's index: then
+        // nothing here said it (Workspace.resolve), and this is the first word of it.
+        if (notices.includes(said)) reworded.set(said, now);
+        else notice(now);
         this.log(now);
       }
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;

@@ -1014,10 +1014,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         this.giveSessionFileItsPath(id, e, dir, renamed);
         met.push({ path: dir, kept, said: fileMetFolder(dir, e.path), folder: true });
       }
-      // This folder's folder of unshared files that went for the session's file (see above).
-      for (const [dir, gone] of this.yielded) {
+      // This folder's folder of unshared files that went for the session's file (see above):
+      // yielded here, or by a peer that settled the clash first (the sharer saw this folder's
+      // folder before this daemon had the session's index), so the index here just lost it.
+      for (const dir of preJoinDirs) {
         const id = this.index.idOf(dir);
-        if (id === undefined || preJoin.has(id) || !preJoinDirs.has(dir) || this.index.isFolder(dir) || !aside.isFolder(dir)) continue;
+        if (id === undefined || preJoin.has(id) || this.index.isFolder(dir) || !aside.isFolder(dir)) continue;
+        const gone = this.yielded.get(dir) ?? [...preJoinDirs].filter((d) => d === dir || d.startsWith(dir + '/'));
         const kept = this.freeCopyPath(dir);
         if (kept === undefined || !aside.move(dir, kept, [])) continue;
         for (const d of gone) this.index.addDir(kept + d.slice(dir.length));
