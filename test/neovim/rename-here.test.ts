@@ -106,6 +106,43 @@ describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typin
     }, 120000);
   }
 
+  it('a rename on disk then :edit of the new name, the typing before it still unanswered when the daemon tells the rename: the old buffer gives way once it is', async () => {
+    // Seen on a loaded machine (three test workers): the daemon told the rename while the edit
+    // typed just before it was not answered yet, so the old buffer counted as modified and was
+    // kept beside the new one, as a buffer with changes of its own. Here the answers are held.
+    scene = new Scene();
+    const { b } = scene.pair({ 'f.txt': text });
+    const n = await scene.nvim();
+    await n.edit(path.join(b, 'f.txt'));
+    const old = await n.lua<number>('return vim.api.nvim_get_current_buf()');
+    await n.lua(`
+      local conn = require('chorus.sync').buffers[...].conn
+      local request = conn.request
+      _G.held = {}
+      conn.request = function(self, method, params, cb)
+        if method ~= 'buffer/edit' or not _G.held then return request(self, method, params, cb) end
+        return request(self, method, params, function(...)
+          local answer = { ... }
+          table.insert(_G.held, function() cb(unpack(answer)) end)
+        end)
+      end`, [old]);
+    await n.input(`2GA123<Esc>:call rename('${path.join(b, 'f.txt')}', '${path.join(b, 'g.txt')}')<CR>:e ${path.join(b, 'g.txt')}<CR>`);
+    await waitFor('the edit answered (and held)', async () => (await n.lua<number>('return #_G.held')) > 0, 30000);
+    await waitFor('the daemon to tell the rename', async () => await n.lua<boolean>('return require("chorus.sync").buffers[...] == nil', [old]), 30000);
+    await n.lua('local held = _G.held; _G.held = nil; for _, answer in ipairs(held) do answer() end');
+    await sharedAsG(n);
+    await waitFor('one buffer of the file', async () => {
+      const names = await n.api.eval('map(filter(getbufinfo(), "v:val.loaded"), "v:val.name")');
+      return JSON.stringify(names) === JSON.stringify([path.join(b, 'g.txt')]);
+    }, 30000).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(await n.api.eval('map(filter(getbufinfo(), "v:val.loaded"), "v:val.name")'))}; ${JSON.stringify(await n.messages())}`);
+    });
+    expect(await n.text()).toBe('alpha\nbeta123\ngamma\n');
+    expect((await n.messages()).filter((m) => m.msg.includes('changes of its own'))).toEqual([]);
+    await waitFor('g.txt with the typing on disk', () => folder(b)['g.txt'] === 'alpha\nbeta123\ngamma\n' || undefined);
+    expect(folder(b)).toEqual({ 'g.txt': 'alpha\nbeta123\ngamma\n' });
+  }, 120000);
+
   it('a rename on disk (netrw, rename()) then :edit of the new name: the typing moves with the file, nothing is left at the old name', async () => {
     scene = new Scene();
     const { a, b } = scene.pair({ 'f.txt': text });

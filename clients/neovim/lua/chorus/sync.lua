@@ -130,16 +130,22 @@ function M.send_edit(state, changes, inv, undo_stop)
     end
     state.in_flight = state.in_flight - 1
     if err then
+      state.refused = true
       if state.status == 'open' and state.conn:is_ready() then
         -- Out of step with the daemon: re-open with our text; the daemon merges our changes
         -- since the last text we had in step (or since the newest later edit it applied).
         M.remember_base(state)
         M.reopen(state, 'buffer/edit failed: ' .. util.error_text(err))
       end
-      return
+    else
+      M.confirm(state, seq)
+      M.settle(state)
     end
-    M.confirm(state, seq)
-    M.settle(state)
+    if state.in_flight == 0 and state.when_answered then
+      local answered = state.when_answered
+      state.when_answered = nil
+      answered()
+    end
   end)
   -- (when the request could not be sent, the callback above has already run with an error)
 end
@@ -672,6 +678,10 @@ function M.attach(bufnr, conn, config)
     dropped = 0,
     pending = {},
     in_flight = 0,
+    -- (did_rename, giving way with edits in flight) whether the daemon refused one since, and
+    -- what to do once none is in flight
+    refused = false,
+    when_answered = nil,
     applying = false,
     -- local changes the daemon has not confirmed: { {seq = edit number, id = edit id, inv = {…}} }
     unconfirmed = {},
@@ -811,8 +821,25 @@ function M.did_rename(conn, params)
     M.buffers[state.bufnr] = nil
     state.detached = true
     state.status = 'closed'
-    if M.hooks.gave_way then
-      M.hooks.gave_way(state, other, params.from, params.to)
+    local function give_way()
+      if M.hooks.gave_way then
+        M.hooks.gave_way(state, other, params.from, params.to)
+      end
+    end
+    if state.in_flight == 0 then
+      give_way()
+      return
+    end
+    -- Typing sent before the rename is not answered yet, so the buffer still counts as modified,
+    -- and giving way now would keep it as a buffer with changes of its own (seen on a loaded
+    -- machine). Once the daemon has taken every edit, the buffer has nothing of its own; an edit
+    -- it refused leaves it modified, and kept.
+    state.refused = false
+    state.when_answered = function()
+      if not state.refused and state.config.manage_modified and api.nvim_buf_is_valid(state.bufnr) then
+        vim.bo[state.bufnr].modified = false
+      end
+      give_way()
     end
     return
   end
