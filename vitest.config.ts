@@ -32,9 +32,11 @@ export default defineConfig({
   test: {
     // A private temp folder per run, checked for leftovers at the end (issue #12): once per run.
     globalSetup: ['test/support/global-setup.ts'],
-    // Two, one per core. Three kept the cores busy but slowed every test ~1.4× for 4–11 % less
-    // wall time, and a test failed under it once (decision 209).
-    maxWorkers: 2,
+    // Three on two cores: with two, both workers often waited at once (a daemon starting, an
+    // editor, a bounded wait) and the cores were idle ~19 % of a run (1,107 s); with three they
+    // are busy ~95 % (782–929 s), each test ~1.25× slower. The races the load brought out were
+    // product faults, fixed (decision 216, superseding point 4 of decision 209).
+    maxWorkers: 3,
     // The longest files start first, so the workers end together (test/support/sequencer.ts).
     sequence: { sequencer: SlowestFirstSequencer },
     projects: [
