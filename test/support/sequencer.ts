@@ -1,5 +1,5 @@
 /**
- * The order test files start in: the longest first, so that the workers (maxWorkers 2, decision 209)
+ * The order test files start in: the longest first, so that the workers (maxWorkers 3, decision 216)
  * finish together instead of one running a long editor or CLI file alone at the end, and the many short
  * unit-test files fill the gaps at the end.
  *
