@@ -7,10 +7,9 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../support/paths.js';
 import { tempDir } from '../support/project-dir.js';
 import { skipReason } from '../support/skip.js';
-import { CHROMIUM, chromiumMissing } from '../support/paths.js';
+import { CHROMIUM, chromiumMissing, REPO } from '../support/paths.js';
 
 const skip = skipReason('IndexedDB store acceptance in Chromium', chromiumMissing());
 

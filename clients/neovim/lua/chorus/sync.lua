@@ -841,6 +841,14 @@ function M.did_rename(conn, params)
       end
       give_way()
     end
+    -- A daemon gone before it answered never answers (Neovim's rpc drops what was waiting):
+    -- then the buffer gives way as it is after a while, kept and said to be kept if modified.
+    vim.defer_fn(function()
+      if state.when_answered then
+        state.when_answered = nil
+        give_way()
+      end
+    end, 5000)
     return
   end
   if root and api.nvim_buf_is_valid(state.bufnr) then
