@@ -518,16 +518,14 @@ export class FolderWriter {
     const theirs = readAll(old);
     const there = await fs.promises.lstat(file).catch(() => undefined);
     if (there?.ino !== ours) return { content: theirs, now, put: false };
-    {
-      const tmp = path.join(this.ownTempDir(), tempName());
-      try {
-        await fs.promises.writeFile(tmp, theirs, { mode });
-        await fs.promises.chmod(tmp, mode);
-        await fs.promises.rename(tmp, file);
-      } catch (e) {
-        await fs.promises.rm(tmp, { force: true });
-        throw e;
-      }
+    const tmp = path.join(this.ownTempDir(), tempName());
+    try {
+      await fs.promises.writeFile(tmp, theirs, { mode });
+      await fs.promises.chmod(tmp, mode);
+      await fs.promises.rename(tmp, file);
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true });
+      throw e;
     }
     return { content: theirs, now, put: true };
   }
