@@ -67,6 +67,28 @@ async function sharedAsG(n: Nvim): Promise<void> {
   }, 60000);
 }
 
+/**
+ * Buffer `old` (f.txt of folder `b`) holds the daemon's answers to its edits in `_G.held` (calls
+ * that deliver them), types "123" at the end of line 2, renames f.txt to g.txt on disk and opens
+ * g.txt; returns once an answer is held and the daemon told the rename.
+ */
+async function typeThenRenameHeld(n: Nvim, b: string, old: number): Promise<void> {
+  await n.lua(`
+    local conn = require('chorus.sync').buffers[...].conn
+    local request = conn.request
+    _G.held = {}
+    conn.request = function(self, method, params, cb)
+      if method ~= 'buffer/edit' or not _G.held then return request(self, method, params, cb) end
+      return request(self, method, params, function(...)
+        local answer = { ... }
+        table.insert(_G.held, function() cb(unpack(answer)) end)
+      end)
+    end`, [old]);
+  await n.input(`2GA123<Esc>:call rename('${path.join(b, 'f.txt')}', '${path.join(b, 'g.txt')}')<CR>:e ${path.join(b, 'g.txt')}<CR>`);
+  await waitFor('the edit answered (and held)', async () => (await n.lua<number>('return #_G.held')) > 0, 30000);
+  await waitFor('the daemon to tell the rename', async () => await n.lua<boolean>('return require("chorus.sync").buffers[...] == nil', [old]), 30000);
+}
+
 describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typing, a peer typing too', () => {
   let scene: Scene;
   afterEach(async () => {
@@ -115,20 +137,7 @@ describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typin
     const n = await scene.nvim();
     await n.edit(path.join(b, 'f.txt'));
     const old = await n.lua<number>('return vim.api.nvim_get_current_buf()');
-    await n.lua(`
-      local conn = require('chorus.sync').buffers[...].conn
-      local request = conn.request
-      _G.held = {}
-      conn.request = function(self, method, params, cb)
-        if method ~= 'buffer/edit' or not _G.held then return request(self, method, params, cb) end
-        return request(self, method, params, function(...)
-          local answer = { ... }
-          table.insert(_G.held, function() cb(unpack(answer)) end)
-        end)
-      end`, [old]);
-    await n.input(`2GA123<Esc>:call rename('${path.join(b, 'f.txt')}', '${path.join(b, 'g.txt')}')<CR>:e ${path.join(b, 'g.txt')}<CR>`);
-    await waitFor('the edit answered (and held)', async () => (await n.lua<number>('return #_G.held')) > 0, 30000);
-    await waitFor('the daemon to tell the rename', async () => await n.lua<boolean>('return require("chorus.sync").buffers[...] == nil', [old]), 30000);
+    await typeThenRenameHeld(n, b, old);
     await n.lua('local held = _G.held; _G.held = nil; for _, answer in ipairs(held) do answer() end');
     await sharedAsG(n);
     await waitFor('one buffer of the file', async () => {
@@ -139,6 +148,23 @@ describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typin
     });
     expect(await n.text()).toBe('alpha\nbeta123\ngamma\n');
     expect((await n.messages()).filter((m) => m.msg.includes('changes of its own'))).toEqual([]);
+    await waitFor('g.txt with the typing on disk', () => folder(b)['g.txt'] === 'alpha\nbeta123\ngamma\n' || undefined);
+    expect(folder(b)).toEqual({ 'g.txt': 'alpha\nbeta123\ngamma\n' });
+  }, 120000);
+
+  it('the same, the answers never coming (a daemon gone meanwhile): after 5 s the old buffer gives way as it is, kept and said to be kept', async () => {
+    scene = new Scene();
+    const { b } = scene.pair({ 'f.txt': text });
+    const n = await scene.nvim();
+    await n.edit(path.join(b, 'f.txt'));
+    const old = await n.lua<number>('return vim.api.nvim_get_current_buf()');
+    await typeThenRenameHeld(n, b, old);
+    await sharedAsG(n);
+    await waitFor('the old buffer kept, and the person told', async () => (await n.messages()).some((m) => m.msg.includes('changes of its own')), 30000);
+    const loaded = await n.api.eval('map(filter(getbufinfo(), "v:val.loaded"), "v:val.name")');
+    expect(loaded).toEqual([path.join(b, 'f.txt'), path.join(b, 'g.txt')]);
+    expect(await n.lua<boolean>('return vim.bo[...].modified', [old])).toBe(true);
+    expect(await n.text()).toBe('alpha\nbeta123\ngamma\n');
     await waitFor('g.txt with the typing on disk', () => folder(b)['g.txt'] === 'alpha\nbeta123\ngamma\n' || undefined);
     expect(folder(b)).toEqual({ 'g.txt': 'alpha\nbeta123\ngamma\n' });
   }, 120000);
