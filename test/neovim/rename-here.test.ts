@@ -67,12 +67,21 @@ async function sharedAsG(n: Nvim): Promise<void> {
   }, 60000);
 }
 
+/** The test running's scene, cleaned up after it. */
+let scene: Scene;
+
 /**
- * Buffer `old` (f.txt of folder `b`) holds the daemon's answers to its edits in `_G.held` (calls
- * that deliver them), types "123" at the end of line 2, renames f.txt to g.txt on disk and opens
- * g.txt; returns once an answer is held and the daemon told the rename.
+ * A new scene: a pair, Neovim editing f.txt in folder `b`. Its buffer (`old`) holds the daemon's
+ * answers to its edits in `_G.held` (calls that deliver them), types "123" at the end of line 2,
+ * renames f.txt to g.txt on disk and opens g.txt; returns once an answer is held and the daemon
+ * told the rename.
  */
-async function typeThenRenameHeld(n: Nvim, b: string, old: number): Promise<void> {
+async function typeThenRenameHeld(): Promise<{ b: string; n: Nvim; old: number }> {
+  scene = new Scene();
+  const { b } = scene.pair({ 'f.txt': text });
+  const n = await scene.nvim();
+  await n.edit(path.join(b, 'f.txt'));
+  const old = await n.lua<number>('return vim.api.nvim_get_current_buf()');
   await n.lua(`
     local conn = require('chorus.sync').buffers[...].conn
     local request = conn.request
@@ -87,10 +96,10 @@ async function typeThenRenameHeld(n: Nvim, b: string, old: number): Promise<void
   await n.input(`2GA123<Esc>:call rename('${path.join(b, 'f.txt')}', '${path.join(b, 'g.txt')}')<CR>:e ${path.join(b, 'g.txt')}<CR>`);
   await waitFor('the edit answered (and held)', async () => (await n.lua<number>('return #_G.held')) > 0, 30000);
   await waitFor('the daemon to tell the rename', async () => await n.lua<boolean>('return require("chorus.sync").buffers[...] == nil', [old]), 30000);
+  return { b, n, old };
 }
 
 describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typing, a peer typing too', () => {
-  let scene: Scene;
   afterEach(async () => {
     for (const close of editors.splice(0)) close();
     await scene?.cleanup();
@@ -132,12 +141,7 @@ describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typin
     // Seen on a loaded machine (three test workers): the daemon told the rename while the edit
     // typed just before it was not answered yet, so the old buffer counted as modified and was
     // kept beside the new one, as a buffer with changes of its own. Here the answers are held.
-    scene = new Scene();
-    const { b } = scene.pair({ 'f.txt': text });
-    const n = await scene.nvim();
-    await n.edit(path.join(b, 'f.txt'));
-    const old = await n.lua<number>('return vim.api.nvim_get_current_buf()');
-    await typeThenRenameHeld(n, b, old);
+    const { b, n, old } = await typeThenRenameHeld();
     await n.lua('local held = _G.held; _G.held = nil; for _, answer in ipairs(held) do answer() end');
     await sharedAsG(n);
     await waitFor('one buffer of the file', async () => {
@@ -153,12 +157,7 @@ describe.skipIf(skip)('Neovim: a shared file renamed in Neovim right after typin
   }, 120000);
 
   it('the same, the answers never coming (a daemon gone meanwhile): after 5 s the old buffer gives way as it is, kept and said to be kept', async () => {
-    scene = new Scene();
-    const { b } = scene.pair({ 'f.txt': text });
-    const n = await scene.nvim();
-    await n.edit(path.join(b, 'f.txt'));
-    const old = await n.lua<number>('return vim.api.nvim_get_current_buf()');
-    await typeThenRenameHeld(n, b, old);
+    const { b, n, old } = await typeThenRenameHeld();
     await sharedAsG(n);
     await waitFor('the old buffer kept, and the person told', async () => (await n.messages()).some((m) => m.msg.includes('changes of its own')), 30000);
     const loaded = await n.api.eval('map(filter(getbufinfo(), "v:val.loaded"), "v:val.name")');
