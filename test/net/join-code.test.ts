@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { writerKeys } from '../../daemon/src/net/credentials.js';
-import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength, type JoinCode } from '../../daemon/src/net/join-code.js';
+import { CODE_OTHER_ADDRS, codeAddrs, decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength, type JoinCode } from '../../daemon/src/net/join-code.js';
 
 const keys = writerKeys(new Uint8Array(randomBytes(32)));
 const code: JoinCode = {
@@ -88,5 +88,27 @@ describe('pastedCodeLength (a code read line by line)', () => {
     expect(pastedCodeLength('  "chorus2.ab\ncd"\nnext\n')).toBe(17);
     expect(pastedCodeLength('\u201cchorus2.ab\ncd\u201d\n')).toBe(15);
     expect(pastedCodeLength('"chorus2.abcd"\r\n')).toBe(15);
+  });
+});
+
+describe('codeAddrs (which addresses a code gives)', () => {
+  const at = (n: number, host: string) => [`ws://127.0.0.1:${4000 + n}/?host=${host}`, `ws://192.168.1.${n}:${4000 + n}/?host=${host}`];
+  it("gives the giver's own addresses, then the freshest few of the others', none twice", () => {
+    const own = at(1, 'aaaaaaaaaaaaaaaa');
+    // 13 other members on two machines (a trial's session of 14), freshest first; one of the
+    // giver's own addresses among them too (a saved list from an earlier run).
+    const others = [own[1]!, ...Array.from({ length: 13 }, (_, i) => at(i + 2, i % 2 ? 'bbbbbbbbbbbbbbbb' : 'cccccccccccccccc')).flat()];
+    const addrs = codeAddrs(own, others);
+    expect(addrs).toEqual([...own, ...others.slice(1, 1 + CODE_OTHER_ADDRS)]);
+    const long = encodeJoinCode({ sessionId: 'a'.repeat(32), keys, addrs: [...own, ...others.slice(1)] });
+    const short = encodeJoinCode({ sessionId: 'a'.repeat(32), keys, addrs });
+    expect(decodeJoinCode(short).addrs).toEqual(addrs);
+    expect({ long: long.length > 1800, short: short.length < 600 }).toEqual({ long: true, short: true });
+  });
+
+  it('gives every address when there are few, and the others alone when the giver has none (relay only)', () => {
+    expect(codeAddrs(at(1, 'a'), at(2, 'b'))).toEqual([...at(1, 'a'), ...at(2, 'b')]);
+    expect(codeAddrs([], at(2, 'b'))).toEqual(at(2, 'b'));
+    expect(codeAddrs(at(1, 'a'), [])).toEqual(at(1, 'a'));
   });
 });

@@ -53,6 +53,23 @@ export function encodeJoinCode(code: JoinCode, opts: { readOnly?: boolean } = {}
   return JOIN_CODE_PREFIX + base64urlnopad.encode(new TextEncoder().encode(JSON.stringify(body)));
 }
 
+/**
+ * How many other members' addresses a code carries besides its giver's own. A joiner needs one
+ * member that answers; the overlay's gossip tells it the rest. Listing every member made a code
+ * of 940 characters for 14 members (a trial), longer than chat apps and terminals show whole.
+ */
+export const CODE_OTHER_ADDRS = 4;
+
+/**
+ * The addresses a code gives: `own` (the giving daemon's, which answers now: it is giving the
+ * code) first, then at most CODE_OTHER_ADDRS of `others` (other members', freshest first, as
+ * Overlay.knownAddrs gives them) in their order, none twice.
+ */
+export function codeAddrs(own: readonly string[], others: readonly string[]): string[] {
+  const mine = new Set(own);
+  return [...mine, ...[...new Set(others)].filter((a) => !mine.has(a)).slice(0, CODE_OTHER_ADDRS)];
+}
+
 const DAMAGED = 'the join code is damaged or incomplete; copy the whole code again';
 
 /** A code cut off where it was copied (a terminal's width, a chat app's preview, a selection ending early). */

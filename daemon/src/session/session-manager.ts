@@ -16,7 +16,7 @@ import { dialable } from '../net/host-addrs.js';
 import { localHostId } from '../net/host-id.js';
 import { nodeTransports } from '../net/node-transports.js';
 import { useDaemonCipher } from '../node-platform.js';
-import { decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
+import { codeAddrs, decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError } from '../net/join-code.js';
 import { JOIN_ABANDONED, Overlay } from '../net/overlay.js';
 import { dialFailureInWords } from '../net/transports.js';
 import { PageServer } from '../net/page-server.js';
@@ -179,7 +179,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
    */
   private code(readOnly: boolean): ShareResult {
     const c = this.config!;
-    const addrs = [...new Set([...this.addrs, ...c.addrs])];
+    const addrs = codeAddrs(this.addrs, c.addrs);
     const keys = configKeys(c);
     const ro = readOnly || keys.writer === undefined;
     return { code: encodeJoinCode({ sessionId: c.sessionId, keys, addrs, ...(c.relayUrl ? { relayUrl: c.relayUrl } : {}) }, { readOnly: ro }), readOnly: ro };
