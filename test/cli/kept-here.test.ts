@@ -43,3 +43,37 @@ it("a peer sharing its .env never overwrites another member's own, nor a joining
   expect(read(a, '.env')).toBe('SECRET=a\n');
   expect(read(b, '.env')).toBe('B=1\nB=2\n');
 });
+
+it("a peer's rename onto a path this folder keeps to itself never replaces its own file there, nor shares it; the peer's deletion of it leaves it", async () => {
+  // A trial: a writer that shares `.env` renamed one of its files to `.env`; the host's own
+  // `.env` was replaced by the writer's text, with no copy and no word, and from then on the
+  // host's edits of it reached every member.
+  const a = tempProject({ '.env': 'SECRET=a\n', 'a.txt': 'a\n' });
+  used.push(a);
+  const code = shareCode(a);
+  const b = tempProject({ '.chorus/ignore': '!.env\n' });
+  used.push(b);
+  const joinB = chorus(['join', code, b, '--host', '127.0.0.1']);
+  expect(joinB.status, joinB.stderr).toBe(0);
+  fs.writeFileSync(path.join(b, 'decoy.txt'), 'DECOY=1\n');
+  await waitUntil('decoy.txt on A', () => fs.existsSync(path.join(a, 'decoy.txt')));
+  fs.renameSync(path.join(b, 'decoy.txt'), path.join(b, '.env'));
+  await waitUntil('A to leave its .env and say so', () => log(a).includes('not writing .env here: a peer shares it, but this folder keeps it to itself'));
+  await waitUntil('decoy.txt gone from A with the rename', () => !fs.existsSync(path.join(a, 'decoy.txt')));
+  expect(read(a, '.env')).toBe('SECRET=a\n');
+  // A's later edit of its .env stays on A; a file A makes afterwards shows the link is alive.
+  fs.writeFileSync(path.join(a, '.env'), 'SECRET=a2\n');
+  await new Promise((r) => setTimeout(r, 1500));
+  fs.writeFileSync(path.join(a, 'after.txt'), 'after\n');
+  await waitUntil('A’s later file on B', () => fs.existsSync(path.join(b, 'after.txt')));
+  expect(read(b, '.env')).toBe('DECOY=1\n');
+  expect(fs.existsSync(path.join(b, 'decoy.txt'))).toBe(false);
+  // B deletes its .env: A's own stays, and A's log does not call it shared again.
+  fs.rmSync(path.join(b, '.env'));
+  fs.writeFileSync(path.join(b, 'after2.txt'), 'after\n');
+  await waitUntil('B’s later file on A', () => fs.existsSync(path.join(a, 'after2.txt')));
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(read(a, '.env')).toBe('SECRET=a2\n');
+  expect(log(a)).not.toMatch(/kept \.env: a peer deleted it/);
+  expect(fs.existsSync(path.join(a, 'decoy.txt'))).toBe(false);
+});

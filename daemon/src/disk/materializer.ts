@@ -14,6 +14,7 @@ import { isPeersOrSettling, type DirsEvent, type FilesEvent, type Workspace } fr
 import { bytesOfFile, hashOfFile, lstatNow } from './files.js';
 import { inWords, type FolderWriter } from './folder-writer.js';
 import type { WriteBack } from './write-back.js';
+import { keptHereMessage } from './pending-content.js';
 import { DELETED_KEEP_MS } from '../lifecycle/kept-copies.js';
 
 /**
@@ -181,6 +182,21 @@ export class Materializer {
     // a peer renamed it): the appends were made to this very file, so they move with it and are
     // taken in at its new name (decision 167). Only where a take-in can share them.
     const appended = !ours && bytes !== undefined && !this.workspace.readOnly && this.writeBack.takeForeign !== undefined && this.writeBack.appendedTo(from, bytes);
+    const kept = await this.writeBack.ownKeptFile(to, null);
+    if (kept !== undefined) {
+      // The new name is a path this folder keeps to itself, and it has its own file there (a
+      // peer that shares its `.env` renamed a file to `.env`): nothing is moved or written over
+      // it (a trial: the host's `.env` was replaced, with no copy, and its later edits were
+      // shared). The old name's copy, the session's content, goes with the rename; one changed
+      // here is left to the watcher, which shares it again as a new file, and says so.
+      this.writeBack.pendingContent.logRefusal(keptHereMessage(to, kept));
+      if (ours && !this.workspace.index.idOf(from)) {
+        await this.folder.remove(from);
+        this.writeBack.forget(from);
+        await this.pruneEmptyDirs(path.posix.dirname(from));
+      }
+      return;
+    }
     if ((ours || appended) && !this.workspace.index.idOf(from)) {
       let moved = false;
       try {
@@ -256,6 +272,9 @@ export class Materializer {
       // there that the daemon never had is someone's work: kept, and the watcher shares it again
       // (an edit wins over a delete, as for live text).
       const hash = await hashOfFile(abs);
+      // This folder's own file at a path it keeps to itself was never the session's (a peer's
+      // version was not written over it): the peer's deletion leaves it, and says nothing.
+      if (hash !== undefined && !this.writeBack.ledger.knows(p, hash) && (await this.writeBack.ownKeptFile(p, st)) !== undefined) return false;
       if (hash !== undefined && !this.writeBack.ledger.knows(p, hash) && !this.writeBack.isOwn(p, hash)) {
         this.log(`kept ${p}: a peer deleted it, but this folder's copy was changed meanwhile (not what Chorus wrote there); it is shared again as a new file`);
         this.writeBack.forget(p);

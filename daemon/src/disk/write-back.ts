@@ -141,6 +141,12 @@ export class WriteBack {
   /** When true, nothing is written (view mode: buffers only). */
   disabled = false;
   /**
+   * The daemon's document store (Storage), set by the daemon: a live text is written to the
+   * folder only once its log's changes are fsynced (decision 217). Unset (tests that build a
+   * WriteBack alone): written at once.
+   */
+  durable: { synced(id: string): boolean; whenSynced(): Promise<void> } | undefined;
+  /**
    * Told each time a person's own version of a file was copied to `.chorus/kept/` before the
    * session's replaced it (the daemon tells its editors: session/notice, decision 184). Set by the
    * daemon; nothing is told before.
@@ -516,6 +522,22 @@ export class WriteBack {
   }
 
   /**
+   * Why the folder's file at `path` is its own, at a path it keeps to itself (keptHere), so a
+   * peer's version never replaces it; undefined when the folder has no file there, or has the
+   * shared version (what the daemon last wrote or took in there), or does not keep the path.
+   * `st`: the path's lstat, when the caller has it (undefined: nothing there).
+   */
+  async ownKeptFile(path: string, st?: fs.Stats | null): Promise<string | undefined> {
+    const abs = this.project.absolute(path);
+    if (st === null) st = await fs.promises.lstat(abs).catch(() => undefined);
+    if (!st || this.untouchedSinceOwnWrite(path, st)) return undefined;
+    const kept = this.keptHere(path);
+    if (kept === undefined) return undefined;
+    const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
+    return now !== undefined && now !== this.ledger.latest(path) ? kept : undefined;
+  }
+
+  /**
    * Does the folder's file at `path` hold `text`, a change made here that the session does not
    * have: neither what this daemon last wrote nor took in there (the ledger's newest), nor a
    * change a copy of which is kept in `.chorus/kept` already (`keptAside`)? A read-only
@@ -647,15 +669,12 @@ export class WriteBack {
       if (this.pendingContent.refused(path)) return;
       const abs = this.project.absolute(path);
       const st = await fs.promises.lstat(abs).catch(() => undefined);
-      const kept = st && !this.untouchedSinceOwnWrite(path, st) ? this.keptHere(path) : undefined;
+      // This folder's own file at a path it keeps to itself (a peer shares its `.env`; this
+      // folder has one): nothing would take it in first, so it stays, whatever `force` says.
+      const kept = await this.ownKeptFile(path, st);
       if (kept !== undefined) {
-        // This folder's own file at a path it keeps to itself (a peer shares its `.env`; this
-        // folder has one): nothing would take it in first, so it stays, whatever `force` says.
-        const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
-        if (now !== undefined && now !== this.ledger.latest(path)) {
-          this.pendingContent.logRefusal(keptHereMessage(path, kept));
-          return;
-        }
+        this.pendingContent.logRefusal(keptHereMessage(path, kept));
+        return;
       }
       if (this.takeForeign && !force && !(st && this.untouchedSinceOwnWrite(path, st))) {
         const now = await fs.promises.readFile(abs).then(hashBytes, () => undefined);
@@ -711,6 +730,23 @@ export class WriteBack {
       // would lose the appended line, and the next append would land after the wrong line).
       const asked = hash;
       if (!current() || (hash !== asked && this.ledger.latest(path) === hash)) return;
+      // The document's heads whose text this is, for a live text: its base after a restart (decision 200).
+      const heads = this.headsOf(path, hash, text, liveId);
+      // The folder never holds text its log could still lose (decision 217): a power loss loses
+      // what the last fsync batch had not synced, and text in the folder that the log lost was
+      // taken in at the next start as new edits, doubled on every peer that had them. So a live
+      // text whose changes are not all synced waits for the batch (started now, no fsync of its
+      // own) and is written as it was: changes made meanwhile schedule the next write.
+      if (liveId !== undefined && this.durable && !this.durable.synced(liveId)) {
+        const known = this.ledger.latest(path);
+        await this.durable.whenSynced();
+        if (this.disabled) return;
+        if (this.ledger.latest(path) !== known || !this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) {
+          // The folder's file was taken in, or the file moved, meanwhile: this write starts over.
+          void this.writeNow(path, data, { force, text, liveId, wanted });
+          return;
+        }
+      }
       // A file the folder does not have is created, never put over one another tool made since.
       const create = !force && st === undefined && this.ledger.latest(path) === undefined;
       // What the daemon knew of the file before this write, put back if the write is abandoned.
@@ -721,9 +757,8 @@ export class WriteBack {
       if (knownBefore !== undefined && !this.recent.has(path) && !this.landed.has(path)) this.heldAtStart.set(path, knownBefore);
       const baseBefore = this.onDisk.get(path);
       try {
-        // Before the write: a crash in between leaves it known. With the document's heads whose
-        // text this is, for a live text: its base after a restart (decision 200).
-        this.ledger.record(path, hash, this.headsOf(path, hash, text, liveId));
+        // Before the write: a crash in between leaves it known, with its heads.
+        this.ledger.record(path, hash, heads);
         const gen = this.note(path, hash);
         this.keepBase(path, hash, text ?? data);
         const id = this.workspace.index.idOf(path);
