@@ -13,7 +13,7 @@ import type * as Schemas from '@chorus/protocol';
 // there (joinCodes below; decision 203).
 import * as P from '@chorus/protocol/handles';
 import { escapeControls, logLine, shown } from './log-line.js';
-import type { Project } from './project.js';
+import { tooBroad, type Project } from './project.js';
 import { CliError, describeError } from './lifecycle/human-error.js';
 import { CLI_CLIENT, cliConnection, editorConnection } from './lifecycle/rpc-client.js';
 import { connectSocket, daemonStartedHere, ensureDaemon, findProject, lockHolder, projectAbove, recordStartingHere, runningPid, startingDaemon, STOP_WAIT_MS, stopDaemon, type DaemonProcess } from './lifecycle/daemon-process.js';
@@ -39,23 +39,6 @@ async function joinCodes() {
 export const EXIT_FAILED = P.ExitCodes.Failed;
 export const EXIT_ALREADY_RUNNING = P.ExitCodes.AlreadyRunning;
 export const EXIT_NOT_RUNNING = P.ExitCodes.NotRunning;
-
-/**
- * Why `root` is too broad to be a project, or undefined: the file system's root or the home
- * folder itself. Sharing one would read (and offer peers) everything under it, and joining into
- * one would mix a project into it; a person who types `chorus share ~` meant a project in it.
- */
-function tooBroad(root: string): string | undefined {
-  if (root === path.parse(root).root) return `${root} is the root of the file system`;
-  let home: string | undefined;
-  try {
-    home = fs.realpathSync(os.homedir());
-  } catch {
-    home = undefined; // no home folder: nothing to guard
-  }
-  if (home !== undefined && (root === home || root === os.homedir())) return `${root} is your home folder`;
-  return undefined;
-}
 
 /**
  * Said after a `share` or `join` that started a daemon stopped with `chorus stop`: the editors
@@ -544,6 +527,10 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
  */
 export async function connect(dir: string | undefined, opts: { create?: boolean; reconnect?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
+  // Never made a project (an editor's Share in its working folder, which may be the home folder:
+  // a trial's Neovim shared ~/.aws/credentials so). One made before this check stays reachable.
+  const broad = fs.existsSync(project.dotDir) ? undefined : tooBroad(project.root);
+  if (broad) fail(`${broad}, which cannot be a project (sharing it would offer everything under it); open a file of a project folder inside it, or give one (\`chorus connect <folder>\`); nothing was started or created`);
   const inside = opts.create ? undefined : insideAProject(project, 'connect');
   if (inside) fail(`${inside}; nothing was started or created`);
   const socket = await ensureDaemon(project, [], undefined, { unlessStopped: opts.reconnect === true });

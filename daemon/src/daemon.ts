@@ -32,7 +32,7 @@ import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { clearStopMark, noteEditorsAtStop } from './lifecycle/stop-mark.js';
 import { CLI_CLIENT } from './lifecycle/rpc-client.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
-import { Project } from './project.js';
+import { Project, tooBroad } from './project.js';
 import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
 import { decodeJoinCode, isReadOnly } from './net/join-code.js';
 import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
@@ -269,7 +269,10 @@ export class Daemon {
           if (session?.disk === false) folderState.closed = true;
           else if (!folderState.closed) await daemon.openFolder();
           else log('view mode: the folder is not read');
-          await daemon.session.resume();
+          // A session an older Chorus let this folder have: not taken up again (tooBroad).
+          const broad = session && tooBroad(project.root);
+          if (broad) log(`not rejoining the session saved here: ${broad}, which is never shared; share a project folder inside it instead`);
+          else await daemon.session.resume();
         } finally {
           daemon.pending = undefined;
         }
@@ -353,6 +356,8 @@ export class Daemon {
 
   /** Share this folder: the code, whether it is read-only, and settings that did not apply. */
   async shareCode(opts: ShareOptions): Promise<ShareResult> {
+    const broad = tooBroad(this.project.root);
+    if (broad) throw new Failure('invalid', `${broad}: sharing it would offer everything under it; share a project folder inside it instead (\`chorus share <folder>\`); nothing was shared`);
     await this.ready;
     // A daemon started for a view-mode join that did not happen: sharing needs the folder.
     if (!this.session.session && !this.folder.watching) await this.openFolder();
@@ -370,6 +375,8 @@ export class Daemon {
   }
 
   private async joinWhenReady(code: string, opts: JoinOptions, progress: (p: JoinProgress) => void): Promise<JoinResult> {
+    const broad = tooBroad(this.project.root);
+    if (broad) throw new Failure('invalid', `${broad}: joining into it would mix the session's files into everything under it; join into a folder of its own instead (\`chorus join <code> <folder>\`); nothing was changed`);
     await this.ready;
     if (!this.session.session) {
       if (opts.disk && !this.folder.watching) await this.openFolder();

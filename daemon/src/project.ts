@@ -1,5 +1,6 @@
 /** Where a project's things live, and how an outside path becomes a project path (or is refused). */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, tooLongForSystem } from './disk/long-paths.js';
 import { CHORUS_DIR, pathProblem, reservedIn } from './workspace/path-rules.js';
@@ -50,6 +51,34 @@ function lstatOrNone(abs: string): fs.Stats | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw e;
   }
+}
+
+/**
+ * Why `dir` is too broad to be a project, or undefined: the file system's root or the home
+ * folder itself, also when reached through a symbolic link (`chorus join <code> homelink`, a
+ * trial). Sharing one would read (and offer peers) everything under it, and joining into one
+ * would mix a project into it; a person who types `chorus share ~` meant a project in it. Asked
+ * by the CLI before anything starts, and by the daemon before a share or join (an editor's
+ * Share runs `chorus connect --create` in its working folder, which may be the home folder).
+ */
+export function tooBroad(dir: string): string | undefined {
+  const resolved = path.resolve(dir);
+  let real = resolved;
+  try {
+    real = fs.realpathSync(resolved);
+  } catch {
+    // not there yet (a join's folder is made later): the path as given
+  }
+  const shown = real === resolved ? resolved : `${resolved} (${real})`;
+  if (real === path.parse(real).root) return `${shown} is the root of the file system`;
+  let home: string | undefined;
+  try {
+    home = fs.realpathSync(os.homedir());
+  } catch {
+    home = undefined; // no home folder: nothing to guard
+  }
+  if (home !== undefined && (real === home || resolved === os.homedir())) return `${shown} is your home folder`;
+  return undefined;
 }
 
 export class Project {

@@ -198,9 +198,9 @@ export class ScriptedEditor {
     return new ScriptedEditor(s, s, opts, () => s.destroy());
   }
 
-  /** Connect the way editors that spawn a process do: `chorus connect dir`. */
-  static connect(dir: string, opts: ScriptedEditorOptions = {}): { editor: ScriptedEditor; proc: ChildProcess } {
-    const proc = spawn(process.execPath, [CLI, 'connect', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** Connect the way editors that spawn a process do: `chorus connect dir` (with `env`, else this process's). */
+  static connect(dir: string, opts: ScriptedEditorOptions = {}, env?: NodeJS.ProcessEnv): { editor: ScriptedEditor; proc: ChildProcess } {
+    const proc = spawn(process.execPath, [CLI, 'connect', dir], { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     const editor = new ScriptedEditor(proc.stdout!, proc.stdin!, opts, () => proc.kill());
     return { editor, proc };
   }
