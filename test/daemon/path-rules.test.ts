@@ -30,4 +30,12 @@ describe('path rules', () => {
     expect(pathProblem('x'.repeat(300))).toMatch(/longer than 255/);
     expect(pathProblem(42)).toMatch(/not a string/);
   });
+
+  it('refuses names that would show as another name, or that no file system can hold (a trial)', () => {
+    // `\u202Egnp.exe` shows as `exe.png`; a C1 control and a line separator, the same rule as names.
+    for (const p of ['\u202Egnp.exe', 'a/b\u200Fc.txt', 'x\u0085.txt', 'line\u2028sep.md', 'i\u2066so.txt']) expect(pathProblem(p), JSON.stringify(p)).toMatch(/text-direction/);
+    // Written to disk, a lone surrogate became U+FFFD: two files and a conflict copy on every peer.
+    for (const p of ['lone\ud800.txt', 'dir\udc00/x.txt']) expect(pathProblem(p), JSON.stringify(p)).toMatch(/lone UTF-16 surrogate/);
+    expect(pathProblem('emoji😀.txt')).toBeUndefined();
+  });
 });

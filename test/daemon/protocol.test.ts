@@ -195,6 +195,13 @@ describe('buffer/edit and buffer/didChange', () => {
     expect(e2.message).toMatch(/inside a multi-byte character/);
     const e3 = await rpcError(u16.raw(P.BufferEdit.method, { path: 'emoji.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '\ud800' }] }));
     expect(e3.message).toMatch(/lone UTF-16 surrogate/);
+    // The same for a whole text (an open's content) and for a path (a trial: `lone\ud800.txt`).
+    const e4 = await rpcError(u16.raw(P.BufferOpen.method, { path: 'new.txt', content: 'a\udc00' }));
+    expect(e4.message).toMatch(/content contains a lone UTF-16 surrogate/);
+    const e5 = await rpcError(u16.raw(P.BufferOpen.method, { path: 'lone\ud800.txt', content: 'a' }));
+    expect(e5.message).toMatch(/lone UTF-16 surrogate/);
+    expect(fs.existsSync(path.join(dir, 'new.txt'))).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('lone'))).toEqual([]);
     expect(await (await editor()).open('emoji.txt')).toBe('a😀b\n');
   });
 

@@ -3,6 +3,7 @@
  * Handlers take internal values and return internal values; the connection file does the wire.
  */
 import fs from 'node:fs';
+import { hasLoneSurrogate } from '../text/decode-text.js';
 import { Failure } from '../errors.js';
 import type { Encoding } from '../text/positions.js';
 import { diffToOp } from '../text/diff-op.js';
@@ -167,6 +168,7 @@ export class EditorBuffers implements ChangeSink {
     // The size rule files on disk have: above the live limit a file is whole-file, never live
     // text (Automerge 2.2.9 holds ~400 bytes per character; 10 MB stalled and crashed it).
     for (const [what, text] of [['content', content], ['base', base], ...pending.map((e) => [`text of pending edit ${e.id}`, e.text] as const)] as const) {
+      if (text !== undefined && hasLoneSurrogate(text)) throw new Failure('invalid', `the ${what} contains a lone UTF-16 surrogate (half of a pair), which is not Unicode text; nothing was changed`);
       if (text !== undefined && text.length > this.workspace.liveLimit) {
         throw new Failure('tooLarge', `the ${what} is ${text.length} characters, over the ${this.workspace.liveLimit}-character limit for live editing: the file is synced as a whole file, so edit it as a local file; each save is shared`);
       }

@@ -3,6 +3,7 @@
  * UTF-16 offsets, and ops become editor changes. Nothing past this file sees a line/character.
  */
 import { Failure } from '../errors.js';
+import { hasLoneSurrogate } from '../text/decode-text.js';
 import type { LineIndex } from '../text/line-index.js';
 import { advance, PositionError, toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
 import { applyOp, composeOps, opToSplices, spliceOp, type TextOp } from '../text/text-op.js';
@@ -11,8 +12,6 @@ export interface WireChange {
   range: { start: LineChar; end: LineChar };
   text: string;
 }
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * The op for `changes` (each applying to the result of the previous) made on `base`. `lines`,
@@ -34,7 +33,7 @@ export function changesToOp(base: string, changes: WireChange[], enc: Encoding, 
       throw e;
     }
     if (to < from) throw new Failure('badPosition', `${where}the range ends before it starts`);
-    if (LONE_SURROGATE.test(c.text)) throw new Failure('invalid', `${where}the inserted text contains a lone UTF-16 surrogate`);
+    if (hasLoneSurrogate(c.text)) throw new Failure('invalid', `${where}the inserted text contains a lone UTF-16 surrogate`);
     const step = spliceOp({ at: from, del: to - from, ins: c.text });
     op = i === 0 ? step : composeOps(op, step);
     if (i < changes.length - 1) {

@@ -22,3 +22,14 @@ export function decodeText(bytes: Uint8Array): string | null {
 export function hasByteOrderMark(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Does `s` hold a lone UTF-16 surrogate (half of a pair)? Such a string is no Unicode text: it
+ * cannot be written as UTF-8 (Node writes U+FFFD for it), so a file or name holding one comes back
+ * from the disk as another (a trial: `lone\ud800.txt` became two files and a conflict copy).
+ */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}

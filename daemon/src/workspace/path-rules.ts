@@ -12,6 +12,8 @@
  *
  * Platform-neutral (no `fs`): the daemon, the peer core and the browser page share it.
  */
+import { hasControls } from '../log-line.js';
+import { hasLoneSurrogate } from '../text/decode-text.js';
 
 /** Metadata folders (and files) of the common version-control systems, in their canonical case. */
 export const VCS_METADATA = ['.git', '.hg', '.svn', '.jj', '.bzr', '_darcs', '.pijul', '.fossil', '.fslckout', '_fossil_'] as const;
@@ -75,6 +77,11 @@ export function pathProblem(p: unknown): string | undefined {
   if (p.length > MAX_PATH_LENGTH) return `it is longer than ${MAX_PATH_LENGTH} characters`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001F\u007F\\]/.test(p)) return 'it has a backslash or a control character';
+  // Characters that change how a name reads without showing (C1 controls, line separators,
+  // text-direction marks and overrides: `\u202Egnp.exe` shows as `exe.png`), refused as in
+  // person names (person-name.ts); and a lone surrogate, which no file system name can hold.
+  if (hasControls(p)) return 'it has an invisible control or text-direction character (it would show as another name)';
+  if (hasLoneSurrogate(p)) return 'it has a character that is not valid Unicode (a lone UTF-16 surrogate)';
   const parts = p.split('/');
   if (parts.some((s) => s === '' || s === '.' || s === '..')) return 'it is absolute, or has an empty, "." or ".." part';
   if (parts.some((s) => s.length > MAX_SEGMENT_LENGTH)) return `a part is longer than ${MAX_SEGMENT_LENGTH} characters`;
