@@ -330,6 +330,10 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   if (!flags.webrtc) params.webrtc = false;
   if (name !== undefined) params.name = name;
   const editorsOffline = editorsLeftOffline(project);
+  // A folder inside a project becomes a project of its own: the one around it stops sharing it
+  // (README, "What is not shared"). Said here, where the person looks (a trial: a `chorus share
+  // src` in a shared project, meant to give its code, silently took src/ out of the session).
+  const around = fs.existsSync(project.dotDir) ? undefined : projectAbove(path.dirname(project.root));
   const { code, readOnly, ignored, notices } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
     const conn = await cliConnection(socket);
@@ -347,6 +351,10 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     process.stderr.write(shown`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
   for (const n of notices ?? []) process.stderr.write(shown`Note: ${n}\n`);
+  if (around) {
+    const rel = path.relative(around.root, project.root);
+    process.stderr.write(shown`Note: ${project.root} is inside the project ${around.root}, and is a project of its own now: ${around.root}'s session no longer shares ${rel}/ (its members keep the files they have, but changes made here reach only this new session). To give the code of ${around.root}'s session instead, run \`chorus share ${around.root}\`; to undo this, \`chorus stop ${project.root}\` and delete ${path.join(project.root, '.chorus')}.\n`);
+  }
   if (editorsOffline) process.stderr.write(STILL_OFFLINE);
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {

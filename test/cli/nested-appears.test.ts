@@ -18,7 +18,10 @@ it('logs a folder that becomes a project of its own while the daemon runs, when 
   // A `chorus share` inside the project makes sub/ a project of its own.
   const sub = path.join(a, 'sub');
   used.push(sub);
-  expect(chorus(['share', sub, '--host', '127.0.0.1', '--json']).status).toBe(0);
+  const share = chorus(['share', sub, '--host', '127.0.0.1', '--json']);
+  expect(share.status).toBe(0);
+  // The person is told, not only the outer daemon's log (a later trial).
+  expect(share.stderr).toContain(`Note: ${sub} is inside the project ${a}, and is a project of its own now: ${a}'s session no longer shares sub/`);
   await waitUntil("the outer daemon's word on sub/", () => said(a, 'sub') > 0, 15_000);
 
   // A folder made since the start, a `.chorus/` put in it by hand (as a copy or a checkout would).
