@@ -15,6 +15,9 @@ it('keeps VCS metadata, node_modules, ignored paths and files over 48 MiB to the
     '.gitignore': 'secret.env\n',
     'secret.env': 'TOKEN=1\n',
     '.git/HEAD': 'ref: refs/heads/main\n',
+    // Ignored only where git keeps a clone's own rules (a trial: it reached peers).
+    '.git/info/exclude': '.envrc\n',
+    '.envrc': 'export AWS_SECRET_ACCESS_KEY=x\n',
     'vendor/lib/.hg/hgrc': '[hooks]\n',
     'vendor/lib/code.c': 'int x;\n',
     'node_modules/dep/index.js': 'module.exports = 1;\n',

@@ -37,3 +37,24 @@ function expectReasons(rules: IgnoreRules): void {
     expect(rules.ignores(rel), rel).toBe(why !== undefined);
   }
 }
+
+it("keeps what git's other exclude files keep: the repository's .git/info/exclude and the global excludes file (a trial: an .envrc ignored only there reached peers)", () => {
+  const root = tempProject({ '.git/info/exclude': '# local\n.envrc\n', 'a.txt': 'a\n', '.envrc': 'export AWS_SECRET=x\n', 'notes/todo.secret': 'x\n', 'sub/proj/local.txt': 'x\n', 'sub/proj/b.txt': 'b\n' });
+  const global = path.join(tempProject({ 'ignore': '*.secret\n!keep.secret\n' }), 'ignore');
+  try {
+    const rules = new IgnoreRules(root, global);
+    expect(rules.why('.envrc')).toBe('.git/info/exclude has the rule ".envrc"');
+    expect(rules.why('notes/todo.secret')).toBe(`your global git excludes file (${global}) has the rule "*.secret"`);
+    expect(rules.why('keep.secret')).toBeUndefined();
+    expect(rules.why('a.txt')).toBeUndefined();
+    expect(new IgnoreRules(root, null).why('notes/todo.secret')).toBeUndefined();
+    // A project inside the repository: the repository's rules, from the repository's root.
+    fs.appendFileSync(path.join(root, '.git/info/exclude'), 'sub/proj/local.txt\n');
+    const inner = new IgnoreRules(path.join(root, 'sub', 'proj'), null);
+    expect(inner.why('local.txt')).toBe(`the repository's .git/info/exclude (in ${root}) has the rule "sub/proj/local.txt"`);
+    expect(inner.why('b.txt')).toBeUndefined();
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(path.dirname(global), { recursive: true, force: true });
+  }
+});

@@ -2,9 +2,13 @@
  * What is not shared: VCS metadata and `.chorus/` at any depth and in any spelling (path-rules.ts),
  * folders that are Chorus projects of their own (nested-projects.ts), `node_modules/` and
  * well-known secret files (`BUILT_IN`), the daemon's own temporary files, and whatever
- * `.gitignore` files (at any depth) and `.chorus/ignore` exclude. Rules are read with the `ignore` package, which implements gitignore's matching.
+ * `.gitignore` files (at any depth), the repository's `.git/info/exclude`, the person's global git
+ * excludes file and `.chorus/ignore` exclude. Rules are read with the `ignore` package, which
+ * implements gitignore's matching.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { reservedIn } from '../workspace/path-rules.js';
@@ -43,6 +47,66 @@ export function isIgnoreFile(rel: string): boolean {
   return rel === '.gitignore' || rel.endsWith('/.gitignore');
 }
 
+/** Rules git reads besides `.gitignore` files, with what to call their file and the prefix a project path takes in them. */
+interface ExcludeFile {
+  rules: Ignore;
+  /** How the reason names the file (`.git/info/exclude`, `your global git excludes file (…)`). */
+  name: string;
+  /** The project root's path from the repository's root ('' when they are one), with a trailing '/'. */
+  prefix: string;
+}
+
+let globalExcludesPath: string | null | undefined;
+
+/**
+ * The person's global git excludes file, as git finds it: `core.excludesFile` (from `git config`,
+ * `~/` expanded), else `$XDG_CONFIG_HOME/git/ignore`, else `~/.config/git/ignore`; null when git
+ * is not installed and none of those is set. Asked once per process (one `git config` run).
+ */
+export function globalExcludesFile(): string | null {
+  if (globalExcludesPath !== undefined) return globalExcludesPath;
+  let configured = '';
+  try {
+    configured = execFileSync('git', ['config', '--global', '--get', 'core.excludesFile'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
+  } catch {
+    // not set (git exits 1), or no git: git's default below
+  }
+  if (configured.startsWith('~/')) configured = path.join(os.homedir(), configured.slice(2));
+  const xdg = process.env.XDG_CONFIG_HOME;
+  globalExcludesPath = configured || path.join(xdg ? xdg : path.join(os.homedir(), '.config'), 'git', 'ignore');
+  return globalExcludesPath;
+}
+
+/**
+ * The repository `rootDir` is in (the nearest folder at or above it with a `.git`), and that
+ * repository's git folder (`.git` itself, or where a `.git` file points: a worktree, a
+ * submodule); undefined when it is in none.
+ */
+function repositoryOf(rootDir: string): { root: string; gitDir: string } | undefined {
+  for (let dir = rootDir; ; dir = path.dirname(dir)) {
+    const dotGit = path.join(dir, '.git');
+    try {
+      const st = fs.statSync(dotGit);
+      if (st.isDirectory()) return { root: dir, gitDir: dotGit };
+      const m = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
+      if (m?.[1]) return { root: dir, gitDir: path.resolve(dir, m[1]) };
+    } catch {
+      // none here
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The rules of `file` (a gitignore-syntax file), or undefined when it is missing, unreadable or over MAX_IGNORE_FILE_BYTES. */
+function rulesFile(file: string): Ignore | undefined {
+  try {
+    if (fs.statSync(file).size > MAX_IGNORE_FILE_BYTES) return undefined;
+    return ignore().add(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
   private byDir = new Map<string, Ignore | null>();
@@ -52,7 +116,28 @@ export class IgnoreRules {
   /** The lines of `.chorus/ignore`: a built-in pattern written there too is the person's rule. */
   private readonly ownRules = new Set<string>();
 
-  constructor(private readonly rootDir: string) {
+  /**
+   * What git itself keeps out besides `.gitignore` files: the repository's `.git/info/exclude` and
+   * the person's global excludes file. A trial: an `.envrc` ignored only there was copied to peers.
+   */
+  private readonly excludes: ExcludeFile[] = [];
+
+  /**
+   * Rules for the project at `rootDir`. `globalExcludes`: the global git excludes file to read
+   * (default: `globalExcludesFile()`; null: none). Read once, as `.chorus/ignore` is: a change
+   * applies from the daemon's next start.
+   */
+  constructor(
+    private readonly rootDir: string,
+    globalExcludes: string | null = globalExcludesFile(),
+  ) {
+    const repo = repositoryOf(rootDir);
+    const prefix = repo ? path.relative(repo.root, rootDir).split(path.sep).join('/') : '';
+    const withSlash = prefix ? `${prefix}/` : '';
+    const info = repo && rulesFile(path.join(repo.gitDir, 'info', 'exclude'));
+    if (info) this.excludes.push({ rules: info, name: prefix ? `the repository's .git/info/exclude (in ${repo.root})` : '.git/info/exclude', prefix: withSlash });
+    const global = globalExcludes === null ? undefined : rulesFile(globalExcludes);
+    if (global) this.excludes.push({ rules: global, name: `your global git excludes file (${globalExcludes})`, prefix: withSlash });
     this.root = ignore().add(BUILT_IN);
     for (const file of [path.join(rootDir, '.chorus', 'ignore')]) {
       try {
@@ -239,6 +324,12 @@ export class IgnoreRules {
       const dir = parts.slice(0, i).join('/');
       const rule = this.rulesOf(dir)?.test(rel.slice(dir ? dir.length + 1 : 0)).rule;
       if (rule) return `${dir ? `${dir}/` : ''}.gitignore has the rule "${rule.pattern}"`;
+    }
+    // After every .gitignore, as git ranks them (a .gitignore's `!x` may share what these keep;
+    // here they keep it still: the safe side).
+    for (const e of this.excludes) {
+      const rule = e.rules.test(e.prefix + rel).rule;
+      if (rule && !rule.negative) return `${e.name} has the rule "${rule.pattern}"`;
     }
     return undefined;
   }
