@@ -248,6 +248,7 @@ export class Daemon {
       const source = { read: (rel: string) => (folderState.closed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), log), log);
+      writeBack.durable = storage; // live text reaches the folder once its log is fsynced (decision 217)
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
       daemon.session.damagedSession = damagedSession;
       daemon.folderState = folderState; // one flag: the content source reads it too

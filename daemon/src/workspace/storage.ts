@@ -9,6 +9,11 @@
  *
  * The log also holds edit marks (decision 055): a mark record's length word has its top bit set;
  * a change is never 2 GiB.
+ *
+ * A log that ends in a partial record (a power loss or system crash inside the fsync batch) has
+ * that torn tail cut off before anything is appended to it, the bytes kept beside it as
+ * `<id>.log.torn-<time>` (decision 217): appended after the torn bytes, later records would be
+ * swallowed by the torn one's length word at the next load.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +30,15 @@ export class Storage extends BaseDocumentStore {
   /** Each open log's length in bytes (read once at open, then counted): a torn write is cut back to it. */
   private logSizes = new Map<number, number>();
   private dirty = new Set<number>();
+  /** Logs whose fsync is in flight (in the thread pool), with how many batches are syncing each. */
+  private syncing = new Map<number, number>();
+  /** The fsync batches in flight, each settled when all its logs are synced (or failed). */
+  private batches = new Set<Promise<void>>();
   private syncTimer: NodeJS.Timeout | undefined;
+  /** Documents whose log this store object has read or made, so its framing is known whole (no torn tail). */
+  private framed = new Set<string>();
+  /** Documents whose torn tail could not be cut off (said once). */
+  private uncut = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -62,17 +75,67 @@ export class Storage extends BaseDocumentStore {
     const logFile = this.file(id, 'log');
     if (fs.existsSync(logFile)) {
       const buf = fs.readFileSync(logFile);
-      let off = 0;
-      while (off + 4 <= buf.length) {
-        const word = buf.readUInt32BE(off);
-        const len = word & ~MARK_BIT;
-        if (off + 4 + len > buf.length) break; // a torn final record
-        if (word & MARK_BIT) marks.push(buf.toString('utf8', off + 4, off + 4 + len));
-        else changes.push(new Uint8Array(buf.subarray(off + 4, off + 4 + len)));
-        off += 4 + len;
+      const whole = this.walk(buf, (word, body) => {
+        if (word & MARK_BIT) marks.push(body.toString('utf8'));
+        else changes.push(new Uint8Array(body));
+      });
+      if (whole < buf.length && !this.cutTornTail(id, buf, whole)) return snapshot ? { snapshot, changes, marks } : { changes, marks };
+    }
+    this.framed.add(id);
+    return snapshot ? { snapshot, changes, marks } : { changes, marks };
+  }
+
+  /** Call `record` for each whole record of a log's bytes; returns where the whole records end. */
+  private walk(buf: Buffer, record?: (word: number, body: Buffer) => void): number {
+    let off = 0;
+    while (off + 4 <= buf.length) {
+      const word = buf.readUInt32BE(off);
+      const len = word & ~MARK_BIT;
+      if (off + 4 + len > buf.length) break; // a torn final record
+      record?.(word, buf.subarray(off + 4, off + 4 + len));
+      off += 4 + len;
+    }
+    return off;
+  }
+
+  /**
+   * The log of `id` (its bytes `buf`) ends in a partial record at `whole`: keep those bytes beside
+   * it and cut the log back to its whole records, so what is appended next frames correctly.
+   * False when the log could not be cut (it is tried again before the next append).
+   */
+  private cutTornTail(id: string, buf: Buffer, whole: number): boolean {
+    const logFile = this.file(id, 'log');
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const aside = `${logFile}.torn-${stamp}`;
+    const torn = buf.length - whole;
+    // Kept once: a log that could not be cut is tried again at each append.
+    let kept = 'its bytes are kept in the .torn file beside it made when cutting it off first failed';
+    if (!this.uncut.has(id)) {
+      try {
+        fs.writeFileSync(aside, buf.subarray(whole), { mode: 0o600, flag: 'wx' });
+        kept = `its bytes are kept as ${path.basename(aside)} (delete it when you like: a partial record cannot be loaded)`;
+      } catch (e) {
+        // A partial record cannot be loaded anyway: cut it off all the same, or every later append is lost.
+        kept = `its bytes could not be kept aside (${(e as Error).message.split('\n')[0]})`;
       }
     }
-    return snapshot ? { snapshot, changes, marks } : { changes, marks };
+    try {
+      fs.truncateSync(logFile, whole);
+    } catch (e) {
+      // Said once: the append that waits for space retries every second.
+      if (!this.uncut.has(id)) this.notice(`the saved changes of ${id} in ${this.dir} end in a partial record (a write cut short by a power loss or system crash), and cutting it off failed (${(e as Error).message.split('\n')[0]}); no change is saved to it until that works`);
+      this.uncut.add(id);
+      return false;
+    }
+    this.uncut.delete(id);
+    const fd = this.logs.get(id);
+    if (fd !== undefined) this.logSizes.set(fd, whole);
+    this.notice(
+      `the saved changes of ${id} in ${this.dir} ended in a partial record (${torn} bytes: a write cut short by a power loss or system crash); ` +
+        `everything before it loaded, and it was cut off so later changes are saved whole; ${kept}. ` +
+        `The change it held comes back from any peer that has it at the next sync; nothing needs doing.`,
+    );
+    return true;
   }
 
   protected readPrevious(id: string): Uint8Array | undefined {
@@ -88,6 +151,7 @@ export class Storage extends BaseDocumentStore {
       const f = this.file(id, ext);
       if (fs.existsSync(f)) fs.renameSync(f, `${f}.damaged-${stamp}`);
     }
+    this.framed.add(id); // no log now: the next append starts one
   }
 
   private closeLog(id: string): void {
@@ -102,6 +166,15 @@ export class Storage extends BaseDocumentStore {
   protected writeLog(id: string, changes: Uint8Array[], marks: string[]): void {
     let fd = this.logs.get(id);
     if (fd === undefined) {
+      // A log this store object never read may end in a torn record (a crash of the last run):
+      // cut that off first, else it would swallow what is appended now.
+      if (!this.framed.has(id)) {
+        const logFile = this.file(id, 'log');
+        const buf = fs.existsSync(logFile) ? fs.readFileSync(logFile) : undefined;
+        const whole = buf ? this.walk(buf) : 0;
+        if (buf && whole < buf.length && !this.cutTornTail(id, buf, whole)) throw Object.assign(new Error(`the log of ${id} ends in a partial record that could not be cut off`), { code: 'EIO' });
+        this.framed.add(id);
+      }
       fd = fs.openSync(this.file(id, 'log'), 'a', 0o600);
       this.logs.set(id, fd);
       this.logSizes.set(fd, fs.fstatSync(fd).size);
@@ -154,6 +227,7 @@ export class Storage extends BaseDocumentStore {
     fs.renameSync(tmp, target);
     this.closeLog(id);
     fs.rmSync(this.file(id, 'log'), { force: true });
+    this.framed.add(id);
   }
 
   protected erase(id: string): void {
@@ -161,6 +235,7 @@ export class Storage extends BaseDocumentStore {
     fs.rmSync(this.file(id, 'snap'), { force: true });
     fs.rmSync(this.file(id, 'snap') + '.prev', { force: true });
     fs.rmSync(this.file(id, 'log'), { force: true });
+    this.framed.add(id);
   }
 
   /**
@@ -171,8 +246,45 @@ export class Storage extends BaseDocumentStore {
   private syncBatch(): void {
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
-    for (const fd of this.dirty) fs.fsync(fd, () => undefined);
+    if (this.dirty.size === 0) return;
+    const fds = [...this.dirty];
     this.dirty.clear();
+    const batch = Promise.all(
+      fds.map((fd) => {
+        this.syncing.set(fd, (this.syncing.get(fd) ?? 0) + 1);
+        return new Promise<void>((resolve) =>
+          fs.fsync(fd, () => {
+            const n = (this.syncing.get(fd) ?? 1) - 1;
+            if (n > 0) this.syncing.set(fd, n);
+            else this.syncing.delete(fd);
+            resolve();
+          }),
+        );
+      }),
+    ).then(() => undefined);
+    this.batches.add(batch);
+    void batch.then(() => this.batches.delete(batch));
+  }
+
+  /**
+   * Has everything appended to the log of `id` been fsynced (it survives a power loss)? True
+   * when nothing was appended since the last batch that synced it, or the log is closed (its
+   * snapshot was fsynced).
+   */
+  synced(id: string): boolean {
+    const fd = this.logs.get(id);
+    return fd === undefined || (!this.dirty.has(fd) && !this.syncing.has(fd));
+  }
+
+  /**
+   * Resolves once everything appended before the call is fsynced: the batch waiting for its
+   * timer is started now (it runs in the thread pool, as every batch; no fsync is added, the
+   * batch only comes sooner), and the batches in flight are awaited. Never rejects: a failed
+   * fsync is treated as a batch's is (see `syncBatch`).
+   */
+  whenSynced(): Promise<void> {
+    this.syncBatch();
+    return this.batches.size === 0 ? Promise.resolve() : Promise.all([...this.batches]).then(() => undefined);
   }
 
   /** fsync every log written since the last batch, now (synchronously; the promise is settled). */
