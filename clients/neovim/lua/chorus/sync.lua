@@ -391,18 +391,27 @@ local function apply_change(state, change)
     return math.min(pos.character, #line)
   end
   if state.eol and e.line == n then
-    -- The change reaches past the final line break, which the buffer keeps as 'eol'.
-    local ends_with_break = t:sub(-1) == '\n'
-    if ends_with_break then
+    -- The change reaches past the final line break, which the buffer keeps as 'eol' (there is
+    -- no line after it in Neovim). Seen with a virtual empty line after it, the text after the
+    -- change ends with a line break when its last line is empty: the line that ends the
+    -- inserted text, or (with no line break inserted) what is left of the start's line.
+    local k = #pieces
+    local last = k > 1 and pieces[k] or ((s.line < n and lines[s.line + 1]:sub(1, clamp(s)) or '') .. pieces[1])
+    local ends_with_break = last == '' and (k > 1 or s.line > 0)
+    if k > 1 and ends_with_break then
       table.remove(pieces)
     end
     if s.line == n then
+      -- At the very end: lines added after the last one.
       if t ~= '' then
         api.nvim_buf_set_lines(bufnr, n, n, true, pieces)
       end
+    elseif k == 1 and ends_with_break then
+      -- Whole lines deleted from the start's line on: the line break before them is the final
+      -- one now (set_text would leave an empty line there).
+      api.nvim_buf_set_lines(bufnr, s.line, n, true, {})
     else
-      local sc = clamp(s)
-      set_text(bufnr, s.line, sc, n - 1, #lines[n], pieces)
+      set_text(bufnr, s.line, clamp(s), n - 1, #lines[n], pieces)
     end
     if state.eol ~= ends_with_break then
       M.set_eol(state, ends_with_break)
@@ -411,15 +420,39 @@ local function apply_change(state, change)
   end
   local sc, ec = clamp(s), clamp(e)
   set_text(bufnr, s.line, sc, e.line, ec, pieces)
+  if not state.eol and e.line == n - 1 and #lines > 1 and lines[#lines] == '' then
+    -- The text ends with a line break now (one added to a file without): the buffer shows it
+    -- as 'eol', not as an empty line after it. The same text either way.
+    api.nvim_buf_set_lines(bufnr, #lines - 1, #lines, true, {})
+    M.set_eol(state, true)
+  end
 end
 
+--- Set the final line break. Without one, 'fixeol' goes off (Neovim would add one on :w); with
+--- one, it comes back as the buffer had it.
 function M.set_eol(state, eol)
   state.eol = eol
   local bo = vim.bo[state.bufnr]
   if not eol then
     bo.fixeol = false
+  elseif state.fixeol ~= nil then
+    bo.fixeol = state.fixeol
   end
   bo.eol = eol
+end
+
+--- The buffer holds the empty text after a peer's change: as for an empty file opened here, the
+--- first text typed into it gets the final line break Neovim writes ('fixeol'; see on_lines).
+local function became_empty(state)
+  if state.eol or #state.lines ~= 1 or state.lines[1] ~= '' then
+    return
+  end
+  local bo = vim.bo[state.bufnr]
+  if state.fixeol ~= nil then
+    bo.fixeol = state.fixeol
+  end
+  bo.eol = true -- (shows no line break: with 'fixeol' Neovim writes an empty buffer empty)
+  state.fresh = bo.fixeol
 end
 
 --- Apply remote changes, keeping every window's cursor where it was in the text.
@@ -475,7 +508,11 @@ function M.did_change(conn, params)
     return
   end
   state.daemon_rev = state.daemon_rev + 1
-  state.fresh = false -- content from elsewhere decides the final line break from now on
+  if state.fresh then
+    -- Content from elsewhere decides the final line break from now on.
+    state.fresh = false
+    M.set_eol(state, false)
+  end
   -- Applied only when the daemon had processed every edit we sent: all of them are in step.
   M.confirm(state, nil)
   local ok, err = apply_changes(state, params.changes)
@@ -483,6 +520,7 @@ function M.did_change(conn, params)
     M.reopen(state, 'could not apply a change: ' .. tostring(err))
     return
   end
+  became_empty(state)
   if state.crlf then
     for _, change in ipairs(params.changes) do
       if change.text:find('[^\r]\n') or change.text:find('^\n') then
@@ -665,6 +703,8 @@ function M.attach(bufnr, conn, config)
     bufnr = bufnr,
     conn = conn,
     config = config,
+    -- 'fixeol' as the buffer had it (set_eol turns it off while the text has no final line break)
+    fixeol = bo.fixeol,
     path = name,
     lines = lines,
     eol = eol,
