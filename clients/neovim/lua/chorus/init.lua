@@ -711,6 +711,28 @@ function M.setup(opts)
     cursors.forget_local(state.bufnr)
     M._one_buffer(state.bufnr, { bufnr = other }, ('%s was renamed to %s'):format(from, to))
   end
+  -- A buffer whose file was deleted while it was away from the daemon (sync.gone): not shared
+  -- any more; Neovim writes it as usual, and once written it is shared again (the file is new).
+  sync.hooks.gone = function(state)
+    local bufnr = state.bufnr
+    cursors.forget_local(bufnr)
+    if not api.nvim_buf_is_valid(bufnr) then
+      return
+    end
+    vim.bo[bufnr].autoread = vim.go.autoread
+    api.nvim_create_autocmd('BufWritePost', {
+      group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
+      buffer = bufnr,
+      once = true,
+      callback = function()
+        vim.schedule(function()
+          if api.nvim_buf_is_valid(bufnr) and not sync.buffers[bufnr] then
+            M.attach(bufnr)
+          end
+        end)
+      end,
+    })
+  end
   sync.hooks.on_open = function(state)
     cursors.redraw(state)
     if api.nvim_get_current_buf() == state.bufnr then

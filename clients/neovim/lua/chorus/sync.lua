@@ -25,7 +25,8 @@ M.buffers = {}
 local cursor_ns = api.nvim_create_namespace('chorus_cursor_keep')
 
 -- Hooks set by init.lua: on_open(state), on_edit(state) (after a local edit is queued),
--- on_local(state) (an ignored file), gave_way(state, other_bufnr, from, to) (see did_rename).
+-- on_local(state) (an ignored file), gave_way(state, other_bufnr, from, to) (see did_rename),
+-- gone(state) (no longer shared: its file was deleted while away, see M.gone).
 M.hooks = {}
 
 local function sep_of(state)
@@ -564,8 +565,26 @@ function M.open(state)
   if state.base ~= nil and state.base_pending then
     params.pending = state.base_pending
   end
+  -- A re-open of a buffer with no typing of its own (its text is the one last in step, nothing
+  -- unanswered) goes without its text: the daemon's text wins anyway, and a file deleted while
+  -- the buffer was away (a branch switch, `rm`, then a daemon restarted: it no longer knows of
+  -- the deletion) is answered "not found" instead of being made again, with the buffer's text,
+  -- on every peer. The buffer then stops being shared (M.gone). With typing of its own, the
+  -- text goes: typing the deletion never saw brings the file back (decision 160).
+  local probe = state.opened and state.base ~= nil and state.base == sent and not state.base_pending
+  if probe then
+    params.content = nil
+  end
   state.conn:request(methods.buffer_open, params, function(err, result)
     if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' then
+      return
+    end
+    if err and probe and err.code == protocol.errors.FileNotFound and not util.error_text(err):find('not arrived', 1, true) then
+      if M.model_text(state) ~= sent then
+        M.open(state) -- typed while the open was out: that typing is the person's, it goes
+      else
+        M.gone(state)
+      end
       return
     end
     if err then
@@ -592,6 +611,7 @@ function M.open(state)
       return
     end
     state.not_shared = nil
+    state.opened = true
     state.fresh = state.fresh and result.content == ''
     local was_new = state.new_file
     state.new_file = false
@@ -896,6 +916,21 @@ function M.did_rename(conn, params)
     pcall(api.nvim_buf_set_name, state.bufnr, abs)
     M.mark_written(state)
     util.notify(('%s was renamed to %s'):format(params.from, params.to))
+  end
+end
+
+--- The daemon has no file for a buffer with no typing of its own (deleted while the buffer was
+--- away from the daemon, see M.open): the buffer stops being shared, keeping its text, and says
+--- so once. Shared again, it would make the file again on every peer; writing it does that, as
+--- the person's own choice (hooks.gone).
+function M.gone(state)
+  local bufnr = state.bufnr
+  M.buffers[bufnr] = nil
+  state.detached = true
+  state.status = 'closed'
+  M.tell_once(bufnr, ('%s was deleted while Neovim was away from the daemon: this buffer is not shared now (:w makes the file again and shares it)'):format(state.path))
+  if M.hooks.gone then
+    M.hooks.gone(state)
   end
 end
 
