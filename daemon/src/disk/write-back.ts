@@ -506,7 +506,14 @@ export class WriteBack {
     const kept = this.onDisk.get(from);
     const history = this.history.get(from);
     this.forget(from);
-    if (h) this.ledger.record(to, h, heads);
+    // What this run wrote or saw at `to` before was another file's (a conflict copy's winner
+    // moving into place): left in `recent`, a content written there earlier counted as the
+    // daemon's own for good, and a person putting it back (`git checkout`, a trial) was ignored.
+    this.forget(to);
+    if (h) {
+      this.ledger.record(to, h, heads);
+      this.landed.set(to, this.note(to, h));
+    }
     if (kept !== undefined) this.onDisk.set(to, kept);
     if (history !== undefined) this.history.set(to, history);
   }
