@@ -628,11 +628,12 @@ export async function start(dir: string | undefined): Promise<void> {
   const started = await askDaemon(project);
   const pid = started ? ` (pid ${started.pid})` : '';
   process.stderr.write(shown`chorus: started the daemon for ${project.root}${pid} in the background; it rejoins the project's session, if it has one (\`chorus status ${project.root}\` shows it), and \`chorus stop ${project.root}\` stops it\n`);
+  for (const m of started?.problems ?? []) process.stderr.write(shown`chorus: ${m}\n`);
   if (editorsOffline) process.stderr.write(STILL_OFFLINE);
 }
 
-/** The pid and root a daemon answering on the project's socket gives, within a few seconds; undefined if none answers. */
-async function askDaemon(project: Project): Promise<{ pid: number; root: string } | undefined> {
+/** The pid, root and start problems a daemon answering on the project's socket gives, within a few seconds; undefined if none answers. */
+async function askDaemon(project: Project): Promise<{ pid: number; root: string; problems?: string[] } | undefined> {
   let socket: import('node:net').Socket;
   try {
     socket = await connectSocket(project.socketPath);
@@ -651,7 +652,7 @@ async function askDaemon(project: Project): Promise<{ pid: number; root: string 
     })();
     const silent = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 5000)));
     const st = await Promise.race([asked, silent]);
-    return st ? { pid: st.pid, root: st.root } : undefined;
+    return st ? { pid: st.pid, root: st.root, ...(st.problems ? { problems: st.problems } : {}) } : undefined;
   } catch {
     return undefined; // it went away while asked
   } finally {
@@ -696,6 +697,7 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     `daemon    chorus ${st.version}, pid ${st.pid}, protocol ${st.protocolVersion}`,
     `you       ${st.peer.name} (${st.peer.color})`,
     `session   ${st.session ? sessionLine(st.session) : 'not shared (chorus share to invite others)'}`,
+    ...(st.problems ?? []).map((m) => `problem   ${m}`),
     // Only while there are any: a join, or a peer's change of many files, is still filling the folder.
     ...(st.writing > 0 ? [`writing   ${count(st.writing, 'file')} to disk (the folder is not complete until they are written)`] : []),
     ...(st.waitingForContent > 0 ? [`waiting   for the content of ${count(st.waitingForContent, 'file')} from peers (each is written to disk when it arrives)`] : []),

@@ -151,6 +151,8 @@ export class Daemon {
   private folderState = { closed: false };
   /** Settles once the folder is taken in and any saved session resumed. */
   private ready: Promise<void> = Promise.resolve();
+  /** What the daemon found wrong as it started (see Daemon.start); shown by `status`. */
+  private problems: string[] = [];
   /**
    * The session `status` names before it has started (SessionStatus `starting`): the saved one
    * while the daemon, just started, takes in the folder before it rejoins, or the one a join
@@ -239,18 +241,28 @@ export class Daemon {
     if (!lock.ok) throw new AlreadyRunning(lock.pid, project.root);
     // Started because someone asked: a `chorus stop` before no longer keeps editors away.
     clearStopMark(project, log);
+    // What is found damaged while the daemon starts is said in the log and kept for `status`
+    // (`problems`): `chorus start` and `chorus status` show it, where the person looks (a trial:
+    // a damaged session.json left the session, and only the log said so).
+    const problems: string[] = [];
+    let starting = true;
+    const told = (m: string) => {
+      log(m);
+      if (starting && problems.length < 20) problems.push(m.slice(0, 2000));
+    };
     try {
-      const identity = loadIdentity(project.dotDir, opts.name, log);
-      const damagedSession = setAsideDamagedSession(project.dotDir, project.root, log);
-      const storage = new Storage(project.stateDir, log);
+      const identity = loadIdentity(project.dotDir, opts.name, told);
+      const damagedSession = setAsideDamagedSession(project.dotDir, project.root, told);
+      const storage = new Storage(project.stateDir, told);
       // In view mode nothing is read from the folder, not even a file an editor opens.
       const folderState = { closed: opts.view === true };
       const source = { read: (rel: string) => (folderState.closed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
-      const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), log), log);
+      const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), told), log);
       writeBack.durable = storage; // live text reaches the folder once its log is fsynced (decision 217)
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
       daemon.session.damagedSession = damagedSession;
+      daemon.problems = problems;
       daemon.folderState = folderState; // one flag: the content source reads it too
       daemon.openFolder = async () => {
         folderState.closed = false;
@@ -278,7 +290,7 @@ export class Daemon {
           daemon.pending = undefined;
         }
       })();
-      await daemon.ready;
+      await daemon.ready.finally(() => (starting = false));
       return daemon;
     } catch (e) {
       releaseLock(project.lockPath, project.root);
@@ -438,6 +450,7 @@ export class Daemon {
       peers: this.peersNamed(),
       writing: this.session.filesToWrite(),
       waitingForContent: this.session.filesAwaitingContent(),
+      ...(this.problems.length ? { problems: [...this.problems] } : {}),
       session: config ? { ...sessionStatus(config), ...(this.session.listening.length ? { listening: this.session.listening } : {}), ...this.relayState() } : (this.pending ?? null),
       memory: { ...processMemory(), files: this.workspace.index.entries().length, docsHeld: this.workspace.docIds().length - 1, docsLoaded: this.workspace.loaded },
     };

@@ -198,6 +198,12 @@ export const SessionStatus = request(
      * from a peer (each is written when it does); 0 when none.
      */
     waitingForContent: uint,
+    /**
+     * What the daemon found wrong as it started, in words a person can act on (the log has the
+     * same lines): saved state found damaged and set aside (the session file, so this folder left
+     * its session; the identity; a document's saved changes). At most 20; absent when none.
+     */
+    problems: z.array(z.string().max(2000)).max(20).optional(),
     /** The session this project belongs to, if it is shared or joined. */
     session: z.object({
       code: z.string().optional(),

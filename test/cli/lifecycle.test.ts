@@ -220,6 +220,25 @@ it('a damaged session file is kept aside and the log says how to get back in', a
   await stopped(child);
 });
 
+it('chorus start and chorus status say a damaged session file left the session, not only the log (a trial)', () => {
+  const d = project({ 'a.txt': 'a\n' });
+  expect(chorus(['share', d, '--host', '127.0.0.1']).status).toBe(0);
+  expect(chorus(['stop', d]).status).toBe(0);
+  fs.writeFileSync(path.join(d, '.chorus', 'session.json'), '{"sessionId": ');
+  const start = chorus(['start', d]);
+  expect(start.status, start.stderr).toBe(0);
+  expect(start.stderr).toMatch(/chorus: the saved session .*session\.json is damaged \(it is not complete JSON\), so this folder is no longer in its session; it was kept as .*session\.json\.damaged-.* To get back in, ask a member for a join code/);
+  const status = chorus(['status', d]);
+  expect(status.stdout).toMatch(/\nproblem   the saved session .*session\.json is damaged/);
+  expect(status.stdout).toContain('session   not shared');
+  // A start with nothing wrong says nothing of the kind.
+  expect(chorus(['stop', d]).status).toBe(0);
+  const clean = chorus(['start', d]);
+  expect(clean.stderr).not.toContain('damaged');
+  expect(chorus(['status', d]).stdout).not.toContain('problem');
+  expect(chorus(['stop', d]).status).toBe(0);
+});
+
 it('a damaged identity file is kept aside and the log says a new identity was made', async () => {
   const d = project();
   const file = path.join(d, '.chorus', 'identity.json');
