@@ -290,6 +290,7 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
     started();
   }
   const running = d;
+  watchDotDir(project, () => void running.stopAsDotDirGone().finally(() => process.exit(0)));
   if (signalled !== undefined) {
     running.log(`stopping: ${signalled} arrived while it started`);
     void running.stop().then(() => process.exit(0));
@@ -298,6 +299,31 @@ export async function daemon(dir: string | undefined, opts: { name?: string; vie
   // Once it holds the lock (no other daemon tidies at the same time), and after this start's own
   // recoveries have kept their copies aside.
   tidyKeptCopies(project, (m) => running.log(m));
+}
+
+/** How often a running daemon looks whether its project's `.chorus/` is still the one it started with (ms). */
+const DOT_DIR_LOOK_MS = 2000;
+
+/**
+ * Call `gone` once when the project's `.chorus/` folder is no longer the one there now: deleted
+ * (`git clean -x`), or deleted and made again by something else (its inode differs).
+ */
+function watchDotDir(project: Project, gone: () => void): void {
+  const inode = (): number | undefined => {
+    try {
+      return fs.statSync(project.dotDir).ino;
+    } catch {
+      return undefined;
+    }
+  };
+  const first = inode();
+  if (first === undefined) return;
+  const timer = setInterval(() => {
+    if (inode() === first) return;
+    clearInterval(timer);
+    gone();
+  }, DOT_DIR_LOOK_MS);
+  timer.unref();
 }
 
 export interface ShareFlags {
@@ -537,6 +563,11 @@ export async function connect(dir: string | undefined, opts: { create?: boolean;
   const project = findProject(dir);
   // Never made a project (an editor's Share in its working folder, which may be the home folder:
   // a trial's Neovim shared ~/.aws/credentials so). One made before this check stays reachable.
+  // An editor reconnecting on its own to a folder whose `.chorus/` went (`git clean -x`): making
+  // it a new project would leave the person in a session of their own without a word (a trial).
+  if (opts.reconnect && !fs.existsSync(project.dotDir)) {
+    fail(`${project.root} is not a Chorus project any more (its .chorus/ folder is gone: \`git clean -x\` deletes it, or it was removed by hand), so it is no longer in its session; an editor's reconnect does not make it a new project. To get back in, ask a member for a join code and run \`chorus join <code> ${project.root}\`; to share it as a new session, \`chorus share ${project.root}\``);
+  }
   const broad = fs.existsSync(project.dotDir) ? undefined : tooBroad(project.root);
   if (broad) fail(`${broad}, which cannot be a project (sharing it would offer everything under it); open a file of a project folder inside it, or give one (\`chorus connect <folder>\`); nothing was started or created`);
   const inside = opts.create ? undefined : insideAProject(project, 'connect');

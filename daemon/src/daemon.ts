@@ -476,6 +476,29 @@ export class Daemon {
     return this.session.peers().map((p) => ({ ...p, name: said.get(p.id) ?? p.name }));
   }
 
+  /**
+   * The project's `.chorus/` went while the daemon ran (`git clean -x` removes it: its
+   * `.gitignore` ignores everything in it), or was replaced by another. The session's secret, the
+   * saved state and the copies kept for the person went with it, and this daemon could only go on
+   * as a member nobody can reach or restart (a trial: it stayed linked to its peers while nothing
+   * of this folder reached them, and an editor's reconnect made the folder a new, unshared
+   * project). So it tells every editor and the log, writes nothing more into the project's
+   * `.chorus/` (the folder's files are written as usual first), and stops.
+   */
+  async stopAsDotDirGone(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.dotDirGone = true;
+    const message = `Chorus's folder ${this.project.dotDir} was deleted while the daemon ran (\`git clean -x\` deletes it, or it was removed by hand): the session's secret, this folder's saved state and the copies Chorus kept went with it, so the daemon stopped and this folder is no longer in the session. Your files are untouched. To get back in, ask a member for a join code and run \`chorus join <code> ${this.project.root}\` (your files stay and are merged); \`git clean\` with \`-e .chorus\` keeps it next time.`;
+    this.log(message);
+    this.messages.emit('notice', { type: 'error', message });
+    // Sent before the sockets close.
+    await new Promise((r) => setTimeout(r, 200));
+    return this.stop();
+  }
+
+  /** Set once `.chorus/` is found gone: nothing more is written there (see stopAsDotDirGone). */
+  private dotDirGone = false;
+
   /** Stop serving: write files, save state, leave the session, close sockets, release the lock. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -501,6 +524,8 @@ export class Daemon {
       if (!left) this.log(`leaving the session took over ${LEAVE_BOUND_MS / 1000} s; saving and stopping without waiting for it`);
       this.data.close();
       await this.writeBack.flush();
+      // A `.chorus/` that went (stopAsDotDirGone) is not made again, in part, by the saves.
+      if (this.dotDirGone) return;
       // Every write it names has landed: the next start takes no older content for a leftover.
       this.writeBack.ledger.close(true);
       this.workspace.close();
