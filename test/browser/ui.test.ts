@@ -278,6 +278,10 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
   it('a read-only session refuses typing, says why, and shows a badge', async () => {
     const { page } = await open({ query: 'readonly=1' });
     const path = 'src/dates.ts';
+    // With no file open the page does not invite a read-only guest to edit (a trial).
+    await page.getByTestId('read-only-badge').waitFor();
+    await expect(page.getByTestId('empty-state').textContent()).resolves.toContain('Open a file from the list to follow it.');
+    await expect(page.getByTestId('empty-state').textContent()).resolves.not.toContain('start editing');
     await openFile(page, path);
     const before = await editorText(page, path);
     await page.locator(`[data-testid="editor:${path}"] .cm-content`).click();

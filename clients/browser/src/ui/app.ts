@@ -42,6 +42,12 @@ function stylesheetLinks(): HTMLLinkElement[] {
   return links.length > 0 ? links : [h('link', { rel: 'stylesheet', href: new URL('page.css', document.baseURI).href })];
 }
 
+/** What the page says while no file is open: to a member who may edit, and to a read-only one. */
+const EMPTY_TEXT = {
+  editable: { title: 'Open a file from the list to start editing.', hint: 'Everyone in the session sees what you type as you type it. Ctrl+Z undoes only your own edits.' },
+  readOnly: { title: 'Open a file from the list to follow it.', hint: 'This session is read-only for you: you see everyone\'s typing as it happens, and cannot change files.' },
+} as const;
+
 class App implements FileEditorHost {
   private readonly editors = new Map<string, FileEditor>();
   /** Open files in tab order. */
@@ -108,8 +114,8 @@ class App implements FileEditorHost {
       'div',
       { class: 'empty-state', 'data-testid': 'empty-state' },
       h('div', { class: 'empty-mark', 'aria-hidden': 'true' }),
-      h('p', { class: 'empty-title' }, 'Open a file from the list to start editing.'),
-      h('p', { class: 'empty-hint' }, 'Everyone in the session sees what you type as you type it. Ctrl+Z undoes only your own edits.'),
+      h('p', { class: 'empty-title' }, EMPTY_TEXT.editable.title),
+      h('p', { class: 'empty-hint' }, EMPTY_TEXT.editable.hint),
     );
     const editorHost = h('div', { class: 'editor-host' });
     const shadow = editorHost.attachShadow({ mode: 'open' });
@@ -386,6 +392,13 @@ class App implements FileEditorHost {
     const badge = this.root.querySelector<HTMLElement>('[data-testid="read-only-badge"]');
     if (badge) badge.hidden = !status.readOnly;
     if (readOnlyChanged) this.editors.forEach((e) => e.reconfigure());
+    // A read-only guest is not invited to type (a trial: the page said "start editing" beside its badge).
+    const text = EMPTY_TEXT[status.readOnly ? 'readOnly' : 'editable'];
+    const title = this.emptyState.querySelector<HTMLElement>('.empty-title')!;
+    if (title.textContent !== text.title) {
+      replaceChildren(title, text.title);
+      replaceChildren(this.emptyState.querySelector<HTMLElement>('.empty-hint')!, text.hint);
+    }
     if (status.state === 'refused') {
       replaceChildren(this.banner, status.message ?? 'Could not join this session: the link may be mistyped or expired. Ask for a new link.');
       this.banner.hidden = false;
