@@ -220,6 +220,23 @@ function M._one_buffer(bufnr, state, how)
 end
 
 --- The file a shared buffer is shared as, as an absolute name (its project path once open).
+--- Share buffer `bufnr` again once Neovim has written it (after the write has finished, not from
+--- inside its autocommands): a buffer unshared by a rename or a deletion is a new file then.
+local function share_once_written(bufnr)
+  api.nvim_create_autocmd('BufWritePost', {
+    group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    once = true,
+    callback = function()
+      vim.schedule(function()
+        if api.nvim_buf_is_valid(bufnr) and not sync.buffers[bufnr] then
+          M.attach(bufnr)
+        end
+      end)
+    end,
+  })
+end
+
 local function shared_name(state)
   if state.conn.root and not state.path:match('^/') then
     return state.conn.root .. '/' .. state.path
@@ -253,19 +270,7 @@ function M._renamed_here(bufnr)
     return true -- moved on disk first: the daemon tells the buffer (buffer/didRename)
   end
   M.detach(bufnr) -- queued typing goes to the old file first (sync.close)
-  api.nvim_create_autocmd('BufWritePost', {
-    group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
-    buffer = bufnr,
-    once = true,
-    callback = function()
-      -- After the write has finished (not from inside its autocommands).
-      vim.schedule(function()
-        if api.nvim_buf_is_valid(bufnr) and not sync.buffers[bufnr] then
-          M.attach(bufnr)
-        end
-      end)
-    end,
-  })
+  share_once_written(bufnr)
   return true
 end
 
@@ -720,18 +725,7 @@ function M.setup(opts)
       return
     end
     vim.bo[bufnr].autoread = vim.go.autoread
-    api.nvim_create_autocmd('BufWritePost', {
-      group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
-      buffer = bufnr,
-      once = true,
-      callback = function()
-        vim.schedule(function()
-          if api.nvim_buf_is_valid(bufnr) and not sync.buffers[bufnr] then
-            M.attach(bufnr)
-          end
-        end)
-      end,
-    })
+    share_once_written(bufnr)
   end
   sync.hooks.on_open = function(state)
     cursors.redraw(state)
