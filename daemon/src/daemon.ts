@@ -257,7 +257,8 @@ export class Daemon {
       // In view mode nothing is read from the folder, not even a file an editor opens.
       const folderState = { closed: opts.view === true };
       const source = { read: (rel: string) => (folderState.closed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
-      const workspace = new Workspace(storage, new FsBlobStore(project.blobDir), identity.id, source);
+      const blobs = new FsBlobStore(project.blobDir);
+      const workspace = new Workspace(storage, blobs, identity.id, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), told), log);
       writeBack.durable = storage; // live text reaches the folder once its log is fsynced (decision 217)
       const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
@@ -282,6 +283,13 @@ export class Daemon {
           if (session?.disk === false) folderState.closed = true;
           else if (!folderState.closed) await daemon.openFolder();
           else log('view mode: the folder is not read');
+          // Before any peer is met: the stored versions of files that no file has now, and that
+          // the folder does not hold (the ledger's newest: an outside edit is merged against it,
+          // WriteBack.baseText), go.
+          const keep = new Set(workspace.index.entries().map(([, e]) => e.hash));
+          for (const h of writeBack.ledger.latestHashes()) keep.add(h);
+          const pruned = blobs.prune(keep);
+          if (pruned.removed) log(`removed ${pruned.removed} stored version${pruned.removed === 1 ? '' : 's'} of files that no file has now (${(pruned.bytes / 1048576).toFixed(1)} MiB) from ${project.blobDir}`);
           // A session an older Chorus let this folder have: not taken up again (tooBroad).
           const broad = session && tooBroad(project.root);
           if (broad) log(`not rejoining the session saved here: ${broad}, which is never shared; share a project folder inside it instead`);

@@ -327,6 +327,16 @@ export class DiskLedger {
   }
 
   /** Close the log. `cleanly`: every write the ledger names has landed (the daemon flushed them), see `crashLeftover`. */
+  /** The newest content hash of every file the ledger knows (what the folder holds, as far as it knows). */
+  latestHashes(): Set<string> {
+    const all = new Set<string>();
+    for (const list of this.entries.values()) {
+      const h = list.at(-1)?.h;
+      if (h !== undefined) all.add(h);
+    }
+    return all;
+  }
+
   close(cleanly = false): void {
     fs.closeSync(this.fd);
     if (cleanly) fs.writeFileSync(path.join(this.dir, CLEAN_STOP), '', { mode: 0o600 });
