@@ -1935,14 +1935,22 @@ To use it for `undo-redo' in shared buffers:
 
 (defun chorus-reconnect ()
   "Reconnect to the current project's daemon now instead of at the next retry.
-A daemon stopped with `chorus stop' is started again."
+A daemon stopped with `chorus stop' is started again.  Outside a project (no
+`.chorus/' folder above the buffer's file or `default-directory', and no
+shared buffer here) nothing is started: reconnecting there made the folder,
+even the home folder, a new project that read in every file (a trial)."
   (interactive)
-  (let ((project (chorus--current-project)))
-    (unless (memq (chorus--project-state project) '(ready connecting))
-      (chorus--cancel-retry project)
-      (setf (chorus--project-attempts project) 0
-            (chorus--project-state project) 'lost)
-      (chorus--connect project))))
+  (if (not (or chorus--state
+               (and buffer-file-name (chorus--find-root buffer-file-name))
+               (chorus--find-root default-directory)))
+      (chorus--message "%s is in no Chorus project (no .chorus/ folder above it), so there is nothing to reconnect to: M-x chorus-share shares a folder, `chorus join <code> <folder>' joins a session"
+                       (abbreviate-file-name default-directory))
+    (let ((project (chorus--current-project)))
+      (unless (memq (chorus--project-state project) '(ready connecting))
+        (chorus--cancel-retry project)
+        (setf (chorus--project-attempts project) 0
+              (chorus--project-state project) 'lost)
+        (chorus--connect project)))))
 
 ;;;; Modes
 

@@ -543,6 +543,22 @@ and daemon of its own."
 
 ;;;; Status
 
+;; A trial: M-x chorus-reconnect in a folder of no project (the home folder) made it a
+;; project that read in every file.
+(ert-deftest chorus-reconnect-outside-a-project-starts-nothing ()
+  "Reconnecting where no .chorus/ is above makes no project and says why."
+  (let ((dir (file-name-as-directory (make-temp-file "chorus-no-project" t)))
+        (chorus-tests--messages nil)
+        (before (hash-table-count chorus--projects)))
+    (unwind-protect
+        (with-temp-buffer
+          (setq default-directory dir)
+          (chorus-reconnect)
+          (should (string-match-p "is in no Chorus project (no .chorus/ folder above it)" (chorus-tests-messages)))
+          (should (= before (hash-table-count chorus--projects)))
+          (should-not (file-exists-p (expand-file-name ".chorus" dir))))
+      (delete-directory dir t))))
+
 (ert-deftest chorus-status-says-files-being-written ()
   "While files wait to be written into the folder the status says how many; not otherwise.
 Decision 179: a person who saw a half-filled folder after a join had no reason for it."
