@@ -561,15 +561,15 @@ export async function relay(opts: { host: string; port: number }): Promise<void>
  */
 export async function connect(dir: string | undefined, opts: { create?: boolean; reconnect?: boolean } = {}): Promise<void> {
   const project = findProject(dir);
-  // Never made a project (an editor's Share in its working folder, which may be the home folder:
-  // a trial's Neovim shared ~/.aws/credentials so). One made before this check stays reachable.
-  // An editor reconnecting on its own to a folder whose `.chorus/` went (`git clean -x`): making
-  // it a new project would leave the person in a session of their own without a word (a trial).
-  if (opts.reconnect && !fs.existsSync(project.dotDir)) {
-    fail(`${project.root} is not a Chorus project any more (its .chorus/ folder is gone: \`git clean -x\` deletes it, or it was removed by hand), so it is no longer in its session; an editor's reconnect does not make it a new project. To get back in, ask a member for a join code and run \`chorus join <code> ${project.root}\`; to share it as a new session, \`chorus share ${project.root}\``);
+  if (!fs.existsSync(project.dotDir)) {
+    // An editor reconnecting on its own to a folder whose `.chorus/` went (`git clean -x`): making
+    // it a new project would leave the person in a session of their own without a word (a trial).
+    if (opts.reconnect) fail(`${project.root} is not a Chorus project any more (its .chorus/ folder is gone: \`git clean -x\` deletes it, or it was removed by hand), so it is no longer in its session; an editor's reconnect does not make it a new project. To get back in, ask a member for a join code and run \`chorus join <code> ${project.root}\`; to share it as a new session, \`chorus share ${project.root}\``);
+    // Never made a project (an editor's Share in its working folder, which may be the home folder:
+    // a trial's Neovim shared ~/.aws/credentials so). One made before this check stays reachable.
+    const broad = tooBroad(project.root);
+    if (broad) fail(`${broad}, which cannot be a project (sharing it would offer everything under it); open a file of a project folder inside it, or give one (\`chorus connect <folder>\`); nothing was started or created`);
   }
-  const broad = fs.existsSync(project.dotDir) ? undefined : tooBroad(project.root);
-  if (broad) fail(`${broad}, which cannot be a project (sharing it would offer everything under it); open a file of a project folder inside it, or give one (\`chorus connect <folder>\`); nothing was started or created`);
   const inside = opts.create ? undefined : insideAProject(project, 'connect');
   if (inside) fail(`${inside}; nothing was started or created`);
   const socket = await ensureDaemon(project, [], undefined, { unlessStopped: opts.reconnect === true });

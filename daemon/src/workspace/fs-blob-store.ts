@@ -47,13 +47,14 @@ export class FsBlobStore extends BlobStore {
     let removed = 0;
     let bytes = 0;
     for (const name of fs.readdirSync(this.dir)) {
-      const hash = /^[0-9a-f]{64}$/.test(name) ? name : /^[0-9a-f]{64}\.tmp-/.test(name) ? undefined : null;
-      if (hash === null || (hash !== undefined && keep.has(hash))) continue; // not a blob, or kept
+      const blob = /^[0-9a-f]{64}$/.test(name);
+      const leftover = !blob && /^[0-9a-f]{64}\.tmp-/.test(name);
+      if (blob ? keep.has(name) : !leftover) continue; // kept, or not Chorus's
       const file = path.join(this.dir, name);
       try {
         const size = fs.statSync(file).size;
         fs.rmSync(file, { force: true });
-        if (hash !== undefined) {
+        if (blob) {
           removed++;
           bytes += size;
         }
