@@ -16,11 +16,24 @@ export type FailureKind =
   /** The disk refused to save (full, quota): the change was not made. */
   | 'storage';
 
+/**
+ * What an editor may act on besides the kind, sent as the error's `data.reason`: `notArrived`, a
+ * file of the session whose content has not come from the peers yet (a `notFound` that is no
+ * deletion: protocol errors.ts, FileNotFound).
+ */
+export type FailureReason = 'notArrived';
+
 export class Failure extends Error {
   constructor(
     readonly kind: FailureKind,
     message: string,
+    readonly reason?: FailureReason,
   ) {
     super(message);
   }
+}
+
+/** The failure for a file of the session whose content has not arrived from the peers yet; `then` says what to do. */
+export function notArrived(path: string, then: string): Failure {
+  return new Failure('notFound', `${path} has not arrived from the other peers yet; ${then}`, 'notArrived');
 }

@@ -21,7 +21,11 @@ export const ErrorCodes = {
   UnsupportedProtocolVersion: -31998,
   /** The path is outside the project folder, or names a reserved file (`.chorus/`, `.git/`). */
   PathOutsideProject: -31997,
-  /** The path does not exist in the project and no content was given to create it. */
+  /**
+   * The path does not exist in the project and no content was given to create it; or (with
+   * `data: { reason: 'notArrived' }`) the file exists in the session but its content has not
+   * arrived from the peers yet: the same request succeeds later.
+   */
   FileNotFound: -31996,
   /** The buffer was not opened with `buffer/open` by this editor. */
   BufferNotOpen: -31995,

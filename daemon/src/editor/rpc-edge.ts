@@ -138,9 +138,9 @@ export function logInternalErrors(conn: MessageConnection, log: (msg: string) =>
  * the editor is told so, and the log (when given) gets the stack, since "see the log" must lead
  * somewhere.
  */
-export function toResponseError(e: unknown, method?: string, log?: (msg: string) => void): ResponseError<void> {
+export function toResponseError(e: unknown, method?: string, log?: (msg: string) => void): ResponseError<{ reason: string } | undefined> {
   if (e instanceof ResponseError) return e;
-  if (e instanceof Failure) return new ResponseError(codeOf[e.kind], e.message);
+  if (e instanceof Failure) return new ResponseError(codeOf[e.kind], e.message, e.reason === undefined ? undefined : { reason: e.reason });
   const err = e as Error;
   log?.(`internal error in ${method ?? 'a request'}: ${err?.stack ?? String(e)}`);
   return new ResponseError(ErrorCodes.InternalError, `internal error in the daemon: ${err?.message ?? String(e)} (the daemon keeps running; see .chorus/daemon.log)`);

@@ -10,7 +10,7 @@ import { EventEmitter } from 'events';
 import type * as A from '@automerge/automerge/next';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256Hex } from '../digest.js';
-import { Failure } from '../errors.js';
+import { Failure, notArrived } from '../errors.js';
 import { decodeText } from '../text/decode-text.js';
 import { diffToOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
@@ -485,7 +485,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private baseText(entry: FileEntry): string {
     if (entry.size === 0 && entry.hash === EMPTY_HASH) return ''; // needs no blob: every peer knows ""
     const bytes = this.blobs.get(entry.hash);
-    if (!bytes) throw new Failure('notFound', `${entry.path} has not arrived from the other peers yet; try again in a moment`);
+    if (!bytes) throw notArrived(entry.path, 'try again in a moment');
     const text = decodeText(bytes);
     if (text === null) throw new Failure('notEditable', `${entry.path} is not UTF-8 text (a binary file?); Chorus edits text files only`);
     return text;
@@ -572,7 +572,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const timer = setTimeout(done, OPEN_WAIT_MS);
       this.on('text', check);
     });
-    if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; try again in a moment`);
+    if (!doc.ready) throw notArrived(this.pathOf(fileId) ?? fileId, 'try again in a moment');
   }
 
   /** Does a document hold changes waiting for history it lacks (see TextDoc.lacksHistory)? */
@@ -601,7 +601,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   edit(fileId: string, op: TextOp, origin: TextOrigin, outsideTarget?: string): void {
     this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId);
-    if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
+    if (!doc.ready) throw notArrived(this.pathOf(fileId) ?? fileId, 're-open it in a moment');
     const before = doc.text;
     const change = doc.applyLocal(op, outsideTarget);
     if (change) this.commitLocal(fileId, doc, change, op, before, origin);
@@ -618,7 +618,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (this.burst && !this.burst.accepts(fileId, origin)) this.settle();
     this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId, false);
-    if (!doc.ready) throw new Failure('notFound', `${this.pathOf(fileId) ?? fileId} has not arrived from the other peers yet; re-open it in a moment`);
+    if (!doc.ready) throw notArrived(this.pathOf(fileId) ?? fileId, 're-open it in a moment');
     if (isNoop(op)) return this.afterBurstOf(origin.editorId);
     const burst = (this.burst ??= new EditBurst(fileId, doc.text, origin, () => {
       if (this.burst === burst) this.settle();

@@ -579,7 +579,9 @@ function M.open(state)
     if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' then
       return
     end
-    if err and probe and err.code == protocol.errors.FileNotFound and not util.error_text(err):find('not arrived', 1, true) then
+    -- (A file whose content has not come from the peers yet is no deletion: `data.reason`.)
+    local not_arrived = type(err) == 'table' and type(err.data) == 'table' and err.data.reason == 'notArrived'
+    if err and probe and err.code == protocol.errors.FileNotFound and not not_arrived then
       if M.model_text(state) ~= sent then
         M.open(state) -- typed while the open was out: that typing is the person's, it goes
       else
