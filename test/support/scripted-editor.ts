@@ -242,6 +242,11 @@ export class ScriptedEditor {
     return r.content;
   }
 
+  /** The paths of the buffers open in this editor (as renames it followed left them). */
+  paths(): string[] {
+    return [...this.buffers.keys()];
+  }
+
   text(path: string): string {
     const b = this.buffers.get(path);
     if (!b) throw new Error(`${path} is not open in this scripted editor`);

@@ -56,6 +56,11 @@ export interface BufferHooks {
    * an open makes a file the session lacks but the folder has (decisions 201, 212).
    */
   takeFromFolder?(path: string): Promise<void>;
+  /**
+   * The text the folder last held at `path` as far as the daemon knows (WriteBack.baseText), or
+   * undefined when it never saw one there. What an editor's first open most likely read.
+   */
+  folderText?(path: string): string | undefined;
 }
 
 /** What buffer/open answers. */
@@ -204,6 +209,7 @@ export class EditorBuffers implements ChangeSink {
     // lost (the file renamed or deleted while the editor was away; an Emacs buffer came back
     // empty, and an empty file reached every peer). Its text is the new file's content.
     if (!this.workspace.index.idOf(path)) base = undefined;
+    const made = !this.workspace.index.idOf(path); // this open makes the file (its text is the editor's)
     const { fileId } = await this.workspace.open(path, content !== undefined, { kind: 'editor', editorId: this.id });
     // Re-read after the await: another change may have landed meanwhile.
     const previous = this.buffers.get(path);
@@ -228,7 +234,14 @@ export class EditorBuffers implements ChangeSink {
       if (base !== undefined) {
         for (const e of pending) if (this.workspace.hasEdit(fileId, e.id)) base = e.text;
       }
-      const op = base === undefined ? diffToOp(current, content) : transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
+      // Without a base (an editor's first open of the file), the text it started from is what the
+      // folder held, as far as the daemon knows, and an empty file where the folder never had one
+      // (a new buffer): only what the editor changed since is merged. Taken as the whole truth,
+      // its text deleted every change it had not seen: two people making the same new file at
+      // once, the second open's empty buffer emptied the first person's typing on every peer,
+      // silently (a trial: 3 of 8; decision 219). A file this open made has no other text yet.
+      base ??= made ? current : (this.hooks.folderText?.(path) ?? '');
+      const op = transformOp(diffToOp(base, content), diffToOp(base, current), 'left');
       // Nothing typed since `base`: nothing to merge, so no edit (a read-only member's editor
       // re-opening to take the session's text after its own was kept aside, decision 184, would
       // have that empty edit refused, and its buffer would never follow again).
@@ -338,10 +351,12 @@ export class EditorBuffers implements ChangeSink {
     }
     const { edit, missing } = received.rebase(op);
     const stored = this.workspace.stageEdit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
+    // What the editor has now, in case it saves it (EditorTexts): its text after this edit.
     if (missing) {
       const editorText = applyOp(received.base, op);
+      this.workspace.editorTexts.note(buf.fileId, this.id, editorText, true);
       this.send(path, buf, missing, editorText);
-    }
+    } else this.workspace.editorTexts.note(buf.fileId, this.id, this.workspace.text(buf.fileId), true);
     if (!isNoop(edit)) this.hooks.afterEdit?.();
     return stored;
   }
@@ -356,7 +371,9 @@ export class EditorBuffers implements ChangeSink {
   take(e: TextEvent): void {
     if (e.origin.kind === 'editor' && e.origin.editorId === this.id) return;
     for (const [path, buf] of this.buffers) {
-      if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before, e.after);
+      if (buf.fileId !== e.fileId) continue;
+      this.send(path, buf, e.op, e.before, e.after);
+      this.workspace.editorTexts.note(buf.fileId, this.id, e.after, false);
     }
   }
 
