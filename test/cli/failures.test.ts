@@ -149,6 +149,19 @@ it('says what is wrong with a path in words, never a raw Node error', () => {
   expect(fs.readFileSync(file, 'utf8')).toBe('x');
 });
 
+it('a `.chorus` that is a file of the person\'s is named as such by every command, and left as it is', () => {
+  const dir = project({ 'a.txt': 'a\n' });
+  fs.writeFileSync(path.join(dir, '.chorus'), 'my notes\n');
+  for (const [args, cwd] of [[['status', dir]], [['share', dir, '--host', '127.0.0.1']], [['start', dir]], [['status'], dir]] as Array<[string[], string?]>) {
+    const r = chorus(args, { ...QUICK, ...(cwd ? { cwd } : {}) });
+    expect(r.status, args.join(' ')).toBe(1);
+    expect(r.stderr).toMatch(/\.chorus is a file, not the folder Chorus keeps its state in, .*rename or move it, then run the command again/);
+    expect(r.stderr).not.toMatch(RAW_NODE_ERROR);
+  }
+  expect(fs.readFileSync(path.join(dir, '.chorus'), 'utf8')).toBe('my notes\n');
+  expect(daemonsFor(dir)).toEqual([]);
+});
+
 it('exit codes are those of the README: 0 done, 1 failed, 3 a daemon already runs, 4 none runs, 5 stopped with chorus stop', () => {
   const readme = fs.readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8');
   const table = [...readme.matchAll(/^\| (\d) \| /gm)].map((m) => Number(m[1]));

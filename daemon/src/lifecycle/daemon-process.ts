@@ -23,19 +23,46 @@ export function findProject(dir: string | undefined): Project {
     // The kernel's own file systems are not folders of files anyone edits, and walking /proc
     // never ends (a trial's `chorus share /proc/self` spun for ten minutes).
     if (/^\/(proc|sys|dev)(\/|$)/.test(project.root)) throw new CliError(`${project.root} is part of the system's own file systems (/proc, /sys, /dev), not a folder of files to share; give a project folder`);
-    return project;
+    return dotDirUsable(project);
   }
-  return projectAbove(process.cwd()) ?? new Project(process.cwd());
+  return dotDirUsable(projectAbove(process.cwd()) ?? new Project(process.cwd()));
 }
 
-/** The nearest folder at or above `dir` that holds a `.chorus/` folder, as a Project; undefined when there is none. */
+/**
+ * `project`, unless its `.chorus` is something other than a folder (a file of the person's, a
+ * link): Chorus keeps its state in a folder of that name, so it can neither start nor find a
+ * daemon there. Said in words, with what to do (a trial got "no daemon running" from `status`,
+ * and "already exists and is in the way" from `share`).
+ */
+function dotDirUsable(project: Project): Project {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(project.dotDir);
+  } catch {
+    return project; // none yet
+  }
+  if (!st.isDirectory()) {
+    throw new CliError(`${project.dotDir} is ${st.isSymbolicLink() ? 'a link' : 'a file'}, not the folder Chorus keeps its state in, so Chorus cannot work in ${project.root}; it is not Chorus's: rename or move it, then run the command again`);
+  }
+  return project;
+}
+
+/** The nearest folder at or above `dir` that holds a `.chorus/` folder (not a file of that name), as a Project; undefined when there is none. */
 export function projectAbove(dir: string): Project | undefined {
   let cur = path.resolve(dir);
   for (;;) {
-    if (fs.existsSync(path.join(cur, '.chorus'))) return new Project(cur);
+    if (isFolder(path.join(cur, '.chorus'))) return new Project(cur); // a file of that name is someone's file
     const up = path.dirname(cur);
     if (up === cur) return undefined;
     cur = up;
+  }
+}
+
+function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
