@@ -64,7 +64,9 @@ export const BufferOpen = request(
     /**
      * With `content`: the text the editor last had in step with the daemon (before its unsent
      * typing). Then only the editor's own changes since `base` are merged, and changes others
-     * made meanwhile are kept; without it, the editor's text wins wherever it differs.
+     * made meanwhile are kept. Without it (a first open), the editor is taken to have started
+     * from the file as the folder last held it (empty where the folder never had it: a new
+     * buffer), and only what it changed since is merged.
      */
     base: z.string().optional(),
     /**
