@@ -56,6 +56,8 @@ describe('join codes', () => {
       [raw({ s: 'x', k: 'AAAA', a: [] }), /secret has the wrong length/],
       [raw({ s: 'x', ro: b64(keys.read), a: ['ws://x'] }), /no writer key/],
       [raw({ s: 'x', k: b64(keys.writer!), a: ['http://x'] }), /bad address list/],
+      // A typo in an address (a trial's edited code waited 60 s, then blamed the network).
+      [raw({ s: 'x', k: b64(keys.writer!), a: ['ws://127.0.0.1:4000', 'ws://127B0.0.1:37777'] }), /damaged.*its address "ws:\/\/127B0\.0\.1:37777" is not a valid address/],
       [raw({ s: 'x', k: b64(keys.writer!), a: [] }), /no address/],
     ];
     for (const [input, message] of cases) {

@@ -225,6 +225,10 @@ export function decodeJoinCode(text: string): JoinCode {
   if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && /^wss?:\/\//.test(a))) {
     throw new JoinCodeError(`${DAMAGED} (bad address list)`);
   }
+  // An address no connection can be made to (`ws://127B0.0.1:37777`, a typo in a code someone
+  // edited) is said now: dialled, it failed as no network error, and the join waited out its 60 s.
+  const unusable = (addrs as string[]).find((a) => !URL.canParse(a));
+  if (unusable !== undefined) throw new JoinCodeError(`${DAMAGED} (its address ${JSON.stringify(unusable.slice(0, 80))} is not a valid address)`);
   if (b.r !== undefined && !RelayUrl.safeParse(b.r).success) throw new JoinCodeError(`${DAMAGED} (bad relay URL)`);
   if (addrs.length === 0 && b.r === undefined) throw new JoinCodeError(`${DAMAGED} (no address to reach the session)`);
   const code: JoinCode = { sessionId: b.s, keys, addrs: addrs as string[] };
