@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Link } from '../../daemon/src/net/link.js';
 import { memoryPair, type MemoryLink } from '../../daemon/src/net/memory.js';
-import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, secureHandshake, type SecureLink } from '../../daemon/src/net/secure.js';
+import { HandshakeError, MAX_MESSAGE_BYTES, MessageTooLargeError, NET_VERSION, secureHandshake, type SecureLink } from '../../daemon/src/net/secure.js';
 import { WebSocketPairs } from './pairs.js';
 import { closed, collect, transportAcceptance } from './transport-acceptance.js';
 
@@ -72,7 +72,7 @@ describe('secure handshake', () => {
     const hs = secureHandshake(raw, { secret, selfId: 'peer-a' });
     const hello = JSON.stringify({ p: 'chorus-net', v: 99, id: 'x', n: Buffer.alloc(32).toString('base64') });
     other.send(new Uint8Array([1, ...Buffer.from(hello)]));
-    await expect(hs).rejects.toThrow(/v99.*v5.*upgrade/);
+    await expect(hs).rejects.toThrow(new RegExp(`v99.*v${NET_VERSION}.*upgrade`));
   });
 
   it('times out a silent peer', async () => {

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { NET_VERSION } from '../../daemon/src/net/secure.js';
 
 export interface FloodOptions {
   count: number;
@@ -39,7 +40,7 @@ function one() {
   ws.on('open', () => {
     opened++;
     if (mode === 'hello') {
-      const hello = JSON.stringify({ p: 'chorus-net', v: 5, id: crypto.randomBytes(8).toString('hex'), n: crypto.randomBytes(32).toString('base64') });
+      const hello = JSON.stringify({ p: 'chorus-net', v: ${NET_VERSION}, id: crypto.randomBytes(8).toString('hex'), n: crypto.randomBytes(32).toString('base64') });
       ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(hello)]));
     } else if (mode === 'join') {
       const join = JSON.stringify({ room: crypto.randomBytes(32).toString('hex'), peer: crypto.randomBytes(8).toString('hex') });

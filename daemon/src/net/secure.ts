@@ -52,8 +52,11 @@ const PROTOCOL = 'chorus-net';
  * daemon would drop them as an unknown frame type and miss every live change.
  * v5: a link that carried a stream closes only after the peer's DONE on it (decision 105) — a v4
  * daemon never sends DONE, so a v5 daemon would reset the peer at every path switch.
+ * v6: a conflict copy's index entry names the file it was moved aside for (`aside`, decision 220)
+ * — a v5 daemon would refuse that index change, and every change after it.
  */
-const VERSION = 5;
+export const NET_VERSION = 6;
+const VERSION = NET_VERSION;
 
 const enum Frame {
   Hello = 1,

@@ -22,6 +22,12 @@ export interface FileEntry {
   opaque?: boolean;
   /** Executable (the owner's execute bit is set): written with execute bits where it is readable. Absent means not. */
   exec?: boolean;
+  /**
+   * The id of the file this one was moved aside for, to `name (conflict <its tag>).ext` (two
+   * files made at one path, a join's file and the session's). Kept so a later join can tell a
+   * copy its own clash just made from an older one (decision 220). Absent on entries from before.
+   */
+  aside?: string;
 }
 
 /** A folder as the person sees it (empty ones too): shared so it exists, or goes, everywhere. */

@@ -2,8 +2,8 @@
  * The shape every entry of the shared file index must have (issue 10, item 4): a zod schema, as
  * the editor protocol has, so one bad field from a peer (`hash: ""`) refuses the whole change
  * instead of being applied and wedging every later write, join and resync. It accepts exactly the
- * optional additions other work brings: `exec` on a file (the executable bit) and a `dirs` map of
- * empty folders.
+ * optional additions other work brings: `exec` on a file (the executable bit), `aside` on a
+ * conflict copy (decision 220) and a `dirs` map of empty folders.
  *
  * zod's "mini" build: the same checks, but only what is used gets bundled (the browser page,
  * issue 17, carries this module; the full build would be most of the page's script).
@@ -25,6 +25,7 @@ export const FileEntrySchema = z.strictObject({
   size: z.int({ error: 'not a whole number' }).check(z.minimum(0, 'negative size'), z.maximum(MAX_ENTRY_SIZE, `larger than ${MAX_ENTRY_SIZE} bytes`)),
   opaque: z.optional(z.boolean({ error: 'not true or false' })),
   exec: z.optional(z.boolean({ error: 'not true or false' })),
+  aside: z.optional(z.string({ error: 'not a string' }).check(z.regex(/^f[0-9a-f]{24}$/, 'not a file id'))),
 }, entryError);
 
 export const DirEntrySchema = z.strictObject({ path: ProjectPath }, entryError);

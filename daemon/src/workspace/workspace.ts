@@ -916,7 +916,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const movedAside = new Map<string, [string, FileEntry]>();
     for (const [id, e] of entries) {
       const from = preJoin.has(id) ? undefined : conflictedFrom(e.path, id.slice(1, 7));
-      if (from !== undefined) movedAside.set(from, [id, e]);
+      // Moved aside for one of this folder's files, in this join. An older copy, moved aside for
+      // a file that has since gone from that path (renamed, `git mv`), has the very same name,
+      // but taking it for this join's gave it the path back and moved this folder's file aside,
+      // with nothing at the path to clash with, and the copy's person lost the name they were
+      // told (a trial; decision 220). Entries from before `aside` count as this join's.
+      if (from !== undefined && (e.aside === undefined || preJoin.has(e.aside))) movedAside.set(from, [id, e]);
     }
     const renamed: IndexDiff['renamed'] = [];
     const change = this.index.batch(() => {
@@ -949,7 +954,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         }
         const kept = conflictPath(e.path, id.slice(1, 7));
         if (!session || this.readOnly || this.index.idOf(kept)) continue;
-        this.index.set(id, { path: kept });
+        this.index.set(id, { path: kept, aside: session[0] });
         // This folder's file moves away first, so the session's never lands on it.
         renamed.push({ from: e.path, to: kept, id });
         this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
@@ -1351,7 +1356,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           this.emit('notice', createdTheSame(e.path));
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
-          this.index.set(id, { path: to });
+          this.index.set(id, { path: to, aside: winner });
           this.emit('notice', this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
         }
       }
