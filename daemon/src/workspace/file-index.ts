@@ -296,6 +296,76 @@ export class FileIndex {
     });
   }
 
+  /**
+   * The shared folders a change made after one of this daemon's (depending on it) removed, where the
+   * removed folder's path is one of `paths` or inside one: path → every folder path that change
+   * removed there. How a joining daemon learns that the session had an empty folder where its own
+   * file is, when a peer settled that clash (`resolve`: an empty folder yields to a file) before
+   * this daemon had the session's index, so it never saw the folder (decision 221). Reads the
+   * index's whole history: once per join, never per edit.
+   */
+  dirsRemovedAfterOwn(paths: ReadonlySet<string>): Map<string, string[]> {
+    const actor = this.actor;
+    const found = new Map<string, string[]>();
+    if (paths.size === 0) return found;
+    const changes = A.getAllChanges(this.doc).map((c) => A.decodeChange(c));
+    const dirMaps = new Set<string>(); // the `dirs` map's object ids (concurrent makers: several)
+    const entryOf = new Map<string, string>(); // a folder entry's object id → its key in `dirs`
+    const pathOf = new Map<string, string>(); // a folder entry's key → its path
+    const removals: Array<{ change: string; key: string }> = [];
+    for (const c of changes) {
+      c.ops.forEach((op, i) => {
+        const opId = `${c.startOp + i}@${c.actor}`;
+        if (op.action === 'makeMap' && op.obj === '_root' && op.key === 'dirs') dirMaps.add(opId);
+        else if (op.action === 'makeMap' && dirMaps.has(op.obj) && typeof op.key === 'string') entryOf.set(opId, op.key);
+        else if (op.action === 'set' && op.key === 'path' && entryOf.has(op.obj) && typeof op.value === 'string') pathOf.set(entryOf.get(op.obj)!, op.value);
+        else if (op.action === 'del' && dirMaps.has(op.obj) && typeof op.key === 'string') removals.push({ change: c.hash!, key: op.key });
+      });
+    }
+    if (!removals.length) return found;
+    // Does a change follow one of `actor`'s? Walked through its dependencies, remembered.
+    const byHash = new Map(changes.map((c) => [c.hash!, c]));
+    const follows = new Map<string, boolean>();
+    const after = (hash: string): boolean => {
+      const stack = [hash];
+      const seen = new Set<string>();
+      while (stack.length) {
+        const h = stack.pop()!;
+        if (seen.has(h)) continue;
+        seen.add(h);
+        const known = follows.get(h);
+        if (known !== undefined) {
+          if (known) return true;
+          continue;
+        }
+        const c = byHash.get(h);
+        if (!c) continue;
+        if (c.actor === actor && h !== hash) return true;
+        stack.push(...c.deps);
+      }
+      return false;
+    };
+    const inside = (p: string, under: string) => p === under || p.startsWith(under + '/');
+    const byChange = new Map<string, string[]>();
+    for (const r of removals) {
+      const p = pathOf.get(r.key);
+      if (p === undefined || ![...paths].some((under) => inside(p, under))) continue;
+      const list = byChange.get(r.change) ?? [];
+      list.push(p);
+      byChange.set(r.change, list);
+    }
+    for (const [hash, removed] of byChange) {
+      const yes = follows.get(hash) ?? after(hash);
+      follows.set(hash, yes);
+      if (!yes) continue;
+      for (const p of paths) {
+        const there = removed.filter((d) => inside(d, p));
+        if (there.includes(p)) found.set(p, [...new Set([...(found.get(p) ?? []), ...there])].sort());
+      }
+    }
+    return found;
+  }
+
   /** Folders shared now that were not in `before`, and those in `before` that are not any more. */
   dirsDiff(before: ReadonlySet<string>): { created: string[]; deleted: string[] } {
     const now = this.dirs();

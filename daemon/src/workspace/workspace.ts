@@ -1050,8 +1050,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         met.push({ path: dir, kept, said: emptyFolderYielded(dir), folder: true });
       }
       // The session's empty folder that went for this folder's file: back, and the file aside.
+      // Yielded here, or by a peer that settled the clash before this daemon had the session's
+      // index (the sharer, seeing this folder's file first): then this daemon never saw the
+      // folder, and only the index's history tells (decision 221; `cli/join-faults` failed so
+      // under load, the join telling nothing and the session's folder gone).
+      const unseen = new Set(this.index.entries().filter(([id, e]) => preJoin.has(id) && !this.yielded.has(e.path) && !preJoinDirs.has(e.path)).map(([, e]) => e.path));
+      const yieldedAway = unseen.size ? this.index.dirsRemovedAfterOwn(unseen) : new Map<string, string[]>();
       for (const [id, e] of this.index.entries()) {
-        const dirs = this.yielded.get(e.path);
+        const dirs = this.yielded.get(e.path) ?? yieldedAway.get(e.path);
         if (!preJoin.has(id) || dirs === undefined || preJoinDirs.has(e.path) || this.index.isFolder(e.path)) continue;
         const copy = conflictPath(e.path, id.slice(1, 7));
         if (this.index.idOf(copy) || this.index.isFolder(copy)) continue;
