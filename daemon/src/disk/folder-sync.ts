@@ -1023,16 +1023,6 @@ export class FolderSync {
       for (const rel of [...added, ...changed]) {
         steps.push(() => {
           const seen = present.get(rel)!;
-          if (this.workspace.savedBehind(rel, seen.bytes)) {
-            // An editor saved a version the shared text has moved on from (a peer's change came
-            // while it saved): nothing new in it. The folder gets the shared text (decision 219).
-            this.writeBack.remember(rel, seen.hash);
-            this.writeBack.keepBase(rel, seen.hash, seen.bytes);
-            this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
-            this.writeBack.schedule(index.idOf(rel)!);
-            this.log(`${rel} was saved by an editor just before a peer's change reached it: nothing new in the save; the folder gets the shared text with that change`);
-            return;
-          }
           // What the tool changed: usually the folder's newest content, an older one when the
           // tool read the file just before a write-back replaced it (decision 148).
           const chosen = this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);

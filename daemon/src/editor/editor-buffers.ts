@@ -351,12 +351,10 @@ export class EditorBuffers implements ChangeSink {
     }
     const { edit, missing } = received.rebase(op);
     const stored = this.workspace.stageEdit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
-    // What the editor has now, in case it saves it (EditorTexts): its text after this edit.
     if (missing) {
       const editorText = applyOp(received.base, op);
-      this.workspace.editorTexts.note(buf.fileId, this.id, editorText, true);
       this.send(path, buf, missing, editorText);
-    } else this.workspace.editorTexts.note(buf.fileId, this.id, this.workspace.text(buf.fileId), true);
+    }
     if (!isNoop(edit)) this.hooks.afterEdit?.();
     return stored;
   }
@@ -371,9 +369,7 @@ export class EditorBuffers implements ChangeSink {
   take(e: TextEvent): void {
     if (e.origin.kind === 'editor' && e.origin.editorId === this.id) return;
     for (const [path, buf] of this.buffers) {
-      if (buf.fileId !== e.fileId) continue;
-      this.send(path, buf, e.op, e.before, e.after);
-      this.workspace.editorTexts.note(buf.fileId, this.id, e.after, false);
+      if (buf.fileId === e.fileId) this.send(path, buf, e.op, e.before, e.after);
     }
   }
 

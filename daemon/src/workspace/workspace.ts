@@ -20,7 +20,6 @@ import { StorageFailed, type DocumentStore } from './document-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
 import { contentHash, TextDoc, type RawChange } from './text-doc.js';
 import { EditBurst } from './edit-burst.js';
-import { EditorTexts } from './editor-texts.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { unref, type Timer } from '../timers.js';
 import { tracePoint } from '../trace-points.js';
@@ -263,8 +262,6 @@ export const DEFAULT_LIVE_LIMIT = 1024 * 1024;
 export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly index: FileIndex;
   private live = new Map<string, TextDoc>();
-  /** What this daemon's editors had of each live file lately (see EditorTexts, decision 219). */
-  readonly editorTexts = new EditorTexts();
   /** When each loaded document was last used, and how many editors hold it open. */
   private used = new Map<string, number>();
   private pins = new Map<string, number>();
@@ -343,7 +340,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       if (this.pins.has(id) || now - (this.used.get(id) ?? 0) < idleMs) continue;
       this.storage.snapshot(id, doc.save());
       this.live.delete(id);
-      this.editorTexts.forget(id);
       this.used.delete(id);
       doc.free();
       n++;
@@ -830,19 +826,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       return copy.path;
     }
     this.recordIndex(this.index.replace(fileId, next), origin, { created: [], deleted: [], renamed: [], changed: [path] });
-  }
-
-  /**
-   * Is `bytes`, found in the folder at `path`, a text an editor of this daemon had of the live
-   * file there moments ago, though not its text now (EditorTexts)? Then it is that editor's save
-   * of a version the shared text has moved on from: nothing in it is new (decision 219).
-   */
-  savedBehind(path: string, bytes: Uint8Array): boolean {
-    const fileId = this.index.idOf(path);
-    const live = fileId === undefined ? undefined : this.live.get(fileId);
-    if (!live || bytes.length > 4 * this.liveLimit) return false;
-    const text = decodeText(bytes);
-    return text !== null && text !== live.text && this.editorTexts.had(fileId!, text);
   }
 
   /**
