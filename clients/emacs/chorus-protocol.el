@@ -8,6 +8,7 @@
     (buffer-open . "buffer/open")
     (buffer-edit . "buffer/edit")
     (buffer-close . "buffer/close")
+    (buffer-save . "buffer/save")
     (buffer-did-change . "buffer/didChange")
     (buffer-did-rename . "buffer/didRename")
     (buffer-undo . "buffer/undo")

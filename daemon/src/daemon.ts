@@ -322,6 +322,7 @@ export class Daemon {
           renamedTo: (p) => this.renames.whereNow(p),
           holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
           folderText: (p) => this.writeBack.baseText(p),
+          writeNow: (id) => this.writeBack.writeLiveNow(id),
           takeFromFolder: (p) =>
             this.folder.watching ? this.folder.takeForEditor(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's open of it failed: ${inWords(e)}; the open goes on with the editor's text`)) : Promise.resolve(),
         });

@@ -8,6 +8,7 @@ export const Shutdown = handle<typeof M.Shutdown>('request', 'shutdown', 'editor
 export const BufferOpen = handle<typeof M.BufferOpen>('request', 'buffer/open', 'editorToDaemon');
 export const BufferEdit = handle<typeof M.BufferEdit>('request', 'buffer/edit', 'editorToDaemon');
 export const BufferClose = handle<typeof M.BufferClose>('request', 'buffer/close', 'editorToDaemon');
+export const BufferSave = handle<typeof M.BufferSave>('request', 'buffer/save', 'editorToDaemon');
 export const BufferDidChange = handle<typeof M.BufferDidChange>('notification', 'buffer/didChange', 'daemonToEditor');
 export const BufferDidRename = handle<typeof M.BufferDidRename>('notification', 'buffer/didRename', 'daemonToEditor');
 export const BufferUndo = handle<typeof M.BufferUndo>('request', 'buffer/undo', 'editorToDaemon');

@@ -128,6 +128,14 @@ export const BufferClose = request(
   () => Null,
 );
 
+export const BufferSave = request(
+  'buffer/save',
+  'editorToDaemon',
+  "Write an open buffer's file now, with the shared text (every edit this editor sent before this request, and others' changes it may not have been sent yet), and answer once it is on disk. An editor's save (`:w`, Ctrl+S) asks this instead of writing its buffer itself: a buffer that lacks a peer's change on its way to it, written by the editor, is a change of the file, and taking it in doubled the editor's last typing or undid the peer's change (decision 222). Refused for a buffer that is not shared (an ignored file, view mode): the editor writes that one itself.",
+  () => z.object({ path: ProjectPath }),
+  () => Null,
+);
+
 export const BufferDidChange = notification(
   'buffer/didChange',
   'daemonToEditor',
@@ -462,7 +470,7 @@ export const MessageDidReceive = notification(
 /** Every method, in the order the spec lists them. */
 export const allMethods = [
   Initialize, Shutdown,
-  BufferOpen, BufferEdit, BufferClose, BufferDidChange, BufferDidRename, BufferUndo, BufferRedo,
+  BufferOpen, BufferEdit, BufferClose, BufferSave, BufferDidChange, BufferDidRename, BufferUndo, BufferRedo,
   SessionStatus, SessionShare, SessionJoin, SessionProgress, SessionNotice,
   WorkspaceFiles, WorkspaceDidChange,
   CursorSet, ViewportSet, CursorDidChange, PeerDidJoin, PeerDidLeave,

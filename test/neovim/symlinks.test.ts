@@ -150,33 +150,42 @@ describe.skipIf(skip)('Neovim: one shared file opened again through a symbolic l
     expect(fs.readFileSync(path.join(a, 'real.txt'), 'utf8')).toBe(want);
   });
 
-  it(':w of a buffer opened through a link puts the whole text in the file it names: the link stays a link, the mode stays', async () => {
-    // Guards the whole-file write (decision 199): written in place, the daemon's watcher could
-    // read the file emptied and not yet written again, and duplicate a line.
-    scene = new Scene();
-    const a = scene.project({ 'run.sh': 'echo one\n' });
-    fs.chmodSync(path.join(a, 'run.sh'), 0o755);
-    fs.symlinkSync('run.sh', path.join(a, 'link.sh'));
-    const other = await scene.client(a);
-    expect(await other.text('run.sh')).toBe('echo one\n');
-    const n = await scene.nvim();
-    await n.edit(path.join(a, 'link.sh'));
-    expect((await n.status())?.path).toBe('run.sh');
-    await n.input('Goecho two<Esc>');
-    await n.settled();
-    // (Which way it wrote: whole, not in place.)
-    await n.lua('local s = require("chorus.sync"); local w = s.write_whole; s.write_whole = function(...) _G.whole = w(...); return _G.whole end');
-    await n.command('write');
-    expect(await n.lua('return _G.whole')).toBe(true);
-    expect(await n.api.eval('v:errmsg')).toBe('');
-    const want = 'echo one\necho two\n';
-    expect(fs.readFileSync(path.join(a, 'run.sh'), 'utf8')).toBe(want);
-    expect(fs.lstatSync(path.join(a, 'link.sh')).isSymbolicLink()).toBe(true);
-    expect(fs.statSync(path.join(a, 'run.sh')).mode & 0o777).toBe(0o755);
-    expect(fs.readdirSync(path.join(a, '.chorus', 'tmp')).filter((f) => f.startsWith('nvim-'))).toEqual([]);
-    await waitFor('the daemon in step', async () => (await other.text('run.sh')) === want);
-    await new Promise((r) => setTimeout(r, 500)); // the watcher's turn
-    expect(await other.text('run.sh')).toBe(want);
-    expect(fs.readFileSync(path.join(a, 'run.sh'), 'utf8')).toBe(want);
-  });
+  // Two ways to write (decision 222): the daemon writes the shared text (`buffer/save`), or, with
+  // a daemon that lacks it, the plugin writes the buffer whole into the file the link names.
+  for (const [how, daemonSaves] of [
+    ['the daemon writes it (buffer/save)', true],
+    ['with an older daemon, the plugin writes it whole', false],
+  ] as const) {
+    it(`:w of a buffer opened through a link puts the whole text in the file it names: the link stays a link, the mode stays (${how})`, async () => {
+      // Guards the whole-file write (decision 199): written in place, the daemon's watcher could
+      // read the file emptied and not yet written again, and duplicate a line.
+      scene = new Scene();
+      const a = scene.project({ 'run.sh': 'echo one\n' });
+      fs.chmodSync(path.join(a, 'run.sh'), 0o755);
+      fs.symlinkSync('run.sh', path.join(a, 'link.sh'));
+      const other = await scene.client(a);
+      expect(await other.text('run.sh')).toBe('echo one\n');
+      const n = await scene.nvim();
+      await n.edit(path.join(a, 'link.sh'));
+      expect((await n.status())?.path).toBe('run.sh');
+      await n.input('Goecho two<Esc>');
+      await n.settled();
+      // (Which way it wrote: by the daemon, or whole by the plugin, never in place.)
+      await n.lua('local s = require("chorus.sync"); local w = s.write_whole; s.write_whole = function(...) _G.whole = w(...); return _G.whole end');
+      if (!daemonSaves) await n.lua('for _, st in pairs(require("chorus.sync").buffers) do st.conn.unsupported["buffer/save"] = true end');
+      await n.command('write');
+      expect(await n.lua('return _G.whole')).toBe(daemonSaves ? null : true);
+      expect(await n.api.eval('v:errmsg')).toBe('');
+      expect(await n.api.eval('&modified')).toBe(0);
+      const want = 'echo one\necho two\n';
+      expect(fs.readFileSync(path.join(a, 'run.sh'), 'utf8')).toBe(want);
+      expect(fs.lstatSync(path.join(a, 'link.sh')).isSymbolicLink()).toBe(true);
+      expect(fs.statSync(path.join(a, 'run.sh')).mode & 0o777).toBe(0o755);
+      expect(fs.readdirSync(path.join(a, '.chorus', 'tmp')).filter((f) => f.startsWith('nvim-'))).toEqual([]);
+      await waitFor('the daemon in step', async () => (await other.text('run.sh')) === want);
+      await new Promise((r) => setTimeout(r, 500)); // the watcher's turn
+      expect(await other.text('run.sh')).toBe(want);
+      expect(fs.readFileSync(path.join(a, 'run.sh'), 'utf8')).toBe(want);
+    });
+  }
 });

@@ -625,6 +625,21 @@ export class WriteBack {
     this.pending.set(fileId, { since, timer: setTimeout(() => this.writeLive(fileId), wait), origin });
   }
 
+  /**
+   * Write live file `fileId`'s current text now, not when typing pauses (an editor's save,
+   * `buffer/save`). Resolves once done: false when the folder does not hold that text after all
+   * (the write failed, or was refused; the log says why in words, and the next change tries
+   * again), true otherwise (written, the folder had it already, or the text moved on meanwhile,
+   * which the next write brings). Never rejects.
+   */
+  async writeLiveNow(fileId: string): Promise<boolean> {
+    const path = this.workspace.pathOf(fileId);
+    if (!path || !this.workspace.isLive(fileId) || this.disabled) return true;
+    const text = this.workspace.text(fileId);
+    await (this.writeLive(fileId) ?? Promise.resolve()).catch(() => undefined);
+    return this.workspace.text(fileId) !== text || this.ledger.latest(path) === hashBytes(Buffer.from(text, 'utf8'));
+  }
+
   /** Write a live file's current text (its turn came, or on shutdown). */
   private writeLive(fileId: string): Promise<void> | undefined {
     const p = this.pending.get(fileId);

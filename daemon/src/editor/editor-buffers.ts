@@ -61,6 +61,11 @@ export interface BufferHooks {
    * undefined when it never saw one there. What an editor's first open most likely read.
    */
   folderText?(path: string): string | undefined;
+  /**
+   * Write the live file `fileId`'s shared text into the folder now (WriteBack.writeLiveNow),
+   * resolving once it is there, or at once when the folder has it already (`buffer/save`).
+   */
+  writeNow?(fileId: string): Promise<boolean>;
 }
 
 /** What buffer/open answers. */
@@ -285,6 +290,23 @@ export class EditorBuffers implements ChangeSink {
       return fs.readFileSync(this.project.absolute(path), 'utf8') === text;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * `buffer/save`: the editor saves `pathIn` (`:w`, Ctrl+S), and the daemon writes the shared text
+   * there now, instead of the editor writing its buffer, which may lack a peer's change on its
+   * way to it (decision 222). Resolves once the file is written. Throws Failure('notOpen') for a
+   * buffer that is not shared (ignored, or view mode's own file) and Failure('invalid') in view
+   * mode: the editor writes those itself.
+   */
+  async save(pathIn: string): Promise<void> {
+    const path = this.current(this.resolveOpen(pathIn));
+    const buf = this.buffer(path);
+    if (this.hooks.viewMode?.()) throw new Failure('invalid', `this folder joined in view mode (--no-disk): the daemon writes nothing into it, so ${path} is saved by the editor as a local file`);
+    this.workspace.settle(); // this editor's typing sent before the save is in the text written
+    if ((await this.hooks.writeNow?.(buf.fileId)) === false) {
+      throw new Failure('storage', `could not write ${path} into the folder (the daemon's log, .chorus/daemon.log, says why); your text is safe in the session and is written at the next change: fix what the log names, then save again`);
     }
   }
 

@@ -7,6 +7,7 @@ return {
     buffer_open = "buffer/open",
     buffer_edit = "buffer/edit",
     buffer_close = "buffer/close",
+    buffer_save = "buffer/save",
     buffer_didChange = "buffer/didChange",
     buffer_didRename = "buffer/didRename",
     buffer_undo = "buffer/undo",

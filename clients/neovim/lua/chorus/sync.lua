@@ -779,13 +779,20 @@ end
 
 --- :w of a shared buffer (BufWriteCmd). The daemon writes shared files itself, atomically, a few
 --- milliseconds after each change, which Neovim would take for a conflicting outside change and
---- ask about. So the write is done here: queued edits go to the daemon first, then the file gets
---- exactly the shared text (the daemon's later writes hold the same or newer text).
+--- ask about. So the write is done here: queued edits go to the daemon first, then the daemon
+--- writes the shared text now (`buffer/save`, answered once the file has it). This buffer may lack
+--- a peer's change on its way to it; written by Neovim, the file was taken in as a change that
+--- doubled this person's last typing or undid that change (decision 222). Without an answer (an
+--- older daemon, none connected) the buffer's own text is written, as before.
 ---@return boolean ok
 function M.write(state, target)
   M.flush(state)
-  local content = M.model_text(state)
   local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
+  if own and M.save_by_daemon(state) then
+    vim.bo[state.bufnr].modified = false
+    return true
+  end
+  local content = M.model_text(state)
   local file = own and api.nvim_buf_get_name(state.bufnr) or vim.fn.fnamemodify(target, ':p')
   local lines = vim.split(content, '\n', { plain = true })
   local ok = (own and M.write_whole(state, file, lines)) or vim.fn.writefile(lines, file, 'b') == 0
@@ -797,6 +804,32 @@ function M.write(state, target)
     vim.bo[state.bufnr].modified = false
   end
   return true
+end
+
+--- Ask the daemon to write `state`'s file now (`buffer/save`) and wait for its answer (at most
+--- 10 s, Neovim's loop running meanwhile, so the daemon's changes keep arriving). True once the
+--- file holds the shared text; false when the caller should write the buffer itself (not open in
+--- the daemon, an older daemon, no connection), after saying why if the daemon refused.
+---@return boolean
+function M.save_by_daemon(state)
+  local conn = state.conn
+  if state.status ~= 'open' or not state.path or not conn or not conn:is_ready() or conn.unsupported[methods.buffer_save] then
+    return false
+  end
+  local done, failure = false, nil
+  conn:request(methods.buffer_save, { path = state.path }, function(err)
+    failure = err
+    done = true
+  end)
+  if not vim.wait(10000, function()
+    return done
+  end, 10) then
+    return false
+  end
+  if failure and failure.code ~= protocol.errors.MethodNotFound and failure.code ~= -1 then
+    util.notify(('the daemon could not save %s: %s'):format(state.path, util.error_text(failure)), vim.log.levels.WARN)
+  end
+  return failure == nil
 end
 
 local temp_count = 0
