@@ -38,6 +38,25 @@ describe.skipIf(skip)('Neovim: files of a real project', () => {
     expect(unreportedErrors([...logOf(a), ...logOf(b)])).toEqual([]);
   });
 
+  it(':edit of a new file in a new folder + typing: written by the daemon, folder and all, with no error shown (decision 222)', async () => {
+    // Pins: the plugin marked a new buffer written with its own write, which failed while the
+    // daemon had not made the folder yet: a red "could not write" (1 in 4 in a trial), or with
+    // :w at that moment a Lua traceback. The daemon writes it now (buffer/save).
+    scene = new Scene();
+    const { a, b } = scene.pair({ 'README.md': '# r\n' });
+    const n = await scene.nvim();
+    for (const dir of ['newdir', 'other/deeper']) {
+      await n.edit(path.join(a, dir, 'x.md'));
+      await n.input('ihello<Esc>');
+      await n.settled();
+      await n.command('write');
+      expect(await n.api.eval('v:errmsg')).toBe('');
+      await sameFolders([a, b], `${dir}/x.md on both peers`, (st) => st[`${dir}/x.md`]?.content === 'hello\n');
+    }
+    expect((await n.messages()).filter((m) => m.level >= 4)).toEqual([]);
+    expect(unreportedErrors([...logOf(a), ...logOf(b)])).toEqual([]);
+  });
+
   it(":write while a peer's change is on its way to Neovim: the daemon writes the shared text, nothing doubled or undone (decision 222)", async () => {
     // Pins: :w wrote the buffer, which lacked the peer's line; taken in as a change of the file,
     // it undid that line or doubled the person's own (a trial: 4 of 7 runs doubled lines).

@@ -157,6 +157,9 @@ function M.attach(bufnr)
   api.nvim_create_autocmd('BufWriteCmd', {
     group = api.nvim_create_augroup('chorus_buffer_' .. bufnr, { clear = true }),
     buffer = bufnr,
+    -- A write while this one waits for the daemon (sync.save_by_daemon) runs this again, rather
+    -- than finding no write command for the buffer (E676).
+    nested = true,
     callback = function(args)
       local st = sync.buffers[bufnr]
       if st then

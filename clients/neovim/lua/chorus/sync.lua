@@ -788,6 +788,13 @@ end
 function M.write(state, target)
   M.flush(state)
   local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
+  -- Marking a new buffer written (the daemon makes the file itself, see mark_written), or a
+  -- write while this buffer's save waits for the daemon (a `:w` from a timer or another plugin
+  -- runs during that wait): the daemon has the text and writes it; nothing to wait for again.
+  if own and (state.marking or state.saving) and state.status == 'open' then
+    vim.bo[state.bufnr].modified = false
+    return true
+  end
   if own and M.save_by_daemon(state) then
     vim.bo[state.bufnr].modified = false
     return true
@@ -821,9 +828,12 @@ function M.save_by_daemon(state)
     failure = err
     done = true
   end)
-  if not vim.wait(10000, function()
+  state.saving = true
+  local answered = vim.wait(10000, function()
     return done
-  end, 10) then
+  end, 10)
+  state.saving = false
+  if not answered then
     return false
   end
   if failure and failure.code ~= protocol.errors.MethodNotFound and failure.code ~= -1 then
@@ -880,9 +890,11 @@ function M.mark_written(state)
   local bo = vim.bo[bufnr]
   local buftype = bo.buftype
   bo.buftype = 'acwrite'
+  state.marking = true
   pcall(api.nvim_buf_call, bufnr, function()
     vim.cmd('silent! write')
   end)
+  state.marking = false
   bo.buftype = buftype
 end
 
