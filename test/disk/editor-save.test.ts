@@ -53,7 +53,7 @@ it('a save answers once the file holds every edit sent before it; a buffer that 
   expect(fs.readFileSync(path.join(a.dir, 'notes.md'), 'utf8')).toBe('a\ntyped');
   await until(() => fs.readFileSync(path.join(b.dir, 'notes.md'), 'utf8') === 'a\ntyped', "B's folder to have the typing");
   // An ignored file is the editor's to write; a buffer never opened is no buffer.
-  expect((await ea.open('local.txt')) !== undefined).toBe(true);
+  expect(await ea.raw(P.BufferOpen.method, { path: 'local.txt' })).toMatchObject({ shared: false, content: 'mine\n' });
   await expect(ea.raw(P.BufferSave.method, { path: 'local.txt' })).rejects.toThrow(/local\.txt is not shared .* save it as a local file/);
   await expect(ea.raw(P.BufferSave.method, { path: 'other.md' })).rejects.toThrow(/other\.md is not open in this editor/);
 });

@@ -636,7 +636,7 @@ export class WriteBack {
     const path = this.workspace.pathOf(fileId);
     if (!path || !this.workspace.isLive(fileId) || this.disabled) return true;
     const text = this.workspace.text(fileId);
-    await (this.writeLive(fileId) ?? Promise.resolve()).catch(() => undefined);
+    await this.writeLive(fileId); // (never rejects: writeNow logs a failed write)
     return this.workspace.text(fileId) !== text || this.ledger.latest(path) === hashBytes(Buffer.from(text, 'utf8'));
   }
 

@@ -213,8 +213,8 @@ export class EditorBuffers implements ChangeSink {
     // editor's text would be a deletion of the base from an empty file, and the whole buffer was
     // lost (the file renamed or deleted while the editor was away; an Emacs buffer came back
     // empty, and an empty file reached every peer). Its text is the new file's content.
-    if (!this.workspace.index.idOf(path)) base = undefined;
     const made = !this.workspace.index.idOf(path); // this open makes the file (its text is the editor's)
+    if (made) base = undefined;
     const { fileId } = await this.workspace.open(path, content !== undefined, { kind: 'editor', editorId: this.id });
     // Re-read after the await: another change may have landed meanwhile.
     const previous = this.buffers.get(path);

@@ -51,18 +51,11 @@ function dotDirUsable(project: Project): Project {
 export function projectAbove(dir: string): Project | undefined {
   let cur = path.resolve(dir);
   for (;;) {
-    if (isFolder(path.join(cur, '.chorus'))) return new Project(cur); // a file of that name is someone's file
+    // A file of that name is someone's file, not a project (a `.chorus` link is one: dotDirUsable says so).
+    if (fs.statSync(path.join(cur, '.chorus'), { throwIfNoEntry: false })?.isDirectory()) return new Project(cur);
     const up = path.dirname(cur);
     if (up === cur) return undefined;
     cur = up;
-  }
-}
-
-function isFolder(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
   }
 }
 

@@ -56,7 +56,6 @@ const PROTOCOL = 'chorus-net';
  * — a v5 daemon would refuse that index change, and every change after it.
  */
 export const NET_VERSION = 6;
-const VERSION = NET_VERSION;
 
 const enum Frame {
   Hello = 1,
@@ -171,7 +170,7 @@ function parseHello(body: Uint8Array): PeerHello | string {
   if (typeof msg !== 'object' || msg === null) return 'handshake hello is not an object';
   const m = msg as Record<string, unknown>;
   if (m.p !== PROTOCOL) return 'not a Chorus peer (unknown protocol in hello)';
-  if (m.v !== VERSION) return `peer speaks Chorus network protocol v${String(m.v)}, this daemon speaks v${VERSION}; upgrade the older one`;
+  if (m.v !== NET_VERSION) return `peer speaks Chorus network protocol v${String(m.v)}, this daemon speaks v${NET_VERSION}; upgrade the older one`;
   if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return 'handshake hello has no valid peer id';
   if (typeof m.n !== 'string') return 'handshake hello has no nonce';
   const nonce = decodeBase64(m.n);
@@ -256,7 +255,7 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
     inner.on('message', onFrame);
     inner.on('close', onClose);
     if (inner.closeReason !== undefined) return onClose(inner.closeReason);
-    const hello = { p: PROTOCOL, v: VERSION, id: opts.selfId, n: base64.encode(myNonce), k: base64.encode(knockOf(keys, opts.selfId, myNonce)) };
+    const hello = { p: PROTOCOL, v: NET_VERSION, id: opts.selfId, n: base64.encode(myNonce), k: base64.encode(knockOf(keys, opts.selfId, myNonce)) };
     inner.send(frame(Frame.Hello, enc.encode(JSON.stringify(hello))));
   });
 }

@@ -305,10 +305,11 @@ export class FileIndex {
    * index's whole history: once per join, never per edit.
    */
   dirsRemovedAfterOwn(paths: ReadonlySet<string>): Map<string, string[]> {
-    const actor = this.actor;
     const found = new Map<string, string[]>();
     if (paths.size === 0) return found;
+    // In causal order (Automerge's), so a folder entry's map is known before the ops inside it.
     const changes = A.getAllChanges(this.doc).map((c) => A.decodeChange(c));
+    const actor = this.actor;
     const dirMaps = new Set<string>(); // the `dirs` map's object ids (concurrent makers: several)
     const entryOf = new Map<string, string>(); // a folder entry's object id → its key in `dirs`
     const pathOf = new Map<string, string>(); // a folder entry's key → its path
@@ -323,28 +324,24 @@ export class FileIndex {
       });
     }
     if (!removals.length) return found;
-    // Does a change follow one of `actor`'s? Walked through its dependencies, remembered.
-    const byHash = new Map(changes.map((c) => [c.hash!, c]));
-    const follows = new Map<string, boolean>();
-    const after = (hash: string): boolean => {
-      const stack = [hash];
-      const seen = new Set<string>();
-      while (stack.length) {
-        const h = stack.pop()!;
-        if (seen.has(h)) continue;
-        seen.add(h);
-        const known = follows.get(h);
-        if (known !== undefined) {
-          if (known) return true;
-          continue;
-        }
-        const c = byHash.get(h);
-        if (!c) continue;
-        if (c.actor === actor && h !== hash) return true;
-        stack.push(...c.deps);
+    // Every change that follows one of this daemon's: walked forward from its own changes
+    // through who depends on whom, once.
+    const dependents = new Map<string, string[]>();
+    for (const c of changes) {
+      for (const d of c.deps) {
+        const list = dependents.get(d);
+        if (list) list.push(c.hash!);
+        else dependents.set(d, [c.hash!]);
       }
-      return false;
-    };
+    }
+    const after = new Set<string>();
+    const stack = changes.filter((c) => c.actor === actor).flatMap((c) => dependents.get(c.hash!) ?? []);
+    while (stack.length) {
+      const h = stack.pop()!;
+      if (after.has(h)) continue;
+      after.add(h);
+      stack.push(...(dependents.get(h) ?? []));
+    }
     const inside = (p: string, under: string) => p === under || p.startsWith(under + '/');
     const byChange = new Map<string, string[]>();
     for (const r of removals) {
@@ -355,9 +352,7 @@ export class FileIndex {
       byChange.set(r.change, list);
     }
     for (const [hash, removed] of byChange) {
-      const yes = follows.get(hash) ?? after(hash);
-      follows.set(hash, yes);
-      if (!yes) continue;
+      if (!after.has(hash)) continue;
       for (const p of paths) {
         const there = removed.filter((d) => inside(d, p));
         if (there.includes(p)) found.set(p, [...new Set([...(found.get(p) ?? []), ...there])].sort());
