@@ -5,6 +5,7 @@
  * didChange). A test can hold answers back, refuse them, or send anything raw.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
@@ -124,6 +125,27 @@ export class LspClient {
     if (this.policy === 'refuse') return { applied: false };
     if (this.policy === 'hold') return new Promise((resolve) => this.held.push(() => resolve(answer())));
     return answer();
+  }
+
+  /**
+   * Save `file` as an LSP editor does: textDocument/willSaveWaitUntil when the server asks for it
+   * (`whileWaiting` runs once it is sent), the edits it answers applied (echoed as a didChange)
+   * unless the document changed meanwhile (VS Code drops them then), the document's text written
+   * into the file, then didSave. Returns the edits answered.
+   */
+  async save(file: string, whileWaiting?: () => void): Promise<TextEdit[]> {
+    const d = this.doc(file);
+    let edits: TextEdit[] = [];
+    if (this.initResult?.capabilities?.textDocumentSync?.willSaveWaitUntil) {
+      const version = d.version;
+      const answer = this.conn.sendRequest('textDocument/willSaveWaitUntil', { textDocument: { uri: d.uri }, reason: 1 }) as Promise<TextEdit[] | null>;
+      whileWaiting?.();
+      edits = (await answer) ?? [];
+      if (edits.length) this.apply({ textDocument: { uri: d.uri, version }, edits });
+    }
+    fs.writeFileSync(path.join(this.root, file), d.text);
+    await this.conn.sendNotification('textDocument/didSave', { textDocument: { uri: d.uri } });
+    return edits;
   }
 
   /** Apply one TextDocumentEdit as a strict client does, echoing it as a didChange. */

@@ -21,6 +21,12 @@
  * break settles it too, and a text nothing explains is resynchronised when the grace period
  * ends, never held for ever (decision 185). No I/O happens here: the caller supplies a
  * {@link SyncPort}.
+ *
+ * A save (`textDocument/willSaveWaitUntil`, {@link DocumentSync.willSave}) has the daemon write
+ * the shared text (`buffer/save`) and answers with the queue as TextEdits, so that the text the
+ * client then writes is the text on disk (decision 222). Those edits are an edit in flight like
+ * any other, answered `applied` already: the client applies them before it writes and echoes
+ * them as a didChange, which settles them.
  */
 import { randomBytes } from 'node:crypto';
 import { applyOp, composeOps, isNoop, opToSplices, transformOp, type TextOp } from '../text/text-op.js';
@@ -48,6 +54,13 @@ export interface SyncPort {
   notice?(message: string): void;
   /** Each decision, for diagnosing a client (`CHORUS_LSP_TRACE=file`). */
   trace?(event: string): void;
+  /**
+   * Send `buffer/save` to the daemon, after every buffer/edit sent so far; resolves true once the
+   * daemon has written the shared text into the file, false when it refused (not shared, view
+   * mode) or failed (failures are the port's to report). Returns undefined when it was not sent
+   * (no daemon). Never throws. Without it, a save answers no edits.
+   */
+  save?(): Promise<boolean> | undefined;
 }
 
 interface Inflight {
@@ -66,6 +79,12 @@ interface Inflight {
   /** The client answered; `applied` is what it said. */
   answered: boolean;
   applied: boolean;
+  /**
+   * Sent as the answer to willSaveWaitUntil, not by applyEdit: no answer comes (`applied` is
+   * taken as said), and the client either applies the edits before it writes or, when its text
+   * changed meanwhile, drops them (VS Code checks the version): never the unchecked version 0.
+   */
+  save?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -88,6 +107,12 @@ const ANSWER_TIMEOUT_MS = 10_000;
 const MAX_REFUSALS = 5;
 /** The protocol's limit on `pending` of buffer/open. */
 const MAX_PENDING = 64;
+/**
+ * How long a save (willSaveWaitUntil) waits for an edit in flight to settle and the daemon's
+ * write, in all, before answering no edits: clients give the request about a second (VS Code
+ * 1.5 s for all its save participants, Neovim 0.10 1 s), and an answer after that is dropped.
+ */
+export const SAVE_WAIT_MS = 750;
 
 /** Edit ids (`id` of buffer/edit): random per `chorus lsp` process, then a counter. */
 const editPrefix = `lsp-${randomBytes(6).toString('hex')}-`;
@@ -118,6 +143,10 @@ export class DocumentSync {
   private refusals = 0;
   private broken = false;
   private closed = false;
+  /** A save is under way: nothing is sent to the client, the queue goes with the save's answer. */
+  private saving = false;
+  /** Called (and dropped) each time the document may have become ready for a save's write. */
+  private saveWaiters: Array<() => void> = [];
 
   /**
    * @param clientText what the client showed at `version` (its didOpen text)
@@ -267,9 +296,73 @@ export class DocumentSync {
     if (f) this.resolve(f);
     this.closed = true;
     this.queue = [];
+    this.wakeSave();
+  }
+
+  /**
+   * `textDocument/willSaveWaitUntil`: the client is about to write its text into the file. Waits
+   * for an edit in flight to settle (the person's typing it held back then goes to the daemon),
+   * has the daemon write the shared text (`port.save`, sent after every buffer/edit of ours), and
+   * resolves to the TextEdits (positions in the client's text at `version`) that bring the client
+   * to the daemon's text, accounted for as an edit in flight: the client applies them and writes
+   * what the file holds already, and their echo settles them. Resolves to `[]` (the client writes
+   * its own text, as before decision 222) when that takes over `ms` milliseconds, when the daemon
+   * is not connected, refuses (a buffer that is not shared) or fails, when another save of this
+   * document is under way, or when the document is closed or out of step. Never rejects.
+   */
+  async willSave(ms = SAVE_WAIT_MS): Promise<TextEdit[]> {
+    if (this.saving || this.broken || this.closed || !this.port.save) return [];
+    const deadline = Date.now() + ms;
+    this.saving = true;
+    try {
+      while (this.inflight && !this.broken && !this.closed) {
+        if (!(await this.waitForSaveWake(deadline - Date.now()))) {
+          this.port.trace?.('save: the edit in flight did not settle in time; the client writes its own text');
+          return [];
+        }
+      }
+      if (this.broken || this.closed) return [];
+      this.port.trace?.('buffer/save');
+      const written = this.port.save();
+      if (!written) return [];
+      const ok = await beforeDeadline(written, deadline - Date.now());
+      if (ok !== true || this.broken || this.closed || this.inflight) {
+        this.port.trace?.(`save: ${ok === undefined ? 'no answer in time' : ok ? 'the document changed state meanwhile' : 'refused or failed'}; the client writes its own text`);
+        return [];
+      }
+      const f = this.send(true);
+      return f ? f.edits : [];
+    } catch (e) {
+      this.port.trace?.(`save failed: ${(e as Error).message}`);
+      return [];
+    } finally {
+      this.saving = false;
+      this.flush();
+    }
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  /** Resolves true at the next wake-up of a save, false if none comes within `ms`. */
+  private waitForSaveWake(ms: number): Promise<boolean> {
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.saveWaiters = this.saveWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.saveWaiters.push(wake);
+    });
+  }
+
+  /** The edit in flight may be gone (settled, resolved, or the document closed or out of step): a waiting save looks again. */
+  private wakeSave(): void {
+    for (const w of this.saveWaiters.splice(0)) w();
+  }
 
   /** The person's change `op`, made on the client text that the queue applies to. */
   private userEdit(op: TextOp): void {
@@ -361,7 +454,7 @@ export class DocumentSync {
     // applied it (Neovim 0.7 never skips version 0) in a form not recognised. Resynchronise
     // (decision 185): the client's text is taken as the person's and shared as it is, and they
     // are told. (For a checked version the client may well have skipped it: that reading follows.)
-    if (f.answered && f.applied && f.version === 0) {
+    if (f.answered && f.applied && f.version === 0 && !f.save) {
       this.refusals = 0;
       this.settle(f);
       this.userEdit(diffToOp(f.target, current));
@@ -419,12 +512,18 @@ export class DocumentSync {
         );
         return;
       }
-      // A refusal with no change from the client in between: give it a moment before retrying.
-      if (this.refusals > 0) setTimeout(() => this.flush(), 50 * 2 ** this.refusals).unref();
+      // A refusal with no change from the client in between: give it a moment before retrying
+      // (a save waiting for this edit goes on at once: its answer carries the retry).
+      if (this.refusals > 0 && !this.saving) setTimeout(() => this.flush(), 50 * 2 ** this.refusals).unref();
       else this.flush();
       return;
     }
     if (this.echoNormalised(f)) return this.flush();
+    this.awaitEcho(f);
+  }
+
+  /** `f` was answered applied: wait a grace period for its echo, then decide what the client did. */
+  private awaitEcho(f: Inflight): void {
     // Version 0 is never checked by Neovim 0.7: `true` is the truth there, the echo will come
     // (later than most); still, a text it never explains is resynchronised, not held for ever.
     f.timer = setTimeout(
@@ -432,26 +531,46 @@ export class DocumentSync {
         this.resolve(f);
         this.flush();
       },
-      f.version === 0 ? UNCHECKED_ECHO_GRACE_MS : ECHO_GRACE_MS,
+      f.version === 0 && !f.save ? UNCHECKED_ECHO_GRACE_MS : ECHO_GRACE_MS,
     );
     f.timer.unref();
   }
 
-  /** Send the queued daemon changes to the client, unless an edit is still in flight. */
+  /**
+   * Send the queued daemon changes to the client, unless an edit is still in flight. While a
+   * save is under way nothing is sent (the save's answer carries the queue): the save is told
+   * instead that the edit in flight may be gone.
+   */
   private flush(): void {
-    if (this.inflight || this.broken || this.closed || isNoop(this.queue)) return;
-    const op = this.queue;
-    this.queue = [];
-    const edits = opToTextEdits(this.shadow, op, this.encoding);
-    const f: Inflight = { op, edits, base: this.shadow, target: applyOp(this.shadow, op), version: this.version, held: [], late: [], answered: false, applied: false };
-    this.inflight = f;
-    this.port.trace?.(`applyEdit for version ${this.version}: ${JSON.stringify(op)}`);
+    if (this.saving) return this.wakeSave();
+    const f = this.send(false);
+    if (!f) return;
+    this.port.trace?.(`applyEdit for version ${f.version}: ${JSON.stringify(f.op)}`);
     f.timer = setTimeout(() => this.answered(f, true), ANSWER_TIMEOUT_MS);
     f.timer.unref();
-    this.port.applyEdit(this.version, edits).then(
+    this.port.applyEdit(f.version, f.edits).then(
       (applied) => this.answered(f, applied),
       () => this.answered(f, false),
     );
+  }
+
+  /**
+   * The queue, taken as the edit in flight (TextEdits on the client's text at `version`); none
+   * when there is nothing to send or an edit is in flight already. `save`: it goes as the answer
+   * to willSaveWaitUntil, which the client applies without answering: applied, its echo awaited.
+   */
+  private send(save: boolean): Inflight | undefined {
+    if (this.inflight || this.broken || this.closed || isNoop(this.queue)) return undefined;
+    const op = this.queue;
+    this.queue = [];
+    const edits = opToTextEdits(this.shadow, op, this.encoding);
+    const f: Inflight = { op, edits, base: this.shadow, target: applyOp(this.shadow, op), version: this.version, held: [], late: [], answered: save, applied: save, save };
+    this.inflight = f;
+    if (save) {
+      this.port.trace?.(`save answered with edits for version ${f.version}: ${JSON.stringify(op)}`);
+      this.awaitEcho(f);
+    }
+    return f;
   }
 
   /** Stop syncing this document and tell the person why (reopening it starts afresh). */
@@ -460,8 +579,27 @@ export class DocumentSync {
     this.broken = true;
     if (this.inflight) clearTimeout(this.inflight.timer);
     this.inflight = undefined;
+    this.wakeSave();
     this.port.outOfStep(`${this.path}: ${reason}. Chorus stopped syncing this file; close it and open it again to get back in step.`);
   }
+}
+
+/** What `p` resolves to if it does within `ms` milliseconds, else undefined (a rejection is `false`). */
+function beforeDeadline<T>(p: Promise<T>, ms: number): Promise<T | false | undefined> {
+  if (ms <= 0) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
 }
 
 /** The offset of the first code unit where `a` and `b` differ (the shorter's length if one starts the other). */

@@ -32,7 +32,7 @@ import { toOffset, unitLength, type Encoding, type LineChar } from '../text/posi
 import { VERSION } from '../version.js';
 import { leavesFolder, type Project } from '../project.js';
 import { COMMANDS, runCommand, type CommandContext } from './commands.js';
-import { DocumentSync } from './document-sync.js';
+import { DocumentSync, SAVE_WAIT_MS } from './document-sync.js';
 import { OpenDocuments } from './open-documents.js';
 import { PresenceView } from './presence.js';
 import { tell } from './messages.js';
@@ -205,7 +205,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     return {
       capabilities: {
         positionEncoding: encoding,
-        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        // willSaveWaitUntil: a save has the daemon write the shared text first (decision 222).
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, willSaveWaitUntil: true, save: { includeText: false } },
         executeCommandProvider: { commands: [...COMMANDS] },
         // Clients that highlight the symbol under the cursor tell us where the cursor is.
         documentHighlightProvider: true,
@@ -418,6 +419,20 @@ export function runLspServer(opts: LspOptions = {}): Connection {
             // that went away does not: the re-open after reconnecting carries the edit (or,
             // when the daemon applied it unanswered, its id in `pending`).
             if (daemon === d && !connectionLost(e)) fail(`the daemon refused an edit: ${(e as Error).message}`);
+            return false;
+          },
+        );
+      },
+      save: (): Promise<boolean> | undefined => {
+        const d = daemon;
+        if (!d) return undefined;
+        const at = docPath();
+        // Refused for a buffer that is not shared (view mode), or failed to write: the client
+        // writes its own text, as it did before decision 222; the log says why.
+        return d.sendRequest(P.BufferSave.type, { path: at }).then(
+          () => true,
+          (e: unknown) => {
+            log(`the daemon did not write ${at} for the editor's save (the editor writes it itself): ${(e as Error).message}`);
             return false;
           },
         );
@@ -659,6 +674,18 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const name = doc ? docs.nameOf(doc) : nameOfUri(textDocument.uri);
     if (now === undefined || now === name) return;
     tell(lsp, 'warning', `Chorus: you saved ${name}, which was renamed to ${now}: ${name} is a file again, a copy of that text, and Chorus shares it as a new file. Delete ${name} if you do not want it; the renamed file is ${now}.`);
+  });
+
+  // A save: the daemon writes the shared text, and the client is brought to it before it writes
+  // its own (decision 222). A document not shared (ignored, outside the project) is the client's
+  // to write; within the bound, anything that goes wrong answers no edits, as before.
+  lsp.onWillSaveTextDocumentWaitUntil(async ({ textDocument }) => {
+    const started = Date.now();
+    const underWay = openings.get(textDocument.uri);
+    if (underWay) await Promise.race([underWay, new Promise((r) => setTimeout(r, SAVE_WAIT_MS).unref())]);
+    const doc = docs.get(textDocument.uri);
+    if (!doc) return [];
+    return doc.willSave(SAVE_WAIT_MS - (Date.now() - started)).catch(() => []);
   });
 
   lsp.onDidCloseTextDocument(({ textDocument }) => {
