@@ -103,6 +103,44 @@ describe('buffer sync', () => {
     expect(rpc.of(P.BufferEdit.method)[0].revision).toBe(1);
   });
 
+  it("a save has the daemon write the shared text first, and applies the changes it sent before answering (decision 222)", async () => {
+    const doc = await opened('one\n');
+    vs.type(doc, [{ from: 4, to: 4, text: 'two\n' }]);
+    let answer!: () => void;
+    rpc.handlers[P.BufferSave.method] = () => {
+      // The peer's change the daemon sends before it answers (in order on the connection).
+      sync.onRemoteChange({ path: 'a.txt', revision: 1, changes: [insertAt(2, 0, 'three\n')] });
+      return new Promise<null>((r) => (answer = () => r(null)));
+    };
+    const saving = sync.willSave(doc as never)!;
+    expect(saving).toBeDefined();
+    await flush();
+    expect(rpc.of(P.BufferSave.method)).toEqual([{ path: 'a.txt' }]);
+    // The typing went out before the save asked for it.
+    expect(rpc.requests.map((r) => r.method)).toEqual([P.BufferOpen.method, P.BufferEdit.method, P.BufferSave.method]);
+    answer();
+    await saving;
+    expect(doc.text).toBe('one\ntwo\nthree\n'); // what VS Code then writes: the daemon's text
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(1); // the peer's line is not sent back
+  });
+
+  it('a save that the daemon cannot serve (an older daemon, a failed write, no answer) lets VS Code write its text', async () => {
+    const doc = await opened('mine\n');
+    rpc.handlers[P.BufferSave.method] = () => {
+      throw new ResponseError(ErrorCodes.MethodNotFound, 'Unhandled method buffer/save');
+    };
+    await sync.willSave(doc as never);
+    expect(logs.some((l) => /did not write it before VS Code's save \(Unhandled method buffer\/save\); VS Code writes its text/.test(l))).toBe(true);
+    rpc.handlers[P.BufferSave.method] = () => new Promise(() => undefined); // never answered
+    await sync.willSave(doc as never); // it waits its bound, then lets VS Code go on
+    expect(logs.some((l) => /no answer to buffer\/save within 1000 ms/.test(l))).toBe(true);
+    expect(doc.text).toBe('mine\n');
+    // Nothing to ask for a document that is not shared, or while the daemon is away.
+    expect(sync.willSave(vs.document('/elsewhere/x.txt', 'x') as never)).toBeUndefined();
+    sync.setConnection(undefined);
+    expect(sync.willSave(doc as never)).toBeUndefined();
+  });
+
   it('drops a remote change made before its latest edit (the revision rule)', async () => {
     const doc = await opened('abc');
     vs.type(doc, [{ from: 3, to: 3, text: 'Z' }]);

@@ -46,7 +46,7 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
   }
 
   pairWithVsCode(
-    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
+    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'plan.txt': 'one\ntwo\nthree\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
     (s) => ({ vs, a, b } = s),
     () => {
       for (const p of peers) p.close();
@@ -132,6 +132,34 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
     expect(toasts.filter((t) => /newer|conflict|Failed to save/i.test(t))).toEqual([]);
     expect(fs.readFileSync(path.join(a, 'notes.txt'), 'utf8')).toBe(vs.text('notes.txt'));
+  });
+
+  it("Ctrl+S while a peer's change is on its way to VS Code writes the shared text: nothing undone or doubled (decision 222)", async () => {
+    // Pins: VS Code wrote its document, which lacked the peer's line (or held typing the daemon
+    // had not written yet); the daemon took the file in as a change: the line undone, or the
+    // typing doubled. The extension host is stopped (SIGSTOP) so the peer's line waits at its
+    // socket while the person types and saves, as on a busy machine.
+    const start = 'one\ntwo\nthree\n';
+    const ed = await peerEditor('plan.txt');
+    await vs.open('plan.txt');
+    await vs.page.keyboard.press('Control+Home');
+    const host = vs.extensionHostPid();
+    process.kill(host, 'SIGSTOP');
+    try {
+      await ed.edit('plan.txt', start.length, start.length, 'four from bob\n');
+      await waitFor("bob's line in A's folder", () => fs.readFileSync(path.join(a, 'plan.txt'), 'utf8').includes('four from bob'));
+      await vs.type('zero from alice\n');
+      await vs.page.keyboard.press('Control+s');
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      process.kill(host, 'SIGCONT');
+    }
+    const want = `zero from alice\n${start}four from bob\n`;
+    await waitFor('plan.txt saved with both lines', () => vs.state()?.buffers['plan.txt']?.dirty === false && vs.text('plan.txt') === want);
+    await new Promise((r) => setTimeout(r, 1500)); // a take-in of a lagging save would have come by now
+    expect(await everywhere('plan.txt', ed)).toBe(want);
+    const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+    expect(toasts.filter((t) => /newer|conflict|Failed to save/i.test(t))).toEqual([]);
   });
 
   it('own-edit undo (Ctrl+Z) removes only the VS Code user’s text', async () => {

@@ -280,6 +280,23 @@ export class VsCode {
     });
   }
 
+  /**
+   * The pid of code-server's extension host (the process the extension runs in): the one process
+   * of code-server's group whose command line says `--type=extensionHost`. Throws if there is none.
+   */
+  extensionHostPid(): number {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+        if (pgid === this.proc.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=extensionHost')) return Number(pid);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    throw new Error("code-server's extension host is not running");
+  }
+
   get output(): string {
     return this.log();
   }

@@ -135,6 +135,12 @@ const SAVED_AS_QUIET_MS = 5000;
  * the person typed in the copy first (the edit was made for the text before).
  */
 const MOVE_ATTEMPTS = 50;
+/**
+ * How long a save waits for the daemon to write the shared text (buffer/save) and for the changes
+ * it sent before that to reach the document. VS Code gives an extension's save participants
+ * 1.5 s and stops asking one that overran three times; past this VS Code writes what it has.
+ */
+const SAVE_WAIT_MS = 1000;
 
 /** What buffer sync reads of a `TextDocumentContentChangeEvent`. */
 type ChangeEventEntry = { rangeOffset: number; rangeLength: number; text: string };
@@ -473,6 +479,36 @@ export class BufferSync {
     // Without Ctrl+Shift+S (File > Save As) the caret now stands for the one before the dialog.
     if (!source.retractTo) source.caretBefore = this.caretOf(source);
     this.saving = { source, target: target.toString(), timer: setTimeout(() => this.release(), SAVE_AS_HOLD_MS) };
+  }
+
+  /**
+   * VS Code is about to write shared `doc` (Ctrl+S, Save All, auto save): the daemon writes the
+   * shared text first (`buffer/save`, answered once the file holds it, with every edit sent before
+   * it), and the changes it sent before answering are applied to the document, so what VS Code
+   * then writes is that same text (decision 222). Written by VS Code from a document that lacked
+   * a peer's change still on its way here, the file was taken in as a change of it: the peer's
+   * change undone, or the person's last typing doubled. Resolves within SAVE_WAIT_MS whatever
+   * happens (an older daemon without the method, a failed write, no answer): VS Code then writes
+   * its document, as before. Undefined for a document not shared here (VS Code just writes it).
+   */
+  willSave(doc: vscode.TextDocument): Promise<void> | undefined {
+    const b = this.get(doc);
+    const rpc = this.rpc;
+    // A Save As in progress has its own route (decision 201); an offline buffer is VS Code's to write.
+    if (!b || !rpc || b.status !== 'open' || b.held || b.savedAs) return undefined;
+    const written = request(rpc, M.BufferSave.type, { path: b.path }).then(
+      // The daemon's changes sent before its answer arrived before it: they are in the queue.
+      () => b.queue,
+      (e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.log(`${b.path}: no answer to buffer/save within ${SAVE_WAIT_MS} ms; VS Code writes its text`);
+        resolve();
+      }, SAVE_WAIT_MS);
+    });
+    return Promise.race([written, late]).finally(() => clearTimeout(timer));
   }
 
   /**

@@ -48,6 +48,11 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     // VS Code's Save As creates the new file first, while the source is the active editor.
     vscode.workspace.onWillCreateFiles((e) => clients.current?.sync.willCreate(e.files, vscode.window.activeTextEditor?.document)),
+    // A save of a shared document writes the shared text (buffer/save, decision 222).
+    vscode.workspace.onWillSaveTextDocument((e) => {
+      const saving = clients.current?.sync.willSave(e.document);
+      if (saving) e.waitUntil(saving);
+    }),
     vscode.workspace.onDidChangeTextDocument((e) => clients.current?.onDidChangeText(e)),
     vscode.window.onDidChangeTextEditorSelection((e) => {
       clients.current?.sync.selectionMoved(e.textEditor.document, e.selections);
