@@ -109,10 +109,11 @@ const MAX_REFUSALS = 5;
 const MAX_PENDING = 64;
 /**
  * How long a save (willSaveWaitUntil) waits for an edit in flight to settle and the daemon's
- * write, in all, before answering no edits: clients give the request about a second (VS Code
- * 1.5 s for all its save participants, Neovim 0.10 1 s), and an answer after that is dropped.
+ * write, in all, before answering no edits: under the shortest wait a client gives the request
+ * (eglot 0.5 s; Neovim 0.10 1 s; VS Code 1.5 s for all its save participants), after which the
+ * client writes its own text and drops the answer.
  */
-export const SAVE_WAIT_MS = 750;
+export const SAVE_WAIT_MS = 450;
 
 /** Edit ids (`id` of buffer/edit): random per `chorus lsp` process, then a counter. */
 const editPrefix = `lsp-${randomBytes(6).toString('hex')}-`;
