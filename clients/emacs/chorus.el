@@ -1104,11 +1104,21 @@ peer, so that is left to the person: saving the buffer shares it again."
            (when (and (= epoch (chorus--state-epoch state))
                       (eq (chorus--state-status state) 'opening)
                       (buffer-live-p buffer))
-             (if (not (equal (chorus--model-text state) sent))
-                 (progn
-                   ;; The daemon has merged SENT: merge only what was typed since.
-                   (chorus--set-base state sent)
-                   (chorus--open state "the buffer changed while opening"))
+             (cond
+              ((eq (plist-get result :shared) :json-false)
+               ;; Ignored (or this folder's own file in view mode): the daemon keeps it on this
+               ;; machine and takes no edits of it.  A plain file buffer then, which Emacs saves
+               ;; itself; shared, it was marked saved with the file never written.
+               (chorus--request project (chorus--method buffer-close) (list :path file)
+                                :error #'ignore)
+               (with-current-buffer buffer (chorus-mode -1))
+               (chorus--tell-once buffer (or (plist-get result :notShared)
+                                             (format "%s is not shared" file))))
+              ((not (equal (chorus--model-text state) sent))
+               ;; The daemon has merged SENT: merge only what was typed since.
+               (chorus--set-base state sent)
+               (chorus--open state "the buffer changed while opening"))
+              (t
                (chorus--set-base state nil)
                (setf (chorus--state-path state) (plist-get result :path)
                      (chorus--state-opened state) t
@@ -1124,7 +1134,7 @@ peer, so that is left to the person: saving the buffer shares it again."
                (chorus--settle state)
                (chorus--redraw-cursors state)
                (when (eq buffer (window-buffer (selected-window)))
-                 (chorus--send-cursor-now)))))
+                 (chorus--send-cursor-now))))))
          :error
          (lambda (err)
            (when (= epoch (chorus--state-epoch state))
@@ -1192,11 +1202,27 @@ news, said again it is noise."
 
 ;;;;; Saving, reverting, killing
 
+(defvar chorus--save-timeout 10
+  "Seconds C-x C-s of a shared buffer waits for the daemon's write (buffer/save).
+The daemon answers once the file holds the text; a slow disk or a busy
+daemon may take a while, but Emacs must not hang on one that never answers.")
+
 (defun chorus--write-contents ()
-  "Save a shared buffer by handing it to the daemon, which writes the file.
-Sends what is queued and waits (briefly) for the daemon to have it; the
-buffer is then saved.  When the daemon is away, Emacs writes the file as
-usual, and that text becomes the `base' that a reconnect merges from."
+  "Save a shared buffer by having the daemon write the shared text into its file.
+Sends what is queued, waits (briefly) for the daemon to have it, then asks the
+daemon to write the file now (buffer/save) and waits for the write, so that
+when `save-buffer' returns the file holds the text (an `after-save-hook', a
+compile or a test run reads it right away).  Emacs does not write the file
+itself: its buffer may lack a peer's change on its way here, and its write
+would be taken in as a change that undoes that change (decision 222).
+
+An older daemon without buffer/save, or no answer within
+`chorus--save-timeout', leaves the write to the daemon's own write-back, as
+before buffer/save: the buffer is saved.  A failed write (the disk refused)
+is an error with the daemon's words, and the buffer stays unsaved.  A file
+the daemon will not write (not shared: ignored, or view mode) is written by
+Emacs.  When the daemon is away, Emacs writes the file as usual, and that
+text becomes the `base' that a reconnect merges from."
   (when-let ((state chorus--state))
     (if (not (eq (chorus--state-status state) 'open))
         (progn
@@ -1207,13 +1233,61 @@ usual, and that text becomes the `base' that a reconnect merges from."
         (while (and (> (chorus--state-in-flight state) 0)
                     (eq (chorus--state-status state) 'open))
           (accept-process-output nil 0.02)))
-      (if (and (eq (chorus--state-status state) 'open)
-               (zerop (chorus--state-in-flight state)))
-          (progn
-            (set-buffer-modified-p nil)
-            (set-visited-file-modtime 0)
-            t)
-        nil))))
+      (pcase (and (eq (chorus--state-status state) 'open)
+                  (zerop (chorus--state-in-flight state))
+                  (chorus--save-by-daemon state))
+        ((and (or 'saved 'unanswered) done)
+         (set-buffer-modified-p nil)
+         (set-visited-file-modtime 0)
+         ;; As Emacs says after writing a file; not when the daemon writes it later.
+         (when (eq done 'saved) (message "Wrote %s" buffer-file-name))
+         t)
+        (`(failed . ,text)
+         ;; Unsaved (`chorus--settle' marked it saved when the daemon had the edits), and
+         ;; `after-save-hook' does not run: nothing goes on to read a file that lacks the text.
+         (set-buffer-modified-p t)
+         (error "chorus: %s" (chorus--visible text)))
+        (_
+         ;; Emacs writes the file.  If the daemon went meanwhile, as for a save while it is away:
+         ;; the text written is the `base' that a reconnect merges from.
+         (unless (eq (chorus--state-status state) 'open)
+           (chorus--set-base state (chorus--model-text state)))
+         nil)))))
+
+(defun chorus--save-by-daemon (state)
+  "Ask the daemon to write STATE's file now (buffer/save); wait for its answer.
+Emacs's loop keeps running while it waits (at most `chorus--save-timeout'
+seconds), so the daemon's messages, edits among them, are handled meanwhile.
+The value is `saved' once the file holds the shared text; `unanswered' for
+a daemon without buffer/save (older) or no answer in time, which writes the
+file on its own once typing pauses; (failed . MESSAGE) when its write failed,
+MESSAGE saying what to do; `refused' when the daemon will not write the file
+\(not shared, or the connection went), which leaves the write to Emacs."
+  (let ((answer nil) (gave-up nil)
+        (deadline (+ (float-time) chorus--save-timeout))
+        (path (chorus--state-path state)))
+    (chorus--request
+     (chorus--state-project state) (chorus--method buffer-save) (list :path path)
+     :success (lambda (_) (setq answer 'saved))
+     :error
+     (lambda (err)
+       (setq answer
+             (pcase (plist-get err :code)
+               ((pred (eql (chorus--error-code 'method-not-found))) 'unanswered)
+               ((pred (eql (chorus--error-code 'storage-failed)))
+                (cons 'failed (chorus--error-text err)))
+               (_ (chorus--debug "the daemon did not save %s: %s" path (chorus--error-text err))
+                  'refused)))
+       ;; A failure answered after the save gave up waiting is still news to the person.
+       (when (and gave-up (eq (car-safe answer) 'failed))
+         (chorus--message "%s" (cdr answer)))))
+    (while (and (not answer) (< (float-time) deadline))
+      (accept-process-output nil 0.02))
+    (unless answer
+      (setq gave-up t)
+      (chorus--debug "no answer to buffer/save of %s in %s s; the daemon writes it on its own"
+                     path chorus--save-timeout))
+    (or answer 'unanswered)))
 
 (defun chorus--after-save ()
   "Forget the file's modification time after Emacs wrote a shared file.

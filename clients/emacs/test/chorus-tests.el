@@ -452,6 +452,76 @@ and daemon of its own."
   (should (equal (sort (directory-files dir nil "\\`[^.]\\|\\`\\.[^.]") #'string<)
                  '(".chorus" "f.txt"))))
 
+;; C-x C-s has the daemon write the file (buffer/save, decision 222); test/emacs/save.test.ts
+;; checks, with real daemons, that the file holds the text when `save-buffer' returns.  These
+;; give that request other answers than a daemon of this version does.
+
+(defmacro chorus-tests-with-save-answer (answer &rest body)
+  "Run BODY with every buffer/save answered by ANSWER instead of the daemon.
+ANSWER is a function of the request's :error callback, called in place of
+sending the request; other requests go to the daemon."
+  (declare (indent 1))
+  `(let ((request (symbol-function 'chorus--request)))
+     (cl-letf (((symbol-function 'chorus--request)
+                (lambda (project method params &rest keys)
+                  (if (eq method (chorus--method buffer-save))
+                      (funcall ,answer (plist-get keys :error))
+                    (apply request project method params keys)))))
+       ,@body)))
+
+(defun chorus-tests-disk-right-after-save (dir)
+  "Run `save-buffer'; DIR/f.txt's text read right after it returned."
+  (save-buffer)
+  (chorus-tests-read (expand-file-name "f.txt" dir)))
+
+(chorus-tests-defcase chorus-save-older-daemon
+    "A daemon without buffer/save: the buffer is saved, the daemon writes on its own, nothing said."
+    "one\n" "onetwo\n"
+  (goto-char (point-min))
+  (end-of-line)
+  (chorus-tests-with-save-answer
+      (lambda (error) (funcall error (list :code (chorus--error-code 'method-not-found)
+                                           :message "Method not found: buffer/save")))
+    (chorus-tests-type "t w o")
+    (save-buffer))
+  (should-not (buffer-modified-p))
+  (should-not (string-match-p "chorus:" (chorus-tests-messages))))
+
+(chorus-tests-defcase chorus-save-no-answer
+    "No answer to buffer/save in time: the buffer is saved, the daemon writes on its own."
+    "one\n" "onetwo\n"
+  (goto-char (point-min))
+  (end-of-line)
+  (let ((chorus--save-timeout 0.3))
+    (chorus-tests-with-save-answer #'ignore
+      (chorus-tests-type "t w o")
+      (save-buffer)))
+  (should-not (buffer-modified-p))
+  (should-not (string-match-p "chorus:" (chorus-tests-messages))))
+
+(chorus-tests-defcase chorus-save-storage-failure
+    "The daemon's write failed: `save-buffer' fails with its words, the buffer stays unsaved."
+    "one\n" "onetwothree\n"
+  (let* ((words "could not write f.txt into the folder (the daemon's log says why): fix it, then save again")
+         (hooked nil)
+         (hook (lambda () (setq hooked t))))
+    (add-hook 'after-save-hook hook nil t)
+    (goto-char (point-min))
+    (end-of-line)
+    (chorus-tests-with-save-answer
+        (lambda (error) (funcall error (list :code (chorus--error-code 'storage-failed) :message words)))
+      (chorus-tests-type "t w o")
+      (let ((err (should-error (save-buffer))))
+        (should (equal (error-message-string err) (concat "chorus: " words)))))
+    (should (buffer-modified-p))
+    (should-not hooked)
+    ;; Saved again with the daemon able to write: the file holds the text when the save returns.
+    (chorus-tests-type "t h r e e")
+    (should (equal (chorus-tests-disk-right-after-save dir) "onetwothree\n"))
+    (should-not (buffer-modified-p))
+    (should hooked)
+    (remove-hook 'after-save-hook hook t)))
+
 (ert-deftest chorus-write-file-shares-the-new-file ()
   "`write-file' to another name writes that file and shares it; the old one keeps its text."
   (chorus-tests-with-file (dir buffer probe "one\n")
