@@ -98,6 +98,9 @@ export function keptReadOnlyMessage(path: string, kept: string): string {
   return `${path}: you joined this session read-only, so your own version of it is not shared; the session's version replaced it in the folder (and in any editor that has it open). Your text is kept in ${kept}: copy what you need from there, or ask a member who can write to make the change.`;
 }
 
+/** Who put a content in the folder: a write of the daemon's, or anything else (taken in from the folder). */
+type FolderContentBy = 'daemon' | 'folder';
+
 export class WriteBack {
   /** Live files waiting to be written: the timer, and when the first unwritten change came. */
   private pending = new Map<string, { timer: NodeJS.Timeout; since: number; origin: Origin | undefined }>();
@@ -116,7 +119,7 @@ export class WriteBack {
    * that read the file just before a write-back replaced it made its change on an older one of
    * these, not on the newest (see `baseFor`, decision 148).
    */
-  private history = new Map<string, Array<{ hash: string; text: string; at: number; file: string | undefined }>>();
+  private history = new Map<string, Array<{ hash: string; text: string; at: number; file: string | undefined; by: FolderContentBy }>>();
   /** What the daemon recorded per path lately, in order (see `isOwn`). */
   private recent = new Map<string, Array<{ hash: string; gen: number }>>();
   /**
@@ -358,8 +361,12 @@ export class WriteBack {
     if (heads !== undefined) this.ledger.record(path, hash, heads);
   }
 
-  /** `content` (with this hash) is in the folder at `path` now, for sure: a candidate base of the next outside edit. */
-  inFolder(path: string, hash: string, content: Uint8Array | string | undefined, file?: string): void {
+  /**
+   * `content` (with this hash) is in the folder at `path` now, for sure: a candidate base of the
+   * next outside edit. `by`: whether a write of the daemon's put it there, or something else did
+   * (a tool, an editor; taken in), which `baseFor` needs to know.
+   */
+  inFolder(path: string, hash: string, content: Uint8Array | string | undefined, file?: string, by: FolderContentBy = 'folder'): void {
     const id = this.workspace.index.idOf(path);
     const text = content === undefined || !id || !this.workspace.isLoaded(id) || content.length > this.workspace.liveLimit ? null : typeof content === 'string' ? content : decodeText(content);
     if (text === null) {
@@ -367,7 +374,7 @@ export class WriteBack {
       return;
     }
     const list = this.history.get(path) ?? [];
-    if (list.at(-1)?.hash !== hash) list.push({ hash, text, at: Date.now(), file });
+    if (list.at(-1)?.hash !== hash) list.push({ hash, text, at: Date.now(), file, by });
     if (list.length > HISTORY) list.shift();
     this.history.set(path, list);
     if (this.history.size > 2 * this.workspace.loaded + 64) {
@@ -387,9 +394,12 @@ export class WriteBack {
    *   and born at the same time: an inode number freed by a rename is soon another file's), that is the base;
    * - a tool that rewrites the file (read, change, write elsewhere, rename over it: `sed -i`, many
    *   editors) may have read it just before the write-back landed: its change was made on the
-   *   content before. Every content the folder held within TOOL_RACE_MS of the tool's write is a
-   *   candidate, and the one the new content is closest to (fewest lines changed) is the base; on
-   *   a tie, the newest. A content equal to the new one is not a candidate unless it is the
+   *   content before. Every content the folder held within TOOL_RACE_MS of the tool's write, with
+   *   only writes of the daemon's after it, is a candidate, and the one the new content is
+   *   closest to (fewest lines changed) is the base; on a tie, the newest. A content some other
+   *   tool replaced is no candidate: the tool whose write this is read what that one left, or it
+   *   raced it, and then, as without Chorus, the later write wins (`echo >> f` then
+   *   `git checkout -- f`: diffed from the content before the append, the checkout kept it). A content equal to the new one is not a candidate unless it is the
    *   newest: a tool putting back an older content (`git checkout`, undo) is a change
    *   (disk-whole-files-and-conflicts.md).
    * Diffed from the newest instead, the tool's change undid what the write-back brought (a peer's
@@ -414,6 +424,8 @@ export class WriteBack {
     if (file === undefined || newest.file !== file) {
       let bestSize = linesChanged(newest.text, now);
       for (let i = list.length - 2; i >= 0 && bestSize > 0; i--) {
+        // Replaced by something other than a write of the daemon's: not what this tool read.
+        if (list[i + 1]!.by !== 'daemon') break;
         const e = list[i]!;
         const until = list[i + 1]!.at;
         if (e.hash === hash || until < mtimeMs - TOOL_RACE_MS || e.at > mtimeMs + TOOL_RACE_MS) continue;
@@ -839,7 +851,7 @@ export class WriteBack {
         }
         this.landed.set(path, gen);
         this.stamps.set(path, stampOf(written));
-        this.inFolder(path, hash, text ?? data, fileIdentity(written));
+        this.inFolder(path, hash, text ?? data, fileIdentity(written), 'daemon');
       } catch (e) {
         if (e instanceof WriteRefused) this.pendingContent.logRefusal(e.message);
         else this.log(`could not write ${path}: ${inWords(e)}; will retry on the next change`);
