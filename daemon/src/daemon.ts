@@ -39,6 +39,7 @@ import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, t
 import { testTimings } from './session/test-timings.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
+import { CopyNotices } from './editor/copy-notices.js';
 import { settleMemory } from './lifecycle/settle-memory.js';
 import { FsBlobStore } from './workspace/fs-blob-store.js';
 import { Storage } from './workspace/storage.js';
@@ -164,6 +165,7 @@ export class Daemon {
   readonly presence: Presence;
   readonly data: ExtensionData;
   private readonly messages = new EventEmitter<{ message: [LocalMessage]; notice: [P.ParamsOf<typeof P.SessionNotice>] }>();
+  private readonly copyNotices = new CopyNotices((message) => this.messages.emit('notice', { type: 'warning', message }));
   private readonly collaboration: Collaboration;
   /** Where every change to a file's text goes, in order (change-route.ts). */
   private readonly route: ChangeRoute;
@@ -215,6 +217,8 @@ export class Daemon {
     // A person's own version kept aside is said to every editor here, not only in the log nobody
     // reads (decision 184).
     writeBack.onKept = (k) => this.messages.emit('notice', { type: k.type ?? 'warning', message: k.message, path: k.path, kept: k.kept });
+    // And so is a version moved aside as a conflict copy (decision 224), a burst as one notice.
+    workspace.on('copied', (message) => this.copyNotices.add(message));
     this.session.on('replicator', (rep) => this.connectPeers(rep));
   }
 
@@ -520,6 +524,7 @@ export class Daemon {
       this.server.close();
       for (const socket of this.server.sockets) socket.destroy();
       for (const s of this.sessions.values()) s.dispose();
+      this.copyNotices.dispose();
       this.presence.leave();
       await this.folder.stop();
       // Leaving the session (goodbyes, links, listener, WebRTC's threads) waits on the network

@@ -262,3 +262,20 @@ it("a binary file changed in a folder while a peer's change of it is on the way 
   expect(Object.entries(on).find(([n]) => n !== 'pic.bin')).toEqual([`pic (conflict ${sha(bytes(3)).slice(0, 8)}).bin`, sha(bytes(3))]);
   expect(b.lines.some((l) => l.includes("pic.bin was changed in this folder while a peer's change of it was on the way"))).toBe(true);
 });
+
+it('a conflict copy is told to the editors of both peers, not only written in the log (decision 224)', async () => {
+  const { a, b } = await sharedPair({ 'readme.md': 'r\n' });
+  await converged(a, b, 'the first sync');
+  const ea = await editor(a.daemon.project.socketPath);
+  const eb = await editor(b.daemon.project.socketPath);
+  fs.writeFileSync(path.join(a.dir, 'plan.md'), 'alice plan\n');
+  fs.writeFileSync(path.join(b.dir, 'plan.md'), 'bob plan\n');
+  const files = await converged(a, b, 'the clash settled the same way in both folders');
+  const copy = Object.keys(files).find((p) => p.startsWith('plan (conflict'));
+  expect(copy, JSON.stringify(files)).toBeDefined();
+  const told = (e: typeof ea) => e.notes.filter((n) => n.method === 'session/notice').map((n) => n.params as { type: string; message: string });
+  for (const e of [ea, eb]) {
+    await e.waitFor(() => told(e).length > 0, 'the notice');
+    expect(told(e)).toEqual([{ type: 'warning', message: `plan.md was created on two peers at once; the other version is kept as ${copy}. Compare the two versions, keep what you want and delete the other` }]);
+  }
+});

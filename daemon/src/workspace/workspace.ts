@@ -133,6 +133,12 @@ export interface WorkspaceEvents {
   localChange: [docId: string, change: RawChange];
   /** Something a person should find in the log (a conflict resolved, a deleted file kept). */
   notice: [message: string];
+  /**
+   * A version of a file was moved aside as a conflict copy (two peers made or changed it at
+   * once, or a file met a folder), said in `message`, which also went out as a `notice`: the
+   * person is told, not only the log (decision 224).
+   */
+  copied: [message: string];
   /** An editor waits for a document whose history has not arrived: ask the peers for it. */
   historyWanted: [docId: string];
 }
@@ -231,7 +237,7 @@ function createdAtOnce(path: string, copy: string): string {
  * which cannot tell, say `createdAtOnce`.
  */
 export function createdTwiceHere(path: string, copy: string): string {
-  return `${path} was made twice on this machine at once: an editor opened it while it was still being written in the folder. Both versions are kept, the folder's or the editor's as ${copy}; compare them, keep what you want and delete the other`;
+  return `${path} was made twice on this machine at once: an editor opened it while it was still being written in the folder. Both versions are kept, the folder's or the editor's as ${copy}`;
 }
 
 /** What is said, on every peer, of a file moved aside for a folder made at its path at once. */
@@ -821,7 +827,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const [copyId, copy] = conflictCopy(fileId, next);
       const kept = this.index.entry(copyId);
       if (kept) return kept.path;
-      this.emit('notice', `${path} was changed in this folder while a peer's change of it was on the way; the shared version keeps the path, this folder's is kept as ${copy.path}`);
+      this.tellCopy(`${path} was changed in this folder while a peer's change of it was on the way; the shared version keeps the path, this folder's is kept as ${copy.path}`);
       this.recordIndex(this.index.add(copyId, copy), origin, { created: [copy.path], deleted: [], renamed: [], changed: [] });
       return copy.path;
     }
@@ -1346,7 +1352,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to, aside: winner });
-          this.emit('notice', this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
+          this.tellCopy(this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
         }
       }
       for (const [id] of raced) {
@@ -1356,7 +1362,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           const [copyId, copy] = conflictCopy(id, c);
           if (this.index.entry(copyId)) continue;
           this.index.add(copyId, copy);
-          this.emit('notice', `${winner.path} was changed on two peers at once; the other version is kept as ${copy.path}`);
+          this.tellCopy(`${winner.path} was changed on two peers at once; the other version is kept as ${copy.path}`);
         }
         this.index.replace(id, winner); // settles the race, so it is not resolved again
       }
@@ -1382,7 +1388,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         const to = conflictPath(e.path, id.slice(1, 7));
         this.index.set(id, { path: to });
         this.toldMoved.add(`${id}:${to}`);
-        this.emit('notice', fileMetFolder(e.path, to));
+        this.tellCopy(fileMetFolder(e.path, to));
       }
     });
     if (!change) return undefined;
@@ -1454,8 +1460,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       if (from === undefined || !this.index.isFolder(from)) continue;
       if (this.toldMoved.size >= 10_000) this.toldMoved.clear(); // a bound, not a history
       this.toldMoved.add(`${id}:${to}`);
-      this.emit('notice', fileMetFolder(from, to));
+      this.tellCopy(fileMetFolder(from, to));
     }
+  }
+
+  /** Say `message`, which tells of a version kept as a conflict copy: in the log, and to the person (`copied`). */
+  private tellCopy(message: string): void {
+    this.emit('notice', message);
+    this.emit('copied', message);
   }
 
   /**
@@ -1469,7 +1481,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const out = diff.renamed.find((o) => o.from.startsWith(r.to + '/'));
       if (!out) continue;
       const kept = out.to.slice(0, out.to.length - (out.from.length - r.to.length));
-      this.emit('notice', `${r.to} is back at its path: the folder that had taken it, a joining peer's, is kept as ${kept} (with its files)`);
+      this.tellCopy(`${r.to} is back at its path: the folder that had taken it, a joining peer's, is kept as ${kept} (with its files)`);
     }
   }
 
