@@ -75,7 +75,8 @@ session on this machine."
 
 (defcustom chorus-manage-modified t
   "Non-nil means a shared buffer is unmodified once the daemon has every edit.
-The daemon writes shared files itself, so there is nothing left to save."
+The daemon writes shared files itself, once typing pauses.  \\[save-buffer]
+still has it write the file at once (`chorus--save-unmodified')."
   :type 'boolean)
 
 (defcustom chorus-auto-save-directory
@@ -500,7 +501,8 @@ A position past its line's end is an error, or with CLAMP the line's end."
   undo-mark        ; the head of `buffer-undo-list' after the last local change
   reverting        ; the text before a `revert-buffer' in progress
   opened           ; an open of this buffer succeeded once: a later one is a re-open
-  crlf)            ; the file has DOS line ends
+  crlf             ; the file has DOS line ends
+  written-tick)    ; `buffer-chars-modified-tick' when the file last held the text (nil: unknown)
 
 (defvar-local chorus--state nil
   "The `chorus--state' of a shared buffer.")
@@ -1228,14 +1230,7 @@ text becomes the `base' that a reconnect merges from."
         (progn
           (chorus--set-base state (chorus--model-text state))
           nil)
-      (chorus--flush state)
-      (with-timeout (5 nil)
-        (while (and (> (chorus--state-in-flight state) 0)
-                    (eq (chorus--state-status state) 'open))
-          (accept-process-output nil 0.02)))
-      (pcase (and (eq (chorus--state-status state) 'open)
-                  (zerop (chorus--state-in-flight state))
-                  (chorus--save-by-daemon state))
+      (pcase (chorus--write-now state)
         ((and (or 'saved 'unanswered) done)
          (set-buffer-modified-p nil)
          (set-visited-file-modtime 0)
@@ -1253,6 +1248,64 @@ text becomes the `base' that a reconnect merges from."
          (unless (eq (chorus--state-status state) 'open)
            (chorus--set-base state (chorus--model-text state)))
          nil)))))
+
+(defun chorus--write-now (state)
+  "Send STATE's queued edits, wait (briefly) for the daemon to have them, save.
+The value is that of `chorus--save-by-daemon', or nil when the edits were not
+answered in time or the daemon went meanwhile."
+  (chorus--flush state)
+  (with-timeout (5 nil)
+    (while (and (> (chorus--state-in-flight state) 0)
+                (eq (chorus--state-status state) 'open))
+      (accept-process-output nil 0.02)))
+  (and (eq (chorus--state-status state) 'open)
+       (zerop (chorus--state-in-flight state))
+       (chorus--save-by-daemon state)))
+
+(defun chorus--unwritten-p ()
+  "Non-nil when the shared buffer shows as saved, but its file may lack its text.
+With `chorus-manage-modified' a shared buffer shows as unmodified once the
+daemon has every edit, a few ms after typing, while the daemon writes the file
+only once typing pauses (100 ms).  Its text changed since the file last held
+it (`chorus--after-save', or the visit) when its character tick moved."
+  (let ((state chorus--state))
+    (and state
+         (eq (chorus--state-status state) 'open)
+         (not (buffer-modified-p))
+         (not (eql (chorus--state-written-tick state) (buffer-chars-modified-tick))))))
+
+(defun chorus--save-unmodified (&rest _)
+  "Before `basic-save-buffer': mark modified a shared buffer its file may lack.
+Emacs skips the save of an unmodified buffer (\"(No changes need to be
+saved)\"), so C-x C-s, or a package's `save-buffer', a moment after typing
+returned while the file still lacked the typing (`chorus--unwritten-p'; a
+trial, 24 of 24).  Marked modified, the buffer saves as it would with
+`chorus-manage-modified' off: `before-save-hook' (formatters), the daemon's
+write (`chorus--write-contents'), \"Wrote FILE\", and `after-save-hook'
+\(compile or test on save reads the new text).  A buffer with nothing new since
+its file held it is left to Emacs: \"(No changes need to be saved)\", no hooks.
+An advice rather than a remap of `save-buffer', so that Lisp callers get it."
+  (with-current-buffer (or (buffer-base-buffer) (current-buffer))
+    (when (chorus--unwritten-p)
+      (set-buffer-modified-p t))))
+
+(defun chorus--write-unmodified (&rest _)
+  "Before `save-some-buffers': the daemon writes shared buffers shown as saved.
+Such a buffer is not offered (it is unmodified), but its file may lack the
+last typing for 100 ms (`chorus--unwritten-p'), and callers (`compile',
+`recompile', magit) read the files next.  The daemon writes them now, without
+a question (the buffer shows as saved, and the daemon writes it anyway a moment
+later) and without `after-save-hook' (Emacs saves nothing).  A failed write
+is told, not an error: the caller goes on, as it would have without this."
+  (dolist (buffer (buffer-list))
+    (with-current-buffer buffer
+      (pcase (and (chorus--unwritten-p) (chorus--write-now chorus--state))
+        ((or 'saved 'unanswered)
+         (setf (chorus--state-written-tick chorus--state) (buffer-chars-modified-tick)))
+        (`(failed . ,text) (chorus--message "%s" text))))))
+
+(advice-add 'basic-save-buffer :before #'chorus--save-unmodified)
+(advice-add 'save-some-buffers :before #'chorus--write-unmodified)
 
 (defun chorus--save-by-daemon (state)
   "Ask the daemon to write STATE's file now (buffer/save); wait for its answer.
@@ -1290,9 +1343,12 @@ MESSAGE saying what to do; `refused' when the daemon will not write the file
     (or answer 'unanswered)))
 
 (defun chorus--after-save ()
-  "Forget the file's modification time after Emacs wrote a shared file.
-The daemon's later writes are then no conflict."
-  (when chorus--state (set-visited-file-modtime 0)))
+  "Forget the file's modification time after a shared file was saved.
+The daemon's later writes are then no conflict.  Remember that the file holds
+the text (`chorus--unwritten-p')."
+  (when-let ((state chorus--state))
+    (set-visited-file-modtime 0)
+    (setf (chorus--state-written-tick state) (buffer-chars-modified-tick))))
 
 (defun chorus--buffer-locals ()
   "Set up a shared buffer: no lock files, no auto-save files in the project.
@@ -1429,7 +1485,9 @@ Returns nil when it cannot be shared."
       (let* ((project (chorus--project root))
              (state (chorus--state-make :buffer (current-buffer) :project project
                                         :path (file-relative-name (file-truename file) root)
-                                        :crlf (chorus--crlf-p))))
+                                        :crlf (chorus--crlf-p)
+                                        :written-tick (and (not (buffer-modified-p))
+                                                           (buffer-chars-modified-tick)))))
         ;; A buffer just read from its file holds nothing of this person's yet: the daemon's
         ;; text wins wherever it differs (it may be newer than the file, or the file may be
         ;; missing here: view mode, a file a peer just made).  A buffer changed before it was
