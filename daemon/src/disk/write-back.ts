@@ -17,6 +17,7 @@ import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
 import { fileIdentity, hashOfFile, lstatNow, MAX_SHARED_FILE } from './files.js';
 import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
+import { isStagedVersion } from './git-staged.js';
 import { RenamedHere } from './renamed-here.js';
 import { testTimings } from '../session/test-timings.js';
 
@@ -435,6 +436,11 @@ export class WriteBack {
           bestSize = size;
         }
       }
+    }
+    if (best !== newest && isStagedVersion(this.project.root, path, bytes)) {
+      // Git put its staged version back (`git checkout -- f`, `git stash`): a whole version, not a
+      // change of what it read. Diffed from an older content, it kept what came since (decision 223).
+      return newest;
     }
     if (best !== newest) {
       this.log(`${path} was changed in the folder by a tool that read it before Chorus's last write of it landed; its change is taken in against the version it read, so what that write brought is kept`);

@@ -1,0 +1,42 @@
+/**
+ * Whether a file's new content is the version Git has staged for it: what `git checkout -- f`,
+ * `git stash`, `git reset --hard` or `git restore` put back (decision 223). Such a write puts a
+ * whole stored version in place; it did not read the file and change what it read, so an outside
+ * edit it makes is diffed from the folder's newest content, never from an older one (WriteBack's
+ * base for a tool racing a write-back, decision 148).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+
+/**
+ * Git's object id of `bytes` as a blob: SHA-1 of `blob <length>\0<bytes>` (40 hex digits), or
+ * SHA-256 (64) for a repository in that format (`git hash-object`).
+ */
+export function gitBlobId(bytes: Uint8Array, format: 'sha1' | 'sha256' = 'sha1'): string {
+  return createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+
+/**
+ * Is `bytes` the version of project file `rel` that Git's index of the repository holding `root`
+ * has? Asks `git ls-files --stage -- rel` in `root` (a few ms: called only for a rewrite a base
+ * older than the folder's newest would be chosen for). False with no Git, outside a repository,
+ * for a file Git does not track or that is mid-merge (several stages), and when git fails or takes
+ * over 2 s. Git is run without a shell, the path after `--`. It reads the person's own repository
+ * (the folder's `.git`, or one above it), which peers cannot write into (path rules, decision 214).
+ */
+export function isStagedVersion(root: string, rel: string, bytes: Uint8Array): boolean {
+  let out: string;
+  try {
+    // -z: paths as they are (unquoted), each entry ended by NUL.
+    out = execFileSync('git', ['ls-files', '--stage', '-z', '--', rel], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000, maxBuffer: 64 * 1024 });
+  } catch {
+    return false;
+  }
+  const entries = out.split('\0').filter((l) => l !== '');
+  // `<mode> <object id> <stage>\t<path>`, the path relative to `root`: the file itself, not a
+  // folder's files (a pathspec matches those too).
+  if (entries.length !== 1 || entries[0]!.slice(entries[0]!.indexOf('\t') + 1) !== rel) return false;
+  const id = entries[0]!.split(/\s+/)[1] ?? '';
+  if (id.length !== 40 && id.length !== 64) return false;
+  return gitBlobId(bytes, id.length === 64 ? 'sha256' : 'sha1') === id;
+}
