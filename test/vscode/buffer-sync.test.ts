@@ -134,6 +134,15 @@ describe('buffer sync', () => {
     rpc.handlers[P.BufferSave.method] = () => new Promise(() => undefined); // never answered
     await sync.willSave(doc as never); // it waits its bound, then lets VS Code go on
     expect(logs.some((l) => /no answer to buffer\/save within 1000 ms/.test(l))).toBe(true);
+    // Answered, but a change the daemon sent before it is not in the document in time: said so,
+    // not blamed on the daemon.
+    vs.applyHold = new Promise(() => undefined);
+    rpc.handlers[P.BufferSave.method] = () => {
+      sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 0, 'X')] });
+      return null;
+    };
+    await sync.willSave(doc as never);
+    expect(logs.some((l) => /the daemon wrote it, but the changes on their way were not all in the document within 1000 ms/.test(l))).toBe(true);
     expect(doc.text).toBe('mine\n');
     // Nothing to ask for a document that is not shared, or while the daemon is away.
     expect(sync.willSave(vs.document('/elsewhere/x.txt', 'x') as never)).toBeUndefined();

@@ -139,6 +139,8 @@ export class FakeVscode {
   landBeforeNextApply: (() => void) | undefined;
   /** If set, `landBeforeNextApply` waits for an applyEdit to this document. */
   landBeforeNextApplyTo: FakeDocument | undefined;
+  /** If set, every applyEdit waits for it (VS Code busy taking a burst of changes). */
+  applyHold: Promise<void> | undefined;
 
   readonly api = {
     Position,
@@ -202,6 +204,7 @@ export class FakeVscode {
 
   private async applyEdit(edit: WorkspaceEdit): Promise<boolean> {
     await Promise.resolve();
+    if (this.applyHold) await this.applyHold;
     const doc = this.documents.find((d) => d.uri.toString() === edit.edits[0]?.uri);
     if (!doc) return false;
     const version = doc.version;

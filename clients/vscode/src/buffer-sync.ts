@@ -496,15 +496,25 @@ export class BufferSync {
     const rpc = this.rpc;
     // A Save As in progress has its own route (decision 201); an offline buffer is VS Code's to write.
     if (!b || !rpc || b.status !== 'open' || b.held || b.savedAs) return undefined;
+    let answered = false;
     const written = request(rpc, M.BufferSave.type, { path: b.path }).then(
       // The daemon's changes sent before its answer arrived before it: they are in the queue.
-      () => b.queue,
+      () => {
+        answered = true;
+        return b.queue;
+      },
       (e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`),
     );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.opts.log(`${b.path}: no answer to buffer/save within ${SAVE_WAIT_MS} ms; VS Code writes its text`);
+        // Which wait ran out says where the time went (a trial read the daemon's answers in 4–47
+        // ms while this said the daemon had not answered: the document was still taking a burst).
+        this.opts.log(
+          answered
+            ? `${b.path}: the daemon wrote it, but the changes on their way were not all in the document within ${SAVE_WAIT_MS} ms; VS Code writes its text`
+            : `${b.path}: no answer to buffer/save within ${SAVE_WAIT_MS} ms; VS Code writes its text`,
+        );
         resolve();
       }, SAVE_WAIT_MS);
     });
