@@ -1028,7 +1028,7 @@ export class BufferSync {
     let ok: boolean;
     try {
       // An editor closed under the edit rejects it: the document may still be open, so as before.
-      const viaEditor = this.editInEditor(doc, replacements);
+      const viaEditor = this.editInEditor(b, replacements);
       ok = await (viaEditor ? viaEditor.then((applied) => applied, () => this.vs.workspace.applyEdit(edit)) : this.vs.workspace.applyEdit(edit));
     } finally {
       if (b.outstanding === outstanding) b.outstanding = undefined;
@@ -1056,24 +1056,23 @@ export class BufferSync {
   }
 
   /**
-   * Apply `replacements` (offsets in `doc`'s text as the extension knows it) through an editor
-   * that shows `doc`: VS Code refuses such an edit (resolves false) when the document changed
+   * Apply `replacements` (offsets in `b`'s document's text as the extension knows it) through an
+   * editor that shows the document: VS Code refuses such an edit (resolves false) when the document changed
    * since, because TextEditor.edit carries the document's version, which a WorkspaceEdit does not.
    * A WorkspaceEdit landed after the person's next key, at offsets meant for the text before it,
    * was then sent back as the person's typing, and its taking back could be refused: lines
    * doubled or garbled on every peer (a trial, 11 of 21 runs with both people typing; decision
    * 225). Refused, the change is dropped, and the daemon sends it again past the person's key (the
-   * revision rule). Undefined when no editor shows `doc`: nobody types in it, and the caller uses
+   * revision rule). Undefined when no editor shows it: nobody types in it, and the caller uses
    * a WorkspaceEdit. Each such change is a step of its own in VS Code's own undo, as a
    * WorkspaceEdit's was.
    */
-  private editInEditor(doc: vscode.TextDocument, replacements: readonly Replacement[]): Thenable<boolean> | undefined {
-    const key = doc.uri.toString();
-    const editor = this.vs.window.visibleTextEditors.find((e) => e.document.uri.toString() === key);
+  private editInEditor(b: SharedBuffer, replacements: readonly Replacement[]): Thenable<boolean> | undefined {
+    const editor = this.editorOf(b);
     if (!editor) return undefined;
     return editor.edit(
       (eb) => {
-        for (const r of replacements) eb.replace(new this.vs.Range(doc.positionAt(r.from), doc.positionAt(r.to)), r.text);
+        for (const r of replacements) eb.replace(new this.vs.Range(b.doc.positionAt(r.from), b.doc.positionAt(r.to)), r.text);
       },
       { undoStopBefore: true, undoStopAfter: true },
     );

@@ -655,7 +655,7 @@ export class WriteBack {
     if (!path || !this.workspace.isLive(fileId) || this.disabled) return true;
     const text = this.workspace.text(fileId);
     await this.writeLive(fileId); // (never rejects: writeNow logs a failed write)
-    return this.workspace.text(fileId) !== text || this.ledger.latest(path) === hashBytes(Buffer.from(text, 'utf8'));
+    return this.workspace.text(fileId) !== text || this.ledger.latest(path) === contentHash(text);
   }
 
   /** Write a live file's current text (its turn came, or on shutdown). */

@@ -586,7 +586,7 @@ export class DocumentSync {
 }
 
 /** What `p` resolves to if it does within `ms` milliseconds, else undefined (a rejection is `false`). */
-function beforeDeadline<T>(p: Promise<T>, ms: number): Promise<T | false | undefined> {
+export function beforeDeadline<T>(p: Promise<T>, ms: number): Promise<T | false | undefined> {
   if (ms <= 0) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), ms);

@@ -32,7 +32,7 @@ import { toOffset, unitLength, type Encoding, type LineChar } from '../text/posi
 import { VERSION } from '../version.js';
 import { leavesFolder, type Project } from '../project.js';
 import { COMMANDS, runCommand, type CommandContext } from './commands.js';
-import { DocumentSync, SAVE_WAIT_MS } from './document-sync.js';
+import { beforeDeadline, DocumentSync, SAVE_WAIT_MS } from './document-sync.js';
 import { OpenDocuments } from './open-documents.js';
 import { PresenceView } from './presence.js';
 import { tell } from './messages.js';
@@ -682,10 +682,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   lsp.onWillSaveTextDocumentWaitUntil(async ({ textDocument }) => {
     const started = Date.now();
     const underWay = openings.get(textDocument.uri);
-    if (underWay) await Promise.race([underWay, new Promise((r) => setTimeout(r, SAVE_WAIT_MS).unref())]);
+    if (underWay) await beforeDeadline(underWay, SAVE_WAIT_MS);
     const doc = docs.get(textDocument.uri);
     if (!doc) return [];
-    return doc.willSave(SAVE_WAIT_MS - (Date.now() - started)).catch(() => []);
+    return doc.willSave(SAVE_WAIT_MS - (Date.now() - started)); // never rejects
   });
 
   lsp.onDidCloseTextDocument(({ textDocument }) => {
