@@ -309,4 +309,30 @@ describe('Neovim plugin: setup() validation', () => {
       await scene.cleanup();
     }
   });
+
+  it.skipIf(skip)(':checkhealth chorus names the project of the file shown, and never says there is none beside a project it is connected to', async () => {
+    const scene = new Scene();
+    try {
+      const dir = scene.project({ 'f.txt': 'x\n' });
+      const outside = tempDir('chorus-nvim-outside-');
+      scene.dirs.push(outside);
+      const n = await scene.nvim();
+      await n.edit(path.join(dir, 'f.txt'));
+      const health = () => n.lua<string>(`vim.cmd('checkhealth chorus'); local t = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n'); vim.cmd('tabclose'); return t`);
+      const inside = await health();
+      expect(inside).toContain(`project: ${dir}`);
+      expect(inside).toContain(`${dir}: ready`);
+      expect(inside).not.toContain('no .chorus/ folder');
+      // A file outside any project, in a folder outside any project: the connection is still there.
+      await n.command(`cd ${outside}`);
+      await n.command(`edit ${path.join(outside, 'notes.txt')}`);
+      const away = await health();
+      expect(away).toContain('the current file and folder are outside the projects connected below');
+      expect(away).not.toContain('no .chorus/ folder');
+      expect(away).not.toContain(`project: ${dir}`);
+      expect(away).toContain(': ready');
+    } finally {
+      await scene.cleanup();
+    }
+  });
 });

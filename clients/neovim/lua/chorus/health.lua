@@ -44,16 +44,24 @@ function M.check()
   else
     r.error('lua/chorus/protocol.lua is missing: ' .. tostring(protocol))
   end
-  local root = require('chorus.util').find_root(vim.api.nvim_buf_get_name(0))
-    or require('chorus.util').find_root(vim.fn.getcwd())
+  local util = require('chorus.util')
+  -- :checkhealth runs in a new tab whose buffer is its report: the file the person was in is the
+  -- alternate one ('#'), as in Neovim 0.7 and later; the current buffer, when run some other way.
+  local here = vim.fn.expand('#:p')
+  if here == '' then
+    here = vim.api.nvim_buf_get_name(0)
+  end
+  local root = util.find_root(here) or util.find_root(vim.fn.getcwd())
+  local connected = next(chorus.connections) ~= nil
   if root then
     r.ok('project: ' .. root)
+  elseif connected then
+    -- Said plainly: "no .chorus/ folder" above a line saying a project is ready read as a contradiction.
+    r.info('the current file and folder are outside the projects connected below')
   else
     r.info('no .chorus/ folder above the current file or folder (run `chorus share` or `chorus daemon` in the project)')
   end
-  local any = false
   for root_dir, conn in pairs(chorus.connections) do
-    any = true
     local line = ('%s: %s'):format(root_dir, conn.state)
     if conn.state == 'ready' then
       r.ok(line .. (conn.info and (' (you are ' .. conn.info.peer.name .. ')') or ''))
@@ -61,7 +69,7 @@ function M.check()
       r.warn(line)
     end
   end
-  if not any then
+  if not connected then
     r.info('no connection yet (one starts when you open a file inside a project)')
   end
 end
