@@ -200,7 +200,8 @@ as escapes, so none reorders the rest of the message."
   retry-timer
   following     ; the peer plist being followed
   last-reveal
-  renames)      ; recent renames the daemon told of, ((FROM . TO) ...), newest first
+  renames       ; recent renames the daemon told of, ((FROM . TO) ...), newest first
+  no-save)      ; the daemon answered buffer/save "method not found" (older); until a reconnect
 
 (defvar chorus--projects (make-hash-table :test #'equal)
   "Project root -> `chorus--project'.")
@@ -292,6 +293,8 @@ RETRY: an automatic reconnect, which must not start a daemon stopped with
        (if (not (equal (plist-get result :positionEncoding) "utf-32"))
            (chorus--fail project "the daemon cannot use utf-32 positions; update chorus")
          (setf (chorus--project-info project) result
+               ;; Another daemon may answer now (an update between runs): ask it again.
+               (chorus--project-no-save project) nil
                (chorus--project-state project) 'ready
                (chorus--project-attempts project) 0)
          (when (chorus--project-said-lost project)
@@ -1316,24 +1319,30 @@ a daemon without buffer/save (older) or no answer in time, which writes the
 file on its own once typing pauses; (failed . MESSAGE) when its write failed,
 MESSAGE saying what to do; `refused' when the daemon will not write the file
 \(not shared, or the connection went), which leaves the write to Emacs."
-  (let ((answer nil) (gave-up nil)
-        (deadline (+ (float-time) chorus--save-timeout))
-        (path (chorus--state-path state)))
-    (chorus--request
-     (chorus--state-project state) (chorus--method buffer-save) (list :path path)
-     :success (lambda (_) (setq answer 'saved))
-     :error
-     (lambda (err)
-       (setq answer
-             (pcase (plist-get err :code)
-               ((pred (eql (chorus--error-code 'method-not-found))) 'unanswered)
-               ((pred (eql (chorus--error-code 'storage-failed)))
-                (cons 'failed (chorus--error-text err)))
-               (_ (chorus--debug "the daemon did not save %s: %s" path (chorus--error-text err))
-                  'refused)))
-       ;; A failure answered after the save gave up waiting is still news to the person.
-       (when (and gave-up (eq (car-safe answer) 'failed))
-         (chorus--message "%s" (cdr answer)))))
+  (let* ((answer nil) (gave-up nil)
+         (deadline (+ (float-time) chorus--save-timeout))
+         (path (chorus--state-path state))
+         (project (chorus--state-project state)))
+    ;; An older daemon said it has no buffer/save: each save would cost a round trip for nothing.
+    (if (chorus--project-no-save project)
+        (setq answer 'unanswered)
+      (chorus--request
+       project (chorus--method buffer-save) (list :path path)
+       :success (lambda (_) (setq answer 'saved))
+       :error
+       (lambda (err)
+         (setq answer
+               (pcase (plist-get err :code)
+                 ((pred (eql (chorus--error-code 'method-not-found)))
+                  (setf (chorus--project-no-save project) t)
+                  'unanswered)
+                 ((pred (eql (chorus--error-code 'storage-failed)))
+                  (cons 'failed (chorus--error-text err)))
+                 (_ (chorus--debug "the daemon did not save %s: %s" path (chorus--error-text err))
+                    'refused)))
+         ;; A failure answered after the save gave up waiting is still news to the person.
+         (when (and gave-up (eq (car-safe answer) 'failed))
+           (chorus--message "%s" (cdr answer))))))
     (while (and (not answer) (< (float-time) deadline))
       (accept-process-output nil 0.02))
     (unless answer

@@ -475,15 +475,24 @@ sending the request; other requests go to the daemon."
   (chorus-tests-read (expand-file-name "f.txt" dir)))
 
 (chorus-tests-defcase chorus-save-older-daemon
-    "A daemon without buffer/save: the buffer is saved, the daemon writes on its own, nothing said."
-    "one\n" "onetwo\n"
+    "A daemon without buffer/save: the buffer is saved, the daemon writes on its own, nothing said.
+It is asked once: the next save does not wait for the same answer again."
+    "one\n" "onetwothree\n"
   (goto-char (point-min))
   (end-of-line)
-  (chorus-tests-with-save-answer
-      (lambda (error) (funcall error (list :code (chorus--error-code 'method-not-found)
-                                           :message "Method not found: buffer/save")))
-    (chorus-tests-type "t w o")
-    (save-buffer))
+  (let ((asked 0))
+    (chorus-tests-with-save-answer
+        (lambda (error)
+          (cl-incf asked)
+          (funcall error (list :code (chorus--error-code 'method-not-found)
+                               :message "Method not found: buffer/save")))
+      (chorus-tests-type "t w o")
+      (save-buffer)
+      (should-not (buffer-modified-p))
+      (chorus-tests-type "t h r e e")
+      (set-buffer-modified-p t)
+      (save-buffer))
+    (should (= asked 1)))
   (should-not (buffer-modified-p))
   (should-not (string-match-p "chorus:" (chorus-tests-messages))))
 
