@@ -283,6 +283,14 @@ export class Daemon {
       daemon.ready = (async () => {
         const session = loadSession(project.dotDir);
         if (session) daemon.pending = { ...sessionStatus(session), starting: 'rejoining' };
+        // A session an older Chorus let this folder have: not taken up again (tooBroad).
+        const broad = session && tooBroad(project.root);
+        // A read-only member is read-only from its start, before the folder is taken in: what
+        // changed in its folder while the daemon was stopped is its own, as a change made while
+        // it runs is. Taken in before the session resumed, it entered this member's documents,
+        // which no writer ever takes: the folder left the session's text for good, and each sync
+        // with a peer offered the change again, without end (a trial: ~57 % of a core per daemon).
+        if (session && !broad && configKeys(session).writer === undefined) workspace.readOnly = true;
         try {
           if (session?.disk === false) folderState.closed = true;
           else if (!folderState.closed) await daemon.openFolder();
@@ -294,8 +302,6 @@ export class Daemon {
           for (const h of writeBack.ledger.latestHashes()) keep.add(h);
           const pruned = blobs.prune(keep);
           if (pruned.removed) log(`removed ${pruned.removed} stored version${pruned.removed === 1 ? '' : 's'} of files that no file has now (${(pruned.bytes / 1048576).toFixed(1)} MiB) from ${project.blobDir}`);
-          // A session an older Chorus let this folder have: not taken up again (tooBroad).
-          const broad = session && tooBroad(project.root);
           if (broad) log(`not rejoining the session saved here: ${broad}, which is never shared; share a project folder inside it instead`);
           else await daemon.session.resume();
         } finally {

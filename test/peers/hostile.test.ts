@@ -177,6 +177,42 @@ it('item 2: a read-only guest daemon refuses its own edits, data and files, also
   expect(h.data.get('ns', 'k')).toBeUndefined();
 });
 
+it("item 2: a read-only member's files changed while its daemon was stopped stay its own, and no peer is offered them (a trial)", async () => {
+  const { host: h, code } = await host({ 'README.md': 'read me\n' }, true);
+  const g = await startDaemon(tempProject(), 'guest');
+  daemons.push(g);
+  await g.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  const readme = path.join(g.project.root, 'README.md');
+  await until(() => fs.existsSync(readme) && fs.readFileSync(readme, 'utf8') === 'read me\n', 'README.md on the reader');
+  await g.stop();
+  fs.appendFileSync(readme, 'offline line\n');
+  fs.writeFileSync(path.join(g.project.root, 'offline.txt'), 'made offline\n');
+  const g2 = await startDaemon(g.project.root, 'guest');
+  daemons.push(g2);
+  await until(() => g2.session.replicator?.connectedPeers().length === 1, 'the reader back in the session');
+  await until(() => !!h.session.replicator?.isSynced(g2.identity.id), 'the reader synced with the host');
+  // Told as a change made while the daemon runs is, and kept out of the reader's own documents:
+  // taken in before the session resumed, it was a change no writer takes, offered at every sync.
+  for (const f of ['README.md', 'offline.txt']) {
+    expect(logsOf(g2).some((l) => l.includes(`not sharing the change of ${f}: you joined this session read-only; it stays in your folder only`)), f).toBe(true);
+  }
+  const entries = (d: Daemon) => d.workspace.index.entries().map(([id, e]) => [id, e.path, e.hash]);
+  expect(entries(g2)).toEqual(entries(h));
+  expect(logsOf(h).filter((l) => /read-only/.test(l))).toEqual([]);
+  // A writer's change: the session's text replaces the reader's, which is kept where it can find it.
+  const e = await ScriptedEditor.socket(h.project.socketPath);
+  editors.push(e);
+  await e.init();
+  await e.open('README.md');
+  await e.edit('README.md', 0, 0, 'new ');
+  await until(() => fs.readFileSync(readme, 'utf8') === 'new read me\n', () => `the session's text on the reader: ${JSON.stringify(fs.readFileSync(readme, 'utf8'))}`);
+  const kept = logsOf(g2).find((l) => /kept your unshared change of README.md as /.test(l));
+  expect(kept).toBeDefined();
+  expect(fs.readFileSync(kept!.replace(/.* as (.*) \(you joined read-only\).*/, '$1'), 'utf8')).toBe('read me\noffline line\n');
+  expect(fs.readFileSync(path.join(g.project.root, 'offline.txt'), 'utf8')).toBe('made offline\n');
+  expect(fs.existsSync(path.join(h.project.root, 'offline.txt'))).toBe(false);
+});
+
 // ---- 3. corrupt bytes -------------------------------------------------------------------------
 
 it('item 3: flipped bytes in a change are refused before they enter a document or storage', async () => {

@@ -610,10 +610,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * is what syncing is), so those already here are no news and pass silently, and only new ones
    * are refused and logged. One that does not decode, or is too large to look at, counts as new.
    */
-  private newFromReadOnly(doc: string, changes: Uint8Array[]): number {
+  private newFromReadOnly(doc: string, changes: Uint8Array[]): { fresh: number; of: number } {
     const store = this.store(doc);
     // A document not here: everything is new (and asking it would make the document).
-    if (!store.docIds().includes(doc)) return changes.length;
+    if (!store.docIds().includes(doc)) return { fresh: changes.length, of: changes.length };
     const kind = docKind(doc);
     const hashes: string[] = [];
     let unreadable = 0;
@@ -627,7 +627,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         unreadable++;
       }
     }
-    return unreadable + store.missingDeps(doc, hashes).length;
+    // Counted in changes, not in the message's entries (one entry may hold several: a trial read
+    // "53 of 1 changes").
+    return { fresh: unreadable + store.missingDeps(doc, hashes).length, of: unreadable + hashes.length };
   }
 
   /** The refusal of `n` new changes from a read-only peer, worded for the log. */
@@ -696,9 +698,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     switch (m.kind) {
       case 'changes':
         if (p.meta.readOnly === true) {
-          const n = this.newFromReadOnly(m.doc, m.changes);
-          if (n === 0) return; // a writer's change it relayed, here already
-          const refusal = this.readOnlyRefusal(n, m.changes.length, m.doc);
+          const { fresh, of } = this.newFromReadOnly(m.doc, m.changes);
+          if (fresh === 0) return; // a writer's change it relayed, here already
+          const refusal = this.readOnlyRefusal(fresh, of, m.doc);
           if (!flood) throw refusal;
           // Relayed by a reader (a partial mesh): not passed on from here, and the writer's own
           // copy comes by another way; a line per keystroke would drown the log.
@@ -839,8 +841,22 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     if (!decoded.changes.length) return data;
     if (p.meta.readOnly === true) {
       // A reader passes on the writers' changes it holds: those here already are fine.
-      const n = this.newFromReadOnly(doc, decoded.changes);
-      if (n) this.log(`refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(n, decoded.changes.length, doc).message}`);
+      const { fresh, of } = this.newFromReadOnly(doc, decoded.changes);
+      if (fresh) {
+        // A reader whose documents hold a change no writer takes offers it again in every sync
+        // message, and the answer asks for it again: without a bound, that loop took ~57 % of a
+        // core on each side and thousands of log lines a minute (a trial). The next answer to
+        // this peer about `doc` waits RESYNC_MS, as after a big reply (syncGateOpen), and the
+        // refusal is logged once a minute per peer and document, the rest counted.
+        const g = p.syncGate.get(doc);
+        if (g) g.lastBig = Date.now();
+        else p.syncGate.set(doc, { lastBig: Date.now() });
+        this.quiet.log(
+          `${peerId}:read-only-sync:${doc}`,
+          `refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(fresh, of, doc).message}`,
+          '; such refusals from this peer for this document are logged at most once a minute',
+        );
+      }
       return A.encodeSyncMessage({ ...decoded, changes: [] });
     }
     try {
