@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { chorus, joinedPair, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, joinedFolder, joinedPair, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
 
@@ -69,4 +69,37 @@ it('status of a joined folder whose daemon has just started says it is reconnect
   });
   expect(lines.filter((l) => !/^(joined|reconnecting)/.test(l))).toEqual([]);
   expect(lines[0]).toMatch(/^reconnecting: the daemon has just started and rejoins the session once it has read the folder/);
+});
+
+it('a join into a folder already in the session keeps what the folder has; a code or --no-disk asking for another mode is refused, named (a trial)', async () => {
+  const a = tempProject({ 'a.txt': 'a\n' });
+  used.push(a);
+  const writer = shareCode(a);
+  const reader = shareCode(a, ['--read-only']);
+  const b = joinedFolder(writer, used);
+  const v = path.join(tempDir(), 'v');
+  used.push(v);
+  expect(chorus(['join', reader, v, '--host', '127.0.0.1']).status).toBe(0);
+  const again = (code: string, dir: string, ...flags: string[]) => chorus(['join', code, dir, '--host', '127.0.0.1', ...flags]);
+  // It said "Joined read-only", "view mode: nothing written to disk" or "Joined:", exit 0, while
+  // the folder kept writing, or stayed read-only.
+  const refused = (r: ReturnType<typeof chorus>, words: string) => {
+    expect(r.status, r.stdout).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(words);
+    expect(r.stderr).toMatch(/; nothing was changed\n/);
+  };
+  refused(again(reader, b), 'is in this session already, as a member who can write; a read-only code changes nothing here: to follow the session read-only, join into another folder');
+  refused(again(writer, b, '--no-disk'), "is in this session already, with the session's files written to it; view mode (--no-disk) needs a folder of its own: join into another folder with --no-disk");
+  refused(again(writer, v), 'joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, or stop');
+  // Asking for what the folder has is a join as before.
+  expect(again(writer, b).stdout).toMatch(/^Joined: 1 file, /);
+  expect(again(reader, v).stdout).toMatch(/^Joined read-only: 1 file, /);
+  expect(sessionLine(b)).toMatch(/^joined; listening on /);
+  expect(sessionLine(v)).toMatch(/^joined; read-only: /);
+  // B still writes the session's files, and its own edits still reach A.
+  fs.writeFileSync(path.join(a, 'a.txt'), 'a2\n');
+  await waitUntil("A's edit on B's disk", () => fs.readFileSync(path.join(b, 'a.txt'), 'utf8') === 'a2\n');
+  fs.writeFileSync(path.join(b, 'b.txt'), 'from b\n');
+  await waitUntil("B's new file on A's disk", () => fs.existsSync(path.join(a, 'b.txt')));
 });

@@ -252,6 +252,13 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     if (this.config && this.config.sessionId !== code.sessionId) {
       throw new Failure('session', `this folder already belongs to another session (${this.config.sessionId.slice(0, 8)}); join into a folder that is not in a session (a new or an existing one: its files are merged)`);
     }
+    if (this.config) {
+      // A member already: joining again keeps what the folder has, so a code or a --no-disk asking
+      // for something else is refused, named, rather than answered "Joined read-only" or "view
+      // mode" while the folder stays as it was (a trial, 5 of 5).
+      const problem = this.rejoinProblem(this.config, isReadOnly(code), opts.disk);
+      if (problem) throw new Failure('session', `${problem}; nothing was changed`);
+    }
     const config: SessionConfig = this.config ?? {
       sessionId: code.sessionId,
       ...keysToConfig(code.keys),
@@ -324,6 +331,32 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.joining = false;
       this.workspace.off('notice', notice);
     }
+  }
+
+  /**
+   * Why a join into this folder, a member of the session already (`kept`), cannot do what it asks
+   * (a read-only code, a writer's, view mode or not), or undefined when it asks for what the
+   * folder has. Each answer says what the person can do instead.
+   */
+  private rejoinProblem(kept: SessionConfig, readOnly: boolean, disk: boolean): string | undefined {
+    const root = this.project.root;
+    const keptReadOnly = configKeys(kept).writer === undefined;
+    if (readOnly && !keptReadOnly) {
+      return `${root} is in this session already, as a member who can write; a read-only code changes nothing here: to follow the session read-only, join into another folder`;
+    }
+    if (!readOnly && keptReadOnly) {
+      return (
+        `${root} joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, ` +
+        `or stop this folder's daemon (\`chorus stop ${root}\`), delete ${path.join(root, '.chorus')} and join here again (its files are the session's already; any you changed are kept as conflict copies)`
+      );
+    }
+    if (kept.disk && !disk) {
+      return `${root} is in this session already, with the session's files written to it; view mode (--no-disk) needs a folder of its own: join into another folder with --no-disk`;
+    }
+    if (!kept.disk && disk) {
+      return `${root} is in this session already in view mode (nothing written to disk); to have the files on disk, join into another folder without --no-disk`;
+    }
+    return undefined;
   }
 
   /** A fresh join is under way: this folder is not in the session until it is done. */
