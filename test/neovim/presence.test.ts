@@ -310,6 +310,31 @@ describe('Neovim plugin: setup() validation', () => {
     }
   });
 
+  it.skipIf(skip)('a `chorus` that is not on PATH is said once, with the fix, and not retried until :ChorusReconnect (a trial)', async () => {
+    const scene = new Scene();
+    try {
+      const dir = scene.project({ 'f.txt': 'x\n' });
+      const missing = 'chorus-not-installed-here';
+      const n = await scene.nvim({ cmd: [missing] });
+      await n.command(`edit ${path.join(dir, 'f.txt')}`);
+      const said = (m: { msg: string }) => m.msg.includes(`cannot start the daemon for ${dir}: \`${missing}\` is not a program on your PATH. Install the chorus command`);
+      await waitFor('the message', async () => (await n.messages()).some(said));
+      // Retries were every 0.1–1 s here: two seconds would have shown several.
+      await new Promise((r) => setTimeout(r, 2000));
+      const messages = await n.messages();
+      expect(messages.filter(said)).toHaveLength(1);
+      expect(messages.filter((m) => /Spawning language server|: nil|lost the daemon/.test(m.msg))).toEqual([]);
+      // (Through pcall: shown at ERROR level, the message is a Vim error to nvim_command.)
+      await n.lua("pcall(vim.cmd, 'ChorusReconnect')");
+      await waitFor('said again on :ChorusReconnect', async () => (await n.messages()).filter(said).length === 2);
+      // The buffer stays as it was, editable.
+      await n.input('Ay<Esc>');
+      expect(await n.lua<string>('return table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\\n")')).toBe('xy');
+    } finally {
+      await scene.cleanup();
+    }
+  });
+
   it.skipIf(skip)(':checkhealth chorus names the project of the file shown, and never says there is none beside a project it is connected to', async () => {
     const scene = new Scene();
     try {

@@ -63,6 +63,20 @@ function Connection:start(retry)
   end
   args[#args + 1] = self.root
   local cmd = vim.list_extend(vim.deepcopy(self.config.cmd), args)
+  if vim.fn.executable(cmd[1]) ~= 1 then
+    -- Not retried: each try would only fail the same way (a trial saw Neovim's own "Spawning
+    -- language server … failed" once a second, and "could not start …: nil"). Said once, with
+    -- the fix; :ChorusReconnect tries again.
+    self.state = 'failed'
+    util.notify(
+      ('cannot start the daemon for %s: `%s` is not a program on your PATH. Install the chorus command (the Chorus README, "Install"), or give setup() the full command, e.g. cmd = { "node", "/path/to/chorus/daemon/dist/cli.js" }; then run :ChorusReconnect'):format(
+        self.root,
+        cmd[1]
+      ),
+      vim.log.levels.ERROR
+    )
+    return
+  end
   local dispatchers = {
     notification = function(method, params)
       util.main(function()
