@@ -485,6 +485,10 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
   const started = Date.now();
   const fp = { ...footprint(project, createdDirs), filesBefore: filesUnder(project.root) };
   const editorsOffline = editorsLeftOffline(project);
+  // A folder with files inside a project becomes a project of its own, as with `share`: said
+  // where the person looks (a trial: `chorus join` into a shared project's src/ copied its files
+  // into the other session and took src/ out of the project's, with a word in the log only).
+  const around = fs.existsSync(project.dotDir) || fp.filesBefore.size === 0 || !flags.disk ? undefined : projectAbove(path.dirname(project.root));
   const r = await undoneOnFailure('join', fp, async () => {
     // View mode: the daemon it starts must not read the folder at start-up, as it otherwise does
     // (its files would be taken in and shared with every peer once the join starts).
@@ -536,6 +540,10 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     if (r.waiting) {
       process.stdout.write(shown`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
     }
+  }
+  if (around) {
+    const rel = path.relative(around.root, project.root);
+    process.stderr.write(shown`Note: ${project.root} is inside the project ${around.root}, and is a project of its own now: ${around.root}'s session no longer shares ${rel}/ (its members keep the files they have, but changes made here reach only the session just joined), and the files ${rel}/ had are in the session just joined. To undo this, \`chorus stop ${project.root}\` and delete ${path.join(project.root, '.chorus')}; the members of the session just joined keep the files they got.\n`);
   }
   if (editorsOffline) process.stderr.write(STILL_OFFLINE);
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { chorus, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
-import { tempProject } from '../support/project-dir.js';
+import { tempDir, tempProject } from '../support/project-dir.js';
 
 const used = stopAfterEach();
 const said = (root: string, dir: string) =>
@@ -36,4 +36,40 @@ it('logs a folder that becomes a project of its own while the daemon runs, when 
   fs.writeFileSync(path.join(a, 'top.txt'), 'top again\n');
   await new Promise((r) => setTimeout(r, 1500));
   expect([said(a, 'sub'), said(a, 'later')]).toEqual([1, 1]);
+});
+
+it("a join into a folder with files inside a project says, as share does, that the folder leaves the project's session and its files go to the other (a trial)", async () => {
+  const a = tempProject({ 'top.txt': 'top\n', 'src/main.rs': 'fn main() {}\n' });
+  used.push(a);
+  shareCode(a);
+  const other = tempProject({ 'o.txt': 'other\n' });
+  used.push(other);
+  const code = shareCode(other);
+  const src = path.join(a, 'src');
+  used.push(src);
+  const join = chorus(['join', code, src, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+  expect(join.stderr).toContain(
+    `Note: ${src} is inside the project ${a}, and is a project of its own now: ${a}'s session no longer shares src/ (its members keep the files they have, but changes made here reach only the session just joined), and the files src/ had are in the session just joined. To undo this, \`chorus stop ${src}\``,
+  );
+  await waitUntil('main.rs in the other session', () => fs.existsSync(path.join(other, 'main.rs')), 15_000);
+  // A new folder inside the project, or view mode, takes nothing from the project: no note.
+  for (const [dir, flags] of [[path.join(a, 'fresh'), []], [path.join(a, 'view'), ['--no-disk']]] as const) {
+    if (dir.endsWith('view')) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'v.txt'), 'view mode reads nothing here\n');
+    }
+    used.push(dir);
+    const r = chorus(['join', code, dir, '--host', '127.0.0.1', ...flags]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('Note:');
+  }
+  // A folder outside any project: no note either.
+  const plain = path.join(tempDir(), 'plain');
+  fs.mkdirSync(plain);
+  fs.writeFileSync(path.join(plain, 'p.txt'), 'p\n');
+  used.push(plain);
+  const outside = chorus(['join', code, plain, '--host', '127.0.0.1']);
+  expect(outside.status, outside.stderr).toBe(0);
+  expect(outside.stderr).not.toContain('Note:');
 });
