@@ -211,6 +211,10 @@ it("item 2: a read-only member's files changed while its daemon was stopped stay
   expect(fs.readFileSync(kept!.replace(/.* as (.*) \(you joined read-only\).*/, '$1'), 'utf8')).toBe('read me\noffline line\n');
   expect(fs.readFileSync(path.join(g.project.root, 'offline.txt'), 'utf8')).toBe('made offline\n');
   expect(fs.existsSync(path.join(h.project.root, 'offline.txt'))).toBe(false);
+  // A rename while it runs names both paths (the trial's log named only the new one).
+  fs.renameSync(readme, path.join(g.project.root, 'moved.md'));
+  await until(() => logsOf(g2).some((l) => l.includes('not sharing the rename of README.md to moved.md: you joined this session read-only; it stays in your folder only')), () => `the rename told; log: ${logsOf(g2).slice(-3).join(' / ')}`);
+  expect(entries(g2)).toEqual(entries(h));
 });
 
 // ---- 3. corrupt bytes -------------------------------------------------------------------------

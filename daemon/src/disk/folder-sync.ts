@@ -974,7 +974,9 @@ export class FolderSync {
     const any = renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length;
     if (any && this.workspace.readOnly) {
       // A read-only member's folder changes are its own: never shared, never queued for later.
-      for (const rel of [...renames.map(([, to]) => to), ...gone, ...added, ...changed, ...collided, ...modes, ...folders.added, ...folders.gone]) {
+      // A rename names both paths (a trial read only the new one, and never learned of the old).
+      for (const [from, to] of renames) this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`);
+      for (const rel of [...gone, ...added, ...changed, ...collided, ...modes, ...folders.added, ...folders.gone]) {
         this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`);
       }
     } else if (any) {
