@@ -371,7 +371,11 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     }
   });
   // The same daemon serves the browser page on its peer port: the link opens the session in a tab.
-  const url = (await joinCodes()).pageLink(code);
+  const { pageLink } = await joinCodes();
+  const url = pageLink(code);
+  // The link others open is a LAN address; on this machine a loopback one makes the page a secure
+  // context (one offline copy for all its tabs) and quiets Chrome's warning about its headers (a trial).
+  const here = pageLink(code, 'here');
   if (ignored?.length) {
     const flag = { host: '--host', port: '--port', relay: '--relay', webrtc: '--no-webrtc' };
     process.stderr.write(shown`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
@@ -386,6 +390,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   else {
     const who = readOnly ? 'Guests with this code can read but not write' + (flags.readOnly ? '' : ' (this folder holds a read-only code, so it can give no other)') : 'Guests with this code can edit';
     process.stdout.write(shown`Sharing ${project.root}. ${who}.\nOthers join with:\n\n  chorus join ${code} <folder>\n\nor in a browser:\n\n  ${url}\n\n`);
+    if (here !== url) process.stdout.write(shown`In a browser on this machine, open this one instead (a secure context, so its tabs share one offline copy):\n\n  ${here}\n\n`);
   }
 }
 

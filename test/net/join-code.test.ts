@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { writerKeys } from '../../daemon/src/net/credentials.js';
 import { CODE_OTHER_ADDRS, codeAddrs, decodeJoinCode, encodeJoinCode, isReadOnly, JoinCodeError, pastedCodeLength, type JoinCode } from '../../daemon/src/net/join-code.js';
+import { pageLink } from '../../daemon/src/net/page-link.js';
 
 const keys = writerKeys(new Uint8Array(randomBytes(32)));
 const code: JoinCode = {
@@ -112,5 +113,21 @@ describe('codeAddrs (which addresses a code gives)', () => {
     expect(codeAddrs(at(1, 'a'), at(2, 'b'))).toEqual([...at(1, 'a'), ...at(2, 'b')]);
     expect(codeAddrs([], at(2, 'b'))).toEqual(at(2, 'b'));
     expect(codeAddrs(at(1, 'a'), [])).toEqual(at(1, 'a'));
+  });
+});
+
+describe('page links', () => {
+  const text = encodeJoinCode({ sessionId: 's', keys, addrs: ['ws://[::1]:4001', 'ws://127.0.0.1:4001', 'ws://[fd00::5]:4001', 'ws://192.0.2.2:4001'] });
+  it('for others, a LAN address (IPv4 first); for this machine, a loopback one (a secure context for the page)', () => {
+    expect(pageLink(text)).toBe(`http://192.0.2.2:4001/#${text}`);
+    expect(pageLink(text, 'here')).toBe(`http://127.0.0.1:4001/#${text}`);
+  });
+  it('a code with loopback only, or LAN only, gives the one it has either way; a relay only, the relay', () => {
+    const lan = encodeJoinCode({ sessionId: 's', keys, addrs: ['ws://192.0.2.2:4001'] });
+    expect(pageLink(lan, 'here')).toBe(`http://192.0.2.2:4001/#${lan}`);
+    const loop = encodeJoinCode({ sessionId: 's', keys, addrs: ['ws://127.0.0.1:4001'] });
+    expect(pageLink(loop)).toBe(`http://127.0.0.1:4001/#${loop}`);
+    const relayed = encodeJoinCode({ sessionId: 's', keys, addrs: [], relayUrl: 'wss://relay.example:443/' });
+    expect(pageLink(relayed, 'here')).toBe(`https://relay.example/#${relayed}`);
   });
 });

@@ -7,11 +7,13 @@ import { isLoopbackHost } from './host-addrs.js';
 import { decodeJoinCode } from './join-code.js';
 
 /**
- * The link that opens `code` in a browser. A LAN address is preferred over loopback (the link is
- * for someone else, and it works on this machine too); IPv4 before IPv6. Throws JoinCodeError for
- * a damaged code.
+ * The link that opens `code` in a browser. For `others` (the default), a LAN address is preferred
+ * over loopback (the link is for someone else, and it works on this machine too); for `here`, a
+ * loopback one: a page from 127.0.0.1 is a secure context, so its tabs share one offline copy
+ * (Web Locks), which a page from a LAN address over plain http never is. IPv4 before IPv6. Throws
+ * JoinCodeError for a damaged code.
  */
-export function pageLink(code: string): string {
+export function pageLink(code: string, forWhom: 'others' | 'here' = 'others'): string {
   const decoded = decodeJoinCode(code);
   const hosts = decoded.addrs.flatMap((a) => {
     try {
@@ -21,7 +23,8 @@ export function pageLink(code: string): string {
       return [];
     }
   });
-  const rank = (u: URL): number => (isLoopbackHost(u.hostname) ? 2 : 0) + (u.hostname.startsWith('[') ? 1 : 0);
+  const loopbackRank = forWhom === 'here' ? 0 : 2;
+  const rank = (u: URL): number => (isLoopbackHost(u.hostname) ? loopbackRank : 2 - loopbackRank) + (u.hostname.startsWith('[') ? 1 : 0);
   const best = hosts.sort((a, b) => rank(a) - rank(b))[0] ?? (decoded.relayUrl ? new URL(decoded.relayUrl) : undefined);
   if (!best) throw new Error('the join code has no address to serve the page from');
   const scheme = best.protocol === 'wss:' ? 'https:' : 'http:';
