@@ -14,8 +14,8 @@ import { writerKeys } from '../../daemon/src/net/credentials.js';
 import { decodeJoinCode, encodeJoinCode } from '../../daemon/src/net/join-code.js';
 import { configKeys } from '../../daemon/src/session/session-file.js';
 import { MAX_PENDING_HANDSHAKES } from '../../daemon/src/net/overlay.js';
-import type { PeerMessage } from '../../daemon/src/sync/peer-messages.js';
-import { MAX_QUEUED_BYTES, MAX_WAITING_CHANGES } from '../../daemon/src/sync/replicator.js';
+import { decodePeerMessage, type PeerMessage } from '../../daemon/src/sync/peer-messages.js';
+import { MAX_QUEUED_BYTES, MAX_WAITING_CHANGES, type PeerNetwork } from '../../daemon/src/sync/replicator.js';
 import { MAX_ORPHAN_DOCS } from '../../daemon/src/workspace/workspace.js';
 import { logsOf, startDaemon } from '../support/in-process.js';
 import { MaliciousEditor } from '../support/malicious-editor.js';
@@ -215,6 +215,55 @@ it("item 2: a read-only member's files changed while its daemon was stopped stay
   fs.renameSync(readme, path.join(g.project.root, 'moved.md'));
   await until(() => logsOf(g2).some((l) => l.includes('not sharing the rename of README.md to moved.md: you joined this session read-only; it stays in your folder only')), () => `the rename told; log: ${logsOf(g2).slice(-3).join(' / ')}`);
   expect(entries(g2)).toEqual(entries(h));
+});
+
+it("item 2: two readers, one holding a writer's change the other refuses, sync about it once a second, not without end (a trial: ~60 % of a core each)", async () => {
+  const { host: h, code } = await host({ 'a.txt': 'one\n' }, true);
+  // The text-document sync messages each reader sends, counted as they go.
+  const sent = new Map<string, number>();
+  const counting = (who: string) => (net: PeerNetwork): PeerNetwork =>
+    new Proxy(net, {
+      get(target, key) {
+        if (key === 'send') {
+          return (id: string, data: Uint8Array) => {
+            const m = decodePeerMessage(data);
+            if (m.kind === 'sync' && /^f[0-9a-f]{24}$/.test(m.doc)) sent.set(who, (sent.get(who) ?? 0) + 1);
+            return target.send(id, data);
+          };
+        }
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  const r1 = await startDaemon(tempProject(), 'reader1', { wrapNetwork: counting('reader1') });
+  daemons.push(r1);
+  await r1.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  const r2 = await startDaemon(tempProject(), 'reader2');
+  daemons.push(r2);
+  await r2.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  await r2.stop();
+  // A writer's change reaches reader 1 only; then the writer goes, and reader 2 comes back.
+  const e = await ScriptedEditor.socket(h.project.socketPath);
+  editors.push(e);
+  await e.init();
+  await e.open('a.txt');
+  await e.edit('a.txt', 0, 0, 'w ');
+  await until(() => fs.existsSync(path.join(r1.project.root, 'a.txt')) && fs.readFileSync(path.join(r1.project.root, 'a.txt'), 'utf8') === 'w one\n', "the writer's change on reader 1");
+  e.close();
+  await h.stop();
+  daemons = daemons.filter((d) => d !== h && d !== r2);
+  sent.clear();
+  const back = await startDaemon(r2.project.root, 'reader2', { wrapNetwork: counting('reader2') });
+  daemons.push(back);
+  await until(() => logsOf(back).some((l) => /refused new changes in a sync message from read-only peer/.test(l)), "reader 2's refusal");
+  // It says why it answers slowly, in those words, not as if a large reply had gone out.
+  await until(() => logsOf(back).some((l) => /answering sync messages for f[0-9a-f]{24} from peer [0-9a-f]{8} once every 1000 ms, the latest only: it offered changes to it that this daemon will not take from it/.test(l)), 'the held answers, said');
+  await new Promise((r) => setTimeout(r, 3000));
+  // One round a second (a few messages each way in these 3 s); unbounded, each side sent
+  // ~1,500 a second here. The bound is far above the one and far below the other.
+  expect(sent.get('reader1') ?? 0).toBeLessThan(100);
+  expect(sent.get('reader2') ?? 0).toBeLessThan(100);
+  expect(logsOf(back).filter((l) => /holding sync messages .* a large reply went to it just now/.test(l))).toEqual([]);
 });
 
 // ---- 3. corrupt bytes -------------------------------------------------------------------------

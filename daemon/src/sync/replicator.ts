@@ -201,8 +201,11 @@ interface PeerState {
   /**
    * Per document: when a big sync reply last went to this peer, and the peer's latest sync
    * message waiting for RESYNC_MS to pass since (or for its link to drain); see BIG_SYNC_REPLY.
+   * `refused`: this (read-only) peer offered changes to the document that were refused, so the
+   * two sides' sync about it cannot end (each says what the other lacks, for ever): every answer
+   * then counts as a big one, and the exchange runs at one round per RESYNC_MS (decision 226).
    */
-  syncGate: Map<string, { lastBig: number; pending?: Uint8Array; timer?: Timer }>;
+  syncGate: Map<string, { lastBig: number; refused?: boolean; pending?: Uint8Array; timer?: Timer }>;
   /**
    * Saved documents from this peer that the index does not name yet, each with the peer's latest
    * sync message for it: taken when the index names the document, dropped with the link
@@ -843,14 +846,18 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       // A reader passes on the writers' changes it holds: those here already are fine.
       const { fresh, of } = this.newFromReadOnly(doc, decoded.changes);
       if (fresh) {
-        // A reader whose documents hold a change no writer takes offers it again in every sync
-        // message, and the answer asks for it again: without a bound, that loop took ~57 % of a
-        // core on each side and thousands of log lines a minute (a trial). The next answer to
-        // this peer about `doc` waits RESYNC_MS, as after a big reply (syncGateOpen), and the
-        // refusal is logged once a minute per peer and document, the rest counted.
+        // A reader whose documents hold a change this daemon will not take (its own, or a
+        // writer's it passes on while that writer is away) and this daemon never end their sync
+        // about the document: the change is refused, and each side's next message says what the
+        // other lacks, for ever. Unbounded, that took ~60 % of a core on each side (two trials,
+        // ~1,500 messages a second). From here each answer to this peer about `doc` waits
+        // RESYNC_MS (syncGateOpen, answerSync), and the refusal is logged once a minute per peer
+        // and document, the rest counted.
         const g = p.syncGate.get(doc);
-        if (g) g.lastBig = Date.now();
-        else p.syncGate.set(doc, { lastBig: Date.now() });
+        if (g) {
+          g.lastBig = Date.now();
+          g.refused = true;
+        } else p.syncGate.set(doc, { lastBig: Date.now(), refused: true });
         this.quiet.log(
           `${peerId}:read-only-sync:${doc}`,
           `refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(fresh, of, doc).message}`,
@@ -878,9 +885,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       // Tell the peer too: its own last message may have been the one that made us level.
       this.send(peerId, { kind: 'level', doc });
     }
-    if (sent >= BIG_SYNC_REPLY) {
-      const g = p.syncGate.get(doc);
-      if (g) g.lastBig = Date.now(); // the same object a waiting message's timer holds
+    const gate = p.syncGate.get(doc);
+    if (sent >= BIG_SYNC_REPLY || gate?.refused) {
+      if (gate) gate.lastBig = Date.now(); // the same object a waiting message's timer holds
       else p.syncGate.set(doc, { lastBig: Date.now() });
     }
     if (doc === INDEX_DOC_ID) this.fetchMissing();
@@ -918,7 +925,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       }
     };
     gate.timer = unref(setTimeout(retry, wait));
-    this.quietLog(peerId, 'sync-wait', `holding sync messages for ${doc} from peer ${peerId.slice(0, 8)} for up to ${RESYNC_MS} ms: a large reply went to it just now (or its link is still sending), and only the latest is answered`);
+    if (gate.refused) {
+      this.quietLog(peerId, 'sync-wait-refused', `answering sync messages for ${doc} from peer ${peerId.slice(0, 8)} once every ${RESYNC_MS} ms, the latest only: it offered changes to it that this daemon will not take from it (it may only read), so their sync about it cannot finish until a writer brings the change`);
+    } else {
+      this.quietLog(peerId, 'sync-wait', `holding sync messages for ${doc} from peer ${peerId.slice(0, 8)} for up to ${RESYNC_MS} ms: a large reply went to it just now (or its link is still sending), and only the latest is answered`);
+    }
     return false;
   }
 
