@@ -217,6 +217,32 @@ it("item 2: a read-only member's files changed while its daemon was stopped stay
   expect(entries(g2)).toEqual(entries(h));
 });
 
+it("item 2: a read-only member's deletions and renames, made while its daemon was stopped or ran, give way to a writer's next change of the file (a trial)", async () => {
+  const { host: h, code } = await host({ 'a.txt': 'a\n', 'dir/b.txt': 'b\n', 'c.txt': 'c\n', 'd.txt': 'd\n' }, true);
+  const g = await startDaemon(tempProject(), 'guest');
+  daemons.push(g);
+  await g.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+  const at = (f: string) => path.join(g.project.root, f);
+  await until(() => ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt'].every((f) => fs.existsSync(at(f))), 'the files on the reader');
+  await g.stop();
+  fs.rmSync(at('a.txt'));
+  fs.rmSync(at('dir'), { recursive: true });
+  fs.renameSync(at('c.txt'), at('c-mine.txt'));
+  const g2 = await startDaemon(g.project.root, 'guest');
+  daemons.push(g2);
+  await until(() => !!h.session.replicator?.isSynced(g2.identity.id), 'the reader synced with the host');
+  fs.renameSync(at('d.txt'), at('d-mine.txt')); // while it runs
+  await until(() => logsOf(g2).some((l) => l.includes('not sharing the rename of d.txt to d-mine.txt')), 'the rename while running, told');
+  for (const f of ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt']) fs.appendFileSync(path.join(h.project.root, f), 'more\n');
+  for (const f of ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt']) {
+    await until(() => fs.existsSync(at(f)) && fs.readFileSync(at(f), 'utf8') === `${f.slice(-5, -4)}\nmore\n`, () => `${f} back on the reader, with the writer's change`);
+  }
+  // The reader's own copies stay its own.
+  expect(fs.readFileSync(at('c-mine.txt'), 'utf8')).toBe('c\n');
+  expect(fs.readFileSync(at('d-mine.txt'), 'utf8')).toBe('d\n');
+  expect(h.workspace.index.entries().map(([, e]) => e.path).sort()).toEqual(['a.txt', 'c.txt', 'd.txt', 'dir/b.txt']);
+});
+
 it("item 2: two readers, one holding a writer's change the other refuses, sync about it once a second, not without end (a trial: ~60 % of a core each)", async () => {
   const { host: h, code } = await host({ 'a.txt': 'one\n' }, true);
   // The text-document sync messages each reader sends, counted as they go.

@@ -727,7 +727,11 @@ export class WriteBack {
           // other half of a rename (FolderSync.holdMissing), and writes the file back itself if
           // no new name comes. Written back now, a file moved while a peer typed in it would be
           // split in two: the old name with the typing, the new one without.
-          if (now === undefined && this.ledger.latest(path) === known && this.workspace.index.idOf(path) !== undefined && !fs.existsSync(abs)) return;
+          // Not for a read-only member: its deletion or rename is its own and never shared, so
+          // no other half comes, and the session's newer version is written back here, as over a
+          // change of its own (a trial: a file deleted or renamed while the daemon was stopped
+          // stayed missing for good, and the reader never saw its updates).
+          if (now === undefined && !this.workspace.readOnly && this.ledger.latest(path) === known && this.workspace.index.idOf(path) !== undefined && !fs.existsSync(abs)) return;
           if (this.workspace.readOnly && now !== undefined) {
             // A read-only member's own change is not shared; before the shared content replaces
             // it, a copy is kept where the person can find it.
