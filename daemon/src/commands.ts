@@ -381,10 +381,7 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
     process.stderr.write(shown`${project.root} is already shared: ${ignored.map((k) => flag[k]).join(', ')} ${ignored.length === 1 ? 'applies' : 'apply'} only when sharing starts, so the session keeps the settings it started with (chorus status shows them).\n`);
   }
   for (const n of notices ?? []) process.stderr.write(shown`Note: ${n}\n`);
-  if (around) {
-    const rel = path.relative(around.root, project.root);
-    process.stderr.write(shown`Note: ${project.root} is inside the project ${around.root}, and is a project of its own now: ${around.root}'s session no longer shares ${rel}/ (its members keep the files they have, but changes made here reach only this new session). To give the code of ${around.root}'s session instead, run \`chorus share ${around.root}\`; to undo this, \`chorus stop ${project.root}\` and delete ${path.join(project.root, '.chorus')}.\n`);
-  }
+  if (around) process.stderr.write(nestedNote(project, around, 'share'));
   if (editorsOffline) process.stderr.write(STILL_OFFLINE);
   if (flags.json) process.stdout.write(JSON.stringify({ code, url, root: project.root, readOnly: readOnly === true }) + '\n');
   else {
@@ -456,6 +453,27 @@ export async function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin
     input.once('end', finish);
     input.once('error', onError);
   });
+}
+
+/**
+ * The note a `share` or `join` prints when it made `project`, a folder inside the project
+ * `around`, a project of its own (README, "What is not shared"): what `around` no longer does
+ * with it (its session no longer shares it; or, not shared, its daemon no longer takes it in),
+ * where the folder's files went, and how to undo it. A trial read "…'s session no longer shares"
+ * of a project that had no session.
+ */
+function nestedNote(project: Project, around: Project, command: 'share' | 'join'): string {
+  const rel = path.relative(around.root, project.root);
+  // The file, not its parsed form: the CLI does not load the session module for a note.
+  const shared = fs.existsSync(path.join(around.dotDir, 'session.json'));
+  const here = command === 'share' ? 'this new session' : 'the session just joined';
+  const what = shared
+    ? `${around.root}'s session no longer shares ${rel}/ (its members keep the files they have, but changes made here reach only ${here})`
+    : `${around.root}'s daemon no longer takes ${rel}/ in (that project is not shared; if it is shared later, ${rel}/ stays out of it)`;
+  const files = command === 'join' ? `, and the files ${rel}/ had are in ${here}` : '';
+  const instead = command === 'share' && shared ? ` To give the code of ${around.root}'s session instead, run \`chorus share ${around.root}\`;` : '';
+  const keep = command === 'join' ? `; the members of ${here} keep the files they got` : '';
+  return shown`Note: ${project.root} is inside the project ${around.root}, and is a project of its own now: ${what}${files}.${instead} To undo this, \`chorus stop ${project.root}\` and delete ${path.join(project.root, '.chorus')}${keep}.\n`;
 }
 
 /**
@@ -546,10 +564,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
       process.stdout.write(shown`${r.waiting} of them ${r.waiting === 1 ? 'is' : 'are'} not written yet: no connected peer has ${r.waiting === 1 ? 'its' : 'their'} content. Each appears when a peer that has it connects or the file changes (names in ${path.join(project.root, '.chorus', 'daemon.log')}).\n`);
     }
   }
-  if (around) {
-    const rel = path.relative(around.root, project.root);
-    process.stderr.write(shown`Note: ${project.root} is inside the project ${around.root}, and is a project of its own now: ${around.root}'s session no longer shares ${rel}/ (its members keep the files they have, but changes made here reach only the session just joined), and the files ${rel}/ had are in the session just joined. To undo this, \`chorus stop ${project.root}\` and delete ${path.join(project.root, '.chorus')}; the members of the session just joined keep the files they got.\n`);
-  }
+  if (around) process.stderr.write(nestedNote(project, around, 'join'));
   if (editorsOffline) process.stderr.write(STILL_OFFLINE);
 }
 

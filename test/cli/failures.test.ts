@@ -91,7 +91,7 @@ it('joining the sharing folder with its own code says so at once and leaves its 
   const [pid] = daemonsFor(a);
   const r = chorus(['join', code, a], QUICK);
   expect(r.status).toBe(1);
-  expect(r.stderr).toContain(`that folder is the one sharing this session (${a}); join into another folder`);
+  expect(r.stderr).toContain(`that folder is the one sharing this session (${a}); join into another folder; nothing was changed`);
   expect(daemonsFor(a)).toEqual([pid]);
   expect(chorus(['status', a, '--json']).status).toBe(0);
 });

@@ -64,6 +64,17 @@ it("a join into a folder with files inside a project says, as share does, that t
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('Note:');
   }
+  // Inside a project that is not shared: no session to speak of (a trial read "…'s session no
+  // longer shares" there).
+  const c = tempProject({ 'sub/c.txt': 'c\n' });
+  fs.mkdirSync(path.join(c, '.chorus'));
+  used.push(c);
+  const sub = path.join(c, 'sub');
+  used.push(sub);
+  const inUnshared = chorus(['join', code, sub, '--host', '127.0.0.1']);
+  expect(inUnshared.status, inUnshared.stderr).toBe(0);
+  expect(inUnshared.stderr).toContain(`Note: ${sub} is inside the project ${c}, and is a project of its own now: ${c}'s daemon no longer takes sub/ in (that project is not shared; if it is shared later, sub/ stays out of it), and the files sub/ had are in the session just joined.`);
+  expect(inUnshared.stderr).not.toContain('session no longer shares');
   // A folder outside any project: no note either.
   const plain = path.join(tempDir(), 'plain');
   fs.mkdirSync(plain);

@@ -327,9 +327,28 @@ describe('Neovim plugin: setup() validation', () => {
       // (Through pcall: shown at ERROR level, the message is a Vim error to nvim_command.)
       await n.lua("pcall(vim.cmd, 'ChorusReconnect')");
       await waitFor('said again on :ChorusReconnect', async () => (await n.messages()).filter(said).length === 2);
+      // :checkhealth says why, not only "failed".
+      const health = await n.lua<string>(`vim.cmd('checkhealth chorus'); local t = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n'); vim.cmd('tabclose'); return t`);
+      expect(health).toContain(`${dir}: failed: cannot start the daemon for ${dir}: \`${missing}\` is not a program on your PATH`);
+      expect(health).toContain('fix that, then run :ChorusReconnect');
       // The buffer stays as it was, editable.
       await n.input('Ay<Esc>');
       expect(await n.lua<string>('return table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\\n")')).toBe('xy');
+    } finally {
+      await scene.cleanup();
+    }
+  });
+
+  it.skipIf(skip)('a cmd that runs but exits at once (a wrong path to cli.js) is said as a connection never made, naming the command (a trial)', async () => {
+    const scene = new Scene();
+    try {
+      const dir = scene.project({ 'f.txt': 'x\n' });
+      const cliPath = path.join(dir, 'not-built', 'cli.js');
+      const n = await scene.nvim({ cmd: [process.execPath, cliPath] });
+      await n.command(`edit ${path.join(dir, 'f.txt')}`);
+      const said = (m: { msg: string }) => m.msg.includes(`could not connect to the daemon for ${dir} (\`${process.execPath} ${cliPath} connect`) && m.msg.includes('exited (code 1) before the daemon answered: check cmd in setup()');
+      await waitFor('the message', async () => (await n.messages()).some(said));
+      expect((await n.messages()).filter((m) => /lost the daemon/.test(m.msg))).toEqual([]);
     } finally {
       await scene.cleanup();
     }

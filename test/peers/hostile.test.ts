@@ -237,6 +237,12 @@ it("item 2: a read-only member's deletions and renames, made while its daemon wa
   for (const f of ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt']) {
     await until(() => fs.existsSync(at(f)) && fs.readFileSync(at(f), 'utf8') === `${f.slice(-5, -4)}\nmore\n`, () => `${f} back on the reader, with the writer's change`);
   }
+  // Said as what happened: a deletion, and the session's version back over it.
+  expect(logsOf(g2).some((l) => l.includes('not sharing the deletion of a.txt: you joined this session read-only'))).toBe(true);
+  for (const f of ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt']) {
+    expect(logsOf(g2).some((l) => l.includes(`wrote ${f} back with a writer's change: it was gone from this folder (deleted or renamed here), but you joined this session read-only`)), f).toBe(true);
+  }
+  expect(logsOf(g2).filter((l) => /edits it never had arrived/.test(l))).toEqual([]);
   // The reader's own copies stay its own.
   expect(fs.readFileSync(at('c-mine.txt'), 'utf8')).toBe('c\n');
   expect(fs.readFileSync(at('d-mine.txt'), 'utf8')).toBe('d\n');

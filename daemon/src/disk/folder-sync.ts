@@ -22,7 +22,7 @@ import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.j
 import { rulesToKeep } from './kept-rules.js';
 import { scanTree } from './scan.js';
 import { testTimings } from '../session/test-timings.js';
-import type { WriteBack } from './write-back.js';
+import { readOnlyWrittenBack, type WriteBack } from './write-back.js';
 
 /** Most files taken in as one index change (below what peers accept in one change). */
 const BATCH_FILES = 2000;
@@ -941,6 +941,14 @@ export class FolderSync {
       // (this folder's copy had grown past the size limit, a blob still on its way) took a
       // peer's edit with it (a trial).
       const others = [...this.newWhileMissing].filter((p) => p !== rel && index.idOf(p) !== undefined);
+      if (this.workspace.readOnly) {
+        // A reader's deletion is its own (never shared): the session's version, changed by a
+        // writer meanwhile, comes back. Said as that, not as edits a deletion missed (a trial).
+        this.log(readOnlyWrittenBack(rel));
+        this.writeBack.forget(rel);
+        toWrite.push(rel);
+        continue;
+      }
       this.log(
         `kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile` +
           (others.length
@@ -974,9 +982,11 @@ export class FolderSync {
     const any = renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length;
     if (any && this.workspace.readOnly) {
       // A read-only member's folder changes are its own: never shared, never queued for later.
-      // A rename names both paths (a trial read only the new one, and never learned of the old).
+      // A rename names both paths, a deletion says it is one (a trial read only the new path,
+      // and "the change of" a file it had deleted).
       for (const [from, to] of renames) this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`);
-      for (const rel of [...gone, ...added, ...changed, ...collided, ...modes, ...folders.added, ...folders.gone]) {
+      for (const rel of [...gone, ...folders.gone]) this.once(`ro:${rel}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`);
+      for (const rel of [...added, ...changed, ...collided, ...modes, ...folders.added]) {
         this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`);
       }
     } else if (any) {

@@ -94,6 +94,11 @@ export interface WriteOptions {
   wanted?: () => boolean;
 }
 
+/** The log's words when a read-only member's deleted or renamed `path` is written back with a writer's change. */
+export function readOnlyWrittenBack(path: string): string {
+  return `wrote ${path} back with a writer's change: it was gone from this folder (deleted or renamed here), but you joined this session read-only, so that is not shared, and the session's newer version is written back`;
+}
+
 /** What a read-only member is told when its own version of `path` gave way to the session's, kept at `kept`. */
 export function keptReadOnlyMessage(path: string, kept: string): string {
   return `${path}: you joined this session read-only, so your own version of it is not shared; the session's version replaced it in the folder (and in any editor that has it open). Your text is kept in ${kept}: copy what you need from there, or ask a member who can write to make the change.`;
@@ -748,6 +753,7 @@ export class WriteBack {
           }
           const id = this.workspace.index.idOf(path);
           if (!id) return; // it was deleted, and that is now the shared state
+          if (this.workspace.readOnly && now === undefined) this.log(readOnlyWrittenBack(path));
           // Taken in: the path's content may now be another (merged, or a conflict's winner);
           // whatever changed it schedules the next write (a live text's edit does). A whole file
           // kept beside as a conflict changes nothing at this path: its shared content is

@@ -243,7 +243,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       throw e;
     }
     if (this.config?.sessionId === code.sessionId && this.config.role === 'host') {
-      throw new Failure('session', `that folder is the one sharing this session (${this.project.root}); join into another folder`);
+      throw new Failure('session', `that folder is the one sharing this session (${this.project.root}); join into another folder; nothing was changed`);
     }
     const outer = this.config ? undefined : enclosingMember(this.project.root, code.sessionId);
     if (outer !== undefined) {

@@ -67,13 +67,11 @@ function Connection:start(retry)
     -- Not retried: each try would only fail the same way (a trial saw Neovim's own "Spawning
     -- language server … failed" once a second, and "could not start …: nil"). Said once, with
     -- the fix; :ChorusReconnect tries again.
-    self.state = 'failed'
-    util.notify(
+    self:_fail(
       ('cannot start the daemon for %s: `%s` is not a program on your PATH. Install the chorus command (the Chorus README, "Install"), or give setup() the full command, e.g. cmd = { "node", "/path/to/chorus/daemon/dist/cli.js" }; then run :ChorusReconnect'):format(
         self.root,
         cmd[1]
-      ),
-      vim.log.levels.ERROR
+      )
     )
     return
   end
@@ -92,6 +90,16 @@ function Connection:start(retry)
         end
         if code == protocol.exit_codes.StoppedByCommand then
           self:_stopped()
+        elseif self.info == nil then
+          -- Never connected: no daemon was "lost". A wrong path in cmd, or a clone not built (a
+          -- trial read "lost the daemon … (the connection process exited (code 1…))").
+          self:_lost(
+            ('`%s` exited (code %s) before the daemon answered: check cmd in setup(), or run that command in a terminal to see why'):format(
+              table.concat(cmd, ' '),
+              code
+            ),
+            true
+          )
         else
           self:_lost(('the connection process exited (code %s, signal %s)'):format(code, signal))
         end
@@ -117,9 +125,8 @@ function Connection:start(retry)
     if err then
       if err.code == protocol.errors.UnsupportedProtocolVersion then
         -- A stale plugin or daemon: fail loudly, do not retry.
-        self.state = 'failed'
         self:_kill()
-        util.notify(util.error_text(err), vim.log.levels.ERROR)
+        self:_fail(util.error_text(err))
         return
       end
       self:_kill()
@@ -127,9 +134,8 @@ function Connection:start(retry)
       return
     end
     if result.positionEncoding ~= 'utf-8' then
-      self.state = 'failed'
       self:_kill()
-      util.notify('the daemon cannot use utf-8 positions; update chorus', vim.log.levels.ERROR)
+      self:_fail('the daemon cannot use utf-8 positions; update chorus')
       return
     end
     self.info = result
@@ -169,17 +175,24 @@ function Connection:_leave(state)
   return was_ready
 end
 
-function Connection:_lost(why)
+--- Give up on this connection until :ChorusReconnect: `why` is said once, and kept for :checkhealth.
+function Connection:_fail(why)
+  self.state = 'failed'
+  self.failed_why = why
+  util.notify(why, vim.log.levels.ERROR)
+end
+
+--- The connection went (or, `never`, could not be made): say so once, and retry with backoff.
+function Connection:_lost(why, never)
   local was_ready = self:_leave('lost')
   if was_ready == nil then
     return
   end
   if not self.said_lost then
     self.said_lost = true
-    util.notify(
-      ('lost the daemon for %s (%s); your buffers stay editable, reconnecting…'):format(self.root, why),
-      vim.log.levels.WARN
-    )
+    local text = never and 'could not connect to the daemon for %s (%s); your buffers stay editable, retrying…'
+      or 'lost the daemon for %s (%s); your buffers stay editable, reconnecting…'
+    util.notify(text:format(self.root, why), vim.log.levels.WARN)
   end
   if was_ready then
     self.handlers.lost(self)

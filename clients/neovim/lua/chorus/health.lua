@@ -65,6 +65,8 @@ function M.check()
     local line = ('%s: %s'):format(root_dir, conn.state)
     if conn.state == 'ready' then
       r.ok(line .. (conn.info and (' (you are ' .. conn.info.peer.name .. ')') or ''))
+    elseif conn.state == 'failed' and conn.failed_why then
+      r.error(line .. ': ' .. conn.failed_why, { 'fix that, then run :ChorusReconnect' })
     else
       r.warn(line)
     end
