@@ -91,7 +91,15 @@ it('a join into a folder already in the session keeps what the folder has; a cod
   };
   refused(again(reader, b), 'is in this session already, as a member who can write; a read-only code changes nothing here: to follow the session read-only, join into another folder');
   refused(again(writer, b, '--no-disk'), "is in this session already, with the session's files written to it; view mode (--no-disk) needs a folder of its own: join into another folder with --no-disk");
-  refused(again(writer, v), 'joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, or stop');
+  refused(again(writer, v), "joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, or stop this folder's daemon");
+  expect(again(writer, v).stderr).toContain("join here again (its files are the session's already; any you changed are kept as conflict copies); nothing was changed");
+  // A view-mode reader has no files to speak of (a trial).
+  const view = path.join(tempDir(), 'view');
+  used.push(view);
+  expect(chorus(['join', reader, view, '--host', '127.0.0.1', '--no-disk']).status).toBe(0);
+  const viewAgain = again(writer, view, '--no-disk');
+  refused(viewAgain, 'joined this session read-only, and joining again does not change that');
+  expect(viewAgain.stderr).not.toContain('its files are');
   // Asking for what the folder has is a join as before.
   expect(again(writer, b).stdout).toMatch(/^Joined: 1 file, /);
   expect(again(reader, v).stdout).toMatch(/^Joined read-only: 1 file, /);

@@ -345,9 +345,11 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       return `${root} is in this session already, as a member who can write; a read-only code changes nothing here: to follow the session read-only, join into another folder`;
     }
     if (!readOnly && keptReadOnly) {
+      // A view-mode folder has no files of the session to speak of (a trial).
+      const files = kept.disk ? " (its files are the session's already; any you changed are kept as conflict copies)" : '';
       return (
         `${root} joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, ` +
-        `or stop this folder's daemon (\`chorus stop ${root}\`), delete ${path.join(root, '.chorus')} and join here again (its files are the session's already; any you changed are kept as conflict copies)`
+        `or stop this folder's daemon (\`chorus stop ${root}\`), delete ${path.join(root, '.chorus')} and join here again${files}`
       );
     }
     if (kept.disk && !disk) {
