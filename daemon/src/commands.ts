@@ -465,7 +465,7 @@ export async function readCodeFromStdin(input: NodeJS.ReadStream = process.stdin
 function nestedNote(project: Project, around: Project, command: 'share' | 'join'): string {
   const rel = path.relative(around.root, project.root);
   // The file, not its parsed form: the CLI does not load the session module for a note.
-  const shared = fs.existsSync(path.join(around.dotDir, 'session.json'));
+  const shared = fs.existsSync(around.sessionPath);
   const here = command === 'share' ? 'this new session' : 'the session just joined';
   const what = shared
     ? `${around.root}'s session no longer shares ${rel}/ (its members keep the files they have, but changes made here reach only ${here})`

@@ -53,6 +53,9 @@ function lstatOrNone(abs: string): fs.Stats | undefined {
   }
 }
 
+/** The name of the session file in a project's `.chorus/`. */
+export const SESSION_FILE = 'session.json';
+
 /**
  * Why `dir` is too broad to be a project, or undefined: the file system's root or the home
  * folder itself, also when reached through a symbolic link (`chorus join <code> homelink`, a
@@ -112,6 +115,10 @@ export class Project {
   }
   get blobDir(): string {
     return path.join(this.dotDir, 'blobs');
+  }
+  /** The session this folder belongs to, if any (session/session-file.ts reads and writes it). */
+  get sessionPath(): string {
+    return path.join(this.dotDir, SESSION_FILE);
   }
   get stateDir(): string {
     return path.join(this.dotDir, 'state');

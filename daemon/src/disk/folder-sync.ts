@@ -940,20 +940,16 @@ export class FolderSync {
       // A whole file too, not only live text: one whose peer's version was never written here
       // (this folder's copy had grown past the size limit, a blob still on its way) took a
       // peer's edit with it (a trial).
-      const others = [...this.newWhileMissing].filter((p) => p !== rel && index.idOf(p) !== undefined);
-      if (this.workspace.readOnly) {
-        // A reader's deletion is its own (never shared): the session's version, changed by a
-        // writer meanwhile, comes back. Said as that, not as edits a deletion missed (a trial).
-        this.log(readOnlyWrittenBack(rel));
-        this.writeBack.forget(rel);
-        toWrite.push(rel);
-        continue;
-      }
+      // A reader's deletion is its own (never shared): said as the session's version, changed by
+      // a writer meanwhile, coming back, not as edits a deletion missed (a trial).
+      const others = this.workspace.readOnly ? [] : [...this.newWhileMissing].filter((p) => p !== rel && index.idOf(p) !== undefined);
       this.log(
-        `kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile` +
-          (others.length
-            ? `. If it was moved to ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` (or ${others.length - 3} more)` : ''}, which came at the same time with other content, both are kept: the edits are in ${rel}, the folder's version at the new name; merge them and delete one`
-            : ''),
+        this.workspace.readOnly
+          ? readOnlyWrittenBack(rel)
+          : `kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile` +
+              (others.length
+                ? `. If it was moved to ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` (or ${others.length - 3} more)` : ''}, which came at the same time with other content, both are kept: the edits are in ${rel}, the folder's version at the new name; merge them and delete one`
+                : ''),
       );
       this.writeBack.forget(rel); // so writing it back is not taken for someone else's deletion
       toWrite.push(rel);

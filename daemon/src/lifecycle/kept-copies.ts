@@ -109,7 +109,7 @@ export function tidyKeptCopies(project: Project, log: (msg: string) => void): vo
   pruneCopies(ledgerFile(project), 'damaged', log);
   pruneCopies(path.join(project.dotDir, 'identity.json'), 'damaged', log);
   const documents = damagedIn(project.stateDir);
-  const sessions = copiesOf(path.join(project.dotDir, 'session.json'), 'damaged');
+  const sessions = copiesOf(project.sessionPath, 'damaged');
   const kept: string[] = [];
   if (documents.length) {
     kept.push(`${documents.length} of documents' saved state that did not load (in ${project.stateDir}, *.damaged-*: they may hold edits made before the damage)`);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RelayUrl } from '@chorus/protocol';
 import { readOnlyKeys, withoutWriter, writerKeys, type SessionKeys } from '../net/credentials.js';
+import { SESSION_FILE } from '../project.js';
 import { CHORUS_DIR } from '../workspace/path-rules.js';
 
 export interface SessionConfig {
@@ -29,7 +30,7 @@ export interface SessionConfig {
 }
 
 export function sessionFile(dotDir: string): string {
-  return path.join(dotDir, 'session.json');
+  return path.join(dotDir, SESSION_FILE);
 }
 
 /** Why a saved session file cannot be used; undefined when it can (or there is none). */

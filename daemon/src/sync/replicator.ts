@@ -178,6 +178,14 @@ interface Waiting {
 export const MAX_WAITING_CHANGES = 2000;
 export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
 
+/** One peer's sync gate for one document (PeerState.syncGate). */
+interface SyncGate {
+  lastBig: number;
+  refused?: boolean;
+  pending?: Uint8Array;
+  timer?: Timer;
+}
+
 interface PeerState {
   meta: Record<string, unknown>;
   /** Changes from this peer waiting for their dependencies, per document. */
@@ -205,7 +213,7 @@ interface PeerState {
    * two sides' sync about it cannot end (each says what the other lacks, for ever): every answer
    * then counts as a big one, and the exchange runs at one round per RESYNC_MS (decision 226).
    */
-  syncGate: Map<string, { lastBig: number; refused?: boolean; pending?: Uint8Array; timer?: Timer }>;
+  syncGate: Map<string, SyncGate>;
   /**
    * Saved documents from this peer that the index does not name yet, each with the peer's latest
    * sync message for it: taken when the index names the document, dropped with the link
@@ -853,11 +861,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         // ~1,500 messages a second). From here each answer to this peer about `doc` waits
         // RESYNC_MS (syncGateOpen, answerSync), and the refusal is logged once a minute per peer
         // and document, the rest counted.
-        const g = p.syncGate.get(doc);
-        if (g) {
-          g.lastBig = Date.now();
-          g.refused = true;
-        } else p.syncGate.set(doc, { lastBig: Date.now(), refused: true });
+        gateOf(p, doc).refused = true;
         this.quiet.log(
           `${peerId}:read-only-sync:${doc}`,
           `refused new changes in a sync message from read-only peer ${peerId.slice(0, 8)}: ${this.readOnlyRefusal(fresh, of, doc).message}`,
@@ -885,11 +889,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       // Tell the peer too: its own last message may have been the one that made us level.
       this.send(peerId, { kind: 'level', doc });
     }
-    const gate = p.syncGate.get(doc);
-    if (sent >= BIG_SYNC_REPLY || gate?.refused) {
-      if (gate) gate.lastBig = Date.now(); // the same object a waiting message's timer holds
-      else p.syncGate.set(doc, { lastBig: Date.now() });
-    }
+    // The same object a waiting message's timer holds.
+    if (sent >= BIG_SYNC_REPLY || p.syncGate.get(doc)?.refused) gateOf(p, doc).lastBig = Date.now();
     if (doc === INDEX_DOC_ID) this.fetchMissing();
   }
 
@@ -910,8 +911,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     // Only documents held here are held back (one message each): the reply about any other is
     // small, and holding one message per name a peer makes up would grow without bound.
     if (!g && !this.store(doc).docIds().includes(doc)) return true;
-    const gate = g ?? { lastBig: 0 };
-    p.syncGate.set(doc, gate);
+    const gate = gateOf(p, doc);
     gate.pending = data;
     const retry = (): void => {
       gate.timer = undefined;
@@ -1099,3 +1099,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 }
 
+/** `p`'s sync gate for `doc` (PeerState.syncGate), made (never held) if it has none yet. */
+function gateOf(p: PeerState, doc: string): SyncGate {
+  let g = p.syncGate.get(doc);
+  if (!g) p.syncGate.set(doc, (g = { lastBig: 0 }));
+  return g;
+}
