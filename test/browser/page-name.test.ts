@@ -2,7 +2,7 @@
 // "guest" by `chorus status` and `status --json` for good, and the editors' first message said
 // "guest joined". The tab links up before its person has answered the name dialog; its link's
 // hello and its first presence carried the placeholder. Now the page says nothing of itself until
-// named, and status gives each peer the name its presence last gave.
+// named, and status gives each peer the name its presence last gave ("(no name yet)" before).
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,9 @@ describe.skipIf(skip)('the name a browser tab chose', () => {
       await dialog.waitFor();
       // Linked while its person still reads the dialog.
       await until('the tab linked to the daemon', async () => statusPeers(dir).some((p) => p.state === 'connected'));
+      // Unnamed so far: said so, not its id again in the name's place (a trial read "0907e708 0907e708").
+      expect(statusPeers(dir).map((p) => p.name)).toEqual(['(no name yet)']);
+      expect(chorus(['status', dir]).stdout).toMatch(/^ {2}\(no name yet\) [0-9a-f]{8} (via \w+ )?connected/m);
       await dialog.locator('input').fill('Zelda');
       await page.keyboard.press('Enter');
 

@@ -89,6 +89,10 @@ export interface PeerStatus {
 
 /** Most notices a join answers with (the log has every one). */
 const MAX_JOIN_NOTICES = 50;
+
+/** The name status gives a member that has told none yet (a browser tab before its person chose one). */
+export const NO_NAME_YET = '(no name yet)';
+
 /** Dial failures that mean "nothing listens there" rather than "no answer yet". */
 const DEFINITE_DIAL_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
 /** How often every address must fail that way before a join gives up (a daemon may be restarting). */
@@ -630,11 +634,19 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     });
   }
 
+  /**
+   * The session's members this daemon's overlay knows, linked or not: id, name (the hello's, or
+   * NO_NAME_YET; the daemon's status prefers what presence says, see Daemon.peersNamed), colour,
+   * path, link state and round-trip time in ms.
+   */
   peers(): PeerStatus[] {
     if (!this.overlay) return [];
     return this.overlay.peers().map((p) => ({
       id: p.id,
-      name: displayName(p.meta.name, p.id.slice(0, 8)),
+      // A browser tab says no name until its person chose one, and a member reached only through
+      // others has sent none yet: the id is its own column in `chorus status`, so repeating it
+      // there read as a name (a trial).
+      name: displayName(p.meta.name, NO_NAME_YET),
       color: typeof p.meta.color === 'string' && HEX_COLOR.test(p.meta.color) ? p.meta.color : '#888888',
       ...(p.path ? { path: p.path } : {}),
       state: p.state,
