@@ -91,8 +91,13 @@ it('a join into a folder already in the session keeps what the folder has; a cod
   };
   refused(again(reader, b), 'is in this session already, as a member who can write; a read-only code changes nothing here: to follow the session read-only, join into another folder');
   refused(again(writer, b, '--no-disk'), "is in this session already, with the session's files written to it; view mode (--no-disk) needs a folder of its own: join into another folder with --no-disk");
-  refused(again(writer, v), "joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, or stop this folder's daemon");
+  refused(again(writer, v), "joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, or delete ");
+  expect(again(writer, v).stderr).toContain(`(after \`chorus stop ${v}\`, if its daemon runs) and join here again`);
   expect(again(writer, v).stderr).toContain("join here again (its files are the session's already; any you changed are kept as conflict copies); nothing was changed");
+  // With its daemon stopped the join starts one to ask, and stops it again: the words fit that too.
+  expect(chorus(['stop', v]).status).toBe(0);
+  refused(again(writer, v), 'joined this session read-only, and joining again does not change that');
+  expect(chorus(['status', v]).status).toBe(4);
   // A view-mode reader has no files to speak of (a trial).
   const view = path.join(tempDir(), 'view');
   used.push(view);

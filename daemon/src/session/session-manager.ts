@@ -353,7 +353,8 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       const files = kept.disk ? " (its files are the session's already; any you changed are kept as conflict copies)" : '';
       return (
         `${root} joined this session read-only, and joining again does not change that: to write in the session, join with this code into another folder, ` +
-        `or stop this folder's daemon (\`chorus stop ${root}\`), delete ${path.join(root, '.chorus')} and join here again${files}`
+        // Its daemon may not run: a join that started it for this refusal stops it again.
+        `or delete ${path.join(root, '.chorus')} (after \`chorus stop ${root}\`, if its daemon runs) and join here again${files}`
       );
     }
     if (kept.disk && !disk) {
