@@ -19,7 +19,7 @@ function statusPeers(dir: string): Array<{ name: string; state?: string }> {
   return (JSON.parse(r.stdout) as { peers: Array<{ name: string; state?: string }> }).peers;
 }
 
-describe.skipIf(skip)('the name a browser tab chose', () => {
+describe.skipIf(skip)('a browser tab in chorus status', () => {
   const scene = new Scene();
   afterAll(() => scene.close());
   afterEach(() => scene.cleanup());
@@ -51,5 +51,15 @@ describe.skipIf(skip)('the name a browser tab chose', () => {
     } finally {
       editor.close();
     }
+  });
+
+  it('a closed tab is listed as left, not as reconnecting (a trial saw closed tabs "reconnecting" for ten minutes)', async () => {
+    const { dir, url } = scene.share({ 'a.txt': 'x\n' });
+    const page = await scene.open(url, { name: 'Yara' });
+    await until('the tab linked to the daemon', async () => statusPeers(dir).some((p) => p.state === 'connected'));
+    await page.close();
+    await until('the tab listed as left', async () => statusPeers(dir).some((p) => p.state === 'left'));
+    expect(statusPeers(dir)).toEqual([expect.objectContaining({ name: 'Yara', state: 'left' })]);
+    expect(chorus(['status', dir]).stdout).toMatch(/^ {2}Yara [0-9a-f]{8} left \(stopped its daemon or left the session/m);
   });
 });

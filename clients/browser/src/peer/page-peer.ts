@@ -205,9 +205,13 @@ export class ChorusPagePeer implements PagePeer {
       this.#overlay.networkBack();
     });
     // Closing or reloading the tab: tell the others now rather than after a heartbeat timeout.
-    addEventListener('pagehide', () => {
+    // Unless the tab is only kept for Back (`persisted`), its links say goodbye too: peers list
+    // it as left, not as reconnecting for the next ten minutes (a trial). A reload comes back
+    // under the same id and is listed as connected again.
+    addEventListener('pagehide', (e) => {
       this.#presence.leave();
       void this.#store.flush();
+      if (!e.persisted) void this.#overlay.stop('its tab was closed');
     });
   }
 
