@@ -24,7 +24,8 @@ import type { PeerNetwork, Replicator } from './sync/replicator.js';
 import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
 import { listenForEditors, type EditorServer } from './editor/editor-server.js';
 import { Failure } from './errors.js';
-import { loadIdentity, saveIdentity, type Identity } from './identity.js';
+import { colorFor, loadIdentity, saveIdentity, type Identity } from './identity.js';
+import { colorApart } from './presence/colors.js';
 import { nameProblem } from './presence/person-name.js';
 import { logLine } from './log-line.js';
 import { useNodePlatform } from './node-platform.js';
@@ -434,14 +435,33 @@ export class Daemon {
         );
       }
     }
+    const fresh = !this.session.session;
     this.session.on('progress', progress);
     try {
       const joined = await this.session.join(code, opts);
+      if (fresh) this.wearColorApart();
       settleMemory();
       return joined;
     } finally {
       this.session.off('progress', progress);
     }
+  }
+
+  /**
+   * Just joined: this person's colour, when it is the one their id gives (not one written in
+   * `.chorus/identity.json` by hand) and a member met in the join wears it already, becomes one
+   * none of them wears, kept for the project and told to every peer by presence. Only a new
+   * member changes: the others' colours stay what everyone has seen (colorApart).
+   */
+  private wearColorApart(): void {
+    if (this.identity.color !== colorFor(this.identity.id)) return;
+    const worn = [...this.session.peers(), ...this.presence.peers()].map((p) => p.color);
+    const color = colorApart(this.identity.color, worn);
+    if (color === this.identity.color) return;
+    this.log(`this person's colour is now ${color}: a member of the session wears ${this.identity.color}`);
+    this.identity.color = color;
+    saveIdentity(this.project.dotDir, this.identity);
+    this.presence.nameChanged();
   }
 
   /** `session.relayState` of status: the overlay's view of its relay, in the session it runs. */
@@ -489,11 +509,11 @@ export class Daemon {
    * The session's peers, each under the name its presence last gave: a browser tab links up before
    * its person has chosen a name, and its link's hello keeps the one it had then ("guest", or none),
    * so status listed it so while editors greeted it by the name it chose. The hello's name where
-   * no presence came yet.
+   * no presence came yet. The colour likewise (a member that has just joined may change it).
    */
   private peersNamed(): ReturnType<SessionManager['peers']> {
-    const said = new Map(this.presence.peers().map((v) => [v.id, v.name]));
-    return this.session.peers().map((p) => ({ ...p, name: said.get(p.id) ?? p.name }));
+    const said = new Map(this.presence.peers().map((v) => [v.id, v]));
+    return this.session.peers().map((p) => ({ ...p, name: said.get(p.id)?.name ?? p.name, color: said.get(p.id)?.color ?? p.color }));
   }
 
   /**

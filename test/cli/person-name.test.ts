@@ -12,6 +12,7 @@ import { chorus, daemonsFor, stopAfterEach, waitUntil } from '../support/cli.js'
 import { CLI } from '../support/paths.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
+import { colorFor } from '../../daemon/src/presence/colors.js';
 
 const used = stopAfterEach();
 const children: ChildProcess[] = [];
@@ -89,6 +90,53 @@ it('two peers on one machine, each with its own --name, see each other by it; a 
   expect(storedName(b)).toBe('Grace B. Murray');
   await waitForPeerNamed(a, 'Grace B. Murray');
   connect.stdin!.end();
+}, 180_000);
+
+/** `dir`'s identity as `.chorus/identity.json` keeps it. */
+const storedIdentity = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, '.chorus', 'identity.json'), 'utf8')) as { id: string; color: string };
+
+/** A folder whose `.chorus/identity.json` says `identity` (as a person may write it), with one file. */
+function folderWithIdentity(identity: Record<string, string>): string {
+  const dir = tempProject({ 'x.txt': 'x\n' });
+  fs.mkdirSync(path.join(dir, '.chorus'));
+  fs.writeFileSync(path.join(dir, '.chorus', 'identity.json'), JSON.stringify(identity));
+  return dir;
+}
+
+it("a member joining in a colour a member there wears takes one nobody wears, kept and seen by the peer; one written by hand is kept (a trial: two of five people in one colour)", async () => {
+  // Bob's id gives the colour Ann chose: without a change both would show in it.
+  const bobId = 'b0b0000000000000000000000000000b';
+  const worn = colorFor(bobId);
+  const a = folderWithIdentity({ name: 'Ann', color: worn });
+  used.push(a);
+  const shared = chorus(['share', a, '--json', '--host', '127.0.0.1']);
+  expect(shared.status, shared.stderr).toBe(0);
+  const code = (JSON.parse(shared.stdout) as { code: string }).code;
+  const b = path.join(tempDir(), 'b');
+  fs.mkdirSync(path.join(b, '.chorus'), { recursive: true });
+  fs.writeFileSync(path.join(b, '.chorus', 'identity.json'), JSON.stringify({ id: bobId, name: 'Bob' }));
+  used.push(b);
+  const join = chorus(['join', code, b, '--host', '127.0.0.1']);
+  expect(join.status, join.stderr).toBe(0);
+
+  const bobs = (statusOf(b).peer as { color: string }).color;
+  expect(bobs).not.toBe(worn);
+  expect(bobs).toMatch(/^#[0-9a-f]{6}$/);
+  expect(storedIdentity(b)).toMatchObject({ id: bobId, color: bobs });
+  expect((statusOf(a).peer as { color: string }).color).toBe(worn);
+  await waitUntil('Ann to see Bob in his new colour', () => (statusOf(a).peers as Array<{ name: string; color?: string }>).some((p) => p.name === 'Bob' && p.color === bobs));
+  expect(fs.readFileSync(path.join(b, '.chorus', 'daemon.log'), 'utf8')).toContain(`this person's colour is now ${bobs}: a member of the session wears ${worn}`);
+
+  // Carol wrote her colour by hand, the one Ann wears: hers to keep.
+  const c = path.join(tempDir(), 'c');
+  fs.mkdirSync(path.join(c, '.chorus'), { recursive: true });
+  const carolId = 'c0c0000000000000000000000000000c';
+  expect(colorFor(carolId)).not.toBe(worn); // so the colour is one her id does not give
+  fs.writeFileSync(path.join(c, '.chorus', 'identity.json'), JSON.stringify({ id: carolId, name: 'Carol', color: worn }));
+  used.push(c);
+  const joinC = chorus(['join', code, c, '--host', '127.0.0.1']);
+  expect(joinC.status, joinC.stderr).toBe(0);
+  expect((statusOf(c).peer as { color: string }).color).toBe(worn);
 }, 180_000);
 
 it('refuses a bad --name on daemon, share and join before anything starts, changing nothing', () => {

@@ -179,7 +179,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   }
 
   /**
-   * This daemon's name changed (identity.name, set before the call): every peer hears it now. In a
+   * This daemon's name or colour changed (identity, set before the call): every peer hears it now. In a
    * full mesh presence is not repeated on the wire, so without this peers kept the old name until
    * an editor here moved.
    */
