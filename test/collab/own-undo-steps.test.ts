@@ -16,13 +16,14 @@ const F = 'w.txt';
 /** The other cases' files: the same text, their own histories. */
 const G = 'v.txt';
 const H = 'u.txt';
+const T = 't.txt';
 const ORIGINAL = 'line one\nline two\nline three';
 let A: Daemon, B: Daemon;
 let dirA: string, dirB: string;
 let ea: ScriptedEditor, eb: ScriptedEditor;
 
 beforeAll(async () => {
-  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL, [H]: ORIGINAL }, [F, G, H]));
+  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL, [H]: ORIGINAL, [T]: ORIGINAL }, [F, G, H, T]));
 });
 
 afterAll(async () => {
@@ -103,5 +104,20 @@ describe('own-edit undo of an older step', () => {
     await everywhere('line one\nline two B1\nline three', 'alice\'s deletion', H);
     expect((await eb.conn.sendRequest(P.BufferUndo.type, { path: H })).applied).toBe(true);
     await everywhere(ORIGINAL, 'bob\'s undo', H);
+  });
+
+  it("removes only the person's insertion when a peer typed right at its start (a trial: it deleted the peer's first character and kept the person's)", async () => {
+    // Alice types "[alice" at the end of line 1; bob types " {bob}" after it, a key at a time;
+    // alice, her caret still before bob's text, types " typing]", a key at a time. Bob's undo deleted alice's space and left his own: "[alicetyping] ".
+    const end = 'line one'.length;
+    await ea.edit(T, end, end, '[alice');
+    await everywhere('line one[alice\nline two\nline three', "alice's text", T);
+    const at = end + '[alice'.length;
+    for (const [i, c] of [...' {bob}'].entries()) await eb.edit(T, at + i, at + i, c);
+    await everywhere('line one[alice {bob}\nline two\nline three', "bob's text", T);
+    for (const [i, c] of [...' typing]'].entries()) await ea.edit(T, at + i, at + i, c);
+    await everywhere('line one[alice typing] {bob}\nline two\nline three', "alice's typing before bob's", T);
+    expect((await eb.conn.sendRequest(P.BufferUndo.type, { path: T })).applied).toBe(true);
+    await everywhere('line one[alice typing]\nline two\nline three', "bob's undo", T);
   });
 });

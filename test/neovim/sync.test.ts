@@ -243,6 +243,43 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     expect(await converged([n], client, dir, 'run.txt')).toBe('line one A1\n');
   });
 
+  it("text typed just before a peer's text that starts with the same character is sent where it was typed, so the peer's own-edit undo takes back only the peer's text (a trial)", async () => {
+    scene = new Scene();
+    const { dir } = await sharedProject();
+    fs.writeFileSync(path.join(dir, 'before.txt'), 'line one\n');
+    const client = await scene.client(dir);
+    expect(await client.text('before.txt')).toBe('line one\n');
+    const n = await scene.nvim();
+    await n.edit(path.join(dir, 'before.txt'));
+    await n.input('A[alice<Esc>');
+    await n.settled();
+    await waitFor("this person's typing at the daemon", async () => (await client.text('before.txt')) === 'line one[alice\n');
+    // The peer types " {bob}" after it; this person, the cursor still on "e", types " typing]".
+    await client.request('buffer/edit', { path: 'before.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 14 }, end: { line: 0, character: 14 } }, text: ' {bob}' }] });
+    await waitFor("the peer's typing in Neovim", async () => (await n.text()) === 'line one[alice {bob}\n');
+    await n.input('a typing]<Esc>');
+    await n.settled();
+    await waitFor("this person's typing at the daemon", async () => (await client.text('before.txt')) === 'line one[alice typing] {bob}\n');
+    // The peer undoes its own step: " {bob}" goes, and this person's space stays. The change was
+    // sent as "typing] " after the peer's space, so the undo took this person's space and left
+    // the peer's: "[alicetyping] ".
+    expect(await client.request('buffer/undo', { path: 'before.txt' })).toEqual({ applied: true });
+    expect(await converged([n], client, dir, 'before.txt')).toBe('line one[alice typing]\n');
+  });
+
+  it("places a change where on_bytes says it began, among the places that fit, and only there (text.diff's at)", async () => {
+    scene = new Scene();
+    const n = await scene.nvim();
+    const diff = (a: string, b: string, at?: number) =>
+      n.lua<[number, number, string]>(`local c = require('chorus.text').diff(...) return { c.range.start.character, c.range['end'].character, c.text }`, at === undefined ? [a, b, 0] : [a, b, 0, at]);
+    expect(await diff('[alice {bob}', '[alice  {bob}')).toEqual([7, 7, ' ']); // the last place that fits
+    expect(await diff('[alice {bob}', '[alice  {bob}', 6)).toEqual([6, 6, ' ']);
+    expect(await diff('a  b', 'a b', 1)).toEqual([1, 2, '']); // a deletion too
+    expect(await diff('a  b', 'a b')).toEqual([2, 3, '']);
+    expect(await diff('abc', 'abXc', 0)).toEqual([2, 2, 'X']); // 0 does not fit: ignored
+    expect(await diff('xx', 'yy', 0)).toEqual([0, 2, 'yy']);
+  });
+
   it('two Neovims typing at once end identical', async () => {
     scene = new Scene();
     const initial = 'top\nmiddle\nbottom\n';

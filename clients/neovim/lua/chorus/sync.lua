@@ -263,6 +263,8 @@ local function queue(state, change, removed)
   end
 end
 
+local hint_offset -- forward (below on_lines)
+
 local function on_lines(_, bufnr, _, first, last, new_last)
   local state = M.buffers[bufnr]
   if not state or state.detached then
@@ -299,12 +301,38 @@ local function on_lines(_, bufnr, _, first, last, new_last)
     -- Each line with its line break (the last one's may be virtual: see above).
     local a = #old_region > 0 and table.concat(old_region, sep) .. sep or ''
     local b = #new_region > 0 and table.concat(new_region, sep) .. sep or ''
-    local change, removed = text.diff(a, b, r_first)
+    local change, removed = text.diff(a, b, r_first, hint_offset(state, lines, r_first, last, sep))
     if change then
       queue(state, change, removed)
     end
   end
+  state.hint = nil
   text.splice(lines, first, last, new)
+end
+
+--- Where the change on_lines is about began (on_bytes's start, which Neovim reports just
+--- before), as a byte offset into the region of old lines `r_first`..`last` (0-based, end
+--- exclusive) joined with `sep`; nil when on_bytes said nothing or somewhere else.
+hint_offset = function(state, lines, r_first, last, sep)
+  local hint = state.hint
+  if not hint or hint.row < r_first or hint.row >= last then
+    return nil
+  end
+  local off = hint.col
+  for i = r_first + 1, hint.row do
+    off = off + #lines[i] + #sep
+  end
+  return off
+end
+
+--- on_bytes: only where the change begins is kept, for on_lines (which follows it) to place text
+--- typed next to equal characters where it was typed (text.diff's `at`).
+local function on_bytes(_, bufnr, _, start_row, start_col)
+  local state = M.buffers[bufnr]
+  if not state or state.detached then
+    return true
+  end
+  state.hint = { row = start_row, col = start_col }
 end
 
 --- The whole buffer may have changed (reload): send the difference from the shadow.
@@ -359,6 +387,7 @@ end
 
 attach = function(state)
   api.nvim_buf_attach(state.bufnr, false, {
+    on_bytes = on_bytes,
     on_lines = on_lines,
     on_reload = on_reload,
     on_detach = on_detach,

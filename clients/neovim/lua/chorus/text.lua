@@ -28,10 +28,18 @@ end
 --- (which starts at line `line0`, column 0), or nil when they are equal. The common suffix is
 --- trimmed before the common prefix, so when both end with the same line break the change never
 --- touches it. Never splits a UTF-8 sequence.
+---
+--- `at` (optional) is where in `a` (a byte offset) the edit really began, as Neovim's on_bytes
+--- said. Text inserted or deleted next to equal characters fits several places (a space typed
+--- before another space), and the diff alone picks the last; which one it is decides whose
+--- characters these are, and so what a peer's own-edit undo removes (a trial: a person typing
+--- " typing]" just before a peer's " {bob}" had the peer's space, and the peer's undo then
+--- deleted theirs). So where `at` is one of those places, the change is made there.
 ---@param a string
 ---@param b string
 ---@param line0? integer
-function M.diff(a, b, line0)
+---@param at? integer
+function M.diff(a, b, line0, at)
   if a == b then
     return nil
   end
@@ -56,6 +64,23 @@ function M.diff(a, b, line0)
   -- the suffix must start on a character boundary
   while s > 0 and (is_continuation(a:byte(la - s + 1)) or is_continuation(b:byte(lb - s + 1))) do
     s = s - 1
+  end
+  if at ~= nil and at ~= p and (p + s == la or p + s == lb) then
+    -- Only inserted (or only deleted): every place from the first one whose rest of the text
+    -- still matches to `p` gives `b`.
+    local full = 0
+    local bound = math.min(la, lb)
+    while full < bound and a:byte(la - full) == b:byte(lb - full) do
+      full = full + 1
+    end
+    if at >= math.min(la, lb) - full and at < p then
+      if p + s == la then
+        s = la - at -- inserted at `at`: all of `a` after it is kept
+      else
+        s = lb - at -- deleted from `at`: all of `b` after it is kept
+      end
+      p = at
+    end
   end
   -- Lines added after a region kept whole go in before its last line break, not after it: after
   -- it is past the end of a text whose final line break is virtual ('noeol'), a position the
