@@ -21,8 +21,8 @@ afterEach(() => {
 });
 
 interface Status {
-  peer: { id: string; name: string };
-  peers: Array<{ id: string; name: string }>;
+  peer: { id: string; name: string; color: string };
+  peers: Array<{ id: string; name: string; color: string }>;
 }
 
 function statusOf(dir: string): Status {
@@ -119,12 +119,12 @@ it("a member joining in a colour a member there wears takes one nobody wears, ke
   const join = chorus(['join', code, b, '--host', '127.0.0.1']);
   expect(join.status, join.stderr).toBe(0);
 
-  const bobs = (statusOf(b).peer as { color: string }).color;
+  const bobs = statusOf(b).peer.color;
   expect(bobs).not.toBe(worn);
   expect(bobs).toMatch(/^#[0-9a-f]{6}$/);
   expect(storedIdentity(b)).toMatchObject({ id: bobId, color: bobs });
-  expect((statusOf(a).peer as { color: string }).color).toBe(worn);
-  await waitUntil('Ann to see Bob in his new colour', () => (statusOf(a).peers as Array<{ name: string; color?: string }>).some((p) => p.name === 'Bob' && p.color === bobs));
+  expect(statusOf(a).peer.color).toBe(worn);
+  await waitUntil('Ann to see Bob in his new colour', () => statusOf(a).peers.some((p) => p.name === 'Bob' && p.color === bobs));
   expect(fs.readFileSync(path.join(b, '.chorus', 'daemon.log'), 'utf8')).toContain(`this person's colour is now ${bobs}: a member of the session wears ${worn}`);
 
   // Carol wrote her colour by hand, the one Ann wears: hers to keep.
@@ -136,7 +136,7 @@ it("a member joining in a colour a member there wears takes one nobody wears, ke
   used.push(c);
   const joinC = chorus(['join', code, c, '--host', '127.0.0.1']);
   expect(joinC.status, joinC.stderr).toBe(0);
-  expect((statusOf(c).peer as { color: string }).color).toBe(worn);
+  expect(statusOf(c).peer.color).toBe(worn);
 }, 180_000);
 
 it('refuses a bad --name on daemon, share and join before anything starts, changing nothing', () => {

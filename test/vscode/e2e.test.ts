@@ -202,6 +202,21 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     expect(text).toBe('THEIRS base\n');
   });
 
+  it('an ignored file (.env) is said to stay on this machine, once, and nothing of it goes to the daemon (a trial: no word, and each key sent, refused and opened again)', async () => {
+    fs.writeFileSync(path.join(a, '.env'), 'TOKEN=1\n');
+    await (await vs.explorerRow('.env')).click();
+    await waitFor('.env kept on this machine', () => vs.state()?.buffers['.env']?.status === 'local', 30000);
+    const told = () => vs.notifications().then((ns) => ns.filter((n) => n.includes('.env is ignored') && n.includes('stays on this machine')));
+    await waitFor('the message naming why', async () => (await told()).length > 0);
+    await vs.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await vs.end();
+    await vs.type('SECRET=2');
+    await waitFor('the typing in VS Code', () => vs.text('.env')?.includes('SECRET=2'));
+    expect(vs.state()!.log.filter((l) => l.includes('.env'))).toEqual([]);
+    expect(await told()).toHaveLength(1);
+    expect(fs.existsSync(path.join(b, '.env'))).toBe(false);
+  });
+
   it('killing the daemon mid-typing loses nothing once it is back', async () => {
     const ed = await peerEditor('crash.txt');
     await vs.open('crash.txt');

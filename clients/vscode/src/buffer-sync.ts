@@ -24,7 +24,12 @@ export interface Rpc {
 }
 
 /** Where a shared buffer stands. */
-export type BufferStatus = 'opening' | 'open' | 'offline' | 'failed';
+/**
+ * Where a document stands with the daemon. `local`: the daemon answered that its file is not
+ * shared (ignored, or this folder's own file in view mode): VS Code edits and saves it as any
+ * file, and nothing of it (edits, cursor, save) goes to the daemon.
+ */
+export type BufferStatus = 'opening' | 'open' | 'offline' | 'failed' | 'local';
 
 interface Applying {
   /** The document version our WorkspaceEdit produces; the change event with it is our echo. */
@@ -148,6 +153,8 @@ type ChangeEventEntry = { rangeOffset: number; rangeLength: number; text: string
 /** One shared document. */
 export class SharedBuffer {
   status: BufferStatus = 'opening';
+  /** The person was told this document's file is not shared (status `local`): once is enough. */
+  toldLocal = false;
   /** Project path as the daemon spells it. */
   path: string;
   shadow: string;
@@ -262,6 +269,8 @@ export class SharedBuffer {
 export interface BufferSyncOptions {
   /** A message for the person (errors they can act on). */
   warn(message: string): void;
+  /** A message for the person that needs nothing of them (a file kept on this machine). */
+  info?(message: string): void;
   /** Debug log. */
   log(message: string): void;
   /** The person typed in a shared buffer (follow mode stops). */
@@ -441,6 +450,16 @@ export class BufferSync {
   /** Take the daemon's answer to buffer/open: the document becomes the shared text. */
   private async adopt(b: SharedBuffer, epoch: number, sent: string, r: P.ResultOf<typeof M.BufferOpen>): Promise<void> {
     if (b.epoch !== epoch || this.get(b.doc) !== b) return;
+    if (r.shared === false) {
+      // An ignored file (a .env, a log): kept on this machine. Said once per document, as the
+      // other editors say it (a trial: VS Code said nothing, and sent every keystroke of a .env
+      // to be refused, then opened it again).
+      b.path = r.path;
+      b.status = 'local';
+      if (!b.toldLocal) this.opts.info?.(`Chorus: ${M.visibleBidi(r.notShared ?? `${r.path} is not shared`)}`);
+      b.toldLocal = true;
+      return;
+    }
     if (b.doc.getText() !== sent) {
       // Typed while the open was out: open again; `sent` is what the daemon merged.
       b.mergedAt(sent);

@@ -72,6 +72,7 @@ export class ChorusClient {
   ) {
     this.sync = new BufferSync(vs, root, {
       warn: (m) => void vs.window.showWarningMessage(m),
+      info: (m) => void vs.window.showInformationMessage(m),
       log: opts.log,
       onMoved: (m) => void this.moved(m),
     });
