@@ -48,6 +48,8 @@ describe.skipIf(skip)('Neovim: a file deleted while open, then the daemon restar
     expect(fs.existsSync(path.join(b, file)), "in Bob's folder").toBe(false);
     expect(await n.status(), 'the buffer is no longer shared').toBeNull();
     expect((await told(n)).length, 'said once').toBe(1);
+    // It was deleted while Neovim was connected (and told): not "while Neovim was away" (a trial).
+    expect((await told(n))[0]!.msg).toMatch(/no longer exists in the project \(it was deleted\)/);
     expect(await n.lua('return vim.api.nvim_buf_get_lines(0, 0, -1, true)')).toEqual(['export const feature = 1;']);
     // Nor does the daemon hold it open for this Neovim (`chorus status` listed it).
     const status = JSON.parse(execFileSync(process.execPath, [cli, 'status', a, '--json'], { encoding: 'utf8' })) as { buffers?: { path: string }[] };

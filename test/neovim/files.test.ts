@@ -99,6 +99,11 @@ describe.skipIf(skip)('Neovim: files of a real project', () => {
     });
     expect((st as unknown as { not_shared: string }).not_shared).toMatch(/ignored/);
     expect((await n.messages()).some((m) => /stays on this machine/.test(m.msg))).toBe(true);
+    // The connection coming back re-opens the buffer and meets the same answer: said once (a trial).
+    await n.lua(`local sync = require('chorus.sync'); sync.connection_ready(sync.buffers[vim.api.nvim_get_current_buf()].conn)`);
+    await waitFor('the re-open', async () => (await n.status())?.status === 'local');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await n.messages()).filter((m) => /stays on this machine/.test(m.msg))).toHaveLength(1);
     await n.input('ASECRET2=2<Esc>');
     await n.command('write');
     expect(await n.api.eval('v:errmsg')).toBe('');

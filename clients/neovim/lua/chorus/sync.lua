@@ -635,7 +635,8 @@ function M.open(state)
       -- An ignored file: the daemon keeps it on this machine. Edit it as a plain local file.
       state.status = 'local'
       state.not_shared = result.notShared or 'this file is not shared'
-      util.notify(state.not_shared)
+      -- Once per buffer: every re-open (a reconnect) is answered the same (a trial saw it again).
+      M.tell_once(state.bufnr, state.not_shared, vim.log.levels.INFO)
       if M.hooks.on_local then
         M.hooks.on_local(state)
       end
@@ -676,8 +677,9 @@ end
 --- Show `msg` (a refusal to share buffer `bufnr`) unless this buffer showed it already. Every
 --- re-open of the buffer (after a refused edit, a reconnection, a reload) meets the same refusal,
 --- as in a folder joined read-only: said once, it is news; said again, it is noise. Kept in a
---- buffer variable, so it lasts as long as the buffer, across re-attaching.
-function M.tell_once(bufnr, msg)
+--- buffer variable, so it lasts as long as the buffer, across re-attaching. `level`: WARN unless
+--- given.
+function M.tell_once(bufnr, msg, level)
   local told = api.nvim_buf_is_valid(bufnr) and vim.b[bufnr].chorus_told or {}
   if told[msg] then
     return
@@ -686,7 +688,7 @@ function M.tell_once(bufnr, msg)
   if api.nvim_buf_is_valid(bufnr) then
     vim.b[bufnr].chorus_told = told
   end
-  util.notify(msg, vim.log.levels.WARN)
+  util.notify(msg, level or vim.log.levels.WARN)
 end
 
 --- The daemon kept this person's own version of project file `path` aside and the session's is
@@ -1004,7 +1006,10 @@ function M.gone(state)
   M.buffers[bufnr] = nil
   state.detached = true
   state.status = 'closed'
-  M.tell_once(bufnr, ('%s was deleted while Neovim was away from the daemon: this buffer is not shared now (:w makes the file again and shares it)'):format(state.path))
+  -- Not "while Neovim was away": a file deleted while the buffer was open is answered so too
+  -- after a restart of the daemon, which forgets deletions (a trial read that of a file whose
+  -- deletion it had been told of a minute before).
+  M.tell_once(bufnr, ('%s no longer exists in the project (it was deleted): this buffer is not shared now (:w makes the file again and shares it)'):format(state.path))
   if M.hooks.gone then
     M.hooks.gone(state)
   end
