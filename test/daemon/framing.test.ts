@@ -89,3 +89,21 @@ it('a notification with invalid params is logged and told to its editor once per
   expect(logged).toHaveLength(3);
   expect(logged[0]).toMatch(/editor \S+ \(mallory\): invalid params for cursor\/set: selections/);
 });
+
+describe('an editor that leaves without a goodbye', () => {
+  // `:qa!` with requests unanswered resets the connection: the log said "editor socket error:
+  // read ECONNRESET", which a trial read as a fault.
+  it('is logged as an editor leaving, not as an error, and the daemon keeps serving', async () => {
+    const net = await import('node:net');
+    const socket = net.connect(daemon.project.socketPath);
+    socket.pause(); // its answer stays unread: closed so, a Unix socket resets the daemon's end
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`Content-Length: ${bytes(initialize)}\r\n\r\n${initialize}`);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.destroy();
+    const said = () => logsOf(daemon).filter((l) => /ended without a goodbye \(ECONNRESET\)/.test(l) || /editor socket error/.test(l));
+    for (const end = Date.now() + 10_000; said().length === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    expect(said()).toEqual(["an editor's connection ended without a goodbye (ECONNRESET): the editor exited or was stopped"]);
+    await (await connect()).init();
+  });
+});

@@ -15,7 +15,7 @@ export async function listenForEditors(socketPath: string, services: EditorServi
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.on('error', (e) => services.log(`editor socket error: ${e.message}`));
+    socket.on('error', (e) => services.log(socketEnd(e)));
     serveEditor(socket, services);
   });
   await new Promise<void>((resolve, reject) => {
@@ -27,4 +27,14 @@ export async function listenForEditors(socketPath: string, services: EditorServi
   });
   fs.chmodSync(socketPath, 0o600);
   return { sockets, close: () => server.close() };
+}
+
+/**
+ * The log line for an editor socket's error. An editor that exits or is killed (`:qa!` with
+ * requests unanswered) resets its connection: that is how editors leave, not a fault of either
+ * side, and a trial read "editor socket error" as one.
+ */
+function socketEnd(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return `an editor's connection ended without a goodbye (${e.code}): the editor exited or was stopped`;
+  return `editor socket error: ${e.message}`;
 }
