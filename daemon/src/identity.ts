@@ -1,7 +1,7 @@
 /** Who this daemon is in a session: a stable id per project, a name and a colour. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { colorFor } from './presence/colors.js';
+import { colorFor, HEX_COLOR } from './presence/colors.js';
 import { nameProblem } from './presence/person-name.js';
 import { Failure } from './errors.js';
 import fs from 'node:fs';
@@ -72,7 +72,13 @@ export function loadIdentity(dotDir: string, name?: string, log: (msg: string) =
   // tab whose person has not chosen one yet), so a daemon must always have one.
   // A stored name is taken as the file has it (a person may write one there); what shows it escapes it.
   const storedName = typeof stored.name === 'string' && stored.name.trim() !== '' ? stored.name : undefined;
-  const identity = { id, name: name || storedName || defaultName(), color: stored.color ?? colorFor(id) };
+  // A colour written by hand must be one peers take (`#rrggbb`): they refuse any other in
+  // presence, and the person's cursor and name then showed nowhere, with nothing said (a trial).
+  const storedColor = typeof stored.color === 'string' && HEX_COLOR.test(stored.color) ? stored.color : undefined;
+  if (stored.color !== undefined && storedColor === undefined) {
+    log(`the colour ${JSON.stringify(stored.color).slice(0, 40)} in ${file} is not of the form #rrggbb (as #3cb44b), which peers need to show a cursor; ${colorFor(id)} is used instead`);
+  }
+  const identity = { id, name: name || storedName || defaultName(), color: storedColor ?? colorFor(id) };
   if (JSON.stringify(identity) !== JSON.stringify(stored)) saveIdentity(dotDir, identity);
   return identity;
 }
