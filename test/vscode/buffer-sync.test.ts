@@ -11,7 +11,7 @@ import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, DaemonConnection, resolveCli } from '../../clients/vscode/src/connection.js';
-import { applyChanges, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
+import { applyChanges, caretAfter, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
 import { statusText } from '../../clients/vscode/src/status-bar.js';
 import { ChorusClient } from '../../clients/vscode/src/client.js';
@@ -864,5 +864,16 @@ describe('CLI lookup, status bar, presence', () => {
     expect(withAlpha('not a colour', 1)).toBe('#4363d8ff');
     expect(textOn('#ffe119')).toBe('#000000');
     expect(textOn('#4363d8')).toBe('#ffffff');
+  });
+});
+
+describe('caretAfter: where a caret stands after others\' replacements', () => {
+  it('stays before text inserted at its very place, moves with text before it, and goes to the start of a range replaced around it', () => {
+    expect(caretAfter(3, [{ from: 3, to: 3, text: 'XYZ' }])).toBe(3);
+    expect(caretAfter(4, [{ from: 3, to: 3, text: 'XYZ' }])).toBe(7);
+    expect(caretAfter(3, [{ from: 1, to: 3, text: '' }])).toBe(1);
+    expect(caretAfter(2, [{ from: 1, to: 4, text: 'ab' }])).toBe(1);
+    expect(caretAfter(5, [{ from: 0, to: 0, text: 'a' }, { from: 5, to: 5, text: 'b' }])).toBe(6);
+    expect(caretAfter(5, [{ from: 2, to: 3, text: 'long' }, { from: 7, to: 8, text: '' }])).toBe(8);
   });
 });

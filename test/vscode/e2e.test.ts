@@ -46,7 +46,7 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
   }
 
   pairWithVsCode(
-    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'plan.txt': 'one\ntwo\nthree\n', 'both.txt': 'alpha\nbeta\ngamma\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
+    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'plan.txt': 'one\ntwo\nthree\n', 'both.txt': 'alpha\nbeta\ngamma\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'caret.txt': 'one', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
     (s) => ({ vs, a, b } = s),
     () => {
       for (const p of peers) p.close();
@@ -215,6 +215,18 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     expect(vs.state()!.log.filter((l) => l.includes('.env'))).toEqual([]);
     expect(await told()).toHaveLength(1);
     expect(fs.existsSync(path.join(b, '.env'))).toBe(false);
+  });
+
+  it("a peer's text typed exactly at the caret appears after it: what is typed next goes before it, not into it (a trial: words interleaved)", async () => {
+    const ed = await peerEditor('caret.txt');
+    await vs.open('caret.txt');
+    await vs.end(); // after "one"
+    await ed.edit('caret.txt', 3, 3, 'XYZ');
+    await waitFor('the peer typing in VS Code', () => vs.text('caret.txt') === 'oneXYZ');
+    await vs.type('b');
+    await waitFor('the key in VS Code', () => vs.text('caret.txt')?.includes('b'));
+    await waitFor('the key at the peer', () => ed.text('caret.txt').includes('b'));
+    expect(await everywhere('caret.txt', ed)).toBe('onebXYZ');
   });
 
   it('killing the daemon mid-typing loses nothing once it is back', async () => {

@@ -14,7 +14,7 @@ import * as M from '@chorus/protocol';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { isDaemonAnswer, messageOf, request } from './errors.js';
-import { applyChanges, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
+import { applyChanges, caretAfter, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
 import { fileOf, projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
@@ -1089,12 +1089,25 @@ export class BufferSync {
   private editInEditor(b: SharedBuffer, replacements: readonly Replacement[]): Thenable<boolean> | undefined {
     const editor = this.editorOf(b);
     if (!editor) return undefined;
-    return editor.edit(
-      (eb) => {
-        for (const r of replacements) eb.replace(new this.vs.Range(b.doc.positionAt(r.from), b.doc.positionAt(r.to)), r.text);
-      },
-      { undoStopBefore: true, undoStopAfter: true },
-    );
+    // A caret (or a selection's end) where others' text is inserted stays before it (caretAfter).
+    const version = b.doc.version;
+    const ends = editor.selections.map((s) => [b.doc.offsetAt(s.anchor), b.doc.offsetAt(s.active)] as const);
+    const atInsertion = replacements.some((r) => r.from === r.to && r.text !== '' && ends.some(([anchor, active]) => r.from === anchor || r.from === active));
+    return editor
+      .edit(
+        (eb) => {
+          for (const r of replacements) eb.replace(new this.vs.Range(b.doc.positionAt(r.from), b.doc.positionAt(r.to)), r.text);
+        },
+        { undoStopBefore: true, undoStopAfter: true },
+      )
+      .then((applied) => {
+        // Only right after this very edit: a key typed since has moved the caret itself.
+        if (applied && atInsertion && b.doc.version === version + 1) {
+          const at = (offset: number) => b.doc.positionAt(caretAfter(offset, replacements));
+          editor.selections = ends.map(([anchor, active]) => new this.vs.Selection(at(anchor), at(active)));
+        }
+        return applied;
+      });
   }
 
   /**

@@ -65,3 +65,20 @@ export function fromReported(text: string, reported: readonly ReportedChange[]):
   }
   return { text, changes };
 }
+
+/**
+ * Where a caret at `offset` (UTF-16 units, in the text before `replacements`) stands after them:
+ * before text inserted at its very place (others' typing appears after one's caret, as in Neovim
+ * and Emacs; VS Code's own rule put the caret after it, so two people typing at one place
+ * interleaved their words, a trial), at the start of a range replaced around it, else shifted.
+ * `replacements`: ascending, disjoint, in the text before (opToReplacements).
+ */
+export function caretAfter(offset: number, replacements: readonly Replacement[]): number {
+  let shift = 0;
+  for (const r of replacements) {
+    if (r.from >= offset) break;
+    if (r.to > offset) return r.from + shift;
+    shift += r.text.length - (r.to - r.from);
+  }
+  return offset + shift;
+}
