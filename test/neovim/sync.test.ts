@@ -223,48 +223,56 @@ describe.skipIf(skip)('Neovim plugin: remote changes', () => {
     expect(fs.readFileSync(path.join(dir, 'remote-edit.txt'), 'utf8')).toBe('ÄÖ hello world\nsecond\nthird');
   });
 
-  it("text typed after a peer's run of equal characters is sent after it, so the peer's own-edit undo takes back only the peer's text", async () => {
+  /**
+   * A scripted peer and Neovim on one daemon, both with `file` ("line one\n") open: `steps` type
+   * in turn (Neovim keys, or the peer's insertion at a character of line 1), each waited for at
+   * the daemon; then the peer undoes its own step, and the text everywhere is returned.
+   */
+  async function peerUndoesAfter(file: string, steps: Array<{ keys: string; after: string } | { peerAt: number; text: string; after: string }>): Promise<string> {
     scene = new Scene();
     const { dir } = await sharedProject();
-    fs.writeFileSync(path.join(dir, 'run.txt'), 'line one\n');
+    fs.writeFileSync(path.join(dir, file), 'line one\n');
     const client = await scene.client(dir);
-    expect(await client.text('run.txt')).toBe('line one\n');
+    expect(await client.text(file)).toBe('line one\n');
     const n = await scene.nvim();
-    await n.edit(path.join(dir, 'run.txt'));
-    // The peer types " B1" at the end of the line; then this person types " A1" after it.
-    await client.request('buffer/edit', { path: 'run.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, text: ' B1' }] });
-    await waitFor("the peer's typing in Neovim", async () => (await n.text()) === 'line one B1\n');
-    await n.input('A A1<Esc>');
-    await n.settled();
-    await waitFor("this person's typing at the daemon", async () => (await client.text('run.txt')) === 'line one B1 A1\n');
-    // The peer undoes its own step: " B1" goes, " A1" stays whole (it was "line one1 A": the
-    // change was sent as "1 A" inserted inside " B1", so the undo took this person's "1").
-    expect(await client.request('buffer/undo', { path: 'run.txt' })).toEqual({ applied: true });
-    expect(await converged([n], client, dir, 'run.txt')).toBe('line one A1\n');
+    await n.edit(path.join(dir, file));
+    for (const step of steps) {
+      if ('keys' in step) {
+        await n.input(step.keys);
+        await n.settled();
+        await waitFor(`${step.keys} at the daemon`, async () => (await client.text(file)) === step.after);
+      } else {
+        // The peer's only edit, so made at revision 0.
+        const at = { line: 0, character: step.peerAt };
+        await client.request('buffer/edit', { path: file, revision: 0, changes: [{ range: { start: at, end: at }, text: step.text }] });
+        await waitFor("the peer's typing in Neovim", async () => (await n.text()) === step.after);
+      }
+    }
+    expect(await client.request('buffer/undo', { path: file })).toEqual({ applied: true });
+    return converged([n], client, dir, file);
+  }
+
+  it("text typed after a peer's run of equal characters is sent after it, so the peer's own-edit undo takes back only the peer's text", async () => {
+    // The peer types " B1" at the end of the line; then this person types " A1" after it. The
+    // undo left "line one A1" whole; it was "line one1 A": the change was sent as "1 A" inserted
+    // inside " B1", so the undo took this person's "1".
+    const text = await peerUndoesAfter('run.txt', [
+      { peerAt: 8, text: ' B1', after: 'line one B1\n' },
+      { keys: 'A A1<Esc>', after: 'line one B1 A1\n' },
+    ]);
+    expect(text).toBe('line one A1\n');
   });
 
   it("text typed just before a peer's text that starts with the same character is sent where it was typed, so the peer's own-edit undo takes back only the peer's text (a trial)", async () => {
-    scene = new Scene();
-    const { dir } = await sharedProject();
-    fs.writeFileSync(path.join(dir, 'before.txt'), 'line one\n');
-    const client = await scene.client(dir);
-    expect(await client.text('before.txt')).toBe('line one\n');
-    const n = await scene.nvim();
-    await n.edit(path.join(dir, 'before.txt'));
-    await n.input('A[alice<Esc>');
-    await n.settled();
-    await waitFor("this person's typing at the daemon", async () => (await client.text('before.txt')) === 'line one[alice\n');
-    // The peer types " {bob}" after it; this person, the cursor still on "e", types " typing]".
-    await client.request('buffer/edit', { path: 'before.txt', revision: 0, changes: [{ range: { start: { line: 0, character: 14 }, end: { line: 0, character: 14 } }, text: ' {bob}' }] });
-    await waitFor("the peer's typing in Neovim", async () => (await n.text()) === 'line one[alice {bob}\n');
-    await n.input('a typing]<Esc>');
-    await n.settled();
-    await waitFor("this person's typing at the daemon", async () => (await client.text('before.txt')) === 'line one[alice typing] {bob}\n');
-    // The peer undoes its own step: " {bob}" goes, and this person's space stays. The change was
-    // sent as "typing] " after the peer's space, so the undo took this person's space and left
-    // the peer's: "[alicetyping] ".
-    expect(await client.request('buffer/undo', { path: 'before.txt' })).toEqual({ applied: true });
-    expect(await converged([n], client, dir, 'before.txt')).toBe('line one[alice typing]\n');
+    // This person types "[alice"; the peer types " {bob}" after it; this person, the cursor still
+    // on "e", types " typing]". The change was sent as "typing] " after the peer's space, so the
+    // peer's undo took this person's space and left its own: "[alicetyping] ".
+    const text = await peerUndoesAfter('before.txt', [
+      { keys: 'A[alice<Esc>', after: 'line one[alice\n' },
+      { peerAt: 14, text: ' {bob}', after: 'line one[alice {bob}\n' },
+      { keys: 'a typing]<Esc>', after: 'line one[alice typing] {bob}\n' },
+    ]);
+    expect(text).toBe('line one[alice typing]\n');
   });
 
   it("places a change where on_bytes says it began, among the places that fit, and only there (text.diff's at)", async () => {

@@ -23,7 +23,6 @@ export interface Rpc {
   sendRequest<R>(type: { method: string }, params: unknown): Promise<R>;
 }
 
-/** Where a shared buffer stands. */
 /**
  * Where a document stands with the daemon. `local`: the daemon answered that its file is not
  * shared (ignored, or this folder's own file in view mode): VS Code edits and saves it as any

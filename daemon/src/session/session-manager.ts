@@ -91,7 +91,7 @@ export interface PeerStatus {
 const MAX_JOIN_NOTICES = 50;
 
 /** The name status gives a member that has told none yet (a browser tab before its person chose one). */
-export const NO_NAME_YET = '(no name yet)';
+const NO_NAME_YET = '(no name yet)';
 
 /** Dial failures that mean "nothing listens there" rather than "no answer yet". */
 const DEFINITE_DIAL_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);

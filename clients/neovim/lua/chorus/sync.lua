@@ -263,7 +263,20 @@ local function queue(state, change, removed)
   end
 end
 
-local hint_offset -- forward (below on_lines)
+--- Where the change on_lines is about began (on_bytes's start, which Neovim reports just
+--- before it), as a byte offset into the region of old lines `r_first`..`last` (0-based, end
+--- exclusive) joined with `sep`; nil when on_bytes said nothing or somewhere else.
+local function hint_offset(state, lines, r_first, last, sep)
+  local hint = state.hint
+  if not hint or hint.row < r_first or hint.row >= last then
+    return nil
+  end
+  local off = hint.col
+  for i = r_first + 1, hint.row do
+    off = off + #lines[i] + #sep
+  end
+  return off
+end
 
 local function on_lines(_, bufnr, _, first, last, new_last)
   local state = M.buffers[bufnr]
@@ -308,21 +321,6 @@ local function on_lines(_, bufnr, _, first, last, new_last)
   end
   state.hint = nil
   text.splice(lines, first, last, new)
-end
-
---- Where the change on_lines is about began (on_bytes's start, which Neovim reports just
---- before), as a byte offset into the region of old lines `r_first`..`last` (0-based, end
---- exclusive) joined with `sep`; nil when on_bytes said nothing or somewhere else.
-hint_offset = function(state, lines, r_first, last, sep)
-  local hint = state.hint
-  if not hint or hint.row < r_first or hint.row >= last then
-    return nil
-  end
-  local off = hint.col
-  for i = r_first + 1, hint.row do
-    off = off + #lines[i] + #sep
-  end
-  return off
 end
 
 --- on_bytes: only where the change begins is kept, for on_lines (which follows it) to place text
