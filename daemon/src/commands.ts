@@ -73,8 +73,13 @@ interface Footprint {
   createdDirs: string[];
   /** A join's: the files the folder had before (project-relative), to tell which the join wrote. */
   filesBefore?: Set<string>;
-  /** A join's: a peer answered, so the folder's own files (a writer's join) were being merged. */
-  merging?: boolean;
+  /**
+   * A join's, a writer's into a folder on disk: how far it got. `syncing` once a peer answered;
+   * `settling` once the session's files are written, when the join settles where the folder's own
+   * meet them and then sends those to the session (decision 228): before that, nothing of the
+   * folder's own has left it.
+   */
+  merging?: 'syncing' | 'settling';
 }
 
 /** Files under `root` (project-relative, `.chorus/` left out), up to `limit` of them. */
@@ -175,13 +180,19 @@ async function putBack(fp: Footprint, opts: { keepLog?: boolean; interrupted?: b
     // the person made or changed meanwhile (decision 147). Said, so nobody takes them for theirs.
     done.push(`${files} ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
   }
-  if (opts.interrupted && fp.merging && fp.filesBefore && fp.filesBefore.size > 0) {
+  const n = fp.filesBefore?.size ?? 0;
+  if (opts.interrupted && fp.merging === 'settling' && n > 0 && !fp.daemonWasRunning) {
     // Stopping the join does not take back what it sent: said, so nobody thinks the folder's
     // files stayed on this machine (a user trial: a person who picked the wrong folder).
-    const n = fp.filesBefore.size;
     done.push(
       `this folder's own ${n} file${n === 1 ? ' was' : 's were'} being merged into the session when the join stopped: its members may have ${n === 1 ? 'it' : 'some of them'} already (where the session had another version, as a conflict copy), all but those the folder's ignore rules keep here; stopping does not take them back, so ask whoever shared the session to delete what should not be there`,
     );
+  } else if (opts.interrupted && fp.merging === 'syncing' && n > 0 && !fp.daemonWasRunning) {
+    // The person may fear the opposite (a trial's person who picked the wrong folder): said too.
+    done.push(`none of this folder's own ${n} file${n === 1 ? '' : 's'} reached the session: a join sends them only once the session's files are in`);
+  } else if (opts.interrupted && fp.merging && n > 0) {
+    // The daemon was running before and goes on with the join (only this command stopped).
+    done.push(`that daemon goes on with the join, and sends this folder's own ${n} file${n === 1 ? '' : 's'} to the session once the session's files are in (stop it now to keep ${n === 1 ? 'it' : 'them'} here)`);
   }
   return done;
 }
@@ -522,7 +533,7 @@ export async function join(codeArg: string, dir: string | undefined, flags: Join
     conn.onNotification(P.SessionProgress.type, (p) => {
       connecting = p.phase === 'connecting';
       // Read-only and view-mode joins share nothing of the folder.
-      if (!connecting && flags.disk) fp.merging = true;
+      if (!connecting && flags.disk && !readOnly) fp.merging = p.phase === 'done' ? 'settling' : 'syncing';
       if (flags.json || Date.now() - last < 250) return;
       last = Date.now();
       process.stderr.write(`${P.progressWords(p)}\n`);

@@ -236,15 +236,19 @@ it('a join interrupted while it writes stops writing at once, and names the fold
   await new Promise((r) => setTimeout(r, 3000));
   expect(listTree(b)).toEqual(left);
 
-  // Into a folder with a file of its own: stopping does not take back what the join had sent,
-  // and the message says so (a user trial: it said only what it stopped and removed).
+  // Into a folder with a file of its own: a join sends the folder's own files only once the
+  // session's are in (decision 228), so one stopped while it writes has sent none, and says so
+  // (a user trial: a person who picked the wrong folder feared they had gone; until decision
+  // 228 they might have, and the message said that).
   const own = project({ 'mine.txt': 'my own notes\n' });
   const again = joinInBackground([code, own, '--host', '127.0.0.1'], held);
   await waitUntil('the second join to write its first files', () => listTree(own).length > 1, 120_000);
   again.child.kill('SIGINT');
   expect(await again.exited, again.out()).toBe(130);
-  expect(again.out()).toMatch(/join interrupted; .*this folder's own 1 file was being merged into the session when the join stopped: its members may have it already .*stopping does not take them back, so ask whoever shared the session to delete what should not be there\n$/);
+  expect(again.out()).toMatch(/join interrupted; .*none of this folder's own 1 file reached the session: a join sends them only once the session's files are in\n$/);
   expect(fs.readFileSync(path.join(own, 'mine.txt'), 'utf8')).toBe('my own notes\n');
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(fs.existsSync(path.join(a, 'mine.txt'))).toBe(false);
 });
 
 it("a joining folder's folder where the session has a file is set aside on every peer, all its files kept; the session's file keeps its path (decision 147)", async () => {

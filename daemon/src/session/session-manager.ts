@@ -289,9 +289,13 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const preJoinPaths = fresh ? this.indexPaths() : new Set<string>();
     // Its folders: where one meets a session's file, the file keeps the path (decision 147).
     const preJoinDirs = new Set([...preJoinPaths].filter((p) => this.workspace.index.isFolder(p)));
+    // Until the join has settled where this folder's files meet the session's, peers see none of
+    // them: each would take a session file's path on every peer for seconds (decision 228).
+    if (fresh) this.workspace.holdOwnBack();
     try {
       if (fresh) await this.start(config);
     } catch (e) {
+      this.workspace.releaseOwn();
       this.workspace.off('notice', notice);
       throw e;
     }
@@ -334,6 +338,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     } finally {
       this.joining = false;
       this.workspace.off('notice', notice);
+      if (fresh) {
+        this.workspace.releaseOwn();
+        this.replicator?.offerHeldBack();
+      }
     }
   }
 

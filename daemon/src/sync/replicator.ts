@@ -151,6 +151,11 @@ export interface ReplicatedWorkspace extends ReplicatedDocs {
    * Only such documents are offered to peers and taken whole from them (decision 193).
    */
   names(docId: string): boolean;
+  /**
+   * Is a change made here to this document kept from peers for now (a join holding back what the
+   * folder had, decision 228)? It is neither sent live nor offered until `offerHeldBack`.
+   */
+  withheld(docId: string): boolean;
   /** A peer's whole saved document, merged into ours. */
   applySnapshot(docId: string, bytes: Uint8Array, origin: { kind: 'peer'; peerId: string }): void;
 }
@@ -308,6 +313,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * from their stores' `localChange`, text changes from the change route's peers step.
    */
   sendLive(doc: string, change: Uint8Array): void {
+    if (this.workspace.withheld(doc)) return; // goes with offerHeldBack's sync
     this.net.broadcast(encodePeerMessage({ kind: 'changes', doc, changes: [change] }));
   }
 
@@ -373,7 +379,23 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * passed on: each later joiner would take it in as well (decision 193).
    */
   private offered(): string[] {
-    return [...this.workspace.docIds().filter((d) => this.workspace.names(d)), ...[...this.extra.values()].flatMap((s) => s.docIds())];
+    // The index is offered even while its own changes are held back: peers then see the session's.
+    const offers = (d: string) => this.workspace.names(d) && (d === INDEX_DOC_ID || !this.workspace.withheld(d));
+    return [...this.workspace.docIds().filter(offers), ...[...this.extra.values()].flatMap((s) => s.docIds())];
+  }
+
+  /**
+   * What a join held back (decision 228) goes to every linked peer now: the index's own changes
+   * in the next sync message of each (its sync state has shown the peer the session's index only,
+   * so all of them are news to it), and the folder's own files' documents, offered afresh.
+   */
+  offerHeldBack(): void {
+    const docs = this.offered();
+    for (const [id, p] of this.peers) {
+      this.send(id, { kind: 'docs', docs });
+      this.syncStep(id, INDEX_DOC_ID);
+      for (const doc of docs) if (!p.states.has(doc)) this.syncStep(id, doc);
+    }
   }
 
   private peerUp(id: string, meta: Record<string, unknown>): void {

@@ -654,6 +654,7 @@ export class FileIndex {
   applyRemote(changes: RawChange[]): IndexDiff {
     const before = this.snapshotPaths();
     this.guarded((doc, opts) => A.applyChanges(doc, changes, opts)[0]);
+    if (this.sessionView) this.sessionView = A.applyChanges(this.sessionView, changes)[0];
     this.reindex();
     return this.diffFrom(before);
   }
@@ -661,13 +662,56 @@ export class FileIndex {
   receiveSync(state: A.SyncState, message: Uint8Array): { diff: IndexDiff; state: A.SyncState } {
     const before = this.snapshotPaths();
     let next = state;
-    this.guarded((doc, opts) => {
-      const [d, s] = A.receiveSyncMessage(doc, state, message, opts);
+    const view = this.sessionView;
+    if (view) {
+      // The sync state is the view's: the message is taken there, and what it brought here too.
+      const heads = A.getHeads(view);
+      const [v, s] = A.receiveSyncMessage(view, state, message);
+      const brought = A.getBackend(v).getChanges(heads);
+      if (brought.length) this.guarded((doc, opts) => A.applyChanges(doc, brought, opts)[0]);
+      this.sessionView = v;
       next = s;
-      return d;
-    });
+    } else {
+      this.guarded((doc, opts) => {
+        const [d, s] = A.receiveSyncMessage(doc, state, message, opts);
+        next = s;
+        return d;
+      });
+    }
     this.reindex();
     return { diff: this.diffFrom(before), state: next };
+  }
+
+  /**
+   * The index as the session has it while a join holds this folder's own changes back
+   * (`holdOwnBack`, decision 228): only what peers sent, so the sync protocol shows peers that and
+   * nothing made here. Undefined otherwise.
+   */
+  private sessionView: A.Doc<IndexShape> | undefined;
+
+  /**
+   * From now until `release`, peers see only their own changes of this index (the sync protocol
+   * runs on `sessionView`); everything stays as it was here. A join holds back what this folder
+   * had before it joined until the join has settled where its files meet the session's (decision
+   * 228): otherwise every peer showed this folder's version at a session file's path for seconds.
+   */
+  holdOwnBack(): void {
+    this.sessionView = initialIndex(this.actor);
+  }
+
+  /** Peers may see this index whole again: the next sync message to each carries what was held back (Replicator.offerHeldBack). */
+  release(): void {
+    this.sessionView = undefined;
+  }
+
+  /** Is a join holding this index's own changes back (`holdOwnBack`)? */
+  get holdingBack(): boolean {
+    return this.sessionView !== undefined;
+  }
+
+  /** Does the session's index, as peers sent it (`holdOwnBack`), have a file with this id? True when nothing is held back. */
+  sessionHas(id: string): boolean {
+    return !this.sessionView || Object.hasOwn(this.sessionView.files ?? {}, id);
   }
 
   /**
@@ -726,7 +770,7 @@ export class FileIndex {
   }
 
   generateSync(state: A.SyncState): { state: A.SyncState; message: Uint8Array | null } {
-    const [next, message] = A.generateSyncMessage(this.doc, state);
+    const [next, message] = A.generateSyncMessage(this.sessionView ?? this.doc, state);
     return { state: next, message };
   }
 

@@ -415,6 +415,29 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return docId === INDEX_DOC_ID || (FILE_DOC.test(docId) && (!!this.index.entry(docId) || !!this.index.removedEntry(docId)));
   }
 
+  /**
+   * A join holds back what this folder had before it joined (decision 228): from now until
+   * `releaseOwn`, peers are shown the session's index only (FileIndex.holdOwnBack), and nothing
+   * of this folder's own files goes to them (`withheld`).
+   */
+  holdOwnBack(): void {
+    this.index.holdOwnBack();
+  }
+
+  /** The join is done: what was held back goes to peers with the replicator's next sync (Replicator.offerHeldBack). */
+  releaseOwn(): void {
+    this.index.release();
+  }
+
+  /**
+   * Is a change made here to `docId` kept from peers for now: the index's while a join holds this
+   * folder's own back (`holdOwnBack`), a file's text while the session does not have that file.
+   * Never, outside a join.
+   */
+  withheld(docId: string): boolean {
+    return this.index.holdingBack && (docId === INDEX_DOC_ID || (FILE_DOC.test(docId) && !this.index.sessionHas(docId)));
+  }
+
   /** A live file's text, staged edits included (see `stageEdit`). */
   text(fileId: string): string {
     return this.liveDoc(fileId, false).text;
