@@ -21,12 +21,13 @@ const session = (i: number) => `the session's text of file ${i}\n`;
 const joiners = (i: number) => `the joining folder's own text of file ${i}\n`;
 
 it("joining with other versions of the session's files never shows the joining folder's versions at the session's paths on the sharer", async () => {
-  const a = await startPeer(tempProject(Object.fromEntries(names.map((n, i) => [n, session(i)])), 'chorus-disk-a-'), 'alice');
+  // And a file where the joining folder has a folder (decision 147: the folder is set aside whole).
+  const a = await startPeer(tempProject({ ...Object.fromEntries(names.map((n, i) => [n, session(i)])), notes: 'the session has a file here\n' }, 'chorus-disk-a-'), 'alice');
   const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
   const ids = names.map((n) => a.daemon.workspace.index.idOf(n));
   const e = await editor(a.daemon.project.socketPath);
   for (const n of names) await e.open(n);
-  const b = await startPeer(tempProject(Object.fromEntries(names.map((n, i) => [n, joiners(i)])), 'chorus-disk-b-'), 'bob');
+  const b = await startPeer(tempProject({ ...Object.fromEntries(names.map((n, i) => [n, joiners(i)])), 'notes/n1.md': 'a note\n' }, 'chorus-disk-b-'), 'bob');
   // Watch the sharer while the join runs: every path keeps the session's file and text.
   const seen: string[] = [];
   const watch = setInterval(() => {
@@ -48,8 +49,22 @@ it("joining with other versions of the session's files never shows the joining f
       expect(copy).toMatch(new RegExp(`^f${i} \\(conflict \\w+\\)\\.txt$`));
       return copy;
     });
-    const want = { ...Object.fromEntries(names.map((n, i) => [n, session(i)])), ...Object.fromEntries(copies.map((c, i) => [c, joiners(i)])) };
-    for (const p of [a, b]) await until(() => JSON.stringify(folderFiles(p.dir)) === JSON.stringify(Object.fromEntries(Object.entries(want).sort())), `both versions of each file in ${p.dir}`);
+    const aside = (joined.notices ?? []).map((m) => /^notes: .*this folder's folder \(all its files\) is kept as (.+)$/.exec(m)?.[1]).find((m) => m !== undefined);
+    expect(aside, JSON.stringify(joined.notices)).toMatch(/^notes \(conflict \w+\)$/);
+    const want = {
+      ...Object.fromEntries(names.map((n, i) => [n, session(i)])),
+      ...Object.fromEntries(copies.map((c, i) => [c, joiners(i)])),
+      notes: 'the session has a file here\n',
+      [`${aside!}/n1.md`]: 'a note\n',
+    };
+    const same = (x: Record<string, string>) => JSON.stringify(Object.entries(x).sort(([k], [l]) => (k < l ? -1 : 1))) === JSON.stringify(Object.entries(want).sort(([k], [l]) => (k < l ? -1 : 1)));
+    for (const p of [a, b]) await until(() => same(folderFiles(p.dir)), `both versions of each file in ${p.dir}`).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(folderFiles(p.dir))}`); });
+    // The sharer is told of each copy that arrived beside its file (a trial: nothing was said
+    // there): the log names each, and its editor gets one warning for the burst (decision 224).
+    for (const [copy, of] of [...copies.map((c, i) => [c, names[i]!]), [aside!, 'notes']]) {
+      await until(() => a.lines.some((l) => l.includes(`${copy} arrived from a peer: another version of ${of}, kept beside it`)), `the sharer's log to name ${copy}`);
+    }
+    await e.waitFor(() => e.notes.some((n) => n.method === P.SessionNotice.method && n.params.type === 'warning' && n.params.message.startsWith(`${N + 1} files were made or changed on two peers at once`)), 'the warning of the copies in the sharer\'s editor');
   } finally {
     clearInterval(watch);
   }

@@ -221,6 +221,12 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     const ed = await peerEditor('caret.txt');
     await vs.open('caret.txt');
     await vs.end(); // after "one"
+    // The extension knows where the caret is once it has told the daemon (the peer sees it): the
+    // key reaches VS Code's window first, the extension a moment later (under load, after the
+    // peer's text had arrived, and the extension kept the caret it knew, at 0).
+    await waitFor('the caret after "one" at the peer', () =>
+      ed.notes.some((n) => n.method === P.CursorDidChange.method && n.params.path === 'caret.txt' && n.params.selections.some((s: P.Selection) => s.head.line === 0 && s.head.character === 3)),
+    );
     await ed.edit('caret.txt', 3, 3, 'XYZ');
     await waitFor('the peer typing in VS Code', () => vs.text('caret.txt') === 'oneXYZ');
     await vs.type('b');

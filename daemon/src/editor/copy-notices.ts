@@ -43,7 +43,7 @@ export class CopyNotices {
       return;
     }
     this.send(
-      `${all.length} files were made or changed on two peers at once (or met a folder made at their path): each other version is kept beside it, as "name (conflict …)", and .chorus/daemon.log names every one. Compare each pair, keep what you want and delete the other`,
+      `${all.length} files were made or changed on two peers at once (or came from a peer's folder that had its own, or met a folder made at their path): each other version is kept beside it, as "name (conflict …)", and .chorus/daemon.log names every one. Compare each pair, keep what you want and delete the other`,
     );
   }
 

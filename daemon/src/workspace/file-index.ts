@@ -701,6 +701,7 @@ export class FileIndex {
 
   /** Peers may see this index whole again: the next sync message to each carries what was held back (Replicator.offerHeldBack). */
   release(): void {
+    if (this.sessionView) A.free(this.sessionView);
     this.sessionView = undefined;
   }
 

@@ -1375,6 +1375,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         } else {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to, aside: winner });
+          this.toldCopy(id, to);
           this.tellCopy(this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
         }
       }
@@ -1385,6 +1386,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           const [copyId, copy] = conflictCopy(id, c);
           if (this.index.entry(copyId)) continue;
           this.index.add(copyId, copy);
+          this.toldCopy(copyId, copy.path);
           this.tellCopy(`${winner.path} was changed on two peers at once; the other version is kept as ${copy.path}`);
         }
         this.index.replace(id, winner); // settles the race, so it is not resolved again
@@ -1410,7 +1412,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         }
         const to = conflictPath(e.path, id.slice(1, 7));
         this.index.set(id, { path: to });
-        this.toldMoved.add(`${id}:${to}`);
+        this.toldCopy(id, to);
         this.tellCopy(fileMetFolder(e.path, to));
       }
     });
@@ -1465,8 +1467,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   private yielded = new Map<string, string[]>();
 
-  /** Files moved aside for a folder (`resolve`) whose move was told here already, as `id:path`. */
+  /** Files moved aside as conflict copies (`resolve`) whose move was told here already, as `id:path`. */
   private toldMoved = new Set<string>();
+
+  /** Note that the copy `id` at `path` was told of here (`toldMoved`), so nothing tells it again. */
+  private toldCopy(id: string, path: string): void {
+    if (this.toldMoved.size >= 10_000) this.toldMoved.clear(); // a bound, not a history
+    this.toldMoved.add(`${id}:${path}`);
+  }
 
   /**
    * A file that arrives (or moves) at `name (conflict <its id>)` while `name` is a folder was
@@ -1481,9 +1489,40 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       if (id === undefined || this.toldMoved.has(`${id}:${to}`)) continue;
       const from = conflictedFrom(to, id.slice(1, 7));
       if (from === undefined || !this.index.isFolder(from)) continue;
-      if (this.toldMoved.size >= 10_000) this.toldMoved.clear(); // a bound, not a history
-      this.toldMoved.add(`${id}:${to}`);
+      this.toldCopy(id, to);
       this.tellCopy(fileMetFolder(from, to));
+    }
+  }
+
+  /**
+   * Versions of a file that arrive from a peer already beside it, as `name (conflict <tag>)`: a
+   * join settles where its folder's files meet the session's before any peer learns of them
+   * (decision 228), so here they are new files, with no meeting for `resolve` to settle and tell
+   * (a trial: copies appeared in the sharer's folder, beside files open in its editors, and
+   * nobody there was told). A file's copy carries its own id's tag; a folder set aside for a
+   * file arrives as the files under `name (conflict <tag>)/`, told once. Said as `resolve` says
+   * its copies (`tellCopy`), once per copy.
+   */
+  private tellArrivedCopies(diff: IndexDiff, origin: Origin): void {
+    if (origin.kind !== 'peer') return;
+    const said = (copy: string, of: string) => `${copy} arrived from a peer: another version of ${of}, kept beside it (the peer had its own ${of}, in a folder it joined with or made at the same moment)`;
+    const folders = new Set<string>();
+    for (const to of diff.created) {
+      const id = this.index.idOf(to);
+      if (id === undefined || this.toldMoved.has(`${id}:${to}`)) continue;
+      const of = conflictedFrom(to, id.slice(1, 7));
+      if (of !== undefined && this.index.idOf(of) !== undefined) {
+        this.tellCopy(said(to, of));
+        continue;
+      }
+      for (let at = to.indexOf('/'); at > 0; at = to.indexOf('/', at + 1)) {
+        const dir = to.slice(0, at);
+        const tag = / \(conflict ([0-9a-f]{6})\)[^/]*$/.exec(dir)?.[1];
+        const was = tag === undefined ? undefined : conflictedFrom(dir, tag);
+        if (was === undefined || this.index.idOf(was) === undefined || folders.has(dir)) continue;
+        folders.add(dir);
+        this.tellCopy(`${said(dir, was)}; it is a folder, with its files`);
+      }
     }
   }
 
@@ -1528,6 +1567,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       this.emit('notice', `refused a path from a peer: ${JSON.stringify(p).slice(0, 200)} (absolute, with .. or empty parts, or inside .git/ or .chorus/); it is never written`);
     }
     this.tellMovedForFolders(diff);
+    this.tellArrivedCopies(diff, origin);
     this.tellSetAside(diff);
     if (origin.kind === 'peer') this.tellKeptElsewhere(diff);
     const changed: string[] = [];
