@@ -229,6 +229,10 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     );
     await ed.edit('caret.txt', 3, 3, 'XYZ');
     await waitFor('the peer typing in VS Code', () => vs.text('caret.txt') === 'oneXYZ');
+    // The extension puts the caret back right after the peer's text lands, a message later than
+    // the text: a key typed in between goes where VS Code's own rule put the caret (two full runs
+    // under load typed it there). Typing once the window has the caret back is what this asserts.
+    await waitFor("the caret back before the peer's text in VS Code's window", async () => (await vs.caret()) === 'Ln 1, Col 4');
     await vs.type('b');
     await waitFor('the key in VS Code', () => vs.text('caret.txt')?.includes('b'));
     await waitFor('the key at the peer', () => ed.text('caret.txt').includes('b'));

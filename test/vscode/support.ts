@@ -240,6 +240,14 @@ export class VsCode {
     return (await item.innerText()).trim();
   }
 
+  /**
+   * Where VS Code's window has the caret, as its status bar says it ("Ln 1, Col 4"): the window's
+   * own cursor, which a key typed now goes to, not what the extension host was last told.
+   */
+  async caret(): Promise<string> {
+    return (await this.page.locator('[id="status.editor.selection"]').first().innerText()).trim();
+  }
+
   async screenshot(name: string): Promise<string> {
     const dir = path.join(repo, 'test', 'vscode', 'screenshots');
     fs.mkdirSync(dir, { recursive: true });

@@ -82,6 +82,14 @@ export class Materializer {
     return this.writeBack.pendingContent.refused(rel) ? undefined : this.project.absolute(rel);
   }
 
+  /**
+   * Resolves once every change handed to this materializer so far is on disk (or failed and was
+   * logged): a join waits for its own settling to reach the folder before it says it is done.
+   */
+  async caughtUp(): Promise<void> {
+    await this.chain;
+  }
+
   /** The files (project paths) of peers' changes that wait for their write to start (see `due`). */
   toWrite(): ReadonlySet<string> {
     return this.due;

@@ -785,6 +785,16 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return true;
   }
 
+  /**
+   * Forget a member that has no link up, as a goodbye saying its join stopped would (decision
+   * 161): the layer above knows such a member left mid-join without one (killed). Nothing while
+   * it is linked; it is learnt again if it comes back.
+   */
+  forgetMember(id: string): void {
+    if (this.#links.get(id)?.up) return;
+    this.#forget(id);
+  }
+
   /** Drop a member from the address book, with its dial and WebRTC state (its link, if any, closes by itself). */
   #forget(id: string): void {
     this.#members.delete(id);

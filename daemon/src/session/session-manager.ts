@@ -293,7 +293,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     // them: each would take a session file's path on every peer for seconds (decision 228).
     if (fresh) this.workspace.holdOwnBack();
     try {
-      if (fresh) await this.start(config);
+      if (fresh) await this.start(config, false, true);
     } catch (e) {
       this.workspace.releaseOwn();
       this.workspace.off('notice', notice);
@@ -328,6 +328,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         else notice(now);
         this.log(now);
       }
+      // The settling above moves files on this disk (a copy `resolve` made for the meeting goes
+      // again): `join` returns once the folder shows the end state (a trial saw copies for 6 s
+      // after it had returned).
+      await this.materializer?.caughtUp();
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
       const told = notices.filter((n) => this.aboutThisFolder(n, preJoinPaths));
       return { ...joined, ...(told.length ? { notices: told } : {}) };
@@ -337,6 +341,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       throw e;
     } finally {
       this.joining = false;
+      delete this.selfMeta.joining;
       this.workspace.off('notice', notice);
       if (fresh) {
         this.workspace.releaseOwn();
@@ -457,10 +462,18 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   }
 
   /**
+   * What this member's hello says of it (the overlay reads it at each handshake): name, colour,
+   * and `joining` while a fresh join is under way, so that peers can forget it if it dies before
+   * its join is in (`forgetUnfinishedJoiners`).
+   */
+  private selfMeta: Record<string, unknown> = {};
+
+  /**
    * Start the overlay, replicator and materializer for `config`. A port the person asked for is
    * used or this fails naming it; only a port saved by an earlier run (`resuming`) may change.
+   * `joining`: a fresh join starts it (its hello says so until the join is done).
    */
-  private async start(config: SessionConfig, resuming = false): Promise<void> {
+  private async start(config: SessionConfig, resuming = false, joining = false): Promise<void> {
     this.config = config;
     this.writeBack.disabled = !config.disk;
     const keys = configKeys(config);
@@ -470,7 +483,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.extraStores.forEach((s) => s.setReadOnly?.(keys.writer === undefined));
     const overlay = new Overlay({
       selfId: this.identity.id,
-      selfMeta: { name: this.identity.name, color: this.identity.color },
+      selfMeta: (this.selfMeta = { name: this.identity.name, color: this.identity.color, ...(joining ? { joining: true } : {}) }),
       keys,
       sessionId: config.sessionId,
       listen: config.listen,
@@ -493,6 +506,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
     }
     this.replicator.on('peerUp', () => this.persist());
+    forgetUnfinishedJoiners(this.replicator, overlay, this.log);
     this.emit('replicator', this.replicator);
     let started;
     try {
@@ -679,6 +693,27 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.persist();
     await this.overlay?.stop();
   }
+}
+
+/**
+ * A member whose hello said it was joining, and whose link went before this daemon was ever in
+ * step with it, is forgotten (`Overlay.forgetMember`), not listed as coming back: its join never
+ * got in, and a goodbye would have said so (decision 161) had its daemon lived to send one (a
+ * trial: `chorus join` interrupted early, its daemon killed 1.5 s later while busy with a large
+ * index, was listed as "reconnecting" by every peer for ten minutes). A joiner whose link drops
+ * by accident comes back and is learnt again.
+ */
+function forgetUnfinishedJoiners(rep: Replicator, overlay: Overlay, log: (m: string) => void): void {
+  const unfinished = new Set<string>();
+  rep.on('peerUp', (id: string, meta: Record<string, unknown>) => {
+    if (meta.joining === true && !rep.isSynced(id)) unfinished.add(id);
+  });
+  rep.on('synced', (id: string) => unfinished.delete(id));
+  rep.on('peerDown', (id: string) => {
+    if (!unfinished.delete(id)) return;
+    log(`peer ${id.slice(0, 8)} went while its join was under way, without a goodbye: not listed as coming back`);
+    overlay.forgetMember(id);
+  });
 }
 
 /** The port of a `ws://host:port/…` address this daemon listens on, or undefined. */
