@@ -126,7 +126,7 @@ export class Materializer {
       });
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     }
-    if (keptAs.length) this.tellRemoved(keptAs, stamp);
+    if (keptAs.length) this.tellRemoved(keptAs, stamp, e.origin);
     for (const r of later) {
       await this.each(`moving ${r.from} to ${r.to}`, async () => {
         await this.removeEmptyFolders(r.to);
@@ -237,11 +237,19 @@ export class Materializer {
   /**
    * A peer's deletion removed files from this folder: each was moved to
    * `.chorus/deleted/<stamp>/<its path>`; the person is told once for the lot (a `git clean` or a
-   * branch switch on a peer removes many at once).
+   * branch switch on a peer removes many at once). One that this daemon's own settling removed
+   * (`origin` settling) is only logged, as what it is.
    */
-  private tellRemoved(paths: string[], stamp: string): void {
+  private tellRemoved(paths: string[], stamp: string, origin: FilesEvent['origin']): void {
     const where = `.chorus/deleted/${stamp}/`;
     const names = paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
+    if (origin.kind === 'settling') {
+      // This daemon's own settling removed them: a join's copies of files this folder had with
+      // the session's very bytes (Workspace.keepSessionVersions), made moments before by the same
+      // join. "A peer deleted" them was wrong (a trial); nobody else did anything, so only the log.
+      this.log(`removed ${paths.length === 1 ? 'a copy' : `${paths.length} copies`} the join had made of files this folder had with the session's very content (${names}); kept in ${where} for ${DELETED_KEEP_MS / 86_400_000} days`);
+      return;
+    }
     const message = `a peer deleted ${paths.length === 1 ? 'a file' : `${paths.length} files`} that ${paths.length === 1 ? 'was' : 'were'} in this folder (${names}); ${paths.length === 1 ? 'it is' : 'they are'} gone from the session. This folder's ${paths.length === 1 ? 'copy is' : 'copies are'} kept in ${where} for ${DELETED_KEEP_MS / 86_400_000} days: copy back what you need (a file put back is shared again).`;
     this.log(message);
     this.writeBack.onKept?.({ path: paths[0]!, kept: where, message, type: 'info' });
