@@ -38,6 +38,10 @@ it("joining with other versions of the session's files never shows the joining f
       const text = fs.readFileSync(path.join(a.dir, n), 'utf8');
       if (text !== session(i)) seen.push(`${n}: the sharer's disk held ${JSON.stringify(text)}`);
       if (e.text(n) !== session(i)) seen.push(`${n}: the sharer's buffer held ${JSON.stringify(e.text(n))}`);
+      // The joiner settles each meeting the join's way from the start: the session's file is
+      // never the copy there either (it was whenever its id was the larger, until the join's end).
+      const there = b.daemon.workspace.index.entry(ids[i]!)?.path;
+      if (there !== undefined && there !== n) seen.push(`${n}: the joiner had the session's file at ${there}`);
     });
   }, 2);
   try {

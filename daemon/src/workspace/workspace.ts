@@ -1366,9 +1366,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (!losers.length && !raced.length && !inTheWay.length) return undefined;
     const winners: string[] = [];
     const change = this.index.batch(() => {
-      for (const [id, e] of losers) {
+      for (const [lost, lostEntry] of losers) {
+        let [id, e, winner] = [lost, lostEntry, this.index.idOf(lostEntry.path)!];
+        // While a join holds this folder's own files back (decision 228), a meeting of one of them
+        // and a session's file is settled the join's way at once, whatever the ids: the folder's
+        // moves aside, as `keepSessionVersions` would put it. Else the joiner's folder showed the
+        // session's file as the copy until the join's end (a trial). No peer sees either: it is
+        // all held back, and released settled.
+        if (this.index.holdingBack && this.index.sessionHas(id) && !this.index.sessionHas(winner)) [id, e, winner] = [winner, this.index.entry(winner)!, id];
         winners.push(e.path);
-        const winner = this.index.idOf(e.path)!;
         if (this.currentHash(id, e) === this.currentHash(winner, this.index.entry(winner)!)) {
           this.index.remove(id);
           this.emit('notice', createdTheSame(e.path));
