@@ -165,7 +165,15 @@ async function putBack(fp: Footprint, opts: { keepLog?: boolean; interrupted?: b
     }
   }
   if (removed.length) done.push(`removed the folder${removed.length > 1 ? 's' : ''} it created (${removed.join(', ')})`);
-  const written = fp.filesBefore ? [...filesUnder(fp.project.root)].filter((f) => !fp.filesBefore!.has(f)).length : 0;
+  const added = fp.filesBefore ? [...filesUnder(fp.project.root)].filter((f) => !fp.filesBefore!.has(f)) : [];
+  // A file the folder had that met the session's version: the join moved the folder's aside as a
+  // conflict copy (decision 228), which stays when the join stops; not "a file of the session".
+  const aside = added.flatMap((f) => {
+    const m = / \(conflict [0-9a-f]{6}\)((?:\.[^./]*)?)$/.exec(f);
+    const base = m ? f.slice(0, m.index) + m[1]! : undefined;
+    return base !== undefined && fp.filesBefore!.has(base) ? [{ base, copy: f }] : [];
+  });
+  const written = added.length - aside.length;
   const files = `${written} file${written === 1 ? '' : 's'} of the session`;
   if (left[0] !== undefined) {
     // A folder the command made, not empty now: left, and said, so nobody takes it for theirs.
@@ -180,6 +188,14 @@ async function putBack(fp: Footprint, opts: { keepLog?: boolean; interrupted?: b
     // the person made or changed meanwhile (decision 147). Said, so nobody takes them for theirs.
     done.push(`${files} ${written === 1 ? 'was' : 'were'} written to ${fp.project.root} before it stopped; ${written === 1 ? 'it is' : 'they are'} left there (delete ${written === 1 ? 'it' : 'them'} if you do not want ${written === 1 ? 'it' : 'them'}, or run the join again)`);
   }
+  for (const { base, copy } of aside.slice(0, 5)) {
+    done.push(
+      fs.existsSync(path.join(fp.project.root, base))
+        ? `${base} met the session's version of it: this folder's is kept as ${copy} (compare the two and keep what you want)`
+        : `this folder's ${base} is now ${copy}: the join moved it aside for the session's version and stopped before writing that (rename it back if you want it there)`,
+    );
+  }
+  if (aside.length > 5) done.push(`${aside.length - 5} more of this folder's files were kept the same way, as "name (conflict …)"`);
   const n = fp.filesBefore?.size ?? 0;
   if (opts.interrupted && fp.merging === 'settling' && n > 0 && !fp.daemonWasRunning) {
     // Stopping the join does not take back what it sent: said, so nobody thinks the folder's

@@ -240,15 +240,27 @@ it('a join interrupted while it writes stops writing at once, and names the fold
   // session's are in (decision 228), so one stopped while it writes has sent none, and says so
   // (a user trial: a person who picked the wrong folder feared they had gone; until decision
   // 228 they might have, and the message said that).
-  const own = project({ 'mine.txt': 'my own notes\n' });
+  // And with a file the session has too: the join moves the folder's aside for the session's
+  // version (decision 228), and a join stopped after that says where it is (it was counted as a
+  // file of the session).
+  const own = project({ 'mine.txt': 'my own notes\n', 'd0/f0.txt': 'my own f0\n' });
   const again = joinInBackground([code, own, '--host', '127.0.0.1'], held);
-  await waitUntil('the second join to write its first files', () => listTree(own).length > 1, 120_000);
+  const copyOf = () => listTree(own).find((f) => f.startsWith('d0/f0 (conflict'));
+  await waitUntil('the second join to move the folder\'s d0/f0.txt aside', () => copyOf() !== undefined, 120_000);
   again.child.kill('SIGINT');
   expect(await again.exited, again.out()).toBe(130);
-  expect(again.out()).toMatch(/join interrupted; .*none of this folder's own 1 file reached the session: a join sends them only once the session's files are in\n$/);
+  const copy = copyOf()!;
+  expect(fs.readFileSync(path.join(own, copy), 'utf8')).toBe('my own f0\n');
+  const where = fs.existsSync(path.join(own, 'd0/f0.txt'))
+    ? `d0/f0.txt met the session's version of it: this folder's is kept as ${copy} (compare the two and keep what you want)`
+    : `this folder's d0/f0.txt is now ${copy}: the join moved it aside for the session's version and stopped before writing that (rename it back if you want it there)`;
+  const said = `${where}, none of this folder's own 2 files reached the session: a join sends them only once the session's files are in\n`;
+  expect(again.out()).toMatch(/join interrupted; /);
+  expect(again.out().endsWith(`, ${said}`), again.out()).toBe(true);
   expect(fs.readFileSync(path.join(own, 'mine.txt'), 'utf8')).toBe('my own notes\n');
   await new Promise((r) => setTimeout(r, 2000));
   expect(fs.existsSync(path.join(a, 'mine.txt'))).toBe(false);
+  expect(fs.readFileSync(path.join(a, 'd0/f0.txt'), 'utf8')).toBe(files['d0/f0.txt']);
 });
 
 it("a joining folder's folder where the session has a file is set aside on every peer, all its files kept; the session's file keeps its path (decision 147)", async () => {
