@@ -84,4 +84,10 @@ it("joining with other versions of the session's files never shows the joining f
   // The sharer was told of the copies the join made, and of nothing that came and went.
   const told = a.lines.filter((l) => /conflict/.test(l));
   expect(told.filter((l) => names.some((n) => l.includes(`${n} `) && /moved|renamed|deleted/.test(l))), told.join('\n')).toEqual([]);
+  // A later member joining learns of those copies as the session's history, not as news: its
+  // join and its log say nothing of them (a trial: each later joiner listed every earlier one's).
+  const c = await startPeer(tempProject({}, 'chorus-disk-c-'), 'carol');
+  const later = await c.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  expect(later.notices ?? []).toEqual([]);
+  expect(c.lines.filter((l) => l.includes('arrived from a peer'))).toEqual([]);
 });

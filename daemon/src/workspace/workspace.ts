@@ -1489,6 +1489,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * the file went.
    */
   private tellMovedForFolders(diff: IndexDiff): void {
+    if (this.index.holdingBack) return; // the session's history, as in tellArrivedCopies
     const arrived = [...diff.created, ...diff.renamed.map((r) => r.to)];
     for (const to of arrived) {
       const id = this.index.idOf(to);
@@ -1510,7 +1511,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * its copies (`tellCopy`), once per copy.
    */
   private tellArrivedCopies(diff: IndexDiff, origin: Origin): void {
-    if (origin.kind !== 'peer') return;
+    // A folder joining learns the session's history, old copies and all: no news (a trial: each
+    // later joiner listed every earlier joiner's copies, and an empty folder's log had 45).
+    if (origin.kind !== 'peer' || this.index.holdingBack) return;
     const said = (copy: string, of: string) => `${copy} arrived from a peer: another version of ${of}, kept beside it (the peer had its own ${of}, in a folder it joined with or made at the same moment)`;
     const folders = new Set<string>();
     for (const to of diff.created) {
