@@ -706,7 +706,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
 function forgetUnfinishedJoiners(rep: Replicator, overlay: Overlay, log: (m: string) => void): void {
   const unfinished = new Set<string>();
   rep.on('peerUp', (id: string, meta: Record<string, unknown>) => {
-    if (meta.joining === true && !rep.isSynced(id)) unfinished.add(id);
+    if (meta.joining === true) unfinished.add(id);
   });
   rep.on('synced', (id: string) => unfinished.delete(id));
   rep.on('peerDown', (id: string) => {

@@ -667,10 +667,11 @@ export class FileIndex {
       // The sync state is the view's: the message is taken there, and what it brought here too.
       const heads = A.getHeads(view);
       const [v, s] = A.receiveSyncMessage(view, state, message);
-      const brought = A.getBackend(v).getChanges(heads);
-      if (brought.length) this.guarded((doc, opts) => A.applyChanges(doc, brought, opts)[0]);
+      // Kept before anything can throw: `view` is outdated now, and Automerge refuses to use it.
       this.sessionView = v;
       next = s;
+      const brought = A.getBackend(v).getChanges(heads);
+      if (brought.length) this.guarded((doc, opts) => A.applyChanges(doc, brought, opts)[0]);
     } else {
       this.guarded((doc, opts) => {
         const [d, s] = A.receiveSyncMessage(doc, state, message, opts);
