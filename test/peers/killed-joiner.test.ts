@@ -3,10 +3,10 @@
 // given 1.5 s to stop, and one busy with a large index is killed before it says so). Its peers
 // listed it as "reconnecting (unreachable for now)" for ten minutes, in every `chorus status`,
 // though editors had said it left. A member that has never been in step with this daemon since it
-// said in its hello that it was joining is forgotten when its link goes: it is no member yet
-// (decision 161's goodbye, for a joiner that could not say it). A real sharing daemon in this
-// process, whose messages to the joiner are dropped so that the join cannot finish, and a real
-// joining daemon started by `chorus join`, killed.
+// said in its hello that it was joining, and has not said since that its join is done, is
+// forgotten when its link goes: it is no member yet (decision 161's goodbye, for a joiner that
+// could not say it; decision 229). Real sharing daemons in this process and a real joining daemon
+// started by `chorus join`, killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,13 +34,25 @@ function sendingNothing(net: PeerNetwork): PeerNetwork {
   };
 }
 
-/** `chorus join` of `code` into a new folder, as `name`, in the background. */
-function joining(code: string, name: string): { b: string; join: ChildProcess } {
+/** `chorus join` of `code` into a new folder, as `name`, in the background; `said()` is what it printed so far. */
+function joining(code: string, name: string): { b: string; join: ChildProcess; said: () => string } {
   const b = tempDir();
   used.push(b);
-  const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1', '--name', name], { stdio: 'ignore' });
+  const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1', '--name', name], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(join);
-  return { b, join };
+  let out = '';
+  join.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  join.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { b, join, said: () => out };
+}
+
+/** Kill the daemon `chorus join` started for `b`, wait for the command to end, and remove the log it keeps in the temp folder then. */
+async function killJoiner(b: string, join: ChildProcess): Promise<void> {
+  const [pid] = daemonsFor(b);
+  expect(pid).toBeDefined();
+  process.kill(pid!, 'SIGKILL');
+  await new Promise((r) => (join.exitCode === null ? join.on('exit', r) : r(undefined)));
+  for (const f of fs.readdirSync(os.tmpdir())) if (f.startsWith(`chorus-${path.basename(b)}-`) && f.endsWith('.log')) fs.rmSync(path.join(os.tmpdir(), f));
 }
 
 it('a member killed while its join was under way is not listed as coming back (no goodbye could say so)', async () => {
@@ -49,16 +61,40 @@ it('a member killed while its join was under way is not listed as coming back (n
     const code = await A.share({ host: '127.0.0.1', webrtc: false });
     const { b, join } = joining(code, 'Carol');
     await waitUntil('the joiner linked to the sharer', () => A.session.peers().some((p) => p.state === 'connected'));
-    const [pid] = daemonsFor(b);
-    expect(pid).toBeDefined();
-    process.kill(pid!, 'SIGKILL');
-    // The join says its daemon died, and keeps the daemon's log in the temp folder: removed here.
-    await new Promise((r) => (join.exitCode === null ? join.on('exit', r) : r(undefined)));
-    for (const f of fs.readdirSync(os.tmpdir())) if (f.startsWith(`chorus-${path.basename(b)}-`) && f.endsWith('.log')) fs.rmSync(path.join(os.tmpdir(), f));
+    await killJoiner(b, join);
     // Before the fix: [{ name: 'Carol', state: 'reconnecting' }] for ten minutes.
     await waitUntil('the sharer to forget the killed joiner', () => A.session.peers().length === 0, 20_000).catch(() => undefined);
     expect(A.session.peers().map((p) => `${p.name} ${p.state}`)).toEqual([]);
   } finally {
+    await A.stop();
+  }
+});
+
+// Trial s47b (4 of 6) and a rerun here: the first fix forgot a joiner only while the sharer had
+// never been in step with it, and only on the members it had linked to. A joiner killed while it
+// wrote the session's files (in step by then) stayed listed, and a member that had heard of the
+// joiner only from the sharer listed it, and told the sharer of it again after it forgot it.
+it('a member killed while it writes the session, with another member linked, is listed by neither', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 1500; i++) files[`gen/g${i}.txt`] = `generated ${i}\n`;
+  const A = await startDaemon(tempProject(files), 'alice');
+  const M = await startDaemon(tempDir(), 'Mia');
+  try {
+    const code = await A.share({ host: '127.0.0.1', webrtc: false });
+    await M.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+    const { b, join, said } = joining(code, 'Carol');
+    await waitUntil('the join to start writing', () => /writing: /.test(said()), 120_000);
+    await killJoiner(b, join);
+    const listed = (d: typeof A) => d.session.peers().map((p) => `${p.name} ${p.state}`);
+    // Before the fix: ['Mia connected', 'Carol reconnecting'] on the sharer for ten minutes, and
+    // ['alice connected', 'Carol reconnecting'] or '(no name yet)' on Mia.
+    await waitUntil('both to forget the killed joiner', () => listed(A).length === 1 && listed(M).length === 1, 20_000).catch(() => undefined);
+    // Gossip goes round on every link change: long enough for it to have brought the joiner back.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(listed(A)).toEqual(['Mia connected']);
+    expect(listed(M)).toEqual(['alice connected']);
+  } finally {
+    await M.stop();
     await A.stop();
   }
 });

@@ -32,6 +32,11 @@ export const enum Wire {
    * it never carried your stream): it may close without losing anything of yours (decision 105).
    */
   Done = 0x0b,
+  /**
+   * My join is done: I am a member now, which my hello (its meta's `joining`) said I was not yet.
+   * No body. A peer that never heard it forgets me if my link goes (decision 229).
+   */
+  Joined = 0x0c,
 }
 
 export interface Member {

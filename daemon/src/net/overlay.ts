@@ -241,6 +241,15 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   /** Peers whose last word was a goodbye (Wire.Bye), until they are up again. */
   readonly #left = new Set<string>();
   /**
+   * Joiners whose join stopped before it was in (a goodbye said so, or their link went while
+   * their hello said `joining`), with the incarnation that did: gossip of that run, which other
+   * members may still pass on for a while, does not bring them back (decision 229). A hello from
+   * them does. At most MAX_KNOWN_MEMBERS, the oldest going first.
+   */
+  readonly #abandoned = new Map<string, number>();
+  /** Set by `joined`: this member's hello no longer says it is joining, and new links hear so too. */
+  #joinDone = false;
+  /**
    * Members this overlay has been linked to in this run: they proved they hold the session's
    * secret, which a member only heard of by gossip has not (decision 135).
    */
@@ -629,6 +638,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       this.emit('wrong-session', origin.addr ?? link.remote, hello.session);
       throw new ProtocolError(`peer ${peerId} is in session ${hello.session}, not ${this.#opts.sessionId}`);
     }
+    this.#abandoned.delete(peerId); // it is back, whatever its earlier run did
     // Learn where it listens; an address we reached it at counts too (it may be behind a proxy).
     const addrs = [...new Set([...(origin.addr ? [origin.addr] : []), ...hello.addrs])];
     this.#learn({ id: peerId, addrs, inc: hello.inc });
@@ -662,6 +672,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#verified.add(s.id);
           s.lastStreamAt = Date.now(); // a fresh stream counts as active: upgrade to WebRTC now
           this.#log(`peer ${s.id} up via ${s.path ?? '?'}`);
+          // A hello sent while joining may have crossed `joined`: say it again (no-op if not).
+          if (this.#joinDone) s.sendControl(frame(Wire.Joined, new Uint8Array(0)));
           this.emit('peer-up', s.id, s.meta);
           this.#queueGossip();
           this.#kick();
@@ -671,6 +683,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#seen.set(s.id, Date.now());
           this.#log(`peer ${s.id} down: ${reason}`);
           this.emit('peer-down', s.id, reason);
+          if (s.meta.joining === true) {
+            // Its daemon died mid-join (killed, with no time for a goodbye): no member yet, and
+            // not one to list as coming back. One whose link only dropped dials again.
+            this.#log(`peer ${s.id} went while its join was under way, without a goodbye: not listed as coming back`);
+            this.#abandon(s.id, s.inc);
+          }
           this.#queueGossip();
           this.#kick();
         },
@@ -732,10 +750,18 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         const why = utf8.decode(body);
         // Cut for the log: a goodbye may be up to a whole message long, sent again and again.
         this.#log(`peer ${peerId} is leaving: ${why.length > MAX_REASON_LOGGED ? `${why.slice(0, MAX_REASON_LOGGED)}…` : why}`);
-        if (why === JOIN_ABANDONED) this.#forget(peerId);
-        else this.#left.add(peerId);
+        if (why === JOIN_ABANDONED) {
+          this.#abandon(peerId, session.inc);
+          delete session.meta.joining; // said: its link's end is no news
+        } else this.#left.add(peerId);
         break;
       }
+      case Wire.Joined:
+        if (session.meta.joining !== true) break;
+        delete session.meta.joining;
+        this.#log(`peer ${peerId} finished its join`);
+        this.#queueGossip(); // a member now: others may hear of it
+        break;
       case Wire.Hello:
         throw new ProtocolError('second hello on one link');
       default:
@@ -748,6 +774,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   #learn(m: Member): void {
     if (m.id === this.#opts.selfId) return;
+    const abandoned = this.#abandoned.get(m.id);
+    if (abandoned !== undefined && m.inc <= abandoned) return;
     const known = this.#members.get(m.id);
     if (!known && !this.#roomForMember()) return;
     const heard = Date.now() - (m.age ?? 0);
@@ -786,13 +814,23 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   }
 
   /**
-   * Forget a member that has no link up, as a goodbye saying its join stopped would (decision
-   * 161): the layer above knows such a member left mid-join without one (killed). Nothing while
-   * it is linked; it is learnt again if it comes back.
+   * This member's join is done (its hello said `joining`, and the caller has taken that out of
+   * `selfMeta` for the hellos to come): every linked peer is told, so that it lists this member
+   * as coming back if its link goes from now on (decision 229).
    */
-  forgetMember(id: string): void {
-    if (this.#links.get(id)?.up) return;
+  joined(): void {
+    if (!this.#running || this.#joinDone) return;
+    this.#joinDone = true;
+    const msg = frame(Wire.Joined, new Uint8Array(0));
+    for (const s of this.#links.values()) if (s.up) s.sendControl(msg);
+  }
+
+  /** A joiner whose join stopped before it was in: forgotten, and not learnt again from gossip of that run. */
+  #abandon(id: string, inc: number): void {
     this.#forget(id);
+    this.#abandoned.delete(id);
+    this.#abandoned.set(id, inc);
+    if (this.#abandoned.size > MAX_KNOWN_MEMBERS) this.#abandoned.delete(this.#abandoned.keys().next().value!);
   }
 
   /** Drop a member from the address book, with its dial and WebRTC state (its link, if any, closes by itself). */
@@ -875,7 +913,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const now = Date.now();
     const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0 }];
     const age = (id: string) => (this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now));
-    for (const id of this.#freshestFirst(this.#alive(now)).slice(0, MAX_MEMBERS - 1)) {
+    // A member still joining is no member yet: only those it links to hear of it (from its own
+    // hello), so that if it dies mid-join nobody else lists it as coming back (decision 229).
+    const joining = (id: string) => this.#links.get(id)?.meta.joining === true;
+    for (const id of this.#freshestFirst(this.#alive(now).filter((id) => !joining(id))).slice(0, MAX_MEMBERS - 1)) {
       const m = this.#members.get(id)!;
       list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age: age(id) });
     }

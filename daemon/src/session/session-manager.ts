@@ -346,6 +346,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       if (fresh) {
         this.workspace.releaseOwn();
         this.replicator?.offerHeldBack();
+        this.overlay?.joined(); // none after `abandon`: a join that failed has no overlay
       }
     }
   }
@@ -464,7 +465,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   /**
    * What this member's hello says of it (the overlay reads it at each handshake): name, colour,
    * and `joining` while a fresh join is under way, so that peers can forget it if it dies before
-   * its join is in (`forgetUnfinishedJoiners`).
+   * its join is in (decision 229: `Overlay.joined` tells them when it is).
    */
   private selfMeta: Record<string, unknown> = {};
 
@@ -506,7 +507,6 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       this.materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
     }
     this.replicator.on('peerUp', () => this.persist());
-    forgetUnfinishedJoiners(this.replicator, overlay, this.log);
     this.emit('replicator', this.replicator);
     let started;
     try {
@@ -693,27 +693,6 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.persist();
     await this.overlay?.stop();
   }
-}
-
-/**
- * A member whose hello said it was joining, and whose link went before this daemon was ever in
- * step with it, is forgotten (`Overlay.forgetMember`), not listed as coming back: its join never
- * got in, and a goodbye would have said so (decision 161) had its daemon lived to send one (a
- * trial: `chorus join` interrupted early, its daemon killed 1.5 s later while busy with a large
- * index, was listed as "reconnecting" by every peer for ten minutes). A joiner whose link drops
- * by accident comes back and is learnt again.
- */
-function forgetUnfinishedJoiners(rep: Replicator, overlay: Overlay, log: (m: string) => void): void {
-  const unfinished = new Set<string>();
-  rep.on('peerUp', (id: string, meta: Record<string, unknown>) => {
-    if (meta.joining === true) unfinished.add(id);
-  });
-  rep.on('synced', (id: string) => unfinished.delete(id));
-  rep.on('peerDown', (id: string) => {
-    if (!unfinished.delete(id)) return;
-    log(`peer ${id.slice(0, 8)} went while its join was under way, without a goodbye: not listed as coming back`);
-    overlay.forgetMember(id);
-  });
 }
 
 /** The port of a `ws://host:port/…` address this daemon listens on, or undefined. */
