@@ -208,9 +208,11 @@ export class Materializer {
     if ((ours || appended) && !this.workspace.index.idOf(from)) {
       let moved = false;
       try {
-        this.folder.renameNow(from, to);
-        this.writeBack.moved(from, to);
-        moved = true;
+        if (await this.keepUnsharedAt(to, from, want)) {
+          this.folder.renameNow(from, to);
+          this.writeBack.moved(from, to);
+          moved = true;
+        }
       } catch {
         // not moved: written at its new place below
       }
@@ -231,6 +233,34 @@ export class Materializer {
       const why = appended ? 'added to meanwhile, and it could not be moved there' : 'changed meanwhile (not only added to at its end)';
       // The folder's copy is left to the watcher, as before: its take-in shares it as a new file.
       this.log(`kept ${from}: a peer renamed it to ${to}, but this folder's copy was ${why}; the shared version is at ${to}, this folder's stays at ${from} and is shared again as a new file: merge them and delete one`);
+    }
+  }
+
+  /**
+   * Before a peer's rename of `from` moves the file onto `to`: a file at `to` that nothing shared
+   * put there (made a moment ago by a person or a tool, not taken in yet: the watcher reads a
+   * changed folder about once a second) would be replaced by the move, with no copy anywhere. It
+   * is kept in `.chorus/kept/` first, and the person told (decision 228: a move, unlike a write,
+   * does not look at what it replaces). Content this daemon wrote there,
+   * or the file's own (`want`), is no one's unshared work. False when keeping the copy failed:
+   * then the file is not moved there but written, which takes the folder's file in first.
+   */
+  private async keepUnsharedAt(to: string, from: string, want: string | undefined): Promise<boolean> {
+    const abs = this.project.absolute(to);
+    if (!lstatNow(abs)?.isFile()) return true; // nothing there; a folder or a link makes the move fail, and the file is written instead
+    const bytes = await bytesOfFile(abs);
+    if (bytes === undefined) return true;
+    const there = hashBytes(bytes);
+    if (there === want || this.writeBack.ledger.knows(to, there) || this.writeBack.isOwn(to, there)) return true;
+    try {
+      const kept = path.relative(this.project.root, await this.folder.keepCopy(to, bytes)).split(path.sep).join('/');
+      const message = `${to}: a peer renamed ${from} to ${to} while this folder had a file of its own there that was not shared yet; the session's file now has the path, and this folder's is kept in ${kept}: copy it back under another name to share it`;
+      this.log(message);
+      this.writeBack.onKept?.({ path: to, kept, message });
+      return true;
+    } catch (e) {
+      this.log(`${to}: a peer renamed ${from} to ${to} while this folder had an unshared file there, and keeping a copy of it failed (${inWords(e)}); the session's file is written there instead, after this folder's is taken in`);
+      return false;
     }
   }
 
