@@ -21,14 +21,15 @@ const session = (i: number) => `the session's text of file ${i}\n`;
 const joiners = (i: number) => `the joining folder's own text of file ${i}\n`;
 
 it("joining with other versions of the session's files never shows the joining folder's versions at the session's paths on the sharer", async () => {
-  // And a file where the joining folder has a folder (decision 147: the folder is set aside whole).
-  const a = await startPeer(tempProject({ ...Object.fromEntries(names.map((n, i) => [n, session(i)])), notes: 'the session has a file here\n', 'same.txt': 'both had this\n' }, 'chorus-disk-a-'), 'alice');
+  // And a file where the joining folder has a folder (decision 147: the folder is set aside whole),
+  // and a folder where the joining folder has a file.
+  const a = await startPeer(tempProject({ ...Object.fromEntries(names.map((n, i) => [n, session(i)])), notes: 'the session has a file here\n', 'lib/x.ts': 'the session has a folder here\n', 'same.txt': 'both had this\n' }, 'chorus-disk-a-'), 'alice');
   const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
   const ids = names.map((n) => a.daemon.workspace.index.idOf(n));
   const e = await editor(a.daemon.project.socketPath);
   // Open files are live documents, whose entries name the content they had when opened.
   for (const n of [...names, 'same.txt']) await e.open(n);
-  const b = await startPeer(tempProject({ ...Object.fromEntries(names.map((n, i) => [n, joiners(i)])), 'notes/n1.md': 'a note\n', 'same.txt': 'both had this\n' }, 'chorus-disk-b-'), 'bob');
+  const b = await startPeer(tempProject({ ...Object.fromEntries(names.map((n, i) => [n, joiners(i)])), 'notes/n1.md': 'a note\n', lib: 'the joining folder has a file here\n', 'same.txt': 'both had this\n' }, 'chorus-disk-b-'), 'bob');
   // Watch the sharer while the join runs: every path keeps the session's file and text.
   const seen: string[] = [];
   const watch = setInterval(() => {
@@ -61,12 +62,19 @@ it("joining with other versions of the session's files never shows the joining f
     });
     const aside = (joined.notices ?? []).map((m) => /^notes: .*this folder's folder \(all its files\) is kept as (.+)$/.exec(m)?.[1]).find((m) => m !== undefined);
     expect(aside, JSON.stringify(joined.notices)).toMatch(/^notes \(conflict \w+\)$/);
+    // Said as what it was, a join meeting the session's folder (a trial: "was made a file on one
+    // peer and a folder on another at once", in the join's words and its log, 7 of 7).
+    const libCopy = (joined.notices ?? []).map((m) => /^lib: this folder had a file there, the session a folder; the session's folder keeps the path \(with its files\), this folder's file is kept as (.+)$/.exec(m)?.[1]).find((m) => m !== undefined);
+    expect(libCopy, JSON.stringify(joined.notices)).toMatch(/^lib \(conflict \w+\)$/);
+    expect(b.lines.filter((l) => l.includes('at once') && l.includes('lib'))).toEqual([]);
     const want = {
       ...Object.fromEntries(names.map((n, i) => [n, session(i)])),
       ...Object.fromEntries(copies.map((c, i) => [c, joiners(i)])),
       notes: 'the session has a file here\n',
       'same.txt': 'both had this\n',
       [`${aside!}/n1.md`]: 'a note\n',
+      'lib/x.ts': 'the session has a folder here\n',
+      [libCopy!]: 'the joining folder has a file here\n',
     };
     const same = (x: Record<string, string>) => JSON.stringify(Object.entries(x).sort(([k], [l]) => (k < l ? -1 : 1))) === JSON.stringify(Object.entries(want).sort(([k], [l]) => (k < l ? -1 : 1)));
     for (const p of [a, b]) await until(() => same(folderFiles(p.dir)), `both versions of each file in ${p.dir}`).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(folderFiles(p.dir))}`); });
@@ -75,7 +83,7 @@ it("joining with other versions of the session's files never shows the joining f
     for (const [copy, of] of [...copies.map((c, i) => [c, names[i]!]), [aside!, 'notes']]) {
       await until(() => a.lines.some((l) => l.includes(`${copy} arrived from a peer: another version of ${of}, kept beside it`)), `the sharer's log to name ${copy}`);
     }
-    await e.waitFor(() => e.notes.some((n) => n.method === P.SessionNotice.method && n.params.type === 'warning' && n.params.message.startsWith(`${N + 1} files were made or changed on two peers at once`)), 'the warning of the copies in the sharer\'s editor');
+    await e.waitFor(() => e.notes.some((n) => n.method === P.SessionNotice.method && n.params.type === 'warning' && n.params.message.startsWith(`${N + 2} files were made or changed on two peers at once`)), 'the warning of the copies in the sharer\'s editor');
   } finally {
     clearInterval(watch);
   }
