@@ -58,3 +58,38 @@ it("keeps what git's other exclude files keep: the repository's .git/info/exclud
     fs.rmSync(path.dirname(global), { recursive: true, force: true });
   }
 });
+
+/** Wait past the time IgnoreRules trusts what it last read of the exclude files (a few ms). */
+const later = () => new Promise((r) => setTimeout(r, 1100));
+
+it("keeps what a nested repository's .git/info/exclude keeps, and rules added to exclude files while it runs (a trial: both were shared, 3 of 3 and 2 of 2)", async () => {
+  const root = tempProject({ '.git/info/exclude': '# local\n', 'a.txt': 'a\n', 'lib/nested/.git/info/exclude': 'nested-secret.txt\n', 'lib/nested/code.js': 'x\n' });
+  try {
+    const rules = new IgnoreRules(root, null);
+    // Git applies a repository's exclude file to its own work tree, a folder of the project here.
+    expect(rules.why('lib/nested/nested-secret.txt')).toBe('lib/nested/.git/info/exclude has the rule "nested-secret.txt"');
+    expect(rules.why('lib/nested/deeper/nested-secret.txt')).toBe('lib/nested/.git/info/exclude has the rule "nested-secret.txt"');
+    expect(rules.why('nested-secret.txt')).toBeUndefined();
+    expect(rules.why('lib/nested/code.js')).toBeUndefined();
+    expect(rules.why('outer.txt')).toBeUndefined();
+    expect(rules.why('lib/nested/added.txt')).toBeUndefined();
+    // Rules added while the daemon runs: the watcher never sees inside .git/, so they are looked at again.
+    fs.appendFileSync(path.join(root, '.git/info/exclude'), 'outer.txt\n');
+    fs.appendFileSync(path.join(root, 'lib/nested/.git/info/exclude'), 'added.txt\n');
+    await later();
+    expect(rules.why('outer.txt')).toBe('.git/info/exclude has the rule "outer.txt"');
+    expect(rules.why('lib/nested/added.txt')).toBe('lib/nested/.git/info/exclude has the rule "added.txt"');
+    // A repository made inside the project while it runs (`git init`, then a rule).
+    expect(rules.why('vendor/fresh/fresh.notes')).toBeUndefined();
+    fs.mkdirSync(path.join(root, 'vendor/fresh/.git/info'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'vendor/fresh/.git/info/exclude'), 'fresh.notes\n');
+    await later();
+    expect(rules.why('vendor/fresh/fresh.notes')).toBe('vendor/fresh/.git/info/exclude has the rule "fresh.notes"');
+    // A rule taken out shares the path again (as a .gitignore's does).
+    fs.writeFileSync(path.join(root, '.git/info/exclude'), '# local\n');
+    await later();
+    expect(rules.why('outer.txt')).toBeUndefined();
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -49,7 +49,11 @@ export function isIgnoreFile(rel: string): boolean {
 
 /** Rules git reads besides `.gitignore` files, with what to call their file and the prefix a project path takes in them. */
 interface ExcludeFile {
-  rules: Ignore;
+  /** Undefined while the file is missing, unreadable or too large. */
+  rules: Ignore | undefined;
+  /** Where it is, and what it was when read (size, mtime, inode): read again once that changes. */
+  file: string;
+  stamp: string;
   /** How the reason names the file (`.git/info/exclude`, `your global git excludes file (…)`). */
   name: string;
   /** The project root's path from the repository's root ('' when they are one), with a trailing '/'. */
@@ -84,17 +88,30 @@ export function globalExcludesFile(): string | null {
  */
 function repositoryOf(rootDir: string): { root: string; gitDir: string } | undefined {
   for (let dir = rootDir; ; dir = path.dirname(dir)) {
-    const dotGit = path.join(dir, '.git');
-    try {
-      const st = fs.statSync(dotGit);
-      if (st.isDirectory()) return { root: dir, gitDir: dotGit };
-      const m = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
-      if (m?.[1]) return { root: dir, gitDir: path.resolve(dir, m[1]) };
-    } catch {
-      // none here
-    }
+    const repo = repositoryAt(dir);
+    if (repo) return repo;
     if (path.dirname(dir) === dir) return undefined;
   }
+}
+
+/** The repository whose work tree's root is `dir` (it has a `.git` folder, or a `.git` file naming one), else undefined. */
+function repositoryAt(dir: string): { root: string; gitDir: string } | undefined {
+  const dotGit = path.join(dir, '.git');
+  try {
+    const st = fs.statSync(dotGit);
+    if (st.isDirectory()) return { root: dir, gitDir: dotGit };
+    const m = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
+    if (m?.[1]) return { root: dir, gitDir: path.resolve(dir, m[1]) };
+  } catch {
+    // none here
+  }
+  return undefined;
+}
+
+/** What identifies a version of `file` on disk ('' when it is not there). */
+function stampOf(file: string): string {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : '';
 }
 
 /** The rules of `file` (a gitignore-syntax file), or undefined when it is missing, unreadable or over MAX_IGNORE_FILE_BYTES. */
@@ -106,6 +123,29 @@ function rulesFile(file: string): Ignore | undefined {
     return undefined;
   }
 }
+
+/** An exclude file as it is now on disk (read again by `fresh` when it changes). */
+function excludeFile(file: string, name: string, prefix: string): ExcludeFile {
+  return { file, name, prefix, stamp: stampOf(file), rules: rulesFile(file) };
+}
+
+/** `e`, read again if its file changed since (a rule added while the daemon runs applies at once). */
+function fresh(e: ExcludeFile): ExcludeFile {
+  const now = stampOf(e.file);
+  if (now !== e.stamp) {
+    e.stamp = now;
+    e.rules = rulesFile(e.file);
+  }
+  return e;
+}
+
+/**
+ * How long the exclude files' stamps are trusted (ms): a burst of questions (a scan of thousands
+ * of paths) looks at them once; a rule written more than this before a file is asked about holds.
+ */
+const EXCLUDES_TRUSTED_MS = 2;
+/** How long a folder found to be no repository is trusted to stay none (ms). */
+const NO_REPO_TRUSTED_MS = 1000;
 
 export class IgnoreRules {
   /** Rules per folder (project-relative, '' for the root), from that folder's .gitignore. */
@@ -121,11 +161,21 @@ export class IgnoreRules {
    * the person's global excludes file. A trial: an `.envrc` ignored only there was copied to peers.
    */
   private readonly excludes: ExcludeFile[] = [];
+  /**
+   * Folders of the project that are git repositories of their own (a nested clone, a submodule),
+   * with their `.git/info/exclude`, which git applies inside them (a trial: files only that file
+   * named were shared, 3 of 3); null for a folder that is none. A new rule there applies at once
+   * (EXCLUDES_TRUSTED_MS), a new repository within NO_REPO_TRUSTED_MS.
+   */
+  private nestedRepos = new Map<string, ExcludeFile | null>();
+  private excludesCheckedAt = -Infinity;
+  private noneCheckedAt = -Infinity;
 
   /**
    * Rules for the project at `rootDir`. `globalExcludes`: the global git excludes file to read
-   * (default: `globalExcludesFile()`; null: none). Read once, as `.chorus/ignore` is: a change
-   * applies from the daemon's next start.
+   * (default: `globalExcludesFile()`; null: none). `.chorus/ignore` is read once: a change
+   * applies from the daemon's next start. Git's exclude files are looked at again as they change
+   * (the watcher never sees inside `.git/`).
    */
   constructor(
     private readonly rootDir: string,
@@ -134,10 +184,8 @@ export class IgnoreRules {
     const repo = repositoryOf(rootDir);
     const prefix = repo ? path.relative(repo.root, rootDir).split(path.sep).join('/') : '';
     const withSlash = prefix ? `${prefix}/` : '';
-    const info = repo && rulesFile(path.join(repo.gitDir, 'info', 'exclude'));
-    if (info) this.excludes.push({ rules: info, name: prefix ? `the repository's .git/info/exclude (in ${repo.root})` : '.git/info/exclude', prefix: withSlash });
-    const global = globalExcludes === null ? undefined : rulesFile(globalExcludes);
-    if (global) this.excludes.push({ rules: global, name: `your global git excludes file (${globalExcludes})`, prefix: withSlash });
+    if (repo) this.excludes.push(excludeFile(path.join(repo.gitDir, 'info', 'exclude'), prefix ? `the repository's .git/info/exclude (in ${repo.root})` : '.git/info/exclude', withSlash));
+    if (globalExcludes !== null) this.excludes.push(excludeFile(globalExcludes, `your global git excludes file (${globalExcludes})`, withSlash));
     this.root = ignore().add(BUILT_IN);
     for (const file of [path.join(rootDir, '.chorus', 'ignore')]) {
       try {
@@ -327,11 +375,46 @@ export class IgnoreRules {
     }
     // After every .gitignore, as git ranks them (a .gitignore's `!x` may share what these keep;
     // here they keep it still: the safe side).
+    this.refreshExcludes();
     for (const e of this.excludes) {
-      const rule = e.rules.test(e.prefix + rel).rule;
+      const rule = e.rules?.test(e.prefix + rel).rule;
       if (rule && !rule.negative) return `${e.name} has the rule "${rule.pattern}"`;
     }
+    // A repository inside the project applies its own exclude file to what is in it.
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      const e = this.nestedRepo(dir);
+      const rule = e?.rules?.test(rel.slice(dir.length + 1)).rule;
+      if (rule && !rule.negative) return `${e!.name} has the rule "${rule.pattern}"`;
+    }
     return undefined;
+  }
+
+  /** Look at the exclude files again, at most once per EXCLUDES_TRUSTED_MS. */
+  private refreshExcludes(): void {
+    const now = performance.now();
+    if (now - this.excludesCheckedAt < EXCLUDES_TRUSTED_MS) return;
+    this.excludesCheckedAt = now;
+    for (const e of this.excludes) fresh(e);
+    // Folders that were no repository are asked again less often (each is a stat of its `.git`).
+    const forgetNone = now - this.noneCheckedAt >= NO_REPO_TRUSTED_MS;
+    if (forgetNone) this.noneCheckedAt = now;
+    for (const [dir, e] of this.nestedRepos) {
+      if (e !== null) fresh(e);
+      else if (forgetNone) this.nestedRepos.delete(dir); // it may be one now (`git init`)
+    }
+  }
+
+  /** The exclude file of the repository whose work tree is the project folder `dir`, or null when `dir` is none. */
+  private nestedRepo(dir: string): ExcludeFile | null {
+    let e = this.nestedRepos.get(dir);
+    if (e === undefined) {
+      const repo = repositoryAt(path.join(this.rootDir, dir));
+      e = repo ? excludeFile(path.join(repo.gitDir, 'info', 'exclude'), `${dir}/.git/info/exclude`, '') : null;
+      if (this.nestedRepos.size >= 100_000) this.nestedRepos.clear(); // a bound, not a history
+      this.nestedRepos.set(dir, e);
+    }
+    return e;
   }
 
   /**
