@@ -864,10 +864,26 @@ export class FolderSync {
     const collided: string[] = [];
     const refresh: string[] = [];
     const modes: string[] = [];
+    /** Files whose document loaded only in part: the folder's text is taken in whole, not merged from a base. */
+    const whole = new Set<string>();
     for (const [rel, seen] of present) {
       const id = index.idOf(rel);
       // A chmod is a change like an edit: the executable bit travels with the file.
       if (id && ledger.latest(rel) !== undefined && !!index.entry(id)?.exec !== seen.exec) modes.push(rel);
+      if (id && full && this.workspace.builtFromLess(id)) {
+        // Its saved changes lost some of it (damaged, or a log cut short), and the folder was
+        // written from the whole: what it has more is no one's deletion to apply, nor text to
+        // write over (a trial: a restart wrote the smaller text over the person's file, and a
+        // three-way take-in deleted the lost lines from it). Taken in whole; peers that had the
+        // lost changes send them too, so such text may show twice, which the person is told.
+        this.workspace.tookInOver(id);
+        if (this.currentHash(id) !== seen.hash) {
+          this.log(`${rel}: its saved changes here were damaged or cut short and loaded only in part; the folder's copy, which has what they lost, is taken in as it is. Text a peer had too may now show twice in ${rel}: check it`);
+          whole.add(rel);
+          changed.push(rel);
+          continue;
+        }
+      }
       if (!id) {
         // The daemon's own content at a path the index no longer has: a peer removed or moved
         // it and the folder is catching up. Not a new file.
@@ -1033,9 +1049,9 @@ export class FolderSync {
           const seen = present.get(rel)!;
           // What the tool changed: usually the folder's newest content, an older one when the
           // tool read the file just before a write-back replaced it (decision 148).
-          const chosen = this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
+          const chosen = whole.has(rel) ? undefined : this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
           const base = chosen?.text;
-          const baseHash = chosen?.hash ?? this.writeBack.ledger.latest(rel);
+          const baseHash = chosen?.hash ?? (whole.has(rel) ? undefined : this.writeBack.ledger.latest(rel));
           this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
           const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash);
           // This folder's version raced a peer's and is kept beside it: the folder gets that

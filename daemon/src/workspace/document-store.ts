@@ -232,6 +232,15 @@ export abstract class BaseDocumentStore implements DocumentStore {
     return this.fellBack.has(id);
   }
 
+  /**
+   * `id`'s saved state lost changes it had, though what is left loads (a log cut short: a torn
+   * tail, decision 217, or a cut made by hand): it counts as `recovered`, since its own lost
+   * changes may be at peers, and new ones must not reuse their numbers.
+   */
+  protected lostPart(id: string): void {
+    this.fellBack.add(id);
+  }
+
   load(id: string): SavedState {
     checkDocId(id);
     const { snapshot, changes, marks } = this.read(id);

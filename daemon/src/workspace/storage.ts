@@ -128,12 +128,13 @@ export class Storage extends BaseDocumentStore {
       return false;
     }
     this.uncut.delete(id);
+    this.lostPart(id);
     const fd = this.logs.get(id);
     if (fd !== undefined) this.logSizes.set(fd, whole);
     this.notice(
       `the saved changes of ${id} in ${this.dir} ended in a partial record (${torn} bytes: a write cut short by a power loss or system crash); ` +
         `everything before it loaded, and it was cut off so later changes are saved whole; ${kept}. ` +
-        `The change it held comes back from any peer that has it at the next sync; nothing needs doing.`,
+        `The changes it held come back from any peer that has them at the next sync, and this daemon's new changes to it are made under a new actor so that they never clash with them.`,
     );
     return true;
   }

@@ -328,6 +328,26 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.unloader = unref(setInterval(() => this.unloadIdle(IDLE_UNLOAD_MS), IDLE_UNLOAD_MS / 2));
   }
 
+  /** Text documents built from less than was saved of them, until the folder was taken in over them (`builtFromLess`). */
+  private readonly cutShort = new Set<string>();
+
+  /**
+   * Was the document of `fileId` built from less than was saved of it (its saved state damaged,
+   * or its log cut short) with the folder not yet taken in over it? Loads it. The folder's copy,
+   * written from the whole, may hold text the document lost: the start's take-in takes it in
+   * whole, once (FolderSync; a trial: a restart wrote the smaller text over the person's file).
+   */
+  builtFromLess(fileId: string): boolean {
+    if (!FILE_DOC.test(fileId) || !this.isLive(fileId)) return false;
+    this.doc(fileId);
+    return this.cutShort.has(fileId);
+  }
+
+  /** The folder was taken in over the document of `fileId` (see `builtFromLess`): its later edits merge as any. */
+  tookInOver(fileId: string): void {
+    this.cutShort.delete(fileId);
+  }
+
   /** An editor holds the file open: keep its document in memory. */
   pin(fileId: string): void {
     this.pins.set(fileId, (this.pins.get(fileId) ?? 0) + 1);
@@ -386,6 +406,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // reuse their numbers (see the constructor).
         const again = this.storage.load(fileId);
         doc = TextDoc.load(again.snapshot, again.changes, freshActor());
+        this.cutShort.add(fileId);
       }
       this.live.set(fileId, doc);
     }
