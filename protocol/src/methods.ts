@@ -131,7 +131,7 @@ export const BufferClose = request(
 export const BufferSave = request(
   'buffer/save',
   'editorToDaemon',
-  "Write an open buffer's file now, with the shared text (every edit this editor sent before this request, and others' changes it may not have been sent yet), and answer once it is on disk. An editor's save (`:w`, Ctrl+S) asks this instead of writing its buffer itself: a buffer that lacks a peer's change on its way to it, written by the editor, is a change of the file, and taking it in doubled the editor's last typing or undid the peer's change (decision 222). Refused for a buffer that is not shared (an ignored file, view mode): the editor writes that one itself.",
+  "Write an open buffer's file now, with the shared text (every edit this editor sent before this request, and others' changes it may not have been sent yet), and answer once it is on disk. An editor's save (`:w`, Ctrl+S) asks this instead of writing its buffer itself: a buffer that lacks a peer's change on its way to it, written by the editor, is a change of the file, and taking it in doubled the editor's last typing or undid the peer's change (decision 222). Refused for a buffer that is not shared (an ignored file, view mode) and for a read-only member's buffer: the editor writes that one itself, as a local file.",
   () => z.object({ path: ProjectPath }),
   () => Null,
 );

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
-import { converged, editor, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, editor, readOnlyPeer, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
 
 afterEach(stopAllPeers);
 
@@ -56,4 +56,13 @@ it('a save answers once the file holds every edit sent before it; a buffer that 
   expect(await ea.raw(P.BufferOpen.method, { path: 'local.txt' })).toMatchObject({ shared: false, content: 'mine\n' });
   await expect(ea.raw(P.BufferSave.method, { path: 'local.txt' })).rejects.toThrow(/local\.txt is not shared .* save it as a local file/);
   await expect(ea.raw(P.BufferSave.method, { path: 'other.md' })).rejects.toThrow(/other\.md is not open in this editor/);
+});
+
+it("a read-only member's save is refused in words, for its editor to write the file itself (a trial: it answered as saved and wrote nothing)", async () => {
+  const { a } = await sharedPair({ 'notes.md': START });
+  const c = await readOnlyPeer(a);
+  await until(() => fs.existsSync(path.join(c.dir, 'notes.md')), "the reader's copy");
+  const ec = await editor(c.daemon.project.socketPath);
+  await ec.open('notes.md');
+  await expect(ec.raw(P.BufferSave.method, { path: 'notes.md' })).rejects.toThrow(/you joined this session read-only, so the daemon does not save notes\.md for you: the editor saves it as a local file/);
 });

@@ -297,13 +297,17 @@ export class EditorBuffers implements ChangeSink {
    * `buffer/save`: the editor saves `pathIn` (`:w`, Ctrl+S), and the daemon writes the shared text
    * there now, instead of the editor writing its buffer, which may lack a peer's change on its
    * way to it (decision 222). Resolves once the file is written. Throws Failure('notOpen') for a
-   * buffer that is not shared (ignored, or view mode's own file) and Failure('invalid') in view
-   * mode: the editor writes those itself.
+   * buffer that is not shared (ignored, or view mode's own file), Failure('invalid') in view
+   * mode and Failure('readOnly') for a read-only member: the editor writes those itself.
    */
   async save(pathIn: string): Promise<void> {
     const path = this.current(this.resolveOpen(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.viewMode?.()) throw new Failure('invalid', `this folder joined in view mode (--no-disk): the daemon writes nothing into it, so ${path} is saved by the editor as a local file`);
+    // The shared text has none of a reader's edits, and a reader's own deletion of the file is
+    // left as it is: answering as if saved wrote nothing a trial could see. Its editor writes
+    // its own text, which stays in this folder only (as any change a reader makes on disk).
+    if (this.hooks.readOnly?.()) throw new Failure('readOnly', `you joined this session read-only, so the daemon does not save ${path} for you: the editor saves it as a local file, which stays in your folder only (it is not shared)`);
     this.workspace.settle(); // this editor's typing sent before the save is in the text written
     if ((await this.hooks.writeNow?.(buf.fileId)) === false) {
       throw new Failure('storage', `could not write ${path} into the folder (the daemon's log, .chorus/daemon.log, says why); your text is safe in the session and is written at the next change: fix what the log names, then save again`);
