@@ -40,7 +40,7 @@ import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, t
 import { testTimings } from './session/test-timings.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
-import { CopyNotices } from './editor/copy-notices.js';
+import { BACK_WORDS, COPY_NOTICE_WINDOW_MS, CopyNotices } from './editor/copy-notices.js';
 import { settleMemory } from './lifecycle/settle-memory.js';
 import { FsBlobStore } from './workspace/fs-blob-store.js';
 import { Storage } from './workspace/storage.js';
@@ -167,6 +167,7 @@ export class Daemon {
   readonly data: ExtensionData;
   private readonly messages = new EventEmitter<{ message: [LocalMessage]; notice: [P.ParamsOf<typeof P.SessionNotice>] }>();
   private readonly copyNotices = new CopyNotices((message) => this.messages.emit('notice', { type: 'warning', message }));
+  private readonly backNotices = new CopyNotices((message) => this.messages.emit('notice', { type: 'info', message }), COPY_NOTICE_WINDOW_MS, BACK_WORDS);
   private readonly collaboration: Collaboration;
   /** Where every change to a file's text goes, in order (change-route.ts). */
   private readonly route: ChangeRoute;
@@ -220,6 +221,8 @@ export class Daemon {
     writeBack.onKept = (k) => this.messages.emit('notice', { type: k.type ?? 'warning', message: k.message, path: k.path, kept: k.kept });
     // And so is a version moved aside as a conflict copy (decision 224), a burst as one notice.
     workspace.on('copied', (message) => this.copyNotices.add(message));
+    // And a file deleted here or by a peer that came back with edits the deletion never saw.
+    workspace.on('back', (message) => this.backNotices.add(message));
     this.session.on('replicator', (rep) => this.connectPeers(rep));
   }
 
@@ -551,6 +554,7 @@ export class Daemon {
       for (const socket of this.server.sockets) socket.destroy();
       for (const s of this.sessions.values()) s.dispose();
       this.copyNotices.dispose();
+      this.backNotices.dispose();
       this.presence.leave();
       await this.folder.stop();
       // Leaving the session (goodbyes, links, listener, WebRTC's threads) waits on the network

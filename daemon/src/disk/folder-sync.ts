@@ -106,6 +106,9 @@ function undecodableName(root: string, rel: string): string | undefined {
   return 'its name is not valid UTF-8 (rename it to share it)';
 }
 
+/** How long a path a peer's change moved away or deleted is remembered (`FolderSync.goneByPeer`), in ms. */
+const GONE_BY_PEER_MS = 60_000;
+
 export class FolderSync {
   readonly rules: IgnoreRules;
   private watcher: FSWatcher | undefined;
@@ -137,6 +140,13 @@ export class FolderSync {
    * `*` for a minute) never become this folder's.
    */
   private ownRules = new Map<string, string>();
+  /**
+   * Paths a peer's change moved away (renamed: where to) or deleted, with when: a file this folder
+   * changed before it had that change comes back as a new file at such a path, and the person is
+   * told why (a trial: a frozen daemon's edit and a peer's rename left two files, and nobody was
+   * told, 2 of 2). Kept for GONE_BY_PEER_MS.
+   */
+  private goneByPeer = new Map<string, { to?: string; at: number }>();
 
   constructor(
     private readonly project: Project,
@@ -146,9 +156,34 @@ export class FolderSync {
   ) {
     this.rules = writeBack.rules; // one set for the daemon: the write-back asks it too
     workspace.on('notice', (m) => log(m));
+    workspace.on('files', (e) => {
+      if (e.origin.kind !== 'peer') return;
+      const at = Date.now();
+      for (const r of e.renamed) this.goneByPeer.set(r.from, { to: r.to, at });
+      for (const p of e.deleted) this.goneByPeer.set(p, { at });
+      if (this.goneByPeer.size > 10_000) this.goneByPeer.clear(); // a bound: only the last minute matters
+    });
     writeBack.takeForeign = async (rel) => {
       if (this.running) await this.take(rel);
     };
+  }
+
+  /**
+   * `rel` is taken in as a new file: if a peer's change moved or deleted the file at that path a
+   * moment ago, this folder changed it before it had that change (its daemon frozen, or busy), and
+   * its version is shared again as a new file. Said in the log and to the person's editors.
+   */
+  private tellBackAsNew(rel: string): void {
+    const gone = this.goneByPeer.get(rel);
+    if (gone === undefined) return;
+    this.goneByPeer.delete(rel);
+    if (Date.now() - gone.at > GONE_BY_PEER_MS) return;
+    const message =
+      gone.to !== undefined
+        ? `${rel}: a peer renamed it to ${gone.to} while this folder changed it, before this daemon had the rename. Both are kept: ${rel} has this folder's version, shared again as a new file, and ${gone.to} the session's. Merge them and delete one`
+        : `${rel}: a peer deleted it while this folder changed it, before this daemon had the deletion. This folder's version is shared again as a new file (delete it again if it should go)`;
+    this.log(message);
+    this.writeBack.onKept?.({ path: rel, kept: rel, message, type: gone.to !== undefined ? 'warning' : 'info' });
   }
 
   get watching(): boolean {
@@ -944,6 +979,7 @@ export class FolderSync {
       });
     }
     if (this.missing.size || unsaved.length) for (const rel of added) this.newWhileMissing.add(rel);
+    if (!this.workspace.readOnly) for (const rel of added) this.tellBackAsNew(rel);
     const stillMissing = new Set<string>();
     for (const rel of unsaved) {
       // No new name for it yet: the folder may show it in a later event (a write-back's own

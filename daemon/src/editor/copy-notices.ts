@@ -10,17 +10,38 @@ export const COPY_NOTICE_WINDOW_MS = 500;
 /** At most this many go out one by one; more in one window are summed up in one. */
 export const COPY_NOTICES_ONE_BY_ONE = 3;
 
+/** How a kind of notice is said: one alone, and a burst summed up. */
+export interface NoticeWords {
+  one(message: string): string;
+  many(count: number): string;
+}
+
+/** Conflict copies (decision 224). */
+export const COPY_WORDS: NoticeWords = {
+  one: (m) => `${m}. Compare the two versions, keep what you want and delete the other`,
+  many: (n) =>
+    `${n} files were made or changed on two peers at once (or came from a peer's folder that had its own, or met a folder made at their path): each other version is kept beside it, as "name (conflict …)", and .chorus/daemon.log names every one. Compare each pair, keep what you want and delete the other`,
+};
+
+/** Deleted files back with edits the deletion never saw (Workspace `back`). */
+export const BACK_WORDS: NoticeWords = {
+  one: (m) => m,
+  many: (n) => `${n} files deleted on one side came back, each with edits made on another that the deletion never saw; .chorus/daemon.log names every one. Delete again what should go`,
+};
+
 export class CopyNotices {
   #pending: string[] = [];
   #timer: NodeJS.Timeout | undefined;
 
   /**
-   * @param send hands a message to every editor (a `session/notice` of type warning)
+   * @param send hands a message to every editor (a `session/notice`)
    * @param windowMs how long a burst is gathered (COPY_NOTICE_WINDOW_MS)
+   * @param words how this kind is said (COPY_WORDS, BACK_WORDS)
    */
   constructor(
     private readonly send: (message: string) => void,
     private readonly windowMs = COPY_NOTICE_WINDOW_MS,
+    private readonly words: NoticeWords = COPY_WORDS,
   ) {}
 
   /** A version was kept as a conflict copy: `message` (the workspace's `copied`) says which and where. */
@@ -39,12 +60,10 @@ export class CopyNotices {
     this.#pending = [];
     if (all.length === 0) return;
     if (all.length <= COPY_NOTICES_ONE_BY_ONE) {
-      for (const m of all) this.send(`${m}. Compare the two versions, keep what you want and delete the other`);
+      for (const m of all) this.send(this.words.one(m));
       return;
     }
-    this.send(
-      `${all.length} files were made or changed on two peers at once (or came from a peer's folder that had its own, or met a folder made at their path): each other version is kept beside it, as "name (conflict …)", and .chorus/daemon.log names every one. Compare each pair, keep what you want and delete the other`,
-    );
+    this.send(this.words.many(all.length));
   }
 
   /** Stop: what was gathered and not sent is in the log already. */

@@ -139,6 +139,12 @@ export interface WorkspaceEvents {
    * person is told, not only the log (decision 224).
    */
   copied: [message: string];
+  /**
+   * A file deleted on one side came back, with edits made on another that the deletion never
+   * saw (said in `message`, also a `notice`): the person who deleted it is told why, not only the
+   * log (a trial: its editor heard nothing, 0 of 3).
+   */
+  back: [message: string];
   /** An editor waits for a document whose history has not arrived: ask the peers for it. */
   historyWanted: [docId: string];
 }
@@ -1471,7 +1477,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (last.exec) entry.exec = true;
     const change = this.index.replace(docId, entry);
     if (!change) return;
-    this.emit('notice', `kept ${path}: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits (delete it again if it should go)`);
+    this.tellBack(`kept ${path}: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits (delete it again if it should go)`);
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
   }
@@ -1563,6 +1569,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
   }
 
+  /** Say `message`, which tells of a deleted file back with edits: in the log, and to the person (`back`). */
+  private tellBack(message: string): void {
+    this.emit('notice', message);
+    this.emit('back', message);
+  }
+
   /** Say `message`, which tells of a version kept as a conflict copy: in the log, and to the person (`copied`). */
   private tellCopy(message: string): void {
     this.emit('notice', message);
@@ -1593,7 +1605,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     for (const path of diff.created) {
       const id = this.index.idOf(path);
       if (id === undefined || this.index.removedEntry(id) === undefined) continue;
-      this.emit('notice', `${path} is back: it was deleted, but a peer kept it with edits made there that the deletion never saw (delete it again if it should go)`);
+      this.tellBack(`${path} is back: it was deleted, but a peer kept it with edits made there that the deletion never saw (delete it again if it should go)`);
     }
   }
 
