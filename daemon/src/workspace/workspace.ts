@@ -1548,7 +1548,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     // A folder joining learns the session's history, old copies and all: no news (a trial: each
     // later joiner listed every earlier joiner's copies, and an empty folder's log had 45).
     if (origin.kind !== 'peer' || this.index.holdingBack) return;
-    const said = (copy: string, of: string) => `${copy} arrived from a peer: another version of ${of}, kept beside it (the peer had its own ${of}, in a folder it joined with or made at the same moment)`;
+    const said = (copy: string, of: string) => `${copy} arrived from a peer: another version of ${of}, kept beside it (the peer had its own ${of}: it made it at the same moment, joined with a folder that had one, or took its folder in again after its saved list of files was lost)`;
     const folders = new Set<string>();
     for (const to of diff.created) {
       const id = this.index.idOf(to);
