@@ -735,10 +735,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
           if (fresh === 0) return; // a writer's change it relayed, here already
           const refusal = this.readOnlyRefusal(fresh, of, m.doc);
           if (!flood) throw refusal;
-          // Relayed by a reader (a partial mesh): not passed on from here, and the writer's own
-          // copy comes by another way; a line per keystroke would drown the log.
+          // Flooded by a reader: its own (a modified daemon), or a writer's it relays in a partial
+          // mesh, whose own copy comes by another way. Not passed on from here; a line per
+          // keystroke would drown the log. (A trial read "relayed" for a reader's own changes.)
           flood.refuse();
-          this.quietLog(peerId, 'relayed-changes', `refused changes relayed by peer ${peerId.slice(0, 8)}: ${refusal.message}`);
+          this.quietLog(peerId, 'relayed-changes', `refused changes from read-only peer ${peerId.slice(0, 8)} (its own, or a writer's it passed on): ${refusal.message}`);
           return;
         }
         this.admit(peerId, p, m.doc, m.changes);
