@@ -31,6 +31,7 @@ export { Flood, type FloodDelivery, type FloodLinks } from './net/flood.js';
 
 // The project as CRDTs with its presence, undo and change route, over the store contract (decision
 // 090): the page runs the same Workspace, Presence and UndoManager as the daemon, on its own store.
+export { runActor, sameDaemon } from './workspace/actors.js';
 export { Workspace, conflictPath, DEFAULT_LIVE_LIMIT, MAX_ORPHAN_DOCS, type Origin, type TextEvent, type FilesEvent, type DirsEvent, type ContentSource, type WorkspaceEvents } from './workspace/workspace.js';
 export { BaseDocumentStore, StorageFailed, UnloadableState, COMPACT_AFTER, MARKS_KEPT, checkDocId, describeRefusal, asStorageFailed, type DocumentStore, type SavedState } from './workspace/document-store.js';
 export { MemoryStore, memoryState, type MemoryState, type HeldDocument } from './workspace/memory-store.js';

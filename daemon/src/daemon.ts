@@ -40,6 +40,7 @@ import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, t
 import { testTimings } from './session/test-timings.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
+import { runActor } from './workspace/actors.js';
 import { BACK_WORDS, COPY_NOTICE_WINDOW_MS, CopyNotices } from './editor/copy-notices.js';
 import { settleMemory } from './lifecycle/settle-memory.js';
 import { FsBlobStore } from './workspace/fs-blob-store.js';
@@ -182,11 +183,13 @@ export class Daemon {
     storage: Storage,
     readonly log: (msg: string) => void,
     wrapNetwork?: (net: PeerNetwork) => PeerNetwork,
+    /** This run's Automerge actor (actors.ts). */
+    actor = runActor(identity.id),
   ) {
     this.messages.setMaxListeners(0);
     // A test may shorten the grace before "left" is told (test-timings.ts).
     this.presence = new Presence(identity, workspace, log, testTimings().leaveGraceMs);
-    this.data = new ExtensionData(storage, identity.id);
+    this.data = new ExtensionData(storage, actor);
     this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]), wrapNetwork);
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // View mode (join --no-disk): the folder is neither read nor watched.
@@ -266,10 +269,12 @@ export class Daemon {
       const folderState = { closed: opts.view === true };
       const source = { read: (rel: string) => (folderState.closed || loadSession(project.dotDir)?.disk === false ? Promise.resolve(undefined) : readProjectFile(project, rel)) };
       const blobs = new FsBlobStore(project.blobDir);
-      const workspace = new Workspace(storage, blobs, identity.id, source);
+      // An actor of this run's own (actors.ts): changes a damaged log lost are never numbered twice.
+      const actor = runActor(identity.id);
+      const workspace = new Workspace(storage, blobs, actor, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), told), log);
       writeBack.durable = storage; // live text reaches the folder once its log is fsynced (decision 217)
-      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork);
+      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork, actor);
       daemon.session.damagedSession = damagedSession;
       daemon.problems = problems;
       daemon.folderState = folderState; // one flag: the content source reads it too

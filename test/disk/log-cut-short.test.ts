@@ -15,7 +15,29 @@ afterEach(stopAllPeers);
 
 const read = (dir: string) => fs.readFileSync(path.join(dir, 'doc.md'), 'utf8');
 
-it("a member whose saved changes of a file were cut short keeps the folder's whole text, and its later edits reach peers", async () => {
+/** Where each whole record of a document log ends (records: a 4-byte big-endian length word, top bit for a mark, then the body). */
+function recordEnds(buf: Buffer): number[] {
+  const ends: number[] = [];
+  for (let off = 0; off + 4 <= buf.length; ) {
+    off += 4 + (buf.readUInt32BE(off) & 0x7fff_ffff);
+    if (off <= buf.length) ends.push(off);
+  }
+  return ends;
+}
+
+// Two ways a log loses its end: mid-record (a torn tail, which the store notices) and at a record
+// boundary (whole records gone, which nothing can notice: a power loss before the fsync batch, a
+// restored backup). A re-check (trial s48b, 2 of 2) found the second still split the file for good.
+const cuts: Array<[string, (log: Buffer) => number]> = [
+  ['in the middle of a record', (log) => Math.floor(log.length / 2)],
+  ['at a record boundary, two whole changes gone', (log) => {
+    const ends = recordEnds(log);
+    expect(ends.length).toBeGreaterThanOrEqual(3);
+    return ends[ends.length - 3]!;
+  }],
+];
+
+it.each(cuts)("a member whose saved changes of a file were cut %s keeps the folder's whole text, and its later edits reach peers", async (how, cutAt) => {
   const { a, b: joined } = await sharedPair({ 'doc.md': 'from the start\n', 'other.md': 'o\n' });
   await converged(a, joined, 'the first sync');
   const id = joined.daemon.workspace.index.idOf('doc.md')!;
@@ -34,9 +56,9 @@ it("a member whose saved changes of a file were cut short keeps the folder's who
   await until(() => read(a.dir).includes('typed four') && read(b.dir).includes('typed four'), 'both folders to have the typing');
   await stopPeer(b);
   const log = path.join(b.dir, '.chorus', 'state', `${id}.log`);
-  const size = fs.statSync(log).size;
-  expect(size).toBeGreaterThan(0);
-  fs.truncateSync(log, Math.floor(size / 2));
+  const bytes = fs.readFileSync(log);
+  expect(bytes.length).toBeGreaterThan(0);
+  fs.truncateSync(log, cutAt(bytes));
   // Edited while the daemon was stopped.
   fs.appendFileSync(path.join(b.dir, 'doc.md'), 'edited while stopped\n');
   const had = read(b.dir);
@@ -59,7 +81,9 @@ it("a member whose saved changes of a file were cut short keeps the folder's who
     // document one Automerge can no longer load ("duplicate seq"), on every peer that took it.
     expect(() => A.load(p.daemon.workspace.savedForm(id)!.data)).not.toThrow();
   }
-  expect(b2.lines.some((l) => l.includes("doc.md: its saved changes here were damaged or cut short and loaded only in part"))).toBe(true);
+  // A torn tail is seen, and the folder's text taken in whole; a cut at a boundary cannot be seen,
+  // and the peers' copies of the lost changes bring the text back.
+  if (how.startsWith('in the middle')) expect(b2.lines.some((l) => l.includes("doc.md: its saved changes here were damaged or cut short and loaded only in part"))).toBe(true);
   // And once more: a restart neither loses nor doubles anything of it now.
   const before = read(b2.dir);
   await stopPeer(b2);

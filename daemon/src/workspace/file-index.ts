@@ -3,6 +3,7 @@
  * rename is one update of `path`, so a file keeps its identity and history; content of files
  * nobody has opened is not in any CRDT, only addressed by `hash`.
  */
+import { sameDaemon } from './actors.js';
 import * as A from '@automerge/automerge/next';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import type { RawChange } from './text-doc.js';
@@ -335,7 +336,8 @@ export class FileIndex {
       }
     }
     const after = new Set<string>();
-    const stack = changes.filter((c) => c.actor === actor).flatMap((c) => dependents.get(c.hash!) ?? []);
+    // This daemon's changes of any run (each run has an actor of its own, actors.ts).
+    const stack = changes.filter((c) => sameDaemon(c.actor, actor)).flatMap((c) => dependents.get(c.hash!) ?? []);
     while (stack.length) {
       const h = stack.pop()!;
       if (after.has(h)) continue;

@@ -25,6 +25,7 @@ import {
   Overlay,
   pathProblem,
   Presence,
+  runActor,
   carryPresence,
   Replicator,
   UndoManager,
@@ -106,9 +107,12 @@ export class ChorusPagePeer implements PagePeer {
     this.#identity = { id: selfId, name, color: colorFor(selfId) };
     const log = (m: string): void => console.debug(`chorus: ${m}`);
     // Files exist only in the index here: there is no folder to read a path from.
-    this.#workspace = new Workspace(store, blobs, selfId, { read: async () => undefined });
+    // An actor of this page load's own: a tab closed mid-write may have lost changes peers hold
+    // (daemon/src/workspace/actors.ts).
+    const actor = runActor(selfId);
+    this.#workspace = new Workspace(store, blobs, actor, { read: async () => undefined });
     this.#workspace.readOnly = this.#readOnly;
-    this.#data = new ExtensionData(store, selfId);
+    this.#data = new ExtensionData(store, actor);
     this.#data.setReadOnly?.(this.#readOnly);
     const plan = dialPlan(target, opts.secure);
     this.#overlay = new Overlay({
