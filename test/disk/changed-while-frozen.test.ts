@@ -55,6 +55,8 @@ it("a file deleted on one side while typed in on another comes back, and the per
   await eb.edit('x.txt', 0, 0, 'BOB ');
   a.net.release(bId);
   b.net.release(aId);
+  // Both folders lack it for a moment (the deletion lands first), then it is written back.
+  await until(() => [a, b].every((p) => folderFiles(p.dir)['x.txt'] === 'BOB typed in\n'), 'x.txt back with B\'s typing in both folders');
   const files = await converged(a, b, 'both folders to settle');
   expect(files['x.txt']).toBe('BOB typed in\n');
   await ea.waitFor(() => ea.notes.some((n) => n.method === P.SessionNotice.method && n.params.type === 'info' && /x\.txt.*(is back|it is back)/.test(n.params.message)), "A's editor to be told why x.txt is back");
