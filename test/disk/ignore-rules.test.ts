@@ -93,3 +93,22 @@ it("keeps what a nested repository's .git/info/exclude keeps, and rules added to
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+it('a project made a git repository while the daemon runs (`git init`) keeps what its new .git/info/exclude names (a re-check: shared, 3 of 3)', async () => {
+  const root = tempProject({ 'a.txt': 'a\n' });
+  try {
+    const rules = new IgnoreRules(root, null);
+    expect(rules.why('bx.txt')).toBeUndefined();
+    fs.mkdirSync(path.join(root, '.git/info'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.git/info/exclude'), 'bx.txt\n');
+    await later();
+    expect(rules.why('bx.txt')).toBe('.git/info/exclude has the rule "bx.txt"');
+    expect(rules.why('a.txt')).toBeUndefined();
+    // And a rule added to it later applies at once, as for a repository there from the start.
+    fs.appendFileSync(path.join(root, '.git/info/exclude'), 'bx2.txt\n');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rules.why('bx2.txt')).toBe('.git/info/exclude has the rule "bx2.txt"');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -169,6 +169,8 @@ export class IgnoreRules {
    */
   private nestedRepos = new Map<string, ExcludeFile | null>();
   private excludesCheckedAt = -Infinity;
+  /** Whether the project is in a git repository, whose `.git/info/exclude` is among `excludes`. */
+  private inRepository = false;
   private noneCheckedAt = -Infinity;
 
   /**
@@ -181,10 +183,7 @@ export class IgnoreRules {
     private readonly rootDir: string,
     globalExcludes: string | null = globalExcludesFile(),
   ) {
-    const repo = repositoryOf(rootDir);
-    const prefix = repo ? path.relative(repo.root, rootDir).split(path.sep).join('/') : '';
-    const withSlash = prefix ? `${prefix}/` : '';
-    if (repo) this.excludes.push(excludeFile(path.join(repo.gitDir, 'info', 'exclude'), prefix ? `the repository's .git/info/exclude (in ${repo.root})` : '.git/info/exclude', withSlash));
+    const withSlash = this.findRepository();
     if (globalExcludes !== null) this.excludes.push(excludeFile(globalExcludes, `your global git excludes file (${globalExcludes})`, withSlash));
     this.root = ignore().add(BUILT_IN);
     for (const file of [path.join(rootDir, '.chorus', 'ignore')]) {
@@ -390,6 +389,20 @@ export class IgnoreRules {
     return undefined;
   }
 
+  /**
+   * Look for the repository the project is in; if there is one, its exclude file goes first in
+   * `excludes`. Returns the prefix a project path takes in the repository's rules ('' or 'a/b/').
+   */
+  private findRepository(): string {
+    const repo = repositoryOf(this.rootDir);
+    if (!repo) return '';
+    const prefix = path.relative(repo.root, this.rootDir).split(path.sep).join('/');
+    const withSlash = prefix ? `${prefix}/` : '';
+    this.excludes.unshift(excludeFile(path.join(repo.gitDir, 'info', 'exclude'), prefix ? `the repository's .git/info/exclude (in ${repo.root})` : '.git/info/exclude', withSlash));
+    this.inRepository = true;
+    return withSlash;
+  }
+
   /** Look at the exclude files again, at most once per EXCLUDES_TRUSTED_MS. */
   private refreshExcludes(): void {
     const now = performance.now();
@@ -399,6 +412,8 @@ export class IgnoreRules {
     // Folders that were no repository are asked again less often (each is a stat of its `.git`).
     const forgetNone = now - this.noneCheckedAt >= NO_REPO_TRUSTED_MS;
     if (forgetNone) this.noneCheckedAt = now;
+    // The project made a repository while the daemon runs (`git init`: a re-check, 3 of 3 shared).
+    if (forgetNone && !this.inRepository) this.findRepository();
     for (const [dir, e] of this.nestedRepos) {
       if (e !== null) fresh(e);
       else if (forgetNone) this.nestedRepos.delete(dir); // it may be one now (`git init`)
