@@ -16,6 +16,7 @@ afterEach(stopAllPeers);
 it("files changed here while a peer renamed or deleted them are kept, shared again, and the person is told why", async () => {
   const { a, b } = await sharedPair({ 'ren.txt': 'rename me\n', 'del.txt': 'delete me\n', 'other.md': 'o\n' });
   await converged(a, b, 'the first sync');
+  const ea = await editor(a.daemon.project.socketPath);
   const eb = await editor(b.daemon.project.socketPath);
   const bId = b.daemon.identity.id;
   // A's changes are held from B, as a frozen daemon would not read them.
@@ -38,6 +39,10 @@ it("files changed here while a peer renamed or deleted them are kept, shared aga
   await eb.waitFor(() => said('ren.txt: a peer renamed it to renamed.txt while this folder changed it'), "B's editor to be told of ren.txt");
   await eb.waitFor(() => said('del.txt: a peer deleted it while this folder changed it'), "B's editor to be told of del.txt");
   expect(b.lines.some((l) => l.startsWith('ren.txt: a peer renamed it to renamed.txt while this folder changed it'))).toBe(true);
+  // And so is A's, who renamed and deleted them (a re-check: told 0 of 3).
+  const toldA = (m: RegExp) => ea.notes.some((n) => n.method === P.SessionNotice.method && m.test(n.params.message));
+  await ea.waitFor(() => toldA(/^ren\.txt is back from a peer, \d+ s after it was renamed to renamed\.txt: .* merge ren\.txt into renamed\.txt and delete one$/), "A's editor to be told why ren.txt is back");
+  await ea.waitFor(() => toldA(/^del\.txt is back from a peer, \d+ s after it was deleted: /), "A's editor to be told why del.txt is back");
   expect(Object.keys(folderFiles(b.dir)).sort()).toEqual(['del.txt', 'other.md', 'ren.txt', 'renamed.txt']);
 });
 
@@ -60,4 +65,8 @@ it("a file deleted on one side while typed in on another comes back, and the per
   const files = await converged(a, b, 'both folders to settle');
   expect(files['x.txt']).toBe('BOB typed in\n');
   await ea.waitFor(() => ea.notes.some((n) => n.method === P.SessionNotice.method && n.params.type === 'info' && /x\.txt.*(is back|it is back)/.test(n.params.message)), "A's editor to be told why x.txt is back");
+  // Once, not once per way it could be told.
+  await new Promise((r) => setTimeout(r, 1000));
+  const aboutX = ea.notes.filter((n) => n.method === P.SessionNotice.method && n.params.message.includes('x.txt'));
+  expect(aboutX.map((n) => n.params.message)).toHaveLength(1);
 });

@@ -141,12 +141,14 @@ export class FolderSync {
    */
   private ownRules = new Map<string, string>();
   /**
-   * Paths a peer's change moved away (renamed: where to) or deleted, with when: a file this folder
-   * changed before it had that change comes back as a new file at such a path, and the person is
-   * told why (a trial: a frozen daemon's edit and a peer's rename left two files, and nobody was
-   * told, 2 of 2). Kept for GONE_BY_PEER_MS.
+   * Paths a change moved away (renamed: where to) or deleted, with when and whether a peer's change
+   * did it: a file a member changed before it had that change comes back as a new file at such a
+   * path, and the person is told why, on that member (`tellBackAsNew`) and on the others
+   * (`tellBackFromPeer`). A trial: a frozen daemon's edit and a peer's rename left two files, and
+   * nobody was told, 2 of 2; a re-check: the person who deleted the file was not, 0 of 3. Kept for
+   * GONE_BY_PEER_MS.
    */
-  private goneByPeer = new Map<string, { to?: string; at: number }>();
+  private goneByPeer = new Map<string, { to?: string; at: number; byPeer: boolean }>();
 
   constructor(
     private readonly project: Project,
@@ -157,10 +159,11 @@ export class FolderSync {
     this.rules = writeBack.rules; // one set for the daemon: the write-back asks it too
     workspace.on('notice', (m) => log(m));
     workspace.on('files', (e) => {
-      if (e.origin.kind !== 'peer') return;
       const at = Date.now();
-      for (const r of e.renamed) this.goneByPeer.set(r.from, { to: r.to, at });
-      for (const p of e.deleted) this.goneByPeer.set(p, { at });
+      const byPeer = e.origin.kind === 'peer';
+      if (byPeer) for (const p of e.created) this.tellBackFromPeer(p, at);
+      for (const r of e.renamed) this.goneByPeer.set(r.from, { to: r.to, at, byPeer });
+      for (const p of e.deleted) this.goneByPeer.set(p, { at, byPeer });
       if (this.goneByPeer.size > 10_000) this.goneByPeer.clear(); // a bound: only the last minute matters
     });
     writeBack.takeForeign = async (rel) => {
@@ -175,13 +178,35 @@ export class FolderSync {
    */
   private tellBackAsNew(rel: string): void {
     const gone = this.goneByPeer.get(rel);
-    if (gone === undefined) return;
+    if (gone === undefined || !gone.byPeer) return;
     this.goneByPeer.delete(rel);
     if (Date.now() - gone.at > GONE_BY_PEER_MS) return;
     const message =
       gone.to !== undefined
         ? `${rel}: a peer renamed it to ${gone.to} while this folder changed it, before this daemon had the rename. Both are kept: ${rel} has this folder's version, shared again as a new file, and ${gone.to} the session's. Merge them and delete one`
         : `${rel}: a peer deleted it while this folder changed it, before this daemon had the deletion. This folder's version is shared again as a new file (delete it again if it should go)`;
+    this.log(message);
+    this.writeBack.onKept?.({ path: rel, kept: rel, message, type: gone.to !== undefined ? 'warning' : 'info' });
+  }
+
+  /**
+   * A peer's change made a file at `rel`, which a change (this folder's or a peer's) moved away or
+   * deleted a moment before: the peer changed it before it had that change (`tellBackAsNew` there),
+   * and its version is a new file now. Said here too, so the person who deleted or renamed it
+   * learns why it is back. Not for a file a peer kept with edits under its own id (the workspace
+   * says that one, decision 160).
+   */
+  private tellBackFromPeer(rel: string, now: number): void {
+    const gone = this.goneByPeer.get(rel);
+    if (gone === undefined) return;
+    this.goneByPeer.delete(rel);
+    const id = this.workspace.index.idOf(rel);
+    if (now - gone.at > GONE_BY_PEER_MS || (id !== undefined && this.workspace.index.removedEntry(id) !== undefined)) return;
+    const secs = Math.max(1, Math.round((now - gone.at) / 1000));
+    const message =
+      gone.to !== undefined
+        ? `${rel} is back from a peer, ${secs} s after it was renamed to ${gone.to}: the peer changed it before it had the rename, and its version is shared again as a new file. Both are kept: merge ${rel} into ${gone.to} and delete one`
+        : `${rel} is back from a peer, ${secs} s after it was deleted: the peer changed it before it had the deletion, and its version is shared again as a new file (delete it again if it should go)`;
     this.log(message);
     this.writeBack.onKept?.({ path: rel, kept: rel, message, type: gone.to !== undefined ? 'warning' : 'info' });
   }
