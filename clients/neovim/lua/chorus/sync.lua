@@ -865,7 +865,10 @@ function M.save_by_daemon(state)
   if not answered then
     return false
   end
-  if failure and failure.code ~= protocol.errors.MethodNotFound and failure.code ~= -1 then
+  if failure and failure.code == protocol.errors.ReadOnly then
+    -- Not a failure: a read-only member's file is saved here, locally (the daemon's words say so).
+    util.notify(util.error_text(failure), vim.log.levels.INFO)
+  elseif failure and failure.code ~= protocol.errors.MethodNotFound and failure.code ~= -1 then
     util.notify(('the daemon could not save %s: %s'):format(state.path, util.error_text(failure)), vim.log.levels.WARN)
   end
   return failure == nil
