@@ -134,7 +134,8 @@ export class Storage extends BaseDocumentStore {
     this.notice(
       `the saved changes of ${id} in ${this.dir} ended in a partial record (${torn} bytes: a write cut short by a power loss or system crash); ` +
         `everything before it loaded, and it was cut off so later changes are saved whole; ${kept}. ` +
-        `The changes it held come back from any peer that has them at the next sync, and this daemon's new changes to it are made under a new actor so that they never clash with them.`,
+        `The changes it held come back from any peer that has them at the next sync, and this daemon's new changes to it are made under a new actor so that they never clash with them. ` +
+        `If the folder's copy of the file has text they lost, it is taken in as it is, and text a peer had too may then show twice: check the file (the log names it).`,
     );
     return true;
   }
