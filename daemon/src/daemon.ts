@@ -182,9 +182,9 @@ export class Daemon {
     readonly writeBack: WriteBack,
     storage: Storage,
     readonly log: (msg: string) => void,
+    /** This run's Automerge actor (actors.ts), the workspace's too. */
+    actor: string,
     wrapNetwork?: (net: PeerNetwork) => PeerNetwork,
-    /** This run's Automerge actor (actors.ts). */
-    actor = runActor(identity.id),
   ) {
     this.messages.setMaxListeners(0);
     // A test may shorten the grace before "left" is told (test-timings.ts).
@@ -274,7 +274,7 @@ export class Daemon {
       const workspace = new Workspace(storage, blobs, actor, source);
       const writeBack = new WriteBack(project, workspace, new DiskLedger(path.join(project.dotDir, 'disk'), told), log);
       writeBack.durable = storage; // live text reaches the folder once its log is fsynced (decision 217)
-      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, opts.wrapNetwork, actor);
+      const daemon = new Daemon(project, identity, workspace, writeBack, storage, log, actor, opts.wrapNetwork);
       daemon.session.damagedSession = damagedSession;
       daemon.problems = problems;
       daemon.folderState = folderState; // one flag: the content source reads it too

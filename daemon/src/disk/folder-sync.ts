@@ -177,10 +177,8 @@ export class FolderSync {
    * its version is shared again as a new file. Said in the log and to the person's editors.
    */
   private tellBackAsNew(rel: string): void {
-    const gone = this.goneByPeer.get(rel);
+    const gone = this.recentlyGone(rel, Date.now());
     if (gone === undefined || !gone.byPeer) return;
-    this.goneByPeer.delete(rel);
-    if (Date.now() - gone.at > GONE_BY_PEER_MS) return;
     const message =
       gone.to !== undefined
         ? `${rel}: a peer renamed it to ${gone.to} while this folder changed it, before this daemon had the rename. Both are kept: ${rel} has this folder's version, shared again as a new file, and ${gone.to} the session's. Merge them and delete one`
@@ -197,11 +195,9 @@ export class FolderSync {
    * says that one, decision 160).
    */
   private tellBackFromPeer(rel: string, now: number): void {
-    const gone = this.goneByPeer.get(rel);
-    if (gone === undefined) return;
-    this.goneByPeer.delete(rel);
+    const gone = this.recentlyGone(rel, now);
     const id = this.workspace.index.idOf(rel);
-    if (now - gone.at > GONE_BY_PEER_MS || (id !== undefined && this.workspace.index.removedEntry(id) !== undefined)) return;
+    if (gone === undefined || (id !== undefined && this.workspace.index.removedEntry(id) !== undefined)) return;
     const secs = Math.max(1, Math.round((now - gone.at) / 1000));
     const message =
       gone.to !== undefined
@@ -209,6 +205,14 @@ export class FolderSync {
         : `${rel} is back from a peer, ${secs} s after it was deleted: the peer changed it before it had the deletion, and its version is shared again as a new file (delete it again if it should go)`;
     this.log(message);
     this.writeBack.onKept?.({ path: rel, kept: rel, message, type: gone.to !== undefined ? 'warning' : 'info' });
+  }
+
+  /** What moved away or deleted `rel` within GONE_BY_PEER_MS of `now`, if anything; asked once (forgotten here). */
+  private recentlyGone(rel: string, now: number): { to?: string; at: number; byPeer: boolean } | undefined {
+    const gone = this.goneByPeer.get(rel);
+    if (gone === undefined) return undefined;
+    this.goneByPeer.delete(rel);
+    return now - gone.at > GONE_BY_PEER_MS ? undefined : gone;
   }
 
   get watching(): boolean {

@@ -318,7 +318,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // numbers an actor's changes 1, 2, 3…: new ones under the same actor would repeat numbers
       // peers hold already ("duplicate seq"), which breaks saving and syncing the document. New
       // changes of this run get an actor of their own (harmless on a project's first start).
-      this.actor = freshActor(this.actor);
+      this.actor = runActor(this.actor);
       if (this.index.lacksHistory) {
         // A log without the snapshot it builds on: its changes can only wait for that history,
         // and a sync does not bring a long one to a document that waits (Automerge asks for one
@@ -412,7 +412,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // Built from less than it had: its own changes here may be lost, so new ones must not
         // reuse their numbers (see the constructor).
         const again = this.storage.load(fileId);
-        doc = TextDoc.load(again.snapshot, again.changes, freshActor(this.actor));
+        doc = TextDoc.load(again.snapshot, again.changes, runActor(this.actor));
         this.cutShort.add(fileId);
       }
       this.live.set(fileId, doc);
@@ -1668,11 +1668,3 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 /** Changes since its snapshot from which a document is compacted when the workspace closes (see `close`). */
 export const CLOSE_COMPACT_AFTER = 100;
 
-/**
- * A new Automerge actor id for changes that must not share an actor's numbering with lost ones:
- * `actor`'s identity part and new random bytes (actors.ts). A daemon's run has an actor of its
- * own already; this covers a document that loses changes within a run (a store's fallback).
- */
-function freshActor(actor: string): string {
-  return runActor(actor);
-}
