@@ -133,6 +133,8 @@ it('a tool that writes over the replaced file (not appending) has its version ke
   const keptCopies = () => (fs.existsSync(keptDir) ? fs.readdirSync(keptDir).filter((n) => n.startsWith('f.txt.')) : []);
   await until(() => keptCopies().length > 0, 'a kept copy on B', 15_000).catch(() => undefined);
   expect(keptCopies().map((n) => fs.readFileSync(path.join(keptDir, n), 'utf8'))).toEqual(['TOP\nB1\n']);
+  // The log line follows the copy (said once it is on disk): a full run read the log in between.
+  await until(() => b.lines.some((l) => l.includes('a tool wrote to the file just after Chorus replaced it')), 'the log to say so', 15_000).catch(() => undefined);
   expect(b.lines.join('\n')).toMatch(/f\.txt: a tool wrote to the file just after Chorus replaced it.*kept in \.chorus\/kept\/f\.txt\./);
   expect({ a: read(fa), b: read(fb) }).toEqual({ a: 'top2\nB1\n', b: 'top2\nB1\n' });
 }, 60_000);
