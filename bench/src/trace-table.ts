@@ -8,6 +8,7 @@
 // `editor-in` of the typing daemon more than half a pace after its previous one, and its points
 // are every point of any daemon until the next such start; it counts if the typing daemon staged
 // an edit in it.
+// A receiving daemon's points count from the typing daemon's first `peer-out` of the keystroke on.
 // For each point the table gives the time from the keystroke's `editor-in` to the point's first
 // occurrence in that daemon (receiving daemons: every receiver's, pooled).
 
@@ -83,8 +84,13 @@ export function traceTable(dir: string, keystrokes: number, rate: number): Trace
   const receivingSamples = new Map<string, number[]>();
   for (const g of chosen) {
     const t0 = g[0]!.ns;
+    // A receiving daemon's work for this keystroke starts after the keystroke left the typing
+    // daemon. What it did before is the tail of earlier traffic (the last sync round of the
+    // previous keystroke, a heartbeat), which a loaded machine delivers late.
+    const left = g.find((m) => m.pid === typing && m.point === 'peer-out')?.ns;
     const seen = new Set<string>();
     for (const m of g) {
+      if (m.pid !== typing && (left === undefined || m.ns < left)) continue;
       const key = `${m.pid} ${m.point}`;
       if (seen.has(key)) continue;
       seen.add(key);

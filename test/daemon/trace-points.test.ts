@@ -64,9 +64,7 @@ describe('trace points', () => {
     expect(p50(table.typing, 'editor-in')).toBe(0);
     inOrder(table.typing, ['editor-in', 'request', 'edit-staged', 'change-made', 'change-stored', 'route', 'peer-out']);
     inOrder(table.receiving, ['peer-in', 'change-checked', 'change-applied', 'route', 'editor-out']);
-    // the keystroke left the typing daemon before it reached the other
-    expect(p50(table.receiving, 'peer-in')).toBeGreaterThanOrEqual(p50(table.typing, 'peer-out'));
-    // and the typing daemon answered its editor
+    // the typing daemon answered its editor
     expect(p50(table.typing, 'editor-out')).toBeGreaterThan(p50(table.typing, 'change-stored'));
   });
 
@@ -88,6 +86,8 @@ describe('trace points', () => {
     typing.push(`${t0 + 67n * ms + 300_000n} editor-in`);
     // a ping from the receiver, no keystroke: its points join the keystroke they fall in
     receiving.push(`${t0 + 50n * ms} peer-out`);
+    // the last sync round of the keystroke before, arriving late: not the keystroke's own
+    receiving.push(`${t0 + 34n * ms + 100_000n} peer-in`, `${t0 + 67n * ms + 100_000n} peer-in`);
     fs.writeFileSync(path.join(dir, 'trace-100.txt'), typing.join('\n') + '\n');
     fs.writeFileSync(path.join(dir, 'trace-200.txt'), receiving.join('\n') + '\n');
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a trace\n');
