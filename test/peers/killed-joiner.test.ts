@@ -116,3 +116,38 @@ it('a member whose link drops after its join is in is still listed as coming bac
     await A.stop();
   }
 });
+
+// Trial s48b, fault 4 (2 of 2): a member restarted while a finished member was down listed it
+// without a name, or not at all, while the others listed it by name as coming back. Gossip gave
+// only the members heard of in the last 20 s, and no names (decision 231).
+it('a member restarted while a finished member is down lists it by name as coming back, as the others do', async () => {
+  const A = await startDaemon(tempProject({ 'a.txt': 'the session\n' }), 'alice');
+  const M = await startDaemon(tempDir(), 'Mia');
+  let M2: typeof M | undefined;
+  try {
+    const code = await A.share({ host: '127.0.0.1', webrtc: false });
+    await M.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => undefined);
+    const { b, join } = joining(code, 'Dave');
+    expect(await new Promise<number | null>((r) => join.on('exit', r))).toBe(0);
+    await waitUntil('Mia linked to Dave', () => M.session.peers().some((p) => p.name === 'Dave' && p.state === 'connected'));
+    const [pid] = daemonsFor(b);
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    await waitUntil('both to see Dave go', () => [A, M].every((d) => d.session.peers().some((p) => p.name === 'Dave' && p.state === 'reconnecting')));
+    // Longer than the 20 s after which a member with no news is no longer taken as alive.
+    await new Promise((r) => setTimeout(r, 22_000));
+    const root = M.project.root;
+    await M.stop();
+    M2 = await startDaemon(root, 'Mia');
+    const listed = (d: typeof A) => d.session.peers().map((p) => `${p.name} ${p.state}`).sort();
+    await waitUntil('Mia back with alice', () => listed(M2!).includes('alice connected'));
+    // Gossip goes round on every link change: long enough for it to have brought Dave.
+    await waitUntil('Mia to hear of Dave', () => listed(M2!).length === 2, 10_000).catch(() => undefined);
+    expect(listed(M2)).toEqual(['Dave reconnecting', 'alice connected']);
+    expect(listed(A)).toEqual(['Dave reconnecting', 'Mia connected']);
+  } finally {
+    await M2?.stop();
+    await M.stop().catch(() => undefined);
+    await A.stop();
+  }
+});

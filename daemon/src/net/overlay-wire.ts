@@ -5,6 +5,10 @@
  * only the link it came on.
  */
 
+import { NAME_MAX_LENGTH } from '../presence/person-name.js';
+
+export { NAME_MAX_LENGTH };
+
 export const enum Wire {
   /** First message on every link: who I am, where I listen. JSON Hello. */
   Hello = 0x01,
@@ -46,6 +50,11 @@ export interface Member {
   inc: number;
   /** In gossip: ms since the sender last had news of this member (0: connected to it now). */
   age?: number;
+  /**
+   * In gossip: the name the member's own hello gave the sender (or the sender heard in gossip),
+   * so a member that cannot reach it now (it is down, and this one restarted) lists it by name.
+   */
+  name?: string;
 }
 
 export interface Hello {
@@ -116,6 +125,7 @@ export function parseMembers(body: Uint8Array): Member[] {
     if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > MAX_ID_LENGTH) throw new ProtocolError('malformed member (bad id)');
     if (typeof r.inc !== 'number' || !Number.isFinite(r.inc)) throw new ProtocolError('malformed member (bad incarnation)');
     const age = typeof r.age === 'number' && Number.isFinite(r.age) && r.age >= 0 ? r.age : 0;
-    return { id: r.id, addrs: addrList(r.addrs, 'member'), inc: r.inc, age };
+    if (r.name !== undefined && (typeof r.name !== 'string' || r.name.length > NAME_MAX_LENGTH)) throw new ProtocolError('malformed member (bad name)');
+    return { id: r.id, addrs: addrList(r.addrs, 'member'), inc: r.inc, age, ...(r.name ? { name: r.name } : {}) };
   });
 }

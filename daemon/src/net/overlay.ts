@@ -47,7 +47,7 @@ import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import { HandshakeSlots, sourceOf } from './handshake-slots.js';
 import type { Link } from './link.js';
-import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
+import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, NAME_MAX_LENGTH, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
@@ -411,7 +411,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       if (this.#links.get(m.id)?.up) continue;
       // In a larger session most members are reached through others, not linked directly.
       const state = this.#left.has(m.id) ? 'left' : !neighbours.has(m.id) && alive.includes(m.id) ? 'relayed' : 'reconnecting';
-      out.push({ id: m.id, meta: this.#links.get(m.id)?.meta ?? {}, state, addrs: m.addrs });
+      const name = this.#nameOf(m.id);
+      out.push({ id: m.id, meta: this.#links.get(m.id)?.meta ?? (name ? { name } : {}), state, addrs: m.addrs });
     }
     return out;
   }
@@ -781,10 +782,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const heard = Date.now() - (m.age ?? 0);
     if (heard > (this.#seen.get(m.id) ?? 0)) this.#seen.set(m.id, heard);
     if (!known || m.inc > known.inc) {
-      this.#members.set(m.id, { id: m.id, addrs: m.addrs, inc: m.inc });
+      this.#members.set(m.id, { id: m.id, addrs: m.addrs, inc: m.inc, ...(m.name ? { name: m.name } : {}) });
       if (known) this.#dialState(`peer:${m.id}`).backoff.reset(); // it moved: try the new address now
       this.#kick();
     } else if (m.inc === known.inc) {
+      if (m.name && !known.name) known.name = m.name;
       const before = known.addrs.length;
       // The addresses heard first stay: later gossip (anyone's) cannot push them out.
       known.addrs = [...new Set([...known.addrs, ...m.addrs])].slice(0, MAX_ADDRS);
@@ -911,16 +913,32 @@ export class Overlay extends EventEmitter<OverlayEvents> {
    */
   #memberList(): Member[] {
     const now = Date.now();
-    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0 }];
+    const self = this.#opts.selfMeta?.name;
+    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0, ...(typeof self === 'string' && self && self.length <= NAME_MAX_LENGTH ? { name: self } : {}) }];
     const age = (id: string) => (this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now));
     // A member still joining is no member yet: only those it links to hear of it (from its own
     // hello), so that if it dies mid-join nobody else lists it as coming back (decision 229).
-    const joining = (id: string) => this.#links.get(id)?.meta.joining === true;
-    for (const id of this.#freshestFirst(this.#alive(now).filter((id) => !joining(id))).slice(0, MAX_MEMBERS - 1)) {
+    // One that left said so to those linked to it; the others need not list it (they could not
+    // say it left). Every other member this one lists goes, down ones too, with the age of the
+    // news of it: a member that restarted while another was down lists it as this one does, and
+    // forgets it when this one does (decision 231).
+    const listed = (id: string) => this.#links.get(id)?.meta.joining !== true && !this.#left.has(id);
+    for (const id of this.#freshestFirst([...this.#members.keys()].filter(listed)).slice(0, MAX_MEMBERS - 1)) {
       const m = this.#members.get(id)!;
-      list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age: age(id) });
+      const name = this.#nameOf(id);
+      list.push({ id: m.id, addrs: m.addrs, inc: m.inc, age: age(id), ...(name ? { name } : {}) });
     }
     return list;
+  }
+
+  /**
+   * The name `id` gave in its hello to this member, or the one gossip brought; undefined if none,
+   * or if the hello's is not one a member list may carry (a hostile member's megabyte of a name
+   * passed on would close every link it went on).
+   */
+  #nameOf(id: string): string | undefined {
+    const said = this.#links.get(id)?.meta.name;
+    return typeof said === 'string' && said && said.length <= NAME_MAX_LENGTH ? said : this.#members.get(id)?.name;
   }
 
   #queueGossip(): void {
