@@ -58,6 +58,7 @@ export { FileIndex, INDEX_DOC_ID, newFileId, IndexChangeRefused, type FileEntry,
 export { entryProblem, rootProblem } from './workspace/index-schema.js';
 export { ExtensionData, DATA_DOC_ID, type DataChange } from './workspace/extension-data.js';
 export { pathProblem, isProjectPath, reservedIn, VCS_METADATA, CHORUS_DIR } from './workspace/path-rules.js';
+export { privateByDefault } from './workspace/private-by-default.js';
 
 // Text: operations, positions, lines, diffs.
 export { applyOp, composeOps, transformOp, invertOp, isNoop, opToSplices, splicesToOp, opToReplacements, type TextOp, type Splice, type Replacement } from './text/text-op.js';

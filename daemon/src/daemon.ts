@@ -335,6 +335,7 @@ export class Daemon {
         const s = new EditorBuffers(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.workspace.readOnly,
           ignored: (p) => this.folder.rules.why(p),
+          ownKept: (p) => (this.session.session?.disk === false ? Promise.resolve(undefined) : this.writeBack.ownKeptFile(p, null)),
           // Not `!this.folder.watching`: that is also true while the folder is being taken in at
           // start, when an editor (chorus lsp) may already open files that must be shared.
           viewMode: () => this.session.session?.disk === false || this.folderState.closed,

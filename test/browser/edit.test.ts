@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ScriptedEditor } from '../support/scripted-editor.js';
-import { browserSkipReason, editorText, openFile, pageStatus, peerText, Scene, typeIn, until } from './support.js';
+import { browserSkipReason, editorText, hook, openFile, pageStatus, peerText, Scene, typeIn, until } from './support.js';
 
 const skip = browserSkipReason();
 
@@ -33,6 +33,26 @@ describe.skipIf(skip)('the page as a peer of a daemon (issue 17)', () => {
     await until('the typing on disk', async () => fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8') === typed);
     await editor.edit('notes.txt', typed.length, typed.length, 'from neovim\n');
     await until('the editor edit in the page', async () => (await editorText(page, 'notes.txt')) === `${typed}from neovim\n`);
+  });
+
+  // Trial s49 (3 of 3): `.env`, `x.key` and a path the session's .gitignore lists, made in a tab,
+  // were written on every member's disk (no folder, so no ignore rules, stopped them), and merged
+  // with a member's own `.env` when its editor re-opened it (decision 232).
+  it('the page makes or renames no file at a path members keep to themselves, and says why', async () => {
+    const { url, dir } = scene.share({ '.gitignore': 'secret.local\nbuild/\n', 'a.txt': 'a\n' });
+    const page = await scene.open(url);
+    await until('the files in the page', async () => (await hook(page, 'files')).some((f) => f.path === 'a.txt'));
+    // The page's own message, without playwright's prefix and the page's stack.
+    const refusal = (p: Promise<unknown>) => p.then(() => 'made', (e: Error) => e.message.split('\n')[0]!.replace(/^page\.evaluate: Error: /, ''));
+    for (const [p, why] of [['.env', 'built-in rule ".env"'], ['src/x.key', 'built-in rule "*.key"'], ['secret.local', '.gitignore has the rule "secret.local"'], ['build/out.js', '.gitignore has the rule "build/"']] as const) {
+      expect(await refusal(hook(page, 'create', p, 'SECRET=1\n'))).toBe(`cannot create ${p}: members keep files like it to themselves (${p.endsWith('.env') || p.endsWith('.key') ? `Chorus never shares files that usually hold secrets: ${why}` : why}), and one made here would be written on every member's disk; choose another name`);
+    }
+    expect(await refusal(hook(page, 'rename', 'a.txt', '.env'))).toMatch(/^cannot rename to \.env: members keep files like it to themselves \(Chorus never shares files that usually hold secrets/);
+    // A template is no secret, and any other name is made as before: it reaches the disk.
+    expect(await refusal(hook(page, 'create', '.env.example', 'KEY=\n'))).toBe('made');
+    await until('.env.example on disk', async () => fs.existsSync(path.join(dir, '.env.example')));
+    for (const p of ['.env', 'src/x.key', 'secret.local', 'build/out.js']) expect(fs.existsSync(path.join(dir, p)), p).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'a.txt'))).toBe(true);
   });
 
   it("Ctrl+Z in the page undoes only this person's typing, not the editor's on the daemon", async () => {

@@ -164,6 +164,8 @@ type Hook = {
   status(): { state: string; peers: number; unacknowledged: number; message?: string };
   /** The file's whole text as the page holds it (its editor renders only the lines in view). */
   open(p: string): Promise<{ path: string; text: string; editable: boolean }>;
+  create(p: string, text?: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
 };
 
 /** Call one of the page peer's methods through the test hook (window.chorusPeer). */

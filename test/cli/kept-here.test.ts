@@ -4,11 +4,17 @@
 // joining the session had its `.env` replaced by the session's, with no copy and no message.
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
+import * as P from '../../protocol/src/index.js';
 import { chorus, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
 
 const used = stopAfterEach();
+const editors: ScriptedEditor[] = [];
+afterEach(() => {
+  for (const e of editors.splice(0)) e.close();
+});
 const read = (dir: string, rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
 const log = (dir: string) => read(dir, '.chorus/daemon.log');
 
@@ -76,4 +82,39 @@ it("a peer's rename onto a path this folder keeps to itself never replaces its o
   expect(read(a, '.env')).toBe('SECRET=a2\n');
   expect(log(a)).not.toMatch(/kept \.env: a peer deleted it/);
   expect(fs.existsSync(path.join(a, 'decoy.txt'))).toBe(false);
+});
+
+// Trial s49 (2 of 2): a member's own `.env`, open in VS Code, while a peer shared a `.env` of its
+// own (there a browser tab made it, which no ignore file stops). VS Code's reconnect re-opened the
+// tab with its text, and the daemon, finding the path in the session, merged it in: every member's
+// disk got the secret. An editor's open of this folder's own file at a path it keeps to itself
+// is local, as for any ignored file.
+it("an editor opening this folder's own .env, which a peer shares a .env of its own at, keeps it local: nothing merged, nothing sent", async () => {
+  const a = tempProject({ '.env': 'SECRET=a\n', 'a.txt': 'a\n' });
+  used.push(a);
+  const code = shareCode(a);
+  const b = tempProject({ '.chorus/ignore': '!.env\n', '.env': 'B=1\n' });
+  used.push(b);
+  const joinB = chorus(['join', code, b, '--host', '127.0.0.1']);
+  expect(joinB.status, joinB.stderr).toBe(0);
+  await waitUntil('A to hear of B’s .env and leave its own', () => log(a).includes('not writing .env here: a peer shares it, but this folder keeps it to itself'));
+  const e = await ScriptedEditor.socket(path.join(a, '.chorus', 'daemon.sock'), { name: 'vscode' });
+  editors.push(e);
+  await e.init();
+  // A re-open after a reconnect (content and base), then a first open with the editor's text.
+  for (const params of [{ content: 'SECRET=a\n', base: 'SECRET=a\n' }, { content: 'SECRET=a\n' }, {}]) {
+    const r = (await e.raw(P.BufferOpen.method, { path: '.env', ...params })) as P.ResultOf<typeof P.BufferOpen>;
+    expect(r.shared, JSON.stringify(params)).toBe(false);
+    expect(r.content).toBe('SECRET=a\n');
+    expect(r.notShared).toMatch(/^\.env is ignored here \(.*\) and this folder has its own \.env, so it stays on this machine/);
+  }
+  // An edit of it is not shared either.
+  const edit = (await e.raw(P.BufferEdit.method, { path: '.env', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'TYPED=1\n' }] }).catch((err: unknown) => err)) as { message?: string };
+  expect(edit?.message ?? '').toMatch(/\.env/);
+  // A file made afterwards shows the link is alive; B's .env has none of A's text.
+  fs.writeFileSync(path.join(a, 'after.txt'), 'after\n');
+  await waitUntil('A’s later file on B', () => fs.existsSync(path.join(b, 'after.txt')));
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(read(b, '.env')).toBe('B=1\n');
+  expect(read(a, '.env')).toBe('SECRET=a\n');
 });

@@ -10,33 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { reservedIn } from '../workspace/path-rules.js';
+import { BUILT_IN } from '../workspace/private-by-default.js';
 import { isWriteTemp } from './files.js';
 import { GitExcludes, globalExcludesFile } from './git-excludes.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
 
-/**
- * Never shared unless `.chorus/ignore` says so (`!.env`): `node_modules/`, and files that by
- * their well-known names hold secrets — environment files (their committed templates are
- * shared), private keys and certificates' keys, and credential files. A `.env` that no
- * `.gitignore` mentions was copied to every peer, with nothing said (a new-user trial); nothing
- * secret may leave the machine by default.
- */
-export const BUILT_IN = [
-  'node_modules/',
-  '.env',
-  '.env.*',
-  '!.env.example',
-  '!.env.sample',
-  '!.env.template',
-  '!.env.dist',
-  '*.pem',
-  '*.key',
-  'id_rsa',
-  'id_dsa',
-  'id_ecdsa',
-  'id_ed25519',
-  '.netrc',
-];
+export { BUILT_IN };
 
 export { MAX_IGNORE_FILE_BYTES, globalExcludesFile } from './git-excludes.js';
 

@@ -37,6 +37,12 @@ export interface BufferHooks {
    * IgnoreRules.why), or undefined when it is not. Such a file is never shared.
    */
   ignored?(path: string): string | undefined;
+  /**
+   * Why the folder's own file at `path`, a path the session has but this folder keeps to itself,
+   * is this folder's own and not the session's (WriteBack.ownKeptFile: ignored here, and not what
+   * the daemon wrote or took in there); undefined otherwise. Such a file is never shared either.
+   */
+  ownKept?(path: string): Promise<string | undefined>;
   /** True in view mode (join --no-disk): the folder's own files are never read or shared. */
   viewMode?(): boolean;
   /**
@@ -151,7 +157,14 @@ export class EditorBuffers implements ChangeSink {
     if (this.resolved.size > 10_000) this.resolved.clear();
     this.resolved.set(pathIn, asked);
     this.resolved.set(asked, asked);
-    const ignored = this.workspace.index.idOf(path) ? undefined : this.hooks.ignored?.(path);
+    // A path the session has is shared, ignored here or not (a rule added later does not unshare)…
+    const inSession = this.workspace.index.idOf(path) !== undefined;
+    // …unless this folder has its own file there, which the session's version was never written
+    // over (a peer made `.env` too, or a browser tab did, which no ignore file stops): that file
+    // is the person's secret, and an editor's open of it must not merge it into the session's (a
+    // trial: VS Code's reconnect re-opened its `.env` tab, and every member's disk got its text).
+    const kept = inSession ? await this.hooks.ownKept?.(path) : undefined;
+    const ignored = inSession ? kept : this.hooks.ignored?.(path);
     if (ignored !== undefined) {
       let text = content;
       if (text === undefined) {
@@ -162,7 +175,10 @@ export class EditorBuffers implements ChangeSink {
         }
       }
       this.local.add(path);
-      const notShared = `${path} is ignored (${ignored}), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
+      const notShared =
+        kept !== undefined
+          ? `${path} is ignored here (${ignored}) and this folder has its own ${path}, so it stays on this machine: edit and save it as a local file; nobody else sees it. A peer shares a ${path} of its own, which is not written over yours`
+          : `${path} is ignored (${ignored}), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
       return { path, content: text, shared: false, notShared };
     }
     if (this.hooks.viewMode?.() && !this.workspace.index.idOf(path) && fs.existsSync(this.project.absolute(path))) {

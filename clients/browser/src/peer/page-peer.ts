@@ -25,6 +25,7 @@ import {
   Overlay,
   pathProblem,
   Presence,
+  privateByDefault,
   runActor,
   carryPresence,
   Replicator,
@@ -49,6 +50,9 @@ const EDITOR = 'page';
 /** Edits further apart than this start a new undo step (CodeMirror's own grouping delay). */
 const UNDO_GROUP_MS = 500;
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+/** How long a create or rename waits for a `.gitignore` of the session whose content is on its way. */
+const GITIGNORE_WAIT_MS = 3000;
 /** The status message while no peer is linked. */
 const NO_PEER = 'No peer of the session is reachable right now. Your edits are kept in this browser and merge when a peer is back.';
 /** The status message while the browser says it has no network. */
@@ -371,9 +375,36 @@ export class ChorusPagePeer implements PagePeer {
     this.#events.emit('people');
   }
 
+  /**
+   * Why members keep `path` to themselves by default (a built-in rule for secret files, or a
+   * `.gitignore` the session shares), in words; undefined when nothing does. A page has no folder
+   * and no ignore files of its own, so a file it made there went to every member's disk (a
+   * trial: `.env` and `*.key` made in a tab), and merged with a member's own on its editor's
+   * reconnect (decision 232).
+   */
+  async #keptPrivate(path: string): Promise<string | undefined> {
+    const texts = new Map<string, string>();
+    const parts = path.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      const at = dir ? `${dir}/.gitignore` : '.gitignore';
+      const id = this.#workspace.index.idOf(at);
+      if (id === undefined) continue;
+      let bytes = this.#workspace.content(id);
+      const hash = this.#workspace.index.entry(id)?.hash;
+      if (bytes === undefined && hash !== undefined && (await this.#workspace.blobs.waitFor(hash, GITIGNORE_WAIT_MS))) bytes = this.#workspace.content(id);
+      // Unread rules keep nothing out: the safe side is to make nothing until they are here.
+      if (bytes === undefined) throw new Error(`cannot check ${path} against the session's ${at} yet (its content has not arrived); try again in a moment`);
+      texts.set(dir, utf8Decoder.decode(bytes));
+    }
+    return privateByDefault(path, (dir) => texts.get(dir));
+  }
+
   async create(path: string, text = ''): Promise<void> {
     const problem = pathProblem(path);
     if (problem) throw new Error(`cannot create ${path}: ${problem}`);
+    const kept = await this.#keptPrivate(path);
+    if (kept) throw new Error(`cannot create ${path}: members keep files like it to themselves (${kept}), and one made here would be written on every member's disk; choose another name`);
     if (this.#workspace.index.idOf(path)) throw new Error(`${path} already exists`);
     try {
       this.#workspace.addFile(path, utf8.encode(text), { kind: 'editor', editorId: EDITOR });
@@ -385,6 +416,8 @@ export class ChorusPagePeer implements PagePeer {
   async rename(from: string, to: string): Promise<void> {
     const problem = pathProblem(to);
     if (problem) throw new Error(`cannot rename to ${to}: ${problem}`);
+    const kept = await this.#keptPrivate(to);
+    if (kept) throw new Error(`cannot rename to ${to}: members keep files like it to themselves (${kept}), and one renamed here would be written on every member's disk; choose another name`);
     if (!this.#workspace.index.idOf(from)) throw new Error(`${from} does not exist (any more)`);
     if (this.#workspace.index.idOf(to)) throw new Error(`${to} already exists`);
     try {
