@@ -80,3 +80,28 @@ it('a re-opened buffer typed in while its file was deleted brings it back at its
   await waitUntil('the next keystroke on A', () => read(a) === `> ${typed}`);
   expect(listTree(a)).toEqual(['f.txt']);
 }, 180_000);
+
+// Trial s49 (2 of 2): the file was deleted by a peer while the editor was connected and was told
+// (its tab stayed open), and only then did the daemon stop; the editor's reconnect re-opened the
+// tab, and the file came back on every member, with no word why.
+it('a buffer whose file a peer deleted while the editor watched, re-opened after its daemon restarted, does not bring the file back', async () => {
+  const { a, b } = joinedPair({ 'f.txt': 'one\ntwo\n' }, used);
+  const first = await editorOn(b);
+  await first.open('f.txt');
+  fs.rmSync(path.join(a, 'f.txt'));
+  await waitUntil('B to take the deletion in', () => !has(b));
+  first.close();
+  expect(chorus(['stop', b]).status).toBe(0);
+  expect(chorus(['share', b, '--json']).status).toBe(0); // B's daemon again: it rejoins
+  await waitUntil('B back in the session', () => /syncing/.test(log(b).split('rejoining session')[1] ?? ''));
+  const editor = await editorOn(b);
+  const r = (await editor.raw('buffer/open', { path: 'f.txt', content: 'one\ntwo\n', base: 'one\ntwo\n' })) as { content: string; shared?: boolean; notShared?: string };
+  expect(r.content).toBe('one\ntwo\n');
+  expect(r.shared).toBe(false);
+  expect(r.notShared).toMatch(/^f\.txt is not in the session any more: .* so it stays deleted\. The editor keeps its text as a local file; save it to share it again$/);
+  fs.writeFileSync(path.join(b, 'later.txt'), 'later\n');
+  await waitUntil('later.txt on A', () => fs.existsSync(path.join(a, 'later.txt')));
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(listTree(a)).toEqual(['later.txt']);
+  expect(listTree(b)).toEqual(['later.txt']);
+}, 180_000);

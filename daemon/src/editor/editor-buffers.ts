@@ -224,6 +224,17 @@ export class EditorBuffers implements ChangeSink {
     // A re-open of a buffer whose file was deleted while the editor was away (decision 160).
     const deleted = base !== undefined && !this.workspace.index.idOf(path) ? this.workspace.deletedFileAt(path) : undefined;
     if (deleted !== undefined) return this.reopenDeleted(asked, path, deleted, content, base!, pending);
+    // The same re-open, where this daemon no longer knows which file went: it saw the deletion
+    // before it restarted (which file a path last had is remembered only for what a run saw go).
+    // The editor had the file in step and typed nothing since: making it again from that text
+    // brought a deleted file back on every member (a trial: VS Code's reconnect after a restart).
+    // It stays deleted, and the editor keeps its text as a local file.
+    if (base !== undefined && content === base && !pending.length && !this.workspace.index.idOf(path) && !fs.existsSync(this.project.absolute(path))) {
+      this.local.add(path);
+      const notShared = `${path} is not in the session any more: it was deleted or renamed while this editor was away, and nothing was typed in it since, so it stays deleted. The editor keeps its text as a local file; save it to share it again`;
+      this.workspace.tell(`${path} was deleted or renamed while an editor that had it open was away; that editor has no edit of it made since, so it stays deleted (the editor keeps its text as a local file)`);
+      return { path: asked, content, shared: false, notShared };
+    }
     // A file the session did not have is made by this open, empty: the editor's base (the text it
     // last had in step, from before a reconnect) says nothing of it. Merged from that base, the
     // editor's text would be a deletion of the base from an empty file, and the whole buffer was
