@@ -113,7 +113,10 @@ function M.did_change(conn, params)
   entry.peer, entry.path, entry.conn, entry.selections = peer, params.path, conn, params.selections
   clear_marks(entry)
   local state = sync.find(conn, params.path)
-  if state and #params.selections > 0 and api.nvim_buf_is_loaded(state.bufnr) then
+  -- Not in a buffer that stopped following (a read-only member's own change): its text is not
+  -- the one these places are in (a trial saw names drawn on lines that differed). It is drawn
+  -- again once the buffer follows (redraw).
+  if state and not state.not_following and #params.selections > 0 and api.nvim_buf_is_loaded(state.bufnr) then
     draw(entry, state, params.selections)
   end
 end

@@ -313,6 +313,8 @@ function M.buffer_status(bufnr)
     pending = #state.pending + state.in_flight,
     -- with status "local": why the file is not shared (it is ignored)
     not_shared = state.not_shared,
+    -- its own change was refused (read-only): it keeps that text and does not show the others'
+    not_following = state.not_following or false,
   }
 end
 
@@ -495,7 +497,8 @@ local function describe_status(st, conn)
   local shared = {}
   for _, state in pairs(sync.buffers) do
     if state.conn == conn then
-      shared[#shared + 1] = ('%s [%s, rev %d/%d]'):format(state.path, state.status, state.editor_rev, state.daemon_rev)
+      local status = state.not_following and 'not following the session: your text stays here; :ChorusReconnect' or state.status
+      shared[#shared + 1] = ('%s [%s, rev %d/%d]'):format(state.path, status, state.editor_rev, state.daemon_rev)
     end
   end
   table.sort(shared)
@@ -548,6 +551,7 @@ end
 function M.reconnect()
   require_setup()
   local conn = current_connection()
+  sync.follow_again(conn)
   conn:reconnect_now()
 end
 

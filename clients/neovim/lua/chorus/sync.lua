@@ -23,6 +23,8 @@ local M = {}
 M.buffers = {}
 
 local cursor_ns = api.nvim_create_namespace('chorus_cursor_keep')
+-- The mark on a buffer that stopped following the session (see not_following).
+local not_following_ns = api.nvim_create_namespace('chorus_not_following')
 
 -- Hooks set by init.lua: on_open(state), on_edit(state) (after a local edit is queued),
 -- on_local(state) (an ignored file), gave_way(state, other_bufnr, from, to) (see did_rename),
@@ -581,6 +583,9 @@ function M.open(state)
   end
   state.status = 'opening'
   state.epoch = state.epoch + 1
+  -- Only the newest open's answer counts: take_session_text may re-open a buffer whose open is
+  -- still out (a reconnect's), and that older answer (a refusal) must not undo the newer one.
+  local epoch = state.epoch
   state.pending = {}
   state.in_flight = 0
   state.unconfirmed = {}
@@ -603,9 +608,11 @@ function M.open(state)
     params.content = nil
   end
   state.conn:request(methods.buffer_open, params, function(err, result)
-    if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' then
+    if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' or state.epoch ~= epoch then
       return
     end
+    local asked = state.asked_to_follow
+    state.asked_to_follow = nil
     -- (A file whose content has not come from the peers yet is no deletion: `data.reason`.)
     local not_arrived = type(err) == 'table' and type(err.data) == 'table' and err.data.reason == 'notArrived'
     if err and probe and err.code == protocol.errors.FileNotFound and not not_arrived then
@@ -618,7 +625,21 @@ function M.open(state)
     end
     if err then
       state.status = 'failed'
-      M.tell_once(state.bufnr, ('cannot share %s: %s'):format(name, util.error_text(err)))
+      local msg = ('cannot share %s: %s'):format(name, util.error_text(err))
+      -- A buffer that followed the session (its file is the session's) and whose own change a
+      -- read-only member cannot share: it keeps the person's text, so it no longer shows the
+      -- others' changes. Said with the refusal, and marked on the buffer for as long as it lasts
+      -- (a trial's reader watched a buffer that had silently stopped following for 20 minutes).
+      if state.opened and err.code == protocol.errors.ReadOnly then
+        M.not_following(state)
+        msg = msg .. '. ' .. M.not_following_text(state)
+      end
+      if asked then
+        -- The person asked for the session's text (:ChorusReconnect): an answer is due each time.
+        util.notify(('%s still does not follow the session: %s'):format(name, util.error_text(err)), vim.log.levels.WARN)
+      else
+        M.tell_once(state.bufnr, msg)
+      end
       return
     end
     if M.model_text(state) ~= sent then
@@ -642,6 +663,7 @@ function M.open(state)
     end
     state.not_shared = nil
     state.opened = true
+    local was_not_following = state.not_following
     state.fresh = state.fresh and result.content == ''
     local was_new = state.new_file
     state.new_file = false
@@ -662,6 +684,10 @@ function M.open(state)
     end
     state.status = 'open'
     state.changenr = api.nvim_get_current_buf() == state.bufnr and vim.fn.changenr() or nil
+    if was_not_following then
+      M.clear_not_following(state)
+      util.notify(('%s follows the session again: the buffer shows its text (undo brings back the text you had)'):format(state.path))
+    end
     if was_new then
       M.mark_written(state) -- the daemon holds the file now: it exists
     end
@@ -694,13 +720,63 @@ end
 --- was refused: a read-only member's own file) re-opens with its text as `base`, so the daemon
 --- merges nothing from it and the buffer takes the session's text, as a change (undo brings the
 --- person's text back). A buffer that follows already gets the session's text by buffer/didChange.
+--- A buffer that stopped following whose open is out again (a reconnect re-opens every buffer,
+--- with the text last in step as `base`, which the daemon refuses again) takes part too: the
+--- notice may come while that open is out, and was lost (a trial: the notice said the editor had
+--- the session's version; the buffer stayed `failed`).
 function M.take_session_text(conn, path)
   local abs = conn.root .. '/' .. path
   for bufnr, state in pairs(M.buffers) do
-    if state.conn == conn and state.status ~= 'open' and state.status ~= 'opening'
+    if state.conn == conn and state.status ~= 'open' and (state.status ~= 'opening' or state.not_following)
       and (state.path == path or api.nvim_buf_get_name(bufnr) == abs) then
       M.set_base(state, M.model_text(state))
       M.open(state)
+    end
+  end
+end
+
+--- What a buffer that stopped following says (in the refusal and on the buffer).
+function M.not_following_text(state)
+  return ('%s no longer follows the session here: it keeps your text, and others\' changes do not show in it; :ChorusReconnect shows the session\'s text again and follows it (undo then brings your text back)'):format(state.path)
+end
+
+--- Mark `state`'s buffer as not following the session (its own change was refused): a line
+--- at the end of its first line, which stays until the buffer follows again, and
+--- buffer_status().not_following for statuslines. Said once in a message only, a person who
+--- missed it had no way to tell.
+function M.not_following(state)
+  state.not_following = true
+  local bufnr = state.bufnr
+  if not api.nvim_buf_is_valid(bufnr) then
+    return
+  end
+  api.nvim_buf_clear_namespace(bufnr, not_following_ns, 0, -1)
+  pcall(api.nvim_buf_set_extmark, bufnr, not_following_ns, 0, 0, {
+    virt_text = { { 'Chorus: not following the session (your text stays here); :ChorusReconnect follows it again', 'WarningMsg' } },
+    virt_text_pos = 'eol',
+  })
+end
+
+function M.clear_not_following(state)
+  state.not_following = nil
+  if api.nvim_buf_is_valid(state.bufnr) then
+    api.nvim_buf_clear_namespace(state.bufnr, not_following_ns, 0, -1)
+  end
+end
+
+--- :ChorusReconnect: every buffer of `conn` that stopped following takes the session's text
+--- again (re-opened with its own text as `base`: the daemon merges nothing of it and answers
+--- with the session's text, adopted as one change). A reconnect is how a person gets back in
+--- step; it kept such a buffer `failed`, re-opened with the refused change again. Opened now
+--- when connected, else by connection_ready (`base` stays set while offline).
+function M.follow_again(conn)
+  for _, state in pairs(M.buffers) do
+    if state.conn == conn and state.not_following and state.status ~= 'open' then
+      M.set_base(state, M.model_text(state))
+      state.asked_to_follow = true
+      if conn:is_ready() then
+        M.open(state)
+      end
     end
   end
 end
