@@ -1153,7 +1153,14 @@ peer, so that is left to the person: saving the buffer shares it again."
                (with-current-buffer buffer (chorus-mode -1)))
               (t
                (setf (chorus--state-status state) 'failed)
-               (chorus--tell-once buffer (format "cannot share %s: %s" file (chorus--error-text err))))))))))))
+               ;; Others' cursors sit on lines that are not this buffer's any more.
+               (chorus--hide-cursors state)
+               (chorus--tell-once
+                buffer
+                (if (eql (plist-get err :code) (chorus--error-code 'read-only))
+                    (format "cannot share %s: %s. %s no longer follows the session here: it keeps your text, and others' changes do not show in it; M-x chorus-reconnect shows the session's text again and follows it (undo then brings your text back)"
+                            file (chorus--error-text err) (file-name-nondirectory file))
+                  (format "cannot share %s: %s" file (chorus--error-text err)))))))))))))
 
 (defvar-local chorus--told nil
   "The refusals to share this buffer that were shown already.
@@ -1621,6 +1628,16 @@ The plist has :peer :path :selections :project :overlays.")
       (when (and state (eq (chorus--state-status state) 'open) (> (length selections) 0))
         (puthash key (chorus--draw entry state) chorus--peers)))))
 
+(defun chorus--hide-cursors (state)
+"Delete the overlays of the remote cursors drawn in STATE's buffer.
+They stay known, and `chorus--redraw-cursors' draws them when it follows again."
+  (maphash (lambda (_key entry)
+             (when (and (eq (plist-get entry :project) (chorus--state-project state))
+                        (equal (plist-get entry :path) (chorus--state-path state)))
+               (chorus--delete-overlays entry)
+               (plist-put entry :overlays nil)))
+           chorus--peers))
+
 (defun chorus--redraw-cursors (state)
   "Draw the remote cursors already known for STATE's (re-opened) buffer."
   (maphash (lambda (key entry)
@@ -2087,11 +2104,26 @@ even the home folder, a new project that read in every file (a trial)."
       (chorus--message "%s is in no Chorus project (no .chorus/ folder above it), so there is nothing to reconnect to: M-x chorus-share shares a folder, `chorus join <code> <folder>' joins a session"
                        (abbreviate-file-name default-directory))
     (let ((project (chorus--current-project)))
+      (chorus--follow-again project)
       (unless (memq (chorus--project-state project) '(ready connecting))
         (chorus--cancel-retry project)
         (setf (chorus--project-attempts project) 0
               (chorus--project-state project) 'lost)
         (chorus--connect project)))))
+
+(defun chorus--follow-again (project)
+  "Have PROJECT's buffers the daemon refused to share follow the session again.
+Each opens again with its text as `base', so the daemon merges nothing of it
+and the buffer takes the session's text as one change (undo brings the
+person's text back).  A read-only member's refused typing left its buffer so
+(a trial: it showed nothing of the others' changes for 20 minutes).  Now if
+connected; else once the connection is ready (`chorus--connection-ready')."
+  (dolist (state (chorus--project-states project))
+    (when (eq (chorus--state-status state) 'failed)
+      (chorus--set-base state (chorus--model-text state))
+      (setf (chorus--state-status state) 'offline)
+      (when (chorus--ready-p project)
+        (chorus--open state "M-x chorus-reconnect")))))
 
 ;;;; Modes
 
@@ -2119,9 +2151,14 @@ must be inside a folder with `.chorus/' above it (made by `chorus share',
 (put 'chorus-mode 'permanent-local t)
 
 (defun chorus--lighter ()
-  "The mode line lighter: the buffer's sync status."
+  "The mode line lighter: the buffer's sync status.
+A buffer the daemon refused to share says it does not follow the session,
+for as long as that lasts (`chorus-reconnect' makes it follow again)."
   (let ((st (and chorus--state (chorus--state-status chorus--state))))
-    (if (eq st 'open) " Chorus" (format " Chorus[%s]" (or st "off")))))
+    (pcase st
+      ('open " Chorus")
+      ('failed " Chorus[not following]")
+      (_ (format " Chorus[%s]" (or st "off"))))))
 
 (defun chorus--turn-on ()
   "Turn on `chorus-mode' in a file buffer inside a shared project."

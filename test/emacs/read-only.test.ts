@@ -67,4 +67,30 @@ describe.skipIf(skip)('Emacs client: a folder joined read-only', () => {
     fs.writeFileSync(path.join(a, 'newro.txt'), 'ada writes\nmore\n');
     await waitFor("Ada's next change in the buffer", async () => (await e.eval('(buffer-string)')) === 'ada writes\nmore\n');
   });
+
+  // Trial s49 (fault 6, there in Neovim; Emacs the same): after one refused keystroke the buffer
+  // showed nothing of the others' changes again, said nothing of it, and a reconnect left it so.
+  it("a buffer whose typing was refused says it does not follow, and chorus-reconnect makes it follow the session again", async () => {
+    scene = new EmacsScene();
+    const a = scene.project({ 'doc.txt': 'line one\n' }, 'Ada');
+    const b = scene.project({}, 'Dan');
+    const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60000 });
+    const { code } = JSON.parse(run('share', a, '--json', '--host', '127.0.0.1', '--read-only')) as { code: string };
+    run('join', code, b, '--json', '--host', '127.0.0.1');
+    const e = await scene.emacs();
+    await e.edit(path.join(b, 'doc.txt'));
+    await e.type('D D D');
+    await waitFor('the buffer not following', async () => (await e.status())?.status === 'failed', 30000);
+    const told = (await e.messages()).filter((m) => /read-only/.test(m));
+    expect(told.at(-1)).toMatch(/doc\.txt no longer follows the session here: it keeps your text, .* M-x chorus-reconnect shows the session's text again and follows it/);
+    expect(await e.eval('(chorus--lighter)')).toBe(' Chorus[not following]');
+    fs.writeFileSync(path.join(a, 'doc.txt'), 'line one\nfrom Ada\n');
+    await waitFor("Ada's change on Dan's disk", async () => fs.readFileSync(path.join(b, 'doc.txt'), 'utf8') === 'line one\nfrom Ada\n', 30000);
+    expect(await e.eval('(buffer-string)')).toBe('DDDline one\n');
+    await e.command('(chorus-reconnect)');
+    await waitFor("the buffer following with Ada's text", async () => (await e.status())?.status === 'open' && (await e.eval('(buffer-string)')) === 'line one\nfrom Ada\n', 30000);
+    expect(await e.eval('(chorus--lighter)')).toBe(' Chorus');
+    fs.writeFileSync(path.join(a, 'doc.txt'), 'line one\nfrom Ada\nmore\n');
+    await waitFor("Ada's next change in the buffer", async () => (await e.eval('(buffer-string)')) === 'line one\nfrom Ada\nmore\n', 30000);
+  });
 });
