@@ -172,6 +172,41 @@ describe('buffer sync', () => {
     expect(daemonText).toBe('abcZ');
   });
 
+  it("a key typed in an editor exactly where a peer's change goes, with its very text, is sent and the change applied after it: both kept (trial s49, fault 5)", async () => {
+    // Pins: VS Code and a peer each typed a space at one line end at once; the person's space
+    // reached the document first with the version and the change the peer's space's echo would
+    // have, was taken for that echo and never sent, and VS Code refused the peer's space: one
+    // space lost on every member (11 of 21 runs).
+    const doc = await opened('line three');
+    vs.showEditor(doc);
+    vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 10, to: 10, text: ' ' }]);
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 10, ' ')] });
+    await flush();
+    expect(doc.text).toBe('line three ');
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.revision, e.changes])).toEqual([[0, [insertAt(0, 10, ' ')]]]);
+    expect(daemonText).toBe('line three ');
+    expect(rpc.of(P.BufferOpen.method)).toHaveLength(1); // no re-open: the daemon sends a replacement
+    // The daemon sends the peer's space again, past the person's (the revision rule).
+    sync.onRemoteChange({ path: 'a.txt', revision: 1, changes: [insertAt(0, 11, ' ')] });
+    await flush();
+    expect(doc.text).toBe('line three  ');
+    expect(sync.get(doc as never)?.daemonRevision).toBe(1);
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
+  });
+
+  it("a peer's change applied through an editor is counted once VS Code says so, and typing after it names it", async () => {
+    const doc = await opened('line three');
+    vs.showEditor(doc);
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 10, ' ')] });
+    await flush();
+    expect(doc.text).toBe('line three ');
+    expect(rpc.of(P.BufferEdit.method)).toHaveLength(0);
+    expect(sync.get(doc as never)?.daemonRevision).toBe(1);
+    vs.type(doc, [{ from: 11, to: 11, text: 'b' }]);
+    await flush();
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.revision, e.changes])).toEqual([[1, [insertAt(0, 11, 'b')]]]);
+  });
+
   it('an LF line break from a peer in a CRLF document becomes CRLF for everyone, nothing duplicated', async () => {
     const doc = await opened('one\r\ntwo\r\n');
     sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'x\ny\n' }] });

@@ -6,7 +6,9 @@
  * the end of the document backwards, and `applyEdit` refuses an edit when the document changed
  * since it was made (VS Code's "has changed in the meantime") unless the change lands after that
  * check (`landBeforeNextApply`), and `reload` replaces a document's text as a reload from disk does;
- * `openTextDocument` reads a file from disk into a new document once.
+ * `openTextDocument` reads a file from disk into a new document once. `showEditor` gives a document
+ * an editor whose `edit` is refused when the document changed since it was made, as VS Code's
+ * TextEditor.edit (it carries the version; `typeBeforeNextApply` lands before its check too).
  */
 import fs from 'node:fs';
 import type { Vscode, vscode } from '../../clients/vscode/src/vscode-api.js';
@@ -118,6 +120,37 @@ export class FakeDocument {
   }
 }
 
+/** An editor showing a document (`window.visibleTextEditors`), its caret at the end. */
+export class FakeEditor {
+  selections: Selection[];
+  readonly viewColumn = 1;
+  constructor(
+    readonly document: FakeDocument,
+    private readonly vs: FakeVscode,
+  ) {
+    const end = document.positionAt(document.text.length);
+    this.selections = [new Selection(end, end)];
+  }
+  get selection(): Selection {
+    return this.selections[0]!;
+  }
+  set selection(s: Selection) {
+    this.selections = [s];
+  }
+  /** VS Code's TextEditor.edit: made on the text the extension knows, refused if it changed since. */
+  async edit(build: (eb: { replace(range: Range, text: string): void }) => void): Promise<boolean> {
+    const doc = this.document;
+    const version = doc.version;
+    const edits: Array<{ from: number; to: number; text: string }> = [];
+    build({ replace: (range, text) => edits.push({ from: doc.offsetAt(range.start), to: doc.offsetAt(range.end), text }) });
+    await Promise.resolve();
+    this.vs.typingBefore(doc)?.();
+    if (doc.version !== version) return false; // the main thread's version check
+    this.vs.type(doc, edits);
+    return true;
+  }
+}
+
 type ChangeListener = (e: vscode.TextDocumentChangeEvent) => void;
 
 /** The fake API plus handles to drive it. */
@@ -141,6 +174,8 @@ export class FakeVscode {
   landBeforeNextApplyTo: FakeDocument | undefined;
   /** If set, every applyEdit waits for it (VS Code busy taking a burst of changes). */
   applyHold: Promise<void> | undefined;
+  /** The editors shown (`window.visibleTextEditors`); none unless a test calls `showEditor`. */
+  readonly editors: FakeEditor[] = [];
 
   readonly api = {
     Position,
@@ -155,8 +190,8 @@ export class FakeVscode {
       openTextDocument: (uri: FakeUri) => Promise.resolve(this.documents.find((d) => d.uri.toString() === uri.toString()) ?? this.document(uri.fsPath, fs.readFileSync(uri.fsPath, 'utf8'))),
     },
     window: {
-      // No editors: the tests drive documents only.
-      visibleTextEditors: [],
+      // No editors unless a test shows one: most tests drive documents only.
+      visibleTextEditors: this.editors,
       activeTextEditor: undefined,
       showWarningMessage: (m: string) => {
         this.warnings.push(m);
@@ -177,6 +212,20 @@ export class FakeVscode {
     const d = new FakeDocument(new FakeUri(opts.scheme ?? 'file', path), text, undefined, opts.untitled);
     this.documents.push(d);
     return d;
+  }
+
+  /** Show `doc` in an editor (its caret at the end). */
+  showEditor(doc: FakeDocument): FakeEditor {
+    const editor = new FakeEditor(doc, this);
+    this.editors.push(editor);
+    return editor;
+  }
+
+  /** The typing to land before the next edit of `doc` is applied, taken (it lands once). */
+  typingBefore(doc: FakeDocument): (() => void) | undefined {
+    const typing = this.typeBeforeNextApplyTo && this.typeBeforeNextApplyTo !== doc ? undefined : this.typeBeforeNextApply;
+    if (typing) this.typeBeforeNextApply = this.typeBeforeNextApplyTo = undefined;
+    return typing;
   }
 
   /** The person (or another extension) edits: replacements on the current text, all at once. */
@@ -208,9 +257,7 @@ export class FakeVscode {
     const doc = this.documents.find((d) => d.uri.toString() === edit.edits[0]?.uri);
     if (!doc) return false;
     const version = doc.version;
-    const typing = this.typeBeforeNextApplyTo && this.typeBeforeNextApplyTo !== doc ? undefined : this.typeBeforeNextApply;
-    if (typing) this.typeBeforeNextApply = this.typeBeforeNextApplyTo = undefined;
-    typing?.();
+    this.typingBefore(doc)?.();
     if (doc.version !== version) return false; // "has changed in the meantime"
     const late = this.landBeforeNextApplyTo && this.landBeforeNextApplyTo !== doc ? undefined : this.landBeforeNextApply;
     if (late) this.landBeforeNextApply = this.landBeforeNextApplyTo = undefined;

@@ -39,6 +39,28 @@ interface Applying {
   remote: boolean;
   /** What it replaces, to tell its echo from the person's typing that got the same version. */
   replacements: Replacement[];
+  /**
+   * It goes through an editor (TextEditor.edit), which VS Code refuses when the document changed
+   * first: a change event that looks like its echo is its echo only if VS Code then applies it.
+   */
+  viaEditor: boolean;
+}
+
+/**
+ * A change event that looked like the echo of our edit through an editor, while VS Code had not
+ * answered that edit yet. The person's key typed at that very place with that very text (a space
+ * at the line end both people typed) gets the same version and the same change: only VS Code's
+ * answer tells them apart (applied: the echo; refused: the key). Until it comes, the document's
+ * changes go on the shadow as usual (it is the same text either way) but are not sent, since
+ * their revision depends on it.
+ */
+interface Unsure {
+  /** The edit whose echo it may be. */
+  applying: Applying;
+  /** The change as the person's typing, on the shadow before it: sent if it was theirs. */
+  key: P.TextChange[];
+  /** Changes made after it, sent in order once the answer is in. */
+  held: P.TextChange[][];
 }
 
 /**
@@ -168,6 +190,8 @@ export class SharedBuffer {
    */
   readonly inflight = new Map<number, { id: string; text: string }>();
   applying: Applying | undefined;
+  /** A change event that is our edit's echo or the person's identical key, until VS Code answers. */
+  unsure: Unsure | undefined;
   /** The WorkspaceEdit VS Code has not answered yet, if any (kept across a re-open). */
   outstanding: Outstanding | undefined;
   /** Remote changes are applied one at a time, in arrival order. */
@@ -245,10 +269,13 @@ export class SharedBuffer {
     return [...this.inflight].filter(([seq]) => seq > this.baseSeq).sort(([a], [b]) => a - b).map(([, e]) => e);
   }
 
-  /** Everything sent has been processed and the daemon's change applied: in step now. */
-  inStep(): void {
+  /**
+   * Everything sent has been processed and the daemon's change applied: in step now, at `text`
+   * (the shadow then; typing since that was held is not in step yet).
+   */
+  inStep(text = this.shadow): void {
     this.retractTo = undefined; // a remote change: taking typing back by its text would take that too
-    this.base = this.shadow;
+    this.base = text;
     this.baseSeq = this.editorRevision;
     this.inflight.clear();
   }
@@ -417,6 +444,7 @@ export class BufferSync {
     if (!rpc) return;
     b.status = 'opening';
     b.applying = undefined;
+    b.unsure = undefined; // what it held is in the content sent, merged against `base`
     const epoch = ++b.epoch;
     const sent = b.doc.getText();
     const params: P.ParamsOf<typeof M.BufferOpen> = { path: b.path, content: sent };
@@ -805,6 +833,15 @@ export class BufferSync {
       o.beforeLast = o.textNow;
       o.textNow = e.document.getText();
     }
+    if (echo && a.viaEditor) {
+      // Our edit through an editor, or the person's key at its place with its text: the same
+      // text either way, so the shadow takes it now; VS Code's answer says which (settle).
+      b.applying = undefined;
+      b.unsure = { applying: a, key: fromReported(b.shadow, e.contentChanges).changes, held: [] };
+      b.shadow = a.shadow;
+      this.reconcile(b);
+      return;
+    }
     if (echo) {
       // Our own WorkspaceEdit coming back: already counted, never sent.
       b.applying = undefined;
@@ -865,6 +902,11 @@ export class BufferSync {
   private send(b: SharedBuffer, changes: P.TextChange[]): void {
     const rpc = this.rpc;
     if (!rpc || changes.length === 0) return;
+    if (b.unsure) {
+      // Its revision depends on VS Code's answer to the edit it follows (settle sends it).
+      b.unsure.held.push(changes);
+      return;
+    }
     const id = `${this.editPrefix}${++this.editCount}`;
     const params: P.ParamsOf<typeof M.BufferEdit> = { path: b.path, revision: b.daemonRevision, changes, id };
     // A pause of a second also ends a step (the daemon's own rule for editors without marks).
@@ -1040,17 +1082,20 @@ export class BufferSync {
     }
     const edit = this.editOf(doc, replacements);
     const version = doc.version;
-    b.applying = { version: version + 1, shadow: shadowAfter, remote, replacements };
+    const applying: Applying = { version: version + 1, shadow: shadowAfter, remote, replacements, viaEditor: false };
+    b.applying = applying;
     const outstanding: Outstanding = { echoed: false, others: 0 };
     b.outstanding = outstanding;
     let ok: boolean;
     try {
       // An editor closed under the edit rejects it: the document may still be open, so as before.
       const viaEditor = this.editInEditor(b, replacements);
+      applying.viaEditor = viaEditor !== undefined;
       ok = await (viaEditor ? viaEditor.then((applied) => applied, () => this.vs.workspace.applyEdit(edit)) : this.vs.workspace.applyEdit(edit));
     } finally {
       if (b.outstanding === outstanding) b.outstanding = undefined;
     }
+    if (b.unsure?.applying === applying) this.settle(b, b.unsure, ok);
     const before = outstanding.beforeLast;
     if (ok && !outstanding.echoed && outstanding.others >= 2 && before !== undefined) {
       // Applied, no echo, yet the document changed twice: the second change was our edit,
@@ -1071,6 +1116,27 @@ export class BufferSync {
       }
     }
     return ok;
+  }
+
+  /**
+   * VS Code answered the edit whose echo `u`'s change event looked like: applied, it was the echo
+   * (the daemon's change counts, in step at the text it made); refused, it was the person's key,
+   * which goes out first, and the daemon sends its change again past it (the revision rule). Then
+   * what was typed after it goes out, in order.
+   */
+  private settle(b: SharedBuffer, u: Unsure, applied: boolean): void {
+    b.unsure = undefined;
+    if (applied) {
+      if (u.applying.remote) {
+        b.daemonRevision++;
+        b.inStep(u.applying.shadow);
+      }
+    } else {
+      this.opts.log(`${b.path}: a key typed where a change from the daemon was going, with its very text, came first; sending it`);
+      this.send(b, u.key);
+      this.opts.onLocalEdit?.(b);
+    }
+    for (const changes of u.held) this.send(b, changes);
   }
 
   /**
