@@ -19,7 +19,7 @@ import { textOn, withAlpha } from '../../clients/vscode/src/decorations.js';
 import { Presence } from '../../clients/vscode/src/presence.js';
 import { Told, wordsFor } from '../../clients/vscode/src/errors.js';
 import { applyWire } from '../support/scripted-editor.js';
-import { FakeRpc, FakeVscode, flush, type FakeDocument } from './fake-vscode.js';
+import { FakeRpc, FakeUri, FakeVscode, flush, type FakeDocument } from './fake-vscode.js';
 
 const root = '/work/project';
 
@@ -380,6 +380,28 @@ describe('buffer sync', () => {
     sync.onRemoteChange({ path: 'a.txt', revision, changes: [insertAt(0, 4, 'X')] });
     await flush();
     expect(doc.text).toBe('ZabcX\n');
+  });
+
+  it("a document VS Code closes as it renames its file itself sends no buffer/close; the new path's buffer opens again once the daemon tells of the rename (trial s49, fault 3)", async () => {
+    // Pins: VS Code opened the new path's document before closing the old one; the daemon had
+    // moved the old buffer to the new path meanwhile, so the buffer/close of the old path closed
+    // the new path's buffer, and its typing was refused from then on.
+    const doc = await opened('one\n', 's2.txt');
+    sync.willRename([{ oldUri: doc.uri, newUri: FakeUri.file(path.join(root, 's3.txt')) }] as never);
+    const moved = vs.document(path.join(root, 's3.txt'), 'one\n');
+    sync.track(moved as never);
+    await flush();
+    doc.isClosed = true;
+    await sync.untrack(doc as never);
+    expect(rpc.of(P.BufferClose.method)).toEqual([]);
+    sync.renamed('s2.txt', 's3.txt');
+    await flush();
+    expect(rpc.of(P.BufferClose.method)).toEqual([]);
+    expect(sync.get(moved as never)?.status).toBe('open');
+    // Opened again: the daemon's counters for s3.txt were the old buffer's after the rename.
+    expect(rpc.of(P.BufferOpen.method).map((p) => p.path)).toEqual(['s2.txt', 's3.txt', 's3.txt']);
+    vs.type(moved, [{ from: 4, to: 4, text: 'two' }]);
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.path, e.revision])).toEqual([['s3.txt', 0]]);
   });
 
   it('a document closed and reopened is closed at the daemon, then opened again', async () => {

@@ -76,6 +76,11 @@ export class FakeUri {
   static file(p: string): FakeUri {
     return new FakeUri('file', p);
   }
+  /** The inverse of toString. */
+  static parse(s: string): FakeUri {
+    const [scheme, rest] = s.split('://') as [string, string];
+    return new FakeUri(scheme, rest);
+  }
 }
 
 export class FakeDocument {

@@ -74,7 +74,7 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
     expect(read(b, from)).toBeUndefined();
   }
 
-  pairWithVsCode({ 'f.txt': text, 'h.txt': text, 'm.txt': text }, (s) => ({ vs, a, b } = s));
+  pairWithVsCode({ 'f.txt': text, 'h.txt': text, 'm.txt': text, 's1.txt': text }, (s) => ({ vs, a, b } = s));
 
   it('follows a rename made on a peer, keeping the unsaved text and the caret', async () => {
     const want = await typedInto('f.txt', ' typed');
@@ -119,5 +119,41 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
     await vs.page.keyboard.press('End');
     await typingContinues('m.txt', 'n.txt', want);
     expect(fs.readdirSync(a).filter((f) => f !== '.chorus').sort()).toEqual(fs.readdirSync(b).filter((f) => f !== '.chorus').sort());
+  });
+
+  it('a tab that followed a rename (mv), then renamed in VS Code’s own explorer, stays shared under the new name (trial s49, fault 3)', async () => {
+    // Pins: the second rename left the buffer unshared ("its cursor in s3.txt was ignored: that
+    // file is not open in this editor"), and typing after a peer's rename lost keys.
+    const want = await typedInto('s1.txt', ' one');
+    fs.renameSync(path.join(a, 's1.txt'), path.join(a, 's2.txt'));
+    await followed('s1.txt', 's2.txt', want);
+    await (await vs.explorerRow('s2.txt')).click();
+    await vs.page.keyboard.press('F2');
+    await vs.page.keyboard.press('Control+a');
+    await vs.type('s3.txt');
+    await vs.page.keyboard.press('Enter');
+    await waitFor('VS Code to edit s3.txt', () => vs.state()?.buffers['s3.txt']?.status === 'open' && !vs.state()?.buffers['s2.txt'], 60000).catch((e: Error) => {
+      throw new Error(`${e.message}; ${JSON.stringify(vs.state()?.buffers)}; log ${JSON.stringify(vs.state()?.log.slice(-25))}`);
+    });
+    await waitFor('VS Code to show s3.txt alone', async () => {
+      const open = await tabs();
+      return open.includes('s3.txt') && !open.includes('s2.txt') && vs.state()?.active?.path === 's3.txt' ? true : undefined;
+    }, 60000);
+    await vs.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await vs.page.keyboard.press('Control+Home');
+    await vs.page.keyboard.press('ArrowDown');
+    await vs.page.keyboard.press('End');
+    await typingContinues('s2.txt', 's3.txt', want);
+    expect(daemonLogTail(a)).not.toContain('that file is not open in this editor');
+    // A peer's rename then: the tab follows, and typing there reaches everyone, every key.
+    const typed = want.replace('\ngamma', '!\ngamma');
+    fs.renameSync(path.join(b, 's3.txt'), path.join(b, 's4.txt'));
+    await followed('s3.txt', 's4.txt', typed);
+    await vs.type(' ABCDEFGHIJKLMNOP');
+    const after = typed.replace('!\ngamma', '! ABCDEFGHIJKLMNOP\ngamma');
+    await waitFor('typing in s4.txt everywhere', () => vs.text('s4.txt') === after && read(a, 's4.txt') === after && read(b, 's4.txt') === after).catch((e: Error) => {
+      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text('s4.txt'))}, A ${JSON.stringify(read(a, 's4.txt'))}, B ${JSON.stringify(read(b, 's4.txt'))}; log ${JSON.stringify(vs.state()?.log.slice(-20))}`);
+    });
+    for (const old of ['s1.txt', 's2.txt', 's3.txt']) expect([read(a, old), read(b, old)]).toEqual([undefined, undefined]);
   });
 });

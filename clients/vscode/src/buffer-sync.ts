@@ -154,6 +154,11 @@ const SAVE_AS_FILL_MS = 2000;
 const SAVE_AS_SHOW_MS = 3000;
 /** How long a Save As asked for may wait for its file (the person choosing the name). */
 const SAVE_AS_DIALOG_MS = 10 * 60_000;
+/**
+ * How long a rename VS Code makes itself (its explorer's F2) waits for the daemon to tell of it
+ * (buffer/didRename, once it has taken the rename in from the folder).
+ */
+const RENAME_WAIT_MS = 10_000;
 /** How long after its last redirected key a Save As's source stops sending typing to the copy. */
 const SAVED_AS_QUIET_MS = 5000;
 /**
@@ -333,6 +338,13 @@ export class BufferSync {
   private readonly arriving = new Set<string>();
   /** Documents (by URI) a buffer moved out of: their file was renamed away, they are not shared again. */
   private readonly movedAway = new Set<string>();
+  /** Files (by URI) VS Code is renaming itself (workspace.onWillRenameFiles): their new URI, until when. */
+  private readonly renaming = new Map<string, { to: string; until: number }>();
+  /**
+   * Buffers (by their project path) whose document VS Code closed as it renamed its file itself,
+   * until the daemon tells of that rename: no buffer/close went for them (see untrack).
+   */
+  private readonly renamedHere = new Map<string, { b: SharedBuffer; timer: NodeJS.Timeout }>();
   /** A file VS Code is creating (by URI) while `source` was the active editor: maybe its Save As. */
   private saving: { source: SharedBuffer; target: string; timer: NodeJS.Timeout } | undefined;
 
@@ -372,6 +384,23 @@ export class BufferSync {
         b.applying = undefined;
       }
     }
+  }
+
+  /** VS Code is about to rename or move `files` itself (its explorer, an extension's WorkspaceEdit). */
+  willRename(files: readonly { oldUri: vscode.Uri; newUri: vscode.Uri }[]): void {
+    const now = Date.now();
+    for (const [k, r] of this.renaming) if (r.until < now) this.renaming.delete(k);
+    for (const f of files) this.renaming.set(f.oldUri.toString(), { to: f.newUri.toString(), until: now + RENAME_WAIT_MS });
+  }
+
+  /** The project path VS Code is renaming `doc`'s file to itself (a folder's rename included), if it is. */
+  private renamingTo(doc: vscode.TextDocument): string | undefined {
+    const key = doc.uri.toString();
+    for (const [from, r] of this.renaming) {
+      if (r.until < Date.now() || (key !== from && !key.startsWith(`${from}/`))) continue;
+      return projectPathOf(this.root, this.vs.Uri.parse(r.to + key.slice(from.length)));
+    }
+    return undefined;
   }
 
   /** Start sharing a document (when it opens, or when the connection comes up). */
@@ -416,6 +445,26 @@ export class BufferSync {
       // replaced the tab itself): the buffer goes on in the new path's document.
       b.detached = true;
       this.opts.log(`${doc.uri.fsPath} closed in VS Code while its buffer moves to ${b.path}`);
+      return;
+    }
+    const to = this.renamingTo(doc);
+    if (to !== undefined && b.status === 'open' && !this.renamedHere.has(b.path)) {
+      // VS Code renamed its file itself and closes the old document (it may open the new one
+      // first). The daemon moves its buffer to the new path when it takes the rename in, and may
+      // have done so already, while opening the new path for the new document: a buffer/close of
+      // the old path then closed the new path's buffer (old names lead to new ones), and the
+      // document under the new name was shared no more (a trial: after a tab had followed a
+      // rename, F2 in the explorer; the edits then refused, keys lost). So no buffer/close: the
+      // buffer waits for the daemon's buffer/didRename (renamed), and is closed only if none comes.
+      const timer = setTimeout(() => {
+        if (this.renamedHere.get(b.path)?.b !== b) return;
+        this.renamedHere.delete(b.path);
+        b.epoch++;
+        this.opts.log(`${b.path} was renamed to ${to} in VS Code, and the daemon told of no rename; closing ${b.path}`);
+        if (this.rpc && b.status === 'open') void request(this.rpc, M.BufferClose.type, { path: b.path }).catch(() => undefined);
+      }, RENAME_WAIT_MS);
+      this.renamedHere.set(b.path, { b, timer });
+      this.opts.log(`${b.path} closed in VS Code, which renames it to ${to}; its buffer goes there with the daemon`);
       return;
     }
     b.epoch++;
@@ -948,10 +997,24 @@ export class BufferSync {
    * all, and the buffer continues in it (decision 040). A file not open here is not ours to follow.
    */
   renamed(from: string, to: string): void {
+    const here = this.renamedHere.get(from);
+    if (here) {
+      // VS Code renamed it itself and closed its document (untrack): the new path's document, if
+      // open, is shared under `to` already. An open buffer there is opened again: the daemon's
+      // counters for `to` are the old buffer's now, when it moved it after answering that open.
+      this.renamedHere.delete(from);
+      clearTimeout(here.timer);
+      here.b.epoch++;
+      const there = this.byPath(to);
+      if (there?.status === 'open') this.open(there);
+      this.opts.log(`${from} was renamed to ${to} in VS Code, which moved its document itself; going on there`);
+      return;
+    }
     const b = this.byPath(from);
     if (!b) return;
     const there = this.byPath(to);
-    if (there && there !== b && there.doc.getText() === b.doc.getText()) {
+    // VS Code's own rename: its new document goes on, even if typed in since (its text differs).
+    if (there && there !== b && (there.doc.getText() === b.doc.getText() || this.renamingTo(b.doc) === to)) {
       // The new path is open here with this very text: VS Code moved the document itself (a
       // rename in its explorer, an extension's `renameFile`) and shares it under `to` already.
       // That buffer goes on; this one stops without buffer/close, which the daemon would take

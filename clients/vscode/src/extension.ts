@@ -41,6 +41,8 @@ export function activate(context: vscode.ExtensionContext): void {
       sharedContext();
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => void clients.current?.sync.untrack(doc)),
+    // A rename in VS Code's explorer: the old document's close is no buffer/close (BufferSync.untrack).
+    vscode.workspace.onWillRenameFiles((e) => clients.current?.sync.willRename(e.files)),
     // Ctrl+Shift+S in a shared editor: noted (typing as its dialog closes is the copy's), then VS Code's own Save As.
     vscode.commands.registerCommand('chorus.saveAs', () => {
       clients.current?.sync.saveAsBegins(vscode.window.activeTextEditor?.document);
