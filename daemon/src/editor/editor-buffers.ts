@@ -152,8 +152,7 @@ export class EditorBuffers implements ChangeSink {
     const path = movedTo !== undefined && !this.buffers.has(movedTo) ? movedTo : asked;
     // The editor knows this path now: an older redirect to it (a rename it was told of) is over,
     // so a late buffer/close of the old path cannot close this buffer.
-    this.renamedFrom.delete(path);
-    for (const [from, to] of this.renamedFrom) if (to === path) this.renamedFrom.delete(from);
+    this.forgetRedirects(path);
     if (this.resolved.size > 10_000) this.resolved.clear();
     this.resolved.set(pathIn, asked);
     this.resolved.set(asked, asked);
@@ -249,6 +248,12 @@ export class EditorBuffers implements ChangeSink {
     this.workspace.pin(fileId);
     const opened: OpenBuffer = { fileId, revisions: new BufferRevisions() };
     this.buffers.set(path, opened);
+    // A rename onto this path taken in during the awaits above redirected its old path here
+    // (`renamed`). This editor opened this path itself, so a close of the old path is about its
+    // old buffer, not this one: VS Code opens the new name's document before it closes the old
+    // one when its explorer renames a file, and that close closed this buffer (a trial: edits
+    // refused from then on, keys lost).
+    this.forgetRedirects(path);
     if (path !== asked) {
       // Edits the editor sends to the old path land here, and it is told after this answer (a
       // rename of a buffer it does not hold open yet would be ignored): the answer is written
@@ -467,6 +472,12 @@ export class EditorBuffers implements ChangeSink {
     this.workspace.unpin(gone);
     b.fileId = to;
     if (before !== after) this.send(path, b, diffToOp(before, after), before, after);
+  }
+
+  /** The editor opens `path` itself: no redirect from or to it stands any more (see `renamedFrom`). */
+  private forgetRedirects(path: string): void {
+    this.renamedFrom.delete(path);
+    for (const [from, to] of this.renamedFrom) if (to === path) this.renamedFrom.delete(from);
   }
 
   /** A buffer's file was renamed: keep it open under its new path, and tell the editor. */
