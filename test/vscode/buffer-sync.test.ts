@@ -461,7 +461,9 @@ describe('buffer sync', () => {
     await flush();
     expect(sync.get(doc as never)?.status).toBe('failed');
     // A refusal is the daemon's answer: said once, in its words (decision 189).
-    expect(logs.filter((l) => l.startsWith('warn'))).toEqual(['warn Chorus cannot share newro.txt: you joined this session read-only: the new file newro.txt stays on this machine']);
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([
+      "warn Chorus cannot share newro.txt: you joined this session read-only: the new file newro.txt stays on this machine. newro.txt no longer follows the session here: it keeps your text, and others' changes do not show in it. Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).",
+    ]);
     rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === p.content ? 'theirs\n' : p.content });
     sync.takeSessionText('other.txt'); // another path: nothing happens
     await flush();
@@ -470,6 +472,36 @@ describe('buffer sync', () => {
     await waitUntil(() => sync.get(doc as never)?.status === 'open');
     expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'newro.txt', content: 'mine\n', base: 'mine\n' });
     expect(doc.getText()).toBe('theirs\n');
+  });
+
+  // Trial s49 (fault 6, there in Neovim): a read-only member's typing refused, the document kept
+  // it and showed nothing of the others' changes again; a reconnect opened it with the same
+  // typing, refused again. Chorus: Reconnect makes it follow again (decision 234).
+  it('a document whose typing a read-only session refused follows the session again after Chorus: Reconnect', async () => {
+    const doc = await opened('shared\n', 'doc.txt');
+    rpc.handlers[P.BufferEdit.method] = () => {
+      throw new ResponseError(P.ErrorCodes.ReadOnly, 'you joined this session read-only: the edit of doc.txt stays on this machine');
+    };
+    rpc.handlers[P.BufferOpen.method] = (p) => {
+      if (p.content !== p.base) throw new ResponseError(P.ErrorCodes.ReadOnly, 'you joined this session read-only: the edit of doc.txt stays on this machine');
+      return { path: p.path, content: 'shared\nfrom Ada\n' };
+    };
+    vs.type(doc, [{ from: 0, to: 0, text: 'DDD' }]);
+    await waitUntil(() => sync.get(doc as never)?.status === 'failed');
+    expect(logs.filter((l) => l.startsWith('warn')).at(-1)).toMatch(/doc\.txt no longer follows the session here: .* Run Chorus: Reconnect/);
+    // An automatic reconnection opens it with its typing: refused again, it keeps the text.
+    sync.setConnection(undefined);
+    sync.setConnection(rpc);
+    await flush();
+    expect(sync.get(doc as never)?.status).toBe('failed');
+    expect(doc.getText()).toBe('DDDshared\n');
+    // Chorus: Reconnect: the session's text, followed again.
+    sync.followAgain();
+    sync.setConnection(undefined);
+    sync.setConnection(rpc);
+    await waitUntil(() => sync.get(doc as never)?.status === 'open');
+    expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'doc.txt', content: 'DDDshared\n', base: 'DDDshared\n' });
+    expect(doc.getText()).toBe('shared\nfrom Ada\n');
   });
 
   it('typing goes in one undo step until the caret jumps elsewhere', async () => {

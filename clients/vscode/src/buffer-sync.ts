@@ -374,6 +374,17 @@ export class BufferSync {
     return doc.isUntitled ? undefined : projectPathOf(this.root, doc.uri);
   }
 
+  /**
+   * Chorus: Reconnect was asked for: each document the daemon refused to share (a read-only
+   * session refused its typing) opens again with its text as `base` on the new connection, so the
+   * daemon merges nothing of it and the document takes the session's text as one edit (undo
+   * brings the person's back). Without this it was refused again, and showed nothing of the
+   * others' changes for good (a trial; decision 234).
+   */
+  followAgain(): void {
+    for (const b of this.buffers.values()) if (b.status === 'failed') b.base = b.doc.getText();
+  }
+
   /** A connection is up (re-open everything) or gone (buffers stay editable, marked offline). */
   setConnection(rpc: Rpc | undefined): void {
     this.rpc = rpc;
@@ -518,7 +529,11 @@ export class BufferSync {
           return;
         }
         b.status = 'failed';
-        this.opts.warn(`Chorus cannot share ${b.path}: ${M.visibleBidi(e.message)}`);
+        // A read-only session refused the person's typing: the document keeps it, and follows
+        // the session no more until Chorus: Reconnect (`followAgain`; decision 234).
+        const stopped = (e as { code?: unknown }).code === M.ErrorCodes.ReadOnly ? ` ${b.path} no longer follows the session here: it keeps your text, and others' changes do not show in it. Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).` : '';
+        const said = M.visibleBidi(e.message);
+        this.opts.warn(`Chorus cannot share ${b.path}: ${said}${stopped && !said.endsWith('.') ? '.' : ''}${stopped}`);
       },
     );
   }

@@ -108,6 +108,7 @@ export class WorkspaceClient {
   async reconnect(): Promise<ChorusClient | undefined> {
     const existing = this.current;
     if (!existing) return this.get(false, true);
+    existing.sync.followAgain();
     // Connected: a fresh connection all the same, as asked (the old one's requests are not failures).
     await this.connect(existing, this.connecting?.client !== existing && existing.rpc !== undefined);
     return existing;
