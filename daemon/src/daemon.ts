@@ -33,6 +33,7 @@ import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { clearStopMark, noteEditorsAtStop } from './lifecycle/stop-mark.js';
 import { CLI_CLIENT } from './lifecycle/rpc-client.js';
 import { socketAnswers } from './lifecycle/daemon-process.js';
+import { deletedCopyHolds } from './lifecycle/kept-copies.js';
 import { Project, tooBroad } from './project.js';
 import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
 import { decodeJoinCode, isReadOnly } from './net/join-code.js';
@@ -335,6 +336,7 @@ export class Daemon {
         const s = new EditorBuffers(`e${this.nextEditor++}`, this.project, this.workspace, client, {
           readOnly: () => this.workspace.readOnly,
           ignored: (p) => this.folder.rules.why(p),
+          deletedCopyHolds: (p, text) => deletedCopyHolds(this.project, p, text),
           ownKept: (p) => (this.session.session?.disk === false ? Promise.resolve(undefined) : this.writeBack.ownKeptFile(p, null)),
           // Not `!this.folder.watching`: that is also true while the folder is being taken in at
           // start, when an editor (chorus lsp) may already open files that must be shared.

@@ -43,6 +43,11 @@ export interface BufferHooks {
    * the daemon wrote or took in there); undefined otherwise. Such a file is never shared either.
    */
   ownKept?(path: string): Promise<string | undefined>;
+  /**
+   * Does a copy this folder kept of a file a peer deleted at `path` (`.chorus/deleted/`) hold
+   * exactly `text` (kept-copies.ts `deletedCopyHolds`)?
+   */
+  deletedCopyHolds?(path: string, text: string): boolean;
   /** True in view mode (join --no-disk): the folder's own files are never read or shared. */
   viewMode?(): boolean;
   /**
@@ -225,10 +230,20 @@ export class EditorBuffers implements ChangeSink {
     if (deleted !== undefined) return this.reopenDeleted(asked, path, deleted, content, base!, pending);
     // The same re-open, where this daemon no longer knows which file went: it saw the deletion
     // before it restarted (which file a path last had is remembered only for what a run saw go).
-    // The editor had the file in step and typed nothing since: making it again from that text
-    // brought a deleted file back on every member (a trial: VS Code's reconnect after a restart).
-    // It stays deleted, and the editor keeps its text as a local file.
-    if (base !== undefined && content === base && !pending.length && !this.workspace.index.idOf(path) && !fs.existsSync(this.project.absolute(path))) {
+    // The editor had the file in step and typed nothing since, and its text is the copy this
+    // folder kept of the file a peer deleted: making it again from that text brought a deleted
+    // file back on every member (a trial: VS Code's reconnect after a restart). It stays deleted,
+    // and the editor keeps its text as a local file. (A new file's buffer also comes with
+    // `base` = `content`, from editors that say "my text is the file's" on a first open: without
+    // such a copy, it is made.)
+    if (
+      base !== undefined &&
+      content === base &&
+      !pending.length &&
+      !this.workspace.index.idOf(path) &&
+      !fs.existsSync(this.project.absolute(path)) &&
+      this.hooks.deletedCopyHolds?.(path, content)
+    ) {
       this.local.add(path);
       const notShared = `${path} is not in the session any more: it was deleted or renamed while this editor was away, and nothing was typed in it since, so it stays deleted. The editor keeps its text as a local file; save it to share it again`;
       this.workspace.tell(`${path} was deleted or renamed while an editor that had it open was away; that editor has no edit of it made since, so it stays deleted (the editor keeps its text as a local file)`);

@@ -144,3 +144,30 @@ export function pruneDeleted(project: Project, log: (msg: string) => void, now =
     }
   }
 }
+
+/**
+ * Does one of the copies in `.chorus/deleted/` of project path `rel` (`a/b.txt`) hold exactly
+ * `text`? Such a copy is this folder's last version of a file a peer deleted (disk/materializer.ts
+ * keeps it, one batch folder per deletion): an editor re-opening `rel` with that very text had the
+ * deleted file open and typed nothing since (decision 233). False when none does or none is readable.
+ */
+export function deletedCopyHolds(project: Project, rel: string, text: string): boolean {
+  const dir = path.join(project.dotDir, 'deleted');
+  let batches: string[];
+  try {
+    batches = fs.readdirSync(dir);
+  } catch {
+    return false; // none yet
+  }
+  const want = Buffer.from(text, 'utf8');
+  for (const b of batches) {
+    const copy = path.join(dir, b, ...rel.split('/'));
+    try {
+      const st = fs.lstatSync(copy);
+      if (st.isFile() && st.size === want.length && fs.readFileSync(copy).equals(want)) return true;
+    } catch {
+      // not in this batch
+    }
+  }
+  return false;
+}
