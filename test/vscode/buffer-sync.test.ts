@@ -194,6 +194,26 @@ describe('buffer sync', () => {
     expect(rpc.of(P.BufferEdit.method)).toHaveLength(1);
   });
 
+  it('a change that may be our echo, whose edit VS Code answers with an error, re-opens the document: every key held after it reaches the daemon', async () => {
+    const doc = await opened('line three');
+    const editor = vs.showEditor(doc);
+    editor.edit = async () => {
+      await Promise.resolve(); // VS Code's main thread answers later, as the fake editor does
+      // The person's space at the change's place (an echo's version and text), a key after it,
+      // and then no answer from VS Code but an error (its fallback fails too).
+      vs.type(doc, [{ from: 10, to: 10, text: ' ' }]);
+      vs.type(doc, [{ from: 11, to: 11, text: 'b' }]);
+      throw new Error('the editor went');
+    };
+    (vs.api.workspace as { applyEdit: unknown }).applyEdit = async () => {
+      throw new Error('no workspace edit either');
+    };
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 10, ' ')] });
+    await flush();
+    expect(doc.text).toBe('line three b');
+    expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'a.txt', content: 'line three b', base: 'line three' });
+  });
+
   it("a peer's change applied through an editor is counted once VS Code says so, and typing after it names it", async () => {
     const doc = await opened('line three');
     vs.showEditor(doc);

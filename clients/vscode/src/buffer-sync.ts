@@ -1164,7 +1164,7 @@ export class BufferSync {
     b.applying = applying;
     const outstanding: Outstanding = { echoed: false, others: 0 };
     b.outstanding = outstanding;
-    let ok: boolean;
+    let ok: boolean | undefined;
     try {
       // An editor closed under the edit rejects it: the document may still be open, so as before.
       const viaEditor = this.editInEditor(b, replacements);
@@ -1172,6 +1172,13 @@ export class BufferSync {
       ok = await (viaEditor ? viaEditor.then((applied) => applied, () => this.vs.workspace.applyEdit(edit)) : this.vs.workspace.applyEdit(edit));
     } finally {
       if (b.outstanding === outstanding) b.outstanding = undefined;
+      if (ok === undefined && b.unsure?.applying === applying) {
+        // No answer from VS Code (it threw): which the change was cannot be told, and what was
+        // typed after it is held. A re-open sends the document's text against the last text in
+        // step, so the daemon merges every key held, whichever it was.
+        b.unsure = undefined;
+        this.open(b);
+      }
     }
     if (b.unsure?.applying === applying) this.settle(b, b.unsure, ok);
     const before = outstanding.beforeLast;
