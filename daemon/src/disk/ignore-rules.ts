@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { reservedIn } from '../workspace/path-rules.js';
-import { BUILT_IN } from '../workspace/private-by-default.js';
+import { BUILT_IN, builtInWhy, gitignoreWhy } from '../workspace/private-by-default.js';
 import { isWriteTemp } from './files.js';
 import { GitExcludes, globalExcludesFile } from './git-excludes.js';
 import { holdsProject, nestedProjectOf } from './nested-projects.js';
@@ -226,20 +226,14 @@ export class IgnoreRules {
     const root = this.root.test(rel).rule;
     if (root) {
       return BUILT_IN.includes(root.pattern) && !this.ownRules.has(root.pattern)
-        ? `Chorus never shares ${root.pattern === 'node_modules/' ? 'node_modules/' : 'files that usually hold secrets'} by default (built-in rule "${root.pattern}"; a line "!${rel.replace(/\/$/, '')}" in .chorus/ignore shares it)`
+        ? `${builtInWhy(root.pattern)} by default (built-in rule "${root.pattern}"; a line "!${rel.replace(/\/$/, '')}" in .chorus/ignore shares it)`
         : `.chorus/ignore has the rule "${root.pattern}"`;
     }
     const nested = nestedProjectOf(rel, this.holds);
     if (nested !== undefined) return `it is inside ${nested}/, a Chorus project of its own`;
-    const parts = rel.replace(/\/$/, '').split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      const rule = this.rulesOf(dir)?.test(rel.slice(dir ? dir.length + 1 : 0)).rule;
-      if (rule) return `${dir ? `${dir}/` : ''}.gitignore has the rule "${rule.pattern}"`;
-    }
     // After every .gitignore, as git ranks them (a .gitignore's `!x` may share what these keep;
     // here they keep it still: the safe side).
-    return this.git.why(rel, parts);
+    return gitignoreWhy(rel, (dir) => this.rulesOf(dir)) ?? this.git.why(rel, rel.replace(/\/$/, '').split('/'));
   }
 
   /**

@@ -5,7 +5,7 @@
  * it reads; the browser page, which has no folder, asks `privateByDefault` before it makes or
  * renames a file, since every member without a file of its own there would get it on disk.
  */
-import ignore from 'ignore';
+import ignore, { type Ignore } from 'ignore';
 
 /**
  * Never shared unless `.chorus/ignore` says so (`!.env`): `node_modules/`, and files that by
@@ -33,23 +33,40 @@ export const BUILT_IN = [
 
 const builtIn = ignore().add(BUILT_IN);
 
+/** Why a built-in rule `pattern` keeps a path out, in words ('Chorus never shares files that usually hold secrets'). */
+export function builtInWhy(pattern: string): string {
+  return `Chorus never shares ${pattern === 'node_modules/' ? 'node_modules/' : 'files that usually hold secrets'}`;
+}
+
 /**
- * Why a file at project path `path` (`a/b.txt`, no trailing `/`) would be kept private by a
- * member's default rules: a built-in rule, or a rule of a `.gitignore` the session has in the
- * path's folder or above it (`gitignoreOf(dir)` gives that file's text, `dir` being '' for the
- * root, or undefined when the session has none there); undefined when nothing keeps it.
- * In words, for the person: 'Chorus never shares files that usually hold secrets: built-in rule "*.key"'.
+ * Which `.gitignore` keeps project path `rel` out (a trailing `/` for a folder), asked from
+ * the project root down (as IgnoreRules always has): the first with a rule that matches, in words
+ * ('src/.gitignore has the rule "*.log"'); undefined when none does. `rulesOf(dir)` gives the rules
+ * of the `.gitignore` in folder `dir` ('' for the root), or nothing when there is none. Both the
+ * daemon (IgnoreRules, from the folder) and the page (from the session) ask it.
  */
-export function privateByDefault(path: string, gitignoreOf: (dir: string) => string | undefined): string | undefined {
-  const { ignored, rule: hit } = builtIn.test(path);
-  if (ignored && hit) return `Chorus never shares ${hit.pattern === 'node_modules/' ? 'node_modules/' : 'files that usually hold secrets'}: built-in rule "${hit.pattern}"`;
-  const parts = path.split('/');
+export function gitignoreWhy(rel: string, rulesOf: (dir: string) => Ignore | null | undefined): string | undefined {
+  const parts = rel.replace(/\/$/, '').split('/');
   for (let i = 0; i < parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
-    const text = gitignoreOf(dir);
-    if (text === undefined) continue;
-    const { ignored: kept, rule } = ignore().add(text).test(path.slice(dir ? dir.length + 1 : 0));
-    if (kept && rule) return `${dir ? `${dir}/` : ''}.gitignore has the rule "${rule.pattern}"`;
+    const rule = rulesOf(dir)?.test(rel.slice(dir ? dir.length + 1 : 0)).rule;
+    if (rule) return `${dir ? `${dir}/` : ''}.gitignore has the rule "${rule.pattern}"`;
   }
   return undefined;
+}
+
+/**
+ * Why a file at project path `path` (`a/b.txt`) would be kept private by a member's default
+ * rules: a built-in rule, or a rule of a `.gitignore` the session has in the path's folder or
+ * above it (`gitignoreOf(dir)` gives that file's text, `dir` being '' for the root, or undefined
+ * when the session has none there); undefined when nothing keeps it. In words, for the person:
+ * 'Chorus never shares files that usually hold secrets: built-in rule "*.key"'.
+ */
+export function privateByDefault(path: string, gitignoreOf: (dir: string) => string | undefined): string | undefined {
+  const hit = builtIn.test(path).rule;
+  if (hit) return `${builtInWhy(hit.pattern)}: built-in rule "${hit.pattern}"`;
+  return gitignoreWhy(path, (dir) => {
+    const text = gitignoreOf(dir);
+    return text === undefined ? undefined : ignore().add(text);
+  });
 }
