@@ -7,7 +7,15 @@
 
 import { NAME_MAX_LENGTH } from '../presence/person-name.js';
 
-export { NAME_MAX_LENGTH };
+/**
+ * `raw` (a hello's `meta.name`, or a name already heard) as a member list may carry it: a
+ * non-empty string of at most NAME_MAX_LENGTH code units, else undefined. A member passes on only
+ * such a name: a hello may carry a longer one (a hostile member's megabyte of a name), and passed
+ * on it would close every link it went on (`parseMembers` refuses it).
+ */
+export function memberName(raw: unknown): string | undefined {
+  return typeof raw === 'string' && raw.length > 0 && raw.length <= NAME_MAX_LENGTH ? raw : undefined;
+}
 
 export const enum Wire {
   /** First message on every link: who I am, where I listen. JSON Hello. */

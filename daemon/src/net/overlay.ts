@@ -47,7 +47,7 @@ import { Flood, type FloodDelivery } from './flood.js';
 import { dialable } from './host-addrs.js';
 import { HandshakeSlots, sourceOf } from './handshake-slots.js';
 import type { Link } from './link.js';
-import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, NAME_MAX_LENGTH, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
+import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, memberName, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
 import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
@@ -913,8 +913,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
    */
   #memberList(): Member[] {
     const now = Date.now();
-    const self = this.#opts.selfMeta?.name;
-    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0, ...(typeof self === 'string' && self && self.length <= NAME_MAX_LENGTH ? { name: self } : {}) }];
+    const self = memberName(this.#opts.selfMeta?.name);
+    const list: Member[] = [{ id: this.#opts.selfId, addrs: this.#addrs, inc: this.#inc, age: 0, ...(self ? { name: self } : {}) }];
     const age = (id: string) => (this.#links.get(id)?.up ? 0 : now - (this.#seen.get(id) ?? now));
     // A member still joining is no member yet: only those it links to hear of it (from its own
     // hello), so that if it dies mid-join nobody else lists it as coming back (decision 229).
@@ -931,14 +931,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return list;
   }
 
-  /**
-   * The name `id` gave in its hello to this member, or the one gossip brought; undefined if none,
-   * or if the hello's is not one a member list may carry (a hostile member's megabyte of a name
-   * passed on would close every link it went on).
-   */
+  /** The name `id` gave in its hello to this member, or the one gossip brought, as a member list may carry it (`memberName`). */
   #nameOf(id: string): string | undefined {
-    const said = this.#links.get(id)?.meta.name;
-    return typeof said === 'string' && said && said.length <= NAME_MAX_LENGTH ? said : this.#members.get(id)?.name;
+    return memberName(this.#links.get(id)?.meta.name) ?? this.#members.get(id)?.name;
   }
 
   #queueGossip(): void {
