@@ -18,16 +18,24 @@ afterEach(() => {
 const read = (dir: string, rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
 const log = (dir: string) => read(dir, '.chorus/daemon.log');
 
-it("a peer sharing its .env never overwrites another member's own, nor a joining folder's", async () => {
+/**
+ * A shares its folder with its own `.env` ("SECRET=a"); B joins and shares its own `.env` ("B=1")
+ * on purpose (decision 145's way to share one). Resolves once A has said it leaves its own.
+ */
+async function bothWithEnv(): Promise<{ a: string; b: string; code: string }> {
   const a = tempProject({ '.env': 'SECRET=a\n', 'a.txt': 'a\n' });
   used.push(a);
   const code = shareCode(a);
-  // B shares its .env on purpose (decision 145's way to share one).
   const b = tempProject({ '.chorus/ignore': '!.env\n', '.env': 'B=1\n' });
   used.push(b);
   const joinB = chorus(['join', code, b, '--host', '127.0.0.1']);
   expect(joinB.status, joinB.stderr).toBe(0);
   await waitUntil('A to hear of B’s .env and leave its own', () => log(a).includes('not writing .env here: a peer shares it, but this folder keeps it to itself'));
+  return { a, b, code };
+}
+
+it("a peer sharing its .env never overwrites another member's own, nor a joining folder's", async () => {
+  const { a, b, code } = await bothWithEnv();
   expect(log(a)).toMatch(/keeps it to itself \(Chorus never shares files that usually hold secrets by default \(built-in rule "\.env"/);
   // B changes its .env (a new version to write) and then makes a file A does write.
   fs.appendFileSync(path.join(b, '.env'), 'B=2\n');
@@ -90,14 +98,7 @@ it("a peer's rename onto a path this folder keeps to itself never replaces its o
 // disk got the secret. An editor's open of this folder's own file at a path it keeps to itself
 // is local, as for any ignored file.
 it("an editor opening this folder's own .env, which a peer shares a .env of its own at, keeps it local: nothing merged, nothing sent", async () => {
-  const a = tempProject({ '.env': 'SECRET=a\n', 'a.txt': 'a\n' });
-  used.push(a);
-  const code = shareCode(a);
-  const b = tempProject({ '.chorus/ignore': '!.env\n', '.env': 'B=1\n' });
-  used.push(b);
-  const joinB = chorus(['join', code, b, '--host', '127.0.0.1']);
-  expect(joinB.status, joinB.stderr).toBe(0);
-  await waitUntil('A to hear of B’s .env and leave its own', () => log(a).includes('not writing .env here: a peer shares it, but this folder keeps it to itself'));
+  const { a, b } = await bothWithEnv();
   const e = await ScriptedEditor.socket(path.join(a, '.chorus', 'daemon.sock'), { name: 'vscode' });
   editors.push(e);
   await e.init();
