@@ -524,15 +524,74 @@ describe('buffer sync', () => {
     expect(doc.getText()).toBe('shared\nfrom Ada\n');
   });
 
+  // vscode.TextEditorSelectionChangeKind (the fake has no enums).
+  const Keyboard = 1 as never;
+  const Mouse = 2 as never;
+
   it('typing goes in one undo step until the caret jumps elsewhere', async () => {
     const doc = await opened('abc');
     const Pos = vs.api.Position;
     vs.type(doc, [{ from: 3, to: 3, text: 'd' }]);
-    sync.selectionMoved(doc as never, [{ active: new Pos(0, 4), isEmpty: true }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 4), isEmpty: true }], Keyboard);
     vs.type(doc, [{ from: 4, to: 4, text: 'e' }]);
-    sync.selectionMoved(doc as never, [{ active: new Pos(0, 0), isEmpty: true }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 0), isEmpty: true }], Keyboard);
     vs.type(doc, [{ from: 0, to: 0, text: 'X' }]);
     expect(rpc.of(P.BufferEdit.method).map((e) => e.undoStop ?? false)).toEqual([true, false, true]);
+  });
+
+  it("a caret carried on by a peer's text is no jump: typing stays one undo step, a click ends it", async () => {
+    const doc = await opened('abc');
+    const Pos = vs.api.Position;
+    vs.type(doc, [{ from: 3, to: 3, text: 'd' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 4), isEmpty: true }], Keyboard);
+    // A peer's 'XY' lands before the caret: VS Code moves it with the text and gives no kind.
+    vs.type(doc, [{ from: 3, to: 3, text: 'XY' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 6), isEmpty: true }], undefined);
+    vs.type(doc, [{ from: 6, to: 6, text: 'e' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 7), isEmpty: true }], Keyboard);
+    vs.type(doc, [{ from: 7, to: 7, text: 'f' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 1), isEmpty: true }], Mouse);
+    vs.type(doc, [{ from: 1, to: 1, text: 'g' }]);
+    // 'XY' went out too (the fake's typing is the person's), as a step of its own after 'd'.
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.changes[0].text, e.undoStop ?? false])).toEqual([
+      ['d', true],
+      ['XY', false],
+      ['e', false],
+      ['f', false],
+      ['g', true],
+    ]);
+  });
+
+  it("a key VS Code has not yet said is the person's (typed where a peer's change went): its caret is no jump, and the typing goes on in one undo step", async () => {
+    const doc = await opened('line three');
+    vs.showEditor(doc);
+    const Pos = vs.api.Position;
+    vs.type(doc, [{ from: 10, to: 10, text: 'x' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 11), isEmpty: true }], Keyboard);
+    vs.typeBeforeNextApply = () => {
+      vs.type(doc, [{ from: 11, to: 11, text: ' ' }]);
+      sync.selectionMoved(doc as never, [{ active: new Pos(0, 12), isEmpty: true }], Keyboard);
+    };
+    sync.onRemoteChange({ path: 'a.txt', revision: 1, changes: [insertAt(0, 11, ' ')] });
+    await flush();
+    vs.type(doc, [{ from: 12, to: 12, text: 'y' }]);
+    sync.selectionMoved(doc as never, [{ active: new Pos(0, 13), isEmpty: true }], Keyboard);
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.changes[0].text, e.undoStop ?? false])).toEqual([
+      ['x', true],
+      [' ', false],
+      ['y', false],
+    ]);
+  });
+
+  it('typing in another document starts a step there', async () => {
+    const a = await opened('abc', 'a.txt');
+    const b = await opened('xyz', 'b.txt');
+    vs.type(a, [{ from: 3, to: 3, text: 'd' }]);
+    vs.type(b, [{ from: 3, to: 3, text: 'w' }]);
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.path, e.undoStop ?? false])).toEqual([
+      ['a.txt', true],
+      ['b.txt', true],
+    ]);
   });
 });
 

@@ -334,6 +334,8 @@ export class BufferSync {
   private editCount = 0;
   /** Where the caret is after our last local edit, and when it was made. */
   private lastEdit: { buffer: SharedBuffer; end: P.Position; at: number } | undefined;
+  /** The selections the extension itself last gave an editor (`placeSelections`), until VS Code reports them. */
+  private placed: { doc: vscode.TextDocument; actives: string[] } | undefined;
   /** Documents (by URI) a renamed buffer is moving into: not shared on their own meanwhile. */
   private readonly arriving = new Set<string>();
   /** Documents (by URI) a buffer moved out of: their file was renamed away, they are not shared again. */
@@ -880,7 +882,7 @@ export class BufferSync {
     if (!c || c.until < Date.now() || !editor || (editor.selection.isEmpty && t.doc.offsetAt(editor.selection.active) === c.at)) return;
     this.opts.log(`${t.path}: caret to ${c.at}, after the typing of its Save As`);
     const at = t.doc.positionAt(Math.min(c.at, t.doc.getText().length));
-    editor.selection = new this.vs.Selection(at, at);
+    this.placeSelections(editor, [new this.vs.Selection(at, at)]);
   }
 
   /** A `workspace.onDidChangeTextDocument` event. */
@@ -902,6 +904,7 @@ export class BufferSync {
       // text either way, so the shadow takes it now; VS Code's answer says which (settle).
       b.applying = undefined;
       b.unsure = { applying: a, key: fromReported(b.shadow, e.contentChanges).changes, held: [] };
+
       b.shadow = a.shadow;
       this.reconcile(b);
       return;
@@ -941,16 +944,21 @@ export class BufferSync {
       b.shadow = e.document.getText();
       this.send(b, changesBetween(before, b.shadow));
     } else this.send(b, changes);
+    this.typed(b, changes);
+    this.opts.onLocalEdit?.(b);
+  }
+
+  /** The person typed `changes` in `b`: the caret is at their end (one change), and selectionMoved compares with it. */
+  private typed(b: SharedBuffer, changes: readonly P.TextChange[]): void {
     const c = changes.length === 1 ? changes[0] : undefined;
     this.lastEdit = c ? { buffer: b, end: endOf(c), at: Date.now() } : undefined;
-    this.opts.onLocalEdit?.(b);
   }
 
   /**
    * The selection moved. Typing moves it too, to where the edit ended; anywhere else (a click,
    * an arrow key, a second cursor) means the next edit starts a new undo step, as in VS Code.
    */
-  selectionMoved(doc: vscode.TextDocument, selections: readonly { active: P.Position; isEmpty: boolean }[]): void {
+  selectionMoved(doc: vscode.TextDocument, selections: readonly { active: P.Position; isEmpty: boolean }[], kind: vscode.TextEditorSelectionChangeKind | undefined): void {
     const last = this.lastEdit;
     const only = selections.length === 1 ? selections[0] : undefined;
     const b = this.get(doc);
@@ -958,8 +966,32 @@ export class BufferSync {
       this.placeCaret(b); // VS Code's stale caret for a Save As's copy (see SharedBuffer.caret)
       return;
     }
-    if (last && last.buffer === this.get(doc) && only?.isEmpty && only.active.line === last.end.line && only.active.character === last.end.character) return;
+    // Not the person's move: VS Code reports no kind when the caret moved with the text (a peer's
+    // insertion before it), and the extension placed these selections itself (a peer's insertion
+    // at the caret, kept after it). The person is still where they typed: typing on stays one
+    // undo step (a trial: one Ctrl+Z left part of a word typed while two others typed at that
+    // line's end, 2 of 3).
+    const placed = this.placed;
+    const ours = placed !== undefined && placed.doc === doc && placed.actives.join() === selections.map((s) => `${s.active.line}:${s.active.character}`).join();
+    if (ours) this.placed = undefined;
+    if (kind === undefined || ours) {
+      if (last && last.buffer === b && only?.isEmpty) last.end = { line: only.active.line, character: only.active.character };
+      return;
+    }
+    // The caret after a change VS Code has not yet said was ours or the person's key (settle):
+    // the person's typing, or our text at the caret, neither a jump (a trial: a space typed
+    // so stayed after one Ctrl+Z).
+    const unsureKey = b?.unsure?.key.length === 1 ? b.unsure.key[0] : undefined;
+    const key = unsureKey && endOf(unsureKey);
+    if (key && only?.isEmpty && only.active.line === key.line && only.active.character === key.character) return;
+    if (last && last.buffer === b && only?.isEmpty && only.active.line === last.end.line && only.active.character === last.end.character) return;
     this.undoStop = true;
+  }
+
+  /** Give `editor` these selections, and know them for ours when VS Code reports them (selectionMoved). */
+  private placeSelections(editor: vscode.TextEditor, selections: vscode.Selection[]): void {
+    this.placed = { doc: editor.document, actives: selections.map((s) => `${s.active.line}:${s.active.character}`) };
+    editor.selections = selections;
   }
 
   /** Send changes made on the shadow (already applied to it). */
@@ -973,8 +1005,9 @@ export class BufferSync {
     }
     const id = `${this.editPrefix}${++this.editCount}`;
     const params: P.ParamsOf<typeof M.BufferEdit> = { path: b.path, revision: b.daemonRevision, changes, id };
-    // A pause of a second also ends a step (the daemon's own rule for editors without marks).
-    if (this.undoStop || !this.lastEdit || Date.now() - this.lastEdit.at > 1000) params.undoStop = true;
+    // A pause of a second also ends a step (the daemon's own rule for editors without marks), and
+    // so does typing in another document.
+    if (this.undoStop || !this.lastEdit || this.lastEdit.buffer !== b || Date.now() - this.lastEdit.at > 1000) params.undoStop = true;
     this.undoStop = false;
     const seq = b.sent(id);
     const epoch = b.epoch;
@@ -1219,6 +1252,8 @@ export class BufferSync {
     } else {
       this.opts.log(`${b.path}: a key typed where a change from the daemon was going, with its very text, came first; sending it`);
       this.send(b, u.key);
+      // The caret is after it, unless keys typed since (held) moved it on.
+      if (u.held.length === 0) this.typed(b, u.key);
       this.opts.onLocalEdit?.(b);
     }
     for (const changes of u.held) this.send(b, changes);
@@ -1254,7 +1289,7 @@ export class BufferSync {
         // Only right after this very edit: a key typed since has moved the caret itself.
         if (applied && atInsertion && b.doc.version === version + 1) {
           const at = (offset: number) => b.doc.positionAt(caretAfter(offset, replacements));
-          editor.selections = ends.map(([anchor, active]) => new this.vs.Selection(at(anchor), at(active)));
+          this.placeSelections(editor, ends.map(([anchor, active]) => new this.vs.Selection(at(anchor), at(active))));
         }
         return applied;
       });

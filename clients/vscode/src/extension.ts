@@ -57,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.workspace.onDidChangeTextDocument((e) => clients.current?.onDidChangeText(e)),
     vscode.window.onDidChangeTextEditorSelection((e) => {
-      clients.current?.sync.selectionMoved(e.textEditor.document, e.selections);
+      clients.current?.sync.selectionMoved(e.textEditor.document, e.selections, e.kind);
       clients.current?.onCursorMoved();
     }),
     vscode.window.onDidChangeTextEditorVisibleRanges(() => clients.current?.onCursorMoved()),
