@@ -47,7 +47,7 @@ describe('buffer sync', () => {
     vs = new FakeVscode();
     rpc = new FakeRpc();
     logs.length = 0;
-    sync = new BufferSync(vs.api, root, { warn: (m) => logs.push(`warn ${m}`), log: (m) => logs.push(m) });
+    sync = new BufferSync(vs.api, root, { warn: (m) => logs.push(`warn ${m}`), log: (m) => logs.push(m), onFollowing: (b) => logs.push(`following ${b.path}: ${b.status}`) });
     vs.onDidChangeTextDocument((e) => sync.onDidChange(e));
     rpc.handlers[P.BufferOpen.method] = (p) => {
       daemonText = p.content;
@@ -509,6 +509,9 @@ describe('buffer sync', () => {
     vs.type(doc, [{ from: 0, to: 0, text: 'DDD' }]);
     await waitUntil(() => sync.get(doc as never)?.status === 'failed');
     expect(logs.filter((l) => l.startsWith('warn')).at(-1)).toMatch(/doc\.txt no longer follows the session here: .* Run Chorus: Reconnect/);
+    // Said as long as it lasts: the status bar and the cursors ask (notFollowing), told when it changes.
+    expect(sync.notFollowing(doc as never)).toBe(true);
+    expect(logs.filter((l) => l.startsWith('following'))).toEqual(['following doc.txt: failed']);
     // An automatic reconnection opens it with its typing: refused again, it keeps the text.
     sync.setConnection(undefined);
     sync.setConnection(rpc);
@@ -522,6 +525,10 @@ describe('buffer sync', () => {
     await waitUntil(() => sync.get(doc as never)?.status === 'open');
     expect(rpc.of(P.BufferOpen.method).at(-1)).toEqual({ path: 'doc.txt', content: 'DDDshared\n', base: 'DDDshared\n' });
     expect(doc.getText()).toBe('shared\nfrom Ada\n');
+    expect(sync.notFollowing(doc as never)).toBe(false);
+    // Told at each change into or out of not following: refused, offline (the connection went),
+    // refused again, offline; then it follows (opening, open: no change to tell).
+    expect(logs.filter((l) => l.startsWith('following'))).toEqual(['following doc.txt: failed', 'following doc.txt: offline', 'following doc.txt: failed', 'following doc.txt: offline']);
   });
 
   // vscode.TextEditorSelectionChangeKind (the fake has no enums).
@@ -902,6 +909,11 @@ describe('CLI lookup, status bar, presence', () => {
     expect(statusText({ state: 'sharing', following: undefined, presence }).text).toBe('$(live-share) Chorus: sharing · 1 peer');
     expect(statusText({ state: 'joined', following: { id: 'b', name: 'Bob', color: '#3cb44b' }, presence }).text).toContain('following Bob');
     expect(statusText({ state: 'offline', following: undefined, presence }).text).toContain('offline');
+    // The active document does not follow the session (its typing was refused; decision 234).
+    const refused = statusText({ state: 'joined', following: undefined, presence }, 'notes.md');
+    expect(refused.text).toBe('$(live-share) Chorus: joined · 1 peer · $(warning) not following');
+    expect(refused.tooltip).toContain('notes.md does not follow the session here: it keeps your text');
+    expect(refused.tooltip).toContain('Chorus: Reconnect');
   });
 
   // Regression: while a daemon that had just started rejoined its session (session/status

@@ -312,6 +312,8 @@ export interface BufferSyncOptions {
    * path open and whose file the rename replaced.
    */
   onMoved?(moved: Moved): void;
+  /** A buffer stopped following the session (status 'failed'), or follows it again. */
+  onFollowing?(buffer: SharedBuffer): void;
 }
 
 /** A buffer that followed its file from one path (and document) to another. */
@@ -393,7 +395,7 @@ export class BufferSync {
     for (const b of this.buffers.values()) {
       if (rpc) this.open(b);
       else {
-        b.status = 'offline';
+        this.setStatus(b, 'offline');
         b.applying = undefined;
       }
     }
@@ -440,7 +442,7 @@ export class BufferSync {
     b.base = doc.isDirty ? readFile(doc.uri.fsPath) : doc.getText();
     this.buffers.set(doc.uri.toString(), b);
     if (this.rpc) this.open(b);
-    else b.status = 'offline';
+    else this.setStatus(b, 'offline');
     return b;
   }
 
@@ -504,7 +506,7 @@ export class BufferSync {
   open(b: SharedBuffer): void {
     const rpc = this.rpc;
     if (!rpc) return;
-    b.status = 'opening';
+    this.setStatus(b, 'opening');
     b.applying = undefined;
     b.unsure = undefined; // what it held is in the content sent, merged against `base`
     const epoch = ++b.epoch;
@@ -530,7 +532,7 @@ export class BufferSync {
           this.opts.log(`opening ${b.path}: no answer, the connection went (${messageOf(e)}); opened again on the next one`);
           return;
         }
-        b.status = 'failed';
+        this.setStatus(b, 'failed');
         // A read-only session refused the person's typing: the document keeps it, and follows
         // the session no more until Chorus: Reconnect (`followAgain`; decision 234).
         const stopped = (e as { code?: unknown }).code === M.ErrorCodes.ReadOnly ? ` ${b.path} no longer follows the session here: it keeps your text, and others' changes do not show in it. Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).` : '';
@@ -548,7 +550,7 @@ export class BufferSync {
       // other editors say it (a trial: VS Code said nothing, and sent every keystroke of a .env
       // to be refused, then opened it again).
       b.path = r.path;
-      b.status = 'local';
+      this.setStatus(b, 'local');
       if (!b.toldLocal) this.opts.info?.(`Chorus: ${M.visibleBidi(r.notShared ?? `${r.path} is not shared`)}`);
       b.toldLocal = true;
       return;
@@ -570,8 +572,20 @@ export class BufferSync {
       return;
     }
     if (b.epoch !== epoch) return;
-    b.status = 'open';
+    this.setStatus(b, 'open');
     this.reconcile(b);
+  }
+
+  /** Every change of a buffer's status goes here: leaving or entering 'failed' is told (onFollowing). */
+  private setStatus(b: SharedBuffer, status: BufferStatus): void {
+    const was = b.status;
+    b.status = status;
+    if ((was === 'failed') !== (status === 'failed')) this.opts.onFollowing?.(b);
+  }
+
+  /** Whether `doc` is a shared document that does not follow the session (its typing refused). */
+  notFollowing(doc: vscode.TextDocument): boolean {
+    return this.get(doc)?.status === 'failed';
   }
 
   /**
@@ -706,7 +720,7 @@ export class BufferSync {
     b.intake = { at: caret, chain: Promise.race([shown, new Promise((r) => setTimeout(r, SAVE_AS_SHOW_MS))]).then(() => undefined), echo: undefined };
     this.opts.log(`${x.path} was saved as ${b.path}; typing in it goes to ${b.path} while VS Code switches the tab`);
     b.epoch++;
-    b.status = 'opening';
+    this.setStatus(b, 'opening');
     b.queue = b.queue
       .then(async () => {
         // What VS Code saved into it: the copied text, or with keys typed in the copy before the

@@ -75,8 +75,14 @@ export class ChorusClient {
       info: (m) => void vs.window.showInformationMessage(m),
       log: opts.log,
       onMoved: (m) => void this.moved(m),
+      onFollowing: () => {
+        this.decorations.render();
+        opts.onState();
+      },
     });
-    this.decorations = new CursorDecorations(vs, this.presence, (d) => this.sync.pathOf(d), opts.showNames);
+    // Others' cursors are where they are in the session's text: not drawn in a document that does
+    // not follow it (decision 234), whose text differs.
+    this.decorations = new CursorDecorations(vs, this.presence, (d) => (this.sync.notFollowing(d) ? undefined : this.sync.pathOf(d)), opts.showNames);
     this.presence.onChange(() => {
       this.decorations.render();
       opts.onState();

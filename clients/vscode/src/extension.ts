@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   const status = new StatusBar(vscode);
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0');
-  const clients = new WorkspaceClient(vscode, { config, log, version, onState: (c) => status.update(c) });
+  const clients = new WorkspaceClient(vscode, { config, log, version, onState: (c) => status.update(c, vscode.window.activeTextEditor?.document) });
   workspaceClient = clients;
   const getClient = (create: boolean, explicit?: boolean) => clients.get(create, explicit);
 
@@ -61,9 +61,10 @@ export function activate(context: vscode.ExtensionContext): void {
       clients.current?.onCursorMoved();
     }),
     vscode.window.onDidChangeTextEditorVisibleRanges(() => clients.current?.onCursorMoved()),
-    vscode.window.onDidChangeActiveTextEditor(() => {
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
       sharedContext();
       clients.current?.onCursorMoved();
+      status.update(clients.current, editor?.document);
     }),
     vscode.window.onDidChangeVisibleTextEditors(() => clients.current?.decorations.render()),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -76,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): void {
   status.update(undefined);
   // A folder inside a shared project connects at once.
   void getClient(false).then(() => {
-    status.update(clients.current);
+    status.update(clients.current, vscode.window.activeTextEditor?.document);
     sharedContext();
   });
   // Editors opened before the connection was up get their context key once it is.

@@ -8,7 +8,18 @@ import type { ChorusClient } from './client.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
 /** The item's text and tooltip for a client state (pure, for the unit tests). */
-export function statusText(client: Pick<ChorusClient, 'state' | 'following'> & { session?: P.SessionFacts | undefined; presence: { peers: Map<string, unknown> } } | undefined): { text: string; tooltip: string } {
+export function statusText(
+  client: (Pick<ChorusClient, 'state' | 'following'> & { session?: P.SessionFacts | undefined; presence: { peers: Map<string, unknown> } }) | undefined,
+  notFollowing?: string,
+): { text: string; tooltip: string } {
+  const s = statusOfSession(client);
+  // The active document's typing was refused (a read-only session): it keeps the person's text
+  // and shows nothing of the others' until Chorus: Reconnect (decision 234). Said as long as it lasts.
+  if (notFollowing === undefined) return s;
+  return { text: `${s.text} · $(warning) not following`, tooltip: `${s.tooltip}\n${notFollowing} does not follow the session here: it keeps your text, and others' changes do not show in it. Chorus: Reconnect shows the session's text again (undo then brings yours back).` };
+}
+
+function statusOfSession(client: Parameters<typeof statusText>[0]): { text: string; tooltip: string } {
   if (!client) return { text: '$(live-share) Chorus', tooltip: 'Chorus: not in a shared project (Chorus: Share or Join)' };
   const n = client.presence.peers.size;
   const people = `${n} ${n === 1 ? 'peer' : 'peers'}`;
@@ -42,8 +53,10 @@ export class StatusBar {
     this.item.show();
   }
 
-  update(client: ChorusClient | undefined): void {
-    const { text, tooltip } = statusText(client);
+  /** `active`: the active editor's document, said not to follow when its buffer does not. */
+  update(client: ChorusClient | undefined, active?: vscode.TextDocument): void {
+    const path = client && active && client.sync.notFollowing(active) ? client.sync.pathOf(active) : undefined;
+    const { text, tooltip } = statusText(client, path);
     this.item.text = text;
     this.item.tooltip = tooltip;
   }
