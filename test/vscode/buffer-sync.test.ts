@@ -11,7 +11,7 @@ import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, DaemonConnection, resolveCli } from '../../clients/vscode/src/connection.js';
-import { applyChanges, caretAfter, changesBetween, fromReported } from '../../clients/vscode/src/positions.js';
+import { applyChanges, caretAfter, changesBetween, fromReported, movedSince } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
 import { statusText } from '../../clients/vscode/src/status-bar.js';
 import { ChorusClient } from '../../clients/vscode/src/client.js';
@@ -590,6 +590,33 @@ describe('buffer sync', () => {
     ]);
   });
 
+  it("a caret where a peer's text lands stays before it, but one the person moved meanwhile stays where they put it", async () => {
+    const doc = await opened('line three');
+    const editor = vs.showEditor(doc);
+    const Pos = vs.api.Position;
+    const apply = editor.edit.bind(editor);
+    // VS Code pushes a caret at an insertion past it (the fake's editor moves none: do it here).
+    editor.edit = async (build) => {
+      const ok = await apply(build);
+      editor.selections = [new vs.api.Selection(new Pos(0, 12), new Pos(0, 12)) as never];
+      return ok;
+    };
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 10, ' x')] });
+    await flush();
+    expect(doc.text).toBe('line three x');
+    expect(editor.selection.active).toMatchObject({ line: 0, character: 10 }); // put back before it
+    // This time the person clicks at the start while the change is being applied.
+    editor.edit = async (build) => {
+      const ok = await apply(build);
+      editor.selections = [new vs.api.Selection(new Pos(0, 0), new Pos(0, 0)) as never];
+      return ok;
+    };
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 10, 'y')] });
+    await flush();
+    expect(doc.text).toBe('line threey x');
+    expect(editor.selection.active).toMatchObject({ line: 0, character: 0 });
+  });
+
   it('typing in another document starts a step there', async () => {
     const a = await opened('abc', 'a.txt');
     const b = await opened('xyz', 'b.txt');
@@ -1055,5 +1082,15 @@ describe('caretAfter: where a caret stands after others\' replacements', () => {
     expect(caretAfter(2, [{ from: 1, to: 4, text: 'ab' }])).toBe(1);
     expect(caretAfter(5, [{ from: 0, to: 0, text: 'a' }, { from: 5, to: 5, text: 'b' }])).toBe(6);
     expect(caretAfter(5, [{ from: 2, to: 3, text: 'long' }, { from: 7, to: 8, text: '' }])).toBe(8);
+  });
+
+  it('movedSince: a caret VS Code moved with the text (before or after an insertion at it) was not moved by the person', () => {
+    const ins = [{ from: 3, to: 3, text: 'XYZ' }];
+    expect(movedSince([3], [3], ins)).toBe(false);
+    expect(movedSince([6], [3], ins)).toBe(false);
+    expect(movedSince([7], [4], ins)).toBe(false);
+    expect(movedSince([0], [3], ins)).toBe(true);
+    expect(movedSince([4], [3], ins)).toBe(true);
+    expect(movedSince([3, 6], [3], ins)).toBe(true);
   });
 });

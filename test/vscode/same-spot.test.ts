@@ -81,8 +81,8 @@ describe.skipIf(skip)('VS Code and a peer typing at one spot', () => {
     const ed = await peerAndVsCodeOn('spot.txt');
     for (let k = 0; k < ROUNDS; k++) {
       await typeAtOnce(ed, 'spot.txt', k, ' bbbbbb', ' cccccc');
-      // The round is over everywhere before the caret moves on: a peer's key landing at the caret
-      // as it moves can put it back (the extension keeps a caret before text inserted at it).
+      // The round is over everywhere before the caret moves on to the next line, so each round
+      // starts from a settled text.
       const done = (t: string | undefined) => ['b', 'c'].every((ch) => (t?.split('\n')[k] ?? '').split(ch).length === 7);
       await waitFor(`round ${k} in VS Code and at the peer`, () => done(ed.text('spot.txt')) && done(vs.text('spot.txt')));
     }

@@ -14,7 +14,7 @@ import * as M from '@chorus/protocol';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { isDaemonAnswer, messageOf, request } from './errors.js';
-import { applyChanges, caretAfter, changesBetween, fromReported, replacementsBetween, type Replacement } from './positions.js';
+import { applyChanges, caretAfter, changesBetween, movedSince, fromReported, replacementsBetween, type Replacement } from './positions.js';
 import { fileOf, projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
@@ -1300,8 +1300,10 @@ export class BufferSync {
         { undoStopBefore: true, undoStopAfter: true },
       )
       .then((applied) => {
-        // Only right after this very edit: a key typed since has moved the caret itself.
-        if (applied && atInsertion && b.doc.version === version + 1) {
+        // Only right after this very edit (a key typed since has moved the caret itself), and
+        // only carets VS Code moved with the text: one the person moved meanwhile (an arrow
+        // key, a click) stays where they put it, not put back where it was.
+        if (applied && atInsertion && b.doc.version === version + 1 && !movedSince(editor.selections.map((s) => b.doc.offsetAt(s.active)), ends.map(([, active]) => active), replacements)) {
           const at = (offset: number) => b.doc.positionAt(caretAfter(offset, replacements));
           this.placeSelections(editor, ends.map(([anchor, active]) => new this.vs.Selection(at(anchor), at(active))));
         }

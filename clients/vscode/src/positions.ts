@@ -82,3 +82,18 @@ export function caretAfter(offset: number, replacements: readonly Replacement[])
   }
   return offset + shift;
 }
+
+/**
+ * Whether carets now at offsets `now` were moved by someone since they were at `before`, across
+ * `replacements` (sorted, non-overlapping, offsets in the text before them): VS Code itself puts a
+ * caret where an insertion lands either before the inserted text (caretAfter) or after it, and
+ * any other place, or another number of carets, is the person's move.
+ */
+export function movedSince(now: readonly number[], before: readonly number[], replacements: readonly Replacement[]): boolean {
+  if (now.length !== before.length) return true;
+  return now.some((at, i) => {
+    const kept = caretAfter(before[i]!, replacements);
+    const inserted = replacements.filter((r) => r.from === before[i] && r.to === r.from).reduce((n, r) => n + r.text.length, 0);
+    return at !== kept && at !== kept + inserted;
+  });
+}
