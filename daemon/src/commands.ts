@@ -45,7 +45,7 @@ export const EXIT_NOT_RUNNING = P.ExitCodes.NotRunning;
  * attached then do not come back on their own (decision 174), and the command's own output said
  * nothing of them (a trial's Neovim stayed offline after a join, the person unaware).
  */
-const STILL_OFFLINE = 'Editors that were attached when this daemon was stopped with `chorus stop` are still offline: reconnect each one (Neovim :ChorusReconnect, Emacs M-x chorus-reconnect, VS Code "Chorus: Reconnect") to share its buffers again.\n';
+const STILL_OFFLINE = 'Editors that were attached when this daemon was stopped with `chorus stop` are still offline: reconnect each one (Neovim :ChorusReconnect, Emacs M-x chorus-reconnect, VS Code "Chorus: Reconnect", an LSP editor the command chorus.reconnect, or restart its language server) to share its buffers again.\n';
 
 function fail(message: string, code: number = EXIT_FAILED): never {
   throw new CliError(message, code);
