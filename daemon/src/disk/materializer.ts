@@ -252,6 +252,22 @@ export class Materializer {
     if (bytes === undefined) return true;
     const there = hashBytes(bytes);
     if (there === want || this.writeBack.ledger.knows(to, there) || this.writeBack.isOwn(to, there)) return true;
+    const own = this.renamedHereTo(there, from, to);
+    if (own !== undefined) {
+      // This folder renamed one of the session's files to the same new name a moment ago, and
+      // the watcher has not taken that in: kept aside as someone's unshared file, it left the
+      // session, and its old name was taken in as a deletion on every peer (a trial, 2 of 2).
+      // It goes back to its name instead, still shared, and the person renames it again.
+      try {
+        this.folder.renameNow(to, own);
+        const message = `${to}: a peer renamed ${from} to ${to} at the same moment this folder renamed ${own} to ${to}; the peer's file has the name, and ${own} is back under its old name, still shared: rename it again to another name`;
+        this.log(message);
+        this.writeBack.onKept?.({ path: to, kept: own, message });
+        return true;
+      } catch {
+        // not moved back: kept aside as below
+      }
+    }
     try {
       const kept = path.relative(this.project.root, await this.folder.keepCopy(to, bytes)).split(path.sep).join('/');
       const message = `${to}: a peer renamed ${from} to ${to} while this folder had a file of its own there that was not shared yet; the session's file now has the path, and this folder's is kept in ${kept}: copy it back under another name to share it`;
@@ -262,6 +278,21 @@ export class Materializer {
       this.log(`${to}: a peer renamed ${from} to ${to} while this folder had an unshared file there, and keeping a copy of it failed (${inWords(e)}); the session's file is written there instead, after this folder's is taken in`);
       return false;
     }
+  }
+
+  /**
+   * The session path whose file this folder has just renamed to `to` (not taken in yet): a file
+   * of the session, not the one being moved there (`from`), whose content the folder last had is
+   * `hash`, and which is gone from its own path. Undefined when there is none (a new file, or a
+   * copy of a file that is still there).
+   */
+  private renamedHereTo(hash: string, from: string, to: string): string | undefined {
+    for (const [, e] of this.workspace.index.entries()) {
+      if (e.path === from || e.path === to || this.writeBack.ledger.latest(e.path) !== hash) continue;
+      if (this.folder.refusal(e.path, undefined, true) !== undefined || lstatNow(this.project.absolute(e.path)) !== undefined) continue;
+      return e.path;
+    }
+    return undefined;
   }
 
   /**
