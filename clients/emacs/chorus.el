@@ -1674,13 +1674,15 @@ Their overlays are deleted."
   "Say that PEER joined."
   (chorus--message "%s joined" (plist-get peer :name)))
 
-(chorus--defnotification peer-did-leave (peer)
-  "Clear PEER's cursors and say that they left."
+(chorus--defnotification peer-did-leave (peer reason)
+  "Clear PEER's cursors and say that they left, or that they are out of reach (REASON)."
   (let ((project (chorus--connection-project conn)))
     (chorus--forget-peers-if (lambda (e) (and (eq (plist-get e :project) project)
                                               (equal (plist-get (plist-get e :peer) :id)
                                                      (plist-get peer :id)))))
-    (chorus--message "%s left" (plist-get peer :name))))
+    (chorus--message "%s %s" (plist-get peer :name)
+                     (alist-get (if (equal reason "unreachable") 'peer-unreachable 'peer-left)
+                                chorus-protocol-session-words))))
 
 (chorus--defnotification session-progress (phase files filesTotal)
   "Report the progress of a first sync: PHASE, FILES of FILESTOTAL.

@@ -403,7 +403,15 @@ export const CursorDidChange = notification(
 );
 
 export const PeerDidJoin = notification('peer/didJoin', 'daemonToEditor', 'Someone joined the session.', () => z.object({ peer: PeerInfo }));
-export const PeerDidLeave = notification('peer/didLeave', 'daemonToEditor', 'Someone left the session (or timed out).', () => z.object({ peer: PeerInfo }));
+/** Why a peer is gone from the list (peer/didLeave `reason`). */
+export const LeaveReason = z.enum(['left', 'unreachable']);
+
+export const PeerDidLeave = notification(
+  'peer/didLeave',
+  'daemonToEditor',
+  "Someone is gone from the session's list. `reason`: `left`, it said goodbye (its daemon stopped, or it left the session); `unreachable`, nothing was heard from it for 10 s without a goodbye (its connection, or a relay between you, dropped): it is back, with a peer/didJoin, when it is heard again. Absent (older daemons): take it as `left`.",
+  () => z.object({ peer: PeerInfo, reason: LeaveReason.optional() }),
+);
 
 // ---- follow ---------------------------------------------------------------------------------
 

@@ -25,7 +25,19 @@ export const SessionWords = {
    * arrived, when there is nothing to count yet (it said "syncing: 0/0 files" for seconds).
    */
   syncingFileList: 'syncing: receiving the list of files',
+  /** After a person's name: peer/didLeave with `reason` `left` (or none). */
+  peerLeft: 'left the session',
+  /**
+   * After a person's name: peer/didLeave with `reason` `unreachable`. A relay's outage told as
+   * "left the session" for each member behind it, though nobody left (a trial).
+   */
+  peerUnreachable: 'is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable',
 } as const;
+
+/** How a peer/didLeave is said: `Bob left the session`, or that Bob is out of reach. */
+export function peerGoneWords(name: string, reason: 'left' | 'unreachable' | undefined): string {
+  return `${name} ${reason === 'unreachable' ? SessionWords.peerUnreachable : SessionWords.peerLeft}`;
+}
 
 /** The fields of a join's progress (SessionProgress) that its words depend on. */
 export interface ProgressFacts {

@@ -59,6 +59,8 @@ it('a link cut for longer than the grace is told once as left, and once as joine
     await sleep(2000);
     expect(told(P.PeerDidLeave.method) - left).toBe(1);
     expect(A.presence.peers()).toEqual([]);
+    // Cut off, not gone: the editor is told bob is out of reach, not that he left.
+    expect(ea.notes.filter((n) => n.method === P.PeerDidLeave.method && n.params.peer.name === 'bob').at(-1)?.params.reason).toBe('unreachable');
   } finally {
     A.session.network!.heal();
     B.session.network!.heal();

@@ -44,6 +44,8 @@ describe('presence', () => {
     expect(st.peers.map((p) => p.name).sort()).toEqual(['bob', 'carol', 'dave']);
     await D.stop();
     await ea.waitFor(() => notes(ea, P.PeerDidLeave.method).some((p) => p.peer.name === 'dave'), 'peer/didLeave for dave');
+    // It said goodbye: left, not out of reach.
+    expect(notes(ea, P.PeerDidLeave.method).filter((p) => p.peer.name === 'dave').map((p) => p.reason)).toEqual(['left']);
   });
 
   it('delivers a selection to every other editor in its own encoding, with the name and colour', async () => {

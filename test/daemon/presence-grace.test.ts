@@ -22,7 +22,7 @@ beforeEach(() => {
   presence.connect(() => undefined, { lastHeard: () => undefined, heartbeat: () => true });
   told = [];
   presence.on('joined', (p) => told.push(`joined ${p.name}`));
-  presence.on('left', (p) => told.push(`left ${p.name}`));
+  presence.on('left', (p, reason) => told.push(`left ${p.name} (${reason})`));
   presence.on('cursor', (c) => c.peer.name === 'Bo' && told.push(`cursor ${c.selections.length}`));
   clock = 0;
 });
@@ -43,7 +43,8 @@ it('a peer silent past the timeout loses its cursor at once, and is told as left
   expect(told).toEqual(['joined Bo', 'cursor 1', 'cursor 0']);
   expect(presence.peers().map((p) => p.name)).toEqual(['Bo']);
   vi.advanceTimersByTime(LEAVE_GRACE_MS);
-  expect(told).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo']);
+  // Not a goodbye: out of reach (a relay's outage said "left the session" of everyone behind it).
+  expect(told).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo (unreachable)']);
   expect(presence.peers()).toEqual([]);
   heartbeat();
   expect(told.slice(4)).toEqual(['joined Bo', 'cursor 1']);
@@ -66,11 +67,11 @@ it('heard again within the grace, nothing is told but its cursor coming back', (
 it('a goodbye is told at once, lost or not', () => {
   heartbeat();
   presence.receive('p2', LEAVE_TOPIC, {});
-  expect(told).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo']);
+  expect(told).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo (left)']);
   heartbeat();
   vi.advanceTimersByTime(7000);
   presence.receive('p2', LEAVE_TOPIC, {});
-  expect(told.slice(4)).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo']);
+  expect(told.slice(4)).toEqual(['joined Bo', 'cursor 1', 'cursor 0', 'left Bo (left)']);
 });
 
 it('in a full mesh, a link silent past the timeout and then heard again brings the cursor back, telling nothing', () => {
@@ -92,5 +93,5 @@ it('in a full mesh, a link silent past the timeout and then heard again brings t
   expect(told.filter((t) => t !== 'cursor 1')).toEqual(['joined Bo', 'cursor 0']);
   heard = undefined; // its link goes down and stays down
   vi.advanceTimersByTime(5000 + LEAVE_GRACE_MS + 3000);
-  expect(told.filter((t) => t !== 'cursor 1')).toEqual(['joined Bo', 'cursor 0', 'cursor 0', 'left Bo']);
+  expect(told.filter((t) => t !== 'cursor 1')).toEqual(['joined Bo', 'cursor 0', 'cursor 0', 'left Bo (unreachable)']);
 });

@@ -44,8 +44,8 @@ export class EditorCollaboration {
   ) {
     const onCursor = (v: CursorView) => this.cursorArrived(v);
     const onJoined = (peer: PeerView) => this.notify(P.PeerDidJoin, { peer });
-    const onLeft = (peer: PeerView) => {
-      this.notify(P.PeerDidLeave, { peer });
+    const onLeft = (peer: PeerView, reason: 'left' | 'unreachable') => {
+      this.notify(P.PeerDidLeave, { peer, reason });
       if (this.following?.id === peer.id) this.stopFollowing('peerLeft');
     };
     const onData = (d: { namespace: string; key: string; value: unknown }) => this.notify(P.DataDidChange, { namespace: d.namespace, key: d.key, value: d.value as never });

@@ -47,9 +47,9 @@ export class PresenceView {
     tell(this.conn, 'info', `Chorus: ${peer.name} joined the session`);
   }
 
-  left(peer: Schemas.PeerInfo): void {
+  left(peer: Schemas.PeerInfo, reason: 'left' | 'unreachable' | undefined): void {
     for (const [path, byPeer] of this.marks) if (byPeer.delete(peer.id)) this.render(path);
-    tell(this.conn, 'info', `Chorus: ${peer.name} left the session`);
+    tell(this.conn, 'info', `Chorus: ${P.peerGoneWords(peer.name, reason)}`);
   }
 
   /** An open file was renamed: the marks there are at its new path (peers' next cursors say so too). */

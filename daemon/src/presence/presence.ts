@@ -112,7 +112,8 @@ export interface PresenceLinks {
 export interface PresenceEvents {
   cursor: [CursorView];
   joined: [PeerView];
-  left: [PeerView];
+  /** `reason`: `left` after a goodbye, `unreachable` after its grace ran out without one. */
+  left: [PeerView, 'left' | 'unreachable'];
 }
 
 export class Presence extends EventEmitter<PresenceEvents> {
@@ -297,7 +298,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   receive(peerId: string, topic: string, body: unknown, relayed = false): void {
     // A goodbye counts only on the leaver's own link: a relayed one cannot be told from a
     // forgery. In a partial mesh, where it is relayed, the silence after it drops the peer.
-    if (topic === LEAVE_TOPIC) return relayed ? undefined : this.drop(peerId);
+    if (topic === LEAVE_TOPIC) return relayed ? undefined : this.drop(peerId, 'left');
     if (topic !== PRESENCE_TOPIC) return;
     const parsed = WirePresence.safeParse(body);
     if (!parsed.success) {
@@ -343,14 +344,14 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.refusals.log(`presence of ${peerId.slice(0, 8)}`, msg, ' (logged at most once a minute per peer)');
   }
 
-  /** A peer said goodbye (or its grace ran out): it leaves everyone's view, and editors are told. */
-  drop(peerId: string): void {
+  /** A peer said goodbye (`left`) or its grace ran out (`unreachable`): it leaves everyone's view, and editors are told why. */
+  drop(peerId: string, reason: 'left' | 'unreachable'): void {
     this.refusals.forget(`presence of ${peerId.slice(0, 8)}`);
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
     if (peer.lostAt === undefined) this.clearCursors(peer);
-    this.emit('left', peer.view);
+    this.emit('left', peer.view, reason);
   }
 
   /**
@@ -387,7 +388,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
       if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
       if (p.lostAt !== undefined && p.seen > p.lostAt) p.lostAt = undefined;
       if (p.lostAt !== undefined) {
-        if (now - p.lostAt >= this.leaveGraceMs) this.drop(id);
+        if (now - p.lostAt >= this.leaveGraceMs) this.drop(id, 'unreachable');
       } else if (now - p.seen > TIMEOUT_MS) this.lose(id);
     }
     if (heartbeat) return this.broadcast();

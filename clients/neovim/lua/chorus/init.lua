@@ -39,7 +39,9 @@ local notification_handlers = {
   end,
   [methods.peer_didLeave] = function(conn, params)
     cursors.peer_left(conn, params.peer)
-    util.notify(params.peer.name .. ' left')
+    -- Said goodbye, or out of reach (a relay or a connection dropped): not the same news.
+    local words = require('chorus.protocol').session_words
+    util.notify(params.peer.name .. ' ' .. (params.reason == 'unreachable' and words.peerUnreachable or words.peerLeft))
   end,
   [methods.follow_reveal] = function(conn, params)
     M._reveal(conn, params)
