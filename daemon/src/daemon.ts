@@ -18,7 +18,7 @@ import { WriteBack } from './disk/write-back.js';
 import type { Collaboration } from './editor/editor-collaboration.js';
 import { RecentRenames } from './editor/recent-renames.js';
 import { EditorBuffers, type EditorClient } from './editor/editor-buffers.js';
-import { UndoManager } from './editor/undo-manager.js';
+import { UndoManager, type OwnTextRemoved } from './editor/undo-manager.js';
 import { carryPresence, Presence, type PeerView } from './presence/presence.js';
 import type { PeerNetwork, Replicator } from './sync/replicator.js';
 import { DATA_DOC_ID, ExtensionData } from './workspace/extension-data.js';
@@ -195,7 +195,7 @@ export class Daemon {
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
-    const undo = new UndoManager(workspace);
+    const undo = new UndoManager(workspace, (r) => void this.ownTextRemoved(r));
     this.renames = new RecentRenames(workspace);
     this.route = new ChangeRoute(workspace, {
       peers: (fileId, raw) => this.session.replicator?.sendLive(fileId, raw),
@@ -228,6 +228,36 @@ export class Daemon {
     // And a file deleted here or by a peer that came back with edits the deletion never saw.
     workspace.on('back', (message) => this.backNotices.add(message));
     this.session.on('replicator', (rep) => this.connectPeers(rep));
+  }
+
+  /** When each editor was last told a peer's change removed its typing in a file (`editorId fileId` → ms). */
+  private readonly removedTold = new Map<string, number>();
+
+  /**
+   * A peer's change removed typing an editor here made in the last minute (a `git stash` or
+   * checkout in the peer's folder while this person typed): the file as it was before is kept in
+   * `.chorus/kept/` and the person told (a trial: the typing was gone from every member, and
+   * only the peer's stash had it). Once per editor and file every COPY_NOTICE_WINDOW_MS: one
+   * checkout is one notice, and the first copy holds the most.
+   */
+  private async ownTextRemoved(r: OwnTextRemoved): Promise<void> {
+    const key = `${r.editorId} ${r.fileId}`;
+    const now = Date.now();
+    if (now - (this.removedTold.get(key) ?? 0) < COPY_NOTICE_WINDOW_MS) return;
+    this.removedTold.set(key, now);
+    const file = this.workspace.pathOf(r.fileId) ?? r.fileId;
+    const who = this.presence.peers().find((p) => p.id === r.peerId)?.name ?? `a peer (${r.peerId.slice(0, 8)})`;
+    const what = `${file}: a change from ${who} just removed ${r.removed} characters you typed there in the last minute (an outside tool in their folder, such as git stash or git checkout, or their own editing)`;
+    try {
+      const kept = path.relative(this.project.root, await this.writeBack.folder.keepCopy(file, Buffer.from(r.before))).split(path.sep).join('/');
+      const message = `${what}. The file as it was before that change is kept in ${kept}: copy back what you need.`;
+      this.log(message);
+      this.messages.emit('notice', { type: 'warning', message });
+    } catch (e) {
+      const message = `${what}, and keeping a copy of the file as it was failed (${inWords(e)}): your editor's undo history may still have it.`;
+      this.log(message);
+      this.messages.emit('notice', { type: 'warning', message });
+    }
   }
 
   /** Presence and messages ride on the session's replicator once there is one. */

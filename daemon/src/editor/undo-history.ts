@@ -14,6 +14,8 @@ import { composeOps, invertOp, isNoop, transformOp, type TextOp } from '../text/
 /** A pause this long between two edits starts a new undo step (when the editor marks none). */
 export const UNDO_GAP_MS = 1000;
 const MAX_STEPS = 200;
+/** Own steps this recent count for `rebase`'s answer: typing a person may not have saved anywhere else. */
+export const RECENT_OWN_MS = 60_000;
 /** A step whose revert op has grown this many parts is closed (keeps composing cheap). */
 const MAX_STEP_PARTS = 64;
 
@@ -23,6 +25,8 @@ interface Step {
    * above it leaves once reverted.
    */
   revert: TextOp;
+  /** When the editor last added to the step (ms since the epoch); 0 for an undo's or redo's. */
+  at: number;
 }
 
 export class UndoHistory {
@@ -37,19 +41,27 @@ export class UndoHistory {
     if (top && !newStep && now - this.lastEdit < UNDO_GAP_MS && top.revert.length < MAX_STEP_PARTS) {
       // Undoing the step undoes this edit first, then the earlier ones.
       top.revert = composeOps(revert, top.revert);
+      top.at = now;
     } else {
       // Steps below stay as they are: they apply once this one is reverted (see the file header).
-      this.undo.push({ revert });
+      this.undo.push({ revert, at: now });
       if (this.undo.length > MAX_STEPS) this.undo.shift();
     }
     this.lastEdit = now;
     this.redo = [];
   }
 
-  /** Someone else changed the current text with `op`: keep every stored step valid. */
-  rebase(op: TextOp): void {
+  /**
+   * Someone else changed the current text with `op`: keep every stored step valid. Returns how
+   * many UTF-16 code units this editor typed in the last RECENT_OWN_MS that `op` deleted (what
+   * the recent steps' reverts would remove shrank by that much).
+   */
+  rebase(op: TextOp, now = Date.now()): number {
+    const recent = this.undo.filter((s) => s.at >= now - RECENT_OWN_MS);
+    const before = recent.reduce((n, s) => n + deletedBy(s.revert), 0);
     rebaseChain(this.undo, op);
     rebaseChain(this.redo, op);
+    return Math.max(0, before - recent.reduce((n, s) => n + deletedBy(s.revert), 0));
   }
 
   /** The op that undoes the last step (to apply now), or undefined; moves it to redo. */
@@ -76,7 +88,7 @@ export class UndoHistory {
    * back on top of its stack, for the current text (nothing changed since it was taken).
    */
   putBack(op: TextOp, wasUndo: boolean): void {
-    (wasUndo ? this.undo : this.redo).push({ revert: op });
+    (wasUndo ? this.undo : this.redo).push({ revert: op, at: 0 });
   }
 
   /**
@@ -85,10 +97,17 @@ export class UndoHistory {
    * came from applies to the text it leaves, and the other stack's top to the text before it.
    */
   applied(op: TextOp, before: string, wasUndo: boolean): void {
-    const back = { revert: invertOp(op, before) };
+    const back = { revert: invertOp(op, before), at: 0 };
     (wasUndo ? this.redo : this.undo).push(back);
     this.lastEdit = 0; // the next edit starts a new step
   }
+}
+
+/** How many code units `op` deletes. */
+function deletedBy(op: TextOp): number {
+  let n = 0;
+  for (const c of op) if (typeof c === 'object') n += c.d;
+  return n;
 }
 
 /**

@@ -3,12 +3,37 @@
  * (change-route.ts): an editor's own edits become undo steps, everyone else's changes rebase them.
  */
 import type { TextEvent, Workspace } from '../workspace/workspace.js';
-import { UndoHistory } from './undo-history.js';
+import { RECENT_OWN_MS, UndoHistory } from './undo-history.js';
+
+/**
+ * A peer's change deleted this much of an editor's recent typing at once (code units): told
+ * (`ownTextRemoved`). Less is everyday editing together: fixing a typo in what someone just typed.
+ */
+export const OWN_TEXT_REMOVED_MIN = 8;
+
+/** A peer's change removed an editor's recent typing (see UndoManager's `ownTextRemoved`). */
+export interface OwnTextRemoved {
+  editorId: string;
+  fileId: string;
+  peerId: string;
+  /** UTF-16 code units of the editor's typing of the last RECENT_OWN_MS that the change deleted. */
+  removed: number;
+  /** The file's text before the change. */
+  before: string;
+}
 
 export class UndoManager {
   private histories = new Map<string, Map<string, UndoHistory>>();
 
-  constructor(private readonly workspace: Workspace) {}
+  /**
+   * `ownTextRemoved`: a peer's change deleted at least OWN_TEXT_REMOVED_MIN code units of what an
+   * editor here typed in the last RECENT_OWN_MS (a `git stash` or checkout on the peer's machine
+   * while this person typed: a trial, the typing gone from every member and nobody told).
+   */
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly ownTextRemoved?: (r: OwnTextRemoved) => void,
+  ) {}
 
   private forFile(fileId: string): Map<string, UndoHistory> {
     let m = this.histories.get(fileId);
@@ -23,8 +48,10 @@ export class UndoManager {
     const histories = this.forFile(e.fileId);
     if (origin.kind === 'editor' && !histories.has(origin.editorId)) histories.set(origin.editorId, new UndoHistory());
     for (const [editorId, h] of histories) {
-      if (editorId !== own) h.rebase(e.op);
-      else if (origin.kind === 'editor') h.recordOwn(e.op, e.before, origin.undoStop === true);
+      if (editorId !== own) {
+        const removed = h.rebase(e.op);
+        if (origin.kind === 'peer' && removed >= OWN_TEXT_REMOVED_MIN) this.ownTextRemoved?.({ editorId, fileId: e.fileId, peerId: origin.peerId, removed, before: e.before });
+      } else if (origin.kind === 'editor') h.recordOwn(e.op, e.before, origin.undoStop === true);
       // The editor's own undo or redo is no change to rebase its history through: `step`
       // records it with `applied` (decision 197).
     }
