@@ -50,6 +50,9 @@ import { Workspace } from './workspace/workspace.js';
 import type { Timer } from './timers.js';
 
 const MESSAGE_TOPIC = 'message';
+
+/** A peer's change that removed an editor's typing is told once per editor and file in this long (a checkout's changes come in a burst). */
+const REMOVED_NOTICE_MS = 5000;
 /** How long a stopping daemon waits for leaving the session before it saves its state and exits anyway (ms; `chorus stop` waits 10 s in all). */
 const LEAVE_BOUND_MS = 3000;
 const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });
@@ -230,20 +233,20 @@ export class Daemon {
     this.session.on('replicator', (rep) => this.connectPeers(rep));
   }
 
-  /** When each editor was last told a peer's change removed its typing in a file (`editorId fileId` → ms). */
+  /** When each editor was last told a peer's change removed its typing in a file (`editorId fileId` → ms). Never pruned: one entry per editor and file told, bounded by the files a person types in. */
   private readonly removedTold = new Map<string, number>();
 
   /**
    * A peer's change removed typing an editor here made in the last minute (a `git stash` or
    * checkout in the peer's folder while this person typed): the file as it was before is kept in
    * `.chorus/kept/` and the person told (a trial: the typing was gone from every member, and
-   * only the peer's stash had it). Once per editor and file every COPY_NOTICE_WINDOW_MS: one
+   * only the peer's stash had it). Once per editor and file every REMOVED_NOTICE_MS: one
    * checkout is one notice, and the first copy holds the most.
    */
   private async ownTextRemoved(r: OwnTextRemoved): Promise<void> {
     const key = `${r.editorId} ${r.fileId}`;
     const now = Date.now();
-    if (now - (this.removedTold.get(key) ?? 0) < COPY_NOTICE_WINDOW_MS) return;
+    if (now - (this.removedTold.get(key) ?? 0) < REMOVED_NOTICE_MS) return;
     this.removedTold.set(key, now);
     const file = this.workspace.pathOf(r.fileId) ?? r.fileId;
     const who = this.presence.peers().find((p) => p.id === r.peerId)?.name ?? `a peer (${r.peerId.slice(0, 8)})`;
