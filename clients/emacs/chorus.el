@@ -1675,7 +1675,8 @@ Their overlays are deleted."
   (chorus--message "%s joined" (plist-get peer :name)))
 
 (chorus--defnotification peer-did-leave (peer reason)
-  "Clear PEER's cursors and say that they left, or that they are out of reach (REASON)."
+  "Clear PEER's cursors and say that they left.
+REASON \"unreachable\": say instead that they are out of reach."
   (let ((project (chorus--connection-project conn)))
     (chorus--forget-peers-if (lambda (e) (and (eq (plist-get e :project) project)
                                               (equal (plist-get (plist-get e :peer) :id)
