@@ -11,14 +11,28 @@
 
 ;;; Code:
 
-(require 'chorus)
+(if (getenv "CHORUS_EMACS_INIT")
+    ;; Another way in than the package (the README's eglot setup): that init file, as a person's.
+    (progn (setq make-backup-files nil)
+           (load (getenv "CHORUS_EMACS_INIT") nil t))
+  (require 'chorus)
+  (setq chorus-program (getenv "CHORUS_TEST_NODE")
+        chorus-program-args (list (getenv "CHORUS_TEST_CLI"))
+        chorus-reconnect-min-delay 0.1
+        chorus-reconnect-max-delay 1.0
+        make-backup-files nil)
+  (global-chorus-mode 1))
 
-(setq chorus-program (getenv "CHORUS_TEST_NODE")
-      chorus-program-args (list (getenv "CHORUS_TEST_CLI"))
-      chorus-reconnect-min-delay 0.1
-      chorus-reconnect-max-delay 1.0
-      make-backup-files nil)
-(global-chorus-mode 1)
+(defvar chorus-driver-questions nil "Questions Emacs asked the person (a batch Emacs cannot answer them), newest first.")
+
+(defun chorus-driver--question (prompt &rest _)
+  "Record PROMPT; a batch Emacs has no one to answer it."
+  (push prompt chorus-driver-questions)
+  (error "Asked the person: %s" prompt))
+(when (getenv "CHORUS_EMACS_INIT")
+  (advice-add 'yes-or-no-p :override #'chorus-driver--question)
+  (advice-add 'y-or-n-p :override #'chorus-driver--question)
+  (advice-add 'read-char-choice :override #'chorus-driver--question))
 
 (defvar chorus-driver-messages nil "Messages shown, newest first.")
 
@@ -96,11 +110,21 @@ Returns at once; `chorus-driver-burst-left' counts down to 0."
                (setq chorus-driver-burst-left (length keys))))))
     t))
 
+(defun chorus-driver--run-idle-timers ()
+  "Run the one-shot idle timers, as an Emacs waiting for the next key would.
+A batch Emacs is never idle, so they never ran: eglot sends a buffer's changes to its server from
+one (`eglot-send-changes-idle-time'), and none reached it.  The package sends its own at once."
+  (dolist (timer (copy-sequence timer-idle-list))
+    (unless (timer--repeat-delay timer)
+      (timer-event-handler timer))))
+
 (let* ((path (getenv "CHORUS_EMACS_SOCKET")))
   (make-network-process :name "chorus-driver" :server t :family 'local :service path
                         :coding 'utf-8-unix :noquery t
                         :filter #'chorus-driver--filter)
   (princ "READY\n" #'external-debugging-output)
-  (while t (accept-process-output nil 0.05)))
+  (while t
+    (accept-process-output nil 0.05)
+    (when (getenv "CHORUS_EMACS_INIT") (chorus-driver--run-idle-timers))))
 
 ;;; driver.el ends here

@@ -89,11 +89,16 @@ export class Emacs {
     socket.on('error', fail);
   }
 
-  static async start(): Promise<Emacs> {
+  /**
+   * `init`: instead of the Chorus package, this init file, as a person's, with the system's
+   * site files loaded (Debian's `elpa-eglot` is found through them); `env` adds to the environment.
+   */
+  static async start(opts: { init?: string; env?: Record<string, string> } = {}): Promise<Emacs> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-emacs-'));
     const sock = path.join(tmp, 'driver.sock');
-    const proc = spawn('emacs', [...emacsBatch(), '-L', clientDir, '-l', driver], {
-      env: { ...emacsEnv(), CHORUS_EMACS_SOCKET: sock, HOME: tmp },
+    const batch = opts.init === undefined ? emacsBatch() : ['--batch', '--no-init-file', ...emacsBatch().slice(2)];
+    const proc = spawn('emacs', [...batch, '-L', clientDir, '-l', driver], {
+      env: { ...emacsEnv(), CHORUS_EMACS_SOCKET: sock, HOME: tmp, ...(opts.init === undefined ? {} : { CHORUS_EMACS_INIT: opts.init }), ...opts.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const stderr: string[] = [];
@@ -167,8 +172,8 @@ export class Emacs {
 export class EmacsScene extends Scene {
   readonly emacsen: Emacs[] = [];
 
-  async emacs(): Promise<Emacs> {
-    const e = await Emacs.start();
+  async emacs(opts: Parameters<typeof Emacs.start>[0] = {}): Promise<Emacs> {
+    const e = await Emacs.start(opts);
     this.emacsen.push(e);
     return e;
   }
