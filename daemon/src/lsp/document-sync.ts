@@ -139,6 +139,15 @@ export class DocumentSync {
   private sent: Array<{ seq: number; id: string; text: string }> = [];
   /** Bumped by a re-open: answers from the old connection no longer count. */
   private session = 0;
+  /**
+   * The daemon connection went away and this document is not re-opened on a new one yet: the
+   * person's changes are kept in `daemonText` and not sent, since a new daemon would refuse (or
+   * misplace) an edit of a buffer whose buffer/open it has not answered, and that answer would
+   * not contain it.
+   */
+  private detached = false;
+  /** While detached, after `reopenParams`: the text sent with the re-open, and our changes since (on it). */
+  private reopening: { text: string; since: TextOp } | undefined;
   private inflight: Inflight | undefined;
   private queue: TextOp = [];
   private refusals = 0;
@@ -227,6 +236,7 @@ export class DocumentSync {
 
   /** A `buffer/didChange` for this buffer (the revision rule decides whether it applies). */
   daemonChanged(revision: number, changes: WireChange[]): void {
+    if (this.detached) return; // from before the re-open, whose answer has the text
     if (revision !== this.editorRevision) return; // made before our latest edit: a replacement follows
     const op = changesToOp(this.daemonText, changes, this.encoding);
     this.port.trace?.(`buffer/didChange ${JSON.stringify(op)}`);
@@ -245,19 +255,41 @@ export class DocumentSync {
    */
   reopenParams(): { text: string; base: string; pending?: Array<{ id: string; text: string }> } {
     const pending = this.sent.slice(-MAX_PENDING).map(({ id, text }) => ({ id, text }));
+    // Until the answer, what the person types (detached) is kept back and counted on top of this text.
+    this.reopening = { text: this.daemonText, since: [] };
     return { text: this.daemonText, base: this.inStep, ...(pending.length ? { pending } : {}) };
   }
 
-  /** Re-opened on a new connection with `daemonText` the shared text now: start over there. */
+  /**
+   * The daemon connection went away: nothing is sent for this document until it is re-opened
+   * (`reopenParams`, then `reopened`) on a new one.
+   */
+  detach(): void {
+    this.detached = true;
+  }
+
+  /**
+   * Re-opened on a new connection with `daemonText` the shared text now (the merge of the text
+   * sent with the re-open): start over there. What the person typed while the re-open was under
+   * way is not in that answer: it goes to the daemon now, placed past the merge, and the client
+   * gets the merge placed past it.
+   */
   reopened(daemonText: string): void {
+    const r = this.reopening ?? { text: this.daemonText, since: [] };
+    this.reopening = undefined;
+    this.detached = false;
     this.session++;
-    this.queue = composeOps(this.queue, diffToOp(this.daemonText, daemonText));
+    const merged = diffToOp(r.text, daemonText); // on the text sent
+    // The daemon's side happened first and stays left at a tie, as in userEdit.
+    const ours = transformOp(r.since, merged, 'right'); // on daemonText
+    this.queue = composeOps(this.queue, transformOp(merged, r.since, 'left'));
     this.daemonText = daemonText;
     this.setInStep();
     this.editorRevision = 0;
     this.daemonRevision = 0;
     this.unacked = 0;
     this.lost = false;
+    this.toDaemon(ours);
     this.flush();
   }
 
@@ -379,6 +411,12 @@ export class DocumentSync {
     this.port.trace?.(`buffer/edit ${JSON.stringify(op)}`);
     const before = this.daemonText;
     this.daemonText = applyOp(before, op);
+    if (this.detached) {
+      // No connection this document is open on: the re-open carries it (see `reopened`).
+      this.lost = true;
+      if (this.reopening) this.reopening.since = composeOps(this.reopening.since, op);
+      return;
+    }
     const revision = this.daemonRevision;
     const seq = ++this.editorRevision;
     const id = `${editPrefix}${++editCount}`;

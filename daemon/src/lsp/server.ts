@@ -276,6 +276,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     d.onClose(() => {
       if (daemon !== d) return;
       daemon = undefined;
+      // Nothing goes to a new daemon for a document before it is re-opened there (reconnect).
+      for (const doc of docs.values()) doc.detach();
       if (!shuttingDown) void reconnect();
     });
   }
@@ -336,12 +338,20 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     }
     const d = daemon;
     if (!d) return;
-    for (const doc of docs.values()) {
+    // One at a time, each detached until its answer (what is typed meanwhile waits for it); one
+    // closed while an earlier one was being re-opened is not re-opened.
+    for (const doc of [...docs.values()]) {
+      if (docs.get(doc.uri) !== doc) continue;
+      doc.detach();
       const { text, base, pending } = doc.reopenParams();
       try {
         const r = await d.sendRequest(P.BufferOpen.type, { path: doc.path, content: text, base, ...(pending ? { pending } : {}) });
         doc.reopened(r.content);
+        // That daemon went too meanwhile: the next reconnect re-opens it from this answer.
+        if (daemon !== d) doc.detach();
       } catch (e) {
+        // The daemon went again: the next reconnect takes over, with what is typed meanwhile.
+        if (connectionLost(e)) continue;
         doc.markOutOfStep(`could not open it again after reconnecting: ${(e as Error).message}`);
       }
     }
