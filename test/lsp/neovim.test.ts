@@ -256,6 +256,45 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
     expect(await allAgree(n, e, a, a, 'two.txt')).toBe('Bob: typed while stopped, second!\n');
   }, 120000);
 
+  // User trial (fault 3): the daemon killed (kill -9) while the person typed in Neovim 0.7: the
+  // reconnect lost, moved or doubled keystrokes, or stopped syncing the file.
+  it('the daemon SIGKILLed while typing: every keystroke once, in place, in Neovim, on the peer and on disk', async () => {
+    scene = new Scene();
+    const { a, b } = scene.pair({ 'same.md': 'start\n' });
+    const n = await lspNvim(b);
+    await n.command(`edit ${path.join(b, 'same.md')}`);
+    await sharedBy(b, 'same.md', 1);
+    const e = await peerEditor(a);
+    await e.open('same.md');
+    let expected = 'start\n';
+    for (let round = 0; round < 2; round++) {
+      const { pid } = JSON.parse(execFileSync(process.execPath, [cli, 'status', b, '--json'], { encoding: 'utf8' })) as { pid: number };
+      const keys = [...`r${round}-0123456789-abc`, '<CR>', ...'defghijklmnop-qrstuvwxyz-ABCDEFG'];
+      await n.input('Go');
+      expected += '\n';
+      const start = Date.now();
+      let killed = false;
+      for (const k of keys) {
+        await n.input(k);
+        expected = expected.slice(0, -1) + (k === '<CR>' ? '\n' : k) + '\n';
+        if (!killed && Date.now() - start > 1200) {
+          process.kill(pid, 'SIGKILL');
+          killed = true;
+        }
+        await new Promise((r) => setTimeout(r, 80));
+      }
+      await n.input('<Esc>');
+      await waitFor(`the reconnect of round ${round} told`, async () => (await messages(n)).filter((m) => m.includes('reconnected')).length > round, 60000);
+      await waitFor(`round ${round}: the same text in Neovim, on the peer and on disk`, async () => {
+        const t = await bufText(n);
+        return t === expected && e.text('same.md') === t && fs.readFileSync(path.join(a, 'same.md'), 'utf8') === t && fs.readFileSync(path.join(b, 'same.md'), 'utf8') === t;
+      }, 60000).catch(async (err) => {
+        throw new Error(`${(err as Error).message}: expected ${JSON.stringify(expected)}, Neovim ${JSON.stringify(await bufText(n))}, peer ${JSON.stringify(e.text('same.md'))}, disk ${JSON.stringify(fs.readFileSync(path.join(b, 'same.md'), 'utf8'))}\n${await whatWasSaid(b)}`);
+      });
+    }
+    expect((await messages(n)).filter((m) => /stopped syncing|refused/.test(m))).toEqual([]);
+  }, 240000);
+
   it('the same peer: a plugin-protocol editor and Neovim on one daemon, no debounce', async () => {
     scene = new Scene();
     const a = scene.project({ 'm.txt': 'mixed\n' }, 'Ada');
