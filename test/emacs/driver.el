@@ -79,9 +79,12 @@
         (process-send-string proc (concat (json-serialize reply) "\n"))))
     (process-put proc 'pending pending)))
 
+(defvar chorus-driver--last-input (current-time)
+  "When the test last typed or ran a command (not a query): Emacs has been idle since.")
+
 (defmacro chorus-driver-command (&rest body)
   "Run BODY as an interactive command would: then `post-command-hook' runs."
-  `(prog1 (progn ,@body) (undo-boundary) (run-hooks 'post-command-hook)))
+  `(prog1 (progn (setq chorus-driver--last-input (current-time)) ,@body) (undo-boundary) (run-hooks 'post-command-hook)))
 
 (defun chorus-driver-visit (file)
   "Visit FILE in the selected window, as `find-file' does."
@@ -90,6 +93,7 @@
 
 (defun chorus-driver-type (keys)
   "Type KEYS (a `kbd' string) through the command loop."
+  (setq chorus-driver--last-input (current-time))
   (execute-kbd-macro (kbd keys))
   t)
 
@@ -106,17 +110,19 @@ Returns at once; `chorus-driver-burst-left' counts down to 0."
            (lambda ()
              (if (null keys) (cancel-timer timer)
                (with-current-buffer buffer
+                 (setq chorus-driver--last-input (current-time))
                  (execute-kbd-macro (kbd (pop keys))))
                (setq chorus-driver-burst-left (length keys))))))
     t))
 
 (defun chorus-driver--run-idle-timers ()
-  "Run the one-shot idle timers, as an Emacs waiting for the next key would.
+  "Run the one-shot idle timers whose idle time has passed, as an Emacs waiting for keys would.
 A batch Emacs is never idle, so they never ran: eglot sends a buffer's changes to its server from
 one (`eglot-send-changes-idle-time'), and none reached it.  The package sends its own at once."
-  (dolist (timer (copy-sequence timer-idle-list))
-    (unless (timer--repeat-delay timer)
-      (timer-event-handler timer))))
+  (let ((idle (time-since chorus-driver--last-input)))
+    (dolist (timer (copy-sequence timer-idle-list))
+      (when (and (not (timer--repeat-delay timer)) (time-less-p (timer--time timer) idle))
+        (timer-event-handler timer)))))
 
 (let* ((path (getenv "CHORUS_EMACS_SOCKET")))
   (make-network-process :name "chorus-driver" :server t :family 'local :service path

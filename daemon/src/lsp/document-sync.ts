@@ -547,7 +547,7 @@ export class DocumentSync {
         // The usual cause is an editor that asks before applying a server's edits (eglot does,
         // by default): each peer's keystroke then waits for a yes, and a no is a refusal.
         this.markOutOfStep(
-          `the editor refused Chorus's changes ${MAX_REFUSALS} times in a row (an editor that asks before applying a language server's edits must apply Chorus's without asking: in Emacs eglot, (setq eglot-confirm-server-initiated-edits nil))`,
+          `the editor refused Chorus's changes ${MAX_REFUSALS} times in a row (an editor that asks before applying a language server's edits must apply Chorus's without asking, and one that tells the server your typing late refuses edits made meanwhile: in Emacs eglot, (setq eglot-confirm-server-initiated-edits nil) and eglot-send-changes-idle-time 0, as the README's eglot setup has them)`,
         );
         return;
       }
