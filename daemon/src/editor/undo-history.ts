@@ -52,12 +52,14 @@ export class UndoHistory {
   }
 
   /**
-   * Someone else changed the current text with `op`: keep every stored step valid. Returns how
-   * many UTF-16 code units this editor typed in the last RECENT_OWN_MS that `op` deleted (what
-   * the recent steps' reverts would remove shrank by that much).
+   * Someone else changed the current text with `op`: keep every stored step valid. With
+   * `count` (a peer's change), returns how many UTF-16 code units this editor typed in the last
+   * RECENT_OWN_MS that `op` deleted (what the recent steps' reverts would remove shrank by that
+   * much); else 0, without looking (this runs for every keystroke of every other editor).
    */
-  rebase(op: TextOp, now = Date.now()): number {
-    const recent = this.undo.filter((s) => s.at >= now - RECENT_OWN_MS);
+  rebase(op: TextOp, count = false, now = Date.now()): number {
+    // Only a change that deletes can remove anything (a typed character deletes nothing).
+    const recent = count && deletedBy(op) > 0 ? this.undo.filter((s) => s.at >= now - RECENT_OWN_MS) : [];
     const before = recent.reduce((n, s) => n + deletedBy(s.revert), 0);
     rebaseChain(this.undo, op);
     rebaseChain(this.redo, op);
