@@ -171,4 +171,39 @@ describe('TextDoc: local changes on the handle, the view caught up on demand', (
     a.free();
     b.free();
   });
+
+  it('a document with no history is ready once a peer\'s changes bring its text, and stays editable and in step', () => {
+    // Peers' changes are applied on the handle, with the view left behind (text-doc.ts
+    // `integrateOnHandle`): readiness and the text object come from the CRDT, not the view.
+    const source = TextDoc.initial(FILE, 'shared\n', 'aa'.repeat(16));
+    const later = edit(source.doc, 0, 0, 'x')!;
+    const doc = TextDoc.empty('bb'.repeat(16));
+    expect(doc.ready).toBe(false);
+    expect(doc.applyRemote([later])).toBeUndefined(); // waits for the change it depends on
+    expect(doc.ready).toBe(false);
+    expect(doc.lacksHistory).toBe(true);
+    expect(doc.applyRemote([source.change])).toEqual(['xshared\n']);
+    expect(doc.ready).toBe(true);
+    expect(doc.lacksHistory).toBe(false);
+    edit(doc, 7, 0, '!');
+    expect(doc.text).toBe('xshared!\n');
+    expect(crdtText(doc)).toBe('xshared!\n');
+    // A sync after changes applied on the handle reports only what the sync brought.
+    const more = edit(source.doc, 1, 0, 'y')!;
+    expect(doc.applyRemote([more])).toEqual([1, 'y']);
+    const fresh = TextDoc.empty('cc'.repeat(16));
+    let [s0, s1] = [A.initSyncState(), A.initSyncState()];
+    for (let round = 0; round < 10; round++) {
+      const a = doc.generateSync(s0);
+      s0 = a.state;
+      if (a.message) s1 = fresh.receiveSync(s1, a.message).state;
+      const b = fresh.generateSync(s1);
+      s1 = b.state;
+      if (b.message) s0 = doc.receiveSync(s0, b.message).state;
+      if (!a.message && !b.message) break;
+    }
+    expect(fresh.ready).toBe(true);
+    expect(fresh.text).toBe('xyshared!\n');
+    for (const d of [source.doc, doc, fresh]) d.free();
+  });
 });
