@@ -70,6 +70,8 @@
     (read-only . "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)")
     (view-mode . "view mode: nothing is written to this folder; files live in your editors only")
     (syncing-file-list . "syncing: receiving the list of files")
+    (peer-joined . "joined the session")
+    (peer-back . "is connected again")
     (peer-left . "left the session")
     (peer-unreachable . "is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable"))
   "Alist of how a session is named to a person (protocol/src/session-words.ts).")

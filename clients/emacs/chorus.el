@@ -1670,9 +1670,13 @@ Their overlays are deleted."
                (when (eq (overlay-buffer ov) buffer) (delete-overlay ov))))
            chorus--peers))
 
-(chorus--defnotification peer-did-join (peer)
-  "Say that PEER joined."
-  (chorus--message "%s joined" (plist-get peer :name)))
+(chorus--defnotification peer-did-join (peer reason)
+  "Say that PEER joined.
+REASON \"back\": say instead that they are connected again (a member
+back after an outage, or after this daemon restarted)."
+  (chorus--message "%s %s" (plist-get peer :name)
+                   (alist-get (if (equal reason "back") 'peer-back 'peer-joined)
+                              chorus-protocol-session-words)))
 
 (chorus--defnotification peer-did-leave (peer reason)
   "Clear PEER's cursors and say that they left.

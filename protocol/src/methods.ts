@@ -402,7 +402,15 @@ export const CursorDidChange = notification(
   () => z.object({ peer: PeerInfo, path: z.string(), selections: z.array(Selection), viewport: Range.optional() }),
 );
 
-export const PeerDidJoin = notification('peer/didJoin', 'daemonToEditor', 'Someone joined the session.', () => z.object({ peer: PeerInfo }));
+/** Why someone is in the session's list (peer/didJoin `reason`). */
+export const JoinReason = z.enum(['joined', 'back']);
+
+export const PeerDidJoin = notification(
+  'peer/didJoin',
+  'daemonToEditor',
+  "Someone is in the session's list who was not. `reason`: `joined`, new to this daemon (a member that just joined, or one met for the first time); `back`, a member it had before: one gone (peer/didLeave) and heard again, or, after this daemon restarted, a member that was in the session already (its link says it is not joining). Absent (older daemons): take it as `joined`.",
+  () => z.object({ peer: PeerInfo, reason: JoinReason.optional() }),
+);
 /** Why a peer is gone from the list (peer/didLeave `reason`). */
 export const LeaveReason = z.enum(['left', 'unreachable']);
 

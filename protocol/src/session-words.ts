@@ -25,6 +25,14 @@ export const SessionWords = {
    * arrived, when there is nothing to count yet (it said "syncing: 0/0 files" for seconds).
    */
   syncingFileList: 'syncing: receiving the list of files',
+  /** After a person's name: peer/didJoin with `reason` `joined` (or none). */
+  peerJoined: 'joined the session',
+  /**
+   * After a person's name: peer/didJoin with `reason` `back`. Every member that came back after
+   * a relay's outage, and every member after this daemon restarted, was told as "joined the
+   * session" (a trial, 7 of 7), though nobody had joined.
+   */
+  peerBack: 'is connected again',
   /** After a person's name: peer/didLeave with `reason` `left` (or none). */
   peerLeft: 'left the session',
   /**
@@ -37,6 +45,11 @@ export const SessionWords = {
 /** How a peer/didLeave is said: `Bob left the session`, or that Bob is out of reach. */
 export function peerGoneWords(name: string, reason: 'left' | 'unreachable' | undefined): string {
   return `${name} ${reason === 'unreachable' ? SessionWords.peerUnreachable : SessionWords.peerLeft}`;
+}
+
+/** How a peer/didJoin is said: `Bob joined the session`, or that Bob is connected again. */
+export function peerCameWords(name: string, reason: 'joined' | 'back' | undefined): string {
+  return `${name} ${reason === 'back' ? SessionWords.peerBack : SessionWords.peerJoined}`;
 }
 
 /** The fields of a join's progress (SessionProgress) that its words depend on. */

@@ -43,7 +43,7 @@ export class EditorCollaboration {
     private readonly notify: Notify,
   ) {
     const onCursor = (v: CursorView) => this.cursorArrived(v);
-    const onJoined = (peer: PeerView) => this.notify(P.PeerDidJoin, { peer });
+    const onJoined = (peer: PeerView, reason: 'joined' | 'back') => this.notify(P.PeerDidJoin, { peer, reason });
     const onLeft = (peer: PeerView, reason: 'left' | 'unreachable') => {
       this.notify(P.PeerDidLeave, { peer, reason });
       if (this.following?.id === peer.id) this.stopFollowing('peerLeft');

@@ -43,8 +43,8 @@ export class PresenceView {
     this.render(p.path);
   }
 
-  joined(peer: Schemas.PeerInfo): void {
-    tell(this.conn, 'info', `Chorus: ${peer.name} joined the session`);
+  joined(peer: Schemas.PeerInfo, reason: 'joined' | 'back' | undefined): void {
+    tell(this.conn, 'info', `Chorus: ${P.peerCameWords(peer.name, reason)}`);
   }
 
   left(peer: Schemas.PeerInfo, reason: 'left' | 'unreachable' | undefined): void {

@@ -249,7 +249,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       }
     });
     d.onNotification(P.CursorDidChange.type, (p) => presence.cursor(p));
-    d.onNotification(P.PeerDidJoin.type, (p) => presence.joined(p.peer));
+    d.onNotification(P.PeerDidJoin.type, (p) => presence.joined(p.peer, p.reason));
     d.onNotification(P.PeerDidLeave.type, (p) => presence.left(p.peer, p.reason));
     d.onNotification(P.FollowReveal.type, (p) => void reveal(p));
     d.onNotification(P.SessionNotice.type, (p) => {

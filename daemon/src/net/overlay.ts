@@ -316,6 +316,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   constructor(opts: OverlayOptions) {
     super();
     this.#opts = opts;
+    this.startedJoining = opts.selfMeta?.joining === true;
     if (opts.keys) this.#keys = opts.keys;
     else if (opts.secret) this.#keys = writerKeys(opts.secret);
     else throw new Error('an overlay needs the session keys');
@@ -865,6 +866,13 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
     return out;
   }
+
+  /**
+   * Did this overlay start with a fresh join (its hello said `joining`)? Then every member it
+   * meets is new to it; otherwise (a share, or a daemon rejoining its saved session) a member
+   * whose hello does not say `joining` was in the session before.
+   */
+  readonly startedJoining: boolean;
 
   /** Is this a session too large for a full mesh, so that broadcasts are relayed? */
   isPartialMesh(): boolean {

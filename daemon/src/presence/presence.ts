@@ -81,6 +81,8 @@ export const LEAVE_GRACE_MS = 10_000;
  * later message of that peer "old news" and freeze its cursor (decision 140).
  */
 export const MAX_CLOCK_STEP = 10_000;
+/** How many members `hadBefore` keeps (as many as the overlay knows, MAX_KNOWN_MEMBERS). */
+const MAX_REMEMBERED = 1024;
 /** Least time between two log lines about one peer's refused clocks. */
 const REFUSAL_LOG_MS = 60_000;
 
@@ -111,7 +113,8 @@ export interface PresenceLinks {
 
 export interface PresenceEvents {
   cursor: [CursorView];
-  joined: [PeerView];
+  /** `reason`: `joined` when new to this daemon, `back` when a member it had before (see `peerUp`). */
+  joined: [PeerView, 'joined' | 'back'];
   /** `reason`: `left` after a goodbye, `unreachable` after its grace ran out without one. */
   left: [PeerView, 'left' | 'unreachable'];
 }
@@ -125,6 +128,11 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private timer: Timer;
   /** A broadcast waits for the end of this turn of the event loop (see `broadcastSoon`). */
   private broadcastDue = false;
+  /**
+   * Members this daemon had before, in this run or (from their links) before it restarted: one
+   * that appears again is told as back, not as joined. Bounded by MAX_REMEMBERED, oldest first.
+   */
+  private readonly hadBefore = new Set<string>();
 
   /**
    * `leaveGraceMs`: how long a peer lost without a goodbye stays before "left" is told
@@ -321,7 +329,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const before = peer?.lostAt === undefined ? (peer?.editors ?? []) : [];
     peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors };
     this.remote.set(peerId, peer);
-    if (isNew) this.emit('joined', view);
+    if (isNew) this.emit('joined', view, this.hadBefore.has(peerId) ? 'back' : 'joined');
     for (const e of p.editors) this.emitEditor(view, e);
     for (const gone of before.filter((b) => !p.editors.some((e) => e.id === b.id))) {
       this.emit('cursor', { peer: view, source: `${peerId}/${gone.id}`, path: this.pathNow(gone), selections: [] });
@@ -332,7 +340,12 @@ export class Presence extends EventEmitter<PresenceEvents> {
    * A peer connected: tell it where everyone here is right away. Its clock counts per link: the
    * next one it sends is taken as it is (it may have restarted, counting from 0 again).
    */
-  peerUp(peerId: string): void {
+  peerUp(peerId: string, link?: { joining: boolean; meJoining: boolean }): void {
+    // Its hello says it is a member already (not joining), and this daemon is not meeting the
+    // session for the first time (a fresh join of its own): it was here before this daemon
+    // restarted, or before a relay between them went down. (A member that joined while this
+    // daemon was down is told as back too: nothing here tells it apart.)
+    if (link && !link.joining && !link.meJoining) this.remember(peerId);
     const peer = this.remote.get(peerId);
     if (peer) peer.fresh = true;
     this.broadcast(peerId);
@@ -350,6 +363,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
+    this.remember(peerId);
     if (peer.lostAt === undefined) this.clearCursors(peer);
     this.emit('left', peer.view, reason);
   }
@@ -395,6 +409,12 @@ export class Presence extends EventEmitter<PresenceEvents> {
     for (const p of this.remote.values()) if (p.lostAt === undefined) for (const e of p.editors) this.emitEditor(p.view, e);
   }
 
+  private remember(peerId: string): void {
+    this.hadBefore.delete(peerId); // re-inserted: the newest
+    this.hadBefore.add(peerId);
+    if (this.hadBefore.size > MAX_REMEMBERED) this.hadBefore.delete(this.hadBefore.values().next().value!);
+  }
+
   /** Say goodbye to peers (on shutdown). */
   leave(): void {
     clearInterval(this.timer);
@@ -408,6 +428,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
 export interface PresenceOverlay {
   lastHeard(peerId: string): number | undefined;
   isPartialMesh(): boolean;
+  readonly startedJoining: boolean;
 }
 
 /**
@@ -422,7 +443,7 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
     lastHeard: (id) => overlay()?.lastHeard(id),
     heartbeat: () => overlay()?.isPartialMesh() ?? false,
   });
-  rep.on('peerUp', (id) => presence.peerUp(id));
+  rep.on('peerUp', (id, meta) => presence.peerUp(id, { joining: meta.joining === true, meJoining: overlay()?.startedJoining ?? true }));
   rep.on('peerDown', (id) => {
     if (!overlay()?.isPartialMesh()) presence.lose(id);
   });

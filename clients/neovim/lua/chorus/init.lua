@@ -35,7 +35,9 @@ local notification_handlers = {
     cursors.did_change(conn, params)
   end,
   [methods.peer_didJoin] = function(_, params)
-    util.notify(params.peer.name .. ' joined')
+    -- New, or a member back (after a relay's outage, or a restart of this daemon): not the same news.
+    local words = require('chorus.protocol').session_words
+    util.notify(params.peer.name .. ' ' .. (params.reason == 'back' and words.peerBack or words.peerJoined))
   end,
   [methods.peer_didLeave] = function(conn, params)
     cursors.peer_left(conn, params.peer)

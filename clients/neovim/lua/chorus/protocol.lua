@@ -69,6 +69,8 @@ return {
     readOnly = "read-only: you can see the files and follow others, not edit (changes you make stay on this machine; ask whoever shared the session for a code that can edit)",
     viewMode = "view mode: nothing is written to this folder; files live in your editors only",
     syncingFileList = "syncing: receiving the list of files",
+    peerJoined = "joined the session",
+    peerBack = "is connected again",
     peerLeft = "left the session",
     peerUnreachable = "is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable",
   },
