@@ -239,6 +239,18 @@ function createdAtOnce(path: string, copy: string): string {
 }
 
 /**
+ * What `resolve` says where two files got one path at once and at least one of them got it by a
+ * rename (`keptFrom` / `lostFrom`: the path the file that keeps it / the one moved aside was
+ * renamed from; undefined: made there). The same on every peer, the one whose rename lost
+ * included: "created on two peers at once" named no rename, and its "other version" was the
+ * person's own file (a trial).
+ */
+export function renamedAtOnce(path: string, copy: string, keptFrom: string | undefined, lostFrom: string | undefined): string {
+  const which = (from: string | undefined) => (from === undefined ? 'the one made there' : `the one renamed from ${from}`);
+  return `${path} was given to two files at once, on two peers: ${which(keptFrom)} keeps it, ${which(lostFrom)} is kept as ${copy}`;
+}
+
+/**
  * What `resolve` says where this daemon made both files at one path: an editor opened a file the
  * folder was still being written to, and the folder's version came after (decision 212). Peers,
  * which cannot tell, say `createdAtOnce`.
@@ -820,6 +832,27 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   private madeHere = new Map<string, string | undefined>();
 
+  /** The latest rename of each file seen here, its own or a peer's (the newest 10,000; see `renamedFrom`). */
+  private renamedTo = new Map<string, { from: string; to: string }>();
+
+  private noteRenames(renamed: IndexDiff['renamed']): void {
+    for (const r of renamed) {
+      if (this.renamedTo.size >= 10_000) this.renamedTo.clear(); // only the newest matter
+      this.renamedTo.set(r.id, { from: r.from, to: r.to });
+    }
+  }
+
+  /**
+   * The path file `id`, now at `path`, was renamed from to get there, if it got there by a rename:
+   * in the change being settled (`pathsBefore`, each file's path before it) or an earlier one.
+   */
+  private renamedFrom(id: string, path: string, pathsBefore: ReadonlyMap<string, string> | undefined): string | undefined {
+    const before = pathsBefore?.get(id);
+    if (before !== undefined && before !== path) return before;
+    const r = this.renamedTo.get(id);
+    return r?.to === path ? r.from : undefined;
+  }
+
   private addEntry(path: string, bytes: Uint8Array, origin: Origin, exec: boolean): string {
     const id = newFileId();
     const hash = this.blobs.put(bytes);
@@ -937,7 +970,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private resolveHere(): void {
     const before = this.hashes();
     const paths = this.paths();
-    const winners = this.resolve();
+    const winners = this.resolve(paths);
     if (!winners) return;
     const diff = this.index.diffFrom(paths);
     const changed = [...new Set(winners)].filter((p) => !diff.created.includes(p));
@@ -1182,6 +1215,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.writable(`the renaming of ${from}`);
     const fileId = this.index.idOf(from);
     if (!fileId || this.index.idOf(to)) return;
+    this.noteRenames([{ from, to, id: fileId }]);
     this.recordIndex(this.index.set(fileId, { path: to }), origin, { created: [], deleted: [], renamed: [{ from, to, id: fileId }], changed: [] });
   }
 
@@ -1225,7 +1259,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const dirs = new Set(this.index.dirs());
       this.index.applyRemote(changes);
       this.appendRemote(docId, changes);
-      this.resolve();
+      this.resolve(paths);
       this.announce(this.index.diffFrom(paths), before, origin);
       this.announceDirs(dirs, origin);
       return;
@@ -1269,7 +1303,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // sync messages and admits them through applyRemote first, so this is seldom anything.)
       const brought = this.index.changesSince(heads);
       if (brought.length) this.appendRemote(docId, brought);
-      this.resolve();
+      this.resolve(paths);
       this.announce(this.index.diffFrom(paths), before, origin);
       this.announceDirs(dirs, origin);
       return r.state;
@@ -1387,7 +1421,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * `name (conflict <id>).ext`; decision 142), unless no file is in that folder: then the
    * file keeps the path and the empty shared folders go (decision 147).
    */
-  private resolve(): string[] | undefined {
+  private resolve(pathsBefore?: ReadonlyMap<string, string>): string[] | undefined {
     if (this.readOnly) return undefined; // the writers settle it; their change arrives here
     const losers = this.index.losers();
     // A race is settled by putting the winner once more; every peer does that at once, which
@@ -1415,7 +1449,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           const to = conflictPath(e.path, id.slice(1, 7));
           this.index.set(id, { path: to, aside: winner });
           this.toldCopy(id, to);
-          this.tellCopy(this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
+          const [keptFrom, lostFrom] = [this.renamedFrom(winner, e.path, pathsBefore), this.renamedFrom(id, e.path, pathsBefore)];
+          if (keptFrom !== undefined || lostFrom !== undefined) this.tellCopy(renamedAtOnce(e.path, to, keptFrom, lostFrom));
+          else this.tellCopy(this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
         }
       }
       for (const [id] of raced) {
@@ -1611,6 +1647,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   private announce(diff: IndexDiff, before: Map<string, string>, origin: Origin): void {
+    this.noteRenames(diff.renamed);
     for (const [id, p] of this.index.refused()) {
       if (this.reported.has(id)) continue;
       this.reported.add(id);
