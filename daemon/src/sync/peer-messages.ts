@@ -3,6 +3,7 @@
  * header and raw payload parts (Automerge changes and sync messages travel as they are).
  * Everything from a peer is checked here; a bad message is an error, never a crash.
  */
+import { sha256Hex } from '../digest.js';
 import { jsonDepth } from '../text/json-depth.js';
 
 export type PeerMessage =
@@ -10,8 +11,13 @@ export type PeerMessage =
   | { kind: 'changes'; doc: string; changes: Uint8Array[] }
   /** One Automerge sync-protocol message for one document. */
   | { kind: 'sync'; doc: string; data: Uint8Array }
-  /** The documents the sender holds, sent on connect so both sides sync all of them. */
-  | { kind: 'docs'; docs: string[] }
+  /**
+   * The documents the sender holds, sent on connect so both sides sync all of them. `heads`, one
+   * per document (absent from older daemons): a digest of the sender's heads of it, '' where it
+   * does not know them without loading the document; a document both sides give the same digest
+   * of is the same on both, and neither syncs it (decision 243).
+   */
+  | { kind: 'docs'; docs: string[]; heads?: string[] }
   /** Please send these blobs. */
   | { kind: 'want'; hashes: string[] }
   /** A blob's content. */
@@ -33,6 +39,14 @@ export type PeerMessage =
    * names it, so it can be relayed across a partial mesh and seen once.
    */
   | { kind: 'ephemeral'; topic: string; body: unknown; from?: string; id?: string };
+
+/** A digest of a document's heads in a `docs` message: 16 hex digits, or '' (not known). */
+const HEADS_DIGEST = /^(?:[0-9a-f]{16})?$/;
+
+/** The digest of heads `heads` (change hashes) a `docs` message carries: the same for the same set, in any order. */
+export function headsDigest(heads: readonly string[]): string {
+  return sha256Hex([...heads].sort().join(',')).slice(0, 16);
+}
 
 const KINDS = ['changes', 'sync', 'docs', 'want', 'blob', 'ephemeral', 'lack', 'snapshot', 'level', 'restart'] as const;
 
@@ -77,7 +91,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
       parts = [m.data];
       break;
     case 'docs':
-      header = { docs: m.docs };
+      header = m.heads ? { docs: m.docs, heads: m.heads } : { docs: m.docs };
       break;
     case 'level':
     case 'restart':
@@ -172,7 +186,9 @@ export function decodePeerMessage(data: Uint8Array): PeerMessage {
       return { kind, doc: doc() };
     case 'docs':
       if (!Array.isArray(header.docs) || header.docs.length > MAX_LIST || !header.docs.every((d) => typeof d === 'string' && DOC_ID.test(d))) throw new PeerMessageError('bad document list');
-      return { kind, docs: header.docs as string[] };
+      if (header.heads === undefined) return { kind, docs: header.docs as string[] };
+      if (!Array.isArray(header.heads) || header.heads.length !== header.docs.length || !header.heads.every((h) => typeof h === 'string' && HEADS_DIGEST.test(h))) throw new PeerMessageError('bad heads of the document list');
+      return { kind, docs: header.docs as string[], heads: header.heads as string[] };
     case 'want':
     case 'lack':
       if (!Array.isArray(header.hashes) || header.hashes.length > MAX_LIST || !header.hashes.every((h) => typeof h === 'string' && HASH.test(h))) throw new PeerMessageError('bad blob list');

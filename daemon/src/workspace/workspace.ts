@@ -286,13 +286,27 @@ export const MAX_ORPHAN_DOCS = 64;
 /** A live document nobody holds open is dropped from memory after this long unused. */
 const IDLE_UNLOAD_MS = 120_000;
 
+/**
+ * At most this many documents, and this many characters in them, stay in memory that no editor
+ * holds open; past either, the least recently used go at once (saved first), as idle ones do
+ * after IDLE_UNLOAD_MS. Automerge 2.2.9 holds ~400 bytes per character, and WebAssembly's memory
+ * never shrinks: a `sed -i` over 390 files made each live at once and left each daemon at
+ * ~1.3 GB for good (a trial saw 1.9 GB), and a restart loaded them all again (decision 243).
+ * 256,000 characters is ~100 MB of Automerge's memory.
+ */
+export const MAX_UNPINNED_DOCS = 32;
+export const MAX_UNPINNED_CHARS = 256_000;
+
 /** A live text file is limited to this size: Automerge 2.2.9 holds ~400 bytes per character. */
 export const DEFAULT_LIVE_LIMIT = 1024 * 1024;
 
 export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly index: FileIndex;
   private live = new Map<string, TextDoc>();
-  /** When each loaded document was last used, and how many editors hold it open. */
+  /**
+   * When each loaded document was last used (ms epoch), in order of use, the least recent first
+   * (`touch`), and how many editors hold it open.
+   */
   private used = new Map<string, number>();
   private pins = new Map<string, number>();
   private unloader: Timer;
@@ -388,13 +402,64 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     let n = 0;
     for (const [id, doc] of this.live) {
       if (this.pins.has(id) || now - (this.used.get(id) ?? 0) < idleMs) continue;
-      this.storage.snapshot(id, doc.save());
-      this.live.delete(id);
-      this.used.delete(id);
-      doc.free();
+      this.unload(id, doc);
       n++;
     }
     return n;
+  }
+
+  /** Save document `id` and drop it from memory; its next use loads it again. */
+  private unload(id: string, doc: TextDoc): void {
+    this.unloadedAs.set(id, { heads: doc.heads, changes: doc.changeCount });
+    this.storage.snapshot(id, doc.save());
+    this.live.delete(id);
+    this.used.delete(id);
+    doc.free();
+  }
+
+  /**
+   * What each document unloaded in this run was when it went: its heads and how many changes it
+   * had. A document changes only in memory, so this holds until it is loaded again (`doc`).
+   * Peers compare heads at connect and sync only the documents that differ (decision 243).
+   */
+  private unloadedAs = new Map<string, { heads: string[]; changes: number }>();
+
+  /** The heads of document `docId` if known without loading it (see ReplicatedWorkspace.knownHeads). */
+  knownHeads(docId: string): string[] | undefined {
+    if (docId === INDEX_DOC_ID) return this.index.heads;
+    const live = this.live.get(docId);
+    if (live) return live.hasStaged ? undefined : live.heads;
+    return this.storage.has(docId) ? this.unloadedAs.get(docId)?.heads : undefined;
+  }
+
+  /** `id` is used now: the most recent in `used`'s order. */
+  private touch(id: string): void {
+    this.used.delete(id);
+    this.used.set(id, Date.now());
+  }
+
+  /**
+   * Keep the documents no editor holds open within MAX_UNPINNED_DOCS and MAX_UNPINNED_CHARS,
+   * unloading the least recently used first; never `keep` (the one just loaded), one with staged
+   * edits, or one whose history is still arriving (its waiting changes are not saved).
+   */
+  private makeRoom(keep: string): void {
+    let docs = 0;
+    let chars = 0;
+    for (const [id, doc] of this.live) {
+      if (this.pins.has(id)) continue;
+      docs++;
+      chars += doc.text.length;
+    }
+    if (docs <= MAX_UNPINNED_DOCS && chars <= MAX_UNPINNED_CHARS) return;
+    for (const id of [...this.used.keys()]) {
+      if (docs <= MAX_UNPINNED_DOCS && chars <= MAX_UNPINNED_CHARS) return;
+      const doc = this.live.get(id);
+      if (!doc || id === keep || this.pins.has(id) || doc.hasStaged || doc.lacksHistory) continue;
+      docs--;
+      chars -= doc.text.length;
+      this.unload(id, doc);
+    }
   }
 
   /** How many file documents are in memory now. */
@@ -417,7 +482,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     // another namespace's saved state as text (issue 10, item 12).
     if (!FILE_DOC.test(fileId)) return undefined;
     let doc = this.live.get(fileId);
-    this.used.set(fileId, Date.now());
+    if (doc) this.touch(fileId);
     if (!doc && fileId !== INDEX_DOC_ID && this.storage.has(fileId)) {
       doc = this.storage.open(fileId, (snapshot, changes) => TextDoc.load(snapshot, changes, this.actor));
       if (this.storage.recovered(fileId) || doc.lacksHistory) {
@@ -428,6 +493,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         this.cutShort.add(fileId);
       }
       this.live.set(fileId, doc);
+      this.unloadedAs.delete(fileId);
+      this.touch(fileId);
+      this.makeRoom(fileId);
     }
     return doc;
   }
@@ -551,7 +619,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private makeLive(fileId: string, base: string): TextDoc {
     const { doc, change } = TextDoc.initial(fileId, base, this.actor);
     this.live.set(fileId, doc);
+    this.touch(fileId);
     this.persist(fileId, change);
+    this.makeRoom(fileId);
     return doc;
   }
 
@@ -1329,6 +1399,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   hasLongHistory(docId: string, minChanges: number): boolean {
     if (!/^f[0-9a-f]{24}$/.test(docId)) return false;
+    const gone = this.live.has(docId) ? undefined : this.unloadedAs.get(docId);
+    if (gone && this.storage.has(docId)) return gone.changes >= minChanges;
     const doc = this.doc(docId);
     return !!doc && doc.changeCount >= minChanges;
   }
@@ -1387,6 +1459,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     const doc = TextDoc.empty(this.actor);
     this.live.set(docId, doc);
+    this.touch(docId);
+    this.makeRoom(docId);
     return doc;
   }
 
