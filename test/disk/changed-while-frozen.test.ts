@@ -70,3 +70,22 @@ it("a file deleted on one side while typed in on another comes back, and the per
   const aboutX = ea.notes.filter((n) => n.method === P.SessionNotice.method && n.params.message.includes('x.txt'));
   expect(aboutX.map((n) => n.params.message)).toHaveLength(1);
 });
+
+// A branch switched and switched back (`git checkout feature`, `git checkout main`), a stash and
+// its pop: the same member deletes files and makes them again. No race, nothing to tell: a trial
+// had one "is back from a peer … the peer changed it before it had the deletion" per file on
+// every other member, 58 each in three checkouts.
+it('files a peer deletes and makes again itself come back with no story of a race', async () => {
+  const { a, b } = await sharedPair({ 'lsp/one.ts': 'one\n', 'lsp/two.ts': 'two\n', 'keep.md': 'k\n' });
+  await converged(a, b, 'the first sync');
+  const eb = await editor(b.daemon.project.socketPath);
+  for (const f of ['lsp/one.ts', 'lsp/two.ts']) fs.rmSync(path.join(a.dir, f));
+  await until(() => !fs.existsSync(path.join(b.dir, 'lsp/one.ts')) && !fs.existsSync(path.join(b.dir, 'lsp/two.ts')), "the deletions in B's folder");
+  fs.mkdirSync(path.join(a.dir, 'lsp'), { recursive: true });
+  fs.writeFileSync(path.join(a.dir, 'lsp/one.ts'), 'one\n');
+  fs.writeFileSync(path.join(a.dir, 'lsp/two.ts'), 'two\n');
+  await until(() => fs.existsSync(path.join(b.dir, 'lsp/one.ts')) && fs.existsSync(path.join(b.dir, 'lsp/two.ts')), "the files back in B's folder");
+  await converged(a, b, 'both folders to settle');
+  expect(b.lines.filter((l) => l.includes('is back from a peer'))).toEqual([]);
+  expect(eb.notes.filter((n) => n.method === P.SessionNotice.method && n.params.message.includes('is back from a peer'))).toEqual([]);
+});
