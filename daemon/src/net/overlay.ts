@@ -148,7 +148,7 @@ const HANDSHAKE_LOG_LINES_PER_MINUTE = 3;
 /** Up to this many members (this one included) every member links to every other. */
 export const FULL_MESH_UP_TO = 8;
 /** A member nobody has had news of for this long is taken as gone (for choosing links). */
-const ALIVE_MS = 20_000;
+export const ALIVE_MS = 20_000;
 /**
  * A member not linked and with no news for this long is forgotten: no longer listed, dialled
  * or saved (decision 161). Its daemon was killed, crashed or left for good (a join cut short);
@@ -681,7 +681,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           this.#kick();
         },
         down: (s, reason) => {
-          // Linked until now is news of it: it stays alive (redialed) for ALIVE_MS unless heard of.
+          // Linked until now is news of it: it stays alive for ALIVE_MS unless heard of (and is
+          // redialled after that too, until forgotten: #neighbours).
           this.#seen.set(s.id, Date.now());
           this.#log(`peer ${s.id} down: ${reason}`);
           this.emit('peer-down', s.id, reason);
@@ -895,13 +896,27 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   /**
    * The members to keep linked: in a partial mesh the ring's (meshNeighbours); in a full mesh
    * every alive member linked before, and of those never linked, the FULL_MESH_UP_TO with the
-   * freshest news (made-up members cannot make this overlay dial hundreds of addresses).
+   * freshest news (made-up members cannot make this overlay dial hundreds of addresses); and, not
+   * alive, the FULL_MESH_UP_TO members linked in this run with the freshest news, until they are
+   * forgotten (FORGET_AFTER_MS).
+   *
+   * Why the last: a member with no link has no news of anyone, so after ALIVE_MS every member
+   * is "gone" to it. Dialling only alive members, a member paused (a laptop lid, `kill -STOP`)
+   * whose first dials after it resumed failed (its event loop busy catching up, the handshakes
+   * timed out) never dialled again, and the others had given it up too: linked again only by a
+   * restart (trial s51, F3). A member proved itself by linking, so it is dialled, at the backoff
+   * (at most every backoffMaxMs), for as long as it is remembered. In a larger session, a member
+   * with no link falls back to this full-mesh choice too (nothing it counts alive), and
+   * pruning trims the extra links once gossip tells it the ring again.
    */
   #neighbours(alive: string[]): Set<string> {
     if (this.#partial(alive)) return meshNeighbours(this.#opts.selfId, alive);
     const out = new Set(alive.filter((id) => this.#verified.has(id)));
     const untried = this.#freshestFirst(alive.filter((id) => !this.#verified.has(id)));
     for (const id of untried.slice(0, FULL_MESH_UP_TO)) out.add(id);
+    const isAlive = new Set(alive);
+    const away = this.#freshestFirst([...this.#verified].filter((id) => !isAlive.has(id) && this.#members.has(id)));
+    for (const id of away.slice(0, FULL_MESH_UP_TO)) out.add(id);
     return out;
   }
 

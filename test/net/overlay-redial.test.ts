@@ -1,0 +1,38 @@
+// Trial s51, F3: a member paused (laptop lid, `kill -STOP`) and busy after it resumed never
+// linked again: the overlay dialled only members with news younger than ALIVE_MS (20 s), so once
+// both sides had gone that long without reaching each other neither dialled the other, until
+// a restart. Members linked in this run are dialled, at the backoff, until they are forgotten.
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { ALIVE_MS } from '../../daemon/src/net/overlay.js';
+import { shutdownWebRtc } from '../../daemon/src/net/webrtc.js';
+import { Cluster, connectedTo, sleep, waitFor } from './overlay-harness.js';
+
+let cluster = new Cluster();
+afterEach(async () => {
+  await cluster.stopAll();
+  cluster = new Cluster();
+});
+afterAll(() => shutdownWebRtc());
+
+it('two members that could not reach each other for longer than ALIVE_MS link again once they can', async () => {
+  const a = await cluster.start('a');
+  const b = await cluster.start('b', { seeds: a.addrs });
+  await waitFor('a and b linked', () => connectedTo(a).includes('b') && connectedTo(b).includes('a'), 20_000, [a, b]);
+
+  // Cut both ways: every dial still connects, and each hello is refused, so neither side has
+  // any news of the other for the whole cut, as when one of them is paused.
+  a.overlay.partition(['b']);
+  b.overlay.partition(['a']);
+  await waitFor('a and b down', () => !connectedTo(a).includes('b') && !connectedTo(b).includes('a'), 20_000, [a, b]);
+  await sleep(ALIVE_MS + 5_000);
+  expect(a.overlay.peers().find((p) => p.id === 'b')?.state).toBe('reconnecting');
+  expect(b.overlay.peers().find((p) => p.id === 'a')?.state).toBe('reconnecting');
+
+  a.overlay.heal();
+  b.overlay.heal();
+  // Before the fix neither dialled the other again (no news for longer than ALIVE_MS).
+  await waitFor('a and b linked again', () => connectedTo(a).includes('b') && connectedTo(b).includes('a'), 30_000, [a, b]);
+  a.received.clear();
+  expect(a.overlay.broadcast(Buffer.from('after the cut'))).toBe(1);
+  await waitFor('the message after the cut delivered', () => (b.received.get('a') ?? []).includes('after the cut'), 20_000, [a, b]);
+}, 120_000);
