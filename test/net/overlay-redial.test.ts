@@ -4,6 +4,8 @@
 // a restart. Members linked in this run are dialled, at the backoff, until they are forgotten.
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { ALIVE_MS } from '../../daemon/src/net/overlay.js';
+import { nodeTransports } from '../../daemon/src/net/node-transports.js';
+import type { Link } from '../../daemon/src/net/link.js';
 import { shutdownWebRtc } from '../../daemon/src/net/webrtc.js';
 import { Cluster, connectedTo, sleep, waitFor } from './overlay-harness.js';
 
@@ -36,3 +38,16 @@ it('two members that could not reach each other for longer than ALIVE_MS link ag
   expect(a.overlay.broadcast(Buffer.from('after the cut'))).toBe(1);
   await waitFor('the message after the cut delivered', () => (b.received.get('a') ?? []).includes('after the cut'), 20_000, [a, b]);
 }, 120_000);
+
+it('a dial that never settles does not stop that address from being dialled again', async () => {
+  const b = await cluster.start('b');
+  // a's first dial hangs for good (a transport whose socket never reports: no open, no error,
+  // no close); the later ones are real. Before the fix the hung dial held that address's dials.
+  const real = nodeTransports();
+  let dials = 0;
+  const transports = { ...real, dial: (url: string, opts: { timeoutMs?: number }): Promise<Link> => (++dials === 1 ? new Promise<Link>(() => undefined) : real.dial(url, opts)) };
+  const a = await cluster.start('a', { seeds: b.addrs, transports });
+  await waitFor('a and b linked', () => connectedTo(a).includes('b') && connectedTo(b).includes('a'), 30_000, [a, b]);
+  expect(dials).toBeGreaterThan(1);
+  expect(a.logs.some((l) => /did not finish within/.test(l))).toBe(true);
+}, 60_000);

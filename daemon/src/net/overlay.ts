@@ -193,6 +193,10 @@ export function meshNeighbours(self: string, alive: Iterable<string>): Set<strin
   return out;
 }
 let runningOverlays = 0;
+/** How long a direct dial may take to connect (the transport's own timeout: WebSocket's opening handshake). */
+const DIAL_TIMEOUT_MS = 5_000;
+/** Past its own timeout, a dial that has neither connected nor failed after this much more counts as failed. */
+const DIAL_GRACE_MS = 5_000;
 /** How often the overlay looks again while it has dialing or pruning to do. */
 const TICK_MS = 200;
 /**
@@ -1093,11 +1097,30 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (d.inFlight || !d.backoff.ready(now)) return;
     const addr = addrs[d.addrIndex % addrs.length]!;
     d.inFlight = true;
-    this.#opts.transports.dial(addr, { timeoutMs: 5000 }).then(
+    // Every dial ends in a retry, whatever the transport does: one that has neither connected nor
+    // failed well after its own timeout (a socket that never reports, on any platform) counts as
+    // failed, so it cannot hold this target's dials for good. What it does later is still taken
+    // (a late link is a link), but no longer counts for the backoff.
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(watchdog);
+      d.inFlight = false;
+      return true;
+    };
+    const watchdog = unref(
+      setTimeout(() => {
+        if (!settle() || !this.#running) return;
+        d.addrIndex++;
+        const delay = d.backoff.fail(Date.now());
+        this.#log(`dialling ${addr} did not finish within ${Math.round((DIAL_TIMEOUT_MS + DIAL_GRACE_MS) / 1000)} s; retrying (attempt ${d.backoff.attempts}, next in ${Math.round(delay)} ms)`);
+      }, DIAL_TIMEOUT_MS + DIAL_GRACE_MS),
+    );
+    this.#opts.transports.dial(addr, { timeoutMs: DIAL_TIMEOUT_MS }).then(
       (link) => {
-        d.inFlight = false;
         // Success of the handshake resets the backoff (in #onHello); until then count it a try.
-        d.backoff.fail(Date.now());
+        if (settle()) d.backoff.fail(Date.now());
         // An address can answer yet not be the session (e.g. another machine's 127.0.0.1 from a
         // wildcard bind's address list): then try the next address.
         const origin: Origin = { dialedBy: 'me', addr, onHandshakeFail: () => d.addrIndex++ };
@@ -1105,7 +1128,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#adopt(link, origin);
       },
       (err: Error & { code?: string }) => {
-        d.inFlight = false;
+        if (!settle()) return;
         d.addrIndex++;
         this.emit('unreachable', addr, err.code ?? 'unknown');
         const delay = d.backoff.fail(Date.now());
