@@ -12,7 +12,10 @@ export class Backoff {
   ) {}
 
   ready(now: number): boolean {
-    return now >= this.#nextAt;
+    // A wait is never longer than maxMs: a next try further away than that means the clock (the
+    // wall clock the callers pass) went back since the failure, and it is due now rather than
+    // after the jump's length (an NTP correction after a laptop wakes could be hours).
+    return now >= this.#nextAt || this.#nextAt - now > this.maxMs;
   }
 
   get attempts(): number {
