@@ -51,3 +51,22 @@ it('a dial that never settles does not stop that address from being dialled agai
   expect(dials).toBeGreaterThan(1);
   expect(a.logs.some((l) => /did not finish within/.test(l))).toBe(true);
 }, 60_000);
+
+it('two members cut off from each other until each forgot the other link again once they can, and keep an address to save meanwhile', async () => {
+  // Forgotten after 2 s instead of 10 minutes (the overlay's test knob, decision 151).
+  const timing = { pingIntervalMs: 300, forgetAfterMs: 2_000 };
+  const a = await cluster.start('a', { timing });
+  const b = await cluster.start('b', { seeds: a.addrs, timing });
+  await waitFor('a and b linked', () => connectedTo(a).includes('b') && connectedTo(b).includes('a'), 20_000, [a, b]);
+
+  a.overlay.partition(['b']);
+  b.overlay.partition(['a']);
+  await waitFor('each forgot the other', () => a.overlay.peers().length === 0 && b.overlay.peers().length === 0, 30_000, [a, b]);
+  // A daemon stopping now saves these for its next start: without them it could find nobody.
+  expect(b.overlay.knownAddrs()).toEqual(expect.arrayContaining(a.addrs));
+
+  a.overlay.heal();
+  b.overlay.heal();
+  // Before the fix neither knew the other any more: no dial, for as long as they ran.
+  await waitFor('a and b linked again', () => connectedTo(a).includes('b') && connectedTo(b).includes('a'), 90_000, [a, b]);
+}, 180_000);

@@ -170,6 +170,8 @@ export const JOIN_ABANDONED = 'its join stopped before it was in: it will not co
 export const MAX_KNOWN_MEMBERS = 1024;
 /** Most addresses `knownAddrs` returns (each is dialled when the daemon starts again). */
 export const MAX_SAVED_ADDRS = 64;
+/** Longest wait between dials of a forgotten member's address (#lapsed) while nothing is linked. */
+const LAPSED_BACKOFF_MAX_MS = 60_000;
 /** A link that is not needed any more in a larger session is closed after it has been up this long. */
 const PRUNE_AFTER_MS = 5_000;
 
@@ -272,6 +274,14 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #rtcBackoff = new Map<string, Backoff>();
   readonly #selfAddrs = new Set<string>();
   #seeds: string[];
+  /**
+   * Addresses of members linked in this run that were forgotten for silence (FORGET_AFTER_MS), not
+   * for a goodbye: dialled only while this overlay has no link at all, and saved only when it
+   * knows no other address. A member cut off for longer than that (its network gone, its lid
+   * closed) forgets everyone, and everyone forgets it: without these it could find nobody
+   * again, even after a restart (stopping saves knownAddrs). Newest first, at most MAX_SAVED_ADDRS.
+   */
+  #lapsed: string[] = [];
   /** Anchor address → the peer that answered there. */
   readonly #anchorPeers = new Map<string, string>();
   #listener: Listener | undefined;
@@ -501,6 +511,9 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     };
     for (const id of this.#freshestFirst(this.#members.keys())) for (const a of this.#members.get(id)!.addrs) add(a);
     for (const a of this.#seeds) add(a);
+    // Forgotten members' addresses only when there is nothing else: a daemon cut off for longer
+    // than FORGET_AFTER_MS would otherwise save none, and find nobody when it starts again.
+    if (all.size === 0) for (const a of this.#lapsed) add(a);
     return [...all];
   }
 
@@ -649,6 +662,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const addrs = [...new Set([...(origin.addr ? [origin.addr] : []), ...hello.addrs])];
     this.#learn({ id: peerId, addrs, inc: hello.inc });
     if (origin.addr) this.#seeds = this.#seeds.filter((a) => a !== origin.addr);
+    for (const a of this.#lapsed.filter((a) => addrs.includes(a))) this.#dials.delete(`lapsed:${a}`); // known again
+    if (this.#lapsed.length > 0) this.#lapsed = this.#lapsed.filter((a) => !addrs.includes(a));
     if (origin.addr && this.#opts.anchors?.includes(origin.addr)) {
       this.#anchorPeers.set(origin.addr, peerId);
       this.#dialState(`anchor:${origin.addr}`).backoff.reset();
@@ -859,8 +874,17 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     for (const id of [...this.#members.keys()]) {
       if (this.#links.get(id)?.up || now - (this.#seen.get(id) ?? now) < after) continue;
       this.#log(`forgetting peer ${id}: not heard of for ${Math.round(after / 1000)} s`);
+      // One that proved itself in this run and said no goodbye may be fine, and this one cut off.
+      if (this.#verified.has(id) && !this.#left.has(id)) this.#lapse(this.#members.get(id)!.addrs);
       this.#forget(id);
     }
+  }
+
+  /** Keep a forgotten member's addresses in #lapsed (newest first; the oldest go, with their dial state). */
+  #lapse(addrs: string[]): void {
+    const all = [...new Set([...addrs.filter((a) => !this.#selfAddrs.has(a)), ...this.#lapsed])];
+    for (const a of all.slice(MAX_SAVED_ADDRS)) this.#dials.delete(`lapsed:${a}`);
+    this.#lapsed = all.slice(0, MAX_SAVED_ADDRS);
   }
 
   /** Members with recent news (linked now, or heard of within ALIVE_MS). */
@@ -997,10 +1021,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
   // ---- dialing: direct, relay, WebRTC ----
 
-  #dialState(key: string): DialState {
+  #dialState(key: string, backoffMaxMs = this.#opts.timing?.backoffMaxMs ?? 5000): DialState {
     let d = this.#dials.get(key);
     if (!d) {
-      d = { backoff: new Backoff(200, this.#opts.timing?.backoffMaxMs ?? 5000), inFlight: false, addrIndex: 0 };
+      d = { backoff: new Backoff(200, backoffMaxMs), inFlight: false, addrIndex: 0 };
       this.#dials.set(key, d);
     }
     return d;
@@ -1062,6 +1086,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#dialDirect(`seed:${addr}`, [addr], undefined, now);
         pending = true;
       }
+      // Cut off from everyone: forgotten members may be reachable again. Not `pending` (the tick
+      // comes at the next ping anyway), and at a slower backoff: they may be gone for good.
+      if (this.#lapsed.length > 0 && ![...this.#links.values()].some((s) => s.up)) {
+        for (const addr of dialable(this.#lapsed, this.#opts.transports.hostId)) this.#dialDirect(`lapsed:${addr}`, [addr], undefined, now, LAPSED_BACKOFF_MAX_MS);
+      }
       const neighbours = this.#neighbours(this.#alive(now));
       for (const m of this.#members.values()) {
         if (!neighbours.has(m.id)) continue; // a larger session: linked through others
@@ -1092,8 +1121,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     this.#schedule(Math.max(0, next - now));
   }
 
-  #dialDirect(key: string, addrs: string[], expect: string | undefined, now: number): void {
-    const d = this.#dialState(key);
+  #dialDirect(key: string, addrs: string[], expect: string | undefined, now: number, backoffMaxMs?: number): void {
+    const d = this.#dialState(key, backoffMaxMs);
     if (d.inFlight || !d.backoff.ready(now)) return;
     const addr = addrs[d.addrIndex % addrs.length]!;
     d.inFlight = true;
