@@ -92,6 +92,14 @@ Raise it (or set it to nil, unlimited) to debug: the buffer is
 `*chorus ROOT events*'."
   :type '(choice (const :tag "Unlimited" nil) integer))
 
+(defcustom chorus-open-check-delay 5
+  "Seconds an unanswered open of a buffer waits before Chorus checks on it.
+It then asks the daemon something small: answers come in the order asked,
+so an answer to that while the open has none means the open's answer was
+lost, and the buffer is opened again.  No answer means the daemon is busy:
+it is asked again after as long, and after 30 s the person is told."
+  :type 'number)
+
 (defcustom chorus-debug nil
   "Non-nil means report internal re-synchronisations of buffers."
   :type 'boolean)
@@ -275,8 +283,34 @@ RETRY: an automatic reconnect, which must not start a daemon stopped with
             (set-process-sentinel
              proc (lambda (p change)
                     (let ((inhibit-message t) (message-log-max nil))
-                      (jsonrpc--process-sentinel p change)))))
+                      (jsonrpc--process-sentinel p change))))
+            (set-process-filter proc #'chorus--process-filter))
           (chorus--initialize project conn))))))
+
+(defun chorus--process-filter (proc string)
+  "Hand STRING, output of PROC, to jsonrpc's filter, never re-entering it.
+A handler run by that filter may send (the answer to the first, content-less
+open of a re-open sends the buffer's text and `base', twice a large file's
+size).  When the pipe is full (the daemon busy, or a large message) Emacs
+waits inside `process-send-string' and reads PROC's output meanwhile, which
+called this filter again inside itself; jsonrpc 1.0.14 (Emacs 28) does not
+survive that: it parsed the stream from the wrong place and dropped answers
+\(\"Invalid JSON\"), and the buffers whose open lost its answer stayed
+\"opening\" for good (a trial: 4 of 4 after a reconnect; Emacs bug#60088, fixed
+in later jsonrpc).  Output that arrives meanwhile is queued and handled, in
+order, once the running handler returns."
+  (process-put proc 'chorus-queue (nconc (process-get proc 'chorus-queue) (list string)))
+  (unless (process-get proc 'chorus-filtering)
+    (process-put proc 'chorus-filtering t)
+    (unwind-protect
+        (while (process-get proc 'chorus-queue)
+          (let ((next (car (process-get proc 'chorus-queue))))
+            (process-put proc 'chorus-queue (cdr (process-get proc 'chorus-queue)))
+            ;; A failing handler must not leave the rest of the queue unread until more output.
+            (condition-case err
+                (jsonrpc--process-filter proc next)
+              (error (chorus--debug "handling the daemon's output: %s" (error-message-string err))))))
+      (process-put proc 'chorus-filtering nil))))
 
 (defun chorus--initialize (project conn)
   "Send initialize on CONN for PROJECT; on success re-open PROJECT's buffers."
@@ -504,6 +538,11 @@ A position past its line's end is an error, or with CLAMP the line's end."
   undo-mark        ; the head of `buffer-undo-list' after the last local change
   reverting        ; the text before a `revert-buffer' in progress
   opened           ; an open of this buffer succeeded once: a later one is a re-open
+  sent             ; the text the running open sent as `content' (nil: none sent yet)
+  open-timer       ; the check of the running open (`chorus--check-open')
+  open-since       ; when the buffer started opening (float seconds)
+  slow             ; the person was told the daemon has not answered the open
+  keep-copy        ; the person's text, kept aside if the open's answer differs from it
   crlf             ; the file has DOS line ends
   written-tick)    ; `buffer-chars-modified-tick' when the file last held the text (nil: unknown)
 
@@ -1032,11 +1071,16 @@ The open carries `base' when known.  WHY, when given, is reported with
      ((memq (chorus--state-status state) '(closed failed)) nil)
      ((not (chorus--ready-p project)) (setf (chorus--state-status state) 'offline))
      (t
+      (unless (eq (chorus--state-status state) 'opening)
+        (setf (chorus--state-open-since state) (float-time)
+              (chorus--state-slow state) nil))
       (setf (chorus--state-status state) 'opening
+            (chorus--state-sent state) nil
             (chorus--state-pending state) nil
             (chorus--state-in-flight state) 0
             (chorus--state-unconfirmed state) nil)
       (let ((epoch (cl-incf (chorus--state-epoch state))))
+        (chorus--watch-open state epoch)
         (if (chorus--state-opened state)
             (chorus--open-if-there state epoch)
           (chorus--send-open state epoch)))))))
@@ -1075,7 +1119,8 @@ peer, so that is left to the person: saving the buffer shares it again."
   (let ((buffer (chorus--state-buffer state))
         (path (chorus--state-path state)))
     (with-current-buffer buffer
-      ;; Status is `opening': detaching sends no buffer/close.
+      ;; The daemon has nothing open (it answered "not found"): detaching sends no buffer/close.
+      (setf (chorus--state-status state) 'offline)
       (chorus-mode -1)
       ;; No lock file: a `.#' link in the folder would reach every peer.
       (setq-local create-lockfiles nil)
@@ -1098,6 +1143,7 @@ peer, so that is left to the person: saving the buffer shares it again."
     (when (buffer-live-p buffer)
       (let ((sent (chorus--model-text state))
             (file (buffer-file-name buffer)))
+        (setf (chorus--state-sent state) sent)
         (chorus--request
          project (chorus--method buffer-open)
          (append (list :path file :content sent)
@@ -1116,6 +1162,8 @@ peer, so that is left to the person: saving the buffer shares it again."
                ;; itself; shared, it was marked saved with the file never written.
                (chorus--request project (chorus--method buffer-close) (list :path file)
                                 :error #'ignore)
+               ;; Closed just now: detaching must not close it again.
+               (setf (chorus--state-status state) 'offline)
                (with-current-buffer buffer (chorus-mode -1))
                (chorus--tell-once buffer (or (plist-get result :notShared)
                                              (format "%s is not shared" file))))
@@ -1125,7 +1173,16 @@ peer, so that is left to the person: saving the buffer shares it again."
                (chorus--open state "the buffer changed while opening"))
               (t
                (chorus--set-base state nil)
+               (chorus--cancel-open-watch state)
+               (let ((mine (chorus--state-keep-copy state)))
+                 (setf (chorus--state-keep-copy state) nil)
+                 (when (and mine (not (equal mine (plist-get result :content))))
+                   (chorus--keep-copy buffer (chorus--from-model state mine))))
+               (when (chorus--state-slow state)
+                 (chorus--message "%s is shared again: the daemon answered" (chorus--state-path state)))
                (setf (chorus--state-path state) (plist-get result :path)
+                     (chorus--state-sent state) nil
+                     (chorus--state-slow state) nil
                      (chorus--state-opened state) t
                      (chorus--state-editor-rev state) 0
                      (chorus--state-daemon-rev state) 0
@@ -1150,6 +1207,8 @@ peer, so that is left to the person: saving the buffer shares it again."
                ;; Not a project file (.git/, .chorus/, a link out of the folder): the daemon's
                ;; path rules decide; this buffer is simply not shared.
                (chorus--debug "not sharing %s: %s" file (chorus--error-text err))
+               ;; Nothing is open in the daemon: detaching must not close it.
+               (setf (chorus--state-status state) 'offline)
                (with-current-buffer buffer (chorus-mode -1)))
               (t
                (setf (chorus--state-status state) 'failed)
@@ -1190,6 +1249,69 @@ news, said again it is noise."
         (insert (chorus--from-model state content))))
     (buffer-disable-undo)
     (buffer-enable-undo)))
+
+(defun chorus--watch-open (state epoch)
+  "Check on STATE's open EPOCH after `chorus-open-check-delay' seconds."
+  (chorus--cancel-open-watch state)
+  (setf (chorus--state-open-timer state)
+        (run-at-time chorus-open-check-delay nil #'chorus--check-open state epoch)))
+
+(defun chorus--cancel-open-watch (state)
+  "Cancel the pending check of STATE's open."
+  (when-let ((timer (chorus--state-open-timer state)))
+    (cancel-timer timer)
+    (setf (chorus--state-open-timer state) nil)))
+
+(defun chorus--check-open (state epoch)
+  "STATE's open EPOCH has no answer yet: find out whether the daemon lost it.
+A buffer whose open got no answer stayed \"opening\" for good, its typing
+not shared and nothing said (a trial, after a reconnect and during a stall).
+The daemon answers an editor's requests in the order they were sent
+\(decision 187), so an answer to session/status sent now, while the open
+still has none, means the open's answer was lost: the buffer opens again.
+The daemon handled that open (it came before): if it carried the buffer's
+text, the daemon merged it, so the new open's `base' is that text, and only
+what was typed since is merged (nothing twice).  No answer: the daemon is
+busy; checked again later, and after 30 s the person is told."
+  (setf (chorus--state-open-timer state) nil)
+  (let ((project (chorus--state-project state))
+        (stage (chorus--state-sent state))
+        (current (lambda () (and (= epoch (chorus--state-epoch state))
+                                 (eq (chorus--state-status state) 'opening)
+                                 (buffer-live-p (chorus--state-buffer state))))))
+    (when (and (funcall current) (chorus--ready-p project))
+      (chorus--request
+       project (chorus--method session-status) nil
+       :success (lambda (_)
+                  ;; STAGE: an open carrying the text sent after this question (the answer to
+                  ;; the content-less first step came meanwhile) may still be answered.
+                  (when (and (funcall current) (eq stage (chorus--state-sent state)))
+                    (chorus--debug "the answer to opening %s was lost; opening it again"
+                                   (chorus--state-path state))
+                    (when-let ((sent (chorus--state-sent state)))
+                      (chorus--set-base state sent))
+                    (chorus--open state "its open's answer was lost")))
+       :error #'ignore)
+      (when (and (not (chorus--state-slow state))
+                 (> (- (float-time) (or (chorus--state-open-since state) (float-time))) 30))
+        (setf (chorus--state-slow state) t)
+        (force-mode-line-update t)
+        (chorus--message "the daemon for %s has not answered for 30 s while opening %s (it may be busy); what you type in it is not shared yet, and is once it answers (M-x chorus-reconnect asks again)"
+                         (chorus--project-root project) (chorus--state-path state)))
+      (chorus--watch-open state epoch))))
+
+(defun chorus--keep-copy (buffer text)
+  "Keep TEXT, BUFFER's text before it took the session's, in a buffer; say so.
+BUFFER was shared again with no text known to be in step with the session
+\(see `chorus--detach'), so its own text could not be merged safely: it may
+lack others' changes, and taken as the truth it deleted them on every peer
+\(a trial: 4 minutes of two people's typing)."
+  (let ((copy (generate-new-buffer (format "%s (your text before sharing again)" (buffer-name buffer)))))
+    (with-current-buffer copy
+      (insert text)
+      (set-buffer-modified-p nil))
+    (chorus--message "%s may have lacked others' changes, so it now shows the session's text; the text it had is kept in buffer %s (not shared): copy what you need from it"
+                     (buffer-name buffer) (buffer-name copy))))
 
 (defun chorus--connection-ready (project)
   "Re-open PROJECT's buffers, with their `base': it is (again) initialized."
@@ -1487,6 +1609,12 @@ anyway."
 
 ;;;;; Attaching and detaching
 
+(defvar-local chorus--reshare nil
+  "(PATH TRUSTED . BASE): this buffer of PATH was shared, then `chorus-mode' went off.
+BASE is the text last in step with the daemon, for the open when it is shared
+again; TRUSTED nil means none is known (see `chorus--detach').")
+(put 'chorus--reshare 'permanent-local t)
+
 (defun chorus--attach ()
   "Share the current buffer through its project's daemon.
 Returns nil when it cannot be shared."
@@ -1509,14 +1637,25 @@ Returns nil when it cannot be shared."
         ;; missing here: view mode, a file a peer just made).  A buffer changed before it was
         ;; shared sends its changes since the file as its own.
         (setf (chorus--state-base state)
-              (let ((moved chorus--moved-from))
-                (setq chorus--moved-from nil)
+              (let ((moved chorus--moved-from)
+                    (reshare (and (equal (car chorus--reshare) (chorus--state-path state))
+                                  (cdr chorus--reshare))))
+                (setq chorus--moved-from nil
+                      chorus--reshare nil)
                 (cond
                  ;; The daemon took this Emacs's rename of the file as a rename: its document
                  ;; is the old file's (see `chorus--moved-from').
                  ((and moved (member (cons (car moved) (chorus--state-path state))
                                      (chorus--project-renames project)))
                   (cdr moved))
+                 ;; Shared before and changed since (`chorus-mode' off and on): its text may
+                 ;; lack others' changes it never received, and the file is the session's,
+                 ;; newer.  Merged from the file (below), that difference deleted their typing
+                 ;; on every peer (a trial).  Only what changed since the text last in step
+                 ;; is merged; with none known, the session's text is taken and this text kept.
+                 ((and reshare (buffer-modified-p))
+                  (if (car reshare) (cdr reshare)
+                    (setf (chorus--state-keep-copy state) (chorus--model-text state))))
                  ((not (buffer-modified-p))
                   (chorus--model-text state))
                  ((file-readable-p file)
@@ -1531,16 +1670,38 @@ Returns nil when it cannot be shared."
           (setf (chorus--state-status state) 'offline))
         t)))))
 
+(defun chorus--reshare-base (state)
+  "What a later re-share of STATE's buffer may take as in step: (TRUSTED . TEXT).
+Open: its text (typing is flushed first: the daemon gets all of it).  An open
+that carried the buffer's text and has no answer: none (the daemon may or may
+not have merged that text).  Otherwise the `base' the next open would carry."
+  (pcase (chorus--state-status state)
+    ('open (cons t (chorus--model-text state)))
+    ('opening (if (chorus--state-sent state) (cons nil nil)
+                (cons (and (chorus--state-base state) t) (chorus--state-base state))))
+    (_ (cons (and (chorus--state-base state) t) (chorus--state-base state)))))
+
 (defun chorus--detach ()
-  "Stop sharing the current buffer."
+  "Stop sharing the current buffer.
+A buffer still opening is closed too: the daemon takes the close after the
+open, so it does not keep the buffer open for this editor."
   (when-let ((state chorus--state))
     (let ((project (chorus--state-project state)))
       (when (eq (chorus--state-status state) 'open)
-        (chorus--flush state)
+        (chorus--flush state))
+      ;; Shared before: turned on again, it must not take its text for the session's.
+      (when (or (chorus--state-opened state) (memq (chorus--state-status state) '(open opening)))
+        (setq chorus--reshare (cons (chorus--state-path state) (chorus--reshare-base state))))
+      (when (memq (chorus--state-status state) '(open opening))
         (chorus--notify project (chorus--method cursor-set)
                         (list :path (chorus--state-path state) :selections []))
         (chorus--request project (chorus--method buffer-close)
-                         (list :path (chorus--state-path state)) :error #'ignore))
+                         (list :path (if (eq (chorus--state-status state) 'open)
+                                         (chorus--state-path state)
+                                       ;; As the open named it (the daemon's name is not known yet).
+                                       (or (buffer-file-name) (chorus--state-path state))))
+                         :error #'ignore))
+      (chorus--cancel-open-watch state)
       (when-let ((timer (chorus--state-flush-timer state))) (cancel-timer timer))
       (setf (chorus--state-status state) 'closed)
       (chorus--clear-buffer-cursors (current-buffer))
@@ -2112,11 +2273,24 @@ even the home folder, a new project that read in every file (a trial)."
                        (abbreviate-file-name default-directory))
     (let ((project (chorus--current-project)))
       (chorus--follow-again project)
+      (chorus--check-opening project)
       (unless (memq (chorus--project-state project) '(ready connecting))
         (chorus--cancel-retry project)
         (setf (chorus--project-attempts project) 0
               (chorus--project-state project) 'lost)
         (chorus--connect project)))))
+
+(defun chorus--check-opening (project)
+  "Check now on PROJECT's buffers whose open has no answer (`chorus--check-open').
+`chorus-reconnect' did nothing to them while connected (a trial)."
+  (when (chorus--ready-p project)
+    (let ((opening (cl-remove-if-not (lambda (s) (eq (chorus--state-status s) 'opening))
+                                     (chorus--project-states project))))
+      (when opening
+        (chorus--message "asking the daemon about %s, still opening; each opens again if its answer was lost"
+                         (mapconcat #'chorus--state-path opening ", "))
+        (dolist (state opening)
+          (chorus--check-open state (chorus--state-epoch state)))))))
 
 (defun chorus--follow-again (project)
   "Have PROJECT's buffers the daemon refused to share follow the session again.
@@ -2165,6 +2339,7 @@ for as long as that lasts (`chorus-reconnect' makes it follow again)."
     (pcase st
       ('open " Chorus")
       ('failed " Chorus[not following]")
+      ('opening (if (chorus--state-slow chorus--state) " Chorus[opening: daemon busy]" " Chorus[opening]"))
       (_ (format " Chorus[%s]" (or st "off"))))))
 
 (defun chorus--turn-on ()
