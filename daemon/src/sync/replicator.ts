@@ -391,11 +391,13 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   /**
    * A digest of the heads of each of `docs` (peer-messages.ts `headsDigest`), '' for one whose
-   * heads are not known here without loading it (or held by an extra store).
+   * heads are not known here without loading it, the file index, and one held by an extra store.
    */
   private digests(docs: string[]): string[] {
     return docs.map((doc) => {
-      if (this.extra.has(doc)) return '';
+      // The file index is always in memory, so syncing it costs nothing to skip; it is synced at
+      // every link as before, which also brings any change of the file list lost as a link came up.
+      if (doc === INDEX_DOC_ID || this.extra.has(doc)) return '';
       const heads = this.workspace.knownHeads(doc);
       return heads && heads.length ? headsDigest(heads) : '';
     });
