@@ -109,6 +109,13 @@ function undecodableName(root: string, rel: string): string | undefined {
 /** How long a path a peer's change moved away or deleted is remembered (`FolderSync.goneByPeer`), in ms. */
 const GONE_BY_PEER_MS = 60_000;
 
+/** A path a change moved away (`to`) or deleted, when, and the peer whose change it was (none: this folder's). */
+interface Gone {
+  to?: string;
+  at: number;
+  peer?: string;
+}
+
 export class FolderSync {
   readonly rules: IgnoreRules;
   private watcher: FSWatcher | undefined;
@@ -148,7 +155,7 @@ export class FolderSync {
    * nobody was told, 2 of 2; a re-check: the person who deleted the file was not, 0 of 3. Kept for
    * GONE_BY_PEER_MS.
    */
-  private goneByPeer = new Map<string, { to?: string; at: number; byPeer: boolean; peer?: string }>();
+  private goneByPeer = new Map<string, Gone>();
 
   constructor(
     private readonly project: Project,
@@ -161,10 +168,9 @@ export class FolderSync {
     workspace.on('files', (e) => {
       const at = Date.now();
       const peer = e.origin.kind === 'peer' ? e.origin.peerId : undefined;
-      const byPeer = peer !== undefined;
       if (peer !== undefined) for (const p of e.created) this.tellBackFromPeer(p, at, peer);
-      for (const r of e.renamed) this.goneByPeer.set(r.from, { to: r.to, at, byPeer, ...(peer ? { peer } : {}) });
-      for (const p of e.deleted) this.goneByPeer.set(p, { at, byPeer, ...(peer ? { peer } : {}) });
+      for (const r of e.renamed) this.goneByPeer.set(r.from, { to: r.to, at, ...(peer ? { peer } : {}) });
+      for (const p of e.deleted) this.goneByPeer.set(p, { at, ...(peer ? { peer } : {}) });
       if (this.goneByPeer.size > 10_000) this.goneByPeer.clear(); // a bound: only the last minute matters
     });
     writeBack.takeForeign = async (rel) => {
@@ -179,7 +185,7 @@ export class FolderSync {
    */
   private tellBackAsNew(rel: string): void {
     const gone = this.recentlyGone(rel, Date.now());
-    if (gone === undefined || !gone.byPeer) return;
+    if (gone?.peer === undefined) return;
     const message =
       gone.to !== undefined
         ? `${rel}: a peer renamed it to ${gone.to} while this folder changed it, before this daemon had the rename. Both are kept: ${rel} has this folder's version, shared again as a new file, and ${gone.to} the session's. Merge them and delete one`
@@ -212,7 +218,7 @@ export class FolderSync {
   }
 
   /** What moved away or deleted `rel` within GONE_BY_PEER_MS of `now`, if anything; asked once (forgotten here). */
-  private recentlyGone(rel: string, now: number): { to?: string; at: number; byPeer: boolean; peer?: string } | undefined {
+  private recentlyGone(rel: string, now: number): Gone | undefined {
     const gone = this.goneByPeer.get(rel);
     if (gone === undefined) return undefined;
     this.goneByPeer.delete(rel);
