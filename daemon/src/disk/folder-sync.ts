@@ -36,6 +36,13 @@ function batchFiles(): number {
   return testTimings().batchFiles ?? BATCH_FILES;
 }
 
+/**
+ * Longest the take-in of changed files runs before it lets the event loop run (`takeChanged`):
+ * well below the 10 s after which a peer counts a silent link dead, and short enough that an
+ * editor's keystroke waits at most about this long behind a tree-wide rewrite.
+ */
+const TAKE_IN_SLICE_MS = 50;
+
 /** Quiet time after the last folder event before a batch is taken in. */
 const SETTLE_MS = 120;
 /** A steady stream of events is still taken in at least this often. */
@@ -1119,29 +1126,28 @@ export class FolderSync {
           this.workspace.addConcurrent(rel, present.get(rel)!.bytes, DISK, present.get(rel)!.exec);
         });
       }
-      for (const rel of [...added, ...changed]) {
-        steps.push(() => {
-          const seen = present.get(rel)!;
-          // What the tool changed: usually the folder's newest content, an older one when the
-          // tool read the file just before a write-back replaced it (decision 148).
-          const chosen = whole.has(rel) ? undefined : this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
-          const base = chosen?.text;
-          const baseHash = chosen?.hash ?? (whole.has(rel) ? undefined : this.writeBack.ledger.latest(rel));
-          this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
-          const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash);
-          // This folder's version raced a peer's and is kept beside it: the folder gets that
-          // copy now, before the shared version replaces it at the path.
-          if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);
-          // What the folder holds is the file's base from now on. Kept after the change: a text
-          // file's first outside edit makes its document live just now, and a base is kept only
-          // for a document in memory. Without it the next outside edit had no base, and was
-          // taken as the whole text, deleting what peers had added meanwhile.
-          this.writeBack.keepBase(rel, seen.hash, seen.bytes);
-          this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
-          // The document's heads, when the take-in left its text exactly the folder's (decision 200).
-          this.writeBack.tookIn(rel, seen.hash);
-        });
-      }
+      const takeContent = (rel: string): void => {
+        const seen = present.get(rel)!;
+        // What the tool changed: usually the folder's newest content, an older one when the
+        // tool read the file just before a write-back replaced it (decision 148).
+        const chosen = whole.has(rel) ? undefined : this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
+        const base = chosen?.text;
+        const baseHash = chosen?.hash ?? (whole.has(rel) ? undefined : this.writeBack.ledger.latest(rel));
+        this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
+        const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash);
+        // This folder's version raced a peer's and is kept beside it: the folder gets that
+        // copy now, before the shared version replaces it at the path.
+        if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);
+        // What the folder holds is the file's base from now on. Kept after the change: a text
+        // file's first outside edit makes its document live just now, and a base is kept only
+        // for a document in memory. Without it the next outside edit had no base, and was
+        // taken as the whole text, deleting what peers had added meanwhile.
+        this.writeBack.keepBase(rel, seen.hash, seen.bytes);
+        this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
+        // The document's heads, when the take-in left its text exactly the folder's (decision 200).
+        this.writeBack.tookIn(rel, seen.hash);
+      };
+      for (const rel of added) steps.push(() => takeContent(rel));
       for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));
       // New folders after the files that went (a file replaced by a folder of its name goes
       // first), each checked against the index as it is then: a folder where the session has a
@@ -1158,6 +1164,7 @@ export class FolderSync {
         if (made !== undefined) for (const { to, id } of renamedNow) this.writeBack.renamedHere.mark(to, id, made);
         renamedNow = [];
       }
+      await this.takeChanged(changed, present, takeContent, later);
       const parts = [
         [added.length, 'new'],
         [changed.length, 'changed'],
@@ -1188,6 +1195,35 @@ export class FolderSync {
     if (toWrite.length) void this.writeBack.pendingContent.writeMany(toWrite, (rel) => `writing ${rel} into the folder`);
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
     return unsettled;
+  }
+
+  /**
+   * Take in the new content of files the session has (`changed`), a slice of at most
+   * TAKE_IN_SLICE_MS at a time, letting the event loop run between slices (decision 246). Each
+   * such file becomes a live document and is merged (~30–60 ms each), and a tool that rewrites
+   * hundreds at once (`sed -i` over a tree, a formatter, a branch switch) held the daemon for
+   * 20 s and more: it answered no peer's ping (each counted it unreachable after 10 s and told its
+   * editors so), no editor, and nothing else. Between slices a peer's change, an editor's edit or
+   * another take-in may land: a file whose path now names another file (or none), or that a
+   * take-in or write of the daemon's has touched since it was read, is left to the watcher's next
+   * batch (`later`), which reads it as it is then, as `sync` does for a read another take-in
+   * overtook. Each slice is one index change, for a file that is no text document (a blob's new hash).
+   */
+  private async takeChanged(changed: string[], present: ReadonlyMap<string, Seen>, take: (rel: string) => void, later: (rel: string) => void): Promise<void> {
+    const index = this.workspace.index;
+    const ids = new Map(changed.map((rel) => [rel, index.idOf(rel)]));
+    let i = 0;
+    while (i < changed.length) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const end = performance.now() + TAKE_IN_SLICE_MS;
+      this.workspace.batch(() => {
+        do {
+          const rel = changed[i++]!;
+          if (index.idOf(rel) !== ids.get(rel) || this.writeBack.since(rel) !== present.get(rel)!.since) later(rel);
+          else take(rel);
+        } while (i < changed.length && performance.now() < end);
+      }, DISK);
+    }
   }
 
   /**
