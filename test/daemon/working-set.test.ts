@@ -38,3 +38,31 @@ it('unloads idle documents nobody has open, keeps open ones, and reloads them in
   await new Promise((r) => setTimeout(r, 100));
   expect(ws.unloadIdle(0)).toBe(2); // the editor went away: nothing is pinned
 });
+
+it("answers an unloaded document's text without loading it, until the document is loaded again", async () => {
+  // A write to the folder scheduled before its document was unloaded needs only the text: loading
+  // each of ~240 documents again for it held a member receiving a tree-wide rewrite for seconds
+  // (decision 246).
+  const dir = tempProject({ 'a.txt': 'alpha\n' });
+  daemon = await startDaemon(dir);
+  const e = await ScriptedEditor.socket(daemon.project.socketPath);
+  editors.push(e);
+  await e.init();
+  await e.open('a.txt');
+  await e.edit('a.txt', 0, 0, 'A: ');
+  await e.conn.sendRequest('buffer/close', { path: 'a.txt' });
+  const ws = daemon.workspace;
+  const id = ws.index.idOf('a.txt')!;
+  expect(ws.unloadIdle(0)).toBe(1);
+  expect(ws.text(id)).toBe('A: alpha\n');
+  expect(ws.isLoaded(id)).toBe(false);
+  // Loaded and changed again, it answers from the document, and unloaded again, with the new text.
+  expect(await e.open('a.txt')).toBe('A: alpha\n');
+  expect(ws.isLoaded(id)).toBe(true);
+  await e.edit('a.txt', 0, 3, '');
+  expect(ws.text(id)).toBe('alpha\n');
+  await e.conn.sendRequest('buffer/close', { path: 'a.txt' });
+  expect(ws.unloadIdle(0)).toBe(1);
+  expect(ws.text(id)).toBe('alpha\n');
+  expect(ws.isLoaded(id)).toBe(false);
+});

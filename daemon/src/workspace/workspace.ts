@@ -296,6 +296,15 @@ const IDLE_UNLOAD_MS = 120_000;
  */
 export const MAX_UNPINNED_DOCS = 32;
 export const MAX_UNPINNED_CHARS = 256_000;
+/**
+ * The text of documents unloaded in this run is kept, up to this many characters in all (the
+ * oldest unloaded go first): a write of such a document to the folder, scheduled before it was
+ * unloaded, needs only its text, and loading the document again for it (~40 ms) held a member
+ * receiving a tree-wide rewrite for 8–11 s at a time: each of ~240 writes loaded its document in
+ * one chain of promises, which never let the event loop run (decision 246). A string costs 1–2
+ * bytes per character against Automerge's ~400: 4,000,000 characters is 4–8 MB.
+ */
+export const MAX_UNLOADED_TEXT_CHARS = 4_000_000;
 
 /** A live text file is limited to this size: Automerge 2.2.9 holds ~400 bytes per character. */
 export const DEFAULT_LIVE_LIMIT = 1024 * 1024;
@@ -416,6 +425,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   private unload(id: string, doc: TextDoc): void {
     this.unloadedAs.set(id, { heads: doc.heads, changes: doc.changeCount });
+    this.keepUnloadedText(id, doc.text);
     if (this.storage.unsnapshotted(id) >= CLOSE_COMPACT_AFTER) this.compact(id);
     this.live.delete(id);
     this.used.delete(id);
@@ -428,6 +438,32 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * Peers compare heads at connect and sync only the documents that differ (decision 243).
    */
   private unloadedAs = new Map<string, { heads: string[]; changes: number }>();
+
+  /**
+   * The text of documents unloaded in this run, oldest first, within MAX_UNLOADED_TEXT_CHARS: as
+   * `unloadedAs`, it holds until the document is loaded again (`doc`), so `text` answers from it.
+   */
+  private unloadedText = new Map<string, string>();
+  private unloadedTextChars = 0;
+
+  private keepUnloadedText(id: string, text: string): void {
+    this.forgetUnloadedText(id);
+    if (text.length > MAX_UNLOADED_TEXT_CHARS) return;
+    this.unloadedText.set(id, text);
+    this.unloadedTextChars += text.length;
+    for (const [old, t] of this.unloadedText) {
+      if (this.unloadedTextChars <= MAX_UNLOADED_TEXT_CHARS) break;
+      this.unloadedText.delete(old);
+      this.unloadedTextChars -= t.length;
+    }
+  }
+
+  private forgetUnloadedText(id: string): void {
+    const t = this.unloadedText.get(id);
+    if (t === undefined) return;
+    this.unloadedText.delete(id);
+    this.unloadedTextChars -= t.length;
+  }
 
   /** The heads of document `docId` if known without loading it (see ReplicatedWorkspace.knownHeads). */
   knownHeads(docId: string): string[] | undefined {
@@ -499,6 +535,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       }
       this.live.set(fileId, doc);
       this.unloadedAs.delete(fileId);
+      this.forgetUnloadedText(fileId);
       this.touch(fileId);
       this.makeRoom(fileId);
     }
@@ -556,9 +593,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return this.index.holdingBack && (docId === INDEX_DOC_ID || (FILE_DOC.test(docId) && !this.index.sessionHas(docId)));
   }
 
-  /** A live file's text, staged edits included (see `stageEdit`). */
+  /**
+   * A live file's text, staged edits included (see `stageEdit`). For a document unloaded in this
+   * run, the text it had then, without loading it (`unloadedText`), while its saved state is here.
+   */
   text(fileId: string): string {
-    return this.liveDoc(fileId, false).text;
+    const kept = this.live.has(fileId) || !this.storage.has(fileId) ? undefined : this.unloadedText.get(fileId);
+    return kept ?? this.liveDoc(fileId, false).text;
   }
 
   /**
@@ -1486,8 +1527,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** The hash of a file's current content: its live text's, or its entry's. */
   private currentHash(id: string, e: FileEntry): string {
-    const doc = this.live.get(id) ?? (this.storage.has(id) ? this.doc(id) : undefined);
-    return doc ? contentHash(doc.text) : e.hash;
+    return this.isLive(id) ? contentHash(this.text(id)) : e.hash;
   }
 
   /**
