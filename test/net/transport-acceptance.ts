@@ -112,6 +112,41 @@ export function transportAcceptance(name: string, makePair: PairFactory, opts: A
       expect(got.map((m) => m[3])).toEqual([0, 1, 2, 3, 4]);
     });
 
+    it('hands a burst on over several turns of the event loop when taking it in is slow, in order (decision 246)', async () => {
+      const [a, b] = await pair();
+      // Each message costs its listener 5 ms (a document made live for it, say): 40 of them
+      // arriving together took 200 ms in one go, and the process answered nothing meanwhile.
+      const n = 40;
+      const order: Array<number | 'turn'> = [];
+      let turning = true;
+      const turn = (): void => {
+        if (order.at(-1) !== 'turn') order.push('turn');
+        if (turning) setImmediate(turn);
+      };
+      const all = new Promise<void>((resolve) => {
+        b.on('message', (m) => {
+          const end = performance.now() + 5;
+          while (performance.now() < end) {
+            // taking it in
+          }
+          order.push(m[3]!);
+          if (order.filter((o) => o !== 'turn').length === n) resolve();
+        });
+      });
+      turn();
+      for (let i = 0; i < n; i++) a.send(numbered(i, 9));
+      await all;
+      turning = false;
+      expect(order.filter((o) => o !== 'turn')).toEqual(Array.from({ length: n }, (_, i) => i));
+      let longest = 0;
+      let run = 0;
+      for (const o of order) {
+        run = o === 'turn' ? 0 : run + 1;
+        longest = Math.max(longest, run);
+      }
+      expect(longest, order.join(' ')).toBeLessThan(n / 2);
+    });
+
     it('reports close on both sides, once, with a reason; send after close is a no-op', async () => {
       const [a, b] = await pair();
       let aCloses = 0;

@@ -9,10 +9,13 @@
  * - messages arrive whole, in order, byte-exact, each exactly once, while the link is open;
  * - `close` is idempotent; both ends see exactly one 'close' event with a reason string;
  * - messages that arrive before anyone listens for 'message' are held and delivered, in order,
- *   to the first listener — so handing a fresh link from one owner to another loses nothing.
+ *   to the first listener — so handing a fresh link from one owner to another loses nothing;
+ * - a burst of messages is handed on over several turns of the event loop, in order, at most
+ *   DELIVER_SLICE_MS of them per turn (BaseLink), so the process keeps answering meanwhile.
  */
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
+import { soon } from '../timers.js';
 
 export type LinkKind = 'websocket' | 'webrtc' | 'relay' | 'memory';
 
@@ -46,6 +49,37 @@ export interface Link {
 }
 
 /**
+ * Longest one turn of the event loop spends handing received messages on (ms), over every link
+ * of the process; what arrives after that waits, in order, for the next turn. A socket read can
+ * hold hundreds of messages, and each can cost tens of milliseconds (a document made live for
+ * each file of a tree-wide rewrite): handed on all at once, they held a daemon for 5–11 s, during
+ * which it answered no editor and no ping, and its peers counted it unreachable (decision 246).
+ */
+export const DELIVER_SLICE_MS = 50;
+/**
+ * Most bytes one link holds back for later turns. Past it the link hands everything on at once,
+ * as it arrives: a peer sending faster than this daemon takes its messages in is then slowed by
+ * the transport's own flow control, as before, rather than filling this daemon's memory.
+ */
+export const MAX_HELD_BYTES = 16 * 1024 * 1024;
+
+/** When this turn's slice of delivery ends (performance.now()); 0 while no slice runs. */
+let sliceEnds = 0;
+
+/** Has this turn's slice of delivery run out? The first delivery of a turn starts one. */
+function sliceOver(): boolean {
+  const now = performance.now();
+  if (sliceEnds === 0) {
+    sliceEnds = now + DELIVER_SLICE_MS;
+    soon(() => {
+      sliceEnds = 0;
+    });
+    return false;
+  }
+  return now >= sliceEnds;
+}
+
+/**
  * Shared logic for every transport: the close-once state machine and holding early messages
  * until a listener exists. Subclasses implement `transmit` and `shutdown`, and call `deliver` and
  * `closed` when the underlying channel reports data or an end.
@@ -55,6 +89,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
   abstract readonly remote: string;
   #closeReason: string | undefined;
   #held: Uint8Array[] = [];
+  #heldBytes = 0;
   #flushScheduled = false;
 
   constructor() {
@@ -88,18 +123,32 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
   /** Tear down the underlying channel, telling the far end `reason` where the transport can. */
   protected abstract shutdown(reason: string): void;
 
-  /** Subclasses call this for each whole message received. */
+  /**
+   * Subclasses call this for each whole message received. It is handed on now, or, when the
+   * turn's slice of delivery is over (DELIVER_SLICE_MS) or messages are held already, in a later
+   * turn, in order.
+   */
   protected deliver(data: Uint8Array): void {
     if (this.#closeReason !== undefined) return;
-    if (this.#held.length > 0 || this.listenerCount('message') === 0) {
+    if (this.listenerCount('message') === 0) {
       this.#held.push(data);
-      if (this.listenerCount('message') > 0 && !this.#flushScheduled) {
-        this.#flushScheduled = true;
-        queueMicrotask(() => this.#flushHeld());
-      }
+      this.#heldBytes += data.length;
+      return;
+    }
+    if (this.#held.length > 0 || sliceOver()) {
+      this.#held.push(data);
+      this.#heldBytes += data.length;
+      if (this.#heldBytes > MAX_HELD_BYTES) this.#flushHeld(true);
+      else this.#flushSoon();
       return;
     }
     this.#emitMessage(data);
+  }
+
+  #flushSoon(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    soon(() => this.#flushHeld());
   }
 
   /** A throwing listener must not crash the process from inside a socket callback. */
@@ -118,6 +167,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     // Messages already received are still delivered if someone listens; then the close.
     if (this.#held.length > 0 && this.listenerCount('message') > 0) this.#flushHeld(true);
     this.#held = [];
+    this.#heldBytes = 0;
     try {
       this.emit('close', reason);
     } catch {
@@ -125,11 +175,20 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     }
   }
 
-  #flushHeld(force = false): void {
+  /**
+   * Hand held messages on, in order, while this turn's slice lasts (then again in a later turn);
+   * `all`: every one now (the link closing, or over MAX_HELD_BYTES).
+   */
+  #flushHeld(all = false): void {
     this.#flushScheduled = false;
-    if (this.#closeReason !== undefined && !force) return;
+    if (this.#closeReason !== undefined && !all) return;
     while (this.#held.length > 0 && this.listenerCount('message') > 0) {
+      if (!all && sliceOver()) {
+        this.#flushSoon();
+        return;
+      }
       const next = this.#held.shift()!;
+      this.#heldBytes -= next.length;
       this.#emitMessage(next);
     }
   }
