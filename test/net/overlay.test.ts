@@ -348,6 +348,25 @@ describe('overlay on loopback', () => {
     silent.close();
   });
 
+  it('keeps a link whose silence was its own: with its event loop held past the dead-link time, a daemon reads the peer before it counts the link dead', async () => {
+    const timing = { pingIntervalMs: 100, deadAfterMs: 1000 };
+    const a = await cluster.start('a', { timing });
+    const b = await cluster.start('b', { seeds: a.addrs, timing });
+    await waitFor('linked', () => connectedTo(a).join() === 'b' && connectedTo(b).join() === 'a', 10_000, [a, b]);
+    // Hold this process's event loop (both daemons are in it) for longer than the dead-link time,
+    // as a long take-in, a burst of documents loaded or a suspended process holds a daemon's. Each
+    // side's pings meanwhile wait, unread, in the sockets. Before, the first timer to run after the
+    // hold found the link silent for 1.5 s and closed it before reading them.
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      // held
+    }
+    await sleep(1500);
+    expect(a.events.filter((e) => e.startsWith('down:'))).toEqual([]);
+    expect(b.events.filter((e) => e.startsWith('down:'))).toEqual([]);
+    expect([connectedTo(a).join(), connectedTo(b).join()]).toEqual(['b', 'a']);
+  });
+
   it('relay-only peers find each other again after the relay restarts', async () => {
     let relay = await startRelay({ host: '127.0.0.1', port: 0 });
     const port = relay.port;

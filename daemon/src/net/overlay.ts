@@ -1322,15 +1322,29 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     }
   }
 
-  /** Close links silent for longer than deadAfterMs; returns when the quietest left would be. */
+  /**
+   * Close links silent for longer than deadAfterMs; returns when the quietest left would be.
+   * A link found silent is closed only after this daemon has read what waits on its sockets: the
+   * check runs again once the event loop has polled them (`soon`: setImmediate, which runs after
+   * the poll phase). Timers run before that phase, so after this daemon's own event loop was held (a long
+   * take-in, a burst of documents loaded, a process suspended and resumed) a peer's pings sent
+   * meanwhile were still unread, and the link was closed as silent though only this side had been.
+   */
   #reapSilentLinks(now: number): number {
     const deadAfter = this.#opts.timing?.deadAfterMs ?? 10_000;
     let next = Infinity;
+    const silent: PeerConn[] = [];
     for (const s of this.#links.values()) {
-      for (const c of [...s.conns.values()]) {
-        if (now - c.lastHeard > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
+      for (const c of s.conns.values()) {
+        if (now - c.lastHeard > deadAfter) silent.push(c);
         else next = Math.min(next, c.lastHeard + deadAfter + 1);
       }
+    }
+    if (silent.length > 0) {
+      soon(() => {
+        const later = Date.now();
+        for (const c of silent) if (later - c.lastHeard > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
+      });
     }
     return next;
   }

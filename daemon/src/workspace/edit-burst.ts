@@ -9,20 +9,15 @@
  * This module only keeps the burst's bookkeeping and decides when it ends; the Workspace commits.
  */
 import type { EditorOrigin } from './workspace.js';
+import { soon } from '../timers.js';
 
 /** A burst is committed once this many edits are staged, however fast they keep coming. */
 export const MAX_BURST_EDITS = 256;
 /** ... or once its first edit is this old (ms), so a steady stream still reaches peers promptly. */
 export const MAX_BURST_MS = 10;
 
-/** Run `fn` on the next turn of the event loop (after pending I/O callbacks). */
-type NextTurn = (fn: () => void) => void;
-
-/**
- * setImmediate where there is one (Node): it runs after the I/O callbacks of this turn, so edits
- * already read from the socket are staged first. A browser has none; a 0 ms timeout serves there.
- */
-const nextTurn: NextTurn = ((globalThis as { setImmediate?: NextTurn }).setImmediate?.bind(globalThis)) ?? ((fn) => void setTimeout(fn, 0));
+// The burst is checked on the next turn (`soon`: after the I/O callbacks of this one), so edits
+// already read from the socket are staged first.
 
 export class EditBurst {
   /** The origin the committed change carries: the first edit's undo stop, the last edit's id. */
@@ -74,7 +69,7 @@ export class EditBurst {
       // Scheduled once the current callback is over: the editor connection queues the turn that
       // handles its next message there (vscode-jsonrpc, one message per turn), so the check runs
       // after it. Were it otherwise, bursts would only be shorter, never wrong.
-      queueMicrotask(() => nextTurn(this.check));
+      queueMicrotask(() => soon(this.check));
     }
     return done;
   }
@@ -88,7 +83,7 @@ export class EditBurst {
     if (this.done) return;
     if (this.count !== this.seen && this.hasRoom()) {
       this.seen = this.count;
-      nextTurn(this.check);
+      soon(this.check);
       return;
     }
     this.commit();
