@@ -425,7 +425,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   private unload(id: string, doc: TextDoc): void {
     this.unloadedAs.set(id, { heads: doc.heads, changes: doc.changeCount });
-    this.keepUnloadedText(id, doc.text);
+    if (doc.ready) this.keepUnloadedText(id, doc.text);
     if (this.storage.unsnapshotted(id) >= CLOSE_COMPACT_AFTER) this.compact(id);
     this.live.delete(id);
     this.used.delete(id);
@@ -440,8 +440,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private unloadedAs = new Map<string, { heads: string[]; changes: number }>();
 
   /**
-   * The text of documents unloaded in this run, oldest first, within MAX_UNLOADED_TEXT_CHARS: as
-   * `unloadedAs`, it holds until the document is loaded again (`doc`), so `text` answers from it.
+   * The text of documents unloaded in this run with their whole history, oldest first, within
+   * MAX_UNLOADED_TEXT_CHARS: as `unloadedAs`, it holds until the document is loaded again (`doc`),
+   * so `text` and `content` answer from it.
    */
   private unloadedText = new Map<string, string>();
   private unloadedTextChars = 0;
@@ -598,8 +599,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * run, the text it had then, without loading it (`unloadedText`), while its saved state is here.
    */
   text(fileId: string): string {
-    const kept = this.live.has(fileId) || !this.storage.has(fileId) ? undefined : this.unloadedText.get(fileId);
-    return kept ?? this.liveDoc(fileId, false).text;
+    return this.keptText(fileId) ?? this.liveDoc(fileId, false).text;
+  }
+
+  /** The text kept of a document unloaded in this run (`unloadedText`), while it is not loaded again. */
+  private keptText(fileId: string): string | undefined {
+    return this.live.has(fileId) || !this.storage.has(fileId) ? undefined : this.unloadedText.get(fileId);
   }
 
   /**
@@ -650,6 +655,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A file's current bytes: its live text, or its blob; undefined while its blob is missing. */
   content(fileId: string): Uint8Array | undefined {
+    const kept = this.keptText(fileId);
+    if (kept !== undefined) return utf8ToBytes(kept);
     const doc = this.doc(fileId);
     if (doc?.ready) return utf8ToBytes(doc.text);
     const e = this.index.entry(fileId);
