@@ -4,12 +4,17 @@
 // back, and every later link re-synced every such document, loading each (~40 ms): members froze
 // for tens of seconds at each reconnect (decision 243). Pinned here: memory stays within the
 // working-set bound during and after such a rewrite, a file open in an editor stays in memory,
-// and a link that comes back loads only the documents that differ.
+// a link that comes back loads only the documents that differ, and a member joining afterwards
+// gets each document whole: a trial's fourth member took 511 s and 674 MB to join after such a
+// rewrite, its holder loading each document again for each round trip of the sync protocol
+// (decision NNN).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
+import type { DocumentStore } from '../../daemon/src/workspace/document-store.js';
 import { MAX_UNPINNED_DOCS } from '../../daemon/src/workspace/workspace.js';
-import { converged, editor, folderFiles, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, editor, folderFiles, sharedPair, startPeer, stopAllPeers, until } from '../support/disk-peers.js';
+import { tempProject } from '../support/project-dir.js';
 
 afterEach(stopAllPeers);
 
@@ -67,4 +72,34 @@ it('a link that comes back syncs only the documents that differ: the others are 
   // Only the document that differed was loaded to sync it (the index is always in memory).
   expect(A.workspace.loaded, 'documents A loaded to sync').toBeLessThanOrEqual(1);
   expect(B.workspace.loaded, 'documents B loaded to sync').toBeLessThanOrEqual(1);
+}, 300_000);
+
+it('a member joining after the rewrite gets each document whole: the holder loads each at most once for it, and the joiner keeps at most the bound in memory', async () => {
+  const { a, b, code } = await sharedPair(files);
+  await converged(a, b, 'the first sync');
+  const want: Record<string, string> = {};
+  for (const [p, t] of Object.entries(files)) {
+    want[p] = t.replaceAll('export const', 'export let');
+    fs.writeFileSync(path.join(a.dir, p), want[p]!);
+  }
+  const same = (f: Record<string, string>) => Object.keys(f).length === N && Object.entries(want).every(([k, t]) => f[k] === t);
+  await until(() => same(folderFiles(b.dir)), "every rewrite in B's folder", 120_000);
+  await converged(a, b, 'both folders to settle');
+  // The store is the workspace's own; spied on only to count the documents A loads from it.
+  const store = (a.daemon.workspace as unknown as { storage: DocumentStore }).storage;
+  const opened = vi.spyOn(store, 'open');
+  const c = await startPeer(tempProject({}, 'chorus-disk-c-'), 'carol');
+  await c.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  await until(() => same(folderFiles(c.dir)), "every rewrite in C's folder", 120_000);
+  await converged(a, c, "C's folder to settle");
+  const loadedOnC = c.daemon.workspace.loaded;
+  const loads = new Map<string, number>();
+  for (const [doc] of opened.mock.calls) if (doc !== 'index') loads.set(doc, (loads.get(doc) ?? 0) + 1);
+  // Each document A had was sent to C once, whole: loaded at most once for it (before: up to
+  // once per round trip of the sync protocol, the working set being smaller than the rewrite).
+  expect([...loads].filter(([, n]) => n > 1), 'documents A loaded more than once for C').toEqual([]);
+  // C unloads what has arrived, as any member does (before: every history that came by sync
+  // stayed in memory until idle, all N of them).
+  expect(loadedOnC, 'documents C holds in memory').toBeLessThanOrEqual(MAX_UNPINNED_DOCS + 1);
+  for (const [f, t] of Object.entries(want)) expect(c.daemon.workspace.text(c.daemon.workspace.index.idOf(f)!)).toBe(t);
 }, 300_000);

@@ -30,7 +30,7 @@ export type PeerMessage =
    * them as sent would never send again.
    */
   | { kind: 'restart'; doc: string }
-  /** A whole saved document, for a peer that has none of a long history (then the sync protocol). */
+  /** A whole saved document, for a peer that has none of it (then the sync protocol, which finds the two level). */
   | { kind: 'snapshot'; doc: string; data: Uint8Array }
   /** The sender has none of these blobs (ask someone else, or stop waiting). */
   | { kind: 'lack'; hashes: string[] }

@@ -67,11 +67,22 @@ const WANT_TIMEOUT_MS = 10_000;
 export const MAX_BLOBS_IN_FLIGHT = 64;
 export const MAX_BLOB_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
 /**
- * A document with at least this many changes goes to a peer that has none of it as one saved
- * document (compressed, loaded in one go) instead of change by change through the sync protocol,
- * which for a long history costs seconds of CPU per peer on both sides.
+ * A text document a peer has none of goes to it as one saved document (compressed, loaded in one
+ * go), then the sync protocol, which then has nothing left to bring: change by change, a long
+ * history costs seconds of CPU per peer on both sides, and any history costs round trips, each of
+ * which needs the document in memory on the sender (decision NNN). A read-only daemon sends
+ * whole only histories of at least this many changes, as every daemon did before: a writer
+ * refuses a whole document from it (it may not change anything), so a short one would be made
+ * and sent for nothing.
  */
 const SNAPSHOT_MIN_CHANGES = 5000;
+/**
+ * Most time (ms) one turn of the event loop spends starting the sync of a peer's files'
+ * documents (`pumpOffers`): each needs the document in memory (~40 ms to load one, more when sent
+ * whole). Done in one go, a member holding hundreds of them stopped answering for longer than a
+ * link's silence allowance (10 s) at a join, and every link of it dropped (decision NNN).
+ */
+const OFFER_TURN_MS = 50;
 /** Least time between two fresh starts of one document's sync with one peer (resync). */
 const RESYNC_MS = 1000;
 /**
@@ -140,8 +151,10 @@ export interface ReplicatedWorkspace extends ReplicatedDocs {
   isLive(fileId: string): boolean;
   /** Does the document hold changes waiting for history it lacks? */
   lacksHistory(docId: string): boolean;
-  /** Is the document's history at least this long (then it is sent whole, see SNAPSHOT_MIN_CHANGES)? */
+  /** Is the document's history at least this long (see SNAPSHOT_MIN_CHANGES)? */
   hasLongHistory(docId: string, minChanges: number): boolean;
+  /** This daemon holds a read-only code (see SNAPSHOT_MIN_CHANGES); absent: it may write. */
+  readonly readOnly?: boolean;
   /** The document's heads, joined; '' when it is not here. */
   savedHeads(docId: string): string;
   /**
@@ -231,6 +244,14 @@ interface PeerState {
    */
   held: Map<string, { data: Uint8Array; sync?: Uint8Array }>;
   heldBytes: number;
+  /**
+   * Files' documents of ours whose sync with this peer has not started yet (its `docs` message
+   * came), started OFFER_TURN_MS' worth per turn (`pumpOffers`); the next turn's timer; and how
+   * many went whole since that was last logged.
+   */
+  offers: Set<string>;
+  offerTimer?: Timer;
+  sentWhole: number;
 }
 
 /**
@@ -302,9 +323,14 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     });
   }
 
-  /** A document's saved form, reused for every peer that joins while its heads stay the same. */
+  /**
+   * A long history's saved form, reused for every peer that joins while its heads stay the same
+   * (saving it costs seconds). A short one is saved afresh for each such peer: cheap, and keeping
+   * one for every document ever made live would grow the heap with the project.
+   */
   private snapshots = new Map<string, { heads: string; data: Uint8Array }>();
-  private snapshotOf(doc: string): Uint8Array {
+  private snapshotOf(doc: string, long: boolean): Uint8Array {
+    if (!long) return this.workspace.savedForm(doc)!.data;
     const heads = this.workspace.savedHeads(doc);
     const cached = this.snapshots.get(doc);
     if (cached && cached.heads === heads) return cached.data;
@@ -432,18 +458,21 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       syncGate: new Map(),
       held: new Map(),
       heldBytes: 0,
+      offers: new Set(),
+      sentWhole: 0,
     };
     this.peers.set(id, state);
     // Its name as presence shows it: a string, cut to a name's length (a peer's hello may say anything).
     this.log(`peer ${displayName(meta.name, id.slice(0, 8))} connected; syncing ${docs.length} document${docs.length === 1 ? '' : 's'}`);
     const heads = this.digests(docs);
     this.send(id, { kind: 'docs', docs, heads });
-    // Long histories wait for the peer's list: a peer without one gets a snapshot first. So do
-    // documents whose heads are known here: the peer's list says whether it has the same
-    // (decision 243). Syncing each on every connect loaded every document ever made live, at
-    // ~40 ms each: a member with 400 of them was frozen for 16 s and more at every link.
+    // Files' documents wait for the peer's list: it says whether the peer has the same heads
+    // (then nothing is synced, decision 243) or none of the document (then it goes whole, see
+    // `sendsWhole`). Syncing each on every connect loaded every document ever made live, at ~40 ms
+    // each: a member with 400 of them was frozen for 16 s and more at every link. The index and
+    // the extra stores' documents, always in memory, are synced at once.
     docs.forEach((doc, i) => {
-      if (heads[i] === '' && !this.workspace.hasLongHistory(doc, SNAPSHOT_MIN_CHANGES)) this.syncStep(id, doc);
+      if (heads[i] === '' && !this.isFileDoc(doc)) this.syncStep(id, doc);
     });
     this.emit('peerUp', id, meta);
   }
@@ -456,6 +485,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const gone = this.peers.get(id);
     if (!gone || !this.peers.delete(id)) return;
     clearTimeout(gone.pumpTimer);
+    clearTimeout(gone.offerTimer);
     for (const g of gone.syncGate.values()) clearTimeout(g.timer);
     for (const [hash, w] of this.wanted) if (w.peer === id) this.wanted.delete(hash);
     for (const key of this.resynced.keys()) if (key.startsWith(`${id}:`) || key.startsWith(`restart:${id}:`)) this.resynced.delete(key);
@@ -631,12 +661,21 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.log(`holding ${doc} from peer ${peerId.slice(0, 8)} (${data.length} bytes, ${size.rows} values) until the file index names it`);
   }
 
-  /** Take the held saved documents the index names now, then answer their sync messages. */
+  /**
+   * Take the held saved documents the index names now, then answer their sync messages; for at
+   * most OFFER_TURN_MS per turn of the event loop, the rest in the next (a joiner can hold
+   * hundreds when the index that names them arrives, ~10–40 ms each to load).
+   */
   private takeHeld(): void {
+    const start = Date.now();
     for (const [peerId, p] of this.peers) {
       if (!p.held.size) continue;
       for (const [doc, held] of p.held) {
         if (!this.workspace.names(doc)) continue;
+        if (Date.now() - start >= OFFER_TURN_MS) {
+          unref(setTimeout(() => this.takeHeld(), 0));
+          return;
+        }
         p.held.delete(doc);
         p.heldBytes -= held.data.length + (held.sync?.length ?? 0);
         // Each on its own: a saved document that does not load leaves its sync to bring the history.
@@ -799,22 +838,17 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
             p.unsynced.delete(doc);
             continue;
           }
-          this.syncStep(peerId, doc);
+          if (this.isFileDoc(doc)) p.offers.add(doc);
+          else this.syncStep(peerId, doc);
         }
+        // Ours, held back at connect for the peer's list (a document it has none of goes whole),
+        // and those it holds at other heads: started a slice at a time (pumpOffers).
         for (const doc of ours) {
           if (p.states.has(doc)) continue;
-          if (!this.workspace.hasLongHistory(doc, SNAPSHOT_MIN_CHANGES)) {
-            // Ours only, and held back at connect for the peer's list (its heads known here).
-            this.syncStep(peerId, doc);
-            continue;
-          }
-          if (!p.docs.has(doc)) {
-            const data = this.snapshotOf(doc);
-            this.log(`sending ${doc} to peer ${peerId.slice(0, 8)} as one saved document (${data.length} bytes): its history is long`);
-            this.send(peerId, { kind: 'snapshot', doc, data });
-          }
-          this.syncStep(peerId, doc);
+          if (this.isFileDoc(doc)) p.offers.add(doc);
+          else this.syncStep(peerId, doc);
         }
+        this.pumpOffers(peerId);
         return;
       }
       case 'snapshot':
@@ -938,8 +972,89 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return A.encodeSyncMessage({ ...decoded, changes: [] });
   }
 
+  /**
+   * Start the sync of the files' documents in `offers` with this peer, for at most OFFER_TURN_MS
+   * per turn of the event loop (links are read and pinged between turns). A document the peer has
+   * none of goes whole first (`sendsWhole`), and the sync message that follows, made while the
+   * document is still in memory, shows the peer it is level: the sender loads it once for that
+   * peer, not once per round trip (decision NNN).
+   */
+  private pumpOffers(peerId: string): void {
+    const p = this.peers.get(peerId);
+    if (!p || p.offerTimer) return;
+    const start = Date.now();
+    for (const doc of p.offers) {
+      if (Date.now() - start >= OFFER_TURN_MS) {
+        p.offerTimer = unref(setTimeout(() => {
+          p.offerTimer = undefined;
+          this.pumpOffers(peerId);
+        }, 0));
+        return;
+      }
+      p.offers.delete(doc);
+      // Its sync started meanwhile (the peer's own sync message, a resync): nothing to start.
+      if (p.states.has(doc)) continue;
+      if (!this.workspace.isLive(doc)) {
+        this.settle(peerId, p, doc); // gone since (an orphan dropped): nothing to sync
+        continue;
+      }
+      if (!p.docs.has(doc) && this.sendsWhole(doc)) {
+        const long = this.workspace.hasLongHistory(doc, SNAPSHOT_MIN_CHANGES);
+        const data = this.snapshotOf(doc, long);
+        if (long) this.log(`sending ${doc} to peer ${peerId.slice(0, 8)} as one saved document (${data.length} bytes): its history is long`);
+        else p.sentWhole++;
+        this.send(peerId, { kind: 'snapshot', doc, data });
+      }
+      this.syncStep(peerId, doc);
+    }
+    if (p.sentWhole) this.log(`sent ${p.sentWhole} document${p.sentWhole === 1 ? '' : 's'} peer ${peerId.slice(0, 8)} has none of as saved documents, one message each`);
+    p.sentWhole = 0;
+  }
+
+  /** Is `doc` a file's text document of the workspace (loaded on demand, unlike the index and the extra stores')? */
+  private isFileDoc(doc: string): boolean {
+    return doc !== INDEX_DOC_ID && !this.extra.has(doc) && docKind(doc) === 'text';
+  }
+
+  /**
+   * Does `doc` go whole to a peer that has none of it (see SNAPSHOT_MIN_CHANGES)? Files' text
+   * documents only (the receiver takes nothing else whole), and from a read-only daemon only long
+   * histories.
+   */
+  private sendsWhole(doc: string): boolean {
+    if (!this.isFileDoc(doc)) return false;
+    return this.workspace.readOnly !== true || this.workspace.hasLongHistory(doc, SNAPSHOT_MIN_CHANGES);
+  }
+
+  /**
+   * Does this sync message (its changes taken out, see syncChanges) say the peer holds exactly
+   * what this daemon holds of `doc`, and needs nothing? Then the two are level (each holds the
+   * other's heads), and answering it would only load the document to find that out: the last
+   * message of every sync is such a one, and the holder loading each of hundreds of documents
+   * again for it (the working set holds 32, so they were long gone) cost ~40 ms each (decision
+   * NNN). A document that came whole is level with the sync message that follows it at once.
+   * Told by heads known without loading (Workspace.knownHeads), and only when none of the peer's
+   * changes wait here.
+   */
+  private peerIsLevel(peerId: string, doc: string, data: Uint8Array): boolean {
+    if (!this.isFileDoc(doc) || this.behind(peerId, doc)) return false;
+    const ours = this.workspace.knownHeads(doc);
+    if (!ours?.length) return false;
+    const m = A.decodeSyncMessage(data);
+    if (m.need.length || m.changes.length || m.heads.length !== ours.length) return false;
+    const theirs = new Set(m.heads);
+    return ours.every((h) => theirs.has(h));
+  }
+
   /** Take a peer's sync message (without changes, see syncChanges) and send this side's reply. */
   private answerSync(peerId: string, p: PeerState, doc: string, data: Uint8Array): void {
+    if (this.peerIsLevel(peerId, doc, data)) {
+      // Its sync with this peer has run (a join's offerHeldBack, a later `docs`, skip it).
+      if (!p.states.has(doc)) p.states.set(doc, A.initSyncState());
+      this.settle(peerId, p, doc);
+      this.send(peerId, { kind: 'level', doc });
+      return;
+    }
     const state = this.store(doc).receiveSync(doc, p.states.get(doc) ?? A.initSyncState(), data, { kind: 'peer', peerId });
     p.states.set(doc, state);
     const sent = this.syncStep(peerId, doc);

@@ -1388,11 +1388,23 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       return;
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
+    const arriving = !doc.ready;
     const before = doc.text;
     const op = doc.applyRemote(changes);
     tracePoint('change-applied');
     this.appendRemote(docId, changes);
     if (op) this.remoteText(docId, doc, op, before, origin);
+    if (arriving) this.arrived(docId, doc);
+  }
+
+  /**
+   * A document whose history was arriving (kept in memory whatever the bound, see `makeRoom`)
+   * may have all of it now: then it counts against the bound like any other. Else a joiner that
+   * got hundreds of histories by sync kept every one of them in memory until they went idle
+   * (a trial: 582 MB of Automerge's memory for a 597-file tree; decision NNN).
+   */
+  private arrived(docId: string, doc: TextDoc): void {
+    if (doc.ready && this.live.get(docId) === doc) this.makeRoom(docId);
   }
 
   /** What a peer's changes did to a file's text: tell editors and disk, then settle twins. */
@@ -1432,6 +1444,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       return r.state;
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
+    const arriving = !doc.ready;
     const before = doc.text;
     const heads = doc.heads;
     const r = doc.receiveSync(state, message);
@@ -1443,6 +1456,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const brought = doc.changesSince(heads);
     if (brought.length) this.appendRemote(docId, brought);
     if (r.op) this.remoteText(docId, doc, r.op, before, origin);
+    if (arriving) this.arrived(docId, doc);
     return r.state;
   }
 
