@@ -3,6 +3,8 @@
 // refused in words (helper-79's trial: a 1,179-byte saved document froze a sharer for seconds, a
 // 64 KB ephemeral message nested 32,000 levels closed its link with a stack overflow).
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import * as A from '@automerge/automerge/next';
 import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/src/daemon.js';
@@ -100,6 +102,25 @@ it('a saved document for a file the index does not name waits for its entry; doc
   expect(h.workspace.text(held)).toBe('held until named\n');
   for (const p of peers.splice(0)) await p.close();
   daemons.push(...(await assertVictimHealthy(h, guard)));
+});
+
+it('a whole document for a file whose history is here already is left to its sync, not merged in again (decision NNN)', async () => {
+  // A joiner links to every member, and each sends whole what the joiner's list lacked: the
+  // second copy of each document merged the same history again, two loads of it on the joiner.
+  const { h, m } = await hostAndMallory({ 'a.txt': 'one\n' });
+  const id = h.workspace.index.idOf('a.txt')!;
+  fs.writeFileSync(path.join(h.project.root, 'a.txt'), 'one\ntwo\n');
+  await until(() => h.workspace.isLive(id) && h.workspace.text(id) === 'one\ntwo\n', 'the outside edit taken in');
+  // The host's own history and one change more: merged, it would add the line.
+  const more = A.change(A.load<{ text: string }>(h.workspace.savedForm(id)!.data), (d) => A.splice(d, ['text'], d.text.length, 0, 'three\n'));
+  m.send({ kind: 'snapshot', doc: id, data: A.save(more) });
+  // A message sent after it, taken in after it (one link, in order).
+  const add = changeOn<Index>(h.workspace.index.save(), (d) => (d.files[fileId()] = { path: 'after.txt', hash: sha('x'), size: 1 }));
+  m.changes('index', [add]);
+  await until(() => h.workspace.index.idOf('after.txt') !== undefined, 'an index change sent after it');
+  expect(h.workspace.text(id)).toBe('one\ntwo\n');
+  expect(refusals(h, /left whole documents from peer .* that are here already/)).toBe(1);
+  expect(h.session.replicator!.connectedPeers().map((p) => p.id)).toContain(m.id);
 });
 
 it('a peer message nested deeper than the limit is refused in words, and the link stays', async () => {

@@ -644,6 +644,14 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     if (docKind(doc) !== 'text') throw new ChangeRefused(`a whole document for ${doc}, which is only ever synced`);
     const size = checkSnapshot('text', data);
     if (this.workspace.names(doc)) {
+      if (this.workspace.isLive(doc) && !this.workspace.lacksHistory(doc)) {
+        // Here already, with its history: another member's copy came first (a joiner links to
+        // every member, and each sends what the joiner's list lacked), or it was made live here.
+        // The sync message that follows brings any difference; merging the same history again
+        // cost the joiner two loads of the document each (decision NNN).
+        this.quietLog(peerId, 'snapshot-here', `left whole documents from peer ${peerId.slice(0, 8)} that are here already (${doc} first) to their sync, which brings any difference`);
+        return;
+      }
       this.workspace.applySnapshot(doc, data, { kind: 'peer', peerId });
       // The sender's "sending … as one saved document" has this line as its other half.
       this.log(`took ${doc} from peer ${peerId.slice(0, 8)} as one saved document (${data.length} bytes)`);
