@@ -7,7 +7,7 @@
 // a link that comes back loads only the documents that differ, and a member joining afterwards
 // gets each document whole: a trial's fourth member took 511 s and 674 MB to join after such a
 // rewrite, its holder loading each document again for each round trip of the sync protocol
-// (decision NNN).
+// (decision 247).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';

@@ -104,7 +104,7 @@ it('a saved document for a file the index does not name waits for its entry; doc
   daemons.push(...(await assertVictimHealthy(h, guard)));
 });
 
-it('a whole document for a file whose history is here already is left to its sync, not merged in again (decision NNN)', async () => {
+it('a whole document for a file whose history is here already is left to its sync, not merged in again (decision 247)', async () => {
   // A joiner links to every member, and each sends whole what the joiner's list lacked: the
   // second copy of each document merged the same history again, two loads of it on the joiner.
   const { h, m } = await hostAndMallory({ 'a.txt': 'one\n' });

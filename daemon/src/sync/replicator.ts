@@ -70,7 +70,7 @@ export const MAX_BLOB_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
  * A text document a peer has none of goes to it as one saved document (compressed, loaded in one
  * go), then the sync protocol, which then has nothing left to bring: change by change, a long
  * history costs seconds of CPU per peer on both sides, and any history costs round trips, each of
- * which needs the document in memory on the sender (decision NNN). A read-only daemon sends
+ * which needs the document in memory on the sender (decision 247). A read-only daemon sends
  * whole only histories of at least this many changes, as every daemon did before: a writer
  * refuses a whole document from it (it may not change anything), so a short one would be made
  * and sent for nothing.
@@ -80,7 +80,7 @@ const SNAPSHOT_MIN_CHANGES = 5000;
  * Most time (ms) one turn of the event loop spends starting the sync of a peer's files'
  * documents (`pumpOffers`): each needs the document in memory (~40 ms to load one, more when sent
  * whole). Done in one go, a member holding hundreds of them stopped answering for longer than a
- * link's silence allowance (10 s) at a join, and every link of it dropped (decision NNN).
+ * link's silence allowance (10 s) at a join, and every link of it dropped (decision 247).
  */
 const OFFER_TURN_MS = 50;
 /** Least time between two fresh starts of one document's sync with one peer (resync). */
@@ -648,7 +648,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         // Here already, with its history: another member's copy came first (a joiner links to
         // every member, and each sends what the joiner's list lacked), or it was made live here.
         // The sync message that follows brings any difference; merging the same history again
-        // cost the joiner two loads of the document each (decision NNN).
+        // cost the joiner two loads of the document each (decision 247).
         this.quietLog(peerId, 'snapshot-here', `left whole documents from peer ${peerId.slice(0, 8)} that are here already (${doc} first) to their sync, which brings any difference`);
         return;
       }
@@ -985,7 +985,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * per turn of the event loop (links are read and pinged between turns). A document the peer has
    * none of goes whole first (`sendsWhole`), and the sync message that follows, made while the
    * document is still in memory, shows the peer it is level: the sender loads it once for that
-   * peer, not once per round trip (decision NNN).
+   * peer, not once per round trip (decision 247).
    */
   private pumpOffers(peerId: string): void {
     const p = this.peers.get(peerId);
@@ -1040,7 +1040,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
    * other's heads), and answering it would only load the document to find that out: the last
    * message of every sync is such a one, and the holder loading each of hundreds of documents
    * again for it (the working set holds 32, so they were long gone) cost ~40 ms each (decision
-   * NNN). A document that came whole is level with the sync message that follows it at once.
+   * 247). A document that came whole is level with the sync message that follows it at once.
    * Told by heads known without loading (Workspace.knownHeads), and only when none of the peer's
    * changes wait here.
    */

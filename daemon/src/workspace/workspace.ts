@@ -1401,7 +1401,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * A document whose history was arriving (kept in memory whatever the bound, see `makeRoom`)
    * may have all of it now: then it counts against the bound like any other. Else a joiner that
    * got hundreds of histories by sync kept every one of them in memory until they went idle
-   * (a trial: 582 MB of Automerge's memory for a 597-file tree; decision NNN).
+   * (a trial: 582 MB of Automerge's memory for a 597-file tree; decision 247).
    */
   private arrived(docId: string, doc: TextDoc): void {
     if (doc.ready && this.live.get(docId) === doc) this.makeRoom(docId);
