@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import type { DocumentStore } from '../../daemon/src/workspace/document-store.js';
 import { MAX_UNPINNED_DOCS } from '../../daemon/src/workspace/workspace.js';
-import { converged, editor, folderFiles, sharedPair, startPeer, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, editor, folderFiles, sharedPair, startPeer, stopAllPeers, until, type Peer } from '../support/disk-peers.js';
 import { tempProject } from '../support/project-dir.js';
 
 afterEach(stopAllPeers);
@@ -21,12 +21,12 @@ afterEach(stopAllPeers);
 const N = MAX_UNPINNED_DOCS + 24;
 const files = Object.fromEntries(Array.from({ length: N }, (_, i) => [`src/m${i}.ts`, `export const m${i} = ${i};\n`.repeat(40)]));
 
-it('a rewrite of more files than the working set holds: both folders end with every rewrite, and each daemon keeps at most the bound in memory, the open file included', async () => {
-  const { a, b } = await sharedPair(files);
-  await converged(a, b, 'the first sync');
-  const e = await editor(a.daemon.project.socketPath);
-  await e.open('src/m0.ts');
-  const open = a.daemon.workspace.index.idOf('src/m0.ts')!;
+/**
+ * Every file rewritten in A's folder at once (`export const` → `export let`), waited for until B's
+ * folder has every rewrite and both settle. Returns the files as they should be, and a check of a
+ * folder's files against them.
+ */
+async function rewriteAll(a: Peer, b: Peer): Promise<{ want: Record<string, string>; same: (f: Record<string, string>) => boolean }> {
   const want: Record<string, string> = {};
   for (const [p, t] of Object.entries(files)) {
     want[p] = t.replaceAll('export const', 'export let');
@@ -35,6 +35,16 @@ it('a rewrite of more files than the working set holds: both folders end with ev
   const same = (f: Record<string, string>) => Object.keys(f).length === N && Object.entries(want).every(([k, t]) => f[k] === t);
   await until(() => same(folderFiles(b.dir)), "every rewrite in B's folder", 120_000);
   await converged(a, b, 'both folders to settle');
+  return { want, same };
+}
+
+it('a rewrite of more files than the working set holds: both folders end with every rewrite, and each daemon keeps at most the bound in memory, the open file included', async () => {
+  const { a, b } = await sharedPair(files);
+  await converged(a, b, 'the first sync');
+  const e = await editor(a.daemon.project.socketPath);
+  await e.open('src/m0.ts');
+  const open = a.daemon.workspace.index.idOf('src/m0.ts')!;
+  const { want, same } = await rewriteAll(a, b);
   expect(folderFiles(a.dir)).toEqual(want);
   for (const p of [a, b]) {
     // The open file counts on top of the bound (it is pinned), the rest within it.
@@ -77,14 +87,7 @@ it('a link that comes back syncs only the documents that differ: the others are 
 it('a member joining after the rewrite gets each document whole: the holder loads each at most once for it, and the joiner keeps at most the bound in memory', async () => {
   const { a, b, code } = await sharedPair(files);
   await converged(a, b, 'the first sync');
-  const want: Record<string, string> = {};
-  for (const [p, t] of Object.entries(files)) {
-    want[p] = t.replaceAll('export const', 'export let');
-    fs.writeFileSync(path.join(a.dir, p), want[p]!);
-  }
-  const same = (f: Record<string, string>) => Object.keys(f).length === N && Object.entries(want).every(([k, t]) => f[k] === t);
-  await until(() => same(folderFiles(b.dir)), "every rewrite in B's folder", 120_000);
-  await converged(a, b, 'both folders to settle');
+  const { want, same } = await rewriteAll(a, b);
   // The store is the workspace's own; spied on only to count the documents A loads from it.
   const store = (a.daemon.workspace as unknown as { storage: DocumentStore }).storage;
   const opened = vi.spyOn(store, 'open');
