@@ -41,6 +41,11 @@ export interface Link {
    * peer whose link is not draining (decision 149).
    */
   bufferedAmount?(): number;
+  /**
+   * When this link last received a message (Date.now(); 0: never), whether it has been handed on
+   * yet or waits behind a burst (BaseLink): a peer whose messages arrive is not silent.
+   */
+  readonly lastReceived?: number;
   send(data: Uint8Array): void;
   close(reason?: string): void;
   on<E extends keyof LinkEvents>(event: E, listener: (...args: LinkEvents[E]) => void): this;
@@ -90,6 +95,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
   #closeReason: string | undefined;
   #held: Uint8Array[] = [];
   #heldBytes = 0;
+  #lastReceived = 0;
   #flushScheduled = false;
 
   constructor() {
@@ -105,6 +111,10 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
 
   get closeReason(): string | undefined {
     return this.#closeReason;
+  }
+
+  get lastReceived(): number {
+    return this.#lastReceived;
   }
 
   send(data: Uint8Array): void {
@@ -130,6 +140,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
    */
   protected deliver(data: Uint8Array): void {
     if (this.#closeReason !== undefined) return;
+    this.#lastReceived = Date.now();
     if (this.listenerCount('message') === 0) {
       this.#held.push(data);
       this.#heldBytes += data.length;
@@ -177,16 +188,21 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
 
   /**
    * Hand held messages on, in order, while this turn's slice lasts (then again in a later turn);
-   * `all`: every one now (the link closing, or over MAX_HELD_BYTES).
+   * `all`: every one now (the link closing, or over MAX_HELD_BYTES). At least one each turn, even
+   * when another link's burst has used the slice: the links' flushes run in the order they were
+   * scheduled, so a link behind a busy one waited until that one's whole burst was handed on (a
+   * joiner took 11 s of another member's documents before reading a third's pings, and dropped it).
    */
   #flushHeld(all = false): void {
     this.#flushScheduled = false;
     if (this.#closeReason !== undefined && !all) return;
+    let first = true;
     while (this.#held.length > 0 && this.listenerCount('message') > 0) {
-      if (!all && sliceOver()) {
+      if (!all && !first && sliceOver()) {
         this.#flushSoon();
         return;
       }
+      first = false;
       const next = this.#held.shift()!;
       this.#heldBytes -= next.length;
       this.#emitMessage(next);

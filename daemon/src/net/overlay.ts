@@ -1331,19 +1331,21 @@ export class Overlay extends EventEmitter<OverlayEvents> {
    * meanwhile were still unread, and the link was closed as silent though only this side had been.
    */
   #reapSilentLinks(now: number): number {
+    // A message received counts, whether handed on yet or waiting behind a burst (BaseLink).
+    const heard = (c: PeerConn): number => Math.max(c.lastHeard, c.link.lastReceived);
     const deadAfter = this.#opts.timing?.deadAfterMs ?? 10_000;
     let next = Infinity;
     const silent: PeerConn[] = [];
     for (const s of this.#links.values()) {
       for (const c of s.conns.values()) {
-        if (now - c.lastHeard > deadAfter) silent.push(c);
-        else next = Math.min(next, c.lastHeard + deadAfter + 1);
+        if (now - heard(c) > deadAfter) silent.push(c);
+        else next = Math.min(next, heard(c) + deadAfter + 1);
       }
     }
     if (silent.length > 0) {
       soon(() => {
         const later = Date.now();
-        for (const c of silent) if (later - c.lastHeard > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
+        for (const c of silent) if (later - heard(c) > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
       });
     }
     return next;

@@ -323,6 +323,11 @@ export class SecureLink extends BaseLink {
     this.#inner.close(reason);
   }
 
+  /** Received here or, still waiting to be opened, by the transport below. */
+  override get lastReceived(): number {
+    return Math.max(super.lastReceived, this.#inner.lastReceived ?? 0);
+  }
+
   #receive(data: Uint8Array): void {
     tracePoint('peer-in');
     if (data.length > MAX_MESSAGE_BYTES + TAG_BYTES) {
