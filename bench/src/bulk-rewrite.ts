@@ -66,7 +66,7 @@ const rewrite = (text: string): string => text.replaceAll('export ', 'export  ')
  * part of the work to count). The sharer: each file a document from its old text, then the
  * rewrite as one change, one splice per rewritten line (where it is known, not diffed). The
  * joiner: the same document made from the old text it already has (the same deterministic first
- * change, decision 120), then the sharer's change applied. CPU of each half, ms.
+ * change, decision 003), then the sharer's change applied. CPU of each half, ms.
  */
 function baseline(files: Map<string, string>): { sharerMs: number; joinerMs: number } {
   let sharerMs = 0;
