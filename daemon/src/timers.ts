@@ -20,5 +20,13 @@ export function unref<T>(timer: T): T {
   return timer;
 }
 
+/**
+ * Longest one piece of work that can grow with the project (a tree-wide rewrite taken in, a burst
+ * of peers' messages handed on, a joiner's documents offered) runs before it lets the event loop
+ * run (ms): far below the 10 s after which a peer counts a silent link dead, and about what one
+ * keystroke may wait behind it (decision 246).
+ */
+export const SLICE_MS = 50;
+
 /** What setTimeout/setInterval return on this platform. */
 export type Timer = ReturnType<typeof setTimeout>;

@@ -22,6 +22,7 @@ import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.j
 import { rulesToKeep } from './kept-rules.js';
 import { scanTree } from './scan.js';
 import { testTimings } from '../session/test-timings.js';
+import { SLICE_MS, soon } from '../timers.js';
 import { readOnlyWrittenBack, type WriteBack } from './write-back.js';
 
 /** Most files taken in as one index change (below what peers accept in one change). */
@@ -36,12 +37,7 @@ function batchFiles(): number {
   return testTimings().batchFiles ?? BATCH_FILES;
 }
 
-/**
- * Longest the take-in of changed files runs before it lets the event loop run (`takeChanged`):
- * well below the 10 s after which a peer counts a silent link dead, and short enough that an
- * editor's keystroke waits at most about this long behind a tree-wide rewrite.
- */
-const TAKE_IN_SLICE_MS = 50;
+
 
 /** Quiet time after the last folder event before a batch is taken in. */
 const SETTLE_MS = 120;
@@ -1199,7 +1195,7 @@ export class FolderSync {
 
   /**
    * Take in the new content of files the session has (`changed`), a slice of at most
-   * TAKE_IN_SLICE_MS at a time, letting the event loop run between slices (decision 246). Each
+   * SLICE_MS at a time, letting the event loop run between slices (decision 246). Each
    * such file becomes a live document and is merged (~30–60 ms each), and a tool that rewrites
    * hundreds at once (`sed -i` over a tree, a formatter, a branch switch) held the daemon for
    * 20 s and more: it answered no peer's ping (each counted it unreachable after 10 s and told its
@@ -1214,8 +1210,8 @@ export class FolderSync {
     const ids = new Map(changed.map((rel) => [rel, index.idOf(rel)]));
     let i = 0;
     while (i < changed.length) {
-      if (i > 0) await new Promise((r) => setImmediate(r));
-      const end = performance.now() + TAKE_IN_SLICE_MS;
+      if (i > 0) await new Promise<void>((r) => soon(r));
+      const end = performance.now() + SLICE_MS;
       this.workspace.batch(() => {
         do {
           const rel = changed[i++]!;

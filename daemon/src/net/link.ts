@@ -15,7 +15,7 @@
  */
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
-import { soon } from '../timers.js';
+import { SLICE_MS, soon } from '../timers.js';
 
 export type LinkKind = 'websocket' | 'webrtc' | 'relay' | 'memory';
 
@@ -60,7 +60,7 @@ export interface Link {
  * each file of a tree-wide rewrite): handed on all at once, they held a daemon for 5–11 s, during
  * which it answered no editor and no ping, and its peers counted it unreachable (decision 246).
  */
-export const DELIVER_SLICE_MS = 50;
+export const DELIVER_SLICE_MS = SLICE_MS;
 /**
  * Most bytes one link holds back for later turns. Past it the link hands everything on at once,
  * as it arrives: a peer sending faster than this daemon takes its messages in is then slowed by

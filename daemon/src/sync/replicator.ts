@@ -11,7 +11,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
 import type { FloodDelivery } from '../net/flood.js';
 import { QuietLog } from '../quiet-log.js';
-import { unref, type Timer } from '../timers.js';
+import { SLICE_MS, unref, type Timer } from '../timers.js';
 import { tracePoint } from '../trace-points.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { BlobStore } from '../workspace/blob-store.js';
@@ -76,13 +76,7 @@ export const MAX_BLOB_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
  * and sent for nothing.
  */
 const SNAPSHOT_MIN_CHANGES = 5000;
-/**
- * Most time (ms) one turn of the event loop spends starting the sync of a peer's files'
- * documents (`pumpOffers`): each needs the document in memory (~40 ms to load one, more when sent
- * whole). Done in one go, a member holding hundreds of them stopped answering for longer than a
- * link's silence allowance (10 s) at a join, and every link of it dropped (decision 247).
- */
-const OFFER_TURN_MS = 50;
+
 /** Least time between two fresh starts of one document's sync with one peer (resync). */
 const RESYNC_MS = 1000;
 /**
@@ -246,7 +240,7 @@ interface PeerState {
   heldBytes: number;
   /**
    * Files' documents of ours whose sync with this peer has not started yet (its `docs` message
-   * came), started OFFER_TURN_MS' worth per turn (`pumpOffers`); the next turn's timer; and how
+   * came), started SLICE_MS' worth per turn (`pumpOffers`); the next turn's timer; and how
    * many went whole since that was last logged.
    */
   offers: Set<string>;
@@ -671,7 +665,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   /**
    * Take the held saved documents the index names now, then answer their sync messages; for at
-   * most OFFER_TURN_MS per turn of the event loop, the rest in the next (a joiner can hold
+   * most SLICE_MS per turn of the event loop, the rest in the next (a joiner can hold
    * hundreds when the index that names them arrives, ~10–40 ms each to load).
    */
   private takeHeld(): void {
@@ -680,7 +674,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       if (!p.held.size) continue;
       for (const [doc, held] of p.held) {
         if (!this.workspace.names(doc)) continue;
-        if (Date.now() - start >= OFFER_TURN_MS) {
+        if (Date.now() - start >= SLICE_MS) {
           unref(setTimeout(() => this.takeHeld(), 0));
           return;
         }
@@ -981,7 +975,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   }
 
   /**
-   * Start the sync of the files' documents in `offers` with this peer, for at most OFFER_TURN_MS
+   * Start the sync of the files' documents in `offers` with this peer, for at most SLICE_MS
    * per turn of the event loop (links are read and pinged between turns). A document the peer has
    * none of goes whole first (`sendsWhole`), and the sync message that follows, made while the
    * document is still in memory, shows the peer it is level: the sender loads it once for that
@@ -992,7 +986,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     if (!p || p.offerTimer) return;
     const start = Date.now();
     for (const doc of p.offers) {
-      if (Date.now() - start >= OFFER_TURN_MS) {
+      if (Date.now() - start >= SLICE_MS) {
         p.offerTimer = unref(setTimeout(() => {
           p.offerTimer = undefined;
           this.pumpOffers(peerId);
