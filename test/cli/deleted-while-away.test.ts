@@ -73,8 +73,8 @@ it('a re-opened buffer typed in while its file was deleted brings it back at its
   await waitUntil('f.txt back on B with the typing', () => has(b) && read(b) === typed);
   expect(listTree(a)).toEqual(['f.txt']);
   expect(listTree(b)).toEqual(['f.txt']);
-  await waitUntil("B's log to say why", () => /kept f\.txt: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits/.test(log(b)));
-  await waitUntil("A's log to say why", () => /f\.txt is back: it was deleted, but a peer kept it with edits made there that the deletion never saw/.test(log(a)));
+  await waitUntil("B's log to say why", () => /kept f\.txt: it was deleted on one side and edited on another; it is back with those edits rather than lose them/.test(log(b)));
+  await waitUntil("A's log to say why", () => /f\.txt is back: it was deleted, but a peer edited it and kept it with those edits rather than lose them/.test(log(a)));
   // The buffer is the file: the editor's next keystroke lands in it, everywhere.
   await editor.edit('f.txt', 0, 0, '> ');
   await waitUntil('the next keystroke on A', () => read(a) === `> ${typed}`);

@@ -22,6 +22,8 @@ import { tooLongEntryIn, tooLongForSystem, tooLongInWords } from './long-paths.j
 import { rulesToKeep } from './kept-rules.js';
 import { scanTree } from './scan.js';
 import { testTimings } from '../session/test-timings.js';
+import { decodeText } from '../text/decode-text.js';
+import { pairEditedRenames } from './edited-renames.js';
 import { SLICE_MS, soon } from '../timers.js';
 import { readOnlyWrittenBack, type WriteBack } from './write-back.js';
 
@@ -1000,13 +1002,25 @@ export class FolderSync {
       (rel) => [this.currentHash(index.idOf(rel)!), ...this.writeBack.mayHold(rel)],
       (rel) => present.get(rel)!.hash,
     );
-    if (renames.length) {
-      const from = new Set(renames.map(([f]) => f));
-      const to = new Set(renames.map(([, t]) => t));
+    const leave = (pairs: Array<[string, string]>) => {
+      if (!pairs.length) return;
+      const from = new Set(pairs.map(([f]) => f));
+      const to = new Set(pairs.map(([, t]) => t));
       keepOnly(gone, (rel) => !from.has(rel));
       keepOnly(unsaved, (rel) => !from.has(rel));
       keepOnly(added, (rel) => !to.has(rel));
-    }
+    };
+    leave(renames);
+    // Then unlink + add of mostly the same text: a file moved and changed at once (`git pull` of
+    // a commit that did both). Taken in as a deletion and a new file, its history stayed behind,
+    // and a peer typing in it meanwhile brought the old name back (trial s51, F7). It is renamed,
+    // then its new content is taken in as an edit of what the folder had (decision 248).
+    const edited = pairEditedRenames([...gone, ...unsaved], added, (rel) => {
+      const seen = present.get(rel);
+      if (seen === undefined) return this.writeBack.baseText(rel);
+      return seen.bytes.length > this.workspace.liveLimit ? undefined : (decodeText(seen.bytes) ?? undefined);
+    });
+    leave(edited);
     // A new file moved or gone since it was read: the daemon itself may have moved it meanwhile
     // (a peer's rename, which forgets the old path: WriteBack.moved), and what was read is then no
     // file at all. Shared as new, it came back at its old path on every peer, where a join had
@@ -1061,7 +1075,7 @@ export class FolderSync {
     }
 
     // A new folder where the session has a file that stays (see the steps below): not shared.
-    const leaving = new Set([...gone, ...renames.map(([from]) => from)]);
+    const leaving = new Set([...gone, ...renames.map(([from]) => from), ...edited.map(([from]) => from)]);
     folders.added = folders.added.filter((rel) => {
       const file = this.workspace.index.fileAtOrAbove(rel);
       if (file === undefined || leaving.has(file)) return true;
@@ -1069,12 +1083,12 @@ export class FolderSync {
       return false;
     });
 
-    const any = renames.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length;
+    const any = renames.length || edited.length || gone.length || added.length || changed.length || collided.length || modes.length || folders.added.length || folders.gone.length;
     if (any && this.workspace.readOnly) {
       // A read-only member's folder changes are its own: never shared, never queued for later.
       // A rename names both paths, a deletion says it is one (a trial read only the new path,
       // and "the change of" a file it had deleted).
-      for (const [from, to] of renames) this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`);
+      for (const [from, to] of [...renames, ...edited]) this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`);
       for (const rel of [...gone, ...folders.gone]) this.once(`ro:${rel}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`);
       for (const rel of [...added, ...changed, ...collided, ...modes, ...folders.added]) {
         this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`);
@@ -1088,7 +1102,7 @@ export class FolderSync {
       // it would find the folder not empty, keep it and share it again (decision 175). Only a
       // folder a file of this take-in takes the place of goes first (`rm -r x; mv y x`).
       const arriving = new Set<string>();
-      for (const rel of [...renames.map(([, to]) => to), ...added, ...collided]) for (let p = rel; p; p = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p)) arriving.add(p);
+      for (const rel of [...renames.map(([, to]) => to), ...edited.map(([, to]) => to), ...added, ...collided]) for (let p = rel; p; p = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p)) arriving.add(p);
       const dirsFirst = folders.gone.filter((rel) => arriving.has(rel));
       const dirsAfter = folders.gone.filter((rel) => !arriving.has(rel));
       for (const rel of dirsFirst) steps.push(() => this.workspace.removeDir(rel, DISK));
@@ -1105,6 +1119,19 @@ export class FolderSync {
           // Edits that arrived after the folder last had it (typing while it was moved): the
           // folder gets them at the new name.
           if (id !== undefined && index.idOf(to) === id && this.workspace.isLive(id) && this.currentHash(id) !== present.get(to)!.hash) this.writeBack.schedule(id);
+        });
+      }
+      // A file moved and changed: renamed (its history, an editor's buffer and a peer's typing
+      // go with it), then its new content taken in as an edit of what the folder had, which
+      // `moved` carried to the new name as its base.
+      for (const [from, to] of edited) {
+        steps.push(() => {
+          const id = index.idOf(from);
+          this.workspace.rename(from, to, DISK);
+          this.writeBack.moved(from, to);
+          this.writeBack.renamedHere.take(from);
+          if (id !== undefined && index.idOf(to) === id) renamedNow.push({ to, id });
+          takeContent(to);
         });
       }
       for (const rel of gone) {
@@ -1164,7 +1191,7 @@ export class FolderSync {
       const parts = [
         [added.length, 'new'],
         [changed.length, 'changed'],
-        [renames.length, 'renamed'],
+        [renames.length + edited.length, edited.length ? `renamed (${edited.length} of them changed too)` : 'renamed'],
         [gone.length, 'deleted'],
         [collided.length, 'created here and by a peer at once'],
         [modes.length, 'with a new mode'],

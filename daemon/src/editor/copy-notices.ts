@@ -23,10 +23,10 @@ export const COPY_WORDS: NoticeWords = {
     `${n} files were made or changed on two peers at once (or came from a peer's folder that had its own, or met a folder made at their path): each other version is kept beside it, as "name (conflict …)", and .chorus/daemon.log names every one. Compare each pair, keep what you want and delete the other`,
 };
 
-/** Deleted files back with edits the deletion never saw (Workspace `back`). */
+/** Deleted files back with edits made on another side (Workspace `back`). */
 export const BACK_WORDS: NoticeWords = {
   one: (m) => m,
-  many: (n) => `${n} files deleted on one side came back, each with edits made on another that the deletion never saw; .chorus/daemon.log names every one. Delete again what should go`,
+  many: (n) => `${n} files deleted on one side came back, each with edits made on another, kept rather than lost; .chorus/daemon.log names every one. Delete again what should go`,
 };
 
 export class CopyNotices {

@@ -1654,7 +1654,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     if (last.exec) entry.exec = true;
     const change = this.index.replace(docId, entry);
     if (!change) return;
-    this.tellBack(`kept ${path}: it was deleted on one side while being edited on another, which the deletion never saw; it is back with those edits (delete it again if it should go)`);
+    // Said so that it holds either way: the edit may have been made before the deletion reached
+    // its editor or after (a buffer still open there), and which it was is not known (trial s51, F7).
+    this.tellBack(`kept ${path}: it was deleted on one side and edited on another; it is back with those edits rather than lose them (delete it again if it should go)`);
     this.record(INDEX_DOC_ID, change);
     this.emit('files', { created: [path], deleted: [], renamed: [], changed: [], origin: origin.kind === 'peer' ? origin : SETTLING });
   }
@@ -1782,7 +1784,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     for (const path of diff.created) {
       const id = this.index.idOf(path);
       if (id === undefined || this.index.removedEntry(id) === undefined) continue;
-      this.tellBack(`${path} is back: it was deleted, but a peer kept it with edits made there that the deletion never saw (delete it again if it should go)`);
+      this.tellBack(`${path} is back: it was deleted, but a peer edited it and kept it with those edits rather than lose them (delete it again if it should go)`);
     }
   }
 
