@@ -48,7 +48,7 @@ import { dialable } from './host-addrs.js';
 import { HandshakeSlots, sourceOf } from './handshake-slots.js';
 import type { Link } from './link.js';
 import { frame, jsonFrame, MAX_ADDRS, MAX_MEMBERS, memberName, parseHello, parseJson, parseMembers, ProtocolError, Wire, type Hello, type Member } from './overlay-wire.js';
-import { newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
+import { lastHeard, newPeerConn, PeerLinks, pathOf, type PeerConn, type PeerPath } from './peer-links.js';
 import { RelayClient } from './relay-client.js';
 import { relayRoomId } from './relay-protocol.js';
 import { writerKeys, type SessionKeys } from './credentials.js';
@@ -495,7 +495,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     const s = this.#links.get(peerId);
     if (!s?.up) return undefined;
     let last: number | undefined;
-    for (const c of s.conns.values()) last = Math.max(last ?? 0, c.lastHeard);
+    for (const c of s.conns.values()) last = Math.max(last ?? 0, lastHeard(c));
     return last;
   }
 
@@ -629,7 +629,6 @@ export class Overlay extends EventEmitter<OverlayEvents> {
           clearTimeout(timer);
           conn = this.#onHello(link, parseHello(data.subarray(1)), origin);
         } else {
-          conn.lastHeard = Date.now();
           this.#dispatch(conn, link.peerId, data);
         }
       } catch (err) {
@@ -1318,7 +1317,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       const lower = this.#opts.selfId < s.id || round % HIGHER_PINGS_EVERY === 0;
       // The higher one pings a link it has not heard on for an interval too (the lower one's
       // pings stopped, or it pings more slowly than this side counts a link dead).
-      for (const c of s.conns.values()) if (lower || now - c.lastHeard > this.#pingInterval) c.link.send(ping);
+      for (const c of s.conns.values()) if (lower || now - lastHeard(c) > this.#pingInterval) c.link.send(ping);
     }
   }
 
@@ -1331,21 +1330,19 @@ export class Overlay extends EventEmitter<OverlayEvents> {
    * meanwhile were still unread, and the link was closed as silent though only this side had been.
    */
   #reapSilentLinks(now: number): number {
-    // A message received counts, whether handed on yet or waiting behind a burst (BaseLink).
-    const heard = (c: PeerConn): number => Math.max(c.lastHeard, c.link.lastReceived);
     const deadAfter = this.#opts.timing?.deadAfterMs ?? 10_000;
     let next = Infinity;
     const silent: PeerConn[] = [];
     for (const s of this.#links.values()) {
       for (const c of s.conns.values()) {
-        if (now - heard(c) > deadAfter) silent.push(c);
-        else next = Math.min(next, heard(c) + deadAfter + 1);
+        if (now - lastHeard(c) > deadAfter) silent.push(c);
+        else next = Math.min(next, lastHeard(c) + deadAfter + 1);
       }
     }
     if (silent.length > 0) {
       soon(() => {
         const later = Date.now();
-        for (const c of silent) if (later - heard(c) > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
+        for (const c of silent) if (later - lastHeard(c) > deadAfter) c.link.close(`no traffic for ${Math.round(deadAfter / 1000)} s (peer unreachable)`);
       });
     }
     return next;

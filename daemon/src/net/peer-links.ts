@@ -58,12 +58,21 @@ export interface PeerConn {
   gotDone: boolean;
   /** DATA (and FLOOD, wrapped) that arrived here before this link became the rx link. */
   held: Array<Uint8Array | { flood: Uint8Array }>;
-  lastHeard: number;
+  /** When this link finished its hello (ms epoch): it counts as heard from then (see `lastHeard`). */
+  opened: number;
+}
+
+/**
+ * When anything last arrived on `conn`'s link (ms epoch), handed on yet or waiting behind a
+ * burst (`Link.lastReceived`); at the earliest, when it finished its hello.
+ */
+export function lastHeard(conn: PeerConn): number {
+  return Math.max(conn.opened, conn.link.lastReceived);
 }
 
 /** A link that has just finished its hello, not yet part of any stream. */
 export function newPeerConn(link: SecureLink, id: string, path: PeerPath, dialer: string, now = Date.now()): PeerConn {
-  return { link, id, path, dialer, sentEnd: false, gotEnd: false, endNext: undefined, sentDone: false, gotDone: false, held: [], lastHeard: now };
+  return { link, id, path, dialer, sentEnd: false, gotEnd: false, endNext: undefined, sentDone: false, gotDone: false, held: [], opened: now };
 }
 
 export interface PeerLinksHooks {
