@@ -1108,17 +1108,23 @@ export class FolderSync {
       for (const rel of dirsFirst) steps.push(() => this.workspace.removeDir(rel, DISK));
       // The renames of the batch being made: marked with its change once it is made (decision 148).
       let renamedNow: Array<{ to: string; id: string }> = [];
+      /** Rename `from` to `to` in the session and the write-back's records; the file's id if it now has `to`. */
+      const rename = (from: string, to: string): string | undefined => {
+        const id = index.idOf(from);
+        this.workspace.rename(from, to, DISK);
+        this.writeBack.moved(from, to);
+        this.writeBack.renamedHere.take(from);
+        if (id === undefined || index.idOf(to) !== id) return undefined;
+        renamedNow.push({ to, id });
+        return id;
+      };
       for (const [from, to] of renames) {
         steps.push(() => {
-          const id = index.idOf(from);
-          this.workspace.rename(from, to, DISK);
-          this.writeBack.moved(from, to);
-          this.writeBack.renamedHere.take(from);
-          if (id !== undefined && index.idOf(to) === id) renamedNow.push({ to, id });
+          const id = rename(from, to);
           this.writeBack.remember(to, present.get(to)!.hash, present.get(to)!.bytes);
           // Edits that arrived after the folder last had it (typing while it was moved): the
           // folder gets them at the new name.
-          if (id !== undefined && index.idOf(to) === id && this.workspace.isLive(id) && this.currentHash(id) !== present.get(to)!.hash) this.writeBack.schedule(id);
+          if (id !== undefined && this.workspace.isLive(id) && this.currentHash(id) !== present.get(to)!.hash) this.writeBack.schedule(id);
         });
       }
       // A file moved and changed: renamed (its history, an editor's buffer and a peer's typing
@@ -1126,11 +1132,7 @@ export class FolderSync {
       // `moved` carried to the new name as its base.
       for (const [from, to] of edited) {
         steps.push(() => {
-          const id = index.idOf(from);
-          this.workspace.rename(from, to, DISK);
-          this.writeBack.moved(from, to);
-          this.writeBack.renamedHere.take(from);
-          if (id !== undefined && index.idOf(to) === id) renamedNow.push({ to, id });
+          rename(from, to);
           takeContent(to);
         });
       }
