@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
 import { pairEditedRenames, similarity } from '../../daemon/src/disk/edited-renames.js';
-import { converged, editor, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, editor, sharedPair, startPeer, stopAllPeers, stopPeer, until } from '../support/disk-peers.js';
 
 afterEach(stopAllPeers);
 
@@ -77,6 +77,27 @@ it('a peer typing in a file while it is moved and edited: the typing and the edi
   await ed.waitFor(() => ed.notes.some((n) => n.method === P.BufferDidRename.method && n.params.from === FROM && n.params.to === TO), `buffer/didRename ${FROM} → ${TO}`);
   await ed.settle();
   expect(ed.text(TO)).toBe(expected);
+});
+
+it('a file moved and edited while its daemon was stopped (a git pull offline) is a rename when the daemon starts, and the peer\'s edit meanwhile merges into it', async () => {
+  const FROM = 'src/util.ts';
+  const TO = 'lib/util.ts';
+  const { a, b } = await sharedPair({ [FROM]: page('util'), 'README.md': 'read me\n' });
+  await converged(a, b, 'the first sync');
+  const id = a.daemon.workspace.index.idOf(FROM);
+  await stopPeer(b);
+  pullMove(b.dir, 'src', 'lib', (_, text) => text.replace('util: line 2 of', 'util: line 2, amended offline, of'));
+  // A edits the file at its old name meanwhile, at its end.
+  const ed = await editor(a.daemon.project.socketPath);
+  const before = await ed.open(FROM);
+  await ed.edit(FROM, before.length, before.length, 'typed on A while B was away\n');
+  const b2 = await startPeer(b.dir, 'bob'); // rejoins the session by itself
+  const expected = page('util').replace('util: line 2 of', 'util: line 2, amended offline, of') + 'typed on A while B was away\n';
+  await until(() => fs.existsSync(path.join(a.dir, TO)) && !fs.existsSync(path.join(a.dir, FROM)), `A to follow the move to ${TO}`);
+  const files = await converged(a, b2, 'both folders to settle');
+  expect(files).toEqual({ 'README.md': 'read me\n', [TO]: expected });
+  expect(a.daemon.workspace.index.idOf(TO)).toBe(id);
+  expect(b2.daemon.workspace.index.idOf(TO)).toBe(id);
 });
 
 it('a file deleted and a new one of other text are no rename; a move with most of the text rewritten is none either', async () => {
