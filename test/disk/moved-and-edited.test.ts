@@ -150,3 +150,13 @@ it('measures likeness by lines, as git does, and pairs the same name first, then
   expect(pairEditedRenames(many, fresh, () => page('same'))).toEqual([]);
   expect(pairEditedRenames(many.slice(0, 4), fresh.slice(0, 4), () => page('same'))).toHaveLength(4);
 });
+
+it('among many gone files of one name, the one in a folder of the same name is compared, however many there are', () => {
+  // A tree of 40 packages moved and each index.ts edited: each pairs with its own package's file.
+  const gone = Array.from({ length: 40 }, (_, i) => `packages/p${i}/src/index.ts`);
+  const added = gone.map((rel) => rel.replace('packages/', 'libs/')).reverse();
+  const textOf = (rel: string) => page(rel.split('/')[1]!) + (rel.startsWith('libs/') ? 'edited\n' : '');
+  const pairs = pairEditedRenames(gone, added, textOf);
+  expect(pairs).toHaveLength(40);
+  expect(pairs.every(([from, to]) => from.replace('packages/', 'libs/') === to)).toBe(true);
+});
