@@ -96,6 +96,32 @@ describe('pipelined requests', () => {
     expect(daemon.workspace.text(daemon.workspace.index.idOf('sub/new.txt')!)).toBe('one\n');
   });
 
+  // Trial s53 (F1): a script sent its edits and hung up; the connection's end closed its buffers
+  // at once, before the library had handed on the edits it had read, and all but the first were
+  // refused (299 of 300 lost), each logged as "only that answer was lost".
+  it('an editor that sends its edits and hangs up at once has every edit taken in, and the log says only answers were lost', async () => {
+    const { socket, frames } = await connect();
+    socket.write(frame(init) + frame({ id: 1, method: P.BufferOpen.method, params: { path: 'a.txt' } }));
+    const [, opened] = await answers(frames, 2);
+    expect(opened.result.content).toBe('hello\n');
+    const typed = Array.from({ length: 300 }, (_, i) => `k${i} `);
+    let column = 0;
+    const edits = typed.map((t, i) => {
+      const e = edit(10 + i, 'a.txt', 0, at(1, column), t);
+      column += t.length;
+      return frame(e);
+    });
+    socket.end(edits.join(''));
+    const id = daemon.workspace.index.idOf('a.txt')!;
+    const want = 'hello\n' + typed.join('');
+    for (let i = 0; i < 600 && daemon.workspace.text(id) !== want; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(daemon.workspace.text(id)).toBe(want);
+    const gone = logsOf(daemon).filter((l) => l.includes('left before'));
+    expect(gone.length).toBeLessThanOrEqual(1);
+    for (const l of gone) expect(l).toContain('only those answers were lost: what it sent was taken in');
+    expect(logsOf(daemon).filter((l) => l.includes('not open'))).toEqual([]);
+  });
+
   it('a refused request in the middle keeps its place: answers still in order, later ones still served', async () => {
     const got = await pipelined(
       init,

@@ -33,6 +33,8 @@ export class MessageOrder {
   private held: Promise<void> | undefined;
   /** The answer of the last request taken (not detached), while it is not settled. */
   private answer: Promise<unknown> | undefined;
+  /** How many messages have been taken (requests and notifications). */
+  private taken = 0;
 
   /**
    * Run a request's handler `run` once every earlier message's work is done, and give the answer
@@ -41,6 +43,7 @@ export class MessageOrder {
    * throws gives a rejected answer.
    */
   request<T>(kind: RequestKind, run: () => T | Promise<T>): T | Promise<T> {
+    this.taken++;
     let result: T | Promise<T>;
     if (this.held === undefined) {
       try {
@@ -79,8 +82,32 @@ export class MessageOrder {
 
   /** Run a notification's handler `run` (which must not throw) once every earlier message's work is done. */
   notification(run: () => void): void {
+    this.taken++;
     if (this.held === undefined) run();
     else this.hold(this.held.then(run));
+  }
+
+  /**
+   * Resolves once `read()` messages have been taken and every one's work is done (not its answer:
+   * an edit is done when applied). vscode-jsonrpc hands on one message per turn of the event loop,
+   * even after its connection has closed. A message it does not hand on (a request cancelled
+   * before it ran, answered by the library itself) is waited for at most `turns` turns with
+   * nothing taken. Bounded in all: at most `ms` milliseconds.
+   */
+  async settled(read: () => number, turns = 100, ms = 30_000): Promise<void> {
+    const until = Date.now() + ms;
+    let still = 0;
+    let last = this.taken;
+    while (this.taken < read() && still < turns && Date.now() < until) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.taken === last) still++;
+      else [still, last] = [0, this.taken];
+    }
+    while (this.held !== undefined && Date.now() < until) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.held, new Promise<void>((r) => (timer = setTimeout(r, until - Date.now())))]);
+      clearTimeout(timer);
+    }
   }
 
   /** Later messages wait until `work` settles (whether it succeeds or fails). */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { NotificationDef, RequestDef } from '@chorus/protocol';
 // The codes from the schema-free entry: `chorus lsp` uses this file's framing without loading zod (decision 203).
 import { ErrorCodes } from '@chorus/protocol/handles';
-import { CancellationToken, ResponseError, type Message, type MessageConnection, type MessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationToken, ResponseError, type DataCallback, type Disposable, type Message, type MessageConnection, type MessageReader, type MessageWriter } from 'vscode-jsonrpc/node';
 import { Failure, type FailureKind } from '../errors.js';
 import type { MessageOrder, RequestKind } from './request-order.js';
 import { jsonDepth } from '../text/json-depth.js';
@@ -265,4 +265,40 @@ export function answerBadFrame(writer: MessageWriter, e: BadFrame | Error): void
   const code = e instanceof BadFrame ? e.code : ErrorCodes.ParseError;
   const id = e instanceof BadFrame ? e.id : null;
   void writer.write({ jsonrpc: '2.0', id, error: { code, message: e.message } } as never).catch(() => undefined);
+}
+
+/**
+ * A reader that counts the messages it hands to the connection that one of its handlers will take
+ * (through MessageOrder): requests and notifications, but not `$/cancelRequest` and `$/progress`,
+ * which vscode-jsonrpc handles itself, nor answers. See `MessageOrder.settled`.
+ */
+export class CountingReader implements MessageReader {
+  /** Messages read so far that a handler will take. */
+  read = 0;
+
+  constructor(private readonly inner: MessageReader) {}
+
+  get onError() {
+    return this.inner.onError;
+  }
+
+  get onClose() {
+    return this.inner.onClose;
+  }
+
+  get onPartialMessage() {
+    return this.inner.onPartialMessage;
+  }
+
+  listen(callback: DataCallback): Disposable {
+    return this.inner.listen((message) => {
+      const method = (message as { method?: unknown }).method;
+      if (typeof method === 'string' && method !== '$/cancelRequest' && method !== '$/progress') this.read++;
+      callback(message);
+    });
+  }
+
+  dispose(): void {
+    this.inner.dispose();
+  }
 }

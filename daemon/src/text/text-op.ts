@@ -25,6 +25,8 @@ export function isNoop(op: TextOp): boolean {
 
 export const applyOp = (text: string, op: TextOp): string => otText.apply(text, op);
 export const composeOps = (a: TextOp, b: TextOp): TextOp => otText.compose(a, b);
+/** `op` in ot-text's normal form: adjacent parts of one kind merged, a trailing retain dropped. */
+export const normalizeOp = (op: TextOp): TextOp => otText.normalize(op);
 
 /**
  * Rebase `op` over `other`, both made against the same text. `side` breaks ties between inserts
