@@ -9,7 +9,7 @@ import { changesToOp, opToChanges, type WireChange } from '../../daemon/src/edit
 import { Failure } from '../../daemon/src/errors.js';
 import { LineIndex } from '../../daemon/src/text/line-index.js';
 import { toOffset, toPosition, type Encoding } from '../../daemon/src/text/positions.js';
-import { applyOp, splicesToOp, type Splice } from '../../daemon/src/text/text-op.js';
+import { applyOp, opToSplices, splicesToOp, type Splice } from '../../daemon/src/text/text-op.js';
 
 const ENCODINGS: Encoding[] = ['utf-16', 'utf-8', 'utf-32'];
 /** Characters of every width in each encoding, and line ends; each is one unit, never split. */
@@ -75,7 +75,7 @@ describe('opToChanges', () => {
           const changes = opToChanges(before, op, enc);
           expect(applyInTurn(before, changes, enc)).toBe(after);
           // The op's own splices (its normal form) are what both conversions place.
-          const normal = opToChangesByScan(before, opSplices(op), enc);
+          const normal = opToChangesByScan(before, opToSplices(op), enc);
           expect(changes).toEqual(normal);
         },
       ),
@@ -83,20 +83,6 @@ describe('opToChanges', () => {
     );
   });
 });
-
-/** The op's splices as opToChanges sees them (in order, each on the text the ones before left). */
-function opSplices(op: ReturnType<typeof splicesToOp>): Splice[] {
-  const out: Splice[] = [];
-  let pos = 0;
-  for (const c of op) {
-    if (typeof c === 'number') pos += c;
-    else if (typeof c === 'string') {
-      out.push({ at: pos, del: 0, ins: c });
-      pos += c.length;
-    } else out.push({ at: pos, del: c.d, ins: '' });
-  }
-  return out;
-}
 
 describe('changesToOp', () => {
   /** Ranges in `base` (unit indexes), not overlapping, last in the text first (as VS Code sends a replace-all). */
@@ -147,5 +133,37 @@ describe('changesToOp', () => {
     ];
     expect(() => changesToOp(before, changes, 'utf-16')).toThrow(Failure);
     expect(() => changesToOp(before, changes, 'utf-16')).toThrow(/change 1: /);
+  });
+});
+
+describe('an editor change as what it really changed', () => {
+  const line = (start: number, end: number, text: string): WireChange => ({ range: { start: { line: 0, character: start }, end: { line: 0, character: end } }, text });
+
+  it('keeps what a replacement leaves as it was: a whole line replaced by itself with a word in front only inserts the word', () => {
+    const before = ' * Run `fn` soon\n';
+    expect(changesToOp(before, [line(0, 16, ' * ALICE Run `fn` soon')], 'utf-16')).toEqual([3, 'ALICE ']);
+    // A replacement by the same text changes nothing; a word changed inside a line is that word.
+    expect(changesToOp(before, [line(0, 16, ' * Run `fn` soon')], 'utf-16')).toEqual([]);
+    expect(applyOp(before, changesToOp(before, [line(0, 16, ' * Run `fx` soon')], 'utf-16'))).toBe(' * Run `fx` soon\n');
+    expect(changesToOp(before, [line(0, 16, ' * Run `fx` soon')], 'utf-16')).toEqual([9, { d: 1 }, 'x']);
+  });
+
+  it('never splits a surrogate pair when the replaced and the new character share their first half', () => {
+    // 😀 and 😁 are \uD83D\uDE00 and \uD83D\uDE01.
+    const op = changesToOp('a😀b', [line(0, 4, 'a😁b')], 'utf-16');
+    expect(op).toEqual([1, { d: 2 }, '😁']);
+    const tail = changesToOp('😀x', [line(0, 3, '😁x')], 'utf-16');
+    expect(applyOp('😀x', tail)).toBe('😁x');
+    expect(tail).toEqual([{ d: 2 }, '😁']);
+  });
+
+  it('diffs a formatter-sized replacement, so that text a peer typed inside it concurrently keeps its place', () => {
+    const before = Array.from({ length: 50 }, (_, i) => `  line ${i}: value`).join('\n') + '\n';
+    const after = before.replace(/ {2}line/g, '    line'); // re-indented, one change for the whole buffer
+    const op = changesToOp(before, [{ range: { start: { line: 0, character: 0 }, end: { line: 50, character: 0 } }, text: after }], 'utf-16');
+    expect(applyOp(before, op)).toBe(after);
+    // Only the new spaces are inserted: nothing of the lines is deleted.
+    expect(op.some((c) => typeof c === 'object')).toBe(false);
+    expect(op.filter((c) => typeof c === 'string').join('')).toBe('  '.repeat(50));
   });
 });

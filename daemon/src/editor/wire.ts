@@ -6,7 +6,8 @@ import { Failure } from '../errors.js';
 import { hasLoneSurrogate } from '../text/decode-text.js';
 import { LineIndex } from '../text/line-index.js';
 import { advance, PositionError, toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
-import { applyOp, composeOps, normalizeOp, opToSplices, spliceOp, type TextOp } from '../text/text-op.js';
+import { replaceOp } from '../text/diff-op.js';
+import { applyOp, composeOps, normalizeOp, opToSplices, type TextOp } from '../text/text-op.js';
 
 export interface WireChange {
   range: { start: LineChar; end: LineChar };
@@ -28,7 +29,7 @@ export function changesToOp(base: string, changes: WireChange[], enc: Encoding, 
   let op: TextOp = [];
   changes.forEach((c, i) => {
     const [from, to] = rangeIn(text, c, changes.length > 1 ? `change ${i}: ` : '', enc, index);
-    const step = spliceOp({ at: from, del: to - from, ins: c.text });
+    const step = normalizeOp([from, ...replaceOp(text.slice(from, to), c.text)]);
     op = i === 0 ? step : composeOps(op, step);
     if (i < changes.length - 1) {
       text = applyOp(text, step);
@@ -64,8 +65,7 @@ function descendingToOp(base: string, changes: readonly WireChange[], enc: Encod
     // positions said they were in order) is not.
     if (from < done) throw new Failure('badPosition', `change ${i}: the range overlaps the change after it`);
     if (from > done) op.push(from - done);
-    if (to > from) op.push({ d: to - from });
-    if (c.text) op.push(c.text);
+    op.push(...replaceOp(base.slice(from, to), c.text));
     done = to;
   }
   return normalizeOp(op);

@@ -1,4 +1,7 @@
-/** The op that turns one text into another, from a character diff (fast-diff, Myers' algorithm). */
+/**
+ * Ops that turn one text into another: `diffToOp`, from a character diff (fast-diff, Myers'
+ * algorithm), and `replaceOp`, bounded for an editor's change of any size.
+ */
 import diff from 'fast-diff';
 import { type as otText } from 'ot-text';
 import type { TextOp } from './text-op.js';
@@ -12,4 +15,150 @@ export function diffToOp(from: string, to: string): TextOp {
     else op.push({ d: text.length });
   }
   return otText.normalize(op);
+}
+
+/**
+ * Past this many characters (old and new together), two texts are not diffed character by
+ * character: Myers' diff costs up to their lengths' product when they differ throughout (a paste
+ * of other text over a whole buffer), and this runs on an editor's keystroke path.
+ */
+const CHAR_DIFF_MAX = 4_000;
+/** Past this many lines (old and new together), texts are not diffed line by line either. */
+const LINE_DIFF_MAX = 20_000;
+
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * The op components, covering all of `old`, that turn `old` (the text an editor's change
+ * replaces) into `ins`, deleting and inserting only what changed: what the two have in common at
+ * their start and end is kept; what is left is diffed by character when small (CHAR_DIFF_MAX),
+ * else by line (LINE_DIFF_MAX), a block of lines changed in place line by line with each line
+ * diffed by character, another changed block by character when small; past all that, replaced
+ * whole. The text it makes is `ins` whatever the route. A surrogate pair is never
+ * split. Linear in the texts apart from the bounded diffs.
+ */
+export function replaceOp(old: string, ins: string): TextOp {
+  if (!old || !ins) return plain(old, ins);
+  const most = Math.min(old.length, ins.length);
+  let head = 0;
+  while (head < most && old.charCodeAt(head) === ins.charCodeAt(head)) head++;
+  if (head > 0 && isHigh(old.charCodeAt(head - 1))) head--; // its low half differs
+  let tail = 0;
+  while (tail < most - head && old.charCodeAt(old.length - 1 - tail) === ins.charCodeAt(ins.length - 1 - tail)) tail++;
+  if (tail > 0 && isLow(old.charCodeAt(old.length - tail))) tail--; // its high half differs
+  if (old.length + ins.length - 2 * (head + tail) > CHAR_DIFF_MAX) {
+    // Diffed by line: the kept start and end shrink to whole lines, so that both sides of the
+    // middle are whole lines (a re-indent's first and last lines share some spaces, which would
+    // otherwise split them).
+    // Each cut is just after a line end the two have in common.
+    head = head === 0 ? 0 : old.lastIndexOf('\n', head - 1) + 1;
+    const nl = tail === 0 ? -1 : old.indexOf('\n', old.length - tail);
+    tail = nl === -1 ? 0 : old.length - (nl + 1);
+  }
+  const gone = old.slice(head, old.length - tail);
+  const put = ins.slice(head, ins.length - tail);
+  return [...(head ? [head] : []), ...middle(gone, put), ...(tail ? [tail] : [])];
+}
+
+/** Delete `old` whole, insert `ins`. */
+function plain(old: string, ins: string): TextOp {
+  return [...(old ? [{ d: old.length }] : []), ...(ins ? [ins] : [])];
+}
+
+/** `gone` into `put` (covering all of `gone`): by character, by line, or whole (see replaceOp). */
+function middle(gone: string, put: string): TextOp {
+  if (!gone || !put) return plain(gone, put);
+  if (gone.length + put.length <= CHAR_DIFF_MAX) return byChar(gone, put);
+  const blocks = lineDiff(gone, put);
+  if (blocks === undefined) return plain(gone, put);
+  const op: TextOp = [];
+  let deleted: string[] = [];
+  let inserted: string[] = [];
+  const flush = () => {
+    if (deleted.length && inserted.length && deleted.length === inserted.length) {
+      // As many lines replaced as put: each line changed in place (a re-indent, a `:%s`), each
+      // diffed with its counterpart. Every line of a re-indent differs, so the line diff alone
+      // would replace them all.
+      deleted.forEach((line, k) => op.push(...byChar(line, inserted[k]!)));
+    } else {
+      const d = deleted.join('');
+      const n = inserted.join('');
+      op.push(...(d && n && d.length + n.length <= CHAR_DIFF_MAX ? byChar(d, n) : plain(d, n)));
+    }
+    deleted = [];
+    inserted = [];
+  };
+  for (const [kind, lines] of blocks) {
+    if (kind === diff.DELETE) deleted.push(...lines);
+    else if (kind === diff.INSERT) inserted.push(...lines);
+    else {
+      flush();
+      op.push(lines.reduce((n, line) => n + line.length, 0));
+    }
+  }
+  flush();
+  return op;
+}
+
+/** `a` into `b` (covering all of `a`) by a character diff when small, else whole. */
+function byChar(a: string, b: string): TextOp {
+  if (a === b) return a ? [a.length] : [];
+  if (!a || !b || a.length + b.length > CHAR_DIFF_MAX) return plain(a, b);
+  return covering(diffToOp(a, b), a.length);
+}
+
+/**
+ * A diff of `a` and `b` by whole lines (each with its line end), as fast-diff's blocks, each with
+ * its lines: each distinct line stands for one character, outside the surrogates, and the two
+ * strings of such characters are diffed. Undefined past LINE_DIFF_MAX lines or ~63,000 distinct ones.
+ */
+function lineDiff(a: string, b: string): Array<[number, string[]]> | undefined {
+  const la = a.split(/(?<=\n)/);
+  const lb = b.split(/(?<=\n)/);
+  if (la.length + lb.length > LINE_DIFF_MAX) return undefined;
+  const codes = new Map<string, string>();
+  let next = 0x100;
+  const encode = (lines: string[]): string | undefined => {
+    let out = '';
+    for (const line of lines) {
+      let c = codes.get(line);
+      if (c === undefined) {
+        if (next === 0xd800) next = 0xe000;
+        if (next > 0xffff) return undefined;
+        c = String.fromCharCode(next++);
+        codes.set(line, c);
+      }
+      out += c;
+    }
+    return out;
+  };
+  const ea = encode(la);
+  const eb = encode(lb);
+  if (ea === undefined || eb === undefined) return undefined;
+  const out: Array<[number, string[]]> = [];
+  let ia = 0;
+  let ib = 0;
+  for (const [kind, run] of diff(ea, eb)) {
+    const n = run.length;
+    if (kind === diff.INSERT) {
+      out.push([kind, lb.slice(ib, ib + n)]);
+      ib += n;
+    } else {
+      out.push([kind, la.slice(ia, ia + n)]);
+      ia += n;
+      if (kind === diff.EQUAL) ib += n;
+    }
+  }
+  return out;
+}
+
+/** `op` (made on a text of `length` characters, and maybe ending early) with its last retain made explicit. */
+function covering(op: TextOp, length: number): TextOp {
+  let used = 0;
+  for (const c of op) {
+    if (typeof c === 'number') used += c;
+    else if (typeof c === 'object') used += c.d;
+  }
+  return used < length ? [...op, length - used] : op;
 }
