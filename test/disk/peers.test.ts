@@ -274,8 +274,13 @@ it('a conflict copy is told to the editors of both peers, not only written in th
   const copy = Object.keys(files).find((p) => p.startsWith('plan (conflict'));
   expect(copy, JSON.stringify(files)).toBeDefined();
   const told = (e: typeof ea) => e.notes.filter((n) => n.method === 'session/notice').map((n) => n.params as { type: string; message: string });
-  for (const e of [ea, eb]) {
+  // Each person is told where their own version went (trial s53, N1: "the other version" named
+  // the person's own file to the one whose file was moved aside).
+  const alicesAside = files[copy!] === 'alice plan\n';
+  const aside = `plan.md was created on two peers at once, here and on another; the other peer's version keeps the path, yours is kept as ${copy}. Compare the two versions, keep what you want and delete the other`;
+  const kept = `plan.md was created on two peers at once, here and on another; yours keeps the path, the other peer's version is kept as ${copy}. Compare the two versions, keep what you want and delete the other`;
+  for (const [e, mine] of [[ea, alicesAside], [eb, !alicesAside]] as const) {
     await e.waitFor(() => told(e).length > 0, 'the notice');
-    expect(told(e)).toEqual([{ type: 'warning', message: `plan.md was created on two peers at once; the other version is kept as ${copy}. Compare the two versions, keep what you want and delete the other` }]);
+    expect(told(e)).toEqual([{ type: 'warning', message: mine ? aside : kept }]);
   }
 });

@@ -49,7 +49,7 @@ it('two files made at one path by two peers still say "created on two peers at o
   // A peer that gets the other's file already moved aside (its creation and the other's settling
   // in one delivery) has no meeting to settle, and says the copy arrived (decision 228).
   for (const m of said) {
-    expect(m).toMatch(/^[ab]: (new\.txt was created on two peers at once; the other version is kept as new \(conflict [0-9a-f]{6}\)\.txt|new \(conflict [0-9a-f]{6}\)\.txt arrived from a peer: another version of new\.txt, kept beside it .*)$/);
+    expect(m).toMatch(/^[ab]: (new\.txt was created on two peers at once, here and on another; (yours keeps the path, the other peer's version is kept as|the other peer's version keeps the path, yours is kept as) new \(conflict [0-9a-f]{6}\)\.txt|new \(conflict [0-9a-f]{6}\)\.txt arrived from a peer: another version of new\.txt, kept beside it .*)$/);
   }
   expect(a.ws.index.entries().map(([, e]) => e.path).sort()).toEqual(b.ws.index.entries().map(([, e]) => e.path).sort());
 });

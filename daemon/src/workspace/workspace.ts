@@ -233,8 +233,15 @@ export function createdTheSame(path: string): string {
   return `${path} was created on two peers with the same content; kept one`;
 }
 
-/** What `resolve` says of two files created at one path with different content. */
-function createdAtOnce(path: string, copy: string): string {
+/**
+ * What `resolve` says of two files created at one path with different content. `mine`: which of
+ * the two this daemon made in this run, if either, so that the person who made it is told where
+ * their own version went: "the other version" named their own file to the person whose file was
+ * moved aside (trial s53, N1). A peer that made neither says which is kept where, as before.
+ */
+export function createdAtOnce(path: string, copy: string, mine?: 'kept' | 'aside'): string {
+  if (mine === 'aside') return `${path} was created on two peers at once, here and on another; the other peer's version keeps the path, yours is kept as ${copy}`;
+  if (mine === 'kept') return `${path} was created on two peers at once, here and on another; yours keeps the path, the other peer's version is kept as ${copy}`;
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
 }
 
@@ -955,6 +962,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   private madeHere = new Map<string, string | undefined>();
 
+  /**
+   * Of two files made at one path, the one moved aside (`aside`) and the one that keeps it
+   * (`kept`): which this daemon made in this run, if either (`createdAtOnce`'s `mine`). The
+   * join's rewording (`keepSessionVersions`) asks it again to find what `resolve` said.
+   */
+  private whoseAside(aside: string, kept: string): 'kept' | 'aside' | undefined {
+    return this.madeHere.has(aside) ? 'aside' : this.madeHere.has(kept) ? 'kept' : undefined;
+  }
+
   /** The latest rename of each file seen here, its own or a peer's (the newest 10,000; see `renamedFrom`). */
   private renamedTo = new Map<string, { from: string; to: string }>();
 
@@ -1137,10 +1153,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           if (!this.readOnly && this.currentHash(id, e) === this.currentHash(holder, this.index.entry(holder)!)) {
             this.index.remove(id);
             deleted.push(e.path);
-            met.push({ path: lostFrom, said: createdAtOnce(lostFrom, e.path) });
+            met.push({ path: lostFrom, said: createdAtOnce(lostFrom, e.path, this.whoseAside(id, holder)) });
             continue;
           }
-          met.push({ path: lostFrom, kept: e.path, said: createdAtOnce(lostFrom, e.path) });
+          met.push({ path: lostFrom, kept: e.path, said: createdAtOnce(lostFrom, e.path, this.whoseAside(id, holder)) });
           continue;
         }
         const session = movedAside.get(e.path);
@@ -1150,7 +1166,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           this.index.remove(id);
           this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
           deleted.push(session[1].path);
-          met.push({ path: e.path, said: createdAtOnce(e.path, session[1].path) });
+          met.push({ path: e.path, said: createdAtOnce(e.path, session[1].path, this.whoseAside(session[0], id)) });
           continue;
         }
         const kept = conflictPath(e.path, id.slice(1, 7));
@@ -1159,7 +1175,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
         // This folder's file moves away first, so the session's never lands on it.
         renamed.push({ from: e.path, to: kept, id });
         this.giveSessionFileItsPath(session[0], session[1], e.path, renamed);
-        met.push({ path: e.path, kept, said: createdAtOnce(e.path, session[1].path) });
+        met.push({ path: e.path, kept, said: createdAtOnce(e.path, session[1].path, this.whoseAside(session[0], id)) });
       }
     });
     if (!change) return met;
@@ -1591,7 +1607,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
           this.toldCopy(id, to);
           const [keptFrom, lostFrom] = [this.renamedFrom(winner, e.path, pathsBefore), this.renamedFrom(id, e.path, pathsBefore)];
           if (keptFrom !== undefined || lostFrom !== undefined) this.tellCopy(renamedAtOnce(e.path, to, keptFrom, lostFrom));
-          else this.tellCopy(this.madeHere.has(id) && this.madeHere.has(winner) ? createdTwiceHere(e.path, to) : createdAtOnce(e.path, to));
+          else if (this.madeHere.has(id) && this.madeHere.has(winner)) this.tellCopy(createdTwiceHere(e.path, to));
+          else this.tellCopy(createdAtOnce(e.path, to, this.whoseAside(id, winner)));
         }
       }
       for (const [id] of raced) {
