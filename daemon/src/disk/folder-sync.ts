@@ -39,8 +39,6 @@ function batchFiles(): number {
   return testTimings().batchFiles ?? BATCH_FILES;
 }
 
-
-
 /** Quiet time after the last folder event before a batch is taken in. */
 const SETTLE_MS = 120;
 /** A steady stream of events is still taken in at least this often. */

@@ -11,7 +11,7 @@
  * - messages that arrive before anyone listens for 'message' are held and delivered, in order,
  *   to the first listener — so handing a fresh link from one owner to another loses nothing;
  * - a burst of messages is handed on over several turns of the event loop, in order, at most
- *   DELIVER_SLICE_MS of them per turn (BaseLink), so the process keeps answering meanwhile.
+ *   SLICE_MS (timers.ts) of them per turn (BaseLink), so the process keeps answering meanwhile.
  */
 // `events`: Node's own module in the daemon, the same-API `events` package in a browser bundle.
 import { EventEmitter } from 'events';
@@ -54,28 +54,27 @@ export interface Link {
 }
 
 /**
- * Longest one turn of the event loop spends handing received messages on (ms), over every link
- * of the process; what arrives after that waits, in order, for the next turn. A socket read can
- * hold hundreds of messages, and each can cost tens of milliseconds (a document made live for
- * each file of a tree-wide rewrite): handed on all at once, they held a daemon for 5–11 s, during
- * which it answered no editor and no ping, and its peers counted it unreachable (decision 246).
- */
-export const DELIVER_SLICE_MS = SLICE_MS;
-/**
  * Most bytes one link holds back for later turns. Past it the link hands everything on at once,
  * as it arrives: a peer sending faster than this daemon takes its messages in is then slowed by
  * the transport's own flow control, as before, rather than filling this daemon's memory.
  */
 export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
-/** When this turn's slice of delivery ends (performance.now()); 0 while no slice runs. */
+/**
+ * When this turn's slice of delivery ends (performance.now()); 0 while no slice runs. One turn of
+ * the event loop spends at most SLICE_MS handing received messages on, over every link of the
+ * process; what arrives after that waits, in order, for the next turn. A socket read can hold
+ * hundreds of messages, and each can cost tens of milliseconds (a document made live for each file
+ * of a tree-wide rewrite): handed on all at once, they held a daemon for 5–11 s, during which it
+ * answered no editor and no ping, and its peers counted it unreachable (decision 246).
+ */
 let sliceEnds = 0;
 
 /** Has this turn's slice of delivery run out? The first delivery of a turn starts one. */
 function sliceOver(): boolean {
   const now = performance.now();
   if (sliceEnds === 0) {
-    sliceEnds = now + DELIVER_SLICE_MS;
+    sliceEnds = now + SLICE_MS;
     soon(() => {
       sliceEnds = 0;
     });
@@ -135,7 +134,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
 
   /**
    * Subclasses call this for each whole message received. It is handed on now, or, when the
-   * turn's slice of delivery is over (DELIVER_SLICE_MS) or messages are held already, in a later
+   * turn's slice of delivery is over (SLICE_MS) or messages are held already, in a later
    * turn, in order.
    */
   protected deliver(data: Uint8Array): void {

@@ -76,7 +76,6 @@ export const MAX_BLOB_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
  * and sent for nothing.
  */
 const SNAPSHOT_MIN_CHANGES = 5000;
-
 /** Least time between two fresh starts of one document's sync with one peer (resync). */
 const RESYNC_MS = 1000;
 /**

@@ -4,6 +4,7 @@
  */
 import diff from 'fast-diff';
 import { type as otText } from 'ot-text';
+import { isHigh, isLow } from './positions.js';
 import type { TextOp } from './text-op.js';
 
 export function diffToOp(from: string, to: string): TextOp {
@@ -25,9 +26,6 @@ export function diffToOp(from: string, to: string): TextOp {
 const CHAR_DIFF_MAX = 4_000;
 /** Past this many lines (old and new together), texts are not diffed line by line either. */
 const LINE_DIFF_MAX = 20_000;
-
-const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /**
  * The op components, covering all of `old`, that turn `old` (the text an editor's change

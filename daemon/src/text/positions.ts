@@ -14,8 +14,10 @@ export interface LineChar {
 /** Why a position could not be converted, in words a person can act on. */
 export class PositionError extends Error {}
 
-const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+/** Is UTF-16 code unit `c` the first (high) half of a surrogate pair? */
+export const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+/** Is UTF-16 code unit `c` the second (low) half of a surrogate pair? */
+export const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 function lineStart(text: string, line: number): number {
   let off = 0;

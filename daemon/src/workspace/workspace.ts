@@ -239,7 +239,7 @@ export function createdTheSame(path: string): string {
  * their own version went: "the other version" named their own file to the person whose file was
  * moved aside (trial s53, N1). A peer that made neither says which is kept where, as before.
  */
-export function createdAtOnce(path: string, copy: string, mine?: 'kept' | 'aside'): string {
+function createdAtOnce(path: string, copy: string, mine?: 'kept' | 'aside'): string {
   if (mine === 'aside') return `${path} was created on two peers at once, here and on another; the other peer's version keeps the path, yours is kept as ${copy}`;
   if (mine === 'kept') return `${path} was created on two peers at once, here and on another; yours keeps the path, the other peer's version is kept as ${copy}`;
   return `${path} was created on two peers at once; the other version is kept as ${copy}`;
