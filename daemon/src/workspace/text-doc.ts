@@ -314,6 +314,18 @@ export class TextDoc {
   }
 
   /**
+   * Does this document hold the deterministic initial change that `TextDoc.initial(fileId,
+   * content)` makes, with its text object still the one at the root? That change is the only one
+   * its actor (derived from the file id and `content`'s hash) ever makes, and its object is the
+   * actor's first op (`1@actor`), so one lookup of the root's `text` tells, without building the
+   * change. When it holds, merging that change in would change nothing (s53 N3).
+   */
+  startsFrom(fileId: string, content: string): boolean {
+    const id = A.getBackend(this.crdt()).get('_root', 'text');
+    return id === `1@${initialActor(fileId, contentHash(content))}`;
+  }
+
+  /**
    * The text at `heads` (an earlier state of this document, change hashes from `heads`), or
    * undefined when the document does not hold them all (or had no text there). Read on
    * Automerge's handle, not through `A.view`: nothing is materialized but the text, and the

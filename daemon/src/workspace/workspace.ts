@@ -13,9 +13,9 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256Hex } from '../digest.js';
 import { Failure, notArrived } from '../errors.js';
 import { decodeText } from '../text/decode-text.js';
-import { diffToOp } from '../text/diff-op.js';
+import { diffToOp, replaceOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
-import { applyOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { StorageFailed, type DocumentStore } from './document-store.js';
 import { FileIndex, INDEX_DOC_ID, newFileId, type FileEntry, type IndexDiff } from './file-index.js';
@@ -1501,7 +1501,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   /** A peer's saved document, merged into ours (or becoming ours). */
   applySnapshot(docId: string, bytes: Uint8Array, origin: TextOrigin): void {
-    const doc = this.doc(docId) ?? this.adopt(docId);
+    const known = this.doc(docId);
+    if (!known && this.adoptWhole(docId, bytes, origin)) return;
+    const doc = known ?? this.adopt(docId);
     const before = doc.text;
     const heads = doc.heads;
     const op = doc.loadSnapshot(bytes);
@@ -1517,6 +1519,40 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.settle();
     if (docId === INDEX_DOC_ID) return this.index.generateSync(state);
     return (this.doc(docId) ?? this.adopt(docId)).generateSync(state);
+  }
+
+  /**
+   * A peer's saved document for a file that is not live here and whose content is (what `adopt`
+   * would start from): taken as the document itself when it holds the initial change `adopt`
+   * would make, for then merging it onto that change gives this very document. It is loaded once
+   * instead of the change being built, the document loaded to check it, and merged (a 137 KB file
+   * rewritten on every line: 0.3 s against 1.5 s; 372 KB: 0.9 s against 8.3 s; s53 N3, decision
+   * 251). False, with nothing kept, when it does not hold it: the caller merges as before. Throws
+   * as `loadSnapshot` does for a document that does not load or is not text.
+   */
+  private adoptWhole(docId: string, bytes: Uint8Array, origin: TextOrigin): boolean {
+    const entry = this.index.entry(docId);
+    if (!entry || entry.opaque || !(this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) return false;
+    let base: string;
+    try {
+      base = this.baseText(entry);
+    } catch {
+      return false; // not text after all: adopt makes it an empty document
+    }
+    const doc = TextDoc.empty(this.actor);
+    doc.loadSnapshot(bytes);
+    if (!doc.startsFrom(docId, base)) {
+      doc.free();
+      return false;
+    }
+    this.live.set(docId, doc);
+    this.touch(docId);
+    this.appendRemote(docId, doc.changesSince([]));
+    this.makeRoom(docId);
+    // What it changed, for the route: no editor holds a file that was not live, so this op
+    // places nothing anyone is typing in; replaceOp is the bounded diff an editor's change gets.
+    if (doc.text !== base) this.remoteText(docId, doc, normalizeOp(replaceOp(base, doc.text)), base, origin);
+    return true;
   }
 
   /**
