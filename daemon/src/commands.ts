@@ -778,6 +778,14 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     process.stdout.write(JSON.stringify(st) + '\n');
     return;
   }
+  process.stdout.write(statusText(st));
+}
+
+/** `chorus status`'s text for the daemon's answer (editors: the person's own, this command left out). */
+export function statusText(st: Schemas.ResultOf<typeof Schemas.SessionStatus>): string {
+  // The most files syncing with one peer: each file is level with every peer in the end, and
+  // the same file syncing with two peers is one file to wait for.
+  const syncing = Math.max(0, ...st.peers.map((p) => p.syncing ?? 0));
   const lines = [
     `project   ${st.root}`,
     `daemon    chorus ${st.version}, pid ${st.pid}, protocol ${st.protocolVersion}`,
@@ -787,14 +795,30 @@ export async function status(dir: string | undefined, opts: { json?: boolean }):
     // Only while there are any: a join, or a peer's change of many files, is still filling the folder.
     ...(st.writing > 0 ? [`writing   ${count(st.writing, 'file')} to disk (the folder is not complete until they are written)`] : []),
     ...(st.waitingForContent > 0 ? [`waiting   for the content of ${count(st.waitingForContent, 'file')} from peers (each is written to disk when it arrives)`] : []),
+    // A link up after time apart (a member started again, a network back) exchanges what each
+    // side changed meanwhile: until that ends, the folder lacks some of the others' changes.
+    ...(syncing > 0 ? [`syncing   ${count(syncing, 'file')} with peers (changes made while apart; each file here is up to date once it is level)`] : []),
     `editors   ${st.editors.length ? st.editors.map((e) => `${e.name} [${e.positionEncoding}]`).join(', ') : 'none'}`,
     `buffers   ${st.buffers.length ? st.buffers.map((b) => `${b.path} (${b.editors} editor${b.editors === 1 ? '' : 's'})`).join(', ') : 'none'}`,
     `peers     ${st.peers.length ? String(st.peers.length) : 'none'}`,
-    ...st.peers.map((p) => `  ${[p.name, p.id.slice(0, 8), p.path && `via ${p.path}`, PEER_STATES[p.state ?? ''] ?? p.state, p.rttMs !== undefined && `rtt ${p.rttMs.toFixed(1)} ms`].filter((w) => typeof w === 'string' && w !== '').join(' ')}`),
+    ...st.peers.map(
+      (p) =>
+        `  ${[
+          p.name,
+          p.id.slice(0, 8),
+          p.path && `via ${p.path}`,
+          PEER_STATES[p.state ?? ''] ?? p.state,
+          p.syncing && `(syncing ${count(p.syncing, 'file')})`,
+          // Measured by pings, which wait while either daemon is busy taking changes in.
+          p.rttMs !== undefined && `rtt ${p.rttMs.toFixed(1)} ms`,
+        ]
+          .filter((w) => typeof w === 'string' && w !== '')
+          .join(' ')}`,
+    ),
   ];
   // Every line whole through escapeControls: a name (this person's own too, from --name or the
   // config), a path or an editor's name with control characters prints them as escapes.
-  process.stdout.write(lines.map(escapeControls).join('\n') + '\n');
+  return lines.map(escapeControls).join('\n') + '\n';
 }
 
 /** `n` things, in words: "1 file", "1,234 files". */

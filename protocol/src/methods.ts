@@ -182,6 +182,11 @@ const PeerStatus = PeerInfo.extend({
   state: z.string().optional(),
   /** Round-trip time in milliseconds, when measured. */
   rttMs: z.number().optional(),
+  /**
+   * Files whose changes are still being exchanged with this peer, either way (a link up after
+   * time apart, a join): not level with it yet. Absent when none.
+   */
+  syncing: uint.optional(),
 });
 
 export const SessionStatus = request(

@@ -85,6 +85,8 @@ export interface PeerStatus {
   path?: 'webrtc' | 'websocket' | 'relay';
   state: string;
   rttMs?: number;
+  /** Files whose changes are still being exchanged with it (Replicator.syncingWith); absent when none. */
+  syncing?: number;
 }
 
 /** Most notices a join answers with (the log has every one). */
@@ -660,21 +662,25 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
   /**
    * The session's members this daemon's overlay knows, linked or not: id, name (the hello's, or
    * NO_NAME_YET; the daemon's status prefers what presence says, see Daemon.peersNamed), colour,
-   * path, link state and round-trip time in ms.
+   * path, link state, round-trip time in ms, and how many files are still syncing with it.
    */
   peers(): PeerStatus[] {
     if (!this.overlay) return [];
-    return this.overlay.peers().map((p) => ({
-      id: p.id,
-      // A browser tab says no name until its person chose one, and a member reached only through
-      // others has sent none yet: the id is its own column in `chorus status`, so repeating it
-      // there read as a name (a trial).
-      name: displayName(p.meta.name, NO_NAME_YET),
-      color: typeof p.meta.color === 'string' && HEX_COLOR.test(p.meta.color) ? p.meta.color : '#888888',
-      ...(p.path ? { path: p.path } : {}),
-      state: p.state,
-      ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),
-    }));
+    return this.overlay.peers().map((p) => {
+      const syncing = this.replicator?.syncingWith(p.id) ?? 0;
+      return {
+        id: p.id,
+        // A browser tab says no name until its person chose one, and a member reached only through
+        // others has sent none yet: the id is its own column in `chorus status`, so repeating it
+        // there read as a name (a trial).
+        name: displayName(p.meta.name, NO_NAME_YET),
+        color: typeof p.meta.color === 'string' && HEX_COLOR.test(p.meta.color) ? p.meta.color : '#888888',
+        ...(p.path ? { path: p.path } : {}),
+        state: p.state,
+        ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),
+        ...(syncing ? { syncing } : {}),
+      };
+    });
   }
 
   /**

@@ -375,6 +375,21 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return { docs: p.docs.size, unsynced: p.unsynced.size, lacks: p.lacks.size, states: p.states.size, waiting };
   }
 
+  /**
+   * How many files' documents are not level with a peer yet (a link up after time apart, a join):
+   * their changes are still being exchanged, one way or both. A document whose sync with a
+   * read-only peer cannot end (its changes refused, decision 226) is not counted. 0 when level, or
+   * for a peer not linked. For `chorus status` (s53 N2: a member 218 files behind showed only
+   * "connected").
+   */
+  syncingWith(peerId: string): number {
+    const p = this.peers.get(peerId);
+    if (!p) return 0;
+    let n = 0;
+    for (const doc of p.unsynced) if (this.isFileDoc(doc) && !p.syncGate.get(doc)?.refused) n++;
+    return n;
+  }
+
   isSynced(peerId: string): boolean {
     const p = this.peers.get(peerId);
     return !!p && p.unsynced.size === 0 && this.wanted.size === 0;
