@@ -9,29 +9,21 @@
 import * as A from '@automerge/automerge/next';
 import { afterEach, expect, it, vi } from 'vitest';
 import { splitChunks, verifyHeader } from '../../daemon/src/sync/change-check.js';
-import { Replicator, type PeerNetwork } from '../../daemon/src/sync/replicator.js';
 import { MemoryBlobStore } from '../../daemon/src/workspace/blob-store.js';
 import { INDEX_DOC_ID } from '../../daemon/src/workspace/file-index.js';
 import { MemoryStore } from '../../daemon/src/workspace/memory-store.js';
 import { Workspace } from '../../daemon/src/workspace/workspace.js';
+import { QueuedPeers } from '../support/queued-peers.js';
 
 const noFolder = { read: async () => undefined };
 const disk = { kind: 'disk' } as const;
 const bytes = (s: string) => new TextEncoder().encode(s);
-const workspaces: Workspace[] = [];
-const replicators: Replicator[] = [];
+const peers = new QueuedPeers();
 
 afterEach(() => {
   vi.useRealTimers();
-  for (const r of replicators.splice(0)) r.removeAllListeners();
-  for (const w of workspaces.splice(0)) w.close();
+  peers.release();
 });
-
-function workspace(actor: string): Workspace {
-  const w = new Workspace(new MemoryStore(), new MemoryBlobStore(), actor, noFolder);
-  workspaces.push(w);
-  return w;
-}
 
 /** The hashes of the changes a sync message carries. */
 function carried(message: Uint8Array): string[] {
@@ -54,7 +46,7 @@ function sharerWithFalsePositive(joinerHello: Uint8Array): { sharer: Workspace; 
     const state = sharer.receiveSync(INDEX_DOC_ID, A.initSyncState(), joinerHello, { kind: 'peer', peerId: 'joiner' });
     const reply = sharer.generateSync(INDEX_DOC_ID, state).message!;
     if (!carried(reply).includes(left)) {
-      workspaces.push(sharer);
+      peers.keep(sharer);
       return { sharer, left };
     }
     sharer.close();
@@ -62,36 +54,21 @@ function sharerWithFalsePositive(joinerHello: Uint8Array): { sharer: Workspace; 
   throw new Error('no file name made a Bloom filter false positive in 5000 tries');
 }
 
-/** A replicator on `ws`; what it sends waits in `outbox`, in order, for the other side's handlers (`deliverTo`). */
-function node(id: string, ws: Workspace, outbox: Array<() => void>, deliverTo: () => Map<string, (...a: never[]) => void>) {
-  const handlers = new Map<string, (...a: never[]) => void>();
-  const net: PeerNetwork = {
-    on: ((event: string, fn: (...a: never[]) => void) => handlers.set(event, fn)) as PeerNetwork['on'],
-    send: (_peer, data) => {
-      outbox.push(() => (deliverTo().get('message') as (from: string, d: Uint8Array, f: undefined) => void)(id, data, undefined));
-      return true;
-    },
-    broadcast: (data) => (net.send('', data) ? 1 : 0),
-  };
-  const rep = new Replicator(ws, net, () => undefined);
-  replicators.push(rep);
-  return { rep, handlers };
-}
 
 it('a change the joiner seemed to have is sent when the changes after it wait for it', () => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
-  const joiner = workspace('cd'.repeat(16));
+  const joiner = peers.workspace('cd'.repeat(16));
   const hello = joiner.generateSync(INDEX_DOC_ID, A.initSyncState()).message!;
   const { sharer, left } = sharerWithFalsePositive(hello);
   vi.useRealTimers();
 
   const toJoiner: Array<() => void> = [];
   const toSharer: Array<() => void> = [];
-  const s = node('sharer', sharer, toJoiner, () => j.handlers);
-  const j = node('joiner', joiner, toSharer, () => s.handlers);
-  (s.handlers.get('peer-up') as (id: string, meta: Record<string, unknown>) => void)('joiner', {});
-  (j.handlers.get('peer-up') as (id: string, meta: Record<string, unknown>) => void)('sharer', {});
+  const s = peers.node('sharer', sharer, toJoiner, () => j.handlers);
+  const j = peers.node('joiner', joiner, toSharer, () => s.handlers);
+  s.up('joiner');
+  j.up('sharer');
   // Each side's messages in order, the two directions taking turns, until both fall quiet.
   let delivered = 0;
   while ((toJoiner.length || toSharer.length) && delivered < 2000) {

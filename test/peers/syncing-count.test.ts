@@ -4,42 +4,13 @@
 // in-memory network whose messages this test hands on itself.
 import { afterEach, expect, it } from 'vitest';
 import { diffToOp } from '../../daemon/src/text/diff-op.js';
-import { Replicator, type PeerNetwork } from '../../daemon/src/sync/replicator.js';
-import { MemoryBlobStore } from '../../daemon/src/workspace/blob-store.js';
-import { MemoryStore } from '../../daemon/src/workspace/memory-store.js';
-import { Workspace } from '../../daemon/src/workspace/workspace.js';
+import { QueuedPeers } from '../support/queued-peers.js';
 
-const noFolder = { read: async () => undefined };
 const disk = { kind: 'disk' } as const;
 const bytes = (s: string) => new TextEncoder().encode(s);
-const workspaces: Workspace[] = [];
-const replicators: Replicator[] = [];
+const peers = new QueuedPeers();
 
-afterEach(() => {
-  for (const r of replicators.splice(0)) {
-    r.halt();
-    r.removeAllListeners();
-  }
-  for (const w of workspaces.splice(0)) w.close();
-});
-
-type Handler = (...a: never[]) => void;
-
-/** A replicator on `ws`; what it sends waits in `outbox` for the other side's handlers. */
-function node(id: string, ws: Workspace, outbox: Array<() => void>, deliverTo: () => Map<string, Handler>) {
-  const handlers = new Map<string, Handler>();
-  const net: PeerNetwork = {
-    on: ((event: string, fn: Handler) => handlers.set(event, fn)) as PeerNetwork['on'],
-    send: (_peer, data) => {
-      outbox.push(() => (deliverTo().get('message') as (from: string, d: Uint8Array, f: undefined) => void)(id, data, undefined));
-      return true;
-    },
-    broadcast: (data) => (net.send('', data) ? 1 : 0),
-  };
-  const rep = new Replicator(ws, net, () => undefined);
-  replicators.push(rep);
-  return { rep, handlers, up: (peer: string) => (handlers.get('peer-up') as (id: string, meta: Record<string, unknown>) => void)(peer, {}), down: (peer: string) => (handlers.get('peer-down') as (id: string) => void)(peer) };
-}
+afterEach(() => peers.release());
 
 /** Hand every message on, both ways, letting timers run between rounds, until all fall quiet. */
 async function deliverAll(queues: Array<Array<() => void>>): Promise<void> {
@@ -57,15 +28,14 @@ async function deliverAll(queues: Array<Array<() => void>>): Promise<void> {
 }
 
 it('files changed while two members were apart count as syncing on both sides until each is level', async () => {
-  const a = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'ab'.repeat(16), noFolder);
-  const b = new Workspace(new MemoryStore(), new MemoryBlobStore(), 'cd'.repeat(16), noFolder);
-  workspaces.push(a, b);
+  const a = peers.workspace('ab'.repeat(16));
+  const b = peers.workspace('cd'.repeat(16));
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) ids.push(a.addFile(`src/f${i}.ts`, bytes(`const f${i} = ${i};\n`), disk));
   const toB: Array<() => void> = [];
   const toA: Array<() => void> = [];
-  const na = node('A', a, toB, () => nb.handlers);
-  const nb = node('B', b, toA, () => na.handlers);
+  const na = peers.node('A', a, toB, () => nb.handlers);
+  const nb = peers.node('B', b, toA, () => na.handlers);
   na.up('B');
   nb.up('A');
   await deliverAll([toB, toA]);
