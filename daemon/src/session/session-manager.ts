@@ -89,8 +89,15 @@ export interface PeerStatus {
   syncing?: number;
 }
 
-/** Most notices a join answers with (the log has every one). */
+/** Most notices a join answers with (the log has every one): past it, the last says how many more. */
 const MAX_JOIN_NOTICES = 50;
+/**
+ * Most notices a join collects before choosing what to answer with. Many are dropped then (a file
+ * this folder had byte for byte says nothing, decision 137), so collecting only MAX_JOIN_NOTICES
+ * left out those said after them: a join into 200 files the session had too named none of the
+ * three it had kept aside (trial s54a, F1). Bounded all the same: a notice is a line or two.
+ */
+const MAX_JOIN_NOTICES_COLLECTED = 5_000;
 
 /** The name status gives a member that has told none yet (a browser tab before its person chose one). */
 const NO_NAME_YET = '(no name yet)';
@@ -280,8 +287,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     // What the person should know of the join: files this folder and the session both had at a
     // path, each kept (Workspace.resolve), and the like. Only the log had them before.
     const notices: string[] = [];
+    let uncollected = 0;
     const notice = (m: string) => {
-      if (notices.length < MAX_JOIN_NOTICES) notices.push(m);
+      if (notices.length < MAX_JOIN_NOTICES_COLLECTED) notices.push(m);
+      else uncollected++;
     };
     this.workspace.on('notice', notice);
     // The files this folder had before joining: where one meets a session's file at a path, the
@@ -335,7 +344,11 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       // after it had returned).
       await this.materializer?.caughtUp();
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
-      const told = notices.filter((n) => this.aboutThisFolder(n, preJoinPaths));
+      const told = atMost(
+        notices.filter((n) => this.aboutThisFolder(n, preJoinPaths)),
+        uncollected,
+        this.project.logPath,
+      );
       return { ...joined, ...(told.length ? { notices: told } : {}) };
     } catch (e) {
       // A join that never got in leaves the folder as it was: no session to rejoin later.
@@ -719,4 +732,15 @@ function listenFailure(e: unknown, listen: { host: string; port: number }): Fail
   if (code === 'EACCES') return new Failure('session', `not allowed to listen on port ${listen.port} (ports below 1024 need privileges); choose another with --port`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new Failure('session', `cannot listen on ${listen.host}: no such address on this machine; check --host`);
   return new Failure('session', `cannot listen for peers on ${where} (${code ?? (e as Error).message})`);
+}
+
+/**
+ * A join's notices as it answers with them: at most MAX_JOIN_NOTICES, the last of them then
+ * saying how many more there are (`uncollected`: said past MAX_JOIN_NOTICES_COLLECTED) and that
+ * the log at `logPath` has each.
+ */
+export function atMost(notices: string[], uncollected: number, logPath: string): string[] {
+  const more = notices.length + uncollected - (MAX_JOIN_NOTICES - 1);
+  if (more <= 1) return notices;
+  return [...notices.slice(0, MAX_JOIN_NOTICES - 1), `and ${more.toLocaleString('en-US')} more like these: ${logPath} has each`];
 }

@@ -1,0 +1,38 @@
+// A join into a folder that has many of the session's files byte for byte, and a few in other
+// versions: the join names every file it kept aside (trial s54a, F1). Each identical file was
+// said first ("created on two peers with the same content") and dropped afterwards, but the join
+// collected only its first 50 notices: those it named were all dropped, and none of the three
+// kept aside was named (4 of 4 such joins in the trial). Real daemons on loopback.
+import { afterEach, expect, it } from 'vitest';
+import { atMost } from '../../daemon/src/session/session-manager.js';
+import { startPeer, stopAllPeers } from '../support/disk-peers.js';
+import { tempProject } from '../support/project-dir.js';
+
+afterEach(stopAllPeers);
+
+it('a join into 200 identical files and 3 different ones names the 3 kept aside', async () => {
+  const same = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`src/f${i}.txt`, `file ${i}\n`]));
+  const differ = ['README.md', 'sub/zz-notes.txt', 'zz-last.txt'];
+  const a = await startPeer(tempProject({ ...same, ...Object.fromEntries(differ.map((n) => [n, `the session's ${n}\n`])) }, 'chorus-disk-a-'), 'alice');
+  const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
+  const b = await startPeer(tempProject({ ...same, ...Object.fromEntries(differ.map((n) => [n, `this folder's ${n}\n`])) }, 'chorus-disk-b-'), 'bob');
+  const joined = await b.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  for (const n of differ) {
+    expect(
+      (joined.notices ?? []).some((m) => m.startsWith(`${n}: this folder had another version; the session's keeps the path, this folder's is kept as `)),
+      `${n} named in ${JSON.stringify(joined.notices)}`,
+    ).toBe(true);
+  }
+  // Nothing is said of the 200 the folder had already.
+  expect((joined.notices ?? []).filter((m) => m.includes('same content'))).toEqual([]);
+});
+
+it('past 50 notices the join says how many more there are, and where each is', () => {
+  const many = Array.from({ length: 60 }, (_, i) => `f${i}.txt: this folder had another version; …`);
+  const told = atMost(many, 0, '/p/.chorus/daemon.log');
+  expect(told).toHaveLength(50);
+  expect(told.slice(0, 49)).toEqual(many.slice(0, 49));
+  expect(told[49]).toBe('and 11 more like these: /p/.chorus/daemon.log has each');
+  expect(atMost(many.slice(0, 50), 0, 'log')).toEqual(many.slice(0, 50));
+  expect(atMost(many.slice(0, 50), 2, 'log').at(-1)).toBe('and 3 more like these: log has each');
+});
