@@ -142,10 +142,11 @@ function leb128(b: Uint8Array, at: number): [number, number] {
   }
 }
 
-/** What a change says of itself: its hash and the hashes it depends on. */
+/** What a change says of itself: its hash, the hashes it depends on, and its actor (hex; '' when unreadable). */
 export interface ChangeHeader {
   hash: string;
   deps: string[];
+  actor: string;
 }
 
 /**
@@ -164,7 +165,14 @@ export function verifyHeader(bytes: Uint8Array, kind: DocKind): ChangeHeader {
   if (at + count * 32 > bytes.length) throw new ChangeRefused('a change with a malformed dependency list');
   const deps: string[] = [];
   for (let i = 0; i < count; i++, at += 32) deps.push(bytesToHex(bytes.subarray(at, at + 32)));
-  return { hash: bytesToHex(hash), deps };
+  // The actor follows the dependencies (a length, then its bytes). Only a claim, as the rest of
+  // the header is: used to say who made a change, never to trust it.
+  let actor = '';
+  if (at < bytes.length) {
+    const [size, from] = leb128(bytes, at);
+    if (size <= 64 && from + size <= bytes.length) actor = bytesToHex(bytes.subarray(from, from + size));
+  }
+  return { hash: bytesToHex(hash), deps, actor };
 }
 
 /**

@@ -13,6 +13,7 @@ import type { FloodDelivery } from '../net/flood.js';
 import { QuietLog } from '../quiet-log.js';
 import { SLICE_MS, unref, type Timer } from '../timers.js';
 import { tracePoint } from '../trace-points.js';
+import { identityOf } from '../workspace/actors.js';
 import { INDEX_DOC_ID } from '../workspace/file-index.js';
 import type { BlobStore } from '../workspace/blob-store.js';
 import type { FileIndex } from '../workspace/file-index.js';
@@ -184,6 +185,8 @@ interface Waiting {
   bytes: Uint8Array;
   hash: string;
   deps: string[];
+  /** Its actor, as its header says (ChangeHeader.actor). */
+  actor: string;
 }
 
 /**
@@ -765,7 +768,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       // A change sent again (a fresh sync after a resync) while it still waits: keep it once.
       if (queued.has(d.hash)) continue;
       queued.add(d.hash);
-      queue.push({ bytes: d.bytes, hash: d.hash, deps: d.deps });
+      queue.push({ bytes: d.bytes, hash: d.hash, deps: d.deps, actor: d.actor });
       p.waitingBytes += d.bytes.length;
     }
     p.waiting.set(doc, queue);
@@ -802,8 +805,23 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       p.waiting.set(doc, queue);
       if (!ready.length) continue;
       for (const w of ready) p.waitingBytes -= w.bytes.length;
-      store.applyRemote(doc, ready.map((w) => w.bytes), { kind: 'peer', peerId });
+      store.applyRemote(doc, ready.map((w) => w.bytes), { kind: 'peer', peerId: this.authorOf(ready) ?? peerId });
     }
+  }
+
+  /**
+   * The member who made these changes, when one other member made them all: the identity part of
+   * their actors (actors.ts), which is that member's id. A change relayed by another member, or
+   * brought by its sync, arrives over that member's link, and notices named the relaying member as
+   * the one who removed someone's typing (trial s54a, F2). Undefined when several made them, or
+   * when the actor is not one of a daemon's (the link's member is named then). A claim, used only
+   * to name who did something.
+   */
+  private authorOf(changes: Waiting[]): string | undefined {
+    const ids = new Set(changes.map((w) => identityOf(w.actor) ?? ''));
+    if (ids.size !== 1) return undefined;
+    const [id] = ids;
+    return id && id !== this.selfId ? id : undefined;
   }
 
   private handle(peerId: string, p: PeerState, m: PeerMessage, flood: FloodDelivery | undefined): void {

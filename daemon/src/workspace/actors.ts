@@ -26,3 +26,11 @@ export function runActor(identityId: string): string {
 export function sameDaemon(x: string, y: string): boolean {
   return x.length >= IDENTITY_HEX && x.slice(0, IDENTITY_HEX) === y.slice(0, IDENTITY_HEX);
 }
+
+/**
+ * The identity id (a member's id in the session) of a daemon's actor id, or undefined for an actor
+ * not of a daemon's form (32 hex characters, then the run's 8, or none from before decision 230).
+ */
+export function identityOf(actor: string): string | undefined {
+  return /^[0-9a-f]{32}(?:[0-9a-f]{8})?$/.test(actor) ? actor.slice(0, IDENTITY_HEX) : undefined;
+}
