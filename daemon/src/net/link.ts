@@ -61,6 +61,13 @@ export interface Link {
 export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 /**
+ * What holding one message costs beyond its bytes (its object and its place in the queue), counted
+ * against MAX_HELD_BYTES: a read-only guest's 1,000,000 two-byte frames were 2 MB by their bytes,
+ * so all were held, and the daemon grew to 468 MB (trial s54a, F4).
+ */
+const HELD_MESSAGE_COST = 128;
+
+/**
  * When this turn's slice of delivery ends (performance.now()); 0 while no slice runs. One turn of
  * the event loop spends at most SLICE_MS handing received messages on, over every link of the
  * process; what arrives after that waits, in order, for the next turn. A socket read can hold
@@ -92,7 +99,9 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
   abstract readonly kind: LinkKind;
   abstract readonly remote: string;
   #closeReason: string | undefined;
+  /** Messages held for later turns: those from `#heldAt` on (a queue without `shift`, which copies the rest). */
   #held: Uint8Array[] = [];
+  #heldAt = 0;
   #heldBytes = 0;
   #lastReceived = 0;
   #flushScheduled = false;
@@ -100,7 +109,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
   constructor() {
     super();
     (this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'message' && this.#held.length > 0 && !this.#flushScheduled) {
+      if (event === 'message' && this.#holding() && !this.#flushScheduled) {
         // The listener is being added right now; deliver after it is in place.
         this.#flushScheduled = true;
         queueMicrotask(() => this.#flushHeld());
@@ -141,18 +150,39 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     if (this.#closeReason !== undefined) return;
     this.#lastReceived = Date.now();
     if (this.listenerCount('message') === 0) {
-      this.#held.push(data);
-      this.#heldBytes += data.length;
+      this.#hold(data);
       return;
     }
-    if (this.#held.length > 0 || sliceOver()) {
-      this.#held.push(data);
-      this.#heldBytes += data.length;
+    if (this.#holding() || sliceOver()) {
+      this.#hold(data);
       if (this.#heldBytes > MAX_HELD_BYTES) this.#flushHeld(true);
       else this.#flushSoon();
       return;
     }
     this.#emitMessage(data);
+  }
+
+  #holding(): boolean {
+    return this.#heldAt < this.#held.length;
+  }
+
+  #hold(data: Uint8Array): void {
+    this.#held.push(data);
+    this.#heldBytes += data.length + HELD_MESSAGE_COST;
+  }
+
+  /** The next held message, taken off the queue (whose taken front is dropped now and then). */
+  #unhold(): Uint8Array {
+    const next = this.#held[this.#heldAt++]!;
+    this.#heldBytes -= next.length + HELD_MESSAGE_COST;
+    if (this.#heldAt === this.#held.length) {
+      this.#held = [];
+      this.#heldAt = 0;
+    } else if (this.#heldAt >= 1024 && this.#heldAt * 2 >= this.#held.length) {
+      this.#held = this.#held.slice(this.#heldAt);
+      this.#heldAt = 0;
+    }
+    return next;
   }
 
   #flushSoon(): void {
@@ -175,8 +205,9 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
     // Messages already received are still delivered if someone listens; then the close.
-    if (this.#held.length > 0 && this.listenerCount('message') > 0) this.#flushHeld(true);
+    if (this.#holding() && this.listenerCount('message') > 0) this.#flushHeld(true);
     this.#held = [];
+    this.#heldAt = 0;
     this.#heldBytes = 0;
     try {
       this.emit('close', reason);
@@ -196,15 +227,13 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     this.#flushScheduled = false;
     if (this.#closeReason !== undefined && !all) return;
     let first = true;
-    while (this.#held.length > 0 && this.listenerCount('message') > 0) {
+    while (this.#holding() && this.listenerCount('message') > 0) {
       if (!all && !first && sliceOver()) {
         this.#flushSoon();
         return;
       }
       first = false;
-      const next = this.#held.shift()!;
-      this.#heldBytes -= next.length;
-      this.#emitMessage(next);
+      this.#emitMessage(this.#unhold());
     }
   }
 }

@@ -89,6 +89,16 @@ export const PEER_DOCS_ALLOWANCE = 50_000;
 /** Least time between two log lines about one peer's refused messages of one kind. */
 const QUIET_LOG_MS = 60_000;
 /**
+ * Most messages from one member that cannot be read, in a minute, before its links are closed. An
+ * honest daemon sends none (one of another version is turned away at the handshake), so this many
+ * is a member sending rubbish, on purpose or broken: a read-only guest's 1,000,000 two-byte frames
+ * held a member for over 12 minutes and wrote a log line for each (trial s54a, F4). Counted across
+ * its links, so a member that links again at once is closed again at its first.
+ */
+const MAX_UNREADABLE_PER_MINUTE = 100;
+/** Refusals of one kind from one member logged in a minute; the rest are counted (see `refusals`). */
+const REFUSALS_LOGGED_PER_MINUTE = 500;
+/**
  * Bytes of answers (blobs, sync replies) that may wait in one peer's link before more are built:
  * a peer asking faster than its link drains (or not reading at all) must not make this daemon
  * read and seal its whole project into memory (a `want` naming one 2 MB blob 2,000 times took a
@@ -598,7 +608,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       m = decodePeerMessage(data);
     } catch (e) {
       flood?.refuse();
-      this.log(`refused a message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+      this.unreadable(peerId, (e as Error).message);
       return;
     }
     const p = this.peers.get(peerId);
@@ -612,7 +622,31 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     } catch (e) {
       flood?.refuse();
       const why = e instanceof PeerMessageError ? e.message : (e as Error).message;
-      this.log(`refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${why}`);
+      this.refusal(peerId, `refused-${m.kind}`, `refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${why}`);
+    }
+  }
+
+  /** Per member: when its current minute of unreadable messages began, and how many came in it. */
+  private unreadableFrom = new Map<string, { at: number; n: number }>();
+
+  /**
+   * A message from `peerId` that could not be read: logged as a refusal (`refusals`), and past
+   * MAX_UNREADABLE_PER_MINUTE in a minute its links are closed (said once).
+   */
+  private unreadable(peerId: string, why: string): void {
+    this.refusal(peerId, 'unreadable', `refused a message from peer ${peerId.slice(0, 8)}: ${why}`);
+    const now = Date.now();
+    let w = this.unreadableFrom.get(peerId);
+    if (!w || now - w.at >= QUIET_LOG_MS) {
+      if (this.unreadableFrom.size >= 1000) this.unreadableFrom.clear(); // a bound: only this minute counts
+      this.unreadableFrom.set(peerId, (w = { at: now, n: 0 }));
+    }
+    if (++w.n === MAX_UNREADABLE_PER_MINUTE + 1) {
+      this.log(`closing the links of peer ${peerId.slice(0, 8)}: it sent over ${MAX_UNREADABLE_PER_MINUTE} messages in a minute that cannot be read (a broken or hostile member); it may link again, and is closed again while it goes on`);
+    }
+    if (w.n > MAX_UNREADABLE_PER_MINUTE) {
+      // Not from inside the delivery of its own message: the overlay is reading that link.
+      unref(setTimeout(() => this.net.dropLinks?.(peerId, 'it sent messages that cannot be read'), 0));
     }
   }
 
@@ -702,7 +736,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
           try {
             this.handle(peerId, p, m, undefined);
           } catch (e) {
-            this.log(`refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+            this.refusal(peerId, `refused-${m.kind}`, `refused ${m.kind} from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
           }
         }
       }
@@ -711,6 +745,15 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   /** Refused messages of one kind from one peer: one log line a minute, then a count of the rest. */
   private quiet = new QuietLog((msg) => this.log(msg), QUIET_LOG_MS, 1);
+  /**
+   * Refusals of a member's messages, each logged as it happens up to REFUSALS_LOGGED_PER_MINUTE of
+   * a kind a minute, then counted: every one was a line, so a member sending refused messages as
+   * fast as it could filled the log at hundreds of lines a second (trial s54a, F4).
+   */
+  private refusals = new QuietLog((msg) => this.log(msg), QUIET_LOG_MS, REFUSALS_LOGGED_PER_MINUTE);
+  private refusal(peerId: string, kind: string, msg: string): void {
+    this.refusals.log(`${peerId}:${kind}`, msg);
+  }
   private quietLog(peerId: string, kind: string, msg: string): void {
     this.quiet.log(`${peerId}:${kind}`, msg, '; such messages from this peer are logged at most once a minute');
   }
@@ -1000,7 +1043,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     try {
       this.admit(peerId, p, doc, decoded.changes);
     } catch (e) {
-      this.log(`refused the changes in a sync message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+      this.refusal(peerId, 'refused-sync-changes', `refused the changes in a sync message from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
     }
     if (this.behind(peerId, doc)) this.resync(peerId, doc);
     return A.encodeSyncMessage({ ...decoded, changes: [] });
@@ -1129,7 +1172,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       try {
         if (this.syncGateOpen(peerId, p, doc, next)) this.answerSync(peerId, p, doc, next);
       } catch (e) {
-        this.log(`refused sync from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
+        this.refusal(peerId, 'refused-sync', `refused sync from peer ${peerId.slice(0, 8)}: ${(e as Error).message}`);
       }
     };
     gate.timer = unref(setTimeout(retry, wait));
