@@ -1157,7 +1157,7 @@ export class FolderSync {
         const base = chosen?.text;
         const baseHash = chosen?.hash ?? (whole.has(rel) ? undefined : this.writeBack.ledger.latest(rel));
         this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
-        const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash);
+        const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash, chosen?.heads);
         // This folder's version raced a peer's and is kept beside it: the folder gets that
         // copy now, before the shared version replaces it at the path.
         if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);

@@ -410,8 +410,18 @@ export class WriteBack {
    *   (disk-whole-files-and-conflicts.md).
    * Diffed from the newest instead, the tool's change undid what the write-back brought (a peer's
    * lines deleted, or added twice once taken in again). Decision 148.
+   * With it, `heads`: the document's heads at which the folder got that content, when the ledger
+   * has them, so that what arrived since is read from the document's history (decision 253).
    */
-  baseFor(path: string, bytes: Uint8Array, mtimeMs: number, file?: string): { text: string; hash: string } | undefined {
+  baseFor(path: string, bytes: Uint8Array, mtimeMs: number, file?: string): { text: string; hash: string; heads?: string[] } | undefined {
+    const chosen = this.chooseBase(path, bytes, mtimeMs, file);
+    if (chosen === undefined) return undefined;
+    const heads = this.ledger.headsOf(path, chosen.hash);
+    return heads === undefined ? { text: chosen.text, hash: chosen.hash } : { text: chosen.text, hash: chosen.hash, heads };
+  }
+
+  /** `baseFor` without the heads. */
+  private chooseBase(path: string, bytes: Uint8Array, mtimeMs: number, file?: string): { text: string; hash: string } | undefined {
     const list = this.history.get(path);
     const latest = this.ledger.latest(path);
     const newest = list?.at(-1);
@@ -904,7 +914,8 @@ export class WriteBack {
       try {
         let kept: string | undefined;
         this.workspace.batch(() => {
-          kept = this.workspace.contentChanged(path, theirs, DISK, decodeText(base) ?? undefined, !!this.workspace.index.entry(id)?.exec, baseHash);
+          const heads = baseHash === undefined ? undefined : this.ledger.headsOf(path, baseHash);
+          kept = this.workspace.contentChanged(path, theirs, DISK, decodeText(base) ?? undefined, !!this.workspace.index.entry(id)?.exec, baseHash, heads);
         }, DISK);
         // A whole (not text) file: this version is kept beside the shared one, as for any concurrent change.
         if (kept !== undefined) void this.writeNow(kept, theirs);

@@ -345,6 +345,36 @@ export class TextDoc {
     }
   }
 
+  /**
+   * What the document's changes since `heads` (an earlier state of it) did to its text, as one op
+   * on the text at `heads`: Automerge's own record of which characters were inserted and deleted
+   * where, never a guess from the two texts. A text diff cannot tell where an insertion went in
+   * repetitive text (`S6C0` + `022;S6C00` or `S6C` + `0022;S6C0` + `0`), and an outside edit
+   * rebased over the wrong one deleted a character typed after it and kept one it removed (trial
+   * s54a F3, decision 253). Undefined when the document lacks any of `heads`, or its text object
+   * was made anew since (its history then says nothing about the old one's characters). Read on
+   * the handle (`diff`): the view and diff cursor are left as they are. Costs a walk of the history.
+   */
+  changeSince(heads: A.Heads): TextOp | undefined {
+    const doc = this.crdt();
+    if (heads.length === 0 || A.getMissingDeps(doc, heads).length > 0) return undefined;
+    let patches: A.Patch[];
+    try {
+      patches = A.getBackend(doc).diff(heads, A.getHeads(doc));
+    } catch {
+      return undefined; // heads Automerge refuses
+    }
+    const splices: Splice[] = [];
+    for (const p of patches) {
+      if (p.path[0] !== 'text') continue;
+      if (p.path.length !== 2) return undefined; // the text object itself: made anew
+      if (p.action === 'splice') splices.push({ at: p.path[1] as number, del: 0, ins: p.value });
+      else if (p.action === 'del') splices.push({ at: p.path[1] as number, del: p.length ?? 1, ins: '' });
+      else return undefined;
+    }
+    return splicesToOp(splices);
+  }
+
   /** Which of these change hashes the document does not hold yet. */
   missingDeps(hashes: string[]): string[] {
     return hashes.length ? A.getMissingDeps(this.crdt(), hashes) : [];

@@ -1011,8 +1011,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * `base`: the text the folder last held, `baseHash` its hash (what the change was made on).
    * Returns the path of the copy this content is kept at when it raced a peer's change (the
    * caller writes it into the folder: the path itself gets the shared version).
+   * `baseHeads`: the document's heads at which its text was `base` (the folder got it there,
+   * DiskLedger), when known: what arrived since is then read from the document's history, not
+   * guessed by a text diff (see `takeOutsideEdit`).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: TextOrigin, base?: string, exec = false, baseHash?: string): string | undefined {
+  contentChanged(path: string, bytes: Uint8Array, origin: TextOrigin, base?: string, exec = false, baseHash?: string, baseHeads?: readonly string[]): string | undefined {
     this.settle();
     this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
@@ -1032,7 +1035,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // The folder already holds the shared text (the same change arrived from a peer first):
       // nothing to take in; a three-way merge would apply it a second time.
       if (text === live.text) return;
-      this.takeOutsideEdit(fileId, live.text, text, base, origin);
+      this.takeOutsideEdit(fileId, live.text, text, base, origin, baseHeads);
       return;
     }
     const hash = hashBytes(bytes);
@@ -1067,9 +1070,22 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * that change is applied on top of `current`, three-way, so edits that arrived meanwhile (from
    * peers, not yet in the folder) survive. Without a base, or when nothing arrived, the whole
    * difference from `current`.
+   *
+   * What arrived is the document's own record of it (`TextDoc.changeSince` the heads at which
+   * its text was `base`, `baseHeads`) whenever it has them and they lead from `base` to
+   * `current`. A text diff of `base` and `current` is only the fallback: in repetitive text it
+   * cannot tell where typing went in (`S6C0` + `022;S6C00`, or `S6C` + `0022;S6C0` + `0`), and
+   * the edit rebased over the wrong one removed characters typed after it and kept some it had
+   * removed (a `git stash` while two people typed, trial s54a F3, decision 253).
    */
-  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: TextOrigin): void {
-    const op = base === undefined || base === current ? diffToOp(current, text) : transformOp(diffToOp(base, text), diffToOp(base, current), 'left');
+  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: TextOrigin, baseHeads?: readonly string[]): void {
+    let op: TextOp;
+    if (base === undefined || base === current) op = diffToOp(current, text);
+    else {
+      const recorded = baseHeads === undefined ? undefined : this.liveDoc(fileId).changeSince([...baseHeads]);
+      const arrived = recorded !== undefined && leadsTo(base, recorded, current) ? recorded : diffToOp(base, current);
+      op = transformOp(diffToOp(base, text), arrived, 'left');
+    }
     this.edit(fileId, op, origin, applyOp(current, op) === text ? text : undefined);
   }
 
@@ -1900,3 +1916,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 /** Changes since its snapshot from which a document is compacted when the workspace closes (see `close`). */
 export const CLOSE_COMPACT_AFTER = 100;
 
+/** Does `op` turn `from` into `to`? (False too for an op that does not fit `from`.) */
+function leadsTo(from: string, op: TextOp, to: string): boolean {
+  try {
+    return applyOp(from, op) === to;
+  } catch {
+    return false;
+  }
+}
