@@ -942,26 +942,80 @@ that failed)."
               (and inexact 'inexact))
           (error (error-message-string err)))))))
 
+;; A remote change is applied between commands, never inside one.  A command that waits for a
+;; key while it runs keeps buffer positions as numbers: `query-replace' holds the match it asks
+;; about as integers across `read-event', while Emacs runs process filters; a peer's typing
+;; applied before the match then made `!' or `y' replace the wrong characters, the peer's among
+;; them (trial s53b, fault 4).  So a change that arrives while a command runs (`this-command' is
+;; nil only between commands, and in the minibuffer's and a recursive edit's command loop) is
+;; held, and every held change is applied, in order, once the command ends.  The revision rule
+;; is unchanged: a held change applied after this Emacs sent an edit is dropped as stale, and
+;; the daemon sends it again, transformed past the edit.
+
+(defvar chorus--held nil
+  "Remote changes held while a command runs, oldest first.
+Each is (STATE EPOCH REVISION CHANGES): the buffer/didChange for STATE's buffer,
+received during its open EPOCH.")
+
+(defvar chorus--held-timer nil
+  "Applies the held changes once no command runs, should no command end.")
+
+(defun chorus--take-change (state revision changes)
+  "Apply the remote CHANGES made at REVISION to STATE's buffer.
+Dropped as stale when this Emacs sent an edit the daemon had not seen."
+  (when (and (eq (chorus--state-status state) 'open)
+             (buffer-live-p (chorus--state-buffer state)))
+    ;; Our queued typing happened before this arrived: it goes first.
+    (chorus--flush state)
+    (if (/= revision (chorus--state-editor-rev state))
+        (cl-incf (chorus--state-dropped state))
+      (cl-incf (chorus--state-daemon-rev state))
+      ;; Applied only when the daemon has every edit we sent: all are confirmed.
+      (setf (chorus--state-unconfirmed state) nil)
+      (let ((problem (chorus--apply-changes state (append changes nil))))
+        (cond ((stringp problem)
+               (chorus--out-of-step state (format "could not apply a change: %s" problem)))
+              (problem
+               ;; A DOS buffer cannot hold a lone line feed or carriage return: re-open, so
+               ;; that the shared text gets this buffer's line ends.
+               (chorus--out-of-step state "a lone line end in a DOS-format buffer"))
+              (t (chorus--settle state)))))))
+
+(defun chorus--apply-held ()
+  "Apply the held remote changes, oldest first.
+One held during an open that has since been replaced is dropped: the re-open's
+answer holds it."
+  (when chorus--held-timer
+    (cancel-timer chorus--held-timer)
+    (setq chorus--held-timer nil))
+  (remove-hook 'post-command-hook #'chorus--apply-held)
+  (while chorus--held
+    (pcase-let ((`(,state ,epoch ,revision ,changes) (pop chorus--held)))
+      (when (= epoch (chorus--state-epoch state))
+        (condition-case err
+            (chorus--take-change state revision changes)
+          (error (chorus--message "error applying a change to %s: %s"
+                                  (chorus--state-path state) (error-message-string err))))))))
+
+(defun chorus--apply-held-when-idle ()
+  "Apply the held changes if no command runs; else look again shortly."
+  (setq chorus--held-timer nil)
+  (if (null this-command)
+      (chorus--apply-held)
+    (setq chorus--held-timer (run-at-time 0.1 nil #'chorus--apply-held-when-idle))))
+
 (chorus--defnotification buffer-did-change (path revision changes)
   "Apply a remote change when its REVISION matches; drop it otherwise (a
-replacement follows)."
+replacement follows).  While a command runs, it is held until the command ends."
   (let ((state (chorus--find-state (chorus--connection-project conn) path)))
     (when (and state (eq (chorus--state-status state) 'open))
-      ;; Our queued typing happened before this arrived: it goes first.
-      (chorus--flush state)
-      (if (/= revision (chorus--state-editor-rev state))
-          (cl-incf (chorus--state-dropped state))
-        (cl-incf (chorus--state-daemon-rev state))
-        ;; Applied only when the daemon has every edit we sent: all are confirmed.
-        (setf (chorus--state-unconfirmed state) nil)
-        (let ((problem (chorus--apply-changes state (append changes nil))))
-          (cond ((stringp problem)
-                 (chorus--out-of-step state (format "could not apply a change: %s" problem)))
-                (problem
-                 ;; A DOS buffer cannot hold a lone line feed or carriage return: re-open, so
-                 ;; that the shared text gets this buffer's line ends.
-                 (chorus--out-of-step state "a lone line end in a DOS-format buffer"))
-                (t (chorus--settle state))))))))
+      (setq chorus--held
+            (nconc chorus--held (list (list state (chorus--state-epoch state) revision changes))))
+      (if (null this-command)
+          (chorus--apply-held)
+        (add-hook 'post-command-hook #'chorus--apply-held)
+        (unless chorus--held-timer
+          (setq chorus--held-timer (run-at-time 0.1 nil #'chorus--apply-held-when-idle)))))))
 
 ;;;;; buffer/didRename -> the buffer
 
