@@ -55,6 +55,11 @@ const MESSAGE_TOPIC = 'message';
 const REMOVED_NOTICE_MS = 5000;
 /** How long a stopping daemon waits for leaving the session before it saves its state and exits anyway (ms; `chorus stop` waits 10 s in all). */
 const LEAVE_BOUND_MS = 3000;
+/**
+ * How long an editor's save that it writes itself (VS Code, `buffer/save` with `hold`) holds the
+ * daemon's own writes of the file: VS Code gives save participants 1.5 s, then writes (decision 251).
+ */
+const EDITOR_SAVE_HOLD_MS = 2000;
 const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });
 
 interface LocalMessage {
@@ -378,6 +383,7 @@ export class Daemon {
           holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
           folderText: (p) => this.writeBack.baseText(p),
           writeNow: (id) => this.writeBack.writeLiveNow(id),
+          holdWrites: (id, p, writes) => (writes === undefined ? this.writeBack.holdFor(id, EDITOR_SAVE_HOLD_MS) : this.writeBack.editorWriting(id, p, writes, EDITOR_SAVE_HOLD_MS)),
           takeFromFolder: (p) =>
             this.folder.watching ? this.folder.takeForEditor(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's open of it failed: ${inWords(e)}; the open goes on with the editor's text`)) : Promise.resolve(),
         });

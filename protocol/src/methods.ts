@@ -131,8 +131,8 @@ export const BufferClose = request(
 export const BufferSave = request(
   'buffer/save',
   'editorToDaemon',
-  "Write an open buffer's file now, with the shared text (every edit this editor sent before this request, and others' changes it may not have been sent yet), and answer once it is on disk. An editor's save (`:w`, Ctrl+S) asks this instead of writing its buffer itself: a buffer that lacks a peer's change on its way to it, written by the editor, is a change of the file, and taking it in doubled the editor's last typing or undid the peer's change (decision 222). Refused for a buffer that is not shared (an ignored file, view mode) and for a read-only member's buffer: the editor writes that one itself, as a local file.",
-  () => z.object({ path: ProjectPath }),
+  "Write an open buffer's file now, with the shared text (every edit this editor sent before this request, and others' changes it may not have been sent yet), and answer once it is on disk. An editor's save (`:w`, Ctrl+S) asks this instead of writing its buffer itself: a buffer that lacks a peer's change on its way to it, written by the editor, is a change of the file, and taking it in doubled the editor's last typing or undid the peer's change (decision 222). Refused for a buffer that is not shared (an ignored file, view mode) and for a read-only member's buffer: the editor writes that one itself, as a local file. An editor that must write the file itself after (VS Code) sends `hold: true`: the daemon's own writes of the buffer's later changes wait (at most 2 s), so the file stays the text written; then, right before its own write, `writes` with the SHA-256 (hex) of the UTF-8 text it writes, which is answered at once and writes nothing: that text, found in the folder within a few seconds, is the editor's own document, not a change of the file (decision 251).",
+  () => z.object({ path: ProjectPath, hold: z.boolean().optional(), writes: z.string().regex(/^[0-9a-f]{64}$/).optional() }),
   () => Null,
 );
 

@@ -701,7 +701,10 @@ export class FolderSync {
     // make it look long settled (see letWritesFinish).
     const after = (await fs.promises.lstat(abs).catch(() => undefined)) ?? st;
     const changing = after.size !== bytes.length || after.mtimeMs !== st.mtimeMs || after.ino !== st.ino;
-    return { bytes, hash: hashBytes(bytes), exec: isExecutable(st.mode), since, mtimeMs: after.mtimeMs, ino: after.ino, file: fileIdentity(after), changing };
+    const hash = hashBytes(bytes);
+    // An editor's own save landed (decision 251): the write-backs it held go on.
+    if (!changing) this.writeBack.folderShows(rel, hash);
+    return { bytes, hash, exec: isExecutable(st.mode), since, mtimeMs: after.mtimeMs, ino: after.ino, file: fileIdentity(after), changing };
   }
 
   /**
@@ -1157,6 +1160,19 @@ export class FolderSync {
         const base = chosen?.text;
         const baseHash = chosen?.hash ?? (whole.has(rel) ? undefined : this.writeBack.ledger.latest(rel));
         this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
+        const id = this.workspace.index.idOf(rel);
+        if (id !== undefined && this.workspace.isLive(id) && this.writeBack.editorsOwnWrite(rel, seen.hash)) {
+          // An editor's save of its own text (VS Code writes its document itself; decision 251):
+          // every change of that text reached the daemon as the editor's edits, and what it lacks
+          // is others' typing still on its way to it. No change of the file, then: the folder
+          // gets the shared text back.
+          this.log(`${rel}: an editor saved its own text over the file; its changes are in the session already (as its typing), so it is not taken in as a change, and the session's text, which has others' typing it had not shown yet, is written back`);
+          this.writeBack.remember(rel, seen.hash);
+          this.writeBack.keepBase(rel, seen.hash, seen.bytes);
+          this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
+          if (this.currentHash(id) !== seen.hash) this.writeBack.schedule(id);
+          return;
+        }
         const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash, chosen?.heads);
         // This folder's version raced a peer's and is kept beside it: the folder gets that
         // copy now, before the shared version replaces it at the path.

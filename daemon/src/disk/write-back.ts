@@ -33,6 +33,12 @@ const QUIET_MS = 100;
  * the largest share of a daemon's CPU per keystroke; see decision 033.)
  */
 const MAX_WAIT_MS = 1000;
+/**
+ * How long after an editor's own write was due (`editorWriting`) its text, found in the folder, is
+ * still taken for that write: the watcher reports a change after some quiet, and a loaded machine
+ * is slower.
+ */
+const EDITOR_WRITE_SEEN_MS = 3000;
 
 /**
  * How long a tool may take between reading a file and putting its new content in place, for
@@ -654,8 +660,74 @@ export class WriteBack {
     if (p) clearTimeout(p.timer);
     const since = p?.since ?? now;
     const wait = Math.max(0, Math.min(QUIET_MS, since + MAX_WAIT_MS - now));
-    // The latest change's origin, noted when the text is written (not per keystroke).
-    this.pending.set(fileId, { since, timer: setTimeout(() => this.writeLive(fileId), wait), origin });
+    // The latest change's origin, noted when the text is written (not per keystroke). While an
+    // editor writes the file itself (`holdFor`), the write waits for it: `release` runs it.
+    this.pending.set(fileId, { since, timer: setTimeout(() => (this.holds.has(fileId) ? undefined : this.writeLive(fileId)), wait), origin });
+  }
+
+  /**
+   * Live files an editor is about to write itself (VS Code's save, `buffer/save` with `hold`),
+   * by file id: until it has (or the bound passes), the daemon's own writes of their later
+   * changes wait, so the file stays the text the editor is told it holds. VS Code refuses to
+   * write over a file that changed on disk since it last read it ("The content of the file is
+   * newer"), unless the file holds exactly its text (decision 251).
+   */
+  private holds = new Map<string, NodeJS.Timeout>();
+  /**
+   * The text an editor said it writes into the file itself now (`buffer/save` with `writes`), by
+   * path: its hash, and until when it is looked for (decision 251).
+   */
+  private editorWrites = new Map<string, { hash: string; fileId: string; until: number }>();
+
+  /** Hold live file `fileId`'s write-backs for up to `ms` (from now; see `holds`). */
+  holdFor(fileId: string, ms: number): void {
+    clearTimeout(this.holds.get(fileId));
+    this.holds.set(fileId, setTimeout(() => this.release(fileId), ms));
+  }
+
+  /** End the hold of `fileId`'s write-backs: a change that waited is written now. */
+  release(fileId: string): void {
+    const t = this.holds.get(fileId);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.holds.delete(fileId);
+    if (this.pending.has(fileId)) void this.writeLive(fileId);
+  }
+
+  /**
+   * An editor writes its own text, hashed `hash`, into live file `fileId`'s file at `path` now
+   * (VS Code's save): its write-backs stay held until the folder shows that write, for at most
+   * `ms`, and that content, when taken in, is the editor's own (`editorsOwnWrite`).
+   */
+  editorWriting(fileId: string, path: string, hash: string, ms: number): void {
+    this.editorWrites.set(path, { hash, fileId, until: Date.now() + ms + EDITOR_WRITE_SEEN_MS });
+    this.holdFor(fileId, ms);
+  }
+
+  /**
+   * The folder shows `hash` at `path`: if an editor said it writes that very text there
+   * (`editorWriting`), this is its write, and the held write-backs go on. True when so: its text
+   * is the editor's document, whose every change reached the daemon as the editor's edits, so
+   * it is no change of the file. Taken in, a text that lacked a peer's typing not yet shown in
+   * the editor deleted that typing on every member (decision 251). Said once per write.
+   */
+  /** The folder's file at `path` was read with `hash`: an editor's write of that text has landed (see `editorWriting`). */
+  folderShows(path: string, hash: string): void {
+    const w = this.editorWrites.get(path);
+    if (w?.hash === hash) this.release(w.fileId);
+  }
+
+  editorsOwnWrite(path: string, hash: string): boolean {
+    const w = this.editorWrites.get(path);
+    if (!w) return false;
+    if (w.until < Date.now()) {
+      this.editorWrites.delete(path);
+      return false;
+    }
+    if (w.hash !== hash) return false;
+    this.editorWrites.delete(path);
+    this.release(w.fileId);
+    return true;
   }
 
   /**

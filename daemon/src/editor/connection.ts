@@ -117,7 +117,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     return null;
   });
   // Answered once the file is written: the editor's save is done when this answers.
-  onRequest(b, P.BufferSave, (p) => session.save(p.path).then(() => null));
+  onRequest(b, P.BufferSave, (p) => session.save(p.path, { hold: p.hold ?? false, writes: p.writes }).then(() => null));
   onRequest(b, P.SessionStatus, () => services.status());
   onRequest(b, P.WorkspaceFiles, () => services.files());
   onRequest(b, P.SessionShare, (p) => services.share(dropUndefined(p ?? {})));

@@ -77,6 +77,12 @@ export interface BufferHooks {
    * resolving once it is there, or at once when the folder has it already (`buffer/save`).
    */
   writeNow?(fileId: string): Promise<boolean>;
+  /**
+   * The editor writes live file `fileId` itself after its `buffer/save` (VS Code): hold the
+   * daemon's own writes of it (WriteBack.holdFor), and with `writes`, note that the text with that
+   * hash, when the folder shows it, is the editor's own (WriteBack.editorWriting; decision 251).
+   */
+  holdWrites?(fileId: string, path: string, writes?: string): void;
 }
 
 /** What buffer/open answers. */
@@ -343,11 +349,13 @@ export class EditorBuffers implements ChangeSink {
   /**
    * `buffer/save`: the editor saves `pathIn` (`:w`, Ctrl+S), and the daemon writes the shared text
    * there now, instead of the editor writing its buffer, which may lack a peer's change on its
-   * way to it (decision 222). Resolves once the file is written. Throws Failure('notOpen') for a
+   * way to it (decision 222). Resolves once the file is written. `hold`: the editor writes the file
+   * itself next, so the daemon's own writes of it wait meanwhile; `writes`: the hash of the text it
+   * writes now, and nothing is written here (VS Code; decision 251). Throws Failure('notOpen') for a
    * buffer that is not shared (ignored, or view mode's own file), Failure('invalid') in view
    * mode and Failure('readOnly') for a read-only member: the editor writes those itself.
    */
-  async save(pathIn: string): Promise<void> {
+  async save(pathIn: string, { hold = false, writes }: { hold?: boolean; writes?: string } = {}): Promise<void> {
     const path = this.current(this.resolveOpen(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.viewMode?.()) throw new Failure('invalid', `this folder joined in view mode (--no-disk): the daemon writes nothing into it, so ${path} is saved by the editor as a local file`);
@@ -355,6 +363,13 @@ export class EditorBuffers implements ChangeSink {
     // left as it is: answering as if saved wrote nothing a trial could see. Its editor writes
     // its own text, which stays in this folder only (as any change a reader makes on disk).
     if (this.hooks.readOnly?.()) throw new Failure('readOnly', `you joined this session read-only, so the daemon does not save ${path} for you: the editor saves it as a local file, which stays in your folder only (it is not shared)`);
+    if (writes !== undefined) {
+      // The editor writes its own text now (VS Code): nothing written here (decision 251).
+      this.hooks.holdWrites?.(buf.fileId, path, writes);
+      return;
+    }
+    // The editor writes the file itself once answered: the file stays what is written now until it has.
+    if (hold) this.hooks.holdWrites?.(buf.fileId, path);
     this.workspace.settle(); // this editor's typing sent before the save is in the text written
     if ((await this.hooks.writeNow?.(buf.fileId)) === false) {
       throw new Failure('storage', `could not write ${path} into the folder (the daemon's log, .chorus/daemon.log, says why); your text is safe in the session and is written at the next change: fix what the log names, then save again`);
