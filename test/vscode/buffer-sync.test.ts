@@ -3,6 +3,7 @@
  * against a small fake of the vscode API (fake-vscode.ts) and a fake connection. The real
  * VS Code runs in e2e.test.ts.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,7 +108,8 @@ describe('buffer sync', () => {
     const doc = await opened('one\n');
     vs.type(doc, [{ from: 4, to: 4, text: 'two\n' }]);
     let answer!: () => void;
-    rpc.handlers[P.BufferSave.method] = () => {
+    rpc.handlers[P.BufferSave.method] = (p) => {
+      if (p.writes) return null;
       // The peer's change the daemon sends before it answers (in order on the connection).
       sync.onRemoteChange({ path: 'a.txt', revision: 1, changes: [insertAt(2, 0, 'three\n')] });
       return new Promise<null>((r) => (answer = () => r(null)));
@@ -115,13 +117,38 @@ describe('buffer sync', () => {
     const saving = sync.willSave(doc as never)!;
     expect(saving).toBeDefined();
     await flush();
-    expect(rpc.of(P.BufferSave.method)).toEqual([{ path: 'a.txt' }]);
+    // The daemon holds its own writes of the file until VS Code has written it (decision 251).
+    expect(rpc.of(P.BufferSave.method)).toEqual([{ path: 'a.txt', hold: true }]);
     // The typing went out before the save asked for it.
     expect(rpc.requests.map((r) => r.method)).toEqual([P.BufferOpen.method, P.BufferEdit.method, P.BufferSave.method]);
     answer();
     await saving;
     expect(doc.text).toBe('one\ntwo\nthree\n'); // what VS Code then writes: the daemon's text
     expect(rpc.of(P.BufferEdit.method)).toHaveLength(1); // the peer's line is not sent back
+    // The daemon is told what VS Code writes: that text is no change of the file (decision 251).
+    expect(rpc.of(P.BufferSave.method)[1]).toEqual({ path: 'a.txt', writes: createHash('sha256').update('one\ntwo\nthree\n').digest('hex') });
+  });
+
+  it("a change from the daemon that comes once the save's wait is over reaches the document after VS Code has written it (fault s53b-3, decision 251)", async () => {
+    // Pins: applied between the save's wait and VS Code's write, a peer's key made the document
+    // differ from the file the daemon had just written, and VS Code refused to save ("The
+    // content of the file is newer"), with Overwrite.
+    const doc = await opened('one\n');
+    rpc.handlers[P.BufferSave.method] = () => null;
+    await sync.willSave(doc as never);
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 0, 'peer ')] });
+    await flush();
+    expect(doc.text).toBe('one\n'); // VS Code is writing the document now
+    sync.didSave(doc as never);
+    await flush();
+    expect(doc.text).toBe('peer one\n');
+    // A save that never says it is done (VS Code refused it) holds the daemon's changes for a bound only.
+    await sync.willSave(doc as never);
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 0, 'more ')] });
+    await flush();
+    expect(doc.text).toBe('peer one\n');
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(doc.text).toBe('more peer one\n');
   });
 
   it('a save that the daemon cannot serve (an older daemon, a failed write, no answer) lets VS Code write its text', async () => {

@@ -11,7 +11,7 @@
  */
 import type * as P from '@chorus/protocol';
 import * as M from '@chorus/protocol';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { isDaemonAnswer, messageOf, request } from './errors.js';
 import { applyChanges, caretAfter, changesBetween, movedSince, fromReported, replacementsBetween, type Replacement } from './positions.js';
@@ -172,6 +172,13 @@ const MOVE_ATTEMPTS = 50;
  * 1.5 s and stops asking one that overran three times; past this VS Code writes what it has.
  */
 const SAVE_WAIT_MS = 1000;
+/** How many more times a save asks the daemon to write when a peer's change came in during its write. */
+const SAVE_ATTEMPTS = 2;
+/**
+ * How long the daemon's changes wait, after a save's participant is done, for VS Code to write the
+ * document (its `onDidSaveTextDocument`): a failed save never says so.
+ */
+const SAVE_PAUSE_MS = 1500;
 
 /** What buffer sync reads of a `TextDocumentContentChangeEvent`. */
 type ChangeEventEntry = { rangeOffset: number; rangeLength: number; text: string };
@@ -235,6 +242,11 @@ export class SharedBuffer {
   retractTo: { text: string; until: number } | undefined;
   /** Its caret (an offset) when a Save As of it began: the one VS Code gives the copy's tab. */
   caretBefore: number | undefined;
+  /**
+   * VS Code is writing it (a save): the daemon's changes wait until it has; calling this ends the
+   * wait (BufferSync.willSave, didSave).
+   */
+  savePause: (() => void) | undefined;
 
   constructor(
     /** The document it is shared through; a rename moves the buffer to the new path's document. */
@@ -616,24 +628,62 @@ export class BufferSync {
    * change undone, or the person's last typing doubled. Resolves within SAVE_WAIT_MS whatever
    * happens (an older daemon without the method, a failed write, no answer): VS Code then writes
    * its document, as before. Undefined for a document not shared here (VS Code just writes it).
+   *
+   * From the daemon's write until VS Code's, the file and the document must stay that one text:
+   * VS Code refuses to write over a file that changed on disk since it read it unless the file
+   * holds exactly its text ("The content of the file is newer", with Overwrite; decision 251).
+   * So the save asks the daemon to hold its own writes of the file (`hold`) until VS Code has
+   * written it; a peer's key that reached the daemon during its write (the file then lacks it,
+   * the document has it) has it write again; the peer's changes arriving after are applied to
+   * the document only once VS Code's write is done (`didSave`, or SAVE_PAUSE_MS); and the daemon
+   * is told the hash of the text VS Code writes (`writes`), which it then never takes in as a
+   * change: if VS Code still writes a text that lacks a peer's typing (the person chose
+   * Overwrite), that typing stays.
    */
   willSave(doc: vscode.TextDocument): Promise<void> | undefined {
     const b = this.get(doc);
     const rpc = this.rpc;
     // A Save As in progress has its own route (decision 201); an offline buffer is VS Code's to write.
     if (!b || !rpc || b.status !== 'open' || b.held || b.savedAs) return undefined;
+    b.savePause?.();
     let answered = false;
-    const written = request(rpc, M.BufferSave.type, { path: b.path }).then(
-      // The daemon's changes sent before its answer arrived before it: they are in the queue.
-      () => {
+    let over = false;
+    const written = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        await request(rpc, M.BufferSave.type, { path: b.path, hold: true });
         answered = true;
-        return b.queue;
-      },
-      (e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`),
-    );
+        // The daemon's changes sent before its answer arrived before it: they are in the queue.
+        for (let q = b.queue; ; q = b.queue) {
+          await q;
+          if (q === b.queue) break;
+        }
+        if (over) return;
+        const onDisk = readFile(doc.uri.fsPath);
+        if (onDisk === undefined || onDisk === doc.getText() || attempt >= SAVE_ATTEMPTS) break;
+        // A peer's change reached the daemon while it wrote: in the document, not in the file.
+      }
+      // Until VS Code has written the document, it takes no change from the daemon (they wait in the queue).
+      const pause = new Promise<void>((resolve) => {
+        const timer = setTimeout(release, SAVE_PAUSE_MS);
+        function release(): void {
+          clearTimeout(timer);
+          if (b!.savePause === release) b!.savePause = undefined;
+          resolve();
+        }
+        b.savePause = release;
+      });
+      b.queue = b.queue.then(() => pause);
+      // Only a document in step with the daemon: all of its text is the daemon's or went out as edits.
+      const text = doc.getText();
+      if (text === b.shadow && !b.unsure) {
+        const writes = createHash('sha256').update(text, 'utf8').digest('hex');
+        void request(rpc, M.BufferSave.type, { path: b.path, writes }).catch(() => undefined);
+      }
+    })().catch((e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
+        over = true;
         // Which wait ran out says where the time went (a trial read the daemon's answers in 4–47
         // ms while this said the daemon had not answered: the document was still taking a burst).
         this.opts.log(
@@ -645,6 +695,11 @@ export class BufferSync {
       }, SAVE_WAIT_MS);
     });
     return Promise.race([written, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** VS Code wrote shared `doc` (a save): the daemon's changes held meanwhile (`willSave`) go on. */
+  didSave(doc: vscode.TextDocument): void {
+    this.get(doc)?.savePause?.();
   }
 
   /**

@@ -55,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const saving = clients.current?.sync.willSave(e.document);
       if (saving) e.waitUntil(saving);
     }),
+    vscode.workspace.onDidSaveTextDocument((doc) => clients.current?.sync.didSave(doc)),
     vscode.workspace.onDidChangeTextDocument((e) => clients.current?.onDidChangeText(e)),
     vscode.window.onDidChangeTextEditorSelection((e) => {
       clients.current?.sync.selectionMoved(e.textEditor.document, e.selections, e.kind);
