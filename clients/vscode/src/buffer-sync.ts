@@ -648,6 +648,13 @@ export class BufferSync {
     b.savePause?.();
     let answered = false;
     let over = false;
+    /** The daemon is told the text VS Code writes next, if all of it is the daemon's or went out as edits. */
+    const declare = (): void => {
+      const text = doc.getText();
+      if (text !== b.shadow || b.unsure || b.status !== 'open') return;
+      const writes = createHash('sha256').update(text, 'utf8').digest('hex');
+      void request(rpc, M.BufferSave.type, { path: b.path, writes }).catch(() => undefined);
+    };
     const written = (async () => {
       for (let attempt = 0; ; attempt++) {
         await request(rpc, M.BufferSave.type, { path: b.path, hold: true });
@@ -673,17 +680,15 @@ export class BufferSync {
         b.savePause = release;
       });
       b.queue = b.queue.then(() => pause);
-      // Only a document in step with the daemon: all of its text is the daemon's or went out as edits.
-      const text = doc.getText();
-      if (text === b.shadow && !b.unsure) {
-        const writes = createHash('sha256').update(text, 'utf8').digest('hex');
-        void request(rpc, M.BufferSave.type, { path: b.path, writes }).catch(() => undefined);
-      }
+      declare();
     })().catch((e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         over = true;
+        // VS Code writes its text now, as it is: said, so that a text lacking a peer's latest
+        // keys deletes none of them.
+        declare();
         // Which wait ran out says where the time went (a trial read the daemon's answers in 4–47
         // ms while this said the daemon had not answered: the document was still taking a burst).
         this.opts.log(
