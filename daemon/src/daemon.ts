@@ -384,6 +384,7 @@ export class Daemon {
           folderText: (p) => this.writeBack.baseText(p),
           writeNow: (id) => this.writeBack.writeLiveNow(id),
           holdWrites: (id, p, writes) => (writes === undefined ? this.writeBack.holdFor(id, EDITOR_SAVE_HOLD_MS) : this.writeBack.editorWriting(id, p, writes, EDITOR_SAVE_HOLD_MS)),
+          releaseWrites: (id) => this.writeBack.release(id),
           takeFromFolder: (p) =>
             this.folder.watching ? this.folder.takeForEditor(p).catch((e: unknown) => this.log(`taking in ${p} from the folder before an editor's open of it failed: ${inWords(e)}; the open goes on with the editor's text`)) : Promise.resolve(),
         });

@@ -35,6 +35,8 @@ it("an editor's own write of a text that lacks a peer's typing (VS Code's Overwr
   // VS Code's save: the daemon writes (and holds its writes), then VS Code says what it writes and writes it.
   await ea.raw(P.BufferSave.method, { path: 'plan.txt', hold: true });
   await ea.raw(P.BufferSave.method, { path: 'plan.txt', writes: sha256(stale) });
+  // The next auto save declares its text before the folder has shown this one (saves every 100 ms).
+  await ea.raw(P.BufferSave.method, { path: 'plan.txt', writes: sha256(`${stale}x`) });
   fs.writeFileSync(path.join(a.dir, 'plan.txt'), stale); // in place, as VS Code writes
   await new Promise((r) => setTimeout(r, 1500)); // its take-in has come by now
   const files = await converged(a, b);

@@ -39,6 +39,8 @@ const MAX_WAIT_MS = 1000;
  * is slower.
  */
 const EDITOR_WRITE_SEEN_MS = 3000;
+/** How many declared editor writes of one path are looked for at once (see `editorWriting`). */
+const EDITOR_WRITES_KEPT = 4;
 
 /**
  * How long a tool may take between reading a file and putting its new content in place, for
@@ -674,10 +676,12 @@ export class WriteBack {
    */
   private holds = new Map<string, NodeJS.Timeout>();
   /**
-   * The text an editor said it writes into the file itself now (`buffer/save` with `writes`), by
-   * path: its hash, and until when it is looked for (decision 251).
+   * The texts editors said they write into the file themselves now (`buffer/save` with
+   * `writes`), by path, newest last: each hash, and until when it is looked for (decision 251).
+   * More than one: with auto save every 100 ms the next save can declare its text before the
+   * watcher has read the last one's write.
    */
-  private editorWrites = new Map<string, { hash: string; fileId: string; until: number }>();
+  private editorWrites = new Map<string, Array<{ hash: string; fileId: string; until: number }>>();
 
   /** Hold live file `fileId`'s write-backs for up to `ms` (from now; see `holds`). */
   holdFor(fileId: string, ms: number): void {
@@ -700,8 +704,29 @@ export class WriteBack {
    * `ms`, and that content, when taken in, is the editor's own (`editorsOwnWrite`).
    */
   editorWriting(fileId: string, path: string, hash: string, ms: number): void {
-    this.editorWrites.set(path, { hash, fileId, until: Date.now() + ms + EDITOR_WRITE_SEEN_MS });
+    const now = Date.now();
+    const list = (this.editorWrites.get(path) ?? []).filter((w) => w.until >= now && w.hash !== hash).slice(-(EDITOR_WRITES_KEPT - 1));
+    list.push({ hash, fileId, until: now + ms + EDITOR_WRITE_SEEN_MS });
+    this.editorWrites.set(path, list);
     this.holdFor(fileId, ms);
+  }
+
+  /** The declared write of `hash` at `path`, if one is still looked for (see `editorWriting`). */
+  private declared(path: string, hash: string): { hash: string; fileId: string; until: number } | undefined {
+    const now = Date.now();
+    const list = this.editorWrites.get(path)?.filter((w) => w.until >= now);
+    if (!list?.length) {
+      this.editorWrites.delete(path);
+      return undefined;
+    }
+    this.editorWrites.set(path, list);
+    return list.find((w) => w.hash === hash);
+  }
+
+  /** The folder's file at `path` was read with `hash`: an editor's write of that text has landed (see `editorWriting`). */
+  folderShows(path: string, hash: string): void {
+    const w = this.declared(path, hash);
+    if (w) this.release(w.fileId);
   }
 
   /**
@@ -709,23 +734,12 @@ export class WriteBack {
    * (`editorWriting`), this is its write, and the held write-backs go on. True when so: its text
    * is the editor's document, whose every change reached the daemon as the editor's edits, so
    * it is no change of the file. Taken in, a text that lacked a peer's typing not yet shown in
-   * the editor deleted that typing on every member (decision 251). Said once per write.
+   * the editor deleted that typing on every member (decision 251). Once per declared write.
    */
-  /** The folder's file at `path` was read with `hash`: an editor's write of that text has landed (see `editorWriting`). */
-  folderShows(path: string, hash: string): void {
-    const w = this.editorWrites.get(path);
-    if (w?.hash === hash) this.release(w.fileId);
-  }
-
   editorsOwnWrite(path: string, hash: string): boolean {
-    const w = this.editorWrites.get(path);
+    const w = this.declared(path, hash);
     if (!w) return false;
-    if (w.until < Date.now()) {
-      this.editorWrites.delete(path);
-      return false;
-    }
-    if (w.hash !== hash) return false;
-    this.editorWrites.delete(path);
+    this.editorWrites.set(path, this.editorWrites.get(path)!.filter((x) => x !== w));
     this.release(w.fileId);
     return true;
   }

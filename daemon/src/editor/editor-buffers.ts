@@ -83,7 +83,16 @@ export interface BufferHooks {
    * hash, when the folder shows it, is the editor's own (WriteBack.editorWriting; decision 251).
    */
   holdWrites?(fileId: string, path: string, writes?: string): void;
+  /** End that hold now (WriteBack.release). */
+  releaseWrites?(fileId: string): void;
 }
+
+/**
+ * A `buffer/save` with `hold` whose write took longer than this holds nothing after it: the
+ * editor (VS Code's extension waits 1 s for the answer and the changes before it) has written
+ * its own text meanwhile (decision 251).
+ */
+const SLOW_SAVE_MS = 600;
 
 /** What buffer/open answers. */
 export interface OpenResult {
@@ -369,9 +378,14 @@ export class EditorBuffers implements ChangeSink {
       return;
     }
     // The editor writes the file itself once answered: the file stays what is written now until it has.
+    const started = Date.now();
     if (hold) this.hooks.holdWrites?.(buf.fileId, path);
     this.workspace.settle(); // this editor's typing sent before the save is in the text written
-    if ((await this.hooks.writeNow?.(buf.fileId)) === false) {
+    const written = await this.hooks.writeNow?.(buf.fileId);
+    // Written too late for the editor's wait (VS Code's extension waits 1 s in all): it has written
+    // its own text by now, and the file held back would only be an older base for taking that in.
+    if (hold && Date.now() - started > SLOW_SAVE_MS) this.hooks.releaseWrites?.(buf.fileId);
+    if (written === false) {
       throw new Failure('storage', `could not write ${path} into the folder (the daemon's log, .chorus/daemon.log, says why); your text is safe in the session and is written at the next change: fix what the log names, then save again`);
     }
   }
