@@ -659,27 +659,18 @@ export class BufferSync {
       for (let attempt = 0; ; attempt++) {
         await request(rpc, M.BufferSave.type, { path: b.path, hold: true });
         answered = true;
-        // The daemon's changes sent before its answer arrived before it: they are in the queue.
-        for (let q = b.queue; ; q = b.queue) {
-          await q;
-          if (q === b.queue) break;
-        }
+        // The daemon's changes sent before its answer are in the queue now, and in the file; those
+        // after it are not in the file: they wait until VS Code has written the document.
+        const before = b.queue;
+        const release = this.pauseRemote(b);
+        await before;
         if (over) return;
         const onDisk = readFile(doc.uri.fsPath);
         if (onDisk === undefined || onDisk === doc.getText() || attempt >= SAVE_ATTEMPTS) break;
         // A peer's change reached the daemon while it wrote: in the document, not in the file.
+        // Asked again, the daemon writes it and what came since, which the document then takes.
+        release();
       }
-      // Until VS Code has written the document, it takes no change from the daemon (they wait in the queue).
-      const pause = new Promise<void>((resolve) => {
-        const timer = setTimeout(release, SAVE_PAUSE_MS);
-        function release(): void {
-          clearTimeout(timer);
-          if (b!.savePause === release) b!.savePause = undefined;
-          resolve();
-        }
-        b.savePause = release;
-      });
-      b.queue = b.queue.then(() => pause);
       declare();
     })().catch((e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`));
     let timer: NodeJS.Timeout | undefined;
@@ -700,6 +691,26 @@ export class BufferSync {
       }, SAVE_WAIT_MS);
     });
     return Promise.race([written, late]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Hold the daemon's changes to `b` that arrive from now on (they wait in its queue) until
+   * VS Code has written its document (`didSave`) or SAVE_PAUSE_MS pass; returns the release.
+   */
+  private pauseRemote(b: SharedBuffer): () => void {
+    let release!: () => void;
+    const pause = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => release(), SAVE_PAUSE_MS);
+      release = () => {
+        clearTimeout(timer);
+        if (b.savePause === release) b.savePause = undefined;
+        resolve();
+      };
+    });
+    b.savePause?.();
+    b.savePause = release;
+    b.queue = b.queue.then(() => pause);
+    return release;
   }
 
   /** VS Code wrote shared `doc` (a save): the daemon's changes held meanwhile (`willSave`) go on. */
