@@ -57,7 +57,7 @@ const REMOVED_NOTICE_MS = 5000;
 const LEAVE_BOUND_MS = 3000;
 /**
  * How long an editor's save that it writes itself (VS Code, `buffer/save` with `hold`) holds the
- * daemon's own writes of the file: VS Code gives save participants 1.5 s, then writes (decision 251).
+ * daemon's own writes of the file: VS Code gives save participants 1.5 s, then writes (decision 255).
  */
 const EDITOR_SAVE_HOLD_MS = 2000;
 const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });

@@ -117,7 +117,7 @@ describe('buffer sync', () => {
     const saving = sync.willSave(doc as never)!;
     expect(saving).toBeDefined();
     await flush();
-    // The daemon holds its own writes of the file until VS Code has written it (decision 251).
+    // The daemon holds its own writes of the file until VS Code has written it (decision 255).
     expect(rpc.of(P.BufferSave.method)).toEqual([{ path: 'a.txt', hold: true }]);
     // The typing went out before the save asked for it.
     expect(rpc.requests.map((r) => r.method)).toEqual([P.BufferOpen.method, P.BufferEdit.method, P.BufferSave.method]);
@@ -125,11 +125,11 @@ describe('buffer sync', () => {
     await saving;
     expect(doc.text).toBe('one\ntwo\nthree\n'); // what VS Code then writes: the daemon's text
     expect(rpc.of(P.BufferEdit.method)).toHaveLength(1); // the peer's line is not sent back
-    // The daemon is told what VS Code writes: that text is no change of the file (decision 251).
+    // The daemon is told what VS Code writes: that text is no change of the file (decision 255).
     expect(rpc.of(P.BufferSave.method)[1]).toEqual({ path: 'a.txt', writes: createHash('sha256').update('one\ntwo\nthree\n').digest('hex') });
   });
 
-  it("a change from the daemon that comes once the save's wait is over reaches the document after VS Code has written it (fault s53b-3, decision 251)", async () => {
+  it("a change from the daemon that comes once the save's wait is over reaches the document after VS Code has written it (fault s53b-3, decision 255)", async () => {
     // Pins: applied between the save's wait and VS Code's write, a peer's key made the document
     // differ from the file the daemon had just written, and VS Code refused to save ("The
     // content of the file is newer"), with Overwrite.

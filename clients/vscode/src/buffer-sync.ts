@@ -631,7 +631,7 @@ export class BufferSync {
    *
    * From the daemon's write until VS Code's, the file and the document must stay that one text:
    * VS Code refuses to write over a file that changed on disk since it read it unless the file
-   * holds exactly its text ("The content of the file is newer", with Overwrite; decision 251).
+   * holds exactly its text ("The content of the file is newer", with Overwrite; decision 255).
    * So the save asks the daemon to hold its own writes of the file (`hold`) until VS Code has
    * written it; a peer's key that reached the daemon during its write (the file then lacks it,
    * the document has it) has it write again; the peer's changes arriving after are applied to

@@ -702,7 +702,7 @@ export class FolderSync {
     const after = (await fs.promises.lstat(abs).catch(() => undefined)) ?? st;
     const changing = after.size !== bytes.length || after.mtimeMs !== st.mtimeMs || after.ino !== st.ino;
     const hash = hashBytes(bytes);
-    // An editor's own save landed (decision 251): the write-backs it held go on.
+    // An editor's own save landed (decision 255): the write-backs it held go on.
     if (!changing) this.writeBack.folderShows(rel, hash);
     return { bytes, hash, exec: isExecutable(st.mode), since, mtimeMs: after.mtimeMs, ino: after.ino, file: fileIdentity(after), changing };
   }
@@ -1162,7 +1162,7 @@ export class FolderSync {
         this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
         const id = this.workspace.index.idOf(rel);
         if (id !== undefined && this.workspace.isLive(id) && this.writeBack.editorsOwnWrite(rel, seen.hash)) {
-          // An editor's save of its own text (VS Code writes its document itself; decision 251):
+          // An editor's save of its own text (VS Code writes its document itself; decision 255):
           // every change of that text reached the daemon as the editor's edits, and what it lacks
           // is others' typing still on its way to it. No change of the file, then: the folder
           // gets the shared text back.

@@ -672,12 +672,12 @@ export class WriteBack {
    * by file id: until it has (or the bound passes), the daemon's own writes of their later
    * changes wait, so the file stays the text the editor is told it holds. VS Code refuses to
    * write over a file that changed on disk since it last read it ("The content of the file is
-   * newer"), unless the file holds exactly its text (decision 251).
+   * newer"), unless the file holds exactly its text (decision 255).
    */
   private holds = new Map<string, NodeJS.Timeout>();
   /**
    * The texts editors said they write into the file themselves now (`buffer/save` with
-   * `writes`), by path, newest last: each hash, and until when it is looked for (decision 251).
+   * `writes`), by path, newest last: each hash, and until when it is looked for (decision 255).
    * More than one: with auto save every 100 ms the next save can declare its text before the
    * watcher has read the last one's write.
    */
@@ -734,7 +734,7 @@ export class WriteBack {
    * (`editorWriting`), this is its write, and the held write-backs go on. True when so: its text
    * is the editor's document, whose every change reached the daemon as the editor's edits, so
    * it is no change of the file. Taken in, a text that lacked a peer's typing not yet shown in
-   * the editor deleted that typing on every member (decision 251). Once per declared write.
+   * the editor deleted that typing on every member (decision 255). Once per declared write.
    */
   editorsOwnWrite(path: string, hash: string): boolean {
     const w = this.declared(path, hash);

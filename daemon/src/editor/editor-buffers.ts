@@ -80,7 +80,7 @@ export interface BufferHooks {
   /**
    * The editor writes live file `fileId` itself after its `buffer/save` (VS Code): hold the
    * daemon's own writes of it (WriteBack.holdFor), and with `writes`, note that the text with that
-   * hash, when the folder shows it, is the editor's own (WriteBack.editorWriting; decision 251).
+   * hash, when the folder shows it, is the editor's own (WriteBack.editorWriting; decision 255).
    */
   holdWrites?(fileId: string, path: string, writes?: string): void;
   /** End that hold now (WriteBack.release). */
@@ -90,7 +90,7 @@ export interface BufferHooks {
 /**
  * A `buffer/save` with `hold` whose write took longer than this holds nothing after it: the
  * editor (VS Code's extension waits 1 s for the answer and the changes before it) has written
- * its own text meanwhile (decision 251).
+ * its own text meanwhile (decision 255).
  */
 const SLOW_SAVE_MS = 600;
 
@@ -360,7 +360,7 @@ export class EditorBuffers implements ChangeSink {
    * there now, instead of the editor writing its buffer, which may lack a peer's change on its
    * way to it (decision 222). Resolves once the file is written. `hold`: the editor writes the file
    * itself next, so the daemon's own writes of it wait meanwhile; `writes`: the hash of the text it
-   * writes now, and nothing is written here (VS Code; decision 251). Throws Failure('notOpen') for a
+   * writes now, and nothing is written here (VS Code; decision 255). Throws Failure('notOpen') for a
    * buffer that is not shared (ignored, or view mode's own file), Failure('invalid') in view
    * mode and Failure('readOnly') for a read-only member: the editor writes those itself.
    */
@@ -373,7 +373,7 @@ export class EditorBuffers implements ChangeSink {
     // its own text, which stays in this folder only (as any change a reader makes on disk).
     if (this.hooks.readOnly?.()) throw new Failure('readOnly', `you joined this session read-only, so the daemon does not save ${path} for you: the editor saves it as a local file, which stays in your folder only (it is not shared)`);
     if (writes !== undefined) {
-      // The editor writes its own text now (VS Code): nothing written here (decision 251).
+      // The editor writes its own text now (VS Code): nothing written here (decision 255).
       this.hooks.holdWrites?.(buf.fileId, path, writes);
       return;
     }
