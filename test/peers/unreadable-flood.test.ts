@@ -9,22 +9,27 @@ import { QueuedPeers } from '../support/queued-peers.js';
 const peers = new QueuedPeers();
 afterEach(() => peers.release());
 
-it('a flood of unreadable messages is logged up to its bound and closes the sender’s links', async () => {
-  const ws = peers.workspace('ab'.repeat(16));
+/** A replicator linked to `peer` over a network that sends nothing and records links it closes. */
+function linkedTo(peer: string, meta: Record<string, unknown>) {
   const handlers = new Map<string, (...a: never[]) => void>();
   const dropped: string[] = [];
+  const lines: string[] = [];
   const net: PeerNetwork = {
     on: ((event: string, fn: (...a: never[]) => void) => handlers.set(event, fn)) as PeerNetwork['on'],
     send: () => true,
     broadcast: () => 1,
-    dropLinks: (peer, reason) => dropped.push(`${peer}: ${reason}`),
+    dropLinks: (id, reason) => dropped.push(`${id}: ${reason}`),
   };
-  const lines: string[] = [];
-  const rep = new Replicator(ws, net, (m) => lines.push(m));
-  const guest = 'ee'.repeat(16);
-  (handlers.get('peer-up') as (id: string, meta: Record<string, unknown>) => void)(guest, { readOnly: true });
+  const rep = new Replicator(peers.workspace('ab'.repeat(16)), net, (m) => lines.push(m));
+  (handlers.get('peer-up') as (id: string, meta: Record<string, unknown>) => void)(peer, meta);
   const message = handlers.get('message') as (from: string, d: Uint8Array, f: undefined) => void;
-  for (let i = 0; i < 5000; i++) message(guest, new Uint8Array([200 + (i % 50), i & 255]), undefined);
+  return { rep, dropped, lines, send: (data: Uint8Array) => message(peer, data, undefined) };
+}
+
+it('a flood of unreadable messages is logged up to its bound and closes the sender’s links', async () => {
+  const guest = 'ee'.repeat(16);
+  const { rep, dropped, lines, send } = linkedTo(guest, { readOnly: true });
+  for (let i = 0; i < 5000; i++) send(new Uint8Array([200 + (i % 50), i & 255]));
   await new Promise((r) => setTimeout(r, 20));
   // Each refused one is a line up to the links' closing (past 100), not 5,000 lines.
   expect(lines.filter((l) => l.startsWith('refused a message from peer eeeeeeee'))).toHaveLength(500);
@@ -36,18 +41,8 @@ it('a flood of unreadable messages is logged up to its bound and closes the send
 });
 
 it('a few unreadable messages close nothing', async () => {
-  const ws = peers.workspace('ab'.repeat(16));
-  const handlers = new Map<string, (...a: never[]) => void>();
-  const dropped: string[] = [];
-  const net: PeerNetwork = {
-    on: ((event: string, fn: (...a: never[]) => void) => handlers.set(event, fn)) as PeerNetwork['on'],
-    send: () => true,
-    broadcast: () => 1,
-    dropLinks: (peer) => dropped.push(peer),
-  };
-  const rep = new Replicator(ws, net, () => undefined);
-  (handlers.get('peer-up') as (id: string, meta: Record<string, unknown>) => void)('cd'.repeat(16), {});
-  for (let i = 0; i < 100; i++) (handlers.get('message') as (from: string, d: Uint8Array, f: undefined) => void)('cd'.repeat(16), new Uint8Array([201, i]), undefined);
+  const { rep, dropped, send } = linkedTo('cd'.repeat(16), {});
+  for (let i = 0; i < 100; i++) send(new Uint8Array([201, i]));
   await new Promise((r) => setTimeout(r, 20));
   expect(dropped).toEqual([]);
   rep.halt();
