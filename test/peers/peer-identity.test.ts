@@ -98,6 +98,9 @@ it('a member cannot speak as another: forged presence, chat and goodbye are drop
   m.overlay.broadcast(own(1, 1));
   m.overlay.broadcast(own(2 ** 52, 9));
   m.overlay.broadcast(own(2, 3));
+  // A cursor in a path outside the project (trial s54a: `../…/etc/passwd` reached editors): refused whole.
+  const outside = [{ id: 'e1', path: '../../../etc/passwd', selections: [{ anchor: { o: 0 }, head: { o: 0 } }] }];
+  m.overlay.broadcast(encodePeerMessage({ kind: 'ephemeral', topic: 'presence', body: { clock: 3, name: 'mallory', color: '#000000', editors: outside }, from: m.id, id: 'c-outside' }));
   // Messages on one link arrive in order: once this is seen, everything before it was handled.
   m.overlay.broadcast(encodePeerMessage({ kind: 'ephemeral', topic: 'message', body: { namespace: 'chat', payload: 'done' }, from: m.id, id: 'done' }));
   for (const e of [ea, eb]) await e.waitFor(() => notes(e, P.MessageDidReceive.method).some((n) => n.payload === 'done' && n.peer.id === m.id), 'the sentinel message');
@@ -116,6 +119,7 @@ it('a member cannot speak as another: forged presence, chat and goodbye are drop
   // Dropped, and said so once, not once per message (there were 300 per receiver).
   for (const d of [h, b]) expect(lines(d, new RegExp(`dropped an ephemeral message .* from peer ${m.id.slice(0, 8)}`))).toHaveLength(1);
   expect(lines(h, /refused presence .* clock jumped/)).toHaveLength(1);
+  for (const e of [ea, eb]) expect(notes(e, P.CursorDidChange.method).filter((c) => c.path.includes('passwd'))).toEqual([]);
 }, 60_000);
 
 it('a peer naming more documents than could exist is refused and cut off; the daemon serves on and keeps nothing of it', async () => {

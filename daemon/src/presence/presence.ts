@@ -14,6 +14,7 @@ import { soon, unref, type Timer } from '../timers.js';
 import type { Replicator } from '../sync/replicator.js';
 import type { FilesEvent, Workspace } from '../workspace/workspace.js';
 import { escapeControls } from '../log-line.js';
+import { isProjectPath } from '../workspace/path-rules.js';
 import { QuietLog } from '../quiet-log.js';
 import { HEX_COLOR } from './colors.js';
 import { NAME_MAX_LENGTH } from './person-name.js';
@@ -44,7 +45,9 @@ export interface CursorView {
 const Anchor = z.object({ c: z.optional(z.string().check(z.maxLength(200))), o: z.int().check(z.minimum(0)) });
 const WireEditor = z.object({
   id: z.string().check(z.maxLength(64)),
-  path: z.string().check(z.maxLength(4096)),
+  // A project path, as every daemon sends it: a guest's cursor `../…/etc/passwd` reached editors,
+  // whose protocol says paths are relative to the root (trial s54a).
+  path: z.string().check(z.maxLength(4096), z.refine(isProjectPath, { message: 'a cursor in a path that is not the project’s' })),
   // A file id only: presence never names another namespace's document (issue 10, item 12).
   fileId: z.optional(z.string().check(z.regex(/^f[0-9a-f]{24}$/))),
   selections: z.array(z.object({ anchor: Anchor, head: Anchor })).check(z.maxLength(1000)),
@@ -310,7 +313,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (topic !== PRESENCE_TOPIC) return;
     const parsed = WirePresence.safeParse(body);
     if (!parsed.success) {
-      this.log(`refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+      this.noteRefusal(peerId, `refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
       return;
     }
     const p = parsed.data;
