@@ -120,6 +120,7 @@ it('a member cannot speak as another: forged presence, chat and goodbye are drop
   for (const d of [h, b]) expect(lines(d, new RegExp(`dropped an ephemeral message .* from peer ${m.id.slice(0, 8)}`))).toHaveLength(1);
   expect(lines(h, /refused presence .* clock jumped/)).toHaveLength(1);
   for (const e of [ea, eb]) expect(notes(e, P.CursorDidChange.method).filter((c) => c.path.includes('passwd'))).toEqual([]);
+  expect(lines(h, /refused presence .* a cursor in a path that is not the project’s/)).toHaveLength(1);
 }, 60_000);
 
 it('a peer naming more documents than could exist is refused and cut off; the daemon serves on and keeps nothing of it', async () => {

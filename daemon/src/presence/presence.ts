@@ -313,7 +313,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (topic !== PRESENCE_TOPIC) return;
     const parsed = WirePresence.safeParse(body);
     if (!parsed.success) {
-      this.noteRefusal(peerId, `refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+      this.log(`refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
       return;
     }
     const p = parsed.data;
