@@ -28,6 +28,7 @@ const SECONDS: Record<string, number> = {
   'test/daemon/traces.test.ts': 54,
   'test/neovim/rename-here.test.ts': 51,
   'test/vscode/join.test.ts': 51,
+  'test/vscode/autosave-replace-all.test.ts': 31,
   'test/cli/stop-bounded.test.ts': 48,
   'test/neovim/sync.test.ts': 46,
   'test/cli/typed-while-stopped.test.ts': 45,
