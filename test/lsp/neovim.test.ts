@@ -170,9 +170,20 @@ describe.skipIf(skip)('Neovim vim.lsp with chorus lsp', () => {
       await plugin.input(`ggA${i}<Esc>`);
       await lsp.input(`GA${'éü'[i % 2]}<Esc>`);
     }
-    const text = await converged([plugin], await scene.client(a), a, 'p.txt');
-    await waitFor('the LSP Neovim to hold the same text', async () => (await bufText(lsp)) === text);
-    expect(text).toBe('plugin012345\nlspéüéüéü\n');
+    // Both Neovims' typing everywhere. The LSP Neovim's reaches the daemon after its client's
+    // debounce (150 ms): the plugin's side alone can agree before that, on a text without it (a
+    // faster machine did, every run), so the wait is for the whole end state, not the first
+    // agreement.
+    const want = 'plugin012345\nlspéüéüéü\n';
+    await waitFor('the LSP Neovim to hold both Neovims\' typing', async () => (await bufText(lsp)) === want).catch(async (e: Error) => {
+      throw new Error(`${e.message}: it has ${JSON.stringify(await bufText(lsp))}`);
+    });
+    const client = await scene.client(a);
+    await waitFor('the daemon to hold both Neovims\' typing', async () => (await client.text('p.txt')) === want).catch(async (e: Error) => {
+      throw new Error(`${e.message}: it has ${JSON.stringify(await client.text('p.txt'))}`);
+    });
+    expect(await converged([plugin], client, a, 'p.txt')).toBe(want);
+    expect(await bufText(lsp)).toBe(want);
   }, 120000);
 
   // Decision 158: the bridge ignored buffer/didRename, so Neovim kept the old name without a
