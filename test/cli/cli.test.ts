@@ -149,6 +149,16 @@ it('share prints a join code as JSON, and join fills another folder', () => {
   expect(bad.stderr).toMatch(/not a Chorus join code/);
 });
 
+it("join's progress on stderr ends with its done line, however fast the join", () => {
+  const a = project(Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`f${i}.txt`, `file ${i}\n`])));
+  const { code } = JSON.parse(chorus('share', a, '--json', '--host', '127.0.0.1').stdout) as { code: string };
+  const b = project();
+  const join = chorus('join', code, b, '--host', '127.0.0.1');
+  expect(join.status, join.stderr).toBe(0);
+  const lines = join.stderr.trim().split('\n');
+  expect(lines.at(-1), join.stderr).toMatch(/^done: 300\/300 files, 0\.0\/0\.0 MB$/);
+});
+
 it('join - reads the code from standard input, so the running join\'s command line never holds it', async () => {
   const a = project({ 'a.txt': 'from a\n' });
   const b = project();
