@@ -1030,6 +1030,9 @@ export class WriteBack {
 
   /** Write everything that is waiting (on shutdown). */
   async flush(): Promise<void> {
+    // An editor's save holding writes (decision 255) holds nothing now: everything is written.
+    for (const t of this.holds.values()) clearTimeout(t);
+    this.holds.clear();
     for (const id of [...this.pending.keys()]) void this.writeLive(id);
     await Promise.all([...this.running.values()]);
     // The daemon is stopping (its store closed): a tool's late write found now is kept as a copy.
