@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pairWithVsCode, type VsCode, vscodeSkipReason, waitFor } from './support.js';
+import { UNDO_GAP_MS } from '../../daemon/src/editor/undo-history.js';
 import { daemonLogTail } from '../support/paths.js';
 
 const skip = vscodeSkipReason();
@@ -81,6 +82,10 @@ describe.skipIf(skip)('VS Code extension: a file renamed while open', () => {
     fs.renameSync(path.join(b, 'f.txt'), path.join(b, 'g.txt'));
     await followed('f.txt', 'g.txt', want);
     await vs.screenshot('renamed-on-a-peer');
+    // The next key an undo step of its own, as after a person's pause: edits within UNDO_GAP_MS
+    // of each other are one step, and on a fast machine the rename was followed within it, so
+    // Ctrl+Z took " typed!" back whole.
+    await new Promise((r) => setTimeout(r, UNDO_GAP_MS + 200));
     await typingContinues('f.txt', 'g.txt', want);
     // Own-edit undo goes on in the new file (the daemon kept the buffer's history).
     await vs.page.keyboard.press('Control+z');
