@@ -1538,6 +1538,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /**
+   * The text a peer's document for `docId` starts from here (`adopt`, `adoptWhole`): its file's
+   * content, when the file is text and its content is here; undefined otherwise (the document
+   * then starts empty, and its history brings the text).
+   */
+  private adoptedBase(docId: string): string | undefined {
+    const entry = this.index.entry(docId);
+    if (!entry || entry.opaque || !(this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) return undefined;
+    try {
+      return this.baseText(entry);
+    } catch {
+      return undefined; // not text after all
+    }
+  }
+
+  /**
    * A peer's saved document for a file that is not live here and whose content is (what `adopt`
    * would start from): taken as the document itself when it holds the initial change `adopt`
    * would make, for then merging it onto that change gives this very document. It is loaded once
@@ -1547,14 +1562,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * as `loadSnapshot` does for a document that does not load or is not text.
    */
   private adoptWhole(docId: string, bytes: Uint8Array, origin: TextOrigin): boolean {
-    const entry = this.index.entry(docId);
-    if (!entry || entry.opaque || !(this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) return false;
-    let base: string;
-    try {
-      base = this.baseText(entry);
-    } catch {
-      return false; // not text after all: adopt makes it an empty document
-    }
+    const base = this.adoptedBase(docId);
+    if (base === undefined) return false;
     const doc = TextDoc.empty(this.actor);
     doc.loadSnapshot(bytes);
     if (!doc.startsFrom(docId, base)) {
@@ -1585,11 +1594,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       const orphans = this.docIds().filter((id) => !this.names(id)).length;
       if (orphans >= MAX_ORPHAN_DOCS) throw new Failure('invalid', `a peer sent text for ${docId}, which no file in the index has, and ${orphans} such documents are kept already; refused`);
     }
-    if (entry && !entry.opaque && (this.blobs.has(entry.hash) || entry.hash === EMPTY_HASH)) {
+    const base = this.adoptedBase(docId);
+    if (base !== undefined) {
       try {
-        return this.makeLive(docId, this.baseText(entry));
+        return this.makeLive(docId, base);
       } catch {
-        // not text after all: fall through to an empty document
+        // its first change could not be made: fall through to an empty document
       }
     }
     const doc = TextDoc.empty(this.actor);
