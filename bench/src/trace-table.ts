@@ -8,7 +8,8 @@
 // `editor-in` of the typing daemon more than half a pace after its previous one, and its points
 // are every point of any daemon until the next such start; it counts if the typing daemon staged
 // an edit in it.
-// A receiving daemon's points count from the typing daemon's first `peer-out` of the keystroke on.
+// The typing daemon's `peer-out` is its first after the keystroke's `route` (the change sent), and
+// a receiving daemon's points count from there on.
 // For each point the table gives the time from the keystroke's `editor-in` to the point's first
 // occurrence in that daemon (receiving daemons: every receiver's, pooled).
 
@@ -87,10 +88,16 @@ export function traceTable(dir: string, keystrokes: number, rate: number): Trace
     // A receiving daemon's work for this keystroke starts after the keystroke left the typing
     // daemon. What it did before is the tail of earlier traffic (the last sync round of the
     // previous keystroke, a heartbeat), which a loaded machine delivers late.
-    const left = g.find((m) => m.pid === typing && m.point === 'peer-out')?.ns;
+    // The keystroke leaves with the typing daemon's first `peer-out` after its change entered the
+    // route: one before that is other traffic (a heartbeat, a late sync reply), which a loaded
+    // machine can put inside the keystroke (CI, stop 54: one such frame moved the median).
+    const routed = g.find((m) => m.pid === typing && m.point === 'route')?.ns;
+    const sent = (m: Mark) => m.pid === typing && m.point === 'peer-out' && m.ns >= (routed ?? g[0]!.ns);
+    const left = g.find(sent)?.ns;
     const seen = new Set<string>();
     for (const m of g) {
       if (m.pid !== typing && (left === undefined || m.ns < left)) continue;
+      if (m.pid === typing && m.point === 'peer-out' && !sent(m)) continue;
       const key = `${m.pid} ${m.point}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -78,12 +78,15 @@ describe('trace points', () => {
     // two warm-up keystrokes 1 ms apart (one group), then three at 33 ms: arrival, staging, out
     for (const [k, at] of [0n, 1n, 34n, 67n, 100n].entries()) {
       const start = t0 + at * ms;
-      typing.push(`${start} editor-in`, `${start + 200_000n} edit-staged`, `${start + 500_000n} peer-out`);
+      typing.push(`${start} editor-in`, `${start + 200_000n} edit-staged`, `${start + 400_000n} route`, `${start + 500_000n} peer-out`);
       // the receiver's time grows with the keystroke: the paced ones reach the editor at 1.2, 1.3, 1.4 ms
       receiving.push(`${start + 900_000n} peer-in`, `${start + 1_000_000n + BigInt(k) * 100_000n} editor-out`);
     }
     // one keystroke's frame read in two parts: its second editor-in starts no keystroke
     typing.push(`${t0 + 67n * ms + 300_000n} editor-in`);
+    // the typing daemon's heartbeat inside two paced keystrokes, before their changes were routed:
+    // not when they left
+    typing.push(`${t0 + 34n * ms + 100_000n} peer-out`, `${t0 + 67n * ms + 150_000n} peer-out`);
     // a ping from the receiver, no keystroke: its points join the keystroke they fall in
     receiving.push(`${t0 + 50n * ms} peer-out`);
     // the last sync round of the keystroke before, arriving late: not the keystroke's own
@@ -96,6 +99,7 @@ describe('trace points', () => {
     expect(table.keystrokes).toBe(3);
     expect(table.typing['editor-in']).toEqual({ p50Us: 0, p90Us: 0, samples: 3 });
     expect(table.typing['edit-staged']?.p50Us).toBe(200);
+    expect(table.typing['peer-out']).toEqual({ p50Us: 500, p90Us: 500, samples: 3 });
     expect(table.receiving['peer-in']).toEqual({ p50Us: 900, p90Us: 900, samples: 3 });
     expect(table.receiving['editor-out']).toEqual({ p50Us: 1300, p90Us: 1400, samples: 3 });
     expect(table.receiving['peer-out']?.samples).toBe(1);
