@@ -81,6 +81,38 @@ it('a line a tool appends to the file a write-back replaced, having opened it be
   expect({ a: read(fa), b: read(fb) }).toEqual({ a: want, b: want });
 }, 60_000);
 
+it('a line appended to the new file after a late write to the replaced one was taken in goes after that line, as the tool wrote them', async () => {
+  // cli/disk-races (stop 54, 1 full run in 7): `echo r1B18 >>` wrote into the replaced file, and
+  // `echo r1B19 >>` into the new one just after the daemon took r1B18 in, before it wrote r1B18
+  // back. r1B19 was taken in on the new file's content, as made beside r1B18 (an edit of the
+  // same place), and went before it: the folder ended `… r1B17 r1B19 r1B18 r1B20`.
+  const { a, b, fa, fb, tool: appender } = await toolOpensInBsWriteBack('a');
+  expect(read(fb)).toBe('top2\nB1\n');
+  // The next line is appended to the new file the moment B has taken the late write in: before
+  // its write-back of it lands.
+  const contentChanged = b.daemon.workspace.contentChanged.bind(b.daemon.workspace);
+  let appended = false;
+  vi.spyOn(b.daemon.workspace, 'contentChanged').mockImplementation((...args) => {
+    const kept = contentChanged(...args);
+    if (!appended && Buffer.from(args[1]).toString().endsWith('B2\n')) {
+      appended = true;
+      fs.appendFileSync(fb, 'B3\n');
+    }
+    return kept;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  fs.writeSync(appender, 'B2\n');
+  fs.closeSync(appender);
+  await until(() => appended, "B's take-in of the late write", 15_000);
+
+  const want = 'top2\nB1\nB2\nB3\n';
+  await until(() => read(fa) === want && read(fb) === want, `both folders to hold both lines in order (A: ${JSON.stringify(read(fa))}, B: ${JSON.stringify(read(fb))})`, 15_000).catch(() => undefined);
+  expect({ a: read(fa), b: read(fb) }).toEqual({ a: want, b: want });
+  await new Promise((r) => setTimeout(r, 1500));
+  expect({ a: read(fa), b: read(fb) }).toEqual({ a: want, b: want });
+  void a;
+}, 60_000);
+
 it('FolderWriter tells each write to the replaced file once it is done, with what the file held before it', async () => {
   const { writer, file, told, wrote, tool } = writeWithToolAtRename((f) => fs.openSync(f, 'a'));
   await wrote;

@@ -107,7 +107,7 @@ it('a `git stash` taken in while two people type removes exactly what it took, a
       for (let k = 0; k < c; k++) ws.edit(fileId, [alice.length + AT_C + cutB + cutC + k, xc[k]!], carol);
       for (let k = 0; k < b; k++) ws.edit(fileId, [alice.length + AT_B + cutB + k, xb[k]!], bob);
       // The stash put the committed version back; the folder's take-in gives the base and its heads.
-      ws.contentChanged('errors.ts', Buffer.from(COMMITTED), DISK, onDisk, false, contentHash(onDisk), heads);
+      ws.contentChanged('errors.ts', Buffer.from(COMMITTED), DISK, false, { text: onDisk, hash: contentHash(onDisk), heads });
       cases++;
       const text = ws.text(fileId);
       if (!committedWith(text, xb, xc)) wrong.push(`b=${b} c=${c}: ${JSON.stringify(text.slice(AT_C - 2, AT_C + c + 4))}, typed ${JSON.stringify(xc)}`);
@@ -127,10 +127,10 @@ it('without heads, or with heads that do not lead from the base to the text, the
   ws.edit(fileId, diffToOp('one\ntwo\nthree\n', 'one\ntwo\nthree\nfour\n'), carol);
   // The folder had 'one\ntwo\nthree\n' (a tool changed `one` to `ONE`), but the heads given are of an
   // earlier text: they do not lead from that base to the text, and the text diff is used.
-  ws.contentChanged('f.txt', Buffer.from('ONE\ntwo\nthree\n'), DISK, 'one\ntwo\nthree\n', false, undefined, early);
+  ws.contentChanged('f.txt', Buffer.from('ONE\ntwo\nthree\n'), DISK, false, { text: 'one\ntwo\nthree\n', heads: early });
   expect(ws.text(fileId)).toBe('ONE\ntwo\nthree\nfour\n');
   // Heads the document never had: the same.
-  ws.contentChanged('f.txt', Buffer.from('ONE\nTWO\nthree\nfour\n'), DISK, 'ONE\ntwo\nthree\nfour\n', false, undefined, ['ab'.repeat(32)]);
+  ws.contentChanged('f.txt', Buffer.from('ONE\nTWO\nthree\nfour\n'), DISK, false, { text: 'ONE\ntwo\nthree\nfour\n', heads: ['ab'.repeat(32)] });
   expect(ws.text(fileId)).toBe('ONE\nTWO\nthree\nfour\n');
   ws.close();
 });

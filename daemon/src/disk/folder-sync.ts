@@ -14,7 +14,7 @@ import { leavesFolder, type Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { CHORUS_DIR, pathProblem } from '../workspace/path-rules.js';
 import { contentHash } from '../workspace/text-doc.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { MadeOn, Workspace } from '../workspace/workspace.js';
 import { fileIdentity, isExecutable, isWriteTemp, lstatNow, MAX_SHARED_FILE, readBytes } from './files.js';
 import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
 import { inWords } from './folder-writer.js';
@@ -1173,7 +1173,8 @@ export class FolderSync {
           if (this.currentHash(id) !== seen.hash) this.writeBack.schedule(id);
           return;
         }
-        const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, base, seen.exec, baseHash, chosen?.heads);
+        const on: MadeOn = { text: base, hash: baseHash, heads: chosen?.heads, after: this.writeBack.madeAfterLateWrite(rel, baseHash) };
+        const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, seen.exec, on);
         // This folder's version raced a peer's and is kept beside it: the folder gets that
         // copy now, before the shared version replaces it at the path.
         if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);

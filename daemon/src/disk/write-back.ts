@@ -9,7 +9,7 @@ import nodePath from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
-import { isPeersOrSettling, type Origin, type Workspace } from '../workspace/workspace.js';
+import { isPeersOrSettling, type MadeOn, type Origin, type Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
 import fastDiff from 'fast-diff';
@@ -51,6 +51,8 @@ const EDITOR_WRITES_KEPT = 4;
 const TOOL_RACE_MS = 3000;
 /** How many of a loaded file's recent folder contents `baseFor` may choose from. */
 const HISTORY = 8;
+/** At most this many paths' late writes taken in are remembered (`lateTakenOver`); the oldest goes first. */
+const MAX_LATE_TAKEN = 256;
 
 /**
  * How many lines one must delete and insert to turn `from` into `to` (a line diff: each distinct
@@ -1001,8 +1003,17 @@ export class WriteBack {
         let kept: string | undefined;
         this.workspace.batch(() => {
           const heads = baseHash === undefined ? undefined : this.ledger.headsOf(path, baseHash);
-          kept = this.workspace.contentChanged(path, theirs, DISK, decodeText(base) ?? undefined, !!this.workspace.index.entry(id)?.exec, baseHash, heads);
+          const on: MadeOn = { text: decodeText(base) ?? undefined, hash: baseHash, heads, after: this.madeAfterLateWrite(path, baseHash) };
+          kept = this.workspace.contentChanged(path, theirs, DISK, !!this.workspace.index.entry(id)?.exec, on);
         }, DISK);
+        // The folder's file now lacks this write, which came before whatever a tool does to that
+        // file next (see `madeAfterLateWrite`).
+        const over = this.ledger.latest(path);
+        if (over !== undefined) {
+          this.lateTakenOver.delete(path);
+          this.lateTakenOver.set(path, over);
+          if (this.lateTakenOver.size > MAX_LATE_TAKEN) this.lateTakenOver.delete(this.lateTakenOver.keys().next().value!);
+        }
         // A whole (not text) file: this version is kept beside the shared one, as for any concurrent change.
         if (kept !== undefined) void this.writeNow(kept, theirs);
         this.log(`took in a write a tool made to ${path} just after Chorus replaced the file with its new version (the tool had it open from before): it would have been lost with the replaced file`);
@@ -1023,6 +1034,28 @@ export class WriteBack {
     // A stopping daemon waits for it (flush): the copy is the only place that write is.
     this.keeping.add(keeping);
     void keeping.finally(() => this.keeping.delete(keeping));
+  }
+
+  /**
+   * Per path, the content (hash) its file held when a late write into the file it replaced was
+   * taken in (`takeLateWrite`): that write is in the shared text, not in this file. A tool that
+   * changes this file next does so after that write happened: at `echo … >>` pace, the next
+   * line's append.
+   */
+  private readonly lateTakenOver = new Map<string, string>();
+
+  /**
+   * Whether a tool's change of `path`, made on the content `baseHash`, came after a late write
+   * that was taken in over that content (see `lateTakenOver`): then, where both insert at one
+   * place, the tool's text goes after the late write's (MadeOn.after), as the tool wrote them.
+   * Taken in a tool's change without it, `r1B19` went before `r1B18` (cli/disk-races, stop 54).
+   * Asked once per change taken in: the answer holds for that change only.
+   */
+  madeAfterLateWrite(path: string, baseHash: string | undefined): boolean {
+    const over = this.lateTakenOver.get(path);
+    if (over === undefined) return false;
+    this.lateTakenOver.delete(path);
+    return over === baseHash;
   }
 
   /** Copies of late writes being kept (see `takeLateWrite`), awaited by `flush`. */

@@ -113,6 +113,26 @@ export interface FilesEvent extends IndexDiff {
   modes?: string[];
 }
 
+/**
+ * What an outside edit of a file was made on, as far as the folder's history tells
+ * (WriteBack.baseFor); every field optional, as the folder may not know.
+ */
+export interface MadeOn {
+  /** The text the folder held that the tool changed: without it the edit is the whole difference from the shared text. */
+  text?: string;
+  /** Its hash (a whole file changed from a version the shared one has moved on from is kept beside it). */
+  hash?: string;
+  /** The document's heads at which its text was `text` (the folder got it there, DiskLedger): what arrived since is read from the document's history, not guessed by a text diff. */
+  heads?: readonly string[];
+  /**
+   * The tool changed the file after all that arrived since `text` had happened in the folder: a
+   * write into the file a write-back replaced was taken in meanwhile (WriteBack.takeLateWrite),
+   * and the next `echo >>` appended to the new file. Where both insert at one place, the tool's
+   * text goes after.
+   */
+  after?: boolean;
+}
+
 /** Where the bytes of a file that is not yet in the index come from (the folder). */
 export interface ContentSource {
   read(path: string): Promise<Uint8Array | undefined>;
@@ -1008,14 +1028,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * The bytes of a file changed outside the daemon. Live text takes the difference as an edit
    * (so others' concurrent edits survive); a text file not yet live becomes live from its last
    * known content first; a binary file's new content replaces the old (last writer wins).
-   * `base`: the text the folder last held, `baseHash` its hash (what the change was made on).
-   * Returns the path of the copy this content is kept at when it raced a peer's change (the
-   * caller writes it into the folder: the path itself gets the shared version).
-   * `baseHeads`: the document's heads at which its text was `base` (the folder got it there,
-   * DiskLedger), when known: what arrived since is then read from the document's history, not
-   * guessed by a text diff (see `takeOutsideEdit`).
+   * `on`: what the change was made on (see MadeOn). Returns the path of the copy this content is
+   * kept at when it raced a peer's change (the caller writes it into the folder: the path itself
+   * gets the shared version).
    */
-  contentChanged(path: string, bytes: Uint8Array, origin: TextOrigin, base?: string, exec = false, baseHash?: string, baseHeads?: readonly string[]): string | undefined {
+  contentChanged(path: string, bytes: Uint8Array, origin: TextOrigin, exec = false, on: MadeOn = {}): string | undefined {
+    const { text: base, hash: baseHash } = on;
     this.settle();
     this.writable(`the change of ${path}`);
     const fileId = this.index.idOf(path);
@@ -1035,14 +1053,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // The folder already holds the shared text (the same change arrived from a peer first):
       // nothing to take in; a three-way merge would apply it a second time.
       if (text === live.text) return;
-      this.takeOutsideEdit(fileId, live.text, text, base, origin, baseHeads);
+      this.takeOutsideEdit(fileId, live.text, text, on, origin);
       return;
     }
     const hash = hashBytes(bytes);
     if (!live && hash === entry.hash) return;
     if (!live && !entry.opaque && text !== null && text.length <= this.liveLimit && this.blobs.has(entry.hash)) {
       const doc = this.makeLive(fileId, this.baseText(entry));
-      this.takeOutsideEdit(fileId, doc.text, text, base, origin);
+      this.takeOutsideEdit(fileId, doc.text, text, { text: base, after: on.after }, origin);
       return;
     }
     this.blobs.put(bytes, hash);
@@ -1077,14 +1095,17 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * cannot tell where typing went in (`S6C0` + `022;S6C00`, or `S6C` + `0022;S6C0` + `0`), and
    * the edit rebased over the wrong one removed characters typed after it and kept some it had
    * removed (a `git stash` while two people typed, trial s54a F3, decision 253).
+   * Where the tool's change and what arrived insert at one place, the tool's goes first, unless
+   * it was made after (`on.after`).
    */
-  private takeOutsideEdit(fileId: string, current: string, text: string, base: string | undefined, origin: TextOrigin, baseHeads?: readonly string[]): void {
+  private takeOutsideEdit(fileId: string, current: string, text: string, on: MadeOn, origin: TextOrigin): void {
+    const base = on.text;
     let op: TextOp;
     if (base === undefined || base === current) op = diffToOp(current, text);
     else {
-      const recorded = baseHeads === undefined ? undefined : this.liveDoc(fileId).changeSince([...baseHeads]);
+      const recorded = on.heads === undefined ? undefined : this.liveDoc(fileId).changeSince([...on.heads]);
       const arrived = recorded !== undefined && leadsTo(base, recorded, current) ? recorded : diffToOp(base, current);
-      op = transformOp(diffToOp(base, text), arrived, 'left');
+      op = transformOp(diffToOp(base, text), arrived, on.after ? 'right' : 'left');
     }
     this.edit(fileId, op, origin, applyOp(current, op) === text ? text : undefined);
   }
