@@ -1152,41 +1152,7 @@ export class FolderSync {
           this.workspace.addConcurrent(rel, present.get(rel)!.bytes, DISK, present.get(rel)!.exec);
         });
       }
-      const takeContent = (rel: string): void => {
-        const seen = present.get(rel)!;
-        // What the tool changed: usually the folder's newest content, an older one when the
-        // tool read the file just before a write-back replaced it (decision 148).
-        const chosen = whole.has(rel) ? undefined : this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
-        const base = chosen?.text;
-        const baseHash = chosen?.hash ?? (whole.has(rel) ? undefined : this.writeBack.ledger.latest(rel));
-        this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
-        const id = this.workspace.index.idOf(rel);
-        if (id !== undefined && this.workspace.isLive(id) && this.writeBack.editorsOwnWrite(rel, seen.hash)) {
-          // An editor's save of its own text (VS Code writes its document itself; decision 255):
-          // every change of that text reached the daemon as the editor's edits, and what it lacks
-          // is others' typing still on its way to it. No change of the file, then: the folder
-          // gets the shared text back.
-          this.log(`${rel}: an editor saved its own text over the file; its changes are in the session already (as its typing), so it is not taken in as a change, and the session's text, which has others' typing it had not shown yet, is written back`);
-          this.writeBack.remember(rel, seen.hash);
-          this.writeBack.keepBase(rel, seen.hash, seen.bytes);
-          this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
-          if (this.currentHash(id) !== seen.hash) this.writeBack.schedule(id);
-          return;
-        }
-        const on: MadeOn = { text: base, hash: baseHash, heads: chosen?.heads, after: this.writeBack.madeAfterLateWrite(rel, baseHash) };
-        const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, seen.exec, on);
-        // This folder's version raced a peer's and is kept beside it: the folder gets that
-        // copy now, before the shared version replaces it at the path.
-        if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);
-        // What the folder holds is the file's base from now on. Kept after the change: a text
-        // file's first outside edit makes its document live just now, and a base is kept only
-        // for a document in memory. Without it the next outside edit had no base, and was
-        // taken as the whole text, deleting what peers had added meanwhile.
-        this.writeBack.keepBase(rel, seen.hash, seen.bytes);
-        this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
-        // The document's heads, when the take-in left its text exactly the folder's (decision 200).
-        this.writeBack.tookIn(rel, seen.hash);
-      };
+      const takeContent = (rel: string): void => this.takeInContent(rel, present.get(rel)!, whole.has(rel));
       for (const rel of added) steps.push(() => takeContent(rel));
       for (const rel of modes) steps.push(() => this.workspace.setExec(rel, present.get(rel)!.exec, DISK));
       // New folders after the files that went (a file replaced by a folder of its name goes
@@ -1235,6 +1201,46 @@ export class FolderSync {
     if (toWrite.length) void this.writeBack.pendingContent.writeMany(toWrite, (rel) => `writing ${rel} into the folder`);
     for (const rel of folders.toMake) each(rel, () => this.makeFolder(rel));
     return unsettled;
+  }
+
+  /**
+   * A file of the session changed in the folder (`seen`, read just now), taken in as a change of
+   * the shared file: an outside edit made on the content the folder held (WriteBack.baseFor), or,
+   * `whole`, the whole text (its document loaded only in part: nothing to merge from). The
+   * folder's content is its base from then on.
+   */
+  private takeInContent(rel: string, seen: Seen, whole: boolean): void {
+    // What the tool changed: usually the folder's newest content, an older one when the
+    // tool read the file just before a write-back replaced it (decision 148).
+    const chosen = whole ? undefined : this.writeBack.baseFor(rel, seen.bytes, seen.mtimeMs, seen.file);
+    const base = chosen?.text;
+    const baseHash = chosen?.hash ?? (whole ? undefined : this.writeBack.ledger.latest(rel));
+    this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
+    const id = this.workspace.index.idOf(rel);
+    if (id !== undefined && this.workspace.isLive(id) && this.writeBack.editorsOwnWrite(rel, seen.hash)) {
+      // An editor's save of its own text (VS Code writes its document itself; decision 255):
+      // every change of that text reached the daemon as the editor's edits, and what it lacks
+      // is others' typing still on its way to it. No change of the file, then: the folder
+      // gets the shared text back.
+      this.log(`${rel}: an editor saved its own text over the file; its changes are in the session already (as its typing), so it is not taken in as a change, and the session's text, which has others' typing it had not shown yet, is written back`);
+      this.writeBack.keepBase(rel, seen.hash, seen.bytes);
+      this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
+      if (this.currentHash(id) !== seen.hash) this.writeBack.schedule(id);
+      return;
+    }
+    const on: MadeOn = { text: base, hash: baseHash, heads: chosen?.heads, after: this.writeBack.madeAfterLateWrite(rel, baseHash) };
+    const kept = this.workspace.contentChanged(rel, seen.bytes, DISK, seen.exec, on);
+    // This folder's version raced a peer's and is kept beside it: the folder gets that
+    // copy now, before the shared version replaces it at the path.
+    if (kept !== undefined) void this.writeBack.writeNow(kept, seen.bytes);
+    // What the folder holds is the file's base from now on. Kept after the change: a text
+    // file's first outside edit makes its document live just now, and a base is kept only
+    // for a document in memory. Without it the next outside edit had no base, and was
+    // taken as the whole text, deleting what peers had added meanwhile.
+    this.writeBack.keepBase(rel, seen.hash, seen.bytes);
+    this.writeBack.inFolder(rel, seen.hash, seen.bytes, seen.file);
+    // The document's heads, when the take-in left its text exactly the folder's (decision 200).
+    this.writeBack.tookIn(rel, seen.hash);
   }
 
   /**
