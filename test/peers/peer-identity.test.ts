@@ -7,8 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as A from '@automerge/automerge/next';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
-import type { Daemon } from '../../daemon/src/daemon.js';
+import { MESSAGE_REFUSALS_PER_MINUTE, type Daemon } from '../../daemon/src/daemon.js';
 import { decodeJoinCode, encodeJoinCode } from '../../daemon/src/net/join-code.js';
+import { MALFORMED_PRESENCE_LINES_PER_MINUTE } from '../../daemon/src/presence/presence.js';
 import { configKeys } from '../../daemon/src/session/session-file.js';
 import { encodePeerMessage, type PeerMessage } from '../../daemon/src/sync/peer-messages.js';
 import type { FloodDelivery } from '../../daemon/src/net/flood.js';
@@ -101,6 +102,12 @@ it('a member cannot speak as another: forged presence, chat and goodbye are drop
   // A cursor in a path outside the project (trial s54a: `../…/etc/passwd` reached editors): refused whole.
   const outside = [{ id: 'e1', path: '../../../etc/passwd', selections: [{ anchor: { o: 0 }, head: { o: 0 } }] }];
   m.overlay.broadcast(encodePeerMessage({ kind: 'ephemeral', topic: 'presence', body: { clock: 3, name: 'mallory', color: '#000000', editors: outside }, from: m.id, id: 'c-outside' }));
+  // Malformed presence, 300 of it: each refused, and logged a few times a minute, not once each
+  // (there is no log rotation: a member could fill the disk).
+  for (let i = 0; i < 300; i++) {
+    m.overlay.broadcast(encodePeerMessage({ kind: 'ephemeral', topic: 'presence', body: { clock: 'x', name: 'mallory' }, from: m.id, id: `bad${i}` }));
+    m.overlay.broadcast(encodePeerMessage({ kind: 'ephemeral', topic: 'message', body: { nope: i }, from: m.id, id: `badm${i}` }));
+  }
   // Messages on one link arrive in order: once this is seen, everything before it was handled.
   m.overlay.broadcast(encodePeerMessage({ kind: 'ephemeral', topic: 'message', body: { namespace: 'chat', payload: 'done' }, from: m.id, id: 'done' }));
   for (const e of [ea, eb]) await e.waitFor(() => notes(e, P.MessageDidReceive.method).some((n) => n.payload === 'done' && n.peer.id === m.id), 'the sentinel message');
@@ -121,6 +128,12 @@ it('a member cannot speak as another: forged presence, chat and goodbye are drop
   expect(lines(h, /refused presence .* clock jumped/)).toHaveLength(1);
   for (const e of [ea, eb]) expect(notes(e, P.CursorDidChange.method).filter((c) => c.path.includes('passwd'))).toEqual([]);
   expect(lines(h, /refused presence .* a cursor in a path that is not the project’s/)).toHaveLength(1);
+  const malformed = lines(h, new RegExp(`refused presence from peer ${m.id.slice(0, 8)}`)).filter((l) => !/clock jumped|not the project’s/.test(l));
+  expect(malformed.length).toBeGreaterThan(0);
+  expect(malformed.length).toBeLessThanOrEqual(MALFORMED_PRESENCE_LINES_PER_MINUTE);
+  const badMessages = lines(h, new RegExp(`refused a message from peer ${m.id.slice(0, 8)}`));
+  expect(badMessages.length).toBeGreaterThan(0);
+  expect(badMessages.length).toBeLessThanOrEqual(MESSAGE_REFUSALS_PER_MINUTE);
 }, 60_000);
 
 it('a peer naming more documents than could exist is refused and cut off; the daemon serves on and keeps nothing of it', async () => {

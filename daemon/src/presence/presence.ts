@@ -88,6 +88,12 @@ export const MAX_CLOCK_STEP = 10_000;
 const MAX_REMEMBERED = 1024;
 /** Least time between two log lines about one peer's refused clocks. */
 const REFUSAL_LOG_MS = 60_000;
+/**
+ * Malformed presence from one member: this many lines a minute in the log, then a count. Each was
+ * logged (there is no log rotation: a member sending malformed presence could fill the disk); a
+ * few lines show what is wrong with it.
+ */
+export const MALFORMED_PRESENCE_LINES_PER_MINUTE = 20;
 
 interface RemotePeer {
   view: PeerView;
@@ -313,7 +319,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (topic !== PRESENCE_TOPIC) return;
     const parsed = WirePresence.safeParse(body);
     if (!parsed.success) {
-      this.log(`refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+      this.malformed.log(`malformed presence of ${peerId.slice(0, 8)}`, `refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`, ` (logged at most ${MALFORMED_PRESENCE_LINES_PER_MINUTE} times a minute per peer)`);
       return;
     }
     const p = parsed.data;
@@ -356,6 +362,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
 
   /** Refusals about each peer: one log line a minute, then a count (members only: its kinds are bounded). */
   private refusals = new QuietLog((m) => this.log(m), REFUSAL_LOG_MS, 1);
+  private malformed = new QuietLog((m) => this.log(m), REFUSAL_LOG_MS, MALFORMED_PRESENCE_LINES_PER_MINUTE);
   private noteRefusal(peerId: string, msg: string): void {
     this.refusals.log(`presence of ${peerId.slice(0, 8)}`, msg, ' (logged at most once a minute per peer)');
   }
@@ -363,6 +370,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** A peer said goodbye (`left`) or its grace ran out (`unreachable`): it leaves everyone's view, and editors are told why. */
   drop(peerId: string, reason: 'left' | 'unreachable'): void {
     this.refusals.forget(`presence of ${peerId.slice(0, 8)}`);
+    this.malformed.forget(`malformed presence of ${peerId.slice(0, 8)}`);
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
@@ -421,6 +429,8 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** Say goodbye to peers (on shutdown). */
   leave(): void {
     clearInterval(this.timer);
+    this.refusals.clear();
+    this.malformed.clear();
     this.workspace.off('files', this.onFiles);
     this.broadcastDue = false;
     this.send?.(LEAVE_TOPIC, {});

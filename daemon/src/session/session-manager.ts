@@ -512,10 +512,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       // served (only within this session's room), so they can link up and upgrade to WebRTC.
       transports: nodeTransports({ page: new PageServer({ host: 'daemon' }), relay: () => relayRooms({ rooms: new Set([relayRoomId(keys.read)]), log: (m) => this.log(`page relay: ${m}`) }) }),
     });
-    overlay.on('refused', (where, reason) => {
-      this.log(`refused a connection (${where}): ${reason}`);
-      this.emit('refused', reason);
-    });
+    // Not logged here: the overlay logs each failed handshake, a few a minute per reason (one
+    // line per refusal let a stranger with no code fill the disk, one connection a line).
+    overlay.on('refused', (_where, reason) => this.emit('refused', reason));
     this.overlay = overlay;
     this.replicator = new Replicator(this.workspace, this.wrapNetwork(overlay), this.log, this.extraStores, !config.disk, this.identity.id);
     if (config.disk) {
