@@ -5,7 +5,7 @@
 // line stays where it was typed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { diffToOp } from '../../daemon/src/text/diff-op.js';
+import { diffToOp, outsideEditOp } from '../../daemon/src/text/diff-op.js';
 import { applyOp, normalizeOp, opToSplices, transformOp, type TextOp } from '../../daemon/src/text/text-op.js';
 
 const LINES = ['const a = 1;\n', 'let b = "two";\n', '\n', '  return x;\n', '}\n', 'é😀 中\n', 'x'.repeat(300) + '\n'];
@@ -35,9 +35,10 @@ describe('diffToOp', () => {
         for (const { at, del, ins } of steps) b.splice(at % (b.length + 1), del, ...ins);
         let after = b.join('');
         if (inLine && after.length > 10) after = after.slice(0, 5) + 'Z' + after.slice(7); // a change inside a line
-        const op = diffToOp(a, after);
-        expect(applyOp(a, op)).toBe(after);
-        expect(normalizeOp(op)).toEqual(op);
+        for (const op of [diffToOp(a, after), outsideEditOp(a, after)]) {
+          expect(applyOp(a, op)).toBe(after);
+          expect(normalizeOp(op)).toEqual(op);
+        }
       }),
       { numRuns: 300 },
     );
@@ -87,5 +88,15 @@ describe('diffToOp', () => {
       { at: 2, del: 0, ins: ' first' },
       { at: before.length - 1 + ' first'.length, del: 0, ins: ' last' }, // placed after the first
     ]);
+  });
+
+  it('an outside edit rewrites a line whole when it keeps under half of it, and diffs a lighter change by character (decision 258)', () => {
+    // Rewritten: the old line's text deleted whole, the new one inserted whole, the line end kept.
+    expect(outsideEditOp('one\nsame line three\nend\n', 'one\nalice rewrote three\nend\n')).toEqual([4, { d: 15 }, 'alice rewrote three']);
+    expect(outsideEditOp('same line three', 'const timeout = 30;')).toEqual([{ d: 15 }, 'const timeout = 30;']);
+    // Changed lightly: only what changed (a rename inside a line, a re-indent), as diffToOp does.
+    const renamed = outsideEditOp('  const value = compute(value);\n', '  const amount = compute(amount);\n');
+    expect(churn(renamed).deleted).toBeLessThanOrEqual(10);
+    expect(outsideEditOp('foo(bar);\n', '    foo(bar);\n')).toEqual(['    ']);
   });
 });

@@ -13,13 +13,30 @@ interface Sent {
   /** Undoes `op`: the text the editor had before it is recovered from the current text. */
   inverse: TextOp;
   at: number;
+  /** charsOf op and inverse. */
+  chars: number;
 }
 
 /**
- * A change sent this long ago without an edit since is taken as applied: no editor keeps an
- * edit in flight for a minute. This bounds memory for editors that only watch.
+ * Changes sent and not yet followed by an edit are kept (their fate is known only from the
+ * editor's next edit). An editor that only watches never edits, so they are bounded: past
+ * MAX_IN_FLIGHT of them, or past IN_FLIGHT_MAX_CHARS of their text for those older than
+ * SETTLED_AFTER_MS, the oldest are taken as applied (a watching editor applied them all).
+ * Taken as applied after a minute whatever their number, they made an editor whose edit was
+ * held that long (behind its own earlier request, a daemon under a peer's backlog) out of step:
+ * its next edit was refused, "revision 1580 does not match … (expected 1581..1582)", and the
+ * keys it carried were lost (trial s55a F3).
  */
+const MAX_IN_FLIGHT = 2_000;
+const IN_FLIGHT_MAX_CHARS = 4_000_000;
 const SETTLED_AFTER_MS = 60_000;
+
+/** Characters an op holds (its insertions; other parts count one): what keeping it costs, roughly. */
+function charsOf(op: TextOp): number {
+  let n = 0;
+  for (const c of op) n += typeof c === 'string' ? c.length : 1;
+  return n;
+}
 
 export class RevisionError extends Error {}
 
@@ -30,16 +47,22 @@ export class BufferRevisions {
   private applied = 0;
   /** Changes sent since the last edit, tagged with `processed`; their fate is not known yet. */
   private inFlight: Sent[] = [];
+  /** The characters they hold (Sent.chars). */
+  private inFlightChars = 0;
 
   /** Record a change from elsewhere that is being sent to the editor; returns its revision tag. */
   sent(op: TextOp, before: string, now = Date.now()): number {
+    const inverse = invertOp(op, before);
+    const chars = charsOf(op) + charsOf(inverse);
+    this.inFlight.push({ op, inverse, at: now, chars });
+    this.inFlightChars += chars;
     let settled = 0;
-    while (settled < this.inFlight.length && now - this.inFlight[settled]!.at > SETTLED_AFTER_MS) settled++;
+    const over = () => this.inFlight.length - settled > MAX_IN_FLIGHT || (this.inFlightChars > IN_FLIGHT_MAX_CHARS && now - this.inFlight[settled]!.at > SETTLED_AFTER_MS);
+    while (settled < this.inFlight.length - 1 && over()) this.inFlightChars -= this.inFlight[settled++]!.chars;
     if (settled) {
       this.inFlight.splice(0, settled);
       this.applied += settled;
     }
-    this.inFlight.push({ op, inverse: invertOp(op, before), at: now });
     return this.processed;
   }
 
@@ -54,6 +77,7 @@ export class BufferRevisions {
     if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) {
       const expected = this.inFlight.length ? `${this.applied}..${this.applied + this.inFlight.length}` : `${this.applied}`;
       this.inFlight = [];
+      this.inFlightChars = 0;
       throw new RevisionError(
         `revision ${revision} does not match this buffer's history (expected ${expected}); the editor is out of step: re-open the buffer with buffer/open`,
       );
@@ -63,6 +87,7 @@ export class BufferRevisions {
     for (let i = dropped.length - 1; i >= 0; i--) base = applyOp(base, dropped[i]!.inverse);
     this.applied = revision;
     this.inFlight = [];
+    this.inFlightChars = 0;
     return {
       base,
       rebase: (edit) => {

@@ -21,10 +21,28 @@ export function diffToOp(from: string, to: string): TextOp {
   return otText.normalize(replaceOp(from, to, OUTSIDE_EDIT));
 }
 
-/** fast-diff's diff of `from` into `to` as an op (ending early when `to` ends with what `from` does). */
-function charDiff(from: string, to: string): TextOp {
+/**
+ * The op an outside edit (a tool's change of the file, taken in three-way) makes of `from` into
+ * `to`: `diffToOp`, with each character diff cleaned up for meaning (diff-match-patch's semantic
+ * cleanup, in fast-diff): a word or line rewritten is deleted and inserted whole, not matched
+ * character by character with what it replaced. Two members who rewrote one line while apart
+ * (`same line three` → `alice rewrote three` here, → `dan rewrote three` there) each made a
+ * minimal diff that kept stray letters of the old line, and the CRDT, merging both, wove their
+ * insertions between those letters: `dace rewrot rewrote three`, a line neither wrote
+ * (trial s55a F2; decision 258). Whole, the two rewrites sit side by side, each readable.
+ */
+export function outsideEditOp(from: string, to: string): TextOp {
+  if (from === to) return [];
+  return otText.normalize(replaceOp(from, to, OUTSIDE_EDIT_SEMANTIC));
+}
+
+/**
+ * fast-diff's diff of `from` into `to` as an op (ending early when `to` ends with what `from`
+ * does); `semantic`: with its semantic cleanup (see `outsideEditOp`).
+ */
+function charDiff(from: string, to: string, semantic = false): TextOp {
   const op: TextOp = [];
-  for (const [kind, text] of diff(from, to)) {
+  for (const [kind, text] of diff(from, to, undefined, semantic)) {
     if (kind === diff.EQUAL) op.push(text.length);
     else if (kind === diff.INSERT) op.push(text);
     else op.push({ d: text.length });
@@ -51,9 +69,12 @@ const WHOLE_CHAR_DIFF_MAX = 20_000;
 interface Bounds {
   charMax: number;
   undiffable: (old: string, ins: string) => TextOp;
+  /** Character diffs cleaned up for meaning (see `outsideEditOp`). */
+  semantic?: boolean;
 }
 const EDITOR_CHANGE: Bounds = { charMax: CHAR_DIFF_MAX, undiffable: plain };
 const OUTSIDE_EDIT: Bounds = { charMax: WHOLE_CHAR_DIFF_MAX, undiffable: (a, b) => covering(charDiff(a, b), a.length) };
+const OUTSIDE_EDIT_SEMANTIC: Bounds = { charMax: WHOLE_CHAR_DIFF_MAX, undiffable: (a, b) => covering(charDiff(a, b, true), a.length), semantic: true };
 
 /**
  * The op components, covering all of `old`, that turn `old` (the text an editor's change
@@ -73,7 +94,7 @@ export function replaceOp(old: string, ins: string, bounds: Bounds = EDITOR_CHAN
   let tail = 0;
   while (tail < most - head && old.charCodeAt(old.length - 1 - tail) === ins.charCodeAt(ins.length - 1 - tail)) tail++;
   if (tail > 0 && isLow(old.charCodeAt(old.length - tail))) tail--; // its high half differs
-  if (old.length + ins.length - 2 * (head + tail) > bounds.charMax) {
+  if (bounds.semantic || old.length + ins.length - 2 * (head + tail) > bounds.charMax) {
     // Diffed by line: the kept start and end shrink to whole lines, so that both sides of the
     // middle are whole lines (a re-indent's first and last lines share some spaces, which would
     // otherwise split them).
@@ -95,7 +116,7 @@ function plain(old: string, ins: string): TextOp {
 /** `gone` into `put` (covering all of `gone`): by character, by line, or whole (see replaceOp). */
 function middle(gone: string, put: string, bounds: Bounds): TextOp {
   if (!gone || !put) return plain(gone, put);
-  if (gone.length + put.length <= bounds.charMax) return byChar(gone, put, bounds.charMax);
+  if (!bounds.semantic && gone.length + put.length <= bounds.charMax) return byChar(gone, put, bounds);
   const blocks = lineDiff(gone, put);
   if (blocks === undefined) return bounds.undiffable(gone, put);
   const op: TextOp = [];
@@ -106,11 +127,11 @@ function middle(gone: string, put: string, bounds: Bounds): TextOp {
       // As many lines replaced as put: each line changed in place (a re-indent, a `:%s`), each
       // diffed with its counterpart. Every line of a re-indent differs, so the line diff alone
       // would replace them all.
-      deleted.forEach((line, k) => op.push(...byChar(line, inserted[k]!, bounds.charMax)));
+      deleted.forEach((line, k) => op.push(...inPlace(line, inserted[k]!, bounds)));
     } else {
       const d = deleted.join('');
       const n = inserted.join('');
-      op.push(...byChar(d, n, bounds.charMax));
+      op.push(...byChar(d, n, bounds));
     }
     deleted = [];
     inserted = [];
@@ -127,11 +148,27 @@ function middle(gone: string, put: string, bounds: Bounds): TextOp {
   return op;
 }
 
-/** `a` into `b` (covering all of `a`) by a character diff when under `max` together, else whole. */
-function byChar(a: string, b: string, max: number): TextOp {
+/**
+ * Line `a` changed in place into `b` (each with its line end, if any): by character, but an
+ * outside edit's line that keeps under half of itself (semantic bounds) was rewritten, and is
+ * replaced whole, its line end kept. Matched letter by letter with the old line, a rewrite keeps
+ * stray letters of it, between which another member's rewrite of the same line is woven when
+ * the CRDT merges the two (see `outsideEditOp`).
+ */
+function inPlace(a: string, b: string, bounds: Bounds): TextOp {
+  const op = byChar(a, b, bounds);
+  if (!bounds.semantic) return op;
+  const ends = a.endsWith('\n') && b.endsWith('\n') ? 1 : 0;
+  const kept = op.reduce<number>((n, c) => (typeof c === 'number' ? n + c : n), 0) - ends;
+  if (2 * kept >= Math.max(a.length, b.length) - ends) return op;
+  return [...plain(a.slice(0, a.length - ends), b.slice(0, b.length - ends)), ...(ends ? [1] : [])];
+}
+
+/** `a` into `b` (covering all of `a`) by a character diff when under the bounds' `charMax` together, else whole. */
+function byChar(a: string, b: string, bounds: Bounds): TextOp {
   if (a === b) return a ? [a.length] : [];
-  if (!a || !b || a.length + b.length > max) return plain(a, b);
-  return covering(charDiff(a, b), a.length);
+  if (!a || !b || a.length + b.length > bounds.charMax) return plain(a, b);
+  return covering(charDiff(a, b, bounds.semantic), a.length);
 }
 
 /**

@@ -13,7 +13,7 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256Hex } from '../digest.js';
 import { Failure, notArrived } from '../errors.js';
 import { decodeText } from '../text/decode-text.js';
-import { diffToOp, replaceOp } from '../text/diff-op.js';
+import { diffToOp, outsideEditOp, replaceOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
 import { applyOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
@@ -1101,11 +1101,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private takeOutsideEdit(fileId: string, current: string, text: string, on: MadeOn, origin: TextOrigin): void {
     const base = on.text;
     let op: TextOp;
-    if (base === undefined || base === current) op = diffToOp(current, text);
+    if (base === undefined || base === current) op = outsideEditOp(current, text);
     else {
       const recorded = on.heads === undefined ? undefined : this.liveDoc(fileId).changeSince([...on.heads]);
       const arrived = recorded !== undefined && leadsTo(base, recorded, current) ? recorded : diffToOp(base, current);
-      op = transformOp(diffToOp(base, text), arrived, on.after ? 'right' : 'left');
+      op = transformOp(outsideEditOp(base, text), arrived, on.after ? 'right' : 'left');
     }
     this.edit(fileId, op, origin, applyOp(current, op) === text ? text : undefined);
   }
