@@ -768,12 +768,57 @@ async function confirmedDaemon(project: Project): Promise<(DaemonProcess & { sta
   return holder;
 }
 
+/**
+ * How long `chorus status` waits for the daemon's answer before saying it is still waiting, and
+ * before it gives up (ms). A daemon catching up a tree-wide rewrite answers within seconds; one
+ * stopped (`kill -STOP`, a suspended terminal) or wedged never does, and `status` hung silent for
+ * as long as anyone waited (trial s55a F1), where `chorus stop` says what it did within 10 s.
+ */
+const STATUS_SLOW_MS = 5_000;
+const STATUS_GIVE_UP_MS = 60_000;
+
+/** Whether process `pid` is stopped (Linux: state T in /proc; false where that cannot be read). */
+function isStopped(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // `pid (comm) state …`: the name may hold spaces and parentheses, the state follows the last ')'.
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
+}
+
+/** What to tell a person whose daemon has not answered for `seconds`. */
+function notAnswering(project: Project, seconds: number): string {
+  const pid = runningPid(project);
+  const who = pid === undefined ? `the daemon for ${project.root}` : `the daemon for ${project.root} (pid ${pid})`;
+  if (pid !== undefined && isStopped(pid)) {
+    return `${who} has not answered for ${seconds} s: it is stopped (suspended: a \`kill -STOP\`, or Ctrl-Z in the terminal it runs in); \`kill -CONT ${pid}\` resumes it, with everything it holds, or \`chorus stop ${project.root}\` ends it (no acknowledged edit is lost)`;
+  }
+  return `${who} has not answered for ${seconds} s: it is very busy (catching up a large change) or stuck; wait, or end it with \`chorus stop ${project.root}\` (no acknowledged edit is lost) and start it again with \`chorus start ${project.root}\``;
+}
+
 export async function status(dir: string | undefined, opts: { json?: boolean }): Promise<void> {
-  const { socket } = await connectExisting(dir);
-  const { conn, init } = await editorConnection(socket, CLI_CLIENT);
-  const answer = await conn.sendRequest(P.SessionStatus.type, undefined);
-  conn.dispose();
+  const { project, socket } = await connectExisting(dir);
+  const asked = (async () => {
+    const { conn, init } = await editorConnection(socket, CLI_CLIENT);
+    const answer = await conn.sendRequest(P.SessionStatus.type, undefined);
+    conn.dispose();
+    return { answer, init };
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      process.stderr.write(shown`chorus: ${notAnswering(project, STATUS_SLOW_MS / 1000)}; still waiting, for up to ${STATUS_GIVE_UP_MS / 1000} s in all (Ctrl-C stops waiting)\n`);
+      timer = setTimeout(() => resolve(undefined), STATUS_GIVE_UP_MS - STATUS_SLOW_MS);
+    }, STATUS_SLOW_MS);
+  });
+  const got = await Promise.race([asked, waited]);
+  clearTimeout(timer);
   socket.destroy();
+  if (got === undefined) fail(`no answer: ${notAnswering(project, STATUS_GIVE_UP_MS / 1000)}`);
+  const { answer, init } = got;
   // The connection asking is this command, not an editor the person has open.
   const st = { ...answer, editors: answer.editors.filter((e) => e.id !== init.editorId) };
   if (opts.json) {

@@ -1,0 +1,45 @@
+// Trial s55a F1: `chorus status` against a daemon that is stopped (`kill -STOP`, as a suspended
+// terminal or a laptop's lid leaves it) printed nothing and never returned: the socket accepts,
+// and nothing answers. It now says after a few seconds that the daemon has not answered, that it
+// is stopped and how to resume or end it, goes on waiting, and answers as usual once it can.
+import { spawn } from 'node:child_process';
+import { afterEach, expect, it } from 'vitest';
+import { chorus, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { CLI } from '../support/paths.js';
+import { tempProject } from '../support/project-dir.js';
+
+const used = stopAfterEach();
+let frozen: number | undefined;
+afterEach(() => {
+  // Resumed before the folders' daemons are stopped (a stopped process takes no SIGTERM in).
+  if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
+  frozen = undefined;
+});
+
+it('chorus status against a stopped daemon says so within seconds, how to resume or end it, and answers once it is resumed', async () => {
+  const dir = tempProject({ 'a.txt': 'a\n' });
+  used.push(dir);
+  shareCode(dir);
+  const st = chorus(['status', dir, '--json']);
+  expect(st.status, st.stderr).toBe(0);
+  const pid = (JSON.parse(st.stdout) as { pid: number }).pid;
+  process.kill(pid, 'SIGSTOP');
+  frozen = pid;
+
+  const child = spawn(process.execPath, [CLI, 'status', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await waitUntil('status to say the daemon does not answer', () => /has not answered/.test(err), 30_000);
+  expect(err).toContain(`(pid ${pid}) has not answered for 5 s: it is stopped`);
+  expect(err).toContain(`kill -CONT ${pid}`);
+  expect(err).toContain(`chorus stop ${dir}`);
+  expect(out).toBe('');
+
+  process.kill(pid, 'SIGCONT');
+  frozen = undefined;
+  expect(await exited).toBe(0);
+  expect(out).toMatch(/^project /m);
+}, 60_000);
