@@ -148,10 +148,31 @@ export class Scene {
 
 /** A headless Neovim with the plugin loaded, driven over msgpack-RPC. */
 export class Nvim {
+  /**
+   * Rejects once Neovim exits unasked. Every call races it: Neovim 0.7.2 itself segfaulted once
+   * in a full run (end-of-buffer, "segfault at …" in the kernel log, while the plugin set a
+   * buffer's lines), and the calls pending then never settled, so each later case of the file
+   * waited out its 120 s and said only "timed out".
+   */
+  private readonly gone: Promise<never>;
+  private quitting = false;
+
   private constructor(
     readonly proc: ChildProcess,
     readonly api: NeovimClient,
-  ) {}
+  ) {
+    this.gone = new Promise<never>((_, reject) => {
+      proc.once('exit', (code, signal) => {
+        if (!this.quitting) reject(new Error(`Neovim exited while the test drove it (${signal ? `killed by ${signal}${signal === 'SIGSEGV' ? ': Neovim crashed' : ''}` : `exit code ${code}`})`));
+      });
+    });
+    this.gone.catch(() => undefined); // only a call racing it reports it
+  }
+
+  /** `call`, or the reason Neovim went, whichever comes first. */
+  private alive<T>(call: Promise<T>): Promise<T> {
+    return Promise.race([call, this.gone]);
+  }
 
   /** `init`: another init file (the LSP tests start Neovim's own LSP client instead of the plugin); `env`: extra variables for it. */
   static async start(setup: Record<string, unknown> = {}, init = initLua, env: Record<string, string> = {}): Promise<Nvim> {
@@ -175,17 +196,17 @@ export class Nvim {
   }
 
   lua<T = unknown>(code: string, args: unknown[] = []): Promise<T> {
-    return this.api.lua(code, args as never) as Promise<T>;
+    return this.alive(this.api.lua(code, args as never) as Promise<T>);
   }
 
   command(cmd: string): Promise<void> {
-    return this.api.command(cmd) as Promise<void>;
+    return this.alive(this.api.command(cmd) as Promise<void>);
   }
 
   /** Type keys as a person would (nvim_input, with <Esc>, <CR> and friends). */
   async input(keys: string): Promise<void> {
-    await this.api.input(keys);
-    await this.api.eval('1'); // keys processed before the next request
+    await this.alive(this.api.input(keys));
+    await this.alive(this.api.eval('1')); // keys processed before the next request
   }
 
   /** The text Chorus holds for the current buffer (what the daemon must have). */
@@ -216,6 +237,7 @@ export class Nvim {
   }
 
   async quit(): Promise<void> {
+    this.quitting = true;
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
     // The answer to qa! never comes (Neovim exits first): wait for the process instead.
