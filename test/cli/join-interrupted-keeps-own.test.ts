@@ -30,7 +30,11 @@ it.each([300, 1000])('a join interrupted %i ms into writing leaves every text th
   for (let i = 0; i < MET; i++) own[`a${i}.txt`] = `JOINER a${i}\n`;
   const b = tempProject(own);
   used.push(b);
-  const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each write of the join's daemon waits 20 ms first (test-timings.ts): a fast machine wrote all
+  // 1,013 files within a second of "writing:", so the interrupt came after the join had ended
+  // (exit by the signal, not 130) and tried nothing this test is about.
+  const env = { ...process.env, CHORUS_TEST_WRITE_DELAY_MS: '20' };
+  const join = spawn(process.execPath, [CLI, 'join', code, b, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(join);
   let out = '';
   join.stdout!.on('data', (d: Buffer) => (out += d.toString()));
