@@ -1,6 +1,7 @@
 /**
- * Ops that turn one text into another: `diffToOp` for an outside edit or any two texts, and
- * `replaceOp`, bounded for an editor's change of any size. Both diff by character (fast-diff,
+ * Ops that turn one text into another: `diffToOp` for any two texts, `outsideEditOp` for a tool's
+ * change of a file taken in (by line first, a rewritten line whole: decision 258), and
+ * `replaceOp`, bounded for an editor's change of any size. They diff by character (fast-diff,
  * Myers' algorithm) what is small, and by line first what is not.
  */
 import diff from 'fast-diff';
