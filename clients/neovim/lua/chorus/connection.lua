@@ -12,6 +12,13 @@ local M = {}
 local Connection = {}
 Connection.__index = Connection
 
+-- An edit the daemon has not answered for this long is said, once, with what it means: a daemon
+-- stopped (`kill -STOP`, a suspended terminal) keeps the connection open and answers nothing,
+-- and Neovim said nothing while the person typed on (trial s55a F6). Only edits count: a join or
+-- a share may rightly take minutes.
+local SLOW_ANSWER_MS = 10000
+local ANSWER_CHECK_MS = 2000
+
 --- Start vim.lsp.rpc with the signature of this Neovim (0.10 changed it).
 local function rpc_start(cmd, dispatchers, cwd)
   local rpc = vim.lsp.rpc
@@ -37,6 +44,9 @@ function M.new(root, config, handlers, create)
     said_lost = false,
     info = nil, -- the initialize result
     unsupported = {}, -- methods the daemon answered MethodNotFound to
+    unanswered = {}, -- edits sent and not answered yet: request number -> when sent (ms, uv.now)
+    requests = 0,
+    said_slow = false,
   }, Connection)
   return self
 end
@@ -149,7 +159,66 @@ function Connection:start(retry)
   end)
 end
 
+--- Watch the edits in `unanswered` (every ANSWER_CHECK_MS while there are any).
+function Connection:_watch_answers()
+  if self.answer_timer then
+    return
+  end
+  local timer = util.uv.new_timer()
+  self.answer_timer = timer
+  timer:start(ANSWER_CHECK_MS, ANSWER_CHECK_MS, function()
+    vim.schedule(function()
+      self:_check_answers()
+    end)
+  end)
+end
+
+function Connection:_stop_watching()
+  local timer = self.answer_timer
+  self.answer_timer = nil
+  if timer and not timer:is_closing() then
+    timer:stop()
+    timer:close()
+  end
+end
+
+--- Say once that the daemon has not answered an edit for SLOW_ANSWER_MS, and once that it answers again.
+function Connection:_check_answers()
+  local now = util.uv.now()
+  local oldest, waiting = nil, 0
+  for _, at in pairs(self.unanswered) do
+    waiting = waiting + 1
+    if oldest == nil or at < oldest then
+      oldest = at
+    end
+  end
+  if waiting == 0 then
+    self:_stop_watching()
+    if self.said_slow then
+      self.said_slow = false
+      util.notify('the daemon for ' .. self.root .. ' answers again; what you typed meanwhile is shared')
+    end
+    return
+  end
+  if not self.said_slow and now - oldest >= SLOW_ANSWER_MS then
+    self.said_slow = true
+    util.notify(
+      ('the daemon for %s has not answered your typing for %d s (%d edits waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status %s` in a shell says more'):format(
+        self.root,
+        math.floor((now - oldest) / 1000),
+        waiting,
+        self.root
+      ),
+      vim.log.levels.WARN
+    )
+  end
+end
+
 function Connection:_kill()
+  -- Requests of a connection that went are never answered: not waited for any more.
+  self.unanswered = {}
+  self.said_slow = false
+  self:_stop_watching()
   local rpc = self.rpc
   self.rpc = nil
   if not rpc then
@@ -258,12 +327,26 @@ function Connection:_raw_request(method, params, cb)
     cb({ code = -1, message = 'not connected to the daemon' }, nil)
     return false
   end
+  local key
+  if method == protocol.methods.buffer_edit then
+    self.requests = self.requests + 1
+    key = self.requests
+    self.unanswered[key] = util.uv.now()
+    self:_watch_answers()
+  end
+  local unanswered = self.unanswered
   local ok = rpc.request(method, params, function(err, result)
+    if key then
+      unanswered[key] = nil
+    end
     util.main(function()
       cb(err, result)
     end)
   end)
   if not ok then
+    if key then
+      unanswered[key] = nil
+    end
     cb({ code = -1, message = 'not connected to the daemon' }, nil)
   end
   return ok

@@ -1,0 +1,54 @@
+/**
+ * Trial s55a F6: Neovim said nothing while its own daemon was stopped (`kill -STOP`, as a
+ * suspended terminal leaves it): the connection stays open, nothing answers, and the person typed
+ * on unaware. The plugin now says, once, that the daemon has not answered the typing and that
+ * nothing is lost; once it answers, that it does again. Every key arrives.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { daemonsFor } from '../support/cli.js';
+import { converged, neovimSkipReason, Scene, waitFor } from './support.js';
+
+const skip = neovimSkipReason();
+
+describe.skipIf(skip)('Neovim while its daemon is stopped', () => {
+  let scene: Scene | undefined;
+  let frozen: number | undefined;
+  afterEach(async () => {
+    // Resumed first: a stopped daemon takes no `chorus stop` in.
+    if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
+    frozen = undefined;
+    await scene?.cleanup();
+    scene = undefined;
+  });
+
+  it('says the daemon has not answered the typing, then that it answers again; every key arrives', async () => {
+    scene = new Scene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    const n = await scene.nvim();
+    await n.edit(path.join(dir, 'f.txt'));
+    await n.input('Aone<Esc>');
+    await n.settled();
+    const [pid] = daemonsFor(dir);
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGSTOP');
+    frozen = pid;
+
+    await n.input('Atwo<Esc>');
+    const slow = await waitFor('the plugin to say the daemon does not answer', async () => (await n.messages()).find((m) => m.msg.includes('has not answered your typing')), 30000);
+    expect(slow.msg).toContain(dir);
+    expect(slow.msg).toMatch(/Nothing is lost/);
+    await n.input('Athree<Esc>');
+
+    process.kill(pid!, 'SIGCONT');
+    frozen = undefined;
+    await waitFor('the plugin to say the daemon answers again', async () => (await n.messages()).some((m) => m.msg.includes('answers again')), 30000);
+    await n.settled();
+    const client = await scene.client(dir);
+    expect(await converged([n], client, dir, 'f.txt')).toBe('startonetwothree\n');
+    // Said once each.
+    const messages = await n.messages();
+    expect(messages.filter((m) => m.msg.includes('has not answered your typing'))).toHaveLength(1);
+    expect(messages.filter((m) => m.msg.includes('answers again'))).toHaveLength(1);
+  }, 120_000);
+});
