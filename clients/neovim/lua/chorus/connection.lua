@@ -173,13 +173,18 @@ function Connection:_watch_answers()
   end)
 end
 
-function Connection:_stop_watching()
-  local timer = self.answer_timer
-  self.answer_timer = nil
+--- Stop and close a uv timer, if there is one still open.
+local function close_timer(timer)
   if timer and not timer:is_closing() then
     timer:stop()
     timer:close()
   end
+end
+
+function Connection:_stop_watching()
+  local timer = self.answer_timer
+  self.answer_timer = nil
+  close_timer(timer)
 end
 
 --- Say once that the daemon has not answered an edit for SLOW_ANSWER_MS, and once that it answers again.
@@ -303,10 +308,7 @@ end
 function Connection:_cancel_retry()
   local timer = self.retry
   self.retry = nil
-  if timer and not timer:is_closing() then
-    timer:stop()
-    timer:close()
-  end
+  close_timer(timer)
 end
 
 --- Try again now instead of at the next backoff step (:ChorusReconnect); starts a daemon stopped
