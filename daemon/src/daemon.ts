@@ -28,7 +28,7 @@ import { colorFor, loadIdentity, saveIdentity, type Identity } from './identity.
 import { colorApart } from './presence/colors.js';
 import { nameProblem } from './presence/person-name.js';
 import { logLine } from './log-line.js';
-import { QuietLog } from './quiet-log.js';
+import { MALFORMED_LINES_PER_MINUTE, QuietLog } from './quiet-log.js';
 import { useNodePlatform } from './node-platform.js';
 import { acquireLock, releaseLock } from './lifecycle/lock.js';
 import { clearStopMark, noteEditorsAtStop } from './lifecycle/stop-mark.js';
@@ -51,8 +51,6 @@ import { Workspace } from './workspace/workspace.js';
 import type { Timer } from './timers.js';
 
 const MESSAGE_TOPIC = 'message';
-/** Malformed messages (MESSAGE_TOPIC) from one member logged a minute, then counted. */
-export const MESSAGE_REFUSALS_PER_MINUTE = 20;
 
 /** A peer's change that removed an editor's typing is told once per editor and file in this long (a checkout's changes come in a burst). */
 const REMOVED_NOTICE_MS = 5000;
@@ -181,7 +179,7 @@ export class Daemon {
   private readonly messages = new EventEmitter<{ message: [LocalMessage]; notice: [P.ParamsOf<typeof P.SessionNotice>] }>();
   private readonly copyNotices = new CopyNotices((message) => this.messages.emit('notice', { type: 'warning', message }));
   /** Messages refused from members, logged a few a minute per member: each one logged let a member fill the disk (there is no log rotation). */
-  private readonly peerRefusals = new QuietLog((m) => this.log(m), 60_000, MESSAGE_REFUSALS_PER_MINUTE);
+  private readonly peerRefusals = new QuietLog((m) => this.log(m), 60_000, MALFORMED_LINES_PER_MINUTE);
   private readonly backNotices = new CopyNotices((message) => this.messages.emit('notice', { type: 'info', message }), COPY_NOTICE_WINDOW_MS, BACK_WORDS);
   private readonly collaboration: Collaboration;
   /** Where every change to a file's text goes, in order (change-route.ts). */
@@ -280,7 +278,7 @@ export class Daemon {
       const m = MessageBody.safeParse(body);
       const peer = this.presence.peers().find((p) => p.id === peerId) ?? { id: peerId, name: peerId.slice(0, 8), color: '#888888' };
       if (m.success) this.messages.emit('message', { namespace: m.data.namespace, payload: m.data.payload, peer });
-      else this.peerRefusals.log(`message of ${peerId.slice(0, 8)}`, `refused a message from peer ${peerId.slice(0, 8)}: not a {namespace, payload} object`, ` (logged at most ${MESSAGE_REFUSALS_PER_MINUTE} times a minute per peer)`);
+      else this.peerRefusals.log(`message of ${peerId.slice(0, 8)}`, `refused a message from peer ${peerId.slice(0, 8)}: not a {namespace, payload} object`, ` (logged at most ${MALFORMED_LINES_PER_MINUTE} times a minute per peer)`);
       return true;
     });
   }

@@ -16,6 +16,12 @@ interface Window {
   timer?: Timer;
 }
 
+/**
+ * Lines a minute a member's malformed messages of one kind get (presence, chat): a few show what
+ * is wrong with them; each one logged let a member fill the disk.
+ */
+export const MALFORMED_LINES_PER_MINUTE = 20;
+
 export class QuietLog {
   readonly #windows = new Map<string, Window>();
 

@@ -15,7 +15,7 @@ import type { Replicator } from '../sync/replicator.js';
 import type { FilesEvent, Workspace } from '../workspace/workspace.js';
 import { escapeControls } from '../log-line.js';
 import { isProjectPath } from '../workspace/path-rules.js';
-import { QuietLog } from '../quiet-log.js';
+import { MALFORMED_LINES_PER_MINUTE, QuietLog } from '../quiet-log.js';
 import { HEX_COLOR } from './colors.js';
 import { NAME_MAX_LENGTH } from './person-name.js';
 
@@ -88,12 +88,6 @@ export const MAX_CLOCK_STEP = 10_000;
 const MAX_REMEMBERED = 1024;
 /** Least time between two log lines about one peer's refused clocks. */
 const REFUSAL_LOG_MS = 60_000;
-/**
- * Malformed presence from one member: this many lines a minute in the log, then a count. Each was
- * logged (there is no log rotation: a member sending malformed presence could fill the disk); a
- * few lines show what is wrong with it.
- */
-export const MALFORMED_PRESENCE_LINES_PER_MINUTE = 20;
 
 interface RemotePeer {
   view: PeerView;
@@ -319,7 +313,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (topic !== PRESENCE_TOPIC) return;
     const parsed = WirePresence.safeParse(body);
     if (!parsed.success) {
-      this.malformed.log(`malformed presence of ${peerId.slice(0, 8)}`, `refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`, ` (logged at most ${MALFORMED_PRESENCE_LINES_PER_MINUTE} times a minute per peer)`);
+      this.malformed.log(`malformed presence of ${peerId.slice(0, 8)}`, `refused presence from peer ${peerId.slice(0, 8)}: ${parsed.error.issues[0]?.message ?? 'malformed'}`, ` (logged at most ${MALFORMED_LINES_PER_MINUTE} times a minute per peer)`);
       return;
     }
     const p = parsed.data;
@@ -362,7 +356,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
 
   /** Refusals about each peer: one log line a minute, then a count (members only: its kinds are bounded). */
   private refusals = new QuietLog((m) => this.log(m), REFUSAL_LOG_MS, 1);
-  private malformed = new QuietLog((m) => this.log(m), REFUSAL_LOG_MS, MALFORMED_PRESENCE_LINES_PER_MINUTE);
+  private malformed = new QuietLog((m) => this.log(m), REFUSAL_LOG_MS, MALFORMED_LINES_PER_MINUTE);
   private noteRefusal(peerId: string, msg: string): void {
     this.refusals.log(`presence of ${peerId.slice(0, 8)}`, msg, ' (logged at most once a minute per peer)');
   }
