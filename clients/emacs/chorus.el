@@ -209,7 +209,10 @@ as escapes, so none reorders the rest of the message."
   following     ; the peer plist being followed
   last-reveal
   renames       ; recent renames the daemon told of, ((FROM . TO) ...), newest first
-  no-save)      ; the daemon answered buffer/save "method not found" (older); until a reconnect
+  no-save       ; the daemon answered buffer/save "method not found" (older); until a reconnect
+  (unanswered (make-hash-table)) ; buffer/edit requests sent, not answered: number -> when sent
+  answer-timer  ; checks `unanswered' while it holds any (`chorus--check-answers')
+  said-slow)    ; the person was told the daemon has not answered their typing
 
 (defvar chorus--projects (make-hash-table :test #'equal)
   "Project root -> `chorus--project'.")
@@ -348,6 +351,10 @@ order, once the running handler returns."
 
 (defun chorus--kill-connection (project)
   "Stop PROJECT's connection process, if any, without reporting it as lost."
+  ;; Requests of a connection that went are never answered: not waited for any more.
+  (clrhash (chorus--project-unanswered project))
+  (setf (chorus--project-said-slow project) nil)
+  (chorus--stop-watching-answers project)
   (when-let ((conn (chorus--project-conn project)))
     (setf (chorus--project-conn project) nil)
     (let ((proc (jsonrpc--process conn)))
@@ -448,16 +455,82 @@ stopped with `chorus stop' is `chorus--stopped' instead: no retry."
 (cl-defun chorus--request (project method params &key success error)
   "Send request METHOD with PARAMS to PROJECT's daemon, asynchronously.
 SUCCESS is called with the result; ERROR (default: show the message) with
-the error plist."
+the error plist.  An edit (buffer/edit) unanswered for
+`chorus--slow-answer-seconds' is said (`chorus--check-answers')."
   (let ((conn (chorus--project-conn project))
-        (error (or error (lambda (err) (chorus--report method err)))))
+        (error (or error (lambda (err) (chorus--report method err))))
+        (success (or success #'ignore)))
     (if (not (and conn (chorus--ready-p project)))
         (funcall error (list :code -1 :message (format "not connected to the daemon for %s"
                                                        (chorus--project-root project))))
-      (jsonrpc-async-request conn method params
-                             :timeout nil
-                             :success-fn (or success #'ignore)
-                             :error-fn error))))
+      (let ((key (and (equal method (chorus--method buffer-edit))
+                      (chorus--watch-answer project))))
+        (jsonrpc-async-request conn method params
+                               :timeout nil
+                               :success-fn (if key
+                                               (lambda (result)
+                                                 (chorus--answered project key)
+                                                 (funcall success result))
+                                             success)
+                               :error-fn (if key
+                                             (lambda (err)
+                                               (chorus--answered project key)
+                                               (funcall error err))
+                                           error))))))
+
+;; An edit the daemon has not answered for this long is said, once, with what it means: a daemon
+;; stopped (`kill -STOP', a suspended terminal) keeps the connection open and answers nothing,
+;; and the editor said nothing while the person typed on (trial s55a, F6 for Neovim).  Only
+;; edits count: a join or a share may rightly take minutes, and an open has its own check
+;; (`chorus-open-check-delay').
+(defconst chorus--slow-answer-seconds 10
+  "Seconds an edit waits for the daemon's answer before the person is told.")
+(defconst chorus--answer-check-seconds 2
+  "How often unanswered edits are looked at while there are any.")
+(defvar chorus--requests 0 "Edits sent by this Emacs, numbering `chorus--project-unanswered'.")
+
+(defun chorus--watch-answer (project)
+  "Note an edit sent to PROJECT's daemon now; its number, for `chorus--answered'."
+  (let ((key (cl-incf chorus--requests)))
+    (puthash key (float-time) (chorus--project-unanswered project))
+    (unless (chorus--project-answer-timer project)
+      (setf (chorus--project-answer-timer project)
+            (run-at-time chorus--answer-check-seconds chorus--answer-check-seconds
+                         #'chorus--check-answers project)))
+    key))
+
+(defun chorus--answered (project key)
+  "The edit numbered KEY was answered by PROJECT's daemon."
+  (remhash key (chorus--project-unanswered project)))
+
+(defun chorus--stop-watching-answers (project)
+  "Stop looking at PROJECT's unanswered edits."
+  (when-let ((timer (chorus--project-answer-timer project)))
+    (cancel-timer timer)
+    (setf (chorus--project-answer-timer project) nil)))
+
+(defun chorus--check-answers (project)
+  "Say once that PROJECT's daemon has not answered an edit for a while,
+and once that it answers again."
+  (let ((oldest nil) (waiting 0))
+    (maphash (lambda (_ at)
+               (cl-incf waiting)
+               (when (or (null oldest) (< at oldest)) (setq oldest at)))
+             (chorus--project-unanswered project))
+    (cond
+     ((zerop waiting)
+      (chorus--stop-watching-answers project)
+      (when (chorus--project-said-slow project)
+        (setf (chorus--project-said-slow project) nil)
+        (chorus--message "the daemon for %s answers again; what you typed meanwhile is shared"
+                         (chorus--project-root project))))
+     ((and (not (chorus--project-said-slow project))
+           (>= (- (float-time) oldest) chorus--slow-answer-seconds))
+      (setf (chorus--project-said-slow project) t)
+      (chorus--message
+       "the daemon for %s has not answered your typing for %d s (%d edits waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status %s' in a shell says more"
+       (chorus--project-root project) (floor (- (float-time) oldest)) waiting
+       (chorus--project-root project))))))
 
 (defun chorus--notify (project method params)
   "Send notification METHOD with PARAMS to PROJECT's daemon when connected.
