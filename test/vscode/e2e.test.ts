@@ -46,7 +46,7 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
   }
 
   pairWithVsCode(
-    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'plan.txt': 'one\ntwo\nthree\n', 'both.txt': 'alpha\nbeta\ngamma\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'caret.txt': 'one', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
+    { 'notes.txt': 'first line\n', 'crlf.txt': 'one\r\ntwo\r\nthree\r\n', 'undo.txt': 'base\n', 'crash.txt': 'start\n', 'plan.txt': 'one\ntwo\nthree\n', 'both.txt': 'alpha\nbeta\ngamma\n', 'stop.txt': 'start\n', 'disk.txt': 'old content\n', 'multi.txt': 'alpha\nbeta\ngamma', 'caret.txt': 'one', 'frozen.txt': 'start\n', 'long.txt': Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join('\n') + '\n' },
     (s) => ({ vs, a, b } = s),
     () => {
       for (const p of peers) p.close();
@@ -259,6 +259,40 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
     const want = 'start\nbefore during the outage and after end';
     await waitFor('VS Code and A agree', () => vs.text('crash.txt') === want && fs.readFileSync(path.join(a, 'crash.txt'), 'utf8') === want, 60000).catch((e: Error) => {
       throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text('crash.txt'))}, disk A ${JSON.stringify(fs.readFileSync(path.join(a, 'crash.txt'), 'utf8'))}`);
+    });
+  });
+
+  // As trial s55a F6 found for Neovim: a stopped daemon (`kill -STOP`, a suspended terminal)
+  // keeps the connection open and answers nothing, and the editor said nothing while the person
+  // typed on. VS Code now says so once, and once that it answers again; every key arrives.
+  it('says when the daemon has not answered the typing, then that it answers again; every key arrives', async () => {
+    await vs.open('frozen.txt');
+    await vs.end();
+    await vs.type('one');
+    await waitFor('the typing on disk', () => fs.readFileSync(path.join(a, 'frozen.txt'), 'utf8') === 'start\none');
+    const [pid] = daemonsFor(a);
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGSTOP');
+    try {
+      await vs.type('two');
+      const slow = await waitFor('VS Code to say the daemon does not answer', async () => {
+        const said = (await vs.notifications()).filter((t) => t.includes('has not answered your typing'));
+        return said.length > 0 ? said : undefined;
+      }, 45000);
+      expect(slow).toHaveLength(1);
+      expect(slow[0]).toMatch(/Nothing is lost/);
+      await vs.type('three');
+    } finally {
+      process.kill(pid!, 'SIGCONT');
+    }
+    await waitFor('VS Code to say the daemon answers again', async () => (await vs.notifications()).some((t) => t.includes('answers again')), 45000);
+    // Said once each (a toast may have timed out since: at most once).
+    const toasts = await vs.notifications();
+    expect(toasts.filter((t) => t.includes('has not answered your typing')).length).toBeLessThanOrEqual(1);
+    expect(toasts.filter((t) => t.includes('answers again'))).toHaveLength(1);
+    const want = 'start\nonetwothree';
+    await waitFor('VS Code and A agree', () => vs.text('frozen.txt') === want && fs.readFileSync(path.join(a, 'frozen.txt'), 'utf8') === want, 60000).catch((e: Error) => {
+      throw new Error(`${e.message}: vscode ${JSON.stringify(vs.text('frozen.txt'))}, disk A ${JSON.stringify(fs.readFileSync(path.join(a, 'frozen.txt'), 'utf8'))}`);
     });
   });
 

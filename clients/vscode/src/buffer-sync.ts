@@ -326,6 +326,8 @@ export interface BufferSyncOptions {
   onMoved?(moved: Moved): void;
   /** A buffer stopped following the session (status 'failed'), or follows it again. */
   onFollowing?(buffer: SharedBuffer): void;
+  /** An edit went to the daemon; `answer` settles with its answer (AnswerWatch). */
+  onEditSent?(answer: Promise<unknown>): void;
 }
 
 /** A buffer that followed its file from one path (and document) to another. */
@@ -1096,7 +1098,9 @@ export class BufferSync {
     this.undoStop = false;
     const seq = b.sent(id);
     const epoch = b.epoch;
-    request(rpc, M.BufferEdit.type, params).then(
+    const answer = request(rpc, M.BufferEdit.type, params);
+    this.opts.onEditSent?.(answer);
+    answer.then(
       () => {
         if (b.epoch === epoch) b.acknowledged(seq);
       },

@@ -6,6 +6,7 @@
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { AnswerWatch } from './answer-watch.js';
 import { BufferSync, type Moved } from './buffer-sync.js';
 import { messageOf, request, Told } from './errors.js';
 import { DaemonConnection, type CliCommand } from './connection.js';
@@ -79,6 +80,7 @@ export class ChorusClient {
         this.decorations.render();
         opts.onState();
       },
+      onEditSent: (answer) => this.answers.watch(answer),
     });
     // Others' cursors are where they are in the session's text: not drawn in a document that does
     // not follow it (decision 234), whose text differs.
@@ -122,6 +124,15 @@ export class ChorusClient {
     this.sendCursor();
   }
 
+  /** Edits the daemon has not answered: a stopped daemon is said, and its return (answer-watch.ts). */
+  private readonly answers = new AnswerWatch({
+    slow: (seconds, waiting) =>
+      void this.vs.window.showWarningMessage(
+        `Chorus: the daemon for ${path.basename(this.root)} has not answered your typing for ${seconds} s (${waiting} edits waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; \`chorus status\` in a terminal says more.`,
+      ),
+    again: () => void this.vs.window.showInformationMessage(`Chorus: the daemon for ${path.basename(this.root)} answers again; what you typed meanwhile is shared.`),
+  });
+
   private down(why: string): void {
     this.offline('offline');
     this.opts.log(`lost the daemon: ${why}`);
@@ -137,6 +148,7 @@ export class ChorusClient {
 
   private offline(state: 'offline' | 'stopped'): void {
     this.state = state;
+    this.answers.reset();
     clearTimeout(this.recheck);
     clearTimeout(this.settle);
     this.sync.setConnection(undefined);
@@ -319,6 +331,7 @@ export class ChorusClient {
     clearTimeout(this.recheck);
     clearTimeout(this.settle);
     clearTimeout(this.cursorTimer);
+    this.answers.reset();
     this.daemon.dispose();
     this.decorations.dispose();
   }
