@@ -389,11 +389,16 @@ export async function share(dir: string | undefined, flags: ShareFlags): Promise
   const around = fs.existsSync(project.dotDir) ? undefined : projectAbove(path.dirname(project.root));
   const { code, readOnly, ignored, notices } = await undoneOnFailure('share', footprint(project), async () => {
     const socket = await ensureDaemon(project);
-    const conn = await cliConnection(socket);
+    const said = sayIfStopped(project, 'share');
     try {
-      return await conn.sendRequest(P.SessionShare.type, params);
+      const conn = await cliConnection(socket);
+      try {
+        return await conn.sendRequest(P.SessionShare.type, params);
+      } finally {
+        conn.dispose();
+      }
     } finally {
-      conn.dispose();
+      clearTimeout(said);
       socket.destroy();
     }
   });
@@ -714,6 +719,9 @@ export async function start(dir: string | undefined): Promise<void> {
   const editorsOffline = editorsLeftOffline(project);
   (await ensureDaemon(project)).destroy();
   const started = await askDaemon(project);
+  // A daemon that holds the lock and does not answer runs already, stopped or busy: its socket
+  // still accepts, so nothing new was started, and "started" was said over it.
+  if (!started && lockHolder(project).state === 'held') fail(`nothing was started: ${notAnswering(project, 10)}`);
   const pid = started ? ` (pid ${started.pid})` : '';
   process.stderr.write(shown`chorus: started the daemon for ${project.root}${pid} in the background; it rejoins the project's session, if it has one (\`chorus status ${project.root}\` shows it), and \`chorus stop ${project.root}\` stops it\n`);
   for (const m of started?.problems ?? []) process.stderr.write(shown`chorus: ${m}\n`);
@@ -787,6 +795,20 @@ function isStopped(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * For a command waiting on the daemon's answer that may rightly take long (`share` of a large
+ * folder): after STATUS_SLOW_MS, if the daemon process is stopped (`kill -STOP`, a suspended
+ * terminal), say so once on stderr, with how to resume it; a busy daemon is left to finish.
+ * The command goes on waiting (Ctrl-C stops it). Returns the timer, to clear once answered.
+ */
+function sayIfStopped(project: Project, command: string): NodeJS.Timeout {
+  return setTimeout(() => {
+    const pid = runningPid(project);
+    if (pid === undefined || !isStopped(pid)) return;
+    process.stderr.write(shown`chorus: ${command}: ${notAnswering(project, STATUS_SLOW_MS / 1000)}; still waiting (Ctrl-C stops waiting)\n`);
+  }, STATUS_SLOW_MS);
 }
 
 /** What to tell a person whose daemon has not answered for `seconds`. */

@@ -4,7 +4,7 @@
 // is stopped and how to resume or end it, goes on waiting, and answers as usual once it can.
 import { spawn } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
-import { chorus, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
+import { chorus, daemonsFor, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { CLI } from '../support/paths.js';
 import { tempProject } from '../support/project-dir.js';
 
@@ -43,3 +43,39 @@ it('chorus status against a stopped daemon says so within seconds, how to resume
   expect(await exited).toBe(0);
   expect(out).toMatch(/^project /m);
 }, 60_000);
+
+// The same trial's note: the other commands that ask a running daemon. `share` on a stopped
+// daemon waited silent; `start` said "started the daemon" over it (its socket still accepts), with
+// no pid, and nothing had started.
+it('chorus share waiting on a stopped daemon says so and shares once it is resumed; chorus start says it started nothing', async () => {
+  const dir = tempProject({ 'a.txt': 'a\n' });
+  used.push(dir);
+  shareCode(dir);
+  const pid = (JSON.parse(chorus(['status', dir, '--json']).stdout) as { pid: number }).pid;
+  process.kill(pid, 'SIGSTOP');
+  frozen = pid;
+
+  const started = chorus(['start', dir]);
+  expect(started.status).toBe(1);
+  expect(started.stderr).toContain('nothing was started');
+  expect(started.stderr).toContain(`(pid ${pid}) has not answered for 10 s: it is stopped`);
+  expect(started.stderr).toContain(`kill -CONT ${pid}`);
+  expect(started.stderr).not.toMatch(/started the daemon/);
+  expect(daemonsFor(dir)).toEqual([pid]);
+
+  const child = spawn(process.execPath, [CLI, 'share', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await waitUntil('share to say the daemon does not answer', () => /has not answered/.test(err), 30_000);
+  expect(err).toContain(`share: the daemon for ${dir} (pid ${pid}) has not answered for 5 s: it is stopped`);
+  expect(err).toContain(`kill -CONT ${pid}`);
+  expect(out).toBe('');
+
+  process.kill(pid, 'SIGCONT');
+  frozen = undefined;
+  expect(await exited).toBe(0);
+  expect(out).toMatch(/^Sharing /m);
+}, 90_000);
