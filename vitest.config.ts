@@ -14,7 +14,6 @@ const SHARED_PROCESS = [
   'test/workspace/{actors,buffer-follows-file,graveyard,join-holds-own-back,index-batch,made-twice-here,old-conflict-join,old-copy-later-joiner,empty-folder-yielded-by-peer,removal-saw,snapshot-check,store-fs,store-memory,text-at-heads,text-doc}.test.ts',
   'test/daemon/{framing,frame-guard,path-rules,log-line,text-units,editor-order,request-order,test-timings,scripted-editor-lines,protocol,working-set,keystroke-path,copy-notices,identity,diff-op}.test.ts',
   'test/cli/status-text.test.ts',
-  'test/vscode/answer-watch.test.ts',
   'test/net/{aead,ed25519,join-code,datachannel-frames,datachannel-close,host-addrs,page-server}.test.ts',
   'test/disk/{disk-ledger,ignore-rules,kept-rules,dot-dot-names,byte-order-mark,pending-content,waiting-content,git-dir-guard}.test.ts',
 ];

@@ -73,7 +73,9 @@
     (peer-joined . "joined the session")
     (peer-back . "is connected again")
     (peer-left . "left the session")
-    (peer-unreachable . "is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable"))
+    (peer-unreachable . "is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable")
+    (daemon-not-answering . "it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status` in a terminal says more")
+    (daemon-answers-again . "answers again; what you typed meanwhile is shared"))
   "Alist of how a session is named to a person (protocol/src/session-words.ts).")
 (provide 'chorus-protocol)
 ;;; chorus-protocol.el ends here

@@ -522,15 +522,16 @@ and once that it answers again."
       (chorus--stop-watching-answers project)
       (when (chorus--project-said-slow project)
         (setf (chorus--project-said-slow project) nil)
-        (chorus--message "the daemon for %s answers again; what you typed meanwhile is shared"
-                         (chorus--project-root project))))
+        (chorus--message "the daemon for %s %s" (chorus--project-root project)
+                         (alist-get 'daemon-answers-again chorus-protocol-session-words))))
      ((and (not (chorus--project-said-slow project))
            (>= (- (float-time) oldest) chorus--slow-answer-seconds))
       (setf (chorus--project-said-slow project) t)
+      ;; The words every client says (protocol/src/session-words.ts, notAnsweringWords).
       (chorus--message
-       "the daemon for %s has not answered your typing for %d s (%d edits waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status %s' in a shell says more"
+       "the daemon for %s has not answered your typing for %d s (%d %s waiting): %s"
        (chorus--project-root project) (floor (- (float-time) oldest)) waiting
-       (chorus--project-root project))))))
+       (if (= waiting 1) "edit" "edits") (alist-get 'daemon-not-answering chorus-protocol-session-words))))))
 
 (defun chorus--notify (project method params)
   "Send notification METHOD with PARAMS to PROJECT's daemon when connected.

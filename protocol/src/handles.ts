@@ -9,6 +9,7 @@
 export * from './method-handles.js';
 export * from './errors.js';
 export * from './session-words.js';
+export * from './answer-watch.js';
 export * from './shown.js';
 export { PROTOCOL_VERSION } from './protocol-version.js';
 export type { Handle } from './handle.js';

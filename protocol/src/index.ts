@@ -6,3 +6,4 @@ export * from './describe.js';
 export * from './session-words.js';
 export * from './shown.js';
 export * from './limits.js';
+export * from './answer-watch.js';

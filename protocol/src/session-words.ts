@@ -40,7 +40,26 @@ export const SessionWords = {
    * "left the session" for each member behind it, though nobody left (a trial).
    */
   peerUnreachable: 'is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable',
+  /**
+   * After "the daemon for ROOT has not answered your typing for N s (M edits waiting)": an edit
+   * unanswered for SLOW_ANSWER_MS (answer-watch.ts). A daemon stopped with `kill -STOP` (a
+   * suspended terminal) keeps the connection open and answers nothing; editors said nothing
+   * while the person typed on (trial s55a F6).
+   */
+  daemonNotAnswering: 'it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status` in a terminal says more',
+  /** After "the daemon for ROOT": every edit answered after `daemonNotAnswering` was said. */
+  daemonAnswersAgain: 'answers again; what you typed meanwhile is shared',
 } as const;
+
+/** How an edit the daemon of `root` has not answered is said (`daemonNotAnswering`). */
+export function notAnsweringWords(root: string, seconds: number, waiting: number): string {
+  return `the daemon for ${root} has not answered your typing for ${seconds} s (${waiting} ${waiting === 1 ? 'edit' : 'edits'} waiting): ${SessionWords.daemonNotAnswering}`;
+}
+
+/** How the daemon of `root` answering again is said (`daemonAnswersAgain`). */
+export function answersAgainWords(root: string): string {
+  return `the daemon for ${root} ${SessionWords.daemonAnswersAgain}`;
+}
 
 /** How a peer/didLeave is said: `Bob left the session`, or that Bob is out of reach. */
 export function peerGoneWords(name: string, reason: 'left' | 'unreachable' | undefined): string {

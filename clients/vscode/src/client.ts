@@ -6,7 +6,6 @@
 import * as M from '@chorus/protocol';
 import type * as P from '@chorus/protocol';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { AnswerWatch } from './answer-watch.js';
 import { BufferSync, type Moved } from './buffer-sync.js';
 import { messageOf, request, Told } from './errors.js';
 import { DaemonConnection, type CliCommand } from './connection.js';
@@ -125,12 +124,9 @@ export class ChorusClient {
   }
 
   /** Edits the daemon has not answered: a stopped daemon is said, and its return (answer-watch.ts). */
-  private readonly answers = new AnswerWatch({
-    slow: (seconds, waiting) =>
-      void this.vs.window.showWarningMessage(
-        `Chorus: the daemon for ${path.basename(this.root)} has not answered your typing for ${seconds} s (${waiting} edits waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; \`chorus status\` in a terminal says more.`,
-      ),
-    again: () => void this.vs.window.showInformationMessage(`Chorus: the daemon for ${path.basename(this.root)} answers again; what you typed meanwhile is shared.`),
+  private readonly answers = new M.AnswerWatch({
+    slow: (seconds, waiting) => void this.vs.window.showWarningMessage(`Chorus: ${M.notAnsweringWords(path.basename(this.root), seconds, waiting)}.`),
+    again: () => void this.vs.window.showInformationMessage(`Chorus: ${M.answersAgainWords(path.basename(this.root))}.`),
   });
 
   private down(why: string): void {

@@ -103,10 +103,19 @@ export function runLspServer(opts: LspOptions = {}): Connection {
   reader.onClose(() => {
     shuttingDown = true;
     daemon?.dispose();
+    answers.reset();
     if (opts.exitOnClose !== false) process.exit(0);
   });
 
   let daemon: MessageConnection | undefined;
+  /**
+   * Edits the daemon has not answered (answer-watch.ts): one stopped (`kill -STOP`) keeps the
+   * connection and answers nothing, and the person is told once, and when it answers again.
+   */
+  const answers = new P.AnswerWatch({
+    slow: (seconds, waiting) => tell(lsp, 'warning', `Chorus: ${P.notAnsweringWords(root, seconds, waiting)}`),
+    again: () => tell(lsp, 'info', `Chorus: ${P.answersAgainWords(root)}`),
+  });
   let encoding: Encoding = 'utf-16';
   let caps: ClientCapabilities = {};
   let root = '';
@@ -276,6 +285,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     d.onClose(() => {
       if (daemon !== d) return;
       daemon = undefined;
+      answers.reset(); // a lost connection is said as such; its edits go again with the re-open
       // Nothing goes to a new daemon for a document before it is re-opened there (reconnect).
       for (const doc of docs.values()) doc.detach();
       if (!shuttingDown) void reconnect();
@@ -422,7 +432,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
         const d = daemon;
         // Without a daemon the edit waits in the text re-opened after reconnecting.
         if (!d) return undefined;
-        return d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes, id }).then(
+        const answer = d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes, id });
+        answers.watch(answer);
+        return answer.then(
           () => true,
           (e: unknown) => {
             // A refusal (read-only, bad position) puts the document out of step; a connection

@@ -201,18 +201,20 @@ function Connection:_check_answers()
     self:_stop_watching()
     if self.said_slow then
       self.said_slow = false
-      util.notify('the daemon for ' .. self.root .. ' answers again; what you typed meanwhile is shared')
+      util.notify('the daemon for ' .. self.root .. ' ' .. protocol.session_words.daemonAnswersAgain)
     end
     return
   end
   if not self.said_slow and now - oldest >= SLOW_ANSWER_MS then
     self.said_slow = true
+    -- The words every client says (protocol/src/session-words.ts, notAnsweringWords).
     util.notify(
-      ('the daemon for %s has not answered your typing for %d s (%d edits waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status %s` in a shell says more'):format(
+      ('the daemon for %s has not answered your typing for %d s (%d %s waiting): %s'):format(
         self.root,
         math.floor((now - oldest) / 1000),
         waiting,
-        self.root
+        waiting == 1 and 'edit' or 'edits',
+        protocol.session_words.daemonNotAnswering
       ),
       vim.log.levels.WARN
     )

@@ -73,5 +73,7 @@ return {
     peerBack = "is connected again",
     peerLeft = "left the session",
     peerUnreachable = "is out of reach: nothing heard from them for 10 s (a connection, or a relay between you, dropped); they are back by themselves once reachable",
+    daemonNotAnswering = "it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status` in a terminal says more",
+    daemonAnswersAgain = "answers again; what you typed meanwhile is shared",
   },
 }

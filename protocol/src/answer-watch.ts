@@ -1,7 +1,9 @@
 /**
- * Edits the daemon has not answered. A daemon stopped (`kill -STOP`, a suspended terminal, a
- * laptop asleep with the editor on another machine's screen) keeps its connection open and
- * answers nothing: the editor said nothing while the person typed on (trial s55a F6, found in
+ * Edits the daemon has not answered, for a client written in TypeScript (the VS Code extension,
+ * `chorus lsp`); the Neovim and Emacs clients keep the same rule in their own language, with the
+ * same words (`daemonNotAnswering`, `daemonAnswersAgain` in session-words.ts, generated into
+ * their tables). A daemon stopped (`kill -STOP`, a suspended terminal) keeps its connection open
+ * and answers nothing: editors said nothing while the person typed on (trial s55a F6, found in
  * Neovim). An edit unanswered for SLOW_ANSWER_MS is said once, and once all are answered, that
  * the daemon answers again. Only edits are watched: a join or a share may rightly take minutes,
  * and opens have their own answers to wait for.
@@ -22,7 +24,7 @@ export interface AnswerWatchEvents {
 export class AnswerWatch {
   /** Sent and not answered: when each was sent (ms, Date.now). */
   readonly #unanswered = new Set<{ at: number }>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #saidSlow = false;
 
   constructor(

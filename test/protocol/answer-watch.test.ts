@@ -1,7 +1,9 @@
-// The VS Code client's watch of unanswered edits (answer-watch.ts): a stalled daemon is said once
-// per stall, its return once, and nothing is said while answers come in time.
+// The watch of unanswered edits that the VS Code client and `chorus lsp` share
+// (protocol/src/answer-watch.ts): a stalled daemon is said once per stall, its return once, and
+// nothing is said while answers come in time; the words every client uses.
 import { afterEach, expect, it } from 'vitest';
-import { AnswerWatch, SLOW_ANSWER_MS } from '../../clients/vscode/src/answer-watch.js';
+import { AnswerWatch, SLOW_ANSWER_MS } from '../../protocol/src/answer-watch.js';
+import { answersAgainWords, notAnsweringWords } from '../../protocol/src/session-words.js';
 
 let watch: AnswerWatch | undefined;
 afterEach(() => watch?.reset());
@@ -86,4 +88,10 @@ it('a refused edit counts as answered; a lost connection forgets what waited, wi
   watch.reset();
   watch.check();
   expect(said).toEqual(['slow 10 s, 1 waiting']);
+});
+
+it('words: the root, how long, how many edits wait, that nothing is lost; and the return', () => {
+  expect(notAnsweringWords('/p', 12, 1)).toBe('the daemon for /p has not answered your typing for 12 s (1 edit waiting): it is stopped (suspended) or very busy. Nothing is lost: your edits are sent as soon as it answers; `chorus status` in a terminal says more');
+  expect(notAnsweringWords('/p', 10, 3)).toContain('(3 edits waiting)');
+  expect(answersAgainWords('/p')).toBe('the daemon for /p answers again; what you typed meanwhile is shared');
 });
