@@ -2,9 +2,11 @@
 // the README says.
 import fs from 'node:fs';
 import path from 'node:path';
+import * as P from '@chorus/protocol';
 import { expect, it } from 'vitest';
 import { chorus, joinedPair, listTree, shareCode, stopAfterEach, waitUntil } from '../support/cli.js';
 import { tempDir, tempProject } from '../support/project-dir.js';
+import { ScriptedEditor } from '../support/scripted-editor.js';
 
 const used = stopAfterEach();
 const files = (dir: string) => listTree(dir);
@@ -138,8 +140,19 @@ it("a file that grew past 48 MiB here and is then deleted here does not take a p
   await waitUntil('A to say it leaves its file as it is', () => /left grow\.txt as the folder has it/.test(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')));
   expect(fs.statSync(path.join(a, 'grow.txt')).size).toBe(48 * 1024 * 1024 + 1);
   // A deletes its own big file. It never had B's edit, so that is not a deletion of B's work.
-  fs.rmSync(path.join(a, 'grow.txt'));
-  await waitUntil('the shared version with B\'s edit written back on A', () => fs.existsSync(path.join(a, 'grow.txt')) && fs.readFileSync(path.join(a, 'grow.txt'), 'utf8') === "line one\nB's work\n");
-  expect(fs.readFileSync(path.join(b, 'grow.txt'), 'utf8')).toBe("line one\nB's work\n");
-  expect(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')).toMatch(/kept grow\.txt: it was deleted in the folder, but edits it never had arrived meanwhile/);
+  // A's editors are told it is back, not only the log (trial s56a, F1: a `git clean` undone at
+  // every member with no word).
+  const { editor } = ScriptedEditor.connect(a);
+  try {
+    await editor.init();
+    fs.rmSync(path.join(a, 'grow.txt'));
+    await waitUntil('the shared version with B\'s edit written back on A', () => fs.existsSync(path.join(a, 'grow.txt')) && fs.readFileSync(path.join(a, 'grow.txt'), 'utf8') === "line one\nB's work\n");
+    expect(fs.readFileSync(path.join(b, 'grow.txt'), 'utf8')).toBe("line one\nB's work\n");
+    expect(fs.readFileSync(path.join(a, '.chorus', 'daemon.log'), 'utf8')).toMatch(/kept grow\.txt: it was deleted in the folder, but edits it never had arrived meanwhile/);
+    const told = () => editor.notes.filter((n) => n.method === P.SessionNotice.method && String(n.params.message).includes('kept grow.txt'));
+    await waitUntil("A's editor to be told grow.txt is back", () => told().length > 0);
+    expect(told()[0]!.params).toMatchObject({ type: 'info', message: 'kept grow.txt: it was deleted in the folder, but edits it never had arrived meanwhile; it is back with them rather than lose them (delete it again if it should go)' });
+  } finally {
+    editor.close();
+  }
 });

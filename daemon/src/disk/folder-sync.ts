@@ -1051,15 +1051,19 @@ export class FolderSync {
       // peer's edit with it (a trial).
       // A reader's deletion is its own (never shared): said as the session's version, changed by
       // a writer meanwhile, coming back, not as edits a deletion missed (a trial).
+      // Said to the person too, not only logged: a `git clean` right after a peer made the file
+      // (its text still on its way here) brought it back at every member with no word, against
+      // what git had just printed (trial s56a, F1).
       const others = this.workspace.readOnly ? [] : [...this.newWhileMissing].filter((p) => p !== rel && index.idOf(p) !== undefined);
-      this.log(
-        this.workspace.readOnly
-          ? readOnlyWrittenBack(rel)
-          : `kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile` +
-              (others.length
-                ? `. If it was moved to ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` (or ${others.length - 3} more)` : ''}, which came at the same time with other content, both are kept: the edits are in ${rel}, the folder's version at the new name; merge them and delete one`
-                : ''),
-      );
+      if (this.workspace.readOnly) this.log(readOnlyWrittenBack(rel));
+      else {
+        this.workspace.tellBack(
+          `kept ${rel}: it was deleted in the folder, but edits it never had arrived meanwhile` +
+            (others.length
+              ? `. If it was moved to ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` (or ${others.length - 3} more)` : ''}, which came at the same time with other content, both are kept: the edits are in ${rel}, the folder's version at the new name; merge them and delete one`
+              : `; it is back with them rather than lose them (delete it again if it should go)`),
+        );
+      }
       this.writeBack.forget(rel); // so writing it back is not taken for someone else's deletion
       toWrite.push(rel);
     }

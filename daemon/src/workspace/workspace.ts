@@ -1848,8 +1848,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
   }
 
-  /** Say `message`, which tells of a deleted file back with edits: in the log, and to the person (`back`). */
-  private tellBack(message: string): void {
+  /**
+   * Say `message`, which tells of a deleted file back with edits: in the log, and to the person
+   * (`back`, gathered into one notice per burst). FolderSync says so too, for a file deleted in
+   * the folder while edits it never had arrived.
+   */
+  tellBack(message: string): void {
     this.emit('notice', message);
     this.emit('back', message);
   }
