@@ -74,7 +74,9 @@ it('Chorus: Reconnect says the chorus command is missing and where it looked, th
     } finally {
       process.env.PATH = PATH;
     }
-    expect(fake.shown.map((s) => s.message)).toEqual([expect.stringMatching(/^Chorus: the `chorus` command was not found on PATH \(the PATH VS Code's extensions see: \/nowhere\/bin\)\. .*chorus\.path/)]);
+    // The advice fits a package install too (trial s56a, I1: a `chorus` installed with `npm install
+    // -g` of the package file was told to build a checkout): where to find it, and the login PATH.
+    expect(fake.shown.map((s) => s.message)).toEqual([expect.stringMatching(/^Chorus: the `chorus` command was not found on PATH \(the PATH VS Code's extensions see: \/nowhere\/bin; VS Code takes it from your login shell, not from the terminal it was started in\)\. If it is installed \(`command -v chorus` in a terminal prints where\), set the chorus\.path setting to that file; otherwise install it \(`npm install -g` of the package file, .*\) into a folder on your login PATH\. Then run Chorus: Reconnect\.$/)]);
     // The setting now names the built CLI: the change itself connects (extension.ts calls
     // pathChanged when chorus.path changes), no reload needed; Reconnect then connects anew.
     settings.path = cli;

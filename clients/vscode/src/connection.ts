@@ -49,7 +49,7 @@ export function resolveCli(setting: string, envPath = process.env.PATH ?? ''): C
   const searched = envPath.split(path.delimiter).filter(Boolean);
   const shown = searched.length ? `${searched.slice(0, 8).join(path.delimiter)}${searched.length > 8 ? `${path.delimiter}…` : ''}` : 'empty';
   throw new CliNotFound(
-    `the \`chorus\` command was not found on PATH (the PATH VS Code's extensions see: ${shown}). Install it (in a Chorus checkout: \`npm ci && npm run build\`, then \`npm link\` in its daemon folder), or set the chorus.path setting to the \`chorus\` executable or to \`daemon/dist/cli.js\` of a built checkout, then run Chorus: Reconnect.`,
+    `the \`chorus\` command was not found on PATH (the PATH VS Code's extensions see: ${shown}; VS Code takes it from your login shell, not from the terminal it was started in). If it is installed (\`command -v chorus\` in a terminal prints where), set the chorus.path setting to that file; otherwise install it (\`npm install -g\` of the package file, or in a Chorus checkout \`npm ci && npm run build\`, then \`npm link\` in its daemon folder) into a folder on your login PATH. Then run Chorus: Reconnect.`,
   );
 }
 
