@@ -43,7 +43,7 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
 
   beforeAll(async () => {
     scene = new EmacsScene();
-    ({ a, b } = scene.pair({ 'notes.txt': 'line one\nline two\n' }));
+    ({ a, b } = scene.pair({ 'notes.txt': 'line one\nline two\n', 'readme.md': '# Title\n' }));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-eglot-'));
     // `chorus` on PATH, as installing the package puts it.
     const bin = path.join(tmp, 'bin');
@@ -104,5 +104,21 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
     await waitFor('the same text on both disks', () => [a, b].every((d) => fs.readFileSync(path.join(d, 'notes.txt'), 'utf8') === want), 30000);
     expect(await questions()).toEqual(null);
     expect(await bufferText()).toBe(want);
+  });
+
+  // A trial (s56a, I3): on Emacs 28, which has no markdown-mode, a `.md` file opened in
+  // fundamental-mode, where the block started nothing: the file was not shared, without a word.
+  it('a .md file is shared too where markdown-mode is not installed', async () => {
+    const file = path.join(b, 'readme.md');
+    await e.eval(`(chorus-driver-visit ${elisp(file)})`);
+    const mode = await e.eval<string>('(symbol-name major-mode)');
+    expect(['text-mode', 'markdown-mode']).toContain(mode);
+    await waitFor('eglot to manage the buffer', async () => (await e.eval<boolean | null>('(and (fboundp (quote eglot-current-server)) (eglot-current-server) t)')) === true, 60000);
+    const { editor: ed } = ScriptedEditor.connect(a, { name: 'Ada' });
+    peers.push(ed);
+    await ed.init();
+    await ed.open('readme.md');
+    await ed.edit('readme.md', 7, 7, ' by Ada');
+    await waitFor("Ada's edit in Bob's buffer", async () => (await bufferText()) === '# Title by Ada\n', 30000);
   });
 });
