@@ -204,6 +204,8 @@ export class Daemon {
     this.data = new ExtensionData(storage, actor);
     this.session = new SessionManager(project, identity, workspace, writeBack, log, new Map([[DATA_DOC_ID, this.data]]), wrapNetwork);
     this.folder = new FolderSync(project, workspace, writeBack, log);
+    // A read-only member's own folder changes, which are not shared, are said to its editors too.
+    this.folder.onTell = (message) => this.messages.emit('notice', { type: 'warning', message });
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
     const undo = new UndoManager(workspace, (r) => void this.ownTextRemoved(r));

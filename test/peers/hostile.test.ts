@@ -231,8 +231,15 @@ it("item 2: a read-only member's deletions and renames, made while its daemon wa
   const g2 = await startDaemon(g.project.root, 'guest');
   daemons.push(g2);
   await until(() => !!h.session.replicator?.isSynced(g2.identity.id), 'the reader synced with the host');
+  // The reader's editors are told too, not only the log (trial s56a, R2).
+  const e = await ScriptedEditor.socket(g2.project.socketPath);
+  editors.push(e);
+  await e.init();
   fs.renameSync(at('d.txt'), at('d-mine.txt')); // while it runs
   await until(() => logsOf(g2).some((l) => l.includes('not sharing the rename of d.txt to d-mine.txt')), 'the rename while running, told');
+  const told = () => e.notes.filter((n) => n.method === P.SessionNotice.method && String(n.params.message).includes('the rename of d.txt to d-mine.txt'));
+  await until(() => told().length > 0, "the reader's editor told of the rename");
+  expect(told()[0]!.params).toMatchObject({ type: 'warning', message: expect.stringMatching(/^not shared: the rename of d\.txt to d-mine\.txt\. You joined this session read-only, so what you change in this folder stays in it only/) });
   for (const f of ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt']) fs.appendFileSync(path.join(h.project.root, f), 'more\n');
   for (const f of ['a.txt', 'dir/b.txt', 'c.txt', 'd.txt']) {
     await until(() => fs.existsSync(at(f)) && fs.readFileSync(at(f), 'utf8') === `${f.slice(-5, -4)}\nmore\n`, () => `${f} back on the reader, with the writer's change`);

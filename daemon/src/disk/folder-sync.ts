@@ -121,6 +121,8 @@ interface Gone {
 
 export class FolderSync {
   readonly rules: IgnoreRules;
+  /** Say a message to the person (every editor here: a session/notice), besides the log; set by the daemon. */
+  onTell: ((message: string) => void) | undefined;
   private watcher: FSWatcher | undefined;
   /**
    * Folders chokidar is kept out of because they hold a path too long for the system (its listing
@@ -805,10 +807,12 @@ export class FolderSync {
     for (const rel of rels) this.once(rel, tooLongInWords(rel, path.join(this.project.root, rel)));
   }
 
-  private once(key: string, msg: string): void {
-    if (this.skipped.has(key)) return;
+  /** Log `msg` the first time `key` comes; true when it was logged now. */
+  private once(key: string, msg: string): boolean {
+    if (this.skipped.has(key)) return false;
     this.skipped.add(key);
     this.log(msg);
+    return true;
   }
 
   /** The hash of what the shared state holds for a file now. */
@@ -1093,10 +1097,21 @@ export class FolderSync {
       // A read-only member's folder changes are its own: never shared, never queued for later.
       // A rename names both paths, a deletion says it is one (a trial read only the new path,
       // and "the change of" a file it had deleted).
-      for (const [from, to] of [...renames, ...edited]) this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`);
-      for (const rel of [...gone, ...folders.gone]) this.once(`ro:${rel}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`);
+      // Said to the person too, once per take-in (a trial, s56a R2: only the log said it, and the
+      // reader's folder differed from the session without a word).
+      const said: string[] = [];
+      for (const [from, to] of [...renames, ...edited]) {
+        if (this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`)) said.push(`the rename of ${from} to ${to}`);
+      }
+      for (const rel of [...gone, ...folders.gone]) {
+        if (this.once(`ro:${rel}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(`the deletion of ${rel}`);
+      }
       for (const rel of [...added, ...changed, ...collided, ...modes, ...folders.added]) {
-        this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`);
+        if (this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(rel);
+      }
+      if (said.length) {
+        const what = said.length > 3 ? `${said.slice(0, 3).join(', ')} and ${said.length - 3} more (.chorus/daemon.log names each)` : said.join(', ');
+        this.onTell?.(`not shared: ${what}. You joined this session read-only, so what you change in this folder stays in it only, and the folder differs from the session there; a writer's next change of such a file brings the session's version back (a file you changed is kept aside in .chorus/kept/ first)`);
       }
     } else if (any) {
       // One index change per at most BATCH_FILES steps: a peer refuses a change that
