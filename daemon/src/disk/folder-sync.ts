@@ -1106,8 +1106,12 @@ export class FolderSync {
       for (const rel of [...gone, ...folders.gone]) {
         if (this.once(`ro:${rel}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(`the deletion of ${rel}`);
       }
+      // A changed file is not in the notice: the editor that saved it has said so already (a
+      // buffer says once that its edits stay here), and a writer's next change of it is told with
+      // the copy it keeps.
+      const told = new Set([...changed, ...modes]);
       for (const rel of [...added, ...changed, ...collided, ...modes, ...folders.added]) {
-        if (this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(rel);
+        if (this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`) && !told.has(rel)) said.push(rel);
       }
       if (said.length) {
         const what = said.length > 3 ? `${said.slice(0, 3).join(', ')} and ${said.length - 3} more (.chorus/daemon.log names each)` : said.join(', ');
