@@ -1345,7 +1345,7 @@ peer, so that is left to the person: saving the buffer shares it again."
                (chorus--tell-once
                 buffer
                 (if (eql (plist-get err :code) (chorus--error-code 'read-only))
-                    (format "cannot share %s: %s. %s no longer follows the session here: it keeps your text, and others' changes do not show in it; M-x chorus-reconnect shows the session's text again and follows it (undo then brings your text back)"
+                    (format "cannot share %s: %s. %s no longer follows the session here: it keeps your text, and others' changes do not show in it; saving writes your text to the file here until a writer changes the session's version, which then replaces it there and in this buffer (yours is kept in .chorus/kept/); M-x chorus-reconnect shows the session's text again and follows it (undo then brings your text back)"
                             file (chorus--error-text err) (file-name-nondirectory file))
                   (format "cannot share %s: %s" file (chorus--error-text err)))))))))))))
 

@@ -83,6 +83,8 @@ describe.skipIf(skip)('Emacs client: a folder joined read-only', () => {
     await waitFor('the buffer not following', async () => (await e.status())?.status === 'failed', 30000);
     const told = (await e.messages()).filter((m) => /read-only/.test(m));
     expect(told.at(-1)).toMatch(/doc\.txt no longer follows the session here: it keeps your text, .* M-x chorus-reconnect shows the session's text again and follows it/);
+    // What a save does then (trial s56a R1).
+    expect(told.at(-1)).toMatch(/saving writes your text to the file here until a writer changes the session's version, which then replaces it there and in this buffer \(yours is kept in \.chorus\/kept\/\)/);
     expect(await e.eval('(chorus--lighter)')).toBe(' Chorus[not following]');
     fs.writeFileSync(path.join(a, 'doc.txt'), 'line one\nfrom Ada\n');
     await waitFor("Ada's change on Dan's disk", async () => fs.readFileSync(path.join(b, 'doc.txt'), 'utf8') === 'line one\nfrom Ada\n', 30000);

@@ -54,6 +54,8 @@ describe.skipIf(skip)('Neovim plugin: a read-only member whose own change was re
     const refusals = (await n.messages()).filter((m) => /read-only/.test(m.msg));
     expect(refusals).toHaveLength(1);
     expect(refusals[0]!.msg).toMatch(/no longer follows the session/);
+    // What a save does then (trial s56a R1: "keeps your text", then `:w` and a writer's change took it out of the buffer).
+    expect(refusals[0]!.msg).toMatch(/saving writes your text to the file here until a writer changes the session's version, which then replaces it there and in this buffer \(yours is kept in \.chorus\/kept\/\)/);
     expect(refusals[0]!.msg).toMatch(/:ChorusReconnect/);
     // And the buffer carries it for as long as it lasts.
     expect((await n.status()) as unknown).toMatchObject({ not_following: true });

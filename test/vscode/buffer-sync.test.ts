@@ -509,7 +509,7 @@ describe('buffer sync', () => {
     expect(sync.get(doc as never)?.status).toBe('failed');
     // A refusal is the daemon's answer: said once, in its words (decision 189).
     expect(logs.filter((l) => l.startsWith('warn'))).toEqual([
-      "warn Chorus cannot share newro.txt: you joined this session read-only: the new file newro.txt stays on this machine. newro.txt no longer follows the session here: it keeps your text, and others' changes do not show in it. Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).",
+      "warn Chorus cannot share newro.txt: you joined this session read-only: the new file newro.txt stays on this machine. newro.txt no longer follows the session here: it keeps your text, and others' changes do not show in it. Saving writes your text to the file here until a writer changes the session's version, which then replaces it there and in this tab (yours is kept in .chorus/kept/). Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).",
     ]);
     rpc.handlers[P.BufferOpen.method] = (p) => ({ path: p.path, content: p.base === p.content ? 'theirs\n' : p.content });
     sync.takeSessionText('other.txt'); // another path: nothing happens

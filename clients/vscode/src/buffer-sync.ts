@@ -549,7 +549,7 @@ export class BufferSync {
         this.setStatus(b, 'failed');
         // A read-only session refused the person's typing: the document keeps it, and follows
         // the session no more until Chorus: Reconnect (`followAgain`; decision 234).
-        const stopped = (e as { code?: unknown }).code === M.ErrorCodes.ReadOnly ? ` ${b.path} no longer follows the session here: it keeps your text, and others' changes do not show in it. Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).` : '';
+        const stopped = (e as { code?: unknown }).code === M.ErrorCodes.ReadOnly ? ` ${b.path} no longer follows the session here: it keeps your text, and others' changes do not show in it. Saving writes your text to the file here until a writer changes the session's version, which then replaces it there and in this tab (yours is kept in .chorus/kept/). Run Chorus: Reconnect to show the session's text again and follow it (undo then brings your text back).` : '';
         const said = M.visibleBidi(e.message);
         this.opts.warn(`Chorus cannot share ${b.path}: ${said}${stopped && !said.endsWith('.') ? '.' : ''}${stopped}`);
       },

@@ -737,7 +737,7 @@ end
 
 --- What a buffer that stopped following says (in the refusal and on the buffer).
 function M.not_following_text(state)
-  return ('%s no longer follows the session here: it keeps your text, and others\' changes do not show in it; :ChorusReconnect shows the session\'s text again and follows it (undo then brings your text back)'):format(state.path)
+  return ('%s no longer follows the session here: it keeps your text, and others\' changes do not show in it; saving writes your text to the file here until a writer changes the session\'s version, which then replaces it there and in this buffer (yours is kept in .chorus/kept/); :ChorusReconnect shows the session\'s text again and follows it (undo then brings your text back)'):format(state.path)
 end
 
 --- Mark `state`'s buffer as not following the session (its own change was refused): a line
