@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { daemonsFor } from '../support/cli.js';
+import { daemonsFor, frozenAfterEach } from '../support/cli.js';
 import { waitFor } from '../neovim/support.js';
 import { converged, emacsSkipReason, EmacsScene } from './support.js';
 
@@ -14,14 +14,11 @@ const skip = emacsSkipReason();
 
 describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
   let scene: EmacsScene | undefined;
-  let frozen: number | undefined;
   afterEach(async () => {
-    // Resumed first: a stopped daemon takes no `chorus stop` in.
-    if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
-    frozen = undefined;
     await scene?.cleanup();
     scene = undefined;
   });
+  const { freeze, thaw } = frozenAfterEach();
 
   it('says the daemon has not answered the typing, then that it answers again; every key arrives', async () => {
     scene = new EmacsScene();
@@ -34,8 +31,7 @@ describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
     await e.settled();
     const [pid] = daemonsFor(dir);
     expect(pid).toBeDefined();
-    process.kill(pid!, 'SIGSTOP');
-    frozen = pid;
+    freeze(pid!);
 
     await e.type('t w o');
     const slow = await waitFor('Emacs to say the daemon does not answer', async () => (await e.messages()).find((m) => m.includes('has not answered your typing')), 30000);
@@ -43,8 +39,7 @@ describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
     expect(slow).toMatch(/Nothing is lost/);
     await e.type('t h r e e');
 
-    process.kill(pid!, 'SIGCONT');
-    frozen = undefined;
+    thaw(pid!);
     await waitFor('Emacs to say the daemon answers again', async () => (await e.messages()).some((m) => m.includes('answers again')), 30000);
     await e.settled();
     expect(await converged([e], [await scene.client(dir)], [dir], 'f.txt')).toBe('startonetwothree\n');

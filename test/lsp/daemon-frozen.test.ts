@@ -8,17 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { daemonsFor, stopIfRunning } from '../support/cli.js';
+import { daemonsFor, frozenAfterEach, stopIfRunning } from '../support/cli.js';
 import { tempProject } from '../support/project-dir.js';
 import { LspClient } from './lsp-client.js';
 
 let lsp: LspClient | undefined;
 let dir: string | undefined;
-let frozen: number | undefined;
 afterEach(async () => {
-  // Resumed first: a stopped daemon takes no `chorus stop` in.
-  if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
-  frozen = undefined;
   await lsp?.stop();
   lsp = undefined;
   if (dir) {
@@ -27,6 +23,7 @@ afterEach(async () => {
   }
   dir = undefined;
 }, 60_000);
+const { freeze, thaw } = frozenAfterEach();
 
 async function until(pred: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -47,8 +44,7 @@ it('says the daemon has not answered the typing, then that it answers again; eve
   await until(() => fs.readFileSync(file, 'utf8') === 'startone\n', 'the first typing on disk');
   const [pid] = daemonsFor(dir);
   expect(pid).toBeDefined();
-  process.kill(pid!, 'SIGSTOP');
-  frozen = pid;
+  freeze(pid!);
 
   await lsp.edit('a.txt', 8, 8, 'two');
   const said = (what: string) => lsp!.messages.filter((m) => m.message.includes(what));
@@ -59,8 +55,7 @@ it('says the daemon has not answered the typing, then that it answers again; eve
   expect(slow!.message).toMatch(/Nothing is lost/);
   await lsp.edit('a.txt', 11, 11, 'three');
 
-  process.kill(pid!, 'SIGCONT');
-  frozen = undefined;
+  thaw(pid!);
   await until(() => said('answers again').length > 0, 'the server to say the daemon answers again');
   await until(() => fs.readFileSync(file, 'utf8') === 'startonetwothree\n', 'every key on disk');
   // Said once each.

@@ -6,21 +6,18 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { daemonsFor } from '../support/cli.js';
+import { daemonsFor, frozenAfterEach } from '../support/cli.js';
 import { converged, neovimSkipReason, Scene, waitFor } from './support.js';
 
 const skip = neovimSkipReason();
 
 describe.skipIf(skip)('Neovim while its daemon is stopped', () => {
   let scene: Scene | undefined;
-  let frozen: number | undefined;
   afterEach(async () => {
-    // Resumed first: a stopped daemon takes no `chorus stop` in.
-    if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
-    frozen = undefined;
     await scene?.cleanup();
     scene = undefined;
   });
+  const { freeze, thaw } = frozenAfterEach();
 
   it('says the daemon has not answered the typing, then that it answers again; every key arrives', async () => {
     scene = new Scene();
@@ -31,8 +28,7 @@ describe.skipIf(skip)('Neovim while its daemon is stopped', () => {
     await n.settled();
     const [pid] = daemonsFor(dir);
     expect(pid).toBeDefined();
-    process.kill(pid!, 'SIGSTOP');
-    frozen = pid;
+    freeze(pid!);
 
     await n.input('Atwo<Esc>');
     const slow = await waitFor('the plugin to say the daemon does not answer', async () => (await n.messages()).find((m) => m.msg.includes('has not answered your typing')), 30000);
@@ -40,8 +36,7 @@ describe.skipIf(skip)('Neovim while its daemon is stopped', () => {
     expect(slow.msg).toMatch(/Nothing is lost/);
     await n.input('Athree<Esc>');
 
-    process.kill(pid!, 'SIGCONT');
-    frozen = undefined;
+    thaw(pid!);
     await waitFor('the plugin to say the daemon answers again', async () => (await n.messages()).some((m) => m.msg.includes('answers again')), 30000);
     await n.settled();
     const client = await scene.client(dir);

@@ -62,6 +62,37 @@ export function stopAfterEach(): string[] {
 }
 
 /**
+ * Stop daemons as a suspended terminal or a `kill -STOP` leaves them (`freeze`), and resume them
+ * (`thaw`); any still stopped when a test ends is resumed then. Call it after registering the
+ * clean-up that stops daemons: after-each hooks run last-registered first, and a stopped process
+ * takes no SIGTERM in.
+ */
+export function frozenAfterEach(): { freeze(pid: number): void; thaw(pid: number): void } {
+  const frozen = new Set<number>();
+  const resume = (pid: number) => {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone already
+    }
+  };
+  afterEach(() => {
+    for (const pid of frozen) resume(pid);
+    frozen.clear();
+  });
+  return {
+    freeze: (pid) => {
+      process.kill(pid, 'SIGSTOP');
+      frozen.add(pid);
+    },
+    thaw: (pid) => {
+      resume(pid);
+      frozen.delete(pid);
+    },
+  };
+}
+
+/**
  * Stop the daemon of `dir` after a test, as `chorus stop dir` does (SIGTERM: it writes its files
  * and exits; wait until the process is gone, not only its lock, so the folder can be removed
  * without racing its last writes; SIGKILL after `chorus stop`'s 10 s), but from this process: a
