@@ -36,6 +36,7 @@ beforeEach(() => {
   writeBack.durable = storage; // as the daemon sets it
   here.on('text', (c) => writeBack.schedule(c.fileId));
   held = [];
+  heldFiles = [];
 });
 
 afterEach(async () => {
@@ -47,15 +48,35 @@ afterEach(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
+/** The file each held fsync is for (its log), by the held entry's index. */
+let heldFiles: string[] = [];
+
 function holdFsyncs(): void {
   const real = fs.fsync.bind(fs);
   vi.spyOn(fs, 'fsync').mockImplementation(((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+    heldFiles.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
     held.push(() => real(fd, cb));
   }) as typeof fs.fsync);
 }
 
 function release(): void {
+  heldFiles = [];
   for (const run of held.splice(0)) run();
+}
+
+/** Let the held fsyncs of the logs whose file name holds `id` run; the others stay held. */
+function releaseOf(id: string): void {
+  const keep: Array<() => void> = [];
+  const keepFiles: string[] = [];
+  held.forEach((run, i) => {
+    if (heldFiles[i]!.includes(id)) run();
+    else {
+      keep.push(run);
+      keepFiles.push(heldFiles[i]!);
+    }
+  });
+  held = keep;
+  heldFiles = keepFiles;
 }
 
 const onDisk = () => fs.readFileSync(path.join(root, 'f.txt'), 'utf8');
@@ -66,12 +87,12 @@ async function until(check: () => boolean, ms = 3000): Promise<boolean> {
   return check();
 }
 
-/** A file in the folder, live, with `text` written and synced. */
-async function liveFile(text: string): Promise<string> {
-  const id = here.addFile('f.txt', bytes(text), DISK);
-  await here.open('f.txt', false, { kind: 'editor', editorId: 'e' });
-  await writeBack.writeNow('f.txt', bytes(text), { force: true, text, liveId: id });
-  expect(onDisk()).toBe(text);
+/** A file in the folder (`f.txt` unless named), live, with `text` written and synced. */
+async function liveFile(text: string, name = 'f.txt'): Promise<string> {
+  const id = here.addFile(name, bytes(text), DISK);
+  await here.open(name, false, { kind: 'editor', editorId: 'e' });
+  await writeBack.writeNow(name, bytes(text), { force: true, text, liveId: id });
+  expect(fs.readFileSync(path.join(root, name), 'utf8')).toBe(text);
   return id;
 }
 
@@ -93,6 +114,23 @@ it('an edit is in the folder only once its log record is fsynced, and then soon 
   release();
   expect(await until(() => onDisk() === 'one\ntwo\n')).toBe(true);
   expect(storage.synced(id)).toBe(true);
+});
+
+// A peer's batch of twenty files held an editor's save of another file until all twenty logs
+// were fsynced (trial s56a, F3: VS Code's save waited past its bound).
+it("a file's write waits for its own log's fsync, not for another file's", async () => {
+  const f = await liveFile('one\n');
+  const g = await liveFile('g one\n', 'g.txt');
+  holdFsyncs();
+  type(g, 'g one\ng two\n');
+  type(f, 'one\ntwo\n');
+  expect(await until(() => heldFiles.some((p) => p.includes(f)) && heldFiles.some((p) => p.includes(g)), 1000)).toBe(true);
+  releaseOf(f);
+  expect(await until(() => onDisk() === 'one\ntwo\n')).toBe(true);
+  // g's log is not synced yet: g.txt waits for it.
+  expect(fs.readFileSync(path.join(root, 'g.txt'), 'utf8')).toBe('g one\n');
+  release();
+  expect(await until(() => fs.readFileSync(path.join(root, 'g.txt'), 'utf8') === 'g one\ng two\n')).toBe(true);
 });
 
 it('a change made while its batch is syncing is not written with it: the folder gets the text as it was, and the newer one after the next batch', async () => {

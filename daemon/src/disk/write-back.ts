@@ -164,7 +164,7 @@ export class WriteBack {
    * folder only once its log's changes are fsynced (decision 217). Unset (tests that build a
    * WriteBack alone): written at once.
    */
-  durable: { synced(id: string): boolean; whenSynced(): Promise<void> } | undefined;
+  durable: { synced(id: string): boolean; whenSynced(id: string): Promise<void> } | undefined;
   /**
    * Told each time a person's own version of a file was copied to `.chorus/kept/` before the
    * session's replaced it (the daemon tells its editors: session/notice, decision 184). Set by the
@@ -887,7 +887,7 @@ export class WriteBack {
       // own) and is written as it was: changes made meanwhile schedule the next write.
       if (liveId !== undefined && this.durable && !this.durable.synced(liveId)) {
         const known = this.ledger.latest(path);
-        await this.durable.whenSynced();
+        await this.durable.whenSynced(liveId);
         if (this.disabled) return;
         if (this.ledger.latest(path) !== known || !this.workspace.isLive(liveId) || this.workspace.pathOf(liveId) !== path) {
           // The folder's file was taken in, or the file moved, meanwhile: this write starts over.

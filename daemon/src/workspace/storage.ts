@@ -34,6 +34,8 @@ export class Storage extends BaseDocumentStore {
   private syncing = new Map<number, number>();
   /** The fsync batches in flight, each settled when all its logs are synced (or failed). */
   private batches = new Set<Promise<void>>();
+  /** Per log in flight, its latest fsync (which covers every earlier write to it): what `whenSynced(id)` waits for. */
+  private latestSync = new Map<number, Promise<void>>();
   private syncTimer: NodeJS.Timeout | undefined;
   /** Documents whose log this store object has read or made, so its framing is known whole (no torn tail). */
   private framed = new Set<string>();
@@ -254,14 +256,17 @@ export class Storage extends BaseDocumentStore {
     const batch = Promise.all(
       fds.map((fd) => {
         this.syncing.set(fd, (this.syncing.get(fd) ?? 0) + 1);
-        return new Promise<void>((resolve) =>
+        const synced = new Promise<void>((resolve) =>
           fs.fsync(fd, () => {
             const n = (this.syncing.get(fd) ?? 1) - 1;
             if (n > 0) this.syncing.set(fd, n);
             else this.syncing.delete(fd);
+            if (this.latestSync.get(fd) === synced) this.latestSync.delete(fd);
             resolve();
           }),
         );
+        this.latestSync.set(fd, synced);
+        return synced;
       }),
     ).then(() => undefined);
     this.batches.add(batch);
@@ -284,8 +289,20 @@ export class Storage extends BaseDocumentStore {
    * batch only comes sooner), and the batches in flight are awaited. Never rejects: a failed
    * fsync is treated as a batch's is (see `syncBatch`).
    */
-  whenSynced(): Promise<void> {
+  whenSynced(): Promise<void>;
+  /**
+   * Resolves once everything appended to the log of `id` before the call is fsynced: as
+   * `whenSynced()`, but waiting for this log's fsync alone, not for every log's (a file's write
+   * waited for the fsync of twenty others a peer's batch had just written, and an editor's save
+   * with it).
+   */
+  whenSynced(id: string): Promise<void>;
+  whenSynced(id?: string): Promise<void> {
     this.syncBatch();
+    if (id !== undefined) {
+      const fd = this.logs.get(id);
+      return (fd === undefined ? undefined : this.latestSync.get(fd)) ?? Promise.resolve();
+    }
     return this.batches.size === 0 ? Promise.resolve() : Promise.all([...this.batches]).then(() => undefined);
   }
 
