@@ -136,7 +136,7 @@ it("one path a read-only member cannot write (its own file is in the way) never 
   await until(() => fs.existsSync(path.join(c.dir, 'readme.txt')), 'the first sync');
   // The read-only member's own file: never shared, so nothing in the session moves it.
   fs.writeFileSync(path.join(c.dir, 'blocker'), 'my own notes\n');
-  await until(() => c.lines.some((l) => l.includes('not sharing the change of blocker')), 'the read-only member to keep its file to itself');
+  await until(() => c.lines.some((l) => l.includes('not sharing the new file blocker')), 'the read-only member to keep its file to itself');
   fs.mkdirSync(path.join(a.dir, 'blocker'));
   fs.writeFileSync(path.join(a.dir, 'blocker', 'f.txt'), 'shared\n');
   for (let i = 1; i <= 5; i++) fs.writeFileSync(path.join(a.dir, `z${i}.txt`), `${i}\n`);

@@ -27,7 +27,7 @@ it("a read-only member's own new file gives way to a writer's file at its path, 
   const { a, b } = await sharedPair({ 'README.md': 'x\n' });
   const c = await readOnlyPeer(a);
   fs.writeFileSync(path.join(c.dir, 'newro.txt'), 'ro local work\n');
-  await until(() => c.lines.some((l) => l.includes('not sharing the change of newro.txt')), "C's take-in refusing newro.txt");
+  await until(() => c.lines.some((l) => l.includes('not sharing the new file newro.txt')), "C's take-in refusing newro.txt");
   const ed = await editor(c.daemon.project.socketPath);
   const other = await editor(c.daemon.project.socketPath);
   await expect(ed.open('newro.txt', 'ro local work\n')).rejects.toThrow(/read-only/);

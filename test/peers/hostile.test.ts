@@ -166,7 +166,7 @@ it('item 2: a read-only guest daemon refuses its own edits, data and files, also
   expect((await e.request(P.BufferOpen.method, { path: 'README.md', content: 'vandal\n' })).error?.code).toBe(P.ErrorCodes.ReadOnly);
   expect((await e.request(P.DataSet.method, { namespace: 'ns', key: 'k', value: 1 })).error?.code).toBe(P.ErrorCodes.ReadOnly);
   fs.writeFileSync(path.join(g.project.root, 'disk.txt'), 'from the guest disk\n');
-  await until(() => logsOf(g).some((l) => /not sharing the change of disk.txt: you joined this session read-only/.test(l)), 'the local refusal');
+  await until(() => logsOf(g).some((l) => /not sharing the new file disk.txt: you joined this session read-only/.test(l)), 'the local refusal');
   e.close();
   await g.stop();
   const g2 = await startDaemon(g.project.root, 'guest');
@@ -193,8 +193,8 @@ it("item 2: a read-only member's files changed while its daemon was stopped stay
   await until(() => !!h.session.replicator?.isSynced(g2.identity.id), 'the reader synced with the host');
   // Told as a change made while the daemon runs is, and kept out of the reader's own documents:
   // taken in before the session resumed, it was a change no writer takes, offered at every sync.
-  for (const f of ['README.md', 'offline.txt']) {
-    expect(logsOf(g2).some((l) => l.includes(`not sharing the change of ${f}: you joined this session read-only; it stays in your folder only`)), f).toBe(true);
+  for (const said of ['the change of README.md', 'the new file offline.txt']) {
+    expect(logsOf(g2).some((l) => l.includes(`not sharing ${said}: you joined this session read-only; it stays in your folder only`)), said).toBe(true);
   }
   const entries = (d: Daemon) => d.workspace.index.entries().map(([id, e]) => [id, e.path, e.hash]);
   expect(entries(g2)).toEqual(entries(h));
@@ -250,6 +250,22 @@ it("item 2: a read-only member's deletions and renames, made while its daemon wa
     expect(logsOf(g2).some((l) => l.includes(`wrote ${f} back with a writer's change: it was gone from this folder (deleted or renamed here), but you joined this session read-only`)), f).toBe(true);
   }
   expect(logsOf(g2).filter((l) => /edits it never had arrived/.test(l))).toEqual([]);
+  // Said again each time (trial s56b): a deletion made again once the writer's change brought the
+  // file back (P3), a tool's change of a file no editor holds open (P2); new files and folders are
+  // named as such, without a writer's change that could never come for them (P5).
+  const notices = () => e.notes.filter((n) => n.method === P.SessionNotice.method).map((n) => String(n.params.message));
+  const before = notices().length;
+  fs.rmSync(at('a.txt'));
+  await until(() => notices().length > before, 'the second deletion of a.txt told');
+  expect(notices().at(-1)).toMatch(/^not shared: the deletion of a\.txt\. .*a writer's next change of such a file brings the session's version back/);
+  fs.appendFileSync(at('c.txt'), 'a tool\n');
+  await until(() => notices().length > before + 1, "a tool's change of c.txt told");
+  expect(notices().at(-1)).toMatch(/^not shared: the change of c\.txt\. /);
+  fs.mkdirSync(at('mine'));
+  fs.writeFileSync(at('mine/own.txt'), 'own\n');
+  const ofMine = () => notices().slice(before + 2);
+  await until(() => ofMine().some((m) => m.includes('the new folder mine')) && ofMine().some((m) => m.includes('the new file mine/own.txt')), 'the new folder and file told');
+  for (const m of ofMine()) expect(m).not.toMatch(/a writer's next change/);
   // The reader's own copies stay its own.
   expect(fs.readFileSync(at('c-mine.txt'), 'utf8')).toBe('c\n');
   expect(fs.readFileSync(at('d-mine.txt'), 'utf8')).toBe('d\n');

@@ -1099,23 +1099,54 @@ export class FolderSync {
       // and "the change of" a file it had deleted).
       // Said to the person too, once per take-in (a trial, s56a R2: only the log said it, and the
       // reader's folder differed from the session without a word).
+      // Each said once per state of the session's file here (the content the folder last had
+      // from the session): a deletion made again after a writer's change brought the file back
+      // is said again (a trial: the second was not even logged).
+      const stateOf = (rel: string) => ledger.latest(rel) ?? '';
       const said: string[] = [];
+      /** Said of a file the session has: a writer's next change of it brings the session's version back. */
+      let sessions = false;
       for (const [from, to] of [...renames, ...edited]) {
-        if (this.once(`ro:${to}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`)) said.push(`the rename of ${from} to ${to}`);
+        if (this.once(`ro:${from}>${to}:${stateOf(from)}`, `not sharing the rename of ${from} to ${to}: you joined this session read-only; it stays in your folder only`)) {
+          said.push(`the rename of ${from} to ${to}`);
+          sessions = true;
+        }
+        // Its new name is this folder's own file from now on: not said again as a new file once
+        // the session's version is back at the old name.
+        this.skipped.add(`ro:${to}`);
       }
-      for (const rel of [...gone, ...folders.gone]) {
-        if (this.once(`ro:${rel}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(`the deletion of ${rel}`);
+      for (const rel of gone) {
+        if (this.once(`ro:${rel}:${stateOf(rel)}`, `not sharing the deletion of ${rel}: you joined this session read-only; it stays in your folder only`)) {
+          said.push(`the deletion of ${rel}`);
+          sessions = true;
+        }
       }
-      // A changed file is not in the notice: the editor that saved it has said so already (a
-      // buffer says once that its edits stay here), and a writer's next change of it is told with
-      // the copy it keeps.
-      const told = new Set([...changed, ...modes]);
-      for (const rel of [...added, ...changed, ...collided, ...modes, ...folders.added]) {
-        if (this.once(`ro:${rel}`, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`) && !told.has(rel)) said.push(rel);
+      for (const rel of folders.gone) {
+        if (this.once(`ro:${rel}/`, `not sharing the deletion of the folder ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(`the deletion of the folder ${rel}`);
+      }
+      for (const rel of [...changed, ...collided, ...modes]) {
+        // A file an editor here holds open is not in the notice: the editor that saved it has said
+        // so already (a buffer says once that its edits stay here). A tool's change (`sed -i`, a
+        // formatter) is.
+        // A path this folder never had the session's version of holds the person's own new file,
+        // said as such already (a writer's file arriving there is told with the copy it keeps).
+        const id = index.idOf(rel);
+        const key = ledger.latest(rel) === undefined ? `ro:${rel}` : `ro:${rel}:${stateOf(rel)}`;
+        if (this.once(key, `not sharing the change of ${rel}: you joined this session read-only; it stays in your folder only`) && !(id !== undefined && this.workspace.isOpen(id))) {
+          said.push(`the change of ${rel}`);
+          sessions = true;
+        }
+      }
+      for (const rel of added) {
+        if (this.once(`ro:${rel}`, `not sharing the new file ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(`the new file ${rel}`);
+      }
+      for (const rel of folders.added) {
+        if (this.once(`ro:${rel}/`, `not sharing the new folder ${rel}: you joined this session read-only; it stays in your folder only`)) said.push(`the new folder ${rel}`);
       }
       if (said.length) {
         const what = said.length > 3 ? `${said.slice(0, 3).join(', ')} and ${said.length - 3} more (.chorus/daemon.log names each)` : said.join(', ');
-        this.onTell?.(`not shared: ${what}. You joined this session read-only, so what you change in this folder stays in it only, and the folder differs from the session there; a writer's next change of such a file brings the session's version back (a file you changed is kept aside in .chorus/kept/ first)`);
+        const back = sessions ? `; a writer's next change of such a file brings the session's version back (a file you changed is kept aside in .chorus/kept/ first)` : '';
+        this.onTell?.(`not shared: ${what}. You joined this session read-only, so what you change in this folder stays in it only, and the folder differs from the session there${back}`);
       }
     } else if (any) {
       // One index change per at most BATCH_FILES steps: a peer refuses a change that

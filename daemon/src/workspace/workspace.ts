@@ -422,6 +422,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.pins.set(fileId, (this.pins.get(fileId) ?? 0) + 1);
   }
 
+  /** Does an editor hold the file open (`pin`)? */
+  isOpen(fileId: string): boolean {
+    return this.pins.has(fileId);
+  }
+
   unpin(fileId: string): void {
     const n = (this.pins.get(fileId) ?? 0) - 1;
     if (n > 0) this.pins.set(fileId, n);
