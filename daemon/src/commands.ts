@@ -711,25 +711,35 @@ export async function start(dir: string | undefined): Promise<void> {
   const project = findProject(dir);
   const elsewhere = notAProject(project, 'start');
   if (elsewhere) fail(`nothing was started: ${elsewhere}`);
-  const running = await askDaemon(project);
+  let silent = false;
+  const running = await askDaemon(project, () => (silent = true));
   if (running) {
     process.stderr.write(shown`chorus: the daemon for ${project.root} is already running (pid ${running.pid}); \`chorus status ${project.root}\` shows what it is doing\n`);
     return;
   }
+  // A daemon that holds the lock and took the connection but did not answer runs already,
+  // stopped or busy: its socket still accepts, so starting one would start nothing, and
+  // "started" was said over it. Said now, as `status` says it, within its 5 s.
+  if (silent && lockHolder(project).state === 'held') fail(`nothing was started: ${notAnswering(project, ASK_WAIT_MS / 1000)}`);
   const editorsOffline = editorsLeftOffline(project);
   (await ensureDaemon(project)).destroy();
   const started = await askDaemon(project);
-  // A daemon that holds the lock and does not answer runs already, stopped or busy: its socket
-  // still accepts, so nothing new was started, and "started" was said over it.
-  if (!started && lockHolder(project).state === 'held') fail(`nothing was started: ${notAnswering(project, 10)}`);
+  if (!started && lockHolder(project).state === 'held') fail(`nothing was started: ${notAnswering(project, ASK_WAIT_MS / 1000)}`);
   const pid = started ? ` (pid ${started.pid})` : '';
   process.stderr.write(shown`chorus: started the daemon for ${project.root}${pid} in the background; it rejoins the project's session, if it has one (\`chorus status ${project.root}\` shows it), and \`chorus stop ${project.root}\` stops it\n`);
   for (const m of started?.problems ?? []) process.stderr.write(shown`chorus: ${m}\n`);
   if (editorsOffline) process.stderr.write(STILL_OFFLINE);
 }
 
-/** The pid, root and start problems a daemon answering on the project's socket gives, within a few seconds; undefined if none answers. */
-async function askDaemon(project: Project): Promise<{ pid: number; root: string; problems?: string[] } | undefined> {
+/** How long `askDaemon` waits for an answer on a connection the daemon took (ms). */
+const ASK_WAIT_MS = 5000;
+
+/**
+ * The pid, root and start problems a daemon answering on the project's socket gives, within
+ * ASK_WAIT_MS; undefined if none answers. `silent` is called when the socket took the connection
+ * and nothing answered in that time (a daemon stopped with `kill -STOP`, or stuck).
+ */
+async function askDaemon(project: Project, silent?: () => void): Promise<{ pid: number; root: string; problems?: string[] } | undefined> {
   let socket: import('node:net').Socket;
   try {
     socket = await connectSocket(project.socketPath);
@@ -746,8 +756,9 @@ async function askDaemon(project: Project): Promise<{ pid: number; root: string;
         conn.dispose();
       }
     })();
-    const silent = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 5000)));
-    const st = await Promise.race([asked, silent]);
+    const waited = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ASK_WAIT_MS)));
+    const st = await Promise.race([asked, waited]);
+    if (!st) silent?.();
     return st ? { pid: st.pid, root: st.root, ...(st.problems ? { problems: st.problems } : {}) } : undefined;
   } catch {
     return undefined; // it went away while asked

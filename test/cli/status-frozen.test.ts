@@ -55,7 +55,7 @@ it('chorus share waiting on a stopped daemon says so and shares once it is resum
   const started = chorus(['start', dir]);
   expect(started.status).toBe(1);
   expect(started.stderr).toContain('nothing was started');
-  expect(started.stderr).toContain(`(pid ${pid}) has not answered for 10 s: it is stopped`);
+  expect(started.stderr).toContain(`(pid ${pid}) has not answered for 5 s: it is stopped`);
   expect(started.stderr).toContain(`kill -CONT ${pid}`);
   expect(started.stderr).not.toMatch(/started the daemon/);
   expect(daemonsFor(dir)).toEqual([pid]);
