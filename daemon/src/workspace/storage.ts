@@ -30,11 +30,11 @@ export class Storage extends BaseDocumentStore {
   /** Each open log's length in bytes (read once at open, then counted): a torn write is cut back to it. */
   private logSizes = new Map<number, number>();
   private dirty = new Set<number>();
-  /** Logs whose fsync is in flight (in the thread pool), with how many batches are syncing each. */
-  private syncing = new Map<number, number>();
-  /** The fsync batches in flight, each settled when all its logs are synced (or failed). */
-  private batches = new Set<Promise<void>>();
-  /** Per log in flight, its latest fsync (which covers every earlier write to it): what `whenSynced(id)` waits for. */
+  /**
+   * Logs whose fsync is in flight (in the thread pool): the latest one asked for each, settled when
+   * it is done (or failed). It covers every write to the log before it, so an earlier fsync still
+   * running makes no difference to what is durable.
+   */
   private latestSync = new Map<number, Promise<void>>();
   private syncTimer: NodeJS.Timeout | undefined;
   /** Documents whose log this store object has read or made, so its framing is known whole (no torn tail). */
@@ -251,26 +251,16 @@ export class Storage extends BaseDocumentStore {
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     if (this.dirty.size === 0) return;
-    const fds = [...this.dirty];
+    for (const fd of this.dirty) {
+      const synced = new Promise<void>((resolve) =>
+        fs.fsync(fd, () => {
+          if (this.latestSync.get(fd) === synced) this.latestSync.delete(fd);
+          resolve();
+        }),
+      );
+      this.latestSync.set(fd, synced);
+    }
     this.dirty.clear();
-    const batch = Promise.all(
-      fds.map((fd) => {
-        this.syncing.set(fd, (this.syncing.get(fd) ?? 0) + 1);
-        const synced = new Promise<void>((resolve) =>
-          fs.fsync(fd, () => {
-            const n = (this.syncing.get(fd) ?? 1) - 1;
-            if (n > 0) this.syncing.set(fd, n);
-            else this.syncing.delete(fd);
-            if (this.latestSync.get(fd) === synced) this.latestSync.delete(fd);
-            resolve();
-          }),
-        );
-        this.latestSync.set(fd, synced);
-        return synced;
-      }),
-    ).then(() => undefined);
-    this.batches.add(batch);
-    void batch.then(() => this.batches.delete(batch));
   }
 
   /**
@@ -280,30 +270,21 @@ export class Storage extends BaseDocumentStore {
    */
   synced(id: string): boolean {
     const fd = this.logs.get(id);
-    return fd === undefined || (!this.dirty.has(fd) && !this.syncing.has(fd));
+    return fd === undefined || (!this.dirty.has(fd) && !this.latestSync.has(fd));
   }
 
   /**
-   * Resolves once everything appended before the call is fsynced: the batch waiting for its
-   * timer is started now (it runs in the thread pool, as every batch; no fsync is added, the
-   * batch only comes sooner), and the batches in flight are awaited. Never rejects: a failed
-   * fsync is treated as a batch's is (see `syncBatch`).
+   * Resolves once everything appended to the log of `id` before the call is fsynced: the batch
+   * waiting for its timer is started now (it runs in the thread pool, as every batch; no fsync is
+   * added, the batch only comes sooner), and this log's fsync is awaited, not every log's (a
+   * file's write waited for the fsyncs of twenty others a peer's batch had just written, and an
+   * editor's save with it). Never rejects: a failed fsync is treated as a batch's is (see
+   * `syncBatch`).
    */
-  whenSynced(): Promise<void>;
-  /**
-   * Resolves once everything appended to the log of `id` before the call is fsynced: as
-   * `whenSynced()`, but waiting for this log's fsync alone, not for every log's (a file's write
-   * waited for the fsync of twenty others a peer's batch had just written, and an editor's save
-   * with it).
-   */
-  whenSynced(id: string): Promise<void>;
-  whenSynced(id?: string): Promise<void> {
+  whenSynced(id: string): Promise<void> {
     this.syncBatch();
-    if (id !== undefined) {
-      const fd = this.logs.get(id);
-      return (fd === undefined ? undefined : this.latestSync.get(fd)) ?? Promise.resolve();
-    }
-    return this.batches.size === 0 ? Promise.resolve() : Promise.all([...this.batches]).then(() => undefined);
+    const fd = this.logs.get(id);
+    return (fd === undefined ? undefined : this.latestSync.get(fd)) ?? Promise.resolve();
   }
 
   /** fsync every log written since the last batch, now (synchronously; the promise is settled). */
