@@ -717,14 +717,16 @@ export async function start(dir: string | undefined): Promise<void> {
     process.stderr.write(shown`chorus: the daemon for ${project.root} is already running (pid ${running.pid}); \`chorus status ${project.root}\` shows what it is doing\n`);
     return;
   }
-  // A daemon that holds the lock and took the connection but did not answer runs already,
-  // stopped or busy: its socket still accepts, so starting one would start nothing, and
-  // "started" was said over it. Said now, as `status` says it, within its 5 s.
-  if (silent && lockHolder(project).state === 'held') fail(`nothing was started: ${notAnswering(project, ASK_WAIT_MS / 1000)}`);
+  // A daemon that holds the lock and does not answer runs already, stopped or busy: its socket
+  // still accepts, so starting one would start nothing, and "started" was said over it. Said at
+  // once when it took the connection (as `status` says it, within its 5 s); else after a daemon
+  // still starting has had its time.
+  const stuck = () => lockHolder(project).state === 'held' && fail(`nothing was started: ${notAnswering(project, ASK_WAIT_MS / 1000)}`);
+  if (silent) stuck();
   const editorsOffline = editorsLeftOffline(project);
   (await ensureDaemon(project)).destroy();
   const started = await askDaemon(project);
-  if (!started && lockHolder(project).state === 'held') fail(`nothing was started: ${notAnswering(project, ASK_WAIT_MS / 1000)}`);
+  if (!started) stuck();
   const pid = started ? ` (pid ${started.pid})` : '';
   process.stderr.write(shown`chorus: started the daemon for ${project.root}${pid} in the background; it rejoins the project's session, if it has one (\`chorus status ${project.root}\` shows it), and \`chorus stop ${project.root}\` stops it\n`);
   for (const m of started?.problems ?? []) process.stderr.write(shown`chorus: ${m}\n`);
