@@ -3,12 +3,13 @@
 // "guest joined". The tab links up before its person has answered the name dialog; its link's
 // hello and its first presence carried the placeholder. Now the page says nothing of itself until
 // named, and status gives each peer the name its presence last gave ("(no name yet)" before).
+import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { chorus } from '../support/cli.js';
 import { ScriptedEditor } from '../support/scripted-editor.js';
-import { browserSkipReason, Scene, until } from './support.js';
+import { browserSkipReason, openFile, Scene, until } from './support.js';
 
 const skip = browserSkipReason();
 
@@ -57,9 +58,35 @@ describe.skipIf(skip)('a browser tab in chorus status', () => {
     const { dir, url } = scene.share({ 'a.txt': 'x\n' });
     const page = await scene.open(url, { name: 'Yara' });
     await until('the tab linked to the daemon', async () => statusPeers(dir).some((p) => p.state === 'connected'));
+    // Closed once its person has seen the project, as a person closes a tab: a tab still busy
+    // setting up when closed is ended by Chromium before its goodbye runs (the next test).
+    await openFile(page, 'a.txt');
     await page.close();
     await until('the tab listed as left', async () => statusPeers(dir).some((p) => p.state === 'left'));
     expect(statusPeers(dir)).toEqual([expect.objectContaining({ name: 'Yara', state: 'left' })]);
     expect(chorus(['status', dir]).stdout).toMatch(/^ {2}Yara [0-9a-f]{8} left \(stopped its daemon or left the session/m);
+  });
+
+  it('a tab too busy to say its goodbye when closed is listed as left too: its browser says the page went away', async () => {
+    // On WebSocket, as a tab idle for half a minute is (decision 106). A tab killed while on
+    // WebRTC goes silent instead, and is listed as reconnecting (docs/decisions/260).
+    const { dir, url } = scene.share({ 'a.txt': 'x\n' }, ['--no-webrtc']);
+    const page = await scene.open(url, { name: 'Xena' });
+    await until('the tab linked to the daemon', async () => statusPeers(dir).some((p) => p.state === 'connected'));
+    await openFile(page, 'a.txt');
+    // Busy for 3 s from the next task on: Chromium gives a closing tab 500 ms to run `pagehide`.
+    await page.evaluate(() => {
+      setTimeout(() => {
+        const end = Date.now() + 3000;
+        while (Date.now() < end);
+      });
+    });
+    await page.close();
+    await until('the tab listed as left', async () => statusPeers(dir).some((p) => p.state === 'left'));
+    expect(statusPeers(dir)).toEqual([expect.objectContaining({ name: 'Xena', state: 'left' })]);
+    // The browser's word, not the page's: its goodbye never ran.
+    const log = fs.readFileSync(path.join(dir, '.chorus', 'daemon.log'), 'utf8');
+    expect(log).toMatch(/page went away without its goodbye: listed as left/);
+    expect(log).not.toMatch(/is leaving: its tab was closed/);
   });
 });

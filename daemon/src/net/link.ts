@@ -19,6 +19,14 @@ import { SLICE_MS, soon } from '../timers.js';
 
 export type LinkKind = 'websocket' | 'webrtc' | 'relay' | 'memory';
 
+/**
+ * WebSocket close code 1001, "going away" (RFC 6455 §7.4.1: "a browser having navigated away from
+ * a page"). Browsers send it for every socket of a page that is closed, reloaded or navigated
+ * away from, also when the page's own script never got to say goodbye: Chromium gives a closing
+ * tab 500 ms to run `pagehide`, then ends it (a tab busy at that moment says nothing itself).
+ */
+export const WS_GOING_AWAY = 1001;
+
 export interface LinkEvents {
   message: [data: Uint8Array];
   close: [reason: string];
@@ -30,6 +38,12 @@ export interface Link {
   readonly remote: string;
   /** Undefined while open; the close reason once closed. */
   readonly closeReason: string | undefined;
+  /**
+   * Closed by a far end that said it is going away for good (a browser closing the page:
+   * WS_GOING_AWAY), as opposed to a lost connection; false while open. The overlay takes it as
+   * that peer's goodbye. Absent where the transport cannot tell.
+   */
+  readonly wentAway?: boolean;
   /**
    * Transports that buffer whole frames start with a frame limit of what a handshake needs (so a
    * stranger cannot make us hold 64 MiB); the secure layer lifts it once the peer proved the secret.
@@ -99,6 +113,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
   abstract readonly kind: LinkKind;
   abstract readonly remote: string;
   #closeReason: string | undefined;
+  #wentAway = false;
   /** Messages held for later turns: those from `#heldAt` on (a queue without `shift`, which copies the rest). */
   #held: Uint8Array[] = [];
   #heldAt = 0;
@@ -119,6 +134,10 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
 
   get closeReason(): string | undefined {
     return this.#closeReason;
+  }
+
+  get wentAway(): boolean {
+    return this.#wentAway;
   }
 
   get lastReceived(): number {
@@ -200,10 +219,11 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     }
   }
 
-  /** Subclasses call this when the underlying channel ended (idempotent). */
-  protected closed(reason: string): void {
+  /** Subclasses call this when the underlying channel ended (idempotent); `wentAway`: see Link. */
+  protected closed(reason: string, wentAway = false): void {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
+    this.#wentAway = wentAway;
     // Messages already received are still delivered if someone listens; then the close.
     if (this.#holding() && this.listenerCount('message') > 0) this.#flushHeld(true);
     this.#held = [];

@@ -644,6 +644,12 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         return;
       }
       this.#log(`link to ${link.peerId} via ${conn.path} closed: ${reason}`);
+      // Its browser said the page is gone (a tab too busy to send its own goodbye when closed):
+      // a goodbye too, so it is listed as left, not as coming back (a reload comes back at once).
+      if (link.wentAway && !this.#left.has(link.peerId)) {
+        this.#log(`peer ${link.peerId}'s page went away without its goodbye: listed as left`);
+        this.#left.add(link.peerId);
+      }
       this.#links.get(link.peerId)?.detach(conn, reason);
       this.#kick(); // a path to make again (e.g. WebRTC)
     });

@@ -300,8 +300,8 @@ export class SecureLink extends BaseLink {
     this.linkId = bytesToHex(sha256(salt)).slice(0, 16);
     inner.raiseFrameLimit?.();
     inner.on('message', (data) => this.#receive(data));
-    inner.on('close', (reason) => this.closed(reason));
-    if (inner.closeReason !== undefined) this.closed(inner.closeReason);
+    inner.on('close', (reason) => this.closed(reason, inner.wentAway === true));
+    if (inner.closeReason !== undefined) this.closed(inner.closeReason, inner.wentAway === true);
   }
 
   override send(data: Uint8Array): void {

@@ -7,7 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { tagAddr } from './host-addrs.js';
 import { localHostId } from './host-id.js';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { BaseLink, type LinkKind } from './link.js';
+import { BaseLink, WS_GOING_AWAY, type LinkKind } from './link.js';
 import type { PageServer } from './page-server.js';
 import type { RelayRooms } from './relay-server.js';
 
@@ -40,8 +40,10 @@ export class WebSocketLink extends BaseLink {
     });
     ws.on('close', (code: number, reason: Buffer) => {
       const text = reason.toString('utf8');
-      if (text) this.closed(`closed by peer: ${text}`);
+      const away = code === WS_GOING_AWAY;
+      if (text) this.closed(`closed by peer: ${text}`, away);
       else if (lastError) this.closed(`connection lost (${lastError})`);
+      else if (away) this.closed('its page went away (WebSocket code 1001: closed, reloaded or navigated away)', true);
       else this.closed(`connection closed (code ${code})`);
     });
   }
