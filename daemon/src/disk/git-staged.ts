@@ -40,3 +40,28 @@ export function isStagedVersion(root: string, rel: string, bytes: Uint8Array): b
   if (id.length !== 40 && id.length !== 64) return false;
   return gitBlobId(bytes, id.length === 64 ? 'sha256' : 'sha1') === id;
 }
+
+/**
+ * What the newest `git stash` saved of project file `rel` (its bytes), when that stash was made
+ * within `withinMs` of `atMs` (ms since the epoch; git records whole seconds). `git stash` reads
+ * the file, saves it in the stash, then puts the staged version back: so this is the content its
+ * reset replaced, whatever was written there after git read it (decision 261). Undefined with no
+ * Git, no repository or stash, a path the stash lacks, an older stash, or git failing or taking
+ * over 2 s. Asks git twice, without a shell: `show -s --format=%ct refs/stash`, then `cat-file
+ * blob refs/stash:./rel` (`./`: relative to `root`, which may be a folder inside the repository).
+ */
+export function recentlyStashed(root: string, rel: string, atMs: number, withinMs: number): Uint8Array | undefined {
+  const run = (args: string[]): Buffer | undefined => {
+    try {
+      return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000, maxBuffer: 64 * 1024 * 1024 });
+    } catch {
+      return undefined;
+    }
+  };
+  const seconds = Number(run(['show', '-s', '--format=%ct', 'refs/stash', '--'])?.toString('utf8').trim());
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+  // Whole seconds: the stash was made up to 1 s after the time git wrote down.
+  if (seconds * 1000 + 1000 < atMs - withinMs || seconds * 1000 > atMs + withinMs) return undefined;
+  const blob = run(['cat-file', 'blob', `refs/stash:./${rel}`]);
+  return blob === undefined ? undefined : new Uint8Array(blob.buffer, blob.byteOffset, blob.length);
+}

@@ -17,7 +17,7 @@ import { ChangedMeanwhile, FolderWriter, inWords, WriteRefused } from './folder-
 import { keptHereMessage, leftAsFolderHasIt, PendingContent } from './pending-content.js';
 import { fileIdentity, hashOfFile, lstatNow, MAX_SHARED_FILE } from './files.js';
 import { IgnoreRules, isIgnoreFile, MAX_IGNORE_FILE_BYTES } from './ignore-rules.js';
-import { isStagedVersion } from './git-staged.js';
+import { isStagedVersion, recentlyStashed } from './git-staged.js';
 import { RenamedHere } from './renamed-here.js';
 import { testTimings } from '../session/test-timings.js';
 
@@ -417,7 +417,10 @@ export class WriteBack {
    *   raced it, and then, as without Chorus, the later write wins (`echo >> f` then
    *   `git checkout -- f`: diffed from the content before the append, the checkout kept it). A content equal to the new one is not a candidate unless it is the
    *   newest: a tool putting back an older content (`git checkout`, undo) is a change
-   *   (disk-whole-files-and-conflicts.md).
+   *   (disk-whole-files-and-conflicts.md);
+   * - git putting its staged version back (`checkout -- f`, `reset --hard`) read nothing: the
+   *   newest is the base (decision 223), unless the newest stash, made just then, saved one of
+   *   the candidates: `git stash` read that one, and its reset replaced it (decision 261).
    * Diffed from the newest instead, the tool's change undid what the write-back brought (a peer's
    * lines deleted, or added twice once taken in again). Decision 148.
    * With it, `heads`: the document's heads at which the folder got that content, when the ledger
@@ -445,16 +448,22 @@ export class WriteBack {
     if (now === null || list.length === 1) return newest;
     const hash = hashBytes(bytes);
     let best = newest;
+    /** The contents before the newest this tool may have read, newest first. */
+    const older: typeof list = [];
     // Still the file the newest content was in: changed in place, on that content. (Only the
     // newest: an older content's file was replaced since.)
     if (file === undefined || newest.file !== file) {
-      let bestSize = linesChanged(newest.text, now);
-      for (let i = list.length - 2; i >= 0 && bestSize > 0; i--) {
+      for (let i = list.length - 2; i >= 0; i--) {
         // Replaced by something other than a write of the daemon's: not what this tool read.
         if (list[i + 1]!.by !== 'daemon') break;
         const e = list[i]!;
         const until = list[i + 1]!.at;
         if (e.hash === hash || until < mtimeMs - TOOL_RACE_MS || e.at > mtimeMs + TOOL_RACE_MS) continue;
+        older.push(e);
+      }
+      let bestSize = linesChanged(newest.text, now);
+      for (const e of older) {
+        if (bestSize === 0) break;
         const size = linesChanged(e.text, now);
         if (size < bestSize) {
           best = e;
@@ -462,10 +471,18 @@ export class WriteBack {
         }
       }
     }
-    if (best !== newest && isStagedVersion(this.project.root, path, bytes)) {
-      // Git put its staged version back (`git checkout -- f`, `git stash`): a whole version, not a
-      // change of what it read. Diffed from an older content, it kept what came since (decision 223).
-      return newest;
+    if (older.length > 0 && isStagedVersion(this.project.root, path, bytes)) {
+      // Git put its staged version back (`git checkout -- f`, `reset --hard`): a whole version,
+      // not a change of what it read. Diffed from an older content, it kept what came since
+      // (decision 223). Unless git read the file first and saved what it read (`git stash`):
+      // then that is what its reset replaced, and a write of the daemon's that landed after the
+      // read is no part of it. Taken out too, it was in neither the stash nor the file (261).
+      const stashed = recentlyStashed(this.project.root, path, mtimeMs, TOOL_RACE_MS);
+      const stashedHash = stashed === undefined ? undefined : hashBytes(stashed);
+      const read = older.find((e) => e.hash === stashedHash);
+      if (read === undefined) return newest;
+      this.log(`${path} was put back by git stash, which read it before Chorus's last write of it landed; what that write brought is kept, not taken out with what git saved in the stash`);
+      return read;
     }
     if (best !== newest) {
       this.log(`${path} was changed in the folder by a tool that read it before Chorus's last write of it landed; its change is taken in against the version it read, so what that write brought is kept`);
