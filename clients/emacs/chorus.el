@@ -812,8 +812,13 @@ INVERSES undo them; UNDO-STOP non-nil starts a new undo step."
      (lambda (err)
        (when (= epoch (chorus--state-epoch state))
          (cl-decf (chorus--state-in-flight state))
+         ;; Not when the connection just died: jsonrpc's sentinel calls each waiting
+         ;; request's error function before ours says it went, and an open sent on the dead
+         ;; process was "error in process sentinel: ... not running" (trial s56b P4).  The
+         ;; reconnect opens the buffer again.
          (when (and (eq (chorus--state-status state) 'open)
-                    (chorus--ready-p (chorus--state-project state)))
+                    (chorus--ready-p (chorus--state-project state))
+                    (jsonrpc-running-p (chorus--project-conn (chorus--state-project state))))
            ;; Out of step: re-open with our text; the daemon merges our changes since the
            ;; text we last had in step (or since the newest later edit it applied).
            (chorus--remember-base state)

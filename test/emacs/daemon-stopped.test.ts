@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { daemonsFor, frozenAfterEach } from '../support/cli.js';
+import { chorus, daemonsFor, frozenAfterEach } from '../support/cli.js';
 import { waitFor } from '../neovim/support.js';
 import { converged, emacsSkipReason, EmacsScene } from './support.js';
 
@@ -47,5 +47,35 @@ describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
     const messages = await e.messages();
     expect(messages.filter((m) => m.includes('has not answered your typing'))).toHaveLength(1);
     expect(messages.filter((m) => m.includes('answers again'))).toHaveLength(1);
+  }, 120_000);
+
+  // Trial s56b P4: `chorus stop` on the stopped daemon ended it with edits waiting. Each waiting
+  // edit's error opened its buffer again on the connection that had just died, and Emacs showed
+  // "error in process sentinel: Process chorus … not running [2 times]" before its own message
+  // (this batch Emacs ends on it).
+  it('says only its own words when the stopped daemon is ended with chorus stop while typing waits', async () => {
+    scene = new EmacsScene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    const file = path.join(dir, 'f.txt');
+    const e = await scene.emacs();
+    await e.edit(file);
+    await e.command('(progn (goto-char (point-min)) (end-of-line))');
+    await e.type('o n e');
+    await e.settled();
+    const [pid] = daemonsFor(dir);
+    expect(pid).toBeDefined();
+    freeze(pid!);
+    await e.type('t w o');
+    // A stopped daemon cannot finish stopping: `chorus stop` ends it at once, and says so.
+    expect(chorus(['stop', dir]).stderr).toMatch(/did not finish stopping within 10 s, so it was ended at once/);
+    await waitFor('Emacs to say the daemon was stopped', async () => (await e.messages()).some((m) => /was stopped with .chorus stop/.test(m)), 30000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; Emacs said: ${(await e.messages()).join(' | ')}`);
+    });
+    await new Promise((res) => setTimeout(res, 1000));
+    // Emacs writes a sentinel's error to *Messages* itself, not through `message'.
+    const log = (await e.command('(with-current-buffer "*Messages*" (buffer-string))')) as string;
+    expect(log.split('\n').filter((m) => /error in process|not running/.test(m))).toEqual([]);
+    // The buffer keeps what was typed.
+    expect(await e.command('(buffer-substring-no-properties (point-min) (point-max))')).toBe('startonetwo\n');
   }, 120_000);
 });
