@@ -1491,6 +1491,7 @@ the daemon will not write (not shared: ignored, or view mode) is written by
 Emacs.  When the daemon is away, Emacs writes the file as usual, and that
 text becomes the `base' that a reconnect merges from."
   (when-let ((state chorus--state))
+    (chorus--await-open state)
     (if (not (eq (chorus--state-status state) 'open))
         (progn
           (chorus--set-base state (chorus--model-text state))
@@ -1513,6 +1514,21 @@ text becomes the `base' that a reconnect merges from."
          (unless (eq (chorus--state-status state) 'open)
            (chorus--set-base state (chorus--model-text state)))
          nil)))))
+
+(defun chorus--await-open (state)
+  "Wait (at most `chorus--save-timeout' s) while STATE's open is unanswered.
+A save right after visiting a file, as Lisp that makes a note does in one
+command (`find-file-noselect', `insert', `save-buffer'), came before the
+daemon answered the open.  Emacs then wrote a file the daemon was making from
+the buffer's first text at that moment: the two were taken for a file made
+twice, and an empty conflict copy was kept beside it in every folder (trial
+s56b P1).  Answered, the daemon writes the file.  Emacs's loop keeps running
+meanwhile, so the answer is taken in."
+  (when (eq (chorus--state-status state) 'opening)
+    (with-timeout (chorus--save-timeout nil)
+      (while (and (eq (chorus--state-status state) 'opening)
+                  (chorus--ready-p (chorus--state-project state)))
+        (accept-process-output nil 0.02)))))
 
 (defun chorus--write-now (state)
   "Send STATE's queued edits, wait (briefly) for the daemon to have them, save.
