@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chorus, daemonsFor, frozenAfterEach } from '../support/cli.js';
 import { waitFor } from '../neovim/support.js';
-import { converged, emacsSkipReason, EmacsScene } from './support.js';
+import { converged, type Emacs, emacsSkipReason, EmacsScene } from './support.js';
 
 const skip = emacsSkipReason();
 
@@ -20,26 +20,30 @@ describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
   });
   const { freeze, thaw } = frozenAfterEach();
 
-  it('says the daemon has not answered the typing, then that it answers again; every key arrives', async () => {
+  /** Emacs typing `one` into a shared f.txt (`start`), then its daemon stopped, then `two` typed. */
+  async function typingOnAStoppedDaemon(): Promise<{ scene: EmacsScene; dir: string; e: Emacs; pid: number }> {
     scene = new EmacsScene();
     const dir = scene.project({ 'f.txt': 'start\n' });
-    const file = path.join(dir, 'f.txt');
     const e = await scene.emacs();
-    await e.edit(file);
+    await e.edit(path.join(dir, 'f.txt'));
     await e.command('(progn (goto-char (point-min)) (end-of-line))');
     await e.type('o n e');
     await e.settled();
     const [pid] = daemonsFor(dir);
     expect(pid).toBeDefined();
     freeze(pid!);
-
     await e.type('t w o');
+    return { scene, dir, e, pid: pid! };
+  }
+
+  it('says the daemon has not answered the typing, then that it answers again; every key arrives', async () => {
+    const { scene, dir, e, pid } = await typingOnAStoppedDaemon();
     const slow = await waitFor('Emacs to say the daemon does not answer', async () => (await e.messages()).find((m) => m.includes('has not answered your typing')), 30000);
     expect(slow).toContain(dir);
     expect(slow).toMatch(/Nothing is lost/);
     await e.type('t h r e e');
 
-    thaw(pid!);
+    thaw(pid);
     await waitFor('Emacs to say the daemon answers again', async () => (await e.messages()).some((m) => m.includes('answers again')), 30000);
     await e.settled();
     expect(await converged([e], [await scene.client(dir)], [dir], 'f.txt')).toBe('startonetwothree\n');
@@ -54,18 +58,7 @@ describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
   // "error in process sentinel: Process chorus … not running [2 times]" before its own message
   // (this batch Emacs ends on it).
   it('says only its own words when the stopped daemon is ended with chorus stop while typing waits', async () => {
-    scene = new EmacsScene();
-    const dir = scene.project({ 'f.txt': 'start\n' });
-    const file = path.join(dir, 'f.txt');
-    const e = await scene.emacs();
-    await e.edit(file);
-    await e.command('(progn (goto-char (point-min)) (end-of-line))');
-    await e.type('o n e');
-    await e.settled();
-    const [pid] = daemonsFor(dir);
-    expect(pid).toBeDefined();
-    freeze(pid!);
-    await e.type('t w o');
+    const { dir, e } = await typingOnAStoppedDaemon();
     // A stopped daemon cannot finish stopping: `chorus stop` ends it at once, and says so.
     expect(chorus(['stop', dir]).stderr).toMatch(/did not finish stopping within 10 s, so it was ended at once/);
     await waitFor('Emacs to say the daemon was stopped', async () => (await e.messages()).some((m) => /was stopped with .chorus stop/.test(m)), 30000).catch(async (err: Error) => {
