@@ -99,4 +99,16 @@ describe('diffToOp', () => {
     expect(churn(renamed).deleted).toBeLessThanOrEqual(10);
     expect(outsideEditOp('foo(bar);\n', '    foo(bar);\n')).toEqual(['    ']);
   });
+
+  it('an outside edit that only deletes in a line, or only inserts, is no rewrite: only what went or came, however much (trial s57a, decision 262)', () => {
+    // `git stash` taking out what was typed on a line: the label and the marker stay where they
+    // are, so typing that arrives inside the line meanwhile stays after the label.
+    const typed = '006;K1B0007;K1B0008;K1B000';
+    expect(outsideEditOp(`# Notes\n\nFirst part:${typed}@B\nmiddle\n`, '# Notes\n\nFirst part:@B\nmiddle\n')).toEqual([20, { d: typed.length }]);
+    expect(outsideEditOp(`First part:${typed}@B`, 'First part:@B')).toEqual([11, { d: typed.length }]);
+    // The same line typed into by a tool (an `sed` adding to it) is an insertion only.
+    expect(outsideEditOp('First part:@B\n', `First part:${typed}@B\n`)).toEqual([11, typed]);
+    // Deleted over several lines (a line end among what was typed): only that.
+    expect(outsideEditOp(`a\nFirst part:\nK1B0000;K1B0001;@B\nz\n`, 'a\nFirst part:@B\nz\n')).toEqual([13, { d: 17 }]);
+  });
 });

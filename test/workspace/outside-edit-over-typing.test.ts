@@ -134,3 +134,41 @@ it('without heads, or with heads that do not lead from the base to the text, the
   expect(ws.text(fileId)).toBe('ONE\nTWO\nthree\nfour\n');
   ws.close();
 });
+
+// Trial s57a: a `git stash` of what was typed inside one line (`First part:` + keys + `@B`, the
+// typist at `@B`), with more keys arriving after git read the file, put those keys before
+// `First part:`: the stash's change was taken for a rewrite of the line (decision 258) and
+// replaced the line whole, and what arrived inside it went to its start (decision 262).
+it('a `git stash` of typing inside one line keeps the keys typed after it in their place in that line', async () => {
+  const committed = '# Notes\n\nFirst part:@B\nmiddle line one\nSecond part:@C\nend\n';
+  const atB = committed.indexOf('@B');
+  const atC = committed.indexOf('@C');
+  const kb = keys('K1B').replace(/\n/g, '');
+  const kc = keys('K1C').replace(/\n/g, '');
+  const wrong: string[] = [];
+  let cases = 0;
+  for (const before of [1, 4, 26, 60]) {
+    for (const after of [0, 1, 5, 15, 30]) {
+      const onDisk = committed.slice(0, atB) + kb.slice(0, before) + committed.slice(atB, atC) + kc.slice(0, before) + committed.slice(atC);
+      const ws = new Workspace(new MemoryStore(), new MemoryBlobStore(), ACTOR, noFolder);
+      const { fileId } = await ws.open('notes.md', true, DISK);
+      ws.edit(fileId, diffToOp('', onDisk), DISK);
+      const heads = ws.headsIf(fileId, contentHash(onDisk))!;
+      const xb = kb.slice(before, before + after);
+      const xc = kc.slice(before, before + after);
+      // Each typist types at its marker, key by key, after the folder had `onDisk`.
+      for (let k = 0; k < after; k++) {
+        const text = ws.text(fileId);
+        ws.edit(fileId, [text.indexOf('@C'), xc[k]!], carol);
+        ws.edit(fileId, [ws.text(fileId).indexOf('@B'), xb[k]!], bob);
+      }
+      ws.contentChanged('notes.md', Buffer.from(committed), DISK, false, { text: onDisk, hash: contentHash(onDisk), heads });
+      cases++;
+      const want = committed.slice(0, atB) + xb + committed.slice(atB, atC) + xc + committed.slice(atC);
+      if (ws.text(fileId) !== want) wrong.push(`typed ${before} then ${after}: ${JSON.stringify(ws.text(fileId))}`);
+      ws.close();
+    }
+  }
+  expect(cases).toBe(20);
+  expect(wrong).toEqual([]);
+});

@@ -42,8 +42,11 @@ export function outsideEditOp(from: string, to: string): TextOp {
  * does); `semantic`: with its semantic cleanup (see `outsideEditOp`).
  */
 function charDiff(from: string, to: string, semantic = false): TextOp {
+  let parts = diff(from, to);
+  // Only a rewrite, something both deleted and inserted, is cleaned up for meaning (see `rewrites`).
+  if (semantic && parts.some(([k]) => k === diff.INSERT) && parts.some(([k]) => k === diff.DELETE)) parts = diff(from, to, undefined, true);
   const op: TextOp = [];
-  for (const [kind, text] of diff(from, to, undefined, semantic)) {
+  for (const [kind, text] of parts) {
     if (kind === diff.EQUAL) op.push(text.length);
     else if (kind === diff.INSERT) op.push(text);
     else op.push({ d: text.length });
@@ -158,11 +161,21 @@ function middle(gone: string, put: string, bounds: Bounds): TextOp {
  */
 function inPlace(a: string, b: string, bounds: Bounds): TextOp {
   const op = byChar(a, b, bounds);
-  if (!bounds.semantic) return op;
+  if (!bounds.semantic || !rewrites(op)) return op;
   const ends = a.endsWith('\n') && b.endsWith('\n') ? 1 : 0;
   const kept = op.reduce<number>((n, c) => (typeof c === 'number' ? n + c : n), 0) - ends;
   if (2 * kept >= Math.max(a.length, b.length) - ends) return op;
   return [...plain(a.slice(0, a.length - ends), b.slice(0, b.length - ends)), ...(ends ? [1] : [])];
+}
+
+/**
+ * Whether `op` both deletes and inserts: a rewrite. One that only deletes (a `git stash` taking
+ * out what was typed in a line: `First part:typed@B` → `First part:@B`) or only inserts is no
+ * rewrite, and is kept minimal: replaced whole, typing that arrived meanwhile inside the line
+ * went to its start, before `First part:` (trial s57a; decision 262).
+ */
+function rewrites(op: TextOp): boolean {
+  return op.some((c) => typeof c === 'string') && op.some((c) => typeof c === 'object');
 }
 
 /** `a` into `b` (covering all of `a`) by a character diff when under the bounds' `charMax` together, else whole. */
