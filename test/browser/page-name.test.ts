@@ -74,14 +74,19 @@ describe.skipIf(skip)('a browser tab in chorus status', () => {
     const page = await scene.open(url, { name: 'Xena' });
     await until('the tab linked to the daemon', async () => statusPeers(dir).some((p) => p.state === 'connected'));
     await openFile(page, 'a.txt');
-    // Busy for 3 s from the next task on: Chromium gives a closing tab 500 ms to run `pagehide`.
-    await page.evaluate(() => {
-      setTimeout(() => {
+    // Busy for 3 s when the close comes: Chromium gives a closing tab 500 ms to run `pagehide`.
+    // (The evaluation ends with the page, unanswered; its first line says it has begun.)
+    const begun = page.waitForEvent('console', (m) => m.text() === 'busy from now on');
+    const busy = page
+      .evaluate(() => {
+        console.log('busy from now on');
         const end = Date.now() + 3000;
         while (Date.now() < end);
-      });
-    });
+      })
+      .catch(() => undefined);
+    await begun;
     await page.close();
+    await busy;
     await until('the tab listed as left', async () => statusPeers(dir).some((p) => p.state === 'left'));
     expect(statusPeers(dir)).toEqual([expect.objectContaining({ name: 'Xena', state: 'left' })]);
     // The browser's word, not the page's: its goodbye never ran.
