@@ -818,7 +818,8 @@ INVERSES undo them; UNDO-STOP non-nil starts a new undo step."
          ;; reconnect opens the buffer again.
          (when (and (eq (chorus--state-status state) 'open)
                     (chorus--ready-p (chorus--state-project state))
-                    (jsonrpc-running-p (chorus--project-conn (chorus--state-project state))))
+                    (when-let ((conn (chorus--project-conn (chorus--state-project state))))
+                      (jsonrpc-running-p conn)))
            ;; Out of step: re-open with our text; the daemon merges our changes since the
            ;; text we last had in step (or since the newest later edit it applied).
            (chorus--remember-base state)
