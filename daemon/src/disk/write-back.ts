@@ -75,6 +75,25 @@ function linesChanged(from: string, to: string): number {
   return n;
 }
 
+/** Past this many characters (the three texts together) a tie by lines is not broken by characters: the newest stays. */
+const TIE_CHAR_DIFF_MAX = 400_000;
+
+/**
+ * Whether the tool's new text `now` is fewer characters (deleted and inserted) from `a` than from
+ * `b`: a tool that read `b` kept what `b` has that `a` lacks (a peer's keys a write-back brought),
+ * and one that read `a` lacks it. Used only on a tie by lines (decision 263); false past
+ * TIE_CHAR_DIFF_MAX, where the character diffs could take long.
+ */
+function closerByCharacters(a: string, b: string, now: string): boolean {
+  if (a.length + b.length + now.length > TIE_CHAR_DIFF_MAX) return false;
+  const chars = (from: string) => {
+    let n = 0;
+    for (const [kind, text] of fastDiff(from, now)) if (kind !== fastDiff.EQUAL) n += text.length;
+    return n;
+  };
+  return chars(a) < chars(b);
+}
+
 /** What the folder's tools change, as the workspace names it (as FolderSync's take-ins). */
 const DISK = { kind: 'disk' } as const;
 
@@ -412,7 +431,8 @@ export class WriteBack {
    *   editors) may have read it just before the write-back landed: its change was made on the
    *   content before. Every content the folder held within TOOL_RACE_MS of the tool's write, with
    *   only writes of the daemon's after it, is a candidate, and the one the new content is
-   *   closest to (fewest lines changed) is the base; on a tie, the newest. A content some other
+   *   closest to (fewest lines changed) is the base; on a tie, the closest by characters, and
+   *   then the newest (decision 263). A content some other
    *   tool replaced is no candidate: the tool whose write this is read what that one left, or it
    *   raced it, and then, as without Chorus, the later write wins (`echo >> f` then
    *   `git checkout -- f`: diffed from the content before the append, the checkout kept it). A content equal to the new one is not a candidate unless it is the
@@ -465,7 +485,10 @@ export class WriteBack {
       for (const e of older) {
         if (bestSize === 0) break;
         const size = linesChanged(e.text, now);
-        if (size < bestSize) {
+        // A tie by lines (the tool changed the very line a write-back brought keys to): the one
+        // closer by characters is what the tool read. The newest, taken always, had the tool's
+        // change delete a peer's keys it never saw (decision 263).
+        if (size < bestSize || (size === bestSize && closerByCharacters(e.text, best.text, now))) {
           best = e;
           bestSize = size;
         }
