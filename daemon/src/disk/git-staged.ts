@@ -25,13 +25,9 @@ export function gitBlobId(bytes: Uint8Array, format: 'sha1' | 'sha256' = 'sha1')
  * (the folder's `.git`, or one above it), which peers cannot write into (path rules, decision 214).
  */
 export function isStagedVersion(root: string, rel: string, bytes: Uint8Array): boolean {
-  let out: string;
-  try {
-    // -z: paths as they are (unquoted), each entry ended by NUL.
-    out = execFileSync('git', ['ls-files', '--stage', '-z', '--', rel], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000, maxBuffer: 64 * 1024 });
-  } catch {
-    return false;
-  }
+  // -z: paths as they are (unquoted), each entry ended by NUL.
+  const out = git(root, ['ls-files', '--stage', '-z', '--', rel], 64 * 1024)?.toString('utf8');
+  if (out === undefined) return false;
   const entries = out.split('\0').filter((l) => l !== '');
   // `<mode> <object id> <stage>\t<path>`, the path relative to `root`: the file itself, not a
   // folder's files (a pathspec matches those too).
@@ -51,17 +47,22 @@ export function isStagedVersion(root: string, rel: string, bytes: Uint8Array): b
  * blob refs/stash:./rel` (`./`: relative to `root`, which may be a folder inside the repository).
  */
 export function recentlyStashed(root: string, rel: string, atMs: number, withinMs: number): Uint8Array | undefined {
-  const run = (args: string[]): Buffer | undefined => {
-    try {
-      return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000, maxBuffer: 64 * 1024 * 1024 });
-    } catch {
-      return undefined;
-    }
-  };
-  const seconds = Number(run(['show', '-s', '--format=%ct', 'refs/stash', '--'])?.toString('utf8').trim());
+  const seconds = Number(git(root, ['show', '-s', '--format=%ct', 'refs/stash', '--'], 1024)?.toString('utf8').trim());
   if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
   // Whole seconds: the stash was made up to 1 s after the time git wrote down.
   if (seconds * 1000 + 1000 < atMs - withinMs || seconds * 1000 > atMs + withinMs) return undefined;
-  const blob = run(['cat-file', 'blob', `refs/stash:./${rel}`]);
+  const blob = git(root, ['cat-file', 'blob', `refs/stash:./${rel}`], 64 * 1024 * 1024);
   return blob === undefined ? undefined : new Uint8Array(blob.buffer, blob.byteOffset, blob.length);
+}
+
+/**
+ * `git ARGS` in `root`, without a shell: its output, or undefined when git is missing, fails,
+ * writes more than `maxBytes` or takes over 2 s (its errors are not read).
+ */
+function git(root: string, args: string[], maxBytes: number): Buffer | undefined {
+  try {
+    return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000, maxBuffer: maxBytes });
+  } catch {
+    return undefined;
+  }
 }

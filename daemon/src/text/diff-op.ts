@@ -42,9 +42,13 @@ export function outsideEditOp(from: string, to: string): TextOp {
  * does); `semantic`: with its semantic cleanup (see `outsideEditOp`).
  */
 function charDiff(from: string, to: string, semantic = false): TextOp {
-  let parts = diff(from, to);
-  // Only a rewrite, something both deleted and inserted, is cleaned up for meaning (see `rewrites`).
-  if (semantic && parts.some(([k]) => k === diff.INSERT) && parts.some(([k]) => k === diff.DELETE)) parts = diff(from, to, undefined, true);
+  const op = asOp(diff(from, to));
+  // Only a rewrite is cleaned up for meaning (see `rewrites`); fast-diff cleans up only within a diff.
+  return semantic && rewrites(op) ? asOp(diff(from, to, undefined, true)) : op;
+}
+
+/** fast-diff's parts as an op, in normal form. */
+function asOp(parts: ReturnType<typeof diff>): TextOp {
   const op: TextOp = [];
   for (const [kind, text] of parts) {
     if (kind === diff.EQUAL) op.push(text.length);
