@@ -57,6 +57,40 @@ describe.skipIf(skip)('Neovim: files of a real project', () => {
     expect(unreportedErrors([...logOf(a), ...logOf(b)])).toEqual([]);
   });
 
+  it(':edit of a new file, text and :write in one command: written with its text, no E13, no conflict copy', async () => {
+    // Pins: the daemon made the new file while the command ran, and Vim refuses to write a
+    // buffer opened as a new file over one that exists by then ("E13: File exists (add ! to
+    // override)"), before any BufWriteCmd (3 of 4 in stop 57). The pause in the command (the
+    // loop blocked, as a slow script would) lets the daemon make the file every time.
+    scene = new Scene();
+    const { a, b } = scene.pair({ 'README.md': '# r\n' });
+    const n = await scene.nvim();
+    await n.command('edit ' + path.join(a, 'README.md'));
+    await n.settled();
+    for (const name of ['one.md', 'sub/two.md']) {
+      const err = await n.lua<string>(
+        `local ok, e = pcall(vim.cmd, ...) return ok and vim.v.errmsg or tostring(e)`,
+        [`edit ${path.join(a, name)} | call setline(1, ['made by a script', '${name}']) | call luaeval('vim.loop.sleep(800)') | write`],
+      );
+      expect(err).toBe('');
+      expect(await n.api.eval('&modified')).toBe(0);
+      const want = `made by a script\n${name}\n`;
+      const state = await sameFolders([a, b], `${name} on both peers`, (s) => s[name]?.content === want);
+      expect(Object.keys(state).filter((f) => f.includes('conflict'))).toEqual([]);
+      await n.settled();
+      expect(await n.text()).toBe(want);
+      expect(await n.api.eval('&buftype')).toBe('');
+    }
+    // The buffer is a plain file buffer again: typing and :w go on as in any other.
+    await n.input('Go<Esc>:write<CR>');
+    await n.input('Amore<Esc>:write<CR>');
+    await n.settled();
+    expect(await n.api.eval('v:errmsg')).toBe('');
+    await sameFolders([a, b], 'the later typing on both peers', (s) => s['sub/two.md']?.content === 'made by a script\nsub/two.md\nmore\n');
+    expect((await n.messages()).filter((m) => m.level >= 3)).toEqual([]);
+    expect(unreportedErrors([...logOf(a), ...logOf(b)])).toEqual([]);
+  });
+
   it(":write while a peer's change is on its way to Neovim: the daemon writes the shared text, nothing doubled or undone (decision 222)", async () => {
     // Pins: :w wrote the buffer, which lacked the peer's line; taken in as a change of the file,
     // it undid that line or doubled the person's own (a trial: 4 of 7 runs doubled lines).

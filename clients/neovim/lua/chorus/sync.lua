@@ -607,10 +607,20 @@ function M.open(state)
   if probe then
     params.content = nil
   end
+  -- A new file's buffer is written through BufWriteCmd alone while its open is out. The daemon
+  -- makes the file meanwhile, and Vim refuses to write a buffer opened as a new file over a file
+  -- that exists ("E13: File exists") before any BufWriteCmd runs: `:edit new.md | … | write` in
+  -- one command (a script, a plugin) failed so. 'acwrite' skips that check, and M.write waits for
+  -- this answer. The buffer is a plain one again once the answer is in (M.plain_again).
+  if state.new_file and state.plain_buftype == nil and vim.bo[state.bufnr].buftype == '' then
+    state.plain_buftype = ''
+    vim.bo[state.bufnr].buftype = 'acwrite'
+  end
   state.conn:request(methods.buffer_open, params, function(err, result)
     if M.buffers[state.bufnr] ~= state or state.status ~= 'opening' or state.epoch ~= epoch then
       return
     end
+    M.plain_again(state)
     local asked = state.asked_to_follow
     state.asked_to_follow = nil
     -- (A file whose content has not come from the peers yet is no deletion: `data.reason`.)
@@ -644,6 +654,12 @@ function M.open(state)
     end
     if M.model_text(state) ~= sent then
       -- Typed while the open was out: the daemon has merged `sent`; merge only what followed.
+      if state.fresh and sent == '' then
+        -- A new file's first content (`:edit new.md | call setline(…)`) comes with the final
+        -- line break Neovim writes, as when typed once the buffer is open (on_lines).
+        state.fresh = false
+        state.eol = true
+      end
       M.set_base(state, sent)
       M.open(state)
       return
@@ -696,6 +712,17 @@ function M.open(state)
       M.hooks.on_open(state)
     end
   end)
+end
+
+--- The buffer type a new file's buffer had before its open went out (see M.open), back.
+function M.plain_again(state)
+  if state.plain_buftype == nil then
+    return
+  end
+  if api.nvim_buf_is_valid(state.bufnr) and vim.bo[state.bufnr].buftype == 'acwrite' then
+    vim.bo[state.bufnr].buftype = state.plain_buftype
+  end
+  state.plain_buftype = nil
 end
 
 --- Show `msg` (a refusal to share buffer `bufnr`) unless this buffer showed it already. Every
@@ -891,8 +918,17 @@ end
 --- older daemon, none connected) the buffer's own text is written, as before.
 ---@return boolean ok
 function M.write(state, target)
-  M.flush(state)
   local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
+  if own and state.status == 'opening' then
+    -- A :write in the very command that opened the buffer (`:edit new.md | … | write`): the
+    -- daemon writes the file once the open is answered, as for any :w (at most 10 s, Neovim's
+    -- loop running meanwhile). Written here before that, the file would be this buffer's text,
+    -- taken in as a change while the daemon makes the file: a conflict copy.
+    vim.wait(10000, function()
+      return state.status ~= 'opening'
+    end, 10)
+  end
+  M.flush(state)
   -- Marking a new buffer written (the daemon makes the file itself, see mark_written), or a
   -- write while this buffer's save waits for the daemon (a `:w` from a timer or another plugin
   -- runs during that wait): the daemon has the text and writes it; nothing to wait for again.
@@ -1035,6 +1071,7 @@ function M.did_rename(conn, params)
     M.flush(state)
     M.buffers[state.bufnr] = nil
     state.detached = true
+    M.plain_again(state)
     state.status = 'closed'
     local function give_way()
       if M.hooks.gave_way then
@@ -1080,6 +1117,7 @@ end
 --- the person's own choice (hooks.gone).
 function M.gone(state)
   local bufnr = state.bufnr
+  M.plain_again(state)
   M.buffers[bufnr] = nil
   state.detached = true
   state.status = 'closed'
@@ -1100,6 +1138,7 @@ function M.close(bufnr)
   end
   M.buffers[bufnr] = nil
   state.detached = true
+  M.plain_again(state)
   if state.status == 'open' and state.conn:is_ready() then
     M.flush(state)
     state.conn:request(methods.buffer_close, { path = state.path })
@@ -1124,6 +1163,7 @@ function M.connection_lost(conn)
       end
       state.unconfirmed = {}
       state.epoch = state.epoch + 1
+      M.plain_again(state)
       state.status = 'offline'
       state.pending = {}
       state.in_flight = 0
