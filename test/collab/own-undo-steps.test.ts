@@ -17,13 +17,14 @@ const F = 'w.txt';
 const G = 'v.txt';
 const H = 'u.txt';
 const T = 't.txt';
+const S = 's.txt';
 const ORIGINAL = 'line one\nline two\nline three';
 let A: Daemon, B: Daemon;
 let dirA: string, dirB: string;
 let ea: ScriptedEditor, eb: ScriptedEditor;
 
 beforeAll(async () => {
-  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL, [H]: ORIGINAL, [T]: ORIGINAL }, [F, G, H, T]));
+  ({ A, B, dirA, dirB, ea, eb } = await aliceAndBob({ [F]: ORIGINAL, [G]: ORIGINAL, [H]: ORIGINAL, [T]: ORIGINAL, [S]: ORIGINAL }, [F, G, H, T, S]));
 });
 
 afterAll(async () => {
@@ -119,5 +120,24 @@ describe('own-edit undo of an older step', () => {
     await everywhere('line one[alice typing] {bob}\nline two\nline three', "alice's typing before bob's", T);
     expect((await eb.conn.sendRequest(P.BufferUndo.type, { path: T })).applied).toBe(true);
     await everywhere('line one[alice typing]\nline two\nline three', "bob's undo", T);
+  });
+
+  it('two people undo their adjacent words, then redo them: the words come back in the order typed (trial s58a F3)', async () => {
+    // Bob's daemon sees alice's undo and redo as a peer's changes, and alice's his. Before
+    // decision 266 bob's redo went in where alice's had, before it: "line one B2x A1x".
+    const end = 'line one'.length;
+    await ea.edit(S, end, end, ' A1x', { undoStop: true });
+    await everywhere('line one A1x\nline two\nline three', "alice's word", S);
+    await eb.edit(S, end + 4, end + 4, ' B2x', { undoStop: true });
+    await everywhere('line one A1x B2x\nline two\nline three', "bob's word after it", S);
+    for (const [e, undo, after] of [
+      [ea, true, 'line one B2x'],
+      [eb, true, 'line one'],
+      [ea, false, 'line one A1x'],
+      [eb, false, 'line one A1x B2x'],
+    ] as const) {
+      expect((await e.conn.sendRequest(undo ? P.BufferUndo.type : P.BufferRedo.type, { path: S })).applied).toBe(true);
+      await everywhere(`${after}\nline two\nline three`, `${e === ea ? 'alice' : 'bob'}'s ${undo ? 'undo' : 'redo'}`, S);
+    }
   });
 });

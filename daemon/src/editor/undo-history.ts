@@ -9,7 +9,7 @@
  * undoing a delete puts the deleted text back where its neighbours are now, while the editor's
  * own later steps never shift an earlier step (it comes into today's text only after them).
  */
-import { composeOps, invertOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
+import { composeOps, invertOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
 
 /** A pause this long between two edits starts a new undo step (when the editor marks none). */
 export const UNDO_GAP_MS = 1000;
@@ -27,12 +27,27 @@ interface Step {
   revert: TextOp;
   /** When the editor last added to the step (ms since the epoch); 0 for an undo's or redo's. */
   at: number;
+  /**
+   * Whose deleted text lies right before the step's place (its revert's one region), nearest
+   * first: who deleted it (an editor or a peer, `Author`). Text one of them inserts at that place
+   * later is that text coming back (their redo), so it goes before the step's, where it stood
+   * (see `rebaseChain`, decision 266). Undefined or empty: no such gap.
+   */
+  gaps?: string[];
 }
+
+/**
+ * Who made a change, as far as ordering around a gap goes: an editor here (its edits, undos and
+ * redos) or a peer (everything its member did). Two editors on one peer are one author here.
+ */
+export type Author = string;
 
 export class UndoHistory {
   private undo: Step[] = [];
   private redo: Step[] = [];
   private lastEdit = 0;
+  /** The gaps of the step `take` handed out last: its inverse (`applied`) stands after them too. */
+  private takenGaps: string[] | undefined;
 
   /** This editor changed the text (`op` on `before`). */
   recordOwn(op: TextOp, before: string, newStep: boolean, now = Date.now()): void {
@@ -57,12 +72,12 @@ export class UndoHistory {
    * RECENT_OWN_MS that `op` deleted (what the recent steps' reverts would remove shrank by that
    * much); else 0, without looking (this runs for every keystroke of every other editor).
    */
-  rebase(op: TextOp, count = false, now = Date.now()): number {
+  rebase(op: TextOp, by: Author, count = false, now = Date.now()): number {
     // Only a change that deletes can remove anything (a typed character deletes nothing).
     const recent = count && deletedBy(op) > 0 ? this.undo.filter((s) => s.at >= now - RECENT_OWN_MS) : [];
     const before = recent.reduce((n, s) => n + deletedBy(s.revert), 0);
-    rebaseChain(this.undo, op);
-    rebaseChain(this.redo, op);
+    rebaseChain(this.undo, op, by);
+    rebaseChain(this.redo, op, by);
     return Math.max(0, before - recent.reduce((n, s) => n + deletedBy(s.revert), 0));
   }
 
@@ -79,6 +94,7 @@ export class UndoHistory {
     for (;;) {
       const s = stack.pop();
       if (!s) return undefined;
+      this.takenGaps = s.gaps;
       if (!isNoop(s.revert)) return s.revert;
       // Everything the step did is gone already (others deleted it): nothing to undo there. Its
       // revert changes nothing, so the step below is valid for the current text as it is.
@@ -90,7 +106,7 @@ export class UndoHistory {
    * back on top of its stack, for the current text (nothing changed since it was taken).
    */
   putBack(op: TextOp, wasUndo: boolean): void {
-    (wasUndo ? this.undo : this.redo).push({ revert: op, at: 0 });
+    (wasUndo ? this.undo : this.redo).push({ revert: op, at: 0, gaps: this.takenGaps });
   }
 
   /**
@@ -99,7 +115,8 @@ export class UndoHistory {
    * came from applies to the text it leaves, and the other stack's top to the text before it.
    */
   applied(op: TextOp, before: string, wasUndo: boolean): void {
-    const back = { revert: invertOp(op, before), at: 0 };
+    // The inverse stands where the step stood: after the same gaps, if it was.
+    const back = { revert: invertOp(op, before), at: 0, gaps: this.takenGaps };
     (wasUndo ? this.redo : this.undo).push(back);
     this.lastEdit = 0; // the next edit starts a new step
   }
@@ -117,14 +134,55 @@ function deletedBy(op: TextOp): number {
  * and `op` are made on the same text, so each is transformed through the other; what is left of
  * `op` is then on the text the top step's revert leaves, where the next step's revert applies.
  */
-function rebaseChain(stack: Step[], op: TextOp): void {
+function rebaseChain(stack: Step[], op: TextOp, by: Author): void {
   let other = op;
   for (let i = stack.length - 1; i >= 0 && !isNoop(other); i--) {
     const s = stack[i]!;
     const revert = s.revert;
+    const place = placeOf(revert);
+    const meets = place === undefined ? undefined : edgesAt(other, place);
     // Text others insert at the edge of a step stays out of it ('left': the step's inserts first),
-    // and `other` takes the matching side so both transforms describe one merged text.
-    s.revert = transformOp(revert, other, 'left');
-    other = transformOp(other, revert, 'right');
+    // and `other` takes the matching side so both transforms describe one merged text. But text
+    // inserted at the step's place by one whose deleted text stood right before it (a gap) is
+    // that text coming back, their redo: it goes before the step, where it stood. Two people's
+    // adjacent words, both undone, then both redone, came back swapped (decision 266).
+    const gap = meets?.inserts ? (s.gaps?.indexOf(by) ?? -1) : -1;
+    const stepFirst = gap === -1;
+    s.revert = transformOp(revert, other, stepFirst ? 'left' : 'right');
+    other = transformOp(other, revert, stepFirst ? 'right' : 'left');
+    // What came back is right before the step now, with the gaps nearer than it between them;
+    // the farther ones are beyond it. (Text that went after the step leaves its gaps as they are.)
+    if (gap !== -1) s.gaps = s.gaps!.slice(0, gap);
+    if (meets?.deletesUpTo) s.gaps = [...(s.gaps ?? []), by];
   }
+}
+
+/**
+ * Where a step's revert changes the text, when it changes it in one place (a word typed, a
+ * selection deleted: the text up to there kept, then an insertion, a deletion or both); else
+ * undefined (a step of edits in several places).
+ */
+function placeOf(revert: TextOp): number | undefined {
+  const parts = normalizeOp(revert);
+  const lead = typeof parts[0] === 'number' ? parts[0] : 0;
+  const rest = parts.slice(typeof parts[0] === 'number' ? 1 : 0);
+  if (rest.length === 0 || rest.length > 2 || rest.some((c) => typeof c === 'number')) return undefined;
+  return lead;
+}
+
+/** Whether `op` inserts text exactly at `place`, and whether it deletes text that ends exactly there. */
+function edgesAt(op: TextOp, place: number): { inserts: boolean; deletesUpTo: boolean } {
+  let pos = 0;
+  let inserts = false;
+  let deletesUpTo = false;
+  for (const c of op) {
+    if (pos > place) break;
+    if (typeof c === 'number') pos += c;
+    else if (typeof c === 'string') inserts ||= pos === place;
+    else {
+      deletesUpTo ||= pos < place && pos + c.d === place;
+      pos += c.d;
+    }
+  }
+  return { inserts, deletesUpTo };
 }

@@ -45,11 +45,12 @@ export class UndoManager {
   observe(e: TextEvent): void {
     const { origin } = e;
     const own = origin.kind === 'editor' || origin.kind === 'undo' ? origin.editorId : undefined;
+    const by = own !== undefined ? `editor ${own}` : origin.kind === 'peer' ? `peer ${origin.peerId}` : origin.kind;
     const histories = this.forFile(e.fileId);
     if (origin.kind === 'editor' && !histories.has(origin.editorId)) histories.set(origin.editorId, new UndoHistory());
     for (const [editorId, h] of histories) {
       if (editorId !== own) {
-        const removed = h.rebase(e.op, origin.kind === 'peer' && this.ownTextRemoved !== undefined);
+        const removed = h.rebase(e.op, by, origin.kind === 'peer' && this.ownTextRemoved !== undefined);
         if (origin.kind === 'peer' && removed >= OWN_TEXT_REMOVED_MIN) this.ownTextRemoved?.({ editorId, fileId: e.fileId, peerId: origin.peerId, removed, before: e.before });
       } else if (origin.kind === 'editor') h.recordOwn(e.op, e.before, origin.undoStop === true);
       // The editor's own undo or redo is no change to rebase its history through: `step`
