@@ -483,6 +483,25 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     expect(String(created[0]?.[1])).toContain('# Garden planner');
   });
 
+  it('a deleted file that comes back (a peer kept editing it) is said to be back, not offered for restoring (trial s58a F6)', async () => {
+    // Pins: the notice still said "was deleted … Restore it" after the file came back, and
+    // "Restore it" answered "Could not restore …: already exists".
+    const { page } = await open();
+    await openFile(page, 'src/beds.ts');
+    await page.evaluate(() => window.chorusFake.remoteMove('src/beds.ts', undefined));
+    await expect.poll(() => page.getByTestId('tab:src/beds.ts').count()).toBe(0);
+    await expect(page.getByTestId('notices').textContent()).resolves.toContain('src/beds.ts was deleted by someone');
+    await page.evaluate(() => window.chorusFake.remoteCreate('src/beds.ts', 'kept by a peer\n'));
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('src/beds.ts is back');
+    const notices = (await page.getByTestId('notices').textContent()) ?? '';
+    expect(notices).not.toContain('was deleted');
+    await expect(page.getByTestId('restore-file').count()).resolves.toBe(0);
+    await page.getByTestId('open-returned-file').click();
+    await page.getByTestId('tab:src/beds.ts').waitFor();
+    await expect.poll(() => page.locator('.cm-content').first().textContent()).toContain('kept by a peer');
+    expect(await callsOf(page, 'create')).toHaveLength(0);
+  });
+
   it('follows a person: opens their file, keeps their cursor in view, stops on an own action', async () => {
     const { page } = await open();
     const long = Array.from({ length: 400 }, (_, i) => `line ${i + 1}`).join('\n');

@@ -61,6 +61,11 @@ class App implements FileEditorHost {
   private readonly ownMoves = new Set<string>();
   /** Tabs open before a reload, reopened as their files appear in the index. */
   private toRestore = rememberedTabs();
+  /**
+   * Files open here that someone else deleted (their tab closed, a notice offering them back).
+   * A peer's typing may bring such a file back (decision 207): then the notice says so.
+   */
+  private readonly deletedWhileOpen = new Set<string>();
   private status: PeerStatus;
   private people: Person[] = [];
   /** Per editor, what its remote selections were last set from (skip redundant dispatches). */
@@ -412,6 +417,23 @@ class App implements FileEditorHost {
     const files = this.peer.files();
     this.tree.setFiles(files);
     this.restoreTabs(files);
+    this.backAfterDeletion(files);
+  }
+
+  /**
+   * A file deleted while open here is in the index again (someone's edits kept it, decision 207):
+   * its "was deleted … Restore it" notice would be stale, and restoring would fail ("already
+   * exists"), so the notice says it is back and offers to open it (trial s58a F6).
+   */
+  private backAfterDeletion(files: FileItem[]): void {
+    if (this.deletedWhileOpen.size === 0) return;
+    for (const f of files) {
+      if (f.kind !== 'file' || !this.deletedWhileOpen.delete(f.path)) continue;
+      const path = f.path;
+      this.notices.show(`${path} is back: someone in the session kept editing it, so it was not deleted.`, 'info', `deleted:${path}`, 0, [
+        { label: 'Open it', run: () => void this.open(path), testId: 'open-returned-file' },
+      ]);
+    }
   }
 
   /** Reopen the tabs of before a reload whose files are in the index (the index may arrive late). */
@@ -465,7 +487,9 @@ class App implements FileEditorHost {
       this.closeFile(from);
       if (!own) {
         // Someone else deleted what this person has open: offer their copy back rather than lose it.
+        this.deletedWhileOpen.add(from);
         const restore = (): void => {
+          this.deletedWhileOpen.delete(from);
           void this.peer.create(from, text).then(
             () => void this.open(from),
             (e: unknown) => this.notices.error(`Could not restore ${from}: ${messageOf(e)}`),
