@@ -10,6 +10,7 @@
  * own later steps never shift an earlier step (it comes into today's text only after them).
  */
 import { composeOps, invertOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
+import type { GapMarks } from './gap-marks.js';
 
 /** A pause this long between two edits starts a new undo step (when the editor marks none). */
 export const UNDO_GAP_MS = 1000;
@@ -72,12 +73,12 @@ export class UndoHistory {
    * RECENT_OWN_MS that `op` deleted (what the recent steps' reverts would remove shrank by that
    * much); else 0, without looking (this runs for every keystroke of every other editor).
    */
-  rebase(op: TextOp, by: Author, count = false, now = Date.now()): number {
+  rebase(op: TextOp, by: Author, marks?: GapMarks, count = false, now = Date.now()): number {
     // Only a change that deletes can remove anything (a typed character deletes nothing).
     const recent = count && deletedBy(op) > 0 ? this.undo.filter((s) => s.at >= now - RECENT_OWN_MS) : [];
     const before = recent.reduce((n, s) => n + deletedBy(s.revert), 0);
-    rebaseChain(this.undo, op, by);
-    rebaseChain(this.redo, op, by);
+    rebaseChain(this.undo, op, by, marks);
+    rebaseChain(this.redo, op, by, marks);
     return Math.max(0, before - recent.reduce((n, s) => n + deletedBy(s.revert), 0));
   }
 
@@ -134,7 +135,7 @@ function deletedBy(op: TextOp): number {
  * and `op` are made on the same text, so each is transformed through the other; what is left of
  * `op` is then on the text the top step's revert leaves, where the next step's revert applies.
  */
-function rebaseChain(stack: Step[], op: TextOp, by: Author): void {
+function rebaseChain(stack: Step[], op: TextOp, by: Author, marks?: GapMarks): void {
   let other = op;
   for (let i = stack.length - 1; i >= 0 && !isNoop(other); i--) {
     const s = stack[i]!;
@@ -153,7 +154,15 @@ function rebaseChain(stack: Step[], op: TextOp, by: Author): void {
     // What came back is right before the step now, with the gaps nearer than it between them;
     // the farther ones are beyond it. (Text that went after the step leaves its gaps as they are.)
     if (gap !== -1) s.gaps = s.gaps!.slice(0, gap);
-    if (meets?.deletesUpTo) s.gaps = [...(s.gaps ?? []), by];
+    if (meets?.deletesFrom !== undefined) {
+      // The deleted text's own left edge may be another gap (a word undone while this one's
+      // neighbour still stood between them): it is farther, and the file's marks know it. They
+      // are in the current text's coordinates, which only the top step shares.
+      const farther = marks && i === stack.length - 1 ? marks.at(meets.deletesFrom) : [];
+      const gaps = [...(s.gaps ?? []), by];
+      for (const who of farther) if (!gaps.includes(who)) gaps.push(who);
+      s.gaps = gaps;
+    }
   }
 }
 
@@ -170,19 +179,22 @@ function placeOf(revert: TextOp): number | undefined {
   return lead;
 }
 
-/** Whether `op` inserts text exactly at `place`, and whether it deletes text that ends exactly there. */
-function edgesAt(op: TextOp, place: number): { inserts: boolean; deletesUpTo: boolean } {
+/**
+ * Whether `op` inserts text exactly at `place`, and where text it deletes that ends exactly there
+ * starts (undefined: none).
+ */
+function edgesAt(op: TextOp, place: number): { inserts: boolean; deletesFrom: number | undefined } {
   let pos = 0;
   let inserts = false;
-  let deletesUpTo = false;
+  let deletesFrom: number | undefined;
   for (const c of op) {
     if (pos > place) break;
     if (typeof c === 'number') pos += c;
     else if (typeof c === 'string') inserts ||= pos === place;
     else {
-      deletesUpTo ||= pos < place && pos + c.d === place;
+      if (pos < place && pos + c.d === place) deletesFrom = pos;
       pos += c.d;
     }
   }
-  return { inserts, deletesUpTo };
+  return { inserts, deletesFrom };
 }

@@ -3,6 +3,7 @@
  * (change-route.ts): an editor's own edits become undo steps, everyone else's changes rebase them.
  */
 import type { TextEvent, Workspace } from '../workspace/workspace.js';
+import { GapMarks } from './gap-marks.js';
 import { RECENT_OWN_MS, UndoHistory } from './undo-history.js';
 
 /**
@@ -24,6 +25,8 @@ export interface OwnTextRemoved {
 
 export class UndoManager {
   private histories = new Map<string, Map<string, UndoHistory>>();
+  /** Per file, where others' deleted text stood (decision 266); kept only while it has histories. */
+  private gapMarks = new Map<string, GapMarks>();
 
   /**
    * `ownTextRemoved`: a peer's change deleted at least OWN_TEXT_REMOVED_MIN code units of what an
@@ -48,14 +51,17 @@ export class UndoManager {
     const by = own !== undefined ? `editor ${own}` : origin.kind === 'peer' ? `peer ${origin.peerId}` : origin.kind;
     const histories = this.forFile(e.fileId);
     if (origin.kind === 'editor' && !histories.has(origin.editorId)) histories.set(origin.editorId, new UndoHistory());
+    let marks = this.gapMarks.get(e.fileId);
+    if (!marks && histories.size > 0) this.gapMarks.set(e.fileId, (marks = new GapMarks()));
     for (const [editorId, h] of histories) {
       if (editorId !== own) {
-        const removed = h.rebase(e.op, by, origin.kind === 'peer' && this.ownTextRemoved !== undefined);
+        const removed = h.rebase(e.op, by, marks, origin.kind === 'peer' && this.ownTextRemoved !== undefined);
         if (origin.kind === 'peer' && removed >= OWN_TEXT_REMOVED_MIN) this.ownTextRemoved?.({ editorId, fileId: e.fileId, peerId: origin.peerId, removed, before: e.before });
       } else if (origin.kind === 'editor') h.recordOwn(e.op, e.before, origin.undoStop === true);
       // The editor's own undo or redo is no change to rebase its history through: `step`
       // records it with `applied` (decision 197).
     }
+    marks?.change(e.op, by);
   }
 
   /** Undo (or redo) the editor's last step in a file; false when there is none. */
@@ -83,6 +89,9 @@ export class UndoManager {
 
   /** The editor went away: its history goes with it. */
   forget(editorId: string): void {
-    for (const m of this.histories.values()) m.delete(editorId);
+    for (const [fileId, m] of this.histories) {
+      m.delete(editorId);
+      if (m.size === 0) this.gapMarks.delete(fileId);
+    }
   }
 }
