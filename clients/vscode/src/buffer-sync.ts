@@ -466,6 +466,8 @@ export class BufferSync {
     // The document a renamed buffer is moving into is that buffer's; and the one it left (still
     // known to VS Code until it disposes it) is not re-shared, which would make the file again.
     if (this.arriving.has(key) || (this.movedAway.has(key) && !fs.existsSync(doc.uri.fsPath))) return undefined;
+    // Shared again (a file at the old path once more): its typing is its own, not the renamed file's.
+    this.leftBehind.delete(key);
     const b = new SharedBuffer(doc, path);
     b.fresh = doc.getText() === '' && !doc.isDirty;
     const s = this.saving;
