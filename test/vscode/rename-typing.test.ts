@@ -86,7 +86,7 @@ describe.skipIf(skip)('VS Code extension: typing on while a peer renames the fil
     expect(await vs.page.locator('.monaco-dialog-box').count()).toBe(0);
   }
 
-  pairWithVsCode({ 'p1.txt': text, 'p2.txt': text, 'd/x1.txt': text, 'd/x2.txt': text, 'd/x3.txt': text }, (s) => ({ vs, a, b } = s));
+  pairWithVsCode({ 'p1.txt': text, 'p2.txt': text, 'p3.txt': text, 'd/x1.txt': text, 'd/x2.txt': text, 'd/x3.txt': text }, (s) => ({ vs, a, b } = s));
 
   it('every key typed while a peer renames the file (rename(2) in its folder) reaches the new file', async () => {
     await openAtBeta('p1.txt');
@@ -100,6 +100,16 @@ describe.skipIf(skip)('VS Code extension: typing on while a peer renames the fil
     const tokens = await typeThrough('m', 30, 8, () => fs.renameSync(path.join(a, 'p2.txt'), path.join(a, 'q2.txt')));
     await everyKey('p2.txt', 'q2.txt', tokens);
     await tabsFollowed(['p1.txt', 'p2.txt'], ['q1.txt', 'q2.txt'], 'q2.txt');
+  });
+
+  it('after a pause in typing, the keyboard is still in the renamed file’s tab', async () => {
+    await openAtBeta('p3.txt');
+    await vs.type('w1;');
+    await sleep(4000); // longer than the extension takes for "is typing"
+    fs.renameSync(path.join(b, 'p3.txt'), path.join(b, 'q3.txt'));
+    await tabsFollowed(['p1.txt', 'p2.txt', 'p3.txt'], ['q1.txt', 'q2.txt', 'q3.txt'], 'q3.txt');
+    await vs.type('w2;');
+    await everyKey('p3.txt', 'q3.txt', ['w1;', 'w2;']);
   });
 
   it('a peer renames the folder of three open files while the person types in one: every tab follows, every key arrives (trial s58a F2)', async () => {
