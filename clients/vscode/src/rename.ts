@@ -2,7 +2,8 @@
  * The editors of a renamed file follow it. The daemon has already moved the file (a peer renamed
  * it, or a tool did on disk) and buffer sync has moved the shared buffer into the document of the
  * new path; here each tab showing the old document is replaced, in its own group, by the new
- * one with the same selections and scroll position, and focus stays where it was. A
+ * one with the same selections and scroll position, and focus stays where it was (decision 265:
+ * the person may be typing in it all along). A
  * `WorkspaceEdit.renameFile` would move the file a second time; VS Code has no API that points
  * an open editor at another file, so the old tab is closed and the new document shown.
  */
