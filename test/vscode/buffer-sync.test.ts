@@ -12,7 +12,7 @@ import { ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BufferSync, type Moved } from '../../clients/vscode/src/buffer-sync.js';
 import { CliNotFound, DaemonConnection, resolveCli } from '../../clients/vscode/src/connection.js';
-import { applyChanges, caretAfter, changesBetween, fromReported, movedSince } from '../../clients/vscode/src/positions.js';
+import { applyChanges, caretAfter, changesBetween, fromReported, mapOffset, movedSince, rebase } from '../../clients/vscode/src/positions.js';
 import { projectPathOf } from '../../clients/vscode/src/project.js';
 import { statusText } from '../../clients/vscode/src/status-bar.js';
 import { ChorusClient } from '../../clients/vscode/src/client.js';
@@ -778,6 +778,61 @@ describe('buffer sync: a file renamed while open (buffer/didRename)', () => {
     expect(moved).toEqual([{ fromPath: 'a.txt', toPath: 'b.txt', from: source, to: target, replaced: 'unsaved old b\n' }]);
     expect(rpc.of(P.BufferClose.method)).toEqual([]);
   });
+
+  it('puts keys typed in the old document after the move into the new one, in place, past a peer’s change meanwhile (trial s58a F1)', async () => {
+    // Regression: the old tab stays open a moment after the buffer moved; keys typed there were in
+    // no shared document and went when it closed (11 of 14 renames in a trial).
+    const old = await opened('a.txt', 'one\ntwo\n');
+    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
+    sync.renamed('a.txt', 'b.txt');
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const doc = vs.documents.find((d) => d.uri.fsPath === path.join(dir, 'b.txt'))!;
+    expect(sync.get(doc as never)).toMatchObject({ path: 'b.txt', status: 'open' });
+    // A peer's change reaches the new document; the old one never sees it.
+    sync.onRemoteChange({ path: 'b.txt', revision: 0, changes: [insertAt(0, 0, 'P ')] });
+    await flush();
+    expect(doc.text).toBe('P one\ntwo\n');
+    // The person, still in the old tab, types at the end of "two"; then VS Code reverts it as
+    // its tab closes (unmodified after that): nothing typed.
+    vs.type(old, [{ from: 7, to: 7, text: 'X' }]);
+    vs.type(old, [{ from: 8, to: 8, text: 'Y' }]);
+    const map = await sync.settled(old as never);
+    expect(doc.text).toBe('P one\ntwoXY\n');
+    expect(map(9)).toBe(11); // the old caret, after "Y"
+    vs.reload(old, 'one\ntwoXY\n');
+    await flush();
+    expect(doc.text).toBe('P one\ntwoXY\n');
+    // Sent as the person's typing, under the new path.
+    expect(rpc.of(P.BufferEdit.method).map((e) => [e.path, e.changes.map((c: P.TextChange) => c.text).join('')])).toEqual([
+      ['b.txt', 'X'],
+      ['b.txt', 'Y'],
+    ]);
+    // Closed, it forwards nothing more.
+    await sync.untrack(old as never);
+    vs.type(old, [{ from: 0, to: 0, text: 'Z' }]);
+    await flush();
+    expect(doc.text).toBe('P one\ntwoXY\n');
+  });
+
+  it('puts a key typed in the old document in again when a change to the new one came first', async () => {
+    const old = await opened('a.txt', 'abc\n');
+    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
+    sync.renamed('a.txt', 'b.txt');
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const doc = vs.documents.find((d) => d.uri.fsPath === path.join(dir, 'b.txt'))!;
+    // The person types in the new tab just before VS Code applies the forwarded key: refused, then made again.
+    vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: '!' }]);
+    vs.typeBeforeNextApplyTo = doc;
+    vs.type(old, [{ from: 1, to: 1, text: 'K' }]);
+    await sync.settled(old as never);
+    expect(doc.text).toBe('aKbc!\n');
+  });
 });
 
 describe("buffer sync: VS Code's Save As of a shared file (decision 201)", () => {
@@ -896,6 +951,31 @@ describe("buffer sync: VS Code's Save As of a shared file (decision 201)", () =>
 });
 
 describe('positions', () => {
+  it('rebase: keys typed in a renamed file’s old document land in the new one where typed, past what it took meanwhile (decision 265)', () => {
+    const apply = (text: string, rs: readonly { from: number; to: number; text: string }[]) => rs.reduce((t, r) => t.slice(0, r.from) + r.text + t.slice(r.to), text);
+    const base = 'one\ntwo\n';
+    // A peer's line at the top and a word replaced after the caret; the person types at the end of "two".
+    const others = [{ from: 0, to: 0, text: 'P\n' }, { from: 6, to: 9, text: 'TWO' }];
+    const typed = [{ from: 7, to: 7, text: 'X' }];
+    const r = rebase(typed, others);
+    expect(apply(apply(base, others), r.typed)).toBe('P\none\nTWOX\n');
+    // The others as made after the key, and a second key on top of the first.
+    expect(apply(apply(apply(base, typed), r.others), [])).toBe('P\none\nTWOX\n');
+    const second = rebase([{ from: 8, to: 8, text: 'Y' }], r.others);
+    expect(apply(apply(base, [...others, ...r.typed]), second.typed)).toBe('P\none\nTWOXY\n');
+    // An insertion by another at the very place of the key: the key goes before it (the person's
+    // caret was before it), and so do the keys after it.
+    const at = rebase([{ from: 3, to: 3, text: 'a' }], [{ from: 3, to: 3, text: '[p]' }]);
+    expect(apply(apply('abc', [{ from: 3, to: 3, text: '[p]' }]), at.typed)).toBe('abca[p]');
+    const next = rebase([{ from: 4, to: 4, text: 'b' }], at.others);
+    expect(apply(apply('abca[p]', []), next.typed)).toBe('abcab[p]');
+    // A deletion typed keeps text another inserted at its ends.
+    const del = rebase([{ from: 1, to: 3, text: '' }], [{ from: 3, to: 3, text: 'Q' }]);
+    expect(apply('abcd'.slice(0, 3) + 'Q' + 'd', del.typed)).toBe('aQd');
+    expect(mapOffset(3, { from: 3, to: 3, text: 'Q' }, true)).toBe(3);
+    expect(mapOffset(3, { from: 3, to: 3, text: 'Q' }, false)).toBe(4);
+  });
+
   it('turns a sequential change list into disjoint replacements on the original text', () => {
     const { text, replacements } = applyChanges('abcdef', [
       { range: { start: { line: 0, character: 1 }, end: { line: 0, character: 2 } }, text: 'XY' },

@@ -87,6 +87,8 @@ export interface ExtensionState {
   /** VS Code's last document and editor events, oldest first (clients/vscode/src/test-state.ts). */
   events?: string[];
   buffers: Record<string, { text: string; status: string; dirty: boolean; editorRevision: number; daemonRevision: number; dropped: number }>;
+  /** Every text tab: its file (absolute), group, whether it is its group's active tab, and modified. */
+  tabs?: Array<{ file: string; group: number; active: boolean; dirty: boolean }>;
 }
 
 /** code-server with the extension, one Chromium page on it. */

@@ -14,7 +14,7 @@ import * as M from '@chorus/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { isDaemonAnswer, messageOf, request } from './errors.js';
-import { applyChanges, caretAfter, changesBetween, movedSince, fromReported, replacementsBetween, type Replacement } from './positions.js';
+import { applyChanges, caretAfter, changesBetween, mapOffset, movedSince, fromReported, rebase, replacementsBetween, type Replacement } from './positions.js';
 import { fileOf, projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
@@ -130,6 +130,26 @@ interface MoveEcho {
   end: number;
   /** It landed and the intake place and caret moved past it (on its change event or its answer). */
   landed: boolean;
+}
+
+/**
+ * The document a renamed buffer moved out of, while VS Code still has it (its tab is replaced
+ * next, rename.ts): keys typed there since the move are put into the new document, where they
+ * were typed, past whatever that document took meanwhile (decision 265). Left alone, they were in
+ * no shared document and went when the old tab closed (trial s58a F1: 11 of 14 renames).
+ */
+interface LeftBehind {
+  /** The document it moved into (the buffer's, unless it moved on again). */
+  into: vscode.TextDocument;
+  /**
+   * What `into` took since the move that the old document never saw (the others' changes, keys
+   * typed in the new tab), each on the text after the ones before, from the text at the move.
+   */
+  others: Replacement[];
+  /** The key VS Code is putting into `into`, and `others` once it is there. */
+  echo: { edit: Replacement; others: Replacement[]; landed: boolean } | undefined;
+  /** Keys forwarded one at a time, in the order typed. */
+  chain: Promise<void>;
 }
 
 /** One change typed in a Save As's source, relative to its caret then (`SavedAs.at`). */
@@ -356,6 +376,10 @@ export class BufferSync {
   private readonly arriving = new Set<string>();
   /** Documents (by URI) a buffer moved out of: their file was renamed away, they are not shared again. */
   private readonly movedAway = new Set<string>();
+  /** When the person last typed in a shared document (or one a buffer moved out of), ms since epoch. */
+  private lastTyped = 0;
+  /** Documents (by URI) a buffer moved out of whose keys still go to it (see LeftBehind). */
+  private readonly leftBehind = new Map<string, LeftBehind>();
   /** Files (by URI) VS Code is renaming itself (workspace.onWillRenameFiles): their new URI, until when. */
   private readonly renaming = new Map<string, { to: string; until: number }>();
   /**
@@ -442,6 +466,8 @@ export class BufferSync {
     // The document a renamed buffer is moving into is that buffer's; and the one it left (still
     // known to VS Code until it disposes it) is not re-shared, which would make the file again.
     if (this.arriving.has(key) || (this.movedAway.has(key) && !fs.existsSync(doc.uri.fsPath))) return undefined;
+    // Shared again (a file at the old path once more): its typing is its own, not the renamed file's.
+    this.leftBehind.delete(key);
     const b = new SharedBuffer(doc, path);
     b.fresh = doc.getText() === '' && !doc.isDirty;
     const s = this.saving;
@@ -463,6 +489,8 @@ export class BufferSync {
   /** The document was closed: stop sharing it. */
   async untrack(doc: vscode.TextDocument): Promise<void> {
     this.movedAway.delete(doc.uri.toString());
+    this.leftBehind.delete(doc.uri.toString());
+    for (const [k, l] of this.leftBehind) if (l.into === doc) this.leftBehind.delete(k);
     const b = this.get(doc);
     if (!b) return;
     this.buffers.delete(doc.uri.toString());
@@ -974,6 +1002,11 @@ export class BufferSync {
 
   /** A `workspace.onDidChangeTextDocument` event. */
   onDidChange(e: vscode.TextDocumentChangeEvent): void {
+    if (e.contentChanges.length > 0 && this.leftBehind.size > 0) {
+      for (const l of this.leftBehind.values()) if (l.into === e.document) this.intoChanged(l, e);
+      const left = this.leftBehind.get(e.document.uri.toString());
+      if (left) this.forward(left, e);
+    }
     const b = this.get(e.document);
     if (!b || e.contentChanges.length === 0) return;
     const a = b.applying;
@@ -1037,6 +1070,7 @@ export class BufferSync {
 
   /** The person typed `changes` in `b`: the caret is at their end (one change), and selectionMoved compares with it. */
   private typed(b: SharedBuffer, changes: readonly P.TextChange[]): void {
+    this.lastTyped = Date.now();
     const c = changes.length === 1 ? changes[0] : undefined;
     this.lastEdit = c ? { buffer: b, end: endOf(c), at: Date.now() } : undefined;
   }
@@ -1225,6 +1259,8 @@ export class BufferSync {
       b.doc = doc;
       this.buffers.set(key, b);
       this.movedAway.add(oldKey);
+      // Its tab is still open, and the person may be typing in it until rename.ts replaces it.
+      if (!old.isClosed) this.leftBehind.set(oldKey, { into: doc, others: [], echo: undefined, chain: Promise.resolve() });
       this.opts.log(`${from} was renamed to ${to}; following it`);
     } catch (e) {
       if (b.detached) {
@@ -1242,6 +1278,92 @@ export class BufferSync {
       b.detached = false;
     }
     this.opts.onMoved?.({ fromPath: from, toPath: to, from: old, to: doc ?? old, ...(replaced === undefined ? {} : { replaced }) });
+  }
+
+  /** Whether the person typed in a shared document within the last `ms`. */
+  typedWithin(ms: number): boolean {
+    return Date.now() - this.lastTyped < ms;
+  }
+
+  /**
+   * Once every key typed so far in `from`, a document a buffer moved out of, is in the new one:
+   * where an offset of `from` (its caret) is in the new document now. The identity when nothing
+   * typed in `from` goes anywhere (its tab is gone, or it was never left behind).
+   */
+  async settled(from: vscode.TextDocument): Promise<(offset: number) => number> {
+    const left = this.leftBehind.get(from.uri.toString());
+    if (!left) return (offset) => offset;
+    // Keys typed while waiting join the chain: wait for those too.
+    for (let chain = left.chain; ; chain = left.chain) {
+      await chain;
+      if (chain === left.chain) break;
+    }
+    const others = [...left.others];
+    return (offset) => others.reduce((p, o) => mapOffset(p, o, true), offset);
+  }
+
+  /** A change in a document a buffer moved out of (`l`): the person's keys go to the new one. */
+  private forward(l: LeftBehind, e: vscode.TextDocumentChangeEvent): void {
+    // Unmodified after it: VS Code reverting it as its tab closes (rename.ts), or reloading it.
+    if (!e.document.isDirty) return;
+    // VS Code lists an event's changes from the end backwards, each on the text before it, so
+    // each applies as well to the result of the ones before.
+    const typed = [...e.contentChanges].sort((p, q) => q.rangeOffset - p.rangeOffset).map((c) => ({ from: c.rangeOffset, to: c.rangeOffset + c.rangeLength, text: c.text }));
+    this.lastTyped = Date.now();
+    const name = projectPathOf(this.root, e.document.uri) ?? e.document.uri.fsPath;
+    this.opts.log(`${name}: typed after its buffer moved to ${this.pathOf(l.into) ?? l.into.uri.fsPath}; putting it there`);
+    l.chain = l.chain
+      .then(async () => {
+        for (const t of typed) {
+          for (let attempt = 1; ; attempt++) {
+            if (l.into.isClosed) {
+              this.opts.warn(`Chorus could not put ${JSON.stringify(t.text)}, typed in ${name} after it was renamed, into the renamed file: it was closed first. Type that again there.`);
+              return;
+            }
+            const r = rebase([t], l.others);
+            const echo = { edit: r.typed[0]!, others: r.others, landed: false };
+            l.echo = echo;
+            const ok = await this.vs.workspace.applyEdit(this.editOf(l.into, [echo.edit]));
+            // Its change event comes before the answer, and took `others` on (intoChanged).
+            if (ok) {
+              if (!echo.landed) {
+                echo.landed = true;
+                l.others = echo.others;
+              }
+              this.caretPast(l.into, echo.edit);
+              break;
+            }
+            if (l.echo === echo) l.echo = undefined;
+            if (attempt === MOVE_ATTEMPTS) {
+              this.opts.warn(`Chorus could not put ${JSON.stringify(t.text)}, typed in ${name} after it was renamed, into the renamed file: VS Code turned it down ${MOVE_ATTEMPTS} times. Type that again there.`);
+              return;
+            }
+          }
+        }
+      })
+      .catch((err: unknown) => this.opts.log(`forwarding typing from ${name}: ${messageOf(err)}`));
+  }
+
+  /** A change in the document `l` forwards into: a forwarded key landing, or anything else it took. */
+  private intoChanged(l: LeftBehind, e: vscode.TextDocumentChangeEvent): void {
+    const echo = l.echo;
+    if (echo && isEcho(e.contentChanges, [echo.edit])) {
+      l.echo = undefined;
+      if (!echo.landed) {
+        echo.landed = true;
+        l.others = echo.others;
+      }
+      return;
+    }
+    for (const c of [...e.contentChanges].sort((p, q) => q.rangeOffset - p.rangeOffset)) l.others.push({ from: c.rangeOffset, to: c.rangeOffset + c.rangeLength, text: c.text });
+  }
+
+  /** A forwarded key landed at the caret of an editor of `doc` (the new tab, shown): the caret goes past it, as if typed there. */
+  private caretPast(doc: vscode.TextDocument, r: Replacement): void {
+    const editor = this.vs.window.visibleTextEditors.find((ed) => ed.document === doc);
+    if (!editor || editor.selections.length !== 1 || !editor.selection.isEmpty || doc.offsetAt(editor.selection.active) !== r.from) return;
+    const at = doc.positionAt(r.from + r.text.length);
+    this.placeSelections(editor, [new this.vs.Selection(at, at)]);
   }
 
   private async applyRemote(b: SharedBuffer, params: P.ParamsOf<typeof M.BufferDidChange>): Promise<void> {

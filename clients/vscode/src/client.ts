@@ -223,10 +223,22 @@ export class ChorusClient {
    * A shared file was renamed and its buffer followed: move its editors, and say so once, quietly
    * (nothing to say when VS Code had moved them itself: the person renamed it here).
    */
-  private async moved(m: Moved): Promise<void> {
+  private moved(m: Moved): Promise<void> {
+    this.moves = this.moves.then(() => this.moveTabs(m));
+    return this.moves;
+  }
+
+  /**
+   * One rename's tabs at a time: a folder's rename moves several files at once, and their tabs,
+   * opened and closed in one group all together, crossed ("Could NOT open editor"), leaving old
+   * tabs open at gone paths (trial s58a F2).
+   */
+  private moves: Promise<void> = Promise.resolve();
+
+  private async moveTabs(m: Moved): Promise<void> {
     let tabs = 0;
     try {
-      tabs = await moveEditors(this.vs, m);
+      tabs = await moveEditors(this.vs, m, { settled: () => this.sync.settled(m.from), typedWithin: (ms) => this.sync.typedWithin(ms) });
     } catch (e) {
       this.opts.log(`moving the editors of ${m.fromPath} to ${m.toPath}: ${messageOf(e)}`);
     }

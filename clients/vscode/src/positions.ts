@@ -97,3 +97,49 @@ export function movedSince(now: readonly number[], before: readonly number[], re
     return at !== kept && at !== kept + inserted;
   });
 }
+
+/**
+ * Where offset `p` is after replacement `r` (made on the text `p` is in). At the place of an
+ * insertion, or at the start of a replaced range, `before` keeps it before the new text.
+ */
+export function mapOffset(p: number, r: Replacement, before: boolean): number {
+  if (p < r.from) return p;
+  if (p > r.to) return p + r.text.length - (r.to - r.from);
+  if (p === r.from && before) return p;
+  return r.from + r.text.length;
+}
+
+/**
+ * Replacement `a` made on the same text as `b`, moved onto the text after `b`. Two insertions at
+ * one place: `aFirst` puts a's text before b's. A range never takes in text `b` inserted at its ends.
+ */
+export function transformReplacement(a: Replacement, b: Replacement, aFirst: boolean): Replacement {
+  if (a.from === a.to) {
+    const p = mapOffset(a.from, b, aFirst);
+    return { from: p, to: p, text: a.text };
+  }
+  const from = mapOffset(a.from, b, false);
+  return { from, to: Math.max(from, mapOffset(a.to, b, true)), text: a.text };
+}
+
+/**
+ * Keys typed in a document that no longer gets the others' changes (`typed`, each on the text after
+ * the ones before), moved onto the document that does, which took `others` meanwhile (each on the
+ * text after the ones before, starting from the same text as `typed`). Returns the keys as made on
+ * that document, and `others` as made after them (the next keys' starting text). Keys go before
+ * another's insertion at the same place: the person's caret is before it in the old document.
+ */
+export function rebase(typed: readonly Replacement[], others: readonly Replacement[]): { typed: Replacement[]; others: Replacement[] } {
+  const rest = [...others];
+  const out: Replacement[] = [];
+  for (const t of typed) {
+    let x = t;
+    for (let i = 0; i < rest.length; i++) {
+      const o = rest[i]!;
+      rest[i] = transformReplacement(o, x, false);
+      x = transformReplacement(x, o, true);
+    }
+    out.push(x);
+  }
+  return { typed: out, others: rest };
+}

@@ -41,7 +41,11 @@ export function startStateDump(file: string, client: () => ChorusClient | undefi
     const buffers = Object.fromEntries(
       (c?.sync.all() ?? []).map((b) => [b.path, { text: b.doc.getText(), status: b.status, dirty: b.doc.isDirty, editorRevision: b.editorRevision, daemonRevision: b.daemonRevision, dropped: b.dropped }]),
     );
-    const state = JSON.stringify({ connected: !!c?.rpc, state: c?.state, peers: c ? [...c.presence.peers.values()].map((p) => p.name) : [], following: c?.following?.name ?? null, active: c?.activeView() ?? null, buffers, log: log(), events });
+    // Every text tab, by file: a test can see a tab left on a renamed file's gone path.
+    const tabs = vs.window.tabGroups.all.flatMap((g) =>
+      g.tabs.flatMap((t) => (t.input instanceof vs.TabInputText ? [{ file: t.input.uri.fsPath, group: g.viewColumn, active: t.isActive, dirty: t.isDirty }] : [])),
+    );
+    const state = JSON.stringify({ connected: !!c?.rpc, state: c?.state, peers: c ? [...c.presence.peers.values()].map((p) => p.name) : [], following: c?.following?.name ?? null, active: c?.activeView() ?? null, buffers, tabs, log: log(), events });
     if (state === last) return;
     last = state;
     fs.writeFileSync(file + '.tmp', state);
