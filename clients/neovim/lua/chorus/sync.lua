@@ -589,6 +589,7 @@ function M.open(state)
   state.pending = {}
   state.in_flight = 0
   state.unconfirmed = {}
+  M.first_content(state)
   local sent = M.model_text(state)
   local name = api.nvim_buf_get_name(state.bufnr)
   -- With `base` (set when the connection or an edit was lost) the daemon merges only what
@@ -654,12 +655,6 @@ function M.open(state)
     end
     if M.model_text(state) ~= sent then
       -- Typed while the open was out: the daemon has merged `sent`; merge only what followed.
-      if state.fresh and sent == '' then
-        -- A new file's first content (`:edit new.md | call setline(…)`) comes with the final
-        -- line break Neovim writes, as when typed once the buffer is open (on_lines).
-        state.fresh = false
-        state.eol = true
-      end
       M.set_base(state, sent)
       M.open(state)
       return
@@ -712,6 +707,16 @@ function M.open(state)
       M.hooks.on_open(state)
     end
   end)
+end
+
+--- A new (empty) file's buffer that got its first content while not open here (`:edit new.md |
+--- call setline(…)` in one command, the daemon not answered or not connected yet) has the final
+--- line break Neovim writes from now on, as typing gets it once the buffer is open (on_lines).
+function M.first_content(state)
+  if state.fresh and not (#state.lines == 1 and state.lines[1] == '') then
+    state.fresh = false
+    state.eol = true
+  end
 end
 
 --- The buffer type a new file's buffer had before its open went out (see M.open), back.
@@ -917,15 +922,26 @@ end
 --- doubled this person's last typing or undid that change (decision 222). Without an answer (an
 --- older daemon, none connected) the buffer's own text is written, as before.
 ---@return boolean ok
+--- Is `state`'s open still to be answered: sent, or about to be once its connection is up (the
+--- first file of this Neovim on a daemon, or a daemon being started)?
+local function opening_soon(state)
+  if state.status == 'opening' then
+    return true
+  end
+  local cs = state.conn and state.conn.state
+  return (state.status == 'offline' or state.status == 'new') and (cs == 'idle' or cs == 'connecting' or cs == 'ready')
+end
+
 function M.write(state, target)
   local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
-  if own and state.status == 'opening' then
+  if own and opening_soon(state) then
     -- A :write in the very command that opened the buffer (`:edit new.md | … | write`): the
     -- daemon writes the file once the open is answered, as for any :w (at most 10 s, Neovim's
     -- loop running meanwhile). Written here before that, the file would be this buffer's text,
-    -- taken in as a change while the daemon makes the file: a conflict copy.
+    -- taken in as a change while the daemon makes the file: a conflict copy. When it is the
+    -- first file on that daemon, the connection is not even up yet (trial s58b).
     vim.wait(10000, function()
-      return state.status ~= 'opening'
+      return not opening_soon(state)
     end, 10)
   end
   M.flush(state)
@@ -939,6 +955,9 @@ function M.write(state, target)
   if own and M.save_by_daemon(state) then
     vim.bo[state.bufnr].modified = false
     return true
+  end
+  if own then
+    M.first_content(state)
   end
   local content = M.model_text(state)
   local file = own and api.nvim_buf_get_name(state.bufnr) or vim.fn.fnamemodify(target, ':p')
