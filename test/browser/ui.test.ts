@@ -483,7 +483,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     expect(String(created[0]?.[1])).toContain('# Garden planner');
   });
 
-  it('a deleted file that comes back (a peer kept editing it) is said to be back, not offered for restoring (trial s58a F6)', async () => {
+  it('a deleted file that comes back (a peer kept editing it) is said to be back, not offered for restoring, and the notice goes when it is opened or gone again (trials s58a F6, s58b F4)', async () => {
     // Pins: the notice still said "was deleted … Restore it" after the file came back, and
     // "Restore it" answered "Could not restore …: already exists".
     const { page } = await open();
@@ -492,7 +492,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await expect.poll(() => page.getByTestId('tab:src/beds.ts').count()).toBe(0);
     await expect(page.getByTestId('notices').textContent()).resolves.toContain('src/beds.ts was deleted by someone');
     await page.evaluate(() => window.chorusFake.remoteCreate('src/beds.ts', 'kept by a peer\n'));
-    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('src/beds.ts is back');
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('src/beds.ts is in the project again');
     const notices = (await page.getByTestId('notices').textContent()) ?? '';
     expect(notices).not.toContain('was deleted');
     await expect(page.getByTestId('restore-file').count()).resolves.toBe(0);
@@ -500,6 +500,24 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
     await page.getByTestId('tab:src/beds.ts').waitFor();
     await expect.poll(() => page.locator('.cm-content').first().textContent()).toContain('kept by a peer');
     expect(await callsOf(page, 'create')).toHaveLength(0);
+
+    // Stale no more (trial s58b F4): the notice goes once the file is opened another way (the
+    // tree), and once it is gone again.
+    for (const how of ['tree', 'gone'] as const) {
+      await page.evaluate(() => window.chorusFake.remoteMove('src/beds.ts', undefined));
+      await expect.poll(() => page.getByTestId('notices').textContent()).toContain('src/beds.ts was deleted by someone');
+      await page.evaluate(() => window.chorusFake.remoteCreate('src/beds.ts', 'back again\n'));
+      await expect.poll(() => page.getByTestId('notices').textContent()).toContain('src/beds.ts is in the project again');
+      if (how === 'tree') {
+        await openFile(page, 'src/beds.ts');
+        await page.getByTestId('tab:src/beds.ts').waitFor();
+      } else {
+        await page.evaluate(() => window.chorusFake.remoteMove('src/beds.ts', undefined));
+      }
+      await expect.poll(() => page.getByTestId('notices').textContent(), how).not.toContain('src/beds.ts is in the project again');
+      await expect(page.getByTestId('open-returned-file').count()).resolves.toBe(0);
+      if (how === 'gone') await expect(page.getByTestId('notices').textContent()).resolves.not.toContain('was deleted');
+    }
   });
 
   it('follows a person: opens their file, keeps their cursor in view, stops on an own action', async () => {

@@ -63,9 +63,11 @@ class App implements FileEditorHost {
   private toRestore = rememberedTabs();
   /**
    * Files open here that someone else deleted (their tab closed, a notice offering them back).
-   * A peer's typing may bring such a file back (decision 207): then the notice says so.
+   * A peer's typing or a restore may bring such a file back (decision 207): then the notice says so.
    */
   private readonly deletedWhileOpen = new Set<string>();
+  /** Files whose "in the project again" notice shows: it goes when they are opened or gone again. */
+  private readonly returned = new Set<string>();
   private status: PeerStatus;
   private people: Person[] = [];
   /** Per editor, what its remote selections were last set from (skip redundant dispatches). */
@@ -239,6 +241,7 @@ class App implements FileEditorHost {
       if (this.opening.get(path)?.stale) void editor.resync(); // changed while it loaded
       this.onPeople();
       this.activate(path, focus);
+      if (this.returned.delete(path)) this.notices.dismiss(`deleted:${path}`);
       // (In a read-only session every file opens read-only; the badge already says why.)
       if (!opened.editable && !this.status.readOnly) this.notices.show(`${path} is binary, starts with a byte order mark, or is too large to edit here: it opened read-only.`, 'info', 'not-editable');
       return editor;
@@ -421,16 +424,25 @@ class App implements FileEditorHost {
   }
 
   /**
-   * A file deleted while open here is in the index again (someone's edits kept it, decision 207):
-   * its "was deleted … Restore it" notice would be stale, and restoring would fail ("already
-   * exists"), so the notice says it is back and offers to open it (trial s58a F6).
+   * A file deleted while open here is in the index again (someone's edits kept it, decision 207,
+   * or someone restored it): its "was deleted … Restore it" notice would be stale, and restoring
+   * would fail ("already exists"), so the notice says it is in the project again and offers to
+   * open it (trial s58a F6). Why it is back is the daemon's to say (its own notice, when edits
+   * kept it). That notice goes once the file is open here, or gone again (trial s58b F4).
    */
   private backAfterDeletion(files: FileItem[]): void {
-    if (this.deletedWhileOpen.size === 0) return;
-    for (const f of files) {
-      if (f.kind !== 'file' || !this.deletedWhileOpen.delete(f.path)) continue;
-      const path = f.path;
-      this.notices.show(`${path} is back: someone in the session kept editing it, so it was not deleted.`, 'info', `deleted:${path}`, 0, [
+    if (this.deletedWhileOpen.size === 0 && this.returned.size === 0) return;
+    const present = new Set(files.filter((f) => f.kind === 'file').map((f) => f.path));
+    for (const path of this.returned) {
+      if (present.has(path)) continue;
+      this.returned.delete(path);
+      this.notices.dismiss(`deleted:${path}`);
+    }
+    for (const path of this.deletedWhileOpen) {
+      if (!present.has(path)) continue;
+      this.deletedWhileOpen.delete(path);
+      this.returned.add(path);
+      this.notices.show(`${path} is in the project again.`, 'info', `deleted:${path}`, 0, [
         { label: 'Open it', run: () => void this.open(path), testId: 'open-returned-file' },
       ]);
     }

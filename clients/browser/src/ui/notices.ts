@@ -62,6 +62,14 @@ export class Notices {
     if (stay > 0) setTimeout(close, stay);
   }
 
+  /** Take away the notice shown under `key`, if it is still there (it went stale). */
+  dismiss(key: string): void {
+    const item = this.byKey.get(key);
+    if (!item) return;
+    this.byKey.delete(key);
+    item.remove();
+  }
+
   /** Show a thrown error's readable message. */
   error(text: string, key?: string): void {
     this.show(text, 'error', key);
