@@ -514,7 +514,7 @@ describe.skipIf(skip !== undefined)('the browser page UI', () => {
       } else {
         await page.evaluate(() => window.chorusFake.remoteMove('src/beds.ts', undefined));
       }
-      await expect.poll(() => page.getByTestId('notices').textContent(), how).not.toContain('src/beds.ts is in the project again');
+      await expect.poll(() => page.getByTestId('notices').textContent(), { message: how }).not.toContain('src/beds.ts is in the project again');
       await expect(page.getByTestId('open-returned-file').count()).resolves.toBe(0);
       if (how === 'gone') await expect(page.getByTestId('notices').textContent()).resolves.not.toContain('was deleted');
     }
