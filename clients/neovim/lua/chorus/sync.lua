@@ -914,14 +914,6 @@ function M.attach(bufnr, conn, config)
   return state
 end
 
---- :w of a shared buffer (BufWriteCmd). The daemon writes shared files itself, atomically, a few
---- milliseconds after each change, which Neovim would take for a conflicting outside change and
---- ask about. So the write is done here: queued edits go to the daemon first, then the daemon
---- writes the shared text now (`buffer/save`, answered once the file has it). This buffer may lack
---- a peer's change on its way to it; written by Neovim, the file was taken in as a change that
---- doubled this person's last typing or undid that change (decision 222). Without an answer (an
---- older daemon, none connected) the buffer's own text is written, as before.
----@return boolean ok
 --- Is `state`'s open still to be answered: sent, or about to be once its connection is up (the
 --- first file of this Neovim on a daemon, or a daemon being started)?
 local function opening_soon(state)
@@ -932,6 +924,14 @@ local function opening_soon(state)
   return (state.status == 'offline' or state.status == 'new') and (cs == 'idle' or cs == 'connecting' or cs == 'ready')
 end
 
+--- :w of a shared buffer (BufWriteCmd). The daemon writes shared files itself, atomically, a few
+--- milliseconds after each change, which Neovim would take for a conflicting outside change and
+--- ask about. So the write is done here: queued edits go to the daemon first, then the daemon
+--- writes the shared text now (`buffer/save`, answered once the file has it). This buffer may lack
+--- a peer's change on its way to it; written by Neovim, the file was taken in as a change that
+--- doubled this person's last typing or undid that change (decision 222). Without an answer (an
+--- older daemon, none connected) the buffer's own text is written, as before.
+---@return boolean ok
 function M.write(state, target)
   local own = target == nil or target == '' or vim.fn.fnamemodify(target, ':p') == api.nvim_buf_get_name(state.bufnr)
   if own and opening_soon(state) then
