@@ -4,6 +4,7 @@
 -- initialize so that buffers can be re-opened. A daemon stopped with `chorus stop` is not started
 -- again by those retries (`chorus connect --reconnect`, decision 174): the connection waits,
 -- 'stopped', for :ChorusReconnect.
+if jit then jit.off(true, true) end -- see init.lua: LuaJIT's compiled traces crash Neovim 0.7.2
 local protocol = require('chorus.protocol')
 local util = require('chorus.util')
 

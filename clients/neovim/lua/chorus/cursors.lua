@@ -1,5 +1,6 @@
 -- Presence (private): sends this editor's selections, draws other people's cursors and
 -- selections as extmarks (one highlight group per colour, the person's name as virtual text).
+if jit then jit.off(true, true) end -- see init.lua: LuaJIT's compiled traces crash Neovim 0.7.2
 local protocol = require('chorus.protocol')
 local sync = require('chorus.sync')
 local util = require('chorus.util')

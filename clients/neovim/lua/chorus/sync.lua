@@ -10,6 +10,7 @@
 -- so that it can tell the daemon the text it last had in step with it (`base` of buffer/open),
 -- and the id of every unanswered edit with the text right after it (`pending`): an edit the
 -- daemon applied and saved just before the connection went is then not merged a second time.
+if jit then jit.off(true, true) end -- see init.lua: LuaJIT's compiled traces crash Neovim 0.7.2
 local protocol = require('chorus.protocol')
 local text = require('chorus.text')
 local util = require('chorus.util')

@@ -1,6 +1,7 @@
 -- Pure text helpers for buffer sync (private): the smallest change between two texts, positions
 -- from byte offsets, and splitting inserted text into buffer lines. Positions are the protocol's
 -- utf-8 positions: zero-based line, byte offset within the line.
+if jit then jit.off(true, true) end -- see init.lua: LuaJIT's compiled traces crash Neovim 0.7.2
 local M = {}
 
 local function is_continuation(byte)

@@ -1,4 +1,5 @@
 -- Small helpers shared by the plugin's modules (private).
+if jit then jit.off(true, true) end -- see init.lua: LuaJIT's compiled traces crash Neovim 0.7.2
 local M = {}
 
 M.uv = vim.uv or vim.loop
