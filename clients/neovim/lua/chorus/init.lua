@@ -5,8 +5,9 @@
 -- Every file opened inside a project that has a `.chorus/` folder is shared through that
 -- project's daemon (`chorus connect <root>`). See :help chorus.
 --
--- The plugin's Lua runs in LuaJIT's interpreter, not as compiled traces: every module turns the
--- JIT off for its own functions (jit.off(true, true): this chunk and all functions in it). With
+-- The plugin's Lua runs in LuaJIT's interpreter, not as compiled traces: every module (but the
+-- generated protocol.lua, a table with no functions) turns the JIT off for its own functions
+-- (jit.off(true, true): this chunk and all functions in it). With
 -- them compiled, Neovim 0.7.2 crashed now and then while peers' changes arrived (SIGSEGV, the
 -- fault address the stack pointer cut to 32 bits; a core dump has it in code outside every
 -- binary, with LuaJIT's tagged values on the stack): 3 of ~25 runs of test/neovim/end-of-buffer,

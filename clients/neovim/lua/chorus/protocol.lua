@@ -1,5 +1,4 @@
 -- Generated from protocol/src by protocol/scripts/generate.mjs; do not edit.
-if jit then jit.off(true, true) end -- see init.lua: LuaJIT's compiled traces crash Neovim 0.7.2
 return {
   protocol_version = 1,
   methods = {
