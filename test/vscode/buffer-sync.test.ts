@@ -779,17 +779,22 @@ describe('buffer sync: a file renamed while open (buffer/didRename)', () => {
     expect(rpc.of(P.BufferClose.method)).toEqual([]);
   });
 
-  it('puts keys typed in the old document after the move into the new one, in place, past a peer’s change meanwhile (trial s58a F1)', async () => {
-    // Regression: the old tab stays open a moment after the buffer moved; keys typed there were in
-    // no shared document and went when it closed (11 of 14 renames in a trial).
-    const old = await opened('a.txt', 'one\ntwo\n');
-    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
-    sync.renamed('a.txt', 'b.txt');
+  /** `from` renamed to `to` in the folder and the daemon's didRename handled: the new path's document. */
+  async function renamedOnDisk(from: string, to: string) {
+    fs.renameSync(path.join(dir, from), path.join(dir, to));
+    sync.renamed(from, to);
     for (let i = 0; i < 3; i++) {
       await flush();
       await new Promise((r) => setTimeout(r, 20));
     }
-    const doc = vs.documents.find((d) => d.uri.fsPath === path.join(dir, 'b.txt'))!;
+    return vs.documents.find((d) => d.uri.fsPath === path.join(dir, to))!;
+  }
+
+  it('puts keys typed in the old document after the move into the new one, in place, past a peer’s change meanwhile (trial s58a F1)', async () => {
+    // Regression: the old tab stays open a moment after the buffer moved; keys typed there were in
+    // no shared document and went when it closed (11 of 14 renames in a trial).
+    const old = await opened('a.txt', 'one\ntwo\n');
+    const doc = await renamedOnDisk('a.txt', 'b.txt');
     expect(sync.get(doc as never)).toMatchObject({ path: 'b.txt', status: 'open' });
     // A peer's change reaches the new document; the old one never sees it.
     sync.onRemoteChange({ path: 'b.txt', revision: 0, changes: [insertAt(0, 0, 'P ')] });
@@ -819,13 +824,7 @@ describe('buffer sync: a file renamed while open (buffer/didRename)', () => {
 
   it('puts a key typed in the old document in again when a change to the new one came first', async () => {
     const old = await opened('a.txt', 'abc\n');
-    fs.renameSync(path.join(dir, 'a.txt'), path.join(dir, 'b.txt'));
-    sync.renamed('a.txt', 'b.txt');
-    for (let i = 0; i < 3; i++) {
-      await flush();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const doc = vs.documents.find((d) => d.uri.fsPath === path.join(dir, 'b.txt'))!;
+    const doc = await renamedOnDisk('a.txt', 'b.txt');
     // The person types in the new tab just before VS Code applies the forwarded key: refused, then made again.
     vs.typeBeforeNextApply = () => vs.type(doc, [{ from: 3, to: 3, text: '!' }]);
     vs.typeBeforeNextApplyTo = doc;
