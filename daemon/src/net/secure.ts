@@ -54,8 +54,10 @@ const PROTOCOL = 'chorus-net';
  * daemon never sends DONE, so a v5 daemon would reset the peer at every path switch.
  * v6: a conflict copy's index entry names the file it was moved aside for (`aside`, decision 220)
  * — a v5 daemon would refuse that index change, and every change after it.
+ * v7: WebRTC signalling has a `ready` message, and the answerer waits for it before it applies the
+ * offerer's candidates (decision 268) — a v6 daemon would close the link on it as a malformed signal.
  */
-export const NET_VERSION = 6;
+export const NET_VERSION = 7;
 
 const enum Frame {
   Hello = 1,

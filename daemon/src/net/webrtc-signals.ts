@@ -5,9 +5,17 @@
  * browser), injected through Transports (transports.ts).
  */
 
+/**
+ * One signalling message. `ready` goes from the offerer once it has applied the answer: the
+ * answerer applies the offerer's candidates only after it (decision 268). Until then the answerer
+ * sends no ICE check, so the offerer's ICE cannot connect, and its DTLS cannot start, in the moment
+ * while libdatachannel has handed the answer to ICE but not yet stored its fingerprint; a
+ * certificate checked in that moment is refused ("DTLS alert: unknown CA").
+ */
 export type Signal =
   | { t: 'description'; type: string; sdp: string }
-  | { t: 'candidate'; candidate: string; mid: string };
+  | { t: 'candidate'; candidate: string; mid: string }
+  | { t: 'ready' };
 
 /** Carries signalling messages to the other side (in order) and delivers theirs. */
 export interface SignalChannel {
@@ -33,5 +41,5 @@ export function isSignal(value: unknown): value is Signal {
   const v = value as Record<string, unknown>;
   if (v.t === 'description') return typeof v.type === 'string' && typeof v.sdp === 'string';
   if (v.t === 'candidate') return typeof v.candidate === 'string' && typeof v.mid === 'string';
-  return false;
+  return v.t === 'ready';
 }

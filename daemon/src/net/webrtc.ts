@@ -111,6 +111,8 @@ export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
     let settled = false;
     let failed = false;
     let remoteDescriptionSet = false;
+    // The answerer holds the offerer's candidates until the offerer says it has our answer (decision 268).
+    let offererReady = opts.role === 'offerer';
     const earlyCandidates: Array<{ candidate: string; mid: string }> = [];
 
     const fail = (why: string): void => {
@@ -170,10 +172,14 @@ export function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcLink> {
           return;
         }
         remoteDescriptionSet = true;
+        // setRemoteDescription has returned: libdatachannel holds the answer's fingerprint now.
+        if (opts.role === 'offerer') opts.signals.send({ t: 'ready' });
+      } else if (signal.t === 'ready') {
+        offererReady = true;
       } else {
         earlyCandidates.push(signal);
       }
-      if (remoteDescriptionSet) applyCandidates();
+      if (remoteDescriptionSet && offererReady) applyCandidates();
     });
 
     if (opts.role === 'offerer') {

@@ -124,6 +124,8 @@ export function connectBrowserWebRtc(opts: WebRtcOptions): Promise<Link> {
     const pc = new RTCPeerConnection({ iceServers: [] });
     let settled = false;
     let remoteSet = false;
+    // As in webrtc.ts: the answerer holds the offerer's candidates until the offerer has our answer (decision 268).
+    let offererReady = opts.role === 'offerer';
     const early: RTCIceCandidateInit[] = [];
     const fail = (why: string): void => {
       if (settled) return;
@@ -154,6 +156,11 @@ export function connectBrowserWebRtc(opts: WebRtcOptions): Promise<Link> {
     const unsubscribe = opts.signals.onSignal((signal) => {
       if (signal.t === 'candidate') {
         early.push({ candidate: signal.candidate, sdpMid: signal.mid });
+        if (remoteSet && offererReady) addCandidates();
+        return;
+      }
+      if (signal.t === 'ready') {
+        offererReady = true;
         if (remoteSet) addCandidates();
         return;
       }
@@ -164,7 +171,8 @@ export function connectBrowserWebRtc(opts: WebRtcOptions): Promise<Link> {
       pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp })
         .then(async () => {
           remoteSet = true;
-          addCandidates();
+          if (signal.type === 'answer') opts.signals.send({ t: 'ready' });
+          if (offererReady) addCandidates();
           if (signal.type === 'offer') {
             await pc.setLocalDescription();
             const local = pc.localDescription;
