@@ -597,7 +597,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#quiet.log(`handshake failed: ${reason.replace(/\s*\(.*$/, '').slice(0, 60)}`, `handshake with ${raw.remote} failed: ${reason}`);
         // An address that leads back to us (e.g. "localhost" in a seed list) is not worth redialing.
         if (/connected to itself/.test(reason) && origin.addr) this.#selfAddrs.add(origin.addr);
-        if (err instanceof HandshakeError && /secret|refused|version|not a Chorus/.test(reason)) this.emit('refused', raw.remote, reason);
+        if (err instanceof HandshakeError && err.final) this.emit('refused', raw.remote, reason);
         else if (origin.addr !== undefined && !/connected to itself/.test(reason)) this.emit('handshake-incomplete', origin.addr, reason);
       },
     ).catch((err: unknown) => this.#internalError('adopting a link', err, raw));

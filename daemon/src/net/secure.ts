@@ -65,16 +65,28 @@ const enum Frame {
   Refuse = 3,
 }
 
-/** Why a handshake failed, worded for a person. `byPeer` is true when the far end refused us. */
+/**
+ * Why a handshake failed, worded for a person. `byPeer` is true when the far end refused us.
+ * `final` is true when trying again cannot help: the far end refused us, or this end refused it
+ * for a reason that stays (another session secret, another network protocol version, not a
+ * Chorus peer). A join gives up at once on it (SessionManager's 'refused').
+ */
 export class HandshakeError extends Error {
   constructor(
     message: string,
     readonly byPeer: boolean,
     readonly remote: string,
+    readonly final = byPeer,
   ) {
     super(message);
     this.name = 'HandshakeError';
   }
+}
+
+/** Why this end refuses a peer's hello, and whether that stays so (HandshakeError's `final`). */
+interface HelloRefusal {
+  why: string;
+  final: boolean;
 }
 
 export class MessageTooLargeError extends RangeError {
@@ -161,22 +173,33 @@ function decodeBase64(text: string): Uint8Array | undefined {
   }
 }
 
-function parseHello(body: Uint8Array): PeerHello | string {
-  if (body.length > HELLO_MAX_BYTES) return 'handshake hello too large';
+/**
+ * How a person is told that the peer speaks another network protocol version: which end is older,
+ * and to upgrade that one. `theirs` is the version the peer's hello names (anything, untrusted).
+ */
+export function versionMismatch(theirs: unknown): string {
+  const shown = typeof theirs === 'number' || typeof theirs === 'string' ? String(theirs).slice(0, 20) : typeof theirs;
+  const older = typeof theirs === 'number' && theirs > NET_VERSION ? 'this daemon' : 'the peer';
+  return `the peer speaks Chorus network protocol v${shown}, this daemon v${NET_VERSION}: they are different versions of Chorus, and ${older} runs the older one; upgrade Chorus there (see the README's "Install") and try again`;
+}
+
+function parseHello(body: Uint8Array): PeerHello | HelloRefusal {
+  const bad = (why: string, final = false): HelloRefusal => ({ why, final });
+  if (body.length > HELLO_MAX_BYTES) return bad('handshake hello too large');
   let msg: unknown;
   try {
     msg = JSON.parse(dec.decode(body));
   } catch {
-    return 'handshake hello is not valid JSON (garbage or truncated frame)';
+    return bad('handshake hello is not valid JSON (garbage or truncated frame)');
   }
-  if (typeof msg !== 'object' || msg === null) return 'handshake hello is not an object';
+  if (typeof msg !== 'object' || msg === null) return bad('handshake hello is not an object');
   const m = msg as Record<string, unknown>;
-  if (m.p !== PROTOCOL) return 'not a Chorus peer (unknown protocol in hello)';
-  if (m.v !== NET_VERSION) return `peer speaks Chorus network protocol v${String(m.v)}, this daemon speaks v${NET_VERSION}; upgrade the older one`;
-  if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return 'handshake hello has no valid peer id';
-  if (typeof m.n !== 'string') return 'handshake hello has no nonce';
+  if (m.p !== PROTOCOL) return bad('not a Chorus peer (unknown protocol in hello)', true);
+  if (m.v !== NET_VERSION) return bad(versionMismatch(m.v), true);
+  if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return bad('handshake hello has no valid peer id');
+  if (typeof m.n !== 'string') return bad('handshake hello has no nonce');
   const nonce = decodeBase64(m.n);
-  if (nonce?.length !== 32) return 'handshake hello nonce has the wrong length';
+  if (nonce?.length !== 32) return bad('handshake hello nonce has the wrong length');
   const knock = typeof m.k === 'string' ? decodeBase64(m.k) : undefined;
   return { id: m.id, nonce, ...(knock ? { knock } : {}) };
 }
@@ -208,10 +231,12 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
       if (err) reject(err);
       else resolve(link!);
     };
-    const refuse = (reason: string): void => {
+    const refuse = (reason: string, final = false): void => {
       inner.send(frame(Frame.Refuse, enc.encode(reason)));
+      // Settled before the close, whose 'close' would otherwise settle it as "connection closed
+      // during handshake (…)", hiding the reason from the overlay and the person.
+      finish(new HandshakeError(reason, false, inner.remote, final));
       inner.close(reason);
-      finish(new HandshakeError(reason, false, inner.remote));
     };
     const onClose = (reason: string): void => {
       finish(new HandshakeError(`connection closed during handshake (${reason})`, false, inner.remote));
@@ -233,19 +258,19 @@ export function secureHandshake(inner: Link, opts: SecureOptions): Promise<Secur
         finish(new HandshakeError(`refused by peer: ${reason}`, true, inner.remote));
       } else if (type === Frame.Hello && peer === undefined) {
         const parsed = parseHello(body);
-        if (typeof parsed === 'string') return refuse(parsed);
+        if ('why' in parsed) return refuse(parsed.why, parsed.final);
         if (parsed.id === opts.selfId) return refuse('connected to itself (same peer id on both ends)');
         peer = parsed;
         if (opts.onKnock && peer.knock?.length === MAC_BYTES && equalBytes(peer.knock, knockOf(keys, peer.id, peer.nonce))) opts.onKnock(base64.encode(peer.nonce));
         inner.send(frame(Frame.Proof, proofOf(keys, proofTranscript(opts.selfId, myNonce, peer.id, peer.nonce))));
       } else if (type === Frame.Proof && peer !== undefined) {
         const proved = checkProof(keys, proofTranscript(peer.id, peer.nonce, opts.selfId, myNonce), body);
-        if (!proved) return refuse('session secret does not match: the join code is wrong, outdated, or from another session');
+        if (!proved) return refuse('session secret does not match: the join code is wrong, outdated, or from another session', true);
         // Two writers key the link with S; any link with a read-only end is keyed with R.
         const both = proved.writer && keys.writer !== undefined;
         finish(undefined, new SecureLink(inner, both ? keys.writer! : keys.read, opts.selfId, myNonce, peer, proved.writer));
       } else {
-        refuse('unexpected frame during handshake (garbage, truncated, or not a Chorus peer)');
+        refuse('unexpected frame during handshake (garbage, truncated, or not a Chorus peer)', true);
       }
     };
     const timer = setTimeout(() => {
