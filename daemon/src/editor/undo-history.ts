@@ -9,7 +9,7 @@
  * undoing a delete puts the deleted text back where its neighbours are now, while the editor's
  * own later steps never shift an earlier step (it comes into today's text only after them).
  */
-import { composeOps, invertOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
+import { composeOps, invertOp, isNoop, normalizeOp, transformApart, transformOp, type TextOp } from '../text/text-op.js';
 import type { GapMarks } from './gap-marks.js';
 
 /** A pause this long between two edits starts a new undo step (when the editor marks none). */
@@ -137,9 +137,17 @@ function deletedBy(op: TextOp): number {
  */
 function rebaseChain(stack: Step[], op: TextOp, by: Author, marks?: GapMarks): void {
   let other = op;
-  for (let i = stack.length - 1; i >= 0 && !isNoop(other); i--) {
+  for (let i = stack.length - 1; i >= 0; i--) {
     const s = stack[i]!;
     const revert = s.revert;
+    // Most steps are away from the change (people type in different places): only positions
+    // move, and no edge or gap is met (a one-region change that touches nothing).
+    const apart = transformApart(revert, other);
+    if (apart) {
+      [s.revert, other] = apart;
+      continue;
+    }
+    if (isNoop(other)) break;
     const place = placeOf(revert);
     const meets = place === undefined ? undefined : edgesAt(other, place);
     // Text others insert at the edge of a step stays out of it ('left': the step's inserts first),

@@ -34,6 +34,59 @@ export const normalizeOp = (op: TextOp): TextOp => otText.normalize(op);
  */
 export const transformOp = (op: TextOp, other: TextOp, side: 'left' | 'right'): TextOp => otText.transform(op, other, side);
 
+/**
+ * Where an op changes the text, when it changes it in one region and has no trailing retain: its
+ * leading retains (`lead` parts) add up to `at`, then only inserts (`ins` code units in all) and
+ * deletes (`del`). Undefined otherwise (several regions, empty parts, nothing changed).
+ */
+function regionOf(op: TextOp): { at: number; del: number; ins: number; lead: number } | undefined {
+  let at = 0;
+  let lead = 0;
+  while (lead < op.length && typeof op[lead] === 'number') {
+    const n = op[lead] as number;
+    if (n <= 0) return undefined;
+    at += n;
+    lead++;
+  }
+  if (lead === op.length) return undefined;
+  let del = 0;
+  let ins = 0;
+  for (let i = lead; i < op.length; i++) {
+    const c = op[i]!;
+    if (typeof c === 'string') {
+      if (c.length === 0) return undefined;
+      ins += c.length;
+    } else if (typeof c === 'object') {
+      if (!(c.d > 0)) return undefined;
+      del += c.d;
+    } else return undefined;
+  }
+  return { at, del, ins, lead };
+}
+
+/** `op` (a one-region op, `r` its region) with its region moved to `at`. */
+function movedTo(op: TextOp, r: { lead: number }, at: number): TextOp {
+  const rest = op.slice(r.lead);
+  return at > 0 ? [at, ...rest] : rest;
+}
+
+/**
+ * `[transformOp(a, b, side), transformOp(b, a, other side)]` for two ops made on the same text
+ * that each change one region, with the regions apart: one ends strictly before the other starts,
+ * so no tie can arise and the side does not matter. Only positions move, and this is a few array
+ * reads against ot-text's walk of both ops; own-edit undo carries each change down up to 200 steps
+ * (undo-history.ts). Undefined when the ops are not such a pair: use transformOp.
+ */
+export function transformApart(a: TextOp, b: TextOp): [TextOp, TextOp] | undefined {
+  const ra = regionOf(a);
+  if (!ra) return undefined;
+  const rb = regionOf(b);
+  if (!rb) return undefined;
+  if (rb.at > ra.at + ra.del) return [a, movedTo(b, rb, rb.at - ra.del + ra.ins)];
+  if (rb.at + rb.del < ra.at) return [movedTo(a, ra, ra.at - rb.del + rb.ins), b];
+  return undefined;
+}
+
 /** The op as splices, each to be applied to the result of the previous ones. */
 export function opToSplices(op: TextOp): Splice[] {
   const out: Splice[] = [];
