@@ -889,7 +889,8 @@ export function statusText(st: Schemas.ResultOf<typeof Schemas.SessionStatus>): 
           p.name,
           p.id.slice(0, 8),
           p.path && `via ${p.path}`,
-          PEER_STATES[p.state ?? ''] ?? p.state,
+          // Refused for good: the state's "unreachable for now" would send the person looking at the network.
+          p.refused !== undefined ? `not linked: ${p.refused}` : (PEER_STATES[p.state ?? ''] ?? p.state),
           p.syncing && `(syncing ${count(p.syncing, 'file')})`,
           // Measured by pings, which wait while either daemon is busy taking changes in.
           p.rttMs !== undefined && `rtt ${p.rttMs.toFixed(1)} ms`,

@@ -187,6 +187,11 @@ const PeerStatus = PeerInfo.extend({
    * time apart, a join): not level with it yet. Absent when none.
    */
   syncing: uint.optional(),
+  /**
+   * Why links with this peer are refused, while they are and it is not linked (its daemon runs
+   * another Chorus version, or holds another session's secret). Absent otherwise.
+   */
+  refused: z.string().max(1000).optional(),
 });
 
 export const SessionStatus = request(

@@ -11,7 +11,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/src/daemon.js';
 import { decodeJoinCode, encodeJoinCode } from '../../daemon/src/net/join-code.js';
 import { NET_VERSION } from '../../daemon/src/net/secure.js';
-import { logsOf, startDaemon } from '../support/in-process.js';
+import { joinAll, logsOf, startDaemon } from '../support/in-process.js';
 import { tempProject } from '../support/project-dir.js';
 import { stopAll } from './peer-helpers.js';
 
@@ -83,4 +83,37 @@ it('a daemon that a newer member dials refuses it, naming this end as the older 
   const refusal = frames.find((f) => f[0] === 3);
   expect(refusal?.subarray(1).toString()).toMatch(new RegExp(`v${NET_VERSION + 1}, this daemon v${NET_VERSION}: .* and this daemon runs the older one; upgrade Chorus there`));
   expect(logsOf(host).some((l) => /this daemon runs the older one/.test(l) && !/connection closed during handshake/.test(l))).toBe(true);
+});
+
+it('a member whose daemon now runs another version is shown in status as not linked, with why, until it links again', { timeout: 60_000 }, async () => {
+  const host = await startDaemon(tempProject({ 'a.txt': 'x\n' }), 'host');
+  const guest = await startDaemon(tempProject(), 'guest');
+  daemons = [host, guest];
+  await joinAll(host, [guest], { webrtc: false });
+  const guestId = guest.identity.id;
+  const port = Number(new URL(guest.session.listening.find((a) => a.includes('127.0.0.1'))!).port);
+  await guest.stop();
+  daemons = [host];
+  // The guest's person installed an older Chorus and started it: the same address, another version.
+  const wss = new WebSocketServer({ host: '127.0.0.1', port });
+  servers.push(wss);
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('connection', (ws: WebSocket) => {
+    ws.send(helloOf(NET_VERSION - 1));
+    ws.once('message', () => ws.close());
+  });
+  const peer = async () => host.status().peers.find((p) => p.id === guestId);
+  const until = Date.now() + 40_000;
+  while ((await peer())?.refused === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  expect((await peer())?.refused).toMatch(new RegExp(`v${NET_VERSION - 1}, this daemon v${NET_VERSION}: .*the peer runs the older one`));
+
+  // Upgraded again: the member's own daemon starts in its folder and links; the reason goes.
+  for (const c of wss.clients) c.terminate();
+  await new Promise((r) => wss.close(r));
+  servers = [];
+  daemons.push(await startDaemon(guest.project.root, 'guest'));
+  const back = Date.now() + 40_000;
+  while ((await peer())?.state !== 'connected' && Date.now() < back) await new Promise((r) => setTimeout(r, 100));
+  expect(await peer()).toMatchObject({ state: 'connected' });
+  expect((await peer())?.refused).toBeUndefined();
 });

@@ -104,6 +104,8 @@ export interface PeerInfo {
   path?: PeerPath;
   rttMs?: number;
   addrs: string[];
+  /** Why the last handshake with this member, while not linked, was refused for good (HandshakeError.final). */
+  refused?: string;
 }
 
 export interface OverlayEvents {
@@ -246,6 +248,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
   readonly #seen = new Map<string, number>();
   /** Peers whose last word was a goodbye (Wire.Bye), until they are up again. */
   readonly #left = new Set<string>();
+  /** Members whose last handshake was refused for good, and why (until a link with one succeeds). At most one per member. */
+  readonly #refusedBy = new Map<string, string>();
   /**
    * Joiners whose join stopped before it was in (a goodbye said so, or their link went while
    * their hello said `joining`), with the incarnation that did: gossip of that run, which other
@@ -427,7 +431,8 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       // In a larger session most members are reached through others, not linked directly.
       const state = this.#left.has(m.id) ? 'left' : !neighbours.has(m.id) && alive.includes(m.id) ? 'relayed' : 'reconnecting';
       const name = this.#nameOf(m.id);
-      out.push({ id: m.id, meta: this.#links.get(m.id)?.meta ?? (name ? { name } : {}), state, addrs: m.addrs });
+      const refused = this.#refusedBy.get(m.id);
+      out.push({ id: m.id, meta: this.#links.get(m.id)?.meta ?? (name ? { name } : {}), state, addrs: m.addrs, ...(refused !== undefined ? { refused } : {}) });
     }
     return out;
   }
@@ -597,7 +602,11 @@ export class Overlay extends EventEmitter<OverlayEvents> {
         this.#quiet.log(`handshake failed: ${reason.replace(/\s*\(.*$/, '').slice(0, 60)}`, `handshake with ${raw.remote} failed: ${reason}`);
         // An address that leads back to us (e.g. "localhost" in a seed list) is not worth redialing.
         if (/connected to itself/.test(reason) && origin.addr) this.#selfAddrs.add(origin.addr);
-        if (err instanceof HandshakeError && err.final) this.emit('refused', raw.remote, reason);
+        if (err instanceof HandshakeError && err.final) {
+          // A member we dialled: `chorus status` says why it stays apart (decision 269).
+          if (origin.expect !== undefined && this.#members.has(origin.expect)) this.#refusedBy.set(origin.expect, reason);
+          this.emit('refused', raw.remote, reason);
+        }
         else if (origin.addr !== undefined && !/connected to itself/.test(reason)) this.emit('handshake-incomplete', origin.addr, reason);
       },
     ).catch((err: unknown) => this.#internalError('adopting a link', err, raw));
@@ -611,6 +620,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     if (origin.expect !== undefined && origin.expect !== link.peerId) {
       this.#log(`${link.remote} turned out to be ${link.peerId}, not ${origin.expect}`);
     }
+    this.#refusedBy.delete(link.peerId);
     const hello: Hello = {
       session: this.#opts.sessionId,
       // The host id lets a peer on the same machine keep WebRTC on loopback (see host-addrs.ts).

@@ -87,6 +87,8 @@ export interface PeerStatus {
   rttMs?: number;
   /** Files whose changes are still being exchanged with it (Replicator.syncingWith); absent when none. */
   syncing?: number;
+  /** Why links with it are refused for good, while it is not linked (Overlay's PeerInfo.refused). */
+  refused?: string;
 }
 
 /** Most notices a join answers with (the log has every one): past it, the last says how many more. */
@@ -691,6 +693,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         state: p.state,
         ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),
         ...(syncing ? { syncing } : {}),
+        ...(p.refused !== undefined ? { refused: p.refused } : {}),
       };
     });
   }
