@@ -143,3 +143,29 @@ it('a peer message nested deeper than the limit is refused in words, and the lin
   await until(() => got.length === 1, 'the deepest allowed message');
   expect(h.session.replicator!.connectedPeers().map((p) => p.id)).toContain(m.id);
 });
+
+it('a document a peer lists that the index, level with the peer\'s, does not name is not waited for: the peer counts as synced, and no file as syncing', async () => {
+  // Trial s59 F2: after a day's work a member listed a file's old document that the others'
+  // index did not name; every join waited for it until it gave up ("nothing came for 60 s"), and
+  // restarted members said "syncing 1 file with peers" for good.
+  const { h, m } = await hostAndMallory({ 'README.md': 'read me\n' });
+  const rep = h.session.replicator!;
+  const orphan = fileId();
+  m.send({ kind: 'docs', docs: ['index', orphan] });
+  m.send({ kind: 'snapshot', doc: orphan, data: savedText('an old document\n') });
+  await until(() => refusals(h, new RegExp(`holding ${orphan} from peer`)) >= 1, 'the snapshot held');
+  // While the index is not level with the peer, an entry naming it may be on its way: waited for.
+  expect(rep.isSynced(m.id)).toBe(false);
+  const synced = new Promise<void>((resolve) => rep.on('synced', (id: string) => id === m.id && resolve()));
+  // Everything else it listed is level (its join listed the extension data too).
+  m.send({ kind: 'level', doc: 'data' });
+  m.send({ kind: 'level', doc: 'index' });
+  await synced;
+  expect(rep.isSynced(m.id)).toBe(true);
+  expect(rep.syncingWith(m.id)).toBe(0);
+  expect(h.workspace.docIds()).not.toContain(orphan);
+  // Named later after all: taken then, as any held document.
+  const add = changeOn<Index>(h.workspace.index.save(), (d) => (d.files[orphan] = { path: 'old.txt', hash: sha('an old document\n'), size: 15 }));
+  m.changes('index', [add]);
+  await until(() => h.workspace.docIds().includes(orphan), 'the held document taken once named');
+});
