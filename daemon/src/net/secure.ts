@@ -178,7 +178,7 @@ function decodeBase64(text: string): Uint8Array | undefined {
  * and to upgrade that one. `theirs` is the version the peer's hello names (anything, untrusted).
  */
 export function versionMismatch(theirs: unknown): string {
-  const shown = typeof theirs === 'number' || typeof theirs === 'string' ? String(theirs).slice(0, 20) : typeof theirs;
+  const shown = typeof theirs === 'number' || typeof theirs === 'string' ? String(theirs).slice(0, 20) : '?';
   const older = typeof theirs === 'number' && theirs > NET_VERSION ? 'this daemon' : 'the peer';
   return `the peer speaks Chorus network protocol v${shown}, this daemon v${NET_VERSION}: they are different versions of Chorus, and ${older} runs the older one; upgrade Chorus there (see the README's "Install") and try again`;
 }

@@ -405,13 +405,13 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   isSynced(peerId: string): boolean {
     const p = this.peers.get(peerId);
-    return !!p && this.unsettled(p) === 0 && this.wanted.size === 0;
+    return !!p && this.levelled(p) && this.wanted.size === 0;
   }
 
   /**
    * A file's document the peer listed that the file index, level with the peer's, does not name:
    * no file of the session is its text, so there is nothing to wait for. It is held (`snapshot`)
-   * should an entry name it later. A member offered one after a day's work (trial s59 F2: a file
+   * should an entry name it later (decision 270). A member offered one after a day's work (trial s59 F2: a file
    * deleted while open and typed back, its old document still named in the offering member's
    * index and not in others'); every join then waited for it until it gave up, and members
    * restarted said "syncing 1 file" for good.
@@ -420,11 +420,14 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return this.isFileDoc(doc) && !p.unsynced.has(INDEX_DOC_ID) && !this.workspace.names(doc);
   }
 
-  /** Documents still to be levelled with the peer, those the index does not name left out (`unnamed`). */
-  private unsettled(p: PeerState): number {
-    let n = 0;
-    for (const doc of p.unsynced) if (!this.unnamed(p, doc)) n++;
-    return n;
+  /**
+   * Is every document the peer listed level with it, those the index does not name left out
+   * (`unnamed`)? Stops at the first that is not: this runs at each document levelled, and a join
+   * levels thousands.
+   */
+  private levelled(p: PeerState): boolean {
+    for (const doc of p.unsynced) if (!this.unnamed(p, doc)) return false;
+    return true;
   }
 
   /** Send an ephemeral message to one peer, or to all. */
@@ -1271,7 +1274,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private checkSynced(only?: string): void {
     for (const [id, p] of this.peers) {
       if (only && id !== only) continue;
-      if (this.unsettled(p) === 0 && this.wanted.size === 0) this.emit('synced', id);
+      if (this.levelled(p) && this.wanted.size === 0) this.emit('synced', id);
     }
   }
 
