@@ -38,7 +38,7 @@ import { deletedCopyHolds } from './lifecycle/kept-copies.js';
 import { Project, tooBroad } from './project.js';
 import { configKeys, loadSession, setAsideDamagedSession, type SessionConfig } from './session/session-file.js';
 import { decodeJoinCode, isReadOnly } from './net/join-code.js';
-import { SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
+import { NO_NAME_YET, SessionManager, type JoinOptions, type JoinProgress, type JoinResult, type ShareOptions, type ShareResult } from './session/session-manager.js';
 import { testTimings } from './session/test-timings.js';
 import { VERSION } from './version.js';
 import { processMemory } from './memory-report.js';
@@ -569,7 +569,13 @@ export class Daemon {
    */
   private peersNamed(): ReturnType<SessionManager['peers']> {
     const said = new Map(this.presence.peers().map((v) => [v.id, v]));
-    return this.session.peers().map((p) => ({ ...p, name: said.get(p.id)?.name ?? p.name, color: said.get(p.id)?.color ?? p.color }));
+    return this.session.peers().map((p) => {
+      // One out of view keeps the name its presence last gave, when its links never said one (a
+      // browser tab names itself after it links; trial s59 F7: "(no name yet)" for a member the
+      // editors had just named).
+      const v = said.get(p.id) ?? (p.name === NO_NAME_YET ? this.presence.lastKnown(p.id) : undefined);
+      return { ...p, name: v?.name ?? p.name, color: v?.color ?? p.color };
+    });
   }
 
   /**

@@ -95,3 +95,12 @@ it('in a full mesh, a link silent past the timeout and then heard again brings t
   vi.advanceTimersByTime(5000 + LEAVE_GRACE_MS + 3000);
   expect(told.filter((t) => t !== 'cursor 1')).toEqual(['joined Bo', 'cursor 0', 'cursor 0', 'left Bo (unreachable)']);
 });
+
+it('a peer gone from view is still known by the name and colour it last gave (trial s59 F7)', () => {
+  heartbeat();
+  expect(presence.lastKnown('p2')).toBeUndefined(); // in view: peers() has it
+  vi.advanceTimersByTime(7000 + LEAVE_GRACE_MS);
+  expect(presence.peers()).toEqual([]);
+  expect(presence.lastKnown('p2')).toEqual({ name: 'Bo', color: '#654321' });
+  expect(presence.lastKnown('p3')).toBeUndefined();
+});

@@ -136,6 +136,13 @@ export class Presence extends EventEmitter<PresenceEvents> {
    * that appears again is told as back, not as joined. Bounded by MAX_REMEMBERED, oldest first.
    */
   private readonly hadBefore = new Set<string>();
+  /**
+   * The name and colour each member gone from view last gave (as `hadBefore`, bounded by
+   * MAX_REMEMBERED, oldest first): `chorus status` still lists it, and a member known only by its
+   * presence (a browser tab names itself after it links) was listed as "(no name yet)" while the
+   * editors had just said "Dave is out of reach" (trial s59 F7).
+   */
+  private readonly lastViews = new Map<string, { name: string; color: string }>();
 
   /**
    * `leaveGraceMs`: how long a peer lost without a goodbye stays before "left" is told
@@ -202,6 +209,11 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** Everyone in the session as told to editors: a peer lost within its grace still counts. */
   peers(): PeerView[] {
     return [...this.remote.values()].map((p) => p.view);
+  }
+
+  /** The name and colour a member gone from view (`peers`) last gave, while remembered. */
+  lastKnown(peerId: string): { name: string; color: string } | undefined {
+    return this.lastViews.get(peerId);
   }
 
   find(nameOrId: string): PeerView | undefined {
@@ -369,6 +381,9 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (!peer) return;
     this.remote.delete(peerId);
     this.remember(peerId);
+    this.lastViews.delete(peerId); // re-inserted: the newest
+    this.lastViews.set(peerId, { name: peer.view.name, color: peer.view.color });
+    if (this.lastViews.size > MAX_REMEMBERED) this.lastViews.delete(this.lastViews.keys().next().value!);
     if (peer.lostAt === undefined) this.clearCursors(peer);
     this.emit('left', peer.view, reason);
   }

@@ -102,7 +102,8 @@ const MAX_JOIN_NOTICES = 50;
 const MAX_JOIN_NOTICES_COLLECTED = 5_000;
 
 /** The name status gives a member that has told none yet (a browser tab before its person chose one). */
-const NO_NAME_YET = '(no name yet)';
+/** A member's name in `chorus status` before it has given one (Daemon.peersNamed may know it from presence). */
+export const NO_NAME_YET = '(no name yet)';
 
 /** Dial failures that mean "nothing listens there" rather than "no answer yet". */
 const DEFINITE_DIAL_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
