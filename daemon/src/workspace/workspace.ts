@@ -356,6 +356,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    */
   readOnly = false;
   /**
+   * This workspace is taking in the session's history for the first time, with no copy of its
+   * own (a browser tab's first visit), until its first sync with a peer ends: the conflict copies
+   * already in the session are no news to it, as for a folder joining (`index.holdingBack`). A
+   * new guest's page greeted it with three old "arrived from a peer" warnings (trial s59 F5).
+   */
+  learningHistory = false;
+  /**
    * Why the saved index did not load whole at start (no saved index, a damaged one, or a log
    * without the snapshot it builds on), or undefined when it did. The folder's ledger of what
    * the daemon wrote describes the index as it was, so a file it names that this index lacks is
@@ -1807,7 +1814,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * the file went.
    */
   private tellMovedForFolders(diff: IndexDiff): void {
-    if (this.index.holdingBack) return; // the session's history, as in tellArrivedCopies
+    if (this.index.holdingBack || this.learningHistory) return; // the session's history, as in tellArrivedCopies
     const arrived = [...diff.created, ...diff.renamed.map((r) => r.to)];
     for (const to of arrived) {
       const id = this.index.idOf(to);
@@ -1831,7 +1838,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   private tellArrivedCopies(diff: IndexDiff, origin: Origin): void {
     // A folder joining learns the session's history, old copies and all: no news (a trial: each
     // later joiner listed every earlier joiner's copies, and an empty folder's log had 45).
-    if (origin.kind !== 'peer' || this.index.holdingBack) return;
+    if (origin.kind !== 'peer' || this.index.holdingBack || this.learningHistory) return;
     const said = (copy: string, of: string) => `${copy} arrived from a peer: another version of ${of}, kept beside it (the peer had its own ${of}: it made it at the same moment, joined with a folder that had one, or took its folder in again after its saved list of files was lost)`;
     const folders = new Set<string>();
     for (const to of diff.created) {

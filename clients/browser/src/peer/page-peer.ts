@@ -116,6 +116,8 @@ export class ChorusPagePeer implements PagePeer {
     const actor = runActor(selfId);
     this.#workspace = new Workspace(store, blobs, actor, { read: async () => undefined });
     this.#workspace.readOnly = this.#readOnly;
+    // A first visit: what the session already holds is history until the first sync ends.
+    this.#workspace.learningHistory = this.#workspace.index.entries().length === 0;
     this.#data = new ExtensionData(store, actor);
     this.#data.setReadOnly?.(this.#readOnly);
     const plan = dialPlan(target, opts.secure);
@@ -174,6 +176,7 @@ export class ChorusPagePeer implements PagePeer {
     this.#overlay.on('refused', (where, reason) => this.#refused(`the session refused this link (${reason})`, where));
     this.#overlay.on('wrong-session', (where) => this.#refused('the peer at this address serves another session', where));
     this.#replicator.on('synced', () => {
+      this.#workspace.learningHistory = false;
       if (this.#unacknowledged === 0) return;
       this.#unacknowledged = 0;
       this.#emitStatus();
