@@ -182,6 +182,47 @@ describe('FolderWriter: the one writer of the project folder, with the one path 
   });
 });
 
+describe('FolderWriter: copies kept in .chorus/kept/', () => {
+  // A CI run (stop 59) listed .chorus/kept/, found the copy, and read it empty: it was made with
+  // its name and written after. Each write below first makes its file empty, as opening it does,
+  // and looks into .chorus/kept/ then: nothing there may be less than whole.
+  it('is never seen in .chorus/kept/ before it holds all it keeps, for a version given or a copy of the file', async () => {
+    const keptDir = path.join(root, '.chorus', 'kept');
+    const seen: string[] = [];
+    const look = () => {
+      if (!fs.existsSync(keptDir)) return;
+      for (const n of fs.readdirSync(keptDir, { recursive: true }) as string[]) {
+        const abs = path.join(keptDir, n);
+        if (fs.statSync(abs).isFile()) seen.push(`${n.replace(/\.txt\..*/, '.txt')}: ${fs.readFileSync(abs, 'utf8')}`);
+      }
+    };
+    const writeFile = fs.promises.writeFile.bind(fs.promises);
+    const copyFile = fs.promises.copyFile.bind(fs.promises);
+    vi.spyOn(fs.promises, 'writeFile').mockImplementation(async (file, data, options) => {
+      fs.closeSync(fs.openSync(file as string, 'w'));
+      look();
+      return writeFile(file, data, { ...(options as object), flag: 'w' });
+    });
+    vi.spyOn(fs.promises, 'copyFile').mockImplementation(async (from, to) => {
+      fs.closeSync(fs.openSync(to as string, 'w'));
+      look();
+      return copyFile(from, to);
+    });
+    try {
+      const given = await writer.keepCopy('ok.txt', Buffer.from('a version no longer in the folder\n'));
+      const copied = await writer.keepCopy('dir/keep.txt');
+      look();
+      expect(fs.readFileSync(given, 'utf8')).toBe('a version no longer in the folder\n');
+      expect(fs.readFileSync(copied, 'utf8')).toBe('keep\n');
+    } finally {
+      vi.restoreAllMocks();
+    }
+    // Looked at before each write and once after both: each copy, each time it was there, whole.
+    expect(new Set(seen)).toEqual(new Set(['ok.txt: a version no longer in the folder\n', `dir${path.sep}keep.txt: keep\n`]));
+    expect(fs.readdirSync(path.join(root, '.chorus', 'tmp'))).toEqual([]);
+  });
+});
+
 // Decision 142: a file where the session has a folder (or the other way round) is refused in
 // words, as a WriteRefused, never as a raw ENOTDIR thrown from the path check itself (that one
 // stopped a whole batch of a peer's files, with the stack in the log).

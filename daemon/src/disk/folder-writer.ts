@@ -791,17 +791,35 @@ export class FolderWriter {
     const abs = this.checked(rel);
     const kept = path.join(this.project.dotDir, 'kept', `${rel}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
     await fs.promises.mkdir(path.dirname(kept), { recursive: true, mode: 0o700 });
-    // Two copies of one file kept in the same millisecond (two watches ending at a stop) must not
-    // overwrite each other: the second gets a number.
-    for (let n = 1; ; n++) {
-      const name = n === 1 ? kept : `${kept}-${n}`;
-      try {
-        if (content !== undefined) await fs.promises.writeFile(name, content, { mode: 0o600, flag: 'wx' });
-        else await fs.promises.copyFile(abs, name, fs.constants.COPYFILE_EXCL);
-        return name;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw e;
+    // Written whole in `.chorus/tmp/` first (the same file system; cleared at start after a
+    // crash), then linked to its name: a copy is never seen half written, or empty, by a person
+    // or a script looking in `.chorus/kept/` (a CI run read one empty).
+    await fs.promises.mkdir(this.tempDir, { recursive: true, mode: 0o700 });
+    const part = path.join(this.tempDir, tempName());
+    try {
+      if (content !== undefined) await fs.promises.writeFile(part, content, { mode: 0o600, flag: 'wx' });
+      else await fs.promises.copyFile(abs, part, fs.constants.COPYFILE_EXCL);
+      // Two copies of one file kept in the same millisecond (two watches ending at a stop) must
+      // not overwrite each other: the second gets a number (link fails on a name that exists).
+      for (let n = 1; ; n++) {
+        const name = n === 1 ? kept : `${kept}-${n}`;
+        try {
+          await fs.promises.link(part, name);
+          return name;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          // A file system without hard links (some network and FUSE ones): renamed instead, onto
+          // a name nothing holds (the check and the rename are not one step, but only this
+          // daemon writes here).
+          if ((code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') && !fs.existsSync(name)) {
+            await fs.promises.rename(part, name);
+            return name;
+          }
+          if (code !== 'EEXIST' || n >= 100) throw e;
+        }
       }
+    } finally {
+      await fs.promises.rm(part, { force: true });
     }
   }
 }
