@@ -123,6 +123,13 @@ export class FolderSync {
   readonly rules: IgnoreRules;
   /** Say a message to the person (every editor here: a session/notice), besides the log; set by the daemon. */
   onTell: ((message: string) => void) | undefined;
+  /**
+   * Resolves once every editor's messages sent so far have been handed on (EditorClient.caughtUp);
+   * set by the daemon. A take-in waits for it before it judges what it read, so that a write an
+   * editor declared as its own (VS Code's save) is known as such even when the declaration still
+   * waits in the editor's queue behind typing the daemon has not applied yet (decision 271).
+   */
+  editorsCaughtUp: (() => Promise<void>) | undefined;
   private watcher: FSWatcher | undefined;
   /**
    * Folders chokidar is kept out of because they hold a path too long for the system (its listing
@@ -885,6 +892,11 @@ export class FolderSync {
     for (const rel of [...touched].sort()) await look(rel);
     if (!full) for (const rel of await this.newNamesBeside(absent, touched)) await look(rel);
     if (!full) await this.letWritesFinish(present, later);
+    // A suspended daemon (`kill -STOP`, a closed lid) resumes with a file VS Code wrote at each
+    // auto save and, queued in its socket, the typing that file holds and the saves' declarations:
+    // judged before those were handed on, the file was taken in as an outside edit on top of the
+    // same typing arriving as edits, doubling it on every member (trial s59 F1, decision 271).
+    if (present.size && this.editorsCaughtUp) await this.editorsCaughtUp();
     const hold = full ? testTimings().takeInHoldMs : undefined;
     if (hold !== undefined) {
       // Test-only (decision 196): the moment between reading the folder and taking it in, held

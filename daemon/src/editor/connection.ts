@@ -34,6 +34,13 @@ function dropUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], 
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
 }
 
+/**
+ * The longest a take-in of the folder waits for an editor's messages read so far to be handed
+ * on (EditorClient.caughtUp): a few turns of the event loop as a rule; a bound for a connection
+ * whose library holds a message back.
+ */
+const CAUGHT_UP_MS = 2000;
+
 const SUPPORTED: Encoding[] = ['utf-16', 'utf-8', 'utf-32'];
 
 function negotiate(offered: string[] | undefined): Encoding {
@@ -79,10 +86,13 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     if (socket.destroyed || !socket.writable) return;
     void conn.sendNotification(def.method, params).catch(() => undefined);
   };
+  const order = new MessageOrder();
   const session = services.newSession({
     bufferDidChange: (path, revision, changes) => notify(P.BufferDidChange, { path, revision, changes }),
     workspaceDidChange: (change) => notify(P.WorkspaceDidChange, change),
     bufferDidRename: (from, to) => notify(P.BufferDidRename, { from, to }),
+    // Up to what it has sent so far (a count taken now): an editor typing on is not waited for.
+    caughtUp: () => order.handedOn(reader.read, 100, CAUGHT_UP_MS),
   });
   const collab = new EditorCollaboration(session, services.collaboration, notify);
   const gate = (method: string) => {
@@ -93,7 +103,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   const log = (msg: string) => services.log(`editor ${session.id} (${session.name}): ${msg}`);
   logInternalErrors(conn, log);
   // Every message of this editor runs and is answered in the order it was sent (decision 187).
-  const b: Binding = { conn, order: new MessageOrder(), gate, log };
+  const b: Binding = { conn, order, gate, log };
 
   onRequest(b, P.Initialize, (p) => {
     if (p.protocolVersion !== P.PROTOCOL_VERSION) {
@@ -116,8 +126,17 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     session.close(p.path);
     return null;
   });
-  // Answered once the file is written: the editor's save is done when this answers.
-  onRequest(b, P.BufferSave, (p) => session.save(p.path, { hold: p.hold ?? false, writes: p.writes }).then(() => null));
+  // Answered once the file is written: the editor's save is done when this answers. A declared
+  // write (VS Code's save of its own text) is known on arrival: VS Code has written the file by
+  // then, and the folder's take-in of it must not wait behind this editor's earlier messages
+  // (decision 271).
+  onRequest(
+    b,
+    P.BufferSave,
+    (p) => session.save(p.path, { hold: p.hold ?? false, writes: p.writes }).then(() => null),
+    'ordered',
+    (p) => (p.writes === undefined ? undefined : session.declareWrite(p.path, p.writes)),
+  );
   onRequest(b, P.SessionStatus, () => services.status());
   onRequest(b, P.WorkspaceFiles, () => services.files());
   onRequest(b, P.SessionShare, (p) => services.share(dropUndefined(p ?? {})));

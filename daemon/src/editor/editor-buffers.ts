@@ -20,6 +20,12 @@ export interface EditorClient {
   /** A file this editor has open was renamed: the buffer is now `to`. */
   bufferDidRename?(from: string, to: string): void;
   workspaceDidChange(change: { created: string[]; deleted: string[]; renamed: Array<{ from: string; to: string }> }): void;
+  /**
+   * Resolves once every message the editor had sent when this was called has been handed on to
+   * its handler (what its arrival tells is known; its work may still wait its turn). Bounded;
+   * never rejects. Absent: nothing to wait for.
+   */
+  caughtUp?(): Promise<void>;
 }
 
 interface OpenBuffer {
@@ -388,6 +394,26 @@ export class EditorBuffers implements ChangeSink {
     if (written === false) {
       throw new Failure('storage', `could not write ${path} into the folder (the daemon's log, .chorus/daemon.log, says why); your text is safe in the session and is written at the next change: fix what the log names, then save again`);
     }
+  }
+
+  /**
+   * A `buffer/save` declaring `writes` (VS Code's save of its own text, decision 255), told the
+   * moment it arrives, before this editor's earlier messages have run (decision 271): VS Code
+   * has written the file by now, and if the daemon was suspended meanwhile those earlier
+   * messages (the typing that text holds, a save still waiting for its answer) may be long queued,
+   * while the folder's take-in of that write must know it as the editor's own. Does nothing for a
+   * buffer not open (yet) here, a reader or view mode: the ordered `save` deals with those.
+   */
+  declareWrite(pathIn: string, writes: string): void {
+    if (this.hooks.viewMode?.() || this.hooks.readOnly?.()) return;
+    const path = this.current(this.resolveOpen(pathIn));
+    const buf = this.buffers.get(path);
+    if (buf) this.hooks.holdWrites?.(buf.fileId, path, writes);
+  }
+
+  /** See EditorClient.caughtUp. */
+  caughtUp(): Promise<void> {
+    return this.client.caughtUp?.() ?? Promise.resolve();
   }
 
   close(pathIn: string): void {

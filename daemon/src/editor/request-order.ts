@@ -96,17 +96,30 @@ export class MessageOrder {
    */
   async settled(read: () => number, turns = 100, ms = 30_000): Promise<void> {
     const until = Date.now() + ms;
-    let still = 0;
-    let last = this.taken;
-    while (this.taken < read() && still < turns && Date.now() < until) {
-      await new Promise<void>((r) => setImmediate(r));
-      if (this.taken === last) still++;
-      else [still, last] = [0, this.taken];
-    }
+    await this.handedOn(read, turns, ms);
     while (this.held !== undefined && Date.now() < until) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.held, new Promise<void>((r) => (timer = setTimeout(r, until - Date.now())))]);
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Resolves once `read()` messages have been handed on by vscode-jsonrpc (taken here), whether or
+   * not their work has run: what each one's arrival tells (`onRequest`'s `arrived`) is known
+   * then. A message it does not hand on is waited for at most `turns` turns of the event loop
+   * with nothing taken; at most `ms` milliseconds in all. Pass a number to wait only for the
+   * messages read so far (an editor typing on never lets a moving count be reached).
+   */
+  async handedOn(read: number | (() => number), turns = 100, ms = 30_000): Promise<void> {
+    const upTo = typeof read === 'number' ? () => read : read;
+    const until = Date.now() + ms;
+    let still = 0;
+    let last = this.taken;
+    while (this.taken < upTo() && still < turns && Date.now() < until) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.taken === last) still++;
+      else [still, last] = [0, this.taken];
     }
   }
 

@@ -170,20 +170,35 @@ export interface Binding {
 /**
  * Bind a request: in order with the connection's other messages, validate params, run, map
  * failures. `kind` says when later messages may start (see RequestKind); `ordered` by default.
+ * `arrived` (optional) is given the valid params as soon as vscode-jsonrpc hands the request on,
+ * before earlier messages' work is done: for what a request tells that must be known at once
+ * (VS Code's declared save, decision 271). It must not throw or change the text.
  */
 export function onRequest<P extends z.ZodType, R extends z.ZodType>(
   b: Binding,
   def: RequestDef<P, R>,
   handler: (params: z.output<P>) => z.output<R> | Promise<z.output<R>>,
   kind: RequestKind = 'ordered',
+  arrived?: (params: z.output<P>) => void,
 ): void {
   const fail = (e: unknown): never => {
     throw toResponseError(e, def.method, internalLogs.get(b.conn));
   };
   // Not an async function: vscode-jsonrpc must await the very promise MessageOrder returns (see
   // MessageOrder.request), and a handler that answers at once stays free of promises.
-  b.conn.onRequest(def.method, (...args: unknown[]) =>
-    b.order.request(kind, () => {
+  b.conn.onRequest(def.method, (...args: unknown[]) => {
+    if (arrived) {
+      // What the request tells at once, before earlier messages' work is done. Only valid params
+      // of an initialized connection; the ordered run below answers everything else.
+      try {
+        b.gate(def.method);
+        const parsed = def.params.safeParse(paramsOf(args));
+        if (parsed.success) arrived(parsed.data);
+      } catch {
+        // refused or failed: said by the run below, in order
+      }
+    }
+    return b.order.request(kind, () => {
       tracePoint('request');
       try {
         const raw = paramsOf(args);
@@ -195,8 +210,8 @@ export function onRequest<P extends z.ZodType, R extends z.ZodType>(
       } catch (e) {
         return fail(e);
       }
-    }),
-  );
+    });
+  });
 }
 
 /**
