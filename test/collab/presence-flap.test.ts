@@ -25,6 +25,8 @@ const F = 'f.txt';
 beforeAll(async () => {
   ({ A, B, ea, eb, dirA } = await aliceAndBob({ [F]: 'one\ntwo\n' }, [F]));
   await ea.waitFor(() => A.presence.peers().some((p) => p.name === 'bob'), 'bob in alice\'s presence');
+  // And her editor told so (bob is told once his join is done: the counts below start after it).
+  await ea.waitFor(() => told(P.PeerDidJoin.method) > 0, 'bob told to alice\'s editor');
 });
 
 afterAll(async () => {

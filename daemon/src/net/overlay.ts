@@ -495,6 +495,19 @@ export class Overlay extends EventEmitter<OverlayEvents> {
     return !refused;
   }
 
+  /**
+   * Where `peerId`'s join stands, as its direct link tells: `joining` while its hello said so and
+   * no `joined` came, `abandoned` once its join stopped before it was in (its goodbye said so, or
+   * its link went mid-join; decision 161) until a hello of a new run; undefined for a member, or a
+   * peer never linked directly (nothing here says it is joining).
+   */
+  joinState(peerId: string): 'joining' | 'abandoned' | undefined {
+    // A hello of a new run takes it off #abandoned (#onHello): until then it is that run's.
+    if (this.#abandoned.has(peerId)) return 'abandoned';
+    const s = this.#links.get(peerId);
+    return s?.up && s.meta.joining === true ? 'joining' : undefined;
+  }
+
   /** When anything last arrived from `peerId` on a direct link (ms epoch); undefined while not linked. */
   lastHeard(peerId: string): number | undefined {
     const s = this.#links.get(peerId);

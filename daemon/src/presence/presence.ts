@@ -101,6 +101,13 @@ interface RemotePeer {
    * left `leaveGraceMs` later unless heard again first. Undefined while it is here.
    */
   lostAt?: number;
+  /**
+   * Its link says it is still joining (or its join was abandoned): editors have not been told
+   * of it. They are once its join is done (`tick`); a join that fails is never told, neither as
+   * joined nor as gone (trial s59 F3: "joined the session", then "out of reach … back by
+   * themselves", for a joiner that had given up).
+   */
+  unannounced?: true;
 }
 
 /** What presence asks of the session about peers (the overlay's view, through the daemon). */
@@ -112,6 +119,12 @@ export interface PresenceLinks {
    * link says nothing about the person and only a silent heartbeat does)?
    */
   heartbeat(): boolean;
+  /**
+   * Whether the peer's direct link says it is still joining (`joining`), or its join stopped
+   * before it was in (`abandoned`: a goodbye said so, or it went mid-join); undefined for a
+   * member, or a peer not linked directly. Absent: every peer is a member.
+   */
+  joinState?(peerId: string): 'joining' | 'abandoned' | undefined;
 }
 
 export interface PresenceEvents {
@@ -179,7 +192,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     }
     if (moved) this.broadcastSoon();
     for (const p of this.remote.values()) {
-      if (p.lostAt !== undefined) continue;
+      if (p.lostAt !== undefined || p.unannounced) continue;
       for (const r of p.editors) if (r.fileId !== undefined && to.has(r.fileId)) this.emitEditor(p.view, r);
     }
   };
@@ -206,9 +219,9 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.broadcastSoon();
   }
 
-  /** Everyone in the session as told to editors: a peer lost within its grace still counts. */
+  /** Everyone in the session as told to editors: a peer lost within its grace still counts; one still joining does not. */
   peers(): PeerView[] {
-    return [...this.remote.values()].map((p) => p.view);
+    return [...this.remote.values()].filter((p) => !p.unannounced).map((p) => p.view);
   }
 
   /** The name and colour a member gone from view (`peers`) last gave, while remembered. */
@@ -342,8 +355,10 @@ export class Presence extends EventEmitter<PresenceEvents> {
     // were cleared when it was lost and all come back now.
     const isNew = !peer;
     const before = peer?.lostAt === undefined ? (peer?.editors ?? []) : [];
-    peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors };
+    const unannounced = isNew ? this.links?.joinState?.(peerId) !== undefined : peer!.unannounced === true;
+    peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors, ...(unannounced ? { unannounced: true as const } : {}) };
     this.remote.set(peerId, peer);
+    if (unannounced) return; // told once its join is done (tick)
     if (isNew) this.emit('joined', view, this.hadBefore.has(peerId) ? 'back' : 'joined');
     for (const e of p.editors) this.emitEditor(view, e);
     for (const gone of before.filter((b) => !p.editors.some((e) => e.id === b.id))) {
@@ -380,6 +395,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const peer = this.remote.get(peerId);
     if (!peer) return;
     this.remote.delete(peerId);
+    if (peer.unannounced) return; // never told as here: nothing to tell as gone
     this.remember(peerId);
     this.lastViews.delete(peerId); // re-inserted: the newest
     this.lastViews.set(peerId, { name: peer.view.name, color: peer.view.color });
@@ -399,7 +415,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (!peer || peer.lostAt !== undefined) return;
     peer.lostAt = Date.now();
     peer.fresh = true;
-    this.clearCursors(peer);
+    if (!peer.unannounced) this.clearCursors(peer);
   }
 
   private clearCursors(peer: RemotePeer): void {
@@ -419,6 +435,12 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const now = Date.now();
     const heartbeat = this.links?.heartbeat() ?? true;
     for (const [id, p] of this.remote) {
+      if (p.unannounced && p.lostAt === undefined && this.links?.joinState?.(id) === undefined) {
+        // Its join is done: it is in, and editors hear of it now.
+        delete p.unannounced;
+        this.emit('joined', p.view, this.hadBefore.has(id) ? 'back' : 'joined');
+        for (const e of p.editors) this.emitEditor(p.view, e);
+      }
       if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
       if (p.lostAt !== undefined && p.seen > p.lostAt) p.lostAt = undefined;
       if (p.lostAt !== undefined) {
@@ -426,7 +448,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
       } else if (now - p.seen > TIMEOUT_MS) this.lose(id);
     }
     if (heartbeat) return this.broadcast();
-    for (const p of this.remote.values()) if (p.lostAt === undefined) for (const e of p.editors) this.emitEditor(p.view, e);
+    for (const p of this.remote.values()) if (p.lostAt === undefined && !p.unannounced) for (const e of p.editors) this.emitEditor(p.view, e);
   }
 
   private remember(peerId: string): void {
@@ -449,6 +471,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
 /** What presence needs to know of the overlay a replicator runs on. */
 export interface PresenceOverlay {
   lastHeard(peerId: string): number | undefined;
+  joinState(peerId: string): 'joining' | 'abandoned' | undefined;
   isPartialMesh(): boolean;
   readonly startedJoining: boolean;
 }
@@ -464,6 +487,7 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
   presence.connect((topic, body, to) => rep.sendEphemeral(topic, body, to), {
     lastHeard: (id) => overlay()?.lastHeard(id),
     heartbeat: () => overlay()?.isPartialMesh() ?? false,
+    joinState: (id) => overlay()?.joinState(id),
   });
   rep.on('peerUp', (id, meta) => presence.peerUp(id, { joining: meta.joining === true, meJoining: overlay()?.startedJoining ?? true }));
   rep.on('peerDown', (id) => {
