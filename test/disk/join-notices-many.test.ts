@@ -27,6 +27,48 @@ it('a join into 200 identical files and 3 different ones names the 3 kept aside'
   expect((joined.notices ?? []).filter((m) => m.includes('same content'))).toEqual([]);
 });
 
+// Trial s59 F4: a join with an old clone shared its untracked notes with every member, and
+// nobody was told. The join names what it shared of the folder's own files; not the files the
+// session had already (identical, or set aside as copies), nor those kept here (.env, ignored).
+it('a join names the files of the folder it shared that the session lacked, and only those', async () => {
+  const a = await startPeer(tempProject({ 'README.md': 'the session\n', 'same.txt': 'same\n', 'src/main.c': 'int main;\n' }, 'chorus-disk-a-'), 'alice');
+  const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
+  const b = await startPeer(
+    tempProject(
+      {
+        'README.md': 'an older README\n', // set aside as a copy: told on its own
+        'same.txt': 'same\n',
+        'notes/private-todo.md': 'my own notes\n',
+        'scratch.txt': 'scratch\n',
+        '.env': 'SECRET=1\n', // never shared
+        '.gitignore': 'build/\n',
+        'build/out.o': 'object\n', // ignored
+      },
+      'chorus-disk-b-',
+    ),
+    'bob',
+  );
+  const joined = await b.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  const shared = (joined.notices ?? []).filter((m) => m.startsWith('this folder had '));
+  expect(shared).toEqual([
+    'this folder had 3 files the session did not, now shared with every member: .gitignore, notes/private-todo.md, scratch.txt. Files .gitignore names, and secrets such as .env, stayed here. If one of these should not be shared, move it out of this folder (members then lose it too)',
+  ]);
+  expect((joined.notices ?? []).some((m) => m.startsWith('README.md: this folder had another version'))).toBe(true);
+});
+
+it('a join that shares more than ten of the folder\'s own files names ten and says where the rest are', async () => {
+  const a = await startPeer(tempProject({ 'README.md': 'the session\n' }, 'chorus-disk-a-'), 'alice');
+  const code = await a.daemon.share({ host: '127.0.0.1', webrtc: false });
+  const own = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`mine/f${String(i).padStart(2, '0')}.txt`, `${i}\n`]));
+  const b = await startPeer(tempProject(own, 'chorus-disk-b-'), 'bob');
+  const joined = await b.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
+  const shared = (joined.notices ?? []).filter((m) => m.startsWith('this folder had '));
+  expect(shared).toHaveLength(1);
+  expect(shared[0]).toContain('12 files the session did not, now shared with every member: mine/f00.txt, ');
+  expect(shared[0]).toContain(`mine/f09.txt and 2 more (${b.daemon.project.logPath} has each)`);
+  expect(shared[0]).not.toContain('mine/f10.txt');
+});
+
 it('past 50 notices the join says how many more there are, and where each is', () => {
   const many = Array.from({ length: 60 }, (_, i) => `f${i}.txt: this folder had another version; …`);
   const told = atMost(many, 0, '/p/.chorus/daemon.log');

@@ -320,7 +320,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       // on two peers at once") may name the copy that has just moved back.
       const reworded = new Map<string, string>();
       const same = new Set<string>();
+      /** Where this folder's versions of session files went aside: told on their own, below. */
+      const keptAside = new Set<string>();
       for (const { path, kept, said } of this.workspace.keepSessionVersions(preJoin)) {
+        if (kept !== undefined) keptAside.add(kept);
         if (kept === undefined) {
           // The folder's file was the session's, byte for byte: nothing to tell the person.
           same.add(said);
@@ -333,6 +336,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       }
       for (let i = notices.length - 1; i >= 0; i--) if (same.has(notices[i]!)) notices.splice(i, 1);
       for (const { path, kept, said, folder } of this.workspace.keepSessionFilesOverFolders(preJoin, preJoinDirs, this.folderAside(config))) {
+        keptAside.add(kept);
         const now = folder
           ? `${path}: this folder had a folder there, the session a file; the session's file keeps the path, this folder's folder (all its files) is kept as ${kept}`
           : `${path}: this folder had a file there, the session an empty folder; the session's folder keeps the path, this folder's file is kept as ${kept}`;
@@ -347,8 +351,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       // after it had returned).
       await this.materializer?.caughtUp();
       for (const [i, n] of notices.entries()) notices[i] = reworded.get(n) ?? n;
+      const sharedOwn = fresh && !config.readOnly ? this.sharedByJoin(preJoin, keptAside) : undefined;
       const told = atMost(
-        notices.filter((n) => this.aboutThisFolder(n, preJoinPaths)),
+        [...(sharedOwn ? [sharedOwn] : []), ...notices.filter((n) => this.aboutThisFolder(n, preJoinPaths))],
         uncollected,
         this.project.logPath,
       );
@@ -465,6 +470,26 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
       if (!copies.some((c) => c.includes(tag) && names(c))) return false;
     }
     return true;
+  }
+
+  /**
+   * What a join shared of this folder's own files, in words, or undefined when it shared none:
+   * the files it had (`preJoin`, by id) that the session did not, now on every member's disk.
+   * Those set aside as copies (`keptAside`) are told on their own. An old clone's untracked
+   * notes reached every member with no word to anyone (trial s59 F4); the log has every path.
+   */
+  private sharedByJoin(preJoin: Set<string>, keptAside: Set<string>): string | undefined {
+    const own: string[] = [];
+    for (const id of preJoin) {
+      const e = this.workspace.index.entry(id);
+      if (e !== undefined && !keptAside.has(e.path)) own.push(e.path);
+    }
+    if (own.length === 0) return undefined;
+    own.sort();
+    const files = `${own.length.toLocaleString('en-US')} file${own.length === 1 ? '' : 's'}`;
+    this.log(`the join shared ${files} this folder had that the session did not: ${own.join(', ')}`);
+    const named = own.length <= SHARED_NAMED ? own.join(', ') : `${own.slice(0, SHARED_NAMED).join(', ')} and ${(own.length - SHARED_NAMED).toLocaleString('en-US')} more (${this.project.logPath} has each)`;
+    return `this folder had ${files} the session did not, now shared with every member: ${named}. Files .gitignore names, and secrets such as .env, stayed here. If one of these should not be shared, move it out of this folder (members then lose it too)`;
   }
 
   private async abandon(): Promise<void> {
@@ -742,6 +767,9 @@ function listenFailure(e: unknown, listen: { host: string; port: number }): Fail
  * saying how many more there are (`uncollected`: said past MAX_JOIN_NOTICES_COLLECTED) and that
  * the log at `logPath` has each.
  */
+/** How many of the files a join shared of the folder's own are named in its notice (the log has all). */
+const SHARED_NAMED = 10;
+
 export function atMost(notices: string[], uncollected: number, logPath: string): string[] {
   const more = notices.length + uncollected - (MAX_JOIN_NOTICES - 1);
   if (more <= 1) return notices;
