@@ -84,7 +84,7 @@ export const LEAVE_GRACE_MS = 10_000;
  * later message of that peer "old news" and freeze its cursor (decision 140).
  */
 export const MAX_CLOCK_STEP = 10_000;
-/** How many members `hadBefore` keeps (as many as the overlay knows, MAX_KNOWN_MEMBERS). */
+/** How many members `remembered` keeps (as many as the overlay knows, MAX_KNOWN_MEMBERS). */
 const MAX_REMEMBERED = 1024;
 /** Least time between two log lines about one peer's refused clocks. */
 const REFUSAL_LOG_MS = 60_000;
@@ -146,16 +146,13 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private broadcastDue = false;
   /**
    * Members this daemon had before, in this run or (from their links) before it restarted: one
-   * that appears again is told as back, not as joined. Bounded by MAX_REMEMBERED, oldest first.
+   * that appears again is told as back, not as joined. Each with the name and colour it last gave
+   * before it went from view, if it did in this run (undefined for one known from its link
+   * alone): `chorus status` still lists that name, where a member known only by its presence (a
+   * browser tab names itself after it links) was listed as "(no name yet)" while the editors had
+   * just said "Dave is out of reach" (trial s59 F7). Bounded by MAX_REMEMBERED, oldest first.
    */
-  private readonly hadBefore = new Set<string>();
-  /**
-   * The name and colour each member gone from view last gave (as `hadBefore`, bounded by
-   * MAX_REMEMBERED, oldest first): `chorus status` still lists it, and a member known only by its
-   * presence (a browser tab names itself after it links) was listed as "(no name yet)" while the
-   * editors had just said "Dave is out of reach" (trial s59 F7).
-   */
-  private readonly lastViews = new Map<string, { name: string; color: string }>();
+  private readonly remembered = new Map<string, { name: string; color: string } | undefined>();
 
   /**
    * `leaveGraceMs`: how long a peer lost without a goodbye stays before "left" is told
@@ -226,7 +223,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
 
   /** The name and colour a member gone from view (`peers`) last gave, while remembered. */
   lastKnown(peerId: string): { name: string; color: string } | undefined {
-    return this.lastViews.get(peerId);
+    return this.remembered.get(peerId);
   }
 
   find(nameOrId: string): PeerView | undefined {
@@ -359,7 +356,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors, ...(unannounced ? { unannounced: true as const } : {}) };
     this.remote.set(peerId, peer);
     if (unannounced) return; // told once its join is done (tick)
-    if (isNew) this.emit('joined', view, this.hadBefore.has(peerId) ? 'back' : 'joined');
+    if (isNew) this.emit('joined', view, this.remembered.has(peerId) ? 'back' : 'joined');
     for (const e of p.editors) this.emitEditor(view, e);
     for (const gone of before.filter((b) => !p.editors.some((e) => e.id === b.id))) {
       this.emit('cursor', { peer: view, source: `${peerId}/${gone.id}`, path: this.pathNow(gone), selections: [] });
@@ -396,10 +393,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (!peer) return;
     this.remote.delete(peerId);
     if (peer.unannounced) return; // never told as here: nothing to tell as gone
-    this.remember(peerId);
-    this.lastViews.delete(peerId); // re-inserted: the newest
-    this.lastViews.set(peerId, { name: peer.view.name, color: peer.view.color });
-    if (this.lastViews.size > MAX_REMEMBERED) this.lastViews.delete(this.lastViews.keys().next().value!);
+    this.remember(peerId, { name: peer.view.name, color: peer.view.color });
     if (peer.lostAt === undefined) this.clearCursors(peer);
     this.emit('left', peer.view, reason);
   }
@@ -438,7 +432,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
       if (p.unannounced && p.lostAt === undefined && this.links?.joinState?.(id) === undefined) {
         // Its join is done: it is in, and editors hear of it now.
         delete p.unannounced;
-        this.emit('joined', p.view, this.hadBefore.has(id) ? 'back' : 'joined');
+        this.emit('joined', p.view, this.remembered.has(id) ? 'back' : 'joined');
         for (const e of p.editors) this.emitEditor(p.view, e);
       }
       if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
@@ -451,10 +445,11 @@ export class Presence extends EventEmitter<PresenceEvents> {
     for (const p of this.remote.values()) if (p.lostAt === undefined && !p.unannounced) for (const e of p.editors) this.emitEditor(p.view, e);
   }
 
-  private remember(peerId: string): void {
-    this.hadBefore.delete(peerId); // re-inserted: the newest
-    this.hadBefore.add(peerId);
-    if (this.hadBefore.size > MAX_REMEMBERED) this.hadBefore.delete(this.hadBefore.values().next().value!);
+  /** Remember `peerId` as a member had before, newest last, with the view it last gave (else the one remembered). */
+  private remember(peerId: string, view = this.remembered.get(peerId)): void {
+    this.remembered.delete(peerId); // re-inserted: the newest
+    this.remembered.set(peerId, view);
+    if (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
   }
 
   /** Say goodbye to peers (on shutdown). */
