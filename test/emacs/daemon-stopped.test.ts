@@ -4,6 +4,7 @@
  * and the person types on unaware. Emacs now says, once, that the daemon has not answered the
  * typing and that nothing is lost; once it answers, that it does again. Every key arrives.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chorus, daemonsFor, frozenAfterEach } from '../support/cli.js';
@@ -51,6 +52,23 @@ describe.skipIf(skip)('Emacs while its daemon is stopped', () => {
     const messages = await e.messages();
     expect(messages.filter((m) => m.includes('has not answered your typing'))).toHaveLength(1);
     expect(messages.filter((m) => m.includes('answers again'))).toHaveLength(1);
+  }, 120_000);
+
+  // Trial s60 F7 (4 people, the daemon stopped 60 s): Bob's saves while his daemon was stopped
+  // were written by Emacs itself (the daemon did not answer), and on resume the daemon took that
+  // file in as an outside edit on top of the same typing arriving as edits: his words twice, on
+  // every member. Emacs now tells the daemon the text it writes (`buffer/save` with `writes`).
+  it('a save while the daemon is stopped writes the buffer, and once the daemon answers every key is there once', async () => {
+    const { scene, dir, e, pid } = await typingOnAStoppedDaemon();
+    await e.command('(save-buffer)'); // waits out the typing's answer (5 s), then Emacs writes the file
+    expect(fs.readFileSync(path.join(dir, 'f.txt'), 'utf8')).toBe('startonetwo\n');
+    await e.type('t h r e e');
+    thaw(pid);
+    await e.settled();
+    const client = await scene.client(dir);
+    expect(await converged([e], [client], [dir], 'f.txt')).toBe('startonetwothree\n');
+    await new Promise((res) => setTimeout(res, 1500)); // a late take-in of the write would have come by now
+    expect(await converged([e], [client], [dir], 'f.txt')).toBe('startonetwothree\n');
   }, 120_000);
 
   // Trial s56b P4: `chorus stop` on the stopped daemon ended it with edits waiting. Each waiting

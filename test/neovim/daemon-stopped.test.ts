@@ -4,6 +4,7 @@
  * on unaware. The plugin now says, once, that the daemon has not answered the typing and that
  * nothing is lost; once it answers, that it does again. Every key arrives.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { daemonsFor, frozenAfterEach } from '../support/cli.js';
@@ -46,4 +47,37 @@ describe.skipIf(skip)('Neovim while its daemon is stopped', () => {
     expect(messages.filter((m) => m.msg.includes('has not answered your typing'))).toHaveLength(1);
     expect(messages.filter((m) => m.msg.includes('answers again'))).toHaveLength(1);
   }, 120_000);
+
+  // Trial s60 F7 (Emacs; the same path here): a save while the daemon is stopped goes unanswered
+  // for its 10 s, and the plugin writes the buffer itself. On resume the daemon took that file in
+  // as an outside edit on top of the same typing arriving as edits: doubled on every member. The
+  // plugin now tells the daemon the text it writes (`buffer/save` with `writes`, decision 271).
+  it('a :w while the daemon is stopped writes the buffer, and once the daemon answers every key is there once', async () => {
+    scene = new Scene();
+    const dir = scene.project({ 'f.txt': 'start\n' });
+    const n = await scene.nvim();
+    await n.edit(path.join(dir, 'f.txt'));
+    const [pid] = daemonsFor(dir);
+    expect(pid).toBeDefined();
+    // Stopped right after the typing, before it wrote it: the folder still holds `start`.
+    await n.input('Aone<Esc>');
+    freeze(pid!);
+    await n.input('Atwo<Esc>:w<CR>');
+    await waitFor('Neovim to write the file itself', () => (readFile(dir) === 'startonetwo\n' ? true : undefined), 30000);
+    await n.input('Athree<Esc>');
+    thaw(pid!);
+    await n.settled();
+    const client = await scene.client(dir);
+    expect(await converged([n], client, dir, 'f.txt')).toBe('startonetwothree\n');
+    await new Promise((r) => setTimeout(r, 1500)); // a late take-in of the write would have come by now
+    expect(await converged([n], client, dir, 'f.txt')).toBe('startonetwothree\n');
+  }, 120_000);
 });
+
+function readFile(dir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, 'f.txt'), 'utf8');
+  } catch {
+    return undefined;
+  }
+}

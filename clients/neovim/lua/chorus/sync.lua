@@ -961,6 +961,9 @@ function M.write(state, target)
     M.first_content(state)
   end
   local content = M.model_text(state)
+  if own then
+    M.declare_write(state, content)
+  end
   local file = own and api.nvim_buf_get_name(state.bufnr) or vim.fn.fnamemodify(target, ':p')
   local lines = vim.split(content, '\n', { plain = true })
   local ok = (own and M.write_whole(state, file, lines)) or vim.fn.writefile(lines, file, 'b') == 0
@@ -1004,6 +1007,21 @@ function M.save_by_daemon(state)
     util.notify(('the daemon could not save %s: %s'):format(state.path, util.error_text(failure)), vim.log.levels.WARN)
   end
   return failure == nil
+end
+
+--- Tell the daemon that Neovim writes `content` into `state`'s file itself now (`buffer/save` with
+--- `writes`, its SHA-256), when the daemon is connected but did not answer the save (stopped,
+--- suspended, very busy). The request goes after the buffer's edits, so every change in that text
+--- reaches the daemon as an edit. Untold, a daemon that ran again found the file before the edits
+--- waiting for it and took it in as an outside edit on top of that same typing: doubled on every
+--- member (trial s60 F7, in Emacs; decision 271). Nothing is sent with no connection: that write
+--- is the `base` a reconnect merges from.
+function M.declare_write(state, content)
+  local conn = state.conn
+  if state.status ~= 'open' or not state.path or not conn or not conn:is_ready() or conn.unsupported[methods.buffer_save] then
+    return
+  end
+  conn:request(methods.buffer_save, { path = state.path, writes = vim.fn.sha256(content) }, function() end)
 end
 
 local temp_count = 0
