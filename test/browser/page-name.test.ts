@@ -44,6 +44,8 @@ describe.skipIf(skip)('a browser tab in chorus status', () => {
       const joined = () => editor.notes.filter((n) => n.method === P.PeerDidJoin.method).map((n) => (n.params as { peer: { name: string } }).peer.name);
       await until('a join message in the editor', async () => joined().length > 0);
       expect(joined()).toEqual(['Zelda']);
+      // Its first visit: joined, not "connected again" (trial s60 F2).
+      expect(editor.notes.filter((n) => n.method === P.PeerDidJoin.method).map((n) => (n.params as { reason: string }).reason)).toEqual(['joined']);
       await until('status naming the tab Zelda', async () => statusPeers(dir).some((p) => p.name === 'Zelda'));
       expect(statusPeers(dir).map((p) => p.name)).toEqual(['Zelda']);
       const text = chorus(['status', dir]).stdout;

@@ -484,7 +484,10 @@ export function carryPresence(presence: Presence, rep: Replicator, overlay: () =
     heartbeat: () => overlay()?.isPartialMesh() ?? false,
     joinState: (id) => overlay()?.joinState(id),
   });
-  rep.on('peerUp', (id, meta) => presence.peerUp(id, { joining: meta.joining === true, meJoining: overlay()?.startedJoining ?? true }));
+  // A browser tab's hello never says it is joining (it has no join of its own to finish), so it is
+  // no word that it was here before: told as back only once this daemon has seen it go (trial s60
+  // F2: a guest's first visit was told as "connected again").
+  rep.on('peerUp', (id, meta) => presence.peerUp(id, { joining: meta.joining === true || meta.editor === 'browser', meJoining: overlay()?.startedJoining ?? true }));
   rep.on('peerDown', (id) => {
     if (!overlay()?.isPartialMesh()) presence.lose(id);
   });
