@@ -23,6 +23,7 @@ it('a join into 200 identical files and 3 different ones names the 3 kept aside'
       `${n} named in ${JSON.stringify(joined.notices)}`,
     ).toBe(true);
   }
+  expect((joined.notices ?? []).at(-1)).toBe("Those 3 copies of this folder's versions are shared with every member, as any file is: once you have compared, delete those you do not need");
   // Nothing is said of the 200 the folder had already.
   expect((joined.notices ?? []).filter((m) => m.includes('same content'))).toEqual([]);
 });
@@ -51,9 +52,12 @@ it('a join names the files of the folder it shared that the session lacked, and 
   const joined = await b.daemon.join(code, { disk: true, host: '127.0.0.1', webrtc: false }, () => {});
   const shared = (joined.notices ?? []).filter((m) => m.startsWith('this folder had '));
   expect(shared).toEqual([
-    'this folder had 3 files the session did not, now shared with every member: .gitignore, notes/private-todo.md, scratch.txt. Files .gitignore names, and secrets such as .env, stayed here. If one of these should not be shared, move it out of this folder (members then lose it too)',
+    'this folder had 3 files the session did not, now shared with every member: .gitignore, notes/private-todo.md, scratch.txt. (Files .gitignore names, and secrets such as .env files, are never shared.) If one of these should not be shared, move it out of this folder (members then lose it too)',
   ]);
   expect((joined.notices ?? []).some((m) => m.startsWith('README.md: this folder had another version'))).toBe(true);
+  // The copy is everyone's too, and said so (trial s60 F4: an old clone's stale files appeared in
+  // every member's folder).
+  expect((joined.notices ?? []).at(-1)).toBe("That copy of this folder's version is shared with every member, as any file is: once you have compared, delete it if you do not need it");
 });
 
 it('a join that shares more than ten of the folder\'s own files names ten and says where the rest are', async () => {

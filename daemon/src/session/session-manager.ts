@@ -357,6 +357,10 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
         uncollected,
         this.project.logPath,
       );
+      // A writer's copies are shared like any file: said once, after them, as an old clone's
+      // stale files otherwise appeared in every member's folder unannounced (trial s60 F4).
+      const copies = keptAside.size;
+      if (copies && !config.readOnly) told.push(`${copies === 1 ? 'That copy of this folder\'s version is' : `Those ${copies.toLocaleString('en-US')} copies of this folder's versions are`} shared with every member, as any file is: once you have compared, delete ${copies === 1 ? 'it if you do not need it' : 'those you do not need'}`);
       return { ...joined, ...(told.length ? { notices: told } : {}) };
     } catch (e) {
       // A join that never got in leaves the folder as it was: no session to rejoin later.
@@ -489,7 +493,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     const files = `${own.length.toLocaleString('en-US')} file${own.length === 1 ? '' : 's'}`;
     this.log(`the join shared ${files} this folder had that the session did not: ${own.join(', ')}`);
     const named = own.length <= SHARED_NAMED ? own.join(', ') : `${own.slice(0, SHARED_NAMED).join(', ')} and ${(own.length - SHARED_NAMED).toLocaleString('en-US')} more (${this.project.logPath} has each)`;
-    return `this folder had ${files} the session did not, now shared with every member: ${named}. Files .gitignore names, and secrets such as .env, stayed here. If one of these should not be shared, move it out of this folder (members then lose it too)`;
+    return `this folder had ${files} the session did not, now shared with every member: ${named}. (Files .gitignore names, and secrets such as .env files, are never shared.) If one of these should not be shared, move it out of this folder (members then lose it too)`;
   }
 
   private async abandon(): Promise<void> {
