@@ -206,6 +206,7 @@ export class Daemon {
     this.folder = new FolderSync(project, workspace, writeBack, log);
     // A read-only member's own folder changes, which are not shared, are said to its editors too.
     this.folder.onTell = (message) => this.messages.emit('notice', { type: 'warning', message });
+    this.session.peerName = (id) => this.presence.peers().find((p) => p.id === id)?.name ?? this.presence.lastKnown(id)?.name;
     this.folder.editorsCaughtUp = () => Promise.all([...this.sessions.values()].map((s) => s.caughtUp())).then(() => undefined);
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));

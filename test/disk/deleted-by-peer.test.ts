@@ -45,15 +45,16 @@ it("a peer's deletion of files made here moves them to .chorus/deleted/ and says
   expect(fs.readFileSync(kept('newB.txt')!, 'utf8')).toBe('bob wrote this\n');
   expect(fs.readFileSync(kept(path.join('newdir', 'x.txt'))!, 'utf8')).toBe('and this\n');
   // Told in bob's editor and log, in words, naming the files and the folder.
-  const notices = () => eb.notes.filter((n) => n.method === P.SessionNotice.method && /a peer deleted/.test(n.params.message));
+  // Naming who (trial s60 F6: "a peer deleted" read as someone's work lost, after a branch switch).
+  const notices = () => eb.notes.filter((n) => n.method === P.SessionNotice.method && /^alice deleted /.test(n.params.message));
   await eb.waitFor(() => notices().length > 0, 'the notice in bob\'s editor');
   const told = notices().map((n) => n.params.message as string).join('\n');
   expect(told).toMatch(/newB\.txt/);
   expect(told).toMatch(/\.chorus\/deleted\//);
-  expect(logsOf(B).some((l) => /a peer deleted .*\.chorus\/deleted\//.test(l))).toBe(true);
+  expect(logsOf(B).some((l) => /alice deleted .*\.chorus\/deleted\//.test(l))).toBe(true);
   // Alice deleted them herself: nothing is kept or told on her side.
   expect(fs.existsSync(deletedIn(dirA))).toBe(false);
-  expect(ea.notes.some((n) => n.method === P.SessionNotice.method && /a peer deleted/.test(n.params.message))).toBe(false);
+  expect(ea.notes.some((n) => n.method === P.SessionNotice.method && / deleted .* in this folder/.test(n.params.message))).toBe(false);
   // The shared file nobody deleted is where it was.
   expect(fs.readFileSync(path.join(dirB, 'keep.txt'), 'utf8')).toBe('k\n');
 });

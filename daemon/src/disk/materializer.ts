@@ -52,6 +52,9 @@ export class Materializer {
     this.writeBack.pendingContent.halt(); // content arriving meanwhile is not written either
   }
 
+  /** The name a peer goes by (its presence's), for words to the person; set by the daemon. */
+  peerName: ((peerId: string) => string | undefined) | undefined;
+
   constructor(
     private readonly project: Project,
     private readonly workspace: Workspace,
@@ -311,7 +314,9 @@ export class Materializer {
       this.log(`removed ${paths.length === 1 ? 'a copy' : `${paths.length} copies`} the join had made of files this folder had with the session's very content (${names}); kept in ${where} for ${DELETED_KEEP_MS / 86_400_000} days`);
       return;
     }
-    const message = `a peer deleted ${paths.length === 1 ? 'a file' : `${paths.length} files`} that ${paths.length === 1 ? 'was' : 'were'} in this folder (${names}); ${paths.length === 1 ? 'it is' : 'they are'} gone from the session. This folder's ${paths.length === 1 ? 'copy is' : 'copies are'} kept in ${where} for ${DELETED_KEEP_MS / 86_400_000} days: copy back what you need (a file put back is shared again).`;
+    // Who: a person reads "a peer deleted" as someone's work lost (trial s60 F6: a branch switch).
+    const who = (origin.kind === 'peer' ? this.peerName?.(origin.peerId) : undefined) ?? 'a peer';
+    const message = `${who} deleted ${paths.length === 1 ? 'a file' : `${paths.length} files`} that ${paths.length === 1 ? 'was' : 'were'} in this folder (${names}); ${paths.length === 1 ? 'it is' : 'they are'} gone from the session. This folder's ${paths.length === 1 ? 'copy is' : 'copies are'} kept in ${where} for ${DELETED_KEEP_MS / 86_400_000} days: copy back what you need (a file put back is shared again).`;
     this.log(message);
     this.writeBack.onKept?.({ path: paths[0]!, kept: where, message, type: 'info' });
   }

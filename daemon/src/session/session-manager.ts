@@ -248,6 +248,9 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
    */
   damagedSession: string | undefined;
 
+  /** The name a peer goes by (its presence's), for words to the person; set by the daemon. */
+  peerName: ((peerId: string) => string | undefined) | undefined;
+
   /** Join a session by its code; resolves once the first sync has finished. */
   async join(codeText: string, opts: JoinOptions): Promise<JoinResult> {
     await useDaemonCipher(); // see share
@@ -551,6 +554,7 @@ export class SessionManager extends EventEmitter<{ progress: [JoinProgress]; rep
     this.replicator = new Replicator(this.workspace, this.wrapNetwork(overlay), this.log, this.extraStores, !config.disk, this.identity.id);
     if (config.disk) {
       this.materializer = new Materializer(this.project, this.workspace, this.writeBack, this.log);
+      this.materializer.peerName = (id) => this.peerName?.(id);
     }
     this.replicator.on('peerUp', () => this.persist());
     this.emit('replicator', this.replicator);
