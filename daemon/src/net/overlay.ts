@@ -701,7 +701,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
 
     let session = this.#links.get(peerId);
     // What the peer may do is what it proved on this link; its hello cannot claim more.
-    const meta = { ...hello.meta, readOnly: !link.remoteWriter };
+    const meta: Record<string, unknown> = { ...hello.meta, readOnly: !link.remoteWriter };
     if (session?.up && session.meta.readOnly && !meta.readOnly) {
       // A read-only member can claim any id, a writer's too while that writer is away; only a
       // writer proves the writer key, so the proven writer takes the id back (decision 146).
@@ -752,6 +752,10 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       if (this.#webrtc) session.quietAfterMs = this.#webrtcIdleMs;
       this.#links.set(peerId, session);
     }
+    // A run that said its join was done stays a member: a hello of that run made before (another
+    // path's handshake, a WebRTC upgrade begun mid-join, crossing `joined`) would make it a joiner
+    // again for good, untold to editors (decision 272) and left out of gossip.
+    if (session.joinedRun === hello.inc && meta.joining === true) delete meta.joining;
     session.meta = meta;
     session.inc = hello.inc;
     session.rtc = hello.rtc;
@@ -809,6 +813,7 @@ export class Overlay extends EventEmitter<OverlayEvents> {
       case Wire.Joined:
         if (session.meta.joining !== true) break;
         delete session.meta.joining;
+        session.joinedRun = session.inc;
         this.#log(`peer ${peerId} finished its join`);
         this.#queueGossip(); // a member now: others may hear of it
         break;

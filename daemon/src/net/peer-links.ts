@@ -88,6 +88,8 @@ export class PeerLinks {
   readonly conns = new Map<string, PeerConn>();
   meta: Record<string, unknown> = {};
   inc = 0;
+  /** The run (`inc`) that said its join was done (Wire.Joined), if one did: it stays a member. */
+  joinedRun: number | undefined;
   rtc = false;
   addrs: string[] = [];
   rttMs: number | undefined;
