@@ -13,11 +13,15 @@ import { ScriptedEditor } from '../support/scripted-editor.js';
 // Read by the first daemon this file starts (test-timings.ts, once per module graph); unset after.
 const GRACE_MS = 2000;
 process.env.CHORUS_TEST_LEAVE_GRACE_MS = String(GRACE_MS);
+// Each of a join's files waits this long before it is written: a join is still under way seconds
+// after it linked, however fast the machine (it finished within the second once).
+process.env.CHORUS_TEST_WRITE_DELAY_MS = '4000';
 
 const daemons: Daemon[] = [];
 const editors: ScriptedEditor[] = [];
 afterAll(async () => {
   delete process.env.CHORUS_TEST_LEAVE_GRACE_MS;
+  delete process.env.CHORUS_TEST_WRITE_DELAY_MS;
   for (const e of editors) e.close();
   await Promise.all(daemons.map((d) => d.stop()));
 });
@@ -26,7 +30,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it("a joiner whose join stops before it is in is never told to members' editors; one that gets in is told once it is", async () => {
   const files: Record<string, string> = {};
-  for (let i = 0; i < 200; i++) files[`d/f${i}.txt`] = `file ${i} `.repeat(3000);
+  for (let i = 0; i < 20; i++) files[`d/f${i}.txt`] = `file ${i}\n`;
   const A = await startDaemon(tempProject(files), 'alice');
   daemons.push(A);
   const code = await A.share({ host: '127.0.0.1', webrtc: false });
@@ -35,7 +39,7 @@ it("a joiner whose join stops before it is in is never told to members' editors;
   await ea.init();
   const toldOf = (name: string) => ea.notes.filter((n) => (n.method === P.PeerDidJoin.method || n.method === P.PeerDidLeave.method) && n.params.peer.name === name).map((n) => `${n.method} ${n.params.reason}`);
 
-  // Bob's join is under way: linked, his presence sent (on link up), the 200 files still coming.
+  // Bob's join is under way: linked, his presence sent (on link up), the 20 files still being written.
   const B = await startDaemon(tempProject(), 'bob');
   daemons.push(B);
   let finished = false;

@@ -65,6 +65,8 @@ type WirePresence = z.infer<typeof WirePresence>;
 export const PRESENCE_TOPIC = 'presence';
 export const LEAVE_TOPIC = 'leave';
 const HEARTBEAT_MS = 1500;
+/** How often a joiner held untold is looked at while one is (Presence.watchJoins): its `joined` is news at once. */
+const JOIN_CHECK_MS = 50;
 const TIMEOUT_MS = 5000;
 /**
  * How long a peer lost without a goodbye (its link dropped, its heartbeat stopped) stays in the
@@ -142,6 +144,8 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private send: ((topic: string, body: unknown, to?: string) => void) | undefined;
   private links: PresenceLinks | undefined;
   private timer: Timer;
+  /** Looks every JOIN_CHECK_MS for joiners whose join is done, while one is held untold. */
+  private joinWatch: Timer | undefined;
   /** A broadcast waits for the end of this turn of the event loop (see `broadcastSoon`). */
   private broadcastDue = false;
   /**
@@ -355,7 +359,10 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const unannounced = isNew ? this.links?.joinState?.(peerId) !== undefined : peer!.unannounced === true;
     peer = { view, clock: p.clock, fresh: false, seen: Date.now(), editors: p.editors, ...(unannounced ? { unannounced: true as const } : {}) };
     this.remote.set(peerId, peer);
-    if (unannounced) return; // told once its join is done (tick)
+    if (unannounced) {
+      this.watchJoins(); // told once its join is done
+      return;
+    }
     if (isNew) this.emit('joined', view, this.remembered.has(peerId) ? 'back' : 'joined');
     for (const e of p.editors) this.emitEditor(view, e);
     for (const gone of before.filter((b) => !p.editors.some((e) => e.id === b.id))) {
@@ -429,12 +436,6 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const now = Date.now();
     const heartbeat = this.links?.heartbeat() ?? true;
     for (const [id, p] of this.remote) {
-      if (p.unannounced && p.lostAt === undefined && this.links?.joinState?.(id) === undefined) {
-        // Its join is done: it is in, and editors hear of it now.
-        delete p.unannounced;
-        this.emit('joined', p.view, this.remembered.has(id) ? 'back' : 'joined');
-        for (const e of p.editors) this.emitEditor(p.view, e);
-      }
       if (!heartbeat) p.seen = Math.max(p.seen, this.links?.lastHeard(id) ?? 0);
       if (p.lostAt !== undefined && p.seen > p.lostAt) p.lostAt = undefined;
       if (p.lostAt !== undefined) {
@@ -446,6 +447,35 @@ export class Presence extends EventEmitter<PresenceEvents> {
   }
 
   /** Remember `peerId` as a member had before, newest last, with the view it last gave (else the one remembered). */
+  /**
+   * Look for joiners held untold whose join is done, every JOIN_CHECK_MS until none is held: an
+   * editor that connects just after `chorus join` returned was told "Bob joined" a heartbeat late
+   * (a test read it as a message of its own scene).
+   */
+  private watchJoins(): void {
+    if (this.joinWatch !== undefined) return;
+    this.joinWatch = unref(setInterval(() => this.announceJoined(), JOIN_CHECK_MS));
+  }
+
+  /** Tell editors of each joiner held untold whose join is done (it is in now). */
+  private announceJoined(): void {
+    let held = false;
+    for (const [id, p] of this.remote) {
+      if (!p.unannounced) continue;
+      if (p.lostAt !== undefined || this.links?.joinState?.(id) !== undefined) {
+        held = true;
+        continue;
+      }
+      delete p.unannounced;
+      this.emit('joined', p.view, this.remembered.has(id) ? 'back' : 'joined');
+      for (const e of p.editors) this.emitEditor(p.view, e);
+    }
+    if (!held) {
+      clearInterval(this.joinWatch);
+      this.joinWatch = undefined;
+    }
+  }
+
   private remember(peerId: string, view = this.remembered.get(peerId)): void {
     this.remembered.delete(peerId); // re-inserted: the newest
     this.remembered.set(peerId, view);
@@ -455,6 +485,8 @@ export class Presence extends EventEmitter<PresenceEvents> {
   /** Say goodbye to peers (on shutdown). */
   leave(): void {
     clearInterval(this.timer);
+    clearInterval(this.joinWatch);
+    this.joinWatch = undefined;
     this.refusals.clear();
     this.malformed.clear();
     this.workspace.off('files', this.onFiles);
