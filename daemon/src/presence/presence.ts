@@ -105,7 +105,7 @@ interface RemotePeer {
   lostAt?: number;
   /**
    * Its link says it is still joining (or its join was abandoned): editors have not been told
-   * of it. They are once its join is done (`tick`); a join that fails is never told, neither as
+   * of it. They are once its join is done (`watchJoins`); a join that fails is never told, neither as
    * joined nor as gone (trial s59 F3: "joined the session", then "out of reach … back by
    * themselves", for a joiner that had given up).
    */
@@ -446,7 +446,6 @@ export class Presence extends EventEmitter<PresenceEvents> {
     for (const p of this.remote.values()) if (p.lostAt === undefined && !p.unannounced) for (const e of p.editors) this.emitEditor(p.view, e);
   }
 
-  /** Remember `peerId` as a member had before, newest last, with the view it last gave (else the one remembered). */
   /**
    * Look for joiners held untold whose join is done, every JOIN_CHECK_MS until none is held: an
    * editor that connects just after `chorus join` returned was told "Bob joined" a heartbeat late
@@ -476,6 +475,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     }
   }
 
+  /** Remember `peerId` as a member had before, newest last, with the view it last gave (else the one remembered). */
   private remember(peerId: string, view = this.remembered.get(peerId)): void {
     this.remembered.delete(peerId); // re-inserted: the newest
     this.remembered.set(peerId, view);

@@ -977,6 +977,13 @@ function M.write(state, target)
   return true
 end
 
+--- Whether `state`'s daemon can be asked about saving it (`buffer/save`): the buffer is open in a
+--- connected daemon that knows the method.
+local function can_save_by_daemon(state)
+  local conn = state.conn
+  return state.status == 'open' and state.path ~= nil and conn ~= nil and conn:is_ready() and not conn.unsupported[methods.buffer_save]
+end
+
 --- Ask the daemon to write `state`'s file now (`buffer/save`) and wait for its answer (at most
 --- 10 s, Neovim's loop running meanwhile, so the daemon's changes keep arriving). True once the
 --- file holds the shared text; false when the caller should write the buffer itself (not open in
@@ -984,7 +991,7 @@ end
 ---@return boolean
 function M.save_by_daemon(state)
   local conn = state.conn
-  if state.status ~= 'open' or not state.path or not conn or not conn:is_ready() or conn.unsupported[methods.buffer_save] then
+  if not can_save_by_daemon(state) then
     return false
   end
   local done, failure = false, nil
@@ -1018,7 +1025,7 @@ end
 --- is the `base` a reconnect merges from.
 function M.declare_write(state, content)
   local conn = state.conn
-  if state.status ~= 'open' or not state.path or not conn or not conn:is_ready() or conn.unsupported[methods.buffer_save] then
+  if not can_save_by_daemon(state) then
     return
   end
   conn:request(methods.buffer_save, { path = state.path, writes = vim.fn.sha256(content) }, function() end)
