@@ -14,7 +14,7 @@ import * as M from '@chorus/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { isDaemonAnswer, messageOf, request } from './errors.js';
-import { applyChanges, caretAfter, changesBetween, mapOffset, movedSince, fromReported, rebase, replacementsBetween, type Replacement } from './positions.js';
+import { applyChangeLists, caretAfter, changesBetween, mapOffset, movedSince, fromReported, rebase, replacementsBetween, type Replacement } from './positions.js';
 import { fileOf, projectPathOf } from './project.js';
 import type { Vscode, vscode } from './vscode-api.js';
 
@@ -35,8 +35,8 @@ interface Applying {
   version: number;
   /** The shadow once it is applied. */
   shadow: string;
-  /** Whether it applies a buffer/didChange (counts towards daemonRevision). */
-  remote: boolean;
+  /** How many of the daemon's `buffer/didChange`s it applies (0: none); each counts towards daemonRevision. */
+  remote: number;
   /** What it replaces, to tell its echo from the person's typing that got the same version. */
   replacements: Replacement[];
   /**
@@ -44,6 +44,15 @@ interface Applying {
    * first: a change event that looks like its echo is its echo only if VS Code then applies it.
    */
   viaEditor: boolean;
+}
+
+/** The daemon's changes waiting in a buffer's queue to be applied as one edit (onRemoteChange). */
+interface RemoteBatch {
+  changes: P.ParamsOf<typeof M.BufferDidChange>[];
+  /** Its turn came: changes arriving now start a batch of their own. */
+  begun: boolean;
+  /** The queue as it stood with this batch last on it. */
+  queued: Promise<void> | undefined;
 }
 
 /**
@@ -195,10 +204,16 @@ const SAVE_WAIT_MS = 1000;
 /** How many more times a save asks the daemon to write when a peer's change came in during its write. */
 const SAVE_ATTEMPTS = 2;
 /**
- * How long the daemon's changes wait, after a save's participant is done, for VS Code to write the
- * document (its `onDidSaveTextDocument`): a failed save never says so.
+ * How long a save first lets the daemon's changes already received go into the document: one
+ * edit usually, 15–200 ms; a busy code-server took up to 2 s for one, and the save goes on then.
  */
-const SAVE_PAUSE_MS = 1500;
+const SAVE_CATCH_UP_MS = 250;
+/**
+ * How long the daemon's changes wait, after a save's participant is done, for VS Code to write the
+ * document (its `onDidSaveTextDocument`): a failed save never says so. A busy code-server took up
+ * to 2–3 s to write after the participant (decision 273); the daemon holds its writes as long.
+ */
+const SAVE_PAUSE_MS = 3000;
 
 /** What buffer sync reads of a `TextDocumentContentChangeEvent`. */
 type ChangeEventEntry = { rangeOffset: number; rangeLength: number; text: string };
@@ -226,8 +241,14 @@ export class SharedBuffer {
   unsure: Unsure | undefined;
   /** The WorkspaceEdit VS Code has not answered yet, if any (kept across a re-open). */
   outstanding: Outstanding | undefined;
-  /** Remote changes are applied one at a time, in arrival order. */
+  /** Remote changes are applied in arrival order, a burst that waited at once (onRemoteChange). */
   queue: Promise<void> = Promise.resolve();
+  /** The last batch of the daemon's changes put on `queue`; more join it until it begins. */
+  incoming: RemoteBatch | undefined;
+  /** The batch VS Code is applying now, if any (never rejects). */
+  applyingRemote: Promise<void> | undefined;
+  /** While a save is under way (BufferSync.willSave): the daemon's changes wait until it resolves. */
+  paused: Promise<void> | undefined;
   /** Bumped on every (re-)open: answers to older requests are ignored. */
   epoch = 0;
   dropped = 0;
@@ -607,7 +628,7 @@ export class BufferSync {
     b.reset(r.content);
     // Still 'opening' while the answer is applied: typing meanwhile is not sent against a
     // shadow the document does not hold yet.
-    if (r.content !== sent && !(await this.applyToDocument(b, replacementsBetween(sent, r.content), r.content, false))) {
+    if (r.content !== sent && !(await this.applyToDocument(b, replacementsBetween(sent, r.content), r.content, 0))) {
       if (b.epoch !== epoch) return;
       b.mergedAt(sent); // the person typed first: merge that typing into the answer
       this.open(b);
@@ -662,44 +683,50 @@ export class BufferSync {
    * From the daemon's write until VS Code's, the file and the document must stay that one text:
    * VS Code refuses to write over a file that changed on disk since it read it unless the file
    * holds exactly its text ("The content of the file is newer", with Overwrite; decision 255).
-   * So the save asks the daemon to hold its own writes of the file (`hold`) until VS Code has
-   * written it; a peer's key that reached the daemon during its write (the file then lacks it,
-   * the document has it) has it write again; the peer's changes arriving after are applied to
-   * the document only once VS Code's write is done (`didSave`, or SAVE_PAUSE_MS); and the daemon
-   * is told the hash of the text VS Code writes (`writes`), which it then never takes in as a
-   * change: if VS Code still writes a text that lacks a peer's typing (the person chose
-   * Overwrite), that typing stays.
+   * So from the save on, the daemon's changes wait in the buffer's queue until VS Code has
+   * written (`didSave`, or SAVE_PAUSE_MS); the daemon writes the text the document has, given
+   * by the daemon's changes it has applied (`revision`, decision 273), not the shared text, and
+   * holds its own writes of the file meanwhile (`hold`); and it is told the hash of the text
+   * VS Code writes (`writes`), which it then never takes in as a change. Waiting instead for
+   * the document to take every change the daemon wrote took most of a second while a peer
+   * typed, and VS Code wrote over the file meanwhile (trial s60 F1: 6 of 10 saves).
    */
   willSave(doc: vscode.TextDocument): Promise<void> | undefined {
     const b = this.get(doc);
     const rpc = this.rpc;
     // A Save As in progress has its own route (decision 201); an offline buffer is VS Code's to write.
     if (!b || !rpc || b.status !== 'open' || b.held || b.savedAs) return undefined;
-    b.savePause?.();
-    let answered = false;
+    /** How far the save got: which wait ran out, if one does, says where the time went. */
+    let stage: 'applying' | 'asked' | 'answered' = 'applying';
     let over = false;
     /** The daemon is told the text VS Code writes next, if all of it is the daemon's or went out as edits. */
     const declare = (): void => {
+      writing();
       const text = doc.getText();
       if (text !== b.shadow || b.unsure || b.status !== 'open') return;
       const writes = createHash('sha256').update(text, 'utf8').digest('hex');
       void request(rpc, M.BufferSave.type, { path: b.path, writes }).catch(() => undefined);
     };
+    /** Has the daemon write the document's text as it is now (it has every edit sent before). */
+    const write = () => request(rpc, M.BufferSave.type, { path: b.path, hold: true, revision: b.daemonRevision });
+    let writing = (): void => undefined;
     const written = (async () => {
+      // The daemon's changes already here go in first (one edit, SAVE_CATCH_UP_MS at most), so
+      // that what VS Code writes is as new as it can be; then they wait, and one VS Code is
+      // applying still lands: the document is then what VS Code writes.
+      b.savePause?.();
+      await Promise.race([b.queue, new Promise((r) => setTimeout(r, SAVE_CATCH_UP_MS))]);
+      writing = this.pauseRemote(b);
+      await b.applyingRemote;
+      if (over) return;
       for (let attempt = 0; ; attempt++) {
-        await request(rpc, M.BufferSave.type, { path: b.path, hold: true });
-        answered = true;
-        // The daemon's changes sent before its answer are in the queue now, and in the file; those
-        // after it are not in the file: they wait until VS Code has written the document.
-        const before = b.queue;
-        const release = this.pauseRemote(b);
-        await before;
+        stage = 'asked';
+        await write();
+        stage = 'answered';
         if (over) return;
         const onDisk = readFile(doc.uri.fsPath);
         if (onDisk === undefined || onDisk === doc.getText() || attempt >= SAVE_ATTEMPTS) break;
-        // A peer's change reached the daemon while it wrote: in the document, not in the file.
-        // Asked again, the daemon writes it and what came since, which the document then takes.
-        release();
+        // The person typed while the daemon wrote: asked again, with that typing.
       }
       declare();
     })().catch((e: unknown) => this.opts.log(`${b.path}: the daemon did not write it before VS Code's save (${messageOf(e)}); VS Code writes its text`));
@@ -712,11 +739,12 @@ export class BufferSync {
         declare();
         // Which wait ran out says where the time went (a trial read the daemon's answers in 4–47
         // ms while this said the daemon had not answered: the document was still taking a burst).
-        this.opts.log(
-          answered
-            ? `${b.path}: the daemon wrote it, but the changes on their way were not all in the document within ${SAVE_WAIT_MS} ms; VS Code writes its text`
-            : `${b.path}: no answer to buffer/save within ${SAVE_WAIT_MS} ms; VS Code writes its text`,
-        );
+        const why = {
+          applying: `VS Code was still applying a change from the daemon after ${SAVE_WAIT_MS} ms`,
+          asked: `no answer to buffer/save within ${SAVE_WAIT_MS} ms`,
+          answered: `the daemon wrote it, but the document went on changing for ${SAVE_WAIT_MS} ms`,
+        }[stage];
+        this.opts.log(`${b.path}: ${why}; VS Code writes its text`);
         resolve();
       }, SAVE_WAIT_MS);
     });
@@ -724,23 +752,30 @@ export class BufferSync {
   }
 
   /**
-   * Hold the daemon's changes to `b` that arrive from now on (they wait in its queue) until
-   * VS Code has written its document (`didSave`) or SAVE_PAUSE_MS pass; returns the release.
+   * Hold the daemon's changes to `b` from now on (they wait in its queue; one VS Code is applying
+   * now lands) until VS Code has written its document (`didSave`) or SAVE_PAUSE_MS pass, and
+   * end a save's hold before. Returns what starts the bound again: VS Code writes once the
+   * extension's part is done, which can itself take most of a second.
    */
   private pauseRemote(b: SharedBuffer): () => void {
-    let release!: () => void;
-    const pause = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => release(), SAVE_PAUSE_MS);
-      release = () => {
-        clearTimeout(timer);
-        if (b.savePause === release) b.savePause = undefined;
-        resolve();
-      };
-    });
     b.savePause?.();
+    const release = (): void => {
+      clearTimeout(timer);
+      if (b.savePause === release) {
+        b.savePause = undefined;
+        b.paused = undefined;
+      }
+      resolve();
+    };
+    let resolve!: () => void;
+    b.paused = new Promise<void>((r) => (resolve = r));
+    let timer = setTimeout(release, SAVE_PAUSE_MS);
     b.savePause = release;
-    b.queue = b.queue.then(() => pause);
-    return release;
+    return () => {
+      if (b.savePause !== release) return;
+      clearTimeout(timer);
+      timer = setTimeout(release, SAVE_PAUSE_MS);
+    };
   }
 
   /** VS Code wrote shared `doc` (a save): the daemon's changes held meanwhile (`willSave`) go on. */
@@ -852,7 +887,7 @@ export class BufferSync {
       x.savedAs = undefined;
       if (this.get(x.doc) !== x || x.doc.getText() === x.shadow) return;
       // Still open, with typing that went to the copy: it gets back what it had.
-      x.queue = x.queue.then(() => this.applyToDocument(x, replacementsBetween(x.doc.getText(), x.shadow), x.shadow, false).then(() => undefined)).catch((err: unknown) => this.opts.log(`${x.path}: ${messageOf(err)}`));
+      x.queue = x.queue.then(() => this.applyToDocument(x, replacementsBetween(x.doc.getText(), x.shadow), x.shadow, 0).then(() => undefined)).catch((err: unknown) => this.opts.log(`${x.path}: ${messageOf(err)}`));
     }, SAVED_AS_QUIET_MS);
   }
 
@@ -1034,7 +1069,7 @@ export class BufferSync {
       b.applying = undefined;
       b.shadow = a.shadow;
       if (a.remote) {
-        b.daemonRevision++;
+        b.daemonRevision += a.remote;
         b.inStep();
       }
       this.reconcile(b);
@@ -1157,7 +1192,28 @@ export class BufferSync {
   onRemoteChange(params: P.ParamsOf<typeof M.BufferDidChange>): void {
     const b = this.byPath(params.path);
     if (!b) return;
-    b.queue = b.queue.then(() => this.applyRemote(b, params)).catch((e: unknown) => this.opts.log(`applying a change to ${b.path}: ${messageOf(e)}`));
+    // Changes that arrive while the one before is still being applied (a WorkspaceEdit takes
+    // VS Code 50–700 ms while the person types: trial s60 F1) wait together and go in as one
+    // edit, so the document catches up in one round trip instead of one per peer's key. One
+    // arriving after something else was queued (a save's pause, an open's answer) waits for it.
+    const waiting = b.incoming;
+    if (waiting && !waiting.begun && b.queue === waiting.queued) {
+      waiting.changes.push(params);
+      return;
+    }
+    const batch: RemoteBatch = { changes: [params], begun: false, queued: undefined };
+    b.incoming = batch;
+    b.queue = batch.queued = b.queue
+      .then(async () => {
+        // A save holds them until VS Code has written its document (willSave).
+        while (b.paused) await b.paused;
+        batch.begun = true;
+        const applying = this.applyRemote(b, batch.changes).catch((e: unknown) => this.opts.log(`applying a change to ${b.path}: ${messageOf(e)}`));
+        b.applyingRemote = applying;
+        await applying;
+        if (b.applyingRemote === applying) b.applyingRemote = undefined;
+      })
+      .catch((e: unknown) => this.opts.log(`applying a change to ${b.path}: ${messageOf(e)}`));
   }
 
   /**
@@ -1366,22 +1422,25 @@ export class BufferSync {
     this.placeSelections(editor, [new this.vs.Selection(at, at)]);
   }
 
-  private async applyRemote(b: SharedBuffer, params: P.ParamsOf<typeof M.BufferDidChange>): Promise<void> {
+  /** The daemon's changes `all` (in the order sent), as one edit of the document. */
+  private async applyRemote(b: SharedBuffer, all: readonly P.ParamsOf<typeof M.BufferDidChange>[]): Promise<void> {
     if (b.status !== 'open') return;
-    if (params.revision !== b.editorRevision) {
-      b.dropped++;
-      return;
-    }
+    // Made before the daemon had the person's latest edit: it sends them again past that edit.
+    // (Revisions only grow, so the fresh ones are the last.)
+    const fresh = all.filter((p) => p.revision === b.editorRevision);
+    b.dropped += all.length - fresh.length;
+    if (fresh.length === 0) return;
+    const revision = fresh[0]!.revision;
     let result: { text: string; replacements: Replacement[] };
     try {
-      result = applyChanges(b.shadow, params.changes);
+      result = applyChangeLists(b.shadow, fresh.map((p) => p.changes));
     } catch (e) {
       this.opts.log(`a change to ${b.path} does not fit (${messageOf(e)}); re-opening`);
       this.open(b);
       return;
     }
-    const applied = await this.applyToDocument(b, result.replacements, result.text, true);
-    if (!applied && b.status === 'open' && b.editorRevision === params.revision) {
+    const applied = await this.applyToDocument(b, result.replacements, result.text, fresh.length);
+    if (!applied && b.status === 'open' && b.editorRevision === revision) {
       // Not stale, yet VS Code refused the edit (the document is read-only or being closed).
       this.open(b);
     }
@@ -1392,12 +1451,12 @@ export class BufferSync {
    * Resolves false when VS Code refused it: it does when the document changed since (the person
    * typed first); that typing has gone out, so a remote change is stale and dropped.
    */
-  private async applyToDocument(b: SharedBuffer, replacements: Replacement[], shadowAfter: string, remote: boolean): Promise<boolean> {
+  private async applyToDocument(b: SharedBuffer, replacements: Replacement[], shadowAfter: string, remote: number): Promise<boolean> {
     const doc = b.doc;
     if (replacements.length === 0) {
       b.shadow = shadowAfter;
       if (remote) {
-        b.daemonRevision++;
+        b.daemonRevision += remote;
         b.inStep();
       }
       return true;
@@ -1438,7 +1497,7 @@ export class BufferSync {
       if (ok && doc.version === version) {
         b.shadow = shadowAfter;
         if (remote) {
-          b.daemonRevision++;
+          b.daemonRevision += remote;
           b.inStep();
         }
         this.reconcile(b);
@@ -1457,7 +1516,7 @@ export class BufferSync {
     b.unsure = undefined;
     if (applied) {
       if (u.applying.remote) {
-        b.daemonRevision++;
+        b.daemonRevision += u.applying.remote;
         b.inStep(u.applying.shadow);
       }
     } else {
@@ -1517,7 +1576,7 @@ export class BufferSync {
   private async revert(b: SharedBuffer, before: string): Promise<void> {
     this.opts.log(`${b.path}: a change from the daemon landed after the document changed under it; taking it back`);
     // The shadow stays as it is: were the buffer open, `reconcile` sends the difference.
-    if (!(await this.applyToDocument(b, replacementsBetween(b.doc.getText(), before), b.shadow, false))) this.opts.log(`${b.path}: VS Code refused to take back that change`);
+    if (!(await this.applyToDocument(b, replacementsBetween(b.doc.getText(), before), b.shadow, 0))) this.opts.log(`${b.path}: VS Code refused to take back that change`);
   }
 
   /**
@@ -1608,3 +1667,4 @@ function readFile(file: string): string | undefined {
 }
 
 export { messageOf };
+

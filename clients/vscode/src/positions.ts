@@ -10,7 +10,7 @@
 import type * as P from '@chorus/protocol';
 import { changesToOp, opToChanges } from '../../../daemon/src/editor/wire.js';
 import { diffToOp } from '../../../daemon/src/text/diff-op.js';
-import { applyOp, opToReplacements, type Replacement, type TextOp } from '../../../daemon/src/text/text-op.js';
+import { applyOp, composeOps, opToReplacements, type Replacement, type TextOp } from '../../../daemon/src/text/text-op.js';
 
 export { opToReplacements, type Replacement };
 
@@ -21,8 +21,23 @@ export { opToReplacements, type Replacement };
  * Throws (with a message a person can read) when a position is not in `text`.
  */
 export function applyChanges(text: string, changes: P.TextChange[]): { text: string; replacements: Replacement[] } {
-  const op = changesToOp(text, changes, 'utf-16');
-  return { text: applyOp(text, op), replacements: opToReplacements(op) };
+  return applyChangeLists(text, [changes]);
+}
+
+/**
+ * Several lists of protocol changes made on `text` one after another (a burst of the daemon's
+ * `buffer/didChange`s): the text after all of them, and the whole as ascending, non-overlapping
+ * replacements on `text`, so that one WorkspaceEdit makes them all. Throws as applyChanges does.
+ */
+export function applyChangeLists(text: string, lists: readonly P.TextChange[][]): { text: string; replacements: Replacement[] } {
+  let now = text;
+  let whole: TextOp | undefined;
+  for (const changes of lists) {
+    const op = changesToOp(now, changes, 'utf-16');
+    now = applyOp(now, op);
+    whole = whole === undefined ? op : composeOps(whole, op);
+  }
+  return { text: now, replacements: whole === undefined ? [] : opToReplacements(whole) };
 }
 
 
