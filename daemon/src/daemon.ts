@@ -58,9 +58,11 @@ const REMOVED_NOTICE_MS = 5000;
 const LEAVE_BOUND_MS = 3000;
 /**
  * How long an editor's save that it writes itself (VS Code, `buffer/save` with `hold`) holds the
- * daemon's own writes of the file: VS Code gives save participants 1.5 s, then writes (decision 255).
+ * daemon's own writes of the file, from the save and again from its `writes` (decision 255):
+ * VS Code writes once the extension's part is done, which a busy code-server took up to 2–3 s to
+ * follow (decision 273). A write that lands ends the hold at once.
  */
-const EDITOR_SAVE_HOLD_MS = 2000;
+const EDITOR_SAVE_HOLD_MS = 3000;
 const MessageBody = z.object({ namespace: z.string().max(64), payload: z.unknown() });
 
 interface LocalMessage {
@@ -389,7 +391,7 @@ export class Daemon {
           renamedTo: (p) => this.renames.whereNow(p),
           holdsOwnChange: (p, text) => this.writeBack.holdsOwnChange(p, text),
           folderText: (p) => this.writeBack.baseText(p),
-          writeNow: (id) => this.writeBack.writeLiveNow(id),
+          writeNow: (id, editorText) => this.writeBack.writeLiveNow(id, editorText),
           holdWrites: (id, p, writes) => (writes === undefined ? this.writeBack.holdFor(id, EDITOR_SAVE_HOLD_MS) : this.writeBack.editorWriting(id, p, writes, EDITOR_SAVE_HOLD_MS)),
           releaseWrites: (id) => this.writeBack.release(id),
           takeFromFolder: (p) =>

@@ -27,7 +27,8 @@ describe('BufferRevisions', () => {
     expect(got.base).toBe('hello\n');
     const { edit, missing } = got.rebase(['X']);
     expect(applyOp(text, edit)).toBe('Xhello world!\n');
-    expect(applyOp(applyOp('hello\n', ['X']), missing!)).toBe('Xhello world!\n');
+    expect(missing).toHaveLength(1);
+    expect(applyOp(applyOp('hello\n', ['X']), missing![0]!)).toBe('Xhello world!\n');
   });
 
   it('an editor that only watches keeps at most 2,000 changes in flight; the oldest are taken as applied', () => {
@@ -57,5 +58,70 @@ describe('BufferRevisions', () => {
     // The oldest go until what is kept is under the size (the newest is always kept).
     expect(revs.counters.inFlight).toBeLessThan(4);
     expect(revs.counters.applied).toBeGreaterThan(0);
+  });
+  it("the editor's text at its revision is the daemon's text without the changes it has not applied yet, and asking changes nothing (decision 273)", () => {
+    const revs = new BufferRevisions();
+    let text = 'ab\n';
+    for (const op of [[2, 'c'], ['X'], [4, 'd']] as TextOp[]) {
+      revs.sent(op, text);
+      text = applyOp(text, op);
+    }
+    expect(text).toBe('Xabcd\n');
+    expect(revs.textAt(0, text)).toBe('ab\n');
+    expect(revs.textAt(1, text)).toBe('abc\n');
+    expect(revs.textAt(3, text)).toBe(text);
+    expect(revs.textAt(4, text)).toBeUndefined(); // more than was sent
+    expect(revs.textAt(-1, text)).toBeUndefined();
+    expect(revs.counters).toEqual({ processed: 0, applied: 0, inFlight: 3 });
+    // Its next edit still finds every change in flight.
+    expect(revs.receive(1, text).base).toBe('abc\n');
+  });
+  it("an edit that is exactly several of the changes the editor dropped (VS Code reloaded the file that had them) is taken as those changes applied, not as new text", () => {
+    const revs = new BufferRevisions();
+    let text = 'x\n';
+    for (const w of [' a1', ' a2', ' a3']) {
+      const op: TextOp = [text.indexOf('\n'), w];
+      revs.sent(op, text);
+      text = applyOp(text, op);
+    }
+    expect(text).toBe('x a1 a2 a3\n');
+    // The editor had applied none of them, and its document became the file with the first two.
+    const got = revs.receive(0, text);
+    expect(got.base).toBe('x\n');
+    const { edit, missing } = got.rebase([1, ' a1 a2']);
+    expect(applyOp(text, edit)).toBe(text); // nothing of it twice
+    expect(missing).toEqual([[7, ' a3']]); // the editor is sent the third
+    // All three: nothing to send.
+    const again = new BufferRevisions();
+    let t = 'x\n';
+    for (const w of [' a1', ' a2']) {
+      const op: TextOp = [t.indexOf('\n'), w];
+      again.sent(op, t);
+      t = applyOp(t, op);
+    }
+    expect(again.receive(0, t).rebase([1, ' a1 a2'])).toEqual({ edit: [] });
+  });
+
+  it("one key typed exactly where a peer's same key went, before it arrived, is the person's too: both are kept", () => {
+    const revs = new BufferRevisions();
+    const peer: TextOp = [2, ';'];
+    revs.sent(peer, 'ab\n');
+    const text = applyOp('ab\n', peer);
+    const { edit, missing } = revs.receive(0, text).rebase([2, ';']);
+    expect(applyOp(text, edit)).toBe('ab;;\n');
+    expect(applyOp('ab;\n', missing![0]!)).toBe('ab;;\n');
+  });
+  it("a reload that rewrites the line with one of the changes it dropped is that change, and the ones after go again one by one", () => {
+    const revs = new BufferRevisions();
+    let text = 'x\ny\n';
+    for (const w of [' a1', ' a2', ' a3']) {
+      const op: TextOp = [text.indexOf('\n'), w];
+      revs.sent(op, text);
+      text = applyOp(text, op);
+    }
+    // VS Code reports a reload as the first line replaced by the file's first line.
+    const { edit, missing } = revs.receive(0, text).rebase([{ d: 2 }, 'x a1\n']);
+    expect(applyOp(text, edit)).toBe(text);
+    expect(missing).toEqual([[4, ' a2'], [7, ' a3']]);
   });
 });

@@ -70,3 +70,39 @@ it("while an editor that writes its file itself saves, the daemon's write-backs 
   const files = await converged(a, b);
   expect(files['notes.txt']).toBe('peer start\n');
 });
+
+it("a save naming the editor's revision has the file written with exactly the editor's text, without a peer's typing still on its way to it; the shared text follows once the editor has written (decision 273)", async () => {
+  const start = 'BOB:\nline one\n';
+  const { a, b } = await sharedPair({ 'plan.txt': start });
+  await converged(a, b, 'the first sync');
+  // A's editor applies what the daemon sends it 1.5 s late, each change after the one before.
+  const ea = await editor(a.daemon.project.socketPath, { maxDelayMs: 1500, random: () => 0.99 });
+  const eb = await editor(b.daemon.project.socketPath);
+  await ea.open('plan.txt');
+  await eb.open('plan.txt');
+  for (const ch of 'ty') {
+    const at = eb.text('plan.txt').indexOf('\n');
+    void eb.edit('plan.txt', at, at, ch);
+  }
+  const want = 'BOB:ty\nline one\n';
+  const ws = a.daemon.workspace;
+  await until(() => ws.text(ws.index.idOf('plan.txt')!) === want, "the peer's typing at A's daemon");
+  expect(ea.text('plan.txt')).toBe(start); // the case at hand: the editor has not applied it yet
+  const file = path.join(a.dir, 'plan.txt');
+  // VS Code's save: the daemon writes the editor's own text, and holds its writes.
+  await ea.raw(P.BufferSave.method, { path: 'plan.txt', hold: true, revision: ea.revision('plan.txt') });
+  expect(fs.readFileSync(file, 'utf8')).toBe(start); // what VS Code is about to write: no "newer" file
+  await new Promise((r) => setTimeout(r, 400)); // a write-back comes within 100 ms of quiet
+  expect(fs.readFileSync(file, 'utf8')).toBe(start);
+  // VS Code writes that very text: its write lands, and the shared text follows.
+  await ea.raw(P.BufferSave.method, { path: 'plan.txt', writes: sha256(start) });
+  fs.writeFileSync(file, start);
+  await until(() => fs.readFileSync(file, 'utf8') === want, "the peer's typing in A's folder once the editor's write landed");
+  const files = await converged(a, b);
+  expect(files['plan.txt']).toBe(want);
+  await ea.waitFor(() => ea.text('plan.txt') === want, "A's editor to get the typing");
+  expect(ws.text(ws.index.idOf('plan.txt')!)).toBe(want); // nothing taken in twice or taken out
+  // A revision that does not fit writes the shared text, as a save without one.
+  await ea.raw(P.BufferSave.method, { path: 'plan.txt', hold: true, revision: 99 });
+  expect(fs.readFileSync(file, 'utf8')).toBe(want);
+});

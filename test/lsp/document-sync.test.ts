@@ -82,7 +82,11 @@ async function simulate(seed: number, mode: Mode, steps = 200): Promise<{ client
           const op = changesToOp(r.base, changes, enc);
           const { edit, missing } = r.rebase(op);
           daemonText = applyOp(current, edit);
-          if (missing) daemonSends(missing, applyOp(r.base, op));
+          let sentOn = applyOp(r.base, op);
+          for (const m of missing ?? []) {
+            daemonSends(m, sentOn);
+            sentOn = applyOp(sentOn, m);
+          }
           // The answer travels back behind the changes sent before it.
           fromDaemon.push(() => resolve(true));
         }),

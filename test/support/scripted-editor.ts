@@ -247,6 +247,13 @@ export class ScriptedEditor {
     return [...this.buffers.keys()];
   }
 
+  /** The daemon's changes to `path` this editor has applied (its `revision` in buffer/edit). */
+  revision(path: string): number {
+    const b = this.buffers.get(path);
+    if (!b) throw new Error(`${path} is not open in this scripted editor`);
+    return b.daemonRevision;
+  }
+
   text(path: string): string {
     const b = this.buffers.get(path);
     if (!b) throw new Error(`${path} is not open in this scripted editor`);

@@ -792,13 +792,28 @@ export class WriteBack {
    * (the write failed, or was refused; the log says why in words, and the next change tries
    * again), true otherwise (written, the folder had it already, or the text moved on meanwhile,
    * which the next write brings). Never rejects.
+   *
+   * `editorText`: write this instead, the text the saving editor has (VS Code's save, which
+   * holds the file's write-backs meanwhile: `holdFor`): the shared text without the changes
+   * still on their way to that editor, so that the file holds exactly what the editor writes
+   * over it next (decision 273). The shared text follows once the hold ends.
    */
-  async writeLiveNow(fileId: string): Promise<boolean> {
+  async writeLiveNow(fileId: string, editorText?: string): Promise<boolean> {
     const path = this.workspace.pathOf(fileId);
     if (!path || !this.workspace.isLive(fileId) || this.disabled) return true;
     const text = this.workspace.text(fileId);
-    await this.writeLive(fileId); // (never rejects: writeNow logs a failed write)
-    return this.workspace.text(fileId) !== text || this.ledger.latest(path) === contentHash(text);
+    if (editorText === undefined || editorText === text) {
+      await this.writeLive(fileId); // (never rejects: writeNow logs a failed write)
+      return this.workspace.text(fileId) !== text || this.ledger.latest(path) === contentHash(text);
+    }
+    // Its edits are in the editor's text: the folder never holds text the log could still lose
+    // (decision 217; a live text's write waits so in writeNow).
+    if (this.durable && !this.durable.synced(fileId)) await this.durable.whenSynced(fileId);
+    if (this.disabled || !this.workspace.isLive(fileId) || this.workspace.pathOf(fileId) !== path) return true;
+    await this.writeNow(path, Buffer.from(editorText, 'utf8'), { text: editorText });
+    // The shared text's turn comes when the hold ends (`release`), or after typing's pause.
+    this.schedule(fileId);
+    return this.ledger.latest(path) === contentHash(editorText);
   }
 
   /** Write a live file's current text (its turn came, or on shutdown). */

@@ -133,7 +133,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
   onRequest(
     b,
     P.BufferSave,
-    (p) => session.save(p.path, { hold: p.hold ?? false, writes: p.writes }).then(() => null),
+    (p) => session.save(p.path, { hold: p.hold ?? false, writes: p.writes, revision: p.revision }).then(() => null),
     'ordered',
     (p) => (p.writes === undefined ? undefined : session.declareWrite(p.path, p.writes)),
   );

@@ -81,8 +81,10 @@ export interface BufferHooks {
   /**
    * Write the live file `fileId`'s shared text into the folder now (WriteBack.writeLiveNow),
    * resolving once it is there, or at once when the folder has it already (`buffer/save`).
+   * `editorText`: the text the saving editor has, written instead while its save holds the
+   * file; the shared text follows once the hold ends (decision 273).
    */
-  writeNow?(fileId: string): Promise<boolean>;
+  writeNow?(fileId: string, editorText?: string): Promise<boolean>;
   /**
    * The editor writes live file `fileId` itself after its `buffer/save` (VS Code): hold the
    * daemon's own writes of it (WriteBack.holdFor), and with `writes`, note that the text with that
@@ -95,10 +97,12 @@ export interface BufferHooks {
 
 /**
  * A `buffer/save` with `hold` whose write took longer than this holds nothing after it: the
- * editor (VS Code's extension waits 1 s for the answer and the changes before it) has written
- * its own text meanwhile (decision 255).
+ * editor (VS Code's extension waits 1 s in all) has written its own text meanwhile (decision
+ * 255). Not less than that wait: a save answered within it goes on, VS Code writes after the
+ * answer, and a hold ended at the answer had the daemon's next write land first ("The content of
+ * the file is newer"; it was 600 ms, decision 273).
  */
-const SLOW_SAVE_MS = 600;
+const SLOW_SAVE_MS = 1000;
 
 /** What buffer/open answers. */
 export interface OpenResult {
@@ -369,8 +373,12 @@ export class EditorBuffers implements ChangeSink {
    * writes now, and nothing is written here (VS Code; decision 255). Throws Failure('notOpen') for a
    * buffer that is not shared (ignored, or view mode's own file), Failure('invalid') in view
    * mode and Failure('readOnly') for a read-only member: the editor writes those itself.
+   * `revision` with `hold` (VS Code): the daemon's changes the editor has applied, as a
+   * buffer/edit carries it; the file gets the editor's text then (decision 273), not the shared
+   * text, since the editor writes its own right after and the changes still on their way to it
+   * wait until it has. A revision that does not fit is ignored (the shared text is written).
    */
-  async save(pathIn: string, { hold = false, writes }: { hold?: boolean; writes?: string } = {}): Promise<void> {
+  async save(pathIn: string, { hold = false, writes, revision }: { hold?: boolean; writes?: string; revision?: number } = {}): Promise<void> {
     const path = this.current(this.resolveOpen(pathIn));
     const buf = this.buffer(path);
     if (this.hooks.viewMode?.()) throw new Failure('invalid', `this folder joined in view mode (--no-disk): the daemon writes nothing into it, so ${path} is saved by the editor as a local file`);
@@ -387,7 +395,8 @@ export class EditorBuffers implements ChangeSink {
     const started = Date.now();
     if (hold) this.hooks.holdWrites?.(buf.fileId, path);
     this.workspace.settle(); // this editor's typing sent before the save is in the text written
-    const written = await this.hooks.writeNow?.(buf.fileId);
+    const editorText = hold && revision !== undefined ? buf.revisions.textAt(revision, this.workspace.textFor(buf.fileId, this.id)) : undefined;
+    const written = await this.hooks.writeNow?.(buf.fileId, editorText);
     // Written too late for the editor's wait (VS Code's extension waits 1 s in all): it has written
     // its own text by now, and the file held back would only be an older base for taking that in.
     if (hold && Date.now() - started > SLOW_SAVE_MS) this.hooks.releaseWrites?.(buf.fileId);
@@ -480,8 +489,11 @@ export class EditorBuffers implements ChangeSink {
     const { edit, missing } = received.rebase(op);
     const stored = this.workspace.stageEdit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
     if (missing) {
-      const editorText = applyOp(received.base, op);
-      this.send(path, buf, missing, editorText);
+      let editorText = applyOp(received.base, op);
+      for (const m of missing) {
+        this.send(path, buf, m, editorText);
+        editorText = applyOp(editorText, m);
+      }
     }
     if (!isNoop(edit)) this.hooks.afterEdit?.();
     return stored;

@@ -6,7 +6,7 @@
  * dropped. The edit is rebased over the dropped ones, and the dropped ones over the edit are sent
  * again. All transformation happens here; the editor never transforms.
  */
-import { applyOp, composeOps, invertOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, composeOps, invertOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
 
 interface Sent {
   op: TextOp;
@@ -40,6 +40,32 @@ function charsOf(op: TextOp): number {
 
 export class RevisionError extends Error {}
 
+/**
+ * How many of `dropped` (the daemon's changes an editor had not applied, in order, the first
+ * made on `base`) the editor's `edit` on `base` is, to the character: the editor's text after
+ * it is the daemon's text after that many of them. 0 when it is none. One alone counts only when
+ * the edit is not that very change: one key typed exactly where a peer's same key went, before it
+ * arrived, is the person's too (both are kept; trial s49, fault 5), while a reload comes as
+ * lines rewritten, and several changes of a peer's, made one by one and arriving as one edit,
+ * were never typed in that editor.
+ */
+function alreadyHad(base: string, edit: TextOp, dropped: readonly Sent[]): number {
+  const after = applyOp(base, edit);
+  let text = base;
+  for (let i = 0; i < dropped.length; i++) {
+    const op = dropped[i]!.op;
+    text = applyOp(text, op);
+    if (text.length !== after.length || text !== after) continue;
+    if (i >= 1 || !sameOp(edit, op)) return i + 1;
+  }
+  return 0;
+}
+
+/** Whether two ops on one text are the same change, part for part (ot-text's normal form). */
+function sameOp(a: TextOp, b: TextOp): boolean {
+  return JSON.stringify(normalizeOp(a)) === JSON.stringify(normalizeOp(b));
+}
+
 export class BufferRevisions {
   /** buffer/edit messages from the editor processed so far (valid or not). */
   private processed = 0;
@@ -69,9 +95,10 @@ export class BufferRevisions {
   /**
    * An edit arrived with the editor's `revision`. Returns the text the editor made it against,
    * and a function that, given the edit as an op on that text, yields the edit rebased onto the
-   * daemon's current text plus the change the editor still lacks (to send back), if any.
+   * daemon's current text plus the changes the editor still lacks (to send back, in order, each
+   * on the editor's text after the edit and the ones before it), if any.
    */
-  receive(revision: number, current: string): { base: string; rebase(edit: TextOp): { edit: TextOp; missing?: TextOp } } {
+  receive(revision: number, current: string): { base: string; rebase(edit: TextOp): { edit: TextOp; missing?: TextOp[] } } {
     this.processed++;
     const seen = revision - this.applied;
     if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) {
@@ -92,13 +119,38 @@ export class BufferRevisions {
       base,
       rebase: (edit) => {
         if (dropped.length === 0) return { edit };
+        const had = alreadyHad(base, edit, dropped);
+        if (had > 0) {
+          // The edit is exactly the first `had` of the changes it dropped: the editor did not
+          // type them, it got them another way (VS Code reloaded the file the daemon had written
+          // them into, and reported the reload as a change). Taken as applied, not as new text:
+          // taken as typing, they were in the file twice, on every member (trial s60 F1 scene).
+          // The others go again one by one, so that a later reload can match them too.
+          const rest = dropped.slice(had).map((d) => d.op);
+          return rest.length === 0 ? { edit: [] } : { edit: [], missing: rest };
+        }
         const theirs = dropped.map((d) => d.op).reduce(composeOps);
         // The daemon's changes happened first, so at equal positions they stay left of the edit.
         const rebased = transformOp(edit, theirs, 'right');
         const missing = transformOp(theirs, edit, 'left');
-        return isNoop(missing) ? { edit: rebased } : { edit: rebased, missing };
+        return isNoop(missing) ? { edit: rebased } : { edit: rebased, missing: [missing] };
       },
     };
+  }
+
+  /**
+   * The text the editor has now, given its `revision` (the daemon's changes it has applied, as
+   * a buffer/edit carries it) and the daemon's `current` text: `current` without the changes
+   * sent since that it has not applied yet. Changes nothing. Undefined for a revision that does
+   * not fit (see `receive`). Asked by a save whose file must hold exactly the editor's text
+   * (`buffer/save` with `revision`, decision 273); every edit the editor sent before is in `current`.
+   */
+  textAt(revision: number, current: string): string | undefined {
+    const seen = revision - this.applied;
+    if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) return undefined;
+    let text = current;
+    for (let i = this.inFlight.length - 1; i >= seen; i--) text = applyOp(text, this.inFlight[i]!.inverse);
+    return text;
   }
 
   /** The editor's counters as the daemon knows them (for status and tests). */

@@ -1,0 +1,38 @@
+// An editor whose document is reloaded from the file the daemon wrote (VS Code reloads a saved,
+// unmodified document when its file changes on disk) reports the reload as a change of its
+// document, and when the extension cannot tell it from typing (the file moved on again before it
+// looked) it is sent as the person's edit. It holds a peer's words the editor had not been sent
+// yet, or had not applied: the daemon took them as new text, and they were in the file twice, on
+// every member (`vscode/save-while-peer-types`: 2 runs in 20).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { converged, editor, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+
+afterEach(stopAllPeers);
+
+it("an editor's edit that is exactly the peer's words it had not applied yet (a reload of the file) puts them in once", async () => {
+  const start = 'BOB:\nline one\n';
+  const { a, b } = await sharedPair({ 'plan.txt': start });
+  await converged(a, b, 'the first sync');
+  // A's editor applies what the daemon sends it 2 s late, each change after the one before.
+  const ea = await editor(a.daemon.project.socketPath, { maxDelayMs: 2000, random: () => 0.99 });
+  const eb = await editor(b.daemon.project.socketPath);
+  await ea.open('plan.txt');
+  await eb.open('plan.txt');
+  for (const w of [' a1', ' a2', ' a3']) {
+    const at = eb.text('plan.txt').indexOf('\n');
+    await eb.edit('plan.txt', at, at, w);
+  }
+  const want = 'BOB: a1 a2 a3\nline one\n';
+  const ws = a.daemon.workspace;
+  await until(() => ws.text(ws.index.idOf('plan.txt')!) === want, "the peer's words at A's daemon");
+  expect(ea.revision('plan.txt')).toBe(0); // A's editor has applied none of them
+  // Its document is reloaded from a file that had the first two, reported as a change.
+  await ea.edit('plan.txt', 4, 4, ' a1 a2');
+  await ea.waitFor(() => ea.text('plan.txt') === want, "A's editor to get the third");
+  const files = await converged(a, b);
+  expect(files['plan.txt']).toBe(want);
+  expect(fs.readFileSync(path.join(b.dir, 'plan.txt'), 'utf8')).toBe(want);
+  await eb.waitFor(() => eb.text('plan.txt') === want, "B's editor");
+});
