@@ -7,6 +7,10 @@
  * asking again met the next word the same way until the extension's 1 s bound ran out and
  * VS Code wrote over a file newer than its own.
  *
+ * Found with it: VS Code reloads the saved document when the daemon writes the peer's newest
+ * words over its file, and the extension, which told that from typing by the file's content,
+ * sent it as typing when the file had moved on: some peer words twice (2 runs in 20; decision 274).
+ *
  * Asserted: no save error shown, the tab clean at the end, every word once, the same everywhere.
  * CHORUS_S60_SAVES (default 10) sets the number of saves.
  */
