@@ -7,7 +7,7 @@ import { hasLoneSurrogate } from '../text/decode-text.js';
 import { Failure } from '../errors.js';
 import type { Encoding } from '../text/positions.js';
 import { diffToOp } from '../text/diff-op.js';
-import { applyOp, isNoop, transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, isNoop, lengthChange, transformOp, type TextOp } from '../text/text-op.js';
 import type { FilesEvent, TextEvent, Workspace } from '../workspace/workspace.js';
 import type { Project } from '../project.js';
 import type { ChangeSink } from '../change-route.js';
@@ -482,7 +482,7 @@ export class EditorBuffers implements ChangeSink {
       throw e;
     }
     const op = changesToOp(received.base, changes, this.encoding, received.base === current ? this.workspace.lines(buf.fileId) : undefined);
-    const grows = op.reduce<number>((n, c) => n + (typeof c === 'string' ? c.length : typeof c === 'number' ? 0 : -(typeof c.d === 'number' ? c.d : String(c.d).length)), 0);
+    const grows = lengthChange(op);
     if (current.length + grows > this.workspace.liveLimit) {
       throw new Failure('tooLarge', `${path}: this edit would make the file ${current.length + grows} characters, over the ${this.workspace.liveLimit}-character limit for live editing; the edit was not made (re-open the buffer to drop it)`);
     }

@@ -6,7 +6,7 @@
  * dropped. The edit is rebased over the dropped ones, and the dropped ones over the edit are sent
  * again. All transformation happens here; the editor never transforms.
  */
-import { applyOp, composeOps, invertOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
+import { applyOp, composeOps, invertOp, isNoop, lengthChange, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
 
 interface Sent {
   op: TextOp;
@@ -50,13 +50,19 @@ export class RevisionError extends Error {}
  * were never typed in that editor.
  */
 function alreadyHad(base: string, edit: TextOp, dropped: readonly Sent[]): number {
-  const after = applyOp(base, edit);
+  // Texts are built only where the lengths agree: an edit made while changes were on their way
+  // is typing almost always, and a long file's text costs a copy per change applied.
+  const grows = lengthChange(edit);
+  let grown = 0;
+  let after: string | undefined;
   let text = base;
+  let applied = 0;
   for (let i = 0; i < dropped.length; i++) {
-    const op = dropped[i]!.op;
-    text = applyOp(text, op);
-    if (text.length !== after.length || text !== after) continue;
-    if (i >= 1 || !sameOp(edit, op)) return i + 1;
+    grown += lengthChange(dropped[i]!.op);
+    if (grown !== grows) continue;
+    after ??= applyOp(base, edit);
+    for (; applied <= i; applied++) text = applyOp(text, dropped[applied]!.op);
+    if (text === after && (i >= 1 || !sameOp(edit, dropped[0]!.op))) return i + 1;
   }
   return 0;
 }

@@ -19,6 +19,13 @@ export function spliceOp(s: Splice): TextOp {
   return otText.normalize([s.at, s.ins, { d: s.del }].filter((c) => c !== 0 && c !== '' && !(typeof c === 'object' && c.d === 0)));
 }
 
+/** How many characters longer `op` makes the text it applies to (negative: shorter). */
+export function lengthChange(op: TextOp): number {
+  let n = 0;
+  for (const c of op) n += typeof c === 'string' ? c.length : typeof c === 'number' ? 0 : -(typeof c.d === 'number' ? c.d : String(c.d).length);
+  return n;
+}
+
 export function isNoop(op: TextOp): boolean {
   return otText.normalize(op).length === 0;
 }
