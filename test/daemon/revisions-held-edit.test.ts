@@ -9,6 +9,16 @@ import { applyOp, type TextOp } from '../../daemon/src/text/text-op.js';
 
 const MINUTE = 60_000;
 
+/** A peer appends `words` to the first line of `text`, each sent to the editor as a change of its own; the text after. */
+function peerAppends(revs: BufferRevisions, text: string, words: string[]): string {
+  for (const w of words) {
+    const op: TextOp = [text.indexOf('\n'), w];
+    revs.sent(op, text);
+    text = applyOp(text, op);
+  }
+  return text;
+}
+
 describe('BufferRevisions', () => {
   it('an edit held over a minute, made before a change it dropped, is rebased over it, not refused', () => {
     const revs = new BufferRevisions();
@@ -76,14 +86,10 @@ describe('BufferRevisions', () => {
     // Its next edit still finds every change in flight.
     expect(revs.receive(1, text).base).toBe('abc\n');
   });
+
   it("an edit that is exactly several of the changes the editor dropped (VS Code reloaded the file that had them) is taken as those changes applied, not as new text", () => {
     const revs = new BufferRevisions();
-    let text = 'x\n';
-    for (const w of [' a1', ' a2', ' a3']) {
-      const op: TextOp = [text.indexOf('\n'), w];
-      revs.sent(op, text);
-      text = applyOp(text, op);
-    }
+    const text = peerAppends(revs, 'x\n', [' a1', ' a2', ' a3']);
     expect(text).toBe('x a1 a2 a3\n');
     // The editor had applied none of them, and its document became the file with the first two.
     const got = revs.receive(0, text);
@@ -93,12 +99,7 @@ describe('BufferRevisions', () => {
     expect(missing).toEqual([[7, ' a3']]); // the editor is sent the third
     // All three: nothing to send.
     const again = new BufferRevisions();
-    let t = 'x\n';
-    for (const w of [' a1', ' a2']) {
-      const op: TextOp = [t.indexOf('\n'), w];
-      again.sent(op, t);
-      t = applyOp(t, op);
-    }
+    const t = peerAppends(again, 'x\n', [' a1', ' a2']);
     expect(again.receive(0, t).rebase([1, ' a1 a2'])).toEqual({ edit: [] });
   });
 
@@ -111,14 +112,10 @@ describe('BufferRevisions', () => {
     expect(applyOp(text, edit)).toBe('ab;;\n');
     expect(applyOp('ab;\n', missing![0]!)).toBe('ab;;\n');
   });
+
   it("a reload that rewrites the line with one of the changes it dropped is that change, and the ones after go again one by one", () => {
     const revs = new BufferRevisions();
-    let text = 'x\ny\n';
-    for (const w of [' a1', ' a2', ' a3']) {
-      const op: TextOp = [text.indexOf('\n'), w];
-      revs.sent(op, text);
-      text = applyOp(text, op);
-    }
+    const text = peerAppends(revs, 'x\ny\n', [' a1', ' a2', ' a3']);
     // VS Code reports a reload as the first line replaced by the file's first line.
     const { edit, missing } = revs.receive(0, text).rebase([{ d: 2 }, 'x a1\n']);
     expect(applyOp(text, edit)).toBe(text);

@@ -7,19 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { converged, editor, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, pairWithEditors, stopAllPeers, until } from '../support/disk-peers.js';
 
 afterEach(stopAllPeers);
 
 it("an editor's edit that is exactly the peer's words it had not applied yet (a reload of the file) puts them in once", async () => {
   const start = 'BOB:\nline one\n';
-  const { a, b } = await sharedPair({ 'plan.txt': start });
-  await converged(a, b, 'the first sync');
   // A's editor applies what the daemon sends it 2 s late, each change after the one before.
-  const ea = await editor(a.daemon.project.socketPath, { maxDelayMs: 2000, random: () => 0.99 });
-  const eb = await editor(b.daemon.project.socketPath);
-  await ea.open('plan.txt');
-  await eb.open('plan.txt');
+  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 2000);
   for (const w of [' a1', ' a2', ' a3']) {
     const at = eb.text('plan.txt').indexOf('\n');
     await eb.edit('plan.txt', at, at, w);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as P from '@chorus/protocol';
 import { afterEach, expect, it } from 'vitest';
-import { converged, editor, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
+import { converged, editor, pairWithEditors, sharedPair, stopAllPeers, until } from '../support/disk-peers.js';
 
 afterEach(stopAllPeers);
 
@@ -73,13 +73,8 @@ it("while an editor that writes its file itself saves, the daemon's write-backs 
 
 it("a save naming the editor's revision has the file written with exactly the editor's text, without a peer's typing still on its way to it; the shared text follows once the editor has written (decision 273)", async () => {
   const start = 'BOB:\nline one\n';
-  const { a, b } = await sharedPair({ 'plan.txt': start });
-  await converged(a, b, 'the first sync');
   // A's editor applies what the daemon sends it 1.5 s late, each change after the one before.
-  const ea = await editor(a.daemon.project.socketPath, { maxDelayMs: 1500, random: () => 0.99 });
-  const eb = await editor(b.daemon.project.socketPath);
-  await ea.open('plan.txt');
-  await eb.open('plan.txt');
+  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 1500);
   for (const ch of 'ty') {
     const at = eb.text('plan.txt').indexOf('\n');
     void eb.edit('plan.txt', at, at, ch);

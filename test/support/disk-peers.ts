@@ -111,6 +111,22 @@ export async function until(pred: () => boolean, what: string, ms = 30000): Prom
   }
 }
 
+/**
+ * Two members sharing `files`, their folders in step, and an editor on each with `file` open.
+ * `late`: A's editor applies what its daemon sends it this many ms late, each change after the
+ * one before (ScriptedEditorOptions.maxDelayMs, always near the most), so its buffer lags the
+ * shared text: the case of a save or reload while others' typing is on its way to it.
+ */
+export async function pairWithEditors(files: Record<string, string>, file: string, late?: number): Promise<{ a: Peer; b: Peer; ea: ScriptedEditor; eb: ScriptedEditor }> {
+  const { a, b } = await sharedPair(files);
+  await converged(a, b, 'the first sync');
+  const ea = await editor(a.daemon.project.socketPath, late === undefined ? {} : { maxDelayMs: late, random: () => 0.99 });
+  const eb = await editor(b.daemon.project.socketPath);
+  await ea.open(file);
+  await eb.open(file);
+  return { a, b, ea, eb };
+}
+
 /** Wait until both folders hold the same shared files, and return them. */
 export async function converged(a: Peer, b: Peer, what = 'both folders to hold the same files', ms = 30000): Promise<Record<string, string>> {
   let last = '';
