@@ -3,7 +3,7 @@
 // document, and when the extension cannot tell it from typing (the file moved on again before it
 // looked) it is sent as the person's edit. It holds a peer's words the editor had not been sent
 // yet, or had not applied: the daemon took them as new text, and they were in the file twice, on
-// every member (`vscode/save-while-peer-types`: 2 runs in 20).
+// every member (`vscode/save-while-peer-types`: 2 of 16 runs on the code before).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';

@@ -147,6 +147,22 @@ describe('buffer sync', () => {
     expect(rpc.of(P.BufferSave.method)[0]).toEqual({ path: 'a.txt', hold: true, revision: 2 });
   });
 
+  it("a change the daemon sends again past the person's keys, due when VS Code saves, goes in before the save's write (decision 222's case)", async () => {
+    const doc = await opened('one\n');
+    rpc.handlers[P.BufferSave.method] = () => null;
+    vs.type(doc, [{ from: 4, to: 4, text: 'x' }]);
+    // Made before the daemon had that key: dropped, and due again.
+    sync.onRemoteChange({ path: 'a.txt', revision: 0, changes: [insertAt(0, 0, 'peer ')] });
+    await flush();
+    expect(doc.text).toBe('one\nx');
+    const saving = sync.willSave(doc as never)!;
+    await new Promise((r) => setTimeout(r, 50));
+    sync.onRemoteChange({ path: 'a.txt', revision: 1, changes: [insertAt(0, 0, 'peer ')] });
+    await saving;
+    expect(doc.text).toBe('peer one\nx'); // what VS Code writes has the peer's change
+    expect(rpc.of(P.BufferSave.method)[0]).toEqual({ path: 'a.txt', hold: true, revision: 1 });
+  });
+
   it("a key typed once the save's part is done is typing only: the file stays the text VS Code was told it holds (decision 273)", async () => {
     // VS Code takes its snapshot when the extension's part is done, and checks the file against
     // it: a key typed after that is not in VS Code's write, so writing it into the file too

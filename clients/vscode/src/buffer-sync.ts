@@ -204,10 +204,11 @@ const SAVE_WAIT_MS = 1000;
 /** How many more times a save asks the daemon to write when a peer's change came in during its write. */
 const SAVE_ATTEMPTS = 2;
 /**
- * How long a save first lets the daemon's changes already received go into the document: one
- * edit usually, 15–200 ms; a busy code-server took up to 2 s for one, and the save goes on then.
+ * How long a save first lets the daemon's changes already received (and one it sends again past
+ * the person's last keys) go into the document: one edit usually, 15–200 ms; a busy code-server
+ * took up to 2 s for one, and the save goes on without the rest then.
  */
-const SAVE_CATCH_UP_MS = 250;
+const SAVE_CATCH_UP_MS = 400;
 /**
  * How long the daemon's changes wait, after a save's participant is done, for VS Code to write the
  * document (its `onDidSaveTextDocument`): a failed save never says so. A busy code-server took up
@@ -245,6 +246,8 @@ export class SharedBuffer {
   queue: Promise<void> = Promise.resolve();
   /** The last batch of the daemon's changes put on `queue`; more join it until it begins. */
   incoming: RemoteBatch | undefined;
+  /** A change of the daemon's was dropped (the person typed first), and it comes again once the daemon has their keys. */
+  resendDue = false;
   /** The batch VS Code is applying now, if any (never rejects). */
   applyingRemote: Promise<void> | undefined;
   /** While a save is under way (BufferSync.willSave): the daemon's changes wait until it resolves. */
@@ -714,8 +717,16 @@ export class BufferSync {
       // The daemon's changes already here go in first (one edit, SAVE_CATCH_UP_MS at most), so
       // that what VS Code writes is as new as it can be; then they wait, and one VS Code is
       // applying still lands: the document is then what VS Code writes.
+      // A change of the daemon's dropped because the person typed first comes again once the
+      // daemon has their keys (the revision rule): that one too (decision 222's case).
       b.savePause?.();
-      await Promise.race([b.queue, new Promise((r) => setTimeout(r, SAVE_CATCH_UP_MS))]);
+      const until = Date.now() + SAVE_CATCH_UP_MS;
+      const caughtUp = () => Promise.race([b.queue, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
+      await caughtUp();
+      while (b.resendDue && !over && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 10));
+        await caughtUp();
+      }
       writing = this.pauseRemote(b);
       await b.applyingRemote;
       if (over) return;
@@ -1429,7 +1440,11 @@ export class BufferSync {
     // (Revisions only grow, so the fresh ones are the last.)
     const fresh = all.filter((p) => p.revision === b.editorRevision);
     b.dropped += all.length - fresh.length;
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) {
+      b.resendDue = true;
+      return;
+    }
+    b.resendDue = false;
     const revision = fresh[0]!.revision;
     let result: { text: string; replacements: Replacement[] };
     try {
