@@ -345,6 +345,7 @@ export class SharedBuffer {
   reset(content: string): void {
     this.editorRevision = 0;
     this.daemonRevision = 0;
+    this.resendDue = false; // what was dropped before is in the content
     this.baseSeq = 0;
     this.inflight.clear();
     this.retractTo = undefined;
@@ -714,11 +715,11 @@ export class BufferSync {
     const write = () => request(rpc, M.BufferSave.type, { path: b.path, hold: true, revision: b.daemonRevision });
     let writing = (): void => undefined;
     const written = (async () => {
-      // The daemon's changes already here go in first (one edit, SAVE_CATCH_UP_MS at most), so
-      // that what VS Code writes is as new as it can be; then they wait, and one VS Code is
-      // applying still lands: the document is then what VS Code writes.
-      // A change of the daemon's dropped because the person typed first comes again once the
-      // daemon has their keys (the revision rule): that one too (decision 222's case).
+      // The daemon's changes already here go in first (one edit, SAVE_CATCH_UP_MS at most), and
+      // one dropped because the person typed first, which comes again once the daemon has their
+      // keys (the revision rule; decision 222's case), so that what VS Code writes is as new as it
+      // can be; then they wait, and one VS Code is applying still lands: the document is then
+      // what VS Code writes.
       b.savePause?.();
       const until = Date.now() + SAVE_CATCH_UP_MS;
       const caughtUp = () => Promise.race([b.queue, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
@@ -1223,8 +1224,7 @@ export class BufferSync {
         b.applyingRemote = applying;
         await applying;
         if (b.applyingRemote === applying) b.applyingRemote = undefined;
-      })
-      .catch((e: unknown) => this.opts.log(`applying a change to ${b.path}: ${messageOf(e)}`));
+      });
   }
 
   /**
