@@ -73,8 +73,8 @@ export interface FloorCpu { typing: number; receiving: number; total: number; ke
  * `warmup` + `settle`), as the daemons' measured keystrokes continue their warm-up's document;
  * otherwise into a fresh pair (the method until stop 26).
  */
-export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys, settle: Keystroke[] = [], sameDocument = false): Promise<FloorCpu> {
-  let a = am.from({ text: '' });
+export async function floorCpu(keys: Keystroke[], rate?: number, warmup: Keystroke[] | false = keys, settle: Keystroke[] = [], sameDocument = false, initial = ''): Promise<FloorCpu> {
+  let a = am.from({ text: initial });
   let b = am.clone(a);
   // warm-up: one keystroke each side (JIT of the JS wrapper, the wasm instance), as the daemons get
   a = am.change(a, (d) => am.splice(d, ['text'], 0, 0, 'x'));
@@ -140,6 +140,25 @@ interface KeystrokeRun {
   trace?: TraceTable;
 }
 
+/**
+ * The start text for `--prefill chars`: `content` put in the middle of `chars` characters of
+ * source-like ASCII lines (a large file someone types into), and where `content` starts, to shift
+ * the trace's keystrokes by. Deterministic, so every subject and floor starts from the same text.
+ */
+function prefilled(content: string, chars: number): { text: string; at: number } {
+  if (chars <= 0) return { text: content, at: 0 };
+  const lines: string[] = [];
+  let length = 0;
+  for (let i = 0; length < chars; i++) {
+    const line = `  const value${i} = compute(${i}, 'filler line ${i % 97}'); // a large file\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  const filler = lines.join('').slice(0, chars);
+  const half = filler.lastIndexOf('\n', chars >> 1) + 1;
+  return { text: filler.slice(0, half) + content + filler.slice(half), at: half };
+}
+
 async function main(): Promise<void> {
   const { values } = readOptions('usage: node bench/dist/keystroke.js [options]  (or: npm run bench:keystroke -- [options])', {
     quick: { type: 'boolean', help: '  2 peers 600 keystrokes, 8 peers 300, 5 s idle (default: 600 each, 10 s idle)' },
@@ -149,6 +168,7 @@ async function main(): Promise<void> {
     settle: { type: 'string', help: `S  then seconds of keystrokes typed at the rate, unmeasured (default ${SETTLE_DEFAULT}: none; an experiment, see bench-method.md)` },
     rate: { type: 'string', help: 'R  keystrokes per second, for the daemons and every floor (default 30; another rate is an experiment, see bench-method.md)' },
     trace: { type: 'boolean', help: '  the daemons record their trace points; prints where a keystroke\'s time goes, stage by stage' },
+    prefill: { type: 'string', help: 'CHARS  the file starts with this many characters of source-like lines and the keystrokes go into its middle (default 0: an empty file); the floors start from the same text' },
     out: { type: 'string', help: 'DIR  where keystroke-latest.json goes (default bench/results)' },
   });
   const trace = values.trace === true;
@@ -174,23 +194,25 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const prefill = numberOption(values, 'prefill', 0);
   const paper = loadTrace(join(here, '../../test/fixtures/traces/automerge-paper.json.gz'));
-  const keys = observable(keystrokeArray(paper).slice(0, TRACE_KEYS));
+  const { text: startText, at: typedAt } = prefilled(paper.startContent, prefill);
+  const keys = observable(keystrokeArray(paper).slice(0, TRACE_KEYS).map((k) => (typedAt ? { ...k, pos: k.pos + typedAt } : k)));
   const load0 = os.loadavg()[0]!;
   const busy0 = cpuTimes();
 
   log(`floor: raw Automerge 2.2.9, one character per change, 300 keystrokes at ${rate}/s…`);
   const floorWarmup = keys.slice(0, Math.max(300, warmup));
   const floorSettle = keys.slice(floorWarmup.length, floorWarmup.length + settle);
-  const floorBefore = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle);
-  const floorTight = await floorCpu(keys.slice(0, 600));
+  const floorBefore = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle, false, startText);
+  const floorTight = await floorCpu(keys.slice(0, 600), undefined, keys.slice(0, 600), [], false, startText);
 
   const runs: KeystrokeRun[] = [];
   const subject = chorusSubject('websocket', quick ? 'quick' : 'full');
   for (const peers of peersList) {
     const n = keysFor(peers);
-    log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into an empty file…`);
-    const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
+    log(`Chorus over WebSocket, ${peers} peers: ${n} keystrokes at ${rate}/s into ${prefill ? `the middle of a ${startText.length}-character file` : 'an empty file'}…`);
+    const start = { label: 'young', trace: paper, history: [], text: startText };
     // Read by the daemons at start (node-platform.ts); they write their files as they exit.
     const traceDir = trace ? mkdtempSync(join(os.tmpdir(), 'chorus-trace-')) : undefined;
     if (traceDir) process.env.CHORUS_TRACE_DIR = traceDir;
@@ -215,7 +237,7 @@ async function main(): Promise<void> {
     for (const peers of peersList) {
       const n = keysFor(peers);
       log(`${label}, ${peers} processes: ${n} keystrokes at ${rate}/s…`);
-      const start = { label: 'young', trace: paper, history: [], text: paper.startContent };
+      const start = { label: 'young', trace: paper, history: [], text: startText };
       const run = await measureLatency(floorSubject, start, keys.slice(0, warmup + settle + n + 10), { peers, rate, seconds: n / rate, warmup, settle });
       into[peers] = run;
       const c = run.cpuPerKeystrokeMs!;
@@ -224,13 +246,13 @@ async function main(): Promise<void> {
   }
   const sockets: LatencyResult | undefined = socketRuns[2];
   log(`floor again (the machine may have changed meanwhile)…`);
-  const floorAfter = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle);
+  const floorAfter = await floorCpu(keys.slice(0, 300), rate, floorWarmup, floorSettle, false, startText);
   // The floor on the document the daemons typed into: the same keystrokes, after the same ones.
   const typedBefore = keys.slice(0, warmup + settle);
   const sameKeys = keys.slice(warmup + settle, warmup + settle + 300);
   log(`floor on a document as long as the daemons' (${typedBefore.length} keystrokes before), before and after…`);
-  const sameA = await floorCpu(sameKeys, rate, typedBefore, [], true);
-  const sameB = await floorCpu(sameKeys, rate, typedBefore, [], true);
+  const sameA = await floorCpu(sameKeys, rate, typedBefore, [], true, startText);
+  const sameB = await floorCpu(sameKeys, rate, typedBefore, [], true, startText);
   const floorSame = (sameA.total + sameB.total) / 2;
   const busy1 = cpuTimes();
   // the floor for the ratios: the mean of the passes before and after the daemons ran
@@ -247,6 +269,8 @@ async function main(): Promise<void> {
     settle,
     /** Keystrokes per second while measured (and while settling), for the daemons and both floors. */
     rate,
+    /** Characters the file (and every floor's document) held before the first keystroke; the keystrokes went into its middle. */
+    prefill: startText.length,
     /** Did the daemons record trace points (--trace)? Their CPU figures then include the recording. */
     traced: trace,
     at: new Date().toISOString(),

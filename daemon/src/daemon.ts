@@ -210,6 +210,8 @@ export class Daemon {
     this.folder.onTell = (message) => this.messages.emit('notice', { type: 'warning', message });
     this.session.peerName = (id) => this.presence.peers().find((p) => p.id === id)?.name ?? this.presence.lastKnown(id)?.name;
     this.folder.editorsCaughtUp = () => Promise.all([...this.sessions.values()].map((s) => s.caughtUp())).then(() => undefined);
+    // An editor's write of its own buffer, undeclared, is known by its text (decision 276).
+    this.writeBack.editorTexts = (id) => [...this.sessions.values()].flatMap((s) => s.heldTexts(id));
     // View mode (join --no-disk): the folder is neither read nor watched.
     this.session.on('replicator', () => void (this.session.session?.disk === false ? this.folder.stop() : undefined));
     const undo = new UndoManager(workspace, (r) => void this.ownTextRemoved(r));

@@ -61,6 +61,15 @@ export function answersAgainWords(root: string): string {
   return `the daemon for ${root} ${SessionWords.daemonAnswersAgain}`;
 }
 
+/**
+ * How a file the project ignores is said when an editor opens it (`buffer/open`'s `notShared`,
+ * and the LSP server, which checks the ignore rules itself): `why` is the rule, as
+ * IgnoreRules.why gives it.
+ */
+export function ignoredWords(path: string, why: string): string {
+  return `${path} is ignored (${why}), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
+}
+
 /** How a peer/didLeave is said: `Bob left the session`, or that Bob is out of reach. */
 export function peerGoneWords(name: string, reason: 'left' | 'unreachable' | undefined): string {
   return `${name} ${reason === 'unreachable' ? SessionWords.peerUnreachable : SessionWords.peerLeft}`;

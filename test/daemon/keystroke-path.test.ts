@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ChangeRoute } from '../../daemon/src/change-route.js';
+import { Rope } from '../../daemon/src/text/rope.js';
 import { FrameWriter } from '../../daemon/src/editor/frame-writer.js';
 import type { TextEvent, Workspace, WorkspaceEvents } from '../../daemon/src/workspace/workspace.js';
 
@@ -11,8 +12,8 @@ const change = (origin: TextEvent['origin'], raw?: Uint8Array): TextEvent => ({
   fileId: 'f000000000000000000000001',
   path: 'a.txt',
   op: [1, 'x'],
-  before: 'a',
-  after: 'ax',
+  before: Rope.of('a'),
+  after: Rope.of('ax'),
   origin,
   ...(raw ? { raw } : {}),
 });

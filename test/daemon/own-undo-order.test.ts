@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GapMarks, MAX_GAP_MARKS } from '../../daemon/src/editor/gap-marks.js';
+import { Rope } from '../../daemon/src/text/rope.js';
 import { UndoManager } from '../../daemon/src/editor/undo-manager.js';
 import { applyOp, spliceOp, type TextOp } from '../../daemon/src/text/text-op.js';
 import type { TextEvent, TextOrigin, Workspace } from '../../daemon/src/workspace/workspace.js';
@@ -22,7 +23,7 @@ class OneFile {
   edit(fileId: string, op: TextOp, origin: TextOrigin): void {
     const before = this.content;
     this.content = applyOp(before, op);
-    const e: TextEvent = { fileId, path: fileId, op, before, after: this.content, origin };
+    const e: TextEvent = { fileId, path: fileId, op, before: Rope.of(before), after: Rope.of(this.content), origin };
     this.undo.observe(e);
   }
 }

@@ -14,6 +14,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UndoManager } from '../../daemon/src/editor/undo-manager.js';
+import { Rope } from '../../daemon/src/text/rope.js';
 import { applyOp, spliceOp, type TextOp } from '../../daemon/src/text/text-op.js';
 import type { TextEvent, TextOrigin, Workspace } from '../../daemon/src/workspace/workspace.js';
 
@@ -143,7 +144,7 @@ class OneFile {
     const before = this.content;
     this.content = applyOp(before, op);
     this.last = op;
-    const e: TextEvent = { fileId, path: fileId, op, before, after: this.content, origin };
+    const e: TextEvent = { fileId, path: fileId, op, before: Rope.of(before), after: Rope.of(this.content), origin };
     this.undo.observe(e);
   }
 }

@@ -5,6 +5,7 @@
 // rule says) had its next edit refused as out of step, losing the keys it carried.
 import { describe, expect, it } from 'vitest';
 import { BufferRevisions } from '../../daemon/src/editor/revisions.js';
+import { Rope } from '../../daemon/src/text/rope.js';
 import { applyOp, type TextOp } from '../../daemon/src/text/text-op.js';
 
 const MINUTE = 60_000;
@@ -33,8 +34,8 @@ describe('BufferRevisions', () => {
     revs.sent(peer2, text, t0 + MINUTE + 1);
     text = applyOp(text, peer2);
     // Its edit arrives: it applied none of them (revision 0), and typed "X" at the start.
-    const got = revs.receive(0, text);
-    expect(got.base).toBe('hello\n');
+    const got = revs.receive(0, Rope.of(text));
+    expect(got.base.toString()).toBe('hello\n');
     const { edit, missing } = got.rebase(['X']);
     expect(applyOp(text, edit)).toBe('Xhello world!\n');
     expect(missing).toHaveLength(1);
@@ -50,8 +51,8 @@ describe('BufferRevisions', () => {
     }
     expect(revs.counters).toEqual({ processed: 0, applied: 500, inFlight: 2_000 });
     // It applied them all: its edit says so, and is taken as it is.
-    const got = revs.receive(2_500, text);
-    expect(got.base).toBe(text);
+    const got = revs.receive(2_500, Rope.of(text));
+    expect(got.base.toString()).toBe(text);
   });
 
   it('changes holding over 4,000,000 characters are taken as applied once a minute old', () => {
@@ -77,14 +78,14 @@ describe('BufferRevisions', () => {
       text = applyOp(text, op);
     }
     expect(text).toBe('Xabcd\n');
-    expect(revs.textAt(0, text)).toBe('ab\n');
-    expect(revs.textAt(1, text)).toBe('abc\n');
-    expect(revs.textAt(3, text)).toBe(text);
-    expect(revs.textAt(4, text)).toBeUndefined(); // more than was sent
-    expect(revs.textAt(-1, text)).toBeUndefined();
+    expect(revs.textAt(0, Rope.of(text))?.toString()).toBe('ab\n');
+    expect(revs.textAt(1, Rope.of(text))?.toString()).toBe('abc\n');
+    expect(revs.textAt(3, Rope.of(text))?.toString()).toBe(text);
+    expect(revs.textAt(4, Rope.of(text))?.toString()).toBeUndefined(); // more than was sent
+    expect(revs.textAt(-1, Rope.of(text))?.toString()).toBeUndefined();
     expect(revs.counters).toEqual({ processed: 0, applied: 0, inFlight: 3 });
     // Its next edit still finds every change in flight.
-    expect(revs.receive(1, text).base).toBe('abc\n');
+    expect(revs.receive(1, Rope.of(text)).base.toString()).toBe('abc\n');
   });
 
   it("an edit that is exactly several of the changes the editor dropped (VS Code reloaded the file that had them) is taken as those changes applied, not as new text", () => {
@@ -92,15 +93,15 @@ describe('BufferRevisions', () => {
     const text = peerAppends(revs, 'x\n', [' a1', ' a2', ' a3']);
     expect(text).toBe('x a1 a2 a3\n');
     // The editor had applied none of them, and its document became the file with the first two.
-    const got = revs.receive(0, text);
-    expect(got.base).toBe('x\n');
+    const got = revs.receive(0, Rope.of(text));
+    expect(got.base.toString()).toBe('x\n');
     const { edit, missing } = got.rebase([1, ' a1 a2']);
     expect(applyOp(text, edit)).toBe(text); // nothing of it twice
     expect(missing).toEqual([[7, ' a3']]); // the editor is sent the third
     // All three: nothing to send.
     const again = new BufferRevisions();
     const t = peerAppends(again, 'x\n', [' a1', ' a2']);
-    expect(again.receive(0, t).rebase([1, ' a1 a2'])).toEqual({ edit: [] });
+    expect(again.receive(0, Rope.of(t)).rebase([1, ' a1 a2'])).toEqual({ edit: [] });
   });
 
   it("one key typed exactly where a peer's same key went, before it arrived, is the person's too: both are kept", () => {
@@ -108,7 +109,7 @@ describe('BufferRevisions', () => {
     const peer: TextOp = [2, ';'];
     revs.sent(peer, 'ab\n');
     const text = applyOp('ab\n', peer);
-    const { edit, missing } = revs.receive(0, text).rebase([2, ';']);
+    const { edit, missing } = revs.receive(0, Rope.of(text)).rebase([2, ';']);
     expect(applyOp(text, edit)).toBe('ab;;\n');
     expect(applyOp('ab;\n', missing![0]!)).toBe('ab;;\n');
   });
@@ -117,7 +118,7 @@ describe('BufferRevisions', () => {
     const revs = new BufferRevisions();
     const text = peerAppends(revs, 'x\ny\n', [' a1', ' a2', ' a3']);
     // VS Code reports a reload as the first line replaced by the file's first line.
-    const { edit, missing } = revs.receive(0, text).rebase([{ d: 2 }, 'x a1\n']);
+    const { edit, missing } = revs.receive(0, Rope.of(text)).rebase([{ d: 2 }, 'x a1\n']);
     expect(applyOp(text, edit)).toBe(text);
     expect(missing).toEqual([[4, ' a2'], [7, ' a3']]);
   });

@@ -31,3 +31,31 @@ it("an editor's edit that is exactly the peer's words it had not applied yet (a 
   expect(fs.readFileSync(path.join(b.dir, 'plan.txt'), 'utf8')).toBe(want);
   await eb.waitFor(() => eb.text('plan.txt') === want, "B's editor");
 });
+
+// Trial s62 F1: Neovim 0.7's LSP client sends no willSaveWaitUntil, and `:w` after the daemon
+// wrote the file asks "The file has been changed since reading it"; while the question is up
+// Neovim applies no change, and answering yes writes its buffer, which lacks the words a peer
+// typed meanwhile. Taken in as a change of the file, that write deleted those words on every
+// member (4 of 5 saves in the trial).
+it("an editor's undeclared write of its buffer while a peer's words are on their way to it deletes none of them (decision 276)", async () => {
+  const start = 'BOB:\nline one\n';
+  // A's editor applies what the daemon sends it 2 s late: it is the Neovim held by its question.
+  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 2000);
+  for (const w of [' a1', ' a2', ' a3']) {
+    const at = eb.text('plan.txt').indexOf('\n');
+    await eb.edit('plan.txt', at, at, w);
+  }
+  const want = 'BOB: a1 a2 a3\nline one\n';
+  const ws = a.daemon.workspace;
+  await until(() => ws.text(ws.index.idOf('plan.txt')!) === want, "the peer's words at A's daemon");
+  await until(() => fs.readFileSync(path.join(a.dir, 'plan.txt'), 'utf8') === want, "the peer's words in A's folder");
+  expect(ea.revision('plan.txt')).toBe(0); // A's editor has applied none of them
+  // It writes its buffer over the file, as Neovim does on `y`: the text before the peer's words.
+  fs.writeFileSync(path.join(a.dir, 'plan.txt'), start);
+  await ea.waitFor(() => ea.text('plan.txt') === want, "A's editor to get the peer's words");
+  const files = await converged(a, b);
+  expect(files['plan.txt']).toBe(want);
+  await until(() => fs.readFileSync(path.join(a.dir, 'plan.txt'), 'utf8') === want, "the session's text back in A's folder");
+  expect(fs.readFileSync(path.join(b.dir, 'plan.txt'), 'utf8')).toBe(want);
+  await eb.waitFor(() => eb.text('plan.txt') === want, "B's editor");
+});

@@ -9,6 +9,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BufferRevisions } from '../../daemon/src/editor/revisions.js';
+import { Rope } from '../../daemon/src/text/rope.js';
 import { changesToOp, opToChanges, type WireChange } from '../../daemon/src/editor/wire.js';
 import { DocumentSync } from '../../daemon/src/lsp/document-sync.js';
 import { applyOp, spliceOp } from '../../daemon/src/text/text-op.js';
@@ -78,11 +79,11 @@ async function simulate(seed: number, mode: Mode, steps = 200): Promise<{ client
       new Promise<boolean>((resolve) =>
         toDaemon.push(() => {
           const current = daemonText;
-          const r = revs.receive(revision, current);
+          const r = revs.receive(revision, Rope.of(current));
           const op = changesToOp(r.base, changes, enc);
           const { edit, missing } = r.rebase(op);
           daemonText = applyOp(current, edit);
-          let sentOn = applyOp(r.base, op);
+          let sentOn = applyOp(r.base.toString(), op);
           for (const m of missing ?? []) {
             daemonSends(m, sentOn);
             sentOn = applyOp(sentOn, m);

@@ -43,7 +43,7 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
 
   beforeAll(async () => {
     scene = new EmacsScene();
-    ({ a, b } = scene.pair({ 'notes.txt': 'line one\nline two\n', 'readme.md': '# Title\n' }));
+    ({ a, b } = scene.pair({ 'notes.txt': 'line one\nline two\n', 'readme.md': '# Title\n', 'docs/plan.txt': 'plan\n' }));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-eglot-'));
     // `chorus` on PATH, as installing the package puts it.
     const bin = path.join(tmp, 'bin');
@@ -120,5 +120,24 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
     await ed.open('readme.md');
     await ed.edit('readme.md', 7, 7, ' by Ada');
     await waitFor("Ada's edit in Bob's buffer", async () => (await bufferText()) === '# Title by Ada\n', 30000);
+  });
+
+  // A trial (s62, F6): Bob's folder was joined, so it has no .git, and eglot took each directory
+  // for a project of its own: one `chorus lsp` per directory, each stopped and reconnected alone
+  // (after `chorus stop`, a reconnect in one left the others' buffers unshared, unsaid).
+  it("a file in another folder of the project is served by the same chorus lsp", async () => {
+    await e.eval(`(chorus-driver-visit ${elisp(path.join(b, 'notes.txt'))})`);
+    await waitFor('eglot to manage notes.txt', async () => (await e.eval<boolean | null>('(and (eglot-current-server) t)')) === true, 60000);
+    await e.eval('(setq chorus-test-server (eglot-current-server))');
+    await e.eval(`(chorus-driver-visit ${elisp(path.join(b, 'docs', 'plan.txt'))})`);
+    await waitFor('eglot to manage docs/plan.txt', async () => (await e.eval<boolean | null>('(and (eglot-current-server) t)')) === true, 60000);
+    expect(await e.eval<boolean | null>('(eq (eglot-current-server) chorus-test-server)')).toBe(true);
+    expect(await e.eval<string>('(project-root (project-current))')).toBe(`${b}/`);
+    const { editor: ed } = ScriptedEditor.connect(a, { name: 'Ada' });
+    peers.push(ed);
+    await ed.init();
+    await ed.open('docs/plan.txt');
+    await ed.edit('docs/plan.txt', 4, 4, ' by Ada');
+    await waitFor("Ada's edit in Bob's buffer", async () => (await bufferText()) === 'plan by Ada\n', 30000);
   });
 });

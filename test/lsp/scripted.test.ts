@@ -180,6 +180,26 @@ describe('chorus lsp with a scripted client', () => {
     const r = await main.request('workspace/executeCommand', { command: 'chorus.redo', arguments: [] });
     expect(r.applied).toBe(true);
     await until(() => main.doc('u.txt').text === 'mine', 'the redo');
+    // A word typed where the last one did not end (another person's typing came between) is a
+    // step of its own, though it came within the daemon's 1 s: LSP says nothing of the editor's
+    // undo steps, and steady typing went into one step (trial s62 F2: 20 words over 12 s).
+    await main.open('w.txt', '');
+    await other.open('w.txt');
+    await main.edit('w.txt', 0, 0, 'one');
+    expect(await converged(main, other, 'w.txt')).toBe('one');
+    await other.edit('w.txt', 3, 3, ' X');
+    expect(await converged(main, other, 'w.txt')).toBe('one X');
+    await main.edit('w.txt', 5, 5, ' two');
+    expect(await converged(main, other, 'w.txt')).toBe('one X two');
+    const w = await main.request('workspace/executeCommand', { command: 'chorus.undo', arguments: [main.uri('w.txt')] });
+    expect(w.applied).toBe(true);
+    expect(await converged(main, other, 'w.txt')).toBe('one X');
+    // Typing on where it ended is the same step, as before: ' three', ' four' go together.
+    await main.edit('w.txt', 5, 5, ' three');
+    await main.edit('w.txt', 11, 11, ' four');
+    expect(await converged(main, other, 'w.txt')).toBe('one X three four');
+    await main.request('workspace/executeCommand', { command: 'chorus.undo', arguments: [main.uri('w.txt')] });
+    expect(await converged(main, other, 'w.txt')).toBe('one X');
     await expect(main.request('workspace/executeCommand', { command: 'chorus.follow', arguments: [] })).rejects.toThrow(/nobody else/);
     await expect(main.request('workspace/executeCommand', { command: 'chorus.nope', arguments: [] })).rejects.toThrow(/unknown command/);
   });
@@ -202,8 +222,13 @@ describe('chorus lsp with a scripted client', () => {
     expect(await converged(main, other, 'a.txt')).toBe('#> hello world\n');
   });
 
-  it('never shares a file the project ignores (the server is attached to every file type)', async () => {
+  it('never shares a file the project ignores (the server is attached to every file type), and says so', async () => {
     await main.open('.env', 'SECRET=1\n');
+    // Told as the plugins tell it, as a message the editor shows (a log line reached nobody: trial s62 F3).
+    await until(() => main.messages.some((m) => m.message.includes('.env is ignored')), 'the message that .env is not shared');
+    const told = main.messages.find((m) => m.message.includes('.env is ignored'))!;
+    expect(told.type).toBe(3); // MessageType.Info
+    expect(told.message).toMatch(/^Chorus: \.env is ignored \(.*\), so it stays on this machine: edit and save it as a local file; nobody else sees it$/);
     await main.open('i.txt', 'shared\n'); // decided after .env: once it is open, so is the decision on .env
     const buffers = async () => ((await other.raw('session/status', null)) as { buffers: Array<{ path: string }> }).buffers.map((b) => b.path);
     let seen: string[] = [];

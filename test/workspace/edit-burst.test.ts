@@ -20,14 +20,17 @@ import { Workspace, type TextEvent } from '../../daemon/src/workspace/workspace.
 const noFolder = { read: async () => undefined };
 const editor = (editorId: string, more: { editId?: string; undoStop?: boolean } = {}) => ({ kind: 'editor' as const, editorId, ...more });
 
+/** A `text` event with its texts made strings, to compare. */
+type Told = Omit<TextEvent, 'before' | 'after'> & { before: string; after: string };
+
 /** A workspace on memory stores with one file holding `text`, and its `text` events. */
 async function setup(text = '', actor = 'ab'.repeat(16)) {
   const docs = new MemoryStore();
   const ws = new Workspace(docs, new MemoryBlobStore(), actor, noFolder);
   const { fileId } = await ws.open('a.txt', true, editor('e1'));
   if (text) ws.edit(fileId, diffToOp('', text), editor('e1'));
-  const events: TextEvent[] = [];
-  ws.on('text', (e) => events.push(e));
+  const events: Told[] = [];
+  ws.on('text', (e) => events.push({ ...e, before: e.before.toString(), after: e.after.toString() }));
   const logged = () => docs.state.docs.get(fileId)?.changes.length ?? 0;
   return { docs, ws, fileId, events, logged };
 }

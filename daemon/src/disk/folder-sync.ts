@@ -1283,7 +1283,7 @@ export class FolderSync {
     const baseHash = chosen?.hash ?? (whole ? undefined : this.writeBack.ledger.latest(rel));
     this.writeBack.remember(rel, seen.hash); // its base is kept below, once the document may be live
     const id = this.workspace.index.idOf(rel);
-    if (id !== undefined && this.workspace.isLive(id) && this.writeBack.editorsOwnWrite(rel, seen.hash)) {
+    if (id !== undefined && this.workspace.isLive(id) && this.writeBack.editorsOwnWrite(rel, seen.hash, { fileId: id, bytes: seen.bytes })) {
       // An editor's save of its own text (VS Code writes its document itself; decision 255):
       // every change of that text reached the daemon as the editor's edits, and what it lacks
       // is others' typing still on its way to it. No change of the file, then: the folder

@@ -9,6 +9,7 @@ import nodePath from 'node:path';
 import type { Project } from '../project.js';
 import { hashBytes } from '../workspace/blob-store.js';
 import { contentHash } from '../workspace/text-doc.js';
+import type { TextSource } from '../text/rope.js';
 import { isPeersOrSettling, type MadeOn, type Origin, type Workspace } from '../workspace/workspace.js';
 import type { DiskLedger } from './disk-ledger.js';
 import { decodeText } from '../text/decode-text.js';
@@ -778,12 +779,38 @@ export class WriteBack {
    * it is no change of the file. Taken in, a text that lacked a peer's typing not yet shown in
    * the editor deleted that typing on every member (decision 255). Once per declared write.
    */
-  editorsOwnWrite(path: string, hash: string): boolean {
+  editorsOwnWrite(path: string, hash: string, held?: { fileId: string; bytes: Uint8Array }): boolean {
     const w = this.declared(path, hash);
-    if (!w) return false;
+    if (!w) return held !== undefined && this.editorHolds(held.fileId, held.bytes);
     this.editorWrites.set(path, this.editorWrites.get(path)!.filter((x) => x !== w));
     this.release(w.fileId);
     return true;
+  }
+
+  /**
+   * The texts editors here may hold of live file `fileId` short of changes on their way to them
+   * (EditorBuffers.heldTexts, over every editor connected): set by the daemon.
+   */
+  editorTexts?: (fileId: string) => Iterable<TextSource>;
+
+  /**
+   * Is `bytes` a text an editor here holds of live file `fileId` while others' changes are on
+   * their way to it (`editorTexts`)? Then the folder shows that editor's write of
+   * its own buffer, made without a declaration (`buffer/save` with `writes`): Neovim 0.7's LSP
+   * client, which sends no willSaveWaitUntil, writes its buffer when the person answers yes to
+   * "The file has been changed since reading it". Taken in as a change, it deleted the words a
+   * peer typed meanwhile on every member (trial s62 F1; decision 276). Only texts short of
+   * changes in flight count: with none on its way the editor's text is the shared text.
+   */
+  private editorHolds(fileId: string, bytes: Uint8Array): boolean {
+    const texts = this.editorTexts?.(fileId);
+    if (!texts) return false;
+    const content = decodeText(bytes);
+    if (content === null) return false;
+    // Lengths first: an editor may have up to 2,000 changes on their way (revisions.ts), and
+    // only a text of the very length can be the one written.
+    for (const text of texts) if (text.length === content.length && text.toString() === content) return true;
+    return false;
   }
 
   /**

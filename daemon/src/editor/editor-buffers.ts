@@ -3,11 +3,13 @@
  * Handlers take internal values and return internal values; the connection file does the wire.
  */
 import fs from 'node:fs';
+import { ignoredWords } from '@chorus/protocol';
 import { hasLoneSurrogate } from '../text/decode-text.js';
 import { Failure } from '../errors.js';
 import type { Encoding } from '../text/positions.js';
 import { diffToOp } from '../text/diff-op.js';
 import { applyOp, isNoop, lengthChange, transformOp, type TextOp } from '../text/text-op.js';
+import type { Rope, TextSource } from '../text/rope.js';
 import type { FilesEvent, TextEvent, Workspace } from '../workspace/workspace.js';
 import type { Project } from '../project.js';
 import type { ChangeSink } from '../change-route.js';
@@ -207,7 +209,7 @@ export class EditorBuffers implements ChangeSink {
       const notShared =
         kept !== undefined
           ? `${path} is ignored here (${ignored}) and this folder has its own ${path}, so it stays on this machine: edit and save it as a local file; nobody else sees it. A peer shares a ${path} of its own, which is not written over yours`
-          : `${path} is ignored (${ignored}), so it stays on this machine: edit and save it as a local file; nobody else sees it`;
+          : ignoredWords(path, ignored);
       return { path, content: text, shared: false, notShared };
     }
     if (this.hooks.viewMode?.() && !this.workspace.index.idOf(path) && fs.existsSync(this.project.absolute(path))) {
@@ -395,7 +397,7 @@ export class EditorBuffers implements ChangeSink {
     const started = Date.now();
     if (hold) this.hooks.holdWrites?.(buf.fileId, path);
     this.workspace.settle(); // this editor's typing sent before the save is in the text written
-    const editorText = hold && revision !== undefined ? buf.revisions.textAt(revision, this.workspace.textFor(buf.fileId, this.id)) : undefined;
+    const editorText = hold && revision !== undefined ? buf.revisions.textAt(revision, this.workspace.ropeFor(buf.fileId, this.id))?.toString() : undefined;
     const written = await this.hooks.writeNow?.(buf.fileId, editorText);
     // Written too late for the editor's wait (VS Code's extension waits 1 s in all): it has written
     // its own text by now, and the file held back would only be an older base for taking that in.
@@ -473,7 +475,7 @@ export class EditorBuffers implements ChangeSink {
     if (this.hooks.readOnly?.()) {
       throw new Failure('readOnly', 'you joined this session read-only: your edits are not shared; re-open the buffer to drop them');
     }
-    const current = this.workspace.textFor(buf.fileId, this.id);
+    const current = this.workspace.ropeFor(buf.fileId, this.id);
     let received;
     try {
       received = buf.revisions.receive(revision, current);
@@ -489,20 +491,31 @@ export class EditorBuffers implements ChangeSink {
     const { edit, missing } = received.rebase(op);
     const stored = this.workspace.stageEdit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
     if (missing) {
-      let editorText = applyOp(received.base, op);
+      let editorText = received.base.apply(op);
       for (const m of missing) {
         this.send(path, buf, m, editorText);
-        editorText = applyOp(editorText, m);
+        editorText = editorText.apply(m);
       }
     }
     if (!isNoop(edit)) this.hooks.afterEdit?.();
     return stored;
   }
 
-  private send(path: string, buf: OpenBuffer, op: TextOp, before: string, after?: string): void {
+  private send(path: string, buf: OpenBuffer, op: TextOp, before: TextSource, after?: TextSource): void {
     const revision = buf.revisions.sent(op, before);
     const index = after === undefined ? undefined : { text: after, lines: this.workspace.lines(buf.fileId) };
     this.client.bufferDidChange(path, revision, opToChanges(before, op, this.encoding, index));
+  }
+
+  /**
+   * The texts this editor's buffers of live file `fileId` may hold now other than the shared
+   * text: the shared text without changes still on their way to it (BufferRevisions.heldTexts).
+   * An editor that writes its buffer into the file itself writes one of them.
+   */
+  heldTexts(fileId: string): Rope[] {
+    const out: Rope[] = [];
+    for (const buf of this.buffers.values()) if (buf.fileId === fileId) out.push(...buf.revisions.heldTexts(this.workspace.rope(fileId)));
+    return out;
   }
 
   /** A change to the shared text (the change route's editors step): forward it unless it is this editor's own edit. */

@@ -7,6 +7,7 @@ import * as P from '@chorus/protocol';
 import { decodeText } from '../text/decode-text.js';
 import { Failure } from '../errors.js';
 import type { LineIndex } from '../text/line-index.js';
+import type { TextSource } from '../text/rope.js';
 import { toOffsetClamped, toPosition, type LineChar } from '../text/positions.js';
 import type { ExtensionData } from '../workspace/extension-data.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -71,10 +72,10 @@ export class EditorCollaboration {
   }
 
   /** The text a position refers to, with its line index when it is live here. */
-  private textOf(path: string): { text: string; lines?: LineIndex; fileId?: string } | undefined {
+  private textOf(path: string): { text: TextSource; lines?: LineIndex; fileId?: string } | undefined {
     const fileId = this.c.workspace.index.idOf(path);
     if (!fileId) return undefined;
-    if (this.c.workspace.isLive(fileId)) return { text: this.c.workspace.text(fileId), lines: this.c.workspace.lines(fileId), fileId };
+    if (this.c.workspace.isLive(fileId)) return { text: this.c.workspace.rope(fileId), lines: this.c.workspace.lines(fileId), fileId };
     const bytes = this.c.workspace.content(fileId);
     const text = bytes ? decodeText(bytes) : null;
     return text === null ? undefined : { text, fileId };
@@ -85,11 +86,11 @@ export class EditorCollaboration {
    * text it shows, which lags the daemon's by any remote change still on its way (a line just
    * shortened), and the next cursor it sends is right again.
    */
-  private offset(text: string, lines: LineIndex | undefined, pos: LineChar): number {
+  private offset(text: TextSource, lines: LineIndex | undefined, pos: LineChar): number {
     return toOffsetClamped(text, pos, this.editor.encoding, lines);
   }
 
-  private position(text: string, lines: LineIndex | undefined, off: number): LineChar {
+  private position(text: TextSource, lines: LineIndex | undefined, off: number): LineChar {
     return toPosition(text, Math.min(off, text.length), this.editor.encoding, lines);
   }
 
@@ -97,7 +98,7 @@ export class EditorCollaboration {
 
   setCursor(pathIn: string, selections: P.Selection[]): void {
     const { fileId, path } = this.editor.openBuffer(pathIn);
-    const text = this.c.workspace.text(fileId);
+    const text = this.c.workspace.rope(fileId);
     const lines = this.c.workspace.lines(fileId);
     const spans = selections.map((s) => ({ anchor: this.offset(text, lines, s.anchor), head: this.offset(text, lines, s.head) }));
     this.c.presence.setLocal(this.editor.id, path, fileId, spans);
@@ -119,7 +120,7 @@ export class EditorCollaboration {
 
   setViewport(pathIn: string, range: P.Range): void {
     const { fileId, path } = this.editor.openBuffer(pathIn);
-    const text = this.c.workspace.text(fileId);
+    const text = this.c.workspace.rope(fileId);
     const lines = this.c.workspace.lines(fileId);
     this.c.presence.setViewport(this.editor.id, path, fileId, { start: this.offset(text, lines, range.start), end: this.offset(text, lines, range.end) });
   }

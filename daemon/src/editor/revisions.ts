@@ -6,7 +6,8 @@
  * dropped. The edit is rebased over the dropped ones, and the dropped ones over the edit are sent
  * again. All transformation happens here; the editor never transforms.
  */
-import { applyOp, composeOps, invertOp, isNoop, lengthChange, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
+import { composeOps, invertOp, isNoop, lengthChange, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
+import type { Rope, TextSource } from '../text/rope.js';
 
 interface Sent {
   op: TextOp;
@@ -49,9 +50,9 @@ export class RevisionError extends Error {}
  * lines rewritten, and several changes of a peer's, made one by one and arriving as one edit,
  * were never typed in that editor.
  */
-function alreadyHad(base: string, edit: TextOp, dropped: readonly Sent[]): number {
-  // Texts are built only where the lengths agree: an edit made while changes were on their way
-  // is typing almost always, and a long file's text costs a copy per change applied.
+function alreadyHad(base: Rope, edit: TextOp, dropped: readonly Sent[]): number {
+  // Texts are compared only where the lengths agree: an edit made while changes were on their
+  // way is typing almost always, and comparing a long file's texts costs a copy of each.
   const grows = lengthChange(edit);
   let grown = 0;
   let after: string | undefined;
@@ -60,9 +61,9 @@ function alreadyHad(base: string, edit: TextOp, dropped: readonly Sent[]): numbe
   for (let i = 0; i < dropped.length; i++) {
     grown += lengthChange(dropped[i]!.op);
     if (grown !== grows) continue;
-    after ??= applyOp(base, edit);
-    for (; applied <= i; applied++) text = applyOp(text, dropped[applied]!.op);
-    if (text === after && (i >= 1 || !sameOp(edit, dropped[0]!.op))) return i + 1;
+    after ??= base.apply(edit).toString();
+    for (; applied <= i; applied++) text = text.apply(dropped[applied]!.op);
+    if (text.toString() === after && (i >= 1 || !sameOp(edit, dropped[0]!.op))) return i + 1;
   }
   return 0;
 }
@@ -83,7 +84,7 @@ export class BufferRevisions {
   private inFlightChars = 0;
 
   /** Record a change from elsewhere that is being sent to the editor; returns its revision tag. */
-  sent(op: TextOp, before: string, now = Date.now()): number {
+  sent(op: TextOp, before: TextSource, now = Date.now()): number {
     const inverse = invertOp(op, before);
     const chars = charsOf(op) + charsOf(inverse);
     this.inFlight.push({ op, inverse, at: now, chars });
@@ -104,7 +105,7 @@ export class BufferRevisions {
    * daemon's current text plus the changes the editor still lacks (to send back, in order, each
    * on the editor's text after the edit and the ones before it), if any.
    */
-  receive(revision: number, current: string): { base: string; rebase(edit: TextOp): { edit: TextOp; missing?: TextOp[] } } {
+  receive(revision: number, current: Rope): { base: Rope; rebase(edit: TextOp): { edit: TextOp; missing?: TextOp[] } } {
     this.processed++;
     const seen = revision - this.applied;
     if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) {
@@ -117,7 +118,7 @@ export class BufferRevisions {
     }
     const dropped = this.inFlight.slice(seen);
     let base = current;
-    for (let i = dropped.length - 1; i >= 0; i--) base = applyOp(base, dropped[i]!.inverse);
+    for (let i = dropped.length - 1; i >= 0; i--) base = base.apply(dropped[i]!.inverse);
     this.applied = revision;
     this.inFlight = [];
     this.inFlightChars = 0;
@@ -151,12 +152,24 @@ export class BufferRevisions {
    * not fit (see `receive`). Asked by a save whose file must hold exactly the editor's text
    * (`buffer/save` with `revision`, decision 273); every edit the editor sent before is in `current`.
    */
-  textAt(revision: number, current: string): string | undefined {
+  textAt(revision: number, current: Rope): Rope | undefined {
     const seen = revision - this.applied;
     if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) return undefined;
     let text = current;
-    for (let i = this.inFlight.length - 1; i >= seen; i--) text = applyOp(text, this.inFlight[i]!.inverse);
+    for (let i = this.inFlight.length - 1; i >= seen; i--) text = text.apply(this.inFlight[i]!.inverse);
     return text;
+  }
+
+  /**
+   * Every text the editor may have now, the daemon's `current` text aside: `current` without the
+   * last one, two, … of the changes sent that it has not been seen to apply (it may have applied
+   * any number of them, in order). Empty when none is on its way. Changes nothing.
+   */
+  heldTexts(current: Rope): Rope[] {
+    const out: Rope[] = [];
+    let text = current;
+    for (let i = this.inFlight.length - 1; i >= 0; i--) out.push((text = text.apply(this.inFlight[i]!.inverse)));
+    return out;
   }
 
   /** The editor's counters as the daemon knows them (for status and tests). */

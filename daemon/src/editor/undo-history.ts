@@ -11,6 +11,7 @@
  */
 import { composeOps, invertOp, isNoop, normalizeOp, transformApart, transformOp, type TextOp } from '../text/text-op.js';
 import type { GapMarks } from './gap-marks.js';
+import type { TextSource } from '../text/rope.js';
 
 /** A pause this long between two edits starts a new undo step (when the editor marks none). */
 export const UNDO_GAP_MS = 1000;
@@ -51,7 +52,7 @@ export class UndoHistory {
   private takenGaps: string[] | undefined;
 
   /** This editor changed the text (`op` on `before`). */
-  recordOwn(op: TextOp, before: string, newStep: boolean, now = Date.now()): void {
+  recordOwn(op: TextOp, before: TextSource, newStep: boolean, now = Date.now()): void {
     const revert = invertOp(op, before);
     const top = this.undo[this.undo.length - 1];
     if (top && !newStep && now - this.lastEdit < UNDO_GAP_MS && top.revert.length < MAX_STEP_PARTS) {
@@ -115,7 +116,7 @@ export class UndoHistory {
    * editor's own undo is not a change to rebase this history through: the rest of the stack it
    * came from applies to the text it leaves, and the other stack's top to the text before it.
    */
-  applied(op: TextOp, before: string, wasUndo: boolean): void {
+  applied(op: TextOp, before: TextSource, wasUndo: boolean): void {
     // The inverse stands where the step stood: after the same gaps, if it was.
     const back = { revert: invertOp(op, before), at: 0, gaps: this.takenGaps };
     (wasUndo ? this.redo : this.undo).push(back);

@@ -56,7 +56,7 @@ export class UndoManager {
     for (const [editorId, h] of histories) {
       if (editorId !== own) {
         const removed = h.rebase(e.op, by, marks, origin.kind === 'peer' && this.ownTextRemoved !== undefined);
-        if (origin.kind === 'peer' && removed >= OWN_TEXT_REMOVED_MIN) this.ownTextRemoved?.({ editorId, fileId: e.fileId, peerId: origin.peerId, removed, before: e.before });
+        if (origin.kind === 'peer' && removed >= OWN_TEXT_REMOVED_MIN) this.ownTextRemoved?.({ editorId, fileId: e.fileId, peerId: origin.peerId, removed, before: e.before.toString() });
       } else if (origin.kind === 'editor') h.recordOwn(e.op, e.before, origin.undoStop === true);
       // The editor's own undo or redo is no change to rebase its history through: `step`
       // records it with `applied` (decision 197).

@@ -8,6 +8,7 @@ import { LineIndex } from '../text/line-index.js';
 import { advance, PositionError, toOffset, toPosition, type Encoding, type LineChar } from '../text/positions.js';
 import { replaceOp } from '../text/diff-op.js';
 import { applyOp, composeOps, normalizeOp, opToSplices, type TextOp } from '../text/text-op.js';
+import { asRope, type TextSource } from '../text/rope.js';
 
 export interface WireChange {
   range: { start: LineChar; end: LineChar };
@@ -22,8 +23,8 @@ export interface WireChange {
  * sends a replace-all or a format in): every position is then one in `base`. Otherwise each
  * change is placed on the text the ones ahead of it left, one pass over the text per change.
  */
-export function changesToOp(base: string, changes: WireChange[], enc: Encoding, lines?: LineIndex): TextOp {
-  if (changes.length > 1 && descending(changes)) return descendingToOp(base, changes, enc, lines ?? LineIndex.of(base));
+export function changesToOp(base: TextSource, changes: WireChange[], enc: Encoding, lines?: LineIndex): TextOp {
+  if (changes.length > 1 && descending(changes)) return descendingToOp(base, changes, enc, lines ?? LineIndex.of(base.toString()));
   let text = base;
   let index = lines;
   let op: TextOp = [];
@@ -32,7 +33,7 @@ export function changesToOp(base: string, changes: WireChange[], enc: Encoding, 
     const step = normalizeOp([from, ...replaceOp(text.slice(from, to), c.text)]);
     op = i === 0 ? step : composeOps(op, step);
     if (i < changes.length - 1) {
-      text = applyOp(text, step);
+      text = asRope(text).apply(step);
       index = undefined; // indexes the original text only
     }
   });
@@ -55,7 +56,7 @@ function descending(changes: readonly WireChange[]): boolean {
  * the ones after it, so each is placed on `base` with its line index, and the op is built from
  * the last change (first in the text) to the first, in one pass.
  */
-function descendingToOp(base: string, changes: readonly WireChange[], enc: Encoding, lines: LineIndex): TextOp {
+function descendingToOp(base: TextSource, changes: readonly WireChange[], enc: Encoding, lines: LineIndex): TextOp {
   const op: TextOp = [];
   let done = 0;
   for (let i = changes.length - 1; i >= 0; i--) {
@@ -72,7 +73,7 @@ function descendingToOp(base: string, changes: readonly WireChange[], enc: Encod
 }
 
 /** A change's range as UTF-16 offsets in `text` (indexed by `lines`, if given), checked; `where` names it in errors. */
-function rangeIn(text: string, c: WireChange, where: string, enc: Encoding, lines: LineIndex | undefined): [number, number] {
+function rangeIn(text: TextSource, c: WireChange, where: string, enc: Encoding, lines: LineIndex | undefined): [number, number] {
   let from: number;
   let to: number;
   try {
@@ -94,7 +95,7 @@ function rangeIn(text: string, c: WireChange, where: string, enc: Encoding, line
  * (Each splice placed by a scan from the text's start, a peer's rewrite of a 300 KB file, 1,800
  * splices, took 2.5 s to convert, for each keystroke an editor made before it had applied it.)
  */
-export function opToChanges(before: string, op: TextOp, enc: Encoding, after?: { text: string; lines: LineIndex }): WireChange[] {
+export function opToChanges(before: TextSource, op: TextOp, enc: Encoding, after?: { text: TextSource; lines: LineIndex }): WireChange[] {
   const splices = opToSplices(op);
   const only = splices[0];
   if (after && splices.length === 1 && only) {

@@ -428,11 +428,11 @@ export function runLspServer(opts: LspOptions = {}): Connection {
 
   function portFor(docPath: () => string, uri: string, fail: (m: string) => void) {
     return {
-      edit: (revision: number, changes: Schemas.TextChange[], id: string): Promise<boolean> | undefined => {
+      edit: (revision: number, changes: Schemas.TextChange[], id: string, undoStop: boolean): Promise<boolean> | undefined => {
         const d = daemon;
         // Without a daemon the edit waits in the text re-opened after reconnecting.
         if (!d) return undefined;
-        const answer = d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes, id });
+        const answer = d.sendRequest(P.BufferEdit.type, { path: docPath(), revision, changes, id, ...(undoStop ? { undoStop } : {}) });
         answers.watch(answer);
         return answer.then(
           () => true,
@@ -573,6 +573,9 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     const ignored = leavesFolder(rel) ? undefined : new IgnoreRules(root).why(relPath);
     if (ignored !== undefined) {
       log(`not sharing ${rel}: the project ignores it (${ignored})`);
+      // Told, as the editor plugins tell it: the person typing in .env should know nobody sees it
+      // (a log line alone reached no one: Neovim shows warnings only, eglot keeps it in a buffer).
+      tell(lsp, 'info', `Chorus: ${P.ignoredWords(relPath, ignored)}`);
       return;
     }
     let disk: string | undefined;

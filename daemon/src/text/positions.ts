@@ -3,6 +3,7 @@
  * daemon's UTF-16 offsets. Done once, at the protocol edge; everything inside uses offsets.
  */
 import type { LineIndex } from './line-index.js';
+import type { TextSource } from './rope.js';
 
 export type Encoding = 'utf-8' | 'utf-16' | 'utf-32';
 
@@ -34,6 +35,13 @@ function lineEnd(text: string, start: number): number {
   return nl === -1 ? text.length : nl;
 }
 
+/** Where `line` (starting at `start`) ends, before its line break: from the line index when there is one. */
+function endOfLine(text: TextSource, line: number, start: number, lines: LineIndex | undefined): number {
+  if (!lines) return lineEnd(text.toString(), start);
+  const next = lines.start(line + 1);
+  return next === undefined ? text.length : next - 1;
+}
+
 /** Units of `enc` one character takes: `c` is its first UTF-16 unit, `pair` whether it is a surrogate pair. */
 function widthOf(c: number, pair: boolean, enc: Encoding): number {
   if (enc === 'utf-16') return pair ? 2 : 1;
@@ -42,7 +50,7 @@ function widthOf(c: number, pair: boolean, enc: Encoding): number {
 }
 
 /** Units of `enc` in text[from, to). */
-export function unitLength(text: string, from: number, to: number, enc: Encoding): number {
+export function unitLength(text: TextSource, from: number, to: number, enc: Encoding): number {
   if (enc === 'utf-16') return to - from;
   let n = 0;
   for (let i = from; i < to; i++) {
@@ -64,14 +72,13 @@ export function unitLength(text: string, from: number, to: number, enc: Encoding
  * The UTF-16 offset of `pos`, or a PositionError saying what is wrong with it. `lines`, when
  * given, must index exactly `text`.
  */
-export function toOffset(text: string, pos: LineChar, enc: Encoding, lines?: LineIndex): number {
-  const start = lines ? (lines.start(pos.line) ?? -1) : lineStart(text, pos.line);
+export function toOffset(text: TextSource, pos: LineChar, enc: Encoding, lines?: LineIndex): number {
+  const start = lines ? (lines.start(pos.line) ?? -1) : lineStart(text.toString(), pos.line);
   if (start === -1) {
-    const count = lines ? lines.lineCount : text.split('\n').length;
+    const count = lines ? lines.lineCount : text.toString().split('\n').length;
     throw new PositionError(`line ${pos.line} is past the end of the document, which has ${count} line${count === 1 ? '' : 's'}`);
   }
-  const next = lines?.start(pos.line + 1);
-  const end = lines ? (next === undefined ? text.length : next - 1) : lineEnd(text, start);
+  const end = endOfLine(text, pos.line, start, lines);
   if (enc === 'utf-16') {
     const off = start + pos.character;
     if (off > end) throw new PositionError(`character ${pos.character} is past the end of line ${pos.line}, which has ${end - start} UTF-16 code units`);
@@ -102,15 +109,15 @@ export function toOffset(text: string, pos: LineChar, enc: Encoding, lines?: Lin
  * character inside a multi-byte character or a surrogate pair means the start of that character.
  * Never throws. Edits use `toOffset`, which refuses such positions.
  */
-export function toOffsetClamped(text: string, pos: LineChar, enc: Encoding, lines?: LineIndex): number {
+export function toOffsetClamped(text: TextSource, pos: LineChar, enc: Encoding, lines?: LineIndex): number {
   try {
     return toOffset(text, pos, enc, lines);
   } catch (e) {
     if (!(e instanceof PositionError)) throw e;
   }
-  const start = lines ? (lines.start(pos.line) ?? -1) : lineStart(text, pos.line);
+  const start = lines ? (lines.start(pos.line) ?? -1) : lineStart(text.toString(), pos.line);
   if (start === -1) return text.length;
-  const end = lineEnd(text, start);
+  const end = endOfLine(text, pos.line, start, lines);
   let units = 0;
   let i = start;
   while (i < end) {
@@ -125,11 +132,12 @@ export function toOffsetClamped(text: string, pos: LineChar, enc: Encoding, line
 }
 
 /** The position of UTF-16 offset `off` (which must be within the text). */
-export function toPosition(text: string, off: number, enc: Encoding, lines?: LineIndex): LineChar {
+export function toPosition(source: TextSource, off: number, enc: Encoding, lines?: LineIndex): LineChar {
   if (lines) {
     const line = lines.lineAt(off);
-    return { line, character: unitLength(text, lines.start(line)!, off, enc) };
+    return { line, character: unitLength(source, lines.start(line)!, off, enc) };
   }
+  const text = source.toString();
   let line = 0;
   let start = 0;
   for (let nl = text.indexOf('\n'); nl !== -1 && nl < off; nl = text.indexOf('\n', nl + 1)) {

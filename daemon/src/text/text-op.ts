@@ -5,6 +5,7 @@
  */
 import { type as otText } from 'ot-text';
 import type { Op } from 'ot-text';
+import type { TextSource } from './rope.js';
 
 export type TextOp = Op;
 
@@ -32,6 +33,8 @@ export function isNoop(op: TextOp): boolean {
 
 export const applyOp = (text: string, op: TextOp): string => otText.apply(text, op);
 export const composeOps = (a: TextOp, b: TextOp): TextOp => otText.compose(a, b);
+/** Where offset `offset` of a text is after someone else's `op` on it (an insertion at it goes before it). */
+export const transformOffset = (offset: number, op: TextOp): number => otText.transformSelection(offset, op, false);
 /** `op` in ot-text's normal form: adjacent parts of one kind merged, a trailing retain dropped. */
 export const normalizeOp = (op: TextOp): TextOp => otText.normalize(op);
 
@@ -124,7 +127,7 @@ export function splicesToOp(splices: Iterable<Splice>): TextOp {
  * The op that undoes `op` (made on `before`), to apply to the text after it. Deleted text is
  * copied out so the inverse does not keep the whole `before` string alive.
  */
-export function invertOp(op: TextOp, before: string): TextOp {
+export function invertOp(op: TextOp, before: TextSource): TextOp {
   const inv: TextOp = [];
   let pos = 0;
   for (const c of op) {

@@ -10,6 +10,7 @@
  */
 import type { EditorOrigin } from './workspace.js';
 import { soon } from '../timers.js';
+import type { Rope } from '../text/rope.js';
 
 /** A burst is committed once this many edits are staged, however fast they keep coming. */
 export const MAX_BURST_EDITS = 256;
@@ -36,7 +37,7 @@ export class EditBurst {
    */
   constructor(
     readonly fileId: string,
-    readonly before: string,
+    readonly before: Rope,
     origin: EditorOrigin,
     private readonly commit: () => void,
   ) {

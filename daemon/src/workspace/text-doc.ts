@@ -1,12 +1,13 @@
 /**
- * One file's text as an Automerge document, with a plain-string mirror of its content so reads
- * and position conversion never go through WebAssembly. Every change goes through here, which
- * keeps the mirror and the CRDT equal.
+ * One file's text as an Automerge document, with a mirror of its content (a Rope: a keystroke
+ * copies one chunk of it, not the whole text) so reads and position conversion never go through
+ * WebAssembly. Every change goes through here, which keeps the mirror and the CRDT equal.
  */
 import * as A from '@automerge/automerge/next';
 import { sha256Hex } from '../digest.js';
 import { LineIndex } from '../text/line-index.js';
-import { applyOp, composeOps, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
+import { Rope } from '../text/rope.js';
+import { composeOps, isNoop, opToSplices, splicesToOp, type Splice, type TextOp } from '../text/text-op.js';
 
 interface TextShape {
   text: string;
@@ -56,11 +57,14 @@ export class TextDoc {
    * put at the document's state: from here on it stays at the state the mirror shows (see
    * `integrate`).
    */
+  private mirror: Rope;
+
   private constructor(
     private doc: A.Doc<TextShape>,
-    private mirror: string,
+    text: string,
   ) {
-    this.lines = LineIndex.of(mirror);
+    this.mirror = Rope.of(text);
+    this.lines = LineIndex.of(text);
     A.getBackend(doc).updateDiffCursor();
     this.hasText = typeof doc.text === 'string';
   }
@@ -114,7 +118,13 @@ export class TextDoc {
     return new TextDoc(A.init<TextShape>({ actor }), '');
   }
 
+  /** The text as one string (made once per version of the text: prefer `rope` on paths taken per keystroke). */
   get text(): string {
+    return this.mirror.toString();
+  }
+
+  /** The text as this version's Rope (immutable: a later edit makes a new one). */
+  get rope(): Rope {
     return this.mirror;
   }
 
@@ -186,7 +196,7 @@ export class TextDoc {
   private staged: TextOp | undefined;
 
   private applyToMirror(op: TextOp): void {
-    this.mirror = applyOp(this.mirror, op);
+    this.mirror = this.mirror.apply(op);
     for (const s of opToSplices(op)) this.lines.splice(s.at, s.del, s.ins);
   }
 
@@ -463,7 +473,7 @@ export class TextDoc {
     if (recreated) splices.splice(0, splices.length, { at: 0, del: before.length, ins: textNow() });
     const op = splicesToOp(splices);
     if (isNoop(op)) return undefined;
-    this.mirror = applyOp(before, op);
+    this.mirror = before.apply(op);
     // The patches are in order, each on the text the previous left: the line index takes them as they are.
     for (const s of splices) this.lines.splice(s.at, s.del, s.ins);
     return op;
@@ -483,7 +493,7 @@ export class TextDoc {
     const [x, y] = heads.map((h) => A.inspectChange(this.doc, h));
     if (!x || !y || !x.message?.startsWith(OUTSIDE) || x.message !== y.message || x.actor === y.actor) return undefined;
     const target = x.message.slice(OUTSIDE.length);
-    if (contentHash(this.mirror) === target) return undefined;
+    if (contentHash(this.text) === target) return undefined;
     const me = A.getActorId(this.doc);
     const mine = x.actor === me ? x : y.actor === me ? y : undefined;
     if (!mine || mine.actor < (mine === x ? y : x).actor) return undefined;

@@ -15,6 +15,7 @@ import { Failure, notArrived } from '../errors.js';
 import { decodeText } from '../text/decode-text.js';
 import { diffToOp, outsideEditOp, replaceOp } from '../text/diff-op.js';
 import type { LineIndex } from '../text/line-index.js';
+import { Rope } from '../text/rope.js';
 import { applyOp, isNoop, normalizeOp, transformOp, type TextOp } from '../text/text-op.js';
 import { hashBytes, type BlobStore } from './blob-store.js';
 import { StorageFailed, type DocumentStore } from './document-store.js';
@@ -98,8 +99,9 @@ export interface TextEvent {
   path: string;
   /** What the change did, on `before` (UTF-16 code units). */
   op: TextOp;
-  before: string;
-  after: string;
+  /** The text before and after, as ropes: slice them; `String()` makes the whole text (a copy). */
+  before: Rope;
+  after: Rope;
   origin: TextOrigin;
   /** The raw Automerge change when it was made here (to send to peers); absent for a peer's. */
   raw?: RawChange;
@@ -655,6 +657,22 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return this.text(fileId);
   }
 
+  /**
+   * A live file's text as a Rope (staged edits included), for paths taken per keystroke: slicing
+   * it copies only what is sliced, where `text` makes the whole text one string. A document
+   * unloaded in this run: its kept text (see `text`).
+   */
+  rope(fileId: string): Rope {
+    const kept = this.keptText(fileId);
+    return kept === undefined ? this.liveDoc(fileId, false).rope : Rope.of(kept);
+  }
+
+  /** `rope`, as an editor about to edit the file must see it (see `textFor`). */
+  ropeFor(fileId: string, editorId: string): Rope {
+    if (this.burst && this.burst.origin.editorId !== editorId) this.settle();
+    return this.rope(fileId);
+  }
+
   /** The line index of a live file's current text (for fast position conversion). */
   lines(fileId: string): LineIndex {
     return this.liveDoc(fileId, false).lines;
@@ -838,7 +856,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.writable(`the edit of ${this.pathOf(fileId) ?? fileId}`);
     const doc = this.liveDoc(fileId);
     if (!doc.ready) throw notArrived(this.pathOf(fileId) ?? fileId, 're-open it in a moment');
-    const before = doc.text;
+    const before = doc.rope;
     const change = doc.applyLocal(op, outsideTarget);
     if (change) this.commitLocal(fileId, doc, change, op, before, origin);
   }
@@ -856,7 +874,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const doc = this.liveDoc(fileId, false);
     if (!doc.ready) throw notArrived(this.pathOf(fileId) ?? fileId, 're-open it in a moment');
     if (isNoop(op)) return this.afterBurstOf(origin.editorId);
-    const burst = (this.burst ??= new EditBurst(fileId, doc.text, origin, () => {
+    const burst = (this.burst ??= new EditBurst(fileId, doc.rope, origin, () => {
       if (this.burst === burst) this.settle();
     }));
     doc.commitHook ??= () => this.settle();
@@ -898,7 +916,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
    * A local change to a file's text, made on `doc` already: in storage first, then the `text`
    * event. When the disk refuses it, it is taken back and a Failure thrown (see below).
    */
-  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: string, origin: TextOrigin): void {
+  private commitLocal(fileId: string, doc: TextDoc, change: RawChange, op: TextOp, before: Rope, origin: TextOrigin): void {
     try {
       this.save(fileId, [change], origin.kind === 'editor' ? origin.editId : undefined);
       tracePoint('change-stored');
@@ -907,14 +925,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
       // Not saved, so not acknowledged: the edit is taken back by a change that restores the
       // text, and both go to peers (so their next changes from here still apply), to be saved
       // here too once the disk takes them. Refused, and absent everywhere (issue 10, item 11).
-      const undo = doc.applyLocal(diffToOp(doc.text, before));
+      const undo = doc.applyLocal(diffToOp(doc.text, before.toString()));
       const pair = undo ? [change, undo] : [change];
       this.storage.defer(fileId, pair);
       for (const c of pair) this.emit('localChange', fileId, c);
       throw new Failure('storage', `the edit of ${this.pathOf(fileId) ?? fileId} was not made: ${e.message}; free some space, then re-open the buffer and type again`);
     }
     this.keepEdited(fileId, { kind: 'disk' });
-    this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.text, origin, raw: change });
+    this.emit('text', { fileId, path: this.pathOf(fileId) ?? fileId, op, before, after: doc.rope, origin, raw: change });
   }
 
   /** Append changes to a document's log (compacting when it is time). Throws StorageFailed. */
@@ -1454,7 +1472,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
     const arriving = !doc.ready;
-    const before = doc.text;
+    const before = doc.rope;
     const op = doc.applyRemote(changes);
     tracePoint('change-applied');
     this.appendRemote(docId, changes);
@@ -1473,9 +1491,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /** What a peer's changes did to a file's text: tell editors and disk, then settle twins. */
-  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: string, origin: TextOrigin): void {
+  private remoteText(docId: string, doc: TextDoc, op: TextOp, before: Rope, origin: TextOrigin): void {
     this.keepEdited(docId, origin);
-    this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.text, origin });
+    this.emit('text', { fileId: docId, path: this.pathOf(docId) ?? docId, op, before, after: doc.rope, origin });
     const target = doc.twinRewrite();
     if (target === undefined) return;
     this.emit('notice', `${this.pathOf(docId) ?? docId} was rewritten the same way here and on a peer at once (a formatter, a pull); kept that content once`);
@@ -1510,7 +1528,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     }
     const doc = this.doc(docId) ?? this.adopt(docId);
     const arriving = !doc.ready;
-    const before = doc.text;
+    const before = doc.rope;
     const heads = doc.heads;
     const r = doc.receiveSync(state, message);
     // The changes the message brought are appended to the document's log, as a peer's raw
@@ -1553,7 +1571,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     const known = this.doc(docId);
     if (!known && this.adoptWhole(docId, bytes, origin)) return;
     const doc = known ?? this.adopt(docId);
-    const before = doc.text;
+    const before = doc.rope;
     const heads = doc.heads;
     const op = doc.loadSnapshot(bytes);
     // Appended like a sync message's changes (see receiveSync): no save and check-load of the
@@ -1609,7 +1627,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.makeRoom(docId);
     // What it changed, for the route: no editor holds a file that was not live, so this op
     // places nothing anyone is typing in; replaceOp is the bounded diff an editor's change gets.
-    if (doc.text !== base) this.remoteText(docId, doc, normalizeOp(replaceOp(base, doc.text)), base, origin);
+    if (doc.text !== base) this.remoteText(docId, doc, normalizeOp(replaceOp(base, doc.text)), Rope.of(base), origin);
     return true;
   }
 
