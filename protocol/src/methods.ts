@@ -24,6 +24,13 @@ export const Initialize = request(
     clientInfo: z.object({ name: z.string().max(200), version: z.string().max(100).optional() }).optional(),
     /** Encodings the client can use, most preferred first. Default: `["utf-16"]`. */
     positionEncodings: z.array(z.string()).optional(),
+    /**
+     * The editor may write its buffers into their files itself without `buffer/save` first (a
+     * language server whose client sends no willSaveWaitUntil, as Neovim 0.7's). A content of a
+     * file that is exactly such an editor's buffer, short of others' changes still on their way
+     * to it, is then taken for its save, not for an outside edit (decision 276). Default false.
+     */
+    savesItself: z.boolean().optional(),
   }),
   () => z.object({
     /** The protocol version in use. */

@@ -39,8 +39,9 @@ it("an editor's edit that is exactly the peer's words it had not applied yet (a 
 // member (4 of 5 saves in the trial).
 it("an editor's undeclared write of its buffer while a peer's words are on their way to it deletes none of them (decision 276)", async () => {
   const start = 'BOB:\nline one\n';
-  // A's editor applies what the daemon sends it 2 s late: it is the Neovim held by its question.
-  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 2000);
+  // A's editor applies what the daemon sends it 2 s late: it is the Neovim held by its question,
+  // through chorus lsp, which says at initialize that its client writes its buffers itself.
+  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 2000, { savesItself: true });
   for (const w of [' a1', ' a2', ' a3']) {
     const at = eb.text('plan.txt').indexOf('\n');
     await eb.edit('plan.txt', at, at, w);

@@ -117,10 +117,10 @@ export async function until(pred: () => boolean, what: string, ms = 30000): Prom
  * one before (ScriptedEditorOptions.maxDelayMs, always near the most), so its buffer lags the
  * shared text: the case of a save or reload while others' typing is on its way to it.
  */
-export async function pairWithEditors(files: Record<string, string>, file: string, late?: number): Promise<{ a: Peer; b: Peer; ea: ScriptedEditor; eb: ScriptedEditor }> {
+export async function pairWithEditors(files: Record<string, string>, file: string, late?: number, eaOpts: ScriptedEditorOptions = {}): Promise<{ a: Peer; b: Peer; ea: ScriptedEditor; eb: ScriptedEditor }> {
   const { a, b } = await sharedPair(files);
   await converged(a, b, 'the first sync');
-  const ea = await editor(a.daemon.project.socketPath, late === undefined ? {} : { maxDelayMs: late, random: () => 0.99 });
+  const ea = await editor(a.daemon.project.socketPath, { ...(late === undefined ? {} : { maxDelayMs: late, random: () => 0.99 }), ...eaOpts });
   const eb = await editor(b.daemon.project.socketPath);
   await ea.open(file);
   await eb.open(file);

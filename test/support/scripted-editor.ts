@@ -145,6 +145,8 @@ export interface ScriptedEditorOptions {
   keepNotes?: boolean;
   /** Move a buffer to its new path on `buffer/didRename`, as the editors do (default false). */
   followRenames?: boolean;
+  /** Say at initialize that it may write its buffers itself (`savesItself`, as chorus lsp does for Neovim 0.7). */
+  savesItself?: boolean;
 }
 
 export class ScriptedEditor {
@@ -231,6 +233,7 @@ export class ScriptedEditor {
       protocolVersion: P.PROTOCOL_VERSION,
       clientInfo: { name: this.opts.name ?? 'scripted' },
       positionEncodings: [this.encoding],
+      ...(this.opts.savesItself ? { savesItself: true } : {}),
     });
     this.encoding = this.initResult.positionEncoding;
     return this.initResult;

@@ -114,6 +114,7 @@ export function serveEditor(socket: Socket, services: EditorServices): void {
     }
     session.encoding = negotiate(p.positionEncodings);
     session.name = p.clientInfo?.name ?? 'editor';
+    session.savesItself = p.savesItself === true;
     session.initialized = true;
     return { protocolVersion: P.PROTOCOL_VERSION, positionEncoding: session.encoding, serverInfo: { name: 'chorus', version: services.version }, root: services.root, peer: services.peer, editorId: session.id };
   });

@@ -119,6 +119,8 @@ export class EditorBuffers implements ChangeSink {
   encoding: Encoding = 'utf-16';
   name = 'editor';
   initialized = false;
+  /** The editor may write its buffers into their files without `buffer/save` first (initialize's `savesItself`; decision 276). */
+  savesItself = false;
   private buffers = new Map<string, OpenBuffer>();
   /** Old path → new path of buffers renamed while open: edits still addressed to the old land. */
   private renamedFrom = new Map<string, string>();
@@ -514,6 +516,10 @@ export class EditorBuffers implements ChangeSink {
    */
   heldTexts(fileId: string): Rope[] {
     const out: Rope[] = [];
+    // Only for an editor that said it may: an editor that just received a peer's change holds
+    // the text without it too, and a tool that took that change back (a `sed`, `git checkout`)
+    // would be taken for that editor's save (decision 276).
+    if (!this.savesItself) return out;
     for (const buf of this.buffers.values()) if (buf.fileId === fileId) out.push(...buf.revisions.heldTexts(this.workspace.rope(fileId)));
     return out;
   }

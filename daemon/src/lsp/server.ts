@@ -298,7 +298,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
    */
   async function connectDaemon(p: Project, opts: { unlessStopped?: boolean } = {}): Promise<void> {
     const socket = await ensureDaemon(p, [], undefined, opts);
-    const r = await editorConnection(socket, { clientInfo: { name: clientName, version: VERSION }, positionEncodings: [encoding] });
+    // A client that does not ask before it saves (no willSaveWaitUntil: Neovim 0.7) writes its
+    // buffer over the file the daemon keeps writing; the daemon then knows that write by its text.
+    const savesItself = caps?.textDocument?.synchronization?.willSaveWaitUntil !== true;
+    const r = await editorConnection(socket, { clientInfo: { name: clientName, version: VERSION }, positionEncodings: [encoding], savesItself });
     if (r.init.positionEncoding !== encoding) {
       r.conn.dispose();
       socket.destroy();
