@@ -8,21 +8,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { converged, pairWithEditors, stopAllPeers, until } from '../support/disk-peers.js';
+import type { ScriptedEditorOptions } from '../support/scripted-editor.js';
 
 afterEach(stopAllPeers);
 
-it("an editor's edit that is exactly the peer's words it had not applied yet (a reload of the file) puts them in once", async () => {
-  const start = 'BOB:\nline one\n';
-  // A's editor applies what the daemon sends it 2 s late, each change after the one before.
-  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 2000);
+const START = 'BOB:\nline one\n';
+const WANT = 'BOB: a1 a2 a3\nline one\n';
+
+/**
+ * Two peers with `plan.txt` open in an editor each; A's editor applies what its daemon sends it
+ * 2 s late (`aOpts` for more). B's person types three words on line one, and this resolves once
+ * A's daemon has them, while A's editor has applied none.
+ */
+async function peerTypesWhileALags(aOpts: ScriptedEditorOptions = {}) {
+  const pair = await pairWithEditors({ 'plan.txt': START }, 'plan.txt', 2000, aOpts);
+  const { a, ea, eb } = pair;
   for (const w of [' a1', ' a2', ' a3']) {
     const at = eb.text('plan.txt').indexOf('\n');
     await eb.edit('plan.txt', at, at, w);
   }
-  const want = 'BOB: a1 a2 a3\nline one\n';
   const ws = a.daemon.workspace;
-  await until(() => ws.text(ws.index.idOf('plan.txt')!) === want, "the peer's words at A's daemon");
-  expect(ea.revision('plan.txt')).toBe(0); // A's editor has applied none of them
+  await until(() => ws.text(ws.index.idOf('plan.txt')!) === WANT, "the peer's words at A's daemon");
+  expect(ea.revision('plan.txt')).toBe(0);
+  return pair;
+}
+
+it("an editor's edit that is exactly the peer's words it had not applied yet (a reload of the file) puts them in once", async () => {
+  // A's editor applies what the daemon sends it 2 s late, each change after the one before.
+  const { a, b, ea, eb } = await peerTypesWhileALags();
+  const want = WANT;
   // Its document is reloaded from a file that had the first two, reported as a change.
   await ea.edit('plan.txt', 4, 4, ' a1 a2');
   await ea.waitFor(() => ea.text('plan.txt') === want, "A's editor to get the third");
@@ -38,21 +52,13 @@ it("an editor's edit that is exactly the peer's words it had not applied yet (a 
 // typed meanwhile. Taken in as a change of the file, that write deleted those words on every
 // member (4 of 5 saves in the trial).
 it("an editor's undeclared write of its buffer while a peer's words are on their way to it deletes none of them (decision 276)", async () => {
-  const start = 'BOB:\nline one\n';
   // A's editor applies what the daemon sends it 2 s late: it is the Neovim held by its question,
   // through chorus lsp, which says at initialize that its client writes its buffers itself.
-  const { a, b, ea, eb } = await pairWithEditors({ 'plan.txt': start }, 'plan.txt', 2000, { savesItself: true });
-  for (const w of [' a1', ' a2', ' a3']) {
-    const at = eb.text('plan.txt').indexOf('\n');
-    await eb.edit('plan.txt', at, at, w);
-  }
-  const want = 'BOB: a1 a2 a3\nline one\n';
-  const ws = a.daemon.workspace;
-  await until(() => ws.text(ws.index.idOf('plan.txt')!) === want, "the peer's words at A's daemon");
+  const { a, b, ea, eb } = await peerTypesWhileALags({ savesItself: true });
+  const want = WANT;
   await until(() => fs.readFileSync(path.join(a.dir, 'plan.txt'), 'utf8') === want, "the peer's words in A's folder");
-  expect(ea.revision('plan.txt')).toBe(0); // A's editor has applied none of them
   // It writes its buffer over the file, as Neovim does on `y`: the text before the peer's words.
-  fs.writeFileSync(path.join(a.dir, 'plan.txt'), start);
+  fs.writeFileSync(path.join(a.dir, 'plan.txt'), START);
   await ea.waitFor(() => ea.text('plan.txt') === want, "A's editor to get the peer's words");
   const files = await converged(a, b);
   expect(files['plan.txt']).toBe(want);

@@ -54,3 +54,36 @@ it("a save while a peer's change is on its way to the LSP client writes the shar
   expect(c.doc('plan.md').text).toBe(want);
   await eb.waitFor(() => eb.text('plan.md') === want, "B's editor to have Alice's line");
 }, 90000);
+
+// Trial s62 F1: Neovim 0.7 sends no willSaveWaitUntil, asks "The file has been changed since
+// reading it" at `:w` while the daemon keeps writing the file, applies nothing while it asks, and
+// on `y` writes its buffer, which lacks what a peer typed meanwhile. That write deleted the peer's
+// words on every member (7 of 8 saves in the trial). chorus lsp tells the daemon such a client
+// writes its buffers itself, and the daemon knows the write by its text (decision 276).
+it("a client without willSaveWaitUntil writes its buffer while a peer's line is on its way to it: the peer's line is kept everywhere", async () => {
+  const { a, b } = await sharedPair({ 'plan.md': START });
+  await converged(a, b, 'the first sync');
+  const c = (client = LspClient.start(a.dir));
+  await c.initialize(); // no textDocument.synchronization.willSaveWaitUntil among its capabilities
+  await c.open('plan.md', START);
+  const eb = await editor(b.daemon.project.socketPath);
+  await eb.open('plan.md');
+  await c.request('textDocument/documentHighlight', { textDocument: { uri: c.uri('plan.md') }, position: { line: 0, character: 0 } });
+  c.policy = 'hold'; // the client is held by its question
+  await eb.edit('plan.md', START.length, START.length, 'three from bob\n');
+  await until(() => c.heldCount === 1, "the applyEdit with Bob's line at A's client", 20000);
+  await until(() => fs.readFileSync(path.join(a.dir, 'plan.md'), 'utf8').includes('three from bob'), "Bob's line in A's folder");
+  // `y`: the client writes its text, without Bob's line, and says so after.
+  expect(c.doc('plan.md').text).toBe(START);
+  fs.writeFileSync(path.join(a.dir, 'plan.md'), c.doc('plan.md').text);
+  await c.conn.sendNotification('textDocument/didSave', { textDocument: { uri: c.uri('plan.md') } });
+  await new Promise((r) => setTimeout(r, 1500)); // the write taken in (or not) by now
+  c.policy = 'apply';
+  c.release();
+  const want = `${START}three from bob\n`;
+  await until(() => c.doc('plan.md').text === want, "Bob's line in A's client", 20000);
+  const files = await converged(a, b);
+  expect(files['plan.md']).toBe(want);
+  await until(() => fs.readFileSync(path.join(a.dir, 'plan.md'), 'utf8') === want, "the session's text back in A's folder", 20000);
+  await eb.waitFor(() => eb.text('plan.md') === want, "B's editor keeps Bob's line");
+}, 90000);
