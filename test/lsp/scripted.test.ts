@@ -285,6 +285,8 @@ describe('chorus lsp with a scripted client', () => {
       await c.initialize({});
       await c.open('newro.txt', 'ro local\n');
       await until(() => c.stderr.includes('not sharing') && c.stderr.includes('newro.txt'), 'the refused open');
+      // Shown to the person too, not only logged (trial s62 F3).
+      await until(() => c.messages.some((m) => m.type === 3 && m.message.startsWith('Chorus: not sharing newro.txt: ')), 'the message that newro.txt is not shared');
       fs.writeFileSync(path.join(dir, 'newro.txt'), 'writer\n');
       await until(() => c.messages.some((m) => /newro\.txt/.test(m.message) && /\.chorus\/kept\/newro\.txt\./.test(m.message)), 'the notice', 60000);
       expect(c.messages.find((m) => /\.chorus\/kept\//.test(m.message))!.type).toBe(2); // MessageType.Warning

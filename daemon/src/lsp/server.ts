@@ -613,6 +613,8 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       // Files outside the project, binary or too large ones are simply not shared. Kept to be
       // opened again if the daemon keeps it aside, unless the client has changed it since.
       log(`not sharing ${abs}: ${(e as Error).message}`);
+      // Said as the plugins say it (a log line reached nobody: trial s62 F3).
+      tell(lsp, 'info', `Chorus: not sharing ${relPath}: ${(e as Error).message}`);
       if (pending.changes.length === 0 && !pending.closed) refused.set(relPath, item);
       return;
     }
