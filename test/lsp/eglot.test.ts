@@ -63,14 +63,24 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
   const questions = () => e.eval<string[] | null>('chorus-driver-questions');
   const bufferText = () => e.eval<string>('(buffer-substring-no-properties (point-min) (point-max))');
 
-  it("others' typing and the person's, and a save: no question asked, the same text everywhere", async () => {
-    const file = path.join(b, 'notes.txt');
-    await e.eval(`(chorus-driver-visit ${elisp(file)})`);
-    await waitFor('eglot to manage the buffer', async () => (await e.eval<boolean | null>('(and (fboundp (quote eglot-current-server)) (eglot-current-server) t)')) === true, 60000);
+  /** Visit `file` in Bob's Emacs and wait until eglot manages its buffer. */
+  async function visitManaged(file: string): Promise<void> {
+    await e.eval(`(chorus-driver-visit ${elisp(path.join(b, file))})`);
+    await waitFor(`eglot to manage ${file}`, async () => (await e.eval<boolean | null>('(and (fboundp (quote eglot-current-server)) (eglot-current-server) t)')) === true, 60000);
+  }
+
+  /** Ada: a scripted editor on the other daemon, with `file` open. */
+  async function ada(file: string): Promise<ScriptedEditor> {
     const { editor: ed } = ScriptedEditor.connect(a, { name: 'Ada' });
     peers.push(ed);
     await ed.init();
-    await ed.open('notes.txt');
+    await ed.open(file);
+    return ed;
+  }
+
+  it("others' typing and the person's, and a save: no question asked, the same text everywhere", async () => {
+    await visitManaged('notes.txt');
+    const ed = await ada('notes.txt');
     // Ada types at the end of line one, a key at a time: each reaches the file on Bob's disk
     // before (or as) it reaches his buffer.
     for (const ch of ' ada') {
@@ -109,15 +119,9 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
   // A trial (s56a, I3): on Emacs 28, which has no markdown-mode, a `.md` file opened in
   // fundamental-mode, where the block started nothing: the file was not shared, without a word.
   it('a .md file is shared too where markdown-mode is not installed', async () => {
-    const file = path.join(b, 'readme.md');
-    await e.eval(`(chorus-driver-visit ${elisp(file)})`);
-    const mode = await e.eval<string>('(symbol-name major-mode)');
-    expect(['text-mode', 'markdown-mode']).toContain(mode);
-    await waitFor('eglot to manage the buffer', async () => (await e.eval<boolean | null>('(and (fboundp (quote eglot-current-server)) (eglot-current-server) t)')) === true, 60000);
-    const { editor: ed } = ScriptedEditor.connect(a, { name: 'Ada' });
-    peers.push(ed);
-    await ed.init();
-    await ed.open('readme.md');
+    await visitManaged('readme.md');
+    expect(['text-mode', 'markdown-mode']).toContain(await e.eval<string>('(symbol-name major-mode)'));
+    const ed = await ada('readme.md');
     await ed.edit('readme.md', 7, 7, ' by Ada');
     await waitFor("Ada's edit in Bob's buffer", async () => (await bufferText()) === '# Title by Ada\n', 30000);
   });
@@ -126,17 +130,12 @@ describe.skipIf(skip)('Emacs eglot on chorus lsp, set up as the README says', ()
   // for a project of its own: one `chorus lsp` per directory, each stopped and reconnected alone
   // (after `chorus stop`, a reconnect in one left the others' buffers unshared, unsaid).
   it("a file in another folder of the project is served by the same chorus lsp", async () => {
-    await e.eval(`(chorus-driver-visit ${elisp(path.join(b, 'notes.txt'))})`);
-    await waitFor('eglot to manage notes.txt', async () => (await e.eval<boolean | null>('(and (eglot-current-server) t)')) === true, 60000);
+    await visitManaged('notes.txt');
     await e.eval('(setq chorus-test-server (eglot-current-server))');
-    await e.eval(`(chorus-driver-visit ${elisp(path.join(b, 'docs', 'plan.txt'))})`);
-    await waitFor('eglot to manage docs/plan.txt', async () => (await e.eval<boolean | null>('(and (eglot-current-server) t)')) === true, 60000);
+    await visitManaged('docs/plan.txt');
     expect(await e.eval<boolean | null>('(eq (eglot-current-server) chorus-test-server)')).toBe(true);
     expect(await e.eval<string>('(project-root (project-current))')).toBe(`${b}/`);
-    const { editor: ed } = ScriptedEditor.connect(a, { name: 'Ada' });
-    peers.push(ed);
-    await ed.init();
-    await ed.open('docs/plan.txt');
+    const ed = await ada('docs/plan.txt');
     await ed.edit('docs/plan.txt', 4, 4, ' by Ada');
     await waitFor("Ada's edit in Bob's buffer", async () => (await bufferText()) === 'plan by Ada\n', 30000);
   });

@@ -95,9 +95,9 @@ describe('a burst of edits (Workspace.stageEdit)', () => {
     const { ws, fileId, events } = await setup('x');
     const answers = typeAtEnd(ws, fileId, 'ab');
     // Another editor about to edit sees e1's burst as a change first (it must reach it as a change).
-    expect(ws.textFor(fileId, 'e1')).toBe('xab');
+    expect(ws.ropeFor(fileId, 'e1').toString()).toBe('xab');
     expect(events).toHaveLength(0);
-    expect(ws.textFor(fileId, 'e2')).toBe('xab');
+    expect(ws.ropeFor(fileId, 'e2').toString()).toBe('xab');
     expect(events).toHaveLength(1);
     answers.push(...typeAtEnd(ws, fileId, 'cd'));
     const before = ws.text(fileId);

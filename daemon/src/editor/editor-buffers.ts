@@ -568,7 +568,7 @@ export class EditorBuffers implements ChangeSink {
     this.workspace.settle(); // a burst of this editor's own on the file that went lands first
     if (this.buffers.get(path) !== b || b.fileId !== gone || this.workspace.pathOf(gone) !== undefined || this.workspace.index.idOf(path) !== to) return;
     const before = this.workspace.text(gone);
-    const after = this.workspace.textFor(to, this.id);
+    const after = this.workspace.ropeFor(to, this.id).toString();
     this.workspace.pin(to);
     this.workspace.unpin(gone);
     b.fileId = to;

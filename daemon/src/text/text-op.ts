@@ -23,7 +23,7 @@ export function spliceOp(s: Splice): TextOp {
 /** How many characters longer `op` makes the text it applies to (negative: shorter). */
 export function lengthChange(op: TextOp): number {
   let n = 0;
-  for (const c of op) n += typeof c === 'string' ? c.length : typeof c === 'number' ? 0 : -(typeof c.d === 'number' ? c.d : String(c.d).length);
+  for (const c of op) n += typeof c === 'string' ? c.length : typeof c === 'number' ? 0 : -c.d;
   return n;
 }
 

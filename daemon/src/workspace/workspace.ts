@@ -648,14 +648,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return this.live.has(fileId) || !this.storage.has(fileId) ? undefined : this.unloadedText.get(fileId);
   }
 
-  /**
-   * A live file's text as an editor about to edit it must see it: another editor's staged burst
-   * is committed first, so it reaches this editor (as a `text` change) before this edit is placed.
-   */
-  textFor(fileId: string, editorId: string): string {
-    if (this.burst && this.burst.origin.editorId !== editorId) this.settle();
-    return this.text(fileId);
-  }
 
   /**
    * A live file's text as a Rope (staged edits included), for paths taken per keystroke: slicing
@@ -667,7 +659,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     return kept === undefined ? this.liveDoc(fileId, false).rope : Rope.of(kept);
   }
 
-  /** `rope`, as an editor about to edit the file must see it (see `textFor`). */
+  /**
+   * `rope`, as an editor about to edit the file must see it: another editor's staged burst is
+   * committed first, so it reaches this editor (as a `text` change) before this edit is placed.
+   */
   ropeFor(fileId: string, editorId: string): Rope {
     if (this.burst && this.burst.origin.editorId !== editorId) this.settle();
     return this.rope(fileId);
