@@ -46,6 +46,19 @@ it("an editor's edit that is exactly the peer's words it had not applied yet (a 
   await eb.waitFor(() => eb.text('plan.txt') === want, "B's editor");
 });
 
+it("a reload that rewrites the line with just the first of the peer's words puts that word in once", async () => {
+  // VS Code reports a reload as the changed lines replaced; the daemon trims that to the word
+  // inserted, the very change it had sent. Taken as a key typed where the peer's went (both
+  // kept, trial s49 fault 5), the word was in the file twice on every member (CI, stop 62:
+  // vscode/save-while-peer-types, a peer's word re-sent past the person's keys and reloaded).
+  const { a, b, ea, eb } = await peerTypesWhileALags();
+  await ea.edit('plan.txt', 0, 4, 'BOB: a1');
+  await ea.waitFor(() => ea.text('plan.txt') === WANT, "A's editor to get the other two");
+  const files = await converged(a, b);
+  expect(files['plan.txt']).toBe(WANT);
+  await eb.waitFor(() => eb.text('plan.txt') === WANT, "B's editor");
+});
+
 // Trial s62 F1: Neovim 0.7's LSP client sends no willSaveWaitUntil, and `:w` after the daemon
 // wrote the file asks "The file has been changed since reading it"; while the question is up
 // Neovim applies no change, and answering yes writes its buffer, which lacks the words a peer

@@ -155,7 +155,13 @@ describe.skipIf(skip)('VS Code extension in code-server', () => {
       process.kill(host, 'SIGCONT');
     }
     const want = `zero from alice\n${start}four from bob\n`;
-    await waitFor('plan.txt saved with both lines', () => vs.state()?.buffers['plan.txt']?.dirty === false && vs.text('plan.txt') === want);
+    await waitFor('plan.txt saved with both lines', () => {
+      const dirty = vs.state()?.buffers['plan.txt']?.dirty;
+      const text = vs.text('plan.txt');
+      if (dirty === false && text === want) return true;
+      // What a timeout says: the tab's state and VS Code's text, and the file's.
+      throw new Error(`the tab ${dirty ? 'unsaved' : 'clean'}, VS Code has ${JSON.stringify(text)}, the file ${JSON.stringify(fs.readFileSync(path.join(a, 'plan.txt'), 'utf8'))}; the extension said:\n${(vs.state()?.log ?? []).filter((l) => l.includes('plan.txt')).slice(-20).join('\n')}`);
+    });
     await new Promise((r) => setTimeout(r, 1500)); // a take-in of a lagging save would have come by now
     expect(await everywhere('plan.txt', ed)).toBe(want);
     const toasts = await vs.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();

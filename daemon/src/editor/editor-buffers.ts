@@ -490,7 +490,9 @@ export class EditorBuffers implements ChangeSink {
     if (current.length + grows > this.workspace.liveLimit) {
       throw new Failure('tooLarge', `${path}: this edit would make the file ${current.length + grows} characters, over the ${this.workspace.liveLimit}-character limit for live editing; the edit was not made (re-open the buffer to drop it)`);
     }
-    const { edit, missing } = received.rebase(op);
+    // A reload reports its changed lines replaced; a key is an insertion (see alreadyHad).
+    const rewrote = changes.some((c) => c.range.start.line !== c.range.end.line || c.range.start.character !== c.range.end.character);
+    const { edit, missing } = received.rebase(op, rewrote);
     const stored = this.workspace.stageEdit(buf.fileId, edit, { kind: 'editor', editorId: this.id, undoStop, ...(editId === undefined ? {} : { editId }) });
     if (missing) {
       let editorText = received.base.apply(op);

@@ -45,12 +45,12 @@ export class RevisionError extends Error {}
  * How many of `dropped` (the daemon's changes an editor had not applied, in order, the first
  * made on `base`) the editor's `edit` on `base` is, to the character: the editor's text after
  * it is the daemon's text after that many of them. 0 when it is none. One alone counts only when
- * the edit is not that very change: one key typed exactly where a peer's same key went, before it
- * arrived, is the person's too (both are kept; trial s49, fault 5), while a reload comes as
- * lines rewritten, and several changes of a peer's, made one by one and arriving as one edit,
- * were never typed in that editor.
+ * the editor `rewrote` text (a range that was not empty, as a reload reports its changed lines)
+ * or the edit is not that very change: one key typed exactly where a peer's same key went,
+ * before it arrived, is the person's too (both are kept; trial s49, fault 5). Several changes of
+ * a peer's, made one by one and arriving as one edit, were never typed in that editor.
  */
-function alreadyHad(base: Rope, edit: TextOp, dropped: readonly Sent[]): number {
+function alreadyHad(base: Rope, edit: TextOp, dropped: readonly Sent[], rewrote: boolean): number {
   // Texts are compared only where the lengths agree: an edit made while changes were on their
   // way is typing almost always, and comparing a long file's texts costs a copy of each.
   const grows = lengthChange(edit);
@@ -63,7 +63,7 @@ function alreadyHad(base: Rope, edit: TextOp, dropped: readonly Sent[]): number 
     if (grown !== grows) continue;
     after ??= base.apply(edit).toString();
     for (; applied <= i; applied++) text = text.apply(dropped[applied]!.op);
-    if (text.toString() === after && (i >= 1 || !sameOp(edit, dropped[0]!.op))) return i + 1;
+    if (text.toString() === after && (i >= 1 || rewrote || !sameOp(edit, dropped[0]!.op))) return i + 1;
   }
   return 0;
 }
@@ -101,11 +101,12 @@ export class BufferRevisions {
 
   /**
    * An edit arrived with the editor's `revision`. Returns the text the editor made it against,
-   * and a function that, given the edit as an op on that text, yields the edit rebased onto the
+   * and a function that, given the edit as an op on that text (and whether the editor replaced
+   * text to make it, `rewrote`: a range that was not empty), yields the edit rebased onto the
    * daemon's current text plus the changes the editor still lacks (to send back, in order, each
    * on the editor's text after the edit and the ones before it), if any.
    */
-  receive(revision: number, current: Rope): { base: Rope; rebase(edit: TextOp): { edit: TextOp; missing?: TextOp[] } } {
+  receive(revision: number, current: Rope): { base: Rope; rebase(edit: TextOp, rewrote?: boolean): { edit: TextOp; missing?: TextOp[] } } {
     this.processed++;
     const seen = revision - this.applied;
     if (!Number.isInteger(seen) || seen < 0 || seen > this.inFlight.length) {
@@ -124,9 +125,9 @@ export class BufferRevisions {
     this.inFlightChars = 0;
     return {
       base,
-      rebase: (edit) => {
+      rebase: (edit, rewrote = false) => {
         if (dropped.length === 0) return { edit };
-        const had = alreadyHad(base, edit, dropped);
+        const had = alreadyHad(base, edit, dropped, rewrote);
         if (had > 0) {
           // The edit is exactly the first `had` of the changes it dropped: the editor did not
           // type them, it got them another way (VS Code reloaded the file the daemon had written
