@@ -298,6 +298,37 @@ describe('chorus lsp with a scripted client', () => {
       fs.rmSync(ro, { recursive: true, force: true });
     }
   }, 90000);
+
+  // A folder joined in view mode (--no-disk) has a file of its own, which the session lacks: the
+  // daemon answers the open `shared: false`. The server synced it as shared anyway, the first key
+  // was refused, and the person was told the file was out of step (stop 62's note).
+  it("a file the daemon answers is not shared (view mode's own file) is edited as a local file, and the person is told why once", async () => {
+    const view = tempDir('chorus-lsp-view-');
+    try {
+      const joined = spawnSync(process.execPath, [CLI, 'join', shareCode(dir), view, '--no-disk', '--json', '--host', '127.0.0.1'], { encoding: 'utf8', timeout: 60000 });
+      expect(joined.status, joined.stderr).toBe(0);
+      fs.writeFileSync(path.join(view, 'mine.txt'), 'my own\n');
+      const c = LspClient.start(view);
+      clients.push(c);
+      await c.initialize({});
+      await c.open('mine.txt', 'my own\n');
+      await until(() => c.messages.some((m) => m.type === 3 && m.message.startsWith('Chorus: mine.txt is a file of this folder, not of the session')), 'the message that mine.txt is not shared');
+      await c.edit('mine.txt', 7, 7, 'typed\n');
+      // A key in a shared file after it: once that is in the session, the answer to an edit of
+      // mine.txt, had one been sent, would have come (the server sends in order).
+      await c.open('a.txt', fs.readFileSync(path.join(dir, 'a.txt'), 'utf8'));
+      await c.edit('a.txt', 0, 0, 'v');
+      await until(() => fs.readFileSync(path.join(dir, 'a.txt'), 'utf8').startsWith('v'), "the view-mode member's key in the host's a.txt", 30000);
+      expect(c.messages.filter((m) => /mine\.txt/.test(m.message)).map((m) => m.message)).toHaveLength(1);
+      expect(c.stderr).not.toMatch(/refused an edit|out of step/);
+      expect(fs.existsSync(path.join(dir, 'mine.txt'))).toBe(false);
+      await c.edit('a.txt', 0, 1, '');
+      await until(() => !fs.readFileSync(path.join(dir, 'a.txt'), 'utf8').startsWith('v'), "the key taken back in the host's a.txt", 30000);
+    } finally {
+      spawnSync(process.execPath, [CLI, 'stop', view], { stdio: 'ignore', timeout: 20000 });
+      fs.rmSync(view, { recursive: true, force: true });
+    }
+  }, 90000);
 });
 
 describe('chorus lsp when the daemon goes away', () => {

@@ -624,6 +624,16 @@ export function runLspServer(opts: LspOptions = {}): Connection {
       void d.sendRequest(P.BufferClose.type, { path: answer.path }).catch(() => undefined);
       return;
     }
+    if (answer.shared === false) {
+      // Not shared (this folder's own file in view mode; a file gone from the session while the
+      // editor was away): the client edits it as a local file, and nothing of it is sent. Synced
+      // as shared, its first edit was refused and the person told the file was out of step.
+      const why = answer.notShared ?? `${answer.path} is not shared`;
+      log(`not sharing ${abs}: ${why}`);
+      tell(lsp, 'info', `Chorus: ${why}`);
+      if (pending.changes.length === 0) refused.set(relPath, item);
+      return;
+    }
     if (keptBase === undefined && disk !== undefined && item.text !== disk && item.text !== answer.content) {
       tell(lsp, 'warning', `Chorus: ${answer.path} in your editor differed from the file and from the shared text (typed before Chorus was ready?); it now shows the shared text. Undo in your editor to get yours back; that change is then shared.`);
     }
