@@ -35,6 +35,15 @@ export class LspClient {
   policy: ApplyPolicy = 'apply';
   /** Edits held back by the 'hold' policy, to answer with `release`. */
   private held: Array<() => void> = [];
+  /**
+   * Like eglot, which tells the server the person's typing only once Emacs is idle: `edit`
+   * changes the document at once, and its didChange is sent after the client next answers an
+   * applyEdit (refused, as its version has moved), or by `sendLate`.
+   */
+  lateChanges = false;
+  private unsent: Array<() => Promise<void>> = [];
+  /** Run as an applyEdit arrives, before it is answered (a key the person types just then). */
+  beforeAnswering?: () => void;
   encoding: Encoding = 'utf-16';
   initResult: any;
 
@@ -101,7 +110,15 @@ export class LspClient {
     const range = { start: positionAt(d.text, from, this.encoding), end: positionAt(d.text, to, this.encoding) };
     d.text = d.text.slice(0, from) + text + d.text.slice(to);
     d.version += step;
-    await this.conn.sendNotification('textDocument/didChange', { textDocument: { uri: d.uri, version: d.version }, contentChanges: [{ range, text }] });
+    const params = { textDocument: { uri: d.uri, version: d.version }, contentChanges: [{ range, text }] };
+    const send = () => this.conn.sendNotification('textDocument/didChange', params);
+    if (this.lateChanges) this.unsent.push(send);
+    else await send();
+  }
+
+  /** Send the didChanges `lateChanges` kept back. */
+  async sendLate(): Promise<void> {
+    for (const send of this.unsent.splice(0)) await send();
   }
 
   /** Replace the whole text with a full-text change (no range). */
@@ -121,7 +138,10 @@ export class LspClient {
   private onApplyEdit(p: any): Promise<{ applied: boolean }> | { applied: boolean } {
     const change = p.edit.documentChanges[0];
     this.applyEdits.push({ uri: change.textDocument.uri, version: change.textDocument.version, edits: change.edits });
+    this.beforeAnswering?.();
     const answer = () => this.apply(change);
+    // The answer goes first (it is returned now), the typing it was refused for right after.
+    if (this.unsent.length) setTimeout(() => void this.sendLate(), 10);
     if (this.policy === 'refuse') return { applied: false };
     if (this.policy === 'hold') return new Promise((resolve) => this.held.push(() => resolve(answer())));
     return answer();

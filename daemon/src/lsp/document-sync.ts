@@ -103,7 +103,7 @@ const ECHO_GRACE_MS = 750;
 const UNCHECKED_ECHO_GRACE_MS = 3000;
 /** A client that never answers is taken to have answered `applied: true`. */
 const ANSWER_TIMEOUT_MS = 10_000;
-/** Consecutive refusals of the same edit at an unchanged version before giving up. */
+/** Consecutive refusals with no change from the client in between before giving up. */
 const MAX_REFUSALS = 5;
 /** The protocol's limit on `pending` of buffer/open. */
 const MAX_PENDING = 64;
@@ -191,6 +191,11 @@ export class DocumentSync {
    */
   clientChanged(changes: TextDocumentContentChangeEvent[], version: number): void {
     if (this.broken || this.closed) return;
+    // The client changed: its refusals so far were for typing, not an editor that will not
+    // apply ours. Eglot tells its typing once Emacs is idle, after refusing the edit that typing
+    // made stale, so the edit's `held` cannot show it (five such refusals in a row had the file
+    // given up on while the person typed).
+    this.refusals = 0;
     for (const change of changes) {
       let op: TextOp;
       try {
