@@ -368,6 +368,28 @@ describe('chorus lsp with a scripted client', () => {
   }, 90000);
 });
 
+// Trial s63 F5: a view-mode folder has no session file on disk, so Neovim 0.7 opens one as a new
+// buffer and reports its text as a lone line break. Taken as the person's (a file not on disk was
+// taken as theirs), that line break became an empty first line of the file on every member.
+it("a view-mode member opening a session file it has no copy of (an empty new buffer) changes nothing of it", async () => {
+  const view = tempDir('chorus-lsp-view-open-');
+  fs.writeFileSync(path.join(dir, 'seen.txt'), 'first line\nsecond\n');
+  const e = await peer();
+  expect(await e.open('seen.txt')).toBe('first line\nsecond\n');
+  try {
+    const c = await memberOpens(shareCode(dir), view, ['--no-disk'], 'own.txt', 'mine\n');
+    await c.open('seen.txt', '\n');
+    await until(() => c.doc('seen.txt').text === 'first line\nsecond\n', "the session's text in the member's buffer");
+    // A key typed at the start of line two lands there, on the host too.
+    await c.edit('seen.txt', 11, 11, '>');
+    await until(() => fs.readFileSync(path.join(dir, 'seen.txt'), 'utf8') !== 'first line\nsecond\n', "the member's key in the host's file", 30000);
+    expect(fs.readFileSync(path.join(dir, 'seen.txt'), 'utf8')).toBe('first line\n>second\n');
+  } finally {
+    spawnSync(process.execPath, [CLI, 'stop', view], { stdio: 'ignore', timeout: 20000 });
+    fs.rmSync(view, { recursive: true, force: true });
+  }
+}, 90000);
+
 describe('chorus lsp when the daemon goes away', () => {
   const dir2 = tempProject({ 'r.txt': 'keep\n' }, 'chorus-lsp-reconnect-');
   let c: LspClient | undefined;

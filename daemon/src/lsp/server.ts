@@ -568,7 +568,10 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     // older than the session (the daemon writes it a moment after each change, and a peer may
     // be typing while the editor opens it), so with `base` = the buffer's text the daemon's
     // text wins and the difference comes back as an edit, which the editor can undo. Only a
-    // file not on disk yet is taken as the person's (base '': nothing the daemon has is lost).
+    // file not on disk yet is taken as the person's (base '': nothing the daemon has is lost),
+    // unless the buffer is empty (nothing, or the lone line break Neovim reports for a new
+    // buffer): a view-mode folder has no session file on disk, and that line break, taken as
+    // typed, put an empty line at the top of the file for everyone (trial s63 F5).
     // An editor starts this server for every file it opens: what the project ignores (.env,
     // build output, .gitignore'd secrets) is never shared. Paths outside are the daemon's call.
     const rel = path.relative(root, abs);
@@ -587,7 +590,7 @@ export function runLspServer(opts: LspOptions = {}): Connection {
     } catch {
       // not on disk (yet)
     }
-    let base = keptBase ?? (disk === undefined ? '' : item.text);
+    let base = keptBase ?? (disk === undefined && !/^(\r?\n)?$/.test(item.text) ? '' : item.text);
     const d = daemon;
     /** The document waits for a daemon, with the changes the client made since it opened it. */
     const wait = (): void => {
