@@ -62,6 +62,17 @@ async function memberOpens(code: string, folder: string, args: string[], file: s
   return c;
 }
 
+/** Run `fn` with a new folder for a member, then stop that member's daemon and remove the folder. */
+async function inMemberFolder(prefix: string, fn: (folder: string) => Promise<void>): Promise<void> {
+  const folder = tempDir(prefix);
+  try {
+    await fn(folder);
+  } finally {
+    spawnSync(process.execPath, [CLI, 'stop', folder], { stdio: 'ignore', timeout: 20000 });
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 let main: LspClient;
 let other: ScriptedEditor;
 
@@ -346,8 +357,7 @@ describe('chorus lsp with a scripted client', () => {
   // daemon answers the open `shared: false`. The server synced it as shared anyway, the first key
   // was refused, and the person was told the file was out of step (stop 62's note).
   it("a file the daemon answers is not shared (view mode's own file) is edited as a local file, and the person is told why once", async () => {
-    const view = tempDir('chorus-lsp-view-');
-    try {
+    await inMemberFolder('chorus-lsp-view-', async (view) => {
       const c = await memberOpens(shareCode(dir), view, ['--no-disk'], 'mine.txt', 'my own\n');
       await until(() => c.messages.some((m) => m.type === 3 && m.message.startsWith('Chorus: mine.txt is a file of this folder, not of the session')), 'the message that mine.txt is not shared');
       await c.edit('mine.txt', 7, 7, 'typed\n');
@@ -361,10 +371,7 @@ describe('chorus lsp with a scripted client', () => {
       expect(fs.existsSync(path.join(dir, 'mine.txt'))).toBe(false);
       await c.edit('a.txt', 0, 1, '');
       await until(() => !fs.readFileSync(path.join(dir, 'a.txt'), 'utf8').startsWith('v'), "the key taken back in the host's a.txt", 30000);
-    } finally {
-      spawnSync(process.execPath, [CLI, 'stop', view], { stdio: 'ignore', timeout: 20000 });
-      fs.rmSync(view, { recursive: true, force: true });
-    }
+    });
   }, 90000);
 });
 
@@ -372,11 +379,10 @@ describe('chorus lsp with a scripted client', () => {
 // buffer and reports its text as a lone line break. Taken as the person's (a file not on disk was
 // taken as theirs), that line break became an empty first line of the file on every member.
 it("a view-mode member opening a session file it has no copy of (an empty new buffer) changes nothing of it", async () => {
-  const view = tempDir('chorus-lsp-view-open-');
   fs.writeFileSync(path.join(dir, 'seen.txt'), 'first line\nsecond\n');
   const e = await peer();
   expect(await e.open('seen.txt')).toBe('first line\nsecond\n');
-  try {
+  await inMemberFolder('chorus-lsp-view-open-', async (view) => {
     const c = await memberOpens(shareCode(dir), view, ['--no-disk'], 'own.txt', 'mine\n');
     await c.open('seen.txt', '\n');
     await until(() => c.doc('seen.txt').text === 'first line\nsecond\n', "the session's text in the member's buffer");
@@ -384,10 +390,7 @@ it("a view-mode member opening a session file it has no copy of (an empty new bu
     await c.edit('seen.txt', 11, 11, '>');
     await until(() => fs.readFileSync(path.join(dir, 'seen.txt'), 'utf8') !== 'first line\nsecond\n', "the member's key in the host's file", 30000);
     expect(fs.readFileSync(path.join(dir, 'seen.txt'), 'utf8')).toBe('first line\n>second\n');
-  } finally {
-    spawnSync(process.execPath, [CLI, 'stop', view], { stdio: 'ignore', timeout: 20000 });
-    fs.rmSync(view, { recursive: true, force: true });
-  }
+  });
 }, 90000);
 
 describe('chorus lsp when the daemon goes away', () => {
